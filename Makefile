@@ -1,0 +1,30 @@
+# Two entry points, both usable on a fresh machine with Python 3.11+ only:
+#   make site   install into .venv and build catalog-source/ into site/
+#   make test   install with test dependencies and run the whole suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN = $(VENV)/bin
+
+.PHONY: site test install install-test clean
+
+site: install
+	$(BIN)/mcp-catalog build --source catalog-source --out site
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+install: $(VENV)/.installed
+install-test: $(VENV)/.installed-test
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf site .cache test-artifacts

@@ -1,0 +1,110 @@
+"""The `mcp-catalog` command: parse options, call one function, print the outcome.
+
+Nothing here decides anything about catalogs; errors the user can fix arrive
+as `CatalogError` subclasses and click prints them without a traceback.
+Progress and timing go to stderr so that stdout stays clean for `schema`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from generator import __version__
+from generator.build import build
+from generator.diagnostics import Diagnostic
+from generator.render.schemas import schema_bytes
+from generator.scaffold import scaffold_server
+from generator.source.validate import read_catalog
+
+
+def _common(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Options every command takes: --source, --quiet, --verbose."""
+
+    @click.option(
+        "--source",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=Path("catalog-source"),
+        show_default=True,
+        help="Folder holding catalog.yaml and servers/.",
+    )
+    @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
+    @click.option("--verbose", "-v", is_flag=True, help="Also print every warning in full.")
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def _report_warnings(warnings: list[Diagnostic], quiet: bool, verbose: bool) -> None:
+    if quiet or not warnings:
+        return
+    shown = warnings if verbose else warnings[:20]
+    for warning in shown:
+        click.echo(warning.format(), err=True)
+    if len(shown) < len(warnings):
+        click.echo(f"... and {len(warnings) - len(shown)} more warnings (--verbose shows all)", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="mcp-catalog")
+def main() -> None:
+    """Build a static catalog of curated MCP servers for air-gapped enterprises."""
+
+
+@main.command()
+@_common
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
+    """Check the source and report every problem as path:line: field: message."""
+    validated = read_catalog(source, strict=strict)
+    _report_warnings(validated.warnings, quiet, verbose)
+    servers = validated.catalog.servers
+    tools = sum(len(s.tools) for s in servers)
+    if not quiet:
+        click.echo(f"{len(servers)} servers, {tools} tools, {len(validated.warnings)} warnings")
+
+
+@main.command("build")
+@_common
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("site"),
+    show_default=True,
+    help="Output folder; replaced atomically when the build succeeds.",
+)
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def build_command(source: Path, quiet: bool, verbose: bool, out: Path, strict: bool) -> None:
+    """Validate the source and write the static site into --out."""
+    report = build(source, out, strict=strict)
+    _report_warnings(report.warnings, quiet, verbose)
+    if not quiet:
+        click.echo(
+            f"built {report.servers} servers into {out} ({report.files} files, "
+            f"{len(report.warnings)} warnings) in {report.seconds:.2f} s",
+            err=True,
+        )
+
+
+@main.command()
+@_common
+@click.argument("name")
+def new(source: Path, quiet: bool, verbose: bool, name: str) -> None:
+    """Scaffold servers/NAME.yaml; fill in every FILL-IN, then validate."""
+    target = scaffold_server(source, name)
+    if not quiet:
+        click.echo(f"wrote {target}: replace every FILL-IN, then run `mcp-catalog validate`", err=True)
+
+
+@main.command()
+@_common
+@click.option("--kind", type=click.Choice(["server", "catalog"]), default="server", show_default=True)
+def schema(source: Path, quiet: bool, verbose: bool, kind: str) -> None:
+    """Print the JSON Schema of server files (or of catalog.yaml) for editors."""
+    click.echo(schema_bytes(kind).decode("utf-8"), nl=False)  # type: ignore[arg-type]

@@ -1,0 +1,45 @@
+"""The small exception hierarchy every command turns into a message and an exit code.
+
+Each class says who raises it. They subclass `click.ClickException` so the CLI
+prints them without a traceback; nothing below the CLI prints on its own.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+if TYPE_CHECKING:
+    from generator.diagnostics import Diagnostic
+
+
+class CatalogError(click.ClickException):
+    """Base of every error the user can fix; exit code 1."""
+
+    exit_code = 1
+
+
+class SourceInvalid(CatalogError):
+    """Raised by loading and validation when the source has errors; carries all of them."""
+
+    def __init__(self, diagnostics: list[Diagnostic], summary: str) -> None:
+        self.diagnostics = diagnostics
+        super().__init__(summary)
+
+    def format_message(self) -> str:
+        lines = [d.format() for d in self.diagnostics]
+        return "\n".join([*lines, self.message])
+
+    def show(self, file=None) -> None:  # type: ignore[no-untyped-def]
+        # click prefixes "Error: " to the first line only; the diagnostics must
+        # stay one `path:line: field: message` per line for editors to jump to.
+        click.echo(self.format_message(), file=file, err=True)
+
+
+class OutputError(CatalogError):
+    """Raised by the output layer: unsafe output directory, colliding paths, write failures."""
+
+
+class UsageError(CatalogError):
+    """Raised by commands for options that do not fit together or targets that do not exist."""

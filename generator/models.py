@@ -1,0 +1,403 @@
+"""Typed models of the curated catalog: the single source of truth.
+
+The source files on disk (`catalog.yaml`, `servers/<name>.yaml`) are validated
+into these models; the JSON Schema (`mcp-catalog schema`), the field reference
+(`docs/source-format.md`) and every renderer are derived from them. The models
+check what one value can check on its own; rules that need several files
+(unique names, known categories) live in `generator.source.validate`.
+
+Field names follow the keys of the source format, which borrow from ToolHive's
+registry (`permissions`, `provenance`, `env`) and the MCP tool definition
+(`annotations`, `input_schema`) so that both mappings stay lossless.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+
+# Marks a value `mcp-catalog new` left for the user; validation refuses it.
+PLACEHOLDER = "FILL-IN"
+DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
+ENV_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+DIGEST = r"^sha256:[0-9a-f]{64}$"
+TOOL_NAME = r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+TAG = r"^[a-z0-9][a-z0-9-]{0,48}[a-z0-9]$"
+REVERSE_DNS = r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)+$"
+# A host a server may reach: a DNS name, optionally with a leading dot meaning
+# "this domain and every subdomain" (ToolHive's convention), or an IPv4 address.
+HOST = r"^\.?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+# Kubernetes resource quantity, e.g. 100m, 0.5, 256Mi, 1G.
+QUANTITY = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
+# An OCI reference: [registry[:port]/]path[:tag][@digest], lower-case path components.
+IMAGE_REF = re.compile(
+    r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+Tag = Annotated[str, StringConstraints(pattern=TAG)]
+OneLine = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\r\n]*$")]
+Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+class Strict(BaseModel):
+    """Base of every source model: unknown keys are errors, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+
+def _http_url(value: str) -> str:
+    if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value):
+        raise ValueError("must be an http:// or https:// URL")
+    return value
+
+
+HttpUrl = Annotated[str, Field(max_length=2048)]
+
+
+# --- catalog.yaml -------------------------------------------------------------
+
+
+class Category(Strict):
+    """A category servers are filed under; pages and filters are built from these."""
+
+    slug: DnsLabel = Field(description="Identifier used in server files and URLs (a DNS-1123 label).")
+    title: str = Field(min_length=1, max_length=80, description="Human-readable name shown in the site.")
+    description: str = Field(default="", max_length=500, description="One or two sentences on what belongs here.")
+
+
+class Selector(Strict):
+    """A set of servers picked by tier, tag, category or name; empty lists match nothing."""
+
+    tiers: list[Literal["validated", "community"]] = Field(default_factory=list, description="Servers of these tiers.")
+    tags: list[Tag] = Field(default_factory=list, description="Servers carrying any of these tags.")
+    categories: list[DnsLabel] = Field(default_factory=list, description="Servers in any of these categories.")
+    names: list[DnsLabel] = Field(default_factory=list, description="Servers with exactly these names.")
+
+
+class ToolPolicy(Strict):
+    """Which tools a registry profile withholds from the servers it admits."""
+
+    exclude_annotations: list[Literal["destructiveHint", "openWorldHint"]] = Field(
+        default_factory=list,
+        description="Drop every tool whose annotation of this name is true (e.g. destructiveHint in production).",
+    )
+    exclude_names: list[str] = Field(default_factory=list, description="Drop tools with these names, on every server.")
+
+
+class RegistryProfile(Strict):
+    """A namespace-scoped registry: a subset of the catalog deployed into one Kubernetes namespace."""
+
+    name: DnsLabel = Field(description="Profile identifier, used in file paths and resource names.")
+    namespace: DnsLabel = Field(description="Kubernetes namespace the profile's registry and servers go into.")
+    description: str = Field(default="", max_length=500, description="What the profile is for, shown in the site.")
+    include: Selector | None = Field(
+        default=None, description="Servers admitted; when absent, every server is admitted before `exclude`."
+    )
+    exclude: Selector = Field(default_factory=Selector, description="Servers removed after `include`.")
+    approved_only: bool = Field(default=False, description="Admit only servers whose review is approved and unexpired.")
+    include_deprecated: bool = Field(default=False, description="Admit servers whose status is deprecated.")
+    tools: ToolPolicy = Field(default_factory=ToolPolicy, description="Tools withheld from the admitted servers.")
+    deployers_group: str = Field(
+        default="mcp-deployers",
+        min_length=1,
+        description="Kubernetes group allowed to create MCP servers in the namespace (RBAC).",
+    )
+    viewers_group: str = Field(
+        default="mcp-viewers", min_length=1, description="Kubernetes group given read-only access (RBAC)."
+    )
+    sync_interval: str = Field(
+        default="1h",
+        pattern=r"^[0-9]+(s|m|h)$",
+        description="How often the in-cluster registry re-reads its data (a Go duration such as 30m or 1h).",
+    )
+
+
+class CatalogMeta(Strict):
+    """The catalog's own metadata, read from `catalog.yaml`."""
+
+    title: str = Field(min_length=1, max_length=120, description="Name of the catalog, shown on every page.")
+    description: str = Field(min_length=1, max_length=2000, description="What the catalog is, for the about page.")
+    version: str = Field(
+        pattern=r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$",
+        description="Version of this catalog release (semantic version).",
+    )
+    namespace: str = Field(
+        pattern=REVERSE_DNS,
+        description="Reverse-DNS publisher prefix for MCP registry names, e.g. com.example.mcp.",
+    )
+    last_updated: dt.datetime = Field(
+        description="When the catalog content last changed (RFC 3339); every output uses this, never the clock."
+    )
+    publisher: str = Field(default="", max_length=120, description="Team or organisation that curates the catalog.")
+    image_mirror: str | None = Field(
+        default=None,
+        pattern=r"^[a-zA-Z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$",
+        description="Internal registry (HOST[/PREFIX]) that every emitted image reference is rewritten to.",
+    )
+    categories: list[Category] = Field(min_length=1, description="The categories servers may be filed under.")
+    registries: list[RegistryProfile] = Field(
+        default_factory=list, description="Namespace-scoped registry profiles built into Kubernetes bundles."
+    )
+
+    @field_validator("last_updated")
+    @classmethod
+    def _needs_timezone(cls, value: dt.datetime) -> dt.datetime:
+        if value.tzinfo is None:
+            raise ValueError("must carry a time zone, e.g. 2026-11-01T00:00:00Z")
+        return value.astimezone(dt.timezone.utc)
+
+
+# --- servers/<name>.yaml --------------------------------------------------------
+
+
+class EnvVar(Strict):
+    """An environment variable the server reads; secrets are referenced by name, never stored."""
+
+    name: str = Field(pattern=ENV_NAME, max_length=128, description="Variable name (letters, digits, underscore).")
+    description: str = Field(default="", max_length=500, description="What the variable controls.")
+    required: bool = Field(default=False, description="The server does not work without it.")
+    secret: bool = Field(default=False, description="Holds a credential: delivered from a Kubernetes Secret.")
+    default: str | None = Field(default=None, max_length=1000, description="Value used when none is given.")
+
+    @model_validator(mode="after")
+    def _secret_has_no_default(self) -> EnvVar:
+        if self.secret and self.default is not None:
+            raise ValueError("a secret variable must not carry a default value")
+        return self
+
+
+class Outbound(Strict):
+    """Egress the server needs, in ToolHive's permission-profile shape."""
+
+    allow_host: list[Annotated[str, StringConstraints(pattern=HOST, max_length=253)]] = Field(
+        default_factory=list, description="Hosts it may reach; a leading dot admits every subdomain."
+    )
+    allow_port: list[Port] = Field(default_factory=list, description="TCP ports it may reach on those hosts.")
+    insecure_allow_all: bool = Field(default=False, description="It may reach any host on any port.")
+
+
+class Network(Strict):
+    """Network permissions."""
+
+    outbound: Outbound = Field(default_factory=Outbound, description="Outbound (egress) permissions.")
+
+
+AbsPath = Annotated[str, StringConstraints(pattern=r"^(/[^/\x00]+)+/?$", max_length=4096)]
+
+
+class Permissions(Strict):
+    """What the server's container may touch: network egress and file paths."""
+
+    network: Network | None = Field(default=None, description="Network access; absent means not declared.")
+    read: list[AbsPath] = Field(default_factory=list, description="Absolute paths it reads.")
+    write: list[AbsPath] = Field(default_factory=list, description="Absolute paths it writes.")
+
+    @field_validator("read", "write")
+    @classmethod
+    def _no_dot_segments(cls, paths: list[str]) -> list[str]:
+        for path in paths:
+            if {".", ".."} & set(path.split("/")):
+                raise ValueError(f"'{path}' has a '.' or '..' segment: write the absolute path out")
+        return paths
+
+
+class ResourceAmounts(Strict):
+    """CPU and memory amounts as Kubernetes quantities."""
+
+    cpu: Quantity | None = Field(default=None, description="CPU, e.g. 100m or 1.")
+    memory: Quantity | None = Field(default=None, description="Memory, e.g. 128Mi.")
+
+
+class Resources(Strict):
+    """Container resource requests and limits."""
+
+    requests: ResourceAmounts = Field(default_factory=ResourceAmounts, description="Guaranteed amounts.")
+    limits: ResourceAmounts = Field(default_factory=ResourceAmounts, description="Upper bounds.")
+
+
+class Header(Strict):
+    """An HTTP header a client sends to a remote server."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9-]+$", max_length=128, description="Header name.")
+    description: str = Field(default="", max_length=500, description="What the header carries.")
+    required: bool = Field(default=False, description="The remote refuses requests without it.")
+    secret: bool = Field(default=False, description="Carries a credential.")
+
+
+class Remote(Strict):
+    """A server hosted elsewhere and reached over HTTP (SaaS)."""
+
+    url: HttpUrl = Field(description="Endpoint URL of the remote MCP server.")
+    headers: list[Header] = Field(default_factory=list, description="Headers clients must send.")
+
+    _url = field_validator("url")(_http_url)
+
+
+class ToolAnnotations(Strict):
+    """Behaviour hints, as MCP tool definitions carry them."""
+
+    readOnlyHint: bool | None = Field(default=None, description="The tool does not modify its environment.")
+    destructiveHint: bool | None = Field(default=None, description="The tool may destroy or overwrite data.")
+    idempotentHint: bool | None = Field(default=None, description="Calling it twice has no further effect.")
+    openWorldHint: bool | None = Field(default=None, description="It interacts with the open internet or outside entities.")
+
+
+class ToolOverride(Strict):
+    """How the catalog renames or redescribes a tool when deployed (MCPToolConfig toolsOverride)."""
+
+    name: str | None = Field(default=None, pattern=TOOL_NAME, description="Name clients see instead.")
+    description: str | None = Field(default=None, max_length=2000, description="Description clients see instead.")
+
+
+class Tool(Strict):
+    """A tool the server offers."""
+
+    name: str = Field(pattern=TOOL_NAME, description="Tool name as the server reports it.")
+    description: str = Field(min_length=1, max_length=2000, description="What the tool does.")
+    annotations: ToolAnnotations | None = Field(default=None, description="Behaviour hints; absent means not declared.")
+    input_schema: dict[str, Any] | None = Field(
+        default=None, description="JSON Schema of the tool's arguments, as the MCP tool definition carries it."
+    )
+    override: ToolOverride | None = Field(default=None, description="Rename or redescribe the tool when deployed.")
+
+    @property
+    def deployed_name(self) -> str:
+        """The name clients see after any override (what MCPToolConfig filters on)."""
+        return self.override.name if self.override and self.override.name else self.name
+
+
+class Provenance(Strict):
+    """Supply-chain provenance, as ToolHive records it (Sigstore)."""
+
+    sigstore_url: str | None = Field(default=None, description="Sigstore TUF repository host.")
+    repository_uri: str | None = Field(default=None, description="Repository the image was built from.")
+    repository_ref: str | None = Field(default=None, description="Git reference it was built from.")
+    signer_identity: str | None = Field(default=None, description="Identity (e.g. workflow path) that signed it.")
+    runner_environment: str | None = Field(default=None, description="Where it was built, e.g. github-hosted.")
+    cert_issuer: str | None = Field(default=None, description="Certificate issuer of the signing identity.")
+
+
+class Review(Strict):
+    """The organisation's approval record for this server."""
+
+    status: Literal["approved", "under-review", "rejected"] = Field(description="Outcome of the review.")
+    by: str | None = Field(default=None, max_length=200, description="Who decided (person or board).")
+    date: dt.date | None = Field(default=None, description="When it was decided.")
+    expires: dt.date | None = Field(default=None, description="When the approval must be renewed.")
+    notes: str = Field(default="", max_length=2000, description="Conditions or reasons.")
+
+    @model_validator(mode="after")
+    def _approval_is_signed(self) -> Review:
+        if self.status == "approved" and not (self.by and self.date):
+            raise ValueError("an approved review needs `by` and `date`")
+        if self.expires and self.date and self.expires < self.date:
+            raise ValueError("`expires` is before `date`")
+        return self
+
+
+class Example(Strict):
+    """A prompt showing what the server is good for."""
+
+    prompt: str = Field(min_length=1, max_length=500, description="What a user might ask.")
+    description: str = Field(default="", max_length=500, description="What happens.")
+
+
+class Server(Strict):
+    """One curated MCP server, read from `servers/<name>.yaml`."""
+
+    name: str = Field(pattern=DNS_LABEL, max_length=63, description="Identifier: a DNS-1123 label equal to the file stem.")
+    title: str = Field(min_length=1, max_length=80, description="Display name.")
+    description: OneLine = Field(description="One line, at most 100 characters (the MCP server.json limit).")
+    version: str = Field(min_length=1, max_length=255, pattern=r"^[^\s]+$", description="Version of the server.")
+    category: DnsLabel = Field(description="Slug of a category declared in catalog.yaml.")
+    tags: list[Tag] = Field(default_factory=list, description="Lower-case search tags.")
+    tier: Literal["validated", "community"] = Field(
+        description="validated: vetted by the catalog team; community: listed as published upstream."
+    )
+    status: Literal["active", "deprecated"] = Field(default="active", description="Lifecycle state.")
+    publisher: str = Field(default="", max_length=120, description="Who builds and maintains the server.")
+    registry_name: str | None = Field(
+        default=None,
+        pattern=r"^[a-zA-Z0-9.-]+/[a-zA-Z0-9._-]+$",
+        description="Full MCP registry name (reverse-DNS/name); default: <catalog namespace>/<name>.",
+    )
+    repository: HttpUrl | None = Field(default=None, description="Source repository URL.")
+    license: str | None = Field(default=None, max_length=100, description="SPDX license identifier.")
+    updated: dt.date | None = Field(default=None, description="When this entry last changed; default: catalog last_updated.")
+    transport: Literal["stdio", "sse", "streamable-http"] = Field(description="How clients talk to the server.")
+    image: str | None = Field(default=None, max_length=512, description="Container image reference (registry/path:tag).")
+    digest: str | None = Field(default=None, pattern=DIGEST, description="Image digest: sha256: and 64 hex digits.")
+    port: Port | None = Field(default=None, description="Port the container listens on (HTTP transports).")
+    args: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=list, description="Arguments passed to the container."
+    )
+    env: list[EnvVar] = Field(default_factory=list, description="Environment variables it reads.")
+    permissions: Permissions | None = Field(default=None, description="What the container may touch; absent means not declared.")
+    resources: Resources | None = Field(default=None, description="Container CPU and memory.")
+    remote: Remote | None = Field(default=None, description="The endpoint, for a server hosted elsewhere.")
+    tools: list[Tool] = Field(default_factory=list, description="The tools it offers.")
+    provenance: Provenance | None = Field(default=None, description="Supply-chain provenance of the image.")
+    examples: list[Example] = Field(default_factory=list, description="Example prompts.")
+    review: Review | None = Field(default=None, description="The organisation's approval record.")
+
+    _repository = field_validator("repository")(lambda v: v if v is None else _http_url(v))
+
+    @field_validator("image")
+    @classmethod
+    def _image_reference(cls, value: str | None) -> str | None:
+        if value is not None:
+            match = IMAGE_REF.match(value)
+            if not match:
+                raise ValueError("is not a valid image reference (expected registry/path:tag)")
+            if match.group("digest"):
+                raise ValueError("put the digest in the `digest` field, not in the image reference")
+        return value
+
+    @model_validator(mode="after")
+    def _container_or_remote(self) -> Server:
+        if self.image and self.remote:
+            raise ValueError("a server has either `image` (container) or `remote`, not both")
+        if not self.image and not self.remote:
+            raise ValueError("a server needs `image` (container) or `remote` (hosted elsewhere)")
+        if self.remote:
+            container_only = [k for k in ("digest", "port", "permissions", "resources", "provenance") if getattr(self, k)]
+            if self.args:
+                container_only.append("args")
+            if container_only:
+                raise ValueError(f"a remote server cannot have container fields: {', '.join(container_only)}")
+            if self.transport == "stdio":
+                raise ValueError("a remote server is reached over sse or streamable-http, not stdio")
+        if self.image and self.transport == "stdio" and self.port is not None:
+            raise ValueError("`port` is for sse and streamable-http servers; a stdio server has none")
+        return self
+
+    @property
+    def is_remote(self) -> bool:
+        """True for a server hosted elsewhere, False for a container run in the cluster."""
+        return self.remote is not None
+
+
+class Catalog(BaseModel):
+    """The validated catalog in memory: metadata, servers sorted by name, and overviews."""
+
+    model_config = ConfigDict(frozen=True)
+
+    meta: CatalogMeta
+    servers: tuple[Server, ...]
+    overviews: dict[str, str] = Field(default_factory=dict, description="Markdown overview per server name.")
+
+    def server(self, name: str) -> Server:
+        """The server called `name` (KeyError if there is none)."""
+        return self._by_name[name]
+
+    @property
+    def _by_name(self) -> dict[str, Server]:
+        return {s.name: s for s in self.servers}

@@ -1,0 +1,102 @@
+"""The only code that touches the output tree.
+
+A build writes every file into a fresh temporary folder beside the target and
+swaps it in only when all renderers succeeded, so a failed build leaves the
+previous output exactly as it was. The writer refuses a second write to the
+same path (two servers whose names collide after slugging must fail loudly,
+not overwrite each other), paths that would leave the output folder, and
+output folders whose replacement would destroy something that is not a build.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from types import TracebackType
+
+from generator.errors import OutputError
+
+# A folder we may replace holds this file, which every build writes.
+BUILD_MARKER = "api/v1/catalog.json"
+
+
+@dataclass(frozen=True)
+class OutputFile:
+    """One file of the output: a relative POSIX path and its bytes."""
+
+    path: str
+    content: bytes
+
+
+def check_output_dir(out_dir: Path, source_dir: Path) -> None:
+    """Refuse output folders whose replacement would destroy the source or a home."""
+    out, source = out_dir.resolve(), source_dir.resolve()
+    forbidden = {Path("/"), Path.home().resolve()}
+    if out in forbidden:
+        raise OutputError(f"refusing to write the site into {out}: choose a dedicated folder such as ./site")
+    if out == source or source.is_relative_to(out):
+        raise OutputError(f"refusing to write the site into {out}: it holds the source folder {source}")
+    if out.is_relative_to(source):
+        raise OutputError(f"refusing to write the site into {out}: it is inside the source folder {source}")
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"{out} exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / BUILD_MARKER).is_file():
+        raise OutputError(f"{out} is not empty and was not written by mcp-catalog: choose a new or empty folder")
+
+
+class OutputTree:
+    """A context manager collecting a build's files and swapping them in on success."""
+
+    def __init__(self, out_dir: Path) -> None:
+        self.out_dir = out_dir
+        self.digests: dict[str, str] = {}
+        self._staging: Path | None = None
+
+    def __enter__(self) -> OutputTree:
+        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._staging = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.tmp-", dir=self.out_dir.parent))
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        assert self._staging is not None
+        if kind is None:
+            self._swap_in()
+        else:
+            shutil.rmtree(self._staging, ignore_errors=True)
+
+    def write(self, item: OutputFile) -> None:
+        """Write one file into the staging folder; each path exactly once."""
+        assert self._staging is not None, "OutputTree.write outside its `with` block"
+        relative = _safe_relative(item.path)
+        if relative in self.digests:
+            raise OutputError(f"two outputs want the same path {relative}: rename one of the servers involved")
+        target = self._staging / relative
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "wb") as handle:
+            handle.write(item.content)
+        os.chmod(target, 0o644)
+        self.digests[relative] = hashlib.sha256(item.content).hexdigest()
+
+    def _swap_in(self) -> None:
+        assert self._staging is not None
+        os.chmod(self._staging, 0o755)
+        previous = None
+        if self.out_dir.exists():
+            previous = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.old-", dir=self.out_dir.parent))
+            os.rename(self.out_dir, previous / "site")
+        os.rename(self._staging, self.out_dir)
+        if previous:
+            shutil.rmtree(previous, ignore_errors=True)
+
+
+def _safe_relative(path: str) -> str:
+    pure = PurePosixPath(path)
+    if pure.is_absolute() or ".." in pure.parts or "\\" in path or not pure.parts or "\0" in path:
+        raise OutputError(f"refusing output path {path!r}: it would leave the output folder")
+    return pure.as_posix()

@@ -1,0 +1,1 @@
+"""Renderers: one module per output kind, each turning the catalog into output files."""

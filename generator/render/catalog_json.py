@@ -1,0 +1,26 @@
+"""The normalised catalog as one JSON document: `api/v1/catalog.json`.
+
+It is every validated value with defaults filled in, in model order, so that
+scripts see exactly what the renderers saw. It also marks an output folder
+as one written by mcp-catalog (see `generator.output.BUILD_MARKER`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from generator.models import Catalog
+from generator.output import BUILD_MARKER, OutputFile
+from generator.render.encoding import json_file
+
+
+def render(catalog: Catalog) -> Iterator[OutputFile]:
+    """Yield `api/v1/catalog.json`."""
+    document = {
+        "catalog": catalog.meta.model_dump(mode="json"),
+        "servers": [
+            {**server.model_dump(mode="json", exclude_none=True), "overview": catalog.overviews.get(server.name)}
+            for server in catalog.servers
+        ],
+    }
+    yield json_file(BUILD_MARKER, document)

@@ -1,0 +1,19 @@
+"""Byte-stable encodings shared by every renderer: same value in, same bytes out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from generator.output import OutputFile
+
+
+def json_bytes(value: Any, *, pretty: bool = False) -> bytes:
+    """UTF-8 JSON with a trailing newline; compact unless `pretty`, keys in the order given."""
+    text = json.dumps(value, ensure_ascii=False, indent=2 if pretty else None, separators=None if pretty else (",", ":"))
+    return (text + "\n").encode("utf-8")
+
+
+def json_file(path: str, value: Any, *, pretty: bool = False) -> OutputFile:
+    """An output file holding `value` as JSON."""
+    return OutputFile(path, json_bytes(value, pretty=pretty))

@@ -1,0 +1,37 @@
+"""JSON Schemas of the source format, published in the site under `schemas/`.
+
+Editors use them to autocomplete and check server files
+(`# yaml-language-server: $schema=...`); `mcp-catalog schema` prints the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from generator.models import Catalog, CatalogMeta, Server
+from generator.output import OutputFile
+from generator.render.encoding import json_bytes
+
+SchemaKind = Literal["server", "catalog"]
+_MODELS: dict[SchemaKind, type[BaseModel]] = {"server": Server, "catalog": CatalogMeta}
+_TITLES = {"server": "mcp-catalog server file (servers/<name>.yaml)", "catalog": "mcp-catalog catalog.yaml"}
+
+
+def source_schema(kind: SchemaKind) -> dict[str, Any]:
+    """The JSON Schema (draft 2020-12) of one source file kind."""
+    schema = _MODELS[kind].model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": _TITLES[kind]}
+
+
+def schema_bytes(kind: SchemaKind) -> bytes:
+    """`source_schema(kind)` as pretty JSON, as published and printed."""
+    return json_bytes(source_schema(kind), pretty=True)
+
+
+def render(catalog: Catalog) -> Iterator[OutputFile]:
+    """Yield `schemas/server.schema.json` and `schemas/catalog.schema.json`."""
+    for kind in _MODELS:
+        yield OutputFile(f"schemas/{kind}.schema.json", schema_bytes(kind))

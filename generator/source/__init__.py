@@ -1,0 +1,1 @@
+"""Reading the curated source: hardened YAML loading and catalog validation."""

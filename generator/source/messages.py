@@ -1,0 +1,97 @@
+"""Turn pydantic validation errors into located, human diagnostics.
+
+pydantic reports `loc` tuples such as ("tools", 2, "name"); the YAML loader
+recorded the line of each such path, so every message can point at the line
+the user must edit. Messages are rewritten where pydantic's wording would make
+the user read a regular expression.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from generator import models
+from generator.diagnostics import Diagnostic, dotted_path
+from generator.source.yamlsafe import LoadedYaml
+
+_PATTERN_HINTS = {
+    models.DNS_LABEL: "must be a DNS-1123 label: lower-case letters, digits and '-', "
+    "starting and ending with a letter or digit, at most 63 characters",
+    models.ENV_NAME: "must be an environment variable name: letters, digits and '_', not starting with a digit",
+    models.DIGEST: "must be 'sha256:' followed by 64 lower-case hex digits",
+    models.TOOL_NAME: "must be a tool name: letters, digits, '_', '.' and '-', at most 128 characters",
+    models.TAG: "must be a tag: lower-case letters, digits and '-', 2 to 50 characters",
+    models.HOST: "must be a lower-case host name, optionally starting with '.' for all subdomains",
+    models.QUANTITY: "must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi",
+    models.REVERSE_DNS: "must be a reverse-DNS name such as com.example.mcp",
+    r"^[^\r\n]*$": "must be a single line",
+}
+
+
+def diagnostics_from(error: ValidationError, model: type[BaseModel], source: LoadedYaml, path: str) -> list[Diagnostic]:
+    """One diagnostic per pydantic error, located in `source` and shown as `path`."""
+    found = []
+    for item in error.errors(include_url=False):
+        loc = tuple(item["loc"])
+        found.append(Diagnostic(path, source.line_of(loc), dotted_path(loc), _message(item, model, loc)))
+    return found
+
+
+
+def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    kind = item["type"]
+    if kind == "extra_forbidden":
+        return _unknown_key(model, loc)
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "string_pattern_mismatch":
+        pattern = item["ctx"]["pattern"]
+        return _PATTERN_HINTS.get(pattern, f"must match {pattern}")
+    if kind == "value_error":
+        return str(item["ctx"]["error"])
+    if kind == "string_type" and not isinstance(item["input"], (list, dict, type(None))):
+        return f"must be a string; YAML read {item['input']!r} as {type(item['input']).__name__}: put it in quotes"
+    if kind == "literal_error":
+        return f"must be one of {item['ctx']['expected']}, not {item['input']!r}"
+    return item["msg"][0].lower() + item["msg"][1:]
+
+
+def _unknown_key(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+    key = str(loc[-1])
+    owner = _model_at(model, loc[:-1])
+    known = sorted(owner.model_fields) if owner else []
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else (f"; known keys: {', '.join(known)}" if known else "")
+    return f"unknown key '{key}'{hint}"
+
+
+def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:
+    """The model class that owns the value at `loc`, following field annotations."""
+    current: Any = model
+    for part in loc:
+        current = _unwrap(current)
+        if isinstance(part, str):
+            if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+                return None
+            current = current.model_fields[part].annotation
+        else:
+            args = typing.get_args(current)
+            current = args[0] if args else None
+    current = _unwrap(current)
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _unwrap(annotation: Any) -> Any:
+    """Strip Optional/Annotated so lists and models show through."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _unwrap(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return _unwrap(options[0]) if len(options) == 1 else annotation
+    return annotation

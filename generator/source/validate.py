@@ -1,0 +1,156 @@
+"""Rules that need more than one value, and the entry point that yields a Catalog.
+
+`read_catalog` is the only way the rest of the program obtains a catalog: it
+loads every file, applies the cross-file rules below, and either returns a
+validated `Catalog` with its warnings or raises `SourceInvalid` carrying every
+problem at once. Warnings (no digest, a tag used once, no overview, an expired
+approval) become errors under `strict`.
+
+Approval expiry is judged against the catalog's own `last_updated`, not the
+clock, so that the same source always gives the same verdict and output.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.diagnostics import Diagnostic, dotted_path
+from generator.errors import SourceInvalid
+from generator.models import Catalog, CatalogMeta
+from generator.source.load import ServerSource, SourceTree, load_source
+
+
+@dataclass(frozen=True)
+class ValidatedCatalog:
+    """A catalog that passed validation, and the warnings it still has."""
+
+    catalog: Catalog
+    warnings: list[Diagnostic]
+
+
+def read_catalog(source_dir: Path, *, strict: bool = False) -> ValidatedCatalog:
+    """Load and validate `source_dir`; raise `SourceInvalid` listing every problem."""
+    if not source_dir.is_dir():
+        raise SourceInvalid(
+            [Diagnostic(str(source_dir), 0, "", "source folder does not exist (pass --source DIR)")], "1 error"
+        )
+    tree = load_source(source_dir)
+    found = tree.diagnostics + list(_cross_file_rules(tree))
+    if strict:
+        found = [d.as_error() for d in found]
+    errors = sorted(d for d in found if d.severity == "error")
+    warnings = sorted(d for d in found if d.severity == "warning")
+    if errors or tree.meta is None:
+        promoted = sum(1 for d in tree.diagnostics + errors if strict and d.severity == "error")
+        summary = f"{len(errors)} error(s), {len(warnings)} warning(s)"
+        if strict and promoted:
+            summary += " (warnings count as errors under --strict)"
+        raise SourceInvalid(errors + warnings, f"validation failed: {summary}")
+    servers = sorted(tree.servers, key=lambda s: s.server.name)
+    catalog = Catalog(
+        meta=tree.meta,
+        servers=tuple(s.server for s in servers),
+        overviews={s.server.name: s.overview for s in servers if s.overview},
+    )
+    return ValidatedCatalog(catalog, warnings)
+
+
+def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
+    if tree.meta is not None and tree.meta_yaml is not None:
+        yield from _catalog_rules(tree)
+        known_categories = {c.slug for c in tree.meta.categories}
+        for source in tree.servers:
+            if source.server.category not in known_categories:
+                yield _at(source, ("category",), f"unknown category '{source.server.category}'; "
+                          f"declared in catalog.yaml: {', '.join(sorted(known_categories))}")
+            yield from _review_expiry(source, tree.meta)
+    yield from _registry_names_unique(tree)
+    for source in tree.servers:
+        yield from _server_rules(source)
+    yield from _tags_used_once(tree)
+
+
+def _catalog_rules(tree: SourceTree) -> Iterator[Diagnostic]:
+    meta, lines, path = tree.meta, tree.meta_yaml, tree.meta_path
+    assert meta is not None and lines is not None
+    for label, values, key in (
+        ("category", [c.slug for c in meta.categories], "categories"),
+        ("registry profile", [r.name for r in meta.registries], "registries"),
+        ("registry namespace", [r.namespace for r in meta.registries], "registries"),
+    ):
+        for index in _repeated_indexes(values):
+            yield Diagnostic(path, lines.line_of((key, index)), f"{key}[{index}]", f"duplicate {label} '{values[index]}'")
+    slugs = {c.slug for c in meta.categories}
+    names = {s.server.name for s in tree.servers}
+    for index, profile in enumerate(meta.registries):
+        for part in ("include", "exclude"):
+            selector = getattr(profile, part)
+            if selector is None:
+                continue
+            for slug in selector.categories:
+                if slug not in slugs:
+                    where = ("registries", index, part, "categories")
+                    yield Diagnostic(path, lines.line_of(where), dotted_path(where), f"unknown category '{slug}'")
+            for name in selector.names:
+                if name not in names:
+                    where = ("registries", index, part, "names")
+                    yield Diagnostic(path, lines.line_of(where), dotted_path(where), f"no server is called '{name}'")
+
+
+def _server_rules(source: ServerSource) -> Iterator[Diagnostic]:
+    server = source.server
+    reported: set[tuple[str, int]] = set()
+    for label, values, key in (
+        ("tool name", [t.name for t in server.tools], "tools"),
+        ("deployed tool name", [t.deployed_name for t in server.tools], "tools"),
+        ("environment variable", [e.name for e in server.env], "env"),
+    ):
+        for index in _repeated_indexes(values):
+            if (key, index) not in reported:  # a clash of plain names is also one of deployed names
+                reported.add((key, index))
+                yield _at(source, (key, index), f"duplicate {label} '{values[index]}'")
+    if server.image and not server.digest:
+        yield _at(source, ("image",), "not pinned by digest: add `digest: sha256:...` "
+                  "(mcp-catalog pin can record it)", "warning")
+    if source.overview is None:
+        yield Diagnostic(source.path, 0, "", f"no overview: add {server.name}.md beside it", "warning")
+
+
+def _review_expiry(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnostic]:
+    review = source.server.review
+    as_of = meta.last_updated.date()
+    if review and review.status == "approved" and review.expires and review.expires < as_of:
+        yield _at(source, ("review", "expires"), f"approval expired on {review.expires} "
+                  f"(catalog last_updated is {as_of}): renew the review", "warning")
+
+
+def _registry_names_unique(tree: SourceTree) -> Iterator[Diagnostic]:
+    explicit = [(s, s.server.registry_name) for s in tree.servers if s.server.registry_name]
+    counts = Counter(name for _, name in explicit)
+    for source, name in explicit:
+        if counts[name] > 1:
+            yield _at(source, ("registry_name",), f"registry name '{name}' is used by {counts[name]} servers")
+
+
+def _tags_used_once(tree: SourceTree) -> Iterator[Diagnostic]:
+    counts = Counter(tag for s in tree.servers for tag in s.server.tags)
+    for source in tree.servers:
+        for index, tag in enumerate(source.server.tags):
+            if counts[tag] == 1 and len(tree.servers) > 1:
+                yield _at(source, ("tags", index), f"tag '{tag}' is used by no other server (typo?)", "warning")
+
+
+def _repeated_indexes(values: list[str]) -> Iterator[int]:
+    seen: set[str] = set()
+    for index, value in enumerate(values):
+        if value in seen:
+            yield index
+        seen.add(value)
+
+
+def _at(source: ServerSource, path: tuple[str | int, ...], message: str, severity: str = "error") -> Diagnostic:
+    return Diagnostic(source.path, source.yaml.line_of(path), dotted_path(path), message, severity)  # type: ignore[arg-type]
+

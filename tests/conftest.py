@@ -1,0 +1,114 @@
+"""Shared fixtures: source trees written to tmp_path from short dedented strings."""
+
+from __future__ import annotations
+
+import shutil
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_SOURCE = REPO / "catalog-source"
+SHARED = REPO.parent / "shared" / "reference"
+
+CATALOG_YAML = """\
+title: Test Catalog
+description: A small catalog for tests.
+version: 1.2.3
+namespace: com.example.test
+last_updated: 2026-11-01T00:00:00Z
+categories:
+  - slug: web
+    title: Web
+  - slug: data
+    title: Data
+registries:
+  - name: production
+    namespace: mcp-prod
+    include:
+      tiers: [validated]
+  - name: sandbox
+    namespace: mcp-sandbox
+"""
+
+FETCH_YAML = """\
+name: fetch
+title: Fetch
+description: Fetches web pages and returns them as Markdown.
+version: 1.0.3
+category: web
+tags: [web, http]
+tier: validated
+publisher: Stacklok
+repository: https://github.com/stackloklabs/gofetch
+license: Apache-2.0
+transport: streamable-http
+image: ghcr.io/stackloklabs/gofetch/server:1.0.3
+digest: sha256:0000000000000000000000000000000000000000000000000000000000000001
+port: 8080
+permissions:
+  network:
+    outbound:
+      allow_host: [example.com]
+      allow_port: [443]
+tools:
+  - name: fetch
+    description: Fetch a URL.
+    annotations:
+      readOnlyHint: true
+      openWorldHint: true
+"""
+
+REMOTE_YAML = """\
+name: docs-remote
+title: Docs (remote)
+description: Searches product documentation hosted by the vendor.
+version: 2.0.0
+category: data
+tags: [web, http]
+tier: community
+transport: streamable-http
+remote:
+  url: https://mcp.example.com/mcp
+tools:
+  - name: search_docs
+    description: Search the documentation.
+"""
+
+
+@pytest.fixture
+def write_tree(tmp_path: Path) -> Callable[..., Path]:
+    """Write a source tree: catalog.yaml plus servers given as {file name: text}."""
+
+    def write(servers: dict[str, str | bytes] | None = None, catalog: str = CATALOG_YAML) -> Path:
+        root = tmp_path / "src"
+        (root / "servers").mkdir(parents=True)
+        (root / "catalog.yaml").write_text(textwrap.dedent(catalog), encoding="utf-8")
+        if servers is None:
+            servers = {"fetch.yaml": FETCH_YAML, "fetch.md": "## What it does\n\nFetches.\n",
+                       "docs-remote.yaml": REMOTE_YAML, "docs-remote.md": "## Docs\n"}
+        for name, text in servers.items():
+            target = root / "servers" / name
+            if isinstance(text, bytes):
+                target.write_bytes(text)
+            else:
+                target.write_text(textwrap.dedent(text), encoding="utf-8")
+        return root
+
+    return write
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def default_source_copy(tmp_path: Path) -> Path:
+    """A writable copy of the shipped default catalog."""
+    target = tmp_path / "catalog-source"
+    shutil.copytree(DEFAULT_SOURCE, target)
+    return target

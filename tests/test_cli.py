@@ -1,0 +1,148 @@
+"""The CLI as a user meets it: build, new, schema, and the safety of the output folder."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from conftest import FETCH_YAML, REPO
+from generator.cli import main
+
+
+def test_build_writes_the_normalised_catalog(write_tree, runner, tmp_path):
+    source, out = write_tree(), tmp_path / "site"
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "built 2 servers into" in result.stderr and " s\n" in result.stderr
+    document = json.loads((out / "api/v1/catalog.json").read_text())
+    assert document["catalog"]["namespace"] == "com.example.test"
+    assert [s["name"] for s in document["servers"]] == ["docs-remote", "fetch"]
+    fetch = document["servers"][1]
+    assert fetch["image"] == "ghcr.io/stackloklabs/gofetch/server:1.0.3"
+    assert fetch["overview"] == "## What it does\n\nFetches.\n"
+    assert fetch["tools"][0]["annotations"] == {"readOnlyHint": True, "openWorldHint": True}
+
+
+def test_build_is_byte_identical_twice(write_tree, runner, tmp_path):
+    source = write_tree()
+    for out in ("one", "two"):
+        result = runner.invoke(main, ["build", "--source", str(source), "--out", str(tmp_path / out)])
+        assert result.exit_code == 0, result.output
+    files = sorted(p.relative_to(tmp_path / "one") for p in (tmp_path / "one").rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(tmp_path / "two") for p in (tmp_path / "two").rglob("*") if p.is_file())
+    for relative in files:
+        assert (tmp_path / "one" / relative).read_bytes() == (tmp_path / "two" / relative).read_bytes(), relative
+
+
+def test_failed_build_leaves_previous_output_untouched(write_tree, runner, tmp_path):
+    source, out = write_tree(), tmp_path / "site"
+    assert runner.invoke(main, ["build", "--source", str(source), "--out", str(out)]).exit_code == 0
+    before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    (source / "servers" / "fetch.yaml").write_text(FETCH_YAML.replace("port: 8080", "port: nope"))
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(out)])
+    assert result.exit_code == 1
+    assert "fetch.yaml:14: port: input should be a valid integer" in result.output
+    assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "src"], "no staging folder left behind"
+
+
+@pytest.mark.parametrize("where", ["source", "parent", "inside", "root", "home", "foreign"])
+def test_build_refuses_dangerous_output_folders(write_tree, runner, tmp_path, where):
+    source = write_tree()
+    foreign = tmp_path / "documents"
+    foreign.mkdir()
+    (foreign / "thesis.txt").write_text("precious")
+    out = {"source": source, "parent": source.parent, "inside": source / "site", "root": Path("/"),
+           "home": Path.home(), "foreign": foreign}[where]
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.output.startswith("Error: refusing to write the site into") or "was not written by mcp-catalog" in result.output
+    assert (foreign / "thesis.txt").read_text() == "precious"
+
+
+def test_new_scaffold_fails_until_filled_then_passes(write_tree, runner):
+    source = write_tree()
+    result = runner.invoke(main, ["new", "jira", "--source", str(source)])
+    assert result.exit_code == 0, result.output
+    path = source / "servers" / "jira.yaml"
+    result = runner.invoke(main, ["validate", "--source", str(source)])
+    assert result.exit_code == 1
+    assert f"{path}:4: title: placeholder not filled in" in result.output
+    assert f"{path}:23: tools[0].name: placeholder not filled in" in result.output
+    filled = {
+        '"FILL-IN: display name"': "Jira",
+        '"FILL-IN: one line, at most 100 characters"': "Search and update Jira issues.",
+        '"FILL-IN: e.g. 1.2.0"': "1.0.0",
+        '"FILL-IN: a category slug from catalog.yaml"': "data",
+        '"FILL-IN: who maintains it"': "Example",
+        '"FILL-IN: https://..."': "https://example.com/jira-mcp",
+        '"FILL-IN: SPDX identifier, e.g. MIT"': "MIT",
+        '"FILL-IN: registry/path:tag"': "registry.example.com/jira-mcp:1.0.0",
+        '"FILL-IN: tool name"': "search_issues",
+        '"FILL-IN: what the tool does"': "Search issues with JQL.",
+    }
+    text = path.read_text()
+    for placeholder, value in filled.items():
+        assert placeholder in text
+        text = text.replace(placeholder, value)
+    path.write_text(text)
+    (source / "servers" / "jira.md").write_text("## What it does\n\nTalks to Jira.\n")
+    result = runner.invoke(main, ["validate", "--source", str(source)])
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(("name", "message"), [("fetch", "already exists"), ("../x", "is not a valid server name")])
+def test_new_refuses(write_tree, runner, name, message):
+    source = write_tree()
+    before = (source / "servers" / "fetch.yaml").read_text()
+    result = runner.invoke(main, ["new", name, "--source", str(source)])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert (source / "servers" / "fetch.yaml").read_text() == before
+
+
+def test_schema_describes_the_source_and_accepts_it(write_tree, runner):
+    result = runner.invoke(main, ["schema"])
+    assert result.exit_code == 0, result.output
+    schema = json.loads(result.stdout)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    validator = jsonschema.Draft202012Validator(schema)
+    validator.validate(yaml.safe_load(FETCH_YAML))
+    errors = list(validator.iter_errors({**yaml.safe_load(FETCH_YAML), "licence": "MIT"}))
+    assert [e.validator for e in errors] == ["additionalProperties"]
+    assert all(prop.get("description") for prop in schema["properties"].values())
+
+
+def test_shipped_schemas_are_current(runner):
+    """catalog-source/schemas/ serves editors without a build; it must match the models."""
+    for kind in ("server", "catalog"):
+        result = runner.invoke(main, ["schema", "--kind", kind])
+        assert result.exit_code == 0, result.output
+        assert (REPO / "catalog-source" / "schemas" / f"{kind}.schema.json").read_text() == result.stdout, (
+            f"run: mcp-catalog schema --kind {kind} > catalog-source/schemas/{kind}.schema.json"
+        )
+
+
+def test_python_dash_m_and_console_script_agree():
+    result = subprocess.run([sys.executable, "-m", "generator", "--version"], capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("mcp-catalog, version ")
+
+
+def test_missing_source_folder_says_what_to_do(runner, tmp_path):
+    result = runner.invoke(main, ["validate", "--source", str(tmp_path / "nope")])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'nope'}: source folder does not exist (pass --source DIR)" in result.output
+
+
+def test_quiet_prints_nothing_on_success(write_tree, runner, tmp_path):
+    result = runner.invoke(main, ["build", "-q", "--source", str(write_tree()), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert result.output == ""
+    assert os.path.isfile(tmp_path / "o" / "api/v1/catalog.json")

@@ -1,0 +1,40 @@
+"""Documentation keeps up with the code: every source field and CLI option is described."""
+
+from __future__ import annotations
+
+import re
+
+import click
+import pytest
+from pydantic import BaseModel
+
+from conftest import REPO
+from generator import models
+from generator.cli import main
+
+MODELS = [
+    value for value in vars(models).values()
+    if isinstance(value, type) and issubclass(value, models.Strict) and value is not models.Strict
+]
+
+
+def _section(text: str, title: str) -> str:
+    match = re.search(rf"^### {title}\n(.*?)(?=^### |\Z)", text, re.S | re.M)
+    assert match, f"docs/source-format.md has no section '### {title}'"
+    return match.group(1)
+
+
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.__name__)
+def test_every_model_field_is_documented(model: type[BaseModel]):
+    section = _section((REPO / "docs" / "source-format.md").read_text(), model.__name__)
+    documented = set(re.findall(r"^\| `([A-Za-z_]+)` \|", section, re.M))
+    assert documented == set(model.model_fields), f"{model.__name__}: fix the table in docs/source-format.md"
+
+
+def test_every_cli_option_is_in_the_readme():
+    readme = (REPO / "README.md").read_text()
+    for name, command in main.commands.items():
+        assert f"mcp-catalog {name}" in readme, f"README does not show `mcp-catalog {name}`"
+        for param in command.params:
+            if isinstance(param, click.Option):
+                assert param.opts[-1] in readme or param.opts[0] in readme, f"README does not mention {name} {param.opts}"

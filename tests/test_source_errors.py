@@ -1,0 +1,178 @@
+"""Bad input: every case gets `path:line: field: message`, exit 1 and no traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import FETCH_YAML, REMOTE_YAML
+from generator.cli import main
+
+
+def validate(runner: CliRunner, source: Path, *extra: str) -> tuple[int, str]:
+    result = runner.invoke(main, ["validate", "--source", str(source), *extra])
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit), result.exception
+    return result.exit_code, result.output
+
+
+def fetch_with(replace: str, by: str) -> str:
+    assert replace in FETCH_YAML
+    return FETCH_YAML.replace(replace, by)
+
+
+def test_clean_tree_passes_with_summary(write_tree, runner):
+    code, out = validate(runner, write_tree())
+    assert code == 0, out
+    assert out.strip().splitlines()[-1] == "2 servers, 2 tools, 0 warnings"
+
+
+def test_malformed_yaml_reports_its_line(write_tree, runner):
+    source = write_tree({"fetch.yaml": fetch_with("tags: [web, http]", "tags: [web, http")})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:7: invalid YAML:" in out
+
+
+def test_non_utf8_file_names_the_line(write_tree, runner):
+    raw = FETCH_YAML.replace("Fetches web pages", "Fetches w\xe9b pages").encode("latin-1")
+    source = write_tree({"fetch.yaml": raw})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:3: file is not UTF-8 (byte 0xe9)" in out
+
+
+@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n"])
+def test_empty_file(write_tree, runner, text):
+    source = write_tree({"fetch.yaml": text})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml: file is empty: expected a mapping of fields" in out
+
+
+def test_top_level_list_is_refused(write_tree, runner):
+    source = write_tree({"fetch.yaml": "- name: fetch\n"})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:1: expected a mapping of fields at the top level" in out
+
+
+def test_file_over_one_mebibyte(write_tree, runner):
+    source = write_tree({"fetch.yaml": FETCH_YAML + "#" * (1 << 20) + "\n"})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml: file is {(1 << 20) + len(FETCH_YAML) + 1} bytes; the limit is" in out
+
+
+def test_alias_bomb_is_refused_before_expansion(write_tree, runner):
+    bomb = "a: &a [x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}, *{chr(97 + i)}]\n"
+        for i in range(20)
+    )
+    source = write_tree({"fetch.yaml": bomb})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:1: YAML anchors and aliases are not allowed" in out
+    assert f"{source}/servers/fetch.yaml:2: YAML anchors and aliases are not allowed" in out
+
+
+def test_ampersand_inside_text_is_not_an_anchor(write_tree, runner):
+    source = write_tree({"fetch.yaml": fetch_with("Fetches web pages", "Q&A * fetches web pages"), "fetch.md": "x"})
+    code, out = validate(runner, source)
+    assert code == 0, out
+
+
+def test_tab_indentation(write_tree, runner):
+    source = write_tree({"fetch.yaml": fetch_with("      allow_port: [443]", "\t\t\tallow_port: [443]")})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:19: tab character in indentation: indent with spaces" in out
+
+
+def test_duplicate_keys_name_both_lines(write_tree, runner):
+    source = write_tree({"fetch.yaml": FETCH_YAML + "title: Again\n"})
+    code, out = validate(runner, source)
+    assert code == 1
+    last = len(FETCH_YAML.splitlines()) + 1
+    assert f"{source}/servers/fetch.yaml:{last}: duplicate key 'title' (first defined on line 2)" in out
+
+
+def test_symlink_out_of_source_folder(write_tree, runner, tmp_path):
+    outside = tmp_path / "outside.yaml"
+    outside.write_text(FETCH_YAML)
+    source = write_tree({})
+    os.symlink(outside, source / "servers" / "fetch.yaml")
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml: symlink points outside the source folder" in out
+
+
+def test_symlink_inside_source_folder_is_fine(write_tree, runner):
+    source = write_tree({})
+    (source / "shared.yaml").write_text(FETCH_YAML)
+    os.symlink(source / "shared.yaml", source / "servers" / "fetch.yaml")
+    code, out = validate(runner, source)
+    assert code == 0, out
+
+
+@pytest.mark.parametrize("file_name", ["..fetch.yaml", "fe..tch.yaml", "Fetch.yaml", "fetch_1.yaml"])
+def test_file_names_must_be_dns_labels(write_tree, runner, file_name):
+    source = write_tree({file_name: FETCH_YAML})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/{file_name}: file name must be a DNS-1123 label" in out
+
+
+@pytest.mark.parametrize("name", ["../etc", "a/b", "..", "fetch/../x"])
+def test_names_with_dots_or_slashes(write_tree, runner, name):
+    source = write_tree({"fetch.yaml": fetch_with("name: fetch", f"name: '{name}'")})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:1: name: must be a DNS-1123 label" in out
+
+
+def test_explicit_python_tag_is_refused(write_tree, runner):
+    source = write_tree({"fetch.yaml": fetch_with("title: Fetch", "title: !!python/object:os.system echo")})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:2: tag tag:yaml.org,2002:python/object:os.system is not allowed" in out
+
+
+def test_deep_nesting_is_refused(write_tree, runner):
+    source = write_tree({"fetch.yaml": "a: " + "[" * 200 + "]" * 200 + "\n"})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert "nested deeper than 64 levels" in out
+
+
+def test_two_documents_in_one_file(write_tree, runner):
+    source = write_tree({"fetch.yaml": FETCH_YAML + "---\nname: other\n"})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:{len(FETCH_YAML.splitlines()) + 1}: invalid YAML:" in out
+
+
+def test_script_in_description_is_kept_as_plain_text(write_tree, runner, tmp_path):
+    hostile = "<script>alert(1)</script> {{ 7*7 }}"
+    source = write_tree({"fetch.yaml": fetch_with("Fetches web pages and returns them as Markdown.", f"'{hostile}'")})
+    code, out = validate(runner, source)
+    assert code == 0, out
+    from generator.source.validate import read_catalog
+
+    assert read_catalog(source).catalog.server("fetch").description == hostile
+
+
+def test_every_problem_is_reported_at_once(write_tree, runner):
+    broken_fetch = fetch_with("category: web", "category: nowhere").replace("port: 8080", "port: 70000")
+    broken_remote = REMOTE_YAML.replace("url: https://mcp.example.com/mcp", "url: ftp://mcp.example.com/mcp")
+    source = write_tree({"fetch.yaml": broken_fetch, "docs-remote.yaml": broken_remote, "bad.yaml": "a: [\n"})
+    code, out = validate(runner, source)
+    assert code == 1
+    lines = out.strip().splitlines()
+    assert lines[0].startswith(f"{source}/servers/bad.yaml:2: invalid YAML: ")
+    assert f"{source}/servers/docs-remote.yaml:10: remote.url: must be an http:// or https:// URL" in lines
+    assert f"{source}/servers/fetch.yaml:14: port: input should be less than or equal to 65535" in lines
+    assert lines[-1] == "validation failed: 3 error(s), 0 warning(s)"

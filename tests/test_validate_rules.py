@@ -1,0 +1,172 @@
+"""The validator's rules beyond types, each shown failing on a real file with its line."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import CATALOG_YAML, FETCH_YAML, REMOTE_YAML
+from generator.cli import main
+
+
+def run(runner, source, *extra):
+    result = runner.invoke(main, ["validate", "--source", str(source), *extra])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output.strip().splitlines()
+
+
+def fetch_with(replace: str, by: str) -> str:
+    assert replace in FETCH_YAML
+    return FETCH_YAML.replace(replace, by)
+
+
+@pytest.mark.parametrize(
+    ("replace", "by", "expected"),
+    [
+        ("name: fetch", "name: fetcher", "fetch.yaml:1: name: 'fetcher' must equal the file name 'fetch'"),
+        ("name: fetch", "name: Fetch", "fetch.yaml:1: name: must be a DNS-1123 label"),
+        ("category: web", "category: webs", "fetch.yaml:5: category: unknown category 'webs'; declared in catalog.yaml: data, web"),
+        ("image: ghcr.io/stackloklabs/gofetch/server:1.0.3", "image: ghcr.io/Bad Image", "fetch.yaml:12: image: is not a valid image reference"),
+        ("image: ghcr.io/stackloklabs/gofetch/server:1.0.3",
+         "image: ghcr.io/x/y@sha256:" + "a" * 64, "fetch.yaml:12: image: put the digest in the `digest` field"),
+        ("digest: sha256:0000000000000000000000000000000000000000000000000000000000000001", "digest: sha256:abc",
+         "fetch.yaml:13: digest: must be 'sha256:' followed by 64 lower-case hex digits"),
+        ("port: 8080", "port: 0", "fetch.yaml:14: port: input should be greater than or equal to 1"),
+        ("repository: https://github.com/stackloklabs/gofetch", "repository: javascript:alert(1)",
+         "fetch.yaml:9: repository: must be an http:// or https:// URL"),
+        ("tier: validated", "tier: gold", "fetch.yaml:7: tier: must be one of 'validated' or 'community', not 'gold'"),
+        ("version: 1.0.3", "version: 1.0", "fetch.yaml:4: version: must be a string; YAML read 1.0 as float: put it in quotes"),
+        ("description: Fetches web pages and returns them as Markdown.", "description: " + "x" * 101,
+         "fetch.yaml:3: description: string should have at most 100 characters"),
+        ("tags: [web, http]", "tags: [web, Web_2]", "fetch.yaml:6: tags[1]: must be a tag"),
+        ("allow_host: [example.com]", "allow_host: [Example.COM]", "fetch.yaml:18: permissions.network.outbound.allow_host[0]: must be a lower-case host name"),
+        ("transport: streamable-http", "transport: websocket", "fetch.yaml:11: transport: must be one of 'stdio', 'sse' or 'streamable-http', not 'websocket'"),
+    ],
+)
+def test_field_rules(write_tree, runner, replace, by, expected):
+    source = write_tree({"fetch.yaml": fetch_with(replace, by), "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert any(line.startswith(f"{source}/servers/{expected}") for line in lines), lines
+
+
+def test_unknown_key_suggests_the_close_one(write_tree, runner):
+    source = write_tree({"fetch.yaml": FETCH_YAML + "licence: MIT\n", "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:26: licence: unknown key 'licence'; did you mean 'license'?" in lines
+
+
+def test_unknown_nested_key_suggests_from_its_own_model(write_tree, runner):
+    source = write_tree({"fetch.yaml": fetch_with("      allow_port: [443]", "      allow_ports: [443]"), "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert (f"{source}/servers/fetch.yaml:19: permissions.network.outbound.allow_ports: "
+            "unknown key 'allow_ports'; did you mean 'allow_port'?") in lines
+
+
+def test_env_names_and_secret_defaults(write_tree, runner):
+    env = "env:\n  - name: 1TOKEN\n    secret: true\n  - name: API_KEY\n    secret: true\n    default: hunter2\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML + env, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:27: env[0].name: must be an environment variable name: letters, digits and '_', not starting with a digit" in lines
+    assert f"{source}/servers/fetch.yaml:29: env[1]: a secret variable must not carry a default value" in lines
+
+
+def test_duplicate_tool_and_env_names(write_tree, runner):
+    extra = "  - name: fetch\n    description: Again.\nenv:\n  - name: A\n  - name: A\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML + extra, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:26: tools[1]: duplicate tool name 'fetch'" in lines
+    assert not any("duplicate deployed tool name" in line for line in lines), "one finding, reported once"
+    assert f"{source}/servers/fetch.yaml:30: env[1]: duplicate environment variable 'A'" in lines
+
+
+def test_remote_with_image_is_refused(write_tree, runner):
+    both = REMOTE_YAML + "image: ghcr.io/x/y:1\n"
+    source = write_tree({"docs-remote.yaml": both})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert any("docs-remote.yaml:1: a server has either `image` (container) or `remote`, not both" in line for line in lines)
+
+
+def test_remote_with_container_fields_is_refused(write_tree, runner):
+    source = write_tree({"docs-remote.yaml": REMOTE_YAML + "port: 8080\nargs: [--x]\n"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert any("a remote server cannot have container fields: port, args" in line for line in lines)
+
+
+def test_server_needs_image_or_remote(write_tree, runner):
+    source = write_tree({"docs-remote.yaml": REMOTE_YAML.replace("remote:\n  url: https://mcp.example.com/mcp\n", "")})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert any("docs-remote.yaml:1: a server needs `image` (container) or `remote`" in line for line in lines)
+
+
+def test_duplicate_registry_names(write_tree, runner):
+    named = "registry_name: com.example/shared\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML + named, "fetch.md": "x", "docs-remote.yaml": REMOTE_YAML + named, "docs-remote.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert f"{source}/servers/docs-remote.yaml:14: registry_name: registry name 'com.example/shared' is used by 2 servers" in lines
+
+
+def test_catalog_yaml_rules(write_tree, runner):
+    catalog = CATALOG_YAML.replace("  - slug: data\n", "  - slug: web\n") + (
+        "  - name: sandbox\n    namespace: mcp-other\n    include:\n      names: [nope]\n      categories: [ghost]\n"
+    )
+    source = write_tree(catalog=catalog)
+    code, lines = run(runner, source)
+    assert code == 1
+    path = f"{source}/catalog.yaml"
+    assert f"{path}:9: categories[1]: duplicate category 'web'" in lines
+    assert f"{path}:18: registries[2]: duplicate registry profile 'sandbox'" in lines
+    assert f"{path}:21: registries[2].include.names: no server is called 'nope'" in lines
+    assert f"{path}:22: registries[2].include.categories: unknown category 'ghost'" in lines
+
+
+def test_catalog_yaml_needs_a_time_zone(write_tree, runner):
+    source = write_tree(catalog=CATALOG_YAML.replace("2026-11-01T00:00:00Z", "2026-11-01T00:00:00"))
+    code, lines = run(runner, source)
+    assert code == 1
+    assert f"{source}/catalog.yaml:5: last_updated: must carry a time zone, e.g. 2026-11-01T00:00:00Z" in lines
+
+
+def test_missing_catalog_yaml(write_tree, runner):
+    source = write_tree()
+    (source / "catalog.yaml").unlink()
+    code, lines = run(runner, source)
+    assert code == 1
+    assert f"{source}/catalog.yaml: file is missing" in lines
+
+
+def test_warnings_and_strict(write_tree, runner):
+    undigested = FETCH_YAML.replace(
+        "digest: sha256:0000000000000000000000000000000000000000000000000000000000000001\n", ""
+    ).replace("tags: [web, http]", "tags: [web, http, lonely]")
+    review = "review:\n  status: approved\n  by: Board\n  date: 2025-01-01\n  expires: 2026-01-01\n"
+    source = write_tree({"fetch.yaml": undigested + review, "docs-remote.yaml": REMOTE_YAML})
+    code, lines = run(runner, source)
+    assert code == 0, lines
+    path = f"{source}/servers"
+    expected = [
+        f"{path}/docs-remote.yaml: warning: no overview: add docs-remote.md beside it",
+        f"{path}/fetch.yaml: warning: no overview: add fetch.md beside it",
+        f"{path}/fetch.yaml:6: tags[2]: warning: tag 'lonely' is used by no other server (typo?)",
+        f"{path}/fetch.yaml:12: image: warning: not pinned by digest: add `digest: sha256:...` (mcp-catalog pin can record it)",
+        f"{path}/fetch.yaml:29: review.expires: warning: approval expired on 2026-01-01 (catalog last_updated is 2026-11-01): renew the review",
+    ]
+    assert lines == [*expected, "2 servers, 2 tools, 5 warnings"]
+    code, lines = run(runner, source, "--strict")
+    assert code == 1
+    assert lines[:5] == [line.replace("warning: ", "") for line in expected]
+    assert lines[-1] == "validation failed: 5 error(s), 0 warning(s) (warnings count as errors under --strict)"
+
+
+def test_permission_paths_must_not_climb(write_tree, runner):
+    source = write_tree({"fetch.yaml": fetch_with("permissions:\n", "permissions:\n  read: [/data/../etc/shadow]\n"), "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert any("permissions.read: '/data/../etc/shadow' has a '.' or '..' segment" in line for line in lines), lines
