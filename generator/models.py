@@ -226,7 +226,9 @@ class Resources(Strict):
 class Header(Strict):
     """An HTTP header a client sends to a remote server."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9-]+$", max_length=128, description="Header name.")
+    name: str = Field(
+        pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=128, description="Header name (an HTTP token)."
+    )
     description: str = Field(default="", max_length=500, description="What the header carries.")
     required: bool = Field(default=False, description="The remote refuses requests without it.")
     secret: bool = Field(default=False, description="Carries a credential.")

@@ -152,7 +152,8 @@ def test_two_documents_in_one_file(write_tree, runner):
     source = write_tree({"fetch.yaml": FETCH_YAML + "---\nname: other\n"})
     code, out = validate(runner, source)
     assert code == 1
-    assert f"{source}/servers/fetch.yaml:{len(FETCH_YAML.splitlines()) + 1}: invalid YAML:" in out
+    second = len(FETCH_YAML.splitlines()) + 1
+    assert f"{source}/servers/fetch.yaml:{second}: only one YAML document per file (remove the second '---')" in out
 
 
 def test_script_in_description_is_kept_as_plain_text(write_tree, runner, tmp_path):

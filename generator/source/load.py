@@ -9,8 +9,11 @@ that are not DNS-1123 labels (which rules out `..` and `/` in paths).
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import re
+import stat
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +29,7 @@ from generator.source.yamlsafe import LoadedYaml, YamlRefused, load_mapping
 
 M = TypeVar("M", bound=BaseModel)
 MAX_FILE_BYTES = 1 << 20
+PARALLEL_THRESHOLD = 256
 CATALOG_FILE = "catalog.yaml"
 SERVERS_DIR = "servers"
 
@@ -56,22 +60,99 @@ def load_source(source_dir: Path) -> SourceTree:
     tree = SourceTree()
     root = source_dir.resolve()
     tree.meta_path = str(source_dir / CATALOG_FILE)
-    loaded = _read_model(source_dir / CATALOG_FILE, root, CatalogMeta, tree.diagnostics)
-    if loaded:
-        tree.meta, tree.meta_yaml = loaded
+    parsed, problems = _parse_file(source_dir / CATALOG_FILE, root)
+    tree.diagnostics.extend(problems)
+    meta = _validate(CatalogMeta, parsed, tree.meta_path, tree.diagnostics)
+    if meta is not None:
+        tree.meta, tree.meta_yaml = meta, parsed
     servers_dir = source_dir / SERVERS_DIR
     if not servers_dir.is_dir():
         tree.diagnostics.append(Diagnostic(str(servers_dir), 0, "", "folder is missing: put one <name>.yaml per server in it"))
         return tree
+    if not servers_dir.resolve().is_relative_to(root):
+        tree.diagnostics.append(Diagnostic(str(servers_dir), 0, "", "symlink points outside the source folder"))
+        return tree
     yaml_files, overviews = _list_server_files(servers_dir, tree.diagnostics)
-    for stem, path in yaml_files:
-        server_source = _read_server(path, stem, root, overviews.get(stem), tree.diagnostics)
-        if server_source:
-            tree.servers.append(server_source)
+    jobs = [(path, overviews.get(stem), root) for stem, path in yaml_files]
+    for (stem, path), (parsed, overview, problems) in zip(yaml_files, _parse_all(jobs)):
+        tree.diagnostics.extend(problems)
+        server = _validate(Server, parsed, str(path), tree.diagnostics)
+        if server is None or parsed is None:
+            continue
+        if server.name != stem:
+            line = parsed.line_of(("name",))
+            tree.diagnostics.append(Diagnostic(str(path), line, "name", f"'{server.name}' must equal the file name '{stem}'"))
+            continue
+        tree.servers.append(ServerSource(server, str(path), parsed, overview))
+    server_stems = {stem for stem, _ in yaml_files}
     for stem, path in sorted(overviews.items()):
-        if stem not in dict(yaml_files):
+        if stem not in server_stems:
             tree.diagnostics.append(Diagnostic(str(path), 0, "", f"overview has no server file {stem}.yaml", "warning"))
     return tree
+
+
+ParsedServer = tuple[LoadedYaml | None, str | None, list[Diagnostic]]
+
+
+def _parse_all(jobs: list[tuple[Path, Path | None, Path]]) -> Iterator[ParsedServer]:
+    """Parse every server file, in order, on all cores when there are many.
+
+    YAML parsing is most of the time of a large validation, and files are
+    independent; plain data crosses the process boundary, the models are built
+    in the parent (pickling them costs more than building them), overlapping
+    with the workers' parsing because results are yielded as they arrive.
+    """
+    workers = os.cpu_count() or 1
+    if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
+        yield from map(_parse_server, jobs)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        yield from pool.map(_parse_server, jobs, chunksize=max(1, len(jobs) // (workers * 16)))
+
+
+def _parse_server(job: tuple[Path, Path | None, Path]) -> ParsedServer:
+    path, overview_path, root = job
+    parsed, problems = _parse_file(path, root)
+    overview = None
+    if overview_path is not None:
+        raw = _read_bytes(overview_path, root, problems)
+        if raw is not None:
+            try:
+                overview = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                line = raw[: exc.start].count(b"\n") + 1
+                problems.append(Diagnostic(str(overview_path), line, "", "file is not UTF-8"))
+    return parsed, overview, problems
+
+
+def _parse_file(path: Path, root: Path) -> tuple[LoadedYaml | None, list[Diagnostic]]:
+    """The file's values and lines, or the problems that kept it from being read."""
+    problems: list[Diagnostic] = []
+    raw = _read_bytes(path, root, problems)
+    if raw is None:
+        return None, problems
+    try:
+        parsed = load_mapping(raw)
+    except YamlRefused as refused:
+        return None, [Diagnostic(str(path), p.line, "", p.message) for p in refused.problems]
+    if PLACEHOLDER.encode() in raw:
+        unfilled = [
+            Diagnostic(str(path), parsed.line_of(at), dotted_path(at), "placeholder not filled in")
+            for at in _placeholders(parsed.data, ())
+        ]
+        if unfilled:
+            return None, unfilled
+    return parsed, problems
+
+
+def _validate(model: type[M], parsed: LoadedYaml | None, path: str, diagnostics: list[Diagnostic]) -> M | None:
+    if parsed is None:
+        return None
+    try:
+        return model.model_validate(parsed.data)
+    except ValidationError as exc:
+        diagnostics.extend(diagnostics_from(exc, model, parsed, path))
+        return None
 
 
 def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tuple[list[tuple[str, Path]], dict[str, Path]]:
@@ -96,54 +177,6 @@ def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tupl
     return yaml_files, overviews
 
 
-def _read_server(
-    path: Path, stem: str, root: Path, overview_path: Path | None, diagnostics: list[Diagnostic]
-) -> ServerSource | None:
-    loaded = _read_model(path, root, Server, diagnostics)
-    if not loaded:
-        return None
-    server, source = loaded
-    if server.name != stem:
-        diagnostics.append(
-            Diagnostic(str(path), source.line_of(("name",)), "name", f"'{server.name}' must equal the file name '{stem}'")
-        )
-        return None
-    overview = None
-    if overview_path:
-        raw = _read_bytes(overview_path, root, diagnostics)
-        if raw is not None:
-            try:
-                overview = raw.decode("utf-8")
-            except UnicodeDecodeError as exc:
-                line = raw[: exc.start].count(b"\n") + 1
-                diagnostics.append(Diagnostic(str(overview_path), line, "", "file is not UTF-8"))
-    return ServerSource(server, str(path), source, overview)
-
-
-def _read_model(
-    path: Path, root: Path, model: type[M], diagnostics: list[Diagnostic]
-) -> tuple[M, LoadedYaml] | None:
-    raw = _read_bytes(path, root, diagnostics)
-    if raw is None:
-        return None
-    try:
-        source = load_mapping(raw)
-    except YamlRefused as refused:
-        diagnostics.extend(Diagnostic(str(path), p.line, "", p.message) for p in refused.problems)
-        return None
-    unfilled = list(_placeholders(source.data, ()))
-    if unfilled:
-        diagnostics.extend(
-            Diagnostic(str(path), source.line_of(at), dotted_path(at), "placeholder not filled in") for at in unfilled
-        )
-        return None
-    try:
-        return model.model_validate(source.data), source
-    except ValidationError as exc:
-        diagnostics.extend(diagnostics_from(exc, model, source, str(path)))
-        return None
-
-
 def _placeholders(value: object, at: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
     """Paths of the values that still hold the scaffold's FILL-IN marker."""
     if isinstance(value, str) and PLACEHOLDER in value:
@@ -159,19 +192,26 @@ def _placeholders(value: object, at: tuple[str | int, ...]) -> Iterator[tuple[st
 def _read_bytes(path: Path, root: Path, diagnostics: list[Diagnostic]) -> bytes | None:
     """The file's bytes, or None with a diagnostic when it must not be read."""
     where = str(path)
-    if not path.exists() and not path.is_symlink():
+    try:
+        info = os.lstat(path)
+    except FileNotFoundError:
         diagnostics.append(Diagnostic(where, 0, "", "file is missing"))
         return None
-    resolved = path.resolve()
-    if path.is_symlink() and not resolved.is_relative_to(root):
-        diagnostics.append(Diagnostic(where, 0, "", "symlink points outside the source folder: copy the file in instead"))
-        return None
-    if not resolved.is_file():
+    if stat.S_ISLNK(info.st_mode):
+        resolved = path.resolve()
+        if not resolved.is_relative_to(root):
+            diagnostics.append(Diagnostic(where, 0, "", "symlink points outside the source folder: copy the file in instead"))
+            return None
+        info = os.stat(resolved)
+    if not stat.S_ISREG(info.st_mode):
         diagnostics.append(Diagnostic(where, 0, "", "not a regular file"))
         return None
-    size = resolved.stat().st_size
-    if size > MAX_FILE_BYTES:
-        diagnostics.append(Diagnostic(where, 0, "", f"file is {size} bytes; the limit is {MAX_FILE_BYTES} (1 MiB)"))
+    if info.st_size > MAX_FILE_BYTES:
+        diagnostics.append(Diagnostic(where, 0, "", f"file is {info.st_size} bytes; the limit is {MAX_FILE_BYTES} (1 MiB)"))
         return None
-    with open(resolved, "rb") as handle:
-        return handle.read(MAX_FILE_BYTES + 1)
+    with open(path, "rb") as handle:
+        raw = handle.read(MAX_FILE_BYTES + 1)
+    if len(raw) > MAX_FILE_BYTES:  # grew between stat and read
+        diagnostics.append(Diagnostic(where, 0, "", f"file is over the limit of {MAX_FILE_BYTES} bytes (1 MiB)"))
+        return None
+    return raw

@@ -12,6 +12,8 @@ clock, so that the same source always gives the same verdict and output.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -37,7 +39,8 @@ def read_catalog(source_dir: Path, *, strict: bool = False) -> ValidatedCatalog:
         raise SourceInvalid(
             [Diagnostic(str(source_dir), 0, "", "source folder does not exist (pass --source DIR)")], "1 error"
         )
-    tree = load_source(source_dir)
+    with _cyclic_gc_paused():
+        tree = load_source(source_dir)
     found = tree.diagnostics + list(_cross_file_rules(tree))
     if strict:
         found = [d.as_error() for d in found]
@@ -56,6 +59,26 @@ def read_catalog(source_dir: Path, *, strict: bool = False) -> ValidatedCatalog:
         overviews={s.server.name: s.overview for s in servers if s.overview},
     )
     return ValidatedCatalog(catalog, warnings)
+
+
+@contextlib.contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the source is loaded.
+
+    Loading builds millions of small acyclic objects that all stay alive for
+    the rest of the command; the collector would rescan them over and over for
+    nothing, which made loading 10,000 servers grow faster than linearly.
+    Afterwards they are frozen (moved out of the collector's view) instead of
+    being scanned once more. Reference counting still frees what is dropped.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()
 
 
 def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
