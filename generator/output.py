@@ -20,8 +20,10 @@ from types import TracebackType
 
 from generator.errors import OutputError
 
+from generator.paths import CATALOG_JSON
+
 # A folder we may replace holds this file, which every build writes.
-BUILD_MARKER = "api/v1/catalog.json"
+BUILD_MARKER = CATALOG_JSON
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 It is every validated value with defaults filled in, in model order, so that
 scripts see exactly what the renderers saw. It also marks an output folder
-as one written by mcp-catalog (see `generator.output.BUILD_MARKER`).
+as one written by mcp-catalog (see `generator.output.check_output_dir`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from generator.models import Catalog
-from generator.output import BUILD_MARKER, OutputFile
+from generator.output import OutputFile
+from generator.paths import CATALOG_JSON
 from generator.render.encoding import json_file
 
 
@@ -23,4 +24,4 @@ def render(catalog: Catalog) -> Iterator[OutputFile]:
             for server in catalog.servers
         ],
     }
-    yield json_file(BUILD_MARKER, document)
+    yield json_file(CATALOG_JSON, document)

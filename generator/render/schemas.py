@@ -13,6 +13,7 @@ from pydantic import BaseModel
 
 from generator.models import Catalog, CatalogMeta, Server
 from generator.output import OutputFile
+from generator.paths import source_schema as source_schema_path
 from generator.render.encoding import json_bytes
 
 SchemaKind = Literal["server", "catalog"]
@@ -34,4 +35,4 @@ def schema_bytes(kind: SchemaKind) -> bytes:
 def render(catalog: Catalog) -> Iterator[OutputFile]:
     """Yield `schemas/server.schema.json` and `schemas/catalog.schema.json`."""
     for kind in _MODELS:
-        yield OutputFile(f"schemas/{kind}.schema.json", schema_bytes(kind))
+        yield OutputFile(source_schema_path(kind), schema_bytes(kind))

@@ -1,0 +1,99 @@
+"""Facts derived from the validated catalog that several renderers need.
+
+One definition each, so that the site, the JSON APIs, the ToolHive files and
+the Kubernetes bundles never disagree about which servers a registry profile
+admits, what an approval's state is, a server's registry name, or the image
+reference a cluster must pull.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from generator.models import IMAGE_REF, Catalog, CatalogMeta, RegistryProfile, Selector, Server, Tool
+
+ReviewState = Literal["approved", "expired", "under-review", "rejected", "not-reviewed"]
+
+
+def registry_name(meta: CatalogMeta, server: Server) -> str:
+    """The server's MCP registry name: `registry_name`, else `<catalog namespace>/<name>`."""
+    return server.registry_name or f"{meta.namespace}/{server.name}"
+
+
+def updated(meta: CatalogMeta, server: Server) -> dt.date:
+    """When the entry last changed: its own `updated`, else the catalog's `last_updated` date."""
+    return server.updated or meta.last_updated.date()
+
+
+def review_state(meta: CatalogMeta, server: Server) -> ReviewState:
+    """The approval state as of the catalog's `last_updated` (never the clock: output stays reproducible)."""
+    review = server.review
+    if review is None:
+        return "not-reviewed"
+    if review.status == "approved" and review.expires and review.expires < meta.last_updated.date():
+        return "expired"
+    return review.status
+
+
+def deploy_image(meta: CatalogMeta, server: Server, mirror: str | None = None) -> str | None:
+    """The reference a cluster pulls: rewritten to the image mirror, pinned by digest when known.
+
+    `mirror` (HOST[/PREFIX]) overrides `meta.image_mirror`; the repository path is kept, so
+    `ghcr.io/org/server:1.0` becomes `mirror.corp/prefix/org/server:1.0`.
+    """
+    if server.image is None:
+        return None
+    reference = server.image
+    target = mirror or meta.image_mirror
+    if target:
+        match = IMAGE_REF.match(reference)
+        assert match, reference  # validated in the model
+        path = match.group("path")
+        tag = match.group("tag")
+        reference = f"{target.rstrip('/')}/{path}" + (f":{tag}" if tag else "")
+    if server.digest:
+        reference = f"{reference}@{server.digest}"
+    return reference
+
+
+def _matches(selector: Selector, server: Server) -> bool:
+    return (
+        server.tier in selector.tiers
+        or server.category in selector.categories
+        or server.name in selector.names
+        or bool(set(server.tags) & set(selector.tags))
+    )
+
+
+def profile_servers(catalog: Catalog, profile: RegistryProfile) -> tuple[Server, ...]:
+    """The servers a registry profile admits, sorted by name.
+
+    Admitted: matched by `include` (every server when it is absent), not matched by `exclude`,
+    active unless `include_deprecated`, and approved-and-unexpired when `approved_only`.
+    """
+    admitted = []
+    for server in catalog.servers:
+        if profile.include is not None and not _matches(profile.include, server):
+            continue
+        if _matches(profile.exclude, server):
+            continue
+        if server.status == "deprecated" and not profile.include_deprecated:
+            continue
+        if profile.approved_only and review_state(catalog.meta, server) != "approved":
+            continue
+        admitted.append(server)
+    return tuple(admitted)
+
+
+def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:
+    """The server's tools that the profile's tool policy keeps."""
+    kept = []
+    for tool in server.tools:
+        if tool.name in profile.tools.exclude_names or tool.deployed_name in profile.tools.exclude_names:
+            continue
+        annotations = tool.annotations
+        if annotations and any(getattr(annotations, hint) for hint in profile.tools.exclude_annotations):
+            continue
+        kept.append(tool)
+    return tuple(kept)

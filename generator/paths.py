@@ -1,0 +1,133 @@
+"""Where each output lives in the site: one function per document kind.
+
+Renderers write to these paths and link to each other's documents through
+them, so that a link can only point to a file some renderer writes. Paths are
+relative to the site root, POSIX, and built only from validated names (DNS-1123
+labels, tags, reverse-DNS namespaces), so none can climb out of the site.
+"""
+
+from __future__ import annotations
+
+# HTML site
+SITE_INDEX = "index.html"
+TOOLS_PAGE = "tools/index.html"
+ABOUT_PAGE = "about/index.html"
+NOT_FOUND_PAGE = "404.html"
+
+
+def server_page(name: str) -> str:
+    """The server's HTML page."""
+    return f"servers/{name}/index.html"
+
+
+def category_page(slug: str) -> str:
+    """The HTML list of one category."""
+    return f"categories/{slug}/index.html"
+
+
+def tag_page(tag: str) -> str:
+    """The HTML list of one tag."""
+    return f"tags/{tag}/index.html"
+
+
+def tier_page(tier: str) -> str:
+    """The HTML list of one tier."""
+    return f"tiers/{tier}/index.html"
+
+
+def profile_page(profile: str) -> str:
+    """The HTML page of one registry profile."""
+    return f"registries/{profile}/index.html"
+
+
+# Our catalog API (api/v1)
+CATALOG_JSON = "api/v1/catalog.json"
+API_INDEX = "api/v1/index.json"
+API_SERVERS = "api/v1/servers.json"
+API_CATEGORIES = "api/v1/categories.json"
+API_TAGS = "api/v1/tags.json"
+API_TOOLS = "api/v1/tools.json"
+API_OPENAPI = "api/v1/openapi.json"
+
+
+def api_server(name: str) -> str:
+    """The complete JSON export of one server."""
+    return f"api/v1/servers/{name}.json"
+
+
+def api_profile(profile: str) -> str:
+    """The JSON list of one registry profile."""
+    return f"api/v1/registries/{profile}.json"
+
+
+def api_schema(document: str) -> str:
+    """The JSON Schema of one of our API's document kinds."""
+    return f"api/v1/schemas/{document}.schema.json"
+
+
+# Source-format schemas
+def source_schema(kind: str) -> str:
+    """The JSON Schema of a source file kind (server, catalog)."""
+    return f"schemas/{kind}.schema.json"
+
+
+# MCP Registry API v0.1 static mirror; `base` is "" for the site root or "registry/<profile>/"
+def mcp_servers_list(base: str = "") -> str:
+    """`GET {base}/v0.1/servers` answered from this file."""
+    return f"{base}v0.1/servers/index.json"
+
+
+def mcp_versions(registry_name: str, base: str = "") -> str:
+    """`GET {base}/v0.1/servers/<ns>/<name>/versions`: `registry_name` is `<ns>/<name>`."""
+    return f"{base}v0.1/servers/{registry_name}/versions/index.json"
+
+
+def mcp_version(registry_name: str, version: str, base: str = "") -> str:
+    """`GET .../versions/<version>` (also used with version "latest")."""
+    return f"{base}v0.1/servers/{registry_name}/versions/{version}/index.json"
+
+
+def mcp_openapi(base: str = "") -> str:
+    """The OpenAPI description each MCP API base serves."""
+    return f"{base}openapi.yaml"
+
+
+def profile_api_base(profile: str) -> str:
+    """The base of a profile's registry API, as the ToolHive registry server lays it out."""
+    return f"registry/{profile}/"
+
+
+# ToolHive registry files
+TOOLHIVE_REGISTRY = "registry.json"
+TOOLHIVE_LEGACY_REGISTRY = "registry-legacy.json"
+
+
+def profile_toolhive_registry(profile: str, legacy: bool = False) -> str:
+    """A profile's ToolHive registry file (current or legacy format)."""
+    return f"registries/{profile}/{'registry-legacy' if legacy else 'registry'}.json"
+
+
+# Kubernetes bundles
+def server_bundle_dir(name: str) -> str:
+    """The folder of a server's manifest bundle (holds kustomization.yaml)."""
+    return f"bundles/servers/{name}/"
+
+
+def server_bundle_all(name: str) -> str:
+    """A server's bundle as one multi-document YAML file."""
+    return f"bundles/servers/{name}/all.yaml"
+
+
+def profile_bundle_dir(profile: str) -> str:
+    """The folder of a profile's manifest bundle (holds kustomization.yaml)."""
+    return f"bundles/registries/{profile}/"
+
+
+def profile_bundle_all(profile: str) -> str:
+    """A profile's bundle as one multi-document YAML file."""
+    return f"bundles/registries/{profile}/all.yaml"
+
+
+def profile_bundle_tarball(profile: str) -> str:
+    """A profile's bundle as a reproducible tarball."""
+    return f"bundles/registries/{profile}.tar.gz"
