@@ -15,15 +15,20 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.diagnostics import Diagnostic
-from generator.models import Catalog
 from generator.output import OutputFile, OutputTree, check_output_dir
-from generator.render import catalog_json, schemas
+from generator.render import bundles, catalog_api, catalog_json, mcp_registry, schemas, site, toolhive
+from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
-Renderer = Callable[[Catalog], Iterable[OutputFile]]
+Renderer = Callable[[RenderContext], Iterable[OutputFile]]
 RENDERERS: tuple[Renderer, ...] = (
     catalog_json.render,
     schemas.render,
+    catalog_api.render,
+    mcp_registry.render,
+    toolhive.render,
+    bundles.render,
+    site.render,
 )
 
 
@@ -37,14 +42,22 @@ class BuildReport:
     warnings: list[Diagnostic]
 
 
-def build(source_dir: Path, out_dir: Path, *, strict: bool = False) -> BuildReport:
+def build(
+    source_dir: Path,
+    out_dir: Path,
+    *,
+    strict: bool = False,
+    templates: Path | None = None,
+    image_mirror: str | None = None,
+) -> BuildReport:
     """Validate `source_dir` and write the complete output into `out_dir`, atomically."""
     started = time.perf_counter()
     check_output_dir(out_dir, source_dir)
     validated = read_catalog(source_dir, strict=strict)
+    context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror)
     with OutputTree(out_dir) as tree:
         for render in RENDERERS:
-            for item in render(validated.catalog):
+            for item in render(context):
                 tree.write(item)
     return BuildReport(
         servers=len(validated.catalog.servers),

@@ -8,6 +8,7 @@ Progress and timing go to stderr so that stdout stays clean for `schema`.
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import click
 from generator import __version__
 from generator.build import build
 from generator.diagnostics import Diagnostic
+from generator.models import IMAGE_MIRROR
 from generator.render.schemas import schema_bytes
 from generator.scaffold import scaffold_server
 from generator.source.validate import read_catalog
@@ -51,6 +53,12 @@ def _report_warnings(warnings: list[Diagnostic], quiet: bool, verbose: bool) -> 
         click.echo(f"... and {len(warnings) - len(shown)} more warnings (--verbose shows all)", err=True)
 
 
+def _check_mirror(value: str | None) -> str | None:
+    if value is not None and not re.match(IMAGE_MIRROR, value):
+        raise click.BadParameter(f"'{value}' is not HOST[:PORT][/PREFIX], e.g. registry.corp.example/mcp")
+    return value
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mcp-catalog")
 def main() -> None:
@@ -80,9 +88,24 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     help="Output folder; replaced atomically when the build succeeds.",
 )
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
-def build_command(source: Path, quiet: bool, verbose: bool, out: Path, strict: bool) -> None:
+@click.option(
+    "--templates",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    default=None,
+    help="Folder of templates overriding the shipped ones of the same name.",
+)
+@click.option(
+    "--image-mirror",
+    metavar="HOST[/PREFIX]",
+    default=None,
+    callback=lambda _ctx, _param, value: _check_mirror(value),
+    help="Rewrite every emitted image reference to this registry mirror (overrides catalog.yaml).",
+)
+def build_command(
+    source: Path, quiet: bool, verbose: bool, out: Path, strict: bool, templates: Path | None, image_mirror: str | None
+) -> None:
     """Validate the source and write the static site into --out."""
-    report = build(source, out, strict=strict)
+    report = build(source, out, strict=strict, templates=templates, image_mirror=image_mirror)
     _report_warnings(report.warnings, quiet, verbose)
     if not quiet:
         click.echo(

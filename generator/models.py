@@ -30,6 +30,8 @@ REVERSE_DNS = r"^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9
 # A host a server may reach: a DNS name, optionally with a leading dot meaning
 # "this domain and every subdomain" (ToolHive's convention), or an IPv4 address.
 HOST = r"^\.?([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$"
+# An internal registry mirror: HOST[:PORT][/PREFIX].
+IMAGE_MIRROR = r"^[a-zA-Z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$"
 # Kubernetes resource quantity, e.g. 100m, 0.5, 256Mi, 1G.
 QUANTITY = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 # An OCI reference: [registry[:port]/]path[:tag][@digest], lower-case path components.
@@ -139,7 +141,7 @@ class CatalogMeta(Strict):
     publisher: str = Field(default="", max_length=120, description="Team or organisation that curates the catalog.")
     image_mirror: str | None = Field(
         default=None,
-        pattern=r"^[a-zA-Z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$",
+        pattern=IMAGE_MIRROR,
         description="Internal registry (HOST[/PREFIX]) that every emitted image reference is rewritten to.",
     )
     categories: list[Category] = Field(min_length=1, description="The categories servers may be filed under.")

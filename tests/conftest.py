@@ -112,3 +112,13 @@ def default_source_copy(tmp_path: Path) -> Path:
     target = tmp_path / "catalog-source"
     shutil.copytree(DEFAULT_SOURCE, target)
     return target
+
+
+@pytest.fixture(scope="session")
+def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default catalog built once per test session (read-only: copy it before changing it)."""
+    from generator.build import build
+
+    out = tmp_path_factory.mktemp("default-site") / "site"
+    build(DEFAULT_SOURCE, out)
+    return out

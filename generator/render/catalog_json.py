@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from generator.models import Catalog
 from generator.output import OutputFile
+from generator.render.context import RenderContext
 from generator.paths import CATALOG_JSON
 from generator.render.encoding import json_file
 
 
-def render(catalog: Catalog) -> Iterator[OutputFile]:
+def render(context: RenderContext) -> Iterator[OutputFile]:
     """Yield `api/v1/catalog.json`."""
+    catalog = context.catalog
     document = {
         "catalog": catalog.meta.model_dump(mode="json"),
         "servers": [

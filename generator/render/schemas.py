@@ -11,8 +11,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from generator.models import Catalog, CatalogMeta, Server
+from generator.models import CatalogMeta, Server
 from generator.output import OutputFile
+from generator.render.context import RenderContext
 from generator.paths import source_schema as source_schema_path
 from generator.render.encoding import json_bytes
 
@@ -32,7 +33,7 @@ def schema_bytes(kind: SchemaKind) -> bytes:
     return json_bytes(source_schema(kind), pretty=True)
 
 
-def render(catalog: Catalog) -> Iterator[OutputFile]:
+def render(context: RenderContext) -> Iterator[OutputFile]:
     """Yield `schemas/server.schema.json` and `schemas/catalog.schema.json`."""
     for kind in _MODELS:
         yield OutputFile(source_schema_path(kind), schema_bytes(kind))
