@@ -245,6 +245,21 @@ class Remote(Strict):
     _url = field_validator("url")(_http_url)
 
 
+class Package(Strict):
+    """A package published to a language registry (npm, PyPI, NuGet) rather than as a container image.
+
+    Servers known only by packages are reference entries: listed and searchable,
+    but not deployable by the ToolHive operator, so bundles and ToolHive files skip them.
+    """
+
+    registry_type: Literal["npm", "pypi", "nuget", "mcpb", "cargo"] = Field(description="Package registry kind.")
+    identifier: str = Field(min_length=1, max_length=255, pattern=r"^[^\s]+$", description="Package name in that registry.")
+    version: str | None = Field(default=None, max_length=255, pattern=r"^[^\s]+$", description="Package version.")
+    registry_base_url: HttpUrl | None = Field(default=None, description="Registry URL, when not the public default.")
+
+    _base = field_validator("registry_base_url")(lambda v: v if v is None else _http_url(v))
+
+
 class ToolAnnotations(Strict):
     """Behaviour hints, as MCP tool definitions carry them."""
 
@@ -347,6 +362,10 @@ class Server(Strict):
     permissions: Permissions | None = Field(default=None, description="What the container may touch; absent means not declared.")
     resources: Resources | None = Field(default=None, description="Container CPU and memory.")
     remote: Remote | None = Field(default=None, description="The endpoint, for a server hosted elsewhere.")
+    packages: list[Package] = Field(
+        default_factory=list,
+        description="Language-registry packages, for a reference entry that has neither image nor remote.",
+    )
     tools: list[Tool] = Field(default_factory=list, description="The tools it offers.")
     provenance: Provenance | None = Field(default=None, description="Supply-chain provenance of the image.")
     examples: list[Example] = Field(default_factory=list, description="Example prompts.")
@@ -369,8 +388,10 @@ class Server(Strict):
     def _container_or_remote(self) -> Server:
         if self.image and self.remote:
             raise ValueError("a server has either `image` (container) or `remote`, not both")
-        if not self.image and not self.remote:
+        if not self.image and not self.remote and not self.packages:
             raise ValueError("a server needs `image` (container) or `remote` (hosted elsewhere)")
+        if self.packages and (self.image or self.remote):
+            raise ValueError("`packages` is for reference entries that have neither `image` nor `remote`")
         if self.remote:
             container_only = [k for k in ("digest", "port", "permissions", "resources", "provenance") if getattr(self, k)]
             if self.args:
@@ -387,6 +408,13 @@ class Server(Strict):
     def is_remote(self) -> bool:
         """True for a server hosted elsewhere, False for a container run in the cluster."""
         return self.remote is not None
+
+    @property
+    def kind(self) -> Literal["container", "remote", "reference"]:
+        """container: runs in the cluster; remote: hosted elsewhere; reference: packages only, not deployable."""
+        if self.image:
+            return "container"
+        return "remote" if self.remote else "reference"
 
 
 class Catalog(BaseModel):
