@@ -170,3 +170,21 @@ def test_permission_paths_must_not_climb(write_tree, runner):
     code, lines = run(runner, source)
     assert code == 1
     assert any("permissions.read: '/data/../etc/shadow' has a '.' or '..' segment" in line for line in lines), lines
+
+
+def test_reference_entry_with_packages_only(write_tree, runner):
+    reference = REMOTE_YAML.replace(
+        "remote:\n  url: https://mcp.example.com/mcp\n",
+        "packages:\n  - registry_type: npm\n    identifier: '@example/docs-mcp'\n    version: 2.0.0\n",
+    )
+    source = write_tree({"docs-remote.yaml": reference, "docs-remote.md": "x", "fetch.yaml": FETCH_YAML, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 0, lines
+    from generator.source.validate import read_catalog
+
+    assert read_catalog(source).catalog.server("docs-remote").kind == "reference"
+    both = reference + "image: ghcr.io/x/y:1\n"
+    (source / "servers" / "docs-remote.yaml").write_text(both)
+    code, lines = run(runner, source)
+    assert code == 1
+    assert any("`packages` is for reference entries that have neither `image` nor `remote`" in line for line in lines)

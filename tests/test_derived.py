@@ -1,0 +1,115 @@
+"""Facts every renderer shares: profile membership, tool policy, review state, image references."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from conftest import FETCH_YAML, REMOTE_YAML
+from generator import derived
+from generator.models import RegistryProfile
+from generator.source.validate import read_catalog
+
+REVIEWS = {
+    "approved": "review:\n  status: approved\n  by: Board\n  date: 2026-01-01\n  expires: 2027-01-01\n",
+    "expired": "review:\n  status: approved\n  by: Board\n  date: 2025-01-01\n  expires: 2026-01-01\n",
+    "rejected": "review:\n  status: rejected\n",
+}
+
+
+def server_file(name: str, *, tier: str = "community", extra: str = "", tags: str = "[web, http]") -> str:
+    return (
+        FETCH_YAML.replace("name: fetch", f"name: {name}")
+        .replace("tier: validated", f"tier: {tier}")
+        .replace("tags: [web, http]", f"tags: {tags}")
+        + extra
+    )
+
+
+@pytest.fixture
+def catalog(write_tree):
+    source = write_tree(
+        {
+            "alpha.yaml": server_file("alpha", tier="validated", extra=REVIEWS["approved"]),
+            "bravo.yaml": server_file("bravo", tier="validated", extra=REVIEWS["expired"]),
+            "charlie.yaml": server_file("charlie", extra=REVIEWS["rejected"] + "status: deprecated\n"),
+            "delta.yaml": server_file("delta", tags="[web, internal]"),
+            "docs-remote.yaml": REMOTE_YAML,
+        }
+    )
+    return read_catalog(source).catalog
+
+
+def profile(text: str) -> RegistryProfile:
+    import yaml
+
+    return RegistryProfile.model_validate(yaml.safe_load(textwrap.dedent(text)))
+
+
+def names(servers) -> list[str]:
+    return [s.name for s in servers]
+
+
+def test_review_states_are_judged_at_last_updated(catalog):
+    states = {s.name: derived.review_state(catalog.meta, s) for s in catalog.servers}
+    assert states == {
+        "alpha": "approved",
+        "bravo": "expired",
+        "charlie": "rejected",
+        "delta": "not-reviewed",
+        "docs-remote": "not-reviewed",
+    }
+
+
+def test_profile_without_include_admits_every_active_server(catalog):
+    assert names(derived.profile_servers(catalog, profile("name: all\nnamespace: ns"))) == [
+        "alpha", "bravo", "delta", "docs-remote",
+    ]
+
+
+def test_profile_include_exclude_deprecated_and_approval(catalog):
+    validated = profile("name: p\nnamespace: ns\ninclude: {tiers: [validated]}")
+    assert names(derived.profile_servers(catalog, validated)) == ["alpha", "bravo"]
+    approved = profile("name: p\nnamespace: ns\ninclude: {tiers: [validated]}\napproved_only: true")
+    assert names(derived.profile_servers(catalog, approved)) == ["alpha"]
+    excluded = profile("name: p\nnamespace: ns\nexclude: {tags: [internal], names: [bravo]}")
+    assert names(derived.profile_servers(catalog, excluded)) == ["alpha", "docs-remote"]
+    with_deprecated = profile("name: p\nnamespace: ns\ninclude: {categories: [web]}\ninclude_deprecated: true")
+    assert names(derived.profile_servers(catalog, with_deprecated)) == ["alpha", "bravo", "charlie", "delta"]
+
+
+def test_tool_policy_drops_by_annotation_and_name(write_tree):
+    tools = textwrap.dedent(
+        """\
+        - name: wipe
+          description: Deletes everything.
+          annotations: {destructiveHint: true}
+        - name: peek
+          description: Looks.
+          override: {name: look}
+        """
+    )
+    source = write_tree({"fetch.yaml": FETCH_YAML + textwrap.indent(tools, "  ")})
+    server = read_catalog(source).catalog.server("fetch")
+    safe = profile("name: p\nnamespace: ns\ntools: {exclude_annotations: [destructiveHint]}")
+    assert [t.name for t in derived.profile_tools(safe, server)] == ["fetch", "peek"]
+    by_deployed_name = profile("name: p\nnamespace: ns\ntools: {exclude_names: [look]}")
+    assert [t.name for t in derived.profile_tools(by_deployed_name, server)] == ["fetch", "wipe"]
+
+
+def test_deploy_image_pins_and_rewrites_to_the_mirror(catalog):
+    alpha = catalog.server("alpha")
+    digest = "sha256:" + "0" * 63 + "1"
+    assert derived.deploy_image(catalog.meta, alpha) == f"ghcr.io/stackloklabs/gofetch/server:1.0.3@{digest}"
+    assert (
+        derived.deploy_image(catalog.meta, alpha, "mirror.corp:5000/mcp")
+        == f"mirror.corp:5000/mcp/stackloklabs/gofetch/server:1.0.3@{digest}"
+    )
+    assert derived.deploy_image(catalog.meta, catalog.server("docs-remote")) is None
+
+
+def test_registry_name_and_updated_defaults(catalog):
+    alpha = catalog.server("alpha")
+    assert derived.registry_name(catalog.meta, alpha) == "com.example.test/alpha"
+    assert str(derived.updated(catalog.meta, alpha)) == "2026-11-01"
