@@ -16,7 +16,7 @@ from pathlib import Path
 
 from generator.diagnostics import Diagnostic
 from generator.output import OutputFile, OutputTree, check_output_dir
-from generator.render import bundles, catalog_api, catalog_json, mcp_registry, schemas, site, toolhive
+from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
@@ -28,6 +28,7 @@ RENDERERS: tuple[Renderer, ...] = (
     mcp_registry.render,
     toolhive.render,
     bundles.render,
+    mirror_lists.render,
     site.render,
 )
 

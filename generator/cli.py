@@ -8,6 +8,7 @@ Progress and timing go to stderr so that stdout stays clean for `schema`.
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,11 @@ from generator import __version__
 from generator.build import build
 from generator.diagnostics import Diagnostic
 from generator.models import IMAGE_MIRROR
+from generator.release.diff import diff_releases, read_release_catalog
+from generator.release.minisign import generate_keypair
+from generator.release.package import package_site
+from generator.release.pin import pin_digests
+from generator.release.verify import verify_release
 from generator.render.schemas import schema_bytes
 from generator.scaffold import scaffold_server
 from generator.source.validate import read_catalog
@@ -131,3 +137,78 @@ def new(source: Path, quiet: bool, verbose: bool, name: str) -> None:
 def schema(source: Path, quiet: bool, verbose: bool, kind: str) -> None:
     """Print the JSON Schema of server files (or of catalog.yaml) for editors."""
     click.echo(schema_bytes(kind).decode("utf-8"), nl=False)  # type: ignore[arg-type]
+
+
+@main.command()
+@_common
+@click.option("--out", "prefix", type=click.Path(path_type=Path, dir_okay=False), required=True, metavar="PREFIX",
+              help="Writes PREFIX.key (secret, mode 0600) and PREFIX.pub.")
+def keygen(source: Path, quiet: bool, verbose: bool, prefix: Path) -> None:
+    """Create an Ed25519 signing key pair in minisign format."""
+    secret, public = generate_keypair(prefix)
+    if not quiet:
+        click.echo(f"wrote {secret} (keep it secret, off the site) and {public} (give it to verifiers)", err=True)
+
+
+@main.command()
+@_common
+@click.option("--site", type=click.Path(path_type=Path, file_okay=False, exists=True), default=Path("site"),
+              show_default=True, help="The built site to package.")
+@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"), show_default=True,
+              help="Folder for the tarball, SHA256SUMS and signatures.")
+@click.option("--key", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Secret key from `mcp-catalog keygen`; without it nothing is signed.")
+def package(source: Path, quiet: bool, verbose: bool, site: Path, out: Path, key: Path | None) -> None:
+    """Pack the site into a reproducible tarball with checksums and signatures."""
+    result = package_site(site, out, key)
+    if not quiet:
+        for path in (result.tarball, result.checksums, *result.signatures):
+            click.echo(str(path))
+        if not result.signatures:
+            click.echo("not signed: pass --key to sign the release", err=True)
+
+
+@main.command()
+@_common
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option("--pubkey", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+              help="Public key the release must be signed with.")
+@click.option("--not-older-than", metavar="VERSION", default=None, help="Refuse releases older than VERSION.")
+def verify(source: Path, quiet: bool, verbose: bool, target: Path, pubkey: Path | None, not_older_than: str | None) -> None:
+    """Check a release tarball or site folder offline: signature, checksums, completeness."""
+    verified = verify_release(target, pubkey, not_older_than)
+    if not quiet:
+        signed = f"signed by key {verified.signed_by} ({verified.trusted_comment})" if verified.signed_by else (
+            "signature NOT checked (no --pubkey)")
+        click.echo(f"{target}: OK, {verified.files} files match SHA256SUMS; {signed}")
+
+
+@main.command()
+@_common
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new_release", metavar="NEW", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
+def diff(source: Path, quiet: bool, verbose: bool, old: Path, new_release: Path, as_json: bool) -> None:
+    """Show what changed between two releases (tarballs or site folders) that needs review."""
+    result = diff_releases(read_release_catalog(old), read_release_catalog(new_release))
+    if as_json:
+        click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
+    else:
+        click.echo(result.as_text(), nl=False)
+
+
+@main.command()
+@_common
+@click.option("--digests", "digest_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
+              help="Digest file from `skopeo sync --digestfile` (or `<image>@<digest>` lines).")
+def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path) -> None:
+    """Record image digests in the server files so every manifest is pinned."""
+    report = pin_digests(source, digest_file)
+    if not quiet:
+        for reference in report.unmatched:
+            click.echo(f"warning: {reference} matches no server in {source}", err=True)
+        click.echo(
+            f"pinned {len(report.pinned)} servers, {len(report.unchanged)} already pinned, "
+            f"{len(report.unmatched)} unmatched digests",
+            err=True,
+        )

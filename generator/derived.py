@@ -9,10 +9,12 @@ reference a cluster must pull.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Literal
 
 from generator.models import IMAGE_REF, Catalog, CatalogMeta, RegistryProfile, Selector, Server, Tool
 
+DOCKER_HUB = "docker.io"
 ReviewState = Literal["approved", "expired", "under-review", "rejected", "not-reviewed"]
 
 
@@ -47,14 +49,38 @@ def deploy_image(meta: CatalogMeta, server: Server, mirror: str | None = None) -
     reference = server.image
     target = mirror or meta.image_mirror
     if target:
-        match = IMAGE_REF.match(reference)
-        assert match, reference  # validated in the model
-        path = match.group("path")
-        tag = match.group("tag")
-        reference = f"{target.rstrip('/')}/{path}" + (f":{tag}" if tag else "")
+        parts = image_parts(reference)
+        reference = f"{target.rstrip('/')}/{parts.path}:{parts.tag}"
     if server.digest:
         reference = f"{reference}@{server.digest}"
     return reference
+
+
+@dataclass(frozen=True)
+class ImageParts:
+    """An image reference taken apart the way container runtimes read it."""
+
+    registry: str
+    path: str
+    tag: str
+
+
+def image_parts(reference: str) -> ImageParts:
+    """Registry host, repository path and tag, with Docker Hub's implicit defaults made explicit.
+
+    `crystaldba/postgres-mcp:0.3.0` is on Docker Hub (a first component without '.' or ':'
+    is not a host), `ubuntu` is `docker.io/library/ubuntu:latest`.
+    """
+    match = IMAGE_REF.match(reference)
+    assert match is not None, reference  # validated in the model
+    registry, path = match.group("registry"), match.group("path")
+    if registry and "." not in registry and ":" not in registry and registry != "localhost":
+        registry, path = None, f"{registry}/{path}"
+    if registry is None:
+        registry = DOCKER_HUB
+        if "/" not in path:
+            path = f"library/{path}"
+    return ImageParts(registry, path, match.group("tag") or "latest")
 
 
 def _matches(selector: Selector, server: Server) -> bool:

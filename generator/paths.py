@@ -15,6 +15,16 @@ ABOUT_PAGE = "about/index.html"
 NOT_FOUND_PAGE = "404.html"
 
 
+def index_page(number: int) -> str:
+    """Page `number` (from 1) of the paginated server list; page 1 is the site index."""
+    return SITE_INDEX if number == 1 else f"page/{number}/index.html"
+
+
+def site_asset(name: str) -> str:
+    """A stylesheet, script or search-data file of the site."""
+    return f"assets/{name}"
+
+
 def server_page(name: str) -> str:
     """The server's HTML page."""
     return f"servers/{name}/index.html"
@@ -48,6 +58,10 @@ API_CATEGORIES = "api/v1/categories.json"
 API_TAGS = "api/v1/tags.json"
 API_TOOLS = "api/v1/tools.json"
 API_OPENAPI = "api/v1/openapi.json"
+
+
+API_BROWSE = "api/v1/index.html"
+API_NOT_FOUND = "api/not-found.json"
 
 
 def api_server(name: str) -> str:
@@ -131,3 +145,9 @@ def profile_bundle_all(profile: str) -> str:
 def profile_bundle_tarball(profile: str) -> str:
     """A profile's bundle as a reproducible tarball."""
     return f"bundles/registries/{profile}.tar.gz"
+
+
+# Image mirroring lists
+def mirror_list(file_name: str, profile: str | None = None) -> str:
+    """A mirroring list for the whole catalog, or for one profile's servers."""
+    return f"mirror/{file_name}" if profile is None else f"mirror/profiles/{profile}/{file_name}"

@@ -1,0 +1,1 @@
+"""Across the air gap: packaging, signing, verification and release diffs."""

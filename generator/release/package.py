@@ -1,0 +1,159 @@
+"""`mcp-catalog package`: a reproducible, checksummed and optionally signed release tarball.
+
+The same site and SOURCE_DATE_EPOCH give a byte-identical tarball on any machine: entries
+sorted, every mtime fixed, uid/gid 0 with empty owner names, modes 0644/0755, and a gzip
+header without file name or time at a fixed compression level. SHA256SUMS covers every file
+of the site; it goes inside the tarball (so a mirrored site can be verified) and beside it.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import UsageError
+from generator.paths import CATALOG_JSON
+from generator.release import minisign
+
+CHECKSUMS = "SHA256SUMS"
+SIGNATURE_SUFFIX = ".minisig"
+_COMPRESSION_LEVEL = 9
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """What identifies a release: taken from the site's own catalog document."""
+
+    name: str
+    title: str
+    version: str
+    last_updated: str
+
+    @property
+    def trusted_comment(self) -> str:
+        """Signed with every signature, so a replayed older release is recognisable."""
+        return f"mcp-catalog release name={self.name} version={self.version} date={self.last_updated}"
+
+
+@dataclass(frozen=True)
+class PackageResult:
+    """The files `package` wrote."""
+
+    tarball: Path
+    checksums: Path
+    signatures: tuple[Path, ...]
+
+
+def release_info(site: Path) -> ReleaseInfo:
+    """Read name, version and date from the built site's api/v1/catalog.json."""
+    document = site / CATALOG_JSON
+    if not document.is_file():
+        raise UsageError(f"{site} is not a built site ({CATALOG_JSON} is missing): run `mcp-catalog build` first")
+    catalog = json.loads(document.read_text(encoding="utf-8"))["catalog"]
+    name = re.sub(r"[^a-z0-9]+", "-", catalog["title"].lower()).strip("-") or "catalog"
+    return ReleaseInfo(name, catalog["title"], catalog["version"], catalog["last_updated"])
+
+
+def site_files(site: Path) -> list[str]:
+    """Every regular file of the site as a sorted POSIX path, checksums and their signature excluded."""
+    files = []
+    for folder, _dirs, names in os.walk(site):
+        for name in names:
+            relative = Path(folder, name).relative_to(site).as_posix()
+            if relative not in (CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX):
+                files.append(relative)
+    return sorted(files)
+
+
+def checksums_text(site: Path, files: list[str]) -> str:
+    """`sha256sum` format: one `<hex>  <path>` line per file, sorted by path."""
+    lines = []
+    for relative in files:
+        digest = hashlib.sha256((site / relative).read_bytes()).hexdigest()
+        lines.append(f"{digest}  {relative}\n")
+    return "".join(lines)
+
+
+def source_date_epoch(info: ReleaseInfo) -> int:
+    """SOURCE_DATE_EPOCH when set, else the catalog's last_updated."""
+    if os.environ.get("SOURCE_DATE_EPOCH"):
+        return int(os.environ["SOURCE_DATE_EPOCH"])
+    from datetime import datetime
+
+    return int(datetime.fromisoformat(info.last_updated.replace("Z", "+00:00")).timestamp())
+
+
+def package_site(site: Path, out: Path, key: Path | None) -> PackageResult:
+    """Write `<name>-<version>.tar.gz`, SHA256SUMS and, with a key, both `.minisig` files into `out`."""
+    info = release_info(site)
+    files = site_files(site)
+    sums = checksums_text(site, files).encode()
+    root = f"{info.name}-{info.version}"
+    out.mkdir(parents=True, exist_ok=True)
+    tarball = out / f"{root}.tar.gz"
+    secret = minisign.read_secret_key(key) if key is not None else None
+    contents = {relative: (site / relative).read_bytes() for relative in files}
+    # The site folder itself is left as built; the release adds its checksums and, when signed,
+    # their signature, so that an unpacked or mirrored copy can be verified on its own.
+    contents[CHECKSUMS] = sums
+    sums_signature = _signature(sums, secret, info, CHECKSUMS)
+    if sums_signature is not None:
+        contents[CHECKSUMS + SIGNATURE_SUFFIX] = sums_signature
+    tarball.write_bytes(_reproducible_tarball(root, contents, source_date_epoch(info)))
+    checksums = out / CHECKSUMS
+    checksums.write_bytes(sums)
+    signatures: list[Path] = []
+    for path, data in ((checksums, sums), (tarball, tarball.read_bytes())):
+        signature = _signature(data, secret, info, path.name)
+        if signature is not None:
+            target = path.with_name(path.name + SIGNATURE_SUFFIX)
+            target.write_bytes(signature)
+            signatures.append(target)
+    return PackageResult(tarball, checksums, tuple(signatures))
+
+
+def _signature(data: bytes, key: minisign.SecretKey | None, info: ReleaseInfo, file_name: str) -> bytes | None:
+    if key is None:
+        return None
+    return minisign.sign(data, key, f"{info.trusted_comment} file={file_name}").encode()
+
+
+def _reproducible_tarball(root: str, contents: dict[str, bytes], mtime: int) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        folders = {prefix for relative in contents for prefix in _parent_folders(relative)}
+        # One sorted sequence of folders and files: a folder sorts before everything inside it.
+        for name in sorted(folders | set(contents)):
+            if name in folders:
+                archive.addfile(_entry(f"{root}/{name}".rstrip("/"), tarfile.DIRTYPE, 0o755, mtime))
+                continue
+            info = _entry(f"{root}/{name}", tarfile.REGTYPE, 0o644, mtime)
+            info.size = len(contents[name])
+            archive.addfile(info, io.BytesIO(contents[name]))
+    compressed = io.BytesIO()
+    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, compresslevel=_COMPRESSION_LEVEL, mtime=0) as stream:
+        stream.write(raw.getvalue())
+    return compressed.getvalue()
+
+
+def _parent_folders(relative: str) -> list[str]:
+    """"a/b/c.json" -> ["", "a", "a/b"]: the release root and every folder above the file."""
+    parts = relative.split("/")[:-1]
+    return [""] + ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def _entry(name: str, kind: bytes, mode: int, mtime: int) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.mode = mode
+    info.mtime = mtime
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    return info

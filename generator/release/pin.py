@@ -1,0 +1,97 @@
+"""`mcp-catalog pin --digests FILE`: record image digests in the catalog source.
+
+Reads what `skopeo sync --digestfile` writes (`<digest> <image>` per line) and also accepts
+`<image>@<digest>` and `<image> <digest>` lines (e.g. collected from `skopeo inspect`).
+An image in the file matches a server when repository path and tag agree, the path being
+compared after any mirror prefix, so digests recorded while pushing to the internal mirror
+pin the upstream entries too. Files are edited line by line: comments and layout survive.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.derived import image_parts
+from generator.errors import CatalogError
+from generator.models import DIGEST, IMAGE_REF
+from generator.source.validate import read_catalog
+from generator.source.yamlsafe import load_mapping
+
+
+@dataclass
+class PinReport:
+    """What `pin` changed."""
+
+    pinned: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    unmatched: list[str] = field(default_factory=list)
+
+
+def read_digest_file(path: Path) -> list[tuple[str, str]]:
+    """(image reference without digest, digest) pairs; raise listing every malformed line."""
+    pairs, problems = [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        tokens = line.split()
+        if not tokens or line.lstrip().startswith("#"):
+            continue
+        pair = _parse_line(tokens)
+        if pair is None:
+            problems.append(f"{path}:{number}: expected '<digest> <image>' or '<image>@<digest>'")
+        else:
+            pairs.append(pair)
+    if problems:
+        raise CatalogError("\n".join(problems))
+    return pairs
+
+
+def _parse_line(tokens: list[str]) -> tuple[str, str] | None:
+    if len(tokens) == 1 and "@" in tokens[0]:
+        image, _, digest = tokens[0].partition("@")
+    elif len(tokens) == 2:
+        digest, image = tokens if re.match(DIGEST, tokens[0]) else (tokens[1], tokens[0])
+        image = image.split("@")[0]
+    else:
+        return None
+    if not re.match(DIGEST, digest) or not IMAGE_REF.match(image):
+        return None
+    return image, digest
+
+
+def pin_digests(source_dir: Path, digest_file: Path) -> PinReport:
+    """Write each matching digest into its server file."""
+    pairs = read_digest_file(digest_file)
+    catalog = read_catalog(source_dir).catalog
+    report = PinReport()
+    matched: set[int] = set()
+    for server in catalog.servers:
+        if server.image is None:
+            continue
+        wanted = image_parts(server.image)
+        for index, (image, digest) in enumerate(pairs):
+            found = image_parts(image)
+            if found.tag == wanted.tag and (found.path == wanted.path or found.path.endswith("/" + wanted.path)):
+                matched.add(index)
+                if server.digest == digest:
+                    report.unchanged.append(server.name)
+                else:
+                    _write_digest(source_dir / "servers" / f"{server.name}.yaml", digest)
+                    report.pinned.append(server.name)
+                break
+    report.unmatched = [f"{image}@{digest}" for i, (image, digest) in enumerate(pairs) if i not in matched]
+    read_catalog(source_dir)  # the edited source must still validate
+    return report
+
+
+def _write_digest(path: Path, digest: str) -> None:
+    raw = path.read_bytes()
+    lines = load_mapping(raw, track_lines=True).lines
+    text = raw.decode("utf-8").splitlines(keepends=True)
+    if ("digest",) in lines:
+        number = lines[("digest",)] - 1
+        text[number] = f"digest: {digest}\n"
+    else:
+        number = lines[("image",)]
+        text.insert(number, f"digest: {digest}\n")
+    path.write_text("".join(text), encoding="utf-8")

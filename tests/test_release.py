@@ -1,0 +1,250 @@
+"""Across the air gap: reproducible tarball, minisign signatures, offline verification."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import stat
+import subprocess
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from generator.build import build
+from generator.cli import main
+
+MINISIGN = shutil.which("minisign")
+
+
+@pytest.fixture(scope="module")
+def keys(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("keys")
+    from generator.release.minisign import generate_keypair
+
+    generate_keypair(folder / "release")
+    generate_keypair(folder / "other")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def release(tmp_path_factory, keys, default_site):
+    out = tmp_path_factory.mktemp("dist")
+    from generator.release.package import package_site
+
+    result = package_site(default_site, out, keys / "release.key")
+    return result
+
+
+def verify(runner, target, *extra):
+    result = runner.invoke(main, ["verify", str(target), *extra])
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output
+
+
+def test_keygen_writes_private_key_0600_and_refuses_overwrite(runner, tmp_path):
+    result = runner.invoke(main, ["keygen", "--out", str(tmp_path / "k")])
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(os.stat(tmp_path / "k.key").st_mode) == 0o600
+    before = (tmp_path / "k.key").read_bytes()
+    result = runner.invoke(main, ["keygen", "--out", str(tmp_path / "k")])
+    assert result.exit_code == 1
+    assert "already exists: refusing to overwrite a key" in result.output
+    assert (tmp_path / "k.key").read_bytes() == before
+
+
+def test_signed_release_verifies(runner, release, keys):
+    code, out = verify(runner, release.tarball, "--pubkey", str(keys / "release.pub"), "--not-older-than", "1.0.0")
+    assert code == 0, out
+    assert "OK," in out and "version=1.0.0" in out
+
+
+@pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
+def test_stock_minisign_verifies_our_signatures(release, keys):
+    for path in (release.tarball, release.checksums):
+        result = subprocess.run([MINISIGN, "-Vm", str(path), "-p", str(keys / "release.pub")], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        assert "version=1.0.0" in result.stdout
+
+
+@pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
+def test_stock_minisign_rejects_a_tampered_tarball(release, keys, tmp_path):
+    tampered = tmp_path / release.tarball.name
+    data = bytearray(release.tarball.read_bytes())
+    data[len(data) // 2] ^= 1
+    tampered.write_bytes(bytes(data))
+    shutil.copy(release.tarball.with_name(release.tarball.name + ".minisig"), tmp_path)
+    result = subprocess.run([MINISIGN, "-Vm", str(tampered), "-p", str(keys / "release.pub")], capture_output=True)
+    assert result.returncode != 0
+
+
+def test_sha256sum_checks_the_unpacked_release(release, tmp_path):
+    with tarfile.open(release.tarball) as archive:
+        archive.extractall(tmp_path, filter="data")
+    (root,) = tmp_path.iterdir()
+    result = subprocess.run(["sha256sum", "-c", "--quiet", str(release.checksums)], cwd=root, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_tarball_is_reproducible_across_umask_mtime_and_folder(tmp_path, default_site, monkeypatch):
+    from generator.release.package import package_site
+
+    digests = []
+    for index, umask in enumerate((0o022, 0o077)):
+        copy = tmp_path / f"copy{index}" / "site"
+        old = os.umask(umask)
+        try:
+            shutil.copytree(default_site, copy)
+        finally:
+            os.umask(old)
+        for path in copy.rglob("*"):
+            os.utime(path, (1_000_000 + index * 12345, 1_000_000 + index * 12345))
+        result = package_site(copy, tmp_path / f"dist{index}", None)
+        digests.append(hashlib.sha256(result.tarball.read_bytes()).hexdigest())
+    assert digests[0] == digests[1]
+    with tarfile.open(result.tarball) as archive:
+        members = archive.getmembers()
+    assert [m.name for m in members] == sorted(m.name for m in members)
+    assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "", "")}
+    assert {m.mode for m in members if m.isfile()} == {0o644}
+    assert len({m.mtime for m in members}) == 1
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    with tarfile.open(package_site(copy, tmp_path / "dist-epoch", None).tarball) as archive:
+        assert {m.mtime for m in archive.getmembers()} == {1700000000}
+
+
+def _rewrite(source: Path, target: Path, change) -> None:
+    """Copy a release tarball member by member, letting `change(archive, member, data)` alter it."""
+    with tarfile.open(source) as original, tarfile.open(target, "w:gz") as copy:
+        for member in original.getmembers():
+            data = original.extractfile(member).read() if member.isfile() else None
+            change(copy, member, data)
+
+
+def _keep(copy, member, data):
+    copy.addfile(member, io.BytesIO(data) if data is not None else None)
+
+
+def _extra(kind: bytes, name: str, linkname: str = "") -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    return info
+
+
+CASES = {
+    "flipped byte": (lambda c, m, d: _keep(c, m, d[:-2] + bytes([d[-2] ^ 1]) + d[-1:] if m.name.endswith("catalog.json") else d),
+                     "api/v1/catalog.json: content differs from its checksum"),
+    "removed file": (lambda c, m, d: None if m.name.endswith("catalog.schema.json") else _keep(c, m, d),
+                     "schemas/catalog.schema.json: listed in SHA256SUMS but missing"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_verify_rejects_changed_content(runner, release, tmp_path, case):
+    change, expected = CASES[case]
+    target = tmp_path / release.tarball.name
+    _rewrite(release.tarball, target, change)
+    code, out = verify(runner, target)
+    assert code == 1
+    assert expected in out
+    assert out.strip().endswith("NOT verified (1 problem(s))"), out
+
+
+def test_verify_rejects_an_added_file(runner, release, tmp_path):
+    target = tmp_path / release.tarball.name
+    root = release.tarball.name.removesuffix(".tar.gz")
+
+    def add(copy, member, data):
+        _keep(copy, member, data)
+        if member.name.endswith("SHA256SUMS"):
+            extra = tarfile.TarInfo(f"{root}/backdoor.js")
+            extra.size = 3
+            copy.addfile(extra, io.BytesIO(b"x=1"))
+
+    _rewrite(release.tarball, target, add)
+    code, out = verify(runner, target)
+    assert code == 1
+    assert "backdoor.js: not listed in SHA256SUMS (added after the release was made)" in out
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (_extra(tarfile.REGTYPE, "../evil.txt"), "../evil.txt: path climbs out of the release folder"),
+        (_extra(tarfile.REGTYPE, "/etc/evil.txt"), "/etc/evil.txt: absolute path in the archive"),
+        (_extra(tarfile.SYMTYPE, "ROOT/link", "/etc/passwd"), "ROOT/link: symlink to /etc/passwd"),
+        (_extra(tarfile.LNKTYPE, "ROOT/hard", "ROOT/index.html"), "ROOT/hard: hard link to ROOT/index.html"),
+        (_extra(tarfile.CHRTYPE, "ROOT/null"), "ROOT/null: device, FIFO or other special file"),
+    ],
+)
+def test_verify_rejects_hostile_members_without_extracting(runner, release, tmp_path, entry, expected):
+    root = release.tarball.name.removesuffix(".tar.gz")
+    entry.name = entry.name.replace("ROOT", root)
+    entry.linkname = entry.linkname.replace("ROOT", root)
+    target = tmp_path / "work" / release.tarball.name
+    target.parent.mkdir()
+
+    def add(copy, member, data):
+        _keep(copy, member, data)
+        if member.name == root:
+            copy.addfile(entry, io.BytesIO(b"") if entry.isfile() else None)
+
+    _rewrite(release.tarball, target, add)
+    code, out = verify(runner, target)
+    assert code == 1
+    assert expected.replace("ROOT", root) in out
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name], "nothing was extracted"
+    assert not (tmp_path / "evil.txt").exists()
+
+
+def test_verify_rejects_a_truncated_gzip(runner, release, tmp_path):
+    target = tmp_path / release.tarball.name
+    target.write_bytes(release.tarball.read_bytes()[: release.tarball.stat().st_size // 2])
+    code, out = verify(runner, target)
+    assert code == 1
+    assert "the archive is truncated or corrupt" in out
+
+
+def test_verify_rejects_wrong_and_foreign_signatures(runner, release, keys, tmp_path):
+    code, out = verify(runner, release.tarball, "--pubkey", str(keys / "other.pub"))
+    assert code == 1
+    assert "not by the given key" in out
+    forged = tmp_path / release.tarball.name
+    shutil.copy(release.tarball, forged)
+    signature = release.tarball.with_name(release.tarball.name + ".minisig").read_text().splitlines()
+    signature[2] = signature[2].replace("version=1.0.0", "version=9.9.9")
+    (tmp_path / (forged.name + ".minisig")).write_text("\n".join(signature) + "\n")
+    code, out = verify(runner, forged, "--pubkey", str(keys / "release.pub"))
+    assert code == 1
+    assert "signature does not match: the file or its trusted comment was changed" in out
+
+
+def test_verify_enforces_the_version_floor(runner, release, keys):
+    code, out = verify(runner, release.tarball, "--pubkey", str(keys / "release.pub"), "--not-older-than", "1.0.1")
+    assert code == 1
+    assert "release version 1.0.0 is older than 1.0.1: refusing a rollback" in out
+
+
+def test_verify_a_site_folder_and_its_tampering(runner, release, keys, tmp_path):
+    with tarfile.open(release.tarball) as archive:
+        archive.extractall(tmp_path, filter="data")
+    (root,) = tmp_path.iterdir()
+    code, out = verify(runner, root, "--pubkey", str(keys / "release.pub"))
+    assert code == 0, out
+    (root / "index-extra.html").write_text("<p>hi</p>")
+    (root / "schemas" / "server.schema.json").write_text("{}")
+    os.symlink("/etc/passwd", root / "passwd")
+    code, out = verify(runner, root, "--pubkey", str(keys / "release.pub"))
+    assert code == 1
+    assert "index-extra.html: not listed in SHA256SUMS" in out
+    assert "schemas/server.schema.json: content differs from its checksum" in out
+    assert "passwd: symlink to /etc/passwd" in out
+
+
+def test_package_refuses_a_folder_that_is_not_a_site(runner, tmp_path):
+    result = runner.invoke(main, ["package", "--site", str(tmp_path), "--out", str(tmp_path / "d")])
+    assert result.exit_code == 1
+    assert "is not a built site" in result.output
