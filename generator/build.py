@@ -41,6 +41,8 @@ class BuildReport:
     files: int
     seconds: float
     warnings: list[Diagnostic]
+    timings: tuple[tuple[str, float], ...] = ()
+    """(phase, seconds) in pipeline order: load and validate, render per output kind, write, swap."""
 
 
 def build(
@@ -55,14 +57,25 @@ def build(
     started = time.perf_counter()
     check_output_dir(out_dir, source_dir)
     validated = read_catalog(source_dir, strict=strict)
+    timings = [("load and validate", time.perf_counter() - started)]
     context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror)
+    writing = 0.0
     with OutputTree(out_dir) as tree:
         for render in RENDERERS:
+            phase_started, phase_writing = time.perf_counter(), 0.0
             for item in render(context):
+                write_started = time.perf_counter()
                 tree.write(item)
+                phase_writing += time.perf_counter() - write_started
+            kind = render.__module__.rsplit(".", 1)[-1]
+            timings.append((f"render {kind}", time.perf_counter() - phase_started - phase_writing))
+            writing += phase_writing
+        swap_started = time.perf_counter()
+    timings += [("write files", writing), ("swap into place", time.perf_counter() - swap_started)]
     return BuildReport(
         servers=len(validated.catalog.servers),
         files=len(tree.digests),
         seconds=time.perf_counter() - started,
         warnings=validated.warnings,
+        timings=tuple(timings),
     )

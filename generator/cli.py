@@ -107,16 +107,29 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     callback=lambda _ctx, _param, value: _check_mirror(value),
     help="Rewrite every emitted image reference to this registry mirror (overrides catalog.yaml).",
 )
+@click.option("--profile", is_flag=True, help="Print where the time went: load, validate, each output kind, write.")
 def build_command(
-    source: Path, quiet: bool, verbose: bool, out: Path, strict: bool, templates: Path | None, image_mirror: str | None
+    source: Path,
+    quiet: bool,
+    verbose: bool,
+    out: Path,
+    strict: bool,
+    templates: Path | None,
+    image_mirror: str | None,
+    profile: bool,
 ) -> None:
     """Validate the source and write the static site into --out."""
     report = build(source, out, strict=strict, templates=templates, image_mirror=image_mirror)
-    _report_warnings(report.warnings, quiet, verbose)
+    if verbose:  # a build is run often: its warnings are one count unless asked for
+        _report_warnings(report.warnings, quiet, verbose)
+    if profile:
+        for phase, seconds in report.timings:
+            click.echo(f"{seconds:8.3f} s  {phase}", err=True)
     if not quiet:
         click.echo(
             f"built {report.servers} servers into {out} ({report.files} files, "
-            f"{len(report.warnings)} warnings) in {report.seconds:.2f} s",
+            f"{len(report.warnings)} warnings{'' if verbose or not report.warnings else ': --verbose lists them'})"
+            f" in {report.seconds:.2f} s",
             err=True,
         )
 

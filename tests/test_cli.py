@@ -146,3 +146,22 @@ def test_quiet_prints_nothing_on_success(write_tree, runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.output == ""
     assert os.path.isfile(tmp_path / "o" / "api/v1/catalog.json")
+
+
+def test_build_profile_says_where_the_time_went(write_tree, runner, tmp_path):
+    result = runner.invoke(main, ["build", "--profile", "--source", str(write_tree()), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    phases = [line.split(" s  ", 1)[1] for line in result.stderr.splitlines() if " s  " in line]
+    assert phases[0] == "load and validate"
+    assert "render catalog_json" in phases and "render site" in phases
+    assert phases[-2:] == ["write files", "swap into place"]
+
+
+def test_build_counts_warnings_and_lists_them_on_request(write_tree, runner, tmp_path):
+    source = write_tree({"fetch.yaml": FETCH_YAML.replace("digest: sha256:" + "0" * 63 + "1\n", ""), "fetch.md": "x"})
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert "1 warnings: --verbose lists them)" in result.stderr
+    assert "not pinned by digest" not in result.stderr
+    result = runner.invoke(main, ["build", "-v", "--source", str(source), "--out", str(tmp_path / "o")])
+    assert "fetch.yaml:12: image: warning: not pinned by digest" in result.stderr
