@@ -44,16 +44,21 @@ def deploy_image(meta: CatalogMeta, server: Server, mirror: str | None = None) -
     `mirror` (HOST[/PREFIX]) overrides `meta.image_mirror`; the repository path is kept, so
     `ghcr.io/org/server:1.0` becomes `mirror.corp/prefix/org/server:1.0`.
     """
-    if server.image is None:
-        return None
-    reference = server.image
-    target = mirror or meta.image_mirror
-    if target:
-        parts = image_parts(reference)
-        reference = f"{target.rstrip('/')}/{parts.path}:{parts.tag}"
-    if server.digest:
+    reference = mirrored_image(meta, server, mirror)
+    if reference is not None and server.digest:
         reference = f"{reference}@{server.digest}"
     return reference
+
+
+def mirrored_image(meta: CatalogMeta, server: Server, mirror: str | None = None) -> str | None:
+    """The image reference (registry/path:tag, no digest) after any mirror rewrite."""
+    if server.image is None:
+        return None
+    target = mirror or meta.image_mirror
+    if not target:
+        return server.image
+    parts = image_parts(server.image)
+    return f"{target.rstrip('/')}/{parts.path}:{parts.tag}"
 
 
 @dataclass(frozen=True)
@@ -123,3 +128,12 @@ def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:
             continue
         kept.append(tool)
     return tuple(kept)
+
+
+def profiles_by_server(catalog: Catalog) -> dict[str, tuple[str, ...]]:
+    """Server name -> names of the profiles admitting it; computed once, not per server."""
+    admitted: dict[str, list[str]] = {server.name: [] for server in catalog.servers}
+    for profile in catalog.meta.registries:
+        for server in profile_servers(catalog, profile):
+            admitted[server.name].append(profile.name)
+    return {name: tuple(profiles) for name, profiles in admitted.items()}

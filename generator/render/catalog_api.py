@@ -1,13 +1,221 @@
-"""Our own static catalog API under api/v1/ (issue: static JSON API). Not built yet: writes nothing."""
+"""Our own static catalog API under api/v1/: index, server summaries and exports, facets, profiles.
+
+Each document has a published JSON Schema (`api/v1/schemas/`) and an entry in
+`openapi.json`. `index.json` links to every other document of the API, the
+ToolHive files and the MCP mirror with the SHA-256 of each, so a mirror can be
+verified file by file; it is rendered last, from the bytes the other renderers
+produce for the same context. Links are paths relative to the site root.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+import html
+from collections.abc import Iterator, Sequence
+from typing import Any
 
+from generator import derived, paths
+from generator.models import Catalog, Server
 from generator.output import OutputFile
+from generator.render import catalog_json, mcp_registry, schemas, toolhive
+from generator.render.catalog_api_schemas import DOCUMENT_KINDS, document_schema, openapi_document
 from generator.render.context import RenderContext
+from generator.render.encoding import json_bytes, json_file
+from generator.render.server_json import last_updated, updated_at
+
+
+def server_links(catalog: Catalog, server: Server) -> dict[str, str]:
+    """Where the server's other documents live (site-root-relative)."""
+    name = derived.registry_name(catalog.meta, server)
+    links = {
+        "export": paths.api_server(server.name),
+        "page": paths.server_page(server.name),
+        "mcp": paths.mcp_version(name, "latest"),
+    }
+    if server.kind != "reference":
+        links["bundle"] = paths.server_bundle_dir(server.name)
+        links["manifests"] = paths.server_bundle_all(server.name)
+    return links
+
+
+def server_summary(catalog: Catalog, server: Server) -> dict[str, Any]:
+    """One line of `servers.json`: enough to list, filter and link."""
+    meta = catalog.meta
+    return {
+        "name": server.name,
+        "registry_name": derived.registry_name(meta, server),
+        "title": server.title,
+        "description": server.description,
+        "version": server.version,
+        "category": server.category,
+        "tags": list(server.tags),
+        "tier": server.tier,
+        "status": server.status,
+        "kind": server.kind,
+        "transport": server.transport,
+        "review": derived.review_state(meta, server),
+        "updated": derived.updated(meta, server).isoformat(),
+        "tools": len(server.tools),
+        "links": server_links(catalog, server),
+    }
+
+
+def server_export(context: RenderContext, server: Server, profiles: Sequence[str]) -> dict[str, Any]:
+    """`servers/<name>.json`: the validated source entry plus everything derived from it.
+
+    `server.image` is the reference to pull (the mirror's, when one is set), so that nothing
+    emitted for deployment names the upstream registry; `profiles` are those admitting it.
+    """
+    catalog = context.catalog
+    meta = catalog.meta
+    record = server.model_dump(mode="json", exclude_none=True)
+    if server.image:
+        record["image"] = derived.mirrored_image(meta, server, context.image_mirror)
+    return {
+        "server": record,
+        "registry_name": derived.registry_name(meta, server),
+        "kind": server.kind,
+        "review": derived.review_state(meta, server),
+        "updated": updated_at(context, server),
+        "deploy_image": derived.deploy_image(meta, server, context.image_mirror),
+        "profiles": list(profiles),
+        "overview": catalog.overviews.get(server.name),
+        "links": server_links(catalog, server),
+    }
+
+
+def categories_document(catalog: Catalog) -> dict[str, Any]:
+    """`categories.json`: every declared category with its servers (possibly none)."""
+    return {
+        "categories": [
+            {
+                "slug": category.slug,
+                "title": category.title,
+                "description": category.description,
+                "servers": [s.name for s in catalog.servers if s.category == category.slug],
+            }
+            for category in catalog.meta.categories
+        ]
+    }
+
+
+def tags_document(catalog: Catalog) -> dict[str, Any]:
+    """`tags.json`: every tag in use, sorted, with its servers."""
+    tags = sorted({tag for server in catalog.servers for tag in server.tags})
+    return {"tags": [{"tag": tag, "servers": [s.name for s in catalog.servers if tag in s.tags]} for tag in tags]}
+
+
+def tools_document(catalog: Catalog) -> dict[str, Any]:
+    """`tools.json`: every tool with its server, as deployed (overrides applied)."""
+    tools = []
+    for server in catalog.servers:
+        for tool in server.tools:
+            entry: dict[str, Any] = {"server": server.name, "name": tool.deployed_name, "source_name": tool.name}
+            entry["description"] = tool.override.description if tool.override and tool.override.description else tool.description
+            entry["annotations"] = tool.annotations.model_dump(exclude_none=True) if tool.annotations else {}
+            tools.append(entry)
+    return {"tools": tools}
+
+
+def profile_document(catalog: Catalog, name: str) -> dict[str, Any]:
+    """`registries/<profile>.json`: the profile's settings, its servers with kept tools, its files."""
+    profile = next(p for p in catalog.meta.registries if p.name == name)
+    return {
+        "profile": profile.model_dump(mode="json", exclude_none=True),
+        "servers": [
+            {"name": s.name, "tools": [t.deployed_name for t in derived.profile_tools(profile, s)]}
+            for s in derived.profile_servers(catalog, profile)
+        ],
+        "links": {
+            "toolhive_registry": paths.profile_toolhive_registry(name),
+            "toolhive_legacy_registry": paths.profile_toolhive_registry(name, legacy=True),
+            "mcp_api_base": paths.profile_api_base(name),
+            "mcp_servers": paths.mcp_servers_list(paths.profile_api_base(name)),
+            "bundle": paths.profile_bundle_dir(name),
+            "page": paths.profile_page(name),
+        },
+    }
+
+
+def api_documents(context: RenderContext) -> list[OutputFile]:
+    """Every api/v1 document except index.json, the schemas and openapi.json."""
+    catalog = context.catalog
+    files = [
+        json_file(paths.API_SERVERS, {"count": len(catalog.servers), "servers": [server_summary(catalog, s) for s in catalog.servers]}),
+        json_file(paths.API_CATEGORIES, categories_document(catalog)),
+        json_file(paths.API_TAGS, tags_document(catalog)),
+        json_file(paths.API_TOOLS, tools_document(catalog)),
+    ]
+    profiles = derived.profiles_by_server(catalog)
+    files += [
+        json_file(paths.api_server(s.name), server_export(context, s, profiles[s.name]), pretty=True)
+        for s in catalog.servers
+    ]
+    files += [json_file(paths.api_profile(p.name), profile_document(catalog, p.name)) for p in catalog.meta.registries]
+    return files
+
+
+def schema_files() -> list[OutputFile]:
+    """The JSON Schema of each document kind, and the OpenAPI description that references them."""
+    files = [json_file(paths.api_schema(kind), document_schema(kind), pretty=True) for kind in DOCUMENT_KINDS]
+    files.append(json_file(paths.API_OPENAPI, openapi_document(), pretty=True))
+    return files
+
+
+def index_document(context: RenderContext, linked: Sequence[OutputFile]) -> dict[str, Any]:
+    """`index.json`: catalog metadata, counts, and every linked document with its SHA-256."""
+    catalog = context.catalog
+    meta = catalog.meta
+    servers = catalog.servers
+    return {
+        "catalog": {
+            "title": meta.title,
+            "description": meta.description,
+            "version": meta.version,
+            "namespace": meta.namespace,
+            "publisher": meta.publisher,
+        },
+        "last_updated": last_updated(context),
+        "counts": {
+            "servers": len(servers),
+            "containers": sum(s.kind == "container" for s in servers),
+            "remotes": sum(s.kind == "remote" for s in servers),
+            "references": sum(s.kind == "reference" for s in servers),
+            "tools": sum(len(s.tools) for s in servers),
+            "categories": len(meta.categories),
+            "tags": len({t for s in servers for t in s.tags}),
+            "registries": len(meta.registries),
+        },
+        "documents": [
+            {"path": item.path, "sha256": hashlib.sha256(item.content).hexdigest(), "bytes": len(item.content)}
+            for item in sorted(linked, key=lambda item: item.path)
+        ],
+    }
+
+
+def browse_page(index: dict[str, Any]) -> bytes:
+    """`api/v1/index.html`: a plain list of links to every document, so `wget --mirror` finds them all."""
+    rows = "\n".join(
+        f'<li><a href="../../{html.escape(doc["path"], quote=True)}">{html.escape(doc["path"])}</a></li>'
+        for doc in [{"path": paths.API_INDEX}, *index["documents"]]
+    )
+    title = html.escape(index["catalog"]["title"])
+    page = (
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">\n"
+        f"<title>{title}: API documents</title>\n</head>\n<body>\n"
+        f"<h1>{title}: API documents</h1>\n<ul>\n{rows}\n</ul>\n</body>\n</html>\n"
+    )
+    return page.encode("utf-8")
 
 
 def render(context: RenderContext) -> Iterator[OutputFile]:
     """Yield api/v1/index.json, servers.json, servers/<name>.json, ... and their schemas."""
-    yield from ()
+    own = api_documents(context) + schema_files() + [OutputFile(paths.API_NOT_FOUND, json_bytes({"error": "Not found"}))]
+    # The other renderers are pure functions of the context, so re-rendering gives the bytes they write.
+    others = [*catalog_json.render(context), *schemas.render(context), *toolhive.render(context), *mcp_registry.render(context)]
+    index = index_document(context, [*own, *others])
+    yield from own
+    yield json_file(paths.API_INDEX, index, pretty=True)
+    yield OutputFile(paths.API_BROWSE, browse_page(index))
+

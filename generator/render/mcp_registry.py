@@ -1,13 +1,93 @@
-"""Static mirror of the official MCP Registry API v0.1 (issue: static JSON API). Not built yet."""
+"""Static mirror of the official MCP Registry API v0.1, at the site root and per registry profile.
+
+Every answer is a file: `GET {base}/v0.1/servers` is `{base}v0.1/servers/index.json`,
+`.../servers/<ns>%2F<name>/versions[/<version>|/latest]` are `index.json` files in
+the folders the decoded name gives. There is no paging: the list holds every server
+and no `nextCursor`, so paging clients stop after one page. Each base also serves
+an `openapi.yaml` describing exactly these GET endpoints, which ToolHive's registry
+server checks before it syncs. The profile bases (`registry/<profile>/`) are laid out
+as the ToolHive registry server serves `GET /registry/{registryName}/v0.1/...`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
 
+import yaml
+
+from generator import derived, paths
+from generator.errors import OutputError
+from generator.models import RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render.context import RenderContext
+from generator.render.encoding import json_file
+from generator.render.mcp_openapi import openapi_document
+from generator.render.server_json import OFFICIAL, server_json, updated_at
+
+# A version gets its own folder only when it is one safe path segment; `latest` always exists.
+_VERSION_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+
+def official_meta(context: RenderContext, server: Server) -> dict[str, Any]:
+    """The registry's own `_meta` for a listed version: one version per server, always the latest."""
+    stamp = updated_at(context, server)
+    return {
+        OFFICIAL: {
+            "status": "deprecated" if server.status == "deprecated" else "active",
+            "publishedAt": stamp,
+            "updatedAt": stamp,
+            "isLatest": True,
+        }
+    }
+
+
+def server_response(context: RenderContext, server: Server, profile: RegistryProfile | None) -> dict[str, Any]:
+    """A ServerResponse: `{server, _meta}`; a profile withholds the tools its policy drops."""
+    tools = None if profile is None else derived.profile_tools(profile, server)
+    return {"server": server_json(context, server, tools), "_meta": official_meta(context, server)}
+
+
+def server_list(responses: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """A ServerList without `nextCursor`: everything fits on one page."""
+    return {"servers": list(responses), "metadata": {"count": len(responses)}}
+
+
+def checked_registry_name(name: str) -> str:
+    """The registry name, refused when a part would be a `.`/`..` folder (a path must not collapse or climb)."""
+    if any(part in {".", ".."} for part in name.split("/")):
+        raise OutputError(f"registry name {name!r} cannot be served as files: rename it in the source")
+    return name
+
+
+def mirror_files(
+    context: RenderContext, servers: Sequence[Server], base: str, profile: RegistryProfile | None = None
+) -> Iterator[OutputFile]:
+    """Every file of one API base: openapi.yaml, the list, and each server's versions files."""
+    yield OutputFile(paths.mcp_openapi(base), openapi_yaml(context, profile))
+    responses = []
+    for server in servers:
+        response = server_response(context, server, profile)
+        responses.append(response)
+        name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
+        yield json_file(paths.mcp_versions(name, base), server_list([response]))
+        yield json_file(paths.mcp_version(name, "latest", base), response)
+        if _VERSION_SEGMENT.match(server.version) and server.version != "latest":
+            yield json_file(paths.mcp_version(name, server.version, base), response)
+    yield json_file(paths.mcp_servers_list(base), server_list(responses))
+
+
+def openapi_yaml(context: RenderContext, profile: RegistryProfile | None) -> bytes:
+    """The base's OpenAPI description as YAML, keys in the order written (deterministic)."""
+    document = openapi_document(context, profile)
+    return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100).encode("utf-8")
 
 
 def render(context: RenderContext) -> Iterator[OutputFile]:
     """Yield v0.1/servers/... for the site root and registry/<profile>/v0.1/... per profile."""
-    yield from ()
+    catalog = context.catalog
+    yield from mirror_files(context, catalog.servers, "")
+    for profile in catalog.meta.registries:
+        admitted = derived.profile_servers(catalog, profile)
+        yield from mirror_files(context, admitted, paths.profile_api_base(profile.name), profile)

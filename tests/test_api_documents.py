@@ -1,0 +1,293 @@
+"""The static JSON documents: our api/v1, the MCP Registry v0.1 mirror and the ToolHive registry files.
+
+Every document of the default build is validated against its schema: ours against
+the schemas we publish, the mirror and the ToolHive files against the reference
+schemas in ../shared (remote $refs resolved from local copies, never the network).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from api_schemas import LEGACY, MCP_SERVER_SCHEMA, PUBLISHER, UPSTREAM, errors
+from conftest import DEFAULT_SOURCE, FETCH_YAML
+from generator.errors import OutputError
+from generator.render import catalog_api, mcp_registry, toolhive
+from generator.render.context import RenderContext
+from generator.source.validate import read_catalog
+
+OFFICIAL = "io.modelcontextprotocol.registry/official"
+PUBLISHER_KEY = "io.modelcontextprotocol.registry/publisher-provided"
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+API_BASES = ["", "registry/production/", "registry/sandbox/"]
+REFERENCE_YAML = """\
+name: everything-ref
+title: Everything (reference)
+description: A reference entry known only by its npm package.
+version: 2.1.0
+category: web
+tier: community
+transport: stdio
+packages:
+  - registry_type: npm
+    identifier: "@example/everything"
+    version: 2.1.0
+tools:
+  - name: echo
+    description: Echo the input.
+"""
+
+
+def load(site: Path, relative: str) -> Any:
+    return json.loads((site / relative).read_text(encoding="utf-8"))
+
+
+def json_files(site: Path, under: str) -> list[str]:
+    return sorted(p.relative_to(site).as_posix() for p in (site / under).rglob("*.json"))
+
+
+# --- our api/v1 --------------------------------------------------------------------
+
+SCHEMA_OF = {
+    "api/v1/index.json": "index",
+    "api/v1/servers.json": "servers",
+    "api/v1/categories.json": "categories",
+    "api/v1/tags.json": "tags",
+    "api/v1/tools.json": "tools",
+}
+
+
+def our_schema(site: Path, kind: str) -> Draft202012Validator:
+    schema = load(site, f"api/v1/schemas/{kind}.schema.json")
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def test_every_api_document_validates_against_our_published_schema(default_site: Path) -> None:
+    documents = dict(SCHEMA_OF)
+    documents.update({path: "server" for path in json_files(default_site, "api/v1/servers")})
+    documents.update({path: "registry" for path in json_files(default_site, "api/v1/registries")})
+    assert len([k for k in documents.values() if k == "server"]) == 36
+    for path, kind in documents.items():
+        found = [e.message for e in our_schema(default_site, kind).iter_errors(load(default_site, path))]
+        assert found == [], f"{path}: {found[:3]}"
+
+
+def test_our_schemas_reject_a_broken_document(default_site: Path) -> None:
+    summary = load(default_site, "api/v1/servers.json")
+    del summary["servers"][0]["registry_name"]
+    assert not our_schema(default_site, "servers").is_valid(summary)
+
+
+def test_index_links_every_document_with_its_sha256(default_site: Path) -> None:
+    index = load(default_site, "api/v1/index.json")
+    listed = {doc["path"]: doc["sha256"] for doc in index["documents"]}
+    for path, digest in listed.items():
+        assert hashlib.sha256((default_site / path).read_bytes()).hexdigest() == digest, path
+    expected = set(json_files(default_site, "api/v1")) - {"api/v1/index.json"}
+    expected |= {"registry.json", "registry-legacy.json", "openapi.yaml", "registry/production/openapi.yaml"}
+    expected |= set(json_files(default_site, "v0.1")) | set(json_files(default_site, "registry"))
+    assert expected <= set(listed)
+    assert index["last_updated"] == "2026-11-20T09:00:00Z"
+    assert index["counts"]["servers"] == 36 and index["counts"]["containers"] == 26 and index["counts"]["remotes"] == 10
+
+
+def test_server_export_carries_everything_needed_to_deploy(default_site: Path) -> None:
+    export = load(default_site, "api/v1/servers/github.json")
+    assert export["server"]["image"].startswith("ghcr.io/")
+    assert export["deploy_image"] == export["server"]["image"]
+    assert any(env.get("secret") for env in export["server"]["env"])
+    assert export["server"]["tools"][0]["description"]
+    assert export["links"]["manifests"] == "bundles/servers/github/all.yaml"
+    assert export["registry_name"] == "com.example.mcp/github"
+    assert "sandbox" in export["profiles"]
+
+
+def test_openapi_json_describes_each_document_kind(default_site: Path) -> None:
+    openapi = load(default_site, "api/v1/openapi.json")
+    assert openapi["openapi"] == "3.1.0"
+    refs = {op["get"]["responses"]["200"]["content"]["application/json"]["schema"]["$ref"] for op in openapi["paths"].values()}
+    for ref in refs:
+        assert (default_site / "api/v1" / ref).is_file(), ref
+    assert len(refs) == 7
+
+
+# --- MCP Registry v0.1 mirror ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("base", API_BASES)
+def test_mirror_lists_are_server_lists_of_valid_server_json(default_site: Path, base: str) -> None:
+    listing = load(default_site, f"{base}v0.1/servers/index.json")
+    assert "nextCursor" not in listing["metadata"]
+    assert listing["metadata"]["count"] == len(listing["servers"]) > 0
+    for item in listing["servers"]:
+        assert errors(MCP_SERVER_SCHEMA, item["server"]) == [], item["server"]["name"]
+        assert errors(PUBLISHER, item["server"]["_meta"][PUBLISHER_KEY]) == []
+        official = item["_meta"][OFFICIAL]
+        assert official["isLatest"] is True and official["status"] in {"active", "deprecated"}
+        for stamp in (official["publishedAt"], official["updatedAt"]):
+            assert RFC3339.match(stamp), stamp
+
+
+def test_mirror_has_versions_files_for_every_server(default_site: Path) -> None:
+    listing = load(default_site, "v0.1/servers/index.json")
+    for item in listing["servers"]:
+        name, version = item["server"]["name"], item["server"]["version"]
+        versions = load(default_site, f"v0.1/servers/{name}/versions/index.json")
+        assert [v["server"]["name"] for v in versions["servers"]] == [name]
+        assert load(default_site, f"v0.1/servers/{name}/versions/latest/index.json") == item
+        assert load(default_site, f"v0.1/servers/{name}/versions/{version}/index.json") == item
+
+
+def test_profile_mirror_holds_only_the_profile_servers_and_kept_tools(default_site: Path) -> None:
+    production = load(default_site, "registry/production/v0.1/servers/index.json")
+    names = {item["server"]["name"].split("/")[1] for item in production["servers"]}
+    profile = load(default_site, "api/v1/registries/production.json")
+    assert names == {s["name"] for s in profile["servers"]}
+    everything = {i["server"]["name"] for i in load(default_site, "v0.1/servers/index.json")["servers"]}
+    assert len(names) < len(everything)
+    for item in production["servers"]:
+        for block in item["server"]["_meta"][PUBLISHER_KEY]["io.github.stacklok"].values():
+            assert block["tier"] == "Official"
+            assert not any(t.get("annotations", {}).get("destructiveHint") for t in block["tool_definitions"])
+
+
+@pytest.mark.parametrize("base", API_BASES)
+def test_each_base_serves_an_openapi_the_registry_server_accepts(default_site: Path, base: str) -> None:
+    import yaml
+
+    document = yaml.safe_load((default_site / f"{base}openapi.yaml").read_text(encoding="utf-8"))
+    assert document["info"]["version"] == "1.0.0"
+    assert "https://github.com/modelcontextprotocol/registry" in document["info"]["description"]
+    assert set(document["paths"]) == {
+        "/v0.1/servers", "/v0.1/servers/{serverName}/versions", "/v0.1/servers/{serverName}/versions/{version}"
+    }
+
+
+# --- ToolHive registry files ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["registry.json", "registries/production/registry.json", "registries/sandbox/registry.json"])
+def test_registry_json_is_what_thv_accepts(default_site: Path, path: str) -> None:
+    document = load(default_site, path)
+    assert errors(UPSTREAM, document) == []
+    # thv treats any of these top-level keys as the legacy format and refuses the file.
+    assert not {"servers", "remote_servers", "groups"} & set(document)
+    servers = document["data"]["servers"]
+    assert servers
+    for server in servers:
+        oci = [p for p in server.get("packages", []) if p["registryType"] == "oci"]
+        assert server.get("remotes") or len(oci) == 1, server["name"]
+        stacklok = server["_meta"][PUBLISHER_KEY]["io.github.stacklok"]
+        key, block = next(iter(stacklok.items()))
+        assert key in {p["identifier"] for p in oci} | {r["url"] for r in server.get("remotes", [])}
+        assert block["tier"] in {"Official", "Community"} and block["tools"]
+
+
+def test_registry_tiers_map_validated_to_official(default_site: Path) -> None:
+    catalog = {s["name"]: s for s in load(default_site, "api/v1/servers.json")["servers"]}
+    for server in load(default_site, "registry.json")["data"]["servers"]:
+        block = next(iter(server["_meta"][PUBLISHER_KEY]["io.github.stacklok"].values()))
+        tier = catalog[server["name"].split("/")[1]]["tier"]
+        assert block["tier"] == {"validated": "Official", "community": "Community"}[tier]
+
+
+@pytest.mark.parametrize("path", ["registry-legacy.json", "registries/production/registry-legacy.json"])
+def test_legacy_registry_validates(default_site: Path, path: str) -> None:
+    document = load(default_site, path)
+    assert errors(LEGACY, document) == []
+    assert document["servers"] and document["remote_servers"]
+
+
+def test_reference_schemas_catch_a_broken_registry(default_site: Path) -> None:
+    document = load(default_site, "registry.json")
+    document["data"]["servers"][0]["description"] = "x" * 101
+    assert any("too long" in line for line in errors(UPSTREAM, document))
+
+
+def test_public_registry_functions_match_the_files(default_site: Path) -> None:
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    context = RenderContext(catalog)
+    assert toolhive.upstream_registry(context, catalog.servers) == load(default_site, "registry.json")
+    assert toolhive.legacy_registry(context, catalog.servers) == load(default_site, "registry-legacy.json")
+
+
+# --- small catalogs: reference entries, hostile text, determinism ----------------------
+
+
+@pytest.fixture
+def small_site(write_tree: Callable[..., Path], tmp_path: Path) -> Path:
+    hostile = FETCH_YAML.replace("title: Fetch", "title: \"<script>alert(1)</script>\"")
+    source = write_tree({"fetch.yaml": hostile, "everything-ref.yaml": REFERENCE_YAML})
+    out = tmp_path / "site"
+    catalog = read_catalog(source).catalog
+    context = RenderContext(catalog)
+    # Only this issue's renderers: the small site must not depend on the HTML templates.
+    from generator.output import OutputTree
+    from generator.render import catalog_json
+
+    with OutputTree(out) as tree:
+        for render in (catalog_json.render, catalog_api.render, mcp_registry.render, toolhive.render):
+            for item in render(context):
+                tree.write(item)
+    return out
+
+
+def test_reference_entries_stay_out_of_toolhive_files(small_site: Path) -> None:
+    registry = load(small_site, "registry.json")
+    assert [s["name"] for s in registry["data"]["servers"]] == ["com.example.test/fetch"]
+    assert "everything-ref" not in load(small_site, "registry-legacy.json")["servers"]
+    mirrored = load(small_site, "v0.1/servers/com.example.test/everything-ref/versions/latest/index.json")["server"]
+    assert mirrored["packages"] == [
+        {"registryType": "npm", "identifier": "@example/everything", "transport": {"type": "stdio"}, "version": "2.1.0"}
+    ]
+    assert errors(MCP_SERVER_SCHEMA, mirrored) == []
+    assert load(small_site, "api/v1/servers/everything-ref.json")["kind"] == "reference"
+
+
+def test_hostile_text_is_escaped_in_the_browse_page(small_site: Path) -> None:
+    page = (small_site / "api/v1/index.html").read_text(encoding="utf-8")
+    assert "<script>" not in page
+    assert load(small_site, "api/v1/servers/fetch.json")["server"]["title"] == "<script>alert(1)</script>"
+
+
+def test_digest_pins_the_oci_identifier_and_mirror_rewrites_it(write_tree: Callable[..., Path]) -> None:
+    catalog = read_catalog(write_tree({"fetch.yaml": FETCH_YAML})).catalog
+    context = RenderContext(catalog, image_mirror="mirror.corp/mcp")
+    server = toolhive.upstream_registry(context, catalog.servers)["data"]["servers"][0]
+    identifier = server["packages"][0]["identifier"]
+    assert identifier == "mirror.corp/mcp/stackloklabs/gofetch/server:1.0.3@sha256:" + "0" * 63 + "1"
+    assert list(server["_meta"][PUBLISHER_KEY]["io.github.stacklok"]) == [identifier]
+    legacy = toolhive.legacy_registry(context, catalog.servers)["servers"]["fetch"]
+    assert legacy["image"] == "mirror.corp/mcp/stackloklabs/gofetch/server:1.0.3"
+
+
+def test_a_dot_segment_registry_name_is_refused(write_tree: Callable[..., Path]) -> None:
+    climbing = FETCH_YAML + "registry_name: com.example/..\n"
+    catalog = read_catalog(write_tree({"fetch.yaml": climbing})).catalog
+    with pytest.raises(OutputError, match="cannot be served as files"):
+        list(mcp_registry.render(RenderContext(catalog)))
+
+
+def test_two_renders_give_identical_bytes(write_tree: Callable[..., Path]) -> None:
+    catalog = read_catalog(write_tree()).catalog
+    first = [(f.path, f.content) for r in (catalog_api.render, mcp_registry.render, toolhive.render) for f in r(RenderContext(catalog))]
+    second = [(f.path, f.content) for r in (catalog_api.render, mcp_registry.render, toolhive.render) for f in r(RenderContext(catalog))]
+    assert first == second
+    assert all(content.endswith(b"\n") for path, content in first if path.endswith(".json"))
+
+
+def test_default_build_matches_an_in_memory_render(default_site: Path) -> None:
+    context = RenderContext(read_catalog(DEFAULT_SOURCE).catalog)
+    for render in (catalog_api.render, mcp_registry.render, toolhive.render):
+        for item in render(context):
+            assert (default_site / item.path).read_bytes() == item.content, item.path
+

@@ -1,0 +1,313 @@
+"""The built site served by real nginx and Apache with the shipped configs in deploy/web/.
+
+Each server starts once per module on 127.0.0.1 and a free port, from a throwaway
+prefix in tmp, and is always stopped. The tests replay what the real clients send
+(thv, the ToolHive registry server, VS Code / Copilot, Docker) request by request
+and apply the checks each client applies; `wget --mirror` copies the site.
+"""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+import yaml
+
+from api_schemas import UPSTREAM, errors
+from conftest import REPO, SHARED
+
+NGINX = Path("/usr/sbin/nginx")
+APACHE = Path("/usr/sbin/apache2")
+MODULES = Path("/usr/lib/apache2/modules")
+WEB = REPO / "deploy" / "web"
+PREFIX = "/catalog"
+OFFICIAL = "io.modelcontextprotocol.registry/official"
+KNOWN = "com.example.mcp/fetch"
+
+
+def account() -> tuple[str, str]:
+    """The user and group this test runs as: the workers must read the site in the test's tmp folder."""
+    return pwd.getpwuid(os.getuid()).pw_name, grp.getgrgid(os.getgid()).gr_name
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def template(source: Path, target: Path, values: dict[str, str]) -> None:
+    text = source.read_text(encoding="utf-8")
+    for key, value in values.items():
+        text = text.replace(f"@{key}@", value)
+    uncommented = "".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    assert "@" not in uncommented, f"unfilled placeholder in {source}"
+    target.write_text(text, encoding="utf-8")
+
+
+def wait_for(port: int, process: subprocess.Popen[bytes], log: Path) -> None:
+    for _ in range(100):
+        if process.poll() is not None:
+            pytest.fail(f"web server exited: {log.read_text(errors='replace') if log.exists() else ''}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    pytest.fail("web server did not start listening")
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+@pytest.fixture(scope="module")
+def nginx(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The site behind nginx at http://127.0.0.1:<port>/catalog, with deploy/web/nginx/*.conf."""
+    if not NGINX.is_file():
+        pytest.skip("nginx not installed: apt-get install nginx")
+    root = tmp_path_factory.mktemp("nginx")
+    conf, logs, temp, docroot = (root / "conf", root / "logs", root / "tmp", root / "docroot")
+    for folder in (conf, logs, temp, docroot):
+        folder.mkdir()
+    (docroot / PREFIX.strip("/")).symlink_to(default_site)
+    port = free_port()
+    values = {"LISTEN": f"127.0.0.1:{port}", "DOCROOT": str(docroot), "PREFIX": PREFIX, "PIDFILE": str(root / "nginx.pid"),
+              "LOGDIR": str(logs), "TEMPDIR": str(temp), "CONFDIR": str(conf), "USER": account()[0]}
+    for name in ("nginx.conf", "mcp-catalog.conf"):
+        template(WEB / "nginx" / name, conf / name, values)
+    process = subprocess.Popen([str(NGINX), "-p", str(temp), "-c", str(conf / "nginx.conf")], stderr=subprocess.DEVNULL)
+    try:
+        wait_for(port, process, logs / "error.log")
+        yield f"http://127.0.0.1:{port}{PREFIX}"
+    finally:
+        stop(process)
+
+
+@pytest.fixture(scope="module")
+def apache(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The site behind Apache httpd at http://127.0.0.1:<port>/catalog, with deploy/web/apache/*.conf."""
+    if not APACHE.is_file() or not MODULES.is_dir():
+        pytest.skip("Apache httpd not installed: apt-get install apache2")
+    root = tmp_path_factory.mktemp("apache")
+    (root / "conf").mkdir()
+    (root / "empty").mkdir()
+    port = free_port()
+    user, group = account()
+    site = default_site
+    readable = None
+    if os.getuid() == 0:
+        # Apache refuses to serve as root and pytest's tmp folders are private: give
+        # unprivileged workers a world-readable copy of the site.
+        user, group = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
+        readable = Path(tempfile.mkdtemp(prefix="mcp-catalog-apache-"))
+        readable.chmod(0o755)
+        site = readable / "site"
+        shutil.copytree(default_site, site)
+    values = {"LISTEN": f"127.0.0.1:{port}", "SITE": str(site), "PREFIX": PREFIX, "SERVERROOT": str(root),
+              "MODULES": str(MODULES), "CONFDIR": str(root / "conf"), "USER": user, "GROUP": group}
+    for name in ("httpd.conf", "mcp-catalog.conf"):
+        template(WEB / "apache" / name, root / "conf" / name, values)
+    process = subprocess.Popen([str(APACHE), "-f", str(root / "conf" / "httpd.conf"), "-DFOREGROUND"],
+                               stdout=subprocess.DEVNULL, stderr=(root / "stderr.log").open("wb"))
+    try:
+        wait_for(port, process, root / "stderr.log")
+        yield f"http://127.0.0.1:{port}{PREFIX}"
+    finally:
+        stop(process)
+        if readable is not None:
+            shutil.rmtree(readable, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", params=["nginx", "apache"])
+def site_url(request: pytest.FixtureRequest) -> str:
+    return request.getfixturevalue(request.param)
+
+
+def get_json(url: str, **headers: str) -> requests.Response:
+    answer = requests.get(url, headers={"Accept": "application/json", **headers}, timeout=10)
+    assert "application/json" in answer.headers.get("Content-Type", ""), (url, answer.headers)
+    return answer
+
+
+def assert_cors(answer: requests.Response) -> None:
+    assert answer.headers.get("Access-Control-Allow-Origin") == "*", answer.url
+
+
+def bases(url: str) -> list[str]:
+    return [url, f"{url}/registry/production", f"{url}/registry/sandbox"]
+
+
+# --- thv ------------------------------------------------------------------------------
+
+
+def test_thv_static_registry_file(site_url: str) -> None:
+    answer = get_json(f"{site_url}/registry.json")
+    assert answer.status_code == 200
+    document = answer.json()
+    assert not {"servers", "remote_servers", "groups"} & set(document)
+    assert {"$schema", "version", "meta", "data"} <= set(document) and document["meta"]["last_updated"]
+    assert document["data"]["servers"]
+    assert errors(UPSTREAM, document) == []
+
+
+def test_thv_api_base(site_url: str) -> None:
+    for base in bases(site_url):
+        probe = get_json(f"{base}/v0.1/servers?limit=1&version=latest")
+        assert 200 <= probe.status_code < 300
+        assert isinstance(probe.json()["servers"], list) and isinstance(probe.json()["metadata"], dict)
+        listing = get_json(f"{base}/v0.1/servers?limit=100&version=latest").json()
+        assert "nextCursor" not in listing["metadata"]
+        name = listing["servers"][0]["server"]["name"]
+        found = get_json(f"{base}/v0.1/servers/{quote(name, safe='')}/versions/latest")
+        assert found.status_code == 200 and found.json()["server"]["name"] == name
+        assert found.json()["_meta"][OFFICIAL]["updatedAt"].endswith("Z")
+        missing = get_json(f"{base}/v0.1/servers/{quote('com.example.mcp/no-such', safe='')}/versions/latest")
+        assert missing.status_code == 404 and missing.json() == {"error": "Not found"}
+
+
+def test_encoded_slash_reaches_the_right_file(site_url: str) -> None:
+    answer = get_json(f"{site_url}/v0.1/servers/com.example.mcp%2Ffetch/versions/latest")
+    assert answer.status_code == 200 and answer.json()["server"]["name"] == KNOWN
+
+
+# --- ToolHive registry server, api: source --------------------------------------------
+
+
+def test_registry_server_api_source(site_url: str) -> None:
+    for base in bases(site_url):
+        answer = requests.get(f"{base}/openapi.yaml", timeout=10)
+        assert answer.status_code == 200
+        document = yaml.safe_load(answer.text)
+        assert document["info"]["version"] == "1.0.0"
+        assert "https://github.com/modelcontextprotocol/registry" in document["info"]["description"]
+        assert get_json(f"{base}/v0.1/servers?limit=100").json()["servers"]
+
+
+# --- VS Code / GitHub Copilot ---------------------------------------------------------
+
+
+def test_vscode_gallery(site_url: str) -> None:
+    probe = get_json(f"{site_url}/v0.1/servers?limit=1")
+    assert probe.status_code == 200
+    assert_cors(probe)
+    listing = get_json(f"{site_url}/v0.1/servers?limit=50&version=latest")
+    assert_cors(listing)
+    for item in listing.json()["servers"]:
+        server = item["server"]
+        assert server["name"] and server["description"] and server["version"] and isinstance(item["_meta"], dict)
+    for item in listing.json()["servers"][:5]:
+        name = item["server"]["name"]
+        lookup = get_json(f"{site_url}/v0.1/servers/{quote(name, safe='')}/versions/latest")
+        assert_cors(lookup)
+        assert lookup.json()["server"]["name"] == name
+
+
+def test_cors_preflight(site_url: str) -> None:
+    for path in ("/v0.1/servers", "/registry.json", "/registry/sandbox/v0.1/servers"):
+        answer = requests.options(f"{site_url}{path}", timeout=10, headers={
+            "Origin": "https://vscode.dev", "Access-Control-Request-Method": "GET",
+            "Access-Control-Request-Headers": "authorization,content-type"})
+        assert answer.status_code == 204, path
+        assert_cors(answer)
+        assert {m.strip() for m in answer.headers["Access-Control-Allow-Methods"].split(",")} >= {"GET", "OPTIONS"}
+        allowed = {h.strip().lower() for h in answer.headers["Access-Control-Allow-Headers"].split(",")}
+        assert {"authorization", "content-type"} <= allowed
+
+
+def test_security_headers_and_cors_on_errors(site_url: str) -> None:
+    missing = requests.get(f"{site_url}/v0.1/servers/nope%2Fnope/versions", timeout=10)
+    assert missing.status_code == 404 and missing.json() == {"error": "Not found"}
+    assert_cors(missing)
+    page = requests.get(f"{site_url}/api/v1/servers.json", timeout=10)
+    assert page.headers["X-Content-Type-Options"] == "nosniff"
+    assert "frame-ancestors 'none'" in page.headers["Content-Security-Policy"]
+
+
+# --- Docker ---------------------------------------------------------------------------
+
+
+def test_docker_v0_alias(site_url: str) -> None:
+    listing = get_json(f"{site_url}/v0/servers?version=latest&limit=100")
+    assert listing.status_code == 200 and listing.json()["servers"]
+    versions = get_json(f"{site_url}/v0/servers/{quote(KNOWN, safe='')}/versions").json()["servers"]
+    assert len(versions) == 1 and versions[0]["_meta"][OFFICIAL]["isLatest"] is True
+    assert get_json(f"{site_url}/registry/production/v0/servers").status_code == 200
+
+
+# --- wget --mirror --------------------------------------------------------------------
+
+
+def test_wget_mirror_gets_every_api_document(nginx: str, default_site: Path, tmp_path: Path) -> None:
+    wget = shutil.which("wget")
+    if wget is None:
+        pytest.skip("wget not installed: apt-get install wget")
+    target = tmp_path / "mirror"
+    subprocess.run([wget, "--mirror", "--no-host-directories", "--cut-dirs=1", "--quiet", "-e", "robots=off",
+                    "-P", str(target), f"{nginx}/api/v1/index.html"], check=False, timeout=120)
+    fetched = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.suffix in {".json", ".yaml"}}
+    published = {"api/v1/index.json"} | {d["path"] for d in json.loads(
+        (default_site / "api/v1/index.json").read_text(encoding="utf-8"))["documents"]}
+    assert published <= fetched, sorted(published - fetched)[:10]
+    built = {p.relative_to(default_site).as_posix() for p in default_site.rglob("*.json")
+             if p.relative_to(default_site).parts[0] in {"api", "v0.1", "registry", "registries", "registry.json",
+                                                           "registry-legacy.json", "schemas"}}
+    assert built <= fetched, sorted(built - fetched)[:10]
+
+
+# --- the official OpenAPI description, run against the nginx-served mirror -------------
+
+MCP_OPENAPI = SHARED / "mcp-registry" / "openapi.yaml"
+READ_OPERATIONS = ("/v0.1/servers", "/v0.1/servers/{serverName}/versions", "/v0.1/servers/{serverName}/versions/{version}")
+
+
+@pytest.mark.parametrize("path", READ_OPERATIONS)
+def test_schemathesis_read_operations(nginx: str, path: str) -> None:
+    """Generated GET requests (a bounded number per operation) answered within the official description.
+
+    Publishing operations (PUT, DELETE, PATCH, POST) are excluded: a static mirror has none.
+    """
+    if not MCP_OPENAPI.is_file():
+        pytest.skip(f"{MCP_OPENAPI} not found: check out ../shared next to the repository")
+    schemathesis = pytest.importorskip("schemathesis", reason="pip install schemathesis")
+    from hypothesis import HealthCheck, given, settings
+
+    schema = schemathesis.openapi.from_path(str(MCP_OPENAPI))
+    operation = schema[path]["GET"]
+
+    @given(case=operation.as_strategy())
+    @settings(max_examples=10, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+    def check(case: schemathesis.Case) -> None:
+        case.call_and_validate(base_url=nginx, excluded_checks=EXCLUDED_CHECKS(schemathesis))
+
+    check()
+
+
+def EXCLUDED_CHECKS(schemathesis: object) -> list[object]:  # noqa: N802 - read as a constant
+    """Checks a static mirror cannot pass, and why.
+
+    - positive_data_acceptance: a generated, schema-valid server name is almost never one we
+      publish, so the 404 the description documents is the right answer, not a rejection;
+    - negative_data_rejection: files ignore query parameters, so an invalid `limit` still gets
+      the (one-page) list rather than a 4xx.
+    """
+    from schemathesis.checks import CHECKS
+
+    names = {"positive_data_acceptance", "negative_data_rejection"}
+    return [check for check in CHECKS.get_all() if check.__name__ in names]
