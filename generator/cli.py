@@ -19,6 +19,9 @@ import click
 from generator import __version__
 from generator.build import build
 from generator.diagnostics import Diagnostic
+from generator.importers.inputs import FORMATS
+from generator.importers.report import format_report
+from generator.importers.run import ImportOptions, import_sources
 from generator.models import IMAGE_MIRROR
 from generator.release.diff import diff_releases, read_release_catalog
 from generator.release.minisign import generate_keypair
@@ -142,6 +145,37 @@ def new(source: Path, quiet: bool, verbose: bool, name: str) -> None:
     target = scaffold_server(source, name)
     if not quiet:
         click.echo(f"wrote {target}: replace every FILL-IN, then run `mcp-catalog validate`", err=True)
+
+
+@main.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--into",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("catalog-source"),
+    show_default=True,
+    help="Source folder to write into; an empty or missing folder gets a minimal catalog.yaml.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["auto", *FORMATS]), default="auto", show_default=True,
+    help="Input format; auto recognises it from the content.",
+)
+@click.option("--only", multiple=True, metavar="NAME", help="Import only this server (repeatable).")
+@click.option("--tier", type=click.Choice(["community", "validated"]), default="community", show_default=True)
+@click.option("--category", default="imported", show_default=True, help="Category slug for new servers.")
+@click.option("--update", is_flag=True, help="Merge upstream facts into existing files, keeping curated fields.")
+@click.option("--dry-run", is_flag=True, help="Print what would change; write nothing.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only the summary and rejections.")
+def import_command(
+    files: tuple[Path, ...], into: Path, fmt: str, only: tuple[str, ...], tier: str, category: str,
+    update: bool, dry_run: bool, quiet: bool,
+) -> None:
+    """Import ToolHive, MCP Registry or Docker registry entries as source files."""
+    options = ImportOptions(into, fmt, tuple(n for o in only for n in o.split(",") if n), tier, category, update, dry_run)  # type: ignore[arg-type]
+    report = import_sources(list(files), options)
+    for line in format_report(report, verbose=not quiet, dry_run=dry_run):
+        click.echo(line)
+    raise SystemExit(report.exit_code)
 
 
 @main.command()

@@ -1,0 +1,188 @@
+"""`mcp-catalog import`: read every input, map and validate every entry, then write.
+
+The order matters, as in the build. All inputs are read and recognised first,
+so an unreadable file stops the import before anything is written; every
+candidate is validated against the same models `mcp-catalog validate` uses, so
+a written file is one the validator accepts; names are assigned over the whole
+set at once, so collisions resolve the same way whatever the input order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import ValidationError
+
+from generator.diagnostics import dotted_path
+from generator.errors import UsageError
+from generator.importers import docker, mcp_registry, source_files, toolhive, toolhive_legacy
+from generator.importers.inputs import Input, read_inputs
+from generator.importers.mapping import Candidate, assign_names, dns_label
+from generator.models import DNS_LABEL, Server
+from generator.source.load import SERVERS_DIR
+
+Action = Literal["imported", "updated", "unchanged", "skipped", "rejected"]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """What the user asked for on the command line."""
+
+    into: Path
+    fmt: str = "auto"
+    only: tuple[str, ...] = ()
+    tier: Literal["validated", "community"] = "community"
+    category: str = "imported"
+    update: bool = False
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one upstream entry."""
+
+    action: Action
+    name: str
+    position: str
+    detail: str = ""
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class ImportReport:
+    """Every entry's outcome, plus what happened to catalog.yaml, for the CLI to print."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    created_catalog: bool = False
+    added_categories: list[str] = field(default_factory=list)
+    unmatched_only: list[str] = field(default_factory=list)
+
+    def count(self, action: Action) -> int:
+        """How many entries had `action`."""
+        return sum(1 for o in self.outcomes if o.action == action)
+
+    @property
+    def exit_code(self) -> int:
+        """0 when anything was imported, updated or already present; 1 when every entry was rejected."""
+        return 0 if any(o.action != "rejected" for o in self.outcomes) else 1
+
+
+def import_sources(paths: list[Path], options: ImportOptions) -> ImportReport:
+    """Import `paths` into `options.into`; raises CatalogError for unreadable inputs or targets."""
+    if not re.match(DNS_LABEL, options.category):
+        raise UsageError(f"--category '{options.category}' is not a category slug (a DNS-1123 label)")
+    new_catalog = source_files.check_target(options.into)
+    inputs = read_inputs(paths, options.fmt)
+    report = ImportReport()
+    candidates = _select(list(_all_candidates(inputs)), options.only, report)
+    names = assign_names((c.key, c.short_name) for c in candidates if c.problem is None)
+    planned = [_plan(c, names.get(c.key), options) for c in candidates]
+    written = [p for p in planned if p[0].action in ("imported", "updated")]
+    if not options.dry_run and written:
+        _prepare_catalog(options, new_catalog, [p[1] for p in written if p[1] is not None], report)
+        for outcome, server, overview in written:
+            _write(options.into, server, overview if outcome.action == "imported" else None)
+    report.outcomes = sorted((p[0] for p in planned), key=lambda o: (o.action, o.name, o.position))
+    return report
+
+
+def _all_candidates(inputs: list[Input]) -> Iterator[Candidate]:
+    for item in inputs:
+        if item.format == "docker":
+            yield from (docker.candidate(folder) for folder in item.document)
+        elif item.format == "toolhive":
+            yield from toolhive.candidates(item.document, item.origin)
+        elif item.format == "toolhive-legacy":
+            yield from toolhive_legacy.candidates(item.document, item.origin)
+        else:
+            yield from mcp_registry.candidates(item.document, item.origin)
+
+
+def _select(candidates: list[Candidate], only: tuple[str, ...], report: ImportReport) -> list[Candidate]:
+    """Apply --only (upstream name, its last part, or our name) and reject repeated upstream names."""
+    if only:
+        wanted = set(only)
+        candidates = [c for c in candidates if {c.key, c.short_name, dns_label(c.short_name)} & wanted]
+        seen = {n for c in candidates for n in (c.key, c.short_name, dns_label(c.short_name))}
+        report.unmatched_only = sorted(wanted - seen)
+    first: dict[str, str] = {}
+    for candidate in candidates:
+        if candidate.key in first and candidate.problem is None:
+            candidate.problem = f"repeats {candidate.key}, already read at {first[candidate.key]}"
+        first.setdefault(candidate.key, candidate.position)
+    return candidates
+
+
+Planned = tuple[Outcome, Server | None, str | None]
+
+
+def _plan(candidate: Candidate, name: str | None, options: ImportOptions) -> Planned:
+    """Validate the candidate and decide imported / updated / unchanged / skipped / rejected."""
+    label = name or dns_label(candidate.short_name)
+    warnings = tuple(candidate.warnings)
+    if candidate.problem or name is None:
+        return Outcome("rejected", label, candidate.position, candidate.problem or "rejected", warnings), None, None
+    upstream = _source_fields(candidate, name, options)
+    target = options.into / SERVERS_DIR / f"{name}.yaml"
+    exists = target.is_file()
+    if exists and not options.update:
+        return Outcome("skipped", name, candidate.position, f"{target} exists (--update merges upstream changes)", warnings), None, None
+    data = source_files.merge_server(source_files.read_server_file(target), upstream) if exists else upstream
+    try:
+        server = Server.model_validate(data)
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        where = dotted_path(tuple(error["loc"]))
+        reason = f"does not fit the source format: {where + ': ' if where else ''}{error['msg']}"
+        return Outcome("rejected", name, candidate.position, reason, warnings), None, None
+    if not exists:
+        return Outcome("imported", name, candidate.position, str(target), warnings), server, candidate.overview
+    changed = _changed_keys(source_files.read_server_file(target), server)
+    if not changed:
+        return Outcome("unchanged", name, candidate.position, str(target), warnings), None, None
+    return Outcome("updated", name, candidate.position, f"{target}: {', '.join(changed)}", warnings), server, None
+
+
+def _source_fields(candidate: Candidate, name: str, options: ImportOptions) -> dict[str, Any]:
+    """The candidate's fields with ours added; None and empty lists left out (they are defaults)."""
+    fields = {"name": name, **candidate.fields, "category": options.category, "tier": options.tier}
+    return {k: v for k, v in fields.items() if v is not None and v != []}
+
+
+def _changed_keys(existing: dict[str, Any], server: Server) -> list[str]:
+    new = Server.model_validate(existing).model_dump(mode="json", exclude_defaults=True) if _valid(existing) else {}
+    fresh = server.model_dump(mode="json", exclude_defaults=True)
+    return sorted(k for k in set(new) | set(fresh) if new.get(k) != fresh.get(k))
+
+
+def _valid(data: dict[str, Any]) -> bool:
+    try:
+        Server.model_validate(data)
+    except ValidationError:
+        return False
+    return True
+
+
+def _prepare_catalog(options: ImportOptions, new_catalog: bool, servers: list[Server], report: ImportReport) -> None:
+    """Create catalog.yaml in a new folder, else add the category when it is not declared."""
+    if new_catalog:
+        dates = [s.updated for s in servers if s.updated]
+        source_files.create_catalog(options.into, [options.category], max(dates) if dates else None)
+        report.created_catalog = True
+        return
+    missing = source_files.missing_categories(options.into, [options.category])
+    if missing:
+        source_files.add_categories(options.into, missing)
+        report.added_categories = missing
+    (options.into / SERVERS_DIR).mkdir(exist_ok=True)
+
+
+def _write(into: Path, server: Server, overview: str | None) -> None:
+    folder = into / SERVERS_DIR
+    (folder / f"{server.name}.yaml").write_text(source_files.server_yaml(server), encoding="utf-8")
+    if overview and not (folder / f"{server.name}.md").exists():
+        (folder / f"{server.name}.md").write_text(overview, encoding="utf-8")

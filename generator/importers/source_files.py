@@ -1,0 +1,170 @@
+"""Our side of an import: server files written deterministically, --update merges, catalog.yaml.
+
+Server files are dumped from the validated model in model order with only
+non-default values, so the same upstream entry always gives the same bytes.
+catalog.yaml is curated by hand: a missing category is inserted as text into
+its `categories` list, so that its comments and layout survive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from generator.errors import UsageError
+from generator.importers.mapping import UNDESCRIBED_TOOL
+from generator.models import Server
+from generator.render.schemas import schema_bytes
+from generator.source.load import CATALOG_FILE, SERVERS_DIR
+from generator.source.yamlsafe import YamlRefused, load_mapping
+
+SERVER_HEADER = "# yaml-language-server: $schema=../schemas/server.schema.json\n"
+# Facts that follow upstream on --update; every other key is the curator's and is kept.
+UPSTREAM_KEYS = (
+    "version", "status", "repository", "updated", "transport", "image", "digest", "port",
+    "args", "env", "permissions", "remote", "packages", "tools", "provenance",
+)
+MINIMAL_CATALOG = """\
+# yaml-language-server: $schema=schemas/catalog.schema.json
+# Created by `mcp-catalog import`: set title, description, namespace and publisher before publishing.
+title: Imported MCP servers
+description: MCP servers imported from existing registries, to be reviewed by the catalog team.
+version: 0.1.0
+namespace: com.example.mcp
+last_updated: {last_updated}
+categories:
+{categories}"""
+
+
+try:
+    _BaseDumper = yaml.CSafeDumper
+except AttributeError:  # pragma: no cover - libyaml is part of the wheels we install
+    _BaseDumper = yaml.SafeDumper  # type: ignore[assignment, misc]
+
+
+class _Dumper(_BaseDumper):  # type: ignore[valid-type, misc]
+    """libyaml's emitter (a 1,000-entry import must take seconds), never writing anchors or
+    aliases: our loader refuses them (alias bombs)."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
+def server_yaml(server: Server) -> str:
+    """The source file text of `server`: schema line, then non-default fields in model order."""
+    data = server.model_dump(mode="python", exclude_defaults=True)
+    body = yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False, width=4096)
+    return SERVER_HEADER + body
+
+
+def merge_server(existing: Mapping[str, Any], upstream: Mapping[str, Any]) -> dict[str, Any]:
+    """The curator's file with upstream facts replaced (UPSTREAM_KEYS); curated text inside tools and env kept."""
+    merged = {key: value for key, value in existing.items() if key not in UPSTREAM_KEYS}
+    for key in UPSTREAM_KEYS:
+        if key in upstream:
+            merged[key] = upstream[key]
+    merged["tools"] = _merge_named(existing.get("tools"), upstream.get("tools", []), ("description", "annotations", "input_schema"))
+    merged["env"] = _merge_named(existing.get("env"), upstream.get("env", []), ("description",))
+    return merged
+
+
+def _merge_named(curated: Any, fresh: list[dict[str, Any]], kept_if_missing: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Upstream's entries in upstream order; a curator's override and upstream-missing text survive."""
+    by_name = {e.get("name"): e for e in curated or [] if isinstance(e, Mapping)}
+    result = []
+    for entry in fresh:
+        old = by_name.get(entry["name"], {})
+        new = dict(entry)
+        for key in kept_if_missing:
+            if key in old and (key not in new or new[key] == UNDESCRIBED_TOOL):
+                new[key] = old[key]
+        if "override" in old:
+            new["override"] = old["override"]
+        result.append(new)
+    return result
+
+
+def read_server_file(path: Path) -> dict[str, Any]:
+    """The plain data of an existing server file (hardened loader); UsageError when it cannot be read."""
+    try:
+        return load_mapping(path.read_bytes()).data
+    except (YamlRefused, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: cannot update, the file does not parse ({exc}); fix it or move it away") from None
+
+
+# --- catalog.yaml ----------------------------------------------------------------
+
+
+def check_target(into: Path) -> bool:
+    """True when --into needs a new catalog.yaml (missing or empty folder); UsageError when unusable."""
+    if (into / CATALOG_FILE).is_file():
+        return False
+    if into.exists() and (not into.is_dir() or any(into.iterdir())):
+        raise UsageError(
+            f"{into} has no {CATALOG_FILE}: import into an empty folder (one is created), "
+            f"or copy catalog-source/{CATALOG_FILE} into {into} first"
+        )
+    return True
+
+
+def create_catalog(into: Path, categories: list[str], last_updated: dt.date | None) -> None:
+    """A minimal catalog.yaml (and the editor schemas) in a new source folder."""
+    (into / SERVERS_DIR).mkdir(parents=True, exist_ok=True)
+    stamp = (last_updated or dt.date(1970, 1, 1)).isoformat() + "T00:00:00Z"
+    text = MINIMAL_CATALOG.format(last_updated=stamp, categories=_category_items(categories, 2))
+    (into / CATALOG_FILE).write_text(text, encoding="utf-8")
+    (into / "schemas").mkdir(exist_ok=True)
+    for kind in ("server", "catalog"):
+        (into / "schemas" / f"{kind}.schema.json").write_bytes(schema_bytes(kind))  # type: ignore[arg-type]
+
+
+def missing_categories(into: Path, wanted: list[str]) -> list[str]:
+    """The slugs in `wanted` that catalog.yaml does not declare."""
+    declared = {c.get("slug") for c in _catalog_data(into).get("categories") or [] if isinstance(c, Mapping)}
+    return [slug for slug in wanted if slug not in declared]
+
+
+def add_categories(into: Path, slugs: list[str]) -> None:
+    """Insert category entries at the end of catalog.yaml's block `categories` list, as text."""
+    path = into / CATALOG_FILE
+    text = path.read_text(encoding="utf-8")
+    node = _categories_node(text)
+    if node is None or node.flow_style or not node.value:
+        raise UsageError(f"{path}: add categories {', '.join(slugs)} by hand (its `categories` is not a block list)")
+    indent = node.value[0].start_mark.column - 2
+    lines = text.splitlines(keepends=True)
+    at = node.end_mark.line if node.end_mark.column == 0 else node.end_mark.line + 1
+    if at >= len(lines) and lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    lines[at:at] = [_category_items(slugs, indent)]
+    path.write_text("".join(lines), encoding="utf-8")
+    if missing_categories(into, slugs):
+        raise UsageError(f"{path}: could not add categories {', '.join(slugs)}; add them by hand")
+
+
+def _categories_node(text: str) -> yaml.SequenceNode | None:
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    if not isinstance(root, yaml.MappingNode):
+        return None
+    for key, value in root.value:
+        if key.value == "categories" and isinstance(value, yaml.SequenceNode):
+            return value
+    return None
+
+
+def _category_items(slugs: list[str], indent: int) -> str:
+    items = [{"slug": slug, "title": slug.replace("-", " ").capitalize()} for slug in slugs]
+    text = yaml.dump(items, Dumper=_Dumper, sort_keys=False, default_flow_style=False)
+    return "".join(" " * indent + line for line in text.splitlines(keepends=True))
+
+
+def _catalog_data(into: Path) -> dict[str, Any]:
+    path = into / CATALOG_FILE
+    try:
+        return load_mapping(path.read_bytes()).data
+    except (YamlRefused, UnicodeDecodeError) as exc:
+        raise UsageError(f"{path}: does not parse ({exc}); run `mcp-catalog validate` and fix it first") from None

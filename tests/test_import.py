@@ -1,0 +1,375 @@
+"""`mcp-catalog import` as a user meets it: formats, rejections, bad input, --update, catalog.yaml."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import DEFAULT_SOURCE
+from generator.build import build
+from generator.cli import main
+from generator.paths import CATALOG_JSON, TOOLHIVE_LEGACY_REGISTRY
+from generator.source.validate import read_catalog
+
+DIGEST = "sha256:" + "ab" * 32
+LONG = (
+    "Searches the weather archive of every station on the planet and returns forecasts, alerts and "
+    "history as tables.\n\nSecond paragraph with details."
+)
+
+
+def _toolhive_block(key: str, tools: list[str]) -> dict[str, Any]:
+    """ToolHive's publisher extension: the only place a server.json carries tool names."""
+    block = {"status": "Active", "tier": "Official", "tools": tools, "tags": ["Weather_Data"]}
+    return {"io.modelcontextprotocol.registry/publisher-provided": {"io.github.stacklok": {key: block}}}
+
+
+def _server_json(style: str) -> list[dict[str, Any]]:
+    """Three servers (OCI, remote with headers, npm-only) in the current or the pre-2025-09 schema."""
+    camel = style == "camel"
+
+    def k(name: str) -> str:
+        return name if camel else {"registryType": "registry_type", "environmentVariables": "environment_variables",
+                                   "isRequired": "is_required", "isSecret": "is_secret",
+                                   "registryBaseUrl": "registry_base_url"}[name]
+
+    return [
+        {
+            "name": "io.github.acme/weather",
+            "description": LONG,
+            "title": "Weather",
+            "version": "2.1.0",
+            "repository": {"url": "https://github.com/acme/weather", "source": "github"},
+            "packages": [{
+                k("registryType"): "oci",
+                "identifier": f"ghcr.io/acme/weather:2.1.0@{DIGEST}",
+                "transport": {"type": "streamable-http", "url": "http://localhost:9000/mcp"},
+                k("environmentVariables"): [
+                    {"name": "WEATHER_TOKEN", "description": "API token", k("isRequired"): True, k("isSecret"): True},
+                    {"name": "UNITS", "default": "metric"},
+                ],
+            }],
+            "_meta": _toolhive_block(f"ghcr.io/acme/weather:2.1.0@{DIGEST}", ["forecast"]),
+        },
+        {
+            "name": "com.example/hosted-docs",
+            "description": "Searches the vendor's hosted documentation.",
+            "version": "1.0.0",
+            "remotes": [{"type": "sse", "url": "https://docs.example.com/sse",
+                         "headers": [{"name": "X-Api-Key", "description": "Key", k("isRequired"): True, k("isSecret"): True}]}],
+            "_meta": _toolhive_block("https://docs.example.com/sse", ["search_docs"]),
+        },
+        {
+            "name": "io.github.acme/notes-js",
+            "description": "Keeps notes in a local SQLite file.",
+            "version": "0.4.0",
+            "packages": [{k("registryType"): "npm", "identifier": "@acme/notes-mcp", "version": "0.4.0",
+                          "transport": {"type": "stdio"}}],
+        },
+    ]
+
+
+def _import(runner, tmp_path: Path, payload: Any, *extra: str, name: str = "input.json", into: Path | None = None):
+    source = tmp_path / name
+    source.write_text(payload if isinstance(payload, str) else json.dumps(payload), encoding="utf-8")
+    target = into or tmp_path / "src"
+    return runner.invoke(main, ["import", str(source), "--into", str(target), *extra]), target
+
+
+def _server(target: Path, name: str) -> dict[str, Any]:
+    text = (target / "servers" / f"{name}.yaml").read_text()
+    assert text.startswith("# yaml-language-server: $schema=../schemas/server.schema.json\n")
+    return yaml.safe_load(text)
+
+
+@pytest.mark.parametrize("style", ["camel", "snake"])
+@pytest.mark.parametrize("shape", ["single", "array", "list-response"])
+def test_official_server_json_in_every_shape_and_schema(runner, tmp_path, style, shape):
+    servers = _server_json(style)
+    payload: Any = {
+        "single": servers[0],
+        "array": servers,
+        "list-response": {"servers": [{"server": s, "_meta": {"io.modelcontextprotocol.registry/official": {
+            "status": "active", "publishedAt": "2026-03-01T10:00:00Z", "updatedAt": "2026-04-02T10:00:00Z"}}}
+            for s in servers], "metadata": {"count": 3}},
+    }[shape]
+    result, target = _import(runner, tmp_path, payload)
+    assert result.exit_code == 0, result.output
+    read_catalog(target)
+    weather = _server(target, "weather")
+    assert weather["image"] == "ghcr.io/acme/weather:2.1.0" and weather["digest"] == DIGEST
+    assert weather["transport"] == "streamable-http" and weather["port"] == 9000
+    assert weather["env"] == [{"name": "WEATHER_TOKEN", "description": "API token", "required": True, "secret": True},
+                              {"name": "UNITS", "default": "metric"}]
+    assert weather["tools"] == [{"name": "forecast", "description": "Not described upstream."}]
+    assert weather["tags"] == ["weather-data"] and weather["tier"] == "community"
+    assert len(weather["description"]) <= 100 and weather["description"].endswith("…")
+    assert (target / "servers" / "weather.md").read_text() == LONG + "\n"
+    assert "warning: weather: description shortened" in result.output
+    if shape == "list-response":
+        assert str(weather["updated"]) == "2026-04-02"
+    if shape != "single":
+        docs = _server(target, "hosted-docs")
+        assert docs["remote"] == {"url": "https://docs.example.com/sse",
+                                  "headers": [{"name": "X-Api-Key", "description": "Key", "required": True, "secret": True}]}
+        assert docs["transport"] == "sse"
+        notes = _server(target, "notes-js")
+        assert notes["packages"] == [{"registry_type": "npm", "identifier": "@acme/notes-mcp", "version": "0.4.0"}]
+        assert "image" not in notes and "remote" not in notes
+
+
+def test_reference_entries_are_listed_but_not_in_toolhive_files(runner, tmp_path):
+    result, target = _import(runner, tmp_path, _server_json("camel"))
+    assert result.exit_code == 0, result.output
+    build(target, tmp_path / "site")
+    ours = {s["name"]: s for s in json.loads((tmp_path / "site" / CATALOG_JSON).read_text())["servers"]}
+    assert sorted(ours) == ["hosted-docs", "notes-js", "weather"]
+    legacy_file = tmp_path / "site" / TOOLHIVE_LEGACY_REGISTRY
+    if not legacy_file.is_file():
+        pytest.skip("generator/render/toolhive.py writes no registry-legacy.json yet")
+    legacy = json.loads(legacy_file.read_text())
+    assert sorted(legacy["servers"]) == ["weather"] and sorted(legacy["remote_servers"]) == ["hosted-docs"]
+    # The legacy schema has no room for a digest: the renderer gives the tag reference.
+    assert legacy["servers"]["weather"]["image"] == "ghcr.io/acme/weather:2.1.0"
+    assert [e["name"] for e in legacy["servers"]["weather"]["env_vars"]] == ["WEATHER_TOKEN", "UNITS"]
+    assert legacy["servers"]["weather"]["tools"] == ["forecast"] and legacy["servers"]["weather"]["transport"] == "streamable-http"
+    assert legacy["remote_servers"]["hosted-docs"]["url"] == "https://docs.example.com/sse"
+
+
+def _docker_folder(root: Path) -> Path:
+    servers = root / "servers"
+    (servers / "fetchy").mkdir(parents=True)
+    (servers / "fetchy" / "server.yaml").write_text(textwrap.dedent("""\
+        name: fetchy
+        image: mcp/fetchy
+        type: server
+        meta:
+          category: web
+          tags: [web, Fetch_Tools]
+        about:
+          title: Fetchy
+          description: Fetches a URL and returns Markdown.
+        source:
+          project: https://github.com/acme/fetchy
+        config:
+          secrets:
+            - name: fetchy.token
+              env: FETCHY_TOKEN
+              example: <TOKEN>
+          env:
+            - name: LOG_LEVEL
+              example: info
+        run:
+          command: [--verbose]
+          disableNetwork: true
+        """))
+    (servers / "fetchy" / "tools.json").write_text(json.dumps([
+        {"name": "fetch", "description": "Fetch one URL.", "arguments": [{"name": "url", "type": "string", "desc": "The URL"}],
+         "annotations": {"readOnlyHint": True}},
+    ]))
+    (servers / "fetchy" / "readme.md").write_text("## Fetchy\n\nLonger words.\n")
+    (servers / "saas").mkdir()
+    (servers / "saas" / "server.yaml").write_text(textwrap.dedent("""\
+        name: saas
+        type: remote
+        about:
+          title: SaaS thing
+          description: A hosted service.
+        remote:
+          transport_type: streamable-http
+          url: https://saas.example.com/mcp
+          headers:
+            Authorization: "Bearer ${SAAS_TOKEN}"
+        """))
+    return servers
+
+
+def test_docker_registry_folder(runner, tmp_path):
+    servers = _docker_folder(tmp_path)
+    result = runner.invoke(main, ["import", str(servers), "--into", str(tmp_path / "src")])
+    assert result.exit_code == 0, result.output
+    read_catalog(tmp_path / "src")
+    fetchy = _server(tmp_path / "src", "fetchy")
+    assert fetchy["image"] == "mcp/fetchy" and fetchy["transport"] == "stdio" and fetchy["version"] == "latest"
+    assert fetchy["tags"] == ["web", "fetch-tools"] and fetchy["args"] == ["--verbose"]
+    assert fetchy["env"] == [{"name": "FETCHY_TOKEN", "description": "Secret fetchy.token", "required": True, "secret": True},
+                             {"name": "LOG_LEVEL"}]
+    assert fetchy["permissions"] == {"network": {}}
+    assert fetchy["tools"] == [{"name": "fetch", "description": "Fetch one URL.", "annotations": {"readOnlyHint": True},
+                                "input_schema": {"type": "object", "properties": {"url": {"type": "string", "description": "The URL"}}}}]
+    assert (tmp_path / "src" / "servers" / "fetchy.md").read_text() == "## Fetchy\n\nLonger words.\n"
+    saas = _server(tmp_path / "src", "saas")
+    assert saas["remote"] == {"url": "https://saas.example.com/mcp",
+                              "headers": [{"name": "Authorization", "required": True, "secret": True}]}
+
+
+def test_one_docker_server_folder_and_its_server_yaml(runner, tmp_path):
+    servers = _docker_folder(tmp_path)
+    for index, path in enumerate([servers / "fetchy", servers / "fetchy" / "server.yaml"]):
+        target = tmp_path / f"src{index}"
+        result = runner.invoke(main, ["import", str(path), "--into", str(target)])
+        assert result.exit_code == 0, result.output
+        assert sorted(p.name for p in (target / "servers").iterdir()) == ["fetchy.md", "fetchy.yaml"]
+
+
+LEGACY_WITH_PROBLEMS = {
+    "servers": {
+        "good": {"description": "Works.", "transport": "stdio", "image": "ghcr.io/acme/good:1.0", "tools": ["a"]},
+        "empty": {"description": "  ", "transport": "stdio", "image": "ghcr.io/acme/empty:1.0"},
+        "odd-transport": {"description": "Odd.", "transport": "carrier-pigeon", "image": "ghcr.io/acme/odd:1.0"},
+        "bad-image": {"description": "Bad.", "transport": "stdio", "image": "Not An Image"},
+        "Bad Name!": {"description": "Hostile <script>alert(1)</script> name: yes", "transport": "stdio",
+                      "image": "ghcr.io/acme/x:1.0", "env_vars": [{"name": "$(rm -rf)"}]},
+        "../../evil": {"description": "Climbs.", "transport": "stdio", "image": "ghcr.io/acme/evil:1.0", "tools": ["a"]},
+    },
+    "remote_servers": {"no-url": {"description": "No URL.", "transport": "sse", "url": "ftp://x"}},
+}
+
+
+def test_rejected_entries_are_reported_with_position_and_reason(runner, tmp_path):
+    result, target = _import(runner, tmp_path, LEGACY_WITH_PROBLEMS, name="registry.json")
+    assert result.exit_code == 0, result.output
+    source = tmp_path / "registry.json"
+    assert f'rejected {source}: servers["empty"]: empty: has no description' in result.output
+    assert f'rejected {source}: servers["odd-transport"]: odd-transport: has transport \'carrier-pigeon\'' in result.output
+    assert f'rejected {source}: servers["bad-image"]: bad-image: has image \'Not An Image\'' in result.output
+    assert f'rejected {source}: remote_servers["no-url"]: no-url: is a remote server without an http(s) `url`' in result.output
+    assert result.output.strip().endswith("3 imported, 0 updated, 0 unchanged, 0 skipped, 4 rejected")
+    assert sorted(p.name for p in (target / "servers").iterdir()) == ["bad-name.yaml", "evil.yaml", "good.yaml"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["registry.json", "src"]
+    hostile = _server(target, "bad-name")
+    assert hostile["description"] == "Hostile <script>alert(1)</script> name: yes" and "env" not in hostile
+    assert "environment variable '$(rm -rf)' dropped" in result.output
+    read_catalog(target)
+
+
+def test_deleted_upstream_is_rejected_and_tier_option_applies(runner, tmp_path):
+    servers = _server_json("camel")
+    page = {"servers": [{"server": s, "_meta": {"io.modelcontextprotocol.registry/official": {"status": status}}}
+                        for s, status in zip(servers, ["active", "deleted", "deprecated"])], "metadata": {}}
+    result, target = _import(runner, tmp_path, page, "--tier", "validated", "--format", "mcp-registry", name="page.json")
+    assert result.exit_code == 0, result.output
+    assert f"rejected {tmp_path / 'page.json'}: servers[1]: hosted-docs: is marked deleted upstream" in result.output
+    assert _server(target, "weather")["tier"] == "validated"
+    assert _server(target, "notes-js")["status"] == "deprecated"
+
+
+def test_everything_rejected_exits_1(runner, tmp_path):
+    result, target = _import(runner, tmp_path, {"servers": {"x": {"description": "", "transport": "stdio"}}})
+    assert result.exit_code == 1, result.output
+    assert "0 imported" in result.output and "1 rejected" in result.output
+    assert not (target / "servers").exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("cut.json", '{"servers": {"a": {"description": "x",', "not valid JSON: line 1, column 39: Expecting property name enclosed in double quotes (the file looks truncated)"),
+        ("page.html", "<html>\n  <body>: [\n</html>", "not valid JSON or YAML: line 2:"),
+        ("shape.json", "[1, 2, 3]", "not a registry file this command knows: expected a ToolHive registry"),
+        ("other.json", '{"version": "1", "items": []}', "not a registry file this command knows"),
+        ("empty.json", "  \n", "file is empty"),
+    ],
+)
+def test_malformed_input_is_a_clear_message_and_exit_1(runner, tmp_path, name, content, message):
+    result, target = _import(runner, tmp_path, content, name=name)
+    assert result.exit_code == 1, result.output
+    assert f"Error: {tmp_path / name}: {message}" in result.output
+    assert "nothing imported: 1 input(s) could not be read" in result.output
+    assert "Traceback" not in result.output and not isinstance(result.exception, (KeyError, TypeError, ValueError))
+    assert not target.exists()
+
+
+def test_missing_file_and_wrong_format_option(runner, tmp_path):
+    result = runner.invoke(main, ["import", str(tmp_path / "nope.json"), "--into", str(tmp_path / "src")])
+    assert result.exit_code == 1 and f"{tmp_path / 'nope.json'}: no such file" in result.output
+    result, _ = _import(runner, tmp_path, LEGACY_WITH_PROBLEMS, "--format", "toolhive")
+    assert result.exit_code == 1 and "does not have the shape of a toolhive file" in result.output
+
+
+def test_into_a_non_empty_folder_without_catalog_yaml_is_refused(runner, tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "notes.txt").write_text("mine")
+    result, _ = _import(runner, tmp_path, _server_json("camel"))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'src'} has no catalog.yaml: import into an empty folder" in result.output
+
+
+def test_import_into_existing_catalog_adds_category_and_keeps_comments(runner, tmp_path):
+    import shutil
+
+    target = tmp_path / "catalog-source"
+    shutil.copytree(DEFAULT_SOURCE, target)
+    before = (target / "catalog.yaml").read_text()
+    result, _ = _import(runner, tmp_path, _server_json("camel"), "--category", "weather-data", into=target)
+    assert result.exit_code == 0, result.output
+    assert "added category 'weather-data' to catalog.yaml" in result.output
+    after = (target / "catalog.yaml").read_text()
+    assert after.replace("  - slug: weather-data\n    title: Weather data\n", "") == before
+    catalog = read_catalog(target).catalog
+    assert catalog.server("weather").category == "weather-data"
+    result, _ = _import(runner, tmp_path, _server_json("camel"), "--category", "weather-data", into=target)
+    assert (target / "catalog.yaml").read_text() == after
+    assert "0 imported, 0 updated, 0 unchanged, 3 skipped" in result.output
+
+
+def test_update_merges_upstream_facts_and_keeps_curated_fields(runner, tmp_path):
+    servers = _server_json("camel")
+    result, target = _import(runner, tmp_path, servers)
+    assert result.exit_code == 0, result.output
+    path = target / "servers" / "weather.yaml"
+    curated = yaml.safe_load(path.read_text())
+    curated.update(tier="validated", description="Our words.", tags=["weather"])
+    curated["tools"] = [{"name": "forecast", "description": "Our forecast text.", "override": {"name": "wx_forecast"}}]
+    path.write_text(yaml.safe_dump(curated, sort_keys=False))
+    servers[0]["packages"][0]["identifier"] = "ghcr.io/acme/weather:2.2.0"
+    servers[0]["version"] = "2.2.0"
+    servers[0]["_meta"] = {"io.modelcontextprotocol.registry/publisher-provided": {"io.github.stacklok": {
+        "ghcr.io/acme/weather:2.2.0": {"status": "Active", "tools": ["forecast", "alerts"]}}}}
+    edited = path.read_text()
+
+    result, _ = _import(runner, tmp_path, servers, "--update", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert f"would update weather: {path}: digest, image, tools, version" in result.output
+    assert path.read_text() == edited
+
+    result, _ = _import(runner, tmp_path, servers, "--update")
+    assert result.exit_code == 0, result.output
+    merged = _server(target, "weather")
+    assert merged["image"] == "ghcr.io/acme/weather:2.2.0" and "digest" not in merged and merged["version"] == "2.2.0"
+    assert merged["tier"] == "validated" and merged["description"] == "Our words." and merged["category"] == "imported"
+    assert merged["tools"] == [
+        {"name": "forecast", "description": "Our forecast text.", "override": {"name": "wx_forecast"}},
+        {"name": "alerts", "description": "Not described upstream."},
+    ]
+    result, _ = _import(runner, tmp_path, servers, "--update")
+    assert "0 imported, 0 updated, 3 unchanged" in result.output
+    read_catalog(target)
+
+
+def test_only_and_colliding_names(runner, tmp_path):
+    servers = _server_json("camel")
+    twin = {**servers[2], "name": "io.github.zeta/weather", "description": "Another weather server."}
+    for order, payload in enumerate([[twin, *servers], [*servers, twin]]):
+        result, target = _import(runner, tmp_path, payload, into=tmp_path / f"src{order}")
+        assert result.exit_code == 0, result.output
+        assert _server(target, "weather")["image"] == "ghcr.io/acme/weather:2.1.0"
+        assert _server(target, "weather-2")["description"] == "Another weather server."
+    result, target = _import(runner, tmp_path, servers, "--only", "hosted-docs", "--only", "nothing-here", into=tmp_path / "only")
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in (target / "servers").iterdir()) == ["hosted-docs.yaml"]
+    assert "--only nothing-here: no such server in the input" in result.output
+
+
+def test_import_is_byte_identical_twice(runner, tmp_path):
+    outputs = []
+    for run in ("one", "two"):
+        result, target = _import(runner, tmp_path, _server_json("snake"), into=tmp_path / run)
+        assert result.exit_code == 0, result.output
+        outputs.append({p.relative_to(target): p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file()})
+    assert outputs[0] == outputs[1] and len(outputs[0]) == 7
