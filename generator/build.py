@@ -10,17 +10,18 @@ module and one line to RENDERERS.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.diagnostics import Diagnostic
-from generator.output import OutputFile, OutputTree, check_output_dir
+from generator.output import OutputFile, OutputTree, WrittenFile, check_output_dir
 from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
 Renderer = Callable[[RenderContext], Iterable[OutputFile]]
+Indexer = Callable[[RenderContext, Mapping[str, WrittenFile]], Iterable[OutputFile]]
 RENDERERS: tuple[Renderer, ...] = (
     catalog_json.render,
     schemas.render,
@@ -31,6 +32,9 @@ RENDERERS: tuple[Renderer, ...] = (
     mirror_lists.render,
     site.render,
 )
+# Indexes describe what the renderers wrote (paths, SHA-256, sizes), so they run after them
+# and read the written-file records instead of rendering anything a second time.
+INDEXERS: tuple[Indexer, ...] = (catalog_api.render_index,)
 
 
 @dataclass(frozen=True)
@@ -70,11 +74,16 @@ def build(
             kind = render.__module__.rsplit(".", 1)[-1]
             timings.append((f"render {kind}", time.perf_counter() - phase_started - phase_writing))
             writing += phase_writing
+        index_started = time.perf_counter()
+        for index in INDEXERS:
+            for item in index(context, dict(tree.written)):
+                tree.write(item)
+        timings.append(("write indexes", time.perf_counter() - index_started))
         swap_started = time.perf_counter()
     timings += [("write files", writing), ("swap into place", time.perf_counter() - swap_started)]
     return BuildReport(
         servers=len(validated.catalog.servers),
-        files=len(tree.digests),
+        files=len(tree.written),
         seconds=time.perf_counter() - started,
         warnings=validated.warnings,
         timings=tuple(timings),

@@ -27,6 +27,14 @@ BUILD_MARKER = CATALOG_JSON
 
 
 @dataclass(frozen=True)
+class WrittenFile:
+    """What the build wrote to one path: its SHA-256 and size (for indexes and checksums)."""
+
+    sha256: str
+    size: int
+
+
+@dataclass(frozen=True)
 class OutputFile:
     """One file of the output: a relative POSIX path and its bytes."""
 
@@ -55,7 +63,7 @@ class OutputTree:
 
     def __init__(self, out_dir: Path) -> None:
         self.out_dir = out_dir
-        self.digests: dict[str, str] = {}
+        self.written: dict[str, WrittenFile] = {}
         self._staging: Path | None = None
 
     def __enter__(self) -> OutputTree:
@@ -76,14 +84,14 @@ class OutputTree:
         """Write one file into the staging folder; each path exactly once."""
         assert self._staging is not None, "OutputTree.write outside its `with` block"
         relative = _safe_relative(item.path)
-        if relative in self.digests:
+        if relative in self.written:
             raise OutputError(f"two outputs want the same path {relative}: rename one of the servers involved")
         target = self._staging / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as handle:
             handle.write(item.content)
         os.chmod(target, 0o644)
-        self.digests[relative] = hashlib.sha256(item.content).hexdigest()
+        self.written[relative] = WrittenFile(hashlib.sha256(item.content).hexdigest(), len(item.content))
 
     def _swap_in(self) -> None:
         assert self._staging is not None

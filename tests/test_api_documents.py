@@ -238,6 +238,8 @@ def small_site(write_tree: Callable[..., Path], tmp_path: Path) -> Path:
         for render in (catalog_json.render, catalog_api.render, mcp_registry.render, toolhive.render):
             for item in render(context):
                 tree.write(item)
+        for item in catalog_api.render_index(context, dict(tree.written)):
+            tree.write(item)
     return out
 
 

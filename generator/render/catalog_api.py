@@ -3,25 +3,31 @@
 Each document has a published JSON Schema (`api/v1/schemas/`) and an entry in
 `openapi.json`. `index.json` links to every other document of the API, the
 ToolHive files and the MCP mirror with the SHA-256 of each, so a mirror can be
-verified file by file; it is rendered last, from the bytes the other renderers
-produce for the same context. Links are paths relative to the site root.
+verified file by file; it is written by the build's index phase, after every
+renderer, from the records of what they wrote. Links are paths relative to the site root.
 """
 
 from __future__ import annotations
 
-import hashlib
 import html
-from collections.abc import Iterator, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from generator import derived, paths
 from generator.models import Catalog, Server
-from generator.output import OutputFile
-from generator.render import catalog_json, mcp_registry, schemas, toolhive
+from generator.output import OutputFile, WrittenFile
 from generator.render.catalog_api_schemas import DOCUMENT_KINDS, document_schema, openapi_document
 from generator.render.context import RenderContext
 from generator.render.encoding import json_bytes, json_file
 from generator.render.server_json import last_updated, updated_at
+
+
+# What index.json lists: our API, the source schemas, the MCP mirrors (site root and per
+# profile) and the ToolHive registry files (catalog-wide and per profile).
+_API_PREFIXES = ("api/", "schemas/", "v0.1/", "registry/")
+_API_FILES = {paths.TOOLHIVE_REGISTRY, paths.TOOLHIVE_LEGACY_REGISTRY, paths.mcp_openapi()}
+_PROFILE_REGISTRY = re.compile(r"registries/[a-z0-9-]+/registry(-legacy)?\.json")
 
 
 def server_links(catalog: Catalog, server: Server) -> dict[str, str]:
@@ -148,7 +154,7 @@ def api_documents(context: RenderContext) -> list[OutputFile]:
     ]
     profiles = derived.profiles_by_server(catalog)
     files += [
-        json_file(paths.api_server(s.name), server_export(context, s, profiles[s.name]), pretty=True)
+        json_file(paths.api_server(s.name), server_export(context, s, profiles[s.name]))
         for s in catalog.servers
     ]
     files += [json_file(paths.api_profile(p.name), profile_document(catalog, p.name)) for p in catalog.meta.registries]
@@ -162,8 +168,8 @@ def schema_files() -> list[OutputFile]:
     return files
 
 
-def index_document(context: RenderContext, linked: Sequence[OutputFile]) -> dict[str, Any]:
-    """`index.json`: catalog metadata, counts, and every linked document with its SHA-256."""
+def index_document(context: RenderContext, documents: Mapping[str, WrittenFile]) -> dict[str, Any]:
+    """`index.json`: catalog metadata, counts, and every API document with its SHA-256."""
     catalog = context.catalog
     meta = catalog.meta
     servers = catalog.servers
@@ -187,10 +193,17 @@ def index_document(context: RenderContext, linked: Sequence[OutputFile]) -> dict
             "registries": len(meta.registries),
         },
         "documents": [
-            {"path": item.path, "sha256": hashlib.sha256(item.content).hexdigest(), "bytes": len(item.content)}
-            for item in sorted(linked, key=lambda item: item.path)
+            {"path": path, "sha256": documents[path].sha256, "bytes": documents[path].size}
+            for path in sorted(documents)
         ],
     }
+
+
+def is_api_document(path: str) -> bool:
+    """True for the machine-readable documents the index lists: our API, the MCP mirrors, ToolHive files."""
+    if path in (paths.API_INDEX, paths.API_BROWSE):
+        return False
+    return path.startswith(_API_PREFIXES) or path in _API_FILES or bool(_PROFILE_REGISTRY.fullmatch(path))
 
 
 def browse_page(index: dict[str, Any]) -> bytes:
@@ -210,12 +223,14 @@ def browse_page(index: dict[str, Any]) -> bytes:
 
 
 def render(context: RenderContext) -> Iterator[OutputFile]:
-    """Yield api/v1/index.json, servers.json, servers/<name>.json, ... and their schemas."""
-    own = api_documents(context) + schema_files() + [OutputFile(paths.API_NOT_FOUND, json_bytes({"error": "Not found"}))]
-    # The other renderers are pure functions of the context, so re-rendering gives the bytes they write.
-    others = [*catalog_json.render(context), *schemas.render(context), *toolhive.render(context), *mcp_registry.render(context)]
-    index = index_document(context, [*own, *others])
-    yield from own
+    """Yield servers.json, servers/<name>.json, categories, tags, tools, profiles and the schemas."""
+    yield from api_documents(context)
+    yield from schema_files()
+    yield OutputFile(paths.API_NOT_FOUND, json_bytes({"error": "Not found"}))
+
+
+def render_index(context: RenderContext, written: Mapping[str, WrittenFile]) -> Iterator[OutputFile]:
+    """Yield api/v1/index.json and api/v1/index.html from what every renderer wrote."""
+    index = index_document(context, {path: record for path, record in written.items() if is_api_document(path)})
     yield json_file(paths.API_INDEX, index, pretty=True)
     yield OutputFile(paths.API_BROWSE, browse_page(index))
-
