@@ -1,13 +1,202 @@
-"""Kubernetes manifest bundles for the ToolHive operator (issue: bundles). Not built yet."""
+"""Kubernetes manifest bundles for the ToolHive operator: `bundles/servers/` and `bundles/registries/`.
+
+Each bundle is a kustomize folder (`kubectl apply -k`), one object per file
+with a header naming the catalog version and source, plus `all.yaml` holding
+every applied object. A profile bundle keeps its objects in `base/` (so that
+the `with-mesh/` overlay can include them beside the `mesh/` Istio component;
+kustomize refuses an overlay inside the folder it includes) and adds
+`servers/<name>/` (the profile's tool policy applied), `legacy/` (operators up
+to v0.16) and a reproducible `.tar.gz`.
+Secret templates are written beside the objects but never listed in a
+kustomization: applying an empty Secret would wipe the user's real one.
+The object builders live in the `k8s_*` modules; this one only lays out files.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from generator import paths
+from generator.derived import deploy_image, profile_servers, profile_tools
+from generator.models import RegistryProfile, Server, Tool
 from generator.output import OutputFile
+from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server
 from generator.render.context import RenderContext
+from generator.render.k8s_yaml import document_bytes, header, multi_document_bytes, reproducible_tarball
+from generator.render.toolhive import legacy_registry, upstream_registry
+
+KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """One object and the file it goes into; `applied` False marks a template kustomize must skip."""
+
+    stem: str
+    document: dict[str, Any]
+    note: str = ""
+    applied: bool = True
+
+
+@dataclass(frozen=True)
+class Folder:
+    """A kustomize folder: its objects, sub-folders it includes and the source named in headers."""
+
+    path: str
+    source: str
+    manifests: Sequence[Manifest]
+    subfolders: Sequence[str] = ()
 
 
 def render(context: RenderContext) -> Iterator[OutputFile]:
-    """Yield bundles/servers/<name>/... and bundles/registries/<profile>/..."""
-    yield from ()
+    """Yield bundles/servers/<name>/... and bundles/registries/<profile>/... (with the tarballs)."""
+    catalog = context.catalog
+    version = catalog.meta.version
+    for server in catalog.servers:
+        if server.kind == "reference":
+            continue
+        folder = Folder(
+            paths.server_bundle_dir(server.name),
+            f"servers/{server.name}.yaml",
+            server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None),
+        )
+        yield from folder_files(folder, version)
+        yield all_yaml(paths.server_bundle_all(server.name), folder, version)
+    for profile in catalog.meta.registries:
+        yield from profile_files(context, profile)
+
+
+def server_manifests(
+    context: RenderContext, server: Server, tools: Sequence[Tool], *, api: str, namespace: str | None
+) -> list[Manifest]:
+    """The objects deploying one server: permissions, tool config, workload, egress policy, Secret template."""
+    names = k8s_server.ServerNames.of(server)
+    meta = context.catalog.meta
+    manifests = []
+    permissions = k8s_server.permission_configmap(server, names, namespace) if server.kind == "container" else None
+    if permissions is not None:
+        manifests.append(Manifest("permission-profile", permissions))
+    with_tools = bool(tools)
+    if with_tools:
+        manifests.append(Manifest("mcptoolconfig", k8s_server.mcp_tool_config(server, names, tools, api=api, namespace=namespace)))
+    if server.kind == "container":
+        workload = k8s_server.mcp_server(
+            meta, server, names, api=api, namespace=namespace, mirror=context.image_mirror, with_tools=with_tools
+        )
+        manifests.append(Manifest("mcpserver", workload))
+    else:
+        manifests.append(Manifest("mcpremoteproxy", k8s_server.mcp_remote_proxy(server, names, api=api, namespace=namespace, with_tools=with_tools)))
+    manifests.append(Manifest("networkpolicy", k8s_server.egress_policy(server, names, namespace)))
+    secret = k8s_server.secret_template(server, names, namespace)
+    if secret is not None:
+        manifests.append(Manifest("secret.example", secret, k8s_server.secret_note(server, names), applied=False))
+    return manifests
+
+
+def folder_files(folder: Folder, version: str, *, component: bool = False) -> Iterator[OutputFile]:
+    """Every object's file and the folder's kustomization.yaml (a Component for `mesh/`)."""
+    for manifest in folder.manifests:
+        head = header(version, folder.source, manifest.note)
+        yield OutputFile(f"{folder.path}{manifest.stem}.yaml", document_bytes(head, manifest.document))
+    resources = [f"{m.stem}.yaml" for m in folder.manifests if m.applied] + list(folder.subfolders)
+    if component:
+        kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component"}
+    else:
+        kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization"}
+    kustomization["resources"] = resources
+    yield OutputFile(f"{folder.path}kustomization.yaml", document_bytes(header(version, folder.source), kustomization))
+
+
+def all_yaml(path: str, folder: Folder, version: str) -> OutputFile:
+    """The folder's applied objects as one multi-document file, in kustomization order."""
+    head = header(version, folder.source, "Every object of this bundle; secret templates are not included.")
+    return OutputFile(path, multi_document_bytes(head, [m.document for m in folder.manifests if m.applied]))
+
+
+def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | None:
+    """The tools the profile keeps, or None when its policy withholds every declared tool.
+
+    ToolHive reads an empty toolsFilter as "all tools", so such a server cannot be
+    deployed faithfully and gets no folder (nor a place in the admission policy).
+    """
+    tools = profile_tools(profile, server)
+    return None if server.tools and not tools else tools
+
+
+def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[OutputFile]:
+    """A profile's whole bundle, its all.yaml, then the tarball of everything written."""
+    catalog = context.catalog
+    version = catalog.meta.version
+    root = paths.profile_bundle_dir(profile.name)
+    source = f"catalog.yaml registries/{profile.name}"
+    admitted = [server for server in profile_servers(catalog, profile) if server.kind != "reference"]
+    runnable = [(server, tools) for server in admitted if (tools := kept_tools(profile, server)) is not None]
+
+    parts = k8s_profile.split_registry(profile, admitted, lambda chunk: upstream_registry(context, chunk, profile))
+    images = [deploy_image(catalog.meta, server, context.image_mirror) for server, _ in runnable if server.kind == "container"]
+    urls = [server.remote.url for server, _ in runnable if server.remote is not None]
+    current = Folder(f"{root}base/", source, [
+        Manifest("namespace", k8s_profile.namespace(profile)),
+        *[Manifest(f"configmap-{part.configmap}", k8s_profile.registry_configmap(profile, part)) for part in parts],
+        Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
+        *common_manifests(profile),
+        Manifest("admission-policy", k8s_policy.admission_policy(profile.namespace, [i for i in images if i], urls)),
+        Manifest("admission-policy-binding", k8s_policy.admission_binding(profile.namespace)),
+        Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
+    ])
+
+    legacy_parts = k8s_profile.split_registry(profile, admitted, lambda chunk: legacy_registry(context, chunk, profile))
+    legacy = Folder(f"{root}legacy/", f"{source} (legacy operators)", [
+        Manifest("namespace", k8s_profile.namespace(profile)),
+        *[Manifest(f"configmap-{part.configmap}", k8s_profile.registry_configmap(profile, part)) for part in legacy_parts],
+        Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, legacy_parts)),
+        *common_manifests(profile),
+        Manifest("database-secret.example", k8s_legacy.database_template(profile), k8s_legacy.database_note(profile), applied=False),
+    ])
+    mesh = Folder(f"{root}mesh/", source, [Manifest(stem, doc) for stem, doc in k8s_profile.mesh_objects(profile)])
+    top = Folder(root, source, [], subfolders=["base"])
+
+    files: list[OutputFile] = []
+    files += folder_files(top, version)
+    files += folder_files(current, version)
+    files.append(all_yaml(paths.profile_bundle_all(profile.name), current, version))
+    files += folder_files(legacy, version)
+    files += folder_files(mesh, version, component=True)
+    files.append(mesh_overlay(f"{root}with-mesh/", source, version))
+    for server, tools in runnable:
+        for api, base in ((k8s_server.CURRENT_API, root), (k8s_server.LEGACY_API, legacy.path)):
+            manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace)
+            files += folder_files(Folder(f"{base}servers/{server.name}/", f"servers/{server.name}.yaml (profile {profile.name})", manifests), version)
+    yield from files
+    yield tarball(context, profile, files)
+
+
+def common_manifests(profile: RegistryProfile) -> list[Manifest]:
+    """RBAC and NetworkPolicies, the same for current and legacy operators."""
+    deployer_role, deployer_binding = k8s_profile.deployer_role(profile)
+    viewer_role, viewer_binding = k8s_profile.viewer_role(profile)
+    return [
+        Manifest("role-deployer", deployer_role),
+        Manifest("rolebinding-deployer", deployer_binding),
+        Manifest("role-viewer", viewer_role),
+        Manifest("rolebinding-viewer", viewer_binding),
+        *[Manifest(stem, document) for stem, document in k8s_profile.network_policies(profile)],
+    ]
+
+
+def mesh_overlay(folder: str, source: str, version: str) -> OutputFile:
+    """`with-mesh/kustomization.yaml`: the profile's objects plus the Istio component."""
+    kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": ["../base"], "components": ["../mesh"]}
+    head = header(version, source, "The profile bundle with Istio STRICT mTLS; needs Istio in the cluster.")
+    return OutputFile(f"{folder}kustomization.yaml", document_bytes(head, kustomization))
+
+
+def tarball(context: RenderContext, profile: RegistryProfile, files: Sequence[OutputFile]) -> OutputFile:
+    """The profile's folder as `bundles/registries/<profile>.tar.gz`, entries under `<profile>/`."""
+    root = paths.profile_bundle_dir(profile.name)
+    parent = root[: -len(f"{profile.name}/")]
+    entries = [(item.path[len(parent):], item.content) for item in files if item.path.startswith(root)]
+    mtime = int(context.catalog.meta.last_updated.timestamp())
+    return OutputFile(paths.profile_bundle_tarball(profile.name), reproducible_tarball(entries, mtime))

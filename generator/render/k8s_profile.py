@@ -1,0 +1,255 @@
+"""The namespace-wide objects of a registry profile's bundle (current ToolHive operators).
+
+A profile becomes a `restricted` Namespace, the ConfigMap(s) holding its
+ToolHive registry document, an MCPRegistry (v1beta1, `configYAML` with `file:`
+sources read from those ConfigMaps), RBAC for deployers and viewers,
+NetworkPolicies (default deny, then what the registry and the servers need),
+and an optional Istio mesh component. Registry data larger than a ConfigMap
+can hold is split across several ConfigMaps and sources; one server whose
+entry alone is too large fails the build with a message saying what to do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from generator.derived import registry_name
+from generator.errors import OutputError
+from generator.models import Catalog, RegistryProfile, Server
+from generator.render.encoding import json_bytes
+from generator.render.k8s_server import DNS_PORTS, TOOLHIVE_API_GROUP, metadata, restricted_pod_security
+from generator.render.k8s_yaml import resource_name, yaml_text
+
+# The API server refuses ConfigMaps whose data exceed 1 MiB; leave room for the key and metadata.
+CONFIGMAP_LIMIT = 1024 * 1024
+REGISTRY_DATA_BUDGET = CONFIGMAP_LIMIT - 16 * 1024
+REGISTRY_KEY = "registry.json"
+REGISTRY_API_PORT = 8080
+POSTGRES_PORT = 5432
+REGISTRY_POD_LABEL = {"mcp-catalog/component": "registry-api"}
+MOUNT_ROOT = "/config/registry"
+TOOLHIVE_KINDS = ["mcpservers", "mcptoolconfigs", "mcpremoteproxies"]
+
+
+@dataclass(frozen=True)
+class RegistryPart:
+    """One ConfigMap's share of a profile's registry data."""
+
+    configmap: str
+    text: str
+
+
+def registry_resource_name(profile: RegistryProfile) -> str:
+    """The MCPRegistry's name; the operator adds `-api` for its Service, so leave room for it."""
+    return resource_name(profile.name, limit=63 - len("-api"))
+
+
+def split_registry(
+    profile: RegistryProfile, servers: Sequence[Server], document: Callable[[Sequence[Server]], dict[str, Any]]
+) -> list[RegistryPart]:
+    """The profile's registry data as ConfigMap-sized JSON documents, in server order.
+
+    Tries one document, then as many even slices as the largest overflow
+    suggests; raises OutputError when a single server cannot fit.
+    """
+    parts = 1
+    while True:
+        size = max(1, math.ceil(len(servers) / parts))
+        chunks = [servers[start : start + size] for start in range(0, len(servers), size)] or [servers]
+        texts = [json_bytes(document(chunk)) for chunk in chunks]
+        largest = max(len(text) for text in texts)
+        if largest <= REGISTRY_DATA_BUDGET:
+            base = f"{registry_resource_name(profile)}-data"
+            return [RegistryPart(resource_name(base, f"-{index}"), text.decode("utf-8")) for index, text in enumerate(texts, 1)]
+        if size == 1:
+            raise OutputError(
+                f"registry profile '{profile.name}': one server's registry entry is {largest} bytes, more than a "
+                f"ConfigMap can hold ({REGISTRY_DATA_BUDGET} bytes of data); shorten that server's tool "
+                "descriptions and overview, or exclude it from the profile in catalog.yaml"
+            )
+        parts = max(parts + 1, math.ceil(parts * largest / REGISTRY_DATA_BUDGET))
+
+
+def namespace(profile: RegistryProfile) -> dict[str, Any]:
+    """The profile's Namespace, held to the Pod Security Standards `restricted` profile."""
+    meta = metadata(profile.namespace, None)
+    meta["labels"].update(
+        {
+            "pod-security.kubernetes.io/enforce": "restricted",
+            "pod-security.kubernetes.io/enforce-version": "latest",
+            "pod-security.kubernetes.io/audit": "restricted",
+            "pod-security.kubernetes.io/warn": "restricted",
+        }
+    )
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": meta}
+
+
+def registry_configmap(profile: RegistryProfile, part: RegistryPart) -> dict[str, Any]:
+    """A ConfigMap holding one registry document under `registry.json`."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(part.configmap, profile.namespace),
+        "data": {REGISTRY_KEY: part.text},
+    }
+
+
+def exclusion_filter(catalog: Catalog, profile: RegistryProfile, *, registry_names: bool) -> dict[str, Any]:
+    """The registry server's filter for what the profile excludes by name or tag.
+
+    The data is already filtered; repeating the exclusions in the registry keeps
+    them in force if someone edits the ConfigMap. Inclusions are not repeated:
+    the profile ORs tiers, tags, categories and names, which filters cannot say.
+    """
+    known = {server.name: server for server in catalog.servers}
+    names = [name for name in profile.exclude.names if name in known]
+    if registry_names:
+        names = [registry_name(catalog.meta, known[name]) for name in names]
+    result: dict[str, Any] = {}
+    if names:
+        result["names"] = {"exclude": sorted(names)}
+    if profile.exclude.tags:
+        result["tags"] = {"exclude": sorted(profile.exclude.tags)}
+    return result
+
+
+def registry_config(catalog: Catalog, profile: RegistryProfile, parts: Sequence[RegistryPart]) -> str:
+    """The registry server's config.yaml: one `file:` source per ConfigMap, PostgreSQL via pgpass."""
+    filters = exclusion_filter(catalog, profile, registry_names=True)
+    sources = []
+    for part in parts:
+        source: dict[str, Any] = {
+            "name": part.configmap,
+            "file": {"path": f"{MOUNT_ROOT}/{part.configmap}/{REGISTRY_KEY}"},
+            "syncPolicy": {"interval": profile.sync_interval},
+        }
+        if filters:
+            source["filter"] = filters
+        sources.append(source)
+    config = {
+        "sources": sources,
+        "registries": [{"name": profile.name, "sources": [part.configmap for part in parts]}],
+        "database": {"host": "postgres", "port": POSTGRES_PORT, "user": "db_app", "database": "registry", "sslMode": "require"},
+        "auth": {"mode": "anonymous"},
+    }
+    return yaml_text(config)
+
+
+def pgpass_secret_name(profile: RegistryProfile) -> str:
+    """The Secret the user creates with the registry's PostgreSQL pgpass file."""
+    return resource_name(registry_resource_name(profile), "-pgpass")
+
+
+def mcp_registry(catalog: Catalog, profile: RegistryProfile, parts: Sequence[RegistryPart]) -> dict[str, Any]:
+    """The MCPRegistry (v1beta1) serving the profile's registry data inside the namespace."""
+    spec = {
+        "displayName": f"{catalog.meta.title}: {profile.name}",
+        "configYAML": registry_config(catalog, profile, parts),
+        "volumes": [
+            {"name": part.configmap, "configMap": {"name": part.configmap, "items": [{"key": REGISTRY_KEY, "path": REGISTRY_KEY}]}}
+            for part in parts
+        ],
+        "volumeMounts": [
+            {"name": part.configmap, "mountPath": f"{MOUNT_ROOT}/{part.configmap}", "readOnly": True} for part in parts
+        ],
+        "pgpassSecretRef": {"name": pgpass_secret_name(profile), "key": ".pgpass"},
+        "podTemplateSpec": registry_pod_template(),
+    }
+    return {
+        "apiVersion": "toolhive.stacklok.dev/v1beta1",
+        "kind": "MCPRegistry",
+        "metadata": metadata(registry_resource_name(profile), profile.namespace),
+        "spec": spec,
+    }
+
+
+def registry_pod_template() -> dict[str, Any]:
+    """Labels the registry API pods for the NetworkPolicy and holds them to `restricted` at pod level."""
+    return {"metadata": {"labels": dict(REGISTRY_POD_LABEL)}, "spec": {"securityContext": restricted_pod_security()}}
+
+
+def pgpass_template(profile: RegistryProfile) -> dict[str, Any]:
+    """The pgpass Secret as an empty template (the note above it says what goes in)."""
+    meta = metadata(pgpass_secret_name(profile), profile.namespace)
+    meta["annotations"] = {"mcp-catalog/required-keys": ".pgpass"}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque"}
+
+
+def pgpass_note(profile: RegistryProfile) -> str:
+    """What the user must provide for the registry server's database."""
+    return "\n".join(
+        [
+            "TEMPLATE, not applied by kustomization.yaml. The registry server needs PostgreSQL",
+            "(host postgres, port 5432, database registry, users db_app and db_migrator).",
+            "Create the pgpass Secret yourself, one line per user:",
+            f"kubectl -n {profile.namespace} create secret generic {pgpass_secret_name(profile)} \\",
+            "  --from-file=.pgpass=./pgpass   # lines: postgres:5432:registry:db_app:PASSWORD",
+        ]
+    )
+
+
+def deployer_role(profile: RegistryProfile) -> list[dict[str, Any]]:
+    """Role and RoleBinding letting the deployers group manage MCP workloads in the namespace."""
+    rule = {"apiGroups": [TOOLHIVE_API_GROUP], "resources": TOOLHIVE_KINDS,
+            "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}
+    return _role_and_binding(profile, "mcp-deployer", [rule], profile.deployers_group)
+
+
+def viewer_role(profile: RegistryProfile) -> list[dict[str, Any]]:
+    """Role and RoleBinding giving the viewers group read-only access."""
+    rule = {"apiGroups": [TOOLHIVE_API_GROUP], "resources": [*TOOLHIVE_KINDS, "mcpregistries"],
+            "verbs": ["get", "list", "watch"]}
+    return _role_and_binding(profile, "mcp-viewer", [rule], profile.viewers_group)
+
+
+def _role_and_binding(profile: RegistryProfile, name: str, rules: list[dict[str, Any]], group: str) -> list[dict[str, Any]]:
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": metadata(name, profile.namespace), "rules": rules}
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1",
+        "kind": "RoleBinding",
+        "metadata": metadata(name, profile.namespace),
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}],
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": name},
+    }
+    return [role, binding]
+
+
+def network_policies(profile: RegistryProfile) -> list[tuple[str, dict[str, Any]]]:
+    """(file stem, NetworkPolicy): deny everything, then DNS, in-namespace traffic and the registry API."""
+    def policy(name: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        document = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": metadata(name, profile.namespace), "spec": spec}
+        return f"networkpolicy-{name}", document
+
+    everyone: dict[str, Any] = {}
+    return [
+        policy("default-deny", {"podSelector": everyone, "policyTypes": ["Ingress", "Egress"]}),
+        policy("allow-dns", {"podSelector": everyone, "policyTypes": ["Egress"],
+                             "egress": [{"ports": [dict(port) for port in DNS_PORTS]}]}),
+        policy("allow-same-namespace", {
+            "podSelector": everyone, "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"podSelector": {}}]}], "egress": [{"to": [{"podSelector": {}}]}],
+        }),
+        policy("registry-api", {
+            "podSelector": {"matchLabels": dict(REGISTRY_POD_LABEL)}, "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"ports": [{"protocol": "TCP", "port": REGISTRY_API_PORT}]}],
+            "egress": [{"ports": [{"protocol": "TCP", "port": POSTGRES_PORT}]}],
+        }),
+    ]
+
+
+def mesh_objects(profile: RegistryProfile, operator_namespace: str = "toolhive-system") -> list[tuple[str, dict[str, Any]]]:
+    """(file stem, object): Istio STRICT mTLS and an allow-list of the namespace and the operator's."""
+    peer = {"apiVersion": "security.istio.io/v1", "kind": "PeerAuthentication",
+            "metadata": metadata("default", profile.namespace), "spec": {"mtls": {"mode": "STRICT"}}}
+    allow = {
+        "apiVersion": "security.istio.io/v1",
+        "kind": "AuthorizationPolicy",
+        "metadata": metadata("allow-namespace-and-toolhive", profile.namespace),
+        "spec": {"action": "ALLOW", "rules": [{"from": [{"source": {"namespaces": sorted({profile.namespace, operator_namespace})}}]}]},
+    }
+    return [("peerauthentication", peer), ("authorizationpolicy", allow)]

@@ -1,0 +1,289 @@
+"""The Kubernetes objects that deploy one catalog server through the ToolHive operator.
+
+Container servers become an MCPServer whose `mcp` container meets the Pod
+Security Standards `restricted` profile; remote servers become an
+MCPRemoteProxy. Both get an MCPToolConfig (the tools a profile keeps, by their
+deployed names, since ToolHive filters after renaming), an egress
+NetworkPolicy and, when they need credentials, a Secret *template* that never
+holds a value. The same builders serve the current (v1beta1) and the legacy
+(v1alpha1) API versions: the field names these objects use are the same in both.
+
+Builders return plain dicts in the order a reader expects (apiVersion, kind,
+metadata, spec); they never read the clock and never build a path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from generator.derived import deploy_image
+from generator.models import CatalogMeta, Server, Tool
+from generator.render.k8s_yaml import MANAGED_BY, resource_name
+
+TOOLHIVE_API_GROUP = "toolhive.stacklok.dev"
+CURRENT_API = f"{TOOLHIVE_API_GROUP}/v1beta1"
+LEGACY_API = f"{TOOLHIVE_API_GROUP}/v1alpha1"
+# ToolHive's proxy listens here; the operator's Service forwards to it.
+PROXY_PORT = 8080
+# The label ToolHive puts on the pods it runs for an MCPServer or MCPRemoteProxy.
+POD_NAME_LABEL = "toolhive-name"
+PERMISSIONS_KEY = "permissions.json"
+DNS_PORTS = ({"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53})
+
+
+@dataclass(frozen=True)
+class ServerNames:
+    """The names of one server's objects, each a DNS-1123 label within the length limit."""
+
+    workload: str
+    tools: str
+    egress: str
+    permissions: str
+    secret: str
+
+    @classmethod
+    def of(cls, server: Server) -> ServerNames:
+        """Names derived from the server's (already DNS-1123) name."""
+        return cls(
+            workload=resource_name(server.name),
+            tools=resource_name(server.name, "-tools"),
+            egress=resource_name(server.name, "-egress"),
+            permissions=resource_name(server.name, "-permissions"),
+            secret=resource_name(server.name, "-secrets"),
+        )
+
+
+def metadata(name: str, namespace: str | None, server: Server | None = None) -> dict[str, Any]:
+    """Object metadata: name, the namespace when a profile fixes it, and our labels."""
+    labels = dict(MANAGED_BY)
+    if server is not None:
+        labels["app.kubernetes.io/name"] = server.name
+    meta: dict[str, Any] = {"name": name}
+    if namespace:
+        meta["namespace"] = namespace
+    meta["labels"] = labels
+    return meta
+
+
+def restricted_container_security() -> dict[str, Any]:
+    """The container securityContext the Pod Security Standards `restricted` profile demands."""
+    return {
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": True,
+        "runAsNonRoot": True,
+        "capabilities": {"drop": ["ALL"]},
+        "seccompProfile": {"type": "RuntimeDefault"},
+    }
+
+
+def restricted_pod_security() -> dict[str, Any]:
+    """The pod-level securityContext of the `restricted` profile."""
+    return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
+
+
+def pod_template(server: Server) -> dict[str, Any]:
+    """A podTemplateSpec whose `mcp` container is restricted, with writable emptyDirs.
+
+    The root filesystem is read-only, so /tmp and every path the server declares
+    it writes get an emptyDir (users who need the data kept swap in a volume).
+    """
+    writable = ["/tmp", *sorted(set(server.permissions.write if server.permissions else []) - {"/tmp"})]
+    volumes = [{"name": f"writable-{index}", "emptyDir": {}} for index in range(len(writable))]
+    mounts = [{"name": f"writable-{index}", "mountPath": path} for index, path in enumerate(writable)]
+    return {
+        "spec": {
+            "securityContext": restricted_pod_security(),
+            "containers": [
+                {"name": "mcp", "securityContext": restricted_container_security(), "volumeMounts": mounts}
+            ],
+            "volumes": volumes,
+        }
+    }
+
+
+def permission_profile(server: Server) -> dict[str, Any] | None:
+    """ToolHive's permission-profile JSON for the server, or None when a builtin profile fits.
+
+    Undeclared permissions get nothing (builtin `none`): restricted by default.
+    """
+    permissions = server.permissions
+    if permissions is None:
+        return None
+    outbound = permissions.network.outbound if permissions.network else None
+    paths = permissions.read or permissions.write
+    if not paths and (outbound is None or not (outbound.allow_host or outbound.allow_port)):
+        return None
+    profile: dict[str, Any] = {"read": sorted(set(permissions.read)), "write": sorted(set(permissions.write))}
+    profile["network"] = {
+        "outbound": {
+            "insecure_allow_all": bool(outbound and outbound.insecure_allow_all),
+            "allow_host": sorted(set(outbound.allow_host)) if outbound else [],
+            "allow_port": sorted(set(outbound.allow_port)) if outbound else [],
+        }
+    }
+    return profile
+
+
+def builtin_profile(server: Server) -> str:
+    """`network` for a server that may reach anything and touches no paths, else `none`."""
+    permissions = server.permissions
+    outbound = permissions.network.outbound if permissions and permissions.network else None
+    return "network" if outbound and outbound.insecure_allow_all else "none"
+
+
+def permission_configmap(server: Server, names: ServerNames, namespace: str | None) -> dict[str, Any] | None:
+    """The ConfigMap holding the server's generated permission profile, when it has one."""
+    profile = permission_profile(server)
+    if profile is None:
+        return None
+    text = json.dumps(profile, indent=2, sort_keys=False) + "\n"
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": metadata(names.permissions, namespace, server),
+        "data": {PERMISSIONS_KEY: text},
+    }
+
+
+def mcp_server(
+    meta: CatalogMeta, server: Server, names: ServerNames, *, api: str, namespace: str | None,
+    mirror: str | None, with_tools: bool,
+) -> dict[str, Any]:
+    """The MCPServer for a container server."""
+    spec: dict[str, Any] = {
+        "image": deploy_image(meta, server, mirror), "transport": server.transport, "proxyPort": PROXY_PORT,
+    }
+    if server.port:
+        spec["mcpPort"] = server.port
+    if server.args:
+        spec["args"] = list(server.args)
+    plain = [{"name": var.name, "value": var.default} for var in server.env if not var.secret and var.default is not None]
+    if plain:
+        spec["env"] = plain
+    secret_vars = [var for var in server.env if var.secret]
+    if secret_vars:
+        spec["secrets"] = [{"name": names.secret, "key": var.name, "targetEnvName": var.name} for var in secret_vars]
+    if permission_profile(server) is not None:
+        spec["permissionProfile"] = {"type": "configmap", "name": names.permissions, "key": PERMISSIONS_KEY}
+    else:
+        spec["permissionProfile"] = {"type": "builtin", "name": builtin_profile(server)}
+    if server.resources:
+        spec["resources"] = server.resources.model_dump(mode="json", exclude_none=True)
+    if with_tools:
+        spec["toolConfigRef"] = {"name": names.tools}
+    spec["podTemplateSpec"] = pod_template(server)
+    return {"apiVersion": api, "kind": "MCPServer", "metadata": metadata(names.workload, namespace, server), "spec": spec}
+
+
+def header_secret_key(header: str) -> str:
+    """A Secret key for an HTTP header name (Secret keys allow only [-._a-zA-Z0-9])."""
+    return re.sub(r"[^-._a-zA-Z0-9]", "_", header)
+
+
+def mcp_remote_proxy(
+    server: Server, names: ServerNames, *, api: str, namespace: str | None, with_tools: bool
+) -> dict[str, Any]:
+    """The MCPRemoteProxy that fronts a remote server's URL inside the cluster."""
+    assert server.remote is not None
+    spec: dict[str, Any] = {"remoteUrl": server.remote.url, "transport": server.transport, "proxyPort": PROXY_PORT}
+    secret_headers = [header for header in server.remote.headers if header.secret]
+    if secret_headers:
+        spec["headerForward"] = {
+            "addHeadersFromSecret": [
+                {"headerName": header.name, "valueSecretRef": {"name": names.secret, "key": header_secret_key(header.name)}}
+                for header in secret_headers
+            ]
+        }
+    if with_tools:
+        spec["toolConfigRef"] = {"name": names.tools}
+    return {
+        "apiVersion": api, "kind": "MCPRemoteProxy", "metadata": metadata(names.workload, namespace, server), "spec": spec,
+    }
+
+
+def mcp_tool_config(
+    server: Server, names: ServerNames, tools: Sequence[Tool], *, api: str, namespace: str | None
+) -> dict[str, Any]:
+    """The MCPToolConfig exposing exactly `tools`, by the names clients see, with overrides."""
+    spec: dict[str, Any] = {"toolsFilter": sorted({tool.deployed_name for tool in tools})}
+    overrides = {}
+    for tool in sorted(tools, key=lambda item: item.name):
+        if tool.override and (tool.override.name or tool.override.description):
+            entry: dict[str, str] = {}
+            if tool.override.name:
+                entry["name"] = tool.override.name
+            if tool.override.description:
+                entry["description"] = tool.override.description
+            overrides[tool.name] = entry
+    if overrides:
+        spec["toolsOverride"] = overrides
+    return {"apiVersion": api, "kind": "MCPToolConfig", "metadata": metadata(names.tools, namespace, server), "spec": spec}
+
+
+def egress_ports(server: Server) -> list[int] | None:
+    """TCP ports the server may reach; None means any port (declared insecure_allow_all)."""
+    if server.remote is not None:
+        parts = urlsplit(server.remote.url)
+        return [parts.port or (443 if parts.scheme == "https" else 80)]
+    permissions = server.permissions
+    outbound = permissions.network.outbound if permissions and permissions.network else None
+    if outbound is None:
+        return []
+    if outbound.insecure_allow_all:
+        return None
+    return sorted(set(outbound.allow_port))
+
+
+def egress_policy(server: Server, names: ServerNames, namespace: str | None) -> dict[str, Any]:
+    """A NetworkPolicy letting the server's pods reach only DNS and their declared ports."""
+    egress: list[dict[str, Any]] = [{"ports": [dict(port) for port in DNS_PORTS]}]
+    ports = egress_ports(server)
+    if ports is None:
+        egress.append({})
+    elif ports:
+        egress.append({"ports": [{"protocol": "TCP", "port": port} for port in ports]})
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(names.egress, namespace, server),
+        "spec": {
+            "podSelector": {"matchLabels": {POD_NAME_LABEL: names.workload}},
+            "policyTypes": ["Egress"],
+            "egress": egress,
+        },
+    }
+
+
+def secret_keys(server: Server) -> list[str]:
+    """The keys the server's Secret must hold: secret env vars, or secret remote headers."""
+    keys = [var.name for var in server.env if var.secret]
+    if server.remote is not None:
+        keys += [header_secret_key(header.name) for header in server.remote.headers if header.secret]
+    return sorted(set(keys))
+
+
+def secret_template(server: Server, names: ServerNames, namespace: str | None) -> dict[str, Any] | None:
+    """An empty Secret naming the keys to fill in: a template, never a value."""
+    keys = secret_keys(server)
+    if not keys:
+        return None
+    meta = metadata(names.secret, namespace, server)
+    meta["annotations"] = {"mcp-catalog/required-keys": ",".join(keys)}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque"}
+
+
+def secret_note(server: Server, names: ServerNames) -> str:
+    """The comment above the Secret template: what to create, and how, without any value."""
+    lines = [
+        "TEMPLATE, not applied by kustomization.yaml: create the Secret yourself, never commit values.",
+        f"kubectl -n NAMESPACE create secret generic {names.secret} \\",
+    ]
+    keys = secret_keys(server)
+    continuation = [" \\"] * (len(keys) - 1) + [""]
+    lines += [f"  --from-literal={key}=...{tail}" for key, tail in zip(keys, continuation)]
+    return "\n".join(lines)

@@ -1,0 +1,455 @@
+"""What the Kubernetes bundles say: layout, policy, security defaults, determinism and size limits.
+
+Schemas and kustomize are exercised in test_bundles_validation.py; here the
+objects' content is checked against the catalog they came from, the admission
+policy's CEL is evaluated with cel-python against allowed and forbidden
+objects, and a generated 5,000-server catalog checks the ConfigMap size limit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import io
+import re
+import sys
+import tarfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REPO
+from generator.errors import OutputError
+from generator.render import bundles, k8s_profile
+from generator.render.context import RenderContext
+from generator.derived import profile_servers
+from generator.render.k8s_yaml import resource_name, yaml_text
+from generator.render.toolhive import legacy_registry, upstream_registry
+from generator.source.validate import read_catalog
+
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+
+
+def render_files(source: Path, **options: Any) -> dict[str, bytes]:
+    """The bundles renderer's output for a source folder, as {path: bytes}."""
+    context = RenderContext(read_catalog(source).catalog, **options)
+    return {item.path: item.content for item in bundles.render(context)}
+
+
+@pytest.fixture(scope="module")
+def files() -> dict[str, bytes]:
+    return render_files(DEFAULT_SOURCE)
+
+
+def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
+    return yaml.safe_load(files[path])
+
+
+def objects(files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (path, yaml.safe_load(content))
+        for path, content in sorted(files.items())
+        if path.endswith(".yaml") and not path.endswith(("/kustomization.yaml", "/all.yaml"))
+    ]
+
+
+# --- layout -----------------------------------------------------------------
+
+
+def test_each_deployable_server_has_a_bundle_and_reference_servers_none(files: dict[str, bytes]) -> None:
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    for server in catalog.servers:
+        folder = f"bundles/servers/{server.name}/"
+        if server.kind == "reference":
+            assert not any(path.startswith(folder) for path in files), server.name
+            continue
+        workload = "mcpremoteproxy.yaml" if server.kind == "remote" else "mcpserver.yaml"
+        assert f"{folder}{workload}" in files and f"{folder}kustomization.yaml" in files, server.name
+        assert f"{folder}networkpolicy.yaml" in files and f"{folder}all.yaml" in files
+
+
+def test_remote_server_becomes_a_remote_proxy_with_secret_headers(files: dict[str, bytes]) -> None:
+    proxy = load(files, "bundles/servers/github-remote/mcpremoteproxy.yaml")
+    assert proxy["kind"] == "MCPRemoteProxy"
+    assert proxy["spec"]["remoteUrl"] == "https://api.githubcopilot.com/mcp"
+    assert proxy["spec"]["headerForward"]["addHeadersFromSecret"] == [
+        {"headerName": "Authorization", "valueSecretRef": {"name": "github-remote-secrets", "key": "Authorization"}}
+    ]
+    policy = load(files, "bundles/servers/github-remote/networkpolicy.yaml")
+    assert policy["spec"]["egress"][-1] == {"ports": [{"protocol": "TCP", "port": 443}]}
+
+
+def test_container_server_fields(files: dict[str, bytes]) -> None:
+    server = load(files, "bundles/servers/github/mcpserver.yaml")["spec"]
+    assert server["image"] == "ghcr.io/github/github-mcp-server:v0.30.3"
+    assert server["transport"] == "stdio" and server["proxyPort"] == 8080
+    assert server["secrets"] == [
+        {"name": "github-secrets", "key": "GITHUB_PERSONAL_ACCESS_TOKEN", "targetEnvName": "GITHUB_PERSONAL_ACCESS_TOKEN"}
+    ]
+    assert server["permissionProfile"] == {"type": "configmap", "name": "github-permissions", "key": "permissions.json"}
+    assert server["toolConfigRef"] == {"name": "github-tools"}
+    assert server["resources"]["limits"] == {"cpu": "500m", "memory": "512Mi"}
+    profile = yaml.safe_load(load(files, "bundles/servers/github/permission-profile.yaml")["data"]["permissions.json"])
+    assert profile["network"]["outbound"] == {
+        "insecure_allow_all": False, "allow_host": [".github.com", ".githubusercontent.com"], "allow_port": [443]
+    }
+    policy = load(files, "bundles/servers/github/networkpolicy.yaml")["spec"]
+    assert policy["policyTypes"] == ["Egress"]
+    assert policy["egress"] == [
+        {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        {"ports": [{"protocol": "TCP", "port": 443}]},
+    ]
+
+
+def test_http_server_gets_proxy_and_mcp_ports_and_pinned_digest(write_tree, tmp_path: Path) -> None:
+    generated = render_files(write_tree(), image_mirror="mirror.corp:5000/mcp")
+    spec = load(generated, "bundles/servers/fetch/mcpserver.yaml")["spec"]
+    assert spec["proxyPort"] == 8080 and spec["mcpPort"] == 8080
+    assert spec["image"] == (
+        "mirror.corp:5000/mcp/stackloklabs/gofetch/server:1.0.3"
+        "@sha256:0000000000000000000000000000000000000000000000000000000000000001"
+    )
+
+
+def test_profile_bundle_layout_and_all_yaml(files: dict[str, bytes]) -> None:
+    root = "bundles/registries/production/"
+    assert load(files, f"{root}kustomization.yaml")["resources"] == ["base"]
+    base = load(files, f"{root}base/kustomization.yaml")["resources"]
+    assert "pgpass-secret.example.yaml" not in base
+    documents = list(yaml.safe_load_all(files[f"{root}all.yaml"]))
+    assert [d["kind"] for d in documents] == [load(files, f"{root}base/{name}")["kind"] for name in base]
+    namespace = load(files, f"{root}base/namespace.yaml")
+    assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
+    assert f"{root}mesh/kustomization.yaml" in files and f"{root}with-mesh/kustomization.yaml" in files
+    assert f"{root}legacy/mcpregistry.yaml" in files
+    assert "bundles/registries/production.tar.gz" in files
+
+
+def test_registry_configmap_holds_the_profile_registry(files: dict[str, bytes]) -> None:
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    from generator.derived import profile_servers, registry_name
+
+    profile = catalog.meta.registries[0]
+    configmap = load(files, "bundles/registries/production/base/configmap-production-data-1.yaml")
+    document = json.loads(configmap["data"]["registry.json"])
+    expected = {registry_name(catalog.meta, s) for s in profile_servers(catalog, profile) if s.kind != "reference"}
+    assert {entry["name"] for entry in document["data"]["servers"]} == expected
+    registry = load(files, "bundles/registries/production/base/mcpregistry.yaml")["spec"]
+    config = yaml.safe_load(registry["configYAML"])
+    assert config["sources"][0]["file"]["path"] == "/config/registry/production-data-1/registry.json"
+    assert registry["volumeMounts"][0]["mountPath"] == "/config/registry/production-data-1"
+    assert config["sources"][0]["syncPolicy"] == {"interval": "1h"}
+    assert registry["pgpassSecretRef"] == {"name": "production-pgpass", "key": ".pgpass"}
+
+
+def test_legacy_registry_is_typed_and_enforces(files: dict[str, bytes]) -> None:
+    registry = load(files, "bundles/registries/sandbox/legacy/mcpregistry.yaml")
+    assert registry["apiVersion"] == "toolhive.stacklok.dev/v1alpha1"
+    assert registry["spec"]["enforceServers"] is True
+    assert registry["spec"]["registries"][0]["format"] == "toolhive"
+    assert registry["spec"]["registries"][0]["configMapRef"] == {"name": "sandbox-data-1", "key": "registry.json"}
+    assert registry["spec"]["registries"][0]["syncPolicy"] == {"interval": "30m"}
+    server = load(files, "bundles/registries/sandbox/legacy/servers/github/mcpserver.yaml")
+    assert server["apiVersion"] == "toolhive.stacklok.dev/v1alpha1"
+    assert server["metadata"]["namespace"] == "mcp-sandbox"
+
+
+def test_rbac_names_the_profile_groups(files: dict[str, bytes]) -> None:
+    base = "bundles/registries/production/base/"
+    deployer = load(files, f"{base}rolebinding-deployer.yaml")
+    assert deployer["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "mcp-deployers"}]
+    rules = load(files, f"{base}role-deployer.yaml")["rules"]
+    assert rules[0]["resources"] == ["mcpservers", "mcptoolconfigs", "mcpremoteproxies"] and "create" in rules[0]["verbs"]
+    viewer = load(files, f"{base}role-viewer.yaml")["rules"][0]
+    assert viewer["verbs"] == ["get", "list", "watch"]
+    deny = load(files, f"{base}networkpolicy-default-deny.yaml")["spec"]
+    assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+    api = load(files, f"{base}networkpolicy-registry-api.yaml")["spec"]
+    assert api["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}]
+
+
+def test_mesh_component_is_strict_mtls(files: dict[str, bytes]) -> None:
+    mesh = "bundles/registries/sandbox/mesh/"
+    assert load(files, f"{mesh}kustomization.yaml")["kind"] == "Component"
+    assert load(files, f"{mesh}peerauthentication.yaml")["spec"] == {"mtls": {"mode": "STRICT"}}
+    allow = load(files, f"{mesh}authorizationpolicy.yaml")
+    assert allow["apiVersion"] == "security.istio.io/v1" and allow["spec"]["action"] == "ALLOW"
+    assert allow["spec"]["rules"] == [{"from": [{"source": {"namespaces": ["mcp-sandbox", "toolhive-system"]}}]}]
+
+
+# --- tool policy ------------------------------------------------------------
+
+
+def test_production_tool_configs_drop_destructive_tools(files: dict[str, bytes]) -> None:
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    github = catalog.server("github")
+    destructive = {t.deployed_name for t in github.tools if t.annotations and t.annotations.destructiveHint}
+    assert destructive
+    production = set(load(files, "bundles/registries/production/servers/github/mcptoolconfig.yaml")["spec"]["toolsFilter"])
+    sandbox = set(load(files, "bundles/registries/sandbox/servers/github/mcptoolconfig.yaml")["spec"]["toolsFilter"])
+    assert not production & destructive
+    assert destructive <= sandbox
+    assert production == sandbox - destructive
+
+
+def test_tool_filter_uses_renamed_tools_and_override(write_tree) -> None:
+    renamed = FETCH_YAML.replace(
+        "      openWorldHint: true\n",
+        "      openWorldHint: true\n    override:\n      name: web_fetch\n      description: Fetch one page.\n",
+    )
+    generated = render_files(write_tree({"fetch.yaml": renamed}))
+    spec = load(generated, "bundles/servers/fetch/mcptoolconfig.yaml")["spec"]
+    assert spec["toolsFilter"] == ["web_fetch"]
+    assert spec["toolsOverride"] == {"fetch": {"name": "web_fetch", "description": "Fetch one page."}}
+
+
+def test_profile_withholding_every_tool_gets_no_server_folder(write_tree) -> None:
+    catalog = CATALOG_YAML.replace(
+        "    include:\n      tiers: [validated]\n",
+        "    include:\n      tiers: [validated]\n    tools:\n      exclude_annotations: [openWorldHint]\n",
+    )
+    generated = render_files(write_tree(catalog=catalog))
+    # An empty toolsFilter means "every tool" to ToolHive, so the server must not be deployable there.
+    assert not any(path.startswith("bundles/registries/production/servers/fetch/") for path in generated)
+    policy = load(generated, "bundles/registries/production/base/admission-policy.yaml")
+    assert "gofetch" not in policy["spec"]["validations"][0]["expression"]
+    assert "bundles/registries/sandbox/servers/fetch/mcpserver.yaml" in generated
+
+
+# --- security policy ----------------------------------------------------------
+
+
+def pod_templates(files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]]:
+    return [(p, d["spec"]["podTemplateSpec"]) for p, d in objects(files) if isinstance(d.get("spec"), dict) and "podTemplateSpec" in d["spec"]]
+
+
+def test_every_pod_template_meets_the_restricted_profile(files: dict[str, bytes]) -> None:
+    templates = pod_templates(files)
+    assert len(templates) > 40
+    containers_seen = 0
+    for path, template in templates:
+        pod = template["spec"]["securityContext"]
+        assert pod["runAsNonRoot"] is True and pod["seccompProfile"] == {"type": "RuntimeDefault"}, path
+        for container in template["spec"].get("containers", []):
+            context = container["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, path
+            assert context["runAsNonRoot"] is True, path
+            assert context["capabilities"] == {"drop": ["ALL"]}, path
+            assert context["seccompProfile"] == {"type": "RuntimeDefault"}, path
+            assert context["readOnlyRootFilesystem"] is True, path
+            mounts = {m["mountPath"]: m["name"] for m in container["volumeMounts"]}
+            volumes = {v["name"]: v for v in template["spec"]["volumes"]}
+            assert "emptyDir" in volumes[mounts["/tmp"]], path
+            containers_seen += 1
+    assert containers_seen > 30
+
+
+def test_declared_write_paths_get_writable_volumes(write_tree) -> None:
+    with_paths = FETCH_YAML.replace("permissions:\n", "permissions:\n  write: [/data]\n  read: [/etc/fetch]\n")
+    generated = render_files(write_tree({"fetch.yaml": with_paths}))
+    template = load(generated, "bundles/servers/fetch/mcpserver.yaml")["spec"]["podTemplateSpec"]["spec"]
+    assert [m["mountPath"] for m in template["containers"][0]["volumeMounts"]] == ["/tmp", "/data"]
+    profile = yaml.safe_load(load(generated, "bundles/servers/fetch/permission-profile.yaml")["data"]["permissions.json"])
+    assert profile["read"] == ["/etc/fetch"] and profile["write"] == ["/data"]
+
+
+def test_no_secret_carries_data(files: dict[str, bytes]) -> None:
+    secrets = [(path, doc) for path, doc in objects(files) if doc["kind"] == "Secret"]
+    assert len(secrets) > 10
+    for path, secret in secrets:
+        assert not {"data", "stringData"} & set(secret), path
+        assert path.endswith(".example.yaml"), path
+        assert files[path].decode().count("TEMPLATE, not applied"), path
+    for path, content in files.items():
+        if path.endswith("kustomization.yaml"):
+            assert ".example.yaml" not in content.decode(), path
+        if path.endswith("all.yaml"):
+            assert "kind: Secret" not in content.decode(), path
+
+
+def test_names_are_dns_labels_within_limits(files: dict[str, bytes]) -> None:
+    for path, document in objects(files):
+        name = document["metadata"]["name"]
+        limit = 253 if document["kind"].startswith("ValidatingAdmissionPolicy") else 63
+        pattern = DNS_SUBDOMAIN if limit == 253 else DNS_LABEL
+        assert pattern.match(name) and len(name) <= limit, (path, name)
+
+
+def test_longest_server_name_keeps_names_within_63(write_tree) -> None:
+    long_name = "a" * 30 + "-" + "b" * 32
+    server = FETCH_YAML.replace("name: fetch\n", f"name: {long_name}\n", 1)
+    server = server.replace("GITHUB", "X")
+    generated = render_files(write_tree({f"{long_name}.yaml": server}))
+    names = [doc["metadata"]["name"] for _, doc in objects(generated) if doc["kind"] in {"MCPToolConfig", "NetworkPolicy", "MCPServer"}]
+    assert len(names) >= 3
+    assert all(len(name) <= 63 and DNS_LABEL.match(name) for name in names), names
+    assert resource_name(long_name, "-tools") != resource_name(long_name[:-1] + "c", "-tools")
+    assert resource_name(long_name, "-tools").endswith("-tools")
+
+
+# --- admission policy (CEL) ---------------------------------------------------
+
+
+def cel_verdicts(policy: dict[str, Any], resource: str, spec: dict[str, Any]) -> list[bool]:
+    celpy = pytest.importorskip("celpy", reason="pip install cel-python")
+    environment = celpy.Environment()
+    activation = {
+        "request": celpy.json_to_cel({"resource": {"group": "toolhive.stacklok.dev", "resource": resource}}),
+        "object": celpy.json_to_cel({"spec": spec}),
+    }
+    return [
+        bool(environment.program(environment.compile(rule["expression"])).evaluate(activation))
+        for rule in policy["spec"]["validations"]
+    ]
+
+
+def test_admission_policy_allows_catalog_images_and_urls_only(files: dict[str, bytes]) -> None:
+    policy = load(files, "bundles/registries/production/base/admission-policy.yaml")
+    github = load(files, "bundles/registries/production/servers/github/mcpserver.yaml")["spec"]
+    assert cel_verdicts(policy, "mcpservers", github) == [True, True]
+    assert cel_verdicts(policy, "mcpservers", {**github, "image": "ghcr.io/evil/miner:latest"}) == [False, True]
+    assert cel_verdicts(policy, "mcpservers", {"transport": "stdio"}) == [False, True]
+    # A community server is in the catalog but not in the production profile.
+    sandbox_only = load(files, "bundles/registries/sandbox/servers/semgrep/mcpserver.yaml")["spec"]["image"]
+    assert cel_verdicts(policy, "mcpservers", {"image": sandbox_only}) == [False, True]
+    remote = load(files, "bundles/registries/production/servers/atlassian-remote/mcpremoteproxy.yaml")["spec"]
+    assert cel_verdicts(policy, "mcpremoteproxies", remote) == [True, True]
+    assert cel_verdicts(policy, "mcpremoteproxies", {"remoteUrl": "https://exfil.example.net/mcp"}) == [True, False]
+    binding = load(files, "bundles/registries/production/base/admission-policy-binding.yaml")["spec"]
+    assert binding["policyName"] == policy["metadata"]["name"] and binding["validationActions"] == ["Deny"]
+    assert binding["matchResources"]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "mcp-production"}}
+
+
+def test_admission_policy_requires_the_pinned_digest(write_tree) -> None:
+    generated = render_files(write_tree())
+    policy = load(generated, "bundles/registries/production/base/admission-policy.yaml")
+    pinned = load(generated, "bundles/servers/fetch/mcpserver.yaml")["spec"]["image"]
+    assert "@sha256:" in pinned
+    assert cel_verdicts(policy, "mcpservers", {"image": pinned}) == [True, True]
+    assert cel_verdicts(policy, "mcpservers", {"image": pinned.split("@")[0]}) == [False, True]
+    other = pinned[:-1] + "2"
+    assert cel_verdicts(policy, "mcpservers", {"image": other}) == [False, True]
+
+
+def test_hostile_url_cannot_break_out_of_the_cel_literal(write_tree) -> None:
+    hostile = 'https://mcp.example.com/x"]||true||["\\\u00e9'
+    remote = yaml.safe_load(
+        'name: docs-remote\ntitle: Docs\ndescription: "x"\nversion: "1"\ncategory: data\ntier: validated\n'
+        "transport: streamable-http\nremote:\n  url: placeholder\n"
+    )
+    remote["remote"]["url"] = hostile
+    generated = render_files(write_tree({"docs-remote.yaml": yaml.safe_dump(remote)}))
+    policy = load(generated, "bundles/registries/production/base/admission-policy.yaml")
+    assert cel_verdicts(policy, "mcpremoteproxies", {"remoteUrl": hostile}) == [True, True]
+    assert cel_verdicts(policy, "mcpremoteproxies", {"remoteUrl": "https://other.example.com/"}) == [True, False]
+    proxy = load(generated, "bundles/servers/docs-remote/mcpremoteproxy.yaml")
+    assert proxy["spec"]["remoteUrl"] == hostile
+
+
+# --- determinism and files ------------------------------------------------------
+
+
+def test_output_is_byte_identical_across_builds(files: dict[str, bytes]) -> None:
+    assert render_files(DEFAULT_SOURCE) == files
+
+
+def test_every_file_has_one_document_and_a_header(files: dict[str, bytes]) -> None:
+    for path, content in files.items():
+        if not path.endswith(".yaml"):
+            continue
+        text = content.decode("utf-8")
+        assert text.startswith("# Generated by mcp-catalog"), path
+        assert "# catalog version: 1.0.0\n" in text, path
+        assert re.search(r"^# source: (servers/[a-z0-9-]+\.yaml|catalog\.yaml registries/)", text, re.M), path
+        documents = list(yaml.safe_load_all(text))
+        assert len(documents) >= 1 and (path.endswith("all.yaml") or len(documents) == 1), path
+
+
+def test_tarball_is_reproducible_and_complete(files: dict[str, bytes]) -> None:
+    packed = files["bundles/registries/production.tar.gz"]
+    assert packed[4:8] == b"\0\0\0\0"  # gzip MTIME field
+    assert gzip.decompress(packed)  # well-formed
+    with tarfile.open(fileobj=io.BytesIO(packed)) as archive:
+        members = archive.getmembers()
+        names = [member.name for member in members]
+        assert names == sorted(names)
+        assert {m.uid for m in members} == {0} and {m.gid for m in members} == {0}
+        last_updated = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)  # catalog.yaml
+        assert {m.mtime for m in members} == {int(last_updated.timestamp())}
+        assert {m.mode for m in members if m.isfile()} == {0o644}
+        for member in members:
+            if member.isfile():
+                assert archive.extractfile(member).read() == files[f"bundles/registries/{member.name}"]
+    expected = {p.removeprefix("bundles/registries/") for p in files if p.startswith("bundles/registries/production/")}
+    assert {n for n in names if not any(m.name == n and m.isdir() for m in members)} == expected
+
+
+def test_build_writes_bundles_into_the_site(default_site: Path) -> None:
+    assert (default_site / "bundles/servers/github/kustomization.yaml").is_file()
+    assert (default_site / "bundles/registries/production.tar.gz").is_file()
+
+
+# --- ConfigMap size ------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def large_profiles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Per profile of a 5,000-server catalog: the ConfigMaps and MCPRegistry of both bundle variants.
+
+    Built with the same functions the renderer uses for these objects; the whole
+    5,000-server bundle tree would take minutes and prove nothing more about size.
+    """
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from synthetic import write_catalog
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    context = RenderContext(read_catalog(write_catalog(tmp_path_factory.mktemp("large") / "src", 5000)).catalog)
+    built = {}
+    for profile in context.catalog.meta.registries:
+        admitted = [s for s in profile_servers(context.catalog, profile) if s.kind != "reference"]
+        current = k8s_profile.split_registry(profile, admitted, lambda c: upstream_registry(context, c, profile))
+        legacy = k8s_profile.split_registry(profile, admitted, lambda c: legacy_registry(context, c, profile))
+        built[profile.name] = {
+            "current": [k8s_profile.registry_configmap(profile, part) for part in current],
+            "legacy": [k8s_profile.registry_configmap(profile, part) for part in legacy],
+            "registry": [k8s_profile.mcp_registry(context.catalog, profile, current)],
+            "admitted": [{"count": len(admitted)}],
+        }
+    return built
+
+
+def test_large_profile_is_split_across_configmaps_under_the_limit(large_profiles: dict[str, Any]) -> None:
+    for profile, built in large_profiles.items():
+        for variant in ("current", "legacy"):
+            assert len(built[variant]) > 1, (profile, variant)
+            for configmap in built[variant]:
+                size = sum(len(k) + len(v.encode("utf-8")) for k, v in configmap["data"].items())
+                assert size <= k8s_profile.CONFIGMAP_LIMIT, (profile, variant, size)
+                # What the API server stores: the whole object must stay far below etcd's 1.5 MiB.
+                assert len(yaml_text(configmap).encode("utf-8")) < 1.5 * 1024 * 1024
+        registry = built["registry"][0]["spec"]
+        sources = yaml.safe_load(registry["configYAML"])["sources"]
+        assert len(sources) == len(registry["volumes"]) == len(registry["volumeMounts"]) == len(built["current"])
+        names = [
+            entry["name"]
+            for configmap in built["current"]
+            for entry in json.loads(configmap["data"]["registry.json"])["data"]["servers"]
+        ]
+        assert len(names) == len(set(names)) == built["admitted"][0]["count"]
+    assert large_profiles["sandbox"]["admitted"][0]["count"] > 4000
+
+
+def test_single_oversized_server_fails_with_a_clear_message(write_tree) -> None:
+    catalog = read_catalog(write_tree()).catalog
+    profile = catalog.meta.registries[0]
+    huge = {"servers": ["x" * (k8s_profile.CONFIGMAP_LIMIT + 10)]}
+    with pytest.raises(OutputError) as raised:
+        k8s_profile.split_registry(profile, list(catalog.servers[:1]), lambda chunk: huge)
+    message = str(raised.value)
+    assert "registry profile 'production'" in message
+    assert re.search(r"is \d+ bytes", message) and "exclude it from the profile" in message
