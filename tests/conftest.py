@@ -122,3 +122,8 @@ def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("default-site") / "site"
     build(DEFAULT_SOURCE, out)
     return out
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """`--update-golden` rewrites tests/golden/ from the current output instead of comparing."""
+    parser.addoption("--update-golden", action="store_true", help="regenerate golden files in tests/golden/")

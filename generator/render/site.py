@@ -1,13 +1,74 @@
-"""The static HTML catalog (issue: static HTML site). Not built yet: writes nothing."""
+"""The static HTML catalog: every page and asset under the site root.
+
+Pages come from Jinja templates (shipped in `templates/`, each overridable by
+a file of the same name in `--templates`) with autoescape on everywhere, so
+every source string is inert text. Every link is relative and ends in a file
+name, built from `generator.paths`, so the site works from `file://` and under
+any sub-path. Nothing here reads the clock: dates come from the catalog.
+The page builders live in `site_pages`; this module owns the environment.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
+import jinja2
+from markupsafe import Markup
+
+from generator import paths
 from generator.output import OutputFile
+from generator.render import site_pages
 from generator.render.context import RenderContext
+from generator.render.markdown import render_markdown
+
+# The shipped templates sit at the repository root, beside the package (editable installs keep them there).
+SHIPPED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+# Static files copied as they are (through the loader, so `--templates` can replace them too).
+ASSETS = ("site.css", "search.js")
+
+
+@jinja2.pass_context
+def _url(context: jinja2.runtime.Context, target: str) -> str:
+    """`target` (a path from the site root) relative to the page being rendered."""
+    return str(context["root"]) + target
+
+
+def template_environment(overrides: Path | None) -> jinja2.Environment:
+    """The Jinja environment: overrides first, then the shipped templates; autoescape always on."""
+    search_path = [str(overrides)] if overrides else []
+    search_path.append(str(SHIPPED_TEMPLATES))
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(search_path),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    environment.globals.update(url=_url, paths=paths)
+    environment.filters["markdown"] = lambda text: render_markdown(text) if text else Markup("")
+    return environment
+
+
+def _asset(environment: jinja2.Environment, name: str) -> OutputFile:
+    source, _, _ = environment.loader.get_source(environment, f"assets/{name}")  # type: ignore[union-attr]
+    return OutputFile(paths.site_asset(name), source.encode("utf-8"))
+
+
+def render_page(environment: jinja2.Environment, template: str, path: str, values: dict[str, Any]) -> OutputFile:
+    """One HTML page at `path`, its links made relative to it."""
+    depth = path.count("/")
+    html = environment.get_template(template).render(root="../" * depth, page_path=path, **values)
+    return OutputFile(path, html.encode("utf-8"))
 
 
 def render(context: RenderContext) -> Iterator[OutputFile]:
     """Yield every page and asset of the site."""
-    yield from ()
+    environment = template_environment(context.templates)
+    for name in ASSETS:
+        yield _asset(environment, name)
+    for template, path, values in site_pages.pages(context):
+        yield render_page(environment, template, path, values)
+    yield from site_pages.search_data(context)

@@ -1,0 +1,168 @@
+"""The site's pages as (template, path, values): what each page shows, decided from the catalog.
+
+Every list is sorted (servers by name, tags alphabetically, categories in the
+order `catalog.yaml` declares them) so two builds give identical bytes. A
+detail page carries only its own server: no page embeds the whole catalog,
+so the build stays linear in the number of servers.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from generator import derived, paths
+from generator.models import Catalog, Server
+from generator.output import OutputFile
+from generator.render import site_search
+from generator.render.context import RenderContext
+from generator.render.site_deploy import deploy_plan, placements_by_server
+from generator.render.site_views import (
+    Badge,
+    approval_badge,
+    server_badges,
+    tier_badge,
+    tool_behaviour,
+    tool_parameters,
+    touch_summary,
+)
+
+Page = tuple[str, str, dict[str, Any]]
+
+TIERS = {"validated": "Validated", "community": "Community"}
+APPROVALS = {"approved": "Approved", "under-review": "Under review", "expired": "Approval expired",
+             "rejected": "Rejected", "not-reviewed": "Not reviewed"}
+TRANSPORTS = {"stdio": "stdio", "sse": "SSE", "streamable-http": "Streamable HTTP"}
+KINDS = {"container": "Container in your cluster", "remote": "Remote endpoint", "reference": "Reference (packages)"}
+
+
+@dataclass(frozen=True)
+class Card:
+    """A server as one card in a list."""
+
+    server: Server
+    category: str
+    tier: Badge
+    approval: Badge
+    transport: str
+    updated: str
+
+
+def _card(catalog: Catalog, titles: dict[str, str], server: Server) -> Card:
+    return Card(
+        server=server,
+        category=titles[server.category],
+        tier=tier_badge(server),
+        approval=approval_badge(catalog.meta, server),
+        transport=TRANSPORTS[server.transport],
+        updated=derived.updated(catalog.meta, server).isoformat(),
+    )
+
+
+def _facet(values: list[str], labels: dict[str, str]) -> list[tuple[str, str, int]]:
+    counts = Counter(values)
+    return [(key, label, counts[key]) for key, label in labels.items() if counts[key]]
+
+
+def _facets(catalog: Catalog, titles: dict[str, str]) -> dict[str, list[tuple[str, str, int]]]:
+    servers = catalog.servers
+    tags = sorted({tag for server in servers for tag in server.tags})
+    return {
+        "c": _facet([s.category for s in servers], titles),
+        "r": _facet([s.tier for s in servers], TIERS),
+        "a": _facet([derived.review_state(catalog.meta, s) for s in servers], APPROVALS),
+        "x": _facet([s.transport for s in servers], TRANSPORTS),
+        "k": _facet([s.kind for s in servers], KINDS),
+        "g": _facet([t for s in servers for t in s.tags], {tag: tag for tag in tags}),
+    }
+
+
+def _index_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any], facets: dict[str, Any]) -> Iterator[Page]:
+    size = site_search.PAGE_SIZE
+    count = max(1, -(-len(cards) // size))
+    for number in range(1, count + 1):
+        yield "index.html", paths.index_page(number), {
+            **common, "cards": cards[(number - 1) * size:number * size], "page": number, "pages": count,
+            "facets": facets, "total": len(cards),
+        }
+
+
+def _server_page(context: RenderContext, server: Server, placements: dict[str, Any], common: dict[str, Any]) -> Page:
+    catalog = context.catalog
+    tools = [(tool, tool_behaviour(tool), tool_parameters(tool)) for tool in server.tools]
+    return "server.html", paths.server_page(server.name), {
+        **common,
+        "server": server,
+        "category_title": common["category_titles"][server.category],
+        "registry_name": derived.registry_name(catalog.meta, server),
+        "updated": derived.updated(catalog.meta, server).isoformat(),
+        "badges": server_badges(catalog.meta, server),
+        "touch": touch_summary(server),
+        "overview": catalog.overviews.get(server.name, ""),
+        "tools": tools,
+        "deploy": deploy_plan(context, server, placements[server.name]),
+        "placements": placements[server.name],
+        "transport_label": TRANSPORTS[server.transport],
+    }
+
+
+def _list_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any]) -> Iterator[Page]:
+    for category in catalog.meta.categories:
+        members = [card for card in cards if card.server.category == category.slug]
+        yield "listing.html", paths.category_page(category.slug), {
+            **common, "heading": category.title, "kind": "Category", "intro": category.description, "cards": members}
+    for tag in sorted({tag for server in catalog.servers for tag in server.tags}):
+        members = [card for card in cards if tag in card.server.tags]
+        yield "listing.html", paths.tag_page(tag), {
+            **common, "heading": tag, "kind": "Tag", "intro": "", "cards": members}
+    for tier, label in TIERS.items():
+        members = [card for card in cards if card.server.tier == tier]
+        yield "listing.html", paths.tier_page(tier), {
+            **common, "heading": label, "kind": "Tier", "intro": tier_badge(members[0].server).explanation
+            if members else "", "cards": members}
+
+
+def _registry_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any]) -> Iterator[Page]:
+    by_name = {card.server.name: card for card in cards}
+    for profile in catalog.meta.registries:
+        admitted = derived.profile_servers(catalog, profile)
+        withheld = {s.name: [t.name for t in s.tools if t not in derived.profile_tools(profile, s)] for s in admitted}
+        yield "registry.html", paths.profile_page(profile.name), {
+            **common, "profile": profile, "cards": [by_name[s.name] for s in admitted], "withheld": withheld}
+
+
+def pages(context: RenderContext) -> Iterator[Page]:
+    """Every HTML page of the site, in a fixed order."""
+    catalog = context.catalog
+    titles = {category.slug: category.title for category in catalog.meta.categories}
+    tags = sorted({tag for server in catalog.servers for tag in server.tags})
+    common: dict[str, Any] = {
+        "meta": catalog.meta,
+        "last_updated": catalog.meta.last_updated.date().isoformat(),
+        "category_titles": titles,
+        "tiers": TIERS,
+        "all_tags": tags,
+        "server_count": len(catalog.servers),
+    }
+    cards = [_card(catalog, titles, server) for server in catalog.servers]
+    facets = _facets(catalog, titles)
+    yield from _index_pages(catalog, cards, common, facets)
+    placements = placements_by_server(catalog)
+    for server in catalog.servers:
+        yield _server_page(context, server, placements, common)
+    yield from _list_pages(catalog, cards, common)
+    rows = [(server, tool, tool_behaviour(tool)) for server in catalog.servers for tool in server.tools]
+    yield "tools.html", paths.TOOLS_PAGE, {**common, "rows": rows}
+    yield from _registry_pages(catalog, cards, common)
+    yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS}
+    yield "404.html", paths.NOT_FOUND_PAGE, common
+
+
+def search_data(context: RenderContext) -> Iterator[OutputFile]:
+    """The search index script files for the index page."""
+    catalog = context.catalog
+    titles = {category.slug: category.title for category in catalog.meta.categories}
+    labels = {key: {value: label for value, label, _ in facet} for key, facet in _facets(catalog, titles).items()}
+    yield from site_search.search_files(catalog, labels)

@@ -1,0 +1,74 @@
+"""The index page's search data, emitted as classic `<script>` files.
+
+The site must work from `file://`, where `fetch()` of JSON is refused, so the
+data is JavaScript that assigns a global. Small catalogs get one file; above
+CHUNK_SIZE entries the data is split into chunk files that `search.js` loads
+on demand (on the first keystroke or filter), so the index page stays light
+even at 10,000 servers. Entries use short keys because they are repeated for
+every server; `search.js` documents the same keys.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from generator import derived, paths
+from generator.models import Catalog, Server
+from generator.output import OutputFile
+from generator.render.site_views import needs_no_egress
+
+CHUNK_SIZE = 5000
+INDEX_FILE = "search-index.js"
+# Cards rendered per page, server-side (no-JS pagination) and by search.js alike.
+PAGE_SIZE = 200
+
+
+def search_entry(catalog: Catalog, server: Server) -> dict[str, Any]:
+    """One server as search.js sees it (short keys: the file repeats them per server)."""
+    meta = catalog.meta
+    return {
+        "n": server.name,
+        "t": server.title,
+        "d": server.description,
+        "p": server.publisher,
+        "c": server.category,
+        "g": list(server.tags),
+        "o": [tool.name for tool in server.tools],
+        "r": server.tier,
+        "a": derived.review_state(meta, server),
+        "x": server.transport,
+        "k": server.kind,
+        "e": needs_no_egress(server),
+        "h": bool(server.digest),
+        "z": server.status == "deprecated",
+        "u": derived.updated(meta, server).isoformat(),
+        "l": paths.server_page(server.name),
+    }
+
+
+def _script(statement: str) -> bytes:
+    return (statement + "\n").encode("utf-8")
+
+
+def _json(value: Any) -> str:
+    # Escaping "<" keeps the data inert even if someone inlines the file into a page one day.
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def search_files(catalog: Catalog, facets: dict[str, Any]) -> Iterator[OutputFile]:
+    """assets/search-index.js, plus assets/search-index-N.js chunks above CHUNK_SIZE servers."""
+    entries = [search_entry(catalog, server) for server in catalog.servers]
+    chunks: Sequence[list[dict[str, Any]]] = [entries[i:i + CHUNK_SIZE] for i in range(0, len(entries), CHUNK_SIZE)]
+    header: dict[str, Any] = {"facets": facets, "pageSize": PAGE_SIZE, "total": len(entries)}
+    if len(chunks) <= 1:
+        header["entries"] = entries
+        header["chunks"] = []
+        yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_json(header)};"))
+        return
+    header["chunks"] = [f"search-index-{number}.js" for number in range(1, len(chunks) + 1)]
+    yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_json(header)};"))
+    for number, chunk in enumerate(chunks, start=1):
+        statement = f"window.MCPCatalogChunks=window.MCPCatalogChunks||{{}};window.MCPCatalogChunks[{number}]={_json(chunk)};"
+        yield OutputFile(paths.site_asset(f"search-index-{number}.js"), _script(statement))

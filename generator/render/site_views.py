@@ -1,0 +1,219 @@
+"""What the site says about one server, in words: badges, the "may touch" summary, tool behaviour.
+
+These are plain data built from the validated model and `generator.derived`;
+the templates only lay them out. Nothing here escapes or formats HTML: every
+string is text, and Jinja's autoescape makes it inert on the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from generator import derived
+from generator.models import CatalogMeta, Server, Tool
+
+# Tones a badge can have; the stylesheet colours them, the text always says the state too.
+GOOD, WARN, BAD, NEUTRAL = "good", "warn", "bad", "neutral"
+
+
+@dataclass(frozen=True)
+class Badge:
+    """A badge: a short label, a sentence explaining it, and its glossary anchor on the about page."""
+
+    label: str
+    explanation: str
+    tone: str
+    glossary: str
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One line of the "What this server may touch" summary; `undeclared` marks an absence."""
+
+    topic: str
+    text: str
+    undeclared: bool = False
+
+
+def _date(value: dt.date | None) -> str:
+    return value.isoformat() if value else "an unrecorded date"
+
+
+def tier_badge(server: Server) -> Badge:
+    """Validated or community, with what that means."""
+    if server.tier == "validated":
+        return Badge("Validated", "Vetted by the catalog team.", GOOD, "glossary-tier")
+    return Badge("Community", "Listed as published upstream; not vetted by the catalog team.", WARN, "glossary-tier")
+
+
+def approval_badge(meta: CatalogMeta, server: Server) -> Badge:
+    """The review state as of the catalog's last update, with who decided and when."""
+    state = derived.review_state(meta, server)
+    review = server.review
+    if state == "approved" and review is not None:
+        text = f"Approved by {review.by} on {_date(review.date)}"
+        text += f", expires {review.expires.isoformat()}." if review.expires else ", no expiry set."
+        return Badge("Approved", text, GOOD, "glossary-approval")
+    if state == "expired" and review is not None:
+        return Badge("Approval expired", f"Approved by {review.by}; the approval expired on {_date(review.expires)}.",
+                     BAD, "glossary-approval")
+    if state == "rejected" and review is not None:
+        who = f" by {review.by}" if review.by else ""
+        return Badge("Rejected", f"Rejected{who} on {_date(review.date)}.", BAD, "glossary-approval")
+    if state == "under-review":
+        return Badge("Under review", "The organisation has not decided yet.", WARN, "glossary-approval")
+    return Badge("Not reviewed", "No approval record: the organisation has not reviewed it.", WARN, "glossary-approval")
+
+
+def server_badges(meta: CatalogMeta, server: Server) -> list[Badge]:
+    """Every badge of a server page, each explaining itself in both states."""
+    badges = [tier_badge(server), approval_badge(meta, server)]
+    if server.kind == "container":
+        if server.digest:
+            badges.append(Badge("Pinned by digest", "The image is referenced by its sha256 digest: it cannot change "
+                                "under the same reference.", GOOD, "glossary-digest"))
+        else:
+            badges.append(Badge("Not pinned", "The image is referenced by tag only: the tag can be moved to other "
+                                "content.", WARN, "glossary-digest"))
+        if server.provenance:
+            badges.append(Badge("Provenance recorded", "Where and how the image was built and signed is recorded.",
+                                GOOD, "glossary-provenance"))
+        else:
+            badges.append(Badge("No provenance", "No build or signing provenance is recorded for the image.",
+                                WARN, "glossary-provenance"))
+    if server.status == "deprecated":
+        badges.append(Badge("Deprecated", "Kept for existing users; do not deploy it anew.", BAD, "glossary-status"))
+    else:
+        badges.append(Badge("Active", "Maintained and fit for new deployments.", NEUTRAL, "glossary-status"))
+    return badges
+
+
+def needs_no_egress(server: Server) -> bool:
+    """True when a container declares network permissions that allow no outbound host at all."""
+    permissions = server.permissions
+    if server.kind != "container" or permissions is None or permissions.network is None:
+        return False
+    outbound = permissions.network.outbound
+    return not outbound.allow_host and not outbound.insecure_allow_all
+
+
+def _network_fact(server: Server) -> Fact:
+    if server.kind == "remote" and server.remote is not None:
+        parts = urlsplit(server.remote.url)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        return Fact("Network", f"Your client sends requests to {parts.hostname}:{port}; "
+                    "what the hosted service itself reaches is not declared.", undeclared=True)
+    permissions = server.permissions
+    if permissions is None or permissions.network is None:
+        return Fact("Network", "Network access: not declared.", undeclared=True)
+    outbound = permissions.network.outbound
+    if outbound.insecure_allow_all:
+        return Fact("Network", "May reach any host on any port (unrestricted egress).")
+    if not outbound.allow_host:
+        return Fact("Network", "No network access declared: it needs no egress.")
+    hosts = [f"{host[1:]} and its subdomains" if host.startswith(".") else host for host in outbound.allow_host]
+    if len(hosts) == 1 and len(outbound.allow_port) == 1 and not outbound.allow_host[0].startswith("."):
+        return Fact("Network", f"Talks to {hosts[0]}:{outbound.allow_port[0]} only.")
+    ports = ", ".join(str(port) for port in outbound.allow_port) or "any port"
+    return Fact("Network", f"Talks to {', '.join(hosts)} only, on port {ports}.")
+
+
+def _files_fact(server: Server) -> Fact:
+    permissions = server.permissions
+    if server.kind != "container":
+        return Fact("Files", "Not applicable: it does not run in your cluster.")
+    if permissions is None or not (permissions.read or permissions.write):
+        return Fact("Files", "File access: not declared.", undeclared=True)
+    reads = ", ".join(permissions.read) or "nothing declared"
+    writes = ", ".join(permissions.write) or "nothing declared"
+    return Fact("Files", f"Reads {reads}; writes {writes}.")
+
+
+def _secrets_fact(server: Server) -> Fact:
+    names = [env.name for env in server.env if env.secret]
+    if server.remote is not None:
+        names += [f"header {header.name}" for header in server.remote.headers if header.secret]
+    if not names:
+        return Fact("Secrets", "No secrets declared.")
+    return Fact("Secrets", f"Needs {len(names)} secret{'s' if len(names) > 1 else ''}: {', '.join(names)}.")
+
+
+def _runs_fact(server: Server) -> Fact:
+    if server.kind == "container":
+        return Fact("Where it runs", "As a container in your cluster.")
+    if server.kind == "remote":
+        return Fact("Where it runs", "As a remote SaaS endpoint outside your network: data you send leaves it.")
+    return Fact("Where it runs", "Nowhere yet: a reference entry known by its packages, not deployable here.")
+
+
+def _tools_fact(server: Server) -> Fact:
+    tools = server.tools
+    if not tools:
+        return Fact("Tools", "Tools: not declared.", undeclared=True)
+    read_only = sum(1 for tool in tools if tool.annotations and tool.annotations.readOnlyHint)
+    destructive = sum(1 for tool in tools if tool.annotations and tool.annotations.destructiveHint)
+    open_world = sum(1 for tool in tools if tool.annotations and tool.annotations.openWorldHint)
+    unhinted = sum(1 for tool in tools if tool.annotations is None)
+    text = (f"{len(tools)} tool{'s' if len(tools) != 1 else ''}: {read_only} read-only, {destructive} destructive, "
+            f"{open_world} reach the open internet")
+    if unhinted:
+        text += f"; {unhinted} without behaviour hints (not declared)"
+    return Fact("Tools", text + ".", undeclared=bool(unhinted))
+
+
+def touch_summary(server: Server) -> list[Fact]:
+    """The plain-words summary at the top of a server page; absences are said, never hidden."""
+    return [_runs_fact(server), _network_fact(server), _files_fact(server), _secrets_fact(server), _tools_fact(server)]
+
+
+def tool_behaviour(tool: Tool) -> list[str]:
+    """A tool's annotations in words; an absent hint is said to be not declared."""
+    hints = tool.annotations
+    if hints is None:
+        return ["behaviour not declared"]
+    words = []
+    if hints.readOnlyHint is not None:
+        words.append("read-only" if hints.readOnlyHint else "modifies its environment")
+    if hints.destructiveHint:
+        words.append("destructive")
+    if hints.idempotentHint:
+        words.append("idempotent")
+    if hints.openWorldHint:
+        words.append("open-world")
+    return words or ["no behaviour hints set"]
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """One argument of a tool, read from its `input_schema`."""
+
+    name: str
+    type: str
+    required: bool
+    description: str
+    default: str
+
+
+def tool_parameters(tool: Tool) -> list[Parameter]:
+    """The tool's arguments from `input_schema.properties`, in the order the schema gives them."""
+    schema = tool.input_schema or {}
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        return []
+    required = schema.get("required") if isinstance(schema.get("required"), list) else []
+    parameters = []
+    for name, spec in properties.items():
+        spec = spec if isinstance(spec, dict) else {}
+        kind = spec.get("type", "any")
+        kind = " or ".join(str(k) for k in kind) if isinstance(kind, list) else str(kind)
+        default = spec.get("default")
+        parameters.append(Parameter(
+            name=str(name),
+            type=kind,
+            required=name in required,
+            description=str(spec.get("description", "")),
+            default="" if default is None else str(default),
+        ))
+    return parameters

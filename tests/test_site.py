@@ -1,0 +1,361 @@
+"""The static HTML site: validity, links, offline rules, security, determinism, golden pages.
+
+Browser behaviour (search, filters, copy, XSS in a real engine) is in test_site_browser.py.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import html5lib
+import pytest
+
+from generator import paths
+from generator.build import build
+from generator.cli import main
+from generator.models import Catalog
+from generator.render import site
+from generator.render.context import RenderContext
+from generator.render.markdown import render_markdown
+from generator.render.site_search import CHUNK_SIZE, PAGE_SIZE, search_files
+from generator.source.validate import read_catalog
+
+GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
+GOLDEN_PAGES = (
+    "index.html",
+    "servers/fetch/index.html",
+    "servers/docs-remote/index.html",
+    "servers/left-pad/index.html",
+    "tools/index.html",
+    "categories/web/index.html",
+    "assets/search-index.js",
+)
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "base-uri 'none'; form-action 'none'")
+
+REFERENCE_YAML = """\
+name: left-pad
+title: Left pad
+description: A reference entry known only by its npm package.
+version: 1.0.0
+category: web
+tags: [web]
+tier: community
+transport: stdio
+packages:
+  - registry_type: npm
+    identifier: "@example/left-pad-mcp"
+    version: 1.0.0
+tools:
+  - name: pad
+    description: Pads a string on the left.
+    input_schema:
+      type: object
+      properties:
+        text: {type: string, description: The text to pad.}
+        width: {type: integer, default: 10}
+      required: [text]
+"""
+
+# Every hostile string a catalog author could slip in; none may become markup or script.
+HOSTILE_YAML = """\
+name: hostile
+title: '<b id="injected-title" onmouseover="alert(1)">Hostile</b>'
+description: '<script>alert("desc")</script><img id="injected-img" src=x onerror=alert(2)> {{ 7*7 }}'
+version: 1.0.0
+category: web
+tags: [web]
+tier: community
+publisher: '"><script>alert(3)</script>'
+transport: stdio
+image: ghcr.io/example/hostile:1.0.0
+env:
+  - name: TOKEN
+    description: '<svg id="injected-svg" onload=alert(4)></svg> {%% raw %%}{{ config }}'
+    secret: true
+tools:
+  - name: evil_tool
+    description: '<a id="injected-link" href="javascript:alert(5)">click</a> {{ 6*7 }}'
+    input_schema:
+      type: object
+      properties:
+        '<img src=x onerror=alert(8)>': {type: string, description: '<script>alert(9)</script>'}
+examples:
+  - prompt: '<iframe id="injected-frame" src="javascript:alert(10)"></iframe>'
+review:
+  status: rejected
+  by: '"><script>alert(11)</script>'
+  date: 2026-10-01
+  notes: '<script>alert(12)</script>'
+"""
+HOSTILE_MD = """\
+## Heading <script>alert(13)</script>
+
+[click me](javascript:alert(14)) and [fine](https://example.org/page)
+
+<img id="injected-md" src=x onerror=alert(15)>
+
+<script>alert(16)</script>
+
+{{ 7*7 }} {% raw %}
+"""
+INJECTED_IDS = ("injected-title", "injected-img", "injected-svg", "injected-link", "injected-frame", "injected-md")
+
+
+# The site renderer's pages; other output kinds (the API's own index.html) are tested with their renderers.
+SITE_FOLDERS = ("servers", "categories", "tags", "tiers", "tools", "registries", "about", "page")
+
+
+def html_pages(site: Path) -> Iterator[Path]:
+    for page in sorted(site.rglob("*.html")):
+        parts = page.relative_to(site).parts
+        if len(parts) == 1 or parts[0] in SITE_FOLDERS:
+            yield page
+
+
+def parse(page: Path) -> object:
+    return html5lib.parse(page.read_bytes(), treebuilder="etree", namespaceHTMLElements=False)
+
+
+def references(page: Path) -> Iterator[tuple[str, str, str]]:
+    """(tag, attribute, value) of every href and src in the page."""
+    for element in parse(page).iter():  # type: ignore[attr-defined]
+        for attribute in ("href", "src"):
+            value = element.get(attribute)
+            if value is not None:
+                yield element.tag, attribute, value
+
+
+@pytest.fixture
+def small_site(write_tree: Callable[..., Path], tmp_path: Path) -> Path:
+    from conftest import FETCH_YAML, REMOTE_YAML
+
+    source = write_tree({"fetch.yaml": FETCH_YAML, "fetch.md": "## What it does\n\nFetches *pages*.\n",
+                         "docs-remote.yaml": REMOTE_YAML, "left-pad.yaml": REFERENCE_YAML})
+    out = tmp_path / "site"
+    build(source, out)
+    return out
+
+
+@pytest.fixture
+def hostile_site(write_tree: Callable[..., Path], tmp_path: Path) -> Path:
+    source = write_tree({"hostile.yaml": HOSTILE_YAML.replace("%%", "%"), "hostile.md": HOSTILE_MD})
+    out = tmp_path / "site"
+    build(source, out)
+    return out
+
+
+# --- the default catalog -------------------------------------------------------
+
+
+def test_default_site_has_every_page_kind(default_site: Path) -> None:
+    catalog = read_catalog(Path(__file__).resolve().parent.parent / "catalog-source").catalog
+    expected = [paths.SITE_INDEX, paths.TOOLS_PAGE, paths.ABOUT_PAGE, paths.NOT_FOUND_PAGE]
+    expected += [paths.server_page(s.name) for s in catalog.servers]
+    expected += [paths.category_page(c.slug) for c in catalog.meta.categories]
+    expected += [paths.tag_page(t) for t in {t for s in catalog.servers for t in s.tags}]
+    expected += [paths.tier_page(t) for t in ("validated", "community")]
+    expected += [paths.profile_page(p.name) for p in catalog.meta.registries]
+    missing = [path for path in expected if not (default_site / path).is_file()]
+    assert not missing
+
+
+def test_every_page_is_valid_html(default_site: Path) -> None:
+    parser = html5lib.HTMLParser(strict=True)
+    failures = []
+    for page in html_pages(default_site):
+        try:
+            parser.parse(page.read_bytes())
+        except html5lib.html5parser.ParseError as error:
+            failures.append(f"{page.relative_to(default_site)}: {error}")
+    assert not failures, "\n".join(failures)
+
+
+def test_every_relative_link_resolves_to_a_built_file(default_site: Path) -> None:
+    broken = []
+    for page in html_pages(default_site):
+        for tag, attribute, value in references(page):
+            if value.startswith(("https://", "http://", "mailto:", "#", "data:")):
+                continue
+            assert not value.startswith("/"), f"{page}: root-absolute {attribute}={value}"
+            target = value.split("#", 1)[0]
+            assert not target.endswith("/"), f"{page}: link to a folder {value} (needs an explicit index.html)"
+            if not (page.parent / target).resolve().is_file():
+                broken.append(f"{page.relative_to(default_site)}: <{tag} {attribute}={value!r}>")
+    assert not broken, "\n".join(broken[:50])
+
+
+def test_fragment_links_point_at_existing_anchors(default_site: Path) -> None:
+    page = default_site / paths.server_page("github")
+    ids = {element.get("id") for element in parse(page).iter() if element.get("id")}  # type: ignore[attr-defined]
+    fragments = {value[1:] for _, _, value in references(page) if value.startswith("#")}
+    assert {"touch", "tools", "deploy", "records", "configuration"} <= ids
+    assert fragments - ids == set()
+
+
+def test_nothing_is_loaded_from_outside(default_site: Path) -> None:
+    external = re.compile(r"^\s*(https?:)?//", re.I)
+    offenders = []
+    for page in html_pages(default_site):
+        for tag, attribute, value in references(page):
+            loads = attribute == "src" or tag == "link"
+            if loads and external.match(value):
+                offenders.append(f"{page.relative_to(default_site)}: <{tag} {attribute}={value}>")
+    for sheet in default_site.rglob("*.css"):
+        offenders += [f"{sheet}: {m}" for m in re.findall(r"url\(\s*['\"]?\s*(?:https?:)?//[^)]*\)", sheet.read_text())]
+    for script in (default_site / "assets").glob("*.js"):
+        text = script.read_text()
+        assert "fetch(" not in text and "Worker(" not in text and "import(" not in text, script
+    assert not offenders, "\n".join(offenders)
+
+
+def test_every_page_has_the_strict_csp_and_no_inline_code(default_site: Path) -> None:
+    for page in html_pages(default_site):
+        tree = parse(page)
+        metas = [m for m in tree.iter("meta") if m.get("http-equiv") == "Content-Security-Policy"]  # type: ignore[attr-defined]
+        assert [m.get("content") for m in metas] == [CSP], page
+        assert all(s.get("src") for s in tree.iter("script")), f"{page}: inline script"  # type: ignore[attr-defined]
+        assert not list(tree.iter("style")), f"{page}: inline style"  # type: ignore[attr-defined]
+        assert not [e for e in tree.iter() if e.get("style") is not None], f"{page}: style attribute"  # type: ignore[attr-defined]
+        assert not [e for e in tree.iter() if any(a.startswith("on") for a in e.keys())], page  # type: ignore[attr-defined]
+
+
+def test_server_page_says_what_it_may_touch(default_site: Path) -> None:
+    osv = (default_site / paths.server_page("osv")).read_text()
+    assert "Talks to api.osv.dev:443 only." in osv
+    github = (default_site / paths.server_page("github")).read_text()
+    assert "Needs 1 secret: GITHUB_PERSONAL_ACCESS_TOKEN." in github
+    assert "File access: not declared." in github
+    remote = (default_site / paths.server_page("github-remote")).read_text()
+    assert "As a remote SaaS endpoint outside your network" in remote
+
+
+def test_deploy_section_uses_placeholders_and_the_bundle(default_site: Path) -> None:
+    page = (default_site / paths.server_page("github")).read_text()
+    assert "kubectl create secret generic github-secrets -n mcp-production" in page
+    assert "--from-literal=GITHUB_PERSONAL_ACCESS_TOKEN=&#39;&lt;GITHUB_PERSONAL_ACCESS_TOKEN&gt;&#39;" in page
+    assert "kubectl get mcpserver -n mcp-production" in page
+    assert "${input:github_personal_access_token}" in page
+    assert "thv run" in page and "--secret github-github-personal-access-token,target=GITHUB_PERSONAL_ACCESS_TOKEN" in page
+    bundle = (default_site / paths.server_bundle_all("github")).read_text()
+    assert "kind: MCPServer" in bundle
+    # The embedded manifest is the bundle file itself, escaped.
+    assert bundle.splitlines()[-1].replace("'", "&#39;").replace('"', "&#34;") in page
+
+
+def test_index_lists_every_server_as_a_card_with_search_data(default_site: Path) -> None:
+    index = parse(default_site / paths.SITE_INDEX)
+    cards = [li for li in index.iter("li") if "card" in (li.get("class") or "").split()]  # type: ignore[attr-defined]
+    assert len(cards) == 36
+    assert [c.get("data-name") for c in cards] == sorted(c.get("data-name") for c in cards)
+    data = (default_site / paths.site_asset("search-index.js")).read_text()
+    assert data.startswith("window.MCPCatalogSearch={") and '"n":"osv"' in data
+
+
+# --- small fixture catalogs --------------------------------------------------------
+
+
+def test_reference_entry_has_no_deploy_section(small_site: Path) -> None:
+    page = (small_site / paths.server_page("left-pad")).read_text()
+    assert 'id="deploy"' not in page and "kubectl" not in page
+    assert "@example/left-pad-mcp@1.0.0" in page
+    assert "<td><code>width</code></td><td>integer</td><td>no</td><td></td><td><code>10</code></td>" in page
+    fetch = (small_site / paths.server_page("fetch")).read_text()
+    assert 'id="deploy"' in fetch
+
+
+def test_hostile_text_is_rendered_inert(hostile_site: Path) -> None:
+    for page in html_pages(hostile_site):
+        tree = parse(page)
+        ids = {e.get("id") for e in tree.iter()}  # type: ignore[attr-defined]
+        assert not ids & set(INJECTED_IDS), page
+        scripts = [s.get("src") for s in tree.iter("script")]  # type: ignore[attr-defined]
+        assert all(scripts), page
+        hrefs = [v for _, _, v in references(page)]
+        assert not [v for v in hrefs if v.strip().lower().startswith("javascript:")], page
+    server = (hostile_site / paths.server_page("hostile")).read_text()
+    assert "&lt;script&gt;alert(&#34;desc&#34;)&lt;/script&gt;" in server
+    assert "{{ 7*7 }}" in server and "49" not in server and "{{ 6*7 }}" in server and "42" not in server
+    assert "&lt;script&gt;alert(16)&lt;/script&gt;" in server
+    assert 'rel="noopener noreferrer">fine</a>' in server
+    data = (hostile_site / paths.site_asset("search-index.js")).read_text()
+    assert "<" not in data
+
+
+def test_markdown_drops_raw_html_and_unsafe_links() -> None:
+    html = str(render_markdown("# Top\n\n## Setup\n\n[x](javascript:alert(1)) <b onclick=1>b</b> ![i](https://x/i.png)"))
+    assert '<h2 id="overview-top">Top</h2>' in html
+    assert '<h3 id="overview-setup">Setup</h3>' in html
+    assert "javascript" not in html and "<img" not in html and "<b " not in html
+    assert "&lt;b onclick=1&gt;" in html
+
+
+def test_two_builds_are_byte_identical(write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    source = write_tree()
+    build(source, tmp_path / "one")
+    build(source, tmp_path / "two")
+    first = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
+    second = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
+    assert first.keys() == second.keys()
+    assert [p for p in first if first[p] != second[p]] == []
+
+
+def test_a_template_can_be_overridden_file_by_file(write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    source = write_tree()
+    templates = tmp_path / "mine"
+    templates.mkdir()
+    (templates / "404.html").write_text('{% extends "base.html" %}{% block content %}<h1>Lost, sorry</h1>{% endblock %}')
+    result = CliRunner().invoke(main, ["build", "--source", str(source), "--out", str(tmp_path / "site"),
+                                       "--templates", str(templates), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "<h1>Lost, sorry</h1>" in (tmp_path / "site" / paths.NOT_FOUND_PAGE).read_text()
+    assert "What this server may touch" in (tmp_path / "site" / paths.server_page("fetch")).read_text()
+
+
+def test_large_catalogs_are_paginated(write_tree: Callable[..., Path]) -> None:
+    catalog = read_catalog(write_tree()).catalog
+    # Remote copies: the cheapest servers to render, and only the site renderer runs (a full build is slow).
+    template = catalog.server("docs-remote")
+    servers = tuple(template.model_copy(update={"name": f"s{i:03d}"}) for i in range(PAGE_SIZE + 1))
+    context = RenderContext(Catalog(meta=catalog.meta, servers=servers))
+    pages = {item.path: item.content.decode() for item in site.render(context) if item.path.endswith(".html")}
+    first, second = pages[paths.index_page(1)], pages[paths.index_page(2)]
+    assert first.count('class="card"') == PAGE_SIZE and second.count('class="card"') == 1
+    assert 'href="page/2/index.html"' in first and 'href="../../index.html">1</a>' in second
+
+
+def test_search_data_is_chunked_above_the_chunk_size(write_tree: Callable[..., Path]) -> None:
+    catalog = read_catalog(write_tree()).catalog
+    template = catalog.servers[0]
+    servers = tuple(template.model_copy(update={"name": f"s{i:05d}"}) for i in range(CHUNK_SIZE + 1))
+    files = list(search_files(Catalog(meta=catalog.meta, servers=servers), {}))
+    assert [f.path for f in files] == ["assets/search-index.js", "assets/search-index-1.js", "assets/search-index-2.js"]
+    assert b'"chunks":["search-index-1.js","search-index-2.js"]' in files[0].content
+    assert b'"entries"' not in files[0].content
+    assert files[2].content.count(b'"n":"s') == 1
+
+
+def test_golden_pages(small_site: Path, request: pytest.FixtureRequest) -> None:
+    if request.config.getoption("--update-golden"):
+        shutil.rmtree(GOLDEN, ignore_errors=True)
+        for page in GOLDEN_PAGES:
+            (GOLDEN / page).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / page).write_bytes((small_site / page).read_bytes())
+    missing = [page for page in GOLDEN_PAGES if not (GOLDEN / page).is_file()]
+    assert not missing, f"golden files missing: {missing}; run pytest --update-golden and review the diff"
+    changed = [page for page in GOLDEN_PAGES if (GOLDEN / page).read_bytes() != (small_site / page).read_bytes()]
+    assert not changed, f"pages differ from tests/golden/site: {changed}; if intended, run pytest --update-golden"
+
+
+def test_with_an_image_mirror_pages_name_only_the_mirror(write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build(write_tree(), out, image_mirror="registry.corp.example/mcp")
+    page = (out / paths.server_page("fetch")).read_text()
+    assert "registry.corp.example/mcp/stackloklabs/gofetch/server:1.0.3@sha256:" in page
+    assert "ghcr.io/stackloklabs" not in page.replace("https://github.com/stackloklabs", "")
+    assert f'href="../../{paths.mirror_list("mapping.txt")}"' in page and (out / paths.mirror_list("mapping.txt")).is_file()

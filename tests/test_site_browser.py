@@ -1,0 +1,228 @@
+"""The site in a real browser: Debian's Chromium driven by Playwright, over file:// and over HTTP.
+
+The default catalog (built once per session) is opened straight from disk and
+through `python -m http.server` on 127.0.0.1 under a sub-path, since users do
+both. Screenshots go to test-artifacts/ (git-ignored) for people to look at.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from generator.build import build
+from test_site import HOSTILE_MD, HOSTILE_YAML, INJECTED_IDS
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync"]
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's Chromium: apt-get install chromium")
+sync_api = pytest.importorskip("playwright.sync_api", reason="needs playwright: pip install -e '.[test]'")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with sync_api.sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield instance
+        instance.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def http_root(default_site: Path) -> Iterator[str]:
+    """The default site served by http.server under the sub-path /site/ (its parent is the served folder)."""
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(default_site.parent)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/{default_site.name}/"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+@pytest.fixture(params=["file", "http"])
+def site_url(request: pytest.FixtureRequest, default_site: Path) -> str:
+    if request.param == "file":
+        return default_site.as_uri() + "/"
+    return str(request.getfixturevalue("http_root"))
+
+
+class Watched:
+    """A page with every console error, page error, failed request and dialog recorded."""
+
+    def __init__(self, browser: object, width: int = 1280, height: int = 900) -> None:
+        self.context = browser.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+        self.page = self.context.new_page()
+        self.problems: list[str] = []
+        self.dialogs: list[str] = []
+        self.page.on("console", lambda m: m.type == "error" and self.problems.append(f"console: {m.text}"))
+        self.page.on("pageerror", lambda e: self.problems.append(f"page error: {e}"))
+        self.page.on("requestfailed", lambda r: self.problems.append(f"failed: {r.url}"))
+        self.page.on("dialog", self._dialog)
+
+    def _dialog(self, dialog: object) -> None:
+        self.dialogs.append(dialog.message)  # type: ignore[attr-defined]
+        dialog.dismiss()  # type: ignore[attr-defined]
+
+    def cards(self) -> list[str]:
+        return self.page.locator("#results > li.card").evaluate_all("els => els.map(e => e.dataset.name)")
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def watched(browser: object) -> Iterator[Watched]:
+    page = Watched(browser)
+    yield page
+    page.close()
+
+
+def test_typing_narrows_the_cards_and_the_hash_restores_it(watched: Watched, site_url: str) -> None:
+    page = watched.page
+    page.goto(site_url + "index.html")
+    assert len(watched.cards()) == 34  # 36 servers, 2 deprecated hidden by default
+    page.fill("#q", "vulnerab")
+    assert set(watched.cards()) >= {"osv"} and len(watched.cards()) < 10
+    page.fill("#q", "tool:query_vulnerability")
+    assert watched.cards() == ["osv"]
+    assert "q=tool%3Aquery_vulnerability" in page.url
+    page.reload()
+    assert page.input_value("#q") == "tool:query_vulnerability"
+    assert watched.cards() == ["osv"]
+    assert page.inner_text("#status") == "1 server"
+    assert watched.problems == [] and watched.dialogs == []
+
+
+def test_filters_combine_show_chips_and_clear(watched: Watched, site_url: str) -> None:
+    page = watched.page
+    page.goto(site_url + "index.html")
+    page.select_option("#f-r", "validated")
+    validated = watched.cards()
+    page.select_option("#f-k", "remote")
+    both = watched.cards()
+    assert both and set(both) < set(validated)
+    kinds = page.evaluate("names => names.map(n => MCPCatalogSearch.entries.find(e => e.n === n).k)", both)
+    assert set(kinds) == {"remote"}
+    assert page.locator("#chips button").count() == 2
+    page.fill("#q", "zzzz-nothing")
+    assert watched.cards() == [] and page.is_visible("#no-results")
+    page.click("#clear")
+    assert len(watched.cards()) == 34 and page.locator("#chips button").count() == 0
+    page.check("#f-z")
+    assert len(watched.cards()) == 36
+    page.click("#chips button")
+    assert len(watched.cards()) == 34
+    assert watched.problems == []
+
+
+def test_a_shared_hash_opens_with_filters_applied(watched: Watched, site_url: str) -> None:
+    page = watched.page
+    page.goto(site_url + "index.html#r=validated&k=container&sort=updated")
+    names = watched.cards()
+    assert names and page.input_value("#f-r") == "validated" and page.input_value("#sort") == "updated"
+    dates = page.locator("#results time").evaluate_all("els => els.map(e => e.dateTime)")
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_copy_button_puts_the_manifest_on_the_clipboard(browser: object, site_url: str) -> None:
+    watched = Watched(browser)
+    try:
+        if site_url.startswith("http"):
+            watched.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url.split("/site")[0])
+        page = watched.page
+        page.goto(site_url + "servers/osv/index.html#deploy")
+        page.click("details.manifest summary")
+        page.click("button[data-copy=snippet-manifest]")
+        selected = page.evaluate("() => window.getSelection().toString()")
+        assert "kind: MCPServer" in selected
+        assert page.inner_text("button[data-copy=snippet-manifest]") in ("Copied", "Selected: press Ctrl+C")
+        if page.inner_text("button[data-copy=snippet-manifest]") == "Copied" and site_url.startswith("http"):
+            assert "kind: MCPServer" in page.evaluate("() => navigator.clipboard.readText()")
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+def test_tools_page_filters_rows(watched: Watched, site_url: str) -> None:
+    page = watched.page
+    page.goto(site_url + "tools/index.html")
+    page.fill("#tool-q", "jira")
+    visible = page.locator("#tool-table tbody tr:not([hidden])")
+    assert visible.count() > 0
+    assert all("jira" in text.lower() for text in visible.all_inner_texts())
+    assert watched.problems == []
+
+
+def test_pages_work_without_javascript(browser: object, default_site: Path) -> None:
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(default_site.as_uri() + "/index.html")
+        assert page.locator("#results > li.card").count() == 36
+        assert not page.is_visible("#search")
+        page.click("aside.browse >> text=Security")
+        assert page.url.endswith("categories/security/index.html")
+        assert page.locator("li.card").count() >= 1
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("width,height,label", [(1280, 900, "desktop"), (390, 844, "phone")])
+def test_screenshots(browser: object, default_site: Path, width: int, height: int, label: str) -> None:
+    watched = Watched(browser, width, height)
+    try:
+        ARTIFACTS.mkdir(exist_ok=True)
+        watched.page.goto(default_site.as_uri() + "/index.html")
+        watched.page.screenshot(path=str(ARTIFACTS / f"site-index-{label}.png"))
+        watched.page.goto(default_site.as_uri() + "/servers/github/index.html")
+        watched.page.screenshot(path=str(ARTIFACTS / f"site-server-{label}.png"))
+        overflow = watched.page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+        assert overflow <= 0, f"the server page scrolls sideways by {overflow}px at {width}px"
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+def test_hostile_catalog_does_not_execute(browser: object, write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    source = write_tree({"hostile.yaml": HOSTILE_YAML.replace("%%", "%"), "hostile.md": HOSTILE_MD})
+    out = tmp_path / "site"
+    build(source, out)
+    watched = Watched(browser)
+    try:
+        page = watched.page
+        for path in ("index.html", "servers/hostile/index.html", "tools/index.html", "categories/web/index.html"):
+            page.goto(out.as_uri() + "/" + path)
+            if path == "index.html":
+                page.fill("#q", "hostile")  # the card is then drawn by search.js, not the template
+            page.mouse.move(200, 200)
+            found = page.evaluate("ids => ids.filter(id => document.getElementById(id))", list(INJECTED_IDS))
+            assert found == [], path
+            assert page.locator("script:not([src])").count() == 0
+        assert watched.dialogs == []
+    finally:
+        watched.close()
