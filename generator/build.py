@@ -17,6 +17,8 @@ from pathlib import Path
 from generator.diagnostics import Diagnostic
 from generator.output import OutputFile, OutputTree, WrittenFile, check_output_dir
 from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
+from generator.release.diff import diff_releases, read_release_catalog
+from generator.render.catalog_json import catalog_document
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
@@ -56,13 +58,17 @@ def build(
     strict: bool = False,
     templates: Path | None = None,
     image_mirror: str | None = None,
+    previous: Path | None = None,
 ) -> BuildReport:
     """Validate `source_dir` and write the complete output into `out_dir`, atomically."""
     started = time.perf_counter()
     check_output_dir(out_dir, source_dir)
     validated = read_catalog(source_dir, strict=strict)
     timings = [("load and validate", time.perf_counter() - started)]
-    context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror)
+    changes = None
+    if previous is not None:  # read before anything is written: a bad release must not cost the old site
+        changes = diff_releases(read_release_catalog(previous), catalog_document(validated.catalog))
+    context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror, changes=changes)
     writing = 0.0
     with OutputTree(out_dir) as tree:
         for render in RENDERERS:

@@ -111,6 +111,12 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     help="Rewrite every emitted image reference to this registry mirror (overrides catalog.yaml).",
 )
 @click.option("--profile", is_flag=True, help="Print where the time went: load, validate, each output kind, write.")
+@click.option(
+    "--previous",
+    type=click.Path(path_type=Path, exists=True),
+    default=None,
+    help="The previous release (tarball or site folder): adds a 'changes since' page to the site.",
+)
 def build_command(
     source: Path,
     quiet: bool,
@@ -120,9 +126,10 @@ def build_command(
     templates: Path | None,
     image_mirror: str | None,
     profile: bool,
+    previous: Path | None,
 ) -> None:
     """Validate the source and write the static site into --out."""
-    report = build(source, out, strict=strict, templates=templates, image_mirror=image_mirror)
+    report = build(source, out, strict=strict, templates=templates, image_mirror=image_mirror, previous=previous)
     if verbose:  # a build is run often: its warnings are one count unless asked for
         _report_warnings(report.warnings, quiet, verbose)
     if profile:

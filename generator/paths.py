@@ -13,6 +13,7 @@ SITE_INDEX = "index.html"
 TOOLS_PAGE = "tools/index.html"
 ABOUT_PAGE = "about/index.html"
 NOT_FOUND_PAGE = "404.html"
+CHANGES_PAGE = "changes/index.html"
 
 
 def index_page(number: int) -> str:

@@ -138,3 +138,31 @@ def test_image_mirror_rewrites_every_emitted_reference(tmp_path):
         text = path.read_text(errors="replace")
         leaks += [f"{relative}: {source}" for source, pattern in patterns.items() if pattern.search(text)]
     assert leaks == []
+
+
+def test_build_previous_adds_a_changes_page(runner, two_releases, tmp_path):
+    import html5lib
+
+    old, _new = two_releases
+    new_source = tmp_path / "new-src"
+    out = tmp_path / "with-changes"
+    result = runner.invoke(main, ["build", "--source", str(new_source), "--out", str(out), "--previous", str(old)])
+    assert result.exit_code == 0, result.output
+    page = (out / "changes" / "index.html").read_text()
+    html5lib.HTMLParser(strict=True).parse(page)
+    assert "<h1>Changes since 1.0.0</h1>" in page
+    assert '<a href="../servers/added-one/index.html">added-one</a>' in page
+    assert "<li>fetch</li>" in page, "a removed server is named without a dead link"
+    assert "<li>new egress host: collector.example.net</li>" in page
+    assert 'href="../changes/index.html"' in (out / "about" / "index.html").read_text()
+    plain = tmp_path / "plain"
+    assert runner.invoke(main, ["build", "--source", str(new_source), "--out", str(plain)]).exit_code == 0
+    assert not (plain / "changes").exists()
+
+
+def test_build_previous_that_is_not_a_release_fails_before_writing(runner, default_site, tmp_path):
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["build", "--source", str(DEFAULT_SOURCE), "--out", str(out), "--previous", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "is not a built site" in result.output
+    assert not out.exists()

@@ -8,23 +8,20 @@ of the site; it goes inside the tarball (so a mirrored site can be verified) and
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import json
 import os
 import re
-import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.archive import reproducible_tarball
 from generator.errors import UsageError
 from generator.paths import CATALOG_JSON
 from generator.release import minisign
 
 CHECKSUMS = "SHA256SUMS"
 SIGNATURE_SUFFIX = ".minisig"
-_COMPRESSION_LEVEL = 9
 
 
 @dataclass(frozen=True)
@@ -106,7 +103,7 @@ def package_site(site: Path, out: Path, key: Path | None) -> PackageResult:
     sums_signature = _signature(sums, secret, info, CHECKSUMS)
     if sums_signature is not None:
         contents[CHECKSUMS + SIGNATURE_SUFFIX] = sums_signature
-    tarball.write_bytes(_reproducible_tarball(root, contents, source_date_epoch(info)))
+    tarball.write_bytes(reproducible_tarball({f"{root}/{path}": data for path, data in contents.items()}, source_date_epoch(info)))
     checksums = out / CHECKSUMS
     checksums.write_bytes(sums)
     signatures: list[Path] = []
@@ -123,37 +120,3 @@ def _signature(data: bytes, key: minisign.SecretKey | None, info: ReleaseInfo, f
     if key is None:
         return None
     return minisign.sign(data, key, f"{info.trusted_comment} file={file_name}").encode()
-
-
-def _reproducible_tarball(root: str, contents: dict[str, bytes], mtime: int) -> bytes:
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        folders = {prefix for relative in contents for prefix in _parent_folders(relative)}
-        # One sorted sequence of folders and files: a folder sorts before everything inside it.
-        for name in sorted(folders | set(contents)):
-            if name in folders:
-                archive.addfile(_entry(f"{root}/{name}".rstrip("/"), tarfile.DIRTYPE, 0o755, mtime))
-                continue
-            info = _entry(f"{root}/{name}", tarfile.REGTYPE, 0o644, mtime)
-            info.size = len(contents[name])
-            archive.addfile(info, io.BytesIO(contents[name]))
-    compressed = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, compresslevel=_COMPRESSION_LEVEL, mtime=0) as stream:
-        stream.write(raw.getvalue())
-    return compressed.getvalue()
-
-
-def _parent_folders(relative: str) -> list[str]:
-    """"a/b/c.json" -> ["", "a", "a/b"]: the release root and every folder above the file."""
-    parts = relative.split("/")[:-1]
-    return [""] + ["/".join(parts[: i + 1]) for i in range(len(parts))]
-
-
-def _entry(name: str, kind: bytes, mode: int, mtime: int) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.mode = mode
-    info.mtime = mtime
-    info.uid = info.gid = 0
-    info.uname = info.gname = ""
-    return info

@@ -24,7 +24,8 @@ from generator.models import RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server
 from generator.render.context import RenderContext
-from generator.render.k8s_yaml import document_bytes, header, multi_document_bytes, reproducible_tarball
+from generator.archive import reproducible_tarball
+from generator.render.k8s_yaml import document_bytes, header, multi_document_bytes
 from generator.render.toolhive import legacy_registry, upstream_registry
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
@@ -197,6 +198,6 @@ def tarball(context: RenderContext, profile: RegistryProfile, files: Sequence[Ou
     """The profile's folder as `bundles/registries/<profile>.tar.gz`, entries under `<profile>/`."""
     root = paths.profile_bundle_dir(profile.name)
     parent = root[: -len(f"{profile.name}/")]
-    entries = [(item.path[len(parent):], item.content) for item in files if item.path.startswith(root)]
+    entries = {item.path[len(parent):]: item.content for item in files if item.path.startswith(root)}
     mtime = int(context.catalog.meta.last_updated.timestamp())
     return OutputFile(paths.profile_bundle_tarball(profile.name), reproducible_tarball(entries, mtime))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from generator.models import Catalog
+from generator.release.diff import ReleaseDiff
 
 
 @dataclass(frozen=True)
@@ -17,3 +18,5 @@ class RenderContext:
     """A folder whose files override the shipped templates of the same name."""
     image_mirror: str | None = None
     """HOST[/PREFIX] overriding catalog.yaml's `image_mirror` for every emitted image reference."""
+    changes: ReleaseDiff | None = None
+    """What changed since the previous release (`build --previous`), for the site's changes page."""

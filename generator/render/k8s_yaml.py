@@ -1,20 +1,16 @@
-"""Byte-stable Kubernetes YAML, resource names and tarballs for the manifest bundles.
+"""Byte-stable Kubernetes YAML and resource names for the manifest bundles.
 
-Everything here is deterministic: keys keep the order the builders gave them,
-no timestamp is written, and the tarball's metadata comes from the catalog's
-`last_updated`. Source text never reaches a comment unfiltered (a newline in a
+Everything here is deterministic: keys keep the order the builders gave them
+and no timestamp is written. Source text never reaches a comment unfiltered (a newline in a
 comment would start a YAML key of the attacker's choosing); values go through
 the YAML emitter, which quotes whatever needs quoting.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import re
-import tarfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -90,30 +86,3 @@ def resource_name(base: str, suffix: str = "", limit: int = NAME_LIMIT) -> str:
     digest = hashlib.sha256(base.encode("utf-8")).hexdigest()[:8]
     keep = limit - len(suffix) - len(digest) - 1
     return f"{base[:keep].rstrip('-')}-{digest}{suffix}"
-
-
-def reproducible_tarball(files: Sequence[tuple[str, bytes]], mtime: int) -> bytes:
-    """A .tar.gz of `files` (path, bytes) that is byte-identical for the same input.
-
-    Entries are sorted, folders included, owners are root with no names, modes
-    are fixed and every time is `mtime`; gzip records neither name nor time.
-    """
-    folders = sorted({"/".join(path.split("/")[:depth]) for path, _ in files for depth in range(1, path.count("/") + 1)})
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        entries = [(folder, None) for folder in folders] + sorted(files)
-        for path, content in sorted(entries, key=lambda entry: entry[0]):
-            info = tarfile.TarInfo(path)
-            info.mtime = mtime
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            if content is None:
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                archive.addfile(info)
-            else:
-                info.mode, info.size = 0o644, len(content)
-                archive.addfile(info, io.BytesIO(content))
-    packed = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=packed, mtime=0, compresslevel=9) as stream:
-        stream.write(raw.getvalue())
-    return packed.getvalue()

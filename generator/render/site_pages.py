@@ -156,7 +156,10 @@ def pages(context: RenderContext) -> Iterator[Page]:
     rows = [(server, tool, tool_behaviour(tool)) for server in catalog.servers for tool in server.tools]
     yield "tools.html", paths.TOOLS_PAGE, {**common, "rows": rows}
     yield from _registry_pages(catalog, cards, common)
-    yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS}
+    yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS, "changes": context.changes}
+    if context.changes is not None:
+        present = {server.name for server in catalog.servers}
+        yield "changes.html", paths.CHANGES_PAGE, {**common, "changes": context.changes, "present": present}
     yield "404.html", paths.NOT_FOUND_PAGE, common
 
 
