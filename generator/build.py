@@ -9,7 +9,9 @@ module and one line to RENDERERS.
 
 from __future__ import annotations
 
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,8 +61,13 @@ def build(
     templates: Path | None = None,
     image_mirror: str | None = None,
     previous: Path | None = None,
+    jobs: int = 1,
 ) -> BuildReport:
-    """Validate `source_dir` and write the complete output into `out_dir`, atomically."""
+    """Validate `source_dir` and write the complete output into `out_dir`, atomically.
+
+    With `jobs` > 1 the output kinds render in that many worker processes; every renderer
+    is a pure function of the context, so the files are the same bytes as with one job.
+    """
     started = time.perf_counter()
     check_output_dir(out_dir, source_dir)
     validated = read_catalog(source_dir, strict=strict)
@@ -69,24 +76,15 @@ def build(
     if previous is not None:  # read before anything is written: a bad release must not cost the old site
         changes = diff_releases(read_release_catalog(previous), catalog_document(validated.catalog))
     context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror, changes=changes)
-    writing = 0.0
     with OutputTree(out_dir) as tree:
-        for render in RENDERERS:
-            phase_started, phase_writing = time.perf_counter(), 0.0
-            for item in render(context):
-                write_started = time.perf_counter()
-                tree.write(item)
-                phase_writing += time.perf_counter() - write_started
-            kind = render.__module__.rsplit(".", 1)[-1]
-            timings.append((f"render {kind}", time.perf_counter() - phase_started - phase_writing))
-            writing += phase_writing
+        timings += _render_everything(context, tree, jobs)
         index_started = time.perf_counter()
         for index in INDEXERS:
             for item in index(context, dict(tree.written)):
                 tree.write(item)
         timings.append(("write indexes", time.perf_counter() - index_started))
         swap_started = time.perf_counter()
-    timings += [("write files", writing), ("swap into place", time.perf_counter() - swap_started)]
+    timings.append(("swap into place", time.perf_counter() - swap_started))
     return BuildReport(
         servers=len(validated.catalog.servers),
         files=len(tree.written),
@@ -94,3 +92,42 @@ def build(
         warnings=validated.warnings,
         timings=tuple(timings),
     )
+
+
+Timings = list[tuple[str, float]]
+# Set just before the worker processes fork, so they inherit the catalog instead of unpickling it.
+_FORKED_WORK: tuple[RenderContext, OutputTree] | None = None
+
+
+def _render_everything(context: RenderContext, tree: OutputTree, jobs: int) -> Timings:
+    """Run every renderer into `tree`, in this process or in `jobs` forked workers."""
+    if jobs <= 1:
+        results = [_render_one(render, context, tree) for render in RENDERERS]
+    else:
+        global _FORKED_WORK
+        _FORKED_WORK = (context, tree)
+        try:
+            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+                results = list(pool.map(_render_in_worker, range(len(RENDERERS))))
+        finally:
+            _FORKED_WORK = None
+        for written, _timings in results:
+            tree.merge(written)
+    return [timing for _written, timings in results for timing in timings]
+
+
+def _render_in_worker(index: int) -> tuple[dict[str, WrittenFile], Timings]:
+    assert _FORKED_WORK is not None
+    context, tree = _FORKED_WORK
+    return _render_one(RENDERERS[index], context, tree.branch())
+
+
+def _render_one(render: Renderer, context: RenderContext, tree: OutputTree) -> tuple[dict[str, WrittenFile], Timings]:
+    started, writing = time.perf_counter(), 0.0
+    for item in render(context):
+        write_started = time.perf_counter()
+        tree.write(item)
+        writing += time.perf_counter() - write_started
+    kind = render.__module__.rsplit(".", 1)[-1]
+    timings = [(f"render {kind}", time.perf_counter() - started - writing), (f"write {kind}", writing)]
+    return tree.written, timings

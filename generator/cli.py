@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -63,7 +64,7 @@ def _report_warnings(warnings: list[Diagnostic], quiet: bool, verbose: bool) -> 
 
 
 def _check_mirror(value: str | None) -> str | None:
-    if value is not None and not re.match(IMAGE_MIRROR, value):
+    if value is not None and not re.fullmatch(IMAGE_MIRROR, value):
         raise click.BadParameter(f"'{value}' is not HOST[:PORT][/PREFIX], e.g. registry.corp.example/mcp")
     return value
 
@@ -112,6 +113,14 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
 )
 @click.option("--profile", is_flag=True, help="Print where the time went: load, validate, each output kind, write.")
 @click.option(
+    "--jobs",
+    "-j",
+    type=click.IntRange(min=1),
+    default=os.cpu_count() or 1,
+    show_default="number of cores",
+    help="Render the output kinds in this many processes; the output is the same for any number.",
+)
+@click.option(
     "--previous",
     type=click.Path(path_type=Path, exists=True),
     default=None,
@@ -126,10 +135,13 @@ def build_command(
     templates: Path | None,
     image_mirror: str | None,
     profile: bool,
+    jobs: int,
     previous: Path | None,
 ) -> None:
     """Validate the source and write the static site into --out."""
-    report = build(source, out, strict=strict, templates=templates, image_mirror=image_mirror, previous=previous)
+    report = build(
+        source, out, strict=strict, templates=templates, image_mirror=image_mirror, previous=previous, jobs=jobs
+    )
     if verbose:  # a build is run often: its warnings are one count unless asked for
         _report_warnings(report.warnings, quiet, verbose)
     if profile:

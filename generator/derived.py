@@ -76,7 +76,7 @@ def image_parts(reference: str) -> ImageParts:
     `crystaldba/postgres-mcp:0.3.0` is on Docker Hub (a first component without '.' or ':'
     is not a host), `ubuntu` is `docker.io/library/ubuntu:latest`.
     """
-    match = IMAGE_REF.match(reference)
+    match = IMAGE_REF.fullmatch(reference)
     assert match is not None, reference  # validated in the model
     registry, path = match.group("registry"), match.group("path")
     if registry and "." not in registry and ":" not in registry and registry != "localhost":

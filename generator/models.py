@@ -56,7 +56,7 @@ class Strict(BaseModel):
 
 
 def _http_url(value: str) -> str:
-    if not re.match(r"^https?://[^\s/$.?#][^\s]*$", value):
+    if not re.fullmatch(r"^https?://[^\s/$.?#][^\s]*$", value):
         raise ValueError("must be an http:// or https:// URL")
     return value
 
@@ -377,7 +377,7 @@ class Server(Strict):
     @classmethod
     def _image_reference(cls, value: str | None) -> str | None:
         if value is not None:
-            match = IMAGE_REF.match(value)
+            match = IMAGE_REF.fullmatch(value)
             if not match:
                 raise ValueError("is not a valid image reference (expected registry/path:tag)")
             if match.group("digest"):

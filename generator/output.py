@@ -14,6 +14,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from types import TracebackType
@@ -92,6 +93,20 @@ class OutputTree:
             handle.write(item.content)
         os.chmod(target, 0o644)
         self.written[relative] = WrittenFile(hashlib.sha256(item.content).hexdigest(), len(item.content))
+
+    def branch(self) -> OutputTree:
+        """A writer into the same staging folder with its own records, for a worker process."""
+        assert self._staging is not None, "OutputTree.branch outside its `with` block"
+        child = OutputTree(self.out_dir)
+        child._staging = self._staging
+        return child
+
+    def merge(self, written: Mapping[str, WrittenFile]) -> None:
+        """Take over the records of files a branch wrote, still refusing a path written twice."""
+        for path in sorted(written):
+            if path in self.written:
+                raise OutputError(f"two outputs want the same path {path}: rename one of the servers involved")
+            self.written[path] = written[path]
 
     def _swap_in(self) -> None:
         assert self._staging is not None

@@ -48,7 +48,7 @@ tools:
 
 def scaffold_server(source_dir: Path, name: str) -> Path:
     """Write `servers/<name>.yaml` and `<name>.md`; refuse bad names and existing files."""
-    if not re.match(DNS_LABEL, name):
+    if not re.fullmatch(DNS_LABEL, name):
         raise UsageError(
             f"'{name}' is not a valid server name: use lower-case letters, digits and '-' (a DNS-1123 label)"
         )

@@ -153,8 +153,8 @@ def test_build_profile_says_where_the_time_went(write_tree, runner, tmp_path):
     assert result.exit_code == 0, result.output
     phases = [line.split(" s  ", 1)[1] for line in result.stderr.splitlines() if " s  " in line]
     assert phases[0] == "load and validate"
-    assert "render catalog_json" in phases and "render site" in phases
-    assert phases[-2:] == ["write files", "swap into place"]
+    assert "render catalog_json" in phases and "render site" in phases and "write site" in phases
+    assert phases[-2:] == ["write indexes", "swap into place"]
 
 
 def test_build_counts_warnings_and_lists_them_on_request(write_tree, runner, tmp_path):
@@ -165,3 +165,32 @@ def test_build_counts_warnings_and_lists_them_on_request(write_tree, runner, tmp
     assert "not pinned by digest" not in result.stderr
     result = runner.invoke(main, ["build", "-v", "--source", str(source), "--out", str(tmp_path / "o")])
     assert "fetch.yaml:12: image: warning: not pinned by digest" in result.stderr
+
+
+def test_parallel_build_writes_the_same_bytes_as_one_job(runner, tmp_path):
+    from conftest import DEFAULT_SOURCE
+
+    trees = {}
+    for jobs in ("1", "2"):
+        out = tmp_path / f"jobs-{jobs}"
+        result = runner.invoke(main, ["build", "-q", "--jobs", jobs, "--source", str(DEFAULT_SOURCE), "--out", str(out)])
+        assert result.exit_code == 0, result.output
+        trees[jobs] = {p.relative_to(out).as_posix(): p.read_bytes() for p in out.rglob("*") if p.is_file()}
+    assert len(trees["1"]) > 500
+    assert trees["1"] == trees["2"]
+
+
+def test_parallel_build_still_refuses_a_path_written_twice(write_tree, tmp_path, monkeypatch):
+    from generator import build as pipeline
+    from generator.output import OutputFile
+
+    def clashing(context):
+        yield OutputFile("index.html", b"not the site")
+
+    monkeypatch.setattr(pipeline, "RENDERERS", (*pipeline.RENDERERS, clashing))
+    out = tmp_path / "site"
+    from generator.errors import OutputError
+
+    with pytest.raises(OutputError, match="two outputs want the same path index.html"):
+        pipeline.build(write_tree(), out, jobs=2)
+    assert not out.exists()

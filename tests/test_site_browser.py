@@ -160,7 +160,12 @@ def test_copy_button_puts_the_manifest_on_the_clipboard(browser: object, site_ur
         page.click("button[data-copy=snippet-manifest]")
         selected = page.evaluate("() => window.getSelection().toString()")
         assert "kind: MCPServer" in selected
-        assert page.inner_text("button[data-copy=snippet-manifest]") in ("Copied", "Selected: press Ctrl+C")
+        # The clipboard answers asynchronously: wait for the button to report the outcome.
+        page.wait_for_function(
+            "() => ['Copied', 'Selected: press Ctrl+C'].includes("
+            "document.querySelector('button[data-copy=snippet-manifest]').textContent.trim())",
+            timeout=5000,
+        )
         if page.inner_text("button[data-copy=snippet-manifest]") == "Copied" and site_url.startswith("http"):
             assert "kind: MCPServer" in page.evaluate("() => navigator.clipboard.readText()")
         assert watched.problems == []

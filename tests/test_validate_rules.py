@@ -188,3 +188,17 @@ def test_reference_entry_with_packages_only(write_tree, runner):
     code, lines = run(runner, source)
     assert code == 1
     assert any("`packages` is for reference entries that have neither `image` nor `remote`" in line for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("replace", "by"),
+    [
+        ("image: ghcr.io/stackloklabs/gofetch/server:1.0.3", 'image: "ghcr.io/stackloklabs/gofetch/server:1.0.3\\n"'),
+        ("repository: https://github.com/stackloklabs/gofetch", 'repository: "https://github.com/stackloklabs/gofetch\\n"'),
+    ],
+)
+def test_a_trailing_newline_cannot_slip_through_a_pattern(write_tree, runner, replace, by):
+    """Python's `$` matches before a final newline; a value ending in one must still be refused."""
+    source = write_tree({"fetch.yaml": fetch_with(replace, by), "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1, lines

@@ -128,7 +128,7 @@ def tags(values: Any, candidate: Candidate) -> list[str]:
     result: list[str] = []
     for value in values if isinstance(values, list) else []:
         tag = re.sub(r"[^a-z0-9]+", "-", str(value).lower()).strip("-")
-        if not re.match(TAG, tag):
+        if not re.fullmatch(TAG, tag):
             candidate.warnings.append(f"tag {str(value)[:60]!r} dropped: not a usable tag")
         elif tag not in result:
             result.append(tag)
@@ -137,7 +137,7 @@ def tags(values: Any, candidate: Candidate) -> list[str]:
 
 def http_url(value: Any) -> str | None:
     """`value` when it is an http(s) URL without whitespace, else None."""
-    if isinstance(value, str) and re.match(r"^https?://[^\s/$.?#][^\s]*$", value) and len(value) <= 2048:
+    if isinstance(value, str) and re.fullmatch(r"^https?://[^\s/$.?#][^\s]*$", value) and len(value) <= 2048:
         return value
     return None
 
@@ -173,7 +173,7 @@ def port_of(url: Any) -> int | None:
 
 def split_image(reference: Any, candidate: Candidate) -> tuple[str | None, str | None]:
     """(image, digest) from an OCI reference that may carry `@sha256:...`; rejects a bad one."""
-    match = IMAGE_REF.match(reference) if isinstance(reference, str) and len(reference) <= 512 else None
+    match = IMAGE_REF.fullmatch(reference) if isinstance(reference, str) and len(reference) <= 512 else None
     if not match:
         candidate.problem = f"has image {str(reference)[:80]!r}, which is not a valid image reference"
         return None, None
@@ -192,9 +192,9 @@ def date_of(stamp: Any) -> dt.date | None:
 
 def version_for(version: Any, image: str | None) -> str:
     """Upstream version, else the image tag, else `latest`."""
-    if isinstance(version, str) and re.match(r"^[^\s]{1,255}$", version):
+    if isinstance(version, str) and re.fullmatch(r"^[^\s]{1,255}$", version):
         return version
-    match = IMAGE_REF.match(image) if image else None
+    match = IMAGE_REF.fullmatch(image) if image else None
     return (match.group("tag") if match and match.group("tag") else None) or "latest"
 
 
@@ -205,7 +205,7 @@ def env_var(
     name: Any, description: Any, required: Any, secret: Any, default: Any, candidate: Candidate
 ) -> dict[str, Any] | None:
     """One env entry, or None (with a warning) when the name is not a variable name."""
-    if not isinstance(name, str) or not re.match(ENV_NAME, name) or len(name) > 128:
+    if not isinstance(name, str) or not re.fullmatch(ENV_NAME, name) or len(name) > 128:
         candidate.warnings.append(f"environment variable {str(name)[:60]!r} dropped: not a variable name")
         return None
     entry: dict[str, Any] = {"name": name}
@@ -240,7 +240,7 @@ def unique_by_name(entries: Iterable[dict[str, Any] | None], what: str, candidat
 
 def header(name: Any, description: Any, required: Any, secret: Any, candidate: Candidate) -> dict[str, Any] | None:
     """One remote header, or None (with a warning) when the name is not an HTTP token."""
-    if not isinstance(name, str) or not re.match(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$", name):
+    if not isinstance(name, str) or not re.fullmatch(r"^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,128}$", name):
         candidate.warnings.append(f"header {str(name)[:60]!r} dropped: not an HTTP header name")
         return None
     entry: dict[str, Any] = {"name": name}
@@ -264,7 +264,7 @@ def permissions(value: Any, candidate: Candidate) -> dict[str, Any] | None:
         result["network"] = {"outbound": _outbound(outbound, candidate)}
     for kind in ("read", "write"):
         paths = [p for p in value.get(kind) or [] if isinstance(p, str)]
-        good = [p for p in paths if re.match(r"^(/[^/\x00]+)+/?$", p) and not {".", ".."} & set(p.split("/"))]
+        good = [p for p in paths if re.fullmatch(r"^(/[^/\x00]+)+/?$", p) and not {".", ".."} & set(p.split("/"))]
         for bad in sorted(set(paths) - set(good)):
             candidate.warnings.append(f"{kind} path {bad[:80]!r} dropped: not an absolute path")
         if good:
@@ -275,7 +275,7 @@ def permissions(value: Any, candidate: Candidate) -> dict[str, Any] | None:
 def _outbound(outbound: Mapping[str, Any], candidate: Candidate) -> dict[str, Any]:
     result: dict[str, Any] = {}
     hosts = [str(h).lower() for h in outbound.get("allow_host") or [] if isinstance(h, (str, int))]
-    good_hosts = [h for h in hosts if re.match(HOST, h) and len(h) <= 253]
+    good_hosts = [h for h in hosts if re.fullmatch(HOST, h) and len(h) <= 253]
     for bad in sorted(set(hosts) - set(good_hosts)):
         candidate.warnings.append(f"outbound host {bad[:80]!r} dropped: not a host name")
     if good_hosts:
@@ -310,7 +310,7 @@ def tool_definition(definition: Any, candidate: Candidate) -> dict[str, Any] | N
     if not isinstance(definition, Mapping):
         return None
     name = definition.get("name")
-    if not isinstance(name, str) or not re.match(TOOL_NAME, name):
+    if not isinstance(name, str) or not re.fullmatch(TOOL_NAME, name):
         candidate.warnings.append(f"tool {str(name)[:60]!r} dropped: not a usable tool name")
         return None
     text = definition.get("description")
@@ -339,4 +339,4 @@ def tools_from(names: Any, definitions: Any, candidate: Candidate) -> list[dict[
 
 def is_label(text: str) -> bool:
     """True when `text` is already a DNS-1123 label."""
-    return bool(re.match(DNS_LABEL, text))
+    return bool(re.fullmatch(DNS_LABEL, text))

@@ -73,7 +73,7 @@ class ImportReport:
 
 def import_sources(paths: list[Path], options: ImportOptions) -> ImportReport:
     """Import `paths` into `options.into`; raises CatalogError for unreadable inputs or targets."""
-    if not re.match(DNS_LABEL, options.category):
+    if not re.fullmatch(DNS_LABEL, options.category):
         raise UsageError(f"--category '{options.category}' is not a category slug (a DNS-1123 label)")
     new_catalog = source_files.check_target(options.into)
     inputs = read_inputs(paths, options.fmt)

@@ -50,11 +50,11 @@ def _parse_line(tokens: list[str]) -> tuple[str, str] | None:
     if len(tokens) == 1 and "@" in tokens[0]:
         image, _, digest = tokens[0].partition("@")
     elif len(tokens) == 2:
-        digest, image = tokens if re.match(DIGEST, tokens[0]) else (tokens[1], tokens[0])
+        digest, image = tokens if re.fullmatch(DIGEST, tokens[0]) else (tokens[1], tokens[0])
         image = image.split("@")[0]
     else:
         return None
-    if not re.match(DIGEST, digest) or not IMAGE_REF.match(image):
+    if not re.fullmatch(DIGEST, digest) or not IMAGE_REF.fullmatch(image):
         return None
     return image, digest
 

@@ -8,7 +8,9 @@ the YAML emitter, which quotes whatever needs quoting.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import re
 from collections.abc import Iterable
 from typing import Any
@@ -21,28 +23,96 @@ NAME_LIMIT = 63
 MANAGED_BY = {"app.kubernetes.io/managed-by": "mcp-catalog"}
 
 
-# libyaml when present: the pure-Python emitter needs seconds for a 1 MiB ConfigMap.
-_SafeDumper: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-
-
-class _Dumper(_SafeDumper):  # type: ignore[misc,valid-type]
-    """A safe dumper that writes multi-line strings as literal blocks (readable configYAML)."""
-
-
-def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
-    if "\n" in value:
-        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|")
-    return dumper.represent_scalar("tag:yaml.org,2002:str", value)
-
-
-_Dumper.add_representer(str, _represent_str)
+# Plain (unquoted) scalars are limited to a conservative character set; anything else, or
+# anything YAML 1.1 would read as another type (yes, 1e3, 2026-01-01, ~), is double-quoted.
+_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./@+=-]*(?:[ :][A-Za-z0-9_./@+=-]+)*$")
+_RESOLVER = yaml.resolver.Resolver()
+_STR_TAG = "tag:yaml.org,2002:str"
+# Characters YAML does not allow raw in a double-quoted scalar although JSON does.
+_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+# ... and, for a literal block, every control character but the newline (tabs and CR included).
+_NOT_IN_BLOCK = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 
 
 def yaml_text(value: Any) -> str:
-    """One YAML document for `value`, keys in the order given, no document markers."""
-    return yaml.dump(
-        value, Dumper=_Dumper, sort_keys=False, default_flow_style=False, allow_unicode=True, width=4096
-    )
+    """One YAML document for `value`, keys in the order given, no document markers.
+
+    A small emitter for the plain data the bundles hold (mappings with string keys, lists,
+    strings, numbers, booleans, None): PyYAML's representer was most of a large build's
+    time. Multi-line strings become literal blocks, so configYAML and registry JSON stay
+    readable. `tests/test_bundles_yaml.py` checks that PyYAML reads back the same value.
+    """
+    lines: list[str] = []
+    _emit(value, 0, lines)
+    return "\n".join(lines) + "\n"
+
+
+def _emit(value: Any, indent: int, lines: list[str]) -> None:
+    pad = " " * indent
+    if isinstance(value, dict):
+        if not value:
+            lines.append(pad + "{}")
+        for key, item in value.items():
+            _emit_entry(f"{pad}{_scalar(str(key))}:", item, indent, lines)
+    elif isinstance(value, list):
+        if not value:
+            lines.append(pad + "[]")
+        for item in value:
+            _emit_entry(f"{pad}-", item, indent, lines, in_list=True)
+    else:
+        lines.append(pad + _inline(value, indent))
+
+
+def _emit_entry(prefix: str, item: Any, indent: int, lines: list[str], in_list: bool = False) -> None:
+    if isinstance(item, (dict, list)) and item:
+        if in_list and isinstance(item, dict):
+            # "- key: value" with the rest of the mapping aligned under the first key.
+            nested: list[str] = []
+            _emit(item, indent + 2, nested)
+            lines.append(prefix + " " + nested[0][indent + 2 :])
+            lines.extend(nested[1:])
+        else:
+            lines.append(prefix)
+            _emit(item, indent + 2, lines)
+    else:
+        lines.append(prefix + " " + _inline(item, indent + 2))
+
+
+def _inline(value: Any, indent: int) -> str:
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "{}"
+    if isinstance(value, list):
+        return "[]"
+    text = str(value)
+    if "\n" in text and _fits_literal_block(text):
+        chomp = "" if text.endswith("\n") else "-"
+        body = text[:-1] if text.endswith("\n") else text
+        pad = " " * indent
+        return f"|{chomp}\n" + "\n".join(pad + line if line else "" for line in body.split("\n"))
+    return _scalar(text)
+
+
+def _fits_literal_block(text: str) -> bool:
+    """A literal block keeps text exactly only without these edge cases; they get quotes instead."""
+    if text.endswith(("\n\n", " ")) or text.startswith((" ", "\n")) or " \n" in text:
+        return False
+    return not _NOT_IN_BLOCK.search(text)
+
+
+@functools.lru_cache(maxsize=65536)
+def _scalar(text: str) -> str:
+    if _PLAIN.fullmatch(text) and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG:
+        return text
+    quoted = json.dumps(text, ensure_ascii=False)
+    return _UNPRINTABLE.sub(lambda match: f"\\u{ord(match.group()):04x}", quoted)
 
 
 def comment_safe(text: str) -> str:

@@ -73,7 +73,7 @@ def mirror_files(
         name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
         yield json_file(paths.mcp_versions(name, base), server_list([response]))
         yield json_file(paths.mcp_version(name, "latest", base), response)
-        if _VERSION_SEGMENT.match(server.version) and server.version != "latest":
+        if _VERSION_SEGMENT.fullmatch(server.version) and server.version != "latest":
             yield json_file(paths.mcp_version(name, server.version, base), response)
     yield json_file(paths.mcp_servers_list(base), server_list(responses))
 

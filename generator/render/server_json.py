@@ -62,7 +62,7 @@ def toolhive_tool_names(tools: Sequence[Tool]) -> list[str]:
     names: list[str] = []
     for tool in tools:
         name = tool.deployed_name
-        if TOOLHIVE_TOOL_NAME.match(name) and name not in names:
+        if TOOLHIVE_TOOL_NAME.fullmatch(name) and name not in names:
             names.append(name)
     return names
 

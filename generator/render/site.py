@@ -46,6 +46,7 @@ def template_environment(overrides: Path | None) -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        auto_reload=False,  # templates do not change during a build: skip a stat per page
     )
     environment.globals.update(url=_url, paths=paths)
     environment.filters["markdown"] = lambda text: render_markdown(text) if text else Markup("")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import derived, paths
-from generator.models import Catalog, Server
+from generator.models import Catalog, RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render import site_search
 from generator.render.context import RenderContext
@@ -128,9 +128,14 @@ def _registry_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any])
     by_name = {card.server.name: card for card in cards}
     for profile in catalog.meta.registries:
         admitted = derived.profile_servers(catalog, profile)
-        withheld = {s.name: [t.name for t in s.tools if t not in derived.profile_tools(profile, s)] for s in admitted}
+        withheld = {s.name: _withheld_tools(profile, s) for s in admitted}
         yield "registry.html", paths.profile_page(profile.name), {
             **common, "profile": profile, "cards": [by_name[s.name] for s in admitted], "withheld": withheld}
+
+
+def _withheld_tools(profile: RegistryProfile, server: Server) -> list[str]:
+    kept = {tool.name for tool in derived.profile_tools(profile, server)}
+    return [tool.name for tool in server.tools if tool.name not in kept]
 
 
 def pages(context: RenderContext) -> Iterator[Page]:

@@ -166,7 +166,7 @@ def _legacy_header(source: Header) -> dict[str, Any]:
 
 
 def _legacy_header_name_ok(source: Header) -> bool:
-    return _LEGACY_HEADER_NAME.match(source.name) is not None
+    return _LEGACY_HEADER_NAME.fullmatch(source.name) is not None
 
 
 def _fit(text: str, limits: tuple[int, int], fallback: str) -> str:

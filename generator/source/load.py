@@ -164,7 +164,7 @@ def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tupl
         if suffix == "yml" and dot:
             diagnostics.append(Diagnostic(str(path), 0, "", f"rename it to {stem}.yaml: server files end in .yaml"))
         elif suffix in ("yaml", "md") and dot:
-            if not re.match(DNS_LABEL, stem) or len(stem) > 63:
+            if not re.fullmatch(DNS_LABEL, stem) or len(stem) > 63:
                 diagnostics.append(
                     Diagnostic(str(path), 0, "", "file name must be a DNS-1123 label (lower-case letters, digits, '-') + .yaml")
                 )
