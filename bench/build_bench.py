@@ -1,0 +1,183 @@
+"""Time full builds of generated catalogs and compare them with Hugo and MkDocs on the same text.
+
+    python bench/build_bench.py [--sizes 1000 10000] [--huge] [--where tmpfs disk] [--jobs N]
+
+For each size: a cold build (fresh output folder), a warm rebuild after one server changed,
+the peak RSS of the build's processes, the output's size and file count, and the time to
+create the same number of files of the same sizes (the filesystem's floor for our output).
+When `hugo` or `mkdocs` is on PATH, the same N overviews are built as plain pages by them,
+in the same run and on the same filesystem, and our time is printed as a ratio to theirs.
+It never fails on a slow result: it prints one Markdown table for bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthetic import write_catalog  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+PLACES = {"tmpfs": Path("/dev/shm/mcp-catalog-bench"), "disk": REPO / ".cache" / "bench"}
+MKDOCS_TIMEOUT = 900
+
+
+@dataclass
+class Figures:
+    """One row of the table."""
+
+    servers: int
+    where: str
+    cold: float
+    warm: float
+    peak_rss_mb: float
+    files: int
+    megabytes: float
+    floor: float
+    hugo: float | None
+    mkdocs: float | None
+
+
+# Runs the command as its only child and prints that child's peak RSS (KiB), so each
+# measurement starts from zero instead of the benchmark's running maximum.
+_RSS_WRAPPER = (
+    "import resource, subprocess, sys; "
+    "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL).returncode; "
+    "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); sys.exit(code)"
+)
+
+
+def timed(command: list[str], cwd: Path | None = None, timeout: float | None = None) -> tuple[float, float]:
+    """Wall time and peak RSS (MB) of `command`, run to completion in a fresh process."""
+    started = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-c", _RSS_WRAPPER, *command], cwd=cwd, check=True, timeout=timeout, capture_output=True, text=True
+    )
+    elapsed = time.perf_counter() - started
+    return elapsed, int(result.stdout.split()[-1]) / 1024
+
+
+def build_command(source: Path, out: Path, jobs: int) -> list[str]:
+    return [sys.executable, "-m", "generator", "build", "-q", "--jobs", str(jobs), "--source", str(source), "--out", str(out)]
+
+
+def file_floor(out: Path, scratch: Path) -> float:
+    """Seconds to create files of the same count and sizes as `out` holds, single-threaded."""
+    sizes = [path.stat().st_size for path in out.rglob("*") if path.is_file()]
+    shutil.rmtree(scratch, ignore_errors=True)
+    started = time.perf_counter()
+    for index, size in enumerate(sizes):
+        folder = scratch / f"{index // 1000:04d}"
+        if index % 1000 == 0:
+            folder.mkdir(parents=True)
+        with open(folder / f"f{index}", "wb") as handle:
+            handle.write(b"x" * size)
+    elapsed = time.perf_counter() - started
+    shutil.rmtree(scratch, ignore_errors=True)
+    return elapsed
+
+
+def hugo_time(source: Path, work: Path) -> float | None:
+    """Hugo building the N overviews as plain pages, or None when hugo is not installed."""
+    hugo = shutil.which("hugo")
+    if hugo is None:
+        return None
+    site = work / "hugo"
+    shutil.rmtree(site, ignore_errors=True)
+    (site / "content" / "servers").mkdir(parents=True)
+    (site / "layouts" / "_default").mkdir(parents=True)
+    (site / "hugo.toml").write_text('baseURL = "/"\ntitle = "bench"\ndisableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n')
+    layout = "<!DOCTYPE html><html><head><title>{{ .Title }}</title></head><body>{{ .Content }}</body></html>\n"
+    (site / "layouts" / "_default" / "single.html").write_text(layout)
+    (site / "layouts" / "_default" / "list.html").write_text(layout)
+    for overview in sorted((source / "servers").glob("*.md")):
+        page = f"---\ntitle: {overview.stem}\n---\n" + overview.read_text()
+        (site / "content" / "servers" / overview.name).write_text(page)
+    elapsed, _ = timed([hugo, "--quiet", "--destination", str(site / "public")], cwd=site)
+    return elapsed
+
+
+def mkdocs_time(source: Path, work: Path) -> float | None:
+    """MkDocs building the N overviews, or None when mkdocs is missing or too slow."""
+    mkdocs = shutil.which("mkdocs")
+    if mkdocs is None:
+        return None
+    site = work / "mkdocs"
+    shutil.rmtree(site, ignore_errors=True)
+    (site / "docs").mkdir(parents=True)
+    (site / "mkdocs.yml").write_text("site_name: bench\n")
+    (site / "docs" / "index.md").write_text("# bench\n")
+    for overview in sorted((source / "servers").glob("*.md")):
+        shutil.copy(overview, site / "docs" / overview.name)
+    try:
+        elapsed, _ = timed([mkdocs, "build", "--quiet", "--site-dir", str(site / "site")], cwd=site, timeout=MKDOCS_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return float("inf")
+    return elapsed
+
+
+def measure(size: int, where: str, jobs: int, compare: bool) -> Figures:
+    base = PLACES[where] / f"n{size}"
+    source = base / "source"
+    if not (source / "catalog.yaml").exists():
+        shutil.rmtree(source, ignore_errors=True)
+        write_catalog(source, size)
+    out = base / "site"
+    shutil.rmtree(out, ignore_errors=True)
+    cold, rss = timed(build_command(source, out, jobs), cwd=REPO)
+    changed = source / "servers" / "server-000000.yaml"
+    original = changed.read_text()
+    changed.write_text(original.replace("title: Server 0", "title: Server zero"))
+    try:
+        warm, _ = timed(build_command(source, out, jobs), cwd=REPO)
+    finally:
+        changed.write_text(original)
+    files = [path for path in out.rglob("*") if path.is_file()]
+    megabytes = sum(path.stat().st_size for path in files) / 1e6
+    floor = file_floor(out, base / "floor")
+    hugo = hugo_time(source, base) if compare else None
+    mkdocs = mkdocs_time(source, base) if compare else None
+    return Figures(size, where, cold, warm, rss, len(files), megabytes, floor, hugo, mkdocs)
+
+
+def ratio(ours: float, theirs: float | None) -> str:
+    if theirs is None:
+        return "not installed"
+    if theirs == float("inf"):
+        return f"did not finish in {MKDOCS_TIMEOUT} s"
+    return f"{theirs:.1f} s (ours ×{ours / theirs:.1f})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
+    parser.add_argument("--huge", action="store_true", help="also 100,000 servers")
+    parser.add_argument("--where", nargs="+", choices=sorted(PLACES), default=["tmpfs", "disk"])
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--no-compare", action="store_true", help="skip Hugo and MkDocs")
+    arguments = parser.parse_args()
+    sizes = arguments.sizes + ([100_000] if arguments.huge else [])
+    print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, --jobs {arguments.jobs}")
+    print("| servers | where | cold build | rebuild after 1 change | peak RSS | files | output | file-creation floor | Hugo | MkDocs |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---|---|")
+    for size in sizes:
+        for where in arguments.where:
+            row = measure(size, where, arguments.jobs, compare=not arguments.no_compare)
+            print(
+                f"| {row.servers:,} | {row.where} | {row.cold:.1f} s | {row.warm:.1f} s | {row.peak_rss_mb:.0f} MB "
+                f"| {row.files:,} | {row.megabytes:.0f} MB | {row.floor:.1f} s | {ratio(row.cold, row.hugo)} "
+                f"| {ratio(row.cold, row.mkdocs)} |",
+                flush=True,
+            )
+
+
+if __name__ == "__main__":
+    main()
