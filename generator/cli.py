@@ -18,20 +18,13 @@ from typing import Any
 import click
 
 from generator import __version__
-from generator.build import build
 from generator.diagnostics import Diagnostic
 from generator.importers.inputs import FORMATS
-from generator.importers.report import format_report
-from generator.importers.run import ImportOptions, import_sources
 from generator.models import IMAGE_MIRROR
-from generator.release.diff import diff_releases, read_release_catalog
-from generator.release.minisign import generate_keypair
-from generator.release.package import package_site
-from generator.release.pin import pin_digests
-from generator.release.verify import verify_release
-from generator.render.schemas import schema_bytes
-from generator.scaffold import scaffold_server
 from generator.source.validate import read_catalog
+
+# The commands import what they run inside their own bodies: the renderers, Jinja, Markdown
+# and the crypto libraries cost a third of a second that `validate` should not pay.
 
 
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -139,6 +132,7 @@ def build_command(
     previous: Path | None,
 ) -> None:
     """Validate the source and write the static site into --out."""
+    from generator.build import build
     report = build(
         source, out, strict=strict, templates=templates, image_mirror=image_mirror, previous=previous, jobs=jobs
     )
@@ -161,6 +155,7 @@ def build_command(
 @click.argument("name")
 def new(source: Path, quiet: bool, verbose: bool, name: str) -> None:
     """Scaffold servers/NAME.yaml; fill in every FILL-IN, then validate."""
+    from generator.scaffold import scaffold_server
     target = scaffold_server(source, name)
     if not quiet:
         click.echo(f"wrote {target}: replace every FILL-IN, then run `mcp-catalog validate`", err=True)
@@ -190,6 +185,8 @@ def import_command(
     update: bool, dry_run: bool, quiet: bool,
 ) -> None:
     """Import ToolHive, MCP Registry or Docker registry entries as source files."""
+    from generator.importers.report import format_report
+    from generator.importers.run import ImportOptions, import_sources
     options = ImportOptions(into, fmt, tuple(n for o in only for n in o.split(",") if n), tier, category, update, dry_run)  # type: ignore[arg-type]
     report = import_sources(list(files), options)
     for line in format_report(report, verbose=not quiet, dry_run=dry_run):
@@ -202,6 +199,7 @@ def import_command(
 @click.option("--kind", type=click.Choice(["server", "catalog"]), default="server", show_default=True)
 def schema(source: Path, quiet: bool, verbose: bool, kind: str) -> None:
     """Print the JSON Schema of server files (or of catalog.yaml) for editors."""
+    from generator.render.schemas import schema_bytes
     click.echo(schema_bytes(kind).decode("utf-8"), nl=False)  # type: ignore[arg-type]
 
 
@@ -211,6 +209,7 @@ def schema(source: Path, quiet: bool, verbose: bool, kind: str) -> None:
               help="Writes PREFIX.key (secret, mode 0600) and PREFIX.pub.")
 def keygen(source: Path, quiet: bool, verbose: bool, prefix: Path) -> None:
     """Create an Ed25519 signing key pair in minisign format."""
+    from generator.release.minisign import generate_keypair
     secret, public = generate_keypair(prefix)
     if not quiet:
         click.echo(f"wrote {secret} (keep it secret, off the site) and {public} (give it to verifiers)", err=True)
@@ -226,6 +225,7 @@ def keygen(source: Path, quiet: bool, verbose: bool, prefix: Path) -> None:
               help="Secret key from `mcp-catalog keygen`; without it nothing is signed.")
 def package(source: Path, quiet: bool, verbose: bool, site: Path, out: Path, key: Path | None) -> None:
     """Pack the site into a reproducible tarball with checksums and signatures."""
+    from generator.release.package import package_site
     result = package_site(site, out, key)
     if not quiet:
         for path in (result.tarball, result.checksums, *result.signatures):
@@ -242,6 +242,7 @@ def package(source: Path, quiet: bool, verbose: bool, site: Path, out: Path, key
 @click.option("--not-older-than", metavar="VERSION", default=None, help="Refuse releases older than VERSION.")
 def verify(source: Path, quiet: bool, verbose: bool, target: Path, pubkey: Path | None, not_older_than: str | None) -> None:
     """Check a release tarball or site folder offline: signature, checksums, completeness."""
+    from generator.release.verify import verify_release
     verified = verify_release(target, pubkey, not_older_than)
     if not quiet:
         signed = f"signed by key {verified.signed_by} ({verified.trusted_comment})" if verified.signed_by else (
@@ -256,6 +257,7 @@ def verify(source: Path, quiet: bool, verbose: bool, target: Path, pubkey: Path 
 @click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
 def diff(source: Path, quiet: bool, verbose: bool, old: Path, new_release: Path, as_json: bool) -> None:
     """Show what changed between two releases (tarballs or site folders) that needs review."""
+    from generator.release.diff import diff_releases, read_release_catalog
     result = diff_releases(read_release_catalog(old), read_release_catalog(new_release))
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
@@ -269,6 +271,7 @@ def diff(source: Path, quiet: bool, verbose: bool, old: Path, new_release: Path,
               help="Digest file from `skopeo sync --digestfile` (or `<image>@<digest>` lines).")
 def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path) -> None:
     """Record image digests in the server files so every manifest is pinned."""
+    from generator.release.pin import pin_digests
     report = pin_digests(source, digest_file)
     if not quiet:
         for reference in report.unmatched:
