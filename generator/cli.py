@@ -7,11 +7,12 @@ Progress and timing go to stderr so that stdout stays clean for `schema`.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import click
 
 from generator import __version__
 from generator.diagnostics import Diagnostic
+from generator.errors import SourceInvalid
 from generator.importers.inputs import FORMATS
 from generator.models import IMAGE_MIRROR
 from generator.source.validate import read_catalog
@@ -56,6 +58,16 @@ def _report_warnings(warnings: list[Diagnostic], quiet: bool, verbose: bool) -> 
         click.echo(f"... and {len(warnings) - len(shown)} more warnings (--verbose shows all)", err=True)
 
 
+@contextlib.contextmanager
+def _warnings_listed(verbose: bool) -> Iterator[None]:
+    """On a failed validation, list the warnings beside the errors only under --verbose."""
+    try:
+        yield
+    except SourceInvalid as error:
+        error.show_warnings = verbose
+        raise
+
+
 def _check_mirror(value: str | None) -> str | None:
     if value is not None and not re.fullmatch(IMAGE_MIRROR, value):
         raise click.BadParameter(f"'{value}' is not HOST[:PORT][/PREFIX], e.g. registry.corp.example/mcp")
@@ -73,7 +85,8 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     """Check the source and report every problem as path:line: field: message."""
-    validated = read_catalog(source, strict=strict)
+    with _warnings_listed(verbose):
+        validated = read_catalog(source, strict=strict)
     _report_warnings(validated.warnings, quiet, verbose)
     servers = validated.catalog.servers
     tools = sum(len(s.tools) for s in servers)
@@ -133,9 +146,10 @@ def build_command(
 ) -> None:
     """Validate the source and write the static site into --out."""
     from generator.build import build
-    report = build(
-        source, out, strict=strict, templates=templates, image_mirror=image_mirror, previous=previous, jobs=jobs
-    )
+    with _warnings_listed(verbose):
+        report = build(
+            source, out, strict=strict, templates=templates, image_mirror=image_mirror, previous=previous, jobs=jobs
+        )
     if verbose:  # a build is run often: its warnings are one count unless asked for
         _report_warnings(report.warnings, quiet, verbose)
     if profile:

@@ -25,11 +25,15 @@ class SourceInvalid(CatalogError):
 
     def __init__(self, diagnostics: list[Diagnostic], summary: str) -> None:
         self.diagnostics = diagnostics
+        self.show_warnings = False
+        """Set by the CLI for --verbose: by default the errors are not buried under the warnings."""
         super().__init__(summary)
 
     def format_message(self) -> str:
-        lines = [d.format() for d in self.diagnostics]
-        return "\n".join([*lines, self.message])
+        shown = [d for d in self.diagnostics if self.show_warnings or d.severity == "error"]
+        hidden = len(self.diagnostics) - len(shown)
+        hint = f" (--verbose also lists the {hidden} warning(s))" if hidden else ""
+        return "\n".join([*(d.format() for d in shown), self.message + hint])
 
     def show(self, file=None) -> None:  # type: ignore[no-untyped-def]
         # click prefixes "Error: " to the first line only; the diagnostics must

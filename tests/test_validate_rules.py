@@ -202,3 +202,15 @@ def test_a_trailing_newline_cannot_slip_through_a_pattern(write_tree, runner, re
     source = write_tree({"fetch.yaml": fetch_with(replace, by), "fetch.md": "x"})
     code, lines = run(runner, source)
     assert code == 1, lines
+
+
+def test_on_failure_warnings_wait_for_verbose(write_tree, runner):
+    undigested = FETCH_YAML.replace("digest: sha256:" + "0" * 63 + "1\n", "")
+    source = write_tree({"fetch.yaml": undigested, "fetch.md": "x", "docs-remote.yaml": REMOTE_YAML + "licence: MIT\n"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert not any("warning:" in line for line in lines)
+    assert lines[-1] == "validation failed: 1 error(s), 1 warning(s) (--verbose also lists the 1 warning(s))"
+    code, lines = run(runner, source, "--verbose")
+    assert sum("warning:" in line for line in lines) == 1
+    assert lines[-1] == "validation failed: 1 error(s), 1 warning(s)"
