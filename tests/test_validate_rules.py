@@ -214,3 +214,22 @@ def test_on_failure_warnings_wait_for_verbose(write_tree, runner):
     code, lines = run(runner, source, "--verbose")
     assert sum("warning:" in line for line in lines) == 1
     assert lines[-1] == "validation failed: 1 error(s), 1 warning(s)"
+
+
+def test_lines_are_right_when_many_files_are_parsed_in_parallel(tmp_path, runner):
+    """Above the parallel threshold, workers send back values only; lines are found on demand."""
+    import sys
+
+    from generator.source.load import PARALLEL_THRESHOLD
+
+    sys.path.insert(0, str(__import__("conftest").REPO / "bench"))
+    from synthetic import write_catalog
+
+    source = write_catalog(tmp_path / "big", PARALLEL_THRESHOLD + 10)
+    victim = source / "servers" / "server-000123.yaml"
+    text = victim.read_text()
+    line = text.splitlines().index(next(l for l in text.splitlines() if l.startswith("category:"))) + 1
+    victim.write_text(text.replace("category: category-", "category: nowhere-", 1))
+    code, lines = run(runner, source)
+    assert code == 1
+    assert any(l.startswith(f"{victim}:{line}: category: unknown category 'nowhere-") for l in lines), lines[:3]

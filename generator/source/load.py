@@ -55,8 +55,12 @@ class SourceTree:
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
 
-def load_source(source_dir: Path) -> SourceTree:
-    """Read `catalog.yaml` and every `servers/<name>.yaml` (with its `.md` overview)."""
+def load_source(source_dir: Path, *, with_overviews: bool = True) -> SourceTree:
+    """Read `catalog.yaml` and every `servers/<name>.yaml` (with its `.md` overview).
+
+    Without `with_overviews` the overviews are still checked, but their text is not kept
+    (an empty string stands for "present"): validation alone does not need it.
+    """
     tree = SourceTree()
     root = source_dir.resolve()
     tree.meta_path = str(source_dir / CATALOG_FILE)
@@ -73,7 +77,7 @@ def load_source(source_dir: Path) -> SourceTree:
         tree.diagnostics.append(Diagnostic(str(servers_dir), 0, "", "symlink points outside the source folder"))
         return tree
     yaml_files, overviews = _list_server_files(servers_dir, tree.diagnostics)
-    jobs = [(path, overviews.get(stem), root) for stem, path in yaml_files]
+    jobs = [(path, overviews.get(stem), root, with_overviews) for stem, path in yaml_files]
     for (stem, path), (parsed, overview, problems) in zip(yaml_files, _parse_all(jobs)):
         tree.diagnostics.extend(problems)
         server = _validate(Server, parsed, str(path), tree.diagnostics)
@@ -94,7 +98,10 @@ def load_source(source_dir: Path) -> SourceTree:
 ParsedServer = tuple[LoadedYaml | None, str | None, list[Diagnostic]]
 
 
-def _parse_all(jobs: list[tuple[Path, Path | None, Path]]) -> Iterator[ParsedServer]:
+Job = tuple[Path, Path | None, Path, bool]
+
+
+def _parse_all(jobs: list[Job]) -> Iterator[ParsedServer]:
     """Parse every server file, in order, on all cores when there are many.
 
     YAML parsing is most of the time of a large validation, and files are
@@ -107,18 +114,25 @@ def _parse_all(jobs: list[tuple[Path, Path | None, Path]]) -> Iterator[ParsedSer
         yield from map(_parse_server, jobs)
         return
     with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        yield from pool.map(_parse_server, jobs, chunksize=max(1, len(jobs) // (workers * 16)))
+        yield from pool.map(_parse_server_in_worker, jobs, chunksize=max(1, len(jobs) // (workers * 16)))
 
 
-def _parse_server(job: tuple[Path, Path | None, Path]) -> ParsedServer:
-    path, overview_path, root = job
+def _parse_server_in_worker(job: Job) -> ParsedServer:
+    # The file's bytes stay behind: a message that needs a line reads the file again.
+    parsed, overview, problems = _parse_server(job)
+    return (parsed.without_text(str(job[0])) if parsed else None), overview, problems
+
+
+def _parse_server(job: Job) -> ParsedServer:
+    path, overview_path, root, keep_overview = job
     parsed, problems = _parse_file(path, root)
     overview = None
     if overview_path is not None:
         raw = _read_bytes(overview_path, root, problems)
         if raw is not None:
             try:
-                overview = raw.decode("utf-8")
+                text = raw.decode("utf-8")
+                overview = text if keep_overview else ""
             except UnicodeDecodeError as exc:
                 line = raw[: exc.start].count(b"\n") + 1
                 problems.append(Diagnostic(str(overview_path), line, "", "file is not UTF-8"))

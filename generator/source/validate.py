@@ -33,14 +33,17 @@ class ValidatedCatalog:
     warnings: list[Diagnostic]
 
 
-def read_catalog(source_dir: Path, *, strict: bool = False) -> ValidatedCatalog:
-    """Load and validate `source_dir`; raise `SourceInvalid` listing every problem."""
+def read_catalog(source_dir: Path, *, strict: bool = False, with_overviews: bool = True) -> ValidatedCatalog:
+    """Load and validate `source_dir`; raise `SourceInvalid` listing every problem.
+
+    `with_overviews=False` checks the overviews without keeping their text (for `validate`).
+    """
     if not source_dir.is_dir():
         raise SourceInvalid(
             [Diagnostic(str(source_dir), 0, "", "source folder does not exist (pass --source DIR)")], "1 error"
         )
     with _cyclic_gc_paused():
-        tree = load_source(source_dir)
+        tree = load_source(source_dir, with_overviews=with_overviews)
     found = tree.diagnostics + list(_cross_file_rules(tree))
     if strict:
         found = [d.as_error() for d in found]

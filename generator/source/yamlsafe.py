@@ -64,16 +64,28 @@ class LoadedYaml:
     and a document re-reads its own bytes the first time a line is asked for.
     """
 
-    def __init__(self, data: dict[str, Any], raw: bytes, lines: dict[Path, int] | None = None) -> None:
+    def __init__(
+        self, data: dict[str, Any], raw: bytes | None, lines: dict[Path, int] | None = None, file: str | None = None
+    ) -> None:
         self.data = data
         self.raw = raw
+        self.file = file
         self._lines = lines
+
+    def without_text(self, file: str) -> LoadedYaml:
+        """The same document without its bytes (cheap to send to another process); lines come from `file`."""
+        return LoadedYaml(self.data, None, self._lines, file)
 
     @property
     def lines(self) -> dict[Path, int]:
         """Map from value paths such as ("tools", 2, "name") to 1-based lines."""
         if self._lines is None:
-            self._lines = load_mapping(self.raw, track_lines=True)._lines or {}
+            raw = self.raw
+            if raw is None:
+                assert self.file is not None
+                with open(self.file, "rb") as handle:  # the source is not expected to change mid-run
+                    raw = handle.read()
+            self._lines = load_mapping(raw, track_lines=True)._lines or {}
         return self._lines
 
     def line_of(self, path: Path) -> int:
