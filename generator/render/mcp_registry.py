@@ -22,7 +22,7 @@ from generator.errors import OutputError
 from generator.models import RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render.context import RenderContext
-from generator.render.encoding import json_file
+from generator.render.encoding import json_bytes
 from generator.render.mcp_openapi import openapi_document
 from generator.render.server_json import OFFICIAL, server_json, updated_at
 
@@ -62,20 +62,48 @@ def checked_registry_name(name: str) -> str:
 
 
 def mirror_files(
-    context: RenderContext, servers: Sequence[Server], base: str, profile: RegistryProfile | None = None
+    context: RenderContext,
+    servers: Sequence[Server],
+    base: str,
+    profile: RegistryProfile | None = None,
+    encoded: dict[tuple[str, tuple[str, ...] | None], bytes] | None = None,
 ) -> Iterator[OutputFile]:
-    """Every file of one API base: openapi.yaml, the list, and each server's versions files."""
+    """Every file of one API base: openapi.yaml, the list, and each server's versions files.
+
+    Each server's response is encoded once and spliced into its version files and the list
+    (the bytes are what `json_file` would write); `encoded` carries them across bases, since
+    a base whose profile withholds no tool serves the very same response.
+    """
+    encoded = {} if encoded is None else encoded
     yield OutputFile(paths.mcp_openapi(base), openapi_yaml(context, profile))
     responses = []
     for server in servers:
-        response = server_response(context, server, profile)
+        response = _encoded_response(context, server, profile, encoded)
         responses.append(response)
         name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
-        yield json_file(paths.mcp_versions(name, base), server_list([response]))
-        yield json_file(paths.mcp_version(name, "latest", base), response)
+        yield OutputFile(paths.mcp_versions(name, base), _encoded_list([response]))
+        yield OutputFile(paths.mcp_version(name, "latest", base), response + b"\n")
         if _VERSION_SEGMENT.fullmatch(server.version) and server.version != "latest":
-            yield json_file(paths.mcp_version(name, server.version, base), response)
-    yield json_file(paths.mcp_servers_list(base), server_list(responses))
+            yield OutputFile(paths.mcp_version(name, server.version, base), response + b"\n")
+    yield OutputFile(paths.mcp_servers_list(base), _encoded_list(responses))
+
+
+def _encoded_response(
+    context: RenderContext,
+    server: Server,
+    profile: RegistryProfile | None,
+    encoded: dict[tuple[str, tuple[str, ...] | None], bytes],
+) -> bytes:
+    tools = None if profile is None else derived.profile_tools(profile, server)
+    key = (server.name, None if tools is None or len(tools) == len(server.tools) else tuple(t.name for t in tools))
+    if key not in encoded:
+        encoded[key] = json_bytes(server_response(context, server, profile)).rstrip(b"\n")
+    return encoded[key]
+
+
+def _encoded_list(responses: Sequence[bytes]) -> bytes:
+    """`server_list` of already encoded responses, byte for byte as `json_bytes` writes it."""
+    return b'{"servers":[' + b",".join(responses) + b'],"metadata":{"count":' + str(len(responses)).encode() + b"}}\n"
 
 
 def openapi_yaml(context: RenderContext, profile: RegistryProfile | None) -> bytes:
@@ -87,7 +115,8 @@ def openapi_yaml(context: RenderContext, profile: RegistryProfile | None) -> byt
 def render(context: RenderContext) -> Iterator[OutputFile]:
     """Yield v0.1/servers/... for the site root and registry/<profile>/v0.1/... per profile."""
     catalog = context.catalog
-    yield from mirror_files(context, catalog.servers, "")
+    encoded: dict[tuple[str, tuple[str, ...] | None], bytes] = {}
+    yield from mirror_files(context, catalog.servers, "", encoded=encoded)
     for profile in catalog.meta.registries:
         admitted = derived.profile_servers(catalog, profile)
-        yield from mirror_files(context, admitted, paths.profile_api_base(profile.name), profile)
+        yield from mirror_files(context, admitted, paths.profile_api_base(profile.name), profile, encoded)
