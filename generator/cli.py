@@ -283,10 +283,17 @@ def diff(source: Path, quiet: bool, verbose: bool, old: Path, new_release: Path,
 @_common
 @click.option("--digests", "digest_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
               help="Digest file from `skopeo sync --digestfile` (or `<image>@<digest>` lines).")
-def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path) -> None:
+@click.option(
+    "--image-mirror",
+    metavar="HOST[/PREFIX]",
+    default=None,
+    callback=lambda _ctx, _param, value: _check_mirror(value),
+    help="The mirror the digests were recorded at, when catalog.yaml does not name it.",
+)
+def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path, image_mirror: str | None) -> None:
     """Record image digests in the server files so every manifest is pinned."""
     from generator.release.pin import pin_digests
-    report = pin_digests(source, digest_file)
+    report = pin_digests(source, digest_file, image_mirror)
     if not quiet:
         for reference in report.unmatched:
             click.echo(f"warning: {reference} matches no server in {source}", err=True)

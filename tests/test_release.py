@@ -177,7 +177,7 @@ def test_verify_rejects_an_added_file(runner, release, tmp_path):
         (_extra(tarfile.REGTYPE, "/etc/evil.txt"), "/etc/evil.txt: absolute path in the archive"),
         (_extra(tarfile.SYMTYPE, "ROOT/link", "/etc/passwd"), "ROOT/link: symlink to /etc/passwd"),
         (_extra(tarfile.LNKTYPE, "ROOT/hard", "ROOT/index.html"), "ROOT/hard: hard link to ROOT/index.html"),
-        (_extra(tarfile.CHRTYPE, "ROOT/null"), "ROOT/null: device, FIFO or other special file"),
+        (_extra(tarfile.CHRTYPE, "ROOT/null"), "ROOT/null: device, FIFO, sparse or other special file"),
     ],
 )
 def test_verify_rejects_hostile_members_without_extracting(runner, release, tmp_path, entry, expected):
@@ -283,3 +283,31 @@ def test_air_gap_end_to_end(runner, release, keys, tmp_path):
     mirrored = {p.relative_to(mirror).as_posix(): p.read_bytes() for p in mirror.rglob("*") if p.is_file()}
     released = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
     assert mirrored == released
+
+
+TAR = shutil.which("tar")
+
+
+@pytest.mark.skipif(TAR is None, reason="GNU tar is not installed: apt-get install tar")
+def test_verify_refuses_a_sparse_bomb_without_reading_it(runner, tmp_path):
+    """A few hundred bytes of gzip that unpack to 4 GiB of holes must not be read, let alone held."""
+    folder = tmp_path / "rel" / "bomb-1.0.0"
+    folder.mkdir(parents=True)
+    with open(folder / "hole", "wb") as handle:
+        handle.truncate(4 << 30)
+    bomb = tmp_path / "bomb.tar.gz"
+    subprocess.run([TAR, "--sparse", "-czf", str(bomb), "-C", str(tmp_path / "rel"), "bomb-1.0.0"], check=True)
+    assert bomb.stat().st_size < 10_000
+    code, out = verify(runner, bomb)
+    assert code == 1
+    assert "bomb-1.0.0/hole: device, FIFO, sparse or other special file" in out or "more than any release" in out
+
+
+def test_a_failed_outer_signature_stops_before_the_archive_is_opened(runner, release, keys, tmp_path):
+    corrupt = tmp_path / release.tarball.name
+    corrupt.write_bytes(b"not even gzip")
+    shutil.copy(release.tarball.with_name(release.tarball.name + ".minisig"), tmp_path)
+    code, out = verify(runner, corrupt, "--pubkey", str(keys / "release.pub"))
+    assert code == 1
+    assert "signature does not match" in out
+    assert "truncated or corrupt" not in out, "the unsigned bytes were never parsed"

@@ -77,11 +77,14 @@ def test_pin_records_digests_from_skopeo_digestfile(runner, default_source_copy,
         f"{osv_digest} registry.corp.example/mcp/stackloklabs/osv-mcp/server:0.1.0\n"
         f"docker.io/mcp/time:latest@{time_digest}\n"
         f"{'sha256:' + 'c' * 64} quay.io/nobody/unknown:1\n"
+        f"{'sha256:' + 'd' * 64} attacker.example/anything/stackloklabs/gofetch/server:1.0.3\n"
     )
     before = (default_source_copy / "servers" / "osv.yaml").read_text()
-    result = runner.invoke(main, ["pin", "--source", str(default_source_copy), "--digests", str(digests)])
+    pin = ["pin", "--source", str(default_source_copy), "--digests", str(digests), "--image-mirror", "registry.corp.example/mcp"]
+    result = runner.invoke(main, pin)
     assert result.exit_code == 0, result.output
-    assert "pinned 2 servers, 0 already pinned, 1 unmatched digests" in result.stderr
+    assert "pinned 2 servers, 0 already pinned, 2 unmatched digests" in result.stderr
+    assert "attacker.example/anything/stackloklabs/gofetch/server:1.0.3@sha256:ddd" in result.stderr
     assert "quay.io/nobody/unknown:1@sha256:ccc" in result.stderr
     after = (default_source_copy / "servers" / "osv.yaml").read_text()
     assert after.replace(f"digest: {osv_digest}\n", "") == before, "only the digest line was added"
@@ -89,7 +92,8 @@ def test_pin_records_digests_from_skopeo_digestfile(runner, default_source_copy,
 
     catalog = read_catalog(default_source_copy).catalog
     assert catalog.server("osv").digest == osv_digest and catalog.server("time").digest == time_digest
-    again = runner.invoke(main, ["pin", "--source", str(default_source_copy), "--digests", str(digests)])
+    assert catalog.server("fetch").digest is None, "an image at another registry pins nothing"
+    again = runner.invoke(main, pin)
     assert "pinned 0 servers, 2 already pinned" in again.stderr
 
 

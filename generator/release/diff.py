@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import tarfile
+import zlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -60,26 +61,52 @@ class ReleaseDiff:
         return "\n".join(lines) + "\n"
 
 
+# catalog.json of a 10,000-server catalog is tens of MB; anything far larger is not ours.
+MAX_CATALOG_BYTES = 512 << 20
+
+
 def read_release_catalog(target: Path) -> dict[str, Any]:
     """The normalised catalog document of a release tarball or site folder."""
     if target.is_dir():
         document = target / CATALOG_JSON
-        if not document.is_file():
+        if not document.is_file() or document.is_symlink():
             raise UsageError(f"{target} is not a built site ({CATALOG_JSON} is missing)")
-        return json.loads(document.read_text(encoding="utf-8"))
+        if document.stat().st_size > MAX_CATALOG_BYTES:
+            raise UsageError(f"{document} is larger than any catalog document: not an mcp-catalog release")
+        return _checked_document(document.read_bytes(), str(document))
     if not target.is_file():
         raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
     try:
         with tarfile.open(target, mode="r:gz") as archive:
             for member in archive.getmembers():
                 parts = PurePosixPath(member.name).parts
-                if member.isfile() and "/".join(parts[1:]) == CATALOG_JSON:
+                if member.isfile() and not member.issparse() and "/".join(parts[1:]) == CATALOG_JSON:
+                    if member.size > MAX_CATALOG_BYTES:
+                        break
                     handle = archive.extractfile(member)
                     assert handle is not None
-                    return json.loads(handle.read().decode("utf-8"))
-    except (tarfile.TarError, EOFError, OSError, ValueError) as exc:
+                    return _checked_document(handle.read(), f"{target}:{member.name}")
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise UsageError(f"{target}: cannot read the release ({exc}); run `mcp-catalog verify` on it") from None
     raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
+
+
+def _checked_document(raw: bytes, where: str) -> dict[str, Any]:
+    """The parsed catalog document, or a UsageError when it is not one."""
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"{where}: not a catalog document ({exc})") from None
+    servers = document.get("servers") if isinstance(document, dict) else None
+    catalog = document.get("catalog") if isinstance(document, dict) else None
+    if (
+        not isinstance(servers, list)
+        or not isinstance(catalog, dict)
+        or not isinstance(catalog.get("version"), str)
+        or not all(isinstance(s, dict) and isinstance(s.get("name"), str) for s in servers)
+    ):
+        raise UsageError(f"{where}: not a catalog document (expected catalog.version and servers[].name)")
+    return document
 
 
 def diff_releases(old: dict[str, Any], new: dict[str, Any]) -> ReleaseDiff:

@@ -9,9 +9,9 @@ of the site; it goes inside the tarball (so a mirrored site can be verified) and
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from generator.archive import reproducible_tarball
 from generator.errors import UsageError
 from generator.paths import CATALOG_JSON
 from generator.release import minisign
+from generator.release.diff import read_release_catalog
 
 CHECKSUMS = "SHA256SUMS"
 SIGNATURE_SUFFIX = ".minisig"
@@ -53,19 +54,31 @@ def release_info(site: Path) -> ReleaseInfo:
     document = site / CATALOG_JSON
     if not document.is_file():
         raise UsageError(f"{site} is not a built site ({CATALOG_JSON} is missing): run `mcp-catalog build` first")
-    catalog = json.loads(document.read_text(encoding="utf-8"))["catalog"]
-    name = re.sub(r"[^a-z0-9]+", "-", catalog["title"].lower()).strip("-") or "catalog"
-    return ReleaseInfo(name, catalog["title"], catalog["version"], catalog["last_updated"])
+    catalog = read_release_catalog(site)["catalog"]
+    title, last_updated = catalog.get("title"), catalog.get("last_updated")
+    if not isinstance(title, str) or not isinstance(last_updated, str):
+        raise UsageError(f"{site}: {CATALOG_JSON} lacks the catalog title or last_updated: rebuild the site")
+    name = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "catalog"
+    return ReleaseInfo(name, title, catalog["version"], last_updated)
 
 
 def site_files(site: Path) -> list[str]:
-    """Every regular file of the site as a sorted POSIX path, checksums and their signature excluded."""
-    files = []
-    for folder, _dirs, names in os.walk(site):
-        for name in names:
-            relative = Path(folder, name).relative_to(site).as_posix()
-            if relative not in (CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX):
+    """Every regular file of the site as a sorted POSIX path, checksums and their signature excluded.
+
+    A symlink or special file is refused: packaging must not carry files from outside the site.
+    """
+    files, refused = [], []
+    for folder, directories, names in os.walk(site):
+        for name in sorted(directories + names):
+            path = Path(folder, name)
+            relative = path.relative_to(site).as_posix()
+            mode = os.lstat(path).st_mode
+            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+                refused.append(relative)
+            elif stat.S_ISREG(mode) and relative not in (CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX):
                 files.append(relative)
+    if refused:
+        raise UsageError(f"{site} holds links or special files, which a release cannot carry: {', '.join(sorted(refused))}")
     return sorted(files)
 
 
@@ -81,10 +94,16 @@ def checksums_text(site: Path, files: list[str]) -> str:
 def source_date_epoch(info: ReleaseInfo) -> int:
     """SOURCE_DATE_EPOCH when set, else the catalog's last_updated."""
     if os.environ.get("SOURCE_DATE_EPOCH"):
-        return int(os.environ["SOURCE_DATE_EPOCH"])
+        value = os.environ["SOURCE_DATE_EPOCH"]
+        if not value.isdigit():
+            raise UsageError(f"SOURCE_DATE_EPOCH={value!r} is not a number of seconds since 1970")
+        return int(value)
     from datetime import datetime
 
-    return int(datetime.fromisoformat(info.last_updated.replace("Z", "+00:00")).timestamp())
+    try:
+        return int(datetime.fromisoformat(info.last_updated.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        raise UsageError(f"last_updated {info.last_updated!r} is not an RFC 3339 time: rebuild the site") from None
 
 
 def package_site(site: Path, out: Path, key: Path | None) -> PackageResult:

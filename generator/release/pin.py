@@ -2,9 +2,9 @@
 
 Reads what `skopeo sync --digestfile` writes (`<digest> <image>` per line) and also accepts
 `<image>@<digest>` and `<image> <digest>` lines (e.g. collected from `skopeo inspect`).
-An image in the file matches a server when repository path and tag agree, the path being
-compared after any mirror prefix, so digests recorded while pushing to the internal mirror
-pin the upstream entries too. Files are edited line by line: comments and layout survive.
+An image in the file matches a server when it is the same image (registry, path and tag), or
+its copy at the catalog's `image_mirror` (the mirror's host and prefix, then the upstream
+path), so digests recorded while pushing to the internal mirror pin the upstream entries too. Files are edited line by line: comments and layout survive.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.derived import image_parts
+from generator.derived import ImageParts, image_parts
 from generator.errors import CatalogError
 from generator.models import DIGEST, IMAGE_REF
 from generator.source.validate import read_catalog
@@ -32,7 +32,11 @@ class PinReport:
 def read_digest_file(path: Path) -> list[tuple[str, str]]:
     """(image reference without digest, digest) pairs; raise listing every malformed line."""
     pairs, problems = [], []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CatalogError(f"{path}: not a text file of digests (not UTF-8)") from None
+    for number, line in enumerate(text.splitlines(), start=1):
         tokens = line.split()
         if not tokens or line.lstrip().startswith("#"):
             continue
@@ -59,19 +63,19 @@ def _parse_line(tokens: list[str]) -> tuple[str, str] | None:
     return image, digest
 
 
-def pin_digests(source_dir: Path, digest_file: Path) -> PinReport:
-    """Write each matching digest into its server file."""
+def pin_digests(source_dir: Path, digest_file: Path, mirror: str | None = None) -> PinReport:
+    """Write each matching digest into its server file; `mirror` overrides catalog.yaml's image_mirror."""
     pairs = read_digest_file(digest_file)
     catalog = read_catalog(source_dir).catalog
     report = PinReport()
     matched: set[int] = set()
+    mirror = mirror or catalog.meta.image_mirror
     for server in catalog.servers:
         if server.image is None:
             continue
         wanted = image_parts(server.image)
         for index, (image, digest) in enumerate(pairs):
-            found = image_parts(image)
-            if found.tag == wanted.tag and (found.path == wanted.path or found.path.endswith("/" + wanted.path)):
+            if _same_image(image_parts(image), wanted, mirror):
                 matched.add(index)
                 if server.digest == digest:
                     report.unchanged.append(server.name)
@@ -82,6 +86,18 @@ def pin_digests(source_dir: Path, digest_file: Path) -> PinReport:
     report.unmatched = [f"{image}@{digest}" for i, (image, digest) in enumerate(pairs) if i not in matched]
     read_catalog(source_dir)  # the edited source must still validate
     return report
+
+
+def _same_image(found: ImageParts, wanted: ImageParts, mirror: str | None) -> bool:
+    """The upstream image itself, or its copy at the catalog's mirror (HOST[/PREFIX] + upstream path)."""
+    if found.tag != wanted.tag:
+        return False
+    if (found.registry, found.path) == (wanted.registry, wanted.path):
+        return True
+    if mirror is None:
+        return False
+    host, _, prefix = mirror.partition("/")
+    return found.registry == host and found.path == "/".join(p for p in (prefix, wanted.path) if p)
 
 
 def _write_digest(path: Path, digest: str) -> None:

@@ -15,12 +15,12 @@ import tarfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import BinaryIO
 
 from generator.errors import CatalogError
 from generator.release import minisign
 from generator.release.package import CHECKSUMS, SIGNATURE_SUFFIX
 
-_NOT_LISTED = {CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX}
 
 
 class VerificationFailed(CatalogError):
@@ -31,12 +31,34 @@ class VerificationFailed(CatalogError):
         super().__init__("\n".join([*problems, f"{target}: NOT verified ({len(problems)} problem(s))"]))
 
 
+# No catalog release comes near these; past them an archive is treated as an attack (a
+# zero-filled or sparse member can claim gigabytes while compressing to a few bytes).
+MAX_MEMBER_BYTES = 1 << 30
+MAX_RELEASE_BYTES = 8 << 30
+# SHA256SUMS and its signature are read whole (and are not listed in SHA256SUMS);
+# everything else is hashed in chunks.
+_KEPT = {CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX}
+_CHUNK = 1 << 20
+
+
 @dataclass
 class Release:
-    """The files of a release as read from a tarball or a folder, and what was wrong on the way."""
+    """What was read from a tarball or a folder: each file's SHA-256, and what was wrong on the way."""
 
-    files: dict[str, bytes] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)
+    kept: dict[str, bytes] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+
+    def add(self, name: str, stream: BinaryIO) -> None:
+        """Hash `stream` as the file `name`, keeping the bytes of the checksum files."""
+        digest, data = hashlib.sha256(), bytearray()
+        while chunk := stream.read(_CHUNK):
+            digest.update(chunk)
+            if name in _KEPT:
+                data += chunk
+        self.digests[name] = digest.hexdigest()
+        if name in _KEPT:
+            self.kept[name] = bytes(data)
 
 
 @dataclass(frozen=True)
@@ -52,18 +74,24 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
     """Check signature, checksums, completeness and safety of `target`; raise listing every problem."""
     if not target.exists():
         raise CatalogError(f"{target} does not exist: pass a release tarball or a site folder")
+    key = minisign.read_public_key(pubkey) if pubkey else None
+    trusted = None
+    if key is not None and target.is_file():
+        # An archive whose signature fails is not opened at all: nothing unsigned is parsed.
+        outer: list[str] = []
+        trusted = _verify_file(target.read_bytes(), target.with_name(target.name + SIGNATURE_SUFFIX), key, outer)
+        if outer:
+            raise VerificationFailed(target, outer)
     release = _read_tarball(target) if target.is_file() else _read_folder(target)
     problems = list(release.problems)
-    trusted = None
-    key = minisign.read_public_key(pubkey) if pubkey else None
     if key is not None:
-        trusted = _check_signatures(target, release, key, problems)
+        trusted = _check_inner_signature(target, release, key, problems) or trusted
     problems += _check_checksums(release)
     if not_older_than is not None:
-        problems += _check_version_floor(trusted, release, not_older_than)
+        problems += _check_version_floor(trusted, not_older_than)
     if problems:
         raise VerificationFailed(target, problems)
-    return VerifiedRelease(len(release.files), key.key_id_hex if key else None, trusted)
+    return VerifiedRelease(len(release.digests), key.key_id_hex if key else None, trusted)
 
 
 def _read_tarball(path: Path) -> Release:
@@ -71,6 +99,10 @@ def _read_tarball(path: Path) -> Release:
     try:
         with tarfile.open(path, mode="r:gz") as archive:
             members = archive.getmembers()
+            declared = sum(member.size for member in members)
+            if declared > MAX_RELEASE_BYTES:
+                release.problems.append(f"{path}: members claim {declared} bytes, more than any release holds")
+                return release
             roots = {PurePosixPath(m.name).parts[0] for m in members if PurePosixPath(m.name).parts}
             for member in members:
                 _read_member(archive, member, release, roots)
@@ -93,15 +125,18 @@ def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo, release: Rel
         return
     if member.isdir():
         return
-    if not member.isfile():
-        release.problems.append(f"{member.name}: device, FIFO or other special file")
+    if member.issparse() or not member.isfile():
+        release.problems.append(f"{member.name}: device, FIFO, sparse or other special file")
+        return
+    if member.size > MAX_MEMBER_BYTES:
+        release.problems.append(f"{member.name}: {member.size} bytes, more than any release file holds")
         return
     if len(roots) != 1:
         release.problems.append(f"{member.name}: the archive must hold exactly one top-level folder")
         return
     handle = archive.extractfile(member)
     assert handle is not None
-    release.files["/".join(name.parts[1:])] = handle.read()
+    release.add("/".join(name.parts[1:]), handle)
 
 
 def _read_folder(folder: Path) -> Release:
@@ -114,29 +149,28 @@ def _read_folder(folder: Path) -> Release:
             if stat.S_ISLNK(info.st_mode):
                 release.problems.append(f"{relative}: symlink to {os.readlink(path)} (releases hold regular files only)")
             elif stat.S_ISREG(info.st_mode):
-                release.files[relative] = path.read_bytes()
+                with open(path, "rb") as handle:
+                    release.add(relative, handle)
             elif not stat.S_ISDIR(info.st_mode):
                 release.problems.append(f"{relative}: device, FIFO or other special file")
         directories[:] = [d for d in directories if not Path(current, d).is_symlink()]
     return release
 
 
-def _check_signatures(target: Path, release: Release, key: minisign.PublicKey, problems: list[str]) -> str | None:
-    trusted = None
-    if target.is_file():
-        signature_path = target.with_name(target.name + SIGNATURE_SUFFIX)
-        trusted = _verify_file(target.read_bytes(), signature_path, key, problems)
-    inner = release.files.get(CHECKSUMS + SIGNATURE_SUFFIX)
-    if CHECKSUMS in release.files and inner is not None:
+def _check_inner_signature(target: Path, release: Release, key: minisign.PublicKey, problems: list[str]) -> str | None:
+    """The signature of SHA256SUMS shipped inside the release (what a mirrored folder relies on)."""
+    sums, signature = release.kept.get(CHECKSUMS), release.kept.get(CHECKSUMS + SIGNATURE_SUFFIX)
+    if sums is not None and signature is not None:
         try:
-            parsed = minisign.parse_signature(inner.decode(), f"{CHECKSUMS}{SIGNATURE_SUFFIX}")
-            inner_trusted = minisign.verify(release.files[CHECKSUMS], parsed, key, CHECKSUMS)
-            trusted = trusted or inner_trusted
-        except (minisign.SignatureError, UnicodeDecodeError) as exc:
-            problems.append(str(exc.message if isinstance(exc, minisign.SignatureError) else exc))
+            parsed = minisign.parse_signature(signature.decode(), f"{CHECKSUMS}{SIGNATURE_SUFFIX}")
+            return minisign.verify(sums, parsed, key, CHECKSUMS)
+        except UnicodeDecodeError:
+            problems.append(f"{CHECKSUMS}{SIGNATURE_SUFFIX}: not a minisign signature file")
+        except minisign.SignatureError as exc:
+            problems.append(exc.message)
     elif not target.is_file():
         problems.append(f"{CHECKSUMS}{SIGNATURE_SUFFIX}: missing, so the folder's checksums cannot be trusted")
-    return trusted
+    return None
 
 
 def _verify_file(data: bytes, signature_path: Path, key: minisign.PublicKey, problems: list[str]) -> str | None:
@@ -152,7 +186,7 @@ def _verify_file(data: bytes, signature_path: Path, key: minisign.PublicKey, pro
 
 
 def _check_checksums(release: Release) -> list[str]:
-    listing = release.files.get(CHECKSUMS)
+    listing = release.kept.get(CHECKSUMS)
     if listing is None:
         return [f"{CHECKSUMS}: missing from the release"]
     problems, listed = [], {}
@@ -163,17 +197,17 @@ def _check_checksums(release: Release) -> list[str]:
             continue
         listed[match.group(2)] = match.group(1)
     for relative, expected in sorted(listed.items()):
-        content = release.files.get(relative)
-        if content is None:
+        actual = release.digests.get(relative)
+        if actual is None:
             problems.append(f"{relative}: listed in {CHECKSUMS} but missing")
-        elif hashlib.sha256(content).hexdigest() != expected:
+        elif actual != expected:
             problems.append(f"{relative}: content differs from its checksum (modified or corrupted)")
-    for relative in sorted(set(release.files) - set(listed) - _NOT_LISTED):
+    for relative in sorted(set(release.digests) - set(listed) - _KEPT):
         problems.append(f"{relative}: not listed in {CHECKSUMS} (added after the release was made)")
     return problems
 
 
-def _check_version_floor(trusted: str | None, release: Release, floor: str) -> list[str]:
+def _check_version_floor(trusted: str | None, floor: str) -> list[str]:
     version = None
     if trusted:
         match = re.search(r"\bversion=(\S+)", trusted)

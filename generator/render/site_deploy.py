@@ -9,6 +9,8 @@ same ones the bundles and registry files use.
 
 from __future__ import annotations
 
+import shlex
+
 from dataclasses import dataclass, field
 
 from generator import derived, paths
@@ -51,15 +53,15 @@ def _input_id(name: str) -> str:
 
 
 def placements_by_server(catalog: Catalog) -> dict[str, list[Placement]]:
-    """For every server name, the profiles admitting it (computed once: per server it would be quadratic)."""
-    placements: dict[str, list[Placement]] = {server.name: [] for server in catalog.servers}
-    for profile in catalog.meta.registries:
-        for server in derived.profile_servers(catalog, profile):
-            placements[server.name].append(Placement(profile.name, profile.namespace))
-    return placements
+    """For every server name, the profiles admitting it and their namespaces."""
+    namespaces = {profile.name: profile.namespace for profile in catalog.meta.registries}
+    return {
+        name: [Placement(profile, namespaces[profile]) for profile in profiles]
+        for name, profiles in derived.profiles_by_server(catalog).items()
+    }
 
 
-def _mirror_command(server: Server, cluster_image: str, mirrored: bool) -> str | None:
+def _mirror_command(server: Server, mirrored: bool) -> str | None:
     """How to copy the upstream image inside; None when the build already rewrote it to a mirror.
 
     With a mirror configured every emitted reference is the mirror's (the release's
@@ -69,7 +71,7 @@ def _mirror_command(server: Server, cluster_image: str, mirrored: bool) -> str |
         return None
     source = f"{server.image}@{server.digest}" if server.digest else str(server.image)
     target = f"<internal-registry>/{str(server.image).split('/', 1)[-1]}"
-    return f"skopeo copy --all docker://{source} docker://{target}"
+    return f"skopeo copy --all {shlex.quote('docker://' + source)} docker://{target}"
 
 
 def _secret_command(server: Server, secret_name: str, namespace: str) -> str | None:
@@ -81,9 +83,10 @@ def _secret_command(server: Server, secret_name: str, namespace: str) -> str | N
 
 
 def _thv_command(server: Server, cluster_image: str | None) -> str:
+    # Everything taken from the source is shell-quoted: the snippet is meant to be pasted.
     parts = ["thv run", f"--name {server.name}"]
     if server.kind == "remote" and server.remote is not None:
-        return " ".join(parts + [server.remote.url])
+        return " ".join(parts + [shlex.quote(server.remote.url)])
     parts.append(f"--transport {server.transport}")
     if server.port:
         parts.append(f"--target-port {server.port}")
@@ -91,10 +94,10 @@ def _thv_command(server: Server, cluster_image: str | None) -> str:
         if env.secret:
             parts.append(f"--secret {server.name}-{_input_id(env.name).replace('_', '-')},target={env.name}")
         elif env.required and env.default is None:
-            parts.append(f"-e {env.name}=<{env.name}>")
-    parts.append(str(cluster_image))
+            parts.append(f"-e {env.name}='<{env.name}>'")
+    parts.append(shlex.quote(str(cluster_image)))
     if server.args:
-        parts.append("-- " + " ".join(server.args))
+        parts.append("-- " + " ".join(shlex.quote(arg) for arg in server.args))
     return " \\\n  ".join(parts)
 
 
@@ -155,7 +158,7 @@ def deploy_plan(context: RenderContext, server: Server, placements: list[Placeme
     return DeployPlan(
         kind=server.kind,
         cluster_image=cluster_image,
-        mirror_command=_mirror_command(server, cluster_image, mirrored) if cluster_image else None,
+        mirror_command=_mirror_command(server, mirrored) if cluster_image else None,
         secret_name=secret_name,
         secret_command=_secret_command(server, secret_name, namespace) if container else None,
         placements=placements,
