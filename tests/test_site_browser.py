@@ -231,3 +231,20 @@ def test_hostile_catalog_does_not_execute(browser: object, write_tree: Callable[
         assert watched.dialogs == []
     finally:
         watched.close()
+
+
+def test_prototype_names_and_a_mangled_hash_do_not_break_search(
+    watched: Watched, write_tree: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Catalog text is used as map keys in search.js: `constructor` must be an ordinary name."""
+    from conftest import FETCH_YAML
+
+    named = FETCH_YAML.replace("name: fetch", "name: constructor").replace("tags: [web, http]", "tags: [constructor, http]")
+    out = tmp_path / "site"
+    build(write_tree({"constructor.yaml": named}), out)
+    page = watched.page
+    page.goto(out.as_uri() + "/index.html#q=%E0%A4%A&t=constructor")
+    page.fill("#q", "constr")
+    page.wait_for_function("() => document.querySelectorAll('#results article, #results li, #results .card').length > 0")
+    assert page.locator('#results a[href*="servers/constructor/"]').count() >= 1
+    assert watched.problems == []

@@ -91,10 +91,15 @@
     location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
       if (!pair) { return; }
       var parts = pair.split("=");
-      var key = decodeURIComponent(parts[0]);
-      var value = decodeURIComponent((parts[1] || "").replace(/\+/g, " "));
+      var key, value;
+      try {
+        key = decodeURIComponent(parts[0]);
+        value = decodeURIComponent((parts[1] || "").replace(/\+/g, " "));
+      } catch (malformed) {
+        return; /* a mangled link: skip that pair, keep the rest */
+      }
       if (key === "q" || key === "sort" || FACETS.indexOf(key) >= 0) { state[key] = value; }
-      if (FLAGS[key]) { state[key] = value === "1"; }
+      if (Object.prototype.hasOwnProperty.call(FLAGS, key)) { state[key] = value === "1"; }
       if (key === "page") { state.page = Math.max(1, parseInt(value, 10) || 1); }
     });
     return state;
@@ -175,7 +180,8 @@
     this.input = document.getElementById("q");
     this.list = document.getElementById("results");
     this.status = document.getElementById("status");
-    this.cards = {};
+    /* Maps keyed by catalog text have no prototype: a server or tag called "constructor" is just a key. */
+    this.cards = Object.create(null);
   }
 
   SearchPage.prototype.syncControls = function () {
@@ -192,9 +198,9 @@
     var state = this.state;
     var terms = parseQuery(state.q || "");
     var matches = [];
-    var counts = {};
+    var counts = Object.create(null);
     var active = FACETS.filter(function (key) { return Boolean(state[key]); });
-    FACETS.forEach(function (key) { counts[key] = {}; });
+    FACETS.forEach(function (key) { counts[key] = Object.create(null); });
     for (var i = 0; i < this.entries.length; i++) {
       var entry = this.entries[i];
       if ((entry.z && !state.z) || (state.e && !entry.e) || (state.h && !entry.h)) { continue; }
@@ -279,7 +285,8 @@
     };
     FACETS.forEach(function (key) {
       if (self.state[key]) {
-        add(FACET_NAMES[key] + ": " + (self.data.facets[key][self.state[key]] || self.state[key]),
+        var labels = self.data.facets[key];
+        add(FACET_NAMES[key] + ": " + ((Object.prototype.hasOwnProperty.call(labels, self.state[key]) && labels[self.state[key]]) || self.state[key]),
           function () { self.state[key] = ""; });
       }
     });
