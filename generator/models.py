@@ -348,6 +348,14 @@ class Server(Strict):
         pattern=r"^[a-zA-Z0-9.-]+/[a-zA-Z0-9._-]+$",
         description="Full MCP registry name (reverse-DNS/name); default: <catalog namespace>/<name>.",
     )
+
+    @field_validator("registry_name")
+    @classmethod
+    def _served_as_folders(cls, value: str | None) -> str | None:
+        # The mirror serves each name as folders: a '.' or '..' part would collapse or climb.
+        if value is not None and {".", ".."} & set(value.split("/")):
+            raise ValueError("a part of the registry name may not be '.' or '..'")
+        return value
     repository: HttpUrl | None = Field(default=None, description="Source repository URL.")
     license: str | None = Field(default=None, max_length=100, description="SPDX license identifier.")
     updated: dt.date | None = Field(default=None, description="When this entry last changed; default: catalog last_updated.")

@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 
 from api_schemas import LEGACY, MCP_SERVER_SCHEMA, PUBLISHER, UPSTREAM, errors
 from conftest import DEFAULT_SOURCE, FETCH_YAML
-from generator.errors import OutputError
+from generator.errors import OutputError, SourceInvalid
 from generator.render import catalog_api, mcp_registry, toolhive
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
@@ -274,9 +274,15 @@ def test_digest_pins_the_oci_identifier_and_mirror_rewrites_it(write_tree: Calla
 
 def test_a_dot_segment_registry_name_is_refused(write_tree: Callable[..., Path]) -> None:
     climbing = FETCH_YAML + "registry_name: com.example/..\n"
-    catalog = read_catalog(write_tree({"fetch.yaml": climbing})).catalog
+    source = write_tree({"fetch.yaml": climbing})
+    with pytest.raises(SourceInvalid, match="validation failed"):
+        read_catalog(source)
+    # The renderer keeps its own check, for catalogs built in code rather than read from files.
+    (source / "servers" / "fetch.yaml").write_text(FETCH_YAML)
+    catalog = read_catalog(source).catalog
+    fetch = catalog.servers[0].model_copy(update={"registry_name": "com.example/.."})
     with pytest.raises(OutputError, match="cannot be served as files"):
-        list(mcp_registry.render(RenderContext(catalog)))
+        list(mcp_registry.render(RenderContext(catalog.model_copy(update={"servers": (fetch,)}))))
 
 
 def test_two_renders_give_identical_bytes(write_tree: Callable[..., Path]) -> None:

@@ -194,3 +194,25 @@ def test_parallel_build_still_refuses_a_path_written_twice(write_tree, tmp_path,
     with pytest.raises(OutputError, match="two outputs want the same path index.html"):
         pipeline.build(write_tree(), out, jobs=2)
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("template", "expected"),
+    [("{% if %}", "404.html:1: template error:"), ("{{ no_such_value }}", "404.html: template error while rendering 404.html")],
+)
+def test_a_broken_template_override_gets_a_message(write_tree, runner, tmp_path, template, expected):
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    (overrides / "404.html").write_text(template)
+    out = tmp_path / "site"
+    result = runner.invoke(main, ["build", "-j", "1", "--source", str(write_tree()), "--out", str(out), "--templates", str(overrides)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output
+    assert expected in result.output
+    assert not out.exists()
+
+
+def test_keygen_into_a_missing_folder_says_so(runner, tmp_path):
+    result = runner.invoke(main, ["keygen", "--out", str(tmp_path / "missing" / "k")])
+    assert result.exit_code == 1
+    assert "is not a folder: create it first" in result.output

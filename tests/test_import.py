@@ -373,3 +373,20 @@ def test_import_is_byte_identical_twice(runner, tmp_path):
         assert result.exit_code == 0, result.output
         outputs.append({p.relative_to(target): p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file()})
     assert outputs[0] == outputs[1] and len(outputs[0]) == 7
+
+
+def test_entries_with_wrongly_typed_values_are_rejected_not_fatal(runner, tmp_path):
+    document = {
+        "servers": {
+            "numeric-image": {"image": 5, "description": "An image that is a number, as found in the wild",
+                              "transport": "stdio"},
+            "hosts-number": {"image": "ghcr.io/x/y:1", "description": "Allowed hosts given as a number instead",
+                             "transport": "stdio", "permissions": {"network": {"outbound": {"allow_host": 5}}}},
+        }
+    }
+    source = tmp_path / "shape.json"
+    source.write_text(json.dumps(document))
+    result = runner.invoke(main, ["import", str(source), "--into", str(tmp_path / "into")])
+    assert "Traceback" not in result.output
+    assert 'rejected shape.json: servers["numeric-image"]' in result.output.replace(str(tmp_path) + "/", "")
+    assert "unexpected type" in result.output

@@ -118,7 +118,7 @@ def test_symlink_inside_source_folder_is_fine(write_tree, runner):
     assert code == 0, out
 
 
-@pytest.mark.parametrize("file_name", ["..fetch.yaml", "fe..tch.yaml", "Fetch.yaml", "fetch_1.yaml"])
+@pytest.mark.parametrize("file_name", ["fetch..yaml", "fe..tch.yaml", "Fetch.yaml", "fetch_1.yaml"])
 def test_file_names_must_be_dns_labels(write_tree, runner, file_name):
     source = write_tree({file_name: FETCH_YAML})
     code, out = validate(runner, source)
@@ -177,3 +177,12 @@ def test_every_problem_is_reported_at_once(write_tree, runner):
     assert f"{source}/servers/docs-remote.yaml:10: remote.url: must be an http:// or https:// URL" in lines
     assert f"{source}/servers/fetch.yaml:14: port: input should be less than or equal to 65535" in lines
     assert lines[-1] == "validation failed: 3 error(s), 0 warning(s)"
+
+
+@pytest.mark.parametrize("file_name", ["._fetch.yaml", ".#fetch.yaml", "..fetch.yaml", ".fetch.md"])
+def test_dot_files_are_left_alone(write_tree, runner, file_name):
+    """macOS AppleDouble files, editor locks and other dot files are not server files."""
+    source = write_tree()
+    (source / "servers" / file_name).write_bytes(b"\x00\x05\x16\x07 not yaml at all")
+    code, out = validate(runner, source)
+    assert code == 0, out

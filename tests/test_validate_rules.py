@@ -233,3 +233,16 @@ def test_lines_are_right_when_many_files_are_parsed_in_parallel(tmp_path, runner
     code, lines = run(runner, source)
     assert code == 1
     assert any(l.startswith(f"{victim}:{line}: category: unknown category 'nowhere-") for l in lines), lines[:3]
+
+
+def test_an_explicit_registry_name_may_not_take_another_servers_default(write_tree, runner):
+    clash = REMOTE_YAML + "registry_name: com.example.test/fetch\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML, "fetch.md": "x", "docs-remote.yaml": clash, "docs-remote.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:1: name: registry name 'com.example.test/fetch' is used by 2 servers" in lines
+    dotted = REMOTE_YAML + "registry_name: com.example.test/..\n"
+    (source / "servers" / "docs-remote.yaml").write_text(dotted)
+    code, lines = run(runner, source)
+    assert code == 1
+    assert any("registry_name: a part of the registry name may not be '.' or '..'" in line for line in lines)

@@ -36,7 +36,11 @@ def looks_like(document: Any) -> bool:
 
 
 def candidate(folder: DockerServer) -> Candidate:
-    """The candidate for one server folder."""
+    """The candidate for one server folder (rejected with a reason when a value has the wrong shape)."""
+    return mapping.guarded(lambda: _candidate(folder), str(folder.server.get("name")), folder.position)
+
+
+def _candidate(folder: DockerServer) -> Candidate:
     server = folder.server
     name = str(server.get("name"))
     result = Candidate(key=name, short_name=name, position=folder.position)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,6 +48,20 @@ class Candidate:
     overview: str | None = None
     warnings: list[str] = field(default_factory=list)
     problem: str | None = None
+
+
+# Upstream data has the wrong shapes in the wild (a number where a string belongs, a string
+# where a list does); such an entry is rejected with a reason instead of stopping the import.
+SHAPE_ERRORS = (TypeError, AttributeError, KeyError, ValueError, IndexError)
+
+
+def guarded(build: Callable[[], Candidate], key: str, position: str) -> Candidate:
+    """`build()`, or a rejected candidate saying which value had the wrong shape."""
+    try:
+        return build()
+    except SHAPE_ERRORS as exc:
+        reason = f"has a value of an unexpected type ({type(exc).__name__}: {str(exc)[:120]})"
+        return Candidate(key=key, short_name=key.rsplit("/", 1)[-1] or "server", position=position, problem=reason)
 
 
 # --- names ----------------------------------------------------------------------

@@ -45,13 +45,19 @@ def candidates(document: Any, origin: str) -> Iterator[Candidate]:
     """One candidate per server, whichever of the three shapes `document` has."""
     if isinstance(document, list):
         for index, server in enumerate(document):
-            yield server_candidate(server, f"{origin}: [{index}]", None)
+            position = f"{origin}: [{index}]"
+            yield mapping.guarded(lambda: server_candidate(server, position, None), f"#{index}", position)  # noqa: B023
     elif isinstance(document.get("servers"), list):
         for index, item in enumerate(document["servers"]):
-            meta = item.get("_meta") if isinstance(item.get("_meta"), Mapping) else None
-            yield server_candidate(item["server"], f"{origin}: servers[{index}]", meta)
+            position = f"{origin}: servers[{index}]"
+            yield mapping.guarded(lambda: _list_item(item, position), f"#{index}", position)  # noqa: B023
     else:
-        yield server_candidate(document, origin, None)
+        yield mapping.guarded(lambda: server_candidate(document, origin, None), "#0", origin)
+
+
+def _list_item(item: Mapping[str, Any], position: str) -> Candidate:
+    meta = item.get("_meta") if isinstance(item.get("_meta"), Mapping) else None
+    return server_candidate(item["server"], position, meta)
 
 
 def get(value: Mapping[str, Any], camel: str) -> Any:

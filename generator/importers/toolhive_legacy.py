@@ -32,9 +32,19 @@ def candidates(document: Mapping[str, Any], origin: str) -> Iterator[Candidate]:
             candidate = Candidate(key=str(key), short_name=str(key), position=position)
             if not isinstance(entry, Mapping):
                 candidate.problem = "is not an object"
-            else:
-                server_fields(candidate, entry, remote=section == "remote_servers")
-            yield candidate
+                yield candidate
+                continue
+            remote = section == "remote_servers"
+            yield mapping.guarded(
+                lambda: _filled(candidate, entry, remote),  # noqa: B023 - called at once, inside this iteration
+                str(key),
+                position,
+            )
+
+
+def _filled(candidate: Candidate, entry: Mapping[str, Any], remote: bool) -> Candidate:
+    server_fields(candidate, entry, remote=remote)
+    return candidate
 
 
 def server_fields(candidate: Candidate, entry: Mapping[str, Any], *, remote: bool) -> None:

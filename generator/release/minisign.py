@@ -72,6 +72,8 @@ class Signature:
 def generate_keypair(prefix: Path) -> tuple[Path, Path]:
     """Write PREFIX.key (mode 0600) and PREFIX.pub; refuse to overwrite either."""
     secret_path, public_path = Path(f"{prefix}.key"), Path(f"{prefix}.pub")
+    if not secret_path.parent.is_dir():
+        raise SignatureError(f"{secret_path.parent} is not a folder: create it first, or choose another --out")
     for path in (secret_path, public_path):
         if path.exists():
             raise SignatureError(f"{path} already exists: refusing to overwrite a key (choose another --out)")

@@ -18,6 +18,7 @@ import jinja2
 from markupsafe import Markup
 
 from generator import paths
+from generator.errors import OutputError
 from generator.output import OutputFile
 from generator.render import site_pages
 from generator.render.context import RenderContext
@@ -61,7 +62,12 @@ def _asset(environment: jinja2.Environment, name: str) -> OutputFile:
 def render_page(environment: jinja2.Environment, template: str, path: str, values: dict[str, Any]) -> OutputFile:
     """One HTML page at `path`, its links made relative to it."""
     depth = path.count("/")
-    html = environment.get_template(template).render(root="../" * depth, page_path=path, **values)
+    try:
+        html = environment.get_template(template).render(root="../" * depth, page_path=path, **values)
+    except jinja2.TemplateSyntaxError as error:
+        raise OutputError(f"{error.filename or template}:{error.lineno}: template error: {error.message}") from None
+    except jinja2.TemplateError as error:
+        raise OutputError(f"{template}: template error while rendering {path}: {error}") from None
     return OutputFile(path, html.encode("utf-8"))
 
 

@@ -175,6 +175,8 @@ def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tupl
     for entry in sorted(os.scandir(servers_dir), key=lambda e: e.name):
         path = servers_dir / entry.name
         stem, dot, suffix = entry.name.rpartition(".")
+        if entry.name.startswith("."):  # editor, VCS and macOS dot files (.#x.yaml, ._x.yaml) are not ours
+            continue
         if suffix == "yml" and dot:
             diagnostics.append(Diagnostic(str(path), 0, "", f"rename it to {stem}.yaml: server files end in .yaml"))
         elif suffix in ("yaml", "md") and dot:
@@ -186,7 +188,7 @@ def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tupl
                 yaml_files.append((stem, path))
             else:
                 overviews[stem] = path
-        elif not entry.name.startswith("."):  # editor and VCS dot files are not ours to judge
+        else:
             diagnostics.append(Diagnostic(str(path), 0, "", "not a server file (<name>.yaml) or overview (<name>.md)", "warning"))
     return yaml_files, overviews
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from generator.derived import registry_name
 from generator.diagnostics import Diagnostic, dotted_path
 from generator.errors import SourceInvalid
 from generator.models import Catalog, CatalogMeta
@@ -154,11 +155,15 @@ def _review_expiry(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnost
 
 
 def _registry_names_unique(tree: SourceTree) -> Iterator[Diagnostic]:
-    explicit = [(s, s.server.registry_name) for s in tree.servers if s.server.registry_name]
-    counts = Counter(name for _, name in explicit)
-    for source, name in explicit:
+    """Every server's registry name, explicit or derived from the namespace, names one server."""
+    if tree.meta is None:
+        return
+    names = [(s, registry_name(tree.meta, s.server)) for s in tree.servers]
+    counts = Counter(name for _, name in names)
+    for source, name in names:
         if counts[name] > 1:
-            yield _at(source, ("registry_name",), f"registry name '{name}' is used by {counts[name]} servers")
+            field = ("registry_name",) if source.server.registry_name else ("name",)
+            yield _at(source, field, f"registry name '{name}' is used by {counts[name]} servers")
 
 
 def _tags_used_once(tree: SourceTree) -> Iterator[Diagnostic]:
