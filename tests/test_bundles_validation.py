@@ -95,7 +95,7 @@ def _crd_version(path: Path, version: str) -> dict[str, Any]:
     for entry in crd["spec"]["versions"]:
         if entry["name"] == version:
             return entry["schema"]["openAPIV3Schema"]
-    raise AssertionError(f"{file} has no version {version}")
+    raise AssertionError(f"{path} has no version {version}")
 
 
 def cel_rules(schema: Any, value: Any, where: str = "") -> Iterator[tuple[str, str, Any]]:

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 
-from generator.build import build
 from generator.cli import main
 
 MINISIGN = shutil.which("minisign")

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.models import DNS_LABEL, ENV_NAME, HOST, IMAGE_REF, TAG, TOOL_NAME
+from generator.models import ENV_NAME, HOST, IMAGE_REF, TAG, TOOL_NAME
 
 DESCRIPTION_LIMIT = 100
 TOOL_DESCRIPTION_LIMIT = 2000
@@ -349,8 +349,3 @@ def tools_from(names: Any, definitions: Any, candidate: Candidate) -> list[dict[
     listed = tool_names(names, candidate)
     merged = [defined.pop(t["name"], t) for t in listed] + list(defined.values())
     return unique_by_name(merged, "tool", candidate)
-
-
-def is_label(text: str) -> bool:
-    """True when `text` is already a DNS-1123 label."""
-    return bool(re.fullmatch(DNS_LABEL, text))

@@ -92,7 +92,9 @@ def pod_template(server: Server) -> dict[str, Any]:
     The root filesystem is read-only, so /tmp and every path the server declares
     it writes get an emptyDir (users who need the data kept swap in a volume).
     """
-    writable = ["/tmp", *sorted(set(server.permissions.write if server.permissions else []) - {"/tmp"})]
+    # "/data/" and "/data" are one mount point: compare them without the trailing slash.
+    declared = {path.rstrip("/") for path in (server.permissions.write if server.permissions else [])}
+    writable = ["/tmp", *sorted(declared - {"/tmp"})]
     volumes = [{"name": f"writable-{index}", "emptyDir": {}} for index in range(len(writable))]
     mounts = [{"name": f"writable-{index}", "mountPath": path} for index, path in enumerate(writable)]
     return {

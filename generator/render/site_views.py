@@ -116,7 +116,10 @@ def _network_fact(server: Server) -> Fact:
     hosts = [f"{host[1:]} and its subdomains" if host.startswith(".") else host for host in outbound.allow_host]
     if len(hosts) == 1 and len(outbound.allow_port) == 1 and not outbound.allow_host[0].startswith("."):
         return Fact("Network", f"Talks to {hosts[0]}:{outbound.allow_port[0]} only.")
-    ports = ", ".join(str(port) for port in outbound.allow_port) or "any port"
+    if not outbound.allow_port:
+        # The generated NetworkPolicy opens only the declared ports, so none means none.
+        return Fact("Network", f"Names {', '.join(hosts)}, but declares no port: the bundle's NetworkPolicy allows no egress.")
+    ports = ", ".join(str(port) for port in outbound.allow_port)
     return Fact("Network", f"Talks to {', '.join(hosts)} only, on port {ports}.")
 
 
