@@ -21,6 +21,11 @@ def index_page(number: int) -> str:
     return SITE_INDEX if number == 1 else f"page/{number}/index.html"
 
 
+def tools_page(number: int) -> str:
+    """Page `number` (from 1) of the table of every tool; page 1 is `TOOLS_PAGE`."""
+    return TOOLS_PAGE if number == 1 else f"tools/page/{number}/index.html"
+
+
 def site_asset(name: str) -> str:
     """A stylesheet, script or search-data file of the site."""
     return f"assets/{name}"

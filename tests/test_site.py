@@ -359,3 +359,28 @@ def test_with_an_image_mirror_pages_name_only_the_mirror(write_tree: Callable[..
     assert "registry.corp.example/mcp/stackloklabs/gofetch/server:1.0.3@sha256:" in page
     assert "ghcr.io/stackloklabs" not in page.replace("https://github.com/stackloklabs", "")
     assert f'href="../../{paths.mirror_list("mapping.txt")}"' in page and (out / paths.mirror_list("mapping.txt")).is_file()
+
+
+def test_tools_table_is_paginated_so_no_page_grows_with_the_catalog(tmp_path: Path) -> None:
+    import sys
+
+    from conftest import REPO
+    from generator.render.site_pages import TOOLS_PER_PAGE
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from synthetic import write_catalog
+
+    source = write_catalog(tmp_path / "src", 120)
+    out = tmp_path / "site"
+    build(source, out)
+    total = sum(len(s.tools) for s in read_catalog(source).catalog.servers)
+    assert total > TOOLS_PER_PAGE
+    pages = [out / paths.tools_page(n) for n in range(1, -(-total // TOOLS_PER_PAGE) + 1)]
+    rows = 0
+    for page in pages:
+        text = page.read_text()
+        html5lib.HTMLParser(strict=True).parse(text)
+        rows += text.count('<tr><th scope="row">')
+    assert rows == total
+    assert 'href="../tools/page/2/index.html"' in pages[0].read_text()
+    assert 'href="../../../tools/index.html"' in pages[1].read_text()

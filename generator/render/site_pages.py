@@ -85,7 +85,7 @@ def _index_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any], fa
     for number in range(1, count + 1):
         yield "index.html", paths.index_page(number), {
             **common, "cards": cards[(number - 1) * size:number * size], "page": number, "pages": count,
-            "facets": facets, "total": len(cards),
+            "facets": facets, "total": len(cards), "pager": "index",
         }
 
 
@@ -133,6 +133,23 @@ def _registry_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any])
             **common, "profile": profile, "cards": [by_name[s.name] for s in admitted], "withheld": withheld}
 
 
+# The tools table is paginated so that no page grows with the catalog (10,000 servers
+# carry some 200,000 tools); the server search's tool:NAME covers every page at once.
+TOOLS_PER_PAGE = 1000
+
+
+def _tools_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
+    rows = [(server, tool) for server in catalog.servers for tool in server.tools]
+    count = max(1, -(-len(rows) // TOOLS_PER_PAGE))
+    for number in range(1, count + 1):
+        page_rows = rows[(number - 1) * TOOLS_PER_PAGE:number * TOOLS_PER_PAGE]
+        yield "tools.html", paths.tools_page(number), {
+            **common,
+            "rows": [(server, tool, tool_behaviour(tool)) for server, tool in page_rows],
+            "total_tools": len(rows), "page": number, "pages": count, "pager": "tools",
+        }
+
+
 def _withheld_tools(profile: RegistryProfile, server: Server) -> list[str]:
     kept = {tool.name for tool in derived.profile_tools(profile, server)}
     return [tool.name for tool in server.tools if tool.name not in kept]
@@ -158,8 +175,7 @@ def pages(context: RenderContext) -> Iterator[Page]:
     for server in catalog.servers:
         yield _server_page(context, server, placements, common)
     yield from _list_pages(catalog, cards, common)
-    rows = [(server, tool, tool_behaviour(tool)) for server in catalog.servers for tool in server.tools]
-    yield "tools.html", paths.TOOLS_PAGE, {**common, "rows": rows}
+    yield from _tools_pages(catalog, common)
     yield from _registry_pages(catalog, cards, common)
     yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS, "changes": context.changes}
     if context.changes is not None:

@@ -363,7 +363,7 @@
     var box = document.getElementById("search");
     if (!data || !box || !document.getElementById("results")) { return; }
     box.hidden = false;
-    var serverPages = document.getElementById("server-pages");
+    var serverPages = document.getElementById("index-pages");
     if (serverPages) { serverPages.hidden = true; }
     var begin = function (entries) {
       var page = new SearchPage(data, entries);
