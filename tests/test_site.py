@@ -384,3 +384,21 @@ def test_tools_table_is_paginated_so_no_page_grows_with_the_catalog(tmp_path: Pa
     assert rows == total
     assert 'href="../tools/page/2/index.html"' in pages[0].read_text()
     assert 'href="../../../tools/index.html"' in pages[1].read_text()
+
+
+def test_index_page_stays_under_100_kb_for_a_large_catalog(tmp_path: Path) -> None:
+    """Page weight does not follow the catalog: 60 cards, 50 browse tags, every tag in the filter."""
+    import sys
+
+    from conftest import REPO
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from synthetic import write_catalog
+
+    out = tmp_path / "site"
+    build(write_catalog(tmp_path / "src", 400), out)
+    index = (out / paths.SITE_INDEX).read_text()
+    tags = {tag for server in read_catalog(tmp_path / "src").catalog.servers for tag in server.tags}
+    assert len(tags) > 300
+    assert len(index.encode()) < 100_000
+    assert index.count('<li class="card') == PAGE_SIZE

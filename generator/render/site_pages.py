@@ -82,10 +82,13 @@ def _facets(catalog: Catalog, titles: dict[str, str]) -> dict[str, list[tuple[st
 def _index_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any], facets: dict[str, Any]) -> Iterator[Page]:
     size = site_search.PAGE_SIZE
     count = max(1, -(-len(cards) // size))
+    # The browse list keeps the most used tags, alphabetically, so the page does not grow with
+    # the number of tags; every tag stays in the filter and on the server pages.
+    top_tags = sorted(sorted(facets["g"], key=lambda facet: (-facet[2], facet[0]))[:TOP_TAGS])
     for number in range(1, count + 1):
         yield "index.html", paths.index_page(number), {
             **common, "cards": cards[(number - 1) * size:number * size], "page": number, "pages": count,
-            "facets": facets, "total": len(cards), "pager": "index",
+            "facets": facets, "total": len(cards), "pager": "index", "top_tags": top_tags,
         }
 
 
@@ -133,6 +136,7 @@ def _registry_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any])
             **common, "profile": profile, "cards": [by_name[s.name] for s in admitted], "withheld": withheld}
 
 
+TOP_TAGS = 50
 # The tools table is paginated so that no page grows with the catalog (10,000 servers
 # carry some 200,000 tools); the server search's tool:NAME covers every page at once.
 TOOLS_PER_PAGE = 1000
