@@ -248,3 +248,56 @@ def test_prototype_names_and_a_mangled_hash_do_not_break_search(
     page.wait_for_function("() => document.querySelectorAll('#results article, #results li, #results .card').length > 0")
     assert page.locator('#results a[href*="servers/constructor/"]').count() >= 1
     assert watched.problems == []
+
+
+CONTRAST_SCRIPT = """
+() => {
+  function rgb(text) {
+    const m = text.match(/rgba?\\(([^)]+)\\)/);
+    if (!m) return null;
+    const p = m[1].split(',').map(Number);
+    return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1};
+  }
+  function lum(c) {
+    const f = v => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+    return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b);
+  }
+  function background(el) {
+    for (let node = el; node; node = node.parentElement) {
+      const c = rgb(getComputedStyle(node).backgroundColor);
+      if (c && c.a > 0.5) return c;
+    }
+    return {r: 255, g: 255, b: 255, a: 1};
+  }
+  const failures = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  const seen = new Set();
+  while (walker.nextNode()) {
+    const el = walker.currentNode.parentElement;
+    if (!walker.currentNode.textContent.trim() || seen.has(el)) continue;
+    seen.add(el);
+    const style = getComputedStyle(el);
+    const box = el.getBoundingClientRect();
+    if (style.visibility === 'hidden' || style.display === 'none' || box.width === 0 || el.closest('[hidden]')) continue;
+    const fg = rgb(style.color), bg = background(el);
+    const ratio = (Math.max(lum(fg), lum(bg)) + 0.05) / (Math.min(lum(fg), lum(bg)) + 0.05);
+    const size = parseFloat(style.fontSize), bold = parseInt(style.fontWeight, 10) >= 700;
+    const needed = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    if (ratio < needed) failures.push(el.tagName + '.' + el.className + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+  }
+  return failures;
+}
+"""
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_meets_wcag_aa_contrast(browser: object, default_site: Path, scheme: str) -> None:
+    """Every visible text on the index and a server page, in both colour schemes (WCAG 2 AA)."""
+    context = browser.new_context(color_scheme=scheme)  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        for path in ("index.html", "servers/github/index.html", "tools/index.html"):
+            page.goto((default_site / path).as_uri())
+            assert page.evaluate(CONTRAST_SCRIPT) == [], f"{scheme} {path}"
+    finally:
+        context.close()
