@@ -74,6 +74,17 @@ def _check_mirror(value: str | None) -> str | None:
     return value
 
 
+def _image_mirror_option(help_text: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """`--image-mirror HOST[/PREFIX]`, checked like catalog.yaml's `image_mirror`."""
+    return click.option(
+        "--image-mirror",
+        metavar="HOST[/PREFIX]",
+        default=None,
+        callback=lambda _ctx, _param, value: _check_mirror(value),
+        help=help_text,
+    )
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="mcp-catalog")
 def main() -> None:
@@ -110,13 +121,7 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     default=None,
     help="Folder of templates overriding the shipped ones of the same name.",
 )
-@click.option(
-    "--image-mirror",
-    metavar="HOST[/PREFIX]",
-    default=None,
-    callback=lambda _ctx, _param, value: _check_mirror(value),
-    help="Rewrite every emitted image reference to this registry mirror (overrides catalog.yaml).",
-)
+@_image_mirror_option("Rewrite every emitted image reference to this registry mirror (overrides catalog.yaml).")
 @click.option("--profile", is_flag=True, help="Print where the time went: load, validate, each output kind, write.")
 @click.option(
     "--jobs",
@@ -283,13 +288,7 @@ def diff(source: Path, quiet: bool, verbose: bool, old: Path, new_release: Path,
 @_common
 @click.option("--digests", "digest_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
               help="Digest file from `skopeo sync --digestfile` (or `<image>@<digest>` lines).")
-@click.option(
-    "--image-mirror",
-    metavar="HOST[/PREFIX]",
-    default=None,
-    callback=lambda _ctx, _param, value: _check_mirror(value),
-    help="The mirror the digests were recorded at, when catalog.yaml does not name it.",
-)
+@_image_mirror_option("The mirror the digests were recorded at, when catalog.yaml does not name it.")
 def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path, image_mirror: str | None) -> None:
     """Record image digests in the server files so every manifest is pinned."""
     from generator.release.pin import pin_digests

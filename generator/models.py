@@ -436,8 +436,7 @@ class Catalog(BaseModel):
 
     def server(self, name: str) -> Server:
         """The server called `name` (KeyError if there is none)."""
-        return self._by_name[name]
-
-    @property
-    def _by_name(self) -> dict[str, Server]:
-        return {s.name: s for s in self.servers}
+        for server in self.servers:
+            if server.name == name:
+                return server
+        raise KeyError(name)

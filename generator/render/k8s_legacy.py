@@ -14,6 +14,7 @@ from typing import Any
 
 from generator.models import Catalog, RegistryProfile
 from generator.render.k8s_profile import (
+    empty_secret,
     REGISTRY_KEY,
     RegistryPart,
     exclusion_filter,
@@ -64,9 +65,7 @@ def legacy_registry_resource(catalog: Catalog, profile: RegistryProfile, parts: 
 
 def database_template(profile: RegistryProfile) -> dict[str, Any]:
     """The database Secret as an empty template (the note above it says what goes in)."""
-    meta = metadata(database_secret_name(profile), profile.namespace)
-    meta["annotations"] = {"mcp-catalog/required-keys": "app-password,migration-password"}
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque"}
+    return empty_secret(database_secret_name(profile), profile.namespace, ["app-password", "migration-password"])
 
 
 def database_note(profile: RegistryProfile) -> str:

@@ -171,11 +171,16 @@ def registry_pod_template() -> dict[str, Any]:
     return {"metadata": {"labels": dict(REGISTRY_POD_LABEL)}, "spec": {"securityContext": restricted_pod_security()}}
 
 
+def empty_secret(name: str, namespace: str, keys: Sequence[str]) -> dict[str, Any]:
+    """A Secret template with no data: the keys the user must add are named in an annotation."""
+    meta = metadata(name, namespace)
+    meta["annotations"] = {"mcp-catalog/required-keys": ",".join(keys)}
+    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque"}
+
+
 def pgpass_template(profile: RegistryProfile) -> dict[str, Any]:
     """The pgpass Secret as an empty template (the note above it says what goes in)."""
-    meta = metadata(pgpass_secret_name(profile), profile.namespace)
-    meta["annotations"] = {"mcp-catalog/required-keys": ".pgpass"}
-    return {"apiVersion": "v1", "kind": "Secret", "metadata": meta, "type": "Opaque"}
+    return empty_secret(pgpass_secret_name(profile), profile.namespace, [".pgpass"])
 
 
 def pgpass_note(profile: RegistryProfile) -> str:
