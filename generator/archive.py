@@ -1,39 +1,82 @@
 """Byte-reproducible .tar.gz archives, shared by release tarballs and bundle tarballs.
 
-The same files give the same bytes on any machine: entries sorted (a folder
-before everything inside it), every folder listed, owners root with empty
-names, modes 0755/0644, one fixed mtime, and a gzip header without file name
-or time at a fixed compression level.
+The same files give the same bytes on any machine: entries in path order (compared
+folder by folder, so a folder is followed by everything inside it), every folder listed, owners root with
+empty names, modes 0755/0644, one fixed mtime, and gzip members without file
+name or time at a fixed compression level.
+
+An archive may be assembled from pieces: a tar stream is its entries one after
+the other, and a gzip file may hold several members one after the other (RFC 1952;
+gzip, tar and Python read them as one stream). So a piece of entries compressed on
+its own can be reused as it is, which is how a profile's tarball takes each server's
+manifests from the build cache instead of compressing them again.
 """
 
 from __future__ import annotations
 
 import gzip
-import io
 import tarfile
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 # gzip's own default: level 9 took 1.6 times as long for files 2 % smaller (a 1,000-server profile bundle).
 COMPRESSION_LEVEL = 6
+_BLOCK = tarfile.BLOCKSIZE
+_RECORD = tarfile.RECORDSIZE
+
+
+@dataclass(frozen=True)
+class ArchivePiece:
+    """Consecutive tar entries, gzip-compressed on their own, and their uncompressed length."""
+
+    compressed: bytes
+    length: int
+
+
+def folders_above(paths: Iterable[str]) -> set[str]:
+    """Every folder holding one of `paths` (relative POSIX paths), at any depth."""
+    return {"/".join(path.split("/")[:depth]) for path in paths for depth in range(1, path.count("/") + 1)}
+
+
+def archive_piece(files: Mapping[str, bytes], folders: Iterable[str], mtime: int) -> ArchivePiece:
+    """The entries for `folders` and `files`, in path order."""
+    folder_set = set(folders)
+    raw = bytearray()
+    for name in sorted(folder_set | set(files), key=path_order):
+        raw += _entry(name, None if name in folder_set else files[name], mtime)
+    return ArchivePiece(_compress(bytes(raw)), len(raw))
+
+
+def path_order(name: str) -> list[str]:
+    """Sort key of an entry: its path compared component by component."""
+    return name.split("/")
+
+
+def join_pieces(pieces: Sequence[ArchivePiece]) -> bytes:
+    """The .tar.gz of `pieces` in order, closed by the end-of-archive blocks and record padding."""
+    length = sum(piece.length for piece in pieces) + 2 * _BLOCK
+    end = bytes(2 * _BLOCK + (-length % _RECORD))
+    return b"".join(piece.compressed for piece in pieces) + _compress(end)
 
 
 def reproducible_tarball(files: Mapping[str, bytes], mtime: int) -> bytes:
     """A .tar.gz holding `files` (relative POSIX path -> bytes) and every folder above them."""
-    folders = {"/".join(path.split("/")[:depth]) for path in files for depth in range(1, path.count("/") + 1)}
-    raw = io.BytesIO()
-    with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as archive:
-        for name in sorted(folders | set(files)):
-            info = tarfile.TarInfo(name)
-            info.mtime = mtime
-            info.uid = info.gid = 0
-            info.uname = info.gname = ""
-            if name in folders:
-                info.type, info.mode = tarfile.DIRTYPE, 0o755
-                archive.addfile(info)
-            else:
-                info.mode, info.size = 0o644, len(files[name])
-                archive.addfile(info, io.BytesIO(files[name]))
-    compressed = io.BytesIO()
-    with gzip.GzipFile(filename="", mode="wb", fileobj=compressed, compresslevel=COMPRESSION_LEVEL, mtime=0) as stream:
-        stream.write(raw.getvalue())
-    return compressed.getvalue()
+    return join_pieces([archive_piece(files, folders_above(files), mtime)])
+
+
+def _entry(name: str, content: bytes | None, mtime: int) -> bytes:
+    """One tar entry: a PAX header (as tarfile writes it) and the content padded to a block."""
+    info = tarfile.TarInfo(name)
+    info.mtime = mtime
+    info.uid = info.gid = 0
+    info.uname = info.gname = ""
+    if content is None:
+        info.type, info.mode = tarfile.DIRTYPE, 0o755
+        return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    info.mode, info.size = 0o644, len(content)
+    header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+    return header + content + bytes(-len(content) % _BLOCK)
+
+
+def _compress(raw: bytes) -> bytes:
+    return gzip.compress(raw, compresslevel=COMPRESSION_LEVEL, mtime=0)

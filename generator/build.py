@@ -1,44 +1,57 @@
-"""The build pipeline: load and validate everything, then render every output kind, then swap.
+"""The build pipeline: load and validate everything, render per server, render catalog-wide, index, put in place.
 
 The order matters. The whole source is read and validated before a single
 file is written, so that every page sees consistent data and a bad source
-leaves the previous output untouched. Each output kind is one renderer with
-the same interface (catalog in, files out); adding a kind means adding one
-module and one line to RENDERERS.
+leaves the previous output untouched. Each output kind is one `OutputKind`
+(see `generator.render.kind`): a per-server half, which sees one server and
+may leave fragments, then a catalog-wide half, which splices the fragments.
+Adding a kind means adding one module and one line to KINDS.
+
+With a build cache (the default) the per-server half runs only for the servers
+whose inputs changed since the last build of the same output folder; the
+catalog-wide half always runs, and only changed bytes reach the output folder.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
+from generator import cache
 from generator.diagnostics import Diagnostic
+from generator.errors import OutputError
+from generator.models import Server
 from generator.output import OutputFile, OutputTree, WrittenFile, check_output_dir
-from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
 from generator.release.diff import diff_releases, read_release_catalog
+from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
 from generator.render.catalog_json import catalog_document
-from generator.render.context import RenderContext
+from generator.render.context import FragmentKey, RenderContext
+from generator.render.kind import Fragment, OutputKind
 from generator.source.validate import read_catalog
 
-Renderer = Callable[[RenderContext], Iterable[OutputFile]]
-Indexer = Callable[[RenderContext, Mapping[str, WrittenFile]], Iterable[OutputFile]]
-RENDERERS: tuple[Renderer, ...] = (
-    catalog_json.render,
-    schemas.render,
-    catalog_api.render,
-    mcp_registry.render,
-    toolhive.render,
-    bundles.render,
-    mirror_lists.render,
-    site.render,
+KINDS: tuple[OutputKind, ...] = (
+    catalog_json.KIND,
+    schemas.KIND,
+    catalog_api.KIND,
+    mcp_registry.KIND,
+    toolhive.KIND,
+    bundles.KIND,
+    mirror_lists.KIND,
+    site.KIND,
 )
+Indexer = Callable[[RenderContext, Mapping[str, WrittenFile]], Iterable[OutputFile]]
 # Indexes describe what the renderers wrote (paths, SHA-256, sizes), so they run after them
 # and read the written-file records instead of rendering anything a second time.
 INDEXERS: tuple[Indexer, ...] = (catalog_api.render_index,)
+# Servers per task of the worker pool: large enough to amortise a task, small enough to balance.
+SERVERS_PER_TASK = 64
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,21 @@ class BuildReport:
     warnings: list[Diagnostic]
     timings: tuple[tuple[str, float], ...] = ()
     """(phase, seconds) in pipeline order: load and validate, render per output kind, write, swap."""
+    rendered_servers: int = 0
+    """Servers whose files were rendered (all of them in a cold build, the changed ones otherwise)."""
+    written: int = 0
+    """Files whose bytes reached the output folder (new or changed)."""
+
+
+Timings = list[tuple[str, float]]
+
+
+@dataclass
+class _ServerResult:
+    """What rendering one server gave: the records of its files and its fragments."""
+
+    files: dict[str, WrittenFile]
+    fragments: dict[str, bytes]
 
 
 def build(
@@ -62,72 +90,163 @@ def build(
     image_mirror: str | None = None,
     previous: Path | None = None,
     jobs: int = 1,
+    cache_dir: Path | None = None,
+    use_cache: bool = True,
 ) -> BuildReport:
-    """Validate `source_dir` and write the complete output into `out_dir`, atomically.
+    """Validate `source_dir` and write the complete output into `out_dir`; nothing changes on failure.
 
-    With `jobs` > 1 the output kinds render in that many worker processes; every renderer
-    is a pure function of the context, so the files are the same bytes as with one job.
+    With `jobs` > 1 the work runs in that many worker processes; every renderer is a pure
+    function of its inputs, so the files are the same bytes as with one job, and with or
+    without the cache (`cache_dir`, by default `.cache/mcp-catalog/<out name>/` beside `out_dir`).
     """
     started = time.perf_counter()
     check_output_dir(out_dir, source_dir)
+    cache_dir = cache_dir or cache.default_cache_dir(out_dir)
+    _check_cache_dir(cache_dir, out_dir, source_dir)
     validated = read_catalog(source_dir, strict=strict)
-    timings = [("load and validate", time.perf_counter() - started)]
+    timings: Timings = [("load and validate", time.perf_counter() - started)]
     changes = None
     if previous is not None:  # read before anything is written: a bad release must not cost the old site
         changes = diff_releases(read_release_catalog(previous), catalog_document(validated.catalog))
     context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror, changes=changes)
-    with OutputTree(out_dir) as tree:
-        timings += _render_everything(context, tree, jobs)
+
+    keys_started = time.perf_counter()
+    build_key = cache.build_key(context.catalog, templates=templates, image_mirror=image_mirror)
+    server_keys = {s.name: cache.server_key(build_key, context.catalog, s) for s in context.catalog.servers}
+    state = cache.load(cache_dir, out_dir, build_key) if use_cache else None
+    cached = {} if state is None else {
+        name: entry for name, entry in state.servers.items() if server_keys.get(name) == entry.key
+    }
+    stale = [server for server in context.catalog.servers if server.name not in cached]
+    timings.append(("read the build cache", time.perf_counter() - keys_started))
+
+    with OutputTree(out_dir, previous=None if state is None else state.every_file()) as tree:
+        for entry in cached.values():
+            tree.keep(entry.files)
+        rendered, server_timings = _render_servers(context, stale, tree, jobs)
+        timings += server_timings
+        fragments: dict[FragmentKey, bytes] = {}
+        for name, result in [*((n, _ServerResult(e.files, e.fragments)) for n, e in cached.items()), *rendered.items()]:
+            fragments.update({(name, key): content for key, content in result.fragments.items()})
+        server_files = set(tree.written)
+        timings += _render_catalog_wide(replace(context, fragments=fragments), tree, jobs)
         index_started = time.perf_counter()
         for index in INDEXERS:
             for item in index(context, dict(tree.written)):
                 tree.write(item)
         timings.append(("write indexes", time.perf_counter() - index_started))
+        if use_cache:
+            cache.forget(cache_dir)  # an update interrupted from here on must be followed by a cold build
         swap_started = time.perf_counter()
-    timings.append(("swap into place", time.perf_counter() - swap_started))
+    timings.append(("put in place", time.perf_counter() - swap_started))
+    if use_cache:
+        results = {**{n: _ServerResult(e.files, e.fragments) for n, e in cached.items()}, **rendered}
+        new_state = cache.CacheState(
+            build_key=build_key,
+            marker=(0, 0, 0),
+            servers={name: cache.CachedServer(server_keys[name], r.files, r.fragments) for name, r in results.items()},
+            catalog_files={path: record for path, record in tree.written.items() if path not in server_files},
+        )
+        cache.save(cache_dir, out_dir, new_state)
     return BuildReport(
         servers=len(validated.catalog.servers),
         files=len(tree.written),
         seconds=time.perf_counter() - started,
         warnings=validated.warnings,
         timings=tuple(timings),
+        rendered_servers=len(stale),
+        written=len(tree.staged) if state is not None else len(tree.written),
     )
 
 
-Timings = list[tuple[str, float]]
+def _check_cache_dir(cache_dir: Path, out_dir: Path, source_dir: Path) -> None:
+    folder = cache_dir.resolve()
+    for other, what in ((out_dir.resolve(), "output"), (source_dir.resolve(), "source")):
+        if folder == other or folder.is_relative_to(other) or other.is_relative_to(folder):
+            raise OutputError(f"the build cache {folder} cannot be in or around the {what} folder {other}: choose another --cache-dir")
+
+
+@dataclass(frozen=True)
+class _Work:
+    """What the rendering tasks read: the context, the tree to branch from, the servers to render."""
+
+    context: RenderContext
+    tree: OutputTree
+    servers: Sequence[Server] = ()
+
+
 # Set just before the worker processes fork, so they inherit the catalog instead of unpickling it.
-_FORKED_WORK: tuple[RenderContext, OutputTree] | None = None
+_FORKED_WORK: _Work | None = None
+T = TypeVar("T")
 
 
-def _render_everything(context: RenderContext, tree: OutputTree, jobs: int) -> Timings:
-    """Run every renderer into `tree`, in this process or in `jobs` forked workers."""
-    if jobs <= 1:
-        results = [_render_one(render, context, tree) for render in RENDERERS]
-    else:
-        global _FORKED_WORK
-        _FORKED_WORK = (context, tree)
-        try:
-            with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
-                results = list(pool.map(_render_in_worker, range(len(RENDERERS))))
-        finally:
-            _FORKED_WORK = None
-        for written, _timings in results:
-            tree.merge(written)
-    return [timing for _written, timings in results for timing in timings]
+def _run(work: _Work, tasks: int, task: Callable[[_Work, int], T], jobs: int) -> list[T]:
+    """`task(work, i)` for i in range(tasks), here (one job) or in `jobs` forked workers, results in order."""
+    global _FORKED_WORK
+    if jobs <= 1 or tasks <= 1:
+        return [task(work, index) for index in range(tasks)]
+    _FORKED_WORK = work
+    try:
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(partial(_forked_task, task), range(tasks)))
+    finally:
+        _FORKED_WORK = None
 
 
-def _render_in_worker(index: int) -> tuple[dict[str, WrittenFile], Timings]:
+def _forked_task(task: Callable[[_Work, int], T], index: int) -> T:
     assert _FORKED_WORK is not None
-    context, tree = _FORKED_WORK
-    return _render_one(RENDERERS[index], context, tree.branch())
+    return task(_FORKED_WORK, index)
 
 
-def _render_one(render: Renderer, context: RenderContext, tree: OutputTree) -> tuple[dict[str, WrittenFile], Timings]:
-    started, writing = time.perf_counter(), 0.0
-    for item in render(context):
-        write_started = time.perf_counter()
+def _render_servers(context: RenderContext, servers: Sequence[Server], tree: OutputTree, jobs: int) -> tuple[dict[str, _ServerResult], Timings]:
+    """Every per-server half for `servers`, in slices spread over the workers."""
+    slices = -(-len(servers) // SERVERS_PER_TASK)
+    results: dict[str, _ServerResult] = {}
+    seconds: dict[str, float] = defaultdict(float)
+    for slice_results, slice_seconds in _run(_Work(context, tree, servers), slices, _server_slice, jobs):
+        for name, (result, staged) in slice_results.items():
+            tree.merge(result.files, staged)
+            results[name] = result
+        for kind, spent in slice_seconds.items():
+            seconds[kind] += spent
+    return results, [(f"render per server: {kind}", seconds[kind]) for kind in seconds]
+
+
+def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[_ServerResult, set[str]]], dict[str, float]]:
+    """The per-server halves of every kind for one slice of the servers."""
+    results: dict[str, tuple[_ServerResult, set[str]]] = {}
+    seconds: dict[str, float] = defaultdict(float)
+    for server in work.servers[index * SERVERS_PER_TASK:(index + 1) * SERVERS_PER_TASK]:
+        narrowed = work.context.for_server(server)
+        tree = work.tree.branch()
+        fragments: dict[str, bytes] = {}
+        for kind in KINDS:
+            if kind.per_server is None:
+                continue
+            kind_started = time.perf_counter()
+            for item in kind.per_server(narrowed, server):
+                if isinstance(item, Fragment):
+                    fragments[item.key] = item.content
+                else:
+                    tree.write(item)
+            seconds[kind.name] += time.perf_counter() - kind_started
+        results[server.name] = (_ServerResult(tree.written, fragments), tree.staged)
+    return results, dict(seconds)
+
+
+def _render_catalog_wide(context: RenderContext, tree: OutputTree, jobs: int) -> Timings:
+    """Every catalog-wide half, one task per output kind."""
+    timings: Timings = []
+    for written, staged, spent in _run(_Work(context, tree), len(KINDS), _catalog_kind, jobs):
+        tree.merge(written, staged)
+        timings.append(spent)
+    return timings
+
+
+def _catalog_kind(work: _Work, index: int) -> tuple[dict[str, WrittenFile], set[str], tuple[str, float]]:
+    kind = KINDS[index]
+    started = time.perf_counter()
+    tree = work.tree.branch()
+    for item in kind.catalog_wide(work.context):
         tree.write(item)
-        writing += time.perf_counter() - write_started
-    kind = render.__module__.rsplit(".", 1)[-1]
-    timings = [(f"render {kind}", time.perf_counter() - started - writing), (f"write {kind}", writing)]
-    return tree.written, timings
+    return tree.written, tree.staged, (f"render catalog-wide: {kind.name}", time.perf_counter() - started)

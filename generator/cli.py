@@ -14,7 +14,7 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -24,6 +24,9 @@ from generator.errors import SourceInvalid
 from generator.importers.inputs import FORMATS
 from generator.models import IMAGE_MIRROR
 from generator.source.validate import read_catalog
+
+if TYPE_CHECKING:
+    from generator.build import BuildReport
 
 # The commands import what they run inside their own bodies: the renderers, Jinja, Markdown
 # and the crypto libraries cost a third of a second that `validate` should not pay.
@@ -137,6 +140,13 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     default=None,
     help="The previous release (tarball or site folder): adds a 'changes since' page to the site.",
 )
+@click.option(
+    "--cache-dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Build cache folder [default: .cache/mcp-catalog/<out name>/ beside --out].",
+)
+@click.option("--no-cache", is_flag=True, help="Render every server again and rewrite the whole output folder.")
 def build_command(
     source: Path,
     quiet: bool,
@@ -148,12 +158,19 @@ def build_command(
     profile: bool,
     jobs: int,
     previous: Path | None,
+    cache_dir: Path | None,
+    no_cache: bool,
 ) -> None:
-    """Validate the source and write the static site into --out."""
+    """Validate the source and write the static site into --out.
+
+    A rebuild renders again only the servers that changed since the last build of --out
+    (see --cache-dir); the output is the same bytes as a build from scratch.
+    """
     from generator.build import build
     with _warnings_listed(verbose):
         report = build(
-            source, out, strict=strict, templates=templates, image_mirror=image_mirror, previous=previous, jobs=jobs
+            source, out, strict=strict, templates=templates, image_mirror=image_mirror, previous=previous, jobs=jobs,
+            cache_dir=cache_dir, use_cache=not no_cache,
         )
     if verbose:  # a build is run often: its warnings are one count unless asked for
         _report_warnings(report.warnings, quiet, verbose)
@@ -162,11 +179,19 @@ def build_command(
             click.echo(f"{seconds:8.3f} s  {phase}", err=True)
     if not quiet:
         click.echo(
-            f"built {report.servers} servers into {out} ({report.files} files, "
+            f"built {report.servers} servers into {out} ({report.files} files"
+            f"{_incremental(report)}, "
             f"{len(report.warnings)} warnings{'' if verbose or not report.warnings else ': --verbose lists them'})"
             f" in {report.seconds:.2f} s",
             err=True,
         )
+
+
+def _incremental(report: BuildReport) -> str:
+    """", 2 servers rendered, 40 files written" when the cache spared work, else nothing."""
+    if report.rendered_servers == report.servers and report.written == report.files:
+        return ""
+    return f"; {report.rendered_servers} servers rendered, {report.written} files written"
 
 
 @main.command()

@@ -97,24 +97,30 @@ def _matches(selector: Selector, server: Server) -> bool:
     )
 
 
-def profile_servers(catalog: Catalog, profile: RegistryProfile) -> tuple[Server, ...]:
-    """The servers a registry profile admits, sorted by name.
+def admits(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> bool:
+    """True when the registry profile admits the server.
 
     Admitted: matched by `include` (every server when it is absent), not matched by `exclude`,
     active unless `include_deprecated`, and approved-and-unexpired when `approved_only`.
+    It depends on the server and catalog.yaml alone, never on other servers.
     """
-    admitted = []
-    for server in catalog.servers:
-        if profile.include is not None and not _matches(profile.include, server):
-            continue
-        if _matches(profile.exclude, server):
-            continue
-        if server.status == "deprecated" and not profile.include_deprecated:
-            continue
-        if profile.approved_only and review_state(catalog.meta, server) != "approved":
-            continue
-        admitted.append(server)
-    return tuple(admitted)
+    if profile.include is not None and not _matches(profile.include, server):
+        return False
+    if _matches(profile.exclude, server):
+        return False
+    if server.status == "deprecated" and not profile.include_deprecated:
+        return False
+    return not (profile.approved_only and review_state(meta, server) != "approved")
+
+
+def profile_servers(catalog: Catalog, profile: RegistryProfile) -> tuple[Server, ...]:
+    """The servers a registry profile admits, sorted by name."""
+    return tuple(server for server in catalog.servers if admits(catalog.meta, profile, server))
+
+
+def profiles_admitting(meta: CatalogMeta, server: Server) -> tuple[RegistryProfile, ...]:
+    """The registry profiles admitting `server`, in catalog.yaml order."""
+    return tuple(profile for profile in meta.registries if admits(meta, profile, server))
 
 
 def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:
@@ -128,12 +134,3 @@ def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:
             continue
         kept.append(tool)
     return tuple(kept)
-
-
-def profiles_by_server(catalog: Catalog) -> dict[str, tuple[str, ...]]:
-    """Server name -> names of the profiles admitting it; computed once, not per server."""
-    admitted: dict[str, list[str]] = {server.name: [] for server in catalog.servers}
-    for profile in catalog.meta.registries:
-        for server in profile_servers(catalog, profile):
-            admitted[server.name].append(profile.name)
-    return {name: tuple(profiles) for name, profiles in admitted.items()}

@@ -60,11 +60,21 @@ def check_output_dir(out_dir: Path, source_dir: Path) -> None:
 
 
 class OutputTree:
-    """A context manager collecting a build's files and swapping them in on success."""
+    """A context manager collecting a build's files and putting them in place on success.
 
-    def __init__(self, out_dir: Path) -> None:
+    A cold build writes every file into staging and swaps the whole folder in. Given
+    `previous` (what the folder holds now, from the build cache), the tree updates the
+    folder instead: a file whose bytes are already there is not written again, only the
+    new and changed files go through staging, and on success they are moved into place
+    and the files no build output claims any more are deleted. Either way nothing in
+    the output folder changes before every renderer succeeded.
+    """
+
+    def __init__(self, out_dir: Path, previous: Mapping[str, WrittenFile] | None = None) -> None:
         self.out_dir = out_dir
+        self.previous = previous
         self.written: dict[str, WrittenFile] = {}
+        self.staged: set[str] = set()
         self._staging: Path | None = None
 
     def __enter__(self) -> OutputTree:
@@ -76,9 +86,13 @@ class OutputTree:
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         assert self._staging is not None
-        if kind is None:
+        if kind is None and self.previous is None:
             self._swap_in()
-        else:
+            return
+        try:
+            if kind is None:
+                self._update_in_place()
+        finally:
             shutil.rmtree(self._staging, ignore_errors=True)
 
     def write(self, item: OutputFile) -> None:
@@ -87,26 +101,35 @@ class OutputTree:
         relative = _safe_relative(item.path)
         if relative in self.written:
             raise OutputError(f"two outputs want the same path {relative}: rename one of the servers involved")
+        record = WrittenFile(hashlib.sha256(item.content).hexdigest(), len(item.content))
+        self.written[relative] = record
+        if self.previous is not None and self.previous.get(relative) == record:
+            return  # the output folder already holds these bytes
         target = self._staging / relative
         target.parent.mkdir(parents=True, exist_ok=True)
         with open(target, "wb") as handle:
             handle.write(item.content)
         os.chmod(target, 0o644)
-        self.written[relative] = WrittenFile(hashlib.sha256(item.content).hexdigest(), len(item.content))
+        self.staged.add(relative)
+
+    def keep(self, files: Mapping[str, WrittenFile]) -> None:
+        """Claim files the output folder already holds unchanged (a cached server's), as if written."""
+        self.merge(files)
 
     def branch(self) -> OutputTree:
         """A writer into the same staging folder with its own records, for a worker process."""
         assert self._staging is not None, "OutputTree.branch outside its `with` block"
-        child = OutputTree(self.out_dir)
+        child = OutputTree(self.out_dir, self.previous)
         child._staging = self._staging
         return child
 
-    def merge(self, written: Mapping[str, WrittenFile]) -> None:
+    def merge(self, written: Mapping[str, WrittenFile], staged: set[str] | frozenset[str] = frozenset()) -> None:
         """Take over the records of files a branch wrote, still refusing a path written twice."""
         for path in sorted(written):
             if path in self.written:
                 raise OutputError(f"two outputs want the same path {path}: rename one of the servers involved")
             self.written[path] = written[path]
+        self.staged |= staged
 
     def _swap_in(self) -> None:
         assert self._staging is not None
@@ -118,6 +141,28 @@ class OutputTree:
         os.rename(self._staging, self.out_dir)
         if previous:
             shutil.rmtree(previous, ignore_errors=True)
+
+
+    def _update_in_place(self) -> None:
+        """Move the staged files into the output folder, then delete the files no longer produced."""
+        assert self._staging is not None and self.previous is not None
+        for relative in sorted(self.staged):
+            target = self.out_dir / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self._staging / relative, target)
+        for relative in sorted(set(self.previous) - set(self.written)):
+            (self.out_dir / relative).unlink(missing_ok=True)
+            _remove_empty_folders((self.out_dir / relative).parent, self.out_dir)
+
+
+def _remove_empty_folders(folder: Path, root: Path) -> None:
+    """Remove `folder` and its parents up to (not including) `root` while they are empty."""
+    while folder != root and folder.is_relative_to(root):
+        try:
+            folder.rmdir()
+        except OSError:
+            return
+        folder = folder.parent
 
 
 def _safe_relative(path: str) -> str:

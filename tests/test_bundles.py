@@ -27,7 +27,8 @@ from generator.render import bundles, k8s_profile
 from generator.render.context import RenderContext
 from generator.derived import profile_servers
 from generator.render.k8s_yaml import resource_name, yaml_text
-from generator.render.toolhive import legacy_registry, upstream_registry
+from generator.render.encoding import json_bytes
+from generator.render.toolhive import legacy_registry_bytes, upstream_registry_bytes
 from generator.source.validate import read_catalog
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -376,7 +377,7 @@ def test_tarball_is_reproducible_and_complete(files: dict[str, bytes]) -> None:
     with tarfile.open(fileobj=io.BytesIO(packed)) as archive:
         members = archive.getmembers()
         names = [member.name for member in members]
-        assert names == sorted(names)
+        assert names == sorted(names, key=lambda name: name.split("/"))  # a folder, then what it holds
         assert {m.uid for m in members} == {0} and {m.gid for m in members} == {0}
         last_updated = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)  # catalog.yaml
         assert {m.mtime for m in members} == {int(last_updated.timestamp())}
@@ -412,8 +413,8 @@ def large_profiles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
     built = {}
     for profile in context.catalog.meta.registries:
         admitted = [s for s in profile_servers(context.catalog, profile) if s.kind != "reference"]
-        current = k8s_profile.split_registry(profile, admitted, lambda c: upstream_registry(context, c, profile))
-        legacy = k8s_profile.split_registry(profile, admitted, lambda c: legacy_registry(context, c, profile))
+        current = k8s_profile.split_registry(profile, admitted, lambda c: upstream_registry_bytes(context, c, profile))
+        legacy = k8s_profile.split_registry(profile, admitted, lambda c: legacy_registry_bytes(context, c, profile))
         built[profile.name] = {
             "current": [k8s_profile.registry_configmap(profile, part) for part in current],
             "legacy": [k8s_profile.registry_configmap(profile, part) for part in legacy],
@@ -449,7 +450,7 @@ def test_single_oversized_server_fails_with_a_clear_message(write_tree) -> None:
     profile = catalog.meta.registries[0]
     huge = {"servers": ["x" * (k8s_profile.CONFIGMAP_LIMIT + 10)]}
     with pytest.raises(OutputError) as raised:
-        k8s_profile.split_registry(profile, list(catalog.servers[:1]), lambda chunk: huge)
+        k8s_profile.split_registry(profile, list(catalog.servers[:1]), lambda chunk: json_bytes(huge))
     message = str(raised.value)
     assert "registry profile 'production'" in message
     assert re.search(r"is \d+ bytes", message) and "exclude it from the profile" in message

@@ -50,7 +50,7 @@ def test_failed_build_leaves_previous_output_untouched(write_tree, runner, tmp_p
     assert result.exit_code == 1
     assert "fetch.yaml:14: port: input should be a valid integer" in result.output
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["site", "src"], "no staging folder left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache", "site", "src"], "no staging folder left behind"
 
 
 @pytest.mark.parametrize("where", ["source", "parent", "inside", "root", "home", "foreign"])
@@ -153,8 +153,9 @@ def test_build_profile_says_where_the_time_went(write_tree, runner, tmp_path):
     assert result.exit_code == 0, result.output
     phases = [line.split(" s  ", 1)[1] for line in result.stderr.splitlines() if " s  " in line]
     assert phases[0] == "load and validate"
-    assert "render catalog_json" in phases and "render site" in phases and "write site" in phases
-    assert phases[-2:] == ["write indexes", "swap into place"]
+    assert "render per server: site" in phases and "render catalog-wide: site" in phases
+    assert "render catalog-wide: catalog_json" in phases and "read the build cache" in phases
+    assert phases[-2:] == ["write indexes", "put in place"]
 
 
 def test_build_counts_warnings_and_lists_them_on_request(write_tree, runner, tmp_path):
@@ -183,11 +184,12 @@ def test_parallel_build_writes_the_same_bytes_as_one_job(runner, tmp_path):
 def test_parallel_build_still_refuses_a_path_written_twice(write_tree, tmp_path, monkeypatch):
     from generator import build as pipeline
     from generator.output import OutputFile
+    from generator.render.kind import OutputKind
 
     def clashing(context):
         yield OutputFile("index.html", b"not the site")
 
-    monkeypatch.setattr(pipeline, "RENDERERS", (*pipeline.RENDERERS, clashing))
+    monkeypatch.setattr(pipeline, "KINDS", (*pipeline.KINDS, OutputKind("clashing", clashing)))
     out = tmp_path / "site"
     from generator.errors import OutputError
 

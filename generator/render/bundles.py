@@ -19,14 +19,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator import paths
+from generator import derived
 from generator.derived import deploy_image, profile_servers, profile_tools
 from generator.models import RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server
 from generator.render.context import RenderContext
-from generator.archive import reproducible_tarball
+from generator.render.kind import Fragment, OutputKind, render_kind
+from generator.archive import ArchivePiece, archive_piece, folders_above, join_pieces, path_order
 from generator.render.k8s_yaml import document_bytes, header, multi_document_bytes
-from generator.render.toolhive import legacy_registry, upstream_registry
+from generator.render.toolhive import legacy_registry_bytes, upstream_registry_bytes
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 
@@ -51,22 +53,37 @@ class Folder:
     subfolders: Sequence[str] = ()
 
 
-def render(context: RenderContext) -> Iterator[OutputFile]:
-    """Yield bundles/servers/<name>/... and bundles/registries/<profile>/... (with the tarballs)."""
-    catalog = context.catalog
-    version = catalog.meta.version
-    for server in catalog.servers:
-        if server.kind == "reference":
+def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
+    """The server's own bundle, its folders in each profile admitting it, and their tarball pieces."""
+    if server.kind == "reference":
+        return
+    version = context.catalog.meta.version
+    folder = Folder(
+        paths.server_bundle_dir(server.name),
+        f"servers/{server.name}.yaml",
+        server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None),
+    )
+    yield from folder_files(folder, version)
+    yield all_yaml(paths.server_bundle_all(server.name), folder, version)
+    for profile in derived.profiles_admitting(context.catalog.meta, server):
+        tools = kept_tools(profile, server)
+        if tools is None:
             continue
-        folder = Folder(
-            paths.server_bundle_dir(server.name),
-            f"servers/{server.name}.yaml",
-            server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None),
-        )
-        yield from folder_files(folder, version)
-        yield all_yaml(paths.server_bundle_all(server.name), folder, version)
-    for profile in catalog.meta.registries:
-        yield from profile_files(context, profile)
+        for variant, api in (("current", k8s_server.CURRENT_API), ("legacy", k8s_server.LEGACY_API)):
+            manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace)
+            source = f"servers/{server.name}.yaml (profile {profile.name})"
+            files = list(folder_files(Folder(_profile_server_dir(profile, variant, server), source, manifests), version))
+            yield from files
+            yield Fragment(_piece_key(profile, variant), _piece_bytes(_server_piece(context, profile, files)))
+
+
+def _profile_server_dir(profile: RegistryProfile, variant: str, server: Server) -> str:
+    return f"{_servers_run(profile, variant)}{server.name}/"
+
+
+def _servers_run(profile: RegistryProfile, variant: str) -> str:
+    """The folder holding the profile's per-server folders of one variant (current or legacy)."""
+    return f"{paths.profile_bundle_dir(profile.name)}{'legacy/' if variant == 'legacy' else ''}servers/"
 
 
 def server_manifests(
@@ -135,7 +152,7 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     admitted = [server for server in profile_servers(catalog, profile) if server.kind != "reference"]
     runnable = [(server, tools) for server in admitted if (tools := kept_tools(profile, server)) is not None]
 
-    parts = k8s_profile.split_registry(profile, admitted, lambda chunk: upstream_registry(context, chunk, profile))
+    parts = k8s_profile.split_registry(profile, admitted, lambda chunk: upstream_registry_bytes(context, chunk, profile))
     images = [deploy_image(catalog.meta, server, context.image_mirror) for server, _ in runnable if server.kind == "container"]
     urls = [server.remote.url for server, _ in runnable if server.remote is not None]
     current = Folder(f"{root}base/", source, [
@@ -148,7 +165,7 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
         Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
     ])
 
-    legacy_parts = k8s_profile.split_registry(profile, admitted, lambda chunk: legacy_registry(context, chunk, profile))
+    legacy_parts = k8s_profile.split_registry(profile, admitted, lambda chunk: legacy_registry_bytes(context, chunk, profile))
     legacy = Folder(f"{root}legacy/", f"{source} (legacy operators)", [
         Manifest("namespace", k8s_profile.namespace(profile)),
         *[Manifest(f"configmap-{part.configmap}", k8s_profile.registry_configmap(profile, part)) for part in legacy_parts],
@@ -166,12 +183,8 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     files += folder_files(legacy, version)
     files += folder_files(mesh, version, component=True)
     files.append(mesh_overlay(f"{root}with-mesh/", source, version))
-    for server, tools in runnable:
-        for api, base in ((k8s_server.CURRENT_API, root), (k8s_server.LEGACY_API, legacy.path)):
-            manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace)
-            files += folder_files(Folder(f"{base}servers/{server.name}/", f"servers/{server.name}.yaml (profile {profile.name})", manifests), version)
     yield from files
-    yield tarball(context, profile, files)
+    yield tarball(context, profile, files, [server for server, _ in runnable])
 
 
 def common_manifests(profile: RegistryProfile) -> list[Manifest]:
@@ -194,10 +207,79 @@ def mesh_overlay(folder: str, source: str, version: str) -> OutputFile:
     return OutputFile(f"{folder}kustomization.yaml", document_bytes(head, kustomization))
 
 
-def tarball(context: RenderContext, profile: RegistryProfile, files: Sequence[OutputFile]) -> OutputFile:
+# The tarball's entries are in path order. The per-server folders form two runs, one under
+# `legacy/servers/` and one under `servers/`; each server's share of a run is a piece made by
+# its per-server half (so the build cache can reuse it) and the profile's own files fill the gaps.
+_VARIANTS = ("legacy", "current")
+
+
+def tarball(context: RenderContext, profile: RegistryProfile, files: Sequence[OutputFile], servers: Sequence[Server]) -> OutputFile:
     """The profile's folder as `bundles/registries/<profile>.tar.gz`, entries under `<profile>/`."""
+    parent = _archive_parent(profile)
+    own = {item.path[len(parent):]: item.content for item in files if item.path.startswith(parent + profile.name + "/")}
+    runs = {variant: _servers_run(profile, variant)[len(parent):] for variant in _VARIANTS}
+    names = sorted(set(own) | folders_above([*own, *(runs.values() if servers else ())]), key=path_order)
+    mtime = _mtime(context)
+    pieces = []
+    for variant in _VARIANTS:
+        run = path_order(runs[variant].rstrip("/"))
+        before = [name for name in names if path_order(name) <= run]  # the run's folder and what sorts before it
+        names = names[len(before):]
+        pieces.append(archive_piece({n: own[n] for n in before if n in own}, [n for n in before if n not in own], mtime))
+        for server in sorted(servers, key=lambda server: server.name):
+            piece = context.fragment(server, _piece_key(profile, variant), lambda s=server, v=variant: _rebuilt_piece(context, profile, s, v))
+            pieces.append(_piece_from(piece))
+    pieces.append(archive_piece({n: own[n] for n in names if n in own}, [n for n in names if n not in own], mtime))
+    return OutputFile(paths.profile_bundle_tarball(profile.name), join_pieces(pieces))
+
+
+def _server_piece(context: RenderContext, profile: RegistryProfile, files: Sequence[OutputFile]) -> ArchivePiece:
+    """A server's folder in one variant of the profile, as tar entries (its folder entry included)."""
+    parent = _archive_parent(profile)
+    entries = {item.path[len(parent):]: item.content for item in files}
+    folder = next(iter(entries)).rsplit("/", 1)[0]
+    return archive_piece(entries, [folder], _mtime(context))
+
+
+def _rebuilt_piece(context: RenderContext, profile: RegistryProfile, server: Server, variant: str) -> bytes:
+    """The piece the per-server half would have made, for a catalog-wide call without fragments."""
+    for item in server_files(context.for_server(server), server):
+        if isinstance(item, Fragment) and item.key == _piece_key(profile, variant):
+            return item.content
+    raise AssertionError(f"no {variant} tarball piece for {server.name} in {profile.name}")
+
+
+def _piece_key(profile: RegistryProfile, variant: str) -> str:
+    return f"bundle-tar:{profile.name}:{variant}"
+
+
+def _piece_bytes(piece: ArchivePiece) -> bytes:
+    return b"%d\n" % piece.length + piece.compressed
+
+
+def _piece_from(content: bytes) -> ArchivePiece:
+    length, compressed = content.split(b"\n", 1)
+    return ArchivePiece(compressed, int(length))
+
+
+def _archive_parent(profile: RegistryProfile) -> str:
     root = paths.profile_bundle_dir(profile.name)
-    parent = root[: -len(f"{profile.name}/")]
-    entries = {item.path[len(parent):]: item.content for item in files if item.path.startswith(root)}
-    mtime = int(context.catalog.meta.last_updated.timestamp())
-    return OutputFile(paths.profile_bundle_tarball(profile.name), reproducible_tarball(entries, mtime))
+    return root[: -len(f"{profile.name}/")]
+
+
+def _mtime(context: RenderContext) -> int:
+    return int(context.catalog.meta.last_updated.timestamp())
+
+
+def registry_bundles(context: RenderContext) -> Iterator[OutputFile]:
+    """Every profile's bundle: its own objects, overlays, all.yaml and tarball."""
+    for profile in context.catalog.meta.registries:
+        yield from profile_files(context, profile)
+
+
+KIND = OutputKind("bundles", registry_bundles, server_files)
+
+
+def render(context: RenderContext) -> Iterator[OutputFile]:
+    """Yield bundles/servers/<name>/... and bundles/registries/<profile>/... (with the tarballs)."""
+    return render_kind(KIND, context)

@@ -19,7 +19,8 @@ from generator.models import Catalog, Server
 from generator.output import OutputFile, WrittenFile
 from generator.render.catalog_api_schemas import DOCUMENT_KINDS, document_schema, openapi_document
 from generator.render.context import RenderContext
-from generator.render.encoding import json_bytes, json_file
+from generator.render.encoding import json_bytes, json_file, json_piece
+from generator.render.kind import Fragment, OutputKind, render_kind
 from generator.render.server_json import last_updated, updated_at
 
 
@@ -113,14 +114,18 @@ def tags_document(catalog: Catalog) -> dict[str, Any]:
 
 def tools_document(catalog: Catalog) -> dict[str, Any]:
     """`tools.json`: every tool with its server, as deployed (overrides applied)."""
-    tools = []
-    for server in catalog.servers:
-        for tool in server.tools:
-            entry: dict[str, Any] = {"server": server.name, "name": tool.deployed_name, "source_name": tool.name}
-            entry["description"] = tool.override.description if tool.override and tool.override.description else tool.description
-            entry["annotations"] = tool.annotations.model_dump(exclude_none=True) if tool.annotations else {}
-            tools.append(entry)
-    return {"tools": tools}
+    return {"tools": [entry for server in catalog.servers for entry in tool_entries(server)]}
+
+
+def tool_entries(server: Server) -> list[dict[str, Any]]:
+    """The server's lines of `tools.json`."""
+    entries = []
+    for tool in server.tools:
+        entry: dict[str, Any] = {"server": server.name, "name": tool.deployed_name, "source_name": tool.name}
+        entry["description"] = tool.override.description if tool.override and tool.override.description else tool.description
+        entry["annotations"] = tool.annotations.model_dump(exclude_none=True) if tool.annotations else {}
+        entries.append(entry)
+    return entries
 
 
 def profile_document(catalog: Catalog, name: str) -> dict[str, Any]:
@@ -143,19 +148,33 @@ def profile_document(catalog: Catalog, name: str) -> dict[str, Any]:
     }
 
 
-def api_documents(context: RenderContext) -> list[OutputFile]:
-    """Every api/v1 document except index.json, the schemas and openapi.json."""
+_SUMMARY, _TOOLS = "api-summary", "api-tools"
+
+
+def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
+    """The server's export, and its encoded lines of `servers.json` and `tools.json`."""
     catalog = context.catalog
+    profiles = tuple(p.name for p in derived.profiles_admitting(catalog.meta, server))
+    yield json_file(paths.api_server(server.name), server_export(context, server, profiles))
+    yield Fragment(_SUMMARY, json_piece(server_summary(catalog, server)))
+    yield Fragment(_TOOLS, _tool_lines(server))
+
+
+def _tool_lines(server: Server) -> bytes:
+    return b",".join(json_piece(entry) for entry in tool_entries(server))
+
+
+def api_documents(context: RenderContext) -> list[OutputFile]:
+    """The catalog-wide api/v1 documents: servers, categories, tags, tools and the profiles."""
+    catalog = context.catalog
+    summaries = [context.fragment(s, _SUMMARY, lambda s=s: json_piece(server_summary(catalog, s))) for s in catalog.servers]
+    tools = [context.fragment(s, _TOOLS, lambda s=s: _tool_lines(s)) for s in catalog.servers]
+    count = str(len(catalog.servers)).encode()
     files = [
-        json_file(paths.API_SERVERS, {"count": len(catalog.servers), "servers": [server_summary(catalog, s) for s in catalog.servers]}),
+        OutputFile(paths.API_SERVERS, b'{"count":' + count + b',"servers":[' + b",".join(summaries) + b"]}\n"),
         json_file(paths.API_CATEGORIES, categories_document(catalog)),
         json_file(paths.API_TAGS, tags_document(catalog)),
-        json_file(paths.API_TOOLS, tools_document(catalog)),
-    ]
-    profiles = derived.profiles_by_server(catalog)
-    files += [
-        json_file(paths.api_server(s.name), server_export(context, s, profiles[s.name]))
-        for s in catalog.servers
+        OutputFile(paths.API_TOOLS, b'{"tools":[' + b",".join(lines for lines in tools if lines) + b"]}\n"),
     ]
     files += [json_file(paths.api_profile(p.name), profile_document(catalog, p.name)) for p in catalog.meta.registries]
     return files
@@ -222,11 +241,19 @@ def browse_page(index: dict[str, Any]) -> bytes:
     return page.encode("utf-8")
 
 
-def render(context: RenderContext) -> Iterator[OutputFile]:
-    """Yield servers.json, servers/<name>.json, categories, tags, tools, profiles and the schemas."""
+def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
+    """servers.json, categories, tags, tools, profiles, the schemas and the not-found answer."""
     yield from api_documents(context)
     yield from schema_files()
     yield OutputFile(paths.API_NOT_FOUND, json_bytes({"error": "Not found"}))
+
+
+KIND = OutputKind("catalog_api", catalog_files, server_files)
+
+
+def render(context: RenderContext) -> Iterator[OutputFile]:
+    """Yield servers.json, servers/<name>.json, categories, tags, tools, profiles and the schemas."""
+    return render_kind(KIND, context)
 
 
 def render_index(context: RenderContext, written: Mapping[str, WrittenFile]) -> Iterator[OutputFile]:

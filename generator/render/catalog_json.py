@@ -10,24 +10,49 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from generator.models import Catalog
+from generator.models import Catalog, Server
 from generator.output import OutputFile
-from generator.render.context import RenderContext
 from generator.paths import CATALOG_JSON
-from generator.render.encoding import json_file
+from generator.render.context import RenderContext
+from generator.render.encoding import json_piece
+from generator.render.kind import Fragment, OutputKind, render_kind
+
+_FRAGMENT = "catalog-record"
 
 
 def catalog_document(catalog: Catalog) -> dict[str, Any]:
     """The normalised catalog as plain JSON data (also what `diff` compares between releases)."""
     return {
         "catalog": catalog.meta.model_dump(mode="json"),
-        "servers": [
-            {**server.model_dump(mode="json", exclude_none=True), "overview": catalog.overviews.get(server.name)}
-            for server in catalog.servers
-        ],
+        "servers": [server_record(catalog, server) for server in catalog.servers],
     }
+
+
+def server_record(catalog: Catalog, server: Server) -> dict[str, Any]:
+    """One server of the normalised catalog: its validated values and its overview."""
+    return {**server.model_dump(mode="json", exclude_none=True), "overview": catalog.overviews.get(server.name)}
+
+
+def _encoded_record(catalog: Catalog, server: Server) -> bytes:
+    return json_piece(server_record(catalog, server))
+
+
+def record_fragment(context: RenderContext, server: Server) -> Iterator[Fragment]:
+    """The server's record, encoded once for the catalog-wide document."""
+    yield Fragment(_FRAGMENT, _encoded_record(context.catalog, server))
+
+
+def catalog_file(context: RenderContext) -> Iterator[OutputFile]:
+    """`api/v1/catalog.json`, the records spliced: the bytes `json_bytes(catalog_document(...))` gives."""
+    catalog = context.catalog
+    records = [context.fragment(s, _FRAGMENT, lambda s=s: _encoded_record(catalog, s)) for s in catalog.servers]
+    meta = json_piece(catalog.meta.model_dump(mode="json"))
+    yield OutputFile(CATALOG_JSON, b'{"catalog":' + meta + b',"servers":[' + b",".join(records) + b"]}\n")
+
+
+KIND = OutputKind("catalog_json", catalog_file, record_fragment)
 
 
 def render(context: RenderContext) -> Iterator[OutputFile]:
     """Yield `api/v1/catalog.json`."""
-    yield json_file(CATALOG_JSON, catalog_document(context.catalog))
+    return render_kind(KIND, context)

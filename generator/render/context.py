@@ -1,12 +1,17 @@
-"""What every renderer receives: the validated catalog and the build's options."""
+"""What every renderer receives: the validated catalog, the build's options and shared fragments."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from typing import Any
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator.models import Catalog
+from generator.models import Catalog, Server
 from generator.release.diff import ReleaseDiff
+
+FragmentKey = tuple[str, str]
+"""(server name, fragment key) of an encoded piece of per-server material."""
 
 
 @dataclass(frozen=True)
@@ -20,3 +25,19 @@ class RenderContext:
     """HOST[/PREFIX] overriding catalog.yaml's `image_mirror` for every emitted image reference."""
     changes: ReleaseDiff | None = None
     """What changed since the previous release (`build --previous`), for the site's changes page."""
+    fragments: Mapping[FragmentKey, bytes] = field(default_factory=dict)
+    """Per-server material the per-server renderers already encoded (see generator.render.kind)."""
+    shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """Objects costly to make and the same for every page of one build (the Jinja environment),
+    made on first use; narrowed contexts share this dict."""
+
+    def for_server(self, server: Server) -> RenderContext:
+        """This context narrowed to a catalog holding `server` alone (what a per-server renderer sees)."""
+        overviews = {server.name: self.catalog.overviews[server.name]} if server.name in self.catalog.overviews else {}
+        alone = Catalog.model_construct(meta=self.catalog.meta, servers=(server,), overviews=overviews)
+        return replace(self, catalog=alone, fragments={})
+
+    def fragment(self, server: Server, key: str, compute: Callable[[], bytes]) -> bytes:
+        """The fragment `key` of `server`: the one its per-server renderer made, else `compute()`."""
+        found = self.fragments.get((server.name, key))
+        return compute() if found is None else found

@@ -14,6 +14,15 @@ def json_bytes(value: Any, *, pretty: bool = False) -> bytes:
     return (text + "\n").encode("utf-8")
 
 
+def json_piece(value: Any) -> bytes:
+    """`json_bytes(value)` without its newline: a piece to splice into a larger compact document.
+
+    Compact JSON of a list or object is the pieces of its members joined by commas, so a
+    document spliced from pieces has the very bytes `json_bytes` gives for the whole.
+    """
+    return json_bytes(value)[:-1]
+
+
 def json_file(path: str, value: Any, *, pretty: bool = False) -> OutputFile:
     """An output file holding `value` as JSON."""
     return OutputFile(path, json_bytes(value, pretty=pretty))

@@ -19,7 +19,6 @@ from typing import Any
 from generator.derived import registry_name
 from generator.errors import OutputError
 from generator.models import Catalog, RegistryProfile, Server
-from generator.render.encoding import json_bytes
 from generator.render.k8s_server import DNS_PORTS, TOOLHIVE_API_GROUP, metadata, restricted_pod_security
 from generator.render.k8s_yaml import resource_name, yaml_text
 
@@ -48,7 +47,7 @@ def registry_resource_name(profile: RegistryProfile) -> str:
 
 
 def split_registry(
-    profile: RegistryProfile, servers: Sequence[Server], document: Callable[[Sequence[Server]], dict[str, Any]]
+    profile: RegistryProfile, servers: Sequence[Server], encode: Callable[[Sequence[Server]], bytes]
 ) -> list[RegistryPart]:
     """The profile's registry data as ConfigMap-sized JSON documents, in server order.
 
@@ -59,7 +58,7 @@ def split_registry(
     while True:
         size = max(1, math.ceil(len(servers) / parts))
         chunks = [servers[start : start + size] for start in range(0, len(servers), size)] or [servers]
-        texts = [json_bytes(document(chunk)) for chunk in chunks]
+        texts = [encode(chunk) for chunk in chunks]
         largest = max(len(text) for text in texts)
         if largest <= REGISTRY_DATA_BUDGET:
             base = f"{registry_resource_name(profile)}-data"

@@ -22,7 +22,8 @@ from generator.errors import OutputError
 from generator.models import RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render.context import RenderContext
-from generator.render.encoding import json_bytes
+from generator.render.encoding import json_piece
+from generator.render.kind import Fragment, OutputKind, render_kind
 from generator.render.mcp_openapi import openapi_document
 from generator.render.server_json import OFFICIAL, server_json, updated_at
 
@@ -61,44 +62,48 @@ def checked_registry_name(name: str) -> str:
     return name
 
 
-def mirror_files(
-    context: RenderContext,
-    servers: Sequence[Server],
-    base: str,
-    profile: RegistryProfile | None = None,
-    encoded: dict[tuple[str, tuple[str, ...] | None], bytes] | None = None,
-) -> Iterator[OutputFile]:
-    """Every file of one API base: openapi.yaml, the list, and each server's versions files.
+def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
+    """The server's versions files at every base serving it, and its encoded response per base.
 
-    Each server's response is encoded once and spliced into its version files and the list
-    (the bytes are what `json_file` would write); `encoded` carries them across bases, since
-    a base whose profile withholds no tool serves the very same response.
+    A base whose profile withholds no tool serves the very same response, so it is encoded
+    once per distinct tool list and spliced into the version files and (as a fragment) the lists.
     """
-    encoded = {} if encoded is None else encoded
-    yield OutputFile(paths.mcp_openapi(base), openapi_yaml(context, profile))
-    responses = []
-    for server in servers:
-        response = _encoded_response(context, server, profile, encoded)
-        responses.append(response)
-        name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
+    name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
+    encoded: dict[tuple[str, ...] | None, bytes] = {}
+    for base, profile in _bases(context, server):
+        tools = None if profile is None else derived.profile_tools(profile, server)
+        same = None if tools is None or len(tools) == len(server.tools) else tuple(t.name for t in tools)
+        if same not in encoded:
+            encoded[same] = encoded_response(context, server, profile)
+        response = encoded[same]
+        yield Fragment(_fragment_key(base), response)
         yield OutputFile(paths.mcp_versions(name, base), _encoded_list([response]))
         yield OutputFile(paths.mcp_version(name, "latest", base), response + b"\n")
         if _VERSION_SEGMENT.fullmatch(server.version) and server.version != "latest":
             yield OutputFile(paths.mcp_version(name, server.version, base), response + b"\n")
+
+
+def _bases(context: RenderContext, server: Server) -> list[tuple[str, RegistryProfile | None]]:
+    """The API bases listing `server`: the site root, then each profile admitting it."""
+    profiles = derived.profiles_admitting(context.catalog.meta, server)
+    return [("", None), *[(paths.profile_api_base(p.name), p) for p in profiles]]
+
+
+def _fragment_key(base: str) -> str:
+    return f"mcp-response:{base}"
+
+
+def encoded_response(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
+    """`server_response` as compact JSON without the newline, as the lists splice it."""
+    return json_piece(server_response(context, server, profile))
+
+
+def base_files(context: RenderContext, servers: Sequence[Server], base: str, profile: RegistryProfile | None) -> Iterator[OutputFile]:
+    """One API base's catalog-wide files: openapi.yaml and the list of every server it serves."""
+    yield OutputFile(paths.mcp_openapi(base), openapi_yaml(context, profile))
+    key = _fragment_key(base)
+    responses = [context.fragment(s, key, lambda s=s: encoded_response(context, s, profile)) for s in servers]
     yield OutputFile(paths.mcp_servers_list(base), _encoded_list(responses))
-
-
-def _encoded_response(
-    context: RenderContext,
-    server: Server,
-    profile: RegistryProfile | None,
-    encoded: dict[tuple[str, tuple[str, ...] | None], bytes],
-) -> bytes:
-    tools = None if profile is None else derived.profile_tools(profile, server)
-    key = (server.name, None if tools is None or len(tools) == len(server.tools) else tuple(t.name for t in tools))
-    if key not in encoded:
-        encoded[key] = json_bytes(server_response(context, server, profile)).rstrip(b"\n")
-    return encoded[key]
 
 
 def _encoded_list(responses: Sequence[bytes]) -> bytes:
@@ -112,11 +117,17 @@ def openapi_yaml(context: RenderContext, profile: RegistryProfile | None) -> byt
     return yaml.safe_dump(document, sort_keys=False, allow_unicode=True, width=100).encode("utf-8")
 
 
+def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
+    """The lists and OpenAPI descriptions of the site root and of every profile."""
+    catalog = context.catalog
+    yield from base_files(context, catalog.servers, "", None)
+    for profile in catalog.meta.registries:
+        yield from base_files(context, derived.profile_servers(catalog, profile), paths.profile_api_base(profile.name), profile)
+
+
+KIND = OutputKind("mcp_registry", catalog_files, server_files)
+
+
 def render(context: RenderContext) -> Iterator[OutputFile]:
     """Yield v0.1/servers/... for the site root and registry/<profile>/v0.1/... per profile."""
-    catalog = context.catalog
-    encoded: dict[tuple[str, tuple[str, ...] | None], bytes] = {}
-    yield from mirror_files(context, catalog.servers, "", encoded=encoded)
-    for profile in catalog.meta.registries:
-        admitted = derived.profile_servers(catalog, profile)
-        yield from mirror_files(context, admitted, paths.profile_api_base(profile.name), profile, encoded)
+    return render_kind(KIND, context)

@@ -18,14 +18,19 @@ from generator.models import Server
 from generator.output import OutputFile
 from generator.paths import mirror_list
 from generator.render.context import RenderContext
+from generator.render.kind import OutputKind
 from generator.render.k8s_yaml import comment_safe
 
-def render(context: RenderContext) -> Iterator[OutputFile]:
+def list_files(context: RenderContext) -> Iterator[OutputFile]:
     """Yield the lists for the whole catalog and for every profile."""
     catalog = context.catalog
     yield from _lists(context, catalog.servers, None)
     for profile in catalog.meta.registries:
         yield from _lists(context, derived.profile_servers(catalog, profile), profile.name)
+
+
+KIND = OutputKind("mirror_lists", list_files)
+render = list_files
 
 
 def _lists(context: RenderContext, servers: Sequence[Server], profile: str | None) -> Iterator[OutputFile]:

@@ -16,6 +16,7 @@ from generator.output import OutputFile
 from generator.render.context import RenderContext
 from generator.paths import source_schema as source_schema_path
 from generator.render.encoding import json_bytes
+from generator.render.kind import OutputKind
 
 SchemaKind = Literal["server", "catalog"]
 _MODELS: dict[SchemaKind, type[BaseModel]] = {"server": Server, "catalog": CatalogMeta}
@@ -33,7 +34,11 @@ def schema_bytes(kind: SchemaKind) -> bytes:
     return json_bytes(source_schema(kind), pretty=True)
 
 
-def render(context: RenderContext) -> Iterator[OutputFile]:
+def schema_files(context: RenderContext) -> Iterator[OutputFile]:
     """Yield `schemas/server.schema.json` and `schemas/catalog.schema.json`."""
     for kind in _MODELS:
         yield OutputFile(source_schema_path(kind), schema_bytes(kind))
+
+
+KIND = OutputKind("schemas", schema_files)
+render = schema_files

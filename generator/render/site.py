@@ -22,6 +22,8 @@ from generator.errors import OutputError
 from generator.output import OutputFile
 from generator.render import site_pages
 from generator.render.context import RenderContext
+from generator.render.kind import OutputKind, render_kind
+from generator.models import Server
 from generator.render.markdown import render_markdown
 
 # The shipped templates sit at the repository root, beside the package (editable installs keep them there).
@@ -71,11 +73,31 @@ def render_page(environment: jinja2.Environment, template: str, path: str, value
     return OutputFile(path, html.encode("utf-8"))
 
 
-def render(context: RenderContext) -> Iterator[OutputFile]:
-    """Yield every page and asset of the site."""
-    environment = template_environment(context.templates)
+def _environment(context: RenderContext) -> jinja2.Environment:
+    """The build's one Jinja environment (it caches compiled templates), made on first use."""
+    if "site.environment" not in context.shared:
+        context.shared["site.environment"] = template_environment(context.templates)
+    return context.shared["site.environment"]
+
+
+def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
+    """The server's page."""
+    yield render_page(_environment(context), *site_pages.server_page(context, server))
+
+
+def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
+    """The assets, every list and index page, and the search data."""
+    environment = _environment(context)
     for name in ASSETS:
         yield _asset(environment, name)
-    for template, path, values in site_pages.pages(context):
+    for template, path, values in site_pages.catalog_pages(context):
         yield render_page(environment, template, path, values)
     yield from site_pages.search_data(context)
+
+
+KIND = OutputKind("site", catalog_files, server_files)
+
+
+def render(context: RenderContext) -> Iterator[OutputFile]:
+    """Yield every page and asset of the site."""
+    return render_kind(KIND, context)

@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from generator import derived, paths
-from generator.models import Catalog, Server
+from generator.models import CatalogMeta, Server
 from generator.render import bundles, k8s_server
 from generator.render.context import RenderContext
 from generator.render.encoding import json_bytes
@@ -52,13 +52,9 @@ def _input_id(name: str) -> str:
     return name.lower().replace("-", "_")
 
 
-def placements_by_server(catalog: Catalog) -> dict[str, list[Placement]]:
-    """For every server name, the profiles admitting it and their namespaces."""
-    namespaces = {profile.name: profile.namespace for profile in catalog.meta.registries}
-    return {
-        name: [Placement(profile, namespaces[profile]) for profile in profiles]
-        for name, profiles in derived.profiles_by_server(catalog).items()
-    }
+def placements(meta: CatalogMeta, server: Server) -> list[Placement]:
+    """The profiles admitting `server` and their namespaces."""
+    return [Placement(profile.name, profile.namespace) for profile in derived.profiles_admitting(meta, server)]
 
 
 def _mirror_command(server: Server, mirrored: bool) -> str | None:

@@ -18,7 +18,7 @@ from generator.models import Catalog, RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render import site_search
 from generator.render.context import RenderContext
-from generator.render.site_deploy import deploy_plan, placements_by_server
+from generator.render.site_deploy import deploy_plan, placements
 from generator.render.site_views import (
     Badge,
     approval_badge,
@@ -92,8 +92,11 @@ def _index_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any], fa
         }
 
 
-def _server_page(context: RenderContext, server: Server, placements: dict[str, Any], common: dict[str, Any]) -> Page:
+def server_page(context: RenderContext, server: Server) -> Page:
+    """The server's own page; like every per-server file it shows nothing of other servers."""
     catalog = context.catalog
+    common = _common(catalog)
+    placed = placements(catalog.meta, server)
     tools = [(tool, tool_behaviour(tool), tool_parameters(tool)) for tool in server.tools]
     return "server.html", paths.server_page(server.name), {
         **common,
@@ -105,8 +108,8 @@ def _server_page(context: RenderContext, server: Server, placements: dict[str, A
         "touch": touch_summary(server),
         "overview": catalog.overviews.get(server.name, ""),
         "tools": tools,
-        "deploy": deploy_plan(context, server, placements[server.name]),
-        "placements": placements[server.name],
+        "deploy": deploy_plan(context, server, placed),
+        "placements": placed,
         "transport_label": TRANSPORTS[server.transport],
     }
 
@@ -159,25 +162,28 @@ def _withheld_tools(profile: RegistryProfile, server: Server) -> list[str]:
     return [tool.name for tool in server.tools if tool.name not in kept]
 
 
-def pages(context: RenderContext) -> Iterator[Page]:
-    """Every HTML page of the site, in a fixed order."""
-    catalog = context.catalog
-    titles = {category.slug: category.title for category in catalog.meta.categories}
-    tags = sorted({tag for server in catalog.servers for tag in server.tags})
-    common: dict[str, Any] = {
+def _common(catalog: Catalog) -> dict[str, Any]:
+    """What every page shows: the catalog's name, date and the category titles."""
+    return {
         "meta": catalog.meta,
         "last_updated": catalog.meta.last_updated.date().isoformat(),
-        "category_titles": titles,
+        "category_titles": {category.slug: category.title for category in catalog.meta.categories},
         "tiers": TIERS,
-        "all_tags": tags,
-        "server_count": len(catalog.servers),
     }
+
+
+def catalog_pages(context: RenderContext) -> Iterator[Page]:
+    """Every page listing or counting servers (all but the server pages), in a fixed order.
+
+    Only these show the number of servers: a server page must not change when another
+    server is added, or the build cache would have to re-render every one of them.
+    """
+    catalog = context.catalog
+    common = {**_common(catalog), "server_count": len(catalog.servers)}
+    titles = common["category_titles"]
     cards = [_card(catalog, titles, server) for server in catalog.servers]
     facets = _facets(catalog, titles)
     yield from _index_pages(catalog, cards, common, facets)
-    placements = placements_by_server(catalog)
-    for server in catalog.servers:
-        yield _server_page(context, server, placements, common)
     yield from _list_pages(catalog, cards, common)
     yield from _tools_pages(catalog, common)
     yield from _registry_pages(catalog, cards, common)

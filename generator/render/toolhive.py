@@ -22,7 +22,8 @@ from generator import derived, paths
 from generator.models import EnvVar, Header, RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render.context import RenderContext
-from generator.render.encoding import json_file
+from generator.render.encoding import json_piece
+from generator.render.kind import Fragment, OutputKind, render_kind
 from generator.render.server_json import (
     TOOLHIVE_TIER,
     last_updated,
@@ -179,14 +180,79 @@ def _fit(text: str, limits: tuple[int, int], fallback: str) -> str:
     return text if len(text) <= longest else text[: longest - 1] + "…"
 
 
-def render(context: RenderContext) -> Iterator[OutputFile]:
+# Encoded registry entries, per server and per profile (the catalog-wide files use "").
+def _upstream_key(profile: RegistryProfile | None) -> str:
+    return f"toolhive-upstream:{profile.name if profile else ''}"
+
+
+def _legacy_key(profile: RegistryProfile | None) -> str:
+    return f"toolhive-legacy:{profile.name if profile else ''}"
+
+
+def _upstream_entry(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
+    return json_piece(server_json(context, server, _tools(profile, server)))
+
+
+def _legacy_entry(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
+    """`"name":{...}` of the legacy maps, or nothing when the format cannot hold the server."""
+    tools = _tools(profile, server)
+    if not toolhive_tool_names(tools):
+        return b""
+    entry = _legacy_remote(context, server, tools) if server.kind == "remote" else _legacy_container(context, server, tools)
+    return json_piece({server.name: entry})[1:-1]
+
+
+def upstream_registry_bytes(
+    context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None
+) -> bytes:
+    """`json_bytes(upstream_registry(...))`, spliced from each server's encoded entry."""
+    key = _upstream_key(profile)
+    entries = [context.fragment(s, key, lambda s=s: _upstream_entry(context, s, profile)) for s in deployable(servers)]
+    head = json_piece({"$schema": UPSTREAM_SCHEMA, "version": FORMAT_VERSION, "meta": {"last_updated": last_updated(context)}})
+    return head[:-1] + b',"data":{"servers":[' + b",".join(entries) + b"]}}\n"
+
+
+def legacy_registry_bytes(
+    context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None
+) -> bytes:
+    """`json_bytes(legacy_registry(...))`, spliced from each server's encoded entry."""
+    key = _legacy_key(profile)
+    maps: dict[str, list[bytes]] = {"container": [], "remote": []}
+    for server in deployable(servers):
+        entry = context.fragment(server, key, lambda s=server: _legacy_entry(context, s, profile))
+        if entry:
+            maps["remote" if server.kind == "remote" else "container"].append(entry)
+    head = json_piece({"version": FORMAT_VERSION, "last_updated": last_updated(context)})
+    servers_map = b'"servers":{' + b",".join(maps["container"]) + b"}"
+    remotes_map = b'"remote_servers":{' + b",".join(maps["remote"]) + b"}"
+    return head[:-1] + b"," + servers_map + b"," + remotes_map + b"}\n"
+
+
+def entry_fragments(context: RenderContext, server: Server) -> Iterator[Fragment]:
+    """The server's encoded entries of every registry file listing it (catalog-wide and per profile)."""
+    if server.kind == "reference":
+        return
+    for profile in (None, *derived.profiles_admitting(context.catalog.meta, server)):
+        yield Fragment(_upstream_key(profile), _upstream_entry(context, server, profile))
+        yield Fragment(_legacy_key(profile), _legacy_entry(context, server, profile))
+
+
+def registry_files(context: RenderContext) -> Iterator[OutputFile]:
     """Yield registry.json, registry-legacy.json and the same two per registry profile."""
     catalog = context.catalog
-    yield json_file(paths.TOOLHIVE_REGISTRY, upstream_registry(context, catalog.servers))
-    yield json_file(paths.TOOLHIVE_LEGACY_REGISTRY, legacy_registry(context, catalog.servers))
+    yield OutputFile(paths.TOOLHIVE_REGISTRY, upstream_registry_bytes(context, catalog.servers))
+    yield OutputFile(paths.TOOLHIVE_LEGACY_REGISTRY, legacy_registry_bytes(context, catalog.servers))
     for profile in catalog.meta.registries:
         admitted = derived.profile_servers(catalog, profile)
-        yield json_file(paths.profile_toolhive_registry(profile.name), upstream_registry(context, admitted, profile))
-        yield json_file(
-            paths.profile_toolhive_registry(profile.name, legacy=True), legacy_registry(context, admitted, profile)
+        yield OutputFile(paths.profile_toolhive_registry(profile.name), upstream_registry_bytes(context, admitted, profile))
+        yield OutputFile(
+            paths.profile_toolhive_registry(profile.name, legacy=True), legacy_registry_bytes(context, admitted, profile)
         )
+
+
+KIND = OutputKind("toolhive", registry_files, entry_fragments)
+
+
+def render(context: RenderContext) -> Iterator[OutputFile]:
+    """Yield registry.json, registry-legacy.json and the same two per registry profile."""
+    return render_kind(KIND, context)

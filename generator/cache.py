@@ -1,0 +1,174 @@
+"""The build cache: what the last build of an output folder rendered from which input.
+
+A server's files (its page, API export, mirror documents, bundle folders) depend on
+that server, catalog.yaml, the templates, the options and this program alone (see
+`generator.render.kind`). The cache keeps, per server, a content hash of those inputs,
+the records (SHA-256, size) of the files they gave and the fragments the catalog-wide
+files splice. A rebuild renders only the servers whose hash changed and takes the rest
+from here; the catalog-wide files are rendered again from the fragments, and only the
+files whose bytes changed are written into the output folder.
+
+The cache is trusted only for the output folder it describes, in the state the last
+build left it: it records the folder's marker file (inode, size, mtime) and anything
+else (a folder replaced, an interrupted update, another program version, another
+Python) makes the build a cold one. It lives outside the output (by default
+`.cache/mcp-catalog/<output name>/` beside it), so it is never published.
+
+The state file is `marshal` data (plain values only; loading it runs nothing), versioned
+by the Python version that wrote it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import marshal
+import os
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.models import Catalog, Server
+from generator.output import BUILD_MARKER, WrittenFile
+
+# Bump when the meaning of the cached state changes.
+CACHE_FORMAT = 1
+STATE_FILE = "state.marshal"
+PACKAGE_ROOT = Path(__file__).resolve().parent
+# Libraries whose output ends up in files: a new version may change bytes.
+_RENDERING_LIBRARIES = ("jinja2", "markupsafe", "markdown", "nh3", "pydantic", "pyyaml")
+
+
+@dataclass
+class CachedServer:
+    """One server's share of the last build: its input hash, its files and its fragments."""
+
+    key: str
+    files: dict[str, WrittenFile]
+    fragments: dict[str, bytes]
+
+
+@dataclass
+class CacheState:
+    """Everything the last build of one output folder left for the next."""
+
+    build_key: str
+    marker: tuple[int, int, int]
+    servers: dict[str, CachedServer] = field(default_factory=dict)
+    catalog_files: dict[str, WrittenFile] = field(default_factory=dict)
+    """Files not owned by one server (lists, indexes, archives), to compare and to delete."""
+
+    def every_file(self) -> dict[str, WrittenFile]:
+        """Every file the last build wrote."""
+        files = dict(self.catalog_files)
+        for cached in self.servers.values():
+            files.update(cached.files)
+        return files
+
+
+def default_cache_dir(out_dir: Path) -> Path:
+    """`.cache/mcp-catalog/<name>/` beside the output folder."""
+    resolved = out_dir.resolve()
+    return resolved.parent / ".cache" / "mcp-catalog" / resolved.name
+
+
+def build_key(catalog: Catalog, *, templates: Path | None, image_mirror: str | None) -> str:
+    """A hash of every input shared by all servers: a change here re-renders everything.
+
+    catalog.yaml (as validated), the options, the templates (shipped and overriding), this
+    program's own code, the Python version and the versions of the rendering libraries.
+    """
+    digest = hashlib.sha256()
+    for part in (
+        f"format {CACHE_FORMAT}",
+        sys.version,
+        *(f"{name} {_version(name)}" for name in _RENDERING_LIBRARIES),
+        catalog.meta.model_dump_json(),
+        f"image_mirror {image_mirror!r}",
+        f"templates {templates.resolve() if templates else None}",
+    ):
+        digest.update(part.encode("utf-8") + b"\0")
+    folders = [PACKAGE_ROOT, PACKAGE_ROOT.parent / "templates", *([templates] if templates else [])]
+    for folder in folders:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+            digest.update(str(path.relative_to(folder)).encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def server_key(build: str, catalog: Catalog, server: Server) -> str:
+    """A hash of everything one server's files are made from."""
+    digest = hashlib.sha256(build.encode())
+    digest.update(server.model_dump_json().encode("utf-8") + b"\0")
+    digest.update(catalog.overviews.get(server.name, "").encode("utf-8"))
+    return digest.hexdigest()
+
+
+def output_marker(out_dir: Path) -> tuple[int, int, int] | None:
+    """Identity of the output folder's marker file (inode, size, mtime), None when it is missing."""
+    try:
+        stat = os.stat(out_dir / BUILD_MARKER)
+    except OSError:
+        return None
+    return (stat.st_ino, stat.st_size, stat.st_mtime_ns)
+
+
+def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
+    """The state the last build left, if it describes `out_dir` as it is now and the same inputs."""
+    try:
+        raw = marshal.loads((cache_dir / STATE_FILE).read_bytes())
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    if not isinstance(raw, dict) or raw.get("format") != CACHE_FORMAT or raw.get("build_key") != build:
+        return None
+    marker = output_marker(out_dir)
+    if marker is None or tuple(raw["marker"]) != marker:
+        return None
+    return CacheState(
+        build_key=raw["build_key"],
+        marker=marker,
+        servers={
+            name: CachedServer(key, _records(files), dict(fragments))
+            for name, (key, files, fragments) in raw["servers"].items()
+        },
+        catalog_files=_records(raw["catalog_files"]),
+    )
+
+
+def forget(cache_dir: Path) -> None:
+    """Drop the state, so that a build interrupted from here on is followed by a cold one."""
+    (cache_dir / STATE_FILE).unlink(missing_ok=True)
+
+
+def save(cache_dir: Path, out_dir: Path, state: CacheState) -> None:
+    """Write the state of the build that just finished (atomically: a torn file is never read)."""
+    marker = output_marker(out_dir)
+    if marker is None:
+        return
+    raw = {
+        "format": CACHE_FORMAT,
+        "build_key": state.build_key,
+        "marker": marker,
+        "servers": {
+            name: (cached.key, _plain(cached.files), cached.fragments) for name, cached in state.servers.items()
+        },
+        "catalog_files": _plain(state.catalog_files),
+    }
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = cache_dir / f"{STATE_FILE}.tmp-{os.getpid()}"
+    temporary.write_bytes(marshal.dumps(raw))
+    os.replace(temporary, cache_dir / STATE_FILE)
+
+
+def _plain(files: dict[str, WrittenFile]) -> dict[str, tuple[str, int]]:
+    return {path: (record.sha256, record.size) for path, record in files.items()}
+
+
+def _records(raw: dict[str, tuple[str, int]]) -> dict[str, WrittenFile]:
+    return {path: WrittenFile(sha256, size) for path, (sha256, size) in raw.items()}
+
+
+def _version(name: str) -> str:
+    try:
+        return importlib.metadata.version(name)
+    except importlib.metadata.PackageNotFoundError:
+        return "absent"

@@ -1,0 +1,189 @@
+"""The build cache: a warm rebuild writes the very bytes of a cold build, and renders only what changed.
+
+Each step edits a copy of the default catalog the way a catalog team would (change,
+add, rename, delete a server; change a template; change catalog.yaml), rebuilds the
+same output folder with the cache, builds a fresh folder cold with one job and another
+with two, and compares the three trees file by file, folders included.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from generator.build import BuildReport, build
+from generator.errors import OutputError, SourceInvalid
+
+
+def snapshot(folder: Path) -> dict[str, bytes | None]:
+    """Every file (bytes) and folder (None) under `folder`."""
+    return {
+        path.relative_to(folder).as_posix(): (path.read_bytes() if path.is_file() else None)
+        for path in sorted(folder.rglob("*"))
+    }
+
+
+def differences(left: dict[str, bytes | None], right: dict[str, bytes | None]) -> list[str]:
+    """The paths that differ, for a readable failure."""
+    return sorted(path for path in left.keys() | right.keys() if left.get(path, b"?") != right.get(path, b"?"))[:20]
+
+
+@pytest.fixture
+def catalog(default_source_copy: Path) -> Path:
+    return default_source_copy
+
+
+def warm_equals_cold(source: Path, site: Path, scratch: Path, step: str, **options: object) -> BuildReport:
+    """Rebuild `site` with the cache, build cold with 1 and 2 jobs, and require the same trees."""
+    warm = build(source, site, jobs=2, **options)  # type: ignore[arg-type]
+    cold = scratch / f"cold-{step}"
+    build(source, cold, jobs=1, use_cache=False, **options)  # type: ignore[arg-type]
+    parallel = scratch / f"parallel-{step}"
+    build(source, parallel, jobs=2, use_cache=False, **options)  # type: ignore[arg-type]
+    warm_tree, cold_tree = snapshot(site), snapshot(cold)
+    assert differences(warm_tree, cold_tree) == [], step
+    assert differences(snapshot(parallel), cold_tree) == [], step
+    return warm
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_a_sequence_of_edits_gives_the_bytes_of_a_cold_build(catalog: Path, tmp_path: Path) -> None:
+    site, servers = tmp_path / "site", catalog / "servers"
+    first = build(catalog, site, jobs=2)
+    assert first.rendered_servers == first.servers == 36
+
+    unchanged = build(catalog, site, jobs=1)
+    assert (unchanged.rendered_servers, unchanged.written) == (0, 0)
+
+    edit(servers / "fetch.yaml", "description: ", "description: Now also ")
+    changed = warm_equals_cold(catalog, site, tmp_path, "change")
+    assert changed.rendered_servers == 1
+    assert 0 < changed.written < changed.files / 10
+
+    (servers / "fetch-copy.yaml").write_text((servers / "fetch.yaml").read_text().replace("name: fetch\n", "name: fetch-copy\n"))
+    added = warm_equals_cold(catalog, site, tmp_path, "add")
+    assert added.rendered_servers == 1 and (site / "servers/fetch-copy/index.html").is_file()
+
+    (servers / "time.yaml").rename(servers / "clock.yaml")
+    (servers / "time.md").rename(servers / "clock.md")
+    edit(servers / "clock.yaml", "name: time\n", "name: clock\n")
+    renamed = warm_equals_cold(catalog, site, tmp_path, "rename")
+    assert renamed.rendered_servers == 1
+    assert not (site / "servers/time").exists() and not (site / "bundles/servers/time").exists()
+
+    (servers / "git.yaml").unlink()
+    (servers / "git.md").unlink()
+    deleted = warm_equals_cold(catalog, site, tmp_path, "delete")
+    assert deleted.rendered_servers == 0 and not (site / "servers/git").exists()
+
+    overrides = tmp_path / "templates"
+    overrides.mkdir()
+    shipped = Path(__file__).resolve().parents[1] / "templates" / "server.html"
+    (overrides / "server.html").write_text(shipped.read_text().replace("</h1>", " (reviewed)</h1>", 1))
+    templated = warm_equals_cold(catalog, site, tmp_path, "template", templates=overrides)
+    assert templated.rendered_servers == templated.servers
+    assert "(reviewed)</h1>" in (site / "servers/fetch/index.html").read_text()
+
+    (overrides / "server.html").write_text(shipped.read_text().replace("</h1>", " (approved)</h1>", 1))
+    retemplated = warm_equals_cold(catalog, site, tmp_path, "template-edit", templates=overrides)
+    assert retemplated.rendered_servers == retemplated.servers
+
+    edit(catalog / "catalog.yaml", "version: 1.0.0", "version: 1.0.1")
+    recatalogued = warm_equals_cold(catalog, site, tmp_path, "catalog", templates=overrides)
+    assert recatalogued.rendered_servers == recatalogued.servers
+
+
+def test_tool_changes_reach_the_lists_tarballs_and_registries(catalog: Path, tmp_path: Path) -> None:
+    """A change inside one server must reach every catalog-wide file splicing its fragments."""
+    site = tmp_path / "site"
+    build(catalog, site)
+    before = snapshot(site)
+    edit(catalog / "servers/fetch.yaml", "  - name: fetch\n", "  - name: fetch_page\n")
+    warm_equals_cold(catalog, site, tmp_path, "tool")
+    after = snapshot(site)
+    for path in (
+        "registry.json",
+        "api/v1/tools.json",
+        "api/v1/catalog.json",
+        "v0.1/servers/index.json",
+        "bundles/registries/sandbox.tar.gz",
+        "registries/sandbox/registry.json",
+    ):
+        assert before[path] != after[path], path
+
+
+def test_a_replaced_output_folder_is_rebuilt_cold(catalog: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build(catalog, site)
+    shutil.copytree(site, tmp_path / "copy")
+    shutil.rmtree(site)
+    (tmp_path / "copy").rename(site)  # same content, but not the folder the cache describes
+    report = build(catalog, site)
+    assert report.rendered_servers == report.servers
+
+
+def test_a_failed_rebuild_leaves_the_output_and_the_cache_as_they_were(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    site = tmp_path / "site"
+    build(catalog, site)
+    before = snapshot(site)
+    edit(catalog / "servers/fetch.yaml", "description: ", "description: Changed ")
+
+    from generator import build as pipeline
+    from generator.render.kind import OutputKind
+
+    def failing(context: object) -> list[object]:
+        raise OutputError("the disk is full")
+
+    monkeypatch.setattr(pipeline, "KINDS", (*pipeline.KINDS, OutputKind("failing", failing)))
+    with pytest.raises(OutputError, match="disk is full"):
+        build(catalog, site)
+    assert snapshot(site) == before  # fetch's files were rendered and staged, but never moved in
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.tmp-")]
+    monkeypatch.undo()
+
+    (catalog / "servers/fetch.yaml").write_text("name: [unclosed\n")
+    with pytest.raises(SourceInvalid):
+        build(catalog, site)
+    assert snapshot(site) == before
+
+
+def test_two_servers_claiming_one_path_still_fail_in_a_warm_build(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    site = tmp_path / "site"
+    build(catalog, site)
+    before = snapshot(site)
+    from generator import build as pipeline
+    from generator.output import OutputFile
+    from generator.render.kind import OutputKind
+
+    def same_path(context: object, server: object) -> list[OutputFile]:
+        return [OutputFile("shared.txt", b"x")]
+
+    monkeypatch.setattr(pipeline, "KINDS", (*pipeline.KINDS, OutputKind("clash", lambda context: [], same_path)))
+    edit(catalog / "catalog.yaml", "version: 1.0.0", "version: 1.0.1")  # every server is rendered again
+    with pytest.raises(OutputError, match="two outputs want the same path shared.txt"):
+        build(catalog, site, jobs=2)
+    assert snapshot(site) == before
+
+
+@pytest.mark.parametrize("where", ["inside-output", "inside-source"])
+def test_a_cache_folder_inside_the_output_or_source_is_refused(catalog: Path, tmp_path: Path, where: str) -> None:
+    site = tmp_path / "site"
+    cache_dir = site / ".cache" if where == "inside-output" else catalog / ".cache"
+    with pytest.raises(OutputError, match="build cache"):
+        build(catalog, site, cache_dir=cache_dir)
+
+
+def test_the_cache_lives_beside_the_output_and_is_not_published(catalog: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build(catalog, site)
+    assert (tmp_path / ".cache/mcp-catalog/site/state.marshal").is_file()
+    assert not any(".cache" in path for path in snapshot(site))
