@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from types import TracebackType
 
 from generator.errors import OutputError
@@ -76,6 +76,7 @@ class OutputTree:
         self.written: dict[str, WrittenFile] = {}
         self.staged: set[str] = set()
         self._staging: Path | None = None
+        self._folders: set[str] = set()  # folders known to exist in staging (per process)
 
     def __enter__(self) -> OutputTree:
         self.out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -105,8 +106,11 @@ class OutputTree:
         self.written[relative] = record
         if self.previous is not None and self.previous.get(relative) == record:
             return  # the output folder already holds these bytes
-        target = self._staging / relative
-        target.parent.mkdir(parents=True, exist_ok=True)
+        folder, _, _ = relative.rpartition("/")
+        if folder not in self._folders:  # one mkdir per folder, not per file: most share theirs
+            os.makedirs(os.path.join(self._staging, folder), exist_ok=True)
+            self._folders.add(folder)
+        target = os.path.join(self._staging, relative)
         with open(target, "wb") as handle:
             handle.write(item.content)
         os.chmod(target, 0o644)
@@ -121,6 +125,7 @@ class OutputTree:
         assert self._staging is not None, "OutputTree.branch outside its `with` block"
         child = OutputTree(self.out_dir, self.previous)
         child._staging = self._staging
+        child._folders = self._folders
         return child
 
     def merge(self, written: Mapping[str, WrittenFile], staged: set[str] | frozenset[str] = frozenset()) -> None:
@@ -166,7 +171,8 @@ def _remove_empty_folders(folder: Path, root: Path) -> None:
 
 
 def _safe_relative(path: str) -> str:
-    pure = PurePosixPath(path)
-    if pure.is_absolute() or ".." in pure.parts or "\\" in path or not pure.parts or "\0" in path:
+    """`path` as a normalised relative POSIX path, refused when it could leave the output folder."""
+    parts = [part for part in path.split("/") if part not in ("", ".")]
+    if path.startswith("/") or ".." in parts or "\\" in path or not parts or "\0" in path:
         raise OutputError(f"refusing output path {path!r}: it would leave the output folder")
-    return pure.as_posix()
+    return "/".join(parts)

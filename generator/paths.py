@@ -16,14 +16,19 @@ NOT_FOUND_PAGE = "404.html"
 CHANGES_PAGE = "changes/index.html"
 
 
+def paged(first: str, number: int) -> str:
+    """Page `number` (from 1) of a paginated list whose first page is `first` (an `index.html`)."""
+    return first if number == 1 else f"{first.removesuffix('index.html')}page/{number}/index.html"
+
+
 def index_page(number: int) -> str:
     """Page `number` (from 1) of the paginated server list; page 1 is the site index."""
-    return SITE_INDEX if number == 1 else f"page/{number}/index.html"
+    return paged(SITE_INDEX, number)
 
 
 def tools_page(number: int) -> str:
     """Page `number` (from 1) of the table of every tool; page 1 is `TOOLS_PAGE`."""
-    return TOOLS_PAGE if number == 1 else f"tools/page/{number}/index.html"
+    return paged(TOOLS_PAGE, number)
 
 
 def site_asset(name: str) -> str:

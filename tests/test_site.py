@@ -327,6 +327,19 @@ def test_large_catalogs_are_paginated(write_tree: Callable[..., Path]) -> None:
     first, second = pages[paths.index_page(1)], pages[paths.index_page(2)]
     assert first.count('class="card"') == PAGE_SIZE and second.count('class="card"') == 1
     assert 'href="page/2/index.html"' in first and 'href="../../index.html">1</a>' in second
+    assert 'href="../../servers/s060/index.html"' in second  # a card's links follow its page's depth
+
+    # Category, tag, tier and profile lists are paginated the same way, so no page grows with the catalog.
+    for first_path in (paths.category_page("data"), paths.tag_page("web"), paths.tier_page("community"), paths.profile_page("sandbox")):
+        later = paths.paged(first_path, 2)
+        assert pages[first_path].count('class="card"') == PAGE_SIZE, first_path
+        assert pages[later].count('class="card"') == 1, later
+        assert f"{PAGE_SIZE + 1} server" in pages[first_path] + pages[later]
+        assert f'href="../../{later}">2</a>' in pages[first_path], first_path
+        assert f'href="../../../../{first_path}">1</a>' in pages[later], later
+        assert 'href="../../../../servers/s060/index.html"' in pages[later], later
+        assert '<link rel="stylesheet" href="../../../../assets/site.css">' in pages[later], later
+    assert paths.paged(paths.category_page("web"), 2) not in pages
 
 
 def test_search_data_is_chunked_above_the_chunk_size(write_tree: Callable[..., Path]) -> None:

@@ -22,7 +22,7 @@ from generator.errors import OutputError
 from generator.output import OutputFile
 from generator.render import site_pages
 from generator.render.context import RenderContext
-from generator.render.kind import OutputKind, render_kind
+from generator.render.kind import Fragment, OutputKind, render_kind
 from generator.models import Server
 from generator.render.markdown import render_markdown
 
@@ -80,9 +80,25 @@ def _environment(context: RenderContext) -> jinja2.Environment:
     return context.shared["site.environment"]
 
 
-def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
-    """The server's page."""
+# Lists live at these depths: index.html (0); page/N/, categories/x/, tags/x/, tiers/x/ and
+# registries/x/ (2); and the later pages of the last four (4). A card's links depend on the depth.
+CARD_DEPTHS = (0, 2, 4)
+
+
+def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
+    """The server's page, and its card as each list depth shows it."""
     yield render_page(_environment(context), *site_pages.server_page(context, server))
+    for depth in CARD_DEPTHS:
+        yield Fragment(_card_key(depth), _card_html(context, server, depth))
+
+
+def _card_key(depth: int) -> str:
+    return f"site-card:{depth}"
+
+
+def _card_html(context: RenderContext, server: Server, depth: int) -> bytes:
+    card = site_pages.card(context.catalog.meta, server)
+    return _environment(context).get_template("_card.html").render(card=card, root="../" * depth).encode("utf-8")
 
 
 def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
@@ -90,7 +106,13 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
     environment = _environment(context)
     for name in ASSETS:
         yield _asset(environment, name)
-    for template, path, values in site_pages.catalog_pages(context):
+
+    def card_at(server: Server, path: str) -> Markup:
+        depth = path.count("/")
+        html = context.fragment(server, _card_key(depth), lambda: _card_html(context, server, depth))
+        return Markup(html.decode("utf-8"))  # rendered by _card.html with autoescape on
+
+    for template, path, values in site_pages.catalog_pages(context, card_at):
         yield render_page(environment, template, path, values)
     yield from site_pages.search_data(context)
 

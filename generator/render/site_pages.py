@@ -8,13 +8,15 @@ so the build stays linear in the number of servers.
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterator
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from generator import derived, paths
-from generator.models import Catalog, RegistryProfile, Server
+from markupsafe import Markup
+
+from generator.models import Catalog, CatalogMeta, RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render import site_search
 from generator.render.context import RenderContext
@@ -50,15 +52,33 @@ class Card:
     updated: str
 
 
-def _card(catalog: Catalog, titles: dict[str, str], server: Server) -> Card:
+def card(meta: CatalogMeta, server: Server) -> Card:
+    """What the server's card in a list shows (rendered once per page depth, see site.py)."""
+    titles = {category.slug: category.title for category in meta.categories}
     return Card(
         server=server,
         category=titles[server.category],
         tier=tier_badge(server),
-        approval=approval_badge(catalog.meta, server),
+        approval=approval_badge(meta, server),
         transport=TRANSPORTS[server.transport],
-        updated=derived.updated(catalog.meta, server).isoformat(),
+        updated=derived.updated(meta, server).isoformat(),
     )
+
+
+CardHtml = Callable[[Server, str], Markup]
+"""The server's card as HTML for a page at the given path (links are relative to it)."""
+
+
+def _paged(template: str, first: str, servers: Sequence[Server], cards: CardHtml, values: dict[str, Any]) -> Iterator[Page]:
+    """A list of servers as pages of PAGE_SIZE cards: `first`, then `.../page/N/index.html`."""
+    size = site_search.PAGE_SIZE
+    count = max(1, -(-len(servers) // size))
+    page_paths = [paths.paged(first, number) for number in range(1, count + 1)]
+    for number, path in enumerate(page_paths, 1):
+        yield template, path, {
+            **values, "cards": [cards(server, path) for server in servers[(number - 1) * size:number * size]],
+            "total": len(servers), "page": number, "pages": count, "page_paths": page_paths,
+        }
 
 
 def _facet(values: list[str], labels: dict[str, str]) -> list[tuple[str, str, int]]:
@@ -79,17 +99,12 @@ def _facets(catalog: Catalog, titles: dict[str, str]) -> dict[str, list[tuple[st
     }
 
 
-def _index_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any], facets: dict[str, Any]) -> Iterator[Page]:
-    size = site_search.PAGE_SIZE
-    count = max(1, -(-len(cards) // size))
+def _index_pages(catalog: Catalog, cards: CardHtml, common: dict[str, Any], facets: dict[str, Any]) -> Iterator[Page]:
     # The browse list keeps the most used tags, alphabetically, so the page does not grow with
     # the number of tags; every tag stays in the filter and on the server pages.
     top_tags = sorted(sorted(facets["g"], key=lambda facet: (-facet[2], facet[0]))[:TOP_TAGS])
-    for number in range(1, count + 1):
-        yield "index.html", paths.index_page(number), {
-            **common, "cards": cards[(number - 1) * size:number * size], "page": number, "pages": count,
-            "facets": facets, "total": len(cards), "pager": "index", "top_tags": top_tags,
-        }
+    values = {**common, "facets": facets, "pager": "index", "top_tags": top_tags}
+    yield from _paged("index.html", paths.SITE_INDEX, catalog.servers, cards, values)
 
 
 def server_page(context: RenderContext, server: Server) -> Page:
@@ -114,29 +129,36 @@ def server_page(context: RenderContext, server: Server) -> Page:
     }
 
 
-def _list_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any]) -> Iterator[Page]:
+def _list_pages(catalog: Catalog, cards: CardHtml, common: dict[str, Any]) -> Iterator[Page]:
+    by_category: dict[str, list[Server]] = defaultdict(list)
+    by_tag: dict[str, list[Server]] = defaultdict(list)
+    by_tier: dict[str, list[Server]] = defaultdict(list)
+    for server in catalog.servers:  # one pass: looking up each tag's servers in the whole list was quadratic
+        by_category[server.category].append(server)
+        by_tier[server.tier].append(server)
+        for tag in dict.fromkeys(server.tags):
+            by_tag[tag].append(server)
     for category in catalog.meta.categories:
-        members = [card for card in cards if card.server.category == category.slug]
-        yield "listing.html", paths.category_page(category.slug), {
-            **common, "heading": category.title, "kind": "Category", "intro": category.description, "cards": members}
-    for tag in sorted({tag for server in catalog.servers for tag in server.tags}):
-        members = [card for card in cards if tag in card.server.tags]
-        yield "listing.html", paths.tag_page(tag), {
-            **common, "heading": tag, "kind": "Tag", "intro": "", "cards": members}
+        values = {**common, "heading": category.title, "kind": "Category", "intro": category.description, "pager": "list"}
+        yield from _paged("listing.html", paths.category_page(category.slug), by_category[category.slug], cards, values)
+    for tag in sorted(by_tag):
+        values = {**common, "heading": tag, "kind": "Tag", "intro": "", "pager": "list"}
+        yield from _paged("listing.html", paths.tag_page(tag), by_tag[tag], cards, values)
     for tier, label in TIERS.items():
-        members = [card for card in cards if card.server.tier == tier]
-        yield "listing.html", paths.tier_page(tier), {
-            **common, "heading": label, "kind": "Tier", "intro": tier_badge(members[0].server).explanation
-            if members else "", "cards": members}
+        members = by_tier[tier]
+        intro = tier_badge(members[0]).explanation if members else ""
+        values = {**common, "heading": label, "kind": "Tier", "intro": intro, "pager": "list"}
+        yield from _paged("listing.html", paths.tier_page(tier), members, cards, values)
 
 
-def _registry_pages(catalog: Catalog, cards: list[Card], common: dict[str, Any]) -> Iterator[Page]:
-    by_name = {card.server.name: card for card in cards}
+def _registry_pages(catalog: Catalog, cards: CardHtml, common: dict[str, Any]) -> Iterator[Page]:
     for profile in catalog.meta.registries:
         admitted = derived.profile_servers(catalog, profile)
-        withheld = {s.name: _withheld_tools(profile, s) for s in admitted}
-        yield "registry.html", paths.profile_page(profile.name), {
-            **common, "profile": profile, "cards": [by_name[s.name] for s in admitted], "withheld": withheld}
+        # Only servers losing a tool are listed, on the first page: the rest is in the profile's API document.
+        withheld = {s.name: held for s in admitted if (held := _withheld_tools(profile, s))}
+        values = {**common, "profile": profile, "withheld": withheld, "pager": "list"}
+        for template, path, page in _paged("registry.html", paths.profile_page(profile.name), admitted, cards, values):
+            yield template, path, page if page["page"] == 1 else {**page, "withheld": {}}
 
 
 TOP_TAGS = 50
@@ -154,6 +176,7 @@ def _tools_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
             **common,
             "rows": [(server, tool, tool_behaviour(tool)) for server, tool in page_rows],
             "total_tools": len(rows), "page": number, "pages": count, "pager": "tools",
+            "page_paths": [paths.tools_page(n) for n in range(1, count + 1)],
         }
 
 
@@ -172,7 +195,7 @@ def _common(catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def catalog_pages(context: RenderContext) -> Iterator[Page]:
+def catalog_pages(context: RenderContext, cards: CardHtml) -> Iterator[Page]:
     """Every page listing or counting servers (all but the server pages), in a fixed order.
 
     Only these show the number of servers: a server page must not change when another
@@ -180,9 +203,7 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
     """
     catalog = context.catalog
     common = {**_common(catalog), "server_count": len(catalog.servers)}
-    titles = common["category_titles"]
-    cards = [_card(catalog, titles, server) for server in catalog.servers]
-    facets = _facets(catalog, titles)
+    facets = _facets(catalog, common["category_titles"])
     yield from _index_pages(catalog, cards, common, facets)
     yield from _list_pages(catalog, cards, common)
     yield from _tools_pages(catalog, common)
