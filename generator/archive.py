@@ -15,8 +15,9 @@ manifests from the build cache instead of compressing them again.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import tarfile
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 # gzip's own default: level 9 took 1.6 times as long for files 2 % smaller (a 1,000-server profile bundle).
@@ -38,13 +39,56 @@ def folders_above(paths: Iterable[str]) -> set[str]:
     return {"/".join(path.split("/")[:depth]) for path in paths for depth in range(1, path.count("/") + 1)}
 
 
-def archive_piece(files: Mapping[str, bytes], folders: Iterable[str], mtime: int) -> ArchivePiece:
-    """The entries for `folders` and `files`, in path order."""
+Compressor = Callable[[bytes], bytes]
+
+
+def archive_piece(
+    files: Mapping[str, bytes], folders: Iterable[str], mtime: int, compress: Compressor | None = None
+) -> ArchivePiece:
+    """The entries for `folders` and `files`, in path order, compressed by `compress` (one gzip member by default)."""
     folder_set = set(folders)
     raw = bytearray()
     for name in sorted(folder_set | set(files), key=path_order):
         raw += _entry(name, None if name in folder_set else files[name], mtime)
-    return ArchivePiece(_compress(bytes(raw)), len(raw))
+    return ArchivePiece((compress or _compress)(bytes(raw)), len(raw))
+
+
+# Content-defined cuts: after CHUNK bytes, at the next line end or JSON array comma. An edit
+# moves only the cuts near it, so the other chunks are the same bytes as in the last build.
+CHUNK = 256 * 1024
+_CUTS = (b"\n", b"},{")
+
+
+def chunks(raw: bytes) -> Iterator[bytes]:
+    """`raw` in consecutive chunks of at least CHUNK bytes (the last may be shorter), cut by content."""
+    start = 0
+    while start < len(raw):
+        found = [index + len(cut) for cut in _CUTS if (index := raw.find(cut, start + CHUNK)) != -1]
+        end = min(found) if found else len(raw)
+        yield raw[start:end]
+        start = end
+
+
+def chunk_key(chunk: bytes) -> str:
+    """The name under which a chunk's compressed form is remembered: the SHA-256 of the chunk."""
+    return hashlib.sha256(chunk).hexdigest()
+
+
+def compress_chunks(raw: bytes, known: Callable[[str], bytes | None], remember: Callable[[str, bytes], None]) -> bytes:
+    """`raw` as one gzip member per chunk; a chunk compressed before (`known`) is not compressed again.
+
+    Compressing a chunk gives the same bytes every time, so the result does not depend on
+    what was known: a cached build and a cold build write the same archive.
+    """
+    members = []
+    for chunk in chunks(raw):
+        key = chunk_key(chunk)
+        member = known(key)
+        if member is None:
+            member = _compress(chunk)
+        remember(key, member)
+        members.append(member)
+    return b"".join(members)
 
 
 def path_order(name: str) -> list[str]:

@@ -125,11 +125,12 @@ def build(
             tree.keep(entry.files)
         rendered, server_timings = _render_servers(context, stale, tree, jobs)
         timings += server_timings
-        fragments: dict[FragmentKey, bytes] = {}
+        fragments: dict[FragmentKey, bytes] = {("", key): content for key, content in (state.catalog_fragments if state else {}).items()}
         for name, result in [*((n, _ServerResult(e.files, e.fragments)) for n, e in cached.items()), *rendered.items()]:
             fragments.update({(name, key): content for key, content in result.fragments.items()})
         server_files = set(tree.written)
-        timings += _render_catalog_wide(replace(context, fragments=fragments), tree, jobs)
+        catalog_fragments, catalog_timings = _render_catalog_wide(replace(context, fragments=fragments), tree, jobs)
+        timings += catalog_timings
         index_started = time.perf_counter()
         for index in INDEXERS:
             for item in index(context, dict(tree.written)):
@@ -146,6 +147,7 @@ def build(
             marker=(0, 0, 0),
             servers={name: cache.CachedServer(server_keys[name], r.files, r.fragments) for name, r in results.items()},
             catalog_files={path: record for path, record in tree.written.items() if path not in server_files},
+            catalog_fragments=catalog_fragments,
         )
         cache.save(cache_dir, out_dir, new_state)
     return BuildReport(
@@ -220,13 +222,14 @@ def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[_ServerResul
         narrowed = work.context.for_server(server)
         tree = work.tree.branch()
         fragments: dict[str, bytes] = {}
+        distinct: dict[bytes, bytes] = {}  # equal fragments (a profile keeping every tool) share one object
         for kind in KINDS:
             if kind.per_server is None:
                 continue
             kind_started = time.perf_counter()
             for item in kind.per_server(narrowed, server):
                 if isinstance(item, Fragment):
-                    fragments[item.key] = item.content
+                    fragments[item.key] = distinct.setdefault(item.content, item.content)
                 else:
                     tree.write(item)
             seconds[kind.name] += time.perf_counter() - kind_started
@@ -234,19 +237,25 @@ def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[_ServerResul
     return results, dict(seconds)
 
 
-def _render_catalog_wide(context: RenderContext, tree: OutputTree, jobs: int) -> Timings:
-    """Every catalog-wide half, one task per output kind."""
+def _render_catalog_wide(context: RenderContext, tree: OutputTree, jobs: int) -> tuple[dict[str, bytes], Timings]:
+    """Every catalog-wide half, one task per output kind; returns what they asked to remember."""
     timings: Timings = []
-    for written, staged, spent in _run(_Work(context, tree), len(KINDS), _catalog_kind, jobs):
+    remembered: dict[str, bytes] = {}
+    for written, staged, fragments, spent in _run(_Work(context, tree), len(KINDS), _catalog_kind, jobs):
         tree.merge(written, staged)
+        remembered.update(fragments)
         timings.append(spent)
-    return timings
+    return remembered, timings
 
 
-def _catalog_kind(work: _Work, index: int) -> tuple[dict[str, WrittenFile], set[str], tuple[str, float]]:
+def _catalog_kind(work: _Work, index: int) -> tuple[dict[str, WrittenFile], set[str], dict[str, bytes], tuple[str, float]]:
     kind = KINDS[index]
     started = time.perf_counter()
     tree = work.tree.branch()
+    fragments: dict[str, bytes] = {}
     for item in kind.catalog_wide(work.context):
-        tree.write(item)
-    return tree.written, tree.staged, (f"render catalog-wide: {kind.name}", time.perf_counter() - started)
+        if isinstance(item, Fragment):
+            fragments[item.key] = item.content
+        else:
+            tree.write(item)
+    return tree.written, tree.staged, fragments, (f"render catalog-wide: {kind.name}", time.perf_counter() - started)

@@ -32,7 +32,7 @@ from generator.models import Catalog, Server
 from generator.output import BUILD_MARKER, WrittenFile
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 3
 STATE_FILE = "state.marshal"
 PACKAGE_ROOT = Path(__file__).resolve().parent
 # Libraries whose output ends up in files: a new version may change bytes.
@@ -57,6 +57,8 @@ class CacheState:
     servers: dict[str, CachedServer] = field(default_factory=dict)
     catalog_files: dict[str, WrittenFile] = field(default_factory=dict)
     """Files not owned by one server (lists, indexes, archives), to compare and to delete."""
+    catalog_fragments: dict[str, bytes] = field(default_factory=dict)
+    """What the catalog-wide halves remembered (compressed archive chunks), used in the last build."""
 
     def every_file(self) -> dict[str, WrittenFile]:
         """Every file the last build wrote."""
@@ -115,23 +117,21 @@ def output_marker(out_dir: Path) -> tuple[int, int, int] | None:
 def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
     """The state the last build left, if it describes `out_dir` as it is now and the same inputs."""
     try:
-        raw = marshal.loads((cache_dir / STATE_FILE).read_bytes())
-    except (OSError, EOFError, ValueError, TypeError):
+        with open(cache_dir / STATE_FILE, "rb") as stream:
+            head = marshal.load(stream)
+            if not isinstance(head, dict) or head.get("format") != CACHE_FORMAT or head.get("build_key") != build:
+                return None
+            marker = output_marker(out_dir)
+            if marker is None or tuple(head["marker"]) != marker:
+                return None
+            servers = {}
+            for _ in range(head["servers"]):
+                name, key, files, fragments = marshal.load(stream)
+                servers[name] = CachedServer(key, _records(files), fragments)
+            catalog_files, catalog_fragments = marshal.load(stream)
+    except (OSError, EOFError, ValueError, TypeError, KeyError):
         return None
-    if not isinstance(raw, dict) or raw.get("format") != CACHE_FORMAT or raw.get("build_key") != build:
-        return None
-    marker = output_marker(out_dir)
-    if marker is None or tuple(raw["marker"]) != marker:
-        return None
-    return CacheState(
-        build_key=raw["build_key"],
-        marker=marker,
-        servers={
-            name: CachedServer(key, _records(files), dict(fragments))
-            for name, (key, files, fragments) in raw["servers"].items()
-        },
-        catalog_files=_records(raw["catalog_files"]),
-    )
+    return CacheState(build, marker, servers, _records(catalog_files), catalog_fragments)
 
 
 def forget(cache_dir: Path) -> None:
@@ -140,22 +140,19 @@ def forget(cache_dir: Path) -> None:
 
 
 def save(cache_dir: Path, out_dir: Path, state: CacheState) -> None:
-    """Write the state of the build that just finished (atomically: a torn file is never read)."""
+    """Write the state of the build that just finished, one server at a time (never a second
+    copy of everything in memory), then rename it into place (a torn file is never read)."""
     marker = output_marker(out_dir)
     if marker is None:
         return
-    raw = {
-        "format": CACHE_FORMAT,
-        "build_key": state.build_key,
-        "marker": marker,
-        "servers": {
-            name: (cached.key, _plain(cached.files), cached.fragments) for name, cached in state.servers.items()
-        },
-        "catalog_files": _plain(state.catalog_files),
-    }
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = cache_dir / f"{STATE_FILE}.tmp-{os.getpid()}"
-    temporary.write_bytes(marshal.dumps(raw))
+    with open(temporary, "wb") as stream:
+        head = {"format": CACHE_FORMAT, "build_key": state.build_key, "marker": marker, "servers": len(state.servers)}
+        marshal.dump(head, stream)
+        for name, cached in state.servers.items():
+            marshal.dump((name, cached.key, _plain(cached.files), cached.fragments), stream)
+        marshal.dump((_plain(state.catalog_files), state.catalog_fragments), stream)
     os.replace(temporary, cache_dir / STATE_FILE)
 
 

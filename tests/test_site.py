@@ -13,6 +13,7 @@ from pathlib import Path
 import html5lib
 import pytest
 
+from conftest import DEFAULT_SOURCE
 from generator import paths
 from generator.build import build
 from generator.cli import main
@@ -415,3 +416,21 @@ def test_index_page_stays_under_100_kb_for_a_large_catalog(tmp_path: Path) -> No
     assert len(tags) > 300
     assert len(index.encode()) < 100_000
     assert index.count('<li class="card') == PAGE_SIZE
+
+
+def test_cards_and_tool_rows_moved_to_a_depth_equal_those_rendered_there() -> None:
+    """Lists splice each server's card and tool rows rendered once at the root and relocated."""
+    from generator.render import site_pages
+    from generator.render.site import relocated, template_environment
+
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    environment = template_environment(None)
+    card_template, rows_template = environment.get_template("_card.html"), environment.get_template("_tool_rows.html")
+    for server in catalog.servers:
+        card = site_pages.card(catalog.meta, server)
+        rows = site_pages.tool_rows(server)
+        at_root = (card_template.render(card=card, root="").encode(), rows_template.render(server=server, rows=rows, root="").encode())
+        for depth in (1, 2, 3, 4):
+            root = "../" * depth
+            assert relocated(at_root[0], depth).decode() == card_template.render(card=card, root=root), server.name
+            assert relocated(at_root[1], depth).decode() == rows_template.render(server=server, rows=rows, root=root), server.name

@@ -26,7 +26,7 @@ from generator.output import OutputFile
 from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server
 from generator.render.context import RenderContext
 from generator.render.kind import Fragment, OutputKind, render_kind
-from generator.archive import ArchivePiece, archive_piece, folders_above, join_pieces, path_order
+from generator.archive import ArchivePiece, archive_piece, compress_chunks, folders_above, join_pieces, path_order
 from generator.render.k8s_yaml import document_bytes, header, multi_document_bytes
 from generator.render.toolhive import legacy_registry_bytes, upstream_registry_bytes
 
@@ -143,7 +143,7 @@ def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | N
     return None if server.tools and not tools else tools
 
 
-def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[OutputFile]:
+def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[OutputFile | Fragment]:
     """A profile's whole bundle, its all.yaml, then the tarball of everything written."""
     catalog = context.catalog
     version = catalog.meta.version
@@ -184,7 +184,7 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     files += folder_files(mesh, version, component=True)
     files.append(mesh_overlay(f"{root}with-mesh/", source, version))
     yield from files
-    yield tarball(context, profile, files, [server for server, _ in runnable])
+    yield from tarball(context, profile, files, [server for server, _ in runnable])
 
 
 def common_manifests(profile: RegistryProfile) -> list[Manifest]:
@@ -213,8 +213,20 @@ def mesh_overlay(folder: str, source: str, version: str) -> OutputFile:
 _VARIANTS = ("legacy", "current")
 
 
-def tarball(context: RenderContext, profile: RegistryProfile, files: Sequence[OutputFile], servers: Sequence[Server]) -> OutputFile:
-    """The profile's folder as `bundles/registries/<profile>.tar.gz`, entries under `<profile>/`."""
+def tarball(
+    context: RenderContext, profile: RegistryProfile, files: Sequence[OutputFile], servers: Sequence[Server]
+) -> Iterator[OutputFile | Fragment]:
+    """The profile's folder as `bundles/registries/<profile>.tar.gz`, entries under `<profile>/`.
+
+    The profile's own files (registry ConfigMaps of every server, several MB) are compressed
+    in content-defined chunks, remembered as catalog fragments: a rebuild after one change
+    compresses only the chunks that changed.
+    """
+    remembered: dict[str, bytes] = {}
+
+    def compress(raw: bytes) -> bytes:
+        return compress_chunks(raw, lambda key: context.catalog_fragment(_CHUNK_PREFIX + key), remembered.__setitem__)
+
     parent = _archive_parent(profile)
     own = {item.path[len(parent):]: item.content for item in files if item.path.startswith(parent + profile.name + "/")}
     runs = {variant: _servers_run(profile, variant)[len(parent):] for variant in _VARIANTS}
@@ -225,12 +237,17 @@ def tarball(context: RenderContext, profile: RegistryProfile, files: Sequence[Ou
         run = path_order(runs[variant].rstrip("/"))
         before = [name for name in names if path_order(name) <= run]  # the run's folder and what sorts before it
         names = names[len(before):]
-        pieces.append(archive_piece({n: own[n] for n in before if n in own}, [n for n in before if n not in own], mtime))
+        pieces.append(archive_piece({n: own[n] for n in before if n in own}, [n for n in before if n not in own], mtime, compress))
         for server in sorted(servers, key=lambda server: server.name):
             piece = context.fragment(server, _piece_key(profile, variant), lambda s=server, v=variant: _rebuilt_piece(context, profile, s, v))
             pieces.append(_piece_from(piece))
-    pieces.append(archive_piece({n: own[n] for n in names if n in own}, [n for n in names if n not in own], mtime))
-    return OutputFile(paths.profile_bundle_tarball(profile.name), join_pieces(pieces))
+    pieces.append(archive_piece({n: own[n] for n in names if n in own}, [n for n in names if n not in own], mtime, compress))
+    yield OutputFile(paths.profile_bundle_tarball(profile.name), join_pieces(pieces))
+    for key, member in remembered.items():
+        yield Fragment(_CHUNK_PREFIX + key, member)
+
+
+_CHUNK_PREFIX = "gzip-chunk:"
 
 
 def _server_piece(context: RenderContext, profile: RegistryProfile, files: Sequence[OutputFile]) -> ArchivePiece:
@@ -271,7 +288,7 @@ def _mtime(context: RenderContext) -> int:
     return int(context.catalog.meta.last_updated.timestamp())
 
 
-def registry_bundles(context: RenderContext) -> Iterator[OutputFile]:
+def registry_bundles(context: RenderContext) -> Iterator[OutputFile | Fragment]:
     """Every profile's bundle: its own objects, overlays, all.yaml and tarball."""
     for profile in context.catalog.meta.registries:
         yield from profile_files(context, profile)

@@ -11,7 +11,8 @@ from generator.models import Catalog, Server
 from generator.release.diff import ReleaseDiff
 
 FragmentKey = tuple[str, str]
-"""(server name, fragment key) of an encoded piece of per-server material."""
+"""(server name, fragment key) of an encoded piece of per-server material; server "" for
+material a catalog-wide half remembers for the next build (compressed archive chunks)."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,10 @@ class RenderContext:
         overviews = {server.name: self.catalog.overviews[server.name]} if server.name in self.catalog.overviews else {}
         alone = Catalog.model_construct(meta=self.catalog.meta, servers=(server,), overviews=overviews)
         return replace(self, catalog=alone, fragments={})
+
+    def catalog_fragment(self, key: str) -> bytes | None:
+        """What a catalog-wide half remembered under `key` in the last build, if anything."""
+        return self.fragments.get(("", key))
 
     def fragment(self, server: Server, key: str, compute: Callable[[], bytes]) -> bytes:
         """The fragment `key` of `server`: the one its per-server renderer made, else `compute()`."""

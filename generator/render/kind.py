@@ -33,7 +33,8 @@ class Fragment:
 
 
 PerServer = Callable[[RenderContext, Server], Iterable[OutputFile | Fragment]]
-CatalogWide = Callable[[RenderContext], Iterable[OutputFile]]
+CatalogWide = Callable[[RenderContext], Iterable[OutputFile | Fragment]]
+"""A catalog-wide half may yield fragments too: material worth remembering for the next build."""
 
 
 @dataclass(frozen=True)
@@ -55,4 +56,6 @@ def render_kind(kind: OutputKind, context: RenderContext) -> Iterator[OutputFile
                     fragments[(server.name, item.key)] = item.content
                 else:
                     yield item
-    yield from kind.catalog_wide(replace(context, fragments=fragments))
+    for item in kind.catalog_wide(replace(context, fragments=fragments)):
+        if not isinstance(item, Fragment):
+            yield item

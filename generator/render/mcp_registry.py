@@ -25,7 +25,7 @@ from generator.render.context import RenderContext
 from generator.render.encoding import json_piece
 from generator.render.kind import Fragment, OutputKind, render_kind
 from generator.render.mcp_openapi import openapi_document
-from generator.render.server_json import OFFICIAL, server_json, updated_at
+from generator.render.server_json import OFFICIAL, encoded_server_json, server_json, server_json_key, updated_at
 
 # A version gets its own folder only when it is one safe path segment; `latest` always exists.
 _VERSION_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -63,20 +63,21 @@ def checked_registry_name(name: str) -> str:
 
 
 def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
-    """The server's versions files at every base serving it, and its encoded response per base.
+    """The server's versions files at every base serving it, and its encoded server.json per base.
 
-    A base whose profile withholds no tool serves the very same response, so it is encoded
+    A base whose profile withholds no tool serves the very same document, so it is encoded
     once per distinct tool list and spliced into the version files and (as a fragment) the lists.
     """
     name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
+    meta = json_piece(official_meta(context, server))
     encoded: dict[tuple[str, ...] | None, bytes] = {}
     for base, profile in _bases(context, server):
         tools = None if profile is None else derived.profile_tools(profile, server)
         same = None if tools is None or len(tools) == len(server.tools) else tuple(t.name for t in tools)
         if same not in encoded:
-            encoded[same] = encoded_response(context, server, profile)
-        response = encoded[same]
-        yield Fragment(_fragment_key(base), response)
+            encoded[same] = encoded_server_json(context, server, profile)
+        yield Fragment(server_json_key(profile), encoded[same])
+        response = _response(encoded[same], meta)
         yield OutputFile(paths.mcp_versions(name, base), _encoded_list([response]))
         yield OutputFile(paths.mcp_version(name, "latest", base), response + b"\n")
         if _VERSION_SEGMENT.fullmatch(server.version) and server.version != "latest":
@@ -89,20 +90,21 @@ def _bases(context: RenderContext, server: Server) -> list[tuple[str, RegistryPr
     return [("", None), *[(paths.profile_api_base(p.name), p) for p in profiles]]
 
 
-def _fragment_key(base: str) -> str:
-    return f"mcp-response:{base}"
+def _response(server_document: bytes, meta: bytes) -> bytes:
+    """`json_piece(server_response(...))` from its two encoded members."""
+    return b'{"server":' + server_document + b',"_meta":' + meta + b"}"
 
 
 def encoded_response(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
-    """`server_response` as compact JSON without the newline, as the lists splice it."""
-    return json_piece(server_response(context, server, profile))
+    """`server_response` as a compact JSON piece, the server.json taken from the fragments when there."""
+    document = context.fragment(server, server_json_key(profile), lambda: encoded_server_json(context, server, profile))
+    return _response(document, json_piece(official_meta(context, server)))
 
 
 def base_files(context: RenderContext, servers: Sequence[Server], base: str, profile: RegistryProfile | None) -> Iterator[OutputFile]:
     """One API base's catalog-wide files: openapi.yaml and the list of every server it serves."""
     yield OutputFile(paths.mcp_openapi(base), openapi_yaml(context, profile))
-    key = _fragment_key(base)
-    responses = [context.fragment(s, key, lambda s=s: encoded_response(context, s, profile)) for s in servers]
+    responses = [encoded_response(context, s, profile) for s in servers]
     yield OutputFile(paths.mcp_servers_list(base), _encoded_list(responses))
 
 

@@ -19,8 +19,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator import derived, paths
-from generator.models import EnvVar, Header, Package, Server, Tool
+from generator.models import EnvVar, Header, Package, RegistryProfile, Server, Tool
 from generator.render.context import RenderContext
+from generator.render.encoding import json_piece
 
 SERVER_SCHEMA = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json"
 PUBLISHER_PROVIDED = "io.modelcontextprotocol.registry/publisher-provided"
@@ -166,6 +167,21 @@ def server_json(context: RenderContext, server: Server, tools: Sequence[Tool] | 
         publisher[STACKLOK] = {key: stacklok_extensions(context, server, chosen)}
     document["_meta"] = {PUBLISHER_PROVIDED: publisher}
     return document
+
+
+def server_json_key(profile: RegistryProfile | None) -> str:
+    """The fragment key of the server's encoded server.json as the catalog (None) or a profile lists it.
+
+    The MCP mirror's responses and ToolHive's current registry files hold the same document, so
+    both splice this one fragment (the mirror's per-server half makes it).
+    """
+    return f"server-json:{profile.name if profile else ''}"
+
+
+def encoded_server_json(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
+    """`server_json` with the tools `profile` keeps (all without one), as a compact JSON piece."""
+    tools = None if profile is None else derived.profile_tools(profile, server)
+    return json_piece(server_json(context, server, tools))
 
 
 def repository(url: str) -> dict[str, str]:

@@ -10,6 +10,7 @@ The page builders live in `site_pages`; this module owns the environment.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -80,25 +81,40 @@ def _environment(context: RenderContext) -> jinja2.Environment:
     return context.shared["site.environment"]
 
 
-# Lists live at these depths: index.html (0); page/N/, categories/x/, tags/x/, tiers/x/ and
-# registries/x/ (2); and the later pages of the last four (4). A card's links depend on the depth.
-CARD_DEPTHS = (0, 2, 4)
+# Every row ends so; escaped source text cannot contain it, so it splits the rows safely.
+_ROW_END = "</tr>\n"
 
 
 def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
     """The server's page, and its card as each list depth shows it."""
     yield render_page(_environment(context), *site_pages.server_page(context, server))
-    for depth in CARD_DEPTHS:
-        yield Fragment(_card_key(depth), _card_html(context, server, depth))
+    yield Fragment(_CARD, _card_html(context, server))
+    yield Fragment(_ROWS, _rows_html(context, server))
 
 
-def _card_key(depth: int) -> str:
-    return f"site-card:{depth}"
+# A card and the tool rows are rendered once, for a page at the site root, and moved to a
+# page's depth by `relocated`: their links are all root-relative.
+_CARD, _ROWS = "site-card", "site-tool-rows"
+_LINK = re.compile(rb'href="(?!#)')
 
 
-def _card_html(context: RenderContext, server: Server, depth: int) -> bytes:
+def relocated(html: bytes, depth: int) -> bytes:
+    """`html` rendered for the site root, as rendered for a page `depth` folders down.
+
+    Every link these snippets hold is `href="` + the root prefix + a site path (source text
+    is escaped, so it cannot contain `href="`); in-page anchors (`href="#`) stay as they are.
+    """
+    return _LINK.sub(b'href="' + b"../" * depth, html) if depth else html
+
+
+def _rows_html(context: RenderContext, server: Server) -> bytes:
+    template = _environment(context).get_template("_tool_rows.html")
+    return template.render(server=server, rows=site_pages.tool_rows(server), root="").encode("utf-8")
+
+
+def _card_html(context: RenderContext, server: Server) -> bytes:
     card = site_pages.card(context.catalog.meta, server)
-    return _environment(context).get_template("_card.html").render(card=card, root="../" * depth).encode("utf-8")
+    return _environment(context).get_template("_card.html").render(card=card, root="").encode("utf-8")
 
 
 def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
@@ -108,11 +124,15 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
         yield _asset(environment, name)
 
     def card_at(server: Server, path: str) -> Markup:
-        depth = path.count("/")
-        html = context.fragment(server, _card_key(depth), lambda: _card_html(context, server, depth))
-        return Markup(html.decode("utf-8"))  # rendered by _card.html with autoescape on
+        html = context.fragment(server, _CARD, lambda: _card_html(context, server))
+        return Markup(relocated(html, path.count("/")).decode("utf-8"))  # rendered with autoescape on
 
-    for template, path, values in site_pages.catalog_pages(context, card_at):
+    def rows_at(server: Server, path: str) -> list[Markup]:
+        html = context.fragment(server, _ROWS, lambda: _rows_html(context, server))
+        text = relocated(html, path.count("/")).decode("utf-8")
+        return [Markup(row + _ROW_END) for row in text.split(_ROW_END)[:-1]]  # rendered with autoescape on
+
+    for template, path, values in site_pages.catalog_pages(context, card_at, rows_at):
         yield render_page(environment, template, path, values)
     yield from site_pages.search_data(context)
 

@@ -167,17 +167,30 @@ TOP_TAGS = 50
 TOOLS_PER_PAGE = 1000
 
 
-def _tools_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
-    rows = [(server, tool) for server in catalog.servers for tool in server.tools]
+ToolRowsHtml = Callable[[Server, str], list[Markup]]
+"""The server's rows of the tools table, one per tool, for a page at the given path."""
+
+
+def _tools_pages(catalog: Catalog, common: dict[str, Any], rows_at: ToolRowsHtml) -> Iterator[Page]:
+    rows = [(server, index) for server in catalog.servers for index in range(len(server.tools))]
     count = max(1, -(-len(rows) // TOOLS_PER_PAGE))
-    for number in range(1, count + 1):
+    page_paths = [paths.tools_page(n) for n in range(1, count + 1)]
+    for number, path in enumerate(page_paths, 1):
         page_rows = rows[(number - 1) * TOOLS_PER_PAGE:number * TOOLS_PER_PAGE]
-        yield "tools.html", paths.tools_page(number), {
+        html: dict[str, list[Markup]] = {}
+        for server, _ in page_rows:
+            if server.name not in html:
+                html[server.name] = rows_at(server, path)
+        yield "tools.html", path, {
             **common,
-            "rows": [(server, tool, tool_behaviour(tool)) for server, tool in page_rows],
-            "total_tools": len(rows), "page": number, "pages": count, "pager": "tools",
-            "page_paths": [paths.tools_page(n) for n in range(1, count + 1)],
+            "rows": [html[server.name][index] for server, index in page_rows],
+            "total_tools": len(rows), "page": number, "pages": count, "pager": "tools", "page_paths": page_paths,
         }
+
+
+def tool_rows(server: Server) -> list[tuple[Any, list[str]]]:
+    """What the tools table shows of each of the server's tools: the tool and its behaviour."""
+    return [(tool, tool_behaviour(tool)) for tool in server.tools]
 
 
 def _withheld_tools(profile: RegistryProfile, server: Server) -> list[str]:
@@ -195,7 +208,7 @@ def _common(catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def catalog_pages(context: RenderContext, cards: CardHtml) -> Iterator[Page]:
+def catalog_pages(context: RenderContext, cards: CardHtml, tool_rows_at: ToolRowsHtml) -> Iterator[Page]:
     """Every page listing or counting servers (all but the server pages), in a fixed order.
 
     Only these show the number of servers: a server page must not change when another
@@ -206,7 +219,7 @@ def catalog_pages(context: RenderContext, cards: CardHtml) -> Iterator[Page]:
     facets = _facets(catalog, common["category_titles"])
     yield from _index_pages(catalog, cards, common, facets)
     yield from _list_pages(catalog, cards, common)
-    yield from _tools_pages(catalog, common)
+    yield from _tools_pages(catalog, common, tool_rows_at)
     yield from _registry_pages(catalog, cards, common)
     yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS, "changes": context.changes}
     if context.changes is not None:

@@ -28,7 +28,9 @@ from generator.render.server_json import (
     TOOLHIVE_TIER,
     last_updated,
     permissions,
+    encoded_server_json,
     server_json,
+    server_json_key,
     tool_definition,
     toolhive_tool_names,
     updated_at,
@@ -181,16 +183,8 @@ def _fit(text: str, limits: tuple[int, int], fallback: str) -> str:
 
 
 # Encoded registry entries, per server and per profile (the catalog-wide files use "").
-def _upstream_key(profile: RegistryProfile | None) -> str:
-    return f"toolhive-upstream:{profile.name if profile else ''}"
-
-
 def _legacy_key(profile: RegistryProfile | None) -> str:
     return f"toolhive-legacy:{profile.name if profile else ''}"
-
-
-def _upstream_entry(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
-    return json_piece(server_json(context, server, _tools(profile, server)))
 
 
 def _legacy_entry(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
@@ -206,8 +200,9 @@ def upstream_registry_bytes(
     context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None
 ) -> bytes:
     """`json_bytes(upstream_registry(...))`, spliced from each server's encoded entry."""
-    key = _upstream_key(profile)
-    entries = [context.fragment(s, key, lambda s=s: _upstream_entry(context, s, profile)) for s in deployable(servers)]
+    # Each entry is the server.json the MCP mirror's per-server half encoded (see server_json_key).
+    key = server_json_key(profile)
+    entries = [context.fragment(s, key, lambda s=s: encoded_server_json(context, s, profile)) for s in deployable(servers)]
     head = json_piece({"$schema": UPSTREAM_SCHEMA, "version": FORMAT_VERSION, "meta": {"last_updated": last_updated(context)}})
     return head[:-1] + b',"data":{"servers":[' + b",".join(entries) + b"]}}\n"
 
@@ -229,11 +224,10 @@ def legacy_registry_bytes(
 
 
 def entry_fragments(context: RenderContext, server: Server) -> Iterator[Fragment]:
-    """The server's encoded entries of every registry file listing it (catalog-wide and per profile)."""
+    """The server's encoded entries of every legacy registry file listing it (catalog-wide and per profile)."""
     if server.kind == "reference":
         return
     for profile in (None, *derived.profiles_admitting(context.catalog.meta, server)):
-        yield Fragment(_upstream_key(profile), _upstream_entry(context, server, profile))
         yield Fragment(_legacy_key(profile), _legacy_entry(context, server, profile))
 
 

@@ -1,0 +1,94 @@
+"""Archives assembled from pieces: what the build cache relies on to skip compression work."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import random
+import subprocess
+import tarfile
+from pathlib import Path
+
+from generator.archive import (
+    CHUNK,
+    archive_piece,
+    chunks,
+    compress_chunks,
+    folders_above,
+    join_pieces,
+    path_order,
+    reproducible_tarball,
+)
+
+
+def registry_like(servers: int, seed: int = 7) -> bytes:
+    """A long text with a few long lines (like a ConfigMap holding compact registry JSON)."""
+    rng = random.Random(seed)
+    entries = [f'{{"name":"s{i:05d}","description":"{rng.getrandbits(256):x}"}}' for i in range(servers)]
+    return ("kind: ConfigMap\ndata:\n  registry.json: |\n    [" + ",".join(entries) + "]\n").encode()
+
+
+def test_chunks_cover_the_input_and_resynchronise_after_an_edit() -> None:
+    raw = registry_like(20_000)
+    pieces = list(chunks(raw))
+    assert b"".join(pieces) == raw and len(pieces) > 4
+    assert all(len(piece) >= CHUNK for piece in pieces[:-1])
+    edited = raw.replace(b'"name":"s10000"', b'"name":"s10000-renamed"')
+    changed = set(chunks(edited)) - set(pieces)
+    assert len(changed) <= 2  # only the chunk holding the edit (and at most the one after it)
+
+
+def test_reusing_compressed_chunks_gives_the_same_bytes_as_compressing_all() -> None:
+    raw = registry_like(20_000)
+    remembered: dict[str, bytes] = {}
+    first = compress_chunks(raw, lambda key: None, remembered.__setitem__)
+    assert gzip.decompress(first) == raw
+
+    edited = raw.replace(b'"name":"s10000"', b'"name":"s10000-renamed"')
+    compressed_again = []
+
+    def known(key: str) -> bytes | None:
+        found = remembered.get(key)
+        if found is None:
+            compressed_again.append(key)
+        return found
+
+    warm = compress_chunks(edited, known, lambda key, member: None)
+    cold = compress_chunks(edited, lambda key: None, lambda key, member: None)
+    assert warm == cold and gzip.decompress(warm) == edited
+    assert 1 <= len(compressed_again) <= 2
+
+
+def test_a_tarball_joined_from_pieces_reads_as_one_archive(tmp_path: Path) -> None:
+    files = {"p/a.yaml": b"a\n", "p/servers/x/b.yaml": b"b" * 700, "p/servers/y/c.yaml": b"c"}
+    first = archive_piece({"p/a.yaml": files["p/a.yaml"]}, folders_above(["p/a.yaml", "p/servers/"]), 1_700_000_000)
+    x = archive_piece({"p/servers/x/b.yaml": files["p/servers/x/b.yaml"]}, ["p/servers/x"], 1_700_000_000)
+    y = archive_piece({"p/servers/y/c.yaml": files["p/servers/y/c.yaml"]}, ["p/servers/y"], 1_700_000_000)
+    joined = join_pieces([first, x, y])
+    assert len(gzip.decompress(joined)) % tarfile.RECORDSIZE == 0
+    with tarfile.open(fileobj=io.BytesIO(joined)) as archive:
+        names = archive.getnames()
+        assert {name: archive.extractfile(name).read() for name in files} == files  # type: ignore[union-attr]
+    assert names == sorted(names, key=path_order) == ["p", "p/a.yaml", "p/servers", "p/servers/x", "p/servers/x/b.yaml", "p/servers/y", "p/servers/y/c.yaml"]
+    # GNU tar reads the multi-member gzip stream too.
+    (tmp_path / "joined.tar.gz").write_bytes(joined)
+    listing = subprocess.run(["tar", "-tzf", str(tmp_path / "joined.tar.gz")], check=True, capture_output=True, text=True)
+    assert listing.stdout.split() == ["p/", "p/a.yaml", "p/servers/", "p/servers/x/", "p/servers/x/b.yaml", "p/servers/y/", "p/servers/y/c.yaml"]
+
+
+def test_a_tarball_matches_what_tarfile_itself_writes() -> None:
+    """Our entries are tarfile's own PAX headers: any tar reader sees what tarfile would have written."""
+    files = {"r/ü.txt": "ünïcode".encode(), "r/x/" + "long-name-" * 12 + ".yaml": b"y" * 1500}
+    ours = gzip.decompress(reproducible_tarball(files, 1_700_000_000))
+    expected = io.BytesIO()
+    with tarfile.open(fileobj=expected, mode="w", format=tarfile.PAX_FORMAT) as archive:
+        for name in sorted(folders_above(files) | set(files), key=path_order):
+            info = tarfile.TarInfo(name)
+            info.mtime, info.uid, info.gid, info.uname, info.gname = 1_700_000_000, 0, 0, "", ""
+            if name in files:
+                info.mode, info.size = 0o644, len(files[name])
+                archive.addfile(info, io.BytesIO(files[name]))
+            else:
+                info.type, info.mode = tarfile.DIRTYPE, 0o755
+                archive.addfile(info)
+    assert ours == expected.getvalue()
