@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from generator.output import OutputFile
-from generator.render import site, site_pages
+from generator.render import site
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
@@ -38,20 +38,14 @@ MEASURE = """query => {
 
 
 def index_files(source: Path) -> list[OutputFile]:
-    """The index pages and assets of the site for `source` (server pages are not needed here)."""
+    """The index pages, assets and search data of the site for `source` (server pages are not needed)."""
     context = RenderContext(read_catalog(source).catalog)
-    environment = site.template_environment(None)
-    files = [site._asset(environment, name) for name in site.ASSETS]  # noqa: SLF001 (bench reuses the renderer)
-    for template, path, values in site_pages.pages(context):
-        if template != "index.html":
-            break
-        files.append(site.render_page(environment, template, path, values))
-    files.extend(site_pages.search_data(context))
-    return files
+    wanted = ("index.html", "page/", "assets/")
+    return [item for item in site.catalog_files(context) if item.path.startswith(wanted)]
 
 
-def measure(site_dir: Path, rounds: int) -> dict[str, list[float]]:
-    """Milliseconds per query, `rounds` times each, in a fresh headless Chromium."""
+def measure(site_dir: Path, rounds: int) -> tuple[float, dict[str, list[float]]]:
+    """Milliseconds until the search is ready, and per query `rounds` times each, in a fresh headless Chromium."""
     from playwright.sync_api import sync_playwright
 
     timings: dict[str, list[float]] = {query: [] for query in QUERIES}
@@ -59,13 +53,14 @@ def measure(site_dir: Path, rounds: int) -> dict[str, list[float]]:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=ARGS)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto((site_dir / "index.html").as_uri())
-        page.wait_for_function("() => window.MCPCatalogPage !== undefined", timeout=60000)
+        page.wait_for_function("() => window.MCPCatalogPage !== undefined", timeout=60000, polling=5)
+        ready = page.evaluate("performance.now()")  # since navigation started: the page is interactive
         for _ in range(rounds):
             for query in QUERIES:
                 page.evaluate(MEASURE, "")
                 timings[query].append(page.evaluate(MEASURE, query))
         browser.close()
-    return timings
+    return ready, timings
 
 
 def main() -> None:
@@ -87,11 +82,13 @@ def main() -> None:
     print(f"{options.servers} servers, {options.rounds} rounds, milliseconds from keystroke to laid-out results")
     print(f"{'query':<16} {'median':>8} {'worst':>8}")
     worst_median = 0.0
-    for query, values in measure(site_dir, options.rounds).items():
+    ready, timings = measure(site_dir, options.rounds)
+    for query, values in timings.items():
         median = statistics.median(values)
         worst_median = max(worst_median, median)
         print(f"{query:<16} {median:8.1f} {max(values):8.1f}")
     print(f"slowest median: {worst_median:.1f} ms (target: under 50 ms)")
+    print(f"index page interactive (search ready) after {ready:.0f} ms (target: under 1,000 ms)")
 
 
 if __name__ == "__main__":

@@ -103,7 +103,11 @@ def build(
     check_output_dir(out_dir, source_dir)
     cache_dir = cache_dir or cache.default_cache_dir(out_dir)
     _check_cache_dir(cache_dir, out_dir, source_dir)
-    validated = read_catalog(source_dir, strict=strict)
+    validated = read_catalog(
+        source_dir, strict=strict, already_parsed=cache.load_parsed(cache_dir, source_dir) if use_cache else None
+    )
+    if use_cache:
+        cache.save_parsed(cache_dir, source_dir, validated.parsed)
     timings: Timings = [("load and validate", time.perf_counter() - started)]
     changes = None
     if previous is not None:  # read before anything is written: a bad release must not cost the old site

@@ -20,6 +20,7 @@ by the Python version that wrote it.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.metadata
 import marshal
@@ -27,13 +28,16 @@ import os
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from generator.models import Catalog, Server
 from generator.output import BUILD_MARKER, WrittenFile
+from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
 CACHE_FORMAT = 3
 STATE_FILE = "state.marshal"
+PARSED_FILE = "parsed.marshal"
 PACKAGE_ROOT = Path(__file__).resolve().parent
 # Libraries whose output ends up in files: a new version may change bytes.
 _RENDERING_LIBRARIES = ("jinja2", "markupsafe", "markdown", "nh3", "pydantic", "pyyaml")
@@ -74,26 +78,42 @@ def default_cache_dir(out_dir: Path) -> Path:
     return resolved.parent / ".cache" / "mcp-catalog" / resolved.name
 
 
+def code_key(templates: Path | None = None) -> str:
+    """A hash of this program (code, shipped templates, Python, rendering libraries) and of `templates`."""
+    digest = hashlib.sha256(_program_digest().encode())
+    if templates is not None:
+        _hash_folder(digest, templates)  # read every time: a user edits these between builds
+    return digest.hexdigest()
+
+
+@functools.cache
+def _program_digest() -> str:
+    digest = hashlib.sha256()
+    for part in (f"format {CACHE_FORMAT}", sys.version, *(f"{name} {_version(name)}" for name in _RENDERING_LIBRARIES)):
+        digest.update(part.encode("utf-8") + b"\0")
+    _hash_folder(digest, PACKAGE_ROOT)
+    _hash_folder(digest, PACKAGE_ROOT.parent / "templates")
+    return digest.hexdigest()
+
+
+def _hash_folder(digest: Any, folder: Path) -> None:
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
+        digest.update(str(path.relative_to(folder)).encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+
+
 def build_key(catalog: Catalog, *, templates: Path | None, image_mirror: str | None) -> str:
     """A hash of every input shared by all servers: a change here re-renders everything.
 
-    catalog.yaml (as validated), the options, the templates (shipped and overriding), this
-    program's own code, the Python version and the versions of the rendering libraries.
+    This program (`code_key`, overriding templates included), catalog.yaml as validated, and the options.
     """
     digest = hashlib.sha256()
     for part in (
-        f"format {CACHE_FORMAT}",
-        sys.version,
-        *(f"{name} {_version(name)}" for name in _RENDERING_LIBRARIES),
+        code_key(templates),
         catalog.meta.model_dump_json(),
         f"image_mirror {image_mirror!r}",
         f"templates {templates.resolve() if templates else None}",
     ):
         digest.update(part.encode("utf-8") + b"\0")
-    folders = [PACKAGE_ROOT, PACKAGE_ROOT.parent / "templates", *([templates] if templates else [])]
-    for folder in folders:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-            digest.update(str(path.relative_to(folder)).encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
@@ -154,6 +174,32 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState) -> None:
             marshal.dump((name, cached.key, _plain(cached.files), cached.fragments), stream)
         marshal.dump((_plain(state.catalog_files), state.catalog_fragments), stream)
     os.replace(temporary, cache_dir / STATE_FILE)
+
+
+def load_parsed(cache_dir: Path, source_dir: Path) -> ParsedFiles | None:
+    """The server files the last build parsed from `source_dir` with this program, if any."""
+    try:
+        with open(cache_dir / PARSED_FILE, "rb") as stream:
+            head = marshal.load(stream)
+            if head != (CACHE_FORMAT, code_key(), str(source_dir.resolve())):
+                return None
+            parsed = marshal.load(stream)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    return parsed if isinstance(parsed, dict) else None
+
+
+def save_parsed(cache_dir: Path, source_dir: Path, parsed: ParsedFiles) -> None:
+    """Remember the server files parsed this time (values that marshal cannot hold are left out)."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    temporary = cache_dir / f"{PARSED_FILE}.tmp-{os.getpid()}"
+    with open(temporary, "wb") as stream:
+        marshal.dump((CACHE_FORMAT, code_key(), str(source_dir.resolve())), stream)
+        try:
+            marshal.dump(parsed, stream)
+        except ValueError:  # an unexpected value type: cache nothing rather than something wrong
+            marshal.dump({}, stream)
+    os.replace(temporary, cache_dir / PARSED_FILE)
 
 
 def _plain(files: dict[str, WrittenFile]) -> dict[str, tuple[str, int]]:

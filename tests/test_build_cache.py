@@ -187,3 +187,31 @@ def test_the_cache_lives_beside_the_output_and_is_not_published(catalog: Path, t
     build(catalog, site)
     assert (tmp_path / ".cache/mcp-catalog/site/state.marshal").is_file()
     assert not any(".cache" in path for path in snapshot(site))
+
+
+def test_only_changed_server_files_are_parsed_again(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import os
+
+    from generator.source import load
+
+    site = tmp_path / "site"
+    build(catalog, site)
+    parsed: list[str] = []
+    original = load._parse_server
+
+    def counting(job: load.Job) -> load.ParsedServer:
+        parsed.append(job[0].name)
+        return original(job)
+
+    monkeypatch.setattr(load, "_parse_server", counting)
+    fetch = catalog / "servers/fetch.yaml"
+    before = fetch.stat()
+    text = fetch.read_text()
+    # Same size, same modification time: only the change time (which no tool can set) tells.
+    fetch.write_text(text.replace("description: Download", "description: Fetching", 1))
+    os.utime(fetch, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert fetch.stat().st_size == before.st_size and fetch.stat().st_mtime_ns == before.st_mtime_ns
+    report = build(catalog, site)
+    assert parsed == ["fetch.yaml"]
+    assert report.rendered_servers == 1
+    assert '"description":"Fetching a web page' in (site / "api/v1/servers/fetch.json").read_text()

@@ -9,6 +9,7 @@ that are not DNS-1123 labels (which rules out `..` and `/` in paths).
 
 from __future__ import annotations
 
+import datetime as dt
 import multiprocessing
 import os
 import re
@@ -17,7 +18,7 @@ from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
@@ -44,6 +45,14 @@ class ServerSource:
     overview: str | None
 
 
+FileIdentity = tuple[int, int, int, int]
+"""(size, mtime, ctime, inode) of a file, as lstat gives them: a write changes ctime at least."""
+DatePaths = list[tuple[tuple[str | int, ...], str]]
+ParsedFiles = dict[str, tuple[tuple[FileIdentity, FileIdentity | None], dict[str, Any], str | None, DatePaths]]
+"""Server files parsed cleanly, by name: identities of the .yaml and .md, the values with dates
+as ISO text (so that `marshal` can store them), the overview, and where the dates were."""
+
+
 @dataclass
 class SourceTree:
     """Everything read from the source folder; `meta` is None when catalog.yaml is unusable."""
@@ -53,13 +62,17 @@ class SourceTree:
     meta_path: str = ""
     servers: list[ServerSource] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    parsed: ParsedFiles = field(default_factory=dict)
+    """The server files that parsed cleanly, for the next run's `already_parsed`."""
 
 
-def load_source(source_dir: Path, *, with_overviews: bool = True) -> SourceTree:
+def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed: ParsedFiles | None = None) -> SourceTree:
     """Read `catalog.yaml` and every `servers/<name>.yaml` (with its `.md` overview).
 
     Without `with_overviews` the overviews are still checked, but their text is not kept
     (an empty string stands for "present"): validation alone does not need it.
+    `already_parsed` (from the build cache) spares parsing a file whose identity is unchanged;
+    its values are validated again like any other.
     """
     tree = SourceTree()
     root = source_dir.resolve()
@@ -77,8 +90,21 @@ def load_source(source_dir: Path, *, with_overviews: bool = True) -> SourceTree:
         tree.diagnostics.append(Diagnostic(str(servers_dir), 0, "", "symlink points outside the source folder"))
         return tree
     yaml_files, overviews = _list_server_files(servers_dir, tree.diagnostics)
-    jobs = [(path, overviews.get(stem), root, with_overviews) for stem, path in yaml_files]
-    for (stem, path), (parsed, overview, problems) in zip(yaml_files, _parse_all(jobs)):
+    identities = {stem: (_identity(path), _identity(overviews[stem]) if stem in overviews else None) for stem, path in yaml_files}
+    known: dict[str, ParsedServer] = {}
+    if already_parsed is not None and with_overviews:
+        for stem, path in yaml_files:
+            entry = already_parsed.get(stem)
+            if entry is not None and entry[0] == identities[stem]:
+                known[stem] = (LoadedYaml(_thawed(entry[1], entry[3]), None, None, str(path)), entry[2], [])
+                tree.parsed[stem] = entry
+    jobs = [(path, overviews.get(stem), root, with_overviews) for stem, path in yaml_files if stem not in known]
+    fresh = _parse_all(jobs)
+    for stem, path in yaml_files:
+        parsed, overview, problems = known[stem] if stem in known else next(fresh)
+        if parsed is not None and not problems and with_overviews and stem not in known:
+            dates: DatePaths = []
+            tree.parsed[stem] = (identities[stem], _frozen(parsed.data, (), dates), overview, dates)
         tree.diagnostics.extend(problems)
         server = _validate(Server, parsed, str(path), tree.diagnostics)
         if server is None or parsed is None:
@@ -99,6 +125,41 @@ ParsedServer = tuple[LoadedYaml | None, str | None, list[Diagnostic]]
 
 
 Job = tuple[Path, Path | None, Path, bool]
+
+
+def _frozen(value: Any, at: tuple[str | int, ...], dates: DatePaths) -> Any:
+    """`value` with every date and datetime as ISO text, their paths noted in `dates`."""
+    if isinstance(value, dict):
+        return {key: _frozen(item, (*at, key), dates) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_frozen(item, (*at, index), dates) for index, item in enumerate(value)]
+    if isinstance(value, dt.datetime):
+        dates.append((at, "datetime"))
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        dates.append((at, "date"))
+        return value.isoformat()
+    return value
+
+
+def _thawed(plain: dict[str, Any], dates: DatePaths) -> dict[str, Any]:
+    """`plain` with its dates restored, copying only the containers on the way to them."""
+    data = dict(plain)
+    for at, kind in dates:
+        container: Any = data
+        for step in at[:-1]:
+            child = container[step]
+            child = dict(child) if isinstance(child, dict) else list(child)
+            container[step] = child
+            container = child
+        parse = dt.datetime.fromisoformat if kind == "datetime" else dt.date.fromisoformat
+        container[at[-1]] = parse(container[at[-1]])
+    return data
+
+
+def _identity(path: Path) -> FileIdentity:
+    stat = os.lstat(path)
+    return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 def _parse_all(jobs: list[Job]) -> Iterator[ParsedServer]:

@@ -16,14 +16,14 @@ import contextlib
 import gc
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.derived import registry_name
 from generator.diagnostics import Diagnostic, dotted_path
 from generator.errors import SourceInvalid
 from generator.models import Catalog, CatalogMeta
-from generator.source.load import ServerSource, SourceTree, load_source
+from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source
 
 
 @dataclass(frozen=True)
@@ -32,19 +32,25 @@ class ValidatedCatalog:
 
     catalog: Catalog
     warnings: list[Diagnostic]
+    parsed: ParsedFiles = field(default_factory=dict)
+    """The server files that parsed cleanly (for the build cache)."""
 
 
-def read_catalog(source_dir: Path, *, strict: bool = False, with_overviews: bool = True) -> ValidatedCatalog:
+def read_catalog(
+    source_dir: Path, *, strict: bool = False, with_overviews: bool = True, already_parsed: ParsedFiles | None = None
+) -> ValidatedCatalog:
     """Load and validate `source_dir`; raise `SourceInvalid` listing every problem.
 
     `with_overviews=False` checks the overviews without keeping their text (for `validate`).
+    `already_parsed` spares parsing unchanged files (see `load_source`); the files parsed
+    this time are in the result's `parsed`.
     """
     if not source_dir.is_dir():
         raise SourceInvalid(
             [Diagnostic(str(source_dir), 0, "", "source folder does not exist (pass --source DIR)")], "1 error"
         )
     with _cyclic_gc_paused():
-        tree = load_source(source_dir, with_overviews=with_overviews)
+        tree = load_source(source_dir, with_overviews=with_overviews, already_parsed=already_parsed)
     found = tree.diagnostics + list(_cross_file_rules(tree))
     if strict:
         found = [d.as_error() for d in found]
@@ -62,7 +68,7 @@ def read_catalog(source_dir: Path, *, strict: bool = False, with_overviews: bool
         servers=tuple(s.server for s in servers),
         overviews={s.server.name: s.overview for s in servers if s.overview},
     )
-    return ValidatedCatalog(catalog, warnings)
+    return ValidatedCatalog(catalog, warnings, tree.parsed)
 
 
 @contextlib.contextmanager
