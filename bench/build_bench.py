@@ -113,7 +113,10 @@ def hugo_time(source: Path, work: Path) -> float | None:
     for overview in sorted((source / "servers").glob("*.md")):
         page = f"---\ntitle: {overview.stem}\n---\n" + overview.read_text()
         (site / "content" / "servers" / overview.name).write_text(page)
-    elapsed, _ = timed([hugo, "--quiet", "--destination", str(site / "public")], cwd=site)
+    try:
+        elapsed, _ = timed([hugo, "--quiet", "--destination", str(site / "public")], cwd=site)
+    finally:
+        shutil.rmtree(site, ignore_errors=True)  # tmpfs is memory: leave nothing behind
     return elapsed
 
 
@@ -133,6 +136,10 @@ def mkdocs_time(source: Path, work: Path) -> float | None:
         elapsed, _ = timed([mkdocs, "build", "--quiet", "--site-dir", str(site / "site")], cwd=site, timeout=MKDOCS_TIMEOUT)
     except subprocess.TimeoutExpired:
         return float("inf")
+    finally:
+        # MkDocs copies the whole navigation into every page: at 10,000 pages its output filled
+        # 15 GB of tmpfs (that is, of memory) before the timeout.
+        shutil.rmtree(site, ignore_errors=True)
     return elapsed
 
 
@@ -158,6 +165,8 @@ def measure(size: int, where: str, jobs: int, compare: bool, mkdocs_up_to: int) 
     floor = file_floor(out, base / "floor")
     hugo = hugo_time(source, base) if compare else None
     mkdocs = mkdocs_time(source, base) if compare and size <= mkdocs_up_to else NOT_RUN
+    shutil.rmtree(out, ignore_errors=True)
+    shutil.rmtree(base / ".cache", ignore_errors=True)
     return Figures(size, where, cold, warm, rss, len(files), megabytes, floor, hugo, mkdocs)
 
 

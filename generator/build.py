@@ -103,6 +103,24 @@ def build(
     check_output_dir(out_dir, source_dir)
     cache_dir = cache_dir or cache.default_cache_dir(out_dir)
     _check_cache_dir(cache_dir, out_dir, source_dir)
+    with cache.exclusive(cache_dir, out_dir):
+        return _build(source_dir, out_dir, cache_dir, started, strict=strict, templates=templates,
+                      image_mirror=image_mirror, previous=previous, jobs=jobs, use_cache=use_cache)
+
+
+def _build(
+    source_dir: Path,
+    out_dir: Path,
+    cache_dir: Path,
+    started: float,
+    *,
+    strict: bool,
+    templates: Path | None,
+    image_mirror: str | None,
+    previous: Path | None,
+    jobs: int,
+    use_cache: bool,
+) -> BuildReport:
     validated = read_catalog(
         source_dir, strict=strict, already_parsed=cache.load_parsed(cache_dir, source_dir) if use_cache else None
     )

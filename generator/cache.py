@@ -20,16 +20,20 @@ by the Python version that wrote it.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import functools
 import hashlib
 import importlib.metadata
 import marshal
 import os
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from generator.errors import OutputError
 from generator.models import Catalog, Server
 from generator.output import BUILD_MARKER, WrittenFile
 from generator.source.load import ParsedFiles
@@ -38,6 +42,7 @@ from generator.source.load import ParsedFiles
 CACHE_FORMAT = 3
 STATE_FILE = "state.marshal"
 PARSED_FILE = "parsed.marshal"
+LOCK_FILE = "lock"
 PACKAGE_ROOT = Path(__file__).resolve().parent
 # Libraries whose output ends up in files: a new version may change bytes.
 _RENDERING_LIBRARIES = ("jinja2", "markupsafe", "markdown", "nh3", "pydantic", "pyyaml")
@@ -70,6 +75,24 @@ class CacheState:
         for cached in self.servers.values():
             files.update(cached.files)
         return files
+
+
+@contextlib.contextmanager
+def exclusive(cache_dir: Path, out_dir: Path) -> Iterator[None]:
+    """Hold the output folder's lock for a whole build: two builds must not update one folder."""
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    with open(cache_dir / LOCK_FILE, "a+b") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(
+                f"another mcp-catalog build is writing {out_dir} (it holds {cache_dir / LOCK_FILE}): "
+                "wait for it to finish, or build into another --out"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def default_cache_dir(out_dir: Path) -> Path:

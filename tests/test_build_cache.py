@@ -215,3 +215,18 @@ def test_only_changed_server_files_are_parsed_again(catalog: Path, tmp_path: Pat
     assert parsed == ["fetch.yaml"]
     assert report.rendered_servers == 1
     assert '"description":"Fetching a web page' in (site / "api/v1/servers/fetch.json").read_text()
+
+
+def test_a_second_build_into_the_same_folder_is_refused_while_one_runs(catalog: Path, tmp_path: Path) -> None:
+    import fcntl
+
+    site = tmp_path / "site"
+    build(catalog, site)
+    lock = tmp_path / ".cache/mcp-catalog/site/lock"
+    before = snapshot(site)
+    with open(lock, "a+b") as held:  # what a running build holds
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(OutputError, match="another mcp-catalog build is writing"):
+            build(catalog, site)
+    assert snapshot(site) == before
+    assert build(catalog, site).rendered_servers == 0  # released: builds go on, the cache intact
