@@ -126,6 +126,7 @@ def _build(
     )
     if use_cache:
         cache.save_parsed(cache_dir, source_dir, validated.parsed)
+    validated = replace(validated, parsed={})  # a copy of every parsed file: not needed past this point
     timings: Timings = [("load and validate", time.perf_counter() - started)]
     changes = None
     if previous is not None:  # read before anything is written: a bad release must not cost the old site
