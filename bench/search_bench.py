@@ -44,8 +44,9 @@ def index_files(source: Path) -> list[OutputFile]:
     return [item for item in site.catalog_files(context) if item.path.startswith(wanted)]
 
 
-def measure(site_dir: Path, rounds: int) -> tuple[float, dict[str, list[float]]]:
-    """Milliseconds until the search is ready, and per query `rounds` times each, in a fresh headless Chromium."""
+def measure(site_dir: Path, rounds: int) -> tuple[float, float, dict[str, list[float]]]:
+    """Milliseconds until the page is usable and until its search is ready, and per query
+    `rounds` times each, in a fresh headless Chromium."""
     from playwright.sync_api import sync_playwright
 
     timings: dict[str, list[float]] = {query: [] for query in QUERIES}
@@ -54,13 +55,14 @@ def measure(site_dir: Path, rounds: int) -> tuple[float, dict[str, list[float]]]
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto((site_dir / "index.html").as_uri())
         page.wait_for_function("() => window.MCPCatalogPage !== undefined", timeout=60000, polling=5)
-        ready = page.evaluate("performance.now()")  # since navigation started: the page is interactive
+        ready = page.evaluate("performance.now()")  # since navigation started: search data loaded
+        usable = page.evaluate("performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd")
         for _ in range(rounds):
             for query in QUERIES:
                 page.evaluate(MEASURE, "")
                 timings[query].append(page.evaluate(MEASURE, query))
         browser.close()
-    return ready, timings
+    return usable, ready, timings
 
 
 def main() -> None:
@@ -82,13 +84,14 @@ def main() -> None:
     print(f"{options.servers} servers, {options.rounds} rounds, milliseconds from keystroke to laid-out results")
     print(f"{'query':<16} {'median':>8} {'worst':>8}")
     worst_median = 0.0
-    ready, timings = measure(site_dir, options.rounds)
+    usable, ready, timings = measure(site_dir, options.rounds)
     for query, values in timings.items():
         median = statistics.median(values)
         worst_median = max(worst_median, median)
         print(f"{query:<16} {median:8.1f} {max(values):8.1f}")
     print(f"slowest median: {worst_median:.1f} ms (target: under 50 ms)")
-    print(f"index page interactive (search ready) after {ready:.0f} ms (target: under 1,000 ms)")
+    print(f"index page usable (DOMContentLoaded: list, links, pager) after {usable:.0f} ms")
+    print(f"index page search ready (every chunk loaded) after {ready:.0f} ms (target for interactive: 1,000 ms)")
 
 
 if __name__ == "__main__":
