@@ -73,14 +73,6 @@ class BuildReport:
 Timings = list[tuple[str, float]]
 
 
-@dataclass
-class _ServerResult:
-    """What rendering one server gave: the records of its files and its fragments."""
-
-    files: dict[str, WrittenFile]
-    fragments: dict[str, bytes]
-
-
 def build(
     source_dir: Path,
     out_dir: Path,
@@ -137,23 +129,22 @@ def _build(
     build_key = cache.build_key(context.catalog, templates=templates, image_mirror=image_mirror)
     server_keys = {s.name: cache.server_key(build_key, context.catalog, s) for s in context.catalog.servers}
     state = cache.load(cache_dir, out_dir, build_key) if use_cache else None
-    cached = {} if state is None else {
+    reused = {} if state is None else {
         name: entry for name, entry in state.servers.items() if server_keys.get(name) == entry.key
     }
-    stale = [server for server in context.catalog.servers if server.name not in cached]
+    stale = [server for server in context.catalog.servers if server.name not in reused]
     timings.append(("read the build cache", time.perf_counter() - keys_started))
 
     with OutputTree(out_dir, previous=None if state is None else state.every_file()) as tree:
-        for entry in cached.values():
+        for entry in reused.values():
             tree.keep(entry.files)
         rendered, server_timings = _render_servers(context, stale, tree, jobs)
-        timings += server_timings
-        fragments: dict[FragmentKey, bytes] = {("", key): content for key, content in (state.catalog_fragments if state else {}).items()}
-        for name, result in [*((n, _ServerResult(e.files, e.fragments)) for n, e in cached.items()), *rendered.items()]:
-            fragments.update({(name, key): content for key, content in result.fragments.items()})
+        servers = {**reused, **{name: replace(entry, key=server_keys[name]) for name, entry in rendered.items()}}
         server_files = set(tree.written)
-        catalog_fragments, catalog_timings = _render_catalog_wide(replace(context, fragments=fragments), tree, jobs)
-        timings += catalog_timings
+        remembered = state.catalog_fragments if state else {}
+        with_fragments = replace(context, fragments=_fragments(servers, remembered))
+        catalog_fragments, catalog_timings = _render_catalog_wide(with_fragments, tree, jobs)
+        timings += server_timings + catalog_timings
         index_started = time.perf_counter()
         for index in INDEXERS:
             for item in index(context, dict(tree.written)):
@@ -164,15 +155,8 @@ def _build(
         swap_started = time.perf_counter()
     timings.append(("put in place", time.perf_counter() - swap_started))
     if use_cache:
-        results = {**{n: _ServerResult(e.files, e.fragments) for n, e in cached.items()}, **rendered}
-        new_state = cache.CacheState(
-            build_key=build_key,
-            marker=(0, 0, 0),
-            servers={name: cache.CachedServer(server_keys[name], r.files, r.fragments) for name, r in results.items()},
-            catalog_files={path: record for path, record in tree.written.items() if path not in server_files},
-            catalog_fragments=catalog_fragments,
-        )
-        cache.save(cache_dir, out_dir, new_state)
+        catalog_files = {path: record for path, record in tree.written.items() if path not in server_files}
+        cache.save(cache_dir, out_dir, cache.CacheState(build_key, servers, catalog_files, catalog_fragments))
     return BuildReport(
         servers=len(validated.catalog.servers),
         files=len(tree.written),
@@ -182,6 +166,14 @@ def _build(
         rendered_servers=len(stale),
         written=len(tree.staged) if state is not None else len(tree.written),
     )
+
+
+def _fragments(servers: Mapping[str, cache.CachedServer], remembered: Mapping[str, bytes]) -> dict[FragmentKey, bytes]:
+    """Every server's fragments, and what the catalog-wide halves remembered (server "")."""
+    fragments: dict[FragmentKey, bytes] = {("", key): content for key, content in remembered.items()}
+    for name, entry in servers.items():
+        fragments.update({(name, key): content for key, content in entry.fragments.items()})
+    return fragments
 
 
 def _check_cache_dir(cache_dir: Path, out_dir: Path, source_dir: Path) -> None:
@@ -223,10 +215,10 @@ def _forked_task(task: Callable[[_Work, int], T], index: int) -> T:
     return task(_FORKED_WORK, index)
 
 
-def _render_servers(context: RenderContext, servers: Sequence[Server], tree: OutputTree, jobs: int) -> tuple[dict[str, _ServerResult], Timings]:
+def _render_servers(context: RenderContext, servers: Sequence[Server], tree: OutputTree, jobs: int) -> tuple[dict[str, cache.CachedServer], Timings]:
     """Every per-server half for `servers`, in slices spread over the workers."""
     slices = -(-len(servers) // SERVERS_PER_TASK)
-    results: dict[str, _ServerResult] = {}
+    results: dict[str, cache.CachedServer] = {}
     seconds: dict[str, float] = defaultdict(float)
     for slice_results, slice_seconds in _run(_Work(context, tree, servers), slices, _server_slice, jobs):
         for name, (result, staged) in slice_results.items():
@@ -237,9 +229,9 @@ def _render_servers(context: RenderContext, servers: Sequence[Server], tree: Out
     return results, [(f"render per server: {kind}", seconds[kind]) for kind in seconds]
 
 
-def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[_ServerResult, set[str]]], dict[str, float]]:
+def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[cache.CachedServer, set[str]]], dict[str, float]]:
     """The per-server halves of every kind for one slice of the servers."""
-    results: dict[str, tuple[_ServerResult, set[str]]] = {}
+    results: dict[str, tuple[cache.CachedServer, set[str]]] = {}
     seconds: dict[str, float] = defaultdict(float)
     for server in work.servers[index * SERVERS_PER_TASK:(index + 1) * SERVERS_PER_TASK]:
         narrowed = work.context.for_server(server)
@@ -256,7 +248,7 @@ def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[_ServerResul
                 else:
                     tree.write(item)
             seconds[kind.name] += time.perf_counter() - kind_started
-        results[server.name] = (_ServerResult(tree.written, fragments), tree.staged)
+        results[server.name] = (cache.CachedServer("", tree.written, fragments), tree.staged)
     return results, dict(seconds)
 
 

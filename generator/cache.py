@@ -48,11 +48,12 @@ PACKAGE_ROOT = Path(__file__).resolve().parent
 _RENDERING_LIBRARIES = ("jinja2", "markupsafe", "markdown", "nh3", "pydantic", "pyyaml")
 
 
-@dataclass
+@dataclass(frozen=True)
 class CachedServer:
-    """One server's share of the last build: its input hash, its files and its fragments."""
+    """One server's share of a build: its input hash, its files and its fragments."""
 
     key: str
+    """`server_key` of the inputs (empty while a worker has rendered it but the build not yet named it)."""
     files: dict[str, WrittenFile]
     fragments: dict[str, bytes]
 
@@ -62,7 +63,6 @@ class CacheState:
     """Everything the last build of one output folder left for the next."""
 
     build_key: str
-    marker: tuple[int, int, int]
     servers: dict[str, CachedServer] = field(default_factory=dict)
     catalog_files: dict[str, WrittenFile] = field(default_factory=dict)
     """Files not owned by one server (lists, indexes, archives), to compare and to delete."""
@@ -174,7 +174,7 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
             catalog_files, catalog_fragments = marshal.load(stream)
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         return None
-    return CacheState(build, marker, servers, _records(catalog_files), catalog_fragments)
+    return CacheState(build, servers, _records(catalog_files), catalog_fragments)
 
 
 def forget(cache_dir: Path) -> None:
