@@ -434,3 +434,18 @@ def test_cards_and_tool_rows_moved_to_a_depth_equal_those_rendered_there() -> No
             root = "../" * depth
             assert relocated(at_root[0], depth).decode() == card_template.render(card=card, root=root), server.name
             assert relocated(at_root[1], depth).decode() == rows_template.render(server=server, rows=rows, root=root), server.name
+
+
+@pytest.mark.parametrize(("page", "shown"), [(1, ["1", "2", "3", "167", "Next"]), (80, ["Previous", "1", "78", "79", "80", "81", "82", "167", "Next"]), (167, ["Previous", "1", "165", "166", "167"])])
+def test_the_pager_keeps_its_size_however_many_pages(page: int, shown: list[str]) -> None:
+    """167 pages (10,000 servers) give the same few links as 7: no page grows with the catalog."""
+    environment = site.template_environment(None)
+    page_paths = [paths.paged(paths.category_page("data"), number) for number in range(1, 168)]
+    html = environment.get_template("_pagination.html").render(
+        root="../../", page=page, pages=167, page_paths=page_paths, pager="list"
+    )
+    labels = re.findall(r">([^<>]+)</(?:a|span)>", html)
+    assert [label for label in labels if label != "…"] == shown
+    assert f'<span aria-current="page">{page}</span>' in html
+    if page not in (1, 167):
+        assert labels.count("…") == 2 and f'href="../../{page_paths[page]}" rel="next"' in html
