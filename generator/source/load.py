@@ -90,9 +90,12 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
         tree.diagnostics.append(Diagnostic(str(servers_dir), 0, "", "symlink points outside the source folder"))
         return tree
     yaml_files, overviews = _list_server_files(servers_dir, tree.diagnostics)
-    identities = {stem: (_identity(path), _identity(overviews[stem]) if stem in overviews else None) for stem, path in yaml_files}
+    keeping = with_overviews  # only a build keeps parsed files for the next run (validate drops overview text)
+    identities = {
+        stem: (_identity(path), _identity(overviews[stem]) if stem in overviews else None) for stem, path in yaml_files
+    } if keeping else {}
     known: dict[str, ParsedServer] = {}
-    if already_parsed is not None and with_overviews:
+    if already_parsed is not None and keeping:
         for stem, path in yaml_files:
             entry = already_parsed.get(stem)
             if entry is not None and entry[0] == identities[stem]:
@@ -102,7 +105,7 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
     fresh = _parse_all(jobs)
     for stem, path in yaml_files:
         parsed, overview, problems = known[stem] if stem in known else next(fresh)
-        if parsed is not None and not problems and with_overviews and stem not in known:
+        if parsed is not None and not problems and keeping and stem not in known:
             dates: DatePaths = []
             tree.parsed[stem] = (identities[stem], _frozen(parsed.data, (), dates), overview, dates)
         tree.diagnostics.extend(problems)
