@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import FETCH_YAML, REMOTE_YAML
+from conftest import DEFAULT_SOURCE, FETCH_YAML, REMOTE_YAML
 from generator.cli import main
 
 
@@ -186,3 +186,32 @@ def test_dot_files_are_left_alone(write_tree, runner, file_name):
     (source / "servers" / file_name).write_bytes(b"\x00\x05\x16\x07 not yaml at all")
     code, out = validate(runner, source)
     assert code == 0, out
+
+
+FAST_PATH_DOCUMENTS = [
+    "a: 1\nb: [x, {c: d, e: [1, 2, {f: null}]}]\ng: {}\nh: []\ni: ''\nj:\n",
+    "list:\n  - name: one\n    tags: [a, b]\n  - name: two\n    nested: {deep: {deeper: [true, no, 1.5, 2026-01-02]}}\n",
+    "text: |\n  two\n  lines\nfolded: >-\n  one\n  line\nquoted: \"x: y\"\n",
+]
+
+
+@pytest.mark.parametrize("text", FAST_PATH_DOCUMENTS)
+def test_the_fast_yaml_path_gives_the_careful_paths_values(text: str) -> None:
+    from generator.source.yamlsafe import _fast_values, load_mapping
+
+    assert _fast_values(text) == load_mapping(text.encode(), track_lines=True).data
+
+
+def test_the_fast_yaml_path_agrees_on_every_default_server_file() -> None:
+    from generator.source.yamlsafe import _fast_values, load_mapping
+
+    for path in sorted((DEFAULT_SOURCE / "servers").glob("*.yaml")):
+        raw = path.read_bytes()
+        assert _fast_values(raw.decode()) == load_mapping(raw, track_lines=True).data, path.name
+
+
+@pytest.mark.parametrize("text", ["a: 1\na: 2\n", "a: &x 1\nb: *x\n", "? [a]\n: 1\n", "--- \na: 1\n---\nb: 2\n"])
+def test_the_fast_yaml_path_hands_anything_unusual_to_the_careful_path(text: str) -> None:
+    from generator.source.yamlsafe import _REFUSED, _fast_values
+
+    assert _fast_values(text) is _REFUSED

@@ -143,11 +143,15 @@ def _fast_values(text: str) -> Any:
     """The document's value when it is plain, or `_REFUSED` at the first thing that is not.
 
     The bulk-loading path: same values as `_Builder`, no lines, no messages,
-    one tight loop (the per-event cost of this loop is most of the load time).
+    one tight loop (the per-event cost of this loop is most of the load time), so the
+    open container is kept in locals rather than looked up on the stack for every event.
     """
     loader = _Loader(text)
     next_event = loader.get_event
-    stack: list[list[Any]] = []  # [container, pending key or _REFUSED when none, is_mapping]
+    stack: list[tuple[Any, Any, bool]] = []  # the enclosing containers: (value, pending key, is_mapping)
+    container: Any = None  # the open mapping or list (None at the top level)
+    key: Any = _REFUSED  # in a mapping: the key awaiting its value, else _REFUSED
+    is_mapping = False
     root: Any = None
     documents = 0
     try:
@@ -156,10 +160,10 @@ def _fast_values(text: str) -> Any:
             if kind is ScalarEvent:
                 if event.anchor is not None:
                     return _REFUSED
-                if stack and stack[-1][2] and stack[-1][1] is _REFUSED:
-                    if event.value in stack[-1][0]:
+                if is_mapping and key is _REFUSED:
+                    key = event.value
+                    if key in container:
                         return _REFUSED
-                    stack[-1][1] = event.value
                     continue
                 value = _plain_scalar(event)
                 if value is _REFUSED:
@@ -167,13 +171,15 @@ def _fast_values(text: str) -> Any:
             elif kind is MappingStartEvent or kind is SequenceStartEvent:
                 if event.anchor is not None or event.tag not in _CONTAINER_TAGS or len(stack) >= MAX_DEPTH:
                     return _REFUSED
-                if stack and stack[-1][2] and stack[-1][1] is _REFUSED:
-                    return _REFUSED
+                if is_mapping and key is _REFUSED:
+                    return _REFUSED  # a mapping or list as a key
+                stack.append((container, key, is_mapping))
                 is_mapping = kind is MappingStartEvent
-                stack.append([{} if is_mapping else [], _REFUSED, is_mapping])
+                container, key = ({} if is_mapping else []), _REFUSED
                 continue
             elif kind is MappingEndEvent or kind is SequenceEndEvent:
-                value = stack.pop()[0]
+                value = container
+                container, key, is_mapping = stack.pop()
             elif kind is DocumentStartEvent:
                 documents += 1
                 if documents > 1:
@@ -183,13 +189,13 @@ def _fast_values(text: str) -> Any:
                 return _REFUSED
             else:
                 continue
-            if not stack:
+            if container is None:
                 root = value
-            elif stack[-1][2]:
-                stack[-1][0][stack[-1][1]] = value
-                stack[-1][1] = _REFUSED
+            elif is_mapping:
+                container[key] = value
+                key = _REFUSED
             else:
-                stack[-1][0].append(value)
+                container.append(value)
     except yaml.YAMLError:
         return _REFUSED
     finally:
