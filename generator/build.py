@@ -164,7 +164,7 @@ def _build(
         warnings=validated.warnings,
         timings=tuple(timings),
         rendered_servers=len(stale),
-        written=len(tree.staged) if state is not None else len(tree.written),
+        written=len(tree.staged),  # a cold build stages every file
     )
 
 

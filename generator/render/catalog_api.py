@@ -119,13 +119,8 @@ def tags_document(catalog: Catalog) -> dict[str, Any]:
     return {"tags": [{"tag": tag, "servers": members[tag]} for tag in sorted(members)]}
 
 
-def tools_document(catalog: Catalog) -> dict[str, Any]:
-    """`tools.json`: every tool with its server, as deployed (overrides applied)."""
-    return {"tools": [entry for server in catalog.servers for entry in tool_entries(server)]}
-
-
 def tool_entries(server: Server) -> list[dict[str, Any]]:
-    """The server's lines of `tools.json`."""
+    """The server's lines of `tools.json` (every tool with its server, as deployed: overrides applied)."""
     entries = []
     for tool in server.tools:
         entry: dict[str, Any] = {"server": server.name, "name": tool.deployed_name, "source_name": tool.name}

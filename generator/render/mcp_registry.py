@@ -25,7 +25,7 @@ from generator.render.context import RenderContext
 from generator.render.encoding import json_piece
 from generator.render.kind import Fragment, OutputKind, render_kind
 from generator.render.mcp_openapi import openapi_document
-from generator.render.server_json import OFFICIAL, encoded_server_json, server_json, server_json_key, updated_at
+from generator.render.server_json import OFFICIAL, encoded_server_json, server_json_key, updated_at
 
 # A version gets its own folder only when it is one safe path segment; `latest` always exists.
 _VERSION_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -42,17 +42,6 @@ def official_meta(context: RenderContext, server: Server) -> dict[str, Any]:
             "isLatest": True,
         }
     }
-
-
-def server_response(context: RenderContext, server: Server, profile: RegistryProfile | None) -> dict[str, Any]:
-    """A ServerResponse: `{server, _meta}`; a profile withholds the tools its policy drops."""
-    tools = None if profile is None else derived.profile_tools(profile, server)
-    return {"server": server_json(context, server, tools), "_meta": official_meta(context, server)}
-
-
-def server_list(responses: Sequence[dict[str, Any]]) -> dict[str, Any]:
-    """A ServerList without `nextCursor`: everything fits on one page."""
-    return {"servers": list(responses), "metadata": {"count": len(responses)}}
 
 
 def checked_registry_name(name: str) -> str:
@@ -91,12 +80,14 @@ def _bases(context: RenderContext, server: Server) -> list[tuple[str, RegistryPr
 
 
 def _response(server_document: bytes, meta: bytes) -> bytes:
-    """`json_piece(server_response(...))` from its two encoded members."""
+    """A ServerResponse, `{"server": <server.json>, "_meta": <official_meta>}`, from its two encoded members."""
     return b'{"server":' + server_document + b',"_meta":' + meta + b"}"
 
 
 def encoded_response(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
-    """`server_response` as a compact JSON piece, the server.json taken from the fragments when there."""
+    """The server's ServerResponse at a base, the server.json taken from the fragments when there.
+
+    A profile withholds the tools its policy drops (`encoded_server_json`)."""
     document = context.fragment(server, server_json_key(profile), lambda: encoded_server_json(context, server, profile))
     return _response(document, json_piece(official_meta(context, server)))
 
@@ -109,7 +100,7 @@ def base_files(context: RenderContext, servers: Sequence[Server], base: str, pro
 
 
 def _encoded_list(responses: Sequence[bytes]) -> bytes:
-    """`server_list` of already encoded responses, byte for byte as `json_bytes` writes it."""
+    """A ServerList of already encoded responses, without `nextCursor`: everything fits on one page."""
     return b'{"servers":[' + b",".join(responses) + b'],"metadata":{"count":' + str(len(responses)).encode() + b"}}\n"
 
 

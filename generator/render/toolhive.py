@@ -8,8 +8,10 @@ the switch. Only deployable servers go in: thv silently drops an entry with
 neither remotes nor exactly one `oci` package, so reference-only entries are
 listed by the catalog API and the MCP mirror instead.
 
-`upstream_registry` and `legacy_registry` are public: the Kubernetes bundles embed
-their documents in ConfigMaps.
+The files are spliced from each server's encoded entry (`upstream_registry_bytes`,
+`legacy_registry_bytes`, which the Kubernetes bundles also embed in ConfigMaps);
+`upstream_registry` and `legacy_registry` give the same documents as plain data, which the
+tests compare with the written files.
 """
 
 from __future__ import annotations
