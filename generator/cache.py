@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import OutputError
+from generator.memory import cyclic_gc_paused
 from generator.models import Catalog, Server
 from generator.output import BUILD_MARKER, WrittenFile
 from generator.source.load import ParsedFiles
@@ -160,7 +161,7 @@ def output_marker(out_dir: Path) -> tuple[int, int, int] | None:
 def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
     """The state the last build left, if it describes `out_dir` as it is now and the same inputs."""
     try:
-        with open(cache_dir / STATE_FILE, "rb") as stream:
+        with open(cache_dir / STATE_FILE, "rb") as stream, cyclic_gc_paused():
             head = marshal.load(stream)
             if not isinstance(head, dict) or head.get("format") != CACHE_FORMAT or head.get("build_key") != build:
                 return None
@@ -202,7 +203,7 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState) -> None:
 def load_parsed(cache_dir: Path, source_dir: Path) -> ParsedFiles | None:
     """The server files the last build parsed from `source_dir` with this program, if any."""
     try:
-        with open(cache_dir / PARSED_FILE, "rb") as stream:
+        with open(cache_dir / PARSED_FILE, "rb") as stream, cyclic_gc_paused():
             head = marshal.load(stream)
             if head != (CACHE_FORMAT, code_key(), str(source_dir.resolve())):
                 return None

@@ -125,12 +125,16 @@ def profiles_admitting(meta: CatalogMeta, server: Server) -> tuple[RegistryProfi
 
 def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:
     """The server's tools that the profile's tool policy keeps."""
+    policy = profile.tools
+    if not policy.exclude_names and not policy.exclude_annotations:
+        return tuple(server.tools)  # the common case, asked for every server by several output kinds
+    names = set(policy.exclude_names)
     kept = []
     for tool in server.tools:
-        if tool.name in profile.tools.exclude_names or tool.deployed_name in profile.tools.exclude_names:
+        if tool.name in names or tool.deployed_name in names:
             continue
         annotations = tool.annotations
-        if annotations and any(getattr(annotations, hint) for hint in profile.tools.exclude_annotations):
+        if annotations and any(getattr(annotations, hint) for hint in policy.exclude_annotations):
             continue
         kept.append(tool)
     return tuple(kept)

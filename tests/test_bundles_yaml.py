@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.render.k8s_yaml import yaml_text
+from generator.render.k8s_yaml import _NOT_IN_BLOCK, _fits_literal_block, yaml_text
 
 # Text as hostile as a catalog can make it: YAML indicators, keywords, numbers, dates,
 # control and separator characters, astral characters, leading and trailing blanks, newlines.
@@ -38,3 +38,11 @@ def test_multiline_text_is_a_readable_literal_block():
 def test_keywords_and_numbers_are_quoted_names_are_not():
     emitted = yaml_text({"labels": {"app.kubernetes.io/name": "osv", "flag": "yes", "version": "1.10"}})
     assert emitted == 'labels:\n  app.kubernetes.io/name: osv\n  flag: "yes"\n  version: "1.10"\n'
+
+
+def test_literal_block_check_agrees_with_the_character_rules_for_every_bmp_character():
+    # _fits_literal_block answers most texts with str.isprintable(); for every character it
+    # must still refuse exactly what _NOT_IN_BLOCK forbids, or a ConfigMap would lose bytes.
+    for point in range(0x10000):
+        text = f"line one\nline{chr(point)}two\n"
+        assert _fits_literal_block(text) == (_NOT_IN_BLOCK.search(text) is None), hex(point)

@@ -173,10 +173,10 @@ def api_documents(context: RenderContext) -> list[OutputFile]:
     tools = [context.fragment(s, _TOOLS, lambda s=s: _tool_lines(s)) for s in catalog.servers]
     count = str(len(catalog.servers)).encode()
     files = [
-        OutputFile(paths.API_SERVERS, b'{"count":' + count + b',"servers":[' + b",".join(summaries) + b"]}\n"),
+        OutputFile(paths.API_SERVERS, b"".join((b'{"count":', count, b',"servers":[', b",".join(summaries), b"]}\n"))),
         json_file(paths.API_CATEGORIES, categories_document(catalog)),
         json_file(paths.API_TAGS, tags_document(catalog)),
-        OutputFile(paths.API_TOOLS, b'{"tools":[' + b",".join(lines for lines in tools if lines) + b"]}\n"),
+        OutputFile(paths.API_TOOLS, b"".join((b'{"tools":[', b",".join(lines for lines in tools if lines), b"]}\n"))),
     ]
     files += [json_file(paths.api_profile(p.name), profile_document(catalog, p.name)) for p in catalog.meta.registries]
     return files

@@ -47,7 +47,7 @@ def catalog_file(context: RenderContext) -> Iterator[OutputFile]:
     catalog = context.catalog
     records = [context.fragment(s, _FRAGMENT, lambda s=s: _encoded_record(catalog, s)) for s in catalog.servers]
     meta = json_piece(catalog.meta.model_dump(mode="json"))
-    yield OutputFile(CATALOG_JSON, b'{"catalog":' + meta + b',"servers":[' + b",".join(records) + b"]}\n")
+    yield OutputFile(CATALOG_JSON, b"".join((b'{"catalog":', meta, b',"servers":[', b",".join(records), b"]}\n")))
 
 
 KIND = OutputKind("catalog_json", catalog_file, record_fragment)

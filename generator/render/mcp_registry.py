@@ -101,7 +101,7 @@ def base_files(context: RenderContext, servers: Sequence[Server], base: str, pro
 
 def _encoded_list(responses: Sequence[bytes]) -> bytes:
     """A ServerList of already encoded responses, without `nextCursor`: everything fits on one page."""
-    return b'{"servers":[' + b",".join(responses) + b'],"metadata":{"count":' + str(len(responses)).encode() + b"}}\n"
+    return b"".join((b'{"servers":[', b",".join(responses), b'],"metadata":{"count":', str(len(responses)).encode(), b"}}\n"))
 
 
 def openapi_yaml(context: RenderContext, profile: RegistryProfile | None) -> bytes:

@@ -206,7 +206,7 @@ def upstream_registry_bytes(
     key = server_json_key(profile)
     entries = [context.fragment(s, key, lambda s=s: encoded_server_json(context, s, profile)) for s in deployable(servers)]
     head = json_piece({"$schema": UPSTREAM_SCHEMA, "version": FORMAT_VERSION, "meta": {"last_updated": last_updated(context)}})
-    return head[:-1] + b',"data":{"servers":[' + b",".join(entries) + b"]}}\n"
+    return b"".join((head[:-1], b',"data":{"servers":[', b",".join(entries), b"]}}\n"))  # one copy of 100 MB, not four
 
 
 def legacy_registry_bytes(
@@ -220,9 +220,9 @@ def legacy_registry_bytes(
         if entry:
             maps["remote" if server.kind == "remote" else "container"].append(entry)
     head = json_piece({"version": FORMAT_VERSION, "last_updated": last_updated(context)})
-    servers_map = b'"servers":{' + b",".join(maps["container"]) + b"}"
-    remotes_map = b'"remote_servers":{' + b",".join(maps["remote"]) + b"}"
-    return head[:-1] + b"," + servers_map + b"," + remotes_map + b"}\n"
+    return b"".join((
+        head[:-1], b',"servers":{', b",".join(maps["container"]), b'},"remote_servers":{', b",".join(maps["remote"]), b"}}\n"
+    ))
 
 
 def entry_fragments(context: RenderContext, server: Server) -> Iterator[Fragment]:

@@ -12,8 +12,6 @@ clock, so that the same source always gives the same verdict and output.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ from pathlib import Path
 from generator.derived import registry_name
 from generator.diagnostics import Diagnostic, dotted_path
 from generator.errors import SourceInvalid
+from generator.memory import cyclic_gc_paused
 from generator.models import Catalog, CatalogMeta
 from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source
 
@@ -49,7 +48,7 @@ def read_catalog(
         raise SourceInvalid(
             [Diagnostic(str(source_dir), 0, "", "source folder does not exist (pass --source DIR)")], "1 error"
         )
-    with _cyclic_gc_paused():
+    with cyclic_gc_paused():
         tree = load_source(source_dir, with_overviews=with_overviews, already_parsed=already_parsed)
     found = tree.diagnostics + list(_cross_file_rules(tree))
     if strict:
@@ -69,26 +68,6 @@ def read_catalog(
         overviews={s.server.name: s.overview for s in servers if s.overview},
     )
     return ValidatedCatalog(catalog, warnings, tree.parsed)
-
-
-@contextlib.contextmanager
-def _cyclic_gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while the source is loaded.
-
-    Loading builds millions of small acyclic objects that all stay alive for
-    the rest of the command; the collector would rescan them over and over for
-    nothing, which made loading 10,000 servers grow faster than linearly.
-    Afterwards they are frozen (moved out of the collector's view) instead of
-    being scanned once more. Reference counting still frees what is dropped.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if enabled:
-            gc.enable()
 
 
 def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
