@@ -9,7 +9,9 @@ Adding a kind means adding one module and one line to KINDS.
 
 With a build cache (the default) the per-server half runs only for the servers
 whose inputs changed since the last build of the same output folder; the
-catalog-wide half always runs, and only changed bytes reach the output folder.
+catalog-wide half always runs, but the files it defers (list pages, search
+chunks) are made only when their input key changed, and only changed bytes
+reach the output folder.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
@@ -33,7 +35,7 @@ from generator.release.diff import diff_releases, read_release_catalog
 from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
 from generator.render.catalog_json import catalog_document
 from generator.render.context import FragmentKey, RenderContext
-from generator.render.kind import Fragment, OutputKind
+from generator.render.kind import Deferred, Fragment, OutputKind
 from generator.source.validate import read_catalog
 
 KINDS: tuple[OutputKind, ...] = (
@@ -142,8 +144,11 @@ def _build(
         servers = {**reused, **{name: replace(entry, key=server_keys[name]) for name, entry in rendered.items()}}
         server_files = set(tree.written)
         remembered = state.catalog_fragments if state else {}
-        with_fragments = replace(context, fragments=_fragments(servers, remembered))
-        catalog_fragments, catalog_timings = _render_catalog_wide(with_fragments, tree, jobs)
+        with_fragments = replace(context, fragments=_fragments(servers, remembered), server_keys=server_keys)
+        deferred = {} if state is None else {
+            path: (key, state.catalog_files[path]) for path, key in state.catalog_keys.items() if path in state.catalog_files
+        }
+        catalog_fragments, catalog_keys, catalog_timings = _render_catalog_wide(with_fragments, tree, deferred, jobs)
         timings += server_timings + catalog_timings
         index_started = time.perf_counter()
         for index in INDEXERS:
@@ -156,7 +161,7 @@ def _build(
     timings.append(("put in place", time.perf_counter() - swap_started))
     if use_cache:
         catalog_files = {path: record for path, record in tree.written.items() if path not in server_files}
-        cache.save(cache_dir, out_dir, cache.CacheState(build_key, servers, catalog_files, catalog_fragments))
+        cache.save(cache_dir, out_dir, cache.CacheState(build_key, servers, catalog_files, catalog_fragments, catalog_keys))
     return BuildReport(
         servers=len(validated.catalog.servers),
         files=len(tree.written),
@@ -190,6 +195,8 @@ class _Work:
     context: RenderContext
     tree: OutputTree
     servers: Sequence[Server] = ()
+    deferred: Mapping[str, tuple[str, WrittenFile]] = field(default_factory=dict)
+    """Deferred files of the last build: path -> (input key, record of the file the output holds)."""
 
 
 # Set just before the worker processes fork, so they inherit the catalog instead of unpickling it.
@@ -252,25 +259,44 @@ def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[cache.Cached
     return results, dict(seconds)
 
 
-def _render_catalog_wide(context: RenderContext, tree: OutputTree, jobs: int) -> tuple[dict[str, bytes], Timings]:
-    """Every catalog-wide half, one task per output kind; returns what they asked to remember."""
+def _render_catalog_wide(
+    context: RenderContext, tree: OutputTree, deferred: Mapping[str, tuple[str, WrittenFile]], jobs: int
+) -> tuple[dict[str, bytes], dict[str, str], Timings]:
+    """Every catalog-wide half, one task per output kind.
+
+    Returns what they asked to remember and the input keys of their deferred files.
+    """
     timings: Timings = []
     remembered: dict[str, bytes] = {}
-    for written, staged, fragments, spent in _run(_Work(context, tree), len(KINDS), _catalog_kind, jobs):
+    keys: dict[str, str] = {}
+    work = _Work(context, tree, deferred=deferred)
+    for written, staged, fragments, kind_keys, spent in _run(work, len(KINDS), _catalog_kind, jobs):
         tree.merge(written, staged)
         remembered.update(fragments)
+        keys.update(kind_keys)
         timings.append(spent)
-    return remembered, timings
+    return remembered, keys, timings
 
 
-def _catalog_kind(work: _Work, index: int) -> tuple[dict[str, WrittenFile], set[str], dict[str, bytes], tuple[str, float]]:
+def _catalog_kind(
+    work: _Work, index: int
+) -> tuple[dict[str, WrittenFile], set[str], dict[str, bytes], dict[str, str], tuple[str, float]]:
     kind = KINDS[index]
     started = time.perf_counter()
     tree = work.tree.branch()
     fragments: dict[str, bytes] = {}
+    keys: dict[str, str] = {}
     for item in kind.catalog_wide(work.context):
         if isinstance(item, Fragment):
             fragments[item.key] = item.content
+        elif isinstance(item, Deferred):
+            last = work.deferred.get(item.path)
+            if item.key is not None and last is not None and last[0] == item.key:
+                tree.keep({item.path: last[1]})  # made from the same inputs: the output folder holds it
+            else:
+                tree.write(item.made())
+            if item.key is not None:
+                keys[item.path] = item.key
         else:
             tree.write(item)
-    return tree.written, tree.staged, fragments, (f"render catalog-wide: {kind.name}", time.perf_counter() - started)
+    return tree.written, tree.staged, fragments, keys, (f"render catalog-wide: {kind.name}", time.perf_counter() - started)

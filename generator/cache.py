@@ -5,8 +5,10 @@ that server, catalog.yaml, the templates, the options and this program alone (se
 `generator.render.kind`). The cache keeps, per server, a content hash of those inputs,
 the records (SHA-256, size) of the files they gave and the fragments the catalog-wide
 files splice. A rebuild renders only the servers whose hash changed and takes the rest
-from here; the catalog-wide files are rendered again from the fragments, and only the
-files whose bytes changed are written into the output folder.
+from here; the catalog-wide files are rendered again from the fragments, except the
+deferred ones (list pages, search chunks) whose input key is the one recorded here
+(see `generator.render.inputs`), and only the files whose bytes changed are written
+into the output folder.
 
 The cache is trusted only for the output folder it describes, in the state the last
 build left it: it records the folder's marker file (inode, size, mtime) and anything
@@ -40,7 +42,7 @@ from generator.output import BUILD_MARKER, WrittenFile
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 3
+CACHE_FORMAT = 4
 STATE_FILE = "state.marshal"
 PARSED_FILE = "parsed.marshal"
 LOCK_FILE = "lock"
@@ -69,6 +71,8 @@ class CacheState:
     """Files not owned by one server (lists, indexes, archives), to compare and to delete."""
     catalog_fragments: dict[str, bytes] = field(default_factory=dict)
     """What the catalog-wide halves remembered (compressed archive chunks), used in the last build."""
+    catalog_keys: dict[str, str] = field(default_factory=dict)
+    """The input key of each deferred catalog-wide file (see generator.render.inputs)."""
 
     def every_file(self) -> dict[str, WrittenFile]:
         """Every file the last build wrote."""
@@ -172,10 +176,10 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
             for _ in range(head["servers"]):
                 name, key, files, fragments = marshal.load(stream)
                 servers[name] = CachedServer(key, _records(files), fragments)
-            catalog_files, catalog_fragments = marshal.load(stream)
+            catalog_files, catalog_fragments, catalog_keys = marshal.load(stream)
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         return None
-    return CacheState(build, servers, _records(catalog_files), catalog_fragments)
+    return CacheState(build, servers, _records(catalog_files), catalog_fragments, catalog_keys)
 
 
 def forget(cache_dir: Path) -> None:
@@ -196,7 +200,7 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState) -> None:
         marshal.dump(head, stream)
         for name, cached in state.servers.items():
             marshal.dump((name, cached.key, _plain(cached.files), cached.fragments), stream)
-        marshal.dump((_plain(state.catalog_files), state.catalog_fragments), stream)
+        marshal.dump((_plain(state.catalog_files), state.catalog_fragments, state.catalog_keys), stream)
     os.replace(temporary, cache_dir / STATE_FILE)
 
 

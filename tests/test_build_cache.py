@@ -8,6 +8,7 @@ with two, and compares the three trees file by file, folders included.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -217,6 +218,34 @@ def test_only_changed_server_files_are_parsed_again(catalog: Path, tmp_path: Pat
     assert '"description":"Fetching a web page' in (site / "api/v1/servers/fetch.json").read_text()
 
 
+def test_a_rebuild_renders_only_the_list_pages_showing_the_changed_server(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.render import site as site_module
+
+    site = tmp_path / "site"
+    build(catalog, site, jobs=1)
+    rendered: list[str] = []
+    original = site_module.render_page
+
+    def recording(environment: object, template: str, path: str, values: dict[str, object]) -> object:
+        rendered.append(path)
+        return original(environment, template, path, values)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(site_module, "render_page", recording)
+    edit(catalog / "servers/fetch.yaml", "title: ", "title: Renamed ")
+    build(catalog, site, jobs=1)  # one job: the catalog-wide halves run in this process
+    # The oracle: every page outside servers/ that links to fetch's page, read from the output.
+    showing = {
+        page.relative_to(site).as_posix()
+        for page in site.rglob("*.html")
+        if not page.relative_to(site).as_posix().startswith("servers/")
+        and re.search(r'href="[./]*servers/fetch/index.html["#]', page.read_text(encoding="utf-8"))
+    }
+    assert len(showing) > 3  # the index, its category, tier, tags, profiles, tools
+    assert set(rendered) == showing | {"servers/fetch/index.html"}
+
+
 def test_a_second_build_into_the_same_folder_is_refused_while_one_runs(catalog: Path, tmp_path: Path) -> None:
     import fcntl
 
@@ -230,3 +259,24 @@ def test_a_second_build_into_the_same_folder_is_refused_while_one_runs(catalog: 
             build(catalog, site)
     assert snapshot(site) == before
     assert build(catalog, site).rendered_servers == 0  # released: builds go on, the cache intact
+
+
+def test_input_keys_tell_values_apart_and_refuse_what_they_cannot_hash(catalog: Path) -> None:
+    from generator.render.inputs import InputKeys
+    from generator.source.validate import read_catalog
+
+    servers = read_catalog(catalog).catalog.servers
+    first, second = servers[0], servers[1]
+    keys = InputKeys({first.name: "k1", second.name: "k2"})
+    distinct = [
+        keys.of("a", 1), keys.of("a", "1"), keys.of(["a", 1]), keys.of({"a": 1}), keys.of({"a": 2}),
+        keys.of("ab", "c"), keys.of("a", "bc"), keys.of(first), keys.of(second), keys.of([first, second]),
+        keys.of(True), keys.of(1), keys.of(None),
+    ]
+    assert None not in distinct and len(set(distinct)) == len(distinct)
+    assert keys.of({"b": 1, "a": [first]}) == InputKeys({first.name: "k1"}).of({"b": 1, "a": [first]})
+    # A server counts by its key alone: a new key is a new page, the same key the same page.
+    assert InputKeys({first.name: "k3"}).of(first) != keys.of(first)
+    assert InputKeys({}).of("page", [first]) is None  # no key for a server: always make the file
+    with pytest.raises(TypeError, match="cannot compute an input key"):
+        keys.of(object())

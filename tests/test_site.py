@@ -21,6 +21,8 @@ from generator.models import Catalog
 from generator.render import site
 from generator.render.context import RenderContext
 from generator.render.markdown import render_markdown
+from generator.render.inputs import InputKeys
+from generator.render.kind import Deferred
 from generator.render.site_search import CHUNK_SIZE, PAGE_SIZE, search_files
 from generator.source.validate import read_catalog
 
@@ -347,7 +349,8 @@ def test_search_data_is_chunked_above_the_chunk_size(write_tree: Callable[..., P
     catalog = read_catalog(write_tree()).catalog
     template = catalog.servers[0]
     servers = tuple(template.model_copy(update={"name": f"s{i:05d}"}) for i in range(CHUNK_SIZE + 1))
-    files = list(search_files(Catalog(meta=catalog.meta, servers=servers), {}))
+    made = search_files(Catalog(meta=catalog.meta, servers=servers), {}, InputKeys({}))
+    files = [item.made() if isinstance(item, Deferred) else item for item in made]
     assert [f.path for f in files] == ["assets/search-index.js", "assets/search-index-1.js", "assets/search-index-2.js"]
     assert b'"chunks":["search-index-1.js","search-index-2.js"]' in files[0].content
     assert b'"entries"' not in files[0].content

@@ -28,6 +28,9 @@ class RenderContext:
     """What changed since the previous release (`build --previous`), for the site's changes page."""
     fragments: Mapping[FragmentKey, bytes] = field(default_factory=dict)
     """Per-server material the per-server renderers already encoded (see generator.render.kind)."""
+    server_keys: Mapping[str, str] = field(default_factory=dict)
+    """Each server's input hash (`generator.cache.server_key`), for the input keys of deferred
+    catalog-wide files; without them every such file is made."""
     shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Objects costly to make and the same for every page of one build (the Jinja environment),
     made on first use; narrowed contexts share this dict."""
@@ -36,7 +39,7 @@ class RenderContext:
         """This context narrowed to a catalog holding `server` alone (what a per-server renderer sees)."""
         overviews = {server.name: self.catalog.overviews[server.name]} if server.name in self.catalog.overviews else {}
         alone = Catalog.model_construct(meta=self.catalog.meta, servers=(server,), overviews=overviews)
-        return replace(self, catalog=alone, fragments={})
+        return replace(self, catalog=alone, fragments={}, server_keys={})
 
     def catalog_fragment(self, key: str) -> bytes | None:
         """What a catalog-wide half remembered under `key` in the last build, if anything."""

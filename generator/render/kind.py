@@ -32,9 +32,26 @@ class Fragment:
     content: bytes
 
 
+@dataclass(frozen=True)
+class Deferred:
+    """A catalog-wide file the build makes only when its inputs changed (see generator.render.inputs).
+
+    `key` hashes everything `make()` reads; None means "no key, always make it".
+    """
+
+    path: str
+    key: str | None
+    make: Callable[[], bytes]
+
+    def made(self) -> OutputFile:
+        """The file itself."""
+        return OutputFile(self.path, self.make())
+
+
 PerServer = Callable[[RenderContext, Server], Iterable[OutputFile | Fragment]]
-CatalogWide = Callable[[RenderContext], Iterable[OutputFile | Fragment]]
-"""A catalog-wide half may yield fragments too: material worth remembering for the next build."""
+CatalogWide = Callable[[RenderContext], Iterable[OutputFile | Fragment | Deferred]]
+"""A catalog-wide half may yield fragments too (material worth remembering for the next
+build) and deferred files (lists whose inputs a rebuild may find unchanged)."""
 
 
 @dataclass(frozen=True)
@@ -57,5 +74,7 @@ def render_kind(kind: OutputKind, context: RenderContext) -> Iterator[OutputFile
                 else:
                     yield item
     for item in kind.catalog_wide(replace(context, fragments=fragments)):
-        if not isinstance(item, Fragment):
+        if isinstance(item, Deferred):
+            yield item.made()
+        elif not isinstance(item, Fragment):
             yield item

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,8 @@ from generator.errors import OutputError
 from generator.output import OutputFile
 from generator.render import site_pages
 from generator.render.context import RenderContext
-from generator.render.kind import Fragment, OutputKind, render_kind
+from generator.render.inputs import InputKeys
+from generator.render.kind import Deferred, Fragment, OutputKind, render_kind
 from generator.models import Server
 from generator.render.markdown import render_markdown
 
@@ -117,24 +119,43 @@ def _card_html(context: RenderContext, server: Server) -> bytes:
     return _environment(context).get_template("_card.html").render(card=card, root="").encode("utf-8")
 
 
-def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
-    """The assets, every list and index page, and the search data."""
+def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
+    """The assets, every list and index page, and the search data.
+
+    Pages are deferred: a rebuild makes only those whose input key (the values the
+    template gets, with each listed server counted by its server key) changed.
+    """
     environment = _environment(context)
     for name in ASSETS:
         yield _asset(environment, name)
 
-    def card_at(server: Server, path: str) -> Markup:
+    def card_at(server: Server, depth: int) -> Markup:
         html = context.fragment(server, _CARD, lambda: _card_html(context, server))
-        return Markup(relocated(html, path.count("/")).decode("utf-8"))  # rendered with autoescape on
+        return Markup(relocated(html, depth).decode("utf-8"))  # rendered with autoescape on
 
-    def rows_at(server: Server, path: str) -> list[Markup]:
+    def rows_at(server: Server, depth: int) -> list[Markup]:
         html = context.fragment(server, _ROWS, lambda: _rows_html(context, server))
-        text = relocated(html, path.count("/")).decode("utf-8")
+        text = relocated(html, depth).decode("utf-8")
         return [Markup(row + _ROW_END) for row in text.split(_ROW_END)[:-1]]  # rendered with autoescape on
 
-    for template, path, values in site_pages.catalog_pages(context, card_at, rows_at):
-        yield render_page(environment, template, path, values)
-    yield from site_pages.search_data(context)
+    def make(template: str, path: str, values: dict[str, Any]) -> bytes:
+        depth = path.count("/")
+        values = dict(values)
+        if site_pages.CARD_SERVERS in values:
+            values["cards"] = [card_at(server, depth) for server in values.pop(site_pages.CARD_SERVERS)]
+        if site_pages.ROW_SERVERS in values:
+            html: dict[str, list[Markup]] = {}
+            row_servers = values.pop(site_pages.ROW_SERVERS)
+            for server, _ in row_servers:
+                if server.name not in html:
+                    html[server.name] = rows_at(server, depth)
+            values["rows"] = [html[server.name][index] for server, index in row_servers]
+        return render_page(environment, template, path, values).content
+
+    keys = InputKeys(context.server_keys)
+    for template, path, values in site_pages.catalog_pages(context):
+        yield Deferred(path, keys.of(template, path, values), partial(make, template, path, values))
+    yield from site_pages.search_data(context, keys)
 
 
 KIND = OutputKind("site", catalog_files, server_files)

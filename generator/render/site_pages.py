@@ -9,17 +9,18 @@ so the build stays linear in the number of servers.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from generator import derived, paths
-from markupsafe import Markup
 
 from generator.models import Catalog, CatalogMeta, RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render import site_search
 from generator.render.context import RenderContext
+from generator.render.inputs import InputKeys
+from generator.render.kind import Deferred
 from generator.render.site_deploy import deploy_plan, placements
 from generator.render.site_views import (
     Badge,
@@ -65,18 +66,20 @@ def card(meta: CatalogMeta, server: Server) -> Card:
     )
 
 
-CardHtml = Callable[[Server, str], Markup]
-"""The server's card as HTML for a page at the given path (links are relative to it)."""
+CARD_SERVERS, ROW_SERVERS = "card_servers", "row_servers"
+"""Values naming what site.py turns into HTML before rendering: the servers whose cards a page
+shows, and the (server, tool index) of each row of the tools table. Pages hold servers, not
+their HTML, so that a page's input key can be computed without rendering anything."""
 
 
-def _paged(template: str, first: str, servers: Sequence[Server], cards: CardHtml, values: dict[str, Any]) -> Iterator[Page]:
+def _paged(template: str, first: str, servers: Sequence[Server], values: dict[str, Any]) -> Iterator[Page]:
     """A list of servers as pages of PAGE_SIZE cards: `first`, then `.../page/N/index.html`."""
     size = site_search.PAGE_SIZE
     count = max(1, -(-len(servers) // size))
     page_paths = [paths.paged(first, number) for number in range(1, count + 1)]
     for number, path in enumerate(page_paths, 1):
         yield template, path, {
-            **values, "cards": [cards(server, path) for server in servers[(number - 1) * size:number * size]],
+            **values, CARD_SERVERS: servers[(number - 1) * size:number * size],
             "total": len(servers), "page": number, "pages": count, "page_paths": page_paths,
         }
 
@@ -99,12 +102,12 @@ def _facets(catalog: Catalog, titles: dict[str, str]) -> dict[str, list[tuple[st
     }
 
 
-def _index_pages(catalog: Catalog, cards: CardHtml, common: dict[str, Any], facets: dict[str, Any]) -> Iterator[Page]:
+def _index_pages(catalog: Catalog, common: dict[str, Any], facets: dict[str, Any]) -> Iterator[Page]:
     # The browse list keeps the most used tags, alphabetically, so the page does not grow with
     # the number of tags; every tag stays in the filter and on the server pages.
     top_tags = sorted(sorted(facets["g"], key=lambda facet: (-facet[2], facet[0]))[:TOP_TAGS])
     values = {**common, "facets": facets, "pager": "index", "top_tags": top_tags}
-    yield from _paged("index.html", paths.SITE_INDEX, catalog.servers, cards, values)
+    yield from _paged("index.html", paths.SITE_INDEX, catalog.servers, values)
 
 
 def server_page(context: RenderContext, server: Server) -> Page:
@@ -129,7 +132,7 @@ def server_page(context: RenderContext, server: Server) -> Page:
     }
 
 
-def _list_pages(catalog: Catalog, cards: CardHtml, common: dict[str, Any]) -> Iterator[Page]:
+def _list_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
     by_category: dict[str, list[Server]] = defaultdict(list)
     by_tag: dict[str, list[Server]] = defaultdict(list)
     by_tier: dict[str, list[Server]] = defaultdict(list)
@@ -140,24 +143,24 @@ def _list_pages(catalog: Catalog, cards: CardHtml, common: dict[str, Any]) -> It
             by_tag[tag].append(server)
     for category in catalog.meta.categories:
         values = {**common, "heading": category.title, "kind": "Category", "intro": category.description, "pager": "list"}
-        yield from _paged("listing.html", paths.category_page(category.slug), by_category[category.slug], cards, values)
+        yield from _paged("listing.html", paths.category_page(category.slug), by_category[category.slug], values)
     for tag in sorted(by_tag):
         values = {**common, "heading": tag, "kind": "Tag", "intro": "", "pager": "list"}
-        yield from _paged("listing.html", paths.tag_page(tag), by_tag[tag], cards, values)
+        yield from _paged("listing.html", paths.tag_page(tag), by_tag[tag], values)
     for tier, label in TIERS.items():
         members = by_tier[tier]
         intro = tier_badge(members[0]).explanation if members else ""
         values = {**common, "heading": label, "kind": "Tier", "intro": intro, "pager": "list"}
-        yield from _paged("listing.html", paths.tier_page(tier), members, cards, values)
+        yield from _paged("listing.html", paths.tier_page(tier), members, values)
 
 
-def _registry_pages(catalog: Catalog, cards: CardHtml, common: dict[str, Any]) -> Iterator[Page]:
+def _registry_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
     for profile in catalog.meta.registries:
         admitted = derived.profile_servers(catalog, profile)
         # Only servers losing a tool are listed, on the first page: the rest is in the profile's API document.
         withheld = {s.name: held for s in admitted if (held := _withheld_tools(profile, s))}
         values = {**common, "profile": profile, "withheld": withheld, "pager": "list"}
-        for template, path, page in _paged("registry.html", paths.profile_page(profile.name), admitted, cards, values):
+        for template, path, page in _paged("registry.html", paths.profile_page(profile.name), admitted, values):
             yield template, path, page if page["page"] == 1 else {**page, "withheld": {}}
 
 
@@ -167,23 +170,14 @@ TOP_TAGS = 50
 TOOLS_PER_PAGE = 1000
 
 
-ToolRowsHtml = Callable[[Server, str], list[Markup]]
-"""The server's rows of the tools table, one per tool, for a page at the given path."""
-
-
-def _tools_pages(catalog: Catalog, common: dict[str, Any], rows_at: ToolRowsHtml) -> Iterator[Page]:
+def _tools_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
     rows = [(server, index) for server in catalog.servers for index in range(len(server.tools))]
     count = max(1, -(-len(rows) // TOOLS_PER_PAGE))
     page_paths = [paths.tools_page(n) for n in range(1, count + 1)]
     for number, path in enumerate(page_paths, 1):
-        page_rows = rows[(number - 1) * TOOLS_PER_PAGE:number * TOOLS_PER_PAGE]
-        html: dict[str, list[Markup]] = {}
-        for server, _ in page_rows:
-            if server.name not in html:
-                html[server.name] = rows_at(server, path)
         yield "tools.html", path, {
             **common,
-            "rows": [html[server.name][index] for server, index in page_rows],
+            ROW_SERVERS: rows[(number - 1) * TOOLS_PER_PAGE:number * TOOLS_PER_PAGE],
             "total_tools": len(rows), "page": number, "pages": count, "pager": "tools", "page_paths": page_paths,
         }
 
@@ -208,7 +202,7 @@ def _common(catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def catalog_pages(context: RenderContext, cards: CardHtml, tool_rows_at: ToolRowsHtml) -> Iterator[Page]:
+def catalog_pages(context: RenderContext) -> Iterator[Page]:
     """Every page listing or counting servers (all but the server pages), in a fixed order.
 
     Only these show the number of servers: a server page must not change when another
@@ -217,10 +211,10 @@ def catalog_pages(context: RenderContext, cards: CardHtml, tool_rows_at: ToolRow
     catalog = context.catalog
     common = {**_common(catalog), "server_count": len(catalog.servers)}
     facets = _facets(catalog, common["category_titles"])
-    yield from _index_pages(catalog, cards, common, facets)
-    yield from _list_pages(catalog, cards, common)
-    yield from _tools_pages(catalog, common, tool_rows_at)
-    yield from _registry_pages(catalog, cards, common)
+    yield from _index_pages(catalog, common, facets)
+    yield from _list_pages(catalog, common)
+    yield from _tools_pages(catalog, common)
+    yield from _registry_pages(catalog, common)
     yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS, "changes": context.changes}
     if context.changes is not None:
         present = {server.name for server in catalog.servers}
@@ -228,9 +222,9 @@ def catalog_pages(context: RenderContext, cards: CardHtml, tool_rows_at: ToolRow
     yield "404.html", paths.NOT_FOUND_PAGE, common
 
 
-def search_data(context: RenderContext) -> Iterator[OutputFile]:
+def search_data(context: RenderContext, keys: InputKeys) -> Iterator[OutputFile | Deferred]:
     """The search index script files for the index page."""
     catalog = context.catalog
     titles = {category.slug: category.title for category in catalog.meta.categories}
     labels = {key: {value: label for value, label, _ in facet} for key, facet in _facets(catalog, titles).items()}
-    yield from site_search.search_files(catalog, labels)
+    yield from site_search.search_files(catalog, labels, keys)

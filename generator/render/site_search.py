@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
+from functools import partial
 from typing import Any
 
 from generator import derived, paths
 from generator.models import Catalog, Server
 from generator.output import OutputFile
+from generator.render.inputs import InputKeys
+from generator.render.kind import Deferred
 from generator.render.site_views import needs_no_egress
 
 CHUNK_SIZE = 5000
@@ -58,18 +61,26 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
 
 
-def search_files(catalog: Catalog, facets: dict[str, Any]) -> Iterator[OutputFile]:
-    """assets/search-index.js, plus assets/search-index-N.js chunks above CHUNK_SIZE servers."""
-    entries = [search_entry(catalog, server) for server in catalog.servers]
-    chunks: Sequence[list[dict[str, Any]]] = [entries[i:i + CHUNK_SIZE] for i in range(0, len(entries), CHUNK_SIZE)]
-    header: dict[str, Any] = {"facets": facets, "pageSize": PAGE_SIZE, "total": len(entries)}
-    if len(chunks) <= 1:
-        header["entries"] = entries
+def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys) -> Iterator[OutputFile | Deferred]:
+    """assets/search-index.js, plus assets/search-index-N.js chunks above CHUNK_SIZE servers.
+
+    Chunks are deferred (see generator.render.inputs): a rebuild remakes only those holding a changed server.
+    """
+    servers = catalog.servers
+    slices = [servers[i:i + CHUNK_SIZE] for i in range(0, len(servers), CHUNK_SIZE)]
+    header: dict[str, Any] = {"facets": facets, "pageSize": PAGE_SIZE, "total": len(servers)}
+    if len(slices) <= 1:
+        header["entries"] = [search_entry(catalog, server) for server in servers]
         header["chunks"] = []
         yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_json(header)};"))
         return
-    header["chunks"] = [f"search-index-{number}.js" for number in range(1, len(chunks) + 1)]
+    header["chunks"] = [f"search-index-{number}.js" for number in range(1, len(slices) + 1)]
     yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_json(header)};"))
-    for number, chunk in enumerate(chunks, start=1):
-        statement = f"window.MCPCatalogChunks=window.MCPCatalogChunks||{{}};window.MCPCatalogChunks[{number}]={_json(chunk)};"
-        yield OutputFile(paths.site_asset(f"search-index-{number}.js"), _script(statement))
+    for number, chunk in enumerate(slices, start=1):
+        key = keys.of("search chunk", number, catalog.meta, chunk)
+        yield Deferred(paths.site_asset(f"search-index-{number}.js"), key, partial(_chunk_script, catalog, number, chunk))
+
+
+def _chunk_script(catalog: Catalog, number: int, servers: Sequence[Server]) -> bytes:
+    entries = [search_entry(catalog, server) for server in servers]
+    return _script(f"window.MCPCatalogChunks=window.MCPCatalogChunks||{{}};window.MCPCatalogChunks[{number}]={_json(entries)};")
