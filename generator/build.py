@@ -270,17 +270,28 @@ def _render_catalog_wide(
     remembered: dict[str, bytes] = {}
     keys: dict[str, str] = {}
     work = _Work(context, tree, deferred=deferred)
-    for written, staged, fragments, kind_keys, spent in _run(work, len(KINDS), _catalog_kind, jobs):
+    results = _run(work, len(KINDS), _catalog_kind, jobs)
+    for written, staged, fragments, kind_keys, spent in sorted(results, key=lambda result: result[-1][0]):
         tree.merge(written, staged)
         remembered.update(fragments)
         keys.update(kind_keys)
-        timings.append(spent)
+        timings.append(spent[1:])
     return remembered, keys, timings
+
+
+# The catalog-wide halves go to the workers largest first, so that the workers finish together
+# (bundles and site each take about as long as all the others at 10,000 servers, see bench/).
+_LARGE_CATALOG_WIDE = ("bundles", "site")
+
+
+def _largest_first() -> list[int]:
+    return sorted(range(len(KINDS)), key=lambda index: KINDS[index].name not in _LARGE_CATALOG_WIDE)
 
 
 def _catalog_kind(
     work: _Work, index: int
-) -> tuple[dict[str, WrittenFile], set[str], dict[str, bytes], dict[str, str], tuple[str, float]]:
+) -> tuple[dict[str, WrittenFile], set[str], dict[str, bytes], dict[str, str], tuple[int, str, float]]:
+    index = _largest_first()[index]
     kind = KINDS[index]
     started = time.perf_counter()
     tree = work.tree.branch()
@@ -299,4 +310,5 @@ def _catalog_kind(
                 keys[item.path] = item.key
         else:
             tree.write(item)
-    return tree.written, tree.staged, fragments, keys, (f"render catalog-wide: {kind.name}", time.perf_counter() - started)
+    spent = time.perf_counter() - started
+    return tree.written, tree.staged, fragments, keys, (index, f"render catalog-wide: {kind.name}", spent)

@@ -299,3 +299,15 @@ def test_default_build_matches_an_in_memory_render(default_site: Path) -> None:
         for item in render(context):
             assert (default_site / item.path).read_bytes() == item.content, item.path
 
+
+
+def test_the_index_is_written_as_json_would_indent_it(small_site: Path) -> None:
+    from generator.render.encoding import json_bytes
+
+    written = (small_site / "api/v1/index.json").read_bytes()
+    index = json.loads(written)
+    assert len(index["documents"]) > 10
+    assert written == json_bytes(index, pretty=True)
+    odd = {**index, "documents": [{"path": "api/v1/ünïcode \"quoted\".json", "sha256": "ab", "bytes": 0}]}
+    assert catalog_api.index_bytes(odd) == json_bytes(odd, pretty=True)
+    assert catalog_api.index_bytes({**index, "documents": []}) == json_bytes({**index, "documents": []}, pretty=True)

@@ -10,6 +10,7 @@ renderer, from the records of what they wrote. Links are paths relative to the s
 from __future__ import annotations
 
 import html
+import json
 import re
 from collections import defaultdict
 from collections.abc import Iterator, Mapping, Sequence
@@ -261,5 +262,21 @@ def render(context: RenderContext) -> Iterator[OutputFile]:
 def render_index(context: RenderContext, written: Mapping[str, WrittenFile]) -> Iterator[OutputFile]:
     """Yield api/v1/index.json and api/v1/index.html from what every renderer wrote."""
     index = index_document(context, {path: record for path, record in written.items() if is_api_document(path)})
-    yield json_file(paths.API_INDEX, index, pretty=True)
+    yield OutputFile(paths.API_INDEX, index_bytes(index))
     yield OutputFile(paths.API_BROWSE, browse_page(index))
+
+
+def index_bytes(index: dict[str, Any]) -> bytes:
+    """`json_bytes(index, pretty=True)`, with the document list (one entry per file: 300,000 at
+    10,000 servers) written directly instead of through json's pure-Python indenting encoder.
+    The document list is the index's last key (see `index_document`)."""
+    documents = index["documents"]
+    if not documents or list(index)[-1] != "documents":
+        return json_bytes(index, pretty=True)
+    head = json_bytes({key: value for key, value in index.items() if key != "documents"}, pretty=True)
+    entries = ",\n".join(
+        f'    {{\n      "path": {json.dumps(doc["path"], ensure_ascii=False)},\n'
+        f'      "sha256": {json.dumps(doc["sha256"])},\n      "bytes": {json.dumps(doc["bytes"])}\n    }}'
+        for doc in documents
+    )
+    return head[: -len(b"\n}\n")] + b',\n  "documents": [\n' + entries.encode("utf-8") + b"\n  ]\n}\n"

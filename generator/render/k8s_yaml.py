@@ -32,6 +32,7 @@ _STR_TAG = "tag:yaml.org,2002:str"
 _UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
 # ... and, for a literal block, every control character but the newline (tabs and CR included).
 _NOT_IN_BLOCK = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+_BLOCK_SAFE_ASCII = b"\n" + bytes(range(0x20, 0x7F))
 
 
 def yaml_text(value: Any) -> str:
@@ -104,8 +105,11 @@ def _fits_literal_block(text: str) -> bool:
     """A literal block keeps text exactly only without these edge cases; they get quotes instead."""
     if text.endswith(("\n\n", " ")) or text.startswith((" ", "\n")) or " \n" in text:
         return False
-    # Every character _NOT_IN_BLOCK names is unprintable to Python, and the C loop of
-    # isprintable() is far quicker than the regex over a registry ConfigMap's megabyte.
+    # A registry ConfigMap holds a megabyte of JSON: the regex is the slow way to look at it.
+    # ASCII text (isascii() is a flag of the string) fits when nothing but printable ASCII and
+    # newlines is left; otherwise every character _NOT_IN_BLOCK names is unprintable to Python.
+    if text.isascii():
+        return not text.encode("ascii").translate(None, _BLOCK_SAFE_ASCII)
     return text.replace("\n", "").isprintable() or not _NOT_IN_BLOCK.search(text)
 
 
