@@ -21,6 +21,7 @@ from pathlib import Path
 from generator.output import OutputFile
 from generator.render import site
 from generator.render.context import RenderContext
+from generator.render.kind import Deferred
 from generator.source.validate import read_catalog
 
 QUERIES = ("q", "qu", "que", "quer", "query", "query i", "query index", "tool:fetch", '"secret token"', "-alert")
@@ -41,7 +42,8 @@ def index_files(source: Path) -> list[OutputFile]:
     """The index pages, assets and search data of the site for `source` (server pages are not needed)."""
     context = RenderContext(read_catalog(source).catalog)
     wanted = ("index.html", "page/", "assets/")
-    return [item for item in site.catalog_files(context) if item.path.startswith(wanted)]
+    items = (item for item in site.catalog_files(context) if item.path.startswith(wanted))
+    return [item.made() if isinstance(item, Deferred) else item for item in items]
 
 
 def measure(site_dir: Path, rounds: int) -> tuple[float, float, dict[str, list[float]]]:
