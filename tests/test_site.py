@@ -452,3 +452,18 @@ def test_the_pager_keeps_its_size_however_many_pages(page: int, shown: list[str]
     assert f'<span aria-current="page">{page}</span>' in html
     if page not in (1, 167):
         assert labels.count("…") == 2 and f'href="../../{page_paths[page]}" rel="next"' in html
+
+
+def test_the_search_benchmark_renders_the_index_pages_it_opens() -> None:
+    """bench/search_bench.py renders part of the site itself: it must keep up with the renderers."""
+    import sys
+
+    from conftest import DEFAULT_SOURCE, REPO
+
+    sys.path.insert(0, str(REPO / "bench"))
+    from search_bench import index_files
+
+    files = index_files(DEFAULT_SOURCE)
+    assert {f.path for f in files} >= {"index.html", "assets/search.js", "assets/search-index.js"}
+    assert all(isinstance(f.content, bytes) and f.content for f in files)
+    assert not [f.path for f in files if not f.path.startswith(("index.html", "page/", "assets/"))]
