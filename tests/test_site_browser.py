@@ -7,6 +7,7 @@ both. Screenshots go to test-artifacts/ (git-ignored) for people to look at.
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import subprocess
 import sys
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import DEFAULT_SOURCE
 from generator.build import build
 from test_site import HOSTILE_MD, HOSTILE_YAML, INJECTED_IDS
 
@@ -42,12 +44,12 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def http_root(default_site: Path) -> Iterator[str]:
-    """The default site served by http.server under the sub-path /site/ (its parent is the served folder)."""
+@contextlib.contextmanager
+def _served(site: Path) -> Iterator[str]:
+    """`site` served by http.server under the sub-path /<name>/ (its parent is the served folder)."""
     port = _free_port()
     server = subprocess.Popen(
-        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(default_site.parent)],
+        [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1", "--directory", str(site.parent)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -58,10 +60,32 @@ def http_root(default_site: Path) -> Iterator[str]:
                 break
             except OSError:
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/{default_site.name}/"
+        yield f"http://127.0.0.1:{port}/{site.name}/"
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def http_root(default_site: Path) -> Iterator[str]:
+    """The default site served by http.server under the sub-path /site/."""
+    with _served(default_site) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chunked_http_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The default catalog built with search chunks of four servers (as a catalog above
+    CHUNK_SIZE servers gets them), served over HTTP so that the test can hold the chunks back."""
+    from generator.render import site_search
+
+    out = tmp_path_factory.mktemp("chunked-site") / "site"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(site_search, "CHUNK_SIZE", 4)
+        build(DEFAULT_SOURCE, out, jobs=1)
+    assert (out / "assets/search-index-9.js").is_file()
+    with _served(out) as url:
+        yield url
 
 
 @pytest.fixture(params=["file", "http"])
@@ -116,6 +140,38 @@ def test_typing_narrows_the_cards_and_the_hash_restores_it(watched: Watched, sit
     assert watched.cards() == ["osv"]
     assert page.inner_text("#status") == "1 server"
     assert watched.problems == [] and watched.dialogs == []
+
+
+def test_what_is_typed_while_the_search_data_loads_is_kept(watched: Watched, chunked_http_root: str) -> None:
+    # At 10,000 servers the search chunks take about a second to load and the box is already
+    # there: a query typed meanwhile must be the one searched, not wiped when the data arrives.
+    page = watched.page
+    held: list[object] = []
+    released = False
+
+    def hold(route: object) -> None:
+        if released:
+            route.continue_()  # type: ignore[attr-defined]
+        else:
+            held.append(route)
+
+    page.route("**/assets/search-index-*.js", hold)
+    page.goto(chunked_http_root + "index.html", wait_until="domcontentloaded")
+    for _ in range(200):
+        if held:
+            break
+        page.wait_for_timeout(10)
+    assert held, "the first search chunk was never requested"
+    page.type("#q", "vulnerab")
+    assert page.evaluate("window.MCPCatalogPage === undefined")  # the data is still held back
+    released = True
+    for route in held:
+        route.continue_()  # type: ignore[attr-defined]
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    assert page.input_value("#q") == "vulnerab"
+    assert set(watched.cards()) >= {"osv"} and len(watched.cards()) < 10
+    assert "q=vulnerab" in page.url
+    assert watched.problems == []
 
 
 def test_filters_combine_show_chips_and_clear(watched: Watched, site_url: str) -> None:
