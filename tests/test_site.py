@@ -255,7 +255,7 @@ def test_index_lists_every_server_as_a_card_with_search_data(default_site: Path)
     assert len(cards) == 36
     assert [c.get("data-name") for c in cards] == sorted(c.get("data-name") for c in cards)
     data = (default_site / paths.site_asset("search-index.js")).read_text()
-    assert data.startswith("window.MCPCatalogSearch={") and '"n":"osv"' in data
+    assert data.startswith("window.MCPCatalogSearch=JSON.parse('{") and '"n":"osv"' in data
 
 
 # --- small fixture catalogs --------------------------------------------------------

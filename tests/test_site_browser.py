@@ -174,6 +174,20 @@ def test_what_is_typed_while_the_search_data_loads_is_kept(watched: Watched, chu
     assert watched.problems == []
 
 
+def test_search_data_reads_back_exactly_in_the_browser(watched: Watched) -> None:
+    # The search data is JSON inside a single-quoted JavaScript string: every character that
+    # could end the string, the line or the script must come back as it went in.
+    from generator.render.site_search import _js_data
+
+    nasty = ["O'Brien", "back\\slash \\' \\\\'", '"quoted"', "line\u2028sep\u2029para", "</script><script>x()</script>",
+             "tab\tnew\nline\r", "emoji \U0001f600 ünï", "\\u0041 not an escape", "''", "\x00\x1f\x7f"]
+    value = {"list": nasty, "nested": {"k'": nasty[::-1]}, "n": [1, 2.5, True, None]}
+    script = _js_data(value)
+    assert "<" not in script and "\u2028" not in script and "\n" not in script
+    assert watched.page.evaluate(f"() => {script}") == value
+    assert watched.problems == []
+
+
 def test_filters_combine_show_chips_and_clear(watched: Watched, site_url: str) -> None:
     page = watched.page
     page.goto(site_url + "index.html")

