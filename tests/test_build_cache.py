@@ -280,3 +280,11 @@ def test_input_keys_tell_values_apart_and_refuse_what_they_cannot_hash(catalog: 
     assert InputKeys({}).of("page", [first]) is None  # no key for a server: always make the file
     with pytest.raises(TypeError, match="cannot compute an input key"):
         keys.of(object())
+    # Large lists and dicts are hashed once per object: equal contents still give equal keys,
+    # and one changed item a new one, however often the object was seen before.
+    long = [first, *range(40)]
+    assert keys.of(long) == keys.of(long) == keys.of(list(long)) == InputKeys({first.name: "k1"}).of(list(long))
+    assert keys.of(long) != keys.of([second, *range(40)]) != keys.of([first, *range(39), 99])
+    table = {f"tag-{n}": n for n in range(40)}
+    assert keys.of(table) == keys.of(dict(table)) != keys.of({**table, "tag-0": -1})
+    assert keys.of(table) != keys.of(list(table.items()))

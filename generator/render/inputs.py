@@ -27,6 +27,10 @@ from pydantic import BaseModel
 from generator.models import Server
 
 
+# Lists and dicts of at least this many items are hashed once per object (see InputKeys._shared).
+_SHARED_SIZE = 16
+
+
 class UnknownServer(KeyError):
     """A server with no key in this build: the file must be made."""
 
@@ -37,6 +41,7 @@ class InputKeys:
     def __init__(self, server_keys: Mapping[str, str]) -> None:
         self._server_keys = server_keys
         self._models: dict[int, tuple[BaseModel, bytes]] = {}
+        self._containers: dict[int, tuple[Any, bytes]] = {}
 
     def of(self, *values: Any) -> str | None:
         """The key of `values`, or None when one of its servers has no key (then always make the file)."""
@@ -59,12 +64,16 @@ class InputKeys:
             digest.update(b"s%d:" % len(encoded) + encoded)
         elif value is None or isinstance(value, (bool, int, float)):
             digest.update(b"v" + repr(value).encode() + b";")
+        elif isinstance(value, (list, tuple)) and len(value) >= _SHARED_SIZE:
+            digest.update(b"h" + self._shared(value))
         elif isinstance(value, (list, tuple)):
             digest.update(b"l%d:" % len(value))
             for item in value:
                 self._feed(digest, item)
         elif isinstance(value, (set, frozenset)):
             self._feed(digest, sorted(value))
+        elif isinstance(value, dict) and len(value) >= _SHARED_SIZE:
+            digest.update(b"h" + self._shared(value))
         elif isinstance(value, dict):
             digest.update(b"d%d:" % len(value))
             for key, item in value.items():
@@ -78,6 +87,18 @@ class InputKeys:
                 self._feed(digest, getattr(value, item.name))
         else:
             raise TypeError(f"cannot compute an input key over a {type(value).__qualname__}")
+
+    def _shared(self, container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> bytes:
+        """The hash of a large list or dict, computed once per object: every index page gets the
+        same facets and tag lists, and hashing them for each page cost more than rendering it."""
+        known = self._containers.get(id(container))
+        if known is None or known[0] is not container:
+            inner = hashlib.sha256(b"d%d:" % len(container) if isinstance(container, dict) else b"l%d:" % len(container))
+            items = container.items() if isinstance(container, dict) else container
+            for item in items:
+                self._feed(inner, item)
+            known = self._containers[id(container)] = (container, inner.digest())
+        return known[1]
 
     def _model(self, model: BaseModel) -> bytes:
         known = self._models.get(id(model))

@@ -143,13 +143,9 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
         values = dict(values)
         if site_pages.CARD_SERVERS in values:
             values["cards"] = [card_at(server, depth) for server in values.pop(site_pages.CARD_SERVERS)]
-        if site_pages.ROW_SERVERS in values:
-            html: dict[str, list[Markup]] = {}
-            row_servers = values.pop(site_pages.ROW_SERVERS)
-            for server, _ in row_servers:
-                if server.name not in html:
-                    html[server.name] = rows_at(server, depth)
-            values["rows"] = [html[server.name][index] for server, index in row_servers]
+        if site_pages.ROW_SPANS in values:
+            values["rows"] = [row for server, first, end in values.pop(site_pages.ROW_SPANS)
+                              for row in rows_at(server, depth)[first:end]]
         return render_page(environment, template, path, values).content
 
     keys = InputKeys(context.server_keys)

@@ -66,10 +66,10 @@ def card(meta: CatalogMeta, server: Server) -> Card:
     )
 
 
-CARD_SERVERS, ROW_SERVERS = "card_servers", "row_servers"
+CARD_SERVERS, ROW_SPANS = "card_servers", "row_spans"
 """Values naming what site.py turns into HTML before rendering: the servers whose cards a page
-shows, and the (server, tool index) of each row of the tools table. Pages hold servers, not
-their HTML, so that a page's input key can be computed without rendering anything."""
+shows, and the rows of the tools table as (server, first tool index, end index) spans. Pages
+hold servers, not their HTML, so that a page's input key can be computed without rendering anything."""
 
 
 def _paged(template: str, first: str, servers: Sequence[Server], values: dict[str, Any]) -> Iterator[Page]:
@@ -171,15 +171,34 @@ TOOLS_PER_PAGE = 1000
 
 
 def _tools_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
-    rows = [(server, index) for server in catalog.servers for index in range(len(server.tools))]
-    count = max(1, -(-len(rows) // TOOLS_PER_PAGE))
+    total = sum(len(server.tools) for server in catalog.servers)
+    count = max(1, -(-total // TOOLS_PER_PAGE))
     page_paths = [paths.tools_page(n) for n in range(1, count + 1)]
+    spans = _row_spans(catalog.servers)
     for number, path in enumerate(page_paths, 1):
         yield "tools.html", path, {
             **common,
-            ROW_SERVERS: rows[(number - 1) * TOOLS_PER_PAGE:number * TOOLS_PER_PAGE],
-            "total_tools": len(rows), "page": number, "pages": count, "pager": "tools", "page_paths": page_paths,
+            ROW_SPANS: next(spans, []),
+            "total_tools": total, "page": number, "pages": count, "pager": "tools", "page_paths": page_paths,
         }
+
+
+def _row_spans(servers: Sequence[Server]) -> Iterator[list[tuple[Server, int, int]]]:
+    """Each tools page's rows, TOOLS_PER_PAGE at a time, as (server, first, end) spans of its tools."""
+    page: list[tuple[Server, int, int]] = []
+    room = TOOLS_PER_PAGE
+    for server in servers:
+        first = 0
+        while first < len(server.tools):
+            end = min(len(server.tools), first + room)
+            page.append((server, first, end))
+            room -= end - first
+            first = end
+            if not room:
+                yield page
+                page, room = [], TOOLS_PER_PAGE
+    if page:
+        yield page
 
 
 def tool_rows(server: Server) -> list[tuple[Any, list[str]]]:
