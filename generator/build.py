@@ -197,6 +197,8 @@ class _Work:
     servers: Sequence[Server] = ()
     deferred: Mapping[str, tuple[str, WrittenFile]] = field(default_factory=dict)
     """Deferred files of the last build: path -> (input key, record of the file the output holds)."""
+    catalog_tasks: Sequence[tuple[int, int | None]] = ()
+    """The catalog-wide tasks, see `_catalog_tasks`."""
 
 
 # Set just before the worker processes fork, so they inherit the catalog instead of unpickling it.
@@ -262,42 +264,50 @@ def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[cache.Cached
 def _render_catalog_wide(
     context: RenderContext, tree: OutputTree, deferred: Mapping[str, tuple[str, WrittenFile]], jobs: int
 ) -> tuple[dict[str, bytes], dict[str, str], Timings]:
-    """Every catalog-wide half, one task per output kind.
+    """Every catalog-wide half, one task per output kind or per part of one (see `OutputKind.catalog_parts`).
 
     Returns what they asked to remember and the input keys of their deferred files.
     """
-    timings: Timings = []
+    seconds: dict[str, float] = {}
     remembered: dict[str, bytes] = {}
     keys: dict[str, str] = {}
-    work = _Work(context, tree, deferred=deferred)
-    results = _run(work, len(KINDS), _catalog_kind, jobs)
-    for written, staged, fragments, kind_keys, spent in sorted(results, key=lambda result: result[-1][0]):
+    tasks = _catalog_tasks(context)
+    work = _Work(context, tree, deferred=deferred, catalog_tasks=tasks)
+    for written, staged, fragments, task_keys, (name, spent) in _run(work, len(tasks), _catalog_task, jobs):
         tree.merge(written, staged)
         remembered.update(fragments)
-        keys.update(kind_keys)
-        timings.append(spent[1:])
-    return remembered, keys, timings
+        keys.update(task_keys)
+        seconds[name] = seconds.get(name, 0.0) + spent
+    return remembered, keys, [(f"render catalog-wide: {kind.name}", seconds.get(kind.name, 0.0)) for kind in KINDS]
 
 
 # The catalog-wide halves go to the workers largest first, so that the workers finish together
-# (bundles and site each take about as long as all the others at 10,000 servers, see bench/).
+# (the bundles and the site take the longest at 10,000 servers, see bench/).
 _LARGE_CATALOG_WIDE = ("bundles", "site")
+CatalogTask = tuple[int, int | None]
+"""(index in KINDS, index of the part or None for the whole catalog-wide half)."""
 
 
-def _largest_first() -> list[int]:
-    return sorted(range(len(KINDS)), key=lambda index: KINDS[index].name not in _LARGE_CATALOG_WIDE)
+def _catalog_tasks(context: RenderContext) -> list[CatalogTask]:
+    tasks: list[CatalogTask] = []
+    for index, kind in enumerate(KINDS):
+        parts = None if kind.catalog_parts is None else len(kind.catalog_parts(context))
+        tasks += [(index, None)] if parts is None else [(index, part) for part in range(parts)]
+    return sorted(tasks, key=lambda task: KINDS[task[0]].name not in _LARGE_CATALOG_WIDE)
 
 
-def _catalog_kind(
-    work: _Work, index: int
-) -> tuple[dict[str, WrittenFile], set[str], dict[str, bytes], dict[str, str], tuple[int, str, float]]:
-    index = _largest_first()[index]
+def _catalog_task(
+    work: _Work, number: int
+) -> tuple[dict[str, WrittenFile], set[str], dict[str, bytes], dict[str, str], tuple[str, float]]:
+    index, part = work.catalog_tasks[number]
     kind = KINDS[index]
     started = time.perf_counter()
+    parts = kind.catalog_parts
+    half = kind.catalog_wide if part is None or parts is None else parts(work.context)[part]
     tree = work.tree.branch()
     fragments: dict[str, bytes] = {}
     keys: dict[str, str] = {}
-    for item in kind.catalog_wide(work.context):
+    for item in half(work.context):
         if isinstance(item, Fragment):
             fragments[item.key] = item.content
         elif isinstance(item, Deferred):
@@ -311,4 +321,4 @@ def _catalog_kind(
         else:
             tree.write(item)
     spent = time.perf_counter() - started
-    return tree.written, tree.staged, fragments, keys, (index, f"render catalog-wide: {kind.name}", spent)
+    return tree.written, tree.staged, fragments, keys, (kind.name, spent)

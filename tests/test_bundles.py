@@ -454,3 +454,24 @@ def test_single_oversized_server_fails_with_a_clear_message(write_tree) -> None:
     message = str(raised.value)
     assert "registry profile 'production'" in message
     assert re.search(r"is \d+ bytes", message) and "exclude it from the profile" in message
+
+
+def test_the_bundles_parts_yield_what_the_whole_catalog_wide_half_yields() -> None:
+    # The build runs each profile's bundle as its own task (OutputKind.catalog_parts); tests and
+    # `render` use the whole half: both must give the same files in the same order.
+    from conftest import DEFAULT_SOURCE
+    from generator.render import bundles
+    from generator.render.context import RenderContext
+    from generator.render.kind import Fragment
+    from generator.source.validate import read_catalog
+
+    context = RenderContext(read_catalog(DEFAULT_SOURCE).catalog)
+    assert bundles.KIND.catalog_parts is not None
+    parts = bundles.KIND.catalog_parts(context)
+    assert len(parts) == len(context.catalog.meta.registries) >= 2
+
+    def files(items: object) -> list[tuple[str, bytes]]:
+        return [(i.path, i.content) if not isinstance(i, Fragment) else (i.key, i.content) for i in items]  # type: ignore[attr-defined]
+
+    whole = files(bundles.KIND.catalog_wide(context))
+    assert whole and files(item for part in parts for item in part(context)) == whole

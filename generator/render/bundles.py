@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from generator import paths
@@ -25,7 +26,7 @@ from generator.models import RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server
 from generator.render.context import RenderContext
-from generator.render.kind import Fragment, OutputKind, render_kind
+from generator.render.kind import CatalogWide, Fragment, OutputKind, render_kind
 from generator.archive import ArchivePiece, archive_piece, compress_chunks, folders_above, join_pieces, path_order
 from generator.render.k8s_yaml import document_bytes, header, multi_document_bytes
 from generator.render.toolhive import legacy_registry_bytes, upstream_registry_bytes
@@ -294,7 +295,12 @@ def registry_bundles(context: RenderContext) -> Iterator[OutputFile | Fragment]:
         yield from profile_files(context, profile)
 
 
-KIND = OutputKind("bundles", registry_bundles, server_files)
+def profile_parts(context: RenderContext) -> list[CatalogWide]:
+    """`registry_bundles` cut by profile: a profile's bundle does not depend on another's."""
+    return [partial(profile_files, profile=profile) for profile in context.catalog.meta.registries]
+
+
+KIND = OutputKind("bundles", registry_bundles, server_files, profile_parts)
 
 
 def render(context: RenderContext) -> Iterator[OutputFile]:

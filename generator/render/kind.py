@@ -16,7 +16,7 @@ servers, so it writes the same bytes as a cold build.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 
 from generator.models import Server
@@ -61,6 +61,9 @@ class OutputKind:
     name: str
     catalog_wide: CatalogWide
     per_server: PerServer | None = None
+    catalog_parts: Callable[[RenderContext], Sequence[CatalogWide]] | None = None
+    """The catalog-wide half cut into independent parts (the bundles: one per registry profile)
+    that the build may run in different workers; in order, they yield what `catalog_wide` yields."""
 
 
 def render_kind(kind: OutputKind, context: RenderContext) -> Iterator[OutputFile]:
