@@ -30,6 +30,7 @@ import importlib.metadata
 import marshal
 import os
 import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,7 +43,7 @@ from generator.output import BUILD_MARKER, WrittenFile
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 5
+CACHE_FORMAT = 6
 STATE_FILE = "state.marshal"
 PARSED_FILE = "parsed.marshal"
 LOCK_FILE = "lock"
@@ -125,8 +126,23 @@ def _program_digest() -> str:
 
 
 def _hash_folder(digest: Any, folder: Path) -> None:
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
-        digest.update(str(path.relative_to(folder)).encode("utf-8") + b"\0" + path.read_bytes() + b"\0")
+    """Every file under `folder`, through symlinked folders too (Jinja's loader follows them)."""
+    for relative in sorted(_files_below(folder)):
+        digest.update(relative.encode("utf-8") + b"\0" + (folder / relative).read_bytes() + b"\0")
+
+
+def _files_below(folder: Path) -> list[str]:
+    found: list[str] = []
+    seen: set[str] = set()  # real paths of the folders walked: a symlink loop is walked once
+    for top, folders, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(top)
+        if real in seen:
+            folders[:] = []
+            continue
+        seen.add(real)
+        folders[:] = [name for name in folders if name != "__pycache__"]
+        found += [os.path.relpath(os.path.join(top, name), folder) for name in files]
+    return found
 
 
 def build_key(catalog: Catalog, *, templates: Path | None, image_mirror: str | None) -> str:
@@ -231,18 +247,23 @@ def save_parsed(cache_dir: Path, source_dir: Path, parsed: ParsedFiles) -> None:
 
 
 def _dump_blob(value: Any, stream: BinaryIO) -> None:
-    """`value` marshalled into bytes, written as one marshalled bytes object (see `_load_blob`)."""
-    marshal.dump(marshal.dumps(value), stream)
+    """`value` marshalled into bytes, written with its CRC-32 as one marshalled pair (see `_load_blob`)."""
+    blob = marshal.dumps(value)
+    marshal.dump((zlib.crc32(blob), blob), stream)
 
 
 def _load_blob(stream: BinaryIO) -> Any:
-    """What `_dump_blob` wrote. marshal.load() reading many small objects from a file is several
-    times slower than marshal.loads() on bytes in memory (2.2 s against 0.35 s for 10,000 parsed
-    servers), so each value is read as one bytes object first, then decoded."""
-    blob = marshal.load(stream)
-    if not isinstance(blob, bytes):
-        raise ValueError("not a build cache blob")
-    return marshal.loads(blob)
+    """What `_dump_blob` wrote; ValueError when it is not intact.
+
+    marshal.load() reading many small objects from a file is several times slower than
+    marshal.loads() on bytes in memory (2.2 s against 0.35 s for 10,000 parsed servers), so
+    each value is read as one bytes object first, then decoded. The checksum turns a damaged
+    cache (a flipped bit decodes as other bytes, silently) into a cold build.
+    """
+    pair = marshal.load(stream)
+    if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], bytes)) or zlib.crc32(pair[1]) != pair[0]:
+        raise ValueError("damaged build cache")
+    return marshal.loads(pair[1])
 
 
 def _plain(files: dict[str, WrittenFile]) -> dict[str, tuple[str, int]]:

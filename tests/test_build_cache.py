@@ -288,3 +288,29 @@ def test_input_keys_tell_values_apart_and_refuse_what_they_cannot_hash(catalog: 
     table = {f"tag-{n}": n for n in range(40)}
     assert keys.of(table) == keys.of(dict(table)) != keys.of({**table, "tag-0": -1})
     assert keys.of(table) != keys.of(list(table.items()))
+
+
+@pytest.mark.parametrize("damaged", ["state.marshal", "parsed.marshal"])
+def test_a_damaged_cache_gives_a_cold_build(catalog: Path, tmp_path: Path, damaged: str) -> None:
+    site = tmp_path / "site"
+    build(catalog, site)
+    cached = tmp_path / ".cache/mcp-catalog/site" / damaged
+    data = bytearray(cached.read_bytes())
+    data[len(data) // 2] ^= 0x01  # one flipped bit, deep inside a server's cached state
+    cached.write_bytes(bytes(data))
+    edit(catalog / "servers/fetch.yaml", "description: ", "description: Now also ")
+    warm_equals_cold(catalog, site, tmp_path, "damaged")
+
+
+def test_templates_in_a_symlinked_folder_are_part_of_the_build_key(tmp_path: Path) -> None:
+    from generator.cache import code_key
+
+    elsewhere, overrides = tmp_path / "elsewhere", tmp_path / "overrides"
+    elsewhere.mkdir()
+    overrides.mkdir()
+    (elsewhere / "_card.html").write_text("one")
+    (overrides / "shared").symlink_to(elsewhere, target_is_directory=True)
+    (elsewhere / "loop").symlink_to(overrides, target_is_directory=True)  # a loop is walked once
+    before = code_key(overrides)
+    (elsewhere / "_card.html").write_text("two")
+    assert code_key(overrides) != before

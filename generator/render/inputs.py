@@ -90,7 +90,9 @@ class InputKeys:
 
     def _shared(self, container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> bytes:
         """The hash of a large list or dict, computed once per object: every index page gets the
-        same facets and tag lists, and hashing them for each page cost more than rendering it."""
+        same facets and tag lists, and hashing them for each page cost more than rendering it.
+        So a value handed to `of` must not change afterwards (site_pages builds each list whole
+        before yielding it and never touches it again)."""
         known = self._containers.get(id(container))
         if known is None or known[0] is not container:
             inner = hashlib.sha256(b"d%d:" % len(container) if isinstance(container, dict) else b"l%d:" % len(container))
