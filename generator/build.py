@@ -65,7 +65,8 @@ class BuildReport:
     seconds: float
     warnings: list[Diagnostic]
     timings: tuple[tuple[str, float], ...] = ()
-    """(phase, seconds) in pipeline order: load and validate, render per output kind, write, swap."""
+    """(phase, seconds) in pipeline order: load and validate, read the cache, render per output kind
+    (the CPU time of its tasks, then the wall-clock time of all of them), indexes, swap, save the cache."""
     rendered_servers: int = 0
     """Servers whose files were rendered (all of them in a cold build, the changed ones otherwise)."""
     written: int = 0
@@ -140,7 +141,9 @@ def _build(
     with OutputTree(out_dir, previous=None if state is None else state.every_file()) as tree:
         for entry in reused.values():
             tree.keep(entry.files)
+        servers_started = time.perf_counter()
         rendered, server_timings = _render_servers(context, stale, tree, jobs)
+        server_timings.append((f"render per server, wall clock, --jobs {jobs}", time.perf_counter() - servers_started))
         servers = {**reused, **{name: replace(entry, key=server_keys[name]) for name, entry in rendered.items()}}
         server_files = set(tree.written)
         remembered = state.catalog_fragments if state else {}
@@ -148,7 +151,9 @@ def _build(
         deferred = {} if state is None else {
             path: (key, state.catalog_files[path]) for path, key in state.catalog_keys.items() if path in state.catalog_files
         }
+        catalog_started = time.perf_counter()
         catalog_fragments, catalog_keys, catalog_timings = _render_catalog_wide(with_fragments, tree, deferred, jobs)
+        catalog_timings.append((f"render catalog-wide, wall clock, --jobs {jobs}", time.perf_counter() - catalog_started))
         timings += server_timings + catalog_timings
         index_started = time.perf_counter()
         for index in INDEXERS:
@@ -160,8 +165,10 @@ def _build(
         swap_started = time.perf_counter()
     timings.append(("put in place", time.perf_counter() - swap_started))
     if use_cache:
+        save_started = time.perf_counter()
         catalog_files = {path: record for path, record in tree.written.items() if path not in server_files}
         cache.save(cache_dir, out_dir, cache.CacheState(build_key, servers, catalog_files, catalog_fragments, catalog_keys))
+        timings.append(("save the build cache", time.perf_counter() - save_started))
     return BuildReport(
         servers=len(validated.catalog.servers),
         files=len(tree.written),

@@ -155,7 +155,10 @@ def test_build_profile_says_where_the_time_went(write_tree, runner, tmp_path):
     assert phases[0] == "load and validate"
     assert "render per server: site" in phases and "render catalog-wide: site" in phases
     assert "render catalog-wide: catalog_json" in phases and "read the build cache" in phases
-    assert phases[-2:] == ["write indexes", "put in place"]
+    assert phases[-3:] == ["write indexes", "put in place", "save the build cache"]
+    assert [p for p in phases if "wall clock" in p] == [
+        f"render per server, wall clock, --jobs {os.cpu_count()}", f"render catalog-wide, wall clock, --jobs {os.cpu_count()}"
+    ]
 
 
 def test_build_counts_warnings_and_lists_them_on_request(write_tree, runner, tmp_path):
