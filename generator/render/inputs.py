@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -36,12 +36,12 @@ class UnknownServer(KeyError):
 
 
 class InputKeys:
-    """Hashes values for input keys; remembers the hash of large shared objects (the catalog's meta)."""
+    """Hashes values for input keys; remembers the hash of large shared objects (the catalog's
+    meta, the facets every index page gets)."""
 
     def __init__(self, server_keys: Mapping[str, str]) -> None:
         self._server_keys = server_keys
-        self._models: dict[int, tuple[BaseModel, bytes]] = {}
-        self._containers: dict[int, tuple[Any, bytes]] = {}
+        self._known: dict[int, tuple[Any, bytes]] = {}  # id -> (the object, kept alive; its hash)
 
     def of(self, *values: Any) -> str | None:
         """The key of `values`, or None when one of its servers has no key (then always make the file)."""
@@ -64,23 +64,14 @@ class InputKeys:
             digest.update(b"s%d:" % len(encoded) + encoded)
         elif value is None or isinstance(value, (bool, int, float)):
             digest.update(b"v" + repr(value).encode() + b";")
-        elif isinstance(value, (list, tuple)) and len(value) >= _SHARED_SIZE:
-            digest.update(b"h" + self._shared(value))
-        elif isinstance(value, (list, tuple)):
-            digest.update(b"l%d:" % len(value))
-            for item in value:
-                self._feed(digest, item)
+        elif isinstance(value, (list, tuple, dict)) and len(value) >= _SHARED_SIZE:
+            digest.update(b"h" + self._remembered(value, self._items_hash))
+        elif isinstance(value, (list, tuple, dict)):
+            self._feed_items(digest, value)
         elif isinstance(value, (set, frozenset)):
             self._feed(digest, sorted(value))
-        elif isinstance(value, dict) and len(value) >= _SHARED_SIZE:
-            digest.update(b"h" + self._shared(value))
-        elif isinstance(value, dict):
-            digest.update(b"d%d:" % len(value))
-            for key, item in value.items():
-                self._feed(digest, key)
-                self._feed(digest, item)
         elif isinstance(value, BaseModel):
-            digest.update(b"m" + self._model(value))
+            digest.update(b"m" + self._remembered(value, _model_hash))
         elif dataclasses.is_dataclass(value) and not isinstance(value, type):
             digest.update(b"c" + type(value).__qualname__.encode() + b":")
             for item in dataclasses.fields(value):
@@ -88,23 +79,32 @@ class InputKeys:
         else:
             raise TypeError(f"cannot compute an input key over a {type(value).__qualname__}")
 
-    def _shared(self, container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> bytes:
-        """The hash of a large list or dict, computed once per object: every index page gets the
-        same facets and tag lists, and hashing them for each page cost more than rendering it.
-        So a value handed to `of` must not change afterwards (site_pages builds each list whole
-        before yielding it and never touches it again)."""
-        known = self._containers.get(id(container))
-        if known is None or known[0] is not container:
-            inner = hashlib.sha256(b"d%d:" % len(container) if isinstance(container, dict) else b"l%d:" % len(container))
-            items = container.items() if isinstance(container, dict) else container
-            for item in items:
-                self._feed(inner, item)
-            known = self._containers[id(container)] = (container, inner.digest())
+    def _feed_items(self, digest: Any, container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> None:
+        if isinstance(container, dict):
+            digest.update(b"d%d:" % len(container))
+            for key, item in container.items():
+                self._feed(digest, key)
+                self._feed(digest, item)
+        else:
+            digest.update(b"l%d:" % len(container))
+            for item in container:
+                self._feed(digest, item)
+
+    def _items_hash(self, container: list[Any] | tuple[Any, ...] | dict[Any, Any]) -> bytes:
+        inner = hashlib.sha256()
+        self._feed_items(inner, container)
+        return inner.digest()
+
+    def _remembered(self, value: Any, hash_of: Callable[[Any], bytes]) -> bytes:
+        """`hash_of(value)`, computed once per object: every index page gets the same facets and
+        tag lists, and hashing them for each page cost more than rendering it. So a value handed
+        to `of` must not change afterwards (site_pages builds each list whole before yielding it
+        and never touches it again)."""
+        known = self._known.get(id(value))
+        if known is None or known[0] is not value:
+            known = self._known[id(value)] = (value, hash_of(value))
         return known[1]
 
-    def _model(self, model: BaseModel) -> bytes:
-        known = self._models.get(id(model))
-        if known is None or known[0] is not model:
-            encoded = type(model).__qualname__.encode() + b":" + model.model_dump_json().encode("utf-8")
-            known = self._models[id(model)] = (model, hashlib.sha256(encoded).digest())
-        return known[1]
+
+def _model_hash(model: BaseModel) -> bytes:
+    return hashlib.sha256(type(model).__qualname__.encode() + b":" + model.model_dump_json().encode("utf-8")).digest()
