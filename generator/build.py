@@ -29,12 +29,13 @@ from typing import TypeVar
 from generator import cache
 from generator.diagnostics import Diagnostic
 from generator.errors import OutputError
+from generator.fragment_store import DamagedStore, FragmentRef, FragmentStore, FragmentView
 from generator.models import Server
 from generator.output import OutputFile, OutputTree, WrittenFile, check_output_dir
 from generator.release.diff import diff_releases, read_release_catalog
 from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
 from generator.render.catalog_json import catalog_document
-from generator.render.context import FragmentKey, RenderContext
+from generator.render.context import RenderContext
 from generator.render.kind import Deferred, Fragment, OutputKind
 from generator.source.validate import read_catalog
 
@@ -99,8 +100,18 @@ def build(
     cache_dir = cache_dir or cache.default_cache_dir(out_dir)
     _check_cache_dir(cache_dir, out_dir, source_dir)
     with cache.exclusive(cache_dir, out_dir):
-        return _build(source_dir, out_dir, cache_dir, started, strict=strict, templates=templates,
+        run = partial(_build, source_dir, out_dir, cache_dir, started, strict=strict, templates=templates,
                       image_mirror=image_mirror, previous=previous, jobs=jobs, use_cache=use_cache)
+        try:
+            return run()
+        except DamagedStore as damage:
+            if not use_cache:
+                raise OutputError(f"a fragment written during this build read back damaged ({damage}): check the disk of {cache_dir}") from None
+        cache.forget(cache_dir)  # the failed attempt changed nothing in the output: build again, cold
+        try:
+            return run()
+        except DamagedStore as damage:
+            raise OutputError(f"the build cache in {cache_dir} reads back damaged ({damage}): check its disk") from None
 
 
 def _build(
@@ -132,60 +143,67 @@ def _build(
     build_key = cache.build_key(context.catalog, templates=templates, image_mirror=image_mirror)
     server_keys = {s.name: cache.server_key(build_key, context.catalog, s) for s in context.catalog.servers}
     state = cache.load(cache_dir, out_dir, build_key) if use_cache else None
-    reused = {} if state is None else {
-        name: entry for name, entry in state.servers.items() if server_keys.get(name) == entry.key
-    }
-    stale = [server for server in context.catalog.servers if server.name not in reused]
-    timings.append(("read the build cache", time.perf_counter() - keys_started))
-
-    with OutputTree(out_dir, previous=None if state is None else state.every_file()) as tree:
-        for entry in reused.values():
-            tree.keep(entry.files)
-        servers_started = time.perf_counter()
-        rendered, server_timings = _render_servers(context, stale, tree, jobs)
-        server_timings.append((f"render per server, wall clock, --jobs {jobs}", time.perf_counter() - servers_started))
-        servers = {**reused, **{name: replace(entry, key=server_keys[name]) for name, entry in rendered.items()}}
-        server_files = set(tree.written)
-        remembered = state.catalog_fragments if state else {}
-        with_fragments = replace(context, fragments=_fragments(servers, remembered), server_keys=server_keys)
-        deferred = {} if state is None else {
-            path: (key, state.catalog_files[path]) for path, key in state.catalog_keys.items() if path in state.catalog_files
+    with _fragment_store(state, cache_dir, use_cache) as store:
+        reused = {} if state is None else {
+            name: entry for name, entry in state.servers.items() if server_keys.get(name) == entry.key
         }
-        catalog_started = time.perf_counter()
-        catalog_fragments, catalog_keys, catalog_timings = _render_catalog_wide(with_fragments, tree, deferred, jobs)
-        catalog_timings.append((f"render catalog-wide, wall clock, --jobs {jobs}", time.perf_counter() - catalog_started))
-        timings += server_timings + catalog_timings
-        index_started = time.perf_counter()
-        for index in INDEXERS:
-            for item in index(context, dict(tree.written)):
-                tree.write(item)
-        timings.append(("write indexes", time.perf_counter() - index_started))
+        stale = [server for server in context.catalog.servers if server.name not in reused]
+        timings.append(("read the build cache", time.perf_counter() - keys_started))
+
+        with OutputTree(out_dir, previous=None if state is None else state.every_file()) as tree:
+            for entry in reused.values():
+                tree.keep(entry.files)
+            servers_started = time.perf_counter()
+            rendered, server_timings = _render_servers(context, stale, tree, store, jobs)
+            server_timings.append((f"render per server, wall clock, --jobs {jobs}", time.perf_counter() - servers_started))
+            servers = {**reused, **{name: replace(entry, key=server_keys[name]) for name, entry in rendered.items()}}
+            server_files = set(tree.written)
+            remembered = state.catalog_fragments if state else {}
+            with_fragments = replace(context, fragments=_fragments(store, servers, remembered), server_keys=server_keys)
+            deferred = {} if state is None else {
+                path: (key, state.catalog_files[path]) for path, key in state.catalog_keys.items() if path in state.catalog_files
+            }
+            catalog_started = time.perf_counter()
+            catalog_fragments, catalog_keys, catalog_timings = _render_catalog_wide(with_fragments, tree, store, deferred, jobs)
+            catalog_timings.append((f"render catalog-wide, wall clock, --jobs {jobs}", time.perf_counter() - catalog_started))
+            timings += server_timings + catalog_timings
+            index_started = time.perf_counter()
+            for index in INDEXERS:
+                for item in index(context, dict(tree.written)):
+                    tree.write(item)
+            timings.append(("write indexes", time.perf_counter() - index_started))
+            if use_cache:
+                cache.forget(cache_dir)  # an update interrupted from here on must be followed by a cold build
+            swap_started = time.perf_counter()
+        timings.append(("put in place", time.perf_counter() - swap_started))
         if use_cache:
-            cache.forget(cache_dir)  # an update interrupted from here on must be followed by a cold build
-        swap_started = time.perf_counter()
-    timings.append(("put in place", time.perf_counter() - swap_started))
-    if use_cache:
-        save_started = time.perf_counter()
-        catalog_files = {path: record for path, record in tree.written.items() if path not in server_files}
-        cache.save(cache_dir, out_dir, cache.CacheState(build_key, servers, catalog_files, catalog_fragments, catalog_keys))
-        timings.append(("save the build cache", time.perf_counter() - save_started))
-    return BuildReport(
-        servers=len(validated.catalog.servers),
-        files=len(tree.written),
-        seconds=time.perf_counter() - started,
-        warnings=validated.warnings,
-        timings=tuple(timings),
-        rendered_servers=len(stale),
-        written=len(tree.staged),  # a cold build stages every file
-    )
+            save_started = time.perf_counter()
+            catalog_files = {path: record for path, record in tree.written.items() if path not in server_files}
+            cache.save(cache_dir, out_dir, cache.CacheState(build_key, servers, catalog_files, catalog_fragments, catalog_keys), store)
+            timings.append(("save the build cache", time.perf_counter() - save_started))
+        return BuildReport(
+            servers=len(validated.catalog.servers),
+            files=len(tree.written),
+            seconds=time.perf_counter() - started,
+            warnings=validated.warnings,
+            timings=tuple(timings),
+            rendered_servers=len(stale),
+            written=len(tree.staged),  # a cold build stages every file
+        )
 
 
-def _fragments(servers: Mapping[str, cache.CachedServer], remembered: Mapping[str, bytes]) -> dict[FragmentKey, bytes]:
-    """Every server's fragments, and what the catalog-wide halves remembered (server "")."""
-    fragments: dict[FragmentKey, bytes] = {("", key): content for key, content in remembered.items()}
-    for name, entry in servers.items():
-        fragments.update({(name, key): content for key, content in entry.fragments.items()})
-    return fragments
+def _fragment_store(state: cache.CacheState | None, cache_dir: Path, use_cache: bool) -> FragmentStore:
+    """The cache's store when its state is usable, else an empty one (a temporary file without a cache)."""
+    if state is not None and state.store is not None:
+        return state.store
+    return cache.fresh_store(cache_dir) if use_cache else FragmentStore.temporary(cache_dir)
+
+
+def _fragments(
+    store: FragmentStore, servers: Mapping[str, cache.CachedServer], remembered: Mapping[str, FragmentRef]
+) -> FragmentView:
+    """Every server's fragments, and what the catalog-wide halves remembered (server ""), read from `store`."""
+    return FragmentView(store, {"": remembered, **{name: entry.fragments for name, entry in servers.items()}})
 
 
 def _check_cache_dir(cache_dir: Path, out_dir: Path, source_dir: Path) -> None:
@@ -201,6 +219,8 @@ class _Work:
 
     context: RenderContext
     tree: OutputTree
+    store: FragmentStore
+    """Where the tasks put the fragments they make (see generator.fragment_store)."""
     servers: Sequence[Server] = ()
     deferred: Mapping[str, tuple[str, WrittenFile]] = field(default_factory=dict)
     """Deferred files of the last build: path -> (input key, record of the file the output holds)."""
@@ -231,12 +251,14 @@ def _forked_task(task: Callable[[_Work, int], T], index: int) -> T:
     return task(_FORKED_WORK, index)
 
 
-def _render_servers(context: RenderContext, servers: Sequence[Server], tree: OutputTree, jobs: int) -> tuple[dict[str, cache.CachedServer], Timings]:
+def _render_servers(
+    context: RenderContext, servers: Sequence[Server], tree: OutputTree, store: FragmentStore, jobs: int
+) -> tuple[dict[str, cache.CachedServer], Timings]:
     """Every per-server half for `servers`, in slices spread over the workers."""
     slices = -(-len(servers) // SERVERS_PER_TASK)
     results: dict[str, cache.CachedServer] = {}
     seconds: dict[str, float] = defaultdict(float)
-    for slice_results, slice_seconds in _run(_Work(context, tree, servers), slices, _server_slice, jobs):
+    for slice_results, slice_seconds in _run(_Work(context, tree, store, servers), slices, _server_slice, jobs):
         for name, (result, staged) in slice_results.items():
             tree.merge(result.files, staged)
             results[name] = result
@@ -246,40 +268,45 @@ def _render_servers(context: RenderContext, servers: Sequence[Server], tree: Out
 
 
 def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[cache.CachedServer, set[str]]], dict[str, float]]:
-    """The per-server halves of every kind for one slice of the servers."""
-    results: dict[str, tuple[cache.CachedServer, set[str]]] = {}
+    """The per-server halves of every kind for one slice of the servers, their fragments put in the store."""
+    rendered: dict[str, tuple[OutputTree, dict[str, int]]] = {}
     seconds: dict[str, float] = defaultdict(float)
+    distinct: dict[bytes, int] = {}  # each distinct fragment of the slice, numbered: equal ones are stored once
     for server in work.servers[index * SERVERS_PER_TASK:(index + 1) * SERVERS_PER_TASK]:
         narrowed = work.context.for_server(server)
         tree = work.tree.branch()
-        fragments: dict[str, bytes] = {}
-        distinct: dict[bytes, bytes] = {}  # equal fragments (a profile keeping every tool) share one object
+        fragments: dict[str, int] = {}
         for kind in KINDS:
             if kind.per_server is None:
                 continue
             kind_started = time.perf_counter()
             for item in kind.per_server(narrowed, server):
                 if isinstance(item, Fragment):
-                    fragments[item.key] = distinct.setdefault(item.content, item.content)
+                    fragments[item.key] = distinct.setdefault(item.content, len(distinct))
                 else:
                     tree.write(item)
             seconds[kind.name] += time.perf_counter() - kind_started
-        results[server.name] = (cache.CachedServer("", tree.written, fragments), tree.staged)
+        rendered[server.name] = (tree, fragments)
+    refs = work.store.add(distinct)  # one write for the whole slice, in the order of the numbers
+    results = {
+        name: (cache.CachedServer("", tree.written, {key: refs[number] for key, number in fragments.items()}), tree.staged)
+        for name, (tree, fragments) in rendered.items()
+    }
     return results, dict(seconds)
 
 
 def _render_catalog_wide(
-    context: RenderContext, tree: OutputTree, deferred: Mapping[str, tuple[str, WrittenFile]], jobs: int
-) -> tuple[dict[str, bytes], dict[str, str], Timings]:
+    context: RenderContext, tree: OutputTree, store: FragmentStore, deferred: Mapping[str, tuple[str, WrittenFile]], jobs: int
+) -> tuple[dict[str, FragmentRef], dict[str, str], Timings]:
     """Every catalog-wide half, one task per output kind or per part of one (see `OutputKind.catalog_parts`).
 
     Returns what they asked to remember and the input keys of their deferred files.
     """
     seconds: dict[str, float] = {}
-    remembered: dict[str, bytes] = {}
+    remembered: dict[str, FragmentRef] = {}
     keys: dict[str, str] = {}
     tasks = _catalog_tasks(context)
-    work = _Work(context, tree, deferred=deferred, catalog_tasks=tasks)
+    work = _Work(context, tree, store, deferred=deferred, catalog_tasks=tasks)
     for written, staged, fragments, task_keys, (name, spent) in _run(work, len(tasks), _catalog_task, jobs):
         tree.merge(written, staged)
         remembered.update(fragments)
@@ -305,7 +332,7 @@ def _catalog_tasks(context: RenderContext) -> list[CatalogTask]:
 
 def _catalog_task(
     work: _Work, number: int
-) -> tuple[dict[str, WrittenFile], set[str], dict[str, bytes], dict[str, str], tuple[str, float]]:
+) -> tuple[dict[str, WrittenFile], set[str], dict[str, FragmentRef], dict[str, str], tuple[str, float]]:
     index, part = work.catalog_tasks[number]
     kind = KINDS[index]
     started = time.perf_counter()
@@ -327,5 +354,6 @@ def _catalog_task(
                 keys[item.path] = item.key
         else:
             tree.write(item)
+    refs = dict(zip(fragments, work.store.add(fragments.values())))
     spent = time.perf_counter() - started
-    return tree.written, tree.staged, fragments, keys, (kind.name, spent)
+    return tree.written, tree.staged, refs, keys, (kind.name, spent)

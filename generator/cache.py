@@ -17,7 +17,10 @@ Python) makes the build a cold one. It lives outside the output (by default
 `.cache/mcp-catalog/<output name>/` beside it), so it is never published.
 
 The state file is `marshal` data (plain values only; loading it runs nothing), versioned
-by the Python version that wrote it.
+by the Python version that wrote it. The fragments themselves stay in the fragment store
+(`fragments.bin`, see `generator.fragment_store`); the state holds their refs and the
+store's identity, so a rebuild reads and writes a few megabytes of state, not the
+fragments of every server.
 """
 
 from __future__ import annotations
@@ -37,14 +40,16 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from generator.errors import OutputError
+from generator.fragment_store import FragmentRef, FragmentStore
 from generator.memory import cyclic_gc_paused
 from generator.models import Catalog, Server
 from generator.output import BUILD_MARKER, WrittenFile
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 6
+CACHE_FORMAT = 7
 STATE_FILE = "state.marshal"
+STORE_FILE = "fragments.bin"
 PARSED_FILE = "parsed.marshal"
 LOCK_FILE = "lock"
 PACKAGE_ROOT = Path(__file__).resolve().parent
@@ -59,7 +64,8 @@ class CachedServer:
     key: str
     """`server_key` of the inputs (empty while a worker has rendered it but the build not yet named it)."""
     files: dict[str, WrittenFile]
-    fragments: dict[str, bytes]
+    fragments: dict[str, FragmentRef]
+    """Fragment key -> where the build's fragment store holds it."""
 
 
 @dataclass
@@ -70,10 +76,12 @@ class CacheState:
     servers: dict[str, CachedServer] = field(default_factory=dict)
     catalog_files: dict[str, WrittenFile] = field(default_factory=dict)
     """Files not owned by one server (lists, indexes, archives), to compare and to delete."""
-    catalog_fragments: dict[str, bytes] = field(default_factory=dict)
+    catalog_fragments: dict[str, FragmentRef] = field(default_factory=dict)
     """What the catalog-wide halves remembered (compressed archive chunks), used in the last build."""
     catalog_keys: dict[str, str] = field(default_factory=dict)
     """The input key of each deferred catalog-wide file (see generator.render.inputs)."""
+    store: FragmentStore | None = None
+    """The store holding every fragment the refs above point to (open while the state is used)."""
 
     def every_file(self) -> dict[str, WrittenFile]:
         """Every file the last build wrote."""
@@ -193,9 +201,18 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
                 name, key, files, fragments = _load_blob(stream)
                 servers[name] = CachedServer(key, _records(files), fragments)
             catalog_files, catalog_fragments, catalog_keys = _load_blob(stream)
+            store = FragmentStore.reopen(cache_dir / STORE_FILE, tuple(head["store"]))
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         return None
-    return CacheState(build, servers, _records(catalog_files), catalog_fragments, catalog_keys)
+    if store is None:
+        return None
+    return CacheState(build, servers, _records(catalog_files), catalog_fragments, catalog_keys, store)
+
+
+def fresh_store(cache_dir: Path) -> FragmentStore:
+    """An empty fragment store for a cold build; the state that pointed into the old one is dropped first."""
+    forget(cache_dir)
+    return FragmentStore.fresh(cache_dir / STORE_FILE)
 
 
 def forget(cache_dir: Path) -> None:
@@ -203,21 +220,45 @@ def forget(cache_dir: Path) -> None:
     (cache_dir / STATE_FILE).unlink(missing_ok=True)
 
 
-def save(cache_dir: Path, out_dir: Path, state: CacheState) -> None:
+def save(cache_dir: Path, out_dir: Path, state: CacheState, store: FragmentStore) -> None:
     """Write the state of the build that just finished, one server at a time (never a second
-    copy of everything in memory), then rename it into place (a torn file is never read)."""
+    copy of everything in memory), then rename it into place (a torn file is never read).
+
+    The store is compacted first when it is mostly fragments no server uses any more.
+    """
     marker = output_marker(out_dir)
     if marker is None:
         return
+    moved = store.compact(_live_refs(state))
+    if moved:
+        state = _relocated(state, moved)
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = cache_dir / f"{STATE_FILE}.tmp-{os.getpid()}"
     with open(temporary, "wb") as stream:
-        head = {"format": CACHE_FORMAT, "build_key": state.build_key, "marker": marker, "servers": len(state.servers)}
+        head = {
+            "format": CACHE_FORMAT, "build_key": state.build_key, "marker": marker, "servers": len(state.servers),
+            "store": store.identity(),
+        }
         marshal.dump(head, stream)
         for name, cached in state.servers.items():
             _dump_blob((name, cached.key, _plain(cached.files), cached.fragments), stream)
         _dump_blob((_plain(state.catalog_files), state.catalog_fragments, state.catalog_keys), stream)
     os.replace(temporary, cache_dir / STATE_FILE)
+
+
+def _live_refs(state: CacheState) -> Iterator[FragmentRef]:
+    yield from state.catalog_fragments.values()
+    for cached in state.servers.values():
+        yield from cached.fragments.values()
+
+
+def _relocated(state: CacheState, moved: dict[FragmentRef, FragmentRef]) -> CacheState:
+    """`state` with every ref replaced by where compaction moved it."""
+    def move(refs: dict[str, FragmentRef]) -> dict[str, FragmentRef]:
+        return {key: moved.get(ref, ref) for key, ref in refs.items()}
+
+    servers = {name: CachedServer(cached.key, cached.files, move(cached.fragments)) for name, cached in state.servers.items()}
+    return CacheState(state.build_key, servers, state.catalog_files, move(state.catalog_fragments), state.catalog_keys)
 
 
 def load_parsed(cache_dir: Path, source_dir: Path) -> ParsedFiles | None:

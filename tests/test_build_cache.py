@@ -290,7 +290,7 @@ def test_input_keys_tell_values_apart_and_refuse_what_they_cannot_hash(catalog: 
     assert keys.of(table) != keys.of(list(table.items()))
 
 
-@pytest.mark.parametrize("damaged", ["state.marshal", "parsed.marshal"])
+@pytest.mark.parametrize("damaged", ["state.marshal", "parsed.marshal", "fragments.bin"])
 def test_a_damaged_cache_gives_a_cold_build(catalog: Path, tmp_path: Path, damaged: str) -> None:
     site = tmp_path / "site"
     build(catalog, site)
@@ -300,6 +300,43 @@ def test_a_damaged_cache_gives_a_cold_build(catalog: Path, tmp_path: Path, damag
     cached.write_bytes(bytes(data))
     edit(catalog / "servers/fetch.yaml", "description: ", "description: Now also ")
     warm_equals_cold(catalog, site, tmp_path, "damaged")
+
+
+def test_a_missing_or_replaced_fragment_store_gives_a_cold_build(catalog: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    build(catalog, site)
+    store = tmp_path / ".cache/mcp-catalog/site/fragments.bin"
+    store.unlink()
+    assert build(catalog, site).rendered_servers > 0
+    store.rename(tmp_path / "kept-alive.bin")  # so the copy below gets another inode
+    store.write_bytes((tmp_path / "kept-alive.bin").read_bytes())
+    edit(catalog / "servers/fetch.yaml", "description: ", "description: Again ")
+    report = warm_equals_cold(catalog, site, tmp_path, "replaced")
+    assert report.rendered_servers == report.servers
+
+
+def test_the_fragment_store_is_compacted_and_still_read_right(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each rebuild appends the changed servers' fragments; compaction must keep every live one where the state says."""
+    from generator import fragment_store
+
+    site = tmp_path / "site"
+    build(catalog, site)
+    store = tmp_path / ".cache/mcp-catalog/site/fragments.bin"
+    cold_size = store.stat().st_size
+    edit(catalog / "servers/fetch.yaml", "description: ", "description: Once ")
+    build(catalog, site)
+    grown = store.stat().st_size
+    assert grown > cold_size  # fetch's new fragments were appended
+    monkeypatch.setattr(fragment_store, "_GARBAGE_FACTOR", 1)  # compact at the next save
+    edit(catalog / "servers/fetch.yaml", "description: ", "description: Twice ")
+    build(catalog, site)
+    assert store.stat().st_size < grown
+    monkeypatch.undo()
+    edit(catalog / "servers/git.yaml", "title: Git\n", "title: Git tools\n")
+    report = warm_equals_cold(catalog, site, tmp_path, "compacted")
+    assert report.rendered_servers == 1
 
 
 def test_templates_in_a_symlinked_folder_are_part_of_the_build_key(tmp_path: Path) -> None:

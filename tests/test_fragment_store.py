@@ -1,0 +1,113 @@
+"""The fragment store: fragments kept in a file instead of memory, read back exactly or not at all."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from pathlib import Path
+
+import pytest
+
+from generator import fragment_store
+from generator.fragment_store import EMPTY, DamagedStore, FragmentStore, FragmentView
+
+
+def test_fragments_read_back_as_added_and_equal_ones_may_share_a_ref(tmp_path: Path) -> None:
+    with FragmentStore.fresh(tmp_path / "f.bin") as store:
+        first = store.add([b"alpha", b"", b"\x00binary\xff"])
+        second = store.add([b"beta" * 1000])
+        assert [store.read(ref) for ref in first + second] == [b"alpha", b"", b"\x00binary\xff", b"beta" * 1000]
+        assert first[1] == EMPTY
+        assert store.identity()[1] == len(b"alpha\x00binary\xff") + 4000
+
+
+def _append_many(store: FragmentStore, worker: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    queue.put([(ref, f"{worker}-{n}".encode() * (n + 1)) for n in range(200) for ref in store.add([f"{worker}-{n}".encode() * (n + 1)])])
+
+
+def test_workers_appending_at_once_never_overwrite_each_other(tmp_path: Path) -> None:
+    """Forked workers share the descriptor; each append must land in a range of its own."""
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    with FragmentStore.fresh(tmp_path / "f.bin") as store:
+        workers = [context.Process(target=_append_many, args=(store, worker, queue)) for worker in range(3)]
+        for process in workers:
+            process.start()
+        added = [item for _ in workers for item in queue.get(timeout=60)]
+        for process in workers:
+            process.join(timeout=60)
+        assert len(added) == 600
+        assert all(store.read(ref) == content for ref, content in added)
+
+
+def test_a_changed_byte_or_a_short_file_is_reported_not_returned(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    with FragmentStore.fresh(path) as store:
+        ref, tail = store.add([b"x" * 100, b"tail"])
+        with open(path, "r+b") as raw:
+            raw.seek(50)
+            raw.write(b"y")
+        with pytest.raises(DamagedStore, match="damaged"):
+            store.read(ref)
+        os.truncate(path, 102)
+        with pytest.raises(DamagedStore):
+            store.read(tail)
+
+
+def test_a_store_is_reopened_only_as_the_file_it_was(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    with FragmentStore.fresh(path) as store:
+        store.add([b"data"])
+        identity = store.identity()
+    reopened = FragmentStore.reopen(path, identity)
+    assert reopened is not None
+    reopened.close()
+    path.rename(tmp_path / "old.bin")  # still alive, so the new file cannot get its inode
+    path.write_bytes(b"data")
+    assert FragmentStore.reopen(path, identity) is None  # another file, even with the same bytes
+    os.replace(tmp_path / "old.bin", path)
+    os.truncate(path, 2)
+    assert FragmentStore.reopen(path, identity) is None  # shorter than recorded
+    assert FragmentStore.reopen(tmp_path / "missing.bin", identity) is None
+
+
+def test_compaction_keeps_the_live_fragments_and_drops_the_rest(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    with FragmentStore.fresh(path) as store:
+        live = store.add([b"keep-1", b"drop" * 100, b"keep-2"])
+        kept = [live[0], live[2], live[0]]  # a ref used twice
+        assert store.compact(live) == {}  # nothing to drop: left alone
+        moved = store.compact(kept)
+        assert set(moved) == {live[0], live[2]}
+        assert [store.read(moved[ref]) for ref in kept] == [b"keep-1", b"keep-2", b"keep-1"]
+        assert path.stat().st_size == len(b"keep-1keep-2")
+        assert not list(tmp_path.glob("*.tmp-*"))
+        later = store.add([b"after"])  # appends go to the compacted file
+        assert store.read(later[0]) == b"after"
+
+
+def test_a_view_reads_fragments_by_server_and_key(tmp_path: Path) -> None:
+    with FragmentStore.fresh(tmp_path / "f.bin") as store:
+        one, two = store.add([b"one", b"two"])
+        view = FragmentView(store, {"fetch": {"card": one}, "": {"chunk": two}})
+        assert view.get(("fetch", "card")) == b"one" and view[("", "chunk")] == b"two"
+        assert view.get(("fetch", "rows")) is None and view.get(("other", "card")) is None
+        assert sorted(view) == [("", "chunk"), ("fetch", "card")] and len(view) == 2
+
+
+def test_an_anonymous_store_leaves_nothing_behind(tmp_path: Path) -> None:
+    with FragmentStore.temporary(tmp_path) as store:
+        ref = store.add([b"gone"])[0]
+        assert store.read(ref) == b"gone"
+        assert list(tmp_path.iterdir()) == []
+        assert store.compact([]) == {}  # nothing to rename: an anonymous store is never compacted
+
+
+def test_the_garbage_factor_is_a_real_bound(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fragment_store, "_GARBAGE_FACTOR", 3)
+    with FragmentStore.fresh(tmp_path / "f.bin") as store:
+        live = store.add([b"a" * 100, b"b" * 150])
+        assert store.compact(live[:1]) == {}  # 250 bytes <= 3 x 100
+        assert store.identity()[1] == 250
+        assert store.compact([]) == {}  # nothing live: everything goes
+        assert store.identity()[1] == 0
