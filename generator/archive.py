@@ -19,6 +19,7 @@ import hashlib
 import tarfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 # gzip's own default: level 9 took 1.6 times as long for files 2 % smaller (a 1,000-server profile bundle).
 COMPRESSION_LEVEL = 6
@@ -39,56 +40,129 @@ def folders_above(paths: Iterable[str]) -> set[str]:
     return {"/".join(path.split("/")[:depth]) for path in paths for depth in range(1, path.count("/") + 1)}
 
 
-Compressor = Callable[[bytes], bytes]
+class Compressor(Protocol):
+    """Takes an archive piece's raw bytes in order and gives them back compressed."""
+
+    def feed(self, data: bytes | memoryview) -> None: ...
+
+    def finish(self) -> bytes: ...
+
+
+class OneMember:
+    """The whole piece as one gzip member (the default)."""
+
+    def __init__(self) -> None:
+        self._raw = bytearray()
+
+    def feed(self, data: bytes | memoryview) -> None:
+        self._raw += data
+
+    def finish(self) -> bytes:
+        return _compress(self._raw)
 
 
 def archive_piece(
-    files: Mapping[str, bytes], folders: Iterable[str], mtime: int, compress: Compressor | None = None
+    files: Mapping[str, bytes], folders: Iterable[str], mtime: int, compressor: Compressor | None = None
 ) -> ArchivePiece:
-    """The entries for `folders` and `files`, in path order, compressed by `compress` (one gzip member by default)."""
+    """The entries for `folders` and `files`, in path order, compressed by `compressor` (one gzip member by default).
+
+    The entries are fed to the compressor one by one, large contents in slices, so that a
+    chunked compressor never needs the whole raw piece (300 MB for a 10,000-server profile).
+    """
     folder_set = set(folders)
-    raw = bytearray()
+    compressor = compressor or OneMember()
+    length = 0
     for name in sorted(folder_set | set(files), key=path_order):
-        raw += _entry(name, None if name in folder_set else files[name], mtime)
-    return ArchivePiece((compress or _compress)(bytes(raw)), len(raw))
+        content = None if name in folder_set else files[name]
+        head = _header(name, content, mtime)
+        compressor.feed(head)
+        length += len(head)
+        if content is not None:
+            view = memoryview(content)
+            for start in range(0, len(content), _FEED):
+                compressor.feed(view[start:start + _FEED])
+            padding = bytes(-len(content) % _BLOCK)
+            compressor.feed(padding)
+            length += len(content) + len(padding)
+    return ArchivePiece(compressor.finish(), length)
 
 
 # Content-defined cuts: after CHUNK bytes, at the next line end or JSON array comma. An edit
 # moves only the cuts near it, so the other chunks are the same bytes as in the last build.
 CHUNK = 256 * 1024
 _CUTS = (b"\n", b"},{")
+_FEED = 4 << 20
 
 
-def chunks(raw: bytes) -> Iterator[bytes]:
+def chunks(raw: bytes | bytearray) -> Iterator[bytes | bytearray]:
     """`raw` in consecutive chunks of at least CHUNK bytes (the last may be shorter), cut by content."""
     start = 0
     while start < len(raw):
-        found = [index + len(cut) for cut in _CUTS if (index := raw.find(cut, start + CHUNK)) != -1]
-        end = min(found) if found else len(raw)
+        end = _cut(raw, start, start + CHUNK)
+        end = len(raw) if end is None else end
         yield raw[start:end]
         start = end
 
 
-def chunk_key(chunk: bytes) -> str:
+def _cut(raw: bytes | bytearray, start: int, search_from: int) -> int | None:
+    """Where the chunk starting at `start` ends: after the first cut beginning at CHUNK bytes or later.
+
+    Of the cuts found, the one ending first; a cut not found in `raw` would end beyond it, so
+    the answer is final even when `raw` is only the beginning of a longer stream.
+    """
+    found = [index + len(cut) for cut in _CUTS if (index := raw.find(cut, max(search_from, start + CHUNK))) != -1]
+    return min(found) if found else None
+
+
+def chunk_key(chunk: bytes | bytearray) -> str:
     """The name under which a chunk's compressed form is remembered: the SHA-256 of the chunk."""
     return hashlib.sha256(chunk).hexdigest()
 
 
-def compress_chunks(raw: bytes, known: Callable[[str], bytes | None], remember: Callable[[str, bytes], None]) -> bytes:
-    """`raw` as one gzip member per chunk; a chunk compressed before (`known`) is not compressed again.
+class ChunkedMembers:
+    """One gzip member per content-defined chunk (see `chunks`), a chunk compressed before
+    (`known`) not compressed again; every chunk is passed to `remember`.
 
     Compressing a chunk gives the same bytes every time, so the result does not depend on
-    what was known: a cached build and a cold build write the same archive.
+    what was known: a cached build and a cold build write the same archive. Fed in pieces,
+    it cuts the very chunks `chunks` cuts from the whole, holding only the chunk in progress.
     """
-    members = []
-    for chunk in chunks(raw):
+
+    def __init__(self, known: Callable[[str], bytes | None], remember: Callable[[str, bytes], None]) -> None:
+        self._known = known
+        self._remember = remember
+        self._pending = bytearray()  # the chunk in progress
+        self._members: list[bytes] = []
+
+    def feed(self, data: bytes | memoryview) -> None:
+        # A cut may begin up to len(cut) - 1 bytes before the new data: search from there.
+        search_from = max(0, len(self._pending) - max(map(len, _CUTS)) + 1)
+        self._pending += data
+        start = 0
+        while (end := _cut(self._pending, start, search_from)) is not None:
+            self._member(self._pending[start:end])
+            start = search_from = end
+        del self._pending[:start]
+
+    def finish(self) -> bytes:
+        if self._pending:
+            self._member(self._pending)
+        return b"".join(self._members)
+
+    def _member(self, chunk: bytearray) -> None:
         key = chunk_key(chunk)
-        member = known(key)
+        member = self._known(key)
         if member is None:
             member = _compress(chunk)
-        remember(key, member)
-        members.append(member)
-    return b"".join(members)
+        self._remember(key, member)
+        self._members.append(member)
+
+
+def compress_chunks(raw: bytes | bytearray, known: Callable[[str], bytes | None], remember: Callable[[str, bytes], None]) -> bytes:
+    """`raw` as one gzip member per chunk (`ChunkedMembers` fed at once)."""
+    compressor = ChunkedMembers(known, remember)
+    compressor.feed(raw)
+    return compressor.finish()
 
 
 def path_order(name: str) -> list[str]:
@@ -100,7 +174,7 @@ def join_pieces(pieces: Sequence[ArchivePiece]) -> bytes:
     """The .tar.gz of `pieces` in order, closed by the end-of-archive blocks and record padding."""
     length = sum(piece.length for piece in pieces) + 2 * _BLOCK
     end = bytes(2 * _BLOCK + (-length % _RECORD))
-    return b"".join(piece.compressed for piece in pieces) + _compress(end)
+    return b"".join([*(piece.compressed for piece in pieces), _compress(end)])  # one copy, not two
 
 
 def reproducible_tarball(files: Mapping[str, bytes], mtime: int) -> bytes:
@@ -108,19 +182,19 @@ def reproducible_tarball(files: Mapping[str, bytes], mtime: int) -> bytes:
     return join_pieces([archive_piece(files, folders_above(files), mtime)])
 
 
-def _entry(name: str, content: bytes | None, mtime: int) -> bytes:
-    """One tar entry: a PAX header (as tarfile writes it) and the content padded to a block."""
+def _header(name: str, content: bytes | None, mtime: int) -> bytes:
+    """One tar entry's PAX header as tarfile writes it (a folder when `content` is None); the
+    content follows, padded to a block."""
     info = tarfile.TarInfo(name)
     info.mtime = mtime
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     if content is None:
         info.type, info.mode = tarfile.DIRTYPE, 0o755
-        return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-    info.mode, info.size = 0o644, len(content)
-    header = info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
-    return header + content + bytes(-len(content) % _BLOCK)
+    else:
+        info.mode, info.size = 0o644, len(content)
+    return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
-def _compress(raw: bytes) -> bytes:
+def _compress(raw: bytes | bytearray) -> bytes:
     return gzip.compress(raw, compresslevel=COMPRESSION_LEVEL, mtime=0)

@@ -9,8 +9,11 @@ import subprocess
 import tarfile
 from pathlib import Path
 
+import pytest
+
 from generator.archive import (
     CHUNK,
+    ChunkedMembers,
     archive_piece,
     chunks,
     compress_chunks,
@@ -92,3 +95,31 @@ def test_a_tarball_matches_what_tarfile_itself_writes() -> None:
                 info.type, info.mode = tarfile.DIRTYPE, 0o755
                 archive.addfile(info)
     assert ours == expected.getvalue()
+
+
+def fed_in_pieces(raw: bytes, ends: list[int]) -> list[bytes]:
+    """The chunks a ChunkedMembers cuts when `raw` arrives in pieces ending at `ends`."""
+    cut: list[bytes] = []
+    compressor = ChunkedMembers(lambda key: None, lambda key, member: cut.append(gzip.decompress(member)))
+    start = 0
+    for end in sorted(ends) + [len(raw)]:
+        compressor.feed(raw[start:end])
+        start = max(start, end)
+    assert gzip.decompress(compressor.finish()) == raw
+    return cut
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_chunks_fed_in_pieces_are_the_chunks_of_the_whole(seed: int) -> None:
+    """A profile's tarball is compressed as its entries arrive; the chunks must not depend on how they arrive."""
+    rng = random.Random(seed)
+    alphabet = b"ab\n},{" if seed % 2 else b"abc},{"  # without line ends only the JSON cut can apply
+    raw = bytes(rng.choices(alphabet, k=CHUNK * 3 + rng.randrange(CHUNK)))
+    whole = [bytes(chunk) for chunk in chunks(raw)]
+    assert len(whole) >= 3
+    # Pieces ending inside a cut (the hard case), at random places, and a byte at a time near the first cut.
+    inside = [raw.find(cut, CHUNK + rng.randrange(CHUNK)) + 1 for cut in (b"},{", b"},{", b"\n") if cut in raw]
+    assert fed_in_pieces(raw, inside) == whole
+    assert fed_in_pieces(raw, [rng.randrange(len(raw)) for _ in range(20)]) == whole
+    first = len(whole[0])
+    assert fed_in_pieces(raw, list(range(first - 8, first + 8))) == whole

@@ -27,8 +27,8 @@ from generator.output import OutputFile
 from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server
 from generator.render.context import RenderContext
 from generator.render.kind import CatalogWide, Fragment, OutputKind, render_kind
-from generator.archive import ArchivePiece, archive_piece, compress_chunks, folders_above, join_pieces, path_order
-from generator.render.k8s_yaml import document_bytes, header, multi_document_bytes
+from generator.archive import ArchivePiece, ChunkedMembers, archive_piece, folders_above, join_pieces, path_order
+from generator.render.k8s_yaml import document_bytes, header, yaml_text
 from generator.render.toolhive import legacy_registry_bytes, upstream_registry_bytes
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
@@ -64,8 +64,7 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile 
         f"servers/{server.name}.yaml",
         server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None),
     )
-    yield from folder_files(folder, version)
-    yield all_yaml(paths.server_bundle_all(server.name), folder, version)
+    yield from folder_files(folder, version, all_path=paths.server_bundle_all(server.name))
     for profile in derived.profiles_admitting(context.catalog.meta, server):
         tools = kept_tools(profile, server)
         if tools is None:
@@ -114,24 +113,44 @@ def server_manifests(
     return manifests
 
 
-def folder_files(folder: Folder, version: str, *, component: bool = False) -> Iterator[OutputFile]:
-    """Every object's file and the folder's kustomization.yaml (a Component for `mesh/`)."""
-    for manifest in folder.manifests:
-        head = header(version, folder.source, manifest.note)
-        yield OutputFile(f"{folder.path}{manifest.stem}.yaml", document_bytes(head, manifest.document))
+def folder_files(folder: Folder, version: str, *, component: bool = False, all_path: str | None = None) -> list[OutputFile]:
+    """Every object's file and the folder's kustomization.yaml (a Component for `mesh/`), then,
+    given `all_path`, the all.yaml holding the same applied objects.
+
+    Each object is encoded once for both: a profile's registry ConfigMaps are 100 MB of YAML
+    at 10,000 servers.
+    """
+    bodies = [yaml_text(manifest.document).encode("utf-8") for manifest in folder.manifests]
+    files = [
+        OutputFile(f"{folder.path}{manifest.stem}.yaml", header(version, folder.source, manifest.note).encode("utf-8") + body)
+        for manifest, body in zip(folder.manifests, bodies)
+    ]
+    files.append(_kustomization(folder, version, component))
+    if all_path is not None:
+        files.append(_all_yaml(all_path, folder, version, bodies))
+    return files
+
+
+def _kustomization(folder: Folder, version: str, component: bool) -> OutputFile:
     resources = [f"{m.stem}.yaml" for m in folder.manifests if m.applied] + list(folder.subfolders)
     if component:
         kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component"}
     else:
         kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization"}
     kustomization["resources"] = resources
-    yield OutputFile(f"{folder.path}kustomization.yaml", document_bytes(header(version, folder.source), kustomization))
+    return OutputFile(f"{folder.path}kustomization.yaml", document_bytes(header(version, folder.source), kustomization))
+
+
+def _all_yaml(path: str, folder: Folder, version: str, bodies: Sequence[bytes]) -> OutputFile:
+    """The folder's applied objects (encoded as `bodies`) as one multi-document file, in kustomization order."""
+    head = header(version, folder.source, "Every object of this bundle; secret templates are not included.")
+    applied = [body for manifest, body in zip(folder.manifests, bodies) if manifest.applied]
+    return OutputFile(path, b"".join([head.encode("utf-8"), *(b"---\n" + body for body in applied)]))
 
 
 def all_yaml(path: str, folder: Folder, version: str) -> OutputFile:
     """The folder's applied objects as one multi-document file, in kustomization order."""
-    head = header(version, folder.source, "Every object of this bundle; secret templates are not included.")
-    return OutputFile(path, multi_document_bytes(head, [m.document for m in folder.manifests if m.applied]))
+    return folder_files(folder, version, all_path=path)[-1]
 
 
 def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | None:
@@ -146,17 +165,36 @@ def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | N
 
 def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[OutputFile | Fragment]:
     """A profile's whole bundle, its all.yaml, then the tarball of everything written."""
-    catalog = context.catalog
-    version = catalog.meta.version
+    version = context.catalog.meta.version
     root = paths.profile_bundle_dir(profile.name)
     source = f"catalog.yaml registries/{profile.name}"
-    admitted = [server for server in profile_servers(catalog, profile) if server.kind != "reference"]
+    admitted = [server for server in profile_servers(context.catalog, profile) if server.kind != "reference"]
     runnable = [(server, tools) for server in admitted if (tools := kept_tools(profile, server)) is not None]
+    # Each folder's objects are encoded, then dropped before the next folder is made: the
+    # registry ConfigMaps of a 10,000-server profile hold 100 MB of text per folder.
+    files = folder_files(Folder(root, source, [], subfolders=["base"]), version)
+    files += _base_files(context, profile, admitted, runnable, source)
+    files += _legacy_files(context, profile, admitted, source)
+    mesh = Folder(f"{root}mesh/", source, [Manifest(stem, doc) for stem, doc in k8s_profile.mesh_objects(profile)])
+    files += folder_files(mesh, version, component=True)
+    files.append(mesh_overlay(f"{root}with-mesh/", source, version))
+    yield from files
+    yield from tarball(context, profile, files, [server for server, _ in runnable])
 
+
+def _base_files(
+    context: RenderContext,
+    profile: RegistryProfile,
+    admitted: Sequence[Server],
+    runnable: Sequence[tuple[Server, Sequence[Tool]]],
+    source: str,
+) -> list[OutputFile]:
+    """`base/`: the namespace, the registry data and MCPRegistry, RBAC, policies; and the profile's all.yaml."""
+    catalog = context.catalog
     parts = k8s_profile.split_registry(profile, admitted, lambda chunk: upstream_registry_bytes(context, chunk, profile))
     images = [deploy_image(catalog.meta, server, context.image_mirror) for server, _ in runnable if server.kind == "container"]
     urls = [server.remote.url for server, _ in runnable if server.remote is not None]
-    current = Folder(f"{root}base/", source, [
+    current = Folder(f"{paths.profile_bundle_dir(profile.name)}base/", source, [
         Manifest("namespace", k8s_profile.namespace(profile)),
         *[Manifest(f"configmap-{part.configmap}", k8s_profile.registry_configmap(profile, part)) for part in parts],
         Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
@@ -165,27 +203,21 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
         Manifest("admission-policy-binding", k8s_policy.admission_binding(profile.namespace)),
         Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
     ])
+    return folder_files(current, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name))
 
-    legacy_parts = k8s_profile.split_registry(profile, admitted, lambda chunk: legacy_registry_bytes(context, chunk, profile))
-    legacy = Folder(f"{root}legacy/", f"{source} (legacy operators)", [
+
+def _legacy_files(context: RenderContext, profile: RegistryProfile, admitted: Sequence[Server], source: str) -> list[OutputFile]:
+    """`legacy/`: the same registry for operators up to v0.16 (typed MCPRegistry)."""
+    catalog = context.catalog
+    parts = k8s_profile.split_registry(profile, admitted, lambda chunk: legacy_registry_bytes(context, chunk, profile))
+    legacy = Folder(f"{paths.profile_bundle_dir(profile.name)}legacy/", f"{source} (legacy operators)", [
         Manifest("namespace", k8s_profile.namespace(profile)),
-        *[Manifest(f"configmap-{part.configmap}", k8s_profile.registry_configmap(profile, part)) for part in legacy_parts],
-        Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, legacy_parts)),
+        *[Manifest(f"configmap-{part.configmap}", k8s_profile.registry_configmap(profile, part)) for part in parts],
+        Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, parts)),
         *common_manifests(profile),
         Manifest("database-secret.example", k8s_legacy.database_template(profile), k8s_legacy.database_note(profile), applied=False),
     ])
-    mesh = Folder(f"{root}mesh/", source, [Manifest(stem, doc) for stem, doc in k8s_profile.mesh_objects(profile)])
-    top = Folder(root, source, [], subfolders=["base"])
-
-    files: list[OutputFile] = []
-    files += folder_files(top, version)
-    files += folder_files(current, version)
-    files.append(all_yaml(paths.profile_bundle_all(profile.name), current, version))
-    files += folder_files(legacy, version)
-    files += folder_files(mesh, version, component=True)
-    files.append(mesh_overlay(f"{root}with-mesh/", source, version))
-    yield from files
-    yield from tarball(context, profile, files, [server for server, _ in runnable])
+    return folder_files(legacy, catalog.meta.version)
 
 
 def common_manifests(profile: RegistryProfile) -> list[Manifest]:
@@ -225,8 +257,8 @@ def tarball(
     """
     remembered: dict[str, bytes] = {}
 
-    def compress(raw: bytes) -> bytes:
-        return compress_chunks(raw, lambda key: context.catalog_fragment(_CHUNK_PREFIX + key), remembered.__setitem__)
+    def compressor() -> ChunkedMembers:
+        return ChunkedMembers(lambda key: context.catalog_fragment(_CHUNK_PREFIX + key), remembered.__setitem__)
 
     parent = _archive_parent(profile)
     own = {item.path[len(parent):]: item.content for item in files if item.path.startswith(parent + profile.name + "/")}
@@ -238,11 +270,11 @@ def tarball(
         run = path_order(runs[variant].rstrip("/"))
         before = [name for name in names if path_order(name) <= run]  # the run's folder and what sorts before it
         names = names[len(before):]
-        pieces.append(archive_piece({n: own[n] for n in before if n in own}, [n for n in before if n not in own], mtime, compress))
+        pieces.append(archive_piece({n: own[n] for n in before if n in own}, [n for n in before if n not in own], mtime, compressor()))
         for server in sorted(servers, key=lambda server: server.name):
             piece = context.fragment(server, _piece_key(profile, variant), lambda s=server, v=variant: _rebuilt_piece(context, profile, s, v))
             pieces.append(_piece_from(piece))
-    pieces.append(archive_piece({n: own[n] for n in names if n in own}, [n for n in names if n not in own], mtime, compress))
+    pieces.append(archive_piece({n: own[n] for n in names if n in own}, [n for n in names if n not in own], mtime, compressor()))
     yield OutputFile(paths.profile_bundle_tarball(profile.name), join_pieces(pieces))
     for key, member in remembered.items():
         yield Fragment(_CHUNK_PREFIX + key, member)
