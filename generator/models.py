@@ -412,6 +412,19 @@ class Server(Strict):
             raise ValueError("`port` is for sse and streamable-http servers; a stdio server has none")
         return self
 
+    @model_validator(mode="after")
+    def _share_repeated_parts(self) -> Server:
+        # A catalog holds hundreds of thousands of tools, mostly with one of a few annotation
+        # sets: each gets the one shared (frozen) annotations object and set of given fields,
+        # instead of copies (a third of a 10,000-server catalog's memory).
+        for tool in self.tools:
+            fields = tool.__pydantic_fields_set__
+            object.__setattr__(tool, "__pydantic_fields_set__", _FIELDS_SETS.setdefault(frozenset(fields), fields))
+            hints = tool.annotations
+            if hints is not None:
+                tool.__dict__["annotations"] = _ANNOTATIONS.setdefault(tuple(hints.__dict__.values()), hints)
+        return self
+
     @property
     def is_remote(self) -> bool:
         """True for a server hosted elsewhere, False for a container run in the cluster."""
@@ -423,6 +436,10 @@ class Server(Strict):
         if self.image:
             return "container"
         return "remote" if self.remote else "reference"
+
+
+_FIELDS_SETS: dict[frozenset[str], set[str]] = {}
+_ANNOTATIONS: dict[tuple[bool | None, ...], ToolAnnotations] = {}
 
 
 class Catalog(BaseModel):

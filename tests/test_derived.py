@@ -113,3 +113,29 @@ def test_registry_name_and_updated_defaults(catalog):
     alpha = catalog.server("alpha")
     assert derived.registry_name(catalog.meta, alpha) == "com.example.test/alpha"
     assert str(derived.updated(catalog.meta, alpha)) == "2026-11-01"
+
+
+def test_tools_share_equal_annotations_and_copies_stay_apart() -> None:
+    """Servers share one object per distinct annotation set and per set of given tool fields (memory);
+    since the models are frozen, nobody can tell, and a copy with changes gets its own."""
+    from generator.models import Server
+
+    def server(name: str) -> Server:
+        return Server.model_validate({
+            "name": name, "title": name, "description": "A server.", "version": "1.0.0", "category": "web",
+            "tier": "community", "transport": "stdio", "image": f"ghcr.io/example/{name}:1.0.0",
+            "tools": [
+                {"name": "read", "description": "Reads.", "annotations": {"readOnlyHint": True}},
+                {"name": "wipe", "description": "Wipes.", "annotations": {"destructiveHint": True}},
+            ],
+        })
+
+    one, two = server("one"), server("two")
+    assert one.tools[0].annotations is two.tools[0].annotations
+    assert one.tools[1].annotations is not one.tools[0].annotations
+    assert one.tools[1].annotations.destructiveHint is True and one.tools[1].annotations.readOnlyHint is None
+    assert one.tools[0].__pydantic_fields_set__ is two.tools[0].__pydantic_fields_set__
+    renamed = one.tools[0].model_copy(update={"override": None})
+    assert renamed.__pydantic_fields_set__ == {"name", "description", "annotations", "override"}
+    assert two.tools[0].__pydantic_fields_set__ == {"name", "description", "annotations"}
+    assert two.tools[0].model_dump(exclude_unset=True) == {"name": "read", "description": "Reads.", "annotations": {"readOnlyHint": True}}
