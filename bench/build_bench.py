@@ -3,8 +3,8 @@
     python bench/build_bench.py [--sizes 1000 10000] [--huge] [--where tmpfs disk] [--jobs N]
 
 For each size: a cold build (fresh output folder), a warm rebuild after one server changed
-(median of three, each after another server's change),
-the peak RSS of the build's processes, the output's size and file count, and the time to
+(median of three, each after another server's change), the peak RSS of the build's largest
+process (cold, and over the rebuilds), the output's size and file count, and the time to
 create the same number of files of the same sizes (the filesystem's floor for our output).
 When `hugo` or `mkdocs` is on PATH, the same N overviews are built as plain pages by them,
 in the same run and on the same filesystem, and our time is printed as a ratio to theirs.
@@ -43,6 +43,7 @@ class Figures:
     cold: float
     warm: float
     peak_rss_mb: float
+    warm_rss_mb: float
     files: int
     megabytes: float
     floor: float
@@ -151,15 +152,15 @@ def mkdocs_time(source: Path, work: Path) -> float | None:
 REBUILDS = 3
 
 
-def rebuilds_after_one_change(source: Path, out: Path, jobs: int) -> Iterator[float]:
-    """Wall times of REBUILDS rebuilds of `out`, each after one more server's title changed."""
+def rebuilds_after_one_change(source: Path, out: Path, jobs: int) -> Iterator[tuple[float, float]]:
+    """Wall time and peak RSS (MB) of REBUILDS rebuilds of `out`, each after one more server's title changed."""
     originals: dict[Path, str] = {}
     try:
         for number in range(REBUILDS):
             changed = source / "servers" / f"server-{number:06d}.yaml"
             originals[changed] = changed.read_text()
             changed.write_text(originals[changed].replace(f"title: Server {number}\n", f"title: Server {number} (changed)\n"))
-            yield timed(build_command(source, out, jobs), cwd=REPO)[0]
+            yield timed(build_command(source, out, jobs), cwd=REPO)
     finally:
         for path, text in originals.items():
             path.write_text(text)
@@ -175,7 +176,9 @@ def measure(size: int, where: str, jobs: int, compare: bool, mkdocs_up_to: int) 
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(base / ".cache", ignore_errors=True)  # the build cache beside the output: a cold build has none
     cold, rss = timed(build_command(source, out, jobs), cwd=REPO)
-    warm = statistics.median(list(rebuilds_after_one_change(source, out, jobs)))
+    rebuilds = list(rebuilds_after_one_change(source, out, jobs))
+    warm = statistics.median(seconds for seconds, _ in rebuilds)
+    warm_rss = max(rss for _, rss in rebuilds)
     files = [path for path in out.rglob("*") if path.is_file()]
     megabytes = sum(path.stat().st_size for path in files) / 1e6
     floor = file_floor(out, base / "floor")
@@ -183,7 +186,7 @@ def measure(size: int, where: str, jobs: int, compare: bool, mkdocs_up_to: int) 
     mkdocs = mkdocs_time(source, base) if compare and size <= mkdocs_up_to else NOT_RUN
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(base / ".cache", ignore_errors=True)
-    return Figures(size, where, cold, warm, rss, len(files), megabytes, floor, hugo, mkdocs)
+    return Figures(size, where, cold, warm, rss, warm_rss, len(files), megabytes, floor, hugo, mkdocs)
 
 
 NOT_RUN = -1.0
@@ -213,13 +216,16 @@ def main() -> None:
     arguments = parser.parse_args()
     sizes = arguments.sizes + ([100_000] if arguments.huge else [])
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, --jobs {arguments.jobs}")
-    print("| servers | where | cold build | rebuild after 1 change | peak RSS | files | output | file-creation floor | Hugo | MkDocs |")
+    print(
+        "| servers | where | cold build | rebuild after 1 change | peak RSS cold / rebuild | files | output "
+        "| file-creation floor | Hugo | MkDocs |"
+    )
     print("|---:|---|---:|---:|---:|---:|---:|---:|---|---|")
     for size in sizes:
         for where in arguments.where:
             row = measure(size, where, arguments.jobs, compare=not arguments.no_compare, mkdocs_up_to=arguments.mkdocs_up_to)
             print(
-                f"| {row.servers:,} | {row.where} | {row.cold:.1f} s | {row.warm:.1f} s | {row.peak_rss_mb:.0f} MB "
+                f"| {row.servers:,} | {row.where} | {row.cold:.1f} s | {row.warm:.1f} s | {row.peak_rss_mb:,.0f} / {row.warm_rss_mb:,.0f} MB "
                 f"| {row.files:,} | {row.megabytes:.0f} MB | {row.floor:.1f} s | {ratio(row.cold, row.hugo)} "
                 f"| {ratio(row.cold, row.mkdocs)} |",
                 flush=True,

@@ -47,7 +47,7 @@ from generator.output import BUILD_MARKER, WrittenFile
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 7
+CACHE_FORMAT = 8
 STATE_FILE = "state.marshal"
 STORE_FILE = "fragments.bin"
 PARSED_FILE = "parsed.marshal"
@@ -275,15 +275,12 @@ def load_parsed(cache_dir: Path, source_dir: Path) -> ParsedFiles | None:
 
 
 def save_parsed(cache_dir: Path, source_dir: Path, parsed: ParsedFiles) -> None:
-    """Remember the server files parsed this time (values that marshal cannot hold are left out)."""
+    """Remember the server files parsed this time (see `ParsedFiles`)."""
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = cache_dir / f"{PARSED_FILE}.tmp-{os.getpid()}"
     with open(temporary, "wb") as stream:
         marshal.dump((CACHE_FORMAT, code_key(), str(source_dir.resolve())), stream)
-        try:
-            _dump_blob(parsed, stream)
-        except ValueError:  # an unexpected value type: cache nothing rather than something wrong
-            _dump_blob({}, stream)
+        _dump_blob(parsed, stream)  # names, identities and packed bytes: marshal takes them all
     os.replace(temporary, cache_dir / PARSED_FILE)
 
 

@@ -10,6 +10,7 @@ that are not DNS-1123 labels (which rules out `..` and `/` in paths).
 from __future__ import annotations
 
 import datetime as dt
+import marshal
 import multiprocessing
 import os
 import re
@@ -42,15 +43,18 @@ class ServerSource:
     server: Server
     path: str
     yaml: LoadedYaml
+    """The file's lines for messages (its values are in `server`, and were dropped once validated)."""
     overview: str | None
 
 
 FileIdentity = tuple[int, int, int, int]
 """(size, mtime, ctime, inode) of a file, as lstat gives them: a write changes ctime at least."""
 DatePaths = list[tuple[tuple[str | int, ...], str]]
-ParsedFiles = dict[str, tuple[tuple[FileIdentity, FileIdentity | None], dict[str, Any], str | None, DatePaths]]
-"""Server files parsed cleanly, by name: identities of the .yaml and .md, the values with dates
-as ISO text (so that `marshal` can store them), the overview, and where the dates were."""
+ParsedFiles = dict[str, tuple[tuple[FileIdentity, FileIdentity | None], bytes]]
+"""Server files parsed cleanly, by name: identities of the .yaml and .md, and, packed with
+`marshal`, the values with dates as ISO text, the overview, and where the dates were. Packed,
+because unpacked values for every file at once were a few hundred megabytes at 10,000 servers,
+which the process kept after they were freed; each is unpacked only while its file is validated."""
 
 
 @dataclass
@@ -94,20 +98,21 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
     identities = {
         stem: (_identity(path), _identity(overviews[stem]) if stem in overviews else None) for stem, path in yaml_files
     } if keeping else {}
-    known: dict[str, ParsedServer] = {}
+    known: set[str] = set()
     if already_parsed is not None and keeping:
-        for stem, path in yaml_files:
+        for stem, _ in yaml_files:
             entry = already_parsed.get(stem)
             if entry is not None and entry[0] == identities[stem]:
-                known[stem] = (LoadedYaml(_thawed(entry[1], entry[3]), None, None, str(path)), entry[2], [])
+                known.add(stem)
                 tree.parsed[stem] = entry
     jobs = [(path, overviews.get(stem), root, with_overviews) for stem, path in yaml_files if stem not in known]
     fresh = _parse_all(jobs)
     for stem, path in yaml_files:
-        parsed, overview, problems = known[stem] if stem in known else next(fresh)
+        parsed, overview, problems = _unpacked(tree.parsed[stem][1], str(path)) if stem in known else next(fresh)
         if parsed is not None and not problems and keeping and stem not in known:
-            dates: DatePaths = []
-            tree.parsed[stem] = (identities[stem], _frozen(parsed.data, (), dates), overview, dates)
+            packed = _packed(parsed.data, overview)
+            if packed is not None:
+                tree.parsed[stem] = (identities[stem], packed)
         tree.diagnostics.extend(problems)
         server = _validate(Server, parsed, str(path), tree.diagnostics)
         if server is None or parsed is None:
@@ -116,7 +121,7 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
             line = parsed.line_of(("name",))
             tree.diagnostics.append(Diagnostic(str(path), line, "name", f"'{server.name}' must equal the file name '{stem}'"))
             continue
-        tree.servers.append(ServerSource(server, str(path), parsed, overview))
+        tree.servers.append(ServerSource(server, str(path), parsed.for_messages(), overview))
     server_stems = {stem for stem, _ in yaml_files}
     for stem, path in sorted(overviews.items()):
         if stem not in server_stems:
@@ -128,6 +133,20 @@ ParsedServer = tuple[LoadedYaml | None, str | None, list[Diagnostic]]
 
 
 Job = tuple[Path, Path | None, Path, bool]
+
+
+def _packed(data: dict[str, Any], overview: str | None) -> bytes | None:
+    """A parsed file for the build cache, or None when it holds a value `marshal` cannot store."""
+    dates: DatePaths = []
+    try:
+        return marshal.dumps((_frozen(data, (), dates), overview, dates))
+    except ValueError:
+        return None
+
+
+def _unpacked(packed: bytes, file: str) -> ParsedServer:
+    values, overview, dates = marshal.loads(packed)
+    return LoadedYaml(_thawed(values, dates), None, None, file), overview, []
 
 
 def _frozen(value: Any, at: tuple[str | int, ...], dates: DatePaths) -> Any:

@@ -76,6 +76,10 @@ class LoadedYaml:
         """The same document without its bytes (cheap to send to another process); lines come from `file`."""
         return LoadedYaml(self.data, None, self._lines, file)
 
+    def for_messages(self) -> LoadedYaml:
+        """The same document without its values: its lines (or what finds them) and no more."""
+        return LoadedYaml({}, self.raw if self.file is None else None, self._lines, self.file)
+
     @property
     def lines(self) -> dict[Path, int]:
         """Map from value paths such as ("tools", 2, "name") to 1-based lines."""
