@@ -120,11 +120,13 @@ def folder_files(folder: Folder, version: str, *, component: bool = False, all_p
     Each object is encoded once for both: a profile's registry ConfigMaps are 100 MB of YAML
     at 10,000 servers.
     """
-    bodies = [yaml_text(manifest.document).encode("utf-8") for manifest in folder.manifests]
-    files = [
-        OutputFile(f"{folder.path}{manifest.stem}.yaml", header(version, folder.source, manifest.note).encode("utf-8") + body)
-        for manifest, body in zip(folder.manifests, bodies)
-    ]
+    files: list[OutputFile] = []
+    bodies: list[memoryview] = []  # each object's YAML inside its file, for all.yaml: never a second copy
+    for manifest in folder.manifests:
+        head = header(version, folder.source, manifest.note).encode("utf-8")
+        content = head + yaml_text(manifest.document).encode("utf-8")
+        files.append(OutputFile(f"{folder.path}{manifest.stem}.yaml", content))
+        bodies.append(memoryview(content)[len(head):])
     files.append(_kustomization(folder, version, component))
     if all_path is not None:
         files.append(_all_yaml(all_path, folder, version, bodies))
@@ -141,11 +143,14 @@ def _kustomization(folder: Folder, version: str, component: bool) -> OutputFile:
     return OutputFile(f"{folder.path}kustomization.yaml", document_bytes(header(version, folder.source), kustomization))
 
 
-def _all_yaml(path: str, folder: Folder, version: str, bodies: Sequence[bytes]) -> OutputFile:
+def _all_yaml(path: str, folder: Folder, version: str, bodies: Sequence[memoryview]) -> OutputFile:
     """The folder's applied objects (encoded as `bodies`) as one multi-document file, in kustomization order."""
     head = header(version, folder.source, "Every object of this bundle; secret templates are not included.")
-    applied = [body for manifest, body in zip(folder.manifests, bodies) if manifest.applied]
-    return OutputFile(path, b"".join([head.encode("utf-8"), *(b"---\n" + body for body in applied)]))
+    pieces: list[bytes | memoryview] = [head.encode("utf-8")]
+    for manifest, body in zip(folder.manifests, bodies):
+        if manifest.applied:
+            pieces += (b"---\n", body)
+    return OutputFile(path, b"".join(pieces))
 
 
 def all_yaml(path: str, folder: Folder, version: str) -> OutputFile:
