@@ -27,7 +27,7 @@ from generator.paths import CATALOG_JSON
 BUILD_MARKER = CATALOG_JSON
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a build keeps one per file, 330,000 at 10,000 servers
 class WrittenFile:
     """What the build wrote to one path: its SHA-256 and size (for indexes and checksums)."""
 

@@ -14,6 +14,7 @@ import pytest
 from generator.archive import (
     CHUNK,
     ChunkedMembers,
+    PieceWriter,
     archive_piece,
     chunks,
     compress_chunks,
@@ -123,3 +124,19 @@ def test_chunks_fed_in_pieces_are_the_chunks_of_the_whole(seed: int) -> None:
     assert fed_in_pieces(raw, [rng.randrange(len(raw)) for _ in range(20)]) == whole
     first = len(whole[0])
     assert fed_in_pieces(raw, list(range(first - 8, first + 8))) == whole
+
+
+def test_a_piece_written_entry_by_entry_is_the_piece_of_the_whole() -> None:
+    """The profile tarball is written as its folders are made; it must be what archiving them all at once gives."""
+    rng = random.Random(3)
+    files = {
+        "/".join(rng.choice(["a", "b", "b-c", "servers", "z"]) for _ in range(rng.randint(1, 4))) + f"/f{n}.yaml": b"x" * n
+        for n in range(60)
+    }
+    whole = archive_piece(files, folders_above(files), 1_700_000_000)
+    writer = PieceWriter(1_700_000_000)
+    for name in sorted(files, key=path_order):
+        writer.file_with_folders(name, files[name])
+    assert writer.finish() == whole
+    with pytest.raises(ValueError, match="does not sort after"):
+        writer.entry("a", None)  # before what the piece holds: the caller's order is wrong

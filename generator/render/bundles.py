@@ -27,7 +27,7 @@ from generator.output import OutputFile
 from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server
 from generator.render.context import RenderContext
 from generator.render.kind import CatalogWide, Fragment, OutputKind, render_kind
-from generator.archive import ArchivePiece, ChunkedMembers, archive_piece, folders_above, join_pieces, path_order
+from generator.archive import ArchivePiece, ChunkedMembers, PieceWriter, archive_piece, join_pieces, path_order
 from generator.render.k8s_yaml import document_bytes, header, yaml_text
 from generator.render.toolhive import legacy_registry_bytes, upstream_registry_bytes
 
@@ -175,16 +175,19 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     source = f"catalog.yaml registries/{profile.name}"
     admitted = [server for server in profile_servers(context.catalog, profile) if server.kind != "reference"]
     runnable = [(server, tools) for server in admitted if (tools := kept_tools(profile, server)) is not None]
-    # Each folder's objects are encoded, then dropped before the next folder is made: the
-    # registry ConfigMaps of a 10,000-server profile hold 100 MB of text per folder.
-    files = folder_files(Folder(root, source, [], subfolders=["base"]), version)
-    files += _base_files(context, profile, admitted, runnable, source)
-    files += _legacy_files(context, profile, admitted, source)
+    archive = _ProfileArchive(context, profile, [server for server, _ in runnable])
+    # Each folder's files go to the output and the tarball as soon as they are made, then are
+    # dropped: a 10,000-server profile's ConfigMaps and all.yaml come to 300 MB. The tarball takes
+    # them in path order: base/ and all.yaml, legacy/, its servers, mesh/, the servers, with-mesh/.
+    top = Folder(root, source, [], subfolders=["base"])
+    yield from archive.add(folder_files(top, version) + _base_files(context, profile, admitted, runnable, source))
+    yield from archive.add(_legacy_files(context, profile, admitted, source))
+    archive.servers_run("legacy")
     mesh = Folder(f"{root}mesh/", source, [Manifest(stem, doc) for stem, doc in k8s_profile.mesh_objects(profile)])
-    files += folder_files(mesh, version, component=True)
-    files.append(mesh_overlay(f"{root}with-mesh/", source, version))
-    yield from files
-    yield from tarball(context, profile, files, [server for server, _ in runnable])
+    yield from archive.add(folder_files(mesh, version, component=True))
+    archive.servers_run("current")
+    yield from archive.add([mesh_overlay(f"{root}with-mesh/", source, version)])
+    yield from archive.finish()
 
 
 def _base_files(
@@ -248,41 +251,58 @@ def mesh_overlay(folder: str, source: str, version: str) -> OutputFile:
 # The tarball's entries are in path order. The per-server folders form two runs, one under
 # `legacy/servers/` and one under `servers/`; each server's share of a run is a piece made by
 # its per-server half (so the build cache can reuse it) and the profile's own files fill the gaps.
-_VARIANTS = ("legacy", "current")
 
 
-def tarball(
-    context: RenderContext, profile: RegistryProfile, files: Sequence[OutputFile], servers: Sequence[Server]
-) -> Iterator[OutputFile | Fragment]:
-    """The profile's folder as `bundles/registries/<profile>.tar.gz`, entries under `<profile>/`.
+class _ProfileArchive:
+    """The profile's folder as `bundles/registries/<profile>.tar.gz`, entries under `<profile>/`,
+    written as the bundle's files are made.
 
     The profile's own files (registry ConfigMaps of every server, several MB) are compressed
     in content-defined chunks, remembered as catalog fragments: a rebuild after one change
     compresses only the chunks that changed.
     """
-    remembered: dict[str, bytes] = {}
 
-    def compressor() -> ChunkedMembers:
-        return ChunkedMembers(lambda key: context.catalog_fragment(_CHUNK_PREFIX + key), remembered.__setitem__)
+    def __init__(self, context: RenderContext, profile: RegistryProfile, servers: Sequence[Server]) -> None:
+        self._context = context
+        self._profile = profile
+        self._servers = sorted(servers, key=lambda server: server.name)
+        self._parent = _archive_parent(profile)
+        self._remembered: dict[str, bytes] = {}
+        self._folders: set[str] = set()  # the archive's folder entries so far, across its pieces
+        self._pieces: list[ArchivePiece] = []
+        self._writer = self._new_piece()
 
-    parent = _archive_parent(profile)
-    own = {item.path[len(parent):]: item.content for item in files if item.path.startswith(parent + profile.name + "/")}
-    runs = {variant: _servers_run(profile, variant)[len(parent):] for variant in _VARIANTS}
-    names = sorted(set(own) | folders_above([*own, *(runs.values() if servers else ())]), key=path_order)
-    mtime = _mtime(context)
-    pieces = []
-    for variant in _VARIANTS:
-        run = path_order(runs[variant].rstrip("/"))
-        before = [name for name in names if path_order(name) <= run]  # the run's folder and what sorts before it
-        names = names[len(before):]
-        pieces.append(archive_piece({n: own[n] for n in before if n in own}, [n for n in before if n not in own], mtime, compressor()))
-        for server in sorted(servers, key=lambda server: server.name):
-            piece = context.fragment(server, _piece_key(profile, variant), lambda s=server, v=variant: _rebuilt_piece(context, profile, s, v))
-            pieces.append(_piece_from(piece))
-    pieces.append(archive_piece({n: own[n] for n in names if n in own}, [n for n in names if n not in own], mtime, compressor()))
-    yield OutputFile(paths.profile_bundle_tarball(profile.name), join_pieces(pieces))
-    for key, member in remembered.items():
-        yield Fragment(_CHUNK_PREFIX + key, member)
+    def add(self, files: Sequence[OutputFile]) -> Iterator[OutputFile]:
+        """Yield `files` (for the output) and put them in the archive; they must sort after what it holds."""
+        yield from files
+        for item in sorted(files, key=lambda item: path_order(item.path)):
+            self._writer.file_with_folders(item.path[len(self._parent):], item.content)
+
+    def servers_run(self, variant: str) -> None:
+        """The folder of the profile's per-server folders of `variant`, then one piece per server."""
+        if self._servers:
+            self._writer.file_with_folders(_servers_run(self._profile, variant)[len(self._parent):].rstrip("/"), None)
+        self._pieces.append(self._writer.finish())
+        for server in self._servers:
+            key = _piece_key(self._profile, variant)
+            piece = self._context.fragment(server, key, lambda s=server: _rebuilt_piece(self._context, self._profile, s, variant))
+            self._pieces.append(_piece_from(piece))
+        self._writer = self._new_piece()
+
+    def finish(self) -> Iterator[OutputFile | Fragment]:
+        """The tarball, then the compressed chunks to remember for the next build."""
+        self._pieces.append(self._writer.finish())
+        yield OutputFile(paths.profile_bundle_tarball(self._profile.name), join_pieces(self._pieces))
+        for key, member in self._remembered.items():
+            yield Fragment(_CHUNK_PREFIX + key, member)
+
+    def _new_piece(self) -> PieceWriter:
+        known = partial(_known_chunk, self._context)
+        return PieceWriter(_mtime(self._context), ChunkedMembers(known, self._remembered.__setitem__), self._folders)
+
+
+def _known_chunk(context: RenderContext, key: str) -> bytes | None:
+    return context.catalog_fragment(_CHUNK_PREFIX + key)
 
 
 _CHUNK_PREFIX = "gzip-chunk:"
