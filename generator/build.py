@@ -354,6 +354,7 @@ def _catalog_task(
                 keys[item.path] = item.key
         else:
             tree.write(item)
+        del item  # let a written 100 MB document go before the next one is made
     refs = dict(zip(fragments, work.store.add(fragments.values())))
     spent = time.perf_counter() - started
     return tree.written, tree.staged, refs, keys, (kind.name, spent)

@@ -187,6 +187,12 @@ class FragmentView(Mapping[tuple[str, str], bytes]):
         ref = self._refs.get(server, {}).get(name)
         return default if ref is None else self._store.read(ref)
 
+    def size_of(self, key: tuple[str, str]) -> int | None:
+        """The length of a fragment, from its ref alone (None when there is no such fragment)."""
+        server, name = key
+        ref = self._refs.get(server, {}).get(name)
+        return None if ref is None else ref[1]
+
     def __iter__(self):  # type: ignore[no-untyped-def]
         return ((server, name) for server, refs in self._refs.items() for name in refs)
 

@@ -23,12 +23,14 @@ import yaml
 
 from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REPO
 from generator.errors import OutputError
-from generator.render import bundles, k8s_profile
+from generator.fragment_store import FragmentStore, FragmentView
+from generator.render import bundles, k8s_profile, mcp_registry, toolhive
 from generator.render.context import RenderContext
 from generator.derived import profile_servers
 from generator.render.k8s_yaml import resource_name, yaml_text
 from generator.render.encoding import json_bytes
-from generator.render.toolhive import legacy_registry_bytes, upstream_registry_bytes
+from generator.render.kind import Fragment
+from generator.render.toolhive import legacy_registry_bytes, legacy_registry_size, upstream_registry_bytes, upstream_registry_size
 from generator.source.validate import read_catalog
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -475,3 +477,22 @@ def test_the_bundles_parts_yield_what_the_whole_catalog_wide_half_yields() -> No
 
     whole = files(bundles.KIND.catalog_wide(context))
     assert whole and files(item for part in parts for item in part(context)) == whole
+
+
+def test_registry_documents_are_measured_exactly_without_being_made(tmp_path: Path) -> None:
+    """The ConfigMap split measures its attempts instead of encoding them; a wrong size would split differently."""
+    context = RenderContext(read_catalog(DEFAULT_SOURCE).catalog)
+    servers = list(context.catalog.servers)
+    with FragmentStore.fresh(tmp_path / "fragments.bin") as store:
+        refs: dict[str, dict[str, tuple[int, int, int]]] = {}
+        for server in servers:  # the build's way: per-server fragments kept in the store, read by size alone
+            made = [item for kind in (bundles.KIND, toolhive.KIND, mcp_registry.KIND) if kind.per_server
+                    for item in kind.per_server(context.for_server(server), server) if isinstance(item, Fragment)]
+            refs[server.name] = dict(zip([item.key for item in made], store.add([item.content for item in made])))
+        stored = RenderContext(context.catalog, fragments=FragmentView(store, refs))
+        for profile in (None, *context.catalog.meta.registries):
+            admitted = servers if profile is None else profile_servers(context.catalog, profile)
+            for chunk in (admitted, admitted[:1], admitted[3:11], admitted[:0]):
+                for made_from in (context, stored):
+                    assert upstream_registry_size(made_from, chunk, profile) == len(upstream_registry_bytes(context, chunk, profile))
+                    assert legacy_registry_size(made_from, chunk, profile) == len(legacy_registry_bytes(context, chunk, profile))

@@ -14,7 +14,7 @@ The object builders live in the `k8s_*` modules; this one only lays out files.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
@@ -29,7 +29,7 @@ from generator.render.context import RenderContext
 from generator.render.kind import CatalogWide, Fragment, OutputKind, render_kind
 from generator.archive import ArchivePiece, ChunkedMembers, PieceWriter, archive_piece, join_pieces, path_order
 from generator.render.k8s_yaml import document_bytes, header, yaml_text
-from generator.render.toolhive import legacy_registry_bytes, upstream_registry_bytes
+from generator.render.toolhive import legacy_registry_bytes, legacy_registry_size, upstream_registry_bytes, upstream_registry_size
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 
@@ -39,7 +39,9 @@ class Manifest:
     """One object and the file it goes into; `applied` False marks a template kustomize must skip."""
 
     stem: str
-    document: dict[str, Any]
+    document: dict[str, Any] | Callable[[], dict[str, Any]]
+    """The object, or what makes it when its file is written (a registry ConfigMap: its text
+    then exists only while that one file is encoded)."""
     note: str = ""
     applied: bool = True
 
@@ -124,7 +126,8 @@ def folder_files(folder: Folder, version: str, *, component: bool = False, all_p
     bodies: list[memoryview] = []  # each object's YAML inside its file, for all.yaml: never a second copy
     for manifest in folder.manifests:
         head = header(version, folder.source, manifest.note).encode("utf-8")
-        content = head + yaml_text(manifest.document).encode("utf-8")
+        document = manifest.document() if callable(manifest.document) else manifest.document
+        content = head + yaml_text(document).encode("utf-8")
         files.append(OutputFile(f"{folder.path}{manifest.stem}.yaml", content))
         bodies.append(memoryview(content)[len(head):])
     files.append(_kustomization(folder, version, component))
@@ -199,12 +202,14 @@ def _base_files(
 ) -> list[OutputFile]:
     """`base/`: the namespace, the registry data and MCPRegistry, RBAC, policies; and the profile's all.yaml."""
     catalog = context.catalog
-    parts = k8s_profile.split_registry(profile, admitted, lambda chunk: upstream_registry_bytes(context, chunk, profile))
+    parts = k8s_profile.split_registry(
+        profile, admitted, partial(upstream_registry_bytes, context, profile=profile), partial(upstream_registry_size, context, profile=profile)
+    )
     images = [deploy_image(catalog.meta, server, context.image_mirror) for server, _ in runnable if server.kind == "container"]
     urls = [server.remote.url for server, _ in runnable if server.remote is not None]
     current = Folder(f"{paths.profile_bundle_dir(profile.name)}base/", source, [
         Manifest("namespace", k8s_profile.namespace(profile)),
-        *[Manifest(f"configmap-{part.configmap}", k8s_profile.registry_configmap(profile, part)) for part in parts],
+        *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
         Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
         *common_manifests(profile),
         Manifest("admission-policy", k8s_policy.admission_policy(profile.namespace, [i for i in images if i], urls)),
@@ -217,10 +222,12 @@ def _base_files(
 def _legacy_files(context: RenderContext, profile: RegistryProfile, admitted: Sequence[Server], source: str) -> list[OutputFile]:
     """`legacy/`: the same registry for operators up to v0.16 (typed MCPRegistry)."""
     catalog = context.catalog
-    parts = k8s_profile.split_registry(profile, admitted, lambda chunk: legacy_registry_bytes(context, chunk, profile))
+    parts = k8s_profile.split_registry(
+        profile, admitted, partial(legacy_registry_bytes, context, profile=profile), partial(legacy_registry_size, context, profile=profile)
+    )
     legacy = Folder(f"{paths.profile_bundle_dir(profile.name)}legacy/", f"{source} (legacy operators)", [
         Manifest("namespace", k8s_profile.namespace(profile)),
-        *[Manifest(f"configmap-{part.configmap}", k8s_profile.registry_configmap(profile, part)) for part in parts],
+        *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
         Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, parts)),
         *common_manifests(profile),
         Manifest("database-secret.example", k8s_legacy.database_template(profile), k8s_legacy.database_note(profile), applied=False),

@@ -21,7 +21,7 @@ from generator.models import Catalog, Server
 from generator.output import OutputFile, WrittenFile
 from generator.render.catalog_api_schemas import DOCUMENT_KINDS, document_schema, openapi_document
 from generator.render.context import RenderContext
-from generator.render.encoding import json_bytes, json_file, json_piece
+from generator.render.encoding import json_bytes, json_file, json_piece, spliced
 from generator.render.kind import Fragment, OutputKind, render_kind
 from generator.render.server_json import last_updated, updated_at
 
@@ -170,14 +170,13 @@ def _tool_lines(server: Server) -> bytes:
 def api_documents(context: RenderContext) -> list[OutputFile]:
     """The catalog-wide api/v1 documents: servers, categories, tags, tools and the profiles."""
     catalog = context.catalog
-    summaries = [context.fragment(s, _SUMMARY, lambda s=s: json_piece(server_summary(catalog, s))) for s in catalog.servers]
-    tools = [context.fragment(s, _TOOLS, lambda s=s: _tool_lines(s)) for s in catalog.servers]
-    count = str(len(catalog.servers)).encode()
+    summaries = (context.fragment(s, _SUMMARY, lambda s=s: json_piece(server_summary(catalog, s))) for s in catalog.servers)
+    tools = (context.fragment(s, _TOOLS, lambda s=s: _tool_lines(s)) for s in catalog.servers)
     files = [
-        OutputFile(paths.API_SERVERS, b"".join((b'{"count":', count, b',"servers":[', b",".join(summaries), b"]}\n"))),
+        OutputFile(paths.API_SERVERS, spliced(b'{"count":%d,"servers":[' % len(catalog.servers), summaries, b"]}\n")),
         json_file(paths.API_CATEGORIES, categories_document(catalog)),
         json_file(paths.API_TAGS, tags_document(catalog)),
-        OutputFile(paths.API_TOOLS, b"".join((b'{"tools":[', b",".join(lines for lines in tools if lines), b"]}\n"))),
+        OutputFile(paths.API_TOOLS, spliced(b'{"tools":[', (lines for lines in tools if lines), b"]}\n")),
     ]
     files += [json_file(paths.api_profile(p.name), profile_document(catalog, p.name)) for p in catalog.meta.registries]
     return files

@@ -14,7 +14,7 @@ from generator.models import Catalog, Server
 from generator.output import OutputFile
 from generator.paths import CATALOG_JSON
 from generator.render.context import RenderContext
-from generator.render.encoding import json_piece
+from generator.render.encoding import json_piece, spliced
 from generator.render.kind import Fragment, OutputKind, render_kind
 
 _FRAGMENT = "catalog-record"
@@ -45,9 +45,9 @@ def record_fragment(context: RenderContext, server: Server) -> Iterator[Fragment
 def catalog_file(context: RenderContext) -> Iterator[OutputFile]:
     """`api/v1/catalog.json`, the records spliced: the bytes `json_bytes(catalog_document(...))` gives."""
     catalog = context.catalog
-    records = [context.fragment(s, _FRAGMENT, lambda s=s: _encoded_record(catalog, s)) for s in catalog.servers]
+    records = (context.fragment(s, _FRAGMENT, lambda s=s: _encoded_record(catalog, s)) for s in catalog.servers)
     meta = json_piece(catalog.meta.model_dump(mode="json"))
-    yield OutputFile(CATALOG_JSON, b"".join((b'{"catalog":', meta, b',"servers":[', b",".join(records), b"]}\n")))
+    yield OutputFile(CATALOG_JSON, spliced(b'{"catalog":' + meta + b',"servers":[', records, b"]}\n"))
 
 
 KIND = OutputKind("catalog_json", catalog_file, record_fragment)

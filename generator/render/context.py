@@ -7,6 +7,7 @@ from typing import Any
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from generator.fragment_store import FragmentView
 from generator.models import Catalog, Server
 from generator.release.diff import ReleaseDiff
 
@@ -49,3 +50,11 @@ class RenderContext:
         """The fragment `key` of `server`: the one its per-server renderer made, else `compute()`."""
         found = self.fragments.get((server.name, key))
         return compute() if found is None else found
+
+    def fragment_size(self, server: Server, key: str, compute: Callable[[], bytes]) -> int:
+        """`len(self.fragment(server, key, compute))`, without reading a fragment the store holds."""
+        if isinstance(self.fragments, FragmentView):
+            size = self.fragments.size_of((server.name, key))
+            if size is not None:
+                return size
+        return len(self.fragment(server, key, compute))

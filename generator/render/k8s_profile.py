@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from generator.derived import registry_name
@@ -38,7 +39,14 @@ class RegistryPart:
     """One ConfigMap's share of a profile's registry data."""
 
     configmap: str
-    text: str
+    make_text: Callable[[], str] = field(compare=False, repr=False)
+    """The part's JSON, made when asked for: a 10,000-server profile's parts are 100 MB of text,
+    which the bundle writes one ConfigMap at a time instead of holding them all."""
+
+    @property
+    def text(self) -> str:
+        """The part's registry document (made again on each access)."""
+        return self.make_text()
 
 
 def registry_resource_name(profile: RegistryProfile) -> str:
@@ -47,23 +55,32 @@ def registry_resource_name(profile: RegistryProfile) -> str:
 
 
 def split_registry(
-    profile: RegistryProfile, servers: Sequence[Server], encode: Callable[[Sequence[Server]], bytes]
+    profile: RegistryProfile,
+    servers: Sequence[Server],
+    encode: Callable[[Sequence[Server]], bytes],
+    measure: Callable[[Sequence[Server]], int] | None = None,
 ) -> list[RegistryPart]:
     """The profile's registry data as ConfigMap-sized JSON documents, in server order.
 
-    Tries one document, then as many even slices as the largest overflow
-    suggests; raises OutputError when a single server cannot fit.
+    Tries one document, then as many even slices as the largest overflow suggests;
+    raises OutputError when a single server cannot fit. With `measure` (the length
+    `encode` would give, found without encoding) only the slices that fit are encoded:
+    at 10,000 servers the first attempt alone is a 100 MB document per profile and format.
     """
     parts = 1
     while True:
         size = max(1, math.ceil(len(servers) / parts))
         chunks = [servers[start : start + size] for start in range(0, len(servers), size)] or [servers]
-        texts: list[bytes] = []  # the last attempt's texts go first: 100 MB each at 10,000 servers
-        texts = [encode(chunk) for chunk in chunks]
-        largest = max(len(text) for text in texts)
+        texts: list[bytes] = []  # the last attempt's texts go first
+        texts = [b""] * len(chunks) if measure else [encode(chunk) for chunk in chunks]
+        sizes = [measure(chunk) for chunk in chunks] if measure else [len(text) for text in texts]
+        largest = max(sizes)
         if largest <= REGISTRY_DATA_BUDGET:
             base = f"{registry_resource_name(profile)}-data"
-            return [RegistryPart(resource_name(base, f"-{index}"), _decoded(texts, index - 1)) for index in range(1, len(texts) + 1)]
+            return [
+                RegistryPart(resource_name(base, f"-{index}"), partial(_text, texts, index - 1, partial(encode, chunk), sizes[index - 1]))
+                for index, chunk in enumerate(chunks, 1)
+            ]
         if size == 1:
             raise OutputError(
                 f"registry profile '{profile.name}': one server's registry entry is {largest} bytes, more than a "
@@ -73,10 +90,14 @@ def split_registry(
         parts = max(parts + 1, math.ceil(parts * largest / REGISTRY_DATA_BUDGET))
 
 
-def _decoded(texts: list[bytes], index: int) -> str:
-    """`texts[index]` as text, the bytes dropped at once (never all of a profile's data twice)."""
-    text, texts[index] = texts[index].decode("utf-8"), b""
-    return text
+def _text(texts: list[bytes], index: int, encode: Callable[[], bytes], size: int) -> str:
+    """Part `index` as text: encoded now unless the last attempt encoded it (then the bytes are
+    dropped at once: never all of a profile's data twice)."""
+    encoded = texts[index] or encode()
+    if len(encoded) != size:
+        raise AssertionError(f"registry document of {len(encoded)} bytes was measured as {size}")
+    texts[index] = b""
+    return encoded.decode("utf-8")
 
 
 def namespace(profile: RegistryProfile) -> dict[str, Any]:

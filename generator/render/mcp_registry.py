@@ -12,7 +12,7 @@ as the ToolHive registry server serves `GET /registry/{registryName}/v0.1/...`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import yaml
@@ -22,7 +22,7 @@ from generator.errors import OutputError
 from generator.models import RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render.context import RenderContext
-from generator.render.encoding import json_piece
+from generator.render.encoding import json_piece, spliced
 from generator.render.kind import Fragment, OutputKind, render_kind
 from generator.render.mcp_openapi import openapi_document
 from generator.render.server_json import OFFICIAL, encoded_server_json, server_json_key, updated_at
@@ -67,7 +67,7 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile 
             encoded[same] = encoded_server_json(context, server, profile)
         yield Fragment(server_json_key(profile), encoded[same])
         response = _response(encoded[same], meta)
-        yield OutputFile(paths.mcp_versions(name, base), _encoded_list([response]))
+        yield OutputFile(paths.mcp_versions(name, base), _encoded_list([response], 1))
         yield OutputFile(paths.mcp_version(name, "latest", base), response + b"\n")
         if _VERSION_SEGMENT.fullmatch(server.version) and server.version != "latest":
             yield OutputFile(paths.mcp_version(name, server.version, base), response + b"\n")
@@ -95,13 +95,13 @@ def encoded_response(context: RenderContext, server: Server, profile: RegistryPr
 def base_files(context: RenderContext, servers: Sequence[Server], base: str, profile: RegistryProfile | None) -> Iterator[OutputFile]:
     """One API base's catalog-wide files: openapi.yaml and the list of every server it serves."""
     yield OutputFile(paths.mcp_openapi(base), openapi_yaml(context, profile))
-    responses = [encoded_response(context, s, profile) for s in servers]
-    yield OutputFile(paths.mcp_servers_list(base), _encoded_list(responses))
+    responses = (encoded_response(context, s, profile) for s in servers)
+    yield OutputFile(paths.mcp_servers_list(base), _encoded_list(responses, len(servers)))
 
 
-def _encoded_list(responses: Sequence[bytes]) -> bytes:
-    """A ServerList of already encoded responses, without `nextCursor`: everything fits on one page."""
-    return b"".join((b'{"servers":[', b",".join(responses), b'],"metadata":{"count":', str(len(responses)).encode(), b"}}\n"))
+def _encoded_list(responses: Iterable[bytes], count: int) -> bytes:
+    """A ServerList of `count` already encoded responses, without `nextCursor`: everything fits on one page."""
+    return spliced(b'{"servers":[', responses, b'],"metadata":{"count":%d}}\n' % count)
 
 
 def openapi_yaml(context: RenderContext, profile: RegistryProfile | None) -> bytes:

@@ -24,7 +24,7 @@ from generator import derived, paths
 from generator.models import EnvVar, Header, RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render.context import RenderContext
-from generator.render.encoding import json_piece
+from generator.render.encoding import json_piece, spliced
 from generator.render.kind import Fragment, OutputKind, render_kind
 from generator.render.server_json import (
     TOOLHIVE_TIER,
@@ -204,9 +204,23 @@ def upstream_registry_bytes(
     """`json_bytes(upstream_registry(...))`, spliced from each server's encoded entry."""
     # Each entry is the server.json the MCP mirror's per-server half encoded (see server_json_key).
     key = server_json_key(profile)
-    entries = [context.fragment(s, key, lambda s=s: encoded_server_json(context, s, profile)) for s in deployable(servers)]
+    entries = (context.fragment(s, key, lambda s=s: encoded_server_json(context, s, profile)) for s in deployable(servers))
+    start, end = _upstream_frame(context)
+    return spliced(start, entries, end)
+
+
+def upstream_registry_size(context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None) -> int:
+    """`len(upstream_registry_bytes(...))` from the entries' sizes, reading and joining nothing."""
+    key = server_json_key(profile)
+    sizes = [context.fragment_size(s, key, lambda s=s: encoded_server_json(context, s, profile)) for s in deployable(servers)]
+    start, end = _upstream_frame(context)
+    return len(start) + _joined_size(sizes) + len(end)
+
+
+def _upstream_frame(context: RenderContext) -> tuple[bytes, bytes]:
+    """What comes before and after the entries of a current-format registry document."""
     head = json_piece({"$schema": UPSTREAM_SCHEMA, "version": FORMAT_VERSION, "meta": {"last_updated": last_updated(context)}})
-    return b"".join((head[:-1], b',"data":{"servers":[', b",".join(entries), b"]}}\n"))  # one copy of 100 MB, not four
+    return head[:-1] + b',"data":{"servers":[', b"]}}\n"
 
 
 def legacy_registry_bytes(
@@ -214,15 +228,38 @@ def legacy_registry_bytes(
 ) -> bytes:
     """`json_bytes(legacy_registry(...))`, spliced from each server's encoded entry."""
     key = _legacy_key(profile)
-    maps: dict[str, list[bytes]] = {"container": [], "remote": []}
+
+    def entries(remote: bool) -> Iterator[bytes]:
+        for server in deployable(servers):
+            if (server.kind == "remote") == remote:
+                entry = context.fragment(server, key, lambda s=server: _legacy_entry(context, s, profile))
+                if entry:  # empty: the legacy format cannot hold the server
+                    yield entry
+
+    start, middle, end = _legacy_frame(context)
+    return spliced(start, entries(remote=False), middle, entries(remote=True), end)
+
+
+def legacy_registry_size(context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None) -> int:
+    """`len(legacy_registry_bytes(...))` from the entries' sizes, reading and joining nothing."""
+    key = _legacy_key(profile)
+    sizes: dict[str, list[int]] = {"container": [], "remote": []}
     for server in deployable(servers):
-        entry = context.fragment(server, key, lambda s=server: _legacy_entry(context, s, profile))
-        if entry:
-            maps["remote" if server.kind == "remote" else "container"].append(entry)
+        size = context.fragment_size(server, key, lambda s=server: _legacy_entry(context, s, profile))
+        if size:
+            sizes["remote" if server.kind == "remote" else "container"].append(size)
+    return sum(map(len, _legacy_frame(context))) + _joined_size(sizes["container"]) + _joined_size(sizes["remote"])
+
+
+def _legacy_frame(context: RenderContext) -> tuple[bytes, bytes, bytes]:
+    """What comes before, between and after the two maps of a legacy registry document."""
     head = json_piece({"version": FORMAT_VERSION, "last_updated": last_updated(context)})
-    return b"".join((
-        head[:-1], b',"servers":{', b",".join(maps["container"]), b'},"remote_servers":{', b",".join(maps["remote"]), b"}}\n"
-    ))
+    return head[:-1] + b',"servers":{', b'},"remote_servers":{', b"}}\n"
+
+
+def _joined_size(sizes: Sequence[int]) -> int:
+    """The length of `b",".join(...)` of pieces of these sizes."""
+    return sum(sizes) + max(0, len(sizes) - 1)
 
 
 def entry_fragments(context: RenderContext, server: Server) -> Iterator[Fragment]:
