@@ -311,3 +311,14 @@ def test_the_index_is_written_as_json_would_indent_it(small_site: Path) -> None:
     odd = {**index, "documents": [{"path": "api/v1/ünïcode \"quoted\".json", "sha256": "ab", "bytes": 0}]}
     assert catalog_api.index_bytes(odd) == json_bytes(odd, pretty=True)
     assert catalog_api.index_bytes({**index, "documents": []}) == json_bytes({**index, "documents": []}, pretty=True)
+
+
+@pytest.mark.parametrize("members", [[], [{"a": 1}], [{"a": 1}, [2, "x"], "\u2028 </script>", None]])
+def test_a_spliced_document_is_the_bytes_of_encoding_the_whole(members: list[object]) -> None:
+    """Registry documents and lists are spliced from encoded members taken one at a time."""
+    from generator.render.encoding import json_bytes, json_piece, spliced
+
+    whole = json_bytes({"head": True, "servers": members, "count": len(members)})
+    made = spliced(b'{"head":true,"servers":[', (json_piece(m) for m in members), b'],"count":%d}\n' % len(members))
+    assert made == whole
+    assert spliced(b"[", iter(()), b",", [b"1"], b"]") == b"[,1]"  # empty and one-member runs get no commas
