@@ -355,6 +355,20 @@ def _catalog_task(
         else:
             tree.write(item)
         del item  # let a written 100 MB document go before the next one is made
-    refs = dict(zip(fragments, work.store.add(fragments.values())))
+    refs = _remembered(work, fragments)
     spent = time.perf_counter() - started
     return tree.written, tree.staged, refs, keys, (kind.name, spent)
+
+
+def _remembered(work: _Work, fragments: dict[str, bytes]) -> dict[str, FragmentRef]:
+    """Refs of what a catalog-wide half asked to remember: where the store already holds the
+    same bytes (an archive chunk that did not change), else where they are stored now."""
+    view = work.context.fragments
+    kept: dict[str, FragmentRef] = {}
+    for key, content in fragments.items():
+        last = view.ref(("", key)) if isinstance(view, FragmentView) else None
+        if last is not None and (same := work.store.ref_of(content, last)) is not None:
+            kept[key] = same
+    new = [key for key in fragments if key not in kept]
+    kept.update(zip(new, work.store.add(fragments[key] for key in new)))
+    return {key: kept[key] for key in fragments}

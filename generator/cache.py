@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from generator.errors import OutputError
-from generator.fragment_store import FragmentRef, FragmentStore
+from generator.fragment_store import TEMPORARY_SUFFIX, FragmentRef, FragmentStore
 from generator.memory import cyclic_gc_paused
 from generator.models import Catalog, Server
 from generator.output import BUILD_MARKER, WrittenFile
@@ -91,22 +91,44 @@ class CacheState:
         return files
 
 
+# The build lock's descriptors, by the process that took the lock. A forked worker inherits
+# them; if the build is killed (the OOM killer, kill -9) while a worker lingers, the worker's
+# copy would hold the lock and refuse every later build. Each child closes its copy at once.
+_HELD_LOCKS: dict[int, int] = {}
+
+
+def _drop_inherited_locks() -> None:
+    for descriptor in _HELD_LOCKS:
+        os.close(descriptor)  # the lock stays with the parent's descriptor
+    _HELD_LOCKS.clear()
+
+
+os.register_at_fork(after_in_child=_drop_inherited_locks)
+
+
 @contextlib.contextmanager
 def exclusive(cache_dir: Path, out_dir: Path) -> Iterator[None]:
     """Hold the output folder's lock for a whole build: two builds must not update one folder."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    with open(cache_dir / LOCK_FILE, "a+b") as handle:
+    owner = os.getpid()
+    descriptor = os.open(cache_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
         try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise OutputError(
                 f"another mcp-catalog build is writing {out_dir} (it holds {cache_dir / LOCK_FILE}): "
                 "wait for it to finish, or build into another --out"
             ) from None
+        _HELD_LOCKS[descriptor] = owner
         try:
             yield
         finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+            if _HELD_LOCKS.pop(descriptor, None) == os.getpid():
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        if os.getpid() == owner:  # a forked child closed its copy already
+            os.close(descriptor)
 
 
 def default_cache_dir(out_dir: Path) -> Path:
@@ -210,9 +232,15 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
 
 
 def fresh_store(cache_dir: Path) -> FragmentStore:
-    """An empty fragment store for a cold build; the state that pointed into the old one is dropped first."""
+    """An empty fragment store for a cold build; the state that pointed into the old one is dropped first,
+    and so is what an interrupted compaction left."""
     forget(cache_dir)
-    return FragmentStore.fresh(cache_dir / STORE_FILE)
+    for leftover in cache_dir.glob(f"{STORE_FILE}{TEMPORARY_SUFFIX}*"):
+        leftover.unlink(missing_ok=True)
+    try:
+        return FragmentStore.fresh(cache_dir / STORE_FILE)
+    except OSError as error:
+        raise OutputError(f"cannot create the build cache's fragment store in {cache_dir}: {error.strerror}") from None
 
 
 def forget(cache_dir: Path) -> None:

@@ -29,12 +29,15 @@ import zlib
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+from generator.errors import OutputError
+
 FragmentRef = tuple[int, int, int]
 """(offset, length, CRC-32) of one fragment in its store; plain values, so marshal can keep it."""
 EMPTY: FragmentRef = (0, 0, 0)
 # Compaction rewrites the live fragments once the file holds more than this many times their size.
 _GARBAGE_FACTOR = 2
 _COPY_CHUNK = 8 << 20
+TEMPORARY_SUFFIX = ".tmp-"
 
 
 class DamagedStore(Exception):
@@ -87,12 +90,19 @@ class FragmentStore:
         joined = b"".join(pieces)
         if not joined:
             return [EMPTY for _ in pieces]
-        fcntl.lockf(self._descriptor, fcntl.LOCK_EX)  # another worker may be appending
         try:
-            offset = os.fstat(self._descriptor).st_size
-            _write_all(self._descriptor, joined, offset)
-        finally:
-            fcntl.lockf(self._descriptor, fcntl.LOCK_UN)
+            fcntl.lockf(self._descriptor, fcntl.LOCK_EX)  # another worker may be appending
+            try:
+                offset = os.fstat(self._descriptor).st_size
+                _write_all(self._descriptor, joined, offset)
+            finally:
+                fcntl.lockf(self._descriptor, fcntl.LOCK_UN)
+        except OSError as error:
+            where = self.path.parent if self.path else "the cache folder"
+            raise OutputError(
+                f"cannot keep the build's fragments in {where} ({error.strerror}): free some space there, "
+                "or choose another --cache-dir on a local disk"
+            ) from None
         refs: list[FragmentRef] = []
         for piece in pieces:
             refs.append((offset, len(piece), zlib.crc32(piece)) if piece else EMPTY)
@@ -104,7 +114,10 @@ class FragmentStore:
         offset, length, crc = ref
         if not length:
             return b""
-        content = os.pread(self._descriptor, length, offset)
+        try:
+            content = os.pread(self._descriptor, length, offset)
+        except OSError as error:
+            raise DamagedStore(f"fragment at {offset} of {self.path or 'the build'} cannot be read: {error.strerror}") from None
         if len(content) != length or zlib.crc32(content) != crc:
             raise DamagedStore(f"fragment at {offset} ({length} bytes) of {self.path or 'the build'} is damaged")
         return content
@@ -119,19 +132,33 @@ class FragmentStore:
         if self.path is None or self.identity()[1] <= _GARBAGE_FACTOR * sum(ref[1] for ref in distinct):
             return {}
         moved: dict[FragmentRef, FragmentRef] = {}
-        temporary = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        temporary = self.path.with_name(f"{self.path.name}{TEMPORARY_SUFFIX}{os.getpid()}")
         target = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-        written = 0
-        for start, end, refs in _runs(distinct):
-            for chunk in range(start, end, _COPY_CHUNK):
-                _write_all(target, os.pread(self._descriptor, min(_COPY_CHUNK, end - chunk), chunk), written + chunk - start)
-            for offset, length, crc in refs:
-                moved[(offset, length, crc)] = (written + offset - start, length, crc)
-            written += end - start
-        os.replace(temporary, self.path)
+        try:
+            written = 0
+            for start, end, refs in _runs(distinct):
+                for chunk in range(start, end, _COPY_CHUNK):
+                    _write_all(target, os.pread(self._descriptor, min(_COPY_CHUNK, end - chunk), chunk), written + chunk - start)
+                for offset, length, crc in refs:
+                    moved[(offset, length, crc)] = (written + offset - start, length, crc)
+                written += end - start
+            os.replace(temporary, self.path)
+        except OSError:
+            # Compaction only saves disk space, after the output is in place: a full disk must
+            # not fail the build. The store stays as it was, garbage included.
+            os.close(target)
+            temporary.unlink(missing_ok=True)
+            return {}
         os.close(self._descriptor)
         self._descriptor = target
         return moved
+
+    def ref_of(self, content: bytes, ref: FragmentRef) -> FragmentRef | None:
+        """`ref` if it holds exactly `content` (so that it need not be stored again), else None."""
+        try:
+            return ref if ref[1] == len(content) and self.read(ref) == content else None
+        except DamagedStore:
+            return None
 
     def __enter__(self) -> FragmentStore:
         return self
@@ -186,6 +213,11 @@ class FragmentView(Mapping[tuple[str, str], bytes]):
         server, name = key
         ref = self._refs.get(server, {}).get(name)
         return default if ref is None else self._store.read(ref)
+
+    def ref(self, key: tuple[str, str]) -> FragmentRef | None:
+        """Where the store holds a fragment (None when there is no such fragment)."""
+        server, name = key
+        return self._refs.get(server, {}).get(name)
 
     def size_of(self, key: tuple[str, str]) -> int | None:
         """The length of a fragment, from its ref alone (None when there is no such fragment)."""

@@ -351,3 +351,92 @@ def test_templates_in_a_symlinked_folder_are_part_of_the_build_key(tmp_path: Pat
     before = code_key(overrides)
     (elsewhere / "_card.html").write_text("two")
     assert code_key(overrides) != before
+
+
+def test_a_rebuild_with_nothing_changed_stores_nothing_again(catalog: Path, tmp_path: Path) -> None:
+    """Archive chunks the store already holds are pointed at again, not appended again."""
+    site = tmp_path / "site"
+    build(catalog, site)
+    store = tmp_path / ".cache/mcp-catalog/site/fragments.bin"
+    before = store.stat().st_size
+    assert build(catalog, site).written == 0
+    assert store.stat().st_size == before
+
+
+def test_a_compaction_that_fails_leaves_a_good_build_and_a_usable_cache(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compaction runs after the site is in place; a full disk then must not fail the build."""
+    import os
+
+    from generator import fragment_store
+
+    site = tmp_path / "site"
+    build(catalog, site)
+    real_replace = os.replace
+
+    def disk_full(source: object, target: object) -> None:
+        if Path(str(source)).name.startswith("fragments.bin.tmp-"):
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(fragment_store, "_GARBAGE_FACTOR", 1)
+    monkeypatch.setattr(fragment_store.os, "replace", disk_full)
+    edit(catalog / "servers/fetch.yaml", "description: ", "description: Full disk ")
+    build(catalog, site)
+    monkeypatch.undo()
+    assert not list((tmp_path / ".cache/mcp-catalog/site").glob("*.tmp-*"))
+    edit(catalog / "servers/fetch.yaml", "description: ", "description: Then ")
+    report = warm_equals_cold(catalog, site, tmp_path, "after-failed-compaction")
+    assert report.rendered_servers == 1  # the cache survived
+
+
+def test_no_room_for_fragments_is_a_message_and_the_site_stays(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from generator import fragment_store
+
+    site = tmp_path / "site"
+    build(catalog, site)
+    before = snapshot(site)
+
+    def disk_full(descriptor: int, data: bytes, offset: int) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(fragment_store, "_write_all", disk_full)
+    edit(catalog / "servers/fetch.yaml", "description: ", "description: Full disk ")
+    for options in ({"jobs": 2}, {"use_cache": False}):
+        with pytest.raises(OutputError, match=r"cannot keep the build's fragments in .*No space left on device.*--cache-dir"):
+            build(catalog, site, **options)  # type: ignore[arg-type]
+        assert snapshot(site) == before
+
+
+def test_a_killed_build_leaves_no_worker_holding_the_lock(tmp_path: Path) -> None:
+    """The OOM killer stops the build but not its forked workers; they must not keep the lock."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    from generator import cache
+
+    script = (
+        "import os, sys, time\n"
+        "from pathlib import Path\n"
+        "from generator import cache\n"
+        "with cache.exclusive(Path(sys.argv[1]), Path(sys.argv[2])):\n"
+        "    child = os.fork()\n"
+        "    if child == 0:\n"
+        "        os.close(1)\n"
+        "        time.sleep(60)\n"
+        "        os._exit(0)\n"
+        "    print(child, flush=True)\n"
+        "    os._exit(0)  # killed: no release, while the worker lives on\n"
+    )
+    run = subprocess.run([sys.executable, "-c", script, str(tmp_path / "cache"), str(tmp_path / "site")],
+                         stdout=subprocess.PIPE, text=True, timeout=60, check=True)
+    worker = int(run.stdout.split()[0])
+    try:
+        os.kill(worker, 0)  # still alive
+        with cache.exclusive(tmp_path / "cache", tmp_path / "site"):
+            pass
+    finally:
+        os.kill(worker, signal.SIGKILL)
