@@ -246,3 +246,27 @@ def test_an_explicit_registry_name_may_not_take_another_servers_default(write_tr
     code, lines = run(runner, source)
     assert code == 1
     assert any("registry_name: a part of the registry name may not be '.' or '..'" in line for line in lines)
+
+
+def test_files_parsed_in_parallel_give_the_values_of_files_parsed_in_process(tmp_path, monkeypatch):
+    """Workers send values back packed (dates as text); unpacked they must be the very values parsed here."""
+    import marshal
+    import sys
+
+    from generator.source import load
+    from generator.source.validate import read_catalog
+
+    sys.path.insert(0, str(__import__("conftest").REPO / "bench"))
+    from synthetic import write_catalog
+
+    source = write_catalog(tmp_path / "big", load.PARALLEL_THRESHOLD + 10)
+    dated = source / "servers" / "server-000007.yaml"
+    dated.write_text(dated.read_text() + "updated: 2026-10-01\n")
+    parallel = read_catalog(source)
+    assert parallel.parsed["server-000007"][1]  # packed by a worker, kept for the build cache
+    monkeypatch.setattr(load, "PARALLEL_THRESHOLD", 10**6)
+    in_process = read_catalog(source)
+    assert parallel.catalog == in_process.catalog
+    assert parallel.catalog.server("server-000007").updated == in_process.catalog.server("server-000007").updated is not None
+    unpacked = lambda parsed: {name: (identity, marshal.loads(packed)) for name, (identity, packed) in parsed.items()}  # noqa: E731
+    assert unpacked(parallel.parsed) == unpacked(in_process.parsed)

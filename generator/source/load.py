@@ -108,11 +108,14 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
     jobs = [(path, overviews.get(stem), root, with_overviews) for stem, path in yaml_files if stem not in known]
     fresh = _parse_all(jobs)
     for stem, path in yaml_files:
-        parsed, overview, problems = _unpacked(tree.parsed[stem][1], str(path)) if stem in known else next(fresh)
-        if parsed is not None and not problems and keeping and stem not in known:
-            packed = _packed(parsed.data, overview)
-            if packed is not None:
-                tree.parsed[stem] = (identities[stem], packed)
+        if stem in known:
+            parsed, overview, problems = _unpacked(tree.parsed[stem][1], str(path))
+        else:
+            (parsed, overview, problems), packed = _opened(next(fresh), str(path))
+            if parsed is not None and not problems and keeping:
+                packed = packed or _packed(parsed.data, overview)
+                if packed is not None:
+                    tree.parsed[stem] = (identities[stem], packed)
         tree.diagnostics.extend(problems)
         server = _validate(Server, parsed, str(path), tree.diagnostics)
         if server is None or parsed is None:
@@ -184,7 +187,7 @@ def _identity(path: Path) -> FileIdentity:
     return (stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
-def _parse_all(jobs: list[Job]) -> Iterator[ParsedServer]:
+def _parse_all(jobs: list[Job]) -> Iterator[ParsedServer | _Packed]:
     """Parse every server file, in order, on all cores when there are many.
 
     YAML parsing is most of the time of a large validation, and files are
@@ -200,10 +203,32 @@ def _parse_all(jobs: list[Job]) -> Iterator[ParsedServer]:
         yield from pool.map(_parse_server_in_worker, jobs, chunksize=max(1, len(jobs) // (workers * 16)))
 
 
-def _parse_server_in_worker(job: Job) -> ParsedServer:
-    # The file's bytes stay behind: a message that needs a line reads the file again.
+@dataclass(frozen=True)
+class _Packed:
+    """A worker's parsed file, packed as the build cache keeps it (see `ParsedFiles`)."""
+
+    values: bytes
+    problems: list[Diagnostic]
+
+
+def _parse_server_in_worker(job: Job) -> ParsedServer | _Packed:
+    # The values go back packed: the parent unpacks one file at a time while it validates and
+    # keeps the bytes for the build cache as they are (unpickling every file's values at once
+    # left a few hundred megabytes of holes in the parent at 10,000 servers). The file's bytes
+    # stay behind: a message that needs a line reads the file again.
     parsed, overview, problems = _parse_server(job)
+    packed = None if parsed is None else _packed(parsed.data, overview)
+    if packed is not None:
+        return _Packed(packed, problems)
     return (parsed.without_text(str(job[0])) if parsed else None), overview, problems
+
+
+def _opened(result: ParsedServer | _Packed, file: str) -> tuple[ParsedServer, bytes | None]:
+    """A parse result as values, and its packed bytes when it came packed."""
+    if isinstance(result, _Packed):
+        parsed, overview, _ = _unpacked(result.values, file)
+        return (parsed, overview, result.problems), result.values
+    return result, None
 
 
 def _parse_server(job: Job) -> ParsedServer:
