@@ -193,13 +193,6 @@ class ChunkedMembers:
         self._members.append(member)
 
 
-def compress_chunks(raw: bytes | bytearray, known: Callable[[str], bytes | None], remember: Callable[[str, bytes], None]) -> bytes:
-    """`raw` as one gzip member per chunk (`ChunkedMembers` fed at once)."""
-    compressor = ChunkedMembers(known, remember)
-    compressor.feed(raw)
-    return compressor.finish()
-
-
 def path_order(name: str) -> list[str]:
     """Sort key of an entry: its path compared component by component."""
     return name.split("/")

@@ -26,7 +26,7 @@ import fcntl
 import os
 import tempfile
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 
 from generator.errors import OutputError
@@ -206,12 +206,13 @@ class FragmentView(Mapping[tuple[str, str], bytes]):
         self._refs = refs
 
     def __getitem__(self, key: tuple[str, str]) -> bytes:
-        server, name = key
-        return self._store.read(self._refs[server][name])
+        ref = self.ref(key)
+        if ref is None:
+            raise KeyError(key)
+        return self._store.read(ref)
 
     def get(self, key: tuple[str, str], default: bytes | None = None) -> bytes | None:  # type: ignore[override]
-        server, name = key
-        ref = self._refs.get(server, {}).get(name)
+        ref = self.ref(key)
         return default if ref is None else self._store.read(ref)
 
     def ref(self, key: tuple[str, str]) -> FragmentRef | None:
@@ -221,11 +222,10 @@ class FragmentView(Mapping[tuple[str, str], bytes]):
 
     def size_of(self, key: tuple[str, str]) -> int | None:
         """The length of a fragment, from its ref alone (None when there is no such fragment)."""
-        server, name = key
-        ref = self._refs.get(server, {}).get(name)
+        ref = self.ref(key)
         return None if ref is None else ref[1]
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[tuple[str, str]]:
         return ((server, name) for server, refs in self._refs.items() for name in refs)
 
     def __len__(self) -> int:

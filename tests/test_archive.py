@@ -7,6 +7,7 @@ import io
 import random
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,6 @@ from generator.archive import (
     PieceWriter,
     archive_piece,
     chunks,
-    compress_chunks,
     folders_above,
     join_pieces,
     path_order,
@@ -30,6 +30,13 @@ def registry_like(servers: int, seed: int = 7) -> bytes:
     rng = random.Random(seed)
     entries = [f'{{"name":"s{i:05d}","description":"{rng.getrandbits(256):x}"}}' for i in range(servers)]
     return ("kind: ConfigMap\ndata:\n  registry.json: |\n    [" + ",".join(entries) + "]\n").encode()
+
+
+def compress_chunks(raw: bytes, known: Callable[[str], bytes | None], remember: Callable[[str, bytes], None]) -> bytes:
+    """`raw` fed to a chunked compressor at once."""
+    compressor = ChunkedMembers(known, remember)
+    compressor.feed(raw)
+    return compressor.finish()
 
 
 def test_chunks_cover_the_input_and_resynchronise_after_an_edit() -> None:

@@ -21,22 +21,27 @@ def test_fragments_read_back_as_added_and_equal_ones_may_share_a_ref(tmp_path: P
         assert store.identity()[1] == len(b"alpha\x00binary\xff") + 4000
 
 
-def _append_many(store: FragmentStore, worker: int, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    queue.put([(ref, f"{worker}-{n}".encode() * (n + 1)) for n in range(200) for ref in store.add([f"{worker}-{n}".encode() * (n + 1)])])
+def _append_many(store: FragmentStore, worker: int, start: object, queue: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    start.wait()  # type: ignore[attr-defined]  # all at once: the appends must overlap
+    added = []
+    for n in range(400):
+        content = f"{worker}-{n}:".encode() * 500
+        added += [(ref, content) for ref in store.add([content])]
+    queue.put(added)
 
 
 def test_workers_appending_at_once_never_overwrite_each_other(tmp_path: Path) -> None:
     """Forked workers share the descriptor; each append must land in a range of its own."""
     context = multiprocessing.get_context("fork")
-    queue = context.Queue()
+    queue, start = context.Queue(), context.Barrier(3)
     with FragmentStore.fresh(tmp_path / "f.bin") as store:
-        workers = [context.Process(target=_append_many, args=(store, worker, queue)) for worker in range(3)]
+        workers = [context.Process(target=_append_many, args=(store, worker, start, queue)) for worker in range(3)]
         for process in workers:
             process.start()
         added = [item for _ in workers for item in queue.get(timeout=60)]
         for process in workers:
             process.join(timeout=60)
-        assert len(added) == 600
+        assert len(added) == 1200
         assert all(store.read(ref) == content for ref, content in added)
 
 

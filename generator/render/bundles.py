@@ -290,8 +290,8 @@ class _ProfileArchive:
         if self._servers:
             self._writer.file_with_folders(_servers_run(self._profile, variant)[len(self._parent):].rstrip("/"), None)
         self._pieces.append(self._writer.finish())
+        key = _piece_key(self._profile, variant)
         for server in self._servers:
-            key = _piece_key(self._profile, variant)
             piece = self._context.fragment(server, key, lambda s=server: _rebuilt_piece(self._context, self._profile, s, variant))
             self._pieces.append(_piece_from(piece))
         self._writer = self._new_piece()

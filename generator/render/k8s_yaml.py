@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import re
-from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -140,14 +139,6 @@ def header(catalog_version: str, source: str, note: str = "") -> str:
 def document_bytes(head: str, value: Any) -> bytes:
     """A one-document YAML file: the header comment, then the document."""
     return (head + yaml_text(value)).encode("utf-8")
-
-
-def multi_document_bytes(head: str, values: Iterable[Any]) -> bytes:
-    """Several documents in one file (all.yaml), each after a `---` marker."""
-    parts = [head]
-    for value in values:
-        parts.append("---\n" + yaml_text(value))
-    return "".join(parts).encode("utf-8")
 
 
 def resource_name(base: str, suffix: str = "", limit: int = NAME_LIMIT) -> str:
