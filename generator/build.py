@@ -144,13 +144,18 @@ def _build(
     server_keys = {s.name: cache.server_key(build_key, context.catalog, s) for s in context.catalog.servers}
     state = cache.load(cache_dir, out_dir, build_key) if use_cache else None
     with _fragment_store(state, cache_dir, use_cache) as store:
+        # The one skip rule: a file is kept only when its input key matches and the disk still
+        # holds it as recorded (`cache.on_disk`); a server with one file not as recorded is
+        # rendered again, a deferred file made again, any other file written when it differs.
+        holds, stamps = ({}, {}) if state is None else cache.on_disk(out_dir, state)
         reused = {} if state is None else {
-            name: entry for name, entry in state.servers.items() if server_keys.get(name) == entry.key
+            name: entry for name, entry in state.servers.items()
+            if server_keys.get(name) == entry.key and all(holds[path] == record for path, record in entry.files.items())
         }
         stale = [server for server in context.catalog.servers if server.name not in reused]
         timings.append(("read the build cache", time.perf_counter() - keys_started))
 
-        with OutputTree(out_dir, previous=None if state is None else state.every_file()) as tree:
+        with OutputTree(out_dir, previous=None if state is None else holds) as tree:
             for entry in reused.values():
                 tree.keep(entry.files)
             servers_started = time.perf_counter()
@@ -161,7 +166,8 @@ def _build(
             remembered = state.catalog_fragments if state else {}
             with_fragments = replace(context, fragments=_fragments(store, servers, remembered), server_keys=server_keys)
             deferred = {} if state is None else {
-                path: (key, state.catalog_files[path]) for path, key in state.catalog_keys.items() if path in state.catalog_files
+                path: (key, state.catalog_files[path]) for path, key in state.catalog_keys.items()
+                if path in state.catalog_files and holds[path] == state.catalog_files[path]
             }
             catalog_started = time.perf_counter()
             catalog_fragments, catalog_keys, catalog_timings = _render_catalog_wide(with_fragments, tree, store, deferred, jobs)
@@ -179,7 +185,10 @@ def _build(
         if use_cache:
             save_started = time.perf_counter()
             catalog_files = {path: record for path, record in tree.written.items() if path not in server_files}
-            cache.save(cache_dir, out_dir, cache.CacheState(build_key, servers, catalog_files, catalog_fragments, catalog_keys), store)
+            stamps = {path: stamps[path] for path in tree.written if path in stamps} | cache.stamps_of(out_dir, tree.staged)
+            cache.save(cache_dir, out_dir, cache.CacheState(
+                build_key, servers, catalog_files, catalog_fragments, catalog_keys, stamps=stamps
+            ), store)
             timings.append(("save the build cache", time.perf_counter() - save_started))
         return BuildReport(
             servers=len(validated.catalog.servers),

@@ -16,6 +16,14 @@ else (a folder replaced, an interrupted update, another program version, another
 Python) makes the build a cold one. It lives outside the output (by default
 `.cache/mcp-catalog/<output name>/` beside it), so it is never published.
 
+A file is kept only when its input key matches (its server's key, or a deferred file's
+own) and the file on disk still matches its record: a regular file, mode 0644, of the
+recorded size, with the modification time, change time and inode recorded after it was
+put in place. When the size agrees but the times do not, or the file was modified no
+earlier than the state was saved (a later edit in the same clock tick would not show),
+its bytes are hashed and compared (`on_disk`). Anything else is written again, so a
+rebuild repairs a deleted, edited, truncated or replaced output file.
+
 The state file is `marshal` data (plain values only; loading it runs nothing), versioned
 by the Python version that wrote it. The fragments themselves stay in the fragment store
 (`fragments.bin`, see `generator.fragment_store`); the state holds their refs and the
@@ -32,9 +40,10 @@ import hashlib
 import importlib.metadata
 import marshal
 import os
+import stat
 import sys
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -47,7 +56,7 @@ from generator.output import BUILD_MARKER, WrittenFile
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 8
+CACHE_FORMAT = 9
 STATE_FILE = "state.marshal"
 STORE_FILE = "fragments.bin"
 PARSED_FILE = "parsed.marshal"
@@ -82,6 +91,10 @@ class CacheState:
     """The input key of each deferred catalog-wide file (see generator.render.inputs)."""
     store: FragmentStore | None = None
     """The store holding every fragment the refs above point to (open while the state is used)."""
+    stamps: dict[str, Stamp] = field(default_factory=dict)
+    """The stamp of each file above, as the build left it on disk."""
+    saved_ns: int = 0
+    """When the state was saved (its file's modification time): a file modified since is in doubt."""
 
     def every_file(self) -> dict[str, WrittenFile]:
         """Every file the last build wrote."""
@@ -89,6 +102,73 @@ class CacheState:
         for cached in self.servers.values():
             files.update(cached.files)
         return files
+
+
+Stamp = tuple[int, int, int]
+"""A file's modification time, change time (ns) and inode, taken after the build put it in place."""
+NOT_AS_RECORDED = WrittenFile("", -1)
+"""What `on_disk` says the output holds at a path whose file no longer matches its record:
+equal to no record, so the file is written again."""
+# A file is hashed rather than trusted by its stamp when its size agrees but its stamp does not.
+_HASH_CHUNK = 1 << 20
+
+
+def on_disk(out_dir: Path, state: CacheState) -> tuple[dict[str, WrittenFile], dict[str, Stamp]]:
+    """What the output folder holds of what the last build wrote, checked against the disk.
+
+    Returns each recorded path's record where the file still matches it, `NOT_AS_RECORDED`
+    where it does not (missing, another size, not a regular file, other bytes), and the
+    stamps of the files that match (taken again for those whose bytes had to be compared).
+    """
+    holds: dict[str, WrittenFile] = {}
+    stamps: dict[str, Stamp] = {}
+    root = str(out_dir)
+    for path, record in state.every_file().items():
+        checked, stamp = _as_recorded(os.path.join(root, path), record, state.stamps.get(path), state.saved_ns)
+        holds[path] = checked
+        if stamp is not None:
+            stamps[path] = stamp
+    return holds, stamps
+
+
+def _as_recorded(path: str, record: WrittenFile, stamp: Stamp | None, saved_ns: int) -> tuple[WrittenFile, Stamp | None]:
+    try:
+        found = os.lstat(path)
+    except OSError:
+        return NOT_AS_RECORDED, None
+    if not stat.S_ISREG(found.st_mode) or stat.S_IMODE(found.st_mode) != 0o644 or found.st_size != record.size:
+        return NOT_AS_RECORDED, None
+    now = (found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
+    if now == stamp and found.st_mtime_ns < saved_ns:
+        return record, stamp
+    if _sha256_of(path) == record.sha256:  # in doubt: the bytes decide
+        return record, now
+    return NOT_AS_RECORDED, None
+
+
+def _sha256_of(path: str) -> str | None:
+    """The SHA-256 of the file at `path`, None when it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as stream:
+            while chunk := stream.read(_HASH_CHUNK):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def stamps_of(out_dir: Path, paths: Iterable[str]) -> dict[str, Stamp]:
+    """The stamps of files just put in place (a missing one gets none: the next build hashes it)."""
+    stamps: dict[str, Stamp] = {}
+    root = str(out_dir)
+    for path in paths:
+        try:
+            found = os.lstat(os.path.join(root, path))
+        except OSError:
+            continue
+        stamps[path] = (found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
+    return stamps
 
 
 # The build lock's descriptors, by the process that took the lock. A forked worker inherits
@@ -222,13 +302,14 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
             for _ in range(head["servers"]):
                 name, key, files, fragments = _load_blob(stream)
                 servers[name] = CachedServer(key, _records(files), fragments)
-            catalog_files, catalog_fragments, catalog_keys = _load_blob(stream)
+            catalog_files, catalog_fragments, catalog_keys, stamps = _load_blob(stream)
+            saved_ns = os.fstat(stream.fileno()).st_mtime_ns
             store = FragmentStore.reopen(cache_dir / STORE_FILE, tuple(head["store"]))
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         return None
     if store is None:
         return None
-    return CacheState(build, servers, _records(catalog_files), catalog_fragments, catalog_keys, store)
+    return CacheState(build, servers, _records(catalog_files), catalog_fragments, catalog_keys, store, stamps, saved_ns)
 
 
 def fresh_store(cache_dir: Path) -> FragmentStore:
@@ -270,7 +351,7 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState, store: FragmentStore
         marshal.dump(head, stream)
         for name, cached in state.servers.items():
             _dump_blob((name, cached.key, _plain(cached.files), cached.fragments), stream)
-        _dump_blob((_plain(state.catalog_files), state.catalog_fragments, state.catalog_keys), stream)
+        _dump_blob((_plain(state.catalog_files), state.catalog_fragments, state.catalog_keys, state.stamps), stream)
     os.replace(temporary, cache_dir / STATE_FILE)
 
 
@@ -286,7 +367,9 @@ def _relocated(state: CacheState, moved: dict[FragmentRef, FragmentRef]) -> Cach
         return {key: moved.get(ref, ref) for key, ref in refs.items()}
 
     servers = {name: CachedServer(cached.key, cached.files, move(cached.fragments)) for name, cached in state.servers.items()}
-    return CacheState(state.build_key, servers, state.catalog_files, move(state.catalog_fragments), state.catalog_keys)
+    return CacheState(
+        state.build_key, servers, state.catalog_files, move(state.catalog_fragments), state.catalog_keys, stamps=state.stamps
+    )
 
 
 def load_parsed(cache_dir: Path, source_dir: Path) -> ParsedFiles | None:

@@ -153,11 +153,39 @@ class OutputTree:
         assert self._staging is not None and self.previous is not None
         for relative in sorted(self.staged):
             target = self.out_dir / relative
+            _clear_the_way(target, self.out_dir)
             target.parent.mkdir(parents=True, exist_ok=True)
             os.replace(self._staging / relative, target)
         for relative in sorted(set(self.previous) - set(self.written)):
-            (self.out_dir / relative).unlink(missing_ok=True)
-            _remove_empty_folders((self.out_dir / relative).parent, self.out_dir)
+            if _within_real_folders(self.out_dir / relative, self.out_dir):
+                _remove(self.out_dir / relative)
+                _remove_empty_folders((self.out_dir / relative).parent, self.out_dir)
+
+
+# --- repairing a damaged output (issue 14): a rebuild writes over whatever stands in a file's way ---
+def _clear_the_way(target: Path, root: Path) -> None:
+    """Remove what stands where `target` goes: a file or symlink where one of its folders
+    should be (never write through a link out of the output), and a folder at its own path."""
+    for folder in reversed(target.relative_to(root).parents[:-1]):
+        where = root / folder
+        if where.is_symlink() or (where.exists() and not where.is_dir()):
+            where.unlink()
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+
+
+def _within_real_folders(target: Path, root: Path) -> bool:
+    """Whether every folder between `root` and `target` is a real folder (not a link out of the output)."""
+    return all((root / folder).is_dir() and not (root / folder).is_symlink() for folder in target.relative_to(root).parents[:-1])
+
+
+def _remove(target: Path) -> None:
+    """Delete a file the build no longer produces, or the folder someone put in its place."""
+    if target.is_dir() and not target.is_symlink():
+        shutil.rmtree(target)
+    else:
+        target.unlink(missing_ok=True)
+# --- end of repairing a damaged output ---
 
 
 def _remove_empty_folders(folder: Path, root: Path) -> None:
