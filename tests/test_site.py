@@ -421,24 +421,6 @@ def test_index_page_stays_under_100_kb_for_a_large_catalog(tmp_path: Path) -> No
     assert index.count('<li class="card') == PAGE_SIZE
 
 
-def test_cards_and_tool_rows_moved_to_a_depth_equal_those_rendered_there() -> None:
-    """Lists splice each server's card and tool rows rendered once at the root and relocated."""
-    from generator.render import site_pages
-    from generator.render.site import relocated, template_environment
-
-    catalog = read_catalog(DEFAULT_SOURCE).catalog
-    environment = template_environment(None)
-    card_template, rows_template = environment.get_template("_card.html"), environment.get_template("_tool_rows.html")
-    for server in catalog.servers:
-        card = site_pages.card(catalog.meta, server)
-        rows = site_pages.tool_rows(server)
-        at_root = (card_template.render(card=card, root="").encode(), rows_template.render(server=server, rows=rows, root="").encode())
-        for depth in (1, 2, 3, 4):
-            root = "../" * depth
-            assert relocated(at_root[0], depth).decode() == card_template.render(card=card, root=root), server.name
-            assert relocated(at_root[1], depth).decode() == rows_template.render(server=server, rows=rows, root=root), server.name
-
-
 @pytest.mark.parametrize(("page", "shown"), [(1, ["1", "2", "3", "167", "Next"]), (80, ["Previous", "1", "78", "79", "80", "81", "82", "167", "Next"]), (167, ["Previous", "1", "165", "166", "167"])])
 def test_the_pager_keeps_its_size_however_many_pages(page: int, shown: list[str]) -> None:
     """167 pages (10,000 servers) give the same few links as 7: no page grows with the catalog."""

@@ -10,7 +10,6 @@ The page builders live in `site_pages`; this module owns the environment.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
@@ -25,7 +24,7 @@ from generator.output import OutputFile
 from generator.render import site_pages
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
-from generator.render.kind import Deferred, Fragment, OutputKind, render_kind
+from generator.render.kind import Deferred, OutputKind, render_kind
 from generator.models import Server
 from generator.render.markdown import render_markdown
 
@@ -66,14 +65,18 @@ def _asset(environment: jinja2.Environment, name: str) -> OutputFile:
 
 def render_page(environment: jinja2.Environment, template: str, path: str, values: dict[str, Any]) -> OutputFile:
     """One HTML page at `path`, its links made relative to it."""
-    depth = path.count("/")
+    html = _rendered(environment, template, path, root="../" * path.count("/"), page_path=path, **values)
+    return OutputFile(path, html.encode("utf-8"))
+
+
+def _rendered(environment: jinja2.Environment, template: str, path: str, **values: Any) -> str:
+    """`template` rendered with `values` for the page at `path`; a template error names the template."""
     try:
-        html = environment.get_template(template).render(root="../" * depth, page_path=path, **values)
+        return environment.get_template(template).render(**values)
     except jinja2.TemplateSyntaxError as error:
         raise OutputError(f"{error.filename or template}:{error.lineno}: template error: {error.message}") from None
     except jinja2.TemplateError as error:
         raise OutputError(f"{template}: template error while rendering {path}: {error}") from None
-    return OutputFile(path, html.encode("utf-8"))
 
 
 def _environment(context: RenderContext) -> jinja2.Environment:
@@ -83,40 +86,9 @@ def _environment(context: RenderContext) -> jinja2.Environment:
     return context.shared["site.environment"]
 
 
-# Every row ends so; escaped source text cannot contain it, so it splits the rows safely.
-_ROW_END = "</tr>\n"
-
-
-def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
-    """The server's page, and its card as each list depth shows it."""
+def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
+    """The server's page."""
     yield render_page(_environment(context), *site_pages.server_page(context, server))
-    yield Fragment(_CARD, _card_html(context, server))
-    yield Fragment(_ROWS, _rows_html(context, server))
-
-
-# A card and the tool rows are rendered once, for a page at the site root, and moved to a
-# page's depth by `relocated`: their links are all root-relative.
-_CARD, _ROWS = "site-card", "site-tool-rows"
-_LINK = re.compile(rb'href="(?!#)')
-
-
-def relocated(html: bytes, depth: int) -> bytes:
-    """`html` rendered for the site root, as rendered for a page `depth` folders down.
-
-    Every link these snippets hold is `href="` + the root prefix + a site path (source text
-    is escaped, so it cannot contain `href="`); in-page anchors (`href="#`) stay as they are.
-    """
-    return _LINK.sub(b'href="' + b"../" * depth, html) if depth else html
-
-
-def _rows_html(context: RenderContext, server: Server) -> bytes:
-    template = _environment(context).get_template("_tool_rows.html")
-    return template.render(server=server, rows=site_pages.tool_rows(server), root="").encode("utf-8")
-
-
-def _card_html(context: RenderContext, server: Server) -> bytes:
-    card = site_pages.card(context.catalog.meta, server)
-    return _environment(context).get_template("_card.html").render(card=card, root="").encode("utf-8")
 
 
 def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
@@ -129,23 +101,28 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
     for name in ASSETS:
         yield _asset(environment, name)
 
-    def card_at(server: Server, depth: int) -> Markup:
-        html = context.fragment(server, _CARD, lambda: _card_html(context, server))
-        return Markup(relocated(html, depth).decode("utf-8"))  # rendered with autoescape on
+    # Partials are rendered by the page showing them, with its root, and never rewritten afterwards,
+    # so an override renders exactly as written. A card is the same at one depth on every page
+    # (a server shows on some eight lists, at two or three depths): each is rendered once per depth.
+    cards: dict[tuple[str, str], Markup] = {}
 
-    def rows_at(server: Server, depth: int) -> list[Markup]:
-        html = context.fragment(server, _ROWS, lambda: _rows_html(context, server))
-        text = relocated(html, depth).decode("utf-8")
-        return [Markup(row + _ROW_END) for row in text.split(_ROW_END)[:-1]]  # rendered with autoescape on
+    def card_at(server: Server, path: str, root: str) -> Markup:
+        if (server.name, root) not in cards:
+            card = site_pages.card(context.catalog.meta, server)
+            cards[server.name, root] = Markup(_rendered(environment, "_card.html", path, card=card, root=root))  # autoescaped
+        return cards[server.name, root]
+
+    def rows_at(server: Server, first: int, end: int, path: str, root: str) -> Markup:
+        rows = site_pages.tool_rows(server)[first:end]
+        return Markup(_rendered(environment, "_tool_rows.html", path, server=server, rows=rows, root=root))  # autoescaped
 
     def make(template: str, path: str, values: dict[str, Any]) -> bytes:
-        depth = path.count("/")
+        root = "../" * path.count("/")
         values = dict(values)
         if site_pages.CARD_SERVERS in values:
-            values["cards"] = [card_at(server, depth) for server in values.pop(site_pages.CARD_SERVERS)]
+            values["cards"] = [card_at(server, path, root) for server in values.pop(site_pages.CARD_SERVERS)]
         if site_pages.ROW_SPANS in values:
-            values["rows"] = [row for server, first, end in values.pop(site_pages.ROW_SPANS)
-                              for row in rows_at(server, depth)[first:end]]
+            values["rows"] = [rows_at(server, first, end, path, root) for server, first, end in values.pop(site_pages.ROW_SPANS)]
         return render_page(environment, template, path, values).content
 
     keys = InputKeys(context.server_keys)

@@ -1,0 +1,57 @@
+"""Overridden partials render exactly as written, on every page that uses them.
+
+A card and the tool rows are rendered by the page that shows them, with that page's
+root; nothing rewrites their HTML afterwards. These overrides are hostile to any
+rewriting: an absolute link in a card, tool rows that do not end in `</tr>` and a newline.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from generator.build import build
+
+ABSOLUTE_CARD = """\
+<li class="card" data-name="{{ card.server.name }}"><a href="{{ url(paths.server_page(card.server.name)) }}">{{ card.server.title }}</a> <a href="https://status.example.com/{{ card.server.name }}">status</a> <a href="#top">top</a> <a href="/absolute/path">root</a></li>
+"""
+
+ONE_LINE_ROWS = """\
+{% for tool, behaviour in rows %}<tr class="mine"><td>{{ tool.name }}</td><td><a href="{{ url(paths.server_page(server.name)) }}">{{ server.title }}</a></td></tr>{% endfor %}"""
+
+
+def overrides(tmp_path: Path, files: dict[str, str]) -> Path:
+    folder = tmp_path / "templates"
+    folder.mkdir()
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_an_absolute_link_in_an_overridden_card_stays_absolute_at_every_depth(
+    write_tree: Callable[..., Path], tmp_path: Path
+) -> None:
+    out = tmp_path / "site"
+    build(write_tree(), out, templates=overrides(tmp_path, {"_card.html": ABSOLUTE_CARD}))
+    for page, root in (("index.html", ""), ("categories/web/index.html", "../../"), ("tags/http/index.html", "../../")):
+        html = (out / page).read_text(encoding="utf-8")
+        card = re.search(r'<li class="card" data-name="fetch">.*</li>', html)
+        assert card is not None, page
+        assert card.group(0) == (
+            f'<li class="card" data-name="fetch"><a href="{root}servers/fetch/index.html">Fetch</a> '
+            '<a href="https://status.example.com/fetch">status</a> <a href="#top">top</a> '
+            '<a href="/absolute/path">root</a></li>'
+        ), page
+
+
+def test_tool_rows_of_any_markup_fill_the_tools_table(write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    out = tmp_path / "site"
+    build(write_tree(), out, templates=overrides(tmp_path, {"_tool_rows.html": ONE_LINE_ROWS}))
+    html = (out / "tools/index.html").read_text(encoding="utf-8")
+    body = re.search(r"<tbody>\n(.*)  </tbody>", html, re.DOTALL)
+    assert body is not None
+    assert body.group(1) == (
+        '<tr class="mine"><td>search_docs</td><td><a href="../servers/docs-remote/index.html">Docs (remote)</a></td></tr>'
+        '<tr class="mine"><td>fetch</td><td><a href="../servers/fetch/index.html">Fetch</a></td></tr>'
+    )
