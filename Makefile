@@ -1,17 +1,21 @@
 # Two entry points, both usable on a fresh machine with Python 3.11+ only:
 #   make site   install into .venv and build catalog-source/ into site/
 #   make test   install with test dependencies and run the whole suite
+#   make golden regenerate tests/golden/ from the current output (review the diff before committing)
 PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: site test install install-test clean
+.PHONY: site test golden install install-test clean
 
 site: install
 	$(BIN)/mcp-catalog build --source catalog-source --out site
 
 test: install-test
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+golden: install-test
+	$(BIN)/python -m pytest -q tests/test_golden_trees.py tests/test_site.py -k golden --update-golden
 
 install: $(VENV)/.installed
 install-test: $(VENV)/.installed-test
