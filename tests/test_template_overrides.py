@@ -11,7 +11,11 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+from click.testing import CliRunner
+
 from generator.build import build
+from generator.cli import main
 
 ABSOLUTE_CARD = """\
 <li class="card" data-name="{{ card.server.name }}"><a href="{{ url(paths.server_page(card.server.name)) }}">{{ card.server.title }}</a> <a href="https://status.example.com/{{ card.server.name }}">status</a> <a href="#top">top</a> <a href="/absolute/path">root</a></li>
@@ -55,3 +59,24 @@ def test_tool_rows_of_any_markup_fill_the_tools_table(write_tree: Callable[..., 
         '<tr class="mine"><td>search_docs</td><td><a href="../servers/docs-remote/index.html">Docs (remote)</a></td></tr>'
         '<tr class="mine"><td>fetch</td><td><a href="../servers/fetch/index.html">Fetch</a></td></tr>'
     )
+
+
+@pytest.mark.parametrize(
+    ("name", "template", "expected"),
+    [
+        ("_card.html", "<li>\n{% if %}</li>\n", "{overrides}/_card.html:2: template error: Expected an expression, got 'end of statement block'"),
+        ("_tool_rows.html", "{{ no_such_value }}", "_tool_rows.html: template error while rendering tools/index.html: 'no_such_value' is undefined"),
+    ],
+)
+def test_a_broken_partial_override_gets_a_message(
+    write_tree: Callable[..., Path], tmp_path: Path, name: str, template: str, expected: str
+) -> None:
+    folder = overrides(tmp_path, {name: template})
+    out = tmp_path / "site"
+    result = CliRunner().invoke(
+        main, ["build", "-j", "1", "--source", str(write_tree()), "--out", str(out), "--templates", str(folder)]
+    )
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert f"Error: {expected.format(overrides=folder)}\n" in result.output
+    assert not out.exists()
