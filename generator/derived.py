@@ -54,11 +54,45 @@ def mirrored_image(meta: CatalogMeta, server: Server, mirror: str | None = None)
     """The image reference (registry/path:tag, no digest) after any mirror rewrite."""
     if server.image is None:
         return None
-    target = mirror or meta.image_mirror
+    return mirror_reference(server.image, mirror or meta.image_mirror)
+
+
+def mirror_reference(reference: str, target: str | None) -> str:
+    """`reference` rewritten to the mirror `target` (HOST[/PREFIX]), path, tag and any digest kept."""
     if not target:
-        return server.image
-    parts = image_parts(server.image)
-    return f"{target.rstrip('/')}/{parts.path}:{parts.tag}"
+        return reference
+    parts = image_parts(reference)
+    digest = IMAGE_REF.fullmatch(reference).group("digest")  # type: ignore[union-attr]  # validated
+    return f"{target.rstrip('/')}/{parts.path}:{parts.tag}" + (f"@{digest}" if digest else "")
+
+
+def toolhive_images(meta: CatalogMeta) -> dict[str, str]:
+    """The ToolHive install's own images by role (operator, proxy_runner, ...), as published upstream."""
+    images = meta.toolhive.images.model_dump()
+    return {role: reference for role, reference in images.items() if reference is not None}
+
+
+def toolhive_image(meta: CatalogMeta, role: str, mirror: str | None = None) -> str:
+    """The reference a cluster pulls for one ToolHive image: rewritten to the mirror, digest kept."""
+    return mirror_reference(toolhive_images(meta)[role], mirror or meta.image_mirror)
+
+
+def pull_secrets(meta: CatalogMeta, profile: RegistryProfile | None) -> list[str]:
+    """The image pull secrets of a profile's pods (the profile's own list, else the catalog's)."""
+    if profile is not None and profile.image_pull_secrets is not None:
+        return list(profile.image_pull_secrets)
+    return list(meta.toolhive.image_pull_secrets)
+
+
+def image_rule_refusal(profile: RegistryProfile, server: Server) -> str | None:
+    """Why the profile's image rule (`refuse: mutable-tags`, `require_digest`) leaves `server` out, or None."""
+    if server.image is None or server.digest:
+        return None
+    if profile.require_digest:
+        return f"image {server.image} is not pinned by digest (profile requires digests)"
+    if profile.refuse == "mutable-tags" and image_parts(server.image).tag == "latest":
+        return f"image {server.image} has a mutable tag (latest or none) and no digest (profile refuses mutable tags)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -101,7 +135,8 @@ def admits(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> bool:
     """True when the registry profile admits the server.
 
     Admitted: matched by `include` (every server when it is absent), not matched by `exclude`,
-    active unless `include_deprecated`, and approved-and-unexpired when `approved_only`.
+    active unless `include_deprecated`, approved-and-unexpired when `approved_only`, and an
+    image the profile's rule accepts (`refuse: mutable-tags`, `require_digest`).
     It depends on the server and catalog.yaml alone, never on other servers.
     """
     if profile.include is not None and not _matches(profile.include, server):
@@ -110,7 +145,9 @@ def admits(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> bool:
         return False
     if server.status == "deprecated" and not profile.include_deprecated:
         return False
-    return not (profile.approved_only and review_state(meta, server) != "approved")
+    if profile.approved_only and review_state(meta, server) != "approved":
+        return False
+    return image_rule_refusal(profile, server) is None
 
 
 def profile_servers(catalog: Catalog, profile: RegistryProfile) -> tuple[Server, ...]:
