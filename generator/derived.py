@@ -9,8 +9,10 @@ reference a cluster must pull.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from generator.models import IMAGE_REF, Catalog, CatalogMeta, RegistryProfile, Selector, Server, Tool
 
@@ -82,6 +84,28 @@ def pull_secrets(meta: CatalogMeta, profile: RegistryProfile | None) -> list[str
     if profile is not None and profile.image_pull_secrets is not None:
         return list(profile.image_pull_secrets)
     return list(meta.toolhive.image_pull_secrets)
+
+
+EndpointClass = Literal["public", "private", "blocked"]
+
+
+def endpoint_class(url: str) -> EndpointClass:
+    """How the ToolHive operator treats a remote URL's host (decided from the URL alone, no DNS).
+
+    `private`: RFC 1918 or IPv6 unique-local addresses and `*.cluster.local` names, which an
+    MCPRemoteProxy reaches only with `allowPrivateEndpoint`; `blocked`: loopback, link-local
+    (cloud metadata included) and `kubernetes.default`, which it refuses even with the flag.
+    """
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost" or host.endswith(".localhost") or host.split(".")[:2] == ["kubernetes", "default"]:
+            return "blocked"
+        return "private" if host == "cluster.local" or host.endswith(".cluster.local") else "public"
+    if address.is_loopback or address.is_link_local or address.is_unspecified:
+        return "blocked"
+    return "private" if address.is_private else "public"
 
 
 def image_rule_refusal(profile: RegistryProfile, server: Server) -> str | None:

@@ -158,6 +158,16 @@ def profile_bundle_tarball(profile: str) -> str:
     return f"bundles/registries/{profile}.tar.gz"
 
 
+def operator_values() -> str:
+    """Helm values for the official ToolHive operator chart (one operator per cluster)."""
+    return "bundles/toolhive/operator-values.yaml"
+
+
+def registry_server_dir(profile: str) -> str:
+    """A profile's registry server installed from its Helm chart: values and kustomization."""
+    return f"{profile_bundle_dir(profile)}registry-server/"
+
+
 # Image mirroring lists
 def mirror_list(file_name: str, profile: str | None = None) -> str:
     """A mirroring list for the whole catalog, or for one profile's servers."""
