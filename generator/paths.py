@@ -14,6 +14,7 @@ TOOLS_PAGE = "tools/index.html"
 ABOUT_PAGE = "about/index.html"
 NOT_FOUND_PAGE = "404.html"
 CHANGES_PAGE = "changes/index.html"
+INSTALL_PAGE = "install/index.html"
 
 
 def paged(first: str, number: int) -> str:
