@@ -12,6 +12,7 @@ profile's mirror list, rewritten to the mirror.
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -348,7 +349,11 @@ def test_private_remote_url_gets_allow_private_endpoint_and_a_warning(write_tree
     loopback = REMOTE_YAML.replace("name: docs-remote", "name: local-docs").replace("https://mcp.example.com/mcp", "http://127.0.0.1:3000/mcp")
     source = write_tree({"fetch.yaml": FETCH_YAML, "docs-remote.yaml": private, "local-docs.yaml": loopback})
     files = rendered_output(source, mirror=None)
-    assert values(files, "bundles/servers/docs-remote/mcpremoteproxy.yaml")["spec"]["allowPrivateEndpoint"] is True
+    proxy = values(files, "bundles/servers/docs-remote/mcpremoteproxy.yaml")
+    assert proxy["spec"]["allowPrivateEndpoint"] is True
+    from test_bundles_validation import CRD_FILES, crd_version, validator
+
+    assert list(validator(crd_version(CRD_FILES["MCPRemoteProxy"], "v1beta1")).iter_errors(proxy)) == []
     assert "allowPrivateEndpoint" not in values(files, "bundles/servers/local-docs/mcpremoteproxy.yaml")["spec"]
     warnings = [w.format() for w in read_catalog(source).warnings if w.field == "remote.url"]
     assert warnings == [
@@ -475,3 +480,31 @@ def test_pin_records_toolhive_digests_in_catalog_yaml(default_source_copy: Path,
     pinned = f"{MIRROR}/stacklok/toolhive/proxyrunner:v0.44.0@{digest}"
     assert values(files, "bundles/toolhive/operator-values.yaml")["operator"]["toolhiveRunnerImage"] == pinned
     assert f"ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0@{digest}={pinned}\n" in files["mirror/mapping.txt"].decode()
+
+
+# --- the runbook pages ------------------------------------------------------------------
+
+
+def test_runbook_pages_name_only_files_the_release_holds(default_site: Path) -> None:
+    import html5lib
+
+    install = (default_site / "install/index.html").read_text()
+    assert 'href="../install/index.html">Install offline</a>' in (default_site / "about/index.html").read_text()
+    for page in ("install/index.html", "registries/production/index.html", "registries/sandbox/index.html"):
+        document = html5lib.parse((default_site / page).read_text(), namespaceHTMLElements=False)
+        steps = document.findall(".//ol[@class='steps runbook']/li")
+        assert len(steps) >= 4, page
+        commands = "\n".join("".join(pre.itertext()) for pre in document.iter("pre"))
+        assert "helm install toolhive-operator " in commands and "--version" in commands, page
+        named = set(re.findall(r"(?:bundles|mirror)/[\w./-]+\.(?:yaml|txt)", commands))
+        assert named, page
+        for path in named:
+            assert (default_site / path).is_file(), f"{page} names {path}, which the release does not hold"
+        if page != "install/index.html":
+            assert [li.get("id") for li in steps] == [
+                "step-verify", "step-mirror", "step-operator", "step-prerequisites", "step-apply", "step-check"]
+            assert "kubectl get validatingadmissionpolicy" in commands and "get mcpserver" in commands
+    production = (default_site / "registries/production/index.html").read_text()
+    assert "helm install production-api " in production and "production/legacy/" not in production
+    assert "bundles/registries/sandbox/legacy/" in (default_site / "registries/sandbox/index.html").read_text()
+    assert 'href="../registries/production/index.html"' in install
