@@ -25,7 +25,7 @@ from generator.render.k8s_profile import (
     REGISTRY_KEY,
     REGISTRY_POD_LABEL,
     RegistryPart,
-    exclusion_filter,
+    file_sources,
     registry_resource_name,
 )
 from generator.render.k8s_server import restricted_container_security, restricted_pod_security, secret_references
@@ -66,17 +66,7 @@ def registry_server_name(profile: RegistryProfile) -> str:
 def registry_server_config(catalog: Catalog, profile: RegistryProfile, parts: Sequence[RegistryPart]) -> dict[str, Any]:
     """The registry server's config file (the chart's `config:`): the ConfigMaps as `file:` sources,
     the namespace's annotated workloads as a `kubernetes:` source, PostgreSQL without passwords."""
-    filters = exclusion_filter(catalog, profile, registry_names=True)
-    sources: list[dict[str, Any]] = []
-    for part in parts:
-        source: dict[str, Any] = {
-            "name": part.configmap,
-            "file": {"path": f"{MOUNT_ROOT}/{part.configmap}/{REGISTRY_KEY}"},
-            "syncPolicy": {"interval": profile.sync_interval},
-        }
-        if filters:
-            source["filter"] = filters
-        sources.append(source)
+    sources = file_sources(catalog, profile, parts)
     running = resource_name(profile.name, "-running")
     sources.append({"name": running, "kubernetes": {"namespaces": [profile.namespace]}})
     return {
