@@ -508,3 +508,24 @@ def test_runbook_pages_name_only_files_the_release_holds(default_site: Path) -> 
     assert "helm install production-api " in production and "production/legacy/" not in production
     assert "bundles/registries/sandbox/legacy/" in (default_site / "registries/sandbox/index.html").read_text()
     assert 'href="../registries/production/index.html"' in install
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://mcp.linear.app/mcp", "public"),
+    ("https://10.1.2.3/mcp", "private"),
+    ("https://192.168.0.9:8443/mcp", "private"),
+    ("http://[fd12::1]:8080/mcp", "private"),
+    ("http://docs.tools.svc.cluster.local:8080/mcp", "private"),
+    ("http://DOCS.Tools.SVC.Cluster.Local./mcp", "private"),
+    ("http://docs.tools.svc:8080/mcp", "public"),  # bare .svc: the operator never blocks it
+    ("http://127.0.0.1:3000/mcp", "blocked"),
+    ("http://[::1]/mcp", "blocked"),
+    ("http://169.254.169.254/latest", "blocked"),
+    ("http://localhost:8080/mcp", "blocked"),
+    ("https://kubernetes.default.svc/api", "blocked"),
+    ("https://8.8.8.8/mcp", "public"),
+])
+def test_endpoint_class_follows_the_operator(url: str, expected: str) -> None:
+    from generator.derived import endpoint_class
+
+    assert endpoint_class(url) == expected
