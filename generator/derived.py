@@ -64,7 +64,9 @@ def mirror_reference(reference: str, target: str | None) -> str:
     if not target:
         return reference
     parts = image_parts(reference)
-    digest = IMAGE_REF.fullmatch(reference).group("digest")  # type: ignore[union-attr]  # validated
+    match = IMAGE_REF.fullmatch(reference)
+    assert match is not None, reference  # validated in the model
+    digest = match.group("digest")
     return f"{target.rstrip('/')}/{parts.path}:{parts.tag}" + (f"@{digest}" if digest else "")
 
 
