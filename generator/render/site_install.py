@@ -123,7 +123,7 @@ def _prerequisites(meta: CatalogMeta, profile: RegistryProfile, mirror: str | No
         commands.append(f"kubectl -n {ns} create secret docker-registry {name} --docker-server={_mirror(meta, mirror).split('/')[0]} "
                         "--docker-username=... --docker-password=...")
     if profile.operator != "legacy":
-        commands += [f"# registry server chart: database passwords", f"kubectl -n {ns} create secret generic {database_secret_name(profile)} \\",
+        commands += ["# registry server chart: database passwords", f"kubectl -n {ns} create secret generic {database_secret_name(profile)} \\",
                      "  --from-literal=app-password=... --from-literal=migration-password=...",
                      "# MCPRegistry instead: a pgpass file, one line per user (postgres:5432:registry:USER:PASSWORD)",
                      f"kubectl -n {ns} create secret generic {pgpass_secret_name(profile)} --from-file=.pgpass=./pgpass"]
