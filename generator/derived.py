@@ -9,8 +9,10 @@ reference a cluster must pull.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit
 
 from generator.models import IMAGE_REF, Catalog, CatalogMeta, RegistryProfile, Selector, Server, Tool
 
@@ -54,11 +56,69 @@ def mirrored_image(meta: CatalogMeta, server: Server, mirror: str | None = None)
     """The image reference (registry/path:tag, no digest) after any mirror rewrite."""
     if server.image is None:
         return None
-    target = mirror or meta.image_mirror
+    return mirror_reference(server.image, mirror or meta.image_mirror)
+
+
+def mirror_reference(reference: str, target: str | None) -> str:
+    """`reference` rewritten to the mirror `target` (HOST[/PREFIX]), path, tag and any digest kept."""
     if not target:
-        return server.image
-    parts = image_parts(server.image)
-    return f"{target.rstrip('/')}/{parts.path}:{parts.tag}"
+        return reference
+    parts = image_parts(reference)
+    match = IMAGE_REF.fullmatch(reference)
+    assert match is not None, reference  # validated in the model
+    digest = match.group("digest")
+    return f"{target.rstrip('/')}/{parts.path}:{parts.tag}" + (f"@{digest}" if digest else "")
+
+
+def toolhive_images(meta: CatalogMeta) -> dict[str, str]:
+    """The ToolHive install's own images by role (operator, proxy_runner, ...), as published upstream."""
+    images = meta.toolhive.images.model_dump()
+    return {role: reference for role, reference in images.items() if reference is not None}
+
+
+def toolhive_image(meta: CatalogMeta, role: str, mirror: str | None = None) -> str:
+    """The reference a cluster pulls for one ToolHive image: rewritten to the mirror, digest kept."""
+    return mirror_reference(toolhive_images(meta)[role], mirror or meta.image_mirror)
+
+
+def pull_secrets(meta: CatalogMeta, profile: RegistryProfile | None) -> list[str]:
+    """The image pull secrets of a profile's pods (the profile's own list, else the catalog's)."""
+    if profile is not None and profile.image_pull_secrets is not None:
+        return list(profile.image_pull_secrets)
+    return list(meta.toolhive.image_pull_secrets)
+
+
+EndpointClass = Literal["public", "private", "blocked"]
+
+
+def endpoint_class(url: str) -> EndpointClass:
+    """How the ToolHive operator treats a remote URL's host (decided from the URL alone, no DNS).
+
+    `private`: RFC 1918 or IPv6 unique-local addresses and `*.cluster.local` names, which an
+    MCPRemoteProxy reaches only with `allowPrivateEndpoint`; `blocked`: loopback, link-local
+    (cloud metadata included) and `kubernetes.default`, which it refuses even with the flag.
+    """
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        if host == "localhost" or host.endswith(".localhost") or host.split(".")[:2] == ["kubernetes", "default"]:
+            return "blocked"
+        return "private" if host == "cluster.local" or host.endswith(".cluster.local") else "public"
+    if address.is_loopback or address.is_link_local or address.is_unspecified:
+        return "blocked"
+    return "private" if address.is_private else "public"
+
+
+def image_rule_refusal(profile: RegistryProfile, server: Server) -> str | None:
+    """Why the profile's image rule (`refuse: mutable-tags`, `require_digest`) leaves `server` out, or None."""
+    if server.image is None or server.digest:
+        return None
+    if profile.require_digest:
+        return f"image {server.image} is not pinned by digest (profile requires digests)"
+    if profile.refuse == "mutable-tags" and image_parts(server.image).tag == "latest":
+        return f"image {server.image} has a mutable tag (latest or none) and no digest (profile refuses mutable tags)"
+    return None
 
 
 @dataclass(frozen=True)
@@ -101,7 +161,8 @@ def admits(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> bool:
     """True when the registry profile admits the server.
 
     Admitted: matched by `include` (every server when it is absent), not matched by `exclude`,
-    active unless `include_deprecated`, and approved-and-unexpired when `approved_only`.
+    active unless `include_deprecated`, approved-and-unexpired when `approved_only`, and an
+    image the profile's rule accepts (`refuse: mutable-tags`, `require_digest`).
     It depends on the server and catalog.yaml alone, never on other servers.
     """
     if profile.include is not None and not _matches(profile.include, server):
@@ -110,7 +171,9 @@ def admits(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> bool:
         return False
     if server.status == "deprecated" and not profile.include_deprecated:
         return False
-    return not (profile.approved_only and review_state(meta, server) != "approved")
+    if profile.approved_only and review_state(meta, server) != "approved":
+        return False
+    return image_rule_refusal(profile, server) is None
 
 
 def profile_servers(catalog: Catalog, profile: RegistryProfile) -> tuple[Server, ...]:

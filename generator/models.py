@@ -17,7 +17,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
 # Marks a value `mcp-catalog new` left for the user; validation refuses it.
 PLACEHOLDER = "FILL-IN"
@@ -120,6 +120,77 @@ class RegistryProfile(Strict):
         pattern=r"^[0-9]+(s|m|h)$",
         description="How often the in-cluster registry re-reads its data (a Go duration such as 30m or 1h).",
     )
+    operator: Literal["current", "legacy", "both"] = Field(
+        default="current",
+        description="Which ToolHive operators the bundle targets: `current` (v1beta1 objects, the registry server "
+        "from its Helm chart or the deprecated MCPRegistry), `legacy` (v0.15-v0.16, `legacy/` only) or `both`.",
+    )
+    image_pull_secrets: list[DnsLabel] | None = Field(
+        default=None,
+        description="Secrets the profile's pods pull images with; absent means catalog.yaml's `toolhive.image_pull_secrets`.",
+    )
+    refuse: Literal["mutable-tags"] | None = Field(
+        default=None,
+        description="`mutable-tags` leaves out (with a warning) every server whose image is `latest` or untagged "
+        "and not pinned by digest.",
+    )
+    require_digest: bool = Field(
+        default=False, description="Leave out (with a warning) every container server not pinned by digest."
+    )
+
+
+def _image_reference(value: str) -> str:
+    if not IMAGE_REF.fullmatch(value):
+        raise ValueError("is not a valid image reference (expected registry/path:tag[@sha256:...])")
+    return value
+
+
+ImageRef = Annotated[str, Field(max_length=512), AfterValidator(_image_reference)]
+
+
+class ToolHiveImages(Strict):
+    """The images a ToolHive install pulls besides the MCP servers' own (defaults: operator chart
+    0.44.0 and registry server chart 1.5.1); a reference may carry `@sha256:` (`mcp-catalog pin`)."""
+
+    operator: ImageRef = Field(default="ghcr.io/stacklok/toolhive/operator:v0.44.0", description="The operator.")
+    proxy_runner: ImageRef = Field(
+        default="ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0",
+        description="The proxy runner the operator starts for every MCPServer and MCPRemoteProxy (`toolhiveRunnerImage`).",
+    )
+    vmcp: ImageRef = Field(
+        default="ghcr.io/stacklok/toolhive/vmcp:v0.44.0",
+        description="Virtual MCP server (`vmcpImage`); the operator's environment always names it.",
+    )
+    registry_api: ImageRef = Field(
+        default="ghcr.io/stacklok/thv-registry-api:v1.3.0",
+        description="The registry API the operator runs for an MCPRegistry (`registryAPI.image`).",
+    )
+    registry_server: ImageRef = Field(
+        default="ghcr.io/stacklok/thv-registry-api:v1.5.1",
+        description="The registry server installed from its own Helm chart (`image.registryServerUrl`).",
+    )
+    database: ImageRef | None = Field(
+        default=None, description="The PostgreSQL image you run for the registry server, listed for mirroring."
+    )
+
+
+class ToolHiveRelease(Strict):
+    """The ToolHive release the catalog's bundles and Helm values target."""
+
+    operator_chart: str = Field(
+        default="0.44.0", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", description="Version of the operator (and operator-crds) Helm chart."
+    )
+    registry_server_chart: str = Field(
+        default="1.5.1", pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$", description="Version of the toolhive-registry-server Helm chart."
+    )
+    images: ToolHiveImages = Field(default_factory=ToolHiveImages, description="Every image of the install.")
+    image_pull_secrets: list[DnsLabel] = Field(
+        default_factory=list, description="Secrets every pod pulls images with (an internal registry usually needs one)."
+    )
+    max_meta_size: int = Field(
+        default=256 * 1024, ge=1024,
+        description="The registry server's `database.maxMetaSize`: a server whose publisher-provided `_meta` is larger fails the build.",
+    )
 
 
 class CatalogMeta(Strict):
@@ -143,6 +214,9 @@ class CatalogMeta(Strict):
         default=None,
         pattern=IMAGE_MIRROR,
         description="Internal registry (HOST[/PREFIX]) that every emitted image reference is rewritten to.",
+    )
+    toolhive: ToolHiveRelease = Field(
+        default_factory=ToolHiveRelease, description="The ToolHive release (images, Helm charts) the install targets."
     )
     categories: list[Category] = Field(min_length=1, description="The categories servers may be filed under.")
     registries: list[RegistryProfile] = Field(

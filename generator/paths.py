@@ -14,6 +14,7 @@ TOOLS_PAGE = "tools/index.html"
 ABOUT_PAGE = "about/index.html"
 NOT_FOUND_PAGE = "404.html"
 CHANGES_PAGE = "changes/index.html"
+INSTALL_PAGE = "install/index.html"
 
 
 def paged(first: str, number: int) -> str:
@@ -156,6 +157,16 @@ def profile_bundle_all(profile: str) -> str:
 def profile_bundle_tarball(profile: str) -> str:
     """A profile's bundle as a reproducible tarball."""
     return f"bundles/registries/{profile}.tar.gz"
+
+
+def operator_values() -> str:
+    """Helm values for the official ToolHive operator chart (one operator per cluster)."""
+    return "bundles/toolhive/operator-values.yaml"
+
+
+def registry_server_dir(profile: str) -> str:
+    """A profile's registry server installed from its Helm chart: values and kustomization."""
+    return f"{profile_bundle_dir(profile)}registry-server/"
 
 
 # Image mirroring lists

@@ -109,14 +109,19 @@ def test_pin_refuses_malformed_digest_lines(runner, default_source_copy, tmp_pat
 def test_mirror_lists_cover_catalog_and_profiles(default_site):
     from generator.source.validate import read_catalog
 
+    from generator.derived import toolhive_images
+
     catalog = read_catalog(DEFAULT_SOURCE).catalog
     images = (default_site / "mirror" / "images.txt").read_text().splitlines()
-    assert images == sorted({s.image for s in catalog.servers if s.image})
+    servers = sorted({s.image for s in catalog.servers if s.image})
+    toolhive = sorted(toolhive_images(catalog.meta).values())
+    assert images == sorted(servers + toolhive)
     hauler = yaml.safe_load((default_site / "mirror" / "hauler-images.yaml").read_text())
     assert hauler["apiVersion"] == "content.hauler.cattle.io/v1" and hauler["kind"] == "Images"
     assert [i["name"] for i in hauler["spec"]["images"]] == images
     zarf = yaml.safe_load((default_site / "mirror" / "zarf.yaml").read_text())
-    assert zarf["kind"] == "ZarfPackageConfig" and zarf["components"][0]["images"] == images
+    assert zarf["kind"] == "ZarfPackageConfig"
+    assert [c["images"] for c in zarf["components"]] == [toolhive, servers]
     skopeo = yaml.safe_load((default_site / "mirror" / "skopeo-sync.yaml").read_text())
     assert skopeo["ghcr.io"]["images"]["stackloklabs/osv-mcp/server"] == ["0.1.0"]
     assert skopeo["docker.io"]["images"]["crystaldba/postgres-mcp"] == ["0.3.0"]
@@ -130,14 +135,16 @@ def test_image_mirror_rewrites_every_emitted_reference(tmp_path):
     mapping = dict(line.split("=") for line in (out / "mirror" / "mapping.txt").read_text().splitlines())
     assert mapping["crystaldba/postgres-mcp:0.3.0"] == "registry.corp.example/mcp/crystaldba/postgres-mcp:0.3.0"
     assert mapping["ghcr.io/github/github-mcp-server:v0.30.3"] == "registry.corp.example/mcp/github/github-mcp-server:v0.30.3"
+    assert mapping["ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0"] == "registry.corp.example/mcp/stacklok/toolhive/proxyrunner:v0.44.0"
     # A source reference counts as leaked unless it is only the tail of a mirrored one
     # ("crystaldba/postgres-mcp:0.3.0" inside "registry.corp.example/mcp/crystaldba/...").
     patterns = {source: re.compile(r"(?<![\w./-])" + re.escape(source)) for source in mapping}
     leaks = []
     for path in sorted(out.rglob("*")):
         relative = path.relative_to(out).as_posix()
-        # mirror/ holds the source column by design; catalog.json is the verbatim source record.
-        if not path.is_file() or relative.startswith("mirror/") or relative == "api/v1/catalog.json":
+        # mirror/ holds the source column by design; catalog.json is the verbatim source record and
+        # the source-format schema names the ToolHive images' defaults.
+        if not path.is_file() or relative.startswith("mirror/") or relative in {"api/v1/catalog.json", "schemas/catalog.schema.json"}:
             continue
         text = path.read_text(errors="replace")
         leaks += [f"{relative}: {source}" for source, pattern in patterns.items() if pattern.search(text)]

@@ -4,7 +4,9 @@ Reads what `skopeo sync --digestfile` writes (`<digest> <image>` per line) and a
 `<image>@<digest>` and `<image> <digest>` lines (e.g. collected from `skopeo inspect`).
 An image in the file matches a server when it is the same image (registry, path and tag), or
 its copy at the catalog's `image_mirror` (the mirror's host and prefix, then the upstream
-path), so digests recorded while pushing to the internal mirror pin the upstream entries too. Files are edited line by line: comments and layout survive.
+path), so digests recorded while pushing to the internal mirror pin the upstream entries too.
+The ToolHive images named under catalog.yaml's `toolhive.images` are pinned the same way
+(`image@digest` on their line). Files are edited line by line: comments and layout survive.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.derived import ImageParts, image_parts
+from generator.derived import ImageParts, image_parts, toolhive_images
 from generator.errors import CatalogError
-from generator.models import DIGEST, IMAGE_REF
+from generator.models import DIGEST, IMAGE_REF, CatalogMeta
 from generator.source.validate import read_catalog
 from generator.source.yamlsafe import load_mapping
 
@@ -83,9 +85,44 @@ def pin_digests(source_dir: Path, digest_file: Path, mirror: str | None = None) 
                     _write_digest(source_dir / "servers" / f"{server.name}.yaml", digest)
                     report.pinned.append(server.name)
                 break
+    matched |= _pin_toolhive(source_dir, catalog.meta, pairs, mirror, report)
     report.unmatched = [f"{image}@{digest}" for i, (image, digest) in enumerate(pairs) if i not in matched]
     read_catalog(source_dir)  # the edited source must still validate
     return report
+
+
+def _pin_toolhive(
+    source_dir: Path, meta: CatalogMeta, pairs: list[tuple[str, str]], mirror: str | None, report: PinReport
+) -> set[int]:
+    """Pin the ToolHive images catalog.yaml names under `toolhive.images` (a default is not on any
+    line to edit: name the image there to pin it). Returns the indexes of the pairs used."""
+    path = source_dir / "catalog.yaml"
+    lines = load_mapping(path.read_bytes(), track_lines=True).lines
+    matched: set[int] = set()
+    for role, reference in toolhive_images(meta).items():
+        line = lines.get(("toolhive", "images", role))
+        if line is None:
+            continue
+        image, _, current = reference.partition("@")
+        for index, (found, digest) in enumerate(pairs):
+            if _same_image(image_parts(found), image_parts(image), mirror):
+                matched.add(index)
+                label = f"toolhive.images.{role}"
+                if current == digest:
+                    report.unchanged.append(label)
+                else:
+                    _replace_value(path, line, f"{image}@{digest}")
+                    report.pinned.append(label)
+                break
+    return matched
+
+
+def _replace_value(path: Path, line: int, value: str) -> None:
+    """Replace the scalar value on `line` (1-based) of a `key: value` line, keeping indent and key."""
+    text = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    key, _, _ = text[line - 1].partition(":")
+    text[line - 1] = f"{key}: {value}\n"
+    path.write_text("".join(text), encoding="utf-8")
 
 
 def _same_image(found: ImageParts, wanted: ImageParts, mirror: str | None) -> bool:

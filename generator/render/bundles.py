@@ -5,8 +5,11 @@ with a header naming the catalog version and source, plus `all.yaml` holding
 every applied object. A profile bundle keeps its objects in `base/` (so that
 the `with-mesh/` overlay can include them beside the `mesh/` Istio component;
 kustomize refuses an overlay inside the folder it includes) and adds
-`servers/<name>/` (the profile's tool policy applied), `legacy/` (operators up
-to v0.16) and a reproducible `.tar.gz`.
+`servers/<name>/` (the profile's tool policy applied), `registry-server/` (Helm
+values for the registry server chart, the recommended path now that MCPRegistry
+is deprecated), `legacy/` (operators up to v0.16) and a reproducible `.tar.gz`;
+its `operator` setting says which of these it ships. `bundles/toolhive/` holds
+the operator chart's values for the whole catalog.
 Secret templates are written beside the objects but never listed in a
 kustomization: applying an empty Secret would wipe the user's real one.
 The object builders live in the `k8s_*` modules; this one only lays out files.
@@ -24,7 +27,7 @@ from generator import derived
 from generator.derived import deploy_image, profile_servers, profile_tools
 from generator.models import RegistryProfile, Server, Tool
 from generator.output import OutputFile
-from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server
+from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server, k8s_toolhive
 from generator.render.context import RenderContext
 from generator.render.kind import CatalogWide, Fragment, OutputKind, render_kind
 from generator.archive import ArchivePiece, ChunkedMembers, PieceWriter, archive_piece, join_pieces, path_order
@@ -71,12 +74,22 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile 
         tools = kept_tools(profile, server)
         if tools is None:
             continue
-        for variant, api in (("current", k8s_server.CURRENT_API), ("legacy", k8s_server.LEGACY_API)):
-            manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace)
+        for variant, api in _variants(profile):
+            manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile)
             source = f"servers/{server.name}.yaml (profile {profile.name})"
             files = list(folder_files(Folder(_profile_server_dir(profile, variant, server), source, manifests), version))
             yield from files
             yield Fragment(_piece_key(profile, variant), _piece_bytes(_server_piece(context, profile, files)))
+
+
+def _variants(profile: RegistryProfile) -> list[tuple[str, str]]:
+    """(variant, API version) of the server folders the profile ships, as its `operator` setting says."""
+    variants = []
+    if profile.operator in ("current", "both"):
+        variants.append(("current", k8s_server.CURRENT_API))
+    if profile.operator in ("legacy", "both"):
+        variants.append(("legacy", k8s_server.LEGACY_API))
+    return variants
 
 
 def _profile_server_dir(profile: RegistryProfile, variant: str, server: Server) -> str:
@@ -89,11 +102,17 @@ def _servers_run(profile: RegistryProfile, variant: str) -> str:
 
 
 def server_manifests(
-    context: RenderContext, server: Server, tools: Sequence[Tool], *, api: str, namespace: str | None
+    context: RenderContext, server: Server, tools: Sequence[Tool], *, api: str, namespace: str | None,
+    profile: RegistryProfile | None = None,
 ) -> list[Manifest]:
-    """The objects deploying one server: permissions, tool config, workload, egress policy, Secret template."""
+    """The objects deploying one server: permissions, tool config, workload, egress policy, Secret template.
+
+    In a profile the workload carries the registry-export annotations (its namespace is known).
+    """
     names = k8s_server.ServerNames.of(server)
     meta = context.catalog.meta
+    pull_secrets = derived.pull_secrets(meta, profile)
+    export = k8s_server.registry_export_annotations(server, tools, namespace) if profile and namespace else None
     manifests = []
     permissions = k8s_server.permission_configmap(server, names, namespace) if server.kind == "container" else None
     if permissions is not None:
@@ -103,11 +122,15 @@ def server_manifests(
         manifests.append(Manifest("mcptoolconfig", k8s_server.mcp_tool_config(server, names, tools, api=api, namespace=namespace)))
     if server.kind == "container":
         workload = k8s_server.mcp_server(
-            meta, server, names, api=api, namespace=namespace, mirror=context.image_mirror, with_tools=with_tools
+            meta, server, names, api=api, namespace=namespace, mirror=context.image_mirror, with_tools=with_tools,
+            pull_secrets=pull_secrets, annotations=export,
         )
         manifests.append(Manifest("mcpserver", workload))
     else:
-        manifests.append(Manifest("mcpremoteproxy", k8s_server.mcp_remote_proxy(server, names, api=api, namespace=namespace, with_tools=with_tools)))
+        proxy = k8s_server.mcp_remote_proxy(
+            server, names, api=api, namespace=namespace, with_tools=with_tools, pull_secrets=pull_secrets, annotations=export
+        )
+        manifests.append(Manifest("mcpremoteproxy", proxy))
     manifests.append(Manifest("networkpolicy", k8s_server.egress_policy(server, names, namespace)))
     secret = k8s_server.secret_template(server, names, namespace)
     if secret is not None:
@@ -172,25 +195,73 @@ def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | N
 
 
 def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[OutputFile | Fragment]:
-    """A profile's whole bundle, its all.yaml, then the tarball of everything written."""
+    """A profile's whole bundle, its all.yaml, then the tarball of everything written.
+
+    `operator: current` ships `base/` (applied with the MCPRegistry, or with the registry
+    server's Helm chart through `registry-server/`), `mesh/` and `servers/`; `legacy` ships
+    `legacy/` alone; `both` ships both.
+    """
     version = context.catalog.meta.version
     root = paths.profile_bundle_dir(profile.name)
     source = f"catalog.yaml registries/{profile.name}"
     admitted = [server for server in profile_servers(context.catalog, profile) if server.kind != "reference"]
     runnable = [(server, tools) for server in admitted if (tools := kept_tools(profile, server)) is not None]
     archive = _ProfileArchive(context, profile, [server for server, _ in runnable])
+    current = profile.operator in ("current", "both")
+    legacy = profile.operator in ("legacy", "both")
     # Each folder's files go to the output and the tarball as soon as they are made, then are
     # dropped: a 10,000-server profile's ConfigMaps and all.yaml come to 300 MB. The tarball takes
-    # them in path order: base/ and all.yaml, legacy/, its servers, mesh/, the servers, with-mesh/.
-    top = Folder(root, source, [], subfolders=["base"])
-    yield from archive.add(folder_files(top, version) + _base_files(context, profile, admitted, runnable, source))
-    yield from archive.add(_legacy_files(context, profile, admitted, source))
-    archive.servers_run("legacy")
-    mesh = Folder(f"{root}mesh/", source, [Manifest(stem, doc) for stem, doc in k8s_profile.mesh_objects(profile)])
-    yield from archive.add(folder_files(mesh, version, component=True))
-    archive.servers_run("current")
-    yield from archive.add([mesh_overlay(f"{root}with-mesh/", source, version)])
+    # them in path order: base/ and all.yaml, legacy/, its servers, mesh/, registry-server/, the
+    # servers, with-mesh/.
+    top = Folder(root, source, [], subfolders=["base" if current else "legacy"])
+    first = folder_files(top, version)
+    if current:
+        base, parts = _base_files(context, profile, admitted, runnable, source)
+        first += base
+    if legacy:
+        first += _legacy_files(context, profile, admitted, source, all_yaml=not current)
+    yield from archive.add(first)
+    if legacy:
+        archive.servers_run("legacy")
+    if current:
+        mesh = Folder(f"{root}mesh/", source, [Manifest(stem, doc) for stem, doc in k8s_profile.mesh_objects(profile)])
+        yield from archive.add(folder_files(mesh, version, component=True))
+        yield from archive.add(registry_server_files(context, profile, parts, source))
+        archive.servers_run("current")
+        yield from archive.add([mesh_overlay(f"{root}with-mesh/", source, version)])
     yield from archive.finish()
+
+
+def registry_server_files(
+    context: RenderContext, profile: RegistryProfile, parts: Sequence[k8s_profile.RegistryPart], source: str
+) -> list[OutputFile]:
+    """`registry-server/`: Helm values for the registry server chart, the database Secret template,
+    and a kustomization applying `base/` without its MCPRegistry (the chart replaces it)."""
+    folder = paths.registry_server_dir(profile.name)
+    version = context.catalog.meta.version
+    values = k8s_toolhive.registry_server_values(context.catalog, profile, parts, context.image_mirror)
+    note = (f"Helm values: helm install {k8s_toolhive.registry_server_name(profile)} "
+            f"{k8s_toolhive.REGISTRY_SERVER_CHART} --version {context.catalog.meta.toolhive.registry_server_chart} "
+            f"-n {profile.namespace} -f values.yaml")
+    kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": ["../base"],
+                     "patches": [k8s_toolhive.without_mcpregistry(profile)]}
+    secret_note = k8s_legacy.database_note(profile).replace("registry API", "registry server")
+    return [
+        OutputFile(f"{folder}database-secret.example.yaml",
+                   document_bytes(header(version, source, secret_note), k8s_legacy.database_template(profile))),
+        OutputFile(f"{folder}kustomization.yaml", document_bytes(
+            header(version, source, "base/ without the MCPRegistry: the registry server chart serves the registry."), kustomization)),
+        OutputFile(f"{folder}values.yaml", document_bytes(header(version, source, note), values)),
+    ]
+
+
+def operator_values_file(context: RenderContext) -> Iterator[OutputFile]:
+    """`bundles/toolhive/operator-values.yaml`: the operator chart's values for the whole catalog."""
+    meta = context.catalog.meta
+    note = (f"Helm values: helm install toolhive-operator {k8s_toolhive.OPERATOR_CHART} --version {meta.toolhive.operator_chart} "
+            f"-n {k8s_toolhive.OPERATOR_NAMESPACE} -f operator-values.yaml")
+    yield OutputFile(paths.operator_values(), document_bytes(header(meta.version, "catalog.yaml toolhive", note),
+                                                             k8s_toolhive.operator_values(meta, context.image_mirror)))
 
 
 def _base_files(
@@ -199,7 +270,7 @@ def _base_files(
     admitted: Sequence[Server],
     runnable: Sequence[tuple[Server, Sequence[Tool]]],
     source: str,
-) -> list[OutputFile]:
+) -> tuple[list[OutputFile], list[k8s_profile.RegistryPart]]:
     """`base/`: the namespace, the registry data and MCPRegistry, RBAC, policies; and the profile's all.yaml."""
     catalog = context.catalog
     parts = k8s_profile.split_registry(
@@ -216,11 +287,14 @@ def _base_files(
         Manifest("admission-policy-binding", k8s_policy.admission_binding(profile.namespace)),
         Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
     ])
-    return folder_files(current, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name))
+    return folder_files(current, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name)), parts
 
 
-def _legacy_files(context: RenderContext, profile: RegistryProfile, admitted: Sequence[Server], source: str) -> list[OutputFile]:
-    """`legacy/`: the same registry for operators up to v0.16 (typed MCPRegistry)."""
+def _legacy_files(
+    context: RenderContext, profile: RegistryProfile, admitted: Sequence[Server], source: str, *, all_yaml: bool
+) -> list[OutputFile]:
+    """`legacy/`: the same registry for operators up to v0.16 (typed MCPRegistry); with `all_yaml`
+    (a legacy-only profile) its objects are also the profile's all.yaml."""
     catalog = context.catalog
     parts = k8s_profile.split_registry(
         profile, admitted, partial(legacy_registry_bytes, context, profile=profile), partial(legacy_registry_size, context, profile=profile)
@@ -232,7 +306,7 @@ def _legacy_files(context: RenderContext, profile: RegistryProfile, admitted: Se
         *common_manifests(profile),
         Manifest("database-secret.example", k8s_legacy.database_template(profile), k8s_legacy.database_note(profile), applied=False),
     ])
-    return folder_files(legacy, catalog.meta.version)
+    return folder_files(legacy, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name) if all_yaml else None)
 
 
 def common_manifests(profile: RegistryProfile) -> list[Manifest]:
@@ -354,14 +428,15 @@ def _mtime(context: RenderContext) -> int:
 
 
 def registry_bundles(context: RenderContext) -> Iterator[OutputFile | Fragment]:
-    """Every profile's bundle: its own objects, overlays, all.yaml and tarball."""
+    """The operator's Helm values, then every profile's bundle: its own objects, overlays, all.yaml and tarball."""
+    yield from operator_values_file(context)
     for profile in context.catalog.meta.registries:
         yield from profile_files(context, profile)
 
 
 def profile_parts(context: RenderContext) -> list[CatalogWide]:
     """`registry_bundles` cut by profile: a profile's bundle does not depend on another's."""
-    return [partial(profile_files, profile=profile) for profile in context.catalog.meta.registries]
+    return [operator_values_file, *(partial(profile_files, profile=profile) for profile in context.catalog.meta.registries)]
 
 
 KIND = OutputKind("bundles", registry_bundles, server_files, profile_parts)

@@ -143,8 +143,9 @@ def exclusion_filter(catalog: Catalog, profile: RegistryProfile, *, registry_nam
     return result
 
 
-def registry_config(catalog: Catalog, profile: RegistryProfile, parts: Sequence[RegistryPart]) -> str:
-    """The registry server's config.yaml: one `file:` source per ConfigMap, PostgreSQL via pgpass."""
+def file_sources(catalog: Catalog, profile: RegistryProfile, parts: Sequence[RegistryPart]) -> list[dict[str, Any]]:
+    """The registry server's `file:` sources, one per ConfigMap mounted under MOUNT_ROOT
+    (the MCPRegistry and the registry server chart read the same)."""
     filters = exclusion_filter(catalog, profile, registry_names=True)
     sources = []
     for part in parts:
@@ -156,8 +157,13 @@ def registry_config(catalog: Catalog, profile: RegistryProfile, parts: Sequence[
         if filters:
             source["filter"] = filters
         sources.append(source)
+    return sources
+
+
+def registry_config(catalog: Catalog, profile: RegistryProfile, parts: Sequence[RegistryPart]) -> str:
+    """The registry server's config.yaml: one `file:` source per ConfigMap, PostgreSQL via pgpass."""
     config = {
-        "sources": sources,
+        "sources": file_sources(catalog, profile, parts),
         "registries": [{"name": profile.name, "sources": [part.configmap for part in parts]}],
         "database": {"host": "postgres", "port": POSTGRES_PORT, "user": "db_app", "database": "registry", "sslMode": "require"},
         "auth": {"mode": "anonymous"},

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from generator.derived import deploy_image
+from generator.derived import deploy_image, endpoint_class
 from generator.models import CatalogMeta, Server, Tool
 from generator.render.k8s_yaml import MANAGED_BY, resource_name
 
@@ -34,6 +34,8 @@ PROXY_PORT = 8080
 POD_NAME_LABEL = "toolhive-name"
 PERMISSIONS_KEY = "permissions.json"
 DNS_PORTS = ({"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53})
+# The annotation the registry server's `kubernetes:` source selects workloads by.
+REGISTRY_EXPORT = f"{TOOLHIVE_API_GROUP}/registry-export"
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,7 @@ def restricted_pod_security() -> dict[str, Any]:
     return {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}}
 
 
-def pod_template(server: Server) -> dict[str, Any]:
+def pod_template(server: Server, pull_secrets: Sequence[str] = ()) -> dict[str, Any]:
     """A podTemplateSpec whose `mcp` container is restricted, with writable emptyDirs.
 
     The root filesystem is read-only, so /tmp and every path the server declares
@@ -97,14 +99,41 @@ def pod_template(server: Server) -> dict[str, Any]:
     writable = ["/tmp", *sorted(declared - {"/tmp"})]
     volumes = [{"name": f"writable-{index}", "emptyDir": {}} for index in range(len(writable))]
     mounts = [{"name": f"writable-{index}", "mountPath": path} for index, path in enumerate(writable)]
+    spec: dict[str, Any] = {"securityContext": restricted_pod_security()}
+    if pull_secrets:
+        spec["imagePullSecrets"] = secret_references(pull_secrets)
+    spec["containers"] = [{"name": "mcp", "securityContext": restricted_container_security(), "volumeMounts": mounts}]
+    spec["volumes"] = volumes
+    return {"spec": spec}
+
+
+def secret_references(names: Sequence[str]) -> list[dict[str, str]]:
+    """`imagePullSecrets` entries (LocalObjectReference) for Secret names."""
+    return [{"name": name} for name in names]
+
+
+def proxy_overrides(pull_secrets: Sequence[str]) -> dict[str, Any]:
+    """`resourceOverrides` giving the operator's proxy runner pod the pull secrets (its image is mirrored too)."""
+    return {"proxyDeployment": {"imagePullSecrets": secret_references(pull_secrets)}}
+
+
+def proxy_service_url(server: Server, namespace: str) -> str:
+    """The in-cluster URL of the proxy the operator puts in front of a server (its Service, then
+    `/sse` or `/mcp`; stdio servers are proxied as streamable HTTP, the operator's default)."""
+    service = f"mcp-{server.name}-remote-proxy" if server.remote is not None else f"mcp-{server.name}-proxy"
+    path = "sse" if server.transport == "sse" else "mcp"
+    return f"http://{service}.{namespace}.svc.cluster.local:{PROXY_PORT}/{path}"
+
+
+def registry_export_annotations(server: Server, tools: Sequence[Tool], namespace: str) -> dict[str, str]:
+    """The annotations the registry server's `kubernetes:` source reads, so that a namespace's
+    running servers list themselves in its registry (export, URL and description are required)."""
     return {
-        "spec": {
-            "securityContext": restricted_pod_security(),
-            "containers": [
-                {"name": "mcp", "securityContext": restricted_container_security(), "volumeMounts": mounts}
-            ],
-            "volumes": volumes,
-        }
+        REGISTRY_EXPORT: "true",
+        f"{TOOLHIVE_API_GROUP}/registry-url": proxy_service_url(server, namespace),
+        f"{TOOLHIVE_API_GROUP}/registry-description": server.description,
+        f"{TOOLHIVE_API_GROUP}/registry-title": server.title,
+        f"{TOOLHIVE_API_GROUP}/tools": json.dumps(sorted({tool.deployed_name for tool in tools}), separators=(",", ":")),
     }
 
 
@@ -154,7 +183,7 @@ def permission_configmap(server: Server, names: ServerNames, namespace: str | No
 
 def mcp_server(
     meta: CatalogMeta, server: Server, names: ServerNames, *, api: str, namespace: str | None,
-    mirror: str | None, with_tools: bool,
+    mirror: str | None, with_tools: bool, pull_secrets: Sequence[str] = (), annotations: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The MCPServer for a container server."""
     spec: dict[str, Any] = {
@@ -178,8 +207,17 @@ def mcp_server(
         spec["resources"] = server.resources.model_dump(mode="json", exclude_none=True)
     if with_tools:
         spec["toolConfigRef"] = {"name": names.tools}
-    spec["podTemplateSpec"] = pod_template(server)
-    return {"apiVersion": api, "kind": "MCPServer", "metadata": metadata(names.workload, namespace, server), "spec": spec}
+    if pull_secrets and api == CURRENT_API:  # operators up to v0.16 (strict field validation) lack the field
+        spec["resourceOverrides"] = proxy_overrides(pull_secrets)
+    spec["podTemplateSpec"] = pod_template(server, pull_secrets)
+    return {"apiVersion": api, "kind": "MCPServer", "metadata": annotated(metadata(names.workload, namespace, server), annotations), "spec": spec}
+
+
+def annotated(meta: dict[str, Any], annotations: dict[str, str] | None) -> dict[str, Any]:
+    """`meta` with `annotations` added after the labels, when there are any."""
+    if annotations:
+        meta["annotations"] = dict(annotations)
+    return meta
 
 
 def header_secret_key(header: str) -> str:
@@ -188,11 +226,18 @@ def header_secret_key(header: str) -> str:
 
 
 def mcp_remote_proxy(
-    server: Server, names: ServerNames, *, api: str, namespace: str | None, with_tools: bool
+    server: Server, names: ServerNames, *, api: str, namespace: str | None, with_tools: bool,
+    pull_secrets: Sequence[str] = (), annotations: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """The MCPRemoteProxy that fronts a remote server's URL inside the cluster."""
+    """The MCPRemoteProxy that fronts a remote server's URL inside the cluster.
+
+    A URL on a private or cluster-internal host gets `allowPrivateEndpoint` (the operator refuses
+    it otherwise; validation warns about each such server).
+    """
     assert server.remote is not None
     spec: dict[str, Any] = {"remoteUrl": server.remote.url, "transport": server.transport, "proxyPort": PROXY_PORT}
+    if endpoint_class(server.remote.url) == "private" and api == CURRENT_API:
+        spec["allowPrivateEndpoint"] = True
     secret_headers = [header for header in server.remote.headers if header.secret]
     if secret_headers:
         spec["headerForward"] = {
@@ -203,9 +248,10 @@ def mcp_remote_proxy(
         }
     if with_tools:
         spec["toolConfigRef"] = {"name": names.tools}
-    return {
-        "apiVersion": api, "kind": "MCPRemoteProxy", "metadata": metadata(names.workload, namespace, server), "spec": spec,
-    }
+    if pull_secrets and api == CURRENT_API:
+        spec["resourceOverrides"] = proxy_overrides(pull_secrets)
+    meta = annotated(metadata(names.workload, namespace, server), annotations)
+    return {"apiVersion": api, "kind": "MCPRemoteProxy", "metadata": meta, "spec": spec}
 
 
 def mcp_tool_config(

@@ -1,7 +1,8 @@
 """Image mirroring lists: what to copy across the air gap, for skopeo, Hauler and Zarf.
 
 Written for the whole catalog under `mirror/` and for each registry profile under
-`mirror/profiles/<profile>/`. Every list names the *source* images (pinned by digest when
+`mirror/profiles/<profile>/`: the MCP servers' images and the ToolHive install's own (operator,
+proxy runner, vMCP, registry API, registry server, database). Every list names the *source* images (pinned by digest when
 the catalog knows it); `mapping.txt` pairs each source with the reference the manifests
 will pull (`source=target`), which is the mirror-rewritten name when a mirror is set, so
 that what is pushed is exactly what is pulled.
@@ -33,13 +34,26 @@ render = list_files
 
 def _lists(context: RenderContext, servers: Sequence[Server], profile: str | None) -> Iterator[OutputFile]:
     containers = [s for s in servers if s.kind == "container"]
-    pairs = sorted({(source_image(s), derived.deploy_image(context.catalog.meta, s, context.image_mirror)) for s in containers})
+    server_pairs = sorted({(source_image(s), derived.deploy_image(context.catalog.meta, s, context.image_mirror)) for s in containers})
+    pairs = sorted(set(server_pairs) | set(toolhive_pairs(context)))
     name = f"{context.catalog.meta.title} {profile or 'all servers'}"
     yield OutputFile(mirror_list("images.txt", profile), "".join(f"{source}\n" for source, _ in pairs).encode())
     yield OutputFile(mirror_list("mapping.txt", profile), "".join(f"{s}={t}\n" for s, t in pairs).encode())
-    yield OutputFile(mirror_list("skopeo-sync.yaml", profile), _yaml(_skopeo(containers), name))
+    yield OutputFile(mirror_list("skopeo-sync.yaml", profile), _yaml(_skopeo([source for source, _ in pairs]), name))
     yield OutputFile(mirror_list("hauler-images.yaml", profile), _yaml(_hauler(pairs, profile), name))
-    yield OutputFile(mirror_list("zarf.yaml", profile), _yaml(_zarf(context, pairs, profile), name))
+    yield OutputFile(mirror_list("zarf.yaml", profile), _yaml(_zarf(context, toolhive_pairs(context), server_pairs, profile), name))
+
+
+def toolhive_pairs(context: RenderContext) -> list[tuple[str, str]]:
+    """(source, pulled reference) of the ToolHive install's own images: the operator, the images it
+    injects at run time (proxy runner, vMCP, registry API), the registry server and its database.
+
+    Every profile needs them, whichever registry path it takes: the operator and its proxy runner
+    run every server, and no manifest scan finds the images the operator passes in env vars.
+    """
+    meta = context.catalog.meta
+    return sorted({(reference, derived.toolhive_image(meta, role, context.image_mirror))
+                   for role, reference in derived.toolhive_images(meta).items()})
 
 
 def source_image(server: Server) -> str:
@@ -48,15 +62,14 @@ def source_image(server: Server) -> str:
     return f"{server.image}@{server.digest}" if server.digest else server.image
 
 
-def _skopeo(servers: Sequence[Server]) -> dict[str, object]:
+def _skopeo(sources: Sequence[str]) -> dict[str, object]:
     """`skopeo sync --src yaml` input: registry -> images -> repository -> [tag, digest]."""
     document: dict[str, dict[str, dict[str, list[str]]]] = {}
-    for server in servers:
-        assert server.image is not None
-        parts = derived.image_parts(server.image)
-        registry, path, tag = parts.registry, parts.path, parts.tag
-        versions = document.setdefault(registry, {"images": {}})["images"].setdefault(path, [])
-        for version in (tag, server.digest):
+    for source in sources:
+        image, _, digest = source.partition("@")
+        parts = derived.image_parts(image)
+        versions = document.setdefault(parts.registry, {"images": {}})["images"].setdefault(parts.path, [])
+        for version in (parts.tag, digest):
             if version and version not in versions:
                 versions.append(version)
     return {registry: {"images": {p: sorted(v) for p, v in sorted(d["images"].items())}} for registry, d in sorted(document.items())}
@@ -71,7 +84,12 @@ def _hauler(pairs: list[tuple[str, str | None]], profile: str | None) -> dict[st
     }
 
 
-def _zarf(context: RenderContext, pairs: list[tuple[str, str | None]], profile: str | None) -> dict[str, object]:
+def _zarf(
+    context: RenderContext, toolhive: list[tuple[str, str]], servers: list[tuple[str, str | None]], profile: str | None
+) -> dict[str, object]:
+    components = [{"name": "toolhive", "required": True, "images": [source for source, _ in toolhive]}]
+    if servers:
+        components.append({"name": "mcp-server-images", "required": True, "images": [source for source, _ in servers]})
     return {
         "kind": "ZarfPackageConfig",
         "metadata": {
@@ -79,7 +97,7 @@ def _zarf(context: RenderContext, pairs: list[tuple[str, str | None]], profile: 
             "version": context.catalog.meta.version,
             "description": f"Container images of {context.catalog.meta.title} ({profile or 'all servers'})",
         },
-        "components": [{"name": "mcp-server-images", "required": True, "images": [source for source, _ in pairs]}],
+        "components": components,
     }
 
 

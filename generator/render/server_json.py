@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator import derived, paths
+from generator.errors import OutputError
 from generator.models import EnvVar, Header, Package, RegistryProfile, Server, Tool
 from generator.render.context import RenderContext
 from generator.render.encoding import json_piece
@@ -166,7 +167,21 @@ def server_json(context: RenderContext, server: Server, tools: Sequence[Tool] | 
     if key is not None:
         publisher[STACKLOK] = {key: stacklok_extensions(context, server, chosen)}
     document["_meta"] = {PUBLISHER_PROVIDED: publisher}
+    check_meta_size(context, server, publisher)
     return document
+
+
+def check_meta_size(context: RenderContext, server: Server, publisher: dict[str, Any]) -> None:
+    """Refuse a publisher-provided `_meta` the ToolHive registry server would refuse: one such
+    server makes it reject the whole sync, so the build fails here instead of the cluster later."""
+    limit = context.catalog.meta.toolhive.max_meta_size
+    size = len(json_piece(publisher))
+    if size > limit:
+        raise OutputError(
+            f"servers/{server.name}.yaml: _meta: the publisher-provided metadata of '{server.name}' is {size} bytes, "
+            f"more than the registry server's maxMetaSize of {limit} bytes (toolhive.max_meta_size in catalog.yaml): "
+            "shorten its tool descriptions and schemas, or raise the limit to match your registry server"
+        )
 
 
 def server_json_key(profile: RegistryProfile | None) -> str:

@@ -17,7 +17,7 @@ from generator import derived, paths
 
 from generator.models import Catalog, CatalogMeta, RegistryProfile, Server
 from generator.output import OutputFile
-from generator.render import site_search
+from generator.render import site_install, site_search
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred
@@ -154,14 +154,15 @@ def _list_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
         yield from _paged("listing.html", paths.tier_page(tier), members, values)
 
 
-def _registry_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
+def _registry_pages(catalog: Catalog, common: dict[str, Any], mirror: str | None) -> Iterator[Page]:
     for profile in catalog.meta.registries:
         admitted = derived.profile_servers(catalog, profile)
         # Only servers losing a tool are listed, on the first page: the rest is in the profile's API document.
         withheld = {s.name: held for s in admitted if (held := _withheld_tools(profile, s))}
-        values = {**common, "profile": profile, "withheld": withheld, "pager": "list"}
+        steps = site_install.profile_steps(catalog, profile, mirror)
+        values = {**common, "profile": profile, "withheld": withheld, "pager": "list", "steps": steps}
         for template, path, page in _paged("registry.html", paths.profile_page(profile.name), admitted, values):
-            yield template, path, page if page["page"] == 1 else {**page, "withheld": {}}
+            yield template, path, page if page["page"] == 1 else {**page, "withheld": {}, "steps": []}
 
 
 TOP_TAGS = 50
@@ -233,7 +234,8 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
     yield from _index_pages(catalog, common, facets)
     yield from _list_pages(catalog, common)
     yield from _tools_pages(catalog, common)
-    yield from _registry_pages(catalog, common)
+    yield from _registry_pages(catalog, common, context.image_mirror)
+    yield "install.html", paths.INSTALL_PAGE, {**common, "steps": site_install.install_steps(catalog, context.image_mirror)}
     yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS, "changes": context.changes}
     if context.changes is not None:
         present = {server.name for server in catalog.servers}

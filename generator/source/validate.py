@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.derived import registry_name
+from generator.derived import admits, endpoint_class, image_rule_refusal, registry_name
 from generator.diagnostics import Diagnostic, dotted_path
 from generator.errors import SourceInvalid
 from generator.memory import cyclic_gc_paused
@@ -82,6 +82,8 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
     yield from _registry_names_unique(tree)
     for source in tree.servers:
         yield from _server_rules(source)
+        if tree.meta is not None:
+            yield from _image_rule_refusals(source, tree.meta)
     yield from _tags_used_once(tree)
 
 
@@ -127,8 +129,30 @@ def _server_rules(source: ServerSource) -> Iterator[Diagnostic]:
     if server.image and not server.digest:
         yield _at(source, ("image",), "not pinned by digest: add `digest: sha256:...` "
                   "(mcp-catalog pin can record it)", "warning")
+    if server.remote is not None:
+        yield from _private_endpoint(source, server.remote.url)
     if source.overview is None:
         yield Diagnostic(source.path, 0, "", f"no overview: add {server.name}.md beside it", "warning")
+
+
+def _image_rule_refusals(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnostic]:
+    """A profile whose image rule leaves out a server it would otherwise admit says so."""
+    for profile in meta.registries:
+        reason = image_rule_refusal(profile, source.server)
+        if reason is not None and admits(meta, profile.model_copy(update={"refuse": None, "require_digest": False}), source.server):
+            yield _at(source, ("image",), f"registry profile '{profile.name}' leaves '{source.server.name}' out: {reason}", "warning")
+
+
+def _private_endpoint(source: ServerSource, url: str) -> Iterator[Diagnostic]:
+    """The operator refuses remote URLs on private hosts unless told otherwise, and some always."""
+    where = ("remote", "url")
+    match endpoint_class(url):
+        case "private":
+            yield _at(source, where, "the host is private or cluster-internal: its MCPRemoteProxy sets "
+                      "allowPrivateEndpoint: true (the operator refuses the URL without it)", "warning")
+        case "blocked":
+            yield _at(source, where, "the host is loopback, link-local or kubernetes.default: the ToolHive operator "
+                      "refuses it even with allowPrivateEndpoint, so its MCPRemoteProxy cannot run", "warning")
 
 
 def _review_expiry(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnostic]:

@@ -1,0 +1,177 @@
+"""The offline install runbook: the "Install offline" page and each registry profile's numbered steps.
+
+One list of steps per page, each with its commands (shown with a copy button) and the
+files of the release it uses. The commands name only files this build writes, the
+charts and images `catalog.yaml`'s `toolhive:` targets and names derived from the
+profile, so following them installs exactly what the audit in the tests checked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from generator import derived, paths
+from generator.models import Catalog, CatalogMeta, RegistryProfile
+from generator.render import k8s_toolhive
+from generator.render.k8s_legacy import database_secret_name
+from generator.render.k8s_policy import policy_name
+from generator.render.k8s_profile import pgpass_secret_name, registry_resource_name
+
+MIRROR_PLACEHOLDER = "registry.corp.example/mcp"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One numbered step: what to do, why, the commands and the release files it uses."""
+
+    anchor: str
+    title: str
+    text: str
+    commands: str = ""
+    files: list[tuple[str, str]] = field(default_factory=list)
+    """(label, site path) of the files the step uses."""
+
+
+def _mirror(meta: CatalogMeta, mirror: str | None) -> str:
+    return mirror or meta.image_mirror or MIRROR_PLACEHOLDER
+
+
+def verify_step(meta: CatalogMeta) -> Step:
+    """Check the release before anything from it reaches the cluster."""
+    return Step("verify", "Verify the release signature",
+                "Before anything from the release crosses into the cluster: check its minisign signature and checksums "
+                "with the public key you received out of band.",
+                f"mcp-catalog verify dist/*-{meta.version}.tar.gz --pubkey release.pub --not-older-than {meta.version}\n"
+                "# or with stock tools, then unpack: the next steps run in the unpacked site folder\n"
+                "minisign -Vm dist/SHA256SUMS -p release.pub\n"
+                "mkdir site && tar -xzf dist/*.tar.gz -C site --strip-components=1 && cd site && sha256sum -c ../dist/SHA256SUMS")
+
+
+def mirror_step(meta: CatalogMeta, mirror: str | None, profile: str | None) -> Step:
+    """Copy every image and the three charts into the internal registry (on the connected side)."""
+    target = _mirror(meta, mirror)
+    release = meta.toolhive
+    skopeo = paths.mirror_list("skopeo-sync.yaml", profile)
+    charts = "\n".join(
+        f"helm pull {chart} --version {version}"
+        for chart, version in (
+            (k8s_toolhive.OPERATOR_CRDS_CHART, release.operator_chart),
+            (k8s_toolhive.OPERATOR_CHART, release.operator_chart),
+            (k8s_toolhive.REGISTRY_SERVER_CHART, release.registry_server_chart),
+        )
+    )
+    text = ("Where the images can be pulled (the connected side, or a registry both sides reach). "
+            "The lists name the MCP servers' images and the ToolHive install's own: the operator, the images it "
+            "starts at run time (proxy runner, vMCP, registry API), the registry server and its database. "
+            "mapping.txt pairs each with the name the manifests pull.")
+    files = [(name, paths.mirror_list(name, profile)) for name in ("images.txt", "mapping.txt", "skopeo-sync.yaml", "hauler-images.yaml", "zarf.yaml")]
+    return Step("mirror", "Mirror the images and charts", text,
+                f"skopeo sync --src yaml --dest docker {skopeo} {target} --digestfile digests.txt\n"
+                f"mcp-catalog pin --digests digests.txt --image-mirror {target}   # then rebuild: every reference pinned\n"
+                f"{charts}", files)
+
+
+def operator_step(meta: CatalogMeta, mirror: str | None) -> Step:
+    """Install the CRDs and the operator from the official charts with our values."""
+    release = meta.toolhive
+    secrets = derived.pull_secrets(meta, None)
+    namespace = k8s_toolhive.OPERATOR_NAMESPACE
+    pull = "".join(
+        f"kubectl -n {namespace} create secret docker-registry {name} --docker-server={_mirror(meta, mirror).split('/')[0]} "
+        "--docker-username=... --docker-password=...\n" for name in secrets
+    )
+    return Step("operator", "Install the CRDs and the operator",
+                "Once per cluster. The values point the operator and every image it injects at the mirror"
+                + (", and name the pull secret it passes to every workload." if secrets else "."),
+                f"kubectl create namespace {namespace}\n{pull}"
+                f"helm install toolhive-operator-crds toolhive-operator-crds-{release.operator_chart}.tgz\n"
+                f"helm install toolhive-operator toolhive-operator-{release.operator_chart}.tgz -n {namespace} \\\n"
+                "  -f bundles/toolhive/operator-values.yaml\n"
+                f"kubectl -n {namespace} rollout status deployment/toolhive-operator",
+                [("operator-values.yaml", paths.operator_values())])
+
+
+def install_steps(catalog: Catalog, mirror: str | None) -> list[Step]:
+    """The "Install offline" page: the whole catalog, then a profile per namespace."""
+    meta = catalog.meta
+    profiles = Step("profiles", "Set up each namespace from its registry profile",
+                    "Each registry profile is a namespace with its registry, policies and servers; its page is the "
+                    "numbered runbook for that namespace.",
+                    files=[(f"Registry: {profile.name} (namespace {profile.namespace})", paths.profile_page(profile.name))
+                           for profile in meta.registries])
+    return [verify_step(meta), mirror_step(meta, mirror, None), operator_step(meta, mirror), profiles]
+
+
+def profile_steps(catalog: Catalog, profile: RegistryProfile, mirror: str | None) -> list[Step]:
+    """A registry profile's runbook, for the registry path(s) its `operator` setting ships."""
+    meta = catalog.meta
+    return [
+        verify_step(meta),
+        mirror_step(meta, mirror, profile.name),
+        operator_step(meta, mirror),
+        _prerequisites(meta, profile, mirror),
+        _apply(meta, profile),
+        _check(profile),
+    ]
+
+
+def _prerequisites(meta: CatalogMeta, profile: RegistryProfile, mirror: str | None) -> Step:
+    ns = profile.namespace
+    root = paths.profile_bundle_dir(profile.name)
+    commands = [f"kubectl apply -f {root}{'base' if profile.operator != 'legacy' else 'legacy'}/namespace.yaml"]
+    for name in derived.pull_secrets(meta, profile):
+        commands.append(f"kubectl -n {ns} create secret docker-registry {name} --docker-server={_mirror(meta, mirror).split('/')[0]} "
+                        "--docker-username=... --docker-password=...")
+    if profile.operator != "legacy":
+        commands += ["# registry server chart: database passwords", f"kubectl -n {ns} create secret generic {database_secret_name(profile)} \\",
+                     "  --from-literal=app-password=... --from-literal=migration-password=...",
+                     "# MCPRegistry instead: a pgpass file, one line per user (postgres:5432:registry:USER:PASSWORD)",
+                     f"kubectl -n {ns} create secret generic {pgpass_secret_name(profile)} --from-file=.pgpass=./pgpass"]
+    else:
+        commands += [f"kubectl -n {ns} create secret generic {database_secret_name(profile)} \\",
+                     "  --from-literal=app-password=... --from-literal=migration-password=..."]
+    text = (f"The registry needs PostgreSQL reachable as postgres:5432 from namespace {ns} (a Service named postgres), "
+            "with database registry, an application user db_app and a migration user db_migrator; run it with the "
+            "database image from the mirror list or your own. Each server that needs credentials needs its Secret "
+            "(see its page). The default-deny NetworkPolicies leave out your API server's address: add an egress policy to it.")
+    return Step("prerequisites", "Create the namespace, the database and the secrets", text, "\n".join(commands),
+                [("database secret template", f"{paths.registry_server_dir(profile.name)}database-secret.example.yaml")]
+                if profile.operator != "legacy" else [])
+
+
+def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
+    ns = profile.namespace
+    root = paths.profile_bundle_dir(profile.name)
+    commands, text = [], []
+    if profile.operator != "legacy":
+        chart = f"toolhive-registry-server-{meta.toolhive.registry_server_chart}.tgz"
+        text.append("Recommended: the registry server from its own Helm chart (MCPRegistry is deprecated since operator "
+                    "v0.29.2). The kustomization applies the profile without its MCPRegistry; the chart serves the registry "
+                    f"as Service {k8s_toolhive.registry_server_name(profile)}:8080 and also lists the servers running in the namespace. "
+                    "Its ClusterRole has a fixed name, so one release of the chart per cluster: use MCPRegistry for a second profile.")
+        commands += [f"kubectl apply -k {root}registry-server/",
+                     f"helm install {k8s_toolhive.registry_server_name(profile)} {chart} -n {ns} -f {root}registry-server/values.yaml",
+                     f"# or, on clusters that still use the deprecated MCPRegistry:\nkubectl apply -k {root}"]
+    if profile.operator in ("legacy", "both"):
+        text.append("Operators v0.15 to v0.16 (typed MCPRegistry, v1alpha1): apply legacy/ instead.")
+        commands.append(f"kubectl apply -k {root}legacy/" + ("   # operators up to v0.16 only" if profile.operator == "both" else ""))
+    commands.append(f"kubectl apply -k {root}{'legacy/' if profile.operator == 'legacy' else ''}servers/SERVER/   # each server you deploy")
+    files = [("all.yaml", paths.profile_bundle_all(profile.name)), ("tarball", paths.profile_bundle_tarball(profile.name))]
+    if profile.operator != "legacy":
+        files.append(("registry server values.yaml", f"{paths.registry_server_dir(profile.name)}values.yaml"))
+    return Step("apply", "Apply the profile", " ".join(text), "\n".join(commands), files)
+
+
+def _check(profile: RegistryProfile) -> Step:
+    ns = profile.namespace
+    commands = [f"kubectl get namespace {ns} --show-labels"]
+    if profile.operator != "legacy":
+        commands += [f"kubectl -n {ns} get deployment,service {k8s_toolhive.registry_server_name(profile)}   # chart path",
+                     f"kubectl -n {ns} get mcpregistry {registry_resource_name(profile)}   # MCPRegistry path",
+                     f"kubectl get validatingadmissionpolicy {policy_name(ns)}"]
+    else:
+        commands.append(f"kubectl -n {ns} get mcpregistry {registry_resource_name(profile)}")
+    commands += [f"kubectl -n {ns} get mcpserver,mcpremoteproxy,mcptoolconfig",
+                 f"kubectl -n {ns} get events --field-selector reason=Failed   # ImagePullBackOff means an image is missing from the mirror"]
+    return Step("check", "Check it", "Every object should be Ready; the registry answers at /registry/"
+                f"{profile.name}/v0.1/servers on port 8080.", "\n".join(commands))

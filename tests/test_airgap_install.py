@@ -1,0 +1,237 @@
+"""The air-gap settings of the bundles and the runbook: which folders a profile ships, pull
+secrets, private remote endpoints, registry-export annotations, the mutable-tag rule, the `_meta`
+budget, pinning the ToolHive images and the offline install pages.
+
+The charts and the image audit are in test_toolhive_charts.py, whose helpers these tests share.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REMOTE_YAML
+from generator.source.validate import read_catalog
+from generator.render.context import RenderContext
+from test_toolhive_charts import MIRROR, default_output, rendered_output, values  # noqa: F401 - default_output is a fixture
+
+
+# --- operator setting, pull secrets, private endpoints, export annotations ---------
+
+
+def test_operator_setting_chooses_the_folders(write_tree) -> None:
+    catalog = CATALOG_YAML.replace("    namespace: mcp-prod\n", "    namespace: mcp-prod\n    operator: legacy\n")
+    files = rendered_output(write_tree(catalog=catalog), mirror=None)
+    production = {p for p in files if p.startswith("bundles/registries/production/")}
+    assert "bundles/registries/production/legacy/mcpregistry.yaml" in production
+    assert not any(p.startswith(("bundles/registries/production/base/", "bundles/registries/production/registry-server/")) for p in production)
+    assert values(files, "bundles/registries/production/kustomization.yaml")["resources"] == ["legacy"]
+    assert [d["kind"] for d in yaml.safe_load_all(files["bundles/registries/production/all.yaml"]) if d][1] == "ConfigMap"
+    sandbox = {p for p in files if p.startswith("bundles/registries/sandbox/")}
+    assert "bundles/registries/sandbox/registry-server/values.yaml" in sandbox
+    assert not any(p.startswith("bundles/registries/sandbox/legacy/") for p in sandbox)
+
+
+def test_pull_secrets_reach_every_pod_and_a_profile_overrides_them(write_tree) -> None:
+    catalog = CATALOG_YAML.replace("categories:", "toolhive:\n  image_pull_secrets: [corp-pull]\ncategories:")
+    catalog = catalog.replace("    namespace: mcp-sandbox\n", "    namespace: mcp-sandbox\n    image_pull_secrets: [sandbox-pull]\n")
+    files = rendered_output(write_tree(catalog=catalog))
+    server = values(files, "bundles/registries/production/servers/fetch/mcpserver.yaml")["spec"]
+    assert server["podTemplateSpec"]["spec"]["imagePullSecrets"] == [{"name": "corp-pull"}]
+    assert server["resourceOverrides"] == {"proxyDeployment": {"imagePullSecrets": [{"name": "corp-pull"}]}}
+    proxy = values(files, "bundles/registries/sandbox/servers/docs-remote/mcpremoteproxy.yaml")["spec"]
+    assert proxy["resourceOverrides"] == {"proxyDeployment": {"imagePullSecrets": [{"name": "sandbox-pull"}]}}
+    assert values(files, "bundles/registries/sandbox/registry-server/values.yaml")["imagePullSecrets"] == [{"name": "sandbox-pull"}]
+    assert values(files, "bundles/toolhive/operator-values.yaml")["operator"]["defaultImagePullSecrets"] == ["corp-pull"]
+
+
+def test_private_remote_url_gets_allow_private_endpoint_and_a_warning(write_tree) -> None:
+    private = REMOTE_YAML.replace("https://mcp.example.com/mcp", "http://docs.tools.svc.cluster.local:8080/mcp")
+    loopback = REMOTE_YAML.replace("name: docs-remote", "name: local-docs").replace("https://mcp.example.com/mcp", "http://127.0.0.1:3000/mcp")
+    source = write_tree({"fetch.yaml": FETCH_YAML, "docs-remote.yaml": private, "local-docs.yaml": loopback})
+    files = rendered_output(source, mirror=None)
+    proxy = values(files, "bundles/servers/docs-remote/mcpremoteproxy.yaml")
+    assert proxy["spec"]["allowPrivateEndpoint"] is True
+    from test_bundles_validation import CRD_FILES, crd_version, validator
+
+    assert list(validator(crd_version(CRD_FILES["MCPRemoteProxy"], "v1beta1")).iter_errors(proxy)) == []
+    assert "allowPrivateEndpoint" not in values(files, "bundles/servers/local-docs/mcpremoteproxy.yaml")["spec"]
+    warnings = [w.format() for w in read_catalog(source).warnings if w.field == "remote.url"]
+    assert warnings == [
+        f"{source}/servers/docs-remote.yaml:10: remote.url: warning: the host is private or cluster-internal: its "
+        "MCPRemoteProxy sets allowPrivateEndpoint: true (the operator refuses the URL without it)",
+        f"{source}/servers/local-docs.yaml:10: remote.url: warning: the host is loopback, link-local or kubernetes.default: "
+        "the ToolHive operator refuses it even with allowPrivateEndpoint, so its MCPRemoteProxy cannot run",
+    ]
+
+
+def test_public_remote_url_gets_no_flag(default_output: dict[str, bytes]) -> None:
+    proxies = [values(default_output, p) for p in default_output if p.endswith("/mcpremoteproxy.yaml")]
+    assert len(proxies) > 5 and not any("allowPrivateEndpoint" in proxy["spec"] for proxy in proxies)
+
+
+def test_profile_servers_carry_the_registry_export_annotations(default_output: dict[str, bytes]) -> None:
+    server = values(default_output, "bundles/registries/production/servers/fetch/mcpserver.yaml")["metadata"]["annotations"]
+    assert server["toolhive.stacklok.dev/registry-export"] == "true"
+    assert server["toolhive.stacklok.dev/registry-url"] == "http://mcp-fetch-proxy.mcp-production.svc.cluster.local:8080/mcp"
+    assert server["toolhive.stacklok.dev/registry-description"]
+    assert yaml.safe_load(server["toolhive.stacklok.dev/tools"]) == ["fetch"]
+    remote = values(default_output, "bundles/registries/sandbox/servers/linear/mcpremoteproxy.yaml")["metadata"]["annotations"]
+    assert remote["toolhive.stacklok.dev/registry-url"] == "http://mcp-linear-remote-proxy.mcp-sandbox.svc.cluster.local:8080/mcp"
+    # a server bundle has no namespace, hence no URL to export
+    assert "annotations" not in values(default_output, "bundles/servers/fetch/mcpserver.yaml")["metadata"]
+
+
+# --- mutable tags, the _meta budget, pinning the install's images ------------------
+
+
+def admitted_by_policy(policy: dict[str, Any], image: str) -> bool:
+    celpy = pytest.importorskip("celpy", reason="pip install cel-python")
+    environment = celpy.Environment()
+    activation = {
+        "request": celpy.json_to_cel({"resource": {"group": "toolhive.stacklok.dev", "resource": "mcpservers"}}),
+        "object": celpy.json_to_cel({"spec": {"image": image}}),
+    }
+    rule = policy["spec"]["validations"][0]["expression"]
+    return bool(environment.program(environment.compile(rule)).evaluate(activation))
+
+
+def test_production_admits_no_mutable_tag() -> None:
+    files = rendered_output(DEFAULT_SOURCE, mirror=None)
+    policy = values(files, "bundles/registries/production/base/admission-policy.yaml")
+    workloads = [values(files, p)["spec"]["image"] for p in files
+                 if p.startswith("bundles/registries/production/servers/") and p.endswith("/mcpserver.yaml")]
+    assert len(workloads) >= 6 and all(admitted_by_policy(policy, image) for image in workloads)
+    assert not any(image.endswith(":latest") for image in workloads)
+    assert not admitted_by_policy(policy, "docker.io/mcp/time:latest")  # validated and approved, but mutable
+    assert "bundles/registries/production/servers/time/mcpserver.yaml" not in files
+    sandbox = values(files, "bundles/registries/sandbox/base/admission-policy.yaml")
+    assert admitted_by_policy(sandbox, "docker.io/mcp/time:latest")  # sandbox has no such rule
+    data = values(files, "bundles/registries/production/base/configmap-production-data-1.yaml")["data"]["registry.json"]
+    names = {server["name"] for server in json.loads(data)["data"]["servers"]}
+    assert "com.example.mcp/time" not in names and "com.example.mcp/fetch" in names
+
+
+MUTABLE = FETCH_YAML.replace("name: fetch\n", "name: clock\n").replace(
+    "image: ghcr.io/stackloklabs/gofetch/server:1.0.3\ndigest: sha256:0000000000000000000000000000000000000000000000000000000000000001\n",
+    "image: docker.io/mcp/time\n")
+TAGGED = FETCH_YAML.replace("name: fetch\n", "name: tagged\n").replace(
+    "digest: sha256:0000000000000000000000000000000000000000000000000000000000000001\n", "")
+
+
+def test_image_rules_leave_servers_out_with_a_warning(write_tree) -> None:
+    catalog = CATALOG_YAML.replace("      tiers: [validated]\n", "      tiers: [validated]\n    refuse: mutable-tags\n")
+    catalog = catalog.replace("    namespace: mcp-sandbox\n", "    namespace: mcp-sandbox\n    require_digest: true\n")
+    source = write_tree({"fetch.yaml": FETCH_YAML, "clock.yaml": MUTABLE, "tagged.yaml": TAGGED}, catalog=catalog)
+    warnings = [w.format() for w in read_catalog(source).warnings if "leaves" in w.message]
+    assert warnings == [
+        f"{source}/servers/clock.yaml:12: image: warning: registry profile 'production' leaves 'clock' out: image "
+        "docker.io/mcp/time has a mutable tag (latest or none) and no digest (profile refuses mutable tags)",
+        f"{source}/servers/clock.yaml:12: image: warning: registry profile 'sandbox' leaves 'clock' out: image "
+        "docker.io/mcp/time is not pinned by digest (profile requires digests)",
+        f"{source}/servers/tagged.yaml:12: image: warning: registry profile 'sandbox' leaves 'tagged' out: image "
+        "ghcr.io/stackloklabs/gofetch/server:1.0.3 is not pinned by digest (profile requires digests)",
+    ]
+    files = rendered_output(source, mirror=None)
+    production = {p.split("/")[4] for p in files if p.startswith("bundles/registries/production/servers/")}
+    sandbox = {p.split("/")[4] for p in files if p.startswith("bundles/registries/sandbox/servers/")}
+    assert production == {"fetch", "tagged"} and sandbox == {"fetch"}
+    assert "docker.io/mcp/time\n" not in files["mirror/profiles/production/images.txt"].decode()
+    policy = values(files, "bundles/registries/production/base/admission-policy.yaml")
+    assert not admitted_by_policy(policy, "docker.io/mcp/time")
+
+
+def test_meta_over_the_registry_server_limit_fails_the_build(write_tree, runner) -> None:
+    from generator.cli import main
+
+    long_tools = "".join(f"  - name: tool_{n}\n    description: {'x' * 1500}\n" for n in range(2))
+    big = FETCH_YAML.replace("name: fetch\n", "name: big\n") + long_tools
+    catalog = CATALOG_YAML.replace("categories:", "toolhive:\n  max_meta_size: 2048\ncategories:")
+    source = write_tree({"fetch.yaml": FETCH_YAML, "big.yaml": big}, catalog=catalog)
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(source.parent / "site"), "--jobs", "1", "-q"])
+    assert result.exit_code == 1, result.output
+    size = len(json.dumps(_publisher(source, "big"), separators=(",", ":"), ensure_ascii=False).encode())
+    assert (f"servers/big.yaml: _meta: the publisher-provided metadata of 'big' is {size} bytes, more than the registry "
+            "server's maxMetaSize of 2048 bytes (toolhive.max_meta_size in catalog.yaml)") in result.output
+    assert "'fetch'" not in result.output
+
+
+def _publisher(source: Path, name: str) -> dict[str, Any]:
+    """The server's publisher-provided `_meta` as the build makes it (with the limit out of the way)."""
+    from generator.render import server_json
+    from generator.render.server_json import PUBLISHER_PROVIDED
+
+    catalog = read_catalog(source).catalog
+    meta = catalog.meta.model_copy(update={"toolhive": catalog.meta.toolhive.model_copy(update={"max_meta_size": 10**9})})
+    context = RenderContext(catalog.model_copy(update={"meta": meta}))
+    return server_json.server_json(context, catalog.server(name))["_meta"][PUBLISHER_PROVIDED]
+
+
+def test_pin_records_toolhive_digests_in_catalog_yaml(default_source_copy: Path, runner) -> None:
+    from generator.cli import main
+
+    digests = default_source_copy.parent / "digests.txt"
+    digest = "sha256:" + "ab" * 32
+    digests.write_text(f"{digest} {MIRROR}/stacklok/toolhive/proxyrunner:v0.44.0\n")
+    result = runner.invoke(main, ["pin", "--source", str(default_source_copy), "--digests", str(digests), "--image-mirror", MIRROR])
+    assert result.exit_code == 0, result.output
+    text = (default_source_copy / "catalog.yaml").read_text()
+    assert f"    proxy_runner: ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0@{digest}\n" in text
+    files = rendered_output(default_source_copy)
+    pinned = f"{MIRROR}/stacklok/toolhive/proxyrunner:v0.44.0@{digest}"
+    assert values(files, "bundles/toolhive/operator-values.yaml")["operator"]["toolhiveRunnerImage"] == pinned
+    assert f"ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0@{digest}={pinned}\n" in files["mirror/mapping.txt"].decode()
+
+
+# --- the runbook pages ------------------------------------------------------------------
+
+
+def test_runbook_pages_name_only_files_the_release_holds(default_site: Path) -> None:
+    import html5lib
+
+    install = (default_site / "install/index.html").read_text()
+    assert 'href="../install/index.html">Install offline</a>' in (default_site / "about/index.html").read_text()
+    for page in ("install/index.html", "registries/production/index.html", "registries/sandbox/index.html"):
+        document = html5lib.parse((default_site / page).read_text(), namespaceHTMLElements=False)
+        steps = document.findall(".//ol[@class='steps runbook']/li")
+        assert len(steps) >= 4, page
+        commands = "\n".join("".join(pre.itertext()) for pre in document.iter("pre"))
+        assert "helm install toolhive-operator " in commands and "--version" in commands, page
+        named = set(re.findall(r"(?:bundles|mirror)/[\w./-]+\.(?:yaml|txt)", commands))
+        assert named, page
+        for path in named:
+            assert (default_site / path).is_file(), f"{page} names {path}, which the release does not hold"
+        if page != "install/index.html":
+            assert [li.get("id") for li in steps] == [
+                "step-verify", "step-mirror", "step-operator", "step-prerequisites", "step-apply", "step-check"]
+            assert "kubectl get validatingadmissionpolicy" in commands and "get mcpserver" in commands
+    production = (default_site / "registries/production/index.html").read_text()
+    assert "helm install production-api " in production and "production/legacy/" not in production
+    assert "bundles/registries/sandbox/legacy/" in (default_site / "registries/sandbox/index.html").read_text()
+    assert 'href="../registries/production/index.html"' in install
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://mcp.linear.app/mcp", "public"),
+    ("https://10.1.2.3/mcp", "private"),
+    ("https://192.168.0.9:8443/mcp", "private"),
+    ("http://[fd12::1]:8080/mcp", "private"),
+    ("http://docs.tools.svc.cluster.local:8080/mcp", "private"),
+    ("http://DOCS.Tools.SVC.Cluster.Local./mcp", "private"),
+    ("http://docs.tools.svc:8080/mcp", "public"),  # bare .svc: the operator never blocks it
+    ("http://127.0.0.1:3000/mcp", "blocked"),
+    ("http://[::1]/mcp", "blocked"),
+    ("http://169.254.169.254/latest", "blocked"),
+    ("http://localhost:8080/mcp", "blocked"),
+    ("https://kubernetes.default.svc/api", "blocked"),
+    ("https://8.8.8.8/mcp", "public"),
+])
+def test_endpoint_class_follows_the_operator(url: str, expected: str) -> None:
+    from generator.derived import endpoint_class
+
+    assert endpoint_class(url) == expected
