@@ -76,8 +76,9 @@ def nginx_serving(site: Path, root: Path) -> Iterator[str]:
     (docroot / PREFIX.strip("/")).symlink_to(site)
     port = free_port()
     values = {"LISTEN": f"127.0.0.1:{port}", "DOCROOT": str(docroot), "PREFIX": PREFIX, "PIDFILE": str(root / "nginx.pid"),
-              "LOGDIR": str(logs), "TEMPDIR": str(temp), "CONFDIR": str(conf), "USER": account()[0]}
-    for name in ("nginx.conf", "mcp-catalog.conf"):
+              "LOGDIR": str(logs), "TEMPDIR": str(temp), "CONFDIR": str(conf), "USER": account()[0],
+              "LUADIR": str(WEB / "lua")}
+    for name in ("nginx.conf", "mcp-catalog.conf", "mcp-registry-query.conf"):
         template(WEB / "nginx" / name, conf / name, values)
     process = subprocess.Popen([str(NGINX), "-p", str(temp), "-c", str(conf / "nginx.conf")], stderr=subprocess.DEVNULL)
     try:
