@@ -12,46 +12,20 @@ import datetime as dt
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 import requests
 
-from conftest import DEFAULT_SOURCE
-from generator import derived
+from catalog_lists import BASES, Listed, catalog_lists
 from generator.render.mcp_query_index import ListEntry, query_index
-from generator.source.validate import read_catalog
 from webservers import nginx_serving
 
-PROFILES = ("production", "sandbox")
-BASES = ("", *(f"registry/{p}/" for p in PROFILES))
 
-
-@dataclass(frozen=True)
-class Listed:
-    """A server as the catalog says a base lists it."""
-
-    name: str
-    version: str
-    updated: dt.date
-
-
-@pytest.fixture(scope="module")
-def catalog_lists() -> dict[str, list[Listed]]:
-    """Per base, the servers it lists, by name: computed from the source, not from the site."""
-    catalog = read_catalog(DEFAULT_SOURCE).catalog
-    meta = catalog.meta
-
-    def listed(servers: list) -> list[Listed]:
-        found = [Listed(derived.registry_name(meta, s), s.version, derived.updated(meta, s)) for s in servers]
-        return sorted(found, key=lambda item: item.name)
-
-    lists = {"": listed(catalog.servers)}
-    for profile in meta.registries:
-        lists[f"registry/{profile.name}/"] = listed(derived.profile_servers(catalog, profile))
-    return lists
+@pytest.fixture(scope="module", name="catalog_lists")
+def catalog_lists_fixture() -> dict[str, list[Listed]]:
+    return catalog_lists()
 
 
 @pytest.fixture(scope="module")
