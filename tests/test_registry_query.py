@@ -138,6 +138,11 @@ LIMIT = "query.limit"
     ({"updated_since": "2026-02-30T00:00:00Z"}, 400, {
         "title": "Bad Request", "status": 400,
         "detail": "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"}),
+    ({"limit": ""}, 422, {"title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+                          "errors": [{"message": "invalid integer", "location": LIMIT, "value": ""}]}),
+    ({"updated_since": ""}, 400, {
+        "title": "Bad Request", "status": 400,
+        "detail": "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"}),
     ({"updated_since": "yesterday"}, 400, {
         "title": "Bad Request", "status": 400,
         "detail": "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"}),

@@ -21,6 +21,7 @@ import pytest
 from conftest import REPO
 
 NGINX = Path("/usr/sbin/nginx")
+LUA_MODULE = Path("/usr/lib/nginx/modules/ngx_http_lua_module.so")
 WEB = REPO / "deploy" / "web"
 PREFIX = "/catalog"
 
@@ -70,6 +71,8 @@ def nginx_serving(site: Path, root: Path) -> Iterator[str]:
     """Serve `site` with nginx and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog)."""
     if not NGINX.is_file():
         pytest.skip("nginx not installed: apt-get install nginx")
+    if not LUA_MODULE.is_file():
+        pytest.skip("nginx's Lua module not installed: apt-get install libnginx-mod-http-lua")
     conf, logs, temp, docroot = (root / "conf", root / "logs", root / "tmp", root / "docroot")
     for folder in (conf, logs, temp, docroot):
         folder.mkdir(parents=True)

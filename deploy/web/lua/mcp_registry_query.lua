@@ -51,8 +51,9 @@ local function not_found()
 end
 
 -- huma reads an integer with strconv.ParseInt: an optional sign, decimal digits, 64 bits.
+-- An empty value is refused too (the official registry takes it for "absent"): it is no integer.
 local function check_limit(raw, errors)
-    if raw == nil or raw == "" then
+    if raw == nil then
         return DEFAULT_LIMIT
     end
     local sign, digits = raw:match("^([+-]?)(%d+)$")
@@ -79,7 +80,7 @@ local BOOLEANS = {["1"] = true, t = true, T = true, TRUE = true, ["true"] = true
                   ["0"] = true, f = true, F = true, FALSE = true, ["false"] = true, False = true}
 
 local function check_boolean(raw, name, errors)
-    if raw ~= nil and raw ~= "" and not BOOLEANS[raw] then
+    if raw ~= nil and not BOOLEANS[raw] then
         errors[#errors + 1] = {message = "invalid boolean", location = "query." .. name, value = json_string(raw)}
     end
 end
@@ -144,7 +145,7 @@ local function parse_query(args)
         return nil, problem(422, "Unprocessable Entity", "validation failed", errors)
     end
     local query = {limit = limit}
-    if args.updated_since ~= nil and args.updated_since ~= "" then
+    if args.updated_since ~= nil then
         query.since = rfc3339_seconds(args.updated_since)
         if not query.since then
             return nil, problem(400, "Bad Request", UPDATED_SINCE)
