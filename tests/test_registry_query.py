@@ -1,4 +1,4 @@
-"""The MCP Registry list answered by the query layer inside the shipped nginx config.
+"""The MCP Registry list answered by the query layer inside the shipped layer and Apache configs.
 
 Every answer is checked against what the catalog says (names, versions, dates, profiles),
 computed here from catalog-source/ without the layer's index: search, version,
@@ -20,7 +20,7 @@ import requests
 
 from catalog_lists import BASES, Listed, catalog_lists
 from generator.render.mcp_query_index import ListEntry, query_index
-from webservers import nginx_serving
+from webservers import apache_serving, nginx_serving
 
 
 @pytest.fixture(scope="module", name="catalog_lists")
@@ -28,9 +28,17 @@ def catalog_lists_fixture() -> dict[str, list[Listed]]:
     return catalog_lists()
 
 
+@pytest.fixture(scope="module", params=["nginx", "apache"])
+def layer(request: pytest.FixtureRequest, default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The site behind the shipped config of each web server, both running the query layer."""
+    serving = nginx_serving if request.param == "nginx" else apache_serving
+    with serving(default_site, tmp_path_factory.mktemp(request.param)) as url:
+        yield url
+
+
 @pytest.fixture(scope="module")
-def nginx(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with nginx_serving(default_site, tmp_path_factory.mktemp("nginx-query")) as url:
+def nginx_only(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with nginx_serving(default_site, tmp_path_factory.mktemp("nginx-only")) as url:
         yield url
 
 
@@ -55,8 +63,8 @@ def every_page(url: str, **params: str | int) -> list[dict]:
 
 @pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("version_path", ["v0.1", "v0"])
-def test_paging_with_limit_5_yields_every_server_once(nginx, catalog_lists, base, version_path):
-    pages = every_page(f"{nginx}/{base}{version_path}/servers", limit=5)
+def test_paging_with_limit_5_yields_every_server_once(layer, catalog_lists, base, version_path):
+    pages = every_page(f"{layer}/{base}{version_path}/servers", limit=5)
     seen = [name for page in pages for name in names(page)]
     assert seen == [item.name for item in catalog_lists[base]]
     assert len(pages) == -(-len(seen) // 5)
@@ -67,8 +75,8 @@ def test_paging_with_limit_5_yields_every_server_once(nginx, catalog_lists, base
 
 
 @pytest.mark.parametrize("base", BASES)
-def test_without_parameters_the_official_default_page(nginx, catalog_lists, base, default_site):
-    answer = requests.get(f"{nginx}/{base}v0.1/servers", timeout=10)
+def test_without_parameters_the_official_default_page(layer, catalog_lists, base, default_site):
+    answer = requests.get(f"{layer}/{base}v0.1/servers", timeout=10)
     expected = [item.name for item in catalog_lists[base]]
     assert names(answer.json()) == expected[:30]
     assert ("nextCursor" in answer.json()["metadata"]) == (len(expected) > 30)
@@ -78,28 +86,28 @@ def test_without_parameters_the_official_default_page(nginx, catalog_lists, base
 
 @pytest.mark.parametrize("search", ["com.example.mcp/fetch", "GIT", "remote", "com.example.mcp/no-such", "%", "ünïcode"])
 @pytest.mark.parametrize("base", BASES)
-def test_search_is_a_case_insensitive_substring_of_the_name(nginx, catalog_lists, base, search):
-    found = [name for page in every_page(f"{nginx}/{base}v0.1/servers", search=search, limit=100) for name in names(page)]
+def test_search_is_a_case_insensitive_substring_of_the_name(layer, catalog_lists, base, search):
+    found = [name for page in every_page(f"{layer}/{base}v0.1/servers", search=search, limit=100) for name in names(page)]
     assert found == [item.name for item in catalog_lists[base] if search.lower() in item.name.lower()]
 
 
-def test_search_for_a_missing_name_with_limit_1_is_empty(nginx):
-    document = listing(f"{nginx}/v0.1/servers", search="com.example.mcp/no-such", limit=1)
+def test_search_for_a_missing_name_with_limit_1_is_empty(layer):
+    document = listing(f"{layer}/v0.1/servers", search="com.example.mcp/no-such", limit=1)
     assert document == {"servers": [], "metadata": {"count": 0}}
 
 
 @pytest.mark.parametrize("base", BASES)
-def test_version_filter(nginx, catalog_lists, base):
+def test_version_filter(layer, catalog_lists, base):
     everything = [item.name for item in catalog_lists[base]]
-    assert [n for p in every_page(f"{nginx}/{base}v0.1/servers", version="latest") for n in names(p)] == everything
+    assert [n for p in every_page(f"{layer}/{base}v0.1/servers", version="latest") for n in names(p)] == everything
     for item in catalog_lists[base][:3]:
-        found = [n for p in every_page(f"{nginx}/{base}v0.1/servers", version=item.version) for n in names(p)]
+        found = [n for p in every_page(f"{layer}/{base}v0.1/servers", version=item.version) for n in names(p)]
         assert found == [other.name for other in catalog_lists[base] if other.version == item.version]
-    assert listing(f"{nginx}/{base}v0.1/servers", version="0.0.0-none")["servers"] == []
+    assert listing(f"{layer}/{base}v0.1/servers", version="0.0.0-none")["servers"] == []
 
 
 @pytest.mark.parametrize("base", BASES)
-def test_updated_since(nginx, catalog_lists, base):
+def test_updated_since(layer, catalog_lists, base):
     dates = sorted({item.updated for item in catalog_lists[base]})
     before, middle, after = dates[0] - dt.timedelta(days=1), dates[len(dates) // 2], dates[-1] + dt.timedelta(days=1)
     for since, shown in [
@@ -108,16 +116,16 @@ def test_updated_since(nginx, catalog_lists, base):
         (f"{middle}T01:30:00.5+02:00", f"{middle - dt.timedelta(days=1)}T23:30:00.5Z"),
         (f"{after}T00:00:00Z", f"{after}"),
     ]:
-        found = [n for p in every_page(f"{nginx}/{base}v0.1/servers", updated_since=since, limit=100) for n in names(p)]
+        found = [n for p in every_page(f"{layer}/{base}v0.1/servers", updated_since=since, limit=100) for n in names(p)]
         cut = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
         expected = [i.name for i in catalog_lists[base]
                     if dt.datetime.combine(i.updated, dt.time(), tzinfo=dt.timezone.utc) > cut]
         assert found == expected, shown
-    assert listing(f"{nginx}/{base}v0.1/servers", updated_since=f"{after}T00:00:00Z")["metadata"] == {"count": 0}
+    assert listing(f"{layer}/{base}v0.1/servers", updated_since=f"{after}T00:00:00Z")["metadata"] == {"count": 0}
 
 
-def test_filters_combine_with_paging(nginx, catalog_lists):
-    pages = every_page(f"{nginx}/v0.1/servers", search="-", limit=2)
+def test_filters_combine_with_paging(layer, catalog_lists):
+    pages = every_page(f"{layer}/v0.1/servers", search="-", limit=2)
     assert [n for p in pages for n in names(p)] == [i.name for i in catalog_lists[""] if "-" in i.name]
 
 
@@ -148,16 +156,18 @@ LIMIT = "query.limit"
         "detail": "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"}),
 ])
 @pytest.mark.parametrize("base", ["", "registry/sandbox/"])
-def test_invalid_parameters_get_the_official_error(nginx, base, params, status, body):
-    answer = requests.get(f"{nginx}/{base}v0.1/servers", params=params, timeout=10)
+def test_invalid_parameters_get_the_official_error(layer, base, params, status, body):
+    answer = requests.get(f"{layer}/{base}v0.1/servers", params=params, timeout=10)
     assert answer.status_code == status
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert answer.json() == body
 
 
-def test_lookups_check_their_parameter(nginx):
-    url = f"{nginx}/v0.1/servers/{quote('com.example.mcp/fetch', safe='')}/versions/latest"
+def test_lookups_check_their_parameter(nginx_only):
+    """nginx checks the lookups' one parameter; Apache serves them as plain files."""
+    layer = nginx_only
+    url = f"{layer}/v0.1/servers/{quote('com.example.mcp/fetch', safe='')}/versions/latest"
     assert requests.get(url, params={"include_deleted": "true"}, timeout=10).json()["server"]["name"] == "com.example.mcp/fetch"
     refused = requests.get(url, params={"include_deleted": "perhaps"}, timeout=10)
     assert refused.status_code == 422
@@ -166,15 +176,15 @@ def test_lookups_check_their_parameter(nginx):
 
 @pytest.mark.parametrize("base", BASES)
 @pytest.mark.parametrize("slash", ["%2F", "/"])
-def test_old_v0_latest_lookup(nginx, base, slash):
-    found = requests.get(f"{nginx}/{base}v0/servers/com.example.mcp{slash}fetch", timeout=10)
+def test_old_v0_latest_lookup(layer, base, slash):
+    found = requests.get(f"{layer}/{base}v0/servers/com.example.mcp{slash}fetch", timeout=10)
     assert found.status_code == 200 and found.json()["server"]["name"] == "com.example.mcp/fetch"
-    missing = requests.get(f"{nginx}/{base}v0/servers/com.example.mcp{slash}no-such", timeout=10)
+    missing = requests.get(f"{layer}/{base}v0/servers/com.example.mcp{slash}no-such", timeout=10)
     assert missing.status_code == 404 and missing.json() == {"error": "Not found"}
 
 
-def test_only_get_is_served(nginx):
-    answer = requests.post(f"{nginx}/v0.1/servers", json={}, timeout=10)
+def test_only_get_is_served(layer):
+    answer = requests.post(f"{layer}/v0.1/servers", json={}, timeout=10)
     assert answer.status_code == 405 and answer.json()["title"] == "Method Not Allowed"
 
 

@@ -10,8 +10,10 @@ import contextlib
 import grp
 import os
 import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,8 @@ import pytest
 
 from conftest import REPO
 
+APACHE = Path("/usr/sbin/apache2")
+APACHE_MODULES = Path("/usr/lib/apache2/modules")
 NGINX = Path("/usr/sbin/nginx")
 LUA_MODULE = Path("/usr/lib/nginx/modules/ngx_http_lua_module.so")
 WEB = REPO / "deploy" / "web"
@@ -89,3 +93,39 @@ def nginx_serving(site: Path, root: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}{PREFIX}"
     finally:
         stop(process)
+
+
+@contextlib.contextmanager
+def apache_serving(site: Path, root: Path) -> Iterator[str]:
+    """Serve `site` with Apache httpd and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog)."""
+    if not APACHE.is_file() or not APACHE_MODULES.is_dir():
+        pytest.skip("Apache httpd not installed: apt-get install apache2")
+    (root / "conf").mkdir()
+    (root / "empty").mkdir()
+    port = free_port()
+    user, group = account()
+    readable = None
+    lua = WEB / "lua"
+    if os.getuid() == 0:
+        # Apache refuses to serve as root and pytest's tmp folders are private: give
+        # unprivileged workers a world-readable copy of the site and of the Lua layer.
+        user, group = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
+        readable = Path(tempfile.mkdtemp(prefix="mcp-catalog-apache-"))
+        readable.chmod(0o755)
+        shutil.copytree(site, readable / "site")
+        shutil.copytree(lua, readable / "lua")
+        site, lua = readable / "site", readable / "lua"
+    values = {"LISTEN": f"127.0.0.1:{port}", "SITE": str(site), "PREFIX": PREFIX, "SERVERROOT": str(root),
+              "MODULES": str(APACHE_MODULES), "CONFDIR": str(root / "conf"), "USER": user, "GROUP": group,
+              "LUADIR": str(lua)}
+    for name in ("httpd.conf", "mcp-catalog.conf"):
+        template(WEB / "apache" / name, root / "conf" / name, values)
+    process = subprocess.Popen([str(APACHE), "-f", str(root / "conf" / "httpd.conf"), "-DFOREGROUND"],
+                               stdout=subprocess.DEVNULL, stderr=(root / "stderr.log").open("wb"))
+    try:
+        wait_for(port, process, root / "stderr.log")
+        yield f"http://127.0.0.1:{port}{PREFIX}"
+    finally:
+        stop(process)
+        if readable is not None:
+            shutil.rmtree(readable, ignore_errors=True)
