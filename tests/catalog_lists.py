@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from conftest import DEFAULT_SOURCE
 from generator import derived
@@ -37,3 +40,20 @@ def catalog_lists() -> dict[str, list[Listed]]:
     for profile in meta.registries:
         lists[f"registry/{profile.name}/"] = listed(derived.profile_servers(catalog, profile))
     return lists
+
+
+def indexed_responses(site: Path, base: str) -> list[dict]:
+    """Every ServerResponse of a base, read from the query index as the layer reads it (header, lines, blob)."""
+    data = (site / base / "v0.1/servers/query.idx").read_bytes()
+    header, _, rest = data.partition(b"\n")
+    magic, count, digest = header.rsplit(b" ", 2)
+    assert magic == b"mcp-catalog-query-index 1" and hashlib.sha256(rest).hexdigest().encode() == digest
+    lines = rest.split(b"\n", int(count))
+    blob = lines[-1]
+    responses = []
+    for line in lines[:-1]:
+        name, version, _, offset, length = line.split(b"\t")
+        response = json.loads(blob[int(offset):int(offset) + int(length)])
+        assert (response["server"]["name"], response["server"]["version"]) == (name.decode(), version.decode())
+        responses.append(response)
+    return responses
