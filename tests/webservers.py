@@ -129,3 +129,41 @@ def apache_serving(site: Path, root: Path) -> Iterator[str]:
         stop(process)
         if readable is not None:
             shutil.rmtree(readable, ignore_errors=True)
+
+
+PLAIN_FILE_SERVER = """\
+user {user};
+worker_processes 1;
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {root}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {docroot};
+        location / {{ try_files $uri $uri/index.json =404; }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def plain_file_server(site: Path, root: Path) -> Iterator[str]:
+    """Serve `site` as any static host does (path to file, folder to index.json, the query unseen), with nginx."""
+    if not NGINX.is_file():
+        pytest.skip("nginx not installed: apt-get install nginx")
+    docroot = root / "docroot"
+    docroot.mkdir(parents=True)
+    (docroot / PREFIX.strip("/")).symlink_to(site)
+    port = free_port()
+    (root / "nginx.conf").write_text(PLAIN_FILE_SERVER.format(root=root, port=port, docroot=docroot, user=account()[0]), encoding="utf-8")
+    process = subprocess.Popen([str(NGINX), "-p", str(root), "-c", str(root / "nginx.conf")], stderr=subprocess.DEVNULL)
+    try:
+        wait_for(port, process, root / "error.log")
+        yield f"http://127.0.0.1:{port}{PREFIX}"
+    finally:
+        stop(process)
