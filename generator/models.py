@@ -357,7 +357,9 @@ class Server(Strict):
     name: str = Field(pattern=DNS_LABEL, max_length=63, description="Identifier: a DNS-1123 label equal to the file stem.")
     title: str = Field(min_length=1, max_length=80, description="Display name.")
     description: OneLine = Field(description="One line, at most 100 characters (the MCP server.json limit).")
-    version: str = Field(min_length=1, max_length=255, pattern=r"^[^\s]+$", description="Version of the server.")
+    version: str = Field(
+        min_length=1, max_length=255, pattern=r"^[^\s]+$", description="Version of the server: one specific version, never `latest` or a range."
+    )
     category: DnsLabel = Field(description="Slug of a category declared in catalog.yaml.")
     tags: list[Tag] = Field(default_factory=list, description="Lower-case search tags.")
     tier: Literal["validated", "community"] = Field(
