@@ -83,7 +83,8 @@ def main() -> None:
     size = (site / "v0.1/servers/query.idx").stat().st_size
     print(f"{platform.node()} {platform.processor() or platform.machine()}, {count} servers, index {size / 2**20:.1f} MiB")
     requests = {
-        "search (`?search=server-0042&limit=30`)": "/v0.1/servers?search=server-0042&limit=30",
+        "search, one match (`?search=server-004217`)": "/v0.1/servers?search=server-004217",
+        "search, a full page (`?search=server-0042&limit=30`)": "/v0.1/servers?search=server-0042&limit=30",
         "paged list (`?limit=30&cursor=` mid-catalog)": f"/v0.1/servers?limit=30&cursor=com.example.bench/server-{count // 2:06d}:x",
         "list without parameters": "/v0.1/servers",
         "search, profile base (`registry/sandbox/`)": "/registry/sandbox/v0.1/servers?search=server-00&limit=30",

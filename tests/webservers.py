@@ -87,9 +87,16 @@ def nginx_serving(site: Path, root: Path) -> Iterator[str]:
               "LUADIR": str(WEB / "lua")}
     for name in ("nginx.conf", "mcp-catalog.conf", "mcp-registry-query.conf"):
         template(WEB / "nginx" / name, conf / name, values)
-    process = subprocess.Popen([str(NGINX), "-p", str(temp), "-c", str(conf / "nginx.conf")], stderr=subprocess.DEVNULL)
+    with running_nginx(temp, conf / "nginx.conf", port, logs / "error.log") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_nginx(prefix: Path, conf: Path, port: int, log: Path) -> Iterator[str]:
+    """nginx started from `conf`, listening on `port`, always stopped; yields the site's base URL."""
+    process = subprocess.Popen([str(NGINX), "-p", str(prefix), "-c", str(conf)], stderr=subprocess.DEVNULL)
     try:
-        wait_for(port, process, logs / "error.log")
+        wait_for(port, process, log)
         yield f"http://127.0.0.1:{port}{PREFIX}"
     finally:
         stop(process)
@@ -161,9 +168,5 @@ def plain_file_server(site: Path, root: Path) -> Iterator[str]:
     (docroot / PREFIX.strip("/")).symlink_to(site)
     port = free_port()
     (root / "nginx.conf").write_text(PLAIN_FILE_SERVER.format(root=root, port=port, docroot=docroot, user=account()[0]), encoding="utf-8")
-    process = subprocess.Popen([str(NGINX), "-p", str(root), "-c", str(root / "nginx.conf")], stderr=subprocess.DEVNULL)
-    try:
-        wait_for(port, process, root / "error.log")
-        yield f"http://127.0.0.1:{port}{PREFIX}"
-    finally:
-        stop(process)
+    with running_nginx(root, root / "nginx.conf", port, root / "error.log") as url:
+        yield url

@@ -31,7 +31,7 @@ function handle(r)
     r.status = status
     r.content_type = content_type
     if r.method ~= "HEAD" then
-        r:puts(body)
+        r:puts(type(body) == "table" and table.concat(body) or body)
     end
     return apache2.OK
 end

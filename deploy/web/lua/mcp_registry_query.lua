@@ -206,10 +206,14 @@ local function matches(index, i, query)
         and (not query.since or index.updated[i] > query.since)
 end
 
--- The page's responses, read from the open file in one piece per run of neighbours.
+-- The page's responses, read from the open file in one piece per run of neighbours, as
+-- pieces separated by commas (written out without joining them: a page can be megabytes).
 local function read_responses(file, index, picked)
     local parts, k = {}, 1
     while k <= #picked do
+        if k > 1 then
+            parts[#parts + 1] = ","
+        end
         local first = picked[k]
         local last = first
         while picked[k + 1] == last + 1 do
@@ -220,10 +224,11 @@ local function read_responses(file, index, picked)
         parts[#parts + 1] = file:read(index.offsets[last] + index.lengths[last] - index.offsets[first])
         k = k + 1
     end
-    return table.concat(parts, ",")
+    return parts
 end
 
--- Answer a list request: returns status, content type, body.
+-- Answer a list request: returns status, content type, body (a string, or a list of strings
+-- to write one after the other).
 function M.list(index_path, args)
     local query, status, content_type, body = parse_query(args)
     if not query then
@@ -261,7 +266,9 @@ function M.list(index_path, args)
         local last = picked[#picked]
         cursor = '"nextCursor":' .. json_string(index.names[last] .. ":" .. index.versions[last]) .. ","
     end
-    return 200, JSON, '{"servers":[' .. servers .. '],"metadata":{' .. cursor .. '"count":' .. #picked .. "}}\n"
+    table.insert(servers, 1, '{"servers":[')
+    servers[#servers + 1] = '],"metadata":{' .. cursor .. '"count":' .. #picked .. "}}\n"
+    return 200, JSON, servers
 end
 
 -- The lookups are files; only their one query parameter is checked. Returns nil when valid.
