@@ -63,6 +63,27 @@ def _http_url(value: str) -> str:
 
 HttpUrl = Annotated[str, Field(max_length=2048)]
 
+# What the official MCP registry's publish validator refuses as a version: a
+# comparator prefix (^1.2, ~1, >=1.0), alternatives (1.2||1.3) and wildcard
+# components (1.x, 1.2.*). Whitespace, hence `1 - 2` ranges, is refused by the pattern.
+_RANGE_PREFIX = re.compile(r"^(\^|~|>=|<=|>|<|=)v?\d")
+_WILDCARD = re.compile(r"^(v?\d+|[xX*])(\.(\d+|[xX*])){1,2}(-[0-9A-Za-z.-]+)?$")
+
+
+def _specific_version(value: str | None) -> str | None:
+    """Refuse the versions the official registry refuses: a mirror must never serve one."""
+    if value is None:
+        return value
+    if value == "latest":
+        raise ValueError(
+            "'latest' is reserved by the MCP registry (it names the newest version): "
+            "use the real version the image or package carries, e.g. 1.4.2"
+        )
+    wildcard = _WILDCARD.fullmatch(value) is not None and any(c in value for c in "xX*")
+    if _RANGE_PREFIX.match(value) or "||" in value or wildcard:
+        raise ValueError(f"{value!r} is a version range, which the MCP registry refuses: use the one real version")
+    return value
+
 
 # --- catalog.yaml -------------------------------------------------------------
 
@@ -332,6 +353,7 @@ class Package(Strict):
     registry_base_url: HttpUrl | None = Field(default=None, description="Registry URL, when not the public default.")
 
     _base = field_validator("registry_base_url")(lambda v: v if v is None else _http_url(v))
+    _version = field_validator("version")(_specific_version)
 
 
 class ToolAnnotations(Strict):
@@ -409,7 +431,9 @@ class Server(Strict):
     name: str = Field(pattern=DNS_LABEL, max_length=63, description="Identifier: a DNS-1123 label equal to the file stem.")
     title: str = Field(min_length=1, max_length=80, description="Display name.")
     description: OneLine = Field(description="One line, at most 100 characters (the MCP server.json limit).")
-    version: str = Field(min_length=1, max_length=255, pattern=r"^[^\s]+$", description="Version of the server.")
+    version: str = Field(
+        min_length=1, max_length=255, pattern=r"^[^\s]+$", description="Version of the server: one specific version, never `latest` or a range."
+    )
     category: DnsLabel = Field(description="Slug of a category declared in catalog.yaml.")
     tags: list[Tag] = Field(default_factory=list, description="Lower-case search tags.")
     tier: Literal["validated", "community"] = Field(
@@ -422,6 +446,8 @@ class Server(Strict):
         pattern=r"^[a-zA-Z0-9.-]+/[a-zA-Z0-9._-]+$",
         description="Full MCP registry name (reverse-DNS/name); default: <catalog namespace>/<name>.",
     )
+
+    _version = field_validator("version")(_specific_version)
 
     @field_validator("registry_name")
     @classmethod

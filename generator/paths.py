@@ -103,6 +103,11 @@ def mcp_servers_list(base: str = "") -> str:
     return f"{base}v0.1/servers/index.json"
 
 
+def mcp_query_index(base: str = "") -> str:
+    """The compact index the query layer answers `GET {base}/v0.1/servers?...` from."""
+    return f"{base}v0.1/servers/query.idx"
+
+
 def mcp_versions(registry_name: str, base: str = "") -> str:
     """`GET {base}/v0.1/servers/<ns>/<name>/versions`: `registry_name` is `<ns>/<name>`."""
     return f"{base}v0.1/servers/{registry_name}/versions/index.json"

@@ -18,6 +18,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from api_schemas import LEGACY, MCP_SERVER_SCHEMA, PUBLISHER, UPSTREAM, errors
+from catalog_lists import indexed_responses
 from conftest import DEFAULT_SOURCE, FETCH_YAML
 from generator.errors import OutputError, SourceInvalid
 from generator.render import catalog_api, mcp_registry, toolhive
@@ -126,9 +127,13 @@ def test_openapi_json_describes_each_document_kind(default_site: Path) -> None:
 @pytest.mark.parametrize("base", API_BASES)
 def test_mirror_lists_are_server_lists_of_valid_server_json(default_site: Path, base: str) -> None:
     listing = load(default_site, f"{base}v0.1/servers/index.json")
-    assert "nextCursor" not in listing["metadata"]
-    assert listing["metadata"]["count"] == len(listing["servers"]) > 0
-    for item in listing["servers"]:
+    everything = indexed_responses(default_site, base)
+    assert [item["server"]["name"] for item in everything] == sorted(item["server"]["name"] for item in everything)
+    # The static list is the first page of the official default size, never the whole catalog.
+    assert listing["servers"] == everything[:30]
+    assert listing["metadata"] == ({"nextCursor": f"{everything[29]['server']['name']}:{everything[29]['server']['version']}",
+                                    "count": 30} if len(everything) > 30 else {"count": len(everything)})
+    for item in everything:
         assert errors(MCP_SERVER_SCHEMA, item["server"]) == [], item["server"]["name"]
         assert errors(PUBLISHER, item["server"]["_meta"][PUBLISHER_KEY]) == []
         official = item["_meta"][OFFICIAL]
@@ -138,8 +143,7 @@ def test_mirror_lists_are_server_lists_of_valid_server_json(default_site: Path, 
 
 
 def test_mirror_has_versions_files_for_every_server(default_site: Path) -> None:
-    listing = load(default_site, "v0.1/servers/index.json")
-    for item in listing["servers"]:
+    for item in indexed_responses(default_site, ""):
         name, version = item["server"]["name"], item["server"]["version"]
         versions = load(default_site, f"v0.1/servers/{name}/versions/index.json")
         assert [v["server"]["name"] for v in versions["servers"]] == [name]
@@ -148,13 +152,13 @@ def test_mirror_has_versions_files_for_every_server(default_site: Path) -> None:
 
 
 def test_profile_mirror_holds_only_the_profile_servers_and_kept_tools(default_site: Path) -> None:
-    production = load(default_site, "registry/production/v0.1/servers/index.json")
-    names = {item["server"]["name"].split("/")[1] for item in production["servers"]}
+    production = indexed_responses(default_site, "registry/production/")
+    names = {item["server"]["name"].split("/")[1] for item in production}
     profile = load(default_site, "api/v1/registries/production.json")
     assert names == {s["name"] for s in profile["servers"]}
-    everything = {i["server"]["name"] for i in load(default_site, "v0.1/servers/index.json")["servers"]}
+    everything = {i["server"]["name"] for i in indexed_responses(default_site, "")}
     assert len(names) < len(everything)
-    for item in production["servers"]:
+    for item in production:
         for block in item["server"]["_meta"][PUBLISHER_KEY]["io.github.stacklok"].values():
             assert block["tier"] == "Official"
             assert not any(t.get("annotations", {}).get("destructiveHint") for t in block["tool_definitions"])

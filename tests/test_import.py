@@ -13,6 +13,7 @@ import yaml
 from conftest import DEFAULT_SOURCE
 from generator.build import build
 from generator.cli import main
+from generator.errors import SourceInvalid
 from generator.paths import CATALOG_JSON, TOOLHIVE_LEGACY_REGISTRY
 from generator.source.validate import read_catalog
 
@@ -193,9 +194,14 @@ def test_docker_registry_folder(runner, tmp_path):
     servers = _docker_folder(tmp_path)
     result = runner.invoke(main, ["import", str(servers), "--into", str(tmp_path / "src")])
     assert result.exit_code == 0, result.output
-    read_catalog(tmp_path / "src")
+    # Neither entry has a version (an untagged image, a remote): the importer asks for one.
+    assert result.output.count("no version upstream: `version` is FILL-IN, put the real version there") == 2
+    with pytest.raises(SourceInvalid) as refused:
+        read_catalog(tmp_path / "src")
+    assert [(Path(d.path).name, d.line, d.field, d.message) for d in refused.value.diagnostics] == [
+        ("fetchy.yaml", 5, "version", "placeholder not filled in"), ("saas.yaml", 5, "version", "placeholder not filled in")]
     fetchy = _server(tmp_path / "src", "fetchy")
-    assert fetchy["image"] == "mcp/fetchy" and fetchy["transport"] == "stdio" and fetchy["version"] == "latest"
+    assert fetchy["image"] == "mcp/fetchy" and fetchy["transport"] == "stdio" and fetchy["version"] == "FILL-IN"
     assert fetchy["tags"] == ["web", "fetch-tools"] and fetchy["args"] == ["--verbose"]
     assert fetchy["env"] == [{"name": "FETCHY_TOKEN", "description": "Secret fetchy.token", "required": True, "secret": True},
                              {"name": "LOG_LEVEL"}]

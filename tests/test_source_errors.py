@@ -215,3 +215,25 @@ def test_the_fast_yaml_path_hands_anything_unusual_to_the_careful_path(text: str
     from generator.source.yamlsafe import _REFUSED, _fast_values
 
     assert _fast_values(text) is _REFUSED
+
+
+@pytest.mark.parametrize(("version", "message"), [
+    ("latest", "'latest' is reserved by the MCP registry (it names the newest version): "
+               "use the real version the image or package carries, e.g. 1.4.2"),
+    ("^1.2.3", "'^1.2.3' is a version range, which the MCP registry refuses: use the one real version"),
+    (">=1.0", "'>=1.0' is a version range, which the MCP registry refuses: use the one real version"),
+    ("1.2.x", "'1.2.x' is a version range, which the MCP registry refuses: use the one real version"),
+    ("1.2||1.3", "'1.2||1.3' is a version range, which the MCP registry refuses: use the one real version"),
+])
+def test_versions_the_official_registry_refuses(write_tree, runner, version, message):
+    source = write_tree({"fetch.yaml": fetch_with("version: 1.0.3", f"version: '{version}'")})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:4: version: {message}" in out
+
+
+@pytest.mark.parametrize("version", ["2026.1.26", "1.0.0-rc.1", "v2", "1.2.3+build.7", "x11-2"])
+def test_specific_versions_pass(write_tree, runner, version):
+    source = write_tree({"fetch.yaml": fetch_with("version: 1.0.3", f"version: '{version}'")})
+    code, out = validate(runner, source)
+    assert code == 0, out

@@ -10,8 +10,10 @@ import contextlib
 import grp
 import os
 import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +22,10 @@ import pytest
 
 from conftest import REPO
 
+APACHE = Path("/usr/sbin/apache2")
+APACHE_MODULES = Path("/usr/lib/apache2/modules")
 NGINX = Path("/usr/sbin/nginx")
+LUA_MODULE = Path("/usr/lib/nginx/modules/ngx_http_lua_module.so")
 WEB = REPO / "deploy" / "web"
 PREFIX = "/catalog"
 
@@ -70,18 +75,98 @@ def nginx_serving(site: Path, root: Path) -> Iterator[str]:
     """Serve `site` with nginx and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog)."""
     if not NGINX.is_file():
         pytest.skip("nginx not installed: apt-get install nginx")
+    if not LUA_MODULE.is_file():
+        pytest.skip("nginx's Lua module not installed: apt-get install libnginx-mod-http-lua")
     conf, logs, temp, docroot = (root / "conf", root / "logs", root / "tmp", root / "docroot")
     for folder in (conf, logs, temp, docroot):
         folder.mkdir(parents=True)
     (docroot / PREFIX.strip("/")).symlink_to(site)
     port = free_port()
     values = {"LISTEN": f"127.0.0.1:{port}", "DOCROOT": str(docroot), "PREFIX": PREFIX, "PIDFILE": str(root / "nginx.pid"),
-              "LOGDIR": str(logs), "TEMPDIR": str(temp), "CONFDIR": str(conf), "USER": account()[0]}
-    for name in ("nginx.conf", "mcp-catalog.conf"):
+              "LOGDIR": str(logs), "TEMPDIR": str(temp), "CONFDIR": str(conf), "USER": account()[0],
+              "LUADIR": str(WEB / "lua")}
+    for name in ("nginx.conf", "mcp-catalog.conf", "mcp-registry-query.conf"):
         template(WEB / "nginx" / name, conf / name, values)
-    process = subprocess.Popen([str(NGINX), "-p", str(temp), "-c", str(conf / "nginx.conf")], stderr=subprocess.DEVNULL)
+    with running_nginx(temp, conf / "nginx.conf", port, logs / "error.log") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def running_nginx(prefix: Path, conf: Path, port: int, log: Path) -> Iterator[str]:
+    """nginx started from `conf`, listening on `port`, always stopped; yields the site's base URL."""
+    process = subprocess.Popen([str(NGINX), "-p", str(prefix), "-c", str(conf)], stderr=subprocess.DEVNULL)
     try:
-        wait_for(port, process, logs / "error.log")
+        wait_for(port, process, log)
         yield f"http://127.0.0.1:{port}{PREFIX}"
     finally:
         stop(process)
+
+
+@contextlib.contextmanager
+def apache_serving(site: Path, root: Path) -> Iterator[str]:
+    """Serve `site` with Apache httpd and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog)."""
+    if not APACHE.is_file() or not APACHE_MODULES.is_dir():
+        pytest.skip("Apache httpd not installed: apt-get install apache2")
+    (root / "conf").mkdir()
+    (root / "empty").mkdir()
+    port = free_port()
+    user, group = account()
+    readable = None
+    lua = WEB / "lua"
+    if os.getuid() == 0:
+        # Apache refuses to serve as root and pytest's tmp folders are private: give
+        # unprivileged workers a world-readable copy of the site and of the Lua layer.
+        user, group = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
+        readable = Path(tempfile.mkdtemp(prefix="mcp-catalog-apache-"))
+        readable.chmod(0o755)
+        shutil.copytree(site, readable / "site")
+        shutil.copytree(lua, readable / "lua")
+        site, lua = readable / "site", readable / "lua"
+    values = {"LISTEN": f"127.0.0.1:{port}", "SITE": str(site), "PREFIX": PREFIX, "SERVERROOT": str(root),
+              "MODULES": str(APACHE_MODULES), "CONFDIR": str(root / "conf"), "USER": user, "GROUP": group,
+              "LUADIR": str(lua)}
+    for name in ("httpd.conf", "mcp-catalog.conf"):
+        template(WEB / "apache" / name, root / "conf" / name, values)
+    process = subprocess.Popen([str(APACHE), "-f", str(root / "conf" / "httpd.conf"), "-DFOREGROUND"],
+                               stdout=subprocess.DEVNULL, stderr=(root / "stderr.log").open("wb"))
+    try:
+        wait_for(port, process, root / "stderr.log")
+        yield f"http://127.0.0.1:{port}{PREFIX}"
+    finally:
+        stop(process)
+        if readable is not None:
+            shutil.rmtree(readable, ignore_errors=True)
+
+
+PLAIN_FILE_SERVER = """\
+user {user};
+worker_processes 1;
+daemon off;
+pid {root}/nginx.pid;
+error_log {root}/error.log;
+events {{ worker_connections 64; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    client_body_temp_path {root}/tmp;
+    server {{
+        listen 127.0.0.1:{port};
+        root {docroot};
+        location / {{ try_files $uri $uri/index.json =404; }}
+    }}
+}}
+"""
+
+
+@contextlib.contextmanager
+def plain_file_server(site: Path, root: Path) -> Iterator[str]:
+    """Serve `site` as any static host does (path to file, folder to index.json, the query unseen), with nginx."""
+    if not NGINX.is_file():
+        pytest.skip("nginx not installed: apt-get install nginx")
+    docroot = root / "docroot"
+    docroot.mkdir(parents=True)
+    (docroot / PREFIX.strip("/")).symlink_to(site)
+    port = free_port()
+    (root / "nginx.conf").write_text(PLAIN_FILE_SERVER.format(root=root, port=port, docroot=docroot, user=account()[0]), encoding="utf-8")
+    with running_nginx(root, root / "nginx.conf", port, root / "error.log") as url:
+        yield url

@@ -72,7 +72,7 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 def _container(result: Candidate, server: Mapping[str, Any]) -> None:
     fields = result.fields
     fields["image"], fields["digest"] = mapping.split_image(server.get("image"), result)
-    fields["version"] = mapping.version_for(None, fields["image"])
+    fields["version"] = mapping.version_for(None, fields["image"], result)
     fields["transport"] = "stdio"
     run = _mapping(server.get("run"))
     command = [str(a) for a in run.get("command") or [] if isinstance(a, (str, int, float))]
@@ -86,7 +86,7 @@ def _container(result: Candidate, server: Mapping[str, Any]) -> None:
 
 def _remote(result: Candidate, remote: Mapping[str, Any]) -> None:
     fields = result.fields
-    fields["version"] = "latest"
+    fields["version"] = mapping.unknown_version(result)
     fields["transport"] = mapping.transport(remote.get("transport_type") or "streamable-http", result)
     url = mapping.http_url(remote.get("url"))
     if url is None:

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from generator.models import ENV_NAME, HOST, IMAGE_REF, TAG, TOOL_NAME
+from generator.models import ENV_NAME, HOST, IMAGE_REF, PLACEHOLDER, TAG, TOOL_NAME
 
 DESCRIPTION_LIMIT = 100
 TOOL_DESCRIPTION_LIMIT = 2000
@@ -204,12 +204,23 @@ def date_of(stamp: Any) -> dt.date | None:
         return None
 
 
-def version_for(version: Any, image: str | None) -> str:
-    """Upstream version, else the image tag, else `latest`."""
-    if isinstance(version, str) and re.fullmatch(r"^[^\s]{1,255}$", version):
+def version_for(version: Any, image: str | None, candidate: Candidate) -> str:
+    """Upstream version, else the image tag, else the FILL-IN marker (with a warning).
+
+    `latest` is no version (the MCP registry refuses it), so it is never taken from either."""
+    if isinstance(version, str) and version != "latest" and re.fullmatch(r"^[^\s]{1,255}$", version):
         return version
     match = IMAGE_REF.fullmatch(image) if image else None
-    return (match.group("tag") if match and match.group("tag") else None) or "latest"
+    tag = match.group("tag") if match else None
+    if tag and tag != "latest":
+        return tag
+    return unknown_version(candidate)
+
+
+def unknown_version(candidate: Candidate) -> str:
+    """The FILL-IN marker, and a warning saying what to put there."""
+    candidate.warnings.append(f"no version upstream: `version` is {PLACEHOLDER}, put the real version there")
+    return PLACEHOLDER
 
 
 # --- env, headers, permissions, provenance -----------------------------------------

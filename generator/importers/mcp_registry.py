@@ -82,7 +82,7 @@ def server_candidate(server: Mapping[str, Any], position: str, registry_meta: Ma
         fields["repository"] = url
     fields["updated"] = mapping.date_of(get(official, "updatedAt") or get(official, "publishedAt"))
     _deployment(candidate, server)
-    fields["version"] = mapping.version_for(version, fields.get("image"))
+    fields["version"] = mapping.version_for(version, fields.get("image"), candidate)
     extension = _extension(server, candidate)
     if extension is not None:
         apply_extension(candidate, extension)

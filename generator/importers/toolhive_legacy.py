@@ -53,7 +53,7 @@ def server_fields(candidate: Candidate, entry: Mapping[str, Any], *, remote: boo
     custom = entry.get("custom_metadata") if isinstance(entry.get("custom_metadata"), Mapping) else {}
     fields["title"] = mapping.title_for(entry.get("title"), candidate.short_name)
     mapping.describe(candidate, entry.get("description"))
-    fields["version"] = mapping.version_for(entry.get("version"), entry.get("image"))
+    fields["version"] = mapping.version_for(entry.get("version"), entry.get("image"), candidate)
     fields["tags"] = mapping.tags(entry.get("tags"), candidate)
     fields["status"] = mapping.status(entry.get("status"), candidate)
     if isinstance(custom.get("author"), str) and custom["author"].strip():

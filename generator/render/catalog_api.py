@@ -222,7 +222,8 @@ def index_document(context: RenderContext, documents: Mapping[str, WrittenFile])
 
 def is_api_document(path: str) -> bool:
     """True for the machine-readable documents the index lists: our API, the MCP mirrors, ToolHive files."""
-    if path in (paths.API_INDEX, paths.API_BROWSE):
+    if path in (paths.API_INDEX, paths.API_BROWSE) or path.endswith(paths.mcp_query_index()):
+        # The query index is what the web server's layer reads, not an answer of any API.
         return False
     return path.startswith(_API_PREFIXES) or path in _API_FILES or bool(_PROFILE_REGISTRY.fullmatch(path))
 

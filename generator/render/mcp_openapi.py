@@ -28,8 +28,9 @@ def openapi_document(context: RenderContext, profile: RegistryProfile | None) ->
             "version": "1.0.0",
             "description": (
                 f"Read-only, static copy of {scope} in the shape of the MCP Registry API v0.1 "
-                f"({OFFICIAL_PROJECT}). Every answer is a file written when the catalog was built: "
-                "lists are never paged and query parameters are accepted but not applied."
+                f"({OFFICIAL_PROJECT}), written when the catalog was built. Served with the shipped "
+                "nginx or Apache configuration, the list honours search, version, updated_since, limit "
+                "and cursor as the official registry does; a plain file server answers only the first page."
             ),
         },
         "paths": {
@@ -67,15 +68,26 @@ def _json(reference: str, text: str) -> dict[str, Any]:
 def _list_operation() -> dict[str, Any]:
     return {
         "operationId": "listServers",
-        "summary": "Every server of this base, on one page",
+        "summary": "The servers of this base, a page at a time, by name",
         "parameters": [
-            _query("cursor", "string", "Accepted for compatibility; there is never a next page."),
-            _query("limit", "integer", "Accepted for compatibility; the whole list is returned."),
-            _query("search", "string", "Accepted for compatibility; not applied."),
-            _query("version", "string", "Accepted for compatibility; only latest versions are listed."),
+            _query("cursor", "string", "The `nextCursor` of the previous page."),
+            {**_query("limit", "integer", "Servers per page."), "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 30}},
+            _query("search", "string", "Case-insensitive substring of the server name."),
+            _query("version", "string", "`latest`, or an exact version."),
+            {**_query("updated_since", "string", "Only servers updated after this RFC 3339 time."),
+             "schema": {"type": "string", "format": "date-time"}},
+            _query("include_deleted", "boolean", "Accepted; the catalog lists no deleted server."),
         ],
-        "responses": {"200": _json("#/components/schemas/ServerList", "The servers, each with its registry metadata")},
+        "responses": {
+            "200": _json("#/components/schemas/ServerList", "The servers, each with its registry metadata"),
+            "400": _problem("A malformed updated_since"),
+            "422": _problem("A limit or include_deleted the registry refuses"),
+        },
     }
+
+
+def _problem(text: str) -> dict[str, Any]:
+    return {"description": text, "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 def _versions_operation() -> dict[str, Any]:
@@ -141,8 +153,21 @@ def _schemas() -> dict[str, Any]:
             "required": ["servers", "metadata"],
             "properties": {
                 "servers": {"type": "array", "items": {"$ref": "#/components/schemas/ServerResponse"}},
-                "metadata": {"type": "object", "properties": {"count": {"type": "integer"}}},
+                "metadata": {
+                    "type": "object",
+                    "properties": {"nextCursor": {"type": "string"}, "count": {"type": "integer"}},
+                },
             },
         },
         "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+        "Problem": {
+            "type": "object",
+            "required": ["title", "status", "detail"],
+            "properties": {
+                "title": {"type": "string"},
+                "status": {"type": "integer"},
+                "detail": {"type": "string"},
+                "errors": {"type": "array", "items": {"type": "object"}},
+            },
+        },
     }

@@ -1,9 +1,9 @@
 """Static mirror of the official MCP Registry API v0.1, at the site root and per registry profile.
 
-Every answer is a file: `GET {base}/v0.1/servers` is `{base}v0.1/servers/index.json`,
-`.../servers/<ns>%2F<name>/versions[/<version>|/latest]` are `index.json` files in
-the folders the decoded name gives. There is no paging: the list holds every server
-and no `nextCursor`, so paging clients stop after one page. Each base also serves
+Every lookup is a file: `.../servers/<ns>%2F<name>/versions[/<version>|/latest]` are
+`index.json` files in the folders the decoded name gives. The list, `GET {base}/v0.1/servers`,
+is answered by the query layer from the base's compact index, and without parameters by its
+first page (`mcp_query_index`): no list grows with the catalog. Each base also serves
 an `openapi.yaml` describing exactly these GET endpoints, which ToolHive's registry
 server checks before it syncs. The profile bases (`registry/<profile>/`) are laid out
 as the ToolHive registry server serves `GET /registry/{registryName}/v0.1/...`.
@@ -12,7 +12,7 @@ as the ToolHive registry server serves `GET /registry/{registryName}/v0.1/...`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import yaml
@@ -22,9 +22,10 @@ from generator.errors import OutputError
 from generator.models import RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render.context import RenderContext
-from generator.render.encoding import json_piece, spliced
+from generator.render.encoding import json_piece
 from generator.render.kind import Fragment, OutputKind, render_kind
 from generator.render.mcp_openapi import openapi_document
+from generator.render.mcp_query_index import ListEntry, encoded_page, first_page, query_index
 from generator.render.server_json import OFFICIAL, encoded_server_json, server_json_key, updated_at
 
 # A version gets its own folder only when it is one safe path segment; `latest` always exists.
@@ -67,7 +68,7 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile 
             encoded[same] = encoded_server_json(context, server, profile)
         yield Fragment(server_json_key(profile), encoded[same])
         response = _response(encoded[same], meta)
-        yield OutputFile(paths.mcp_versions(name, base), _encoded_list([response], 1))
+        yield OutputFile(paths.mcp_versions(name, base), encoded_page([response], None))
         yield OutputFile(paths.mcp_version(name, "latest", base), response + b"\n")
         if _VERSION_SEGMENT.fullmatch(server.version) and server.version != "latest":
             yield OutputFile(paths.mcp_version(name, server.version, base), response + b"\n")
@@ -93,15 +94,18 @@ def encoded_response(context: RenderContext, server: Server, profile: RegistryPr
 
 
 def base_files(context: RenderContext, servers: Sequence[Server], base: str, profile: RegistryProfile | None) -> Iterator[OutputFile]:
-    """One API base's catalog-wide files: openapi.yaml and the list of every server it serves."""
+    """One API base's catalog-wide files: openapi.yaml, the list's first page and the query index."""
     yield OutputFile(paths.mcp_openapi(base), openapi_yaml(context, profile))
-    responses = (encoded_response(context, s, profile) for s in servers)
-    yield OutputFile(paths.mcp_servers_list(base), _encoded_list(responses, len(servers)))
-
-
-def _encoded_list(responses: Iterable[bytes], count: int) -> bytes:
-    """A ServerList of `count` already encoded responses, without `nextCursor`: everything fits on one page."""
-    return spliced(b'{"servers":[', responses, b'],"metadata":{"count":%d}}\n' % count)
+    meta = context.catalog.meta
+    entries = sorted(
+        (
+            ListEntry(derived.registry_name(meta, s), s.version, derived.updated(meta, s), encoded_response(context, s, profile))
+            for s in servers
+        ),
+        key=lambda entry: entry.name.encode(),
+    )
+    yield OutputFile(paths.mcp_servers_list(base), first_page(entries))
+    yield OutputFile(paths.mcp_query_index(base), query_index(entries))
 
 
 def openapi_yaml(context: RenderContext, profile: RegistryProfile | None) -> bytes:

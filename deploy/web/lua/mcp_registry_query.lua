@@ -1,0 +1,290 @@
+-- mcp-catalog: the MCP Registry list query, answered from the compact index `build` writes.
+--
+-- GET {base}/v0.1/servers takes search, version, updated_since, limit, cursor and
+-- include_deleted; this module answers it with the official registry's semantics (default
+-- page 30, maximum 100, `name:version` cursors, huma-style 422/400 problem bodies) from
+-- {base}v0.1/servers/query.idx (format: generator/render/mcp_query_index.py). It is plain
+-- Lua, run by nginx (lua-nginx-module, LuaJIT) and by Apache (mod_lua, Lua 5.3): the web
+-- server adapters only turn a request into (index path, arguments) and write the answer.
+--
+-- Per worker it keeps the index lines of each base in memory, keyed by the header line
+-- (which carries a digest of the file), and reads the responses of a page from the file
+-- it opened for this request: a new build is answered at once, a half-read file never.
+
+local M = {}
+
+local DEFAULT_LIMIT, MAX_LIMIT = 30, 100
+local MAGIC = "mcp-catalog-query-index 1 "
+local PROBLEM = "application/problem+json"
+local JSON = "application/json"
+
+local indexes = {}
+
+-- A JSON string by the one rule the generator also applies (mcp_query_index._json_string).
+local function json_string(text)
+    local escaped = text:gsub('[%c"\\]', function(c)
+        local byte = c:byte()
+        if byte < 32 or c == '"' or c == "\\" then
+            return string.format("\\u%04x", byte)
+        end
+        return c
+    end)
+    return '"' .. escaped .. '"'
+end
+M.json_string = json_string
+
+local function problem(status, title, detail, errors)
+    local body = '{"title":' .. json_string(title) .. ',"status":' .. status .. ',"detail":' .. json_string(detail)
+    if errors then
+        local items = {}
+        for i, e in ipairs(errors) do
+            items[i] = '{"message":' .. json_string(e.message) .. ',"location":' .. json_string(e.location)
+                .. ',"value":' .. e.value .. "}"
+        end
+        body = body .. ',"errors":[' .. table.concat(items, ",") .. "]"
+    end
+    return status, PROBLEM, body .. "}\n"
+end
+
+local function not_found()
+    return 404, JSON, '{"error":"Not found"}\n'
+end
+
+-- huma reads an integer with strconv.ParseInt: an optional sign, decimal digits, 64 bits.
+-- An empty value is refused too (the official registry takes it for "absent"): it is no integer.
+local function check_limit(raw, errors)
+    if raw == nil then
+        return DEFAULT_LIMIT
+    end
+    local sign, digits = raw:match("^([+-]?)(%d+)$")
+    local significant = digits and digits:gsub("^0+", "") or nil
+    if not digits or #significant > 18 then
+        errors[#errors + 1] = {message = "invalid integer", location = "query.limit", value = json_string(raw)}
+        return nil
+    end
+    local value = tonumber(significant ~= "" and significant or "0")
+    if sign == "-" then
+        value = -value
+    end
+    local literal = (sign == "-" and significant ~= "" and "-" or "") .. (significant ~= "" and significant or "0")
+    if value < 1 then
+        errors[#errors + 1] = {message = "expected number >= 1", location = "query.limit", value = literal}
+    elseif value > MAX_LIMIT then
+        errors[#errors + 1] = {message = "expected number <= 100", location = "query.limit", value = literal}
+    end
+    return value
+end
+
+-- strconv.ParseBool's spellings.
+local BOOLEANS = {["1"] = true, t = true, T = true, TRUE = true, ["true"] = true, True = true,
+                  ["0"] = true, f = true, F = true, FALSE = true, ["false"] = true, False = true}
+
+local function check_boolean(raw, name, errors)
+    if raw ~= nil and not BOOLEANS[raw] then
+        errors[#errors + 1] = {message = "invalid boolean", location = "query." .. name, value = json_string(raw)}
+    end
+end
+
+local function days_from_civil(y, m, d)
+    -- Days since 1970-01-01 in the proleptic Gregorian calendar (no os.time: it reads the local zone).
+    if m <= 2 then
+        y = y - 1
+    end
+    local era = math.floor(y / 400)
+    local yoe = y - era * 400
+    local mp = (m + 9) % 12
+    local doy = math.floor((153 * mp + 2) / 5) + d - 1
+    local doe = yoe * 365 + math.floor(yoe / 4) - math.floor(yoe / 100) + doy
+    return era * 146097 + doe - 719468
+end
+
+local function days_in_month(y, m)
+    if m == 2 then
+        local leap = (y % 4 == 0 and y % 100 ~= 0) or y % 400 == 0
+        return leap and 29 or 28
+    end
+    return (m == 4 or m == 6 or m == 9 or m == 11) and 30 or 31
+end
+
+-- An RFC 3339 date-time as Unix seconds, or nil.
+local function rfc3339_seconds(text)
+    local y, mo, d, h, mi, s, rest = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt](%d%d):(%d%d):(%d%d)(.*)$")
+    if not y then
+        return nil
+    end
+    y, mo, d, h, mi, s = tonumber(y), tonumber(mo), tonumber(d), tonumber(h), tonumber(mi), tonumber(s)
+    local fraction, zone = rest:match("^(%.%d+)(.*)$")
+    if not fraction then
+        fraction, zone = "", rest
+    end
+    local offset
+    if zone == "Z" or zone == "z" then
+        offset = 0
+    else
+        local sign, zh, zm = zone:match("^([+-])(%d%d):(%d%d)$")
+        if not sign or tonumber(zh) > 23 or tonumber(zm) > 59 then
+            return nil
+        end
+        offset = (tonumber(zh) * 60 + tonumber(zm)) * 60 * (sign == "-" and -1 or 1)
+    end
+    if mo < 1 or mo > 12 or d < 1 or d > days_in_month(y, mo) or h > 23 or mi > 59 or s > 59 then
+        return nil
+    end
+    local seconds = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset
+    return seconds + (fraction ~= "" and tonumber("0" .. fraction) or 0)
+end
+
+local UPDATED_SINCE = "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"
+
+-- The parameters as the official registry reads them, or nil and the error answer.
+local function parse_query(args)
+    local errors = {}
+    local limit = check_limit(args.limit, errors)
+    check_boolean(args.include_deleted, "include_deleted", errors)
+    if #errors > 0 then
+        return nil, problem(422, "Unprocessable Entity", "validation failed", errors)
+    end
+    local query = {limit = limit}
+    if args.updated_since ~= nil then
+        query.since = rfc3339_seconds(args.updated_since)
+        if not query.since then
+            return nil, problem(400, "Bad Request", UPDATED_SINCE)
+        end
+    end
+    if args.search ~= nil and args.search ~= "" then
+        query.search = args.search:lower()
+    end
+    if args.version ~= nil and args.version ~= "" and args.version ~= "latest" then
+        -- Every listed version is the latest one (the catalog holds one version a server).
+        query.version = args.version
+    end
+    if args.cursor ~= nil and args.cursor ~= "" then
+        local name, version = args.cursor:match("^([^:]*):(.*)$")
+        query.cursor_name, query.cursor_version = name or args.cursor, version or ""
+    end
+    return query
+end
+
+local function read_index(file, header)
+    local count = tonumber(header:sub(#MAGIC + 1):match("^(%d+) %x+$") or "")
+    if not count then
+        return nil
+    end
+    local index = {header = header, count = count, names = {}, lowered = {}, versions = {}, updated = {},
+                   offsets = {}, lengths = {}}
+    for i = 1, count do
+        local line = file:read("*l")
+        local name, version, stamp, offset, length = (line or ""):match("^([^\t]*)\t([^\t]*)\t(%d+)\t(%d+)\t(%d+)$")
+        if not name then
+            return nil
+        end
+        index.names[i], index.lowered[i], index.versions[i] = name, name:lower(), version
+        index.updated[i], index.offsets[i], index.lengths[i] = tonumber(stamp), tonumber(offset), tonumber(length)
+    end
+    index.blob = file:seek()
+    return index
+end
+
+-- The first position after the cursor: names are sorted, one version each.
+local function first_after(index, name, version)
+    local low, high = 1, index.count + 1
+    while low < high do
+        local middle = math.floor((low + high) / 2)
+        local here = index.names[middle]
+        if here < name or (here == name and index.versions[middle] <= version) then
+            low = middle + 1
+        else
+            high = middle
+        end
+    end
+    return low
+end
+
+local function matches(index, i, query)
+    return (not query.search or index.lowered[i]:find(query.search, 1, true) ~= nil)
+        and (not query.version or index.versions[i] == query.version)
+        and (not query.since or index.updated[i] > query.since)
+end
+
+-- The page's responses, read from the open file in one piece per run of neighbours, as
+-- pieces separated by commas (written out without joining them: a page can be megabytes).
+local function read_responses(file, index, picked)
+    local parts, k = {}, 1
+    while k <= #picked do
+        if k > 1 then
+            parts[#parts + 1] = ","
+        end
+        local first = picked[k]
+        local last = first
+        while picked[k + 1] == last + 1 do
+            k = k + 1
+            last = picked[k]
+        end
+        file:seek("set", index.blob + index.offsets[first])
+        parts[#parts + 1] = file:read(index.offsets[last] + index.lengths[last] - index.offsets[first])
+        k = k + 1
+    end
+    return parts
+end
+
+-- Answer a list request: returns status, content type, body (a string, or a list of strings
+-- to write one after the other).
+function M.list(index_path, args)
+    local query, status, content_type, body = parse_query(args)
+    if not query then
+        return status, content_type, body
+    end
+    local file = io.open(index_path, "rb")
+    if not file then
+        return not_found()
+    end
+    local header = file:read("*l") or ""
+    local index = indexes[index_path]
+    if not index or index.header ~= header then
+        index = header:sub(1, #MAGIC) == MAGIC and read_index(file, header) or nil
+        if not index then
+            file:close()
+            return problem(500, "Internal Server Error", "the query index of this base is unreadable: rebuild the site")
+        end
+        indexes[index_path] = index
+    end
+    local start = query.cursor_name and first_after(index, query.cursor_name, query.cursor_version) or 1
+    local picked, more = {}, false
+    for i = start, index.count do
+        if matches(index, i, query) then
+            if #picked == query.limit then
+                more = true
+                break
+            end
+            picked[#picked + 1] = i
+        end
+    end
+    local servers = read_responses(file, index, picked)
+    file:close()
+    local cursor = ""
+    if more then
+        local last = picked[#picked]
+        cursor = '"nextCursor":' .. json_string(index.names[last] .. ":" .. index.versions[last]) .. ","
+    end
+    table.insert(servers, 1, '{"servers":[')
+    servers[#servers + 1] = '],"metadata":{' .. cursor .. '"count":' .. #picked .. "}}\n"
+    return 200, JSON, servers
+end
+
+-- The lookups are files; only their one query parameter is checked. Returns nil when valid.
+function M.check_lookup(args)
+    local errors = {}
+    check_boolean(args.include_deleted, "include_deleted", errors)
+    if #errors > 0 then
+        return problem(422, "Unprocessable Entity", "validation failed", errors)
+    end
+    return nil
+end
+
+function M.method_not_allowed()
+    return problem(405, "Method Not Allowed", "this registry is read-only: only GET is served")
+end
+
+M.not_found = not_found
+
+return M

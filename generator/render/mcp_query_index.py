@@ -1,0 +1,86 @@
+"""The MCP mirror's list, paged: the first page as a file, and the compact index the query layer reads.
+
+`GET {base}/v0.1/servers` takes `search`, `version`, `updated_since`, `limit` and
+`cursor`. A file cannot apply them, so every base gets two documents:
+
+- `v0.1/servers/index.json`, the answer to the request without parameters: the first
+  `DEFAULT_LIMIT` servers by name, with `nextCursor` when more follow (as the official
+  registry answers). It never grows with the catalog.
+- `v0.1/servers/query.idx`, read by the query layer shipped in deploy/web/ (Lua inside
+  nginx or Apache): one header line, one line per server, then every ServerResponse.
+  The layer keeps only the small lines in memory and reads the responses of a page from
+  the file, so a new build answers at once (the header's digest changes) without a reload.
+
+The index format (version 1), all ASCII but the responses:
+
+    mcp-catalog-query-index 1 <count> <sha256 of everything after this line>\\n
+    <name>\\t<version>\\t<updated, Unix seconds>\\t<offset>\\t<length>\\n      (count lines, by name)
+    <response>,<response>,...                                        (offsets from here)
+
+Names and versions never hold a tab or a newline (the source patterns refuse whitespace),
+and compact JSON holds neither, so the lines split without escaping.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import hashlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from generator.render.encoding import spliced
+
+DEFAULT_LIMIT = 30
+"""The official registry's page size when `limit` is not given (its maximum is 100)."""
+
+MAGIC = b"mcp-catalog-query-index 1"
+
+
+@dataclass(frozen=True)
+class ListEntry:
+    """One server as a list shows it: what the query layer filters on, and its encoded ServerResponse."""
+
+    name: str
+    version: str
+    updated: dt.date
+    response: bytes
+
+
+def cursor_after(entry: ListEntry) -> str:
+    """The `nextCursor` of a page ending with `entry`: `name:version`, as the official registry pages."""
+    return f"{entry.name}:{entry.version}"
+
+
+def first_page(entries: Sequence[ListEntry]) -> bytes:
+    """The ServerList answering a request without parameters: the first page, by name."""
+    page = entries[:DEFAULT_LIMIT]
+    return encoded_page([e.response for e in page], cursor_after(page[-1]) if len(entries) > len(page) else None)
+
+
+def encoded_page(responses: Iterable[bytes] | Sequence[bytes], next_cursor: str | None) -> bytes:
+    """A ServerList of encoded responses; `metadata` holds `nextCursor` (when a page follows) then `count`.
+
+    The layer writes the same bytes for the same page (deploy/web/lua/mcp_registry_query.lua)."""
+    members = list(responses)
+    cursor = b"" if next_cursor is None else b'"nextCursor":' + _json_string(next_cursor) + b","
+    return spliced(b'{"servers":[', members, b'],"metadata":{' + cursor + b'"count":%d}}\n' % len(members))
+
+
+def query_index(entries: Sequence[ListEntry]) -> bytes:
+    """The compact index of one base (format in the module docstring); `entries` sorted by name."""
+    lines, offset = [], 0
+    for entry in entries:
+        stamp = calendar.timegm(entry.updated.timetuple())
+        lines.append(b"%s\t%s\t%d\t%d\t%d\n" % (entry.name.encode(), entry.version.encode(), stamp, offset, len(entry.response)))
+        offset += len(entry.response) + 1
+    body = b"".join(lines) + b",".join(e.response for e in entries)
+    header = b"%s %d %s\n" % (MAGIC, len(entries), hashlib.sha256(body).hexdigest().encode())
+    return header + body
+
+
+def _json_string(text: str) -> bytes:
+    """`text` as a JSON string, escaped by one rule the Lua layer applies byte for byte:
+    `"`, `\\` and control bytes as `\\u00XX`, everything else (UTF-8 included) as is."""
+    raw = text.encode("utf-8")
+    return b'"' + b"".join(b"\\u%04x" % c if c < 0x20 or c in b'"\\' else bytes([c]) for c in raw) + b'"'

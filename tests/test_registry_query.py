@@ -1,0 +1,201 @@
+"""The MCP Registry list answered by the query layer inside the shipped layer and Apache configs.
+
+Every answer is checked against what the catalog says (names, versions, dates, profiles),
+computed here from catalog-source/ without the layer's index: search, version,
+updated_since, limit and cursor, the errors for invalid parameters, the old /v0 lookup,
+and a new index answered without a reload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from catalog_lists import BASES, Listed, catalog_lists
+from generator.render.mcp_query_index import ListEntry, query_index
+from webservers import apache_serving, nginx_serving
+
+
+@pytest.fixture(scope="module", name="catalog_lists")
+def catalog_lists_fixture() -> dict[str, list[Listed]]:
+    return catalog_lists()
+
+
+@pytest.fixture(scope="module", params=["nginx", "apache"])
+def layer(request: pytest.FixtureRequest, default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The site behind the shipped config of each web server, both running the query layer."""
+    serving = nginx_serving if request.param == "nginx" else apache_serving
+    with serving(default_site, tmp_path_factory.mktemp(request.param)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def nginx_only(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with nginx_serving(default_site, tmp_path_factory.mktemp("nginx-only")) as url:
+        yield url
+
+
+def listing(url: str, **params: str | int) -> dict:
+    answer = requests.get(url, params=params, timeout=10)
+    assert answer.status_code == 200, (answer.url, answer.text)
+    assert answer.headers["Content-Type"].startswith("application/json")
+    return answer.json()
+
+
+def names(document: dict) -> list[str]:
+    return [item["server"]["name"] for item in document["servers"]]
+
+
+def every_page(url: str, **params: str | int) -> list[dict]:
+    pages = [listing(url, **params)]
+    while "nextCursor" in pages[-1]["metadata"]:
+        pages.append(listing(url, **params, cursor=pages[-1]["metadata"]["nextCursor"]))
+        assert len(pages) < 100, "the cursor does not advance"
+    return pages
+
+
+@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("version_path", ["v0.1", "v0"])
+def test_paging_with_limit_5_yields_every_server_once(layer, catalog_lists, base, version_path):
+    pages = every_page(f"{layer}/{base}{version_path}/servers", limit=5)
+    seen = [name for page in pages for name in names(page)]
+    assert seen == [item.name for item in catalog_lists[base]]
+    assert len(pages) == -(-len(seen) // 5)
+    for page in pages:
+        assert page["metadata"]["count"] == len(page["servers"])
+        assert len(page["servers"]) == 5 or (page is pages[-1] and len(page["servers"]) < 5)
+    assert "nextCursor" not in pages[-1]["metadata"]
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_without_parameters_the_official_default_page(layer, catalog_lists, base, default_site):
+    answer = requests.get(f"{layer}/{base}v0.1/servers", timeout=10)
+    expected = [item.name for item in catalog_lists[base]]
+    assert names(answer.json()) == expected[:30]
+    assert ("nextCursor" in answer.json()["metadata"]) == (len(expected) > 30)
+    # The static first page, which hosts without the layer serve, is the very same answer.
+    assert answer.content == (default_site / base / "v0.1/servers/index.json").read_bytes()
+
+
+@pytest.mark.parametrize("search", ["com.example.mcp/fetch", "GIT", "remote", "com.example.mcp/no-such", "%", "ünïcode"])
+@pytest.mark.parametrize("base", BASES)
+def test_search_is_a_case_insensitive_substring_of_the_name(layer, catalog_lists, base, search):
+    found = [name for page in every_page(f"{layer}/{base}v0.1/servers", search=search, limit=100) for name in names(page)]
+    assert found == [item.name for item in catalog_lists[base] if search.lower() in item.name.lower()]
+
+
+def test_search_for_a_missing_name_with_limit_1_is_empty(layer):
+    document = listing(f"{layer}/v0.1/servers", search="com.example.mcp/no-such", limit=1)
+    assert document == {"servers": [], "metadata": {"count": 0}}
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_version_filter(layer, catalog_lists, base):
+    everything = [item.name for item in catalog_lists[base]]
+    assert [n for p in every_page(f"{layer}/{base}v0.1/servers", version="latest") for n in names(p)] == everything
+    for item in catalog_lists[base][:3]:
+        found = [n for p in every_page(f"{layer}/{base}v0.1/servers", version=item.version) for n in names(p)]
+        assert found == [other.name for other in catalog_lists[base] if other.version == item.version]
+    assert listing(f"{layer}/{base}v0.1/servers", version="0.0.0-none")["servers"] == []
+
+
+@pytest.mark.parametrize("base", BASES)
+def test_updated_since(layer, catalog_lists, base):
+    dates = sorted({item.updated for item in catalog_lists[base]})
+    before, middle, after = dates[0] - dt.timedelta(days=1), dates[len(dates) // 2], dates[-1] + dt.timedelta(days=1)
+    for since, shown in [
+        (f"{before}T00:00:00Z", f"{before}"),
+        (f"{middle}T00:00:00Z", f"{middle}"),
+        (f"{middle}T01:30:00.5+02:00", f"{middle - dt.timedelta(days=1)}T23:30:00.5Z"),
+        (f"{after}T00:00:00Z", f"{after}"),
+    ]:
+        found = [n for p in every_page(f"{layer}/{base}v0.1/servers", updated_since=since, limit=100) for n in names(p)]
+        cut = dt.datetime.fromisoformat(since.replace("Z", "+00:00"))
+        expected = [i.name for i in catalog_lists[base]
+                    if dt.datetime.combine(i.updated, dt.time(), tzinfo=dt.timezone.utc) > cut]
+        assert found == expected, shown
+    assert listing(f"{layer}/{base}v0.1/servers", updated_since=f"{after}T00:00:00Z")["metadata"] == {"count": 0}
+
+
+def test_filters_combine_with_paging(layer, catalog_lists):
+    pages = every_page(f"{layer}/v0.1/servers", search="-", limit=2)
+    assert [n for p in pages for n in names(p)] == [i.name for i in catalog_lists[""] if "-" in i.name]
+
+
+LIMIT = "query.limit"
+
+
+@pytest.mark.parametrize(("params", "status", "body"), [
+    ({"limit": "0"}, 422, {"title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+                           "errors": [{"message": "expected number >= 1", "location": LIMIT, "value": 0}]}),
+    ({"limit": "101"}, 422, {"title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+                             "errors": [{"message": "expected number <= 100", "location": LIMIT, "value": 101}]}),
+    ({"limit": "-3"}, 422, {"title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+                            "errors": [{"message": "expected number >= 1", "location": LIMIT, "value": -3}]}),
+    ({"limit": "2.5", "include_deleted": "yes"}, 422, {
+        "title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+        "errors": [{"message": "invalid integer", "location": LIMIT, "value": "2.5"},
+                   {"message": "invalid boolean", "location": "query.include_deleted", "value": "yes"}]}),
+    ({"updated_since": "2026-02-30T00:00:00Z"}, 400, {
+        "title": "Bad Request", "status": 400,
+        "detail": "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"}),
+    ({"limit": ""}, 422, {"title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+                          "errors": [{"message": "invalid integer", "location": LIMIT, "value": ""}]}),
+    ({"updated_since": ""}, 400, {
+        "title": "Bad Request", "status": 400,
+        "detail": "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"}),
+    ({"updated_since": "yesterday"}, 400, {
+        "title": "Bad Request", "status": 400,
+        "detail": "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"}),
+])
+@pytest.mark.parametrize("base", ["", "registry/sandbox/"])
+def test_invalid_parameters_get_the_official_error(layer, base, params, status, body):
+    answer = requests.get(f"{layer}/{base}v0.1/servers", params=params, timeout=10)
+    assert answer.status_code == status
+    assert answer.headers["Content-Type"] == "application/problem+json"
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+    assert answer.json() == body
+
+
+def test_lookups_check_their_parameter(nginx_only):
+    """nginx checks the lookups' one parameter; Apache serves them as plain files."""
+    layer = nginx_only
+    url = f"{layer}/v0.1/servers/{quote('com.example.mcp/fetch', safe='')}/versions/latest"
+    assert requests.get(url, params={"include_deleted": "true"}, timeout=10).json()["server"]["name"] == "com.example.mcp/fetch"
+    refused = requests.get(url, params={"include_deleted": "perhaps"}, timeout=10)
+    assert refused.status_code == 422
+    assert refused.json()["errors"] == [{"message": "invalid boolean", "location": "query.include_deleted", "value": "perhaps"}]
+
+
+@pytest.mark.parametrize("base", BASES)
+@pytest.mark.parametrize("slash", ["%2F", "/"])
+def test_old_v0_latest_lookup(layer, base, slash):
+    found = requests.get(f"{layer}/{base}v0/servers/com.example.mcp{slash}fetch", timeout=10)
+    assert found.status_code == 200 and found.json()["server"]["name"] == "com.example.mcp/fetch"
+    missing = requests.get(f"{layer}/{base}v0/servers/com.example.mcp{slash}no-such", timeout=10)
+    assert missing.status_code == 404 and missing.json() == {"error": "Not found"}
+
+
+def test_only_get_is_served(layer):
+    answer = requests.post(f"{layer}/v0.1/servers", json={}, timeout=10)
+    assert answer.status_code == 405 and answer.json()["title"] == "Method Not Allowed"
+
+
+def test_a_new_index_is_answered_without_a_reload(default_site, tmp_path):
+    site = tmp_path / "site"
+    shutil.copytree(default_site, site)
+    with nginx_serving(site, tmp_path / "nginx") as url:
+        assert listing(f"{url}/v0.1/servers", search="fetch")["metadata"]["count"] > 0
+        replacement = query_index([ListEntry("com.example.new/fetcher", "2.0.0", dt.date(2026, 1, 1),
+                                             b'{"server":{"name":"com.example.new/fetcher"},"_meta":{}}')])
+        staged = site / "v0.1/servers/query.idx.new"
+        staged.write_bytes(replacement)
+        os.replace(staged, site / "v0.1/servers/query.idx")
+        assert names(listing(f"{url}/v0.1/servers", search="fetch")) == ["com.example.new/fetcher"]
