@@ -16,11 +16,9 @@ reach the output folder.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -31,7 +29,8 @@ from generator.diagnostics import Diagnostic
 from generator.errors import OutputError
 from generator.fragment_store import DamagedStore, FragmentRef, FragmentStore, FragmentView
 from generator.models import Server
-from generator.output import OutputFile, OutputTree, WrittenFile, check_output_dir
+from generator.output import OutputFile, OutputTree, WrittenFile, check_output_dir, output_lock
+from generator.processes import worker_pool
 from generator.release.diff import diff_releases, read_release_catalog
 from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
 from generator.render.catalog_json import catalog_document
@@ -99,7 +98,9 @@ def build(
     check_output_dir(out_dir, source_dir)
     cache_dir = cache_dir or cache.default_cache_dir(out_dir)
     _check_cache_dir(cache_dir, out_dir, source_dir)
-    with cache.exclusive(cache_dir, out_dir):
+    # The output's own lock first: two builds of one folder with different --cache-dir must not both run.
+    # The cache's lock then keeps two outputs sharing one --cache-dir apart.
+    with output_lock(out_dir), cache.exclusive(cache_dir, out_dir):
         run = partial(_build, source_dir, out_dir, cache_dir, started, strict=strict, templates=templates,
                       image_mirror=image_mirror, previous=previous, jobs=jobs, use_cache=use_cache)
         try:
@@ -240,7 +241,7 @@ def _run(work: _Work, tasks: int, task: Callable[[_Work, int], T], jobs: int) ->
         return [task(work, index) for index in range(tasks)]
     _FORKED_WORK = work
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        with worker_pool(jobs) as pool:
             return list(pool.map(partial(_forked_task, task), range(tasks)))
     finally:
         _FORKED_WORK = None

@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import marshal
-import multiprocessing
 import os
 import re
 import stat
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +23,7 @@ from pydantic import BaseModel, ValidationError
 
 from generator.diagnostics import Diagnostic, dotted_path
 from generator.models import DNS_LABEL, PLACEHOLDER, CatalogMeta, Server
-
+from generator.processes import worker_pool
 from generator.source.messages import diagnostics_from
 from generator.source.yamlsafe import LoadedYaml, YamlRefused, load_mapping
 
@@ -199,7 +197,7 @@ def _parse_all(jobs: list[Job]) -> Iterator[ParsedServer | _Packed]:
     if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
         yield from map(_parse_server, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with worker_pool(workers) as pool:
         yield from pool.map(_parse_server_in_worker, jobs, chunksize=max(1, len(jobs) // (workers * 16)))
 
 
