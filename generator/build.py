@@ -26,10 +26,10 @@ from typing import TypeVar
 
 from generator import cache
 from generator.diagnostics import Diagnostic
-from generator.errors import OutputError
+from generator.errors import OutputError, os_errors
 from generator.fragment_store import DamagedStore, FragmentRef, FragmentStore, FragmentView
 from generator.models import Server
-from generator.output import OutputFile, OutputTree, WrittenFile, check_output_dir, output_lock
+from generator.output import CHOOSE_OUT, OutputFile, OutputTree, WrittenFile, check_output_dir, output_lock
 from generator.processes import worker_pool
 from generator.release.diff import diff_releases, read_release_catalog
 from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
@@ -95,12 +95,13 @@ def build(
     without the cache (`cache_dir`, by default `.cache/mcp-catalog/<out name>/` beside `out_dir`).
     """
     started = time.perf_counter()
-    check_output_dir(out_dir, source_dir)
+    with os_errors("cannot read the output folder", out_dir, CHOOSE_OUT):
+        check_output_dir(out_dir, source_dir)
     cache_dir = cache_dir or cache.default_cache_dir(out_dir)
     _check_cache_dir(cache_dir, out_dir, source_dir)
     # The output's own lock first: two builds of one folder with different --cache-dir must not both run.
     # The cache's lock then keeps two outputs sharing one --cache-dir apart.
-    with output_lock(out_dir), cache.exclusive(cache_dir, out_dir):
+    with output_lock(out_dir), os_errors("cannot use the build cache", cache_dir, "choose another --cache-dir"), cache.exclusive(cache_dir, out_dir):
         run = partial(_build, source_dir, out_dir, cache_dir, started, strict=strict, templates=templates,
                       image_mirror=image_mirror, previous=previous, jobs=jobs, use_cache=use_cache)
         try:

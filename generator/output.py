@@ -24,7 +24,7 @@ import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
@@ -89,7 +89,7 @@ class OutputTree:
         self._folders: set[str] = set()  # folders known to exist in staging (per process)
 
     def __enter__(self) -> OutputTree:
-        with os_errors("cannot create the output folder's staging folder in", self.out_dir.parent, CHOOSE_OUT):
+        with os_errors("cannot create a staging folder", self.out_dir.parent, CHOOSE_OUT):
             self.out_dir.parent.mkdir(parents=True, exist_ok=True)
             remove_leftovers(self.out_dir)
             self._staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(self.out_dir), dir=self.out_dir.parent))
@@ -106,7 +106,7 @@ class OutputTree:
                     os.chmod(self._staging, 0o755)
                     switch(self._staging, self.out_dir)
         finally:
-            shutil.rmtree(self._staging, ignore_errors=True)  # the old tree after a switch, else the staged one
+            remove_tree(self._staging)  # the old tree after a switch, else the staged one
 
     def write(self, item: OutputFile) -> None:
         """Write one file into the staging folder; each path exactly once."""
@@ -218,7 +218,25 @@ def remove_leftovers(out_dir: Path) -> None:
     _restore_half_switched(out_dir)
     for prefix in (_staging_prefix(out_dir), _retired_prefix(out_dir)):
         for leftover in out_dir.parent.glob(f"{glob_escape(prefix)}*"):
-            shutil.rmtree(leftover, ignore_errors=True)
+            remove_tree(leftover)
+
+
+def remove_tree(folder: Path) -> None:
+    """Delete `folder` as far as possible, its read-only subfolders too (a user may have chmod'ed one)."""
+    top = os.fspath(folder)
+
+    def writable_then_again(function: Callable[[str], object], failed: str, _: object) -> None:
+        try:
+            for path in (os.path.dirname(failed), failed):  # never above `folder`: not ours to change
+                inside = path == top or path.startswith(top + os.sep)
+                if inside and os.path.isdir(path) and not os.path.islink(path):
+                    os.chmod(path, 0o700)
+            function(failed)
+        except OSError:
+            pass  # left for the next build to try again
+
+    if os.path.lexists(folder):
+        shutil.rmtree(folder, onerror=writable_then_again)
 
 
 def switch(staging: Path, out_dir: Path) -> None:

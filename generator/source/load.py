@@ -278,7 +278,12 @@ def _validate(model: type[M], parsed: LoadedYaml | None, path: str, diagnostics:
 def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tuple[list[tuple[str, Path]], dict[str, Path]]:
     yaml_files: list[tuple[str, Path]] = []
     overviews: dict[str, Path] = {}
-    for entry in sorted(os.scandir(servers_dir), key=lambda e: e.name):
+    try:
+        entries = sorted(os.scandir(servers_dir), key=lambda e: e.name)
+    except OSError as error:
+        diagnostics.append(Diagnostic(str(servers_dir), 0, "", unreadable(error)))
+        entries = []
+    for entry in entries:
         path = servers_dir / entry.name
         stem, dot, suffix = entry.name.rpartition(".")
         if entry.name.startswith("."):  # editor, VCS and macOS dot files (.#x.yaml, ._x.yaml) are not ours
@@ -311,6 +316,11 @@ def _placeholders(value: object, at: tuple[str | int, ...]) -> Iterator[tuple[st
             yield from _placeholders(item, (*at, index))
 
 
+def unreadable(error: OSError) -> str:
+    """The message for a source file or folder the system refused to read."""
+    return f"cannot read it: {error.strerror or error}: give the user running mcp-catalog read access to it"
+
+
 def _read_bytes(path: Path, root: Path, diagnostics: list[Diagnostic]) -> bytes | None:
     """The file's bytes, or None with a diagnostic when it must not be read."""
     where = str(path)
@@ -318,6 +328,9 @@ def _read_bytes(path: Path, root: Path, diagnostics: list[Diagnostic]) -> bytes 
         info = os.lstat(path)
     except FileNotFoundError:
         diagnostics.append(Diagnostic(where, 0, "", "file is missing"))
+        return None
+    except OSError as error:
+        diagnostics.append(Diagnostic(where, 0, "", unreadable(error)))
         return None
     if stat.S_ISLNK(info.st_mode):
         resolved = path.resolve()
@@ -331,8 +344,12 @@ def _read_bytes(path: Path, root: Path, diagnostics: list[Diagnostic]) -> bytes 
     if info.st_size > MAX_FILE_BYTES:
         diagnostics.append(Diagnostic(where, 0, "", f"file is {info.st_size} bytes; the limit is {MAX_FILE_BYTES} (1 MiB)"))
         return None
-    with open(path, "rb") as handle:
-        raw = handle.read(MAX_FILE_BYTES + 1)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        diagnostics.append(Diagnostic(where, 0, "", unreadable(error)))
+        return None
     if len(raw) > MAX_FILE_BYTES:  # grew between stat and read
         diagnostics.append(Diagnostic(where, 0, "", f"file is over the limit of {MAX_FILE_BYTES} bytes (1 MiB)"))
         return None
