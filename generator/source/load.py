@@ -22,8 +22,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from generator.diagnostics import Diagnostic, dotted_path
-from generator.models import DNS_LABEL, PLACEHOLDER, CatalogMeta, Server
+from generator.models import DNS_LABEL, PLACEHOLDER, CatalogMeta, Server, windows_device_name
 from generator.processes import worker_pool
+from generator.source.hostile import hidden_characters, json_incompatible
 from generator.source.messages import diagnostics_from
 from generator.source.yamlsafe import LoadedYaml, YamlRefused, load_mapping
 
@@ -255,6 +256,7 @@ def _parse_file(path: Path, root: Path) -> tuple[LoadedYaml | None, list[Diagnos
         parsed = load_mapping(raw)
     except YamlRefused as refused:
         return None, [Diagnostic(str(path), p.line, "", p.message) for p in refused.problems]
+    problems += hidden_characters(str(path), raw.decode("utf-8"), parsed) + json_incompatible(str(path), parsed)
     if PLACEHOLDER.encode() in raw:
         unfilled = [
             Diagnostic(str(path), parsed.line_of(at), dotted_path(at), "placeholder not filled in")
@@ -295,6 +297,8 @@ def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tupl
                 diagnostics.append(
                     Diagnostic(str(path), 0, "", "file name must be a DNS-1123 label (lower-case letters, digits, '-') + .yaml")
                 )
+            elif reserved := windows_device_name(stem):
+                diagnostics.append(Diagnostic(str(path), 0, "", reserved))
             elif suffix == "yaml":
                 yaml_files.append((stem, path))
             else:
