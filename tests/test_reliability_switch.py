@@ -226,22 +226,24 @@ def _state(pid: int) -> str:
         return "Z"
 
 
-RANDOM_KILLS = int(os.environ.get("MCP_CATALOG_RANDOM_KILLS", "4"))
+# The suite kills a 200-server build 3 times (minutes on a shared 2-core machine); the figure in
+# bench/RESULTS.md comes from MCP_CATALOG_RANDOM_KILLS=20 MCP_CATALOG_KILL_SERVERS=1000.
+RANDOM_KILLS = int(os.environ.get("MCP_CATALOG_RANDOM_KILLS", "3"))
+KILL_SERVERS = int(os.environ.get("MCP_CATALOG_KILL_SERVERS", "200"))
 
 
-def test_kills_at_random_moments_of_a_1000_server_build(tmp_path):
+def test_kills_at_random_moments_of_a_large_build(tmp_path):
     """Each kill lands at a random moment of a cached rebuild after an edit of 50 servers."""
-    source, out = _large_source(tmp_path, 1000), tmp_path / "site"
+    source, out = _large_source(tmp_path, KILL_SERVERS), tmp_path / "site"
     build(source, out, jobs=2)
     old = snapshot(out)
     servers = sorted((source / "servers").glob("*.yaml"))
     for path in servers[:50]:
         path.write_text(path.read_text().replace("version: ", "version: 9", 1))
-    build(source, tmp_path / "cold", jobs=2, use_cache=False, cache_dir=tmp_path / "cold-cache")
-    new = snapshot(tmp_path / "cold")
     started = time.monotonic()
-    build(source, tmp_path / "timed", jobs=2, cache_dir=tmp_path / "timed-cache")
+    build(source, tmp_path / "cold", jobs=2, use_cache=False, cache_dir=tmp_path / "cold-cache")
     cold_seconds = time.monotonic() - started
+    new = snapshot(tmp_path / "cold")
     rng = random.Random(15)
     survived = 0
     for _ in range(RANDOM_KILLS):
@@ -256,6 +258,7 @@ def test_kills_at_random_moments_of_a_1000_server_build(tmp_path):
         survived += left in (old, new)
         if left == new:  # start every kill from the old tree again
             _restore(source, servers, out)
+    print(f"kills survived: {survived}/{RANDOM_KILLS} ({KILL_SERVERS} servers)")
     assert survived == RANDOM_KILLS
     build(source, out, jobs=2)
     assert snapshot(out) == new

@@ -1,0 +1,83 @@
+"""Reliability: what the shipped web configs hide and add, probed on real nginx and Apache.
+
+Marked `reliability`. Dot-files and dot-folders (.git, .env, the build cache beside the
+site) are never served; the CORS preflight 204 carries the security headers; the JSON
+API is compressed for clients that accept gzip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from test_webservers import apache  # noqa: F401  (the module's Apache fixture)
+from webservers import PREFIX, nginx_serving
+
+pytestmark = pytest.mark.reliability
+SECURITY = {"Content-Security-Policy": "frame-ancestors 'none'", "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "no-referrer"}
+SECRET = b"state of the build: every parsed server file"
+
+
+@pytest.fixture(scope="module")
+def exposed(tmp_path_factory, default_site: Path) -> Iterator[tuple[str, Path]]:
+    """nginx serving a copy of the site holding .git/config and .env, with a build cache beside it."""
+    import shutil
+    root = tmp_path_factory.mktemp("exposed")
+    site = root / "site"
+    shutil.copytree(default_site, site)
+    (site / ".git").mkdir()
+    (site / ".git" / "config").write_bytes(SECRET)
+    (site / ".env").write_bytes(SECRET)
+    (site / "api" / ".hidden.json").write_bytes(SECRET)
+    with nginx_serving(site, root / "nginx") as url:
+        cache = root / "nginx" / "docroot" / ".cache" / "mcp-catalog" / "catalog"
+        cache.mkdir(parents=True)
+        (cache / "state.marshal").write_bytes(SECRET)
+        (root / "nginx" / "docroot" / ".catalog.lock").write_bytes(b"")
+        yield url, site
+
+
+@pytest.mark.parametrize("path", [f"{PREFIX}/.git/config", f"{PREFIX}/.env", f"{PREFIX}/api/.hidden.json",
+                                  "/.cache/mcp-catalog/catalog/state.marshal", "/.catalog.lock", f"{PREFIX}/%2Eenv"])
+def test_nginx_never_serves_dot_files(exposed, path):
+    url, _ = exposed
+    base = url.removesuffix(PREFIX)
+    answer = requests.get(base + path, timeout=10)
+    assert answer.status_code == 404
+    assert SECRET not in answer.content
+    for header, value in SECURITY.items():
+        assert answer.headers.get(header) == value
+
+
+def test_nginx_preflight_204_carries_the_security_headers(exposed):
+    url, _ = exposed
+    answer = requests.options(f"{url}/v0.1/servers", timeout=10)
+    assert answer.status_code == 204
+    for header, value in SECURITY.items():
+        assert answer.headers.get(header) == value
+    assert answer.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_nginx_compresses_the_api(exposed):
+    url, site = exposed
+    answer = requests.get(f"{url}/v0.1/servers", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert answer.status_code == 200
+    assert answer.headers.get("Content-Encoding") == "gzip"
+    assert answer.content == (site / "v0.1" / "servers" / "index.json").read_bytes()  # requests decompressed it
+
+
+def test_apache_compresses_the_api(apache):  # noqa: F811
+    answer = requests.get(f"{apache}/v0.1/servers", headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert answer.status_code == 200
+    assert answer.headers.get("Content-Encoding") == "gzip"
+
+
+def test_apache_preflight_204_carries_the_security_headers(apache):  # noqa: F811
+    answer = requests.options(f"{apache}/v0.1/servers", timeout=10)
+    assert answer.status_code == 204
+    for header, value in SECURITY.items():
+        assert answer.headers.get(header) == value
