@@ -71,6 +71,8 @@ class BuildReport:
     """Servers whose files were rendered (all of them in a cold build, the changed ones otherwise)."""
     written: int = 0
     """Files whose bytes reached the output folder (new or changed)."""
+    notes: tuple[str, ...] = ()
+    """What the user should know once (where the default cache was created)."""
 
 
 Timings = list[tuple[str, float]]
@@ -97,6 +99,7 @@ def build(
     started = time.perf_counter()
     with os_errors("cannot read the output folder", out_dir, CHOOSE_OUT):
         check_output_dir(out_dir, source_dir)
+    notes = () if cache_dir is not None or cache.default_cache_dir(out_dir).exists() else (_cache_beside_note(out_dir),)
     cache_dir = cache_dir or cache.default_cache_dir(out_dir)
     _check_cache_dir(cache_dir, out_dir, source_dir)
     # The output's own lock first: two builds of one folder with different --cache-dir must not both run.
@@ -105,13 +108,13 @@ def build(
         run = partial(_build, source_dir, out_dir, cache_dir, started, strict=strict, templates=templates,
                       image_mirror=image_mirror, previous=previous, jobs=jobs, use_cache=use_cache)
         try:
-            return run()
+            return replace(run(), notes=notes)
         except DamagedStore as damage:
             if not use_cache:
                 raise OutputError(f"a fragment written during this build read back damaged ({damage}): check the disk of {cache_dir}") from None
         cache.forget(cache_dir)  # the failed attempt changed nothing in the output: build again, cold
         try:
-            return run()
+            return replace(run(), notes=notes)
         except DamagedStore as damage:
             raise OutputError(f"the build cache in {cache_dir} reads back damaged ({damage}): check its disk") from None
 
@@ -206,6 +209,14 @@ def _fragments(
 ) -> FragmentView:
     """Every server's fragments, and what the catalog-wide halves remembered (server ""), read from `store`."""
     return FragmentView(store, {"": remembered, **{name: entry.fragments for name, entry in servers.items()}})
+
+
+def _cache_beside_note(out_dir: Path) -> str:
+    """The note a first build with the default cache prints: the cache sits in the folder holding the site."""
+    folder = cache.default_cache_dir(out_dir)
+    return (f"note: the build cache is {folder}, in the folder that holds the site: if a web server serves "
+            f"{folder.parent.parent.parent}, keep it from serving dot-folders (the configs in deploy/web do) "
+            "or pass --cache-dir outside it")
 
 
 def _check_cache_dir(cache_dir: Path, out_dir: Path, source_dir: Path) -> None:

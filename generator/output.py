@@ -172,9 +172,9 @@ def output_lock_path(out_dir: Path) -> Path:
     return absolute.parent / f".{absolute.name}.lock"
 
 
-# The lock's descriptors, by the process that took the lock. A forked worker inherits them; if
-# the build were killed while a worker lingers, the worker's copy would hold the lock and refuse
-# every later build. Each child closes its copy at once.
+# The descriptors of the locks held, by the process that took each. A forked worker inherits
+# them; if the build were killed while a worker lingers, the worker's copy would hold the lock
+# and refuse every later build. Each child closes its copies at once.
 _HELD: dict[int, int] = {}
 
 
@@ -188,20 +188,15 @@ os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
 @contextlib.contextmanager
-def output_lock(out_dir: Path) -> Iterator[None]:
-    """Hold `out_dir`'s lock for a whole build: two builds must never write one folder."""
-    lock = output_lock_path(out_dir)
-    with os_errors("cannot create the lock file", lock, CHOOSE_OUT):
-        lock.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+def held_lock(lock: Path, refusal: str) -> Iterator[None]:
+    """Hold an exclusive lock on the file `lock` (made if missing); `OutputError(refusal)` when another process has it."""
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     owner = os.getpid()
     try:
         try:
             fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            raise OutputError(
-                f"another mcp-catalog build is writing {out_dir} (it holds {lock}): wait for it to finish, or build into another --out"
-            ) from None
+            raise OutputError(refusal) from None
         _HELD[descriptor] = owner
         try:
             yield
@@ -211,6 +206,18 @@ def output_lock(out_dir: Path) -> Iterator[None]:
     finally:
         if os.getpid() == owner:  # a forked child closed its copy already
             os.close(descriptor)
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path) -> Iterator[None]:
+    """Hold `out_dir`'s lock for a whole build: two builds must never write one folder."""
+    lock = output_lock_path(out_dir)
+    refusal = f"another mcp-catalog build is writing {out_dir} (it holds {lock}): wait for it to finish, or build into another --out"
+    with contextlib.ExitStack() as held:
+        with os_errors("cannot create the lock file", lock, CHOOSE_OUT):  # only taking it: the build's own errors pass
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            held.enter_context(held_lock(lock, refusal))
+        yield
 
 
 def remove_leftovers(out_dir: Path) -> None:

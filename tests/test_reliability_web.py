@@ -81,3 +81,15 @@ def test_apache_preflight_204_carries_the_security_headers(apache):  # noqa: F81
     assert answer.status_code == 204
     for header, value in SECURITY.items():
         assert answer.headers.get(header) == value
+
+
+def test_a_first_build_with_the_default_cache_says_where_it_is(write_tree, runner, tmp_path):
+    from generator.cli import main
+    source, out = write_tree(), tmp_path / "docroot" / "catalog"
+    first = runner.invoke(main, ["build", "--source", str(source), "--out", str(out)])
+    assert first.exit_code == 0, first.output
+    assert (f"note: the build cache is {tmp_path / 'docroot' / '.cache' / 'mcp-catalog' / 'catalog'}, in the folder that "
+            f"holds the site: if a web server serves {tmp_path / 'docroot'}, keep it from serving dot-folders "
+            "(the configs in deploy/web do) or pass --cache-dir outside it") in first.output.splitlines()
+    again = runner.invoke(main, ["build", "--source", str(source), "--out", str(out)])
+    assert again.exit_code == 0 and "note:" not in again.output
