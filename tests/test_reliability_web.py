@@ -13,8 +13,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from test_webservers import apache  # noqa: F401  (the module's Apache fixture)
-from webservers import PREFIX, nginx_serving
+from webservers import PREFIX, apache_serving, nginx_serving
 
 pytestmark = pytest.mark.reliability
 SECURITY = {"Content-Security-Policy": "frame-ancestors 'none'", "X-Content-Type-Options": "nosniff",
@@ -23,16 +22,29 @@ SECRET = b"state of the build: every parsed server file"
 
 
 @pytest.fixture(scope="module")
-def exposed(tmp_path_factory, default_site: Path) -> Iterator[tuple[str, Path]]:
-    """nginx serving a copy of the site holding .git/config and .env, with a build cache beside it."""
+def leaky_site(tmp_path_factory, default_site: Path) -> Path:
+    """A copy of the site holding .git/config, .env and a dot-file among the API documents."""
     import shutil
-    root = tmp_path_factory.mktemp("exposed")
-    site = root / "site"
+    site = tmp_path_factory.mktemp("leaky") / "site"
     shutil.copytree(default_site, site)
     (site / ".git").mkdir()
     (site / ".git" / "config").write_bytes(SECRET)
     (site / ".env").write_bytes(SECRET)
     (site / "api" / ".hidden.json").write_bytes(SECRET)
+    return site
+
+
+@pytest.fixture(scope="module")
+def apache(leaky_site: Path, tmp_path_factory) -> Iterator[str]:
+    with apache_serving(leaky_site, tmp_path_factory.mktemp("apache")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def exposed(tmp_path_factory, leaky_site: Path) -> Iterator[tuple[str, Path]]:
+    """nginx serving the leaky site, with a build cache and a lock beside it in the document root."""
+    root = tmp_path_factory.mktemp("exposed")
+    site = leaky_site
     with nginx_serving(site, root / "nginx") as url:
         cache = root / "nginx" / "docroot" / ".cache" / "mcp-catalog" / "catalog"
         cache.mkdir(parents=True)
@@ -70,13 +82,22 @@ def test_nginx_compresses_the_api(exposed):
     assert answer.content == (site / "v0.1" / "servers" / "index.json").read_bytes()  # requests decompressed it
 
 
-def test_apache_compresses_the_api(apache):  # noqa: F811
+@pytest.mark.parametrize("path", ["/.git/config", "/.env", "/api/.hidden.json", "/%2Eenv"])
+def test_apache_never_serves_dot_files(apache, path):
+    answer = requests.get(f"{apache}{path}", timeout=10)
+    assert answer.status_code in (403, 404)
+    assert SECRET not in answer.content
+    for header, value in SECURITY.items():
+        assert answer.headers.get(header) == value
+
+
+def test_apache_compresses_the_api(apache):
     answer = requests.get(f"{apache}/v0.1/servers", headers={"Accept-Encoding": "gzip"}, timeout=10)
     assert answer.status_code == 200
     assert answer.headers.get("Content-Encoding") == "gzip"
 
 
-def test_apache_preflight_204_carries_the_security_headers(apache):  # noqa: F811
+def test_apache_preflight_204_carries_the_security_headers(apache):
     answer = requests.options(f"{apache}/v0.1/servers", timeout=10)
     assert answer.status_code == 204
     for header, value in SECURITY.items():

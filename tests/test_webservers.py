@@ -8,13 +8,9 @@ and apply the checks each client applies; `wget --mirror` copies the site.
 
 from __future__ import annotations
 
-import grp
 import json
-import os
-import pwd
 import shutil
 import subprocess
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -25,10 +21,8 @@ import yaml
 
 from api_schemas import UPSTREAM, errors
 from conftest import SHARED
-from webservers import PREFIX, WEB, account, free_port, nginx_serving, stop, template, wait_for
+from webservers import apache_serving, nginx_serving
 
-APACHE = Path("/usr/sbin/apache2")
-MODULES = Path("/usr/lib/apache2/modules")
 OFFICIAL = "io.modelcontextprotocol.registry/official"
 KNOWN = "com.example.mcp/fetch"
 
@@ -43,36 +37,8 @@ def nginx(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Itera
 @pytest.fixture(scope="module")
 def apache(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The site behind Apache httpd at http://127.0.0.1:<port>/catalog, with deploy/web/apache/*.conf."""
-    if not APACHE.is_file() or not MODULES.is_dir():
-        pytest.skip("Apache httpd not installed: apt-get install apache2")
-    root = tmp_path_factory.mktemp("apache")
-    (root / "conf").mkdir()
-    (root / "empty").mkdir()
-    port = free_port()
-    user, group = account()
-    site = default_site
-    readable = None
-    if os.getuid() == 0:
-        # Apache refuses to serve as root and pytest's tmp folders are private: give
-        # unprivileged workers a world-readable copy of the site.
-        user, group = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
-        readable = Path(tempfile.mkdtemp(prefix="mcp-catalog-apache-"))
-        readable.chmod(0o755)
-        site = readable / "site"
-        shutil.copytree(default_site, site)
-    values = {"LISTEN": f"127.0.0.1:{port}", "SITE": str(site), "PREFIX": PREFIX, "SERVERROOT": str(root),
-              "MODULES": str(MODULES), "CONFDIR": str(root / "conf"), "USER": user, "GROUP": group}
-    for name in ("httpd.conf", "mcp-catalog.conf"):
-        template(WEB / "apache" / name, root / "conf" / name, values)
-    process = subprocess.Popen([str(APACHE), "-f", str(root / "conf" / "httpd.conf"), "-DFOREGROUND"],
-                               stdout=subprocess.DEVNULL, stderr=(root / "stderr.log").open("wb"))
-    try:
-        wait_for(port, process, root / "stderr.log")
-        yield f"http://127.0.0.1:{port}{PREFIX}"
-    finally:
-        stop(process)
-        if readable is not None:
-            shutil.rmtree(readable, ignore_errors=True)
+    with apache_serving(default_site, tmp_path_factory.mktemp("apache")) as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["nginx", "apache"])

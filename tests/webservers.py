@@ -1,4 +1,4 @@
-"""Real web servers for the tests: nginx started from the shipped deploy/web/ configuration.
+"""Real web servers for the tests: nginx and Apache started from the shipped deploy/web/ configuration.
 
 Each server listens on 127.0.0.1 and a free port, keeps its configuration, logs and
 temporary files in a folder the caller gives, and is always stopped.
@@ -10,8 +10,10 @@ import contextlib
 import grp
 import os
 import pwd
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -85,3 +87,40 @@ def nginx_serving(site: Path, root: Path) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}{PREFIX}"
     finally:
         stop(process)
+
+
+APACHE = Path("/usr/sbin/apache2")
+MODULES = Path("/usr/lib/apache2/modules")
+
+
+@contextlib.contextmanager
+def apache_serving(site: Path, root: Path) -> Iterator[str]:
+    """Serve `site` with Apache httpd and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog)."""
+    if not APACHE.is_file() or not MODULES.is_dir():
+        pytest.skip("Apache httpd not installed: apt-get install apache2")
+    (root / "conf").mkdir()
+    (root / "empty").mkdir()
+    port = free_port()
+    user, group = account()
+    readable = None
+    if os.getuid() == 0:
+        # Apache refuses to serve as root and pytest's tmp folders are private: give
+        # unprivileged workers a world-readable copy of the site.
+        user, group = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
+        readable = Path(tempfile.mkdtemp(prefix="mcp-catalog-apache-"))
+        readable.chmod(0o755)
+        shutil.copytree(site, readable / "site")
+        site = readable / "site"
+    values = {"LISTEN": f"127.0.0.1:{port}", "SITE": str(site), "PREFIX": PREFIX, "SERVERROOT": str(root),
+              "MODULES": str(MODULES), "CONFDIR": str(root / "conf"), "USER": user, "GROUP": group}
+    for name in ("httpd.conf", "mcp-catalog.conf"):
+        template(WEB / "apache" / name, root / "conf" / name, values)
+    process = subprocess.Popen([str(APACHE), "-f", str(root / "conf" / "httpd.conf"), "-DFOREGROUND"],
+                               stdout=subprocess.DEVNULL, stderr=(root / "stderr.log").open("wb"))
+    try:
+        wait_for(port, process, root / "stderr.log")
+        yield f"http://127.0.0.1:{port}{PREFIX}"
+    finally:
+        stop(process)
+        if readable is not None:
+            shutil.rmtree(readable, ignore_errors=True)
