@@ -171,3 +171,16 @@ def test_unreadable_source_file(place, unreadable):
     assert "Traceback" not in result.stderr
     assert snapshot(place / "site") == before
     shutil.rmtree(place / "site")
+
+
+def test_verify_of_a_folder_with_an_unreadable_file_is_a_message(place):
+    site = place / "site"
+    build(place / "src", site)
+    (site / "index.html").chmod(0)
+    command = [sys.executable, "-m", "generator", "verify", str(site)]
+    if os.geteuid() == 0:
+        command = ["setpriv", f"--inh-caps={WITHOUT}", f"--bounding-set={WITHOUT}", *command]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1
+    assert "index.html: cannot be read (Permission denied): give the user running mcp-catalog read access" in result.stderr.splitlines()
+    assert "Traceback" not in result.stderr

@@ -178,8 +178,11 @@ def _read_folder(folder: Path) -> Release:
             if stat.S_ISLNK(info.st_mode):
                 release.flag(f"{relative} -> {os.readlink(path)}", "symlink (releases hold regular files only)")
             elif stat.S_ISREG(info.st_mode):
-                with open(path, "rb") as handle:
-                    release.add(relative, handle)
+                try:
+                    with open(path, "rb") as handle:
+                        release.add(relative, handle)
+                except OSError as error:
+                    release.flag(relative, f"cannot be read ({error.strerror}): give the user running mcp-catalog read access")
             elif not stat.S_ISDIR(info.st_mode):
                 release.flag(relative, "device, FIFO or other special file")
         directories[:] = [d for d in directories if not Path(current, d).is_symlink()]
