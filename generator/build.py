@@ -16,11 +16,9 @@ reach the output folder.
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -28,10 +26,11 @@ from typing import TypeVar
 
 from generator import cache
 from generator.diagnostics import Diagnostic
-from generator.errors import OutputError
+from generator.errors import OutputError, os_errors
 from generator.fragment_store import DamagedStore, FragmentRef, FragmentStore, FragmentView
 from generator.models import Server
-from generator.output import OutputFile, OutputTree, WrittenFile, check_output_dir
+from generator.output import CHOOSE_OUT, OutputFile, OutputTree, WrittenFile, check_output_dir, output_lock
+from generator.processes import worker_pool
 from generator.release.diff import diff_releases, read_release_catalog
 from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
 from generator.render.catalog_json import catalog_document
@@ -72,6 +71,8 @@ class BuildReport:
     """Servers whose files were rendered (all of them in a cold build, the changed ones otherwise)."""
     written: int = 0
     """Files whose bytes reached the output folder (new or changed)."""
+    notes: tuple[str, ...] = ()
+    """What the user should know once (where the default cache was created)."""
 
 
 Timings = list[tuple[str, float]]
@@ -96,20 +97,24 @@ def build(
     without the cache (`cache_dir`, by default `.cache/mcp-catalog/<out name>/` beside `out_dir`).
     """
     started = time.perf_counter()
-    check_output_dir(out_dir, source_dir)
+    with os_errors("cannot read the output folder", out_dir, CHOOSE_OUT):
+        check_output_dir(out_dir, source_dir)
+    notes = () if cache_dir is not None or cache.default_cache_dir(out_dir).exists() else (_cache_beside_note(out_dir),)
     cache_dir = cache_dir or cache.default_cache_dir(out_dir)
     _check_cache_dir(cache_dir, out_dir, source_dir)
-    with cache.exclusive(cache_dir, out_dir):
+    # The output's own lock first: two builds of one folder with different --cache-dir must not both run.
+    # The cache's lock then keeps two outputs sharing one --cache-dir apart.
+    with output_lock(out_dir), os_errors("cannot use the build cache", cache_dir, "choose another --cache-dir"), cache.exclusive(cache_dir, out_dir):
         run = partial(_build, source_dir, out_dir, cache_dir, started, strict=strict, templates=templates,
                       image_mirror=image_mirror, previous=previous, jobs=jobs, use_cache=use_cache)
         try:
-            return run()
+            return replace(run(), notes=notes)
         except DamagedStore as damage:
             if not use_cache:
                 raise OutputError(f"a fragment written during this build read back damaged ({damage}): check the disk of {cache_dir}") from None
         cache.forget(cache_dir)  # the failed attempt changed nothing in the output: build again, cold
         try:
-            return run()
+            return replace(run(), notes=notes)
         except DamagedStore as damage:
             raise OutputError(f"the build cache in {cache_dir} reads back damaged ({damage}): check its disk") from None
 
@@ -185,7 +190,9 @@ def _build(
         if use_cache:
             save_started = time.perf_counter()
             catalog_files = {path: record for path, record in tree.written.items() if path not in server_files}
-            stamps = {path: stamps[path] for path in tree.written if path in stamps} | cache.stamps_of(out_dir, tree.staged)
+            # Every file's stamp is taken after the switch: the hard link that carried a kept file
+            # into the new tree changed its change time, so an older stamp would put it in doubt.
+            stamps = cache.stamps_of(out_dir, tree.written)
             cache.save(cache_dir, out_dir, cache.CacheState(
                 build_key, servers, catalog_files, catalog_fragments, catalog_keys, stamps=stamps
             ), store)
@@ -213,6 +220,14 @@ def _fragments(
 ) -> FragmentView:
     """Every server's fragments, and what the catalog-wide halves remembered (server ""), read from `store`."""
     return FragmentView(store, {"": remembered, **{name: entry.fragments for name, entry in servers.items()}})
+
+
+def _cache_beside_note(out_dir: Path) -> str:
+    """The note a first build with the default cache prints: the cache sits in the folder holding the site."""
+    folder = cache.default_cache_dir(out_dir)
+    return (f"note: the build cache is {folder}, in the folder that holds the site: if a web server serves "
+            f"{folder.parent.parent.parent}, keep it from serving dot-folders (the configs in deploy/web do) "
+            "or pass --cache-dir outside it")
 
 
 def _check_cache_dir(cache_dir: Path, out_dir: Path, source_dir: Path) -> None:
@@ -249,7 +264,7 @@ def _run(work: _Work, tasks: int, task: Callable[[_Work, int], T], jobs: int) ->
         return [task(work, index) for index in range(tasks)]
     _FORKED_WORK = work
     try:
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("fork")) as pool:
+        with worker_pool(jobs) as pool:
             return list(pool.map(partial(_forked_task, task), range(tasks)))
     finally:
         _FORKED_WORK = None

@@ -34,7 +34,6 @@ fragments of every server.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import hashlib
 import importlib.metadata
@@ -52,7 +51,7 @@ from generator.errors import OutputError
 from generator.fragment_store import TEMPORARY_SUFFIX, FragmentRef, FragmentStore
 from generator.memory import cyclic_gc_paused
 from generator.models import Catalog, Server
-from generator.output import BUILD_MARKER, WrittenFile
+from generator.output import BUILD_MARKER, WrittenFile, held_lock
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
@@ -171,44 +170,14 @@ def stamps_of(out_dir: Path, paths: Iterable[str]) -> dict[str, Stamp]:
     return stamps
 
 
-# The build lock's descriptors, by the process that took the lock. A forked worker inherits
-# them; if the build is killed (the OOM killer, kill -9) while a worker lingers, the worker's
-# copy would hold the lock and refuse every later build. Each child closes its copy at once.
-_HELD_LOCKS: dict[int, int] = {}
-
-
-def _drop_inherited_locks() -> None:
-    for descriptor in _HELD_LOCKS:
-        os.close(descriptor)  # the lock stays with the parent's descriptor
-    _HELD_LOCKS.clear()
-
-
-os.register_at_fork(after_in_child=_drop_inherited_locks)
-
-
 @contextlib.contextmanager
 def exclusive(cache_dir: Path, out_dir: Path) -> Iterator[None]:
-    """Hold the output folder's lock for a whole build: two builds must not update one folder."""
+    """Hold the cache folder's lock for a whole build: two builds must not share one cache at once."""
     cache_dir.mkdir(parents=True, exist_ok=True)
-    owner = os.getpid()
-    descriptor = os.open(cache_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputError(
-                f"another mcp-catalog build is writing {out_dir} (it holds {cache_dir / LOCK_FILE}): "
-                "wait for it to finish, or build into another --out"
-            ) from None
-        _HELD_LOCKS[descriptor] = owner
-        try:
-            yield
-        finally:
-            if _HELD_LOCKS.pop(descriptor, None) == os.getpid():
-                fcntl.flock(descriptor, fcntl.LOCK_UN)
-    finally:
-        if os.getpid() == owner:  # a forked child closed its copy already
-            os.close(descriptor)
+    refusal = (f"another mcp-catalog build is writing {out_dir} (it holds {cache_dir / LOCK_FILE}): "
+               "wait for it to finish, or build into another --out")
+    with held_lock(cache_dir / LOCK_FILE, refusal):
+        yield
 
 
 def default_cache_dir(out_dir: Path) -> Path:

@@ -174,6 +174,8 @@ def build_command(
         )
     if verbose:  # a build is run often: its warnings are one count unless asked for
         _report_warnings(report.warnings, quiet, verbose)
+    for note in () if quiet else report.notes:
+        click.echo(note, err=True)
     if profile:
         for phase, seconds in report.timings:
             click.echo(f"{seconds:8.3f} s  {phase}", err=True)

@@ -6,6 +6,9 @@ prints them without a traceback; nothing below the CLI prints on its own.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import click
@@ -47,3 +50,31 @@ class OutputError(CatalogError):
 
 class UsageError(CatalogError):
     """Raised by commands for options that do not fit together or targets that do not exist."""
+
+
+def os_error(error: OSError, what: str, path: object, fix: str) -> OutputError:
+    """`<what> <path>: <reason>: <what to do>` for an error the operating system reported.
+
+    The path is the one the system names when it names one (the file that could not be
+    written), else `path`. The advice depends on the reason: space, a read-only mount or
+    permissions are fixed by the user, not by choosing another option.
+    """
+    where = error.filename if error.filename is not None else path
+    reason = error.strerror or str(error)
+    advice = {
+        errno.ENOSPC: f"free space on that disk, or {fix}",
+        errno.EDQUOT: f"free space within your disk quota, or {fix}",
+        errno.EROFS: f"it is on a read-only file system: {fix}",
+        errno.EACCES: f"give the user running mcp-catalog access to it, or {fix}",
+        errno.EPERM: f"give the user running mcp-catalog access to it, or {fix}",
+    }.get(error.errno or 0, fix)
+    return OutputError(f"{what} {where}: {reason}: {advice}")
+
+
+@contextlib.contextmanager
+def os_errors(what: str, path: object, fix: str) -> Iterator[None]:
+    """Turn an OSError raised inside into an `OutputError` (see `os_error`)."""
+    try:
+        yield
+    except OSError as error:
+        raise os_error(error, what, path, fix) from None

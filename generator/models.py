@@ -42,7 +42,26 @@ IMAGE_REF = re.compile(
     r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
 
-DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63)]
+# Device names Windows refuses as file names, whatever the extension: a release holding
+# servers/con.html or a profile folder com1/ cannot be unpacked there.
+WINDOWS_DEVICE_NAMES = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))})
+
+
+def windows_device_name(name: str) -> str | None:
+    """Why `name` cannot name a file on Windows, or None."""
+    if name.lower() in WINDOWS_DEVICE_NAMES:
+        return (f"'{name}' is a device name on Windows (CON, PRN, AUX, NUL, COM0-9, LPT0-9): "
+                "a release holding it cannot be unpacked there; choose another name")
+    return None
+
+
+def _not_windows_device(name: str) -> str:
+    if problem := windows_device_name(name):
+        raise ValueError(problem)
+    return name
+
+
+DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63), AfterValidator(_not_windows_device)]
 Tag = Annotated[str, StringConstraints(pattern=TAG)]
 OneLine = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\r\n]*$")]
 Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
@@ -428,7 +447,7 @@ class Example(Strict):
 class Server(Strict):
     """One curated MCP server, read from `servers/<name>.yaml`."""
 
-    name: str = Field(pattern=DNS_LABEL, max_length=63, description="Identifier: a DNS-1123 label equal to the file stem.")
+    name: DnsLabel = Field(description="Identifier: a DNS-1123 label equal to the file stem.")
     title: str = Field(min_length=1, max_length=80, description="Display name.")
     description: OneLine = Field(description="One line, at most 100 characters (the MCP server.json limit).")
     version: str = Field(

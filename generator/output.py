@@ -1,26 +1,36 @@
 """The only code that touches the output tree.
 
-A build writes every file into a fresh temporary folder beside the target and
-swaps it in only when all renderers succeeded, so a failed build leaves the
-previous output exactly as it was. The writer refuses a second write to the
-same path (two servers whose names collide after slugging must fail loudly,
-not overwrite each other), paths that would leave the output folder, and
-output folders whose replacement would destroy something that is not a build.
+A build writes the complete new tree into a staging folder beside the target
+(`.<name>.tmp-*`; a rebuild hard-links the files whose bytes did not change from
+the live tree) and, only when every renderer succeeded, exchanges it with the
+live folder in one `renameat2(RENAME_EXCHANGE)` call. A reader (the web server)
+therefore sees the old tree or the new one, never a mixture, and a build killed
+at any instant leaves one of the two; what an interrupted build left beside the
+folder is removed by the next build. One lock file beside the output
+(`.<name>.lock`) keeps two builds from writing the same folder, whatever their
+cache folders. The writer refuses a second write to the same path (two servers
+whose names collide after slugging must fail loudly, not overwrite each other),
+paths that would leave the output folder, and output folders whose replacement
+would destroy something that is not a build.
 """
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import errno
+import fcntl
 import hashlib
 import os
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from glob import escape as glob_escape
 from pathlib import Path
 from types import TracebackType
 
-from generator.errors import OutputError
-
+from generator.errors import OutputError, os_errors
 from generator.paths import CATALOG_JSON
 
 # A folder we may replace holds this file, which every build writes.
@@ -60,18 +70,18 @@ def check_output_dir(out_dir: Path, source_dir: Path) -> None:
 
 
 class OutputTree:
-    """A context manager collecting a build's files and putting them in place on success.
+    """A context manager collecting a build's files and switching them in on success.
 
-    A cold build writes every file into staging and swaps the whole folder in. Given
-    `previous` (what the folder holds now, from the build cache), the tree updates the
-    folder instead: a file whose bytes are already there is not written again, only the
-    new and changed files go through staging, and on success they are moved into place
-    and the files no build output claims any more are deleted. Either way nothing in
-    the output folder changes before every renderer succeeded.
+    Every build stages the complete new tree. Given `previous` (what the folder holds
+    now, from the build cache), a file whose bytes are already there is not written
+    again: on success it is hard-linked from the live folder into staging. Then one
+    atomic exchange puts the staged tree in place, and the old one is deleted. Nothing
+    in the output folder changes before every renderer succeeded, and the switch is
+    a single system call.
     """
 
     def __init__(self, out_dir: Path, previous: Mapping[str, WrittenFile] | None = None) -> None:
-        self.out_dir = out_dir
+        self.out_dir = _absolute(out_dir)
         self.previous = previous
         self.written: dict[str, WrittenFile] = {}
         self.staged: set[str] = set()
@@ -79,22 +89,24 @@ class OutputTree:
         self._folders: set[str] = set()  # folders known to exist in staging (per process)
 
     def __enter__(self) -> OutputTree:
-        self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._staging = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.tmp-", dir=self.out_dir.parent))
+        with os_errors("cannot create a staging folder", self.out_dir.parent, CHOOSE_OUT):
+            self.out_dir.parent.mkdir(parents=True, exist_ok=True)
+            remove_leftovers(self.out_dir)
+            self._staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(self.out_dir), dir=self.out_dir.parent))
         return self
 
     def __exit__(
         self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
     ) -> None:
         assert self._staging is not None
-        if kind is None and self.previous is None:
-            self._swap_in()
-            return
         try:
             if kind is None:
-                self._update_in_place()
+                with os_errors("cannot put the new output in place in", self.out_dir.parent, CHOOSE_OUT):
+                    self._link_unchanged()
+                    os.chmod(self._staging, 0o755)
+                    switch(self._staging, self.out_dir)
         finally:
-            shutil.rmtree(self._staging, ignore_errors=True)
+            remove_tree(self._staging)  # the old tree after a switch, else the staged one
 
     def write(self, item: OutputFile) -> None:
         """Write one file into the staging folder; each path exactly once."""
@@ -105,15 +117,11 @@ class OutputTree:
         record = WrittenFile(hashlib.sha256(item.content).hexdigest(), len(item.content))
         self.written[relative] = record
         if self.previous is not None and self.previous.get(relative) == record:
-            return  # the output folder already holds these bytes
-        folder, _, _ = relative.rpartition("/")
-        if folder not in self._folders:  # one mkdir per folder, not per file: most share theirs
-            os.makedirs(os.path.join(self._staging, folder), exist_ok=True)
-            self._folders.add(folder)
-        target = os.path.join(self._staging, relative)
-        with open(target, "wb") as handle:
+            return  # the output folder already holds these bytes: linked into staging at the end
+        target = self._staged_path(relative)
+        with os_errors("cannot write the output file", target, CHOOSE_OUT), open(target, "wb") as handle:
             handle.write(item.content)
-        os.chmod(target, 0o644)
+            os.fchmod(handle.fileno(), 0o644)
         self.staged.add(relative)
 
     def keep(self, files: Mapping[str, WrittenFile]) -> None:
@@ -136,66 +144,175 @@ class OutputTree:
             self.written[path] = written[path]
         self.staged |= staged
 
-    def _swap_in(self) -> None:
+    def _staged_path(self, relative: str) -> str:
+        """Where `relative` goes in staging, its folder made (one mkdir per folder: most files share theirs)."""
         assert self._staging is not None
-        os.chmod(self._staging, 0o755)
-        previous = None
-        if self.out_dir.exists():
-            previous = Path(tempfile.mkdtemp(prefix=f".{self.out_dir.name}.old-", dir=self.out_dir.parent))
-            os.rename(self.out_dir, previous / "site")
-        os.rename(self._staging, self.out_dir)
-        if previous:
-            shutil.rmtree(previous, ignore_errors=True)
+        folder, _, _ = relative.rpartition("/")
+        if folder not in self._folders:
+            with os_errors("cannot create the output folder", os.path.join(self._staging, folder), CHOOSE_OUT):
+                os.makedirs(os.path.join(self._staging, folder), exist_ok=True)
+            self._folders.add(folder)
+        return os.path.join(self._staging, relative)
+
+    def _link_unchanged(self) -> None:
+        """Hard-link the files this build claims but did not stage from the live folder into staging."""
+        for relative in sorted(set(self.written) - self.staged):
+            source, target = os.path.join(self.out_dir, relative), self._staged_path(relative)
+            try:
+                os.link(source, target)
+            except OSError as error:
+                if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+                    raise
+                shutil.copyfile(source, target)  # a file system without hard links: the same bytes, copied
 
 
-    def _update_in_place(self) -> None:
-        """Move the staged files into the output folder, then delete the files no longer produced."""
-        assert self._staging is not None and self.previous is not None
-        for relative in sorted(self.staged):
-            target = self.out_dir / relative
-            _clear_the_way(target, self.out_dir)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self._staging / relative, target)
-        for relative in sorted(set(self.previous) - set(self.written)):
-            if _within_real_folders(self.out_dir / relative, self.out_dir):
-                _remove(self.out_dir / relative)
-                _remove_empty_folders((self.out_dir / relative).parent, self.out_dir)
+def output_lock_path(out_dir: Path) -> Path:
+    """The lock file of `out_dir`: beside it, so any build of that folder finds it whatever its cache."""
+    absolute = _absolute(out_dir)
+    return absolute.parent / f".{absolute.name}.lock"
 
 
-# --- repairing a damaged output (issue 14): a rebuild writes over whatever stands in a file's way ---
-def _clear_the_way(target: Path, root: Path) -> None:
-    """Remove what stands where `target` goes: a file or symlink where one of its folders
-    should be (never write through a link out of the output), and a folder at its own path."""
-    for folder in reversed(target.relative_to(root).parents[:-1]):
-        where = root / folder
-        if where.is_symlink() or (where.exists() and not where.is_dir()):
-            where.unlink()
-    if target.is_dir() and not target.is_symlink():
-        shutil.rmtree(target)
+# The descriptors of the locks held, by the process that took each. A forked worker inherits
+# them; if the build were killed while a worker lingers, the worker's copy would hold the lock
+# and refuse every later build. Each child closes its copies at once.
+_HELD: dict[int, int] = {}
 
 
-def _within_real_folders(target: Path, root: Path) -> bool:
-    """Whether every folder between `root` and `target` is a real folder (not a link out of the output)."""
-    return all((root / folder).is_dir() and not (root / folder).is_symlink() for folder in target.relative_to(root).parents[:-1])
+def _drop_inherited_locks() -> None:
+    for descriptor in _HELD:
+        os.close(descriptor)  # the lock stays with the parent's descriptor
+    _HELD.clear()
 
 
-def _remove(target: Path) -> None:
-    """Delete a file the build no longer produces, or the folder someone put in its place."""
-    if target.is_dir() and not target.is_symlink():
-        shutil.rmtree(target)
-    else:
-        target.unlink(missing_ok=True)
-# --- end of repairing a damaged output ---
+os.register_at_fork(after_in_child=_drop_inherited_locks)
 
 
-def _remove_empty_folders(folder: Path, root: Path) -> None:
-    """Remove `folder` and its parents up to (not including) `root` while they are empty."""
-    while folder != root and folder.is_relative_to(root):
+@contextlib.contextmanager
+def held_lock(lock: Path, refusal: str) -> Iterator[None]:
+    """Hold an exclusive lock on the file `lock` (made if missing); `OutputError(refusal)` when another process has it."""
+    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    owner = os.getpid()
+    try:
         try:
-            folder.rmdir()
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise OutputError(refusal) from None
+        _HELD[descriptor] = owner
+        try:
+            yield
+        finally:
+            if _HELD.pop(descriptor, None) == os.getpid():
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+    finally:
+        if os.getpid() == owner:  # a forked child closed its copy already
+            os.close(descriptor)
+
+
+@contextlib.contextmanager
+def output_lock(out_dir: Path) -> Iterator[None]:
+    """Hold `out_dir`'s lock for a whole build: two builds must never write one folder."""
+    lock = output_lock_path(out_dir)
+    refusal = f"another mcp-catalog build is writing {out_dir} (it holds {lock}): wait for it to finish, or build into another --out"
+    with contextlib.ExitStack() as held:
+        with os_errors("cannot create the lock file", lock, CHOOSE_OUT):  # only taking it: the build's own errors pass
+            lock.parent.mkdir(parents=True, exist_ok=True)
+            held.enter_context(held_lock(lock, refusal))
+        yield
+
+
+def remove_leftovers(out_dir: Path) -> None:
+    """Delete what interrupted builds of `out_dir` left beside it (call with the output lock held)."""
+    _restore_half_switched(out_dir)
+    for prefix in (_staging_prefix(out_dir), _retired_prefix(out_dir)):
+        for leftover in out_dir.parent.glob(f"{glob_escape(prefix)}*"):
+            remove_tree(leftover)
+
+
+def remove_tree(folder: Path) -> None:
+    """Delete `folder` as far as possible, its read-only subfolders too (a user may have chmod'ed one)."""
+    top = os.fspath(folder)
+
+    def writable_then_again(function: Callable[[str], object], failed: str, _: object) -> None:
+        try:
+            for path in (os.path.dirname(failed), failed):  # never above `folder`: not ours to change
+                inside = path == top or path.startswith(top + os.sep)
+                if inside and os.path.isdir(path) and not os.path.islink(path):
+                    os.chmod(path, 0o700)
+            function(failed)
         except OSError:
+            pass  # left for the next build to try again
+
+    if os.path.lexists(folder):
+        shutil.rmtree(folder, onerror=writable_then_again)
+
+
+def switch(staging: Path, out_dir: Path) -> None:
+    """Put the tree in `staging` at `out_dir` in one step; the old tree, if any, ends up at `staging`.
+
+    Linux exchanges two folders atomically (renameat2 with RENAME_EXCHANGE). Where the file
+    system cannot, the old folder is first renamed aside into `.<name>.old-*`, then the new
+    one into place: a kill between the two is repaired by the next build (`remove_leftovers`).
+    """
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+        return
+    if _exchange(staging, out_dir):
+        return
+    retired = Path(tempfile.mkdtemp(prefix=_retired_prefix(out_dir), dir=out_dir.parent))
+    os.rename(out_dir, retired / "tree")
+    os.rename(staging, out_dir)
+    os.rename(retired, staging)
+
+
+def _exchange(first: Path, second: Path) -> bool:
+    """Swap two paths atomically; False when this system or file system cannot."""
+    if _RENAMEAT2 is None:
+        return False
+    if _RENAMEAT2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
+        return False
+    raise OSError(code, os.strerror(code), str(second))
+
+
+def _restore_half_switched(out_dir: Path) -> None:
+    """After a kill between the two renames of a fallback switch, put the old tree back."""
+    if out_dir.exists():
+        return
+    for retired in sorted(out_dir.parent.glob(f"{glob_escape(_retired_prefix(out_dir))}*")):
+        if (retired / "tree").is_dir():
+            os.rename(retired / "tree", out_dir)
             return
-        folder = folder.parent
+
+
+def _load_renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
+    try:
+        function = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return None
+    function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
+    function.restype = ctypes.c_int
+    return function
+
+
+_RENAMEAT2 = _load_renameat2()
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+CHOOSE_OUT = "choose another --out"
+
+
+def _absolute(out_dir: Path) -> Path:
+    """`out_dir` made absolute without following a symlink (".", "a/.." get their real name)."""
+    return Path(os.path.abspath(out_dir))
+
+
+def _staging_prefix(out_dir: Path) -> str:
+    return f".{out_dir.name}.tmp-"
+
+
+def _retired_prefix(out_dir: Path) -> str:
+    return f".{out_dir.name}.old-"
 
 
 def _safe_relative(path: str) -> str:

@@ -396,3 +396,15 @@ def test_entries_with_wrongly_typed_values_are_rejected_not_fatal(runner, tmp_pa
     assert "Traceback" not in result.output
     assert 'rejected shape.json: servers["numeric-image"]' in result.output.replace(str(tmp_path) + "/", "")
     assert "unexpected type" in result.output
+
+
+def test_a_docker_entry_with_a_title_but_no_description_is_kept_with_a_warning(runner, tmp_path):
+    """Grafana's entry in Docker's registry has a title and no description: one field to write, not an entry lost."""
+    servers = _docker_folder(tmp_path)
+    text = (servers / "saas" / "server.yaml").read_text().replace("  description: A hosted service.\n", "")
+    (servers / "saas" / "server.yaml").write_text(text)
+    result = runner.invoke(main, ["import", str(servers), "--into", str(tmp_path / "src")])
+    assert result.exit_code == 0, result.output
+    assert "warning: saas: has no description: its title is used; write one line saying what the server does" in result.output
+    assert _server(tmp_path / "src", "saas")["description"] == "SaaS thing"
+    read_catalog(tmp_path / "src")

@@ -174,8 +174,8 @@ def test_verify_rejects_an_added_file(runner, release, tmp_path):
     [
         (_extra(tarfile.REGTYPE, "../evil.txt"), "../evil.txt: path climbs out of the release folder"),
         (_extra(tarfile.REGTYPE, "/etc/evil.txt"), "/etc/evil.txt: absolute path in the archive"),
-        (_extra(tarfile.SYMTYPE, "ROOT/link", "/etc/passwd"), "ROOT/link: symlink to /etc/passwd"),
-        (_extra(tarfile.LNKTYPE, "ROOT/hard", "ROOT/index.html"), "ROOT/hard: hard link to ROOT/index.html"),
+        (_extra(tarfile.SYMTYPE, "ROOT/link", "/etc/passwd"), "ROOT/link -> /etc/passwd: symlink (releases hold regular files only)"),
+        (_extra(tarfile.LNKTYPE, "ROOT/hard", "ROOT/index.html"), "ROOT/hard -> ROOT/index.html: hard link (releases hold regular files only)"),
         (_extra(tarfile.CHRTYPE, "ROOT/null"), "ROOT/null: device, FIFO, sparse or other special file"),
     ],
 )
@@ -240,7 +240,7 @@ def test_verify_a_site_folder_and_its_tampering(runner, release, keys, tmp_path)
     assert code == 1
     assert "index-extra.html: not listed in SHA256SUMS" in out
     assert "schemas/server.schema.json: content differs from its checksum" in out
-    assert "passwd: symlink to /etc/passwd" in out
+    assert "passwd -> /etc/passwd: symlink (releases hold regular files only)" in out
 
 
 def test_package_refuses_a_folder_that_is_not_a_site(runner, tmp_path):

@@ -1,4 +1,4 @@
-"""Real web servers for the tests: nginx started from the shipped deploy/web/ configuration.
+"""Real web servers for the tests: nginx and Apache started from the shipped deploy/web/ configuration.
 
 Each server listens on 127.0.0.1 and a free port, keeps its configuration, logs and
 temporary files in a folder the caller gives, and is always stopped.

@@ -47,7 +47,7 @@ def _candidate(folder: DockerServer) -> Candidate:
     about = _mapping(server.get("about"))
     fields = result.fields
     fields["title"] = mapping.title_for(about.get("title"), name)
-    mapping.describe(result, about.get("description"))
+    mapping.describe(result, about.get("description"), about.get("title"))
     fields["tags"] = mapping.tags(_mapping(server.get("meta")).get("tags"), result)
     if repository := mapping.http_url(_mapping(server.get("source")).get("project")):
         fields["repository"] = repository

@@ -124,9 +124,17 @@ def title_for(title: Any, fallback: str) -> str:
     return shorten_description(text or fallback, TITLE_LIMIT)
 
 
-def describe(candidate: Candidate, text: Any) -> None:
-    """Set `description` (shortened if needed, full text to the overview), or reject an empty one."""
+def describe(candidate: Candidate, text: Any, title: Any = None) -> None:
+    """Set `description` (shortened if needed, full text to the overview).
+
+    An entry with a title but no description keeps the title as its description and gets a
+    warning: a curator would rather write one line than lose the entry. Without either it is rejected.
+    """
     if not isinstance(text, str) or not text.strip():
+        if isinstance(title, str) and title.strip():
+            candidate.fields["description"] = shorten_description(title)
+            candidate.warnings.append("has no description: its title is used; write one line saying what the server does")
+            return
         candidate.problem = "has no description (our catalog requires one line saying what the server does)"
         return
     short = shorten_description(text)

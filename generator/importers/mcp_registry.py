@@ -73,7 +73,7 @@ def server_candidate(server: Mapping[str, Any], position: str, registry_meta: Ma
     candidate = Candidate(key=key, short_name=key.rsplit("/", 1)[-1], position=position)
     fields = candidate.fields
     fields["title"] = mapping.title_for(server.get("title"), candidate.short_name)
-    mapping.describe(candidate, server.get("description"))
+    mapping.describe(candidate, server.get("description"), server.get("title"))
     version = server.get("version") or (get(server, "versionDetail") or {}).get("version")
     official = _official(server, registry_meta)
     fields["status"] = mapping.status(official.get("status", server.get("status")), candidate)

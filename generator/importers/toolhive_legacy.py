@@ -52,7 +52,7 @@ def server_fields(candidate: Candidate, entry: Mapping[str, Any], *, remote: boo
     fields = candidate.fields
     custom = entry.get("custom_metadata") if isinstance(entry.get("custom_metadata"), Mapping) else {}
     fields["title"] = mapping.title_for(entry.get("title"), candidate.short_name)
-    mapping.describe(candidate, entry.get("description"))
+    mapping.describe(candidate, entry.get("description"), entry.get("title"))
     fields["version"] = mapping.version_for(entry.get("version"), entry.get("image"), candidate)
     fields["tags"] = mapping.tags(entry.get("tags"), candidate)
     fields["status"] = mapping.status(entry.get("status"), candidate)

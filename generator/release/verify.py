@@ -1,8 +1,12 @@
 """`mcp-catalog verify`: prove offline that a release tarball or a site folder is what was signed.
 
-Nothing is ever extracted: a tarball's members are read into memory and hashed, so a
-hostile archive (`../` names, absolute paths, links, devices) cannot write anywhere; such
-members are reported as problems. Every problem is collected, then reported at once.
+Nothing is ever extracted: a tarball's members are streamed and hashed, so a hostile
+archive (`../` names, absolute paths, links, devices, a member twice) cannot write
+anywhere; such members are reported as problems. Every problem is collected, then
+reported one line per kind of problem, with a count and the first few names shown
+escaped (a name holding a newline must not print a forged "OK" line, and 100,000
+unlisted members must not print 100,000 lines). Each member's declared size is checked,
+against the limits and the running total, before its bytes are read.
 """
 
 from __future__ import annotations
@@ -41,6 +45,11 @@ _KEPT = {CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX}
 _CHUNK = 1 << 20
 
 
+# Names shown per kind of problem, and the length a shown name is cut to.
+SHOWN_NAMES = 3
+SHOWN_LENGTH = 120
+
+
 @dataclass
 class Release:
     """What was read from a tarball or a folder: each file's SHA-256, and what was wrong on the way."""
@@ -48,6 +57,16 @@ class Release:
     digests: dict[str, str] = field(default_factory=dict)
     kept: dict[str, bytes] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
+    flagged: dict[str, list[str]] = field(default_factory=dict)
+    """Kind of problem -> the names of the members that have it, in archive order."""
+
+    def flag(self, name: str, problem: str) -> None:
+        """Note that the member `name` has `problem` (reported grouped, see `grouped`)."""
+        self.flagged.setdefault(problem, []).append(name)
+
+    def grouped(self) -> list[str]:
+        """The plain problems, then one line per kind of member problem."""
+        return self.problems + [_group_line(problem, names) for problem, names in self.flagged.items()]
 
     def add(self, name: str, stream: BinaryIO) -> None:
         """Hash `stream` as the file `name`, keeping the bytes of the checksum files."""
@@ -83,10 +102,11 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
         if outer:
             raise VerificationFailed(target, outer)
     release = _read_tarball(target) if target.is_file() else _read_folder(target)
-    problems = list(release.problems)
+    signature_problems: list[str] = []
     if key is not None:
-        trusted = _check_inner_signature(target, release, key, problems) or trusted
-    problems += _check_checksums(release)
+        trusted = _check_inner_signature(target, release, key, signature_problems) or trusted
+    _check_checksums(release)
+    problems = release.grouped() + signature_problems
     if not_older_than is not None:
         problems += _check_version_floor(trusted, not_older_than)
     if problems:
@@ -96,47 +116,56 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
 
 def _read_tarball(path: Path) -> Release:
     release = Release()
+    root: list[str] = []  # the top-level folder, taken from the first member
+    declared = 0
     try:
-        with tarfile.open(path, mode="r:gz") as archive:
-            members = archive.getmembers()
-            declared = sum(member.size for member in members)
-            if declared > MAX_RELEASE_BYTES:
-                release.problems.append(f"{path}: members claim {declared} bytes, more than any release holds")
-                return release
-            roots = {PurePosixPath(m.name).parts[0] for m in members if PurePosixPath(m.name).parts}
-            for member in members:
-                _read_member(archive, member, release, roots)
+        with tarfile.open(path, mode="r|gz") as archive:
+            for member in archive:
+                declared += member.size if member.isfile() else 0
+                if declared > MAX_RELEASE_BYTES:  # checked on the header, before the member's bytes are read
+                    release.problems.append(f"{_shown(str(path))}: members claim more than {MAX_RELEASE_BYTES} bytes, more than any release holds")
+                    return release
+                _read_member(archive, member, release, root)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        release.problems.append(f"{path}: the archive is truncated or corrupt ({exc})")
+        release.problems.append(f"{_shown(str(path))}: the archive is truncated or corrupt ({_shown(str(exc))})")
     return release
 
 
-def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo, release: Release, roots: set[str]) -> None:
+def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo, release: Release, root: list[str]) -> None:
     name = PurePosixPath(member.name)
     if member.name.startswith("/") or name.is_absolute():
-        release.problems.append(f"{member.name}: absolute path in the archive")
+        release.flag(member.name, "absolute path in the archive")
         return
     if ".." in name.parts:
-        release.problems.append(f"{member.name}: path climbs out of the release folder ('..')")
+        release.flag(member.name, "path climbs out of the release folder ('..')")
+        return
+    if not name.parts:
+        release.flag(member.name, "member without a name")
+        return
+    if not root:
+        root.append(name.parts[0])
+    if name.parts[0] != root[0]:
+        release.flag(member.name, f"outside the release folder {_shown(root[0])}/ (an archive holds one top-level folder)")
         return
     if member.issym() or member.islnk():
         kind = "symlink" if member.issym() else "hard link"
-        release.problems.append(f"{member.name}: {kind} to {member.linkname} (releases hold regular files only)")
+        release.flag(f"{member.name} -> {member.linkname}", f"{kind} (releases hold regular files only)")
         return
     if member.isdir():
         return
     if member.issparse() or not member.isfile():
-        release.problems.append(f"{member.name}: device, FIFO, sparse or other special file")
+        release.flag(member.name, "device, FIFO, sparse or other special file")
         return
     if member.size > MAX_MEMBER_BYTES:
-        release.problems.append(f"{member.name}: {member.size} bytes, more than any release file holds")
+        release.flag(member.name, f"more than {MAX_MEMBER_BYTES} bytes, more than any release file holds")
         return
-    if len(roots) != 1:
-        release.problems.append(f"{member.name}: the archive must hold exactly one top-level folder")
+    relative = "/".join(name.parts[1:])  # `./` and doubled slashes name the same file
+    if relative in release.digests or relative in release.kept:
+        release.flag(member.name, "a second member for the same file (which copy would be unpacked?)")
         return
     handle = archive.extractfile(member)
     assert handle is not None
-    release.add("/".join(name.parts[1:]), handle)
+    release.add(relative, handle)
 
 
 def _read_folder(folder: Path) -> Release:
@@ -147,12 +176,15 @@ def _read_folder(folder: Path) -> Release:
             relative = path.relative_to(folder).as_posix()
             info = os.lstat(path)
             if stat.S_ISLNK(info.st_mode):
-                release.problems.append(f"{relative}: symlink to {os.readlink(path)} (releases hold regular files only)")
+                release.flag(f"{relative} -> {os.readlink(path)}", "symlink (releases hold regular files only)")
             elif stat.S_ISREG(info.st_mode):
-                with open(path, "rb") as handle:
-                    release.add(relative, handle)
+                try:
+                    with open(path, "rb") as handle:
+                        release.add(relative, handle)
+                except OSError as error:
+                    release.flag(relative, f"cannot be read ({error.strerror}): give the user running mcp-catalog read access")
             elif not stat.S_ISDIR(info.st_mode):
-                release.problems.append(f"{relative}: device, FIFO or other special file")
+                release.flag(relative, "device, FIFO or other special file")
         directories[:] = [d for d in directories if not Path(current, d).is_symlink()]
     return release
 
@@ -185,26 +217,41 @@ def _verify_file(data: bytes, signature_path: Path, key: minisign.PublicKey, pro
         return None
 
 
-def _check_checksums(release: Release) -> list[str]:
+def _check_checksums(release: Release) -> None:
     listing = release.kept.get(CHECKSUMS)
     if listing is None:
-        return [f"{CHECKSUMS}: missing from the release"]
-    problems, listed = [], {}
+        release.problems.append(f"{CHECKSUMS}: missing from the release")
+        return
+    listed = {}
     for number, line in enumerate(listing.decode("utf-8", "replace").splitlines(), start=1):
         match = re.fullmatch(r"([0-9a-f]{64})  (.+)", line)
         if not match:
-            problems.append(f"{CHECKSUMS}:{number}: not a `<sha256>  <path>` line")
+            release.flag(f"{CHECKSUMS}:{number}", "not a `<sha256>  <path>` line")
             continue
         listed[match.group(2)] = match.group(1)
     for relative, expected in sorted(listed.items()):
         actual = release.digests.get(relative)
         if actual is None:
-            problems.append(f"{relative}: listed in {CHECKSUMS} but missing")
+            release.flag(relative, f"listed in {CHECKSUMS} but missing")
         elif actual != expected:
-            problems.append(f"{relative}: content differs from its checksum (modified or corrupted)")
+            release.flag(relative, "content differs from its checksum (modified or corrupted)")
     for relative in sorted(set(release.digests) - set(listed) - _KEPT):
-        problems.append(f"{relative}: not listed in {CHECKSUMS} (added after the release was made)")
-    return problems
+        release.flag(relative, f"not listed in {CHECKSUMS} (added after the release was made)")
+
+
+def _group_line(problem: str, names: list[str]) -> str:
+    """`name: problem` for one member, `N members: problem: a, b, c, ...` for more."""
+    shown = ", ".join(_shown(name) for name in names[:SHOWN_NAMES])
+    if len(names) == 1:
+        return f"{shown}: {problem}"
+    more = ", ..." if len(names) > SHOWN_NAMES else ""
+    return f"{len(names)} members: {problem}: {shown}{more}"
+
+
+def _shown(text: str) -> str:
+    """`text` safe to print on one line: control and invisible characters escaped, long names cut."""
+    safe = "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in text)
+    return safe if len(safe) <= SHOWN_LENGTH else safe[:SHOWN_LENGTH] + f"... ({len(safe)} characters)"
 
 
 def _check_version_floor(trusted: str | None, floor: str) -> list[str]:

@@ -61,12 +61,8 @@ def toolhive_key(context: RenderContext, server: Server) -> str | None:
 
 def toolhive_tool_names(tools: Sequence[Tool]) -> list[str]:
     """Names clients see after overrides, unique, limited to what ToolHive's schemas accept."""
-    names: list[str] = []
-    for tool in tools:
-        name = tool.deployed_name
-        if TOOLHIVE_TOOL_NAME.fullmatch(name) and name not in names:
-            names.append(name)
-    return names
+    names = (tool.deployed_name for tool in tools)
+    return list(dict.fromkeys(name for name in names if TOOLHIVE_TOOL_NAME.fullmatch(name)))  # linear: 20,000 tools
 
 
 def tool_definition(tool: Tool) -> dict[str, Any]:

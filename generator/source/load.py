@@ -11,11 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import marshal
-import multiprocessing
 import os
 import re
 import stat
-from concurrent.futures import ProcessPoolExecutor
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,8 +22,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from generator.diagnostics import Diagnostic, dotted_path
-from generator.models import DNS_LABEL, PLACEHOLDER, CatalogMeta, Server
-
+from generator.models import DNS_LABEL, PLACEHOLDER, CatalogMeta, Server, windows_device_name
+from generator.processes import worker_pool
+from generator.source.hostile import hidden_characters, json_incompatible
 from generator.source.messages import diagnostics_from
 from generator.source.yamlsafe import LoadedYaml, YamlRefused, load_mapping
 
@@ -199,7 +198,7 @@ def _parse_all(jobs: list[Job]) -> Iterator[ParsedServer | _Packed]:
     if len(jobs) < PARALLEL_THRESHOLD or workers < 2:
         yield from map(_parse_server, jobs)
         return
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    with worker_pool(workers) as pool:
         yield from pool.map(_parse_server_in_worker, jobs, chunksize=max(1, len(jobs) // (workers * 16)))
 
 
@@ -257,6 +256,7 @@ def _parse_file(path: Path, root: Path) -> tuple[LoadedYaml | None, list[Diagnos
         parsed = load_mapping(raw)
     except YamlRefused as refused:
         return None, [Diagnostic(str(path), p.line, "", p.message) for p in refused.problems]
+    problems += hidden_characters(str(path), raw.decode("utf-8"), parsed) + json_incompatible(str(path), parsed)
     if PLACEHOLDER.encode() in raw:
         unfilled = [
             Diagnostic(str(path), parsed.line_of(at), dotted_path(at), "placeholder not filled in")
@@ -280,7 +280,12 @@ def _validate(model: type[M], parsed: LoadedYaml | None, path: str, diagnostics:
 def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tuple[list[tuple[str, Path]], dict[str, Path]]:
     yaml_files: list[tuple[str, Path]] = []
     overviews: dict[str, Path] = {}
-    for entry in sorted(os.scandir(servers_dir), key=lambda e: e.name):
+    try:
+        entries = sorted(os.scandir(servers_dir), key=lambda e: e.name)
+    except OSError as error:
+        diagnostics.append(Diagnostic(str(servers_dir), 0, "", unreadable(error)))
+        entries = []
+    for entry in entries:
         path = servers_dir / entry.name
         stem, dot, suffix = entry.name.rpartition(".")
         if entry.name.startswith("."):  # editor, VCS and macOS dot files (.#x.yaml, ._x.yaml) are not ours
@@ -292,6 +297,8 @@ def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tupl
                 diagnostics.append(
                     Diagnostic(str(path), 0, "", "file name must be a DNS-1123 label (lower-case letters, digits, '-') + .yaml")
                 )
+            elif reserved := windows_device_name(stem):
+                diagnostics.append(Diagnostic(str(path), 0, "", reserved))
             elif suffix == "yaml":
                 yaml_files.append((stem, path))
             else:
@@ -313,6 +320,11 @@ def _placeholders(value: object, at: tuple[str | int, ...]) -> Iterator[tuple[st
             yield from _placeholders(item, (*at, index))
 
 
+def unreadable(error: OSError) -> str:
+    """The message for a source file or folder the system refused to read."""
+    return f"cannot read it: {error.strerror or error}: give the user running mcp-catalog read access to it"
+
+
 def _read_bytes(path: Path, root: Path, diagnostics: list[Diagnostic]) -> bytes | None:
     """The file's bytes, or None with a diagnostic when it must not be read."""
     where = str(path)
@@ -320,6 +332,9 @@ def _read_bytes(path: Path, root: Path, diagnostics: list[Diagnostic]) -> bytes 
         info = os.lstat(path)
     except FileNotFoundError:
         diagnostics.append(Diagnostic(where, 0, "", "file is missing"))
+        return None
+    except OSError as error:
+        diagnostics.append(Diagnostic(where, 0, "", unreadable(error)))
         return None
     if stat.S_ISLNK(info.st_mode):
         resolved = path.resolve()
@@ -333,8 +348,12 @@ def _read_bytes(path: Path, root: Path, diagnostics: list[Diagnostic]) -> bytes 
     if info.st_size > MAX_FILE_BYTES:
         diagnostics.append(Diagnostic(where, 0, "", f"file is {info.st_size} bytes; the limit is {MAX_FILE_BYTES} (1 MiB)"))
         return None
-    with open(path, "rb") as handle:
-        raw = handle.read(MAX_FILE_BYTES + 1)
+    try:
+        with open(path, "rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        diagnostics.append(Diagnostic(where, 0, "", unreadable(error)))
+        return None
     if len(raw) > MAX_FILE_BYTES:  # grew between stat and read
         diagnostics.append(Diagnostic(where, 0, "", f"file is over the limit of {MAX_FILE_BYTES} bytes (1 MiB)"))
         return None

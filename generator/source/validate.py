@@ -22,6 +22,7 @@ from generator.diagnostics import Diagnostic, dotted_path
 from generator.errors import SourceInvalid
 from generator.memory import cyclic_gc_paused
 from generator.models import Catalog, CatalogMeta
+from generator.source.hostile import escaped, look_alikes
 from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source
 
 
@@ -85,6 +86,7 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
         if tree.meta is not None:
             yield from _image_rule_refusals(source, tree.meta)
     yield from _tags_used_once(tree)
+    yield from _look_alike_servers(tree)
 
 
 def _catalog_rules(tree: SourceTree) -> Iterator[Diagnostic]:
@@ -181,6 +183,16 @@ def _tags_used_once(tree: SourceTree) -> Iterator[Diagnostic]:
         for index, tag in enumerate(source.server.tags):
             if counts[tag] == 1 and len(tree.servers) > 1:
                 yield _at(source, ("tags", index), f"tag '{tag}' is used by no other server (typo?)", "warning")
+
+
+def _look_alike_servers(tree: SourceTree) -> Iterator[Diagnostic]:
+    """A warning for a name or title that looks like another server's but is other characters."""
+    for field in ("name", "title"):
+        entries = [(s.server.name, getattr(s.server, field)) for s in tree.servers]
+        for index, first in look_alikes(entries):
+            source, other = tree.servers[index], tree.servers[first]
+            yield _at(source, (field,), f"'{escaped(entries[index][1])}' looks like the {field} '{escaped(entries[first][1])}' "
+                      f"of {other.path} but is other characters: readers cannot tell them apart; rename one", "warning")
 
 
 def _repeated_indexes(values: list[str]) -> Iterator[int]:

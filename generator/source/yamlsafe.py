@@ -233,7 +233,7 @@ def _plain_scalar(event: ScalarEvent) -> Any:
     node = yaml.ScalarNode(tag, value, event.start_mark, event.end_mark, event.style)
     try:
         return _constructor.construct_object(node)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, OverflowError):  # ValueError: 2026-02-30 matches the date pattern
         return _REFUSED
 
 
@@ -358,6 +358,9 @@ class _Builder:
 
     def _scalar(self, event: ScalarEvent) -> Any:
         value = _plain_scalar(event)
+        if value is _REFUSED and event.tag is None:  # only a date pattern can fail without a tag
+            self._refuse(event, f"{event.value!r} reads as a date that does not exist: correct it, or quote it to keep it as text")
+            return None
         if value is _REFUSED:
             self._refuse(event, f"bad value {event.value!r} for tag {event.tag}")
             return None

@@ -1,0 +1,37 @@
+"""The worker pools of the build and the loader: forked, and never outliving their parent.
+
+A worker blocked writing its result into the pipe to a parent that was killed (kill -9,
+the OOM killer) would wait forever and keep its share of memory. On Linux each worker asks
+the kernel to kill it when its parent dies (`PR_SET_PDEATHSIG`); elsewhere the pool's own
+shutdown is all there is.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import multiprocessing
+import os
+import signal
+from concurrent.futures import ProcessPoolExecutor
+
+_PR_SET_PDEATHSIG = 1
+
+
+def worker_pool(workers: int) -> ProcessPoolExecutor:
+    """A pool of `workers` forked processes that die with the process creating the pool."""
+    return ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
+
+
+def _die_with_parent(parent: int) -> None:
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    except (AttributeError, OSError):
+        return  # not Linux
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)

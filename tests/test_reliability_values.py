@@ -1,0 +1,138 @@
+"""Reliability: hostile values are refused or flagged at validation, with path:line, never a traceback.
+
+Marked `reliability`. Impossible dates, JSON-schema values JSON cannot carry, bidirectional
+controls and invisible characters (escaped in every message), look-alike names and titles,
+Windows device names, and a server with 20,000 tools (linear: each tool is looked at a fixed
+number of times; its speed is measured in bench/).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import FETCH_YAML, REMOTE_YAML
+from generator.cli import main
+from generator.render.server_json import toolhive_tool_names
+
+pytestmark = pytest.mark.reliability
+
+
+def validate(write_tree, runner, servers: dict[str, str]):
+    source = write_tree(servers)
+    result = runner.invoke(main, ["validate", "--source", str(source), "--verbose"])
+    assert "Traceback" not in result.output
+    return source, result
+
+
+@pytest.mark.parametrize("where, text, line", [
+    ("updated", FETCH_YAML.replace("tier: validated", "tier: validated\nupdated: 2026-02-30"), 8),
+    ("description", FETCH_YAML.replace("description: Fetches web pages and returns them as Markdown.",
+                                       "description: 2026-13-01"), 3),
+])
+def test_an_impossible_date_is_an_error_with_its_line(write_tree, runner, where, text, line):
+    source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
+    assert result.exit_code == 1
+    value = "2026-02-30" if where == "updated" else "2026-13-01"
+    assert f"{source}/servers/fetch.yaml:{line}: '{value}' reads as a date that does not exist: correct it, or quote it to keep it as text" in result.output.splitlines()
+
+
+SCHEMA = FETCH_YAML + """\
+    input_schema:
+      type: object
+      properties:
+        limit:
+          type: integer
+          default: {value}
+"""
+
+
+@pytest.mark.parametrize("value, what, fix", [
+    (".nan", "NaN", "write a finite number, or quote it to make it a string"),
+    ("-.inf", "an infinity", "write a finite number, or quote it to make it a string"),
+    (".Inf", "an infinity", "write a finite number, or quote it to make it a string"),
+    ("2026-01-01", "the date 2026-01-01", "quote it to make it a string"),
+    ("2026-01-01T10:00:00Z", "the date 2026-01-01T10:00:00+00:00", "quote it to make it a string"),
+])
+def test_json_schema_values_json_cannot_carry_are_errors(write_tree, runner, value, what, fix):
+    source, result = validate(write_tree, runner, {"fetch.yaml": SCHEMA.format(value=value), "fetch.md": "x\n"})
+    assert result.exit_code == 1
+    assert (f"{source}/servers/fetch.yaml:31: tools[0].input_schema.properties.limit.default: {what} cannot be written as JSON: {fix}"
+            in result.output.splitlines())
+
+
+def test_binary_in_a_json_schema_is_refused(write_tree, runner):
+    source, result = validate(write_tree, runner, {"fetch.yaml": SCHEMA.format(value="!!binary aGVsbG8="), "fetch.md": "x\n"})
+    assert result.exit_code == 1
+    assert f"{source}/servers/fetch.yaml:31: tag tag:yaml.org,2002:binary is not allowed" in result.output.splitlines()
+
+
+@pytest.mark.parametrize("character", ["\u202e", "\u2066", "\u200b", "\u200f", "\ufeff", "\U000e0041"])
+def test_hidden_characters_in_a_name_are_errors_and_elsewhere_warnings_shown_escaped(write_tree, runner, character):
+    escaped = f"\\u{ord(character):04x}" if ord(character) <= 0xFFFF else f"\\U{ord(character):08x}"
+    text = FETCH_YAML.replace("title: Fetch", f"title: Fe{character}tch").replace("  - name: fetch", f"  - name: fe{character}tch")
+    source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert (f"{source}/servers/fetch.yaml:2: title: warning: holds {escaped} (bidirectional control or invisible character): "
+            f"the text 'Fe{escaped}tch' does not read as it is; remove it") in lines
+    assert (f"{source}/servers/fetch.yaml:21: tools[0].name: holds {escaped} (bidirectional control or invisible character): "
+            f"the text 'fe{escaped}tch' does not read as it is; remove it") in lines
+    assert character not in result.output
+
+
+def test_a_title_hiding_only_a_warning_still_validates(write_tree, runner):
+    text = FETCH_YAML.replace("description: Fetches web pages", "description: Fetches\u200b web pages")
+    source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
+    assert result.exit_code == 0, result.output
+    assert f"{source}/servers/fetch.yaml:3: description: warning: holds \\u200b" in result.output
+
+
+def test_look_alike_titles_and_names_are_warned_about(write_tree, runner):
+    other = REMOTE_YAML.replace("title: Docs (remote)", "title: F\u0435tch")  # Cyrillic е
+    source, result = validate(write_tree, runner, {"fetch.yaml": FETCH_YAML, "fetch.md": "x\n", "docs-remote.yaml": other,
+                                                   "docs-remote.md": "x\n"})
+    assert result.exit_code == 0, result.output
+    assert (f"{source}/servers/fetch.yaml:2: title: warning: 'Fetch' looks like the title 'F\u0435tch' of "
+            f"{source}/servers/docs-remote.yaml but is other characters: readers cannot tell them apart; rename one") in result.output.splitlines()
+
+
+@pytest.mark.parametrize("name", ["con", "com1", "lpt9", "nul", "aux", "prn"])
+def test_windows_device_names_are_refused(write_tree, runner, name):
+    text = FETCH_YAML.replace("name: fetch\n", f"name: {name}\n", 1)
+    source, result = validate(write_tree, runner, {f"{name}.yaml": text})
+    assert result.exit_code == 1
+    assert (f"{source}/servers/{name}.yaml: '{name}' is a device name on Windows (CON, PRN, AUX, NUL, COM0-9, LPT0-9): "
+            "a release holding it cannot be unpacked there; choose another name") in result.output.splitlines()
+
+
+def test_a_windows_device_name_as_profile_is_refused(write_tree, runner):
+    from conftest import CATALOG_YAML
+    source = write_tree(catalog=CATALOG_YAML.replace("name: sandbox", "name: aux"))
+    result = runner.invoke(main, ["validate", "--source", str(source)])
+    assert result.exit_code == 1
+    assert (f"{source}/catalog.yaml:16: registries[1].name: 'aux' is a device name on Windows (CON, PRN, AUX, NUL, "
+            "COM0-9, LPT0-9): a release holding it cannot be unpacked there; choose another name") in result.output
+
+
+class CountedName(str):
+    """A tool name counting its comparisons: N names must be compared O(N) times, not O(N²)."""
+
+    comparisons = 0
+
+    def __eq__(self, other: object) -> bool:
+        CountedName.comparisons += 1
+        return str.__eq__(self, other)
+
+    __hash__ = str.__hash__
+
+
+class NamedTool:
+    def __init__(self, name: str) -> None:
+        self.deployed_name = name
+
+
+def test_toolhive_tool_names_is_linear_in_the_number_of_tools():
+    """A list membership test per tool made 20,000 tools take 34 s (speed itself: bench/)."""
+    tools = [NamedTool(CountedName(f"tool_{i % 15000}")) for i in range(20000)]
+    assert toolhive_tool_names(tools) == [f"tool_{i}" for i in range(15000)]
+    assert CountedName.comparisons <= 2 * len(tools)
