@@ -21,7 +21,7 @@ from typing import Any
 
 from generator import paths
 from generator import derived
-from generator.derived import deploy_image, profile_servers, profile_tools
+from generator.derived import profile_servers, profile_tools
 from generator.models import RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server
@@ -74,9 +74,25 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile 
         for variant, api in (("current", k8s_server.CURRENT_API), ("legacy", k8s_server.LEGACY_API)):
             manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace)
             source = f"servers/{server.name}.yaml (profile {profile.name})"
-            files = list(folder_files(Folder(_profile_server_dir(profile, variant, server), source, manifests), version))
+            folder = _profile_server_dir(profile, variant, server)
+            deployer = [manifest for manifest in manifests if manifest.stem not in PLATFORM_STEMS]
+            platform = [manifest for manifest in manifests if manifest.stem in PLATFORM_STEMS]
+            files = folder_files(Folder(folder, source, deployer), version)
+            files += folder_files(Folder(f"{folder}{PLATFORM_FOLDER}/", source, platform), version)
             yield from files
             yield Fragment(_piece_key(profile, variant), _piece_bytes(_server_piece(context, profile, files)))
+
+
+# In a profile's namespace the platform team applies what decides a server's reach and tools
+# (`servers/<name>/platform/`, included by the profile's kustomization); the deployers group,
+# which may not create these kinds, applies only the workload in `servers/<name>/`.
+PLATFORM_STEMS = frozenset({"permission-profile", "mcptoolconfig", "networkpolicy"})
+PLATFORM_FOLDER = "platform"
+
+
+def platform_folders(servers: Sequence[Server], prefix: str = "") -> list[str]:
+    """The per-server platform folders a profile's kustomization includes, relative to it."""
+    return [f"{prefix}servers/{server.name}/{PLATFORM_FOLDER}" for server in sorted(servers, key=lambda item: item.name)]
 
 
 def _profile_server_dir(profile: RegistryProfile, variant: str, server: Server) -> str:
@@ -182,14 +198,15 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     # Each folder's files go to the output and the tarball as soon as they are made, then are
     # dropped: a 10,000-server profile's ConfigMaps and all.yaml come to 300 MB. The tarball takes
     # them in path order: base/ and all.yaml, legacy/, its servers, mesh/, the servers, with-mesh/.
-    top = Folder(root, source, [], subfolders=["base"])
+    servers = [server for server, _ in runnable]
+    top = Folder(root, source, [], subfolders=["base", *platform_folders(servers)])
     yield from archive.add(folder_files(top, version) + _base_files(context, profile, admitted, runnable, source))
-    yield from archive.add(_legacy_files(context, profile, admitted, source))
+    yield from archive.add(_legacy_files(context, profile, admitted, runnable, source))
     archive.servers_run("legacy")
     mesh = Folder(f"{root}mesh/", source, [Manifest(stem, doc) for stem, doc in k8s_profile.mesh_objects(profile)])
     yield from archive.add(folder_files(mesh, version, component=True))
     archive.servers_run("current")
-    yield from archive.add([mesh_overlay(f"{root}with-mesh/", source, version)])
+    yield from archive.add([mesh_overlay(f"{root}with-mesh/", source, version, platform_folders(servers, "../"))])
     yield from archive.finish()
 
 
@@ -205,22 +222,43 @@ def _base_files(
     parts = k8s_profile.split_registry(
         profile, admitted, partial(upstream_registry_bytes, context, profile=profile), partial(upstream_registry_size, context, profile=profile)
     )
-    images = [deploy_image(catalog.meta, server, context.image_mirror) for server, _ in runnable if server.kind == "container"]
-    urls = [server.remote.url for server, _ in runnable if server.remote is not None]
     current = Folder(f"{paths.profile_bundle_dir(profile.name)}base/", source, [
         Manifest("namespace", k8s_profile.namespace(profile)),
         *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
         Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
         *common_manifests(profile),
-        Manifest("admission-policy", k8s_policy.admission_policy(profile.namespace, [i for i in images if i], urls)),
-        Manifest("admission-policy-binding", k8s_policy.admission_binding(profile.namespace)),
+        *admission_manifests(context, profile, runnable, k8s_server.CURRENT_API),
         Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
     ])
     return folder_files(current, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name))
 
 
-def _legacy_files(context: RenderContext, profile: RegistryProfile, admitted: Sequence[Server], source: str) -> list[OutputFile]:
-    """`legacy/`: the same registry for operators up to v0.16 (typed MCPRegistry)."""
+def admission_manifests(
+    context: RenderContext, profile: RegistryProfile, runnable: Sequence[tuple[Server, Sequence[Tool]]], api: str
+) -> list[Manifest]:
+    """The admission policy and its binding, the shapes taken from the objects the profile's folders ship."""
+    shipped = []
+    for server, tools in runnable:
+        documents = {m.stem: m.document for m in server_manifests(context, server, tools, api=api, namespace=profile.namespace)}
+        workload = documents.get("mcpserver") or documents["mcpremoteproxy"]
+        assert isinstance(workload, dict)
+        tool_config = documents.get("mcptoolconfig")
+        assert tool_config is None or isinstance(tool_config, dict)
+        shipped.append(k8s_policy.ShippedServer(server.name, workload, tool_config))
+    return [
+        Manifest("admission-policy", k8s_policy.admission_policy(profile.name, profile.namespace, shipped)),
+        Manifest("admission-policy-binding", k8s_policy.admission_binding(profile.namespace)),
+    ]
+
+
+def _legacy_files(
+    context: RenderContext,
+    profile: RegistryProfile,
+    admitted: Sequence[Server],
+    runnable: Sequence[tuple[Server, Sequence[Tool]]],
+    source: str,
+) -> list[OutputFile]:
+    """`legacy/`: the same registry for operators up to v0.16 (typed MCPRegistry), and the same admission policy."""
     catalog = context.catalog
     parts = k8s_profile.split_registry(
         profile, admitted, partial(legacy_registry_bytes, context, profile=profile), partial(legacy_registry_size, context, profile=profile)
@@ -230,8 +268,9 @@ def _legacy_files(context: RenderContext, profile: RegistryProfile, admitted: Se
         *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
         Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, parts)),
         *common_manifests(profile),
+        *admission_manifests(context, profile, runnable, k8s_server.LEGACY_API),
         Manifest("database-secret.example", k8s_legacy.database_template(profile), k8s_legacy.database_note(profile), applied=False),
-    ])
+    ], subfolders=platform_folders([server for server, _ in runnable]))
     return folder_files(legacy, catalog.meta.version)
 
 
@@ -248,9 +287,11 @@ def common_manifests(profile: RegistryProfile) -> list[Manifest]:
     ]
 
 
-def mesh_overlay(folder: str, source: str, version: str) -> OutputFile:
+def mesh_overlay(folder: str, source: str, version: str, platform: Sequence[str]) -> OutputFile:
     """`with-mesh/kustomization.yaml`: the profile's objects plus the Istio component."""
-    kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": ["../base"], "components": ["../mesh"]}
+    kustomization = {
+        "apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": ["../base", *platform], "components": ["../mesh"],
+    }
     head = header(version, source, "The profile bundle with Istio STRICT mTLS; needs Istio in the cluster.")
     return OutputFile(f"{folder}kustomization.yaml", document_bytes(head, kustomization))
 
@@ -319,8 +360,7 @@ def _server_piece(context: RenderContext, profile: RegistryProfile, files: Seque
     """A server's folder in one variant of the profile, as tar entries (its folder entry included)."""
     parent = _archive_parent(profile)
     entries = {item.path[len(parent):]: item.content for item in files}
-    folder = next(iter(entries)).rsplit("/", 1)[0]
-    return archive_piece(entries, [folder], _mtime(context))
+    return archive_piece(entries, {name.rsplit("/", 1)[0] for name in entries}, _mtime(context))
 
 
 def _rebuilt_piece(context: RenderContext, profile: RegistryProfile, server: Server, variant: str) -> bytes:
