@@ -124,7 +124,10 @@ def test_profile_bundle_layout_and_all_yaml(files: dict[str, bytes]) -> None:
     base = load(files, f"{root}base/kustomization.yaml")["resources"]
     assert "pgpass-secret.example.yaml" not in base
     documents = list(yaml.safe_load_all(files[f"{root}all.yaml"]))
-    assert [d["kind"] for d in documents] == [load(files, f"{root}base/{name}")["kind"] for name in base]
+    platform = [f"{folder}/{name}" for folder in load(files, f"{root}kustomization.yaml")["resources"][1:]
+                for name in load(files, f"{root}{folder}/kustomization.yaml")["resources"]]
+    assert [d["kind"] for d in documents] == [load(files, f"{root}base/{name}")["kind"] for name in base] + [
+        load(files, f"{root}{name}")["kind"] for name in platform]
     namespace = load(files, f"{root}base/namespace.yaml")
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     assert f"{root}mesh/kustomization.yaml" in files and f"{root}with-mesh/kustomization.yaml" in files
@@ -159,6 +162,9 @@ def test_legacy_registry_is_typed_and_enforces(files: dict[str, bytes]) -> None:
     server = load(files, "bundles/registries/sandbox/legacy/servers/github/mcpserver.yaml")
     assert server["apiVersion"] == "toolhive.stacklok.dev/v1alpha1"
     assert server["metadata"]["namespace"] == "mcp-sandbox"
+    # The v0.15/v0.16 operators' MCPRemoteProxy CRD names the field `remoteURL` (and requires it).
+    proxy = load(files, "bundles/registries/sandbox/legacy/servers/github-remote/mcpremoteproxy.yaml")["spec"]
+    assert proxy["remoteURL"] == "https://api.githubcopilot.com/mcp" and "remoteUrl" not in proxy
 
 
 def test_rbac_names_the_profile_groups(files: dict[str, bytes]) -> None:

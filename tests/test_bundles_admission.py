@@ -297,12 +297,13 @@ def test_images_and_urls_outside_the_profile_are_refused(files: dict[str, bytes]
     semgrep["metadata"]["namespace"] = "mcp-production"
     expect_refused(policy, semgrep, "spec.image must be one of")
     remote = workload(files, variant, "atlassian-remote")
-    url = remote["spec"]["remoteUrl"]
+    field = "remoteURL" if variant == "legacy" else "remoteUrl"  # the v0.16 operator's CRD spells it so
+    url = remote["spec"][field]
     for other in (url.rstrip("/") + "/admin", url + "?all=1", "https://exfil.example.net/mcp"):
-        remote["spec"]["remoteUrl"] = other
+        remote["spec"][field] = other
         messages = expect_refused(policy, remote)
         assert messages == [
-            "this namespace proxies only the remote MCP servers of registry profile production: spec.remoteUrl must be "
+            f"this namespace proxies only the remote MCP servers of registry profile production: spec.{field} must be "
             "one of the profile's URLs exactly (same host, path and query); deploy it from the profile's bundle "
             "(bundles/registries/production/servers/<name>/)"
         ], other

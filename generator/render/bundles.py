@@ -131,7 +131,10 @@ def server_manifests(
     return manifests
 
 
-def folder_files(folder: Folder, version: str, *, component: bool = False, all_path: str | None = None) -> list[OutputFile]:
+def folder_files(
+    folder: Folder, version: str, *, component: bool = False, all_path: str | None = None,
+    also_in_all: Sequence[Manifest] = (),
+) -> list[OutputFile]:
     """Every object's file and the folder's kustomization.yaml (a Component for `mesh/`), then,
     given `all_path`, the all.yaml holding the same applied objects.
 
@@ -142,14 +145,21 @@ def folder_files(folder: Folder, version: str, *, component: bool = False, all_p
     bodies: list[memoryview] = []  # each object's YAML inside its file, for all.yaml: never a second copy
     for manifest in folder.manifests:
         head = header(version, folder.source, manifest.note).encode("utf-8")
-        document = manifest.document() if callable(manifest.document) else manifest.document
+        document = _document(manifest)
         content = head + yaml_text(document).encode("utf-8")
         files.append(OutputFile(f"{folder.path}{manifest.stem}.yaml", content))
         bodies.append(memoryview(content)[len(head):])
     files.append(_kustomization(folder, version, component))
     if all_path is not None:
-        files.append(_all_yaml(all_path, folder, version, bodies))
+        # Objects the folder's kustomization includes from sub-folders (a profile's platform/ folders).
+        extra = [memoryview(yaml_text(_document(manifest)).encode("utf-8")) for manifest in also_in_all]
+        included = Folder(folder.path, folder.source, [*folder.manifests, *also_in_all])
+        files.append(_all_yaml(all_path, included, version, [*bodies, *extra]))
     return files
+
+
+def _document(manifest: Manifest) -> dict[str, Any]:
+    return manifest.document() if callable(manifest.document) else manifest.document
 
 
 def _kustomization(folder: Folder, version: str, component: bool) -> OutputFile:
@@ -222,31 +232,42 @@ def _base_files(
     parts = k8s_profile.split_registry(
         profile, admitted, partial(upstream_registry_bytes, context, profile=profile), partial(upstream_registry_size, context, profile=profile)
     )
+    shipped = profile_server_manifests(context, profile, runnable, k8s_server.CURRENT_API)
     current = Folder(f"{paths.profile_bundle_dir(profile.name)}base/", source, [
         Manifest("namespace", k8s_profile.namespace(profile)),
         *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
         Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
         *common_manifests(profile),
-        *admission_manifests(context, profile, runnable, k8s_server.CURRENT_API),
+        *admission_manifests(profile, shipped, k8s_server.CURRENT_API),
         Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
     ])
-    return folder_files(current, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name))
+    platform = [manifest for _, manifests in shipped for manifest in manifests if manifest.stem in PLATFORM_STEMS]
+    all_path = paths.profile_bundle_all(profile.name)
+    return folder_files(current, catalog.meta.version, all_path=all_path, also_in_all=platform)
+
+
+def profile_server_manifests(
+    context: RenderContext, profile: RegistryProfile, runnable: Sequence[tuple[Server, Sequence[Tool]]], api: str
+) -> list[tuple[Server, list[Manifest]]]:
+    """What the profile's server folders ship, per server (the same objects the per-server half writes)."""
+    return [(server, server_manifests(context, server, tools, api=api, namespace=profile.namespace)) for server, tools in runnable]
 
 
 def admission_manifests(
-    context: RenderContext, profile: RegistryProfile, runnable: Sequence[tuple[Server, Sequence[Tool]]], api: str
+    profile: RegistryProfile, shipped_manifests: Sequence[tuple[Server, Sequence[Manifest]]], api: str
 ) -> list[Manifest]:
     """The admission policy and its binding, the shapes taken from the objects the profile's folders ship."""
     shipped = []
-    for server, tools in runnable:
-        documents = {m.stem: m.document for m in server_manifests(context, server, tools, api=api, namespace=profile.namespace)}
+    for server, manifests in shipped_manifests:
+        documents = {m.stem: m.document for m in manifests}
         workload = documents.get("mcpserver") or documents["mcpremoteproxy"]
         assert isinstance(workload, dict)
         tool_config = documents.get("mcptoolconfig")
         assert tool_config is None or isinstance(tool_config, dict)
         shipped.append(k8s_policy.ShippedServer(server.name, workload, tool_config))
     return [
-        Manifest("admission-policy", k8s_policy.admission_policy(profile.name, profile.namespace, shipped)),
+        Manifest("admission-policy", k8s_policy.admission_policy(
+            profile.name, profile.namespace, shipped, k8s_server.remote_url_field(api))),
         Manifest("admission-policy-binding", k8s_policy.admission_binding(profile.namespace)),
     ]
 
@@ -268,7 +289,8 @@ def _legacy_files(
         *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
         Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, parts)),
         *common_manifests(profile),
-        *admission_manifests(context, profile, runnable, k8s_server.LEGACY_API),
+        *admission_manifests(
+            profile, profile_server_manifests(context, profile, runnable, k8s_server.LEGACY_API), k8s_server.LEGACY_API),
         Manifest("database-secret.example", k8s_legacy.database_template(profile), k8s_legacy.database_note(profile), applied=False),
     ], subfolders=platform_folders([server for server, _ in runnable]))
     return folder_files(legacy, catalog.meta.version)

@@ -128,7 +128,7 @@ def _bundle_hint(profile: str) -> str:
     )
 
 
-def validations(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
+def validations(profile: str, fields: Sequence[str], url_field: str) -> list[dict[str, str]]:
     """The policy's rules, each with a message that says what to do instead."""
     free = ", ".join(FREE_FIELDS)
     rules = [
@@ -141,9 +141,9 @@ def validations(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
         },
         {
             "expression": "request.resource.resource != 'mcpremoteproxies' || "
-            "(has(object.spec.remoteUrl) && object.spec.remoteUrl in variables.proxies)",
+            f"(has(object.spec.{url_field}) && object.spec.{url_field} in variables.proxies)",
             "message": f"this namespace proxies only the remote MCP servers of registry profile {profile}: "
-            "spec.remoteUrl must be one of the profile's URLs exactly (same host, path and query); deploy it "
+            f"spec.{url_field} must be one of the profile's URLs exactly (same host, path and query); deploy it "
             f"from the profile's bundle (bundles/registries/{profile}/servers/<name>/)",
         },
         {
@@ -205,7 +205,7 @@ def _pinned_dynamic() -> str:
     return "f in object.spec && object.spec[f] == s.spec[f]"
 
 
-def policy_variables(shipped: Sequence[ShippedServer]) -> list[dict[str, str]]:
+def policy_variables(shipped: Sequence[ShippedServer], url_field: str) -> list[dict[str, str]]:
     """The policy's variables: the shipped shapes by image and URL, the tool configs by name, and
     the shapes for the object under review."""
     tool_configs = {
@@ -214,21 +214,21 @@ def policy_variables(shipped: Sequence[ShippedServer]) -> list[dict[str, str]]:
     }
     return [
         {"name": "servers", "expression": cel_value(_shapes_by(shipped, "MCPServer", "image"))},
-        {"name": "proxies", "expression": cel_value(_shapes_by(shipped, "MCPRemoteProxy", "remoteUrl"))},
+        {"name": "proxies", "expression": cel_value(_shapes_by(shipped, "MCPRemoteProxy", url_field))},
         {"name": "toolConfigs", "expression": cel_value(dict(sorted(tool_configs.items())))},
         {
             "name": "shapes",
             "expression": "request.resource.resource == 'mcpservers' ? "
             "(has(object.spec.image) && object.spec.image in variables.servers ? variables.servers[object.spec.image] : []) : "
-            "(request.resource.resource == 'mcpremoteproxies' && has(object.spec.remoteUrl) && "
-            "object.spec.remoteUrl in variables.proxies ? variables.proxies[object.spec.remoteUrl] : [])",
+            f"(request.resource.resource == 'mcpremoteproxies' && has(object.spec.{url_field}) && "
+            f"object.spec.{url_field} in variables.proxies ? variables.proxies[object.spec.{url_field}] : [])",
         },
     ]
 
 
 def pinned_fields(shipped: Sequence[ShippedServer]) -> list[str]:
     """Every field some shipped workload sets or that is pinned for a reason, except those with a rule of their own."""
-    own_rule = {"image", "remoteUrl", "toolConfigRef"}
+    own_rule = {"image", "remoteUrl", "remoteURL", "toolConfigRef"}
     return sorted(({key for item in shipped for key in shape(item.workload)} | set(PINNED_BECAUSE)) - own_rule)
 
 
@@ -237,8 +237,9 @@ def policy_name(namespace: str) -> str:
     return resource_name(f"mcp-catalog-{namespace}", "-servers", limit=253)
 
 
-def admission_policy(profile: str, namespace: str, shipped: Sequence[ShippedServer]) -> dict[str, Any]:
-    """The ValidatingAdmissionPolicy holding the namespace to what the profile ships."""
+def admission_policy(profile: str, namespace: str, shipped: Sequence[ShippedServer], url_field: str = "remoteUrl") -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy holding the namespace to what the profile ships (`url_field`: the
+    remote proxy's URL field in the targeted API version)."""
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
@@ -255,8 +256,8 @@ def admission_policy(profile: str, namespace: str, shipped: Sequence[ShippedServ
                     }
                 ]
             },
-            "variables": policy_variables(shipped),
-            "validations": validations(profile, pinned_fields(shipped)),
+            "variables": policy_variables(shipped, url_field),
+            "validations": validations(profile, pinned_fields(shipped), url_field),
         },
     }
 

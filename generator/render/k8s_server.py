@@ -6,7 +6,8 @@ MCPRemoteProxy. Both get an MCPToolConfig (the tools a profile keeps, by their
 deployed names, since ToolHive filters after renaming), an egress
 NetworkPolicy and, when they need credentials, a Secret *template* that never
 holds a value. The same builders serve the current (v1beta1) and the legacy
-(v1alpha1) API versions: the field names these objects use are the same in both.
+(v1alpha1) API versions: the field names these objects use are the same in both,
+except the remote proxy's URL (`remote_url_field`).
 
 Builders return plain dicts in the order a reader expects (apiVersion, kind,
 metadata, spec); they never read the clock and never build a path.
@@ -182,6 +183,11 @@ def mcp_server(
     return {"apiVersion": api, "kind": "MCPServer", "metadata": metadata(names.workload, namespace, server), "spec": spec}
 
 
+def remote_url_field(api: str) -> str:
+    """The MCPRemoteProxy's URL field: `remoteURL` in the operators up to v0.16 (v1alpha1), `remoteUrl` since."""
+    return "remoteURL" if api == LEGACY_API else "remoteUrl"
+
+
 def header_secret_key(header: str) -> str:
     """A Secret key for an HTTP header name (Secret keys allow only [-._a-zA-Z0-9])."""
     return re.sub(r"[^-._a-zA-Z0-9]", "_", header)
@@ -192,7 +198,7 @@ def mcp_remote_proxy(
 ) -> dict[str, Any]:
     """The MCPRemoteProxy that fronts a remote server's URL inside the cluster."""
     assert server.remote is not None
-    spec: dict[str, Any] = {"remoteUrl": server.remote.url, "transport": server.transport, "proxyPort": PROXY_PORT}
+    spec: dict[str, Any] = {remote_url_field(api): server.remote.url, "transport": server.transport, "proxyPort": PROXY_PORT}
     secret_headers = [header for header in server.remote.headers if header.secret]
     if secret_headers:
         spec["headerForward"] = {
