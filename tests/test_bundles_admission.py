@@ -11,6 +11,7 @@ bypass the issue lists is tried against the current and the legacy bundle.
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ import pytest
 import yaml
 
 from conftest import DEFAULT_SOURCE, SHARED
-from generator.render import bundles
+from generator.render import bundles, k8s_policy
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
@@ -34,9 +35,17 @@ def render_files(source: Path, **options: Any) -> dict[str, bytes]:
     return {item.path: item.content for item in bundles.render(context)}
 
 
-@pytest.fixture(scope="module")
-def files() -> dict[str, bytes]:
-    return render_files(DEFAULT_SOURCE)
+@pytest.fixture(scope="module", params=["one policy", "shapes in parts"])
+def files(request: pytest.FixtureRequest) -> dict[str, bytes]:
+    """The default catalog's bundles; a second time with the shapes spread over several policies,
+    as a large profile's are (each object must then pass every policy of the profile)."""
+    if request.param == "one policy":
+        return render_files(DEFAULT_SOURCE)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(k8s_policy, "SHAPES_BUDGET", 6000)
+        generated = render_files(DEFAULT_SOURCE)
+    assert "bundles/registries/production/base/admission-policy-3.yaml" in generated
+    return generated
 
 
 def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
@@ -81,8 +90,10 @@ def constant(expression: str, activation: dict[str, Any]) -> Any:
     return _CONSTANTS[expression]
 
 
-def review(policy: dict[str, Any], document: dict[str, Any]) -> list[str]:
-    """The messages of every validation `document` fails; [] means admitted."""
+def review(policy: dict[str, Any] | list[dict[str, Any]], document: dict[str, Any]) -> list[str]:
+    """The messages of every validation `document` fails in each policy; [] means admitted."""
+    if isinstance(policy, list):
+        return [message for each in policy for message in review(each, document)]
     spec = policy["spec"]
     resource = RESOURCE_OF[document["kind"]]
     rules = spec["matchConstraints"]["resourceRules"]
@@ -121,12 +132,20 @@ def review(policy: dict[str, Any], document: dict[str, Any]) -> list[str]:
     return messages
 
 
-def policies(files: dict[str, bytes]) -> dict[str, dict[str, Any]]:
+def policies(files: dict[str, bytes]) -> dict[str, list[dict[str, Any]]]:
+    """Every admission policy of the profile, per variant, each checked to have its binding."""
     root = f"bundles/registries/{PROFILE}/"
-    return {
-        "current": load(files, f"{root}base/admission-policy.yaml"),
-        "legacy": load(files, f"{root}legacy/admission-policy.yaml"),
-    }
+    found: dict[str, list[dict[str, Any]]] = {}
+    for variant, folder in (("current", "base/"), ("legacy", "legacy/")):
+        names = sorted(p for p in files if re.fullmatch(re.escape(root + folder) + r"admission-policy(-\d+)?\.yaml", p))
+        found[variant] = [load(files, name) for name in names]
+        for name, policy in zip(names, found[variant]):
+            binding = load(files, name.replace("admission-policy", "admission-policy-binding"))["spec"]
+            assert binding["policyName"] == policy["metadata"]["name"] and binding["validationActions"] == ["Deny"]
+            assert binding["matchResources"]["namespaceSelector"] == {
+                "matchLabels": {"kubernetes.io/metadata.name": "mcp-production"}}
+            assert policy["spec"]["failurePolicy"] == "Fail"
+    return found
 
 
 def shipped(files: dict[str, bytes], variant: str) -> list[tuple[str, dict[str, Any]]]:
@@ -180,12 +199,10 @@ def test_fields_the_bundles_add_later_stay_admitted(write_tree) -> None:
     server_path = "bundles/registries/production/servers/fetch/mcpserver.yaml"
     server = load(generated, server_path)
     assert "imagePullSecrets" not in yaml.safe_dump(server)
-    from generator.render import k8s_policy
-
     server["spec"]["podTemplateSpec"]["spec"]["imagePullSecrets"] = [{"name": "mirror-pull"}]
     server["spec"]["allowPrivateEndpoint"] = True
     shipped_server = k8s_policy.ShippedServer("fetch", server, None)
-    policy = k8s_policy.admission_policy("production", "mcp-prod", [shipped_server])
+    policy = k8s_policy.admission_policies("production", "mcp-prod", [shipped_server])
     assert review(policy, server) == []
     without = copy.deepcopy(server)
     del without["spec"]["podTemplateSpec"]["spec"]["imagePullSecrets"]
@@ -323,6 +340,7 @@ def test_remote_proxy_widened_is_refused(files: dict[str, bytes], variant: str) 
 def test_admission_policy_requires_the_pinned_digest(write_tree) -> None:
     generated = render_files(write_tree())
     policy = load(generated, "bundles/registries/production/base/admission-policy.yaml")
+    assert "bundles/registries/production/base/admission-policy-1.yaml" not in generated  # small: one policy
     server = load(generated, "bundles/registries/production/servers/fetch/mcpserver.yaml")
     assert "@sha256:" in server["spec"]["image"] and review(policy, server) == []
     for image in (server["spec"]["image"].split("@")[0], server["spec"]["image"][:-1] + "2"):
@@ -344,15 +362,6 @@ def test_hostile_url_cannot_break_out_of_the_cel_literal(write_tree) -> None:
     assert proxy["spec"]["remoteUrl"] == hostile and review(policy, proxy) == []
     proxy["spec"]["remoteUrl"] = "https://other.example.com/"
     expect_refused(policy, proxy, "spec.remoteUrl must be one of")
-
-
-def test_binding_applies_the_policy_to_the_profile_namespace_only(files: dict[str, bytes]) -> None:
-    for folder in ("base", "legacy"):
-        policy = load(files, f"bundles/registries/production/{folder}/admission-policy.yaml")
-        binding = load(files, f"bundles/registries/production/{folder}/admission-policy-binding.yaml")["spec"]
-        assert binding["policyName"] == policy["metadata"]["name"] and binding["validationActions"] == ["Deny"]
-        assert binding["matchResources"]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "mcp-production"}}
-        assert policy["spec"]["failurePolicy"] == "Fail"
 
 
 def test_cel_literals_are_homogeneous_and_escaped() -> None:
