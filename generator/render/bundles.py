@@ -256,7 +256,7 @@ def profile_server_manifests(
 def admission_manifests(
     profile: RegistryProfile, shipped_manifests: Sequence[tuple[Server, Sequence[Manifest]]], api: str
 ) -> list[Manifest]:
-    """The admission policy and its binding, the shapes taken from the objects the profile's folders ship."""
+    """The admission policies and their bindings, the shapes taken from the objects the profile's folders ship."""
     shipped = []
     for server, manifests in shipped_manifests:
         documents = {m.stem: m.document for m in manifests}
@@ -265,11 +265,13 @@ def admission_manifests(
         tool_config = documents.get("mcptoolconfig")
         assert tool_config is None or isinstance(tool_config, dict)
         shipped.append(k8s_policy.ShippedServer(server.name, workload, tool_config))
-    return [
-        Manifest("admission-policy", k8s_policy.admission_policy(
-            profile.name, profile.namespace, shipped, k8s_server.remote_url_field(api))),
-        Manifest("admission-policy-binding", k8s_policy.admission_binding(profile.namespace)),
-    ]
+    manifests = []
+    policies = k8s_policy.admission_policies(profile.name, profile.namespace, shipped, k8s_server.remote_url_field(api))
+    for index, policy in enumerate(policies):
+        suffix = f"-{index}" if index else ""
+        manifests.append(Manifest(f"admission-policy{suffix}", policy))
+        manifests.append(Manifest(f"admission-policy-binding{suffix}", k8s_policy.admission_binding(policy, profile.namespace)))
+    return manifests
 
 
 def _legacy_files(

@@ -27,9 +27,13 @@ from generator.render.k8s_server import TOOLHIVE_API_GROUP
 from generator.render.k8s_yaml import MANAGED_BY, resource_name
 
 FREE_FIELDS = (
-    "audit", "authzConfig", "authzConfigRef", "oidcConfigRef", "proxyMode", "rateLimiting",
-    "replicas", "resources", "sessionAffinity", "telemetryConfigRef",
+    "audit", "authzConfig", "authzConfigRef", "oidcConfig", "oidcConfigRef", "proxyMode", "rateLimiting",
+    "replicas", "resources", "sessionAffinity", "telemetry", "telemetryConfigRef",
 )
+# The API server stores a policy as one object (etcd takes at most 1.5 MiB a request): a large
+# profile's shapes are spread over several policies of at most this many bytes of CEL literals,
+# each checking only the images and URLs it holds, beside one policy that knows every name.
+SHAPES_BUDGET = 256 * 1024
 # What the CRDs (v0.44.0) default when a field is left out: an object may carry these values
 # for fields the profile does not ship (the API server adds them), and no other value.
 CRD_DEFAULTS: dict[str, Any] = {"allowPrivateEndpoint": False, "trustProxyHeaders": False}
@@ -128,10 +132,26 @@ def _bundle_hint(profile: str) -> str:
     )
 
 
-def validations(profile: str, fields: Sequence[str], url_field: str) -> list[dict[str, str]]:
-    """The policy's rules, each with a message that says what to do instead."""
-    free = ", ".join(FREE_FIELDS)
-    rules = [
+def validations(profile: str, fields: Sequence[str], url_field: str, *, membership: bool, shapes: bool) -> list[dict[str, str]]:
+    """The policy's rules, each with a message that says what to do instead.
+
+    `membership` rules refuse images, URLs and tool config names the profile does not ship;
+    `shapes` rules compare an object with what the profile ships for its image, URL or name,
+    and pass objects this policy holds no shape for (another policy of the profile does).
+    """
+    rules = []
+    if membership:
+        rules += _membership_rules(profile, url_field)
+    if shapes:
+        rules += _shape_rules(profile, fields)
+    rules.append(_tool_config_rule(profile, membership=membership, shapes=shapes))
+    for rule in rules:
+        rule["reason"] = "Forbidden"
+    return rules
+
+
+def _membership_rules(profile: str, url_field: str) -> list[dict[str, str]]:
+    return [
         {
             "expression": "request.resource.resource != 'mcpservers' || "
             "(has(object.spec.image) && object.spec.image in variables.servers)",
@@ -146,6 +166,12 @@ def validations(profile: str, fields: Sequence[str], url_field: str) -> list[dic
             f"spec.{url_field} must be one of the profile's URLs exactly (same host, path and query); deploy it "
             f"from the profile's bundle (bundles/registries/{profile}/servers/<name>/)",
         },
+    ]
+
+
+def _shape_rules(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
+    free = ", ".join(FREE_FIELDS)
+    rules = [
         {
             "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, {_pinned('toolConfigRef')})",
             "messageExpression": "'toolConfigRef' in variables.shapes[0].spec ? \"spec.toolConfigRef must name \" + "
@@ -182,22 +208,26 @@ def validations(profile: str, fields: Sequence[str], url_field: str) -> list[dic
             "message": f"the object matches none of registry profile {profile}'s servers as a whole: apply one "
             "server's folder of the profile's bundle unchanged",
         },
-        {
-            "expression": "request.resource.resource != 'mcptoolconfigs' || "
-            "(object.metadata.name in variables.toolConfigs && object.spec == variables.toolConfigs[object.metadata.name])",
-            "messageExpression": "object.metadata.name in variables.toolConfigs ? \"MCPToolConfig \" + "
-            f"object.metadata.name + \" must be exactly what registry profile {profile} ships (its toolsFilter "
-            "is the profile's tool policy): the platform team applies it with the profile's bundle; to change it, "
-            f"change catalog.yaml and release the catalog again\" : \"this namespace holds only registry profile "
-            f"{profile}'s tool configs (named <server>-tools): the platform team applies them with the profile's "
-            "bundle\"",
-            "message": f"MCPToolConfigs in this namespace are registry profile {profile}'s, applied by the platform "
-            "team with the profile's bundle",
-        },
     ]
-    for rule in rules:
-        rule["reason"] = "Forbidden"
     return rules
+
+
+def _tool_config_rule(profile: str, *, membership: bool, shapes: bool) -> dict[str, str]:
+    """Tool configs: known by name (membership) and exactly as shipped (shapes)."""
+    known = "object.metadata.name in variables.toolConfigs"
+    same = "object.spec == variables.toolConfigs[object.metadata.name]"
+    check = f"({known} && {same})" if membership and shapes else known if membership else f"(!({known}) || {same})"
+    unknown = (f"\"this namespace holds only registry profile {profile}'s tool configs (named <server>-tools): the "
+               "platform team applies them with the profile's bundle\"")
+    changed = (f"\"MCPToolConfig \" + object.metadata.name + \" must be exactly what registry profile {profile} ships "
+               "(its toolsFilter is the profile's tool policy): the platform team applies it with the profile's "
+               "bundle; to change it, change catalog.yaml and release the catalog again\"")
+    return {
+        "expression": f"request.resource.resource != 'mcptoolconfigs' || {check}",
+        "messageExpression": f"{known} ? {changed} : {unknown}",
+        "message": f"MCPToolConfigs in this namespace are registry profile {profile}'s, applied by the platform "
+        "team with the profile's bundle",
+    }
 
 
 def _pinned_dynamic() -> str:
@@ -205,16 +235,21 @@ def _pinned_dynamic() -> str:
     return "f in object.spec && object.spec[f] == s.spec[f]"
 
 
-def policy_variables(shipped: Sequence[ShippedServer], url_field: str) -> list[dict[str, str]]:
-    """The policy's variables: the shipped shapes by image and URL, the tool configs by name, and
-    the shapes for the object under review."""
+def policy_variables(shipped: Sequence[ShippedServer], url_field: str, *, shapes: bool) -> list[dict[str, str]]:
+    """The policy's variables: the shipped shapes by image and URL, the tool configs by name (without
+    `shapes`, only their names), and the shapes for the object under review."""
     tool_configs = {
-        item.tool_config["metadata"]["name"]: item.tool_config["spec"]
+        item.tool_config["metadata"]["name"]: item.tool_config["spec"] if shapes else {}
         for item in sorted(shipped, key=lambda entry: entry.name) if item.tool_config is not None
     }
+
+    def by(kind: str, key: str) -> dict[str, list[dict[str, Any]]]:
+        found = _shapes_by(shipped, kind, key)
+        return found if shapes else {name: [] for name in found}
+
     return [
-        {"name": "servers", "expression": cel_value(_shapes_by(shipped, "MCPServer", "image"))},
-        {"name": "proxies", "expression": cel_value(_shapes_by(shipped, "MCPRemoteProxy", url_field))},
+        {"name": "servers", "expression": cel_value(by("MCPServer", "image"))},
+        {"name": "proxies", "expression": cel_value(by("MCPRemoteProxy", url_field))},
         {"name": "toolConfigs", "expression": cel_value(dict(sorted(tool_configs.items())))},
         {
             "name": "shapes",
@@ -232,18 +267,51 @@ def pinned_fields(shipped: Sequence[ShippedServer]) -> list[str]:
     return sorted(({key for item in shipped for key in shape(item.workload)} | set(PINNED_BECAUSE)) - own_rule)
 
 
-def policy_name(namespace: str) -> str:
-    """The cluster-wide name of a profile's policy (namespaces are unique, so these are)."""
-    return resource_name(f"mcp-catalog-{namespace}", "-servers", limit=253)
+def policy_name(namespace: str, part: int = 0) -> str:
+    """The cluster-wide name of a profile's policy, or of its `part`-th share of shapes (namespaces are unique)."""
+    return resource_name(f"mcp-catalog-{namespace}", f"-servers-{part}" if part else "-servers", limit=253)
 
 
-def admission_policy(profile: str, namespace: str, shipped: Sequence[ShippedServer], url_field: str = "remoteUrl") -> dict[str, Any]:
-    """The ValidatingAdmissionPolicy holding the namespace to what the profile ships (`url_field`: the
-    remote proxy's URL field in the targeted API version)."""
+def shape_parts(shipped: Sequence[ShippedServer], url_field: str) -> list[list[ShippedServer]]:
+    """The shipped servers in policy-sized parts, in name order; servers sharing an image or URL stay together."""
+    groups: dict[str, list[ShippedServer]] = {}
+    for item in sorted(shipped, key=lambda entry: entry.name):
+        spec = item.workload["spec"]
+        groups.setdefault(spec.get("image") or spec[url_field], []).append(item)
+    parts: list[list[ShippedServer]] = [[]]
+    size = 0
+    for group in groups.values():
+        cost = sum(len(cel_value(shape(item.workload))) + len(cel_value(item.tool_config or {})) for item in group)
+        if parts[-1] and size + cost > SHAPES_BUDGET:
+            parts.append([])
+            size = 0
+        parts[-1].extend(group)
+        size += cost
+    return parts
+
+
+def admission_policies(
+    profile: str, namespace: str, shipped: Sequence[ShippedServer], url_field: str = "remoteUrl"
+) -> list[dict[str, Any]]:
+    """The ValidatingAdmissionPolicies holding the namespace to what the profile ships (`url_field`:
+    the remote proxy's URL field in the targeted API version): one, or for a large profile one that
+    knows every image, URL and tool config name followed by the parts holding the shapes."""
+    parts = shape_parts(shipped, url_field)
+    if len(parts) == 1:
+        return [_policy(policy_name(namespace), profile, shipped, url_field, membership=True, shapes=True)]
+    return [_policy(policy_name(namespace), profile, shipped, url_field, membership=True, shapes=False)] + [
+        _policy(policy_name(namespace, index), profile, part, url_field, membership=False, shapes=True)
+        for index, part in enumerate(parts, 1)
+    ]
+
+
+def _policy(
+    name: str, profile: str, shipped: Sequence[ShippedServer], url_field: str, *, membership: bool, shapes: bool
+) -> dict[str, Any]:
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": policy_name(namespace), "labels": dict(MANAGED_BY)},
+        "metadata": {"name": name, "labels": dict(MANAGED_BY)},
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {
@@ -256,15 +324,17 @@ def admission_policy(profile: str, namespace: str, shipped: Sequence[ShippedServ
                     }
                 ]
             },
-            "variables": policy_variables(shipped, url_field),
-            "validations": validations(profile, pinned_fields(shipped), url_field),
+            "variables": policy_variables(shipped, url_field, shapes=shapes),
+            "validations": validations(
+                profile, pinned_fields(shipped) if shapes else [], url_field, membership=membership, shapes=shapes
+            ),
         },
     }
 
 
-def admission_binding(namespace: str) -> dict[str, Any]:
-    """The binding that applies the policy to the profile's namespace only, denying violations."""
-    name = policy_name(namespace)
+def admission_binding(policy: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The binding that applies `policy` to the profile's namespace only, denying violations."""
+    name = policy["metadata"]["name"]
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicyBinding",
