@@ -126,6 +126,7 @@ def server_page(context: RenderContext, server: Server) -> Page:
         "updated": derived.updated(catalog.meta, server).isoformat(),
         "badges": server_badges(catalog.meta, server),
         "notices": derived.notices(catalog.meta, server),
+        "image": derived.deploy_image(catalog.meta, server, context.image_mirror),
         "touch": touch_summary(server),
         "overview": catalog.overviews.get(server.name, ""),
         "tools": tools,
