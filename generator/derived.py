@@ -40,6 +40,73 @@ def review_state(meta: CatalogMeta, server: Server) -> ReviewState:
     return review.status
 
 
+# How long before an approval expires the catalog starts warning, counted from the catalog date.
+EXPIRY_WARNING = dt.timedelta(days=90)
+NoticeKind = Literal["rejected", "deprecated", "expired", "expiring", "community"]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A warning to show before helping anyone deploy the server (page banner, card, API documents)."""
+
+    kind: NoticeKind
+    message: str
+    replaced_by: str | None = None
+    """The catalog server that replaces a deprecated one (link target), when the entry names one."""
+
+    @property
+    def label(self) -> str:
+        """A few words for cards and badges."""
+        return NOTICE_LABELS[self.kind]
+
+    def document(self) -> dict[str, str]:
+        """The notice in the API documents."""
+        entry = {"kind": self.kind, "message": self.message}
+        if self.replaced_by:
+            entry["replaced_by"] = self.replaced_by
+        return entry
+
+
+NOTICE_LABELS: dict[NoticeKind, str] = {
+    "rejected": "Rejected: do not deploy",
+    "deprecated": "Deprecated",
+    "expired": "Approval expired",
+    "expiring": "Approval expiring soon",
+    "community": "Community: not vetted",
+}
+
+
+def notices(meta: CatalogMeta, server: Server) -> tuple[Notice, ...]:
+    """Every warning the server's state calls for, most serious first, as of the catalog date."""
+    found = []
+    state = review_state(meta, server)
+    review = server.review
+    if state == "rejected" and review is not None:
+        why = f": {review.notes.rstrip().rstrip('.')}." if review.notes else "."
+        found.append(Notice("rejected", f"Rejected by {review.by or 'the review board'}{why} Do not deploy it; "
+                            "its bundle stays in the release for audit only."))
+    if server.status == "deprecated":
+        instead = f" Use {server.replaced_by} instead." if server.replaced_by else " No replacement is listed in this catalog."
+        found.append(Notice("deprecated", f"Deprecated.{instead}", server.replaced_by))
+    if state == "expired" and review is not None and review.expires:
+        found.append(Notice("expired", f"The approval expired on {review.expires.isoformat()}: it must be renewed "
+                            "before the server is deployed again; approved_only profiles no longer admit it."))
+    elif state == "approved" and review is not None and review.expires and (
+        review.expires - meta.last_updated.date() <= EXPIRY_WARNING
+    ):
+        found.append(Notice("expiring", f"The approval expires on {review.expires.isoformat()}, within "
+                            f"{EXPIRY_WARNING.days} days of this catalog's date: plan its renewal."))
+    if server.tier == "community":
+        found.append(Notice("community", "Community entry: listed as published upstream, not vetted by the "
+                            "catalog team."))
+    return tuple(found)
+
+
+def deployable(meta: CatalogMeta, server: Server) -> bool:
+    """False for reference entries and rejected servers: their pages give no deploy recipe."""
+    return server.kind != "reference" and review_state(meta, server) != "rejected"
+
+
 def deploy_image(meta: CatalogMeta, server: Server, mirror: str | None = None) -> str | None:
     """The reference a cluster pulls: rewritten to the image mirror, pinned by digest when known.
 

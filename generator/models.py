@@ -459,6 +459,9 @@ class Server(Strict):
         description="validated: vetted by the catalog team; community: listed as published upstream."
     )
     status: Literal["active", "deprecated"] = Field(default="active", description="Lifecycle state.")
+    replaced_by: DnsLabel | None = Field(
+        default=None, description="Name of the catalog server to use instead (deprecated servers); linked from its page."
+    )
     publisher: str = Field(default="", max_length=120, description="Who builds and maintains the server.")
     registry_name: str | None = Field(
         default=None,

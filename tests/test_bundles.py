@@ -1,9 +1,9 @@
 """What the Kubernetes bundles say: layout, policy, security defaults, determinism and size limits.
 
-Schemas and kustomize are exercised in test_bundles_validation.py; here the
-objects' content is checked against the catalog they came from, the admission
-policy's CEL is evaluated with cel-python against allowed and forbidden
-objects, and a generated 5,000-server catalog checks the ConfigMap size limit.
+Schemas and kustomize are exercised in test_bundles_validation.py and the
+admission policy and RBAC in test_bundles_admission.py; here the objects'
+content is checked against the catalog they came from, and a generated
+5,000-server catalog checks the ConfigMap size limit.
 """
 
 from __future__ import annotations
@@ -120,11 +120,14 @@ def test_http_server_gets_proxy_and_mcp_ports_and_pinned_digest(write_tree, tmp_
 
 def test_profile_bundle_layout_and_all_yaml(files: dict[str, bytes]) -> None:
     root = "bundles/registries/production/"
-    assert load(files, f"{root}kustomization.yaml")["resources"] == ["base"]
+    assert load(files, f"{root}kustomization.yaml")["resources"][0] == "base"
     base = load(files, f"{root}base/kustomization.yaml")["resources"]
     assert "pgpass-secret.example.yaml" not in base
     documents = list(yaml.safe_load_all(files[f"{root}all.yaml"]))
-    assert [d["kind"] for d in documents] == [load(files, f"{root}base/{name}")["kind"] for name in base]
+    platform = [f"{folder}/{name}" for folder in load(files, f"{root}kustomization.yaml")["resources"][1:]
+                for name in load(files, f"{root}{folder}/kustomization.yaml")["resources"]]
+    assert [d["kind"] for d in documents] == [load(files, f"{root}base/{name}")["kind"] for name in base] + [
+        load(files, f"{root}{name}")["kind"] for name in platform]
     namespace = load(files, f"{root}base/namespace.yaml")
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     assert f"{root}mesh/kustomization.yaml" in files and f"{root}with-mesh/kustomization.yaml" in files
@@ -163,14 +166,15 @@ def test_legacy_registry_is_typed_and_enforces(files: dict[str, bytes]) -> None:
     server = load(files, "bundles/registries/sandbox/legacy/servers/github/mcpserver.yaml")
     assert server["apiVersion"] == "toolhive.stacklok.dev/v1alpha1"
     assert server["metadata"]["namespace"] == "mcp-sandbox"
+    # The v0.15/v0.16 operators' MCPRemoteProxy CRD names the field `remoteURL` (and requires it).
+    proxy = load(files, "bundles/registries/sandbox/legacy/servers/github-remote/mcpremoteproxy.yaml")["spec"]
+    assert proxy["remoteURL"] == "https://api.githubcopilot.com/mcp" and "remoteUrl" not in proxy
 
 
 def test_rbac_names_the_profile_groups(files: dict[str, bytes]) -> None:
     base = "bundles/registries/production/base/"
     deployer = load(files, f"{base}rolebinding-deployer.yaml")
     assert deployer["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "mcp-deployers"}]
-    rules = load(files, f"{base}role-deployer.yaml")["rules"]
-    assert rules[0]["resources"] == ["mcpservers", "mcptoolconfigs", "mcpremoteproxies"] and "create" in rules[0]["verbs"]
     viewer = load(files, f"{base}role-viewer.yaml")["rules"][0]
     assert viewer["verbs"] == ["get", "list", "watch"]
     deny = load(files, f"{base}networkpolicy-default-deny.yaml")["spec"]
@@ -196,8 +200,8 @@ def test_production_tool_configs_drop_destructive_tools(files: dict[str, bytes])
     github = catalog.server("github")
     destructive = {t.deployed_name for t in github.tools if t.annotations and t.annotations.destructiveHint}
     assert destructive
-    production = set(load(files, "bundles/registries/production/servers/github/mcptoolconfig.yaml")["spec"]["toolsFilter"])
-    sandbox = set(load(files, "bundles/registries/sandbox/servers/github/mcptoolconfig.yaml")["spec"]["toolsFilter"])
+    production = set(load(files, "bundles/registries/production/servers/github/platform/mcptoolconfig.yaml")["spec"]["toolsFilter"])
+    sandbox = set(load(files, "bundles/registries/sandbox/servers/github/platform/mcptoolconfig.yaml")["spec"]["toolsFilter"])
     assert not production & destructive
     assert destructive <= sandbox
     assert production == sandbox - destructive
@@ -223,7 +227,7 @@ def test_profile_withholding_every_tool_gets_no_server_folder(write_tree) -> Non
     # An empty toolsFilter means "every tool" to ToolHive, so the server must not be deployable there.
     assert not any(path.startswith("bundles/registries/production/servers/fetch/") for path in generated)
     policy = load(generated, "bundles/registries/production/base/admission-policy.yaml")
-    assert "gofetch" not in policy["spec"]["validations"][0]["expression"]
+    assert "gofetch" not in yaml_text(policy)
     assert "bundles/registries/sandbox/servers/fetch/mcpserver.yaml" in generated
 
 
@@ -296,65 +300,6 @@ def test_longest_server_name_keeps_names_within_63(write_tree) -> None:
     assert all(len(name) <= 63 and DNS_LABEL.match(name) for name in names), names
     assert resource_name(long_name, "-tools") != resource_name(long_name[:-1] + "c", "-tools")
     assert resource_name(long_name, "-tools").endswith("-tools")
-
-
-# --- admission policy (CEL) ---------------------------------------------------
-
-
-def cel_verdicts(policy: dict[str, Any], resource: str, spec: dict[str, Any]) -> list[bool]:
-    celpy = pytest.importorskip("celpy", reason="pip install cel-python")
-    environment = celpy.Environment()
-    activation = {
-        "request": celpy.json_to_cel({"resource": {"group": "toolhive.stacklok.dev", "resource": resource}}),
-        "object": celpy.json_to_cel({"spec": spec}),
-    }
-    return [
-        bool(environment.program(environment.compile(rule["expression"])).evaluate(activation))
-        for rule in policy["spec"]["validations"]
-    ]
-
-
-def test_admission_policy_allows_catalog_images_and_urls_only(files: dict[str, bytes]) -> None:
-    policy = load(files, "bundles/registries/production/base/admission-policy.yaml")
-    github = load(files, "bundles/registries/production/servers/github/mcpserver.yaml")["spec"]
-    assert cel_verdicts(policy, "mcpservers", github) == [True, True]
-    assert cel_verdicts(policy, "mcpservers", {**github, "image": "ghcr.io/evil/miner:latest"}) == [False, True]
-    assert cel_verdicts(policy, "mcpservers", {"transport": "stdio"}) == [False, True]
-    # A community server is in the catalog but not in the production profile.
-    sandbox_only = load(files, "bundles/registries/sandbox/servers/semgrep/mcpserver.yaml")["spec"]["image"]
-    assert cel_verdicts(policy, "mcpservers", {"image": sandbox_only}) == [False, True]
-    remote = load(files, "bundles/registries/production/servers/atlassian-remote/mcpremoteproxy.yaml")["spec"]
-    assert cel_verdicts(policy, "mcpremoteproxies", remote) == [True, True]
-    assert cel_verdicts(policy, "mcpremoteproxies", {"remoteUrl": "https://exfil.example.net/mcp"}) == [True, False]
-    binding = load(files, "bundles/registries/production/base/admission-policy-binding.yaml")["spec"]
-    assert binding["policyName"] == policy["metadata"]["name"] and binding["validationActions"] == ["Deny"]
-    assert binding["matchResources"]["namespaceSelector"] == {"matchLabels": {"kubernetes.io/metadata.name": "mcp-production"}}
-
-
-def test_admission_policy_requires_the_pinned_digest(write_tree) -> None:
-    generated = render_files(write_tree())
-    policy = load(generated, "bundles/registries/production/base/admission-policy.yaml")
-    pinned = load(generated, "bundles/servers/fetch/mcpserver.yaml")["spec"]["image"]
-    assert "@sha256:" in pinned
-    assert cel_verdicts(policy, "mcpservers", {"image": pinned}) == [True, True]
-    assert cel_verdicts(policy, "mcpservers", {"image": pinned.split("@")[0]}) == [False, True]
-    other = pinned[:-1] + "2"
-    assert cel_verdicts(policy, "mcpservers", {"image": other}) == [False, True]
-
-
-def test_hostile_url_cannot_break_out_of_the_cel_literal(write_tree) -> None:
-    hostile = 'https://mcp.example.com/x"]||true||["\\\u00e9'
-    remote = yaml.safe_load(
-        'name: docs-remote\ntitle: Docs\ndescription: "x"\nversion: "1"\ncategory: data\ntier: validated\n'
-        "transport: streamable-http\nremote:\n  url: placeholder\n"
-    )
-    remote["remote"]["url"] = hostile
-    generated = render_files(write_tree({"docs-remote.yaml": yaml.safe_dump(remote)}))
-    policy = load(generated, "bundles/registries/production/base/admission-policy.yaml")
-    assert cel_verdicts(policy, "mcpremoteproxies", {"remoteUrl": hostile}) == [True, True]
-    assert cel_verdicts(policy, "mcpremoteproxies", {"remoteUrl": "https://other.example.com/"}) == [True, False]
-    proxy = load(generated, "bundles/servers/docs-remote/mcpremoteproxy.yaml")
-    assert proxy["spec"]["remoteUrl"] == hostile
 
 
 # --- determinism and files ------------------------------------------------------

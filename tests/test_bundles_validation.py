@@ -151,6 +151,12 @@ def test_every_custom_resource_validates_against_its_crd(site: Path) -> None:
         if group != "toolhive.stacklok.dev":
             continue
         kind = document["kind"]
+        if kind == "MCPRemoteProxy" and version == "v1alpha1":
+            # The operators the legacy bundle targets (v0.15, v0.16) name the field `remoteURL`
+            # (their CRD at tag v0.16.0 requires it); the v1alpha1 kept in v0.44's CRD, the only
+            # one in the reference folder, renamed it. Everything else is checked as it is.
+            assert "remoteUrl" not in document["spec"], path
+            document["spec"]["remoteUrl"] = document["spec"].pop("remoteURL")
         legacy_registry = kind == "MCPRegistry" and version == "v1alpha1"
         raw = crd_version(LEGACY_REGISTRY_CRD if legacy_registry else CRD_FILES[kind], version)
         errors = [f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in validator(raw).iter_errors(document)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import textwrap
 
 import pytest
@@ -139,3 +140,24 @@ def test_tools_share_equal_annotations_and_copies_stay_apart() -> None:
     assert renamed.__pydantic_fields_set__ == {"name", "description", "annotations", "override"}
     assert two.tools[0].__pydantic_fields_set__ == {"name", "description", "annotations"}
     assert two.tools[0].model_dump(exclude_unset=True) == {"name": "read", "description": "Reads.", "annotations": {"readOnlyHint": True}}
+
+
+def test_notices_say_what_to_heed_as_of_the_catalog_date(catalog) -> None:
+    meta = catalog.meta  # last_updated 2026-11-01
+    kinds = {server.name: [notice.kind for notice in derived.notices(meta, server)] for server in catalog.servers}
+    assert kinds["alpha"] == ["expiring"]  # expires 2027-01-01: 61 days after the catalog date
+    assert kinds["bravo"] == ["expired"]
+    assert kinds["charlie"] == ["rejected", "deprecated", "community"]
+    assert kinds["delta"] == ["community"]
+    assert not derived.deployable(meta, catalog.server("charlie")) and derived.deployable(meta, catalog.server("bravo"))
+    alpha = catalog.server("alpha")
+    assert alpha.review is not None
+
+    def expiring_on(day: dt.date) -> tuple[derived.Notice, ...]:
+        return derived.notices(meta, alpha.model_copy(update={"review": alpha.review.model_copy(update={"expires": day})}))
+
+    last_day = meta.last_updated.date() + derived.EXPIRY_WARNING
+    assert [n.kind for n in expiring_on(last_day)] == ["expiring"]  # the 90th day still warns
+    assert expiring_on(last_day + dt.timedelta(days=1)) == ()
+    rejected = derived.notices(meta, catalog.server("charlie"))[0]
+    assert rejected.message == "Rejected by the review board. Do not deploy it; its bundle stays in the release for audit only."

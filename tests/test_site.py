@@ -5,6 +5,8 @@ Browser behaviour (search, filters, copy, XSS in a real engine) is in test_site_
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import shutil
 from collections.abc import Callable, Iterator
@@ -14,11 +16,11 @@ import html5lib
 import pytest
 
 from conftest import DEFAULT_SOURCE
-from generator import paths
+from generator import derived, paths
 from generator.build import build
 from generator.cli import main
 from generator.models import Catalog
-from generator.render import site
+from generator.render import bundles, site
 from generator.render.context import RenderContext
 from generator.render.markdown import render_markdown
 from generator.render.inputs import InputKeys
@@ -240,13 +242,94 @@ def test_deploy_section_uses_placeholders_and_the_bundle(default_site: Path) -> 
     page = (default_site / paths.server_page("github")).read_text()
     assert "kubectl create secret generic github-secrets -n mcp-production" in page
     assert "--from-literal=GITHUB_PERSONAL_ACCESS_TOKEN=&#39;&lt;GITHUB_PERSONAL_ACCESS_TOKEN&gt;&#39;" in page
-    assert "kubectl get mcpserver -n mcp-production" in page
+    assert "kubectl -n mcp-production get mcpserver github" in page
     assert "${input:github_personal_access_token}" in page
     assert "thv run" in page and "--secret github-github-personal-access-token,target=GITHUB_PERSONAL_ACCESS_TOKEN" in page
     bundle = (default_site / paths.server_bundle_all("github")).read_text()
     assert "kind: MCPServer" in bundle
     # The embedded manifest is the bundle file itself, escaped.
     assert bundle.splitlines()[-1].replace("'", "&#39;").replace('"', "&#34;") in page
+
+
+def page_text(site: Path, name: str) -> str:
+    """The page's text as a reader sees it: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]+>", "", (site / paths.server_page(name)).read_text()))
+
+
+def test_deploy_steps_per_audience_never_put_the_generic_bundle_in_a_profile_namespace(default_site: Path) -> None:
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    namespaces = {profile.namespace: profile.name for profile in catalog.meta.registries}
+    checked = 0
+    for server in catalog.servers:
+        text = page_text(default_site, server.name)
+        for line in re.findall(r"kubectl apply[^\n]*", text):
+            words = line.split()
+            if words[2] == "-k":  # a profile bundle: the platform team's whole folder, or the server's own
+                target = words[3].rstrip("),")
+                assert target in {f"{name}/" for name in namespaces.values()} or any(
+                    target == f"{name}/servers/{server.name}/" for name in namespaces.values()), (server.name, line)
+            else:
+                assert not any(ns in line for ns in namespaces) and "<your-namespace>" in line, (server.name, line)
+            checked += 1
+        for profile in derived.profiles_admitting(catalog.meta, server):
+            if derived.deployable(catalog.meta, server) and bundles.kept_tools(profile, server) is not None:
+                assert f"kubectl apply -k {profile.name}/servers/{server.name}/" in text, (server.name, profile.name)
+    assert checked > 60
+    github = page_text(default_site, "github")
+    assert "Into any other namespace (all 40 tools)" in github
+    assert "Never apply it in a registry profile's namespace (mcp-production, mcp-sandbox)" in github
+    assert "delete_file (marked destructiveHint)" in github and "The profile keeps 32 of 40 tools and withholds:" in github
+
+
+def test_secret_snippets_list_required_keys_and_comment_out_optional_ones(default_site: Path) -> None:
+    text = page_text(default_site, "postgres-mcp-pro")
+    assert (
+        "kubectl create secret generic postgres-mcp-pro-secrets -n <your-namespace> \\\n"
+        "  --from-literal=DATABASE_URI='<DATABASE_URI>'\n"
+        "# Optional, not wired into the bundle (an overlay adds a spec.secrets entry outside profile namespaces):\n"
+        "#   --from-literal=OPENAI_API_KEY='<OPENAI_API_KEY>'   # OpenAI key, only for the experimental LLM-driven "
+        "index tuning.\n"
+    ) in text
+    bundle = (default_site / paths.server_bundle_all("postgres-mcp-pro")).read_text()
+    assert "key: DATABASE_URI" in bundle and "key: OPENAI_API_KEY" not in bundle
+
+
+def test_without_a_mirror_the_generic_steps_show_the_kustomize_image_override(default_site: Path) -> None:
+    text = page_text(default_site, "github")
+    assert (
+        "images:\n  - name: ghcr.io/github/github-mcp-server\n    newName: <internal-registry>/github/github-mcp-server\n"
+        "# overlay/mcp-images.yaml: where kustomize finds the image in an MCPServer\n"
+        "images:\n  - path: spec/image\n    kind: MCPServer"
+    ) in text
+    assert "let the nodes pull it through a registry mirror of your container runtime" in text
+
+
+def test_pages_warn_before_they_help(default_site: Path) -> None:
+    slack = page_text(default_site, "slack-mcp-server")
+    assert "Deploy offline" not in slack and "kubectl" not in slack and "all.yaml" not in slack
+    assert "Rejected: do not deploy. Rejected by Security Architecture Board: Accepts browser session tokens" in slack
+    atlassian = (default_site / paths.server_page("atlassian")).read_text()
+    assert "Deprecated.</strong> Deprecated. Use atlassian-remote instead." in atlassian
+    assert f'<a href="../../{paths.server_page("atlassian-remote")}">Go to atlassian-remote</a>' in atlassian
+    prometheus = page_text(default_site, "prometheus")
+    assert "Approval expired. The approval expired on 2026-06-30" in prometheus
+    buildkite = page_text(default_site, "buildkite")
+    assert "Community: not vetted. Community entry: listed as published upstream, not vetted" in buildkite
+    assert "notice" not in (default_site / paths.server_page("osv")).read_text()  # approved, 92 days left
+    index = (default_site / paths.SITE_INDEX).read_text()
+    card = index[index.index('data-name="slack-mcp-server"'):]
+    assert "Rejected: do not deploy" in card[:card.index("</li>")]
+
+
+def test_api_documents_carry_the_same_notices(default_site: Path) -> None:
+    summary = next(s for s in json.loads((default_site / "api/v1/servers.json").read_text())["servers"]
+                   if s["name"] == "atlassian")
+    assert summary["notices"] == [
+        {"kind": "deprecated", "message": "Deprecated. Use atlassian-remote instead.", "replaced_by": "atlassian-remote"},
+        {"kind": "community", "message": "Community entry: listed as published upstream, not vetted by the catalog team."},
+    ]
+    export = json.loads((default_site / paths.api_server("slack-mcp-server")).read_text())
+    assert [notice["kind"] for notice in export["notices"]] == ["rejected", "community"]
 
 
 def test_index_lists_every_server_as_a_card_with_search_data(default_site: Path) -> None:

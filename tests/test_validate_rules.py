@@ -113,6 +113,26 @@ def test_duplicate_registry_names(write_tree, runner):
     assert f"{source}/servers/docs-remote.yaml:14: registry_name: registry name 'com.example/shared' is used by 2 servers" in lines
 
 
+def test_replacement_names_another_server_of_a_deprecated_one(write_tree, runner):
+    lines_of = {"fetch.yaml": FETCH_YAML.count("\n") + 1}
+    source = write_tree({
+        "fetch.yaml": FETCH_YAML + "replaced_by: nowhere\n", "fetch.md": "x",
+        "docs-remote.yaml": REMOTE_YAML + "replaced_by: fetch\n", "docs-remote.md": "x",
+    })
+    code, lines = run(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:{lines_of['fetch.yaml']}: replaced_by: no other server is called 'nowhere'" in lines
+    assert any(line.startswith(f"{source}/servers/docs-remote.yaml:") and line.endswith(
+        "replaced_by: only a deprecated server has a replacement: set `status: deprecated` or remove `replaced_by`")
+        for line in lines), lines
+
+
+def test_deprecated_server_may_name_its_replacement(write_tree, runner):
+    deprecated = REMOTE_YAML.replace("tier: community\n", "tier: community\nstatus: deprecated\n") + "replaced_by: fetch\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML, "fetch.md": "x", "docs-remote.yaml": deprecated, "docs-remote.md": "x"})
+    assert run(runner, source)[0] == 0
+
+
 def test_catalog_yaml_rules(write_tree, runner):
     catalog = CATALOG_YAML.replace("  - slug: data\n", "  - slug: web\n") + (
         "  - name: sandbox\n    namespace: mcp-other\n    include:\n      names: [nope]\n      categories: [ghost]\n"

@@ -24,7 +24,7 @@ from typing import Any
 
 from generator import paths
 from generator import derived
-from generator.derived import deploy_image, profile_servers, profile_tools
+from generator.derived import profile_servers, profile_tools
 from generator.models import RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server, k8s_toolhive
@@ -77,7 +77,11 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile 
         for variant, api in _variants(profile):
             manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile)
             source = f"servers/{server.name}.yaml (profile {profile.name})"
-            files = list(folder_files(Folder(_profile_server_dir(profile, variant, server), source, manifests), version))
+            folder = _profile_server_dir(profile, variant, server)
+            deployer = [manifest for manifest in manifests if manifest.stem not in PLATFORM_STEMS]
+            platform = [manifest for manifest in manifests if manifest.stem in PLATFORM_STEMS]
+            files = folder_files(Folder(folder, source, deployer), version)
+            files += folder_files(Folder(f"{folder}{PLATFORM_FOLDER}/", source, platform), version)
             yield from files
             yield Fragment(_piece_key(profile, variant), _piece_bytes(_server_piece(context, profile, files)))
 
@@ -90,6 +94,18 @@ def _variants(profile: RegistryProfile) -> list[tuple[str, str]]:
     if profile.operator in ("legacy", "both"):
         variants.append(("legacy", k8s_server.LEGACY_API))
     return variants
+
+
+# In a profile's namespace the platform team applies what decides a server's reach and tools
+# (`servers/<name>/platform/`, included by the profile's kustomization); the deployers group,
+# which may not create these kinds, applies only the workload in `servers/<name>/`.
+PLATFORM_STEMS = frozenset({"permission-profile", "mcptoolconfig", "networkpolicy"})
+PLATFORM_FOLDER = "platform"
+
+
+def platform_folders(servers: Sequence[Server], prefix: str = "") -> list[str]:
+    """The per-server platform folders a profile's kustomization includes, relative to it."""
+    return [f"{prefix}servers/{server.name}/{PLATFORM_FOLDER}" for server in sorted(servers, key=lambda item: item.name)]
 
 
 def _profile_server_dir(profile: RegistryProfile, variant: str, server: Server) -> str:
@@ -138,7 +154,10 @@ def server_manifests(
     return manifests
 
 
-def folder_files(folder: Folder, version: str, *, component: bool = False, all_path: str | None = None) -> list[OutputFile]:
+def folder_files(
+    folder: Folder, version: str, *, component: bool = False, all_path: str | None = None,
+    also_in_all: Sequence[Manifest] = (),
+) -> list[OutputFile]:
     """Every object's file and the folder's kustomization.yaml (a Component for `mesh/`), then,
     given `all_path`, the all.yaml holding the same applied objects.
 
@@ -149,14 +168,21 @@ def folder_files(folder: Folder, version: str, *, component: bool = False, all_p
     bodies: list[memoryview] = []  # each object's YAML inside its file, for all.yaml: never a second copy
     for manifest in folder.manifests:
         head = header(version, folder.source, manifest.note).encode("utf-8")
-        document = manifest.document() if callable(manifest.document) else manifest.document
+        document = _document(manifest)
         content = head + yaml_text(document).encode("utf-8")
         files.append(OutputFile(f"{folder.path}{manifest.stem}.yaml", content))
         bodies.append(memoryview(content)[len(head):])
     files.append(_kustomization(folder, version, component))
     if all_path is not None:
-        files.append(_all_yaml(all_path, folder, version, bodies))
+        # Objects the folder's kustomization includes from sub-folders (a profile's platform/ folders).
+        extra = [memoryview(yaml_text(_document(manifest)).encode("utf-8")) for manifest in also_in_all]
+        included = Folder(folder.path, folder.source, [*folder.manifests, *also_in_all])
+        files.append(_all_yaml(all_path, included, version, [*bodies, *extra]))
     return files
+
+
+def _document(manifest: Manifest) -> dict[str, Any]:
+    return manifest.document() if callable(manifest.document) else manifest.document
 
 
 def _kustomization(folder: Folder, version: str, component: bool) -> OutputFile:
@@ -213,37 +239,40 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     # dropped: a 10,000-server profile's ConfigMaps and all.yaml come to 300 MB. The tarball takes
     # them in path order: base/ and all.yaml, legacy/, its servers, mesh/, registry-server/, the
     # servers, with-mesh/.
-    top = Folder(root, source, [], subfolders=["base" if current else "legacy"])
+    servers = [server for server, _ in runnable]
+    top = Folder(root, source, [], subfolders=["base", *platform_folders(servers)] if current else ["legacy"])
     first = folder_files(top, version)
     if current:
         base, parts = _base_files(context, profile, admitted, runnable, source)
         first += base
     if legacy:
-        first += _legacy_files(context, profile, admitted, source, all_yaml=not current)
+        first += _legacy_files(context, profile, admitted, runnable, source, all_yaml=not current)
     yield from archive.add(first)
     if legacy:
         archive.servers_run("legacy")
     if current:
         mesh = Folder(f"{root}mesh/", source, [Manifest(stem, doc) for stem, doc in k8s_profile.mesh_objects(profile)])
         yield from archive.add(folder_files(mesh, version, component=True))
-        yield from archive.add(registry_server_files(context, profile, parts, source))
+        yield from archive.add(registry_server_files(context, profile, parts, source, platform_folders(servers, "../")))
         archive.servers_run("current")
-        yield from archive.add([mesh_overlay(f"{root}with-mesh/", source, version)])
+        yield from archive.add([mesh_overlay(f"{root}with-mesh/", source, version, platform_folders(servers, "../"))])
     yield from archive.finish()
 
 
 def registry_server_files(
-    context: RenderContext, profile: RegistryProfile, parts: Sequence[k8s_profile.RegistryPart], source: str
+    context: RenderContext, profile: RegistryProfile, parts: Sequence[k8s_profile.RegistryPart], source: str,
+    platform: Sequence[str] = (),
 ) -> list[OutputFile]:
     """`registry-server/`: Helm values for the registry server chart, the database Secret template,
-    and a kustomization applying `base/` without its MCPRegistry (the chart replaces it)."""
+    and a kustomization applying `base/` without its MCPRegistry (the chart replaces it) and the
+    servers' platform folders, as the profile's own kustomization does."""
     folder = paths.registry_server_dir(profile.name)
     version = context.catalog.meta.version
     values = k8s_toolhive.registry_server_values(context.catalog, profile, parts, context.image_mirror)
     note = (f"Helm values: helm install {k8s_toolhive.registry_server_name(profile)} "
             f"{k8s_toolhive.REGISTRY_SERVER_CHART} --version {context.catalog.meta.toolhive.registry_server_chart} "
             f"-n {profile.namespace} -f values.yaml")
-    kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": ["../base"],
+    kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": ["../base", *platform],
                      "patches": [k8s_toolhive.without_mcpregistry(profile)]}
     secret_note = k8s_legacy.database_note(profile).replace("registry API", "registry server")
     return [
@@ -276,25 +305,67 @@ def _base_files(
     parts = k8s_profile.split_registry(
         profile, admitted, partial(upstream_registry_bytes, context, profile=profile), partial(upstream_registry_size, context, profile=profile)
     )
-    images = [deploy_image(catalog.meta, server, context.image_mirror) for server, _ in runnable if server.kind == "container"]
-    urls = [server.remote.url for server, _ in runnable if server.remote is not None]
+    shipped = profile_server_manifests(context, profile, runnable, k8s_server.CURRENT_API)
     current = Folder(f"{paths.profile_bundle_dir(profile.name)}base/", source, [
         Manifest("namespace", k8s_profile.namespace(profile)),
         *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
         Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
         *common_manifests(profile),
-        Manifest("admission-policy", k8s_policy.admission_policy(profile.namespace, [i for i in images if i], urls)),
-        Manifest("admission-policy-binding", k8s_policy.admission_binding(profile.namespace)),
+        *admission_manifests(profile, shipped, k8s_server.CURRENT_API),
         Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
     ])
-    return folder_files(current, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name)), parts
+    all_path = paths.profile_bundle_all(profile.name)
+    return folder_files(current, catalog.meta.version, all_path=all_path, also_in_all=platform_manifests(shipped)), parts
+
+
+def platform_manifests(shipped: Sequence[tuple[Server, Sequence[Manifest]]]) -> list[Manifest]:
+    """The platform side's objects among what the profile's server folders ship (they go into all.yaml too)."""
+    return [manifest for _, manifests in shipped for manifest in manifests if manifest.stem in PLATFORM_STEMS]
+
+
+def profile_server_manifests(
+    context: RenderContext, profile: RegistryProfile, runnable: Sequence[tuple[Server, Sequence[Tool]]], api: str
+) -> list[tuple[Server, list[Manifest]]]:
+    """What the profile's server folders ship, per server (the same objects the per-server half writes)."""
+    return [
+        (server, server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile))
+        for server, tools in runnable
+    ]
+
+
+def admission_manifests(
+    profile: RegistryProfile, shipped_manifests: Sequence[tuple[Server, Sequence[Manifest]]], api: str
+) -> list[Manifest]:
+    """The admission policies and their bindings, the shapes taken from the objects the profile's folders ship."""
+    shipped = []
+    for server, manifests in shipped_manifests:
+        documents = {m.stem: m.document for m in manifests}
+        workload = documents.get("mcpserver") or documents["mcpremoteproxy"]
+        assert isinstance(workload, dict)
+        tool_config = documents.get("mcptoolconfig")
+        assert tool_config is None or isinstance(tool_config, dict)
+        shipped.append(k8s_policy.ShippedServer(server.name, workload, tool_config))
+    manifests = []
+    policies = k8s_policy.admission_policies(profile.name, profile.namespace, shipped, k8s_server.remote_url_field(api))
+    for index, policy in enumerate(policies):
+        suffix = f"-{index}" if index else ""
+        manifests.append(Manifest(f"admission-policy{suffix}", policy))
+        manifests.append(Manifest(f"admission-policy-binding{suffix}", k8s_policy.admission_binding(policy, profile.namespace)))
+    return manifests
 
 
 def _legacy_files(
-    context: RenderContext, profile: RegistryProfile, admitted: Sequence[Server], source: str, *, all_yaml: bool
+    context: RenderContext,
+    profile: RegistryProfile,
+    admitted: Sequence[Server],
+    runnable: Sequence[tuple[Server, Sequence[Tool]]],
+    source: str,
+    *,
+    all_yaml: bool,
 ) -> list[OutputFile]:
-    """`legacy/`: the same registry for operators up to v0.16 (typed MCPRegistry); with `all_yaml`
-    (a legacy-only profile) its objects are also the profile's all.yaml."""
+    """`legacy/`: the same registry for operators up to v0.16 (typed MCPRegistry), and the same admission
+    policy; with `all_yaml` (a legacy-only profile) its objects are also the profile's all.yaml."""
+    shipped = profile_server_manifests(context, profile, runnable, k8s_server.LEGACY_API)
     catalog = context.catalog
     parts = k8s_profile.split_registry(
         profile, admitted, partial(legacy_registry_bytes, context, profile=profile), partial(legacy_registry_size, context, profile=profile)
@@ -304,9 +375,13 @@ def _legacy_files(
         *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
         Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, parts)),
         *common_manifests(profile),
+        *admission_manifests(profile, shipped, k8s_server.LEGACY_API),
         Manifest("database-secret.example", k8s_legacy.database_template(profile), k8s_legacy.database_note(profile), applied=False),
-    ])
-    return folder_files(legacy, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name) if all_yaml else None)
+    ], subfolders=platform_folders([server for server, _ in runnable]))
+    if not all_yaml:
+        return folder_files(legacy, catalog.meta.version)
+    return folder_files(legacy, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name),
+                        also_in_all=platform_manifests(shipped))
 
 
 def common_manifests(profile: RegistryProfile) -> list[Manifest]:
@@ -322,9 +397,11 @@ def common_manifests(profile: RegistryProfile) -> list[Manifest]:
     ]
 
 
-def mesh_overlay(folder: str, source: str, version: str) -> OutputFile:
+def mesh_overlay(folder: str, source: str, version: str, platform: Sequence[str]) -> OutputFile:
     """`with-mesh/kustomization.yaml`: the profile's objects plus the Istio component."""
-    kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": ["../base"], "components": ["../mesh"]}
+    kustomization = {
+        "apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": ["../base", *platform], "components": ["../mesh"],
+    }
     head = header(version, source, "The profile bundle with Istio STRICT mTLS; needs Istio in the cluster.")
     return OutputFile(f"{folder}kustomization.yaml", document_bytes(head, kustomization))
 
@@ -393,8 +470,7 @@ def _server_piece(context: RenderContext, profile: RegistryProfile, files: Seque
     """A server's folder in one variant of the profile, as tar entries (its folder entry included)."""
     parent = _archive_parent(profile)
     entries = {item.path[len(parent):]: item.content for item in files}
-    folder = next(iter(entries)).rsplit("/", 1)[0]
-    return archive_piece(entries, [folder], _mtime(context))
+    return archive_piece(entries, {name.rsplit("/", 1)[0] for name in entries}, _mtime(context))
 
 
 def _rebuilt_piece(context: RenderContext, profile: RegistryProfile, server: Server, variant: str) -> bytes:

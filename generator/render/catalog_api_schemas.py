@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from generator import paths
+from generator.derived import NOTICE_LABELS
 from generator.models import Server
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
@@ -20,6 +21,10 @@ _NAMES = {"type": "array", "items": _STR}
 _LINKS = {"type": "object", "additionalProperties": _STR}
 _KIND = {"enum": ["container", "remote", "reference"]}
 _REVIEW = {"enum": ["approved", "expired", "under-review", "rejected", "not-reviewed"]}
+_NOTICES = {"type": "array", "items": {
+    "type": "object", "required": ["kind", "message"], "additionalProperties": False,
+    "properties": {"kind": {"enum": list(NOTICE_LABELS)}, "message": _STR, "replaced_by": _STR},
+}}
 
 
 def _object(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
@@ -53,7 +58,7 @@ def _summary() -> dict[str, Any]:
         "name": _STR, "registry_name": _STR, "title": _STR,
         "description": {"type": "string", "maxLength": 100}, "version": _STR, "category": _STR, "tags": _NAMES,
         "tier": {"enum": ["validated", "community"]}, "status": {"enum": ["active", "deprecated"]}, "kind": _KIND,
-        "transport": {"enum": ["stdio", "sse", "streamable-http"]}, "review": _REVIEW,
+        "transport": {"enum": ["stdio", "sse", "streamable-http"]}, "review": _REVIEW, "notices": _NOTICES,
         "updated": {"type": "string", "format": "date"}, "tools": {"type": "integer", "minimum": 0}, "links": _LINKS,
     })
 
@@ -63,7 +68,7 @@ def _server() -> dict[str, Any]:
     definitions = model.pop("$defs", {})
     schema = _object({
         "server": {"$ref": "#/$defs/Server"}, "registry_name": _STR, "kind": _KIND, "review": _REVIEW,
-        "updated": {"type": "string", "format": "date-time"}, "deploy_image": {"type": ["string", "null"]},
+        "notices": _NOTICES, "updated": {"type": "string", "format": "date-time"}, "deploy_image": {"type": ["string", "null"]},
         "profiles": _NAMES, "overview": {"type": ["string", "null"]}, "links": _LINKS,
     })
     schema["$defs"] = {**definitions, "Server": model}

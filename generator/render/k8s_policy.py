@@ -1,21 +1,55 @@
-"""Admission policy that lets only a profile's catalog servers run in its namespace.
+"""Admission policy that holds a profile's namespace to the objects its bundle ships.
 
 Current ToolHive operators dropped the typed MCPRegistry's `enforceServers`,
-so the bundles enforce the catalog with a Kubernetes ValidatingAdmissionPolicy
-(CEL, admissionregistration.k8s.io/v1): an MCPServer must use one of the
-profile's image references exactly (digest included when the catalog pins
-one) and an MCPRemoteProxy one of its remote URLs. The lists are CEL string
-literals built by `cel_string`, which escapes every character a hostile
-source value could use to break out of the literal.
+and that only ever checked the image. The bundles enforce the whole profile
+with a Kubernetes ValidatingAdmissionPolicy (CEL, admissionregistration.k8s.io/v1):
+in the profile's namespace an MCPServer or MCPRemoteProxy is admitted only in
+the shape the profile ships for its image or URL (its `toolConfigRef`, args,
+env, secrets, permission profile, pod template, ...), and an MCPToolConfig only
+exactly as the profile ships it. The shapes are the shipped objects' specs
+themselves, so a field the bundles start shipping is pinned with no change here.
+
+A deployer may add only the fields in `FREE_FIELDS` (they change how many pods
+run, how they are observed or who may call them, never what a server may reach
+or which tools it exposes). Every CEL literal comes from `cel_value`, which
+escapes every character a hostile source value could use to break out of a
+string and wraps each element in `dyn()` (Kubernetes type-checks aggregate
+literals as homogeneous).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from generator.render.k8s_server import TOOLHIVE_API_GROUP
 from generator.render.k8s_yaml import MANAGED_BY, resource_name
+
+FREE_FIELDS = (
+    "audit", "authzConfig", "authzConfigRef", "oidcConfig", "oidcConfigRef", "proxyMode", "rateLimiting",
+    "replicas", "resources", "sessionAffinity", "telemetry", "telemetryConfigRef",
+)
+# The API server stores a policy as one object (etcd takes at most 1.5 MiB a request): a large
+# profile's shapes are spread over several policies of at most this many bytes of CEL literals,
+# each checking only the images and URLs it holds, beside one policy that knows every name.
+SHAPES_BUDGET = 256 * 1024
+# What the CRDs (v0.44.0) default when a field is left out: an object may carry these values
+# for fields the profile does not ship (the API server adds them), and no other value.
+CRD_DEFAULTS: dict[str, Any] = {"allowPrivateEndpoint": False, "trustProxyHeaders": False}
+# Why each field the bundles ship is pinned; a field without an entry here gets the generic reason.
+PINNED_BECAUSE = {
+    "args": "arguments change what the server does",
+    "env": "environment values change what the server does",
+    "secrets": "they decide which credentials the server receives",
+    "permissionProfile": "it sets which hosts, ports and paths the server may reach",
+    "podTemplateSpec": "it holds the restricted security context and the only writable volumes",
+    "headerForward": "it decides which credentials are forwarded to the remote server",
+    "allowPrivateEndpoint": "it decides whether the proxy may reach private addresses",
+    "transport": "the profile's tool policy is applied by ToolHive's proxy for this transport",
+    "mcpPort": "the proxy reaches the server on this port",
+    "proxyPort": "the namespace's network policies admit this port",
+}
 
 
 def cel_string(text: str) -> str:
@@ -31,38 +65,253 @@ def cel_string(text: str) -> str:
     return '"' + "".join(out) + '"'
 
 
-def cel_list(values: Sequence[str]) -> str:
-    """A CEL list literal of strings."""
-    return "[" + ", ".join(cel_string(value) for value in values) + "]"
+def cel_value(value: Any) -> str:
+    """A JSON-like value as a CEL literal; list and map elements wrapped in `dyn()`."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return cel_string(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(f"dyn({cel_value(item)})" for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{cel_string(str(key))}: dyn({cel_value(item)})" for key, item in value.items()) + "}"
+    raise TypeError(f"no CEL literal for {type(value).__name__}")
 
 
-def image_rule(images: Sequence[str]) -> str:
-    """CEL: an MCPServer passes only with one of `images`; other resources are not its concern."""
+@dataclass(frozen=True)
+class ShippedServer:
+    """What a profile ships for one server: its workload (MCPServer or MCPRemoteProxy) and tool config."""
+
+    name: str
+    workload: dict[str, Any]
+    tool_config: dict[str, Any] | None
+
+
+def shape(workload: dict[str, Any]) -> dict[str, Any]:
+    """The pinned part of a shipped workload's spec: everything but the free fields."""
+    return {key: value for key, value in workload["spec"].items() if key not in FREE_FIELDS}
+
+
+def _shapes_by(shipped: Sequence[ShippedServer], kind: str, key: str) -> dict[str, list[dict[str, Any]]]:
+    """{image or URL: [{server, spec}, ...]}, sorted (two servers may share an image)."""
+    result: dict[str, list[dict[str, Any]]] = {}
+    for item in sorted(shipped, key=lambda entry: entry.name):
+        if item.workload["kind"] == kind:
+            spec = shape(item.workload)
+            result.setdefault(spec[key], []).append({"server": item.name, "spec": spec})
+    return dict(sorted(result.items()))
+
+
+def _pinned(field: str) -> str:
+    """CEL, with `s` a shape: the object's `field` is the shape's, or absent (or the CRD default) when it has none."""
+    name = cel_string(field)
+    default = (
+        f" || object.spec[{name}] == {cel_value(CRD_DEFAULTS[field])}" if field in CRD_DEFAULTS else ""
+    )
     return (
-        "request.resource.resource != 'mcpservers' || "
-        f"(has(object.spec.image) && object.spec.image in {cel_list(images)})"
+        f"({name} in s.spec ? ({name} in object.spec && object.spec[{name}] == s.spec[{name}]) : "
+        f"(!({name} in object.spec){default}))"
     )
 
 
-def remote_rule(urls: Sequence[str]) -> str:
-    """CEL: an MCPRemoteProxy passes only with one of `urls`."""
+# Kept in a variable so that each rule below reads as a sentence: nothing to check for
+# objects that are not workloads or whose image/URL the profile does not know (other rules refuse those).
+_NO_SHAPE = "size(variables.shapes) == 0"
+_UNSHIPPED = (
+    f"object.spec.filter(f, !(f in s.spec) && !(f in {cel_value(list(FREE_FIELDS))}) && "
+    f"!(f in {cel_value(CRD_DEFAULTS)} && object.spec[f] == {cel_value(CRD_DEFAULTS)}[f]))"
+)
+
+
+def _bundle_hint(profile: str) -> str:
     return (
-        "request.resource.resource != 'mcpremoteproxies' || "
-        f"(has(object.spec.remoteUrl) && object.spec.remoteUrl in {cel_list(urls)})"
+        f"apply the profile's own folder unchanged (bundles/registries/{profile}/servers/\" + "
+        "variables.shapes[0].server + \"/), never the generic all-tools bundle"
     )
 
 
-def policy_name(namespace: str) -> str:
-    """The cluster-wide name of a profile's policy (namespaces are unique, so these are)."""
-    return resource_name(f"mcp-catalog-{namespace}", "-servers", limit=253)
+def validations(profile: str, fields: Sequence[str], url_field: str, *, membership: bool, shapes: bool) -> list[dict[str, str]]:
+    """The policy's rules, each with a message that says what to do instead.
+
+    `membership` rules refuse images, URLs and tool config names the profile does not ship;
+    `shapes` rules compare an object with what the profile ships for its image, URL or name,
+    and pass objects this policy holds no shape for (another policy of the profile does).
+    """
+    rules = []
+    if membership:
+        rules += _membership_rules(profile, url_field)
+    if shapes:
+        rules += _shape_rules(profile, fields)
+    rules.append(_tool_config_rule(profile, membership=membership, shapes=shapes))
+    for rule in rules:
+        rule["reason"] = "Forbidden"
+    return rules
 
 
-def admission_policy(namespace: str, images: Sequence[str], urls: Sequence[str]) -> dict[str, Any]:
-    """The ValidatingAdmissionPolicy holding the profile's allowed images and URLs."""
+def _membership_rules(profile: str, url_field: str) -> list[dict[str, str]]:
+    return [
+        {
+            "expression": "request.resource.resource != 'mcpservers' || "
+            "(has(object.spec.image) && object.spec.image in variables.servers)",
+            "message": f"this namespace runs only the MCP servers of registry profile {profile}: spec.image must be "
+            "one of the profile's image references exactly (digest included); deploy the server from the "
+            f"profile's bundle (bundles/registries/{profile}/servers/<name>/)",
+        },
+        {
+            "expression": "request.resource.resource != 'mcpremoteproxies' || "
+            f"(has(object.spec.{url_field}) && object.spec.{url_field} in variables.proxies)",
+            "message": f"this namespace proxies only the remote MCP servers of registry profile {profile}: "
+            f"spec.{url_field} must be one of the profile's URLs exactly (same host, path and query); deploy it "
+            f"from the profile's bundle (bundles/registries/{profile}/servers/<name>/)",
+        },
+    ]
+
+
+def _shape_rules(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
+    free = ", ".join(FREE_FIELDS)
+    rules = [
+        {
+            "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, {_pinned('toolConfigRef')})",
+            "messageExpression": "'toolConfigRef' in variables.shapes[0].spec ? \"spec.toolConfigRef must name \" + "
+            "variables.shapes[0].spec.toolConfigRef.name + \", the MCPToolConfig registry profile "
+            f"{profile} ships for \" + variables.shapes[0].server + \" (it withholds the tools the profile does "
+            f"not allow): {_bundle_hint(profile)}\" : \"spec.toolConfigRef must be left out for \" + "
+            f"variables.shapes[0].server + \": {_bundle_hint(profile)}\"",
+            "message": f"spec.toolConfigRef must name the profile's MCPToolConfig for this server: apply the "
+            f"server's folder of the {profile} bundle unchanged",
+        },
+    ]
+    for field in fields:
+        because = PINNED_BECAUSE.get(field, "the profile's bundle sets it")
+        rules.append({
+            "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, {_pinned(field)})",
+            "messageExpression": f"\"spec.{field} is pinned to what registry profile {profile} ships for \" + "
+            f"variables.shapes[0].server + \" ({because}): {_bundle_hint(profile)}\"",
+            "message": f"spec.{field} is pinned to what registry profile {profile} ships ({because}): apply the "
+            "server's folder of the profile's bundle unchanged",
+        })
+    rules += [
+        {
+            "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, size({_UNSHIPPED}) == 0)",
+            "messageExpression": "\"spec.\" + variables.shapes.map(s, " + _UNSHIPPED + ")[0][0] + "
+            f"\" is not part of what registry profile {profile} ships for \" + variables.shapes[0].server + "
+            f"\" and could widen what it may reach or do; only these fields may be added: {free}\"",
+            "message": f"the object sets a field registry profile {profile} does not ship; only these fields may "
+            f"be added: {free}",
+        },
+        {
+            # The rules above may each be met by a different shape when servers share an image.
+            "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, s.spec.all(f, {_pinned_dynamic()}) && "
+            f"size({_UNSHIPPED}) == 0)",
+            "message": f"the object matches none of registry profile {profile}'s servers as a whole: apply one "
+            "server's folder of the profile's bundle unchanged",
+        },
+    ]
+    return rules
+
+
+def _tool_config_rule(profile: str, *, membership: bool, shapes: bool) -> dict[str, str]:
+    """Tool configs: known by name (membership) and exactly as shipped (shapes)."""
+    known = "object.metadata.name in variables.toolConfigs"
+    same = "object.spec == variables.toolConfigs[object.metadata.name]"
+    check = f"({known} && {same})" if membership and shapes else known if membership else f"(!({known}) || {same})"
+    unknown = (f"\"this namespace holds only registry profile {profile}'s tool configs (named <server>-tools): the "
+               "platform team applies them with the profile's bundle\"")
+    changed = (f"\"MCPToolConfig \" + object.metadata.name + \" must be exactly what registry profile {profile} ships "
+               "(its toolsFilter is the profile's tool policy): the platform team applies it with the profile's "
+               "bundle; to change it, change catalog.yaml and release the catalog again\"")
+    return {
+        "expression": f"request.resource.resource != 'mcptoolconfigs' || {check}",
+        "messageExpression": f"{known} ? {changed} : {unknown}",
+        "message": f"MCPToolConfigs in this namespace are registry profile {profile}'s, applied by the platform "
+        "team with the profile's bundle",
+    }
+
+
+def _pinned_dynamic() -> str:
+    """CEL, inside `s.spec.all(f, ...)`: the object's field `f` is the shape's."""
+    return "f in object.spec && object.spec[f] == s.spec[f]"
+
+
+def policy_variables(shipped: Sequence[ShippedServer], url_field: str, *, shapes: bool) -> list[dict[str, str]]:
+    """The policy's variables: the shipped shapes by image and URL, the tool configs by name (without
+    `shapes`, only their names), and the shapes for the object under review."""
+    tool_configs = {
+        item.tool_config["metadata"]["name"]: item.tool_config["spec"] if shapes else {}
+        for item in sorted(shipped, key=lambda entry: entry.name) if item.tool_config is not None
+    }
+
+    def by(kind: str, key: str) -> dict[str, list[dict[str, Any]]]:
+        found = _shapes_by(shipped, kind, key)
+        return found if shapes else {name: [] for name in found}
+
+    return [
+        {"name": "servers", "expression": cel_value(by("MCPServer", "image"))},
+        {"name": "proxies", "expression": cel_value(by("MCPRemoteProxy", url_field))},
+        {"name": "toolConfigs", "expression": cel_value(dict(sorted(tool_configs.items())))},
+        {
+            "name": "shapes",
+            "expression": "request.resource.resource == 'mcpservers' ? "
+            "(has(object.spec.image) && object.spec.image in variables.servers ? variables.servers[object.spec.image] : []) : "
+            f"(request.resource.resource == 'mcpremoteproxies' && has(object.spec.{url_field}) && "
+            f"object.spec.{url_field} in variables.proxies ? variables.proxies[object.spec.{url_field}] : [])",
+        },
+    ]
+
+
+def pinned_fields(shipped: Sequence[ShippedServer]) -> list[str]:
+    """Every field some shipped workload sets or that is pinned for a reason, except those with a rule of their own."""
+    own_rule = {"image", "remoteUrl", "remoteURL", "toolConfigRef"}
+    return sorted(({key for item in shipped for key in shape(item.workload)} | set(PINNED_BECAUSE)) - own_rule)
+
+
+def policy_name(namespace: str, part: int = 0) -> str:
+    """The cluster-wide name of a profile's policy, or of its `part`-th share of shapes (namespaces are unique)."""
+    return resource_name(f"mcp-catalog-{namespace}", f"-servers-{part}" if part else "-servers", limit=253)
+
+
+def shape_parts(shipped: Sequence[ShippedServer], url_field: str) -> list[list[ShippedServer]]:
+    """The shipped servers in policy-sized parts, in name order; servers sharing an image or URL stay together."""
+    groups: dict[str, list[ShippedServer]] = {}
+    for item in sorted(shipped, key=lambda entry: entry.name):
+        spec = item.workload["spec"]
+        groups.setdefault(spec.get("image") or spec[url_field], []).append(item)
+    parts: list[list[ShippedServer]] = [[]]
+    size = 0
+    for group in groups.values():
+        cost = sum(len(cel_value(shape(item.workload))) + len(cel_value(item.tool_config or {})) for item in group)
+        if parts[-1] and size + cost > SHAPES_BUDGET:
+            parts.append([])
+            size = 0
+        parts[-1].extend(group)
+        size += cost
+    return parts
+
+
+def admission_policies(
+    profile: str, namespace: str, shipped: Sequence[ShippedServer], url_field: str = "remoteUrl"
+) -> list[dict[str, Any]]:
+    """The ValidatingAdmissionPolicies holding the namespace to what the profile ships (`url_field`:
+    the remote proxy's URL field in the targeted API version): one, or for a large profile one that
+    knows every image, URL and tool config name followed by the parts holding the shapes."""
+    parts = shape_parts(shipped, url_field)
+    if len(parts) == 1:
+        return [_policy(policy_name(namespace), profile, shipped, url_field, membership=True, shapes=True)]
+    return [_policy(policy_name(namespace), profile, shipped, url_field, membership=True, shapes=False)] + [
+        _policy(policy_name(namespace, index), profile, part, url_field, membership=False, shapes=True)
+        for index, part in enumerate(parts, 1)
+    ]
+
+
+def _policy(
+    name: str, profile: str, shipped: Sequence[ShippedServer], url_field: str, *, membership: bool, shapes: bool
+) -> dict[str, Any]:
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": policy_name(namespace), "labels": dict(MANAGED_BY)},
+        "metadata": {"name": name, "labels": dict(MANAGED_BY)},
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {
@@ -71,31 +320,21 @@ def admission_policy(namespace: str, images: Sequence[str], urls: Sequence[str])
                         "apiGroups": [TOOLHIVE_API_GROUP],
                         "apiVersions": ["*"],
                         "operations": ["CREATE", "UPDATE"],
-                        "resources": ["mcpservers", "mcpremoteproxies"],
+                        "resources": ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"],
                     }
                 ]
             },
-            "validations": [
-                {
-                    "expression": image_rule(sorted(set(images))),
-                    "message": "this namespace runs only the catalog's MCP servers: use an image reference "
-                    "from the registry profile exactly (digest included)",
-                    "reason": "Forbidden",
-                },
-                {
-                    "expression": remote_rule(sorted(set(urls))),
-                    "message": "this namespace proxies only the catalog's remote MCP servers: use a URL "
-                    "from the registry profile exactly",
-                    "reason": "Forbidden",
-                },
-            ],
+            "variables": policy_variables(shipped, url_field, shapes=shapes),
+            "validations": validations(
+                profile, pinned_fields(shipped) if shapes else [], url_field, membership=membership, shapes=shapes
+            ),
         },
     }
 
 
-def admission_binding(namespace: str) -> dict[str, Any]:
-    """The binding that applies the policy to the profile's namespace only, denying violations."""
-    name = policy_name(namespace)
+def admission_binding(policy: dict[str, Any], namespace: str) -> dict[str, Any]:
+    """The binding that applies `policy` to the profile's namespace only, denying violations."""
+    name = policy["metadata"]["name"]
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicyBinding",

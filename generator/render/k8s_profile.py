@@ -32,6 +32,7 @@ POSTGRES_PORT = 5432
 REGISTRY_POD_LABEL = {"mcp-catalog/component": "registry-api"}
 MOUNT_ROOT = "/config/registry"
 TOOLHIVE_KINDS = ["mcpservers", "mcptoolconfigs", "mcpremoteproxies"]
+WORKLOAD_KINDS = ["mcpservers", "mcpremoteproxies"]
 
 
 @dataclass(frozen=True)
@@ -230,10 +231,19 @@ def pgpass_note(profile: RegistryProfile) -> str:
 
 
 def deployer_role(profile: RegistryProfile) -> list[dict[str, Any]]:
-    """Role and RoleBinding letting the deployers group manage MCP workloads in the namespace."""
-    rule = {"apiGroups": [TOOLHIVE_API_GROUP], "resources": TOOLHIVE_KINDS,
-            "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]}
-    return _role_and_binding(profile, "mcp-deployer", [rule], profile.deployers_group)
+    """Role and RoleBinding letting the deployers group manage MCP workloads in the namespace.
+
+    Tool configs only to read: their filter is the profile's tool policy, which the platform
+    team applies with the profile bundle. Secrets only to create (a server's credentials),
+    never to read, change or delete: the registry's database password lives beside them.
+    """
+    rules = [
+        {"apiGroups": [TOOLHIVE_API_GROUP], "resources": WORKLOAD_KINDS,
+         "verbs": ["get", "list", "watch", "create", "update", "patch", "delete"]},
+        {"apiGroups": [TOOLHIVE_API_GROUP], "resources": ["mcptoolconfigs"], "verbs": ["get", "list", "watch"]},
+        {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
+    ]
+    return _role_and_binding(profile, "mcp-deployer", rules, profile.deployers_group)
 
 
 def viewer_role(profile: RegistryProfile) -> list[dict[str, Any]]:

@@ -6,7 +6,8 @@ MCPRemoteProxy. Both get an MCPToolConfig (the tools a profile keeps, by their
 deployed names, since ToolHive filters after renaming), an egress
 NetworkPolicy and, when they need credentials, a Secret *template* that never
 holds a value. The same builders serve the current (v1beta1) and the legacy
-(v1alpha1) API versions: the field names these objects use are the same in both.
+(v1alpha1) API versions: the field names these objects use are the same in both,
+except the remote proxy's URL (`remote_url_field`).
 
 Builders return plain dicts in the order a reader expects (apiVersion, kind,
 metadata, spec); they never read the clock and never build a path.
@@ -196,7 +197,7 @@ def mcp_server(
     plain = [{"name": var.name, "value": var.default} for var in server.env if not var.secret and var.default is not None]
     if plain:
         spec["env"] = plain
-    secret_vars = [var for var in server.env if var.secret]
+    secret_vars = [var for var in server.env if var.secret and var.required]
     if secret_vars:
         spec["secrets"] = [{"name": names.secret, "key": var.name, "targetEnvName": var.name} for var in secret_vars]
     if permission_profile(server) is not None:
@@ -220,6 +221,11 @@ def annotated(meta: dict[str, Any], annotations: dict[str, str] | None) -> dict[
     return meta
 
 
+def remote_url_field(api: str) -> str:
+    """The MCPRemoteProxy's URL field: `remoteURL` in the operators up to v0.16 (v1alpha1), `remoteUrl` since."""
+    return "remoteURL" if api == LEGACY_API else "remoteUrl"
+
+
 def header_secret_key(header: str) -> str:
     """A Secret key for an HTTP header name (Secret keys allow only [-._a-zA-Z0-9])."""
     return re.sub(r"[^-._a-zA-Z0-9]", "_", header)
@@ -235,10 +241,10 @@ def mcp_remote_proxy(
     it otherwise; validation warns about each such server).
     """
     assert server.remote is not None
-    spec: dict[str, Any] = {"remoteUrl": server.remote.url, "transport": server.transport, "proxyPort": PROXY_PORT}
+    spec: dict[str, Any] = {remote_url_field(api): server.remote.url, "transport": server.transport, "proxyPort": PROXY_PORT}
     if endpoint_class(server.remote.url) == "private" and api == CURRENT_API:
         spec["allowPrivateEndpoint"] = True
-    secret_headers = [header for header in server.remote.headers if header.secret]
+    secret_headers = [header for header in server.remote.headers if header.secret and header.required]
     if secret_headers:
         spec["headerForward"] = {
             "addHeadersFromSecret": [
@@ -307,12 +313,34 @@ def egress_policy(server: Server, names: ServerNames, namespace: str | None) -> 
     }
 
 
-def secret_keys(server: Server) -> list[str]:
-    """The keys the server's Secret must hold: secret env vars, or secret remote headers."""
-    keys = [var.name for var in server.env if var.secret]
+@dataclass(frozen=True)
+class SecretKey:
+    """One key of a server's Secret: a secret env var or a secret remote header."""
+
+    key: str
+    description: str
+    required: bool
+
+
+def secret_entries(server: Server) -> list[SecretKey]:
+    """Every key a server's Secret may hold, sorted.
+
+    Only required keys are wired into the MCPServer or MCPRemoteProxy: the operator reads
+    each referenced key without `optional`, so a pod would not start without it. Optional
+    ones are shown (commented out) so a user who needs one adds it in an overlay.
+    """
+    entries = {var.name: SecretKey(var.name, var.description, var.required) for var in server.env if var.secret}
     if server.remote is not None:
-        keys += [header_secret_key(header.name) for header in server.remote.headers if header.secret]
-    return sorted(set(keys))
+        for header in server.remote.headers:
+            if header.secret:
+                key = header_secret_key(header.name)
+                entries[key] = SecretKey(key, header.description or f"value of the {header.name} header", header.required)
+    return [entries[key] for key in sorted(entries)]
+
+
+def secret_keys(server: Server) -> list[str]:
+    """The keys the server's Secret must hold: its required secret env vars or remote headers."""
+    return [entry.key for entry in secret_entries(server) if entry.required]
 
 
 def secret_template(server: Server, names: ServerNames, namespace: str | None) -> dict[str, Any] | None:
@@ -334,4 +362,8 @@ def secret_note(server: Server, names: ServerNames) -> str:
     keys = secret_keys(server)
     continuation = [" \\"] * (len(keys) - 1) + [""]
     lines += [f"  --from-literal={key}=...{tail}" for key, tail in zip(keys, continuation)]
+    optional = [entry for entry in secret_entries(server) if not entry.required]
+    if optional:
+        lines.append("Optional keys, not referenced by this bundle (add a secrets entry in an overlay to use one):")
+        lines += [f"  {entry.key}: {entry.description}" for entry in optional]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ import shlex
 from dataclasses import dataclass, field
 
 from generator import derived, paths
-from generator.models import CatalogMeta, Server
+from generator.models import CatalogMeta, RegistryProfile, Server
 from generator.render import bundles, k8s_server
 from generator.render.context import RenderContext
 from generator.render.encoding import json_bytes
@@ -29,15 +29,43 @@ class Placement:
 
 
 @dataclass(frozen=True)
+class WithheldTool:
+    """A tool a profile's tool policy withholds, and the policy rule that does it."""
+
+    name: str
+    because: str
+
+
+@dataclass(frozen=True)
+class ProfileSteps:
+    """How a member of a profile's deployers group deploys the server into the profile's namespace."""
+
+    profile: str
+    namespace: str
+    folder: str
+    """The server's folder in the profile bundle (site path)."""
+    tarball: str
+    withheld: list[WithheldTool]
+    kept: int
+    secret_command: str | None
+    apply_command: str
+    check_command: str
+
+
+@dataclass(frozen=True)
 class DeployPlan:
     """Everything the deploy section shows; `kind` decides which parts apply."""
 
     kind: str
     cluster_image: str | None
     mirror_command: str | None
+    image_override: str | None
+    """The kustomize overlay pointing the generic bundle at an internal registry (builds without a mirror)."""
     secret_name: str
+    profiles: list[ProfileSteps]
+    all_withheld: list[str]
+    """Profiles admitting the server whose tool policy withholds every tool it declares: no folder there."""
     secret_command: str | None
-    placements: list[Placement]
     bundle: str
     bundle_dir: str
     apply_command: str
@@ -45,6 +73,7 @@ class DeployPlan:
     check_commands: list[str]
     thv_command: str | None
     client_config: str
+    tool_count: int
     secret_vars: list[str] = field(default_factory=list)
 
 
@@ -71,11 +100,78 @@ def _mirror_command(server: Server, mirrored: bool) -> str | None:
 
 
 def _secret_command(server: Server, secret_name: str, namespace: str) -> str | None:
-    secrets = [env.name for env in server.env if env.secret]
-    if not secrets:
+    """`kubectl create secret` with the required keys as placeholders; optional ones as comments below it."""
+    entries = k8s_server.secret_entries(server)
+    if not entries:
         return None
-    literals = " \\\n  ".join(f"--from-literal={name}='<{name}>'" for name in secrets)
-    return f"kubectl create secret generic {secret_name} -n {namespace} \\\n  {literals}"
+    required = [entry for entry in entries if entry.required]
+    lines = [f"kubectl create secret generic {secret_name} -n {namespace}"]
+    lines += [f"--from-literal={entry.key}='<{entry.key}>'" for entry in required]
+    command = " \\\n  ".join(lines)
+    optional = [entry for entry in entries if not entry.required]
+    if optional:
+        command += "\n# Optional, not wired into the bundle (an overlay adds a spec.secrets entry outside profile namespaces):"
+        command += "".join(f"\n#   --from-literal={entry.key}='<{entry.key}>'   # {_one_line(entry.description)}"
+                           for entry in optional)
+    return command
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) or "no description"
+
+
+def _image_override(server: Server, cluster_image: str | None) -> str | None:
+    """An overlay that points the generic bundle at an internal registry; kustomize rewrites an
+    MCPServer's spec.image only with the `configurations` entry, which the snippet includes."""
+    if cluster_image is None or server.image is None:
+        return None
+    # The name as the manifest writes it, without the tag (a registry host may carry a port).
+    repository = server.image.rsplit(":", 1)[0] if ":" in server.image.rsplit("/", 1)[-1] else server.image
+    path = derived.image_parts(server.image).path
+    return "\n".join([
+        "# overlay/kustomization.yaml",
+        "resources:",
+        f"  - ../{server.name}   # the server bundle folder",
+        "namespace: <your-namespace>",
+        "configurations:",
+        "  - mcp-images.yaml",
+        "images:",
+        f"  - name: {repository}",
+        f"    newName: <internal-registry>/{path}",
+        "# overlay/mcp-images.yaml: where kustomize finds the image in an MCPServer",
+        "images:",
+        "  - path: spec/image",
+        "    kind: MCPServer",
+    ])
+
+
+def _withheld(profile: RegistryProfile, server: Server) -> list[WithheldTool]:
+    """The tools the profile's policy withholds from the server, each with the rule that withholds it."""
+    kept = {tool.name for tool in derived.profile_tools(profile, server)}
+    result = []
+    for tool in server.tools:
+        if tool.name in kept:
+            continue
+        hints = [hint for hint in profile.tools.exclude_annotations if tool.annotations and getattr(tool.annotations, hint)]
+        because = f"marked {', '.join(hints)}" if hints else "withheld by name"
+        result.append(WithheldTool(tool.name, because))
+    return result
+
+
+def _profile_steps(server: Server, profile: RegistryProfile, secret_name: str) -> ProfileSteps:
+    resource = "mcpserver" if server.kind == "container" else "mcpremoteproxy"
+    folder = f"{paths.profile_bundle_dir(profile.name)}servers/{server.name}/"
+    return ProfileSteps(
+        profile=profile.name,
+        namespace=profile.namespace,
+        folder=folder,
+        tarball=paths.profile_bundle_tarball(profile.name),
+        withheld=_withheld(profile, server),
+        kept=len(derived.profile_tools(profile, server)),
+        secret_command=_secret_command(server, secret_name, profile.namespace),
+        apply_command=f"kubectl apply -k {profile.name}/servers/{server.name}/",
+        check_command=f"kubectl -n {profile.namespace} get {resource} {server.name}",
+    )
 
 
 def _thv_command(server: Server, cluster_image: str | None) -> str:
@@ -141,31 +237,33 @@ def bundle_text(context: RenderContext, server: Server) -> str:
 
 
 def deploy_plan(context: RenderContext, server: Server, placements: list[Placement]) -> DeployPlan | None:
-    """The deploy section of `server`, or None for a reference entry (nothing to deploy)."""
-    if server.kind == "reference":
-        return None
+    """The deploy section of `server`, or None when the page must not give one (reference entries
+    have nothing to deploy; rejected servers must not be deployed)."""
     catalog, image_mirror = context.catalog, context.image_mirror
-    namespace = placements[0].namespace if placements else "<namespace>"
+    if not derived.deployable(catalog.meta, server):
+        return None
     cluster_image = derived.deploy_image(catalog.meta, server, image_mirror)
-    secret_name = f"{server.name}-secrets"
-    container = server.kind == "container"
+    secret_name = k8s_server.ServerNames.of(server).secret
     mirrored = bool(image_mirror or catalog.meta.image_mirror)
-    resource = "mcpserver" if container else "mcpremoteproxy"
+    resource = "mcpserver" if server.kind == "container" else "mcpremoteproxy"
+    admitting = derived.profiles_admitting(catalog.meta, server)
+    deployable_in = [profile for profile in admitting if bundles.kept_tools(profile, server) is not None]
     return DeployPlan(
         kind=server.kind,
         cluster_image=cluster_image,
         mirror_command=_mirror_command(server, mirrored) if cluster_image else None,
+        image_override=None if mirrored else _image_override(server, cluster_image),
         secret_name=secret_name,
-        secret_command=_secret_command(server, secret_name, namespace) if container else None,
-        placements=placements,
+        profiles=[_profile_steps(server, profile, secret_name) for profile in deployable_in],
+        all_withheld=[profile.name for profile in admitting if profile not in deployable_in],
+        secret_command=_secret_command(server, secret_name, "<your-namespace>"),
         bundle=paths.server_bundle_all(server.name),
         bundle_dir=paths.server_bundle_dir(server.name) + "kustomization.yaml",
-        apply_command=f"kubectl apply -n {namespace} -f all.yaml",
+        apply_command="kubectl apply -n <your-namespace> -f all.yaml",
         manifest=bundle_text(context, server),
-        check_commands=[f"kubectl get {resource} -n {p.namespace}" for p in placements] or
-        [f"kubectl get {resource} -n <namespace>"],
+        check_commands=[f"kubectl -n <your-namespace> get {resource} {server.name}"],
         thv_command=_thv_command(server, cluster_image),
-        client_config=_client_config(server, cluster_image, namespace),
+        client_config=_client_config(server, cluster_image, placements[0].namespace if placements else "<namespace>"),
+        tool_count=len(server.tools),
         secret_vars=[env.name for env in server.env if env.secret],
     )
-

@@ -51,6 +51,7 @@ class Card:
     approval: Badge
     transport: str
     updated: str
+    notices: tuple[derived.Notice, ...] = ()
 
 
 def card(meta: CatalogMeta, server: Server) -> Card:
@@ -63,6 +64,7 @@ def card(meta: CatalogMeta, server: Server) -> Card:
         approval=approval_badge(meta, server),
         transport=TRANSPORTS[server.transport],
         updated=derived.updated(meta, server).isoformat(),
+        notices=derived.notices(meta, server),
     )
 
 
@@ -123,6 +125,8 @@ def server_page(context: RenderContext, server: Server) -> Page:
         "registry_name": derived.registry_name(catalog.meta, server),
         "updated": derived.updated(catalog.meta, server).isoformat(),
         "badges": server_badges(catalog.meta, server),
+        "notices": derived.notices(catalog.meta, server),
+        "image": derived.deploy_image(catalog.meta, server, context.image_mirror),
         "touch": touch_summary(server),
         "overview": catalog.overviews.get(server.name, ""),
         "tools": tools,

@@ -47,6 +47,7 @@ def search_entry(catalog: Catalog, server: Server) -> dict[str, Any]:
         "e": needs_no_egress(server),
         "h": bool(server.digest),
         "z": server.status == "deprecated",
+        "nt": [[notice.kind, notice.label] for notice in derived.notices(meta, server)],
         "u": derived.updated(meta, server).isoformat(),
         "l": paths.server_page(server.name),
     }

@@ -81,6 +81,7 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
                           f"declared in catalog.yaml: {', '.join(sorted(known_categories))}")
             yield from _review_expiry(source, tree.meta)
     yield from _registry_names_unique(tree)
+    yield from _replacements(tree)
     for source in tree.servers:
         yield from _server_rules(source)
         if tree.meta is not None:
@@ -155,6 +156,20 @@ def _private_endpoint(source: ServerSource, url: str) -> Iterator[Diagnostic]:
         case "blocked":
             yield _at(source, where, "the host is loopback, link-local or kubernetes.default: the ToolHive operator "
                       "refuses it even with allowPrivateEndpoint, so its MCPRemoteProxy cannot run", "warning")
+
+
+def _replacements(tree: SourceTree) -> Iterator[Diagnostic]:
+    """`replaced_by` names another server of the catalog, and only a deprecated one has it (pages link it)."""
+    names = {source.server.name for source in tree.servers}
+    for source in tree.servers:
+        server = source.server
+        if server.replaced_by is None:
+            continue
+        if server.replaced_by == server.name or server.replaced_by not in names:
+            yield _at(source, ("replaced_by",), f"no other server is called '{server.replaced_by}'")
+        elif server.status != "deprecated":
+            yield _at(source, ("replaced_by",), "only a deprecated server has a replacement: set `status: deprecated` "
+                      "or remove `replaced_by`")
 
 
 def _review_expiry(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnostic]:

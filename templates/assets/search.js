@@ -163,6 +163,14 @@
     badges.appendChild(document.createTextNode(" "));
     badges.appendChild(badge(entry.a, "glossary-approval"));
     item.appendChild(badges);
+    if (entry.nt.length) {  /* the same warnings as the server-rendered cards (derived.notices) */
+      var notices = el("p", "card-notices");
+      entry.nt.forEach(function (notice, index) {
+        if (index) { notices.appendChild(document.createTextNode(" ")); }
+        notices.appendChild(el("span", "notice notice-" + notice[0], notice[1]));
+      });
+      item.appendChild(notices);
+    }
     var facts = el("dl", "card-facts");
     if (entry.p) { fact(facts, "Publisher", entry.p); }
     fact(facts, "Category", data.facets.c[entry.c] || entry.c, ROOT + "categories/" + entry.c + "/index.html");

@@ -1,0 +1,437 @@
+"""The profile's promises against a deployer trying to break them: admission policy and RBAC.
+
+The ValidatingAdmissionPolicy is evaluated with cel-python the way the API
+server does: its variables in order, then every validation, a failed one
+reporting its messageExpression (or its message when that expression fails).
+Objects are reviewed as the API server sees them, with the CRD's defaults
+added. The deployer Role is evaluated with RBAC's rule semantics. Every
+bypass the issue lists is tried against the current and the legacy bundle.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import DEFAULT_SOURCE, SHARED
+from generator.render import bundles, k8s_policy
+from generator.render.context import RenderContext
+from generator.source.validate import read_catalog
+
+celpy = pytest.importorskip("celpy", reason="pip install cel-python")
+
+PROFILE = "production"
+CRDS = {"mcpservers": "MCPServer", "mcpremoteproxies": "MCPRemoteProxy", "mcptoolconfigs": "MCPToolConfig"}
+RESOURCE_OF = {kind: resource for resource, kind in CRDS.items()}
+
+
+def render_files(source: Path, **options: Any) -> dict[str, bytes]:
+    """The bundles of `source`, its `production` profile shipping the legacy variant too (`operator:
+    both`; the default catalog's targets current operators only) so both variants' policies are tried."""
+    catalog = read_catalog(source).catalog
+    profiles = [p.model_copy(update={"operator": "both"}) if p.name == PROFILE else p for p in catalog.meta.registries]
+    catalog = catalog.model_copy(update={"meta": catalog.meta.model_copy(update={"registries": profiles})})
+    context = RenderContext(catalog, **options)
+    return {item.path: item.content for item in bundles.render(context)}
+
+
+@pytest.fixture(scope="module", params=["one policy", "shapes in parts"])
+def files(request: pytest.FixtureRequest) -> dict[str, bytes]:
+    """The default catalog's bundles; a second time with the shapes spread over several policies,
+    as a large profile's are (each object must then pass every policy of the profile)."""
+    if request.param == "one policy":
+        return render_files(DEFAULT_SOURCE)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(k8s_policy, "SHAPES_BUDGET", 6000)
+        generated = render_files(DEFAULT_SOURCE)
+    assert "bundles/registries/production/base/admission-policy-3.yaml" in generated
+    return generated
+
+
+def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
+    return yaml.safe_load(files[path])
+
+
+def crd_defaults(kind: str) -> dict[str, Any]:
+    """The top-level spec defaults of the shared reference CRD (what the API server adds before admission)."""
+    path = SHARED / "toolhive" / f"toolhive.stacklok.dev_{RESOURCE_OF[kind]}.yaml"
+    if not path.is_file():
+        pytest.skip(f"{path} is missing: the ToolHive CRDs live in shared/reference/toolhive")
+    crd = yaml.safe_load(path.read_text(encoding="utf-8"))
+    version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1beta1")
+    spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    return {key: node["default"] for key, node in spec.get("properties", {}).items() if "default" in node}
+
+
+def _cel(value: Any) -> Any:
+    return celpy.json_to_cel(value)
+
+
+_ENVIRONMENT = celpy.Environment()
+_PROGRAMS: dict[str, Any] = {}
+
+
+def evaluate(expression: str, activation: dict[str, Any]) -> Any:
+    """The expression's value (compiled once: the policy's literals are large)."""
+    if expression not in _PROGRAMS:
+        _PROGRAMS[expression] = _ENVIRONMENT.program(_ENVIRONMENT.compile(expression))
+    return _PROGRAMS[expression].evaluate(activation)
+
+
+_CONSTANTS: dict[str, Any] = {}
+
+
+def constant(expression: str, activation: dict[str, Any]) -> Any:
+    """A variable's value, kept when it reads neither the object nor the request (the shipped shapes)."""
+    if "object" in expression or "request" in expression:
+        return evaluate(expression, activation)
+    if expression not in _CONSTANTS:
+        _CONSTANTS[expression] = evaluate(expression, activation)
+    return _CONSTANTS[expression]
+
+
+def review(policy: dict[str, Any] | list[dict[str, Any]], document: dict[str, Any]) -> list[str]:
+    """The messages of every validation `document` fails in each policy; [] means admitted."""
+    if isinstance(policy, list):
+        return [message for each in policy for message in review(each, document)]
+    spec = policy["spec"]
+    resource = RESOURCE_OF[document["kind"]]
+    rules = spec["matchConstraints"]["resourceRules"]
+    if not any(resource in rule["resources"] and "CREATE" in rule["operations"] for rule in rules):
+        return []
+    seen = copy.deepcopy(document)
+    seen["spec"] = {**crd_defaults(document["kind"]), **seen.get("spec", {})}
+    activation: dict[str, Any] = {
+        "request": _cel({"operation": "CREATE", "resource": {"group": "toolhive.stacklok.dev", "resource": resource}}),
+        "object": _cel(seen),
+    }
+    variables: dict[Any, Any] = {}
+    for variable in spec.get("variables", []):
+        activation["variables"] = celpy.celtypes.MapType(variables)
+        value = constant(variable["expression"], activation)
+        assert not isinstance(value, celpy.CELEvalError), (variable["name"], value)
+        variables[celpy.celtypes.StringType(variable["name"])] = value
+    activation["variables"] = celpy.celtypes.MapType(variables)
+    messages = []
+    for rule in spec["validations"]:
+        verdict = evaluate(rule["expression"], activation)
+        assert isinstance(verdict, celpy.celtypes.BoolType), (rule["expression"][:200], verdict)
+        if verdict:
+            continue
+        message = rule["message"]
+        if "messageExpression" in rule:
+            try:
+                made = evaluate(rule["messageExpression"], activation)
+            except celpy.CELEvalError as error:
+                made = error
+            if isinstance(made, str):
+                message = str(made)
+            elif not ALLOW_MESSAGE_FALLBACK:
+                raise AssertionError(f"messageExpression failed: {made!r}")
+        messages.append(message)
+    return messages
+
+
+def policies(files: dict[str, bytes]) -> dict[str, list[dict[str, Any]]]:
+    """Every admission policy of the profile, per variant, each checked to have its binding."""
+    root = f"bundles/registries/{PROFILE}/"
+    found: dict[str, list[dict[str, Any]]] = {}
+    for variant, folder in (("current", "base/"), ("legacy", "legacy/")):
+        names = sorted(p for p in files if re.fullmatch(re.escape(root + folder) + r"admission-policy(-\d+)?\.yaml", p))
+        found[variant] = [load(files, name) for name in names]
+        for name, policy in zip(names, found[variant]):
+            binding = load(files, name.replace("admission-policy", "admission-policy-binding"))["spec"]
+            assert binding["policyName"] == policy["metadata"]["name"] and binding["validationActions"] == ["Deny"]
+            assert binding["matchResources"]["namespaceSelector"] == {
+                "matchLabels": {"kubernetes.io/metadata.name": "mcp-production"}}
+            assert policy["spec"]["failurePolicy"] == "Fail"
+    return found
+
+
+def shipped(files: dict[str, bytes], variant: str) -> list[tuple[str, dict[str, Any]]]:
+    """Every workload and tool config the profile's server folders ship in `variant`."""
+    prefix = f"bundles/registries/{PROFILE}/{'legacy/' if variant == 'legacy' else ''}servers/"
+    return [
+        (path, yaml.safe_load(content))
+        for path, content in sorted(files.items())
+        if path.startswith(prefix) and path.endswith(("/mcpserver.yaml", "/mcpremoteproxy.yaml", "/mcptoolconfig.yaml"))
+    ]
+
+
+def workload(files: dict[str, bytes], variant: str, name: str) -> dict[str, Any]:
+    found = [doc for path, doc in shipped(files, variant) if f"/servers/{name}/" in path and doc["kind"] != "MCPToolConfig"]
+    assert len(found) == 1
+    return copy.deepcopy(found[0])
+
+
+def tool_config(files: dict[str, bytes], variant: str, name: str) -> dict[str, Any]:
+    found = [doc for path, doc in shipped(files, variant) if f"/servers/{name}/platform/" in path]
+    assert len(found) == 1
+    return copy.deepcopy(found[0])
+
+
+VARIANTS = ["current", "legacy"]
+ALLOW_MESSAGE_FALLBACK = False
+
+
+# --- what the profile ships is admitted ------------------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_every_object_the_profile_ships_is_admitted(files: dict[str, bytes], variant: str) -> None:
+    policy = policies(files)[variant]
+    objects = shipped(files, variant)
+    assert len(objects) > 15 and {doc["kind"] for _, doc in objects} == set(RESOURCE_OF)
+    for path, document in objects:
+        assert review(policy, document) == [], path
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_free_fields_may_be_added(files: dict[str, bytes], variant: str) -> None:
+    github = workload(files, variant, "github")
+    github["spec"].update({"replicas": 2, "resources": {"limits": {"memory": "1Gi"}}, "audit": {"enabled": True}})
+    assert review(policies(files)[variant], github) == []
+
+
+def test_fields_the_bundles_add_later_stay_admitted(write_tree) -> None:
+    """A field shipped in the server's own object is part of its shape without a change to the policy."""
+    generated = render_files(write_tree())
+    server_path = "bundles/registries/production/servers/fetch/mcpserver.yaml"
+    server = load(generated, server_path)
+    assert "imagePullSecrets" not in yaml.safe_dump(server)
+    server["spec"]["podTemplateSpec"]["spec"]["imagePullSecrets"] = [{"name": "mirror-pull"}]
+    server["spec"]["allowPrivateEndpoint"] = True
+    shipped_server = k8s_policy.ShippedServer("fetch", server, None)
+    policy = k8s_policy.admission_policies("production", "mcp-prod", [shipped_server])
+    assert review(policy, server) == []
+    without = copy.deepcopy(server)
+    del without["spec"]["podTemplateSpec"]["spec"]["imagePullSecrets"]
+    assert review(policy, without) != []
+
+
+# --- every bypass is refused, with a message saying what to do --------------------
+
+
+def expect_refused(policy: dict[str, Any], document: dict[str, Any], *fragments: str) -> list[str]:
+    messages = review(policy, document)
+    assert messages, "admitted"
+    for fragment in fragments:
+        assert any(fragment in message for message in messages), (fragment, messages)
+    return messages
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_generic_all_tools_bundle_in_the_profile_namespace_is_refused(files: dict[str, bytes], variant: str) -> None:
+    policy = policies(files)[variant]
+    generic = [doc for doc in yaml.safe_load_all(files["bundles/servers/github/all.yaml"]) if doc["kind"] in RESOURCE_OF]
+    tools = next(doc for doc in generic if doc["kind"] == "MCPToolConfig")
+    tools["metadata"]["namespace"] = "mcp-production"
+    assert len(tools["spec"]["toolsFilter"]) > len(tool_config(files, variant, "github")["spec"]["toolsFilter"])
+    messages = expect_refused(policy, tools)
+    assert messages == [
+        "MCPToolConfig github-tools must be exactly what registry profile production ships (its toolsFilter is the "
+        "profile's tool policy): the platform team applies it with the profile's bundle; to change it, change "
+        "catalog.yaml and release the catalog again"
+    ]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_server_without_tool_config_ref_is_refused(files: dict[str, bytes], variant: str) -> None:
+    github = workload(files, variant, "github")
+    del github["spec"]["toolConfigRef"]
+    messages = expect_refused(policies(files)[variant], github)
+    assert messages[0] == (
+        "spec.toolConfigRef must name github-tools, the MCPToolConfig registry profile production ships for github "
+        "(it withholds the tools the profile does not allow): apply the profile's own folder unchanged "
+        "(bundles/registries/production/servers/github/), never the generic all-tools bundle"
+    )
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_another_servers_tool_config_is_refused(files: dict[str, bytes], variant: str) -> None:
+    github = workload(files, variant, "github")
+    github["spec"]["toolConfigRef"] = {"name": "fetch-tools"}
+    expect_refused(policies(files)[variant], github, "spec.toolConfigRef must name github-tools")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_edited_or_new_tool_configs_are_refused(files: dict[str, bytes], variant: str) -> None:
+    policy = policies(files)[variant]
+    edited = tool_config(files, variant, "github")
+    edited["spec"]["toolsFilter"].append("delete_file")
+    expect_refused(policy, edited, "MCPToolConfig github-tools must be exactly what registry profile production ships")
+    renamed = tool_config(files, variant, "github")
+    renamed["spec"]["toolsOverride"] = {"get_me": {"name": "delete_file"}}
+    expect_refused(policy, renamed, "MCPToolConfig github-tools must be exactly")
+    new = tool_config(files, variant, "github")
+    new["metadata"]["name"] = "everything-tools"
+    assert review(policy, new) == [
+        "this namespace holds only registry profile production's tool configs (named <server>-tools): the platform "
+        "team applies them with the profile's bundle"
+    ]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("args", ["--toolsets", "all"], "spec.args is pinned to what registry profile production ships for github (arguments change what the server does)"),
+        ("env", [{"name": "GITHUB_TOOLSETS", "value": "all"}], "spec.env is pinned"),
+        ("secrets", [{"name": "production-pgpass", "key": ".pgpass", "targetEnvName": "PGPASS"}], "spec.secrets is pinned"),
+        ("permissionProfile", {"type": "builtin", "name": "network"}, "spec.permissionProfile is pinned to what registry profile production ships for github (it sets which hosts, ports and paths the server may reach)"),
+        ("podTemplateSpec", {"spec": {"containers": [{"name": "mcp", "securityContext": {"privileged": True}}]}}, "spec.podTemplateSpec is pinned"),
+        ("transport", "streamable-http", "spec.transport is pinned"),
+        ("volumes", [{"name": "host", "hostPath": "/", "mountPath": "/host"}], "spec.volumes is not part of what registry profile production ships for github"),
+        ("serviceAccount", "cluster-admin-sa", "spec.serviceAccount is not part of what"),
+        # pinned where the bundle sets pull secrets (current operators), else not part of the shape
+        ("resourceOverrides", {"proxyDeployment": {"env": [{"name": "X", "value": "y"}]}}, "spec.resourceOverrides is "),
+        ("trustProxyHeaders", True, "spec.trustProxyHeaders is not part of what"),
+    ],
+)
+def test_widened_servers_are_refused(files: dict[str, bytes], variant: str, field: str, value: Any, expected: str) -> None:
+    github = workload(files, variant, "github")
+    github["spec"][field] = value
+    messages = expect_refused(policies(files)[variant], github, expected)
+    assert all("bundles/registries/production/servers/github/" in m or "only these fields may be added" in m
+               or "as a whole" in m for m in messages), messages
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_env_added_to_a_server_shipped_without_env_is_refused(files: dict[str, bytes], variant: str) -> None:
+    fetch = workload(files, variant, "fetch")
+    assert "env" not in fetch["spec"]
+    fetch["spec"]["env"] = [{"name": "HTTPS_PROXY", "value": "http://exfil.example.net"}]
+    expect_refused(policies(files)[variant], fetch, "spec.env is pinned to what registry profile production ships for fetch")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_images_and_urls_outside_the_profile_are_refused(files: dict[str, bytes], variant: str) -> None:
+    policy = policies(files)[variant]
+    github = workload(files, variant, "github")
+    github["spec"]["image"] = "ghcr.io/evil/miner:latest"
+    expect_refused(policy, github, "spec.image must be one of the profile's image references exactly")
+    # A community server is in the catalog but not in the production profile.
+    semgrep = load(files, "bundles/registries/sandbox/servers/semgrep/mcpserver.yaml")
+    semgrep["metadata"]["namespace"] = "mcp-production"
+    expect_refused(policy, semgrep, "spec.image must be one of")
+    remote = workload(files, variant, "atlassian-remote")
+    field = "remoteURL" if variant == "legacy" else "remoteUrl"  # the v0.16 operator's CRD spells it so
+    url = remote["spec"][field]
+    for other in (url.rstrip("/") + "/admin", url + "?all=1", "https://exfil.example.net/mcp"):
+        remote["spec"][field] = other
+        messages = expect_refused(policy, remote)
+        assert messages == [
+            f"this namespace proxies only the remote MCP servers of registry profile production: spec.{field} must be "
+            "one of the profile's URLs exactly (same host, path and query); deploy it from the profile's bundle "
+            "(bundles/registries/production/servers/<name>/)"
+        ], other
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_remote_proxy_widened_is_refused(files: dict[str, bytes], variant: str) -> None:
+    policy = policies(files)[variant]
+    remote = workload(files, variant, "atlassian-remote")
+    remote["spec"]["allowPrivateEndpoint"] = True
+    expect_refused(policy, remote, "spec.allowPrivateEndpoint is not part of what")
+    del remote["spec"]["allowPrivateEndpoint"]
+    del remote["spec"]["toolConfigRef"]
+    expect_refused(policy, remote, "spec.toolConfigRef must name atlassian-remote-tools")
+
+
+def test_admission_policy_requires_the_pinned_digest(write_tree) -> None:
+    generated = render_files(write_tree())
+    policy = load(generated, "bundles/registries/production/base/admission-policy.yaml")
+    assert "bundles/registries/production/base/admission-policy-1.yaml" not in generated  # small: one policy
+    server = load(generated, "bundles/registries/production/servers/fetch/mcpserver.yaml")
+    assert "@sha256:" in server["spec"]["image"] and review(policy, server) == []
+    for image in (server["spec"]["image"].split("@")[0], server["spec"]["image"][:-1] + "2"):
+        changed = copy.deepcopy(server)
+        changed["spec"]["image"] = image
+        expect_refused(policy, changed, "spec.image must be one of")
+
+
+def test_hostile_url_cannot_break_out_of_the_cel_literal(write_tree) -> None:
+    hostile = 'https://mcp.example.com/x"]||true||["\\\u00e9'
+    remote = yaml.safe_load(
+        'name: docs-remote\ntitle: Docs\ndescription: "x"\nversion: "1"\ncategory: data\ntier: validated\n'
+        "transport: streamable-http\nremote:\n  url: placeholder\n"
+    )
+    remote["remote"]["url"] = hostile
+    generated = render_files(write_tree({"docs-remote.yaml": yaml.safe_dump(remote)}))
+    policy = load(generated, "bundles/registries/production/base/admission-policy.yaml")
+    proxy = load(generated, "bundles/registries/production/servers/docs-remote/mcpremoteproxy.yaml")
+    assert proxy["spec"]["remoteUrl"] == hostile and review(policy, proxy) == []
+    proxy["spec"]["remoteUrl"] = "https://other.example.com/"
+    expect_refused(policy, proxy, "spec.remoteUrl must be one of")
+
+
+def test_cel_literals_are_homogeneous_and_escaped() -> None:
+    """Kubernetes type-checks list and map literals as homogeneous: every element of ours is `dyn()`."""
+    from generator.render.k8s_policy import cel_value
+
+    assert cel_value({"a": [1, "x", True], "b": {}}) == '{"a": dyn([dyn(1), dyn("x"), dyn(true)]), "b": dyn({})}'
+    assert cel_value('"]||true||["\\\u00e9') == '"\\"]||true||[\\"\\\\\\U000000e9"'
+
+
+# --- RBAC: what the deployers group may do -----------------------------------------
+
+
+def allowed(rules: list[dict[str, Any]], group: str, resource: str, verb: str) -> bool:
+    """RBAC's rule semantics (no resourceNames in ours): any rule naming the group, resource and verb, or `*`."""
+    return any(
+        (group in rule.get("apiGroups", []) or "*" in rule.get("apiGroups", []))
+        and (resource in rule.get("resources", []) or "*" in rule.get("resources", []))
+        and (verb in rule.get("verbs", []) or "*" in rule.get("verbs", []))
+        for rule in rules
+    )
+
+
+API_GROUPS = {
+    "MCPServer": ("toolhive.stacklok.dev", "mcpservers"),
+    "MCPRemoteProxy": ("toolhive.stacklok.dev", "mcpremoteproxies"),
+    "MCPToolConfig": ("toolhive.stacklok.dev", "mcptoolconfigs"),
+    "ConfigMap": ("", "configmaps"),
+    "NetworkPolicy": ("networking.k8s.io", "networkpolicies"),
+    "Secret": ("", "secrets"),
+    "ValidatingAdmissionPolicy": ("admissionregistration.k8s.io", "validatingadmissionpolicies"),
+    "Role": ("rbac.authorization.k8s.io", "roles"),
+}
+
+
+@pytest.mark.parametrize("folder", ["base", "legacy"])
+def test_deployers_may_not_touch_tool_configs_or_what_decides_a_servers_reach(files: dict[str, bytes], folder: str) -> None:
+    role = load(files, f"bundles/registries/production/{folder}/role-deployer.yaml")
+    binding = load(files, f"bundles/registries/production/{folder}/rolebinding-deployer.yaml")
+    assert binding["roleRef"]["name"] == role["metadata"]["name"]
+    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "mcp-deployers"}]
+    rules = role["rules"]
+    for verb in ("create", "update", "patch", "delete"):
+        assert allowed(rules, "toolhive.stacklok.dev", "mcpservers", verb)
+        assert allowed(rules, "toolhive.stacklok.dev", "mcpremoteproxies", verb)
+        for kind in ("MCPToolConfig", "ConfigMap", "NetworkPolicy", "ValidatingAdmissionPolicy", "Role"):
+            assert not allowed(rules, *API_GROUPS[kind], verb), (kind, verb)
+    assert allowed(rules, "toolhive.stacklok.dev", "mcptoolconfigs", "get")
+    assert allowed(rules, "", "secrets", "create")
+    for verb in ("get", "list", "watch", "update", "patch", "delete"):
+        assert not allowed(rules, "", "secrets", verb), verb
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_deployers_can_apply_their_folder_and_the_platform_folder_is_the_platforms(files: dict[str, bytes], variant: str) -> None:
+    root = f"bundles/registries/{PROFILE}/{'legacy/' if variant == 'legacy' else ''}"
+    rules = load(files, f"{root}role-deployer.yaml" if variant == "legacy" else f"{root}base/role-deployer.yaml")["rules"]
+    top = load(files, f"{root}kustomization.yaml")["resources"]
+    github = f"{root}servers/github/"
+    for resource in load(files, f"{github}kustomization.yaml")["resources"]:
+        kind = load(files, github + resource)["kind"]
+        assert allowed(rules, *API_GROUPS[kind], "create"), kind
+    platform = load(files, f"{github}platform/kustomization.yaml")["resources"]
+    assert {load(files, f"{github}platform/{r}")["kind"] for r in platform} == {"MCPToolConfig", "ConfigMap", "NetworkPolicy"}
+    for resource in platform:
+        assert not allowed(rules, *API_GROUPS[load(files, f"{github}platform/{resource}")["kind"]], "create")
+    assert "servers/github/platform" in top  # the platform team's `kubectl apply -k` brings them
