@@ -14,6 +14,10 @@ TOOLS_PAGE = "tools/index.html"
 ABOUT_PAGE = "about/index.html"
 NOT_FOUND_PAGE = "404.html"
 CHANGES_PAGE = "changes/index.html"
+CHANGES_FEED = "changes/feed.atom"
+REVIEWS_PAGE = "reviews/index.html"
+REVIEWS_CSV = "reviews/reviews.csv"
+REVIEWS_JSON = "reviews/reviews.json"
 
 
 def paged(first: str, number: int) -> str:

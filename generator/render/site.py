@@ -22,7 +22,7 @@ from markupsafe import Markup
 from generator import paths
 from generator.errors import OutputError
 from generator.output import OutputFile
-from generator.render import site_pages
+from generator.render import site_pages, site_review, site_views
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred, Fragment, OutputKind, render_kind
@@ -115,7 +115,10 @@ def _rows_html(context: RenderContext, server: Server) -> bytes:
 
 
 def _card_html(context: RenderContext, server: Server) -> bytes:
-    card = site_pages.card(context.catalog.meta, server)
+    return _render_card(context, site_views.card(context.catalog.meta, server))
+
+
+def _render_card(context: RenderContext, card: site_views.Card) -> bytes:
     return _environment(context).get_template("_card.html").render(card=card, root="").encode("utf-8")
 
 
@@ -143,15 +146,19 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
         values = dict(values)
         if site_pages.CARD_SERVERS in values:
             values["cards"] = [card_at(server, depth) for server in values.pop(site_pages.CARD_SERVERS)]
+        if values.pop(site_pages.CARD_TEMPLATE, False):
+            values["card_template"] = Markup(relocated(prototype, depth).decode("utf-8"))  # rendered with autoescape on
         if site_pages.ROW_SPANS in values:
             values["rows"] = [row for server, first, end in values.pop(site_pages.ROW_SPANS)
                               for row in rows_at(server, depth)[first:end]]
         return render_page(environment, template, path, values).content
 
+    prototype = _render_card(context, site_views.CARD_PROTOTYPE)
     keys = InputKeys(context.server_keys)
     for template, path, values in site_pages.catalog_pages(context):
         yield Deferred(path, keys.of(template, path, values), partial(make, template, path, values))
     yield from site_pages.search_data(context, keys)
+    yield from site_review.review_files(context.catalog, context.changes)
 
 
 KIND = OutputKind("site", catalog_files, server_files)
