@@ -12,12 +12,13 @@ import grp
 import json
 import os
 import pwd
+import re
 import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import pytest
 import requests
@@ -251,3 +252,20 @@ def EXCLUDED_CHECKS(schemathesis: object) -> list[object]:  # noqa: N802 - read 
 
     names = {"positive_data_acceptance", "negative_data_rejection"}
     return [check for check in CHECKS.get_all() if check.__name__ in names]
+
+
+# --- the HTML site's 404 page ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["/nope.html", "/servers/nope/", "/servers/nope/deeper/index.html", "/tags/a/b/c/d"])
+def test_a_missing_page_at_any_depth_gets_the_styled_404_with_working_links(site_url: str, missing: str) -> None:
+    answer = requests.get(site_url + missing, timeout=10)
+    assert answer.status_code == 404 and answer.headers["Content-Type"].startswith("text/html"), answer.headers
+    assert "<h1>Page not found</h1>" in answer.text
+    links = re.findall(r'(?:href|src)="([^"#][^"]*)"', answer.text)
+    assert f'href="{PREFIX}/assets/site.css"' in answer.text, links
+    for link in links:
+        if link.startswith(("https://", "data:")):
+            continue
+        target = urljoin(answer.url, link)
+        assert requests.get(target, timeout=10).status_code == 200, (missing, link, target)

@@ -68,7 +68,7 @@ def render_page(environment: jinja2.Environment, template: str, path: str, value
     """One HTML page at `path`, its links made relative to it."""
     depth = path.count("/")
     try:
-        html = environment.get_template(template).render(root="../" * depth, page_path=path, **values)
+        html = environment.get_template(template).render(**{"root": "../" * depth, "page_path": path, **values})
     except jinja2.TemplateSyntaxError as error:
         raise OutputError(f"{error.filename or template}:{error.lineno}: template error: {error.message}") from None
     except jinja2.TemplateError as error:

@@ -25,6 +25,7 @@ from generator.render.site_views import (
     APPROVALS,
     EXPIRY_SOON_DAYS,
     TRANSPORTS,
+    card,
     behaviour_counts,
     egress,
     expires_soon,
@@ -37,6 +38,7 @@ from generator.render.site_views import (
 )
 
 Page = tuple[str, str, dict[str, Any]]
+NOT_FOUND_ROOT = "./"
 
 TIERS = {"validated": "Validated", "community": "Community"}
 KINDS = {"container": "Container in your cluster", "remote": "Remote endpoint", "reference": "Reference (packages)"}
@@ -124,6 +126,7 @@ def server_page(context: RenderContext, server: Server) -> Page:
         "registry_name": derived.registry_name(catalog.meta, server),
         "updated": derived.updated(catalog.meta, server).isoformat(),
         "badges": server_badges(catalog.meta, server),
+        "key_facts": card(catalog.meta, server),
         "touch": touch_summary(server),
         "overview": catalog.overviews.get(server.name, ""),
         "tools": tools,
@@ -240,7 +243,9 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
     if context.changes is not None:
         present = {server.name for server in catalog.servers}
         yield "changes.html", paths.CHANGES_PAGE, {**common, "changes": context.changes, "present": present}
-    yield "404.html", paths.NOT_FOUND_PAGE, common
+    # Web servers answer a missing page at any depth with 404.html: its links start with "./", which the
+    # shipped nginx and Apache configs rewrite to the site's sub-path (deploy/web/*; from disk "./" just works).
+    yield "404.html", paths.NOT_FOUND_PAGE, {**common, "root": NOT_FOUND_ROOT}
 
 
 def search_data(context: RenderContext, keys: InputKeys) -> Iterator[OutputFile | Deferred]:

@@ -191,7 +191,7 @@
       category: data.facets.c[entry.c] || entry.c, category_page: "categories/" + entry.c + "/index.html",
       "tier.label": tier[0], "tier.tone": tier[1], "tier.explanation": tier[2],
       "approval.label": approval[0], "approval.tone": approval[1], "approval.explanation": entry.ae,
-      expires: entry.a === "approved" ? entry.v : "", transport: data.facets.x[entry.x] || entry.x,
+      expires: entry.v, transport: data.facets.x[entry.x] || entry.x,
       tools: String(entry.o.length), updated: entry.u, status: entry.z ? "deprecated" : "active",
       deprecated: entry.z
     };
