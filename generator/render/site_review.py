@@ -138,7 +138,7 @@ def _feed_entries(changes: ReleaseDiff) -> Iterator[tuple[str, str, str]]:
         for name in names:
             yield what, name, f"{what} in release {changes.new_version}."
     for change in changes.changed:
-        yield "Changed", change.name, " ".join(change.changes)
+        yield "Changed", change.name, "; ".join(change.changes) + "."
 
 
 def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
