@@ -32,7 +32,7 @@ from generator.render.markdown import render_markdown
 # The shipped templates sit at the repository root, beside the package (editable installs keep them there).
 SHIPPED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # Static files copied as they are (through the loader, so `--templates` can replace them too).
-ASSETS = ("site.css", "search.js")
+ASSETS = ("site.css", "noscript.css", "search.js")
 
 
 @jinja2.pass_context

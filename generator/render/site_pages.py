@@ -110,7 +110,9 @@ def _index_pages(catalog: Catalog, common: dict[str, Any], facets: dict[str, Any
     top_tags = sorted(sorted(facets["g"], key=lambda facet: (-facet[2], facet[0]))[:TOP_TAGS])
     values = {**common, "facets": facets, "pager": "index", "top_tags": top_tags, "flags": _flags(catalog),
               "summary": _summary(len(catalog.servers), facets["a"]), CARD_TEMPLATE: True}
-    yield from _paged("index.html", paths.SITE_INDEX, catalog.servers, values)
+    # Deprecated servers come last: search.js hides them by default, and then only the end of the list goes.
+    listed = sorted(catalog.servers, key=lambda server: server.status == "deprecated")
+    yield from _paged("index.html", paths.SITE_INDEX, listed, values)
 
 
 def server_page(context: RenderContext, server: Server) -> Page:

@@ -252,6 +252,13 @@
     this.size = data.pageSize;
     /* Maps keyed by catalog text have no prototype: a server or tag called "constructor" is just a key. */
     this.cards = Object.create(null);
+    /* The server-rendered cards are what fillCard would make (one template): keep them, so the
+     * first results draw moves nothing it does not have to. */
+    var cards = this.cards;
+    Array.prototype.forEach.call(this.list.children, function (item) {
+      var name = item.getAttribute("data-name");
+      if (name !== null) { cards[name] = item; }
+    });
     this.flagLabels = Object.create(null);
     var labels = this.flagLabels;
     FLAG_KEYS.forEach(function (key) {
@@ -337,19 +344,32 @@
     var size = this.size;
     var pages = Math.max(1, Math.ceil(matches.length / size));
     var page = Math.min(this.state.page, pages);
-    var fragment = document.createDocumentFragment();
-    var shown = matches.slice((page - 1) * size, page * size);
-    for (var i = 0; i < shown.length; i++) {
-      fragment.appendChild(this.card(shown[i].entry));
-      fragment.appendChild(document.createTextNode("\n"));
-    }
-    this.list.textContent = "";
-    this.list.appendChild(fragment);
+    var shown = matches.slice((page - 1) * size, page * size).map(function (match) { return this.card(match.entry); }, this);
+    this.showCards(shown);
     this.status.textContent = matches.length === 1 ? "1 server" : matches.length + " servers";
     document.getElementById("no-results").hidden = matches.length > 0;
     this.renderCounts(counts);
     this.renderChips();
     this.renderPages(page, pages);
+  };
+
+  /* The list becomes `cards`; when they are the cards already there, in order, only the rest goes
+   * (the common first draw: the server-rendered list minus the deprecated servers at its end). */
+  SearchPage.prototype.showCards = function (cards) {
+    var list = this.list;
+    var current = list.children;
+    var kept = cards.length <= current.length && cards.every(function (card, i) { return current[i] === card; });
+    if (kept) {
+      while (current.length > cards.length) { list.removeChild(current[current.length - 1]); }
+      return;
+    }
+    var fragment = document.createDocumentFragment();
+    cards.forEach(function (card) {
+      fragment.appendChild(card);
+      fragment.appendChild(document.createTextNode("\n"));
+    });
+    list.textContent = "";
+    list.appendChild(fragment);
   };
 
   SearchPage.prototype.renderCounts = function (counts) {
@@ -483,10 +503,6 @@
     var data = window.MCPCatalogSearch;
     var box = document.getElementById("search");
     if (!data || !box || !document.getElementById("results")) { return; }
-    box.hidden = false;
-    document.getElementById("facet-controls").hidden = false;
-    document.getElementById("browse").hidden = true;
-    document.body.classList.add("searching");
     startFiltersToggle();
     var serverPages = document.getElementById("index-pages");
     var begin = function (entries) {
@@ -548,7 +564,6 @@
     var table = document.getElementById("review-table");
     var box = document.getElementById("review-filter");
     if (!table || !box) { return; }
-    box.hidden = false;
     var body = table.tBodies[0];
     var rows = Array.prototype.slice.call(body.rows).map(function (row, position) {
       return { row: row, text: row.textContent.toLowerCase(), position: position };
@@ -586,11 +601,7 @@
       rows.forEach(function (item) { body.appendChild(item.row); });
     };
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (header, column) {
-      var button = el("button", "sort-button", header.textContent);
-      button.type = "button";
-      header.textContent = "";
-      header.appendChild(button);
-      button.addEventListener("click", function () { sortBy(header, column); });
+      header.querySelector("button").addEventListener("click", function () { sortBy(header, column); });
     });
     input.addEventListener("input", apply);
     checks.forEach(function (check) { check.addEventListener("change", apply); });
