@@ -30,7 +30,9 @@ def lighthouse(url: str, preset: str) -> dict[str, object]:
         if preset == "desktop":
             command.append("--preset=desktop")
         environment = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", "/usr/bin/chromium")}
-        subprocess.run(command, check=True, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+        finished = subprocess.run(command, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, timeout=300)
+        if finished.returncode != 0:
+            raise RuntimeError(f"lighthouse failed on {url}: {finished.stderr.decode(errors='replace')[-2000:]}")
         return json.loads(report.read_text())
 
 
