@@ -21,7 +21,7 @@ TRANSPORTS = {"stdio": "stdio", "sse": "SSE", "streamable-http": "Streamable HTT
 # An approval expiring within this many days of the catalog's date is "expiring soon" (a facet and a search term).
 EXPIRY_SOON_DAYS = 90
 # Tones a badge can have; the stylesheet colours them, the text always says the state too.
-GOOD, WARN, BAD, NEUTRAL = "good", "warn", "bad", "neutral"
+GOOD, WARN, BAD = "good", "warn", "bad"
 
 
 @dataclass(frozen=True)
