@@ -269,3 +269,9 @@ def test_a_missing_page_at_any_depth_gets_the_styled_404_with_working_links(site
             continue
         target = urljoin(answer.url, link)
         assert requests.get(target, timeout=10).status_code == 200, (missing, link, target)
+
+
+def test_the_404_page_itself_is_served_as_built(site_url: str, default_site: Path) -> None:
+    # Only the error answer has its links rewritten: checksums and mirrors need the built bytes.
+    answer = requests.get(f"{site_url}/404.html", timeout=10)
+    assert answer.status_code == 200 and answer.content == (default_site / "404.html").read_bytes()
