@@ -3,7 +3,7 @@
 A security reviewer asked "which servers need egress or have destructive tools, with approval and
 expiry" should find the answer on one page (sortable and filterable by search.js, complete without
 it) or in `reviews/reviews.csv` / `reviews/reviews.json`, not by visiting every server page. The
-Atom feed `changes/feed.atom` lists what the `--previous` diff found, so reviewers subscribe
+Atom feed `reviews/changes.atom` lists what the `--previous` diff found, so reviewers subscribe
 instead of checking; without `--previous` it is a valid feed with no entries.
 Dates come from the catalog, never the clock: two builds give identical bytes.
 """
@@ -150,9 +150,9 @@ def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
     _text(feed, "title", f"{meta.title}: changes that need review")
     _text(feed, "id", "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"mcp-catalog:{meta.namespace}:changes")))
     _text(feed, "updated", updated)
-    _text(feed, "link", "", rel="self", href="feed.atom")
+    _text(feed, "link", "", rel="self", href="changes.atom")
     if changes is not None:
-        _text(feed, "link", "", rel="alternate", type="text/html", href="index.html")
+        _text(feed, "link", "", rel="alternate", type="text/html", href="../" + paths.CHANGES_PAGE)
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     _text(author, "name", meta.publisher or meta.title)
     present = {server.name for server in catalog.servers}
@@ -161,7 +161,7 @@ def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
         _text(entry, "title", f"{what}: {name}")
         _text(entry, "id", _entry_id(meta.namespace, changes.new_version, what, name))  # type: ignore[union-attr]
         _text(entry, "updated", updated)
-        target = "../" + paths.server_page(name) if name in present else "index.html"
+        target = "../" + (paths.server_page(name) if name in present else paths.CHANGES_PAGE)
         _text(entry, "link", "", rel="alternate", type="text/html", href=target)
         _text(entry, "summary", summary)
     ET.indent(feed)
@@ -169,7 +169,7 @@ def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
 
 
 def review_files(catalog: Catalog, changes: ReleaseDiff | None) -> Iterator[OutputFile]:
-    """reviews/reviews.csv, reviews/reviews.json and changes/feed.atom."""
+    """reviews/reviews.csv, reviews/reviews.json and reviews/changes.atom."""
     rows = review_rows(catalog)
     yield OutputFile(paths.REVIEWS_CSV, reviews_csv(rows))
     yield OutputFile(paths.REVIEWS_JSON, reviews_json(catalog, rows))
