@@ -15,6 +15,10 @@ ABOUT_PAGE = "about/index.html"
 NOT_FOUND_PAGE = "404.html"
 CHANGES_PAGE = "changes/index.html"
 INSTALL_PAGE = "install/index.html"
+CHANGES_FEED = "reviews/changes.atom"
+REVIEWS_PAGE = "reviews/index.html"
+REVIEWS_CSV = "reviews/reviews.csv"
+REVIEWS_JSON = "reviews/reviews.json"
 
 
 def paged(first: str, number: int) -> str:

@@ -125,9 +125,18 @@ def parse(page: Path) -> object:
     return html5lib.parse(page.read_bytes(), treebuilder="etree", namespaceHTMLElements=False)
 
 
+def outside_templates(element: object) -> Iterator[object]:
+    """`element` and its descendants, except the inert content of <template> elements
+    (the card prototype, whose links are slots search.js fills: test_site_browser checks those)."""
+    yield element
+    for child in element:  # type: ignore[attr-defined]
+        if child.tag != "template":
+            yield from outside_templates(child)
+
+
 def references(page: Path) -> Iterator[tuple[str, str, str]]:
-    """(tag, attribute, value) of every href and src in the page."""
-    for element in parse(page).iter():  # type: ignore[attr-defined]
+    """(tag, attribute, value) of every href and src in the page, outside <template> elements."""
+    for element in outside_templates(parse(page)):  # type: ignore[attr-defined]
         for attribute in ("href", "src"):
             value = element.get(attribute)
             if value is not None:
@@ -334,9 +343,12 @@ def test_api_documents_carry_the_same_notices(default_site: Path) -> None:
 
 def test_index_lists_every_server_as_a_card_with_search_data(default_site: Path) -> None:
     index = parse(default_site / paths.SITE_INDEX)
-    cards = [li for li in index.iter("li") if "card" in (li.get("class") or "").split()]  # type: ignore[attr-defined]
+    cards = [li for li in outside_templates(index) if "card" in (li.get("class") or "").split()]  # type: ignore[attr-defined]
     assert len(cards) == 36
-    assert [c.get("data-name") for c in cards] == sorted(c.get("data-name") for c in cards)
+    names = [c.get("data-name") for c in cards]
+    deprecated = [c.get("data-name") for c in cards if "card-deprecated" in c.get("class")]
+    assert deprecated == ["atlassian", "genai-toolbox"] and names[-2:] == deprecated  # hidden by search.js: last
+    assert names[:-2] == sorted(names[:-2])
     data = (default_site / paths.site_asset("search-index.js")).read_text()
     assert data.startswith("window.MCPCatalogSearch=JSON.parse('{") and '"n":"osv"' in data
 
@@ -411,15 +423,15 @@ def test_large_catalogs_are_paginated(write_tree: Callable[..., Path]) -> None:
     context = RenderContext(Catalog(meta=catalog.meta, servers=servers))
     pages = {item.path: item.content.decode() for item in site.render(context) if item.path.endswith(".html")}
     first, second = pages[paths.index_page(1)], pages[paths.index_page(2)]
-    assert first.count('class="card"') == PAGE_SIZE and second.count('class="card"') == 1
+    assert first.count('class="card card-active"') == PAGE_SIZE and second.count('class="card card-active"') == 1
     assert 'href="page/2/index.html"' in first and 'href="../../index.html">1</a>' in second
     assert 'href="../../servers/s060/index.html"' in second  # a card's links follow its page's depth
 
     # Category, tag, tier and profile lists are paginated the same way, so no page grows with the catalog.
     for first_path in (paths.category_page("data"), paths.tag_page("web"), paths.tier_page("community"), paths.profile_page("sandbox")):
         later = paths.paged(first_path, 2)
-        assert pages[first_path].count('class="card"') == PAGE_SIZE, first_path
-        assert pages[later].count('class="card"') == 1, later
+        assert pages[first_path].count('class="card card-active"') == PAGE_SIZE, first_path
+        assert pages[later].count('class="card card-active"') == 1, later
         assert f"{PAGE_SIZE + 1} server" in pages[first_path] + pages[later]
         assert f'href="../../{later}">2</a>' in pages[first_path], first_path
         assert f'href="../../../../{first_path}">1</a>' in pages[later], later
@@ -501,7 +513,7 @@ def test_index_page_stays_under_100_kb_for_a_large_catalog(tmp_path: Path) -> No
     tags = {tag for server in read_catalog(tmp_path / "src").catalog.servers for tag in server.tags}
     assert len(tags) > 300
     assert len(index.encode()) < 100_000
-    assert index.count('<li class="card') == PAGE_SIZE
+    assert index.count('<li class="card card-active"') == PAGE_SIZE
 
 
 @pytest.mark.parametrize(("page", "shown"), [(1, ["1", "2", "3", "167", "Next"]), (80, ["Previous", "1", "78", "79", "80", "81", "82", "167", "Next"]), (167, ["Previous", "1", "165", "166", "167"])])
@@ -532,3 +544,72 @@ def test_the_search_benchmark_renders_the_index_pages_it_opens() -> None:
     assert {f.path for f in files} >= {"index.html", "assets/search.js", "assets/search-index.js"}
     assert all(isinstance(f.content, bytes) and f.content for f in files)
     assert not [f.path for f in files if not f.path.startswith(("index.html", "page/", "assets/"))]
+
+
+# --- the reviewer's view and the changes feed ------------------------------------------
+
+REVIEW_GOLDEN = Path(__file__).resolve().parent / "golden" / "reviews"
+REVIEW_GOLDEN_FILES = (paths.REVIEWS_PAGE, paths.REVIEWS_CSV, paths.REVIEWS_JSON, paths.CHANGES_FEED)
+
+
+@pytest.fixture
+def reviewed_site(write_tree: Callable[..., Path], tmp_path: Path) -> Path:
+    """The small catalog built with --previous: a release that had only fetch, with another host and tool."""
+    from conftest import FETCH_YAML, REMOTE_YAML
+
+    source = write_tree({"fetch.yaml": FETCH_YAML, "docs-remote.yaml": REMOTE_YAML, "left-pad.yaml": REFERENCE_YAML})
+    old_source = tmp_path / "old-src"
+    shutil.copytree(source, old_source)
+    for name in ("docs-remote.yaml", "left-pad.yaml"):
+        (old_source / "servers" / name).unlink()
+    old_fetch = FETCH_YAML.replace("[example.com]", "[old.example.com]").replace("  - name: fetch\n", "  - name: fetch_old\n")
+    (old_source / "servers" / "fetch.yaml").write_text(old_fetch)
+    old = tmp_path / "old-site"
+    build(old_source, old)
+    out = tmp_path / "site"
+    build(source, out, previous=old)
+    return out
+
+
+def test_golden_review_outputs(reviewed_site: Path, request: pytest.FixtureRequest) -> None:
+    if request.config.getoption("--update-golden"):
+        shutil.rmtree(REVIEW_GOLDEN, ignore_errors=True)
+        for name in REVIEW_GOLDEN_FILES:
+            (REVIEW_GOLDEN / name).parent.mkdir(parents=True, exist_ok=True)
+            (REVIEW_GOLDEN / name).write_bytes((reviewed_site / name).read_bytes())
+    missing = [name for name in REVIEW_GOLDEN_FILES if not (REVIEW_GOLDEN / name).is_file()]
+    assert not missing, f"golden files missing: {missing}; run pytest --update-golden and review the diff"
+    changed = [name for name in REVIEW_GOLDEN_FILES if (REVIEW_GOLDEN / name).read_bytes() != (reviewed_site / name).read_bytes()]
+    assert not changed, f"files differ from tests/golden/reviews: {changed}; if intended, run pytest --update-golden"
+
+
+def test_the_changes_feed_is_atom_a_feed_reader_understands(reviewed_site: Path) -> None:
+    import feedparser
+
+    feed = feedparser.parse((reviewed_site / paths.CHANGES_FEED).read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    assert [entry.title for entry in feed.entries] == ["Added: docs-remote", "Added: left-pad", "Changed: fetch"]
+    changed = feed.entries[2]
+    assert "example.com" in changed.summary and "fetch_old" in changed.summary
+    assert changed.link == "../servers/fetch/index.html"
+    assert len({entry.id for entry in feed.entries}) == 3
+
+
+def test_without_previous_the_feed_is_valid_and_empty(small_site: Path) -> None:
+    import feedparser
+
+    feed = feedparser.parse((small_site / paths.CHANGES_FEED).read_bytes())
+    assert not feed.bozo and feed.version == "atom10" and feed.entries == []
+
+
+def test_review_csv_cells_cannot_become_spreadsheet_formulas(write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    import csv
+
+    from conftest import FETCH_YAML
+
+    hostile = FETCH_YAML.replace("title: Fetch", "title: '=HYPERLINK(\"http://evil\",\"x\")'")
+    build(write_tree({"fetch.yaml": hostile}), tmp_path / "site")
+    rows = list(csv.DictReader((tmp_path / "site" / paths.REVIEWS_CSV).read_text().splitlines()))
+    assert rows[0]["title"] == "'=HYPERLINK(\"http://evil\",\"x\")"
+    assert rows[0]["egress_hosts"] == "example.com" and rows[0]["pinned"] == "yes"

@@ -215,7 +215,7 @@ def test_a_shared_hash_opens_with_filters_applied(watched: Watched, site_url: st
     page.goto(site_url + "index.html#r=validated&k=container&sort=updated")
     names = watched.cards()
     assert names and page.input_value("#f-r") == "validated" and page.input_value("#sort") == "updated"
-    dates = page.locator("#results time").evaluate_all("els => els.map(e => e.dateTime)")
+    dates = page.locator("#results .card-facts time").evaluate_all("els => els.map(e => e.dateTime)")
     assert dates == sorted(dates, reverse=True)
 
 
@@ -238,6 +238,9 @@ def test_copy_button_puts_the_manifest_on_the_clipboard(browser: object, site_ur
         )
         if page.inner_text("button[data-copy=snippet-manifest]") == "Copied" and site_url.startswith("http"):
             assert "kind: MCPServer" in page.evaluate("() => navigator.clipboard.readText()")
+        # ...and then offers to copy again instead of saying "Copied" forever.
+        page.wait_for_function("() => document.querySelector('button[data-copy=snippet-manifest]').textContent.trim() === 'Copy'",
+                               timeout=5000)
         assert watched.problems == []
     finally:
         watched.close()
@@ -260,7 +263,7 @@ def test_pages_work_without_javascript(browser: object, default_site: Path) -> N
         page.goto(default_site.as_uri() + "/index.html")
         assert page.locator("#results > li.card").count() == 36
         assert not page.is_visible("#search")
-        page.click("aside.browse >> text=Security")
+        page.click("#browse >> text=Security")
         assert page.url.endswith("categories/security/index.html")
         assert page.locator("li.card").count() >= 1
     finally:
@@ -371,3 +374,187 @@ def test_text_meets_wcag_aa_contrast(browser: object, default_site: Path, scheme
             assert page.evaluate(CONTRAST_SCRIPT) == [], f"{scheme} {path}"
     finally:
         context.close()
+
+
+# --- one card template, one pager, the first screen, search by facts ----------------------------
+
+CARDS_BY_NAME = "els => Object.fromEntries(els.map(e => [e.dataset.name, e.outerHTML]))"
+
+
+def test_search_js_cards_are_the_server_rendered_cards(browser: object, default_site: Path) -> None:
+    """search.js fills the <template> rendered from _card.html: every card is byte-for-byte the Jinja card."""
+    static = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        page = static.new_page()
+        page.goto(default_site.as_uri() + "/index.html")
+        expected = page.locator("#results > li.card").evaluate_all(CARDS_BY_NAME)
+    finally:
+        static.close()
+    watched = Watched(browser)
+    try:
+        watched.page.goto(default_site.as_uri() + "/index.html#z=1")
+        watched.page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        drawn = watched.page.locator("#results > li.card").evaluate_all(CARDS_BY_NAME)
+        assert len(drawn) == len(expected) == 36
+        assert drawn == expected
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+def test_an_override_of_the_card_template_shows_in_search_results(
+    watched: Watched, write_tree: Callable[..., Path], tmp_path: Path
+) -> None:
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "_card.html").write_text(
+        '<li class="card" data-name="{{ card.name }}"><a href="{{ url(card.page) }}">{{ card.title }}</a>'
+        ' <em class="custom">Custom card of {{ card.name }}, {{ card.tools }} tools</em></li>\n')
+    out = tmp_path / "site"
+    build(write_tree(), out, templates=templates)
+    page = watched.page
+    page.goto(out.as_uri() + "/index.html")
+    page.fill("#q", "fetch")
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    assert page.locator("#results .custom").all_inner_texts() == ["Custom card of fetch, 1 tools"]
+    assert page.locator("#results a").get_attribute("href") == "servers/fetch/index.html"
+    assert watched.problems == []
+
+
+def test_every_search_help_example_returns_results(watched: Watched, site_url: str) -> None:
+    page = watched.page
+    page.goto(site_url + "index.html")
+    page.click("#search-help summary")
+    examples = page.locator("#search-help .examples a")
+    assert examples.count() >= 10
+    for number in range(examples.count()):
+        example = examples.nth(number)
+        text = example.inner_text()
+        example.click()
+        page.wait_for_function("q => document.getElementById('q').value === q", arg=text)
+        assert watched.cards(), f"the help example {text!r} finds nothing"
+        assert page.locator("#chips button", has_text=f"Search: {text}").count() == 1
+    assert watched.problems == []
+
+
+@pytest.mark.parametrize("query,expected", [
+    ("postgres read-only", {"postgres-mcp-pro"}),
+    ("is:read-only tool:query", {"osv"}),
+    ("egress:none is:destructive", {"filesystem", "git", "memory", "sqlite"}),
+    ("approval:expired", {"prometheus"}),
+    ("expires:<91d", set()),
+    ("expires:<92d", {"osv", "time"}),
+    ("secret:slack_mcp_xoxp", {"slack-mcp-server"}),
+    ("is:deprecated", {"atlassian", "genai-toolbox"}),
+])
+def test_fact_and_behaviour_terms(watched: Watched, default_site: Path, query: str, expected: set[str]) -> None:
+    page = watched.page
+    page.goto(default_site.as_uri() + "/index.html")
+    page.fill("#q", query)
+    assert set(watched.cards()) == expected
+
+
+def test_checkbox_facets_have_live_counts(watched: Watched, default_site: Path) -> None:
+    page = watched.page
+    page.goto(default_site.as_uri() + "/index.html")
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    before = int(page.inner_text("#n-d"))
+    page.check("#f-d")
+    destructive = watched.cards()
+    assert len(destructive) == before and before > 0
+    page.select_option("#f-k", "remote")
+    assert int(page.inner_text("#n-d")) == len(watched.cards()) < before
+    assert page.inner_text("label[for=f-d]").startswith("Has destructive tools")
+
+
+@pytest.mark.parametrize("width,height,least", [(1400, 1000, 8), (390, 844, 1)])
+def test_the_first_screen_shows_results(browser: object, default_site: Path, width: int, height: int, least: int) -> None:
+    for javascript in (True, False):
+        context = browser.new_context(viewport={"width": width, "height": height}, java_script_enabled=javascript)  # type: ignore[attr-defined]
+        try:
+            page = context.new_page()
+            page.goto(default_site.as_uri() + "/index.html")
+            whole = page.locator("#results > li.card").evaluate_all(
+                "els => els.filter(e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }).length")
+            assert whole >= least, f"{width}x{height}, JavaScript {javascript}: {whole} whole cards on the first screen"
+        finally:
+            context.close()
+
+
+def test_the_filters_are_a_panel_behind_a_button_on_phones(browser: object, default_site: Path) -> None:
+    watched = Watched(browser, 390, 844)
+    try:
+        page = watched.page
+        page.goto(default_site.as_uri() + "/index.html")
+        assert not page.is_visible("#facets")
+        page.click("#filters-toggle")
+        assert page.is_visible("#f-d") and page.get_attribute("#filters-toggle", "aria-expanded") == "true"
+        page.check("#f-d")
+        assert page.locator("#chips button", has_text="Has destructive tools").count() == 1
+        page.goto(default_site.as_uri() + "/servers/github/index.html")
+        behaviour = page.locator("table.tools td[data-label=Behaviour]").first.bounding_box()
+        assert behaviour and behaviour["x"] + behaviour["width"] <= 390, behaviour
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+@pytest.fixture(scope="module")
+def many_pages_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default catalog three cards a page: twelve pages, so the pager must leave numbers out."""
+    from generator.render import site_search
+
+    out = tmp_path_factory.mktemp("paged-site") / "site"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(site_search, "PAGE_SIZE", 3)
+        build(DEFAULT_SOURCE, out, jobs=1)
+    return out
+
+
+@pytest.mark.parametrize("number", [1, 6, 12])
+def test_the_search_pager_shows_the_same_window_as_the_jinja_pager(browser: object, many_pages_site: Path, number: int) -> None:
+    page_path = "index.html" if number == 1 else f"page/{number}/index.html"
+    static = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        page = static.new_page()
+        page.goto(f"{many_pages_site.as_uri()}/{page_path}")
+        expected = page.locator("#index-pages li").all_inner_texts()
+    finally:
+        static.close()
+    watched = Watched(browser)
+    try:
+        watched.page.goto(f"{many_pages_site.as_uri()}/index.html#z=1&page={number}")
+        watched.page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        assert watched.page.locator("#result-pages li").all_inner_texts() == expected
+        assert len(watched.cards()) == 3
+    finally:
+        watched.close()
+    assert "…" in expected and len(expected) <= 11
+
+
+def test_a_search_chunk_that_fails_to_load_says_so(watched: Watched, chunked_http_root: str) -> None:
+    page = watched.page
+    page.route("**/assets/search-index-2.js", lambda route: route.abort())
+    page.goto(chunked_http_root + "index.html")
+    page.wait_for_selector("#load-error:not([hidden])")
+    assert "search-index-2.js" in page.inner_text("#load-error")
+    assert page.is_disabled("#q")
+    assert page.locator("#results > li.card").count() == 34 + 2  # the server-rendered list stays
+
+
+def test_the_reviewers_table_sorts_and_filters(watched: Watched, site_url: str) -> None:
+    page = watched.page
+    page.goto(site_url + "reviews/index.html")
+    rows = page.locator("#review-table tbody tr:not([hidden])")
+    assert rows.count() == 36
+    page.check("#risk-destructive")
+    page.check("#risk-egress")
+    risky = rows.count()
+    assert 0 < risky < 36 and page.inner_text("#review-status") == f"{risky} of 36 servers"
+    page.click("#review-table thead th:nth-child(8) button")
+    page.click("#review-table thead th:nth-child(8) button")
+    counts = [int(text.split(" of ")[0]) for text in page.locator(
+        "#review-table tbody tr:not([hidden]) td[data-label=Destructive]").all_inner_texts()]
+    assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1]
+    assert page.get_attribute("#review-table thead th:nth-child(8)", "aria-sort") == "descending"
+    assert watched.problems == []

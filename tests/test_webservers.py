@@ -9,11 +9,12 @@ and apply the checks each client applies; `wget --mirror` copies the site.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, urljoin
 
 import pytest
 import requests
@@ -21,7 +22,7 @@ import yaml
 
 from api_schemas import UPSTREAM, errors
 from conftest import SHARED
-from webservers import apache_serving, nginx_serving
+from webservers import PREFIX, apache_serving, nginx_serving
 
 OFFICIAL = "io.modelcontextprotocol.registry/official"
 KNOWN = "com.example.mcp/fetch"
@@ -242,3 +243,27 @@ def EXCLUDED_CHECKS(schemathesis: object) -> list[object]:  # noqa: N802 - read 
     from schemathesis.checks import CHECKS
 
     return [check for check in CHECKS.get_all() if check.__name__ == "positive_data_acceptance"]
+
+
+
+# --- the HTML site's 404 page ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["/nope.html", "/servers/nope/", "/servers/nope/deeper/index.html", "/tags/a/b/c/d"])
+def test_a_missing_page_at_any_depth_gets_the_styled_404_with_working_links(site_url: str, missing: str) -> None:
+    answer = requests.get(site_url + missing, timeout=10)
+    assert answer.status_code == 404 and answer.headers["Content-Type"].startswith("text/html"), answer.headers
+    assert "<h1>Page not found</h1>" in answer.text
+    links = re.findall(r'(?:href|src)="([^"#][^"]*)"', answer.text)
+    assert f'href="{PREFIX}/assets/site.css"' in answer.text, links
+    for link in links:
+        if link.startswith(("https://", "data:")):
+            continue
+        target = urljoin(answer.url, link)
+        assert requests.get(target, timeout=10).status_code == 200, (missing, link, target)
+
+
+def test_the_404_page_itself_is_served_as_built(site_url: str, default_site: Path) -> None:
+    # Only the error answer has its links rewritten: checksums and mirrors need the built bytes.
+    answer = requests.get(f"{site_url}/404.html", timeout=10)
+    assert answer.status_code == 200 and answer.content == (default_site / "404.html").read_bytes()

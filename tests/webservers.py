@@ -11,6 +11,7 @@ import grp
 import os
 import pwd
 import shutil
+import re
 import socket
 import subprocess
 import tempfile
@@ -46,7 +47,8 @@ def template(source: Path, target: Path, values: dict[str, str]) -> None:
     for key, value in values.items():
         text = text.replace(f"@{key}@", value)
     uncommented = "".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
-    assert "@" not in uncommented, f"unfilled placeholder in {source}"
+    # Placeholders are @UPPER_CASE@; nginx's named locations (@not_found) are not.
+    assert not re.search(r"@[A-Z_]+@", uncommented), f"unfilled placeholder in {source}"
     target.write_text(text, encoding="utf-8")
 
 

@@ -18,10 +18,10 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from generator import paths
+from generator import derived, paths
 from generator.errors import OutputError
 from generator.output import OutputFile
-from generator.render import site_pages
+from generator.render import site_pages, site_review, site_views
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred, OutputKind, render_kind
@@ -31,7 +31,7 @@ from generator.render.markdown import render_markdown
 # The shipped templates sit at the repository root, beside the package (editable installs keep them there).
 SHIPPED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 # Static files copied as they are (through the loader, so `--templates` can replace them too).
-ASSETS = ("site.css", "search.js")
+ASSETS = ("site.css", "noscript.css", "search.js")
 
 
 @jinja2.pass_context
@@ -53,7 +53,7 @@ def template_environment(overrides: Path | None) -> jinja2.Environment:
         keep_trailing_newline=True,
         auto_reload=False,  # templates do not change during a build: skip a stat per page
     )
-    environment.globals.update(url=_url, paths=paths)
+    environment.globals.update(url=_url, paths=paths, notice_labels=derived.NOTICE_LABELS)
     environment.filters["markdown"] = lambda text: render_markdown(text) if text else Markup("")
     return environment
 
@@ -65,7 +65,8 @@ def _asset(environment: jinja2.Environment, name: str) -> OutputFile:
 
 def render_page(environment: jinja2.Environment, template: str, path: str, values: dict[str, Any]) -> OutputFile:
     """One HTML page at `path`, its links made relative to it."""
-    html = _rendered(environment, template, path, root="../" * path.count("/"), page_path=path, **values)
+    # `values` may set its own root: the 404 page links from the site root wherever it is served.
+    html = _rendered(environment, template, path, **{"root": "../" * path.count("/"), "page_path": path, **values})
     return OutputFile(path, html.encode("utf-8"))
 
 
@@ -108,7 +109,7 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
 
     def card_at(server: Server, path: str, root: str) -> Markup:
         if (server.name, root) not in cards:
-            card = site_pages.card(context.catalog.meta, server)
+            card = site_views.card(context.catalog.meta, server)
             cards[server.name, root] = Markup(_rendered(environment, "_card.html", path, card=card, root=root))  # autoescaped
         return cards[server.name, root]
 
@@ -121,6 +122,8 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
         values = dict(values)
         if site_pages.CARD_SERVERS in values:
             values["cards"] = [card_at(server, path, root) for server in values.pop(site_pages.CARD_SERVERS)]
+        if values.pop(site_pages.CARD_TEMPLATE, False):  # the prototype search.js fills, at this page's root
+            values["card_template"] = Markup(_rendered(environment, "_card.html", path, card=site_views.CARD_PROTOTYPE, root=root))
         if site_pages.ROW_SPANS in values:
             values["rows"] = [rows_at(server, first, end, path, root) for server, first, end in values.pop(site_pages.ROW_SPANS)]
         return render_page(environment, template, path, values).content
@@ -129,6 +132,7 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
     for template, path, values in site_pages.catalog_pages(context):
         yield Deferred(path, keys.of(template, path, values), partial(make, template, path, values))
     yield from site_pages.search_data(context, keys)
+    yield from site_review.review_files(context.catalog, context.changes)
 
 
 KIND = OutputKind("site", catalog_files, server_files)

@@ -9,22 +9,27 @@ so the build stays linear in the number of servers.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from generator import derived, paths
 
 from generator.models import Catalog, CatalogMeta, RegistryProfile, Server
 from generator.output import OutputFile
-from generator.render import site_install, site_search
+from generator.render import site_install, site_review, site_search
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred
 from generator.render.site_deploy import deploy_plan, placements
 from generator.render.site_views import (
-    Badge,
-    approval_badge,
+    APPROVALS,
+    EXPIRY_SOON_DAYS,
+    TRANSPORTS,
+    card,
+    behaviour_counts,
+    egress,
+    expires_soon,
+    needs_egress,
     server_badges,
     tier_badge,
     tool_behaviour,
@@ -33,44 +38,16 @@ from generator.render.site_views import (
 )
 
 Page = tuple[str, str, dict[str, Any]]
+NOT_FOUND_ROOT = "./"
 
 TIERS = {"validated": "Validated", "community": "Community"}
-APPROVALS = {"approved": "Approved", "under-review": "Under review", "expired": "Approval expired",
-             "rejected": "Rejected", "not-reviewed": "Not reviewed"}
-TRANSPORTS = {"stdio": "stdio", "sse": "SSE", "streamable-http": "Streamable HTTP"}
 KINDS = {"container": "Container in your cluster", "remote": "Remote endpoint", "reference": "Reference (packages)"}
 
 
-@dataclass(frozen=True)
-class Card:
-    """A server as one card in a list."""
-
-    server: Server
-    category: str
-    tier: Badge
-    approval: Badge
-    transport: str
-    updated: str
-    notices: tuple[derived.Notice, ...] = ()
-
-
-def card(meta: CatalogMeta, server: Server) -> Card:
-    """What the server's card in a list shows (rendered once per page depth, see site.py)."""
-    titles = {category.slug: category.title for category in meta.categories}
-    return Card(
-        server=server,
-        category=titles[server.category],
-        tier=tier_badge(server),
-        approval=approval_badge(meta, server),
-        transport=TRANSPORTS[server.transport],
-        updated=derived.updated(meta, server).isoformat(),
-        notices=derived.notices(meta, server),
-    )
-
-
-CARD_SERVERS, ROW_SPANS = "card_servers", "row_spans"
+CARD_SERVERS, ROW_SPANS, CARD_TEMPLATE = "card_servers", "row_spans", "card_template_wanted"
 """Values naming what site.py turns into HTML before rendering: the servers whose cards a page
-shows, and the rows of the tools table as (server, first tool index, end index) spans. Pages
+shows, the rows of the tools table as (server, first tool index, end index) spans, and whether
+the page carries the card prototype for search.js (as `card_template`). Pages
 hold servers, not their HTML, so that a page's input key can be computed without rendering anything."""
 
 
@@ -104,12 +81,38 @@ def _facets(catalog: Catalog, titles: dict[str, str]) -> dict[str, list[tuple[st
     }
 
 
+# The index's checkbox filters: search data key, label, and which servers have the flag.
+FLAGS: tuple[tuple[str, str, Callable[[CatalogMeta, Server], bool]], ...] = (
+    ("n", "Needs egress", lambda meta, server: needs_egress(server)),
+    ("e", "Needs no egress", lambda meta, server: egress(server)[0] == "none"),
+    ("d", "Has destructive tools", lambda meta, server: behaviour_counts(server).destructive > 0),
+    ("s", f"Approval expires within {EXPIRY_SOON_DAYS} days", expires_soon),
+    ("h", "Pinned by digest", lambda meta, server: bool(server.digest)),
+    ("z", "Show deprecated", lambda meta, server: server.status == "deprecated"),
+)
+
+
+def _flags(catalog: Catalog) -> list[tuple[str, str, int]]:
+    """Each checkbox filter with the number of servers it matches (search.js keeps them live)."""
+    return [(key, label, sum(1 for server in catalog.servers if test(catalog.meta, server))) for key, label, test in FLAGS]
+
+
+def _summary(total: int, approvals: list[tuple[str, str, int]]) -> str:
+    """The index's opening count, saying how many servers are approved rather than calling them all reviewed."""
+    counts = {state: count for state, _, count in approvals}
+    parts = [f"{counts[state]} {label.lower()}" for state, label in APPROVALS.items() if counts.get(state)]
+    return f"{total} MCP server{'s' if total != 1 else ''}" + (f": {', '.join(parts)}." if parts else ".")
+
+
 def _index_pages(catalog: Catalog, common: dict[str, Any], facets: dict[str, Any]) -> Iterator[Page]:
     # The browse list keeps the most used tags, alphabetically, so the page does not grow with
     # the number of tags; every tag stays in the filter and on the server pages.
     top_tags = sorted(sorted(facets["g"], key=lambda facet: (-facet[2], facet[0]))[:TOP_TAGS])
-    values = {**common, "facets": facets, "pager": "index", "top_tags": top_tags}
-    yield from _paged("index.html", paths.SITE_INDEX, catalog.servers, values)
+    values = {**common, "facets": facets, "pager": "index", "top_tags": top_tags, "flags": _flags(catalog),
+              "summary": _summary(len(catalog.servers), facets["a"]), CARD_TEMPLATE: True}
+    # Deprecated servers come last: search.js hides them by default, and then only the end of the list goes.
+    listed = sorted(catalog.servers, key=lambda server: server.status == "deprecated")
+    yield from _paged("index.html", paths.SITE_INDEX, listed, values)
 
 
 def server_page(context: RenderContext, server: Server) -> Page:
@@ -127,6 +130,7 @@ def server_page(context: RenderContext, server: Server) -> Page:
         "badges": server_badges(catalog.meta, server),
         "notices": derived.notices(catalog.meta, server),
         "image": derived.deploy_image(catalog.meta, server, context.image_mirror),
+        "key_facts": card(catalog.meta, server),
         "touch": touch_summary(server),
         "overview": catalog.overviews.get(server.name, ""),
         "tools": tools,
@@ -240,11 +244,14 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
     yield from _tools_pages(catalog, common)
     yield from _registry_pages(catalog, common, context.image_mirror)
     yield "install.html", paths.INSTALL_PAGE, {**common, "steps": site_install.install_steps(catalog, context.image_mirror)}
+    yield "reviews.html", paths.REVIEWS_PAGE, {**common, **site_review.page_values(catalog)}
     yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS, "changes": context.changes}
     if context.changes is not None:
         present = {server.name for server in catalog.servers}
         yield "changes.html", paths.CHANGES_PAGE, {**common, "changes": context.changes, "present": present}
-    yield "404.html", paths.NOT_FOUND_PAGE, common
+    # Web servers answer a missing page at any depth with 404.html: its links start with "./", which the
+    # shipped nginx and Apache configs rewrite to the site's sub-path (deploy/web/*; from disk "./" just works).
+    yield "404.html", paths.NOT_FOUND_PAGE, {**common, "root": NOT_FOUND_ROOT}
 
 
 def search_data(context: RenderContext, keys: InputKeys) -> Iterator[OutputFile | Deferred]:

@@ -20,7 +20,15 @@ from generator.models import Catalog, Server
 from generator.output import OutputFile
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred
-from generator.render.site_views import needs_no_egress
+from generator.render.site_views import (
+    EXPIRY_SOON_DAYS,
+    approval_badge,
+    behaviour_counts,
+    card as card_of,
+    egress,
+    secret_names,
+    tier_badge,
+)
 
 CHUNK_SIZE = 5000
 INDEX_FILE = "search-index.js"
@@ -32,6 +40,9 @@ PAGE_SIZE = 60
 def search_entry(catalog: Catalog, server: Server) -> dict[str, Any]:
     """One server as search.js sees it (short keys: the file repeats them per server)."""
     meta = catalog.meta
+    reach, hosts = egress(server)
+    behaviour = behaviour_counts(server)
+    card = card_of(meta, server)
     return {
         "n": server.name,
         "t": server.title,
@@ -40,16 +51,38 @@ def search_entry(catalog: Catalog, server: Server) -> dict[str, Any]:
         "c": server.category,
         "g": list(server.tags),
         "o": [tool.name for tool in server.tools],
+        "b": [behaviour.tools, behaviour.read_only, behaviour.destructive, behaviour.open_world],
         "r": server.tier,
         "a": derived.review_state(meta, server),
+        "ae": card.approval.explanation,
+        "v": card.expires,
         "x": server.transport,
         "k": server.kind,
-        "e": needs_no_egress(server),
+        "w": reach,
+        "y": hosts,
+        "s": secret_names(server),
         "h": bool(server.digest),
         "z": server.status == "deprecated",
-        "nt": [[notice.kind, notice.label] for notice in derived.notices(meta, server)],
-        "u": derived.updated(meta, server).isoformat(),
-        "l": paths.server_page(server.name),
+        "nt": list(card.notices),
+        "u": card.updated,
+        "l": card.page,
+    }
+
+
+def search_header(catalog: Catalog, facets: dict[str, Any]) -> dict[str, Any]:
+    """What every search needs besides the entries: labels, badge tones and the catalog's date."""
+    tiers = {server.tier: tier_badge(server) for server in catalog.servers}
+    approvals = {derived.review_state(catalog.meta, server): approval_badge(catalog.meta, server) for server in catalog.servers}
+    return {
+        "facets": facets,
+        "badges": {
+            "r": {tier: [badge.label, badge.tone, badge.explanation] for tier, badge in sorted(tiers.items())},
+            "a": {state: [badge.label, badge.tone] for state, badge in sorted(approvals.items())},
+        },
+        "asOf": catalog.meta.last_updated.date().isoformat(),
+        "soonDays": EXPIRY_SOON_DAYS,
+        "pageSize": PAGE_SIZE,
+        "total": len(catalog.servers),
     }
 
 
@@ -78,7 +111,7 @@ def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys) -> I
     """
     servers = catalog.servers
     slices = [servers[i:i + CHUNK_SIZE] for i in range(0, len(servers), CHUNK_SIZE)]
-    header: dict[str, Any] = {"facets": facets, "pageSize": PAGE_SIZE, "total": len(servers)}
+    header = search_header(catalog, facets)
     if len(slices) <= 1:
         header["entries"] = [search_entry(catalog, server) for server in servers]
         header["chunks"] = []

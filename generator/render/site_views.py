@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Literal
 from urllib.parse import urlsplit
 
-from generator import derived
+from generator import derived, paths
 from generator.models import CatalogMeta, Server, Tool
 
+APPROVALS = {"approved": "Approved", "under-review": "Under review", "expired": "Approval expired",
+             "rejected": "Rejected", "not-reviewed": "Not reviewed"}
+TRANSPORTS = {"stdio": "stdio", "sse": "SSE", "streamable-http": "Streamable HTTP"}
+# An approval expiring within this many days of the catalog's date is "expiring soon" (a facet and a search term).
+EXPIRY_SOON_DAYS = derived.EXPIRY_WARNING.days  # one rule for the facet, the search and the notices
 # Tones a badge can have; the stylesheet colours them, the text always says the state too.
-GOOD, WARN, BAD, NEUTRAL = "good", "warn", "bad", "neutral"
+GOOD, WARN, BAD = "good", "warn", "bad"
 
 
 @dataclass(frozen=True)
@@ -83,10 +89,9 @@ def server_badges(meta: CatalogMeta, server: Server) -> list[Badge]:
         else:
             badges.append(Badge("No provenance", "No build or signing provenance is recorded for the image.",
                                 WARN, "glossary-provenance"))
+    # Only a deprecation is a status worth a badge: a grey "Active" beside "Rejected" read as a contradiction.
     if server.status == "deprecated":
         badges.append(Badge("Deprecated", "Kept for existing users; do not deploy it anew.", BAD, "glossary-status"))
-    else:
-        badges.append(Badge("Active", "Maintained and fit for new deployments.", NEUTRAL, "glossary-status"))
     return badges
 
 
@@ -134,10 +139,16 @@ def _files_fact(server: Server) -> Fact:
     return Fact("Files", f"Reads {reads}; writes {writes}.")
 
 
-def _secrets_fact(server: Server) -> Fact:
+def secret_names(server: Server) -> list[str]:
+    """The secrets a deployment must supply: secret environment variables, then secret headers."""
     names = [env.name for env in server.env if env.secret]
     if server.remote is not None:
         names += [f"header {header.name}" for header in server.remote.headers if header.secret]
+    return names
+
+
+def _secrets_fact(server: Server) -> Fact:
+    names = secret_names(server)
     if not names:
         return Fact("Secrets", "No secrets declared.")
     return Fact("Secrets", f"Needs {len(names)} secret{'s' if len(names) > 1 else ''}: {', '.join(names)}.")
@@ -151,14 +162,70 @@ def _runs_fact(server: Server) -> Fact:
     return Fact("Where it runs", "Nowhere yet: a reference entry known by its packages, not deployable here.")
 
 
+@dataclass(frozen=True)
+class Behaviour:
+    """How many of a server's tools declare each behaviour hint."""
+
+    tools: int
+    read_only: int
+    destructive: int
+    open_world: int
+    unhinted: int
+
+
+def behaviour_counts(server: Server) -> Behaviour:
+    """The server's tools counted by behaviour hint (a tool without annotations counts as unhinted)."""
+    tools = server.tools
+    return Behaviour(
+        tools=len(tools),
+        read_only=sum(1 for tool in tools if tool.annotations and tool.annotations.readOnlyHint),
+        destructive=sum(1 for tool in tools if tool.annotations and tool.annotations.destructiveHint),
+        open_world=sum(1 for tool in tools if tool.annotations and tool.annotations.openWorldHint),
+        unhinted=sum(1 for tool in tools if tool.annotations is None),
+    )
+
+
+Egress = Literal["none", "hosts", "any", "remote", "not-declared", "not-applicable"]
+
+
+def egress(server: Server) -> tuple[Egress, list[str]]:
+    """Where the server's traffic may go, as a kind and the hosts named.
+
+    "remote": the client itself sends data to the endpoint's host, outside the network;
+    "not-applicable": a reference entry, which does not run here.
+    """
+    if server.kind == "remote" and server.remote is not None:
+        return "remote", [urlsplit(server.remote.url).hostname or ""]
+    if server.kind != "container":
+        return "not-applicable", []
+    permissions = server.permissions
+    if permissions is None or permissions.network is None:
+        return "not-declared", []
+    outbound = permissions.network.outbound
+    if outbound.insecure_allow_all:
+        return "any", list(outbound.allow_host)
+    return ("hosts" if outbound.allow_host else "none"), list(outbound.allow_host)
+
+
+def needs_egress(server: Server) -> bool:
+    """True when traffic leaves the network: declared hosts, open egress, or a remote endpoint."""
+    return egress(server)[0] in ("hosts", "any", "remote")
+
+
+def expires_soon(meta: CatalogMeta, server: Server) -> bool:
+    """True when an approval in force expires within EXPIRY_SOON_DAYS of the catalog's date."""
+    review = server.review
+    if derived.review_state(meta, server) != "approved" or review is None or review.expires is None:
+        return False
+    return (review.expires - meta.last_updated.date()).days <= EXPIRY_SOON_DAYS
+
+
 def _tools_fact(server: Server) -> Fact:
     tools = server.tools
     if not tools:
         return Fact("Tools", "Tools: not declared.", undeclared=True)
-    read_only = sum(1 for tool in tools if tool.annotations and tool.annotations.readOnlyHint)
-    destructive = sum(1 for tool in tools if tool.annotations and tool.annotations.destructiveHint)
-    open_world = sum(1 for tool in tools if tool.annotations and tool.annotations.openWorldHint)
-    unhinted = sum(1 for tool in tools if tool.annotations is None)
+    counts = behaviour_counts(server)
+    read_only, destructive, open_world, unhinted = counts.read_only, counts.destructive, counts.open_world, counts.unhinted
     text = (f"{len(tools)} tool{'s' if len(tools) != 1 else ''}: {read_only} read-only, {destructive} destructive, "
             f"{open_world} reach the open internet")
     if unhinted:
@@ -220,3 +287,72 @@ def tool_parameters(tool: Tool) -> list[Parameter]:
             default="" if default is None else str(default),
         ))
     return parameters
+
+
+@dataclass(frozen=True)
+class Card:
+    """A server as one card in a list: text only, so that search.js can fill the same template.
+
+    `_card.html` renders it server-side and, once per index page, as the prototype in a
+    `<template>` (every value a slot, see CARD_PROTOTYPE) that search.js fills from the
+    search data. Elements shown only for some servers (the deprecated marker, each notice kind) carry `data-when`.
+    """
+
+    name: str
+    title: str
+    description: str
+    publisher: str
+    page: str
+    category: str
+    category_page: str
+    tier: Badge
+    approval: Badge
+    expires: str
+    transport: str
+    tools: str
+    updated: str
+    status: str
+    deprecated: bool
+    notices: tuple[str, ...]
+    """The kinds of `derived.notices`, most serious first; `_card.html` shows each kind's label."""
+
+
+def card(meta: CatalogMeta, server: Server) -> Card:
+    """What the server's card in a list shows (rendered once per page depth, see site.py)."""
+    titles = {category.slug: category.title for category in meta.categories}
+    review = server.review
+    return Card(
+        name=server.name,
+        title=server.title,
+        description=server.description,
+        publisher=server.publisher or "",
+        page=paths.server_page(server.name),
+        category=titles[server.category],
+        category_page=paths.category_page(server.category),
+        tier=tier_badge(server),
+        approval=approval_badge(meta, server),
+        expires=review.expires.isoformat() if review and review.expires and review.status == "approved" else "",
+        transport=TRANSPORTS[server.transport],
+        tools=str(len(server.tools)),
+        updated=derived.updated(meta, server).isoformat(),
+        status=server.status,
+        deprecated=server.status == "deprecated",
+        notices=tuple(notice.kind for notice in derived.notices(meta, server)),
+    )
+
+
+def _slot(name: str) -> str:
+    return f"\u27e6{name}\u27e7"
+
+
+CARD_PROTOTYPE = Card(
+    **{name: _slot(name) for name in ("name", "title", "description", "publisher", "page", "category",
+                                      "category_page", "expires", "transport", "tools", "updated", "status")},
+    tier=Badge(_slot("tier.label"), _slot("tier.explanation"), _slot("tier.tone"), "glossary-tier"),
+    approval=Badge(_slot("approval.label"), _slot("approval.explanation"), _slot("approval.tone"), "glossary-approval"),
+    deprecated=True,
+    notices=tuple(derived.NOTICE_LABELS),  # every kind, in the order derived.notices gives them
+)
+"""The card every value of which is a slot `⟦field⟧`: search.js replaces each slot with the server's
+value (as text or an attribute value, never markup) and drops the `data-when` elements whose flag
+or value is empty. Rendered from `_card.html`, so an override of it applies to the search results too."""

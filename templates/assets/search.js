@@ -1,56 +1,109 @@
-/* mcp-catalog site script: search and filters on the index, tool filter, copy buttons.
+/* mcp-catalog site script: search and filters on the index, tool and review tables, copy buttons.
  * Plain ES5-style script, no modules, workers or network calls: it must run from file:// under a strict CSP.
  * Search data comes from assets/search-index.js (window.MCPCatalogSearch); above ~5,000 servers the
  * entries sit in chunk files (window.MCPCatalogChunks[n]) loaded on the first search.
  * Entry keys: n name, t title, d description, p publisher, c category, g tags, o tool names,
- * r tier, a approval, x transport, k kind, e needs no egress, h pinned, z deprecated, u updated, l page path.
- * Every string from the catalog reaches the page through textContent only, never as HTML. */
+ * b [tools, read-only, destructive, open-world] counts, r tier, a approval, ae approval explanation,
+ * v approval expiry (ISO date or ""), x transport, k kind, w egress kind, y egress hosts, s secret names,
+ * h pinned, z deprecated, nt notice kinds (derived.notices), u updated, l page path.
+ * Cards are clones of the <template id="card-template"> the build renders from _card.html with a slot
+ * ⟦field⟧ for every value; slots are filled with textContent and setAttribute only, never as HTML. */
 (function () {
   "use strict";
 
   var FACETS = ["c", "r", "a", "x", "k", "g"];
   var FACET_NAMES = { c: "Category", r: "Tier", a: "Approval", x: "Transport", k: "Runs as", g: "Tag" };
-  var FLAGS = { e: "Needs no egress", h: "Pinned by digest", z: "Deprecated shown" };
+  var FLAG_KEYS = ["n", "e", "d", "s", "h", "z"];
   var ROOT = document.body.getAttribute("data-root") || "";
-  /* Fewer cards than the server-rendered pages (which serve readers without JavaScript): drawing
-   * cards dominates a keystroke at 10,000 servers; the pager below the list reaches the rest. */
-  var RESULTS_PER_PAGE = 60;
+  var SLOT = /\u27e6([a-z_.]+)\u27e7/g;
+  var DAY = 86400000;
 
   function words(text) {
     return String(text).toLowerCase().split(/[^a-z0-9]+/).filter(Boolean);
   }
 
+  function daysBetween(from, to) {
+    return Math.round((Date.parse(to) - Date.parse(from)) / DAY);
+  }
+
   /* Per field, its lower-cased words joined as " w1 w2 ...": a prefix match of a word is then one
    * native indexOf(" " + term) instead of a loop over tokens (the hot path at 10,000 servers). */
-  function prepare(entry) {
+  function prepare(entry, data) {
     var toolWords = [];
     var tagWords = [];
+    var b = entry.b;
     entry.o.forEach(function (name) { toolWords = toolWords.concat(words(name)); });
     entry.g.forEach(function (tag) { tagWords = tagWords.concat(words(tag)); });
+    var behaviour = (b[1] ? " read-only" : "") + (b[2] ? " destructive" : "") + (b[3] ? " open-world" : "");
     entry._name = " " + words(entry.n + " " + entry.t).join(" ") + " ";
     entry._tools = " " + toolWords.join(" ");
     entry._tags = " " + tagWords.join(" ");
-    entry._desc = " " + words(entry.d + " " + entry.p).join(" ");
+    entry._desc = " " + words(entry.d + " " + entry.p + behaviour + " " + entry.y.join(" ") + " " + entry.s.join(" ")).join(" ");
     entry._toolNames = " " + entry.o.join(" ").toLowerCase();
+    entry._hosts = " " + entry.y.join(" ").toLowerCase();
+    entry._secrets = " " + entry.s.join(" ").toLowerCase();
     entry._text = (entry.n + " " + entry.t + " " + entry.o.join(" ") + " " + entry.g.join(" ") + " " + entry.d).toLowerCase();
+    entry._left = entry.v && entry.a === "approved" ? daysBetween(data.asOf, entry.v) : -1;
+    /* The checkbox filters, as site_pages.FLAGS defines them. */
+    entry.n_ = entry.w === "hosts" || entry.w === "any" || entry.w === "remote";
+    entry.e_ = entry.w === "none";
+    entry.d_ = b[2] > 0;
+    entry.s_ = entry._left >= 0 && entry._left <= data.soonDays;
+    entry.h_ = entry.h;
+    entry.z_ = entry.z;
     return entry;
   }
 
-  /* words, "quoted phrases", -exclusions and tool:name, as the search help describes. */
+  /* is:<behaviour or state>: what each word asks of an entry. */
+  var IS = {
+    "read-only": function (e) { return e.b[0] > 0 && e.b[1] === e.b[0]; },
+    destructive: function (e) { return e.b[2] > 0; },
+    "open-world": function (e) { return e.b[3] > 0; },
+    pinned: function (e) { return e.h; },
+    remote: function (e) { return e.k === "remote"; },
+    container: function (e) { return e.k === "container"; },
+    deprecated: function (e) { return e.z; },
+    validated: function (e) { return e.r === "validated"; },
+    community: function (e) { return e.r === "community"; }
+  };
+
+  /* A key:value term as a predicate, or null when the key is not a search key (then it is words). */
+  function factTerm(key, value) {
+    if (key === "is" && Object.prototype.hasOwnProperty.call(IS, value)) { return IS[value]; }
+    if (key === "egress") {
+      if (value === "none" || value === "any") { return function (e) { return e.w === value; }; }
+      return function (e) { return e._hosts.indexOf(value) >= 0; };
+    }
+    if (key === "approval") { return function (e) { return e.a.indexOf(value) === 0; }; }
+    if (key === "secret") { return function (e) { return e._secrets.indexOf(" " + value) >= 0; }; }
+    var within = key === "expires" && /^<(\d+)d?$/.exec(value);
+    if (within) {
+      var days = parseInt(within[1], 10);
+      return function (e) { return e._left >= 0 && e._left <= days; };
+    }
+    return null;
+  }
+
+  /* words, "quoted phrases", -exclusions, tool:name and the fact terms, as the search help describes. */
   function parseQuery(query) {
     var terms = [];
-    var pattern = /(-?)(?:(tool):)?(?:"([^"]*)"?|(\S+))/gi;
+    var pattern = /(-?)(?:([a-z]+):)?(?:"([^"]*)"?|(\S+))/gi;
     var match;
     while ((match = pattern.exec(query)) !== null) {
       var negate = match[1] === "-";
+      var key = (match[2] || "").toLowerCase();
+      var value = (match[3] !== undefined ? match[3] : match[4] || "").toLowerCase().trim();
+      if (key === "tool") {
+        if (value) { terms.push({ toolName: " " + value, negate: negate, tool: true }); }
+        continue;
+      }
+      var test = key && value ? factTerm(key, value) : null;
+      if (test) { terms.push({ test: test, negate: negate }); continue; }
+      var text = (key ? key + ":" : "") + value;
       if (match[3] !== undefined) {
-        var phrase = match[3].toLowerCase().trim();
-        if (phrase) { terms.push({ phrase: phrase, negate: negate, tool: Boolean(match[2]) }); }
-      } else if (match[2]) {
-        var name = (match[4] || "").toLowerCase();
-        if (name) { terms.push({ toolName: " " + name, negate: negate }); }
+        if (value) { terms.push({ phrase: value, negate: negate }); }
       } else {
-        words(match[4] || "").forEach(function (word) {
+        words(text).forEach(function (word) {
           terms.push({ word: " " + word, whole: " " + word + " ", negate: negate });
         });
       }
@@ -60,11 +113,9 @@
 
   /* Score of one term: name/title > tools > tags > description; 0 when it does not match. */
   function termScore(entry, term) {
-    if (term.phrase !== undefined) {
-      if (term.tool) { return entry._toolNames.indexOf(" " + term.phrase) >= 0 ? 4 : 0; }
-      return entry._text.indexOf(term.phrase) >= 0 ? 3 : 0;
-    }
-    if (term.toolName !== undefined) { return entry._toolNames.indexOf(term.toolName) >= 0 ? 4 : 0; }
+    if (term.test) { return term.test(entry) ? 1 : 0; }
+    if (term.tool) { return entry._toolNames.indexOf(term.toolName) >= 0 ? 4 : 0; }
+    if (term.phrase !== undefined) { return entry._text.indexOf(term.phrase) >= 0 ? 3 : 0; }
     if (entry._name.indexOf(term.word) >= 0) { return entry._name.indexOf(term.whole) >= 0 ? 10 : 8; }
     if (entry._tools.indexOf(term.word) >= 0) { return 4; }
     if (entry._tags.indexOf(term.word) >= 0) { return 2; }
@@ -85,6 +136,11 @@
     return total;
   }
 
+  /* is:deprecated asks for deprecated servers: they are then shown without the checkbox. */
+  function asksDeprecated(query) {
+    return /(^|\s)is:deprecated(\s|$)/i.test(query || "");
+  }
+
   /* ---- state <-> URL hash: a search can be shared and survives a reload ---- */
   function readHash() {
     var state = { q: "", sort: "name", page: 1 };
@@ -99,7 +155,7 @@
         return; /* a mangled link: skip that pair, keep the rest */
       }
       if (key === "q" || key === "sort" || FACETS.indexOf(key) >= 0) { state[key] = value; }
-      if (Object.prototype.hasOwnProperty.call(FLAGS, key)) { state[key] = value === "1"; }
+      if (FLAG_KEYS.indexOf(key) >= 0) { state[key] = value === "1"; }
       if (key === "page") { state.page = Math.max(1, parseInt(value, 10) || 1); }
     });
     return state;
@@ -109,7 +165,7 @@
     var parts = [];
     if (state.q) { parts.push("q=" + encodeURIComponent(state.q)); }
     FACETS.forEach(function (key) { if (state[key]) { parts.push(key + "=" + encodeURIComponent(state[key])); } });
-    Object.keys(FLAGS).forEach(function (key) { if (state[key]) { parts.push(key + "=1"); } });
+    FLAG_KEYS.forEach(function (key) { if (state[key]) { parts.push(key + "=1"); } });
     if (state.sort && state.sort !== "name") { parts.push("sort=" + state.sort); }
     if (state.page > 1) { parts.push("page=" + state.page); }
     var hash = parts.length ? "#" + parts.join("&") : "";
@@ -126,99 +182,133 @@
     return node;
   }
 
-  var BADGES = {
-    validated: ["Validated", "good"], community: ["Community", "warn"],
-    approved: ["Approved", "good"], expired: ["Approval expired", "bad"], rejected: ["Rejected", "bad"],
-    "under-review": ["Under review", "warn"], "not-reviewed": ["Not reviewed", "warn"]
-  };
-
-  function badge(key, glossary) {
-    var spec = BADGES[key];
-    var link = el("a", "badge badge-" + spec[1], spec[0]);
-    link.href = ROOT + "about/index.html#" + glossary;
-    return link;
+  /* What the card template's slots hold for one entry (the fields of site_views.Card). */
+  function cardValues(entry, data) {
+    var tier = data.badges.r[entry.r];
+    var approval = data.badges.a[entry.a];
+    var values = {
+      name: entry.n, title: entry.t, description: entry.d, publisher: entry.p || "", page: entry.l,
+      category: data.facets.c[entry.c] || entry.c, category_page: "categories/" + entry.c + "/index.html",
+      "tier.label": tier[0], "tier.tone": tier[1], "tier.explanation": tier[2],
+      "approval.label": approval[0], "approval.tone": approval[1], "approval.explanation": entry.ae,
+      expires: entry.v, transport: data.facets.x[entry.x] || entry.x,
+      tools: String(entry.o.length), updated: entry.u, status: entry.z ? "deprecated" : "active",
+      deprecated: entry.z, notices: entry.nt.length > 0
+    };
+    entry.nt.forEach(function (kind) { values["notice_" + kind] = true; });  /* derived.notices, as on server cards */
+    return values;
   }
 
-  function fact(list, label, value, href) {
-    var wrap = el("div");
-    wrap.appendChild(el("dt", "", label));
-    var dd = el("dd");
-    if (href) { var a = el("a", "", value); a.href = href; dd.appendChild(a); } else { dd.textContent = value; }
-    wrap.appendChild(dd);
-    list.appendChild(wrap);
+  function fillSlots(text, values) {
+    return text.replace(SLOT, function (slot, name) {
+      return Object.prototype.hasOwnProperty.call(values, name) ? String(values[name]) : slot;
+    });
   }
 
-  function card(entry, data) {
-    var item = el("li", entry.z ? "card deprecated" : "card");
-    item.setAttribute("data-name", entry.n);
-    var title = el("h3", "card-title");
-    var link = el("a", "", entry.t);
-    link.href = ROOT + entry.l;
-    title.appendChild(link);
-    if (entry.z) { title.appendChild(document.createTextNode(" ")); title.appendChild(el("span", "marker", "Deprecated")); }
-    item.appendChild(title);
-    item.appendChild(el("p", "card-desc", entry.d));
-    var badges = el("p", "card-badges");
-    badges.appendChild(badge(entry.r, "glossary-tier"));
-    badges.appendChild(document.createTextNode(" "));
-    badges.appendChild(badge(entry.a, "glossary-approval"));
-    item.appendChild(badges);
-    if (entry.nt.length) {  /* the same warnings as the server-rendered cards (derived.notices) */
-      var notices = el("p", "card-notices");
-      entry.nt.forEach(function (notice, index) {
-        if (index) { notices.appendChild(document.createTextNode(" ")); }
-        notices.appendChild(el("span", "notice notice-" + notice[0], notice[1]));
-      });
-      item.appendChild(notices);
+  /* A clone of the card prototype with every slot filled; elements marked data-when="field" go
+   * when the field is empty or false (the server-rendered card leaves them out the same way). */
+  function fillCard(prototype, values) {
+    var node = prototype.cloneNode(true);
+    var walker = document.createTreeWalker(node, 5 /* elements and text */);
+    var dropped = [];
+    for (var current = node; current; current = walker.nextNode()) {
+      if (current.nodeType === 3) {
+        if (current.nodeValue.indexOf("\u27e6") >= 0) { current.nodeValue = fillSlots(current.nodeValue, values); }
+        continue;
+      }
+      for (var i = 0; i < current.attributes.length; i++) {
+        var attribute = current.attributes[i];
+        if (attribute.value.indexOf("\u27e6") >= 0) { current.setAttribute(attribute.name, fillSlots(attribute.value, values)); }
+      }
+      var when = current.getAttribute("data-when");
+      if (when !== null && !values[when]) { dropped.push(current); }
     }
-    var facts = el("dl", "card-facts");
-    if (entry.p) { fact(facts, "Publisher", entry.p); }
-    fact(facts, "Category", data.facets.c[entry.c] || entry.c, ROOT + "categories/" + entry.c + "/index.html");
-    fact(facts, "Transport", data.facets.x[entry.x] || entry.x);
-    fact(facts, "Tools", String(entry.o.length));
-    fact(facts, "Updated", entry.u);
-    item.appendChild(facts);
-    return item;
+    dropped.forEach(function (gone) {
+      /* The space Jinja wrote before an optional element goes with it. */
+      var before = gone.previousSibling;
+      if (before && before.nodeType === 3 && /^\s*$/.test(before.nodeValue) && before.nodeValue.indexOf("\n") < 0) { before.parentNode.removeChild(before); }
+      gone.parentNode.removeChild(gone);
+    });
+    return node;
+  }
+
+  /* The page numbers a pager shows: the first, the last and two either side of `page`, with a
+   * gap (0) where numbers are left out; the same window as templates/_pagination.html. */
+  function pageWindow(page, pages) {
+    var shown = [];
+    for (var number = 1; number <= pages; number++) {
+      if (number === 1 || number === pages || Math.abs(number - page) <= 2) { shown.push(number); }
+      else if (number === page - 3 || number === page + 3) { shown.push(0); }
+    }
+    return shown;
   }
 
   function SearchPage(data, entries) {
     this.data = data;
-    this.entries = entries.map(prepare);
+    this.entries = entries.map(function (entry) { return prepare(entry, data); });
     this.state = readHash();
     this.input = document.getElementById("q");
     this.list = document.getElementById("results");
     this.status = document.getElementById("status");
+    this.prototype = document.getElementById("card-template").content.firstElementChild;
+    this.size = data.pageSize;
     /* Maps keyed by catalog text have no prototype: a server or tag called "constructor" is just a key. */
     this.cards = Object.create(null);
+    /* The server-rendered cards are what fillCard would make (one template): keep them, so the
+     * first results draw moves nothing it does not have to. */
+    var cards = this.cards;
+    Array.prototype.forEach.call(this.list.children, function (item) {
+      var name = item.getAttribute("data-name");
+      if (name !== null) { cards[name] = item; }
+    });
+    this.flagLabels = Object.create(null);
+    var labels = this.flagLabels;
+    FLAG_KEYS.forEach(function (key) {
+      labels[key] = document.querySelector("label[for='f-" + key + "']").firstChild.nodeValue.trim();
+    });
   }
 
   SearchPage.prototype.syncControls = function () {
     var state = this.state;
     this.input.value = state.q || "";
     FACETS.forEach(function (key) { document.getElementById("f-" + key).value = state[key] || ""; });
-    Object.keys(FLAGS).forEach(function (key) { document.getElementById("f-" + key).checked = Boolean(state[key]); });
+    FLAG_KEYS.forEach(function (key) { document.getElementById("f-" + key).checked = Boolean(state[key]); });
     document.getElementById("sort").value = state.sort === "updated" ? "updated" : "name";
   };
 
-  /* One pass per entry: an entry failing no facet counts for every facet, one failing exactly one
-   * facet counts only for that facet (the counts say what choosing another value would give). */
-  SearchPage.prototype.run = function () {
+  /* The filters in force, each a [facet key, test]: an entry failing none is a match. Deprecated
+   * servers stay out unless asked for ("z" is then a condition that hides them). */
+  SearchPage.prototype.conditions = function () {
     var state = this.state;
-    var terms = parseQuery(state.q || "");
+    var list = [];
+    FACETS.forEach(function (key) {
+      var wanted = state[key];
+      if (!wanted) { return; }
+      list.push([key, key === "g" ? function (e) { return e.g.indexOf(wanted) >= 0; } : function (e) { return e[key] === wanted; }]);
+    });
+    ["n", "e", "d", "s", "h"].forEach(function (key) {
+      if (state[key]) { list.push([key, function (e) { return e[key + "_"]; }]); }
+    });
+    if (!state.z && !asksDeprecated(state.q)) { list.push(["z", function (e) { return !e.z; }]); }
+    return list;
+  };
+
+  /* One pass per entry: an entry failing no condition counts for every facet, one failing exactly
+   * one counts only for that facet (the counts say what choosing another value would give). */
+  SearchPage.prototype.run = function () {
+    var terms = parseQuery(this.state.q || "");
+    var conditions = this.conditions();
     var matches = [];
     var counts = Object.create(null);
-    var active = FACETS.filter(function (key) { return Boolean(state[key]); });
-    FACETS.forEach(function (key) { counts[key] = Object.create(null); });
+    FACETS.concat(FLAG_KEYS).forEach(function (key) { counts[key] = Object.create(null); });
     for (var i = 0; i < this.entries.length; i++) {
       var entry = this.entries[i];
-      if ((entry.z && !state.z) || (state.e && !entry.e) || (state.h && !entry.h)) { continue; }
       var score = terms.length ? queryScore(entry, terms) : 0;
       if (score < 0) { continue; }
       var failed = null;
       var failures = 0;
-      for (var a = 0; a < active.length && failures < 2; a++) {
-        var key = active[a];
-        if (key === "g" ? entry.g.indexOf(state.g) < 0 : entry[key] !== state[key]) { failed = key; failures += 1; }
+      for (var c = 0; c < conditions.length && failures < 2; c++) {
+        if (!conditions[c][1](entry)) { failed = conditions[c][0]; failures += 1; }
       }
       if (failures > 1) { continue; }
       if (failures === 0) { matches.push({ entry: entry, score: score }); }
@@ -227,6 +317,10 @@
         if (failures === 1 && facet !== failed) { continue; }
         var values = facet === "g" ? entry.g : [entry[facet]];
         for (var v = 0; v < values.length; v++) { counts[facet][values[v]] = (counts[facet][values[v]] || 0) + 1; }
+      }
+      for (var k = 0; k < FLAG_KEYS.length; k++) {
+        var flag = FLAG_KEYS[k];
+        if ((failures === 0 || failed === flag) && entry[flag + "_"]) { counts[flag].yes = (counts[flag].yes || 0) + 1; }
       }
     }
     this.sortMatches(matches, terms.length > 0);
@@ -244,24 +338,40 @@
 
   SearchPage.prototype.card = function (entry) {
     /* Cards are built once per server and reused: typing then only moves existing nodes. */
-    if (!this.cards[entry.n]) { this.cards[entry.n] = card(entry, this.data); }
+    if (!this.cards[entry.n]) { this.cards[entry.n] = fillCard(this.prototype, cardValues(entry, this.data)); }
     return this.cards[entry.n];
   };
 
   SearchPage.prototype.render = function (matches, counts) {
-    var size = RESULTS_PER_PAGE;
+    var size = this.size;
     var pages = Math.max(1, Math.ceil(matches.length / size));
     var page = Math.min(this.state.page, pages);
-    var fragment = document.createDocumentFragment();
-    var shown = matches.slice((page - 1) * size, page * size);
-    for (var i = 0; i < shown.length; i++) { fragment.appendChild(this.card(shown[i].entry)); }
-    this.list.textContent = "";
-    this.list.appendChild(fragment);
+    var shown = matches.slice((page - 1) * size, page * size).map(function (match) { return this.card(match.entry); }, this);
+    this.showCards(shown);
     this.status.textContent = matches.length === 1 ? "1 server" : matches.length + " servers";
     document.getElementById("no-results").hidden = matches.length > 0;
     this.renderCounts(counts);
     this.renderChips();
     this.renderPages(page, pages);
+  };
+
+  /* The list becomes `cards`; when they are the cards already there, in order, only the rest goes
+   * (the common first draw: the server-rendered list minus the deprecated servers at its end). */
+  SearchPage.prototype.showCards = function (cards) {
+    var list = this.list;
+    var current = list.children;
+    var kept = cards.length <= current.length && cards.every(function (card, i) { return current[i] === card; });
+    if (kept) {
+      while (current.length > cards.length) { list.removeChild(current[current.length - 1]); }
+      return;
+    }
+    var fragment = document.createDocumentFragment();
+    cards.forEach(function (card) {
+      fragment.appendChild(card);
+      fragment.appendChild(document.createTextNode("\n"));
+    });
+    list.textContent = "";
+    list.appendChild(fragment);
   };
 
   SearchPage.prototype.renderCounts = function (counts) {
@@ -276,6 +386,9 @@
         option.disabled = count === 0 && state[key] !== option.value;
       }
     });
+    FLAG_KEYS.forEach(function (key) {
+      document.getElementById("n-" + key).textContent = String(counts[key].yes || 0);
+    });
   };
 
   SearchPage.prototype.renderChips = function () {
@@ -286,11 +399,12 @@
       var item = el("li");
       var button = el("button", "", text + " \u00d7");
       button.type = "button";
-      button.setAttribute("aria-label", "Remove filter " + text);
+      button.setAttribute("aria-label", "Remove " + text);
       button.addEventListener("click", function () { clear(); self.state.page = 1; self.update(); });
       item.appendChild(button);
       chips.appendChild(item);
     };
+    if (self.state.q) { add("Search: " + self.state.q, function () { self.state.q = ""; }); }
     FACETS.forEach(function (key) {
       if (self.state[key]) {
         var labels = self.data.facets[key];
@@ -298,8 +412,8 @@
           function () { self.state[key] = ""; });
       }
     });
-    Object.keys(FLAGS).forEach(function (key) {
-      if (self.state[key]) { add(FLAGS[key], function () { self.state[key] = false; }); }
+    FLAG_KEYS.forEach(function (key) {
+      if (self.state[key]) { add(self.flagLabels[key], function () { self.state[key] = false; }); }
     });
   };
 
@@ -309,17 +423,26 @@
     nav.textContent = "";
     nav.hidden = pages < 2;
     var list = el("ul");
-    for (var number = 1; number <= pages; number++) {
+    var add = function (label, target, rel) {
       var item = el("li");
-      var button = el("button", "", String(number));
-      button.type = "button";
-      if (number === page) { button.setAttribute("aria-current", "page"); }
-      button.addEventListener("click", (function (target) {
-        return function () { self.state.page = target; self.update(); window.scrollTo(0, 0); };
-      })(number));
-      item.appendChild(button);
+      if (target === 0) {
+        item.appendChild(el("span", "gap", "\u2026"));
+      } else if (target === page && !rel) {
+        var current = el("span", "", label);
+        current.setAttribute("aria-current", "page");
+        item.appendChild(current);
+      } else {
+        var button = el("button", "", label);
+        button.type = "button";
+        if (rel) { button.setAttribute("data-rel", rel); }
+        button.addEventListener("click", function () { self.state.page = target; self.update(); window.scrollTo(0, 0); });
+        item.appendChild(button);
+      }
       list.appendChild(item);
-    }
+    };
+    if (page > 1) { add("Previous", page - 1, "prev"); }
+    pageWindow(page, pages).forEach(function (number) { add(String(number), number); });
+    if (page < pages) { add("Next", page + 1, "next"); }
     nav.appendChild(list);
   };
 
@@ -337,7 +460,7 @@
         self.state[key] = event.target.value; self.state.page = 1; self.update();
       });
     });
-    Object.keys(FLAGS).forEach(function (key) {
+    FLAG_KEYS.forEach(function (key) {
       document.getElementById("f-" + key).addEventListener("change", function (event) {
         self.state[key] = event.target.checked; self.state.page = 1; self.update();
       });
@@ -352,7 +475,7 @@
   };
 
   /* Chunked data: classic scripts appended one after another (no fetch, so file:// works). */
-  function loadChunks(data, done) {
+  function loadChunks(data, done, failed) {
     var entries = [];
     var index = 0;
     var next = function () {
@@ -361,19 +484,31 @@
       var script = document.createElement("script");
       script.src = ROOT + "assets/" + data.chunks[index - 1];
       script.onload = function () { entries = entries.concat(window.MCPCatalogChunks[index]); next(); };
+      script.onerror = function () { failed(data.chunks[index - 1]); };
       document.body.appendChild(script);
     };
     next();
+  }
+
+  /* Phones: the filters are a panel behind a button; wide screens show them beside the results. */
+  function startFiltersToggle() {
+    var toggle = document.getElementById("filters-toggle");
+    var panel = document.getElementById("facets");
+    toggle.addEventListener("click", function () {
+      var open = toggle.getAttribute("aria-expanded") !== "true";
+      toggle.setAttribute("aria-expanded", open ? "true" : "false");
+      panel.classList.toggle("open", open);
+    });
   }
 
   function startSearch() {
     var data = window.MCPCatalogSearch;
     var box = document.getElementById("search");
     if (!data || !box || !document.getElementById("results")) { return; }
-    box.hidden = false;
+    startFiltersToggle();
     var serverPages = document.getElementById("index-pages");
-    if (serverPages) { serverPages.hidden = true; }
     var begin = function (entries) {
+      if (serverPages) { serverPages.hidden = true; }
       var page = new SearchPage(data, entries);
       page.bind();
       /* At 10,000 servers the data takes a second to load: what was typed meanwhile is the query. */
@@ -388,8 +523,17 @@
       }
       window.MCPCatalogPage = page;
     };
+    /* A chunk that cannot be loaded leaves the server-rendered list and says why search is off. */
+    var failed = function (name) {
+      var message = document.getElementById("load-error");
+      message.textContent = "Search is unavailable: the search data (" + name + ") could not be loaded. " +
+        "The list below and the category, tag and tier pages still work; reload the page to try again.";
+      message.hidden = false;
+      document.getElementById("q").disabled = true;
+      document.getElementById("status").textContent = "Search unavailable";
+    };
     if (!data.chunks.length) { begin(data.entries); return; }
-    loadChunks(data, begin);
+    loadChunks(data, begin, failed);
   }
 
   /* ---- tools page: narrow the table as you type ---- */
@@ -417,6 +561,55 @@
     apply();
   }
 
+  /* ---- reviewer's table: sort by any column, filter by words and by the risk checkboxes ---- */
+  function startReviewTable() {
+    var table = document.getElementById("review-table");
+    var box = document.getElementById("review-filter");
+    if (!table || !box) { return; }
+    var body = table.tBodies[0];
+    var rows = Array.prototype.slice.call(body.rows).map(function (row, position) {
+      return { row: row, text: row.textContent.toLowerCase(), position: position };
+    });
+    var input = document.getElementById("review-q");
+    var checks = Array.prototype.slice.call(box.querySelectorAll("input[type=checkbox]"));
+    var status = document.getElementById("review-status");
+    var apply = function () {
+      var terms = words(input.value);
+      var wanted = checks.filter(function (check) { return check.checked; }).map(function (check) { return check.getAttribute("data-risk"); });
+      var shown = 0;
+      rows.forEach(function (item) {
+        var visible = terms.every(function (term) { return item.text.indexOf(term) >= 0; }) &&
+          wanted.every(function (risk) { return item.row.getAttribute("data-" + risk) === "1"; });
+        item.row.hidden = !visible;
+        if (visible) { shown += 1; }
+      });
+      status.textContent = shown + " of " + rows.length + " servers";
+    };
+    var sortBy = function (header, column) {
+      var ascending = header.getAttribute("aria-sort") !== "ascending";
+      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell) { cell.removeAttribute("aria-sort"); });
+      header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+      var key = function (item) {
+        var cell = item.row.cells[column];
+        var value = cell.getAttribute("data-sort");
+        return value === null ? cell.textContent.trim().toLowerCase() : value;
+      };
+      rows.sort(function (a, b) {
+        var x = key(a);
+        var y = key(b);
+        var order = /^-?\d+$/.test(x) && /^-?\d+$/.test(y) ? parseInt(x, 10) - parseInt(y, 10) : (x < y ? -1 : (x > y ? 1 : 0));
+        return (ascending ? order : -order) || a.position - b.position;
+      });
+      rows.forEach(function (item) { body.appendChild(item.row); });
+    };
+    Array.prototype.forEach.call(table.tHead.rows[0].cells, function (header, column) {
+      header.querySelector("button").addEventListener("click", function () { sortBy(header, column); });
+    });
+    input.addEventListener("input", apply);
+    checks.forEach(function (check) { check.addEventListener("change", apply); });
+    apply();
+  }
+
   /* ---- copy buttons: clipboard when allowed, else select the text so Ctrl+C works ---- */
   function selectText(node) {
     var range = document.createRange();
@@ -426,18 +619,27 @@
     selection.addRange(range);
   }
 
+  /* The button says what happened for a few seconds, then offers to copy again. */
+  var COPY_FEEDBACK_MS = 2000;
+
   function startCopyButtons() {
     Array.prototype.forEach.call(document.querySelectorAll("button.copy"), function (button) {
+      var label = button.textContent;
+      var timer = null;
+      var say = function (text) {
+        button.textContent = text;
+        clearTimeout(timer);
+        timer = setTimeout(function () { button.textContent = label; }, COPY_FEEDBACK_MS);
+      };
       button.hidden = false;
       button.addEventListener("click", function () {
         var source = document.getElementById(button.getAttribute("data-copy"));
         var text = source.textContent;
         selectText(source);
-        var done = function () { button.textContent = "Copied"; };
         if (navigator.clipboard && navigator.clipboard.writeText) {
-          navigator.clipboard.writeText(text).then(done, function () { button.textContent = "Selected: press Ctrl+C"; });
+          navigator.clipboard.writeText(text).then(function () { say("Copied"); }, function () { say("Selected: press Ctrl+C"); });
         } else {
-          button.textContent = "Selected: press Ctrl+C";
+          say("Selected: press Ctrl+C");
         }
       });
     });
@@ -445,5 +647,6 @@
 
   startSearch();
   startToolFilter();
+  startReviewTable();
   startCopyButtons();
 })();

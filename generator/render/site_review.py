@@ -1,0 +1,176 @@
+"""The reviewer's view: one table of every server's risk facts, as a page, CSV and JSON, and an Atom feed.
+
+A security reviewer asked "which servers need egress or have destructive tools, with approval and
+expiry" should find the answer on one page (sortable and filterable by search.js, complete without
+it) or in `reviews/reviews.csv` / `reviews/reviews.json`, not by visiting every server page. The
+Atom feed `reviews/changes.atom` lists what the `--previous` diff found, so reviewers subscribe
+instead of checking; without `--previous` it is a valid feed with no entries.
+Dates come from the catalog, never the clock: two builds give identical bytes.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from generator import derived, paths
+from generator.models import Catalog, Server
+from generator.output import OutputFile
+from generator.release.diff import ReleaseDiff
+from generator.render.site_views import APPROVALS, behaviour_counts, egress, secret_names
+
+ATOM = "http://www.w3.org/2005/Atom"
+# Spreadsheets run a cell starting with one of these as a formula: such cells get a leading quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class ReviewRow:
+    """One server's facts a security review looks at (the page's row, a CSV line, a JSON object)."""
+
+    name: str
+    title: str
+    tier: str
+    kind: str
+    approval: str
+    reviewer: str
+    decided: str
+    expires: str
+    days_left: int | None
+    egress: str
+    egress_hosts: list[str]
+    secrets: list[str]
+    tools: int
+    read_only_tools: int
+    destructive_tools: int
+    open_world_tools: int
+    pinned: bool | None
+    deprecated: bool
+
+
+def review_row(catalog: Catalog, server: Server) -> ReviewRow:
+    """The server's row; `days_left` counts from the catalog's date and is None without an expiry."""
+    review = server.review
+    reach, hosts = egress(server)
+    counts = behaviour_counts(server)
+    expires = review.expires if review else None
+    return ReviewRow(
+        name=server.name,
+        title=server.title,
+        tier=server.tier,
+        kind=server.kind,
+        approval=derived.review_state(catalog.meta, server),
+        reviewer=(review.by or "") if review else "",
+        decided=review.date.isoformat() if review and review.date else "",
+        expires=expires.isoformat() if expires else "",
+        days_left=(expires - catalog.meta.last_updated.date()).days if expires else None,
+        egress=reach,
+        egress_hosts=hosts,
+        secrets=secret_names(server),
+        tools=counts.tools,
+        read_only_tools=counts.read_only,
+        destructive_tools=counts.destructive,
+        open_world_tools=counts.open_world,
+        pinned=bool(server.digest) if server.kind == "container" else None,
+        deprecated=server.status == "deprecated",
+    )
+
+
+def review_rows(catalog: Catalog) -> list[ReviewRow]:
+    """Every server's row, in the catalog's (name) order."""
+    return [review_row(catalog, server) for server in catalog.servers]
+
+
+def page_values(catalog: Catalog) -> dict[str, Any]:
+    """What reviews.html shows besides the common values."""
+    return {"rows": review_rows(catalog), "approval_labels": APPROVALS,
+            "as_of": catalog.meta.last_updated.date().isoformat()}
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        value = " ".join(value)
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def reviews_csv(rows: list[ReviewRow]) -> bytes:
+    """The rows as CSV (RFC 4180 quoting, "\\n" line ends); lists are space-separated."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    fields = list(ReviewRow.__dataclass_fields__)
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([_cell(getattr(row, field)) for field in fields])
+    return buffer.getvalue().encode("utf-8")
+
+
+def reviews_json(catalog: Catalog, rows: list[ReviewRow]) -> bytes:
+    """The rows as JSON, with the date they are true on."""
+    document = {"as_of": catalog.meta.last_updated.date().isoformat(), "servers": [asdict(row) for row in rows]}
+    return (json.dumps(document, indent=2, ensure_ascii=False, sort_keys=False) + "\n").encode("utf-8")
+
+
+def _entry_id(namespace: str, version: str, what: str, name: str) -> str:
+    return "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"mcp-catalog:{namespace}:{version}:{what}:{name}"))
+
+
+def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
+    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
+    element.text = text
+    return element
+
+
+def _feed_entries(changes: ReleaseDiff) -> Iterator[tuple[str, str, str]]:
+    """(what, server name, summary) of each change, in the changes page's order."""
+    for what, names in (("Added", changes.added), ("Removed", changes.removed), ("Deprecated", changes.deprecated)):
+        for name in names:
+            yield what, name, f"{what} in release {changes.new_version}."
+    for change in changes.changed:
+        yield "Changed", change.name, "; ".join(change.changes) + "."
+
+
+def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
+    """The Atom feed of this release's changes since `--previous` (none without it)."""
+    meta = catalog.meta
+    updated = meta.last_updated.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    _text(feed, "title", f"{meta.title}: changes that need review")
+    _text(feed, "id", "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"mcp-catalog:{meta.namespace}:changes")))
+    _text(feed, "updated", updated)
+    _text(feed, "link", "", rel="self", href="changes.atom")
+    if changes is not None:
+        _text(feed, "link", "", rel="alternate", type="text/html", href="../" + paths.CHANGES_PAGE)
+    author = ET.SubElement(feed, f"{{{ATOM}}}author")
+    _text(author, "name", meta.publisher or meta.title)
+    present = {server.name for server in catalog.servers}
+    for what, name, summary in _feed_entries(changes) if changes is not None else ():
+        entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
+        _text(entry, "title", f"{what}: {name}")
+        _text(entry, "id", _entry_id(meta.namespace, changes.new_version, what, name))  # type: ignore[union-attr]
+        _text(entry, "updated", updated)
+        target = "../" + (paths.server_page(name) if name in present else paths.CHANGES_PAGE)
+        _text(entry, "link", "", rel="alternate", type="text/html", href=target)
+        _text(entry, "summary", summary)
+    ET.indent(feed)
+    return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
+
+
+def review_files(catalog: Catalog, changes: ReleaseDiff | None) -> Iterator[OutputFile]:
+    """reviews/reviews.csv, reviews/reviews.json and reviews/changes.atom."""
+    rows = review_rows(catalog)
+    yield OutputFile(paths.REVIEWS_CSV, reviews_csv(rows))
+    yield OutputFile(paths.REVIEWS_JSON, reviews_json(catalog, rows))
+    yield OutputFile(paths.CHANGES_FEED, changes_feed(catalog, changes))
