@@ -407,4 +407,7 @@ def test_a_docker_entry_with_a_title_but_no_description_is_kept_with_a_warning(r
     assert result.exit_code == 0, result.output
     assert "warning: saas: has no description: its title is used; write one line saying what the server does" in result.output
     assert _server(tmp_path / "src", "saas")["description"] == "SaaS thing"
-    read_catalog(tmp_path / "src")
+    # What is left to fill in is the versions Docker's entries lack, not the description.
+    with pytest.raises(SourceInvalid) as refused:
+        read_catalog(tmp_path / "src")
+    assert {d.field for d in refused.value.diagnostics} == {"version"}
