@@ -27,6 +27,8 @@ VIEWS = (
     ("site-server.png", "servers/github/index.html", 1400, 1000),
     ("site-server-phone.png", "servers/github/index.html", 390, 844),
     ("site-reviews.png", "reviews/index.html", 1400, 1000),
+    ("site-server-deploy.png", "servers/github/index.html#deploy-profile-production", 1400, 1000),
+    ("site-server-rejected.png", "servers/slack-mcp-server/index.html", 1400, 1000),
 )
 
 
