@@ -18,7 +18,7 @@ from generator.build import build
 from generator.cli import main
 
 ABSOLUTE_CARD = """\
-<li class="card" data-name="{{ card.server.name }}"><a href="{{ url(paths.server_page(card.server.name)) }}">{{ card.server.title }}</a> <a href="https://status.example.com/{{ card.server.name }}">status</a> <a href="#top">top</a> <a href="/absolute/path">root</a></li>
+<li class="card" data-name="{{ card.name }}"><a href="{{ url(card.page) }}">{{ card.title }}</a> <a href="https://status.example.com/{{ card.name }}">status</a> <a href="#top">top</a> <a href="/absolute/path">root</a></li>
 """
 
 ONE_LINE_ROWS = """\
