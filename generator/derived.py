@@ -91,15 +91,21 @@ def notices(meta: CatalogMeta, server: Server) -> tuple[Notice, ...]:
     if state == "expired" and review is not None and review.expires:
         found.append(Notice("expired", f"The approval expired on {review.expires.isoformat()}: it must be renewed "
                             "before the server is deployed again; approved_only profiles no longer admit it."))
-    elif state == "approved" and review is not None and review.expires and (
-        review.expires - meta.last_updated.date() <= EXPIRY_WARNING
-    ):
+    elif review is not None and review.expires and expires_soon(meta, server):
         found.append(Notice("expiring", f"The approval expires on {review.expires.isoformat()}, within "
                             f"{EXPIRY_WARNING.days} days of this catalog's date: plan its renewal."))
     if server.tier == "community":
         found.append(Notice("community", "Community entry: listed as published upstream, not vetted by the "
                             "catalog team."))
     return tuple(found)
+
+
+def expires_soon(meta: CatalogMeta, server: Server) -> bool:
+    """True when an approval in force expires within EXPIRY_WARNING of the catalog's date."""
+    review = server.review
+    if review_state(meta, server) != "approved" or review is None or review.expires is None:
+        return False
+    return review.expires - meta.last_updated.date() <= EXPIRY_WARNING
 
 
 def deployable(meta: CatalogMeta, server: Server) -> bool:

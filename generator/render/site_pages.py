@@ -28,7 +28,6 @@ from generator.render.site_views import (
     card,
     behaviour_counts,
     egress,
-    expires_soon,
     needs_egress,
     server_badges,
     tier_badge,
@@ -86,7 +85,7 @@ FLAGS: tuple[tuple[str, str, Callable[[CatalogMeta, Server], bool]], ...] = (
     ("n", "Needs egress", lambda meta, server: needs_egress(server)),
     ("e", "Needs no egress", lambda meta, server: egress(server)[0] == "none"),
     ("d", "Has destructive tools", lambda meta, server: behaviour_counts(server).destructive > 0),
-    ("s", f"Approval expires within {EXPIRY_SOON_DAYS} days", expires_soon),
+    ("s", f"Approval expires within {EXPIRY_SOON_DAYS} days", derived.expires_soon),
     ("h", "Pinned by digest", lambda meta, server: bool(server.digest)),
     ("z", "Show deprecated", lambda meta, server: server.status == "deprecated"),
 )

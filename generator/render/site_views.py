@@ -212,14 +212,6 @@ def needs_egress(server: Server) -> bool:
     return egress(server)[0] in ("hosts", "any", "remote")
 
 
-def expires_soon(meta: CatalogMeta, server: Server) -> bool:
-    """True when an approval in force expires within EXPIRY_SOON_DAYS of the catalog's date."""
-    review = server.review
-    if derived.review_state(meta, server) != "approved" or review is None or review.expires is None:
-        return False
-    return (review.expires - meta.last_updated.date()).days <= EXPIRY_SOON_DAYS
-
-
 def _tools_fact(server: Server) -> Fact:
     tools = server.tools
     if not tools:

@@ -202,11 +202,11 @@ def _tags_used_once(tree: SourceTree) -> Iterator[Diagnostic]:
 
 def _look_alike_servers(tree: SourceTree) -> Iterator[Diagnostic]:
     """A warning for a name or title that looks like another server's but is other characters."""
-    for field in ("name", "title"):
-        entries = [(s.server.name, getattr(s.server, field)) for s in tree.servers]
+    for key in ("name", "title"):
+        entries = [(s.server.name, getattr(s.server, key)) for s in tree.servers]
         for index, first in look_alikes(entries):
             source, other = tree.servers[index], tree.servers[first]
-            yield _at(source, (field,), f"'{escaped(entries[index][1])}' looks like the {field} '{escaped(entries[first][1])}' "
+            yield _at(source, (key,), f"'{escaped(entries[index][1])}' looks like the {key} '{escaped(entries[first][1])}' "
                       f"of {other.path} but is other characters: readers cannot tell them apart; rename one", "warning")
 
 
