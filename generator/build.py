@@ -24,16 +24,23 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from generator import cache
+from generator.incremental import cache
 from generator.diagnostics import Diagnostic
 from generator.errors import OutputError, os_errors
-from generator.fragment_store import DamagedStore, FragmentRef, FragmentStore, FragmentView
+from generator.incremental.store import DamagedStore, FragmentRef, FragmentStore, FragmentView
 from generator.models import Server
 from generator.output import CHOOSE_OUT, OutputFile, OutputTree, WrittenFile, check_output_dir, output_lock
 from generator.processes import worker_pool
 from generator.release.diff import diff_releases, read_release_catalog
-from generator.render import bundles, catalog_api, catalog_json, mcp_registry, mirror_lists, schemas, site, toolhive
-from generator.render.catalog_json import catalog_document
+from generator.render.kubernetes import bundles
+from generator.render.api import documents as catalog_api
+from generator.render.api import catalog_json
+from generator.render.registry import mirror as mcp_registry
+from generator.render.kubernetes import mirror_lists
+from generator.render.api import schemas
+from generator.render import site
+from generator.render.registry import toolhive
+from generator.render.api.catalog_json import catalog_document
 from generator.render.context import RenderContext
 from generator.render.kind import Deferred, Fragment, OutputKind
 from generator.source.validate import read_catalog
@@ -244,7 +251,7 @@ class _Work:
     context: RenderContext
     tree: OutputTree
     store: FragmentStore
-    """Where the tasks put the fragments they make (see generator.fragment_store)."""
+    """Where the tasks put the fragments they make (see generator.incremental.store)."""
     servers: Sequence[Server] = ()
     deferred: Mapping[str, tuple[str, WrittenFile]] = field(default_factory=dict)
     """Deferred files of the last build: path -> (input key, record of the file the output holds)."""

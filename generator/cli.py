@@ -245,7 +245,7 @@ def import_command(
 @click.option("--kind", type=click.Choice(["server", "catalog"]), default="server", show_default=True)
 def schema(source: Path, quiet: bool, verbose: bool, kind: str) -> None:
     """Print the JSON Schema of server files (or of catalog.yaml) for editors."""
-    from generator.render.schemas import schema_bytes
+    from generator.render.api.schemas import schema_bytes
     click.echo(schema_bytes(kind).decode("utf-8"), nl=False)  # type: ignore[arg-type]
 
 

@@ -162,8 +162,8 @@ def test_meta_over_the_registry_server_limit_fails_the_build(write_tree, runner)
 
 def _publisher(source: Path, name: str) -> dict[str, Any]:
     """The server's publisher-provided `_meta` as the build makes it (with the limit out of the way)."""
-    from generator.render import server_json
-    from generator.render.server_json import PUBLISHER_PROVIDED
+    from generator.render.registry import server_json
+    from generator.render.registry.server_json import PUBLISHER_PROVIDED
 
     catalog = read_catalog(source).catalog
     meta = catalog.meta.model_copy(update={"toolhive": catalog.meta.toolhive.model_copy(update={"max_meta_size": 10**9})})

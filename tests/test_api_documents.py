@@ -21,7 +21,9 @@ from api_schemas import LEGACY, MCP_SERVER_SCHEMA, PUBLISHER, UPSTREAM, errors
 from catalog_lists import indexed_responses
 from conftest import DEFAULT_SOURCE, FETCH_YAML
 from generator.errors import OutputError, SourceInvalid
-from generator.render import catalog_api, mcp_registry, toolhive
+from generator.render.api import documents as catalog_api
+from generator.render.registry import mirror as mcp_registry
+from generator.render.registry import toolhive
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
@@ -236,7 +238,7 @@ def small_site(write_tree: Callable[..., Path], tmp_path: Path) -> Path:
     context = RenderContext(catalog)
     # Only this renderers: the small site must not depend on the HTML templates.
     from generator.output import OutputTree
-    from generator.render import catalog_json
+    from generator.render.api import catalog_json
 
     with OutputTree(out) as tree:
         for render in (catalog_json.render, catalog_api.render, mcp_registry.render, toolhive.render):

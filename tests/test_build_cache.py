@@ -320,7 +320,7 @@ def test_the_fragment_store_is_compacted_and_still_read_right(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Each rebuild appends the changed servers' fragments; compaction must keep every live one where the state says."""
-    from generator import fragment_store
+    from generator.incremental import store as fragment_store
 
     site = tmp_path / "site"
     build(catalog, site)
@@ -341,7 +341,7 @@ def test_the_fragment_store_is_compacted_and_still_read_right(
 
 
 def test_templates_in_a_symlinked_folder_are_part_of_the_build_key(tmp_path: Path) -> None:
-    from generator.cache import code_key
+    from generator.incremental.cache import code_key
 
     elsewhere, overrides = tmp_path / "elsewhere", tmp_path / "overrides"
     elsewhere.mkdir()
@@ -370,7 +370,7 @@ def test_a_compaction_that_fails_leaves_a_good_build_and_a_usable_cache(
     """Compaction runs after the site is in place; a full disk then must not fail the build."""
     import os
 
-    from generator import fragment_store
+    from generator.incremental import store as fragment_store
 
     site = tmp_path / "site"
     build(catalog, site)
@@ -393,7 +393,7 @@ def test_a_compaction_that_fails_leaves_a_good_build_and_a_usable_cache(
 
 
 def test_no_room_for_fragments_is_a_message_and_the_site_stays(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from generator import fragment_store
+    from generator.incremental import store as fragment_store
 
     site = tmp_path / "site"
     build(catalog, site)
@@ -417,12 +417,12 @@ def test_a_killed_build_leaves_no_worker_holding_the_lock(tmp_path: Path) -> Non
     import subprocess
     import sys
 
-    from generator import cache
+    from generator.incremental import cache
 
     script = (
         "import os, sys, time\n"
         "from pathlib import Path\n"
-        "from generator import cache\n"
+        "from generator.incremental import cache\n"
         "with cache.exclusive(Path(sys.argv[1]), Path(sys.argv[2])):\n"
         "    child = os.fork()\n"
         "    if child == 0:\n"

@@ -133,7 +133,7 @@ def test_an_untouched_output_is_kept_without_reading_its_files(
     default_source_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Size and times decide for a file nobody touched; its bytes are hashed only when in doubt."""
-    from generator import cache
+    from generator.incremental import cache
 
     site = tmp_path / "site"
     build(default_source_copy, site)

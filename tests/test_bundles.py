@@ -23,14 +23,17 @@ import yaml
 
 from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REPO
 from generator.errors import OutputError
-from generator.fragment_store import FragmentStore, FragmentView
-from generator.render import bundles, k8s_profile, mcp_registry, toolhive
+from generator.incremental.store import FragmentStore, FragmentView
+from generator.render.kubernetes import bundles
+from generator.render.kubernetes import profile as k8s_profile
+from generator.render.registry import mirror as mcp_registry
+from generator.render.registry import toolhive
 from generator.render.context import RenderContext
 from generator.derived import profile_servers
-from generator.render.k8s_yaml import resource_name, yaml_text
+from generator.render.kubernetes.manifests import resource_name, yaml_text
 from generator.render.encoding import json_bytes
 from generator.render.kind import Fragment
-from generator.render.toolhive import legacy_registry_bytes, legacy_registry_size, upstream_registry_bytes, upstream_registry_size
+from generator.render.registry.toolhive import legacy_registry_bytes, legacy_registry_size, upstream_registry_bytes, upstream_registry_size
 from generator.source.validate import read_catalog
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -411,7 +414,7 @@ def test_the_bundles_parts_yield_what_the_whole_catalog_wide_half_yields() -> No
     # The build runs each profile's bundle as its own task (OutputKind.catalog_parts); tests and
     # `render` use the whole half: both must give the same files in the same order.
     from conftest import DEFAULT_SOURCE
-    from generator.render import bundles
+    from generator.render.kubernetes import bundles
     from generator.render.context import RenderContext
     from generator.render.kind import Fragment
     from generator.source.validate import read_catalog

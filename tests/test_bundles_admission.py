@@ -19,7 +19,8 @@ import pytest
 import yaml
 
 from conftest import DEFAULT_SOURCE, SHARED
-from generator.render import bundles, k8s_policy
+from generator.render.kubernetes import bundles
+from generator.render.kubernetes import policy as k8s_policy
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
@@ -372,7 +373,7 @@ def test_hostile_url_cannot_break_out_of_the_cel_literal(write_tree) -> None:
 
 def test_cel_literals_are_homogeneous_and_escaped() -> None:
     """Kubernetes type-checks list and map literals as homogeneous: every element of ours is `dyn()`."""
-    from generator.render.k8s_policy import cel_value
+    from generator.render.kubernetes.policy import cel_value
 
     assert cel_value({"a": [1, "x", True], "b": {}}) == '{"a": dyn([dyn(1), dyn("x"), dyn(true)]), "b": dyn({})}'
     assert cel_value('"]||true||["\\\u00e9') == '"\\"]||true||[\\"\\\\\\U000000e9"'

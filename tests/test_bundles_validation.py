@@ -26,7 +26,7 @@ import pytest
 import yaml
 
 from conftest import DEFAULT_SOURCE, REPO, SHARED
-from generator.render import bundles
+from generator.render.kubernetes import bundles
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 

@@ -6,7 +6,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.render.k8s_yaml import _NOT_IN_BLOCK, _fits_literal_block, yaml_text
+from generator.render.kubernetes.manifests import _NOT_IN_BLOCK, _fits_literal_block, yaml_text
 
 # Text as hostile as a catalog can make it: YAML indicators, keywords, numbers, dates,
 # control and separator characters, astral characters, leading and trailing blanks, newlines.

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from generator import fragment_store
-from generator.fragment_store import EMPTY, DamagedStore, FragmentStore, FragmentView
+from generator.incremental import store as fragment_store
+from generator.incremental.store import EMPTY, DamagedStore, FragmentStore, FragmentView
 
 
 def test_fragments_read_back_as_added_and_equal_ones_may_share_a_ref(tmp_path: Path) -> None:

@@ -132,7 +132,7 @@ def test_reference_entries_are_listed_but_not_in_toolhive_files(runner, tmp_path
     assert sorted(ours) == ["hosted-docs", "notes-js", "weather"]
     legacy_file = tmp_path / "site" / TOOLHIVE_LEGACY_REGISTRY
     if not legacy_file.is_file():
-        pytest.skip("generator/render/toolhive.py writes no registry-legacy.json yet")
+        pytest.skip("generator/render/registry/toolhive.py writes no registry-legacy.json yet")
     legacy = json.loads(legacy_file.read_text())
     assert sorted(legacy["servers"]) == ["weather"] and sorted(legacy["remote_servers"]) == ["hosted-docs"]
     # The legacy schema has no room for a digest: the renderer gives the tag reference.

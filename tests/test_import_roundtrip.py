@@ -99,7 +99,7 @@ def _upstream_facts(server: dict[str, Any]) -> dict[str, Any]:
 def _legacy_output(site: Path) -> dict[str, Any]:
     path = site / TOOLHIVE_LEGACY_REGISTRY
     if not path.is_file():
-        pytest.skip(f"the build wrote no {TOOLHIVE_LEGACY_REGISTRY}: generator/render/toolhive.py is not implemented yet")
+        pytest.skip(f"the build wrote no {TOOLHIVE_LEGACY_REGISTRY}: generator/render/registry/toolhive.py is not implemented yet")
     return json.loads(path.read_text())
 
 

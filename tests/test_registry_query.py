@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from catalog_lists import BASES, Listed, catalog_lists
-from generator.render.mcp_query_index import ListEntry, query_index
+from generator.render.registry.query_index import ListEntry, query_index
 from webservers import apache_serving, nginx_serving
 
 

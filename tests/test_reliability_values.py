@@ -12,7 +12,7 @@ import pytest
 
 from conftest import FETCH_YAML, REMOTE_YAML
 from generator.cli import main
-from generator.render.server_json import toolhive_tool_names
+from generator.render.registry.server_json import toolhive_tool_names
 
 pytestmark = pytest.mark.reliability
 

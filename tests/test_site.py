@@ -20,12 +20,13 @@ from generator import derived, paths
 from generator.build import build
 from generator.cli import main
 from generator.models import Catalog
-from generator.render import bundles, site
+from generator.render.kubernetes import bundles
+from generator.render import site
 from generator.render.context import RenderContext
-from generator.render.markdown import render_markdown
+from generator.render.site.markdown import render_markdown
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred
-from generator.render.site_search import CHUNK_SIZE, PAGE_SIZE, search_files
+from generator.render.site.search import CHUNK_SIZE, PAGE_SIZE, search_files
 from generator.source.validate import read_catalog
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "site"
@@ -477,7 +478,7 @@ def test_tools_table_is_paginated_so_no_page_grows_with_the_catalog(tmp_path: Pa
     import sys
 
     from conftest import REPO
-    from generator.render.site_pages import TOOLS_PER_PAGE
+    from generator.render.site.pages import TOOLS_PER_PAGE
 
     sys.path.insert(0, str(REPO / "bench"))
     from synthetic import write_catalog

@@ -77,7 +77,7 @@ def http_root(default_site: Path) -> Iterator[str]:
 def chunked_http_root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The default catalog built with search chunks of four servers (as a catalog above
     CHUNK_SIZE servers gets them), served over HTTP so that the test can hold the chunks back."""
-    from generator.render import site_search
+    from generator.render.site import search as site_search
 
     out = tmp_path_factory.mktemp("chunked-site") / "site"
     with pytest.MonkeyPatch.context() as patch:
@@ -177,7 +177,7 @@ def test_what_is_typed_while_the_search_data_loads_is_kept(watched: Watched, chu
 def test_search_data_reads_back_exactly_in_the_browser(watched: Watched) -> None:
     # The search data is JSON inside a single-quoted JavaScript string: every character that
     # could end the string, the line or the script must come back as it went in.
-    from generator.render.site_search import _js_data
+    from generator.render.site.search import _js_data
 
     nasty = ["O'Brien", "back\\slash \\' \\\\'", '"quoted"', "line\u2028sep\u2029para", "</script><script>x()</script>",
              "tab\tnew\nline\r", "emoji \U0001f600 ünï", "\\u0041 not an escape", "''", "\x00\x1f\x7f"]
@@ -502,7 +502,7 @@ def test_the_filters_are_a_panel_behind_a_button_on_phones(browser: object, defa
 @pytest.fixture(scope="module")
 def many_pages_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default catalog three cards a page: twelve pages, so the pager must leave numbers out."""
-    from generator.render import site_search
+    from generator.render.site import search as site_search
 
     out = tmp_path_factory.mktemp("paged-site") / "site"
     with pytest.MonkeyPatch.context() as patch:

@@ -53,7 +53,7 @@ def quality_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default catalog with a second index page and a changes page, so that every page kind exists."""
     from conftest import DEFAULT_SOURCE
     from generator.build import build
-    from generator.render import site_search
+    from generator.render.site import search as site_search
 
     previous = tmp_path_factory.mktemp("previous") / "site"
     build(DEFAULT_SOURCE, previous, jobs=1)

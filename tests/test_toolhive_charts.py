@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from conftest import DEFAULT_SOURCE, REPO, SHARED
-from generator.render import bundles, mirror_lists
+from generator.render.kubernetes import bundles
+from generator.render.kubernetes import mirror_lists
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 

@@ -18,7 +18,7 @@ import yaml
 from generator.errors import UsageError
 from generator.importers.mapping import UNDESCRIBED_TOOL
 from generator.models import Server
-from generator.render.schemas import schema_bytes
+from generator.render.api.schemas import schema_bytes
 from generator.source.load import CATALOG_FILE, SERVERS_DIR
 from generator.source.yamlsafe import YamlRefused, load_mapping
 

@@ -7,7 +7,7 @@ from typing import Any
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator.fragment_store import FragmentView
+from generator.incremental.store import FragmentView
 from generator.models import Catalog, Server
 from generator.release.diff import ReleaseDiff
 
@@ -30,7 +30,7 @@ class RenderContext:
     fragments: Mapping[FragmentKey, bytes] = field(default_factory=dict)
     """Per-server material the per-server renderers already encoded (see generator.render.kind)."""
     server_keys: Mapping[str, str] = field(default_factory=dict)
-    """Each server's input hash (`generator.cache.server_key`), for the input keys of deferred
+    """Each server's input hash (`generator.incremental.cache.server_key`), for the input keys of deferred
     catalog-wide files; without them every such file is made."""
     shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Objects costly to make and the same for every page of one build (the Jinja environment),

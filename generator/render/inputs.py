@@ -9,7 +9,7 @@ the template or encoder, and refuses any value type it does not know how to
 hash rather than skipping it.
 
 A server counts by its `server_key` (a hash of all its inputs, see
-`generator.cache`), never by its fields: a page showing a server's card changes
+`generator.incremental.cache`), never by its fields: a page showing a server's card changes
 whenever that server changes. Everything shared by all files (this program, the
 templates, catalog.yaml, the options) is in the build key, and a cache made
 under another build key is never consulted.

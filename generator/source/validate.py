@@ -20,7 +20,7 @@ from pathlib import Path
 from generator.derived import admits, endpoint_class, image_rule_refusal, registry_name
 from generator.diagnostics import Diagnostic, dotted_path
 from generator.errors import SourceInvalid
-from generator.memory import cyclic_gc_paused
+from generator.incremental.memory import cyclic_gc_paused
 from generator.models import Catalog, CatalogMeta
 from generator.source.hostile import escaped, look_alikes
 from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source

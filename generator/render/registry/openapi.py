@@ -12,7 +12,7 @@ from typing import Any
 
 from generator.models import RegistryProfile
 from generator.render.context import RenderContext
-from generator.render.server_json import SERVER_SCHEMA
+from generator.render.registry.server_json import SERVER_SCHEMA
 
 OFFICIAL_PROJECT = "https://github.com/modelcontextprotocol/registry"
 

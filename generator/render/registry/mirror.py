@@ -24,9 +24,9 @@ from generator.output import OutputFile
 from generator.render.context import RenderContext
 from generator.render.encoding import json_piece
 from generator.render.kind import Fragment, OutputKind, render_kind
-from generator.render.mcp_openapi import openapi_document
-from generator.render.mcp_query_index import ListEntry, encoded_page, first_page, query_index
-from generator.render.server_json import OFFICIAL, encoded_server_json, server_json_key, updated_at
+from generator.render.registry.openapi import openapi_document
+from generator.render.registry.query_index import ListEntry, encoded_page, first_page, query_index
+from generator.render.registry.server_json import OFFICIAL, encoded_server_json, server_json_key, updated_at
 
 # A version gets its own folder only when it is one safe path segment; `latest` always exists.
 _VERSION_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from generator.derived import deploy_image, endpoint_class
 from generator.models import CatalogMeta, Server, Tool
-from generator.render.k8s_yaml import MANAGED_BY, resource_name
+from generator.render.kubernetes.manifests import MANAGED_BY, resource_name
 
 TOOLHIVE_API_GROUP = "toolhive.stacklok.dev"
 CURRENT_API = f"{TOOLHIVE_API_GROUP}/v1beta1"

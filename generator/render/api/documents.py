@@ -19,11 +19,11 @@ from typing import Any
 from generator import derived, paths
 from generator.models import Catalog, Server
 from generator.output import OutputFile, WrittenFile
-from generator.render.catalog_api_schemas import DOCUMENT_KINDS, document_schema, openapi_document
+from generator.render.api.document_schemas import DOCUMENT_KINDS, document_schema, openapi_document
 from generator.render.context import RenderContext
 from generator.render.encoding import json_bytes, json_file, json_piece, spliced
 from generator.render.kind import Fragment, OutputKind, render_kind
-from generator.render.server_json import last_updated, updated_at
+from generator.render.registry.server_json import last_updated, updated_at
 
 
 # What index.json lists: our API, the source schemas, the MCP mirrors (site root and per

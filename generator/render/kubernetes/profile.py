@@ -20,8 +20,8 @@ from typing import Any
 from generator.derived import registry_name
 from generator.errors import OutputError
 from generator.models import Catalog, RegistryProfile, Server
-from generator.render.k8s_server import DNS_PORTS, TOOLHIVE_API_GROUP, metadata, restricted_pod_security
-from generator.render.k8s_yaml import resource_name, yaml_text
+from generator.render.kubernetes.server import DNS_PORTS, TOOLHIVE_API_GROUP, metadata, restricted_pod_security
+from generator.render.kubernetes.manifests import resource_name, yaml_text
 
 # The API server refuses ConfigMaps whose data exceed 1 MiB; leave room for the key and metadata.
 CONFIGMAP_LIMIT = 1024 * 1024

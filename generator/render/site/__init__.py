@@ -21,15 +21,17 @@ from markupsafe import Markup
 from generator import derived, paths
 from generator.errors import OutputError
 from generator.output import OutputFile
-from generator.render import site_pages, site_review, site_views
+from generator.render.site import pages as site_pages
+from generator.render.site import review as site_review
+from generator.render.site import views as site_views
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred, OutputKind, render_kind
 from generator.models import Server
-from generator.render.markdown import render_markdown
+from generator.render.site.markdown import render_markdown
 
 # The shipped templates sit at the repository root, beside the package (editable installs keep them there).
-SHIPPED_TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+SHIPPED_TEMPLATES = Path(__file__).resolve().parents[3] / "templates"
 # Static files copied as they are (through the loader, so `--templates` can replace them too).
 ASSETS = ("site.css", "noscript.css", "search.js")
 

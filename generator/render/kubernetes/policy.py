@@ -23,8 +23,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.render.k8s_server import TOOLHIVE_API_GROUP
-from generator.render.k8s_yaml import MANAGED_BY, resource_name
+from generator.render.kubernetes.server import TOOLHIVE_API_GROUP
+from generator.render.kubernetes.manifests import MANAGED_BY, resource_name
 
 FREE_FIELDS = (
     "audit", "authzConfig", "authzConfigRef", "oidcConfig", "oidcConfigRef", "proxyMode", "rateLimiting",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from generator.models import Catalog, RegistryProfile
-from generator.render.k8s_profile import (
+from generator.render.kubernetes.profile import (
     empty_secret,
     REGISTRY_KEY,
     RegistryPart,
@@ -21,8 +21,8 @@ from generator.render.k8s_profile import (
     registry_pod_template,
     registry_resource_name,
 )
-from generator.render.k8s_server import LEGACY_API, metadata
-from generator.render.k8s_yaml import resource_name
+from generator.render.kubernetes.server import LEGACY_API, metadata
+from generator.render.kubernetes.manifests import resource_name
 
 
 def database_secret_name(profile: RegistryProfile) -> str:

@@ -27,12 +27,16 @@ from generator import derived
 from generator.derived import profile_servers, profile_tools
 from generator.models import RegistryProfile, Server, Tool
 from generator.output import OutputFile
-from generator.render import k8s_legacy, k8s_policy, k8s_profile, k8s_server, k8s_toolhive
+from generator.render.kubernetes import legacy as k8s_legacy
+from generator.render.kubernetes import policy as k8s_policy
+from generator.render.kubernetes import profile as k8s_profile
+from generator.render.kubernetes import server as k8s_server
+from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.context import RenderContext
 from generator.render.kind import CatalogWide, Fragment, OutputKind, render_kind
 from generator.archive import ArchivePiece, ChunkedMembers, PieceWriter, archive_piece, join_pieces, path_order
-from generator.render.k8s_yaml import document_bytes, header, yaml_text
-from generator.render.toolhive import legacy_registry_bytes, legacy_registry_size, upstream_registry_bytes, upstream_registry_size
+from generator.render.kubernetes.manifests import document_bytes, header, yaml_text
+from generator.render.registry.toolhive import legacy_registry_bytes, legacy_registry_size, upstream_registry_bytes, upstream_registry_size
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 

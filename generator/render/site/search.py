@@ -20,7 +20,7 @@ from generator.models import Catalog, Server
 from generator.output import OutputFile
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred
-from generator.render.site_views import (
+from generator.render.site.views import (
     EXPIRY_SOON_DAYS,
     approval_badge,
     behaviour_counts,

@@ -26,7 +26,7 @@ from generator.output import OutputFile
 from generator.render.context import RenderContext
 from generator.render.encoding import json_piece, spliced
 from generator.render.kind import Fragment, OutputKind, render_kind
-from generator.render.server_json import (
+from generator.render.registry.server_json import (
     TOOLHIVE_TIER,
     last_updated,
     permissions,

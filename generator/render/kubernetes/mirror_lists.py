@@ -18,7 +18,7 @@ from generator.output import OutputFile
 from generator.paths import mirror_list
 from generator.render.context import RenderContext
 from generator.render.kind import OutputKind
-from generator.render.k8s_yaml import comment_safe, document_bytes
+from generator.render.kubernetes.manifests import comment_safe, document_bytes
 
 def list_files(context: RenderContext) -> Iterator[OutputFile]:
     """Yield the lists for the whole catalog and for every profile."""

@@ -16,12 +16,14 @@ from generator import derived, paths
 
 from generator.models import Catalog, CatalogMeta, RegistryProfile, Server
 from generator.output import OutputFile
-from generator.render import site_install, site_review, site_search
+from generator.render.site import install as site_install
+from generator.render.site import review as site_review
+from generator.render.site import search as site_search
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred
-from generator.render.site_deploy import deploy_plan, placements
-from generator.render.site_views import (
+from generator.render.site.deploy import deploy_plan, placements
+from generator.render.site.views import (
     APPROVALS,
     EXPIRY_SOON_DAYS,
     TRANSPORTS,

@@ -26,7 +26,7 @@ rebuild repairs a deleted, edited, truncated or replaced output file.
 
 The state file is `marshal` data (plain values only; loading it runs nothing), versioned
 by the Python version that wrote it. The fragments themselves stay in the fragment store
-(`fragments.bin`, see `generator.fragment_store`); the state holds their refs and the
+(`fragments.bin`, see `generator.incremental.store`); the state holds their refs and the
 store's identity, so a rebuild reads and writes a few megabytes of state, not the
 fragments of every server.
 """
@@ -48,8 +48,8 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from generator.errors import OutputError
-from generator.fragment_store import TEMPORARY_SUFFIX, FragmentRef, FragmentStore
-from generator.memory import cyclic_gc_paused
+from generator.incremental.store import TEMPORARY_SUFFIX, FragmentRef, FragmentStore
+from generator.incremental.memory import cyclic_gc_paused
 from generator.models import Catalog, Server
 from generator.output import BUILD_MARKER, WrittenFile, held_lock
 from generator.source.load import ParsedFiles
@@ -60,7 +60,7 @@ STATE_FILE = "state.marshal"
 STORE_FILE = "fragments.bin"
 PARSED_FILE = "parsed.marshal"
 LOCK_FILE = "lock"
-PACKAGE_ROOT = Path(__file__).resolve().parent
+PACKAGE_ROOT = Path(__file__).resolve().parents[1]  # generator/
 # Libraries whose output ends up in files: a new version may change bytes.
 _RENDERING_LIBRARIES = ("jinja2", "markupsafe", "markdown", "nh3", "pydantic", "pyyaml")
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 
 from generator import derived, paths
 from generator.models import CatalogMeta, RegistryProfile, Server
-from generator.render import bundles, k8s_server
+from generator.render.kubernetes import bundles
+from generator.render.kubernetes import server as k8s_server
 from generator.render.context import RenderContext
 from generator.render.encoding import json_bytes
 

@@ -18,8 +18,8 @@ from typing import Any
 
 from generator import derived
 from generator.models import Catalog, CatalogMeta, RegistryProfile
-from generator.render.k8s_legacy import database_secret_name
-from generator.render.k8s_profile import (
+from generator.render.kubernetes.legacy import database_secret_name
+from generator.render.kubernetes.profile import (
     MOUNT_ROOT,
     POSTGRES_PORT,
     REGISTRY_KEY,
@@ -28,8 +28,8 @@ from generator.render.k8s_profile import (
     file_sources,
     registry_resource_name,
 )
-from generator.render.k8s_server import restricted_container_security, restricted_pod_security, secret_references
-from generator.render.k8s_yaml import resource_name
+from generator.render.kubernetes.server import restricted_container_security, restricted_pod_security, secret_references
+from generator.render.kubernetes.manifests import resource_name
 
 OPERATOR_CHART = "oci://ghcr.io/stacklok/toolhive/toolhive-operator"
 OPERATOR_CRDS_CHART = "oci://ghcr.io/stacklok/toolhive/toolhive-operator-crds"

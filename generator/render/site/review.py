@@ -24,7 +24,7 @@ from generator import derived, paths
 from generator.models import Catalog, Server
 from generator.output import OutputFile
 from generator.release.diff import ReleaseDiff
-from generator.render.site_views import APPROVALS, behaviour_counts, egress, secret_names
+from generator.render.site.views import APPROVALS, behaviour_counts, egress, secret_names
 
 ATOM = "http://www.w3.org/2005/Atom"
 # Spreadsheets run a cell starting with one of these as a formula: such cells get a leading quote.
