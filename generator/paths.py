@@ -148,9 +148,9 @@ def server_bundle_dir(name: str) -> str:
     return f"bundles/servers/{name}/"
 
 
-def server_bundle_all(name: str) -> str:
-    """A server's bundle as one multi-document YAML file."""
-    return f"bundles/servers/{name}/all.yaml"
+def server_bundle_kustomization(name: str) -> str:
+    """What `kubectl apply -k` reads in a server's bundle (the bundle has no all.yaml: `kubectl kustomize` makes one)."""
+    return f"bundles/servers/{name}/kustomization.yaml"
 
 
 def profile_bundle_dir(profile: str) -> str:

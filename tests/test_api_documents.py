@@ -109,7 +109,7 @@ def test_server_export_carries_everything_needed_to_deploy(default_site: Path) -
     assert export["deploy_image"] == export["server"]["image"]
     assert any(env.get("secret") for env in export["server"]["env"])
     assert export["server"]["tools"][0]["description"]
-    assert export["links"]["manifests"] == "bundles/servers/github/all.yaml"
+    assert export["links"]["manifests"] == "bundles/servers/github/kustomization.yaml"
     assert export["registry_name"] == "com.example.mcp/github"
     assert "sandbox" in export["profiles"]
 

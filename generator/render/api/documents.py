@@ -43,7 +43,7 @@ def server_links(catalog: Catalog, server: Server) -> dict[str, str]:
     }
     if server.kind != "reference":
         links["bundle"] = paths.server_bundle_dir(server.name)
-        links["manifests"] = paths.server_bundle_all(server.name)
+        links["manifests"] = paths.server_bundle_kustomization(server.name)
     return links
 
 
