@@ -4,7 +4,7 @@
 profile's lookup documents only where they differ from the site root's (its policy withholds
 a tool). The shipped nginx and Apache configurations answer the others from the one file,
 through the base's index. Proven here against the full output (`--hosting plain`, every
-document a file, the same bytes as the builds before the cut): every URL of the official API
+document a file, each with the bytes builds before the cut wrote): every URL of the official API
 and its /v0 alias answers the same bytes from the cut output; a profile never answers for a
 server it leaves out; and the cut output holds no two identical lookup documents.
 """

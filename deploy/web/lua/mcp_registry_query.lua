@@ -300,8 +300,8 @@ local function position(index, name)
     return nil
 end
 
--- A version that `build` gives a folder of its own (generator/render/registry/mirror.py,
--- _VERSION_SEGMENT): one path segment that can neither climb nor hide.
+-- A version that `build` gives a folder of its own (generator/paths.py, mcp_version_has_folder):
+-- one path segment that can neither climb nor hide.
 local function version_folder(version)
     return #version <= 128 and version:match("^[A-Za-z0-9][A-Za-z0-9._+-]*$") ~= nil
 end

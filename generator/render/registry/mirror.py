@@ -16,7 +16,6 @@ as the ToolHive registry server serves `GET /registry/{registryName}/v0.1/...`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -33,8 +32,6 @@ from generator.render.registry.openapi import openapi_document
 from generator.render.registry.query_index import ListEntry, encoded_page, first_page, query_index
 from generator.render.registry.server_json import OFFICIAL, encoded_server_json, server_json_key, updated_at
 
-# A version gets its own folder only when it is one safe path segment; `latest` is then a copy of it.
-_VERSION_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 
 
 def official_meta(context: RenderContext, server: Server) -> dict[str, Any]:
@@ -91,7 +88,7 @@ def _lookup_documents(context: RenderContext, name: str, version: str, base: str
     layer answers `latest` from the version the base's index names.
     """
     yield OutputFile(paths.mcp_versions(name, base), encoded_page([response], None))
-    has_folder = _VERSION_SEGMENT.fullmatch(version) is not None and version != "latest"
+    has_folder = paths.mcp_version_has_folder(version)
     if not has_folder or context.hosting == PLAIN:
         yield OutputFile(paths.mcp_version(name, "latest", base), response + b"\n")
     if has_folder:
