@@ -47,7 +47,7 @@ def lookup_documents(site: Path) -> dict[str, bytes]:
 
 
 def api_urls(path: str) -> list[str]:
-    """The URLs a document answers: the v0.1 lookup with the name's slash as %2F, its /v0 alias,
+    """The URLs a document answers: the v0.1 lookup with the name's slash as %2F (and a trailing slash), its /v0 alias,
     and for `latest` the old `GET /v0/servers/{name}`; the list's first page at `{base}v0.1/servers`."""
     lookup = LOOKUP.match(path)
     if lookup is None:
@@ -55,7 +55,7 @@ def api_urls(path: str) -> list[str]:
         return [f"{base}v0.1/servers", f"{base}v0/servers"] if path.endswith("v0.1/servers/index.json") else [path]
     base, name, version = lookup["base"], quote(lookup["name"], safe=""), lookup["version"]
     tail = f"{name}/versions" + (f"/{version}" if version else "")
-    urls = [f"{base}v0.1/servers/{tail}", f"{base}v0/servers/{tail}"]
+    urls = [f"{base}v0.1/servers/{tail}", f"{base}v0.1/servers/{tail}/", f"{base}v0/servers/{tail}"]
     return urls + ([f"{base}v0/servers/{name}"] if version == "latest" else [])
 
 

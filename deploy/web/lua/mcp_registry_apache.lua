@@ -40,7 +40,7 @@ end
 -- profile's copy of the root's document), {base}v0.1/servers/<ns>/<name>/versions[/<version>].
 -- Its site path is where Alias mapped the URL: <site>/<base>v0.1/servers/<ns>/<name>/versions...;
 -- the configuration says which kind of base matched, so the site folder is found without
--- guessing from the URL's prefix. The query core names the file that answers, sent as is.
+-- guessing from the URL's prefix. The query core names the file that answers.
 local function lookup(r, profile)
     if r.filename:sub(1, 9) == "redirect:" or query.is_file(r.filename) then
         -- The lookup's own file exists: mod_rewrite maps the folder to its index.json, then
@@ -61,14 +61,15 @@ local function lookup(r, profile)
         site, base = site:match("^(.*/)(registry/[a-z0-9-]+/)$")
     end
     local path = site and query.lookup(site, base, ns .. "/" .. name, version ~= "" and version or nil)
-    if not path then
+    local relative = site and requested:sub(#site + 1)
+    if not path or r.uri:sub(-#relative - 1) ~= "/" .. relative then
         return 404
     end
-    r.content_type = "application/json; charset=utf-8"  -- what AddType and AddCharset give the file
-    if r.method ~= "HEAD" then
-        r:sendfile(site .. path)
-    end
-    return apache2.OK
+    -- Served as Apache serves any file (type, ETag, ranges, compression) by an internal redirect
+    -- to the file's own URL, through mod_rewrite's redirect handler as its [L] rules are.
+    r.filename = "redirect:" .. r.uri:sub(1, #r.uri - #relative) .. path
+    r.handler = "redirect-handler"
+    return apache2.DECLINED
 end
 
 function lookup_at_root(r)
