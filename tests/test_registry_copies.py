@@ -86,20 +86,47 @@ def test_latest_is_left_out_only_where_the_version_has_a_folder(default_site: Pa
     assert all(path.removesuffix("/latest/index.json") not in with_folder for path in latest)
 
 
+def mirror_documents(full_site: Path) -> dict[str, bytes]:
+    return {path: data for path, data in files(full_site).items()
+            if path.startswith(("v0.1/", "registry/")) or path.endswith("openapi.yaml")}
+
+
+def wrong_answers(site_url: str, full_site: Path) -> list[tuple[str, int, str]]:
+    """Every URL of every mirror document of `full_site` whose answer at `site_url` is not that document's bytes."""
+    wrong = []
+    with requests.Session() as session:
+        for path, data in sorted(mirror_documents(full_site).items()):
+            for url in api_urls(path):
+                answer = session.get(f"{site_url}/{url}", timeout=10)
+                if answer.status_code != 200 or answer.content != data:
+                    wrong.append((url, answer.status_code, answer.text[:80]))
+    return wrong
+
+
 def test_every_document_url_answers_the_full_outputs_bytes(cut_site_url: str, plain_site: Path) -> None:
     """Every document of the MCP mirror (lookups, lists, OpenAPI descriptions), at every base and
     through every URL a client uses for it, served from the cut output under the shipped config."""
-    mirror = {path: data for path, data in files(plain_site).items()
-              if path.startswith(("v0.1/", "registry/")) or path.endswith("openapi.yaml")}
-    assert sum(1 for path in mirror if path.endswith("/versions/latest/index.json")) > 36
-    wrong = []
-    with requests.Session() as session:
-        for path, data in sorted(mirror.items()):
-            for url in api_urls(path):
-                answer = session.get(f"{cut_site_url}/{url}", timeout=10)
-                if answer.status_code != 200 or answer.content != data:
-                    wrong.append((url, answer.status_code, answer.text[:80]))
-    assert wrong == []
+    assert sum(1 for path in mirror_documents(plain_site) if path.endswith("/versions/latest/index.json")) > 36
+    assert wrong_answers(cut_site_url, plain_site) == []
+
+
+@pytest.mark.parametrize("serving", [nginx_serving, apache_serving], ids=["nginx", "apache"])
+def test_a_version_without_a_folder_keeps_its_latest_document(serving, write_tree, tmp_path: Path) -> None:
+    """`1.0~rc1` (a Debian-style pre-release) is no folder name: `latest` is the only version document, written at the root and
+    answered from there for the profiles that keep every tool."""
+    from conftest import FETCH_YAML
+    from generator.build import build
+
+    source = write_tree({"fetch.yaml": FETCH_YAML.replace("version: 1.0.3", "version: 1.0~rc1")})
+    cut, full = tmp_path / "cut" / "site", tmp_path / "full" / "site"
+    build(source, cut, use_cache=False, cache_dir=tmp_path / "cache-cut")
+    build(source, full, hosting="plain", use_cache=False, cache_dir=tmp_path / "cache-full")
+    assert sorted(lookup_documents(cut)) == ["v0.1/servers/com.example.test/fetch/versions/index.json",
+                                             "v0.1/servers/com.example.test/fetch/versions/latest/index.json"]
+    assert len(lookup_documents(full)) == 6
+    (tmp_path / "server").mkdir()
+    with serving(cut, tmp_path / "server") as url:
+        assert wrong_answers(url, full) == []
 
 
 @pytest.mark.parametrize("base", BASES[1:])
