@@ -41,7 +41,7 @@ from generator.render.api import schemas
 from generator.render import site
 from generator.render.registry import toolhive
 from generator.render.api.catalog_json import catalog_document
-from generator.render.context import RenderContext
+from generator.render.context import QUERY_LAYER, Hosting, RenderContext
 from generator.render.kind import Deferred, Fragment, OutputKind
 from generator.source.validate import read_catalog
 
@@ -92,6 +92,7 @@ def build(
     strict: bool = False,
     templates: Path | None = None,
     image_mirror: str | None = None,
+    hosting: Hosting = QUERY_LAYER,
     previous: Path | None = None,
     jobs: int = 1,
     cache_dir: Path | None = None,
@@ -113,7 +114,7 @@ def build(
     # The cache's lock then keeps two outputs sharing one --cache-dir apart.
     with output_lock(out_dir), os_errors("cannot use the build cache", cache_dir, "choose another --cache-dir"), cache.exclusive(cache_dir, out_dir):
         run = partial(_build, source_dir, out_dir, cache_dir, started, strict=strict, templates=templates,
-                      image_mirror=image_mirror, previous=previous, jobs=jobs, use_cache=use_cache)
+                      image_mirror=image_mirror, hosting=hosting, previous=previous, jobs=jobs, use_cache=use_cache)
         try:
             return replace(run(), notes=notes)
         except DamagedStore as damage:
@@ -135,6 +136,7 @@ def _build(
     strict: bool,
     templates: Path | None,
     image_mirror: str | None,
+    hosting: Hosting,
     previous: Path | None,
     jobs: int,
     use_cache: bool,
@@ -149,10 +151,11 @@ def _build(
     changes = None
     if previous is not None:  # read before anything is written: a bad release must not cost the old site
         changes = diff_releases(read_release_catalog(previous), catalog_document(validated.catalog))
-    context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror, changes=changes)
+    context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror, hosting=hosting,
+                            changes=changes)
 
     keys_started = time.perf_counter()
-    build_key = cache.build_key(context.catalog, templates=templates, image_mirror=image_mirror)
+    build_key = cache.build_key(context.catalog, templates=templates, image_mirror=image_mirror, hosting=hosting)
     server_keys = {s.name: cache.server_key(build_key, context.catalog, s) for s in context.catalog.servers}
     state = cache.load(cache_dir, out_dir, build_key) if use_cache else None
     with _fragment_store(state, cache_dir, use_cache) as store:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Literal
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -15,6 +15,14 @@ FragmentKey = tuple[str, str]
 """(server name, fragment key) of an encoded piece of per-server material; server "" for
 material a catalog-wide half remembers for the next build (compressed archive chunks)."""
 
+Hosting = Literal["query-layer", "plain"]
+QUERY_LAYER: Hosting = "query-layer"
+"""Served by the shipped nginx or Apache configuration, whose query layer answers a lookup whose
+document is the same bytes as another's from that one file (`latest`, a profile's copy of the root's)."""
+PLAIN: Hosting = "plain"
+"""Served by a plain file server (object storage, `python -m http.server`): every document is a file."""
+HOSTING_MODES: tuple[Hosting, ...] = (QUERY_LAYER, PLAIN)
+
 
 @dataclass(frozen=True)
 class RenderContext:
@@ -25,6 +33,8 @@ class RenderContext:
     """A folder whose files override the shipped templates of the same name."""
     image_mirror: str | None = None
     """HOST[/PREFIX] overriding catalog.yaml's `image_mirror` for every emitted image reference."""
+    hosting: Hosting = QUERY_LAYER
+    """What will serve the site: it decides which byte-identical duplicate documents are written."""
     changes: ReleaseDiff | None = None
     """What changed since the previous release (`build --previous`), for the site's changes page."""
     fragments: Mapping[FragmentKey, bytes] = field(default_factory=dict)

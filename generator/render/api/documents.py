@@ -39,7 +39,7 @@ def server_links(catalog: Catalog, server: Server) -> dict[str, str]:
     links = {
         "export": paths.api_server(server.name),
         "page": paths.server_page(server.name),
-        "mcp": paths.mcp_version(name, "latest"),
+        "mcp": paths.mcp_server_document(name, server.version),
     }
     if server.kind != "reference":
         links["bundle"] = paths.server_bundle_dir(server.name)
