@@ -144,7 +144,7 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     "--cache-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Build cache folder [default: .cache/mcp-catalog/<out name>/ beside --out].",
+    help="Build cache folder [default: $XDG_CACHE_HOME/mcp-catalog/<out>-<hash>/, else ~/.cache/mcp-catalog/...].",
 )
 @click.option("--no-cache", is_flag=True, help="Render every server again and rewrite the whole output folder.")
 def build_command(
