@@ -114,5 +114,6 @@ def test_a_build_into_a_web_root_leaves_no_cache_there(write_tree, runner, tmp_p
         assert result.exit_code == 0, result.output
         assert "note:" not in result.output
         assert sorted(p.name for p in (tmp_path / "docroot").iterdir()) == [".catalog.lock", "catalog"]
-    assert [p.name.split("-")[:2] for p in (user_cache_home / "mcp-catalog").iterdir() if p.name.startswith("docroot-")] \
-        == [["docroot", "catalog"]]
+    from generator.incremental.cache import default_cache_dir
+    assert (default_cache_dir(out) / "state.marshal").is_file()
+    assert default_cache_dir(out).parent == user_cache_home / "mcp-catalog"
