@@ -66,6 +66,26 @@ def test_nginx_never_serves_dot_files(exposed, path):
         assert answer.headers.get(header) == value
 
 
+@pytest.mark.parametrize("path", ["/v0.1/servers/.well-known/versions", "/registry/sandbox/v0.1/.x", "/api/.hidden.json"])
+def test_nginx_answers_a_hidden_api_path_as_any_api_miss(exposed, path):
+    """JSON like every other API 404 (a contract test or a JSON client must not get nginx's HTML page)."""
+    url, site = exposed
+    answer = requests.get(url + path, timeout=10)
+    assert answer.status_code == 404
+    assert answer.content == (site / "api" / "not-found.json").read_bytes()
+    assert answer.headers["Content-Type"].startswith("application/json")
+    for header, value in SECURITY.items():
+        assert answer.headers.get(header) == value
+
+
+def test_nginx_answers_a_hidden_site_path_with_the_site_404_page(exposed):
+    url, _ = exposed
+    answer = requests.get(f"{url}/.git/config", timeout=10)
+    assert answer.status_code == 404
+    assert answer.headers["Content-Type"].startswith("text/html")
+    assert b"<!doctype html>" in answer.content.lower()[:200] and SECRET not in answer.content
+
+
 def test_nginx_preflight_204_carries_the_security_headers(exposed):
     url, _ = exposed
     answer = requests.options(f"{url}/v0.1/servers", timeout=10)
