@@ -55,7 +55,7 @@ from generator.output import BUILD_MARKER, WrittenFile, held_lock
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 9
+CACHE_FORMAT = 10
 STATE_FILE = "state.marshal"
 STORE_FILE = "fragments.bin"
 PARSED_FILE = "parsed.marshal"
@@ -67,13 +67,13 @@ _RENDERING_LIBRARIES = ("jinja2", "markupsafe", "markdown", "nh3", "pydantic", "
 
 @dataclass(frozen=True)
 class CachedServer:
-    """One server's share of a build: its input hash, its files and its fragments."""
+    """One server's share of a build: its input hash, its files and its memoised pieces."""
 
     key: str
     """`server_key` of the inputs (empty while a worker has rendered it but the build not yet named it)."""
     files: dict[str, WrittenFile]
-    fragments: dict[str, FragmentRef]
-    """Fragment key -> where the build's fragment store holds it."""
+    pieces: dict[str, FragmentRef]
+    """Memoised piece name -> where the build's fragment store holds it (see generator.incremental.memo)."""
 
 
 @dataclass
@@ -84,8 +84,8 @@ class CacheState:
     servers: dict[str, CachedServer] = field(default_factory=dict)
     catalog_files: dict[str, WrittenFile] = field(default_factory=dict)
     """Files not owned by one server (lists, indexes, archives), to compare and to delete."""
-    catalog_fragments: dict[str, FragmentRef] = field(default_factory=dict)
-    """What the catalog-wide halves remembered (compressed archive chunks), used in the last build."""
+    catalog_pieces: dict[str, FragmentRef] = field(default_factory=dict)
+    """The catalog's own memoised pieces (compressed archive chunks) the last build used."""
     catalog_keys: dict[str, str] = field(default_factory=dict)
     """The input key of each deferred catalog-wide file (see generator.render.inputs)."""
     store: FragmentStore | None = None
@@ -269,16 +269,16 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
                 return None
             servers = {}
             for _ in range(head["servers"]):
-                name, key, files, fragments = _load_blob(stream)
-                servers[name] = CachedServer(key, _records(files), fragments)
-            catalog_files, catalog_fragments, catalog_keys, stamps = _load_blob(stream)
+                name, key, files, pieces = _load_blob(stream)
+                servers[name] = CachedServer(key, _records(files), pieces)
+            catalog_files, catalog_pieces, catalog_keys, stamps = _load_blob(stream)
             saved_ns = os.fstat(stream.fileno()).st_mtime_ns
             store = FragmentStore.reopen(cache_dir / STORE_FILE, tuple(head["store"]))
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         return None
     if store is None:
         return None
-    return CacheState(build, servers, _records(catalog_files), catalog_fragments, catalog_keys, store, stamps, saved_ns)
+    return CacheState(build, servers, _records(catalog_files), catalog_pieces, catalog_keys, store, stamps, saved_ns)
 
 
 def fresh_store(cache_dir: Path) -> FragmentStore:
@@ -319,15 +319,15 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState, store: FragmentStore
         }
         marshal.dump(head, stream)
         for name, cached in state.servers.items():
-            _dump_blob((name, cached.key, _plain(cached.files), cached.fragments), stream)
-        _dump_blob((_plain(state.catalog_files), state.catalog_fragments, state.catalog_keys, state.stamps), stream)
+            _dump_blob((name, cached.key, _plain(cached.files), cached.pieces), stream)
+        _dump_blob((_plain(state.catalog_files), state.catalog_pieces, state.catalog_keys, state.stamps), stream)
     os.replace(temporary, cache_dir / STATE_FILE)
 
 
 def _live_refs(state: CacheState) -> Iterator[FragmentRef]:
-    yield from state.catalog_fragments.values()
+    yield from state.catalog_pieces.values()
     for cached in state.servers.values():
-        yield from cached.fragments.values()
+        yield from cached.pieces.values()
 
 
 def _relocated(state: CacheState, moved: dict[FragmentRef, FragmentRef]) -> CacheState:
@@ -335,9 +335,9 @@ def _relocated(state: CacheState, moved: dict[FragmentRef, FragmentRef]) -> Cach
     def move(refs: dict[str, FragmentRef]) -> dict[str, FragmentRef]:
         return {key: moved.get(ref, ref) for key, ref in refs.items()}
 
-    servers = {name: CachedServer(cached.key, cached.files, move(cached.fragments)) for name, cached in state.servers.items()}
+    servers = {name: CachedServer(cached.key, cached.files, move(cached.pieces)) for name, cached in state.servers.items()}
     return CacheState(
-        state.build_key, servers, state.catalog_files, move(state.catalog_fragments), state.catalog_keys, stamps=state.stamps
+        state.build_key, servers, state.catalog_files, move(state.catalog_pieces), state.catalog_keys, stamps=state.stamps
     )
 
 

@@ -1,7 +1,7 @@
-"""Where a build keeps its fragments: one append-only file, not the process's memory.
+"""Where a build keeps its memoised pieces ("fragments"): one append-only file, not the process's memory.
 
-Fragments (the encoded per-server material that catalog-wide files splice: registry
-entries, list rows, bundle pieces; see `generator.render.kind`) come to about 75 KB a
+Pieces (the encoded per-server material that catalog-wide files splice: registry
+entries, list rows, bundle pieces; see `generator.render.memo`) come to about 75 KB a
 server, 750 MB at 10,000 servers. Held as bytes objects they were the larger half of a
 build's peak memory, and the build cache read and wrote all of them on every rebuild.
 
@@ -26,7 +26,7 @@ import fcntl
 import os
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 from generator.errors import OutputError
@@ -153,13 +153,6 @@ class FragmentStore:
         self._descriptor = target
         return moved
 
-    def ref_of(self, content: bytes, ref: FragmentRef) -> FragmentRef | None:
-        """`ref` if it holds exactly `content` (so that it need not be stored again), else None."""
-        try:
-            return ref if ref[1] == len(content) and self.read(ref) == content else None
-        except DamagedStore:
-            return None
-
     def __enter__(self) -> FragmentStore:
         return self
 
@@ -192,41 +185,3 @@ def _write_all(descriptor: int, data: bytes, offset: int) -> None:
     while view:
         done = os.pwrite(descriptor, view, offset)
         view, offset = view[done:], offset + done
-
-
-class FragmentView(Mapping[tuple[str, str], bytes]):
-    """(server name, fragment key) -> bytes, read from the store on each lookup.
-
-    What `RenderContext.fragments` holds in a build: the refs of every server's fragments
-    (server "" for what catalog-wide halves remembered), nothing of their bytes.
-    """
-
-    def __init__(self, store: FragmentStore, refs: Mapping[str, Mapping[str, FragmentRef]]) -> None:
-        self._store = store
-        self._refs = refs
-
-    def __getitem__(self, key: tuple[str, str]) -> bytes:
-        ref = self.ref(key)
-        if ref is None:
-            raise KeyError(key)
-        return self._store.read(ref)
-
-    def get(self, key: tuple[str, str], default: bytes | None = None) -> bytes | None:  # type: ignore[override]
-        ref = self.ref(key)
-        return default if ref is None else self._store.read(ref)
-
-    def ref(self, key: tuple[str, str]) -> FragmentRef | None:
-        """Where the store holds a fragment (None when there is no such fragment)."""
-        server, name = key
-        return self._refs.get(server, {}).get(name)
-
-    def size_of(self, key: tuple[str, str]) -> int | None:
-        """The length of a fragment, from its ref alone (None when there is no such fragment)."""
-        ref = self.ref(key)
-        return None if ref is None else ref[1]
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return ((server, name) for server, refs in self._refs.items() for name in refs)
-
-    def __len__(self) -> int:
-        return sum(len(refs) for refs in self._refs.values())

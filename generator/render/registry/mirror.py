@@ -23,10 +23,10 @@ from generator.models import RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render.context import RenderContext
 from generator.render.encoding import json_piece
-from generator.render.kind import Fragment, OutputKind, render_kind
+from generator.render.kind import OutputKind, render_kind
 from generator.render.registry.openapi import openapi_document
 from generator.render.registry.query_index import ListEntry, encoded_page, first_page, query_index
-from generator.render.registry.server_json import OFFICIAL, encoded_server_json, server_json_key, updated_at
+from generator.render.registry.server_json import OFFICIAL, encoded_server_json, updated_at
 
 # A version gets its own folder only when it is one safe path segment; `latest` always exists.
 _VERSION_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
@@ -52,22 +52,12 @@ def checked_registry_name(name: str) -> str:
     return name
 
 
-def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
-    """The server's versions files at every base serving it, and its encoded server.json per base.
-
-    A base whose profile withholds no tool serves the very same document, so it is encoded
-    once per distinct tool list and spliced into the version files and (as a fragment) the lists.
-    """
+def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
+    """The server's versions files at every base serving it (its server.json per base is a piece the lists share)."""
     name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
     meta = json_piece(official_meta(context, server))
-    encoded: dict[tuple[str, ...] | None, bytes] = {}
     for base, profile in _bases(context, server):
-        tools = None if profile is None else derived.profile_tools(profile, server)
-        same = None if tools is None or len(tools) == len(server.tools) else tuple(t.name for t in tools)
-        if same not in encoded:
-            encoded[same] = encoded_server_json(context, server, profile)
-        yield Fragment(server_json_key(profile), encoded[same])
-        response = _response(encoded[same], meta)
+        response = _response(encoded_server_json(context, server, profile.name if profile else None), meta)
         yield OutputFile(paths.mcp_versions(name, base), encoded_page([response], None))
         yield OutputFile(paths.mcp_version(name, "latest", base), response + b"\n")
         if _VERSION_SEGMENT.fullmatch(server.version) and server.version != "latest":
@@ -86,10 +76,8 @@ def _response(server_document: bytes, meta: bytes) -> bytes:
 
 
 def encoded_response(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
-    """The server's ServerResponse at a base, the server.json taken from the fragments when there.
-
-    A profile withholds the tools its policy drops (`encoded_server_json`)."""
-    document = context.fragment(server, server_json_key(profile), lambda: encoded_server_json(context, server, profile))
+    """The server's ServerResponse at a base; a profile withholds the tools its policy drops (`encoded_server_json`)."""
+    document = encoded_server_json(context, server, profile.name if profile else None)
     return _response(document, json_piece(official_meta(context, server)))
 
 
