@@ -153,6 +153,7 @@ def test_a_per_server_piece_is_keyed_by_server_name_and_positional_arguments() -
     assert test_piece(context, fetch, "p", hint=1) == b"fetch:p"
     assert test_piece(context, fetch, "p", hint=2) == b"fetch:p"  # keyword arguments are not part of the key
     assert test_piece(context, fetch) == b"fetch:None" and test_piece(context, git, "p") == b"git:p"
+    assert test_piece(context, fetch, None) == b"fetch:None"  # an omitted argument counts as its default: one call
     assert test_piece.lazy(context, git, "p").size() == len(b"git:p")
     assert calls == [("fetch", "p", 1), ("fetch", None, 0), ("git", "p", 0)]
     with pytest.raises(TypeError, match="str or None"):

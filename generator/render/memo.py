@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -74,7 +75,14 @@ def per_server(function: PerServerPiece) -> Piece:
     if _NAMES.setdefault(name, qualified) != qualified:
         raise ValueError(f"two per-server pieces are named {name}: {_NAMES[name]} and {qualified}")
 
+    # Omitted arguments count as their defaults: f(c, s) and f(c, s, None) are one call.
+    defaults = tuple(
+        parameter.default for parameter in list(inspect.signature(function).parameters.values())[2:]
+        if parameter.kind == parameter.POSITIONAL_OR_KEYWORD
+    )
+
     def key(args: tuple[str | None, ...]) -> str:
+        args += defaults[len(args):]
         if not all(arg is None or isinstance(arg, str) for arg in args):
             raise TypeError(f"{name}: per-server pieces take str or None arguments, got {args!r}")
         return ":".join((name, *("" if arg is None else arg for arg in args)))
