@@ -240,7 +240,7 @@ def _plan(
     state = cache.load(cache_dir, out_dir, build_key) if use_cache else None
     if state is None:
         return _Plan(build_key, None, server_keys, None, {}, list(context.catalog.servers), {})
-    holds, _ = cache.on_disk(out_dir, state)
+    holds = cache.on_disk(out_dir, state)
     reused = {
         name: entry for name, entry in state.servers.items()
         if server_keys.get(name) == entry.key and all(holds[path] == record for path, record in entry.files.items())

@@ -1,23 +1,14 @@
-"""Where a build keeps its memoised pieces ("fragments"): one append-only file, not the process's memory.
+"""Where a build keeps its memoised pieces ("fragments", see `generator.incremental.memo`): one
+append-only file, not the process's memory (750 MB at 10,000 servers, the larger half of a build's
+peak when held as bytes).
 
-Pieces (the encoded per-server material that catalog-wide files splice: registry
-entries, list rows, bundle pieces; see `generator.render.memo`) come to about 75 KB a
-server, 750 MB at 10,000 servers. Held as bytes objects they were the larger half of a
-build's peak memory, and the build cache read and wrote all of them on every rebuild.
-
-The store appends each batch of fragments to one file and hands back a `FragmentRef`
-(offset, length, CRC-32) per fragment; `read` gets the bytes back with one `os.pread`.
-Any process may add or read: forked workers inherit the descriptor, `pread` and `pwrite`
-take explicit offsets (no shared file position), and appends hold a POSIX record lock, so
-the workers store what they render instead of sending it to the parent. The page cache,
-not the build, holds the data.
-
-The build cache's store (`fragments.bin` in the cache folder) outlives the build: the
-cache records the refs of every server's fragments, so a rebuild appends only the
-fragments of the servers it rendered again, and `compact` drops what no ref points to
-once the file is mostly garbage. A `--no-cache` build uses an anonymous temporary file.
-The CRC-32 turns damage (a flipped bit, a truncated or replaced file) into `DamagedStore`,
-which the build answers with a cold build, never with wrong bytes.
+`add` appends a batch in one write under a POSIX record lock and hands back a `FragmentRef`
+(offset, length, CRC-32) per piece; `read` gets one back with one `os.pread`. Forked workers
+inherit the descriptor and `pread`/`pwrite` take explicit offsets, so any process of the build
+may add or read. The cache's store (`fragments.bin`) outlives the build: a rebuild appends only
+what it made, and `compact` drops what no ref points to once the file is mostly garbage. A
+`--no-cache` build uses an anonymous temporary file. The CRC-32 turns damage into
+`DamagedStore`, which the build answers with a cold build, never with wrong bytes.
 """
 
 from __future__ import annotations
@@ -36,7 +27,6 @@ FragmentRef = tuple[int, int, int]
 EMPTY: FragmentRef = (0, 0, 0)
 # Compaction rewrites the live fragments once the file holds more than this many times their size.
 _GARBAGE_FACTOR = 2
-_COPY_CHUNK = 8 << 20
 TEMPORARY_SUFFIX = ".tmp-"
 
 
@@ -125,8 +115,7 @@ class FragmentStore:
     def compact(self, live: Iterable[FragmentRef]) -> dict[FragmentRef, FragmentRef]:
         """Keep only `live` once the file is mostly garbage; returns old ref -> new ref (empty: unchanged).
 
-        The live fragments are copied into a new file, in file order and in chunks (never
-        all in memory), which then replaces this one.
+        The live pieces are copied into a new file, in file order, which then replaces this one.
         """
         distinct = sorted(set(live) - {EMPTY})
         if self.path is None or self.identity()[1] <= _GARBAGE_FACTOR * sum(ref[1] for ref in distinct):
@@ -136,12 +125,10 @@ class FragmentStore:
         target = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
             written = 0
-            for start, end, refs in _runs(distinct):
-                for chunk in range(start, end, _COPY_CHUNK):
-                    _write_all(target, os.pread(self._descriptor, min(_COPY_CHUNK, end - chunk), chunk), written + chunk - start)
-                for offset, length, crc in refs:
-                    moved[(offset, length, crc)] = (written + offset - start, length, crc)
-                written += end - start
+            for offset, length, crc in distinct:  # one piece at a time: never all of them in memory
+                _write_all(target, os.pread(self._descriptor, length, offset), written)
+                moved[(offset, length, crc)] = (written, length, crc)
+                written += length
             os.replace(temporary, self.path)
         except OSError:
             # Compaction only saves disk space, after the output is in place: a full disk must
@@ -164,20 +151,6 @@ class FragmentStore:
         if self._descriptor >= 0:
             os.close(self._descriptor)
             self._descriptor = -1
-
-
-def _runs(refs: list[FragmentRef]) -> list[tuple[int, int, list[FragmentRef]]]:
-    """Sorted refs grouped into contiguous or overlapping byte ranges: (start, end, refs)."""
-    runs: list[tuple[int, int, list[FragmentRef]]] = []
-    for ref in refs:
-        offset, length, _ = ref
-        if runs and offset <= runs[-1][1]:
-            start, end, members = runs[-1]
-            members.append(ref)
-            runs[-1] = (start, max(end, offset + length), members)
-        else:
-            runs.append((offset, offset + length, [ref]))
-    return runs
 
 
 def _write_all(descriptor: int, data: bytes, offset: int) -> None:
