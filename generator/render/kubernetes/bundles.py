@@ -84,7 +84,9 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]
             tarball_piece(context, server, profile.name, variant, files=files)
 
 
-def _profile_server_files(context: RenderContext, server: Server, profile: RegistryProfile, variant: str) -> list[OutputFile]:
+def _profile_server_files(
+    context: RenderContext, server: Server, profile: RegistryProfile, variant: str
+) -> list[OutputFile]:
     """The server's folder in one variant of the profile: the deployer's objects, then `platform/`."""
     api = dict(_variants(profile))[variant]
     tools = kept_tools(profile, server)
@@ -95,7 +97,8 @@ def _profile_server_files(context: RenderContext, server: Server, profile: Regis
     deployer = [manifest for manifest in manifests if manifest.stem not in PLATFORM_STEMS]
     platform = [manifest for manifest in manifests if manifest.stem in PLATFORM_STEMS]
     version = context.catalog.meta.version
-    return folder_files(Folder(folder, source, deployer), version) + folder_files(Folder(f"{folder}{PLATFORM_FOLDER}/", source, platform), version)
+    platform_folder = Folder(f"{folder}{PLATFORM_FOLDER}/", source, platform)
+    return folder_files(Folder(folder, source, deployer), version) + folder_files(platform_folder, version)
 
 
 @per_server
