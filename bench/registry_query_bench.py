@@ -1,11 +1,12 @@
 """Latency, throughput and memory of the MCP Registry query layer behind the shipped nginx config.
 
-Generates a synthetic catalog (bench/synthetic.py), renders only the MCP mirror's
-catalog-wide files (each base's openapi.yaml, first page and query index: all the list
-needs), serves them with deploy/web/nginx/ exactly as the tests do, and runs wrk on
+Generates a synthetic catalog (bench/synthetic.py), renders only the MCP mirror (each
+base's openapi.yaml, first page and query index, and every lookup document a default build
+writes), serves it with deploy/web/nginx/ exactly as the tests do, and runs wrk on
 loopback (2 threads, 50 connections) against: a search, a paged list (a cursor in the
-middle of the catalog), the list without parameters, a search at a profile base, and for
-scale the same-sized static first page served without Lua. Reports requests/s, p50 and
+middle of the catalog), the list without parameters, a search at a profile base, a version
+lookup (a file), the `latest` and profile lookups the layer answers from another file
+(`build` leaves those copies out), and for scale the same-sized static first page served without Lua. Reports requests/s, p50 and
 p99 latency, and the resident memory of each nginx worker after the runs.
 
     python bench/registry_query_bench.py [--servers 10000] [--seconds 15] [--work DIR]
@@ -28,19 +29,21 @@ from synthetic import write_catalog  # noqa: E402
 from webservers import nginx_serving  # noqa: E402
 
 from generator.output import OutputFile  # noqa: E402
-from generator.render import mcp_registry  # noqa: E402
 from generator.render.context import RenderContext  # noqa: E402
+from generator.render.registry import mirror as mcp_registry  # noqa: E402
 from generator.source.validate import read_catalog  # noqa: E402
 
 
-def write_mirror_lists(source: Path, site: Path) -> int:
-    """The list files of every base of `source`'s catalog, written under `site`; returns the server count."""
+def write_mirror(source: Path, site: Path) -> int:
+    """The MCP mirror of `source`'s catalog as a default build writes it, under `site`; returns the server count."""
     catalog = read_catalog(source).catalog
-    for item in mcp_registry.catalog_files(RenderContext(catalog)):
-        assert isinstance(item, OutputFile)
-        target = site / item.path
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(item.content)
+    context = RenderContext(catalog)
+    items = [*mcp_registry.catalog_files(context), *(i for s in catalog.servers for i in mcp_registry.server_files(context, s))]
+    for item in items:
+        if isinstance(item, OutputFile):
+            target = site / item.path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(item.content)
     return len(catalog.servers)
 
 
@@ -79,15 +82,21 @@ def main() -> None:
     source, site = work / "catalog", work / "site"
     if not source.exists():
         write_catalog(source, args.servers)
-    count = write_mirror_lists(source, site)
+    count = write_mirror(source, site)
     size = (site / "v0.1/servers/query.idx").stat().st_size
     print(f"{platform.node()} {platform.processor() or platform.machine()}, {count} servers, index {size / 2**20:.1f} MiB")
+    name = f"com.example.bench/server-{count // 2:06d}"
+    lookup = name.replace("/", "%2F")
+    version = next(folder.name for folder in (site / "v0.1/servers" / name / "versions").iterdir() if folder.is_dir())
     requests = {
         "search, one match (`?search=server-004217`)": "/v0.1/servers?search=server-004217",
         "search, a full page (`?search=server-0042&limit=30`)": "/v0.1/servers?search=server-0042&limit=30",
         "paged list (`?limit=30&cursor=` mid-catalog)": f"/v0.1/servers?limit=30&cursor=com.example.bench/server-{count // 2:06d}:x",
         "list without parameters": "/v0.1/servers",
         "search, profile base (`registry/sandbox/`)": "/registry/sandbox/v0.1/servers?search=server-00&limit=30",
+        "version lookup, a file (`.../versions/<version>`)": f"/v0.1/servers/{lookup}/versions/{version}",
+        "`latest` lookup, answered from the version's file": f"/v0.1/servers/{lookup}/versions/latest",
+        "profile lookup, answered from the root's file (`registry/sandbox/`)": f"/registry/sandbox/v0.1/servers/{lookup}/versions/latest",
         "for scale: the static first page (`/v0.1/servers/index.json`, no Lua)": "/v0.1/servers/index.json",
     }
     root = work / "nginx"

@@ -42,7 +42,7 @@ from generator.render.api import schemas
 from generator.render import site
 from generator.render.registry import toolhive
 from generator.render.api.catalog_json import catalog_document
-from generator.render.context import RenderContext
+from generator.render.context import QUERY_LAYER, Hosting, RenderContext
 from generator.render.kind import Deferred, OutputKind
 from generator.source.validate import ValidatedCatalog, read_catalog
 
@@ -94,6 +94,7 @@ def build(
     strict: bool = False,
     templates: Path | None = None,
     image_mirror: str | None = None,
+    hosting: Hosting = QUERY_LAYER,
     previous: Path | None = None,
     jobs: int = 1,
     cache_dir: Path | None = None,
@@ -115,7 +116,7 @@ def build(
     # The cache's lock then keeps two outputs sharing one --cache-dir apart.
     with output_lock(out_dir), os_errors("cannot use the build cache", cache_dir, "choose another --cache-dir"), cache.exclusive(cache_dir, out_dir):
         run = partial(_build, source_dir, out_dir, cache_dir, started, strict=strict, templates=templates,
-                      image_mirror=image_mirror, previous=previous, jobs=jobs, use_cache=use_cache)
+                      image_mirror=image_mirror, hosting=hosting, previous=previous, jobs=jobs, use_cache=use_cache)
         try:
             return replace(run(), notes=notes)
         except DamagedStore as damage:
@@ -171,6 +172,7 @@ def _build(
     strict: bool,
     templates: Path | None,
     image_mirror: str | None,
+    hosting: Hosting,
     previous: Path | None,
     jobs: int,
     use_cache: bool,
@@ -180,9 +182,10 @@ def _build(
     changes = None
     if previous is not None:  # read before anything is written: a bad release must not cost the old site
         changes = diff_releases(read_release_catalog(previous), catalog_document(validated.catalog))
-    context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror, changes=changes)
+    context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror, hosting=hosting,
+                            changes=changes)
     clock.lap("load and validate")
-    plan = _plan(context, out_dir, cache_dir, templates=templates, image_mirror=image_mirror, use_cache=use_cache)
+    plan = _plan(context, out_dir, cache_dir, templates=templates, use_cache=use_cache)
     clock.lap("read the build cache")
     with _fragment_store(plan.state, cache_dir, use_cache) as store:
         with OutputTree(out_dir, previous=plan.holds) as tree:
@@ -225,17 +228,11 @@ def _read(source_dir: Path, cache_dir: Path, *, strict: bool, use_cache: bool) -
     return replace(validated, parsed={})  # a copy of every parsed file: not needed past this point
 
 
-def _build_key(context: RenderContext, templates: Path | None, image_mirror: str | None) -> str:
-    return cache.build_key(context.catalog, templates=templates, image_mirror=image_mirror)
-
-
-def _plan(
-    context: RenderContext, out_dir: Path, cache_dir: Path, *, templates: Path | None, image_mirror: str | None, use_cache: bool
-) -> _Plan:
+def _plan(context: RenderContext, out_dir: Path, cache_dir: Path, *, templates: Path | None, use_cache: bool) -> _Plan:
     """What may be kept. The one skip rule: a file is kept only when its input key matches and the
     disk still holds it as recorded (`cache.on_disk`); a server with one file not as recorded is
     rendered again, a deferred file made again, any other file written when it differs."""
-    build_key = _build_key(context, templates, image_mirror)
+    build_key = cache.build_key(context.catalog, templates=templates, image_mirror=context.image_mirror, hosting=context.hosting)
     server_keys = {s.name: cache.server_key(build_key, context.catalog, s) for s in context.catalog.servers}
     state = cache.load(cache_dir, out_dir, build_key) if use_cache else None
     if state is None:

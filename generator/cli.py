@@ -27,6 +27,7 @@ from generator.source.validate import read_catalog
 
 if TYPE_CHECKING:
     from generator.build import BuildReport
+    from generator.render.context import Hosting
 
 # The commands import what they run inside their own bodies: the renderers, Jinja, Markdown
 # and the crypto libraries cost a third of a second that `validate` should not pay.
@@ -125,6 +126,16 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     help="Folder of templates overriding the shipped ones of the same name.",
 )
 @_image_mirror_option("Rewrite every emitted image reference to this registry mirror (overrides catalog.yaml).")
+@click.option(
+    "--hosting",
+    type=click.Choice(["query-layer", "plain"]),  # generator.render.context.HOSTING_MODES, not imported here
+    default="query-layer",
+    show_default=True,
+    help="What will serve the site. query-layer: the shipped nginx or Apache configuration, which answers "
+    "an MCP lookup whose document is a copy of another's (versions/latest, a profile's copy of the root's) "
+    "from that one file. plain: any file server (object storage, python -m http.server); "
+    "every MCP document is written as a file, copies included.",
+)
 @click.option("--profile", is_flag=True, help="Print where the time went: load, validate, each output kind, write.")
 @click.option(
     "--jobs",
@@ -155,6 +166,7 @@ def build_command(
     strict: bool,
     templates: Path | None,
     image_mirror: str | None,
+    hosting: Hosting,
     profile: bool,
     jobs: int,
     previous: Path | None,
@@ -169,7 +181,8 @@ def build_command(
     from generator.build import build
     with _warnings_listed(verbose):
         report = build(
-            source, out, strict=strict, templates=templates, image_mirror=image_mirror, previous=previous, jobs=jobs,
+            source, out, strict=strict, templates=templates, image_mirror=image_mirror, hosting=hosting, previous=previous,
+            jobs=jobs,
             cache_dir=cache_dir, use_cache=not no_cache,
         )
     if verbose:  # a build is run often: its warnings are one count unless asked for

@@ -233,11 +233,13 @@ def _matches(selector: Selector, server: Server) -> bool:
 def admits(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> bool:
     """True when the registry profile admits the server.
 
-    Admitted: matched by `include` (every server when it is absent), not matched by `exclude`,
-    active unless `include_deprecated`, approved-and-unexpired when `approved_only`, and an
-    image the profile's rule accepts (`refuse: mutable-tags`, `require_digest`).
+    Admitted: not rejected by its review, matched by `include` (every server when it is absent),
+    not matched by `exclude`, active unless `include_deprecated`, approved-and-unexpired when
+    `approved_only`, and an image the profile's rule accepts (`refuse: mutable-tags`, `require_digest`).
     It depends on the server and catalog.yaml alone, never on other servers.
     """
+    if review_state(meta, server) == "rejected":
+        return False  # "do not deploy": its page shows no recipe, so no namespace may run it either
     if profile.include is not None and not _matches(profile.include, server):
         return False
     if _matches(profile.exclude, server):

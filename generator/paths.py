@@ -8,6 +8,8 @@ labels, tags, reverse-DNS namespaces), so none can climb out of the site.
 
 from __future__ import annotations
 
+import re
+
 # HTML site
 SITE_INDEX = "index.html"
 TOOLS_PAGE = "tools/index.html"
@@ -122,6 +124,22 @@ def mcp_version(registry_name: str, version: str, base: str = "") -> str:
     return f"{base}v0.1/servers/{registry_name}/versions/{version}/index.json"
 
 
+# A version gets a folder of its own only when it is one path segment that can neither climb nor hide
+# (deploy/web/lua/mcp_registry_query.lua applies the same rule).
+_VERSION_FOLDER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
+
+
+def mcp_version_has_folder(version: str) -> bool:
+    """Whether `GET .../versions/<version>` is a file (`latest` is the name of the newest, never a folder of its own)."""
+    return _VERSION_FOLDER.fullmatch(version) is not None and version != "latest"
+
+
+def mcp_server_document(registry_name: str, version: str, base: str = "") -> str:
+    """The file holding a server's ServerResponse at `base` in every hosting mode: its version's, or
+    `latest` for a version that has no folder (what links point to; `latest` may be a copy left out)."""
+    return mcp_version(registry_name, version if mcp_version_has_folder(version) else "latest", base)
+
+
 def mcp_openapi(base: str = "") -> str:
     """The OpenAPI description each MCP API base serves."""
     return f"{base}openapi.yaml"
@@ -148,9 +166,9 @@ def server_bundle_dir(name: str) -> str:
     return f"bundles/servers/{name}/"
 
 
-def server_bundle_all(name: str) -> str:
-    """A server's bundle as one multi-document YAML file."""
-    return f"bundles/servers/{name}/all.yaml"
+def server_bundle_kustomization(name: str) -> str:
+    """What `kubectl apply -k` reads in a server's bundle (the bundle has no all.yaml: `kubectl kustomize` makes one)."""
+    return f"bundles/servers/{name}/kustomization.yaml"
 
 
 def profile_bundle_dir(profile: str) -> str:

@@ -124,6 +124,16 @@ def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def plain_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default catalog built for a plain file server (`--hosting plain`: every document a file)."""
+    from generator.build import build
+
+    out = tmp_path_factory.mktemp("default-site-plain") / "site"
+    build(DEFAULT_SOURCE, out, hosting="plain")
+    return out
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """`--update-golden` rewrites tests/golden/ from the current output instead of comparing."""
     parser.addoption("--update-golden", action="store_true", help="regenerate golden files in tests/golden/")

@@ -56,12 +56,12 @@ def test_private_remote_url_gets_allow_private_endpoint_and_a_warning(write_tree
     loopback = REMOTE_YAML.replace("name: docs-remote", "name: local-docs").replace("https://mcp.example.com/mcp", "http://127.0.0.1:3000/mcp")
     source = write_tree({"fetch.yaml": FETCH_YAML, "docs-remote.yaml": private, "local-docs.yaml": loopback})
     files = rendered_output(source, mirror=None)
-    proxy = values(files, "bundles/servers/docs-remote/mcpremoteproxy.yaml")
+    proxy = values(files, "bundles/servers/docs-remote/workload/mcpremoteproxy.yaml")
     assert proxy["spec"]["allowPrivateEndpoint"] is True
     from test_bundles_validation import CRD_FILES, crd_version, validator
 
     assert list(validator(crd_version(CRD_FILES["MCPRemoteProxy"], "v1beta1")).iter_errors(proxy)) == []
-    assert "allowPrivateEndpoint" not in values(files, "bundles/servers/local-docs/mcpremoteproxy.yaml")["spec"]
+    assert "allowPrivateEndpoint" not in values(files, "bundles/servers/local-docs/workload/mcpremoteproxy.yaml")["spec"]
     warnings = [w.format() for w in read_catalog(source).warnings if w.field == "remote.url"]
     assert warnings == [
         f"{source}/servers/docs-remote.yaml:10: remote.url: warning: the host is private or cluster-internal: its "
@@ -85,7 +85,7 @@ def test_profile_servers_carry_the_registry_export_annotations(default_output: d
     remote = values(default_output, "bundles/registries/sandbox/servers/linear/mcpremoteproxy.yaml")["metadata"]["annotations"]
     assert remote["toolhive.stacklok.dev/registry-url"] == "http://mcp-linear-remote-proxy.mcp-sandbox.svc.cluster.local:8080/mcp"
     # a server bundle has no namespace, hence no URL to export
-    assert "annotations" not in values(default_output, "bundles/servers/fetch/mcpserver.yaml")["metadata"]
+    assert "annotations" not in values(default_output, "bundles/servers/fetch/workload/mcpserver.yaml")["metadata"]
 
 
 # --- mutable tags, the _meta budget, pinning the install's images ------------------

@@ -109,7 +109,7 @@ def test_server_export_carries_everything_needed_to_deploy(default_site: Path) -
     assert export["deploy_image"] == export["server"]["image"]
     assert any(env.get("secret") for env in export["server"]["env"])
     assert export["server"]["tools"][0]["description"]
-    assert export["links"]["manifests"] == "bundles/servers/github/all.yaml"
+    assert export["links"]["manifests"] == "bundles/servers/github/kustomization.yaml"
     assert export["registry_name"] == "com.example.mcp/github"
     assert "sandbox" in export["profiles"]
 
@@ -144,13 +144,14 @@ def test_mirror_lists_are_server_lists_of_valid_server_json(default_site: Path, 
             assert RFC3339.match(stamp), stamp
 
 
-def test_mirror_has_versions_files_for_every_server(default_site: Path) -> None:
+def test_mirror_has_versions_files_for_every_server(default_site: Path, plain_site: Path) -> None:
     for item in indexed_responses(default_site, ""):
         name, version = item["server"]["name"], item["server"]["version"]
         versions = load(default_site, f"v0.1/servers/{name}/versions/index.json")
         assert [v["server"]["name"] for v in versions["servers"]] == [name]
-        assert load(default_site, f"v0.1/servers/{name}/versions/latest/index.json") == item
         assert load(default_site, f"v0.1/servers/{name}/versions/{version}/index.json") == item
+        # `latest` is the same document again: a file only for plain file servers (test_registry_copies.py).
+        assert load(plain_site, f"v0.1/servers/{name}/versions/latest/index.json") == item
 
 
 def test_profile_mirror_holds_only_the_profile_servers_and_kept_tools(default_site: Path) -> None:
@@ -253,7 +254,7 @@ def test_reference_entries_stay_out_of_toolhive_files(small_site: Path) -> None:
     registry = load(small_site, "registry.json")
     assert [s["name"] for s in registry["data"]["servers"]] == ["com.example.test/fetch"]
     assert "everything-ref" not in load(small_site, "registry-legacy.json")["servers"]
-    mirrored = load(small_site, "v0.1/servers/com.example.test/everything-ref/versions/latest/index.json")["server"]
+    mirrored = load(small_site, "v0.1/servers/com.example.test/everything-ref/versions/2.1.0/index.json")["server"]
     assert mirrored["packages"] == [
         {"registryType": "npm", "identifier": "@example/everything", "transport": {"type": "stdio"}, "version": "2.1.0"}
     ]

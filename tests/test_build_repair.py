@@ -77,7 +77,7 @@ DAMAGES: dict[str, tuple[str, Callable[[Path], None]]] = {
     # per-server files
     "server-page-deleted": ("servers/fetch/index.html", delete),
     "server-export-truncated": ("api/v1/servers/git.json", truncate),
-    "bundle-file-replaced-by-folder": ("bundles/servers/time/mcpserver.yaml", replace_by_folder),
+    "bundle-file-replaced-by-folder": ("bundles/servers/time/workload/mcpserver.yaml", replace_by_folder),
     "server-folder-replaced-by-file": ("servers/git/index.html", replace_folder_by_file),
     "server-page-same-size-edit": ("servers/time/index.html", edit_keeping_size_and_mtime),
     # catalog-wide files rendered by every build

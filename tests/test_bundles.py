@@ -14,7 +14,9 @@ import json
 import io
 import re
 import sys
+import posixpath
 import tarfile
+import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -23,6 +25,7 @@ import pytest
 import yaml
 
 from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REPO
+from kustomized import kustomize, overlay_folders, with_overlays_rendered
 from generator.errors import OutputError
 from generator.incremental.memo import StoredMemo
 from generator.incremental.store import FragmentStore
@@ -52,6 +55,12 @@ def files() -> dict[str, bytes]:
     return render_files(DEFAULT_SOURCE)
 
 
+@pytest.fixture(scope="module")
+def shipped(files: dict[str, bytes]) -> dict[str, bytes]:
+    """`files` plus the objects the profiles' server overlays render through kubectl kustomize."""
+    return with_overlays_rendered(files)
+
+
 def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
     return yaml.safe_load(files[path])
 
@@ -75,23 +84,42 @@ def test_each_deployable_server_has_a_bundle_and_reference_servers_none(files: d
             assert not any(path.startswith(folder) for path in files), server.name
             continue
         workload = "mcpremoteproxy.yaml" if server.kind == "remote" else "mcpserver.yaml"
-        assert f"{folder}{workload}" in files and f"{folder}kustomization.yaml" in files, server.name
-        assert f"{folder}networkpolicy.yaml" in files and f"{folder}all.yaml" in files
+        assert f"{folder}workload/{workload}" in files and f"{folder}kustomization.yaml" in files, server.name
+        assert f"{folder}platform/networkpolicy.yaml" in files and load(files, f"{folder}kustomization.yaml")["resources"] == [
+            "workload", "platform"]
+        # `kubectl apply -k` the folder, or `kubectl kustomize` it into one file: no all.yaml copy.
+        assert f"{folder}all.yaml" not in files
+
+
+def test_profile_server_folders_are_overlays_of_the_catalog_wide_folder(files: dict[str, bytes]) -> None:
+    """Each profile's server folder (current and legacy) holds one kustomization per audience, over
+    the deployer's or the platform's part of bundles/servers/<name>/: no copy of an object."""
+    folders = overlay_folders(list(files))
+    assert len(folders) > 100
+    in_profiles = {path for path in files if re.match(r"bundles/registries/[^/]+/(legacy/)?servers/", path)}
+    assert in_profiles == {f"{folder}kustomization.yaml" for folder in folders}
+    for folder in folders:
+        kustomization = load(files, f"{folder}kustomization.yaml")
+        name = re.search(r"/servers/([^/]+)/", folder).group(1)
+        part = "platform" if folder.endswith("/platform/") else "workload"
+        resource = kustomization["resources"]
+        assert len(resource) == 1 and posixpath.normpath(folder + resource[0]) == f"bundles/servers/{name}/{part}", folder
+        assert kustomization["namespace"] in ("mcp-production", "mcp-sandbox")
 
 
 def test_remote_server_becomes_a_remote_proxy_with_secret_headers(files: dict[str, bytes]) -> None:
-    proxy = load(files, "bundles/servers/github-remote/mcpremoteproxy.yaml")
+    proxy = load(files, "bundles/servers/github-remote/workload/mcpremoteproxy.yaml")
     assert proxy["kind"] == "MCPRemoteProxy"
     assert proxy["spec"]["remoteUrl"] == "https://api.githubcopilot.com/mcp"
     assert proxy["spec"]["headerForward"]["addHeadersFromSecret"] == [
         {"headerName": "Authorization", "valueSecretRef": {"name": "github-remote-secrets", "key": "Authorization"}}
     ]
-    policy = load(files, "bundles/servers/github-remote/networkpolicy.yaml")
+    policy = load(files, "bundles/servers/github-remote/platform/networkpolicy.yaml")
     assert policy["spec"]["egress"][-1] == {"ports": [{"protocol": "TCP", "port": 443}]}
 
 
 def test_container_server_fields(files: dict[str, bytes]) -> None:
-    server = load(files, "bundles/servers/github/mcpserver.yaml")["spec"]
+    server = load(files, "bundles/servers/github/workload/mcpserver.yaml")["spec"]
     assert server["image"] == "ghcr.io/github/github-mcp-server:v0.30.3"
     assert server["transport"] == "stdio" and server["proxyPort"] == 8080
     assert server["secrets"] == [
@@ -100,11 +128,11 @@ def test_container_server_fields(files: dict[str, bytes]) -> None:
     assert server["permissionProfile"] == {"type": "configmap", "name": "github-permissions", "key": "permissions.json"}
     assert server["toolConfigRef"] == {"name": "github-tools"}
     assert server["resources"]["limits"] == {"cpu": "500m", "memory": "512Mi"}
-    profile = yaml.safe_load(load(files, "bundles/servers/github/permission-profile.yaml")["data"]["permissions.json"])
+    profile = yaml.safe_load(load(files, "bundles/servers/github/platform/permission-profile.yaml")["data"]["permissions.json"])
     assert profile["network"]["outbound"] == {
         "insecure_allow_all": False, "allow_host": [".github.com", ".githubusercontent.com"], "allow_port": [443]
     }
-    policy = load(files, "bundles/servers/github/networkpolicy.yaml")["spec"]
+    policy = load(files, "bundles/servers/github/platform/networkpolicy.yaml")["spec"]
     assert policy["policyTypes"] == ["Egress"]
     assert policy["egress"] == [
         {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
@@ -114,7 +142,7 @@ def test_container_server_fields(files: dict[str, bytes]) -> None:
 
 def test_http_server_gets_proxy_and_mcp_ports_and_pinned_digest(write_tree, tmp_path: Path) -> None:
     generated = render_files(write_tree(), image_mirror="mirror.corp:5000/mcp")
-    spec = load(generated, "bundles/servers/fetch/mcpserver.yaml")["spec"]
+    spec = load(generated, "bundles/servers/fetch/workload/mcpserver.yaml")["spec"]
     assert spec["proxyPort"] == 8080 and spec["mcpPort"] == 8080
     assert spec["image"] == (
         "mirror.corp:5000/mcp/stackloklabs/gofetch/server:1.0.3"
@@ -122,16 +150,20 @@ def test_http_server_gets_proxy_and_mcp_ports_and_pinned_digest(write_tree, tmp_
     )
 
 
-def test_profile_bundle_layout_and_all_yaml(files: dict[str, bytes]) -> None:
+def test_profile_bundle_layout_and_all_yaml(files: dict[str, bytes], shipped: dict[str, bytes]) -> None:
     root = "bundles/registries/production/"
     assert load(files, f"{root}kustomization.yaml")["resources"][0] == "base"
     base = load(files, f"{root}base/kustomization.yaml")["resources"]
     assert "pgpass-secret.example.yaml" not in base
     documents = list(yaml.safe_load_all(files[f"{root}all.yaml"]))
-    platform = [f"{folder}/{name}" for folder in load(files, f"{root}kustomization.yaml")["resources"][1:]
-                for name in load(files, f"{root}{folder}/kustomization.yaml")["resources"]]
-    assert [d["kind"] for d in documents] == [load(files, f"{root}base/{name}")["kind"] for name in base] + [
-        load(files, f"{root}{name}")["kind"] for name in platform]
+    kinds = [load(files, f"{root}base/{name}")["kind"] for name in base]
+    assert [d["kind"] for d in documents][: len(kinds)] == kinds
+    # then every server's platform objects, as its platform overlay renders them
+    platform = [folder for folder in load(files, f"{root}kustomization.yaml")["resources"][1:]]
+    assert platform and all(folder.endswith("/platform") for folder in platform)
+    rendered = [yaml.safe_load(content) for path, content in sorted(shipped.items())
+                if path.startswith(f"{root}servers/") and "/platform/" in path and not path.endswith("kustomization.yaml")]
+    assert sorted(d["kind"] for d in documents[len(kinds):]) == sorted(d["kind"] for d in rendered)
     namespace = load(files, f"{root}base/namespace.yaml")
     assert namespace["metadata"]["labels"]["pod-security.kubernetes.io/enforce"] == "restricted"
     assert f"{root}mesh/kustomization.yaml" in files and f"{root}with-mesh/kustomization.yaml" in files
@@ -139,7 +171,7 @@ def test_profile_bundle_layout_and_all_yaml(files: dict[str, bytes]) -> None:
     # production targets current operators only (the default); sandbox says `operator: both`
     assert not any(path.startswith(f"{root}legacy/") for path in files)
     assert "bundles/registries/sandbox/legacy/mcpregistry.yaml" in files
-    assert "bundles/registries/sandbox/legacy/servers/github/mcpserver.yaml" in files
+    assert "bundles/registries/sandbox/legacy/servers/github/kustomization.yaml" in files
     assert "bundles/registries/production.tar.gz" in files
 
 
@@ -160,18 +192,18 @@ def test_registry_configmap_holds_the_profile_registry(files: dict[str, bytes]) 
     assert registry["pgpassSecretRef"] == {"name": "production-pgpass", "key": ".pgpass"}
 
 
-def test_legacy_registry_is_typed_and_enforces(files: dict[str, bytes]) -> None:
+def test_legacy_registry_is_typed_and_enforces(files: dict[str, bytes], shipped: dict[str, bytes]) -> None:
     registry = load(files, "bundles/registries/sandbox/legacy/mcpregistry.yaml")
     assert registry["apiVersion"] == "toolhive.stacklok.dev/v1alpha1"
     assert registry["spec"]["enforceServers"] is True
     assert registry["spec"]["registries"][0]["format"] == "toolhive"
     assert registry["spec"]["registries"][0]["configMapRef"] == {"name": "sandbox-data-1", "key": "registry.json"}
     assert registry["spec"]["registries"][0]["syncPolicy"] == {"interval": "30m"}
-    server = load(files, "bundles/registries/sandbox/legacy/servers/github/mcpserver.yaml")
+    server = load(shipped, "bundles/registries/sandbox/legacy/servers/github/mcpserver.yaml")
     assert server["apiVersion"] == "toolhive.stacklok.dev/v1alpha1"
     assert server["metadata"]["namespace"] == "mcp-sandbox"
     # The v0.15/v0.16 operators' MCPRemoteProxy CRD names the field `remoteURL` (and requires it).
-    proxy = load(files, "bundles/registries/sandbox/legacy/servers/github-remote/mcpremoteproxy.yaml")["spec"]
+    proxy = load(shipped, "bundles/registries/sandbox/legacy/servers/github-remote/mcpremoteproxy.yaml")["spec"]
     assert proxy["remoteURL"] == "https://api.githubcopilot.com/mcp" and "remoteUrl" not in proxy
 
 
@@ -199,13 +231,13 @@ def test_mesh_component_is_strict_mtls(files: dict[str, bytes]) -> None:
 # --- tool policy ------------------------------------------------------------
 
 
-def test_production_tool_configs_drop_destructive_tools(files: dict[str, bytes]) -> None:
+def test_production_tool_configs_drop_destructive_tools(shipped: dict[str, bytes]) -> None:
     catalog = read_catalog(DEFAULT_SOURCE).catalog
     github = catalog.server("github")
     destructive = {t.deployed_name for t in github.tools if t.annotations and t.annotations.destructiveHint}
     assert destructive
-    production = set(load(files, "bundles/registries/production/servers/github/platform/mcptoolconfig.yaml")["spec"]["toolsFilter"])
-    sandbox = set(load(files, "bundles/registries/sandbox/servers/github/platform/mcptoolconfig.yaml")["spec"]["toolsFilter"])
+    production = set(load(shipped, "bundles/registries/production/servers/github/platform/mcptoolconfig.yaml")["spec"]["toolsFilter"])
+    sandbox = set(load(shipped, "bundles/registries/sandbox/servers/github/platform/mcptoolconfig.yaml")["spec"]["toolsFilter"])
     assert not production & destructive
     assert destructive <= sandbox
     assert production == sandbox - destructive
@@ -217,7 +249,7 @@ def test_tool_filter_uses_renamed_tools_and_override(write_tree) -> None:
         "      openWorldHint: true\n    override:\n      name: web_fetch\n      description: Fetch one page.\n",
     )
     generated = render_files(write_tree({"fetch.yaml": renamed}))
-    spec = load(generated, "bundles/servers/fetch/mcptoolconfig.yaml")["spec"]
+    spec = load(generated, "bundles/servers/fetch/platform/mcptoolconfig.yaml")["spec"]
     assert spec["toolsFilter"] == ["web_fetch"]
     assert spec["toolsOverride"] == {"fetch": {"name": "web_fetch", "description": "Fetch one page."}}
 
@@ -232,7 +264,7 @@ def test_profile_withholding_every_tool_gets_no_server_folder(write_tree) -> Non
     assert not any(path.startswith("bundles/registries/production/servers/fetch/") for path in generated)
     policy = load(generated, "bundles/registries/production/base/admission-policy.yaml")
     assert "gofetch" not in yaml_text(policy)
-    assert "bundles/registries/sandbox/servers/fetch/mcpserver.yaml" in generated
+    assert "bundles/registries/sandbox/servers/fetch/kustomization.yaml" in generated
 
 
 # --- security policy ----------------------------------------------------------
@@ -242,8 +274,8 @@ def pod_templates(files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]]:
     return [(p, d["spec"]["podTemplateSpec"]) for p, d in objects(files) if isinstance(d.get("spec"), dict) and "podTemplateSpec" in d["spec"]]
 
 
-def test_every_pod_template_meets_the_restricted_profile(files: dict[str, bytes]) -> None:
-    templates = pod_templates(files)
+def test_every_pod_template_meets_the_restricted_profile(shipped: dict[str, bytes]) -> None:
+    templates = pod_templates(shipped)
     assert len(templates) > 40
     containers_seen = 0
     for path, template in templates:
@@ -266,9 +298,9 @@ def test_every_pod_template_meets_the_restricted_profile(files: dict[str, bytes]
 def test_declared_write_paths_get_writable_volumes(write_tree) -> None:
     with_paths = FETCH_YAML.replace("permissions:\n", "permissions:\n  write: [/data]\n  read: [/etc/fetch]\n")
     generated = render_files(write_tree({"fetch.yaml": with_paths}))
-    template = load(generated, "bundles/servers/fetch/mcpserver.yaml")["spec"]["podTemplateSpec"]["spec"]
+    template = load(generated, "bundles/servers/fetch/workload/mcpserver.yaml")["spec"]["podTemplateSpec"]["spec"]
     assert [m["mountPath"] for m in template["containers"][0]["volumeMounts"]] == ["/tmp", "/data"]
-    profile = yaml.safe_load(load(generated, "bundles/servers/fetch/permission-profile.yaml")["data"]["permissions.json"])
+    profile = yaml.safe_load(load(generated, "bundles/servers/fetch/platform/permission-profile.yaml")["data"]["permissions.json"])
     assert profile["read"] == ["/etc/fetch"] and profile["write"] == ["/data"]
 
 
@@ -339,9 +371,20 @@ def test_tarball_is_reproducible_and_complete(files: dict[str, bytes]) -> None:
         assert {m.mode for m in members if m.isfile()} == {0o644}
         for member in members:
             if member.isfile():
-                assert archive.extractfile(member).read() == files[f"bundles/registries/{member.name}"]
-    expected = {p.removeprefix("bundles/registries/") for p in files if p.startswith("bundles/registries/production/")}
-    assert {n for n in names if not any(m.name == n and m.isdir() for m in members)} == expected
+                assert archive.extractfile(member).read() == files[member.name]
+        # Members keep their site paths, and the catalog-wide folders the profile's overlays build
+        # on come along: the unpacked tarball applies on its own.
+        servers = {re.match(r"bundles/registries/production/servers/([^/]+)/", p).group(1)
+                   for p in files if p.startswith("bundles/registries/production/servers/")}
+        expected = {p for p in files if p.startswith("bundles/registries/production/")
+                    or (p.startswith("bundles/servers/") and p.split("/")[2] in servers)}
+        assert {n for n in names if not any(m.name == n and m.isdir() for m in members)} == expected
+        assert servers and not any(p.startswith("bundles/registries/sandbox/") for p in names)
+        with tempfile.TemporaryDirectory() as folder:
+            archive.extractall(folder, filter="data")
+            root = Path(folder) / "bundles/registries/production"
+            assert {d["kind"] for d in kustomize(root / "servers/github")} == {"MCPServer"}
+            assert "MCPToolConfig" in {d["kind"] for d in kustomize(root)}
 
 
 def test_build_writes_bundles_into_the_site(default_site: Path) -> None:

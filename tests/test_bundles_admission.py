@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import re
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ import pytest
 import yaml
 
 from conftest import DEFAULT_SOURCE, SHARED
+from kustomized import kustomize, with_overlays_rendered, write_tree
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import policy as k8s_policy
 from generator.render.context import RenderContext
@@ -38,7 +40,8 @@ def render_files(source: Path, **options: Any) -> dict[str, bytes]:
     profiles = [p.model_copy(update={"operator": "both"}) if p.name == PROFILE else p for p in catalog.meta.registries]
     catalog = catalog.model_copy(update={"meta": catalog.meta.model_copy(update={"registries": profiles})})
     context = RenderContext(catalog, **options)
-    return {item.path: item.content for item in bundles.render(context)}
+    # The profile's server folders are overlays: what they ship is what kubectl kustomize renders.
+    return with_overlays_rendered({item.path: item.content for item in bundles.render(context)})
 
 
 @pytest.fixture(scope="module", params=["one policy", "shapes in parts"])
@@ -226,10 +229,17 @@ def expect_refused(policy: dict[str, Any], document: dict[str, Any], *fragments:
     return messages
 
 
+def generic_bundle(files: dict[str, bytes], name: str) -> list[dict[str, Any]]:
+    """What `kubectl apply -k bundles/servers/<name>/` applies (the catalog-wide, all-tools bundle)."""
+    with tempfile.TemporaryDirectory() as folder:
+        write_tree(files, Path(folder))
+        return kustomize(Path(folder) / "bundles" / "servers" / name)
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_generic_all_tools_bundle_in_the_profile_namespace_is_refused(files: dict[str, bytes], variant: str) -> None:
     policy = policies(files)[variant]
-    generic = [doc for doc in yaml.safe_load_all(files["bundles/servers/github/all.yaml"]) if doc["kind"] in RESOURCE_OF]
+    generic = [doc for doc in generic_bundle(files, "github") if doc["kind"] in RESOURCE_OF]
     tools = next(doc for doc in generic if doc["kind"] == "MCPToolConfig")
     tools["metadata"]["namespace"] = "mcp-production"
     assert len(tools["spec"]["toolsFilter"]) > len(tool_config(files, variant, "github")["spec"]["toolsFilter"])
@@ -428,11 +438,16 @@ def test_deployers_can_apply_their_folder_and_the_platform_folder_is_the_platfor
     rules = load(files, f"{root}role-deployer.yaml" if variant == "legacy" else f"{root}base/role-deployer.yaml")["rules"]
     top = load(files, f"{root}kustomization.yaml")["resources"]
     github = f"{root}servers/github/"
-    for resource in load(files, f"{github}kustomization.yaml")["resources"]:
-        kind = load(files, github + resource)["kind"]
+    # What each folder's overlay renders (see kustomized.with_overlays_rendered): the deployer's
+    # folder brings the workload alone, the platform folder the rest.
+    deployer = [load(files, path)["kind"] for path in files if path.startswith(github) and path.count("/") == github.count("/")
+                and not path.endswith("kustomization.yaml")]
+    assert deployer == ["MCPServer"]
+    for kind in deployer:
         assert allowed(rules, *API_GROUPS[kind], "create"), kind
-    platform = load(files, f"{github}platform/kustomization.yaml")["resources"]
-    assert {load(files, f"{github}platform/{r}")["kind"] for r in platform} == {"MCPToolConfig", "ConfigMap", "NetworkPolicy"}
-    for resource in platform:
-        assert not allowed(rules, *API_GROUPS[load(files, f"{github}platform/{resource}")["kind"]], "create")
+    platform = [load(files, path)["kind"] for path in files
+                if path.startswith(f"{github}platform/") and not path.endswith("kustomization.yaml")]
+    assert set(platform) == {"MCPToolConfig", "ConfigMap", "NetworkPolicy"}
+    for kind in platform:
+        assert not allowed(rules, *API_GROUPS[kind], "create")
     assert "servers/github/platform" in top  # the platform team's `kubectl apply -k` brings them

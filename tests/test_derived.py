@@ -77,7 +77,18 @@ def test_profile_include_exclude_deprecated_and_approval(catalog):
     excluded = profile("name: p\nnamespace: ns\nexclude: {tags: [internal], names: [bravo]}")
     assert names(derived.profile_servers(catalog, excluded)) == ["alpha", "docs-remote"]
     with_deprecated = profile("name: p\nnamespace: ns\ninclude: {categories: [web]}\ninclude_deprecated: true")
-    assert names(derived.profile_servers(catalog, with_deprecated)) == ["alpha", "bravo", "charlie", "delta"]
+    assert names(derived.profile_servers(catalog, with_deprecated)) == ["alpha", "bravo", "delta"]
+
+
+def test_no_profile_admits_a_rejected_server(write_tree):
+    source = write_tree({
+        "charlie.yaml": server_file("charlie", extra=REVIEWS["rejected"]),
+        "echo.yaml": server_file("echo", extra="status: deprecated\n"),
+    })
+    catalog = read_catalog(source).catalog
+    everything = profile("name: p\nnamespace: ns\ninclude: {names: [charlie, echo]}\ninclude_deprecated: true")
+    assert names(derived.profile_servers(catalog, everything)) == ["echo"]
+    assert derived.profiles_admitting(catalog.meta, catalog.server("charlie")) == ()
 
 
 def test_tool_policy_drops_by_annotation_and_name(write_tree):

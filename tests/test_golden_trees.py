@@ -130,7 +130,8 @@ def test_the_golden_tree_holds_every_output_kind() -> None:
         "v0.1/servers/index.json",  # the MCP Registry mirror
         "registry.json",  # ToolHive registry
         "schemas/server.schema.json",
-        "bundles/servers/fetch/mcpserver.yaml",  # Kubernetes bundles
+        "bundles/servers/fetch/workload/mcpserver.yaml",  # Kubernetes bundles
+        "bundles/registries/production/servers/fetch/kustomization.yaml",  # a profile overlay
         "bundles/registries/sandbox/all.yaml",
         "mirror/images.txt",  # image-mirror lists
         "bundles/registries/sandbox.tar.gz" + MEMBERS_SUFFIX,  # the tarball's member list

@@ -1,7 +1,8 @@
 """The table "What each hosting mode answers" in docs/api.md, read from the file and checked cell by cell.
 
-Modes: the shipped nginx and Apache configs (the query layer), and a plain file server (nginx
-with nothing but `try_files $uri $uri/index.json`: what S3 or any static host does). "exact" is
+Modes: the shipped nginx and Apache configs (the query layer) serving the default build, and a
+plain file server (nginx with nothing but `try_files $uri $uri/index.json`: what S3 or any static
+host does) serving a build for it (`--hosting plain`) and the default build. "exact" is
 compared with the official semantics applied in Python to every server the base lists;
 "wrong: ..." is checked to be the first page (and not the exact answer); "error N" is the status.
 """
@@ -22,23 +23,26 @@ from conftest import REPO
 from webservers import apache_serving, nginx_serving, plain_file_server
 
 NAME = "com.example.mcp/time"
-ROW = re.compile(r"^\| `(?P<request>[^`]+)` \| (?P<layer>[^|]+) \| (?P<plain>[^|]+) \|$")
+ROW = re.compile(r"^\| `(?P<request>[^`]+)` \| (?P<layer>[^|]+) \| (?P<plain>[^|]+) \| (?P<plain_default>[^|]+) \|$")
 
 
-def table_rows() -> list[tuple[str, str, str]]:
+def table_rows() -> list[tuple[str, str, str, str]]:
     text = (REPO / "docs/api.md").read_text(encoding="utf-8")
     section = text[text.index("### What each hosting mode answers"):]
     rows = [ROW.match(line) for line in section.splitlines()]
-    return [(m["request"], m["layer"].strip(), m["plain"].strip()) for m in rows if m]
+    return [(m["request"], m["layer"].strip(), m["plain"].strip(), m["plain_default"].strip()) for m in rows if m]
 
 
 ROWS = table_rows()
 
 
-@pytest.fixture(scope="module", params=["nginx", "apache", "plain"])
-def hosted(request: pytest.FixtureRequest, default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    serving = {"nginx": nginx_serving, "apache": apache_serving, "plain": plain_file_server}[request.param]
-    with serving(default_site, tmp_path_factory.mktemp(request.param)) as url:
+@pytest.fixture(scope="module", params=["nginx", "apache", "plain", "plain-default"])
+def hosted(request: pytest.FixtureRequest, default_site: Path, plain_site: Path,
+           tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    serving = {"nginx": nginx_serving, "apache": apache_serving, "plain": plain_file_server,
+               "plain-default": plain_file_server}[request.param]
+    site = plain_site if request.param == "plain" else default_site
+    with serving(site, tmp_path_factory.mktemp(request.param)) as url:
         yield request.param, url
 
 
@@ -81,13 +85,13 @@ def concrete(request: str, site: Path) -> str:
 
 
 def test_the_table_has_every_row():
-    assert len(ROWS) == 15 and {layer for _, layer, _ in ROWS} == {"exact", "error 422", "error 400"}
+    assert len(ROWS) == 15 and {layer for _, layer, _, _ in ROWS} == {"exact", "error 422", "error 400"}
 
 
-@pytest.mark.parametrize(("request_", "layer", "plain"), ROWS, ids=[r for r, _, _ in ROWS])
-def test_each_cell_is_true(hosted, default_site, request_, layer, plain):
+@pytest.mark.parametrize(("request_", "layer", "plain", "plain_default"), ROWS, ids=[r for r, _, _, _ in ROWS])
+def test_each_cell_is_true(hosted, default_site, request_, layer, plain, plain_default):
     mode, url = hosted
-    cell = plain if mode == "plain" else layer
+    cell = {"plain": plain, "plain-default": plain_default}.get(mode, layer)
     request = concrete(request_, default_site)
     answer = requests.get(url + request, timeout=10)
     if cell.startswith("error "):

@@ -14,8 +14,10 @@ from pathlib import Path
 
 import html5lib
 import pytest
+import yaml
 
 from conftest import DEFAULT_SOURCE
+from kustomized import kustomize
 from generator import derived, paths
 from generator.build import build
 from generator.cli import main
@@ -255,10 +257,12 @@ def test_deploy_section_uses_placeholders_and_the_bundle(default_site: Path) -> 
     assert "kubectl -n mcp-production get mcpserver github" in page
     assert "${input:github_personal_access_token}" in page
     assert "thv run" in page and "--secret github-github-personal-access-token,target=GITHUB_PERSONAL_ACCESS_TOKEN" in page
-    bundle = (default_site / paths.server_bundle_all("github")).read_text()
-    assert "kind: MCPServer" in bundle
-    # The embedded manifest is the bundle file itself, escaped.
-    assert bundle.splitlines()[-1].replace("'", "&#39;").replace('"', "&#34;") in page
+    # The embedded manifest is what `kubectl kustomize` makes of the bundle folder (it ships no all.yaml).
+    embedded = html.unescape(re.search(r'<pre id="snippet-manifest"[^>]*><code>(.*?)</code></pre>', page, re.S).group(1))
+    key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
+    rendered = kustomize(default_site / paths.server_bundle_dir("github"))
+    assert sorted(yaml.safe_load_all(embedded), key=key) == sorted(rendered, key=key) and len(rendered) == 4
+    assert f"kubectl apply -n &lt;your-namespace&gt; -k {paths.server_bundle_dir('github')}" in page
 
 
 def page_text(site: Path, name: str) -> str:
@@ -276,14 +280,14 @@ def test_deploy_steps_per_audience_never_put_the_generic_bundle_in_a_profile_nam
             words = line.split()
             if words[2] == "-k":  # a profile bundle: the platform team's whole folder, or the server's own
                 target = words[3].rstrip("),")
-                assert target in {f"{name}/" for name in namespaces.values()} or any(
-                    target == f"{name}/servers/{server.name}/" for name in namespaces.values()), (server.name, line)
+                assert target in {paths.profile_bundle_dir(name) for name in namespaces.values()} or any(
+                    target == f"{paths.profile_bundle_dir(name)}servers/{server.name}/" for name in namespaces.values()), (server.name, line)
             else:
                 assert not any(ns in line for ns in namespaces) and "<your-namespace>" in line, (server.name, line)
             checked += 1
         for profile in derived.profiles_admitting(catalog.meta, server):
             if derived.deployable(catalog.meta, server) and bundles.kept_tools(profile, server) is not None:
-                assert f"kubectl apply -k {profile.name}/servers/{server.name}/" in text, (server.name, profile.name)
+                assert f"kubectl apply -k bundles/registries/{profile.name}/servers/{server.name}/" in text, (server.name, profile.name)
     assert checked > 60
     github = page_text(default_site, "github")
     assert "Into any other namespace (all 40 tools)" in github
@@ -300,7 +304,7 @@ def test_secret_snippets_list_required_keys_and_comment_out_optional_ones(defaul
         "#   --from-literal=OPENAI_API_KEY='<OPENAI_API_KEY>'   # OpenAI key, only for the experimental LLM-driven "
         "index tuning.\n"
     ) in text
-    bundle = (default_site / paths.server_bundle_all("postgres-mcp-pro")).read_text()
+    bundle = (default_site / paths.server_bundle_dir("postgres-mcp-pro") / "workload/mcpserver.yaml").read_text()
     assert "key: DATABASE_URI" in bundle and "key: OPENAI_API_KEY" not in bundle
 
 

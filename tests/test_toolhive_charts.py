@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
+from kustomized import with_overlays_rendered
 from conftest import DEFAULT_SOURCE, REPO, SHARED
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import mirror_lists
@@ -46,11 +47,12 @@ def render_chart(chart: str, values: dict[str, Any], namespace: str) -> list[dic
 
 
 def rendered_output(source: Path, mirror: str | None = MIRROR) -> dict[str, bytes]:
-    """The bundles and mirror lists of a source folder, as {path: bytes}."""
+    """The bundles and mirror lists of a source folder, as {path: bytes}, with the objects the
+    profiles' server overlays render through kubectl kustomize (at the paths their files had)."""
     context = RenderContext(read_catalog(source).catalog, image_mirror=mirror)
     files = {item.path: item.content for item in bundles.render(context)}
     files.update({item.path: item.content for item in mirror_lists.render(context)})
-    return files
+    return with_overlays_rendered(files)
 
 
 @pytest.fixture(scope="module")
@@ -303,7 +305,8 @@ def kustomize(folder: Path) -> list[dict[str, Any]]:
 
 def test_chart_path_applies_base_without_mcpregistry(default_output: dict[str, bytes], tmp_path: Path) -> None:
     for path, content in default_output.items():
-        if path.startswith("bundles/registries/production/") and not path.endswith(".tar.gz"):
+        # the profile and the catalog-wide server folders its overlays build on
+        if path.startswith(("bundles/registries/production/", "bundles/servers/")) and not path.endswith(".tar.gz"):
             (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / path).write_bytes(content)
     root = tmp_path / "bundles/registries/production"

@@ -194,7 +194,7 @@ def _files_below(folder: Path) -> list[str]:
     return found
 
 
-def build_key(catalog: Catalog, *, templates: Path | None, image_mirror: str | None) -> str:
+def build_key(catalog: Catalog, *, templates: Path | None, image_mirror: str | None, hosting: str) -> str:
     """A hash of every input shared by all servers: a change here re-renders everything.
 
     This program (`code_key`, overriding templates included), catalog.yaml as validated, and the options.
@@ -204,6 +204,7 @@ def build_key(catalog: Catalog, *, templates: Path | None, image_mirror: str | N
         code_key(templates),
         catalog.meta.model_dump_json(),
         f"image_mirror {image_mirror!r}",
+        f"hosting {hosting}",
         f"templates {templates.resolve() if templates else None}",
     ):
         digest.update(part.encode("utf-8") + b"\0")

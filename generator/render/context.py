@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator.models import Catalog, Server
 from generator.release.diff import ReleaseDiff
 from generator.render.memo import InMemory, Memo
+
+Hosting = Literal["query-layer", "plain"]
+QUERY_LAYER: Hosting = "query-layer"
+"""Served by the shipped nginx or Apache configuration, whose query layer answers a lookup whose
+document is the same bytes as another's from that one file (`latest`, a profile's copy of the root's)."""
+PLAIN: Hosting = "plain"
+"""Served by a plain file server (object storage, `python -m http.server`): every document is a file."""
+HOSTING_MODES: tuple[Hosting, ...] = (QUERY_LAYER, PLAIN)
 
 
 @dataclass(frozen=True)
@@ -21,6 +29,8 @@ class RenderContext:
     """A folder whose files override the shipped templates of the same name."""
     image_mirror: str | None = None
     """HOST[/PREFIX] overriding catalog.yaml's `image_mirror` for every emitted image reference."""
+    hosting: Hosting = QUERY_LAYER
+    """What will serve the site: it decides which byte-identical duplicate documents are written."""
     changes: ReleaseDiff | None = None
     """What changed since the previous release (`build --previous`), for the site's changes page."""
     memo: Memo = field(default_factory=InMemory, compare=False, repr=False)

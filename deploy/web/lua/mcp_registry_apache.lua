@@ -35,3 +35,47 @@ function handle(r)
     end
     return apache2.OK
 end
+
+-- A lookup whose own file `build` did not write (a copy of another: `versions/latest`, a
+-- profile's copy of the root's document), {base}v0.1/servers/<ns>/<name>/versions[/<version>].
+-- Its site path is where Alias mapped the URL: <site>/<base>v0.1/servers/<ns>/<name>/versions...;
+-- the configuration says which kind of base matched, so the site folder is found without
+-- guessing from the URL's prefix. The query core names the file that answers.
+local function lookup(r, profile)
+    if r.filename:sub(1, 9) == "redirect:" or query.is_file(r.filename) then
+        -- The lookup's own file exists: mod_rewrite maps the folder to its index.json, then
+        -- Apache serves that file (whose URL this pattern also takes).
+        return apache2.DECLINED
+    end
+    if r.method ~= "GET" and r.method ~= "HEAD" then
+        local status, content_type, body = query.method_not_allowed()
+        r.status, r.content_type = status, content_type
+        r:puts(body)
+        return apache2.OK
+    end
+    -- Apache keeps what follows the first missing folder in path_info.
+    local requested = r.filename .. (r.path_info or "")
+    local servers, ns, name, version = requested:match("^(.*)/([^/]+)/([^/]+)/versions/?([^/]*)/?$")
+    local site, base = servers and servers:match("^(.*/)v0%.1/servers$"), ""
+    if site and profile then
+        site, base = site:match("^(.*/)(registry/[a-z0-9-]+/)$")
+    end
+    local path = site and query.lookup(site, base, ns .. "/" .. name, version ~= "" and version or nil)
+    local relative = site and requested:sub(#site + 1)
+    if not path or r.uri:sub(-#relative - 1) ~= "/" .. relative then
+        return 404
+    end
+    -- Served as Apache serves any file (type, ETag, ranges, compression) by an internal redirect
+    -- to the file's own URL, through mod_rewrite's redirect handler as its [L] rules are.
+    r.filename = "redirect:" .. r.uri:sub(1, #r.uri - #relative) .. path
+    r.handler = "redirect-handler"
+    return apache2.DECLINED
+end
+
+function lookup_at_root(r)
+    return lookup(r, false)
+end
+
+function lookup_at_profile(r)
+    return lookup(r, true)
+end

@@ -43,6 +43,20 @@ function M.list(index_path)
     return send(query.list(index_path, arguments()))
 end
 
+-- content_by_lua in the named location the lookups fall back to when their own file is missing:
+-- the query core names the file that answers (a copy `build` did not write), served by an
+-- internal redirect with every header a file gets; a server the base does not list is a 404.
+function M.lookup(prefix)
+    local relative = ngx.var.uri:sub(#prefix + 2)
+    local found = ngx.var.uri:sub(1, #prefix + 1) == prefix .. "/" and ngx.re.match(relative,
+        [[^(registry/[a-z0-9-]+/)?v0\.1/servers/([^/]+/[^/]+)/versions(?:/([^/]+))?/?$]], "jo")
+    local path = found and query.lookup(ngx.var.document_root .. prefix .. "/", found[1] or "", found[2], found[3] or nil)
+    if not path then
+        return ngx.exit(ngx.HTTP_NOT_FOUND)
+    end
+    return ngx.exec(prefix .. "/" .. path)
+end
+
 -- access_by_lua: the lookups are files; refuse an invalid parameter before nginx serves one.
 function M.check_lookup()
     if ngx.req.get_method() == "OPTIONS" then

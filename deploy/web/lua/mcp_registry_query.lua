@@ -227,16 +227,12 @@ local function read_responses(file, index, picked)
     return parts
 end
 
--- Answer a list request: returns status, content type, body (a string, or a list of strings
--- to write one after the other).
-function M.list(index_path, args)
-    local query, status, content_type, body = parse_query(args)
-    if not query then
-        return status, content_type, body
-    end
+-- The base's index, opened: the file (positioned after the lines) and its lines, read again
+-- only when the header changed. On failure: nil and the function giving the error answer.
+local function open_index(index_path)
     local file = io.open(index_path, "rb")
     if not file then
-        return not_found()
+        return nil, not_found
     end
     local header = file:read("*l") or ""
     local index = indexes[index_path]
@@ -244,9 +240,25 @@ function M.list(index_path, args)
         index = header:sub(1, #MAGIC) == MAGIC and read_index(file, header) or nil
         if not index then
             file:close()
-            return problem(500, "Internal Server Error", "the query index of this base is unreadable: rebuild the site")
+            return nil, function()
+                return problem(500, "Internal Server Error", "the query index of this base is unreadable: rebuild the site")
+            end
         end
         indexes[index_path] = index
+    end
+    return file, index
+end
+
+-- Answer a list request: returns status, content type, body (a string, or a list of strings
+-- to write one after the other).
+function M.list(index_path, args)
+    local query, status, content_type, body = parse_query(args)
+    if not query then
+        return status, content_type, body
+    end
+    local file, index = open_index(index_path)
+    if not file then
+        return index()
     end
     local start = query.cursor_name and first_after(index, query.cursor_name, query.cursor_version) or 1
     local picked, more = {}, false
@@ -269,6 +281,79 @@ function M.list(index_path, args)
     table.insert(servers, 1, '{"servers":[')
     servers[#servers + 1] = '],"metadata":{' .. cursor .. '"count":' .. #picked .. "}}\n"
     return 200, JSON, servers
+end
+
+-- The position of `name` in the index, or nil: names are sorted and unique.
+local function position(index, name)
+    local low, high = 1, index.count
+    while low <= high do
+        local middle = math.floor((low + high) / 2)
+        local here = index.names[middle]
+        if here == name then
+            return middle
+        elseif here < name then
+            low = middle + 1
+        else
+            high = middle - 1
+        end
+    end
+    return nil
+end
+
+-- A version that `build` gives a folder of its own (generator/paths.py, mcp_version_has_folder):
+-- one path segment that can neither climb nor hide.
+local function version_folder(version)
+    return #version <= 128 and version:match("^[A-Za-z0-9][A-Za-z0-9._+-]*$") ~= nil
+end
+
+local function is_file(path)
+    local file = io.open(path, "rb")
+    if not file then
+        return false
+    end
+    -- io.open succeeds on a folder on Linux; reading one fails (build writes no empty document).
+    local readable = file:read(0) ~= nil
+    file:close()
+    return readable
+end
+M.is_file = is_file
+
+-- A lookup whose own file `build` did not write because it would be a copy of another:
+-- GET {base}v0.1/servers/<name>/versions[/<version>] ("latest" included), `version` nil
+-- for the versions list. `site` is the site folder ending in "/", `base` "" or
+-- "registry/<profile>/". Returns the site-relative path of the file whose bytes answer it, or
+-- nil (404). Only a server the base's own index lists is answered, so a profile never serves a
+-- server its policy leaves out; every path is made from the index, never from the request.
+function M.lookup(site, base, name, version)
+    local file, index = open_index(site .. base .. "v0.1/servers/query.idx")
+    if not file then
+        return nil
+    end
+    file:close()
+    local i = position(index, name)
+    if not i then
+        return nil
+    end
+    local listed = index.versions[i]
+    local folder = "v0.1/servers/" .. index.names[i] .. "/versions/"
+    local candidates = {}
+    if version == nil then
+        candidates = {base .. folder .. "index.json", folder .. "index.json"}
+    elseif version == "latest" or version == listed then
+        if version_folder(listed) then
+            candidates = {base .. folder .. listed .. "/index.json", folder .. listed .. "/index.json"}
+        end
+        if version == "latest" then
+            candidates[#candidates + 1] = base .. folder .. "latest/index.json"
+            candidates[#candidates + 1] = folder .. "latest/index.json"
+        end
+    end
+    for _, candidate in ipairs(candidates) do
+        if is_file(site .. candidate) then
+            return candidate
+        end
+    end
+    return nil
 end
 
 -- The lookups are files; only their one query parameter is checked. Returns nil when valid.

@@ -40,11 +40,11 @@ def server_links(catalog: Catalog, server: Server) -> dict[str, str]:
     links = {
         "export": paths.api_server(server.name),
         "page": paths.server_page(server.name),
-        "mcp": paths.mcp_version(name, "latest"),
+        "mcp": paths.mcp_server_document(name, server.version),
     }
     if server.kind != "reference":
         links["bundle"] = paths.server_bundle_dir(server.name)
-        links["manifests"] = paths.server_bundle_all(server.name)
+        links["manifests"] = paths.server_bundle_kustomization(server.name)
     return links
 
 

@@ -1,11 +1,12 @@
 """Kubernetes manifest bundles for the ToolHive operator: `bundles/servers/` and `bundles/registries/`.
 
 Each bundle is a kustomize folder (`kubectl apply -k`), one object per file
-with a header naming the catalog version and source, plus `all.yaml` holding
-every applied object. A profile bundle keeps its objects in `base/` (so that
+with a header naming the catalog version and source; a profile's also has an
+`all.yaml` holding every object it applies. A profile bundle keeps its objects in `base/` (so that
 the `with-mesh/` overlay can include them beside the `mesh/` Istio component;
 kustomize refuses an overlay inside the folder it includes) and adds
-`servers/<name>/` (the profile's tool policy applied), `registry-server/` (Helm
+`servers/<name>/` (overlays of the server's own bundle: its namespace, its tool
+policy and the rest as JSON patches, no copy of an object), `registry-server/` (Helm
 values for the registry server chart, the recommended path now that MCPRegistry
 is deprecated), `legacy/` (operators up to v0.16) and a reproducible `.tar.gz`;
 its `operator` setting says which of these it ships. `bundles/toolhive/` holds
@@ -17,6 +18,8 @@ The object builders live in the `k8s_*` modules; this one only lays out files.
 
 from __future__ import annotations
 
+import copy
+import posixpath
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -65,53 +68,142 @@ class Folder:
 
 
 def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
-    """The server's own bundle, its folders in each profile admitting it, and their tarball pieces."""
+    """The server's own bundle, its overlays in each profile admitting it, and their tarball pieces."""
     if server.kind == "reference":
         return
-    version = context.catalog.meta.version
-    folder = Folder(
-        paths.server_bundle_dir(server.name),
-        f"servers/{server.name}.yaml",
-        server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None),
-    )
-    yield from folder_files(folder, version, all_path=paths.server_bundle_all(server.name))
+    base = _base_manifests(context, server)
+    base_files = base_folder_files(server, base, context.catalog.meta.version)
+    yield from base_files
+    shipped_in_a_profile = False
     for profile in derived.profiles_admitting(context.catalog.meta, server):
         if kept_tools(profile, server) is None:
             continue
+        shipped_in_a_profile = True
         for variant, _ in _variants(profile):
-            files = _profile_server_files(context, server, profile, variant)
+            files = _overlay_folder_files(context, server, profile, variant, base)
             yield from files
             tarball_piece(context, server, profile.name, variant, files=files)
+    if shipped_in_a_profile:
+        # Each profile's tarball carries the catalog-wide folders its overlays build on.
+        tarball_piece(context, server, None, "base", files=base_files)
 
 
-def _profile_server_files(
-    context: RenderContext, server: Server, profile: RegistryProfile, variant: str
+def _base_manifests(context: RenderContext, server: Server) -> list[Manifest]:
+    return server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None)
+
+
+def _overlay_folder_files(
+    context: RenderContext, server: Server, profile: RegistryProfile, variant: str, base: Sequence[Manifest]
 ) -> list[OutputFile]:
-    """The server's folder in one variant of the profile: the deployer's objects, then `platform/`."""
-    api = dict(_variants(profile))[variant]
+    """The server's folder in one variant of the profile: an overlay of its catalog-wide folder (`base`)."""
     tools = kept_tools(profile, server)
     assert tools is not None
+    api = dict(_variants(profile))[variant]
     manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile)
     source = f"servers/{server.name}.yaml (profile {profile.name})"
     folder = _profile_server_dir(profile, variant, server)
-    deployer = [manifest for manifest in manifests if manifest.stem not in PLATFORM_STEMS]
-    platform = [manifest for manifest in manifests if manifest.stem in PLATFORM_STEMS]
-    version = context.catalog.meta.version
-    platform_folder = Folder(f"{folder}{PLATFORM_FOLDER}/", source, platform)
-    return folder_files(Folder(folder, source, deployer), version) + folder_files(platform_folder, version)
+    return overlay_files(folder, source, context.catalog.meta.version, server, base, manifests, profile.namespace)
 
 
 @per_server
 def tarball_piece(
-    context: RenderContext, server: Server, profile_name: str, variant: str, *, files: Sequence[OutputFile] | None = None
+    context: RenderContext, server: Server, profile_name: str | None, variant: str, *,
+    files: Sequence[OutputFile] | None = None,
 ) -> bytes:
-    """The server's folder in one variant of the profile as tar entries compressed on their own, after
-    their uncompressed length; `files`, when given, are that folder's files (just written)."""
-    profile = derived.profile_named(context.catalog.meta, profile_name)
-    assert profile is not None
-    made = _profile_server_files(context, server, profile, variant) if files is None else files
-    piece = _server_piece(context, profile, made)
+    """The server's folder in one variant of the profile (`base`: its catalog-wide folder, which every
+    profile's tarball carries) as tar entries compressed on their own, after their uncompressed
+    length; `files`, when given, are that folder's files (just written)."""
+    if files is None:
+        base = _base_manifests(context, server)
+        profile = derived.profile_named(context.catalog.meta, profile_name)
+        if profile is None:
+            files = base_folder_files(server, base, context.catalog.meta.version)
+        else:
+            files = _overlay_folder_files(context, server, profile, variant, base)
+    piece = _server_piece(context, files)
     return b"%d\n" % piece.length + piece.compressed
+
+
+# `bundles/servers/<name>/` applies everything (`kubectl apply -k`); its two sub-folders let a
+# profile's overlays take the deployer's part (`workload/`) and the platform team's part
+# (`platform/`) separately: kustomize includes folders, never single files, from outside an overlay.
+WORKLOAD_FOLDER = "workload"
+
+
+def base_folder_files(server: Server, manifests: Sequence[Manifest], version: str) -> list[OutputFile]:
+    """`bundles/servers/<name>/`: `workload/`, `platform/`, the kustomization including both and the Secret template."""
+    root = paths.server_bundle_dir(server.name)
+    source = f"servers/{server.name}.yaml"
+    workload = [m for m in manifests if m.applied and m.stem not in PLATFORM_STEMS]
+    platform = [m for m in manifests if m.stem in PLATFORM_STEMS]
+    templates = [m for m in manifests if not m.applied]
+    files = folder_files(Folder(root, source, templates, subfolders=[WORKLOAD_FOLDER, PLATFORM_FOLDER]), version)
+    files += folder_files(Folder(f"{root}{WORKLOAD_FOLDER}/", source, workload), version)
+    files += folder_files(Folder(f"{root}{PLATFORM_FOLDER}/", source, platform), version)
+    return files
+
+
+def overlay_files(
+    folder: str, source: str, version: str, server: Server, base: Sequence[Manifest], shipped: Sequence[Manifest],
+    namespace: str,
+) -> list[OutputFile]:
+    """A profile's server folder and its `platform/`, each one kustomization: the catalog-wide part,
+    the profile's namespace, and JSON patches turning each base object into the one the profile ships
+    (tool policy, pull secrets, export annotations, the legacy API). The Secret template stays in
+    the catalog-wide folder (its note says to create the Secret in your namespace)."""
+    base_root = paths.server_bundle_dir(server.name)
+    by_stem = {manifest.stem: manifest for manifest in base if manifest.applied}
+    # An overlay cannot drop an object of the folder it includes: the profile must ship the same set.
+    assert set(by_stem) == {manifest.stem for manifest in shipped if manifest.applied}, server.name
+    files = []
+    for sub, platform in (("", False), (f"{PLATFORM_FOLDER}/", True)):
+        mine = [m for m in shipped if m.applied and (m.stem in PLATFORM_STEMS) == platform]
+        kustomization: dict[str, Any] = {
+            "apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "namespace": namespace,
+            "resources": [posixpath.relpath(f"{base_root}{PLATFORM_FOLDER if platform else WORKLOAD_FOLDER}", f"{folder}{sub}")],
+        }
+        patches = [_overlay_patch(by_stem[m.stem], m) for m in mine]
+        patches = [patch for patch in patches if patch is not None]
+        if patches:
+            kustomization["patches"] = patches
+        note = "An overlay of the catalog-wide folder: kubectl kustomize shows what it applies."
+        files.append(OutputFile(f"{folder}{sub}kustomization.yaml", document_bytes(header(version, source, note), kustomization)))
+    return files
+
+
+def _overlay_patch(base: Manifest, shipped: Manifest) -> dict[str, Any] | None:
+    """The kustomize patch (RFC 6902 operations) turning the base object into the shipped one, if they differ."""
+    before, after = _document(base), _document(shipped)
+    target = copy.deepcopy(after)
+    target["metadata"].pop("namespace", None)  # the kustomization's `namespace:` sets it
+    operations = json_patch(before, target)
+    if not operations:
+        return None
+    return {"target": {"kind": before["kind"], "name": before["metadata"]["name"]}, "patch": yaml_text(operations)}
+
+
+def json_patch(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
+    """RFC 6902 operations turning `before` into `after`: mappings compared key by key, anything
+    else (lists included: kustomize patches lists by index only) replaced whole where it differs."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        operations: list[dict[str, Any]] = []
+        for key in before:
+            pointer = f"{path}/{_pointer_escape(key)}"
+            if key not in after:
+                operations.append({"op": "remove", "path": pointer})
+            else:
+                operations += json_patch(before[key], after[key], pointer)
+        operations += [{"op": "add", "path": f"{path}/{_pointer_escape(key)}", "value": after[key]}
+                       for key in after if key not in before]
+        return operations
+    if before == after and type(before) is type(after):
+        return []
+    return [{"op": "replace", "path": path, "value": after}]
+
+
+def _pointer_escape(key: str) -> str:
+    """A JSON Pointer token (RFC 6901): annotation keys hold `/`."""
+    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _variants(profile: RegistryProfile) -> list[tuple[str, str]]:
@@ -141,7 +233,10 @@ def _profile_server_dir(profile: RegistryProfile, variant: str, server: Server) 
 
 
 def _servers_run(profile: RegistryProfile, variant: str) -> str:
-    """The folder holding the profile's per-server folders of one variant (current or legacy)."""
+    """The folder holding the profile's per-server folders of one variant (current or legacy), or
+    for `base` the catalog-wide server folders the profile's overlays build on."""
+    if variant == "base":
+        return paths.server_bundle_dir("")
     return f"{paths.profile_bundle_dir(profile.name)}{'legacy/' if variant == 'legacy' else ''}servers/"
 
 
@@ -284,6 +379,7 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
         yield from archive.add(registry_server_files(context, profile, parts, source, platform_folders(servers, "../")))
         archive.servers_run("current")
         yield from archive.add([mesh_overlay(f"{root}with-mesh/", source, version, platform_folders(servers, "../"))])
+    archive.servers_run("base")  # bundles/servers/ sorts after bundles/registries/
     yield from archive.finish()
 
 
@@ -452,7 +548,6 @@ class _ProfileArchive:
         self._context = context
         self._profile = profile
         self._servers = sorted(servers, key=lambda server: server.name)
-        self._parent = _archive_parent(profile)
         self._folders: set[str] = set()  # the archive's folder entries so far, across its pieces
         self._pieces: list[ArchivePiece] = []
         self._writer = self._new_piece()
@@ -461,15 +556,16 @@ class _ProfileArchive:
         """Yield `files` (for the output) and put them in the archive; they must sort after what it holds."""
         yield from files
         for item in sorted(files, key=lambda item: path_order(item.path)):
-            self._writer.file_with_folders(item.path[len(self._parent):], item.content)
+            self._writer.file_with_folders(item.path, item.content)
 
     def servers_run(self, variant: str) -> None:
         """The folder of the profile's per-server folders of `variant`, then one piece per server."""
         if self._servers:
-            self._writer.file_with_folders(_servers_run(self._profile, variant)[len(self._parent):].rstrip("/"), None)
+            self._writer.file_with_folders(_servers_run(self._profile, variant).rstrip("/"), None)
         self._pieces.append(self._writer.finish())
+        profile_name = None if variant == "base" else self._profile.name
         for server in self._servers:
-            length, compressed = tarball_piece(self._context, server, self._profile.name, variant).split(b"\n", 1)
+            length, compressed = tarball_piece(self._context, server, profile_name, variant).split(b"\n", 1)
             self._pieces.append(ArchivePiece(compressed, int(length)))
         self._writer = self._new_piece()
 
@@ -482,16 +578,12 @@ class _ProfileArchive:
         return PieceWriter(_mtime(self._context), ChunkedMembers(partial(by_content, self._context, compress)), self._folders)
 
 
-def _server_piece(context: RenderContext, profile: RegistryProfile, files: Sequence[OutputFile]) -> ArchivePiece:
-    """A server's folder in one variant of the profile, as tar entries (its folder entry included)."""
-    parent = _archive_parent(profile)
-    entries = {item.path[len(parent):]: item.content for item in files}
+def _server_piece(context: RenderContext, files: Sequence[OutputFile]) -> ArchivePiece:
+    """A server's folder (in one variant of a profile, or the catalog-wide one) as tar entries, its
+    folder entries included. Entries keep their site paths: the overlays' relative links to
+    `bundles/servers/` resolve in the unpacked tarball as in the site."""
+    entries = {item.path: item.content for item in files}
     return archive_piece(entries, {name.rsplit("/", 1)[0] for name in entries}, _mtime(context))
-
-
-def _archive_parent(profile: RegistryProfile) -> str:
-    root = paths.profile_bundle_dir(profile.name)
-    return root[: -len(f"{profile.name}/")]
 
 
 def _mtime(context: RenderContext) -> int:

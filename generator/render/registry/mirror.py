@@ -1,7 +1,12 @@
 """Static mirror of the official MCP Registry API v0.1, at the site root and per registry profile.
 
-Every lookup is a file: `.../servers/<ns>%2F<name>/versions[/<version>|/latest]` are
-`index.json` files in the folders the decoded name gives. The list, `GET {base}/v0.1/servers`,
+Every lookup is a file or the copy of one: `.../servers/<ns>%2F<name>/versions[/<version>|/latest]`
+are `index.json` files in the folders the decoded name gives, except the byte-identical
+duplicates the shipped web-server configurations answer from the one file (`--hosting
+query-layer`, the default): `versions/latest` when the version has its own folder, and a
+profile's documents when they equal the site root's (its policy withholds no tool). The
+query layer finds them through the base's index, which also says which servers a profile
+admits; `--hosting plain` writes every document as a file. The list, `GET {base}/v0.1/servers`,
 is answered by the query layer from the base's compact index, and without parameters by its
 first page (`mcp_query_index`): no list grows with the catalog. Each base also serves
 an `openapi.yaml` describing exactly these GET endpoints, which ToolHive's registry
@@ -11,7 +16,6 @@ as the ToolHive registry server serves `GET /registry/{registryName}/v0.1/...`.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -21,15 +25,13 @@ from generator import derived, paths
 from generator.errors import OutputError
 from generator.models import RegistryProfile, Server
 from generator.output import OutputFile
-from generator.render.context import RenderContext
+from generator.render.context import PLAIN, QUERY_LAYER, RenderContext
 from generator.render.encoding import json_piece
 from generator.render.kind import OutputKind, render_kind
 from generator.render.registry.openapi import openapi_document
 from generator.render.registry.query_index import ListEntry, encoded_page, first_page, query_index
 from generator.render.registry.server_json import OFFICIAL, encoded_server_json, updated_at
 
-# A version gets its own folder only when it is one safe path segment; `latest` always exists.
-_VERSION_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,127}$")
 
 
 def official_meta(context: RenderContext, server: Server) -> dict[str, Any]:
@@ -53,15 +55,36 @@ def checked_registry_name(name: str) -> str:
 
 
 def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
-    """The server's versions files at every base serving it (its server.json per base is a piece the lists share)."""
+    """The server's lookup documents at every base serving it (its server.json per base is a piece the lists share).
+
+    For the query layer, a profile's documents are left out when they are the root's bytes, and
+    `latest` where `_lookup_documents` says; `--hosting plain` writes every document.
+    """
     name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
     meta = json_piece(official_meta(context, server))
+    root_response = None  # the site root comes first in _bases
     for base, profile in _bases(context, server):
         response = _response(encoded_server_json(context, server, profile.name if profile else None), meta)
-        yield OutputFile(paths.mcp_versions(name, base), encoded_page([response], None))
+        if profile is None:
+            root_response = response
+        elif response == root_response and context.hosting == QUERY_LAYER:
+            continue  # the query layer answers this profile's lookups from the root's files
+        yield from _lookup_documents(context, name, server.version, base, response)
+
+
+def _lookup_documents(context: RenderContext, name: str, version: str, base: str, response: bytes) -> Iterator[OutputFile]:
+    """`versions`, `versions/<version>` and `versions/latest` of one server at one base.
+
+    `latest` is the version document again: for the query layer (`--hosting query-layer`) it is
+    written only when the version has no folder of its own (not one safe path segment), and the
+    layer answers `latest` from the version the base's index names.
+    """
+    yield OutputFile(paths.mcp_versions(name, base), encoded_page([response], None))
+    has_folder = paths.mcp_version_has_folder(version)
+    if not has_folder or context.hosting == PLAIN:
         yield OutputFile(paths.mcp_version(name, "latest", base), response + b"\n")
-        if _VERSION_SEGMENT.fullmatch(server.version) and server.version != "latest":
-            yield OutputFile(paths.mcp_version(name, server.version, base), response + b"\n")
+    if has_folder:
+        yield OutputFile(paths.mcp_version(name, version, base), response + b"\n")
 
 
 def _bases(context: RenderContext, server: Server) -> list[tuple[str, RegistryProfile | None]]:

@@ -170,7 +170,7 @@ def _profile_steps(server: Server, profile: RegistryProfile, secret_name: str) -
         withheld=_withheld(profile, server),
         kept=len(derived.profile_tools(profile, server)),
         secret_command=_secret_command(server, secret_name, profile.namespace),
-        apply_command=f"kubectl apply -k {profile.name}/servers/{server.name}/",
+        apply_command=f"kubectl apply -k {folder}",
         check_command=f"kubectl -n {profile.namespace} get {resource} {server.name}",
     )
 
@@ -228,13 +228,14 @@ def _client_config(server: Server, cluster_image: str | None, namespace: str) ->
 
 
 def bundle_text(context: RenderContext, server: Server) -> str:
-    """The server's `all.yaml`, built by the bundles renderer's public functions (the page embeds it to copy)."""
+    """What `kubectl kustomize` makes of the server's bundle, built by the bundles renderer's public
+    functions: the page embeds it to copy (the bundle ships no all.yaml)."""
     folder = bundles.Folder(
         paths.server_bundle_dir(server.name),
         f"servers/{server.name}.yaml",
         bundles.server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None),
     )
-    return bundles.all_yaml(paths.server_bundle_all(server.name), folder, context.catalog.meta.version).content.decode()
+    return bundles.all_yaml(paths.server_bundle_dir(server.name) + "all.yaml", folder, context.catalog.meta.version).content.decode()
 
 
 def deploy_plan(context: RenderContext, server: Server, placements: list[Placement]) -> DeployPlan | None:
@@ -258,9 +259,9 @@ def deploy_plan(context: RenderContext, server: Server, placements: list[Placeme
         profiles=[_profile_steps(server, profile, secret_name) for profile in deployable_in],
         all_withheld=[profile.name for profile in admitting if profile not in deployable_in],
         secret_command=_secret_command(server, secret_name, "<your-namespace>"),
-        bundle=paths.server_bundle_all(server.name),
-        bundle_dir=paths.server_bundle_dir(server.name) + "kustomization.yaml",
-        apply_command="kubectl apply -n <your-namespace> -f all.yaml",
+        bundle=paths.server_bundle_kustomization(server.name),
+        bundle_dir=paths.server_bundle_dir(server.name),
+        apply_command=f"kubectl apply -n <your-namespace> -k {paths.server_bundle_dir(server.name)}",
         manifest=bundle_text(context, server),
         check_commands=[f"kubectl -n <your-namespace> get {resource} {server.name}"],
         thv_command=_thv_command(server, cluster_image),

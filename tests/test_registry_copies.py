@@ -1,0 +1,185 @@
+"""The MCP mirror's byte-identical copies: left out by default, answered by the query layer, written by `--hosting plain`.
+
+`build` writes `versions/latest` only where the version has no folder of its own, and a
+profile's lookup documents only where they differ from the site root's (its policy withholds
+a tool). The shipped nginx and Apache configurations answer the others from the one file,
+through the base's index. Proven here against the full output (`--hosting plain`, every
+document a file, each with the bytes builds before the cut wrote): every URL of the official API
+and its /v0 alias answers the same bytes from the cut output; a profile never answers for a
+server it leaves out; and the cut output holds no two identical lookup documents.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+import requests
+
+from catalog_lists import BASES, catalog_lists
+from webservers import apache_serving, nginx_serving
+
+# A lookup document as `build` lays it out: {base}v0.1/servers/<ns>/<name>/versions[/<version>]/index.json.
+LOOKUP = re.compile(r"^(?P<base>(?:registry/[a-z0-9-]+/)?)v0\.1/servers/(?P<name>[^/]+/[^/]+)/versions(?:/(?P<version>[^/]+))?/index\.json$")
+# What the index of our own API lists changes with the files written; nothing else may.
+INDEXES_OF_WRITTEN_FILES = {"api/v1/index.json", "api/v1/index.html"}
+
+
+@pytest.fixture(scope="module", params=["nginx", "apache"])
+def cut_site_url(request: pytest.FixtureRequest, default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The default build (copies left out) behind each web server's shipped configuration."""
+    serving = nginx_serving if request.param == "nginx" else apache_serving
+    with serving(default_site, tmp_path_factory.mktemp(f"copies-{request.param}")) as url:
+        yield url
+
+
+def files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
+
+
+def lookup_documents(site: Path) -> dict[str, bytes]:
+    return {path: data for path, data in files(site).items() if LOOKUP.match(path)}
+
+
+def api_urls(path: str) -> list[str]:
+    """The URLs a document answers: the v0.1 lookup with the name's slash as %2F (and a trailing slash), its /v0 alias,
+    and for `latest` the old `GET /v0/servers/{name}`; the list's first page at `{base}v0.1/servers`."""
+    lookup = LOOKUP.match(path)
+    if lookup is None:
+        base = path.removesuffix("v0.1/servers/index.json")
+        return [f"{base}v0.1/servers", f"{base}v0/servers"] if path.endswith("v0.1/servers/index.json") else [path]
+    base, name, version = lookup["base"], quote(lookup["name"], safe=""), lookup["version"]
+    tail = f"{name}/versions" + (f"/{version}" if version else "")
+    urls = [f"{base}v0.1/servers/{tail}", f"{base}v0.1/servers/{tail}/", f"{base}v0/servers/{tail}"]
+    return urls + ([f"{base}v0/servers/{name}"] if version == "latest" else [])
+
+
+def test_the_full_output_is_the_cut_one_plus_copies(default_site: Path, plain_site: Path) -> None:
+    cut, full = files(default_site), files(plain_site)
+    assert set(cut) <= set(full)
+    assert [p for p in cut if cut[p] != full[p]] == sorted(INDEXES_OF_WRITTEN_FILES)
+    left_out = sorted(set(full) - set(cut))
+    assert left_out and all(LOOKUP.match(path) for path in left_out), left_out[:5]
+    kept = defaultdict(list)
+    for path, data in lookup_documents(default_site).items():
+        kept[data].append(path)
+    for path in left_out:
+        assert full[path] in kept, f"{path} was left out, but no document written has its bytes"
+
+
+def test_no_two_lookup_documents_are_the_same_bytes(default_site: Path) -> None:
+    by_content = defaultdict(list)
+    for path, data in lookup_documents(default_site).items():
+        by_content[hashlib.sha256(data).hexdigest()].append(path)
+    assert [paths for paths in by_content.values() if len(paths) > 1] == []
+
+
+def test_latest_is_left_out_only_where_the_version_has_a_folder(default_site: Path) -> None:
+    documents = lookup_documents(default_site)
+    latest = [path for path in documents if path.endswith("/versions/latest/index.json")]
+    with_folder = {path.rsplit("/", 2)[0] for path in documents if LOOKUP.match(path)["version"] not in {None, "latest"}}
+    assert all(path.removesuffix("/latest/index.json") not in with_folder for path in latest)
+
+
+def mirror_documents(full_site: Path) -> dict[str, bytes]:
+    return {path: data for path, data in files(full_site).items()
+            if path.startswith(("v0.1/", "registry/")) or path.endswith("openapi.yaml")}
+
+
+def wrong_answers(site_url: str, full_site: Path) -> list[tuple[str, int, str]]:
+    """Every URL of every mirror document of `full_site` whose answer at `site_url` is not that document's bytes."""
+    wrong = []
+    with requests.Session() as session:
+        for path, data in sorted(mirror_documents(full_site).items()):
+            for url in api_urls(path):
+                answer = session.get(f"{site_url}/{url}", timeout=10)
+                if answer.status_code != 200 or answer.content != data:
+                    wrong.append((url, answer.status_code, answer.text[:80]))
+    return wrong
+
+
+def test_every_document_url_answers_the_full_outputs_bytes(cut_site_url: str, plain_site: Path) -> None:
+    """Every document of the MCP mirror (lookups, lists, OpenAPI descriptions), at every base and
+    through every URL a client uses for it, served from the cut output under the shipped config."""
+    assert sum(1 for path in mirror_documents(plain_site) if path.endswith("/versions/latest/index.json")) > 36
+    assert wrong_answers(cut_site_url, plain_site) == []
+
+
+@pytest.mark.parametrize("serving", [nginx_serving, apache_serving], ids=["nginx", "apache"])
+def test_a_version_without_a_folder_keeps_its_latest_document(serving, write_tree, tmp_path: Path) -> None:
+    """`1.0~rc1` (a Debian-style pre-release) is no folder name: `latest` is the only version document, written at the root and
+    answered from there for the profiles that keep every tool."""
+    from conftest import FETCH_YAML
+    from generator.build import build
+
+    source = write_tree({"fetch.yaml": FETCH_YAML.replace("version: 1.0.3", "version: 1.0~rc1")})
+    cut, full = tmp_path / "cut" / "site", tmp_path / "full" / "site"
+    build(source, cut, use_cache=False, cache_dir=tmp_path / "cache-cut")
+    build(source, full, hosting="plain", use_cache=False, cache_dir=tmp_path / "cache-full")
+    assert sorted(lookup_documents(cut)) == ["v0.1/servers/com.example.test/fetch/versions/index.json",
+                                             "v0.1/servers/com.example.test/fetch/versions/latest/index.json"]
+    assert len(lookup_documents(full)) == 6
+    (tmp_path / "server").mkdir()
+    with serving(cut, tmp_path / "server") as url:
+        assert wrong_answers(url, full) == []
+
+
+@pytest.mark.parametrize("base", BASES[1:])
+def test_a_profile_never_answers_for_a_server_it_leaves_out(cut_site_url: str, default_site: Path, base: str) -> None:
+    """The fallback to the site root's files is bounded by the profile's own index: a server the
+    root lists and the profile does not is a 404 at every lookup URL under the profile."""
+    lists = catalog_lists()
+    admitted = {item.name for item in lists[base]}
+    left_out = [item for item in lists[""] if item.name not in admitted]
+    assert left_out, f"{base} admits every server: nothing to check"
+    for item in left_out:
+        name = quote(item.name, safe="")
+        assert (default_site / f"v0.1/servers/{item.name}/versions/{item.version}/index.json").is_file()
+        for url in (f"v0.1/servers/{name}/versions", f"v0.1/servers/{name}/versions/latest",
+                    f"v0.1/servers/{name}/versions/{item.version}", f"v0/servers/{name}",
+                    f"v0.1/servers/{item.name}/versions/latest"):
+            answer = requests.get(f"{cut_site_url}/{base}{url}", timeout=10)
+            assert (answer.status_code, answer.json()) == (404, {"error": "Not found"}), (base, url)
+
+
+@pytest.mark.parametrize("url", ["v0.1/servers/com.example.mcp%2Ffetch/versions/9.9.9",
+                                 "registry/production/v0.1/servers/com.example.mcp%2Ffetch/versions/9.9.9",
+                                 "registry/no-such/v0.1/servers/com.example.mcp%2Ffetch/versions/latest",
+                                 "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch%2Fextra/versions/latest"])
+def test_other_versions_and_bases_are_not_found(cut_site_url: str, url: str) -> None:
+    answer = requests.get(f"{cut_site_url}/{url}", timeout=10)
+    assert (answer.status_code, answer.json()) == (404, {"error": "Not found"}), url
+
+
+def test_a_rebuild_with_the_other_hosting_mode_writes_or_removes_the_copies(write_tree, tmp_path: Path) -> None:
+    """`--hosting` is part of the build's key: a cached rebuild in the other mode is the cold build of that mode."""
+    from generator.build import build
+
+    source = write_tree()
+    cold = {mode: tmp_path / f"cold-{mode}" / "site" for mode in ("query-layer", "plain")}
+    for mode, out in cold.items():
+        build(source, out, hosting=mode, use_cache=False, cache_dir=tmp_path / f"cache-cold-{mode}")
+    assert len(files(cold["plain"])) > len(files(cold["query-layer"]))
+    out = tmp_path / "rebuilt" / "site"
+    for mode in ("query-layer", "plain", "query-layer"):
+        report = build(source, out, hosting=mode, cache_dir=tmp_path / "cache")
+        assert files(out) == files(cold[mode]), mode
+        assert report.files == len(files(out)), mode
+
+
+def test_the_build_command_takes_the_hosting_mode_and_counts_the_files_it_wrote(write_tree, runner, tmp_path: Path) -> None:
+    from generator.cli import main
+
+    source = write_tree()
+    for mode in ("query-layer", "plain"):
+        out = tmp_path / mode / "site"
+        result = runner.invoke(main, ["build", "--source", str(source), "--out", str(out), "--hosting", mode])
+        assert result.exit_code == 0, result.output
+        assert f"({len(files(out))} files" in result.output, result.output
+        latest = list(out.glob("v0.1/servers/*/*/versions/latest/index.json"))
+        assert len(latest) == (2 if mode == "plain" else 0), mode
