@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from generator import derived, paths
 from generator.errors import OutputError
-from generator.models import EnvVar, Header, Package, RegistryProfile, Server, Tool
+from generator.models import EnvVar, Header, Package, Server, Tool
 from generator.render.context import RenderContext
 from generator.render.encoding import json_piece
 from generator.render.memo import per_server
