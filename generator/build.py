@@ -16,6 +16,7 @@ reach the output folder.
 
 from __future__ import annotations
 
+import os
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -104,12 +105,12 @@ def build(
 
     With `jobs` > 1 the work runs in that many worker processes; every renderer is a pure
     function of its inputs, so the files are the same bytes as with one job, and with or
-    without the cache (`cache_dir`, by default `.cache/mcp-catalog/<out name>/` beside `out_dir`).
+    without the cache (`cache_dir`, by default in the user's cache folder: `cache.default_cache_dir`).
     """
     started = time.perf_counter()
     with os_errors("cannot read the output folder", out_dir, CHOOSE_OUT):
         check_output_dir(out_dir, source_dir)
-    notes = () if cache_dir is not None or cache.default_cache_dir(out_dir).exists() else (_cache_beside_note(out_dir),)
+    notes = _legacy_cache_note(out_dir) if cache_dir is None and use_cache else ()
     cache_dir = cache_dir or cache.default_cache_dir(out_dir)
     _check_cache_dir(cache_dir, out_dir, source_dir)
     # The output's own lock first: two builds of one folder with different --cache-dir must not both run.
@@ -263,12 +264,13 @@ def _fragment_store(state: cache.CacheState | None, cache_dir: Path, use_cache: 
     return cache.fresh_store(cache_dir) if use_cache else FragmentStore.temporary(cache_dir)
 
 
-def _cache_beside_note(out_dir: Path) -> str:
-    """The note a first build with the default cache prints: the cache sits in the folder holding the site."""
-    folder = cache.default_cache_dir(out_dir)
-    return (f"note: the build cache is {folder}, in the folder that holds the site: if a web server serves "
-            f"{folder.parent.parent.parent}, keep it from serving dot-folders (the configs in deploy/web do) "
-            "or pass --cache-dir outside it")
+def _legacy_cache_note(out_dir: Path) -> tuple[str, ...]:
+    """A note while the cache of an earlier version still lies beside the output (in a folder a web server may serve)."""
+    legacy = cache.legacy_cache_dir(out_dir)
+    if not os.path.isfile(legacy / cache.STATE_FILE):  # False, too, when it cannot be looked at
+        return ()
+    return (f"note: {legacy} is the build cache of an earlier mcp-catalog, beside the site and no longer used "
+            f"(the cache is now in {cache.default_cache_dir(out_dir)}): delete it",)
 
 
 def _check_cache_dir(cache_dir: Path, out_dir: Path, source_dir: Path) -> None:

@@ -155,7 +155,7 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     "--cache-dir",
     type=click.Path(path_type=Path, file_okay=False),
     default=None,
-    help="Build cache folder [default: .cache/mcp-catalog/<out name>/ beside --out].",
+    help="Build cache folder [default: $XDG_CACHE_HOME/mcp-catalog/<out>-<hash>/, else ~/.cache/mcp-catalog/...].",
 )
 @click.option("--no-cache", is_flag=True, help="Render every server again and rewrite the whole output folder.")
 def build_command(
@@ -305,7 +305,7 @@ def package(source: Path, quiet: bool, verbose: bool, site: Path, out: Path, key
               help="Public key the release must be signed with.")
 @click.option("--not-older-than", metavar="VERSION", default=None, help="Refuse releases older than VERSION.")
 def verify(source: Path, quiet: bool, verbose: bool, target: Path, pubkey: Path | None, not_older_than: str | None) -> None:
-    """Check a release tarball or site folder offline: signature, checksums, completeness."""
+    """Check a release tarball or site folder offline: signatures, sizes, checksums, completeness."""
     from generator.release.verify import verify_release
     verified = verify_release(target, pubkey, not_older_than)
     if not quiet:

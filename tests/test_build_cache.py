@@ -14,8 +14,12 @@ from pathlib import Path
 
 import pytest
 
+from click.testing import CliRunner
+
 from generator.build import BuildReport, build
+from generator.cli import main
 from generator.errors import OutputError, SourceInvalid
+from generator.incremental.cache import default_cache_dir
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
@@ -183,11 +187,47 @@ def test_a_cache_folder_inside_the_output_or_source_is_refused(catalog: Path, tm
         build(catalog, site, cache_dir=cache_dir)
 
 
-def test_the_cache_lives_beside_the_output_and_is_not_published(catalog: Path, tmp_path: Path) -> None:
-    site = tmp_path / "site"
+def test_the_default_cache_is_in_the_user_cache_folder_not_beside_the_output(
+    catalog: Path, tmp_path: Path, user_cache_home: Path
+) -> None:
+    """A web server serving the folder that holds the site must find no cache there (it held every parsed server file)."""
+    site = tmp_path / "docroot" / "site"
     build(catalog, site)
-    assert (tmp_path / ".cache/mcp-catalog/site/state.marshal").is_file()
+    cache_dir = default_cache_dir(site)
+    assert (cache_dir / "state.marshal").is_file()
+    assert cache_dir.parent == user_cache_home / "mcp-catalog"
+    assert cache_dir.name.startswith("docroot-site-") and len(cache_dir.name) == len("docroot-site-") + 16
+    assert not cache_dir.is_relative_to(site.parent)
+    assert sorted(p.name for p in site.parent.iterdir()) == [".site.lock", "site"]
     assert not any(".cache" in path for path in snapshot(site))
+    assert default_cache_dir(tmp_path / "elsewhere" / "site") != cache_dir  # one cache per output path
+
+
+def test_xdg_cache_home_is_used_only_when_absolute(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert default_cache_dir(tmp_path / "site").parent == tmp_path / "xdg" / "mcp-catalog"
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for unusable in ("", "relative/cache"):
+        monkeypatch.setenv("XDG_CACHE_HOME", unusable)
+        assert default_cache_dir(tmp_path / "site").parent == tmp_path / "home" / ".cache" / "mcp-catalog"
+
+
+def test_no_cache_note_is_printed_and_an_old_cache_beside_the_site_is_named(
+    catalog: Path, tmp_path: Path, runner: CliRunner
+) -> None:
+    site = tmp_path / "docroot" / "site"
+    for options in (["--no-cache"], [], []):
+        result = runner.invoke(main, ["build", "--source", str(catalog), "--out", str(site), *options])
+        assert result.exit_code == 0, result.output
+        assert "note:" not in result.output
+    legacy = tmp_path / "docroot" / ".cache" / "mcp-catalog" / "site"
+    legacy.mkdir(parents=True)
+    (legacy / "state.marshal").write_bytes(b"from an earlier version")
+    result = runner.invoke(main, ["build", "--source", str(catalog), "--out", str(site)])
+    assert (f"note: {legacy} is the build cache of an earlier mcp-catalog, beside the site and no longer used "
+            f"(the cache is now in {default_cache_dir(site)}): delete it") in result.output.splitlines()
+    result = runner.invoke(main, ["build", "--source", str(catalog), "--out", str(site), "--no-cache"])
+    assert "note:" not in result.output
 
 
 def test_only_changed_server_files_are_parsed_again(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -251,7 +291,7 @@ def test_a_second_build_into_the_same_folder_is_refused_while_one_runs(catalog: 
 
     site = tmp_path / "site"
     build(catalog, site)
-    lock = tmp_path / ".cache/mcp-catalog/site/lock"
+    lock = default_cache_dir(site) / "lock"
     before = snapshot(site)
     with open(lock, "a+b") as held:  # what a running build holds
         fcntl.flock(held, fcntl.LOCK_EX)
@@ -294,7 +334,7 @@ def test_input_keys_tell_values_apart_and_refuse_what_they_cannot_hash(catalog: 
 def test_a_damaged_cache_gives_a_cold_build(catalog: Path, tmp_path: Path, damaged: str) -> None:
     site = tmp_path / "site"
     build(catalog, site)
-    cached = tmp_path / ".cache/mcp-catalog/site" / damaged
+    cached = default_cache_dir(site) / damaged
     data = bytearray(cached.read_bytes())
     data[len(data) // 2] ^= 0x01  # one flipped bit, deep inside a server's cached state
     cached.write_bytes(bytes(data))
@@ -305,7 +345,7 @@ def test_a_damaged_cache_gives_a_cold_build(catalog: Path, tmp_path: Path, damag
 def test_a_missing_or_replaced_fragment_store_gives_a_cold_build(catalog: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     build(catalog, site)
-    store = tmp_path / ".cache/mcp-catalog/site/fragments.bin"
+    store = default_cache_dir(site) / "fragments.bin"
     store.unlink()
     missing = build(catalog, site)
     assert missing.rendered_servers == missing.servers
@@ -324,7 +364,7 @@ def test_the_fragment_store_is_compacted_and_still_read_right(
 
     site = tmp_path / "site"
     build(catalog, site)
-    store = tmp_path / ".cache/mcp-catalog/site/fragments.bin"
+    store = default_cache_dir(site) / "fragments.bin"
     cold_size = store.stat().st_size
     edit(catalog / "servers/fetch.yaml", "description: ", "description: Once ")
     build(catalog, site)
@@ -358,7 +398,7 @@ def test_a_rebuild_with_nothing_changed_stores_nothing_again(catalog: Path, tmp_
     """Archive chunks the store already holds are pointed at again, not appended again."""
     site = tmp_path / "site"
     build(catalog, site)
-    store = tmp_path / ".cache/mcp-catalog/site/fragments.bin"
+    store = default_cache_dir(site) / "fragments.bin"
     before = store.stat().st_size
     assert build(catalog, site).written == 0
     assert store.stat().st_size == before
@@ -386,7 +426,7 @@ def test_a_compaction_that_fails_leaves_a_good_build_and_a_usable_cache(
     edit(catalog / "servers/fetch.yaml", "description: ", "description: Full disk ")
     build(catalog, site)
     monkeypatch.undo()
-    assert not list((tmp_path / ".cache/mcp-catalog/site").glob("*.tmp-*"))
+    assert not list(default_cache_dir(site).glob("*.tmp-*"))
     edit(catalog / "servers/fetch.yaml", "description: ", "description: Then ")
     report = warm_equals_cold(catalog, site, tmp_path, "after-failed-compaction")
     assert report.rendered_servers == 1  # the cache survived

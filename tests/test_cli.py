@@ -52,7 +52,7 @@ def test_failed_build_leaves_previous_output_untouched(write_tree, runner, tmp_p
     assert result.exit_code == 1
     assert "fetch.yaml:14: port: input should be a valid integer" in result.output
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache", ".site.lock", "site", "src"], "no staging folder left behind"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site", "src"], "no staging folder left behind"
 
 
 @pytest.mark.parametrize("where", ["source", "parent", "inside", "root", "home", "foreign"])

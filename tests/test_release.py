@@ -61,11 +61,26 @@ def test_signed_release_verifies(runner, release, keys):
 
 
 @pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
-def test_stock_minisign_verifies_our_signatures(release, keys):
-    for path in (release.tarball, release.checksums):
+def test_stock_minisign_verifies_our_signatures(release, keys, tmp_path):
+    with tarfile.open(release.tarball) as archive:
+        archive.extractall(tmp_path, filter="data")
+    (root,) = tmp_path.iterdir()
+    for path in (release.tarball, release.checksums, root / "SIZES", root / "SHA256SUMS"):
         result = subprocess.run([MINISIGN, "-Vm", str(path), "-p", str(keys / "release.pub")], capture_output=True, text=True)
         assert result.returncode == 0, result.stderr
         assert "version=1.0.0" in result.stdout
+
+
+def test_sizes_lists_every_member_of_the_tarball_with_its_size(release):
+    with tarfile.open(release.tarball) as archive:
+        members = archive.getmembers()
+        root = members[0].name
+        assert [m.name for m in members[:3]] == [root, f"{root}/SIZES", f"{root}/SIZES.minisig"]
+        listed = archive.extractfile(members[1]).read().decode()
+    files = {m.name.removeprefix(f"{root}/"): m.size for m in members[3:] if m.isfile()}
+    assert listed == "".join(f"{size}  {path}\n" for path, size in sorted(files.items()))
+    assert {"SHA256SUMS", "SHA256SUMS.minisig", "index.html"} <= files.keys()
+    assert "SIZES" not in release.checksums.read_text()  # SHA256SUMS as before: the site's files only
 
 
 @pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
@@ -105,7 +120,11 @@ def test_tarball_is_reproducible_across_umask_mtime_and_folder(tmp_path, default
     assert digests[0] == digests[1]
     with tarfile.open(result.tarball) as archive:
         members = archive.getmembers()
-    assert [m.name for m in members] == sorted((m.name for m in members), key=lambda name: name.split("/"))
+    root = members[0].name
+    # The size list and its signature first, then everything else in path order.
+    assert [m.name for m in members[:2]] == [root, f"{root}/SIZES"]
+    rest = [m.name for m in members[2:]]
+    assert rest == sorted(rest, key=lambda name: name.split("/"))
     assert {(m.uid, m.gid, m.uname, m.gname) for m in members} == {(0, 0, "", "")}
     assert {m.mode for m in members if m.isfile()} == {0o644}
     assert len({m.mtime for m in members}) == 1
@@ -166,7 +185,8 @@ def test_verify_rejects_an_added_file(runner, release, tmp_path):
     _rewrite(release.tarball, target, add)
     code, out = verify(runner, target)
     assert code == 1
-    assert "backdoor.js: not listed in SHA256SUMS (added after the release was made)" in out
+    assert f"{root}/backdoor.js: not listed in SIZES (added after the release was made)" in out
+    assert f"{target}: reading stopped at {root}/backdoor.js, whose header claims 3 bytes that SIZES does not allow" in out
 
 
 @pytest.mark.parametrize(
@@ -235,11 +255,14 @@ def test_verify_a_site_folder_and_its_tampering(runner, release, keys, tmp_path)
     assert code == 0, out
     (root / "index-extra.html").write_text("<p>hi</p>")
     (root / "schemas" / "server.schema.json").write_text("{}")
+    page = root / "index.html"
+    page.write_bytes(page.read_bytes().replace(b"<html", b"<HTML", 1))  # the same size
     os.symlink("/etc/passwd", root / "passwd")
     code, out = verify(runner, root, "--pubkey", str(keys / "release.pub"))
     assert code == 1
-    assert "index-extra.html: not listed in SHA256SUMS" in out
-    assert "schemas/server.schema.json: content differs from its checksum" in out
+    assert "index.html: content differs from its checksum (modified or corrupted)" in out
+    assert "index-extra.html: not listed in SIZES (added after the release was made)" in out
+    assert "schemas/server.schema.json: size differs from the one SIZES lists (modified, or a decompression bomb)" in out
     assert "passwd -> /etc/passwd: symlink (releases hold regular files only)" in out
 
 
@@ -267,10 +290,10 @@ def test_air_gap_end_to_end(runner, release, keys, tmp_path):
     site.chmod(0o755)
     with nginx_serving(site, tmp_path / "nginx") as url:
         mirror = tmp_path / "mirror"
-        # Start from the pages and from SHA256SUMS so that every listed file is fetched.
-        listed = [line.split("  ", 1)[1] for line in (site / "SHA256SUMS").read_text().splitlines()]
+        # Start from the pages and from SIZES so that every listed file is fetched.
+        listed = [line.split("  ", 1)[1] for line in (site / "SIZES").read_text().splitlines()]
         urls = tmp_path / "urls.txt"
-        urls.write_text("".join(f"{url}/{path}\n" for path in ["SHA256SUMS", "SHA256SUMS.minisig", *listed]))
+        urls.write_text("".join(f"{url}/{path}\n" for path in ["SIZES", "SIZES.minisig", *listed]))
         result = subprocess.run(
             [WGET, "--mirror", "--no-host-directories", f"--cut-dirs={PREFIX.count('/')}", "-e", "robots=off",
              "--quiet", "-P", str(mirror), "-i", str(urls), f"{url}/index.html"],

@@ -160,7 +160,7 @@ def test_leftovers_of_interrupted_builds_are_removed_by_the_next(write_tree, tmp
         (tmp_path / leftover / "servers" / "big.html").write_bytes(b"x" * 1000)
     (tmp_path / ".other.tmp-keep").mkdir()  # another output's: not ours to remove
     build(source, out)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".cache", ".other.tmp-keep", ".site.lock", "site", "src"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tmp-keep", ".site.lock", "site", "src"]
 
 
 def test_two_builds_of_one_output_with_different_cache_folders_never_both_run(write_tree, runner, tmp_path):

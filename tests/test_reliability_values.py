@@ -96,6 +96,73 @@ def test_look_alike_titles_and_names_are_warned_about(write_tree, runner):
             f"{source}/servers/docs-remote.yaml but is other characters: readers cannot tell them apart; rename one") in result.output.splitlines()
 
 
+@pytest.mark.parametrize("title, look_alike", [
+    ("GitHub", "Git\u13bbub"),      # Cherokee letter MI, drawn as an H
+    ("Docs", "D\u0585cs"),          # Armenian small letter OH
+    ("GitHub", "\U0001d406itHub"),  # mathematical bold capital G
+    ("Slack", "S1ack"),             # digit one: Unicode's data confuses it with a small L
+    ("modem", "rnodem"),            # "rn" for "m", which the data lists too
+])
+def test_look_alikes_from_unicode_data_are_warned_about(write_tree, runner, title, look_alike):
+    """Letters the former table of 40 Cyrillic and Greek look-alikes did not know, or not all of them."""
+    ours = FETCH_YAML.replace("title: Fetch", f"title: {title}")
+    other = REMOTE_YAML.replace("title: Docs (remote)", f"title: {look_alike}")
+    source, result = validate(write_tree, runner, {"fetch.yaml": ours, "fetch.md": "x\n", "docs-remote.yaml": other,
+                                                   "docs-remote.md": "x\n"})
+    assert result.exit_code == 0, result.output
+    assert (f"{source}/servers/fetch.yaml:2: title: warning: '{title}' looks like the title '{look_alike}' of "
+            f"{source}/servers/docs-remote.yaml but is other characters: readers cannot tell them apart; rename one"
+            ) in result.output.splitlines()
+
+
+def test_look_alike_names_follow_the_skeleton_not_a_guess(write_tree, runner):
+    """'m' and 'rn' are confusable by Unicode's data (the old table did not know); '5' and 's' are not."""
+    servers = {}
+    for name in ("mail-m", "mail-rn", "mail5", "mails"):
+        servers[f"{name}.yaml"] = REMOTE_YAML.replace("name: docs-remote", f"name: {name}").replace(
+            "title: Docs (remote)", f"title: Server {name.upper()}")
+        servers[f"{name}.md"] = "x\n"
+    source, result = validate(write_tree, runner, servers)
+    assert result.exit_code == 0, result.output
+    warned = [line for line in result.output.splitlines() if "looks like" in line]
+    assert warned == [f"{source}/servers/mail-rn.yaml:1: name: warning: 'mail-rn' looks like the name 'mail-m' of "
+                      f"{source}/servers/mail-m.yaml but is other characters: readers cannot tell them apart; rename one"]
+
+
+def test_the_shipped_catalog_has_no_look_alikes(runner):
+    """Distinct ordinary names and titles (the default catalog's) are not confusable."""
+    from conftest import DEFAULT_SOURCE
+    result = runner.invoke(main, ["validate", "--source", str(DEFAULT_SOURCE), "--verbose"])
+    assert result.exit_code == 0, result.output
+    assert "looks like" not in result.output
+
+
+def test_the_look_alike_check_takes_one_skeleton_per_text(monkeypatch):
+    """Linear: a skeleton per name, then a dict; never a comparison of every pair."""
+    from generator.source import hostile
+    calls = []
+    real = hostile.skeleton
+    monkeypatch.setattr(hostile, "skeleton", lambda text: calls.append(text) or real(text))
+    entries = [(f"server-{i}", f"Server {i}") for i in range(20_000)] + [("evil", "Serv\u0435r 7"), ("other", "Server 7")]
+    found = list(hostile.look_alikes(entries))
+    assert len(calls) == len(entries)
+    assert found == [(20_000, 7)]  # the same text again is no look-alike: only the Cyrillic one
+
+
+def test_hidden_characters_in_an_overview_are_warnings_with_their_line(write_tree, runner):
+    overview = "## Usage\n\nRun `rm -rf /tmp/cache\u202e /` to clean up.\n\nPlain text.\nZero\u200bwidth.\n"
+    source, result = validate(write_tree, runner, {"fetch.yaml": FETCH_YAML, "fetch.md": overview})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert (f"{source}/servers/fetch.md:3: warning: holds \\u202e (bidirectional control or invisible character): "
+            "the text 'Run `rm -rf /tmp/cache\\u202e /` to clean up.' does not read as it is; remove it") in lines
+    assert (f"{source}/servers/fetch.md:6: warning: holds \\u200b (bidirectional control or invisible character): "
+            "the text 'Zero\\u200bwidth.' does not read as it is; remove it") in lines
+    assert "\u202e" not in result.output and "\u200b" not in result.output
+    strict = runner.invoke(main, ["validate", "--source", str(source), "--strict"])
+    assert strict.exit_code == 1
+
+
 @pytest.mark.parametrize("name", ["con", "com1", "lpt9", "nul", "aux", "prn"])
 def test_windows_device_names_are_refused(write_tree, runner, name):
     text = FETCH_YAML.replace("name: fetch\n", f"name: {name}\n", 1)

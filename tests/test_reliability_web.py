@@ -1,8 +1,9 @@
 """Reliability: what the shipped web configs hide and add, probed on real nginx and Apache.
 
-Marked `reliability`. Dot-files and dot-folders (.git, .env, the build cache beside the
-site) are never served; the CORS preflight 204 carries the security headers; the JSON
-API is compressed for clients that accept gzip.
+Marked `reliability`. Dot-files and dot-folders (.git, .env, a build cache an earlier version
+left beside the site) are never served, and the default build cache is no longer there; the
+CORS preflight 204 carries the security headers; the JSON API is compressed for clients that
+accept gzip.
 """
 
 from __future__ import annotations
@@ -104,13 +105,15 @@ def test_apache_preflight_204_carries_the_security_headers(apache):
         assert answer.headers.get(header) == value
 
 
-def test_a_first_build_with_the_default_cache_says_where_it_is(write_tree, runner, tmp_path):
+def test_a_build_into_a_web_root_leaves_no_cache_there(write_tree, runner, tmp_path, user_cache_home):
+    """The default cache of `--out DOCROOT/catalog` lay in DOCROOT/.cache and was served; it is in the user's cache now."""
     from generator.cli import main
     source, out = write_tree(), tmp_path / "docroot" / "catalog"
-    first = runner.invoke(main, ["build", "--source", str(source), "--out", str(out)])
-    assert first.exit_code == 0, first.output
-    assert (f"note: the build cache is {tmp_path / 'docroot' / '.cache' / 'mcp-catalog' / 'catalog'}, in the folder that "
-            f"holds the site: if a web server serves {tmp_path / 'docroot'}, keep it from serving dot-folders "
-            "(the configs in deploy/web do) or pass --cache-dir outside it") in first.output.splitlines()
-    again = runner.invoke(main, ["build", "--source", str(source), "--out", str(out)])
-    assert again.exit_code == 0 and "note:" not in again.output
+    for options in ([], ["--no-cache"]):
+        result = runner.invoke(main, ["build", "--source", str(source), "--out", str(out), *options])
+        assert result.exit_code == 0, result.output
+        assert "note:" not in result.output
+        assert sorted(p.name for p in (tmp_path / "docroot").iterdir()) == [".catalog.lock", "catalog"]
+    from generator.incremental.cache import default_cache_dir
+    assert (default_cache_dir(out) / "state.marshal").is_file()
+    assert default_cache_dir(out).parent == user_cache_home / "mcp-catalog"

@@ -7,7 +7,9 @@ for the catalog: its own files, pieces and the input keys of deferred files (see
 key matches and the disk still holds it as recorded (docs/architecture.md, "Per-server and
 catalog-wide halves, and the build cache"). The cache is trusted only for the output folder
 it describes, as the last build left it (its marker file's inode, size and mtime); anything
-else gives a cold build. The state file is `marshal` data (plain values; loading it runs
+else gives a cold build. It lives in the user's cache folder
+(`$XDG_CACHE_HOME/mcp-catalog/<output>-<hash>/`, see `default_cache_dir`), so it is neither
+published nor in any folder a web server serves the output from. The state file is `marshal` data (plain values; loading it runs
 nothing), one CRC-checked blob per server, so a damaged cache gives a cold build, never a
 wrong one.
 """
@@ -20,6 +22,7 @@ import hashlib
 import importlib.metadata
 import marshal
 import os
+import re
 import stat
 import sys
 import zlib
@@ -150,8 +153,34 @@ def exclusive(cache_dir: Path, out_dir: Path) -> Iterator[None]:
         yield
 
 
+def user_cache_home() -> Path:
+    """`$XDG_CACHE_HOME`, or `~/.cache` when it is unset, empty or relative (the XDG base directory rules)."""
+    value = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(value):
+        return Path(value)
+    try:
+        return Path.home() / ".cache"
+    except RuntimeError:  # no HOME and no password entry
+        raise OutputError("cannot find your cache folder (neither XDG_CACHE_HOME nor HOME is set): "
+                          "set one of them, or pass --cache-dir") from None
+
+
 def default_cache_dir(out_dir: Path) -> Path:
-    """`.cache/mcp-catalog/<name>/` beside the output folder."""
+    """`<user cache>/mcp-catalog/<parent>-<name>-<hash>/` for the output folder `out_dir`.
+
+    The name is derived from the resolved output path: its last two components to be read by
+    a person, and 16 hex digits of its SHA-256 so that two outputs never share a cache. Being
+    in the user's cache folder, it is never in a folder that holds the output (a web root).
+    """
+    resolved = out_dir.resolve()
+    parts = [re.sub(r"[^A-Za-z0-9_.-]+", "_", part).lstrip(".") for part in resolved.parts[-2:] if part != "/"]
+    readable = "-".join(part for part in parts if part)
+    digest = hashlib.sha256(os.fsencode(resolved)).hexdigest()[:16]
+    return user_cache_home() / "mcp-catalog" / f"{readable[:64] or 'root'}-{digest}"
+
+
+def legacy_cache_dir(out_dir: Path) -> Path:
+    """Where builds before the cache moved to the user's cache folder kept it: `.cache/mcp-catalog/<name>/` beside the output."""
     resolved = out_dir.resolve()
     return resolved.parent / ".cache" / "mcp-catalog" / resolved.name
 

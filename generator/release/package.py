@@ -4,6 +4,12 @@ The same site and SOURCE_DATE_EPOCH give a byte-identical tarball on any machine
 sorted, every mtime fixed, uid/gid 0 with empty owner names, modes 0644/0755, and a gzip
 header without file name or time at a fixed compression level. SHA256SUMS covers every file
 of the site; it goes inside the tarball (so a mirrored site can be verified) and beside it.
+
+SIZES lists the byte size of every other member (`<bytes>  <path>` per line, sorted by path:
+the site's files, SHA256SUMS and its signature) and is, with its own signature SIZES.minisig,
+the first thing in the tarball, right after the top-level folder. `verify` reads it, checks its
+signature, and then compares each member's header with it before reading the member: a
+tampered archive cannot make it decompress more than the listed bytes (see `verify`).
 """
 
 from __future__ import annotations
@@ -15,14 +21,17 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.archive import reproducible_tarball
+from generator.archive import PieceWriter, join_pieces, path_order
 from generator.errors import UsageError
 from generator.paths import CATALOG_JSON
 from generator.release import minisign
 from generator.release.diff import read_release_catalog
 
 CHECKSUMS = "SHA256SUMS"
+SIZES = "SIZES"
 SIGNATURE_SUFFIX = ".minisig"
+# Files a release adds to the site: never taken from a site folder being packaged.
+RELEASE_LISTS = (CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX, SIZES, SIZES + SIGNATURE_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,7 @@ def release_info(site: Path) -> ReleaseInfo:
 
 
 def site_files(site: Path) -> list[str]:
-    """Every regular file of the site as a sorted POSIX path, checksums and their signature excluded.
+    """Every regular file of the site as a sorted POSIX path, the release's lists and signatures excluded.
 
     A symlink or special file is refused: packaging must not carry files from outside the site.
     """
@@ -75,7 +84,7 @@ def site_files(site: Path) -> list[str]:
             mode = os.lstat(path).st_mode
             if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
                 refused.append(relative)
-            elif stat.S_ISREG(mode) and relative not in (CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX):
+            elif stat.S_ISREG(mode) and relative not in RELEASE_LISTS:
                 files.append(relative)
     if refused:
         raise UsageError(f"{site} holds links or special files, which a release cannot carry: {', '.join(sorted(refused))}")
@@ -89,6 +98,24 @@ def checksums_text(site: Path, files: list[str]) -> str:
         digest = hashlib.sha256((site / relative).read_bytes()).hexdigest()
         lines.append(f"{digest}  {relative}\n")
     return "".join(lines)
+
+
+def sizes_text(contents: dict[str, bytes]) -> str:
+    """SIZES: one `<bytes>  <path>` line per member, sorted by path (the form of SHA256SUMS, sizes for digests)."""
+    return "".join(f"{len(contents[path])}  {path}\n" for path in sorted(contents))
+
+
+def release_tarball(root: str, head: dict[str, bytes], contents: dict[str, bytes], mtime: int) -> bytes:
+    """The .tar.gz: the folder `root`, then the `head` files (SIZES and its signature) in that
+    order, then `contents` in path order with their folders."""
+    first = PieceWriter(mtime)
+    first.entry(root, None)
+    for name, data in head.items():
+        first.entry(f"{root}/{name}", data)
+    rest = PieceWriter(mtime, folders=first.folders)
+    for path in sorted(contents, key=path_order):
+        rest.file_with_folders(f"{root}/{path}", contents[path])
+    return join_pieces([first.finish(), rest.finish()])
 
 
 def source_date_epoch(info: ReleaseInfo) -> int:
@@ -107,7 +134,8 @@ def source_date_epoch(info: ReleaseInfo) -> int:
 
 
 def package_site(site: Path, out: Path, key: Path | None) -> PackageResult:
-    """Write `<name>-<version>.tar.gz`, SHA256SUMS and, with a key, both `.minisig` files into `out`."""
+    """Write `<name>-<version>.tar.gz` (holding SIZES first, see above), SHA256SUMS and, with a key,
+    both `.minisig` files into `out`."""
     info = release_info(site)
     files = site_files(site)
     sums = checksums_text(site, files).encode()
@@ -122,7 +150,12 @@ def package_site(site: Path, out: Path, key: Path | None) -> PackageResult:
     sums_signature = _signature(sums, secret, info, CHECKSUMS)
     if sums_signature is not None:
         contents[CHECKSUMS + SIGNATURE_SUFFIX] = sums_signature
-    tarball.write_bytes(reproducible_tarball({f"{root}/{path}": data for path, data in contents.items()}, source_date_epoch(info)))
+    sizes = sizes_text(contents).encode()
+    head = {SIZES: sizes}
+    sizes_signature = _signature(sizes, secret, info, SIZES)
+    if sizes_signature is not None:
+        head[SIZES + SIGNATURE_SUFFIX] = sizes_signature
+    tarball.write_bytes(release_tarball(root, head, contents, source_date_epoch(info)))
     checksums = out / CHECKSUMS
     checksums.write_bytes(sums)
     signatures: list[Path] = []

@@ -5,12 +5,25 @@ archive (`../` names, absolute paths, links, devices, a member twice) cannot wri
 anywhere; such members are reported as problems. Every problem is collected, then
 reported one line per kind of problem, with a count and the first few names shown
 escaped (a name holding a newline must not print a forged "OK" line, and 100,000
-unlisted members must not print 100,000 lines). Each member's declared size is checked,
-against the limits and the running total, before its bytes are read.
+unlisted members must not print 100,000 lines).
+
+Nothing is decompressed that the release's size list does not allow. A tarball begins with
+SIZES (`<bytes>  <path>` for every member, see `package`) and its signature: they are read
+first, the signature checked (with --pubkey) and the listed sizes held against the limits
+below, before any other member is read. Then each member's header is compared with the list
+before a byte of the member is read: a member the list does not name, one whose header
+claims another size, or a second copy of a file, is refused on its header, and, when it has
+bytes, reading stops there (skipping them would mean decompressing them). So a tarball makes
+verify decompress at most the listed bytes plus the tar headers, and the headers too are
+bounded (by the listed names, plus `EXTRA_HEADER_BYTES` for members the list does not name).
+An archive without the list (packaged before it existed, or changed) is refused: re-package it.
+A site folder is checked the same way without reading: a file's size on disk is compared with
+the list before it is hashed.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import os
 import re
@@ -21,10 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
+from generator.archive import folders_above
 from generator.errors import CatalogError
 from generator.release import minisign
-from generator.release.package import CHECKSUMS, SIGNATURE_SUFFIX
-
+from generator.release.package import CHECKSUMS, SIGNATURE_SUFFIX, SIZES
 
 
 class VerificationFailed(CatalogError):
@@ -35,19 +48,33 @@ class VerificationFailed(CatalogError):
         super().__init__("\n".join([*problems, f"{target}: NOT verified ({len(problems)} problem(s))"]))
 
 
-# No catalog release comes near these; past them an archive is treated as an attack (a
+# No catalog release comes near these; past them a size list is treated as an attack (a
 # zero-filled or sparse member can claim gigabytes while compressing to a few bytes).
 MAX_MEMBER_BYTES = 1 << 30
 MAX_RELEASE_BYTES = 8 << 30
-# SHA256SUMS and its signature are read whole (and are not listed in SHA256SUMS);
-# everything else is hashed in chunks.
+# SIZES of a 10,000-server release is about 25 MB; a minisign signature a few hundred bytes.
+MAX_LIST_BYTES = 64 << 20
+MAX_SIGNATURE_BYTES = 64 << 10
+# One member's headers (ustar, PAX records, a long name): a name of a megabyte still fits.
+MAX_HEADER_BYTES = 2 << 20
+# Header bytes a listed file or folder may take: three blocks and its name twice (PAX records).
+_HEADER_BLOCKS = 3 * tarfile.BLOCKSIZE
+# Header bytes allowed, beyond those of the listed files and folders, for members the list
+# does not name (each reported, none read): 100,000 empty members fit, a flood of them does not.
+EXTRA_HEADER_BYTES = 64 << 20
+SIZES_SIGNATURE = SIZES + SIGNATURE_SUFFIX
+# Read whole and kept (they are not listed in SHA256SUMS); everything else is hashed in chunks.
 _KEPT = {CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX}
+_LISTS = {SIZES, SIZES_SIGNATURE}
 _CHUNK = 1 << 20
 
 
 # Names shown per kind of problem, and the length a shown name is cut to.
 SHOWN_NAMES = 3
 SHOWN_LENGTH = 120
+NOT_IN_SIZES = f"not listed in {SIZES} (added after the release was made)"
+OTHER_SIZE = f"size differs from the one {SIZES} lists (modified, or a decompression bomb)"
+REPACKAGE = "re-package the site with `mcp-catalog package`"
 
 
 @dataclass
@@ -59,25 +86,54 @@ class Release:
     problems: list[str] = field(default_factory=list)
     flagged: dict[str, list[str]] = field(default_factory=dict)
     """Kind of problem -> the names of the members that have it, in archive order."""
+    complete: bool = True
+    """False when reading stopped early: files not reached are not reported missing."""
 
     def flag(self, name: str, problem: str) -> None:
         """Note that the member `name` has `problem` (reported grouped, see `grouped`)."""
         self.flagged.setdefault(problem, []).append(name)
 
+    def stop(self, problem: str) -> None:
+        """Note why reading stopped before the end."""
+        self.problems.append(problem)
+        self.complete = False
+
     def grouped(self) -> list[str]:
         """The plain problems, then one line per kind of member problem."""
         return self.problems + [_group_line(problem, names) for problem, names in self.flagged.items()]
 
-    def add(self, name: str, stream: BinaryIO) -> None:
-        """Hash `stream` as the file `name`, keeping the bytes of the checksum files."""
-        digest, data = hashlib.sha256(), bytearray()
-        while chunk := stream.read(_CHUNK):
+    def add(self, name: str, stream: BinaryIO, size: int | None = None) -> bool:
+        """Hash `stream` as the file `name`, keeping the bytes of the checksum files.
+
+        With `size`, read no more than one byte past it, and return False (nothing recorded)
+        when the stream holds another number of bytes.
+        """
+        digest, data, read = hashlib.sha256(), bytearray(), 0
+        while chunk := stream.read(_CHUNK if size is None else min(_CHUNK, size + 1 - read)):
+            read += len(chunk)
             digest.update(chunk)
             if name in _KEPT:
                 data += chunk
+            if size is not None and read > size:
+                break
+        if size is not None and read != size:
+            return False
         self.digests[name] = digest.hexdigest()
         if name in _KEPT:
             self.kept[name] = bytes(data)
+        return True
+
+
+@dataclass(frozen=True)
+class SizeList:
+    """SIZES, parsed: each listed path's size in bytes."""
+
+    sizes: dict[str, int]
+
+    def header_allowance(self, root: str) -> int:
+        """The header bytes the listed files and the folders above them may take."""
+        names = [*self.sizes, *folders_above(self.sizes)]
+        return sum(_HEADER_BLOCKS + 2 * len(f"{root}/{name}".encode()) for name in names)
 
 
 @dataclass(frozen=True)
@@ -90,7 +146,7 @@ class VerifiedRelease:
 
 
 def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None) -> VerifiedRelease:
-    """Check signature, checksums, completeness and safety of `target`; raise listing every problem."""
+    """Check signature, sizes, checksums, completeness and safety of `target`; raise listing every problem."""
     if not target.exists():
         raise CatalogError(f"{target} does not exist: pass a release tarball or a site folder")
     key = minisign.read_public_key(pubkey) if pubkey else None
@@ -101,9 +157,9 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
         trusted = _verify_file(target.read_bytes(), target.with_name(target.name + SIGNATURE_SUFFIX), key, outer)
         if outer:
             raise VerificationFailed(target, outer)
-    release = _read_tarball(target) if target.is_file() else _read_folder(target)
+    release = _read_tarball(target, key) if target.is_file() else _read_folder(target, key)
     signature_problems: list[str] = []
-    if key is not None:
+    if key is not None and release.complete:
         trusted = _check_inner_signature(target, release, key, signature_problems) or trusted
     _check_checksums(release)
     problems = release.grouped() + signature_problems
@@ -114,62 +170,240 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
     return VerifiedRelease(len(release.digests), key.key_id_hex if key else None, trusted)
 
 
-def _read_tarball(path: Path) -> Release:
+class _OverLimit(Exception):
+    """Raised by `_Bounded` when a read would pass what the size list allows."""
+
+
+class _Bounded:
+    """The decompressed tar stream, handing out no byte past `limit` (set as reading goes on).
+
+    tarfile reads a member's extended headers whole before returning it; this is what keeps
+    a header claiming gigabytes from being decompressed. `count` is every byte handed out.
+    """
+
+    def __init__(self, raw: BinaryIO) -> None:
+        self._raw = raw
+        self.count = 0
+        self.limit = 0
+
+    def allow(self, more: int) -> None:
+        """Let `more` bytes past what has been handed out so far be read (plus tarfile's read-ahead)."""
+        self.limit = self.count + more + tarfile.RECORDSIZE
+
+    def read(self, size: int = -1) -> bytes:
+        room = self.limit - self.count
+        if room <= 0:
+            raise _OverLimit
+        data = self._raw.read(room if size < 0 else min(size, room))
+        self.count += len(data)
+        return data
+
+
+def _read_tarball(path: Path, key: minisign.PublicKey | None) -> Release:
     release = Release()
-    root: list[str] = []  # the top-level folder, taken from the first member
-    declared = 0
+    shown = _shown(str(path))
     try:
-        with tarfile.open(path, mode="r|gz") as archive:
-            for member in archive:
-                declared += member.size if member.isfile() else 0
-                if declared > MAX_RELEASE_BYTES:  # checked on the header, before the member's bytes are read
-                    release.problems.append(f"{_shown(str(path))}: members claim more than {MAX_RELEASE_BYTES} bytes, more than any release holds")
-                    return release
-                _read_member(archive, member, release, root)
+        with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
+            _read_stream(_Bounded(unzipped), shown, key, release)  # type: ignore[arg-type]
+    except _OverLimit:
+        release.stop(f"{shown}: a tar header is larger than any release holds, or than {SIZES} allows for: "
+                     "nothing after it was read")
     except (tarfile.TarError, EOFError, zlib.error, OSError) as exc:
-        release.problems.append(f"{_shown(str(path))}: the archive is truncated or corrupt ({_shown(str(exc))})")
+        release.stop(f"{shown}: the archive is truncated or corrupt ({_shown(str(exc))})")
     return release
 
 
-def _read_member(archive: tarfile.TarFile, member: tarfile.TarInfo, release: Release, root: list[str]) -> None:
+def _read_stream(stream: _Bounded, shown: str, key: minisign.PublicKey | None, release: Release) -> None:
+    """Read the tar stream member by member, each header checked before its bytes (see the module's doc)."""
+    reading = _Reading(shown, key, release)
+    stream.allow(MAX_HEADER_BYTES)
+    archive = tarfile.open(fileobj=stream, mode="r|")  # type: ignore[call-overload]
+    while (member := archive.next()) is not None:
+        if not reading.take(archive, member, stream):
+            return
+        stream.allow(min(MAX_HEADER_BYTES, reading.header_budget))
+    if reading.listing is None:
+        reading.accept_list()
+
+
+class _Reading:
+    """The state of a tarball being read: its root, its size list, the header bytes still allowed."""
+
+    def __init__(self, shown: str, key: minisign.PublicKey | None, release: Release) -> None:
+        self.shown, self.key, self.release = shown, key, release
+        self.root: list[str] = []  # the top-level folder, taken from the first member
+        self.head: dict[str, bytes] = {}  # SIZES and its signature, read before any other file
+        self.listing: SizeList | None = None
+        self.unseen: set[str] = set()  # listed files and their folders whose header has not come yet
+        self.header_budget = EXTRA_HEADER_BYTES
+
+    def take(self, archive: tarfile.TarFile, member: tarfile.TarInfo, stream: _Bounded) -> bool:
+        """Check `member`'s header, then read its bytes if the list allows them; False: stop reading."""
+        problem, name, relative = _classify(member, self.root)
+        if not self._pay_header(member, problem, relative):
+            return False
+        if problem is not None:
+            self.release.flag(name, problem)
+            return self._skippable(archive, member)
+        if member.isdir():
+            return True
+        assert relative is not None
+        if self.listing is None and self._in_head(relative):
+            limit = MAX_LIST_BYTES if relative == SIZES else MAX_SIGNATURE_BYTES
+            if member.size > limit:
+                self.release.stop(f"{_shown(member.name)}: its header claims {member.size} bytes, more than a "
+                                  f"{relative} holds (at most {limit}): nothing after it was read")
+                return False
+            stream.allow(member.size)
+            self.head[relative] = _extracted(archive, member).read()
+            return relative == SIZES or self.accept_list()  # the signature ends the head
+        if self.listing is None and not self.accept_list():  # the first other file: the head is complete
+            return False
+        assert self.listing is not None
+        refusal = _refusal(relative, member.size, self.listing, self.release)
+        if refusal is not None:
+            self.release.flag(member.name, refusal)
+            return self._skippable(archive, member)
+        stream.allow(member.size)
+        self.release.add(relative, _extracted(archive, member))
+        return True
+
+    def accept_list(self) -> bool:
+        """Take the size list read so far (see `_accepted_list`); False when it cannot be used."""
+        self.listing = _accepted_list(self.head, self.key, self.shown, self.release)
+        if self.listing is None:
+            return False
+        self.unseen = {"", *self.listing.sizes, *folders_above(self.listing.sizes)}
+        self.header_budget += self.listing.header_allowance(self.root[0])
+        return True
+
+    def _in_head(self, relative: str) -> bool:
+        """SIZES as the first file, its signature right after it."""
+        return (relative == SIZES and not self.head) or (relative == SIZES_SIGNATURE and list(self.head) == [SIZES])
+
+    def _pay_header(self, member: tarfile.TarInfo, problem: str | None, relative: str | None) -> bool:
+        """Count the member's header bytes: the first header of a listed file (of its listed size) or
+        folder is part of the list's allowance, any other comes out of EXTRA_HEADER_BYTES."""
+        listed = self.listing is not None and relative is not None and (
+            member.isdir() or self.listing.sizes.get(relative) == member.size)
+        if problem is None and listed and relative in self.unseen:
+            self.unseen.discard(relative)
+            return True
+        self.header_budget -= member.offset_data - member.offset
+        if self.header_budget >= 0:
+            return True
+        self.release.stop(f"{self.shown}: the tar headers take more bytes than {SIZES} allows for: nothing after "
+                          f"{_shown(member.name)} was read")
+        return False
+
+    def _skippable(self, archive: tarfile.TarFile, member: tarfile.TarInfo) -> bool:
+        """Whether reading can go on past a refused member: only when it has no bytes to skip
+        (skipping them would mean decompressing them)."""
+        if archive.offset == member.offset_data:  # where tarfile would go next: no data in between
+            return True
+        self.release.stop(f"{self.shown}: reading stopped at {_shown(member.name)}, whose header claims {member.size} "
+                          f"bytes that {SIZES} does not allow: nothing after it was read")
+        return False
+
+
+def _extracted(archive: tarfile.TarFile, member: tarfile.TarInfo) -> BinaryIO:
+    handle = archive.extractfile(member)
+    assert handle is not None
+    return handle  # type: ignore[return-value]
+
+
+def _classify(member: tarfile.TarInfo, root: list[str]) -> tuple[str | None, str, str | None]:
+    """(problem, name to show, path in the release): a problem for a member that is no release
+    file, else None and the path of the file (None for a folder)."""
     name = PurePosixPath(member.name)
     if member.name.startswith("/") or name.is_absolute():
-        release.flag(member.name, "absolute path in the archive")
-        return
+        return "absolute path in the archive", member.name, None
     if ".." in name.parts:
-        release.flag(member.name, "path climbs out of the release folder ('..')")
-        return
+        return "path climbs out of the release folder ('..')", member.name, None
     if not name.parts:
-        release.flag(member.name, "member without a name")
-        return
+        return "member without a name", member.name, None
     if not root:
         root.append(name.parts[0])
     if name.parts[0] != root[0]:
-        release.flag(member.name, f"outside the release folder {_shown(root[0])}/ (an archive holds one top-level folder)")
-        return
+        return f"outside the release folder {_shown(root[0])}/ (an archive holds one top-level folder)", member.name, None
     if member.issym() or member.islnk():
         kind = "symlink" if member.issym() else "hard link"
-        release.flag(f"{member.name} -> {member.linkname}", f"{kind} (releases hold regular files only)")
-        return
-    if member.isdir():
-        return
-    if member.issparse() or not member.isfile():
-        release.flag(member.name, "device, FIFO, sparse or other special file")
-        return
-    if member.size > MAX_MEMBER_BYTES:
-        release.flag(member.name, f"more than {MAX_MEMBER_BYTES} bytes, more than any release file holds")
-        return
+        return f"{kind} (releases hold regular files only)", f"{member.name} -> {member.linkname}", None
     relative = "/".join(name.parts[1:])  # `./` and doubled slashes name the same file
-    if relative in release.digests or relative in release.kept:
-        release.flag(member.name, "a second member for the same file (which copy would be unpacked?)")
-        return
-    handle = archive.extractfile(member)
-    assert handle is not None
-    release.add(relative, handle)
+    if member.isdir():
+        return None, member.name, relative
+    if member.issparse() or not member.isfile():
+        return "device, FIFO, sparse or other special file", member.name, None
+    return None, member.name, relative
 
 
-def _read_folder(folder: Path) -> Release:
+def _refusal(relative: str, size: int, listing: SizeList, release: Release) -> str | None:
+    """Why the file member `relative` of `size` bytes (its header's word) is not read, or None."""
+    if relative in release.digests or relative in _LISTS:
+        return "a second member for the same file (which copy would be unpacked?)"
+    listed = listing.sizes.get(relative)
+    if listed is None:
+        return NOT_IN_SIZES
+    if listed != size:
+        return OTHER_SIZE
+    return None
+
+
+def _accepted_list(head: dict[str, bytes], key: minisign.PublicKey | None, shown: str, release: Release) -> SizeList | None:
+    """The size list at the start of a tarball, once its signature and limits are checked; None
+    (and reading stops) when it is missing, unsigned, forged, malformed or claims too much."""
+    if SIZES not in head:
+        release.stop(f"{shown}: the archive does not begin with its size list {SIZES} (an earlier mcp-catalog "
+                     f"packaged it, or it was changed): {REPACKAGE}; nothing else was read")
+        return None
+    problems: list[str] = []
+    listing = _size_list(head[SIZES], head.get(SIZES_SIGNATURE), key, problems, release)
+    if listing is None:
+        for problem in problems:
+            release.stop(f"{problem}: nothing after it was read")
+    return listing
+
+
+def _size_list(data: bytes, signature: bytes | None, key: minisign.PublicKey | None, problems: list[str],
+               release: Release) -> SizeList | None:
+    """SIZES parsed, its signature checked with `key` first; None with `problems` when it cannot be used."""
+    if key is not None:
+        if signature is None:
+            problems.append(f"{SIZES_SIGNATURE}: missing, so the sizes cannot be trusted")
+            return None
+        try:
+            parsed = minisign.parse_signature(signature.decode(), SIZES_SIGNATURE)
+            minisign.verify(data, parsed, key, SIZES)
+        except UnicodeDecodeError:
+            problems.append(f"{SIZES_SIGNATURE}: not a minisign signature file")
+            return None
+        except minisign.SignatureError as exc:
+            problems.append(exc.message)
+            return None
+    sizes: dict[str, int] = {}
+    malformed = []
+    for number, line in enumerate(data.decode("utf-8", "replace").splitlines(), start=1):
+        match = re.fullmatch(r"(0|[1-9][0-9]{0,15})  (.+)", line)
+        if not match or match.group(2) in sizes:
+            malformed.append(f"{SIZES}:{number}")
+        else:
+            sizes[match.group(2)] = int(match.group(1))
+    if malformed:
+        for line in malformed:
+            release.flag(line, "not a `<bytes>  <path>` line, or a path listed twice")
+        problems.append(f"{SIZES}: malformed, so no member can be checked against it")
+        return None
+    largest = max(sizes.values(), default=0)
+    if largest > MAX_MEMBER_BYTES or sum(sizes.values()) > MAX_RELEASE_BYTES:
+        problems.append(f"{SIZES}: lists {sum(sizes.values())} bytes, {largest} in one file: more than any release holds "
+                        f"({MAX_RELEASE_BYTES} in all, {MAX_MEMBER_BYTES} in one)")
+        return None
+    return SizeList(sizes)
+
+
+def _read_folder(folder: Path, key: minisign.PublicKey | None) -> Release:
     release = Release()
+    listing = _folder_list(folder, key, release)
     for current, directories, names in os.walk(folder):
         for name in sorted(directories + names):
             path = Path(current, name)
@@ -178,15 +412,50 @@ def _read_folder(folder: Path) -> Release:
             if stat.S_ISLNK(info.st_mode):
                 release.flag(f"{relative} -> {os.readlink(path)}", "symlink (releases hold regular files only)")
             elif stat.S_ISREG(info.st_mode):
+                if relative in _LISTS:
+                    continue
+                listed = None if listing is None else listing.sizes.get(relative)
+                if listing is not None and listed is None:
+                    release.flag(relative, NOT_IN_SIZES)
+                    continue
+                if listed is not None and info.st_size != listed:
+                    release.flag(relative, OTHER_SIZE)
+                    continue
                 try:
                     with open(path, "rb") as handle:
-                        release.add(relative, handle)
+                        if not release.add(relative, handle, listed):
+                            release.flag(relative, OTHER_SIZE)  # it changed while being read
                 except OSError as error:
                     release.flag(relative, f"cannot be read ({error.strerror}): give the user running mcp-catalog read access")
             elif not stat.S_ISDIR(info.st_mode):
                 release.flag(relative, "device, FIFO or other special file")
         directories[:] = [d for d in directories if not Path(current, d).is_symlink()]
     return release
+
+
+def _folder_list(folder: Path, key: minisign.PublicKey | None, release: Release) -> SizeList | None:
+    """A folder's SIZES, read only when it is a regular file of a size a list can have, its signature checked."""
+    parts: dict[str, bytes] = {}
+    for name, limit in ((SIZES, MAX_LIST_BYTES), (SIZES_SIGNATURE, MAX_SIGNATURE_BYTES)):
+        path = folder / name
+        try:
+            info = os.lstat(path)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > limit:
+                release.problems.append(f"{name}: not a regular file of at most {limit} bytes")
+                return None
+            parts[name] = path.read_bytes()
+        except FileNotFoundError:
+            if name == SIZES:
+                release.problems.append(f"{SIZES}: missing (an earlier mcp-catalog packaged this release, or it was "
+                                        f"changed): {REPACKAGE} and unpack it again")
+                return None
+        except OSError as error:
+            release.problems.append(f"{name}: cannot be read ({error.strerror}): give the user running mcp-catalog read access")
+            return None
+    problems: list[str] = []
+    listing = _size_list(parts[SIZES], parts.get(SIZES_SIGNATURE), key, problems, release)
+    release.problems += problems
+    return listing
 
 
 def _check_inner_signature(target: Path, release: Release, key: minisign.PublicKey, problems: list[str]) -> str | None:
@@ -218,9 +487,11 @@ def _verify_file(data: bytes, signature_path: Path, key: minisign.PublicKey, pro
 
 
 def _check_checksums(release: Release) -> None:
+    """Each file read against SHA256SUMS; and, when the whole release was read, every listed file present."""
     listing = release.kept.get(CHECKSUMS)
     if listing is None:
-        release.problems.append(f"{CHECKSUMS}: missing from the release")
+        if release.complete:
+            release.problems.append(f"{CHECKSUMS}: missing from the release")
         return
     listed = {}
     for number, line in enumerate(listing.decode("utf-8", "replace").splitlines(), start=1):
@@ -232,7 +503,8 @@ def _check_checksums(release: Release) -> None:
     for relative, expected in sorted(listed.items()):
         actual = release.digests.get(relative)
         if actual is None:
-            release.flag(relative, f"listed in {CHECKSUMS} but missing")
+            if release.complete:
+                release.flag(relative, f"listed in {CHECKSUMS} but missing")
         elif actual != expected:
             release.flag(relative, "content differs from its checksum (modified or corrupted)")
     for relative in sorted(set(release.digests) - set(listed) - _KEPT):

@@ -2,16 +2,21 @@
 
 Every source field is hostile. Bidirectional controls and invisible characters make a
 name or a description display as something else (Trojan Source); a name holding one is
-an error, any other text a warning, and every message shows them escaped (`\\u202e`),
-never raw. NaN, infinities, dates and binary inside a JSON-schema value would validate as
-YAML and then break JSON for every client. Two servers whose names or titles look alike (a Cyrillic
-"е" in "Fеtch") get a warning naming both. Each check is linear in the size of the
-source: the text is searched once, and values are walked only when it found something.
+an error, any other text (an overview's lines too) a warning, and every message shows them
+escaped (`\\u202e`), never raw. NaN, infinities, dates and binary inside a JSON-schema value
+would validate as YAML and then break JSON for every client. Two servers whose names or
+titles look alike (a Cyrillic "е" in "Fеtch", a Cherokee "Ꮋ", a mathematical "𝐀", "rn" for
+"m") get a warning naming both: look-alikes are found by Unicode's own confusables data
+(UTS #39 skeletons, from the copy of confusables.txt the `confusable-homoglyphs` package
+ships), not by a table of ours. Each check is linear in the size of the source: the text is
+searched once, and values are walked only when it found something; look-alikes are one
+skeleton per text, then a dict.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -20,18 +25,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from generator.diagnostics import Diagnostic, dotted_path
+from generator.errors import CatalogError
 from generator.source.yamlsafe import LoadedYaml
 
 # Bidirectional controls (embeddings, overrides, isolates, marks), zero-width and other
 # invisible format characters, the soft hyphen and the tag characters.
 HIDDEN = re.compile("[\u00ad\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]")
-# Letters of other scripts drawn like a Latin one, by the Latin letter they pass for.
-_LOOK_ALIKES = str.maketrans({
-    "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c", "т": "t",
-    "у": "y", "х": "x", "і": "i", "ї": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ԛ": "q", "ԝ": "w", "һ": "h", "ӏ": "l",
-    "α": "a", "β": "b", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
-    "ɑ": "a", "ɡ": "g", "ı": "i", "ȷ": "j", "ℓ": "l", "0": "o", "1": "l", "|": "l",
-})
 
 
 def escaped(text: str) -> str:
@@ -59,6 +58,39 @@ def hidden_characters(path: str, text: str, loaded: LoadedYaml) -> list[Diagnost
     return found
 
 
+# Characters of a line shown on each side of the first hidden one in an overview's warning.
+_AROUND = 40
+
+
+def hidden_in_overview(path: str, text: str) -> list[Diagnostic]:
+    """A warning per line of an overview (Markdown) holding a hidden character, the line shown escaped.
+
+    Like a description's, with the line number: a code sample whose right-to-left override
+    reorders what a reader copies is the Trojan Source attack itself. Long lines are cut
+    around the first hidden character.
+    """
+    if not HIDDEN.search(text):
+        return []
+    found = []
+    for number, line in enumerate(text.split("\n"), start=1):  # "\n" only: the lines an editor numbers
+        first = HIDDEN.search(line)
+        if first is None:
+            continue
+        shown = ", ".join(escaped(c) for c in sorted(set(HIDDEN.findall(line))))
+        start, end = max(0, first.start() - _AROUND), first.end() + _AROUND
+        excerpt = ("..." if start else "") + _printable(line[start:end].rstrip("\r")) + ("..." if end < len(line) else "")
+        found.append(Diagnostic(
+            path, number, "", f"holds {shown} (bidirectional control or invisible character): the text "
+            f"'{excerpt}' does not read as it is; remove it", "warning",
+        ))
+    return found
+
+
+def _printable(text: str) -> str:
+    """`text` with hidden characters as `\\uXXXX` and any other control character escaped too."""
+    return "".join(c if c.isprintable() or c == "\t" else c.encode("unicode_escape").decode("ascii") for c in escaped(text))
+
+
 def json_incompatible(path: str, loaded: LoadedYaml) -> list[Diagnostic]:
     """An error per JSON-schema value that JSON cannot carry (NaN, infinities, dates, binary)."""
     found = []
@@ -70,10 +102,55 @@ def json_incompatible(path: str, loaded: LoadedYaml) -> list[Diagnostic]:
 
 
 def skeleton(text: str) -> str:
-    """What `text` looks like: compatibility forms folded, case and accents dropped, look-alike letters made Latin."""
-    folded = unicodedata.normalize("NFKD", HIDDEN.sub("", text)).casefold()
-    plain = "".join(c for c in folded if not unicodedata.combining(c))
-    return " ".join(plain.translate(_LOOK_ALIKES).split())
+    """What `text` looks like: its UTS #39 skeleton, without case, hidden characters or repeated spaces.
+
+    The skeleton is Unicode's (NFD, each character replaced by its prototype from Unicode's
+    confusables.txt, NFD again): two texts with the same skeleton are confusable. Case is
+    folded afterwards, as a reader of lower-case names sees a digit zero and an "o" alike.
+    """
+    prototypes = _prototypes()
+    decomposed = unicodedata.normalize("NFD", HIDDEN.sub("", text))
+    mapped = unicodedata.normalize("NFD", "".join(prototypes.get(c, c) for c in decomposed))
+    return " ".join(mapped.casefold().split())
+
+
+@functools.cache
+def _prototypes() -> dict[str, str]:
+    """Character -> the prototype it is confusable with, from the `confusable-homoglyphs` package.
+
+    That package ships Unicode's confusables.txt as pairs (character, prototype) recorded both
+    ways (each character's `homoglyphs`), right-to-left characters set between U+200E marks.
+    Each prototype with the characters drawn like it forms a star: its centre (the side of
+    several pairs, a sequence, or a character found in a sequence) is the prototype. A pair
+    that is alone and shows none of these has no centre to tell; either side stands for both,
+    which is all a skeleton needs.
+    """
+    try:
+        from confusable_homoglyphs.confusables import confusables_data
+    except (ImportError, OSError, ValueError) as error:
+        raise CatalogError(f"cannot read Unicode's confusables data ({error}): reinstall mcp-catalog "
+                           "(its dependency confusable-homoglyphs ships it)") from None
+    linked: dict[str, set[str]] = defaultdict(set)
+    for character, homoglyphs in confusables_data.items():
+        for homoglyph in homoglyphs:
+            one, other = _unmarked(character), _unmarked(homoglyph["c"])
+            linked[one].add(other)
+            linked[other].add(one)
+    # Known prototypes: centres, and every character of a sequence (a prototype is made of prototypes).
+    known = {text for text, others in linked.items() if len(others) > 1}
+    known.update(character for text in linked if len(text) > 1 for character in text)
+    prototypes = {}
+    for text, others in linked.items():
+        if len(text) != 1 or len(others) != 1 or text in known:
+            continue  # a centre, a sequence or a character of one: a prototype
+        (other,) = others
+        if len(other) > 1 or other in known or other < text:
+            prototypes[text] = other
+    return prototypes
+
+
+def _unmarked(text: str) -> str:
+    return text.replace("\u200e", "").replace("\u200f", "") if len(text) > 1 else text
 
 
 def look_alikes(entries: list[tuple[str, str]]) -> Iterator[tuple[int, int]]:

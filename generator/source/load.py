@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 from generator.diagnostics import Diagnostic, dotted_path
 from generator.models import DNS_LABEL, PLACEHOLDER, CatalogMeta, Server, windows_device_name
 from generator.processes import worker_pool
-from generator.source.hostile import hidden_characters, json_incompatible
+from generator.source.hostile import hidden_characters, hidden_in_overview, json_incompatible
 from generator.source.messages import diagnostics_from
 from generator.source.yamlsafe import LoadedYaml, YamlRefused, load_mapping
 
@@ -240,6 +240,7 @@ def _parse_server(job: Job) -> ParsedServer:
             try:
                 text = raw.decode("utf-8")
                 overview = text if keep_overview else ""
+                problems += hidden_in_overview(str(overview_path), text)
             except UnicodeDecodeError as exc:
                 line = raw[: exc.start].count(b"\n") + 1
                 problems.append(Diagnostic(str(overview_path), line, "", "file is not UTF-8"))
