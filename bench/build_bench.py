@@ -5,7 +5,7 @@
 For each size: a cold build (fresh output folder), a warm rebuild after one server changed
 (median of three, each after another server's change), the peak RSS of the build's largest
 process (cold, and over the rebuilds), the output's size and file count, and the time to
-create the same number of files of the same sizes (the filesystem's floor for our output).
+create the same number of files of the same sizes (the filesystem's floor for our output). Files are also given per server.
 When `hugo` or `mkdocs` is on PATH, the same N overviews are built as plain pages by them,
 in the same run and on the same filesystem, and our time is printed as a ratio to theirs.
 It never fails on a slow result: it prints one Markdown table for bench/RESULTS.md.
@@ -219,7 +219,7 @@ def main() -> None:
     sizes = arguments.sizes + ([100_000] if arguments.huge else [])
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, --jobs {arguments.jobs}")
     print(
-        "| servers | where | cold build | rebuild after 1 change | peak RSS cold / rebuild | files | output "
+        "| servers | where | cold build | rebuild after 1 change | peak RSS cold / rebuild | files (per server) | output "
         "| file-creation floor | Hugo | MkDocs |"
     )
     print("|---:|---|---:|---:|---:|---:|---:|---:|---|---|")
@@ -228,7 +228,7 @@ def main() -> None:
             row = measure(size, where, arguments.jobs, compare=not arguments.no_compare, mkdocs_up_to=arguments.mkdocs_up_to)
             print(
                 f"| {row.servers:,} | {row.where} | {row.cold:.1f} s | {row.warm:.1f} s | {row.peak_rss_mb:,.0f} / {row.warm_rss_mb:,.0f} MB "
-                f"| {row.files:,} | {row.megabytes:.0f} MB | {row.floor:.1f} s | {ratio(row.cold, row.hugo)} "
+                f"| {row.files:,} ({row.files / row.servers:.1f}) | {row.megabytes:.0f} MB | {row.floor:.1f} s | {ratio(row.cold, row.hugo)} "
                 f"| {ratio(row.cold, row.mkdocs)} |",
                 flush=True,
             )

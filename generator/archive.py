@@ -15,7 +15,6 @@ manifests from the build cache instead of compressing them again.
 from __future__ import annotations
 
 import gzip
-import hashlib
 import tarfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -58,7 +57,7 @@ class OneMember:
         self._raw += data
 
     def finish(self) -> bytes:
-        return _compress(self._raw)
+        return compress(self._raw)
 
 
 def archive_piece(
@@ -149,23 +148,17 @@ def _cut(raw: bytes | bytearray, start: int, search_from: int) -> int | None:
     return min(found) if found else None
 
 
-def chunk_key(chunk: bytes | bytearray) -> str:
-    """The name under which a chunk's compressed form is remembered: the SHA-256 of the chunk."""
-    return hashlib.sha256(chunk).hexdigest()
-
-
 class ChunkedMembers:
-    """One gzip member per content-defined chunk (see `chunks`), a chunk compressed before
-    (`known`) not compressed again; every chunk is passed to `remember`.
+    """One gzip member per content-defined chunk (see `chunks`), each made by `compress_chunk`
+    (a memoised `compress`: a chunk compressed in the last build is not compressed again).
 
     Compressing a chunk gives the same bytes every time, so the result does not depend on
-    what was known: a cached build and a cold build write the same archive. Fed in pieces,
+    what was memoised: a cached build and a cold build write the same archive. Fed in pieces,
     it cuts the very chunks `chunks` cuts from the whole, holding only the chunk in progress.
     """
 
-    def __init__(self, known: Callable[[str], bytes | None], remember: Callable[[str, bytes], None]) -> None:
-        self._known = known
-        self._remember = remember
+    def __init__(self, compress_chunk: Callable[[bytes], bytes]) -> None:
+        self._compress_chunk = compress_chunk
         self._pending = bytearray()  # the chunk in progress
         self._members: list[bytes] = []
 
@@ -175,22 +168,14 @@ class ChunkedMembers:
         self._pending += data
         start = 0
         while (end := _cut(self._pending, start, search_from)) is not None:
-            self._member(self._pending[start:end])
+            self._members.append(self._compress_chunk(bytes(self._pending[start:end])))
             start = search_from = end
         del self._pending[:start]
 
     def finish(self) -> bytes:
         if self._pending:
-            self._member(self._pending)
+            self._members.append(self._compress_chunk(bytes(self._pending)))
         return b"".join(self._members)
-
-    def _member(self, chunk: bytearray) -> None:
-        key = chunk_key(chunk)
-        member = self._known(key)
-        if member is None:
-            member = _compress(chunk)
-        self._remember(key, member)
-        self._members.append(member)
 
 
 def path_order(name: str) -> list[str]:
@@ -202,7 +187,7 @@ def join_pieces(pieces: Sequence[ArchivePiece]) -> bytes:
     """The .tar.gz of `pieces` in order, closed by the end-of-archive blocks and record padding."""
     length = sum(piece.length for piece in pieces) + 2 * _BLOCK
     end = bytes(2 * _BLOCK + (-length % _RECORD))
-    return b"".join([*(piece.compressed for piece in pieces), _compress(end)])  # one copy, not two
+    return b"".join([*(piece.compressed for piece in pieces), compress(end)])  # one copy, not two
 
 
 def reproducible_tarball(files: Mapping[str, bytes], mtime: int) -> bytes:
@@ -224,5 +209,6 @@ def _header(name: str, content: bytes | None, mtime: int) -> bytes:
     return info.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
 
 
-def _compress(raw: bytes | bytearray) -> bytes:
+def compress(raw: bytes | bytearray) -> bytes:
+    """`raw` as one reproducible gzip member."""
     return gzip.compress(raw, compresslevel=COMPRESSION_LEVEL, mtime=0)

@@ -4,7 +4,7 @@ The order matters. The whole source is read and validated before a single
 file is written, so that every page sees consistent data and a bad source
 leaves the previous output untouched. Each output kind is one `OutputKind`
 (see `generator.render.kind`): a per-server half, which sees one server and
-may leave fragments, then a catalog-wide half, which splices the fragments.
+may make `@per_server` pieces, then a catalog-wide half, which splices the same pieces.
 Adding a kind means adding one module and one line to KINDS.
 
 With a build cache (the default) the per-server half runs only for the servers
@@ -28,7 +28,8 @@ from typing import TypeVar
 from generator.incremental import cache
 from generator.diagnostics import Diagnostic
 from generator.errors import OutputError, os_errors
-from generator.incremental.store import DamagedStore, FragmentRef, FragmentStore, FragmentView
+from generator.incremental.memo import Refs, StoredMemo
+from generator.incremental.store import DamagedStore, FragmentRef, FragmentStore
 from generator.models import Server
 from generator.output import CHOOSE_OUT, OutputFile, OutputTree, WrittenFile, check_output_dir, output_lock
 from generator.processes import worker_pool
@@ -43,8 +44,8 @@ from generator.render import site
 from generator.render.registry import toolhive
 from generator.render.api.catalog_json import catalog_document
 from generator.render.context import QUERY_LAYER, Hosting, RenderContext
-from generator.render.kind import Deferred, Fragment, OutputKind
-from generator.source.validate import read_catalog
+from generator.render.kind import Deferred, OutputKind
+from generator.source.validate import ValidatedCatalog, read_catalog
 
 KINDS: tuple[OutputKind, ...] = (
     catalog_json.KIND,
@@ -84,6 +85,7 @@ class BuildReport:
 
 
 Timings = list[tuple[str, float]]
+"""(phase, seconds) in pipeline order."""
 
 
 def build(
@@ -128,6 +130,40 @@ def build(
             raise OutputError(f"the build cache in {cache_dir} reads back damaged ({damage}): check its disk") from None
 
 
+class Clock:
+    """The build's one timing helper: `lap(phase)` records the time since the last lap as `phase`,
+    `add` the CPU time its tasks spent (summed over the workers, so not a lap)."""
+
+    def __init__(self, started: float) -> None:
+        self._last = started
+        self.timings: Timings = []
+
+    def lap(self, phase: str) -> None:
+        now = time.perf_counter()
+        self.timings.append((phase, now - self._last))
+        self._last = now
+
+    def add(self, timings: Timings) -> None:
+        self.timings += timings
+
+
+@dataclass
+class _Plan:
+    """What the last build left that this one may keep (see `_plan`)."""
+
+    build_key: str
+    state: cache.CacheState | None
+    server_keys: dict[str, str]
+    holds: dict[str, WrittenFile] | None
+    """What the output folder still holds as recorded (None: a cold build, nothing to keep)."""
+    reused: dict[str, cache.CachedServer]
+    """Servers whose key is unchanged and whose files are all on disk as recorded."""
+    stale: list[Server]
+    """The servers to render."""
+    deferred: dict[str, tuple[str, WrittenFile]]
+    """Deferred files of the last build still on disk: path -> (input key, record)."""
+
+
 def _build(
     source_dir: Path,
     out_dir: Path,
@@ -142,81 +178,83 @@ def _build(
     jobs: int,
     use_cache: bool,
 ) -> BuildReport:
-    validated = read_catalog(
-        source_dir, strict=strict, already_parsed=cache.load_parsed(cache_dir, source_dir) if use_cache else None
-    )
-    if use_cache:
-        cache.save_parsed(cache_dir, source_dir, validated.parsed)
-    validated = replace(validated, parsed={})  # a copy of every parsed file: not needed past this point
-    timings: Timings = [("load and validate", time.perf_counter() - started)]
+    clock = Clock(started)
+    validated = _read(source_dir, cache_dir, strict=strict, use_cache=use_cache)
     changes = None
     if previous is not None:  # read before anything is written: a bad release must not cost the old site
         changes = diff_releases(read_release_catalog(previous), catalog_document(validated.catalog))
     context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror, hosting=hosting,
                             changes=changes)
-
-    keys_started = time.perf_counter()
-    build_key = cache.build_key(context.catalog, templates=templates, image_mirror=image_mirror, hosting=hosting)
-    server_keys = {s.name: cache.server_key(build_key, context.catalog, s) for s in context.catalog.servers}
-    state = cache.load(cache_dir, out_dir, build_key) if use_cache else None
-    with _fragment_store(state, cache_dir, use_cache) as store:
-        # The one skip rule: a file is kept only when its input key matches and the disk still
-        # holds it as recorded (`cache.on_disk`); a server with one file not as recorded is
-        # rendered again, a deferred file made again, any other file written when it differs.
-        holds, stamps = ({}, {}) if state is None else cache.on_disk(out_dir, state)
-        reused = {} if state is None else {
-            name: entry for name, entry in state.servers.items()
-            if server_keys.get(name) == entry.key and all(holds[path] == record for path, record in entry.files.items())
-        }
-        stale = [server for server in context.catalog.servers if server.name not in reused]
-        timings.append(("read the build cache", time.perf_counter() - keys_started))
-
-        with OutputTree(out_dir, previous=None if state is None else holds) as tree:
-            for entry in reused.values():
+    clock.lap("load and validate")
+    plan = _plan(context, out_dir, cache_dir, templates=templates, use_cache=use_cache)
+    clock.lap("read the build cache")
+    with _fragment_store(plan.state, cache_dir, use_cache) as store:
+        with OutputTree(out_dir, previous=plan.holds) as tree:
+            for entry in plan.reused.values():
                 tree.keep(entry.files)
-            servers_started = time.perf_counter()
-            rendered, server_timings = _render_servers(context, stale, tree, store, jobs)
-            server_timings.append((f"render per server, wall clock, --jobs {jobs}", time.perf_counter() - servers_started))
-            servers = {**reused, **{name: replace(entry, key=server_keys[name]) for name, entry in rendered.items()}}
+            servers = _render_servers(context, plan, tree, store, jobs, clock)
             server_files = set(tree.written)
-            remembered = state.catalog_fragments if state else {}
-            with_fragments = replace(context, fragments=_fragments(store, servers, remembered), server_keys=server_keys)
-            deferred = {} if state is None else {
-                path: (key, state.catalog_files[path]) for path, key in state.catalog_keys.items()
-                if path in state.catalog_files and holds[path] == state.catalog_files[path]
-            }
-            catalog_started = time.perf_counter()
-            catalog_fragments, catalog_keys, catalog_timings = _render_catalog_wide(with_fragments, tree, store, deferred, jobs)
-            catalog_timings.append((f"render catalog-wide, wall clock, --jobs {jobs}", time.perf_counter() - catalog_started))
-            timings += server_timings + catalog_timings
-            index_started = time.perf_counter()
-            for index in INDEXERS:
-                for item in index(context, dict(tree.written)):
-                    tree.write(item)
-            timings.append(("write indexes", time.perf_counter() - index_started))
+            catalog_pieces, catalog_keys = _render_catalog_wide(context, plan, servers, tree, store, jobs, clock)
+            _write_indexes(context, tree)
+            clock.lap("write indexes")
             if use_cache:
                 cache.forget(cache_dir)  # an update interrupted from here on must be followed by a cold build
-            swap_started = time.perf_counter()
-        timings.append(("put in place", time.perf_counter() - swap_started))
+        clock.lap("put in place")
         if use_cache:
-            save_started = time.perf_counter()
             catalog_files = {path: record for path, record in tree.written.items() if path not in server_files}
             # Every file's stamp is taken after the switch: the hard link that carried a kept file
             # into the new tree changed its change time, so an older stamp would put it in doubt.
             stamps = cache.stamps_of(out_dir, tree.written)
-            cache.save(cache_dir, out_dir, cache.CacheState(
-                build_key, servers, catalog_files, catalog_fragments, catalog_keys, stamps=stamps
-            ), store)
-            timings.append(("save the build cache", time.perf_counter() - save_started))
-        return BuildReport(
-            servers=len(validated.catalog.servers),
-            files=len(tree.written),
-            seconds=time.perf_counter() - started,
-            warnings=validated.warnings,
-            timings=tuple(timings),
-            rendered_servers=len(stale),
-            written=len(tree.staged),  # a cold build stages every file
-        )
+            state = cache.CacheState(plan.build_key, servers, catalog_files, catalog_pieces, catalog_keys, stamps=stamps)
+            cache.save(cache_dir, out_dir, state, store)
+            clock.lap("save the build cache")
+    return BuildReport(
+        servers=len(validated.catalog.servers),
+        files=len(tree.written),
+        seconds=time.perf_counter() - started,
+        warnings=validated.warnings,
+        timings=tuple(clock.timings),
+        rendered_servers=len(plan.stale),
+        written=len(tree.staged),  # a cold build stages every file
+    )
+
+
+def _read(source_dir: Path, cache_dir: Path, *, strict: bool, use_cache: bool) -> ValidatedCatalog:
+    """The validated source; with the cache, files unchanged since the last build are not parsed again."""
+    validated = read_catalog(
+        source_dir, strict=strict, already_parsed=cache.load_parsed(cache_dir, source_dir) if use_cache else None
+    )
+    if use_cache:
+        cache.save_parsed(cache_dir, source_dir, validated.parsed)
+    return replace(validated, parsed={})  # a copy of every parsed file: not needed past this point
+
+
+def _plan(context: RenderContext, out_dir: Path, cache_dir: Path, *, templates: Path | None, use_cache: bool) -> _Plan:
+    """What may be kept. The one skip rule: a file is kept only when its input key matches and the
+    disk still holds it as recorded (`cache.on_disk`); a server with one file not as recorded is
+    rendered again, a deferred file made again, any other file written when it differs."""
+    build_key = cache.build_key(context.catalog, templates=templates, image_mirror=context.image_mirror, hosting=context.hosting)
+    server_keys = {s.name: cache.server_key(build_key, context.catalog, s) for s in context.catalog.servers}
+    state = cache.load(cache_dir, out_dir, build_key) if use_cache else None
+    if state is None:
+        return _Plan(build_key, None, server_keys, None, {}, list(context.catalog.servers), {})
+    holds = cache.on_disk(out_dir, state)
+    reused = {
+        name: entry for name, entry in state.servers.items()
+        if server_keys.get(name) == entry.key and all(holds[path] == record for path, record in entry.files.items())
+    }
+    deferred = {
+        path: (key, state.catalog_files[path]) for path, key in state.catalog_keys.items()
+        if path in state.catalog_files and holds[path] == state.catalog_files[path]
+    }
+    stale = [server for server in context.catalog.servers if server.name not in reused]
+    return _Plan(build_key, state, server_keys, holds, reused, stale, deferred)
+
+
+def _write_indexes(context: RenderContext, tree: OutputTree) -> None:
+    for index in INDEXERS:
+        for item in index(context, dict(tree.written)):
+            tree.write(item)
 
 
 def _fragment_store(state: cache.CacheState | None, cache_dir: Path, use_cache: bool) -> FragmentStore:
@@ -224,13 +262,6 @@ def _fragment_store(state: cache.CacheState | None, cache_dir: Path, use_cache: 
     if state is not None and state.store is not None:
         return state.store
     return cache.fresh_store(cache_dir) if use_cache else FragmentStore.temporary(cache_dir)
-
-
-def _fragments(
-    store: FragmentStore, servers: Mapping[str, cache.CachedServer], remembered: Mapping[str, FragmentRef]
-) -> FragmentView:
-    """Every server's fragments, and what the catalog-wide halves remembered (server ""), read from `store`."""
-    return FragmentView(store, {"": remembered, **{name: entry.fragments for name, entry in servers.items()}})
 
 
 def _legacy_cache_note(out_dir: Path) -> tuple[str, ...]:
@@ -256,7 +287,9 @@ class _Work:
     context: RenderContext
     tree: OutputTree
     store: FragmentStore
-    """Where the tasks put the fragments they make (see generator.incremental.store)."""
+    """Where the tasks' memos put the pieces they make (see generator.incremental.memo)."""
+    known: Refs = field(default_factory=dict)
+    """The pieces already stored, by owner (the catalog-wide tasks' memo looks them up)."""
     servers: Sequence[Server] = ()
     deferred: Mapping[str, tuple[str, WrittenFile]] = field(default_factory=dict)
     """Deferred files of the last build: path -> (input key, record of the file the output holds)."""
@@ -288,67 +321,68 @@ def _forked_task(task: Callable[[_Work, int], T], index: int) -> T:
 
 
 def _render_servers(
-    context: RenderContext, servers: Sequence[Server], tree: OutputTree, store: FragmentStore, jobs: int
-) -> tuple[dict[str, cache.CachedServer], Timings]:
-    """Every per-server half for `servers`, in slices spread over the workers."""
-    slices = -(-len(servers) // SERVERS_PER_TASK)
-    results: dict[str, cache.CachedServer] = {}
+    context: RenderContext, plan: _Plan, tree: OutputTree, store: FragmentStore, jobs: int, clock: Clock
+) -> dict[str, cache.CachedServer]:
+    """Every per-server half for the stale servers, in slices spread over the workers; the servers
+    kept from the last build as they were."""
+    slices = -(-len(plan.stale) // SERVERS_PER_TASK)
+    servers = dict(plan.reused)
     seconds: dict[str, float] = defaultdict(float)
-    for slice_results, slice_seconds in _run(_Work(context, tree, store, servers), slices, _server_slice, jobs):
-        for name, (result, staged) in slice_results.items():
-            tree.merge(result.files, staged)
-            results[name] = result
+    for slice_results, pieces, slice_seconds in _run(_Work(context, tree, store, servers=plan.stale), slices, _server_slice, jobs):
+        for name, (files, staged) in slice_results.items():
+            tree.merge(files, staged)
+            servers[name] = cache.CachedServer(plan.server_keys[name], files, pieces.get(name, {}))
         for kind, spent in slice_seconds.items():
             seconds[kind] += spent
-    return results, [(f"render per server: {kind}", seconds[kind]) for kind in seconds]
+    clock.add([(f"render per server: {kind}", seconds[kind]) for kind in seconds])
+    clock.lap(f"render per server, wall clock, --jobs {jobs}")
+    return servers
 
 
-def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[cache.CachedServer, set[str]]], dict[str, float]]:
-    """The per-server halves of every kind for one slice of the servers, their fragments put in the store."""
-    rendered: dict[str, tuple[OutputTree, dict[str, int]]] = {}
+def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[dict[str, WrittenFile], set[str]]], Refs, dict[str, float]]:
+    """The per-server halves of every kind for one slice of the servers; the pieces they made stored."""
+    rendered: dict[str, tuple[dict[str, WrittenFile], set[str]]] = {}
     seconds: dict[str, float] = defaultdict(float)
-    distinct: dict[bytes, int] = {}  # each distinct fragment of the slice, numbered: equal ones are stored once
+    memo = StoredMemo(work.store, {})
+    context = replace(work.context, memo=memo)
     for server in work.servers[index * SERVERS_PER_TASK:(index + 1) * SERVERS_PER_TASK]:
-        narrowed = work.context.for_server(server)
+        narrowed = context.for_server(server)
         tree = work.tree.branch()
-        fragments: dict[str, int] = {}
         for kind in KINDS:
-            if kind.per_server is None:
-                continue
-            kind_started = time.perf_counter()
-            for item in kind.per_server(narrowed, server):
-                if isinstance(item, Fragment):
-                    fragments[item.key] = distinct.setdefault(item.content, len(distinct))
-                else:
+            if kind.per_server is not None:
+                kind_started = time.perf_counter()
+                for item in kind.per_server(narrowed, server):
                     tree.write(item)
-            seconds[kind.name] += time.perf_counter() - kind_started
-        rendered[server.name] = (tree, fragments)
-    refs = work.store.add(distinct)  # one write for the whole slice, in the order of the numbers
-    results = {
-        name: (cache.CachedServer("", tree.written, {key: refs[number] for key, number in fragments.items()}), tree.staged)
-        for name, (tree, fragments) in rendered.items()
-    }
-    return results, dict(seconds)
+                seconds[kind.name] += time.perf_counter() - kind_started
+        rendered[server.name] = (tree.written, tree.staged)
+    return rendered, memo.stored(), dict(seconds)
 
 
 def _render_catalog_wide(
-    context: RenderContext, tree: OutputTree, store: FragmentStore, deferred: Mapping[str, tuple[str, WrittenFile]], jobs: int
-) -> tuple[dict[str, FragmentRef], dict[str, str], Timings]:
+    context: RenderContext, plan: _Plan, servers: dict[str, cache.CachedServer], tree: OutputTree,
+    store: FragmentStore, jobs: int, clock: Clock,
+) -> tuple[dict[str, FragmentRef], dict[str, str]]:
     """Every catalog-wide half, one task per output kind or per part of one (see `OutputKind.catalog_parts`).
 
-    Returns what they asked to remember and the input keys of their deferred files.
+    Returns the catalog's pieces they used (each server's are added to `servers`) and the input
+    keys of their deferred files.
     """
     seconds: dict[str, float] = {}
-    remembered: dict[str, FragmentRef] = {}
+    last = plan.state.catalog_pieces if plan.state else {}
+    catalog_pieces: dict[str, FragmentRef] = {}
     keys: dict[str, str] = {}
     tasks = _catalog_tasks(context)
-    work = _Work(context, tree, store, deferred=deferred, catalog_tasks=tasks)
-    for written, staged, fragments, task_keys, (name, spent) in _run(work, len(tasks), _catalog_task, jobs):
+    known = {"": last, **{name: entry.pieces for name, entry in servers.items()}}
+    work = _Work(replace(context, server_keys=plan.server_keys), tree, store, known, deferred=plan.deferred, catalog_tasks=tasks)
+    for written, staged, pieces, task_keys, (name, spent) in _run(work, len(tasks), _catalog_task, jobs):
         tree.merge(written, staged)
-        remembered.update(fragments)
+        for owner, refs in pieces.items():
+            (catalog_pieces if not owner else servers[owner].pieces).update(refs)
         keys.update(task_keys)
         seconds[name] = seconds.get(name, 0.0) + spent
-    return remembered, keys, [(f"render catalog-wide: {kind.name}", seconds.get(kind.name, 0.0)) for kind in KINDS]
+    clock.add([(f"render catalog-wide: {kind.name}", seconds.get(kind.name, 0.0)) for kind in KINDS])
+    clock.lap(f"render catalog-wide, wall clock, --jobs {jobs}")
+    return catalog_pieces, keys
 
 
 # The catalog-wide halves go to the workers largest first, so that the workers finish together
@@ -368,19 +402,18 @@ def _catalog_tasks(context: RenderContext) -> list[CatalogTask]:
 
 def _catalog_task(
     work: _Work, number: int
-) -> tuple[dict[str, WrittenFile], set[str], dict[str, FragmentRef], dict[str, str], tuple[str, float]]:
+) -> tuple[dict[str, WrittenFile], set[str], Refs, dict[str, str], tuple[str, float]]:
     index, part = work.catalog_tasks[number]
     kind = KINDS[index]
     started = time.perf_counter()
+    memo = StoredMemo(work.store, work.known)
+    context = replace(work.context, memo=memo)
     parts = kind.catalog_parts
-    half = kind.catalog_wide if part is None or parts is None else parts(work.context)[part]
+    half = kind.catalog_wide if part is None or parts is None else parts(context)[part]
     tree = work.tree.branch()
-    fragments: dict[str, bytes] = {}
     keys: dict[str, str] = {}
-    for item in half(work.context):
-        if isinstance(item, Fragment):
-            fragments[item.key] = item.content
-        elif isinstance(item, Deferred):
+    for item in half(context):
+        if isinstance(item, Deferred):
             last = work.deferred.get(item.path)
             if item.key is not None and last is not None and last[0] == item.key:
                 tree.keep({item.path: last[1]})  # made from the same inputs: the output folder holds it
@@ -391,20 +424,4 @@ def _catalog_task(
         else:
             tree.write(item)
         del item  # let a written 100 MB document go before the next one is made
-    refs = _remembered(work, fragments)
-    spent = time.perf_counter() - started
-    return tree.written, tree.staged, refs, keys, (kind.name, spent)
-
-
-def _remembered(work: _Work, fragments: dict[str, bytes]) -> dict[str, FragmentRef]:
-    """Refs of what a catalog-wide half asked to remember: where the store already holds the
-    same bytes (an archive chunk that did not change), else where they are stored now."""
-    view = work.context.fragments
-    kept: dict[str, FragmentRef] = {}
-    for key, content in fragments.items():
-        last = view.ref(("", key)) if isinstance(view, FragmentView) else None
-        if last is not None and (same := work.store.ref_of(content, last)) is not None:
-            kept[key] = same
-    new = [key for key in fragments if key not in kept]
-    kept.update(zip(new, work.store.add(fragments[key] for key in new)))
-    return {key: kept[key] for key in fragments}
+    return tree.written, tree.staged, memo.stored(), keys, (kind.name, time.perf_counter() - started)

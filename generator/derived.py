@@ -276,3 +276,8 @@ def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:
             continue
         kept.append(tool)
     return tuple(kept)
+
+
+def profile_named(meta: CatalogMeta, name: str | None) -> RegistryProfile | None:
+    """The registry profile called `name` (None for None: the whole catalog)."""
+    return None if name is None else next(profile for profile in meta.registries if profile.name == name)

@@ -481,3 +481,43 @@ def test_a_killed_build_leaves_no_worker_holding_the_lock(tmp_path: Path) -> Non
             pass
     finally:
         os.kill(worker, signal.SIGKILL)
+
+
+def test_a_new_kind_rebuilds_incrementally_with_one_module_and_one_line(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """docs/architecture.md's worked example, taken from the doc itself: added to KINDS, its per-server
+    piece is made once per changed server, and a rebuild gives the bytes of a cold build."""
+    import types
+
+    from conftest import REPO
+    from generator import build as build_module
+    from generator.render import memo
+
+    section = (REPO / "docs/architecture.md").read_text().split("## Adding an output kind", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    made: list[str] = []
+    plain = memo.per_server
+
+    def counting(function):  # type: ignore[no-untyped-def]
+        def counted(context, server, *args):  # type: ignore[no-untyped-def]
+            made.append(server.name)
+            return function(context, server, *args)
+
+        counted.__name__, counted.__qualname__, counted.__module__ = function.__name__, function.__qualname__, "llms_txt"
+        return plain(counted)
+
+    monkeypatch.setattr(memo, "per_server", counting)
+    module = types.ModuleType("llms_txt")
+    exec(compile(code, "llms_txt.py", "exec"), module.__dict__)
+    monkeypatch.setattr(build_module, "KINDS", (*build_module.KINDS, module.KIND))
+
+    site = tmp_path / "site"
+    build(catalog, site, jobs=1)
+    assert len(made) == 36 and (site / "llms.txt").read_text().count("\n- [") == 36  # made once per server
+    made.clear()
+    edit(catalog / "servers/fetch.yaml", "title: Fetch", "title: Fetch pages")
+    build(catalog, site, jobs=1)
+    assert made == ["fetch"] and "- [Fetch pages](servers/fetch/)" in (site / "llms.txt").read_text()
+    build(catalog, tmp_path / "cold", jobs=1, use_cache=False)
+    assert differences(snapshot(site), snapshot(tmp_path / "cold")) == []

@@ -17,6 +17,7 @@ import sys
 import posixpath
 import tarfile
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,8 @@ import yaml
 from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REPO
 from kustomized import kustomize, overlay_folders, with_overlays_rendered
 from generator.errors import OutputError
-from generator.incremental.store import FragmentStore, FragmentView
+from generator.incremental.memo import StoredMemo
+from generator.incremental.store import FragmentStore
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import profile as k8s_profile
 from generator.render.registry import mirror as mcp_registry
@@ -34,9 +36,8 @@ from generator.render.registry import toolhive
 from generator.render.context import RenderContext
 from generator.derived import profile_servers
 from generator.render.kubernetes.manifests import resource_name, yaml_text
-from generator.render.encoding import json_bytes
-from generator.render.kind import Fragment
-from generator.render.registry.toolhive import legacy_registry_bytes, legacy_registry_size, upstream_registry_bytes, upstream_registry_size
+from generator.render.encoding import Spliced, json_bytes
+from generator.render.registry.toolhive import legacy_registry_spliced, upstream_registry_spliced
 from generator.source.validate import read_catalog
 
 DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -410,8 +411,8 @@ def large_profiles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
     built = {}
     for profile in context.catalog.meta.registries:
         admitted = [s for s in profile_servers(context.catalog, profile) if s.kind != "reference"]
-        current = k8s_profile.split_registry(profile, admitted, lambda c: upstream_registry_bytes(context, c, profile))
-        legacy = k8s_profile.split_registry(profile, admitted, lambda c: legacy_registry_bytes(context, c, profile))
+        current = k8s_profile.split_registry(profile, admitted, lambda c: upstream_registry_spliced(context, c, profile))
+        legacy = k8s_profile.split_registry(profile, admitted, lambda c: legacy_registry_spliced(context, c, profile))
         built[profile.name] = {
             "current": [k8s_profile.registry_configmap(profile, part) for part in current],
             "legacy": [k8s_profile.registry_configmap(profile, part) for part in legacy],
@@ -447,7 +448,7 @@ def test_single_oversized_server_fails_with_a_clear_message(write_tree) -> None:
     profile = catalog.meta.registries[0]
     huge = {"servers": ["x" * (k8s_profile.CONFIGMAP_LIMIT + 10)]}
     with pytest.raises(OutputError) as raised:
-        k8s_profile.split_registry(profile, list(catalog.servers[:1]), lambda chunk: json_bytes(huge))
+        k8s_profile.split_registry(profile, list(catalog.servers[:1]), lambda chunk: Spliced((json_bytes(huge),)))
     message = str(raised.value)
     assert "registry profile 'production'" in message
     assert re.search(r"is \d+ bytes", message) and "exclude it from the profile" in message
@@ -459,7 +460,6 @@ def test_the_bundles_parts_yield_what_the_whole_catalog_wide_half_yields() -> No
     from conftest import DEFAULT_SOURCE
     from generator.render.kubernetes import bundles
     from generator.render.context import RenderContext
-    from generator.render.kind import Fragment
     from generator.source.validate import read_catalog
 
     context = RenderContext(read_catalog(DEFAULT_SOURCE).catalog)
@@ -468,7 +468,7 @@ def test_the_bundles_parts_yield_what_the_whole_catalog_wide_half_yields() -> No
     assert len(parts) == 1 + len(context.catalog.meta.registries) >= 3  # the operator's values, then each profile
 
     def files(items: object) -> list[tuple[str, bytes]]:
-        return [(i.path, i.content) if not isinstance(i, Fragment) else (i.key, i.content) for i in items]  # type: ignore[attr-defined]
+        return [(i.path, i.content) for i in items]  # type: ignore[attr-defined]
 
     whole = files(bundles.KIND.catalog_wide(context))
     assert whole and files(item for part in parts for item in part(context)) == whole
@@ -479,15 +479,15 @@ def test_registry_documents_are_measured_exactly_without_being_made(tmp_path: Pa
     context = RenderContext(read_catalog(DEFAULT_SOURCE).catalog)
     servers = list(context.catalog.servers)
     with FragmentStore.fresh(tmp_path / "fragments.bin") as store:
-        refs: dict[str, dict[str, tuple[int, int, int]]] = {}
-        for server in servers:  # the build's way: per-server fragments kept in the store, read by size alone
-            made = [item for kind in (bundles.KIND, toolhive.KIND, mcp_registry.KIND) if kind.per_server
-                    for item in kind.per_server(context.for_server(server), server) if isinstance(item, Fragment)]
-            refs[server.name] = dict(zip([item.key for item in made], store.add([item.content for item in made])))
-        stored = RenderContext(context.catalog, fragments=FragmentView(store, refs))
+        made = StoredMemo(store, {})
+        for server in servers:  # the build's way: the per-server halves' pieces kept in the store, measured by ref
+            for kind in (bundles.KIND, toolhive.KIND, mcp_registry.KIND):
+                assert kind.per_server is not None
+                list(kind.per_server(replace(context, memo=made).for_server(server), server))
+        stored = RenderContext(context.catalog, memo=StoredMemo(store, made.stored()))
         for profile in (None, *context.catalog.meta.registries):
             admitted = servers if profile is None else profile_servers(context.catalog, profile)
             for chunk in (admitted, admitted[:1], admitted[3:11], admitted[:0]):
                 for made_from in (context, stored):
-                    assert upstream_registry_size(made_from, chunk, profile) == len(upstream_registry_bytes(context, chunk, profile))
-                    assert legacy_registry_size(made_from, chunk, profile) == len(legacy_registry_bytes(context, chunk, profile))
+                    for document in (upstream_registry_spliced, legacy_registry_spliced):
+                        assert len(document(made_from, chunk, profile)) == len(bytes(document(context, chunk, profile)))

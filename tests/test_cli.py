@@ -21,6 +21,8 @@ def test_build_writes_the_normalised_catalog(write_tree, runner, tmp_path):
     result = runner.invoke(main, ["build", "--source", str(source), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert "built 2 servers into" in result.stderr and " s\n" in result.stderr
+    files = sum(1 for path in out.rglob("*") if path.is_file())
+    assert f"({files:,} files, {files / 2:.1f} per server, " in result.stderr
     document = json.loads((out / "api/v1/catalog.json").read_text())
     assert document["catalog"]["namespace"] == "com.example.test"
     assert [s["name"] for s in document["servers"]] == ["docs-remote", "fetch"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from generator.incremental import store as fragment_store
-from generator.incremental.store import EMPTY, DamagedStore, FragmentStore, FragmentView
+from generator.incremental.store import EMPTY, DamagedStore, FragmentStore
 
 
 def test_fragments_read_back_as_added_and_equal_ones_may_share_a_ref(tmp_path: Path) -> None:
@@ -91,15 +91,6 @@ def test_compaction_keeps_the_live_fragments_and_drops_the_rest(tmp_path: Path) 
         assert store.read(later[0]) == b"after"
 
 
-def test_a_view_reads_fragments_by_server_and_key(tmp_path: Path) -> None:
-    with FragmentStore.fresh(tmp_path / "f.bin") as store:
-        one, two = store.add([b"one", b"two"])
-        view = FragmentView(store, {"fetch": {"card": one}, "": {"chunk": two}})
-        assert view.get(("fetch", "card")) == b"one" and view[("", "chunk")] == b"two"
-        assert view.get(("fetch", "rows")) is None and view.get(("other", "card")) is None
-        assert sorted(view) == [("", "chunk"), ("fetch", "card")] and len(view) == 2
-
-
 def test_an_anonymous_store_leaves_nothing_behind(tmp_path: Path) -> None:
     with FragmentStore.temporary(tmp_path) as store:
         ref = store.add([b"gone"])[0]
@@ -116,3 +107,62 @@ def test_the_garbage_factor_is_a_real_bound(tmp_path: Path, monkeypatch: pytest.
         assert store.identity()[1] == 250
         assert store.compact([]) == {}  # nothing live: everything goes
         assert store.identity()[1] == 0
+
+
+def test_the_build_memo_reads_what_is_known_and_stores_what_it_made_once(tmp_path: Path) -> None:
+    from generator.incremental.memo import StoredMemo
+
+    made: list[str] = []
+
+    def make(content: bytes) -> object:
+        return lambda: made.append(content.decode()) or content
+
+    with FragmentStore.fresh(tmp_path / "f.bin") as store:
+        record, chunk, unused = store.add([b"record", b"chunk", b"unused"])
+        memo = StoredMemo(store, {"fetch": {"record": record}, "": {"gzip:1": chunk, "gzip:2": unused}})
+        assert memo.piece("fetch", "record", make(b"other")) == b"record" and made == []  # known: read back
+        assert memo.size("", "gzip:1", make(b"other")) == len(b"chunk") and made == []  # measured from the ref
+        assert memo.piece("git", "record", make(b"git")) == b"git"
+        assert memo.piece("git", "record", make(b"again")) == b"git" and made == ["git"]  # made once
+        assert memo.piece("time", "record", make(b"git")) == b"git"  # equal content, stored once
+        size = store.identity()[1]
+        refs = memo.stored()
+        assert store.identity()[1] == size + len(b"git")
+        assert refs == {"": {"gzip:1": chunk}, "git": {"record": refs["git"]["record"]}, "time": {"record": refs["git"]["record"]}}
+        assert store.read(refs["git"]["record"]) == b"git"
+
+
+def test_a_per_server_piece_is_keyed_by_server_name_and_positional_arguments() -> None:
+    from generator.models import Catalog
+    from generator.render.context import RenderContext
+    from generator.render.memo import per_server
+
+    calls: list[tuple[str, str | None, int]] = []
+
+    @per_server
+    def test_piece(context: RenderContext, server: object, profile: str | None = None, *, hint: int = 0) -> bytes:
+        calls.append((server.name, profile, hint))  # type: ignore[attr-defined]
+        return f"{server.name}:{profile}".encode()  # type: ignore[attr-defined]
+
+    class Named:
+        def __init__(self, name: str) -> None:
+            self.name = name
+
+    context = RenderContext(Catalog.model_construct(servers=()))
+    fetch, git = Named("fetch"), Named("git")
+    assert test_piece(context, fetch, "p", hint=1) == b"fetch:p"
+    assert test_piece(context, fetch, "p", hint=2) == b"fetch:p"  # keyword arguments are not part of the key
+    assert test_piece(context, fetch) == b"fetch:None" and test_piece(context, git, "p") == b"git:p"
+    assert test_piece(context, fetch, None) == b"fetch:None"  # an omitted argument counts as its default: one call
+    assert test_piece.lazy(context, git, "p").size() == len(b"git:p")
+    assert calls == [("fetch", "p", 1), ("fetch", None, 0), ("git", "p", 0)]
+    with pytest.raises(TypeError, match="str or None"):
+        test_piece(context, fetch, 3)  # type: ignore[arg-type]
+
+    def elsewhere() -> object:
+        def test_piece(context: RenderContext, server: object) -> bytes:
+            return b""
+        return test_piece
+
+    with pytest.raises(ValueError, match="two per-server pieces are named test_piece"):
+        per_server(elsewhere())  # type: ignore[arg-type]

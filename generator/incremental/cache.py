@@ -1,35 +1,17 @@
 """The build cache: what the last build of an output folder rendered from which input.
 
-A server's files (its page, API export, mirror documents, bundle folders) depend on
-that server, catalog.yaml, the templates, the options and this program alone (see
-`generator.render.kind`). The cache keeps, per server, a content hash of those inputs,
-the records (SHA-256, size) of the files they gave and the fragments the catalog-wide
-files splice. A rebuild renders only the servers whose hash changed and takes the rest
-from here; the catalog-wide files are rendered again from the fragments, except the
-deferred ones (list pages, search chunks) whose input key is the one recorded here
-(see `generator.render.inputs`), and only the files whose bytes changed are written
-into the output folder.
-
-The cache is trusted only for the output folder it describes, in the state the last
-build left it: it records the folder's marker file (inode, size, mtime) and anything
-else (a folder replaced, an interrupted update, another program version, another
-Python) makes the build a cold one. It lives outside the output, by default in the user's
-cache folder (`$XDG_CACHE_HOME/mcp-catalog/<output>-<hash>/`, see `default_cache_dir`), so it
-is neither published nor in any folder a web server serves the output from.
-
-A file is kept only when its input key matches (its server's key, or a deferred file's
-own) and the file on disk still matches its record: a regular file, mode 0644, of the
-recorded size, with the modification time, change time and inode recorded after it was
-put in place. When the size agrees but the times do not, or the file was modified no
-earlier than the state was saved (a later edit in the same clock tick would not show),
-its bytes are hashed and compared (`on_disk`). Anything else is written again, so a
-rebuild repairs a deleted, edited, truncated or replaced output file.
-
-The state file is `marshal` data (plain values only; loading it runs nothing), versioned
-by the Python version that wrote it. The fragments themselves stay in the fragment store
-(`fragments.bin`, see `generator.incremental.store`); the state holds their refs and the
-store's identity, so a rebuild reads and writes a few megabytes of state, not the
-fragments of every server.
+Per server: a hash of its inputs (`server_key`), the records of the files it gave and the
+refs of its memoised pieces in the store (`fragments.bin`, see `generator.incremental.store`);
+for the catalog: its own files, pieces and the input keys of deferred files (see
+`generator.render.inputs`). `on_disk` is the one skip rule: a file is kept only when its input
+key matches and the disk still holds it as recorded (docs/architecture.md, "Per-server and
+catalog-wide halves, and the build cache"). The cache is trusted only for the output folder
+it describes, as the last build left it (its marker file's inode, size and mtime); anything
+else gives a cold build. It lives in the user's cache folder
+(`$XDG_CACHE_HOME/mcp-catalog/<output>-<hash>/`, see `default_cache_dir`), so it is neither
+published nor in any folder a web server serves the output from. The state file is `marshal` data (plain values; loading it runs
+nothing), one CRC-checked blob per server, so a damaged cache gives a cold build, never a
+wrong one.
 """
 
 from __future__ import annotations
@@ -57,7 +39,7 @@ from generator.output import BUILD_MARKER, WrittenFile, held_lock
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 9
+CACHE_FORMAT = 10
 STATE_FILE = "state.marshal"
 STORE_FILE = "fragments.bin"
 PARSED_FILE = "parsed.marshal"
@@ -69,13 +51,13 @@ _RENDERING_LIBRARIES = ("jinja2", "markupsafe", "markdown", "nh3", "pydantic", "
 
 @dataclass(frozen=True)
 class CachedServer:
-    """One server's share of a build: its input hash, its files and its fragments."""
+    """One server's share of a build: its input hash, its files and its memoised pieces."""
 
     key: str
-    """`server_key` of the inputs (empty while a worker has rendered it but the build not yet named it)."""
+    """`server_key` of the inputs."""
     files: dict[str, WrittenFile]
-    fragments: dict[str, FragmentRef]
-    """Fragment key -> where the build's fragment store holds it."""
+    pieces: dict[str, FragmentRef]
+    """Memoised piece name -> where the build's fragment store holds it (see generator.incremental.memo)."""
 
 
 @dataclass
@@ -86,8 +68,8 @@ class CacheState:
     servers: dict[str, CachedServer] = field(default_factory=dict)
     catalog_files: dict[str, WrittenFile] = field(default_factory=dict)
     """Files not owned by one server (lists, indexes, archives), to compare and to delete."""
-    catalog_fragments: dict[str, FragmentRef] = field(default_factory=dict)
-    """What the catalog-wide halves remembered (compressed archive chunks), used in the last build."""
+    catalog_pieces: dict[str, FragmentRef] = field(default_factory=dict)
+    """The catalog's own memoised pieces (compressed archive chunks) the last build used."""
     catalog_keys: dict[str, str] = field(default_factory=dict)
     """The input key of each deferred catalog-wide file (see generator.render.inputs)."""
     store: FragmentStore | None = None
@@ -114,37 +96,26 @@ equal to no record, so the file is written again."""
 _HASH_CHUNK = 1 << 20
 
 
-def on_disk(out_dir: Path, state: CacheState) -> tuple[dict[str, WrittenFile], dict[str, Stamp]]:
-    """What the output folder holds of what the last build wrote, checked against the disk.
-
-    Returns each recorded path's record where the file still matches it, `NOT_AS_RECORDED`
-    where it does not (missing, another size, not a regular file, other bytes), and the
-    stamps of the files that match (taken again for those whose bytes had to be compared).
-    """
-    holds: dict[str, WrittenFile] = {}
-    stamps: dict[str, Stamp] = {}
+def on_disk(out_dir: Path, state: CacheState) -> dict[str, WrittenFile]:
+    """Each path the last build wrote -> its record where the file on disk still matches it, else
+    `NOT_AS_RECORDED` (missing, another size or mode, not a regular file, other bytes)."""
     root = str(out_dir)
-    for path, record in state.every_file().items():
-        checked, stamp = _as_recorded(os.path.join(root, path), record, state.stamps.get(path), state.saved_ns)
-        holds[path] = checked
-        if stamp is not None:
-            stamps[path] = stamp
-    return holds, stamps
+    return {
+        path: _as_recorded(os.path.join(root, path), record, state.stamps.get(path), state.saved_ns)
+        for path, record in state.every_file().items()
+    }
 
 
-def _as_recorded(path: str, record: WrittenFile, stamp: Stamp | None, saved_ns: int) -> tuple[WrittenFile, Stamp | None]:
+def _as_recorded(path: str, record: WrittenFile, stamp: Stamp | None, saved_ns: int) -> WrittenFile:
     try:
         found = os.lstat(path)
     except OSError:
-        return NOT_AS_RECORDED, None
+        return NOT_AS_RECORDED
     if not stat.S_ISREG(found.st_mode) or stat.S_IMODE(found.st_mode) != 0o644 or found.st_size != record.size:
-        return NOT_AS_RECORDED, None
-    now = (found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
-    if now == stamp and found.st_mtime_ns < saved_ns:
-        return record, stamp
-    if _sha256_of(path) == record.sha256:  # in doubt: the bytes decide
-        return record, now
-    return NOT_AS_RECORDED, None
+        return NOT_AS_RECORDED
+    if (found.st_mtime_ns, found.st_ctime_ns, found.st_ino) == stamp and found.st_mtime_ns < saved_ns:
+        return record
+    return record if _sha256_of(path) == record.sha256 else NOT_AS_RECORDED  # in doubt: the bytes decide
 
 
 def _sha256_of(path: str) -> str | None:
@@ -298,16 +269,16 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
                 return None
             servers = {}
             for _ in range(head["servers"]):
-                name, key, files, fragments = _load_blob(stream)
-                servers[name] = CachedServer(key, _records(files), fragments)
-            catalog_files, catalog_fragments, catalog_keys, stamps = _load_blob(stream)
+                name, key, files, pieces = _load_blob(stream)
+                servers[name] = CachedServer(key, _records(files), pieces)
+            catalog_files, catalog_pieces, catalog_keys, stamps = _load_blob(stream)
             saved_ns = os.fstat(stream.fileno()).st_mtime_ns
             store = FragmentStore.reopen(cache_dir / STORE_FILE, tuple(head["store"]))
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         return None
     if store is None:
         return None
-    return CacheState(build, servers, _records(catalog_files), catalog_fragments, catalog_keys, store, stamps, saved_ns)
+    return CacheState(build, servers, _records(catalog_files), catalog_pieces, catalog_keys, store, stamps, saved_ns)
 
 
 def fresh_store(cache_dir: Path) -> FragmentStore:
@@ -337,8 +308,8 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState, store: FragmentStore
     if marker is None:
         return
     moved = store.compact(_live_refs(state))
-    if moved:
-        state = _relocated(state, moved)
+    for refs in (state.catalog_pieces, *(cached.pieces for cached in state.servers.values())) if moved else ():
+        refs.update({name: moved.get(ref, ref) for name, ref in refs.items()})
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = cache_dir / f"{STATE_FILE}.tmp-{os.getpid()}"
     with open(temporary, "wb") as stream:
@@ -348,26 +319,15 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState, store: FragmentStore
         }
         marshal.dump(head, stream)
         for name, cached in state.servers.items():
-            _dump_blob((name, cached.key, _plain(cached.files), cached.fragments), stream)
-        _dump_blob((_plain(state.catalog_files), state.catalog_fragments, state.catalog_keys, state.stamps), stream)
+            _dump_blob((name, cached.key, _plain(cached.files), cached.pieces), stream)
+        _dump_blob((_plain(state.catalog_files), state.catalog_pieces, state.catalog_keys, state.stamps), stream)
     os.replace(temporary, cache_dir / STATE_FILE)
 
 
 def _live_refs(state: CacheState) -> Iterator[FragmentRef]:
-    yield from state.catalog_fragments.values()
+    yield from state.catalog_pieces.values()
     for cached in state.servers.values():
-        yield from cached.fragments.values()
-
-
-def _relocated(state: CacheState, moved: dict[FragmentRef, FragmentRef]) -> CacheState:
-    """`state` with every ref replaced by where compaction moved it."""
-    def move(refs: dict[str, FragmentRef]) -> dict[str, FragmentRef]:
-        return {key: moved.get(ref, ref) for key, ref in refs.items()}
-
-    servers = {name: CachedServer(cached.key, cached.files, move(cached.fragments)) for name, cached in state.servers.items()}
-    return CacheState(
-        state.build_key, servers, state.catalog_files, move(state.catalog_fragments), state.catalog_keys, stamps=state.stamps
-    )
+        yield from cached.pieces.values()
 
 
 def load_parsed(cache_dir: Path, source_dir: Path) -> ParsedFiles | None:

@@ -1,23 +1,14 @@
-"""Where a build keeps its fragments: one append-only file, not the process's memory.
+"""Where a build keeps its memoised pieces ("fragments", see `generator.incremental.memo`): one
+append-only file, not the process's memory (750 MB at 10,000 servers, the larger half of a build's
+peak when held as bytes).
 
-Fragments (the encoded per-server material that catalog-wide files splice: registry
-entries, list rows, bundle pieces; see `generator.render.kind`) come to about 75 KB a
-server, 750 MB at 10,000 servers. Held as bytes objects they were the larger half of a
-build's peak memory, and the build cache read and wrote all of them on every rebuild.
-
-The store appends each batch of fragments to one file and hands back a `FragmentRef`
-(offset, length, CRC-32) per fragment; `read` gets the bytes back with one `os.pread`.
-Any process may add or read: forked workers inherit the descriptor, `pread` and `pwrite`
-take explicit offsets (no shared file position), and appends hold a POSIX record lock, so
-the workers store what they render instead of sending it to the parent. The page cache,
-not the build, holds the data.
-
-The build cache's store (`fragments.bin` in the cache folder) outlives the build: the
-cache records the refs of every server's fragments, so a rebuild appends only the
-fragments of the servers it rendered again, and `compact` drops what no ref points to
-once the file is mostly garbage. A `--no-cache` build uses an anonymous temporary file.
-The CRC-32 turns damage (a flipped bit, a truncated or replaced file) into `DamagedStore`,
-which the build answers with a cold build, never with wrong bytes.
+`add` appends a batch in one write under a POSIX record lock and hands back a `FragmentRef`
+(offset, length, CRC-32) per piece; `read` gets one back with one `os.pread`. Forked workers
+inherit the descriptor and `pread`/`pwrite` take explicit offsets, so any process of the build
+may add or read. The cache's store (`fragments.bin`) outlives the build: a rebuild appends only
+what it made, and `compact` drops what no ref points to once the file is mostly garbage. A
+`--no-cache` build uses an anonymous temporary file. The CRC-32 turns damage into
+`DamagedStore`, which the build answers with a cold build, never with wrong bytes.
 """
 
 from __future__ import annotations
@@ -26,7 +17,7 @@ import fcntl
 import os
 import tempfile
 import zlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from pathlib import Path
 
 from generator.errors import OutputError
@@ -36,7 +27,6 @@ FragmentRef = tuple[int, int, int]
 EMPTY: FragmentRef = (0, 0, 0)
 # Compaction rewrites the live fragments once the file holds more than this many times their size.
 _GARBAGE_FACTOR = 2
-_COPY_CHUNK = 8 << 20
 TEMPORARY_SUFFIX = ".tmp-"
 
 
@@ -125,8 +115,7 @@ class FragmentStore:
     def compact(self, live: Iterable[FragmentRef]) -> dict[FragmentRef, FragmentRef]:
         """Keep only `live` once the file is mostly garbage; returns old ref -> new ref (empty: unchanged).
 
-        The live fragments are copied into a new file, in file order and in chunks (never
-        all in memory), which then replaces this one.
+        The live pieces are copied into a new file, in file order, which then replaces this one.
         """
         distinct = sorted(set(live) - {EMPTY})
         if self.path is None or self.identity()[1] <= _GARBAGE_FACTOR * sum(ref[1] for ref in distinct):
@@ -136,12 +125,10 @@ class FragmentStore:
         target = os.open(temporary, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         try:
             written = 0
-            for start, end, refs in _runs(distinct):
-                for chunk in range(start, end, _COPY_CHUNK):
-                    _write_all(target, os.pread(self._descriptor, min(_COPY_CHUNK, end - chunk), chunk), written + chunk - start)
-                for offset, length, crc in refs:
-                    moved[(offset, length, crc)] = (written + offset - start, length, crc)
-                written += end - start
+            for offset, length, crc in distinct:  # one piece at a time: never all of them in memory
+                _write_all(target, os.pread(self._descriptor, length, offset), written)
+                moved[(offset, length, crc)] = (written, length, crc)
+                written += length
             os.replace(temporary, self.path)
         except OSError:
             # Compaction only saves disk space, after the output is in place: a full disk must
@@ -152,13 +139,6 @@ class FragmentStore:
         os.close(self._descriptor)
         self._descriptor = target
         return moved
-
-    def ref_of(self, content: bytes, ref: FragmentRef) -> FragmentRef | None:
-        """`ref` if it holds exactly `content` (so that it need not be stored again), else None."""
-        try:
-            return ref if ref[1] == len(content) and self.read(ref) == content else None
-        except DamagedStore:
-            return None
 
     def __enter__(self) -> FragmentStore:
         return self
@@ -173,60 +153,8 @@ class FragmentStore:
             self._descriptor = -1
 
 
-def _runs(refs: list[FragmentRef]) -> list[tuple[int, int, list[FragmentRef]]]:
-    """Sorted refs grouped into contiguous or overlapping byte ranges: (start, end, refs)."""
-    runs: list[tuple[int, int, list[FragmentRef]]] = []
-    for ref in refs:
-        offset, length, _ = ref
-        if runs and offset <= runs[-1][1]:
-            start, end, members = runs[-1]
-            members.append(ref)
-            runs[-1] = (start, max(end, offset + length), members)
-        else:
-            runs.append((offset, offset + length, [ref]))
-    return runs
-
-
 def _write_all(descriptor: int, data: bytes, offset: int) -> None:
     view = memoryview(data)
     while view:
         done = os.pwrite(descriptor, view, offset)
         view, offset = view[done:], offset + done
-
-
-class FragmentView(Mapping[tuple[str, str], bytes]):
-    """(server name, fragment key) -> bytes, read from the store on each lookup.
-
-    What `RenderContext.fragments` holds in a build: the refs of every server's fragments
-    (server "" for what catalog-wide halves remembered), nothing of their bytes.
-    """
-
-    def __init__(self, store: FragmentStore, refs: Mapping[str, Mapping[str, FragmentRef]]) -> None:
-        self._store = store
-        self._refs = refs
-
-    def __getitem__(self, key: tuple[str, str]) -> bytes:
-        ref = self.ref(key)
-        if ref is None:
-            raise KeyError(key)
-        return self._store.read(ref)
-
-    def get(self, key: tuple[str, str], default: bytes | None = None) -> bytes | None:  # type: ignore[override]
-        ref = self.ref(key)
-        return default if ref is None else self._store.read(ref)
-
-    def ref(self, key: tuple[str, str]) -> FragmentRef | None:
-        """Where the store holds a fragment (None when there is no such fragment)."""
-        server, name = key
-        return self._refs.get(server, {}).get(name)
-
-    def size_of(self, key: tuple[str, str]) -> int | None:
-        """The length of a fragment, from its ref alone (None when there is no such fragment)."""
-        ref = self.ref(key)
-        return None if ref is None else ref[1]
-
-    def __iter__(self) -> Iterator[tuple[str, str]]:
-        return ((server, name) for server, refs in self._refs.items() for name in refs)
-
-    def __len__(self) -> int:
-        return sum(len(refs) for refs in self._refs.values())

@@ -1,19 +1,15 @@
-"""What every renderer receives: the validated catalog, the build's options and shared fragments."""
+"""What every renderer receives: the validated catalog, the build's options and the memo of pieces."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator.incremental.store import FragmentView
 from generator.models import Catalog, Server
 from generator.release.diff import ReleaseDiff
-
-FragmentKey = tuple[str, str]
-"""(server name, fragment key) of an encoded piece of per-server material; server "" for
-material a catalog-wide half remembers for the next build (compressed archive chunks)."""
+from generator.render.memo import InMemory, Memo
 
 Hosting = Literal["query-layer", "plain"]
 QUERY_LAYER: Hosting = "query-layer"
@@ -37,8 +33,8 @@ class RenderContext:
     """What will serve the site: it decides which byte-identical duplicate documents are written."""
     changes: ReleaseDiff | None = None
     """What changed since the previous release (`build --previous`), for the site's changes page."""
-    fragments: Mapping[FragmentKey, bytes] = field(default_factory=dict)
-    """Per-server material the per-server renderers already encoded (see generator.render.kind)."""
+    memo: Memo = field(default_factory=InMemory, compare=False, repr=False)
+    """Where `@per_server` pieces are looked up (see generator.render.memo); the build's is backed by its store."""
     server_keys: Mapping[str, str] = field(default_factory=dict)
     """Each server's input hash (`generator.incremental.cache.server_key`), for the input keys of deferred
     catalog-wide files; without them every such file is made."""
@@ -47,24 +43,9 @@ class RenderContext:
     made on first use; narrowed contexts share this dict."""
 
     def for_server(self, server: Server) -> RenderContext:
-        """This context narrowed to a catalog holding `server` alone (what a per-server renderer sees)."""
+        """This context narrowed to a catalog holding `server` alone (what a per-server renderer sees).
+
+        It keeps the memo: a piece is a function of its server alone, whoever asks for it."""
         overviews = {server.name: self.catalog.overviews[server.name]} if server.name in self.catalog.overviews else {}
         alone = Catalog.model_construct(meta=self.catalog.meta, servers=(server,), overviews=overviews)
-        return replace(self, catalog=alone, fragments={}, server_keys={})
-
-    def catalog_fragment(self, key: str) -> bytes | None:
-        """What a catalog-wide half remembered under `key` in the last build, if anything."""
-        return self.fragments.get(("", key))
-
-    def fragment(self, server: Server, key: str, compute: Callable[[], bytes]) -> bytes:
-        """The fragment `key` of `server`: the one its per-server renderer made, else `compute()`."""
-        found = self.fragments.get((server.name, key))
-        return compute() if found is None else found
-
-    def fragment_size(self, server: Server, key: str, compute: Callable[[], bytes]) -> int:
-        """`len(self.fragment(server, key, compute))`, without reading a fragment the store holds."""
-        if isinstance(self.fragments, FragmentView):
-            size = self.fragments.size_of((server.name, key))
-            if size is not None:
-                return size
-        return len(self.fragment(server, key, compute))
+        return replace(self, catalog=alone, server_keys={})

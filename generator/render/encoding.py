@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from generator.output import OutputFile
@@ -32,7 +33,7 @@ def json_file(path: str, value: Any, *, pretty: bool = False) -> OutputFile:
 
 def spliced(*parts: bytes | Iterable[bytes]) -> bytes:
     """The parts one after the other, each iterable part's items joined by commas (the members
-    of a JSON list or object, as `json_piece` encodes them).
+    of a JSON list or object, as `json_piece` encodes them); empty items are left out.
 
     Items are taken one at a time into one buffer that becomes the result without a copy, so
     a 100 MB registry document costs about 100 MB; `b"".join` of a list of members held three
@@ -45,7 +46,36 @@ def spliced(*parts: bytes | Iterable[bytes]) -> bytes:
             continue
         separator = b""
         for item in part:
+            if not item:
+                continue
             buffer.write(separator)
             buffer.write(item)
             separator = b","
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """A member read only when its bytes are wanted and measured without reading (a memoised piece)."""
+
+    read: Callable[[], bytes]
+    size: Callable[[], int]
+
+
+@dataclass(frozen=True)
+class Spliced:
+    """A compact document as constant parts and runs of lazy members, one description for both
+    its bytes (`bytes(document)`) and its length (`len(document)`, reading no member): a
+    ConfigMap split is measured at 10,000 servers without encoding 100 MB documents."""
+
+    parts: tuple[bytes | Sequence[Lazy], ...]
+
+    def __len__(self) -> int:
+        total = 0
+        for part in self.parts:
+            sizes = [len(part)] if isinstance(part, bytes) else [size for member in part if (size := member.size())]
+            total += sum(sizes) + (0 if isinstance(part, bytes) else max(0, len(sizes) - 1))
+        return total
+
+    def __bytes__(self) -> bytes:
+        return spliced(*(part if isinstance(part, bytes) else (member.read() for member in part) for part in self.parts))

@@ -15,9 +15,8 @@ from generator.output import OutputFile
 from generator.paths import CATALOG_JSON
 from generator.render.context import RenderContext
 from generator.render.encoding import json_piece, spliced
-from generator.render.kind import Fragment, OutputKind, render_kind
-
-_FRAGMENT = "catalog-record"
+from generator.render.kind import OutputKind, render_kind
+from generator.render.memo import per_server
 
 
 def catalog_document(catalog: Catalog) -> dict[str, Any]:
@@ -33,24 +32,27 @@ def server_record(catalog: Catalog, server: Server) -> dict[str, Any]:
     return {**server.model_dump(mode="json", exclude_none=True), "overview": catalog.overviews.get(server.name)}
 
 
-def _encoded_record(catalog: Catalog, server: Server) -> bytes:
-    return json_piece(server_record(catalog, server))
+@per_server
+def encoded_record(context: RenderContext, server: Server) -> bytes:
+    """The server's record as a compact JSON piece of the catalog-wide document."""
+    return json_piece(server_record(context.catalog, server))
 
 
-def record_fragment(context: RenderContext, server: Server) -> Iterator[Fragment]:
-    """The server's record, encoded once for the catalog-wide document."""
-    yield Fragment(_FRAGMENT, _encoded_record(context.catalog, server))
+def record_piece(context: RenderContext, server: Server) -> Iterator[OutputFile]:
+    """No file of its own: the server's record, made while its server is rendered."""
+    encoded_record(context, server)
+    return iter(())
 
 
 def catalog_file(context: RenderContext) -> Iterator[OutputFile]:
     """`api/v1/catalog.json`, the records spliced: the bytes `json_bytes(catalog_document(...))` gives."""
     catalog = context.catalog
-    records = (context.fragment(s, _FRAGMENT, lambda s=s: _encoded_record(catalog, s)) for s in catalog.servers)
+    records = (encoded_record(context, s) for s in catalog.servers)
     meta = json_piece(catalog.meta.model_dump(mode="json"))
     yield OutputFile(CATALOG_JSON, spliced(b'{"catalog":' + meta + b',"servers":[', records, b"]}\n"))
 
 
-KIND = OutputKind("catalog_json", catalog_file, record_fragment)
+KIND = OutputKind("catalog_json", catalog_file, record_piece)
 
 
 def render(context: RenderContext) -> Iterator[OutputFile]:

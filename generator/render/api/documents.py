@@ -22,7 +22,8 @@ from generator.output import OutputFile, WrittenFile
 from generator.render.api.document_schemas import DOCUMENT_KINDS, document_schema, openapi_document
 from generator.render.context import RenderContext
 from generator.render.encoding import json_bytes, json_file, json_piece, spliced
-from generator.render.kind import Fragment, OutputKind, render_kind
+from generator.render.kind import OutputKind, render_kind
+from generator.render.memo import per_server
 from generator.render.registry.server_json import last_updated, updated_at
 
 
@@ -153,32 +154,37 @@ def profile_document(catalog: Catalog, name: str) -> dict[str, Any]:
     }
 
 
-_SUMMARY, _TOOLS = "api-summary", "api-tools"
-
-
-def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
-    """The server's export, and its encoded lines of `servers.json` and `tools.json`."""
+def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
+    """The server's export; its lines of `servers.json` and `tools.json` are made now too."""
     catalog = context.catalog
     profiles = tuple(p.name for p in derived.profiles_admitting(catalog.meta, server))
     yield json_file(paths.api_server(server.name), server_export(context, server, profiles))
-    yield Fragment(_SUMMARY, json_piece(server_summary(catalog, server)))
-    yield Fragment(_TOOLS, _tool_lines(server))
+    summary_line(context, server)
+    tool_lines(context, server)
 
 
-def _tool_lines(server: Server) -> bytes:
+@per_server
+def summary_line(context: RenderContext, server: Server) -> bytes:
+    """The server's member of `servers.json`."""
+    return json_piece(server_summary(context.catalog, server))
+
+
+@per_server
+def tool_lines(context: RenderContext, server: Server) -> bytes:
+    """The server's members of `tools.json`, joined (empty for a server without tools)."""
     return b",".join(json_piece(entry) for entry in tool_entries(server))
 
 
 def api_documents(context: RenderContext) -> list[OutputFile]:
     """The catalog-wide api/v1 documents: servers, categories, tags, tools and the profiles."""
     catalog = context.catalog
-    summaries = (context.fragment(s, _SUMMARY, lambda s=s: json_piece(server_summary(catalog, s))) for s in catalog.servers)
-    tools = (context.fragment(s, _TOOLS, lambda s=s: _tool_lines(s)) for s in catalog.servers)
+    summaries = (summary_line(context, s) for s in catalog.servers)
+    tools = (tool_lines(context, s) for s in catalog.servers)
     files = [
         OutputFile(paths.API_SERVERS, spliced(b'{"count":%d,"servers":[' % len(catalog.servers), summaries, b"]}\n")),
         json_file(paths.API_CATEGORIES, categories_document(catalog)),
         json_file(paths.API_TAGS, tags_document(catalog)),
-        OutputFile(paths.API_TOOLS, spliced(b'{"tools":[', (lines for lines in tools if lines), b"]}\n")),
+        OutputFile(paths.API_TOOLS, spliced(b'{"tools":[', tools, b"]}\n")),
     ]
     files += [json_file(paths.api_profile(p.name), profile_document(catalog, p.name)) for p in catalog.meta.registries]
     return files

@@ -36,10 +36,11 @@ from generator.render.kubernetes import profile as k8s_profile
 from generator.render.kubernetes import server as k8s_server
 from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.context import RenderContext
-from generator.render.kind import CatalogWide, Fragment, OutputKind, render_kind
-from generator.archive import ArchivePiece, ChunkedMembers, PieceWriter, archive_piece, join_pieces, path_order
+from generator.render.kind import CatalogWide, OutputKind, render_kind
+from generator.render.memo import by_content, per_server
+from generator.archive import ArchivePiece, ChunkedMembers, PieceWriter, archive_piece, compress, join_pieces, path_order
 from generator.render.kubernetes.manifests import document_bytes, header, yaml_text
-from generator.render.registry.toolhive import legacy_registry_bytes, legacy_registry_size, upstream_registry_bytes, upstream_registry_size
+from generator.render.registry.toolhive import legacy_registry_spliced, upstream_registry_spliced
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
 
@@ -66,30 +67,61 @@ class Folder:
     subfolders: Sequence[str] = ()
 
 
-def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
+def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
     """The server's own bundle, its overlays in each profile admitting it, and their tarball pieces."""
     if server.kind == "reference":
         return
-    version = context.catalog.meta.version
-    base = server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None)
-    base_files = base_folder_files(server, base, version)
+    base = _base_manifests(context, server)
+    base_files = base_folder_files(server, base, context.catalog.meta.version)
     yield from base_files
     shipped_in_a_profile = False
     for profile in derived.profiles_admitting(context.catalog.meta, server):
-        tools = kept_tools(profile, server)
-        if tools is None:
+        if kept_tools(profile, server) is None:
             continue
         shipped_in_a_profile = True
-        for variant, api in _variants(profile):
-            manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile)
-            source = f"servers/{server.name}.yaml (profile {profile.name})"
-            files = overlay_files(_profile_server_dir(profile, variant, server), source, version, server, base, manifests,
-                                  profile.namespace)
+        for variant, _ in _variants(profile):
+            files = _overlay_folder_files(context, server, profile, variant, base)
             yield from files
-            yield Fragment(_piece_key(profile, variant), _piece_bytes(_server_piece(context, files)))
+            tarball_piece(context, server, profile.name, variant, files=files)
     if shipped_in_a_profile:
         # Each profile's tarball carries the catalog-wide folders its overlays build on.
-        yield Fragment(_BASE_PIECE_KEY, _piece_bytes(_server_piece(context, base_files)))
+        tarball_piece(context, server, None, "base", files=base_files)
+
+
+def _base_manifests(context: RenderContext, server: Server) -> list[Manifest]:
+    return server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None)
+
+
+def _overlay_folder_files(
+    context: RenderContext, server: Server, profile: RegistryProfile, variant: str, base: Sequence[Manifest]
+) -> list[OutputFile]:
+    """The server's folder in one variant of the profile: an overlay of its catalog-wide folder (`base`)."""
+    tools = kept_tools(profile, server)
+    assert tools is not None
+    api = dict(_variants(profile))[variant]
+    manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile)
+    source = f"servers/{server.name}.yaml (profile {profile.name})"
+    folder = _profile_server_dir(profile, variant, server)
+    return overlay_files(folder, source, context.catalog.meta.version, server, base, manifests, profile.namespace)
+
+
+@per_server
+def tarball_piece(
+    context: RenderContext, server: Server, profile_name: str | None, variant: str, *,
+    files: Sequence[OutputFile] | None = None,
+) -> bytes:
+    """The server's folder in one variant of the profile (`base`: its catalog-wide folder, which every
+    profile's tarball carries) as tar entries compressed on their own, after their uncompressed
+    length; `files`, when given, are that folder's files (just written)."""
+    if files is None:
+        base = _base_manifests(context, server)
+        profile = derived.profile_named(context.catalog.meta, profile_name)
+        if profile is None:
+            files = base_folder_files(server, base, context.catalog.meta.version)
+        else:
+            files = _overlay_folder_files(context, server, profile, variant, base)
+    piece = _server_piece(context, files)
+    return b"%d\n" % piece.length + piece.compressed
 
 
 # `bundles/servers/<name>/` applies everything (`kubectl apply -k`); its two sub-folders let a
@@ -311,7 +343,7 @@ def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | N
     return None if server.tools and not tools else tools
 
 
-def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[OutputFile | Fragment]:
+def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[OutputFile]:
     """A profile's whole bundle, its all.yaml, then the tarball of everything written.
 
     `operator: current` ships `base/` (applied with the MCPRegistry, or with the registry
@@ -395,7 +427,7 @@ def _base_files(
     """`base/`: the namespace, the registry data and MCPRegistry, RBAC, policies; and the profile's all.yaml."""
     catalog = context.catalog
     parts = k8s_profile.split_registry(
-        profile, admitted, partial(upstream_registry_bytes, context, profile=profile), partial(upstream_registry_size, context, profile=profile)
+        profile, admitted, partial(upstream_registry_spliced, context, profile=profile)
     )
     shipped = profile_server_manifests(context, profile, runnable, k8s_server.CURRENT_API)
     current = Folder(f"{paths.profile_bundle_dir(profile.name)}base/", source, [
@@ -460,7 +492,7 @@ def _legacy_files(
     shipped = profile_server_manifests(context, profile, runnable, k8s_server.LEGACY_API)
     catalog = context.catalog
     parts = k8s_profile.split_registry(
-        profile, admitted, partial(legacy_registry_bytes, context, profile=profile), partial(legacy_registry_size, context, profile=profile)
+        profile, admitted, partial(legacy_registry_spliced, context, profile=profile)
     )
     legacy = Folder(f"{paths.profile_bundle_dir(profile.name)}legacy/", f"{source} (legacy operators)", [
         Manifest("namespace", k8s_profile.namespace(profile)),
@@ -508,15 +540,14 @@ class _ProfileArchive:
     written as the bundle's files are made.
 
     The profile's own files (registry ConfigMaps of every server, several MB) are compressed
-    in content-defined chunks, remembered as catalog fragments: a rebuild after one change
-    compresses only the chunks that changed.
+    in content-defined chunks, each memoised by its bytes (`by_content`): a rebuild after one
+    change compresses only the chunks that changed.
     """
 
     def __init__(self, context: RenderContext, profile: RegistryProfile, servers: Sequence[Server]) -> None:
         self._context = context
         self._profile = profile
         self._servers = sorted(servers, key=lambda server: server.name)
-        self._remembered: dict[str, bytes] = {}
         self._folders: set[str] = set()  # the archive's folder entries so far, across its pieces
         self._pieces: list[ArchivePiece] = []
         self._writer = self._new_piece()
@@ -532,29 +563,19 @@ class _ProfileArchive:
         if self._servers:
             self._writer.file_with_folders(_servers_run(self._profile, variant).rstrip("/"), None)
         self._pieces.append(self._writer.finish())
-        key = _BASE_PIECE_KEY if variant == "base" else _piece_key(self._profile, variant)
+        profile_name = None if variant == "base" else self._profile.name
         for server in self._servers:
-            piece = self._context.fragment(server, key, lambda s=server: _rebuilt_piece(self._context, key, s))
-            self._pieces.append(_piece_from(piece))
+            length, compressed = tarball_piece(self._context, server, profile_name, variant).split(b"\n", 1)
+            self._pieces.append(ArchivePiece(compressed, int(length)))
         self._writer = self._new_piece()
 
-    def finish(self) -> Iterator[OutputFile | Fragment]:
-        """The tarball, then the compressed chunks to remember for the next build."""
+    def finish(self) -> Iterator[OutputFile]:
+        """The tarball."""
         self._pieces.append(self._writer.finish())
         yield OutputFile(paths.profile_bundle_tarball(self._profile.name), join_pieces(self._pieces))
-        for key, member in self._remembered.items():
-            yield Fragment(_CHUNK_PREFIX + key, member)
 
     def _new_piece(self) -> PieceWriter:
-        known = partial(_known_chunk, self._context)
-        return PieceWriter(_mtime(self._context), ChunkedMembers(known, self._remembered.__setitem__), self._folders)
-
-
-def _known_chunk(context: RenderContext, key: str) -> bytes | None:
-    return context.catalog_fragment(_CHUNK_PREFIX + key)
-
-
-_CHUNK_PREFIX = "gzip-chunk:"
+        return PieceWriter(_mtime(self._context), ChunkedMembers(partial(by_content, self._context, compress)), self._folders)
 
 
 def _server_piece(context: RenderContext, files: Sequence[OutputFile]) -> ArchivePiece:
@@ -565,35 +586,11 @@ def _server_piece(context: RenderContext, files: Sequence[OutputFile]) -> Archiv
     return archive_piece(entries, {name.rsplit("/", 1)[0] for name in entries}, _mtime(context))
 
 
-def _rebuilt_piece(context: RenderContext, key: str, server: Server) -> bytes:
-    """The piece the per-server half would have made, for a catalog-wide call without fragments."""
-    for item in server_files(context.for_server(server), server):
-        if isinstance(item, Fragment) and item.key == key:
-            return item.content
-    raise AssertionError(f"no tarball piece {key} for {server.name}")
-
-
-def _piece_key(profile: RegistryProfile, variant: str) -> str:
-    return f"bundle-tar:{profile.name}:{variant}"
-
-
-_BASE_PIECE_KEY = "bundle-tar:base"
-
-
-def _piece_bytes(piece: ArchivePiece) -> bytes:
-    return b"%d\n" % piece.length + piece.compressed
-
-
-def _piece_from(content: bytes) -> ArchivePiece:
-    length, compressed = content.split(b"\n", 1)
-    return ArchivePiece(compressed, int(length))
-
-
 def _mtime(context: RenderContext) -> int:
     return int(context.catalog.meta.last_updated.timestamp())
 
 
-def registry_bundles(context: RenderContext) -> Iterator[OutputFile | Fragment]:
+def registry_bundles(context: RenderContext) -> Iterator[OutputFile]:
     """The operator's Helm values, then every profile's bundle: its own objects, overlays, all.yaml and tarball."""
     yield from operator_values_file(context)
     for profile in context.catalog.meta.registries:

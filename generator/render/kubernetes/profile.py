@@ -21,6 +21,7 @@ from generator.derived import registry_name
 from generator.errors import OutputError
 from generator.models import Catalog, RegistryProfile, Server
 from generator.render.kubernetes.server import DNS_PORTS, TOOLHIVE_API_GROUP, metadata, restricted_pod_security
+from generator.render.encoding import Spliced
 from generator.render.kubernetes.manifests import resource_name, yaml_text
 
 # The API server refuses ConfigMaps whose data exceed 1 MiB; leave room for the key and metadata.
@@ -56,30 +57,25 @@ def registry_resource_name(profile: RegistryProfile) -> str:
 
 
 def split_registry(
-    profile: RegistryProfile,
-    servers: Sequence[Server],
-    encode: Callable[[Sequence[Server]], bytes],
-    measure: Callable[[Sequence[Server]], int] | None = None,
+    profile: RegistryProfile, servers: Sequence[Server], document: Callable[[Sequence[Server]], Spliced]
 ) -> list[RegistryPart]:
     """The profile's registry data as ConfigMap-sized JSON documents, in server order.
 
     Tries one document, then as many even slices as the largest overflow suggests;
-    raises OutputError when a single server cannot fit. With `measure` (the length
-    `encode` would give, found without encoding) only the slices that fit are encoded:
-    at 10,000 servers the first attempt alone is a 100 MB document per profile and format.
+    raises OutputError when a single server cannot fit. Slices are measured without
+    being encoded (`len` of a `Spliced`) and each is encoded only when its ConfigMap is
+    written: at 10,000 servers the first attempt alone is a 100 MB document per profile and format.
     """
     parts = 1
     while True:
         size = max(1, math.ceil(len(servers) / parts))
         chunks = [servers[start : start + size] for start in range(0, len(servers), size)] or [servers]
-        texts: list[bytes] = []  # the last attempt's texts go first
-        texts = [b""] * len(chunks) if measure else [encode(chunk) for chunk in chunks]
-        sizes = [measure(chunk) for chunk in chunks] if measure else [len(text) for text in texts]
+        sizes = [len(document(chunk)) for chunk in chunks]
         largest = max(sizes)
         if largest <= REGISTRY_DATA_BUDGET:
             base = f"{registry_resource_name(profile)}-data"
             return [
-                RegistryPart(resource_name(base, f"-{index}"), partial(_text, texts, index - 1, partial(encode, chunk), sizes[index - 1]))
+                RegistryPart(resource_name(base, f"-{index}"), partial(_text, partial(document, chunk), sizes[index - 1]))
                 for index, chunk in enumerate(chunks, 1)
             ]
         if size == 1:
@@ -91,13 +87,11 @@ def split_registry(
         parts = max(parts + 1, math.ceil(parts * largest / REGISTRY_DATA_BUDGET))
 
 
-def _text(texts: list[bytes], index: int, encode: Callable[[], bytes], size: int) -> str:
-    """Part `index` as text: encoded now unless the last attempt encoded it (then the bytes are
-    dropped at once: never all of a profile's data twice)."""
-    encoded = texts[index] or encode()
+def _text(document: Callable[[], Spliced], size: int) -> str:
+    """A part as text, encoded now (its ConfigMap is being written)."""
+    encoded = bytes(document())
     if len(encoded) != size:
         raise AssertionError(f"registry document of {len(encoded)} bytes was measured as {size}")
-    texts[index] = b""
     return encoded.decode("utf-8")
 
 

@@ -27,10 +27,10 @@ from generator.models import RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render.context import PLAIN, QUERY_LAYER, RenderContext
 from generator.render.encoding import json_piece
-from generator.render.kind import Fragment, OutputKind, render_kind
+from generator.render.kind import OutputKind, render_kind
 from generator.render.registry.openapi import openapi_document
 from generator.render.registry.query_index import ListEntry, encoded_page, first_page, query_index
-from generator.render.registry.server_json import OFFICIAL, encoded_server_json, server_json_key, updated_at
+from generator.render.registry.server_json import OFFICIAL, encoded_server_json, updated_at
 
 
 
@@ -54,25 +54,17 @@ def checked_registry_name(name: str) -> str:
     return name
 
 
-def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile | Fragment]:
-    """The server's lookup documents at every base serving it, and its encoded server.json per base.
+def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
+    """The server's lookup documents at every base serving it (its server.json per base is a piece the lists share).
 
-    A base whose profile withholds no tool serves the very same document, so it is encoded
-    once per distinct tool list and spliced into the version files and (as a fragment) the lists.
     For the query layer, a profile's documents are left out when they are the root's bytes, and
     `latest` where `_lookup_documents` says; `--hosting plain` writes every document.
     """
     name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
     meta = json_piece(official_meta(context, server))
-    encoded: dict[tuple[str, ...] | None, bytes] = {}
     root_response = None  # the site root comes first in _bases
     for base, profile in _bases(context, server):
-        tools = None if profile is None else derived.profile_tools(profile, server)
-        same = None if tools is None or len(tools) == len(server.tools) else tuple(t.name for t in tools)
-        if same not in encoded:
-            encoded[same] = encoded_server_json(context, server, profile)
-        yield Fragment(server_json_key(profile), encoded[same])
-        response = _response(encoded[same], meta)
+        response = _response(encoded_server_json(context, server, profile.name if profile else None), meta)
         if profile is None:
             root_response = response
         elif response == root_response and context.hosting == QUERY_LAYER:
@@ -107,10 +99,8 @@ def _response(server_document: bytes, meta: bytes) -> bytes:
 
 
 def encoded_response(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
-    """The server's ServerResponse at a base, the server.json taken from the fragments when there.
-
-    A profile withholds the tools its policy drops (`encoded_server_json`)."""
-    document = context.fragment(server, server_json_key(profile), lambda: encoded_server_json(context, server, profile))
+    """The server's ServerResponse at a base; a profile withholds the tools its policy drops (`encoded_server_json`)."""
+    document = encoded_server_json(context, server, profile.name if profile else None)
     return _response(document, json_piece(official_meta(context, server)))
 
 

@@ -20,9 +20,10 @@ from urllib.parse import urlsplit
 
 from generator import derived, paths
 from generator.errors import OutputError
-from generator.models import EnvVar, Header, Package, RegistryProfile, Server, Tool
+from generator.models import EnvVar, Header, Package, Server, Tool
 from generator.render.context import RenderContext
 from generator.render.encoding import json_piece
+from generator.render.memo import per_server
 
 SERVER_SCHEMA = "https://static.modelcontextprotocol.io/schemas/2025-12-11/server.schema.json"
 PUBLISHER_PROVIDED = "io.modelcontextprotocol.registry/publisher-provided"
@@ -180,18 +181,17 @@ def check_meta_size(context: RenderContext, server: Server, publisher: dict[str,
         )
 
 
-def server_json_key(profile: RegistryProfile | None) -> str:
-    """The fragment key of the server's encoded server.json as the catalog (None) or a profile lists it.
+@per_server
+def encoded_server_json(context: RenderContext, server: Server, profile_name: str | None = None) -> bytes:
+    """`server_json` with the tools the profile `profile_name` keeps (all without one), as a compact JSON piece.
 
-    The MCP mirror's responses and ToolHive's current registry files hold the same document, so
-    both splice this one fragment (the mirror's per-server half makes it).
+    The MCP mirror's responses and ToolHive's current registry files hold this same document;
+    a profile keeping every tool serves the catalog's own (one piece, made once).
     """
-    return f"server-json:{profile.name if profile else ''}"
-
-
-def encoded_server_json(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
-    """`server_json` with the tools `profile` keeps (all without one), as a compact JSON piece."""
+    profile = derived.profile_named(context.catalog.meta, profile_name)
     tools = None if profile is None else derived.profile_tools(profile, server)
+    if tools is not None and len(tools) == len(server.tools):
+        return encoded_server_json(context, server)
     return json_piece(server_json(context, server, tools))
 
 

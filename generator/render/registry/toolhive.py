@@ -8,8 +8,8 @@ the switch. Only deployable servers go in: thv silently drops an entry with
 neither remotes nor exactly one `oci` package, so reference-only entries are
 listed by the catalog API and the MCP mirror instead.
 
-The files are spliced from each server's encoded entry (`upstream_registry_bytes`,
-`legacy_registry_bytes`, which the Kubernetes bundles also embed in ConfigMaps);
+The files are spliced from each server's encoded entry (`upstream_registry_spliced`,
+`legacy_registry_spliced`, which the Kubernetes bundles also embed in ConfigMaps);
 `upstream_registry` and `legacy_registry` give the same documents as plain data, which the
 tests compare with the written files.
 """
@@ -24,15 +24,15 @@ from generator import derived, paths
 from generator.models import EnvVar, Header, RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render.context import RenderContext
-from generator.render.encoding import json_piece, spliced
-from generator.render.kind import Fragment, OutputKind, render_kind
+from generator.render.encoding import Lazy, Spliced, json_piece
+from generator.render.kind import OutputKind, render_kind
+from generator.render.memo import per_server
 from generator.render.registry.server_json import (
     TOOLHIVE_TIER,
     last_updated,
     permissions,
     encoded_server_json,
     server_json,
-    server_json_key,
     tool_definition,
     toolhive_tool_names,
     updated_at,
@@ -184,106 +184,61 @@ def _fit(text: str, limits: tuple[int, int], fallback: str) -> str:
     return text if len(text) <= longest else text[: longest - 1] + "…"
 
 
-# Encoded registry entries, per server and per profile (the catalog-wide files use "").
-def _legacy_key(profile: RegistryProfile | None) -> str:
-    return f"toolhive-legacy:{profile.name if profile else ''}"
-
-
-def _legacy_entry(context: RenderContext, server: Server, profile: RegistryProfile | None) -> bytes:
-    """`"name":{...}` of the legacy maps, or nothing when the format cannot hold the server."""
-    tools = _tools(profile, server)
+@per_server
+def legacy_entry(context: RenderContext, server: Server, profile_name: str | None = None) -> bytes:
+    """`"name":{...}` of the legacy maps as the catalog or a profile lists the server, or nothing when
+    the format cannot hold it."""
+    tools = _tools(derived.profile_named(context.catalog.meta, profile_name), server)
+    if profile_name is not None and len(tools) == len(server.tools):
+        return legacy_entry(context, server)  # the catalog's own entry: one piece, made once
     if not toolhive_tool_names(tools):
         return b""
     entry = _legacy_remote(context, server, tools) if server.kind == "remote" else _legacy_container(context, server, tools)
     return json_piece({server.name: entry})[1:-1]
 
 
-def upstream_registry_bytes(
-    context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None
-) -> bytes:
-    """`json_bytes(upstream_registry(...))`, spliced from each server's encoded entry."""
-    # Each entry is the server.json the MCP mirror's per-server half encoded (see server_json_key).
-    key = server_json_key(profile)
-    entries = (context.fragment(s, key, lambda s=s: encoded_server_json(context, s, profile)) for s in deployable(servers))
-    start, end = _upstream_frame(context)
-    return spliced(start, entries, end)
-
-
-def upstream_registry_size(context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None) -> int:
-    """`len(upstream_registry_bytes(...))` from the entries' sizes, reading and joining nothing."""
-    key = server_json_key(profile)
-    sizes = [context.fragment_size(s, key, lambda s=s: encoded_server_json(context, s, profile)) for s in deployable(servers)]
-    start, end = _upstream_frame(context)
-    return len(start) + _joined_size(sizes) + len(end)
-
-
-def _upstream_frame(context: RenderContext) -> tuple[bytes, bytes]:
-    """What comes before and after the entries of a current-format registry document."""
+def upstream_registry_spliced(context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None) -> Spliced:
+    """`json_bytes(upstream_registry(...))` as each server's server.json spliced (`bytes()`, or `len()` without reading)."""
+    name = profile.name if profile else None
     head = json_piece({"$schema": UPSTREAM_SCHEMA, "version": FORMAT_VERSION, "meta": {"last_updated": last_updated(context)}})
-    return head[:-1] + b',"data":{"servers":[', b"]}}\n"
+    entries = [encoded_server_json.lazy(context, s, name) for s in deployable(servers)]
+    return Spliced((head[:-1] + b',"data":{"servers":[', entries, b"]}}\n"))
 
 
-def legacy_registry_bytes(
-    context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None
-) -> bytes:
-    """`json_bytes(legacy_registry(...))`, spliced from each server's encoded entry."""
-    key = _legacy_key(profile)
-
-    def entries(remote: bool) -> Iterator[bytes]:
-        for server in deployable(servers):
-            if (server.kind == "remote") == remote:
-                entry = context.fragment(server, key, lambda s=server: _legacy_entry(context, s, profile))
-                if entry:  # empty: the legacy format cannot hold the server
-                    yield entry
-
-    start, middle, end = _legacy_frame(context)
-    return spliced(start, entries(remote=False), middle, entries(remote=True), end)
-
-
-def legacy_registry_size(context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None) -> int:
-    """`len(legacy_registry_bytes(...))` from the entries' sizes, reading and joining nothing."""
-    key = _legacy_key(profile)
-    sizes: dict[str, list[int]] = {"container": [], "remote": []}
-    for server in deployable(servers):
-        size = context.fragment_size(server, key, lambda s=server: _legacy_entry(context, s, profile))
-        if size:
-            sizes["remote" if server.kind == "remote" else "container"].append(size)
-    return sum(map(len, _legacy_frame(context))) + _joined_size(sizes["container"]) + _joined_size(sizes["remote"])
-
-
-def _legacy_frame(context: RenderContext) -> tuple[bytes, bytes, bytes]:
-    """What comes before, between and after the two maps of a legacy registry document."""
+def legacy_registry_spliced(context: RenderContext, servers: Sequence[Server], profile: RegistryProfile | None = None) -> Spliced:
+    """`json_bytes(legacy_registry(...))` as each server's entry spliced (`bytes()`, or `len()` without reading)."""
+    name = profile.name if profile else None
     head = json_piece({"version": FORMAT_VERSION, "last_updated": last_updated(context)})
-    return head[:-1] + b',"servers":{', b'},"remote_servers":{', b"}}\n"
+
+    def entries(remote: bool) -> list[Lazy]:
+        return [legacy_entry.lazy(context, s, name) for s in deployable(servers) if (s.kind == "remote") == remote]
+
+    return Spliced((head[:-1] + b',"servers":{', entries(remote=False), b'},"remote_servers":{', entries(remote=True), b"}}\n"))
 
 
-def _joined_size(sizes: Sequence[int]) -> int:
-    """The length of `b",".join(...)` of pieces of these sizes."""
-    return sum(sizes) + max(0, len(sizes) - 1)
-
-
-def entry_fragments(context: RenderContext, server: Server) -> Iterator[Fragment]:
-    """The server's encoded entries of every legacy registry file listing it (catalog-wide and per profile)."""
-    if server.kind == "reference":
-        return
-    for profile in (None, *derived.profiles_admitting(context.catalog.meta, server)):
-        yield Fragment(_legacy_key(profile), _legacy_entry(context, server, profile))
+def entry_pieces(context: RenderContext, server: Server) -> Iterator[OutputFile]:
+    """No file of its own: the server's entries of every registry file listing it, made now."""
+    if server.kind != "reference":
+        for profile in (None, *derived.profiles_admitting(context.catalog.meta, server)):
+            encoded_server_json(context, server, profile.name if profile else None)
+            legacy_entry(context, server, profile.name if profile else None)
+    return iter(())
 
 
 def registry_files(context: RenderContext) -> Iterator[OutputFile]:
     """Yield registry.json, registry-legacy.json and the same two per registry profile."""
     catalog = context.catalog
-    yield OutputFile(paths.TOOLHIVE_REGISTRY, upstream_registry_bytes(context, catalog.servers))
-    yield OutputFile(paths.TOOLHIVE_LEGACY_REGISTRY, legacy_registry_bytes(context, catalog.servers))
+    yield OutputFile(paths.TOOLHIVE_REGISTRY, bytes(upstream_registry_spliced(context, catalog.servers)))
+    yield OutputFile(paths.TOOLHIVE_LEGACY_REGISTRY, bytes(legacy_registry_spliced(context, catalog.servers)))
     for profile in catalog.meta.registries:
         admitted = derived.profile_servers(catalog, profile)
-        yield OutputFile(paths.profile_toolhive_registry(profile.name), upstream_registry_bytes(context, admitted, profile))
+        yield OutputFile(paths.profile_toolhive_registry(profile.name), bytes(upstream_registry_spliced(context, admitted, profile)))
         yield OutputFile(
-            paths.profile_toolhive_registry(profile.name, legacy=True), legacy_registry_bytes(context, admitted, profile)
+            paths.profile_toolhive_registry(profile.name, legacy=True), bytes(legacy_registry_spliced(context, admitted, profile))
         )
 
 
-KIND = OutputKind("toolhive", registry_files, entry_fragments)
+KIND = OutputKind("toolhive", registry_files, entry_pieces)
 
 
 def render(context: RenderContext) -> Iterator[OutputFile]:

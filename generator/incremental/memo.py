@@ -1,0 +1,62 @@
+"""The build's memo of pieces (see `generator.render.memo`), backed by the fragment store.
+
+A build gives each task (a slice of servers rendered, a catalog-wide half) a `StoredMemo`
+over what is known: the refs of every piece the last build stored for a server whose key
+is unchanged, of the pieces this build's per-server tasks stored, and of the catalog's
+own pieces (archive chunks). A known piece is read back with one `pread`, measured from
+its ref alone; anything else is made, kept in memory until the task ends, then appended to
+the store in one write (equal pieces once). The task hands the refs back to the build, which
+records them in the cache beside their server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from generator.incremental.store import FragmentRef, FragmentStore
+
+Refs = dict[str, dict[str, FragmentRef]]
+"""owner (a server's name, "" for the catalog) -> piece name -> where the store holds it."""
+
+
+class StoredMemo:
+    """Pieces looked up in `known`, else made here and stored by `stored()`."""
+
+    def __init__(self, store: FragmentStore, known: Mapping[str, Mapping[str, FragmentRef]]) -> None:
+        self._store = store
+        self._known = known
+        self._made: dict[tuple[str, str], bytes] = {}
+        self._catalog_used: dict[str, FragmentRef] = {}
+
+    def _ref(self, owner: str, name: str) -> FragmentRef | None:
+        ref = self._known.get(owner, {}).get(name)
+        if ref is not None and not owner:
+            # A catalog piece lives as long as builds use it: one the last build stored and this one
+            # did not ask for is dropped when the cache is saved.
+            self._catalog_used[name] = ref
+        return ref
+
+    def piece(self, owner: str, name: str, make: Callable[[], bytes]) -> bytes:
+        ref = self._ref(owner, name)
+        if ref is not None:
+            return self._store.read(ref)
+        made = self._made.get((owner, name))
+        if made is None:
+            made = self._made[(owner, name)] = make()
+        return made
+
+    def size(self, owner: str, name: str, make: Callable[[], bytes]) -> int:
+        ref = self._ref(owner, name)
+        return ref[1] if ref is not None else len(self.piece(owner, name, make))
+
+    def stored(self) -> Refs:
+        """Append what was made here to the store, in one write; the refs of every piece made and of
+        the catalog pieces used, by owner."""
+        distinct: dict[bytes, int] = {}  # each distinct piece numbered: equal ones are stored once
+        numbers = {key: distinct.setdefault(content, len(distinct)) for key, content in self._made.items()}
+        refs = self._store.add(distinct)
+        found: Refs = {"": dict(self._catalog_used)} if self._catalog_used else {}
+        for (owner, name), number in numbers.items():
+            found.setdefault(owner, {})[name] = refs[number]
+        self._made.clear()
+        return found
