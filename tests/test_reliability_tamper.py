@@ -466,3 +466,22 @@ def test_a_member_in_an_appended_gzip_member_is_seen_as_tar_sees_it(runner, sign
         assert f"{root}/evil.js" in listing
     lines = _verify(runner, target, "--pubkey", str(keys / "release.pub"))
     assert set(lines) == {_stopped(target, f"{root}/evil.js", 7), f"{root}/evil.js: not listed in SIZES (added after the release was made)"}
+
+
+def test_a_top_folder_whose_name_is_not_utf8_is_a_message(runner, small_release, tmp_path):
+    """tarfile hands such a name over with surrogates; measuring it must not end in a traceback."""
+    members = _members(small_release)
+    root = _root(members)
+    hostile = b"rel\xff".decode("utf-8", "surrogateescape")
+    for info, _ in members:
+        info.name = hostile + info.name[len(root):]
+    target = tmp_path / "t.tar.gz"
+    with tarfile.open(target, "w:gz", compresslevel=1, format=tarfile.GNU_FORMAT, encoding="utf-8",
+                      errors="surrogateescape") as archive:
+        for info, data in members:
+            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    result = runner.invoke(main, ["verify", str(target)])
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    # Unsigned, the renamed tree still matches its SHA256SUMS; what matters is a verdict, not a crash.
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith(f"{target}: OK, ") and "signature NOT checked" in result.output

@@ -102,6 +102,8 @@ def test_look_alike_titles_and_names_are_warned_about(write_tree, runner):
     ("GitHub", "\U0001d406itHub"),  # mathematical bold capital G
     ("Slack", "S1ack"),             # digit one: Unicode's data confuses it with a small L
     ("modem", "rnodem"),            # "rn" for "m", which the data lists too
+    ("Slack", "\uff33\uff4c\uff41\uff43\uff4b"),  # fullwidth letters: a compatibility form
+    ("Fetch", "F\u00e9tch"),        # an accent alone
 ])
 def test_look_alikes_from_unicode_data_are_warned_about(write_tree, runner, title, look_alike):
     """Letters the former table of 40 Cyrillic and Greek look-alikes did not know, or not all of them."""

@@ -133,7 +133,8 @@ class SizeList:
     def header_allowance(self, root: str) -> int:
         """The header bytes the listed files and the folders above them may take."""
         names = [*self.sizes, *folders_above(self.sizes)]
-        return sum(_HEADER_BLOCKS + 2 * len(f"{root}/{name}".encode()) for name in names)
+        # surrogateescape: `root` comes from a member name, whose bytes need not be UTF-8.
+        return sum(_HEADER_BLOCKS + 2 * len(f"{root}/{name}".encode("utf-8", "surrogateescape")) for name in names)
 
 
 @dataclass(frozen=True)

@@ -102,16 +102,19 @@ def json_incompatible(path: str, loaded: LoadedYaml) -> list[Diagnostic]:
 
 
 def skeleton(text: str) -> str:
-    """What `text` looks like: its UTS #39 skeleton, without case, hidden characters or repeated spaces.
+    """What `text` looks like: its UTS #39 skeleton, without case, accents, hidden characters or repeated spaces.
 
-    The skeleton is Unicode's (NFD, each character replaced by its prototype from Unicode's
-    confusables.txt, NFD again): two texts with the same skeleton are confusable. Case is
-    folded afterwards, as a reader of lower-case names sees a digit zero and an "o" alike.
+    The skeleton is Unicode's (each character replaced by its prototype from Unicode's
+    confusables.txt, between two decompositions): two texts with the same skeleton are
+    confusable. Three foldings go further than UTS #39, because a reviewer skimming a list
+    misses these too: compatibility forms (NFKD: a fullwidth "Ｓｌａｃｋ" is "Slack"), accents
+    ("Fétch"), and case (a digit zero beside an "o" in lower-case names).
     """
     prototypes = _prototypes()
-    decomposed = unicodedata.normalize("NFD", HIDDEN.sub("", text))
-    mapped = unicodedata.normalize("NFD", "".join(prototypes.get(c, c) for c in decomposed))
-    return " ".join(mapped.casefold().split())
+    decomposed = unicodedata.normalize("NFKD", HIDDEN.sub("", text))
+    mapped = unicodedata.normalize("NFKD", "".join(prototypes.get(c, c) for c in decomposed))
+    plain = "".join(c for c in mapped if not unicodedata.combining(c))
+    return " ".join(plain.casefold().split())
 
 
 @functools.cache

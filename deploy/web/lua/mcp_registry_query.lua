@@ -3,7 +3,7 @@
 -- GET {base}/v0.1/servers takes search, version, updated_since, limit, cursor and
 -- include_deleted; this module answers it with the official registry's semantics (default
 -- page 30, maximum 100, `name:version` cursors, huma-style 422/400 problem bodies) from
--- {base}v0.1/servers/query.idx (format: generator/render/mcp_query_index.py). It is plain
+-- {base}v0.1/servers/query.idx (format: generator/render/registry/query_index.py). It is plain
 -- Lua, run by nginx (lua-nginx-module, LuaJIT) and by Apache (mod_lua, Lua 5.3): the web
 -- server adapters only turn a request into (index path, arguments) and write the answer.
 --
@@ -20,7 +20,7 @@ local JSON = "application/json"
 
 local indexes = {}
 
--- A JSON string by the one rule the generator also applies (mcp_query_index._json_string).
+-- A JSON string by the one rule the generator also applies (registry/query_index.py, _json_string).
 local function json_string(text)
     local escaped = text:gsub('[%c"\\]', function(c)
         local byte = c:byte()

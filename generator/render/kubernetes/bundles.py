@@ -13,7 +13,7 @@ its `operator` setting says which of these it ships. `bundles/toolhive/` holds
 the operator chart's values for the whole catalog.
 Secret templates are written beside the objects but never listed in a
 kustomization: applying an empty Secret would wipe the user's real one.
-The object builders live in the `k8s_*` modules; this one only lays out files.
+The object builders live in server.py, profile.py, policy.py and legacy.py beside it; this one only lays out files.
 """
 
 from __future__ import annotations
@@ -536,8 +536,9 @@ def mesh_overlay(folder: str, source: str, version: str, platform: Sequence[str]
 
 
 class _ProfileArchive:
-    """The profile's folder as `bundles/registries/<profile>.tar.gz`, entries under `<profile>/`,
-    written as the bundle's files are made.
+    """The profile's folder as `bundles/registries/<profile>.tar.gz`, entries at their site paths
+    (`bundles/registries/<profile>/...` and the `bundles/servers/<name>/` folders its overlays
+    build on), written as the bundle's files are made.
 
     The profile's own files (registry ConfigMaps of every server, several MB) are compressed
     in content-defined chunks, each memoised by its bytes (`by_content`): a rebuild after one
