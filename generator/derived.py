@@ -238,7 +238,8 @@ def admits(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> bool:
     `approved_only`, and an image the profile's rule accepts (`refuse: mutable-tags`, `require_digest`).
     It depends on the server and catalog.yaml alone, never on other servers.
     """
-    if review_state(meta, server) == "rejected":
+    state = review_state(meta, server)
+    if state == "rejected":
         return False  # "do not deploy": its page shows no recipe, so no namespace may run it either
     if profile.include is not None and not _matches(profile.include, server):
         return False
@@ -246,7 +247,7 @@ def admits(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> bool:
         return False
     if server.status == "deprecated" and not profile.include_deprecated:
         return False
-    if profile.approved_only and review_state(meta, server) != "approved":
+    if profile.approved_only and state != "approved":
         return False
     return image_rule_refusal(profile, server) is None
 

@@ -20,6 +20,7 @@ import textwrap
 import time
 import zlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -88,8 +89,8 @@ def _members(tarball: Path) -> list[tuple[tarfile.TarInfo, bytes | None]]:
         return [(m, archive.extractfile(m).read() if m.isfile() else None) for m in archive.getmembers()]
 
 
-def _write(target: Path, members: list[tuple[tarfile.TarInfo, bytes | None]]) -> Path:
-    with tarfile.open(target, "w:gz", compresslevel=1) as archive:
+def _write(target: Path, members: list[tuple[tarfile.TarInfo, bytes | None]], **options: Any) -> Path:
+    with tarfile.open(target, "w:gz", compresslevel=1, **options) as archive:
         for info, data in members:
             archive.addfile(info, io.BytesIO(data) if data is not None else None)
     return target
@@ -475,11 +476,7 @@ def test_a_top_folder_whose_name_is_not_utf8_is_a_message(runner, small_release,
     hostile = b"rel\xff".decode("utf-8", "surrogateescape")
     for info, _ in members:
         info.name = hostile + info.name[len(root):]
-    target = tmp_path / "t.tar.gz"
-    with tarfile.open(target, "w:gz", compresslevel=1, format=tarfile.GNU_FORMAT, encoding="utf-8",
-                      errors="surrogateescape") as archive:
-        for info, data in members:
-            archive.addfile(info, io.BytesIO(data) if data is not None else None)
+    target = _write(tmp_path / "t.tar.gz", members, format=tarfile.GNU_FORMAT, encoding="utf-8", errors="surrogateescape")
     result = runner.invoke(main, ["verify", str(target)])
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     # Unsigned, the renamed tree still matches its SHA256SUMS; what matters is a verdict, not a crash.
