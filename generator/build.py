@@ -184,7 +184,7 @@ def _build(
     if previous is not None:  # read before anything is written: a bad release must not cost the old site
         changes = diff_releases(read_release_catalog(previous), catalog_document(validated.catalog))
     context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror, hosting=hosting,
-                            changes=changes)
+                            changes=changes, compiled_templates=_compiled_templates(cache_dir) if use_cache else None)
     clock.lap("load and validate")
     plan = _plan(context, out_dir, cache_dir, templates=templates, use_cache=use_cache)
     clock.lap("read the build cache")
@@ -271,6 +271,12 @@ def _legacy_cache_note(out_dir: Path) -> tuple[str, ...]:
         return ()
     return (f"note: {legacy} is the build cache of an earlier mcp-catalog, beside the site and no longer used "
             f"(the cache is now in {cache.default_cache_dir(out_dir)}): delete it",)
+
+
+def _compiled_templates(cache_dir: Path) -> Path:
+    folder = cache_dir / "templates"
+    folder.mkdir(exist_ok=True)
+    return folder
 
 
 def _check_cache_dir(cache_dir: Path, out_dir: Path, source_dir: Path) -> None:

@@ -521,3 +521,34 @@ def test_a_new_kind_rebuilds_incrementally_with_one_module_and_one_line(
     assert made == ["fetch"] and "- [Fetch pages](servers/fetch/)" in (site / "llms.txt").read_text()
     build(catalog, tmp_path / "cold", jobs=1, use_cache=False)
     assert differences(snapshot(site), snapshot(tmp_path / "cold")) == []
+
+
+def test_a_rebuild_loads_compiled_templates_and_compiles_an_edited_one_again(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compiling the templates costs a rebuild more than its changed pages: the cache keeps them
+    compiled, and Jinja's checksum of the source makes an edited template compile again."""
+    import jinja2
+
+    from generator.render.site import SHIPPED_TEMPLATES
+
+    compiled: list[str | None] = []
+    real_compile = jinja2.Environment.compile
+
+    def counting(self: jinja2.Environment, source: object, name: str | None = None, *args: object, **kwargs: object) -> object:
+        compiled.append(name)
+        return real_compile(self, source, name, *args, **kwargs)  # type: ignore[arg-type]
+
+    overrides, site = tmp_path / "overrides", tmp_path / "site"
+    overrides.mkdir()
+    shipped = (SHIPPED_TEMPLATES / "404.html").read_text(encoding="utf-8")
+    (overrides / "404.html").write_text(shipped.replace("</h1>", "</h1><p>first words</p>"), encoding="utf-8")
+    build(catalog, site, templates=overrides)
+    monkeypatch.setattr(jinja2.Environment, "compile", counting)
+    edit(catalog / "servers/fetch.yaml", "description: ", "description: Once ")
+    assert build(catalog, site, templates=overrides).rendered_servers == 1  # its page and the lists showing it
+    assert compiled == []
+    (overrides / "404.html").write_text(shipped.replace("</h1>", "</h1><p>second words</p>"), encoding="utf-8")
+    build(catalog, site, templates=overrides)
+    assert compiled == ["404.html"]
+    assert b"second words" in (site / "404.html").read_bytes()

@@ -38,6 +38,8 @@ class RenderContext:
     server_keys: Mapping[str, str] = field(default_factory=dict)
     """Each server's input hash (`generator.incremental.cache.server_key`), for the input keys of deferred
     catalog-wide files; without them every such file is made."""
+    compiled_templates: Path | None = None
+    """Where Jinja keeps the templates it compiled, between builds (in the build cache); None: compile anew."""
     shared: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
     """Objects costly to make and the same for every page of one build (the Jinja environment),
     made on first use; narrowed contexts share this dict."""

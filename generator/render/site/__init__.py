@@ -42,8 +42,13 @@ def _url(context: jinja2.runtime.Context, target: str) -> str:
     return str(context["root"]) + target
 
 
-def template_environment(overrides: Path | None) -> jinja2.Environment:
-    """The Jinja environment: overrides first, then the shipped templates; autoescape always on."""
+def template_environment(overrides: Path | None, compiled: Path | None = None) -> jinja2.Environment:
+    """The Jinja environment: overrides first, then the shipped templates; autoescape always on.
+
+    With `compiled`, templates compiled by an earlier build are loaded from there (Jinja checks each
+    against its source's checksum): compiling the templates costs a rebuild more than rendering
+    its changed pages.
+    """
     search_path = [str(overrides)] if overrides else []
     search_path.append(str(SHIPPED_TEMPLATES))
     environment = jinja2.Environment(
@@ -54,6 +59,7 @@ def template_environment(overrides: Path | None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
         auto_reload=False,  # templates do not change during a build: skip a stat per page
+        bytecode_cache=jinja2.FileSystemBytecodeCache(str(compiled)) if compiled else None,
     )
     environment.globals.update(url=_url, paths=paths, notice_labels=derived.NOTICE_LABELS)
     environment.filters["markdown"] = lambda text: render_markdown(text) if text else Markup("")
@@ -85,7 +91,7 @@ def _rendered(environment: jinja2.Environment, template: str, path: str, **value
 def _environment(context: RenderContext) -> jinja2.Environment:
     """The build's one Jinja environment (it caches compiled templates), made on first use."""
     if "site.environment" not in context.shared:
-        context.shared["site.environment"] = template_environment(context.templates)
+        context.shared["site.environment"] = template_environment(context.templates, context.compiled_templates)
     return context.shared["site.environment"]
 
 
