@@ -65,11 +65,21 @@ def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
     return yaml.safe_load(files[path])
 
 
+def platform_object(files: dict[str, bytes], server: str, kind: str) -> dict[str, Any]:
+    """The one object of `kind` in the server's `platform/objects.yaml` (a multi-document file)."""
+    found = [document for document in yaml.safe_load_all(files[f"bundles/servers/{server}/platform/objects.yaml"])
+             if document["kind"] == kind]
+    assert len(found) == 1, (server, kind)
+    return found[0]
+
+
 def objects(files: dict[str, bytes]) -> list[tuple[str, dict[str, Any]]]:
+    """Every object of every object file, each document of a multi-document file included."""
     return [
-        (path, yaml.safe_load(content))
+        (path, document)
         for path, content in sorted(files.items())
         if path.endswith(".yaml") and not path.endswith(("/kustomization.yaml", "/all.yaml", "values.yaml"))
+        for document in yaml.safe_load_all(content)
     ]
 
 
@@ -85,8 +95,8 @@ def test_each_deployable_server_has_a_bundle_and_reference_servers_none(files: d
             continue
         workload = "mcpremoteproxy.yaml" if server.kind == "remote" else "mcpserver.yaml"
         assert f"{folder}workload/{workload}" in files and f"{folder}kustomization.yaml" in files, server.name
-        assert f"{folder}platform/networkpolicy.yaml" in files and load(files, f"{folder}kustomization.yaml")["resources"] == [
-            "workload", "platform"]
+        assert load(files, f"{folder}kustomization.yaml")["resources"] == ["workload", "platform"]
+        assert platform_object(files, server.name, "NetworkPolicy")["metadata"]["name"] == f"{server.name}-egress"
         # `kubectl apply -k` the folder, or `kubectl kustomize` it into one file: no all.yaml copy.
         assert f"{folder}all.yaml" not in files
 
@@ -114,7 +124,7 @@ def test_remote_server_becomes_a_remote_proxy_with_secret_headers(files: dict[st
     assert proxy["spec"]["headerForward"]["addHeadersFromSecret"] == [
         {"headerName": "Authorization", "valueSecretRef": {"name": "github-remote-secrets", "key": "Authorization"}}
     ]
-    policy = load(files, "bundles/servers/github-remote/platform/networkpolicy.yaml")
+    policy = platform_object(files, "github-remote", "NetworkPolicy")
     assert policy["spec"]["egress"][-1] == {"ports": [{"protocol": "TCP", "port": 443}]}
 
 
@@ -128,11 +138,11 @@ def test_container_server_fields(files: dict[str, bytes]) -> None:
     assert server["permissionProfile"] == {"type": "configmap", "name": "github-permissions", "key": "permissions.json"}
     assert server["toolConfigRef"] == {"name": "github-tools"}
     assert server["resources"]["limits"] == {"cpu": "500m", "memory": "512Mi"}
-    profile = yaml.safe_load(load(files, "bundles/servers/github/platform/permission-profile.yaml")["data"]["permissions.json"])
+    profile = yaml.safe_load(platform_object(files, "github", "ConfigMap")["data"]["permissions.json"])
     assert profile["network"]["outbound"] == {
         "insecure_allow_all": False, "allow_host": [".github.com", ".githubusercontent.com"], "allow_port": [443]
     }
-    policy = load(files, "bundles/servers/github/platform/networkpolicy.yaml")["spec"]
+    policy = platform_object(files, "github", "NetworkPolicy")["spec"]
     assert policy["policyTypes"] == ["Egress"]
     assert policy["egress"] == [
         {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
@@ -249,7 +259,7 @@ def test_tool_filter_uses_renamed_tools_and_override(write_tree) -> None:
         "      openWorldHint: true\n    override:\n      name: web_fetch\n      description: Fetch one page.\n",
     )
     generated = render_files(write_tree({"fetch.yaml": renamed}))
-    spec = load(generated, "bundles/servers/fetch/platform/mcptoolconfig.yaml")["spec"]
+    spec = platform_object(generated, "fetch", "MCPToolConfig")["spec"]
     assert spec["toolsFilter"] == ["web_fetch"]
     assert spec["toolsOverride"] == {"fetch": {"name": "web_fetch", "description": "Fetch one page."}}
 
@@ -300,7 +310,7 @@ def test_declared_write_paths_get_writable_volumes(write_tree) -> None:
     generated = render_files(write_tree({"fetch.yaml": with_paths}))
     template = load(generated, "bundles/servers/fetch/workload/mcpserver.yaml")["spec"]["podTemplateSpec"]["spec"]
     assert [m["mountPath"] for m in template["containers"][0]["volumeMounts"]] == ["/tmp", "/data"]
-    profile = yaml.safe_load(load(generated, "bundles/servers/fetch/platform/permission-profile.yaml")["data"]["permissions.json"])
+    profile = yaml.safe_load(platform_object(generated, "fetch", "ConfigMap")["data"]["permissions.json"])
     assert profile["read"] == ["/etc/fetch"] and profile["write"] == ["/data"]
 
 
@@ -346,15 +356,40 @@ def test_output_is_byte_identical_across_builds(files: dict[str, bytes]) -> None
 
 
 def test_every_file_has_one_document_and_a_header(files: dict[str, bytes]) -> None:
+    """A server's platform/objects.yaml has several documents, each with the header its own file would have."""
+    several = 0
     for path, content in files.items():
         if not path.endswith(".yaml"):
             continue
         text = content.decode("utf-8")
-        assert text.startswith("# Generated by mcp-catalog"), path
-        assert "# catalog version: 1.0.0\n" in text, path
-        assert re.search(r"^# source: (servers/[a-z0-9-]+\.yaml|catalog\.yaml (registries/|toolhive$))", text, re.M), path
-        documents = list(yaml.safe_load_all(text))
-        assert len(documents) >= 1 and (path.endswith("all.yaml") or len(documents) == 1), path
+        parts = text.split("\n---\n") if path.endswith("/platform/objects.yaml") else [text]
+        several += len(parts) > 1
+        for part in parts:
+            assert part.startswith("# Generated by mcp-catalog"), path
+            assert "# catalog version: 1.0.0\n" in part, path
+            assert re.search(r"^# source: (servers/[a-z0-9-]+\.yaml|catalog\.yaml (registries/|toolhive$))", part, re.M), path
+            documents = list(yaml.safe_load_all(part))
+            assert len(documents) >= 1 and (path.endswith("all.yaml") or len(documents) == 1), path
+    assert several > 30
+
+
+def test_platform_objects_are_one_file_in_the_order_they_are_built(files: dict[str, bytes]) -> None:
+    """bundles/servers/<name>/platform/ holds objects.yaml, the platform objects in the order the
+    generator builds them, and a kustomization listing only it (the Secret template is a file of
+    the server's folder, listed by no kustomization: see test_no_secret_carries_data)."""
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    context = RenderContext(catalog)
+    deployable = [server for server in catalog.servers if server.kind != "reference"]
+    for server in deployable:
+        folder = f"bundles/servers/{server.name}/platform/"
+        assert sorted(path for path in files if path.startswith(folder)) == [f"{folder}kustomization.yaml", f"{folder}objects.yaml"]
+        assert load(files, f"{folder}kustomization.yaml")["resources"] == ["objects.yaml"]
+        manifests = bundles.server_manifests(context, server, server.tools, api=bundles.k8s_server.CURRENT_API, namespace=None)
+        built = [bundles._document(manifest) for manifest in manifests if manifest.stem in bundles.PLATFORM_STEMS]
+        assert list(yaml.safe_load_all(files[f"{folder}objects.yaml"])) == built, server.name
+    assert len(deployable) > 30
+    github = yaml.safe_load_all(files["bundles/servers/github/platform/objects.yaml"])
+    assert [document["kind"] for document in github] == ["ConfigMap", "MCPToolConfig", "NetworkPolicy"]
 
 
 def test_tarball_is_reproducible_and_complete(files: dict[str, bytes]) -> None:

@@ -57,14 +57,26 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def object_files(site: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
-    """Every one-object file of every bundle (kustomizations, all.yaml and Helm values excluded),
+    """Every object of every bundle file (kustomizations, all.yaml and Helm values excluded), each
+    document of a multi-document file (a server's platform/objects.yaml) named `<path>#<n>`;
     then every object the profiles' server overlays render (at the path its file had)."""
     for path in sorted(site.glob("bundles/**/*.yaml")):
         if path.name in {"kustomization.yaml", "all.yaml"} or path.name.endswith("values.yaml"):
             continue  # Helm values are checked by rendering the charts (test_toolhive_charts.py)
-        yield path, yaml.safe_load(path.read_text(encoding="utf-8"))
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+        if len(documents) == 1:
+            yield path, documents[0]
+        else:
+            yield from ((path.with_name(f"{path.name}#{index}"), document) for index, document in enumerate(documents, 1))
     for path, document in sorted(rendered_overlays(site).items()):
         yield site / path, document
+
+
+def test_object_files_yields_each_document_of_a_platform_file(site: Path) -> None:
+    # The schema checks below see every platform object, not only a multi-document file's first.
+    github = [(path.name, document["kind"]) for path, document in object_files(site)
+              if path.parent == site / "bundles/servers/github/platform"]
+    assert github == [("objects.yaml#1", "ConfigMap"), ("objects.yaml#2", "MCPToolConfig"), ("objects.yaml#3", "NetworkPolicy")]
 
 
 def rendered_overlays(site: Path) -> dict[str, dict[str, Any]]:

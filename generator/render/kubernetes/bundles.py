@@ -1,7 +1,8 @@
 """Kubernetes manifest bundles for the ToolHive operator: `bundles/servers/` and `bundles/registries/`.
 
 Each bundle is a kustomize folder (`kubectl apply -k`), one object per file
-with a header naming the catalog version and source; a profile's also has an
+with a header naming the catalog version and source (a server's platform objects: one
+multi-document file, each document with that header); a profile's also has an
 `all.yaml` holding every object it applies. A profile bundle keeps its objects in `base/` (so that
 the `with-mesh/` overlay can include them beside the `mesh/` Istio component;
 kustomize refuses an overlay inside the folder it includes) and adds
@@ -139,8 +140,23 @@ def base_folder_files(server: Server, manifests: Sequence[Manifest], version: st
     templates = [m for m in manifests if not m.applied]
     files = folder_files(Folder(root, source, templates, subfolders=[WORKLOAD_FOLDER, PLATFORM_FOLDER]), version)
     files += folder_files(Folder(f"{root}{WORKLOAD_FOLDER}/", source, workload), version)
-    files += folder_files(Folder(f"{root}{PLATFORM_FOLDER}/", source, platform), version)
+    files += platform_folder_files(Folder(f"{root}{PLATFORM_FOLDER}/", source, platform), version)
     return files
+
+
+def platform_folder_files(folder: Folder, version: str) -> list[OutputFile]:
+    """`platform/`: its objects as one multi-document `objects.yaml` (each document with the header
+    its own file would have had, in the order the objects are built) and a kustomization listing
+    only that file. One file, not one per object: a build writes this folder for every server."""
+    # A template here would be applied: kustomize applies every document of a listed file.
+    assert all(manifest.applied for manifest in folder.manifests), folder.path
+    documents = [header(version, folder.source, manifest.note) + yaml_text(_document(manifest))
+                 for manifest in folder.manifests]
+    kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": [PLATFORM_OBJECTS]}
+    return [
+        OutputFile(f"{folder.path}{PLATFORM_OBJECTS}", "---\n".join(documents).encode("utf-8")),
+        OutputFile(f"{folder.path}kustomization.yaml", document_bytes(header(version, folder.source), kustomization)),
+    ]
 
 
 def overlay_files(
@@ -221,6 +237,7 @@ def _variants(profile: RegistryProfile) -> list[tuple[str, str]]:
 # which may not create these kinds, applies only the workload in `servers/<name>/`.
 PLATFORM_STEMS = frozenset({"permission-profile", "mcptoolconfig", "networkpolicy"})
 PLATFORM_FOLDER = "platform"
+PLATFORM_OBJECTS = "objects.yaml"
 
 
 def platform_folders(servers: Sequence[Server], prefix: str = "") -> list[str]:
