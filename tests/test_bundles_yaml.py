@@ -13,7 +13,7 @@ from generator.render.kubernetes.manifests import _NOT_IN_BLOCK, _fits_literal_b
 tricky = st.sampled_from(
     ["yes", "No", "on", "~", "null", "1.0", "0x1f", "1_000", ".inf", "2026-01-01", "- item", "a: b", "#x",
      "&anchor", "*alias", "!tag", "%dir", "@at", "`tick`", "'single'", '"double"', "{a}", "[b]", "> folded",
-     "| literal", "", " ", "\n", "\t", "line\n", "a\n\nb\n\n", " lead\nx", "trail \nx", "\u2028", "\x85", "😀"]
+     "| literal", "---", "...", "--- x", "\n---\n", "", " ", "\n", "\t", "line\n", "a\n\nb\n\n", " lead\nx", "trail \nx", "\u2028", "\x85", "😀"]
 )
 text = st.one_of(tricky, st.text(max_size=40), st.lists(tricky, max_size=4).map("".join))
 scalars = st.one_of(st.none(), st.booleans(), st.integers(-(2**40), 2**40), text)
@@ -28,6 +28,13 @@ values = st.recursive(
 @given(st.dictionaries(text, values, max_size=6))
 def test_pyyaml_reads_back_exactly_what_was_emitted(document):
     assert yaml.safe_load(yaml_text(document)) == document
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.dictionaries(text, values, min_size=1, max_size=6), st.dictionaries(text, values, min_size=1, max_size=6))
+def test_no_value_ends_a_document_of_a_multi_document_file(first, second):
+    # A server's platform objects share one file, joined by `---` lines (bundles.platform_folder_files).
+    assert list(yaml.safe_load_all(yaml_text(first) + "---\n" + yaml_text(second))) == [first, second]
 
 
 def test_multiline_text_is_a_readable_literal_block():
