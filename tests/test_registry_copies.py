@@ -187,11 +187,16 @@ def comparable(answer: requests.Response) -> dict[str, str]:
 @pytest.mark.parametrize("serving", [nginx_serving, apache_serving], ids=["nginx", "apache"])
 def test_the_composed_list_has_the_headers_of_the_file_it_replaces(serving, default_site: Path, plain_site: Path,
                                                                    tmp_path: Path) -> None:
-    """Type, length, compression, CORS and security headers as the file's; dated by the version
-    document it wraps, so conditional requests are answered 304 as for a file."""
+    """Served at the URLs the file was; type, length, compression, CORS and security headers as
+    the file's; dated by the version document it wraps, so conditional requests are answered 304
+    as for a file."""
     (tmp_path / "cut").mkdir()
     (tmp_path / "full").mkdir()
     with serving(default_site, tmp_path / "cut") as cut, serving(plain_site, tmp_path / "full") as full:
+        for form in ("versions", "versions/", "versions//", "versions/index.json", "versions/index.json/", "versions/index.json/x"):
+            url = f"registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch/{form}"
+            statuses = [requests.get(f"{site}/{url}", timeout=10).status_code for site in (cut, full)]
+            assert statuses[0] == statuses[1], (url, statuses)
         for url in ("v0.1/servers/com.example.mcp%2Ffetch/versions", "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch/versions/"):
             for method, encoding in (("GET", "identity"), ("GET", "gzip"), ("HEAD", "identity")):
                 composed, static = (requests.request(method, f"{site}/{url}", headers={"Accept-Encoding": encoding}, timeout=10)

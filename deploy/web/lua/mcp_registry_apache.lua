@@ -103,6 +103,9 @@ local function lookup(r, profile)
         return 404
     end
     if query.is_versions_list(version) then
+        if version == "index.json" and r.uri:sub(-1) == "/" then
+            return 404  -- as for the list's file, which Apache does not serve with a slash after it
+        end
         return send_versions(r, site, query.versions(site, base, ns .. "/" .. name))
     end
     local path = query.lookup(site, base, ns .. "/" .. name, version)
