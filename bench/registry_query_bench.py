@@ -6,7 +6,7 @@ writes), serves it with deploy/web/nginx/ exactly as the tests do, and runs wrk 
 loopback (2 threads, 50 connections) against: a search, a paged list (a cursor in the
 middle of the catalog), the list without parameters, a search at a profile base, a version
 lookup (a file), the `latest` and profile lookups the layer answers from another file
-(`build` leaves those copies out), and for scale the same-sized static first page served without Lua. Reports requests/s, p50 and
+(`build` leaves those copies out), the one-server versions list the layer composes, and for scale the same-sized static first page served without Lua. Reports requests/s, p50 and
 p99 latency, and the resident memory of each nginx worker after the runs.
 
     python bench/registry_query_bench.py [--servers 10000] [--seconds 15] [--work DIR]
@@ -97,6 +97,7 @@ def main() -> None:
         "version lookup, a file (`.../versions/<version>`)": f"/v0.1/servers/{lookup}/versions/{version}",
         "`latest` lookup, answered from the version's file": f"/v0.1/servers/{lookup}/versions/latest",
         "profile lookup, answered from the root's file (`registry/sandbox/`)": f"/registry/sandbox/v0.1/servers/{lookup}/versions/latest",
+        "versions list, composed from the index (`.../versions`)": f"/v0.1/servers/{lookup}/versions",
         "for scale: the static first page (`/v0.1/servers/index.json`, no Lua)": "/v0.1/servers/index.json",
     }
     root = work / "nginx"

@@ -1,12 +1,14 @@
-"""The MCP mirror's byte-identical copies: left out by default, answered by the query layer, written by `--hosting plain`.
+"""The MCP mirror's copies: left out by default, answered by the query layer, written by `--hosting plain`.
 
-`build` writes `versions/latest` only where the version has no folder of its own, and a
-profile's lookup documents only where they differ from the site root's (its policy withholds
-a tool). The shipped nginx and Apache configurations answer the others from the one file,
-through the base's index. Proven here against the full output (`--hosting plain`, every
-document a file, each with the bytes builds before the cut wrote): every URL of the official API
-and its /v0 alias answers the same bytes from the cut output; a profile never answers for a
-server it leaves out; and the cut output holds no two identical lookup documents.
+`build` writes `versions/latest` only where the version has no folder of its own, a profile's
+lookup documents only where they differ from the site root's (its policy withholds a tool), and
+no one-server `versions` list (the version document wrapped in a ServerList). The shipped nginx
+and Apache configurations answer the others from the one file, and compose the list, through
+the base's index. Proven here against the full output (`--hosting plain`, every document a
+file, each with the bytes builds before the cut wrote): every URL of the official API and its
+/v0 alias answers the same bytes from the cut output, the composed list with the headers of the
+file it replaces; a profile never answers for a server it leaves out; and the cut output holds
+no two identical lookup documents.
 """
 
 from __future__ import annotations
@@ -56,7 +58,14 @@ def api_urls(path: str) -> list[str]:
     base, name, version = lookup["base"], quote(lookup["name"], safe=""), lookup["version"]
     tail = f"{name}/versions" + (f"/{version}" if version else "")
     urls = [f"{base}v0.1/servers/{tail}", f"{base}v0.1/servers/{tail}/", f"{base}v0/servers/{tail}"]
+    if version is None:  # the list's own file name, served while it was a file everywhere
+        urls.append(f"{base}v0.1/servers/{tail}/index.json")
     return urls + ([f"{base}v0/servers/{name}"] if version == "latest" else [])
+
+
+def versions_list(version_document: bytes) -> bytes:
+    """The one-server list of a version document, as `build --hosting plain` writes it."""
+    return b'{"servers":[' + version_document.removesuffix(b"\n") + b'],"metadata":{"count":1}}\n'
 
 
 def test_the_full_output_is_the_cut_one_plus_copies(default_site: Path, plain_site: Path) -> None:
@@ -68,7 +77,11 @@ def test_the_full_output_is_the_cut_one_plus_copies(default_site: Path, plain_si
     kept = defaultdict(list)
     for path, data in lookup_documents(default_site).items():
         kept[data].append(path)
-    for path in left_out:
+    lists = [path for path in left_out if LOOKUP.match(path)["version"] is None]
+    assert len(lists) == sum(1 for path in full if path.endswith("/versions/latest/index.json")), "a versions list was written"
+    for path in lists:
+        assert full[path] == versions_list(full[path.replace("/versions/", "/versions/latest/")]), path
+    for path in set(left_out) - set(lists):
         assert full[path] in kept, f"{path} was left out, but no document written has its bytes"
 
 
@@ -121,8 +134,7 @@ def test_a_version_without_a_folder_keeps_its_latest_document(serving, write_tre
     cut, full = tmp_path / "cut" / "site", tmp_path / "full" / "site"
     build(source, cut, use_cache=False, cache_dir=tmp_path / "cache-cut")
     build(source, full, hosting="plain", use_cache=False, cache_dir=tmp_path / "cache-full")
-    assert sorted(lookup_documents(cut)) == ["v0.1/servers/com.example.test/fetch/versions/index.json",
-                                             "v0.1/servers/com.example.test/fetch/versions/latest/index.json"]
+    assert sorted(lookup_documents(cut)) == ["v0.1/servers/com.example.test/fetch/versions/latest/index.json"]
     assert len(lookup_documents(full)) == 6
     (tmp_path / "server").mkdir()
     with serving(cut, tmp_path / "server") as url:
@@ -140,7 +152,8 @@ def test_a_profile_never_answers_for_a_server_it_leaves_out(cut_site_url: str, d
     for item in left_out:
         name = quote(item.name, safe="")
         assert (default_site / f"v0.1/servers/{item.name}/versions/{item.version}/index.json").is_file()
-        for url in (f"v0.1/servers/{name}/versions", f"v0.1/servers/{name}/versions/latest",
+        for url in (f"v0.1/servers/{name}/versions", f"v0.1/servers/{name}/versions/", f"v0.1/servers/{name}/versions/index.json",
+                    f"v0/servers/{name}/versions", f"v0.1/servers/{name}/versions/latest",
                     f"v0.1/servers/{name}/versions/{item.version}", f"v0/servers/{name}",
                     f"v0.1/servers/{item.name}/versions/latest"):
             answer = requests.get(f"{cut_site_url}/{base}{url}", timeout=10)
@@ -148,12 +161,54 @@ def test_a_profile_never_answers_for_a_server_it_leaves_out(cut_site_url: str, d
 
 
 @pytest.mark.parametrize("url", ["v0.1/servers/com.example.mcp%2Ffetch/versions/9.9.9",
+                                 "v0.1/servers/com.example.mcp%2Fno-such/versions",
+                                 "registry/no-such/v0.1/servers/com.example.mcp%2Ffetch/versions",
                                  "registry/production/v0.1/servers/com.example.mcp%2Ffetch/versions/9.9.9",
                                  "registry/no-such/v0.1/servers/com.example.mcp%2Ffetch/versions/latest",
                                  "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch%2Fextra/versions/latest"])
 def test_other_versions_and_bases_are_not_found(cut_site_url: str, url: str) -> None:
     answer = requests.get(f"{cut_site_url}/{url}", timeout=10)
     assert (answer.status_code, answer.json()) == (404, {"error": "Not found"}), url
+
+
+# The composed list is answered at the moment it is asked for: only the shape of its date and tag is
+# the file's (nginx: "<mtime>-<length>", W/ when compressed; Apache: "<length>-<mtime>", -gzip when
+# compressed). Accept-Ranges is the one header a file has and the composed list has not: the
+# layer serves no byte ranges, which no registry client asks for; nor, under nginx, Vary in the
+# answer to HEAD, where nginx skips its compression for a Lua handler (docs/api.md).
+def comparable(answer: requests.Response) -> dict[str, str]:
+    shapes = {"date": lambda _: "<date>", "last-modified": lambda _: "<date>",
+              "etag": lambda tag: re.sub(r"[0-9a-f]+", "<hex>", tag), "keep-alive": lambda _: "<connection>"}
+    left_out = {"accept-ranges"} | ({"vary"} if answer.request.method == "HEAD" else set())
+    kept = {name.lower(): value for name, value in answer.headers.items() if name.lower() not in left_out}
+    return {name: shapes.get(name, str)(value) for name, value in kept.items()}
+
+
+@pytest.mark.parametrize("serving", [nginx_serving, apache_serving], ids=["nginx", "apache"])
+def test_the_composed_list_has_the_headers_of_the_file_it_replaces(serving, default_site: Path, plain_site: Path,
+                                                                   tmp_path: Path) -> None:
+    """Served at the URLs the file was; type, length, compression, CORS and security headers as
+    the file's; dated by the version document it wraps, so conditional requests are answered 304
+    as for a file."""
+    (tmp_path / "cut").mkdir()
+    (tmp_path / "full").mkdir()
+    with serving(default_site, tmp_path / "cut") as cut, serving(plain_site, tmp_path / "full") as full:
+        for form in ("versions", "versions/", "versions//", "versions/index.json", "versions/index.json/", "versions/index.json/x"):
+            url = f"registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch/{form}"
+            statuses = [requests.get(f"{site}/{url}", timeout=10).status_code for site in (cut, full)]
+            assert statuses[0] == statuses[1], (url, statuses)
+        for url in ("v0.1/servers/com.example.mcp%2Ffetch/versions", "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch/versions/"):
+            for method, encoding in (("GET", "identity"), ("GET", "gzip"), ("HEAD", "identity")):
+                composed, static = (requests.request(method, f"{site}/{url}", headers={"Accept-Encoding": encoding}, timeout=10)
+                                    for site in (cut, full))
+                assert (composed.status_code, composed.content) == (static.status_code, static.content), (url, encoding)
+                assert comparable(composed) == comparable(static), (url, method, encoding)
+            answer = requests.get(f"{cut}/{url}", timeout=10)
+            document = requests.get(f"{cut}/{url.rstrip('/')}/latest", timeout=10)
+            assert answer.headers["Last-Modified"] == document.headers["Last-Modified"], url
+            for condition in ({"If-None-Match": answer.headers["ETag"]}, {"If-Modified-Since": answer.headers["Last-Modified"]}):
+                assert requests.get(f"{cut}/{url}", headers=condition, timeout=10).status_code == 304, (url, condition)
+            assert requests.get(f"{cut}/{url}", headers={"If-None-Match": '"other"'}, timeout=10).status_code == 200, url
 
 
 def test_a_rebuild_with_the_other_hosting_mode_writes_or_removes_the_copies(write_tree, tmp_path: Path) -> None:

@@ -36,8 +36,46 @@ function handle(r)
     return apache2.OK
 end
 
--- A lookup whose own file `build` did not write (a copy of another: `versions/latest`, a
--- profile's copy of the root's document), {base}v0.1/servers/<ns>/<name>/versions[/<version>].
+-- Whether a client holding the answer dated `modified` with tag `etag` may keep it, as Apache
+-- decides for a file (If-None-Match first; mod_deflate's "-gzip" tag names the same bytes).
+local function not_modified(r, etag, modified)
+    local tags = r.headers_in["If-None-Match"]
+    if tags then
+        return tags == "*" or tags:find(etag, 1, true) ~= nil or tags:find(etag:sub(1, -2) .. '-gzip"', 1, true) ~= nil
+    end
+    local since = r.headers_in["If-Modified-Since"]
+    return since ~= nil and (r.date_parse_rfc(since) or 0) >= modified // 1000000
+end
+
+-- The one-server versions list the core composed, with the headers Apache gives a file (type,
+-- length, Last-Modified, ETag, hence 304s), dated by the version document it wraps.
+local function send_versions(r, site, body, document)
+    if not body then
+        return 404
+    end
+    local file = r:stat(site .. document)
+    if not file then
+        return 404  -- a new release replaced the site since the index was read
+    end
+    -- In microseconds, as Apache dates a file: its tag is "<length>-<mtime>" in hexadecimal.
+    local modified = file.mtime
+    local etag = string.format('"%x-%x"', #body, modified)
+    r.content_type = "application/json; charset=utf-8"
+    r.headers_out["Last-Modified"] = os.date("!%a, %d %b %Y %H:%M:%S GMT", modified // 1000000)
+    r.headers_out["ETag"] = etag
+    if not_modified(r, etag, modified) then
+        r.status = 304
+        return apache2.OK
+    end
+    r.headers_out["Content-Length"] = tostring(#body)
+    if r.method ~= "HEAD" then
+        r:puts(body)
+    end
+    return apache2.OK
+end
+
+-- A lookup whose own file `build` did not write (the one-server versions list; a copy of another:
+-- `versions/latest`, a profile's copy of the root's document), {base}v0.1/servers/<ns>/<name>/versions[/<version>].
 -- Its site path is where Alias mapped the URL: <site>/<base>v0.1/servers/<ns>/<name>/versions...;
 -- the configuration says which kind of base matched, so the site folder is found without
 -- guessing from the URL's prefix. The query core names the file that answers.
@@ -60,9 +98,18 @@ local function lookup(r, profile)
     if site and profile then
         site, base = site:match("^(.*/)(registry/[a-z0-9-]+/)$")
     end
-    local path = site and query.lookup(site, base, ns .. "/" .. name, version ~= "" and version or nil)
     local relative = site and requested:sub(#site + 1)
-    if not path or r.uri:sub(-#relative - 1) ~= "/" .. relative then
+    if not site or r.uri:sub(-#relative - 1) ~= "/" .. relative then
+        return 404
+    end
+    if query.is_versions_list(version) then
+        if version == "index.json" and r.uri:sub(-1) == "/" then
+            return 404  -- as for the list's file, which Apache does not serve with a slash after it
+        end
+        return send_versions(r, site, query.versions(site, base, ns .. "/" .. name))
+    end
+    local path = query.lookup(site, base, ns .. "/" .. name, version)
+    if not path then
         return 404
     end
     -- Served as Apache serves any file (type, ETag, ranges, compression) by an internal redirect

@@ -43,14 +43,47 @@ function M.list(index_path)
     return send(query.list(index_path, arguments()))
 end
 
+-- The one-server versions list the core composed: the headers nginx gives a file (type,
+-- length, Last-Modified, ETag, hence 304s and compression), dated by the version document it
+-- wraps, whose Last-Modified a HEAD subrequest for that file gives.
+local function send_versions(prefix, body, document)
+    if not body then
+        return ngx.exit(ngx.HTTP_NOT_FOUND)
+    end
+    local method = ngx.req.get_method()
+    if method ~= "GET" and method ~= "HEAD" then
+        return ngx.exit(ngx.HTTP_NOT_ALLOWED)  -- what nginx answers for a file
+    end
+    local file = ngx.location.capture(prefix .. "/" .. document, {method = ngx.HTTP_HEAD})
+    if file.status ~= ngx.HTTP_OK then
+        return ngx.exit(ngx.HTTP_NOT_FOUND)  -- a new release replaced the site since the index was read
+    end
+    local modified = file.header["Last-Modified"]
+    ngx.header["Content-Type"] = "application/json"
+    ngx.header["Content-Length"] = #body
+    ngx.header["Last-Modified"] = modified
+    -- nginx's own form for a file: "<mtime>-<length>" in hexadecimal.
+    ngx.header["ETag"] = string.format('"%x-%x"', ngx.parse_http_time(modified), #body)
+    ngx.print(body)
+    return ngx.exit(ngx.HTTP_OK)
+end
+
 -- content_by_lua in the named location the lookups fall back to when their own file is missing:
--- the query core names the file that answers (a copy `build` did not write), served by an
--- internal redirect with every header a file gets; a server the base does not list is a 404.
+-- the one-server list is composed by the query core; for a version, the core names the file that
+-- answers (a copy `build` did not write), served by an internal redirect with every header a file
+-- gets. A server the base does not list is a 404.
 function M.lookup(prefix)
     local relative = ngx.var.uri:sub(#prefix + 2)
     local found = ngx.var.uri:sub(1, #prefix + 1) == prefix .. "/" and ngx.re.match(relative,
         [[^(registry/[a-z0-9-]+/)?v0\.1/servers/([^/]+/[^/]+)/versions(?:/([^/]+))?/?$]], "jo")
-    local path = found and query.lookup(ngx.var.document_root .. prefix .. "/", found[1] or "", found[2], found[3] or nil)
+    if not found then
+        return ngx.exit(ngx.HTTP_NOT_FOUND)
+    end
+    local site, base, name, version = ngx.var.document_root .. prefix .. "/", found[1] or "", found[2], found[3] or nil
+    if query.is_versions_list(version) then
+        return send_versions(prefix, query.versions(site, base, name))
+    end
+    local path = query.lookup(site, base, name, version)
     if not path then
         return ngx.exit(ngx.HTTP_NOT_FOUND)
     end

@@ -318,28 +318,13 @@ local function is_file(path)
 end
 M.is_file = is_file
 
--- A lookup whose own file `build` did not write because it would be a copy of another:
--- GET {base}v0.1/servers/<name>/versions[/<version>] ("latest" included), `version` nil
--- for the versions list. `site` is the site folder ending in "/", `base` "" or
--- "registry/<profile>/". Returns the site-relative path of the file whose bytes answer it, or
--- nil (404). Only a server the base's own index lists is answered, so a profile never serves a
--- server its policy leaves out; every path is made from the index, never from the request.
-function M.lookup(site, base, name, version)
-    local file, index = open_index(site .. base .. "v0.1/servers/query.idx")
-    if not file then
-        return nil
-    end
-    file:close()
-    local i = position(index, name)
-    if not i then
-        return nil
-    end
+-- The site-relative path of the file holding version `version` ("latest" included) of the
+-- server at position `i` of the base's index: the base's own, else the site root's copy of it.
+local function version_document(site, base, index, i, version)
     local listed = index.versions[i]
     local folder = "v0.1/servers/" .. index.names[i] .. "/versions/"
     local candidates = {}
-    if version == nil then
-        candidates = {base .. folder .. "index.json", folder .. "index.json"}
-    elseif version == "latest" or version == listed then
+    if version == "latest" or version == listed then
         if version_folder(listed) then
             candidates = {base .. folder .. listed .. "/index.json", folder .. listed .. "/index.json"}
         end
@@ -354,6 +339,47 @@ function M.lookup(site, base, name, version)
         end
     end
     return nil
+end
+
+-- A version lookup whose own file `build` did not write because it would be a copy of another:
+-- GET {base}v0.1/servers/<name>/versions/<version> ("latest" included). `site` is the site
+-- folder ending in "/", `base` "" or "registry/<profile>/". Returns the site-relative path of
+-- the file whose bytes answer it, or nil (404). Only a server the base's own index lists is
+-- answered, so a profile never serves a server its policy leaves out; every path is made from
+-- the index, never from the request.
+function M.lookup(site, base, name, version)
+    local file, index = open_index(site .. base .. "v0.1/servers/query.idx")
+    if not file then
+        return nil
+    end
+    file:close()
+    local i = position(index, name)
+    return i and version_document(site, base, index, i, version) or nil
+end
+
+-- The one-server list, GET {base}v0.1/servers/<name>/versions, which `build` writes only for
+-- plain file servers: the page of the server's one version (the catalog holds one a server),
+-- its response read from the base's own index, with the bytes `build --hosting plain` writes
+-- (registry/query_index.py, encoded_page). Returns the body and the site-relative path of the
+-- version document, whose file dates the answer (Last-Modified, ETag), or nil (404).
+function M.versions(site, base, name)
+    local file, index = open_index(site .. base .. "v0.1/servers/query.idx")
+    if not file then
+        return nil
+    end
+    local i = position(index, name)
+    local document = i and version_document(site, base, index, i, "latest")
+    local response = document and read_responses(file, index, {i})[1]
+    file:close()
+    if not response then
+        return nil
+    end
+    return '{"servers":[' .. response .. '],"metadata":{"count":1}}\n', document
+end
+
+-- The last part of a versions URL names the list when it is the list's own file name.
+function M.is_versions_list(version)
+    return version == nil or version == "" or version == "index.json"
 end
 
 -- The lookups are files; only their one query parameter is checked. Returns nil when valid.

@@ -1,12 +1,13 @@
 """Static mirror of the official MCP Registry API v0.1, at the site root and per registry profile.
 
-Every lookup is a file or the copy of one: `.../servers/<ns>%2F<name>/versions[/<version>|/latest]`
-are `index.json` files in the folders the decoded name gives, except the byte-identical
-duplicates the shipped web-server configurations answer from the one file (`--hosting
-query-layer`, the default): `versions/latest` when the version has its own folder, and a
-profile's documents when they equal the site root's (its policy withholds no tool). The
-query layer finds them through the base's index, which also says which servers a profile
-admits; `--hosting plain` writes every document as a file. The list, `GET {base}/v0.1/servers`,
+Every lookup is a file or made of one: `.../servers/<ns>%2F<name>/versions[/<version>|/latest]`
+are `index.json` files in the folders the decoded name gives, except what the shipped
+web-server configurations answer without (`--hosting query-layer`, the default): the
+byte-identical duplicates `versions/latest` when the version has its own folder and a
+profile's documents when they equal the site root's (its policy withholds no tool), and the
+one-server `versions` list, which is the version document wrapped in a ServerList. The query
+layer answers them through the base's index, which also says which servers a profile admits;
+`--hosting plain` writes every document as a file. The list, `GET {base}/v0.1/servers`,
 is answered by the query layer from the base's compact index, and without parameters by its
 first page (`mcp_query_index`): no list grows with the catalog. Each base also serves
 an `openapi.yaml` describing exactly these GET endpoints, which ToolHive's registry
@@ -58,7 +59,7 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]
     """The server's lookup documents at every base serving it (its server.json per base is a piece the lists share).
 
     For the query layer, a profile's documents are left out when they are the root's bytes, and
-    `latest` where `_lookup_documents` says; `--hosting plain` writes every document.
+    `versions` and `latest` where `_lookup_documents` says; `--hosting plain` writes every document.
     """
     name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
     meta = json_piece(official_meta(context, server))
@@ -75,11 +76,13 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]
 def _lookup_documents(context: RenderContext, name: str, version: str, base: str, response: bytes) -> Iterator[OutputFile]:
     """`versions`, `versions/<version>` and `versions/latest` of one server at one base.
 
-    `latest` is the version document again: for the query layer (`--hosting query-layer`) it is
-    written only when the version has no folder of its own (not one safe path segment), and the
-    layer answers `latest` from the version the base's index names.
+    For the query layer (`--hosting query-layer`) `latest`, the version document again, is
+    written only when the version has no folder of its own (not one safe path segment), and
+    `versions` never: the layer answers `latest` from the version the base's index names, and
+    `versions` by wrapping the response that index holds in the page `encoded_page` writes.
     """
-    yield OutputFile(paths.mcp_versions(name, base), encoded_page([response], None))
+    if context.hosting == PLAIN:
+        yield OutputFile(paths.mcp_versions(name, base), encoded_page([response], None))
     has_folder = paths.mcp_version_has_folder(version)
     if not has_folder or context.hosting == PLAIN:
         yield OutputFile(paths.mcp_version(name, "latest", base), response + b"\n")
