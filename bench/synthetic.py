@@ -4,14 +4,22 @@ Shapes follow real entries: 1-40 tools with descriptions and annotations, a
 300-800 word overview, env vars with secrets, network permissions, a mix of
 container and remote servers and of tiers, 30 categories and 500 tags.
 
-    python bench/synthetic.py OUT_DIR N [--seed S]
+    python bench/synthetic.py OUT_DIR N [--seed S] [--default-profiles]
+
+With --default-profiles the registry profiles are those of catalog-source/catalog.yaml (issue 14's
+files-per-server target is set with them: a production profile of approved, validated servers with
+destructive tools withheld, and a sandbox for current and legacy operators), and about two thirds
+of the servers carry an approved review.
 """
 
 from __future__ import annotations
 
 import argparse
 import random
+import re
 from pathlib import Path
+
+DEFAULT_CATALOG = Path(__file__).resolve().parent.parent / "catalog-source" / "catalog.yaml"
 
 WORDS = (
     "query fetch index search repository cluster metric trace secret token policy deploy image "
@@ -22,8 +30,8 @@ CATEGORIES = [f"category-{i:02d}" for i in range(30)]
 TAGS = [f"tag-{i:03d}" for i in range(500)]
 
 
-def catalog_yaml() -> str:
-    """catalog.yaml declaring the 30 categories and two profiles."""
+def catalog_yaml(default_profiles: bool = False) -> str:
+    """catalog.yaml declaring the 30 categories and two profiles (the default catalog's, or two plain ones)."""
     lines = [
         "title: Synthetic catalog",
         "description: Generated for benchmarks.",
@@ -33,6 +41,8 @@ def catalog_yaml() -> str:
         "categories:",
     ]
     lines += [f"  - slug: {slug}\n    title: Category {slug[-2:]}" for slug in CATEGORIES]
+    if default_profiles:
+        return "\n".join(lines) + "\n" + default_registries()
     lines += [
         "registries:",
         "  - name: production\n    namespace: mcp-production\n    include:\n      tiers: [validated]",
@@ -41,8 +51,15 @@ def catalog_yaml() -> str:
     return "\n".join(lines) + "\n"
 
 
-def server_yaml(rng: random.Random, index: int) -> tuple[str, str]:
-    """One server file and its overview."""
+def default_registries() -> str:
+    """The `registries:` block of the default catalog, as written there."""
+    found = re.search(r"^registries:\n(?:[ #].*\n|\n)*", DEFAULT_CATALOG.read_text(encoding="utf-8"), re.MULTILINE)
+    assert found, DEFAULT_CATALOG
+    return found.group()
+
+
+def server_yaml(rng: random.Random, index: int, reviewed: bool = False) -> tuple[str, str]:
+    """One server file and its overview; `reviewed`: with a review, approved for about two thirds."""
     name = f"server-{index:06d}"
     remote = rng.random() < 0.25
     transport = "streamable-http" if remote or rng.random() < 0.5 else "stdio"
@@ -87,19 +104,23 @@ def server_yaml(rng: random.Random, index: int) -> tuple[str, str]:
             f"      readOnlyHint: {'true' if verb in ('get', 'list', 'search') else 'false'}",
             f"      destructiveHint: {'true' if verb == 'delete' else 'false'}",
         ]
+    if reviewed:
+        approved = rng.random() < 2 / 3
+        lines += ["review:", f"  status: {'approved' if approved else 'under-review'}"]
+        lines += ["  by: Benchmark Board", "  date: 2026-10-01", "  expires: 2027-10-01"] if approved else []
     overview = "\n\n".join(
         f"## Part {part}\n\n" + " ".join(rng.choices(WORDS, k=rng.randint(60, 160))) for part in range(5)
     )
     return "\n".join(lines) + "\n", overview + "\n"
 
 
-def write_catalog(out: Path, count: int, seed: int = 1) -> Path:
+def write_catalog(out: Path, count: int, seed: int = 1, default_profiles: bool = False) -> Path:
     """Write a source folder with `count` servers into `out` and return it."""
     rng = random.Random(seed)
     (out / "servers").mkdir(parents=True, exist_ok=True)
-    (out / "catalog.yaml").write_text(catalog_yaml())
+    (out / "catalog.yaml").write_text(catalog_yaml(default_profiles))
     for index in range(count):
-        text, overview = server_yaml(rng, index)
+        text, overview = server_yaml(rng, index, reviewed=default_profiles)
         (out / "servers" / f"server-{index:06d}.yaml").write_text(text)
         (out / "servers" / f"server-{index:06d}.md").write_text(overview)
     return out
@@ -110,5 +131,6 @@ if __name__ == "__main__":
     parser.add_argument("out", type=Path)
     parser.add_argument("count", type=int)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--default-profiles", action="store_true", help="the registry profiles of catalog-source/catalog.yaml")
     arguments = parser.parse_args()
-    write_catalog(arguments.out, arguments.count, arguments.seed)
+    write_catalog(arguments.out, arguments.count, arguments.seed, arguments.default_profiles)
