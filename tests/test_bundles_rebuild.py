@@ -3,7 +3,8 @@
 Each server's share of a profile's own files (its shape and tool config in the admission
 policies, its platform objects in all.yaml) is a `@per_server` piece: a rebuild after one
 change makes that server's shares again and joins the others' from the store, and the
-result is the bytes of a build without the cache.
+result is the bytes of a build without the cache. The registry ConfigMaps splice the
+registry document's bytes (themselves spliced from per-server pieces) without encoding them again.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+import yaml
 
 from generator.build import build
 from generator.models import RegistryProfile, Server
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import policy as k8s_policy
+from generator.render.kubernetes import profile as k8s_profile
+from generator.render.kubernetes.manifests import yaml_text
 
 from test_build_cache import differences, edit, snapshot
 
@@ -73,3 +77,20 @@ def test_admission_entries_round_trip_through_their_piece() -> None:
     entry = k8s_policy.PolicyEntry.of(k8s_policy.ShippedServer("x", workload, tool_config), "remoteURL")
     assert k8s_policy.PolicyEntry.decoded(entry.encoded()) == entry
     assert entry.fields == ("remoteURL", "proxyPort") and entry.address == workload["spec"]["remoteURL"]
+
+
+@pytest.mark.parametrize("document", [
+    b'{"servers":[{"name":"fetch","description":"Fetch a page"}]}\n',
+    '{"description":"Café, naïve… 日本語"}\n'.encode(),
+    # What a literal block cannot hold unchanged: the emitter quotes these, and so must the splice.
+    '{"description":"a\u2028b"}\n'.encode(), '{"description":"\x85"}\n'.encode(), '{"description":"\ufeff"}\n'.encode(),
+    b'{"description":"\x7f"}\n', b'{"description":"tab\tin"}\n', b' {}\n', b'{} \n', b'\n', b'{}\n{}\n', b'{}',
+])
+def test_a_registry_configmap_splices_its_document_as_the_emitter_writes_it(document: bytes) -> None:
+    """The ConfigMap's YAML puts the registry document's bytes in unchanged only where the emitter
+    would write the same bytes (one line as a literal block), and is the emitter's YAML everywhere."""
+    profile = RegistryProfile(name="production", namespace="mcp-production")
+    part = k8s_profile.RegistryPart("production-data-1", lambda: document)
+    emitted = yaml_text(k8s_profile.registry_configmap(profile, part)).encode("utf-8")
+    assert k8s_profile.registry_configmap_yaml(profile, part) == emitted
+    assert yaml.safe_load(emitted)["data"]["registry.json"] == document.decode("utf-8")

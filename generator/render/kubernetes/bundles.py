@@ -55,6 +55,9 @@ class Manifest:
     then exists only while that one file is encoded)."""
     note: str = ""
     applied: bool = True
+    encoded: Callable[[], bytes] | None = None
+    """The bytes `yaml_text(document)` gives, when the builder encodes them itself (a registry ConfigMap
+    splices its registry document's bytes in instead of decoding and encoding 1 MB of JSON)."""
 
 
 @dataclass(frozen=True)
@@ -293,8 +296,7 @@ def folder_files(
     bodies: list[memoryview] = []  # each object's YAML inside its file, for all.yaml: never a second copy
     for manifest in folder.manifests:
         head = header(version, folder.source, manifest.note).encode("utf-8")
-        document = _document(manifest)
-        content = head + yaml_text(document).encode("utf-8")
+        content = head + (manifest.encoded() if manifest.encoded else yaml_text(_document(manifest)).encode("utf-8"))
         files.append(OutputFile(f"{folder.path}{manifest.stem}.yaml", content))
         bodies.append(memoryview(content)[len(head):])
     files.append(_kustomization(folder, version, component))
@@ -433,7 +435,7 @@ def _base_files(
     )
     current = Folder(f"{paths.profile_bundle_dir(profile.name)}base/", source, [
         Manifest("namespace", k8s_profile.namespace(profile)),
-        *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
+        *_configmap_manifests(profile, parts),
         Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
         *common_manifests(profile),
         *admission_manifests(context, profile, servers, "current"),
@@ -442,6 +444,14 @@ def _base_files(
     all_path = paths.profile_bundle_all(profile.name)
     platform = [platform_documents(context, server, profile.name, "current") for server in servers]
     return folder_files(current, catalog.meta.version, all_path=all_path, also_in_all=platform), parts
+
+
+def _configmap_manifests(profile: RegistryProfile, parts: Sequence[k8s_profile.RegistryPart]) -> list[Manifest]:
+    return [
+        Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part),
+                 encoded=partial(k8s_profile.registry_configmap_yaml, profile, part))
+        for part in parts
+    ]
 
 
 def shipped_manifests(context: RenderContext, server: Server, profile: RegistryProfile, variant: str) -> list[Manifest]:
@@ -530,7 +540,7 @@ def _legacy_files(
     )
     legacy = Folder(f"{paths.profile_bundle_dir(profile.name)}legacy/", f"{source} (legacy operators)", [
         Manifest("namespace", k8s_profile.namespace(profile)),
-        *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
+        *_configmap_manifests(profile, parts),
         Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, parts)),
         *common_manifests(profile),
         *admission_manifests(context, profile, servers, "legacy"),
