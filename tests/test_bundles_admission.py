@@ -210,8 +210,8 @@ def test_fields_the_bundles_add_later_stay_admitted(write_tree) -> None:
     assert "imagePullSecrets" not in yaml.safe_dump(server)
     server["spec"]["podTemplateSpec"]["spec"]["imagePullSecrets"] = [{"name": "mirror-pull"}]
     server["spec"]["allowPrivateEndpoint"] = True
-    shipped_server = k8s_policy.ShippedServer("fetch", server, None)
-    policy = k8s_policy.admission_policies("production", "mcp-prod", [shipped_server])
+    entry = k8s_policy.PolicyEntry.of(k8s_policy.ShippedServer("fetch", server, None), "remoteUrl")
+    policy = k8s_policy.admission_policies("production", "mcp-prod", [entry])
     assert review(policy, server) == []
     without = copy.deepcopy(server)
     del without["spec"]["podTemplateSpec"]["spec"]["imagePullSecrets"]

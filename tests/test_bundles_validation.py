@@ -307,12 +307,12 @@ def test_profile_overlays_render_exactly_the_objects_the_profile_ships(site: Pat
     context = RenderContext(catalog)
     expected: dict[str, dict[str, Any]] = {}
     for profile in catalog.meta.registries:
-        runnable = [(server, tools) for server in profile_servers(catalog, profile) if server.kind != "reference"
-                    and (tools := bundles.kept_tools(profile, server)) is not None]
-        for variant, api in bundles._variants(profile):
-            for server, manifests in bundles.profile_server_manifests(context, profile, runnable, api):
+        shipped = [server for server in profile_servers(catalog, profile) if server.kind != "reference"
+                   and bundles.kept_tools(profile, server) is not None]
+        for variant, _ in bundles._variants(profile):
+            for server in shipped:
                 folder = bundles._profile_server_dir(profile, variant, server)
-                for manifest in manifests:
+                for manifest in bundles.shipped_manifests(context, server, profile, variant):
                     if manifest.applied:
                         sub = "platform/" if manifest.stem in bundles.PLATFORM_STEMS else ""
                         expected[f"{folder}{sub}{manifest.stem}.yaml"] = bundles._document(manifest)

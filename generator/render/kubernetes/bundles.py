@@ -56,6 +56,9 @@ class Manifest:
     then exists only while that one file is encoded)."""
     note: str = ""
     applied: bool = True
+    encoded: Callable[[], bytes] | None = None
+    """The bytes `yaml_text(document)` gives, when the builder encodes them itself (a registry ConfigMap
+    splices its registry document's bytes in instead of decoding and encoding 1 MB of JSON)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +87,7 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]
             files = _overlay_folder_files(context, server, profile, variant, base)
             yield from files
             tarball_piece(context, server, profile.name, variant, files=files)
+            profile_wide_pieces(context, server, profile, variant)
     if shipped_in_a_profile:
         # Each profile's tarball carries the catalog-wide folders its overlays build on.
         tarball_piece(context, server, None, "base", files=base_files)
@@ -296,10 +300,11 @@ def server_manifests(
 
 def folder_files(
     folder: Folder, version: str, *, component: bool = False, all_path: str | None = None,
-    also_in_all: Sequence[Manifest] = (),
+    also_in_all: Sequence[bytes] = (),
 ) -> list[OutputFile]:
     """Every object's file and the folder's kustomization.yaml (a Component for `mesh/`), then,
-    given `all_path`, the all.yaml holding the same applied objects.
+    given `all_path`, the all.yaml holding the same applied objects followed by `also_in_all`
+    (objects the folder's kustomization includes from sub-folders, already encoded, each after `---`).
 
     Each object is encoded once for both: a profile's registry ConfigMaps are 100 MB of YAML
     at 10,000 servers.
@@ -308,16 +313,12 @@ def folder_files(
     bodies: list[memoryview] = []  # each object's YAML inside its file, for all.yaml: never a second copy
     for manifest in folder.manifests:
         head = header(version, folder.source, manifest.note).encode("utf-8")
-        document = _document(manifest)
-        content = head + yaml_text(document).encode("utf-8")
+        content = head + (manifest.encoded() if manifest.encoded else yaml_text(_document(manifest)).encode("utf-8"))
         files.append(OutputFile(f"{folder.path}{manifest.stem}.yaml", content))
         bodies.append(memoryview(content)[len(head):])
     files.append(_kustomization(folder, version, component))
     if all_path is not None:
-        # Objects the folder's kustomization includes from sub-folders (a profile's platform/ folders).
-        extra = [memoryview(yaml_text(_document(manifest)).encode("utf-8")) for manifest in also_in_all]
-        included = Folder(folder.path, folder.source, [*folder.manifests, *also_in_all])
-        files.append(_all_yaml(all_path, included, version, [*bodies, *extra]))
+        files.append(_all_yaml(all_path, folder, version, bodies, also_in_all))
     return files
 
 
@@ -335,14 +336,17 @@ def _kustomization(folder: Folder, version: str, component: bool) -> OutputFile:
     return OutputFile(f"{folder.path}kustomization.yaml", document_bytes(header(version, folder.source), kustomization))
 
 
-def _all_yaml(path: str, folder: Folder, version: str, bodies: Sequence[memoryview]) -> OutputFile:
-    """The folder's applied objects (encoded as `bodies`) as one multi-document file, in kustomization order."""
+def _all_yaml(
+    path: str, folder: Folder, version: str, bodies: Sequence[memoryview], also: Sequence[bytes]
+) -> OutputFile:
+    """The folder's applied objects (encoded as `bodies`), then `also`, as one multi-document file, in
+    kustomization order."""
     head = header(version, folder.source, "Every object of this bundle; secret templates are not included.")
     pieces: list[bytes | memoryview] = [head.encode("utf-8")]
     for manifest, body in zip(folder.manifests, bodies):
         if manifest.applied:
             pieces += (b"---\n", body)
-    return OutputFile(path, b"".join(pieces))
+    return OutputFile(path, b"".join([*pieces, *also]))
 
 
 def all_yaml(path: str, folder: Folder, version: str) -> OutputFile:
@@ -371,22 +375,21 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     root = paths.profile_bundle_dir(profile.name)
     source = f"catalog.yaml registries/{profile.name}"
     admitted = [server for server in profile_servers(context.catalog, profile) if server.kind != "reference"]
-    runnable = [(server, tools) for server in admitted if (tools := kept_tools(profile, server)) is not None]
-    archive = _ProfileArchive(context, profile, [server for server, _ in runnable])
+    servers = [server for server in admitted if kept_tools(profile, server) is not None]
+    archive = _ProfileArchive(context, profile, servers)
     current = profile.operator in ("current", "both")
     legacy = profile.operator in ("legacy", "both")
     # Each folder's files go to the output and the tarball as soon as they are made, then are
     # dropped: a 10,000-server profile's ConfigMaps and all.yaml come to 300 MB. The tarball takes
     # them in path order: base/ and all.yaml, legacy/, its servers, mesh/, registry-server/, the
     # servers, with-mesh/.
-    servers = [server for server, _ in runnable]
     top = Folder(root, source, [], subfolders=["base", *platform_folders(servers)] if current else ["legacy"])
     first = folder_files(top, version)
     if current:
-        base, parts = _base_files(context, profile, admitted, runnable, source)
+        base, parts = _base_files(context, profile, admitted, servers, source)
         first += base
     if legacy:
-        first += _legacy_files(context, profile, admitted, runnable, source, all_yaml=not current)
+        first += _legacy_files(context, profile, admitted, servers, source, all_yaml=not current)
     yield from archive.add(first)
     if legacy:
         archive.servers_run("legacy")
@@ -438,57 +441,99 @@ def _base_files(
     context: RenderContext,
     profile: RegistryProfile,
     admitted: Sequence[Server],
-    runnable: Sequence[tuple[Server, Sequence[Tool]]],
+    servers: Sequence[Server],
     source: str,
 ) -> tuple[list[OutputFile], list[k8s_profile.RegistryPart]]:
-    """`base/`: the namespace, the registry data and MCPRegistry, RBAC, policies; and the profile's all.yaml."""
+    """`base/`: the namespace, the registry data (of the `admitted` servers) and MCPRegistry, RBAC, the
+    policies (of the `servers` the profile ships a folder for); and the profile's all.yaml."""
     catalog = context.catalog
     parts = k8s_profile.split_registry(
         profile, admitted, partial(upstream_registry_spliced, context, profile=profile)
     )
-    shipped = profile_server_manifests(context, profile, runnable, k8s_server.CURRENT_API)
     current = Folder(f"{paths.profile_bundle_dir(profile.name)}base/", source, [
         Manifest("namespace", k8s_profile.namespace(profile)),
-        *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
+        *_configmap_manifests(profile, parts),
         Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
         *common_manifests(profile),
-        *admission_manifests(profile, shipped, k8s_server.CURRENT_API),
+        *admission_manifests(context, profile, servers, "current"),
         Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
     ])
     all_path = paths.profile_bundle_all(profile.name)
-    return folder_files(current, catalog.meta.version, all_path=all_path, also_in_all=platform_manifests(shipped)), parts
+    platform = [platform_documents(context, server, profile.name, "current") for server in servers]
+    return folder_files(current, catalog.meta.version, all_path=all_path, also_in_all=platform), parts
 
 
-def platform_manifests(shipped: Sequence[tuple[Server, Sequence[Manifest]]]) -> list[Manifest]:
-    """The platform side's objects among what the profile's server folders ship (they go into all.yaml too)."""
-    return [manifest for _, manifests in shipped for manifest in manifests if manifest.stem in PLATFORM_STEMS]
-
-
-def profile_server_manifests(
-    context: RenderContext, profile: RegistryProfile, runnable: Sequence[tuple[Server, Sequence[Tool]]], api: str
-) -> list[tuple[Server, list[Manifest]]]:
-    """What the profile's server folders ship, per server (the same objects the per-server half writes)."""
+def _configmap_manifests(profile: RegistryProfile, parts: Sequence[k8s_profile.RegistryPart]) -> list[Manifest]:
     return [
-        (server, server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile))
-        for server, tools in runnable
+        Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part),
+                 encoded=partial(k8s_profile.registry_configmap_yaml, profile, part))
+        for part in parts
     ]
 
 
+def shipped_manifests(context: RenderContext, server: Server, profile: RegistryProfile, variant: str) -> list[Manifest]:
+    """What the profile's folder of `variant` ships for the server (the objects its overlay gives)."""
+    tools = kept_tools(profile, server)
+    assert tools is not None
+    api = dict(_variants(profile))[variant]
+    return server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile)
+
+
+def profile_wide_pieces(context: RenderContext, server: Server, profile: RegistryProfile, variant: str) -> None:
+    """The server's shares of the profile's own files in `variant` (its admission policies and, where
+    that variant's objects are the profile's all.yaml, its platform objects there), made while it is rendered."""
+    shipped = shipped_manifests(context, server, profile, variant)
+    admission_entry(context, server, profile.name, variant, shipped=shipped)
+    if variant == _all_yaml_variant(profile):
+        platform_documents(context, server, profile.name, variant, shipped=shipped)
+
+
+def _all_yaml_variant(profile: RegistryProfile) -> str:
+    """The variant whose objects the profile's all.yaml holds: current, unless it ships legacy alone."""
+    return _variants(profile)[0][0]
+
+
+@per_server
+def admission_entry(
+    context: RenderContext, server: Server, profile_name: str, variant: str, *, shipped: Sequence[Manifest] | None = None,
+) -> bytes:
+    """The server's share of the profile's admission policies in `variant` (a `k8s_policy.PolicyEntry`):
+    its shape and tool config as CEL literals; `shipped`, when given, is what the profile ships for it."""
+    profile = _profile(context, profile_name)
+    if shipped is None:
+        shipped = shipped_manifests(context, server, profile, variant)
+    documents = {manifest.stem: _document(manifest) for manifest in shipped}
+    workload = documents.get("mcpserver") or documents["mcpremoteproxy"]
+    url_field = k8s_server.remote_url_field(dict(_variants(profile))[variant])
+    entry = k8s_policy.PolicyEntry.of(k8s_policy.ShippedServer(server.name, workload, documents.get("mcptoolconfig")), url_field)
+    return entry.encoded()
+
+
+@per_server
+def platform_documents(
+    context: RenderContext, server: Server, profile_name: str, variant: str, *, shipped: Sequence[Manifest] | None = None,
+) -> bytes:
+    """The server's platform objects as the profile's all.yaml holds them (each after `---`): its
+    kustomization includes them from the server's `platform/` folder."""
+    if shipped is None:
+        shipped = shipped_manifests(context, server, _profile(context, profile_name), variant)
+    return b"".join(b"---\n" + yaml_text(_document(m)).encode("utf-8") for m in shipped if m.stem in PLATFORM_STEMS)
+
+
+def _profile(context: RenderContext, name: str) -> RegistryProfile:
+    profile = derived.profile_named(context.catalog.meta, name)
+    assert profile is not None, name
+    return profile
+
+
 def admission_manifests(
-    profile: RegistryProfile, shipped_manifests: Sequence[tuple[Server, Sequence[Manifest]]], api: str
+    context: RenderContext, profile: RegistryProfile, servers: Sequence[Server], variant: str
 ) -> list[Manifest]:
-    """The admission policies and their bindings, the shapes taken from the objects the profile's folders ship."""
-    shipped = []
-    for server, manifests in shipped_manifests:
-        documents = {m.stem: m.document for m in manifests}
-        workload = documents.get("mcpserver") or documents["mcpremoteproxy"]
-        assert isinstance(workload, dict)
-        tool_config = documents.get("mcptoolconfig")
-        assert tool_config is None or isinstance(tool_config, dict)
-        shipped.append(k8s_policy.ShippedServer(server.name, workload, tool_config))
+    """The admission policies and their bindings, joined from the servers' entries (`admission_entry`)."""
+    entries = [k8s_policy.PolicyEntry.decoded(admission_entry(context, server, profile.name, variant)) for server in servers]
+    url_field = k8s_server.remote_url_field(dict(_variants(profile))[variant])
     manifests = []
-    policies = k8s_policy.admission_policies(profile.name, profile.namespace, shipped, k8s_server.remote_url_field(api))
-    for index, policy in enumerate(policies):
+    for index, policy in enumerate(k8s_policy.admission_policies(profile.name, profile.namespace, entries, url_field)):
         suffix = f"-{index}" if index else ""
         manifests.append(Manifest(f"admission-policy{suffix}", policy))
         manifests.append(Manifest(f"admission-policy-binding{suffix}", k8s_policy.admission_binding(policy, profile.namespace)))
@@ -499,30 +544,29 @@ def _legacy_files(
     context: RenderContext,
     profile: RegistryProfile,
     admitted: Sequence[Server],
-    runnable: Sequence[tuple[Server, Sequence[Tool]]],
+    servers: Sequence[Server],
     source: str,
     *,
     all_yaml: bool,
 ) -> list[OutputFile]:
     """`legacy/`: the same registry for operators up to v0.16 (typed MCPRegistry), and the same admission
     policy; with `all_yaml` (a legacy-only profile) its objects are also the profile's all.yaml."""
-    shipped = profile_server_manifests(context, profile, runnable, k8s_server.LEGACY_API)
     catalog = context.catalog
     parts = k8s_profile.split_registry(
         profile, admitted, partial(legacy_registry_spliced, context, profile=profile)
     )
     legacy = Folder(f"{paths.profile_bundle_dir(profile.name)}legacy/", f"{source} (legacy operators)", [
         Manifest("namespace", k8s_profile.namespace(profile)),
-        *[Manifest(f"configmap-{part.configmap}", partial(k8s_profile.registry_configmap, profile, part)) for part in parts],
+        *_configmap_manifests(profile, parts),
         Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, parts)),
         *common_manifests(profile),
-        *admission_manifests(profile, shipped, k8s_server.LEGACY_API),
+        *admission_manifests(context, profile, servers, "legacy"),
         Manifest("database-secret.example", k8s_legacy.database_template(profile), k8s_legacy.database_note(profile), applied=False),
-    ], subfolders=platform_folders([server for server, _ in runnable]))
+    ], subfolders=platform_folders(servers))
     if not all_yaml:
         return folder_files(legacy, catalog.meta.version)
-    return folder_files(legacy, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name),
-                        also_in_all=platform_manifests(shipped))
+    platform = [platform_documents(context, server, profile.name, "legacy") for server in servers]
+    return folder_files(legacy, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name), also_in_all=platform)
 
 
 def common_manifests(profile: RegistryProfile) -> list[Manifest]:

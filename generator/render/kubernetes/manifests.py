@@ -112,6 +112,16 @@ def _fits_literal_block(text: str) -> bool:
     return text.replace("\n", "").isprintable() or not _NOT_IN_BLOCK.search(text)
 
 
+def literal_line(data: bytes) -> bool:
+    """Whether `data` (UTF-8) is one line and its newline that `yaml_text` writes as a literal block
+    of itself (the line indented), so that its bytes can be spliced into a document unchanged."""
+    if data.count(b"\n") != 1 or not data.endswith(b"\n"):
+        return False
+    if data.isascii():  # the fast way to say what _fits_literal_block says, for the common case
+        return not data.startswith((b" ", b"\n")) and not data.endswith(b" \n") and not data.translate(None, _BLOCK_SAFE_ASCII)
+    return _fits_literal_block(data.decode("utf-8"))
+
+
 @functools.lru_cache(maxsize=65536)
 def _scalar(text: str) -> str:
     if _PLAIN.fullmatch(text) and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG:

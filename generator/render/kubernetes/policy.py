@@ -14,12 +14,16 @@ run, how they are observed or who may call them, never what a server may reach
 or which tools it exposes). Every CEL literal comes from `cel_value`, which
 escapes every character a hostile source value could use to break out of a
 string and wraps each element in `dyn()` (Kubernetes type-checks aggregate
-literals as homogeneous).
+literals as homogeneous). Each shipped server is encoded once (`PolicyEntry`, which
+the bundles keep as a per-server piece) and the policies are joined from those literals.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import dataclasses
+import json
+import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,8 +56,14 @@ PINNED_BECAUSE = {
 }
 
 
+# Printable ASCII but the quote and the backslash: a string of these is its own literal's body.
+_CEL_VERBATIM = re.compile(r'[ !#-\[\]-~]*')
+
+
 def cel_string(text: str) -> str:
     """`text` as a double-quoted CEL string literal, non-printable and non-ASCII characters escaped."""
+    if _CEL_VERBATIM.fullmatch(text):
+        return f'"{text}"'
     out = []
     for char in text:
         if char in '"\\':
@@ -74,10 +84,20 @@ def cel_value(value: Any) -> str:
     if isinstance(value, str):
         return cel_string(value)
     if isinstance(value, list):
-        return "[" + ", ".join(f"dyn({cel_value(item)})" for item in value) + "]"
+        return cel_list(cel_value(item) for item in value)
     if isinstance(value, dict):
-        return "{" + ", ".join(f"{cel_string(str(key))}: dyn({cel_value(item)})" for key, item in value.items()) + "}"
+        return cel_map((str(key), cel_value(item)) for key, item in value.items())
     raise TypeError(f"no CEL literal for {type(value).__name__}")
+
+
+def cel_list(literals: Iterable[str]) -> str:
+    """A CEL list literal of elements already encoded (`cel_value`), each wrapped in `dyn()`."""
+    return "[" + ", ".join(f"dyn({literal})" for literal in literals) + "]"
+
+
+def cel_map(entries: Iterable[tuple[str, str]]) -> str:
+    """A CEL map literal of (key, value already encoded) pairs, each value wrapped in `dyn()`."""
+    return "{" + ", ".join(f"{cel_string(key)}: dyn({literal})" for key, literal in entries) + "}"
 
 
 @dataclass(frozen=True)
@@ -94,14 +114,65 @@ def shape(workload: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in workload["spec"].items() if key not in FREE_FIELDS}
 
 
-def _shapes_by(shipped: Sequence[ShippedServer], kind: str, key: str) -> dict[str, list[dict[str, Any]]]:
-    """{image or URL: [{server, spec}, ...]}, sorted (two servers may share an image)."""
-    result: dict[str, list[dict[str, Any]]] = {}
-    for item in sorted(shipped, key=lambda entry: entry.name):
-        if item.workload["kind"] == kind:
-            spec = shape(item.workload)
-            result.setdefault(spec[key], []).append({"server": item.name, "spec": spec})
-    return dict(sorted(result.items()))
+@dataclass(frozen=True)
+class PolicyEntry:
+    """A shipped server as a profile's policies hold it: its shape and tool config already CEL
+    literals, and what the policies sort, group and measure it by. The bundles keep it per server
+    (`encoded`), so a profile's policies are joined from literals, not encoded again on every build."""
+
+    server: str
+    kind: str
+    """MCPServer or MCPRemoteProxy."""
+    address: str
+    """The image or URL the policies look its shape up by."""
+    fields: tuple[str, ...]
+    """The shape's fields (each is pinned)."""
+    shape: str
+    """CEL: {"server": name, "spec": the shape}."""
+    tool_config: str | None
+    """The name of its MCPToolConfig, if it ships one."""
+    tool_config_spec: str
+    """CEL: that MCPToolConfig's spec ("{}" without one)."""
+    cost: int
+    """What it counts against SHAPES_BUDGET."""
+
+    @classmethod
+    def of(cls, shipped: ShippedServer, url_field: str) -> PolicyEntry:
+        """`shipped` encoded once (`url_field`: the remote proxy's URL field in the targeted API version)."""
+        spec = shape(shipped.workload)
+        spec_literal = cel_value(spec)
+        kind = shipped.workload["kind"]
+        config = shipped.tool_config
+        return cls(
+            server=shipped.name,
+            kind=kind,
+            address=spec["image"] if kind == "MCPServer" else spec[url_field],
+            fields=tuple(spec),
+            shape=cel_map([("server", cel_string(shipped.name)), ("spec", spec_literal)]),
+            tool_config=None if config is None else config["metadata"]["name"],
+            tool_config_spec="{}" if config is None else cel_value(config["spec"]),
+            cost=len(spec_literal) + len(cel_value(config or {})),
+        )
+
+    def encoded(self) -> bytes:
+        """The entry as JSON (a per-server piece)."""
+        return json.dumps(dataclasses.asdict(self), separators=(",", ":")).encode("ascii")
+
+    @classmethod
+    def decoded(cls, data: bytes) -> PolicyEntry:
+        """The entry `encoded` gave."""
+        values = json.loads(data)
+        return cls(**{**values, "fields": tuple(values["fields"])})
+
+
+def _shapes_by(entries: Sequence[PolicyEntry], kind: str, *, shapes: bool) -> str:
+    """CEL: {image or URL: [{server, spec}, ...]}, sorted (two servers may share an image); without
+    `shapes`, the images or URLs alone (each with an empty list)."""
+    found: dict[str, list[str]] = {}
+    for entry in sorted(entries, key=lambda item: item.server):
+        if entry.kind == kind:
+            found.setdefault(entry.address, []).append(entry.shape)
+    return cel_map((address, cel_list(literals if shapes else ())) for address, literals in sorted(found.items()))
 
 
 def _pinned(field: str) -> str:
@@ -235,22 +306,17 @@ def _pinned_dynamic() -> str:
     return "f in object.spec && object.spec[f] == s.spec[f]"
 
 
-def policy_variables(shipped: Sequence[ShippedServer], url_field: str, *, shapes: bool) -> list[dict[str, str]]:
+def policy_variables(entries: Sequence[PolicyEntry], url_field: str, *, shapes: bool) -> list[dict[str, str]]:
     """The policy's variables: the shipped shapes by image and URL, the tool configs by name (without
     `shapes`, only their names), and the shapes for the object under review."""
     tool_configs = {
-        item.tool_config["metadata"]["name"]: item.tool_config["spec"] if shapes else {}
-        for item in sorted(shipped, key=lambda entry: entry.name) if item.tool_config is not None
+        entry.tool_config: entry.tool_config_spec if shapes else cel_value({})
+        for entry in sorted(entries, key=lambda item: item.server) if entry.tool_config is not None
     }
-
-    def by(kind: str, key: str) -> dict[str, list[dict[str, Any]]]:
-        found = _shapes_by(shipped, kind, key)
-        return found if shapes else {name: [] for name in found}
-
     return [
-        {"name": "servers", "expression": cel_value(by("MCPServer", "image"))},
-        {"name": "proxies", "expression": cel_value(by("MCPRemoteProxy", url_field))},
-        {"name": "toolConfigs", "expression": cel_value(dict(sorted(tool_configs.items())))},
+        {"name": "servers", "expression": _shapes_by(entries, "MCPServer", shapes=shapes)},
+        {"name": "proxies", "expression": _shapes_by(entries, "MCPRemoteProxy", shapes=shapes)},
+        {"name": "toolConfigs", "expression": cel_map(sorted(tool_configs.items()))},
         {
             "name": "shapes",
             "expression": "request.resource.resource == 'mcpservers' ? "
@@ -261,10 +327,10 @@ def policy_variables(shipped: Sequence[ShippedServer], url_field: str, *, shapes
     ]
 
 
-def pinned_fields(shipped: Sequence[ShippedServer]) -> list[str]:
+def pinned_fields(entries: Sequence[PolicyEntry]) -> list[str]:
     """Every field some shipped workload sets or that is pinned for a reason, except those with a rule of their own."""
     own_rule = {"image", "remoteUrl", "remoteURL", "toolConfigRef"}
-    return sorted(({key for item in shipped for key in shape(item.workload)} | set(PINNED_BECAUSE)) - own_rule)
+    return sorted(({field for entry in entries for field in entry.fields} | set(PINNED_BECAUSE)) - own_rule)
 
 
 def policy_name(namespace: str, part: int = 0) -> str:
@@ -272,16 +338,15 @@ def policy_name(namespace: str, part: int = 0) -> str:
     return resource_name(f"mcp-catalog-{namespace}", f"-servers-{part}" if part else "-servers", limit=253)
 
 
-def shape_parts(shipped: Sequence[ShippedServer], url_field: str) -> list[list[ShippedServer]]:
+def shape_parts(entries: Sequence[PolicyEntry]) -> list[list[PolicyEntry]]:
     """The shipped servers in policy-sized parts, in name order; servers sharing an image or URL stay together."""
-    groups: dict[str, list[ShippedServer]] = {}
-    for item in sorted(shipped, key=lambda entry: entry.name):
-        spec = item.workload["spec"]
-        groups.setdefault(spec.get("image") or spec[url_field], []).append(item)
-    parts: list[list[ShippedServer]] = [[]]
+    groups: dict[str, list[PolicyEntry]] = {}
+    for entry in sorted(entries, key=lambda item: item.server):
+        groups.setdefault(entry.address, []).append(entry)
+    parts: list[list[PolicyEntry]] = [[]]
     size = 0
     for group in groups.values():
-        cost = sum(len(cel_value(shape(item.workload))) + len(cel_value(item.tool_config or {})) for item in group)
+        cost = sum(entry.cost for entry in group)
         if parts[-1] and size + cost > SHAPES_BUDGET:
             parts.append([])
             size = 0
@@ -291,22 +356,22 @@ def shape_parts(shipped: Sequence[ShippedServer], url_field: str) -> list[list[S
 
 
 def admission_policies(
-    profile: str, namespace: str, shipped: Sequence[ShippedServer], url_field: str = "remoteUrl"
+    profile: str, namespace: str, entries: Sequence[PolicyEntry], url_field: str = "remoteUrl"
 ) -> list[dict[str, Any]]:
-    """The ValidatingAdmissionPolicies holding the namespace to what the profile ships (`url_field`:
-    the remote proxy's URL field in the targeted API version): one, or for a large profile one that
-    knows every image, URL and tool config name followed by the parts holding the shapes."""
-    parts = shape_parts(shipped, url_field)
+    """The ValidatingAdmissionPolicies holding the namespace to what the profile ships (`entries`, made
+    with the same `url_field`: the remote proxy's URL field in the targeted API version): one, or for a
+    large profile one that knows every image, URL and tool config name followed by the parts holding the shapes."""
+    parts = shape_parts(entries)
     if len(parts) == 1:
-        return [_policy(policy_name(namespace), profile, shipped, url_field, membership=True, shapes=True)]
-    return [_policy(policy_name(namespace), profile, shipped, url_field, membership=True, shapes=False)] + [
+        return [_policy(policy_name(namespace), profile, entries, url_field, membership=True, shapes=True)]
+    return [_policy(policy_name(namespace), profile, entries, url_field, membership=True, shapes=False)] + [
         _policy(policy_name(namespace, index), profile, part, url_field, membership=False, shapes=True)
         for index, part in enumerate(parts, 1)
     ]
 
 
 def _policy(
-    name: str, profile: str, shipped: Sequence[ShippedServer], url_field: str, *, membership: bool, shapes: bool
+    name: str, profile: str, entries: Sequence[PolicyEntry], url_field: str, *, membership: bool, shapes: bool
 ) -> dict[str, Any]:
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
@@ -324,9 +389,9 @@ def _policy(
                     }
                 ]
             },
-            "variables": policy_variables(shipped, url_field, shapes=shapes),
+            "variables": policy_variables(entries, url_field, shapes=shapes),
             "validations": validations(
-                profile, pinned_fields(shipped) if shapes else [], url_field, membership=membership, shapes=shapes
+                profile, pinned_fields(entries) if shapes else [], url_field, membership=membership, shapes=shapes
             ),
         },
     }

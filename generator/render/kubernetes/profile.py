@@ -22,7 +22,7 @@ from generator.errors import OutputError
 from generator.models import Catalog, RegistryProfile, Server
 from generator.render.kubernetes.server import DNS_PORTS, TOOLHIVE_API_GROUP, metadata, restricted_pod_security
 from generator.render.encoding import Spliced
-from generator.render.kubernetes.manifests import resource_name, yaml_text
+from generator.render.kubernetes.manifests import literal_line, resource_name, yaml_text
 
 # The API server refuses ConfigMaps whose data exceed 1 MiB; leave room for the key and metadata.
 CONFIGMAP_LIMIT = 1024 * 1024
@@ -41,14 +41,14 @@ class RegistryPart:
     """One ConfigMap's share of a profile's registry data."""
 
     configmap: str
-    make_text: Callable[[], str] = field(compare=False, repr=False)
-    """The part's JSON, made when asked for: a 10,000-server profile's parts are 100 MB of text,
+    make_document: Callable[[], bytes] = field(compare=False, repr=False)
+    """The part's JSON, encoded, made when asked for: a 10,000-server profile's parts are 100 MB,
     which the bundle writes one ConfigMap at a time instead of holding them all."""
 
     @property
     def text(self) -> str:
         """The part's registry document (made again on each access)."""
-        return self.make_text()
+        return self.make_document().decode("utf-8")
 
 
 def registry_resource_name(profile: RegistryProfile) -> str:
@@ -75,7 +75,7 @@ def split_registry(
         if largest <= REGISTRY_DATA_BUDGET:
             base = f"{registry_resource_name(profile)}-data"
             return [
-                RegistryPart(resource_name(base, f"-{index}"), partial(_text, partial(document, chunk), sizes[index - 1]))
+                RegistryPart(resource_name(base, f"-{index}"), partial(_encoded, partial(document, chunk), sizes[index - 1]))
                 for index, chunk in enumerate(chunks, 1)
             ]
         if size == 1:
@@ -87,12 +87,12 @@ def split_registry(
         parts = max(parts + 1, math.ceil(parts * largest / REGISTRY_DATA_BUDGET))
 
 
-def _text(document: Callable[[], Spliced], size: int) -> str:
-    """A part as text, encoded now (its ConfigMap is being written)."""
+def _encoded(document: Callable[[], Spliced], size: int) -> bytes:
+    """A part's document, spliced now (its ConfigMap is being written)."""
     encoded = bytes(document())
     if len(encoded) != size:
         raise AssertionError(f"registry document of {len(encoded)} bytes was measured as {size}")
-    return encoded.decode("utf-8")
+    return encoded
 
 
 def namespace(profile: RegistryProfile) -> dict[str, Any]:
@@ -111,12 +111,24 @@ def namespace(profile: RegistryProfile) -> dict[str, Any]:
 
 def registry_configmap(profile: RegistryProfile, part: RegistryPart) -> dict[str, Any]:
     """A ConfigMap holding one registry document under `registry.json`."""
-    return {
-        "apiVersion": "v1",
-        "kind": "ConfigMap",
-        "metadata": metadata(part.configmap, profile.namespace),
-        "data": {REGISTRY_KEY: part.text},
-    }
+    return _configmap(profile, part.configmap, part.text)
+
+
+def _configmap(profile: RegistryProfile, name: str, text: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": metadata(name, profile.namespace), "data": {REGISTRY_KEY: text}}
+
+
+def registry_configmap_yaml(profile: RegistryProfile, part: RegistryPart) -> bytes:
+    """`yaml_text(registry_configmap(profile, part))`, encoded, with the registry document's bytes put in
+    as they are: compact JSON is one line, which YAML holds as a literal block unchanged, so the
+    ConfigMaps (100 MB a profile at 10,000 servers) are not decoded, emitted and encoded again. A
+    document a literal block cannot hold unchanged is quoted by the emitter, as in any other value."""
+    document = part.make_document()
+    if not literal_line(document):
+        return yaml_text(_configmap(profile, part.configmap, document.decode("utf-8"))).encode("utf-8")
+    head, rest = yaml_text(_configmap(profile, part.configmap, "{}\n")).rsplit("{}\n", 1)
+    assert rest == "", rest  # the document is the ConfigMap's last value
+    return head.encode("utf-8") + document
 
 
 def exclusion_filter(catalog: Catalog, profile: RegistryProfile, *, registry_names: bool) -> dict[str, Any]:
