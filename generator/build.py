@@ -195,7 +195,8 @@ def _build(
     clock.lap("read the build cache")
     with _fragment_store(plan.state, cache_dir, use_cache) as store:
         # The old tree is kept as the next build's spare only when the cache describes it (plan.state).
-        with OutputTree(out_dir, previous=plan.holds, spare=plan.spare, keep_old=plan.state is not None) as tree:
+        old_files = plan.state.every_file() if plan.state is not None else None
+        with OutputTree(out_dir, previous=plan.holds, spare=plan.spare, keep_old=old_files) as tree:
             for entry in plan.reused.values():
                 tree.keep(entry.files)
             servers = _render_servers(context, plan, tree, store, jobs, clock)
@@ -211,7 +212,7 @@ def _build(
             # Every file's stamp is taken after the switch: the hard link that carried a kept file
             # into the new tree changed its change time, so an older stamp would put it in doubt.
             stamps = cache.stamps_of(out_dir, tree.written)
-            spare = None if plan.state is None or tree.spare_id is None else cache.spare_after_switch(plan.state, tree.written, tree.spare_id)
+            spare = None if old_files is None or tree.spare_id is None else cache.spare_after_switch(old_files, tree.written, tree.spare_id)
             state = cache.CacheState(plan.build_key, servers, catalog_files, catalog_pieces, catalog_keys, stamps=stamps, spare=spare)
             cache.save(cache_dir, out_dir, state, store)
             clock.lap("save the build cache")
@@ -275,10 +276,10 @@ def _usable_spare(out_dir: Path, state: cache.CacheState) -> Spare | None:
         return None
     if not folder.is_dir() or folder.is_symlink():
         return None
-    records, stamps = state.spare_files()
+    records = state.spare_files()
     with os_errors("cannot update the spare output folder", folder, CHOOSE_OUT):
         found = survey_spare(folder, records)
-    return Spare(folder, cache.OnDisk(folder, records, stamps, state.saved_ns, found), found.keys())
+    return Spare(folder, cache.OnDisk(folder, records, state.stamps, state.saved_ns, found), found.keys())
 
 
 def _write_indexes(context: RenderContext, tree: OutputTree) -> None:

@@ -108,13 +108,16 @@ class OutputTree:
     never rewritten in place, because the spare shares unchanged files' inodes with the
     live tree.
 
-    Then one atomic exchange puts the staged tree in place. The old tree is deleted, or
-    with `keep_old` renamed to a new spare (`spare_id` names it). Nothing in the output
-    folder changes before every renderer succeeded, and the switch is a single system call.
+    Then one atomic exchange puts the staged tree in place. The old tree is deleted; or,
+    given `keep_old` (the records of its files), it loses the files whose bytes the new tree
+    does not have and becomes the next spare (`spare_id` names it), which so costs no disk
+    space of its own. Nothing in the output folder changes before every renderer succeeded,
+    and the switch is a single system call.
     """
 
     def __init__(
-        self, out_dir: Path, previous: HeldFiles | None = None, spare: Spare | None = None, keep_old: bool = False
+        self, out_dir: Path, previous: HeldFiles | None = None, spare: Spare | None = None,
+        keep_old: Mapping[str, WrittenFile] | None = None,
     ) -> None:
         self.out_dir = _absolute(out_dir)
         self.previous = previous
@@ -151,12 +154,27 @@ class OutputTree:
                     else:
                         _delete_files(self._staging, set(self.spare.paths) - self.written.keys())
                     os.chmod(self._staging, 0o755)
-                    if switch(self._staging, self.out_dir) and self.keep_old:
-                        spare_id = new_spare_id()
-                        os.rename(self._staging, spare_folder(self.out_dir, spare_id))
-                        self.spare_id = spare_id
+                    replaced = switch(self._staging, self.out_dir)
+                if replaced and self.keep_old is not None:
+                    self.spare_id = self._keep_old_as_spare(self.keep_old)
         finally:
             remove_tree(self._staging)  # the old tree after a switch (unless kept), else the staged one
+
+    def _keep_old_as_spare(self, old_files: Mapping[str, WrittenFile]) -> str | None:
+        """Turn the old tree (now at the staging path) into the next spare; its id, None when it cannot.
+
+        Only its files whose bytes the new tree has too stay: those are the new tree's very inodes
+        (kept or hard-linked), so the spare costs no space. The new output is already in place, so
+        a failure here only costs the spare (the next build stages a complete tree)."""
+        assert self._staging is not None
+        written = self.written
+        try:
+            _delete_files(self._staging, [path for path, record in old_files.items() if written.get(path) != record])
+            spare_id = new_spare_id()
+            os.rename(self._staging, spare_folder(self.out_dir, spare_id))
+        except OSError:
+            return None
+        return spare_id
 
     def write(self, item: OutputFile) -> None:
         """Write one file into the staging folder; each path exactly once."""
@@ -251,17 +269,27 @@ def _write_new_file(target: str, content: bytes) -> None:
 
 
 def _remove_entry(path: str) -> None:
-    """Remove what stands at `path` (a file, a symbolic link, a folder and its content), if anything."""
+    """Remove what stands at `path` (a file, a symbolic link, a folder and its content), if anything,
+    in a tree of ours: a folder someone made read-only is given its owner's rights back."""
     try:
         os.unlink(path)
+        return
     except FileNotFoundError:
-        pass
+        return
     except (IsADirectoryError, PermissionError):  # Linux says EISDIR, POSIX allows EPERM, for a folder
         if not os.path.isdir(path) or os.path.islink(path):
-            raise
-        remove_tree(Path(path))
-        if os.path.lexists(path):
-            raise
+            _give_owner_rights(os.path.dirname(path))
+            os.unlink(path)
+            return
+    remove_tree(Path(path))
+    if os.path.lexists(path):
+        raise OSError(errno.ENOTEMPTY, "cannot remove it", path)
+
+
+def _give_owner_rights(folder: str) -> None:
+    mode = stat.S_IMODE(os.lstat(folder).st_mode)
+    if mode & 0o700 != 0o700:
+        os.chmod(folder, mode | 0o700)
 
 
 def _make_folder(root: str, folder: str) -> None:
@@ -299,6 +327,7 @@ def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, os.stat_r
             wanted_folders.add(folder_path)
             folder_path = folder_path.rpartition("/")[0]
     found: dict[str, os.stat_result] = {}
+    _give_owner_rights(os.fspath(folder))
     pending = [""]
     while pending:
         relative_folder = pending.pop()
@@ -332,11 +361,19 @@ def _delete_files(root: Path, paths: Collection[str]) -> None:
             emptied.add(folder)
             folder = folder.rpartition("/")[0]
     for folder in sorted(emptied, key=lambda name: name.count("/"), reverse=True):  # the deepest first
+        _remove_if_empty(os.path.join(root, folder))
+
+
+def _remove_if_empty(folder: str) -> None:
+    try:
         try:
-            os.rmdir(os.path.join(root, folder))
-        except OSError as error:
-            if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT, errno.ENOTDIR):
-                raise
+            os.rmdir(folder)
+        except PermissionError:
+            _give_owner_rights(os.path.dirname(folder))  # a read-only parent, in a tree of ours
+            os.rmdir(folder)
+    except OSError as error:
+        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT, errno.ENOTDIR):
+            raise
 
 
 def output_lock_path(out_dir: Path) -> Path:

@@ -148,12 +148,6 @@ def replace_folder_by_symlink(path: Path) -> None:
     path.parent.symlink_to(target)
 
 
-def delete_in_read_only_folder(path: Path) -> None:
-    """The page must be written again into a folder someone made read-only."""
-    path.unlink()
-    path.parent.chmod(0o555)
-
-
 SPARE_DAMAGES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "server-page-deleted": ("servers/fetch/index.html", lambda path: path.unlink()),
     "export-same-size-edit": ("api/v1/servers/git.json", unlink_then(flip_one_byte)),
@@ -163,7 +157,6 @@ SPARE_DAMAGES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "server-folder-replaced-by-file": ("servers/git/index.html", replace_folder_by_file),
     "server-folder-replaced-by-symlink": ("servers/time/index.html", replace_folder_by_symlink),
     "category-page-same-size-edit": ("categories/web/index.html", unlink_then(flip_one_byte)),
-    "read-only-folder": ("servers/fetch/index.html", delete_in_read_only_folder),
 }
 
 

@@ -114,6 +114,8 @@ def test_read_only_subfolder_of_the_site_is_replaced_whole(place):
     assert sorted(re.sub("[0-9a-f]{16}$", "*", p.name) for p in place.iterdir() if p.name.startswith((".site", "site"))) == [
         ".site.lock", ".site.spare-*", "site"
     ]
+    [spare] = place.glob(".site.spare-*")
+    (spare / "servers").chmod(0o555)  # the fetch page changes again: its folder comes back in a read-only one
     fetch = place / "src" / "servers" / "fetch.yaml"
     fetch.write_text(fetch.read_text().replace("version: 1.0.4", "version: 1.0.5"))
     result = run_build("--source", "src", "--out", out, cwd=place)

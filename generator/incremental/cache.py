@@ -4,7 +4,7 @@ Per server: a hash of its inputs (`server_key`), the records of the files it gav
 refs of its memoised pieces in the store (`fragments.bin`, see `generator.incremental.store`);
 for the catalog: its own files, pieces and the input keys of deferred files (see
 `generator.render.inputs`); and the spare tree the last switch replaced (`SpareTree`: its id and
-how its files differ from the live ones). `OnDisk` is the one skip rule: a file is kept only when its input
+the live files it lacks). `OnDisk` is the one skip rule: a file is kept only when its input
 key matches and the disk still holds it as recorded (docs/architecture.md, "Per-server and
 catalog-wide halves, and the build cache"). The cache is trusted only for the output folder
 it describes, as the last build left it (its marker file's inode, size and mtime); anything
@@ -89,46 +89,34 @@ class CacheState:
             files.update(cached.files)
         return files
 
-    def spare_files(self) -> tuple[dict[str, WrittenFile], dict[str, Stamp]]:
-        """The records and stamps of the spare's files: the live ones, but where the spare differs."""
+    def spare_files(self) -> dict[str, WrittenFile]:
+        """The records of the spare's files: the live ones but those it lacks (their stamps are the live ones)."""
         assert self.spare is not None
-        files, stamps = self.every_file(), dict(self.stamps)
-        for path, record in self.spare.differs.items():
-            stamps.pop(path, None)
-            if record is None:
-                files.pop(path, None)
-            else:
-                files[path] = record
-        stamps.update(self.spare.stamps)
-        return files, stamps
+        files = self.every_file()
+        for path in self.spare.lacks:
+            files.pop(path, None)
+        return files
 
 
 @dataclass(frozen=True)
 class SpareTree:
-    """The tree that was live before the last build: what the next build updates into its output.
+    """The tree that was live before the last build, what the next build updates into its output.
 
-    Recorded as a difference from the live tree, because it differs only in the files the last
-    build changed: the files whose records are equal are one inode in both trees (the build
-    kept them, or hard-linked them), so they share the live file's stamp too.
+    The switch left in it only the files whose bytes the live tree has too (the others were
+    deleted: they would cost a second copy on disk and be replaced next time anyway), and the
+    build had kept or hard-linked those, so each is the live file's inode, with its stamp. It is
+    therefore recorded as the live tree less the paths it lacks.
     """
 
     spare_id: str
     """Names its folder (`generator.output.spare_folder`): a folder of another id is no spare of this state."""
-    differs: dict[str, WrittenFile | None]
-    """Path -> the spare's record where it differs from the live one (None: the spare lacks the file)."""
-    stamps: dict[str, Stamp]
-    """The stamps of the spare's files at the paths in `differs`."""
+    lacks: frozenset[str]
+    """The paths of live files the spare does not have (the files the last build changed or added)."""
 
 
-def spare_after_switch(previous: CacheState, live: Mapping[str, WrittenFile], spare_id: str) -> SpareTree:
-    """The spare a switch just made of the tree `previous` described, now that `live` is in place."""
-    before = previous.every_file()
-    differs: dict[str, WrittenFile | None] = {path: None for path in live.keys() - before.keys()}
-    for path, record in before.items():
-        if live.get(path) != record:
-            differs[path] = record
-    stamps = {path: previous.stamps[path] for path, record in differs.items() if record and path in previous.stamps}
-    return SpareTree(spare_id, differs, stamps)
+def spare_after_switch(previous: Mapping[str, WrittenFile], live: Mapping[str, WrittenFile], spare_id: str) -> SpareTree:
+    """The spare a switch just made of the tree whose files were `previous`, now that `live` is in place."""
+    return SpareTree(spare_id, frozenset(path for path, record in live.items() if previous.get(path) != record))
 
 
 Stamp = tuple[int, int, int]
@@ -174,8 +162,6 @@ class OnDisk:
             seen = NOT_AS_RECORDED if status is None else _matches(full, status, record, self._stamps.get(path), self._saved_ns)
         self._seen[path] = seen
         return seen
-
-    __getitem__ = get
 
 
 def on_disk(out_dir: Path, state: CacheState) -> OnDisk:
@@ -363,11 +349,8 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
     return CacheState(build, servers, _records(catalog_files), catalog_pieces, catalog_keys, store, stamps, saved_ns, spare)
 
 
-def _spare_from(raw: tuple[str, dict[str, tuple[str, int] | None], dict[str, Stamp]] | None) -> SpareTree | None:
-    if raw is None:
-        return None
-    spare_id, differs, stamps = raw
-    return SpareTree(spare_id, {path: None if record is None else WrittenFile(*record) for path, record in differs.items()}, stamps)
+def _spare_from(raw: tuple[str, frozenset[str]] | None) -> SpareTree | None:
+    return None if raw is None else SpareTree(*raw)
 
 
 def fresh_store(cache_dir: Path) -> FragmentStore:
@@ -410,12 +393,7 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState, store: FragmentStore
         for name, cached in state.servers.items():
             _dump_blob((name, cached.key, _plain(cached.files), cached.pieces), stream)
         _dump_blob((_plain(state.catalog_files), state.catalog_pieces, state.catalog_keys, state.stamps), stream)
-        spare = state.spare
-        _dump_blob(None if spare is None else (
-            spare.spare_id,
-            {path: None if record is None else (record.sha256, record.size) for path, record in spare.differs.items()},
-            spare.stamps,
-        ), stream)
+        _dump_blob(None if state.spare is None else (state.spare.spare_id, state.spare.lacks), stream)
     os.replace(temporary, cache_dir / STATE_FILE)
 
 
