@@ -211,7 +211,9 @@ def _build(
             catalog_files = {path: record for path, record in tree.written.items() if path not in server_files}
             # Every file's stamp is taken after the switch: the hard link that carried a kept file
             # into the new tree changed its change time, so an older stamp would put it in doubt.
-            stamps = cache.stamps_of(out_dir, tree.written)
+            # A file the spare held was not touched since `survey_spare` took its lstat.
+            untouched = _untouched_stamps(plan.spare, tree.written)
+            stamps = untouched | cache.stamps_of(out_dir, (path for path in tree.written if path not in untouched))
             spare = None if old_files is None or tree.spare_id is None else cache.spare_after_switch(old_files, tree.written, tree.spare_id)
             state = cache.CacheState(plan.build_key, servers, catalog_files, catalog_pieces, catalog_keys, stamps=stamps, spare=spare)
             cache.save(cache_dir, out_dir, state, store)
@@ -279,7 +281,17 @@ def _usable_spare(out_dir: Path, state: cache.CacheState) -> Spare | None:
     records = state.spare_files()
     with os_errors("cannot update the spare output folder", folder, CHOOSE_OUT):
         found = survey_spare(folder, records)
-    return Spare(folder, cache.OnDisk(folder, records, state.stamps, state.saved_ns, found), found.keys())
+    return Spare(folder, cache.OnDisk(folder, records, state.stamps, state.saved_ns, found), found)
+
+
+def _untouched_stamps(spare: Spare | None, written: Mapping[str, WrittenFile]) -> dict[str, cache.Stamp]:
+    """The stamps of the files the new output took from the spare as they were (none without one)."""
+    if spare is None:
+        return {}
+    return {
+        path: (found.st_mtime_ns, found.st_ctime_ns, found.st_ino) for path, found in spare.found.items()
+        if path in written and spare.holds.get(path) == written[path]
+    }
 
 
 def _write_indexes(context: RenderContext, tree: OutputTree) -> None:

@@ -74,8 +74,8 @@ class Spare:
     """Where the spare is now (`spare_folder`); the build renames it into staging."""
     holds: HeldFiles
     """Its files that are on disk as the cache recorded them."""
-    paths: Collection[str]
-    """Every file it holds after `survey_spare` (those the new output lacks are deleted)."""
+    found: Mapping[str, os.stat_result]
+    """Every file it holds after `survey_spare`, with its `lstat` (those the new output lacks are deleted)."""
 
 
 def check_output_dir(out_dir: Path, source_dir: Path) -> None:
@@ -152,7 +152,7 @@ class OutputTree:
                     if self.spare is None:
                         self._link_unchanged()
                     else:
-                        _delete_files(self._staging, set(self.spare.paths) - self.written.keys())
+                        _delete_files(self._staging, self.spare.found.keys() - self.written.keys())
                     os.chmod(self._staging, 0o755)
                     replaced = switch(self._staging, self.out_dir)
                 if replaced and self.keep_old is not None:

@@ -222,3 +222,26 @@ def test_no_cache_keeps_no_spare_and_deletes_one(default_source_copy: Path, site
     assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith((".site", "site"))) == [".site.lock", "site"]
     build(default_source_copy, site_with_spare)  # the cache no longer describes the site: nothing to keep
     assert spare_of(site_with_spare) is None
+
+
+def test_rebuilds_through_the_spare_trust_the_stamps_they_left(
+    default_source_copy: Path, site_with_spare: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stamps a rebuild records for the files it took from the spare as they were are right:
+    the rebuilds after it read no file (a wrong stamp would put the file in doubt, and hash it)."""
+    from generator.incremental import cache
+
+    site = site_with_spare
+    edit(default_source_copy / "servers/fetch.yaml", "title: Fetch", "title: Fetch pages")
+    rebuild_through_the_spare(default_source_copy, site)
+    hashed: list[str] = []
+    original = cache._sha256_of
+
+    def recording(path: str) -> str | None:
+        hashed.append(path)
+        return original(path)
+
+    monkeypatch.setattr(cache, "_sha256_of", recording)
+    rebuild_through_the_spare(default_source_copy, site)
+    rebuild_through_the_spare(default_source_copy, site)
+    assert hashed == []
