@@ -38,6 +38,21 @@ def rebuild_through_the_spare(source: Path, site: Path, **options: object) -> Bu
     return report
 
 
+def files_hashed(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The paths the skip rule hashes from now on (in this process), in order."""
+    from generator.incremental import cache
+
+    hashed: list[str] = []
+    original = cache._sha256_of
+
+    def recording(path: str) -> str | None:
+        hashed.append(path)
+        return original(path)
+
+    monkeypatch.setattr(cache, "_sha256_of", recording)
+    return hashed
+
+
 def cold(source: Path, scratch: Path, step: str, **options: object) -> dict[str, bytes | None]:
     out = scratch / f"cold-{step}"
     build(source, out, use_cache=False, cache_dir=scratch / "cold-cache", **options)  # type: ignore[arg-type]
@@ -229,19 +244,10 @@ def test_rebuilds_through_the_spare_trust_the_stamps_they_left(
 ) -> None:
     """The stamps a rebuild records for the files it took from the spare as they were are right:
     the rebuilds after it read no file (a wrong stamp would put the file in doubt, and hash it)."""
-    from generator.incremental import cache
-
     site = site_with_spare
     edit(default_source_copy / "servers/fetch.yaml", "title: Fetch", "title: Fetch pages")
     rebuild_through_the_spare(default_source_copy, site)
-    hashed: list[str] = []
-    original = cache._sha256_of
-
-    def recording(path: str) -> str | None:
-        hashed.append(path)
-        return original(path)
-
-    monkeypatch.setattr(cache, "_sha256_of", recording)
+    hashed = files_hashed(monkeypatch)
     rebuild_through_the_spare(default_source_copy, site)
     rebuild_through_the_spare(default_source_copy, site)
     assert hashed == []
