@@ -11,7 +11,8 @@ With a build cache (the default) the per-server half runs only for the servers
 whose inputs changed since the last build of the same output folder; the
 catalog-wide half always runs, but the files it defers (list pages, search
 chunks) are made only when their input key changed, and only changed bytes
-reach the output folder.
+reach the output folder: the tree the last switch replaced (the spare) is
+updated into the new output, so unchanged files are not touched at all.
 """
 
 from __future__ import annotations
@@ -31,7 +32,9 @@ from generator.errors import OutputError, os_errors
 from generator.incremental.memo import Refs, StoredMemo
 from generator.incremental.store import DamagedStore, FragmentRef, FragmentStore
 from generator.models import Server
-from generator.output import CHOOSE_OUT, OutputFile, OutputTree, WrittenFile, check_output_dir, output_lock
+from generator.output import (
+    CHOOSE_OUT, HeldFiles, OutputFile, OutputTree, Spare, WrittenFile, check_output_dir, output_lock, spare_folder, survey_spare,
+)
 from generator.processes import worker_pool
 from generator.release.diff import diff_releases, read_release_catalog
 from generator.render.kubernetes import bundles
@@ -154,10 +157,12 @@ class _Plan:
     build_key: str
     state: cache.CacheState | None
     server_keys: dict[str, str]
-    holds: dict[str, WrittenFile] | None
+    holds: HeldFiles | None
     """What the output folder still holds as recorded (None: a cold build, nothing to keep)."""
+    spare: Spare | None
+    """The tree to update into the new output (None: stage a complete new one)."""
     reused: dict[str, cache.CachedServer]
-    """Servers whose key is unchanged and whose files are all on disk as recorded."""
+    """Servers whose key is unchanged and whose files are all on disk as recorded (in the spare or the live folder)."""
     stale: list[Server]
     """The servers to render."""
     deferred: dict[str, tuple[str, WrittenFile]]
@@ -189,7 +194,9 @@ def _build(
     plan = _plan(context, out_dir, cache_dir, templates=templates, use_cache=use_cache)
     clock.lap("read the build cache")
     with _fragment_store(plan.state, cache_dir, use_cache) as store:
-        with OutputTree(out_dir, previous=plan.holds) as tree:
+        # The old tree is kept as the next build's spare only when the cache describes it (plan.state).
+        old_files = plan.state.every_file() if plan.state is not None else None
+        with OutputTree(out_dir, previous=plan.holds, spare=plan.spare, keep_old=old_files) as tree:
             for entry in plan.reused.values():
                 tree.keep(entry.files)
             servers = _render_servers(context, plan, tree, store, jobs, clock)
@@ -204,8 +211,11 @@ def _build(
             catalog_files = {path: record for path, record in tree.written.items() if path not in server_files}
             # Every file's stamp is taken after the switch: the hard link that carried a kept file
             # into the new tree changed its change time, so an older stamp would put it in doubt.
-            stamps = cache.stamps_of(out_dir, tree.written)
-            state = cache.CacheState(plan.build_key, servers, catalog_files, catalog_pieces, catalog_keys, stamps=stamps)
+            # A file the spare held was not touched since `survey_spare` took its lstat.
+            untouched = _untouched_stamps(plan.spare, tree.written)
+            stamps = untouched | cache.stamps_of(out_dir, (path for path in tree.written if path not in untouched))
+            spare = None if old_files is None or tree.spare_id is None else cache.spare_after_switch(old_files, tree.written, tree.spare_id)
+            state = cache.CacheState(plan.build_key, servers, catalog_files, catalog_pieces, catalog_keys, stamps=stamps, spare=spare)
             cache.save(cache_dir, out_dir, state, store)
             clock.lap("save the build cache")
     return BuildReport(
@@ -231,24 +241,57 @@ def _read(source_dir: Path, cache_dir: Path, *, strict: bool, use_cache: bool) -
 
 def _plan(context: RenderContext, out_dir: Path, cache_dir: Path, *, templates: Path | None, use_cache: bool) -> _Plan:
     """What may be kept. The one skip rule: a file is kept only when its input key matches and the
-    disk still holds it as recorded (`cache.on_disk`); a server with one file not as recorded is
-    rendered again, a deferred file made again, any other file written when it differs."""
+    disk still holds it as recorded (`cache.OnDisk`), in the spare or in the live folder; a server with
+    one file not as recorded is rendered again, a deferred file made again, any other file written
+    when it differs."""
     build_key = cache.build_key(context.catalog, templates=templates, image_mirror=context.image_mirror, hosting=context.hosting)
     server_keys = {s.name: cache.server_key(build_key, context.catalog, s) for s in context.catalog.servers}
     state = cache.load(cache_dir, out_dir, build_key) if use_cache else None
     if state is None:
-        return _Plan(build_key, None, server_keys, None, {}, list(context.catalog.servers), {})
+        return _Plan(build_key, None, server_keys, None, None, {}, list(context.catalog.servers), {})
     holds = cache.on_disk(out_dir, state)
+    spare = _usable_spare(out_dir, state)
+
+    def held(path: str, record: WrittenFile) -> bool:
+        return (spare is not None and spare.holds.get(path) == record) or holds.get(path) == record
+
     reused = {
         name: entry for name, entry in state.servers.items()
-        if server_keys.get(name) == entry.key and all(holds[path] == record for path, record in entry.files.items())
+        if server_keys.get(name) == entry.key and all(held(path, record) for path, record in entry.files.items())
     }
     deferred = {
         path: (key, state.catalog_files[path]) for path, key in state.catalog_keys.items()
-        if path in state.catalog_files and holds[path] == state.catalog_files[path]
+        if path in state.catalog_files and held(path, state.catalog_files[path])
     }
     stale = [server for server in context.catalog.servers if server.name not in reused]
-    return _Plan(build_key, state, server_keys, holds, reused, stale, deferred)
+    return _Plan(build_key, state, server_keys, holds, spare, reused, stale, deferred)
+
+
+def _usable_spare(out_dir: Path, state: cache.CacheState) -> Spare | None:
+    """The spare the state describes, its stray content removed and its files checked; None when
+    there is none (the first rebuild, after a kill, a folder of another id)."""
+    if state.spare is None:
+        return None
+    try:
+        folder = spare_folder(out_dir, state.spare.spare_id)
+    except ValueError:
+        return None
+    if not folder.is_dir() or folder.is_symlink():
+        return None
+    records = state.spare_files()
+    with os_errors("cannot update the spare output folder", folder, CHOOSE_OUT):
+        found = survey_spare(folder, records)
+    return Spare(folder, cache.OnDisk(folder, records, state.stamps, state.saved_ns, found), found)
+
+
+def _untouched_stamps(spare: Spare | None, written: Mapping[str, WrittenFile]) -> dict[str, cache.Stamp]:
+    """The stamps of the files the new output took from the spare as they were (none without one)."""
+    if spare is None:
+        return {}
+    return {
+        path: (found.st_mtime_ns, found.st_ctime_ns, found.st_ino) for path, found in spare.found.items()
+        if path in written and spare.holds.get(path) == written[path]
+    }
 
 
 def _write_indexes(context: RenderContext, tree: OutputTree) -> None:

@@ -1,12 +1,15 @@
 """The only code that touches the output tree.
 
 A build writes the complete new tree into a staging folder beside the target
-(`.<name>.tmp-*`; a rebuild hard-links the files whose bytes did not change from
-the live tree) and, only when every renderer succeeded, exchanges it with the
+(`.<name>.tmp-*`) and, only when every renderer succeeded, exchanges it with the
 live folder in one `renameat2(RENAME_EXCHANGE)` call. A reader (the web server)
 therefore sees the old tree or the new one, never a mixture, and a build killed
 at any instant leaves one of the two; what an interrupted build left beside the
-folder is removed by the next build. One lock file beside the output
+folder is removed by the next build. A cached rebuild keeps the tree it replaced
+as a spare (`.<name>.spare-<id>`) and next time renames that spare into staging
+and updates it into the new output: only files whose bytes differ are touched,
+each by a new inode (the spare shares the inodes of unchanged files with the
+live tree, so nothing is ever written into an existing file). One lock file beside the output
 (`.<name>.lock`) keeps two builds from writing the same folder, whatever their
 cache folders. The writer refuses a second write to the same path (two servers
 whose names collide after slugging must fail loudly, not overwrite each other),
@@ -22,13 +25,17 @@ import errno
 import fcntl
 import hashlib
 import os
+import re
+import secrets
 import shutil
+import stat
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 from types import TracebackType
+from typing import Protocol
 
 from generator.errors import OutputError, os_errors
 from generator.paths import CATALOG_JSON
@@ -53,6 +60,24 @@ class OutputFile:
     content: bytes
 
 
+class HeldFiles(Protocol):
+    """What a tree holds as recorded: path -> its record, or something unequal to any record."""
+
+    def get(self, path: str, /) -> WrittenFile | None: ...
+
+
+@dataclass(frozen=True)
+class Spare:
+    """The tree a rebuild updates in place instead of staging a complete new one (see `OutputTree`)."""
+
+    folder: Path
+    """Where the spare is now (`spare_folder`); the build renames it into staging."""
+    holds: HeldFiles
+    """Its files that are on disk as the cache recorded them."""
+    found: Mapping[str, os.stat_result]
+    """Every file it holds after `survey_spare`, with its `lstat` (those the new output lacks are deleted)."""
+
+
 def check_output_dir(out_dir: Path, source_dir: Path) -> None:
     """Refuse output folders whose replacement would destroy the source or a home."""
     out, source = out_dir.resolve(), source_dir.resolve()
@@ -72,27 +97,49 @@ def check_output_dir(out_dir: Path, source_dir: Path) -> None:
 class OutputTree:
     """A context manager collecting a build's files and switching them in on success.
 
-    Every build stages the complete new tree. Given `previous` (what the folder holds
-    now, from the build cache), a file whose bytes are already there is not written
-    again: on success it is hard-linked from the live folder into staging. Then one
-    atomic exchange puts the staged tree in place, and the old one is deleted. Nothing
-    in the output folder changes before every renderer succeeded, and the switch is
-    a single system call.
+    Without a spare, the build stages the complete new tree. Given `previous` (what the
+    folder holds now, from the build cache), a file whose bytes are already there is not
+    written again: on success it is hard-linked from the live folder into staging.
+
+    With a `spare` (the tree the last switch replaced, and what of it is on disk as
+    recorded), the spare is renamed into staging and updated: a file it holds as recorded
+    stays, one the live folder holds is hard-linked from there, any other is written, and
+    its files the new output lacks are deleted. A file is always replaced by a new inode,
+    never rewritten in place, because the spare shares unchanged files' inodes with the
+    live tree.
+
+    Then one atomic exchange puts the staged tree in place. The old tree is deleted; or,
+    given `keep_old` (the records of its files), it loses the files whose bytes the new tree
+    does not have and becomes the next spare (`spare_id` names it), which so costs no disk
+    space of its own. Nothing in the output folder changes before every renderer succeeded,
+    and the switch is a single system call.
     """
 
-    def __init__(self, out_dir: Path, previous: Mapping[str, WrittenFile] | None = None) -> None:
+    def __init__(
+        self, out_dir: Path, previous: HeldFiles | None = None, spare: Spare | None = None,
+        keep_old: Mapping[str, WrittenFile] | None = None,
+    ) -> None:
         self.out_dir = _absolute(out_dir)
         self.previous = previous
+        self.spare = spare
+        self.keep_old = keep_old
+        self.spare_id: str | None = None
+        """The id of the spare this build left (`spare_folder`), None when it left none."""
         self.written: dict[str, WrittenFile] = {}
         self.staged: set[str] = set()
+        """Paths whose bytes this build wrote (the others were in the spare, or are linked from the live folder)."""
         self._staging: Path | None = None
         self._folders: set[str] = set()  # folders known to exist in staging (per process)
 
     def __enter__(self) -> OutputTree:
         with os_errors("cannot create a staging folder", self.out_dir.parent, CHOOSE_OUT):
             self.out_dir.parent.mkdir(parents=True, exist_ok=True)
-            remove_leftovers(self.out_dir)
+            remove_leftovers(self.out_dir, keep=self.spare.folder if self.spare else None)
             self._staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(self.out_dir), dir=self.out_dir.parent))
+            if self.spare is not None:
+                # From here on a kill leaves the spare as a staging leftover, which the next build
+                # deletes: it never again looks like a spare the cache describes.
+                os.rename(self.spare.folder, self._staging)  # onto the empty folder mkdtemp reserved
         return self
 
     def __exit__(
@@ -102,11 +149,32 @@ class OutputTree:
         try:
             if kind is None:
                 with os_errors("cannot put the new output in place in", self.out_dir.parent, CHOOSE_OUT):
-                    self._link_unchanged()
+                    if self.spare is None:
+                        self._link_unchanged()
+                    else:
+                        _delete_files(self._staging, self.spare.found.keys() - self.written.keys())
                     os.chmod(self._staging, 0o755)
-                    switch(self._staging, self.out_dir)
+                    replaced = switch(self._staging, self.out_dir)
+                if replaced and self.keep_old is not None:
+                    self.spare_id = self._keep_old_as_spare(self.keep_old)
         finally:
-            remove_tree(self._staging)  # the old tree after a switch, else the staged one
+            remove_tree(self._staging)  # the old tree after a switch (unless kept), else the staged one
+
+    def _keep_old_as_spare(self, old_files: Mapping[str, WrittenFile]) -> str | None:
+        """Turn the old tree (now at the staging path) into the next spare; its id, None when it cannot.
+
+        Only its files whose bytes the new tree has too stay: those are the new tree's very inodes
+        (kept or hard-linked), so the spare costs no space. The new output is already in place, so
+        a failure here only costs the spare (the next build stages a complete tree)."""
+        assert self._staging is not None
+        written = self.written
+        try:
+            _delete_files(self._staging, [path for path, record in old_files.items() if written.get(path) != record])
+            spare_id = new_spare_id()
+            os.rename(self._staging, spare_folder(self.out_dir, spare_id))
+        except OSError:
+            return None
+        return spare_id
 
     def write(self, item: OutputFile) -> None:
         """Write one file into the staging folder; each path exactly once."""
@@ -116,22 +184,29 @@ class OutputTree:
             raise OutputError(f"two outputs want the same path {relative}: rename one of the servers involved")
         record = WrittenFile(hashlib.sha256(item.content).hexdigest(), len(item.content))
         self.written[relative] = record
+        if self.spare is not None and self.spare.holds.get(relative) == record:
+            return  # staging (the spare) holds these bytes already
         if self.previous is not None and self.previous.get(relative) == record:
-            return  # the output folder already holds these bytes: linked into staging at the end
+            if self.spare is not None:
+                self._link_from_live(relative)
+            return  # without a spare: linked into staging at the end
         target = self._staged_path(relative)
-        with os_errors("cannot write the output file", target, CHOOSE_OUT), open(target, "wb") as handle:
-            handle.write(item.content)
-            os.fchmod(handle.fileno(), 0o644)
+        with os_errors("cannot write the output file", target, CHOOSE_OUT):
+            _write_new_file(target, item.content)
         self.staged.add(relative)
 
     def keep(self, files: Mapping[str, WrittenFile]) -> None:
-        """Claim files the output folder already holds unchanged (a cached server's), as if written."""
+        """Claim files the output folder (or the spare) already holds unchanged (a cached server's), as if written."""
+        if self.spare is not None:
+            for path, record in files.items():
+                if self.spare.holds.get(path) != record:
+                    self._link_from_live(path)
         self.merge(files)
 
     def branch(self) -> OutputTree:
         """A writer into the same staging folder with its own records, for a worker process."""
         assert self._staging is not None, "OutputTree.branch outside its `with` block"
-        child = OutputTree(self.out_dir, self.previous)
+        child = OutputTree(self.out_dir, self.previous, self.spare)
         child._staging = self._staging
         child._folders = self._folders
         return child
@@ -150,20 +225,155 @@ class OutputTree:
         folder, _, _ = relative.rpartition("/")
         if folder not in self._folders:
             with os_errors("cannot create the output folder", os.path.join(self._staging, folder), CHOOSE_OUT):
-                os.makedirs(os.path.join(self._staging, folder), exist_ok=True)
+                _make_folder(self._staging, folder)
             self._folders.add(folder)
         return os.path.join(self._staging, relative)
+
+    def _link_from_live(self, relative: str) -> None:
+        """Replace the spare's file at `relative` by a hard link to the live folder's (which holds the new bytes)."""
+        target = self._staged_path(relative)
+        with os_errors("cannot write the output file", target, CHOOSE_OUT):
+            _remove_entry(target)
+            _link_or_copy(os.path.join(self.out_dir, relative), target)
 
     def _link_unchanged(self) -> None:
         """Hard-link the files this build claims but did not stage from the live folder into staging."""
         for relative in sorted(set(self.written) - self.staged):
-            source, target = os.path.join(self.out_dir, relative), self._staged_path(relative)
-            try:
-                os.link(source, target)
-            except OSError as error:
-                if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
-                    raise
-                shutil.copyfile(source, target)  # a file system without hard links: the same bytes, copied
+            _link_or_copy(os.path.join(self.out_dir, relative), self._staged_path(relative))
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link at `target` (which must not exist) to `source`, or a copy where links are refused."""
+    try:
+        os.link(source, target)
+    except OSError as error:
+        if error.errno not in (errno.EXDEV, errno.EPERM, errno.EMLINK):
+            raise
+        shutil.copyfile(source, target)  # a file system without hard links: the same bytes, copied
+
+
+def _write_new_file(target: str, content: bytes) -> None:
+    """`content` at `target` as a new file (mode 0644), whatever stood there before.
+
+    O_EXCL: an existing file may share its inode with the live tree, so it is unlinked,
+    never truncated; and the new file is never reached through a symbolic link.
+    """
+    try:
+        handle = open(target, "xb")
+    except FileExistsError:
+        _remove_entry(target)
+        handle = open(target, "xb")
+    with handle:
+        handle.write(content)
+        os.fchmod(handle.fileno(), 0o644)
+
+
+def _remove_entry(path: str) -> None:
+    """Remove what stands at `path` (a file, a symbolic link, a folder and its content), if anything,
+    in a tree of ours: a folder someone made read-only is given its owner's rights back."""
+    try:
+        os.unlink(path)
+        return
+    except FileNotFoundError:
+        return
+    except (IsADirectoryError, PermissionError):  # Linux says EISDIR, POSIX allows EPERM, for a folder
+        if not os.path.isdir(path) or os.path.islink(path):
+            _give_owner_rights(os.path.dirname(path))
+            os.unlink(path)
+            return
+    remove_tree(Path(path))
+    if os.path.lexists(path):
+        raise OSError(errno.ENOTEMPTY, "cannot remove it", path)
+
+
+def _give_owner_rights(folder: str) -> None:
+    mode = stat.S_IMODE(os.lstat(folder).st_mode)
+    if mode & 0o700 != 0o700:
+        os.chmod(folder, mode | 0o700)
+
+
+def _make_folder(root: str, folder: str) -> None:
+    """`root/folder` as a folder, removing a file or symbolic link that stands where one of its folders goes."""
+    try:
+        os.makedirs(os.path.join(root, folder), exist_ok=True)
+        return
+    except (FileExistsError, NotADirectoryError):
+        pass  # a spare may hold a file where the new output has a folder
+    path = root
+    for part in folder.split("/"):
+        path = os.path.join(path, part)
+        try:
+            found = os.lstat(path)
+        except FileNotFoundError:
+            os.mkdir(path)
+            continue
+        if not stat.S_ISDIR(found.st_mode):
+            os.unlink(path)
+            os.mkdir(path)
+
+
+def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, os.stat_result]:
+    """The `lstat` of every regular file of the spare at `folder` whose path is `expected`.
+
+    Everything else is deleted on the way: files the cache does not know (an extra file),
+    symbolic links, other special files, and folders holding no expected file. After it, the
+    spare holds only real folders and regular files at expected paths, so nothing the build
+    later does to it can reach through a link out of it.
+    """
+    wanted_folders = {""}
+    for path in expected:
+        folder_path = path.rpartition("/")[0]
+        while folder_path not in wanted_folders:
+            wanted_folders.add(folder_path)
+            folder_path = folder_path.rpartition("/")[0]
+    found: dict[str, os.stat_result] = {}
+    _give_owner_rights(os.fspath(folder))
+    pending = [""]
+    while pending:
+        relative_folder = pending.pop()
+        with os.scandir(os.path.join(folder, relative_folder)) as entries:
+            for entry in entries:
+                relative = f"{relative_folder}/{entry.name}" if relative_folder else entry.name
+                if entry.is_dir(follow_symlinks=False) and relative in wanted_folders:
+                    _make_traversable(entry)
+                    pending.append(relative)
+                elif entry.is_file(follow_symlinks=False) and relative in expected:
+                    found[relative] = entry.stat(follow_symlinks=False)
+                else:
+                    _remove_entry(entry.path)
+    return found
+
+
+def _make_traversable(entry: os.DirEntry[str]) -> None:
+    """Give a spare's folder that someone made read-only its owner's rights back, so the build can update it."""
+    mode = stat.S_IMODE(entry.stat(follow_symlinks=False).st_mode)
+    if mode & 0o700 != 0o700:
+        os.chmod(entry.path, mode | 0o700)
+
+
+def _delete_files(root: Path, paths: Collection[str]) -> None:
+    """Delete `paths` below `root` and then the folders that left empty (a new output never has an empty folder)."""
+    emptied: set[str] = set()
+    for relative in paths:
+        _remove_entry(os.path.join(root, relative))
+        folder = relative.rpartition("/")[0]
+        while folder and folder not in emptied:
+            emptied.add(folder)
+            folder = folder.rpartition("/")[0]
+    for folder in sorted(emptied, key=lambda name: name.count("/"), reverse=True):  # the deepest first
+        _remove_if_empty(os.path.join(root, folder))
+
+
+def _remove_if_empty(folder: str) -> None:
+    try:
+        try:
+            os.rmdir(folder)
+        except PermissionError:
+            _give_owner_rights(os.path.dirname(folder))  # a read-only parent, in a tree of ours
+            os.rmdir(folder)
+    except OSError as error:
+        if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT, errno.ENOTDIR):
+            raise
 
 
 def output_lock_path(out_dir: Path) -> Path:
@@ -220,12 +430,29 @@ def output_lock(out_dir: Path) -> Iterator[None]:
         yield
 
 
-def remove_leftovers(out_dir: Path) -> None:
-    """Delete what interrupted builds of `out_dir` left beside it (call with the output lock held)."""
+def remove_leftovers(out_dir: Path, keep: Path | None = None) -> None:
+    """Delete what interrupted builds of `out_dir` left beside it, and every spare but `keep` (call with the output lock held)."""
     _restore_half_switched(out_dir)
-    for prefix in (_staging_prefix(out_dir), _retired_prefix(out_dir)):
+    for prefix in (_staging_prefix(out_dir), _retired_prefix(out_dir), _spare_prefix(out_dir)):
         for leftover in out_dir.parent.glob(f"{glob_escape(prefix)}*"):
-            remove_tree(leftover)
+            if leftover != keep:
+                remove_tree(leftover)
+
+
+def spare_folder(out_dir: Path, spare_id: str) -> Path:
+    """Where the spare `spare_id` of `out_dir` lies (beside it, hidden; the build cache names the id)."""
+    if not _SPARE_ID.fullmatch(spare_id):
+        raise ValueError(f"not a spare id: {spare_id!r}")
+    absolute = _absolute(out_dir)
+    return absolute.parent / f"{_spare_prefix(absolute)}{spare_id}"
+
+
+def new_spare_id() -> str:
+    """A fresh id: a spare left by a build the cache does not describe never matches the state's."""
+    return secrets.token_hex(8)
+
+
+_SPARE_ID = re.compile(r"[0-9a-f]{16}")
 
 
 def remove_tree(folder: Path) -> None:
@@ -242,12 +469,15 @@ def remove_tree(folder: Path) -> None:
         except OSError:
             pass  # left for the next build to try again
 
-    if os.path.lexists(folder):
+    if os.path.islink(folder):
+        os.unlink(folder)  # rmtree refuses a link: the link goes, never what it points to
+    elif os.path.lexists(folder):
         shutil.rmtree(folder, onerror=writable_then_again)
 
 
-def switch(staging: Path, out_dir: Path) -> None:
-    """Put the tree in `staging` at `out_dir` in one step; the old tree, if any, ends up at `staging`.
+def switch(staging: Path, out_dir: Path) -> bool:
+    """Put the tree in `staging` at `out_dir` in one step; the old tree, if any, ends up at `staging`
+    (True) or there was none (False).
 
     Linux exchanges two folders atomically (renameat2 with RENAME_EXCHANGE). Where the file
     system cannot, the old folder is first renamed aside into `.<name>.old-*`, then the new
@@ -255,13 +485,15 @@ def switch(staging: Path, out_dir: Path) -> None:
     """
     if not out_dir.exists():
         os.rename(staging, out_dir)
-        return
+        return False
     if _exchange(staging, out_dir):
-        return
+        return True
     retired = Path(tempfile.mkdtemp(prefix=_retired_prefix(out_dir), dir=out_dir.parent))
     os.rename(out_dir, retired / "tree")
     os.rename(staging, out_dir)
-    os.rename(retired, staging)
+    os.rename(retired / "tree", staging)
+    os.rmdir(retired)
+    return True
 
 
 def _exchange(first: Path, second: Path) -> bool:
@@ -313,6 +545,10 @@ def _staging_prefix(out_dir: Path) -> str:
 
 def _retired_prefix(out_dir: Path) -> str:
     return f".{out_dir.name}.old-"
+
+
+def _spare_prefix(out_dir: Path) -> str:
+    return f".{out_dir.name}.spare-"
 
 
 def _safe_relative(path: str) -> str:

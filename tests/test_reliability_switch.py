@@ -2,15 +2,17 @@
 
 Marked `reliability` (run alone with `pytest -m reliability`). A kill is a real SIGKILL of a
 build process: at every rename of the switch (the rename call is wrapped to kill the process
-just before or just after it) and at random moments of a 1,000-server build. After each kill
-the folder must be exactly the old tree or the new one, and the next build must give the bytes
-of a build from scratch (`--no-cache`) and leave nothing behind.
+just before or just after it) and at random moments of a 1,000-server build, both while the
+build updates the spare tree (the tree the last switch replaced) into the new output. After
+each kill the folder must be exactly the old tree or the new one, and the next build must give
+the bytes of a build from scratch (`--no-cache`) and leave nothing behind but its spare.
 """
 
 from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -62,8 +64,14 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 
 def _beside(out: Path) -> list[str]:
-    """What the output folder and its build leftovers are called (other outputs' not counted)."""
-    return sorted(p.name for p in out.parent.iterdir() if p.name.startswith((".site", "site")))
+    """What the output folder and its build leftovers are called (other outputs' not counted; a spare's id as *)."""
+    names = (re.sub(r"^\.site\.spare-[0-9a-f]{16}$", ".site.spare-*", p.name) for p in out.parent.iterdir())
+    return sorted(name for name in names if name.startswith((".site", "site")))
+
+
+# What lies beside the output after a build: its lock and, after a cached build that replaced
+# a tree the cache described, that tree as the next build's spare.
+CLEAN = ([".site.lock", "site"], [".site.lock", ".site.spare-*", "site"])
 
 
 def _kill_at(source: Path, out: Path, mode: str, point: int) -> subprocess.CompletedProcess[str]:
@@ -94,14 +102,15 @@ def _after_kill_is_old_or_new_and_repaired(source: Path, out: Path, old: dict, n
     assert left in (old, new), "a kill left a tree that is neither the old nor the new build"
     build(source, out)
     assert snapshot(out) == new
-    assert _beside(out) == [".site.lock", "site"]
+    assert _beside(out) in CLEAN
     return "old" if left == old else "new"
 
 
 @pytest.mark.parametrize("mode", ["exchange", "fallback"])
 def test_a_kill_at_every_rename_of_the_switch_leaves_the_old_or_the_new_tree(write_tree, tmp_path, mode):
+    """Every build killed here updates a spare: renames it into staging, switches, keeps the old tree as the next spare."""
     source, out = write_tree(), tmp_path / "site"
-    build(source, out)
+    _restore_old(source, out, tmp_path)
     old = snapshot(out)
     _edit(source)
     cold = tmp_path / "cold"
@@ -110,13 +119,15 @@ def test_a_kill_at_every_rename_of_the_switch_leaves_the_old_or_the_new_tree(wri
     finished = _kill_at(source, out, mode, 10**6)
     assert finished.returncode == 0, finished.stderr
     calls = int(finished.stdout.split()[-1])
-    assert calls == (2 if mode == "exchange" else 8)  # before and after each call of the switch
-    build(source, out, use_cache=False)  # back to the old tree, as the cache describes it
-    (source / "servers" / "fetch.yaml").write_text(FETCH_YAML)
+    # Before and after each call: the spare into staging, the switch (an exchange, or a failed
+    # exchange and three renames), the old tree to the new spare.
+    assert calls == (6 if mode == "exchange" else 12)
+    assert _beside(out) == CLEAN[1]
     seen = []
     for point in range(1, calls + 1):
         _restore_old(source, out, tmp_path)
         assert snapshot(out) == old
+        assert _beside(out) == CLEAN[1]
         _edit(source)
         killed = _kill_at(source, out, mode, point)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
@@ -125,7 +136,8 @@ def test_a_kill_at_every_rename_of_the_switch_leaves_the_old_or_the_new_tree(wri
 
 
 def _restore_old(source: Path, out: Path, tmp_path: Path) -> None:
-    """Rebuild the old source into `out` (with the cache, as a user would)."""
+    """Rebuild the old source into `out` (with the cache, as a user would), twice: whatever a kill
+    left, the second build has a cache describing the tree it replaces, and keeps that as a spare."""
     servers = source / "servers"
     for name in list(servers.iterdir()):
         name.unlink()
@@ -134,6 +146,7 @@ def _restore_old(source: Path, out: Path, tmp_path: Path) -> None:
     (servers / "fetch.md").write_text("## What it does\n\nFetches.\n")
     (servers / "docs-remote.yaml").write_text(REMOTE_YAML)
     (servers / "docs-remote.md").write_text("## Docs\n")
+    build(source, out)
     build(source, out)
 
 
@@ -155,12 +168,19 @@ def test_a_kill_of_a_cold_build_into_a_new_folder_leaves_nothing_or_the_new_tree
 def test_leftovers_of_interrupted_builds_are_removed_by_the_next(write_tree, tmp_path):
     source, out = write_tree(), tmp_path / "site"
     build(source, out)
-    for leftover in (".site.tmp-x1y2", ".site.old-z3"):
+    build(source, out)
+    [spare] = tmp_path.glob(".site.spare-*")
+    # A spare of an id the cache does not name is what a kill after a switch leaves: not a spare.
+    for leftover in (".site.tmp-x1y2", ".site.old-z3", ".site.spare-0123456789abcdef"):
         (tmp_path / leftover / "servers").mkdir(parents=True)
         (tmp_path / leftover / "servers" / "big.html").write_bytes(b"x" * 1000)
     (tmp_path / ".other.tmp-keep").mkdir()  # another output's: not ours to remove
+    (tmp_path / ".other.spare-0123456789abcdef").mkdir()
     build(source, out)
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".other.tmp-keep", ".site.lock", "site", "src"]
+    assert not spare.exists(), "the spare was updated into the output"
+    assert sorted(re.sub("[0-9a-f]{16}$", "*", p.name) for p in tmp_path.iterdir()) == [
+        ".other.spare-*", ".other.tmp-keep", ".site.lock", ".site.spare-*", "site", "src"
+    ]
 
 
 def test_two_builds_of_one_output_with_different_cache_folders_never_both_run(write_tree, runner, tmp_path):
@@ -233,8 +253,10 @@ KILL_SERVERS = int(os.environ.get("MCP_CATALOG_KILL_SERVERS", "200"))
 
 
 def test_kills_at_random_moments_of_a_large_build(tmp_path):
-    """Each kill lands at a random moment of a cached rebuild after an edit of 50 servers."""
+    """Each kill lands at a random moment of a cached rebuild after an edit of 50 servers, which
+    updates the spare (two builds of the old source before each kill make sure there is one)."""
     source, out = _large_source(tmp_path, KILL_SERVERS), tmp_path / "site"
+    build(source, out, jobs=2)
     build(source, out, jobs=2)
     old = snapshot(out)
     servers = sorted((source / "servers").glob("*.yaml"))
@@ -246,7 +268,10 @@ def test_kills_at_random_moments_of_a_large_build(tmp_path):
     new = snapshot(tmp_path / "cold")
     rng = random.Random(15)
     survived = 0
-    for _ in range(RANDOM_KILLS):
+    for kill in range(RANDOM_KILLS):
+        if kill:  # start every kill from the old tree and its spare again
+            _restore(source, servers, out)
+        assert _beside(out) == CLEAN[1]
         process = subprocess.Popen(
             [sys.executable, "-m", "generator", "build", "--source", str(source), "--out", str(out), "--jobs", "2"],
             cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -256,18 +281,17 @@ def test_kills_at_random_moments_of_a_large_build(tmp_path):
         process.wait()
         left = snapshot(out)
         survived += left in (old, new)
-        if left == new:  # start every kill from the old tree again
-            _restore(source, servers, out)
     print(f"kills survived: {survived}/{RANDOM_KILLS} ({KILL_SERVERS} servers)")
     assert survived == RANDOM_KILLS
     build(source, out, jobs=2)
     assert snapshot(out) == new
-    assert _beside(out) == [".site.lock", "site"]
+    assert _beside(out) in CLEAN
 
 
 def _restore(source: Path, servers: list[Path], out: Path) -> None:
     for path in servers[:50]:
         path.write_text(path.read_text().replace("version: 9", "version: ", 1))
+    build(source, out, jobs=2)
     build(source, out, jobs=2)
     for path in servers[:50]:
         path.write_text(path.read_text().replace("version: ", "version: 9", 1))

@@ -3,7 +3,8 @@
 Per server: a hash of its inputs (`server_key`), the records of the files it gave and the
 refs of its memoised pieces in the store (`fragments.bin`, see `generator.incremental.store`);
 for the catalog: its own files, pieces and the input keys of deferred files (see
-`generator.render.inputs`). `on_disk` is the one skip rule: a file is kept only when its input
+`generator.render.inputs`); and the spare tree the last switch replaced (`SpareTree`: its id and
+the live files it lacks). `OnDisk` is the one skip rule: a file is kept only when its input
 key matches and the disk still holds it as recorded (docs/architecture.md, "Per-server and
 catalog-wide halves, and the build cache"). The cache is trusted only for the output folder
 it describes, as the last build left it (its marker file's inode, size and mtime); anything
@@ -26,7 +27,7 @@ import re
 import stat
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -39,7 +40,7 @@ from generator.output import BUILD_MARKER, WrittenFile, held_lock
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 10
+CACHE_FORMAT = 11
 STATE_FILE = "state.marshal"
 STORE_FILE = "fragments.bin"
 PARSED_FILE = "parsed.marshal"
@@ -78,6 +79,8 @@ class CacheState:
     """The stamp of each file above, as the build left it on disk."""
     saved_ns: int = 0
     """When the state was saved (its file's modification time): a file modified since is in doubt."""
+    spare: SpareTree | None = None
+    """The tree the last build's switch replaced, kept beside the output for the next build to update."""
 
     def every_file(self) -> dict[str, WrittenFile]:
         """Every file the last build wrote."""
@@ -85,6 +88,35 @@ class CacheState:
         for cached in self.servers.values():
             files.update(cached.files)
         return files
+
+    def spare_files(self) -> dict[str, WrittenFile]:
+        """The records of the spare's files: the live ones but those it lacks (their stamps are the live ones)."""
+        assert self.spare is not None
+        files = self.every_file()
+        for path in self.spare.lacks:
+            files.pop(path, None)
+        return files
+
+
+@dataclass(frozen=True)
+class SpareTree:
+    """The tree that was live before the last build, what the next build updates into its output.
+
+    The switch left in it only the files whose bytes the live tree has too (the others were
+    deleted: they would cost a second copy on disk and be replaced next time anyway), and the
+    build had kept or hard-linked those, so each is the live file's inode, with its stamp. It is
+    therefore recorded as the live tree less the paths it lacks.
+    """
+
+    spare_id: str
+    """Names its folder (`generator.output.spare_folder`): a folder of another id is no spare of this state."""
+    lacks: frozenset[str]
+    """The paths of live files the spare does not have (the files the last build changed or added)."""
+
+
+def spare_after_switch(previous: Mapping[str, WrittenFile], live: Mapping[str, WrittenFile], spare_id: str) -> SpareTree:
+    """The spare a switch just made of the tree whose files were `previous`, now that `live` is in place."""
+    return SpareTree(spare_id, frozenset(path for path, record in live.items() if previous.get(path) != record))
 
 
 Stamp = tuple[int, int, int]
@@ -96,14 +128,45 @@ equal to no record, so the file is written again."""
 _HASH_CHUNK = 1 << 20
 
 
-def on_disk(out_dir: Path, state: CacheState) -> dict[str, WrittenFile]:
-    """Each path the last build wrote -> its record where the file on disk still matches it, else
-    `NOT_AS_RECORDED` (missing, another size or mode, not a regular file, other bytes)."""
-    root = str(out_dir)
-    return {
-        path: _as_recorded(os.path.join(root, path), record, state.stamps.get(path), state.saved_ns)
-        for path, record in state.every_file().items()
-    }
+class OnDisk:
+    """Each recorded path of one tree -> its record where the file on disk still matches it, else
+    `NOT_AS_RECORDED` (missing, another size or mode, not a regular file, other bytes); None for
+    a path without a record.
+
+    Each path is looked at once, when first asked (a rebuild asks about the live tree only for
+    the few files its spare lacks), or from an `lstat` already taken (`found`)."""
+
+    def __init__(
+        self, root: Path, records: Mapping[str, WrittenFile], stamps: Mapping[str, Stamp], saved_ns: int,
+        found: Mapping[str, os.stat_result] | None = None,
+    ) -> None:
+        self._root = str(root)
+        self._records = records
+        self._stamps = stamps
+        self._saved_ns = saved_ns
+        self._found = found
+        self._seen: dict[str, WrittenFile] = {}
+
+    def get(self, path: str, /) -> WrittenFile | None:
+        seen = self._seen.get(path)
+        if seen is not None:
+            return seen
+        record = self._records.get(path)
+        if record is None:
+            return None
+        full = os.path.join(self._root, path)
+        if self._found is None:
+            seen = _as_recorded(full, record, self._stamps.get(path), self._saved_ns)
+        else:
+            status = self._found.get(path)
+            seen = NOT_AS_RECORDED if status is None else _matches(full, status, record, self._stamps.get(path), self._saved_ns)
+        self._seen[path] = seen
+        return seen
+
+
+def on_disk(out_dir: Path, state: CacheState) -> OnDisk:
+    """What the output folder holds of what the last build wrote (see `OnDisk`)."""
+    return OnDisk(out_dir, state.every_file(), state.stamps, state.saved_ns)
 
 
 def _as_recorded(path: str, record: WrittenFile, stamp: Stamp | None, saved_ns: int) -> WrittenFile:
@@ -111,6 +174,10 @@ def _as_recorded(path: str, record: WrittenFile, stamp: Stamp | None, saved_ns: 
         found = os.lstat(path)
     except OSError:
         return NOT_AS_RECORDED
+    return _matches(path, found, record, stamp, saved_ns)
+
+
+def _matches(path: str, found: os.stat_result, record: WrittenFile, stamp: Stamp | None, saved_ns: int) -> WrittenFile:
     if not stat.S_ISREG(found.st_mode) or stat.S_IMODE(found.st_mode) != 0o644 or found.st_size != record.size:
         return NOT_AS_RECORDED
     if (found.st_mtime_ns, found.st_ctime_ns, found.st_ino) == stamp and found.st_mtime_ns < saved_ns:
@@ -272,13 +339,18 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
                 name, key, files, pieces = _load_blob(stream)
                 servers[name] = CachedServer(key, _records(files), pieces)
             catalog_files, catalog_pieces, catalog_keys, stamps = _load_blob(stream)
+            spare = _spare_from(_load_blob(stream))
             saved_ns = os.fstat(stream.fileno()).st_mtime_ns
             store = FragmentStore.reopen(cache_dir / STORE_FILE, tuple(head["store"]))
     except (OSError, EOFError, ValueError, TypeError, KeyError):
         return None
     if store is None:
         return None
-    return CacheState(build, servers, _records(catalog_files), catalog_pieces, catalog_keys, store, stamps, saved_ns)
+    return CacheState(build, servers, _records(catalog_files), catalog_pieces, catalog_keys, store, stamps, saved_ns, spare)
+
+
+def _spare_from(raw: tuple[str, frozenset[str]] | None) -> SpareTree | None:
+    return None if raw is None else SpareTree(*raw)
 
 
 def fresh_store(cache_dir: Path) -> FragmentStore:
@@ -321,6 +393,7 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState, store: FragmentStore
         for name, cached in state.servers.items():
             _dump_blob((name, cached.key, _plain(cached.files), cached.pieces), stream)
         _dump_blob((_plain(state.catalog_files), state.catalog_pieces, state.catalog_keys, state.stamps), stream)
+        _dump_blob(None if state.spare is None else (state.spare.spare_id, state.spare.lacks), stream)
     os.replace(temporary, cache_dir / STATE_FILE)
 
 
