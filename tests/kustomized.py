@@ -23,7 +23,7 @@ from conftest import REPO
 # The file stem each kind had when profile folders held copies: tests keep naming objects by it.
 STEMS = {"MCPServer": "mcpserver", "MCPRemoteProxy": "mcpremoteproxy", "MCPToolConfig": "mcptoolconfig",
          "NetworkPolicy": "networkpolicy", "ConfigMap": "permission-profile"}
-_OVERLAY = re.compile(r"bundles/registries/[^/]+/(legacy/)?servers/[^/]+/(platform/)?kustomization\.yaml")
+_OVERLAY = re.compile(r"bundles/registries/[^/]+/(legacy/)?(servers/[^/]+/|platform/)kustomization\.yaml")
 
 
 def kubectl() -> str:
@@ -42,13 +42,15 @@ def kustomize(folder: Path) -> list[dict[str, Any]]:
 
 
 def overlay_folders(paths: list[str]) -> list[str]:
-    """The profile server folders (and their platform/ folders) among `paths`, as site paths ending in '/'."""
+    """The profile server folders (and each variant's platform/ folder) among `paths`, as site paths ending in '/'."""
     return sorted(path.removesuffix("kustomization.yaml") for path in paths if _OVERLAY.fullmatch(path))
 
 
 def render_overlays(site: Path) -> dict[str, dict[str, Any]]:
     """Every object the profile overlays under `site` render, at the path its file had before the
-    overlays: `<folder><stem>.yaml` (e.g. `.../servers/fetch/platform/mcptoolconfig.yaml`).
+    overlays: `<folder><stem>.yaml` (e.g. `.../servers/fetch/mcpserver.yaml`); a variant's
+    platform/ folder renders every server's platform objects, each at the path it had when every
+    server had its own (`.../servers/fetch/platform/mcptoolconfig.yaml`).
 
     The overlays of one profile, variant and audience are rendered by one `kubectl kustomize` of a
     kustomization listing them all (kustomize renders each overlay on its own and concatenates;
@@ -58,8 +60,8 @@ def render_overlays(site: Path) -> dict[str, dict[str, Any]]:
     folders = overlay_folders([path.relative_to(site).as_posix() for path in site.glob("bundles/registries/**/kustomization.yaml")])
     groups: dict[str, list[str]] = {}
     for folder in folders:
-        name = re.search(r"/servers/([^/]+)/", folder).group(1)
-        groups.setdefault(folder.replace(f"/servers/{name}/", "/servers/*/"), []).append(folder)
+        server = re.search(r"/servers/([^/]+)/", folder)
+        groups.setdefault(folder.replace(f"/servers/{server.group(1)}/", "/servers/*/") if server else folder, []).append(folder)
     aggregates = []
     for index, members in enumerate(groups.values()):
         aggregate = site / f".kustomized-{index}"
@@ -73,9 +75,11 @@ def render_overlays(site: Path) -> dict[str, dict[str, Any]]:
     objects: dict[str, dict[str, Any]] = {}
     for members, aggregate, documents in zip(groups.values(), aggregates, rendered):
         shutil.rmtree(aggregate)
-        by_name = {re.search(r"/servers/([^/]+)/", folder).group(1): folder for folder in members}
+        by_name = {server.group(1): folder for folder in members if (server := re.search(r"/servers/([^/]+)/", folder))}
         for document in documents:
-            path = f"{by_name[document['metadata']['labels']['app.kubernetes.io/name']]}{STEMS[document['kind']]}.yaml"
+            name = document["metadata"]["labels"]["app.kubernetes.io/name"]
+            folder = by_name[name] if by_name else f"{members[0].removesuffix('platform/')}servers/{name}/platform/"
+            path = f"{folder}{STEMS[document['kind']]}.yaml"
             assert path not in objects, path
             objects[path] = document
     return objects

@@ -35,7 +35,8 @@ from generator.render.registry import mirror as mcp_registry
 from generator.render.registry import toolhive
 from generator.render.context import RenderContext
 from generator.derived import profile_servers
-from generator.render.kubernetes.manifests import resource_name, yaml_text
+from generator.render.kubernetes.manifests import document_bytes, resource_name, yaml_text
+from generator.render.memo import InMemory
 from generator.render.encoding import Spliced, json_bytes
 from generator.render.registry.toolhive import legacy_registry_spliced, upstream_registry_spliced
 from generator.source.validate import read_catalog
@@ -102,19 +103,55 @@ def test_each_deployable_server_has_a_bundle_and_reference_servers_none(files: d
 
 
 def test_profile_server_folders_are_overlays_of_the_catalog_wide_folder(files: dict[str, bytes]) -> None:
-    """Each profile's server folder (current and legacy) holds one kustomization per audience, over
-    the deployer's or the platform's part of bundles/servers/<name>/: no copy of an object."""
+    """Each profile's server folder (current and legacy) is one kustomization over the deployer's
+    part of bundles/servers/<name>/, and each variant has one platform/ kustomization over every
+    shipped server's platform part: no copy of an object, no per-server platform folder."""
     folders = overlay_folders(list(files))
-    assert len(folders) > 100
-    in_profiles = {path for path in files if re.match(r"bundles/registries/[^/]+/(legacy/)?servers/", path)}
+    assert len(folders) > 50
+    in_profiles = {path for path in files if re.match(r"bundles/registries/[^/]+/(legacy/)?(servers|platform)/", path)}
     assert in_profiles == {f"{folder}kustomization.yaml" for folder in folders}
-    for folder in folders:
+    servers = [folder for folder in folders if "/servers/" in folder]
+    for folder in servers:
         kustomization = load(files, f"{folder}kustomization.yaml")
         name = re.search(r"/servers/([^/]+)/", folder).group(1)
-        part = "platform" if folder.endswith("/platform/") else "workload"
         resource = kustomization["resources"]
-        assert len(resource) == 1 and posixpath.normpath(folder + resource[0]) == f"bundles/servers/{name}/{part}", folder
+        assert len(resource) == 1 and posixpath.normpath(folder + resource[0]) == f"bundles/servers/{name}/workload", folder
         assert kustomization["namespace"] in ("mcp-production", "mcp-sandbox")
+    platform = [folder for folder in folders if folder.endswith("/platform/")]
+    assert platform == ["bundles/registries/production/platform/", "bundles/registries/sandbox/legacy/platform/",
+                        "bundles/registries/sandbox/platform/"]
+    for folder in platform:
+        kustomization = load(files, f"{folder}kustomization.yaml")
+        names = sorted(re.search(r"/servers/([^/]+)/", server).group(1) for server in servers if server.startswith(folder.removesuffix("platform/") + "servers/"))
+        assert [posixpath.normpath(folder + resource) for resource in kustomization["resources"]] == [
+            f"bundles/servers/{name}/platform" for name in names], folder
+        assert kustomization["namespace"] == ("mcp-production" if "/production/" in folder else "mcp-sandbox")
+
+
+PLATFORM_WITH_PATCHES = ["bundles/registries/production/platform/kustomization.yaml",
+                         "bundles/registries/sandbox/legacy/platform/kustomization.yaml"]
+
+
+def test_the_platform_kustomization_is_the_whole_documents_encoding(files: dict[str, bytes]) -> None:
+    """Each variant's platform/ kustomization splices each server's patches (a per-server piece)
+    after the catalog-wide part: byte for byte what encoding the whole document at once gives."""
+    for path in PLATFORM_WITH_PATCHES:
+        text = files[path].decode("utf-8")
+        head = "".join(f"{line}\n" for line in text.splitlines() if line.startswith("#"))
+        document = yaml.safe_load(text)
+        assert len(document["patches"]) >= 5, path  # production's tool policy, the legacy API
+        assert files[path] == document_bytes(head, document), path
+
+
+def test_the_platform_kustomization_takes_each_servers_patches_from_the_memo() -> None:
+    """A rebuild splices the patches the memo holds for each server rather than making them again."""
+    context = RenderContext(read_catalog(DEFAULT_SOURCE).catalog, memo=InMemory())
+    production = context.catalog.meta.registries[0]
+    github = next(server for server in context.catalog.servers if server.name == "github")
+    marker = b"  - target: {kind: MCPToolConfig, name: from-the-memo}\n    patch: '[]'\n"
+    context.memo.piece(github.name, f"platform_patches:{production.name}:current", lambda: marker)
+    made = {item.path: item.content for item in bundles.profile_files(context, production)}
+    assert marker in made["bundles/registries/production/platform/kustomization.yaml"]
 
 
 def test_remote_server_becomes_a_remote_proxy_with_secret_headers(files: dict[str, bytes]) -> None:
@@ -169,8 +206,7 @@ def test_profile_bundle_layout_and_all_yaml(files: dict[str, bytes], shipped: di
     kinds = [load(files, f"{root}base/{name}")["kind"] for name in base]
     assert [d["kind"] for d in documents][: len(kinds)] == kinds
     # then every server's platform objects, as its platform overlay renders them
-    platform = [folder for folder in load(files, f"{root}kustomization.yaml")["resources"][1:]]
-    assert platform and all(folder.endswith("/platform") for folder in platform)
+    assert load(files, f"{root}kustomization.yaml")["resources"][1:] == ["platform"]
     rendered = [yaml.safe_load(content) for path, content in sorted(shipped.items())
                 if path.startswith(f"{root}servers/") and "/platform/" in path and not path.endswith("kustomization.yaml")]
     assert sorted(d["kind"] for d in documents[len(kinds):]) == sorted(d["kind"] for d in rendered)

@@ -11,6 +11,7 @@ bypass the issue lists is tried against the current and the legacy bundle.
 from __future__ import annotations
 
 import copy
+import posixpath
 import re
 import tempfile
 from pathlib import Path
@@ -450,4 +451,7 @@ def test_deployers_can_apply_their_folder_and_the_platform_folder_is_the_platfor
     assert set(platform) == {"MCPToolConfig", "ConfigMap", "NetworkPolicy"}
     for kind in platform:
         assert not allowed(rules, *API_GROUPS[kind], "create")
-    assert "servers/github/platform" in top  # the platform team's `kubectl apply -k` brings them
+    # The platform team's `kubectl apply -k` of the profile brings them: its platform/ lists github's.
+    assert "platform" in top
+    listed = load(files, f"{root}platform/kustomization.yaml")["resources"]
+    assert "bundles/servers/github/platform" in {posixpath.normpath(f"{root}platform/{folder}") for folder in listed}

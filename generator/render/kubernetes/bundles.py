@@ -6,8 +6,9 @@ multi-document file, each document with that header); a profile's also has an
 `all.yaml` holding every object it applies. A profile bundle keeps its objects in `base/` (so that
 the `with-mesh/` overlay can include them beside the `mesh/` Istio component;
 kustomize refuses an overlay inside the folder it includes) and adds
-`servers/<name>/` (overlays of the server's own bundle: its namespace, its tool
-policy and the rest as JSON patches, no copy of an object), `registry-server/` (Helm
+`servers/<name>/` (overlays of the server's own workload: its namespace and JSON
+patches, no copy of an object), `platform/` (one overlay of every server's platform
+objects: the namespace, the tool policy and the rest as JSON patches), `registry-server/` (Helm
 values for the registry server chart, the recommended path now that MCPRegistry
 is deprecated), `legacy/` (operators up to v0.16) and a reproducible `.tar.gz`;
 its `operator` setting says which of these it ships. `bundles/toolhive/` holds
@@ -84,10 +85,12 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]
             continue
         shipped_in_a_profile = True
         for variant, _ in _variants(profile):
-            files = _overlay_folder_files(context, server, profile, variant, base)
+            shipped = shipped_manifests(context, server, profile, variant)
+            files = _overlay_folder_files(context, server, profile, variant, base, shipped)
             yield from files
             tarball_piece(context, server, profile.name, variant, files=files)
             profile_wide_pieces(context, server, profile, variant)
+            platform_patches(context, server, profile.name, variant, base=base, shipped=shipped)
     if shipped_in_a_profile:
         # Each profile's tarball carries the catalog-wide folders its overlays build on.
         tarball_piece(context, server, None, "base", files=base_files)
@@ -98,16 +101,34 @@ def _base_manifests(context: RenderContext, server: Server) -> list[Manifest]:
 
 
 def _overlay_folder_files(
-    context: RenderContext, server: Server, profile: RegistryProfile, variant: str, base: Sequence[Manifest]
+    context: RenderContext, server: Server, profile: RegistryProfile, variant: str, base: Sequence[Manifest],
+    shipped: Sequence[Manifest] | None = None,
 ) -> list[OutputFile]:
     """The server's folder in one variant of the profile: an overlay of its catalog-wide folder (`base`)."""
-    tools = kept_tools(profile, server)
-    assert tools is not None
-    api = dict(_variants(profile))[variant]
-    manifests = server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile)
+    if shipped is None:
+        shipped = shipped_manifests(context, server, profile, variant)
     source = f"servers/{server.name}.yaml (profile {profile.name})"
     folder = _profile_server_dir(profile, variant, server)
-    return overlay_files(folder, source, context.catalog.meta.version, server, base, manifests, profile.namespace)
+    return overlay_files(folder, source, context.catalog.meta.version, server, base, shipped, profile.namespace)
+
+
+@per_server
+def platform_patches(
+    context: RenderContext, server: Server, profile_name: str, variant: str, *,
+    base: Sequence[Manifest] | None = None, shipped: Sequence[Manifest] | None = None,
+) -> bytes:
+    """The patches turning the server's platform objects into the ones the variant of the profile
+    ships, as the entries of the `patches:` list of the variant's `platform/` kustomization
+    (b"" when it ships them unchanged): that catalog-wide file splices them without encoding
+    every server's patches again. `base` and `shipped`, when given, are the manifests at hand."""
+    if base is None or shipped is None:
+        base = _base_manifests(context, server)
+        shipped = shipped_manifests(context, server, _profile(context, profile_name), variant)
+    patches = _overlay_patches(server, base, shipped, platform=True)
+    if not patches:
+        return b""
+    # The entries exactly as the emitter writes them under the key (indented): drop the key's line.
+    return yaml_text({PATCHES_KEY: patches}).split("\n", 1)[1].encode("utf-8")
 
 
 @per_server
@@ -167,28 +188,53 @@ def overlay_files(
     folder: str, source: str, version: str, server: Server, base: Sequence[Manifest], shipped: Sequence[Manifest],
     namespace: str,
 ) -> list[OutputFile]:
-    """A profile's server folder and its `platform/`, each one kustomization: the catalog-wide part,
-    the profile's namespace, and JSON patches turning each base object into the one the profile ships
-    (tool policy, pull secrets, export annotations, the legacy API). The Secret template stays in
+    """A profile's server folder, one kustomization: the catalog-wide workload part, the profile's
+    namespace, and JSON patches turning each base object into the one the profile ships (pull
+    secrets, export annotations, the legacy API). The platform objects' patches go into the
+    variant's one `platform/` kustomization (`platform_patches`). The Secret template stays in
     the catalog-wide folder (its note says to create the Secret in your namespace)."""
-    base_root = paths.server_bundle_dir(server.name)
+    kustomization: dict[str, Any] = {
+        "apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "namespace": namespace,
+        "resources": [posixpath.relpath(f"{paths.server_bundle_dir(server.name)}{WORKLOAD_FOLDER}", folder)],
+    }
+    patches = _overlay_patches(server, base, shipped, platform=False)
+    if patches:
+        kustomization[PATCHES_KEY] = patches
+    note = "An overlay of the catalog-wide folder: kubectl kustomize shows what it applies."
+    return [OutputFile(f"{folder}kustomization.yaml", document_bytes(header(version, source, note), kustomization))]
+
+
+def _overlay_patches(
+    server: Server, base: Sequence[Manifest], shipped: Sequence[Manifest], *, platform: bool
+) -> list[dict[str, Any]]:
+    """The patches of the workload objects, or of the platform objects, in the order shipped."""
     by_stem = {manifest.stem: manifest for manifest in base if manifest.applied}
     # An overlay cannot drop an object of the folder it includes: the profile must ship the same set.
     assert set(by_stem) == {manifest.stem for manifest in shipped if manifest.applied}, server.name
-    files = []
-    for sub, platform in (("", False), (f"{PLATFORM_FOLDER}/", True)):
-        mine = [m for m in shipped if m.applied and (m.stem in PLATFORM_STEMS) == platform]
-        kustomization: dict[str, Any] = {
-            "apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "namespace": namespace,
-            "resources": [posixpath.relpath(f"{base_root}{PLATFORM_FOLDER if platform else WORKLOAD_FOLDER}", f"{folder}{sub}")],
-        }
-        patches = [_overlay_patch(by_stem[m.stem], m) for m in mine]
-        patches = [patch for patch in patches if patch is not None]
-        if patches:
-            kustomization["patches"] = patches
-        note = "An overlay of the catalog-wide folder: kubectl kustomize shows what it applies."
-        files.append(OutputFile(f"{folder}{sub}kustomization.yaml", document_bytes(header(version, source, note), kustomization)))
-    return files
+    mine = [m for m in shipped if m.applied and (m.stem in PLATFORM_STEMS) == platform]
+    patches = [_overlay_patch(by_stem[m.stem], m) for m in mine]
+    return [patch for patch in patches if patch is not None]
+
+
+def variant_platform_file(
+    context: RenderContext, profile: RegistryProfile, variant: str, servers: Sequence[Server], source: str
+) -> OutputFile:
+    """`platform/kustomization.yaml` of one variant of the profile: the platform part of every
+    server it ships, in its namespace, with each server's patches (tool policy, legacy API). One
+    file per variant, not one per server: patches address objects by kind and name, unique per server."""
+    folder = f"{posixpath.dirname(_servers_run(profile, variant).rstrip('/'))}/{PLATFORM_FOLDER}/"
+    ordered = sorted(servers, key=lambda item: item.name)
+    kustomization = {
+        "apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "namespace": profile.namespace,
+        "resources": [posixpath.relpath(f"{paths.server_bundle_dir(server.name)}{PLATFORM_FOLDER}", folder)
+                      for server in ordered],
+    }
+    note = "The platform part of every server folder: kubectl kustomize shows what it applies."
+    content = document_bytes(header(context.catalog.meta.version, source, note), kustomization)
+    patches = [platform_patches(context, server, profile.name, variant) for server in ordered]
+    if any(patches):
+        content += f"{PATCHES_KEY}:\n".encode("utf-8") + b"".join(patches)
+    return OutputFile(f"{folder}kustomization.yaml", content)
 
 
 def _overlay_patch(base: Manifest, shipped: Manifest) -> dict[str, Any] | None:
@@ -237,16 +283,17 @@ def _variants(profile: RegistryProfile) -> list[tuple[str, str]]:
 
 
 # In a profile's namespace the platform team applies what decides a server's reach and tools
-# (`servers/<name>/platform/`, included by the profile's kustomization); the deployers group,
+# (the variant's `platform/`, included by the profile's kustomization); the deployers group,
 # which may not create these kinds, applies only the workload in `servers/<name>/`.
 PLATFORM_STEMS = frozenset({"permission-profile", "mcptoolconfig", "networkpolicy"})
 PLATFORM_FOLDER = "platform"
 PLATFORM_OBJECTS = "objects.yaml"
+PATCHES_KEY = "patches"
 
 
 def platform_folders(servers: Sequence[Server], prefix: str = "") -> list[str]:
-    """The per-server platform folders a profile's kustomization includes, relative to it."""
-    return [f"{prefix}servers/{server.name}/{PLATFORM_FOLDER}" for server in sorted(servers, key=lambda item: item.name)]
+    """The variant's platform folder, as the profile's kustomization includes it (none without servers)."""
+    return [f"{prefix}{PLATFORM_FOLDER}"] if servers else []
 
 
 def _profile_server_dir(profile: RegistryProfile, variant: str, server: Server) -> str:
@@ -381,8 +428,8 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     legacy = profile.operator in ("legacy", "both")
     # Each folder's files go to the output and the tarball as soon as they are made, then are
     # dropped: a 10,000-server profile's ConfigMaps and all.yaml come to 300 MB. The tarball takes
-    # them in path order: base/ and all.yaml, legacy/, its servers, mesh/, registry-server/, the
-    # servers, with-mesh/.
+    # them in path order: base/ and all.yaml, legacy/ (its platform/ included), its servers, mesh/,
+    # platform/, registry-server/, the servers, with-mesh/.
     top = Folder(root, source, [], subfolders=["base", *platform_folders(servers)] if current else ["legacy"])
     first = folder_files(top, version)
     if current:
@@ -390,12 +437,16 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
         first += base
     if legacy:
         first += _legacy_files(context, profile, admitted, servers, source, all_yaml=not current)
+        if servers:
+            first.append(variant_platform_file(context, profile, "legacy", servers, f"{source} (legacy operators)"))
     yield from archive.add(first)
     if legacy:
         archive.servers_run("legacy")
     if current:
         mesh = Folder(f"{root}mesh/", source, [Manifest(stem, doc) for stem, doc in k8s_profile.mesh_objects(profile)])
         yield from archive.add(folder_files(mesh, version, component=True))
+        if servers:
+            yield from archive.add([variant_platform_file(context, profile, "current", servers, source)])
         yield from archive.add(registry_server_files(context, profile, parts, source, platform_folders(servers, "../")))
         archive.servers_run("current")
         yield from archive.add([mesh_overlay(f"{root}with-mesh/", source, version, platform_folders(servers, "../"))])
