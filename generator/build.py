@@ -33,7 +33,8 @@ from generator.incremental.memo import Refs, StoredMemo
 from generator.incremental.store import DamagedStore, FragmentRef, FragmentStore
 from generator.models import Server
 from generator.output import (
-    CHOOSE_OUT, HeldFiles, OutputFile, OutputTree, Spare, WrittenFile, check_output_dir, output_lock, spare_folder, survey_spare,
+    CHOOSE_OUT, HeldFiles, OutputFile, OutputTree, Spare, WrittenFile, check_output_dir, output_lock, remove_tree, spare_folder,
+    survey_spare,
 )
 from generator.processes import worker_pool
 from generator.release.diff import diff_releases, read_release_catalog
@@ -317,8 +318,15 @@ def _legacy_cache_note(out_dir: Path) -> tuple[str, ...]:
 
 
 def _compiled_templates(cache_dir: Path) -> Path:
-    folder = cache_dir / "templates"
-    folder.mkdir(exist_ok=True)
+    """Where Jinja keeps compiled templates: one folder per program, since Jinja checks a compiled
+    template against its source only, not against the options or the Jinja that compiled it."""
+    parent = cache_dir / "templates"
+    folder = parent / cache.code_key()[:16]
+    if parent.is_dir():
+        for other in parent.iterdir():
+            if other != folder:
+                remove_tree(other)
+    folder.mkdir(parents=True, exist_ok=True)
     return folder
 
 

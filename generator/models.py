@@ -98,6 +98,8 @@ def _specific_version(value: str | None) -> str | None:
             "'latest' is reserved by the MCP registry (it names the newest version): "
             "use the real version the image or package carries, e.g. 1.4.2"
         )
+    if value == "index.json":
+        raise ValueError("'index.json' is the file name of the mirror's versions list: use the real version, e.g. 1.4.2")
     wildcard = _WILDCARD.fullmatch(value) is not None and any(c in value for c in "xX*")
     if _RANGE_PREFIX.match(value) or "||" in value or wildcard:
         raise ValueError(f"{value!r} is a version range, which the MCP registry refuses: use the one real version")

@@ -149,13 +149,18 @@ class OutputTree:
         try:
             if kind is None:
                 with os_errors("cannot put the new output in place in", self.out_dir.parent, CHOOSE_OUT):
+                    _refuse_a_file_where_a_folder_goes(self.written)
                     if self.spare is None:
                         self._link_unchanged()
                     else:
                         _delete_files(self._staging, self.spare.found.keys() - self.written.keys())
                     os.chmod(self._staging, 0o755)
                     replaced = switch(self._staging, self.out_dir)
-                if replaced and self.keep_old is not None:
+                if replaced and os.path.islink(self._staging):
+                    # --out was a symbolic link, and the exchange moved the link here: what it points
+                    # to is not a tree of ours to prune into a spare.
+                    os.unlink(self._staging)
+                elif replaced and self.keep_old is not None:
                     self.spare_id = self._keep_old_as_spare(self.keep_old)
         finally:
             remove_tree(self._staging)  # the old tree after a switch (unless kept), else the staged one
@@ -242,6 +247,25 @@ class OutputTree:
             _link_or_copy(os.path.join(self.out_dir, relative), self._staged_path(relative))
 
 
+def _refuse_a_file_where_a_folder_goes(written: Mapping[str, WrittenFile]) -> None:
+    """Fail when one output's path is the folder of another's (`a/b` and `a/b/c`).
+
+    Writing makes room by removing what stands in the way (a spare may hold a file where the new
+    output has a folder), so such a clash between two outputs of this build is caught here, from
+    the records, before anything is switched in."""
+    folders: set[str] = set()
+    for path in written:
+        folder = path.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    clashes = sorted(folders & written.keys())
+    if clashes:
+        inner = min(path for path in written if path.startswith(clashes[0] + "/"))
+        raise OutputError(f"two outputs want the same path {clashes[0]}, one as a file and one as the folder of {inner}: "
+                          "rename one of the servers (or versions) involved")
+
+
 def _link_or_copy(source: str, target: str) -> None:
     """A hard link at `target` (which must not exist) to `source`, or a copy where links are refused."""
     try:
@@ -305,11 +329,12 @@ def _make_folder(root: str, folder: str) -> None:
         try:
             found = os.lstat(path)
         except FileNotFoundError:
-            os.mkdir(path)
+            os.makedirs(path, exist_ok=True)  # another worker may make it at the same moment
             continue
         if not stat.S_ISDIR(found.st_mode):
-            os.unlink(path)
-            os.mkdir(path)
+            with contextlib.suppress(FileNotFoundError):  # or remove the file first
+                os.unlink(path)
+            os.makedirs(path, exist_ok=True)
 
 
 def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, os.stat_result]:
@@ -341,6 +366,8 @@ def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, os.stat_r
                     found[relative] = entry.stat(follow_symlinks=False)
                 else:
                     _remove_entry(entry.path)
+    # A folder whose expected files are all gone would reach the new output empty: no build makes one.
+    _remove_emptied_folders(os.fspath(folder), [path for path in expected if path not in found])
     return found
 
 
@@ -353,14 +380,20 @@ def _make_traversable(entry: os.DirEntry[str]) -> None:
 
 def _delete_files(root: Path, paths: Collection[str]) -> None:
     """Delete `paths` below `root` and then the folders that left empty (a new output never has an empty folder)."""
-    emptied: set[str] = set()
     for relative in paths:
         _remove_entry(os.path.join(root, relative))
+    _remove_emptied_folders(os.fspath(root), paths)
+
+
+def _remove_emptied_folders(root: str, paths: Collection[str]) -> None:
+    """Remove the folders of `paths` (files just removed or missing) that are now empty, the deepest first."""
+    emptied: set[str] = set()
+    for relative in paths:
         folder = relative.rpartition("/")[0]
         while folder and folder not in emptied:
             emptied.add(folder)
             folder = folder.rpartition("/")[0]
-    for folder in sorted(emptied, key=lambda name: name.count("/"), reverse=True):  # the deepest first
+    for folder in sorted(emptied, key=lambda name: name.count("/"), reverse=True):
         _remove_if_empty(os.path.join(root, folder))
 
 

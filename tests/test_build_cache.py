@@ -179,6 +179,33 @@ def test_two_servers_claiming_one_path_still_fail_in_a_warm_build(catalog: Path,
     assert snapshot(site) == before
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_file_where_another_output_needs_a_folder_fails_the_build(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, jobs: int
+) -> None:
+    """Writing removes what stands in a new file's way (a spare's file where a folder now goes), so
+    a clash between two outputs of one build must be caught from the records, in any order."""
+    site = tmp_path / "site"
+    build(catalog, site)
+    build(catalog, site)  # the next rebuild updates a spare
+    before = snapshot(site)
+    from generator import build as pipeline
+    from generator.output import OutputFile
+    from generator.render.kind import OutputKind
+
+    def file_then_folder(context: object, server: object) -> list[OutputFile]:
+        name = server.name  # type: ignore[attr-defined]
+        if name == "fetch":
+            return [OutputFile("clash/fetch", b"a file")]
+        return [OutputFile(f"clash/fetch/{name}.txt", b"under it")] if name == "git" else []
+
+    monkeypatch.setattr(pipeline, "KINDS", (*pipeline.KINDS, OutputKind("clash", lambda context: [], file_then_folder)))
+    edit(catalog / "catalog.yaml", "version: 1.0.0", "version: 1.0.1")  # every server is rendered again
+    with pytest.raises(OutputError, match="two outputs want the same path clash/fetch, one as a file and one as the folder of clash/fetch/git.txt"):
+        build(catalog, site, jobs=jobs)
+    assert snapshot(site) == before
+
+
 @pytest.mark.parametrize("where", ["inside-output", "inside-source"])
 def test_a_cache_folder_inside_the_output_or_source_is_refused(catalog: Path, tmp_path: Path, where: str) -> None:
     site = tmp_path / "site"
@@ -552,3 +579,11 @@ def test_a_rebuild_loads_compiled_templates_and_compiles_an_edited_one_again(
     build(catalog, site, templates=overrides)
     assert compiled == ["404.html"]
     assert b"second words" in (site / "404.html").read_bytes()
+    # A new program (or Jinja) compiles every template again: Jinja checks a compiled one against its source only.
+    from generator.incremental import cache
+
+    monkeypatch.setattr(cache, "code_key", lambda templates=None: "f" * 64)
+    compiled.clear()
+    build(catalog, site, templates=overrides)
+    assert "404.html" in compiled and "server.html" in compiled
+    assert [folder.name for folder in (default_cache_dir(site) / "templates").iterdir()] == ["f" * 16]

@@ -251,3 +251,35 @@ def test_rebuilds_through_the_spare_trust_the_stamps_they_left(
     rebuild_through_the_spare(default_source_copy, site)
     rebuild_through_the_spare(default_source_copy, site)
     assert hashed == []
+
+
+def test_a_symbolic_link_as_the_output_folder_keeps_its_target_whole(default_source_copy: Path, tmp_path: Path) -> None:
+    """The exchange moves a symlinked --out (the link itself) aside: its target is not a tree to prune into a spare.
+    (With the default cache the link would name another cache; --cache-dir keeps the same one.)"""
+    source, site, cache_dir = default_source_copy, tmp_path / "site", tmp_path / "cache"
+    build(source, site, cache_dir=cache_dir)
+    build(source, site, cache_dir=cache_dir)
+    assert spare_of(site) is not None
+    release = tmp_path / "release-1"
+    site.rename(release)
+    site.symlink_to(release, target_is_directory=True)
+    before = snapshot(release)
+    edit(source / "servers/fetch.yaml", "description: ", "description: Now ")
+    build(source, site, cache_dir=cache_dir)
+    assert snapshot(release) == before
+    assert not site.is_symlink() and differences(snapshot(site), cold(source, tmp_path, "linked")) == []
+    assert not any(path.is_symlink() for path in tmp_path.glob(".site.*"))
+
+
+def test_a_folder_the_spare_lacked_a_file_of_is_not_left_empty(
+    default_source_copy: Path, site_with_spare: Path, tmp_path: Path
+) -> None:
+    source, site = default_source_copy, site_with_spare
+    spare = spare_of(site)
+    assert spare is not None
+    lookups = sorted(spare.glob("v0.1/servers/*/git/versions/*/index.json"))
+    assert lookups, "the spare holds git's version document"
+    lookups[0].unlink()
+    edit(source / "servers/git.yaml", "version: ", "version: 9")
+    rebuild_through_the_spare(source, site)
+    assert differences(snapshot(site), cold(source, tmp_path, "missing")) == []

@@ -224,6 +224,7 @@ def test_the_fast_yaml_path_hands_anything_unusual_to_the_careful_path(text: str
     (">=1.0", "'>=1.0' is a version range, which the MCP registry refuses: use the one real version"),
     ("1.2.x", "'1.2.x' is a version range, which the MCP registry refuses: use the one real version"),
     ("1.2||1.3", "'1.2||1.3' is a version range, which the MCP registry refuses: use the one real version"),
+    ("index.json", "'index.json' is the file name of the mirror's versions list: use the real version, e.g. 1.4.2"),
 ])
 def test_versions_the_official_registry_refuses(write_tree, runner, version, message):
     source = write_tree({"fetch.yaml": fetch_with("version: 1.0.3", f"version: '{version}'")})
