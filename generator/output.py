@@ -30,7 +30,7 @@ import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
@@ -253,13 +253,7 @@ def _refuse_a_file_where_a_folder_goes(written: Mapping[str, WrittenFile]) -> No
     Writing makes room by removing what stands in the way (a spare may hold a file where the new
     output has a folder), so such a clash between two outputs of this build is caught here, from
     the records, before anything is switched in."""
-    folders: set[str] = set()
-    for path in written:
-        folder = path.rpartition("/")[0]
-        while folder and folder not in folders:
-            folders.add(folder)
-            folder = folder.rpartition("/")[0]
-    clashes = sorted(folders & written.keys())
+    clashes = sorted(_folders_of(written) & written.keys())
     if clashes:
         inner = min(path for path in written if path.startswith(clashes[0] + "/"))
         raise OutputError(f"two outputs want the same path {clashes[0]}, one as a file and one as the folder of {inner}: "
@@ -345,12 +339,7 @@ def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, os.stat_r
     spare holds only real folders and regular files at expected paths, so nothing the build
     later does to it can reach through a link out of it.
     """
-    wanted_folders = {""}
-    for path in expected:
-        folder_path = path.rpartition("/")[0]
-        while folder_path not in wanted_folders:
-            wanted_folders.add(folder_path)
-            folder_path = folder_path.rpartition("/")[0]
+    wanted_folders = _folders_of(expected) | {""}
     found: dict[str, os.stat_result] = {}
     _give_owner_rights(os.fspath(folder))
     pending = [""]
@@ -385,15 +374,20 @@ def _delete_files(root: Path, paths: Collection[str]) -> None:
     _remove_emptied_folders(os.fspath(root), paths)
 
 
+def _folders_of(paths: Iterable[str]) -> set[str]:
+    """Every folder holding one of `paths`, at any depth (not the root, "")."""
+    folders: set[str] = set()
+    for path in paths:
+        folder = path.rpartition("/")[0]
+        while folder and folder not in folders:
+            folders.add(folder)
+            folder = folder.rpartition("/")[0]
+    return folders
+
+
 def _remove_emptied_folders(root: str, paths: Collection[str]) -> None:
     """Remove the folders of `paths` (files just removed or missing) that are now empty, the deepest first."""
-    emptied: set[str] = set()
-    for relative in paths:
-        folder = relative.rpartition("/")[0]
-        while folder and folder not in emptied:
-            emptied.add(folder)
-            folder = folder.rpartition("/")[0]
-    for folder in sorted(emptied, key=lambda name: name.count("/"), reverse=True):
+    for folder in sorted(_folders_of(paths), key=lambda name: name.count("/"), reverse=True):
         _remove_if_empty(os.path.join(root, folder))
 
 
