@@ -161,6 +161,17 @@ def pull_secrets(meta: CatalogMeta, profile: RegistryProfile | None) -> list[str
     return list(meta.toolhive.image_pull_secrets)
 
 
+def env_values(server: Server, profile: RegistryProfile | None) -> list[tuple[str, str]]:
+    """The (name, value) pairs a deployment sets, in declaration order: each plain variable's value in the
+    profile (`profiles`), else its default; secrets come from the Secret, never from here."""
+    values = []
+    for var in server.env:
+        value = var.profiles.get(profile.name, var.default) if profile is not None else var.default
+        if not var.secret and value is not None:
+            values.append((var.name, value))
+    return values
+
+
 EndpointClass = Literal["public", "private", "blocked"]
 
 

@@ -284,11 +284,18 @@ class EnvVar(Strict):
     required: bool = Field(default=False, description="The server does not work without it.")
     secret: bool = Field(default=False, description="Holds a credential: delivered from a Kubernetes Secret.")
     default: str | None = Field(default=None, max_length=1000, description="Value used when none is given.")
+    profiles: dict[DnsLabel, Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        default_factory=dict,
+        description="Value the variable must have in a registry profile's namespace, by profile name: the "
+        "profile's bundle sets it and its admission policy refuses the server without it.",
+    )
 
     @model_validator(mode="after")
     def _secret_has_no_default(self) -> EnvVar:
         if self.secret and self.default is not None:
             raise ValueError("a secret variable must not carry a default value")
+        if self.secret and self.profiles:
+            raise ValueError("a secret variable must not carry profile values: its value comes from the Secret")
         return self
 
 

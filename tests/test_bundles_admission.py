@@ -322,6 +322,26 @@ def test_env_added_to_a_server_shipped_without_env_is_refused(files: dict[str, b
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+def test_a_value_the_profile_requires_cannot_be_dropped_or_changed(files: dict[str, bytes], variant: str) -> None:
+    """github.yaml requires GITHUB_READ_ONLY=1 in production: the profile's folder sets it, admission holds it."""
+    github = workload(files, variant, "github")
+    assert github["spec"]["env"] == [{"name": "GITHUB_READ_ONLY", "value": "1"}]
+    assert review(policies(files)[variant], github) == []
+    expected = "spec.env is pinned to what registry profile production ships for github"
+    for env in ([], [{"name": "GITHUB_READ_ONLY", "value": "0"}], [{"name": "GITHUB_READ_ONLY", "value": "1"}, {"name": "GITHUB_READ_ONLY", "value": ""}]):
+        github["spec"]["env"] = env
+        expect_refused(policies(files)[variant], github, expected)
+    del github["spec"]["env"]
+    expect_refused(policies(files)[variant], github, "spec.env")
+
+
+def test_a_profile_value_is_set_only_in_its_profile(files: dict[str, bytes]) -> None:
+    """The sandbox's and the generic folder's github run with GitHub's own default (writes allowed)."""
+    for path in ("bundles/registries/sandbox/servers/github/mcpserver.yaml", "bundles/servers/github/workload/mcpserver.yaml"):
+        assert "env" not in load(files, path)["spec"], path
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_images_and_urls_outside_the_profile_are_refused(files: dict[str, bytes], variant: str) -> None:
     policy = policies(files)[variant]
     github = workload(files, variant, "github")

@@ -295,6 +295,18 @@ def test_deploy_steps_per_audience_never_put_the_generic_bundle_in_a_profile_nam
     assert "delete_file (marked destructiveHint)" in github and "The profile keeps 32 of 40 tools and withholds:" in github
 
 
+def test_a_value_a_profile_requires_shows_where_it_applies(default_site: Path) -> None:
+    """github.yaml requires GITHUB_READ_ONLY=1 in production: its page says so in the variables' table
+    and in production's deploy step, and nowhere else."""
+    text = page_text(default_site, "github")
+    production = text.index("Into namespace mcp-production")
+    sandbox = text.index("Into namespace mcp-sandbox")
+    required = text.index("The profile sets, and admits the server only with:\n  GITHUB_READ_ONLY=1")
+    assert production < required < sandbox
+    assert text.count("The profile sets, and admits the server only with") == 1
+    assert re.search(r"GITHUB_READ_ONLY\s*no\s*no\s*in production: 1\s*Set to 1 to hide", text)
+
+
 def test_secret_snippets_list_required_keys_and_comment_out_optional_ones(default_site: Path) -> None:
     text = page_text(default_site, "postgres-mcp-pro")
     assert (

@@ -290,3 +290,29 @@ def test_files_parsed_in_parallel_give_the_values_of_files_parsed_in_process(tmp
     assert parallel.catalog.server("server-000007").updated == in_process.catalog.server("server-000007").updated is not None
     unpacked = lambda parsed: {name: (identity, marshal.loads(packed)) for name, (identity, packed) in parsed.items()}  # noqa: E731
     assert unpacked(parallel.parsed) == unpacked(in_process.parsed)
+
+
+
+def test_profile_env_values_name_declared_profiles_of_container_servers(write_tree, runner):
+    """A value a profile must set names a declared profile, on a server whose container the bundles run."""
+    env = "env:\n  - name: READ_ONLY\n    profiles:\n      production: '1'\n      staging: '1'\n"
+    remote = REMOTE_YAML + "env:\n  - name: MODE\n    profiles:\n      production: safe\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML + env, "fetch.md": "x", "docs-remote.yaml": remote, "docs-remote.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    servers = f"{source}/servers"
+    assert lines[:-1] == [
+        f"{servers}/docs-remote.yaml:17: env[0].profiles.production: a remote server runs no container of the "
+        "bundles, so no profile can set its environment",
+        f"{servers}/fetch.yaml:30: env[0].profiles.staging: no registry profile is called 'staging'; "
+        "declared in catalog.yaml: production, sandbox",
+    ]
+
+
+def test_a_secret_takes_no_profile_value(write_tree, runner):
+    env = "env:\n  - name: TOKEN\n    secret: true\n    profiles:\n      production: x\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML + env, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:27: env[0]: a secret variable must not carry profile values: " \
+           "its value comes from the Secret" in lines, lines

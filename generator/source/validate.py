@@ -86,6 +86,7 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
         yield from _server_rules(source)
         if tree.meta is not None:
             yield from _image_rule_refusals(source, tree.meta)
+            yield from _profile_env_values(source, tree.meta)
     yield from _tags_used_once(tree)
     yield from _look_alike_servers(tree)
 
@@ -144,6 +145,20 @@ def _image_rule_refusals(source: ServerSource, meta: CatalogMeta) -> Iterator[Di
         reason = image_rule_refusal(profile, source.server)
         if reason is not None and admits(meta, profile.model_copy(update={"refuse": None, "require_digest": False}), source.server):
             yield _at(source, ("image",), f"registry profile '{profile.name}' leaves '{source.server.name}' out: {reason}", "warning")
+
+
+def _profile_env_values(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnostic]:
+    """An env var's profile values name declared profiles, and only a container's environment is deployed."""
+    declared = [profile.name for profile in meta.registries]
+    for index, var in enumerate(source.server.env):
+        for name in var.profiles:
+            where = ("env", index, "profiles", name)
+            if name not in declared:
+                yield _at(source, where, f"no registry profile is called '{name}'; "
+                          f"declared in catalog.yaml: {', '.join(declared) or 'none'}")
+            elif source.server.kind != "container":
+                yield _at(source, where, f"a {source.server.kind} server runs no container of the bundles, "
+                          "so no profile can set its environment")
 
 
 def _private_endpoint(source: ServerSource, url: str) -> Iterator[Diagnostic]:

@@ -330,7 +330,7 @@ def server_manifests(
     if server.kind == "container":
         workload = k8s_server.mcp_server(
             meta, server, names, api=api, namespace=namespace, mirror=context.image_mirror, with_tools=with_tools,
-            pull_secrets=pull_secrets, annotations=export,
+            pull_secrets=pull_secrets, annotations=export, env=derived.env_values(server, profile),
         )
         manifests.append(Manifest("mcpserver", workload))
     else:

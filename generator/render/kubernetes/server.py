@@ -185,8 +185,9 @@ def permission_configmap(server: Server, names: ServerNames, namespace: str | No
 def mcp_server(
     meta: CatalogMeta, server: Server, names: ServerNames, *, api: str, namespace: str | None,
     mirror: str | None, with_tools: bool, pull_secrets: Sequence[str] = (), annotations: dict[str, str] | None = None,
+    env: Sequence[tuple[str, str]] = (),
 ) -> dict[str, Any]:
-    """The MCPServer for a container server."""
+    """The MCPServer for a container server; `env` is what it sets (`derived.env_values`)."""
     spec: dict[str, Any] = {
         "image": deploy_image(meta, server, mirror), "transport": server.transport, "proxyPort": PROXY_PORT,
     }
@@ -194,9 +195,8 @@ def mcp_server(
         spec["mcpPort"] = server.port
     if server.args:
         spec["args"] = list(server.args)
-    plain = [{"name": var.name, "value": var.default} for var in server.env if not var.secret and var.default is not None]
-    if plain:
-        spec["env"] = plain
+    if env:
+        spec["env"] = [{"name": name, "value": value} for name, value in env]
     secret_vars = [var for var in server.env if var.secret and var.required]
     if secret_vars:
         spec["secrets"] = [{"name": names.secret, "key": var.name, "targetEnvName": var.name} for var in secret_vars]

@@ -51,6 +51,8 @@ class ProfileSteps:
     secret_command: str | None
     apply_command: str
     check_command: str
+    required_env: list[tuple[str, str]]
+    """(name, value) of the variables the profile requires a value of (`EnvVar.profiles`)."""
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ def _profile_steps(server: Server, profile: RegistryProfile, secret_name: str) -
         secret_command=_secret_command(server, secret_name, profile.namespace),
         apply_command=f"kubectl apply -k {folder}",
         check_command=f"kubectl -n {profile.namespace} get {resource} {server.name}",
+        required_env=[(var.name, var.profiles[profile.name]) for var in server.env if profile.name in var.profiles],
     )
 
 
