@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Literal
 from urllib.parse import urlsplit
 
-from generator.models import IMAGE_REF, Catalog, CatalogMeta, RegistryProfile, Selector, Server, Tool
+from generator.models import IMAGE_REF, Catalog, CatalogMeta, EnvVar, RegistryProfile, Selector, Server, Tool
 
 DOCKER_HUB = "docker.io"
 ReviewState = Literal["approved", "expired", "under-review", "rejected", "not-reviewed"]
@@ -161,12 +161,22 @@ def pull_secrets(meta: CatalogMeta, profile: RegistryProfile | None) -> list[str
     return list(meta.toolhive.image_pull_secrets)
 
 
+def env_default(var: EnvVar, profile_name: str | None) -> str | None:
+    """The variable's value in the profile `profile_name` (its `profiles` entry), else its default."""
+    return var.profiles.get(profile_name, var.default) if profile_name is not None else var.default
+
+
+def profile_sets_env(server: Server, profile_name: str | None) -> bool:
+    """The profile requires a value of one of the server's variables (so its entries differ from the catalog's)."""
+    return profile_name is not None and any(profile_name in var.profiles for var in server.env)
+
+
 def env_values(server: Server, profile: RegistryProfile | None) -> list[tuple[str, str]]:
     """The (name, value) pairs a deployment sets, in declaration order: each plain variable's value in the
-    profile (`profiles`), else its default; secrets come from the Secret, never from here."""
+    profile, else its default (`env_default`); secrets come from the Secret, never from here."""
     values = []
     for var in server.env:
-        value = var.profiles.get(profile.name, var.default) if profile is not None else var.default
+        value = env_default(var, profile.name if profile is not None else None)
         if not var.secret and value is not None:
             values.append((var.name, value))
     return values

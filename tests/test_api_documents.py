@@ -225,6 +225,34 @@ def test_public_registry_functions_match_the_files(default_site: Path) -> None:
     context = RenderContext(catalog)
     assert toolhive.upstream_registry(context, catalog.servers) == load(default_site, "registry.json")
     assert toolhive.legacy_registry(context, catalog.servers) == load(default_site, "registry-legacy.json")
+    production = catalog.meta.registries[0]
+    admitted = [server for server in catalog.servers if server.name in {"github", "fetch"}]
+    files = load(default_site, "registries/production/registry.json"), load(default_site, "registries/production/registry-legacy.json")
+    assert toolhive.upstream_registry(context, admitted, production)["data"]["servers"] == [
+        entry for entry in files[0]["data"]["servers"] if entry["name"].rsplit("/", 1)[1] in {"github", "fetch"}]
+    assert toolhive.legacy_registry(context, admitted, production)["servers"] == {
+        name: entry for name, entry in files[1]["servers"].items() if name in {"github", "fetch"}}
+
+
+def test_a_value_a_profile_requires_is_the_default_in_its_registries(default_site: Path) -> None:
+    """github.yaml requires GITHUB_READ_ONLY=1 in production: every registry of that profile gives it
+    as the variable's default (ToolHive's two formats, the MCP mirror); the catalog's and the sandbox's give none."""
+    def read_only(entry: dict[str, Any], key: str) -> dict[str, Any]:
+        found = [item for item in entry[key] if item["name"] == "GITHUB_READ_ONLY"]
+        assert len(found) == 1
+        return found[0]
+
+    def registries(profile: str) -> list[dict[str, Any]]:
+        prefix = f"registries/{profile}/" if profile else ""
+        base = f"registry/{profile}/" if profile else ""
+        upstream = next(s for s in load(default_site, f"{prefix}registry.json")["data"]["servers"] if s["name"].endswith("/github"))
+        mirrored = next(i["server"] for i in indexed_responses(default_site, base) if i["server"]["name"].endswith("/github"))
+        legacy = load(default_site, f"{prefix}registry-legacy.json")["servers"]["github"]
+        return [read_only(upstream["packages"][0], "environmentVariables"),
+                read_only(mirrored["packages"][0], "environmentVariables"), read_only(legacy, "env_vars")]
+
+    assert all(variable.get("default") == "1" for variable in registries("production"))
+    assert not any("default" in variable for variable in registries("") + registries("sandbox"))
 
 
 # --- small catalogs: reference entries, hostile text, determinism ----------------------

@@ -141,8 +141,11 @@ def catalog_extensions(context: RenderContext, server: Server) -> dict[str, Any]
     }
 
 
-def server_json(context: RenderContext, server: Server, tools: Sequence[Tool] | None = None) -> dict[str, Any]:
-    """The server as an MCP server.json; `tools` (default: all) lets a profile withhold some."""
+def server_json(
+    context: RenderContext, server: Server, tools: Sequence[Tool] | None = None, profile_name: str | None = None
+) -> dict[str, Any]:
+    """The server as an MCP server.json; `tools` (default: all) lets a profile withhold some, and
+    `profile_name` gives the variables the values that profile requires (as their default)."""
     chosen = server.tools if tools is None else tools
     document: dict[str, Any] = {
         "$schema": SERVER_SCHEMA,
@@ -156,7 +159,7 @@ def server_json(context: RenderContext, server: Server, tools: Sequence[Tool] | 
     if server.kind == "remote":
         document["remotes"] = [remote(server)]
     elif server.kind == "container":
-        document["packages"] = [oci_package(context, server)]
+        document["packages"] = [oci_package(context, server, profile_name)]
     else:
         document["packages"] = [language_package(server, package) for package in server.packages]
     publisher: dict[str, Any] = {context.catalog.meta.namespace: catalog_extensions(context, server)}
@@ -190,9 +193,9 @@ def encoded_server_json(context: RenderContext, server: Server, profile_name: st
     """
     profile = derived.profile_named(context.catalog.meta, profile_name)
     tools = None if profile is None else derived.profile_tools(profile, server)
-    if tools is not None and len(tools) == len(server.tools):
+    if tools is not None and len(tools) == len(server.tools) and not derived.profile_sets_env(server, profile_name):
         return encoded_server_json(context, server)
-    return json_piece(server_json(context, server, tools))
+    return json_piece(server_json(context, server, tools, profile_name))
 
 
 def repository(url: str) -> dict[str, str]:
@@ -201,7 +204,7 @@ def repository(url: str) -> dict[str, str]:
     return {"url": url, "source": _FORGES.get(host, host or "unknown")}
 
 
-def oci_package(context: RenderContext, server: Server) -> dict[str, Any]:
+def oci_package(context: RenderContext, server: Server, profile_name: str | None = None) -> dict[str, Any]:
     """A container server as an `oci` package, pinned by digest and rewritten to the mirror when configured."""
     package: dict[str, Any] = {
         "registryType": "oci",
@@ -209,7 +212,7 @@ def oci_package(context: RenderContext, server: Server) -> dict[str, Any]:
         "transport": local_transport(server),
     }
     if server.env:
-        package["environmentVariables"] = [environment_variable(env) for env in server.env]
+        package["environmentVariables"] = [environment_variable(env, profile_name) for env in server.env]
     return package
 
 
@@ -245,13 +248,14 @@ def remote(server: Server) -> dict[str, Any]:
     return entry
 
 
-def environment_variable(env: EnvVar) -> dict[str, Any]:
-    """An `environmentVariables` item (KeyValueInput)."""
+def environment_variable(env: EnvVar, profile_name: str | None = None) -> dict[str, Any]:
+    """An `environmentVariables` item (KeyValueInput); its default is the one of the profile `profile_name`."""
     item: dict[str, Any] = {"name": env.name, "isRequired": env.required, "isSecret": env.secret}
     if env.description:
         item["description"] = env.description
-    if env.default is not None:
-        item["default"] = env.default
+    default = derived.env_default(env, profile_name)
+    if default is not None:
+        item["default"] = default
     return item
 
 

@@ -70,7 +70,7 @@ def upstream_registry(
         "$schema": UPSTREAM_SCHEMA,
         "version": FORMAT_VERSION,
         "meta": {"last_updated": last_updated(context)},
-        "data": {"servers": [server_json(context, s, _tools(profile, s)) for s in deployable(servers)]},
+        "data": {"servers": [server_json(context, s, _tools(profile, s), profile.name if profile else None) for s in deployable(servers)]},
     }
 
 
@@ -91,7 +91,7 @@ def legacy_registry(
         if server.kind == "remote":
             remotes[server.name] = _legacy_remote(context, server, tools)
         else:
-            containers[server.name] = _legacy_container(context, server, tools)
+            containers[server.name] = _legacy_container(context, server, tools, profile.name if profile else None)
     return {
         "version": FORMAT_VERSION,
         "last_updated": last_updated(context),
@@ -121,7 +121,7 @@ def _legacy_common(context: RenderContext, server: Server, tools: Sequence[Tool]
     return entry
 
 
-def _legacy_container(context: RenderContext, server: Server, tools: Sequence[Tool]) -> dict[str, Any]:
+def _legacy_container(context: RenderContext, server: Server, tools: Sequence[Tool], profile_name: str | None = None) -> dict[str, Any]:
     entry = _legacy_common(context, server, tools)
     # The legacy schema's image pattern has no room for a digest, so the tag reference is given.
     unpinned = server.model_copy(update={"digest": None})
@@ -131,7 +131,7 @@ def _legacy_container(context: RenderContext, server: Server, tools: Sequence[To
     if server.args:
         entry["args"] = list(server.args)
     if server.env:
-        entry["env_vars"] = [_legacy_env(env) for env in server.env]
+        entry["env_vars"] = [_legacy_env(env, profile_name) for env in server.env]
     if server.permissions is not None:
         entry["permissions"] = permissions(server)
     if server.provenance is not None:
@@ -149,15 +149,16 @@ def _legacy_remote(context: RenderContext, server: Server, tools: Sequence[Tool]
     return entry
 
 
-def _legacy_env(env: EnvVar) -> dict[str, Any]:
+def _legacy_env(env: EnvVar, profile_name: str | None) -> dict[str, Any]:
     item: dict[str, Any] = {
         "name": env.name,
         "description": _fit(env.description, _LEGACY_FIELD_DESCRIPTION, f"Value of {env.name}"),
         "required": env.required,
         "secret": env.secret,
     }
-    if env.default is not None:
-        item["default"] = env.default
+    default = derived.env_default(env, profile_name)
+    if default is not None:
+        item["default"] = default
     return item
 
 
@@ -189,11 +190,11 @@ def legacy_entry(context: RenderContext, server: Server, profile_name: str | Non
     """`"name":{...}` of the legacy maps as the catalog or a profile lists the server, or nothing when
     the format cannot hold it."""
     tools = _tools(derived.profile_named(context.catalog.meta, profile_name), server)
-    if profile_name is not None and len(tools) == len(server.tools):
+    if profile_name is not None and len(tools) == len(server.tools) and not derived.profile_sets_env(server, profile_name):
         return legacy_entry(context, server)  # the catalog's own entry: one piece, made once
     if not toolhive_tool_names(tools):
         return b""
-    entry = _legacy_remote(context, server, tools) if server.kind == "remote" else _legacy_container(context, server, tools)
+    entry = _legacy_remote(context, server, tools) if server.kind == "remote" else _legacy_container(context, server, tools, profile_name)
     return json_piece({server.name: entry})[1:-1]
 
 
