@@ -322,6 +322,19 @@ def test_env_added_to_a_server_shipped_without_env_is_refused(files: dict[str, b
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(("server", "posing_as"), [("sqlite", "fetch"), ("github", "fetch"), ("atlassian-remote", "fetch"), ("fetch", "ghost")])
+def test_a_server_under_another_name_is_refused(files: dict[str, bytes], variant: str, server: str, posing_as: str) -> None:
+    """A server's egress policy, permission profile and tool config select its pods by name: sqlite (no
+    network) or github (port 443) named fetch would get fetch-egress (every host, every port). A shipped
+    object exactly as shipped, under any other name, is refused."""
+    document = workload(files, variant, server)
+    assert review(policies(files)[variant], document) == []
+    document["metadata"]["name"] = posing_as
+    messages = expect_refused(policies(files)[variant], document, f"metadata.name must be {server}, the name registry profile production ships")
+    assert f"bundles/registries/production/servers/{server}/" in messages[0]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
 def test_a_value_the_profile_requires_cannot_be_dropped_or_changed(files: dict[str, bytes], variant: str) -> None:
     """github.yaml requires GITHUB_READ_ONLY=1 in production: the profile's folder sets it, admission holds it."""
     github = workload(files, variant, "github")

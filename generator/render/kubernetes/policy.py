@@ -3,8 +3,8 @@
 Current ToolHive operators dropped the typed MCPRegistry's `enforceServers`,
 and that only ever checked the image. The bundles enforce the whole profile
 with a Kubernetes ValidatingAdmissionPolicy (CEL, admissionregistration.k8s.io/v1):
-in the profile's namespace an MCPServer or MCPRemoteProxy is admitted only in
-the shape the profile ships for its image or URL (its `toolConfigRef`, args,
+in the profile's namespace an MCPServer or MCPRemoteProxy is admitted only under
+the name and in the shape the profile ships for its image or URL (its `toolConfigRef`, args,
 env, secrets, permission profile, pod template, ...), and an MCPToolConfig only
 exactly as the profile ships it. The shapes are the shipped objects' specs
 themselves, so a field the bundles start shipping is pinned with no change here.
@@ -244,6 +244,17 @@ def _shape_rules(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
     free = ", ".join(FREE_FIELDS)
     rules = [
         {
+            # The server's egress NetworkPolicy, permission profile and tool config find its pods by
+            # the workload's name (ToolHive labels them toolhive-name=<name>): a shape under another
+            # server's name would run with that server's reach.
+            "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, s.server == object.metadata.name)",
+            "messageExpression": "\"metadata.name must be \" + variables.shapes[0].server + \", the name registry profile "
+            f"{profile} ships this server under (its egress policy, permission profile and tool config select it by "
+            f"that name): {_bundle_hint(profile)}\"",
+            "message": f"metadata.name must be the name registry profile {profile} ships this server under: apply the "
+            "server's folder of the profile's bundle unchanged",
+        },
+        {
             "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, {_pinned('toolConfigRef')})",
             "messageExpression": "'toolConfigRef' in variables.shapes[0].spec ? \"spec.toolConfigRef must name \" + "
             "variables.shapes[0].spec.toolConfigRef.name + \", the MCPToolConfig registry profile "
@@ -274,8 +285,8 @@ def _shape_rules(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
         },
         {
             # The rules above may each be met by a different shape when servers share an image.
-            "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, s.spec.all(f, {_pinned_dynamic()}) && "
-            f"size({_UNSHIPPED}) == 0)",
+            "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, s.server == object.metadata.name && "
+            f"s.spec.all(f, {_pinned_dynamic()}) && size({_UNSHIPPED}) == 0)",
             "message": f"the object matches none of registry profile {profile}'s servers as a whole: apply one "
             "server's folder of the profile's bundle unchanged",
         },
