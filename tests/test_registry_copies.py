@@ -6,9 +6,11 @@ no one-server `versions` list (the version document wrapped in a ServerList). Th
 and Apache configurations answer the others from the one file, and compose the list, through
 the base's index. Proven here against the full output (`--hosting plain`, every document a
 file, each with the bytes builds before the cut wrote): every URL of the official API and its
-/v0 alias answers the same bytes from the cut output, the composed list with the headers of the
-file it replaces; a profile never answers for a server it leaves out; and the cut output holds
-no two identical lookup documents.
+/v0 alias, and each by its file's path (`.../index.json`), answers the same bytes from the cut
+output, the composed list with the headers of the file it replaces; every spelling of a lookup,
+and spellings that name no document, answer as under plain hosting (status, bytes, headers); a
+profile never answers for a server it leaves out; and the cut output holds no two identical
+lookup documents.
 """
 
 from __future__ import annotations
@@ -49,18 +51,17 @@ def lookup_documents(site: Path) -> dict[str, bytes]:
 
 
 def api_urls(path: str) -> list[str]:
-    """The URLs a document answers: the v0.1 lookup with the name's slash as %2F (and a trailing slash), its /v0 alias,
-    and for `latest` the old `GET /v0/servers/{name}`; the list's first page at `{base}v0.1/servers`."""
+    """The URLs a document answers: the v0.1 lookup with the name's slash as %2F (and a trailing slash, and its file's
+    name after it), its /v0 alias, and for `latest` the old `GET /v0/servers/{name}`; the list's first page at `{base}v0.1/servers`."""
     lookup = LOOKUP.match(path)
     if lookup is None:
         base = path.removesuffix("v0.1/servers/index.json")
         return [f"{base}v0.1/servers", f"{base}v0/servers"] if path.endswith("v0.1/servers/index.json") else [path]
     base, name, version = lookup["base"], quote(lookup["name"], safe=""), lookup["version"]
     tail = f"{name}/versions" + (f"/{version}" if version else "")
-    urls = [f"{base}v0.1/servers/{tail}", f"{base}v0.1/servers/{tail}/", f"{base}v0/servers/{tail}"]
-    if version is None:  # the list's own file name, served while it was a file everywhere
-        urls.append(f"{base}v0.1/servers/{tail}/index.json")
-    return urls + ([f"{base}v0/servers/{name}"] if version == "latest" else [])
+    # The file's own path too: a mirror copy, wget or any static-file client asks for it.
+    return [f"{base}v0.1/servers/{tail}", f"{base}v0.1/servers/{tail}/", f"{base}v0/servers/{tail}",
+            f"{base}v0.1/servers/{tail}/index.json"] + ([f"{base}v0/servers/{name}"] if version == "latest" else [])
 
 
 def versions_list(version_document: bytes) -> bytes:
@@ -154,7 +155,9 @@ def test_a_profile_never_answers_for_a_server_it_leaves_out(cut_site_url: str, d
         assert (default_site / f"v0.1/servers/{item.name}/versions/{item.version}/index.json").is_file()
         for url in (f"v0.1/servers/{name}/versions", f"v0.1/servers/{name}/versions/", f"v0.1/servers/{name}/versions/index.json",
                     f"v0/servers/{name}/versions", f"v0.1/servers/{name}/versions/latest",
-                    f"v0.1/servers/{name}/versions/{item.version}", f"v0/servers/{name}",
+                    f"v0.1/servers/{name}/versions/latest/index.json", f"v0.1/servers/{item.name}/versions/latest/index.json",
+                    f"v0.1/servers/{name}/versions/{item.version}", f"v0.1/servers/{name}/versions/{item.version}/index.json",
+                    f"v0/servers/{name}/versions/{item.version}/index.json", f"v0/servers/{name}",
                     f"v0.1/servers/{item.name}/versions/latest"):
             answer = requests.get(f"{cut_site_url}/{base}{url}", timeout=10)
             assert (answer.status_code, answer.json()) == (404, {"error": "Not found"}), (base, url)
@@ -165,17 +168,75 @@ def test_a_profile_never_answers_for_a_server_it_leaves_out(cut_site_url: str, d
                                  "registry/no-such/v0.1/servers/com.example.mcp%2Ffetch/versions",
                                  "registry/production/v0.1/servers/com.example.mcp%2Ffetch/versions/9.9.9",
                                  "registry/no-such/v0.1/servers/com.example.mcp%2Ffetch/versions/latest",
-                                 "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch%2Fextra/versions/latest"])
+                                 "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch%2Fextra/versions/latest",
+                                 "v0.1/servers/com.example.mcp%2Ffetch/versions/9.9.9/index.json",
+                                 "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch/versions/latest/index.json/extra",
+                                 "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch/versions/index.json/index.json",
+                                 "registry/no-such/v0.1/servers/com.example.mcp%2Ffetch/versions/latest/index.json"])
 def test_other_versions_and_bases_are_not_found(cut_site_url: str, url: str) -> None:
     answer = requests.get(f"{cut_site_url}/{url}", timeout=10)
     assert (answer.status_code, answer.json()) == (404, {"error": "Not found"}), url
 
 
+# What may follow `{base}v0.1/servers/<name>/versions[/<version>]` in a request: nothing, a slash, the
+# document's file name (how a mirror copy, wget or a static-file client names it), and forms that
+# name no document, which must stay a 404 wherever plain hosting answers 404.
+AFTER_A_LOOKUP = ("", "/", "/index.json", "/index.json/", "/index.json/extra", "/index.json/index.json", "/extra",
+                  "/extra/index.json", "//index.json")
+
+
+def lookup_requests(full_site: Path) -> list[str]:
+    """Every form of every lookup of the full output at every base, the profiles' answers for the
+    servers they leave out included (each server and version the site root has, under each profile)."""
+    lookups = sorted({(m["name"], m["version"]) for path in files(full_site) if (m := LOOKUP.match(path))},
+                     key=lambda lookup: (lookup[0], lookup[1] or ""))
+    urls = []
+    for base in BASES:
+        for name, version in lookups:
+            tail = "versions" + (f"/{version}" if version else "")
+            urls += [f"{base}v0.1/servers/{quote(name, safe='')}/{tail}{after}" for after in AFTER_A_LOOKUP]
+            urls += [f"{base}v0.1/servers/{name}/{tail}/index.json", f"{base}v0/servers/{quote(name, safe='')}/{tail}/index.json"]
+    return urls
+
+
+@pytest.fixture(scope="module", params=["nginx", "apache"])
+def cut_and_full_urls(request: pytest.FixtureRequest, default_site: Path, plain_site: Path,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """The default build and the `--hosting plain` one, each behind the same web server's shipped configuration."""
+    serving = nginx_serving if request.param == "nginx" else apache_serving
+    with (serving(default_site, tmp_path_factory.mktemp(f"cut-{request.param}")) as cut,
+          serving(plain_site, tmp_path_factory.mktemp(f"full-{request.param}")) as full):
+        yield cut, full
+
+
+def test_every_form_of_every_lookup_answers_as_plain_hosting(cut_and_full_urls: tuple[str, str], plain_site: Path) -> None:
+    """Status, bytes and headers (`comparable`) of each lookup URL, with and without its file's name and a trailing
+    slash, at the site root and under each profile: the query layer answers where the file was cut exactly as the
+    file does in the full output, and is a 404 wherever the full output is (a server the profile leaves out, a
+    suffix after the document's file, a version not listed)."""
+    cut, full = cut_and_full_urls
+    urls = lookup_requests(plain_site)
+    assert len(urls) > 3000 and any("/versions/latest/index.json" in url for url in urls)
+    different, statuses = [], set()
+    with requests.Session() as session:
+        # HEAD as in test_the_composed_list_has_the_headers_of_the_file_it_replaces: uncompressed.
+        heads = [("HEAD", url) for url in urls if url.endswith("/index.json")]
+        for method, url in [("GET", url) for url in urls] + heads:
+            answers = [session.request(method, f"{site}/{url}", timeout=10,
+                                       headers={"Accept-Encoding": "identity"} if method == "HEAD" else {}) for site in (cut, full)]
+            statuses.add(answers[1].status_code)
+            if len({(a.status_code, a.content, tuple(sorted(comparable(a).items()))) for a in answers}) > 1:
+                different.append((method, url, answers[0].status_code, answers[1].status_code))
+    assert different == []
+    assert statuses == {200, 404}
+
+
 # The composed list is answered at the moment it is asked for: only the shape of its date and tag is
 # the file's (nginx: "<mtime>-<length>", W/ when compressed; Apache: "<length>-<mtime>", -gzip when
 # compressed). Accept-Ranges is the one header a file has and the composed list has not: the
-# layer serves no byte ranges, which no registry client asks for; nor, under nginx, Vary in the
-# answer to HEAD, where nginx skips its compression for a Lua handler (docs/api.md).
+# layer serves no byte ranges, which no registry client asks for; nor Vary in the answer to HEAD,
+# for which neither server runs its compression under a Lua handler (docs/api.md; so HEAD is
+# compared uncompressed).
 def comparable(answer: requests.Response) -> dict[str, str]:
     shapes = {"date": lambda _: "<date>", "last-modified": lambda _: "<date>",
               "etag": lambda tag: re.sub(r"[0-9a-f]+", "<hex>", tag), "keep-alive": lambda _: "<connection>"}

@@ -93,7 +93,12 @@ local function lookup(r, profile)
     end
     -- Apache keeps what follows the first missing folder in path_info.
     local requested = r.filename .. (r.path_info or "")
-    local servers, ns, name, version = requested:match("^(.*)/([^/]+)/([^/]+)/versions/?([^/]*)/?$")
+    -- A version document asked for by its file's name: the lookup of that version.
+    local version_folder = requested:match("^(.*/versions/[^/]+)/index%.json$")
+    local servers, ns, name, version = (version_folder or requested):match("^(.*)/([^/]+)/([^/]+)/versions/?([^/]*)/?$")
+    if version_folder and not query.is_lookup(version, "/index.json") then
+        return 404
+    end
     local site, base = servers and servers:match("^(.*/)v0%.1/servers$"), ""
     if site and profile then
         site, base = site:match("^(.*/)(registry/[a-z0-9-]+/)$")

@@ -75,11 +75,14 @@ end
 function M.lookup(prefix)
     local relative = ngx.var.uri:sub(#prefix + 2)
     local found = ngx.var.uri:sub(1, #prefix + 1) == prefix .. "/" and ngx.re.match(relative,
-        [[^(registry/[a-z0-9-]+/)?v0\.1/servers/([^/]+/[^/]+)/versions(?:/([^/]+))?/?$]], "jo")
+        [[^(registry/[a-z0-9-]+/)?v0\.1/servers/([^/]+/[^/]+)/versions(?:/([^/]+))?(/index\.json|/?)$]], "jo")
     if not found then
         return ngx.exit(ngx.HTTP_NOT_FOUND)
     end
     local site, base, name, version = ngx.var.document_root .. prefix .. "/", found[1] or "", found[2], found[3] or nil
+    if not query.is_lookup(version, found[4]) then
+        return ngx.exit(ngx.HTTP_NOT_FOUND)
+    end
     if query.is_versions_list(version) then
         return send_versions(prefix, query.versions(site, base, name))
     end

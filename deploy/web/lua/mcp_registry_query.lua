@@ -382,6 +382,13 @@ function M.is_versions_list(version)
     return version == nil or version == "" or version == "index.json"
 end
 
+-- Whether {base}v0.1/servers/<name>/versions[/<version>]<after> names a lookup, `after` being
+-- what follows the version: "", "/" or the version document's own file name "/index.json".
+-- The list has no file inside it (`versions/index.json/index.json` is no document).
+function M.is_lookup(version, after)
+    return after ~= "/index.json" or not M.is_versions_list(version)
+end
+
 -- The lookups are files; only their one query parameter is checked. Returns nil when valid.
 function M.check_lookup(args)
     local errors = {}
