@@ -333,3 +333,34 @@ def test_a_failed_outer_signature_stops_before_the_archive_is_opened(runner, rel
     assert code == 1
     assert "signature does not match" in out
     assert "truncated or corrupt" not in out, "the unsigned bytes were never parsed"
+
+
+def test_verify_reports_a_resized_file_once_not_also_as_missing(runner, release, keys, tmp_path):
+    """A file refused on its size was never hashed: it is changed, not missing."""
+    with tarfile.open(release.tarball) as archive:
+        archive.extractall(tmp_path, filter="data")
+    (root,) = tmp_path.iterdir()
+    page = root / "index.html"
+    page.write_bytes(page.read_bytes() + b"<!-- edited -->")
+    code, out = verify(runner, root, "--pubkey", str(keys / "release.pub"))
+    assert code == 1
+    assert [line.removeprefix("Error: ") for line in out.splitlines() if "index.html" in line] == [
+        "index.html: size differs from the one SIZES lists (modified, or a decompression bomb)"], out
+    assert out.strip().endswith("NOT verified (1 problem(s))"), out
+
+
+def test_verify_reports_a_member_with_another_empty_header_size_once(runner, release, tmp_path):
+    """An empty member where SIZES lists bytes is refused on its header, not also called missing."""
+    target = tmp_path / release.tarball.name
+
+    def empty(copy, member, data):
+        if member.name == f"{member.name.split('/')[0]}/index.html":
+            member.size = 0
+            data = b""
+        _keep(copy, member, data)
+
+    _rewrite(release.tarball, target, empty)
+    code, out = verify(runner, target)
+    assert code == 1
+    assert "listed in SHA256SUMS but missing" not in out, out
+    assert "size differs from the one SIZES lists" in out, out
