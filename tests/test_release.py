@@ -364,3 +364,32 @@ def test_verify_reports_a_member_with_another_empty_header_size_once(runner, rel
     assert code == 1
     assert "listed in SHA256SUMS but missing" not in out, out
     assert "size differs from the one SIZES lists" in out, out
+
+
+def test_package_refuses_to_replace_a_release_of_the_same_version_with_other_bytes(runner, default_site, keys, tmp_path):
+    site, out = tmp_path / "site", tmp_path / "dist"
+    shutil.copytree(default_site, site)
+    command = ["package", "--site", str(site), "--out", str(out), "--key", str(keys / "release.key")]
+    result = runner.invoke(main, command)
+    assert result.exit_code == 0, result.output
+    released = {path.name: path.read_bytes() for path in out.iterdir()}
+    result = runner.invoke(main, command)
+    assert result.exit_code == 0, result.output  # the same bytes again: nothing to refuse
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == released
+
+    page = site / "index.html"
+    page.write_bytes(page.read_bytes().replace(b"</body>", b"<p>late edit</p></body>", 1))
+    result = runner.invoke(main, command)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    (tarball,) = (name for name in released if name.endswith(".tar.gz"))
+    assert result.output == (
+        f"Error: {out / tarball} already holds release 1.0.0 with other content: raise the catalog's version for a "
+        "new release, or pass --replace to overwrite this one (anyone holding the old one must be told)\n")
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == released, "nothing was written"
+
+    result = runner.invoke(main, [*command, "--replace"])
+    assert result.exit_code == 0, result.output
+    assert (out / tarball).read_bytes() != released[tarball]
+    code, output = verify(runner, out / tarball, "--pubkey", str(keys / "release.pub"))
+    assert code == 0, output
