@@ -67,8 +67,12 @@ def release_info(site: Path) -> ReleaseInfo:
     title, last_updated = catalog.get("title"), catalog.get("last_updated")
     if not isinstance(title, str) or not isinstance(last_updated, str):
         raise UsageError(f"{site}: {CATALOG_JSON} lacks the catalog title or last_updated: rebuild the site")
-    name = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "catalog"
-    return ReleaseInfo(name, title, catalog["version"], last_updated)
+    return ReleaseInfo(release_name(title), title, catalog["version"], last_updated)
+
+
+def release_name(title: str) -> str:
+    """The catalog's name in its release files: `<name>-<version>.tar.gz` holds the folder `<name>-<version>`."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "catalog"
 
 
 def site_files(site: Path) -> list[str]:
