@@ -287,10 +287,12 @@ def keygen(source: Path, quiet: bool, verbose: bool, prefix: Path) -> None:
               help="Folder for the tarball, SHA256SUMS and signatures.")
 @click.option("--key", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
               help="Secret key from `mcp-catalog keygen`; without it nothing is signed.")
-def package(source: Path, quiet: bool, verbose: bool, site: Path, out: Path, key: Path | None) -> None:
+@click.option("--replace", is_flag=True,
+              help="Overwrite a release of the same version in --out whose content differs (refused without it).")
+def package(source: Path, quiet: bool, verbose: bool, site: Path, out: Path, key: Path | None, replace: bool) -> None:
     """Pack the site into a reproducible tarball with checksums and signatures."""
     from generator.release.package import package_site
-    result = package_site(site, out, key)
+    result = package_site(site, out, key, replace)
     if not quiet:
         for path in (result.tarball, result.checksums, *result.signatures):
             click.echo(str(path))

@@ -171,18 +171,22 @@ def test_verify_rejects_changed_content(runner, release, tmp_path, case):
     assert out.strip().endswith("NOT verified (1 problem(s))"), out
 
 
-def test_verify_rejects_an_added_file(runner, release, tmp_path):
-    target = tmp_path / release.tarball.name
-    root = release.tarball.name.removesuffix(".tar.gz")
-
+def _adding(path: str):
+    """A `_rewrite` change that adds the 3-byte file `path` (with the release folder) after SHA256SUMS."""
     def add(copy, member, data):
         _keep(copy, member, data)
-        if member.name.endswith("SHA256SUMS"):
-            extra = tarfile.TarInfo(f"{root}/backdoor.js")
+        if member.name.endswith("/SHA256SUMS"):
+            extra = tarfile.TarInfo(path)
             extra.size = 3
             copy.addfile(extra, io.BytesIO(b"x=1"))
 
-    _rewrite(release.tarball, target, add)
+    return add
+
+
+def test_verify_rejects_an_added_file(runner, release, tmp_path):
+    target = tmp_path / release.tarball.name
+    root = release.tarball.name.removesuffix(".tar.gz")
+    _rewrite(release.tarball, target, _adding(f"{root}/backdoor.js"))
     code, out = verify(runner, target)
     assert code == 1
     assert f"{root}/backdoor.js: not listed in SIZES (added after the release was made)" in out
@@ -333,3 +337,142 @@ def test_a_failed_outer_signature_stops_before_the_archive_is_opened(runner, rel
     assert code == 1
     assert "signature does not match" in out
     assert "truncated or corrupt" not in out, "the unsigned bytes were never parsed"
+
+
+def test_verify_reports_a_resized_file_once_not_also_as_missing(runner, release, keys, tmp_path):
+    """A file refused on its size was never hashed: it is changed, not missing."""
+    with tarfile.open(release.tarball) as archive:
+        archive.extractall(tmp_path, filter="data")
+    (root,) = tmp_path.iterdir()
+    page = root / "index.html"
+    page.write_bytes(page.read_bytes() + b"<!-- edited -->")
+    code, out = verify(runner, root, "--pubkey", str(keys / "release.pub"))
+    assert code == 1
+    assert [line.removeprefix("Error: ") for line in out.splitlines() if "index.html" in line] == [
+        "index.html: size differs from the one SIZES lists (modified, or a decompression bomb)"], out
+    assert out.strip().endswith("NOT verified (1 problem(s))"), out
+
+
+def test_verify_reports_a_member_with_another_empty_header_size_once(runner, release, tmp_path):
+    """An empty member where SIZES lists bytes is refused on its header, not also called missing."""
+    target = tmp_path / release.tarball.name
+
+    def empty(copy, member, data):
+        if member.name == f"{member.name.split('/')[0]}/index.html":
+            member.size = 0
+            data = b""
+        _keep(copy, member, data)
+
+    _rewrite(release.tarball, target, empty)
+    code, out = verify(runner, target)
+    assert code == 1
+    assert "listed in SHA256SUMS but missing" not in out, out
+    assert "size differs from the one SIZES lists" in out, out
+
+
+def test_package_refuses_to_replace_a_release_of_the_same_version_with_other_bytes(runner, default_site, keys, tmp_path):
+    site, out = tmp_path / "site", tmp_path / "dist"
+    shutil.copytree(default_site, site)
+    command = ["package", "--site", str(site), "--out", str(out), "--key", str(keys / "release.key")]
+    result = runner.invoke(main, command)
+    assert result.exit_code == 0, result.output
+    released = {path.name: path.read_bytes() for path in out.iterdir()}
+    result = runner.invoke(main, command)
+    assert result.exit_code == 0, result.output  # the same bytes again: nothing to refuse
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == released
+
+    page = site / "index.html"
+    page.write_bytes(page.read_bytes().replace(b"</body>", b"<p>late edit</p></body>", 1))
+    result = runner.invoke(main, command)
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    (tarball,) = (name for name in released if name.endswith(".tar.gz"))
+    assert result.output == (
+        f"Error: {out / tarball} already holds release 1.0.0 with other content: raise the catalog's version for a "
+        "new release, or pass --replace to overwrite this one (anyone holding the old one must be told)\n")
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == released, "nothing was written"
+
+    result = runner.invoke(main, [*command, "--replace"])
+    assert result.exit_code == 0, result.output
+    assert (out / tarball).read_bytes() != released[tarball]
+    code, output = verify(runner, out / tarball, "--pubkey", str(keys / "release.pub"))
+    assert code == 0, output
+
+
+# --- the stock-tools runbook of the install pages ------------------------------------------
+
+RUNBOOK_PAGES = ("install/index.html", "registries/production/index.html", "registries/sandbox/index.html")
+
+
+def _stock_commands(site: Path, page: str) -> list[str]:
+    """The verify step's commands for machines without mcp-catalog, as the page shows them."""
+    import html5lib
+
+    document = html5lib.parse((site / page).read_text(), namespaceHTMLElements=False)
+    (pre,) = document.findall(".//li[@id='step-verify']//pre")
+    lines = "".join(pre.itertext()).splitlines()
+    return [line for line in lines if line and not line.startswith(("#", "mcp-catalog "))]
+
+
+def _far_side(release, keys, folder: Path) -> Path:
+    """A working folder as carried across the gap: dist/ with this release and an older one, release.pub."""
+    dist = folder / "dist"
+    dist.mkdir(parents=True)
+    for path in (release.tarball, release.checksums, *release.signatures):
+        shutil.copy(path, dist)
+    older = release.tarball.name.replace("-1.0.0.", "-0.9.0.")
+    shutil.copy(release.tarball, dist / older)  # a second release beside it: no command may match both
+    shutil.copy(release.tarball.with_name(release.tarball.name + ".minisig"), dist / f"{older}.minisig")
+    shutil.copy(keys / "release.pub", folder)
+    return folder
+
+
+def _run_runbook(commands: list[str], folder: Path, after_unpacking: str = "") -> subprocess.CompletedProcess:
+    """Run the commands one after the other as a user would, stopping at the first failure;
+    `after_unpacking` runs right after the command that unpacks the tarball."""
+    script = ["set -e"]
+    for command in commands:
+        script.append(command)
+        if "tar -x" in command and after_unpacking:
+            script.append(after_unpacking)
+    return subprocess.run(["bash", "-c", "\n".join(script)], cwd=folder, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
+def test_stock_runbook_passes_on_the_genuine_release(release, keys, default_site, tmp_path):
+    commands = _stock_commands(default_site, "install/index.html")
+    for page in RUNBOOK_PAGES[1:]:
+        assert _stock_commands(default_site, page) == commands, page
+    assert any(f"minisign -Vm dist/{release.tarball.name} " in command for command in commands), commands
+    result = _run_runbook(commands, _far_side(release, keys, tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert (tmp_path / "site" / "index.html").is_file()
+
+
+@pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
+def test_stock_runbook_refuses_a_tampered_tarball_before_unpacking(release, keys, default_site, tmp_path):
+    """A tarball that still unpacks, with an unlisted member added: its signature no longer matches."""
+    folder = _far_side(release, keys, tmp_path)
+    root = release.tarball.name.removesuffix(".tar.gz")
+    _rewrite(release.tarball, folder / "dist" / release.tarball.name, _adding(f"{root}/servers/github/extra.yaml"))
+    result = _run_runbook(_stock_commands(default_site, "install/index.html"), folder)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert not (folder / "site").exists(), "nothing is unpacked from a tarball whose signature fails"
+
+
+@pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
+def test_stock_runbook_notices_an_extra_file_in_the_unpacked_tree(release, keys, default_site, tmp_path):
+    folder = _far_side(release, keys, tmp_path)
+    result = _run_runbook(_stock_commands(default_site, "install/index.html"), folder,
+                          after_unpacking="echo 'x: 1' > servers/github/extra.yaml")  # in the site folder
+    assert (folder / "site" / "servers" / "github" / "extra.yaml").is_file()
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert "servers/github/extra.yaml" in result.stdout + result.stderr
+
+
+def test_readme_gives_the_runbook_commands(release, default_site):
+    """README's stock-tools sequence is the runbook's, with `<catalog>-<version>` for the release's name."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    root = release.tarball.name.removesuffix(".tar.gz")
+    commands = [command.replace(root, "<catalog>-<version>") for command in _stock_commands(default_site, "install/index.html")]
+    assert "\n".join(commands) in readme

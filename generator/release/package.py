@@ -67,8 +67,12 @@ def release_info(site: Path) -> ReleaseInfo:
     title, last_updated = catalog.get("title"), catalog.get("last_updated")
     if not isinstance(title, str) or not isinstance(last_updated, str):
         raise UsageError(f"{site}: {CATALOG_JSON} lacks the catalog title or last_updated: rebuild the site")
-    name = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "catalog"
-    return ReleaseInfo(name, title, catalog["version"], last_updated)
+    return ReleaseInfo(release_name(title), title, catalog["version"], last_updated)
+
+
+def release_name(title: str) -> str:
+    """The catalog's name in its release files: `<name>-<version>.tar.gz` holds the folder `<name>-<version>`."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "catalog"
 
 
 def site_files(site: Path) -> list[str]:
@@ -133,14 +137,19 @@ def source_date_epoch(info: ReleaseInfo) -> int:
         raise UsageError(f"last_updated {info.last_updated!r} is not an RFC 3339 time: rebuild the site") from None
 
 
-def package_site(site: Path, out: Path, key: Path | None) -> PackageResult:
+def package_site(site: Path, out: Path, key: Path | None, replace: bool = False) -> PackageResult:
     """Write `<name>-<version>.tar.gz` (holding SIZES first, see above), SHA256SUMS and, with a key,
-    both `.minisig` files into `out`."""
+    both `.minisig` files into `out`.
+
+    A tarball of the same name with other bytes is a release of this version already handed out
+    (perhaps signed and carried across the gap): two releases with one version cannot be told
+    apart, so it is replaced only with `replace`, and nothing is written otherwise. The same
+    bytes again are fine (the tarball is reproducible).
+    """
     info = release_info(site)
     files = site_files(site)
     sums = checksums_text(site, files).encode()
     root = f"{info.name}-{info.version}"
-    out.mkdir(parents=True, exist_ok=True)
     tarball = out / f"{root}.tar.gz"
     secret = minisign.read_secret_key(key) if key is not None else None
     contents = {relative: (site / relative).read_bytes() for relative in files}
@@ -155,11 +164,17 @@ def package_site(site: Path, out: Path, key: Path | None) -> PackageResult:
     sizes_signature = _signature(sizes, secret, info, SIZES)
     if sizes_signature is not None:
         head[SIZES + SIGNATURE_SUFFIX] = sizes_signature
-    tarball.write_bytes(release_tarball(root, head, contents, source_date_epoch(info)))
+    packed = release_tarball(root, head, contents, source_date_epoch(info))
+    if not replace and tarball.is_file() and tarball.read_bytes() != packed:
+        raise UsageError(f"{tarball} already holds release {info.version} with other content: raise the catalog's "
+                         "version for a new release, or pass --replace to overwrite this one (anyone holding the old "
+                         "one must be told)")
+    out.mkdir(parents=True, exist_ok=True)
+    tarball.write_bytes(packed)
     checksums = out / CHECKSUMS
     checksums.write_bytes(sums)
     signatures: list[Path] = []
-    for path, data in ((checksums, sums), (tarball, tarball.read_bytes())):
+    for path, data in ((checksums, sums), (tarball, packed)):
         signature = _signature(data, secret, info, path.name)
         if signature is not None:
             target = path.with_name(path.name + SIGNATURE_SUFFIX)

@@ -88,10 +88,18 @@ class Release:
     """Kind of problem -> the names of the members that have it, in archive order."""
     complete: bool = True
     """False when reading stopped early: files not reached are not reported missing."""
+    refused: set[str] = field(default_factory=set)
+    """Paths present in the release but not hashed (refused on their size, unreadable, a link):
+    each already has its problem, so SHA256SUMS does not call them missing too."""
 
     def flag(self, name: str, problem: str) -> None:
         """Note that the member `name` has `problem` (reported grouped, see `grouped`)."""
         self.flagged.setdefault(problem, []).append(name)
+
+    def refuse(self, relative: str, problem: str, name: str | None = None) -> None:
+        """Flag the file `relative` (shown as `name`) present but not hashed, because of `problem`."""
+        self.refused.add(relative)
+        self.flag(relative if name is None else name, problem)
 
     def stop(self, problem: str) -> None:
         """Note why reading stopped before the end."""
@@ -263,7 +271,7 @@ class _Reading:
         assert self.listing is not None
         refusal = _refusal(relative, member.size, self.listing, self.release)
         if refusal is not None:
-            self.release.flag(member.name, refusal)
+            self.release.refuse(relative, refusal, member.name)
             return self._skippable(archive, member)
         stream.allow(member.size)
         self.release.add(relative, _extracted(archive, member))
@@ -411,25 +419,25 @@ def _read_folder(folder: Path, key: minisign.PublicKey | None) -> Release:
             relative = path.relative_to(folder).as_posix()
             info = os.lstat(path)
             if stat.S_ISLNK(info.st_mode):
-                release.flag(f"{relative} -> {os.readlink(path)}", "symlink (releases hold regular files only)")
+                release.refuse(relative, "symlink (releases hold regular files only)", f"{relative} -> {os.readlink(path)}")
             elif stat.S_ISREG(info.st_mode):
                 if relative in _LISTS:
                     continue
                 listed = None if listing is None else listing.sizes.get(relative)
                 if listing is not None and listed is None:
-                    release.flag(relative, NOT_IN_SIZES)
+                    release.refuse(relative, NOT_IN_SIZES)
                     continue
                 if listed is not None and info.st_size != listed:
-                    release.flag(relative, OTHER_SIZE)
+                    release.refuse(relative, OTHER_SIZE)
                     continue
                 try:
                     with open(path, "rb") as handle:
                         if not release.add(relative, handle, listed):
-                            release.flag(relative, OTHER_SIZE)  # it changed while being read
+                            release.refuse(relative, OTHER_SIZE)  # it changed while being read
                 except OSError as error:
-                    release.flag(relative, f"cannot be read ({error.strerror}): give the user running mcp-catalog read access")
+                    release.refuse(relative, f"cannot be read ({error.strerror}): give the user running mcp-catalog read access")
             elif not stat.S_ISDIR(info.st_mode):
-                release.flag(relative, "device, FIFO or other special file")
+                release.refuse(relative, "device, FIFO or other special file")
         directories[:] = [d for d in directories if not Path(current, d).is_symlink()]
     return release
 
@@ -488,7 +496,8 @@ def _verify_file(data: bytes, signature_path: Path, key: minisign.PublicKey, pro
 
 
 def _check_checksums(release: Release) -> None:
-    """Each file read against SHA256SUMS; and, when the whole release was read, every listed file present."""
+    """Each file read against SHA256SUMS; and, when the whole release was read, every listed file present
+    (a file refused unread has its own problem already)."""
     listing = release.kept.get(CHECKSUMS)
     if listing is None:
         if release.complete:
@@ -504,7 +513,7 @@ def _check_checksums(release: Release) -> None:
     for relative, expected in sorted(listed.items()):
         actual = release.digests.get(relative)
         if actual is None:
-            if release.complete:
+            if release.complete and relative not in release.refused:
                 release.flag(relative, f"listed in {CHECKSUMS} but missing")
         elif actual != expected:
             release.flag(relative, "content differs from its checksum (modified or corrupted)")

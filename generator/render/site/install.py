@@ -16,6 +16,7 @@ from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.kubernetes.legacy import database_secret_name
 from generator.render.kubernetes.policy import policy_name
 from generator.render.kubernetes.profile import pgpass_secret_name, registry_resource_name
+from generator.release.package import release_name
 
 MIRROR_PLACEHOLDER = "registry.corp.example/mcp"
 
@@ -37,14 +38,25 @@ def _mirror(meta: CatalogMeta, mirror: str | None) -> str:
 
 
 def verify_step(meta: CatalogMeta) -> Step:
-    """Check the release before anything from it reaches the cluster."""
+    """Check the release before anything from it reaches the cluster.
+
+    The stock-tools commands name this release's tarball (dist/ may hold several), check its
+    signature before unpacking it, then hold the unpacked folder against the signed lists inside
+    it: `sha256sum -c` proves the listed files, the comparison with SIZES (every file but SIZES
+    and its signature, with its size) finds the files nobody listed, which `sha256sum -c` ignores.
+    """
+    tarball = f"dist/{release_name(meta.title)}-{meta.version}.tar.gz"
     return Step("verify", "Verify the release signature",
-                "Before anything from the release crosses into the cluster: check its minisign signature and checksums "
-                "with the public key you received out of band.",
-                f"mcp-catalog verify dist/*-{meta.version}.tar.gz --pubkey release.pub --not-older-than {meta.version}\n"
-                "# or with stock tools, then unpack: the next steps run in the unpacked site folder\n"
-                "minisign -Vm dist/SHA256SUMS -p release.pub\n"
-                "mkdir site && tar -xzf dist/*.tar.gz -C site --strip-components=1 && cd site && sha256sum -c ../dist/SHA256SUMS")
+                "Before anything from the release crosses into the cluster: check its minisign signatures, checksums "
+                "and file list with the public key you received out of band, and stop at the first command that fails.",
+                f"mcp-catalog verify {tarball} --pubkey release.pub --not-older-than {meta.version}\n"
+                "# or with stock tools: the tarball's signature, then unpack it (the next steps run in the site folder)\n"
+                "# and check the signed lists inside it: every listed file intact, no file they do not list\n"
+                f"minisign -Vm {tarball} -p release.pub\n"
+                f"mkdir site && tar -xzf {tarball} -C site --strip-components=1 && cd site\n"
+                "minisign -Vm SIZES -p ../release.pub && minisign -Vm SHA256SUMS -p ../release.pub\n"
+                "sha256sum -c --quiet SHA256SUMS\n"
+                "find . ! -type d ! -path ./SIZES ! -path ./SIZES.minisig -printf '%s  %P\\n' | LC_ALL=C sort -k 2 | diff SIZES -")
 
 
 def mirror_step(meta: CatalogMeta, mirror: str | None, profile: str | None) -> Step:
