@@ -1,8 +1,9 @@
 """The table "What each hosting mode answers" in docs/api.md, read from the file and checked cell by cell.
 
 Modes: the shipped nginx and Apache configs (the query layer) serving the default build, and a
-plain file server (nginx with nothing but `try_files $uri $uri/index.json`: what S3 or any static
-host does) serving a build for it (`--hosting plain`) and the default build. "exact" is
+plain file server (nginx with nothing but `try_files $uri $uri/index.json`: what any static
+server told to answer a folder with its `index.json` does; GitHub Pages, S3 website hosting and
+`python -m http.server` answer a folder with `index.html` only and serve no API path) serving a build for it (`--hosting plain`) and the default build. "exact" is
 compared with the official semantics applied in Python to every server the base lists;
 "wrong: ..." is checked to be the first page (and not the exact answer); "error N" is the status.
 """
