@@ -307,6 +307,28 @@ def test_a_value_a_profile_requires_shows_where_it_applies(default_site: Path) -
     assert re.search(r"GITHUB_READ_ONLY\s*no\s*no\s*in production: 1\s*Set to 1 to hide", text)
 
 
+def client_configs(site: Path, name: str) -> dict[str, dict]:
+    """The server page's MCP client configurations, by snippet id."""
+    page = (site / paths.server_page(name)).read_text()
+    found = re.findall(r'<pre[^>]*id="(snippet-client[^"]*)"[^>]*>(.*?)</pre>', page, re.S)
+    return {ident: json.loads(html.unescape(re.sub(r"<[^>]+>", "", text))) for ident, text in found}
+
+
+def test_a_profile_section_connects_clients_through_its_proxy(default_site: Path) -> None:
+    """A client in a profile's namespace goes through the server's ToolHive proxy there (the profile's
+    tools only; a remote server's credentials added from the Secret), never straight to the publisher
+    or to another namespace; the configuration outside a profile says it has every tool."""
+    remote = client_configs(default_site, "atlassian-remote")
+    assert remote["snippet-client-production"]["servers"]["atlassian-remote"] == {
+        "type": "sse", "url": "http://mcp-atlassian-remote-remote-proxy.mcp-production.svc.cluster.local:8080/sse"}
+    assert remote["snippet-client"]["servers"]["atlassian-remote"]["url"].startswith("https://mcp.atlassian.com/")
+    osv = client_configs(default_site, "osv")
+    assert osv["snippet-client-sandbox"]["servers"]["osv"]["url"] == "http://mcp-osv-proxy.mcp-sandbox.svc.cluster.local:8080/mcp"
+    assert osv["snippet-client"]["servers"]["osv"]["url"] == "http://mcp-osv-proxy.<your-namespace>.svc.cluster.local:8080/mcp"
+    text = page_text(default_site, "atlassian-remote")
+    assert "Straight to the publisher's endpoint: every tool, no profile's tool policy. In a profile's namespace, connect through its proxy" in text
+
+
 def test_secret_snippets_list_required_keys_and_comment_out_optional_ones(default_site: Path) -> None:
     text = page_text(default_site, "postgres-mcp-pro")
     assert (

@@ -53,6 +53,9 @@ class ProfileSteps:
     check_command: str
     required_env: list[tuple[str, str]]
     """(name, value) of the variables the profile requires a value of (`EnvVar.profiles`)."""
+    client_config: str
+    """An MCP client's entry for the profile's deployment: its proxy in the namespace, which applies
+    the profile's tool policy (and, for a remote server, forwards its credentials)."""
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,7 @@ def _profile_steps(server: Server, profile: RegistryProfile, secret_name: str) -
         apply_command=f"kubectl apply -k {folder}",
         check_command=f"kubectl -n {profile.namespace} get {resource} {server.name}",
         required_env=[(var.name, var.profiles[profile.name]) for var in server.env if profile.name in var.profiles],
+        client_config=_proxy_client_config(server, profile.namespace),
     )
 
 
@@ -197,8 +201,17 @@ def _thv_command(server: Server, cluster_image: str | None) -> str:
     return " \\\n  ".join(parts)
 
 
-def _client_config(server: Server, cluster_image: str | None, namespace: str) -> str:
-    """An MCP client configuration (VS Code `mcp.json` shape) with input placeholders for secrets."""
+def _proxy_client_config(server: Server, namespace: str) -> str:
+    """An MCP client configuration (VS Code `mcp.json` shape) for the server's proxy in `namespace`."""
+    url = k8s_server.proxy_service_url(server, namespace)
+    entry = {"type": "sse" if server.transport == "sse" else "http", "url": url}
+    return json_bytes({"servers": {server.name: entry}}, pretty=True).decode("utf-8")
+
+
+def _client_config(server: Server, cluster_image: str | None) -> str:
+    """An MCP client configuration (VS Code `mcp.json` shape) with input placeholders for secrets,
+    outside any profile: the publisher's endpoint, the image run locally, or the generic bundle's
+    proxy in the reader's namespace."""
     inputs: list[dict[str, object]] = []
     entry: dict[str, object]
     if server.kind == "remote" and server.remote is not None:
@@ -207,7 +220,7 @@ def _client_config(server: Server, cluster_image: str | None, namespace: str) ->
             inputs.append({"type": "promptString", "id": _input_id(header.name), "description": header.description
                            or header.name, "password": header.secret})
             headers[header.name] = "${input:" + _input_id(header.name) + "}"
-        entry = {"type": "http", "url": server.remote.url}
+        entry = {"type": "sse" if server.transport == "sse" else "http", "url": server.remote.url}
         if headers:
             entry["headers"] = headers
     elif server.transport == "stdio":
@@ -223,9 +236,7 @@ def _client_config(server: Server, cluster_image: str | None, namespace: str) ->
         if env:
             entry["env"] = env
     else:
-        path = "sse" if server.transport == "sse" else "mcp"
-        kind = "sse" if server.transport == "sse" else "http"
-        entry = {"type": kind, "url": f"http://mcp-{server.name}-proxy.{namespace}.svc.cluster.local:8080/{path}"}
+        return _proxy_client_config(server, "<your-namespace>")
     document = {"inputs": inputs, "servers": {server.name: entry}}
     return json_bytes(document, pretty=True).decode("utf-8")
 
@@ -268,7 +279,7 @@ def deploy_plan(context: RenderContext, server: Server, placements: list[Placeme
         manifest=bundle_text(context, server),
         check_commands=[f"kubectl -n <your-namespace> get {resource} {server.name}"],
         thv_command=_thv_command(server, cluster_image),
-        client_config=_client_config(server, cluster_image, placements[0].namespace if placements else "<namespace>"),
+        client_config=_client_config(server, cluster_image),
         tool_count=len(server.tools),
         secret_vars=[env.name for env in server.env if env.secret],
     )
