@@ -211,7 +211,8 @@ def _incremental(report: BuildReport) -> str:
     """", 2 servers rendered, 40 files written" when the cache spared work, else nothing."""
     if report.rendered_servers == report.servers and report.written == report.files:
         return ""
-    return f"; {report.rendered_servers} servers rendered, {report.written} files written"
+    servers = "1 server" if report.rendered_servers == 1 else f"{report.rendered_servers} servers"
+    return f"; {servers} rendered, {report.written} files written"
 
 
 @main.command()
@@ -343,8 +344,16 @@ def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path, image_mirro
     if not quiet:
         for reference in report.unmatched:
             click.echo(f"warning: {reference} matches no server in {source}", err=True)
+        images = [label for label in report.pinned if label.startswith("toolhive.images.")]
+        pinned = _counted(len(report.pinned) - len(images), "server")
+        if images:
+            pinned += f" and {_counted(len(images), 'ToolHive image')} ({', '.join(images)})"
         click.echo(
-            f"pinned {len(report.pinned)} servers, {len(report.unchanged)} already pinned, "
-            f"{len(report.unmatched)} unmatched digests",
+            f"pinned {pinned}, {len(report.unchanged)} already pinned, {_counted(len(report.unmatched), 'unmatched digest')}",
             err=True,
         )
+
+
+def _counted(count: int, noun: str) -> str:
+    """"1 server", "2 servers"."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

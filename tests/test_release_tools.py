@@ -97,6 +97,15 @@ def test_pin_records_digests_from_skopeo_digestfile(runner, default_source_copy,
     assert "pinned 0 servers, 2 already pinned" in again.stderr
 
 
+def test_pin_counts_servers_and_toolhive_images_apart(runner, default_source_copy, tmp_path):
+    digests = tmp_path / "digests.txt"
+    digests.write_text(f"{'sha256:' + 'e' * 64} ghcr.io/stacklok/toolhive/operator:v0.44.0\n"
+                       f"{'sha256:' + 'f' * 64} docker.io/mcp/time:latest\n")
+    result = runner.invoke(main, ["pin", "--source", str(default_source_copy), "--digests", str(digests)])
+    assert result.exit_code == 0, result.output
+    assert "pinned 1 server and 1 ToolHive image (toolhive.images.operator), 0 already pinned, 0 unmatched digests" in result.stderr
+
+
 def test_pin_refuses_malformed_digest_lines(runner, default_source_copy, tmp_path):
     digests = tmp_path / "digests.txt"
     digests.write_text("sha256:short ghcr.io/x/y:1\n\nnot a line at all\n")

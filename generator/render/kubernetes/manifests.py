@@ -131,8 +131,10 @@ def _scalar(text: str) -> str:
 
 
 def comment_safe(text: str) -> str:
-    """`text` reduced to characters that cannot end a YAML comment or fake a directive."""
-    return re.sub(r"[^A-Za-z0-9 _.:/()<>+=,@\\-]", "?", text)
+    """`text` with every character that could end a YAML comment (a line break of any kind, control
+    characters, anything beyond printable ASCII) replaced by `?`: the comment then runs to the end of
+    its line, so no source value can start a key, a document or a directive after it."""
+    return re.sub(r"[^ -~]", "?", text)
 
 
 def header(catalog_version: str, source: str, note: str = "") -> str:
