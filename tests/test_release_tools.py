@@ -222,6 +222,25 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     ]
 
 
+def test_diff_of_a_release_this_version_cannot_read_says_what_it_left_out(runner, default_site, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(default_site, old)
+    document = json.loads((old / "api/v1/catalog.json").read_text())
+    document["servers"][0]["field_of_a_later_version"] = True
+    (old / "api/v1/catalog.json").write_text(json.dumps(document))
+    result = runner.invoke(main, ["diff", str(old), str(default_site)])
+    assert result.exit_code == 0, result.output
+    assert _group(result.output.splitlines(), "  catalog-wide:") == [
+        f"which servers and tools each profile admits was not compared: release 1.0.0's server "
+        f"{document['servers'][0]['name']} does not read as this version's (field_of_a_later_version: "
+        "Extra inputs are not permitted)"
+    ]
+    document["catalog"]["registries"] = [{"namespace": "no-name"}]
+    (old / "api/v1/catalog.json").write_text(json.dumps(document))
+    refused = runner.invoke(main, ["diff", str(old), str(default_site)])
+    assert refused.exit_code == 1 and "catalog.registries[].name" in refused.output
+
+
 def test_pin_records_digests_from_skopeo_digestfile(runner, default_source_copy, tmp_path):
     digests = tmp_path / "digests.txt"
     osv_digest, time_digest = "sha256:" + "a" * 64, "sha256:" + "b" * 64

@@ -134,8 +134,12 @@ def _checked_document(raw: bytes, where: str) -> dict[str, Any]:
         or not isinstance(catalog, dict)
         or not isinstance(catalog.get("version"), str)
         or not all(isinstance(s, dict) and isinstance(s.get("name"), str) for s in servers)
+        or not isinstance(catalog.get("registries", []), list)
+        or not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in catalog.get("registries", []))
     ):
-        raise UsageError(f"{where}: not a catalog document (expected catalog.version and servers[].name)")
+        raise UsageError(
+            f"{where}: not a catalog document (expected catalog.version, servers[].name and catalog.registries[].name)"
+        )
     return document
 
 
@@ -276,7 +280,7 @@ def _profile_changes(old: dict[str, Any], new: dict[str, Any], catalog_changes: 
     """Per registry profile: its changed fields, then the servers and tools it now admits or withholds."""
     before = {p["name"]: p for p in old["catalog"].get("registries") or []}
     after = {p["name"]: p for p in new["catalog"].get("registries") or []}
-    old_admitted, new_admitted = _admitted(old, catalog_changes), _admitted(new, catalog_changes)
+    admitted = _admissions(old, new, catalog_changes)
     result = []
     for name in [*after, *(n for n in before if n not in after)]:
         if name not in after:
@@ -290,33 +294,58 @@ def _profile_changes(old: dict[str, Any], new: dict[str, Any], catalog_changes: 
                     if key != "name"
                     for item in _field_changes(key, before[name].get(key), after[name].get(key))
                 ]
-            if old_admitted is not None and new_admitted is not None:
-                changes += _admission_changes(old_admitted.get(name, {}), new_admitted[name], _tool_names_by_server(new))
+            if admitted is not None:
+                changes += _admission_changes(admitted[0].get(name, {}), admitted[1][name], _tool_names_by_server(new))
         if changes:
             result.append(ProfileChange(name, changes))
     return result
 
 
-def _admitted(document: dict[str, Any], catalog_changes: list[str]) -> dict[str, dict[str, list[str]]] | None:
-    """Per profile, each admitted server's kept tools, by the build's own rules; None (with a note
-    in `catalog_changes`) when the release's document does not read as this generator's models."""
-    try:
-        meta = CatalogMeta.model_validate(document["catalog"])
-        servers = [Server.model_validate({k: v for k, v in s.items() if k != "overview"}) for s in document["servers"]]
-    except ValidationError as exc:
-        catalog_changes.append(
-            f"which servers and tools each profile admits was not compared: release {document['catalog']['version']}'s "
-            f"catalog document does not read as this version's ({exc.error_count()} errors, first: {exc.errors()[0]['loc']})"
-        )
-        return None
-    return {
-        profile.name: {
-            server.name: [tool.name for tool in derived.profile_tools(profile, server)]
-            for server in servers
-            if derived.admits(meta, profile, server)
-        }
-        for profile in meta.registries
-    }
+# What, besides a server's own record, decides which profiles admit it and which tools they keep
+# (`derived.admits` reads the review's expiry against `last_updated`).
+ADMISSION_INPUTS = ("registries", "last_updated")
+
+Admitted = dict[str, dict[str, list[str]]]
+"""Per profile, each admitted server's kept tools."""
+
+
+def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> tuple[Admitted, Admitted] | None:
+    """Each release's admissions by the build's own rules, for every server whose result may differ
+    (all of them when a profile or the catalog date changed, else the servers whose records did);
+    None, with a note in `notes`, when a release's document does not read as this version's models.
+    A record both releases share is validated once (validation is most of the cost)."""
+    records = ({s["name"]: s for s in old["servers"]}, {s["name"]: s for s in new["servers"]})
+    names = set(records[0]) | set(records[1])
+    if all(old["catalog"].get(key) == new["catalog"].get(key) for key in ADMISSION_INPUTS):
+        names = {name for name in names if records[0].get(name) != records[1].get(name)}
+    models: dict[str, Server] = {}
+    results = []
+    for document, release in ((old, records[0]), (new, records[1])):
+        where = "catalog"
+        try:
+            meta = CatalogMeta.model_validate(document["catalog"])
+            servers = []
+            for name in sorted(names & set(release)):
+                where = f"server {name}"
+                if name not in models or records[0].get(name) != release[name]:
+                    models[name] = Server.model_validate({k: v for k, v in release[name].items() if k != "overview"})
+                servers.append(models[name])
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            notes.append(
+                f"which servers and tools each profile admits was not compared: release {document['catalog']['version']}'s "
+                f"{where} does not read as this version's ({'.'.join(map(str, error['loc']))}: {error['msg']})"
+            )
+            return None
+        results.append({
+            profile.name: {
+                server.name: [tool.name for tool in derived.profile_tools(profile, server)]
+                for server in servers
+                if derived.admits(meta, profile, server)
+            }
+            for profile in meta.registries
+        })
+    return results[0], results[1]
 
 
 def _tool_names_by_server(document: dict[str, Any]) -> dict[str, set[str]]:
