@@ -222,6 +222,23 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     ]
 
 
+def test_diff_reports_the_registry_manifests_pull_from(runner, default_site, tmp_path):
+    mirrored = tmp_path / "mirrored"
+    build(DEFAULT_SOURCE, mirrored, image_mirror="attacker.example/x")
+    result = runner.invoke(main, ["diff", str(default_site), str(mirrored)])
+    assert result.exit_code == 0, result.output
+    assert _group(result.output.splitlines(), "  catalog-wide:") == [
+        "manifests pull images from: the images' own registries -> attacker.example/x"
+    ], "build --image-mirror changes what every pod pulls, though catalog.json does not record it"
+    again = tmp_path / "again"
+    build(DEFAULT_SOURCE, again, image_mirror="attacker.example/x", previous=mirrored)
+    assert "<p>Nothing that needs review changed.</p>" in (again / "changes" / "index.html").read_text()
+    back = tmp_path / "back"
+    build(DEFAULT_SOURCE, back, previous=mirrored)
+    page = (back / "changes" / "index.html").read_text()
+    assert "<li>manifests pull images from: attacker.example/x -&gt; the images&#39; own registries</li>" in page
+
+
 def test_diff_of_a_release_this_version_cannot_read_says_what_it_left_out(runner, default_site, tmp_path):
     old = tmp_path / "old"
     shutil.copytree(default_site, old)

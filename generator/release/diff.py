@@ -28,8 +28,8 @@ from pydantic import ValidationError
 
 from generator import derived
 from generator.errors import UsageError
-from generator.models import CatalogMeta, Server
-from generator.paths import CATALOG_JSON
+from generator.models import IMAGE_REF, CatalogMeta, Server
+from generator.paths import CATALOG_JSON, mirror_list
 
 
 @dataclass(frozen=True)
@@ -95,30 +95,76 @@ class ReleaseDiff:
 MAX_CATALOG_BYTES = 512 << 20
 
 
+MAPPING = mirror_list("mapping.txt")
+PULLED_FROM = "pulled_from"
+"""The document key `read_release_catalog` and `with_pulled_from` add: the registries the release's
+manifests pull images from (its image mirror, "" for the images' own registries), as the release's
+`mirror/mapping.txt` shows them. catalog.json cannot say it: `build --image-mirror` overrides
+catalog.yaml's `image_mirror` without changing the document."""
+
+
 def read_release_catalog(target: Path) -> dict[str, Any]:
-    """The normalised catalog document of a release tarball or site folder."""
+    """The normalised catalog document of a release tarball or site folder, with the registries its
+    manifests pull from (`PULLED_FROM`) when the release holds its `mirror/mapping.txt`."""
     if target.is_dir():
         document = target / CATALOG_JSON
         if not document.is_file() or document.is_symlink():
             raise UsageError(f"{target} is not a built site ({CATALOG_JSON} is missing)")
         if document.stat().st_size > MAX_CATALOG_BYTES:
             raise UsageError(f"{document} is larger than any catalog document: not an mcp-catalog release")
-        return _checked_document(document.read_bytes(), str(document))
+        result = _checked_document(document.read_bytes(), str(document))
+        mapping = target / MAPPING
+        if mapping.is_file() and not mapping.is_symlink() and mapping.stat().st_size <= MAX_CATALOG_BYTES:
+            result[PULLED_FROM] = _pulled_from(mapping.read_bytes())
+        return result
     if not target.is_file():
         raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
+    found: dict[str, bytes] = {}
     try:
         with tarfile.open(target, mode="r:gz") as archive:
             for member in archive.getmembers():
-                parts = PurePosixPath(member.name).parts
-                if member.isfile() and not member.issparse() and "/".join(parts[1:]) == CATALOG_JSON:
+                path = "/".join(PurePosixPath(member.name).parts[1:])
+                if member.isfile() and not member.issparse() and path in (CATALOG_JSON, MAPPING) and path not in found:
                     if member.size > MAX_CATALOG_BYTES:
-                        break
+                        if path == CATALOG_JSON:
+                            break
+                        continue  # not our mapping: the pull registries are left uncompared
                     handle = archive.extractfile(member)
                     assert handle is not None
-                    return _checked_document(handle.read(), f"{target}:{member.name}")
+                    found[path] = handle.read()
+                    if path == CATALOG_JSON:
+                        where = f"{target}:{member.name}"
+                if len(found) == 2:
+                    break
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise UsageError(f"{target}: cannot read the release ({exc}); run `mcp-catalog verify` on it") from None
-    raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
+    if CATALOG_JSON not in found:
+        raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
+    result = _checked_document(found[CATALOG_JSON], where)
+    if MAPPING in found:
+        result[PULLED_FROM] = _pulled_from(found[MAPPING])
+    return result
+
+
+def with_pulled_from(document: dict[str, Any], image_mirror: str | None) -> dict[str, Any]:
+    """A document being built, with the registry its manifests pull from (the build's `--image-mirror`,
+    else catalog.yaml's `image_mirror`), as `read_release_catalog` reads it back from the release."""
+    return {**document, PULLED_FROM: [(image_mirror or document["catalog"].get("image_mirror") or "").rstrip("/")]}
+
+
+def _pulled_from(mapping: bytes) -> list[str]:
+    """The registries `source=pulled` lines pull from: the mirror each pulled reference puts in front
+    of the source's repository path (`derived.mirror_reference` in reverse), "" for a source pulled as is."""
+    registries = set()
+    for line in mapping.decode("utf-8", errors="replace").splitlines():
+        source, _, pulled = line.partition("=")
+        if source == pulled or not IMAGE_REF.fullmatch(source):
+            registries.add("" if source == pulled else pulled)
+            continue
+        parts, digest = derived.image_parts(source), IMAGE_REF.fullmatch(source).group("digest")  # type: ignore[union-attr]
+        tail = f"/{parts.path}:{parts.tag}" + (f"@{digest}" if digest else "")
+        registries.add(pulled.removesuffix(tail) if pulled.endswith(tail) else pulled)
+    return sorted(registries)
 
 
 def _checked_document(raw: bytes, where: str) -> dict[str, Any]:
@@ -150,7 +196,7 @@ def diff_releases(old: dict[str, Any], new: dict[str, Any]) -> ReleaseDiff:
     result = ReleaseDiff(old["catalog"]["version"], new["catalog"]["version"])
     result.added = sorted(set(after) - set(before))
     result.removed = sorted(set(before) - set(after))
-    result.catalog = _catalog_changes(old["catalog"], new["catalog"])
+    result.catalog = _catalog_changes(old, new)
     result.profiles = _profile_changes(old, new, result.catalog)
     for name in sorted(set(before) & set(after)):
         if before[name].get("status") != "deprecated" and after[name].get("status") == "deprecated":
@@ -256,7 +302,10 @@ CATALOG_FIELDS = ("image_mirror", "toolhive")
 def _catalog_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     changes = []
     for key in CATALOG_FIELDS:
-        changes += _field_changes(key, old.get(key), new.get(key))
+        changes += _field_changes(key, old["catalog"].get(key), new["catalog"].get(key))
+    if PULLED_FROM in old and PULLED_FROM in new and old[PULLED_FROM] != new[PULLED_FROM]:
+        shown = [", ".join(r or "the images' own registries" for r in d[PULLED_FROM]) for d in (old, new)]
+        changes.append(f"manifests pull images from: {shown[0]} -> {shown[1]}")
     return changes
 
 
