@@ -2,9 +2,11 @@
 
 Each release is read from its normalised `api/v1/catalog.json`, out of a tarball (without
 extracting) or a site folder; that document holds catalog.yaml's settings as well as every
-server, so everything below is decided from the two releases alone. Reported, in three groups:
+server, and the release's `mirror/mapping.txt` tells which registry its manifests pull from, so
+everything below is decided from the two releases alone. Reported, in three groups:
 
-- catalog-wide: the image mirror, the ToolHive images, charts and pull secrets;
+- catalog-wide: the image mirror (catalog.yaml's and the one the manifests use), the ToolHive
+  images, charts and pull secrets;
 - per registry profile: new and removed profiles, every changed selection or policy field, and
   the effect a reviewer signs: the servers the profile now admits or no longer admits and, per
   server it keeps admitting, the tools it now keeps or withholds (worked out with the same rules
