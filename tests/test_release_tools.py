@@ -113,13 +113,13 @@ def test_diff_reports_a_profile_opened_up_and_a_swapped_toolhive_image(runner, o
     assert "none that need review" not in result.output
     lines = result.output.splitlines()
     assert _group(lines, "  catalog-wide:") == [
-        'toolhive.images.operator: "ghcr.io/stacklok/toolhive/operator:v0.44.0" -> "ghcr.io/attacker/operator"'
+        'toolhive.images.operator: ghcr.io/stacklok/toolhive/operator:v0.44.0 -> ghcr.io/attacker/operator'
     ]
     production = _group(lines, "  profile: production")
     assert production[:3] == [
-        'include.tiers: new "community"',
+        'include.tiers: new community',
         "approved_only: true -> false",
-        'tools.exclude_annotations: removed "destructiveHint"',
+        'tools.exclude_annotations: removed destructiveHint',
     ]
     admitted = [item for item in production if item.startswith("now admits ")]
     assert len(admitted) == 18, "production goes from 8 servers to 26"
@@ -134,7 +134,7 @@ def test_diff_json_carries_the_catalog_and_profile_changes(runner, opened_produc
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["catalog"] == [
-        'toolhive.images.operator: "ghcr.io/stacklok/toolhive/operator:v0.44.0" -> "ghcr.io/attacker/operator"'
+        'toolhive.images.operator: ghcr.io/stacklok/toolhive/operator:v0.44.0 -> ghcr.io/attacker/operator'
     ]
     (production,) = document["profiles"]
     assert production["name"] == "production"
@@ -151,7 +151,7 @@ def test_changes_page_and_feed_show_catalog_and_profile_changes(opened_productio
     page = (site / "changes" / "index.html").read_text()
     html5lib.HTMLParser(strict=True).parse(page)
     assert '<h2 id="catalog-wide">Catalog-wide</h2>' in page
-    assert "<li>toolhive.images.operator: &#34;ghcr.io/stacklok/toolhive/operator:v0.44.0&#34; -&gt; &#34;ghcr.io/attacker/operator&#34;</li>" in page
+    assert "<li>toolhive.images.operator: ghcr.io/stacklok/toolhive/operator:v0.44.0 -&gt; ghcr.io/attacker/operator</li>" in page
     assert '<h3 id="profile-production"><a href="../registries/production/index.html">production</a></h3>' in page
     assert "<li>approved_only: true -&gt; false</li>" in page
     assert "<li>now admits filesystem (tools kept: create_directory, " in page
