@@ -37,7 +37,7 @@ from generator.output import (
     survey_spare,
 )
 from generator.processes import worker_pool
-from generator.release.diff import diff_releases, read_release_catalog
+from generator.release.diff import diff_releases, read_release_catalog, with_pulled_from
 from generator.render.kubernetes import bundles
 from generator.render.api import documents as catalog_api
 from generator.render.api import catalog_json
@@ -188,7 +188,8 @@ def _build(
     validated = _read(source_dir, cache_dir, strict=strict, use_cache=use_cache)
     changes = None
     if previous is not None:  # read before anything is written: a bad release must not cost the old site
-        changes = diff_releases(read_release_catalog(previous), catalog_document(validated.catalog))
+        current = with_pulled_from(catalog_document(validated.catalog), image_mirror)
+        changes = diff_releases(read_release_catalog(previous), current)
     context = RenderContext(validated.catalog, templates=templates, image_mirror=image_mirror, hosting=hosting,
                             changes=changes, compiled_templates=_compiled_templates(cache_dir) if use_cache else None)
     clock.lap("load and validate")

@@ -70,6 +70,194 @@ def test_diff_of_identical_releases_says_so(runner, default_site):
     assert result.output == "Changes from 1.0.0 to 1.0.0: none that need review\n"
 
 
+def _opened_production(source):
+    """The reviewer's scenario: only catalog.yaml changes, production's policy opened up and the
+    ToolHive operator image swapped for an attacker's."""
+    catalog = (source / "catalog.yaml").read_text()
+    opened = catalog.replace(
+        "      tiers: [validated]\n    approved_only: true\n    tools:\n      exclude_annotations: [destructiveHint]\n",
+        "      tiers: [validated, community]\n",
+    ).replace("operator: ghcr.io/stacklok/toolhive/operator:v0.44.0", "operator: ghcr.io/attacker/operator")
+    assert opened.count("attacker") == 1 and "approved_only" not in opened
+    (source / "catalog.yaml").write_text(opened.replace("version: 1.0.0", "version: 1.1.0"))
+
+
+@pytest.fixture
+def opened_production(tmp_path, default_site):
+    from generator.release.package import package_site
+
+    new_source = tmp_path / "new-src"
+    shutil.copytree(DEFAULT_SOURCE, new_source)
+    _opened_production(new_source)
+    build(new_source, tmp_path / "new", previous=default_site)  # the changes page and feed too
+    old_tar = package_site(default_site, tmp_path / "d1", None).tarball
+    new_tar = package_site(tmp_path / "new", tmp_path / "d2", None).tarball
+    return old_tar, new_tar
+
+
+def _group(lines, header):
+    """The "    - " items under one header line of the text report."""
+    start = lines.index(header) + 1
+    items = []
+    for line in lines[start:]:
+        if not line.startswith("    - "):
+            break
+        items.append(line[6:])
+    return items
+
+
+def test_diff_reports_a_profile_opened_up_and_a_swapped_toolhive_image(runner, opened_production):
+    old_tar, new_tar = opened_production
+    result = runner.invoke(main, ["diff", str(old_tar), str(new_tar)])
+    assert result.exit_code == 0, result.output
+    assert "none that need review" not in result.output
+    lines = result.output.splitlines()
+    assert _group(lines, "  catalog-wide:") == [
+        'toolhive.images.operator: ghcr.io/stacklok/toolhive/operator:v0.44.0 -> ghcr.io/attacker/operator'
+    ]
+    production = _group(lines, "  profile: production")
+    assert production[:3] == [
+        'include.tiers: new community',
+        "approved_only: true -> false",
+        'tools.exclude_annotations: removed destructiveHint',
+    ]
+    admitted = [item for item in production if item.startswith("now admits ")]
+    assert len(admitted) == 18, "production goes from 8 servers to 26"
+    assert "now admits filesystem (tools kept: create_directory, directory_tree, edit_file, " in "\n".join(admitted)
+    assert "github: now keeps tool delete_file" in production, "a destructive tool production withheld"
+    assert "profile: sandbox" not in result.output, "sandbox's servers and tools did not change"
+
+
+def test_diff_json_carries_the_catalog_and_profile_changes(runner, opened_production):
+    old_tar, new_tar = opened_production
+    result = runner.invoke(main, ["diff", str(old_tar), str(new_tar), "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.stdout)
+    assert document["catalog"] == [
+        'toolhive.images.operator: ghcr.io/stacklok/toolhive/operator:v0.44.0 -> ghcr.io/attacker/operator'
+    ]
+    (production,) = document["profiles"]
+    assert production["name"] == "production"
+    assert "approved_only: true -> false" in production["changes"]
+    assert sum(item.startswith("now admits ") for item in production["changes"]) == 18
+    assert document["added"] == document["removed"] == document["changed"] == []
+
+
+def test_changes_page_and_feed_show_catalog_and_profile_changes(opened_production, tmp_path):
+    import feedparser
+    import html5lib
+
+    site = tmp_path / "new"
+    page = (site / "changes" / "index.html").read_text()
+    html5lib.HTMLParser(strict=True).parse(page)
+    assert '<h2 id="catalog-wide">Catalog-wide</h2>' in page
+    assert "<li>toolhive.images.operator: ghcr.io/stacklok/toolhive/operator:v0.44.0 -&gt; ghcr.io/attacker/operator</li>" in page
+    assert '<h3 id="profile-production"><a href="../registries/production/index.html">production</a></h3>' in page
+    assert "<li>approved_only: true -&gt; false</li>" in page
+    assert "<li>now admits filesystem (tools kept: create_directory, " in page
+    assert "<li>github: now keeps tool delete_file</li>" in page
+    assert 'id="profile-sandbox"' not in page
+    feed = feedparser.parse((site / "reviews" / "changes.atom").read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    assert [entry.title for entry in feed.entries] == ["Catalog-wide changes", "Profile: production"]
+    catalog_entry, production = feed.entries
+    assert "ghcr.io/attacker/operator" in catalog_entry.summary
+    assert catalog_entry.link == "../changes/index.html#catalog-wide"
+    assert "now admits filesystem" in production.summary and "github: now keeps tool delete_file" in production.summary
+    assert production.link == "../changes/index.html#profile-production"
+
+
+def test_diff_reports_a_destructive_flip_an_env_profile_value_and_the_review(runner, default_site, tmp_path):
+    new_source = tmp_path / "new-src"
+    shutil.copytree(DEFAULT_SOURCE, new_source)
+    github = (new_source / "servers" / "github.yaml").read_text()
+    flipped = github.replace(
+        "  - name: create_branch\n    description: Creates a new branch from an existing ref.\n"
+        "    annotations:\n      readOnlyHint: false\n      destructiveHint: false\n",
+        "  - name: create_branch\n    description: Creates a new branch from an existing ref.\n"
+        "    annotations:\n      readOnlyHint: false\n      destructiveHint: true\n",
+    ).replace('      production: "1"\n', '      production: "0"\n').replace("expires: 2027-03-10", "expires: 2028-03-10")
+    assert flipped.count("destructiveHint: true") == github.count("destructiveHint: true") + 1
+    (new_source / "servers" / "github.yaml").write_text(flipped)
+    build(new_source, tmp_path / "new")
+    result = runner.invoke(main, ["diff", str(default_site), str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert _group(lines, "  profile: production") == ["github: now withholds tool create_branch"]
+    assert _group(lines, "  changed: github") == [
+        "tool create_branch: destructiveHint false -> true",
+        'env GITHUB_READ_ONLY: value required in profile production "1" -> "0"',
+        "review expires: 2027-03-10 -> 2028-03-10",
+    ]
+    assert "catalog-wide:" not in result.output and "profile: sandbox" not in result.output
+
+
+def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_path, write_tree):
+    from conftest import CATALOG_YAML, FETCH_YAML
+
+    old_fetch = FETCH_YAML + "env:\n  - name: FETCH_MODE\n    default: fast\n"
+    old_source = write_tree({"fetch.yaml": old_fetch})
+    new_source = tmp_path / "new-src"
+    shutil.copytree(old_source, new_source)
+    team = "  - name: team-a\n    namespace: team-a\n    tools:\n      exclude_annotations: [openWorldHint]\n"
+    (new_source / "catalog.yaml").write_text(CATALOG_YAML + team)
+    new_fetch = FETCH_YAML.replace("port: 8080\n", "port: 8080\nargs: [--ignore-robots-txt]\n") + (
+        "env:\n  - name: FETCH_MODE\n    default: slow\n  - name: FETCH_PROXY\n    required: true\n"
+    )
+    (new_source / "servers" / "fetch.yaml").write_text(new_fetch)
+    build(old_source, tmp_path / "old")
+    build(new_source, tmp_path / "new")
+    forward = runner.invoke(main, ["diff", str(tmp_path / "old"), str(tmp_path / "new")])
+    assert forward.exit_code == 0, forward.output
+    lines = forward.output.splitlines()
+    assert _group(lines, "  profile: team-a") == ["new profile: namespace team-a", "now admits fetch (tools kept: none)"]
+    assert _group(lines, "  changed: fetch") == [
+        "new env variable: FETCH_PROXY",
+        'env FETCH_MODE: default "fast" -> "slow"',
+        'args: [] -> ["--ignore-robots-txt"]',
+    ]
+    back = runner.invoke(main, ["diff", str(tmp_path / "new"), str(tmp_path / "old")])
+    assert _group(back.output.splitlines(), "  profile: team-a") == [
+        "profile removed: namespace team-a no longer gets its registry or servers"
+    ]
+
+
+def test_diff_reports_the_registry_manifests_pull_from(runner, default_site, tmp_path):
+    mirrored = tmp_path / "mirrored"
+    build(DEFAULT_SOURCE, mirrored, image_mirror="attacker.example/x")
+    result = runner.invoke(main, ["diff", str(default_site), str(mirrored)])
+    assert result.exit_code == 0, result.output
+    assert _group(result.output.splitlines(), "  catalog-wide:") == [
+        "manifests pull images from: the images' own registries -> attacker.example/x"
+    ], "build --image-mirror changes what every pod pulls, though catalog.json does not record it"
+    again = tmp_path / "again"
+    build(DEFAULT_SOURCE, again, image_mirror="attacker.example/x", previous=mirrored)
+    assert "<p>Nothing that needs review changed.</p>" in (again / "changes" / "index.html").read_text()
+    back = tmp_path / "back"
+    build(DEFAULT_SOURCE, back, previous=mirrored)
+    page = (back / "changes" / "index.html").read_text()
+    assert "<li>manifests pull images from: attacker.example/x -&gt; the images&#39; own registries</li>" in page
+
+
+def test_diff_of_a_release_this_version_cannot_read_says_what_it_left_out(runner, default_site, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(default_site, old)
+    document = json.loads((old / "api/v1/catalog.json").read_text())
+    document["servers"][0]["field_of_a_later_version"] = True
+    (old / "api/v1/catalog.json").write_text(json.dumps(document))
+    result = runner.invoke(main, ["diff", str(old), str(default_site)])
+    assert result.exit_code == 0, result.output
+    assert _group(result.output.splitlines(), "  catalog-wide:") == [
+        f"which servers and tools each profile admits was not compared: release 1.0.0's server "
+        f"{document['servers'][0]['name']} does not read as this version's (field_of_a_later_version: "
+        "Extra inputs are not permitted)"
+    ]
+    document["catalog"]["registries"] = [{"namespace": "no-name"}]
+    (old / "api/v1/catalog.json").write_text(json.dumps(document))
+    refused = runner.invoke(main, ["diff", str(old), str(default_site)])
+    assert refused.exit_code == 1 and "catalog.registries[].name" in refused.output
+
+
 def test_pin_records_digests_from_skopeo_digestfile(runner, default_source_copy, tmp_path):
     digests = tmp_path / "digests.txt"
     osv_digest, time_digest = "sha256:" + "a" * 64, "sha256:" + "b" * 64

@@ -628,11 +628,16 @@ def test_the_changes_feed_is_atom_a_feed_reader_understands(reviewed_site: Path)
     feed = feedparser.parse((reviewed_site / paths.CHANGES_FEED).read_bytes())
     assert not feed.bozo, feed.get("bozo_exception")
     assert feed.version == "atom10"
-    assert [entry.title for entry in feed.entries] == ["Added: docs-remote", "Added: left-pad", "Changed: fetch"]
-    changed = feed.entries[2]
+    assert [entry.title for entry in feed.entries] == [
+        "Profile: production", "Profile: sandbox", "Added: docs-remote", "Added: left-pad", "Changed: fetch"
+    ]
+    production, sandbox, _, _, changed = feed.entries
+    assert production.summary == "fetch: now keeps tool fetch."
+    assert production.link == "../changes/index.html#profile-production"
+    assert "now admits docs-remote" in sandbox.summary
     assert "example.com" in changed.summary and "fetch_old" in changed.summary
     assert changed.link == "../servers/fetch/index.html"
-    assert len({entry.id for entry in feed.entries}) == 3
+    assert len({entry.id for entry in feed.entries}) == 5
 
 
 def test_without_previous_the_feed_is_valid_and_empty(small_site: Path) -> None:

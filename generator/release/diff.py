@@ -1,9 +1,20 @@
 """`mcp-catalog diff OLD NEW`: what changed between two releases that a review board must see.
 
 Each release is read from its normalised `api/v1/catalog.json`, out of a tarball (without
-extracting) or a site folder. Only changes that matter for approval are reported: servers
-added, removed or deprecated, and per server the image or digest, remote URL, permissions
-(hosts, ports, open egress, file paths), tools, secrets, tier and review state.
+extracting) or a site folder; that document holds catalog.yaml's settings as well as every
+server, and the release's `mirror/mapping.txt` tells which registry its manifests pull from, so
+everything below is decided from the two releases alone. Reported, in three groups:
+
+- catalog-wide: the image mirror (catalog.yaml's and the one the manifests use), the ToolHive
+  images, charts and pull secrets;
+- per registry profile: new and removed profiles, every changed selection or policy field, and
+  the effect a reviewer signs: the servers the profile now admits or no longer admits and, per
+  server it keeps admitting, the tools it now keeps or withholds (worked out with the same rules
+  the build uses, `generator.derived`, from each release's own data);
+- per server: added, removed or deprecated servers, and the image or digest, tier, transport,
+  status, remote URL, permissions (hosts, ports, open egress, file paths), tools and their
+  annotations or deployed names, env variables (per-profile values included), args, secrets and
+  the review (status, who, when, expiry).
 """
 
 from __future__ import annotations
@@ -15,13 +26,25 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from pydantic import ValidationError
+
+from generator import derived
 from generator.errors import UsageError
-from generator.paths import CATALOG_JSON
+from generator.models import IMAGE_REF, CatalogMeta, Server
+from generator.paths import CATALOG_JSON, mirror_list
 
 
 @dataclass(frozen=True)
 class ServerChange:
     """One server's review-relevant changes, each a short sentence."""
+
+    name: str
+    changes: list[str]
+
+
+@dataclass(frozen=True)
+class ProfileChange:
+    """One registry profile's review-relevant changes: its policy fields and what it now admits."""
 
     name: str
     changes: list[str]
@@ -37,11 +60,14 @@ class ReleaseDiff:
     removed: list[str] = field(default_factory=list)
     deprecated: list[str] = field(default_factory=list)
     changed: list[ServerChange] = field(default_factory=list)
+    catalog: list[str] = field(default_factory=list)
+    """Catalog-wide changes (ToolHive images and charts, pull secrets, the image mirror)."""
+    profiles: list[ProfileChange] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
         """True when nothing review-relevant changed."""
-        return not (self.added or self.removed or self.deprecated or self.changed)
+        return not (self.added or self.removed or self.deprecated or self.changed or self.catalog or self.profiles)
 
     def as_json(self) -> dict[str, Any]:
         """A plain, stable JSON form."""
@@ -52,6 +78,12 @@ class ReleaseDiff:
         lines = [f"Changes from {self.old_version} to {self.new_version}"]
         if self.empty:
             return lines[0] + ": none that need review\n"
+        if self.catalog:
+            lines.append("  catalog-wide:")
+            lines.extend(f"    - {item}" for item in self.catalog)
+        for profile in self.profiles:
+            lines.append(f"  profile: {profile.name}")
+            lines.extend(f"    - {item}" for item in profile.changes)
         for label, names in (("added", self.added), ("removed", self.removed), ("deprecated", self.deprecated)):
             for name in names:
                 lines.append(f"  {label}: {name}")
@@ -65,30 +97,76 @@ class ReleaseDiff:
 MAX_CATALOG_BYTES = 512 << 20
 
 
+MAPPING = mirror_list("mapping.txt")
+PULLED_FROM = "pulled_from"
+"""The document key `read_release_catalog` and `with_pulled_from` add: the registries the release's
+manifests pull images from (its image mirror, "" for the images' own registries), as the release's
+`mirror/mapping.txt` shows them. catalog.json cannot say it: `build --image-mirror` overrides
+catalog.yaml's `image_mirror` without changing the document."""
+
+
 def read_release_catalog(target: Path) -> dict[str, Any]:
-    """The normalised catalog document of a release tarball or site folder."""
+    """The normalised catalog document of a release tarball or site folder, with the registries its
+    manifests pull from (`PULLED_FROM`) when the release holds its `mirror/mapping.txt`."""
     if target.is_dir():
         document = target / CATALOG_JSON
         if not document.is_file() or document.is_symlink():
             raise UsageError(f"{target} is not a built site ({CATALOG_JSON} is missing)")
         if document.stat().st_size > MAX_CATALOG_BYTES:
             raise UsageError(f"{document} is larger than any catalog document: not an mcp-catalog release")
-        return _checked_document(document.read_bytes(), str(document))
+        result = _checked_document(document.read_bytes(), str(document))
+        mapping = target / MAPPING
+        if mapping.is_file() and not mapping.is_symlink() and mapping.stat().st_size <= MAX_CATALOG_BYTES:
+            result[PULLED_FROM] = _pulled_from(mapping.read_bytes())
+        return result
     if not target.is_file():
         raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
+    found: dict[str, bytes] = {}
     try:
         with tarfile.open(target, mode="r:gz") as archive:
             for member in archive.getmembers():
-                parts = PurePosixPath(member.name).parts
-                if member.isfile() and not member.issparse() and "/".join(parts[1:]) == CATALOG_JSON:
+                path = "/".join(PurePosixPath(member.name).parts[1:])
+                if member.isfile() and not member.issparse() and path in (CATALOG_JSON, MAPPING) and path not in found:
                     if member.size > MAX_CATALOG_BYTES:
-                        break
+                        if path == CATALOG_JSON:
+                            break
+                        continue  # not our mapping: the pull registries are left uncompared
                     handle = archive.extractfile(member)
                     assert handle is not None
-                    return _checked_document(handle.read(), f"{target}:{member.name}")
+                    found[path] = handle.read()
+                    if path == CATALOG_JSON:
+                        where = f"{target}:{member.name}"
+                if len(found) == 2:
+                    break
     except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
         raise UsageError(f"{target}: cannot read the release ({exc}); run `mcp-catalog verify` on it") from None
-    raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
+    if CATALOG_JSON not in found:
+        raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
+    result = _checked_document(found[CATALOG_JSON], where)
+    if MAPPING in found:
+        result[PULLED_FROM] = _pulled_from(found[MAPPING])
+    return result
+
+
+def with_pulled_from(document: dict[str, Any], image_mirror: str | None) -> dict[str, Any]:
+    """A document being built, with the registry its manifests pull from (the build's `--image-mirror`,
+    else catalog.yaml's `image_mirror`), as `read_release_catalog` reads it back from the release."""
+    return {**document, PULLED_FROM: [(image_mirror or document["catalog"].get("image_mirror") or "").rstrip("/")]}
+
+
+def _pulled_from(mapping: bytes) -> list[str]:
+    """The registries `source=pulled` lines pull from: the mirror each pulled reference puts in front
+    of the source's repository path (`derived.mirror_reference` in reverse), "" for a source pulled as is."""
+    registries = set()
+    for line in mapping.decode("utf-8", errors="replace").splitlines():
+        source, _, pulled = line.partition("=")
+        if source == pulled or not IMAGE_REF.fullmatch(source):
+            registries.add("" if source == pulled else pulled)
+            continue
+        parts, digest = derived.image_parts(source), IMAGE_REF.fullmatch(source).group("digest")  # type: ignore[union-attr]
+        tail = f"/{parts.path}:{parts.tag}" + (f"@{digest}" if digest else "")
+        registries.add(pulled.removesuffix(tail) if pulled.endswith(tail) else pulled)
+    return sorted(registries)
 
 
 def _checked_document(raw: bytes, where: str) -> dict[str, Any]:
@@ -104,8 +182,12 @@ def _checked_document(raw: bytes, where: str) -> dict[str, Any]:
         or not isinstance(catalog, dict)
         or not isinstance(catalog.get("version"), str)
         or not all(isinstance(s, dict) and isinstance(s.get("name"), str) for s in servers)
+        or not isinstance(catalog.get("registries", []), list)
+        or not all(isinstance(p, dict) and isinstance(p.get("name"), str) for p in catalog.get("registries", []))
     ):
-        raise UsageError(f"{where}: not a catalog document (expected catalog.version and servers[].name)")
+        raise UsageError(
+            f"{where}: not a catalog document (expected catalog.version, servers[].name and catalog.registries[].name)"
+        )
     return document
 
 
@@ -116,6 +198,8 @@ def diff_releases(old: dict[str, Any], new: dict[str, Any]) -> ReleaseDiff:
     result = ReleaseDiff(old["catalog"]["version"], new["catalog"]["version"])
     result.added = sorted(set(after) - set(before))
     result.removed = sorted(set(before) - set(after))
+    result.catalog = _catalog_changes(old, new)
+    result.profiles = _profile_changes(old, new, result.catalog)
     for name in sorted(set(before) & set(after)):
         if before[name].get("status") != "deprecated" and after[name].get("status") == "deprecated":
             result.deprecated.append(name)
@@ -130,15 +214,210 @@ def _server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     for key, label in (("image", "image"), ("digest", "digest"), ("tier", "tier"), ("transport", "transport")):
         if old.get(key) != new.get(key):
             changes.append(f"{label}: {old.get(key) or 'none'} -> {new.get(key) or 'none'}")
+    if old.get("status") != new.get("status") and new.get("status") != "deprecated":
+        changes.append(f"status: {old.get('status') or 'none'} -> {new.get('status') or 'none'}")
     old_url, new_url = (old.get("remote") or {}).get("url"), (new.get("remote") or {}).get("url")
     if old_url != new_url:
         changes.append(f"remote URL: {old_url or 'none'} -> {new_url or 'none'}")
     changes += _permission_changes(old.get("permissions") or {}, new.get("permissions") or {})
     changes += _set_changes("tool", _names(old.get("tools")), _names(new.get("tools")))
+    changes += _tool_changes(old.get("tools") or [], new.get("tools") or [])
     changes += _set_changes("secret", _secrets(old), _secrets(new))
-    old_review, new_review = (old.get("review") or {}).get("status"), (new.get("review") or {}).get("status")
-    if old_review != new_review:
-        changes.append(f"review: {old_review or 'not reviewed'} -> {new_review or 'not reviewed'}")
+    changes += _env_changes(old.get("env") or [], new.get("env") or [])
+    if (old.get("args") or []) != (new.get("args") or []):
+        changes.append(f"args: {_shown(old.get('args') or [])} -> {_shown(new.get('args') or [])}")
+    old_review, new_review = old.get("review") or {}, new.get("review") or {}
+    if old_review.get("status") != new_review.get("status"):
+        changes.append(f"review: {old_review.get('status') or 'not reviewed'} -> {new_review.get('status') or 'not reviewed'}")
+    for key, label in (("by", "review by"), ("date", "review date"), ("expires", "review expires")):
+        if old_review.get(key) != new_review.get(key):
+            changes.append(f"{label}: {old_review.get(key) or 'none'} -> {new_review.get(key) or 'none'}")
+    return changes
+
+
+def _tool_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """Per tool both releases list: changed annotations and deployed name."""
+    before = {tool["name"]: tool for tool in old}
+    changes = []
+    for tool in new:
+        previous = before.get(tool["name"])
+        if previous is None:
+            continue
+        old_hints, new_hints = previous.get("annotations") or {}, tool.get("annotations") or {}
+        for hint in sorted(set(old_hints) | set(new_hints)):
+            if old_hints.get(hint) != new_hints.get(hint):
+                changes.append(f"tool {tool['name']}: {hint} {_hint(old_hints.get(hint))} -> {_hint(new_hints.get(hint))}")
+        old_as = (previous.get("override") or {}).get("name") or previous["name"]
+        new_as = (tool.get("override") or {}).get("name") or tool["name"]
+        if old_as != new_as:
+            changes.append(f"tool {tool['name']}: deployed as {old_as} -> {new_as}")
+    return changes
+
+
+def _hint(value: Any) -> str:
+    return "not declared" if value is None else str(value).lower()
+
+
+def _env_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """New and removed plain variables (secrets are reported as secrets), and changed fields of the rest."""
+    before = {var["name"]: var for var in old}
+    after = {var["name"]: var for var in new}
+    changes = _set_changes(
+        "env variable",
+        {name for name, var in before.items() if not var.get("secret")},
+        {name for name, var in after.items() if not var.get("secret")},
+    )
+    for name in [name for name in after if name in before]:
+        was, now = before[name], after[name]
+        for key in ("required", "secret"):
+            if bool(was.get(key)) != bool(now.get(key)):
+                changes.append(f"env {name}: {key} {_yes(was.get(key))} -> {_yes(now.get(key))}")
+        if was.get("default") != now.get("default"):
+            changes.append(f"env {name}: default {_value(was.get('default'))} -> {_value(now.get('default'))}")
+        old_values, new_values = was.get("profiles") or {}, now.get("profiles") or {}
+        for profile in sorted(set(old_values) | set(new_values)):
+            if old_values.get(profile) != new_values.get(profile):
+                changes.append(
+                    f"env {name}: value required in profile {profile} "
+                    f"{_value(old_values.get(profile))} -> {_value(new_values.get(profile))}"
+                )
+    return changes
+
+
+def _yes(value: Any) -> str:
+    return "yes" if value else "no"
+
+
+def _value(value: Any) -> str:
+    return "none" if value is None else json.dumps(value)
+
+
+def _shown(value: Any) -> str:
+    """A setting as a reviewer reads it: a plain word or reference bare, anything else as JSON."""
+    if isinstance(value, str) and value and value.strip() == value and value != "none":
+        return value
+    return json.dumps(value, sort_keys=True)
+
+
+# catalog.yaml settings whose change alters what crosses the gap or where it runs (titles,
+# descriptions and categories do not).
+CATALOG_FIELDS = ("image_mirror", "toolhive")
+
+
+def _catalog_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    changes = []
+    for key in CATALOG_FIELDS:
+        changes += _field_changes(key, old["catalog"].get(key), new["catalog"].get(key))
+    if PULLED_FROM in old and PULLED_FROM in new and old[PULLED_FROM] != new[PULLED_FROM]:
+        shown = [", ".join(r or "the images' own registries" for r in d[PULLED_FROM]) for d in (old, new)]
+        changes.append(f"manifests pull images from: {shown[0]} -> {shown[1]}")
+    return changes
+
+
+def _field_changes(label: str, old: Any, new: Any) -> list[str]:
+    """Each differing leaf of two JSON values, by dotted path: lists as added and removed items."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        changes = []
+        for key in [*new, *(k for k in old if k not in new)]:
+            changes += _field_changes(f"{label}.{key}", old.get(key), new.get(key))
+        return changes
+    if isinstance(old, list) and isinstance(new, list):
+        return [f"{label}: new {_shown(item)}" for item in new if item not in old] + [
+            f"{label}: removed {_shown(item)}" for item in old if item not in new
+        ]
+    if old == new:
+        return []
+    return [f"{label}: {'none' if old is None else _shown(old)} -> {'none' if new is None else _shown(new)}"]
+
+
+def _profile_changes(old: dict[str, Any], new: dict[str, Any], catalog_changes: list[str]) -> list[ProfileChange]:
+    """Per registry profile: its changed fields, then the servers and tools it now admits or withholds."""
+    before = {p["name"]: p for p in old["catalog"].get("registries") or []}
+    after = {p["name"]: p for p in new["catalog"].get("registries") or []}
+    admitted = _admissions(old, new, catalog_changes)
+    result = []
+    for name in [*after, *(n for n in before if n not in after)]:
+        if name not in after:
+            changes = [f"profile removed: namespace {before[name].get('namespace')} no longer gets its registry or servers"]
+        else:
+            changes = [] if name in before else [f"new profile: namespace {after[name].get('namespace')}"]
+            if name in before:
+                changes += [
+                    item
+                    for key in after[name]
+                    if key != "name"
+                    for item in _field_changes(key, before[name].get(key), after[name].get(key))
+                ]
+            if admitted is not None:
+                changes += _admission_changes(admitted[0].get(name, {}), admitted[1][name], _tool_names_by_server(new))
+        if changes:
+            result.append(ProfileChange(name, changes))
+    return result
+
+
+# What, besides a server's own record, decides which profiles admit it and which tools they keep
+# (`derived.admits` reads the review's expiry against `last_updated`).
+ADMISSION_INPUTS = ("registries", "last_updated")
+
+Admitted = dict[str, dict[str, list[str]]]
+"""Per profile, each admitted server's kept tools."""
+
+
+def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> tuple[Admitted, Admitted] | None:
+    """Each release's admissions by the build's own rules, for every server whose result may differ
+    (all of them when a profile or the catalog date changed, else the servers whose records did);
+    None, with a note in `notes`, when a release's document does not read as this version's models.
+    A record both releases share is validated once (validation is most of the cost)."""
+    records = ({s["name"]: s for s in old["servers"]}, {s["name"]: s for s in new["servers"]})
+    names = set(records[0]) | set(records[1])
+    if all(old["catalog"].get(key) == new["catalog"].get(key) for key in ADMISSION_INPUTS):
+        names = {name for name in names if records[0].get(name) != records[1].get(name)}
+    models: dict[str, Server] = {}
+    results = []
+    for document, release in ((old, records[0]), (new, records[1])):
+        where = "catalog"
+        try:
+            meta = CatalogMeta.model_validate(document["catalog"])
+            servers = []
+            for name in sorted(names & set(release)):
+                where = f"server {name}"
+                if name not in models or records[0].get(name) != release[name]:
+                    models[name] = Server.model_validate({k: v for k, v in release[name].items() if k != "overview"})
+                servers.append(models[name])
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            notes.append(
+                f"which servers and tools each profile admits was not compared: release {document['catalog']['version']}'s "
+                f"{where} does not read as this version's ({'.'.join(map(str, error['loc']))}: {error['msg']})"
+            )
+            return None
+        results.append({
+            profile.name: {
+                server.name: [tool.name for tool in derived.profile_tools(profile, server)]
+                for server in servers
+                if derived.admits(meta, profile, server)
+            }
+            for profile in meta.registries
+        })
+    return results[0], results[1]
+
+
+def _tool_names_by_server(document: dict[str, Any]) -> dict[str, set[str]]:
+    return {s["name"]: _names(s.get("tools")) for s in document["servers"]}
+
+
+def _admission_changes(old: dict[str, list[str]], new: dict[str, list[str]], offered: dict[str, set[str]]) -> list[str]:
+    """Servers the profile now admits (with the tools it keeps) or no longer admits, and per server
+    admitted by both releases the tools now kept or withheld (a tool the server no longer offers at
+    all is its own `removed tool` line, not repeated here)."""
+    changes = []
+    for server in sorted(set(new) - set(old)):
+        changes.append(f"now admits {server} (tools kept: {', '.join(new[server]) or 'none'})")
+    changes += [f"no longer admits {server}" for server in sorted(set(old) - set(new))]
+    for server in sorted(set(old) & set(new)):
+        was, now = set(old[server]), set(new[server])
+        changes += [f"{server}: now keeps tool {tool}" for tool in sorted(now - was)]
+        changes += [f"{server}: now withholds tool {tool}" for tool in sorted(was - now) if tool in offered[server]]
     return changes
 
 

@@ -249,7 +249,9 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
     yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS, "changes": context.changes}
     if context.changes is not None:
         present = {server.name for server in catalog.servers}
-        yield "changes.html", paths.CHANGES_PAGE, {**common, "changes": context.changes, "present": present}
+        profiles = {profile.name for profile in catalog.meta.registries}
+        values = {**common, "changes": context.changes, "present": present, "profiles": profiles}
+        yield "changes.html", paths.CHANGES_PAGE, values
     # Web servers answer a missing page at any depth with 404.html: its links start with "./", which the
     # shipped nginx and Apache configs rewrite to the site's sub-path (deploy/web/*; from disk "./" just works).
     yield "404.html", paths.NOT_FOUND_PAGE, {**common, "root": NOT_FOUND_ROOT}

@@ -132,13 +132,21 @@ def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Elem
     return element
 
 
-def _feed_entries(changes: ReleaseDiff) -> Iterator[tuple[str, str, str]]:
-    """(what, server name, summary) of each change, in the changes page's order."""
+def _feed_entries(changes: ReleaseDiff, present: set[str]) -> Iterator[tuple[str, str, str, str, str]]:
+    """(title, id kind, id name, link, summary) of each change, in the changes page's order."""
+    page = "../" + paths.CHANGES_PAGE
+    if changes.catalog:
+        yield "Catalog-wide changes", "Catalog", "", page + "#catalog-wide", "; ".join(changes.catalog) + "."
+    for profile in changes.profiles:
+        link = f"{page}#profile-{profile.name}"
+        yield f"Profile: {profile.name}", "Profile", profile.name, link, "; ".join(profile.changes) + "."
     for what, names in (("Added", changes.added), ("Removed", changes.removed), ("Deprecated", changes.deprecated)):
         for name in names:
-            yield what, name, f"{what} in release {changes.new_version}."
+            link = "../" + paths.server_page(name) if name in present else page
+            yield f"{what}: {name}", what, name, link, f"{what} in release {changes.new_version}."
     for change in changes.changed:
-        yield "Changed", change.name, "; ".join(change.changes) + "."
+        link = "../" + paths.server_page(change.name) if change.name in present else page
+        yield f"Changed: {change.name}", "Changed", change.name, link, "; ".join(change.changes) + "."
 
 
 def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
@@ -156,12 +164,11 @@ def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     _text(author, "name", meta.publisher or meta.title)
     present = {server.name for server in catalog.servers}
-    for what, name, summary in _feed_entries(changes) if changes is not None else ():
+    for title, what, name, target, summary in _feed_entries(changes, present) if changes is not None else ():
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
-        _text(entry, "title", f"{what}: {name}")
+        _text(entry, "title", title)
         _text(entry, "id", _entry_id(meta.namespace, changes.new_version, what, name))  # type: ignore[union-attr]
         _text(entry, "updated", updated)
-        target = "../" + (paths.server_page(name) if name in present else paths.CHANGES_PAGE)
         _text(entry, "link", "", rel="alternate", type="text/html", href=target)
         _text(entry, "summary", summary)
     ET.indent(feed)
