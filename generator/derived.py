@@ -215,6 +215,14 @@ def image_rule_refusal(profile: RegistryProfile, server: Server) -> str | None:
     return None
 
 
+def left_out_by_image_rule(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> str | None:
+    """Why the profile leaves out a server it would admit but for its image rule, or None."""
+    reason = image_rule_refusal(profile, server)
+    if reason is None or not admits(meta, profile.model_copy(update={"refuse": None, "require_digest": False}), server):
+        return None
+    return reason
+
+
 @dataclass(frozen=True)
 class ImageParts:
     """An image reference taken apart the way container runtimes read it."""

@@ -307,6 +307,20 @@ def test_a_value_a_profile_requires_shows_where_it_applies(default_site: Path) -
     assert re.search(r"GITHUB_READ_ONLY\s*no\s*no\s*in production: 1\s*Set to 1 to hide", text)
 
 
+def test_a_server_left_out_by_an_image_rule_says_so_on_both_pages(default_site: Path) -> None:
+    """time (approved, validated, docker.io/mcp/time:latest without digest) meets every condition of
+    production but its `refuse: mutable-tags`: its page and the profile's page say why it is not there."""
+    reason = "image docker.io/mcp/time:latest has a mutable tag (latest or none) and no digest (profile refuses mutable tags)"
+    server = page_text(default_site, "time")
+    assert f"Registry profile production would admit this server but leaves it out: {reason}." in server
+    assert "Registry profile sandbox would admit" not in server
+    profile = html.unescape(re.sub(r"<[^>]+>", "", (default_site / paths.profile_page("production")).read_text()))
+    assert "Imagespinned by digest, or a tag other than latest" in profile
+    assert "Left out by the image rule" in profile and f"time: {reason}" in profile
+    sandbox = (default_site / paths.profile_page("sandbox")).read_text()
+    assert "Left out by the image rule" not in sandbox and "any reference" in sandbox
+
+
 def client_configs(site: Path, name: str) -> dict[str, dict]:
     """The server page's MCP client configurations, by snippet id."""
     page = (site / paths.server_page(name)).read_text()

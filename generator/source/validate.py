@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.derived import admits, endpoint_class, image_rule_refusal, registry_name
+from generator.derived import endpoint_class, left_out_by_image_rule, registry_name
 from generator.diagnostics import Diagnostic, dotted_path
 from generator.errors import SourceInvalid
 from generator.incremental.memory import cyclic_gc_paused
@@ -142,8 +142,8 @@ def _server_rules(source: ServerSource) -> Iterator[Diagnostic]:
 def _image_rule_refusals(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnostic]:
     """A profile whose image rule leaves out a server it would otherwise admit says so."""
     for profile in meta.registries:
-        reason = image_rule_refusal(profile, source.server)
-        if reason is not None and admits(meta, profile.model_copy(update={"refuse": None, "require_digest": False}), source.server):
+        reason = left_out_by_image_rule(meta, profile, source.server)
+        if reason is not None:
             yield _at(source, ("image",), f"registry profile '{profile.name}' leaves '{source.server.name}' out: {reason}", "warning")
 
 

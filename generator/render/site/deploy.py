@@ -80,6 +80,8 @@ class DeployPlan:
     thv_command: str | None
     client_config: str
     tool_count: int
+    image_refused: list[tuple[str, str]] = field(default_factory=list)
+    """(profile, reason) for each profile that would admit the server but for its image rule."""
     secret_vars: list[str] = field(default_factory=list)
 
 
@@ -282,4 +284,6 @@ def deploy_plan(context: RenderContext, server: Server, placements: list[Placeme
         client_config=_client_config(server, cluster_image),
         tool_count=len(server.tools),
         secret_vars=[env.name for env in server.env if env.secret],
+        image_refused=[(profile.name, reason) for profile in catalog.meta.registries
+                       if (reason := derived.left_out_by_image_rule(catalog.meta, profile, server))],
     )
