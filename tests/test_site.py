@@ -526,6 +526,20 @@ def test_with_an_image_mirror_pages_name_only_the_mirror(write_tree: Callable[..
     assert f'href="../../{paths.mirror_list("mapping.txt")}"' in page and (out / paths.mirror_list("mapping.txt")).is_file()
 
 
+def test_tools_of_rejected_and_deprecated_servers_are_marked(default_site: Path) -> None:
+    """A developer scanning the tools table for a tool must see that its server is rejected or deprecated."""
+    table = (default_site / "tools/index.html").read_text()
+    rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table)
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    for server in catalog.servers:
+        mine = [row for row in rows if f'href="../servers/{server.name}/index.html#tool-' in row]
+        state = derived.review_state(catalog.meta, server)
+        marker = "Rejected" if state == "rejected" else "Deprecated" if server.status == "deprecated" else None
+        assert len(mine) == len(server.tools), server.name
+        assert all((f'class="marker">{marker}<' in row) if marker else 'class="marker"' not in row for row in mine), server.name
+    assert any('class="marker">Rejected<' in row for row in rows) and any('class="marker">Deprecated<' in row for row in rows)
+
+
 def test_tools_table_is_paginated_so_no_page_grows_with_the_catalog(tmp_path: Path) -> None:
     import sys
 
