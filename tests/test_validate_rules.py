@@ -316,3 +316,20 @@ def test_a_secret_takes_no_profile_value(write_tree, runner):
     assert code == 1
     assert f"{source}/servers/fetch.yaml:27: env[0]: a secret variable must not carry profile values: " \
            "its value comes from the Secret" in lines, lines
+
+
+def test_an_error_in_catalog_yaml_hides_no_other_problem(write_tree, runner):
+    """One run reports catalog.yaml's type error, its other rules and the server files' cross-file
+    problems; checks that read the faulty field are skipped, not run against a stand-in value."""
+    catalog = CATALOG_YAML.replace("  - slug: data\n", "  - slug: web\n").replace(
+        "    namespace: mcp-sandbox\n", "    namespace: mcp-sandbox\n    approved_only: yes please\n")
+    env = "env:\n  - name: MODE\n    profiles:\n      production: safe\n"
+    source = write_tree({"fetch.yaml": fetch_with("category: web", "category: webs") + env, "fetch.md": "x"}, catalog=catalog)
+    code, lines = run(runner, source)
+    assert code == 1
+    assert lines == [
+        f"{source}/catalog.yaml:9: categories[1]: duplicate category 'web'",
+        f"{source}/catalog.yaml:18: registries[1].approved_only: input should be a valid boolean, unable to interpret input",
+        f"{source}/servers/fetch.yaml:5: category: unknown category 'webs'; declared in catalog.yaml: web",
+        "validation failed: 3 error(s), 0 warning(s)",
+    ], lines

@@ -63,6 +63,11 @@ class SourceTree:
     meta: CatalogMeta | None = None
     meta_yaml: LoadedYaml | None = None
     meta_path: str = ""
+    checked_meta: CatalogMeta | None = None
+    """`meta`, or when catalog.yaml has errors, its valid fields with stand-ins for the others: the
+    checks of the rest of the source run against it, so that one run reports every problem."""
+    faulty_meta_fields: frozenset[str] = frozenset()
+    """The catalog.yaml fields that have stand-ins in `checked_meta` (a check reading one is skipped)."""
     servers: list[ServerSource] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     parsed: ParsedFiles = field(default_factory=dict)
@@ -85,6 +90,10 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
     meta = _validate(CatalogMeta, parsed, tree.meta_path, tree.diagnostics)
     if meta is not None:
         tree.meta, tree.meta_yaml = meta, parsed
+        tree.checked_meta = meta
+    elif parsed is not None:
+        tree.checked_meta, tree.faulty_meta_fields = _meta_despite_errors(parsed)
+        tree.meta_yaml = parsed if tree.checked_meta is not None else None
     servers_dir = source_dir / SERVERS_DIR
     if not servers_dir.is_dir():
         tree.diagnostics.append(Diagnostic(str(servers_dir), 0, "", "folder is missing: put one <name>.yaml per server in it"))
@@ -266,6 +275,30 @@ def _parse_file(path: Path, root: Path) -> tuple[LoadedYaml | None, list[Diagnos
         if unfilled:
             return None, unfilled
     return parsed, problems
+
+
+# What stands in for a required catalog.yaml field that failed validation (see `_meta_despite_errors`).
+_STAND_INS: dict[str, Any] = {
+    "title": "-", "description": "-", "version": "0.0.0", "namespace": "invalid.example",
+    "last_updated": "1970-01-01T00:00:00Z", "categories": [{"slug": "invalid", "title": "-"}],
+}
+
+
+def _meta_despite_errors(parsed: LoadedYaml) -> tuple[CatalogMeta | None, frozenset[str]]:
+    """catalog.yaml's valid top-level fields with stand-ins for the faulty ones (their errors are
+    already reported), and the faulty fields' names; (None, {}) when the file is not a mapping of fields."""
+    try:
+        CatalogMeta.model_validate(parsed.data)
+    except ValidationError as error:
+        faulty = frozenset(str(problem["loc"][0]) for problem in error.errors() if problem["loc"])
+    else:
+        return None, frozenset()
+    data = {key: value for key, value in parsed.data.items() if key not in faulty}
+    data.update({key: value for key, value in _STAND_INS.items() if key in faulty or key not in data})
+    try:
+        return CatalogMeta.model_validate(data), faulty | (_STAND_INS.keys() - parsed.data.keys())
+    except ValidationError:
+        return None, frozenset()
 
 
 def _validate(model: type[M], parsed: LoadedYaml | None, path: str, diagnostics: list[Diagnostic]) -> M | None:

@@ -72,35 +72,44 @@ def read_catalog(
 
 
 def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
-    if tree.meta is not None and tree.meta_yaml is not None:
-        yield from _catalog_rules(tree)
-        known_categories = {c.slug for c in tree.meta.categories}
+    # With errors in catalog.yaml the rules run against its valid fields (`checked_meta`): a rule
+    # reading a faulty one is skipped rather than reporting what the stand-in value would cause.
+    meta, faulty = tree.checked_meta, tree.faulty_meta_fields
+    if meta is not None and tree.meta_yaml is not None:
+        yield from _catalog_rules(tree, meta)
+        known_categories = {c.slug for c in meta.categories}
         for source in tree.servers:
-            if source.server.category not in known_categories:
+            if "categories" not in faulty and source.server.category not in known_categories:
                 yield _at(source, ("category",), f"unknown category '{source.server.category}'; "
                           f"declared in catalog.yaml: {', '.join(sorted(known_categories))}")
-            yield from _review_expiry(source, tree.meta)
-    yield from _registry_names_unique(tree)
+            if "last_updated" not in faulty:
+                yield from _review_expiry(source, meta)
+    if meta is not None and "namespace" not in faulty:
+        yield from _registry_names_unique(tree, meta)
     yield from _replacements(tree)
     for source in tree.servers:
         yield from _server_rules(source)
-        if tree.meta is not None:
-            yield from _image_rule_refusals(source, tree.meta)
-            yield from _profile_env_values(source, tree.meta)
+        if meta is not None and "registries" not in faulty:
+            yield from _image_rule_refusals(source, meta)
+            yield from _profile_env_values(source, meta)
     yield from _tags_used_once(tree)
     yield from _look_alike_servers(tree)
 
 
-def _catalog_rules(tree: SourceTree) -> Iterator[Diagnostic]:
-    meta, lines, path = tree.meta, tree.meta_yaml, tree.meta_path
-    assert meta is not None and lines is not None
+def _catalog_rules(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
+    lines, path, faulty = tree.meta_yaml, tree.meta_path, tree.faulty_meta_fields
+    assert lines is not None
     for label, values, key in (
         ("category", [c.slug for c in meta.categories], "categories"),
         ("registry profile", [r.name for r in meta.registries], "registries"),
         ("registry namespace", [r.namespace for r in meta.registries], "registries"),
     ):
+        if key in faulty:
+            continue
         for index in _repeated_indexes(values):
             yield Diagnostic(path, lines.line_of((key, index)), f"{key}[{index}]", f"duplicate {label} '{values[index]}'")
+    if "registries" in faulty:
+        return
     slugs = {c.slug for c in meta.categories}
     names = {s.server.name for s in tree.servers}
     for index, profile in enumerate(meta.registries):
@@ -109,7 +118,7 @@ def _catalog_rules(tree: SourceTree) -> Iterator[Diagnostic]:
             if selector is None:
                 continue
             for slug in selector.categories:
-                if slug not in slugs:
+                if slug not in slugs and "categories" not in faulty:
                     where = ("registries", index, part, "categories")
                     yield Diagnostic(path, lines.line_of(where), dotted_path(where), f"unknown category '{slug}'")
             for name in selector.names:
@@ -195,11 +204,9 @@ def _review_expiry(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnost
                   f"(catalog last_updated is {as_of}): renew the review", "warning")
 
 
-def _registry_names_unique(tree: SourceTree) -> Iterator[Diagnostic]:
+def _registry_names_unique(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
     """Every server's registry name, explicit or derived from the namespace, names one server."""
-    if tree.meta is None:
-        return
-    names = [(s, registry_name(tree.meta, s.server)) for s in tree.servers]
+    names = [(s, registry_name(meta, s.server)) for s in tree.servers]
     counts = Counter(name for _, name in names)
     for source, name in names:
         if counts[name] > 1:
