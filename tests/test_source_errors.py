@@ -77,6 +77,8 @@ def test_alias_bomb_is_refused_before_expansion(write_tree, runner):
     assert code == 1
     assert f"{source}/servers/fetch.yaml:1: YAML anchors and aliases are not allowed" in out
     assert f"{source}/servers/fetch.yaml:2: YAML anchors and aliases are not allowed" in out
+    # One line per line of the file, not one per alias (the bomb's 21 lines hold 101 anchors and aliases).
+    assert out.count("YAML anchors and aliases are not allowed") == 21, out
 
 
 def test_ampersand_inside_text_is_not_an_anchor(write_tree, runner):

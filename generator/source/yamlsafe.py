@@ -367,4 +367,6 @@ class _Builder:
         return value
 
     def _refuse(self, event: yaml.Event, message: str) -> None:
-        self.problems.append(YamlProblem(event.start_mark.line + 1, message))
+        problem = YamlProblem(event.start_mark.line + 1, message)
+        if problem not in self.problems[-1:]:  # one line for a line of aliases (an alias bomb has thousands)
+            self.problems.append(problem)
