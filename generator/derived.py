@@ -83,8 +83,9 @@ def notices(meta: CatalogMeta, server: Server) -> tuple[Notice, ...]:
     review = server.review
     if state == "rejected" and review is not None:
         why = f": {review.notes.rstrip().rstrip('.')}." if review.notes else "."
-        found.append(Notice("rejected", f"Rejected by {review.by or 'the review board'}{why} Do not deploy it; "
-                            "its bundle stays in the release for audit only."))
+        found.append(Notice("rejected", f"Rejected by {review.by or 'the review board'}{why} Do not deploy it: "
+                            "no registry file, MCP mirror or image list offers it; its bundle stays in the "
+                            "release for audit only."))
     if server.status == "deprecated":
         instead = f" Use {server.replaced_by} instead." if server.replaced_by else " No replacement is listed in this catalog."
         found.append(Notice("deprecated", f"Deprecated.{instead}", server.replaced_by))
@@ -108,9 +109,27 @@ def expires_soon(meta: CatalogMeta, server: Server) -> bool:
     return review.expires - meta.last_updated.date() <= EXPIRY_WARNING
 
 
+def installable(meta: CatalogMeta, server: Server) -> bool:
+    """False for a server its review rejected ("Rejected: do not deploy").
+
+    Every output a machine installs or mirrors from leaves it out: the root ToolHive registry
+    files, the root MCP mirror, the whole-catalog image lists, and every registry profile
+    (`admits`). Its page, its API document and its catalog-wide bundle folder keep it, for review
+    and audit. It depends on the server and catalog.yaml alone, so a cached rebuild re-renders
+    the server whose review changed and the catalog-wide lists follow.
+    """
+    return review_state(meta, server) != "rejected"
+
+
+def installable_servers(catalog: Catalog) -> tuple[Server, ...]:
+    """The servers the catalog-wide (root) registry files, MCP mirror and image lists list, sorted by name."""
+    return tuple(server for server in catalog.servers if installable(catalog.meta, server))
+
+
 def deployable(meta: CatalogMeta, server: Server) -> bool:
-    """False for reference entries and rejected servers: their pages give no deploy recipe."""
-    return server.kind != "reference" and review_state(meta, server) != "rejected"
+    """`installable` and not a reference entry (packages only): what the ToolHive operator may run.
+    The pages of other servers give no deploy recipe."""
+    return server.kind != "reference" and installable(meta, server)
 
 
 def deploy_image(meta: CatalogMeta, server: Server, mirror: str | None = None) -> str | None:
@@ -267,9 +286,9 @@ def admits(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> bool:
     `approved_only`, and an image the profile's rule accepts (`refuse: mutable-tags`, `require_digest`).
     It depends on the server and catalog.yaml alone, never on other servers.
     """
-    state = review_state(meta, server)
-    if state == "rejected":
+    if not installable(meta, server):
         return False  # "do not deploy": its page shows no recipe, so no namespace may run it either
+    state = review_state(meta, server)
     if profile.include is not None and not _matches(profile.include, server):
         return False
     if _matches(profile.exclude, server):

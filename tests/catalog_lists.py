@@ -36,7 +36,7 @@ def catalog_lists() -> dict[str, list[Listed]]:
         found = [Listed(derived.registry_name(meta, s), s.version, derived.updated(meta, s), s.description) for s in servers]
         return sorted(found, key=lambda item: item.name)
 
-    lists = {"": listed(catalog.servers)}
+    lists = {"": listed([s for s in catalog.servers if derived.review_state(meta, s) != "rejected"])}  # "do not deploy"
     for profile in meta.registries:
         lists[f"registry/{profile.name}/"] = listed(derived.profile_servers(catalog, profile))
     return lists

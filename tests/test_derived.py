@@ -161,6 +161,8 @@ def test_notices_say_what_to_heed_as_of_the_catalog_date(catalog) -> None:
     assert kinds["charlie"] == ["rejected", "deprecated", "community"]
     assert kinds["delta"] == ["community"]
     assert not derived.deployable(meta, catalog.server("charlie")) and derived.deployable(meta, catalog.server("bravo"))
+    assert not derived.installable(meta, catalog.server("charlie")) and derived.installable(meta, catalog.server("bravo"))
+    assert [server.name for server in derived.installable_servers(catalog)] == [s.name for s in catalog.servers if s.name != "charlie"]
     alpha = catalog.server("alpha")
     assert alpha.review is not None
 
@@ -171,4 +173,5 @@ def test_notices_say_what_to_heed_as_of_the_catalog_date(catalog) -> None:
     assert [n.kind for n in expiring_on(last_day)] == ["expiring"]  # the 90th day still warns
     assert expiring_on(last_day + dt.timedelta(days=1)) == ()
     rejected = derived.notices(meta, catalog.server("charlie"))[0]
-    assert rejected.message == "Rejected by the review board. Do not deploy it; its bundle stays in the release for audit only."
+    assert rejected.message == ("Rejected by the review board. Do not deploy it: no registry file, MCP mirror or image list "
+                                "offers it; its bundle stays in the release for audit only.")

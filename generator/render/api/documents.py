@@ -37,11 +37,9 @@ _PROFILE_REGISTRY = re.compile(r"registries/[a-z0-9-]+/registry(-legacy)?\.json"
 def server_links(catalog: Catalog, server: Server) -> dict[str, str]:
     """Where the server's other documents live (site-root-relative)."""
     name = derived.registry_name(catalog.meta, server)
-    links = {
-        "export": paths.api_server(server.name),
-        "page": paths.server_page(server.name),
-        "mcp": paths.mcp_server_document(name, server.version),
-    }
+    links = {"export": paths.api_server(server.name), "page": paths.server_page(server.name)}
+    if derived.installable(catalog.meta, server):  # a rejected server is in no MCP mirror
+        links["mcp"] = paths.mcp_server_document(name, server.version)
     if server.kind != "reference":
         links["bundle"] = paths.server_bundle_dir(server.name)
         links["manifests"] = paths.server_bundle_kustomization(server.name)

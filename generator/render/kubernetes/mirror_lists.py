@@ -1,7 +1,8 @@
 """Image mirroring lists: what to copy across the air gap, for skopeo, Hauler and Zarf.
 
 Written for the whole catalog under `mirror/` and for each registry profile under
-`mirror/profiles/<profile>/`: the MCP servers' images and the ToolHive install's own (operator,
+`mirror/profiles/<profile>/`: the images of the MCP servers it may deploy (never a server its
+review rejected: `derived.installable`) and the ToolHive install's own (operator,
 proxy runner, vMCP, registry API, registry server, database). Every list names the *source* images (pinned by digest when
 the catalog knows it); `mapping.txt` pairs each source with the reference the manifests
 will pull (`source=target`), which is the mirror-rewritten name when a mirror is set, so
@@ -23,7 +24,7 @@ from generator.render.kubernetes.manifests import comment_safe, document_bytes
 def list_files(context: RenderContext) -> Iterator[OutputFile]:
     """Yield the lists for the whole catalog and for every profile."""
     catalog = context.catalog
-    yield from _lists(context, catalog.servers, None)
+    yield from _lists(context, derived.installable_servers(catalog), None)
     for profile in catalog.meta.registries:
         yield from _lists(context, derived.profile_servers(catalog, profile), profile.name)
 

@@ -13,6 +13,10 @@ first page (`mcp_query_index`): no list grows with the catalog. Each base also s
 an `openapi.yaml` describing exactly these GET endpoints, which ToolHive's registry
 server checks before it syncs. The profile bases (`registry/<profile>/`) are laid out
 as the ToolHive registry server serves `GET /registry/{registryName}/v0.1/...`.
+
+A server its review rejected is served by no base, the site root included
+(`derived.installable`): no list, index, search or lookup names it, so no client installs
+it from here. The catalog API (`api/v1/`) and its site page keep it, with the review.
 """
 
 from __future__ import annotations
@@ -91,9 +95,11 @@ def _lookup_documents(context: RenderContext, name: str, version: str, base: str
 
 
 def _bases(context: RenderContext, server: Server) -> list[tuple[str, RegistryProfile | None]]:
-    """The API bases listing `server`: the site root, then each profile admitting it."""
-    profiles = derived.profiles_admitting(context.catalog.meta, server)
-    return [("", None), *[(paths.profile_api_base(p.name), p) for p in profiles]]
+    """The API bases listing `server`: the site root, then each profile admitting it; none when rejected."""
+    meta = context.catalog.meta
+    if not derived.installable(meta, server):
+        return []
+    return [("", None), *[(paths.profile_api_base(p.name), p) for p in derived.profiles_admitting(meta, server)]]
 
 
 def _response(server_document: bytes, meta: bytes) -> bytes:
@@ -131,7 +137,7 @@ def openapi_yaml(context: RenderContext, profile: RegistryProfile | None) -> byt
 def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
     """The lists and OpenAPI descriptions of the site root and of every profile."""
     catalog = context.catalog
-    yield from base_files(context, catalog.servers, "", None)
+    yield from base_files(context, derived.installable_servers(catalog), "", None)
     for profile in catalog.meta.registries:
         yield from base_files(context, derived.profile_servers(catalog, profile), paths.profile_api_base(profile.name), profile)
 

@@ -20,7 +20,7 @@ OFFICIAL_PROJECT = "https://github.com/modelcontextprotocol/registry"
 def openapi_document(context: RenderContext, profile: RegistryProfile | None) -> dict[str, Any]:
     """The description of one base (the whole catalog, or one registry profile)."""
     meta = context.catalog.meta
-    scope = f"the registry profile `{profile.name}`" if profile else "the whole catalog"
+    scope = f"the registry profile `{profile.name}`" if profile else "the whole catalog, less the servers their review rejected,"
     return {
         "openapi": "3.1.0",
         "info": {

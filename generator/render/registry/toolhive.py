@@ -4,9 +4,10 @@ The current format wraps MCP server.json documents as
 `{$schema, version, meta{last_updated}, data{servers[]}}`; `thv config set-registry`
 and the registry server's `file:` source read it. The legacy format (`servers` /
 `remote_servers` maps) is for clusters still running ToolHive releases from before
-the switch. Only deployable servers go in: thv silently drops an entry with
-neither remotes nor exactly one `oci` package, so reference-only entries are
-listed by the catalog API and the MCP mirror instead.
+the switch. Only deployable servers go in (`derived.deployable`): thv silently drops
+an entry with neither remotes nor exactly one `oci` package, so reference-only entries
+are listed by the catalog API and the MCP mirror instead; a server its review rejected is
+in no registry file, the catalog's or a profile's (its page and API document say why).
 
 The files are spliced from each server's encoded entry (`upstream_registry_spliced`,
 `legacy_registry_spliced`, which the Kubernetes bundles also embed in ConfigMaps);
@@ -50,9 +51,9 @@ _LEGACY_FIELD_DESCRIPTION = (5, 200)
 _LEGACY_HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 
 
-def deployable(servers: Sequence[Server]) -> list[Server]:
-    """The servers ToolHive can run: containers and remotes, never reference-only entries."""
-    return [server for server in servers if server.kind != "reference"]
+def deployable(context: RenderContext, servers: Sequence[Server]) -> list[Server]:
+    """The servers ToolHive may run: containers and remotes, never reference-only entries nor rejected servers."""
+    return [server for server in servers if derived.deployable(context.catalog.meta, server)]
 
 
 def _tools(profile: RegistryProfile | None, server: Server) -> Sequence[Tool]:
@@ -70,7 +71,7 @@ def upstream_registry(
         "$schema": UPSTREAM_SCHEMA,
         "version": FORMAT_VERSION,
         "meta": {"last_updated": last_updated(context)},
-        "data": {"servers": [server_json(context, s, _tools(profile, s), profile.name if profile else None) for s in deployable(servers)]},
+        "data": {"servers": [server_json(context, s, _tools(profile, s), profile.name if profile else None) for s in deployable(context, servers)]},
     }
 
 
@@ -84,7 +85,7 @@ def legacy_registry(
     """
     containers: dict[str, Any] = {}
     remotes: dict[str, Any] = {}
-    for server in deployable(servers):
+    for server in deployable(context, servers):
         tools = _tools(profile, server)
         if not toolhive_tool_names(tools):
             continue
@@ -202,7 +203,7 @@ def upstream_registry_spliced(context: RenderContext, servers: Sequence[Server],
     """`json_bytes(upstream_registry(...))` as each server's server.json spliced (`bytes()`, or `len()` without reading)."""
     name = profile.name if profile else None
     head = json_piece({"$schema": UPSTREAM_SCHEMA, "version": FORMAT_VERSION, "meta": {"last_updated": last_updated(context)}})
-    entries = [encoded_server_json.lazy(context, s, name) for s in deployable(servers)]
+    entries = [encoded_server_json.lazy(context, s, name) for s in deployable(context, servers)]
     return Spliced((head[:-1] + b',"data":{"servers":[', entries, b"]}}\n"))
 
 
@@ -212,14 +213,14 @@ def legacy_registry_spliced(context: RenderContext, servers: Sequence[Server], p
     head = json_piece({"version": FORMAT_VERSION, "last_updated": last_updated(context)})
 
     def entries(remote: bool) -> list[Lazy]:
-        return [legacy_entry.lazy(context, s, name) for s in deployable(servers) if (s.kind == "remote") == remote]
+        return [legacy_entry.lazy(context, s, name) for s in deployable(context, servers) if (s.kind == "remote") == remote]
 
     return Spliced((head[:-1] + b',"servers":{', entries(remote=False), b'},"remote_servers":{', entries(remote=True), b"}}\n"))
 
 
 def entry_pieces(context: RenderContext, server: Server) -> Iterator[OutputFile]:
     """No file of its own: the server's entries of every registry file listing it, made now."""
-    if server.kind != "reference":
+    if derived.deployable(context.catalog.meta, server):
         for profile in (None, *derived.profiles_admitting(context.catalog.meta, server)):
             encoded_server_json(context, server, profile.name if profile else None)
             legacy_entry(context, server, profile.name if profile else None)

@@ -73,7 +73,7 @@ def mirror_step(meta: CatalogMeta, mirror: str | None, profile: str | None) -> S
         )
     )
     text = ("Where the images can be pulled (the connected side, or a registry both sides reach). "
-            "The lists name the MCP servers' images and the ToolHive install's own: the operator, the images it "
+            "The lists name the MCP servers' images (never a rejected server's) and the ToolHive install's own: the operator, the images it "
             "starts at run time (proxy runner, vMCP, registry API), the registry server and its database. "
             "mapping.txt pairs each with the name the manifests pull.")
     files = [(name, paths.mirror_list(name, profile)) for name in ("images.txt", "mapping.txt", "skopeo-sync.yaml", "hauler-images.yaml", "zarf.yaml")]

@@ -127,6 +127,7 @@ def server_page(context: RenderContext, server: Server) -> Page:
         "server": server,
         "category_title": common["category_titles"][server.category],
         "registry_name": derived.registry_name(catalog.meta, server),
+        "in_mcp_mirror": derived.installable(catalog.meta, server),  # a rejected server is in no MCP mirror
         "updated": derived.updated(catalog.meta, server).isoformat(),
         "badges": server_badges(catalog.meta, server),
         "notices": derived.notices(catalog.meta, server),
