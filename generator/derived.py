@@ -224,13 +224,15 @@ def endpoint_class(url: str) -> EndpointClass:
 
 
 def image_rule_refusal(profile: RegistryProfile, server: Server) -> str | None:
-    """Why the profile's image rule (`refuse: mutable-tags`, `require_digest`) leaves `server` out, or None."""
+    """Why the profile's image rule (`refuse: mutable-tags`, `require_digest`) leaves `server` out, or
+    None: what its image "has" or "is", to follow the image's name (pages name it "its image": the
+    build may rewrite references to a mirror, and a page names no upstream reference then)."""
     if server.image is None or server.digest:
         return None
     if profile.require_digest:
-        return f"image {server.image} is not pinned by digest (profile requires digests)"
+        return "is not pinned by digest (profile requires digests)"
     if profile.refuse == "mutable-tags" and image_parts(server.image).tag == "latest":
-        return f"image {server.image} has a mutable tag (latest or none) and no digest (profile refuses mutable tags)"
+        return "has a mutable tag (latest or none) and no digest (profile refuses mutable tags)"
     return None
 
 

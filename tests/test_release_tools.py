@@ -306,11 +306,11 @@ def test_pin_refuses_malformed_digest_lines(runner, default_source_copy, tmp_pat
 def test_mirror_lists_cover_catalog_and_profiles(default_site):
     from generator.source.validate import read_catalog
 
-    from generator.derived import toolhive_images
+    from generator.derived import installable, toolhive_images
 
     catalog = read_catalog(DEFAULT_SOURCE).catalog
     images = (default_site / "mirror" / "images.txt").read_text().splitlines()
-    servers = sorted({s.image for s in catalog.servers if s.image})
+    servers = sorted({s.image for s in catalog.servers if s.image and installable(catalog.meta, s)})  # no rejected image
     toolhive = sorted(toolhive_images(catalog.meta).values())
     assert images == sorted(servers + toolhive)
     hauler = yaml.safe_load((default_site / "mirror" / "hauler-images.yaml").read_text())

@@ -310,7 +310,7 @@ def test_a_value_a_profile_requires_shows_where_it_applies(default_site: Path) -
 def test_a_server_left_out_by_an_image_rule_says_so_on_both_pages(default_site: Path) -> None:
     """time (approved, validated, docker.io/mcp/time:latest without digest) meets every condition of
     production but its `refuse: mutable-tags`: its page and the profile's page say why it is not there."""
-    reason = "image docker.io/mcp/time:latest has a mutable tag (latest or none) and no digest (profile refuses mutable tags)"
+    reason = "its image has a mutable tag (latest or none) and no digest (profile refuses mutable tags)"
     server = page_text(default_site, "time")
     assert f"Registry profile production would admit this server but leaves it out: {reason}." in server
     assert "Registry profile sandbox would admit" not in server

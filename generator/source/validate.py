@@ -153,7 +153,7 @@ def _image_rule_refusals(source: ServerSource, meta: CatalogMeta) -> Iterator[Di
     for profile in meta.registries:
         reason = left_out_by_image_rule(meta, profile, source.server)
         if reason is not None:
-            yield _at(source, ("image",), f"registry profile '{profile.name}' leaves '{source.server.name}' out: {reason}", "warning")
+            yield _at(source, ("image",), f"registry profile '{profile.name}' leaves '{source.server.name}' out: image {source.server.image} {reason}", "warning")
 
 
 def _profile_env_values(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnostic]:
