@@ -56,21 +56,26 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
-def quality_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default catalog with a second index page and a changes page, so that every page kind exists."""
+def quality_site(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default catalog with a second index page and a changes page, so that every page kind exists.
+
+    The previous release is the shared default build's catalog document without one server: of a
+    site folder passed as --previous the build reads api/v1/catalog.json only (a folder built
+    here for it cost a whole build)."""
     from conftest import DEFAULT_SOURCE
     from generator.build import build
     from generator.render.site import search as site_search
 
     previous = tmp_path_factory.mktemp("previous") / "site"
-    build(DEFAULT_SOURCE, previous, jobs=1)
-    catalog = json.loads((previous / "api/v1/catalog.json").read_text())
+    (previous / "api/v1").mkdir(parents=True)
+    catalog = json.loads((default_site / "api/v1/catalog.json").read_text())
     catalog["servers"] = [server for server in catalog["servers"] if server["name"] != "osv"]
     (previous / "api/v1/catalog.json").write_text(json.dumps(catalog))
     out = tmp_path_factory.mktemp("quality") / "site"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(site_search, "PAGE_SIZE", 30)
         build(DEFAULT_SOURCE, out, jobs=1, previous=previous)
+    assert "osv" in (out / "changes/index.html").read_text(), "the changes page must show the server added since"
     return out
 
 
