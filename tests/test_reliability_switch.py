@@ -68,6 +68,7 @@ KILLER = textwrap.dedent("""
         source, out, mode, point, stdout, stderr = json.loads(line)
         child = os.fork()
         if child == 0:
+            signal.alarm(300)  # what subprocess.run's timeout was: a hung build ends, SIGALRM its status
             os.dup2(os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
             os.dup2(os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
             sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)
