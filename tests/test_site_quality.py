@@ -11,9 +11,9 @@ Performance is timed, so a loaded machine scores lower: a page below the bar is 
 more and judged on the median of the three runs, as Lighthouse's documentation recommends for
 variance. Scores are written to test-artifacts/lighthouse.json (docs/site.md quotes them).
 
-The eight first runs share one Node process and one Chromium (tests/lighthouse_batch.mjs says why
-that measures what a CLI run per page measured): a CLI call per run took 15-17 s, of which about
-5 s were Node loading Lighthouse and Chromium starting, and 2.5 s a screenshot no audit reads.
+The eight first runs share one Node process, each in a Chromium of its own as the CLI runs it
+(tests/lighthouse_batch.mjs): a CLI call per run took 15-18 s, of which Node loading Lighthouse
+was a few seconds and a full-page screenshot no audit reads about 2.5 s.
 """
 
 from __future__ import annotations
@@ -96,7 +96,7 @@ def recorded() -> Iterator[dict[str, dict[str, int]]]:
 
 
 def lighthouse_scores(runs: list[tuple[str, str]]) -> list[dict[str, int]]:
-    """The category scores of each (url, preset) run, in order, all in one Node process and one Chromium."""
+    """The category scores of each (url, preset) run, in order, all in one Node process (a Chromium each)."""
     environment = {**os.environ, "CHROME_PATH": os.environ.get("CHROME_PATH", str(CHROMIUM))}
     finished = subprocess.run(["node", str(BATCH), str(QUALITY), json.dumps(runs)], env=environment,
                               capture_output=True, text=True, timeout=300 * len(runs))
