@@ -10,6 +10,7 @@ the bytes of a build from scratch (`--no-cache`) and leave nothing behind but it
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -17,8 +18,10 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -29,33 +32,56 @@ from conftest import FETCH_YAML, REMOTE_YAML, REPO
 
 pytestmark = pytest.mark.reliability
 
+# One Python process imports the generator once and forks a build per kill: a fresh
+# interpreter per kill spent 1-3 s importing, several times the build of the two-server tree.
+# Each build still runs in its own process, killed by a real SIGKILL; the forking process
+# never builds, so every child starts as a fresh process would, with the modules loaded.
 KILLER = textwrap.dedent("""
-    import os, signal, sys
+    import json, os, signal, sys, traceback
     from pathlib import Path
     import generator.output as output
     from generator.build import build
 
-    source, out, mode, point = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-    calls = [0]
+    def killed_build(source, out, mode, point):
+        calls = [0]
 
-    def killing(real):
-        def call(*args):
-            calls[0] += 1
-            if calls[0] == point:
-                os.kill(os.getpid(), signal.SIGKILL)
-            result = real(*args)
-            calls[0] += 1
-            if calls[0] == point:
-                os.kill(os.getpid(), signal.SIGKILL)
-            return result
-        return call
+        def killing(real):
+            def call(*args):
+                calls[0] += 1
+                if calls[0] == point:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                result = real(*args)
+                calls[0] += 1
+                if calls[0] == point:
+                    os.kill(os.getpid(), signal.SIGKILL)
+                return result
+            return call
 
-    if mode == "fallback":
-        output._RENAMEAT2 = None  # a file system without RENAME_EXCHANGE
-    output._exchange = killing(output._exchange)
-    output.os.rename = killing(os.rename)
-    build(Path(source), Path(out), jobs=1)
-    print("finished", calls[0])
+        if mode == "fallback":
+            output._RENAMEAT2 = None  # a file system without RENAME_EXCHANGE
+        output._exchange = killing(output._exchange)
+        output.os.rename = killing(os.rename)
+        build(Path(source), Path(out), jobs=1)
+        print("finished", calls[0], flush=True)
+
+    for line in sys.stdin:
+        source, out, mode, point, stdout, stderr = json.loads(line)
+        child = os.fork()
+        if child == 0:
+            signal.alarm(300)  # what subprocess.run's timeout was: a hung build ends, SIGALRM its status
+            os.dup2(os.open(stdout, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 1)
+            os.dup2(os.open(stderr, os.O_WRONLY | os.O_CREAT | os.O_TRUNC), 2)
+            sys.stdout, sys.stderr = open(1, "w", closefd=False), open(2, "w", closefd=False)
+            try:
+                killed_build(source, out, mode, point)
+            except BaseException:
+                traceback.print_exc()
+                sys.stderr.flush()
+                os._exit(1)
+            os._exit(0)
+        status = os.waitpid(child, 0)[1]
+        code = -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
+        print(code, flush=True)
 """)
 
 
@@ -74,11 +100,30 @@ def _beside(out: Path) -> list[str]:
 CLEAN = ([".site.lock", "site"], [".site.lock", ".site.spare-*", "site"])
 
 
-def _kill_at(source: Path, out: Path, mode: str, point: int) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-c", KILLER, str(source), str(out), mode, str(point)],
-        capture_output=True, text=True, cwd=REPO, timeout=300,
-    )
+@pytest.fixture(scope="module")
+def kill_at() -> Iterator[Callable[[Path, Path, str, int], subprocess.CompletedProcess[str]]]:
+    """`kill_at(source, out, mode, point)`: a build of `source` into `out` in its own process,
+    SIGKILLed before or after its `point`th rename call (counting both; never when the build makes
+    fewer: then it prints `finished <calls>`). Returns how the process ended."""
+    forker = subprocess.Popen([sys.executable, "-c", KILLER], cwd=REPO, text=True,
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert forker.stdin and forker.stdout
+
+    def kill_at(source: Path, out: Path, mode: str, point: int) -> subprocess.CompletedProcess[str]:
+        with tempfile.TemporaryDirectory() as folder:
+            stdout, stderr = Path(folder, "stdout"), Path(folder, "stderr")
+            request = [str(source), str(out), mode, point, str(stdout), str(stderr)]
+            forker.stdin.write(json.dumps(request) + "\n")
+            forker.stdin.flush()
+            code = forker.stdout.readline()
+            assert code, "the forking process died"
+            return subprocess.CompletedProcess(request, int(code), stdout.read_text(), stderr.read_text())
+
+    try:
+        yield kill_at
+    finally:
+        forker.stdin.close()
+        forker.wait(timeout=60)
 
 
 def _edit(source: Path) -> None:
@@ -107,7 +152,7 @@ def _after_kill_is_old_or_new_and_repaired(source: Path, out: Path, old: dict, n
 
 
 @pytest.mark.parametrize("mode", ["exchange", "fallback"])
-def test_a_kill_at_every_rename_of_the_switch_leaves_the_old_or_the_new_tree(write_tree, tmp_path, mode):
+def test_a_kill_at_every_rename_of_the_switch_leaves_the_old_or_the_new_tree(write_tree, tmp_path, kill_at, mode):
     """Every build killed here updates a spare: renames it into staging, switches, keeps the old tree as the next spare."""
     source, out = write_tree(), tmp_path / "site"
     _restore_old(source, out, tmp_path)
@@ -116,7 +161,7 @@ def test_a_kill_at_every_rename_of_the_switch_leaves_the_old_or_the_new_tree(wri
     cold = tmp_path / "cold"
     build(source, cold, use_cache=False, cache_dir=tmp_path / "cold-cache")
     new = snapshot(cold)
-    finished = _kill_at(source, out, mode, 10**6)
+    finished = kill_at(source, out, mode, 10**6)
     assert finished.returncode == 0, finished.stderr
     calls = int(finished.stdout.split()[-1])
     # Before and after each call: the spare into staging, the switch (an exchange, or a failed
@@ -129,7 +174,7 @@ def test_a_kill_at_every_rename_of_the_switch_leaves_the_old_or_the_new_tree(wri
         assert snapshot(out) == old
         assert _beside(out) == CLEAN[1]
         _edit(source)
-        killed = _kill_at(source, out, mode, point)
+        killed = kill_at(source, out, mode, point)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         seen.append(_after_kill_is_old_or_new_and_repaired(source, out, old, new, mode))
     assert seen[0] == "old" and seen[-1] == "new"
@@ -150,12 +195,12 @@ def _restore_old(source: Path, out: Path, tmp_path: Path) -> None:
     build(source, out)
 
 
-def test_a_kill_of_a_cold_build_into_a_new_folder_leaves_nothing_or_the_new_tree(write_tree, tmp_path):
+def test_a_kill_of_a_cold_build_into_a_new_folder_leaves_nothing_or_the_new_tree(write_tree, tmp_path, kill_at):
     source, out = write_tree(), tmp_path / "site"
     build(source, tmp_path / "cold", cache_dir=tmp_path / "cold-cache")
     new = snapshot(tmp_path / "cold")
     for point in (1, 2):
-        killed = _kill_at(source, out, "exchange", point)
+        killed = kill_at(source, out, "exchange", point)
         assert killed.returncode == -signal.SIGKILL, killed.stderr
         assert (snapshot(out) if out.exists() else {}) in ({}, new)
         build(source, out)

@@ -31,7 +31,13 @@ CHARTS = SHARED / "toolhive" / "charts"
 MIRROR = "registry.corp.example/mcp"
 # The env vars the operator chart passes images in (no manifest scan sees them as images).
 IMAGE_ENV = {"TOOLHIVE_RUNNER_IMAGE", "VMCP_IMAGE", "TOOLHIVE_REGISTRY_API_IMAGE"}
-FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a 1,000-server profile is 40 MB of YAML
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # a large profile is megabytes of YAML
+# The synthetic catalog's size: the smallest round number at which every profile's registry data
+# is split across ConfigMaps (production 2 parts, sandbox 3), so the registry server chart mounts
+# several data volumes; `synthetic_output` fails if a profile ever fits in one again. More servers
+# only add more images of the kinds 250 already have (a container server's image, a remote proxy's
+# runner): 1,000 servers took four times the render, kustomize and YAML parsing and proved nothing more.
+SYNTHETIC_SERVERS = 250
 
 
 def helm() -> Any:
@@ -67,8 +73,12 @@ def synthetic_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, byte
         from synthetic import write_catalog
     finally:
         sys.path.remove(str(REPO / "bench"))
-    source = write_catalog(tmp_path_factory.mktemp("synthetic") / "src", 1000)
-    return rendered_output(source)
+    source = write_catalog(tmp_path_factory.mktemp("synthetic") / "src", SYNTHETIC_SERVERS)
+    files = rendered_output(source)
+    for profile in profile_names(files):
+        parts = [path for path in files if path.startswith(f"bundles/registries/{profile}/base/configmap-{profile}-data-")]
+        assert len(parts) >= 2, f"{profile}: registry data in {len(parts)} ConfigMap(s); the large-profile shape needs more servers"
+    return files
 
 
 def values(files: dict[str, bytes], path: str) -> dict[str, Any]:
