@@ -558,3 +558,32 @@ def test_the_reviewers_table_sorts_and_filters(watched: Watched, site_url: str) 
     assert counts == sorted(counts, reverse=True) and counts[0] > counts[-1]
     assert page.get_attribute("#review-table thead th:nth-child(8)", "aria-sort") == "descending"
     assert watched.problems == []
+
+
+def test_a_card_search_js_fills_is_the_server_rendered_card(browser: object, many_pages_site: Path) -> None:
+    """A server not on the page search.js starts from gets a card filled from the template, which must
+    read as the server-rendered one (mermaid declares one tool: "1 tool", not "1 tools")."""
+    static = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        page = static.new_page()
+        expected: dict[str, str] = {}
+        for number in range(1, 13):
+            page.goto(f"{many_pages_site.as_uri()}/{'index.html' if number == 1 else f'page/{number}/index.html'}")
+            cards = page.locator("#results > li.card").evaluate_all(CARDS_BY_NAME)
+            # page/N/ is two folders down: its links climb back to the root the filled card is at
+            expected.update({name: card.replace('"../../', '"') for name, card in cards.items()})
+    finally:
+        static.close()
+    assert "1 tool ·" in expected["mermaid"]
+    watched = Watched(browser)
+    try:
+        watched.page.goto(many_pages_site.as_uri() + "/index.html")
+        watched.page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        assert "mermaid" not in watched.page.locator("#results > li.card").evaluate_all(CARDS_BY_NAME)
+        watched.page.fill("#q", "mermaid")
+        watched.page.wait_for_function("() => document.querySelector('#results > li.card[data-name=mermaid]') !== null")
+        drawn = watched.page.locator("#results > li.card").evaluate_all(CARDS_BY_NAME)
+        assert drawn["mermaid"] == expected["mermaid"]
+        assert watched.problems == []
+    finally:
+        watched.close()

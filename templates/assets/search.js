@@ -192,7 +192,7 @@
       "tier.label": tier[0], "tier.tone": tier[1], "tier.explanation": tier[2],
       "approval.label": approval[0], "approval.tone": approval[1], "approval.explanation": entry.ae,
       expires: entry.v, transport: data.facets.x[entry.x] || entry.x,
-      tools: String(entry.o.length), updated: entry.u, status: entry.z ? "deprecated" : "active",
+      tools: String(entry.o.length), tools_label: entry.o.length === 1 ? "1 tool" : entry.o.length + " tools", updated: entry.u, status: entry.z ? "deprecated" : "active",
       deprecated: entry.z, notices: entry.nt.length > 0
     };
     entry.nt.forEach(function (kind) { values["notice_" + kind] = true; });  /* derived.notices, as on server cards */

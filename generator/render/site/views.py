@@ -302,6 +302,9 @@ class Card:
     expires: str
     transport: str
     tools: str
+    """How many tools it declares (a number)."""
+    tools_label: str
+    """The same with its noun: "1 tool", "40 tools"."""
     updated: str
     status: str
     deprecated: bool
@@ -326,6 +329,7 @@ def card(meta: CatalogMeta, server: Server) -> Card:
         expires=review.expires.isoformat() if review and review.expires and review.status == "approved" else "",
         transport=TRANSPORTS[server.transport],
         tools=str(len(server.tools)),
+        tools_label="1 tool" if len(server.tools) == 1 else f"{len(server.tools)} tools",
         updated=derived.updated(meta, server).isoformat(),
         status=server.status,
         deprecated=server.status == "deprecated",
@@ -339,7 +343,7 @@ def _slot(name: str) -> str:
 
 CARD_PROTOTYPE = Card(
     **{name: _slot(name) for name in ("name", "title", "description", "publisher", "page", "category",
-                                      "category_page", "expires", "transport", "tools", "updated", "status")},
+                                      "category_page", "expires", "transport", "tools", "tools_label", "updated", "status")},
     tier=Badge(_slot("tier.label"), _slot("tier.explanation"), _slot("tier.tone"), "glossary-tier"),
     approval=Badge(_slot("approval.label"), _slot("approval.explanation"), _slot("approval.tone"), "glossary-approval"),
     deprecated=True,
