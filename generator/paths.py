@@ -181,6 +181,11 @@ def profile_bundle_all(profile: str) -> str:
     return f"bundles/registries/{profile}/all.yaml"
 
 
+def release_name(title: str) -> str:
+    """The catalog's name in its release files: `<name>-<version>.tar.gz` holds the folder `<name>-<version>`."""
+    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "catalog"
+
+
 def profile_bundle_tarball(profile: str) -> str:
     """A profile's bundle as a reproducible tarball."""
     return f"bundles/registries/{profile}.tar.gz"

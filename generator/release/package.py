@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.archive import PieceWriter, join_pieces, path_order
 from generator.errors import UsageError
-from generator.paths import CATALOG_JSON
+from generator.paths import CATALOG_JSON, release_name
 from generator.release import minisign
 from generator.release.diff import read_release_catalog
 
@@ -68,11 +67,6 @@ def release_info(site: Path) -> ReleaseInfo:
     if not isinstance(title, str) or not isinstance(last_updated, str):
         raise UsageError(f"{site}: {CATALOG_JSON} lacks the catalog title or last_updated: rebuild the site")
     return ReleaseInfo(release_name(title), title, catalog["version"], last_updated)
-
-
-def release_name(title: str) -> str:
-    """The catalog's name in its release files: `<name>-<version>.tar.gz` holds the folder `<name>-<version>`."""
-    return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "catalog"
 
 
 def site_files(site: Path) -> list[str]:

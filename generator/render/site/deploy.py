@@ -205,9 +205,13 @@ def _thv_command(server: Server, cluster_image: str | None) -> str:
 
 def _proxy_client_config(server: Server, namespace: str) -> str:
     """An MCP client configuration (VS Code `mcp.json` shape) for the server's proxy in `namespace`."""
-    url = k8s_server.proxy_service_url(server, namespace)
-    entry = {"type": "sse" if server.transport == "sse" else "http", "url": url}
+    entry = {"type": _client_transport(server), "url": k8s_server.proxy_service_url(server, namespace)}
     return json_bytes({"servers": {server.name: entry}}, pretty=True).decode("utf-8")
+
+
+def _client_transport(server: Server) -> str:
+    """How an MCP client reaches the server over the network: SSE, else streamable HTTP."""
+    return "sse" if server.transport == "sse" else "http"
 
 
 def _client_config(server: Server, cluster_image: str | None) -> str:
@@ -222,7 +226,7 @@ def _client_config(server: Server, cluster_image: str | None) -> str:
             inputs.append({"type": "promptString", "id": _input_id(header.name), "description": header.description
                            or header.name, "password": header.secret})
             headers[header.name] = "${input:" + _input_id(header.name) + "}"
-        entry = {"type": "sse" if server.transport == "sse" else "http", "url": server.remote.url}
+        entry = {"type": _client_transport(server), "url": server.remote.url}
         if headers:
             entry["headers"] = headers
     elif server.transport == "stdio":

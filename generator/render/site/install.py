@@ -16,7 +16,6 @@ from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.kubernetes.legacy import database_secret_name
 from generator.render.kubernetes.policy import policy_name
 from generator.render.kubernetes.profile import pgpass_secret_name, registry_resource_name
-from generator.release.package import release_name
 
 MIRROR_PLACEHOLDER = "registry.corp.example/mcp"
 
@@ -45,7 +44,7 @@ def verify_step(meta: CatalogMeta) -> Step:
     it: `sha256sum -c` proves the listed files, the comparison with SIZES (every file but SIZES
     and its signature, with its size) finds the files nobody listed, which `sha256sum -c` ignores.
     """
-    tarball = f"dist/{release_name(meta.title)}-{meta.version}.tar.gz"
+    tarball = f"dist/{paths.release_name(meta.title)}-{meta.version}.tar.gz"
     return Step("verify", "Verify the release signature",
                 "Before anything from the release crosses into the cluster: check its minisign signatures, checksums "
                 "and file list with the public key you received out of band, and stop at the first command that fails.",
