@@ -91,6 +91,9 @@ DAMAGES: dict[str, tuple[str, Callable[[Path], None]]] = {
     "index-page-hand-edited": ("index.html", hand_edit),
     "tools-page-replaced-by-folder": ("tools/index.html", replace_by_folder),
     "tag-page-same-size-edit": ("tags/web/index.html", edit_keeping_size_and_mtime),
+    # deferred files made from the program alone (the JSON Schemas)
+    "source-schema-deleted": ("schemas/server.schema.json", delete),
+    "api-schema-same-size-edit": ("api/v1/schemas/server.schema.json", edit_keeping_size_and_mtime),
 }
 
 

@@ -19,11 +19,17 @@ from generator.output import OutputFile
 from generator.render.context import RenderContext
 
 
+PROGRAM_ONLY = "program only"
+"""The input key of a file made from this program alone (the build key covers it)."""
+
+
 @dataclass(frozen=True)
 class Deferred:
     """A catalog-wide file the build makes only when its inputs changed (see generator.render.inputs).
 
-    `key` hashes everything `make()` reads; None means "no key, always make it".
+    `key` hashes everything `make()` reads; None means "no key, always make it". What the build
+    key covers (this program, the templates, catalog.yaml, the options) need not be in it: a file
+    made from the program alone (a JSON Schema) has the key `PROGRAM_ONLY`.
     """
 
     path: str

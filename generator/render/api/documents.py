@@ -13,7 +13,8 @@ import html
 import json
 import re
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any
 
 from generator import derived, paths
@@ -22,7 +23,7 @@ from generator.output import OutputFile, WrittenFile
 from generator.render.api.document_schemas import DOCUMENT_KINDS, document_schema, openapi_document
 from generator.render.context import RenderContext
 from generator.render.encoding import json_bytes, json_file, json_piece, spliced
-from generator.render.kind import OutputKind, render_kind
+from generator.render.kind import PROGRAM_ONLY, Deferred, OutputKind, render_kind
 from generator.render.memo import per_server
 from generator.render.registry.server_json import last_updated, updated_at
 
@@ -188,11 +189,16 @@ def api_documents(context: RenderContext) -> list[OutputFile]:
     return files
 
 
-def schema_files() -> list[OutputFile]:
-    """The JSON Schema of each document kind, and the OpenAPI description that references them."""
-    files = [json_file(paths.api_schema(kind), document_schema(kind), pretty=True) for kind in DOCUMENT_KINDS]
-    files.append(json_file(paths.API_OPENAPI, openapi_document(), pretty=True))
-    return files
+def schema_files() -> list[Deferred]:
+    """The JSON Schema of each document kind, and the OpenAPI description that references them:
+    made from the program alone, so only when it changed."""
+    made = [(paths.api_schema(kind), partial(document_schema, kind)) for kind in DOCUMENT_KINDS]
+    made.append((paths.API_OPENAPI, openapi_document))
+    return [Deferred(path, PROGRAM_ONLY, partial(_pretty_json, make)) for path, make in made]
+
+
+def _pretty_json(make: Callable[[], Any]) -> bytes:
+    return json_bytes(make(), pretty=True)
 
 
 def index_document(context: RenderContext, documents: Mapping[str, WrittenFile]) -> dict[str, Any]:
@@ -250,7 +256,7 @@ def browse_page(index: dict[str, Any]) -> bytes:
     return page.encode("utf-8")
 
 
-def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
+def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
     """servers.json, categories, tags, tools, profiles, the schemas and the not-found answer."""
     yield from api_documents(context)
     yield from schema_files()
