@@ -21,7 +21,7 @@ import click
 from generator import __version__
 from generator.diagnostics import Diagnostic
 from generator.errors import SourceInvalid
-from generator.importers.inputs import FORMATS
+from generator.importers import FORMAT_NAMES
 from generator.models import IMAGE_MIRROR
 from generator.source.validate import read_catalog
 
@@ -236,7 +236,7 @@ def new(source: Path, quiet: bool, verbose: bool, name: str) -> None:
     help="Source folder to write into; an empty or missing folder gets a minimal catalog.yaml.",
 )
 @click.option(
-    "--format", "fmt", type=click.Choice(["auto", *FORMATS]), default="auto", show_default=True,
+    "--format", "fmt", type=click.Choice(["auto", *FORMAT_NAMES]), default="auto", show_default=True,
     help="Input format; auto recognises it from the content.",
 )
 @click.option("--only", multiple=True, metavar="NAME", help="Import only this server (repeatable).")

@@ -7,3 +7,7 @@ permissions, tools); `run.import_sources` reads the inputs, validates every
 candidate against the source models and writes the files. Importers never
 touch the build: their only output is the source folder the build reads.
 """
+
+FORMAT_NAMES = ("toolhive", "toolhive-legacy", "mcp-registry", "docker")
+"""The formats `mcp-catalog import --format` accepts (each module's test in `inputs.FORMATS`),
+named here so that the CLI need not import the importers to offer them."""
