@@ -15,6 +15,7 @@ manifests from the build cache instead of compressing them again.
 from __future__ import annotations
 
 import gzip
+import io
 import tarfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -183,11 +184,17 @@ def path_order(name: str) -> list[str]:
     return name.split("/")
 
 
-def join_pieces(pieces: Sequence[ArchivePiece]) -> bytes:
-    """The .tar.gz of `pieces` in order, closed by the end-of-archive blocks and record padding."""
-    length = sum(piece.length for piece in pieces) + 2 * _BLOCK
-    end = bytes(2 * _BLOCK + (-length % _RECORD))
-    return b"".join([*(piece.compressed for piece in pieces), compress(end)])  # one copy, not two
+def join_pieces(pieces: Iterable[ArchivePiece]) -> bytes:
+    """The .tar.gz of `pieces` in order, closed by the end-of-archive blocks and record padding.
+
+    The pieces are taken one at a time into a buffer that becomes the result without a copy."""
+    buffer = io.BytesIO()
+    length = 2 * _BLOCK
+    for piece in pieces:
+        buffer.write(piece.compressed)
+        length += piece.length
+    buffer.write(compress(bytes(2 * _BLOCK + (-length % _RECORD))))
+    return buffer.getvalue()
 
 
 def reproducible_tarball(files: Mapping[str, bytes], mtime: int) -> bytes:
