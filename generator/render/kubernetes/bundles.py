@@ -434,18 +434,21 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     legacy = profile.operator in ("legacy", "both")
     # Each folder's files go to the output and the tarball as soon as they are made, then are
     # dropped: a 10,000-server profile's ConfigMaps and all.yaml come to 300 MB. The tarball takes
-    # them in path order: base/ and all.yaml, legacy/ (its platform/ included), its servers, mesh/,
-    # platform/, registry-server/, the servers, with-mesh/.
+    # them in path order: all.yaml, base/, the top kustomization.yaml, legacy/ (its platform/
+    # included), its servers, mesh/, platform/, registry-server/, the servers, with-mesh/.
     top = Folder(root, source, [], subfolders=["base", *platform_folders(servers)] if current else ["legacy"])
-    first = folder_files(top, version)
+    batch = folder_files(top, version)
     if current:
         base, parts = _base_files(context, profile, admitted, servers, source)
-        first += base
+        batch += base
+        del base
+        yield from archive.add(batch)  # before legacy/ is made: never both variants' ConfigMaps at once
+        batch = []
     if legacy:
-        first += _legacy_files(context, profile, admitted, servers, source, all_yaml=not current)
+        batch += _legacy_files(context, profile, admitted, servers, source, all_yaml=not current)
         if servers:
-            first.append(variant_platform_file(context, profile, "legacy", servers, f"{source} (legacy operators)"))
-    yield from archive.add(first)
+            batch.append(variant_platform_file(context, profile, "legacy", servers, f"{source} (legacy operators)"))
+    yield from archive.add(batch)
     if legacy:
         archive.servers_run("legacy")
     if current:
