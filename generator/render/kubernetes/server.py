@@ -31,8 +31,23 @@ CURRENT_API = f"{TOOLHIVE_API_GROUP}/v1beta1"
 LEGACY_API = f"{TOOLHIVE_API_GROUP}/v1alpha1"
 # ToolHive's proxy listens here; the operator's Service forwards to it.
 PROXY_PORT = 8080
-# The label ToolHive puts on the pods it runs for an MCPServer or MCPRemoteProxy.
+# The port an HTTP server's container listens on when its MCPServer names no `mcpPort`
+# (the operator's default, MCPServer.GetMCPPort in stacklok/toolhive v0.44.0).
+DEFAULT_MCP_PORT = 8080
+# The labels ToolHive puts on the pods it runs, as the operator's source sets them
+# (stacklok/toolhive v0.44.0). Every pod it runs for an MCPServer or MCPRemoteProxy carries
+# `toolhive: "true"` and `toolhive-name: <name>`. The proxy runner's pods (the Deployment the
+# operator creates: labelsForMCPServer in cmd/thv-operator/controllers/mcpserver_controller.go,
+# labelsForMCPRemoteProxy in mcpremoteproxy_controller.go) also carry `app.kubernetes.io/name`,
+# `mcpserver` or `mcpremoteproxy`. The MCP server container's pods (the StatefulSet the proxy
+# runner creates: DeployWorkload in pkg/container/kubernetes/client.go, with the labels of
+# pkg/labels/labels.go) carry `app: <name>` and `toolhive-*` labels, never `app.kubernetes.io/name`,
+# unless the MCPServer's podTemplateSpec adds it (the bundles' never does). v0.15.0 and v0.16.0,
+# which legacy/ targets, set the same labels.
 POD_NAME_LABEL = "toolhive-name"
+TOOLHIVE_LABEL = "toolhive"
+MCPSERVER_PROXY_APP = "mcpserver"
+REMOTE_PROXY_APP = "mcpremoteproxy"
 PERMISSIONS_KEY = "permissions.json"
 DNS_PORTS = ({"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53})
 # The annotation the registry server's `kubernetes:` source selects workloads by.
