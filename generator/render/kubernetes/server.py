@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator.derived import deploy_image, endpoint_class
-from generator.models import CatalogMeta, Server, Tool
+from generator.models import CatalogMeta, Header, Server, Tool
 from generator.render.kubernetes.manifests import MANAGED_BY, resource_name
 
 TOOLHIVE_API_GROUP = "toolhive.stacklok.dev"
@@ -246,6 +246,14 @@ def header_secret_key(header: str) -> str:
     return re.sub(r"[^-._a-zA-Z0-9]", "_", header)
 
 
+def forwarded_secret_headers(server: Server) -> list[Header]:
+    """The headers a remote server's proxy adds from its Secret: the required secret ones (an
+    optional one is not wired in, see `secret_entries`); none for a container server."""
+    if server.remote is None:
+        return []
+    return [header for header in server.remote.headers if header.secret and header.required]
+
+
 def mcp_remote_proxy(
     server: Server, names: ServerNames, *, api: str, namespace: str | None, with_tools: bool,
     pull_secrets: Sequence[str] = (), annotations: dict[str, str] | None = None,
@@ -259,7 +267,7 @@ def mcp_remote_proxy(
     spec: dict[str, Any] = {remote_url_field(api): server.remote.url, "transport": server.transport, "proxyPort": PROXY_PORT}
     if endpoint_class(server.remote.url) == "private" and api == CURRENT_API:
         spec["allowPrivateEndpoint"] = True
-    secret_headers = [header for header in server.remote.headers if header.secret and header.required]
+    secret_headers = forwarded_secret_headers(server)
     if secret_headers:
         spec["headerForward"] = {
             "addHeadersFromSecret": [
