@@ -262,7 +262,10 @@ def test_rbac_names_the_profile_groups(files: dict[str, bytes]) -> None:
     deny = load(files, f"{base}networkpolicy-default-deny.yaml")["spec"]
     assert deny == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
     api = load(files, f"{base}networkpolicy-registry-api.yaml")["spec"]
-    assert api["ingress"] == [{"ports": [{"protocol": "TCP", "port": 8080}]}]
+    # the API port, from any namespace's pods but ToolHive's (an MCP workload never reaches it)
+    not_toolhive = {"matchExpressions": [{"key": "toolhive", "operator": "NotIn", "values": ["true"]}]}
+    assert api["ingress"] == [{"from": [{"namespaceSelector": {}, "podSelector": not_toolhive}],
+                               "ports": [{"protocol": "TCP", "port": 8080}]}]
 
 
 def test_mesh_component_is_strict_mtls(files: dict[str, bytes]) -> None:

@@ -685,3 +685,28 @@ def test_review_csv_cells_cannot_become_spreadsheet_formulas(write_tree: Callabl
     rows = list(csv.DictReader((tmp_path / "site" / paths.REVIEWS_CSV).read_text().splitlines()))
     assert rows[0]["title"] == "'=HYPERLINK(\"http://evil\",\"x\")"
     assert rows[0]["egress_hosts"] == "example.com" and rows[0]["pinned"] == "yes"
+
+
+def test_the_proxy_adds_credentials_only_for_a_remote_server_with_secret_headers(write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    """'Connect a client' says the proxy adds the credentials from the Secret only where the
+    MCPRemoteProxy forwards headers from it: a remote server with required secret headers. Without
+    any (or with only optional ones, which the bundle does not wire in) there is no such step."""
+    from conftest import REMOTE_YAML
+
+    header = "  headers:\n    - name: Authorization\n      description: Bearer token.\n      secret: true\n      required: {}\n"
+    servers = {
+        "docs-remote.yaml": REMOTE_YAML,
+        "keyed-remote.yaml": REMOTE_YAML.replace("docs-remote", "keyed-remote").replace(
+            "  url: https://mcp.example.com/mcp\n", "  url: https://mcp.example.com/mcp\n" + header.format("true")),
+        "optional-remote.yaml": REMOTE_YAML.replace("docs-remote", "optional-remote").replace(
+            "  url: https://mcp.example.com/mcp\n", "  url: https://mcp.example.com/mcp\n" + header.format("false")),
+    }
+    out = tmp_path / "site"
+    build(write_tree(servers), out)
+    proxy = "Through the server's ToolHive proxy in mcp-sandbox, which offers only the tools the profile keeps"
+    credentials = f"{proxy} and adds the credentials from the Secret."
+    keyed = page_text(out, "keyed-remote")
+    assert "Create the secret" in keyed and credentials in keyed
+    for name in ("docs-remote", "optional-remote"):
+        text = page_text(out, name)
+        assert f"{proxy}." in text and "adds the credentials" not in text, name

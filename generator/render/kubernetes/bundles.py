@@ -514,7 +514,7 @@ def _base_files(
         Manifest("namespace", k8s_profile.namespace(profile)),
         *_configmap_manifests(profile, parts),
         Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
-        *common_manifests(profile),
+        *common_manifests(profile, servers),
         *admission_manifests(context, profile, servers, "current"),
         Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
     ])
@@ -619,7 +619,7 @@ def _legacy_files(
         Manifest("namespace", k8s_profile.namespace(profile)),
         *_configmap_manifests(profile, parts),
         Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, parts)),
-        *common_manifests(profile),
+        *common_manifests(profile, servers),
         *admission_manifests(context, profile, servers, "legacy"),
         Manifest("database-secret.example", k8s_legacy.database_template(profile), k8s_legacy.database_note(profile), applied=False),
     ], subfolders=platform_folders(servers))
@@ -629,8 +629,8 @@ def _legacy_files(
     return folder_files(legacy, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name), also_in_all=platform)
 
 
-def common_manifests(profile: RegistryProfile) -> list[Manifest]:
-    """RBAC and NetworkPolicies, the same for current and legacy operators."""
+def common_manifests(profile: RegistryProfile, servers: Sequence[Server]) -> list[Manifest]:
+    """RBAC and NetworkPolicies (for the `servers` the profile ships), the same for current and legacy operators."""
     deployer_role, deployer_binding = k8s_profile.deployer_role(profile)
     viewer_role, viewer_binding = k8s_profile.viewer_role(profile)
     return [
@@ -638,7 +638,7 @@ def common_manifests(profile: RegistryProfile) -> list[Manifest]:
         Manifest("rolebinding-deployer", deployer_binding),
         Manifest("role-viewer", viewer_role),
         Manifest("rolebinding-viewer", viewer_binding),
-        *[Manifest(stem, document) for stem, document in k8s_profile.network_policies(profile)],
+        *[Manifest(stem, document) for stem, document in k8s_profile.network_policies(profile, servers)],
     ]
 
 

@@ -3,7 +3,9 @@
 A profile becomes a `restricted` Namespace, the ConfigMap(s) holding its
 ToolHive registry document, an MCPRegistry (v1beta1, `configYAML` with `file:`
 sources read from those ConfigMaps), RBAC for deployers and viewers,
-NetworkPolicies (default deny, then what the registry and the servers need),
+NetworkPolicies (default deny, then what the proxies, the MCP containers, the
+clients and the registry need, and nothing an MCP workload could use against the
+registry or its database),
 and an optional Istio mesh component. Registry data larger than a ConfigMap
 can hold is split across several ConfigMaps and sources; one server whose
 entry alone is too large fails the build with a message saying what to do.
@@ -11,6 +13,7 @@ entry alone is too large fails the build with a message saying what to do.
 
 from __future__ import annotations
 
+import copy
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -20,7 +23,17 @@ from typing import Any
 from generator.derived import registry_name
 from generator.errors import OutputError
 from generator.models import Catalog, RegistryProfile, Server
-from generator.render.kubernetes.server import DNS_PORTS, TOOLHIVE_API_GROUP, metadata, restricted_pod_security
+from generator.render.kubernetes.server import (
+    DEFAULT_MCP_PORT,
+    DNS_PORTS,
+    MCPSERVER_PROXY_APP,
+    PROXY_PORT,
+    REMOTE_PROXY_APP,
+    TOOLHIVE_API_GROUP,
+    TOOLHIVE_LABEL,
+    metadata,
+    restricted_pod_security,
+)
 from generator.render.encoding import Spliced
 from generator.render.kubernetes.manifests import literal_line, resource_name, yaml_text
 
@@ -272,26 +285,86 @@ def _role_and_binding(profile: RegistryProfile, name: str, rules: list[dict[str,
     return [role, binding]
 
 
-def network_policies(profile: RegistryProfile) -> list[tuple[str, dict[str, Any]]]:
-    """(file stem, NetworkPolicy): deny everything, then DNS, in-namespace traffic and the registry API."""
+def mcp_ports(servers: Sequence[Server]) -> list[int]:
+    """The ports the MCP containers of `servers` listen on: an HTTP server's `port` (the
+    operator's default when it names none). A stdio container is reached by attaching to it
+    through the Kubernetes API, and a remote server has no container: neither opens a port."""
+    return sorted({server.port or DEFAULT_MCP_PORT for server in servers
+                   if server.kind == "container" and server.transport != "stdio"})
+
+
+# Who is who in a profile's namespace, by the labels their creators set (server.py says where
+# ToolHive sets its own). ToolHive's pods are the MCP workloads: the proxies, and the MCP server
+# containers, which run third-party code. Clients are the namespace's other pods (ToolHive never
+# runs one without its `toolhive` label), the registry server and PostgreSQL among them.
+PROXY_PODS: dict[str, Any] = {
+    "matchLabels": {TOOLHIVE_LABEL: "true"},
+    "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": [REMOTE_PROXY_APP, MCPSERVER_PROXY_APP]}],
+}
+# A remote proxy has no MCP container: only an MCPServer's proxy may reach one.
+MCPSERVER_PROXY_PODS: dict[str, Any] = {"matchLabels": {TOOLHIVE_LABEL: "true", "app.kubernetes.io/name": MCPSERVER_PROXY_APP}}
+MCP_CONTAINER_PODS: dict[str, Any] = {
+    "matchLabels": {TOOLHIVE_LABEL: "true"},
+    "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "DoesNotExist"}],
+}
+CLIENT_PODS: dict[str, Any] = {"matchExpressions": [{"key": TOOLHIVE_LABEL, "operator": "NotIn", "values": ["true"]}]}
+# The registry server's pods, by the label its pod template gets from us: the chart adds its
+# `podLabels` value to the pod's labels (templates/deployment.yaml of toolhive-registry-server
+# 1.5.1), and the operator merges an MCPRegistry's `podTemplateSpec` labels into its registry API
+# pods (cmd/thv-operator/pkg/registryapi/deployment.go, v0.44.0). Neither path labels them `toolhive`.
+REGISTRY_PODS: dict[str, Any] = {"matchLabels": dict(REGISTRY_POD_LABEL)}
+
+
+def network_policies(profile: RegistryProfile, servers: Sequence[Server]) -> list[tuple[str, dict[str, Any]]]:
+    """(file stem, NetworkPolicy): deny everything, then allow, pod kind by pod kind, only what
+    ToolHive, the clients and the registry server need in a namespace running `servers`.
+
+    NetworkPolicies are allow-lists: a connection needs an egress rule of its source and an
+    ingress rule of its destination. An MCP server container runs third-party code, so the
+    policies assume it compromised: it may open only what its own `<server>-egress` policy
+    allows, and no pod of the namespace accepts it (proxies accept clients, MCP containers their
+    proxies, the registry API clients that are no MCP workload, anywhere in the cluster).
+    PostgreSQL is the platform team's, its labels unknown here: every pod of the namespace
+    accepts port 5432 from the registry server alone, so nothing else reaches it.
+    """
     def policy(name: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         document = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
-                    "metadata": metadata(name, profile.namespace), "spec": spec}
+                    "metadata": metadata(name, profile.namespace), "spec": copy.deepcopy(spec)}  # no shared selectors
         return f"networkpolicy-{name}", document
 
+    def tcp(*ports: int) -> list[dict[str, Any]]:
+        return [{"protocol": "TCP", "port": port} for port in ports]
+
+    ports = mcp_ports(servers)
     everyone: dict[str, Any] = {}
     return [
         policy("default-deny", {"podSelector": everyone, "policyTypes": ["Ingress", "Egress"]}),
         policy("allow-dns", {"podSelector": everyone, "policyTypes": ["Egress"],
                              "egress": [{"ports": [dict(port) for port in DNS_PORTS]}]}),
-        policy("allow-same-namespace", {
-            "podSelector": everyone, "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"from": [{"podSelector": {}}]}], "egress": [{"to": [{"podSelector": {}}]}],
+        policy("mcp-proxies", {
+            "podSelector": PROXY_PODS, "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"podSelector": CLIENT_PODS}], "ports": tcp(PROXY_PORT)}],
+            # An empty `ports` would mean every port: with no HTTP container, no rule at all.
+            "egress": [{"to": [{"podSelector": MCP_CONTAINER_PODS}], "ports": tcp(*ports)}] if ports else [],
+        }),
+        policy("mcp-servers", {
+            "podSelector": MCP_CONTAINER_PODS, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": MCPSERVER_PROXY_PODS}], "ports": tcp(*ports)}] if ports else [],
+        }),
+        policy("mcp-clients", {
+            "podSelector": CLIENT_PODS, "policyTypes": ["Egress"],
+            "egress": [{"to": [{"podSelector": PROXY_PODS}], "ports": tcp(PROXY_PORT)},
+                       {"to": [{"podSelector": REGISTRY_PODS}], "ports": tcp(REGISTRY_API_PORT)}],
         }),
         policy("registry-api", {
-            "podSelector": {"matchLabels": dict(REGISTRY_POD_LABEL)}, "policyTypes": ["Ingress", "Egress"],
-            "ingress": [{"ports": [{"protocol": "TCP", "port": REGISTRY_API_PORT}]}],
-            "egress": [{"ports": [{"protocol": "TCP", "port": POSTGRES_PORT}]}],
+            "podSelector": REGISTRY_PODS, "policyTypes": ["Ingress", "Egress"],
+            "ingress": [{"from": [{"namespaceSelector": {}, "podSelector": CLIENT_PODS}], "ports": tcp(REGISTRY_API_PORT)}],
+            # PostgreSQL may also live outside the namespace: the database's side decides who gets in.
+            "egress": [{"ports": tcp(POSTGRES_PORT)}],
+        }),
+        policy("registry-database", {
+            "podSelector": everyone, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": REGISTRY_PODS}], "ports": tcp(POSTGRES_PORT)}],
         }),
     ]
 

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator.derived import deploy_image, endpoint_class
-from generator.models import CatalogMeta, Server, Tool
+from generator.models import CatalogMeta, Header, Server, Tool
 from generator.render.kubernetes.manifests import MANAGED_BY, resource_name
 
 TOOLHIVE_API_GROUP = "toolhive.stacklok.dev"
@@ -31,8 +31,23 @@ CURRENT_API = f"{TOOLHIVE_API_GROUP}/v1beta1"
 LEGACY_API = f"{TOOLHIVE_API_GROUP}/v1alpha1"
 # ToolHive's proxy listens here; the operator's Service forwards to it.
 PROXY_PORT = 8080
-# The label ToolHive puts on the pods it runs for an MCPServer or MCPRemoteProxy.
+# The port an HTTP server's container listens on when its MCPServer names no `mcpPort`
+# (the operator's default, MCPServer.GetMCPPort in stacklok/toolhive v0.44.0).
+DEFAULT_MCP_PORT = 8080
+# The labels ToolHive puts on the pods it runs, as the operator's source sets them
+# (stacklok/toolhive v0.44.0). Every pod it runs for an MCPServer or MCPRemoteProxy carries
+# `toolhive: "true"` and `toolhive-name: <name>`. The proxy runner's pods (the Deployment the
+# operator creates: labelsForMCPServer in cmd/thv-operator/controllers/mcpserver_controller.go,
+# labelsForMCPRemoteProxy in mcpremoteproxy_controller.go) also carry `app.kubernetes.io/name`,
+# `mcpserver` or `mcpremoteproxy`. The MCP server container's pods (the StatefulSet the proxy
+# runner creates: DeployWorkload in pkg/container/kubernetes/client.go, with the labels of
+# pkg/labels/labels.go) carry `app: <name>` and `toolhive-*` labels, never `app.kubernetes.io/name`,
+# unless the MCPServer's podTemplateSpec adds it (the bundles' never does). v0.15.0 and v0.16.0,
+# which legacy/ targets, set the same labels.
 POD_NAME_LABEL = "toolhive-name"
+TOOLHIVE_LABEL = "toolhive"
+MCPSERVER_PROXY_APP = "mcpserver"
+REMOTE_PROXY_APP = "mcpremoteproxy"
 PERMISSIONS_KEY = "permissions.json"
 DNS_PORTS = ({"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53})
 # The annotation the registry server's `kubernetes:` source selects workloads by.
@@ -231,6 +246,14 @@ def header_secret_key(header: str) -> str:
     return re.sub(r"[^-._a-zA-Z0-9]", "_", header)
 
 
+def forwarded_secret_headers(server: Server) -> list[Header]:
+    """The headers a remote server's proxy adds from its Secret: the required secret ones (an
+    optional one is not wired in, see `secret_entries`); none for a container server."""
+    if server.remote is None:
+        return []
+    return [header for header in server.remote.headers if header.secret and header.required]
+
+
 def mcp_remote_proxy(
     server: Server, names: ServerNames, *, api: str, namespace: str | None, with_tools: bool,
     pull_secrets: Sequence[str] = (), annotations: dict[str, str] | None = None,
@@ -244,7 +267,7 @@ def mcp_remote_proxy(
     spec: dict[str, Any] = {remote_url_field(api): server.remote.url, "transport": server.transport, "proxyPort": PROXY_PORT}
     if endpoint_class(server.remote.url) == "private" and api == CURRENT_API:
         spec["allowPrivateEndpoint"] = True
-    secret_headers = [header for header in server.remote.headers if header.secret and header.required]
+    secret_headers = forwarded_secret_headers(server)
     if secret_headers:
         spec["headerForward"] = {
             "addHeadersFromSecret": [

@@ -55,7 +55,7 @@ class ProfileSteps:
     """(name, value) of the variables the profile requires a value of (`EnvVar.profiles`)."""
     client_config: str
     """An MCP client's entry for the profile's deployment: its proxy in the namespace, which applies
-    the profile's tool policy (and, for a remote server, forwards its credentials)."""
+    the profile's tool policy (and, for a remote server with secret headers, adds them from its Secret)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +83,9 @@ class DeployPlan:
     image_refused: list[tuple[str, str]] = field(default_factory=list)
     """(profile, reason) for each profile that would admit the server but for its image rule."""
     secret_vars: list[str] = field(default_factory=list)
+    forwards_secret_headers: bool = False
+    """The proxy adds headers from the server's Secret to every request (a remote server with
+    required secret headers); otherwise it forwards no credentials of its own."""
 
 
 def _input_id(name: str) -> str:
@@ -288,6 +291,7 @@ def deploy_plan(context: RenderContext, server: Server, placements: list[Placeme
         client_config=_client_config(server, cluster_image),
         tool_count=len(server.tools),
         secret_vars=[env.name for env in server.env if env.secret],
+        forwards_secret_headers=bool(k8s_server.forwarded_secret_headers(server)),
         image_refused=[(profile.name, reason) for profile in catalog.meta.registries
                        if (reason := derived.left_out_by_image_rule(catalog.meta, profile, server))],
     )

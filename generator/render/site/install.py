@@ -144,7 +144,9 @@ def _prerequisites(meta: CatalogMeta, profile: RegistryProfile, mirror: str | No
     text = (f"The registry needs PostgreSQL reachable as postgres:5432 from namespace {ns} (a Service named postgres), "
             "with database registry, an application user db_app and a migration user db_migrator; run it with the "
             "database image from the mirror list or your own. Each server that needs credentials needs its Secret "
-            "(see its page). The default-deny NetworkPolicies leave out your API server's address: add an egress policy to it.")
+            "(see its page). The default-deny NetworkPolicies leave out your API server's address: add an egress policy to it. "
+            "They let only the registry server reach port 5432 of the namespace's pods: a PostgreSQL that needs more "
+            "(replication, its operator) needs a policy of yours selecting its pods.")
     return Step("prerequisites", "Create the namespace, the database and the secrets", text, "\n".join(commands),
                 [("database secret template", f"{paths.registry_server_dir(profile.name)}database-secret.example.yaml")]
                 if profile.operator != "legacy" else [])
@@ -167,6 +169,9 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
         text.append("Operators v0.15 to v0.16 (typed MCPRegistry, v1alpha1): apply legacy/ instead.")
         commands.append(f"kubectl apply -k {root}legacy/" + ("   # operators up to v0.16 only" if profile.operator == "both" else ""))
     commands.append(f"kubectl apply -k {root}{'legacy/' if profile.operator == 'legacy' else ''}servers/SERVER/   # each server you deploy")
+    # kubectl apply never deletes: the policy that let every pod reach PostgreSQL would stay.
+    commands.append(f"# upgrading from a release that shipped allow-same-namespace (it opened the namespace to every pod):\n"
+                    f"kubectl -n {ns} delete networkpolicy allow-same-namespace --ignore-not-found")
     files = [("all.yaml", paths.profile_bundle_all(profile.name)), ("tarball", paths.profile_bundle_tarball(profile.name))]
     if profile.operator != "legacy":
         files.append(("registry server values.yaml", f"{paths.registry_server_dir(profile.name)}values.yaml"))
