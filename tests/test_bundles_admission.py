@@ -426,12 +426,15 @@ def test_cel_literals_are_homogeneous_and_escaped() -> None:
 # --- RBAC: what the deployers group may do -----------------------------------------
 
 
-def allowed(rules: list[dict[str, Any]], group: str, resource: str, verb: str) -> bool:
-    """RBAC's rule semantics (no resourceNames in ours): any rule naming the group, resource and verb, or `*`."""
+def allowed(rules: list[dict[str, Any]], group: str, resource: str, verb: str, name: str | None = None) -> bool:
+    """RBAC's rule semantics: any rule naming the group, resource and verb (or `*`) and, when it
+    lists resourceNames, the object's name. A request without a name (create, list, watch; a
+    `name` of None) matches no rule that lists resourceNames."""
     return any(
         (group in rule.get("apiGroups", []) or "*" in rule.get("apiGroups", []))
         and (resource in rule.get("resources", []) or "*" in rule.get("resources", []))
         and (verb in rule.get("verbs", []) or "*" in rule.get("verbs", []))
+        and ("resourceNames" not in rule or (name is not None and verb not in ("create", "list", "watch") and name in rule["resourceNames"]))
         for rule in rules
     )
 
@@ -462,8 +465,27 @@ def test_deployers_may_not_touch_tool_configs_or_what_decides_a_servers_reach(fi
             assert not allowed(rules, *API_GROUPS[kind], verb), (kind, verb)
     assert allowed(rules, "toolhive.stacklok.dev", "mcptoolconfigs", "get")
     assert allowed(rules, "", "secrets", "create")
-    for verb in ("get", "list", "watch", "update", "patch", "delete"):
+    for verb in ("get", "list", "watch"):
         assert not allowed(rules, "", "secrets", verb), verb
+        assert not allowed(rules, "", "secrets", verb, "github-secrets"), verb
+    # A deployer rotates a credential of a server the profile ships (`kubectl replace` needs
+    # update alone: it falls back to an unconditional PUT when its GET is refused), and touches
+    # no other Secret: not the registry's database password, not a server the profile leaves out.
+    for verb in ("update", "patch", "delete"):
+        assert allowed(rules, "", "secrets", verb, "github-secrets"), verb
+        assert allowed(rules, "", "secrets", verb, "grafana-secrets"), verb
+        for other in (None, "production-pgpass", "firecrawl-secrets", "github-remote-secrets", "fetch-secrets"):
+            assert not allowed(rules, "", "secrets", verb, other), (verb, other)
+
+
+def test_the_rbac_evaluator_reads_resource_names() -> None:
+    named = [{"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["a-secrets"], "verbs": ["update", "create", "list"]}]
+    assert allowed(named, "", "secrets", "update", "a-secrets")
+    assert not allowed(named, "", "secrets", "update", "b-secrets")
+    assert not allowed(named, "", "secrets", "update")
+    assert not allowed(named, "", "secrets", "create", "a-secrets")
+    assert not allowed(named, "", "secrets", "list", "a-secrets")
+    assert allowed([{"apiGroups": [""], "resources": ["secrets"], "verbs": ["update"]}], "", "secrets", "update", "b-secrets")
 
 
 @pytest.mark.parametrize("variant", VARIANTS)

@@ -253,6 +253,8 @@ def test_server_page_says_what_it_may_touch(default_site: Path) -> None:
 def test_deploy_section_uses_placeholders_and_the_bundle(default_site: Path) -> None:
     page = (default_site / paths.server_page("github")).read_text()
     assert "kubectl create secret generic github-secrets -n mcp-production" in page
+    # Rotating it later: the deployers' Role lets them replace this Secret (by name), not read it.
+    assert "add <code>--dry-run=client -o yaml | kubectl replace -f -</code> to the same command" in page
     assert "--from-literal=GITHUB_PERSONAL_ACCESS_TOKEN=&#39;&lt;GITHUB_PERSONAL_ACCESS_TOKEN&gt;&#39;" in page
     assert "kubectl -n mcp-production get mcpserver github" in page
     assert "${input:github_personal_access_token}" in page

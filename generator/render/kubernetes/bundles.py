@@ -631,7 +631,7 @@ def _legacy_files(
 
 def common_manifests(profile: RegistryProfile, servers: Sequence[Server]) -> list[Manifest]:
     """RBAC and NetworkPolicies (for the `servers` the profile ships), the same for current and legacy operators."""
-    deployer_role, deployer_binding = k8s_profile.deployer_role(profile)
+    deployer_role, deployer_binding = k8s_profile.deployer_role(profile, servers)
     viewer_role, viewer_binding = k8s_profile.viewer_role(profile)
     return [
         Manifest("role-deployer", deployer_role),

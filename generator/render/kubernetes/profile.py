@@ -31,8 +31,10 @@ from generator.render.kubernetes.server import (
     REMOTE_PROXY_APP,
     TOOLHIVE_API_GROUP,
     TOOLHIVE_LABEL,
+    ServerNames,
     metadata,
     restricted_pod_security,
+    secret_entries,
 )
 from generator.render.encoding import Spliced
 from generator.render.kubernetes.manifests import literal_line, resource_name, yaml_text
@@ -249,12 +251,15 @@ def pgpass_note(profile: RegistryProfile) -> str:
     )
 
 
-def deployer_role(profile: RegistryProfile) -> list[dict[str, Any]]:
+def deployer_role(profile: RegistryProfile, servers: Sequence[Server] = ()) -> list[dict[str, Any]]:
     """Role and RoleBinding letting the deployers group manage MCP workloads in the namespace.
 
     Tool configs only to read: their filter is the profile's tool policy, which the platform
-    team applies with the profile bundle. Secrets only to create (a server's credentials),
-    never to read, change or delete: the registry's database password lives beside them.
+    team applies with the profile bundle. Secrets to create (a server's credentials), and to
+    replace or delete only by name, the Secrets of the `servers` the profile ships (so that a
+    deployer can rotate a credential); never to read: the registry's database password lives
+    beside them. RBAC cannot limit `create` by name, hence the two rules. `kubectl replace`
+    needs `update` alone: when its GET is refused it sends the object without a resourceVersion.
     """
     rules = [
         {"apiGroups": [TOOLHIVE_API_GROUP], "resources": WORKLOAD_KINDS,
@@ -262,6 +267,9 @@ def deployer_role(profile: RegistryProfile) -> list[dict[str, Any]]:
         {"apiGroups": [TOOLHIVE_API_GROUP], "resources": ["mcptoolconfigs"], "verbs": ["get", "list", "watch"]},
         {"apiGroups": [""], "resources": ["secrets"], "verbs": ["create"]},
     ]
+    rotated = sorted(ServerNames.of(server).secret for server in servers if secret_entries(server))
+    if rotated:  # a rule with no resourceNames would name every Secret of the namespace
+        rules.append({"apiGroups": [""], "resources": ["secrets"], "resourceNames": rotated, "verbs": ["update", "patch", "delete"]})
     return _role_and_binding(profile, "mcp-deployer", rules, profile.deployers_group)
 
 
