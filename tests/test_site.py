@@ -295,6 +295,35 @@ def test_deploy_steps_per_audience_never_put_the_generic_bundle_in_a_profile_nam
     assert "delete_file (marked destructiveHint)" in github and "The profile keeps 32 of 40 tools and withholds:" in github
 
 
+def card_tool_counts(page: Path) -> dict[str, str]:
+    """Each card's tool count as the page's reader sees it, by server name."""
+    counts = {}
+    for element in parse(page).iter("li"):  # type: ignore[attr-defined]
+        if "card" in (element.get("class") or "").split():
+            facts = next(p for p in element.iter("p") if p.get("class") == "card-facts")
+            counts[element.get("data-name")] = "".join(facts.itertext()).split(" · ")[-2]
+    return counts
+
+
+def test_a_profile_page_counts_the_tools_the_profile_keeps(default_site: Path) -> None:
+    """A card on a profile's page says what that profile offers (its bundles' kept tools), not every
+    declared tool; the same server's card elsewhere counts them all."""
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    checked = 0
+    for profile in catalog.meta.registries:
+        cards = card_tool_counts(default_site / paths.profile_page(profile.name))
+        assert cards.keys() == {server.name for server in derived.profile_servers(catalog, profile)}
+        for name, text in cards.items():
+            server = catalog.server(name)
+            kept = len(bundles.kept_tools(profile, server) or ())
+            noun = "1 tool" if len(server.tools) == 1 else f"{len(server.tools)} tools"
+            assert text == (noun if kept == len(server.tools) else f"{kept} of {noun}"), (profile.name, name)
+            checked += kept != len(server.tools)
+    assert checked >= 5
+    assert card_tool_counts(default_site / paths.profile_page("production"))["github"] == "32 of 40 tools"
+    assert card_tool_counts(default_site / paths.category_page("developer-tools"))["github"] == "40 tools"
+
+
 def test_a_value_a_profile_requires_shows_where_it_applies(default_site: Path) -> None:
     """github.yaml requires GITHUB_READ_ONLY=1 in production: its page says so in the variables' table
     and in production's deploy step, and nowhere else."""
