@@ -395,11 +395,11 @@ CONTRAST_SCRIPT = """
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_text_meets_wcag_aa_contrast(browser: object, default_site: Path, scheme: str) -> None:
-    """Every visible text on the index and a server page, in both colour schemes (WCAG 2 AA)."""
+    """Every visible text on the index, a server page, the tools and profiles pages, in both colour schemes (WCAG 2 AA)."""
     context = browser.new_context(color_scheme=scheme)  # type: ignore[attr-defined]
     try:
         page = context.new_page()
-        for path in ("index.html", "servers/github/index.html", "tools/index.html"):
+        for path in ("index.html", "servers/github/index.html", "tools/index.html", "registries/index.html"):
             page.goto((default_site / path).as_uri())
             assert page.evaluate(CONTRAST_SCRIPT) == [], f"{scheme} {path}"
     finally:
