@@ -175,7 +175,7 @@ def test_default_site_has_every_page_kind(default_site: Path) -> None:
     expected += [paths.category_page(c.slug) for c in catalog.meta.categories]
     expected += [paths.tag_page(t) for t in {t for s in catalog.servers for t in s.tags}]
     expected += [paths.tier_page(t) for t in ("validated", "community")]
-    expected += [paths.profile_page(p.name) for p in catalog.meta.registries]
+    expected += [paths.PROFILES_PAGE] + [paths.profile_page(p.name) for p in catalog.meta.registries]
     missing = [path for path in expected if not (default_site / path).is_file()]
     assert not missing
 
@@ -295,6 +295,66 @@ def test_deploy_steps_per_audience_never_put_the_generic_bundle_in_a_profile_nam
     assert "Into any other namespace (all 40 tools)" in github
     assert "Never apply it in a registry profile's namespace (mcp-production, mcp-sandbox)" in github
     assert "delete_file (marked destructiveHint)" in github and "The profile keeps 32 of 40 tools and withholds:" in github
+
+
+def card_tool_counts(page: Path) -> dict[str, str]:
+    """Each card's tool count as the page's reader sees it, by server name."""
+    counts = {}
+    for element in parse(page).iter("li"):  # type: ignore[attr-defined]
+        if "card" in (element.get("class") or "").split():
+            facts = next(p for p in element.iter("p") if p.get("class") == "card-facts")
+            counts[element.get("data-name")] = "".join(facts.itertext()).split(" · ")[-2]
+    return counts
+
+
+def test_a_profile_page_counts_the_tools_the_profile_keeps(default_site: Path) -> None:
+    """A card on a profile's page says what that profile offers (its bundles' kept tools), not every
+    declared tool; the same server's card elsewhere counts them all."""
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    checked = 0
+    for profile in catalog.meta.registries:
+        cards = card_tool_counts(default_site / paths.profile_page(profile.name))
+        assert cards.keys() == {server.name for server in derived.profile_servers(catalog, profile)}
+        for name, text in cards.items():
+            server = catalog.server(name)
+            kept = len(bundles.kept_tools(profile, server) or ())
+            noun = "1 tool" if len(server.tools) == 1 else f"{len(server.tools)} tools"
+            assert text == (noun if kept == len(server.tools) else f"{kept} of {noun}"), (profile.name, name)
+            checked += kept != len(server.tools)
+    assert checked >= 5
+    assert card_tool_counts(default_site / paths.profile_page("production"))["github"] == "32 of 40 tools"
+    assert card_tool_counts(default_site / paths.category_page("developer-tools"))["github"] == "40 tools"
+
+
+def breadcrumbs(page: Path) -> list[object]:
+    """The crumbs of the page's breadcrumb trail (its links, then the current page), or [] without one."""
+    trail = [e for e in parse(page).iter("nav") if e.get("aria-label") == "Breadcrumb"]  # type: ignore[attr-defined]
+    return list(trail[0]) if trail else []
+
+
+def test_every_breadcrumb_above_the_page_is_a_link(default_site: Path) -> None:
+    """Each crumb but the last links to a built page; the last is the page itself, marked current."""
+    checked = 0
+    for page in html_pages(default_site):
+        crumbs = breadcrumbs(page)
+        if not crumbs:
+            continue
+        *above, current = crumbs
+        assert above and all(crumb.tag == "a" for crumb in above), (page, [c.tag for c in crumbs])  # type: ignore[attr-defined]
+        for crumb in above:
+            assert (page.parent / crumb.get("href")).resolve().is_file(), (page, crumb.get("href"))  # type: ignore[attr-defined]
+        assert current.tag == "span" and current.get("aria-current") == "page", page  # type: ignore[attr-defined]
+        checked += 1
+    assert checked > 60
+
+    production = breadcrumbs(default_site / paths.profile_page("production"))
+    assert [(c.text, c.get("href")) for c in production] == [  # type: ignore[attr-defined]
+        ("All servers", "../../index.html"), ("Registry profiles", "../../registries/index.html"), ("production", None)]
+    profiles = (default_site / paths.PROFILES_PAGE).read_text()
+    assert 'href="../registries/production/index.html">production</a>' in profiles
+    assert 'href="../registries/sandbox/index.html">sandbox</a>' in profiles
+    github = breadcrumbs(default_site / paths.server_page("github"))
+    assert [c.text for c in github] == ["All servers", "Developer tools", "GitHub"]  # type: ignore[attr-defined]
 
 
 def test_a_value_a_profile_requires_shows_where_it_applies(default_site: Path) -> None:
@@ -492,6 +552,8 @@ def test_large_catalogs_are_paginated(write_tree: Callable[..., Path]) -> None:
         assert f'href="../../../../{first_path}">1</a>' in pages[later], later
         assert 'href="../../../../servers/s060/index.html"' in pages[later], later
         assert '<link rel="stylesheet" href="../../../../assets/site.css">' in pages[later], later
+        # A later page's breadcrumb leads back to the first one.
+        assert f'<a href="../../../../{first_path}">' in pages[later] and '<span aria-current="page">Page 2</span>' in pages[later], later
     assert paths.paged(paths.category_page("web"), 2) not in pages
 
 

@@ -142,6 +142,36 @@ def test_typing_narrows_the_cards_and_the_hash_restores_it(watched: Watched, sit
     assert watched.problems == [] and watched.dialogs == []
 
 
+def test_the_status_line_adds_up_with_the_catalog_total(browser: object, watched: Watched, site_url: str) -> None:
+    """The header and footer count every server; after load the status line counts the cards shown
+    and the deprecated servers the default view hides, so the two agree (36 = 34 + 2)."""
+    page = watched.page
+    page.goto(site_url + "index.html")
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    assert page.inner_text(".index-head .lead").startswith("36 MCP servers:")
+    assert page.inner_text(".site-footer").endswith("36 servers.")
+    assert len(watched.cards()) == 34
+    assert page.inner_text("#status") == "34 servers shown (2 deprecated hidden)"
+    page.fill("#q", "atlassian")  # the deprecated atlassian container and the atlassian-remote server
+    assert watched.cards() == ["atlassian-remote"]
+    assert page.inner_text("#status") == "1 server shown (1 deprecated hidden)"
+    page.check("#f-z")
+    assert len(watched.cards()) == 2 and page.inner_text("#status") == "2 servers"
+    page.fill("#q", "")
+    assert len(watched.cards()) == 36 and page.inner_text("#status") == "36 servers"
+    assert watched.problems == []
+
+    # Without JavaScript every card is listed, deprecated ones too, and the count says so.
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        static = context.new_page()
+        static.goto(site_url + "index.html")
+        assert static.locator("#results > li.card").count() == 36
+        assert static.locator("#status").text_content() == "36 servers"
+    finally:
+        context.close()
+
+
 def test_what_is_typed_while_the_search_data_loads_is_kept(watched: Watched, chunked_http_root: str) -> None:
     # At 10,000 servers the search chunks take about a second to load and the box is already
     # there: a query typed meanwhile must be the one searched, not wiped when the data arrives.
@@ -365,11 +395,11 @@ CONTRAST_SCRIPT = """
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 def test_text_meets_wcag_aa_contrast(browser: object, default_site: Path, scheme: str) -> None:
-    """Every visible text on the index and a server page, in both colour schemes (WCAG 2 AA)."""
+    """Every visible text on the index, a server page, the tools and profiles pages, in both colour schemes (WCAG 2 AA)."""
     context = browser.new_context(color_scheme=scheme)  # type: ignore[attr-defined]
     try:
         page = context.new_page()
-        for path in ("index.html", "servers/github/index.html", "tools/index.html"):
+        for path in ("index.html", "servers/github/index.html", "tools/index.html", "registries/index.html"):
             page.goto((default_site / path).as_uri())
             assert page.evaluate(CONTRAST_SCRIPT) == [], f"{scheme} {path}"
     finally:

@@ -185,6 +185,28 @@ def test_warnings_and_strict(write_tree, runner):
     assert lines[-1] == "validation failed: 5 error(s), 0 warning(s) (warnings count as errors under --strict)"
 
 
+def test_allow_lists_beside_insecure_allow_all_are_a_warning(write_tree, runner):
+    """`insecure_allow_all` opens every host and port: an allow list beside it only misleads a reviewer."""
+    open_egress = fetch_with("      allow_host: [example.com]\n", "      insecure_allow_all: true\n      allow_host: [example.com]\n")
+    source = write_tree({"fetch.yaml": open_egress, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 0, lines
+    message = ("warning: insecure_allow_all: true already allows every host and port, so this list restricts nothing: "
+               "remove {key}, or remove insecure_allow_all to limit egress to the allow lists")
+    path = f"{source}/servers/fetch.yaml"
+    assert lines == [
+        f"{path}:19: permissions.network.outbound.allow_host: " + message.format(key="allow_host"),
+        f"{path}:20: permissions.network.outbound.allow_port: " + message.format(key="allow_port"),
+        "1 servers, 1 tools, 2 warnings",
+    ]
+    code, lines = run(runner, source, "--strict")
+    assert code == 1
+    only = fetch_with("      allow_host: [example.com]\n      allow_port: [443]\n", "      insecure_allow_all: true\n")
+    (source / "servers" / "fetch.yaml").write_text(only)
+    code, lines = run(runner, source)
+    assert (code, lines) == (0, ["1 servers, 1 tools, 0 warnings"])
+
+
 def test_permission_paths_must_not_climb(write_tree, runner):
     source = write_tree({"fetch.yaml": fetch_with("permissions:\n", "permissions:\n  read: [/data/../etc/shadow]\n"), "fetch.md": "x"})
     code, lines = run(runner, source)

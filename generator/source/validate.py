@@ -144,6 +144,7 @@ def _server_rules(source: ServerSource) -> Iterator[Diagnostic]:
                   "(mcp-catalog pin can record it)", "warning")
     if server.remote is not None:
         yield from _private_endpoint(source, server.remote.url)
+    yield from _moot_allow_lists(source)
     if source.overview is None:
         yield Diagnostic(source.path, 0, "", f"no overview: add {server.name}.md beside it", "warning")
 
@@ -168,6 +169,22 @@ def _profile_env_values(source: ServerSource, meta: CatalogMeta) -> Iterator[Dia
             elif source.server.kind != "container":
                 yield _at(source, where, f"a {source.server.kind} server runs no container of the bundles, "
                           "so no profile can set its environment")
+
+
+def _moot_allow_lists(source: ServerSource) -> Iterator[Diagnostic]:
+    """`insecure_allow_all` opens every host and port, so allow lists beside it restrict nothing.
+
+    A reader (or reviewer) seeing `allow_port: [443]` would believe egress is limited to it.
+    """
+    permissions = source.server.permissions
+    if permissions is None or permissions.network is None or not permissions.network.outbound.insecure_allow_all:
+        return
+    outbound = permissions.network.outbound
+    for key, values in (("allow_host", outbound.allow_host), ("allow_port", outbound.allow_port)):
+        if values:
+            yield _at(source, ("permissions", "network", "outbound", key),
+                      "insecure_allow_all: true already allows every host and port, so this list restricts nothing: "
+                      f"remove {key}, or remove insecure_allow_all to limit egress to the allow lists", "warning")
 
 
 def _private_endpoint(source: ServerSource, url: str) -> Iterator[Diagnostic]:

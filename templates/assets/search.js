@@ -294,11 +294,13 @@
   };
 
   /* One pass per entry: an entry failing no condition counts for every facet, one failing exactly
-   * one counts only for that facet (the counts say what choosing another value would give). */
+   * one counts only for that facet (the counts say what choosing another value would give).
+   * One failing only the deprecated condition is a match the default view hides: the status says so. */
   SearchPage.prototype.run = function () {
     var terms = parseQuery(this.state.q || "");
     var conditions = this.conditions();
     var matches = [];
+    var hiddenDeprecated = 0;
     var counts = Object.create(null);
     FACETS.concat(FLAG_KEYS).forEach(function (key) { counts[key] = Object.create(null); });
     for (var i = 0; i < this.entries.length; i++) {
@@ -312,6 +314,7 @@
       }
       if (failures > 1) { continue; }
       if (failures === 0) { matches.push({ entry: entry, score: score }); }
+      if (failures === 1 && failed === "z") { hiddenDeprecated += 1; }
       for (var f = 0; f < FACETS.length; f++) {
         var facet = FACETS[f];
         if (failures === 1 && facet !== failed) { continue; }
@@ -324,7 +327,7 @@
       }
     }
     this.sortMatches(matches, terms.length > 0);
-    this.render(matches, counts);
+    this.render(matches, counts, hiddenDeprecated);
   };
 
   SearchPage.prototype.sortMatches = function (matches, ranked) {
@@ -342,13 +345,20 @@
     return this.cards[entry.n];
   };
 
-  SearchPage.prototype.render = function (matches, counts) {
+  /* What the status line says: the servers listed and, when the search leaves out deprecated
+   * servers that would match, how many, so that it adds up with the catalog's total. */
+  function statusText(shown, hiddenDeprecated) {
+    var text = shown === 1 ? "1 server" : shown + " servers";
+    return hiddenDeprecated ? text + " shown (" + hiddenDeprecated + " deprecated hidden)" : text;
+  }
+
+  SearchPage.prototype.render = function (matches, counts, hiddenDeprecated) {
     var size = this.size;
     var pages = Math.max(1, Math.ceil(matches.length / size));
     var page = Math.min(this.state.page, pages);
     var shown = matches.slice((page - 1) * size, page * size).map(function (match) { return this.card(match.entry); }, this);
     this.showCards(shown);
-    this.status.textContent = matches.length === 1 ? "1 server" : matches.length + " servers";
+    this.status.textContent = statusText(matches.length, hiddenDeprecated);
     document.getElementById("no-results").hidden = matches.length > 0;
     this.renderCounts(counts);
     this.renderChips();

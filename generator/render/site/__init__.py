@@ -27,7 +27,7 @@ from generator.render.site import views as site_views
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred, OutputKind, render_kind
-from generator.models import Server
+from generator.models import RegistryProfile, Server
 from generator.render.site.markdown import render_markdown
 
 # The shipped templates sit at the repository root, beside the package (editable installs keep them there).
@@ -112,14 +112,16 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
 
     # Partials are rendered by the page showing them, with its root, and never rewritten afterwards,
     # so an override renders exactly as written. A card is the same at one depth on every page
-    # (a server shows on some eight lists, at two or three depths): each is rendered once per depth.
-    cards: dict[tuple[str, str], Markup] = {}
+    # (a server shows on some eight lists, at two or three depths): each is rendered once per depth,
+    # and once more per registry profile showing it (its card says how many tools the profile keeps).
+    cards: dict[tuple[str, str, str | None], Markup] = {}
 
-    def card_at(server: Server, path: str, root: str) -> Markup:
-        if (server.name, root) not in cards:
-            card = site_views.card(context.catalog.meta, server)
-            cards[server.name, root] = Markup(_rendered(environment, "_card.html", path, card=card, root=root))  # autoescaped
-        return cards[server.name, root]
+    def card_at(server: Server, path: str, root: str, profile: RegistryProfile | None) -> Markup:
+        key = (server.name, root, profile.name if profile else None)
+        if key not in cards:
+            card = site_views.card(context.catalog.meta, server, profile)
+            cards[key] = Markup(_rendered(environment, "_card.html", path, card=card, root=root))  # autoescaped
+        return cards[key]
 
     def rows_at(server: Server, first: int, end: int, path: str, root: str) -> Markup:
         rows = site_pages.tool_rows(server)[first:end]
@@ -128,8 +130,9 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
     def make(template: str, path: str, values: dict[str, Any]) -> bytes:
         root = "../" * path.count("/")
         values = dict(values)
+        profile = values.pop(site_pages.CARD_PROFILE, None)
         if site_pages.CARD_SERVERS in values:
-            values["cards"] = [card_at(server, path, root) for server in values.pop(site_pages.CARD_SERVERS)]
+            values["cards"] = [card_at(server, path, root, profile) for server in values.pop(site_pages.CARD_SERVERS)]
         if values.pop(site_pages.CARD_TEMPLATE, False):  # the prototype search.js fills, at this page's root
             values["card_template"] = Markup(_rendered(environment, "_card.html", path, card=site_views.CARD_PROTOTYPE, root=root))
         if site_pages.ROW_SPANS in values:

@@ -45,10 +45,11 @@ TIERS = {"validated": "Validated", "community": "Community"}
 KINDS = {"container": "Container in your cluster", "remote": "Remote endpoint", "reference": "Reference (packages)"}
 
 
-CARD_SERVERS, ROW_SPANS, CARD_TEMPLATE = "card_servers", "row_spans", "card_template_wanted"
+CARD_SERVERS, CARD_PROFILE, ROW_SPANS, CARD_TEMPLATE = "card_servers", "card_profile", "row_spans", "card_template_wanted"
 """Values naming what site.py turns into HTML before rendering: the servers whose cards a page
-shows, the rows of the tools table as (server, first tool index, end index) spans, and whether
-the page carries the card prototype for search.js (as `card_template`). Pages
+shows, the registry profile whose view of them the cards give (the tools it keeps; absent: the
+whole catalog's view), the rows of the tools table as (server, first tool index, end index)
+spans, and whether the page carries the card prototype for search.js (as `card_template`). Pages
 hold servers, not their HTML, so that a page's input key can be computed without rendering anything."""
 
 
@@ -165,15 +166,20 @@ def _list_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
 
 
 def _registry_pages(catalog: Catalog, common: dict[str, Any], mirror: str | None) -> Iterator[Page]:
+    summaries: list[tuple[RegistryProfile, int, int]] = []
     for profile in catalog.meta.registries:
         admitted = derived.profile_servers(catalog, profile)
         # Only servers losing a tool are listed, on the first page: the rest is in the profile's API document.
         withheld = {s.name: held for s in admitted if (held := _withheld_tools(profile, s))}
+        summaries.append((profile, len(admitted), sum(len(held) for held in withheld.values())))
         image_refused = {s.name: reason for s in catalog.servers if (reason := derived.left_out_by_image_rule(catalog.meta, profile, s))}
         steps = site_install.profile_steps(catalog, profile, mirror)
-        values = {**common, "profile": profile, "withheld": withheld, "image_refused": image_refused, "pager": "list", "steps": steps}
+        values = {**common, "profile": profile, "withheld": withheld, "image_refused": image_refused, "pager": "list", "steps": steps,
+                  CARD_PROFILE: profile}
         for template, path, page in _paged("registry.html", paths.profile_page(profile.name), admitted, values):
             yield template, path, page if page["page"] == 1 else {**page, "withheld": {}, "image_refused": {}, "steps": []}
+    # The page every profile page's breadcrumb leads back to.
+    yield "registries.html", paths.PROFILES_PAGE, {**common, "profiles": summaries}
 
 
 TOP_TAGS = 50

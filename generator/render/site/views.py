@@ -13,7 +13,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from generator import derived, paths
-from generator.models import CatalogMeta, Server, Tool
+from generator.models import CatalogMeta, RegistryProfile, Server, Tool
 
 APPROVALS = {"approved": "Approved", "under-review": "Under review", "expired": "Approval expired",
              "rejected": "Rejected", "not-reviewed": "Not reviewed"}
@@ -305,6 +305,10 @@ class Card:
     """How many tools it declares (a number)."""
     tools_label: str
     """The same with its noun: "1 tool", "40 tools"."""
+    kept_tools: str
+    """On a registry profile's page, how many of them the profile's tool policy keeps (a number); empty elsewhere."""
+    kept_tools_label: str
+    """The same in words, "32 of 40 tools" ("40 tools" when it keeps every one); empty off a profile's page."""
     updated: str
     status: str
     deprecated: bool
@@ -312,10 +316,23 @@ class Card:
     """The kinds of `derived.notices`, most serious first; `_card.html` shows each kind's label."""
 
 
-def card(meta: CatalogMeta, server: Server) -> Card:
-    """What the server's card in a list shows (rendered once per page depth, see site.py)."""
+def _tools_label(count: int) -> str:
+    return "1 tool" if count == 1 else f"{count} tools"
+
+
+def _kept_tools_label(kept: int, declared: int) -> str:
+    """What a profile offers of the server's tools: all of them, or "32 of 40 tools"."""
+    return _tools_label(declared) if kept == declared else f"{kept} of {_tools_label(declared)}"
+
+
+def card(meta: CatalogMeta, server: Server, profile: RegistryProfile | None = None) -> Card:
+    """What the server's card in a list shows (rendered once per page depth, see site.py).
+
+    On a registry profile's page (`profile`) the card also says how many tools that profile keeps.
+    """
     titles = {category.slug: category.title for category in meta.categories}
     review = server.review
+    kept = None if profile is None else len(derived.profile_tools(profile, server))
     return Card(
         name=server.name,
         title=server.title,
@@ -329,7 +346,9 @@ def card(meta: CatalogMeta, server: Server) -> Card:
         expires=review.expires.isoformat() if review and review.expires and review.status == "approved" else "",
         transport=TRANSPORTS[server.transport],
         tools=str(len(server.tools)),
-        tools_label="1 tool" if len(server.tools) == 1 else f"{len(server.tools)} tools",
+        tools_label=_tools_label(len(server.tools)),
+        kept_tools="" if kept is None else str(kept),
+        kept_tools_label="" if kept is None else _kept_tools_label(kept, len(server.tools)),
         updated=derived.updated(meta, server).isoformat(),
         status=server.status,
         deprecated=server.status == "deprecated",
@@ -344,6 +363,8 @@ def _slot(name: str) -> str:
 CARD_PROTOTYPE = Card(
     **{name: _slot(name) for name in ("name", "title", "description", "publisher", "page", "category",
                                       "category_page", "expires", "transport", "tools", "tools_label", "updated", "status")},
+    kept_tools="",  # search.js fills cards on the index only, which shows no profile's view
+    kept_tools_label="",
     tier=Badge(_slot("tier.label"), _slot("tier.explanation"), _slot("tier.tone"), "glossary-tier"),
     approval=Badge(_slot("approval.label"), _slot("approval.explanation"), _slot("approval.tone"), "glossary-approval"),
     deprecated=True,
