@@ -36,7 +36,7 @@ from generator.output import (
     CHOOSE_OUT, HeldFiles, OutputFile, OutputTree, Spare, WrittenFile, check_output_dir, output_lock, remove_tree, spare_folder,
     survey_spare,
 )
-from generator.processes import worker_pool
+from generator.processes import release_free_memory, worker_pool
 from generator.release.diff import diff_releases, read_release_catalog, with_pulled_from
 from generator.render.kubernetes import bundles
 from generator.render.api import documents as catalog_api
@@ -375,7 +375,10 @@ def _run(work: _Work, tasks: int, task: Callable[[_Work, int], T], jobs: int) ->
 
 def _forked_task(task: Callable[[_Work, int], T], index: int) -> T:
     assert _FORKED_WORK is not None
-    return task(_FORKED_WORK, index)
+    try:
+        return task(_FORKED_WORK, index)
+    finally:
+        release_free_memory()
 
 
 def _render_servers(

@@ -379,6 +379,26 @@ def test_a_damaged_cache_gives_a_cold_build(catalog: Path, tmp_path: Path, damag
     warm_equals_cold(catalog, site, tmp_path, "damaged")
 
 
+@pytest.mark.parametrize("damaged", ["state.marshal", "parsed.marshal"])
+def test_a_cache_blob_claiming_a_huge_length_gives_a_cold_build(catalog: Path, tmp_path: Path, damaged: str) -> None:
+    """A damaged length in a blob's head is refused before anything is allocated for it."""
+    import io
+    import marshal
+    import struct
+
+    site = tmp_path / "site"
+    build(catalog, site)
+    cached = default_cache_dir(site) / damaged
+    data = bytearray(cached.read_bytes())
+    stream = io.BytesIO(data)
+    marshal.load(stream)  # the file's head; the first blob's CRC-32 and length follow
+    start = stream.tell() + 4
+    data[start:start + 8] = struct.pack("<Q", 1 << 62)
+    cached.write_bytes(bytes(data))
+    edit(catalog / "servers/fetch.yaml", "description: ", "description: Now also ")
+    warm_equals_cold(catalog, site, tmp_path, "huge length")
+
+
 def test_a_missing_or_replaced_fragment_store_gives_a_cold_build(catalog: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     build(catalog, site)

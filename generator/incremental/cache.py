@@ -25,6 +25,7 @@ import marshal
 import os
 import re
 import stat
+import struct
 import sys
 import zlib
 from collections.abc import Iterable, Iterator, Mapping
@@ -40,7 +41,7 @@ from generator.output import BUILD_MARKER, WrittenFile, held_lock
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 11
+CACHE_FORMAT = 12
 STATE_FILE = "state.marshal"
 STORE_FILE = "fragments.bin"
 PARSED_FILE = "parsed.marshal"
@@ -426,10 +427,16 @@ def save_parsed(cache_dir: Path, source_dir: Path, parsed: ParsedFiles) -> None:
     os.replace(temporary, cache_dir / PARSED_FILE)
 
 
+# A blob's head: its CRC-32 and its length. The blob follows as written: marshal.dump() of a
+# (checksum, bytes) pair copied the bytes once more (85 MB of parse results at 10,000 servers).
+_BLOB_HEAD = struct.Struct("<IQ")
+
+
 def _dump_blob(value: Any, stream: BinaryIO) -> None:
-    """`value` marshalled into bytes, written with its CRC-32 as one marshalled pair (see `_load_blob`)."""
+    """`value` marshalled into bytes, written after its CRC-32 and length (see `_load_blob`)."""
     blob = marshal.dumps(value)
-    marshal.dump((zlib.crc32(blob), blob), stream)
+    stream.write(_BLOB_HEAD.pack(zlib.crc32(blob), len(blob)))
+    stream.write(blob)
 
 
 def _load_blob(stream: BinaryIO) -> Any:
@@ -440,10 +447,16 @@ def _load_blob(stream: BinaryIO) -> Any:
     each value is read as one bytes object first, then decoded. The checksum turns a damaged
     cache (a flipped bit decodes as other bytes, silently) into a cold build.
     """
-    pair = marshal.load(stream)
-    if not (isinstance(pair, tuple) and len(pair) == 2 and isinstance(pair[1], bytes)) or zlib.crc32(pair[1]) != pair[0]:
+    head = stream.read(_BLOB_HEAD.size)
+    if len(head) != _BLOB_HEAD.size:
         raise ValueError("damaged build cache")
-    return marshal.loads(pair[1])
+    checksum, length = _BLOB_HEAD.unpack(head)
+    if length > os.fstat(stream.fileno()).st_size - stream.tell():  # a damaged length: never allocate it
+        raise ValueError("damaged build cache")
+    blob = stream.read(length)
+    if len(blob) != length or zlib.crc32(blob) != checksum:
+        raise ValueError("damaged build cache")
+    return marshal.loads(blob)
 
 
 def _plain(files: dict[str, WrittenFile]) -> dict[str, tuple[str, int]]:

@@ -26,8 +26,10 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
+import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from generator.render.encoding import spliced
 
@@ -68,15 +70,32 @@ def encoded_page(responses: Iterable[bytes] | Sequence[bytes], next_cursor: str 
 
 
 def query_index(entries: Sequence[ListEntry]) -> bytes:
-    """The compact index of one base (format in the module docstring); `entries` sorted by name."""
-    lines, offset = [], 0
+    """The compact index of one base (format in the module docstring); `entries` sorted by name.
+
+    Written into one buffer, its header (of known length) last, so that the responses (100 MB at
+    10,000 servers) are copied once: joined, then prefixed, they were held three times."""
+    buffer, body = io.BytesIO(), hashlib.sha256()
+    header_length = len(_header(len(entries), body))
+    buffer.seek(header_length)
+
+    def put(data: bytes) -> None:
+        buffer.write(data)
+        body.update(data)
+
+    offset = 0
     for entry in entries:
         stamp = calendar.timegm(entry.updated.timetuple())
-        lines.append(b"%s\t%s\t%d\t%d\t%d\n" % (entry.name.encode(), entry.version.encode(), stamp, offset, len(entry.response)))
+        put(b"%s\t%s\t%d\t%d\t%d\n" % (entry.name.encode(), entry.version.encode(), stamp, offset, len(entry.response)))
         offset += len(entry.response) + 1
-    body = b"".join(lines) + b",".join(e.response for e in entries)
-    header = b"%s %d %s\n" % (MAGIC, len(entries), hashlib.sha256(body).hexdigest().encode())
-    return header + body
+    for number, entry in enumerate(entries):
+        put(b"," + entry.response if number else entry.response)
+    buffer.seek(0)
+    buffer.write(_header(len(entries), body))
+    return buffer.getvalue()
+
+
+def _header(count: int, body: Any) -> bytes:
+    return b"%s %d %s\n" % (MAGIC, count, body.hexdigest().encode())
 
 
 def _json_string(text: str) -> bytes:
