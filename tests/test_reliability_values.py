@@ -60,6 +60,16 @@ def test_json_schema_values_json_cannot_carry_are_errors(write_tree, runner, val
             in result.output.splitlines())
 
 
+@pytest.mark.parametrize("value", ["2026-01-01", "1", "true"])
+def test_tools_that_are_not_a_list_are_a_message_not_a_traceback(write_tree, runner, value):
+    """The check for values JSON cannot carry looks into a list of tools only; the model says what else is wrong."""
+    text = FETCH_YAML.split("tools:")[0] + f"tools: {value}\n"
+    source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"{source}/servers/fetch.yaml:20: tools: input should be a valid list",
+                                          "validation failed: 1 error(s), 0 warning(s)"]
+
+
 def test_binary_in_a_json_schema_is_refused(write_tree, runner):
     source, result = validate(write_tree, runner, {"fetch.yaml": SCHEMA.format(value="!!binary aGVsbG8="), "fetch.md": "x\n"})
     assert result.exit_code == 1
