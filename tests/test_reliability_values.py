@@ -33,7 +33,7 @@ def test_an_impossible_date_is_an_error_with_its_line(write_tree, runner, where,
     source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
     assert result.exit_code == 1
     value = "2026-02-30" if where == "updated" else "2026-13-01"
-    assert f"{source}/servers/fetch.yaml:{line}: '{value}' reads as a date that does not exist: correct it, or quote it to keep it as text" in result.output.splitlines()
+    assert f"{source}/servers/fetch.yaml:{line}: {where}: '{value}' reads as a date that does not exist: correct it, or quote it to keep it as text" in result.output.splitlines()
 
 
 SCHEMA = FETCH_YAML + """\
@@ -73,7 +73,8 @@ def test_tools_that_are_not_a_list_are_a_message_not_a_traceback(write_tree, run
 def test_binary_in_a_json_schema_is_refused(write_tree, runner):
     source, result = validate(write_tree, runner, {"fetch.yaml": SCHEMA.format(value="!!binary aGVsbG8="), "fetch.md": "x\n"})
     assert result.exit_code == 1
-    assert f"{source}/servers/fetch.yaml:31: tag tag:yaml.org,2002:binary is not allowed" in result.output.splitlines()
+    assert (f"{source}/servers/fetch.yaml:31: tools[0].input_schema.properties.limit.default: "
+            "tag tag:yaml.org,2002:binary is not allowed") in result.output.splitlines()
 
 
 @pytest.mark.parametrize("character", ["\u202e", "\u2066", "\u200b", "\u200f", "\ufeff", "\U000e0041"])
