@@ -33,7 +33,7 @@ def test_an_impossible_date_is_an_error_with_its_line(write_tree, runner, where,
     source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
     assert result.exit_code == 1
     value = "2026-02-30" if where == "updated" else "2026-13-01"
-    assert f"{source}/servers/fetch.yaml:{line}: '{value}' reads as a date that does not exist: correct it, or quote it to keep it as text" in result.output.splitlines()
+    assert f"{source}/servers/fetch.yaml:{line}: {where}: '{value}' reads as a date that does not exist: correct it, or quote it to keep it as text" in result.output.splitlines()
 
 
 SCHEMA = FETCH_YAML + """\
@@ -60,10 +60,21 @@ def test_json_schema_values_json_cannot_carry_are_errors(write_tree, runner, val
             in result.output.splitlines())
 
 
+@pytest.mark.parametrize("value", ["2026-01-01", "1", "true"])
+def test_tools_that_are_not_a_list_are_a_message_not_a_traceback(write_tree, runner, value):
+    """The check for values JSON cannot carry looks into a list of tools only; the model says what else is wrong."""
+    text = FETCH_YAML.split("tools:")[0] + f"tools: {value}\n"
+    source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [f"{source}/servers/fetch.yaml:20: tools: input should be a valid list",
+                                          "validation failed: 1 error(s), 0 warning(s)"]
+
+
 def test_binary_in_a_json_schema_is_refused(write_tree, runner):
     source, result = validate(write_tree, runner, {"fetch.yaml": SCHEMA.format(value="!!binary aGVsbG8="), "fetch.md": "x\n"})
     assert result.exit_code == 1
-    assert f"{source}/servers/fetch.yaml:31: tag tag:yaml.org,2002:binary is not allowed" in result.output.splitlines()
+    assert (f"{source}/servers/fetch.yaml:31: tools[0].input_schema.properties.limit.default: "
+            "tag tag:yaml.org,2002:binary is not allowed") in result.output.splitlines()
 
 
 @pytest.mark.parametrize("character", ["\u202e", "\u2066", "\u200b", "\u200f", "\ufeff", "\U000e0041"])

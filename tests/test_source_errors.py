@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import DEFAULT_SOURCE, FETCH_YAML, REMOTE_YAML
+from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REMOTE_YAML
 from generator.cli import main
 
 
@@ -75,10 +75,12 @@ def test_alias_bomb_is_refused_before_expansion(write_tree, runner):
     source = write_tree({"fetch.yaml": bomb})
     code, out = validate(runner, source)
     assert code == 1
-    assert f"{source}/servers/fetch.yaml:1: YAML anchors and aliases are not allowed" in out
-    assert f"{source}/servers/fetch.yaml:2: YAML anchors and aliases are not allowed" in out
+    assert f"{source}/servers/fetch.yaml:1: a: YAML anchors and aliases are not allowed" in out
+    assert f"{source}/servers/fetch.yaml:2: b: YAML anchors and aliases are not allowed" in out
     # One line per line of the file, not one per alias (the bomb's 21 lines hold 101 anchors and aliases).
     assert out.count("YAML anchors and aliases are not allowed") == 21, out
+    # An alias inside an anchored list is the bomb's shape: the file is not read on without its values.
+    assert "required field is missing" not in out
 
 
 def test_ampersand_inside_text_is_not_an_anchor(write_tree, runner):
@@ -99,7 +101,7 @@ def test_duplicate_keys_name_both_lines(write_tree, runner):
     code, out = validate(runner, source)
     assert code == 1
     last = len(FETCH_YAML.splitlines()) + 1
-    assert f"{source}/servers/fetch.yaml:{last}: duplicate key 'title' (first defined on line 2)" in out
+    assert f"{source}/servers/fetch.yaml:{last}: title: duplicate key 'title' (first defined on line 2)" in out
 
 
 def test_symlink_out_of_source_folder(write_tree, runner, tmp_path):
@@ -140,7 +142,84 @@ def test_explicit_python_tag_is_refused(write_tree, runner):
     source = write_tree({"fetch.yaml": fetch_with("title: Fetch", "title: !!python/object:os.system echo")})
     code, out = validate(runner, source)
     assert code == 1
-    assert f"{source}/servers/fetch.yaml:2: tag tag:yaml.org,2002:python/object:os.system is not allowed" in out
+    assert f"{source}/servers/fetch.yaml:2: title: tag tag:yaml.org,2002:python/object:os.system is not allowed" in out
+
+
+# A server file with problems besides the refused value: an unknown category (a check across files),
+# a second tool named like the first, and a hidden character in that tool's description (a warning).
+MORE_PROBLEMS = fetch_with("category: web", "category: nowhere") + "  - name: fetch\n    description: Fetch a \u202eURL.\n"
+NO_DATE = "reads as a date that does not exist: correct it, or quote it to keep it as text"
+ANCHOR = "YAML anchors and aliases are not allowed: write the value out"
+
+
+@pytest.mark.parametrize(("text", "refused", "tool_line"), [
+    (MORE_PROBLEMS.replace("tier: validated", "tier: validated\nupdated: 2026-02-30"),
+     [(8, f"updated: '2026-02-30' {NO_DATE}")], 27),
+    (MORE_PROBLEMS.replace("publisher: Stacklok", "publisher: &who Stacklok").replace("license: Apache-2.0", "license: *who"),
+     [(8, f"publisher: {ANCHOR}"), (10, f"license: {ANCHOR}")], 26),
+    (MORE_PROBLEMS.replace("license: Apache-2.0", "license: !!python/object:os.system echo"),
+     [(10, "license: tag tag:yaml.org,2002:python/object:os.system is not allowed")], 26),
+    (MORE_PROBLEMS + "title: Again\n", [(28, "title: duplicate key 'title' (first defined on line 2)")], 26),
+], ids=["nonexistent-date", "anchor-and-alias", "python-tag", "duplicate-key"])
+def test_a_refused_value_hides_none_of_the_files_other_problems(write_tree, runner, text, refused, tool_line):
+    """The value is left out, reported on its line with its field, and the file is checked as any other."""
+    source = write_tree({"fetch.yaml": text, "fetch.md": "x", "docs-remote.yaml": REMOTE_YAML, "docs-remote.md": "x"})
+    code, out = validate(runner, source, "--verbose")
+    assert code == 1
+    at = f"{source}/servers/fetch.yaml:"
+    errors = sorted([
+        (5, "category: unknown category 'nowhere'; declared in catalog.yaml: data, web"),
+        *refused,
+        (tool_line, "tools[1]: duplicate tool name 'fetch'"),
+    ])
+    assert out.strip().splitlines() == [f"{at}{line}: {problem}" for line, problem in errors] + [
+        f"{at}{tool_line + 1}: tools[1].description: warning: holds \\u202e (bidirectional control or invisible "
+        "character): the text 'Fetch a \\u202eURL.' does not read as it is; remove it",
+        f"validation failed: {len(refused) + 2} error(s), 1 warning(s)",
+    ]
+
+
+def test_a_refused_list_item_is_reported_once(write_tree, runner):
+    """A list keeps a placeholder where the item was (the items after it keep their index), never reported itself."""
+    text = fetch_with("tags: [web, http]", "tags: [web, 2026-02-30, http]").replace("Fetch a URL.", "Fetch a \u202eURL.")
+    source = write_tree({"fetch.yaml": text, "fetch.md": "x"})
+    code, out = validate(runner, source, "--verbose")
+    assert code == 1
+    assert out.strip().splitlines() == [
+        f"{source}/servers/fetch.yaml:6: tags[1]: '2026-02-30' {NO_DATE}",
+        f"{source}/servers/fetch.yaml:22: tools[0].description: warning: holds \\u202e (bidirectional control or invisible "
+        "character): the text 'Fetch a \\u202eURL.' does not read as it is; remove it",
+        "validation failed: 1 error(s), 1 warning(s)",
+    ]
+
+
+def test_a_nonexistent_date_in_the_catalog_hides_none_of_its_other_problems(write_tree, runner):
+    """`last_updated` is reported once, not also as missing; the other fields and the server files are checked."""
+    catalog = CATALOG_YAML.replace("last_updated: 2026-11-01T00:00:00Z", "last_updated: 2026-02-30T00:00:00Z")
+    catalog = catalog.replace("namespace: com.example.test", "namespace: Not_Reverse")
+    source = write_tree({"fetch.yaml": fetch_with("category: web", "category: nowhere"), "fetch.md": "x"}, catalog=catalog)
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.strip().splitlines() == [
+        f"{source}/catalog.yaml:4: namespace: must be a reverse-DNS name such as com.example.mcp",
+        f"{source}/catalog.yaml:5: last_updated: '2026-02-30T00:00:00Z' {NO_DATE}",
+        f"{source}/servers/fetch.yaml:5: category: unknown category 'nowhere'; declared in catalog.yaml: data, web",
+        "validation failed: 3 error(s), 0 warning(s)",
+    ]
+
+
+def test_a_file_read_without_a_refused_value_is_validated_but_not_kept_for_the_next_build(write_tree, monkeypatch):
+    """Parsed in a worker or here, the file is checked without the value, and never cached as parsed cleanly."""
+    from generator.source import load
+
+    source = write_tree({"fetch.yaml": fetch_with("tier: validated", "tier: validated\nupdated: 2026-02-30"),
+                         "fetch.md": "x", "docs-remote.yaml": REMOTE_YAML, "docs-remote.md": "x"})
+    for threshold in (10**6, 1):  # in this process, then in workers
+        monkeypatch.setattr(load, "PARALLEL_THRESHOLD", threshold)
+        tree = load.load_source(source)
+        assert [s.server.name for s in tree.servers] == ["docs-remote", "fetch"]
+        assert [d.format() for d in tree.diagnostics] == [f"{source}/servers/fetch.yaml:8: updated: '2026-02-30' {NO_DATE}"]
+        assert sorted(tree.parsed) == ["docs-remote"]
 
 
 def test_deep_nesting_is_refused(write_tree, runner):

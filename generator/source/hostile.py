@@ -93,8 +93,11 @@ def _printable(text: str) -> str:
 
 def json_incompatible(path: str, loaded: LoadedYaml) -> list[Diagnostic]:
     """An error per JSON-schema value that JSON cannot carry (NaN, infinities, dates, binary)."""
+    tools = loaded.data.get("tools")
+    if not isinstance(tools, list):
+        return []  # no tools, or a value the model refuses with its own message
     found = []
-    for index, tool in enumerate(loaded.data.get("tools") or []):
+    for index, tool in enumerate(tools):
         if isinstance(tool, dict) and "input_schema" in tool:
             for at, what in _non_json(tool["input_schema"], ("tools", index, "input_schema")):
                 found.append(Diagnostic(path, loaded.line_of(at), dotted_path(at), f"{what} cannot be written as JSON: {_fix(what)}"))

@@ -26,7 +26,7 @@ from generator.models import DNS_LABEL, PLACEHOLDER, CatalogMeta, Server, window
 from generator.processes import worker_pool
 from generator.source.hostile import hidden_characters, hidden_in_overview, json_incompatible
 from generator.source.messages import diagnostics_from
-from generator.source.yamlsafe import LoadedYaml, YamlRefused, load_mapping
+from generator.source.yamlsafe import LoadedYaml, YamlProblem, YamlRefused, load_mapping
 
 M = TypeVar("M", bound=BaseModel)
 MAX_FILE_BYTES = 1 << 20
@@ -88,7 +88,7 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
     parsed, problems = _parse_file(source_dir / CATALOG_FILE, root)
     tree.diagnostics.extend(problems)
     meta = _validate(CatalogMeta, parsed, tree.meta_path, tree.diagnostics)
-    if meta is not None:
+    if meta is not None and parsed is not None and not parsed.refused:
         tree.meta, tree.meta_yaml = meta, parsed
         tree.checked_meta = meta
     elif parsed is not None:
@@ -225,7 +225,8 @@ def _parse_server_in_worker(job: Job) -> ParsedServer | _Packed:
     # left a few hundred megabytes of holes in the parent at 10,000 servers). The file's bytes
     # stay behind: a message that needs a line reads the file again.
     parsed, overview, problems = _parse_server(job)
-    packed = None if parsed is None else _packed(parsed.data, overview)
+    # A file read without its refused values goes back whole: its validation needs `refused`.
+    packed = None if parsed is None or parsed.refused else _packed(parsed.data, overview)
     if packed is not None:
         return _Packed(packed, problems)
     return (parsed.without_text(str(job[0])) if parsed else None), overview, problems
@@ -263,9 +264,11 @@ def _parse_file(path: Path, root: Path) -> tuple[LoadedYaml | None, list[Diagnos
     if raw is None:
         return None, problems
     try:
-        parsed = load_mapping(raw)
+        parsed = load_mapping(raw, partial=True)
     except YamlRefused as refused:
-        return None, [Diagnostic(str(path), p.line, "", p.message) for p in refused.problems]
+        return None, [_located(str(path), problem) for problem in refused.problems]
+    refusals = [_located(str(path), problem) for problem in parsed.problems]
+    problems += refusals
     problems += hidden_characters(str(path), raw.decode("utf-8"), parsed) + json_incompatible(str(path), parsed)
     if PLACEHOLDER.encode() in raw:
         unfilled = [
@@ -273,8 +276,12 @@ def _parse_file(path: Path, root: Path) -> tuple[LoadedYaml | None, list[Diagnos
             for at in _placeholders(parsed.data, ())
         ]
         if unfilled:
-            return None, unfilled
+            return None, refusals + unfilled
     return parsed, problems
+
+
+def _located(path: str, problem: YamlProblem) -> Diagnostic:
+    return Diagnostic(path, problem.line, "" if problem.at is None else dotted_path(problem.at), problem.message)
 
 
 # What stands in for a required catalog.yaml field that failed validation (see `_meta_despite_errors`).
@@ -286,13 +293,17 @@ _STAND_INS: dict[str, Any] = {
 
 def _meta_despite_errors(parsed: LoadedYaml) -> tuple[CatalogMeta | None, frozenset[str]]:
     """catalog.yaml's valid top-level fields with stand-ins for the faulty ones (their errors are
-    already reported), and the faulty fields' names; (None, {}) when the file is not a mapping of fields."""
+    already reported), and the faulty fields' names; (None, {}) when the file is not a mapping of fields.
+
+    A field holding a value the YAML reading refused is faulty too, even when what is left of it is valid."""
+    faulty = frozenset(str(at[0]) for at in parsed.refused)
     try:
         CatalogMeta.model_validate(parsed.data)
     except ValidationError as error:
-        faulty = frozenset(str(problem["loc"][0]) for problem in error.errors() if problem["loc"])
+        faulty |= frozenset(str(problem["loc"][0]) for problem in error.errors() if problem["loc"])
     else:
-        return None, frozenset()
+        if not faulty:
+            return None, frozenset()
     data = {key: value for key, value in parsed.data.items() if key not in faulty}
     data.update({key: value for key, value in _STAND_INS.items() if key in faulty or key not in data})
     try:

@@ -34,10 +34,17 @@ _PATTERN_HINTS = {
 
 
 def diagnostics_from(error: ValidationError, model: type[BaseModel], source: LoadedYaml, path: str) -> list[Diagnostic]:
-    """One diagnostic per pydantic error, located in `source` and shown as `path`."""
+    """One diagnostic per pydantic error, located in `source` and shown as `path`.
+
+    An error at or under a value the YAML reading refused is left out: that value's problem
+    is already reported, and its absence (a required field missing) is no second problem.
+    """
     found = []
+    refused = source.refused
     for item in error.errors(include_url=False):
         loc = tuple(item["loc"])
+        if refused and any(loc[: len(at)] == at for at in refused):
+            continue
         found.append(Diagnostic(path, source.line_of(loc), dotted_path(loc), _message(item, model, loc)))
     return found
 

@@ -9,7 +9,9 @@ PyYAML's node graph and constructors: that is what makes 10,000 files load in
 seconds, and it lets each value's line survive into validation messages
 (`path:line: field: message`). This module knows nothing of the catalog: it
 returns plain dicts, lists and scalars plus a map from value paths such as
-("tools", 2, "name") to lines.
+("tools", 2, "name") to lines. A problem in one value need not hide the rest:
+read `partial`, a document is returned without its refused values, each problem
+with its line and value path; a problem in the structure refuses the whole text.
 """
 
 from __future__ import annotations
@@ -46,15 +48,16 @@ _STANDARD_TAGS = {_STR} | {
 _CONTAINER_TAGS = {None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"}
 _IMPLICIT = yaml.resolver.Resolver.yaml_implicit_resolvers
 _constructor = yaml.constructor.SafeConstructor()
-_DUPLICATE = object()
 
 
 @dataclass(frozen=True)
 class YamlProblem:
-    """Why a YAML text was refused, and on which 1-based line (0: the whole file)."""
+    """Why a YAML text, or a value in it, was refused; on which 1-based line (0: the whole file) and at which value path."""
 
     line: int
     message: str
+    at: Path | None = None
+    """The path of the value concerned, such as ("tools", 2, "name"); None when it is the document's structure."""
 
 
 class LoadedYaml:
@@ -62,19 +65,30 @@ class LoadedYaml:
 
     Lines are needed only for messages, so bulk loading skips recording them
     and a document re-reads its own bytes the first time a line is asked for.
+    A document read with `partial` may lack values that were refused: `problems` says why,
+    `refused` holds their paths.
     """
 
     def __init__(
-        self, data: dict[str, Any], raw: bytes | None, lines: dict[Path, int] | None = None, file: str | None = None
+        self,
+        data: dict[str, Any],
+        raw: bytes | None,
+        lines: dict[Path, int] | None = None,
+        file: str | None = None,
+        *,
+        problems: tuple[YamlProblem, ...] = (),
+        refused: frozenset[Path] = frozenset(),
     ) -> None:
         self.data = data
         self.raw = raw
         self.file = file
         self._lines = lines
+        self.problems = problems
+        self.refused = refused
 
     def without_text(self, file: str) -> LoadedYaml:
         """The same document without its bytes (cheap to send to another process); lines come from `file`."""
-        return LoadedYaml(self.data, None, self._lines, file)
+        return LoadedYaml(self.data, None, self._lines, file, problems=self.problems, refused=self.refused)
 
     def for_messages(self) -> LoadedYaml:
         """The same document without its values: its lines (or what finds them) and no more."""
@@ -89,7 +103,7 @@ class LoadedYaml:
                 assert self.file is not None
                 with open(self.file, "rb") as handle:  # the source is not expected to change mid-run
                     raw = handle.read()
-            self._lines = load_mapping(raw, track_lines=True)._lines or {}
+            self._lines = load_mapping(raw, track_lines=True, partial=True)._lines or {}
         return self._lines
 
     def line_of(self, path: Path) -> int:
@@ -108,8 +122,13 @@ class YamlRefused(Exception):
         self.problems = problems
 
 
-def load_mapping(raw: bytes, *, track_lines: bool = False) -> LoadedYaml:
-    """Parse `raw` as one YAML mapping, or raise `YamlRefused` saying why not."""
+def load_mapping(raw: bytes, *, track_lines: bool = False, partial: bool = False) -> LoadedYaml:
+    """Parse `raw` as one YAML mapping, or raise `YamlRefused` saying why not.
+
+    With `partial`, a document whose problems are all in values (a scalar that cannot be
+    read, an anchor, an alias, a tag, a duplicate key) is returned without those values, the
+    problems in its `problems`; one with a problem in its structure is still refused.
+    """
     text = _decode(raw)
     _refuse_tab_indentation(text)
     if not track_lines:
@@ -127,17 +146,21 @@ def load_mapping(raw: bytes, *, track_lines: bool = False) -> LoadedYaml:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         builder.problems.append(YamlProblem(mark.line + 1 if mark else 0, f"invalid YAML: {exc.problem or exc.context}"))
+        builder.fatal = True
     except yaml.YAMLError as exc:
         builder.problems.append(YamlProblem(0, f"invalid YAML: {exc}"))
+        builder.fatal = True
     finally:
         loader.dispose()
-    if builder.problems:
+    if builder.problems and (builder.fatal or not partial or not isinstance(builder.root, dict)):
         raise YamlRefused(builder.problems)
     if builder.root is None:
         raise YamlRefused([YamlProblem(0, "file is empty: expected a mapping of fields")])
     if not isinstance(builder.root, dict):
         raise YamlRefused([YamlProblem(builder.root_line, "expected a mapping of fields at the top level")])
-    return LoadedYaml(builder.root, raw, builder.lines)
+    return LoadedYaml(
+        builder.root, raw, builder.lines, problems=tuple(builder.problems), refused=frozenset(builder.refused)
+    )
 
 
 _REFUSED = object()
@@ -255,24 +278,43 @@ def _refuse_tab_indentation(text: str) -> None:
 
 
 class _Frame:
-    """An open mapping or sequence: its value, its path, and the key awaiting a value."""
+    """An open mapping or sequence: its value, its path, and the key awaiting a value.
 
-    __slots__ = ("value", "path", "key")
+    A container that is left out (refused, or the value of a duplicate key) is still read, for
+    the problems inside it, but keeps the lines of what it holds to itself (`lines`) and adds
+    nothing to `refused`: what it held is gone with it.
+    """
 
-    def __init__(self, value: dict[str, Any] | list[Any], path: Path) -> None:
+    __slots__ = ("value", "path", "key", "duplicate", "left_out", "refused", "discarding", "in_anchored", "lines")
+
+    def __init__(self, value: dict[str, Any] | list[Any], path: Path, lines: dict[Path, int]) -> None:
         self.value = value
         self.path = path
         self.key: Any = None
+        self.duplicate = False  # `key` was given before: its value is dropped
+        self.left_out: set[str] | None = None  # keys whose value was refused (given again, still a duplicate)
+        self.refused = False  # this container is refused: left out when it closes
+        self.discarding = False  # this container, or one around it, is left out
+        self.in_anchored = False  # this container, or one around it, has an anchor
+        self.lines = lines
 
 
 class _Builder:
-    """The careful path: builds values from events, recording every line and every problem."""
+    """The careful path: builds values from events, recording every line and every problem.
+
+    A problem in a value (a scalar that cannot be read, an anchor, an alias, a tag, a duplicate
+    key) leaves that value out and reading goes on: the key stays unset, a list holds None in
+    its place, and the value's path is in `refused`. A problem in the document's structure
+    sets `fatal` (or raises at once when reading on would misplace what follows).
+    """
 
     def __init__(self) -> None:
         self.root: Any = None
         self.root_line = 1
         self.lines: dict[Path, int] = {}
         self.problems: list[YamlProblem] = []
+        self.refused: set[Path] = set()
+        self.fatal = False
         self._stack: list[_Frame] = []
         self._documents = 0
 
@@ -281,43 +323,65 @@ class _Builder:
         if kind is ScalarEvent:
             if self._stack and isinstance(self._stack[-1].value, dict) and self._stack[-1].key is None:
                 self._key(event)
-            elif self._acceptable(event):
-                self._done(self._scalar(event), event)
+            elif self._acceptable(event) and (value := self._scalar(event)) is not _REFUSED:
+                self._done(value, event)
+            else:
+                self._leave_out(event.start_mark.line + 1)
         elif kind is MappingStartEvent or kind is SequenceStartEvent:
             self._open(event, {} if kind is MappingStartEvent else [])
         elif kind is MappingEndEvent or kind is SequenceEndEvent:
-            frame = self._stack.pop()
-            self._done(frame.value, None)
+            self._close()
         elif kind is AliasEvent:
-            self._refuse(event, "YAML anchors and aliases are not allowed: write the value out")
+            self._alias(event)
         elif kind is DocumentStartEvent:
             self._documents += 1
             if self._documents > 1:
-                self._refuse(event, "only one YAML document per file (remove the second '---')")
+                self._refuse(event, "only one YAML document per file (remove the second '---')", None, fatal=True)
 
     def _open(self, event: yaml.Event, value: dict[str, Any] | list[Any]) -> None:
-        if self._stack and isinstance(self._stack[-1].value, dict) and self._stack[-1].key is None:
-            self._refuse(event, "mapping keys must be plain names")
-            raise YamlRefused(self.problems)
-        self._acceptable(event)
+        self._refuse_as_key(event)
         parent = self._stack[-1] if self._stack else None
         path = self._child_path(parent, event)
         if len(self._stack) >= MAX_DEPTH:
-            self._refuse(event, f"nested deeper than {MAX_DEPTH} levels")
+            self._refuse(event, f"nested deeper than {MAX_DEPTH} levels", path, fatal=True)
             raise YamlRefused(self.problems)
-        self._stack.append(_Frame(value, path))
+        refused = not self._acceptable(event)
+        discarded = refused or (parent is not None and parent.duplicate)
+        frame = _Frame(value, path, {} if discarded else parent.lines if parent else self.lines)
+        frame.refused = refused
+        frame.discarding = discarded or (parent is not None and parent.discarding)
+        frame.in_anchored = event.anchor is not None or (parent is not None and parent.in_anchored)
+        self._stack.append(frame)
+
+    def _close(self) -> None:
+        frame = self._stack.pop()
+        if frame.refused:
+            self._leave_out()
+        else:
+            self._done(frame.value, None)
+
+    def _alias(self, event: AliasEvent) -> None:
+        self._refuse_as_key(event)
+        # An alias inside an anchored list or mapping is what an alias bomb is built of.
+        bomb = bool(self._stack) and self._stack[-1].in_anchored
+        self._refuse(event, "YAML anchors and aliases are not allowed: write the value out", self._value_path(), fatal=bomb)
+        self._leave_out(event.start_mark.line + 1)
+
+    def _refuse_as_key(self, event: yaml.Event) -> None:
+        if self._stack and isinstance(self._stack[-1].value, dict) and self._stack[-1].key is None:
+            self._refuse(event, "mapping keys must be plain names", None, fatal=True)
+            raise YamlRefused(self.problems)
 
     def _key(self, event: ScalarEvent) -> None:
         frame = self._stack[-1]
         key = event.value  # raw text: `on:` or `1:` stay strings, never booleans or numbers
-        if key in frame.value:
-            first = self.lines.get((*frame.path, key), 0)
-            self.problems.append(
-                YamlProblem(event.start_mark.line + 1, f"duplicate key '{key}' (first defined on line {first})")
-            )
-            frame.key = _DUPLICATE
-            return
-        self.lines[(*frame.path, key)] = event.start_mark.line + 1
+        at = (*frame.path, key)
+        if key in frame.value or (frame.left_out is not None and key in frame.left_out):
+            first = frame.lines.get(at, 0)
+            self._refuse(event, f"duplicate key '{key}' (first defined on line {first})", at)
+            frame.duplicate = True
+        else:
+            frame.lines[at] = event.start_mark.line + 1
         frame.key = key
 
     def _child_path(self, parent: _Frame | None, event: yaml.Event) -> Path:
@@ -326,9 +390,16 @@ class _Builder:
             return ()
         if isinstance(parent.value, list):
             path = (*parent.path, len(parent.value))
-            self.lines[path] = event.start_mark.line + 1
+            parent.lines[path] = event.start_mark.line + 1
             return path
         return (*parent.path, parent.key)
+
+    def _value_path(self) -> Path:
+        """The path of the value being read."""
+        if not self._stack:
+            return ()
+        frame = self._stack[-1]
+        return (*frame.path, len(frame.value) if isinstance(frame.value, list) else frame.key)
 
     def _done(self, value: Any, event: yaml.Event | None) -> None:
         if not self._stack:
@@ -339,34 +410,58 @@ class _Builder:
         frame = self._stack[-1]
         if isinstance(frame.value, list):
             if event is not None:
-                self.lines[(*frame.path, len(frame.value))] = event.start_mark.line + 1
+                frame.lines[(*frame.path, len(frame.value))] = event.start_mark.line + 1
             frame.value.append(value)
         else:
-            if frame.key is not _DUPLICATE:
+            if not frame.duplicate:
                 frame.value[frame.key] = value
-            frame.key = None
+            frame.key, frame.duplicate = None, False
+
+    def _leave_out(self, line: int | None = None) -> None:
+        """Leave out the value just read (refused): its key stays unset, a list holds None in its place.
+
+        `line` is the value's line, when no line was recorded for it yet (a scalar or an alias).
+        """
+        if not self._stack:
+            self.fatal = True  # the document itself: nothing is left to read
+            return
+        frame = self._stack[-1]
+        if isinstance(frame.value, list):
+            path = (*frame.path, len(frame.value))
+            if line is not None:
+                frame.lines[path] = line
+            frame.value.append(None)
+            duplicate = False
+        else:
+            path, duplicate = (*frame.path, frame.key), frame.duplicate
+            if not duplicate:
+                frame.left_out = (frame.left_out or set()) | {frame.key}
+            frame.key, frame.duplicate = None, False
+        if not duplicate and not frame.discarding:  # a duplicate's first value stands
+            self.refused.add(path)
 
     def _acceptable(self, event: yaml.Event) -> bool:
         if event.anchor is not None:
-            self._refuse(event, "YAML anchors and aliases are not allowed: write the value out")
+            self._refuse(event, "YAML anchors and aliases are not allowed: write the value out", self._value_path())
             return False
         tag = event.tag
         if tag is not None and tag != "!" and tag not in _STANDARD_TAGS:
-            self._refuse(event, f"tag {tag} is not allowed")
+            self._refuse(event, f"tag {tag} is not allowed", self._value_path())
             return False
         return True
 
     def _scalar(self, event: ScalarEvent) -> Any:
         value = _plain_scalar(event)
         if value is _REFUSED and event.tag is None:  # only a date pattern can fail without a tag
-            self._refuse(event, f"{event.value!r} reads as a date that does not exist: correct it, or quote it to keep it as text")
-            return None
-        if value is _REFUSED:
-            self._refuse(event, f"bad value {event.value!r} for tag {event.tag}")
-            return None
+            self._refuse(event, f"{event.value!r} reads as a date that does not exist: correct it, "
+                         "or quote it to keep it as text", self._value_path())
+        elif value is _REFUSED:
+            self._refuse(event, f"bad value {event.value!r} for tag {event.tag}", self._value_path())
         return value
 
-    def _refuse(self, event: yaml.Event, message: str) -> None:
-        problem = YamlProblem(event.start_mark.line + 1, message)
-        if problem not in self.problems[-1:]:  # one line for a line of aliases (an alias bomb has thousands)
-            self.problems.append(problem)
+    def _refuse(self, event: yaml.Event, message: str, at: Path | None, *, fatal: bool = False) -> None:
+        self.fatal = self.fatal or fatal
+        line = event.start_mark.line + 1
+        last = self.problems[-1] if self.problems else None
+        if last is None or (last.line, last.message) != (line, message):  # one per line (an alias bomb has thousands)
+            self.problems.append(YamlProblem(line, message, at))
