@@ -465,13 +465,14 @@ def test_deployers_may_not_touch_tool_configs_or_what_decides_a_servers_reach(fi
             assert not allowed(rules, *API_GROUPS[kind], verb), (kind, verb)
     assert allowed(rules, "toolhive.stacklok.dev", "mcptoolconfigs", "get")
     assert allowed(rules, "", "secrets", "create")
-    for verb in ("get", "list", "watch"):
+    # Not patch either: a PATCH answers with the whole Secret, its data included.
+    for verb in ("get", "list", "watch", "patch"):
         assert not allowed(rules, "", "secrets", verb), verb
         assert not allowed(rules, "", "secrets", verb, "github-secrets"), verb
     # A deployer rotates a credential of a server the profile ships (`kubectl replace` needs
     # update alone: it falls back to an unconditional PUT when its GET is refused), and touches
     # no other Secret: not the registry's database password, not a server the profile leaves out.
-    for verb in ("update", "patch", "delete"):
+    for verb in ("update", "delete"):
         assert allowed(rules, "", "secrets", verb, "github-secrets"), verb
         assert allowed(rules, "", "secrets", verb, "grafana-secrets"), verb
         for other in (None, "production-pgpass", "firecrawl-secrets", "github-remote-secrets", "fetch-secrets"):

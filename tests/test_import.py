@@ -411,3 +411,10 @@ def test_a_docker_entry_with_a_title_but_no_description_is_kept_with_a_warning(r
     with pytest.raises(SourceInvalid) as refused:
         read_catalog(tmp_path / "src")
     assert {d.field for d in refused.value.diagnostics} == {"version"}
+
+
+def test_the_cli_offers_exactly_the_formats_the_importer_recognises() -> None:
+    from generator.importers import FORMAT_NAMES
+    from generator.importers.inputs import FORMATS
+
+    assert tuple(FORMATS) == FORMAT_NAMES

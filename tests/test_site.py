@@ -255,6 +255,7 @@ def test_deploy_section_uses_placeholders_and_the_bundle(default_site: Path) -> 
     assert "kubectl create secret generic github-secrets -n mcp-production" in page
     # Rotating it later: the deployers' Role lets them replace this Secret (by name), not read it.
     assert "add <code>--dry-run=client -o yaml | kubectl replace -f -</code> to the same command" in page
+    assert "The server reads it only when it starts: then run the next step's command with <code>kubectl delete -k</code>" in page
     assert "--from-literal=GITHUB_PERSONAL_ACCESS_TOKEN=&#39;&lt;GITHUB_PERSONAL_ACCESS_TOKEN&gt;&#39;" in page
     assert "kubectl -n mcp-production get mcpserver github" in page
     assert "${input:github_personal_access_token}" in page

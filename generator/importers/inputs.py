@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from generator.errors import CatalogError
-from generator.importers import FORMAT_NAMES, docker, mcp_registry, toolhive, toolhive_legacy
+from generator.importers import docker, mcp_registry, toolhive, toolhive_legacy
 from generator.source.yamlsafe import YamlRefused, load_mapping
 
 MAX_INPUT_BYTES = 256 << 20
@@ -24,7 +24,6 @@ FORMATS: dict[str, Callable[[Any], bool]] = {
     "mcp-registry": mcp_registry.looks_like,
     "docker": docker.looks_like,
 }
-assert tuple(FORMATS) == FORMAT_NAMES
 SHAPES = (
     "expected a ToolHive registry (`servers`/`remote_servers` maps, or `data.servers`), an MCP server.json "
     "(one, a list of them, or {servers: [{server}]}), or a Docker server.yaml folder"

@@ -463,5 +463,12 @@ class _Builder:
         self.fatal = self.fatal or fatal
         line = event.start_mark.line + 1
         last = self.problems[-1] if self.problems else None
-        if last is None or (last.line, last.message) != (line, message):  # one per line (an alias bomb has thousands)
+        # One problem for a line of list items refused alike (an alias bomb has thousands); two
+        # fields of one mapping on one line are two problems.
+        if last is None or (last.line, last.message, _item_of(last.at)) != (line, message, _item_of(at)):
             self.problems.append(YamlProblem(line, message, at))
+
+
+def _item_of(at: Path | None) -> Path | None:
+    """What tells two refused values apart for `_Builder._refuse`: a list item counts as its list."""
+    return at[:-1] if at and isinstance(at[-1], int) else at

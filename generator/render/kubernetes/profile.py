@@ -258,8 +258,9 @@ def deployer_role(profile: RegistryProfile, servers: Sequence[Server] = ()) -> l
     team applies with the profile bundle. Secrets to create (a server's credentials), and to
     replace or delete only by name, the Secrets of the `servers` the profile ships (so that a
     deployer can rotate a credential); never to read: the registry's database password lives
-    beside them. RBAC cannot limit `create` by name, hence the two rules. `kubectl replace`
-    needs `update` alone: when its GET is refused it sends the object without a resourceVersion.
+    beside them. Not `patch`: a PATCH answers with the whole object, its data included. RBAC
+    cannot limit `create` by name, hence the two rules. `kubectl replace` needs `update` alone:
+    when its GET is refused it sends the object without a resourceVersion.
     """
     rules = [
         {"apiGroups": [TOOLHIVE_API_GROUP], "resources": WORKLOAD_KINDS,
@@ -269,7 +270,7 @@ def deployer_role(profile: RegistryProfile, servers: Sequence[Server] = ()) -> l
     ]
     rotated = sorted(ServerNames.of(server).secret for server in servers if secret_entries(server))
     if rotated:  # a rule with no resourceNames would name every Secret of the namespace
-        rules.append({"apiGroups": [""], "resources": ["secrets"], "resourceNames": rotated, "verbs": ["update", "patch", "delete"]})
+        rules.append({"apiGroups": [""], "resources": ["secrets"], "resourceNames": rotated, "verbs": ["update", "delete"]})
     return _role_and_binding(profile, "mcp-deployer", rules, profile.deployers_group)
 
 
