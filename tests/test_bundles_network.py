@@ -78,7 +78,8 @@ def port_matches(ports: Sequence[Mapping[str, Any]] | None, port: int, protocol:
 
 
 def policy_types(spec: Mapping[str, Any]) -> list[str]:
-    return spec.get("policyTypes") or ["Ingress", *(["Egress"] if "egress" in spec else [])]
+    """As the API defaults them: Ingress always, Egress when the policy has an egress rule (an empty list has none)."""
+    return spec.get("policyTypes") or ["Ingress", *(["Egress"] if spec.get("egress") else [])]
 
 
 def direction_allows(policies: Sequence[Mapping[str, Any]], pod: Pod, direction: str, peer: Pod, port: int, protocol: str) -> bool:
@@ -263,3 +264,5 @@ def test_evaluator_follows_the_networkpolicy_semantics() -> None:
     assert allowed([cluster], Pod("a", "other", {"role": "a"}), b, 80)
     ranged = policy({}, ingress=[{"ports": [{"port": 8000, "endPort": 8100}]}])
     assert allowed([ranged], a, b, 8080) and not allowed([ranged], a, b, 8200)
+    # Without policyTypes, an empty egress list is no egress rule: the pod's egress stays open.
+    assert allowed([policy({"matchLabels": {"role": "a"}}, egress=[])], a, b, 80)
