@@ -9,6 +9,7 @@ import html
 import json
 import re
 import shutil
+import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import html5lib
 import pytest
 import yaml
 
-from conftest import DEFAULT_SOURCE
+from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REMOTE_YAML
 from kustomized import kustomize
 from generator import derived, paths
 from generator.build import build
@@ -325,6 +326,19 @@ def test_a_profile_page_counts_the_tools_the_profile_keeps(default_site: Path) -
     assert checked >= 5
     assert card_tool_counts(default_site / paths.profile_page("production"))["github"] == "32 of 40 tools"
     assert card_tool_counts(default_site / paths.category_page("developer-tools"))["github"] == "40 tools"
+
+
+def test_a_profile_page_says_it_does_not_ship_a_server_whose_every_tool_it_withholds(write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    """A profile withholding every tool of a server gives it no bundle folder (ToolHive reads an empty
+    filter as every tool): its card says so rather than "0 of 1 tool"."""
+    catalog = textwrap.dedent(CATALOG_YAML) + "    tools:\n      exclude_names: [fetch, head, search_docs]\n"
+    two_tools = FETCH_YAML + "  - name: head\n    description: Fetch a URL's headers.\n"
+    source = write_tree({"fetch.yaml": two_tools, "docs-remote.yaml": REMOTE_YAML}, catalog=catalog)
+    context = RenderContext(read_catalog(source).catalog)
+    page = tmp_path / "sandbox.html"
+    page.write_bytes(next(item.content for item in site.render(context) if item.path == paths.profile_page("sandbox")))
+    assert card_tool_counts(page) == {"docs-remote": "its 1 tool withheld, not shipped", "fetch": "all 2 tools withheld, not shipped"}
+    assert all(bundles.kept_tools(context.catalog.meta.registries[1], server) is None for server in context.catalog.servers)
 
 
 def breadcrumbs(page: Path) -> list[object]:

@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from generator import derived, paths
 from generator.models import CatalogMeta, RegistryProfile, Server, Tool
+from generator.render.kubernetes import bundles
 
 APPROVALS = {"approved": "Approved", "under-review": "Under review", "expired": "Approval expired",
              "rejected": "Rejected", "not-reviewed": "Not reviewed"}
@@ -308,7 +309,8 @@ class Card:
     kept_tools: str
     """On a registry profile's page, how many of them the profile's tool policy keeps (a number); empty elsewhere."""
     kept_tools_label: str
-    """The same in words, "32 of 40 tools" ("40 tools" when it keeps every one); empty off a profile's page."""
+    """The same in words, "32 of 40 tools" ("40 tools" when it keeps every one, "all 40 tools withheld,
+    not shipped" when it keeps none, as its bundle then has no folder for it); empty off a profile's page."""
     updated: str
     status: str
     deprecated: bool
@@ -320,9 +322,13 @@ def _tools_label(count: int) -> str:
     return "1 tool" if count == 1 else f"{count} tools"
 
 
-def _kept_tools_label(kept: int, declared: int) -> str:
-    """What a profile offers of the server's tools: all of them, or "32 of 40 tools"."""
-    return _tools_label(declared) if kept == declared else f"{kept} of {_tools_label(declared)}"
+def _kept_tools_label(profile: RegistryProfile, server: Server) -> str:
+    """What a profile offers of the server's tools: all of them, "32 of 40 tools", or none (then
+    the profile's bundle does not ship the server: ToolHive would read an empty filter as every tool)."""
+    kept, declared = bundles.kept_tools(profile, server), len(server.tools)
+    if kept is None:
+        return "its 1 tool withheld, not shipped" if declared == 1 else f"all {declared} tools withheld, not shipped"
+    return _tools_label(declared) if len(kept) == declared else f"{len(kept)} of {_tools_label(declared)}"
 
 
 def card(meta: CatalogMeta, server: Server, profile: RegistryProfile | None = None) -> Card:
@@ -348,7 +354,7 @@ def card(meta: CatalogMeta, server: Server, profile: RegistryProfile | None = No
         tools=str(len(server.tools)),
         tools_label=_tools_label(len(server.tools)),
         kept_tools="" if kept is None else str(kept),
-        kept_tools_label="" if kept is None else _kept_tools_label(kept, len(server.tools)),
+        kept_tools_label="" if profile is None else _kept_tools_label(profile, server),
         updated=derived.updated(meta, server).isoformat(),
         status=server.status,
         deprecated=server.status == "deprecated",
