@@ -150,6 +150,7 @@ def test_explicit_python_tag_is_refused(write_tree, runner):
 MORE_PROBLEMS = fetch_with("category: web", "category: nowhere") + "  - name: fetch\n    description: Fetch a \u202eURL.\n"
 NO_DATE = "reads as a date that does not exist: correct it, or quote it to keep it as text"
 ANCHOR = "YAML anchors and aliases are not allowed: write the value out"
+KEY_ANCHOR = "YAML anchors and aliases are not allowed on a key: write the key out"
 
 
 @pytest.mark.parametrize(("text", "refused", "tool_line"), [
@@ -160,7 +161,12 @@ ANCHOR = "YAML anchors and aliases are not allowed: write the value out"
     (MORE_PROBLEMS.replace("license: Apache-2.0", "license: !!python/object:os.system echo"),
      [(10, "license: tag tag:yaml.org,2002:python/object:os.system is not allowed")], 26),
     (MORE_PROBLEMS + "title: Again\n", [(28, "title: duplicate key 'title' (first defined on line 2)")], 26),
-], ids=["nonexistent-date", "anchor-and-alias", "python-tag", "duplicate-key"])
+    (MORE_PROBLEMS.replace("publisher: Stacklok", "&who publisher: Stacklok"), [(8, f"publisher: {KEY_ANCHOR}")], 26),
+    (MORE_PROBLEMS.replace("permissions:", "!!str permissions:"),
+     [(15, "permissions: tag tag:yaml.org,2002:str is not allowed on a key: write the key plainly")], 26),
+    (MORE_PROBLEMS.replace("publisher: Stacklok", "publisher: &who Stacklok\n? *who\n: Stacklok"),
+     [(8, f"publisher: {ANCHOR}"), (9, KEY_ANCHOR)], 28),
+], ids=["nonexistent-date", "anchor-and-alias", "python-tag", "duplicate-key", "anchor-on-key", "tag-on-key", "alias-as-key"])
 def test_a_refused_value_hides_none_of_the_files_other_problems(write_tree, runner, text, refused, tool_line):
     """The value is left out, reported on its line with its field, and the file is checked as any other."""
     source = write_tree({"fetch.yaml": text, "fetch.md": "x", "docs-remote.yaml": REMOTE_YAML, "docs-remote.md": "x"})

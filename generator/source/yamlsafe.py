@@ -1,8 +1,8 @@
 """Hardened YAML loading that keeps the line of every key and list item.
 
 Source files are treated as hostile: anchors and aliases are refused (alias
-bombs), so are explicit non-standard tags, duplicate keys, tab indentation,
-non-UTF-8 bytes, deep nesting and multi-document streams.
+bombs), so are explicit non-standard tags, any tag or anchor on a key, duplicate
+keys, tab indentation, non-UTF-8 bytes, deep nesting and multi-document streams.
 
 Values are built straight from libyaml's event stream in one pass, without
 PyYAML's node graph and constructors: that is what makes 10,000 files load in
@@ -188,6 +188,8 @@ def _fast_values(text: str) -> Any:
                 if event.anchor is not None:
                     return _REFUSED
                 if is_mapping and key is _REFUSED:
+                    if event.tag is not None:
+                        return _REFUSED  # a tagged key
                     key = event.value
                     if key in container:
                         return _REFUSED
@@ -285,13 +287,14 @@ class _Frame:
     nothing to `refused`: what it held is gone with it.
     """
 
-    __slots__ = ("value", "path", "key", "duplicate", "left_out", "refused", "discarding", "in_anchored", "lines")
+    __slots__ = ("value", "path", "key", "duplicate", "key_refused", "left_out", "refused", "discarding", "in_anchored", "lines")
 
     def __init__(self, value: dict[str, Any] | list[Any], path: Path, lines: dict[Path, int]) -> None:
         self.value = value
         self.path = path
         self.key: Any = None
         self.duplicate = False  # `key` was given before: its value is dropped
+        self.key_refused = False  # `key` itself is refused (an anchor, a tag): its value is left out
         self.left_out: set[str] | None = None  # keys whose value was refused (given again, still a duplicate)
         self.refused = False  # this container is refused: left out when it closes
         self.discarding = False  # this container, or one around it, is left out
@@ -346,7 +349,7 @@ class _Builder:
             self._refuse(event, f"nested deeper than {MAX_DEPTH} levels", path, fatal=True)
             raise YamlRefused(self.problems)
         refused = not self._acceptable(event)
-        discarded = refused or (parent is not None and parent.duplicate)
+        discarded = refused or (parent is not None and (parent.duplicate or parent.key_refused))
         frame = _Frame(value, path, {} if discarded else parent.lines if parent else self.lines)
         frame.refused = refused
         frame.discarding = discarded or (parent is not None and parent.discarding)
@@ -361,9 +364,14 @@ class _Builder:
             self._done(frame.value, None)
 
     def _alias(self, event: AliasEvent) -> None:
-        self._refuse_as_key(event)
         # An alias inside an anchored list or mapping is what an alias bomb is built of.
         bomb = bool(self._stack) and self._stack[-1].in_anchored
+        frame = self._stack[-1] if self._stack else None
+        if frame is not None and isinstance(frame.value, dict) and frame.key is None:
+            # A key that is an alias has no name to report or leave out: its value is dropped unnamed.
+            self._refuse(event, _KEY_ANCHOR, frame.path, fatal=bomb)
+            frame.key, frame.duplicate = f"*{event.anchor}", True
+            return
         self._refuse(event, "YAML anchors and aliases are not allowed: write the value out", self._value_path(), fatal=bomb)
         self._leave_out(event.start_mark.line + 1)
 
@@ -376,12 +384,17 @@ class _Builder:
         frame = self._stack[-1]
         key = event.value  # raw text: `on:` or `1:` stay strings, never booleans or numbers
         at = (*frame.path, key)
+        if event.anchor is not None:
+            self._refuse(event, _KEY_ANCHOR, at)
+        if event.tag is not None:  # read as raw text, a tagged key (`!!binary`, `!!int`) would not mean what it says
+            self._refuse(event, f"tag {event.tag} is not allowed on a key: write the key plainly", at)
         if key in frame.value or (frame.left_out is not None and key in frame.left_out):
             first = frame.lines.get(at, 0)
             self._refuse(event, f"duplicate key '{key}' (first defined on line {first})", at)
             frame.duplicate = True
         else:
             frame.lines[at] = event.start_mark.line + 1
+            frame.key_refused = event.anchor is not None or event.tag is not None
         frame.key = key
 
     def _child_path(self, parent: _Frame | None, event: yaml.Event) -> Path:
@@ -412,6 +425,8 @@ class _Builder:
             if event is not None:
                 frame.lines[(*frame.path, len(frame.value))] = event.start_mark.line + 1
             frame.value.append(value)
+        elif frame.key_refused:
+            self._leave_out()
         else:
             if not frame.duplicate:
                 frame.value[frame.key] = value
@@ -436,7 +451,7 @@ class _Builder:
             path, duplicate = (*frame.path, frame.key), frame.duplicate
             if not duplicate:
                 frame.left_out = (frame.left_out or set()) | {frame.key}
-            frame.key, frame.duplicate = None, False
+            frame.key, frame.duplicate, frame.key_refused = None, False, False
         if not duplicate and not frame.discarding:  # a duplicate's first value stands
             self.refused.add(path)
 
@@ -467,6 +482,9 @@ class _Builder:
         # fields of one mapping on one line are two problems.
         if last is None or (last.line, last.message, _item_of(last.at)) != (line, message, _item_of(at)):
             self.problems.append(YamlProblem(line, message, at))
+
+
+_KEY_ANCHOR = "YAML anchors and aliases are not allowed on a key: write the key out"
 
 
 def _item_of(at: Path | None) -> Path | None:
