@@ -370,3 +370,24 @@ def test_specific_versions_pass(write_tree, runner, version):
     source = write_tree({"fetch.yaml": fetch_with("version: 1.0.3", f"version: '{version}'")})
     code, out = validate(runner, source)
     assert code == 0, out
+
+
+def test_a_pull_secret_may_not_share_a_name_with_a_secret_others_create(write_tree, runner):
+    """A server's credentials Secret (its deployers replace and delete it by name) or a profile's
+    database Secret named like a pull secret: one `kubectl create secret` fails, and a deployer
+    could replace the namespace's pull secret. Each list is checked against the namespaces it serves."""
+    catalog = CATALOG_YAML.replace("categories:", "toolhive:\n  image_pull_secrets: [pull, fetch-secrets, sandbox-db]\ncategories:")
+    catalog = catalog.replace("      tiers: [validated]", "      tiers: [validated]\n    image_pull_secrets: [pull, production-pgpass, sandbox-db]")
+    credentials = "env:\n  - name: TOKEN\n    description: Token.\n    secret: true\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML + credentials, "fetch.md": "x"}, catalog=catalog)
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.strip().splitlines() == [
+        f"{source}/catalog.yaml:7: toolhive.image_pull_secrets[1]: 'fetch-secrets' is also the Secret of server fetch's "
+        "credentials, which its deployers create, replace and delete: give the pull secret another name",
+        f"{source}/catalog.yaml:7: toolhive.image_pull_secrets[2]: 'sandbox-db' is also the Secret of registry profile "
+        "sandbox's database passwords: give the pull secret another name",
+        f"{source}/catalog.yaml:18: registries[0].image_pull_secrets[1]: 'production-pgpass' is also the Secret of registry "
+        "profile production's database passwords: give the pull secret another name",
+        "validation failed: 3 error(s), 0 warning(s)",
+    ]

@@ -22,6 +22,9 @@ from generator.diagnostics import Diagnostic, dotted_path
 from generator.errors import SourceInvalid
 from generator.incremental.memory import cyclic_gc_paused
 from generator.models import Catalog, CatalogMeta
+from generator.render.kubernetes.legacy import database_secret_name
+from generator.render.kubernetes.profile import pgpass_secret_name
+from generator.render.kubernetes.server import ServerNames, secret_entries
 from generator.source.hostile import escaped, look_alikes
 from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source
 
@@ -86,6 +89,8 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
                 yield from _review_expiry(source, meta)
     if meta is not None and "namespace" not in faulty:
         yield from _registry_names_unique(tree, meta)
+    if meta is not None and tree.meta_yaml is not None and not {"toolhive", "registries"} & faulty:
+        yield from _pull_secrets_named_apart(tree, meta)
     yield from _replacements(tree)
     for source in tree.servers:
         yield from _server_rules(source)
@@ -125,6 +130,37 @@ def _catalog_rules(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
                 if name not in names:
                     where = ("registries", index, part, "names")
                     yield Diagnostic(path, lines.line_of(where), dotted_path(where), f"no server is called '{name}'")
+
+
+def _pull_secrets_named_apart(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
+    """An image pull secret must not share its name with a Secret the runbooks have someone else
+    create in the same namespace: a server's credentials (its deployers create it, and replace or
+    delete it by name, so they could replace or delete the namespace's pull secret) or a registry
+    profile's database passwords. Either way one `kubectl create secret` fails and a pod cannot start.
+
+    The names are the bundles' own (`ServerNames`, `database_secret_name`), so the rule cannot drift from them.
+    """
+    lines, path = tree.meta_yaml, tree.meta_path
+    assert lines is not None
+    credentials = {ServerNames.of(s.server).secret: s.server.name for s in tree.servers if secret_entries(s.server)}
+    # The catalog's list is used in the generic bundles and in every profile without a list of its own.
+    lists = [(("toolhive", "image_pull_secrets"), meta.toolhive.image_pull_secrets,
+              [profile for profile in meta.registries if profile.image_pull_secrets is None])]
+    lists += [(("registries", index, "image_pull_secrets"), profile.image_pull_secrets, [profile])
+              for index, profile in enumerate(meta.registries) if profile.image_pull_secrets is not None]
+    for where, names, profiles in lists:
+        databases = {secret: profile.name for profile in profiles
+                     for secret in (database_secret_name(profile), pgpass_secret_name(profile))}
+        for index, name in enumerate(names):
+            if name in credentials:
+                owner = f"server {credentials[name]}'s credentials, which its deployers create, replace and delete"
+            elif name in databases:
+                owner = f"registry profile {databases[name]}'s database passwords"
+            else:
+                continue
+            at = (*where, index)
+            yield Diagnostic(path, lines.line_of(at), dotted_path(at),
+                             f"'{name}' is also the Secret of {owner}: give the pull secret another name")
 
 
 def _server_rules(source: ServerSource) -> Iterator[Diagnostic]:
