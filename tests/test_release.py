@@ -370,6 +370,28 @@ def test_verify_reports_a_member_with_another_empty_header_size_once(runner, rel
     assert "size differs from the one SIZES lists" in out, out
 
 
+@pytest.mark.parametrize(("kind", "linkname", "expected"), [
+    (tarfile.SYMTYPE, "../index.html", "ROOT/about/index.html -> ../index.html: symlink (releases hold regular files only)"),
+    (tarfile.LNKTYPE, "ROOT/index.html", "ROOT/about/index.html -> ROOT/index.html: hard link (releases hold regular files only)"),
+    (tarfile.FIFOTYPE, "", "ROOT/about/index.html: device, FIFO, sparse or other special file"),
+], ids=["symlink", "hard-link", "fifo"])
+def test_verify_reports_a_listed_file_packed_as_a_link_once_not_also_as_missing(runner, release, tmp_path, kind, linkname, expected):
+    """A listed file whose member is a link or special file is that problem, not also missing from SHA256SUMS."""
+    root = release.tarball.name.removesuffix(".tar.gz")
+    target = tmp_path / release.tarball.name
+
+    def linked(copy, member, data):
+        if member.name == f"{root}/about/index.html":
+            copy.addfile(_extra(kind, member.name, linkname.replace("ROOT", root)))
+        else:
+            _keep(copy, member, data)
+
+    _rewrite(release.tarball, target, linked)
+    code, out = verify(runner, target)
+    assert code == 1
+    assert out.removeprefix("Error: ").splitlines() == [expected.replace("ROOT", root), f"{target}: NOT verified (1 problem(s))"]
+
+
 def test_package_refuses_to_replace_a_release_of_the_same_version_with_other_bytes(runner, default_site, keys, tmp_path):
     site, out = tmp_path / "site", tmp_path / "dist"
     shutil.copytree(default_site, site)

@@ -252,7 +252,10 @@ class _Reading:
         if not self._pay_header(member, problem, relative):
             return False
         if problem is not None:
-            self.release.flag(name, problem)
+            if relative is None:
+                self.release.flag(name, problem)
+            else:
+                self.release.refuse(relative, problem, name)
             return self._skippable(archive, member)
         if member.isdir():
             return True
@@ -323,7 +326,8 @@ def _extracted(archive: tarfile.TarFile, member: tarfile.TarInfo) -> BinaryIO:
 
 def _classify(member: tarfile.TarInfo, root: list[str]) -> tuple[str | None, str, str | None]:
     """(problem, name to show, path in the release): a problem for a member that is no release
-    file, else None and the path of the file (None for a folder)."""
+    file, else None; the path of the file (None for a folder), also for a link or special file
+    inside the release folder, so that it is reported as what it is and not as missing too."""
     name = PurePosixPath(member.name)
     if member.name.startswith("/") or name.is_absolute():
         return "absolute path in the archive", member.name, None
@@ -335,14 +339,14 @@ def _classify(member: tarfile.TarInfo, root: list[str]) -> tuple[str | None, str
         root.append(name.parts[0])
     if name.parts[0] != root[0]:
         return f"outside the release folder {_shown(root[0])}/ (an archive holds one top-level folder)", member.name, None
+    relative = "/".join(name.parts[1:])  # `./` and doubled slashes name the same file
     if member.issym() or member.islnk():
         kind = "symlink" if member.issym() else "hard link"
-        return f"{kind} (releases hold regular files only)", f"{member.name} -> {member.linkname}", None
-    relative = "/".join(name.parts[1:])  # `./` and doubled slashes name the same file
+        return f"{kind} (releases hold regular files only)", f"{member.name} -> {member.linkname}", relative
     if member.isdir():
         return None, member.name, relative
     if member.issparse() or not member.isfile():
-        return "device, FIFO, sparse or other special file", member.name, None
+        return "device, FIFO, sparse or other special file", member.name, relative
     return None, member.name, relative
 
 
