@@ -299,6 +299,8 @@ def package(source: Path, quiet: bool, verbose: bool, site: Path, out: Path, key
             click.echo(str(path))
         if not result.signatures:
             click.echo("not signed: pass --key to sign the release", err=True)
+        for path in result.stale:
+            click.echo(f"removed {path}: it signed the bytes this package replaced", err=True)
 
 
 @main.command()

@@ -421,6 +421,34 @@ def test_package_refuses_to_replace_a_release_of_the_same_version_with_other_byt
     assert code == 0, output
 
 
+def test_an_unsigned_package_leaves_no_signature_beside_bytes_it_does_not_sign(runner, default_site, keys, tmp_path):
+    """Packaging without --key over a signed release removes the signatures of the bytes it replaced
+    (and says so), and keeps one that still signs the same bytes."""
+    from generator.release import minisign
+
+    site, out = tmp_path / "site", tmp_path / "dist"
+    shutil.copytree(default_site, site)
+    command = ["package", "--site", str(site), "--out", str(out)]
+    result = runner.invoke(main, [*command, "--key", str(keys / "release.key")])
+    assert result.exit_code == 0, result.output
+    (tarball,) = out.glob("*.tar.gz")
+    signed_sums = (out / "SHA256SUMS.minisig").read_bytes()
+
+    result = runner.invoke(main, [*command, "--replace"])  # unsigned: the tarball's bytes change, SHA256SUMS's do not
+    assert result.exit_code == 0, result.output
+    assert f"removed {tarball}.minisig: it signed the bytes this package replaced" in result.output
+    assert sorted(path.name for path in out.iterdir()) == sorted(["SHA256SUMS", "SHA256SUMS.minisig", tarball.name])
+    signature = minisign.parse_signature(signed_sums.decode(), "SHA256SUMS.minisig")
+    minisign.verify((out / "SHA256SUMS").read_bytes(), signature, minisign.read_public_key(keys / "release.pub"), "SHA256SUMS")
+
+    page = site / "index.html"
+    page.write_bytes(page.read_bytes().replace(b"</body>", b"<p>late edit</p></body>", 1))
+    result = runner.invoke(main, [*command, "--replace"])
+    assert result.exit_code == 0, result.output
+    assert f"removed {out / 'SHA256SUMS.minisig'}: it signed the bytes this package replaced" in result.output
+    assert sorted(path.name for path in out.iterdir()) == sorted(["SHA256SUMS", tarball.name])
+
+
 # --- the stock-tools runbook of the install pages ------------------------------------------
 
 RUNBOOK_PAGES = ("install/index.html", "registries/production/index.html", "registries/sandbox/index.html")

@@ -55,6 +55,8 @@ class PackageResult:
     tarball: Path
     checksums: Path
     signatures: tuple[Path, ...]
+    stale: tuple[Path, ...] = ()
+    """Signatures removed, unsigned, because they signed the bytes this run replaced."""
 
 
 def release_info(site: Path) -> ReleaseInfo:
@@ -164,17 +166,22 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
                          "version for a new release, or pass --replace to overwrite this one (anyone holding the old "
                          "one must be told)")
     out.mkdir(parents=True, exist_ok=True)
-    tarball.write_bytes(packed)
     checksums = out / CHECKSUMS
-    checksums.write_bytes(sums)
     signatures: list[Path] = []
+    stale: list[Path] = []
     for path, data in ((checksums, sums), (tarball, packed)):
+        target = path.with_name(path.name + SIGNATURE_SUFFIX)
         signature = _signature(data, secret, info, path.name)
+        if signature is None and target.is_file() and path.is_file() and path.read_bytes() != data:
+            # Unsigned, new bytes replace ones that were signed (an earlier release's SHA256SUMS,
+            # or with --replace its tarball): their signature must not stay beside bytes it does not sign.
+            target.unlink()
+            stale.append(target)
+        path.write_bytes(data)
         if signature is not None:
-            target = path.with_name(path.name + SIGNATURE_SUFFIX)
             target.write_bytes(signature)
             signatures.append(target)
-    return PackageResult(tarball, checksums, tuple(signatures))
+    return PackageResult(tarball, checksums, tuple(signatures), tuple(stale))
 
 
 def _signature(data: bytes, key: minisign.SecretKey | None, info: ReleaseInfo, file_name: str) -> bytes | None:
