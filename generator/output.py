@@ -52,12 +52,24 @@ class WrittenFile:
     size: int
 
 
+class Stream(Protocol):
+    """Bytes made while they are written (`generator.render.encoding.Spliced`, a query index): a
+    whole-catalog document, 100 MB at 10,000 servers, goes to disk piece by piece, never held whole."""
+
+    def chunks(self) -> Iterable[bytes]: ...
+
+
 @dataclass(frozen=True)
 class OutputFile:
-    """One file of the output: a relative POSIX path and its bytes."""
+    """One file of the output: a relative POSIX path and its bytes, or a `Stream` of them."""
 
     path: str
-    content: bytes
+    body: bytes | Stream
+
+    @property
+    def content(self) -> bytes:
+        """The file's bytes, a stream's joined (for whoever reads a file whole: tests, an archive)."""
+        return self.body if isinstance(self.body, bytes) else b"".join(self.body.chunks())
 
 
 class HeldFiles(Protocol):
@@ -187,7 +199,26 @@ class OutputTree:
         relative = _safe_relative(item.path)
         if relative in self.written:
             raise OutputError(f"two outputs want the same path {relative}: rename one of the servers involved")
-        record = WrittenFile(hashlib.sha256(item.content).hexdigest(), len(item.content))
+        if isinstance(item.body, bytes):
+            self._put(relative, WrittenFile(hashlib.sha256(item.body).hexdigest(), len(item.body)), item.body)
+            return
+        # A stream is written as it is made, into a file of its own beside the tree, then renamed
+        # into place, or dropped when the output holds those bytes already: its record (the hash)
+        # is known only once every byte has gone by.
+        target = self._staged_path(relative)
+        assert self._staging is not None
+        partial = os.path.join(self._staging, f".partial-{os.getpid()}")
+        with os_errors("cannot write the output file", target, CHOOSE_OUT):
+            try:
+                record = _write_stream(partial, item.body)
+                self._put(relative, record, partial)
+            finally:
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(partial)
+
+    def _put(self, relative: str, record: WrittenFile, content: bytes | str) -> None:
+        """Record `relative` and stage its bytes (`content`, or the file at that path, moved), unless
+        the spare or the live folder holds them already."""
         self.written[relative] = record
         if self.spare is not None and self.spare.holds.get(relative) == record:
             return  # staging (the spare) holds these bytes already
@@ -197,7 +228,11 @@ class OutputTree:
             return  # without a spare: linked into staging at the end
         target = self._staged_path(relative)
         with os_errors("cannot write the output file", target, CHOOSE_OUT):
-            _write_new_file(target, item.content)
+            if isinstance(content, bytes):
+                _write_new_file(target, content)
+            else:
+                _remove_entry(target)  # a new inode: the spare's file may be the live tree's
+                os.rename(content, target)
         self.staged.add(relative)
 
     def keep(self, files: Mapping[str, WrittenFile]) -> None:
@@ -284,6 +319,19 @@ def _write_new_file(target: str, content: bytes) -> None:
     with handle:
         handle.write(content)
         os.fchmod(handle.fileno(), 0o644)
+
+
+def _write_stream(target: str, stream: Stream) -> WrittenFile:
+    """`stream`'s bytes as a new file at `target` (mode 0644, as `_write_new_file`); their record."""
+    digest, size = hashlib.sha256(), 0
+    _remove_entry(target)  # one a killed build left
+    with open(target, "xb") as handle:
+        for chunk in stream.chunks():
+            digest.update(chunk)
+            size += len(chunk)
+            handle.write(chunk)
+        os.fchmod(handle.fileno(), 0o644)
+    return WrittenFile(digest.hexdigest(), size)
 
 
 def _remove_entry(path: str) -> None:

@@ -196,6 +196,6 @@ def test_a_new_index_is_answered_without_a_reload(default_site, tmp_path):
         replacement = query_index([ListEntry("com.example.new/fetcher", "2.0.0", dt.date(2026, 1, 1),
                                              b'{"server":{"name":"com.example.new/fetcher"},"_meta":{}}')])
         staged = site / "v0.1/servers/query.idx.new"
-        staged.write_bytes(replacement)
+        staged.write_bytes(bytes(replacement))
         os.replace(staged, site / "v0.1/servers/query.idx")
         assert names(listing(f"{url}/v0.1/servers", search="fetch")) == ["com.example.new/fetcher"]

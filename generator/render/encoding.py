@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,18 +40,23 @@ def spliced(*parts: bytes | Iterable[bytes]) -> bytes:
     copies at once (the members, the members joined, the document).
     """
     buffer = io.BytesIO()
+    for piece in _pieces(parts):
+        buffer.write(piece)
+    return buffer.getvalue()
+
+
+def _pieces(parts: Iterable[bytes | Iterable[bytes]]) -> Iterator[bytes]:
+    """What `spliced` joins, in order: each constant part, each non-empty item with its comma."""
     for part in parts:
         if isinstance(part, bytes):
-            buffer.write(part)
+            yield part
             continue
         separator = b""
         for item in part:
-            if not item:
-                continue
-            buffer.write(separator)
-            buffer.write(item)
-            separator = b","
-    return buffer.getvalue()
+            if item:
+                yield separator
+                yield item
+                separator = b","
 
 
 @dataclass(frozen=True)
@@ -78,4 +83,12 @@ class Spliced:
         return total
 
     def __bytes__(self) -> bytes:
-        return spliced(*(part if isinstance(part, bytes) else (member.read() for member in part) for part in self.parts))
+        return spliced(*self._read())
+
+    def chunks(self) -> Iterator[bytes]:
+        """Its bytes piece by piece, each member read when its turn comes: written as an output file
+        (`generator.output.Stream`), a 100 MB registry document is never held whole."""
+        return _pieces(self._read())
+
+    def _read(self) -> Iterator[bytes | Iterator[bytes]]:
+        return (part if isinstance(part, bytes) else (member.read() for member in part) for part in self.parts)

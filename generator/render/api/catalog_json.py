@@ -14,7 +14,7 @@ from generator.models import Catalog, Server
 from generator.output import OutputFile
 from generator.paths import CATALOG_JSON
 from generator.render.context import RenderContext
-from generator.render.encoding import json_piece, spliced
+from generator.render.encoding import Spliced, json_piece
 from generator.render.kind import OutputKind, render_kind
 from generator.render.memo import per_server
 
@@ -47,9 +47,9 @@ def record_piece(context: RenderContext, server: Server) -> Iterator[OutputFile]
 def catalog_file(context: RenderContext) -> Iterator[OutputFile]:
     """`api/v1/catalog.json`, the records spliced: the bytes `json_bytes(catalog_document(...))` gives."""
     catalog = context.catalog
-    records = (encoded_record(context, s) for s in catalog.servers)
+    records = [encoded_record.lazy(context, s) for s in catalog.servers]
     meta = json_piece(catalog.meta.model_dump(mode="json"))
-    yield OutputFile(CATALOG_JSON, spliced(b'{"catalog":' + meta + b',"servers":[', records, b"]}\n"))
+    yield OutputFile(CATALOG_JSON, Spliced((b'{"catalog":' + meta + b',"servers":[', records, b"]}\n")))
 
 
 KIND = OutputKind("catalog_json", catalog_file, record_piece)

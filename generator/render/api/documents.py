@@ -22,7 +22,7 @@ from generator.models import Catalog, Server
 from generator.output import OutputFile, WrittenFile
 from generator.render.api.document_schemas import DOCUMENT_KINDS, document_schema, openapi_document
 from generator.render.context import RenderContext
-from generator.render.encoding import json_bytes, json_file, json_piece, spliced
+from generator.render.encoding import Spliced, json_bytes, json_file, json_piece
 from generator.render.kind import PROGRAM_ONLY, Deferred, OutputKind, render_kind
 from generator.render.memo import per_server
 from generator.render.registry.server_json import last_updated, updated_at
@@ -177,13 +177,13 @@ def tool_lines(context: RenderContext, server: Server) -> bytes:
 def api_documents(context: RenderContext) -> list[OutputFile]:
     """The catalog-wide api/v1 documents: servers, categories, tags, tools and the profiles."""
     catalog = context.catalog
-    summaries = (summary_line(context, s) for s in catalog.servers)
-    tools = (tool_lines(context, s) for s in catalog.servers)
+    summaries = [summary_line.lazy(context, s) for s in catalog.servers]
+    tools = [tool_lines.lazy(context, s) for s in catalog.servers]
     files = [
-        OutputFile(paths.API_SERVERS, spliced(b'{"count":%d,"servers":[' % len(catalog.servers), summaries, b"]}\n")),
+        OutputFile(paths.API_SERVERS, Spliced((b'{"count":%d,"servers":[' % len(catalog.servers), summaries, b"]}\n"))),
         json_file(paths.API_CATEGORIES, categories_document(catalog)),
         json_file(paths.API_TAGS, tags_document(catalog)),
-        OutputFile(paths.API_TOOLS, spliced(b'{"tools":[', tools, b"]}\n")),
+        OutputFile(paths.API_TOOLS, Spliced((b'{"tools":[', tools, b"]}\n"))),
     ]
     files += [json_file(paths.api_profile(p.name), profile_document(catalog, p.name)) for p in catalog.meta.registries]
     return files

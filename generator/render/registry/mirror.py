@@ -31,7 +31,7 @@ from generator.errors import OutputError
 from generator.models import RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render.context import PLAIN, QUERY_LAYER, RenderContext
-from generator.render.encoding import json_piece
+from generator.render.encoding import Lazy, json_piece
 from generator.render.kind import OutputKind, render_kind
 from generator.render.registry.openapi import openapi_document
 from generator.render.registry.query_index import ListEntry, encoded_page, first_page, query_index
@@ -113,13 +113,20 @@ def encoded_response(context: RenderContext, server: Server, profile: RegistryPr
     return _response(document, json_piece(official_meta(context, server)))
 
 
+def _lazy_response(context: RenderContext, server: Server, profile: RegistryProfile | None) -> Lazy:
+    """`encoded_response` read when the index is written, and measured without reading its server.json."""
+    document = encoded_server_json.lazy(context, server, profile.name if profile else None)
+    meta = json_piece(official_meta(context, server))
+    return Lazy(lambda: _response(document.read(), meta), lambda: len(_response(b"", meta)) + document.size())
+
+
 def base_files(context: RenderContext, servers: Sequence[Server], base: str, profile: RegistryProfile | None) -> Iterator[OutputFile]:
     """One API base's catalog-wide files: openapi.yaml, the list's first page and the query index."""
     yield OutputFile(paths.mcp_openapi(base), openapi_yaml(context, profile))
     meta = context.catalog.meta
     entries = sorted(
         (
-            ListEntry(derived.registry_name(meta, s), s.version, derived.updated(meta, s), encoded_response(context, s, profile))
+            ListEntry(derived.registry_name(meta, s), s.version, derived.updated(meta, s), _lazy_response(context, s, profile))
             for s in servers
         ),
         key=lambda entry: entry.name.encode(),

@@ -26,12 +26,12 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
-import io
-from collections.abc import Iterable, Sequence
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.render.encoding import spliced
+from generator.render.encoding import Lazy, spliced
 
 DEFAULT_LIMIT = 30
 """The official registry's page size when `limit` is not given (its maximum is 100)."""
@@ -46,7 +46,15 @@ class ListEntry:
     name: str
     version: str
     updated: dt.date
-    response: bytes
+    response: bytes | Lazy
+    """The response, or how to read and measure it: a base's responses (100 MB at 10,000 servers)
+    are read while its index is written, never held together."""
+
+    def encoded(self) -> bytes:
+        return self.response if isinstance(self.response, bytes) else self.response.read()
+
+    def size(self) -> int:
+        return len(self.response) if isinstance(self.response, bytes) else self.response.size()
 
 
 def cursor_after(entry: ListEntry) -> str:
@@ -57,7 +65,7 @@ def cursor_after(entry: ListEntry) -> str:
 def first_page(entries: Sequence[ListEntry]) -> bytes:
     """The ServerList answering a request without parameters: the first page, by name."""
     page = entries[:DEFAULT_LIMIT]
-    return encoded_page([e.response for e in page], cursor_after(page[-1]) if len(entries) > len(page) else None)
+    return encoded_page([e.encoded() for e in page], cursor_after(page[-1]) if len(entries) > len(page) else None)
 
 
 def encoded_page(responses: Iterable[bytes] | Sequence[bytes], next_cursor: str | None) -> bytes:
@@ -69,29 +77,41 @@ def encoded_page(responses: Iterable[bytes] | Sequence[bytes], next_cursor: str 
     return spliced(b'{"servers":[', members, b'],"metadata":{' + cursor + b'"count":%d}}\n' % len(members))
 
 
-def query_index(entries: Sequence[ListEntry]) -> bytes:
-    """The compact index of one base (format in the module docstring); `entries` sorted by name.
+def query_index(entries: Sequence[ListEntry]) -> QueryIndex:
+    """The compact index of one base (format in the module docstring); `entries` sorted by name."""
+    return QueryIndex(entries)
 
-    Written into one buffer, its header (of known length) last, so that the responses (100 MB at
-    10,000 servers) are copied once: joined, then prefixed, they were held three times."""
-    buffer, body = io.BytesIO(), hashlib.sha256()
-    header_length = len(_header(len(entries), body))
-    buffer.seek(header_length)
 
-    def put(data: bytes) -> None:
-        buffer.write(data)
-        body.update(data)
+@dataclass(frozen=True)
+class QueryIndex:
+    """A base's index as a `Stream` of its bytes: its lines, from the responses' sizes, then the
+    digest of lines and responses, read once to hash them and once more to write them out, so that
+    no more than one response is held at a time (they were held whole, then copied twice more)."""
 
-    offset = 0
-    for entry in entries:
-        stamp = calendar.timegm(entry.updated.timetuple())
-        put(b"%s\t%s\t%d\t%d\t%d\n" % (entry.name.encode(), entry.version.encode(), stamp, offset, len(entry.response)))
-        offset += len(entry.response) + 1
-    for number, entry in enumerate(entries):
-        put(b"," + entry.response if number else entry.response)
-    buffer.seek(0)
-    buffer.write(_header(len(entries), body))
-    return buffer.getvalue()
+    entries: Sequence[ListEntry]
+
+    def chunks(self) -> Iterator[bytes]:
+        lines, offset = [], 0
+        for entry in self.entries:
+            stamp = calendar.timegm(entry.updated.timetuple())
+            size = entry.size()
+            lines.append(b"%s\t%s\t%d\t%d\t%d\n" % (entry.name.encode(), entry.version.encode(), stamp, offset, size))
+            offset += size + 1
+        body = hashlib.sha256()
+        for piece in itertools.chain(lines, self._responses()):
+            body.update(piece)
+        yield _header(len(self.entries), body)
+        yield from lines
+        yield from self._responses()
+
+    def _responses(self) -> Iterator[bytes]:
+        for number, entry in enumerate(self.entries):
+            if number:
+                yield b","
+            yield entry.encoded()
+
+    def __bytes__(self) -> bytes:
+        return b"".join(self.chunks())
 
 
 def _header(count: int, body: Any) -> bytes:

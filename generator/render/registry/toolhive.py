@@ -230,14 +230,12 @@ def entry_pieces(context: RenderContext, server: Server) -> Iterator[OutputFile]
 def registry_files(context: RenderContext) -> Iterator[OutputFile]:
     """Yield registry.json, registry-legacy.json and the same two per registry profile."""
     catalog = context.catalog
-    yield OutputFile(paths.TOOLHIVE_REGISTRY, bytes(upstream_registry_spliced(context, catalog.servers)))
-    yield OutputFile(paths.TOOLHIVE_LEGACY_REGISTRY, bytes(legacy_registry_spliced(context, catalog.servers)))
+    yield OutputFile(paths.TOOLHIVE_REGISTRY, upstream_registry_spliced(context, catalog.servers))
+    yield OutputFile(paths.TOOLHIVE_LEGACY_REGISTRY, legacy_registry_spliced(context, catalog.servers))
     for profile in catalog.meta.registries:
         admitted = derived.profile_servers(catalog, profile)
-        yield OutputFile(paths.profile_toolhive_registry(profile.name), bytes(upstream_registry_spliced(context, admitted, profile)))
-        yield OutputFile(
-            paths.profile_toolhive_registry(profile.name, legacy=True), bytes(legacy_registry_spliced(context, admitted, profile))
-        )
+        yield OutputFile(paths.profile_toolhive_registry(profile.name), upstream_registry_spliced(context, admitted, profile))
+        yield OutputFile(paths.profile_toolhive_registry(profile.name, legacy=True), legacy_registry_spliced(context, admitted, profile))
 
 
 KIND = OutputKind("toolhive", registry_files, entry_pieces)
