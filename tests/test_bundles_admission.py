@@ -111,10 +111,19 @@ def review(policy: dict[str, Any] | list[dict[str, Any]], document: dict[str, An
         return []
     seen = copy.deepcopy(document)
     seen["spec"] = {**crd_defaults(document["kind"]), **seen.get("spec", {})}
-    activation: dict[str, Any] = {
-        "request": _cel({"operation": "CREATE", "resource": {"group": "toolhive.stacklok.dev", "resource": resource}}),
-        "object": _cel(seen),
-    }
+    request = {"operation": "CREATE", "resource": {"group": "toolhive.stacklok.dev", "resource": resource}}
+    return run_policy(spec, request, seen)
+
+
+def run_policy(spec: dict[str, Any], request: dict[str, Any], seen: dict[str, Any]) -> list[str]:
+    """The messages of every validation of the policy `spec` the object `seen` (as the API server
+    sees it) fails in `request`; [] when it passes them all or a match condition leaves it out."""
+    activation: dict[str, Any] = {"request": _cel(request), "object": _cel(seen)}
+    for condition in spec.get("matchConditions", []):
+        matched = evaluate(condition["expression"], activation)
+        assert isinstance(matched, celpy.celtypes.BoolType), (condition["name"], matched)
+        if not matched:
+            return []
     variables: dict[Any, Any] = {}
     for variable in spec.get("variables", []):
         activation["variables"] = celpy.celtypes.MapType(variables)
