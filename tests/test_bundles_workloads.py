@@ -345,3 +345,151 @@ def test_the_namespace_and_every_literal_are_cel_strings() -> None:
         "name": "namespace-service-account", "expression": 'request.userInfo.username.startsWith("system:serviceaccount:ns:")'}]
     variables = {item["name"]: item["expression"] for item in policy["spec"]["variables"]}
     assert variables["secretsByServer"] == '{"a": [dyn("a-secrets")]}' and variables["pullSecrets"] == '[dyn("pull")]'
+
+
+# --- Services: a proxy runner touches only its own two ------------------------------------
+
+
+def service_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
+    """The variant's Service policy, checked to be bound to the profile's namespace, denying."""
+    folder = FOLDERS[variant] if variant == "legacy" else FOLDERS[variant] + "base/"
+    policy = load(files, f"{folder}admission-policy-services.yaml")
+    binding = load(files, f"{folder}admission-policy-binding-services.yaml")
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"] and binding["spec"]["validationActions"] == ["Deny"]
+    assert binding["spec"]["matchResources"] == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}}
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    return policy
+
+
+def toolhive_services(statefulset: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Services ToolHive's proxy runner applies beside an HTTP server's StatefulSet (v0.44.0:
+    ensureBackendServices, createHeadlessService, createMCPService and applyService in
+    pkg/container/kubernetes/client.go): `mcp-<name>-headless` (clusterIP None) and `mcp-<name>`
+    (ClientIP session affinity), both with the StatefulSet's labels, selecting `app: <name>`, owned by it."""
+    name = statefulset["metadata"]["name"]
+    port = int(statefulset["metadata"]["labels"]["toolhive-port"])
+    owner = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": name, "uid": "1", "controller": True,
+             "blockOwnerDeletion": True}
+    services = []
+    for suffix, extra in (("-headless", {"clusterIP": "None"}),
+                          ("", {"sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 1800}}})):
+        services.append({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": f"mcp-{name}{suffix}", "namespace": NAMESPACE, "labels": dict(statefulset["metadata"]["labels"]),
+                         "ownerReferences": [owner]},
+            "spec": {"selector": {"app": name}, "ports": [{"name": f"port-{port}", "port": port, "targetPort": port, "protocol": "TCP"}],
+                     "type": "ClusterIP", **extra},
+        })
+    return services
+
+
+def operator_proxy_service(name: str) -> dict[str, Any]:
+    """The operator's Service in front of an MCPServer's proxy (`mcp-<name>-proxy`, selecting the proxy
+    runner's pods by labelsForMCPServer in cmd/thv-operator/controllers/mcpserver_controller.go)."""
+    labels = {"app": "mcpserver", "app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": name,
+              "toolhive": "true", "toolhive-name": name}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"mcp-{name}-proxy", "namespace": NAMESPACE, "labels": labels},
+            "spec": {"selector": labels, "ports": [{"port": 8080}], "type": "ClusterIP"}}
+
+
+def platform_postgres_service() -> dict[str, Any]:
+    """The Service the registry server reaches PostgreSQL through (host `postgres`), the platform team's."""
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "postgres", "namespace": NAMESPACE},
+            "spec": {"selector": {"app": "postgres"}, "ports": [{"port": 5432}], "type": "ClusterIP"}}
+
+
+def review_service(policy: dict[str, Any], operation: str, account: str, service: dict[str, Any] | None,
+                   old: dict[str, Any] | None = None) -> list[str]:
+    assert operation in policy["spec"]["matchConstraints"]["resourceRules"][0]["operations"]
+    username = account.removeprefix("user:") if account.startswith("user:") else RUNNER + account
+    request = {"operation": operation, "namespace": NAMESPACE, "userInfo": {"username": username},
+               "resource": {"group": "", "version": "v1", "resource": "services"}}
+    return run_policy(policy["spec"], request, service, old)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ["github", "grafana", "fetch"])
+def test_the_services_toolhive_applies_are_admitted(files: dict[str, bytes], variant: str, name: str) -> None:
+    policy = service_policy(files, variant)
+    for service in toolhive_services(toolhive_statefulset(mcp_server(files, variant, name))):
+        account = f"{name}-proxy-runner"
+        assert review_service(policy, "CREATE", account, service) == [], service["metadata"]["name"]
+        assert review_service(policy, "UPDATE", account, service, copy.deepcopy(service)) == []
+        assert review_service(policy, "DELETE", account, None, service) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_proxy_runner_cannot_take_over_the_database_service(files: dict[str, bytes], variant: str) -> None:
+    """Pointing `postgres` at its own pods would hand it the registry server's database login."""
+    policy = service_policy(files, variant)
+    postgres = platform_postgres_service()
+    hijacked = copy.deepcopy(postgres)
+    hijacked["spec"]["selector"] = {"app": "github"}
+    refused_update = review_service(policy, "UPDATE", "github-proxy-runner", hijacked, postgres)
+    assert any("Service postgres must select app: github alone and be named mcp-github" in m for m in refused_update)
+    assert any("Service postgres selected other pods before" in m for m in refused_update)
+    assert review_service(policy, "CREATE", "github-proxy-runner", hijacked)
+    assert review_service(policy, "DELETE", "github-proxy-runner", None, postgres)
+    assert review_service(policy, "UPDATE", "github-proxy-runner", postgres, postgres)  # any change of it
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_proxy_runner_cannot_take_over_another_servers_services(files: dict[str, bytes], variant: str) -> None:
+    policy = service_policy(files, variant)
+    grafana = toolhive_services(toolhive_statefulset(mcp_server(files, variant, "grafana")))
+    github = toolhive_services(toolhive_statefulset(mcp_server(files, variant, "github")))
+    for theirs in grafana:
+        assert review_service(policy, "UPDATE", "github-proxy-runner", theirs, theirs)
+        assert review_service(policy, "DELETE", "github-proxy-runner", None, theirs)
+        taken = copy.deepcopy(theirs)
+        taken["spec"]["selector"] = {"app": "github"}
+        assert any("selected other pods before" in m for m in review_service(policy, "UPDATE", "github-proxy-runner", taken, theirs))
+    # Its own Services selecting the registry server, a proxy or several servers.
+    for selector in ({"app": "grafana"}, {"mcp-catalog/component": "registry-api"}, {"app": "github", "toolhive-name": "grafana"},
+                     {"app.kubernetes.io/name": "mcpserver"}, {}):
+        own = copy.deepcopy(github[1])
+        own["spec"]["selector"] = selector
+        assert review_service(policy, "CREATE", "github-proxy-runner", own), selector
+    # The operator's proxy Service, by a proxy runner whose server's name makes the same Service name.
+    proxy = operator_proxy_service("github")
+    taken = copy.deepcopy(proxy)
+    taken["spec"]["selector"] = {"app": "github-proxy"}
+    messages = review_service(policy, "UPDATE", "github-proxy-proxy-runner", taken, proxy)
+    assert messages == ["Service mcp-github-proxy selected other pods before: a proxy runner changes only the Services it "
+                        "made (the operator's and the platform team's are not its own)"]
+    assert review_service(policy, "DELETE", "github-proxy-proxy-runner", None, proxy)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_external_ips_and_other_service_types_are_refused(files: dict[str, bytes], variant: str) -> None:
+    policy = service_policy(files, variant)
+    for change in ({"externalIPs": ["10.0.0.5"]}, {"type": "LoadBalancer"}, {"type": "ExternalName", "externalName": "evil.example"}):
+        service = toolhive_services(toolhive_statefulset(mcp_server(files, variant, "github")))[1]
+        service["spec"].update(change)
+        assert any("may have no external IPs" in m for m in review_service(policy, "CREATE", "github-proxy-runner", service)), change
+    nodeport = toolhive_services(toolhive_statefulset(mcp_server(files, variant, "github")))[1]
+    nodeport["spec"]["type"] = "NodePort"  # ToolHive's own promotion when a port names a node port
+    assert review_service(policy, "CREATE", "github-proxy-runner", nodeport) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("account", ["github-sa", "default", "toolhive-registry-server", "production-registry-api"])
+def test_service_accounts_that_are_no_proxy_runner_touch_no_service(files: dict[str, bytes], variant: str, account: str) -> None:
+    policy = service_policy(files, variant)
+    service = toolhive_services(toolhive_statefulset(mcp_server(files, variant, "github")))[1]
+    messages = review_service(policy, "CREATE", account, service)
+    assert messages[0].startswith(f"{RUNNER}{account} may not create, change or delete Service mcp-github: "), messages
+    assert review_service(policy, "DELETE", account, None, platform_postgres_service())
+    # People and the operator are left to RBAC.
+    for user in ("user:platform-admin", "user:system:serviceaccount:toolhive-system:toolhive-operator"):
+        assert review_service(policy, "UPDATE", user, platform_postgres_service(), service) == []
+
+
+def test_service_policy_literals_are_escaped() -> None:
+    namespace = 'ns" || true || "\u00e9'
+    policy = k8s_workloads.service_policy(namespace)
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mcp-a"}, "spec": {"selector": {"app": "a"}}}
+    assert review_service(policy, "CREATE", f"user:system:serviceaccount:{namespace}:a-proxy-runner", service) == []
+    messages = review_service(policy, "CREATE", f"user:system:serviceaccount:{namespace}:b-proxy-runner", service)
+    assert messages[0].startswith(f"system:serviceaccount:{namespace}:b-proxy-runner may not create, change or delete Service mcp-a: "
+                                  f"in namespace {namespace} ")

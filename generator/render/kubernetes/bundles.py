@@ -591,7 +591,7 @@ def admission_manifests(
     context: RenderContext, profile: RegistryProfile, servers: Sequence[Server], variant: str
 ) -> list[Manifest]:
     """The admission policies and their bindings, joined from the servers' entries (`admission_entry`), and
-    the policy on the StatefulSets the namespace's service accounts create (`k8s_workloads`)."""
+    the policies on the StatefulSets and Services the namespace's service accounts make (`k8s_workloads`)."""
     entries = [k8s_policy.PolicyEntry.decoded(admission_entry(context, server, profile.name, variant)) for server in servers]
     url_field = k8s_server.remote_url_field(dict(_variants(profile))[variant])
     manifests = []
@@ -605,6 +605,9 @@ def admission_manifests(
     )
     manifests.append(Manifest("admission-policy-workloads", workloads))
     manifests.append(Manifest("admission-policy-binding-workloads", k8s_policy.admission_binding(workloads, profile.namespace)))
+    services = k8s_workloads.service_policy(profile.namespace)
+    manifests.append(Manifest("admission-policy-services", services))
+    manifests.append(Manifest("admission-policy-binding-services", k8s_policy.admission_binding(services, profile.namespace)))
     return manifests
 
 

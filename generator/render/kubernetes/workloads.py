@@ -1,4 +1,4 @@
-"""Admission policy on the workloads a profile namespace's own service accounts create.
+"""Admission policies on the StatefulSets and Services a profile namespace's own service accounts make.
 
 The NetworkPolicies of a profile's namespace (profile.py, server.py) tell its pods apart by labels,
 and the registry's database password is a Secret of the same namespace. Deployers cannot create
@@ -39,10 +39,18 @@ What ToolHive does give an identity in the namespace, as read in stacklok/toolhi
   cmd/thv-operator/pkg/controllerutil/podtemplatespec_builder.go): ours name `<server>-secrets`.
   No Secret volume, no `envFrom`.
 
+- The same proxy runner makes the StatefulSet's Services (ensureBackendServices, applyService in
+  client.go) for SSE and streamable HTTP servers: `mcp-<name>` and `mcp-<name>-headless`, selecting
+  `app: <name>` alone, ClusterIP (NodePort when a port names one), owned by the StatefulSet, which
+  deletes them through garbage collection. Its Role lets it create, change and delete every
+  Service of the namespace: one the registry server connects through (`postgres`) included.
+
 So, for a request by one of the namespace's service accounts, this policy admits a StatefulSet
 only from the proxy runner of the MCPServer of the same name, its pod template labelled as
 ToolHive labels it, under the MCP server's service account, and reading no Secret but the
-server's own (into its environment) and the profile's pull secrets. The rules check labels by the
+server's own (into its environment) and the profile's pull secrets; and a Service only from the
+proxy runner of the server it selects (alone), under the two names ToolHive gives it, never one that
+selected something else before, with no external IPs. The rules check labels by the
 NetworkPolicies' own selectors: `toolhive`, `toolhive-name` and `app` are pinned to what ToolHive
 sets, and every other label a policy of the namespace selects pods by is refused.
 """
@@ -194,8 +202,6 @@ def _validations(profile: str, namespace: str) -> list[dict[str, str]]:
             "message": f"imagePullSecrets may name only the pull secrets of registry profile {profile}",
         },
     ]
-    for rule in rules:
-        rule["reason"] = "Forbidden"
     return rules
 
 
@@ -211,35 +217,99 @@ def workload_policy(
         for server, secrets in sorted(env_secrets.items()) if secrets
     ) + "}"
     template = "object.spec.template"
+    return _namespace_accounts_policy(workload_policy_name(namespace), namespace, "apps", "statefulsets", ["CREATE", "UPDATE"], [
+        {"name": "proxyRunner", "expression": f"request.userInfo.username == {cel_string(prefix)} + "
+         f"object.metadata.name + {cel_string(PROXY_RUNNER_SUFFIX)}"},
+        {"name": "serviceAccount", "expression": f"object.metadata.name + {cel_string(MCP_SERVICE_ACCOUNT_SUFFIX)}"},
+        {"name": "labels", "expression": f"has({template}.metadata) && has({template}.metadata.labels) ? "
+         f"{template}.metadata.labels : {{}}"},
+        {"name": "podSpec", "expression": f"{template}.spec"},
+        {"name": "secretsByServer", "expression": secrets_by_server},
+        {"name": "envSecrets", "expression": "object.metadata.name in variables.secretsByServer ? "
+         "variables.secretsByServer[object.metadata.name] : []"},
+        {"name": "pullSecrets", "expression": cel_list(cel_string(secret) for secret in pull_secrets)},
+    ], _validations(profile, namespace))
+
+
+def _namespace_accounts_policy(
+    name: str, namespace: str, group: str, resource: str, operations: list[str],
+    variables: list[dict[str, str]], validations: list[dict[str, str]],
+) -> dict[str, Any]:
+    """A ValidatingAdmissionPolicy on `resource` that sees only the requests of the namespace's own
+    service accounts: people (the platform team, deployers) and the operator, in its own namespace,
+    are left to RBAC and the other policies. Each refusal is `Forbidden`."""
+    prefix = cel_string(f"system:serviceaccount:{namespace}:")
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": workload_policy_name(namespace), "labels": dict(MANAGED_BY)},
+        "metadata": {"name": name, "labels": dict(MANAGED_BY)},
         "spec": {
             "failurePolicy": "Fail",
             "matchConstraints": {
                 "resourceRules": [
-                    {"apiGroups": ["apps"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE"],
-                     "resources": ["statefulsets"]}
+                    {"apiGroups": [group], "apiVersions": ["*"], "operations": operations, "resources": [resource]}
                 ]
             },
-            # Only the namespace's own service accounts: people (the platform team, deployers) and
-            # the operator, in its own namespace, are left to RBAC and the other policies.
             "matchConditions": [
-                {"name": "namespace-service-account", "expression": f"request.userInfo.username.startsWith({cel_string(prefix)})"}
+                {"name": "namespace-service-account", "expression": f"request.userInfo.username.startsWith({prefix})"}
             ],
-            "variables": [
-                {"name": "proxyRunner", "expression": f"request.userInfo.username == {cel_string(prefix)} + "
-                 f"object.metadata.name + {cel_string(PROXY_RUNNER_SUFFIX)}"},
-                {"name": "serviceAccount", "expression": f"object.metadata.name + {cel_string(MCP_SERVICE_ACCOUNT_SUFFIX)}"},
-                {"name": "labels", "expression": f"has({template}.metadata) && has({template}.metadata.labels) ? "
-                 f"{template}.metadata.labels : {{}}"},
-                {"name": "podSpec", "expression": f"{template}.spec"},
-                {"name": "secretsByServer", "expression": secrets_by_server},
-                {"name": "envSecrets", "expression": "object.metadata.name in variables.secretsByServer ? "
-                 "variables.secretsByServer[object.metadata.name] : []"},
-                {"name": "pullSecrets", "expression": cel_list(cel_string(secret) for secret in pull_secrets)},
-            ],
-            "validations": _validations(profile, namespace),
+            "variables": variables,
+            "validations": [{**rule, "reason": "Forbidden"} for rule in validations],
         },
     }
+
+
+def service_policy_name(namespace: str) -> str:
+    """The cluster-wide name of the namespace's Service policy."""
+    return resource_name(f"mcp-catalog-{namespace}", "-services", limit=253)
+
+
+def service_policy(namespace: str) -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy on Services created, changed or deleted by the namespace's service
+    accounts: only a proxy runner's own two Services, as ToolHive makes them (see the module's docstring)."""
+    prefix = cel_string(f"system:serviceaccount:{namespace}:")
+    service = _Cel("variables.service.metadata.name")
+    owner = _Cel("variables.owner")
+    rules = [
+        {
+            "expression": f"variables.owner != \"\" && request.userInfo.username == {prefix} + variables.owner + "
+            f"{cel_string(PROXY_RUNNER_SUFFIX)}",
+            "messageExpression": _say(
+                _Cel("request.userInfo.username"), " may not create, change or delete Service ", service,
+                f": in namespace {namespace} a service account touches a Service only as the ToolHive proxy runner of "
+                "the server the Service selects (app: <name>, service account <name>-proxy-runner)"),
+            "message": f"in namespace {namespace} a service account touches a Service only as the ToolHive proxy "
+            "runner of the server the Service selects (app: <name>)",
+        },
+        {
+            "expression": "has(variables.service.spec.selector) && size(variables.service.spec.selector) == 1 && "
+            "variables.service.metadata.name in "
+            f"[{cel_string('mcp-')} + variables.owner, {cel_string('mcp-')} + variables.owner + {cel_string('-headless')}]",
+            "messageExpression": _say(
+                "Service ", service, " must select app: ", owner, " alone and be named mcp-", owner, " or mcp-", owner,
+                "-headless, as ToolHive's proxy runner makes it"),
+            "message": "the Service must select app: <name> alone and be named mcp-<name> or mcp-<name>-headless",
+        },
+        {
+            "expression": "request.operation != \"UPDATE\" || (has(oldObject.spec.selector) && "
+            "oldObject.spec.selector == object.spec.selector)",
+            "messageExpression": _say(
+                "Service ", service, " selected other pods before: a proxy runner changes only the Services it made "
+                "(the operator's and the platform team's are not its own)"),
+            "message": "a proxy runner changes only the Services it made",
+        },
+        {
+            "expression": "(!has(variables.service.spec.externalIPs) || size(variables.service.spec.externalIPs) == 0) && "
+            "(!has(variables.service.spec.type) || variables.service.spec.type in [\"ClusterIP\", \"NodePort\"])",
+            "messageExpression": _say(
+                "Service ", service, " may have no external IPs and no type but ClusterIP or NodePort (ToolHive sets "
+                "no other; external IPs take over traffic to those addresses cluster-wide)"),
+            "message": "the Service may have no external IPs and no type but ClusterIP or NodePort",
+        },
+    ]
+    return _namespace_accounts_policy(service_policy_name(namespace), namespace, "", "services", ["CREATE", "UPDATE", "DELETE"], [
+        # A DELETE has no object: the Service as it was.
+        {"name": "service", "expression": "request.operation == \"DELETE\" ? oldObject : object"},
+        {"name": "owner", "expression": "has(variables.service.spec.selector) && \"app\" in "
+         "variables.service.spec.selector ? variables.service.spec.selector[\"app\"] : \"\""},
+    ], rules)
