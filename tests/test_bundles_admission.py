@@ -92,8 +92,8 @@ _CONSTANTS: dict[str, Any] = {}
 
 
 def constant(expression: str, activation: dict[str, Any]) -> Any:
-    """A variable's value, kept when it reads neither the object nor the request (the shipped shapes)."""
-    if "object" in expression or "request" in expression:
+    """A variable's value, kept when it reads neither the object, the request nor another variable (the shipped shapes)."""
+    if any(name in expression for name in ("object", "oldObject", "request", "variables")):
         return evaluate(expression, activation)
     if expression not in _CONSTANTS:
         _CONSTANTS[expression] = evaluate(expression, activation)
@@ -111,10 +111,21 @@ def review(policy: dict[str, Any] | list[dict[str, Any]], document: dict[str, An
         return []
     seen = copy.deepcopy(document)
     seen["spec"] = {**crd_defaults(document["kind"]), **seen.get("spec", {})}
-    activation: dict[str, Any] = {
-        "request": _cel({"operation": "CREATE", "resource": {"group": "toolhive.stacklok.dev", "resource": resource}}),
-        "object": _cel(seen),
-    }
+    request = {"operation": "CREATE", "resource": {"group": "toolhive.stacklok.dev", "resource": resource}}
+    return run_policy(spec, request, seen)
+
+
+def run_policy(spec: dict[str, Any], request: dict[str, Any], seen: dict[str, Any] | None,
+               old: dict[str, Any] | None = None) -> list[str]:
+    """The messages of every validation of the policy `spec` the object `seen` (as the API server
+    sees it; None in a DELETE) fails in `request` (`old`: the object as it was, in an UPDATE or a
+    DELETE); [] when it passes them all or a match condition leaves it out."""
+    activation: dict[str, Any] = {"request": _cel(request), "object": _cel(seen), "oldObject": _cel(old)}
+    for condition in spec.get("matchConditions", []):
+        matched = evaluate(condition["expression"], activation)
+        assert isinstance(matched, celpy.celtypes.BoolType), (condition["name"], matched)
+        if not matched:
+            return []
     variables: dict[Any, Any] = {}
     for variable in spec.get("variables", []):
         activation["variables"] = celpy.celtypes.MapType(variables)

@@ -37,6 +37,7 @@ from generator.render.kubernetes import legacy as k8s_legacy
 from generator.render.kubernetes import policy as k8s_policy
 from generator.render.kubernetes import profile as k8s_profile
 from generator.render.kubernetes import server as k8s_server
+from generator.render.kubernetes import workloads as k8s_workloads
 from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.context import RenderContext
 from generator.render.kind import CatalogWide, OutputKind, render_kind
@@ -589,7 +590,8 @@ def _profile(context: RenderContext, name: str) -> RegistryProfile:
 def admission_manifests(
     context: RenderContext, profile: RegistryProfile, servers: Sequence[Server], variant: str
 ) -> list[Manifest]:
-    """The admission policies and their bindings, joined from the servers' entries (`admission_entry`)."""
+    """The admission policies and their bindings, joined from the servers' entries (`admission_entry`), and
+    the policies on the StatefulSets and Services the namespace's service accounts make (`k8s_workloads`)."""
     entries = [k8s_policy.PolicyEntry.decoded(admission_entry(context, server, profile.name, variant)) for server in servers]
     url_field = k8s_server.remote_url_field(dict(_variants(profile))[variant])
     manifests = []
@@ -597,6 +599,15 @@ def admission_manifests(
         suffix = f"-{index}" if index else ""
         manifests.append(Manifest(f"admission-policy{suffix}", policy))
         manifests.append(Manifest(f"admission-policy-binding{suffix}", k8s_policy.admission_binding(policy, profile.namespace)))
+    secrets = {k8s_server.ServerNames.of(server).workload: k8s_server.mcp_server_secrets(server) for server in servers}
+    workloads = k8s_workloads.workload_policy(
+        profile.name, profile.namespace, secrets, derived.pull_secrets(context.catalog.meta, profile)
+    )
+    manifests.append(Manifest("admission-policy-workloads", workloads))
+    manifests.append(Manifest("admission-policy-binding-workloads", k8s_policy.admission_binding(workloads, profile.namespace)))
+    services = k8s_workloads.service_policy(profile.namespace)
+    manifests.append(Manifest("admission-policy-services", services))
+    manifests.append(Manifest("admission-policy-binding-services", k8s_policy.admission_binding(services, profile.namespace)))
     return manifests
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator.derived import deploy_image, endpoint_class
-from generator.models import CatalogMeta, Header, Server, Tool
+from generator.models import CatalogMeta, EnvVar, Header, Server, Tool
 from generator.render.kubernetes.manifests import MANAGED_BY, resource_name
 
 TOOLHIVE_API_GROUP = "toolhive.stacklok.dev"
@@ -212,7 +212,7 @@ def mcp_server(
         spec["args"] = list(server.args)
     if env:
         spec["env"] = [{"name": name, "value": value} for name, value in env]
-    secret_vars = [var for var in server.env if var.secret and var.required]
+    secret_vars = secret_env(server)
     if secret_vars:
         spec["secrets"] = [{"name": names.secret, "key": var.name, "targetEnvName": var.name} for var in secret_vars]
     if permission_profile(server) is not None:
@@ -227,6 +227,18 @@ def mcp_server(
         spec["resourceOverrides"] = proxy_overrides(pull_secrets)
     spec["podTemplateSpec"] = pod_template(server, pull_secrets)
     return {"apiVersion": api, "kind": "MCPServer", "metadata": annotated(metadata(names.workload, namespace, server), annotations), "spec": spec}
+
+
+def secret_env(server: Server) -> list[EnvVar]:
+    """The variables an MCPServer takes from the server's Secret (`spec.secrets`): its required secret
+    ones (an optional one is not wired in, see `secret_entries`)."""
+    return [var for var in server.env if var.secret and var.required]
+
+
+def mcp_server_secrets(server: Server) -> list[str]:
+    """The Secrets an MCPServer's `spec.secrets` names for `server` (ToolHive reads them into the MCP
+    container's environment): its own `<server>-secrets` when it takes any variable from it, else none."""
+    return [ServerNames.of(server).secret] if server.kind == "container" and secret_env(server) else []
 
 
 def annotated(meta: dict[str, Any], annotations: dict[str, str] | None) -> dict[str, Any]:

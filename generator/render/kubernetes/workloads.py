@@ -1,0 +1,315 @@
+"""Admission policies on the StatefulSets and Services a profile namespace's own service accounts make.
+
+The NetworkPolicies of a profile's namespace (profile.py, server.py) tell its pods apart by labels,
+and the registry's database password is a Secret of the same namespace. Deployers cannot create
+pods (their Role), and the operator runs in its own namespace with pod templates admission pins.
+What ToolHive does give an identity in the namespace, as read in stacklok/toolhive v0.44.0:
+
+- The operator gives each MCPServer's proxy runner a ServiceAccount `<server>-proxy-runner`
+  (ProxyRunnerServiceAccountName, cmd/thv-operator/pkg/controllerutil/resources.go) bound to a Role
+  of `defaultRBACRules` (cmd/thv-operator/controllers/mcpserver_controller.go): StatefulSets and
+  Services with every verb, pods only to read (plus pods/attach and pods/log), ConfigMaps to read.
+  So a proxy runner creates StatefulSets and no other workload kind: no Pods, Deployments,
+  DaemonSets, ReplicaSets, Jobs or CronJobs (those need no rule here). v0.15.0 and v0.16.0, which
+  `legacy/` targets, grant the same.
+- An MCPRemoteProxy's proxy runner (the same SA name, mcpremoteproxy_controller.go) gets
+  `remoteProxyRBACRules`: ConfigMaps and Secrets to read, no workload. A VirtualMCPServer's SA
+  (`vmcpInlineRBACRules`, `vmcpDiscoveredRBACRules` in virtualmcpserver_deployment.go) and the
+  registry API's (`registryAPIRBACRules`, cmd/thv-operator/pkg/registryapi/rbac.go) only read, and
+  lease or event writes; the registry server chart's ClusterRole (toolhive-registry-server 1.5.1,
+  templates/clusterrole/role.yaml) reads MCP objects and Services. The MCP server's own SA
+  (`<server>-sa`, mcpServerServiceAccountName in mcpserver_controller.go) gets no Role at all.
+  No service account of the namespace but a proxy runner has a reason to create a StatefulSet.
+- The operator itself is `toolhive-operator` in `toolhive-system` (the operator chart's
+  templates/deployment.yaml and serviceaccount.yaml): not one of the namespace's service accounts,
+  so this policy never sees its requests (it creates the proxy runner's Deployment).
+- The proxy runner makes the MCP server's StatefulSet in DeployWorkload
+  (pkg/container/kubernetes/client.go) by server-side apply, so a create and every change reach
+  admission as CREATE or UPDATE of the whole object. Its name is the container name, which for an
+  operator-run server is the MCPServer's name (RunConfig.WithContainerName in pkg/runner/config.go,
+  from `WithName(m.Name)` in cmd/thv-operator/controllers/mcpserver_runconfig.go). The StatefulSet
+  and its pod template carry `toolhive: "true"`, `app: <name>` (also the StatefulSet's selector)
+  and the labels of AddStandardLabels (pkg/labels/labels.go): `toolhive-name: <name>`,
+  `toolhive-basename`, `toolhive-transport`, `toolhive-port`. The pod template is the one the
+  operator passes in `--k8s-pod-patch` (deploymentForMCPServer in mcpserver_controller.go): the
+  MCPServer's podTemplateSpec (ours: restricted security context, emptyDirs, the profile's
+  `imagePullSecrets`), `serviceAccountName: <server>-sa` (no `spec.serviceAccount` is shipped, and
+  the shape policy refuses one), and one `env` entry with `valueFrom.secretKeyRef` per
+  `spec.secrets` entry on the `mcp` container (WithSecrets in
+  cmd/thv-operator/pkg/controllerutil/podtemplatespec_builder.go): ours name `<server>-secrets`.
+  No Secret volume, no `envFrom`.
+
+- The same proxy runner makes the StatefulSet's Services (ensureBackendServices, applyService in
+  client.go) for SSE and streamable HTTP servers: `mcp-<name>` and `mcp-<name>-headless`, selecting
+  `app: <name>` alone, ClusterIP (NodePort when a port names one), owned by the StatefulSet, which
+  deletes them through garbage collection. Its Role lets it create, change and delete every
+  Service of the namespace: one the registry server connects through (`postgres`) included.
+
+So, for a request by one of the namespace's service accounts, this policy admits a StatefulSet
+only from the proxy runner of the MCPServer of the same name, its pod template labelled as
+ToolHive labels it, under the MCP server's service account, and reading no Secret but the
+server's own (into its environment) and the profile's pull secrets; and a Service only from the
+proxy runner of the server it selects (alone), under the two names ToolHive gives it, never one that
+selected something else before, with no external IPs. The rules check labels by the
+NetworkPolicies' own selectors: `toolhive`, `toolhive-name` and `app` are pinned to what ToolHive
+sets, and every other label a policy of the namespace selects pods by is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from generator.render.kubernetes import profile as k8s_profile
+from generator.render.kubernetes.manifests import MANAGED_BY, resource_name
+from generator.render.kubernetes.policy import cel_list, cel_string, cel_value
+from generator.render.kubernetes.server import POD_NAME_LABEL, TOOLHIVE_LABEL
+
+PROXY_RUNNER_SUFFIX = "-proxy-runner"
+MCP_SERVICE_ACCOUNT_SUFFIX = "-sa"
+# The pod labels ToolHive sets on the MCP server's pods, each to the StatefulSet's name but `toolhive`.
+APP_LABEL = "app"
+PINNED_LABELS = (TOOLHIVE_LABEL, POD_NAME_LABEL, APP_LABEL)
+# Our own label prefix: none of ToolHive's pods carries one.
+OWN_LABEL_PREFIX = "mcp-catalog/"
+
+
+def selected_label_keys() -> list[str]:
+    """Every label key the namespace's NetworkPolicies select pods by (profile.py), and the egress
+    policies' `toolhive-name`: a pod template may set one only to what ToolHive sets."""
+    keys = {POD_NAME_LABEL}
+    for selector in (k8s_profile.PROXY_PODS, k8s_profile.MCPSERVER_PROXY_PODS, k8s_profile.MCP_CONTAINER_PODS,
+                     k8s_profile.CLIENT_PODS, k8s_profile.REGISTRY_PODS):
+        keys |= set(selector.get("matchLabels", {}))
+        keys |= {expression["key"] for expression in selector.get("matchExpressions", [])}
+    return sorted(keys)
+
+
+def forbidden_label_keys() -> list[str]:
+    """The selected label keys ToolHive never sets on an MCP server's pods (`app.kubernetes.io/name`
+    makes a proxy pod, `mcp-catalog/component` the registry server)."""
+    return [key for key in selected_label_keys() if key not in PINNED_LABELS]
+
+
+def workload_policy_name(namespace: str) -> str:
+    """The cluster-wide name of the namespace's workload policy (namespaces are unique)."""
+    return resource_name(f"mcp-catalog-{namespace}", "-workloads", limit=253)
+
+
+def _containers_read_only(secrets: str, field: str) -> str:
+    """CEL: every container in `podSpec.<field>` reads Secrets into its environment only from `secrets`."""
+    spec = f"variables.podSpec.{field}"
+    return (
+        f"(!has({spec}) || {spec}.all(c, "
+        f"(!has(c.env) || c.env.all(e, !has(e.valueFrom) || !has(e.valueFrom.secretKeyRef) || "
+        f"(has(e.valueFrom.secretKeyRef.name) && e.valueFrom.secretKeyRef.name in {secrets}))) && "
+        f"(!has(c.envFrom) || c.envFrom.all(f, !has(f.secretRef) || "
+        f"(has(f.secretRef.name) && f.secretRef.name in {secrets})))))"
+    )
+
+
+class _Cel(str):
+    """A CEL expression among the literal text of a message (`_say`)."""
+
+
+def _say(*parts: str) -> str:
+    """CEL: the message joining `parts`, each literal text (made a CEL string by `cel_string`, so a
+    hostile name cannot end it) or a `_Cel` expression."""
+    return " + ".join(part if isinstance(part, _Cel) else cel_string(part) for part in parts)
+
+
+def _validations(profile: str, namespace: str) -> list[dict[str, str]]:
+    name = _Cel("object.metadata.name")
+    labels = "variables.labels"
+    forbidden = cel_value(forbidden_label_keys())
+    chosen = f"{labels}.filter(k, k in {forbidden} || k.startsWith({cel_string(OWN_LABEL_PREFIX)}))"
+    runner = "the ToolHive proxy runner of the MCPServer of the same name (service account "
+    rules = [
+        {
+            "expression": "variables.proxyRunner",
+            "messageExpression": _say(
+                _Cel("request.userInfo.username"), " may not create or change StatefulSet ", name,
+                f": in namespace {namespace} a service account creates a StatefulSet only as {runner}", name,
+                f"{PROXY_RUNNER_SUFFIX}); no other service account of the namespace runs workloads"),
+            "message": f"in namespace {namespace} a service account creates a StatefulSet only as {runner}"
+            f"<name>{PROXY_RUNNER_SUFFIX})",
+        },
+        {
+            "expression": f"{cel_string(TOOLHIVE_LABEL)} in {labels} && {labels}[{cel_string(TOOLHIVE_LABEL)}] == \"true\"",
+            "messageExpression": _say(
+                "StatefulSet ", name, f"'s pod template must be labelled {TOOLHIVE_LABEL}: \"true\", as ToolHive labels "
+                "every pod it runs (the namespace's network policies would take it for a client of the MCP proxies "
+                "and the registry)"),
+            "message": f"the pod template must be labelled {TOOLHIVE_LABEL}: \"true\", as ToolHive labels every pod it runs",
+        },
+        {
+            "expression": " && ".join(
+                f"{cel_string(key)} in {labels} && {labels}[{cel_string(key)}] == {name}"
+                for key in (POD_NAME_LABEL, APP_LABEL)
+            ),
+            "messageExpression": _say(
+                "StatefulSet ", name, f"'s pod template must be labelled {POD_NAME_LABEL}: ", name, f" and {APP_LABEL}: ",
+                name, ", as ToolHive labels it (the server's egress policy selects its pods by the first, its Services "
+                "by the second: another server's name would get that server's reach or traffic)"),
+            "message": f"the pod template must be labelled {POD_NAME_LABEL} and {APP_LABEL} with the StatefulSet's "
+            "name, as ToolHive labels it",
+        },
+        {
+            "expression": f"size({chosen}) == 0",
+            "messageExpression": _say(
+                "StatefulSet ", name, "'s pod template may not carry the label ", _Cel(f"{chosen}[0]"),
+                f": ToolHive never sets it on an MCP server's pods, and the network policies of registry profile "
+                f"{profile} tell the registry server and the proxies apart by it"),
+            "message": f"the pod template may not carry a label the network policies of registry profile {profile} "
+            f"tell other pods apart by ({', '.join(forbidden_label_keys())}, {OWN_LABEL_PREFIX}*)",
+        },
+        {
+            "expression": "has(variables.podSpec.serviceAccountName) && "
+            "variables.podSpec.serviceAccountName == variables.serviceAccount && "
+            "(!has(variables.podSpec.serviceAccount) || variables.podSpec.serviceAccount == variables.serviceAccount)",
+            "messageExpression": _say(
+                "StatefulSet ", name, "'s pods must run as service account ", _Cel("variables.serviceAccount"),
+                ", the one ToolHive gives the MCP server (not the proxy runner's, the registry's or any other)"),
+            "message": f"the pods must run as the MCP server's service account, <name>{MCP_SERVICE_ACCOUNT_SUFFIX}",
+        },
+        {
+            "expression": " && ".join(
+                _containers_read_only("variables.envSecrets", field)
+                for field in ("containers", "initContainers", "ephemeralContainers")
+            ),
+            "messageExpression": _say(
+                "StatefulSet ", name, "'s containers may read into their environment only the Secret ToolHive passes "
+                "the server (", _Cel("(size(variables.envSecrets) == 0 ? \"none\" : variables.envSecrets[0])"),
+                "), never the registry's database password or another server's credentials"),
+            "message": "the containers may read into their environment only the server's own Secret "
+            "(<name>-secrets), never the registry's database password or another server's credentials",
+        },
+        {
+            "expression": "!has(variables.podSpec.volumes) || variables.podSpec.volumes.all(v, !has(v.secret) && "
+            "!(has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, has(s.secret))) && "
+            "!(has(v.csi) && has(v.csi.nodePublishSecretRef)))",
+            "messageExpression": _say(
+                "StatefulSet ", name, "'s pods may mount no Secret (ToolHive mounts none; the namespace holds the "
+                "registry's database password and other servers' credentials)"),
+            "message": "the pods may mount no Secret: ToolHive mounts none",
+        },
+        {
+            "expression": "!has(variables.podSpec.imagePullSecrets) || variables.podSpec.imagePullSecrets.all(s, "
+            "has(s.name) && s.name in variables.pullSecrets)",
+            "messageExpression": _say(
+                "StatefulSet ", name, f"'s imagePullSecrets may name only the pull secrets of registry profile {profile}, "
+                "which its MCPServers ship"),
+            "message": f"imagePullSecrets may name only the pull secrets of registry profile {profile}",
+        },
+    ]
+    return rules
+
+
+def workload_policy(
+    profile: str, namespace: str, env_secrets: Mapping[str, Sequence[str]], pull_secrets: Sequence[str]
+) -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy on StatefulSets made by the namespace's service accounts:
+    `env_secrets` maps each MCPServer the profile ships to the Secrets its `spec.secrets` names,
+    `pull_secrets` are the profile's image pull secrets. Every literal goes through `cel_string`."""
+    prefix = f"system:serviceaccount:{namespace}:"
+    secrets_by_server = "{" + ", ".join(
+        f"{cel_string(server)}: {cel_list(cel_string(secret) for secret in secrets)}"
+        for server, secrets in sorted(env_secrets.items()) if secrets
+    ) + "}"
+    template = "object.spec.template"
+    return _namespace_accounts_policy(workload_policy_name(namespace), namespace, "apps", "statefulsets", ["CREATE", "UPDATE"], [
+        {"name": "proxyRunner", "expression": f"request.userInfo.username == {cel_string(prefix)} + "
+         f"object.metadata.name + {cel_string(PROXY_RUNNER_SUFFIX)}"},
+        {"name": "serviceAccount", "expression": f"object.metadata.name + {cel_string(MCP_SERVICE_ACCOUNT_SUFFIX)}"},
+        {"name": "labels", "expression": f"has({template}.metadata) && has({template}.metadata.labels) ? "
+         f"{template}.metadata.labels : {{}}"},
+        {"name": "podSpec", "expression": f"{template}.spec"},
+        {"name": "secretsByServer", "expression": secrets_by_server},
+        {"name": "envSecrets", "expression": "object.metadata.name in variables.secretsByServer ? "
+         "variables.secretsByServer[object.metadata.name] : []"},
+        {"name": "pullSecrets", "expression": cel_list(cel_string(secret) for secret in pull_secrets)},
+    ], _validations(profile, namespace))
+
+
+def _namespace_accounts_policy(
+    name: str, namespace: str, group: str, resource: str, operations: list[str],
+    variables: list[dict[str, str]], validations: list[dict[str, str]],
+) -> dict[str, Any]:
+    """A ValidatingAdmissionPolicy on `resource` that sees only the requests of the namespace's own
+    service accounts: people (the platform team, deployers) and the operator, in its own namespace,
+    are left to RBAC and the other policies. Each refusal is `Forbidden`."""
+    prefix = cel_string(f"system:serviceaccount:{namespace}:")
+    return {
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": "ValidatingAdmissionPolicy",
+        "metadata": {"name": name, "labels": dict(MANAGED_BY)},
+        "spec": {
+            "failurePolicy": "Fail",
+            "matchConstraints": {
+                "resourceRules": [
+                    {"apiGroups": [group], "apiVersions": ["*"], "operations": operations, "resources": [resource]}
+                ]
+            },
+            "matchConditions": [
+                {"name": "namespace-service-account", "expression": f"request.userInfo.username.startsWith({prefix})"}
+            ],
+            "variables": variables,
+            "validations": [{**rule, "reason": "Forbidden"} for rule in validations],
+        },
+    }
+
+
+def service_policy_name(namespace: str) -> str:
+    """The cluster-wide name of the namespace's Service policy."""
+    return resource_name(f"mcp-catalog-{namespace}", "-services", limit=253)
+
+
+def service_policy(namespace: str) -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy on Services created, changed or deleted by the namespace's service
+    accounts: only a proxy runner's own two Services, as ToolHive makes them (see the module's docstring)."""
+    prefix = cel_string(f"system:serviceaccount:{namespace}:")
+    service = _Cel("variables.service.metadata.name")
+    owner = _Cel("variables.owner")
+    rules = [
+        {
+            "expression": f"variables.owner != \"\" && request.userInfo.username == {prefix} + variables.owner + "
+            f"{cel_string(PROXY_RUNNER_SUFFIX)}",
+            "messageExpression": _say(
+                _Cel("request.userInfo.username"), " may not create, change or delete Service ", service,
+                f": in namespace {namespace} a service account touches a Service only as the ToolHive proxy runner of "
+                "the server the Service selects (app: <name>, service account <name>-proxy-runner)"),
+            "message": f"in namespace {namespace} a service account touches a Service only as the ToolHive proxy "
+            "runner of the server the Service selects (app: <name>)",
+        },
+        {
+            "expression": "has(variables.service.spec.selector) && size(variables.service.spec.selector) == 1 && "
+            "variables.service.metadata.name in "
+            f"[{cel_string('mcp-')} + variables.owner, {cel_string('mcp-')} + variables.owner + {cel_string('-headless')}]",
+            "messageExpression": _say(
+                "Service ", service, " must select app: ", owner, " alone and be named mcp-", owner, " or mcp-", owner,
+                "-headless, as ToolHive's proxy runner makes it"),
+            "message": "the Service must select app: <name> alone and be named mcp-<name> or mcp-<name>-headless",
+        },
+        {
+            "expression": "request.operation != \"UPDATE\" || (has(oldObject.spec.selector) && "
+            "oldObject.spec.selector == object.spec.selector)",
+            "messageExpression": _say(
+                "Service ", service, " selected other pods before: a proxy runner changes only the Services it made "
+                "(the operator's and the platform team's are not its own)"),
+            "message": "a proxy runner changes only the Services it made",
+        },
+        {
+            "expression": "(!has(variables.service.spec.externalIPs) || size(variables.service.spec.externalIPs) == 0) && "
+            "(!has(variables.service.spec.type) || variables.service.spec.type in [\"ClusterIP\", \"NodePort\"])",
+            "messageExpression": _say(
+                "Service ", service, " may have no external IPs and no type but ClusterIP or NodePort (ToolHive sets "
+                "no other; external IPs take over traffic to those addresses cluster-wide)"),
+            "message": "the Service may have no external IPs and no type but ClusterIP or NodePort",
+        },
+    ]
+    return _namespace_accounts_policy(service_policy_name(namespace), namespace, "", "services", ["CREATE", "UPDATE", "DELETE"], [
+        # A DELETE has no object: the Service as it was.
+        {"name": "service", "expression": "request.operation == \"DELETE\" ? oldObject : object"},
+        {"name": "owner", "expression": "has(variables.service.spec.selector) && \"app\" in "
+         "variables.service.spec.selector ? variables.service.spec.selector[\"app\"] : \"\""},
+    ], rules)

@@ -1,0 +1,495 @@
+"""The workload policy against a compromised ToolHive proxy runner (or any other service account
+of a profile's namespace) trying to get around the namespace's network policies or read its Secrets.
+
+The policy's CEL is evaluated with test_bundles_admission's evaluator (match conditions, variables,
+validations, message expressions). The StatefulSet the proxy runner legitimately applies is built
+from the facts read in stacklok/toolhive v0.44.0 (`toolhive_statefulset`, sources cited there and in
+generator/render/kubernetes/workloads.py), from the MCPServer the profile ships as `kubectl
+kustomize` renders it; every attack is that object changed as an attacker would change it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+import yaml
+
+from conftest import DEFAULT_SOURCE
+from test_bundles_admission import render_files, run_policy
+from generator.render.kubernetes import workloads as k8s_workloads
+
+NAMESPACE = "mcp-production"
+RUNNER = f"system:serviceaccount:{NAMESPACE}:"
+FOLDERS = {"current": "bundles/registries/production/", "legacy": "bundles/registries/production/legacy/"}
+VARIANTS = list(FOLDERS)
+
+
+@pytest.fixture(scope="module")
+def files() -> dict[str, bytes]:
+    return render_files(DEFAULT_SOURCE)
+
+
+def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
+    return yaml.safe_load(files[path])
+
+
+def workload_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
+    """The variant's workload policy, checked to be bound to the profile's namespace, denying."""
+    folder = FOLDERS[variant] if variant == "legacy" else FOLDERS[variant] + "base/"
+    policy = load(files, f"{folder}admission-policy-workloads.yaml")
+    binding = load(files, f"{folder}admission-policy-binding-workloads.yaml")
+    assert binding["spec"] == {
+        "policyName": policy["metadata"]["name"], "validationActions": ["Deny"],
+        "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}},
+    }
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    return policy
+
+
+def mcp_server(files: dict[str, bytes], variant: str, name: str) -> dict[str, Any]:
+    return load(files, f"{FOLDERS[variant]}servers/{name}/mcpserver.yaml")
+
+
+def toolhive_statefulset(server: dict[str, Any]) -> dict[str, Any]:
+    """The StatefulSet ToolHive's proxy runner applies for `server` (an MCPServer), as v0.44.0 builds it:
+
+    - the operator passes the MCPServer's podTemplateSpec with `serviceAccountName: <name>-sa` and one
+      env entry per `spec.secrets` entry (secretKeyRef) on the `mcp` container (deploymentForMCPServer
+      and mcpServerServiceAccountName in cmd/thv-operator/controllers/mcpserver_controller.go,
+      WithServiceAccount and WithSecrets in cmd/thv-operator/pkg/controllerutil/podtemplatespec_builder.go);
+    - the proxy runner names the StatefulSet after the container (the MCPServer's name), labels it and
+      its pod template `toolhive`, `app` and AddStandardLabels' `toolhive-*`, selects `app`, and fills
+      in the `mcp` container and the pod security context (DeployWorkload, ensurePodTemplateConfig,
+      applyStatefulSet and buildStatefulSetSpec in pkg/container/kubernetes/client.go; pkg/labels/labels.go);
+    - the API server's conversion fills the deprecated `serviceAccount` from `serviceAccountName`.
+    """
+    name = server["metadata"]["name"]
+    spec = server["spec"]
+    template = copy.deepcopy(spec["podTemplateSpec"])
+    pod = template["spec"]
+    pod["serviceAccountName"] = pod["serviceAccount"] = f"{name}-sa"
+    pod["restartPolicy"] = "Always"
+    mcp = next(container for container in pod["containers"] if container["name"] == "mcp")
+    mcp["image"] = spec["image"]
+    mcp["args"] = list(spec.get("args", []))
+    mcp["env"] = [{"name": "MCP_TRANSPORT", "value": spec["transport"]}] + [
+        {"name": item["targetEnvName"], "valueFrom": {"secretKeyRef": {"name": item["name"], "key": item["key"]}}}
+        for item in spec.get("secrets", [])
+    ]
+    labels = {
+        "toolhive": "true", "toolhive-name": name, "toolhive-basename": name, "toolhive-transport": spec["transport"],
+        "toolhive-port": str(spec.get("mcpPort", 8080)), "app": name,
+    }
+    template["metadata"] = {
+        "labels": dict(labels), "annotations": {"toolhive.stacklok.dev/mcpserver-generation": "1"}}
+    return {
+        "apiVersion": "apps/v1", "kind": "StatefulSet",
+        "metadata": {"name": name, "namespace": NAMESPACE, "labels": dict(labels)},
+        "spec": {"selector": {"matchLabels": {"app": name}}, "serviceName": name, "template": template},
+    }
+
+
+def review(policy: dict[str, Any], statefulset: dict[str, Any], account: str, operation: str = "CREATE") -> list[str]:
+    """The policy's messages for `account` (a ServiceAccount name in the namespace, or a full user
+    name after `user:`) applying `statefulset`; [] means admitted."""
+    rules = policy["spec"]["matchConstraints"]["resourceRules"]
+    assert any("statefulsets" in rule["resources"] and operation in rule["operations"] for rule in rules)
+    username = account.removeprefix("user:") if account.startswith("user:") else RUNNER + account
+    request = {
+        "operation": operation, "namespace": NAMESPACE, "userInfo": {"username": username},
+        "resource": {"group": "apps", "version": "v1", "resource": "statefulsets"},
+    }
+    return run_policy(policy["spec"], request, statefulset)
+
+
+def refused(policy: dict[str, Any], statefulset: dict[str, Any], account: str, *fragments: str) -> list[str]:
+    messages = review(policy, statefulset, account)
+    assert messages, "admitted"
+    for fragment in fragments:
+        assert any(fragment in message for message in messages), (fragment, messages)
+    return messages
+
+
+SERVERS = ["github", "grafana", "fetch", "sqlite"]
+
+
+# --- what ToolHive applies is admitted ------------------------------------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", SERVERS)
+def test_the_statefulset_toolhive_applies_is_admitted(files: dict[str, bytes], variant: str, name: str) -> None:
+    policy = workload_policy(files, variant)
+    statefulset = toolhive_statefulset(mcp_server(files, variant, name))
+    for operation in ("CREATE", "UPDATE"):
+        assert review(policy, statefulset, f"{name}-proxy-runner", operation) == [], operation
+
+
+def test_the_legitimate_statefulset_carries_what_the_rules_check(files: dict[str, bytes]) -> None:
+    """The built object really exercises the rules: secrets in env, pull secrets, volumes, its labels."""
+    statefulset = toolhive_statefulset(mcp_server(files, "current", "github"))
+    pod = statefulset["spec"]["template"]["spec"]
+    assert pod["imagePullSecrets"] == [{"name": "mirror-pull"}]
+    assert {"name": "GITHUB_PERSONAL_ACCESS_TOKEN", "valueFrom": {"secretKeyRef": {
+        "name": "github-secrets", "key": "GITHUB_PERSONAL_ACCESS_TOKEN"}}} in pod["containers"][0]["env"]
+    assert pod["volumes"] and all(set(volume) == {"name", "emptyDir"} for volume in pod["volumes"])
+
+
+def test_people_and_other_namespaces_service_accounts_are_left_to_the_other_layers(files: dict[str, bytes]) -> None:
+    """The policy matches only the namespace's own service accounts: not the platform team, not the
+    operator (toolhive-system), not a service account of another namespace of the same prefix."""
+    policy = workload_policy(files, "current")
+    attack = toolhive_statefulset(mcp_server(files, "current", "github"))
+    attack["spec"]["template"]["metadata"]["labels"]["mcp-catalog/component"] = "registry-api"
+    assert refused(policy, attack, "github-proxy-runner")
+    for user in ("platform-admin", "system:serviceaccount:toolhive-system:toolhive-operator",
+                 "system:serviceaccount:mcp-production-2:github-proxy-runner"):
+        assert review(policy, attack, f"user:{user}") == [], user
+
+
+# --- every way around the network policies or to a Secret is refused ----------------------
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize(
+    ("label", "value", "expected"),
+    [
+        ("mcp-catalog/component", "registry-api", "may not carry the label mcp-catalog/component"),
+        ("app.kubernetes.io/name", "mcpserver", "may not carry the label app.kubernetes.io/name"),
+        ("app.kubernetes.io/name", "mcpremoteproxy", "may not carry the label app.kubernetes.io/name"),
+        ("app.kubernetes.io/name", "github", "may not carry the label app.kubernetes.io/name"),
+        ("mcp-catalog/anything", "x", "may not carry the label mcp-catalog/anything"),
+        ("toolhive-name", "fetch", "must be labelled toolhive-name: github and app: github"),
+        ("app", "fetch", "must be labelled toolhive-name: github and app: github"),
+        ("toolhive", "false", "must be labelled toolhive: \"true\""),
+        ("toolhive", "True", "must be labelled toolhive: \"true\""),
+    ],
+)
+def test_forged_pod_labels_are_refused(files: dict[str, bytes], variant: str, label: str, value: str, expected: str) -> None:
+    policy = workload_policy(files, variant)
+    attack = toolhive_statefulset(mcp_server(files, variant, "github"))
+    attack["spec"]["template"]["metadata"]["labels"][label] = value
+    refused(policy, attack, "github-proxy-runner", f"StatefulSet github's pod template {expected}")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("label", ["toolhive", "toolhive-name", "app"])
+def test_missing_toolhive_labels_are_refused(files: dict[str, bytes], variant: str, label: str) -> None:
+    policy = workload_policy(files, variant)
+    attack = toolhive_statefulset(mcp_server(files, variant, "github"))
+    del attack["spec"]["template"]["metadata"]["labels"][label]
+    refused(policy, attack, "github-proxy-runner", "StatefulSet github's pod template must be labelled")
+    del attack["spec"]["template"]["metadata"]
+    refused(policy, attack, "github-proxy-runner", "must be labelled toolhive: \"true\"", "must be labelled toolhive-name")
+
+
+def test_every_label_the_network_policies_select_by_is_pinned_or_refused(files: dict[str, bytes]) -> None:
+    """Read from the shipped NetworkPolicies themselves: a label key a later policy selects pods by
+    must be added to the workload policy (pinned to what ToolHive sets, or refused)."""
+    keys = set()
+    for path, content in files.items():
+        if path.startswith("bundles/") and path.endswith(".yaml") and b"kind: NetworkPolicy" in content:
+            for document in yaml.safe_load_all(content):
+                if document and document.get("kind") == "NetworkPolicy":
+                    keys |= _selector_keys(document["spec"])
+    assert {"toolhive", "toolhive-name", "app.kubernetes.io/name", "mcp-catalog/component"} <= keys
+    assert keys == set(k8s_workloads.selected_label_keys())
+    policy = workload_policy(files, "current")
+    for key in sorted(keys):
+        attack = toolhive_statefulset(mcp_server(files, "current", "fetch"))
+        attack["spec"]["template"]["metadata"]["labels"][key] = "forged"
+        assert review(policy, attack, "fetch-proxy-runner"), key
+
+
+def _selector_keys(node: Any) -> set[str]:
+    """Every label key of every podSelector in a NetworkPolicy spec."""
+    found: set[str] = set()
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "podSelector":
+                found |= set(value.get("matchLabels") or {})
+                found |= {expression["key"] for expression in value.get("matchExpressions") or []}
+            else:
+                found |= _selector_keys(value)
+    elif isinstance(node, list):
+        for item in node:
+            found |= _selector_keys(item)
+    return found
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_statefulset_under_another_name_is_refused(files: dict[str, bytes], variant: str) -> None:
+    """fetch's proxy runner making a StatefulSet named github (with github's labels and service account:
+    github's egress and Secret) or any other name is refused."""
+    policy = workload_policy(files, variant)
+    github = toolhive_statefulset(mcp_server(files, variant, "github"))
+    refused(policy, github, "fetch-proxy-runner",
+            f"{RUNNER}fetch-proxy-runner may not create or change StatefulSet github: in namespace {NAMESPACE} a "
+            "service account creates a StatefulSet only as the ToolHive proxy runner of the MCPServer of the same name "
+            "(service account github-proxy-runner)")
+    for other in ("registry", "fetch-2", "postgres"):
+        attack = toolhive_statefulset(mcp_server(files, variant, "fetch"))
+        attack["metadata"]["name"] = other
+        refused(policy, attack, "fetch-proxy-runner", f"may not create or change StatefulSet {other}")
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("account", ["github-sa", "default", "production", "toolhive-registry-server", "github-proxy-runner-x",
+                                     "proxy-runner", "-proxy-runner"])
+def test_service_accounts_that_are_no_proxy_runner_create_no_statefulset(files: dict[str, bytes], variant: str, account: str) -> None:
+    """The MCP server's own service account, the registry's, `default` or any other of the namespace."""
+    policy = workload_policy(files, variant)
+    statefulset = toolhive_statefulset(mcp_server(files, variant, "github"))
+    for operation in ("CREATE", "UPDATE"):
+        assert review(policy, statefulset, account, operation), (account, operation)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("account", ["github-proxy-runner", "github-sa", "default", "production-registry-api", "grafana-sa"])
+def test_pods_run_only_as_the_mcp_servers_service_account(files: dict[str, bytes], variant: str, account: str) -> None:
+    policy = workload_policy(files, variant)
+    attack = toolhive_statefulset(mcp_server(files, variant, "fetch"))
+    attack["spec"]["template"]["spec"]["serviceAccountName"] = attack["spec"]["template"]["spec"]["serviceAccount"] = account
+    refused(policy, attack, "fetch-proxy-runner", "StatefulSet fetch's pods must run as service account fetch-sa")
+    # The deprecated field alone, or left out (the namespace's `default` account).
+    attack["spec"]["template"]["spec"]["serviceAccountName"] = "fetch-sa"
+    refused(policy, attack, "fetch-proxy-runner", "must run as service account fetch-sa")
+    del attack["spec"]["template"]["spec"]["serviceAccountName"]
+    del attack["spec"]["template"]["spec"]["serviceAccount"]
+    refused(policy, attack, "fetch-proxy-runner", "must run as service account fetch-sa")
+
+
+def _secret_references(secret: str) -> dict[str, Any]:
+    """Every way a pod template can take a Secret (form -> how to add it to the template)."""
+    return {
+        "env": lambda pod: pod["containers"][0].setdefault("env", []).append(
+            {"name": "X", "valueFrom": {"secretKeyRef": {"name": secret, "key": ".pgpass"}}}),
+        "envFrom": lambda pod: pod["containers"][0].setdefault("envFrom", []).append({"secretRef": {"name": secret}}),
+        "initContainer env": lambda pod: pod.setdefault("initContainers", []).append(
+            {"name": "init", "image": "busybox", "env": [{"name": "X", "valueFrom": {"secretKeyRef": {"name": secret, "key": "k"}}}]}),
+        "initContainer envFrom": lambda pod: pod.setdefault("initContainers", []).append(
+            {"name": "init", "image": "busybox", "envFrom": [{"secretRef": {"name": secret}}]}),
+        "ephemeralContainer env": lambda pod: pod.setdefault("ephemeralContainers", []).append(
+            {"name": "debug", "image": "busybox", "envFrom": [{"secretRef": {"name": secret}}]}),
+        "secret volume": lambda pod: pod["volumes"].append({"name": "pw", "secret": {"secretName": secret}}),
+        "projected volume": lambda pod: pod["volumes"].append(
+            {"name": "pw", "projected": {"sources": [{"configMap": {"name": "x"}}, {"secret": {"name": secret}}]}}),
+        "csi volume": lambda pod: pod["volumes"].append(
+            {"name": "pw", "csi": {"driver": "x", "nodePublishSecretRef": {"name": secret}}}),
+        "imagePullSecrets": lambda pod: pod.setdefault("imagePullSecrets", []).append({"name": secret}),
+    }
+
+
+FORMS = list(_secret_references("x"))
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("form", FORMS)
+@pytest.mark.parametrize(("server", "secret"), [
+    ("github", "production-pgpass"),  # the MCPRegistry's database password
+    ("github", "production-db"),  # the registry server chart's
+    ("github", "grafana-secrets"),  # another server's credentials
+    ("fetch", "github-secrets"),
+    ("fetch", "fetch-secrets"),  # a server shipped without secrets reads none
+])
+def test_secrets_the_server_is_not_given_are_refused(files: dict[str, bytes], variant: str, form: str, server: str, secret: str) -> None:
+    policy = workload_policy(files, variant)
+    attack = toolhive_statefulset(mcp_server(files, variant, server))
+    _secret_references(secret)[form](attack["spec"]["template"]["spec"])
+    refused(policy, attack, f"{server}-proxy-runner", f"StatefulSet {server}'s ")
+
+
+@pytest.mark.parametrize("form", ["secret volume", "projected volume", "csi volume", "imagePullSecrets", "envFrom"])
+def test_the_servers_own_secret_is_read_only_as_toolhive_reads_it(files: dict[str, bytes], form: str) -> None:
+    """github-secrets goes into github's environment by secretKeyRef; mounting it, taking it whole or
+    using it as a pull secret is not what ToolHive does (envFrom of it would be harmless, and passes)."""
+    policy = workload_policy(files, "current")
+    statefulset = toolhive_statefulset(mcp_server(files, "current", "github"))
+    _secret_references("github-secrets")[form](statefulset["spec"]["template"]["spec"])
+    messages = review(policy, statefulset, "github-proxy-runner")
+    assert (messages == []) == (form == "envFrom"), messages
+
+
+def test_hostile_names_cannot_break_out_of_the_cel_literals() -> None:
+    """Names are DNS labels (catalog validation), but every literal is escaped all the same: a quote,
+    a backslash or a non-ASCII character in a namespace, server or Secret name stays one string."""
+    hostile = 'x"] || true || ["\\\u00e9'
+    namespace = 'ns" || true || "'
+    policy = k8s_workloads.workload_policy('p" + "', namespace, {hostile: [hostile + "-s"], "other": []}, [hostile])
+    statefulset = {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": hostile},
+        "spec": {"template": {"metadata": {"labels": {"toolhive": "true", "toolhive-name": hostile, "app": hostile}},
+                              "spec": {"serviceAccountName": hostile + "-sa", "imagePullSecrets": [{"name": hostile}],
+                                       "containers": [{"name": "mcp", "env": [
+                                           {"name": "T", "valueFrom": {"secretKeyRef": {"name": hostile + "-s", "key": "k"}}}]}]}}},
+    }
+    user = f"user:system:serviceaccount:{namespace}:{hostile}-proxy-runner"
+    assert review(policy, statefulset, user) == []
+    assert review(policy, statefulset, "user:system:serviceaccount:ns:x-proxy-runner") == []  # another namespace: not matched
+    messages = review(policy, statefulset, f"user:system:serviceaccount:{namespace}:x-proxy-runner")
+    assert messages[0].startswith(f"system:serviceaccount:{namespace}:x-proxy-runner may not create or change StatefulSet {hostile}: ")
+    for field, value in (("imagePullSecrets", [{"name": "x"}]), ("serviceAccountName", "x-sa")):
+        changed = copy.deepcopy(statefulset)
+        changed["spec"]["template"]["spec"][field] = value
+        assert review(policy, changed, user), field
+    changed = copy.deepcopy(statefulset)
+    changed["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"] = "x"
+    assert review(policy, changed, user)
+
+
+def test_the_namespace_and_every_literal_are_cel_strings() -> None:
+    policy = k8s_workloads.workload_policy("p", "ns", {"a": ["a-secrets"]}, ["pull"])
+    assert policy["spec"]["matchConditions"] == [{
+        "name": "namespace-service-account", "expression": 'request.userInfo.username.startsWith("system:serviceaccount:ns:")'}]
+    variables = {item["name"]: item["expression"] for item in policy["spec"]["variables"]}
+    assert variables["secretsByServer"] == '{"a": [dyn("a-secrets")]}' and variables["pullSecrets"] == '[dyn("pull")]'
+
+
+# --- Services: a proxy runner touches only its own two ------------------------------------
+
+
+def service_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
+    """The variant's Service policy, checked to be bound to the profile's namespace, denying."""
+    folder = FOLDERS[variant] if variant == "legacy" else FOLDERS[variant] + "base/"
+    policy = load(files, f"{folder}admission-policy-services.yaml")
+    binding = load(files, f"{folder}admission-policy-binding-services.yaml")
+    assert binding["spec"]["policyName"] == policy["metadata"]["name"] and binding["spec"]["validationActions"] == ["Deny"]
+    assert binding["spec"]["matchResources"] == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}}
+    assert policy["spec"]["failurePolicy"] == "Fail"
+    return policy
+
+
+def toolhive_services(statefulset: dict[str, Any]) -> list[dict[str, Any]]:
+    """The Services ToolHive's proxy runner applies beside an HTTP server's StatefulSet (v0.44.0:
+    ensureBackendServices, createHeadlessService, createMCPService and applyService in
+    pkg/container/kubernetes/client.go): `mcp-<name>-headless` (clusterIP None) and `mcp-<name>`
+    (ClientIP session affinity), both with the StatefulSet's labels, selecting `app: <name>`, owned by it."""
+    name = statefulset["metadata"]["name"]
+    port = int(statefulset["metadata"]["labels"]["toolhive-port"])
+    owner = {"apiVersion": "apps/v1", "kind": "StatefulSet", "name": name, "uid": "1", "controller": True,
+             "blockOwnerDeletion": True}
+    services = []
+    for suffix, extra in (("-headless", {"clusterIP": "None"}),
+                          ("", {"sessionAffinity": "ClientIP", "sessionAffinityConfig": {"clientIP": {"timeoutSeconds": 1800}}})):
+        services.append({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": f"mcp-{name}{suffix}", "namespace": NAMESPACE, "labels": dict(statefulset["metadata"]["labels"]),
+                         "ownerReferences": [owner]},
+            "spec": {"selector": {"app": name}, "ports": [{"name": f"port-{port}", "port": port, "targetPort": port, "protocol": "TCP"}],
+                     "type": "ClusterIP", **extra},
+        })
+    return services
+
+
+def operator_proxy_service(name: str) -> dict[str, Any]:
+    """The operator's Service in front of an MCPServer's proxy (`mcp-<name>-proxy`, selecting the proxy
+    runner's pods by labelsForMCPServer in cmd/thv-operator/controllers/mcpserver_controller.go)."""
+    labels = {"app": "mcpserver", "app.kubernetes.io/name": "mcpserver", "app.kubernetes.io/instance": name,
+              "toolhive": "true", "toolhive-name": name}
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": f"mcp-{name}-proxy", "namespace": NAMESPACE, "labels": labels},
+            "spec": {"selector": labels, "ports": [{"port": 8080}], "type": "ClusterIP"}}
+
+
+def platform_postgres_service() -> dict[str, Any]:
+    """The Service the registry server reaches PostgreSQL through (host `postgres`), the platform team's."""
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "postgres", "namespace": NAMESPACE},
+            "spec": {"selector": {"app": "postgres"}, "ports": [{"port": 5432}], "type": "ClusterIP"}}
+
+
+def review_service(policy: dict[str, Any], operation: str, account: str, service: dict[str, Any] | None,
+                   old: dict[str, Any] | None = None) -> list[str]:
+    assert operation in policy["spec"]["matchConstraints"]["resourceRules"][0]["operations"]
+    username = account.removeprefix("user:") if account.startswith("user:") else RUNNER + account
+    request = {"operation": operation, "namespace": NAMESPACE, "userInfo": {"username": username},
+               "resource": {"group": "", "version": "v1", "resource": "services"}}
+    return run_policy(policy["spec"], request, service, old)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", ["github", "grafana", "fetch"])
+def test_the_services_toolhive_applies_are_admitted(files: dict[str, bytes], variant: str, name: str) -> None:
+    policy = service_policy(files, variant)
+    for service in toolhive_services(toolhive_statefulset(mcp_server(files, variant, name))):
+        account = f"{name}-proxy-runner"
+        assert review_service(policy, "CREATE", account, service) == [], service["metadata"]["name"]
+        assert review_service(policy, "UPDATE", account, service, copy.deepcopy(service)) == []
+        assert review_service(policy, "DELETE", account, None, service) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_proxy_runner_cannot_take_over_the_database_service(files: dict[str, bytes], variant: str) -> None:
+    """Pointing `postgres` at its own pods would hand it the registry server's database login."""
+    policy = service_policy(files, variant)
+    postgres = platform_postgres_service()
+    hijacked = copy.deepcopy(postgres)
+    hijacked["spec"]["selector"] = {"app": "github"}
+    refused_update = review_service(policy, "UPDATE", "github-proxy-runner", hijacked, postgres)
+    assert any("Service postgres must select app: github alone and be named mcp-github" in m for m in refused_update)
+    assert any("Service postgres selected other pods before" in m for m in refused_update)
+    assert review_service(policy, "CREATE", "github-proxy-runner", hijacked)
+    assert review_service(policy, "DELETE", "github-proxy-runner", None, postgres)
+    assert review_service(policy, "UPDATE", "github-proxy-runner", postgres, postgres)  # any change of it
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_proxy_runner_cannot_take_over_another_servers_services(files: dict[str, bytes], variant: str) -> None:
+    policy = service_policy(files, variant)
+    grafana = toolhive_services(toolhive_statefulset(mcp_server(files, variant, "grafana")))
+    github = toolhive_services(toolhive_statefulset(mcp_server(files, variant, "github")))
+    for theirs in grafana:
+        assert review_service(policy, "UPDATE", "github-proxy-runner", theirs, theirs)
+        assert review_service(policy, "DELETE", "github-proxy-runner", None, theirs)
+        taken = copy.deepcopy(theirs)
+        taken["spec"]["selector"] = {"app": "github"}
+        assert any("selected other pods before" in m for m in review_service(policy, "UPDATE", "github-proxy-runner", taken, theirs))
+    # Its own Services selecting the registry server, a proxy or several servers.
+    for selector in ({"app": "grafana"}, {"mcp-catalog/component": "registry-api"}, {"app": "github", "toolhive-name": "grafana"},
+                     {"app.kubernetes.io/name": "mcpserver"}, {}):
+        own = copy.deepcopy(github[1])
+        own["spec"]["selector"] = selector
+        assert review_service(policy, "CREATE", "github-proxy-runner", own), selector
+    # The operator's proxy Service, by a proxy runner whose server's name makes the same Service name.
+    proxy = operator_proxy_service("github")
+    taken = copy.deepcopy(proxy)
+    taken["spec"]["selector"] = {"app": "github-proxy"}
+    messages = review_service(policy, "UPDATE", "github-proxy-proxy-runner", taken, proxy)
+    assert messages == ["Service mcp-github-proxy selected other pods before: a proxy runner changes only the Services it "
+                        "made (the operator's and the platform team's are not its own)"]
+    assert review_service(policy, "DELETE", "github-proxy-proxy-runner", None, proxy)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_external_ips_and_other_service_types_are_refused(files: dict[str, bytes], variant: str) -> None:
+    policy = service_policy(files, variant)
+    for change in ({"externalIPs": ["10.0.0.5"]}, {"type": "LoadBalancer"}, {"type": "ExternalName", "externalName": "evil.example"}):
+        service = toolhive_services(toolhive_statefulset(mcp_server(files, variant, "github")))[1]
+        service["spec"].update(change)
+        assert any("may have no external IPs" in m for m in review_service(policy, "CREATE", "github-proxy-runner", service)), change
+    nodeport = toolhive_services(toolhive_statefulset(mcp_server(files, variant, "github")))[1]
+    nodeport["spec"]["type"] = "NodePort"  # ToolHive's own promotion when a port names a node port
+    assert review_service(policy, "CREATE", "github-proxy-runner", nodeport) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("account", ["github-sa", "default", "toolhive-registry-server", "production-registry-api"])
+def test_service_accounts_that_are_no_proxy_runner_touch_no_service(files: dict[str, bytes], variant: str, account: str) -> None:
+    policy = service_policy(files, variant)
+    service = toolhive_services(toolhive_statefulset(mcp_server(files, variant, "github")))[1]
+    messages = review_service(policy, "CREATE", account, service)
+    assert messages[0].startswith(f"{RUNNER}{account} may not create, change or delete Service mcp-github: "), messages
+    assert review_service(policy, "DELETE", account, None, platform_postgres_service())
+    # People and the operator are left to RBAC.
+    for user in ("user:platform-admin", "user:system:serviceaccount:toolhive-system:toolhive-operator"):
+        assert review_service(policy, "UPDATE", user, platform_postgres_service(), service) == []
+
+
+def test_service_policy_literals_are_escaped() -> None:
+    namespace = 'ns" || true || "\u00e9'
+    policy = k8s_workloads.service_policy(namespace)
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "mcp-a"}, "spec": {"selector": {"app": "a"}}}
+    assert review_service(policy, "CREATE", f"user:system:serviceaccount:{namespace}:a-proxy-runner", service) == []
+    messages = review_service(policy, "CREATE", f"user:system:serviceaccount:{namespace}:b-proxy-runner", service)
+    assert messages[0].startswith(f"system:serviceaccount:{namespace}:b-proxy-runner may not create, change or delete Service mcp-a: "
+                                  f"in namespace {namespace} ")
