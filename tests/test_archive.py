@@ -20,7 +20,9 @@ from generator.archive import (
     chunks,
     compress,
     folders_above,
+    StreamedMember,
     join_pieces,
+    joined_pieces,
     path_order,
     reproducible_tarball,
 )
@@ -151,3 +153,22 @@ def test_a_piece_written_entry_by_entry_is_the_piece_of_the_whole() -> None:
     assert writer.finish() == whole
     with pytest.raises(ValueError, match="does not sort after"):
         writer.entry("a", None)  # before what the piece holds: the caller's order is wrong
+
+
+def test_a_streamed_member_is_archived_as_its_bytes_would_be() -> None:
+    """A profile's all.yaml goes into its tarball as chunks with a size given first (never held whole)."""
+    big = registry_like(3000)
+    whole = archive_piece({"all.yaml": big, "base/x.yaml": b"x\n"}, {"base"}, 1_700_000_000)
+    writer = PieceWriter(1_700_000_000)
+    parts = [big[start:start + 7000] for start in range(0, len(big), 7000)]
+    writer.file_with_folders("all.yaml", StreamedMember(len(big), lambda: iter(parts)))
+    writer.file_with_folders("base/x.yaml", b"x\n")
+    assert writer.finish() == whole
+    short = PieceWriter(1_700_000_000)
+    with pytest.raises(ValueError, match="gave 3 bytes, not the 4 its header holds"):
+        short.entry("all.yaml", StreamedMember(4, lambda: [b"abc"]))
+
+
+def test_a_tarball_written_piece_by_piece_is_the_joined_one() -> None:
+    pieces = [archive_piece({f"d{n}/f.yaml": b"y" * n}, {f"d{n}"}, 1_700_000_000) for n in range(1, 5)]
+    assert b"".join(joined_pieces(pieces)) == join_pieces(pieces)
