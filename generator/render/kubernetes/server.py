@@ -324,6 +324,7 @@ def dns_egress(dns: ClusterDns) -> dict[str, Any]:
         peers.append({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": dns.pods.namespace}},
                       "podSelector": {"matchLabels": dict(sorted(dns.pods.labels.items()))}})
     peers += [{"ipBlock": {"cidr": cidr}} for cidr in dict.fromkeys(dns.cidrs)]
+    assert peers, "ClusterDns names a peer: a rule without one would reach every address"
     ports = [{"protocol": protocol, "port": port} for port in sorted(set(dns.ports)) for protocol in ("UDP", "TCP")]
     return {"to": peers, "ports": ports}
 
