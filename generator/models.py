@@ -230,6 +230,8 @@ def _shown(value: str) -> str:
 
 
 def _labels(value: dict[str, str]) -> dict[str, str]:
+    if not value:
+        raise ValueError("must name at least one label: an empty set picks every pod of the namespace")
     problems = [f"key {_shown(key)} is not a Kubernetes label key (an optional DNS subdomain and '/', then at most "
                 "63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)"
                 for key in value if len(key) > 317 or not LABEL_KEY.fullmatch(key) or len(key.partition("/")[0]) > 253]
@@ -267,7 +269,6 @@ class DnsPods(Strict):
     namespace: DnsLabel = Field(default="kube-system", description="The namespace the DNS pods run in.")
     labels: Annotated[dict[str, str], AfterValidator(_labels)] = Field(
         default_factory=lambda: {"k8s-app": "kube-dns"},
-        min_length=1,
         description="Labels every DNS pod carries (an empty set would pick every pod of the namespace).",
     )
 
