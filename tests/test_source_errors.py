@@ -443,3 +443,19 @@ def test_a_cluster_dns_of_addresses_passes_in_canonical_form(write_tree):
     setting = read_catalog(source).catalog.meta.toolhive.cluster_dns
     assert setting.pods is None and setting.ports == [53]
     assert setting.cidrs == ["169.254.20.10/32", "fd00:10::a/128", "10.96.0.0/12"]
+
+
+def test_a_cluster_dns_block_of_public_addresses_is_warned_about(write_tree, runner):
+    """A block beyond the private, shared and link-local ranges (0.0.0.0/0 at worst) reopens DNS to
+    servers outside the cluster: a warning, an error under --strict; the cluster's own ranges pass."""
+    source = write_tree(catalog=with_cluster_dns("cidrs: [169.254.20.10, 10.96.0.10, 'fd00::a', 0.0.0.0/0, '2001:db8::/32']"))
+    code, out = validate(runner, source, "--verbose")
+    assert code == 0, out
+    warned = [line for line in out.splitlines() if "cluster_dns" in line]
+    assert warned == [
+        f"{source}/catalog.yaml:8: toolhive.cluster_dns.cidrs[{index}]: warning: {block} holds addresses outside the private, "
+        "shared and link-local ranges: every pod may send DNS to them; name the resolver's own addresses"
+        for index, block in ((3, "0.0.0.0/0"), (4, "2001:db8::/32"))
+    ]
+    code, out = validate(runner, source, "--strict")
+    assert code == 1 and out.strip().splitlines()[-1].startswith("validation failed: 2 error(s)")
