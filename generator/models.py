@@ -234,7 +234,7 @@ def _labels(value: dict[str, str]) -> dict[str, str]:
         raise ValueError("must name at least one label: an empty set picks every pod of the namespace")
     problems = [f"key {_shown(key)} is not a Kubernetes label key (an optional DNS subdomain and '/', then at most "
                 "63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)"
-                for key in value if len(key) > 317 or not LABEL_KEY.fullmatch(key) or len(key.partition("/")[0]) > 253]
+                for key in value if not LABEL_KEY.fullmatch(key) or len(key.partition("/")[0]) > 253]
     problems += [f"value {_shown(label)} of {_shown(key)} is not a Kubernetes label value (at most 63 letters, digits, "
                  "'-', '_' or '.', starting and ending with a letter or digit)"
                  for key, label in value.items() if not LABEL_VALUE.fullmatch(label)]
@@ -249,7 +249,8 @@ def _cidr(value: str) -> str:
         network = ipaddress.ip_network(value, strict=False)
     except ValueError:
         raise ValueError(f"{_shown(value)} is not an IP address or CIDR block (e.g. 169.254.20.10 or 10.96.0.0/12)") from None
-    if str(network.network_address) != value.partition("/")[0] and value.partition("/")[0] != value:
+    address, slash, _ = value.partition("/")
+    if slash and ipaddress.ip_address(address) != network.network_address:
         raise ValueError(f"{_shown(value)} has host bits set: write the block as {network}")
     return str(network)
 

@@ -439,10 +439,10 @@ def test_a_cluster_dns_that_reaches_no_dns_or_every_pod_is_refused(write_tree, r
 def test_a_cluster_dns_of_addresses_passes_in_canonical_form(write_tree):
     from generator.source.validate import read_catalog
 
-    source = write_tree(catalog=with_cluster_dns("pods: null\n    cidrs: [169.254.20.10, 'fd00:10::a', 10.96.0.0/255.240.0.0]"))
+    source = write_tree(catalog=with_cluster_dns("pods: null\n    cidrs: [169.254.20.10, 'fd00:10::a', 10.96.0.0/255.240.0.0, 'fd00:0:0::/48']"))
     setting = read_catalog(source).catalog.meta.toolhive.cluster_dns
     assert setting.pods is None and setting.ports == [53]
-    assert setting.cidrs == ["169.254.20.10/32", "fd00:10::a/128", "10.96.0.0/12"]
+    assert setting.cidrs == ["169.254.20.10/32", "fd00:10::a/128", "10.96.0.0/12", "fd00::/48"]
 
 
 def test_a_cluster_dns_block_of_public_addresses_is_warned_about(write_tree, runner):
