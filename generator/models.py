@@ -14,6 +14,7 @@ registry (`permissions`, `provenance`, `env`) and the MCP tool definition
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import re
 from typing import Annotated, Any, Literal
 
@@ -216,6 +217,84 @@ class ToolHiveImages(Strict):
     )
 
 
+# A Kubernetes label key (an optional DNS-1123 subdomain prefix and '/', then a name of at most 63
+# characters) and value (at most 63 characters, possibly empty), as the API server validates them.
+LABEL_NAME = r"([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)"
+LABEL_KEY = re.compile(rf"^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?{LABEL_NAME}$")
+LABEL_VALUE = re.compile(rf"^{LABEL_NAME}?$")
+
+
+def _shown(value: str) -> str:
+    """A refused value as a message shows it: quoted, hidden characters escaped, long ones cut."""
+    return ascii(value if len(value) <= 80 else value[:80] + "...")
+
+
+def _labels(value: dict[str, str]) -> dict[str, str]:
+    if not value:
+        raise ValueError("must name at least one label: an empty set picks every pod of the namespace")
+    problems = [f"key {_shown(key)} is not a Kubernetes label key (an optional DNS subdomain and '/', then at most "
+                "63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit)"
+                for key in value if not LABEL_KEY.fullmatch(key) or len(key.partition("/")[0]) > 253]
+    problems += [f"value {_shown(label)} of {_shown(key)} is not a Kubernetes label value (at most 63 letters, digits, "
+                 "'-', '_' or '.', starting and ending with a letter or digit)"
+                 for key, label in value.items() if not LABEL_VALUE.fullmatch(label)]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return value
+
+
+def _cidr(value: str) -> str:
+    """An address block as its canonical CIDR (a bare address is one address: /32 or /128)."""
+    try:
+        network = ipaddress.ip_network(value, strict=False)
+    except ValueError:
+        raise ValueError(f"{_shown(value)} is not an IP address or CIDR block (e.g. 169.254.20.10 or 10.96.0.0/12)") from None
+    address, slash, _ = value.partition("/")
+    if slash and ipaddress.ip_address(address) != network.network_address:
+        raise ValueError(f"{_shown(value)} has host bits set: write the block as {network}")
+    return str(network)
+
+
+Cidr = Annotated[str, StringConstraints(max_length=64), AfterValidator(_cidr)]
+
+
+# The cluster DNS's pods carry `k8s-app: kube-dns` (the name kept from kube-dns for CoreDNS) in
+# kube-system: Kubernetes' own addon (cluster/addons/dns/coredns/coredns.yaml.base, which kubeadm's
+# CoreDNS Deployment follows), CoreDNS's deployment/kubernetes/coredns.yaml.sed and k3s's
+# manifests/coredns.yaml set it on the pod template, as do EKS's, AKS's CoreDNS and GKE's kube-dns.
+# OpenShift's DNS (namespace openshift-dns, port 5353) and NodeLocal DNSCache (host network, a
+# link-local address) differ: catalog.yaml says so (docs/bundles.md, "DNS").
+class DnsPods(Strict):
+    """The pods of the cluster's DNS service, as a NetworkPolicy peer (namespace and pod labels)."""
+
+    namespace: DnsLabel = Field(default="kube-system", description="The namespace the DNS pods run in.")
+    labels: Annotated[dict[str, str], AfterValidator(_labels)] = Field(
+        default_factory=lambda: {"k8s-app": "kube-dns"},
+        description="Labels every DNS pod carries (an empty set would pick every pod of the namespace).",
+    )
+
+
+class ClusterDns(Strict):
+    """Where the cluster's DNS answers: the only peers every pod's DNS egress may reach."""
+
+    pods: DnsPods | None = Field(
+        default_factory=DnsPods, description="The DNS pods; null when the DNS is reached at `cidrs` only."
+    )
+    cidrs: list[Cidr] = Field(
+        default_factory=list,
+        description="Address blocks the DNS answers at that no pod selector reaches (NodeLocal DNSCache's 169.254.20.10).",
+    )
+    ports: list[Port] = Field(
+        default_factory=lambda: [53], min_length=1, description="The DNS ports, each opened for UDP and TCP."
+    )
+
+    @model_validator(mode="after")
+    def _names_a_server(self) -> ClusterDns:
+        if self.pods is None and not self.cidrs:
+            raise ValueError("names no DNS server: give `pods` or `cidrs`, or no pod could resolve a name")
+        return self
+
+
 class ToolHiveRelease(Strict):
     """The ToolHive release the catalog's bundles and Helm values target."""
 
@@ -228,6 +307,10 @@ class ToolHiveRelease(Strict):
     images: ToolHiveImages = Field(default_factory=ToolHiveImages, description="Every image of the install.")
     image_pull_secrets: list[DnsLabel] = Field(
         default_factory=list, description="Secrets every pod pulls images with (an internal registry usually needs one)."
+    )
+    cluster_dns: ClusterDns = Field(
+        default_factory=ClusterDns,
+        description="The cluster's DNS: every pod's DNS egress goes there only (default: CoreDNS, `k8s-app: kube-dns` in kube-system).",
     )
     max_meta_size: int = Field(
         default=256 * 1024, ge=1024,

@@ -182,7 +182,9 @@ def test_container_server_fields(files: dict[str, bytes]) -> None:
     policy = platform_object(files, "github", "NetworkPolicy")["spec"]
     assert policy["policyTypes"] == ["Egress"]
     assert policy["egress"] == [
-        {"ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
+        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+         "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}]},
         {"ports": [{"protocol": "TCP", "port": 443}]},
     ]
 

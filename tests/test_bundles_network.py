@@ -13,6 +13,7 @@ its chart or the operator labels it, and PostgreSQL with labels the bundles cann
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,9 +30,13 @@ POSTGRES_LABELS = ({"app": "postgres"}, {"app.kubernetes.io/name": "postgresql",
 
 @dataclass(frozen=True)
 class Pod:
+    """A pod, or (namespace None) an address outside the pod network: the internet, or a host-network
+    listener such as NodeLocal DNSCache, which no pod or namespace selector picks."""
+
     name: str
-    namespace: str
+    namespace: str | None
     labels: Mapping[str, str]
+    ip: str | None = None
 
 
 def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
@@ -53,8 +58,19 @@ def selects(selector: Mapping[str, Any], labels: Mapping[str, str]) -> bool:
 
 
 def peer_matches(peer: Mapping[str, Any], policy_namespace: str, pod: Pod) -> bool:
-    """A `from`/`to` entry: podSelector alone means the policy's namespace; namespaceSelector picks namespaces."""
-    assert "ipBlock" not in peer, "the evaluator knows pods, not IP blocks"
+    """A `from`/`to` entry: podSelector alone means the policy's namespace; namespaceSelector picks namespaces;
+    ipBlock picks addresses in its CIDR but not in its `except` blocks (whether it also picks pods by their IPs
+    is left to the network plugin: the pods here have none, so no test relies on it)."""
+    if "ipBlock" in peer:
+        assert set(peer) == {"ipBlock"}, peer
+        if pod.ip is None:
+            return False
+        address = ipaddress.ip_address(pod.ip)
+        block = peer["ipBlock"]
+        return address in ipaddress.ip_network(block["cidr"]) and not any(
+            address in ipaddress.ip_network(cidr) for cidr in block.get("except") or [])
+    if pod.namespace is None:
+        return False
     if "namespaceSelector" in peer:
         in_namespace = selects(peer["namespaceSelector"], {"kubernetes.io/metadata.name": pod.namespace})
     else:
@@ -266,3 +282,79 @@ def test_evaluator_follows_the_networkpolicy_semantics() -> None:
     assert allowed([ranged], a, b, 8080) and not allowed([ranged], a, b, 8200)
     # Without policyTypes, an empty egress list is no egress rule: the pod's egress stays open.
     assert allowed([policy({"matchLabels": {"role": "a"}}, egress=[])], a, b, 80)
+    # ipBlock: addresses, not pods; `except` carves out of the block; an outside address has no namespace.
+    outside, carved = Pod("web", None, {}, ip="203.0.113.7"), Pod("web", None, {}, ip="203.0.113.200")
+    blocks = policy({"matchLabels": {"role": "a"}}, policyTypes=["Egress"],
+                    egress=[{"to": [{"ipBlock": {"cidr": "203.0.113.0/24", "except": ["203.0.113.128/25"]}}]}])
+    assert allowed([blocks], a, outside, 53) and not allowed([blocks], a, carved, 53)
+    assert not allowed([blocks], a, b, 53)  # b has no address the block holds
+    anywhere_in = policy({"matchLabels": {"role": "a"}}, policyTypes=["Egress"], egress=[{"to": [{"namespaceSelector": {}}]}])
+    assert allowed([anywhere_in], a, Pod("c", "other", {}), 53) and not allowed([anywhere_in], a, outside, 53)
+
+
+# --- DNS: the cluster's resolver, and no other server on its port ---------------------------------
+
+CLUSTER_DNS = Pod("coredns", "kube-system", {"k8s-app": "kube-dns", "pod-template-hash": "5d78c9869d"}, ip="10.244.0.5")
+OUTSIDE_RESOLVER = Pod("resolver-of-an-attacker", None, {}, ip="203.0.113.7")
+NODE_LOCAL_DNS = Pod("node-local-dns", None, {}, ip="169.254.20.10")  # host network: only an ipBlock picks it
+OPENSHIFT_DNS = Pod("dns-default", "openshift-dns", {"dns.operator.openshift.io/daemonset-dns": "default"}, ip="10.128.0.9")
+
+
+def every_pod(namespace: Namespace) -> list[Pod]:
+    """The namespace's pods: a client, the registry server, PostgreSQL, the proxies and the MCP containers."""
+    return [Pod("agent", namespace.namespace, {"app": "agent"}), namespace.registry,
+            Pod("postgres", namespace.namespace, {"app": "postgres"}),
+            *namespace.proxies.values(), *namespace.containers.values()]
+
+
+def test_dns_goes_to_the_cluster_dns_only(namespaces: dict[str, Namespace]) -> None:
+    """Every pod resolves names through the cluster's DNS; no pod reaches another server on port 53
+    (a way out for a compromised MCP container), not even one labelled as the DNS in its own or another
+    namespace, unless its server declares egress to every port anywhere (insecure_allow_all)."""
+    from conftest import DEFAULT_SOURCE
+    from generator.source.validate import read_catalog
+
+    anywhere = {server.name for server in read_catalog(DEFAULT_SOURCE).catalog.servers
+                if server.permissions and server.permissions.network and server.permissions.network.outbound
+                and server.permissions.network.outbound.insecure_allow_all}
+    for folder, namespace in namespaces.items():
+        impostors = [OUTSIDE_RESOLVER, Pod("fake-dns", namespace.namespace, {"k8s-app": "kube-dns"}),
+                     Pod("metrics-server", "kube-system", {"k8s-app": "metrics-server"})]
+        confined = [pod for pod in every_pod(namespace) if pod.labels.get("toolhive-name") not in anywhere]
+        assert any(pod in confined for pod in namespace.containers.values()), folder  # some MCP container is checked
+        for pod in every_pod(namespace):
+            for protocol in ("UDP", "TCP"):
+                assert allowed(namespace.policies, pod, CLUSTER_DNS, 53, protocol), (folder, pod.name, protocol)
+        for pod in confined:
+            for impostor in impostors:
+                for protocol in ("UDP", "TCP"):
+                    assert not allowed(namespace.policies, pod, impostor, 53, protocol), (folder, pod.name, impostor.name, protocol)
+
+
+@pytest.mark.parametrize(("setting", "reached", "refused"), [
+    pytest.param("cidrs: [169.254.20.10]", [(NODE_LOCAL_DNS, 53), (CLUSTER_DNS, 53)],
+                 [(OUTSIDE_RESOLVER, 53), (Pod("next-door", None, {}, ip="169.254.20.11"), 53)], id="node-local-dns"),
+    pytest.param("pods: null\n    cidrs: [169.254.20.10/32]", [(NODE_LOCAL_DNS, 53)],
+                 [(CLUSTER_DNS, 53), (OUTSIDE_RESOLVER, 53)], id="addresses-only"),
+    pytest.param("pods:\n      namespace: openshift-dns\n      labels: {dns.operator.openshift.io/daemonset-dns: default}\n"
+                 "    ports: [5353]", [(OPENSHIFT_DNS, 5353)],
+                 [(OPENSHIFT_DNS, 53), (CLUSTER_DNS, 53), (CLUSTER_DNS, 5353), (OUTSIDE_RESOLVER, 5353)], id="openshift"),
+])
+def test_the_cluster_dns_setting_names_the_dns_peers(
+    write_tree: Any, tmp_path: Path, setting: str, reached: list[tuple[Pod, int]], refused: list[tuple[Pod, int]]
+) -> None:
+    """`toolhive.cluster_dns` moves every DNS rule of the bundles (allow-dns, each `<server>-egress`) to its peers."""
+    from conftest import CATALOG_YAML
+    from generator.build import build
+
+    catalog = CATALOG_YAML.replace("categories:", f"toolhive:\n  cluster_dns:\n    {setting}\ncategories:")
+    build(write_tree(catalog=catalog), tmp_path / "site")
+    namespace = profile_namespace(tmp_path / "site", "bundles/registries/sandbox/", "mcp-sandbox")
+    assert namespace.containers and namespace.proxies
+    for pod in every_pod(namespace):
+        for peer, port in reached:
+            for protocol in ("UDP", "TCP"):
+                assert allowed(namespace.policies, pod, peer, port, protocol), (pod.name, peer.name, port, protocol)
+        for peer, port in refused:
+            for protocol in ("UDP", "TCP"):
+                assert not allowed(namespace.policies, pod, peer, port, protocol), (pod.name, peer.name, port, protocol)

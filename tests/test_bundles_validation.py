@@ -248,6 +248,31 @@ def test_core_kinds_validate_strictly(site: Path) -> None:
     }
 
 
+def test_every_cluster_dns_peer_validates_strictly() -> None:
+    """The DNS rule with every peer `toolhive.cluster_dns` can name (pods elsewhere, IPv4 and IPv6
+    blocks, several ports) in allow-dns and in a server's egress policy: the default catalog has none."""
+    import kubernetes_validate
+
+    from generator.models import ClusterDns
+    from generator.render.kubernetes import profile as k8s_profile, server as k8s_server
+
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    dns = ClusterDns.model_validate({"pods": {"namespace": "openshift-dns", "labels": {"dns.operator.openshift.io/daemonset-dns": "default"}},
+                                     "cidrs": ["169.254.20.10", "fd00:10::/64"], "ports": [5353, 53]})
+    server = catalog.servers[0]
+    allow_dns = dict(k8s_profile.network_policies(catalog.meta.registries[0], catalog.servers, dns))["networkpolicy-allow-dns"]
+    egress = k8s_server.egress_policy(server, k8s_server.ServerNames.of(server), "mcp-test", dns)
+    for policy in (allow_dns, egress):
+        assert policy["spec"]["egress"][0] == {
+            "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "openshift-dns"}},
+                    "podSelector": {"matchLabels": {"dns.operator.openshift.io/daemonset-dns": "default"}}},
+                   {"ipBlock": {"cidr": "169.254.20.10/32"}}, {"ipBlock": {"cidr": "fd00:10::/64"}}],
+            "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53},
+                      {"protocol": "UDP", "port": 5353}, {"protocol": "TCP", "port": 5353}],
+        }
+        kubernetes_validate.validate(policy, core_version(), strict=True)
+
+
 def test_pod_templates_validate_as_core_pod_templates(site: Path) -> None:
     import kubernetes_validate
 

@@ -391,3 +391,71 @@ def test_a_pull_secret_may_not_share_a_name_with_a_secret_others_create(write_tr
         "profile production's database passwords: give the pull secret another name",
         "validation failed: 3 error(s), 0 warning(s)",
     ]
+
+
+def with_cluster_dns(setting: str) -> str:
+    """The test catalog with `setting` (lines indented for the mapping) as its `toolhive.cluster_dns`."""
+    return CATALOG_YAML.replace("categories:", f"toolhive:\n  cluster_dns:\n    {setting}\ncategories:")
+
+
+def test_the_cluster_dns_is_checked_as_kubernetes_would(write_tree, runner):
+    """`toolhive.cluster_dns` becomes every pod's DNS egress: namespace, label keys and values, CIDRs and
+    ports are refused as the API server or `ipaddress` would refuse them, each on its line, all at once."""
+    source = write_tree(catalog=with_cluster_dns(
+        "pods:\n      namespace: Kube_System\n      labels: {'bad key!': x, k8s-app: '-dns', example.com/tier: dns}\n"
+        "    cidrs: [169.254.20.10, 10.0.0.1/8, not-an-address]\n    ports: [53, 0, 70000]"))
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.strip().splitlines() == [
+        f"{source}/catalog.yaml:9: toolhive.cluster_dns.pods.namespace: must be a DNS-1123 label: lower-case letters, "
+        "digits and '-', starting and ending with a letter or digit, at most 63 characters",
+        f"{source}/catalog.yaml:10: toolhive.cluster_dns.pods.labels: key 'bad key!' is not a Kubernetes label key (an "
+        "optional DNS subdomain and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter "
+        "or digit); value '-dns' of 'k8s-app' is not a Kubernetes label value (at most 63 letters, digits, '-', '_' or '.', "
+        "starting and ending with a letter or digit)",
+        f"{source}/catalog.yaml:11: toolhive.cluster_dns.cidrs[1]: '10.0.0.1/8' has host bits set: write the block as 10.0.0.0/8",
+        f"{source}/catalog.yaml:11: toolhive.cluster_dns.cidrs[2]: 'not-an-address' is not an IP address or CIDR block "
+        "(e.g. 169.254.20.10 or 10.96.0.0/12)",
+        f"{source}/catalog.yaml:12: toolhive.cluster_dns.ports[1]: input should be greater than or equal to 1",
+        f"{source}/catalog.yaml:12: toolhive.cluster_dns.ports[2]: input should be less than or equal to 65535",
+        "validation failed: 6 error(s), 0 warning(s)",
+    ]
+
+
+@pytest.mark.parametrize(("dns", "line", "field", "message"), [
+    ("pods: null", 7, "toolhive.cluster_dns", "names no DNS server: give `pods` or `cidrs`, or no pod could resolve a name"),
+    ("pods:\n      labels: {}", 9, "toolhive.cluster_dns.pods.labels",
+     "must name at least one label: an empty set picks every pod of the namespace"),
+    ("ports: []", 8, "toolhive.cluster_dns.ports", "list should have at least 1 item after validation, not 0"),
+])
+def test_a_cluster_dns_that_reaches_no_dns_or_every_pod_is_refused(write_tree, runner, dns, line, field, message):
+    """No peer would make the rule reach every address; an empty label set would pick every pod of the namespace."""
+    source = write_tree(catalog=with_cluster_dns(dns))
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.strip().splitlines() == [f"{source}/catalog.yaml:{line}: {field}: {message}", "validation failed: 1 error(s), 0 warning(s)"]
+
+
+def test_a_cluster_dns_of_addresses_passes_in_canonical_form(write_tree):
+    from generator.source.validate import read_catalog
+
+    source = write_tree(catalog=with_cluster_dns("pods: null\n    cidrs: [169.254.20.10, 'fd00:10::a', 10.96.0.0/255.240.0.0, 'fd00:0:0::/48']"))
+    setting = read_catalog(source).catalog.meta.toolhive.cluster_dns
+    assert setting.pods is None and setting.ports == [53]
+    assert setting.cidrs == ["169.254.20.10/32", "fd00:10::a/128", "10.96.0.0/12", "fd00::/48"]
+
+
+def test_a_cluster_dns_block_of_public_addresses_is_warned_about(write_tree, runner):
+    """A block beyond the private, shared and link-local ranges (0.0.0.0/0 at worst) reopens DNS to
+    servers outside the cluster: a warning, an error under --strict; the cluster's own ranges pass."""
+    source = write_tree(catalog=with_cluster_dns("cidrs: [169.254.20.10, 10.96.0.10, 'fd00::a', 0.0.0.0/0, '2001:db8::/32']"))
+    code, out = validate(runner, source, "--verbose")
+    assert code == 0, out
+    warned = [line for line in out.splitlines() if "cluster_dns" in line]
+    assert warned == [
+        f"{source}/catalog.yaml:8: toolhive.cluster_dns.cidrs[{index}]: warning: {block} holds addresses outside the private, "
+        "shared and link-local ranges: every pod may send DNS to them; name the resolver's own addresses"
+        for index, block in ((3, "0.0.0.0/0"), (4, "2001:db8::/32"))
+    ]
+    code, out = validate(runner, source, "--strict")
+    assert code == 1 and out.strip().splitlines()[-1].startswith("validation failed: 2 error(s)")

@@ -12,6 +12,7 @@ clock, so that the same source always gives the same verdict and output.
 
 from __future__ import annotations
 
+import ipaddress
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -91,6 +92,8 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
         yield from _registry_names_unique(tree, meta)
     if meta is not None and tree.meta_yaml is not None and not {"toolhive", "registries"} & faulty:
         yield from _pull_secrets_named_apart(tree, meta)
+    if meta is not None and tree.meta_yaml is not None and "toolhive" not in faulty:
+        yield from _dns_beyond_the_cluster(tree, meta)
     yield from _replacements(tree)
     for source in tree.servers:
         yield from _server_rules(source)
@@ -161,6 +164,26 @@ def _pull_secrets_named_apart(tree: SourceTree, meta: CatalogMeta) -> Iterator[D
             at = (*where, index)
             yield Diagnostic(path, lines.line_of(at), dotted_path(at),
                              f"'{name}' is also the Secret of {owner}: give the pull secret another name")
+
+
+# Address space a cluster's DNS can live in: private (RFC 1918, unique-local), shared (RFC 6598,
+# some clouds' pod ranges) and link-local (NodeLocal DNSCache).
+_CLUSTER_SPACE = tuple(ipaddress.ip_network(block) for block in (
+    "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10"))
+
+
+def _dns_beyond_the_cluster(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
+    """A `toolhive.cluster_dns` block holding public addresses lets every pod send DNS there: to a
+    server of anyone's choosing when the block is wide, what the DNS rule exists to refuse."""
+    lines = tree.meta_yaml
+    assert lines is not None
+    for index, cidr in enumerate(meta.toolhive.cluster_dns.cidrs):
+        block = ipaddress.ip_network(cidr)
+        if not any(block.version == space.version and block.subnet_of(space) for space in _CLUSTER_SPACE):  # type: ignore[arg-type]
+            where = ("toolhive", "cluster_dns", "cidrs", index)
+            yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where),
+                             f"{cidr} holds addresses outside the private, shared and link-local ranges: every pod "
+                             "may send DNS to them; name the resolver's own addresses", "warning")
 
 
 def _server_rules(source: ServerSource) -> Iterator[Diagnostic]:

@@ -30,7 +30,7 @@ from typing import Any
 from generator import paths
 from generator import derived
 from generator.derived import profile_servers, profile_tools
-from generator.models import RegistryProfile, Server, Tool
+from generator.models import ClusterDns, RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render.kubernetes import legacy as k8s_legacy
 from generator.render.kubernetes import policy as k8s_policy
@@ -341,7 +341,7 @@ def server_manifests(
             server, names, api=api, namespace=namespace, with_tools=with_tools, pull_secrets=pull_secrets, annotations=export
         )
         manifests.append(Manifest("mcpremoteproxy", proxy))
-    manifests.append(Manifest("networkpolicy", k8s_server.egress_policy(server, names, namespace)))
+    manifests.append(Manifest("networkpolicy", k8s_server.egress_policy(server, names, namespace, meta.toolhive.cluster_dns)))
     secret = k8s_server.secret_template(server, names, namespace)
     if secret is not None:
         manifests.append(Manifest("secret.example", secret, k8s_server.secret_note(server, names), applied=False))
@@ -535,7 +535,7 @@ def _base_files(
         Manifest("namespace", k8s_profile.namespace(profile)),
         *_configmap_manifests(profile, parts),
         Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
-        *common_manifests(profile, servers),
+        *common_manifests(profile, servers, catalog.meta.toolhive.cluster_dns),
         *admission_manifests(context, profile, servers, "current"),
         Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
     ])
@@ -655,7 +655,7 @@ def _legacy_files(
         Manifest("namespace", k8s_profile.namespace(profile)),
         *_configmap_manifests(profile, parts),
         Manifest("mcpregistry", k8s_legacy.legacy_registry_resource(catalog, profile, parts)),
-        *common_manifests(profile, servers),
+        *common_manifests(profile, servers, catalog.meta.toolhive.cluster_dns),
         *admission_manifests(context, profile, servers, "legacy"),
         Manifest("database-secret.example", k8s_legacy.database_template(profile), k8s_legacy.database_note(profile), applied=False),
     ], subfolders=platform_folders(servers))
@@ -665,7 +665,7 @@ def _legacy_files(
     return folder_files(legacy, catalog.meta.version, all_path=paths.profile_bundle_all(profile.name), also_in_all=platform)
 
 
-def common_manifests(profile: RegistryProfile, servers: Sequence[Server]) -> list[Manifest]:
+def common_manifests(profile: RegistryProfile, servers: Sequence[Server], dns: ClusterDns) -> list[Manifest]:
     """RBAC and NetworkPolicies (for the `servers` the profile ships), the same for current and legacy operators."""
     deployer_role, deployer_binding = k8s_profile.deployer_role(profile, servers)
     viewer_role, viewer_binding = k8s_profile.viewer_role(profile)
@@ -674,7 +674,7 @@ def common_manifests(profile: RegistryProfile, servers: Sequence[Server]) -> lis
         Manifest("rolebinding-deployer", deployer_binding),
         Manifest("role-viewer", viewer_role),
         Manifest("rolebinding-viewer", viewer_binding),
-        *[Manifest(stem, document) for stem, document in k8s_profile.network_policies(profile, servers)],
+        *[Manifest(stem, document) for stem, document in k8s_profile.network_policies(profile, servers, dns)],
     ]
 
 

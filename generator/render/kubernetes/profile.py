@@ -22,10 +22,9 @@ from typing import Any
 
 from generator.derived import registry_name
 from generator.errors import OutputError
-from generator.models import Catalog, RegistryProfile, Server
+from generator.models import Catalog, ClusterDns, RegistryProfile, Server
 from generator.render.kubernetes.server import (
     DEFAULT_MCP_PORT,
-    DNS_PORTS,
     MCPSERVER_PROXY_APP,
     PROXY_PORT,
     REMOTE_PROXY_APP,
@@ -34,6 +33,7 @@ from generator.render.kubernetes.server import (
     ServerNames,
     metadata,
     restricted_pod_security,
+    dns_egress,
     secret_entries,
 )
 from generator.render.encoding import Spliced
@@ -324,7 +324,9 @@ CLIENT_PODS: dict[str, Any] = {"matchExpressions": [{"key": TOOLHIVE_LABEL, "ope
 REGISTRY_PODS: dict[str, Any] = {"matchLabels": dict(REGISTRY_POD_LABEL)}
 
 
-def network_policies(profile: RegistryProfile, servers: Sequence[Server]) -> list[tuple[str, dict[str, Any]]]:
+def network_policies(
+    profile: RegistryProfile, servers: Sequence[Server], dns: ClusterDns
+) -> list[tuple[str, dict[str, Any]]]:
     """(file stem, NetworkPolicy): deny everything, then allow, pod kind by pod kind, only what
     ToolHive, the clients and the registry server need in a namespace running `servers`.
 
@@ -334,7 +336,8 @@ def network_policies(profile: RegistryProfile, servers: Sequence[Server]) -> lis
     allows, and no pod of the namespace accepts it (proxies accept clients, MCP containers their
     proxies, the registry API clients that are no MCP workload, anywhere in the cluster).
     PostgreSQL is the platform team's, its labels unknown here: every pod of the namespace
-    accepts port 5432 from the registry server alone, so nothing else reaches it.
+    accepts port 5432 from the registry server alone, so nothing else reaches it. DNS goes to the
+    cluster's DNS (`dns`) only: port 53 anywhere else would be a way out to any server.
     """
     def policy(name: str, spec: dict[str, Any]) -> tuple[str, dict[str, Any]]:
         document = {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
@@ -349,7 +352,7 @@ def network_policies(profile: RegistryProfile, servers: Sequence[Server]) -> lis
     return [
         policy("default-deny", {"podSelector": everyone, "policyTypes": ["Ingress", "Egress"]}),
         policy("allow-dns", {"podSelector": everyone, "policyTypes": ["Egress"],
-                             "egress": [{"ports": [dict(port) for port in DNS_PORTS]}]}),
+                             "egress": [dns_egress(dns)]}),
         policy("mcp-proxies", {
             "podSelector": PROXY_PODS, "policyTypes": ["Ingress", "Egress"],
             "ingress": [{"from": [{"podSelector": CLIENT_PODS}], "ports": tcp(PROXY_PORT)}],

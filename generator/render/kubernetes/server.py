@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator.derived import deploy_image, endpoint_class
-from generator.models import CatalogMeta, EnvVar, Header, Server, Tool
+from generator.models import CatalogMeta, ClusterDns, EnvVar, Header, Server, Tool
 from generator.render.kubernetes.manifests import MANAGED_BY, resource_name
 
 TOOLHIVE_API_GROUP = "toolhive.stacklok.dev"
@@ -49,7 +49,6 @@ TOOLHIVE_LABEL = "toolhive"
 MCPSERVER_PROXY_APP = "mcpserver"
 REMOTE_PROXY_APP = "mcpremoteproxy"
 PERMISSIONS_KEY = "permissions.json"
-DNS_PORTS = ({"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53})
 # The annotation the registry server's `kubernetes:` source selects workloads by.
 REGISTRY_EXPORT = f"{TOOLHIVE_API_GROUP}/registry-export"
 
@@ -328,9 +327,23 @@ def egress_ports(server: Server) -> list[int] | None:
     return sorted(set(outbound.allow_port))
 
 
-def egress_policy(server: Server, names: ServerNames, namespace: str | None) -> dict[str, Any]:
-    """A NetworkPolicy letting the server's pods reach only DNS and their declared ports."""
-    egress: list[dict[str, Any]] = [{"ports": [dict(port) for port in DNS_PORTS]}]
+def dns_egress(dns: ClusterDns) -> dict[str, Any]:
+    """The egress rule reaching the cluster's DNS and nothing else: its pods, its address blocks,
+    on its ports (UDP and TCP each). Port 53 to any address would let a compromised MCP container
+    talk to a server of its choosing, whatever else its policies refuse."""
+    peers: list[dict[str, Any]] = []
+    if dns.pods is not None:
+        peers.append({"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": dns.pods.namespace}},
+                      "podSelector": {"matchLabels": dict(sorted(dns.pods.labels.items()))}})
+    peers += [{"ipBlock": {"cidr": cidr}} for cidr in dict.fromkeys(dns.cidrs)]
+    assert peers, "ClusterDns names a peer: a rule without one would reach every address"
+    ports = [{"protocol": protocol, "port": port} for port in sorted(set(dns.ports)) for protocol in ("UDP", "TCP")]
+    return {"to": peers, "ports": ports}
+
+
+def egress_policy(server: Server, names: ServerNames, namespace: str | None, dns: ClusterDns) -> dict[str, Any]:
+    """A NetworkPolicy letting the server's pods reach only the cluster's DNS and their declared ports."""
+    egress: list[dict[str, Any]] = [dns_egress(dns)]
     ports = egress_ports(server)
     if ports is None:
         egress.append({})
