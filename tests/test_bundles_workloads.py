@@ -193,7 +193,7 @@ def test_every_label_the_network_policies_select_by_is_pinned_or_refused(files: 
         if path.startswith("bundles/") and path.endswith(".yaml") and b"kind: NetworkPolicy" in content:
             for document in yaml.safe_load_all(content):
                 if document and document.get("kind") == "NetworkPolicy":
-                    keys |= _selector_keys(document["spec"])
+                    keys |= _selector_keys(document["spec"], document["metadata"].get("namespace"))
     assert {"toolhive", "toolhive-name", "app.kubernetes.io/name", "mcp-catalog/component"} <= keys
     assert keys == set(k8s_workloads.selected_label_keys())
     policy = workload_policy(files, "current")
@@ -203,19 +203,24 @@ def test_every_label_the_network_policies_select_by_is_pinned_or_refused(files: 
         assert review(policy, attack, "fetch-proxy-runner"), key
 
 
-def _selector_keys(node: Any) -> set[str]:
-    """Every label key of every podSelector in a NetworkPolicy spec."""
+def _selector_keys(node: Any, namespace: str | None) -> set[str]:
+    """Every label key of every podSelector in a NetworkPolicy spec that can select a pod of the
+    policy's own namespace (a peer whose namespaceSelector names another namespace, the cluster's
+    DNS in kube-system, cannot: a pod labelled like it in the profile's namespace gains nothing)."""
     found: set[str] = set()
     if isinstance(node, dict):
+        names = (node.get("namespaceSelector") or {}).get("matchLabels", {})
+        if names.get("kubernetes.io/metadata.name", namespace) != namespace:
+            return found
         for key, value in node.items():
             if key == "podSelector":
                 found |= set(value.get("matchLabels") or {})
                 found |= {expression["key"] for expression in value.get("matchExpressions") or []}
             else:
-                found |= _selector_keys(value)
+                found |= _selector_keys(value, namespace)
     elif isinstance(node, list):
         for item in node:
-            found |= _selector_keys(item)
+            found |= _selector_keys(item, namespace)
     return found
 
 
