@@ -31,7 +31,8 @@ _RECORD = tarfile.RECORDSIZE
 class ArchivePiece:
     """Consecutive tar entries, gzip-compressed on their own, and their uncompressed length."""
 
-    compressed: bytes
+    compressed: bytes | tuple[bytes, ...]
+    """One gzip member, or several in order (a chunked piece's: never joined, see `joined_pieces`)."""
     length: int
 
 
@@ -54,7 +55,7 @@ class Compressor(Protocol):
 
     def feed(self, data: bytes | memoryview) -> None: ...
 
-    def finish(self) -> bytes: ...
+    def finish(self) -> bytes | tuple[bytes, ...]: ...
 
 
 class OneMember:
@@ -189,10 +190,11 @@ class ChunkedMembers:
             start = search_from = end
         del self._pending[:start]
 
-    def finish(self) -> bytes:
+    def finish(self) -> tuple[bytes, ...]:
+        """The members in order: joined, they would be held twice (50 MB at 10,000 servers)."""
         if self._pending:
             self._members.append(self._compress_chunk(bytes(self._pending)))
-        return b"".join(self._members)
+        return tuple(self._members)
 
 
 def path_order(name: str) -> list[str]:
@@ -214,7 +216,7 @@ def joined_pieces(pieces: Iterable[ArchivePiece]) -> Iterator[bytes]:
     """What `join_pieces` joins, one piece at a time (to write a tarball without holding it)."""
     length = 2 * _BLOCK
     for piece in pieces:
-        yield piece.compressed
+        yield from (piece.compressed,) if isinstance(piece.compressed, bytes) else piece.compressed
         length += piece.length
     yield compress(bytes(2 * _BLOCK + (-length % _RECORD)))
 

@@ -150,6 +150,7 @@ def tarball_piece(
         else:
             files = _overlay_folder_files(context, server, profile, variant, base)
     piece = _server_piece(context, files)
+    assert isinstance(piece.compressed, bytes)  # one gzip member (`archive_piece`'s default)
     return b"%d\n" % piece.length + piece.compressed
 
 
