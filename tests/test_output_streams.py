@@ -82,3 +82,10 @@ def test_a_stream_the_output_already_holds_is_linked_and_its_written_copy_droppe
     assert again.staged == set()  # not written: the live folder held these bytes
     assert (out / "registry.json").stat().st_ino == first.st_ino
     assert sorted(p.name for p in out.iterdir()) == ["registry.json"]  # the streamed copy did not stay
+
+
+def test_a_query_index_refuses_a_response_whose_size_was_misreported():
+    liar = Lazy(lambda: _member(1), lambda: len(_member(1)) - 1)
+    index = query_index([ListEntry("com.example/a", "1.0.0", dt.date(2026, 1, 1), liar)])
+    with pytest.raises(ValueError, match="not the .* measured for the index"):
+        bytes(index)

@@ -448,6 +448,14 @@ def test_an_unsigned_package_leaves_no_signature_beside_bytes_it_does_not_sign(r
     assert f"removed {out / 'SHA256SUMS.minisig'}: it signed the bytes this package replaced" in result.output
     assert sorted(path.name for path in out.iterdir()) == sorted(["SHA256SUMS", tarball.name])
 
+    result = runner.invoke(main, [*command, "--replace", "--key", str(keys / "release.key")])
+    assert result.exit_code == 0, result.output
+    tarball.unlink()  # by hand: its signature stays behind
+    result = runner.invoke(main, command)
+    assert result.exit_code == 0, result.output
+    assert f"removed {tarball}.minisig" in result.output
+    assert not Path(f"{tarball}.minisig").exists()
+
 
 # --- the stock-tools runbook of the install pages ------------------------------------------
 

@@ -172,9 +172,10 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
     for path, data in ((checksums, sums), (tarball, packed)):
         target = path.with_name(path.name + SIGNATURE_SUFFIX)
         signature = _signature(data, secret, info, path.name)
-        if signature is None and target.is_file() and path.is_file() and path.read_bytes() != data:
+        if signature is None and target.is_file() and (not path.is_file() or path.read_bytes() != data):
             # Unsigned, new bytes replace ones that were signed (an earlier release's SHA256SUMS,
-            # or with --replace its tarball): their signature must not stay beside bytes it does not sign.
+            # or with --replace its tarball) or come beside a signature whose file is gone: a
+            # signature must not stay beside bytes it does not sign.
             target.unlink()
             stale.append(target)
         path.write_bytes(data)

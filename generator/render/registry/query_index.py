@@ -91,24 +91,28 @@ class QueryIndex:
     entries: Sequence[ListEntry]
 
     def chunks(self) -> Iterator[bytes]:
-        lines, offset = [], 0
+        lines, sizes, offset = [], [], 0
         for entry in self.entries:
             stamp = calendar.timegm(entry.updated.timetuple())
-            size = entry.size()
+            sizes.append(size := entry.size())
             lines.append(b"%s\t%s\t%d\t%d\t%d\n" % (entry.name.encode(), entry.version.encode(), stamp, offset, size))
             offset += size + 1
         body = hashlib.sha256()
-        for piece in itertools.chain(lines, self._responses()):
+        for piece in itertools.chain(lines, self._responses(sizes)):
             body.update(piece)
         yield _header(len(self.entries), body)
         yield from lines
-        yield from self._responses()
+        yield from self._responses(sizes)
 
-    def _responses(self) -> Iterator[bytes]:
-        for number, entry in enumerate(self.entries):
+    def _responses(self, sizes: Sequence[int]) -> Iterator[bytes]:
+        """The responses, each checked against the size its line gives (the offsets depend on it)."""
+        for number, (entry, size) in enumerate(zip(self.entries, sizes)):
             if number:
                 yield b","
-            yield entry.encoded()
+            response = entry.encoded()
+            if len(response) != size:
+                raise ValueError(f"{entry.name}: its response has {len(response)} bytes, not the {size} measured for the index")
+            yield response
 
     def __bytes__(self) -> bytes:
         return b"".join(self.chunks())
