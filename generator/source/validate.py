@@ -25,7 +25,7 @@ from generator.incremental.memory import cyclic_gc_paused
 from generator.models import Catalog, CatalogMeta
 from generator.render.kubernetes.legacy import database_secret_name
 from generator.render.kubernetes.profile import pgpass_secret_name
-from generator.render.kubernetes.server import ServerNames, secret_entries
+from generator.render.kubernetes.server import MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, secret_entries
 from generator.source.hostile import escaped, look_alikes
 from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source
 
@@ -102,6 +102,7 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
             yield from _profile_env_values(source, meta)
     yield from _tags_used_once(tree)
     yield from _look_alike_servers(tree)
+    yield from _service_names_apart(tree)
 
 
 def _catalog_rules(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
@@ -306,6 +307,41 @@ def _look_alike_servers(tree: SourceTree) -> Iterator[Diagnostic]:
             source, other = tree.servers[index], tree.servers[first]
             yield _at(source, (key,), f"'{escaped(entries[index][1])}' looks like the {key} '{escaped(entries[first][1])}' "
                       f"of {other.path} but is other characters: readers cannot tell them apart; rename one", "warning")
+
+
+def _service_names(source: ServerSource) -> dict[str, str]:
+    """The Services ToolHive makes for a server, each with who makes it: for an MCPServer the
+    operator's `mcp-<name>-proxy` (CreateProxyServiceName in cmd/thv-operator/pkg/controllerutil/
+    resources.go) and the proxy runner's `mcp-<name>` and `mcp-<name>-headless` (client.go; stdio
+    servers are counted too, so a change of transport cannot make a collision); for an MCPRemoteProxy
+    the operator's `mcp-<name>-remote-proxy` (createProxyServiceName in mcpremoteproxy_controller.go)."""
+    name = source.server.name
+    if source.server.remote is not None:
+        return {f"mcp-{name}-remote-proxy": "remote proxy Service"}
+    return {f"mcp-{name}-proxy": "proxy Service", f"mcp-{name}": "Service", f"mcp-{name}-headless": "headless Service"}
+
+
+def _service_names_apart(tree: SourceTree) -> Iterator[Diagnostic]:
+    """No two servers may be given the same Service name, or one's proxy runner takes over the
+    other's Service (`foo-headless`'s `mcp-foo-headless` is `foo`'s headless one); and no server may be
+    named like the `app` label ToolHive gives every proxy pod, or its Service selects them all.
+
+    Every server of the catalog is checked against every other, not a profile's servers alone: the
+    generic bundles may put any of them in one namespace, and a profile's selection changes with tiers."""
+    made: dict[str, tuple[str, str]] = {}
+    for source in sorted(tree.servers, key=lambda s: (len(s.server.name), s.server.name)):
+        name = source.server.name
+        if name in (MCPSERVER_PROXY_APP, REMOTE_PROXY_APP):
+            yield _at(source, ("name",), f"'{name}' is the `app` label ToolHive gives every "
+                      f"{'MCPServer' if name == MCPSERVER_PROXY_APP else 'MCPRemoteProxy'} proxy pod: the server's "
+                      "Service would select every one of them; rename the server")
+        services = _service_names(source)
+        taken = [(service, made[service]) for service in services if service in made]
+        for service, (other, kind) in taken[:1]:
+            yield _at(source, ("name",), f"its {services[service]} {service} is also server {other}'s {kind}: "
+                      "one proxy would take over the other's Service; rename the server")
+        for service, kind in services.items():
+            made.setdefault(service, (name, kind))
 
 
 def _repeated_indexes(values: list[str]) -> Iterator[int]:
