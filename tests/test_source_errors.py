@@ -459,3 +459,22 @@ def test_a_cluster_dns_block_of_public_addresses_is_warned_about(write_tree, run
     ]
     code, out = validate(runner, source, "--strict")
     assert code == 1 and out.strip().splitlines()[-1].startswith("validation failed: 2 error(s)")
+
+
+@pytest.mark.parametrize(("catalog", "where", "namespace", "profile"), [
+    (with_cluster_dns("pods:\n      namespace: mcp-sandbox"), "9: toolhive.cluster_dns.pods.namespace", "mcp-sandbox", "sandbox"),
+    (CATALOG_YAML.replace("namespace: mcp-prod", "namespace: kube-system"), "13: registries[0].namespace", "kube-system", "production"),
+])
+def test_the_dns_pods_may_not_be_in_a_profile_namespace(write_tree, runner, catalog, where, namespace, profile):
+    """DNS pods looked for in a profile's namespace: its proxy runners could label MCP pods like them
+    and receive every pod's DNS, and real DNS pods there would be cut off by its default-deny ingress.
+    Refused on the DNS namespace line, or on the profile's when the default (kube-system) is meant."""
+    source = write_tree(catalog=catalog)
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.strip().splitlines() == [
+        f"{source}/catalog.yaml:{where}: '{namespace}' is registry profile {profile}'s namespace: its MCP pods could be "
+        "labelled like the DNS pods and receive every pod's DNS, and DNS pods there would be cut off by the profile's "
+        "default-deny ingress; name the namespace the cluster's DNS runs in",
+        "validation failed: 1 error(s), 0 warning(s)",
+    ]

@@ -94,6 +94,8 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
         yield from _pull_secrets_named_apart(tree, meta)
     if meta is not None and tree.meta_yaml is not None and "toolhive" not in faulty:
         yield from _dns_beyond_the_cluster(tree, meta)
+    if meta is not None and tree.meta_yaml is not None and not {"toolhive", "registries"} & faulty:
+        yield from _dns_outside_the_profiles(tree, meta)
     yield from _replacements(tree)
     for source in tree.servers:
         yield from _server_rules(source)
@@ -185,6 +187,28 @@ def _dns_beyond_the_cluster(tree: SourceTree, meta: CatalogMeta) -> Iterator[Dia
             yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where),
                              f"{cidr} holds addresses outside the private, shared and link-local ranges: every pod "
                              "may send DNS to them; name the resolver's own addresses", "warning")
+
+
+def _dns_outside_the_profiles(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
+    """The DNS pods may not be looked for in a registry profile's namespace: a proxy runner there
+    could label its MCP pods like them and every pod's DNS egress would reach those, while real DNS
+    pods there would be cut off by the profile's default-deny ingress."""
+    lines = tree.meta_yaml
+    assert lines is not None
+    pods = meta.toolhive.cluster_dns.pods
+    if pods is None:
+        return
+    for index, profile in enumerate(meta.registries):
+        if profile.namespace != pods.namespace:
+            continue
+        # The default namespace (not written) is reported on the profile's namespace line.
+        where: tuple[str | int, ...] = ("toolhive", "cluster_dns", "pods", "namespace")
+        if where not in lines.lines:
+            where = ("registries", index, "namespace")
+        yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where),
+                         f"'{pods.namespace}' is registry profile {profile.name}'s namespace: its MCP pods could be labelled "
+                         "like the DNS pods and receive every pod's DNS, and DNS pods there would be cut off by the "
+                         "profile's default-deny ingress; name the namespace the cluster's DNS runs in")
 
 
 def _server_rules(source: ServerSource) -> Iterator[Diagnostic]:
