@@ -175,18 +175,29 @@ _CLUSTER_SPACE = tuple(ipaddress.ip_network(block) for block in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10"))
 
 
+# The widest block the DNS may be named by without a warning: an IPv4 /24, an IPv6 /120.
+_WIDEST_DNS_BLOCK = 256
+
+
 def _dns_beyond_the_cluster(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
     """A `toolhive.cluster_dns` block holding public addresses lets every pod send DNS there: to a
-    server of anyone's choosing when the block is wide, what the DNS rule exists to refuse."""
+    server of anyone's choosing when the block is wide, what the DNS rule exists to refuse. A private
+    block wider than 256 addresses is warned about too: ipBlock also matches pod IPs in the common
+    network plugins, so every pod could reach any pod or host of the block on the DNS ports."""
     lines = tree.meta_yaml
     assert lines is not None
     for index, cidr in enumerate(meta.toolhive.cluster_dns.cidrs):
         block = ipaddress.ip_network(cidr)
+        where = ("toolhive", "cluster_dns", "cidrs", index)
         if not any(block.version == space.version and block.subnet_of(space) for space in _CLUSTER_SPACE):  # type: ignore[arg-type]
-            where = ("toolhive", "cluster_dns", "cidrs", index)
             yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where),
                              f"{cidr} holds addresses outside the private, shared and link-local ranges: every pod "
                              "may send DNS to them; name the resolver's own addresses", "warning")
+        elif block.num_addresses > _WIDEST_DNS_BLOCK:
+            yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where),
+                             f"{cidr} holds {block.num_addresses} addresses: ipBlock also matches pod IPs in common "
+                             "network plugins, so every pod could reach any pod or host of the block on the DNS ports; "
+                             "name the DNS Service's address or NodeLocal DNSCache's /32 (e.g. 169.254.20.10)", "warning")
 
 
 def _dns_outside_the_profiles(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
