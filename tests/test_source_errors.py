@@ -449,13 +449,50 @@ def test_a_cluster_dns_block_of_public_addresses_is_warned_about(write_tree, run
     """A block beyond the private, shared and link-local ranges (0.0.0.0/0 at worst) reopens DNS to
     servers outside the cluster: a warning, an error under --strict; the cluster's own ranges pass."""
     source = write_tree(catalog=with_cluster_dns("cidrs: [169.254.20.10, 10.96.0.10, 'fd00::a', 0.0.0.0/0, '2001:db8::/32']"))
-    code, out = validate(runner, source, "--verbose")
-    assert code == 0, out
-    warned = [line for line in out.splitlines() if "cluster_dns" in line]
-    assert warned == [
+    assert_dns_warnings(runner, source, [
         f"{source}/catalog.yaml:8: toolhive.cluster_dns.cidrs[{index}]: warning: {block} holds addresses outside the private, "
         "shared and link-local ranges: every pod may send DNS to them; name the resolver's own addresses"
         for index, block in ((3, "0.0.0.0/0"), (4, "2001:db8::/32"))
-    ]
+    ])
+
+
+def assert_dns_warnings(runner, source: Path, expected: list[str]) -> None:
+    """`validate --verbose` passes with exactly `expected` as its cluster_dns lines; `--strict` fails with them as errors."""
+    code, out = validate(runner, source, "--verbose")
+    assert code == 0, out
+    assert [line for line in out.splitlines() if "cluster_dns" in line] == expected
     code, out = validate(runner, source, "--strict")
-    assert code == 1 and out.strip().splitlines()[-1].startswith("validation failed: 2 error(s)")
+    assert code == 1 and out.strip().splitlines()[-1].startswith(f"validation failed: {len(expected)} error(s)")
+
+
+@pytest.mark.parametrize(("catalog", "where", "namespace", "profile"), [
+    (with_cluster_dns("pods:\n      namespace: mcp-sandbox"), "9: toolhive.cluster_dns.pods.namespace", "mcp-sandbox", "sandbox"),
+    (CATALOG_YAML.replace("namespace: mcp-prod", "namespace: kube-system"), "13: registries[0].namespace", "kube-system", "production"),
+])
+def test_the_dns_pods_may_not_be_in_a_profile_namespace(write_tree, runner, catalog, where, namespace, profile):
+    """DNS pods looked for in a profile's namespace: its proxy runners could label MCP pods like them
+    and receive every pod's DNS, and real DNS pods there would be cut off by its default-deny ingress.
+    Refused on the DNS namespace line, or on the profile's when the default (kube-system) is meant."""
+    source = write_tree(catalog=catalog)
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.strip().splitlines() == [
+        f"{source}/catalog.yaml:{where}: '{namespace}' is registry profile {profile}'s namespace: its MCP pods could be "
+        "labelled like the DNS pods and receive every pod's DNS, and DNS pods there would be cut off by the profile's "
+        "default-deny ingress; name the namespace the cluster's DNS runs in",
+        "validation failed: 1 error(s), 0 warning(s)",
+    ]
+
+
+def test_a_wide_private_cluster_dns_block_is_warned_about(write_tree, runner):
+    """A private block of more than 256 addresses (IPv4 shorter than /24, IPv6 shorter than /120):
+    ipBlock matches pod IPs in common network plugins, so every pod could reach any pod or host of
+    it on the DNS ports. A warning, an error under --strict; /24, /120 and single addresses pass."""
+    source = write_tree(catalog=with_cluster_dns(
+        "cidrs: [169.254.20.10, 10.96.0.0/24, 'fd00::/120', 10.0.0.0/8, 10.96.0.0/23, 'fd00::/119']"))
+    assert_dns_warnings(runner, source, [
+        f"{source}/catalog.yaml:8: toolhive.cluster_dns.cidrs[{index}]: warning: {block} holds {count} addresses: ipBlock "
+        "also matches pod IPs in common network plugins, so every pod could reach any pod or host of the block on the "
+        "DNS ports; name the DNS Service's address or NodeLocal DNSCache's /32 (e.g. 169.254.20.10)"
+        for index, block, count in ((3, "10.0.0.0/8", 16777216), (4, "10.96.0.0/23", 512), (5, "fd00::/119", 512))
+    ])

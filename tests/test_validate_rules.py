@@ -355,3 +355,42 @@ def test_an_error_in_catalog_yaml_hides_no_other_problem(write_tree, runner):
         f"{source}/servers/fetch.yaml:5: category: unknown category 'webs'; declared in catalog.yaml: web",
         "validation failed: 3 error(s), 0 warning(s)",
     ], lines
+
+
+def test_servers_whose_service_names_collide_or_select_every_proxy_are_refused(write_tree, runner):
+    """ToolHive names a server's Services after it (`mcp-<name>`, `mcp-<name>-headless`, `mcp-<name>-proxy`,
+    `mcp-<name>-remote-proxy` for a remote): a server named after another plus a suffix would take over
+    its Service; one named `mcpserver` or `mcpremoteproxy` would select every proxy pod. Each is refused
+    on the later server's name line, naming the first, across the whole catalog."""
+    def renamed(text: str, old: str, new: str) -> str:
+        return text.replace(f"name: {old}\n", f"name: {new}\n", 1)
+
+    servers = {"fetch.yaml": FETCH_YAML, "docs-remote.yaml": REMOTE_YAML}
+    for name in ("fetch-headless", "fetch-proxy", "docs-remote-remote", "mcpserver"):
+        servers[f"{name}.yaml"] = renamed(FETCH_YAML, "fetch", name)
+    servers["mcpremoteproxy.yaml"] = renamed(REMOTE_YAML, "docs-remote", "mcpremoteproxy")
+    servers.update({name.replace(".yaml", ".md"): "x" for name in list(servers)})
+    source = write_tree(servers)
+    code, lines = run(runner, source)
+    assert code == 1
+    assert lines == [
+        f"{source}/servers/docs-remote-remote.yaml:1: name: its proxy Service mcp-docs-remote-remote-proxy is also server "
+        "docs-remote's remote proxy Service: one proxy would take over the other's Service; rename the server",
+        f"{source}/servers/fetch-headless.yaml:1: name: its Service mcp-fetch-headless is also server fetch's headless "
+        "Service: one proxy would take over the other's Service; rename the server",
+        f"{source}/servers/fetch-proxy.yaml:1: name: its Service mcp-fetch-proxy is also server fetch's proxy Service: "
+        "one proxy would take over the other's Service; rename the server",
+        f"{source}/servers/mcpremoteproxy.yaml:1: name: 'mcpremoteproxy' is the `app` label ToolHive gives every "
+        "MCPRemoteProxy proxy pod: the server's Service would select every one of them; rename the server",
+        f"{source}/servers/mcpserver.yaml:1: name: 'mcpserver' is the `app` label ToolHive gives every MCPServer proxy "
+        "pod: the server's Service would select every one of them; rename the server",
+        "validation failed: 5 error(s), 0 warning(s)",
+    ]
+
+
+def test_servers_named_alike_but_for_a_service_suffix_pass(write_tree, runner):
+    """`fetch` beside `fetch-tools` or `headless`: no Service name is shared."""
+    servers = {"fetch.yaml": FETCH_YAML, "fetch.md": "x"}
+    for name in ("fetch-tools", "headless", "proxy"):
+        servers.update({f"{name}.yaml": FETCH_YAML.replace("name: fetch\n", f"name: {name}\n", 1), f"{name}.md": "x"})
+    assert run(runner, write_tree(servers))[0] == 0

@@ -25,7 +25,7 @@ from generator.incremental.memory import cyclic_gc_paused
 from generator.models import Catalog, CatalogMeta
 from generator.render.kubernetes.legacy import database_secret_name
 from generator.render.kubernetes.profile import pgpass_secret_name
-from generator.render.kubernetes.server import ServerNames, secret_entries
+from generator.render.kubernetes.server import MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, secret_entries
 from generator.source.hostile import escaped, look_alikes
 from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source
 
@@ -94,6 +94,8 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
         yield from _pull_secrets_named_apart(tree, meta)
     if meta is not None and tree.meta_yaml is not None and "toolhive" not in faulty:
         yield from _dns_beyond_the_cluster(tree, meta)
+    if meta is not None and tree.meta_yaml is not None and not {"toolhive", "registries"} & faulty:
+        yield from _dns_outside_the_profiles(tree, meta)
     yield from _replacements(tree)
     for source in tree.servers:
         yield from _server_rules(source)
@@ -102,6 +104,7 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
             yield from _profile_env_values(source, meta)
     yield from _tags_used_once(tree)
     yield from _look_alike_servers(tree)
+    yield from _service_names_apart(tree)
 
 
 def _catalog_rules(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
@@ -172,18 +175,51 @@ _CLUSTER_SPACE = tuple(ipaddress.ip_network(block) for block in (
     "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "169.254.0.0/16", "fc00::/7", "fe80::/10"))
 
 
+# The widest block the DNS may be named by without a warning: an IPv4 /24, an IPv6 /120.
+_WIDEST_DNS_BLOCK = 256
+
+
 def _dns_beyond_the_cluster(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
     """A `toolhive.cluster_dns` block holding public addresses lets every pod send DNS there: to a
-    server of anyone's choosing when the block is wide, what the DNS rule exists to refuse."""
+    server of anyone's choosing when the block is wide, what the DNS rule exists to refuse. A private
+    block wider than 256 addresses is warned about too: ipBlock also matches pod IPs in the common
+    network plugins, so every pod could reach any pod or host of the block on the DNS ports."""
     lines = tree.meta_yaml
     assert lines is not None
     for index, cidr in enumerate(meta.toolhive.cluster_dns.cidrs):
         block = ipaddress.ip_network(cidr)
+        where = ("toolhive", "cluster_dns", "cidrs", index)
         if not any(block.version == space.version and block.subnet_of(space) for space in _CLUSTER_SPACE):  # type: ignore[arg-type]
-            where = ("toolhive", "cluster_dns", "cidrs", index)
             yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where),
                              f"{cidr} holds addresses outside the private, shared and link-local ranges: every pod "
                              "may send DNS to them; name the resolver's own addresses", "warning")
+        elif block.num_addresses > _WIDEST_DNS_BLOCK:
+            yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where),
+                             f"{cidr} holds {block.num_addresses} addresses: ipBlock also matches pod IPs in common "
+                             "network plugins, so every pod could reach any pod or host of the block on the DNS ports; "
+                             "name the DNS Service's address or NodeLocal DNSCache's /32 (e.g. 169.254.20.10)", "warning")
+
+
+def _dns_outside_the_profiles(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
+    """The DNS pods may not be looked for in a registry profile's namespace: a proxy runner there
+    could label its MCP pods like them and every pod's DNS egress would reach those, while real DNS
+    pods there would be cut off by the profile's default-deny ingress."""
+    lines = tree.meta_yaml
+    assert lines is not None
+    pods = meta.toolhive.cluster_dns.pods
+    if pods is None:
+        return
+    for index, profile in enumerate(meta.registries):
+        if profile.namespace != pods.namespace:
+            continue
+        # The default namespace (not written) is reported on the profile's namespace line.
+        where: tuple[str | int, ...] = ("toolhive", "cluster_dns", "pods", "namespace")
+        if where not in lines.lines:
+            where = ("registries", index, "namespace")
+        yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where),
+                         f"'{pods.namespace}' is registry profile {profile.name}'s namespace: its MCP pods could be labelled "
+                         "like the DNS pods and receive every pod's DNS, and DNS pods there would be cut off by the "
+                         "profile's default-deny ingress; name the namespace the cluster's DNS runs in")
 
 
 def _server_rules(source: ServerSource) -> Iterator[Diagnostic]:
@@ -306,6 +342,41 @@ def _look_alike_servers(tree: SourceTree) -> Iterator[Diagnostic]:
             source, other = tree.servers[index], tree.servers[first]
             yield _at(source, (key,), f"'{escaped(entries[index][1])}' looks like the {key} '{escaped(entries[first][1])}' "
                       f"of {other.path} but is other characters: readers cannot tell them apart; rename one", "warning")
+
+
+def _service_names(source: ServerSource) -> dict[str, str]:
+    """The Services ToolHive makes for a server, each with who makes it: for an MCPServer the
+    operator's `mcp-<name>-proxy` (CreateProxyServiceName in cmd/thv-operator/pkg/controllerutil/
+    resources.go) and the proxy runner's `mcp-<name>` and `mcp-<name>-headless` (client.go; stdio
+    servers are counted too, so a change of transport cannot make a collision); for an MCPRemoteProxy
+    the operator's `mcp-<name>-remote-proxy` (createProxyServiceName in mcpremoteproxy_controller.go)."""
+    name = source.server.name
+    if source.server.remote is not None:
+        return {f"mcp-{name}-remote-proxy": "remote proxy Service"}
+    return {f"mcp-{name}-proxy": "proxy Service", f"mcp-{name}": "Service", f"mcp-{name}-headless": "headless Service"}
+
+
+def _service_names_apart(tree: SourceTree) -> Iterator[Diagnostic]:
+    """No two servers may be given the same Service name, or one's proxy runner takes over the
+    other's Service (`foo-headless`'s `mcp-foo-headless` is `foo`'s headless one); and no server may be
+    named like the `app` label ToolHive gives every proxy pod, or its Service selects them all.
+
+    Every server of the catalog is checked against every other, not a profile's servers alone: the
+    generic bundles may put any of them in one namespace, and a profile's selection changes with tiers."""
+    made: dict[str, tuple[str, str]] = {}
+    for source in sorted(tree.servers, key=lambda s: (len(s.server.name), s.server.name)):
+        name = source.server.name
+        if name in (MCPSERVER_PROXY_APP, REMOTE_PROXY_APP):
+            yield _at(source, ("name",), f"'{name}' is the `app` label ToolHive gives every "
+                      f"{'MCPServer' if name == MCPSERVER_PROXY_APP else 'MCPRemoteProxy'} proxy pod: the server's "
+                      "Service would select every one of them; rename the server")
+        services = _service_names(source)
+        taken = [(service, made[service]) for service in services if service in made]
+        for service, (other, kind) in taken[:1]:
+            yield _at(source, ("name",), f"its {services[service]} {service} is also server {other}'s {kind}: "
+                      "one proxy would take over the other's Service; rename the server")
+        for service, kind in services.items():
+            made.setdefault(service, (name, kind))
 
 
 def _repeated_indexes(values: list[str]) -> Iterator[int]:
