@@ -101,7 +101,9 @@ def review(policy: dict[str, Any], statefulset: dict[str, Any], account: str, op
         "operation": operation, "namespace": NAMESPACE, "userInfo": {"username": username},
         "resource": {"group": "apps", "version": "v1", "resource": "statefulsets"},
     }
-    return run_policy(policy["spec"], request, statefulset)
+    if operation == "DELETE":  # no object: the StatefulSet as it was
+        return run_policy(policy["spec"], request, None, statefulset)
+    return run_policy(policy["spec"], request, statefulset, statefulset if operation == "UPDATE" else None)
 
 
 def refused(policy: dict[str, Any], statefulset: dict[str, Any], account: str, *fragments: str) -> list[str]:
@@ -123,7 +125,7 @@ SERVERS = ["github", "grafana", "fetch", "sqlite"]
 def test_the_statefulset_toolhive_applies_is_admitted(files: dict[str, bytes], variant: str, name: str) -> None:
     policy = workload_policy(files, variant)
     statefulset = toolhive_statefulset(mcp_server(files, variant, name))
-    for operation in ("CREATE", "UPDATE"):
+    for operation in ("CREATE", "UPDATE", "DELETE"):
         assert review(policy, statefulset, f"{name}-proxy-runner", operation) == [], operation
 
 
@@ -231,13 +233,124 @@ def test_a_statefulset_under_another_name_is_refused(files: dict[str, bytes], va
     policy = workload_policy(files, variant)
     github = toolhive_statefulset(mcp_server(files, variant, "github"))
     refused(policy, github, "fetch-proxy-runner",
-            f"{RUNNER}fetch-proxy-runner may not create or change StatefulSet github: in namespace {NAMESPACE} a "
-            "service account creates a StatefulSet only as the ToolHive proxy runner of the MCPServer of the same name "
+            f"{RUNNER}fetch-proxy-runner may not create, change or delete StatefulSet github: in namespace {NAMESPACE} a "
+            "service account creates, changes or deletes a StatefulSet only as the ToolHive proxy runner of the MCPServer of the same name "
             "(service account github-proxy-runner)")
     for other in ("registry", "fetch-2", "postgres"):
         attack = toolhive_statefulset(mcp_server(files, variant, "fetch"))
         attack["metadata"]["name"] = other
-        refused(policy, attack, "fetch-proxy-runner", f"may not create or change StatefulSet {other}")
+        refused(policy, attack, "fetch-proxy-runner", f"may not create, change or delete StatefulSet {other}")
+
+
+def platform_postgres_statefulset() -> dict[str, Any]:
+    """The registry's PostgreSQL, run by the platform team in the namespace (its claim `data-postgres-0`)."""
+    labels = {"app": "postgres"}
+    return {
+        "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "postgres", "namespace": NAMESPACE, "labels": labels},
+        "spec": {"selector": {"matchLabels": labels}, "serviceName": "postgres", "replicas": 1,
+                 "template": {"metadata": {"labels": labels}, "spec": {"containers": [
+                     {"name": "postgres", "image": "postgres:17", "volumeMounts": [{"name": "data", "mountPath": "/var/lib/postgresql"}]}]}},
+                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": {
+                     "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}}}}]},
+    }
+
+
+def test_the_policy_matches_create_update_and_delete(files: dict[str, bytes]) -> None:
+    for variant in VARIANTS:
+        rules = workload_policy(files, variant)["spec"]["matchConstraints"]["resourceRules"]
+        assert rules == [{"apiGroups": ["apps"], "apiVersions": ["*"], "operations": ["CREATE", "UPDATE", "DELETE"],
+                          "resources": ["statefulsets"]}]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_deleting_another_servers_statefulset_is_refused(files: dict[str, bytes], variant: str) -> None:
+    """fetch's proxy runner may delete every StatefulSet of the namespace (its Role): deleting github's
+    (whose Services the garbage collector then deletes) or the registry's PostgreSQL is refused; its own
+    is admitted, whatever its template held (a DELETE is not checked for the template's shape)."""
+    policy = workload_policy(files, variant)
+    github = toolhive_statefulset(mcp_server(files, variant, "github"))
+    assert review(policy, github, "fetch-proxy-runner", "DELETE") == [
+        f"{RUNNER}fetch-proxy-runner may not create, change or delete StatefulSet github: in namespace {NAMESPACE} a "
+        "service account creates, changes or deletes a StatefulSet only as the ToolHive proxy runner of the MCPServer "
+        "of the same name (service account github-proxy-runner); no other service account of the namespace runs workloads"]
+    postgres = platform_postgres_statefulset()
+    for account in ("fetch-proxy-runner", "github-proxy-runner", "postgres-sa", "default"):
+        messages = review(policy, postgres, account, "DELETE")
+        assert len(messages) == 1 and "may not create, change or delete StatefulSet postgres" in messages[0], (account, messages)
+    assert review(policy, github, "github-proxy-runner", "DELETE") == []
+    assert review(policy, postgres, "user:platform-admin", "DELETE") == []
+    own = toolhive_statefulset(mcp_server(files, variant, "fetch"))
+    own["spec"]["template"]["metadata"]["labels"]["toolhive"] = "false"
+    own["spec"]["replicas"] = 3
+    assert review(policy, own, "fetch-proxy-runner", "DELETE") == []
+    assert review(policy, own, "fetch-proxy-runner", "UPDATE")
+
+
+def _volume_attacks() -> dict[str, Any]:
+    """Every way to a disk of the namespace or past the scheduler (attack -> how to apply it to the StatefulSet)."""
+    claim = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "10Gi"}},
+             "dataSourceRef": {"kind": "PersistentVolumeClaim", "name": "data-postgres-0"}}
+    return {
+        "persistentVolumeClaim": lambda sts: sts["spec"]["template"]["spec"]["volumes"].append(
+            {"name": "db", "persistentVolumeClaim": {"claimName": "data-postgres-0", "readOnly": True}}),
+        "ephemeral dataSourceRef": lambda sts: sts["spec"]["template"]["spec"]["volumes"].append(
+            {"name": "db", "ephemeral": {"volumeClaimTemplate": {"spec": claim}}}),
+        "hostPath": lambda sts: sts["spec"]["template"]["spec"]["volumes"].append({"name": "h", "hostPath": {"path": "/"}}),
+        "projected clusterTrustBundle": lambda sts: sts["spec"]["template"]["spec"]["volumes"].append(
+            {"name": "p", "projected": {"sources": [{"configMap": {"name": "x"}}, {"clusterTrustBundle": {"name": "x", "path": "b"}}]}}),
+        "volumeClaimTemplates": lambda sts: sts["spec"].update(
+            volumeClaimTemplates=[{"metadata": {"name": "db"}, "spec": claim}]),
+        "priorityClassName": lambda sts: sts["spec"]["template"]["spec"].update(priorityClassName="system-node-critical"),
+        "nodeName": lambda sts: sts["spec"]["template"]["spec"].update(nodeName="control-plane-1"),
+        "replicas": lambda sts: sts["spec"].update(replicas=5),
+    }
+
+
+VOLUME_MESSAGES = {
+    "persistentVolumeClaim": "StatefulSet github's pods may mount only emptyDir, configMap, downwardAPI and projected volumes (projected "
+                             "from configMap, downwardAPI and serviceAccountToken sources alone), as ToolHive's pod template does",
+    "ephemeral dataSourceRef": "StatefulSet github's pods may mount only emptyDir",
+    "hostPath": "StatefulSet github's pods may mount only emptyDir",
+    "projected clusterTrustBundle": "StatefulSet github's pods may mount only emptyDir",
+    "volumeClaimTemplates": "StatefulSet github may have no volumeClaimTemplates",
+    "priorityClassName": "StatefulSet github's pods may set no priorityClassName and no nodeName",
+    "nodeName": "StatefulSet github's pods may set no priorityClassName and no nodeName",
+    "replicas": "StatefulSet github may run at most one replica",
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("attack", list(_volume_attacks()))
+def test_claims_node_pinning_priority_and_replicas_are_refused(files: dict[str, bytes], variant: str, attack: str) -> None:
+    """The registry's database disk (`data-postgres-0`) mounted, cloned by an ephemeral volume or a
+    volumeClaimTemplate, a priority class pre-empting pods cluster-wide, a node chosen past the scheduler,
+    more replicas than ToolHive runs: each refused, by its own rule alone."""
+    policy = workload_policy(files, variant)
+    statefulset = toolhive_statefulset(mcp_server(files, variant, "github"))
+    _volume_attacks()[attack](statefulset)
+    for operation in ("CREATE", "UPDATE"):
+        messages = review(policy, statefulset, "github-proxy-runner", operation)
+        assert len(messages) == 1 and messages[0].startswith(VOLUME_MESSAGES[attack]), (operation, messages)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_allowed_volume_types_and_one_replica_are_admitted(files: dict[str, bytes], variant: str) -> None:
+    policy = workload_policy(files, variant)
+    statefulset = toolhive_statefulset(mcp_server(files, variant, "github"))
+    pod = statefulset["spec"]["template"]["spec"]
+    pod["volumes"] += [
+        {"name": "c", "configMap": {"name": "github-config"}},
+        {"name": "d", "downwardAPI": {"items": [{"path": "labels", "fieldRef": {"fieldPath": "metadata.labels"}}]}},
+        {"name": "p", "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"path": "token", "expirationSeconds": 3607}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"fieldPath": "metadata.namespace"}}]}}]}},
+    ]
+    pod["priorityClassName"] = pod["nodeName"] = ""
+    statefulset["spec"]["volumeClaimTemplates"] = []
+    for replicas in (0, 1):  # the API server defaults an unset count to 1
+        statefulset["spec"]["replicas"] = replicas
+        assert review(policy, statefulset, "github-proxy-runner") == [], replicas
 
 
 @pytest.mark.parametrize("variant", VARIANTS)
@@ -247,7 +360,7 @@ def test_service_accounts_that_are_no_proxy_runner_create_no_statefulset(files: 
     """The MCP server's own service account, the registry's, `default` or any other of the namespace."""
     policy = workload_policy(files, variant)
     statefulset = toolhive_statefulset(mcp_server(files, variant, "github"))
-    for operation in ("CREATE", "UPDATE"):
+    for operation in ("CREATE", "UPDATE", "DELETE"):
         assert review(policy, statefulset, account, operation), (account, operation)
 
 
@@ -334,7 +447,7 @@ def test_hostile_names_cannot_break_out_of_the_cel_literals() -> None:
     assert review(policy, statefulset, user) == []
     assert review(policy, statefulset, "user:system:serviceaccount:ns:x-proxy-runner") == []  # another namespace: not matched
     messages = review(policy, statefulset, f"user:system:serviceaccount:{namespace}:x-proxy-runner")
-    assert messages[0].startswith(f"system:serviceaccount:{namespace}:x-proxy-runner may not create or change StatefulSet {hostile}: ")
+    assert messages[0].startswith(f"system:serviceaccount:{namespace}:x-proxy-runner may not create, change or delete StatefulSet {hostile}: ")
     for field, value in (("imagePullSecrets", [{"name": "x"}]), ("serviceAccountName", "x-sa")):
         changed = copy.deepcopy(statefulset)
         changed["spec"]["template"]["spec"][field] = value

@@ -25,7 +25,8 @@ What ToolHive does give an identity in the namespace, as read in stacklok/toolhi
   so this policy never sees its requests (it creates the proxy runner's Deployment).
 - The proxy runner makes the MCP server's StatefulSet in DeployWorkload
   (pkg/container/kubernetes/client.go) by server-side apply, so a create and every change reach
-  admission as CREATE or UPDATE of the whole object. Its name is the container name, which for an
+  admission as CREATE or UPDATE of the whole object; it deletes it by name (RemoveWorkload), a DELETE
+  whose `object` is null (the StatefulSet as it was is `oldObject`). Its name is the container name, which for an
   operator-run server is the MCPServer's name (RunConfig.WithContainerName in pkg/runner/config.go,
   from `WithName(m.Name)` in cmd/thv-operator/controllers/mcpserver_runconfig.go). The StatefulSet
   and its pod template carry `toolhive: "true"`, `app: <name>` (also the StatefulSet's selector)
@@ -37,7 +38,10 @@ What ToolHive does give an identity in the namespace, as read in stacklok/toolhi
   the shape policy refuses one), and one `env` entry with `valueFrom.secretKeyRef` per
   `spec.secrets` entry on the `mcp` container (WithSecrets in
   cmd/thv-operator/pkg/controllerutil/podtemplatespec_builder.go): ours name `<server>-secrets`.
-  No Secret volume, no `envFrom`.
+  No Secret volume, no `envFrom`; the only volumes are the MCPServer's emptyDirs, and no
+  `volumeClaimTemplates`, `priorityClassName` or `nodeName`. `spec.replicas` is set only from the
+  MCPServer's `backendReplicas` (buildStatefulSetSpec), which the profile does not ship and the
+  MCPServer policy refuses: the API server defaults it to 1.
 
 - The same proxy runner makes the StatefulSet's Services (ensureBackendServices, applyService in
   client.go) for SSE and streamable HTTP servers: `mcp-<name>` and `mcp-<name>-headless`, selecting
@@ -46,13 +50,22 @@ What ToolHive does give an identity in the namespace, as read in stacklok/toolhi
   Service of the namespace: one the registry server connects through (`postgres`) included.
 
 So, for a request by one of the namespace's service accounts, this policy admits a StatefulSet
-only from the proxy runner of the MCPServer of the same name, its pod template labelled as
-ToolHive labels it, under the MCP server's service account, and reading no Secret but the
-server's own (into its environment) and the profile's pull secrets; and a Service only from the
+created, changed or deleted only by the proxy runner of the MCPServer of the same name (a
+deletion, by `oldObject`: so one proxy runner deletes no other server's StatefulSet, whose Services
+the garbage collector would delete, nor a PostgreSQL one), and a created or changed one only with
+its pod template labelled as ToolHive labels it, under the MCP server's service account, reading no
+Secret but the server's own (into its environment) and the profile's pull secrets, mounting only
+allow-listed volume types (emptyDir, configMap, downwardAPI, projected from configMap, downwardAPI
+and serviceAccountToken: no claim of the namespace, the registry database's included), with no
+`volumeClaimTemplates`, no `priorityClassName` or `nodeName`, and at most one replica; and a Service only from the
 proxy runner of the server it selects (alone), under the two names ToolHive gives it, never one that
 selected something else before, with no external IPs. The rules check labels by the
 NetworkPolicies' own selectors: `toolhive`, `toolhive-name` and `app` are pinned to what ToolHive
 sets, and every other label a policy of the namespace selects pods by is refused.
+
+Not closed here: the same Role grants `pods/attach` and `pods/log` on every pod of the namespace,
+so one proxy runner can attach to another stdio server's container or read its logs; a policy on
+CONNECT of `pods/attach` would be the fix.
 """
 
 from __future__ import annotations
@@ -72,6 +85,10 @@ APP_LABEL = "app"
 PINNED_LABELS = (TOOLHIVE_LABEL, POD_NAME_LABEL, APP_LABEL)
 # Our own label prefix: none of ToolHive's pods carries one.
 OWN_LABEL_PREFIX = "mcp-catalog/"
+# The volume types a pod template may use (allow-listed: every other type reaches a Secret, a claim or
+# the node), and the sources a projected volume may take them from: what ToolHive's pods need.
+VOLUME_TYPES = ("emptyDir", "configMap", "downwardAPI", "projected")
+PROJECTED_SOURCES = ("configMap", "downwardAPI", "serviceAccountToken")
 
 
 def selected_label_keys() -> list[str]:
@@ -118,8 +135,13 @@ def _say(*parts: str) -> str:
     return " + ".join(part if isinstance(part, _Cel) else cel_string(part) for part in parts)
 
 
+def _and(words: Sequence[str]) -> str:
+    """`a, b and c`."""
+    return ", ".join(words[:-1]) + " and " + words[-1]
+
+
 def _validations(profile: str, namespace: str) -> list[dict[str, str]]:
-    name = _Cel("object.metadata.name")
+    name = _Cel("variables.sts.metadata.name")
     labels = "variables.labels"
     forbidden = cel_value(forbidden_label_keys())
     chosen = f"{labels}.filter(k, k in {forbidden} || k.startsWith({cel_string(OWN_LABEL_PREFIX)}))"
@@ -128,10 +150,11 @@ def _validations(profile: str, namespace: str) -> list[dict[str, str]]:
         {
             "expression": "variables.proxyRunner",
             "messageExpression": _say(
-                _Cel("request.userInfo.username"), " may not create or change StatefulSet ", name,
-                f": in namespace {namespace} a service account creates a StatefulSet only as {runner}", name,
+                _Cel("request.userInfo.username"), " may not create, change or delete StatefulSet ", name,
+                f": in namespace {namespace} a service account creates, changes or deletes a StatefulSet only as {runner}",
+                name,
                 f"{PROXY_RUNNER_SUFFIX}); no other service account of the namespace runs workloads"),
-            "message": f"in namespace {namespace} a service account creates a StatefulSet only as {runner}"
+            "message": f"in namespace {namespace} a service account creates, changes or deletes a StatefulSet only as {runner}"
             f"<name>{PROXY_RUNNER_SUFFIX})",
         },
         {
@@ -185,13 +208,39 @@ def _validations(profile: str, namespace: str) -> list[dict[str, str]]:
             "(<name>-secrets), never the registry's database password or another server's credentials",
         },
         {
-            "expression": "!has(variables.podSpec.volumes) || variables.podSpec.volumes.all(v, !has(v.secret) && "
-            "!(has(v.projected) && has(v.projected.sources) && v.projected.sources.exists(s, has(s.secret))) && "
-            "!(has(v.csi) && has(v.csi.nodePublishSecretRef)))",
+            "expression": "!has(variables.podSpec.volumes) || variables.podSpec.volumes.all(v, "
+            f"v.all(k, k == \"name\" || k in {cel_value(list(VOLUME_TYPES))}) && "
+            "(!has(v.projected) || !has(v.projected.sources) || v.projected.sources.all(s, "
+            f"s.all(k, k in {cel_value(list(PROJECTED_SOURCES))}))))",
             "messageExpression": _say(
-                "StatefulSet ", name, "'s pods may mount no Secret (ToolHive mounts none; the namespace holds the "
-                "registry's database password and other servers' credentials)"),
-            "message": "the pods may mount no Secret: ToolHive mounts none",
+                "StatefulSet ", name, f"'s pods may mount only {_and(VOLUME_TYPES)} volumes (projected from "
+                f"{_and(PROJECTED_SOURCES)} sources alone), as ToolHive's pod template does (no Secret: the namespace holds "
+                "the registry's database password and other servers' credentials; no PersistentVolumeClaim, ephemeral "
+                "or host volume: the registry's database disk is a claim of the same namespace)"),
+            "message": f"the pods may mount only {_and(VOLUME_TYPES)} volumes (projected from {_and(PROJECTED_SOURCES)} "
+            "sources alone): no Secret, PersistentVolumeClaim, ephemeral or host volume",
+        },
+        {
+            "expression": "!has(variables.sts.spec.volumeClaimTemplates) || size(variables.sts.spec.volumeClaimTemplates) == 0",
+            "messageExpression": _say(
+                "StatefulSet ", name, " may have no volumeClaimTemplates: ToolHive sets none, and a claim's dataSource "
+                "could clone another claim of the namespace (the registry's database disk)"),
+            "message": "the StatefulSet may have no volumeClaimTemplates: ToolHive sets none",
+        },
+        {
+            "expression": "(!has(variables.podSpec.priorityClassName) || variables.podSpec.priorityClassName == \"\") && "
+            "(!has(variables.podSpec.nodeName) || variables.podSpec.nodeName == \"\")",
+            "messageExpression": _say(
+                "StatefulSet ", name, "'s pods may set no priorityClassName and no nodeName: ToolHive sets neither (a "
+                "priority class would pre-empt other pods cluster-wide, a node name bypasses the scheduler)"),
+            "message": "the pods may set no priorityClassName and no nodeName: ToolHive sets neither",
+        },
+        {
+            "expression": "!has(variables.sts.spec.replicas) || variables.sts.spec.replicas <= 1",
+            "messageExpression": _say(
+                "StatefulSet ", name, " may run at most one replica, as ToolHive runs it (the MCPServer's "
+                "backendReplicas is not shipped, and admission refuses it)"),
+            "message": "the StatefulSet may run at most one replica, as ToolHive runs it",
         },
         {
             "expression": "!has(variables.podSpec.imagePullSecrets) || variables.podSpec.imagePullSecrets.all(s, "
@@ -202,7 +251,10 @@ def _validations(profile: str, namespace: str) -> list[dict[str, str]]:
             "message": f"imagePullSecrets may name only the pull secrets of registry profile {profile}",
         },
     ]
-    return rules
+    # A DELETE carries no new template: only who deletes is checked (the first rule).
+    return rules[:1] + [
+        {**rule, "expression": f"request.operation == \"DELETE\" || ({rule['expression']})"} for rule in rules[1:]
+    ]
 
 
 def workload_policy(
@@ -216,17 +268,22 @@ def workload_policy(
         f"{cel_string(server)}: {cel_list(cel_string(secret) for secret in secrets)}"
         for server, secrets in sorted(env_secrets.items()) if secrets
     ) + "}"
-    template = "object.spec.template"
-    return _namespace_accounts_policy(workload_policy_name(namespace), namespace, "apps", "statefulsets", ["CREATE", "UPDATE"], [
+    template = "variables.sts.spec.template"
+    operations = ["CREATE", "UPDATE", "DELETE"]
+    return _namespace_accounts_policy(workload_policy_name(namespace), namespace, "apps", "statefulsets", operations, [
+        # A DELETE has no object: the StatefulSet as it was (every variable reads this one).
+        {"name": "sts", "expression": "request.operation == \"DELETE\" ? oldObject : object"},
         {"name": "proxyRunner", "expression": f"request.userInfo.username == {cel_string(prefix)} + "
-         f"object.metadata.name + {cel_string(PROXY_RUNNER_SUFFIX)}"},
-        {"name": "serviceAccount", "expression": f"object.metadata.name + {cel_string(MCP_SERVICE_ACCOUNT_SUFFIX)}"},
-        {"name": "labels", "expression": f"has({template}.metadata) && has({template}.metadata.labels) ? "
+         f"variables.sts.metadata.name + {cel_string(PROXY_RUNNER_SUFFIX)}"},
+        {"name": "serviceAccount", "expression": f"variables.sts.metadata.name + {cel_string(MCP_SERVICE_ACCOUNT_SUFFIX)}"},
+        {"name": "labels", "expression": f"has(variables.sts.spec.template) && has({template}.metadata) && "
+         f"has({template}.metadata.labels) ? "
          f"{template}.metadata.labels : {{}}"},
+        # spec.template.spec is required: on every operation (oldObject on DELETE) it is there.
         {"name": "podSpec", "expression": f"{template}.spec"},
         {"name": "secretsByServer", "expression": secrets_by_server},
-        {"name": "envSecrets", "expression": "object.metadata.name in variables.secretsByServer ? "
-         "variables.secretsByServer[object.metadata.name] : []"},
+        {"name": "envSecrets", "expression": "variables.sts.metadata.name in variables.secretsByServer ? "
+         "variables.secretsByServer[variables.sts.metadata.name] : []"},
         {"name": "pullSecrets", "expression": cel_list(cel_string(secret) for secret in pull_secrets)},
     ], _validations(profile, namespace))
 
