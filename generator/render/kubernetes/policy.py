@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.render.kubernetes.server import TOOLHIVE_API_GROUP
-from generator.render.kubernetes.manifests import MANAGED_BY, resource_name
+from generator.render.kubernetes.manifests import MANAGED_BY
+from generator.render.kubernetes.names import resource_name
 
 FREE_FIELDS = (
     "audit", "authzConfig", "authzConfigRef", "oidcConfig", "oidcConfigRef", "proxyMode", "rateLimiting",
@@ -384,27 +385,35 @@ def admission_policies(
 def _policy(
     name: str, profile: str, entries: Sequence[PolicyEntry], url_field: str, *, membership: bool, shapes: bool
 ) -> dict[str, Any]:
+    return validating_policy(
+        name,
+        TOOLHIVE_API_GROUP, ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"], ["CREATE", "UPDATE"],
+        policy_variables(entries, url_field, shapes=shapes),
+        validations(profile, pinned_fields(entries) if shapes else [], url_field, membership=membership, shapes=shapes),
+    )
+
+
+def validating_policy(
+    name: str, group: str, resources: list[str], operations: list[str], variables: list[dict[str, str]],
+    rules: list[dict[str, str]], match_conditions: list[dict[str, str]] | None = None,
+) -> dict[str, Any]:
+    """A ValidatingAdmissionPolicy (`failurePolicy: Fail`) on `resources` of API group `group`, for
+    `operations`, seeing only requests that meet `match_conditions` (all of them when None)."""
+    spec: dict[str, Any] = {
+        "failurePolicy": "Fail",
+        "matchConstraints": {
+            "resourceRules": [{"apiGroups": [group], "apiVersions": ["*"], "operations": operations, "resources": resources}]
+        },
+    }
+    if match_conditions is not None:
+        spec["matchConditions"] = match_conditions
+    spec["variables"] = variables
+    spec["validations"] = rules
     return {
         "apiVersion": "admissionregistration.k8s.io/v1",
         "kind": "ValidatingAdmissionPolicy",
         "metadata": {"name": name, "labels": dict(MANAGED_BY)},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {
-                        "apiGroups": [TOOLHIVE_API_GROUP],
-                        "apiVersions": ["*"],
-                        "operations": ["CREATE", "UPDATE"],
-                        "resources": ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"],
-                    }
-                ]
-            },
-            "variables": policy_variables(entries, url_field, shapes=shapes),
-            "validations": validations(
-                profile, pinned_fields(entries) if shapes else [], url_field, membership=membership, shapes=shapes
-            ),
-        },
+        "spec": spec,
     }
 
 

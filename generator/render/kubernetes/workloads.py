@@ -74,8 +74,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from generator.render.kubernetes import profile as k8s_profile
-from generator.render.kubernetes.manifests import MANAGED_BY, resource_name
-from generator.render.kubernetes.policy import cel_list, cel_string, cel_value
+from generator.render.kubernetes.manifests import resource_name
+from generator.render.kubernetes.policy import cel_list, cel_string, cel_value, validating_policy
 from generator.render.kubernetes.server import POD_NAME_LABEL, TOOLHIVE_LABEL
 
 PROXY_RUNNER_SUFFIX = "-proxy-runner"
@@ -296,24 +296,9 @@ def _namespace_accounts_policy(
     service accounts: people (the platform team, deployers) and the operator, in its own namespace,
     are left to RBAC and the other policies. Each refusal is `Forbidden`."""
     prefix = cel_string(f"system:serviceaccount:{namespace}:")
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": name, "labels": dict(MANAGED_BY)},
-        "spec": {
-            "failurePolicy": "Fail",
-            "matchConstraints": {
-                "resourceRules": [
-                    {"apiGroups": [group], "apiVersions": ["*"], "operations": operations, "resources": [resource]}
-                ]
-            },
-            "matchConditions": [
-                {"name": "namespace-service-account", "expression": f"request.userInfo.username.startsWith({prefix})"}
-            ],
-            "variables": variables,
-            "validations": [{**rule, "reason": "Forbidden"} for rule in validations],
-        },
-    }
+    condition = {"name": "namespace-service-account", "expression": f"request.userInfo.username.startsWith({prefix})"}
+    return validating_policy(name, group, [resource], operations, variables,
+                             [{**rule, "reason": "Forbidden"} for rule in validations], [condition])
 
 
 def service_policy_name(namespace: str) -> str:
