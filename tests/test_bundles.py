@@ -35,7 +35,8 @@ from generator.render.registry import mirror as mcp_registry
 from generator.render.registry import toolhive
 from generator.render.context import RenderContext
 from generator.derived import profile_servers
-from generator.render.kubernetes.manifests import document_bytes, resource_name, yaml_text
+from generator.render.kubernetes.manifests import document_bytes, yaml_text
+from generator.render.kubernetes.names import resource_name
 from generator.render.memo import InMemory
 from generator.render.encoding import Spliced, json_bytes
 from generator.render.registry.toolhive import legacy_registry_spliced, upstream_registry_spliced

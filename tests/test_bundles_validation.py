@@ -255,13 +255,14 @@ def test_every_cluster_dns_peer_validates_strictly() -> None:
 
     from generator.models import ClusterDns
     from generator.render.kubernetes import profile as k8s_profile, server as k8s_server
+    from generator.render.kubernetes.names import ServerNames
 
     catalog = read_catalog(DEFAULT_SOURCE).catalog
     dns = ClusterDns.model_validate({"pods": {"namespace": "openshift-dns", "labels": {"dns.operator.openshift.io/daemonset-dns": "default"}},
                                      "cidrs": ["169.254.20.10", "fd00:10::/64"], "ports": [5353, 53]})
     server = catalog.servers[0]
     allow_dns = dict(k8s_profile.network_policies(catalog.meta.registries[0], catalog.servers, dns))["networkpolicy-allow-dns"]
-    egress = k8s_server.egress_policy(server, k8s_server.ServerNames.of(server), "mcp-test", dns)
+    egress = k8s_server.egress_policy(server, ServerNames.of(server), "mcp-test", dns)
     for policy in (allow_dns, egress):
         assert policy["spec"]["egress"][0] == {
             "to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "openshift-dns"}},

@@ -23,9 +23,9 @@ from generator.diagnostics import Diagnostic, dotted_path
 from generator.errors import SourceInvalid
 from generator.incremental.memory import cyclic_gc_paused
 from generator.models import Catalog, CatalogMeta
-from generator.render.kubernetes.legacy import database_secret_name
-from generator.render.kubernetes.profile import pgpass_secret_name
-from generator.render.kubernetes.server import MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, secret_entries
+from generator.render.kubernetes.names import (
+    MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, database_secret_name, pgpass_secret_name, secret_entries,
+)
 from generator.source.hostile import escaped, look_alikes
 from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source
 

@@ -45,6 +45,7 @@ from generator.archive import (
     ArchivePiece, ChunkedMembers, PieceWriter, StreamedMember, archive_piece, compress, joined_pieces, path_order,
 )
 from generator.render.kubernetes.manifests import document_bytes, header, yaml_text
+from generator.render.kubernetes.names import ServerNames
 from generator.render.registry.toolhive import legacy_registry_spliced, upstream_registry_spliced
 
 KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
@@ -320,7 +321,7 @@ def server_manifests(
 
     In a profile the workload carries the registry-export annotations (its namespace is known).
     """
-    names = k8s_server.ServerNames.of(server)
+    names = ServerNames.of(server)
     meta = context.catalog.meta
     pull_secrets = derived.pull_secrets(meta, profile)
     export = k8s_server.registry_export_annotations(server, tools, namespace) if profile and namespace else None
@@ -625,7 +626,7 @@ def admission_manifests(
         suffix = f"-{index}" if index else ""
         manifests.append(Manifest(f"admission-policy{suffix}", policy))
         manifests.append(Manifest(f"admission-policy-binding{suffix}", k8s_policy.admission_binding(policy, profile.namespace)))
-    secrets = {k8s_server.ServerNames.of(server).workload: k8s_server.mcp_server_secrets(server) for server in servers}
+    secrets = {ServerNames.of(server).workload: k8s_server.mcp_server_secrets(server) for server in servers}
     workloads = k8s_workloads.workload_policy(
         profile.name, profile.namespace, secrets, derived.pull_secrets(context.catalog.meta, profile)
     )

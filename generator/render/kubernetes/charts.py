@@ -18,7 +18,6 @@ from typing import Any
 
 from generator import derived
 from generator.models import Catalog, CatalogMeta, RegistryProfile
-from generator.render.kubernetes.legacy import database_secret_name
 from generator.render.kubernetes.profile import (
     MOUNT_ROOT,
     POSTGRES_PORT,
@@ -26,10 +25,9 @@ from generator.render.kubernetes.profile import (
     REGISTRY_POD_LABEL,
     RegistryPart,
     file_sources,
-    registry_resource_name,
 )
 from generator.render.kubernetes.server import restricted_container_security, restricted_pod_security, secret_references
-from generator.render.kubernetes.manifests import resource_name
+from generator.render.kubernetes.names import database_secret_name, registry_resource_name, resource_name
 
 OPERATOR_CHART = "oci://ghcr.io/stacklok/toolhive/toolhive-operator"
 OPERATOR_CRDS_CHART = "oci://ghcr.io/stacklok/toolhive/toolhive-operator-crds"

@@ -19,15 +19,9 @@ from generator.render.kubernetes.profile import (
     RegistryPart,
     exclusion_filter,
     registry_pod_template,
-    registry_resource_name,
 )
 from generator.render.kubernetes.server import LEGACY_API, metadata
-from generator.render.kubernetes.manifests import resource_name
-
-
-def database_secret_name(profile: RegistryProfile) -> str:
-    """The Secret holding the registry database users' passwords."""
-    return resource_name(registry_resource_name(profile), "-db")
+from generator.render.kubernetes.names import database_secret_name, registry_resource_name
 
 
 def legacy_registry_resource(catalog: Catalog, profile: RegistryProfile, parts: Sequence[RegistryPart]) -> dict[str, Any]:

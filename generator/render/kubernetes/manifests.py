@@ -9,7 +9,6 @@ the YAML emitter, which quotes whatever needs quoting.
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import re
 from typing import Any
@@ -18,7 +17,6 @@ import yaml
 
 # Kubernetes' DNS-1123 label limit: Services, and the pods and StatefulSets the
 # operator derives from our names, must fit in it.
-NAME_LIMIT = 63
 MANAGED_BY = {"app.kubernetes.io/managed-by": "mcp-catalog"}
 
 
@@ -151,17 +149,3 @@ def header(catalog_version: str, source: str, note: str = "") -> str:
 def document_bytes(head: str, value: Any) -> bytes:
     """A one-document YAML file: the header comment, then the document."""
     return (head + yaml_text(value)).encode("utf-8")
-
-
-def resource_name(base: str, suffix: str = "", limit: int = NAME_LIMIT) -> str:
-    """`base` + `suffix` as a DNS-1123 label of at most `limit` characters.
-
-    A name that would be too long keeps a readable prefix and gains a short hash
-    of the full base, so two long names that share a prefix still differ.
-    """
-    name = f"{base}{suffix}"
-    if len(name) <= limit:
-        return name
-    digest = hashlib.sha256(base.encode("utf-8")).hexdigest()[:8]
-    keep = limit - len(suffix) - len(digest) - 1
-    return f"{base[:keep].rstrip('-')}-{digest}{suffix}"

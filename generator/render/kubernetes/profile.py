@@ -25,19 +25,19 @@ from generator.errors import OutputError
 from generator.models import Catalog, ClusterDns, RegistryProfile, Server
 from generator.render.kubernetes.server import (
     DEFAULT_MCP_PORT,
-    MCPSERVER_PROXY_APP,
     PROXY_PORT,
-    REMOTE_PROXY_APP,
     TOOLHIVE_API_GROUP,
     TOOLHIVE_LABEL,
-    ServerNames,
     metadata,
     restricted_pod_security,
     dns_egress,
-    secret_entries,
 )
 from generator.render.encoding import Spliced
-from generator.render.kubernetes.manifests import literal_line, resource_name, yaml_text
+from generator.render.kubernetes.manifests import literal_line, yaml_text
+from generator.render.kubernetes.names import (
+    MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, pgpass_secret_name, registry_resource_name, resource_name,
+    secret_entries,
+)
 
 # The API server refuses ConfigMaps whose data exceed 1 MiB; leave room for the key and metadata.
 CONFIGMAP_LIMIT = 1024 * 1024
@@ -64,11 +64,6 @@ class RegistryPart:
     def text(self) -> str:
         """The part's registry document (made again on each access)."""
         return self.make_document().decode("utf-8")
-
-
-def registry_resource_name(profile: RegistryProfile) -> str:
-    """The MCPRegistry's name; the operator adds `-api` for its Service, so leave room for it."""
-    return resource_name(profile.name, limit=63 - len("-api"))
 
 
 def split_registry(
@@ -191,11 +186,6 @@ def registry_config(catalog: Catalog, profile: RegistryProfile, parts: Sequence[
         "auth": {"mode": "anonymous"},
     }
     return yaml_text(config)
-
-
-def pgpass_secret_name(profile: RegistryProfile) -> str:
-    """The Secret the user creates with the registry's PostgreSQL pgpass file."""
-    return resource_name(registry_resource_name(profile), "-pgpass")
 
 
 def mcp_registry(catalog: Catalog, profile: RegistryProfile, parts: Sequence[RegistryPart]) -> dict[str, Any]:

@@ -16,15 +16,14 @@ metadata, spec); they never read the clock and never build a path.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from generator.derived import deploy_image, endpoint_class
 from generator.models import CatalogMeta, ClusterDns, EnvVar, Header, Server, Tool
-from generator.render.kubernetes.manifests import MANAGED_BY, resource_name
+from generator.render.kubernetes.manifests import MANAGED_BY
+from generator.render.kubernetes.names import ServerNames, header_secret_key, secret_entries
 
 TOOLHIVE_API_GROUP = "toolhive.stacklok.dev"
 CURRENT_API = f"{TOOLHIVE_API_GROUP}/v1beta1"
@@ -46,33 +45,9 @@ DEFAULT_MCP_PORT = 8080
 # which legacy/ targets, set the same labels.
 POD_NAME_LABEL = "toolhive-name"
 TOOLHIVE_LABEL = "toolhive"
-MCPSERVER_PROXY_APP = "mcpserver"
-REMOTE_PROXY_APP = "mcpremoteproxy"
 PERMISSIONS_KEY = "permissions.json"
 # The annotation the registry server's `kubernetes:` source selects workloads by.
 REGISTRY_EXPORT = f"{TOOLHIVE_API_GROUP}/registry-export"
-
-
-@dataclass(frozen=True)
-class ServerNames:
-    """The names of one server's objects, each a DNS-1123 label within the length limit."""
-
-    workload: str
-    tools: str
-    egress: str
-    permissions: str
-    secret: str
-
-    @classmethod
-    def of(cls, server: Server) -> ServerNames:
-        """Names derived from the server's (already DNS-1123) name."""
-        return cls(
-            workload=resource_name(server.name),
-            tools=resource_name(server.name, "-tools"),
-            egress=resource_name(server.name, "-egress"),
-            permissions=resource_name(server.name, "-permissions"),
-            secret=resource_name(server.name, "-secrets"),
-        )
 
 
 def metadata(name: str, namespace: str | None, server: Server | None = None) -> dict[str, Any]:
@@ -252,11 +227,6 @@ def remote_url_field(api: str) -> str:
     return "remoteURL" if api == LEGACY_API else "remoteUrl"
 
 
-def header_secret_key(header: str) -> str:
-    """A Secret key for an HTTP header name (Secret keys allow only [-._a-zA-Z0-9])."""
-    return re.sub(r"[^-._a-zA-Z0-9]", "_", header)
-
-
 def forwarded_secret_headers(server: Server) -> list[Header]:
     """The headers a remote server's proxy adds from its Secret: the required secret ones (an
     optional one is not wired in, see `secret_entries`); none for a container server."""
@@ -359,31 +329,6 @@ def egress_policy(server: Server, names: ServerNames, namespace: str | None, dns
             "egress": egress,
         },
     }
-
-
-@dataclass(frozen=True)
-class SecretKey:
-    """One key of a server's Secret: a secret env var or a secret remote header."""
-
-    key: str
-    description: str
-    required: bool
-
-
-def secret_entries(server: Server) -> list[SecretKey]:
-    """Every key a server's Secret may hold, sorted.
-
-    Only required keys are wired into the MCPServer or MCPRemoteProxy: the operator reads
-    each referenced key without `optional`, so a pod would not start without it. Optional
-    ones are shown (commented out) so a user who needs one adds it in an overlay.
-    """
-    entries = {var.name: SecretKey(var.name, var.description, var.required) for var in server.env if var.secret}
-    if server.remote is not None:
-        for header in server.remote.headers:
-            if header.secret:
-                key = header_secret_key(header.name)
-                entries[key] = SecretKey(key, header.description or f"value of the {header.name} header", header.required)
-    return [entries[key] for key in sorted(entries)]
 
 
 def secret_keys(server: Server) -> list[str]:

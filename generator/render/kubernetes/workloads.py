@@ -74,7 +74,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from generator.render.kubernetes import profile as k8s_profile
-from generator.render.kubernetes.manifests import resource_name
+from generator.render.kubernetes.names import resource_name
 from generator.render.kubernetes.policy import cel_list, cel_string, cel_value, validating_policy
 from generator.render.kubernetes.server import POD_NAME_LABEL, TOOLHIVE_LABEL
 

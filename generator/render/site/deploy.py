@@ -17,6 +17,7 @@ from generator import derived, paths
 from generator.models import CatalogMeta, RegistryProfile, Server
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import server as k8s_server
+from generator.render.kubernetes.names import ServerNames, secret_entries
 from generator.render.context import RenderContext
 from generator.render.encoding import json_bytes
 
@@ -112,7 +113,7 @@ def _mirror_command(server: Server, mirrored: bool) -> str | None:
 
 def _secret_command(server: Server, secret_name: str, namespace: str) -> str | None:
     """`kubectl create secret` with the required keys as placeholders; optional ones as comments below it."""
-    entries = k8s_server.secret_entries(server)
+    entries = secret_entries(server)
     if not entries:
         return None
     required = [entry for entry in entries if entry.required]
@@ -268,7 +269,7 @@ def deploy_plan(context: RenderContext, server: Server, placements: list[Placeme
     if not derived.deployable(catalog.meta, server):
         return None
     cluster_image = derived.deploy_image(catalog.meta, server, image_mirror)
-    secret_name = k8s_server.ServerNames.of(server).secret
+    secret_name = ServerNames.of(server).secret
     mirrored = bool(image_mirror or catalog.meta.image_mirror)
     resource = "mcpserver" if server.kind == "container" else "mcpremoteproxy"
     admitting = derived.profiles_admitting(catalog.meta, server)

@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from generator import derived, paths
 from generator.models import Catalog, CatalogMeta, RegistryProfile
 from generator.render.kubernetes import charts as k8s_toolhive
-from generator.render.kubernetes.legacy import database_secret_name
 from generator.render.kubernetes.policy import policy_name
-from generator.render.kubernetes.profile import pgpass_secret_name, registry_resource_name
+from generator.render.kubernetes.names import database_secret_name, pgpass_secret_name, registry_resource_name
 
 MIRROR_PLACEHOLDER = "registry.corp.example/mcp"
 
