@@ -169,6 +169,13 @@ def test_a_streamed_member_is_archived_as_its_bytes_would_be() -> None:
         short.entry("all.yaml", StreamedMember(4, lambda: [b"abc"]))
 
 
-def test_a_tarball_written_piece_by_piece_is_the_joined_one() -> None:
-    pieces = [archive_piece({f"d{n}/f.yaml": b"y" * n}, {f"d{n}"}, 1_700_000_000) for n in range(1, 5)]
-    assert b"".join(joined_pieces(pieces)) == join_pieces(pieces)
+def test_a_tarball_written_piece_by_piece_reads_as_one_archive() -> None:
+    """The profile tarball is a stream of its pieces; a chunked piece gives its gzip members unjoined."""
+    big = registry_like(3000)
+    chunked = PieceWriter(1_700_000_000, ChunkedMembers(compress))
+    chunked.file_with_folders("a/registry.yaml", big)
+    pieces = [chunked.finish(), *(archive_piece({f"d{n}/f.yaml": b"y" * n}, {f"d{n}"}, 1_700_000_000) for n in range(1, 4))]
+    assert isinstance(pieces[0].compressed, tuple) and len(pieces[0].compressed) > 1
+    with tarfile.open(fileobj=io.BytesIO(b"".join(joined_pieces(pieces))), mode="r:gz") as archive:
+        members = {member.name: archive.extractfile(member).read() for member in archive if member.isfile()}
+    assert members == {"a/registry.yaml": big, "d1/f.yaml": b"y", "d2/f.yaml": b"yy", "d3/f.yaml": b"yyy"}
