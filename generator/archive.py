@@ -17,7 +17,7 @@ from __future__ import annotations
 import gzip
 import io
 import tarfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -31,8 +31,9 @@ _RECORD = tarfile.RECORDSIZE
 class ArchivePiece:
     """Consecutive tar entries, gzip-compressed on their own, and their uncompressed length."""
 
-    compressed: bytes | tuple[bytes, ...]
-    """One gzip member, or several in order (a chunked piece's: never joined, see `joined_pieces`)."""
+    compressed: bytes | tuple[bytes | Callable[[], bytes], ...]
+    """One gzip member, or several in order (a chunked piece's: never joined, see `joined_pieces`),
+    each given or read when called (from the build's memo: `ChunkedMembers`)."""
     length: int
 
 
@@ -55,7 +56,7 @@ class Compressor(Protocol):
 
     def feed(self, data: bytes | memoryview) -> None: ...
 
-    def finish(self) -> bytes | tuple[bytes, ...]: ...
+    def finish(self) -> bytes | tuple[bytes | Callable[[], bytes], ...]: ...
 
 
 class OneMember:
@@ -166,19 +167,24 @@ def _cut(raw: bytes | bytearray, start: int, search_from: int) -> int | None:
     return min(found) if found else None
 
 
+Member = bytes | Callable[[], bytes]
+"""A gzip member, or what reads it back (from the memo that keeps it, see `ChunkedMembers`)."""
+
+
 class ChunkedMembers:
     """One gzip member per content-defined chunk (see `chunks`), each made by `compress_chunk`
-    (a memoised `compress`: a chunk compressed in the last build is not compressed again).
+    (a memoised `compress`: a chunk compressed in the last build is not compressed again; it
+    may answer with a reader of the member, so that the members are not all held at once).
 
     Compressing a chunk gives the same bytes every time, so the result does not depend on
     what was memoised: a cached build and a cold build write the same archive. Fed in pieces,
     it cuts the very chunks `chunks` cuts from the whole, holding only the chunk in progress.
     """
 
-    def __init__(self, compress_chunk: Callable[[bytes], bytes]) -> None:
+    def __init__(self, compress_chunk: Callable[[bytes], Member]) -> None:
         self._compress_chunk = compress_chunk
         self._pending = bytearray()  # the chunk in progress
-        self._members: list[bytes] = []
+        self._members: list[Member] = []
 
     def feed(self, data: bytes | memoryview) -> None:
         # A cut may begin up to len(cut) - 1 bytes before the new data: search from there.
@@ -190,7 +196,7 @@ class ChunkedMembers:
             start = search_from = end
         del self._pending[:start]
 
-    def finish(self) -> tuple[bytes, ...]:
+    def finish(self) -> tuple[Member, ...]:
         """The members in order: joined, they would be held twice (50 MB at 10,000 servers)."""
         if self._pending:
             self._members.append(self._compress_chunk(bytes(self._pending)))
@@ -216,7 +222,8 @@ def joined_pieces(pieces: Iterable[ArchivePiece]) -> Iterator[bytes]:
     """What `join_pieces` joins, one piece at a time (to write a tarball without holding it)."""
     length = 2 * _BLOCK
     for piece in pieces:
-        yield from (piece.compressed,) if isinstance(piece.compressed, bytes) else piece.compressed
+        members = (piece.compressed,) if isinstance(piece.compressed, bytes) else piece.compressed
+        yield from (member if isinstance(member, bytes) else member() for member in members)
         length += piece.length
     yield compress(bytes(2 * _BLOCK + (-length % _RECORD)))
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from generator.errors import OutputError, os_errors
 from generator.paths import CATALOG_JSON
@@ -72,6 +72,22 @@ class OutputFile:
         return self.body if isinstance(self.body, bytes) else b"".join(self.body.chunks())
 
 
+class FileStat(NamedTuple):
+    """What the build keeps of a file's `lstat`: what the skip rule compares (`cache.OnDisk`). A
+    rebuild at 10,000 servers surveys 110,000 files; an `os.stat_result` with its float times
+    takes 600 bytes, this a third of that."""
+
+    st_mode: int
+    st_size: int
+    st_mtime_ns: int
+    st_ctime_ns: int
+    st_ino: int
+
+    @classmethod
+    def of(cls, found: os.stat_result) -> FileStat:
+        return cls(found.st_mode, found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
+
+
 class HeldFiles(Protocol):
     """What a tree holds as recorded: path -> its record, or something unequal to any record."""
 
@@ -86,7 +102,7 @@ class Spare:
     """Where the spare is now (`spare_folder`); the build renames it into staging."""
     holds: HeldFiles
     """Its files that are on disk as the cache recorded them."""
-    found: Mapping[str, os.stat_result]
+    found: Mapping[str, FileStat]
     """Every file it holds after `survey_spare`, with its `lstat` (those the new output lacks are deleted)."""
 
 
@@ -381,7 +397,7 @@ def _make_folder(root: str, folder: str) -> None:
             os.makedirs(path, exist_ok=True)
 
 
-def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, os.stat_result]:
+def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, FileStat]:
     """The `lstat` of every regular file of the spare at `folder` whose path is `expected`.
 
     Everything else is deleted on the way: files the cache does not know (an extra file),
@@ -390,7 +406,7 @@ def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, os.stat_r
     later does to it can reach through a link out of it.
     """
     wanted_folders = _folders_of(expected) | {""}
-    found: dict[str, os.stat_result] = {}
+    found: dict[str, FileStat] = {}
     _give_owner_rights(os.fspath(folder))
     pending = [""]
     while pending:
@@ -402,7 +418,7 @@ def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, os.stat_r
                     _make_traversable(entry)
                     pending.append(relative)
                 elif entry.is_file(follow_symlinks=False) and relative in expected:
-                    found[relative] = entry.stat(follow_symlinks=False)
+                    found[relative] = FileStat.of(entry.stat(follow_symlinks=False))
                 else:
                     _remove_entry(entry.path)
     # A folder whose expected files are all gone would reach the new output empty: no build makes one.

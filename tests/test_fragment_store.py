@@ -132,6 +132,30 @@ def test_the_build_memo_reads_what_is_known_and_stores_what_it_made_once(tmp_pat
         assert store.read(refs["git"]["record"]) == b"git"
 
 
+def test_the_build_memo_stores_what_it_made_once_it_holds_too_much_and_reads_it_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from generator.incremental import memo as memo_module
+
+    monkeypatch.setattr(memo_module, "FLUSH_BYTES", 10)
+    made: list[bytes] = []
+
+    def make(content: bytes) -> object:
+        return lambda: made.append(content) or content
+
+    with FragmentStore.fresh(tmp_path / "f.bin") as store:
+        memo = memo_module.StoredMemo(store, {})
+        assert memo.piece("a", "p", make(b"12345")) == b"12345" and store.identity()[1] == 0  # 5 bytes: held
+        assert memo.piece("b", "p", make(b"678901")) == b"678901"
+        assert store.identity()[1] == 11  # 11 bytes held: both appended, their bytes let go
+        assert memo.piece("a", "p", make(b"other")) == b"12345"  # read back from the store, not made again
+        assert memo.size("b", "p", make(b"other")) == 6 and made == [b"12345", b"678901"]
+        assert memo.piece("c", "p", make(b"xy")) == b"xy"
+        refs = memo.stored()
+        assert store.identity()[1] == 13
+        assert {owner: store.read(pieces["p"]) for owner, pieces in refs.items()} == {"a": b"12345", "b": b"678901", "c": b"xy"}
+
+
 def test_a_per_server_piece_is_keyed_by_server_name_and_positional_arguments() -> None:
     from generator.models import Catalog
     from generator.render.context import RenderContext

@@ -37,7 +37,7 @@ from generator.errors import OutputError
 from generator.incremental.store import TEMPORARY_SUFFIX, FragmentRef, FragmentStore
 from generator.incremental.memory import cyclic_gc_paused
 from generator.models import Catalog, Server
-from generator.output import BUILD_MARKER, WrittenFile, held_lock
+from generator.output import BUILD_MARKER, FileStat, WrittenFile, held_lock
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
@@ -139,7 +139,7 @@ class OnDisk:
 
     def __init__(
         self, root: Path, records: Mapping[str, WrittenFile], stamps: Mapping[str, Stamp], saved_ns: int,
-        found: Mapping[str, os.stat_result] | None = None,
+        found: Mapping[str, FileStat] | None = None,
     ) -> None:
         self._root = str(root)
         self._records = records
@@ -178,7 +178,7 @@ def _as_recorded(path: str, record: WrittenFile, stamp: Stamp | None, saved_ns: 
     return _matches(path, found, record, stamp, saved_ns)
 
 
-def _matches(path: str, found: os.stat_result, record: WrittenFile, stamp: Stamp | None, saved_ns: int) -> WrittenFile:
+def _matches(path: str, found: FileStat | os.stat_result, record: WrittenFile, stamp: Stamp | None, saved_ns: int) -> WrittenFile:
     if not stat.S_ISREG(found.st_mode) or stat.S_IMODE(found.st_mode) != 0o644 or found.st_size != record.size:
         return NOT_AS_RECORDED
     if (found.st_mtime_ns, found.st_ctime_ns, found.st_ino) == stamp and found.st_mtime_ns < saved_ns:
