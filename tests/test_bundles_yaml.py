@@ -53,3 +53,16 @@ def test_literal_block_check_agrees_with_the_character_rules_for_every_bmp_chara
     for point in range(0x10000):
         text = f"line one\nline{chr(point)}two\n"
         assert _fits_literal_block(text) == (_NOT_IN_BLOCK.search(text) is None), hex(point)
+
+
+def test_a_long_value_is_not_kept_alive_once_emitted():
+    # The emitter caches the scalars that repeat (names, labels); a policy's CEL expression is
+    # 100 KB at 10,000 servers, and a cache holding it would keep every profile's policies alive.
+    import sys
+
+    name, expression = "kind-" + "x" * 10, "has(object.spec) && " + "'a' in ['b'] && " * 2000 + "true"
+    before = sys.getrefcount(name), sys.getrefcount(expression)
+    text = yaml_text({name: expression})
+    assert yaml.safe_load(text) == {name: expression}
+    assert sys.getrefcount(expression) == before[1]  # not a key of the cache
+    assert sys.getrefcount(name) > before[0]  # a short one is

@@ -120,8 +120,22 @@ def literal_line(data: bytes) -> bool:
     return _fits_literal_block(data.decode("utf-8"))
 
 
-@functools.lru_cache(maxsize=65536)
 def _scalar(text: str) -> str:
+    # Names, labels and keys repeat across thousands of objects: those are cached. A long value
+    # (a policy's CEL expression, 100 KB at 10,000 servers) is not: the cache would keep it alive,
+    # with its quoted copy, long after its document is written (50 MB in a profile's bundle task).
+    return _short_scalar(text) if len(text) <= _CACHED_SCALAR else _quoted_unless_plain(text)
+
+
+_CACHED_SCALAR = 256
+
+
+@functools.lru_cache(maxsize=65536)
+def _short_scalar(text: str) -> str:
+    return _quoted_unless_plain(text)
+
+
+def _quoted_unless_plain(text: str) -> str:
     if _PLAIN.fullmatch(text) and _RESOLVER.resolve(yaml.ScalarNode, text, (True, False)) == _STR_TAG:
         return text
     quoted = json.dumps(text, ensure_ascii=False)
