@@ -35,17 +35,22 @@ def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
     return yaml.safe_load(files[path])
 
 
-def workload_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
-    """The variant's workload policy, checked to be bound to the profile's namespace, denying."""
+def bound_policy(files: dict[str, bytes], variant: str, stem: str) -> dict[str, Any]:
+    """The variant's `admission-policy-<stem>.yaml`, checked to be bound to the profile's namespace, denying."""
     folder = FOLDERS[variant] if variant == "legacy" else FOLDERS[variant] + "base/"
-    policy = load(files, f"{folder}admission-policy-workloads.yaml")
-    binding = load(files, f"{folder}admission-policy-binding-workloads.yaml")
+    policy = load(files, f"{folder}admission-policy-{stem}.yaml")
+    binding = load(files, f"{folder}admission-policy-binding-{stem}.yaml")
     assert binding["spec"] == {
         "policyName": policy["metadata"]["name"], "validationActions": ["Deny"],
         "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}},
     }
     assert policy["spec"]["failurePolicy"] == "Fail"
     return policy
+
+
+def workload_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
+    """The variant's workload policy, checked to be bound to the profile's namespace, denying."""
+    return bound_policy(files, variant, "workloads")
 
 
 def mcp_server(files: dict[str, bytes], variant: str, name: str) -> dict[str, Any]:
@@ -470,13 +475,7 @@ def test_the_namespace_and_every_literal_are_cel_strings() -> None:
 
 def service_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
     """The variant's Service policy, checked to be bound to the profile's namespace, denying."""
-    folder = FOLDERS[variant] if variant == "legacy" else FOLDERS[variant] + "base/"
-    policy = load(files, f"{folder}admission-policy-services.yaml")
-    binding = load(files, f"{folder}admission-policy-binding-services.yaml")
-    assert binding["spec"]["policyName"] == policy["metadata"]["name"] and binding["spec"]["validationActions"] == ["Deny"]
-    assert binding["spec"]["matchResources"] == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}}
-    assert policy["spec"]["failurePolicy"] == "Fail"
-    return policy
+    return bound_policy(files, variant, "services")
 
 
 def toolhive_services(statefulset: dict[str, Any]) -> list[dict[str, Any]]:
@@ -619,14 +618,7 @@ def test_service_policy_literals_are_escaped() -> None:
 def attach_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
     """The variant's attach policy, checked to be bound to the profile's namespace, denying, and to
     match CONNECT of pods/attach alone."""
-    folder = FOLDERS[variant] if variant == "legacy" else FOLDERS[variant] + "base/"
-    policy = load(files, f"{folder}admission-policy-attach.yaml")
-    binding = load(files, f"{folder}admission-policy-binding-attach.yaml")
-    assert binding["spec"] == {
-        "policyName": policy["metadata"]["name"], "validationActions": ["Deny"],
-        "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}},
-    }
-    assert policy["spec"]["failurePolicy"] == "Fail"
+    policy = bound_policy(files, variant, "attach")
     assert policy["spec"]["matchConstraints"]["resourceRules"] == [
         {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CONNECT"], "resources": ["pods/attach"]}]
     return policy

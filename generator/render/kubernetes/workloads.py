@@ -1,4 +1,5 @@
-"""Admission policies on the StatefulSets and Services a profile namespace's own service accounts make.
+"""Admission policies on the StatefulSets and Services a profile namespace's own service accounts make,
+and on the pods they attach to.
 
 The NetworkPolicies of a profile's namespace (profile.py, server.py) tell its pods apart by labels,
 and the registry's database password is a Secret of the same namespace. Deployers cannot create
@@ -63,9 +64,11 @@ selected something else before, with no external IPs. The rules check labels by 
 NetworkPolicies' own selectors: `toolhive`, `toolhive-name` and `app` are pinned to what ToolHive
 sets, and every other label a policy of the namespace selects pods by is refused.
 
-Not closed here: the same Role grants `pods/attach` and `pods/log` on every pod of the namespace,
-so one proxy runner can attach to another stdio server's container or read its logs; a policy on
-CONNECT of `pods/attach` would be the fix.
+The same Role grants `pods/attach` on every pod of the namespace: `attach_policy` admits an attach
+by one of the namespace's service accounts only from the proxy runner of server <name> to pod
+<name>-0, its own server's (see its docstring). Not closed here: the Role also grants `pods/log`
+(get) on every pod, so one proxy runner can read another server's logs; reading logs is a GET,
+which admission never sees, so no policy here can narrow it.
 """
 
 from __future__ import annotations
@@ -376,7 +379,8 @@ def attach_policy(namespace: str) -> dict[str, Any]:
     attaches to the first pod labelled `app: <name>`, the StatefulSet's pod `<name>-0`, at most one
     replica by the workload policy). With that grant one proxy runner could drive another stdio
     server's tools with that server's credentials. ToolHive grants no `pods/exec` and no
-    `pods/portforward` (v0.15.0 to v0.44.0), so this policy matches neither: there is nothing to narrow.
+    `pods/portforward` (`defaultRBACRules`, v0.44.0, and the v0.15.0 and v0.16.0 `legacy/` targets), so this
+    policy matches neither: there is nothing to narrow.
 
     Facts of the API server this relies on (checked against kubernetes/kubernetes and its docs):
     - Attaching is a CONNECT: the API server's connect handler (ConnectResource in
