@@ -384,16 +384,18 @@ def attach_policy(namespace: str) -> dict[str, Any]:
 
     Facts of the API server this relies on (checked against kubernetes/kubernetes and its docs):
     - Attaching is a CONNECT: the API server's connect handler (ConnectResource in
-      staging/src/k8s.io/apiserver/pkg/endpoints/handlers/rest.go) runs validating admission, the
-      ValidatingAdmissionPolicy plugin among the handlers of CONNECT, before it opens the stream,
-      whichever HTTP method the client uses (POST for SPDY, GET for WebSockets). So a rule on
-      operation CONNECT of `pods/attach` sees every attach.
+      staging/src/k8s.io/apiserver/pkg/endpoints/handlers/rest.go) runs validating admission before
+      it opens the stream, whichever HTTP method the client uses (POST for SPDY, GET for
+      WebSockets), and the ValidatingAdmissionPolicy plugin registers for CONNECT as well as CREATE,
+      UPDATE and DELETE (NewPlugin in .../admission/plugin/policy/validating/plugin.go); a
+      `resourceRules` entry names the operation and the `pods/attach` subresource, as for webhooks.
+      So a rule on operation CONNECT of `pods/attach` sees every attach.
     - In that admission the requested name (`request.name`) is the pod's, the subresource is
       `attach`, and `object` is the connect options (a PodAttachOptions: container, stdin, stdout,
       ...), never the pod; `oldObject` is null. So nothing here reads `object`: the pod is known by
       its name alone, which for a StatefulSet's pod is `<statefulset>-<ordinal>`.
-    - `substring` is in the CEL extended strings library every Kubernetes version with
-      ValidatingAdmissionPolicy offers.
+    - `substring` is in the CEL extended strings library, which "Common Expression Language in
+      Kubernetes" (the reference docs' CEL page) lists as available in every Kubernetes version.
 
     Which requesters: like the workload and Service policies, every service account of the namespace
     (the match condition) and nobody else. People (the platform team, `kubectl attach` while
