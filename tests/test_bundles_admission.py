@@ -81,10 +81,24 @@ _ENVIRONMENT = celpy.Environment()
 _PROGRAMS: dict[str, Any] = {}
 
 
+def _substring(text: Any, start: Any, end: Any = None) -> Any:
+    """`string.substring(start[, end])` of the CEL extended strings library (cel-go ext.Strings, which
+    Kubernetes offers every policy): code point indices, an error when out of range or reversed."""
+    points = str(text)
+    end = len(points) if end is None else int(end)
+    if not 0 <= int(start) <= end <= len(points):
+        return celpy.CELEvalError(f"substring({start}, {end}) out of range of a string of {len(points)}")
+    return celpy.celtypes.StringType(points[int(start):end])
+
+
+# The functions policies use beyond cel-python's standard ones.
+_EXTENSIONS = {"substring": _substring}
+
+
 def evaluate(expression: str, activation: dict[str, Any]) -> Any:
     """The expression's value (compiled once: the policy's literals are large)."""
     if expression not in _PROGRAMS:
-        _PROGRAMS[expression] = _ENVIRONMENT.program(_ENVIRONMENT.compile(expression))
+        _PROGRAMS[expression] = _ENVIRONMENT.program(_ENVIRONMENT.compile(expression), functions=_EXTENSIONS)
     return _PROGRAMS[expression].evaluate(activation)
 
 

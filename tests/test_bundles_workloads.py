@@ -35,17 +35,22 @@ def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
     return yaml.safe_load(files[path])
 
 
-def workload_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
-    """The variant's workload policy, checked to be bound to the profile's namespace, denying."""
+def bound_policy(files: dict[str, bytes], variant: str, stem: str) -> dict[str, Any]:
+    """The variant's `admission-policy-<stem>.yaml`, checked to be bound to the profile's namespace, denying."""
     folder = FOLDERS[variant] if variant == "legacy" else FOLDERS[variant] + "base/"
-    policy = load(files, f"{folder}admission-policy-workloads.yaml")
-    binding = load(files, f"{folder}admission-policy-binding-workloads.yaml")
+    policy = load(files, f"{folder}admission-policy-{stem}.yaml")
+    binding = load(files, f"{folder}admission-policy-binding-{stem}.yaml")
     assert binding["spec"] == {
         "policyName": policy["metadata"]["name"], "validationActions": ["Deny"],
         "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}},
     }
     assert policy["spec"]["failurePolicy"] == "Fail"
     return policy
+
+
+def workload_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
+    """The variant's workload policy, checked to be bound to the profile's namespace, denying."""
+    return bound_policy(files, variant, "workloads")
 
 
 def mcp_server(files: dict[str, bytes], variant: str, name: str) -> dict[str, Any]:
@@ -470,13 +475,7 @@ def test_the_namespace_and_every_literal_are_cel_strings() -> None:
 
 def service_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
     """The variant's Service policy, checked to be bound to the profile's namespace, denying."""
-    folder = FOLDERS[variant] if variant == "legacy" else FOLDERS[variant] + "base/"
-    policy = load(files, f"{folder}admission-policy-services.yaml")
-    binding = load(files, f"{folder}admission-policy-binding-services.yaml")
-    assert binding["spec"]["policyName"] == policy["metadata"]["name"] and binding["spec"]["validationActions"] == ["Deny"]
-    assert binding["spec"]["matchResources"] == {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": NAMESPACE}}}
-    assert policy["spec"]["failurePolicy"] == "Fail"
-    return policy
+    return bound_policy(files, variant, "services")
 
 
 def toolhive_services(statefulset: dict[str, Any]) -> list[dict[str, Any]]:
@@ -611,3 +610,138 @@ def test_service_policy_literals_are_escaped() -> None:
     messages = review_service(policy, "CREATE", f"user:system:serviceaccount:{namespace}:b-proxy-runner", service)
     assert messages[0].startswith(f"system:serviceaccount:{namespace}:b-proxy-runner may not create, change or delete Service mcp-a: "
                                   f"in namespace {namespace} ")
+
+
+# --- pods/attach: a proxy runner attaches only to its own server's pod -------------------------
+
+
+def attach_policy(files: dict[str, bytes], variant: str) -> dict[str, Any]:
+    """The variant's attach policy, checked to be bound to the profile's namespace, denying, and to
+    match CONNECT of pods/attach alone."""
+    policy = bound_policy(files, variant, "attach")
+    assert policy["spec"]["matchConstraints"]["resourceRules"] == [
+        {"apiGroups": [""], "apiVersions": ["v1"], "operations": ["CONNECT"], "resources": ["pods/attach"]}]
+    return policy
+
+
+def matched(policy: dict[str, Any], operation: str, resource: str) -> bool:
+    """Whether a request for `resource` (`pods/attach`, ...) by `operation` reaches the policy (its rules)."""
+    return any(operation in rule["operations"] and resource in rule["resources"] and "" in rule["apiGroups"]
+               for rule in policy["spec"]["matchConstraints"]["resourceRules"])
+
+
+def attach(policy: dict[str, Any], account: str, pod: str, options: dict[str, Any] | None = None) -> list[str]:
+    """The policy's messages for `account` (a ServiceAccount name in the namespace, or a full user name
+    after `user:`) attaching to pod `pod`, as the API server admits it: a CONNECT whose `object` is the
+    PodAttachOptions ToolHive sends (not the pod), no `oldObject`; [] means admitted."""
+    assert matched(policy, "CONNECT", "pods/attach")
+    username = account.removeprefix("user:") if account.startswith("user:") else RUNNER + account
+    request = {
+        "operation": "CONNECT", "namespace": NAMESPACE, "name": pod, "userInfo": {"username": username},
+        "resource": {"group": "", "version": "v1", "resource": "pods"}, "subResource": "attach",
+    }
+    if options is None:
+        options = {"kind": "PodAttachOptions", "apiVersion": "v1", "container": "mcp", "stdin": True, "stdout": True,
+                   "stderr": True, "tty": False}
+    return run_policy(policy["spec"], request, options, None)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("name", SERVERS + ["a", "a-b", "x1", "mcp-proxy"])
+def test_a_proxy_runner_attaches_to_its_own_servers_pod(files: dict[str, bytes], variant: str, name: str) -> None:
+    """What ToolHive does for a stdio server: its proxy runner attaches to the StatefulSet's pod <name>-0.
+    The policy reads the server's name from the requester, so any MCPServer name works, shipped or not."""
+    assert attach(attach_policy(files, variant), f"{name}-proxy-runner", f"{name}-0") == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("pod", ["fetch-0", "grafana-0", "github-1", "github-0-extra", "github", "github-", "-0", "0",
+                                 "postgres-0", "production-registry-api-7d9c-x2k", "github-00", "github-proxy-runner-0"])
+def test_a_proxy_runner_attaches_to_no_other_pod(files: dict[str, bytes], variant: str, pod: str) -> None:
+    """Another server's pod (its stdin drives that server's tools with its credentials), a second
+    replica's, a longer or shorter name, the registry's or the database's pods: all refused."""
+    messages = attach(attach_policy(files, variant), "github-proxy-runner", pod)
+    assert messages == [f"{RUNNER}github-proxy-runner may not attach to pod {pod}: the ToolHive proxy runner of github "
+                        "attaches only to its own server's pod github-0 (another server's stdin would give it that "
+                        "server's tools and credentials)"]
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_runner_whose_name_is_a_prefix_of_another_gets_no_more(files: dict[str, bytes], variant: str) -> None:
+    """Servers a and a-b: a's proxy runner may not attach to a-b-0 (the prefix trap), nor a-b's to a-0;
+    a server named like a proxy runner's suffix gets nothing more either."""
+    policy = attach_policy(files, variant)
+    assert attach(policy, "a-proxy-runner", "a-b-0")
+    assert attach(policy, "a-b-proxy-runner", "a-0")
+    assert attach(policy, "a-b-proxy-runner", "a-b-0") == []
+    assert attach(policy, "a-proxy-runner", "a-0") == []
+    assert attach(policy, "a-proxy-runner-proxy-runner", "a-0")
+    assert attach(policy, "a-proxy-runner-proxy-runner", "a-proxy-runner-0") == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("account", ["github-sa", "default", "production", "toolhive-registry-server", "production-registry-api",
+                                     "github-proxy-runner-x", "proxy-runner", "-proxy-runner", "github-proxy-runne"])
+def test_service_accounts_that_are_no_proxy_runner_attach_to_nothing(files: dict[str, bytes], variant: str, account: str) -> None:
+    """No other ToolHive identity of the namespace is granted pods/attach: one the platform team grants it
+    to is refused all the same, on every pod, a server's included."""
+    policy = attach_policy(files, variant)
+    for pod in ("github-0", f"{account}-0", "postgres-0", "-0"):  # "-0": the name of no server's pod, "" + "-0"
+        messages = attach(policy, account, pod)
+        assert messages == [f"{RUNNER}{account} may not attach to pod {pod}: in namespace {NAMESPACE} a service account "
+                            "attaches to a pod only as the ToolHive proxy runner of an MCPServer (service account "
+                            "<name>-proxy-runner), to that server's pod <name>-0"], (pod, messages)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_people_the_operator_and_other_namespaces_are_left_to_rbac(files: dict[str, bytes], variant: str) -> None:
+    """The platform team attaching while debugging, the operator (toolhive-system), a service account
+    of another namespace of the same prefix: not this policy's to judge."""
+    policy = attach_policy(files, variant)
+    for user in ("platform-admin", "system:admin", "system:serviceaccount:toolhive-system:toolhive-operator",
+                 "system:serviceaccount:mcp-production-2:github-proxy-runner", "system:serviceaccount:mcp-production"):
+        for pod in ("github-0", "fetch-0", "postgres-0"):
+            assert attach(policy, f"user:{user}", pod) == [], (user, pod)
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_the_attach_options_are_not_taken_for_the_pod(files: dict[str, bytes], variant: str) -> None:
+    """In a CONNECT `object` is the PodAttachOptions: the policy reads the pod's name from the request
+    alone, so options (or a forged pod-like object) naming another pod change nothing."""
+    policy = attach_policy(files, variant)
+    text = yaml.safe_dump(policy["spec"]["variables"]) + yaml.safe_dump(policy["spec"]["validations"])
+    assert "object" not in text.lower()
+    decoy = {"kind": "Pod", "apiVersion": "v1", "metadata": {"name": "fetch-0", "labels": {"app": "fetch"}}, "container": "mcp"}
+    assert attach(policy, "fetch-proxy-runner", "github-0", decoy)
+    assert attach(policy, "github-proxy-runner", "github-0", decoy) == []
+    assert attach(policy, "github-proxy-runner", "github-0", {}) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_only_connect_of_pods_attach_is_matched(files: dict[str, bytes], variant: str) -> None:
+    """ToolHive grants proxy runners no pods/exec and no pods/portforward, and pods/log is a GET, which
+    admission never sees: the policy matches CONNECT of pods/attach and nothing else."""
+    policy = attach_policy(files, variant)
+    assert matched(policy, "CONNECT", "pods/attach")
+    for operation, resource in (("CONNECT", "pods/exec"), ("CONNECT", "pods/portforward"), ("CONNECT", "pods/proxy"),
+                                ("CONNECT", "pods"), ("CONNECT", "services/proxy"), ("CONNECT", "nodes/proxy"),
+                                ("CREATE", "pods/attach"), ("CREATE", "pods"), ("UPDATE", "pods"), ("DELETE", "pods"),
+                                ("CREATE", "pods/ephemeralcontainers"), ("CREATE", "pods/eviction"), ("CREATE", "pods/binding")):
+        assert not matched(policy, operation, resource), (operation, resource)
+
+
+def test_attach_policy_literals_are_escaped() -> None:
+    """A quote, a backslash or a non-ASCII character in the namespace stays one string, and counts as
+    one character where the runner's name is cut out of the requester's."""
+    namespace = 'ns" || true || "\u00e9\U0001F600'
+    policy = k8s_workloads.attach_policy(namespace)
+    prefix = f"user:system:serviceaccount:{namespace}:"
+    assert attach(policy, f"{prefix}a-proxy-runner", "a-0") == []
+    messages = attach(policy, f"{prefix}a-proxy-runner", "b-0")
+    assert messages[0].startswith(f"system:serviceaccount:{namespace}:a-proxy-runner may not attach to pod b-0: "
+                                  "the ToolHive proxy runner of a attaches only")
+    assert attach(policy, f"{prefix}default", "a-0")[0].endswith("to that server's pod <name>-0")
+    assert attach(policy, "user:system:serviceaccount:ns:a-proxy-runner", "b-0") == []  # another namespace: not matched
+    assert policy["spec"]["matchConditions"] == [{
+        "name": "namespace-service-account",
+        "expression": 'request.userInfo.username.startsWith("system:serviceaccount:ns\\" || true || \\"\\U000000e9\\U0001f600:")'}]

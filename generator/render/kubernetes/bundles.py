@@ -619,7 +619,8 @@ def admission_manifests(
     context: RenderContext, profile: RegistryProfile, servers: Sequence[Server], variant: str
 ) -> list[Manifest]:
     """The admission policies and their bindings, joined from the servers' entries (`admission_entry`), and
-    the policies on the StatefulSets and Services the namespace's service accounts make (`k8s_workloads`)."""
+    the policies on the StatefulSets and Services the namespace's service accounts make and the pods they
+    attach to (`k8s_workloads`)."""
     entries = [k8s_policy.PolicyEntry.decoded(admission_entry(context, server, profile.name, variant)) for server in servers]
     url_field = k8s_server.remote_url_field(dict(_variants(profile))[variant])
     manifests = []
@@ -636,6 +637,9 @@ def admission_manifests(
     services = k8s_workloads.service_policy(profile.namespace)
     manifests.append(Manifest("admission-policy-services", services))
     manifests.append(Manifest("admission-policy-binding-services", k8s_policy.admission_binding(services, profile.namespace)))
+    attach = k8s_workloads.attach_policy(profile.namespace)
+    manifests.append(Manifest("admission-policy-attach", attach))
+    manifests.append(Manifest("admission-policy-binding-attach", k8s_policy.admission_binding(attach, profile.namespace)))
     return manifests
 
 

@@ -396,13 +396,15 @@ def _policy(
 def validating_policy(
     name: str, group: str, resources: list[str], operations: list[str], variables: list[dict[str, str]],
     rules: list[dict[str, str]], match_conditions: list[dict[str, str]] | None = None,
+    api_versions: Sequence[str] = ("*",),
 ) -> dict[str, Any]:
-    """A ValidatingAdmissionPolicy (`failurePolicy: Fail`) on `resources` of API group `group`, for
-    `operations`, seeing only requests that meet `match_conditions` (all of them when None)."""
+    """A ValidatingAdmissionPolicy (`failurePolicy: Fail`) on `resources` of API group `group` (in
+    `api_versions`), for `operations`, seeing only requests that meet `match_conditions` (all of them when None)."""
     spec: dict[str, Any] = {
         "failurePolicy": "Fail",
         "matchConstraints": {
-            "resourceRules": [{"apiGroups": [group], "apiVersions": ["*"], "operations": operations, "resources": resources}]
+            "resourceRules": [{"apiGroups": [group], "apiVersions": list(api_versions), "operations": operations,
+                               "resources": resources}]
         },
     }
     if match_conditions is not None:

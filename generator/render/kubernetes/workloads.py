@@ -1,4 +1,5 @@
-"""Admission policies on the StatefulSets and Services a profile namespace's own service accounts make.
+"""Admission policies on the StatefulSets and Services a profile namespace's own service accounts make,
+and on the pods they attach to.
 
 The NetworkPolicies of a profile's namespace (profile.py, server.py) tell its pods apart by labels,
 and the registry's database password is a Secret of the same namespace. Deployers cannot create
@@ -63,9 +64,11 @@ selected something else before, with no external IPs. The rules check labels by 
 NetworkPolicies' own selectors: `toolhive`, `toolhive-name` and `app` are pinned to what ToolHive
 sets, and every other label a policy of the namespace selects pods by is refused.
 
-Not closed here: the same Role grants `pods/attach` and `pods/log` on every pod of the namespace,
-so one proxy runner can attach to another stdio server's container or read its logs; a policy on
-CONNECT of `pods/attach` would be the fix.
+The same Role grants `pods/attach` on every pod of the namespace: `attach_policy` admits an attach
+by one of the namespace's service accounts only from the proxy runner of server <name> to pod
+<name>-0, its own server's (see its docstring). Not closed here: the Role also grants `pods/log`
+(get) on every pod, so one proxy runner can read another server's logs; reading logs is a GET,
+which admission never sees, so no policy here can narrow it.
 """
 
 from __future__ import annotations
@@ -290,7 +293,7 @@ def workload_policy(
 
 def _namespace_accounts_policy(
     name: str, namespace: str, group: str, resource: str, operations: list[str],
-    variables: list[dict[str, str]], validations: list[dict[str, str]],
+    variables: list[dict[str, str]], validations: list[dict[str, str]], api_versions: Sequence[str] = ("*",),
 ) -> dict[str, Any]:
     """A ValidatingAdmissionPolicy on `resource` that sees only the requests of the namespace's own
     service accounts: people (the platform team, deployers) and the operator, in its own namespace,
@@ -298,7 +301,7 @@ def _namespace_accounts_policy(
     prefix = cel_string(f"system:serviceaccount:{namespace}:")
     condition = {"name": "namespace-service-account", "expression": f"request.userInfo.username.startsWith({prefix})"}
     return validating_policy(name, group, [resource], operations, variables,
-                             [{**rule, "reason": "Forbidden"} for rule in validations], [condition])
+                             [{**rule, "reason": "Forbidden"} for rule in validations], [condition], api_versions)
 
 
 def service_policy_name(namespace: str) -> str:
@@ -355,3 +358,80 @@ def service_policy(namespace: str) -> dict[str, Any]:
         {"name": "owner", "expression": "has(variables.service.spec.selector) && \"app\" in "
          "variables.service.spec.selector ? variables.service.spec.selector[\"app\"] : \"\""},
     ], rules)
+
+
+def attach_policy_name(namespace: str) -> str:
+    """The cluster-wide name of the namespace's attach policy."""
+    return resource_name(f"mcp-catalog-{namespace}", "-attach", limit=253)
+
+
+# The MCP server's pod: the StatefulSet's first (and, at one replica, only) ordinal.
+MCP_POD_SUFFIX = "-0"
+
+
+def attach_policy(namespace: str) -> dict[str, Any]:
+    """The ValidatingAdmissionPolicy on attaching to a pod (`kubectl attach`: the stdin and stdout of a
+    container) by the namespace's service accounts: only the proxy runner of MCPServer <name>, only to
+    <name>-0, its own server's pod.
+
+    ToolHive's `defaultRBACRules` grant every proxy runner `pods/attach` (create, get) on every pod of
+    the namespace: how it drives a stdio server (AttachToWorkload in pkg/container/kubernetes/client.go
+    attaches to the first pod labelled `app: <name>`, the StatefulSet's pod `<name>-0`, at most one
+    replica by the workload policy). With that grant one proxy runner could drive another stdio
+    server's tools with that server's credentials. ToolHive grants no `pods/exec` and no
+    `pods/portforward` (`defaultRBACRules`, v0.44.0, and the v0.15.0 and v0.16.0 `legacy/` targets), so this
+    policy matches neither: there is nothing to narrow.
+
+    Facts of the API server this relies on (checked against kubernetes/kubernetes and its docs):
+    - Attaching is a CONNECT: the API server's connect handler (ConnectResource in
+      staging/src/k8s.io/apiserver/pkg/endpoints/handlers/rest.go) runs validating admission before
+      it opens the stream, whichever HTTP method the client uses (POST for SPDY, GET for
+      WebSockets), and the ValidatingAdmissionPolicy plugin registers for CONNECT as well as CREATE,
+      UPDATE and DELETE (NewPlugin in .../admission/plugin/policy/validating/plugin.go); a
+      `resourceRules` entry names the operation and the `pods/attach` subresource, as for webhooks.
+      So a rule on operation CONNECT of `pods/attach` sees every attach.
+    - In that admission the requested name (`request.name`) is the pod's, the subresource is
+      `attach`, and `object` is the connect options (a PodAttachOptions: container, stdin, stdout,
+      ...), never the pod; `oldObject` is null. So nothing here reads `object`: the pod is known by
+      its name alone, which for a StatefulSet's pod is `<statefulset>-<ordinal>`.
+    - `substring` is in the CEL extended strings library, which "Common Expression Language in
+      Kubernetes" (the reference docs' CEL page) lists as available in every Kubernetes version.
+
+    Which requesters: like the workload and Service policies, every service account of the namespace
+    (the match condition) and nobody else. People (the platform team, `kubectl attach` while
+    debugging) and the operator (`toolhive-system`) are left to RBAC. Every other service account of
+    the namespace may attach to nothing: no ToolHive identity there but a proxy runner is granted
+    `pods/attach` (the MCP server's `<name>-sa` has no Role; the remote proxy's, the VirtualMCPServer's
+    and the registry's roles carry no attach), so refusing them costs ToolHive nothing, and a grant
+    the platform team gives one of them would otherwise reach every server's stdin and credentials.
+
+    `pods/log` (get) is a GET of a subresource, not a CONNECT: admission never sees it, and no policy
+    can narrow it. A proxy runner still reads every pod's logs in the namespace."""
+    prefix = f"system:serviceaccount:{namespace}:"
+    username = "request.userInfo.username"
+    server = _Cel("variables.server")
+    pod = _Cel("request.name")
+    refused = _Cel(username)
+    mine = _say(
+        refused, " may not attach to pod ", pod, ": the ToolHive proxy runner of ", server,
+        " attaches only to its own server's pod ", server, f"{MCP_POD_SUFFIX} (another server's stdin would give it that "
+        "server's tools and credentials)")
+    none = _say(
+        refused, " may not attach to pod ", pod, f": in namespace {namespace} a service account attaches to a pod only as "
+        f"the ToolHive proxy runner of an MCPServer (service account <name>{PROXY_RUNNER_SUFFIX}), to that server's pod "
+        f"<name>{MCP_POD_SUFFIX}")
+    rules = [{
+        "expression": f"variables.server != \"\" && request.name == variables.server + {cel_string(MCP_POD_SUFFIX)}",
+        "messageExpression": f"variables.server == \"\" ? {none} : {mine}",
+        "message": f"in namespace {namespace} a service account attaches to a pod only as the ToolHive proxy runner of "
+        f"MCPServer <name> (service account <name>{PROXY_RUNNER_SUFFIX}), to its pod <name>{MCP_POD_SUFFIX}",
+    }]
+    runner = (f"{username}.endsWith({cel_string(PROXY_RUNNER_SUFFIX)}) && size({username}) > "
+              f"size({cel_string(prefix)}) + size({cel_string(PROXY_RUNNER_SUFFIX)})")
+    return _namespace_accounts_policy(attach_policy_name(namespace), namespace, "", "pods/attach", ["CONNECT"], [
+        # <name> of a requester `system:serviceaccount:<namespace>:<name>-proxy-runner` (the match condition
+        # holds the prefix), "" for any other service account. Read from the requester, never from the
+        # pod's name: `a-proxy-runner` gets `a`, so `a-b-0` (server a-b's pod) is not its own.
+        {"name": "server", "expression": f"{runner} ? {username}.substring(size({cel_string(prefix)}), "
+         f"size({username}) - size({cel_string(PROXY_RUNNER_SUFFIX)})) : \"\""},
+    ], rules, api_versions=["v1"])
