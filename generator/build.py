@@ -186,6 +186,9 @@ def _build(
 ) -> BuildReport:
     clock = Clock(started)
     validated = _read(source_dir, cache_dir, strict=strict, use_cache=use_cache)
+    # Parsing and validating leave the allocator 90 MB of free pages at 10,000 servers; every worker
+    # forked later would count them in its size too.
+    release_free_memory()
     changes = None
     if previous is not None:  # read before anything is written: a bad release must not cost the old site
         current = with_pulled_from(catalog_document(validated.catalog), image_mirror)
@@ -214,7 +217,7 @@ def _build(
             # Every file's stamp is taken after the switch: the hard link that carried a kept file
             # into the new tree changed its change time, so an older stamp would put it in doubt.
             # A file the spare held was not touched since `survey_spare` took its lstat.
-            untouched = _untouched_stamps(plan.spare, tree.written)
+            untouched = _untouched_stamps(plan.spare, tree.written, plan.state.stamps if plan.state else {})
             stamps = untouched | cache.stamps_of(out_dir, (path for path in tree.written if path not in untouched))
             spare = None if old_files is None or tree.spare_id is None else cache.spare_after_switch(old_files, tree.written, tree.spare_id)
             state = cache.CacheState(plan.build_key, servers, catalog_files, catalog_pieces, catalog_keys, stamps=stamps, spare=spare)
@@ -286,14 +289,19 @@ def _usable_spare(out_dir: Path, state: cache.CacheState) -> Spare | None:
     return Spare(folder, cache.OnDisk(folder, records, state.stamps, state.saved_ns, found), found)
 
 
-def _untouched_stamps(spare: Spare | None, written: Mapping[str, WrittenFile]) -> dict[str, cache.Stamp]:
-    """The stamps of the files the new output took from the spare as they were (none without one)."""
+def _untouched_stamps(
+    spare: Spare | None, written: Mapping[str, WrittenFile], recorded: Mapping[str, cache.Stamp]
+) -> dict[str, cache.Stamp]:
+    """The stamps of the files the new output took from the spare as they were (none without one);
+    the `recorded` one where it is unchanged (most are: one tuple per file instead of two)."""
     if spare is None:
         return {}
-    return {
-        path: (found.st_mtime_ns, found.st_ctime_ns, found.st_ino) for path, found in spare.found.items()
-        if path in written and spare.holds.get(path) == written[path]
-    }
+    stamps = {}
+    for path, found in spare.found.items():
+        if path in written and spare.holds.get(path) == written[path]:
+            stamp = (found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
+            stamps[path] = stamp if recorded.get(path) != stamp else recorded[path]
+    return stamps
 
 
 def _write_indexes(context: RenderContext, tree: OutputTree) -> None:
