@@ -56,7 +56,7 @@ def test_reusing_compressed_chunks_gives_the_same_bytes_as_compressing_all() -> 
     raw = registry_like(20_000)
     remembered: dict[bytes, bytes] = {}
 
-    def memoised(chunk: bytes) -> bytes:  # what `by_content` does with the build's memo
+    def memoised(chunk: bytes) -> bytes:  # `by_content` without its reader: the memo, the bytes at once
         if chunk not in remembered:
             remembered[chunk] = compress(chunk)
         return remembered[chunk]

@@ -59,8 +59,10 @@ def test_a_long_value_is_not_kept_alive_once_emitted():
     # The emitter caches the scalars that repeat (names, labels); a policy's CEL expression is
     # 100 KB at 10,000 servers, and a cache holding it would keep every profile's policies alive.
     import sys
+    import uuid
 
-    name, expression = "kind-" + "x" * 10, "has(object.spec) && " + "'a' in ['b'] && " * 2000 + "true"
+    unique = uuid.uuid4().hex  # made at run time: a constant of this code could already be cached
+    name, expression = f"kind-{unique}", f"has(object.spec.{unique}) && " + "'a' in ['b'] && " * 2000 + "true"
     before = sys.getrefcount(name), sys.getrefcount(expression)
     text = yaml_text({name: expression})
     assert yaml.safe_load(text) == {name: expression}

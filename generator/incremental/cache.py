@@ -83,7 +83,8 @@ class CacheState:
     spare: SpareTree | None = None
     """The tree the last build's switch replaced, kept beside the output for the next build to update."""
 
-    _every_file: dict[str, WrittenFile] | None = field(default=None, repr=False, compare=False)
+    _every_file: dict[str, WrittenFile] | None = field(default=None, init=False, repr=False, compare=False)
+    """`every_file()` once made: the state is read, never changed, once loaded."""
 
     def every_file(self) -> Mapping[str, WrittenFile]:
         """Every file the last build wrote (made once: 110,000 at 10,000 servers)."""
