@@ -312,6 +312,26 @@ def profiles_admitting(meta: CatalogMeta, server: Server) -> tuple[RegistryProfi
     return tuple(profile for profile in meta.registries if admits(meta, profile, server))
 
 
+def offers(profile: RegistryProfile, server: Server) -> bool:
+    """True unless the profile's tool policy withholds every tool the server declares.
+
+    Such a server is admitted (its page says which profile withholds what) but not offered:
+    ToolHive reads an empty tool filter as "every tool", so the profile can neither ship it nor
+    list it in its registries (a namespace's registry listing it would offer what its admission
+    policy refuses)."""
+    return not server.tools or bool(profile_tools(profile, server))
+
+
+def profile_offered(catalog: Catalog, profile: RegistryProfile) -> tuple[Server, ...]:
+    """The servers a registry profile admits and offers (see `offers`), sorted by name: its registries' servers."""
+    return tuple(server for server in profile_servers(catalog, profile) if offers(profile, server))
+
+
+def profiles_offering(meta: CatalogMeta, server: Server) -> tuple[RegistryProfile, ...]:
+    """The registry profiles admitting and offering `server` (see `offers`), in catalog.yaml order."""
+    return tuple(profile for profile in profiles_admitting(meta, server) if offers(profile, server))
+
+
 def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:
     """The server's tools that the profile's tool policy keeps."""
     policy = profile.tools

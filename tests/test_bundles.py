@@ -568,3 +568,35 @@ def test_registry_documents_are_measured_exactly_without_being_made(tmp_path: Pa
                 for made_from in (context, stored):
                     for document in (upstream_registry_spliced, legacy_registry_spliced):
                         assert len(document(made_from, chunk, profile)) == len(bytes(document(context, chunk, profile)))
+
+
+def test_a_server_whose_every_tool_a_profile_withholds_is_in_none_of_its_registries(write_tree, tmp_path: Path) -> None:
+    """The profile admits it but cannot offer it (an empty tool filter is "every tool" to ToolHive):
+    its registries, its in-cluster registry data and its image list leave it out, as its bundle does;
+    the site root and the other profile still list it."""
+    from generator.build import build
+
+    catalog = CATALOG_YAML.replace(
+        "    include:\n      tiers: [validated]\n",
+        "    include:\n      tiers: [validated]\n    tools:\n      exclude_annotations: [openWorldHint]\n",
+    )
+    site = tmp_path / "site"
+    build(write_tree(catalog=catalog), site, use_cache=False)
+
+    def listed(path: str) -> bool:
+        text = (site / path).read_text(encoding="utf-8")
+        return "gofetch" in text or '"fetch"' in text or "/fetch" in text
+
+    for profile, offered in (("production", False), ("sandbox", True)):
+        for path in (
+            f"registries/{profile}/registry.json",
+            f"registries/{profile}/registry-legacy.json",
+            f"registry/{profile}/v0.1/servers/index.json",
+            f"mirror/profiles/{profile}/images.txt",
+        ):
+            assert listed(path) is offered, path
+        configmaps = [p for p in (site / f"bundles/registries/{profile}/base").glob("configmap-*.yaml")]
+        assert configmaps and any("gofetch" in p.read_text(encoding="utf-8") for p in configmaps) is offered, profile
+    # Nor does the profile's mirror answer a lookup of it (the sandbox's are the root's documents).
+    assert not list((site / "registry/production/v0.1/servers").glob("*/fetch"))
+    assert listed("registry.json") and listed("v0.1/servers/index.json")

@@ -29,7 +29,7 @@ from typing import Any
 
 from generator import paths
 from generator import derived
-from generator.derived import profile_servers, profile_tools
+from generator.derived import offers, profile_offered, profile_tools
 from generator.models import ClusterDns, RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render.kubernetes import legacy as k8s_legacy
@@ -77,16 +77,14 @@ class Folder:
 
 
 def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
-    """The server's own bundle, its overlays in each profile admitting it, and their tarball pieces."""
+    """The server's own bundle, its overlays in each profile offering it (see `derived.offers`), and their tarball pieces."""
     if server.kind == "reference":
         return
     base = _base_manifests(context, server)
     base_files = base_folder_files(server, base, context.catalog.meta.version)
     yield from base_files
     shipped_in_a_profile = False
-    for profile in derived.profiles_admitting(context.catalog.meta, server):
-        if kept_tools(profile, server) is None:
-            continue
+    for profile in derived.profiles_offering(context.catalog.meta, server):
         shipped_in_a_profile = True
         for variant, _ in _variants(profile):
             shipped = shipped_manifests(context, server, profile, variant)
@@ -436,8 +434,7 @@ def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | N
     ToolHive reads an empty toolsFilter as "all tools", so such a server cannot be
     deployed faithfully and gets no folder (nor a place in the admission policy).
     """
-    tools = profile_tools(profile, server)
-    return None if server.tools and not tools else tools
+    return profile_tools(profile, server) if offers(profile, server) else None
 
 
 def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[OutputFile]:
@@ -450,8 +447,9 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     version = context.catalog.meta.version
     root = paths.profile_bundle_dir(profile.name)
     source = f"catalog.yaml registries/{profile.name}"
-    admitted = [server for server in profile_servers(context.catalog, profile) if server.kind != "reference"]
-    servers = [server for server in admitted if kept_tools(profile, server) is not None]
+    # What the profile offers (see derived.offers), reference-only entries aside: the servers of
+    # its registry data (ConfigMaps), its folders and its admission policies.
+    servers = [server for server in profile_offered(context.catalog, profile) if server.kind != "reference"]
     archive = _ProfileArchive(context, profile, servers)
     current = profile.operator in ("current", "both")
     legacy = profile.operator in ("legacy", "both")
@@ -462,13 +460,13 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     top = Folder(root, source, [], subfolders=["base", *platform_folders(servers)] if current else ["legacy"])
     batch = folder_files(top, version)
     if current:
-        base, parts = _base_files(context, profile, admitted, servers, source)
+        base, parts = _base_files(context, profile, servers, source)
         batch += base
         del base
         yield from archive.add(batch)  # before legacy/ is made: never both variants' ConfigMaps at once
         batch = []
     if legacy:
-        batch += _legacy_files(context, profile, admitted, servers, source, all_yaml=not current)
+        batch += _legacy_files(context, profile, servers, source, all_yaml=not current)
         if servers:
             batch.append(variant_platform_file(context, profile, "legacy", servers, f"{source} (legacy operators)"))
     yield from archive.add(batch)
@@ -524,15 +522,14 @@ def operator_values_file(context: RenderContext) -> Iterator[OutputFile]:
 def _base_files(
     context: RenderContext,
     profile: RegistryProfile,
-    admitted: Sequence[Server],
     servers: Sequence[Server],
     source: str,
 ) -> tuple[list[OutputFile], list[k8s_profile.RegistryPart]]:
-    """`base/`: the namespace, the registry data (of the `admitted` servers) and MCPRegistry, RBAC, the
-    policies (of the `servers` the profile ships a folder for); and the profile's all.yaml."""
+    """`base/`: the namespace, the registry data and MCPRegistry, RBAC, the policies (all of the
+    `servers` the profile ships); and the profile's all.yaml."""
     catalog = context.catalog
     parts = k8s_profile.split_registry(
-        profile, admitted, partial(upstream_registry_spliced, context, profile=profile)
+        profile, servers, partial(upstream_registry_spliced, context, profile=profile)
     )
     current = Folder(f"{paths.profile_bundle_dir(profile.name)}base/", source, [
         Manifest("namespace", k8s_profile.namespace(profile)),
@@ -646,7 +643,6 @@ def admission_manifests(
 def _legacy_files(
     context: RenderContext,
     profile: RegistryProfile,
-    admitted: Sequence[Server],
     servers: Sequence[Server],
     source: str,
     *,
@@ -656,7 +652,7 @@ def _legacy_files(
     policy; with `all_yaml` (a legacy-only profile) its objects are also the profile's all.yaml."""
     catalog = context.catalog
     parts = k8s_profile.split_registry(
-        profile, admitted, partial(legacy_registry_spliced, context, profile=profile)
+        profile, servers, partial(legacy_registry_spliced, context, profile=profile)
     )
     legacy = Folder(f"{paths.profile_bundle_dir(profile.name)}legacy/", f"{source} (legacy operators)", [
         Manifest("namespace", k8s_profile.namespace(profile)),

@@ -26,7 +26,7 @@ def list_files(context: RenderContext) -> Iterator[OutputFile]:
     catalog = context.catalog
     yield from _lists(context, derived.installable_servers(catalog), None)
     for profile in catalog.meta.registries:
-        yield from _lists(context, derived.profile_servers(catalog, profile), profile.name)
+        yield from _lists(context, derived.profile_offered(catalog, profile), profile.name)
 
 
 KIND = OutputKind("mirror_lists", list_files)

@@ -95,11 +95,11 @@ def _lookup_documents(context: RenderContext, name: str, version: str, base: str
 
 
 def _bases(context: RenderContext, server: Server) -> list[tuple[str, RegistryProfile | None]]:
-    """The API bases listing `server`: the site root, then each profile admitting it; none when rejected."""
+    """The API bases listing `server`: the site root, then each profile offering it; none when rejected."""
     meta = context.catalog.meta
     if not derived.installable(meta, server):
         return []
-    return [("", None), *[(paths.profile_api_base(p.name), p) for p in derived.profiles_admitting(meta, server)]]
+    return [("", None), *[(paths.profile_api_base(p.name), p) for p in derived.profiles_offering(meta, server)]]
 
 
 def _response(server_document: bytes, meta: bytes) -> bytes:
@@ -146,7 +146,7 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile]:
     catalog = context.catalog
     yield from base_files(context, derived.installable_servers(catalog), "", None)
     for profile in catalog.meta.registries:
-        yield from base_files(context, derived.profile_servers(catalog, profile), paths.profile_api_base(profile.name), profile)
+        yield from base_files(context, derived.profile_offered(catalog, profile), paths.profile_api_base(profile.name), profile)
 
 
 KIND = OutputKind("mcp_registry", catalog_files, server_files)

@@ -221,7 +221,7 @@ def legacy_registry_spliced(context: RenderContext, servers: Sequence[Server], p
 def entry_pieces(context: RenderContext, server: Server) -> Iterator[OutputFile]:
     """No file of its own: the server's entries of every registry file listing it, made now."""
     if derived.deployable(context.catalog.meta, server):
-        for profile in (None, *derived.profiles_admitting(context.catalog.meta, server)):
+        for profile in (None, *derived.profiles_offering(context.catalog.meta, server)):
             encoded_server_json(context, server, profile.name if profile else None)
             legacy_entry(context, server, profile.name if profile else None)
     return iter(())
@@ -233,9 +233,9 @@ def registry_files(context: RenderContext) -> Iterator[OutputFile]:
     yield OutputFile(paths.TOOLHIVE_REGISTRY, upstream_registry_spliced(context, catalog.servers))
     yield OutputFile(paths.TOOLHIVE_LEGACY_REGISTRY, legacy_registry_spliced(context, catalog.servers))
     for profile in catalog.meta.registries:
-        admitted = derived.profile_servers(catalog, profile)
-        yield OutputFile(paths.profile_toolhive_registry(profile.name), upstream_registry_spliced(context, admitted, profile))
-        yield OutputFile(paths.profile_toolhive_registry(profile.name, legacy=True), legacy_registry_spliced(context, admitted, profile))
+        offered = derived.profile_offered(catalog, profile)
+        yield OutputFile(paths.profile_toolhive_registry(profile.name), upstream_registry_spliced(context, offered, profile))
+        yield OutputFile(paths.profile_toolhive_registry(profile.name, legacy=True), legacy_registry_spliced(context, offered, profile))
 
 
 KIND = OutputKind("toolhive", registry_files, entry_pieces)
