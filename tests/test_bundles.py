@@ -600,3 +600,5 @@ def test_a_server_whose_every_tool_a_profile_withholds_is_in_none_of_its_registr
     # Nor does the profile's mirror answer a lookup of it (the sandbox's are the root's documents).
     assert not list((site / "registry/production/v0.1/servers").glob("*/fetch"))
     assert listed("registry.json") and listed("v0.1/servers/index.json")
+    page = (site / "servers/fetch/index.html").read_text(encoding="utf-8")
+    assert "withholds every tool it declares, so its bundle has no folder for it and its registries do not list it" in page

@@ -71,7 +71,7 @@ class DeployPlan:
     secret_name: str
     profiles: list[ProfileSteps]
     all_withheld: list[str]
-    """Profiles admitting the server whose tool policy withholds every tool it declares: no folder there."""
+    """Profiles admitting the server whose tool policy withholds every tool it declares: no folder there, no registry entry."""
     secret_command: str | None
     bundle: str
     bundle_dir: str
