@@ -7,8 +7,8 @@ own pieces (archive chunks). A known piece is read back with one `pread`, measur
 its ref alone; anything else is made and kept in memory until the task ends or the pieces made
 come to `FLUSH_BYTES`, then appended to the store in one write (equal pieces of one write once;
 the same piece made again after a write is stored again, which costs store space, never other
-bytes), read back from there if asked for again. The task hands the refs back to the build, which records them in the
-cache beside their server.
+bytes), and read back from there if asked for again. The task hands the refs back to the build,
+which records them in the cache beside their server.
 """
 
 from __future__ import annotations

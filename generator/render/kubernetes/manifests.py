@@ -15,8 +15,6 @@ from typing import Any
 
 import yaml
 
-# Kubernetes' DNS-1123 label limit: Services, and the pods and StatefulSets the
-# operator derives from our names, must fit in it.
 MANAGED_BY = {"app.kubernetes.io/managed-by": "mcp-catalog"}
 
 

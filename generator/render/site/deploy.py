@@ -273,7 +273,7 @@ def deploy_plan(context: RenderContext, server: Server, placements: list[Placeme
     mirrored = bool(image_mirror or catalog.meta.image_mirror)
     resource = "mcpserver" if server.kind == "container" else "mcpremoteproxy"
     admitting = derived.profiles_admitting(catalog.meta, server)
-    deployable_in = [profile for profile in admitting if bundles.kept_tools(profile, server) is not None]
+    deployable_in = derived.profiles_offering(catalog.meta, server)
     return DeployPlan(
         kind=server.kind,
         cluster_image=cluster_image,
