@@ -1,6 +1,6 @@
 """The profile's promises against a deployer trying to break them: admission policy and RBAC.
 
-The ValidatingAdmissionPolicy is evaluated with cel-python the way the API
+The ValidatingAdmissionPolicy is evaluated with cel-cpp (tests/kubernetes_cel.py) the way the API
 server does: its variables in order, then every validation, a failed one
 reporting its messageExpression (or its message when that expression fails).
 Objects are reviewed as the API server sees them, with the CRD's defaults
@@ -11,6 +11,7 @@ bypass the issue lists is tried against the current and the legacy bundle.
 from __future__ import annotations
 
 import copy
+import functools
 import posixpath
 import re
 import tempfile
@@ -27,7 +28,9 @@ from generator.render.kubernetes import policy as k8s_policy
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
-celpy = pytest.importorskip("celpy", reason="pip install cel-python")
+pytest.importorskip("cel_expr_python", reason="pip install cel-expr-python (the tests' CEL engine)")
+from kubernetes_cel import Failed, evaluate  # noqa: E402 - after the engine is known to be there
+
 
 PROFILE = "production"
 CRDS = {"mcpservers": "MCPServer", "mcpremoteproxies": "MCPRemoteProxy", "mcptoolconfigs": "MCPToolConfig"}
@@ -64,6 +67,12 @@ def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
 
 def crd_defaults(kind: str) -> dict[str, Any]:
     """The top-level spec defaults of the shared reference CRD (what the API server adds before admission)."""
+    return copy.deepcopy(_crd_defaults(kind))
+
+
+@functools.cache
+def _crd_defaults(kind: str) -> dict[str, Any]:
+    # Read once per kind: a CRD is thousands of lines, and every reviewed object asks.
     path = SHARED / "toolhive" / f"toolhive.stacklok.dev_{RESOURCE_OF[kind]}.yaml"
     if not path.is_file():
         pytest.skip(f"{path} is missing: the ToolHive CRDs live in shared/reference/toolhive")
@@ -71,35 +80,6 @@ def crd_defaults(kind: str) -> dict[str, Any]:
     version = next(v for v in crd["spec"]["versions"] if v["name"] == "v1beta1")
     spec = version["schema"]["openAPIV3Schema"]["properties"]["spec"]
     return {key: node["default"] for key, node in spec.get("properties", {}).items() if "default" in node}
-
-
-def _cel(value: Any) -> Any:
-    return celpy.json_to_cel(value)
-
-
-_ENVIRONMENT = celpy.Environment()
-_PROGRAMS: dict[str, Any] = {}
-
-
-def _substring(text: Any, start: Any, end: Any = None) -> Any:
-    """`string.substring(start[, end])` of the CEL extended strings library (cel-go ext.Strings, which
-    Kubernetes offers every policy): code point indices, an error when out of range or reversed."""
-    points = str(text)
-    end = len(points) if end is None else int(end)
-    if not 0 <= int(start) <= end <= len(points):
-        return celpy.CELEvalError(f"substring({start}, {end}) out of range of a string of {len(points)}")
-    return celpy.celtypes.StringType(points[int(start):end])
-
-
-# The functions policies use beyond cel-python's standard ones.
-_EXTENSIONS = {"substring": _substring}
-
-
-def evaluate(expression: str, activation: dict[str, Any]) -> Any:
-    """The expression's value (compiled once: the policy's literals are large)."""
-    if expression not in _PROGRAMS:
-        _PROGRAMS[expression] = _ENVIRONMENT.program(_ENVIRONMENT.compile(expression), functions=_EXTENSIONS)
-    return _PROGRAMS[expression].evaluate(activation)
 
 
 _CONSTANTS: dict[str, Any] = {}
@@ -134,33 +114,30 @@ def run_policy(spec: dict[str, Any], request: dict[str, Any], seen: dict[str, An
     """The messages of every validation of the policy `spec` the object `seen` (as the API server
     sees it; None in a DELETE) fails in `request` (`old`: the object as it was, in an UPDATE or a
     DELETE); [] when it passes them all or a match condition leaves it out."""
-    activation: dict[str, Any] = {"request": _cel(request), "object": _cel(seen), "oldObject": _cel(old)}
+    activation: dict[str, Any] = {"request": request, "object": seen, "oldObject": old}
     for condition in spec.get("matchConditions", []):
         matched = evaluate(condition["expression"], activation)
-        assert isinstance(matched, celpy.celtypes.BoolType), (condition["name"], matched)
+        assert isinstance(matched, bool), (condition["name"], matched)
         if not matched:
             return []
-    variables: dict[Any, Any] = {}
+    variables: dict[str, Any] = {}
     for variable in spec.get("variables", []):
-        activation["variables"] = celpy.celtypes.MapType(variables)
+        activation["variables"] = variables
         value = constant(variable["expression"], activation)
-        assert not isinstance(value, celpy.CELEvalError), (variable["name"], value)
-        variables[celpy.celtypes.StringType(variable["name"])] = value
-    activation["variables"] = celpy.celtypes.MapType(variables)
+        assert not isinstance(value, Failed), (variable["name"], value)
+        variables[variable["name"]] = value
+    activation["variables"] = variables
     messages = []
     for rule in spec["validations"]:
         verdict = evaluate(rule["expression"], activation)
-        assert isinstance(verdict, celpy.celtypes.BoolType), (rule["expression"][:200], verdict)
+        assert isinstance(verdict, bool), (rule["expression"][:200], verdict)
         if verdict:
             continue
         message = rule["message"]
         if "messageExpression" in rule:
-            try:
-                made = evaluate(rule["messageExpression"], activation)
-            except celpy.CELEvalError as error:
-                made = error
+            made = evaluate(rule["messageExpression"], activation)
             if isinstance(made, str):
-                message = str(made)
+                message = made
             elif not ALLOW_MESSAGE_FALLBACK:
                 raise AssertionError(f"messageExpression failed: {made!r}")
         messages.append(message)

@@ -4,7 +4,7 @@ Custom resources are checked against the openAPIV3Schema of their CRD version,
 read from the shared ToolHive reference folder and converted to JSON Schema
 (Kubernetes' structural-schema rules: unknown fields are refused unless
 preserved, int-or-string, nullable); their `x-kubernetes-validations` CEL rules
-are evaluated with cel-python, and any rule that cannot be evaluated is
+are evaluated with cel-cpp (tests/kubernetes_cel.py), and any rule that cannot be evaluated is
 reported, not passed. Core kinds go through kubernetes-validate in strict mode
 for the newest Kubernetes it ships; every kustomization through `kubectl kustomize`.
 """
@@ -159,15 +159,16 @@ _VALIDATORS: dict[int, jsonschema.Draft7Validator] = {}
 def evaluate_cel(rule: str, self_value: Any) -> bool | str:
     """The rule's verdict, or why it could not be evaluated."""
     try:
-        import celpy
+        from kubernetes_cel import Failed, evaluate
     except ImportError:
-        return "cel-python is not installed (pip install cel-python)"
+        return "cel-expr-python is not installed (pip install cel-expr-python)"
     try:
-        environment = celpy.Environment()
-        result = environment.program(environment.compile(rule)).evaluate({"self": celpy.json_to_cel(self_value)})
-    except Exception as error:  # noqa: BLE001 - any failure is reported as "not evaluated"
+        verdict = evaluate(rule, {"self": self_value})
+    except RuntimeError as error:  # it does not compile: reported as "not evaluated"
         return f"{type(error).__name__}: {error}"
-    return bool(result)
+    if not isinstance(verdict, bool):
+        return f"not a verdict: {verdict!r}" if not isinstance(verdict, Failed) else verdict.why
+    return verdict
 
 
 def test_every_custom_resource_validates_against_its_crd(site: Path) -> None:
