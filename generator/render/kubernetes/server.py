@@ -33,6 +33,9 @@ PROXY_PORT = 8080
 # The port an HTTP server's container listens on when its MCPServer names no `mcpPort`
 # (the operator's default, MCPServer.GetMCPPort in stacklok/toolhive v0.44.0).
 DEFAULT_MCP_PORT = 8080
+# The container of the MCP server's pod: the name ToolHive's proxy runner gives it and fills in
+# (image, args), and the one our podTemplateSpec configures.
+MCP_CONTAINER = "mcp"
 # The labels ToolHive puts on the pods it runs, as the operator's source sets them
 # (stacklok/toolhive v0.44.0). Every pod it runs for an MCPServer or MCPRemoteProxy carries
 # `toolhive: "true"` and `toolhive-name: <name>`. The proxy runner's pods (the Deployment the
@@ -92,7 +95,7 @@ def pod_template(server: Server, pull_secrets: Sequence[str] = ()) -> dict[str, 
     spec: dict[str, Any] = {"securityContext": restricted_pod_security()}
     if pull_secrets:
         spec["imagePullSecrets"] = secret_references(pull_secrets)
-    spec["containers"] = [{"name": "mcp", "securityContext": restricted_container_security(), "volumeMounts": mounts}]
+    spec["containers"] = [{"name": MCP_CONTAINER, "securityContext": restricted_container_security(), "volumeMounts": mounts}]
     spec["volumes"] = volumes
     return {"spec": spec}
 

@@ -54,7 +54,9 @@ So, for a request by one of the namespace's service accounts, this policy admits
 created, changed or deleted only by the proxy runner of the MCPServer of the same name (a
 deletion, by `oldObject`: so one proxy runner deletes no other server's StatefulSet, whose Services
 the garbage collector would delete, nor a PostgreSQL one), and a created or changed one only with
-its pod template labelled as ToolHive labels it, under the MCP server's service account, reading no
+its pod template labelled as ToolHive labels it, running one container, `mcp`, with the image and
+args the profile ships for the server and no command (configureContainer in client.go copies both
+from the MCPServer and sets no command; no init container), under the MCP server's service account, reading no
 Secret but the server's own (into its environment) and the profile's pull secrets, mounting only
 allow-listed volume types (emptyDir, configMap, downwardAPI, projected from configMap, downwardAPI
 and serviceAccountToken: no claim of the namespace, the registry database's included), with no
@@ -78,8 +80,9 @@ from typing import Any
 
 from generator.render.kubernetes import profile as k8s_profile
 from generator.render.kubernetes.names import resource_name
+from generator.render.kubernetes import policy as k8s_policy
 from generator.render.kubernetes.policy import cel_list, cel_string, cel_value, validating_policy
-from generator.render.kubernetes.server import POD_NAME_LABEL, TOOLHIVE_LABEL
+from generator.render.kubernetes.server import MCP_CONTAINER, POD_NAME_LABEL, TOOLHIVE_LABEL
 
 PROXY_RUNNER_SUFFIX = "-proxy-runner"
 MCP_SERVICE_ACCOUNT_SUFFIX = "-sa"
@@ -111,9 +114,10 @@ def forbidden_label_keys() -> list[str]:
     return [key for key in selected_label_keys() if key not in PINNED_LABELS]
 
 
-def workload_policy_name(namespace: str) -> str:
-    """The cluster-wide name of the namespace's workload policy (namespaces are unique)."""
-    return resource_name(f"mcp-catalog-{namespace}", "-workloads", limit=253)
+def workload_policy_name(namespace: str, part: int = 0) -> str:
+    """The cluster-wide name of the namespace's workload policy, or of its `part`-th share of the
+    servers' containers (namespaces are unique)."""
+    return resource_name(f"mcp-catalog-{namespace}", f"-workloads-{part}" if part else "-workloads", limit=253)
 
 
 def _containers_read_only(secrets: str, field: str) -> str:
@@ -260,12 +264,84 @@ def _validations(profile: str, namespace: str) -> list[dict[str, str]]:
     ]
 
 
-def workload_policy(
-    profile: str, namespace: str, env_secrets: Mapping[str, Sequence[str]], pull_secrets: Sequence[str]
-) -> dict[str, Any]:
-    """The ValidatingAdmissionPolicy on StatefulSets made by the namespace's service accounts:
+def _container_rule(profile: str) -> dict[str, str]:
+    """The StatefulSet of a server whose container this policy holds (`variables.runs`) runs it as
+    ToolHive's proxy runner does: one container, `mcp`, with the image and args of the MCPServer the
+    profile ships (configureContainer in pkg/container/kubernetes/client.go sets them from the
+    MCPServer's and sets no command), and no init container (the shipped pod template has none)."""
+    name = "variables.sts.metadata.name"
+    run = f"variables.runs[{name}]"
+    mcp = "variables.mcp[0]"
+    return {
+        "expression": f"request.operation == \"DELETE\" || !({name} in variables.runs) || ("
+        f"variables.podSpec.containers.all(c, c.name == {cel_string(MCP_CONTAINER)}) && size(variables.mcp) == 1 && "
+        f"has({mcp}.image) && {mcp}.image == {run}.image && (has({mcp}.args) ? {mcp}.args : []) == {run}.args && "
+        f"(!has({mcp}.command) || size({mcp}.command) == 0) && "
+        "(!has(variables.podSpec.initContainers) || size(variables.podSpec.initContainers) == 0))",
+        "messageExpression": _say(
+            "StatefulSet ", _Cel(name), f" must run one container, {MCP_CONTAINER}, with image ", _Cel(f"{run}.image"),
+            f" and the arguments registry profile {profile} ships for the server, no command and no init container, as "
+            "ToolHive's proxy runner makes it (another image, command or container would run with the server's "
+            "Secret, service account and network reach)"),
+        "message": f"the StatefulSet must run one container, {MCP_CONTAINER}, with the image and arguments registry "
+        f"profile {profile} ships for the server, no command and no init container, as ToolHive's proxy runner makes it",
+    }
+
+
+def run_parts(runs: Mapping[str, str]) -> list[list[tuple[str, str]]]:
+    """`runs` ({server: CEL {image, args}}) in name order, in parts of at most SHAPES_BUDGET bytes of
+    CEL (one policy object must stay far below etcd's 1.5 MiB, as the shapes' parts do)."""
+    parts: list[list[tuple[str, str]]] = [[]]
+    size = 0
+    for server, run in sorted(runs.items()):
+        cost = len(server) + len(run)
+        if parts[-1] and size + cost > k8s_policy.SHAPES_BUDGET:
+            parts.append([])
+            size = 0
+        parts[-1].append((server, run))
+        size += cost
+    return parts
+
+
+def _runs_variables(part: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """The variables the container rule reads: the StatefulSet (as it was, on DELETE), its pod spec,
+    its `mcp` containers, and the containers of this part's servers."""
+    return [
+        # A DELETE has no object: the StatefulSet as it was (every variable reads this one).
+        {"name": "sts", "expression": "request.operation == \"DELETE\" ? oldObject : object"},
+        # spec.template.spec is required: on every operation (oldObject on DELETE) it is there.
+        {"name": "podSpec", "expression": "variables.sts.spec.template.spec"},
+        {"name": "mcp", "expression": f"variables.podSpec.containers.filter(c, c.name == {cel_string(MCP_CONTAINER)})"},
+        {"name": "runs", "expression": "{" + ", ".join(f"{cel_string(server)}: {run}" for server, run in part) + "}"},
+    ]
+
+
+def workload_policies(
+    profile: str, namespace: str, env_secrets: Mapping[str, Sequence[str]], pull_secrets: Sequence[str],
+    runs: Mapping[str, str],
+) -> list[dict[str, Any]]:
+    """The ValidatingAdmissionPolicies on StatefulSets made by the namespace's service accounts:
     `env_secrets` maps each MCPServer the profile ships to the Secrets its `spec.secrets` names,
-    `pull_secrets` are the profile's image pull secrets. Every literal goes through `cel_string`."""
+    `pull_secrets` are the profile's image pull secrets, `runs` maps each MCPServer to its container
+    (`PolicyEntry.run`). The first policy holds every rule and the first part of `runs`; a large
+    profile's other parts each get a policy holding the container rule alone. A StatefulSet's name
+    is always in one part: only `<name>-proxy-runner` may make StatefulSet `<name>`, and the operator
+    makes that account only for an MCPServer `<name>`, which the profile's shape policies admit only
+    under a name it ships. Every literal goes through `cel_string`."""
+    parts = run_parts(runs)
+    operations = ["CREATE", "UPDATE", "DELETE"]
+    first = _workload_policy(profile, namespace, env_secrets, pull_secrets, parts[0])
+    return [first] + [
+        _namespace_accounts_policy(workload_policy_name(namespace, index), namespace, "apps", "statefulsets", operations,
+                                   _runs_variables(part), [_container_rule(profile)])
+        for index, part in enumerate(parts[1:], 1)
+    ]
+
+
+def _workload_policy(
+    profile: str, namespace: str, env_secrets: Mapping[str, Sequence[str]], pull_secrets: Sequence[str],
+    runs: Sequence[tuple[str, str]],
+) -> dict[str, Any]:
     prefix = f"system:serviceaccount:{namespace}:"
     secrets_by_server = "{" + ", ".join(
         f"{cel_string(server)}: {cel_list(cel_string(secret) for secret in secrets)}"
@@ -288,7 +364,8 @@ def workload_policy(
         {"name": "envSecrets", "expression": "variables.sts.metadata.name in variables.secretsByServer ? "
          "variables.secretsByServer[variables.sts.metadata.name] : []"},
         {"name": "pullSecrets", "expression": cel_list(cel_string(secret) for secret in pull_secrets)},
-    ], _validations(profile, namespace))
+        *_runs_variables(runs)[2:],
+    ], _validations(profile, namespace) + [_container_rule(profile)])
 
 
 def _namespace_accounts_policy(
