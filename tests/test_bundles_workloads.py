@@ -217,6 +217,12 @@ CONTAINER_ATTACKS = {
     "a readiness probe calling another host": lambda pod, other: pod["containers"][0].update(
         readinessProbe={"httpGet": {"host": "postgres", "port": 5432, "path": "/"}}),
     "a startup probe": lambda pod, other: pod["containers"][0].update(startupProbe={"tcpSocket": {"port": 8080}}),
+    "NODE_OPTIONS loading a module": lambda pod, other: pod["containers"][0]["env"].append(
+        {"name": "NODE_OPTIONS", "value": "--import=data:text/javascript,process.exit(1)"}),
+    "LD_PRELOAD from a Secret": lambda pod, other: pod["containers"][0]["env"].append(
+        {"name": "LD_PRELOAD", "valueFrom": {"secretKeyRef": {"name": "github-secrets", "key": "GITHUB_PERSONAL_ACCESS_TOKEN"}}}),
+    "the server's own Secret whole (envFrom)": lambda pod, other: pod["containers"][0].update(
+        envFrom=[{"secretRef": {"name": "github-secrets"}}]),
     "a sidecar": lambda pod, other: pod["containers"].append({"name": "helper", "image": other}),
     "the container renamed": lambda pod, other: pod["containers"][0].update(name="server"),
     "an init container": lambda pod, other: pod.setdefault("initContainers", []).append(
@@ -515,12 +521,15 @@ def test_secrets_the_server_is_not_given_are_refused(files: dict[str, bytes], va
 @pytest.mark.parametrize("form", ["secret volume", "projected volume", "csi volume", "imagePullSecrets", "envFrom"])
 def test_the_servers_own_secret_is_read_only_as_toolhive_reads_it(files: dict[str, bytes], form: str) -> None:
     """github-secrets goes into github's environment by secretKeyRef; mounting it, taking it whole or
-    using it as a pull secret is not what ToolHive does (envFrom of it would be harmless, and passes)."""
+    using it as a pull secret is not what ToolHive does. Taking it whole (envFrom) is refused by the
+    container rule: every key would become a variable, a code-loading one (NODE_OPTIONS) included."""
     policy = workload_policy(files, "current")
     statefulset = toolhive_statefulset(mcp_server(files, "current", "github"))
     _secret_references("github-secrets")[form](statefulset["spec"]["template"]["spec"])
     messages = review(policy, statefulset, "github-proxy-runner")
-    assert (messages == []) == (form == "envFrom"), messages
+    assert messages
+    if form == "envFrom":
+        assert messages == [m for m in messages if m.startswith("StatefulSet github must run one container, mcp, ")]
 
 
 def test_hostile_names_cannot_break_out_of_the_cel_literals() -> None:
@@ -553,6 +562,24 @@ def test_hostile_names_cannot_break_out_of_the_cel_literals() -> None:
         changed = copy.deepcopy(statefulset)
         changed["spec"]["template"]["spec"]["containers"][0][field] = value
         assert any(f" with image {hostile}-image and " in message for message in review(policy, changed, user)), field
+
+
+def test_a_code_loading_variable_the_profile_ships_is_admitted_only_as_shipped() -> None:
+    """A server may ship NODE_OPTIONS (say a heap size): its StatefulSet may carry it with that value
+    alone, never another value or one read from a Secret; other code-loading names stay refused."""
+    run = cel_value({"image": "node-server:1", "args": [], "env": {"NODE_OPTIONS": "--max-old-space-size=512"}})
+    [policy] = k8s_workloads.workload_policies("p", NAMESPACE, {}, [], {"node": run})
+    def statefulset(*env: dict[str, Any]) -> dict[str, Any]:
+        labels = {"toolhive": "true", "toolhive-name": "node", "app": "node"}
+        return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "node"},
+                "spec": {"template": {"metadata": {"labels": labels}, "spec": {
+                    "serviceAccountName": "node-sa", "containers": [{"name": "mcp", "image": "node-server:1", "env": list(env)}]}}}}
+    shipped = {"name": "NODE_OPTIONS", "value": "--max-old-space-size=512"}
+    assert review(policy, statefulset({"name": "MCP_TRANSPORT", "value": "stdio"}, shipped), "node-proxy-runner") == []
+    for env in ({"name": "NODE_OPTIONS", "value": "--import=data:text/javascript,1"},
+                {"name": "NODE_OPTIONS", "valueFrom": {"configMapKeyRef": {"name": "x", "key": "k"}}},
+                {"name": "PYTHONPATH", "value": "/tmp"}):
+        assert review(policy, statefulset(shipped, env), "node-proxy-runner"), env
 
 
 def test_the_namespace_and_every_literal_are_cel_strings() -> None:

@@ -27,7 +27,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.render.kubernetes.server import TOOLHIVE_API_GROUP
+from generator.render.kubernetes.server import CODE_LOADING_ENV, TOOLHIVE_API_GROUP
 from generator.render.kubernetes.manifests import MANAGED_BY
 from generator.render.kubernetes.names import resource_name
 
@@ -135,8 +135,9 @@ class PolicyEntry:
     tool_config_spec: str
     """CEL: that MCPToolConfig's spec ("{}" without one)."""
     run: str
-    """CEL, for an MCPServer: {"image": ..., "args": [...]}, what its proxy runner puts in the StatefulSet's
-    `mcp` container (the workload policy pins it); "" for a remote proxy, which has no StatefulSet."""
+    """CEL, for an MCPServer: {"image": ..., "args": [...], "env": {...}}, what its proxy runner puts in the
+    StatefulSet's `mcp` container (the workload policy pins it; `env` holds only the code-loading
+    variables the profile ships); "" for a remote proxy, which has no StatefulSet."""
     cost: int
     """What it counts against SHAPES_BUDGET."""
 
@@ -155,7 +156,7 @@ class PolicyEntry:
             shape=cel_map([("server", cel_string(shipped.name)), ("spec", spec_literal)]),
             tool_config=None if config is None else config["metadata"]["name"],
             tool_config_spec="{}" if config is None else cel_value(config["spec"]),
-            run=cel_value({"image": spec["image"], "args": spec.get("args", [])}) if kind == "MCPServer" else "",
+            run=_run(spec) if kind == "MCPServer" else "",
             cost=len(spec_literal) + len(cel_value(config or {})),
         )
 
@@ -168,6 +169,13 @@ class PolicyEntry:
         """The entry `encoded` gave."""
         values = json.loads(data)
         return cls(**{**values, "fields": tuple(values["fields"])})
+
+
+def _run(spec: dict[str, Any]) -> str:
+    """CEL: what a shipped MCPServer's proxy runner puts in its `mcp` container: image, args, and the
+    code-loading environment variables the profile ships (usually none)."""
+    env = {item["name"]: item["value"] for item in spec.get("env", []) if item["name"] in CODE_LOADING_ENV}
+    return cel_value({"image": spec["image"], "args": spec.get("args", []), "env": env})
 
 
 def _shapes_by(entries: Sequence[PolicyEntry], kind: str, *, shapes: bool) -> str:

@@ -55,8 +55,10 @@ created, changed or deleted only by the proxy runner of the MCPServer of the sam
 deletion, by `oldObject`: so one proxy runner deletes no other server's StatefulSet, whose Services
 the garbage collector would delete, nor a PostgreSQL one), and a created or changed one only with
 its pod template labelled as ToolHive labels it, running one container, `mcp`, with the image and
-args the profile ships for the server and no command (configureContainer in client.go copies both
-from the MCPServer and sets no command; no init container), under the MCP server's service account, reading no
+args the profile ships for the server and no command, hook, probe or envFrom (configureContainer in
+client.go copies both from the MCPServer and sets none of the others; no init container), with no
+code-loading environment variable (`CODE_LOADING_ENV`) but as the profile ships it, under the MCP
+server's service account, reading no
 Secret but the server's own (into its environment) and the profile's pull secrets, mounting only
 allow-listed volume types (emptyDir, configMap, downwardAPI, projected from configMap, downwardAPI
 and serviceAccountToken: no claim of the namespace, the registry database's included), with no
@@ -82,7 +84,7 @@ from generator.render.kubernetes import profile as k8s_profile
 from generator.render.kubernetes.names import resource_name
 from generator.render.kubernetes import policy as k8s_policy
 from generator.render.kubernetes.policy import cel_list, cel_string, cel_value, validating_policy
-from generator.render.kubernetes.server import MCP_CONTAINER, POD_NAME_LABEL, TOOLHIVE_LABEL
+from generator.render.kubernetes.server import CODE_LOADING_ENV, MCP_CONTAINER, POD_NAME_LABEL, TOOLHIVE_LABEL
 
 PROXY_RUNNER_SUFFIX = "-proxy-runner"
 MCP_SERVICE_ACCOUNT_SUFFIX = "-sa"
@@ -282,15 +284,18 @@ def _container_rule(profile: str) -> dict[str, str]:
         f"has({mcp}.image) && {mcp}.image == {run}.image && (has({mcp}.args) ? {mcp}.args : []) == {run}.args && "
         f"(!has({mcp}.command) || size({mcp}.command) == 0) && "
         + " && ".join(f"!has({mcp}.{field})" for field in RUN_BY_THE_KUBELET) + " && "
+        f"!has({mcp}.envFrom) && (!has({mcp}.env) || {mcp}.env.all(e, !(e.name in {cel_value(list(CODE_LOADING_ENV))}) || "
+        f"(e.name in {run}.env && has(e.value) && e.value == {run}.env[e.name] && !has(e.valueFrom)))) && "
         "(!has(variables.podSpec.initContainers) || size(variables.podSpec.initContainers) == 0))",
         "messageExpression": _say(
             "StatefulSet ", _Cel(name), f" must run one container, {MCP_CONTAINER}, with image ", _Cel(f"{run}.image"),
-            f" and the arguments registry profile {profile} ships for the server, no command, hook, probe or init container, as "
+            f" and the arguments registry profile {profile} ships for the server, no command, hook, probe, envFrom, code-loading "
+            "environment variable (LD_PRELOAD, NODE_OPTIONS, ...) it does not ship or init container, as "
             "ToolHive's proxy runner makes it (another image, command or container would run with the server's "
             "Secret, service account and network reach)"),
         "message": f"the StatefulSet must run one container, {MCP_CONTAINER}, with the image and arguments registry "
-        f"profile {profile} ships for the server, no command, hook, probe or init container, as ToolHive's proxy "
-        "runner makes it",
+        f"profile {profile} ships for the server, no command, hook, probe, envFrom, code-loading environment variable "
+        "it does not ship or init container, as ToolHive's proxy runner makes it",
     }
 
 
