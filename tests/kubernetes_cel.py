@@ -31,14 +31,20 @@ class Failed:
     why: str
 
 
+def compile_once(expression: str) -> Any:
+    """The compiled expression; RuntimeError when it does not parse or type-check (among the parser's
+    limits: at most 100,000 code points, cel-go's default, which the API server keeps)."""
+    if expression not in _PROGRAMS:
+        _PROGRAMS[expression] = _ENVIRONMENT.compile(expression)
+    return _PROGRAMS[expression]
+
+
 def evaluate(expression: str, activation: dict[str, Any]) -> Any:
     """The value of `expression` for the names in `activation` (compiled once: the policies' literals are large).
 
     Raises RuntimeError when the expression does not compile (a policy the API server would refuse).
     """
-    if expression not in _PROGRAMS:
-        _PROGRAMS[expression] = _ENVIRONMENT.compile(expression)
-    value = _PROGRAMS[expression].eval(data=activation)
+    value = compile_once(expression).eval(data=activation)
     if value.type() == cel.Type.ERROR:
         return Failed(str(value.value()))
     return value.plain_value()

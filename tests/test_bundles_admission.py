@@ -29,7 +29,7 @@ from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
 pytest.importorskip("cel_expr_python", reason="pip install cel-expr-python (the tests' CEL engine)")
-from kubernetes_cel import Failed, evaluate  # noqa: E402 - after the engine is known to be there
+from kubernetes_cel import Failed, compile_once, evaluate  # noqa: E402 - after the engine is known to be there
 
 
 PROFILE = "production"
@@ -56,8 +56,13 @@ def files(request: pytest.FixtureRequest) -> dict[str, bytes]:
         return render_files(DEFAULT_SOURCE)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(k8s_policy, "SHAPES_BUDGET", 6000)
+        # and every name list, Secret map and shape map split over several variables, as at 10,000 servers
+        patch.setattr(k8s_policy, "EXPRESSION_BUDGET", 150)
         generated = render_files(DEFAULT_SOURCE)
     assert "bundles/registries/production/base/admission-policy-3.yaml" in generated
+    for policy, split in (("admission-policy.yaml", {"servers_2", "toolConfigs_2"}), ("admission-policy-1.yaml", {"proxies_2", "toolConfigs_2"})):
+        names = [v["name"] for v in yaml.safe_load(generated[f"bundles/registries/production/base/{policy}"])["spec"]["variables"]]
+        assert split <= set(names), (policy, names)
     return generated
 
 
@@ -513,3 +518,32 @@ def test_deployers_can_apply_their_folder_and_the_platform_folder_is_the_platfor
     assert "platform" in top
     listed = load(files, f"{root}platform/kustomization.yaml")["resources"]
     assert "bundles/servers/github/platform" in {posixpath.normpath(f"{root}platform/{folder}") for folder in listed}
+
+
+def test_every_expression_of_a_large_catalogs_policies_compiles(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """1,000 servers need a profile's shapes, names, Secrets and containers spread over parts and
+    variables: every expression of every admission policy compiles (cel-cpp's parser, like cel-go's in
+    the API server, takes at most 100,000 code points), and every policy stays far below etcd's 1.5 MiB."""
+    import sys
+    from conftest import REPO
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        from synthetic import write_catalog
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+    source = write_catalog(tmp_path_factory.mktemp("large") / "src", 1000)
+    files = {item.path: item.content for item in bundles.render(RenderContext(read_catalog(source).catalog))}
+    policies = {path: content for path, content in files.items()
+                if re.search(r"/admission-policy(-[a-z]+)?(-\d+)?\.yaml$", path) and "-binding" not in path}
+    assert any(path.endswith("admission-policy-workloads-1.yaml") for path in policies)
+    assert any(path.endswith("admission-policy-3.yaml") for path in policies)
+    longest = 0
+    for path, content in sorted(policies.items()):
+        assert len(content) < 1024 * 1024, path
+        spec = yaml.safe_load(content)["spec"]
+        expressions = [item["expression"] for item in spec.get("matchConditions", []) + spec.get("variables", []) + spec["validations"]]
+        expressions += [item["messageExpression"] for item in spec["validations"] if "messageExpression" in item]
+        for expression in expressions:
+            longest = max(longest, len(expression))
+            compile_once(expression)  # raises when the parser refuses it
+    assert 50_000 < longest < 100_000

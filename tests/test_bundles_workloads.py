@@ -11,6 +11,7 @@ kustomize` renders it; every attack is that object changed as an attacker would 
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -80,7 +81,14 @@ def toolhive_statefulset(server: dict[str, Any]) -> dict[str, Any]:
     mcp = next(container for container in pod["containers"] if container["name"] == "mcp")
     mcp["image"] = spec["image"]
     mcp["args"] = list(spec.get("args", []))
-    mcp["env"] = [{"name": "MCP_TRANSPORT", "value": spec["transport"]}] + [
+    # The runner's variables, sorted by name (buildSortedEnvVarList): the MCPServer's env (RunConfig.EnvVars,
+    # mcpserver_runconfig.go) and the transport's (pkg/runtime/setup.go); then the operator's Secret entries.
+    variables = {item["name"]: item.get("value", "") for item in spec.get("env", [])}
+    variables["MCP_TRANSPORT"] = spec["transport"]
+    if spec["transport"] != "stdio":
+        port = str(spec.get("mcpPort", 8080))
+        variables.update(MCP_PORT=port, FASTMCP_PORT=port, MCP_HOST="0.0.0.0")
+    mcp["env"] = [{"name": key, "value": value} for key, value in sorted(variables.items())] + [
         {"name": item["targetEnvName"], "valueFrom": {"secretKeyRef": {"name": item["name"], "key": item["key"]}}}
         for item in spec.get("secrets", [])
     ]
@@ -223,6 +231,10 @@ CONTAINER_ATTACKS = {
         {"name": "LD_PRELOAD", "valueFrom": {"secretKeyRef": {"name": "github-secrets", "key": "GITHUB_PERSONAL_ACCESS_TOKEN"}}}),
     "the server's own Secret whole (envFrom)": lambda pod, other: pod["containers"][0].update(
         envFrom=[{"secretRef": {"name": "github-secrets"}}]),
+    "a variable pointing the server elsewhere": lambda pod, other: pod["containers"][0]["env"].append(
+        {"name": "GITHUB_HOST", "value": "https://attacker.example"}),
+    "a Secret's key under another variable": lambda pod, other: pod["containers"][0]["env"].append(
+        {"name": "OTHER", "valueFrom": {"secretKeyRef": {"name": "github-secrets", "key": "GITHUB_PERSONAL_ACCESS_TOKEN"}}}),
     "a sidecar": lambda pod, other: pod["containers"].append({"name": "helper", "image": other}),
     "the container renamed": lambda pod, other: pod["containers"][0].update(name="server"),
     "an init container": lambda pod, other: pod.setdefault("initContainers", []).append(
@@ -241,7 +253,7 @@ def test_the_mcp_container_runs_only_what_the_profile_ships(files: dict[str, byt
     statefulset = toolhive_statefulset(mcp_server(files, variant, "github"))
     pod = statefulset["spec"]["template"]["spec"]
     CONTAINER_ATTACKS[attack](pod, _image_of(files, variant, "fetch"))
-    expected = f"StatefulSet github must run one container, mcp, with image {_image_of(files, variant, 'github')} and "
+    expected = f"StatefulSet github must run one container, mcp, with image {_image_of(files, variant, 'github')}, the arguments "
     for operation in ("CREATE", "UPDATE"):
         messages = review(policy, statefulset, "github-proxy-runner", operation)
         assert any(message.startswith(expected) for message in messages), (operation, messages)
@@ -537,7 +549,7 @@ def test_hostile_names_cannot_break_out_of_the_cel_literals() -> None:
     a backslash or a non-ASCII character in a namespace, server or Secret name stays one string."""
     hostile = 'x"] || true || ["\\\u00e9'
     namespace = 'ns" || true || "'
-    runs = {hostile: cel_value({"image": hostile + "-image", "args": [hostile]})}
+    runs = {hostile: cel_value({"image": hostile + "-image", "args": [hostile], "env": {}, "secretEnv": ["T"]})}
     [policy] = k8s_workloads.workload_policies('p" + "', namespace, {hostile: [hostile + "-s"], "other": []}, [hostile], runs)
     statefulset = {
         "apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": hostile},
@@ -561,25 +573,58 @@ def test_hostile_names_cannot_break_out_of_the_cel_literals() -> None:
     for field, value in (("image", "x"), ("args", [])):
         changed = copy.deepcopy(statefulset)
         changed["spec"]["template"]["spec"]["containers"][0][field] = value
-        assert any(f" with image {hostile}-image and " in message for message in review(policy, changed, user)), field
+        assert any(f" with image {hostile}-image, the arguments " in message for message in review(policy, changed, user)), field
 
 
-def test_a_code_loading_variable_the_profile_ships_is_admitted_only_as_shipped() -> None:
-    """A server may ship NODE_OPTIONS (say a heap size): its StatefulSet may carry it with that value
-    alone, never another value or one read from a Secret; other code-loading names stay refused."""
-    run = cel_value({"image": "node-server:1", "args": [], "env": {"NODE_OPTIONS": "--max-old-space-size=512"}})
-    [policy] = k8s_workloads.workload_policies("p", NAMESPACE, {}, [], {"node": run})
+def test_the_environment_is_the_shipped_one() -> None:
+    """A server shipping NODE_OPTIONS (say a heap size) and GITHUB_HOST: its StatefulSet carries both
+    with those values, its Secret's variable from the Secret, and ToolHive's transport variables;
+    another value, a value read from elsewhere, a dropped variable or any other name is refused."""
+    shipped_env = {"NODE_OPTIONS": "--max-old-space-size=512", "GITHUB_HOST": "https://github.internal"}
+    run = cel_value({"image": "node-server:1", "args": [], "env": shipped_env, "secretEnv": ["TOKEN"]})
+    [policy] = k8s_workloads.workload_policies("p", NAMESPACE, {"node": ["node-secrets"]}, [], {"node": run})
     def statefulset(*env: dict[str, Any]) -> dict[str, Any]:
         labels = {"toolhive": "true", "toolhive-name": "node", "app": "node"}
         return {"apiVersion": "apps/v1", "kind": "StatefulSet", "metadata": {"name": "node"},
                 "spec": {"template": {"metadata": {"labels": labels}, "spec": {
                     "serviceAccountName": "node-sa", "containers": [{"name": "mcp", "image": "node-server:1", "env": list(env)}]}}}}
-    shipped = {"name": "NODE_OPTIONS", "value": "--max-old-space-size=512"}
-    assert review(policy, statefulset({"name": "MCP_TRANSPORT", "value": "stdio"}, shipped), "node-proxy-runner") == []
+    shipped = [{"name": name, "value": value} for name, value in shipped_env.items()]
+    token = {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "node-secrets", "key": "t"}}}
+    transport = [{"name": "MCP_TRANSPORT", "value": "streamable-http"}, {"name": "MCP_PORT", "value": "8080"},
+                 {"name": "FASTMCP_PORT", "value": "8080"}, {"name": "MCP_HOST", "value": "0.0.0.0"}]
+    assert review(policy, statefulset(*transport, *shipped, token), "node-proxy-runner") == []
     for env in ({"name": "NODE_OPTIONS", "value": "--import=data:text/javascript,1"},
                 {"name": "NODE_OPTIONS", "valueFrom": {"configMapKeyRef": {"name": "x", "key": "k"}}},
+                {"name": "GITHUB_HOST", "value": "https://attacker.example"},
+                {"name": "TOKEN", "value": "chosen"},
+                {"name": "MCP_PORT", "valueFrom": {"secretKeyRef": {"name": "node-secrets", "key": "t"}}},
                 {"name": "PYTHONPATH", "value": "/tmp"}):
-        assert review(policy, statefulset(shipped, env), "node-proxy-runner"), env
+        others = [item for item in shipped + [token] if item["name"] != env["name"]]
+        assert review(policy, statefulset(*transport, *others, env), "node-proxy-runner"), env
+    for dropped in shipped:
+        assert review(policy, statefulset(*transport, *[item for item in shipped if item is not dropped], token),
+                      "node-proxy-runner"), dropped
+
+
+def test_every_server_of_every_profile_runs_as_toolhive_makes_it(files: dict[str, bytes]) -> None:
+    """The StatefulSet ToolHive applies for each MCPServer of each profile and variant (sandbox's
+    servers with env values, args and HTTP transports included) passes every workload policy."""
+    checked = 0
+    for folder in sorted({path.split("servers/")[0] for path in files if re.search(r"registries/[^/]+/(legacy/)?servers/[^/]+/mcpserver.yaml$", path)}):
+        policy_folder = folder if folder.endswith("legacy/") else folder + "base/"
+        policies = [load(files, path) for path in sorted(files)
+                    if path.startswith(policy_folder + "admission-policy-workloads") and path.count("/") == policy_folder.count("/")]
+        namespace = load(files, policy_folder + "namespace.yaml")["metadata"]["name"]
+        for path in sorted(p for p in files if p.startswith(folder + "servers/") and p.endswith("/mcpserver.yaml")):
+            server = yaml.safe_load(files[path])
+            name = server["metadata"]["name"]
+            statefulset = toolhive_statefulset(server)
+            request = {"operation": "CREATE", "namespace": namespace,
+                       "userInfo": {"username": f"system:serviceaccount:{namespace}:{name}-proxy-runner"},
+                       "resource": {"group": "apps", "version": "v1", "resource": "statefulsets"}}
+            assert [run_policy(p["spec"], request, statefulset) for p in policies] == [[]] * len(policies), path
+            checked += 1
+    assert checked > 40
 
 
 def test_the_namespace_and_every_literal_are_cel_strings() -> None:
@@ -588,7 +633,7 @@ def test_the_namespace_and_every_literal_are_cel_strings() -> None:
     assert policy["spec"]["matchConditions"] == [{
         "name": "namespace-service-account", "expression": 'request.userInfo.username.startsWith("system:serviceaccount:ns:")'}]
     variables = {item["name"]: item["expression"] for item in policy["spec"]["variables"]}
-    assert variables["secretsByServer"] == '{"a": [dyn("a-secrets")]}' and variables["pullSecrets"] == '[dyn("pull")]'
+    assert variables["secretsByServer"] == '{"a": dyn([dyn("a-secrets")])}' and variables["pullSecrets"] == '[dyn("pull")]'
     assert variables["runs"] == '{"a": {"image": dyn("a-image"), "args": dyn([dyn("--x")])}}'
 
 

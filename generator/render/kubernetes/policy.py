@@ -23,11 +23,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from generator.render.kubernetes.server import CODE_LOADING_ENV, TOOLHIVE_API_GROUP
+from generator.render.kubernetes.server import TOOLHIVE_API_GROUP
 from generator.render.kubernetes.manifests import MANAGED_BY
 from generator.render.kubernetes.names import resource_name
 
@@ -35,10 +35,16 @@ FREE_FIELDS = (
     "audit", "authzConfig", "authzConfigRef", "oidcConfig", "oidcConfigRef", "proxyMode", "rateLimiting",
     "replicas", "resources", "sessionAffinity", "telemetry", "telemetryConfigRef",
 )
-# The API server stores a policy as one object (etcd takes at most 1.5 MiB a request): a large
-# profile's shapes are spread over several policies of at most this many bytes of CEL literals,
-# each checking only the images and URLs it holds, beside one policy that knows every name.
-SHAPES_BUDGET = 256 * 1024
+# CEL's parsers refuse an expression of more than 100,000 code points (cel-go's default
+# ExpressionSizeCodePointLimit, which the API server keeps; cel-cpp's alike): no expression we
+# ship may come near it. A variable holding literals is kept under this many code points.
+EXPRESSION_BUDGET = 90_000
+# The API server stores a policy as one object (etcd takes at most 1.5 MiB a request) and parses
+# each expression alone: a large profile's shapes are spread over several policies of at most this
+# many code points of CEL literals (`PolicyEntry.cost`, which counts a shape with its image and its
+# tool config), each checking only the images and URLs it holds, beside one policy that knows every
+# name (its name lists split over variables under EXPRESSION_BUDGET).
+SHAPES_BUDGET = 80_000
 # What the CRDs (v0.44.0) default when a field is left out: an object may carry these values
 # for fields the profile does not ship (the API server adds them), and no other value.
 CRD_DEFAULTS: dict[str, Any] = {"allowPrivateEndpoint": False, "trustProxyHeaders": False}
@@ -135,9 +141,9 @@ class PolicyEntry:
     tool_config_spec: str
     """CEL: that MCPToolConfig's spec ("{}" without one)."""
     run: str
-    """CEL, for an MCPServer: {"image": ..., "args": [...], "env": {...}}, what its proxy runner puts in the
-    StatefulSet's `mcp` container (the workload policy pins it; `env` holds only the code-loading
-    variables the profile ships); "" for a remote proxy, which has no StatefulSet."""
+    """CEL, for an MCPServer: {"image", "args", "env": {name: value}, "secretEnv": [name]}, what its proxy
+    runner puts in the StatefulSet's `mcp` container (the workload policy pins it); "" for a remote
+    proxy, which has no StatefulSet."""
     cost: int
     """What it counts against SHAPES_BUDGET."""
 
@@ -157,7 +163,8 @@ class PolicyEntry:
             tool_config=None if config is None else config["metadata"]["name"],
             tool_config_spec="{}" if config is None else cel_value(config["spec"]),
             run=_run(spec) if kind == "MCPServer" else "",
-            cost=len(spec_literal) + len(cel_value(config or {})),
+            # Its share of a part's `servers` (or `proxies`) and `toolConfigs` literals, keys and wrapping included.
+            cost=len(spec_literal) + len(cel_value(config or {})) + 2 * len(shipped.name) + len(str(spec.get("image", ""))) + 80,
         )
 
     def encoded(self) -> bytes:
@@ -172,20 +179,54 @@ class PolicyEntry:
 
 
 def _run(spec: dict[str, Any]) -> str:
-    """CEL: what a shipped MCPServer's proxy runner puts in its `mcp` container: image, args, and the
-    code-loading environment variables the profile ships (usually none)."""
-    env = {item["name"]: item["value"] for item in spec.get("env", []) if item["name"] in CODE_LOADING_ENV}
-    return cel_value({"image": spec["image"], "args": spec.get("args", []), "env": env})
+    """CEL: what a shipped MCPServer's proxy runner puts in its `mcp` container: image, args, the
+    `env` values, and the variables its Secrets' entries fill (`spec.secrets[].targetEnvName`)."""
+    return cel_value({
+        "image": spec["image"], "args": spec.get("args", []),
+        "env": {item["name"]: item.get("value", "") for item in spec.get("env", [])},
+        "secretEnv": [item["targetEnvName"] for item in spec.get("secrets", [])],
+    })
 
 
-def _shapes_by(entries: Sequence[PolicyEntry], kind: str, *, shapes: bool) -> str:
-    """CEL: {image or URL: [{server, spec}, ...]}, sorted (two servers may share an image); without
+def _shapes_by(entries: Sequence[PolicyEntry], kind: str, *, shapes: bool) -> list[tuple[str, str]]:
+    """(image or URL, CEL [{server, spec}, ...]) pairs, sorted (two servers may share an image); without
     `shapes`, the images or URLs alone (each with an empty list)."""
     found: dict[str, list[str]] = {}
     for entry in sorted(entries, key=lambda item: item.server):
         if entry.kind == kind:
             found.setdefault(entry.address, []).append(entry.shape)
-    return cel_map((address, cel_list(literals if shapes else ())) for address, literals in sorted(found.items()))
+    return [(address, cel_list(literals if shapes else ())) for address, literals in sorted(found.items())]
+
+
+def map_variables(name: str, pairs: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """Variables holding the CEL map of `pairs` ((key, value already encoded), in order): `name`
+    alone when it fits in EXPRESSION_BUDGET code points, else `name_1`, `name_2`, ... each under it."""
+    chunks: list[list[str]] = [[]]
+    size = 0
+    for key, literal in pairs:
+        item = f"{cel_string(key)}: dyn({literal})"
+        if chunks[-1] and size + len(item) + 2 > EXPRESSION_BUDGET:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(item)
+        size += len(item) + 2
+    if len(chunks) == 1:
+        return [{"name": name, "expression": "{" + ", ".join(chunks[0]) + "}"}]
+    return [{"name": f"{name}_{index}", "expression": "{" + ", ".join(chunk) + "}"} for index, chunk in enumerate(chunks, 1)]
+
+
+def within(value: str, variables: Sequence[dict[str, str]]) -> str:
+    """CEL: `value` is a key of one of the maps `map_variables` gave."""
+    tests = [f"{value} in variables.{variable['name']}" for variable in variables]
+    return tests[0] if len(tests) == 1 else "(" + " || ".join(tests) + ")"
+
+
+def looked_up(value: str, variables: Sequence[dict[str, str]], default: str) -> str:
+    """CEL: what the maps `map_variables` gave hold for `value`, `default` when none has it."""
+    found = default
+    for variable in reversed(variables):
+        found = f"({value} in variables.{variable['name']} ? variables.{variable['name']}[{value}] : {found})"
+    return found
 
 
 def _pinned(field: str) -> str:
@@ -216,7 +257,10 @@ def _bundle_hint(profile: str) -> str:
     )
 
 
-def validations(profile: str, fields: Sequence[str], url_field: str, *, membership: bool, shapes: bool) -> list[dict[str, str]]:
+def validations(
+    profile: str, fields: Sequence[str], url_field: str, variables: Mapping[str, Sequence[dict[str, str]]], *,
+    membership: bool, shapes: bool,
+) -> list[dict[str, str]]:
     """The policy's rules, each with a message that says what to do instead.
 
     `membership` rules refuse images, URLs and tool config names the profile does not ship;
@@ -225,27 +269,27 @@ def validations(profile: str, fields: Sequence[str], url_field: str, *, membersh
     """
     rules = []
     if membership:
-        rules += _membership_rules(profile, url_field)
+        rules += _membership_rules(profile, url_field, variables)
     if shapes:
         rules += _shape_rules(profile, fields)
-    rules.append(_tool_config_rule(profile, membership=membership, shapes=shapes))
+    rules.append(_tool_config_rule(profile, variables["toolConfigs"], membership=membership, shapes=shapes))
     for rule in rules:
         rule["reason"] = "Forbidden"
     return rules
 
 
-def _membership_rules(profile: str, url_field: str) -> list[dict[str, str]]:
+def _membership_rules(profile: str, url_field: str, variables: Mapping[str, Sequence[dict[str, str]]]) -> list[dict[str, str]]:
     return [
         {
             "expression": "request.resource.resource != 'mcpservers' || "
-            "(has(object.spec.image) && object.spec.image in variables.servers)",
+            f"(has(object.spec.image) && {within('object.spec.image', variables['servers'])})",
             "message": f"this namespace runs only the MCP servers of registry profile {profile}: spec.image must be "
             "one of the profile's image references exactly (digest included); deploy the server from the "
             f"profile's bundle (bundles/registries/{profile}/servers/<name>/)",
         },
         {
             "expression": "request.resource.resource != 'mcpremoteproxies' || "
-            f"(has(object.spec.{url_field}) && object.spec.{url_field} in variables.proxies)",
+            f"(has(object.spec.{url_field}) && {within(f'object.spec.{url_field}', variables['proxies'])})",
             "message": f"this namespace proxies only the remote MCP servers of registry profile {profile}: "
             f"spec.{url_field} must be one of the profile's URLs exactly (same host, path and query); deploy it "
             f"from the profile's bundle (bundles/registries/{profile}/servers/<name>/)",
@@ -307,10 +351,10 @@ def _shape_rules(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
     return rules
 
 
-def _tool_config_rule(profile: str, *, membership: bool, shapes: bool) -> dict[str, str]:
+def _tool_config_rule(profile: str, tool_configs: Sequence[dict[str, str]], *, membership: bool, shapes: bool) -> dict[str, str]:
     """Tool configs: known by name (membership) and exactly as shipped (shapes)."""
-    known = "object.metadata.name in variables.toolConfigs"
-    same = "object.spec == variables.toolConfigs[object.metadata.name]"
+    known = within("object.metadata.name", tool_configs)
+    same = f"object.spec == {looked_up('object.metadata.name', tool_configs, '{}')}"
     check = f"({known} && {same})" if membership and shapes else known if membership else f"(!({known}) || {same})"
     unknown = (f"\"this namespace holds only registry profile {profile}'s tool configs (named <server>-tools): the "
                "platform team applies them with the profile's bundle\"")
@@ -330,25 +374,31 @@ def _pinned_dynamic() -> str:
     return "f in object.spec && object.spec[f] == s.spec[f]"
 
 
-def policy_variables(entries: Sequence[PolicyEntry], url_field: str, *, shapes: bool) -> list[dict[str, str]]:
-    """The policy's variables: the shipped shapes by image and URL, the tool configs by name (without
-    `shapes`, only their names), and the shapes for the object under review."""
+def policy_variables(entries: Sequence[PolicyEntry], url_field: str, *, shapes: bool) -> dict[str, list[dict[str, str]]]:
+    """The policy's variables, by what they hold: the shipped shapes by image (`servers`) and URL
+    (`proxies`), the tool configs by name (`toolConfigs`; without `shapes`, only the images, URLs and
+    names, each map split over variables under EXPRESSION_BUDGET), and with `shapes` the shapes for
+    the object under review (`shapes`; a policy holding shapes holds one part, under SHAPES_BUDGET)."""
     tool_configs = {
         entry.tool_config: entry.tool_config_spec if shapes else cel_value({})
         for entry in sorted(entries, key=lambda item: item.server) if entry.tool_config is not None
     }
-    return [
-        {"name": "servers", "expression": _shapes_by(entries, "MCPServer", shapes=shapes)},
-        {"name": "proxies", "expression": _shapes_by(entries, "MCPRemoteProxy", shapes=shapes)},
-        {"name": "toolConfigs", "expression": cel_map(sorted(tool_configs.items()))},
+    found = {
+        "servers": map_variables("servers", _shapes_by(entries, "MCPServer", shapes=shapes)),
+        "proxies": map_variables("proxies", _shapes_by(entries, "MCPRemoteProxy", shapes=shapes)),
+        "toolConfigs": map_variables("toolConfigs", sorted(tool_configs.items())),
+    }
+    if not shapes:
+        return found
+    return {**found, "shapes": [
         {
             "name": "shapes",
             "expression": "request.resource.resource == 'mcpservers' ? "
-            "(has(object.spec.image) && object.spec.image in variables.servers ? variables.servers[object.spec.image] : []) : "
-            f"(request.resource.resource == 'mcpremoteproxies' && has(object.spec.{url_field}) && "
-            f"object.spec.{url_field} in variables.proxies ? variables.proxies[object.spec.{url_field}] : [])",
+            f"(has(object.spec.image) ? {looked_up('object.spec.image', found['servers'], '[]')} : []) : "
+            f"(request.resource.resource == 'mcpremoteproxies' && has(object.spec.{url_field}) ? "
+            f"{looked_up(f'object.spec.{url_field}', found['proxies'], '[]')} : [])",
         },
-    ]
+    ]}
 
 
 def pinned_fields(entries: Sequence[PolicyEntry]) -> list[str]:
@@ -397,11 +447,13 @@ def admission_policies(
 def _policy(
     name: str, profile: str, entries: Sequence[PolicyEntry], url_field: str, *, membership: bool, shapes: bool
 ) -> dict[str, Any]:
+    variables = policy_variables(entries, url_field, shapes=shapes)
     return validating_policy(
         name,
         TOOLHIVE_API_GROUP, ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"], ["CREATE", "UPDATE"],
-        policy_variables(entries, url_field, shapes=shapes),
-        validations(profile, pinned_fields(entries) if shapes else [], url_field, membership=membership, shapes=shapes),
+        [variable for group in variables.values() for variable in group],
+        validations(profile, pinned_fields(entries) if shapes else [], url_field, variables,
+                    membership=membership, shapes=shapes),
     )
 
 

@@ -36,17 +36,10 @@ DEFAULT_MCP_PORT = 8080
 # The container of the MCP server's pod: the name ToolHive's proxy runner gives it and fills in
 # (image, args), and the one our podTemplateSpec configures.
 MCP_CONTAINER = "mcp"
-# Environment variables a runtime or the loader reads as code to run (a module, a library, a script,
-# options that load one): glibc, Node.js, Python, Perl, Ruby, the JVM, .NET, shells. ToolHive sets none;
-# on the MCP server's container the workload policy admits one only as the profile ships it.
-CODE_LOADING_ENV = (
-    "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "GCONV_PATH",
-    "NODE_OPTIONS", "NODE_PATH",
-    "PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONWARNINGS", "PYTHONBREAKPOINT",
-    "PERL5OPT", "PERL5LIB", "PERLLIB", "RUBYOPT", "RUBYLIB",
-    "JAVA_TOOL_OPTIONS", "_JAVA_OPTIONS", "JDK_JAVA_OPTIONS", "CLASSPATH",
-    "DOTNET_STARTUP_HOOKS", "CORECLR_PROFILER_PATH", "BASH_ENV", "ENV",
-)
+# The environment variables ToolHive's proxy runner adds to the MCP server's container besides the
+# MCPServer's `env` and its Secrets' entries (pkg/runtime/setup.go, v0.44.0: the transport, and for
+# SSE and streamable HTTP the port and host the server listens on).
+TRANSPORT_ENV = ("MCP_TRANSPORT", "MCP_PORT", "FASTMCP_PORT", "MCP_HOST")
 # The labels ToolHive puts on the pods it runs, as the operator's source sets them
 # (stacklok/toolhive v0.44.0). Every pod it runs for an MCPServer or MCPRemoteProxy carries
 # `toolhive: "true"` and `toolhive-name: <name>`. The proxy runner's pods (the Deployment the

@@ -56,8 +56,9 @@ deletion, by `oldObject`: so one proxy runner deletes no other server's Stateful
 the garbage collector would delete, nor a PostgreSQL one), and a created or changed one only with
 its pod template labelled as ToolHive labels it, running one container, `mcp`, with the image and
 args the profile ships for the server and no command, hook, probe or envFrom (configureContainer in
-client.go copies both from the MCPServer and sets none of the others; no init container), with no
-code-loading environment variable (`CODE_LOADING_ENV`) but as the profile ships it, under the MCP
+client.go copies both from the MCPServer and sets none of the others; no init container), with the
+environment ToolHive gives it and nothing else (the MCPServer's `env` values, each present, the
+Secrets' variables, and the transport's variables of pkg/runtime/setup.go), under the MCP
 server's service account, reading no
 Secret but the server's own (into its environment) and the profile's pull secrets, mounting only
 allow-listed volume types (emptyDir, configMap, downwardAPI, projected from configMap, downwardAPI
@@ -84,7 +85,7 @@ from generator.render.kubernetes import profile as k8s_profile
 from generator.render.kubernetes.names import resource_name
 from generator.render.kubernetes import policy as k8s_policy
 from generator.render.kubernetes.policy import cel_list, cel_string, cel_value, validating_policy
-from generator.render.kubernetes.server import CODE_LOADING_ENV, MCP_CONTAINER, POD_NAME_LABEL, TOOLHIVE_LABEL
+from generator.render.kubernetes.server import MCP_CONTAINER, POD_NAME_LABEL, TOOLHIVE_LABEL, TRANSPORT_ENV
 
 PROXY_RUNNER_SUFFIX = "-proxy-runner"
 MCP_SERVICE_ACCOUNT_SUFFIX = "-sa"
@@ -284,28 +285,32 @@ def _container_rule(profile: str) -> dict[str, str]:
         f"has({mcp}.image) && {mcp}.image == {run}.image && (has({mcp}.args) ? {mcp}.args : []) == {run}.args && "
         f"(!has({mcp}.command) || size({mcp}.command) == 0) && "
         + " && ".join(f"!has({mcp}.{field})" for field in RUN_BY_THE_KUBELET) + " && "
-        f"!has({mcp}.envFrom) && (!has({mcp}.env) || {mcp}.env.all(e, !(e.name in {cel_value(list(CODE_LOADING_ENV))}) || "
-        f"(e.name in {run}.env && has(e.value) && e.value == {run}.env[e.name] && !has(e.valueFrom)))) && "
+        f"!has({mcp}.envFrom) && (!has({mcp}.env) || {mcp}.env.all(e, "
+        f"(e.name in {run}.env && !has(e.valueFrom) && (has(e.value) ? e.value : \"\") == {run}.env[e.name]) || "
+        f"(e.name in {cel_value(list(TRANSPORT_ENV))} && !has(e.valueFrom)) || "
+        f"(e.name in {run}.secretEnv && !has(e.value) && has(e.valueFrom) && has(e.valueFrom.secretKeyRef)))) && "
+        f"{run}.env.all(n, has({mcp}.env) && {mcp}.env.exists(e, e.name == n)) && "
         "(!has(variables.podSpec.initContainers) || size(variables.podSpec.initContainers) == 0))",
         "messageExpression": _say(
             "StatefulSet ", _Cel(name), f" must run one container, {MCP_CONTAINER}, with image ", _Cel(f"{run}.image"),
-            f" and the arguments registry profile {profile} ships for the server, no command, hook, probe, envFrom, code-loading "
-            "environment variable (LD_PRELOAD, NODE_OPTIONS, ...) it does not ship or init container, as "
+            f", the arguments and the environment registry profile {profile} ships for the server (its env values, its "
+            "Secrets' variables and ToolHive's transport variables), no command, hook, probe, envFrom or init container, as "
             "ToolHive's proxy runner makes it (another image, command or container would run with the server's "
             "Secret, service account and network reach)"),
-        "message": f"the StatefulSet must run one container, {MCP_CONTAINER}, with the image and arguments registry "
-        f"profile {profile} ships for the server, no command, hook, probe, envFrom, code-loading environment variable "
-        "it does not ship or init container, as ToolHive's proxy runner makes it",
+        "message": f"the StatefulSet must run one container, {MCP_CONTAINER}, with the image, arguments and environment "
+        f"registry profile {profile} ships for the server, no command, hook, probe, envFrom or init container, as "
+        "ToolHive's proxy runner makes it",
     }
 
 
 def run_parts(runs: Mapping[str, str]) -> list[list[tuple[str, str]]]:
-    """`runs` ({server: CEL {image, args}}) in name order, in parts of at most SHAPES_BUDGET bytes of
-    CEL (one policy object must stay far below etcd's 1.5 MiB, as the shapes' parts do)."""
+    """`runs` ({server: CEL {image, args, env}}) in name order, in parts of at most SHAPES_BUDGET code
+    points of CEL: each part is one expression, which CEL's parsers take only up to 100,000 code points
+    (and one policy object must stay far below etcd's 1.5 MiB), as the shapes' parts do."""
     parts: list[list[tuple[str, str]]] = [[]]
     size = 0
     for server, run in sorted(runs.items()):
-        cost = len(server) + len(run)
+        cost = len(cel_string(server)) + len(run) + 4
         if parts[-1] and size + cost > k8s_policy.SHAPES_BUDGET:
             parts.append([])
             size = 0
@@ -354,10 +359,9 @@ def _workload_policy(
     runs: Sequence[tuple[str, str]],
 ) -> dict[str, Any]:
     prefix = f"system:serviceaccount:{namespace}:"
-    secrets_by_server = "{" + ", ".join(
-        f"{cel_string(server)}: {cel_list(cel_string(secret) for secret in secrets)}"
-        for server, secrets in sorted(env_secrets.items()) if secrets
-    ) + "}"
+    secrets_by_server = k8s_policy.map_variables("secretsByServer", [
+        (server, cel_list(cel_string(secret) for secret in secrets)) for server, secrets in sorted(env_secrets.items()) if secrets
+    ])
     template = "variables.sts.spec.template"
     operations = ["CREATE", "UPDATE", "DELETE"]
     return _namespace_accounts_policy(workload_policy_name(namespace), namespace, "apps", "statefulsets", operations, [
@@ -371,9 +375,8 @@ def _workload_policy(
          f"{template}.metadata.labels : {{}}"},
         # spec.template.spec is required: on every operation (oldObject on DELETE) it is there.
         {"name": "podSpec", "expression": f"{template}.spec"},
-        {"name": "secretsByServer", "expression": secrets_by_server},
-        {"name": "envSecrets", "expression": "variables.sts.metadata.name in variables.secretsByServer ? "
-         "variables.secretsByServer[variables.sts.metadata.name] : []"},
+        *secrets_by_server,
+        {"name": "envSecrets", "expression": k8s_policy.looked_up("variables.sts.metadata.name", secrets_by_server, "[]")},
         {"name": "pullSecrets", "expression": cel_list(cel_string(secret) for secret in pull_secrets)},
         *_runs_variables(runs)[2:],
     ], _validations(profile, namespace) + [_container_rule(profile)])
