@@ -547,3 +547,28 @@ def test_every_expression_of_a_large_catalogs_policies_compiles(tmp_path_factory
             longest = max(longest, len(expression))
             compile_once(expression)  # raises when the parser refuses it
     assert 50_000 < longest < 100_000
+
+
+def test_servers_sharing_an_image_past_the_parser_limit_fail_the_build_with_a_clear_message() -> None:
+    """The shapes of servers sharing an image stay in one map entry (a policy refuses an object whose
+    image it knows under another name), so that entry alone can pass the parser's 100,000 code points:
+    the build stops naming the profile, the image and its servers, rather than ship a policy the API
+    server cannot parse (which, failing closed, would refuse every MCP object of the namespace)."""
+    from generator.errors import OutputError
+
+    def entry(name: str) -> k8s_policy.PolicyEntry:
+        workload = {"kind": "MCPServer", "metadata": {"name": name},
+                    "spec": {"image": "registry.internal/runners/node:22", "transport": "stdio",
+                             "args": ["--package", f"@corp/{name}", "--options", "x" * 1500]}}
+        return k8s_policy.PolicyEntry.of(k8s_policy.ShippedServer(name, workload, None), "remoteUrl")
+
+    entries = [entry(f"tool-{index:03}") for index in range(80)]
+    with pytest.raises(OutputError) as raised:
+        k8s_policy.admission_policies("big", "mcp-big", entries)
+    message = str(raised.value)
+    assert message.startswith("registry profile 'big': its admission policy would hold ")
+    assert "80 servers share the image or URL registry.internal/runners/node:22 (tool-000, tool-001, " in message
+    assert "give them distinct image references" in message
+    for policy in k8s_policy.admission_policies("big", "mcp-big", entries[:40]):  # half of them fit, and compile
+        for variable in policy["spec"]["variables"]:
+            compile_once(variable["expression"])

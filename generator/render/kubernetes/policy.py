@@ -27,6 +27,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from generator.errors import OutputError
 from generator.render.kubernetes.server import TOOLHIVE_API_GROUP
 from generator.render.kubernetes.manifests import MANAGED_BY
 from generator.render.kubernetes.names import resource_name
@@ -37,7 +38,8 @@ FREE_FIELDS = (
 )
 # CEL's parsers refuse an expression of more than 100,000 code points (cel-go's default
 # ExpressionSizeCodePointLimit, which the API server keeps; cel-cpp's alike): no expression we
-# ship may come near it. A variable holding literals is kept under this many code points.
+# ship may come near it. A variable holding literals is kept under EXPRESSION_BUDGET code points.
+CEL_PARSER_LIMIT = 100_000
 EXPRESSION_BUDGET = 90_000
 # The API server stores a policy as one object (etcd takes at most 1.5 MiB a request) and parses
 # each expression alone: a large profile's shapes are spread over several policies of at most this
@@ -448,12 +450,31 @@ def _policy(
     name: str, profile: str, entries: Sequence[PolicyEntry], url_field: str, *, membership: bool, shapes: bool
 ) -> dict[str, Any]:
     variables = policy_variables(entries, url_field, shapes=shapes)
+    for variable in (variable for group in variables.values() for variable in group):
+        if len(variable["expression"]) >= CEL_PARSER_LIMIT:
+            raise OutputError(_too_large(profile, entries, variable))
     return validating_policy(
         name,
         TOOLHIVE_API_GROUP, ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"], ["CREATE", "UPDATE"],
         [variable for group in variables.values() for variable in group],
         validations(profile, pinned_fields(entries) if shapes else [], url_field, variables,
                     membership=membership, shapes=shapes),
+    )
+
+
+def _too_large(profile: str, entries: Sequence[PolicyEntry], variable: dict[str, str]) -> str:
+    """Why a policy variable cannot be parsed: it holds the shapes of servers sharing one image or URL,
+    which stay in one map entry (a policy refuses an object whose image it knows under another name)."""
+    groups: dict[str, list[str]] = {}
+    for entry in entries:
+        groups.setdefault(entry.address, []).append(entry.server)
+    address, servers = max(groups.items(), key=lambda item: (len(item[1]), item[0]))
+    return (
+        f"registry profile '{profile}': its admission policy would hold {len(variable['expression']):,} code points of "
+        f"CEL in one expression (variable {variable['name']}), and the API server parses at most {CEL_PARSER_LIMIT:,}: "
+        f"{len(servers)} servers share the image or URL {address} ({', '.join(sorted(servers)[:5])}"
+        f"{', ...' if len(servers) > 5 else ''}) and their shapes stay together; give them distinct image "
+        "references (a tag or digest each) or spread them over profiles"
     )
 
 
