@@ -25,6 +25,7 @@ from conftest import DEFAULT_SOURCE, SHARED
 from kustomized import kustomize, with_overlays_rendered, write_tree
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import policy as k8s_policy
+from generator.render.kubernetes.manifests import yaml_text
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
 
@@ -572,3 +573,25 @@ def test_servers_sharing_an_image_past_the_parser_limit_fail_the_build_with_a_cl
     for policy in k8s_policy.admission_policies("big", "mcp-big", entries[:40]):  # half of them fit, and compile
         for variable in policy["spec"]["variables"]:
             compile_once(variable["expression"])
+
+
+def test_a_profile_whose_image_list_passes_what_etcd_stores_fails_with_a_clear_message() -> None:
+    """The policy that knows every image, URL and tool config name of a profile is one object, which
+    etcd stores only up to 1.5 MiB: past about 1.45 million characters of CEL the build stops, naming
+    the profile, rather than ship a policy the API server refuses."""
+    from generator.errors import OutputError
+
+    def entry(index: int) -> k8s_policy.PolicyEntry:
+        name = f"server-{index:05}"
+        workload = {"kind": "MCPServer", "metadata": {"name": name},
+                    "spec": {"image": f"registry.internal/{'mirror/' * 20}{name}:1.0.0", "transport": "stdio"}}
+        return k8s_policy.PolicyEntry.of(k8s_policy.ShippedServer(name, workload, None), "remoteUrl")
+
+    entries = [entry(index) for index in range(12_000)]
+    with pytest.raises(OutputError) as raised:
+        k8s_policy.admission_policies("huge", "mcp-huge", entries)
+    message = str(raised.value)
+    assert message.startswith("registry profile 'huge': its admission policy mcp-catalog-mcp-huge-servers would be ")
+    assert "12,000 servers" in message and "split the profile in two" in message
+    policies = k8s_policy.admission_policies("huge", "mcp-huge", entries[:6_000])  # half of them fit
+    assert len(yaml_text(policies[0]).encode("utf-8")) < 1.5 * 1024 * 1024

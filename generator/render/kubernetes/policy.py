@@ -41,6 +41,9 @@ FREE_FIELDS = (
 # ship may come near it. A variable holding literals is kept under EXPRESSION_BUDGET code points.
 CEL_PARSER_LIMIT = 100_000
 EXPRESSION_BUDGET = 90_000
+# etcd takes at most 1.5 MiB (1,572,864 bytes) a request: a policy's text stays under this many
+# code points, which JSON's escaping of the literals' quotes (about 3 %) keeps below that.
+OBJECT_BUDGET = 1_450_000
 # The API server stores a policy as one object (etcd takes at most 1.5 MiB a request) and parses
 # each expression alone: a large profile's shapes are spread over several policies of at most this
 # many code points of CEL literals (`PolicyEntry.cost`, which counts a shape with its image and its
@@ -453,12 +456,19 @@ def _policy(
     for variable in (variable for group in variables.values() for variable in group):
         if len(variable["expression"]) >= CEL_PARSER_LIMIT:
             raise OutputError(_too_large(profile, entries, variable))
+    rules = validations(profile, pinned_fields(entries) if shapes else [], url_field, variables,
+                        membership=membership, shapes=shapes)
+    listed = [variable for group in variables.values() for variable in group]
+    size = sum(len(text) for item in listed + rules for text in item.values())
+    if size > OBJECT_BUDGET:
+        raise OutputError(
+            f"registry profile '{profile}': its admission policy {name} would be {size:,} characters of CEL "
+            f"(every image, URL and tool config name of its {len(entries):,} servers), and the API server stores "
+            f"at most 1.5 MiB an object: split the profile in two (narrower include selectors), or shorten the image "
+            "references (a shorter image_mirror prefix)"
+        )
     return validating_policy(
-        name,
-        TOOLHIVE_API_GROUP, ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"], ["CREATE", "UPDATE"],
-        [variable for group in variables.values() for variable in group],
-        validations(profile, pinned_fields(entries) if shapes else [], url_field, variables,
-                    membership=membership, shapes=shapes),
+        name, TOOLHIVE_API_GROUP, ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"], ["CREATE", "UPDATE"], listed, rules,
     )
 
 
