@@ -23,9 +23,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from generator.errors import OutputError
 from generator.render.kubernetes.server import TOOLHIVE_API_GROUP
@@ -36,6 +36,8 @@ FREE_FIELDS = (
     "audit", "authzConfig", "authzConfigRef", "oidcConfig", "oidcConfigRef", "proxyMode", "rateLimiting",
     "replicas", "resources", "sessionAffinity", "telemetry", "telemetryConfigRef",
 )
+T = TypeVar("T")
+
 # CEL's parsers refuse an expression of more than 100,000 code points (cel-go's default
 # ExpressionSizeCodePointLimit, which the API server keeps; cel-cpp's alike): no expression we
 # ship may come near it. A variable holding literals is kept under EXPRESSION_BUDGET code points.
@@ -203,21 +205,28 @@ def _shapes_by(entries: Sequence[PolicyEntry], kind: str, *, shapes: bool) -> li
     return [(address, cel_list(literals if shapes else ())) for address, literals in sorted(found.items())]
 
 
+def budgeted(items: Iterable[T], cost: Callable[[T], int], budget: int) -> list[list[T]]:
+    """`items` in order, in consecutive parts whose costs add up to at most `budget` (an item costing
+    more than `budget` alone is a part of its own). Never empty: no items give one empty part."""
+    parts: list[list[T]] = [[]]
+    size = 0
+    for item in items:
+        if parts[-1] and size + cost(item) > budget:
+            parts.append([])
+            size = 0
+        parts[-1].append(item)
+        size += cost(item)
+    return parts
+
+
 def map_variables(name: str, pairs: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
     """Variables holding the CEL map of `pairs` ((key, value already encoded), in order): `name`
     alone when it fits in EXPRESSION_BUDGET code points, else `name_1`, `name_2`, ... each under it."""
-    chunks: list[list[str]] = [[]]
-    size = 0
-    for key, literal in pairs:
-        item = f"{cel_string(key)}: dyn({literal})"
-        if chunks[-1] and size + len(item) + 2 > EXPRESSION_BUDGET:
-            chunks.append([])
-            size = 0
-        chunks[-1].append(item)
-        size += len(item) + 2
+    # An entry's share of `cel_map`: `"key": dyn(literal)` and its separator.
+    chunks = budgeted(pairs, lambda pair: len(cel_string(pair[0])) + len(pair[1]) + 9, EXPRESSION_BUDGET)
     if len(chunks) == 1:
-        return [{"name": name, "expression": "{" + ", ".join(chunks[0]) + "}"}]
-    return [{"name": f"{name}_{index}", "expression": "{" + ", ".join(chunk) + "}"} for index, chunk in enumerate(chunks, 1)]
+        return [{"name": name, "expression": cel_map(chunks[0])}]
+    return [{"name": f"{name}_{index}", "expression": cel_map(chunk)} for index, chunk in enumerate(chunks, 1)]
 
 
 def within(value: str, variables: Sequence[dict[str, str]]) -> str:
@@ -422,16 +431,8 @@ def shape_parts(entries: Sequence[PolicyEntry]) -> list[list[PolicyEntry]]:
     groups: dict[str, list[PolicyEntry]] = {}
     for entry in sorted(entries, key=lambda item: item.server):
         groups.setdefault(entry.address, []).append(entry)
-    parts: list[list[PolicyEntry]] = [[]]
-    size = 0
-    for group in groups.values():
-        cost = sum(entry.cost for entry in group)
-        if parts[-1] and size + cost > SHAPES_BUDGET:
-            parts.append([])
-            size = 0
-        parts[-1].extend(group)
-        size += cost
-    return parts
+    grouped = budgeted(groups.values(), lambda group: sum(entry.cost for entry in group), SHAPES_BUDGET)
+    return [[entry for group in part for entry in group] for part in grouped]
 
 
 def admission_policies(

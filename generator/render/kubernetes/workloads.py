@@ -304,29 +304,27 @@ def _container_rule(profile: str) -> dict[str, str]:
 
 
 def run_parts(runs: Mapping[str, str]) -> list[list[tuple[str, str]]]:
-    """`runs` ({server: CEL {image, args, env}}) in name order, in parts of at most SHAPES_BUDGET code
-    points of CEL: each part is one expression, which CEL's parsers take only up to 100,000 code points
-    (and one policy object must stay far below etcd's 1.5 MiB), as the shapes' parts do."""
-    parts: list[list[tuple[str, str]]] = [[]]
-    size = 0
-    for server, run in sorted(runs.items()):
-        cost = len(cel_string(server)) + len(run) + 4
-        if parts[-1] and size + cost > k8s_policy.SHAPES_BUDGET:
-            parts.append([])
-            size = 0
-        parts[-1].append((server, run))
-        size += cost
-    return parts
+    """`runs` ({server: CEL {image, args, env, secretEnv}}) in name order, in parts of at most
+    SHAPES_BUDGET code points of CEL: each part is one expression, which CEL's parsers take only up to
+    100,000 code points (and one policy object must stay far below etcd's 1.5 MiB), as the shapes' parts do."""
+    return k8s_policy.budgeted(sorted(runs.items()), lambda run: len(cel_string(run[0])) + len(run[1]) + 4,
+                               k8s_policy.SHAPES_BUDGET)
 
 
-def _runs_variables(part: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
-    """The variables the container rule reads: the StatefulSet (as it was, on DELETE), its pod spec,
-    its `mcp` containers, and the containers of this part's servers."""
+def _statefulset_variables() -> list[dict[str, str]]:
+    """The StatefulSet under review and its pod spec, which every rule reads."""
     return [
         # A DELETE has no object: the StatefulSet as it was (every variable reads this one).
         {"name": "sts", "expression": "request.operation == \"DELETE\" ? oldObject : object"},
         # spec.template.spec is required: on every operation (oldObject on DELETE) it is there.
         {"name": "podSpec", "expression": "variables.sts.spec.template.spec"},
+    ]
+
+
+def _container_variables(part: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
+    """What the container rule reads besides the StatefulSet: its `mcp` containers, and the
+    containers of this part's servers."""
+    return [
         {"name": "mcp", "expression": f"variables.podSpec.containers.filter(c, c.name == {cel_string(MCP_CONTAINER)})"},
         {"name": "runs", "expression": "{" + ", ".join(f"{cel_string(server)}: {run}" for server, run in part) + "}"},
     ]
@@ -349,7 +347,7 @@ def workload_policies(
     first = _workload_policy(profile, namespace, env_secrets, pull_secrets, parts[0])
     return [first] + [
         _namespace_accounts_policy(workload_policy_name(namespace, index), namespace, "apps", "statefulsets", operations,
-                                   _runs_variables(part), [_container_rule(profile)])
+                                   _statefulset_variables() + _container_variables(part), [_container_rule(profile)])
         for index, part in enumerate(parts[1:], 1)
     ]
 
@@ -364,21 +362,20 @@ def _workload_policy(
     ])
     template = "variables.sts.spec.template"
     operations = ["CREATE", "UPDATE", "DELETE"]
+    statefulset, pod_spec = _statefulset_variables()
     return _namespace_accounts_policy(workload_policy_name(namespace), namespace, "apps", "statefulsets", operations, [
-        # A DELETE has no object: the StatefulSet as it was (every variable reads this one).
-        {"name": "sts", "expression": "request.operation == \"DELETE\" ? oldObject : object"},
+        statefulset,
         {"name": "proxyRunner", "expression": f"request.userInfo.username == {cel_string(prefix)} + "
          f"variables.sts.metadata.name + {cel_string(PROXY_RUNNER_SUFFIX)}"},
         {"name": "serviceAccount", "expression": f"variables.sts.metadata.name + {cel_string(MCP_SERVICE_ACCOUNT_SUFFIX)}"},
         {"name": "labels", "expression": f"has(variables.sts.spec.template) && has({template}.metadata) && "
          f"has({template}.metadata.labels) ? "
          f"{template}.metadata.labels : {{}}"},
-        # spec.template.spec is required: on every operation (oldObject on DELETE) it is there.
-        {"name": "podSpec", "expression": f"{template}.spec"},
+        pod_spec,
         *secrets_by_server,
         {"name": "envSecrets", "expression": k8s_policy.looked_up("variables.sts.metadata.name", secrets_by_server, "[]")},
         {"name": "pullSecrets", "expression": cel_list(cel_string(secret) for secret in pull_secrets)},
-        *_runs_variables(runs)[2:],
+        *_container_variables(runs),
     ], _validations(profile, namespace) + [_container_rule(profile)])
 
 
