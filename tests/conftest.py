@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import textwrap
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +15,20 @@ from click.testing import CliRunner
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = REPO / "catalog-source"
 SHARED = REPO.parent / "shared" / "reference"
+
+
+def bench_module(name: str) -> ModuleType:
+    """`bench/<name>.py`, loaded from its file so that no test puts `bench/` on the import path."""
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", REPO / "bench" / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def synthetic_catalog(out: Path, count: int, **options: object) -> Path:
+    """A source folder of `count` generated servers, as the benchmark writes it (`bench/synthetic.py`)."""
+    return bench_module("synthetic").write_catalog(out, count, **options)
 
 CATALOG_YAML = """\
 title: Test Catalog

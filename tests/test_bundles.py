@@ -13,7 +13,6 @@ import gzip
 import json
 import io
 import re
-import sys
 import posixpath
 import tarfile
 import tempfile
@@ -24,7 +23,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REPO
+from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, synthetic_catalog
 from kustomized import kustomize, overlay_folders, with_overlays_rendered
 from generator.errors import OutputError
 from generator.incremental.memo import StoredMemo
@@ -480,12 +479,7 @@ def large_profiles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[s
     would take much longer and prove nothing more about size. 1,500 servers (about 10 KB of
     registry JSON each) fill several ConfigMaps in every profile, `production`'s included.
     """
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from synthetic import write_catalog
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    context = RenderContext(read_catalog(write_catalog(tmp_path_factory.mktemp("large") / "src", 1500)).catalog)
+    context = RenderContext(read_catalog(synthetic_catalog(tmp_path_factory.mktemp("large") / "src", 1500)).catalog)
     built = {}
     for profile in context.catalog.meta.registries:
         admitted = [s for s in profile_servers(context.catalog, profile) if s.kind != "reference"]

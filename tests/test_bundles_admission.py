@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import DEFAULT_SOURCE, SHARED
+from conftest import DEFAULT_SOURCE, SHARED, synthetic_catalog
 from kustomized import kustomize, with_overlays_rendered, write_tree
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import policy as k8s_policy
@@ -525,14 +525,7 @@ def test_every_expression_of_a_large_catalogs_policies_compiles(tmp_path_factory
     """1,000 servers need a profile's shapes, names, Secrets and containers spread over parts and
     variables: every expression of every admission policy compiles (cel-cpp's parser, like cel-go's in
     the API server, takes at most 100,000 code points), and every policy stays far below etcd's 1.5 MiB."""
-    import sys
-    from conftest import REPO
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from synthetic import write_catalog
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    source = write_catalog(tmp_path_factory.mktemp("large") / "src", 1000)
+    source = synthetic_catalog(tmp_path_factory.mktemp("large") / "src", 1000)
     files = {item.path: item.content for item in bundles.render(RenderContext(read_catalog(source).catalog))}
     policies = {path: content for path, content in files.items()
                 if re.search(r"/admission-policy(-[a-z]+)?(-\d+)?\.yaml$", path) and "-binding" not in path}

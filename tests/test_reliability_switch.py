@@ -28,7 +28,7 @@ import pytest
 
 from generator.build import build
 from generator.output import output_lock, remove_leftovers
-from conftest import FETCH_YAML, REMOTE_YAML, REPO
+from conftest import FETCH_YAML, REMOTE_YAML, REPO, synthetic_catalog
 
 pytestmark = pytest.mark.reliability
 
@@ -242,12 +242,7 @@ def test_two_builds_of_one_output_with_different_cache_folders_never_both_run(wr
 
 
 def _large_source(tmp_path: Path, servers: int) -> Path:
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from synthetic import write_catalog
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    return write_catalog(tmp_path / "src", servers)
+    return synthetic_catalog(tmp_path / "src", servers)
 
 
 def _children(pid: int) -> list[int]:

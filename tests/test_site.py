@@ -17,7 +17,7 @@ import html5lib
 import pytest
 import yaml
 
-from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REMOTE_YAML
+from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML, REMOTE_YAML, bench_module, synthetic_catalog
 from kustomized import kustomize
 from generator import derived, paths
 from generator.build import build
@@ -623,15 +623,9 @@ def test_tools_of_rejected_and_deprecated_servers_are_marked(default_site: Path)
 
 
 def test_tools_table_is_paginated_so_no_page_grows_with_the_catalog(tmp_path: Path) -> None:
-    import sys
-
-    from conftest import REPO
     from generator.render.site.pages import TOOLS_PER_PAGE
 
-    sys.path.insert(0, str(REPO / "bench"))
-    from synthetic import write_catalog
-
-    source = write_catalog(tmp_path / "src", 120)
+    source = synthetic_catalog(tmp_path / "src", 120)
     out = tmp_path / "site"
     build(source, out)
     total = sum(len(s.tools) for s in read_catalog(source).catalog.servers)
@@ -649,15 +643,8 @@ def test_tools_table_is_paginated_so_no_page_grows_with_the_catalog(tmp_path: Pa
 
 def test_index_page_stays_under_100_kb_for_a_large_catalog(tmp_path: Path) -> None:
     """Page weight does not follow the catalog: 60 cards, 50 browse tags, every tag in the filter."""
-    import sys
-
-    from conftest import REPO
-
-    sys.path.insert(0, str(REPO / "bench"))
-    from synthetic import write_catalog
-
     out = tmp_path / "site"
-    build(write_catalog(tmp_path / "src", 400), out)
+    build(synthetic_catalog(tmp_path / "src", 400), out)
     index = (out / paths.SITE_INDEX).read_text()
     tags = {tag for server in read_catalog(tmp_path / "src").catalog.servers for tag in server.tags}
     assert len(tags) > 300
@@ -682,14 +669,7 @@ def test_the_pager_keeps_its_size_however_many_pages(page: int, shown: list[str]
 
 def test_the_search_benchmark_renders_the_index_pages_it_opens() -> None:
     """bench/search_bench.py renders part of the site itself: it must keep up with the renderers."""
-    import sys
-
-    from conftest import DEFAULT_SOURCE, REPO
-
-    sys.path.insert(0, str(REPO / "bench"))
-    from search_bench import index_files
-
-    files = index_files(DEFAULT_SOURCE)
+    files = bench_module("search_bench").index_files(DEFAULT_SOURCE)
     assert {f.path for f in files} >= {"index.html", "assets/search.js", "assets/search-index.js"}
     assert all(isinstance(f.content, bytes) and f.content for f in files)
     assert not [f.path for f in files if not f.path.startswith(("index.html", "page/", "assets/"))]

@@ -21,7 +21,7 @@ import pytest
 import yaml
 
 from kustomized import with_overlays_rendered
-from conftest import DEFAULT_SOURCE, REPO, SHARED
+from conftest import DEFAULT_SOURCE, SHARED, synthetic_catalog
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import mirror_lists
 from generator.render.context import RenderContext
@@ -68,12 +68,7 @@ def default_output() -> dict[str, bytes]:
 
 @pytest.fixture(scope="module")
 def synthetic_output(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        from synthetic import write_catalog
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    source = write_catalog(tmp_path_factory.mktemp("synthetic") / "src", SYNTHETIC_SERVERS)
+    source = synthetic_catalog(tmp_path_factory.mktemp("synthetic") / "src", SYNTHETIC_SERVERS)
     files = rendered_output(source)
     for profile in profile_names(files):
         parts = [path for path in files if path.startswith(f"bundles/registries/{profile}/base/configmap-{profile}-data-")]

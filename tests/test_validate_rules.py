@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import CATALOG_YAML, FETCH_YAML, REMOTE_YAML
+from conftest import CATALOG_YAML, FETCH_YAML, REMOTE_YAML, synthetic_catalog
 from generator.cli import main
 
 
@@ -260,14 +260,9 @@ def test_on_failure_warnings_wait_for_verbose(write_tree, runner):
 
 def test_lines_are_right_when_many_files_are_parsed_in_parallel(tmp_path, runner):
     """Above the parallel threshold, workers send back values only; lines are found on demand."""
-    import sys
-
     from generator.source.load import PARALLEL_THRESHOLD
 
-    sys.path.insert(0, str(__import__("conftest").REPO / "bench"))
-    from synthetic import write_catalog
-
-    source = write_catalog(tmp_path / "big", PARALLEL_THRESHOLD + 10)
+    source = synthetic_catalog(tmp_path / "big", PARALLEL_THRESHOLD + 10)
     victim = source / "servers" / "server-000123.yaml"
     text = victim.read_text()
     line = text.splitlines().index(next(l for l in text.splitlines() if l.startswith("category:"))) + 1
@@ -293,15 +288,11 @@ def test_an_explicit_registry_name_may_not_take_another_servers_default(write_tr
 def test_files_parsed_in_parallel_give_the_values_of_files_parsed_in_process(tmp_path, monkeypatch):
     """Workers send values back packed (dates as text); unpacked they must be the very values parsed here."""
     import marshal
-    import sys
 
     from generator.source import load
     from generator.source.validate import read_catalog
 
-    sys.path.insert(0, str(__import__("conftest").REPO / "bench"))
-    from synthetic import write_catalog
-
-    source = write_catalog(tmp_path / "big", load.PARALLEL_THRESHOLD + 10)
+    source = synthetic_catalog(tmp_path / "big", load.PARALLEL_THRESHOLD + 10)
     dated = source / "servers" / "server-000007.yaml"
     dated.write_text(dated.read_text() + "updated: 2026-10-01\n")
     parallel = read_catalog(source)
