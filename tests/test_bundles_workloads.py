@@ -281,6 +281,7 @@ def test_a_large_profile_pins_every_container_across_its_workload_policies(monke
     another image is refused by the one holding it."""
     from generator.render.kubernetes import policy as k8s_policy
     monkeypatch.setattr(k8s_policy, "SHAPES_BUDGET", 200)  # two servers a part
+    monkeypatch.setattr(k8s_policy, "EXPRESSION_BUDGET", 40)  # the shipped names over several variables
     split = render_files(DEFAULT_SOURCE)
     folder = FOLDERS["current"] + "base/"
     extra = sorted(path for path in split if path.startswith(f"{folder}admission-policy-workloads-"))
@@ -296,6 +297,9 @@ def test_a_large_profile_pins_every_container_across_its_workload_policies(monke
         statefulset["spec"]["template"]["spec"]["containers"][0]["image"] = "registry.internal/tools/busybox:1.36"
         refusing = [policy["metadata"]["name"] for policy in policies if review(policy, statefulset, f"{name}-proxy-runner")]
         assert len(refusing) == 1, (name, refusing)
+    assert len([v for v in policies[0]["spec"]["variables"] if v["name"].startswith("containerServers_")]) >= 2
+    withdrawn = _withdrawn(split, "current")
+    assert [bool(review(policy, withdrawn, "retired-proxy-runner")) for policy in policies] == [True] + [False] * len(extra)
 
 
 def test_every_label_the_network_policies_select_by_is_pinned_or_refused(files: dict[str, bytes]) -> None:
@@ -352,6 +356,32 @@ def test_a_statefulset_under_another_name_is_refused(files: dict[str, bytes], va
         attack["metadata"]["name"] = other
         refused(policy, attack, "fetch-proxy-runner", f"may not create, change or delete StatefulSet {other}")
 
+
+
+def _withdrawn(files: dict[str, bytes], variant: str, image: str | None = None) -> dict[str, Any]:
+    """The StatefulSet ToolHive would apply for an MCPServer `retired` applied while the profile shipped
+    it (fetch's, renamed), with `image` in its container if given."""
+    server = copy.deepcopy(mcp_server(files, variant, "fetch"))
+    server["metadata"]["name"] = "retired"
+    statefulset = toolhive_statefulset(server)
+    if image is not None:
+        statefulset["spec"]["template"]["spec"]["containers"][0]["image"] = image
+    return statefulset
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_server_the_profile_no_longer_ships_gets_no_new_statefulset(files: dict[str, bytes], variant: str) -> None:
+    """An MCPServer applied before its server left the profile (withdrawn) keeps its proxy runner, and
+    no part of the container rule knows its name: that runner may delete its StatefulSet, and create or
+    change none, with the server's last image or any other."""
+    policy = workload_policy(files, variant)
+    for image in (None, _image_of(files, variant, "fetch"), "registry.internal/tools/busybox:1.36"):
+        statefulset = _withdrawn(files, variant, image)
+        for operation in ("CREATE", "UPDATE"):
+            assert review(policy, statefulset, "retired-proxy-runner", operation) == [
+                "StatefulSet retired runs no server registry profile production ships: its proxy runner may delete it, "
+                "not create or change it (delete the MCPServer of a server the profile no longer ships)"], (image, operation)
+        assert review(policy, statefulset, "retired-proxy-runner", "DELETE") == []
 
 def platform_postgres_statefulset() -> dict[str, Any]:
     """The registry's PostgreSQL, run by the platform team in the namespace (its claim `data-postgres-0`)."""

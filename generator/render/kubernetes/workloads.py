@@ -341,10 +341,12 @@ def workload_policies(
     profile's other parts each get a policy holding the container rule alone. A StatefulSet's name
     is always in one part: only `<name>-proxy-runner` may make StatefulSet `<name>`, and the operator
     makes that account only for an MCPServer `<name>`, which the profile's shape policies admit only
-    under a name it ships. Every literal goes through `cel_string`."""
+    under a name it ships; and the first policy refuses to create or change a StatefulSet under any
+    other name (`_shipped_rule`): an MCPServer applied before its server left the profile keeps its
+    proxy runner. Every literal goes through `cel_string`."""
     parts = run_parts(runs)
     operations = ["CREATE", "UPDATE", "DELETE"]
-    first = _workload_policy(profile, namespace, env_secrets, pull_secrets, parts[0])
+    first = _workload_policy(profile, namespace, env_secrets, pull_secrets, parts[0], sorted(runs))
     return [first] + [
         _namespace_accounts_policy(workload_policy_name(namespace, index), namespace, "apps", "statefulsets", operations,
                                    _statefulset_variables() + _container_variables(part), [_container_rule(profile)])
@@ -354,9 +356,12 @@ def workload_policies(
 
 def _workload_policy(
     profile: str, namespace: str, env_secrets: Mapping[str, Sequence[str]], pull_secrets: Sequence[str],
-    runs: Sequence[tuple[str, str]],
+    runs: Sequence[tuple[str, str]], every_run: Sequence[str],
 ) -> dict[str, Any]:
     prefix = f"system:serviceaccount:{namespace}:"
+    # Every server whose container the profile pins, in any part: a set, as map keys.
+    shipped = k8s_policy.map_variables("containerServers", [(server, "true") for server in every_run])
+    who, *template_rules = _validations(profile, namespace)
     secrets_by_server = k8s_policy.map_variables("secretsByServer", [
         (server, cel_list(cel_string(secret) for secret in secrets)) for server, secrets in sorted(env_secrets.items()) if secrets
     ])
@@ -375,8 +380,25 @@ def _workload_policy(
         *secrets_by_server,
         {"name": "envSecrets", "expression": k8s_policy.looked_up("variables.sts.metadata.name", secrets_by_server, "[]")},
         {"name": "pullSecrets", "expression": cel_list(cel_string(secret) for secret in pull_secrets)},
+        *shipped,
         *_container_variables(runs),
-    ], _validations(profile, namespace) + [_container_rule(profile)])
+    ], [who, _shipped_rule(profile, shipped), *template_rules, _container_rule(profile)])
+
+
+def _shipped_rule(profile: str, shipped: Sequence[dict[str, str]]) -> dict[str, str]:
+    """A StatefulSet is created or changed only under the name of a server whose container the profile
+    ships. The shape policies admit no new MCPServer under another name, but one applied before its
+    server left the profile (withdrawn, or no longer offered) keeps its proxy runner, and no part of
+    the container rule holds its name: without this rule that runner could run any image. Deleting
+    stays open to it (the first rule), so the server can be taken down."""
+    name = "variables.sts.metadata.name"
+    return {
+        "expression": f"request.operation == \"DELETE\" || {k8s_policy.within(name, shipped)}",
+        "messageExpression": _say(
+            "StatefulSet ", _Cel(name), f" runs no server registry profile {profile} ships: its proxy runner may "
+            "delete it, not create or change it (delete the MCPServer of a server the profile no longer ships)"),
+        "message": f"a StatefulSet is created or changed only for a server registry profile {profile} ships",
+    }
 
 
 def _namespace_accounts_policy(
