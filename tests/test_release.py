@@ -251,6 +251,31 @@ def test_verify_enforces_the_version_floor(runner, release, keys):
     assert "release version 1.0.0 is older than 1.0.1: refusing a rollback" in out
 
 
+
+@pytest.mark.parametrize("floor", ["v2.0.0", "banana", " 2.0.0", "2.0", "2.0.0.1", ""])
+def test_a_floor_that_is_no_release_version_is_refused(runner, release, keys, floor):
+    """Compared anyhow, a mistyped floor let every release through: the rollback check, off without a word."""
+    code, out = verify(runner, release.tarball, "--pubkey", str(keys / "release.pub"), "--not-older-than", floor)
+    assert code == 1
+    assert "not a release version" in out and "OK," not in out
+
+
+@pytest.mark.parametrize(("floor", "admitted"), [
+    ("1.0.0-rc.10", True), ("1.0.0", True), ("1.0.0+build.7", True), ("0.99.100", True),
+    ("1.0.1-rc.1", False), ("1.0.1", False), ("1.10.0", False),
+])
+def test_the_floor_follows_semantic_version_precedence(runner, release, keys, floor, admitted):
+    code, out = verify(runner, release.tarball, "--pubkey", str(keys / "release.pub"), "--not-older-than", floor)
+    assert (code == 0) == admitted, out
+
+
+def test_pre_releases_are_ordered_as_semantic_versions():
+    from generator.release.verify import version_order
+    ordered = ["1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11",
+               "1.0.0-rc.1", "1.0.0-rc.9", "1.0.0-rc.10", "1.0.0", "1.0.1", "1.2.0", "1.10.0", "2.0.0"]
+    assert sorted(reversed(ordered), key=version_order) == ordered
+    assert version_order("1.0.0+build.1") == version_order("1.0.0")
+
 def test_verify_a_site_folder_and_its_tampering(runner, release, keys, tmp_path):
     with tarfile.open(release.tarball) as archive:
         archive.extractall(tmp_path, filter="data")

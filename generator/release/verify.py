@@ -158,6 +158,8 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
     """Check signature, sizes, checksums, completeness and safety of `target`; raise listing every problem."""
     if not target.exists():
         raise CatalogError(f"{target} does not exist: pass a release tarball or a site folder")
+    if not_older_than is not None:
+        check_version_floor(not_older_than)
     key = minisign.read_public_key(pubkey) if pubkey else None
     trusted = None
     if key is not None and target.is_file():
@@ -540,6 +542,14 @@ def _shown(text: str) -> str:
     return safe if len(safe) <= SHOWN_LENGTH else safe[:SHOWN_LENGTH] + f"... ({len(safe)} characters)"
 
 
+def check_version_floor(floor: str) -> None:
+    """Refuse a `--not-older-than` that is not a release version: compared anyhow, a typo such as
+    `v2.0.0` would let every release through and disable the rollback check without a word."""
+    if version_order(floor) is None:
+        raise CatalogError(f"--not-older-than {_shown(floor)}: not a release version (a semantic version such as 1.4.0 "
+                           "or 2.0.0-rc.1, as catalog.yaml's version)")
+
+
 def _check_version_floor(trusted: str | None, floor: str) -> list[str]:
     version = None
     if trusted:
@@ -547,12 +557,29 @@ def _check_version_floor(trusted: str | None, floor: str) -> list[str]:
         version = match.group(1) if match else None
     if version is None:
         return [f"the release version is not signed: cannot enforce --not-older-than {floor} (pass --pubkey)"]
-    if _version_key(version) < _version_key(floor):
+    order, least = version_order(version), version_order(floor)
+    if order is None or least is None:
+        return [f"the signed release version {_shown(version)} is not a semantic version: cannot enforce --not-older-than {floor}"]
+    if order < least:
         return [f"release version {version} is older than {floor}: refusing a rollback"]
     return []
 
 
-def _version_key(version: str) -> tuple[tuple[int, ...], int, str]:
-    core, _, pre = version.partition("-")
-    numbers = tuple(int(part) if part.isdigit() else 0 for part in core.split("+")[0].split("."))
-    return numbers, 0 if pre else 1, pre
+# catalog.yaml's version (models.CatalogMeta.version): three numbers, then a pre-release or build part.
+_RELEASE_VERSION = re.compile(r"([0-9]+)\.([0-9]+)\.([0-9]+)(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?")
+VersionOrder = tuple[tuple[int, int, int], bool, tuple[tuple[int, int, str], ...]]
+
+
+def version_order(version: str) -> VersionOrder | None:
+    """A key ordering release versions by semantic-version precedence, None for anything else.
+
+    The numbers compare as numbers; a pre-release comes before its release; pre-release identifiers
+    compare one by one, numeric ones as numbers and before alphanumeric ones, which compare as text,
+    and a shorter list first when one is a prefix of the other (1.0.0-rc.9 < 1.0.0-rc.10 < 1.0.0).
+    Build metadata (+...) does not count."""
+    match = _RELEASE_VERSION.fullmatch(version)
+    if match is None:
+        return None
+    major, minor, patch, pre = match.groups()
+    identifiers = tuple((0, int(part), "") if part.isdigit() else (1, 0, part) for part in pre.split(".")) if pre else ()
+    return (int(major), int(minor), int(patch)), pre is None, identifiers
