@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
@@ -101,6 +102,30 @@ def test_sha256sum_checks_the_unpacked_release(release, tmp_path):
     result = subprocess.run(["sha256sum", "-c", "--quiet", str(release.checksums)], cwd=root, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
 
+
+
+@pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
+def test_a_key_made_by_stock_minisign_signs_releases(runner, default_site, tmp_path):
+    """`minisign -G -W` (no password) leaves the key's checksum zero: such a key signs, and a release signed
+    with it verifies with ours and with minisign; the same key with a damaged seed is refused."""
+    made = subprocess.run([MINISIGN, "-G", "-W", "-p", str(tmp_path / "ms.pub"), "-s", str(tmp_path / "ms.key")],
+                          capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "dist"
+    result = runner.invoke(main, ["package", "--site", str(default_site), "--out", str(out), "--key", str(tmp_path / "ms.key")])
+    assert result.exit_code == 0, result.output
+    (tarball,) = out.glob("*.tar.gz")
+    code, output = verify(runner, tarball, "--pubkey", str(tmp_path / "ms.pub"))
+    assert code == 0, output
+    checked = subprocess.run([MINISIGN, "-Vm", str(tarball), "-p", str(tmp_path / "ms.pub")], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stderr
+
+    comment, encoded = (tmp_path / "ms.key").read_text().splitlines()
+    blob = bytearray(base64.b64decode(encoded))
+    blob[70] ^= 1  # a bit of the seed
+    (tmp_path / "damaged.key").write_text(f"{comment}\n{base64.b64encode(bytes(blob)).decode()}\n")
+    result = runner.invoke(main, ["package", "--site", str(default_site), "--out", str(tmp_path / "d2"), "--key", str(tmp_path / "damaged.key")])
+    assert result.exit_code == 1 and "the key file is damaged" in result.output, result.output
 
 def test_tarball_is_reproducible_across_umask_mtime_and_folder(tmp_path, default_site, monkeypatch):
     from generator.release.package import package_site
