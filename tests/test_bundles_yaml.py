@@ -11,7 +11,7 @@ from generator.render.kubernetes.manifests import _NOT_IN_BLOCK, _fits_literal_b
 # Text as hostile as a catalog can make it: YAML indicators, keywords, numbers, dates,
 # control and separator characters, astral characters, leading and trailing blanks, newlines.
 tricky = st.sampled_from(
-    ["yes", "No", "on", "~", "null", "1.0", "0x1f", "1_000", ".inf", "2026-01-01", "- item", "a: b", "#x",
+    ["yes", "No", "on", "~", "null", "1.0", "0x1f", "1_000", ".inf", "2026-01-01", "- item", "a: b", "#x", "... 0", "...",
      "&anchor", "*alias", "!tag", "%dir", "@at", "`tick`", "'single'", '"double"', "{a}", "[b]", "> folded",
      "| literal", "---", "...", "--- x", "\n---\n", "", " ", "\n", "\t", "line\n", "a\n\nb\n\n", " lead\nx", "trail \nx", "\u2028", "\x85", "😀"]
 )
@@ -68,3 +68,9 @@ def test_a_long_value_is_not_kept_alive_once_emitted():
     assert yaml.safe_load(text) == {name: expression}
     assert sys.getrefcount(expression) == before[1]  # not a key of the cache
     assert sys.getrefcount(name) > before[0]  # a short one is
+
+
+def test_a_key_or_value_starting_with_a_document_end_is_quoted():
+    """`... 0` written plain at the start of a line ends the YAML document (found by the test above)."""
+    for document in ({"... 0": None}, {"k": ["... x", "...", "...."]}, {"a": {"... b": "... c"}}):
+        assert yaml.safe_load(yaml_text(document)) == document

@@ -20,7 +20,8 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "mcp-catalog"}
 
 # Plain (unquoted) scalars are limited to a conservative character set; anything else, or
 # anything YAML 1.1 would read as another type (yes, 1e3, 2026-01-01, ~), is double-quoted.
-_PLAIN = re.compile(r"^[A-Za-z0-9_./][A-Za-z0-9_./@+=-]*(?:[ :][A-Za-z0-9_./@+=-]+)*$")
+# Plain (unquoted) scalars: never one starting with "...", which at the start of a line ends the document.
+_PLAIN = re.compile(r"^(?!\.\.\.)[A-Za-z0-9_./][A-Za-z0-9_./@+=-]*(?:[ :][A-Za-z0-9_./@+=-]+)*$")
 _RESOLVER = yaml.resolver.Resolver()
 _STR_TAG = "tag:yaml.org,2002:str"
 # Characters YAML does not allow raw in a double-quoted scalar although JSON does.
