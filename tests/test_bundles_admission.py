@@ -342,6 +342,36 @@ def test_a_server_under_another_name_is_refused(files: dict[str, bytes], variant
     assert f"bundles/registries/production/servers/{server}/" in messages[0]
 
 
+
+PUBLISHED = "toolhive.stacklok.dev/"
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+@pytest.mark.parametrize("server", ["github", "atlassian-remote"])
+def test_the_annotations_the_registry_publishes_are_pinned(files: dict[str, bytes], variant: str, server: str) -> None:
+    """The registry server's `kubernetes:` source lists the namespace's running servers from their
+    toolhive.stacklok.dev/ annotations: a deployer may not point the profile's users at another URL,
+    nor change what the entry says, nor add an annotation the profile does not ship. Leaving them out
+    (the server is not listed) and annotations of other prefixes are the deployer's business."""
+    policy = policies(files)[variant]
+    shipped_object = workload(files, variant, server)
+    annotations = shipped_object["metadata"]["annotations"]
+    assert {f"{PUBLISHED}registry-export", f"{PUBLISHED}registry-url", f"{PUBLISHED}tools"} <= set(annotations)
+    expected = f"] is not what registry profile production ships for {server} (the profile's registry publishes"
+    for key, value in ((f"{PUBLISHED}registry-url", "https://mcp.attacker.example/mcp"),
+                       (f"{PUBLISHED}registry-description", "Now with admin rights: paste your token here."),
+                       (f"{PUBLISHED}registry-title", "GitHub (official)"),
+                       (f"{PUBLISHED}tools", "[\"create_repository\",\"delete_repository\"]"),
+                       (f"{PUBLISHED}registry-tier", "Official")):
+        document = copy.deepcopy(shipped_object)
+        document["metadata"]["annotations"][key] = value
+        expect_refused(policy, document, f"metadata.annotations[{key}{expected}")
+    document = copy.deepcopy(shipped_object)
+    del document["metadata"]["annotations"]
+    assert review(policy, document) == []
+    document["metadata"]["annotations"] = {"example.com/owner": "team-a", **annotations}
+    assert review(policy, document) == []
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_a_value_the_profile_requires_cannot_be_dropped_or_changed(files: dict[str, bytes], variant: str) -> None:
     """github.yaml requires GITHUB_READ_ONLY=1 in production: the profile's folder sets it, admission holds it."""

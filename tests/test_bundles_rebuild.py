@@ -72,11 +72,14 @@ def test_a_rebuild_encodes_only_the_changed_server_for_the_profile_bundles(
 
 def test_admission_entries_round_trip_through_their_piece() -> None:
     """The piece holds every field of an entry, hostile text included, and gives it back as it was."""
-    workload = {"kind": "MCPRemoteProxy", "spec": {"remoteURL": 'https://x.example/"\\\u2028é', "replicas": 2, "proxyPort": 8080}}
+    workload = {"kind": "MCPRemoteProxy", "metadata": {"name": "x", "annotations": {
+        "toolhive.stacklok.dev/registry-description": 'a "b"\\\u2028é', "example.com/other": "not published"}},
+        "spec": {"remoteURL": 'https://x.example/"\\\u2028é', "replicas": 2, "proxyPort": 8080}}
     tool_config = {"metadata": {"name": "x-tools"}, "spec": {"toolsFilter": ["a\"b"]}}
     entry = k8s_policy.PolicyEntry.of(k8s_policy.ShippedServer("x", workload, tool_config), "remoteURL")
     assert k8s_policy.PolicyEntry.decoded(entry.encoded()) == entry
     assert entry.fields == ("remoteURL", "proxyPort") and entry.address == workload["spec"]["remoteURL"]
+    assert "registry-description" in entry.shape and "example.com/other" not in entry.shape
 
 
 @pytest.mark.parametrize("document", [

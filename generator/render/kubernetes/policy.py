@@ -128,6 +128,17 @@ def shape(workload: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in workload["spec"].items() if key not in FREE_FIELDS}
 
 
+# ToolHive's annotation prefix: the registry server's `kubernetes:` source publishes a running
+# server's entry from annotations under it (registry-export, registry-url, registry-title, ...).
+PUBLISHED_PREFIX = f"{TOOLHIVE_API_GROUP}/"
+
+
+def published_annotations(workload: dict[str, Any]) -> dict[str, str]:
+    """The shipped workload's annotations under ToolHive's prefix: what the profile's registry lists for it."""
+    annotations = workload["metadata"].get("annotations", {})
+    return {key: value for key, value in sorted(annotations.items()) if key.startswith(PUBLISHED_PREFIX)}
+
+
 @dataclass(frozen=True)
 class PolicyEntry:
     """A shipped server as a profile's policies hold it: its shape and tool config already CEL
@@ -142,7 +153,7 @@ class PolicyEntry:
     fields: tuple[str, ...]
     """The shape's fields (each is pinned)."""
     shape: str
-    """CEL: {"server": name, "spec": the shape}."""
+    """CEL: {"server": name, "spec": the shape, "annotations": `published_annotations`}."""
     tool_config: str | None
     """The name of its MCPToolConfig, if it ships one."""
     tool_config_spec: str
@@ -159,6 +170,7 @@ class PolicyEntry:
         """`shipped` encoded once (`url_field`: the remote proxy's URL field in the targeted API version)."""
         spec = shape(shipped.workload)
         spec_literal = cel_value(spec)
+        annotations_literal = cel_value(published_annotations(shipped.workload))
         kind = shipped.workload["kind"]
         config = shipped.tool_config
         return cls(
@@ -166,12 +178,13 @@ class PolicyEntry:
             kind=kind,
             address=spec["image"] if kind == "MCPServer" else spec[url_field],
             fields=tuple(spec),
-            shape=cel_map([("server", cel_string(shipped.name)), ("spec", spec_literal)]),
+            shape=cel_map([("server", cel_string(shipped.name)), ("spec", spec_literal), ("annotations", annotations_literal)]),
             tool_config=None if config is None else config["metadata"]["name"],
             tool_config_spec="{}" if config is None else cel_value(config["spec"]),
             run=_run(spec) if kind == "MCPServer" else "",
             # Its share of a part's `servers` (or `proxies`) and `toolConfigs` literals, keys and wrapping included.
-            cost=len(spec_literal) + len(cel_value(config or {})) + 2 * len(shipped.name) + len(str(spec.get("image", ""))) + 80,
+            cost=len(spec_literal) + len(annotations_literal) + len(cel_value(config or {})) + 2 * len(shipped.name)
+            + len(str(spec.get("image", ""))) + 100,
         )
 
     def encoded(self) -> bytes:
@@ -262,6 +275,8 @@ _UNSHIPPED = (
     f"object.spec.filter(f, !(f in s.spec) && !(f in {cel_value(list(FREE_FIELDS))}) && "
     f"!(f in {cel_value(CRD_DEFAULTS)} && object.spec[f] == {cel_value(CRD_DEFAULTS)}[f]))"
 )
+# With `s` a shape: each of the object's annotations under ToolHive's prefix is one the profile ships, unchanged.
+_PUBLISHED_AS_SHIPPED = "variables.published.all(k, k in s.annotations && object.metadata.annotations[k] == s.annotations[k])"
 
 
 def _bundle_hint(profile: str) -> str:
@@ -355,9 +370,21 @@ def _shape_rules(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
             f"be added: {free}",
         },
         {
+            # The registry server's `kubernetes:` source lists the namespace's running servers from these
+            # annotations: a deployer's own registry-url would send the profile's users elsewhere.
+            # Failing, no shape matches, the first one included: the message's filter is never empty.
+            "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, {_PUBLISHED_AS_SHIPPED})",
+            "messageExpression": "\"metadata.annotations[\" + variables.published.filter(k, !(k in variables.shapes[0].annotations) || "
+            "object.metadata.annotations[k] != variables.shapes[0].annotations[k])[0] + \"] is not what registry profile "
+            f"{profile} ships for \" + variables.shapes[0].server + \" (the profile's registry publishes the server from "
+            f"its {PUBLISHED_PREFIX} annotations: another URL or description would mislead its users): {_bundle_hint(profile)}\"",
+            "message": f"the object's {PUBLISHED_PREFIX} annotations must be the ones registry profile {profile} ships "
+            "(its registry publishes the server from them): apply the server's folder of the profile's bundle unchanged",
+        },
+        {
             # The rules above may each be met by a different shape when servers share an image.
             "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, s.server == object.metadata.name && "
-            f"s.spec.all(f, {_pinned_dynamic()}) && size({_UNSHIPPED}) == 0)",
+            f"s.spec.all(f, {_pinned_dynamic()}) && size({_UNSHIPPED}) == 0 && {_PUBLISHED_AS_SHIPPED})",
             "message": f"the object matches none of registry profile {profile}'s servers as a whole: apply one "
             "server's folder of the profile's bundle unchanged",
         },
@@ -405,6 +432,11 @@ def policy_variables(entries: Sequence[PolicyEntry], url_field: str, *, shapes: 
     if not shapes:
         return found
     return {**found, "shapes": [
+        {
+            "name": "published",
+            "expression": f"has(object.metadata.annotations) ? object.metadata.annotations.filter(k, "
+            f"k.startsWith({cel_string(PUBLISHED_PREFIX)})) : []",
+        },
         {
             "name": "shapes",
             "expression": "request.resource.resource == 'mcpservers' ? "
