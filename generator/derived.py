@@ -332,21 +332,35 @@ def profiles_offering(meta: CatalogMeta, server: Server) -> tuple[RegistryProfil
     return tuple(profile for profile in profiles_admitting(meta, server) if offers(profile, server))
 
 
+def hinted(tool: Tool, hint: Literal["destructiveHint", "openWorldHint"]) -> bool:
+    """Whether the tool counts as `hint` for a tool policy: as declared, else as MCP's tool annotations
+    default an undeclared hint (a tool may destroy data and reach the open world unless it says it
+    does not; a read-only tool destroys nothing). A profile withholding destructive tools thus
+    withholds a tool that does not say, not only one that says it is."""
+    annotations = tool.annotations
+    declared = None if annotations is None else getattr(annotations, hint)
+    if declared is not None:
+        return declared
+    if hint == "destructiveHint":
+        return not (annotations is not None and annotations.readOnlyHint)
+    return True
+
+
+def withheld_by(profile: RegistryProfile, tool: Tool) -> list[str]:
+    """The hints for which the profile's tool policy withholds `tool` (see `hinted`)."""
+    return [hint for hint in profile.tools.exclude_annotations if hinted(tool, hint)]
+
+
 def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:
     """The server's tools that the profile's tool policy keeps."""
     policy = profile.tools
     if not policy.exclude_names and not policy.exclude_annotations:
         return tuple(server.tools)  # the common case, asked for every server by several output kinds
     names = set(policy.exclude_names)
-    kept = []
-    for tool in server.tools:
-        if tool.name in names or tool.deployed_name in names:
-            continue
-        annotations = tool.annotations
-        if annotations and any(getattr(annotations, hint) for hint in policy.exclude_annotations):
-            continue
-        kept.append(tool)
-    return tuple(kept)
+    return tuple(
+        tool for tool in server.tools
+        if tool.name not in names and tool.deployed_name not in names and not withheld_by(profile, tool)
+    )
 
 
 def profile_named(meta: CatalogMeta, name: str | None) -> RegistryProfile | None:

@@ -132,7 +132,8 @@ class ToolPolicy(Strict):
 
     exclude_annotations: list[Literal["destructiveHint", "openWorldHint"]] = Field(
         default_factory=list,
-        description="Drop every tool whose annotation of this name is true (e.g. destructiveHint in production).",
+        description="Drop every tool whose annotation of this name is true, or not declared: MCP's default for both "
+        "(a read-only tool is not destructive); e.g. destructiveHint in production.",
     )
     exclude_names: list[str] = Field(default_factory=list, description="Drop tools with these names, on every server.")
 

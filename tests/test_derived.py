@@ -105,7 +105,7 @@ def test_tool_policy_drops_by_annotation_and_name(write_tree):
     source = write_tree({"fetch.yaml": FETCH_YAML + textwrap.indent(tools, "  ")})
     server = read_catalog(source).catalog.server("fetch")
     safe = profile("name: p\nnamespace: ns\ntools: {exclude_annotations: [destructiveHint]}")
-    assert [t.name for t in derived.profile_tools(safe, server)] == ["fetch", "peek"]
+    assert [t.name for t in derived.profile_tools(safe, server)] == ["fetch"]  # peek does not say it is harmless
     by_deployed_name = profile("name: p\nnamespace: ns\ntools: {exclude_names: [look]}")
     assert [t.name for t in derived.profile_tools(by_deployed_name, server)] == ["fetch", "wipe"]
 
@@ -175,3 +175,25 @@ def test_notices_say_what_to_heed_as_of_the_catalog_date(catalog) -> None:
     rejected = derived.notices(meta, catalog.server("charlie"))[0]
     assert rejected.message == ("Rejected by the review board. Do not deploy it: no registry file, MCP mirror or image list "
                                 "offers it; its bundle stays in the release for audit only.")
+
+
+@pytest.mark.parametrize(("annotations", "destructive", "open_world"), [
+    ("", True, True),  # no annotations: MCP's defaults
+    ("annotations: {}", True, True),
+    ("annotations: {readOnlyHint: false}", True, True),
+    ("annotations: {readOnlyHint: true}", False, True),  # a read-only tool destroys nothing
+    ("annotations: {readOnlyHint: true, openWorldHint: false}", False, False),
+    ("annotations: {destructiveHint: false}", False, True),
+    ("annotations: {readOnlyHint: true, destructiveHint: true}", True, True),  # as declared
+    ("annotations: {idempotentHint: true, openWorldHint: false}", True, False),
+])
+def test_a_tool_policy_reads_undeclared_hints_as_mcp_defaults_them(write_tree, annotations, destructive, open_world):
+    """A tool that does not say it is harmless is withheld by a profile that withholds destructive or
+    open-world tools (MCP's tool annotations default both hints to true), and the server page says why."""
+    tool = "- name: act\n  description: Acts.\n" + (f"  {annotations}\n" if annotations else "")
+    source = write_tree({"fetch.yaml": FETCH_YAML + textwrap.indent(tool, "  ")})
+    server = read_catalog(source).catalog.server("fetch")
+    for hint, withheld in (("destructiveHint", destructive), ("openWorldHint", open_world)):
+        policy = profile(f"name: p\nnamespace: ns\ntools: {{exclude_annotations: [{hint}]}}")
+        assert ("act" not in [t.name for t in derived.profile_tools(policy, server)]) == withheld, hint
+        assert derived.withheld_by(policy, server.tools[-1]) == ([hint] if withheld else []), hint

@@ -302,6 +302,21 @@ def test_deploy_steps_per_audience_never_put_the_generic_bundle_in_a_profile_nam
     assert "delete_file (marked destructiveHint)" in github and "The profile keeps 32 of 40 tools and withholds:" in github
 
 
+
+def test_the_deploy_step_says_a_tool_is_withheld_by_mcps_default(write_tree, tmp_path: Path) -> None:
+    """A profile withholding destructive tools withholds a tool that does not say it is harmless, and the
+    server page says the default is why (not that the tool is marked)."""
+    catalog = CATALOG_YAML.replace("    include:\n      tiers: [validated]\n",
+                                   "    include:\n      tiers: [validated]\n    tools:\n      exclude_annotations: [destructiveHint]\n")
+    assert catalog != CATALOG_YAML
+    tools = "  - name: act\n    description: Acts.\n  - name: wipe\n    description: Wipes.\n    annotations: {destructiveHint: true}\n"
+    out = tmp_path / "site"
+    build(write_tree({"fetch.yaml": FETCH_YAML + tools, "fetch.md": "x"}, catalog=catalog), out)
+    text = page_text(out, "fetch")
+    assert "act (destructiveHint not declared: MCP's default is true)" in text
+    assert "wipe (marked destructiveHint)" in text
+    assert "The profile keeps 1 of 3 tools and withholds:" in text
+
 def card_tool_counts(page: Path) -> dict[str, str]:
     """Each card's tool count as the page's reader sees it, by server name."""
     counts = {}

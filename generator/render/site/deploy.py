@@ -164,8 +164,12 @@ def _withheld(profile: RegistryProfile, server: Server) -> list[WithheldTool]:
     for tool in server.tools:
         if tool.name in kept:
             continue
-        hints = [hint for hint in profile.tools.exclude_annotations if tool.annotations and getattr(tool.annotations, hint)]
-        because = f"marked {', '.join(hints)}" if hints else "withheld by name"
+        hints = derived.withheld_by(profile, tool)
+        declared = [hint for hint in hints if tool.annotations is not None and getattr(tool.annotations, hint) is not None]
+        defaulted = [hint for hint in hints if hint not in declared]
+        reasons = ([f"marked {', '.join(declared)}"] if declared else []) + (
+            [f"{', '.join(defaulted)} not declared: MCP's default is true"] if defaulted else [])
+        because = "; ".join(reasons) or "withheld by name"
         result.append(WithheldTool(tool.name, because))
     return result
 
