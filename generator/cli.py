@@ -337,7 +337,7 @@ def diff(source: Path, quiet: bool, verbose: bool, old: Path, new_release: Path,
 @main.command()
 @_common
 @click.option("--digests", "digest_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
-              help="Digest file from `skopeo sync --digestfile` (or `<image>@<digest>` lines).")
+              help="Digest file of `<digest> docker://<image>` lines, as the runbook's skopeo loop writes them (or `<image>@<digest>` lines).")
 @_image_mirror_option("The mirror the digests were recorded at, when catalog.yaml does not name it.")
 def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path, image_mirror: str | None) -> None:
     """Record image digests in the server files so every manifest is pinned."""

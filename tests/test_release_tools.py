@@ -299,7 +299,7 @@ def test_pin_refuses_malformed_digest_lines(runner, default_source_copy, tmp_pat
     digests.write_text("sha256:short ghcr.io/x/y:1\n\nnot a line at all\n")
     result = runner.invoke(main, ["pin", "--source", str(default_source_copy), "--digests", str(digests)])
     assert result.exit_code == 1
-    assert f"{digests}:1: expected '<digest> <image>' or '<image>@<digest>'" in result.output
+    assert f"{digests}:1: expected '<digest> [docker://]<image>' or '<image>@<digest>'" in result.output
     assert f"{digests}:3: expected" in result.output
 
 
@@ -319,9 +319,9 @@ def test_mirror_lists_cover_catalog_and_profiles(default_site):
     zarf = yaml.safe_load((default_site / "mirror" / "zarf.yaml").read_text())
     assert zarf["kind"] == "ZarfPackageConfig"
     assert [c["images"] for c in zarf["components"]] == [toolhive, servers]
-    skopeo = yaml.safe_load((default_site / "mirror" / "skopeo-sync.yaml").read_text())
-    assert skopeo["ghcr.io"]["images"]["stackloklabs/osv-mcp/server"] == ["0.1.0"]
-    assert skopeo["docker.io"]["images"]["crystaldba/postgres-mcp"] == ["0.3.0"]
+    skopeo = (default_site / "mirror" / "skopeo-copy.txt").read_text().splitlines()
+    assert "ghcr.io/stackloklabs/osv-mcp/server:0.1.0 stackloklabs/osv-mcp/server:0.1.0" in skopeo
+    assert "crystaldba/postgres-mcp:0.3.0 crystaldba/postgres-mcp:0.3.0" in skopeo
     production = (default_site / "mirror" / "profiles" / "production" / "images.txt").read_text().splitlines()
     assert production and set(production) < set(images)
 

@@ -1,7 +1,8 @@
 """`mcp-catalog pin --digests FILE`: record image digests in the catalog source.
 
-Reads what `skopeo sync --digestfile` writes (`<digest> <image>` per line) and also accepts
-`<image>@<digest>` and `<image> <digest>` lines (e.g. collected from `skopeo inspect`).
+Reads `<digest> docker://<image>` lines, what `skopeo sync --digestfile` writes and what the
+runbook's `skopeo copy` loop appends, and also accepts `<image>@<digest>` and `<image> <digest>`
+lines (e.g. collected from `skopeo inspect`), with or without skopeo's `docker://` prefix.
 An image in the file matches a server when it is the same image (registry, path and tag), or
 its copy at the catalog's `image_mirror` (the mirror's host and prefix, then the upstream
 path), so digests recorded while pushing to the internal mirror pin the upstream entries too.
@@ -44,7 +45,7 @@ def read_digest_file(path: Path) -> list[tuple[str, str]]:
             continue
         pair = _parse_line(tokens)
         if pair is None:
-            problems.append(f"{path}:{number}: expected '<digest> <image>' or '<image>@<digest>'")
+            problems.append(f"{path}:{number}: expected '<digest> [docker://]<image>' or '<image>@<digest>'")
         else:
             pairs.append(pair)
     if problems:
@@ -53,6 +54,7 @@ def read_digest_file(path: Path) -> list[tuple[str, str]]:
 
 
 def _parse_line(tokens: list[str]) -> tuple[str, str] | None:
+    tokens = [token.removeprefix("docker://") for token in tokens]
     if len(tokens) == 1 and "@" in tokens[0]:
         image, _, digest = tokens[0].partition("@")
     elif len(tokens) == 2:
