@@ -373,6 +373,8 @@ def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path, image_mirro
     if not quiet:
         for reference in report.unmatched:
             click.echo(f"warning: {reference} matches no server in {source}", err=True)
+        if report.hint:
+            click.echo(f"warning: unmatched digests: {report.hint}", err=True)
         images = [label for label in report.pinned if label.startswith("toolhive.images.")]
         pinned = _counted(len(report.pinned) - len(images), "server")
         if images:
