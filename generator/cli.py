@@ -20,7 +20,7 @@ import click
 
 from generator import __version__
 from generator.diagnostics import Diagnostic
-from generator.errors import SourceInvalid
+from generator.errors import SourceInvalid, UsageError
 from generator.importers import FORMAT_NAMES
 from generator.models import IMAGE_MIRROR
 from generator.source.validate import read_catalog
@@ -33,12 +33,39 @@ if TYPE_CHECKING:
 # and the crypto libraries cost a third of a second that `validate` should not pay.
 
 
+class _InputPath(click.Path):
+    """click.Path whose checks (exists, file or folder) fail as one line, `PATH: problem (--option)`,
+    with exit 1 like every other bad input, instead of click's usage block and exit 2."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        path = Path(os.fsdecode(value))
+        where = f" ({_parameter_label(param)})"
+        if self.exists and not path.exists():
+            kind = "file or folder" if self.file_okay and self.dir_okay else "file" if self.file_okay else "folder"
+            raise UsageError(f"{path}: no such {kind}{where}")
+        if path.exists() and not self.dir_okay and path.is_dir():
+            raise UsageError(f"{path}: is a folder, not a file{where}")
+        if path.exists() and not self.file_okay and not path.is_dir():
+            raise UsageError(f"{path}: is a file, not a folder{where}")
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter as error:  # what else click checks, e.g. that it is readable
+            raise UsageError(f"{path}: {error.message}{where}") from None
+
+
+def _parameter_label(param: click.Parameter | None) -> str:
+    """`--pubkey` for an option, `TARGET` for an argument."""
+    if isinstance(param, click.Option):
+        return "/".join(param.opts)
+    return param.human_readable_name if param is not None else "argument"
+
+
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options every command takes: --source, --quiet, --verbose."""
 
     @click.option(
         "--source",
-        type=click.Path(path_type=Path, file_okay=False),
+        type=_InputPath(path_type=Path, file_okay=False),
         default=Path("catalog-source"),
         show_default=True,
         help="Folder holding catalog.yaml and servers/.",
@@ -113,7 +140,7 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
 @_common
 @click.option(
     "--out",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=_InputPath(path_type=Path, file_okay=False),
     default=Path("site"),
     show_default=True,
     help="Output folder; replaced atomically when the build succeeds.",
@@ -121,7 +148,7 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option(
     "--templates",
-    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    type=_InputPath(path_type=Path, file_okay=False, exists=True),
     default=None,
     help="Folder of templates overriding the shipped ones of the same name.",
 )
@@ -147,13 +174,13 @@ def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
 )
 @click.option(
     "--previous",
-    type=click.Path(path_type=Path, exists=True),
+    type=_InputPath(path_type=Path, exists=True),
     default=None,
     help="The previous release (tarball or site folder): adds a 'changes since' page to the site.",
 )
 @click.option(
     "--cache-dir",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=_InputPath(path_type=Path, file_okay=False),
     default=None,
     help="Build cache folder [default: $XDG_CACHE_HOME/mcp-catalog/<out>-<hash>/, else ~/.cache/mcp-catalog/...].",
 )
@@ -227,10 +254,10 @@ def new(source: Path, quiet: bool, verbose: bool, name: str) -> None:
 
 
 @main.command("import")
-@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("files", nargs=-1, required=True, type=_InputPath(path_type=Path))
 @click.option(
     "--into",
-    type=click.Path(path_type=Path, file_okay=False),
+    type=_InputPath(path_type=Path, file_okay=False),
     default=Path("catalog-source"),
     show_default=True,
     help="Source folder to write into; an empty or missing folder gets a minimal catalog.yaml.",
@@ -270,7 +297,7 @@ def schema(source: Path, quiet: bool, verbose: bool, kind: str) -> None:
 
 @main.command()
 @_common
-@click.option("--out", "prefix", type=click.Path(path_type=Path, dir_okay=False), required=True, metavar="PREFIX",
+@click.option("--out", "prefix", type=_InputPath(path_type=Path, dir_okay=False), required=True, metavar="PREFIX",
               help="Writes PREFIX.key (secret, mode 0600) and PREFIX.pub.")
 def keygen(source: Path, quiet: bool, verbose: bool, prefix: Path) -> None:
     """Create an Ed25519 signing key pair in minisign format."""
@@ -282,11 +309,11 @@ def keygen(source: Path, quiet: bool, verbose: bool, prefix: Path) -> None:
 
 @main.command()
 @_common
-@click.option("--site", type=click.Path(path_type=Path, file_okay=False, exists=True), default=Path("site"),
+@click.option("--site", type=_InputPath(path_type=Path, file_okay=False, exists=True), default=Path("site"),
               show_default=True, help="The built site to package.")
-@click.option("--out", type=click.Path(path_type=Path, file_okay=False), default=Path("dist"), show_default=True,
+@click.option("--out", type=_InputPath(path_type=Path, file_okay=False), default=Path("dist"), show_default=True,
               help="Folder for the tarball, SHA256SUMS and signatures.")
-@click.option("--key", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+@click.option("--key", type=_InputPath(path_type=Path, dir_okay=False, exists=True), default=None,
               help="Secret key from `mcp-catalog keygen`; without it nothing is signed.")
 @click.option("--replace", is_flag=True,
               help="Overwrite a release of the same version in --out whose content differs (refused without it).")
@@ -305,8 +332,8 @@ def package(source: Path, quiet: bool, verbose: bool, site: Path, out: Path, key
 
 @main.command()
 @_common
-@click.argument("target", type=click.Path(path_type=Path))
-@click.option("--pubkey", type=click.Path(path_type=Path, dir_okay=False, exists=True), default=None,
+@click.argument("target", type=_InputPath(path_type=Path))
+@click.option("--pubkey", type=_InputPath(path_type=Path, dir_okay=False, exists=True), default=None,
               help="Public key the release must be signed with.")
 @click.option("--not-older-than", metavar="VERSION", default=None, help="Refuse releases older than VERSION.")
 def verify(source: Path, quiet: bool, verbose: bool, target: Path, pubkey: Path | None, not_older_than: str | None) -> None:
@@ -321,8 +348,8 @@ def verify(source: Path, quiet: bool, verbose: bool, target: Path, pubkey: Path 
 
 @main.command()
 @_common
-@click.argument("old", type=click.Path(path_type=Path))
-@click.argument("new_release", metavar="NEW", type=click.Path(path_type=Path))
+@click.argument("old", type=_InputPath(path_type=Path))
+@click.argument("new_release", metavar="NEW", type=_InputPath(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
 def diff(source: Path, quiet: bool, verbose: bool, old: Path, new_release: Path, as_json: bool) -> None:
     """Show what changed between two releases (tarballs or site folders) that needs review."""
@@ -336,8 +363,8 @@ def diff(source: Path, quiet: bool, verbose: bool, old: Path, new_release: Path,
 
 @main.command()
 @_common
-@click.option("--digests", "digest_file", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=True,
-              help="Digest file from `skopeo sync --digestfile` (or `<image>@<digest>` lines).")
+@click.option("--digests", "digest_file", type=_InputPath(path_type=Path, dir_okay=False, exists=True), required=True,
+              help="Digest file of `<digest> docker://<image>` lines, as the runbook's skopeo loop writes them (or `<image>@<digest>` lines).")
 @_image_mirror_option("The mirror the digests were recorded at, when catalog.yaml does not name it.")
 def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path, image_mirror: str | None) -> None:
     """Record image digests in the server files so every manifest is pinned."""
@@ -346,6 +373,8 @@ def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path, image_mirro
     if not quiet:
         for reference in report.unmatched:
             click.echo(f"warning: {reference} matches no server in {source}", err=True)
+        if report.hint:
+            click.echo(f"warning: unmatched digests: {report.hint}", err=True)
         images = [label for label in report.pinned if label.startswith("toolhive.images.")]
         pinned = _counted(len(report.pinned) - len(images), "server")
         if images:

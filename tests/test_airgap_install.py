@@ -234,3 +234,89 @@ def test_endpoint_class_follows_the_operator(url: str, expected: str) -> None:
     from generator.derived import endpoint_class
 
     assert endpoint_class(url) == expected
+
+
+# --- the mirror-then-pin pipeline, run as documented ------------------------------------
+
+# Stands in for skopeo: copies nothing, but parses its arguments as skopeo does (a docker://
+# reference with both a tag and a digest is refused), keeps the pushed references and their
+# digests in a JSON "registry" and writes --digestfile as `skopeo copy` does (the digest alone).
+# With --preserve-digests the digest pushed is upstream's: the source's own when it names one.
+FAKE_SKOPEO = """\
+import hashlib, json, os, re, sys
+args = sys.argv[1:]
+assert args[:3] == ["copy", "--all", "--preserve-digests"] and args[3] == "--digestfile", args
+digest_file, source, destination = args[4:]
+for reference in (source, destination):
+    if not reference.startswith("docker://"):
+        sys.exit(f"Invalid source name {reference}: no transport")
+    if re.search(r":[^/@]+@sha256:", reference):
+        sys.exit("Docker references with both a tag and digest are currently not supported")
+if "@" in destination:
+    sys.exit("skopeo: the runbook pushes by tag")
+name, _, digest = source.partition("@")
+digest = digest or "sha256:" + hashlib.sha256(name.encode()).hexdigest()
+registry = json.loads(open(os.environ["FAKE_REGISTRY"]).read()) if os.path.exists(os.environ["FAKE_REGISTRY"]) else {}
+registry[destination.removeprefix("docker://")] = digest
+open(os.environ["FAKE_REGISTRY"], "w").write(json.dumps(registry))
+open(digest_file, "w").write(digest)
+"""
+
+
+def _runbook_mirror_commands(page: Path) -> str:
+    """The mirror step's commands on a runbook page, up to `mcp-catalog pin` (the charts need the network)."""
+    import html5lib
+
+    document = html5lib.parse(page.read_text(), namespaceHTMLElements=False)
+    step = next(li for li in document.iter("li") if li.get("id") == "step-mirror")
+    commands = "".join(next(step.iter("pre")).itertext()).splitlines()
+    return "\n".join(commands[: next(i for i, line in enumerate(commands) if line.startswith("mcp-catalog pin")) + 1])
+
+
+def _run_mirror_step(site: Path, source: Path, tmp_path: Path, page: str) -> tuple[dict[str, str], str]:
+    """Run the page's mirror commands in `site` with the fake skopeo; (registry after, pin's output)."""
+    import os
+    import subprocess
+    import sys
+
+    tools = tmp_path / "bin"
+    tools.mkdir(exist_ok=True)
+    (tools / "skopeo").write_text(f"#!{sys.executable}\n{FAKE_SKOPEO}")
+    (tools / "mcp-catalog").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m generator "$@" --source "{source}"\n')
+    for tool in tools.iterdir():
+        tool.chmod(0o755)
+    registry = tmp_path / f"registry-{site.name}.json"
+    env = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}", "FAKE_REGISTRY": str(registry),
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    script = "set -e\n" + _runbook_mirror_commands(site / page)
+    done = subprocess.run(["bash", "-c", script], cwd=site, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(registry.read_text()), done.stdout + done.stderr
+
+
+def test_runbook_mirror_step_pushes_what_the_manifests_pull_and_pins_it(default_source_copy: Path, tmp_path: Path) -> None:
+    from generator.build import build
+    from generator.render.site.install import MIRROR_PLACEHOLDER
+
+    site = tmp_path / "site"
+    build(default_source_copy, site)
+    registry, output = _run_mirror_step(site, default_source_copy, tmp_path, "registries/production/index.html")
+    assert "0 unmatched digests" in output and "warning" not in output, output
+    # The next build, at the mirror the page named, pulls exactly what was pushed, by the digest pushed.
+    pinned = tmp_path / "pinned"
+    build(default_source_copy, pinned, image_mirror=MIRROR_PLACEHOLDER)
+    pairs = [line.split("=") for line in (pinned / "mirror/profiles/production/mapping.txt").read_text().splitlines()]
+    pulled = {target.partition("@")[0]: target.partition("@")[2] for _, target in pairs}
+    assert set(pulled) == set(registry), "every image pushed where the manifests pull it, and nothing else"
+    servers = {target for source, target in pairs if "toolhive" not in source and "thv-registry-api" not in source}
+    assert servers and all(pulled[t.partition("@")[0]] == registry[t.partition("@")[0]] for t in servers), "every server pinned"
+    # Mirroring the pinned release again copies by digest (skopeo refuses tag and digest together).
+    registry, output = _run_mirror_step(pinned, default_source_copy, tmp_path, "registries/production/index.html")
+    assert set(registry) == set(pulled) and f"pinned 0 servers, {len(pairs)} already pinned" in output, output
+
+
+def test_readme_shows_the_runbook_mirror_commands() -> None:
+    from generator.render.site.install import MIRROR_PLACEHOLDER, mirror_commands
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert mirror_commands(MIRROR_PLACEHOLDER, "production") in readme

@@ -223,3 +223,21 @@ def test_keygen_into_a_missing_folder_says_so(runner, tmp_path):
     result = runner.invoke(main, ["keygen", "--out", str(tmp_path / "missing" / "k")])
     assert result.exit_code == 1
     assert "is not a folder: create it first" in result.output
+
+
+@pytest.mark.parametrize(("arguments", "expected"), [
+    (["verify", "release.tar.gz", "--pubkey", "{tmp}/missing.pub"], "{tmp}/missing.pub: no such file (--pubkey)"),
+    (["verify", "release.tar.gz", "--pubkey", "{tmp}"], "{tmp}: is a folder, not a file (--pubkey)"),
+    (["package", "--site", "{tmp}/missing"], "{tmp}/missing: no such folder (--site)"),
+    (["package", "--site", "{tmp}", "--key", "{tmp}/missing.key"], "{tmp}/missing.key: no such file (--key)"),
+    (["pin", "--digests", "{tmp}/missing.txt"], "{tmp}/missing.txt: no such file (--digests)"),
+    (["build", "--previous", "{tmp}/missing.tar.gz"], "{tmp}/missing.tar.gz: no such file or folder (--previous)"),
+    (["build", "--templates", "{tmp}/missing"], "{tmp}/missing: no such folder (--templates)"),
+    (["validate", "--source", "{tmp}/file.txt"], "{tmp}/file.txt: is a file, not a folder (--source)"),
+    (["keygen", "--out", "{tmp}"], "{tmp}: is a folder, not a file (--out)"),
+])
+def test_a_missing_or_wrong_kind_of_path_is_one_line_and_exit_1(runner, tmp_path, arguments, expected):
+    (tmp_path / "file.txt").write_text("")
+    result = runner.invoke(main, [a.format(tmp=tmp_path) for a in arguments])
+    assert result.exit_code == 1, result.output
+    assert result.output == f"Error: {expected.format(tmp=tmp_path)}\n"

@@ -27,7 +27,7 @@ def test_catalog_title_cannot_add_entries_to_the_mirror_lists(write_tree, tmp_pa
     catalog = CATALOG_YAML.replace("title: Test Catalog", f'title: "{title}"')
     out = tmp_path / "site"
     build(write_tree(catalog=catalog), out)
-    for name in ("skopeo-sync.yaml", "hauler-images.yaml", "zarf.yaml"):
+    for name in ("hauler-images.yaml", "zarf.yaml"):
         text = (out / "mirror" / name).read_text()
         assert not re.search("[\r\x85\u2028\u2029]", text.split("\n", 1)[0]), name
         assert "evil.example.com" not in yaml.safe_load(text), name

@@ -26,7 +26,7 @@ from test_build_cache import differences, edit, snapshot
 from webservers import nginx_serving, plain_file_server
 
 REJECTED = "slack-mcp-server"
-MIRROR_LISTS = ("images.txt", "mapping.txt", "skopeo-sync.yaml", "zarf.yaml", "hauler-images.yaml")
+MIRROR_LISTS = ("images.txt", "mapping.txt", "skopeo-copy.txt", "zarf.yaml", "hauler-images.yaml")
 
 
 def catalog_facts(source: Path, name: str) -> tuple[str, str, str | None, int]:

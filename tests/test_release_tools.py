@@ -294,12 +294,46 @@ def test_pin_counts_servers_and_toolhive_images_apart(runner, default_source_cop
     assert "pinned 1 server and 1 ToolHive image (toolhive.images.operator), 0 already pinned, 0 unmatched digests" in result.stderr
 
 
+def test_pin_without_the_mirror_pins_nothing_and_says_which_to_pass(runner, default_source_copy, tmp_path):
+    digests = tmp_path / "digests.txt"
+    digests.write_text(f"{'sha256:' + 'a' * 64} docker://registry.corp.example/mcp/stackloklabs/osv-mcp/server:0.1.0\n"
+                       f"{'sha256:' + 'b' * 64} docker://registry.corp.example/mcp/stacklok/toolhive/operator:v0.44.0\n")
+    before = {p: p.read_bytes() for p in default_source_copy.rglob("*.yaml")}
+    result = runner.invoke(main, ["pin", "--source", str(default_source_copy), "--digests", str(digests)])
+    assert result.exit_code == 1, result.output
+    assert result.output == (
+        f"Error: {digests}: none of its 2 digests names an image of the catalog in {default_source_copy}: they name the "
+        "catalog's images at registry.corp.example/mcp, not at their upstream registry: pass --image-mirror "
+        "registry.corp.example/mcp (the mirror given to build)\n")
+    assert {p: p.read_bytes() for p in default_source_copy.rglob("*.yaml")} == before
+
+
+def test_pin_of_skopeo_sync_names_says_to_copy_with_the_runbook_loop(runner, default_source_copy, tmp_path):
+    digests = tmp_path / "digests.txt"
+    digests.write_text(f"{'sha256:' + 'a' * 64} docker://registry.corp.example/mcp/server:0.1.0\n")
+    pin = ["pin", "--source", str(default_source_copy), "--digests", str(digests), "--image-mirror", "registry.corp.example/mcp"]
+    result = runner.invoke(main, pin)
+    assert result.exit_code == 1, result.output
+    assert (f"{digests}: none of its 1 digests names an image of the catalog in {default_source_copy}: they name no image "
+            "of the catalog at its upstream registry or at the mirror registry.corp.example/mcp.") in result.output
+    assert "what `skopeo sync` without --scoped pushes" in result.output
+    digests.write_text(f"{'sha256:' + 'b' * 64} docker://registry.corp.example/mcp/stackloklabs/osv-mcp/server:0.1.0\n"
+                       + digests.read_text())
+    partly = runner.invoke(main, pin)
+    assert partly.exit_code == 0, partly.output
+    assert "warning: unmatched digests: they name no image of the catalog" in partly.stderr
+    assert "pinned 1 server, 0 already pinned, 1 unmatched digest" in partly.stderr
+    digests.write_text("")
+    empty = runner.invoke(main, pin)
+    assert empty.exit_code == 1 and f"{digests}: no digests in it" in empty.output
+
+
 def test_pin_refuses_malformed_digest_lines(runner, default_source_copy, tmp_path):
     digests = tmp_path / "digests.txt"
     digests.write_text("sha256:short ghcr.io/x/y:1\n\nnot a line at all\n")
     result = runner.invoke(main, ["pin", "--source", str(default_source_copy), "--digests", str(digests)])
     assert result.exit_code == 1
-    assert f"{digests}:1: expected '<digest> <image>' or '<image>@<digest>'" in result.output
+    assert f"{digests}:1: expected '<digest> [docker://]<image>' or '<image>@<digest>'" in result.output
     assert f"{digests}:3: expected" in result.output
 
 
@@ -319,9 +353,9 @@ def test_mirror_lists_cover_catalog_and_profiles(default_site):
     zarf = yaml.safe_load((default_site / "mirror" / "zarf.yaml").read_text())
     assert zarf["kind"] == "ZarfPackageConfig"
     assert [c["images"] for c in zarf["components"]] == [toolhive, servers]
-    skopeo = yaml.safe_load((default_site / "mirror" / "skopeo-sync.yaml").read_text())
-    assert skopeo["ghcr.io"]["images"]["stackloklabs/osv-mcp/server"] == ["0.1.0"]
-    assert skopeo["docker.io"]["images"]["crystaldba/postgres-mcp"] == ["0.3.0"]
+    skopeo = (default_site / "mirror" / "skopeo-copy.txt").read_text().splitlines()
+    assert "ghcr.io/stackloklabs/osv-mcp/server:0.1.0 stackloklabs/osv-mcp/server:0.1.0" in skopeo
+    assert "crystaldba/postgres-mcp:0.3.0 crystaldba/postgres-mcp:0.3.0" in skopeo
     production = (default_site / "mirror" / "profiles" / "production" / "images.txt").read_text().splitlines()
     assert production and set(production) < set(images)
 

@@ -197,9 +197,9 @@ def test_toolhive_images_are_listed_for_every_tool(default_output: dict[str, byt
     }
     for folder in ("mirror/", "mirror/profiles/production/", "mirror/profiles/sandbox/"):
         assert expected <= set(default_output[f"{folder}images.txt"].decode().splitlines()), folder
-        skopeo = values(default_output, f"{folder}skopeo-sync.yaml")
-        assert skopeo["ghcr.io"]["images"]["stacklok/toolhive/proxyrunner"] == ["v0.44.0"]
-        assert skopeo["docker.io"]["images"]["library/postgres"] == ["17"]
+        skopeo = default_output[f"{folder}skopeo-copy.txt"].decode().splitlines()
+        assert "ghcr.io/stacklok/toolhive/proxyrunner:v0.44.0 stacklok/toolhive/proxyrunner:v0.44.0" in skopeo
+        assert "docker.io/library/postgres:17 library/postgres:17" in skopeo
         hauler = {entry["name"] for entry in values(default_output, f"{folder}hauler-images.yaml")["spec"]["images"]}
         assert expected <= hauler
         zarf = values(default_output, f"{folder}zarf.yaml")["components"]

@@ -1,7 +1,8 @@
 """`mcp-catalog pin --digests FILE`: record image digests in the catalog source.
 
-Reads what `skopeo sync --digestfile` writes (`<digest> <image>` per line) and also accepts
-`<image>@<digest>` and `<image> <digest>` lines (e.g. collected from `skopeo inspect`).
+Reads `<digest> docker://<image>` lines, what `skopeo sync --digestfile` writes and what the
+runbook's `skopeo copy` loop appends, and also accepts `<image>@<digest>` and `<image> <digest>`
+lines (e.g. collected from `skopeo inspect`), with or without skopeo's `docker://` prefix.
 An image in the file matches a server when it is the same image (registry, path and tag), or
 its copy at the catalog's `image_mirror` (the mirror's host and prefix, then the upstream
 path), so digests recorded while pushing to the internal mirror pin the upstream entries too.
@@ -29,6 +30,8 @@ class PinReport:
     pinned: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     unmatched: list[str] = field(default_factory=list)
+    hint: str = ""
+    """What to do about the unmatched digests (empty when every digest matched)."""
 
 
 def read_digest_file(path: Path) -> list[tuple[str, str]]:
@@ -44,7 +47,7 @@ def read_digest_file(path: Path) -> list[tuple[str, str]]:
             continue
         pair = _parse_line(tokens)
         if pair is None:
-            problems.append(f"{path}:{number}: expected '<digest> <image>' or '<image>@<digest>'")
+            problems.append(f"{path}:{number}: expected '<digest> [docker://]<image>' or '<image>@<digest>'")
         else:
             pairs.append(pair)
     if problems:
@@ -53,6 +56,7 @@ def read_digest_file(path: Path) -> list[tuple[str, str]]:
 
 
 def _parse_line(tokens: list[str]) -> tuple[str, str] | None:
+    tokens = [token.removeprefix("docker://") for token in tokens]
     if len(tokens) == 1 and "@" in tokens[0]:
         image, _, digest = tokens[0].partition("@")
     elif len(tokens) == 2:
@@ -68,6 +72,8 @@ def _parse_line(tokens: list[str]) -> tuple[str, str] | None:
 def pin_digests(source_dir: Path, digest_file: Path, mirror: str | None = None) -> PinReport:
     """Write each matching digest into its server file; `mirror` overrides catalog.yaml's image_mirror."""
     pairs = read_digest_file(digest_file)
+    if not pairs:
+        raise CatalogError(f"{digest_file}: no digests in it: did the copy stop at its first image?")
     catalog = read_catalog(source_dir).catalog
     report = PinReport()
     matched: set[int] = set()
@@ -87,8 +93,41 @@ def pin_digests(source_dir: Path, digest_file: Path, mirror: str | None = None) 
                 break
     matched |= _pin_toolhive(source_dir, catalog.meta, pairs, mirror, report)
     report.unmatched = [f"{image}@{digest}" for i, (image, digest) in enumerate(pairs) if i not in matched]
+    upstream = [s.image for s in catalog.servers if s.image] + list(toolhive_images(catalog.meta).values())
+    report.hint = _mirror_hint([image for i, (image, _) in enumerate(pairs) if i not in matched], upstream, mirror)
+    if not matched:
+        raise CatalogError(f"{digest_file}: none of its {len(pairs)} digests names an image of the catalog in "
+                           f"{source_dir}: {report.hint}")
     read_catalog(source_dir)  # the edited source must still validate
     return report
+
+
+def _mirror_hint(unmatched: list[str], upstream: list[str], mirror: str | None) -> str:
+    """What to do about digests of images pin did not recognise: the mirror they were recorded at
+    when their paths say it (an upstream image's path and tag under another HOST[/PREFIX])."""
+    if not unmatched:
+        return ""
+    found, flattened = set(), False
+    for image in unmatched:
+        parts = image_parts(image)
+        for wanted in map(image_parts, upstream):
+            if parts.tag != wanted.tag or (parts.registry, parts.path) == (wanted.registry, wanted.path):
+                continue
+            if parts.path == wanted.path:
+                found.add(parts.registry)
+            elif parts.path.endswith(f"/{wanted.path}"):
+                found.add(f"{parts.registry}/{parts.path.removesuffix(f'/{wanted.path}')}")
+            elif parts.path.rpartition("/")[2] == wanted.path.rpartition("/")[2]:
+                flattened = True
+    at = f" or at the mirror {mirror}" if mirror else ""
+    if found:
+        return (f"they name the catalog's images at {', '.join(sorted(found))}, not at their upstream registry{at}: "
+                f"pass --image-mirror {sorted(found)[0]} (the mirror given to build)")
+    advice = (" Names that keep only the last path component are what `skopeo sync` without --scoped pushes: "
+              "the manifests do not pull those, copy with the runbook's skopeo copy loop instead.") if flattened else ""
+    return (f"they name no image of the catalog at its upstream registry{at}. Digests recorded at a mirror name each "
+            "image at HOST[/PREFIX]/<upstream path>:<tag>, where the runbook's skopeo copy loop puts it: pass "
+            f"--image-mirror HOST[/PREFIX] as given to build, or set image_mirror in catalog.yaml.{advice}")
 
 
 def _pin_toolhive(

@@ -7,6 +7,12 @@ proxy runner, vMCP, registry API, registry server, database). Every list names t
 the catalog knows it); `mapping.txt` pairs each source with the reference the manifests
 will pull (`source=target`), which is the mirror-rewritten name when a mirror is set, so
 that what is pushed is exactly what is pulled.
+
+`skopeo-copy.txt` is what the runbook's `skopeo copy` loop reads: per image the source as skopeo
+accepts it and the repository and tag under the mirror that the manifests pull
+(`derived.mirror_reference` without the mirror). It replaces a `skopeo sync` file: `skopeo sync`
+keeps only an image's last path component at the destination (or, with `--scoped`, the source
+host too), neither of which is the name the manifests pull.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from generator import derived
-from generator.models import Server
+from generator.models import IMAGE_REF, Server
 from generator.output import OutputFile
 from generator.paths import mirror_list
 from generator.render.context import RenderContext
@@ -40,7 +46,7 @@ def _lists(context: RenderContext, servers: Sequence[Server], profile: str | Non
     name = f"{context.catalog.meta.title} {profile or 'all servers'}"
     yield OutputFile(mirror_list("images.txt", profile), "".join(f"{source}\n" for source, _ in pairs).encode())
     yield OutputFile(mirror_list("mapping.txt", profile), "".join(f"{s}={t}\n" for s, t in pairs).encode())
-    yield OutputFile(mirror_list("skopeo-sync.yaml", profile), _yaml(_skopeo([source for source, _ in pairs]), name))
+    yield OutputFile(mirror_list("skopeo-copy.txt", profile), "".join("{} {}\n".format(*skopeo_copy(s)) for s, _ in pairs).encode())
     yield OutputFile(mirror_list("hauler-images.yaml", profile), _yaml(_hauler(pairs, profile), name))
     yield OutputFile(mirror_list("zarf.yaml", profile), _yaml(_zarf(context, toolhive_pairs(context), server_pairs, profile), name))
 
@@ -63,17 +69,19 @@ def source_image(server: Server) -> str:
     return f"{server.image}@{server.digest}" if server.digest else server.image
 
 
-def _skopeo(sources: Sequence[str]) -> dict[str, object]:
-    """`skopeo sync --src yaml` input: registry -> images -> repository -> [tag, digest]."""
-    document: dict[str, dict[str, dict[str, list[str]]]] = {}
-    for source in sources:
-        image, _, digest = source.partition("@")
-        parts = derived.image_parts(image)
-        versions = document.setdefault(parts.registry, {"images": {}})["images"].setdefault(parts.path, [])
-        for version in (parts.tag, digest):
-            if version and version not in versions:
-                versions.append(version)
-    return {registry: {"images": {p: sorted(v) for p, v in sorted(d["images"].items())}} for registry, d in sorted(document.items())}
+def skopeo_copy(source: str) -> tuple[str, str]:
+    """(source, repository:tag): the image to copy as skopeo accepts it, and where under the
+    mirror the manifests pull it.
+
+    A pinned source is copied by its digest alone: skopeo refuses a reference with both a tag and
+    a digest. The destination keeps the tag, so the digest the manifests add finds the same image.
+    """
+    match = IMAGE_REF.fullmatch(source)
+    assert match is not None, source  # validated in the model
+    parts = derived.image_parts(source)
+    registry, path, digest = match.group("registry", "path", "digest")
+    copied = f"{registry + '/' if registry else ''}{path}@{digest}" if digest else source
+    return copied, f"{parts.path}:{parts.tag}"
 
 
 def _hauler(pairs: list[tuple[str, str | None]], profile: str | None) -> dict[str, object]:

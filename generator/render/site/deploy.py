@@ -17,6 +17,7 @@ from generator import derived, paths
 from generator.models import CatalogMeta, RegistryProfile, Server
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import server as k8s_server
+from generator.render.kubernetes.mirror_lists import skopeo_copy, source_image
 from generator.render.kubernetes.names import ServerNames, secret_entries
 from generator.render.context import RenderContext
 from generator.render.encoding import json_bytes
@@ -106,9 +107,8 @@ def _mirror_command(server: Server, mirrored: bool) -> str | None:
     """
     if mirrored:
         return None
-    source = f"{server.image}@{server.digest}" if server.digest else str(server.image)
-    target = f"<internal-registry>/{str(server.image).split('/', 1)[-1]}"
-    return f"skopeo copy --all {shlex.quote('docker://' + source)} docker://{target}"
+    source, repository = skopeo_copy(source_image(server))
+    return f"skopeo copy --all --preserve-digests {shlex.quote('docker://' + source)} docker://<internal-registry>/{repository}"
 
 
 def _secret_command(server: Server, secret_name: str, namespace: str) -> str | None:

@@ -61,7 +61,6 @@ def mirror_step(meta: CatalogMeta, mirror: str | None, profile: str | None) -> S
     """Copy every image and the three charts into the internal registry (on the connected side)."""
     target = _mirror(meta, mirror)
     release = meta.toolhive
-    skopeo = paths.mirror_list("skopeo-sync.yaml", profile)
     charts = "\n".join(
         f"helm pull {chart} --version {version}"
         for chart, version in (
@@ -73,12 +72,28 @@ def mirror_step(meta: CatalogMeta, mirror: str | None, profile: str | None) -> S
     text = ("Where the images can be pulled (the connected side, or a registry both sides reach). "
             "The lists name the MCP servers' images (never a rejected server's) and the ToolHive install's own: the operator, the images it "
             "starts at run time (proxy runner, vMCP, registry API), the registry server and its database. "
-            "mapping.txt pairs each with the name the manifests pull.")
-    files = [(name, paths.mirror_list(name, profile)) for name in ("images.txt", "mapping.txt", "skopeo-sync.yaml", "hauler-images.yaml", "zarf.yaml")]
-    return Step("mirror", "Mirror the images and charts", text,
-                f"skopeo sync --src yaml --dest docker {skopeo} {target} --digestfile digests.txt\n"
-                f"mcp-catalog pin --digests digests.txt --image-mirror {target}   # then rebuild: every reference pinned\n"
-                f"{charts}", files)
+            "mapping.txt pairs each with the name the manifests pull; the loop copies each image to exactly that name "
+            "and records its digest for pin. (Hauler and Zarf users: hauler-images.yaml and zarf.yaml list the same images.)")
+    files = [(name, paths.mirror_list(name, profile)) for name in ("images.txt", "mapping.txt", "skopeo-copy.txt", "hauler-images.yaml", "zarf.yaml")]
+    return Step("mirror", "Mirror the images and charts", text, f"{mirror_commands(target, profile)}\n{charts}", files)
+
+
+def mirror_commands(target: str, profile: str | None) -> str:
+    """Copy each image of skopeo-copy.txt to `target` and pin the digests it recorded.
+
+    One `skopeo copy` per image, not `skopeo sync`: sync keeps only an image's last path component
+    at the destination (`--scoped` adds the source host), never the path the manifests pull.
+    `--preserve-digests` makes the digest pushed the upstream one, which `pin` records as the
+    server's; skopeo writes a bare digest, so the loop adds the destination, as `skopeo sync
+    --digestfile` lines do.
+    """
+    copy_list = paths.mirror_list("skopeo-copy.txt", profile)
+    return (": > digests.txt\n"
+            "while read -r source repository; do\n"
+            f"  skopeo copy --all --preserve-digests --digestfile digest \"docker://$source\" \"docker://{target}/$repository\" </dev/null || break\n"
+            f"  echo \"$(cat digest) docker://{target}/$repository\" >> digests.txt\n"
+            f"done < {copy_list}\n"
+            f"mcp-catalog pin --digests digests.txt --image-mirror {target}   # then rebuild: every reference pinned")
 
 
 def operator_step(meta: CatalogMeta, mirror: str | None) -> Step:
