@@ -91,6 +91,23 @@ def test_hidden_characters_in_a_name_are_errors_and_elsewhere_warnings_shown_esc
     assert character not in result.output
 
 
+def test_hidden_characters_written_as_yaml_escapes_are_found_like_raw_ones(write_tree, runner):
+    # The file's text holds only backslashes: the characters exist in the parsed values alone.
+    text = (FETCH_YAML.replace("title: Fetch", 'title: "Fetch \\u202eesabatad\\u202c"')
+            .replace("description: Fetches web pages and returns them as Markdown.", 'description: "Fetches\\u200b pages\\u2066"')
+            .replace("  - name: fetch", '  - name: "fe\\xadtch"'))
+    assert not any(character in text for character in "\u202e\u202c\u200b\u2066\xad")
+    source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert (f"{source}/servers/fetch.yaml:2: title: warning: holds \\u202c, \\u202e (bidirectional control or invisible "
+            "character): the text 'Fetch \\u202eesabatad\\u202c' does not read as it is; remove it") in lines
+    assert (f"{source}/servers/fetch.yaml:3: description: warning: holds \\u200b, \\u2066 (bidirectional control or "
+            "invisible character): the text 'Fetches\\u200b pages\\u2066' does not read as it is; remove it") in lines
+    assert (f"{source}/servers/fetch.yaml:21: tools[0].name: holds \\u00ad (bidirectional control or invisible character): "
+            "the text 'fe\\u00adtch' does not read as it is; remove it") in lines
+
+
 def test_a_title_hiding_only_a_warning_still_validates(write_tree, runner):
     text = FETCH_YAML.replace("description: Fetches web pages", "description: Fetches\u200b web pages")
     source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
