@@ -16,6 +16,7 @@ with its line and value path; a problem in the structure refuses the whole text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,7 +132,7 @@ def load_mapping(raw: bytes, *, track_lines: bool = False, partial: bool = False
     """
     text = _decode(raw)
     _refuse_tab_indentation(text)
-    if not track_lines:
+    if not track_lines and _MAY_HOLD_CONTROL.search(text) is None:
         root = _fast_values(text)
         if isinstance(root, dict):
             return LoadedYaml(root, raw)
@@ -164,6 +165,27 @@ def load_mapping(raw: bytes, *, track_lines: bool = False, partial: bool = False
 
 
 _REFUSED = object()
+
+# Control characters (C0 but tab and line feed, DEL, C1) and the Unicode line and paragraph
+# separators, refused in every value: they move a terminal's cursor, end a line of a shell command
+# or a list file, or hide text (U+0085 is a line break to some readers). A value of a plain text can
+# hold one only from a double-quoted scalar's escape (`"\u001b"`) or a raw separator; the reader
+# refuses the other raw ones (as "invalid YAML").
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_KEY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # a key is a name: no tab or line break either
+_MAY_HOLD_CONTROL = re.compile(r"[\\\x85\u2028\u2029]")
+
+
+def control_characters(text: str, pattern: re.Pattern[str] = CONTROL) -> str | None:
+    """Why `text` may not be a value (the control characters it holds, shown escaped), or None."""
+    found = sorted(set(pattern.findall(text)))
+    if not found:
+        return None
+    shown = ", ".join(f"\\u{ord(c):04x}" for c in found)
+    separators = sum(c in "\u2028\u2029" for c in found)
+    kinds = [f"{count} {kind}{'s' if count > 1 else ''}" for count, kind in
+             ((len(found) - separators, "control character"), (separators, "line separator")) if count]
+    return f"holds {shown} ({' and '.join(kinds)}): remove it"
 
 
 def _fast_values(text: str) -> Any:
@@ -388,13 +410,16 @@ class _Builder:
             self._refuse(event, _KEY_ANCHOR, at)
         if event.tag is not None:  # read as raw text, a tagged key (`!!binary`, `!!int`) would not mean what it says
             self._refuse(event, f"tag {event.tag} is not allowed on a key: write the key plainly", at)
+        controls = control_characters(key, _KEY_CONTROL)
+        if controls is not None:
+            self._refuse(event, f"key {controls}", at)
         if key in frame.value or (frame.left_out is not None and key in frame.left_out):
             first = frame.lines.get(at, 0)
             self._refuse(event, f"duplicate key '{key}' (first defined on line {first})", at)
             frame.duplicate = True
         else:
             frame.lines[at] = event.start_mark.line + 1
-            frame.key_refused = event.anchor is not None or event.tag is not None
+            frame.key_refused = event.anchor is not None or event.tag is not None or controls is not None
         frame.key = key
 
     def _child_path(self, parent: _Frame | None, event: yaml.Event) -> Path:
@@ -472,6 +497,9 @@ class _Builder:
                          "or quote it to keep it as text", self._value_path())
         elif value is _REFUSED:
             self._refuse(event, f"bad value {event.value!r} for tag {event.tag}", self._value_path())
+        elif isinstance(value, str) and (controls := control_characters(value)) is not None:
+            self._refuse(event, controls, self._value_path())
+            return _REFUSED
         return value
 
     def _refuse(self, event: yaml.Event, message: str, at: Path | None, *, fatal: bool = False) -> None:
