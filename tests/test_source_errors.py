@@ -37,6 +37,31 @@ def test_malformed_yaml_reports_its_line(write_tree, runner):
     assert f"{source}/servers/fetch.yaml:7: invalid YAML:" in out
 
 
+@pytest.mark.parametrize("replace, by, expected", [
+    # An unclosed quote is found at the end of the file and reported where it begins.
+    ("title: Fetch", 'title: "unclosed',
+     "2: invalid YAML: while scanning a quoted scalar that starts here: found unexpected end of stream (line 26)"),
+    ("tags: [web, http]", "tags: [web, http",
+     "7: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence that starts on line 6)"),
+])
+def test_a_syntax_error_names_the_line_to_edit_and_what_was_being_read(write_tree, runner, replace, by, expected):
+    source = write_tree({"fetch.yaml": fetch_with(replace, by)})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:{expected}" in out.splitlines()
+
+
+@pytest.mark.parametrize("character, shown", [("\x00", "\\u0000"), ("\x1b", "\\u001b"), ("\x9b", "\\u009b")])
+def test_a_raw_control_character_is_one_line_with_its_line_number(write_tree, runner, character, shown):
+    raw = fetch_with("publisher: Stacklok", f"publisher: St\u00e4ck{character}lok").encode("utf-8")
+    source = write_tree({"fetch.yaml": raw})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.splitlines()[0] == (f"{source}/servers/fetch.yaml:8: invalid YAML: "
+                                   f"control characters are not allowed: remove the character {shown}")
+    assert "position" not in out
+
+
 def test_non_utf8_file_names_the_line(write_tree, runner):
     raw = FETCH_YAML.replace("Fetches web pages", "Fetches w\xe9b pages").encode("latin-1")
     source = write_tree({"fetch.yaml": raw})

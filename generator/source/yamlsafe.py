@@ -145,8 +145,10 @@ def load_mapping(raw: bytes, *, track_lines: bool = False, partial: bool = False
         while (event := next_event()) is not None:
             feed(event)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        builder.problems.append(YamlProblem(mark.line + 1 if mark else 0, f"invalid YAML: {exc.problem or exc.context}"))
+        builder.problems.append(_syntax_problem(exc))
+        builder.fatal = True
+    except yaml.reader.ReaderError as exc:
+        builder.problems.append(_character_problem(exc, text))
         builder.fatal = True
     except yaml.YAMLError as exc:
         builder.problems.append(YamlProblem(0, f"invalid YAML: {exc}"))
@@ -162,6 +164,30 @@ def load_mapping(raw: bytes, *, track_lines: bool = False, partial: bool = False
     return LoadedYaml(
         builder.root, raw, builder.lines, problems=tuple(builder.problems), refused=frozenset(builder.refused)
     )
+
+
+def _syntax_problem(error: yaml.MarkedYAMLError) -> YamlProblem:
+    """A syntax error on the line to edit, with the line of what it was reading when that is another.
+
+    A token the scanner began and never ended (an unclosed quote) is reported where it began: the
+    problem itself is only found at the end of the file.
+    """
+    problem, context = error.problem or error.context, error.context
+    line = error.problem_mark.line + 1 if error.problem_mark else 0
+    begun = error.context_mark.line + 1 if error.context_mark else 0
+    if not context or not begun or begun == line or problem == context:
+        return YamlProblem(line or begun, f"invalid YAML: {problem}")
+    if context.startswith("while scanning"):
+        return YamlProblem(begun, f"invalid YAML: {context} that starts here: {problem} (line {line})")
+    return YamlProblem(line, f"invalid YAML: {problem} ({context} that starts on line {begun})")
+
+
+def _character_problem(error: yaml.reader.ReaderError, text: str) -> YamlProblem:
+    """A character YAML does not allow, on its line (the reader gives only its position)."""
+    # libyaml counts the position in bytes of UTF-8, PyYAML's own reader in characters.
+    before = text.encode("utf-8")[: error.position].decode("utf-8", "ignore") if _Loader is not yaml.SafeLoader else text[: error.position]
+    character = error.character if isinstance(error.character, int) else ord(error.character)
+    return YamlProblem(before.count("\n") + 1, f"invalid YAML: {error.reason}: remove the character \\u{character:04x}")
 
 
 _REFUSED = object()
