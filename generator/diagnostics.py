@@ -31,8 +31,19 @@ class Diagnostic:
 
 
 def dotted_path(path: tuple[str | int, ...]) -> str:
-    """("tools", 2, "name") -> "tools[2].name", the form used in messages."""
+    """("tools", 2, "name") -> "tools[2].name", the form used in messages.
+
+    A key is source text: any character of it that does not print (a control, a bidirectional
+    control, an invisible one) is shown as `\\uXXXX`, never sent to the terminal raw.
+    """
     text = ""
     for part in path:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        text += f"[{part}]" if isinstance(part, int) else (f".{shown(part)}" if text else shown(str(part)))
     return text
+
+
+def shown(text: str) -> str:
+    """`text` with every character that does not print as itself (but the space) written `\\uXXXX`."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" if ord(c) <= 0xFFFF else f"\\U{ord(c):08x}" for c in text)

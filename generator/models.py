@@ -14,11 +14,16 @@ registry (`permissions`, `provenance`, `env`) and the MCP tool definition
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import re
+import typing
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator, model_validator,
+)
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 # Marks a value `mcp-catalog new` left for the user; validation refuses it.
 PLACEHOLDER = "FILL-IN"
@@ -69,10 +74,72 @@ Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
 Port = Annotated[int, Field(ge=1, le=65535)]
 
 
+class MultiLine:
+    """Marks a free-text field (`Text`) whose value may hold tabs and line breaks."""
+
+
+Text = Annotated[str, MultiLine()]
+"""Free text that may span lines: a description, review notes. Every other string is one line."""
+# What a one-line value may not hold; every other control character is refused in any value as
+# the YAML is read (generator.source.yamlsafe).
+_LINE_BREAK_OR_TAB = re.compile(r"[\t\n\r]")
+
+
 class Strict(BaseModel):
-    """Base of every source model: unknown keys are errors, values are frozen."""
+    """Base of every source model: unknown keys are errors, values are frozen, strings are one line.
+
+    A string field, or a list or mapping of strings, may hold no tab or line break unless it is
+    `Text`: a new field is one line until it is declared otherwise, so that no value can add a line
+    to a shell command, a YAML document or a list file that quotes it.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=False)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _one_line(cls, value: Any, info: ValidationInfo) -> Any:
+        if isinstance(value, str):
+            if _LINE_BREAK_OR_TAB.search(value) is None:
+                return value
+        elif not isinstance(value, (list, tuple, dict)) or not value:
+            return value
+        assert info.field_name is not None
+        if info.field_name in _multi_line_fields(cls):
+            return value
+        errors = [
+            InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": _not_one_line(found)}), loc=at, input=text)
+            for at, text in _strings_in(value) if (found := _LINE_BREAK_OR_TAB.search(text))
+        ]
+        if errors:
+            raise ValidationError.from_exception_data(cls.__name__, errors)
+        return value
+
+
+@functools.cache
+def _multi_line_fields(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of `model` declared `Text` (alone, optional or in a list)."""
+    return frozenset(name for name, info in model.model_fields.items()
+                     if any(isinstance(mark, MultiLine) for mark in info.metadata) or _marked(info.annotation))
+
+
+def _marked(annotation: Any) -> bool:
+    return any(isinstance(arg, MultiLine) or _marked(arg) for arg in typing.get_args(annotation))
+
+
+def _strings_in(value: Any) -> list[tuple[tuple[str | int, ...], str]]:
+    """The strings of a field's value with their place in it: itself, a list's items, a mapping's keys and values."""
+    if isinstance(value, str):
+        return [((), value)]
+    if isinstance(value, (list, tuple)):
+        return [((index,), item) for index, item in enumerate(value) if isinstance(item, str)]
+    if isinstance(value, dict):
+        return [((key,), text) for key, item in value.items() for text in (key, item) if isinstance(text, str)]
+    return []
+
+
+def _not_one_line(found: re.Match[str]) -> str:
+    what = "a tab" if found.group() == "\t" else "a line break"
+    return f"holds {what} ({found.group()!r}): this field is one line of text; remove it"
 
 
 def _http_url(value: str) -> str:
@@ -115,7 +182,7 @@ class Category(Strict):
 
     slug: DnsLabel = Field(description="Identifier used in server files and URLs (a DNS-1123 label).")
     title: str = Field(min_length=1, max_length=80, description="Human-readable name shown in the site.")
-    description: str = Field(default="", max_length=500, description="One or two sentences on what belongs here.")
+    description: Text = Field(default="", max_length=500, description="One or two sentences on what belongs here.")
 
 
 class Selector(Strict):
@@ -143,7 +210,7 @@ class RegistryProfile(Strict):
 
     name: DnsLabel = Field(description="Profile identifier, used in file paths and resource names.")
     namespace: DnsLabel = Field(description="Kubernetes namespace the profile's registry and servers go into.")
-    description: str = Field(default="", max_length=500, description="What the profile is for, shown in the site.")
+    description: Text = Field(default="", max_length=500, description="What the profile is for, shown in the site.")
     include: Selector | None = Field(
         default=None, description="Servers admitted; when absent, every server is admitted before `exclude`."
     )
@@ -323,7 +390,7 @@ class CatalogMeta(Strict):
     """The catalog's own metadata, read from `catalog.yaml`."""
 
     title: str = Field(min_length=1, max_length=120, description="Name of the catalog, shown on every page.")
-    description: str = Field(min_length=1, max_length=2000, description="What the catalog is, for the about page.")
+    description: Text = Field(min_length=1, max_length=2000, description="What the catalog is, for the about page.")
     version: str = Field(
         pattern=r"^[0-9]+\.[0-9]+\.[0-9]+([-+][0-9A-Za-z.-]+)?$",
         description="Version of this catalog release (semantic version).",
@@ -364,7 +431,7 @@ class EnvVar(Strict):
     """An environment variable the server reads; secrets are referenced by name, never stored."""
 
     name: str = Field(pattern=ENV_NAME, max_length=128, description="Variable name (letters, digits, underscore).")
-    description: str = Field(default="", max_length=500, description="What the variable controls.")
+    description: Text = Field(default="", max_length=500, description="What the variable controls.")
     required: bool = Field(default=False, description="The server does not work without it.")
     secret: bool = Field(default=False, description="Holds a credential: delivered from a Kubernetes Secret.")
     default: str | None = Field(default=None, max_length=1000, description="Value used when none is given.")
@@ -438,7 +505,7 @@ class Header(Strict):
     name: str = Field(
         pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=128, description="Header name (an HTTP token)."
     )
-    description: str = Field(default="", max_length=500, description="What the header carries.")
+    description: Text = Field(default="", max_length=500, description="What the header carries.")
     required: bool = Field(default=False, description="The remote refuses requests without it.")
     secret: bool = Field(default=False, description="Carries a credential.")
 
@@ -481,16 +548,16 @@ class ToolOverride(Strict):
     """How the catalog renames or redescribes a tool when deployed (MCPToolConfig toolsOverride)."""
 
     name: str | None = Field(default=None, pattern=TOOL_NAME, description="Name clients see instead.")
-    description: str | None = Field(default=None, max_length=2000, description="Description clients see instead.")
+    description: Text | None = Field(default=None, max_length=2000, description="Description clients see instead.")
 
 
 class Tool(Strict):
     """A tool the server offers."""
 
     name: str = Field(pattern=TOOL_NAME, description="Tool name as the server reports it.")
-    description: str = Field(min_length=1, max_length=2000, description="What the tool does.")
+    description: Text = Field(min_length=1, max_length=2000, description="What the tool does.")
     annotations: ToolAnnotations | None = Field(default=None, description="Behaviour hints; absent means not declared.")
-    input_schema: dict[str, Any] | None = Field(
+    input_schema: Annotated[dict[str, Any] | None, MultiLine()] = Field(
         default=None, description="JSON Schema of the tool's arguments, as the MCP tool definition carries it."
     )
     override: ToolOverride | None = Field(default=None, description="Rename or redescribe the tool when deployed.")
@@ -519,7 +586,7 @@ class Review(Strict):
     by: str | None = Field(default=None, max_length=200, description="Who decided (person or board).")
     date: dt.date | None = Field(default=None, description="When it was decided.")
     expires: dt.date | None = Field(default=None, description="When the approval must be renewed.")
-    notes: str = Field(default="", max_length=2000, description="Conditions or reasons.")
+    notes: Text = Field(default="", max_length=2000, description="Conditions or reasons.")
 
     @model_validator(mode="after")
     def _approval_is_signed(self) -> Review:
@@ -533,8 +600,8 @@ class Review(Strict):
 class Example(Strict):
     """A prompt showing what the server is good for."""
 
-    prompt: str = Field(min_length=1, max_length=500, description="What a user might ask.")
-    description: str = Field(default="", max_length=500, description="What happens.")
+    prompt: Text = Field(min_length=1, max_length=500, description="What a user might ask.")
+    description: Text = Field(default="", max_length=500, description="What happens.")
 
 
 class Server(Strict):

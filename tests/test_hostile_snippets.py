@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import html
-import re
 
-import yaml
+import pytest
 
 from conftest import CATALOG_YAML, FETCH_YAML, REMOTE_YAML
 from generator.build import build
+from generator.errors import SourceInvalid
 
 
 def test_copyable_commands_quote_source_values(write_tree, tmp_path):
@@ -22,12 +22,20 @@ def test_copyable_commands_quote_source_values(write_tree, tmp_path):
     assert "thv run --name docs-remote 'https://x.example/a;touch${IFS}/tmp/pwned2;#'" in remote_page
 
 
-def test_catalog_title_cannot_add_entries_to_the_mirror_lists(write_tree, tmp_path):
-    title = 'Corp\\revil.example.com: {images: {attacker/backdoor: [latest]}}\\r#'
+@pytest.mark.parametrize("escape, message", [
+    ("\\r", "holds \\u000d (1 control character): remove it"),
+    ("\\N", "holds \\u0085 (1 control character): remove it"),
+    ("\\L", "holds \\u2028 (1 line separator): remove it"),
+    ("\\n", "holds a line break ('\\n'): this field is one line of text; remove it"),
+])
+def test_catalog_title_cannot_add_entries_to_the_mirror_lists(write_tree, tmp_path, escape, message):
+    # The mirror lists name the catalog in a comment: a line break in the title would end it there.
+    title = f'Corp{escape}evil.example.com: {{images: {{attacker/backdoor: [latest]}}}}{escape}#'
     catalog = CATALOG_YAML.replace("title: Test Catalog", f'title: "{title}"')
     out = tmp_path / "site"
-    build(write_tree(catalog=catalog), out)
-    for name in ("hauler-images.yaml", "zarf.yaml"):
-        text = (out / "mirror" / name).read_text()
-        assert not re.search("[\r\x85\u2028\u2029]", text.split("\n", 1)[0]), name
-        assert "evil.example.com" not in yaml.safe_load(text), name
+    with pytest.raises(SourceInvalid) as refused:
+        build(write_tree(catalog=catalog), out)
+    (problem,) = refused.value.diagnostics
+    assert (problem.line, problem.field) == (1, "title")
+    assert problem.message == message
+    assert not out.exists()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import FETCH_YAML, REMOTE_YAML
+from conftest import CATALOG_YAML, FETCH_YAML, REMOTE_YAML
 from generator.cli import main
 from generator.render.registry.server_json import toolhive_tool_names
 
@@ -89,6 +89,56 @@ def test_hidden_characters_in_a_name_are_errors_and_elsewhere_warnings_shown_esc
     assert (f"{source}/servers/fetch.yaml:21: tools[0].name: holds {escaped} (bidirectional control or invisible character): "
             f"the text 'fe{escaped}tch' does not read as it is; remove it") in lines
     assert character not in result.output
+
+
+def test_hidden_characters_written_as_yaml_escapes_are_found_like_raw_ones(write_tree, runner):
+    # The file's text holds only backslashes: the characters exist in the parsed values alone.
+    text = (FETCH_YAML.replace("title: Fetch", 'title: "Fetch \\u202eesabatad\\u202c"')
+            .replace("description: Fetches web pages and returns them as Markdown.", 'description: "Fetches\\u200b pages\\u2066"')
+            .replace("  - name: fetch", '  - name: "fe\\xadtch"'))
+    assert not any(character in text for character in "\u202e\u202c\u200b\u2066\xad")
+    source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
+    assert result.exit_code == 1
+    lines = result.output.splitlines()
+    assert (f"{source}/servers/fetch.yaml:2: title: warning: holds \\u202c, \\u202e (bidirectional control or invisible "
+            "character): the text 'Fetch \\u202eesabatad\\u202c' does not read as it is; remove it") in lines
+    assert (f"{source}/servers/fetch.yaml:3: description: warning: holds \\u200b, \\u2066 (bidirectional control or "
+            "invisible character): the text 'Fetches\\u200b pages\\u2066' does not read as it is; remove it") in lines
+    assert (f"{source}/servers/fetch.yaml:21: tools[0].name: holds \\u00ad (bidirectional control or invisible character): "
+            "the text 'fe\\u00adtch' does not read as it is; remove it") in lines
+
+
+def test_control_characters_written_as_yaml_escapes_are_refused_in_every_value(write_tree, runner):
+    text = (FETCH_YAML.replace("port: 8080", 'port: 8080\nargs: ["a\\u0085b", "e\\u0000f", "g\\u001bh"]')
+            .replace("license: Apache-2.0", 'license: "MIT\\n# injected"')
+            .replace("title: Fetch", 'title: "Fe\\ttch"')
+            .replace("      readOnlyHint: true", '      "readOnly\\x07Hint": true')
+            + 'review:\n  status: under-review\n  notes: "x\\u0000y\\u001b[31m"\n  by: "a\\u2028b"\n')
+    catalog = CATALOG_YAML.replace("    namespace: mcp-sandbox", '    namespace: mcp-sandbox\n    viewers_group: "a\\nb: c"')
+    source = write_tree({"fetch.yaml": text, "fetch.md": "x\n"}, catalog=catalog)
+    result = runner.invoke(main, ["validate", "--source", str(source)])
+    assert "Traceback" not in result.output
+    assert result.exit_code == 1
+    fetch = f"{source}/servers/fetch.yaml"
+    assert result.output.splitlines() == [
+        f"{source}/catalog.yaml:18: registries[1].viewers_group: holds a line break ('\\n'): this field is one line of text; remove it",
+        f"{fetch}:2: title: holds a tab ('\\t'): this field is one line of text; remove it",
+        f"{fetch}:10: license: holds a line break ('\\n'): this field is one line of text; remove it",
+        f"{fetch}:15: args[0]: holds \\u0085 (1 control character): remove it",
+        f"{fetch}:15: args[1]: holds \\u0000 (1 control character): remove it",
+        f"{fetch}:15: args[2]: holds \\u001b (1 control character): remove it",
+        f"{fetch}:25: tools[0].annotations.readOnly\\u0007Hint: key holds \\u0007 (1 control character): remove it",
+        f"{fetch}:29: review.notes: holds \\u0000, \\u001b (2 control characters): remove it",
+        f"{fetch}:30: review.by: holds \\u2028 (1 line separator): remove it",
+        "validation failed: 9 error(s), 0 warning(s)",
+    ]
+
+
+def test_free_text_may_span_lines_and_hold_tabs(write_tree, runner):
+    text = (FETCH_YAML.replace("    description: Fetch a URL.", '    description: "Fetch a URL.\\n\\tThen return it."')
+            + 'review:\n  status: under-review\n  notes: |\n    Two lines\n    of notes.\n')
+    source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
+    assert result.exit_code == 0, result.output
 
 
 def test_a_title_hiding_only_a_warning_still_validates(write_tree, runner):

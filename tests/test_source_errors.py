@@ -37,6 +37,31 @@ def test_malformed_yaml_reports_its_line(write_tree, runner):
     assert f"{source}/servers/fetch.yaml:7: invalid YAML:" in out
 
 
+@pytest.mark.parametrize("replace, by, expected", [
+    # An unclosed quote is found at the end of the file and reported where it begins.
+    ("title: Fetch", 'title: "unclosed',
+     "2: invalid YAML: while scanning a quoted scalar that starts here: found unexpected end of stream (line 26)"),
+    ("tags: [web, http]", "tags: [web, http",
+     "7: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence that starts on line 6)"),
+])
+def test_a_syntax_error_names_the_line_to_edit_and_what_was_being_read(write_tree, runner, replace, by, expected):
+    source = write_tree({"fetch.yaml": fetch_with(replace, by)})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:{expected}" in out.splitlines()
+
+
+@pytest.mark.parametrize("character, shown", [("\x00", "\\u0000"), ("\x1b", "\\u001b"), ("\x9b", "\\u009b")])
+def test_a_raw_control_character_is_one_line_with_its_line_number(write_tree, runner, character, shown):
+    raw = fetch_with("publisher: Stacklok", f"publisher: St\u00e4ck{character}lok").encode("utf-8")
+    source = write_tree({"fetch.yaml": raw})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.splitlines()[0] == (f"{source}/servers/fetch.yaml:8: invalid YAML: "
+                                   f"control characters are not allowed: remove the character {shown}")
+    assert "position" not in out
+
+
 def test_non_utf8_file_names_the_line(write_tree, runner):
     raw = FETCH_YAML.replace("Fetches web pages", "Fetches w\xe9b pages").encode("latin-1")
     source = write_tree({"fetch.yaml": raw})
@@ -120,6 +145,57 @@ def test_symlink_inside_source_folder_is_fine(write_tree, runner):
     os.symlink(source / "shared.yaml", source / "servers" / "fetch.yaml")
     code, out = validate(runner, source)
     assert code == 0, out
+
+
+def broken_symlinks(source: Path) -> list[str]:
+    """A symlink loop and a symlink to nothing in servers/ (and a type error beside them); the messages expected."""
+    servers = source / "servers"
+    os.symlink("loop1.yaml", servers / "loop2.yaml")
+    os.symlink("loop2.yaml", servers / "loop1.yaml")
+    os.symlink("nonexist.yaml", servers / "dangling.yaml")
+    (servers / "fetch.yaml").write_text(fetch_with("port: 8080", "port: http"))
+    return [
+        f"{servers}/dangling.yaml: symlink points to nonexist.yaml, which does not exist: make it point to a file, or remove it",
+        f"{servers}/loop1.yaml: symlink loop (it leads back to itself): make it point to a file, or remove it",
+        f"{servers}/loop2.yaml: symlink loop (it leads back to itself): make it point to a file, or remove it",
+        f"{servers}/fetch.yaml:14: port: input should be a valid integer, unable to parse string as an integer",
+    ]
+
+
+def test_symlink_loops_and_symlinks_to_nothing_are_reported_with_the_other_problems(write_tree, runner):
+    source = write_tree()
+    expected = broken_symlinks(source)
+    code, out = validate(runner, source)
+    assert code == 1
+    assert set(expected) <= set(out.splitlines()), out
+
+
+def test_a_build_reports_broken_symlinks_as_source_problems_and_keeps_the_site(write_tree, runner, tmp_path):
+    source, site = write_tree(), tmp_path / "site"
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(site)])
+    assert result.exit_code == 0, result.output
+    index = (site / "index.html").read_bytes()
+    expected = broken_symlinks(source)
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(site)])
+    assert result.exit_code == 1
+    assert set(expected) <= set(result.output.splitlines()), result.output
+    assert "build cache" not in result.output
+    assert (site / "index.html").read_bytes() == index
+
+
+def test_a_source_file_that_fails_while_read_is_not_blamed_on_the_build_cache(write_tree, runner, tmp_path, monkeypatch):
+    # What the loader cannot foresee (a file removed between listing and reading it) is a source problem.
+    source = write_tree()
+    vanished = source / "servers" / "fetch.yaml"
+
+    def removed_meanwhile(*args: object, **kwargs: object) -> None:
+        raise FileNotFoundError(2, "No such file or directory", str(vanished))
+
+    monkeypatch.setattr("generator.source.validate.load_source", removed_meanwhile)
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(tmp_path / "site")])
+    assert result.exit_code == 1
+    assert f"{vanished}: cannot read it: No such file or directory" in result.output, result.output
+    assert "build cache" not in result.output
 
 
 @pytest.mark.parametrize("file_name", ["fetch..yaml", "fe..tch.yaml", "Fetch.yaml", "fetch_1.yaml"])

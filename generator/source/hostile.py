@@ -9,8 +9,8 @@ titles look alike (a Cyrillic "е" in "Fеtch", a Cherokee "Ꮋ", a mathematical
 "m") get a warning naming both: look-alikes are found by Unicode's own confusables data
 (UTS #39 skeletons, from the copy of confusables.txt the `confusable-homoglyphs` package
 ships), not by a table of ours. Each check is linear in the size of the source: the text is
-searched once, and values are walked only when it found something; look-alikes are one
-skeleton per text, then a dict.
+searched once, and values are walked only when it found something (a hidden character, or a
+backslash that may escape one); look-alikes are one skeleton per text, then a dict.
 """
 
 from __future__ import annotations
@@ -40,8 +40,13 @@ def escaped(text: str) -> str:
 
 
 def hidden_characters(path: str, text: str, loaded: LoadedYaml) -> list[Diagnostic]:
-    """A diagnostic per value holding a hidden character: an error in a `name`, else a warning."""
-    if not HIDDEN.search(text):
+    """A diagnostic per value holding a hidden character: an error in a `name`, else a warning.
+
+    `text` is searched first and the values walked only when it may hold one: a value's
+    characters are the text's own, except what a double-quoted scalar's escapes make
+    (`"\\u202e"`, `"\\xad"`), which need a backslash.
+    """
+    if not HIDDEN.search(text) and "\\" not in text:
         return []
     found = []
     for at, value in _strings(loaded.data, ()):

@@ -3,13 +3,14 @@
 The loader never stops at the first problem: each file is read, parsed and
 validated on its own, and its diagnostics are gathered so that one run reports
 everything. It refuses what could hurt the build machine or the readers of the
-output: files over 1 MiB, symlinks that leave the source folder, file names
+output: files over 1 MiB, symlinks that leave the source folder (or lead nowhere), file names
 that are not DNS-1123 labels (which rules out `..` and `/` in paths).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import marshal
 import os
 import re
@@ -370,6 +371,19 @@ def unreadable(error: OSError) -> str:
     return f"cannot read it: {error.strerror or error}: give the user running mcp-catalog read access to it"
 
 
+def _broken_symlink(path: Path, error: OSError) -> str:
+    """The message for a symlink that leads to no file: to nothing, in a loop, or where it may not look."""
+    if error.errno == errno.ELOOP:
+        return "symlink loop (it leads back to itself): make it point to a file, or remove it"
+    if isinstance(error, FileNotFoundError):
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = "a file"
+        return f"symlink points to {target}, which does not exist: make it point to a file, or remove it"
+    return unreadable(error)
+
+
 def _read_bytes(path: Path, root: Path, diagnostics: list[Diagnostic]) -> bytes | None:
     """The file's bytes, or None with a diagnostic when it must not be read."""
     where = str(path)
@@ -382,11 +396,15 @@ def _read_bytes(path: Path, root: Path, diagnostics: list[Diagnostic]) -> bytes 
         diagnostics.append(Diagnostic(where, 0, "", unreadable(error)))
         return None
     if stat.S_ISLNK(info.st_mode):
-        resolved = path.resolve()
+        try:
+            resolved = Path(os.path.realpath(path, strict=True))
+            info = os.stat(resolved)
+        except OSError as error:
+            diagnostics.append(Diagnostic(where, 0, "", _broken_symlink(path, error)))
+            return None
         if not resolved.is_relative_to(root):
             diagnostics.append(Diagnostic(where, 0, "", "symlink points outside the source folder: copy the file in instead"))
             return None
-        info = os.stat(resolved)
     if not stat.S_ISREG(info.st_mode):
         diagnostics.append(Diagnostic(where, 0, "", "not a regular file"))
         return None

@@ -27,7 +27,7 @@ from generator.render.kubernetes.names import (
     MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, database_secret_name, pgpass_secret_name, secret_entries,
 )
 from generator.source.hostile import escaped, look_alikes
-from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source
+from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source, unreadable
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,14 @@ def read_catalog(
         raise SourceInvalid(
             [Diagnostic(str(source_dir), 0, "", "source folder does not exist (pass --source DIR)")], "1 error"
         )
-    with cyclic_gc_paused():
-        tree = load_source(source_dir, with_overviews=with_overviews, already_parsed=already_parsed)
+    try:
+        with cyclic_gc_paused():
+            tree = load_source(source_dir, with_overviews=with_overviews, already_parsed=already_parsed)
+    except OSError as error:
+        # The loader reports what it can foresee (a missing file, a broken symlink) with the other
+        # problems; a file changed while it is read is a source problem too, never the build cache's.
+        where = str(error.filename) if error.filename is not None else str(source_dir)
+        raise SourceInvalid([Diagnostic(where, 0, "", unreadable(error))], "validation failed: 1 error(s), 0 warning(s)") from None
     found = tree.diagnostics + list(_cross_file_rules(tree))
     if strict:
         found = [d.as_error() for d in found]

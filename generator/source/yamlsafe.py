@@ -16,6 +16,7 @@ with its line and value path; a problem in the structure refuses the whole text.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -131,7 +132,7 @@ def load_mapping(raw: bytes, *, track_lines: bool = False, partial: bool = False
     """
     text = _decode(raw)
     _refuse_tab_indentation(text)
-    if not track_lines:
+    if not track_lines and _MAY_HOLD_CONTROL.search(text) is None:
         root = _fast_values(text)
         if isinstance(root, dict):
             return LoadedYaml(root, raw)
@@ -144,8 +145,10 @@ def load_mapping(raw: bytes, *, track_lines: bool = False, partial: bool = False
         while (event := next_event()) is not None:
             feed(event)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        builder.problems.append(YamlProblem(mark.line + 1 if mark else 0, f"invalid YAML: {exc.problem or exc.context}"))
+        builder.problems.append(_syntax_problem(exc))
+        builder.fatal = True
+    except yaml.reader.ReaderError as exc:
+        builder.problems.append(_character_problem(exc, text))
         builder.fatal = True
     except yaml.YAMLError as exc:
         builder.problems.append(YamlProblem(0, f"invalid YAML: {exc}"))
@@ -163,7 +166,52 @@ def load_mapping(raw: bytes, *, track_lines: bool = False, partial: bool = False
     )
 
 
+def _syntax_problem(error: yaml.MarkedYAMLError) -> YamlProblem:
+    """A syntax error on the line to edit, with the line of what it was reading when that is another.
+
+    A token the scanner began and never ended (an unclosed quote) is reported where it began: the
+    problem itself is only found at the end of the file.
+    """
+    problem, context = error.problem or error.context, error.context
+    line = error.problem_mark.line + 1 if error.problem_mark else 0
+    begun = error.context_mark.line + 1 if error.context_mark else 0
+    if not context or not begun or begun == line or problem == context:
+        return YamlProblem(line or begun, f"invalid YAML: {problem}")
+    if context.startswith("while scanning"):
+        return YamlProblem(begun, f"invalid YAML: {context} that starts here: {problem} (line {line})")
+    return YamlProblem(line, f"invalid YAML: {problem} ({context} that starts on line {begun})")
+
+
+def _character_problem(error: yaml.reader.ReaderError, text: str) -> YamlProblem:
+    """A character YAML does not allow, on its line (the reader gives only its position)."""
+    # libyaml counts the position in bytes of UTF-8, PyYAML's own reader in characters.
+    before = text.encode("utf-8")[: error.position].decode("utf-8", "ignore") if _Loader is not yaml.SafeLoader else text[: error.position]
+    character = error.character if isinstance(error.character, int) else ord(error.character)
+    return YamlProblem(before.count("\n") + 1, f"invalid YAML: {error.reason}: remove the character \\u{character:04x}")
+
+
 _REFUSED = object()
+
+# Control characters (C0 but tab and line feed, DEL, C1) and the Unicode line and paragraph
+# separators, refused in every value: they move a terminal's cursor, end a line of a shell command
+# or a list file, or hide text (U+0085 is a line break to some readers). A value of a plain text can
+# hold one only from a double-quoted scalar's escape (`"\u001b"`) or a raw separator; the reader
+# refuses the other raw ones (as "invalid YAML").
+CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+_KEY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # a key is a name: no tab or line break either
+_MAY_HOLD_CONTROL = re.compile(r"[\\\x85\u2028\u2029]")
+
+
+def control_characters(text: str, pattern: re.Pattern[str] = CONTROL) -> str | None:
+    """Why `text` may not be a value (the control characters it holds, shown escaped), or None."""
+    found = sorted(set(pattern.findall(text)))
+    if not found:
+        return None
+    shown = ", ".join(f"\\u{ord(c):04x}" for c in found)
+    separators = sum(c in "\u2028\u2029" for c in found)
+    kinds = [f"{count} {kind}{'s' if count > 1 else ''}" for count, kind in
+             ((len(found) - separators, "control character"), (separators, "line separator")) if count]
+    return f"holds {shown} ({' and '.join(kinds)}): remove it"
 
 
 def _fast_values(text: str) -> Any:
@@ -388,13 +436,16 @@ class _Builder:
             self._refuse(event, _KEY_ANCHOR, at)
         if event.tag is not None:  # read as raw text, a tagged key (`!!binary`, `!!int`) would not mean what it says
             self._refuse(event, f"tag {event.tag} is not allowed on a key: write the key plainly", at)
+        controls = control_characters(key, _KEY_CONTROL)
+        if controls is not None:
+            self._refuse(event, f"key {controls}", at)
         if key in frame.value or (frame.left_out is not None and key in frame.left_out):
             first = frame.lines.get(at, 0)
             self._refuse(event, f"duplicate key '{key}' (first defined on line {first})", at)
             frame.duplicate = True
         else:
             frame.lines[at] = event.start_mark.line + 1
-            frame.key_refused = event.anchor is not None or event.tag is not None
+            frame.key_refused = event.anchor is not None or event.tag is not None or controls is not None
         frame.key = key
 
     def _child_path(self, parent: _Frame | None, event: yaml.Event) -> Path:
@@ -472,6 +523,9 @@ class _Builder:
                          "or quote it to keep it as text", self._value_path())
         elif value is _REFUSED:
             self._refuse(event, f"bad value {event.value!r} for tag {event.tag}", self._value_path())
+        elif isinstance(value, str) and (controls := control_characters(value)) is not None:
+            self._refuse(event, controls, self._value_path())
+            return _REFUSED
         return value
 
     def _refuse(self, event: yaml.Event, message: str, at: Path | None, *, fatal: bool = False) -> None:
