@@ -9,11 +9,14 @@ and a new index answered without a reload.
 from __future__ import annotations
 
 import datetime as dt
+import http.client
+import json
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import quote
+from typing import NamedTuple
+from urllib.parse import quote, urlsplit
 
 import pytest
 import requests
@@ -127,6 +130,41 @@ def test_updated_since(layer, catalog_lists, base):
 def test_filters_combine_with_paging(layer, catalog_lists):
     pages = every_page(f"{layer}/v0.1/servers", search="-", limit=2)
     assert [n for p in pages for n in names(p)] == [i.name for i in catalog_lists[""] if "-" in i.name]
+
+
+class RawAnswer(NamedTuple):
+    status_code: int
+    body: bytes
+
+    def json(self) -> dict:
+        return json.loads(self.body)
+
+
+def raw_listing(url: str, query: str) -> RawAnswer:
+    """The list asked with `query` sent byte for byte (requests re-encodes a bad escape such as %zz)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=10)
+    try:
+        connection.request("GET", f"{parts.path}/v0.1/servers?{query}")
+        answer = connection.getresponse()
+        return RawAnswer(answer.status, answer.read())
+    finally:
+        connection.close()
+
+
+def test_the_query_string_is_read_as_go_reads_it(layer, catalog_lists):
+    """url.ParseQuery and Values.Get: the first of repeated parameters wins, "+" is a space,
+    a pair with a bad escape or a semicolon is dropped; nginx and Apache alike."""
+    everything = [item.name for item in catalog_lists[""]]
+    first = raw_listing(layer, "search=fetch&search=git&limit=100")
+    assert names(first.json()) == [name for name in everything if "fetch" in name] != []
+    assert names(raw_listing(layer, "limit=1&limit=500").json()) == everything[:1]
+    # An unencoded "+" in a zone offset is a space: no RFC 3339 date any more.
+    assert raw_listing(layer, "updated_since=2026-02-01T00:00:00+01:00").status_code == 400
+    assert raw_listing(layer, "updated_since=2026-02-01T00:00:00%2B01:00&limit=100").status_code == 200
+    assert names(raw_listing(layer, "search=%2Fgit+&limit=100").json()) == []
+    assert names(raw_listing(layer, "search=%zz&limit=1").json()) == everything[:1]
+    assert names(raw_listing(layer, "limit=1;x&limit=2").json()) == everything[:2]
 
 
 LIMIT = "query.limit"

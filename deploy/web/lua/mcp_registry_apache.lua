@@ -1,18 +1,11 @@
 -- mcp-catalog: the Apache side of the MCP Registry query layer (mod_lua, LuaMapHandler).
 --
 -- Turns an Apache request into what mcp_registry_query.lua takes (the base's index path,
--- found beside the list folder Alias maps the URL to, and the query arguments) and writes
--- its answer. The configuration maps the list folder to its index.json: same base.
+-- found beside the list folder Alias maps the URL to, and the raw query string, which the core
+-- reads as the official registry does: r:parseargs() would take "+" for itself and the last of
+-- repeated parameters) and writes its answer. The configuration maps the list folder to its index.json: same base.
 
 local query = require("mcp_registry_query")
-
-local function arguments(r)
-    local args = {}
-    for name, value in pairs((r:parseargs())) do
-        args[name] = value
-    end
-    return args
-end
 
 function handle(r)
     if r.filename:sub(1, 9) == "redirect:" then
@@ -26,7 +19,7 @@ function handle(r)
     elseif r.method ~= "GET" and r.method ~= "HEAD" then
         status, content_type, body = query.method_not_allowed()
     else
-        status, content_type, body = query.list(folder .. "/query.idx", arguments(r))
+        status, content_type, body = query.list(folder .. "/query.idx", query.arguments(r.args))
     end
     r.status = status
     r.content_type = content_type

@@ -33,6 +33,38 @@ local function json_string(text)
 end
 M.json_string = json_string
 
+-- One component of a query string as Go's url.QueryUnescape reads it ("+" is a space), or nil
+-- when a "%" is not followed by two hexadecimal digits.
+local function query_unescape(text)
+    for at in text:gmatch("()%%") do
+        if not text:sub(at + 1, at + 2):match("^%x%x$") then
+            return nil
+        end
+    end
+    local spaced = text:gsub("%+", " ")
+    return (spaced:gsub("%%(%x%x)", function(hex)
+        return string.char(tonumber(hex, 16))
+    end))
+end
+
+-- A raw query string (nil when the request has none) read as the official registry reads it:
+-- Go's url.ParseQuery (pairs split at "&", a pair holding ";" or a bad escape dropped, "name"
+-- alone giving "") and the first value of a repeated name (url.Values.Get). Both web servers'
+-- adapters use it, so that they read every request alike.
+function M.arguments(raw)
+    local args = {}
+    for pair in (raw or ""):gmatch("[^&]+") do
+        if not pair:find(";", 1, true) then
+            local name, value = pair:match("^([^=]*)=?(.*)$")
+            name, value = query_unescape(name), query_unescape(value)
+            if name and value and args[name] == nil then
+                args[name] = value
+            end
+        end
+    end
+    return args
+end
+
 local function problem(status, title, detail, errors)
     local body = '{"title":' .. json_string(title) .. ',"status":' .. status .. ',"detail":' .. json_string(detail)
     if errors then
