@@ -192,6 +192,10 @@ LIMIT = "query.limit"
     ({"updated_since": "yesterday"}, 400, {
         "title": "Bad Request", "status": 400,
         "detail": "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"}),
+    *[({"updated_since": "2026-02-01T00:00:00Z", "include_deleted": false}, 400, {
+        "title": "Bad Request", "status": 400,
+        "detail": "Cannot set include_deleted=false when using updated_since (incremental sync requires deleted servers)"})
+      for false in ("false", "0", "F")],
 ])
 @pytest.mark.parametrize("base", ["", "registry/sandbox/"])
 def test_invalid_parameters_get_the_official_error(layer, base, params, status, body):
@@ -200,6 +204,13 @@ def test_invalid_parameters_get_the_official_error(layer, base, params, status, 
     assert answer.headers["Content-Type"] == "application/problem+json"
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert answer.json() == body
+
+
+def test_updated_since_takes_include_deleted_true(layer):
+    """Incremental sync includes deleted servers: `true` is what the official registry assumes anyway."""
+    answer = requests.get(f"{layer}/v0.1/servers", params={"updated_since": "2026-02-01T00:00:00Z", "include_deleted": "true"},
+                          timeout=10)
+    assert answer.status_code == 200, answer.text
 
 
 def test_lookups_check_their_parameter(nginx_only):

@@ -107,12 +107,12 @@ local function check_limit(raw, errors)
     return value
 end
 
--- strconv.ParseBool's spellings.
+-- strconv.ParseBool's spellings, and the value each gives.
 local BOOLEANS = {["1"] = true, t = true, T = true, TRUE = true, ["true"] = true, True = true,
-                  ["0"] = true, f = true, F = true, FALSE = true, ["false"] = true, False = true}
+                  ["0"] = false, f = false, F = false, FALSE = false, ["false"] = false, False = false}
 
 local function check_boolean(raw, name, errors)
-    if raw ~= nil and not BOOLEANS[raw] then
+    if raw ~= nil and BOOLEANS[raw] == nil then
         errors[#errors + 1] = {message = "invalid boolean", location = "query." .. name, value = json_string(raw)}
     end
 end
@@ -167,6 +167,7 @@ local function rfc3339_seconds(text)
 end
 
 local UPDATED_SINCE = "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"
+local SYNC_WITHOUT_DELETED = "Cannot set include_deleted=false when using updated_since (incremental sync requires deleted servers)"
 
 -- The parameters as the official registry reads them, or nil and the error answer.
 local function parse_query(args)
@@ -181,6 +182,9 @@ local function parse_query(args)
         query.since = rfc3339_seconds(args.updated_since)
         if not query.since then
             return nil, problem(400, "Bad Request", UPDATED_SINCE)
+        end
+        if BOOLEANS[args.include_deleted] == false then
+            return nil, problem(400, "Bad Request", SYNC_WITHOUT_DELETED)
         end
     end
     if args.search ~= nil and args.search ~= "" then
