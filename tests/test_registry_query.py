@@ -192,6 +192,10 @@ LIMIT = "query.limit"
     ({"updated_since": "yesterday"}, 400, {
         "title": "Bad Request", "status": 400,
         "detail": "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"}),
+    *[({"updated_since": since}, 400, {
+        "title": "Bad Request", "status": 400,
+        "detail": "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"})
+      for since in ("2026-02-01t00:00:00Z", "2026-02-01T00:00:00z", "2026-02-01t00:00:00+01:00")],
     *[({"updated_since": "2026-02-01T00:00:00Z", "include_deleted": false}, 400, {
         "title": "Bad Request", "status": 400,
         "detail": "Cannot set include_deleted=false when using updated_since (incremental sync requires deleted servers)"})

@@ -138,9 +138,10 @@ local function days_in_month(y, m)
     return (m == 4 or m == 6 or m == 9 or m == 11) and 30 or 31
 end
 
--- An RFC 3339 date-time as Unix seconds, or nil.
+-- An RFC 3339 date-time as Unix seconds, or nil. As Go's time.Parse(time.RFC3339) reads it: "T"
+-- and "Z" in capitals only (RFC 3339 allows lower case; Go does not).
 local function rfc3339_seconds(text)
-    local y, mo, d, h, mi, s, rest = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt](%d%d):(%d%d):(%d%d)(.*)$")
+    local y, mo, d, h, mi, s, rest = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)(.*)$")
     if not y then
         return nil
     end
@@ -150,7 +151,7 @@ local function rfc3339_seconds(text)
         fraction, zone = "", rest
     end
     local offset
-    if zone == "Z" or zone == "z" then
+    if zone == "Z" then
         offset = 0
     else
         local sign, zh, zm = zone:match("^([+-])(%d%d):(%d%d)$")
