@@ -127,6 +127,15 @@ def test_updated_since(layer, catalog_lists, base):
     assert listing(f"{layer}/{base}v0.1/servers", updated_since=f"{after}T00:00:00Z")["metadata"] == {"count": 0}
 
 
+@pytest.mark.parametrize("base", BASES)
+def test_a_cursor_without_a_colon_starts_after_that_name(layer, catalog_lists, base):
+    """The official registry reads such a cursor as a name alone (`server_name > $1`)."""
+    listed = [item.name for item in catalog_lists[base]]
+    after_third = listed[3:]
+    assert names(listing(f"{layer}/{base}v0.1/servers", cursor=listed[2], limit=100)) == after_third
+    assert names(listing(f"{layer}/{base}v0.1/servers", cursor=f"{listed[2]}:", limit=100)) == listed[2:]
+
+
 def test_filters_combine_with_paging(layer, catalog_lists):
     pages = every_page(f"{layer}/v0.1/servers", search="-", limit=2)
     assert [n for p in pages for n in names(p)] == [i.name for i in catalog_lists[""] if "-" in i.name]

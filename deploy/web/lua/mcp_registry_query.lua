@@ -196,8 +196,9 @@ local function parse_query(args)
         query.version = args.version
     end
     if args.cursor ~= nil and args.cursor ~= "" then
+        -- Without a colon the cursor is a name alone, and the page starts after every version of it.
         local name, version = args.cursor:match("^([^:]*):(.*)$")
-        query.cursor_name, query.cursor_version = name or args.cursor, version or ""
+        query.cursor_name, query.cursor_version = name or args.cursor, version
     end
     return query
 end
@@ -222,13 +223,13 @@ local function read_index(file, header)
     return index
 end
 
--- The first position after the cursor: names are sorted, one version each.
+-- The first position after the cursor (`version` nil: after the name): names are sorted, one version each.
 local function first_after(index, name, version)
     local low, high = 1, index.count + 1
     while low < high do
         local middle = math.floor((low + high) / 2)
         local here = index.names[middle]
-        if here < name or (here == name and index.versions[middle] <= version) then
+        if here < name or (here == name and (version == nil or index.versions[middle] <= version)) then
             low = middle + 1
         else
             high = middle
