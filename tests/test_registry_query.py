@@ -22,7 +22,7 @@ import pytest
 import requests
 
 from catalog_lists import BASES, Listed, catalog_lists
-from generator.render.registry.query_index import ListEntry, query_index
+from generator.render.registry.query_index import ListEntry, first_page, query_index
 from webservers import apache_serving, nginx_serving
 
 
@@ -70,7 +70,8 @@ def test_paging_with_limit_5_yields_every_server_once(layer, catalog_lists, base
     pages = every_page(f"{layer}/{base}{version_path}/servers", limit=5)
     seen = [name for page in pages for name in names(page)]
     assert seen == [item.name for item in catalog_lists[base]]
-    assert len(pages) == -(-len(seen) // 5)
+    # A full page has a cursor (the official rule), so a last page of 5 is followed by an empty one.
+    assert len(pages) == len(seen) // 5 + 1
     for page in pages:
         assert page["metadata"]["count"] == len(page["servers"])
         assert len(page["servers"]) == 5 or (page is pages[-1] and len(page["servers"]) < 5)
@@ -78,11 +79,21 @@ def test_paging_with_limit_5_yields_every_server_once(layer, catalog_lists, base
 
 
 @pytest.mark.parametrize("base", BASES)
+def test_a_full_last_page_has_a_cursor_to_an_empty_page(layer, catalog_lists, base):
+    """The official registry sets nextCursor whenever a page is full (`len(results) >= limit`)."""
+    listed = catalog_lists[base]
+    last = listing(f"{layer}/{base}v0.1/servers", limit=len(listed))
+    assert last["metadata"] == {"nextCursor": f"{listed[-1].name}:{listed[-1].version}", "count": len(listed)}
+    after = listing(f"{layer}/{base}v0.1/servers", limit=len(listed), cursor=last["metadata"]["nextCursor"])
+    assert after == {"servers": [], "metadata": {"count": 0}}
+
+
+@pytest.mark.parametrize("base", BASES)
 def test_without_parameters_the_official_default_page(layer, catalog_lists, base, default_site):
     answer = requests.get(f"{layer}/{base}v0.1/servers", timeout=10)
     expected = [item.name for item in catalog_lists[base]]
     assert names(answer.json()) == expected[:30]
-    assert ("nextCursor" in answer.json()["metadata"]) == (len(expected) > 30)
+    assert ("nextCursor" in answer.json()["metadata"]) == (len(expected) >= 30)
     # The static first page, which hosts without the layer serve, is the very same answer.
     assert answer.content == (default_site / base / "v0.1/servers/index.json").read_bytes()
 
@@ -134,6 +145,13 @@ def test_a_cursor_without_a_colon_starts_after_that_name(layer, catalog_lists, b
     after_third = listed[3:]
     assert names(listing(f"{layer}/{base}v0.1/servers", cursor=listed[2], limit=100)) == after_third
     assert names(listing(f"{layer}/{base}v0.1/servers", cursor=f"{listed[2]}:", limit=100)) == listed[2:]
+
+
+@pytest.mark.parametrize(("count", "cursor"), [(29, None), (30, "com.example.test/s29:1.0.0"), (31, "com.example.test/s29:1.0.0")])
+def test_the_static_first_page_has_a_cursor_when_full(count, cursor):
+    """What hosts without the layer serve for the list follows the same rule as the layer."""
+    entries = [ListEntry(f"com.example.test/s{i:02}", "1.0.0", dt.date(2026, 1, 1), b"{}") for i in range(count)]
+    assert json.loads(first_page(entries))["metadata"] == ({"count": min(count, 30)} | ({"nextCursor": cursor} if cursor else {}))
 
 
 def test_filters_combine_with_paging(layer, catalog_lists):

@@ -299,20 +299,21 @@ function M.list(index_path, args)
         return index()
     end
     local start = query.cursor_name and first_after(index, query.cursor_name, query.cursor_version) or 1
-    local picked, more = {}, false
+    local picked = {}
     for i = start, index.count do
+        if #picked == query.limit then
+            break
+        end
         if matches(index, i, query) then
-            if #picked == query.limit then
-                more = true
-                break
-            end
             picked[#picked + 1] = i
         end
     end
     local servers = read_responses(file, index, picked)
     file:close()
     local cursor = ""
-    if more then
+    -- As the official registry pages: a full page has a cursor, even when nothing follows it
+    -- (the next page is then empty).
+    if #picked == query.limit then
         local last = picked[#picked]
         cursor = '"nextCursor":' .. json_string(index.names[last] .. ":" .. index.versions[last]) .. ","
     end
