@@ -39,12 +39,6 @@ def layer(request: pytest.FixtureRequest, default_site: Path, tmp_path_factory: 
         yield url
 
 
-@pytest.fixture(scope="module")
-def nginx_only(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with nginx_serving(default_site, tmp_path_factory.mktemp("nginx-only")) as url:
-        yield url
-
-
 def listing(url: str, **params: str | int) -> dict:
     answer = requests.get(url, params=params, timeout=10)
     assert answer.status_code == 200, (answer.url, answer.text)
@@ -244,14 +238,25 @@ def test_updated_since_takes_include_deleted_true(layer):
     assert answer.status_code == 200, answer.text
 
 
-def test_lookups_check_their_parameter(nginx_only):
-    """nginx checks the lookups' one parameter; Apache serves them as plain files."""
-    layer = nginx_only
-    url = f"{layer}/v0.1/servers/{quote('com.example.mcp/fetch', safe='')}/versions/latest"
-    assert requests.get(url, params={"include_deleted": "true"}, timeout=10).json()["server"]["name"] == "com.example.mcp/fetch"
-    refused = requests.get(url, params={"include_deleted": "perhaps"}, timeout=10)
-    assert refused.status_code == 422
-    assert refused.json()["errors"] == [{"message": "invalid boolean", "location": "query.include_deleted", "value": "perhaps"}]
+def lookup_urls(layer: str, catalog_lists: dict[str, list[Listed]]) -> list[str]:
+    """Each kind of lookup at the root and a profile: a version (a file), `latest` (a copy left out), the
+    versions list (composed), each also by its file's name."""
+    urls = []
+    for base in ("", "registry/sandbox/"):
+        item = next(i for i in catalog_lists[base] if i.name == "com.example.mcp/fetch")
+        server = f"{layer}/{base}v0.1/servers/{quote(item.name, safe='')}/versions"
+        urls += [f"{server}/{item.version}", f"{server}/{item.version}/index.json", f"{server}/latest",
+                 f"{server}/latest/index.json", server]
+    return urls
+
+
+def test_lookups_check_their_parameter(layer, catalog_lists):
+    for url in lookup_urls(layer, catalog_lists):
+        found = requests.get(url, params={"include_deleted": "true"}, timeout=10)
+        assert found.status_code == 200, url
+        refused = requests.get(url, params={"include_deleted": "perhaps"}, timeout=10)
+        assert (refused.status_code, refused.headers["Content-Type"]) == (422, "application/problem+json"), url
+        assert refused.json()["errors"] == [{"message": "invalid boolean", "location": "query.include_deleted", "value": "perhaps"}]
 
 
 @pytest.mark.parametrize("base", BASES)
@@ -263,9 +268,17 @@ def test_old_v0_latest_lookup(layer, base, slash):
     assert missing.status_code == 404 and missing.json() == {"error": "Not found"}
 
 
-def test_only_get_is_served(layer):
-    answer = requests.post(f"{layer}/v0.1/servers", json={}, timeout=10)
-    assert answer.status_code == 405 and answer.json()["title"] == "Method Not Allowed"
+def test_only_get_is_served(layer, catalog_lists):
+    """The list and every lookup: GET and HEAD only (the OPTIONS preflight aside), a 405 with the API's JSON else."""
+    for method in ("POST", "PUT", "DELETE", "PATCH"):
+        for url in [f"{layer}/v0.1/servers", *lookup_urls(layer, catalog_lists)]:
+            answer = requests.request(method, url, json={}, timeout=10)
+            assert answer.status_code == 405, (method, url, answer.status_code)
+            assert answer.json()["title"] == "Method Not Allowed", (method, url)
+    for url in lookup_urls(layer, catalog_lists):
+        assert requests.head(url, timeout=10).status_code == 200, url
+        assert requests.options(url, headers={"Origin": "https://example.com", "Access-Control-Request-Method": "GET"},
+                                timeout=10).status_code == 204, url
 
 
 def test_a_new_index_is_answered_without_a_reload(default_site, tmp_path):

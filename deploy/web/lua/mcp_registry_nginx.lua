@@ -38,10 +38,6 @@ local function send_versions(prefix, body, document)
     if not body then
         return ngx.exit(ngx.HTTP_NOT_FOUND)
     end
-    local method = ngx.req.get_method()
-    if method ~= "GET" and method ~= "HEAD" then
-        return ngx.exit(ngx.HTTP_NOT_ALLOWED)  -- what nginx answers for a file
-    end
     local file = ngx.location.capture(prefix .. "/" .. document, {method = ngx.HTTP_HEAD})
     if file.status ~= ngx.HTTP_OK then
         return ngx.exit(ngx.HTTP_NOT_FOUND)  -- a new release replaced the site since the index was read
@@ -81,10 +77,16 @@ function M.lookup(prefix)
     return ngx.exec(prefix .. "/" .. path)
 end
 
--- access_by_lua: the lookups are files; refuse an invalid parameter before nginx serves one.
+-- access_by_lua: the lookups are files; refuse another method than GET and HEAD (with the API's
+-- JSON, where nginx's file handler would answer its own 405 page) and an invalid parameter before
+-- nginx serves one.
 function M.check_lookup()
-    if ngx.req.get_method() == "OPTIONS" then
+    local method = ngx.req.get_method()
+    if method == "OPTIONS" then
         return preflight()
+    end
+    if method ~= "GET" and method ~= "HEAD" then
+        return send(query.method_not_allowed())
     end
     local status, content_type, body = query.check_lookup(query.arguments(ngx.var.args))
     if status then
