@@ -364,10 +364,13 @@ local function version_document(site, base, index, i, version)
     local folder = "v0.1/servers/" .. index.names[i] .. "/versions/"
     local candidates = {}
     if version == "latest" or version == listed then
-        if version_folder(listed) then
+        local has_folder = version_folder(listed)
+        if has_folder then
             candidates = {base .. folder .. listed .. "/index.json", folder .. listed .. "/index.json"}
         end
-        if version == "latest" then
+        -- A version without a folder of its own is answered, at its own URL too, from `latest`,
+        -- the one file `build` writes it in.
+        if version == "latest" or not has_folder then
             candidates[#candidates + 1] = base .. folder .. "latest/index.json"
             candidates[#candidates + 1] = folder .. "latest/index.json"
         end
