@@ -134,7 +134,7 @@ def test_mirror_lists_are_server_lists_of_valid_server_json(default_site: Path, 
     # The static list is the first page of the official default size, never the whole catalog.
     assert listing["servers"] == everything[:30]
     assert listing["metadata"] == ({"nextCursor": f"{everything[29]['server']['name']}:{everything[29]['server']['version']}",
-                                    "count": 30} if len(everything) > 30 else {"count": len(everything)})
+                                    "count": 30} if len(everything) >= 30 else {"count": len(everything)})
     for item in everything:
         assert errors(MCP_SERVER_SCHEMA, item["server"]) == [], item["server"]["name"]
         assert errors(PUBLISHER, item["server"]["_meta"][PUBLISHER_KEY]) == []

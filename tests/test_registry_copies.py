@@ -145,6 +145,34 @@ def test_a_version_without_a_folder_keeps_its_latest_document(serving, write_tre
         assert wrong_answers(url, full) == []
 
 
+@pytest.mark.parametrize("serving", [nginx_serving, apache_serving], ids=["nginx", "apache"])
+def test_a_version_without_a_folder_answers_at_its_own_url(serving, write_tree, tmp_path: Path) -> None:
+    """The official registry answers `versions/<version>` for every version it lists (an exact match):
+    a version with no folder of its own is answered from `latest`, at every base, in both builds, through
+    every spelling of its URL (`~` and `%7E`, a trailing slash, the file's name, the /v0 alias)."""
+    from conftest import FETCH_YAML
+    from generator.build import build
+
+    source = write_tree({"fetch.yaml": FETCH_YAML.replace("version: 1.0.3", "version: 1.0~rc1")})
+    for hosting in ("query-layer", "plain"):
+        site = tmp_path / hosting / "site"
+        build(source, site, hosting=hosting, use_cache=False, cache_dir=tmp_path / f"cache-{hosting}")
+        (tmp_path / f"server-{hosting}").mkdir()
+        with serving(site, tmp_path / f"server-{hosting}") as url, KeptAlive(url) as client:
+            for base in ("", "registry/production/", "registry/sandbox/"):
+                latest = client.ask("GET", f"{base}v0.1/servers/com.example.test%2Ffetch/versions/latest")
+                assert latest.status == 200 and b'"version":"1.0~rc1"' in latest.body
+                for spelling in ("v0.1/servers/com.example.test%2Ffetch/versions/1.0~rc1",
+                                 "v0.1/servers/com.example.test%2Ffetch/versions/1.0%7Erc1",
+                                 "v0.1/servers/com.example.test%2Ffetch/versions/1.0~rc1/",
+                                 "v0.1/servers/com.example.test%2Ffetch/versions/1.0~rc1/index.json",
+                                 "v0.1/servers/com.example.test/fetch/versions/1.0%7erc1",
+                                 "v0/servers/com.example.test%2Ffetch/versions/1.0%7Erc1"):
+                    answer = client.ask("GET", f"{base}{spelling}")
+                    assert (answer.status, answer.body) == (200, latest.body), (hosting, base, spelling)
+                assert client.ask("GET", f"{base}v0.1/servers/com.example.test%2Ffetch/versions/1.0~rc2").status == 404
+
+
 @pytest.mark.parametrize("base", BASES[1:])
 def test_a_profile_never_answers_for_a_server_it_leaves_out(cut_site_url: str, default_site: Path, base: str) -> None:
     """The fallback to the site root's files is bounded by the profile's own index: a server the

@@ -63,7 +63,7 @@ def official_list(site: Path, params: dict[str, str]) -> dict:
     limit = int(params.get("limit", 30))
     page = servers[:limit]
     metadata = {"count": len(page)}
-    if len(servers) > limit:
+    if len(page) == limit:  # a full page has a cursor, even when nothing follows
         metadata = {"nextCursor": f"{page[-1]['server']['name']}:{page[-1]['server']['version']}", **metadata}
     return {"servers": page, "metadata": metadata}
 

@@ -1,17 +1,19 @@
 -- mcp-catalog: the Apache side of the MCP Registry query layer (mod_lua, LuaMapHandler).
 --
 -- Turns an Apache request into what mcp_registry_query.lua takes (the base's index path,
--- found beside the list folder Alias maps the URL to, and the query arguments) and writes
--- its answer. The configuration maps the list folder to its index.json: same base.
+-- found beside the list folder Alias maps the URL to, and the raw query string, which the core
+-- reads as the official registry does: r:parseargs() would take "+" for itself and the last of
+-- repeated parameters) and writes its answer. The configuration maps the list folder to its index.json: same base.
 
 local query = require("mcp_registry_query")
 
-local function arguments(r)
-    local args = {}
-    for name, value in pairs((r:parseargs())) do
-        args[name] = value
+local function send(r, status, content_type, body)
+    r.status = status
+    r.content_type = content_type
+    if r.method ~= "HEAD" then
+        r:puts(type(body) == "table" and table.concat(body) or body)
     end
-    return args
+    return apache2.OK
 end
 
 function handle(r)
@@ -20,20 +22,12 @@ function handle(r)
         return apache2.DECLINED
     end
     local folder = r.filename:gsub("/index%.json$", ""):gsub("/+$", "")
-    local status, content_type, body
     if not folder:match("/v0%.1/servers$") then
-        status, content_type, body = query.not_found()
+        return send(r, query.not_found())
     elseif r.method ~= "GET" and r.method ~= "HEAD" then
-        status, content_type, body = query.method_not_allowed()
-    else
-        status, content_type, body = query.list(folder .. "/query.idx", arguments(r))
+        return send(r, query.method_not_allowed())
     end
-    r.status = status
-    r.content_type = content_type
-    if r.method ~= "HEAD" then
-        r:puts(type(body) == "table" and table.concat(body) or body)
-    end
-    return apache2.OK
+    return send(r, query.list(folder .. "/query.idx", query.arguments(r.args)))
 end
 
 -- Whether a client holding the answer dated `modified` with tag `etag` may keep it, as Apache
@@ -80,16 +74,19 @@ end
 -- the configuration says which kind of base matched, so the site folder is found without
 -- guessing from the URL's prefix. The query core names the file that answers.
 local function lookup(r, profile)
+    -- Checked before a file is served: Apache's own handler would answer a POST with the file.
+    -- (An OPTIONS preflight never gets here: mod_rewrite answers it first.)
+    if r.method ~= "GET" and r.method ~= "HEAD" then
+        return send(r, query.method_not_allowed())
+    end
+    local refused, content_type, body = query.check_lookup(query.arguments(r.args))
+    if refused then
+        return send(r, refused, content_type, body)
+    end
     if r.filename:sub(1, 9) == "redirect:" or query.is_file(r.filename) then
         -- The lookup's own file exists: mod_rewrite maps the folder to its index.json, then
         -- Apache serves that file (whose URL this pattern also takes).
         return apache2.DECLINED
-    end
-    if r.method ~= "GET" and r.method ~= "HEAD" then
-        local status, content_type, body = query.method_not_allowed()
-        r.status, r.content_type = status, content_type
-        r:puts(body)
-        return apache2.OK
     end
     -- Apache keeps what follows the first missing folder in path_info.
     local requested = r.filename .. (r.path_info or "")

@@ -1,23 +1,11 @@
 -- mcp-catalog: the nginx side of the MCP Registry query layer (lua-nginx-module).
 --
--- Turns an nginx request into what mcp_registry_query.lua takes (the index path and the
--- query arguments as the official registry reads them: the first value of a repeated
--- parameter, "" for a bare one) and writes its answer. Loaded once per worker by require.
+-- Turns an nginx request into what mcp_registry_query.lua takes (the index path and the raw
+-- query string, which the core reads as the official registry does) and writes its answer. Loaded once per worker by require.
 
 local query = require("mcp_registry_query")
 
 local M = {}
-
-local function arguments()
-    local args = {}
-    for name, value in pairs(ngx.req.get_uri_args(100)) do
-        if type(value) == "table" then
-            value = value[1]
-        end
-        args[name] = value == true and "" or value
-    end
-    return args
-end
 
 local function send(status, content_type, body)
     ngx.status = status
@@ -40,7 +28,7 @@ function M.list(index_path)
     if method ~= "GET" and method ~= "HEAD" then
         return send(query.method_not_allowed())
     end
-    return send(query.list(index_path, arguments()))
+    return send(query.list(index_path, query.arguments(ngx.var.args)))
 end
 
 -- The one-server versions list the core composed: the headers nginx gives a file (type,
@@ -49,10 +37,6 @@ end
 local function send_versions(prefix, body, document)
     if not body then
         return ngx.exit(ngx.HTTP_NOT_FOUND)
-    end
-    local method = ngx.req.get_method()
-    if method ~= "GET" and method ~= "HEAD" then
-        return ngx.exit(ngx.HTTP_NOT_ALLOWED)  -- what nginx answers for a file
     end
     local file = ngx.location.capture(prefix .. "/" .. document, {method = ngx.HTTP_HEAD})
     if file.status ~= ngx.HTTP_OK then
@@ -93,12 +77,18 @@ function M.lookup(prefix)
     return ngx.exec(prefix .. "/" .. path)
 end
 
--- access_by_lua: the lookups are files; refuse an invalid parameter before nginx serves one.
+-- access_by_lua: the lookups are files; refuse another method than GET and HEAD (with the API's
+-- JSON, where nginx's file handler would answer its own 405 page) and an invalid parameter before
+-- nginx serves one.
 function M.check_lookup()
-    if ngx.req.get_method() == "OPTIONS" then
+    local method = ngx.req.get_method()
+    if method == "OPTIONS" then
         return preflight()
     end
-    local status, content_type, body = query.check_lookup(arguments())
+    if method ~= "GET" and method ~= "HEAD" then
+        return send(query.method_not_allowed())
+    end
+    local status, content_type, body = query.check_lookup(query.arguments(ngx.var.args))
     if status then
         return send(status, content_type, body)
     end

@@ -33,6 +33,38 @@ local function json_string(text)
 end
 M.json_string = json_string
 
+-- One component of a query string as Go's url.QueryUnescape reads it ("+" is a space), or nil
+-- when a "%" is not followed by two hexadecimal digits.
+local function query_unescape(text)
+    for at in text:gmatch("()%%") do
+        if not text:sub(at + 1, at + 2):match("^%x%x$") then
+            return nil
+        end
+    end
+    local spaced = text:gsub("%+", " ")
+    return (spaced:gsub("%%(%x%x)", function(hex)
+        return string.char(tonumber(hex, 16))
+    end))
+end
+
+-- A raw query string (nil when the request has none) read as the official registry reads it:
+-- Go's url.ParseQuery (pairs split at "&", a pair holding ";" or a bad escape dropped, "name"
+-- alone giving "") and the first value of a repeated name (url.Values.Get). Both web servers'
+-- adapters use it, so that they read every request alike.
+function M.arguments(raw)
+    local args = {}
+    for pair in (raw or ""):gmatch("[^&]+") do
+        if not pair:find(";", 1, true) then
+            local name, value = pair:match("^([^=]*)=?(.*)$")
+            name, value = query_unescape(name), query_unescape(value)
+            if name and value and args[name] == nil then
+                args[name] = value
+            end
+        end
+    end
+    return args
+end
+
 local function problem(status, title, detail, errors)
     local body = '{"title":' .. json_string(title) .. ',"status":' .. status .. ',"detail":' .. json_string(detail)
     if errors then
@@ -75,12 +107,12 @@ local function check_limit(raw, errors)
     return value
 end
 
--- strconv.ParseBool's spellings.
+-- strconv.ParseBool's spellings, and the value each gives.
 local BOOLEANS = {["1"] = true, t = true, T = true, TRUE = true, ["true"] = true, True = true,
-                  ["0"] = true, f = true, F = true, FALSE = true, ["false"] = true, False = true}
+                  ["0"] = false, f = false, F = false, FALSE = false, ["false"] = false, False = false}
 
 local function check_boolean(raw, name, errors)
-    if raw ~= nil and not BOOLEANS[raw] then
+    if raw ~= nil and BOOLEANS[raw] == nil then
         errors[#errors + 1] = {message = "invalid boolean", location = "query." .. name, value = json_string(raw)}
     end
 end
@@ -106,9 +138,10 @@ local function days_in_month(y, m)
     return (m == 4 or m == 6 or m == 9 or m == 11) and 30 or 31
 end
 
--- An RFC 3339 date-time as Unix seconds, or nil.
+-- An RFC 3339 date-time as Unix seconds, or nil. As Go's time.Parse(time.RFC3339) reads it: "T"
+-- and "Z" in capitals only (RFC 3339 allows lower case; Go does not).
 local function rfc3339_seconds(text)
-    local y, mo, d, h, mi, s, rest = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)[Tt](%d%d):(%d%d):(%d%d)(.*)$")
+    local y, mo, d, h, mi, s, rest = text:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)T(%d%d):(%d%d):(%d%d)(.*)$")
     if not y then
         return nil
     end
@@ -118,7 +151,7 @@ local function rfc3339_seconds(text)
         fraction, zone = "", rest
     end
     local offset
-    if zone == "Z" or zone == "z" then
+    if zone == "Z" then
         offset = 0
     else
         local sign, zh, zm = zone:match("^([+-])(%d%d):(%d%d)$")
@@ -135,6 +168,7 @@ local function rfc3339_seconds(text)
 end
 
 local UPDATED_SINCE = "Invalid updated_since format: expected RFC3339 timestamp (e.g., 2025-08-07T13:15:04.280Z)"
+local SYNC_WITHOUT_DELETED = "Cannot set include_deleted=false when using updated_since (incremental sync requires deleted servers)"
 
 -- The parameters as the official registry reads them, or nil and the error answer.
 local function parse_query(args)
@@ -150,6 +184,9 @@ local function parse_query(args)
         if not query.since then
             return nil, problem(400, "Bad Request", UPDATED_SINCE)
         end
+        if BOOLEANS[args.include_deleted] == false then
+            return nil, problem(400, "Bad Request", SYNC_WITHOUT_DELETED)
+        end
     end
     if args.search ~= nil and args.search ~= "" then
         query.search = args.search:lower()
@@ -159,8 +196,9 @@ local function parse_query(args)
         query.version = args.version
     end
     if args.cursor ~= nil and args.cursor ~= "" then
+        -- Without a colon the cursor is a name alone, and the page starts after every version of it.
         local name, version = args.cursor:match("^([^:]*):(.*)$")
-        query.cursor_name, query.cursor_version = name or args.cursor, version or ""
+        query.cursor_name, query.cursor_version = name or args.cursor, version
     end
     return query
 end
@@ -185,13 +223,13 @@ local function read_index(file, header)
     return index
 end
 
--- The first position after the cursor: names are sorted, one version each.
+-- The first position after the cursor (`version` nil: after the name): names are sorted, one version each.
 local function first_after(index, name, version)
     local low, high = 1, index.count + 1
     while low < high do
         local middle = math.floor((low + high) / 2)
         local here = index.names[middle]
-        if here < name or (here == name and index.versions[middle] <= version) then
+        if here < name or (here == name and (version == nil or index.versions[middle] <= version)) then
             low = middle + 1
         else
             high = middle
@@ -261,20 +299,21 @@ function M.list(index_path, args)
         return index()
     end
     local start = query.cursor_name and first_after(index, query.cursor_name, query.cursor_version) or 1
-    local picked, more = {}, false
+    local picked = {}
     for i = start, index.count do
+        if #picked == query.limit then
+            break
+        end
         if matches(index, i, query) then
-            if #picked == query.limit then
-                more = true
-                break
-            end
             picked[#picked + 1] = i
         end
     end
     local servers = read_responses(file, index, picked)
     file:close()
     local cursor = ""
-    if more then
+    -- As the official registry pages: a full page has a cursor, even when nothing follows it
+    -- (the next page is then empty).
+    if #picked == query.limit then
         local last = picked[#picked]
         cursor = '"nextCursor":' .. json_string(index.names[last] .. ":" .. index.versions[last]) .. ","
     end
@@ -325,10 +364,13 @@ local function version_document(site, base, index, i, version)
     local folder = "v0.1/servers/" .. index.names[i] .. "/versions/"
     local candidates = {}
     if version == "latest" or version == listed then
-        if version_folder(listed) then
+        local has_folder = version_folder(listed)
+        if has_folder then
             candidates = {base .. folder .. listed .. "/index.json", folder .. listed .. "/index.json"}
         end
-        if version == "latest" then
+        -- A version without a folder of its own is answered, at its own URL too, from `latest`,
+        -- the one file `build` writes it in.
+        if version == "latest" or not has_folder then
             candidates[#candidates + 1] = base .. folder .. "latest/index.json"
             candidates[#candidates + 1] = folder .. "latest/index.json"
         end

@@ -4,8 +4,8 @@
 `cursor`. A file cannot apply them, so every base gets two documents:
 
 - `v0.1/servers/index.json`, the answer to the request without parameters: the first
-  `DEFAULT_LIMIT` servers by name, with `nextCursor` when more follow (as the official
-  registry answers). It never grows with the catalog.
+  `DEFAULT_LIMIT` servers by name, with `nextCursor` when the page is full (as the official
+  registry answers, even when no server follows). It never grows with the catalog.
 - `v0.1/servers/query.idx`, read by the query layer shipped in deploy/web/ (Lua inside
   nginx or Apache): one header line, one line per server, then every ServerResponse.
   The layer keeps only the small lines in memory and reads the responses of a page from
@@ -63,9 +63,10 @@ def cursor_after(entry: ListEntry) -> str:
 
 
 def first_page(entries: Sequence[ListEntry]) -> bytes:
-    """The ServerList answering a request without parameters: the first page, by name."""
+    """The ServerList answering a request without parameters: the first page, by name, with a
+    cursor when it is full (the official registry's rule: even when no server follows)."""
     page = entries[:DEFAULT_LIMIT]
-    return encoded_page([e.encoded() for e in page], cursor_after(page[-1]) if len(entries) > len(page) else None)
+    return encoded_page([e.encoded() for e in page], cursor_after(page[-1]) if len(page) == DEFAULT_LIMIT else None)
 
 
 def encoded_page(responses: Iterable[bytes] | Sequence[bytes], next_cursor: str | None) -> bytes:
