@@ -359,6 +359,7 @@
     var shown = matches.slice((page - 1) * size, page * size).map(function (match) { return this.card(match.entry); }, this);
     this.showCards(shown);
     this.status.textContent = statusText(matches.length, hiddenDeprecated);
+    document.getElementById("show-results").textContent = "Show " + (matches.length === 1 ? "1 server" : matches.length + " servers");
     document.getElementById("no-results").hidden = matches.length > 0;
     this.renderCounts(counts);
     this.renderChips();
@@ -500,14 +501,22 @@
     next();
   }
 
-  /* Phones: the filters are a panel behind a button; wide screens show them beside the results. */
+  /* Phones: the filters are a panel behind a button, above the results; wide screens show them beside
+   * the results. The panel ends in "Show N servers", which closes it and moves focus to the results,
+   * so that nobody has to scroll past every filter to see what they chose. */
   function startFiltersToggle() {
     var toggle = document.getElementById("filters-toggle");
     var panel = document.getElementById("facets");
-    toggle.addEventListener("click", function () {
-      var open = toggle.getAttribute("aria-expanded") !== "true";
+    var show = document.getElementById("show-results");
+    var setOpen = function (open) {
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
       panel.classList.toggle("open", open);
+    };
+    toggle.addEventListener("click", function () { setOpen(toggle.getAttribute("aria-expanded") !== "true"); });
+    show.hidden = false;
+    show.addEventListener("click", function () {
+      setOpen(false);
+      document.getElementById("results-title").focus();
     });
   }
 
