@@ -476,6 +476,13 @@ def test_every_search_help_example_returns_results(watched: Watched, site_url: s
     ("expires:<92d", {"osv", "time"}),
     ("secret:slack_mcp_xoxp", {"slack-mcp-server"}),
     ("is:deprecated", {"atlassian", "genai-toolbox"}),
+    # Declared ".github.com" admits github.com and every subdomain; a host merely ending so does not.
+    ("egress:api.github.com", {"github"}),
+    ("egress:objects.githubusercontent.com", {"github"}),
+    ("egress:github.com", {"github"}),
+    ("egress:notgithub.com", set()),
+    ("egress:api.osv.dev", {"osv"}),
+    ("egress:foo.api.osv.dev", set()),
 ])
 def test_fact_and_behaviour_terms(watched: Watched, default_site: Path, query: str, expected: set[str]) -> None:
     page = watched.page

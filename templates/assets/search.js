@@ -41,6 +41,7 @@
     entry._desc = " " + words(entry.d + " " + entry.p + behaviour + " " + entry.y.join(" ") + " " + entry.s.join(" ")).join(" ");
     entry._toolNames = " " + entry.o.join(" ").toLowerCase();
     entry._hosts = " " + entry.y.join(" ").toLowerCase();
+    entry._wildcards = entry.y.filter(function (host) { return host.charAt(0) === "."; }).map(function (host) { return host.toLowerCase(); });
     entry._secrets = " " + entry.s.join(" ").toLowerCase();
     entry._text = (entry.n + " " + entry.t + " " + entry.o.join(" ") + " " + entry.g.join(" ") + " " + entry.d).toLowerCase();
     entry._left = entry.v && entry.a === "approved" ? daysBetween(data.asOf, entry.v) : -1;
@@ -67,12 +68,20 @@
     community: function (e) { return e.r === "community"; }
   };
 
+  /* Whether a declared host with a leading dot admits `host`: ".github.com" admits github.com and
+   * every subdomain (models.HOST, as ToolHive's egress proxy reads it), so api.github.com. */
+  function admits(wildcard, host) {
+    return host === wildcard.slice(1) || (host.length > wildcard.length && host.slice(-wildcard.length) === wildcard);
+  }
+
   /* A key:value term as a predicate, or null when the key is not a search key (then it is words). */
   function factTerm(key, value) {
     if (key === "is" && Object.prototype.hasOwnProperty.call(IS, value)) { return IS[value]; }
     if (key === "egress") {
       if (value === "none" || value === "any") { return function (e) { return e.w === value; }; }
-      return function (e) { return e._hosts.indexOf(value) >= 0; };
+      return function (e) {
+        return e._hosts.indexOf(value) >= 0 || e._wildcards.some(function (wildcard) { return admits(wildcard, value); });
+      };
     }
     if (key === "approval") { return function (e) { return e.a.indexOf(value) === 0; }; }
     if (key === "secret") { return function (e) { return e._secrets.indexOf(" " + value) >= 0; }; }
