@@ -491,6 +491,20 @@ def test_fact_and_behaviour_terms(watched: Watched, default_site: Path, query: s
     assert set(watched.cards()) == expected
 
 
+@pytest.mark.parametrize("query", ["tool:", "-tool:", "egress:", "secret:", "is:"])
+def test_a_search_key_with_no_value_yet_narrows_nothing(watched: Watched, default_site: Path, query: str) -> None:
+    """Typing "tool:" on the way to "tool:query" must not search for the word "tool" meanwhile."""
+    page = watched.page
+    page.goto(default_site.as_uri() + "/index.html")
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    every = watched.cards()
+    page.fill("#q", "postgres " + query)
+    assert watched.cards() == ["postgres-mcp-pro"]
+    page.fill("#q", query)
+    assert watched.cards() == every
+    assert page.inner_text("#status") == "34 servers shown (2 deprecated hidden)"
+
+
 def test_checkbox_facets_have_live_counts(watched: Watched, default_site: Path) -> None:
     page = watched.page
     page.goto(default_site.as_uri() + "/index.html")

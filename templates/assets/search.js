@@ -99,6 +99,8 @@
     var pattern = /(-?)(?:([a-z]+):)?(?:"([^"]*)"?|(\S+))/gi;
     var match;
     while ((match = pattern.exec(query)) !== null) {
+      /* A key with no value yet ("tool:" while typing) narrows nothing: it is not the word "tool". */
+      if (match[4] !== undefined && /^[a-z]+:$/i.test(match[4])) { continue; }
       var negate = match[1] === "-";
       var key = (match[2] || "").toLowerCase();
       var value = (match[3] !== undefined ? match[3] : match[4] || "").toLowerCase().trim();
