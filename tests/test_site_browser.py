@@ -476,12 +476,33 @@ def test_every_search_help_example_returns_results(watched: Watched, site_url: s
     ("expires:<92d", {"osv", "time"}),
     ("secret:slack_mcp_xoxp", {"slack-mcp-server"}),
     ("is:deprecated", {"atlassian", "genai-toolbox"}),
+    # Declared ".github.com" admits github.com and every subdomain; a host merely ending so does not.
+    ("egress:api.github.com", {"github"}),
+    ("egress:objects.githubusercontent.com", {"github"}),
+    ("egress:github.com", {"github"}),
+    ("egress:notgithub.com", set()),
+    ("egress:api.osv.dev", {"osv"}),
+    ("egress:foo.api.osv.dev", set()),
 ])
 def test_fact_and_behaviour_terms(watched: Watched, default_site: Path, query: str, expected: set[str]) -> None:
     page = watched.page
     page.goto(default_site.as_uri() + "/index.html")
     page.fill("#q", query)
     assert set(watched.cards()) == expected
+
+
+@pytest.mark.parametrize("query", ["tool:", "-tool:", "egress:", "secret:", "is:"])
+def test_a_search_key_with_no_value_yet_narrows_nothing(watched: Watched, default_site: Path, query: str) -> None:
+    """Typing "tool:" on the way to "tool:query" must not search for the word "tool" meanwhile."""
+    page = watched.page
+    page.goto(default_site.as_uri() + "/index.html")
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    every = watched.cards()
+    page.fill("#q", "postgres " + query)
+    assert watched.cards() == ["postgres-mcp-pro"]
+    page.fill("#q", query)
+    assert watched.cards() == every
+    assert page.inner_text("#status") == "34 servers shown (2 deprecated hidden)"
 
 
 def test_checkbox_facets_have_live_counts(watched: Watched, default_site: Path) -> None:
@@ -527,6 +548,69 @@ def test_the_filters_are_a_panel_behind_a_button_on_phones(browser: object, defa
         assert watched.problems == []
     finally:
         watched.close()
+
+
+WHOLE_ON_SCREEN = "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }"
+FOCUS_CLEAR_OF_BUTTON = """() => {
+  const button = document.getElementById('show-results');
+  if (document.activeElement === button) { return true; }
+  const f = document.activeElement.getBoundingClientRect(), b = button.getBoundingClientRect();
+  return f.bottom <= b.top || f.top >= b.bottom;
+}"""
+
+
+def _filter_by_keyboard(page: object) -> None:
+    """Category "Databases and data" and Tier "Validated", typed into the selects as a keyboard user would."""
+    page.focus("#f-c")  # type: ignore[attr-defined]
+    page.keyboard.type("Databases")  # type: ignore[attr-defined]
+    page.keyboard.press("Tab")  # type: ignore[attr-defined]
+    page.keyboard.type("Validated")  # type: ignore[attr-defined]
+    assert page.inner_text("#status") == "2 servers"  # type: ignore[attr-defined]
+
+
+def test_the_phone_filter_panel_leads_to_the_results(browser: object, default_site: Path) -> None:
+    """Filtering in the phone panel must not leave the results below it: the panel's last control,
+    "Show N servers", is on the screen while the panel is open, and closes it with focus and the
+    first result card on the screen. Wide screens need no such button: the results are beside the filters."""
+    watched = Watched(browser, 390, 844)
+    try:
+        page = watched.page
+        page.goto(default_site.as_uri() + "/index.html")
+        page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        page.focus("#filters-toggle")
+        page.keyboard.press("Enter")
+        _filter_by_keyboard(page)
+        show = page.locator("#show-results")
+        assert show.count() == 1, "the filter panel has no way to the results"
+        assert show.inner_text() == "Show 2 servers" and show.get_attribute("aria-controls") == "results"
+        assert show.evaluate(WHOLE_ON_SCREEN), "the way to the results is below the screen"
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "site-index-phone-filters-open.png"))
+        while page.evaluate("document.activeElement.id") != "show-results":
+            page.keyboard.press("Tab")
+            assert page.evaluate("document.activeElement.closest('#facets') !== null"), "Tab left the panel before its button"
+            assert page.evaluate(FOCUS_CLEAR_OF_BUTTON), "the button covers the focused control"
+        page.keyboard.press("Enter")
+        assert page.get_attribute("#filters-toggle", "aria-expanded") == "false"
+        assert not page.is_visible("#facets")
+        assert page.evaluate("document.activeElement.id") == "results-title"
+        assert watched.cards() == ["mongodb", "sqlite"]
+        assert page.locator("#results > li.card").first.evaluate(WHOLE_ON_SCREEN), "the first result is not on the screen"
+        page.screenshot(path=str(ARTIFACTS / "site-index-phone-filters-shown.png"))
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+    desktop = Watched(browser, 1400, 1000)
+    try:
+        page = desktop.page
+        page.goto(default_site.as_uri() + "/index.html")
+        page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        _filter_by_keyboard(page)
+        assert not page.is_visible("#show-results") and page.is_visible("#facets")
+        assert page.locator("#results > li.card").first.evaluate(WHOLE_ON_SCREEN)
+    finally:
+        desktop.close()
 
 
 @pytest.fixture(scope="module")

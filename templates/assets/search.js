@@ -41,6 +41,7 @@
     entry._desc = " " + words(entry.d + " " + entry.p + behaviour + " " + entry.y.join(" ") + " " + entry.s.join(" ")).join(" ");
     entry._toolNames = " " + entry.o.join(" ").toLowerCase();
     entry._hosts = " " + entry.y.join(" ").toLowerCase();
+    entry._wildcards = entry.y.filter(function (host) { return host.charAt(0) === "."; }).map(function (host) { return host.toLowerCase(); });
     entry._secrets = " " + entry.s.join(" ").toLowerCase();
     entry._text = (entry.n + " " + entry.t + " " + entry.o.join(" ") + " " + entry.g.join(" ") + " " + entry.d).toLowerCase();
     entry._left = entry.v && entry.a === "approved" ? daysBetween(data.asOf, entry.v) : -1;
@@ -67,12 +68,20 @@
     community: function (e) { return e.r === "community"; }
   };
 
+  /* Whether a declared host with a leading dot admits `host`: ".github.com" admits github.com and
+   * every subdomain (models.HOST, as ToolHive's egress proxy reads it), so api.github.com. */
+  function admits(wildcard, host) {
+    return host === wildcard.slice(1) || (host.length > wildcard.length && host.slice(-wildcard.length) === wildcard);
+  }
+
   /* A key:value term as a predicate, or null when the key is not a search key (then it is words). */
   function factTerm(key, value) {
     if (key === "is" && Object.prototype.hasOwnProperty.call(IS, value)) { return IS[value]; }
     if (key === "egress") {
       if (value === "none" || value === "any") { return function (e) { return e.w === value; }; }
-      return function (e) { return e._hosts.indexOf(value) >= 0; };
+      return function (e) {
+        return e._hosts.indexOf(value) >= 0 || e._wildcards.some(function (wildcard) { return admits(wildcard, value); });
+      };
     }
     if (key === "approval") { return function (e) { return e.a.indexOf(value) === 0; }; }
     if (key === "secret") { return function (e) { return e._secrets.indexOf(" " + value) >= 0; }; }
@@ -90,6 +99,8 @@
     var pattern = /(-?)(?:([a-z]+):)?(?:"([^"]*)"?|(\S+))/gi;
     var match;
     while ((match = pattern.exec(query)) !== null) {
+      /* A key with no value yet ("tool:" while typing) narrows nothing: it is not the word "tool". */
+      if (match[4] !== undefined && /^[a-z]+:$/i.test(match[4])) { continue; }
       var negate = match[1] === "-";
       var key = (match[2] || "").toLowerCase();
       var value = (match[3] !== undefined ? match[3] : match[4] || "").toLowerCase().trim();
@@ -359,6 +370,7 @@
     var shown = matches.slice((page - 1) * size, page * size).map(function (match) { return this.card(match.entry); }, this);
     this.showCards(shown);
     this.status.textContent = statusText(matches.length, hiddenDeprecated);
+    document.getElementById("show-results").textContent = "Show " + (matches.length === 1 ? "1 server" : matches.length + " servers");
     document.getElementById("no-results").hidden = matches.length > 0;
     this.renderCounts(counts);
     this.renderChips();
@@ -500,14 +512,22 @@
     next();
   }
 
-  /* Phones: the filters are a panel behind a button; wide screens show them beside the results. */
+  /* Phones: the filters are a panel behind a button, above the results; wide screens show them beside
+   * the results. The panel ends in "Show N servers", which closes it and moves focus to the results,
+   * so that nobody has to scroll past every filter to see what they chose. */
   function startFiltersToggle() {
     var toggle = document.getElementById("filters-toggle");
     var panel = document.getElementById("facets");
-    toggle.addEventListener("click", function () {
-      var open = toggle.getAttribute("aria-expanded") !== "true";
+    var show = document.getElementById("show-results");
+    var setOpen = function (open) {
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
       panel.classList.toggle("open", open);
+    };
+    toggle.addEventListener("click", function () { setOpen(toggle.getAttribute("aria-expanded") !== "true"); });
+    show.hidden = false;
+    show.addEventListener("click", function () {
+      setOpen(false);
+      document.getElementById("results-title").focus();
     });
   }
 
