@@ -23,6 +23,15 @@ from conftest import REPO
 # The file stem each kind had when profile folders held copies: tests keep naming objects by it.
 STEMS = {"MCPServer": "mcpserver", "MCPRemoteProxy": "mcpremoteproxy", "MCPToolConfig": "mcptoolconfig",
          "NetworkPolicy": "networkpolicy", "ConfigMap": "permission-profile"}
+
+
+def stem_of(document: dict[str, Any]) -> str:
+    """The file stem the bundles give `document` (a server's two NetworkPolicies by their name's end)."""
+    if document["kind"] == "NetworkPolicy" and document["metadata"]["name"].endswith("-ingress"):
+        return "networkpolicy-ingress"
+    return STEMS[document["kind"]]
+
+
 _OVERLAY = re.compile(r"bundles/registries/[^/]+/(legacy/)?(servers/[^/]+/|platform/)kustomization\.yaml")
 
 
@@ -79,7 +88,7 @@ def render_overlays(site: Path) -> dict[str, dict[str, Any]]:
         for document in documents:
             name = document["metadata"]["labels"]["app.kubernetes.io/name"]
             folder = by_name[name] if by_name else f"{members[0].removesuffix('platform/')}servers/{name}/platform/"
-            path = f"{folder}{STEMS[document['kind']]}.yaml"
+            path = f"{folder}{stem_of(document)}.yaml"
             assert path not in objects, path
             objects[path] = document
     return objects

@@ -254,6 +254,8 @@ for reference in (source, destination):
         sys.exit("Docker references with both a tag and digest are currently not supported")
 if "@" in destination:
     sys.exit("skopeo: the runbook pushes by tag")
+if os.environ.get("FAKE_SKOPEO_FAIL") and os.environ["FAKE_SKOPEO_FAIL"] in source:
+    sys.exit(f"reading manifest {source}: unauthorized")
 name, _, digest = source.partition("@")
 digest = digest or "sha256:" + hashlib.sha256(name.encode()).hexdigest()
 registry = json.loads(open(os.environ["FAKE_REGISTRY"]).read()) if os.path.exists(os.environ["FAKE_REGISTRY"]) else {}
@@ -270,11 +272,12 @@ def _runbook_mirror_commands(page: Path) -> str:
     document = html5lib.parse(page.read_text(), namespaceHTMLElements=False)
     step = next(li for li in document.iter("li") if li.get("id") == "step-mirror")
     commands = "".join(next(step.iter("pre")).itertext()).splitlines()
-    return "\n".join(commands[: next(i for i, line in enumerate(commands) if line.startswith("mcp-catalog pin")) + 1])
+    return "\n".join(commands[: next(i for i, line in enumerate(commands) if "mcp-catalog pin" in line) + 1])
 
 
-def _run_mirror_step(site: Path, source: Path, tmp_path: Path, page: str) -> tuple[dict[str, str], str]:
-    """Run the page's mirror commands in `site` with the fake skopeo; (registry after, pin's output)."""
+def _run_mirror_step(site: Path, source: Path, tmp_path: Path, page: str, fail: str = "") -> tuple[dict[str, str], str]:
+    """Run the page's mirror commands in `site` with the fake skopeo (failing on a source holding
+    `fail`, then asserting the commands fail); (registry after, pin's output)."""
     import os
     import subprocess
     import sys
@@ -287,11 +290,27 @@ def _run_mirror_step(site: Path, source: Path, tmp_path: Path, page: str) -> tup
         tool.chmod(0o755)
     registry = tmp_path / f"registry-{site.name}.json"
     env = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}", "FAKE_REGISTRY": str(registry),
-           "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
-    script = "set -e\n" + _runbook_mirror_commands(site / page)
+           "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "FAKE_SKOPEO_FAIL": fail}
+    script = _runbook_mirror_commands(site / page)  # as pasted into a shell: no `set -e`
     done = subprocess.run(["bash", "-c", script], cwd=site, env=env, capture_output=True, text=True, timeout=120)
-    assert done.returncode == 0, done.stdout + done.stderr
-    return json.loads(registry.read_text()), done.stdout + done.stderr
+    assert (done.returncode == 0) != bool(fail), done.stdout + done.stderr
+    return (json.loads(registry.read_text()) if registry.exists() else {}), done.stdout + done.stderr
+
+
+def test_a_failed_copy_stops_the_mirror_step_before_pin(default_source_copy: Path, tmp_path: Path) -> None:
+    """Pinning what was copied before a copy failed would read as a success: the step fails, says which
+    image, and pins nothing."""
+    from generator.build import build
+
+    site = tmp_path / "site"
+    build(default_source_copy, site)
+    sources = [line.split()[0] for line in (site / "mirror/profiles/production/skopeo-copy.txt").read_text().splitlines()
+               if line and not line.startswith("#")]
+    before = {path.name: path.read_bytes() for path in (default_source_copy / "servers").iterdir()}
+    registry, output = _run_mirror_step(site, default_source_copy, tmp_path, "registries/production/index.html", fail=sources[2])
+    assert f"skopeo copy failed: {sources[2]}" in output and "pinned" not in output, output
+    assert len(registry) == 2
+    assert {path.name: path.read_bytes() for path in (default_source_copy / "servers").iterdir()} == before
 
 
 def test_runbook_mirror_step_pushes_what_the_manifests_pull_and_pins_it(default_source_copy: Path, tmp_path: Path) -> None:

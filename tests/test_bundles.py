@@ -66,10 +66,13 @@ def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
     return yaml.safe_load(files[path])
 
 
-def platform_object(files: dict[str, bytes], server: str, kind: str) -> dict[str, Any]:
-    """The one object of `kind` in the server's `platform/objects.yaml` (a multi-document file)."""
+def platform_object(files: dict[str, bytes], server: str, kind: str, name: str | None = None) -> dict[str, Any]:
+    """The one object of `kind` (named `name`, if given) in the server's `platform/objects.yaml` (a
+    multi-document file): NetworkPolicy alone is the egress policy, `<server>-ingress` the other."""
+    if kind == "NetworkPolicy" and name is None:
+        name = f"{server}-egress"
     found = [document for document in yaml.safe_load_all(files[f"bundles/servers/{server}/platform/objects.yaml"])
-             if document["kind"] == kind]
+             if document["kind"] == kind and name in (None, document["metadata"]["name"])]
     assert len(found) == 1, (server, kind)
     return found[0]
 
@@ -430,7 +433,7 @@ def test_platform_objects_are_one_file_in_the_order_they_are_built(files: dict[s
         assert list(yaml.safe_load_all(files[f"{folder}objects.yaml"])) == built, server.name
     assert len(deployable) > 30
     github = yaml.safe_load_all(files["bundles/servers/github/platform/objects.yaml"])
-    assert [document["kind"] for document in github] == ["ConfigMap", "MCPToolConfig", "NetworkPolicy"]
+    assert [document["kind"] for document in github] == ["ConfigMap", "MCPToolConfig", "NetworkPolicy", "NetworkPolicy"]
 
 
 def test_tarball_is_reproducible_and_complete(files: dict[str, bytes]) -> None:

@@ -115,6 +115,15 @@ def review(policy: dict[str, Any] | list[dict[str, Any]], document: dict[str, An
     return run_policy(spec, request, seen)
 
 
+def review_update(policy: list[dict[str, Any]], old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The messages of every validation an UPDATE from `old` to `new` fails in each policy; [] means admitted."""
+    resource = RESOURCE_OF[new["kind"]]
+    request = {"operation": "UPDATE", "resource": {"group": "toolhive.stacklok.dev", "resource": resource}}
+    seen, before = (dict(copy.deepcopy(document), spec={**crd_defaults(document["kind"]), **document.get("spec", {})})
+                    for document in (new, old))
+    return [message for each in policy for message in run_policy(each["spec"], request, seen, before)]
+
+
 def run_policy(spec: dict[str, Any], request: dict[str, Any], seen: dict[str, Any] | None,
                old: dict[str, Any] | None = None) -> list[str]:
     """The messages of every validation of the policy `spec` the object `seen` (as the API server
@@ -371,6 +380,41 @@ def test_the_annotations_the_registry_publishes_are_pinned(files: dict[str, byte
     assert review(policy, document) == []
     document["metadata"]["annotations"] = {"example.com/owner": "team-a", **annotations}
     assert review(policy, document) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_an_update_that_changes_nothing_pinned_is_left_to_the_operator(files: dict[str, bytes], variant: str) -> None:
+    """The operator removes its finalizer (and sets its restart annotation) by updating the whole object:
+    for a server the profile no longer ships, or ships reworded, that update must pass, or deleting the
+    server hangs on the finalizer. Any update that changes the spec or a published annotation is checked."""
+    policy = policies(files)[variant]
+    withdrawn = workload(files, variant, "github")
+    withdrawn["metadata"]["name"] = "retired"
+    withdrawn["spec"]["image"] = "ghcr.io/example/retired:0.9"
+    withdrawn["metadata"]["finalizers"] = ["mcpserver.toolhive.stacklok.dev/finalizer"]
+    assert review(policy, withdrawn) != []  # as a new object, refused
+    released = copy.deepcopy(withdrawn)
+    released["metadata"]["finalizers"] = []
+    released["metadata"]["deletionTimestamp"] = "2026-12-01T00:00:00Z"
+    assert review_update(policy, withdrawn, released) == []
+    restarted = copy.deepcopy(withdrawn)
+    restarted["metadata"]["annotations"]["mcpserver.toolhive.stacklok.dev/restarted-at"] = "2026-12-01T00:00:00Z"
+    assert review_update(policy, withdrawn, restarted) == []
+
+    reworded = workload(files, variant, "github")
+    reworded["metadata"]["annotations"][PUBLISHED + "registry-description"] = "The description of the last release."
+    finalized = copy.deepcopy(reworded)
+    finalized["metadata"]["finalizers"] = ["mcpserver.toolhive.stacklok.dev/finalizer"]
+    assert review_update(policy, reworded, finalized) == []
+    for change in ("spec", "annotation", "new annotation"):
+        changed = copy.deepcopy(reworded)
+        if change == "spec":
+            changed["spec"]["image"] = "ghcr.io/example/other:1.0"
+        elif change == "annotation":
+            changed["metadata"]["annotations"][PUBLISHED + "registry-url"] = "https://mcp.attacker.example/mcp"
+        else:
+            changed["metadata"]["annotations"][PUBLISHED + "registry-tier"] = "Official"
+        assert review_update(policy, reworded, changed) != [], change
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_a_value_the_profile_requires_cannot_be_dropped_or_changed(files: dict[str, bytes], variant: str) -> None:

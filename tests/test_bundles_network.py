@@ -234,6 +234,11 @@ def test_mcp_workloads_reach_only_their_own_counterpart(namespaces: dict[str, Na
             port = namespace.container_ports.get(name)
             if port is not None:
                 assert allowed(namespace.policies, namespace.proxies[name], container, port), (folder, name)
+            # no other server's proxy reaches it: taken over, it would call this server's tools past its filter
+            for other, proxy in namespace.proxies.items():
+                if other != name:
+                    for probe in {8080, 8000, port or 8080}:
+                        assert not allowed(namespace.policies, proxy, container, probe), (folder, name, other, probe)
             # the MCP container opens nothing in the namespace: no proxy, no other container
             for other in [pod for pod in [*namespace.proxies.values(), *namespace.containers.values()] if pod != container]:
                 for probe in {8080, 8000, port or 8080}:

@@ -76,7 +76,8 @@ def test_object_files_yields_each_document_of_a_platform_file(site: Path) -> Non
     # The schema checks below see every platform object, not only a multi-document file's first.
     github = [(path.name, document["kind"]) for path, document in object_files(site)
               if path.parent == site / "bundles/servers/github/platform"]
-    assert github == [("objects.yaml#1", "ConfigMap"), ("objects.yaml#2", "MCPToolConfig"), ("objects.yaml#3", "NetworkPolicy")]
+    assert github == [("objects.yaml#1", "ConfigMap"), ("objects.yaml#2", "MCPToolConfig"), ("objects.yaml#3", "NetworkPolicy"),
+                      ("objects.yaml#4", "NetworkPolicy")]
 
 
 def rendered_overlays(site: Path) -> dict[str, dict[str, Any]]:

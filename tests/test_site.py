@@ -265,7 +265,7 @@ def test_deploy_section_uses_placeholders_and_the_bundle(default_site: Path) -> 
     embedded = html.unescape(re.search(r'<pre id="snippet-manifest"[^>]*><code>(.*?)</code></pre>', page, re.S).group(1))
     key = lambda d: (d["kind"], d["metadata"]["name"])  # noqa: E731
     rendered = kustomize(default_site / paths.server_bundle_dir("github"))
-    assert sorted(yaml.safe_load_all(embedded), key=key) == sorted(rendered, key=key) and len(rendered) == 4
+    assert sorted(yaml.safe_load_all(embedded), key=key) == sorted(rendered, key=key) and len(rendered) == 5
     assert f"kubectl apply -n &lt;your-namespace&gt; -k {paths.server_bundle_dir('github')}" in page
 
 

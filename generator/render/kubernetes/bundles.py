@@ -288,7 +288,7 @@ def _variants(profile: RegistryProfile) -> list[tuple[str, str]]:
 # In a profile's namespace the platform team applies what decides a server's reach and tools
 # (the variant's `platform/`, included by the profile's kustomization); the deployers group,
 # which may not create these kinds, applies only the workload in `servers/<name>/`.
-PLATFORM_STEMS = frozenset({"permission-profile", "mcptoolconfig", "networkpolicy"})
+PLATFORM_STEMS = frozenset({"permission-profile", "mcptoolconfig", "networkpolicy", "networkpolicy-ingress"})
 PLATFORM_FOLDER = "platform"
 PLATFORM_OBJECTS = "objects.yaml"
 PATCHES_KEY = "patches"
@@ -342,6 +342,9 @@ def server_manifests(
         )
         manifests.append(Manifest("mcpremoteproxy", proxy))
     manifests.append(Manifest("networkpolicy", k8s_server.egress_policy(server, names, namespace, meta.toolhive.cluster_dns)))
+    ingress = k8s_server.ingress_policy(server, names, namespace)
+    if ingress is not None:
+        manifests.append(Manifest("networkpolicy-ingress", ingress))
     secret = k8s_server.secret_template(server, names, namespace)
     if secret is not None:
         manifests.append(Manifest("secret.example", secret, k8s_server.secret_note(server, names), applied=False))

@@ -37,6 +37,7 @@ class ServerNames:
     workload: str
     tools: str
     egress: str
+    ingress: str
     permissions: str
     secret: str
 
@@ -47,6 +48,7 @@ class ServerNames:
             workload=resource_name(server.name),
             tools=resource_name(server.name, "-tools"),
             egress=resource_name(server.name, "-egress"),
+            ingress=resource_name(server.name, "-ingress"),
             permissions=resource_name(server.name, "-permissions"),
             secret=resource_name(server.name, "-secrets"),
         )

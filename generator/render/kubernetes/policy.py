@@ -502,7 +502,32 @@ def _policy(
         )
     return validating_policy(
         name, TOOLHIVE_API_GROUP, ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"], ["CREATE", "UPDATE"], listed, rules,
+        [_CHANGES_WHAT_IS_PINNED],
     )
+
+
+def _published_pairs(obj: str) -> str:
+    """CEL: the `key=value` of each of `obj`'s annotations under ToolHive's prefix (no key holds `=`)."""
+    annotations = f"{obj}.metadata.annotations"
+    return (f"(has({annotations}) ? {annotations}.filter(k, k.startsWith({cel_string(PUBLISHED_PREFIX)}))"
+            f".map(k, k + \"=\" + {annotations}[k]) : [])")
+
+
+def _spec_of(obj: str) -> str:
+    return f"(has({obj}.spec) ? {obj}.spec : {{}})"
+
+
+# An update that leaves the spec and the published annotations as they were is the operator at work
+# (its finalizer added or removed, a restart annotation under mcpserver.toolhive.stacklok.dev/) or a
+# label: the policies see it only when it changes what they pin. Checked anyway, it would be refused
+# for a server the profile no longer ships, or ships reworded, and deleting the server would hang on
+# the finalizer the operator could not remove.
+_CHANGES_WHAT_IS_PINNED = {
+    "name": "changes-what-is-pinned",
+    "expression": f"request.operation != \"UPDATE\" || {_spec_of('object')} != {_spec_of('oldObject')} || "
+    f"size({_published_pairs('object')}) != size({_published_pairs('oldObject')}) || "
+    f"!{_published_pairs('object')}.all(pair, pair in {_published_pairs('oldObject')})",
+}
 
 
 def _too_large(profile: str, entries: Sequence[PolicyEntry], variable: dict[str, str]) -> str:

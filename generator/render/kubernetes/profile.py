@@ -349,10 +349,6 @@ def network_policies(
             # An empty `ports` would mean every port: with no HTTP container, no rule at all.
             "egress": [{"to": [{"podSelector": MCP_CONTAINER_PODS}], "ports": tcp(*ports)}] if ports else [],
         }),
-        policy("mcp-servers", {
-            "podSelector": MCP_CONTAINER_PODS, "policyTypes": ["Ingress"],
-            "ingress": [{"from": [{"podSelector": MCPSERVER_PROXY_PODS}], "ports": tcp(*ports)}] if ports else [],
-        }),
         policy("mcp-clients", {
             "podSelector": CLIENT_PODS, "policyTypes": ["Egress"],
             "egress": [{"to": [{"podSelector": PROXY_PODS}], "ports": tcp(PROXY_PORT)},

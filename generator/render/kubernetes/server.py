@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from generator.derived import deploy_image, endpoint_class
 from generator.models import CatalogMeta, ClusterDns, EnvVar, Header, Server, Tool
 from generator.render.kubernetes.manifests import MANAGED_BY
-from generator.render.kubernetes.names import ServerNames, header_secret_key, secret_entries
+from generator.render.kubernetes.names import MCPSERVER_PROXY_APP, ServerNames, header_secret_key, secret_entries
 
 TOOLHIVE_API_GROUP = "toolhive.stacklok.dev"
 CURRENT_API = f"{TOOLHIVE_API_GROUP}/v1beta1"
@@ -334,6 +334,41 @@ def egress_policy(server: Server, names: ServerNames, namespace: str | None, dns
             "podSelector": {"matchLabels": {POD_NAME_LABEL: names.workload}},
             "policyTypes": ["Egress"],
             "egress": egress,
+        },
+    }
+
+
+def own_proxy_pods(workload: str) -> dict[str, Any]:
+    """The pods of MCPServer `workload`'s proxy, by the operator's labelsForMCPServer."""
+    return {"matchLabels": {TOOLHIVE_LABEL: "true", "app.kubernetes.io/name": MCPSERVER_PROXY_APP,
+                            "app.kubernetes.io/instance": workload}}
+
+
+def ingress_policy(server: Server, names: ServerNames, namespace: str | None) -> dict[str, Any] | None:
+    """A NetworkPolicy letting only the server's own proxy reach its MCP container (None for a remote
+    server, which has none): on the container's port for an HTTP transport, not at all for stdio,
+    which the proxy drives through the Kubernetes API. Another server's proxy, taken over, would
+    otherwise call this server's tools past its tool filter, with its credentials.
+
+    It selects the container's pod (ToolHive's `toolhive-name: <name>` without a proxy's
+    `app.kubernetes.io/name`) and admits the pods of the operator's labelsForMCPServer(<name>)
+    (cmd/thv-operator/controllers/mcpserver_controller.go, v0.44.0 and v0.16.0), which no other
+    workload carries (the profile's admission refuses them on a proxy runner's StatefulSet)."""
+    if server.kind != "container":
+        return None
+    ingress = []
+    if server.transport != "stdio":
+        ingress.append({"from": [{"podSelector": own_proxy_pods(names.workload)}],
+                        "ports": [{"protocol": "TCP", "port": server.port or DEFAULT_MCP_PORT}]})
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": metadata(names.ingress, namespace, server),
+        "spec": {
+            "podSelector": {"matchLabels": {POD_NAME_LABEL: names.workload},
+                            "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "DoesNotExist"}]},
+            "policyTypes": ["Ingress"],
+            "ingress": ingress,
         },
     }
 

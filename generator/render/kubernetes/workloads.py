@@ -85,7 +85,7 @@ from generator.render.kubernetes import profile as k8s_profile
 from generator.render.kubernetes.names import resource_name
 from generator.render.kubernetes import policy as k8s_policy
 from generator.render.kubernetes.policy import cel_list, cel_string, cel_value, validating_policy
-from generator.render.kubernetes.server import MCP_CONTAINER, POD_NAME_LABEL, TOOLHIVE_LABEL, TRANSPORT_ENV
+from generator.render.kubernetes.server import MCP_CONTAINER, POD_NAME_LABEL, TOOLHIVE_LABEL, TRANSPORT_ENV, own_proxy_pods
 
 PROXY_RUNNER_SUFFIX = "-proxy-runner"
 MCP_SERVICE_ACCOUNT_SUFFIX = "-sa"
@@ -103,11 +103,12 @@ PROJECTED_SOURCES = ("configMap", "downwardAPI", "serviceAccountToken")
 
 
 def selected_label_keys() -> list[str]:
-    """Every label key the namespace's NetworkPolicies select pods by (profile.py), and the egress
-    policies' `toolhive-name`: a pod template may set one only to what ToolHive sets."""
+    """Every label key the namespace's NetworkPolicies select pods by (profile.py), the egress
+    policies' `toolhive-name` and the ingress policies' proxy labels (server.ingress_policy): a pod
+    template may set one only to what ToolHive sets."""
     keys = {POD_NAME_LABEL}
     for selector in (k8s_profile.PROXY_PODS, k8s_profile.MCPSERVER_PROXY_PODS, k8s_profile.MCP_CONTAINER_PODS,
-                     k8s_profile.CLIENT_PODS, k8s_profile.REGISTRY_PODS):
+                     k8s_profile.CLIENT_PODS, k8s_profile.REGISTRY_PODS, own_proxy_pods("server")):
         keys |= set(selector.get("matchLabels", {}))
         keys |= {expression["key"] for expression in selector.get("matchExpressions", [])}
     return sorted(keys)

@@ -64,9 +64,11 @@ def cursor_after(entry: ListEntry) -> str:
 
 def first_page(entries: Sequence[ListEntry]) -> bytes:
     """The ServerList answering a request without parameters: the first page, by name, with a
-    cursor when it is full (the official registry's rule: even when no server follows)."""
+    cursor when more servers follow. Not on a page that is merely full, as the official registry
+    (and the layer, for `limit`) would: a plain file server ignores `?cursor=` and would send a
+    client following it the same page forever."""
     page = entries[:DEFAULT_LIMIT]
-    return encoded_page([e.encoded() for e in page], cursor_after(page[-1]) if len(page) == DEFAULT_LIMIT else None)
+    return encoded_page([e.encoded() for e in page], cursor_after(page[-1]) if len(entries) > DEFAULT_LIMIT else None)
 
 
 def encoded_page(responses: Iterable[bytes] | Sequence[bytes], next_cursor: str | None) -> bytes:

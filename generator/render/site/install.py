@@ -88,12 +88,14 @@ def mirror_commands(target: str, profile: str | None) -> str:
     --digestfile` lines do.
     """
     copy_list = paths.mirror_list("skopeo-copy.txt", profile)
-    return (": > digests.txt\n"
+    # A failed copy stops the loop and the pin: pinning what was copied would read as a success.
+    return (": > digests.txt; copied=yes\n"
             "while read -r source repository; do\n"
-            f"  skopeo copy --all --preserve-digests --digestfile digest \"docker://$source\" \"docker://{target}/$repository\" </dev/null || break\n"
+            f"  skopeo copy --all --preserve-digests --digestfile digest \"docker://$source\" \"docker://{target}/$repository\" </dev/null \\\n"
+            "    || { echo \"skopeo copy failed: $source\" >&2; copied=no; break; }\n"
             f"  echo \"$(cat digest) docker://{target}/$repository\" >> digests.txt\n"
             f"done < {copy_list}\n"
-            f"mcp-catalog pin --digests digests.txt --image-mirror {target}   # then rebuild: every reference pinned")
+            f"[ \"$copied\" = yes ] && mcp-catalog pin --digests digests.txt --image-mirror {target}   # then rebuild: every reference pinned")
 
 
 def operator_step(meta: CatalogMeta, mirror: str | None) -> Step:
