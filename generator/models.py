@@ -25,6 +25,8 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from generator.source.yamlsafe import CONTROL, control_characters
+
 # Marks a value `mcp-catalog new` left for the user; validation refuses it.
 PLACEHOLDER = "FILL-IN"
 DNS_LABEL = r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"
@@ -99,16 +101,15 @@ class Strict(BaseModel):
     @classmethod
     def _one_line(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
-            if _LINE_BREAK_OR_TAB.search(value) is None:
+            if _LINE_BREAK_OR_TAB.search(value) is None and CONTROL.search(value) is None:
                 return value
         elif not isinstance(value, (list, tuple, dict)) or not value:
             return value
         assert info.field_name is not None
-        if info.field_name in _multi_line_fields(cls):
-            return value
+        one_line = info.field_name not in _multi_line_fields(cls)
         errors = [
-            InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": _not_one_line(found)}), loc=at, input=text)
-            for at, text in _strings_in(value) if (found := _LINE_BREAK_OR_TAB.search(text))
+            InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": problem}), loc=at, input=text)
+            for at, text in _strings_in(value) if (problem := _text_problem(text, one_line))
         ]
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
@@ -135,6 +136,16 @@ def _strings_in(value: Any) -> list[tuple[tuple[str | int, ...], str]]:
     if isinstance(value, dict):
         return [((key,), text) for key, item in value.items() for text in (key, item) if isinstance(text, str)]
     return []
+
+
+def _text_problem(text: str, one_line: bool) -> str | None:
+    """Why `text` may not be a value: a control character in any field (the YAML reader refuses those
+    it reads, but an importer builds models from JSON), a tab or line break in a one-line field."""
+    controls = control_characters(text)
+    if controls is not None:
+        return controls
+    found = _LINE_BREAK_OR_TAB.search(text) if one_line else None
+    return None if found is None else _not_one_line(found)
 
 
 def _not_one_line(found: re.Match[str]) -> str:

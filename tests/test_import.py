@@ -418,3 +418,15 @@ def test_the_cli_offers_exactly_the_formats_the_importer_recognises() -> None:
     from generator.importers.inputs import FORMATS
 
     assert tuple(FORMATS) == FORMAT_NAMES
+
+
+def test_control_characters_are_rejected_at_import_as_validate_would(runner, tmp_path):
+    """An importer builds the models from JSON, past the YAML reader's check: an escape sequence in a
+    description must be refused there, not written to a file `validate` then refuses."""
+    entry = {"name": "io.github.acme/notes-js", "description": "Keeps notes \u001b[31min red.", "version": "0.4.0",
+             "packages": [{"registryType": "npm", "identifier": "@acme/notes-mcp", "version": "0.4.0",
+                           "transport": {"type": "stdio"}}]}
+    result, target = _import(runner, tmp_path, [entry])
+    assert "Traceback" not in result.output
+    assert "holds \\u001b (1 control character): remove it" in result.output, result.output
+    assert not (target / "servers" / "notes-js.yaml").exists()
