@@ -313,13 +313,17 @@ def profiles_admitting(meta: CatalogMeta, server: Server) -> tuple[RegistryProfi
 
 
 def offers(profile: RegistryProfile, server: Server) -> bool:
-    """True unless the profile's tool policy withholds every tool the server declares.
+    """True unless the profile's tool policy withholds every tool the server declares, or the
+    server declares none and the policy withholds tools by their hints.
 
     Such a server is admitted (its page says which profile withholds what) but not offered:
     ToolHive reads an empty tool filter as "every tool", so the profile can neither ship it nor
     list it in its registries (a namespace's registry listing it would offer what its admission
-    policy refuses)."""
-    return not server.tools or bool(profile_tools(profile, server))
+    policy refuses). A server that declares no tools would run with every tool it has, and the
+    policy cannot tell which of them it would withhold: unknown, each may be destructive (`hinted`)."""
+    if not server.tools:
+        return not profile.tools.exclude_annotations
+    return bool(profile_tools(profile, server))
 
 
 def profile_offered(catalog: Catalog, profile: RegistryProfile) -> tuple[Server, ...]:

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from conftest import FETCH_YAML, REMOTE_YAML
+from conftest import CATALOG_YAML, FETCH_YAML, REMOTE_YAML
 from generator import derived
 from generator.models import RegistryProfile
 from generator.source.validate import read_catalog
@@ -197,3 +197,28 @@ def test_a_tool_policy_reads_undeclared_hints_as_mcp_defaults_them(write_tree, a
         policy = profile(f"name: p\nnamespace: ns\ntools: {{exclude_annotations: [{hint}]}}")
         assert ("act" not in [t.name for t in derived.profile_tools(policy, server)]) == withheld, hint
         assert derived.withheld_by(policy, server.tools[-1]) == ([hint] if withheld else []), hint
+
+
+def test_a_server_declaring_no_tools_is_not_offered_where_tools_are_withheld_by_hint(write_tree):
+    """Its unknown tools may each be destructive: a profile withholding by hints cannot ship it with
+    every tool; validate says so, and a profile without such a policy still offers it."""
+    text = FETCH_YAML[:FETCH_YAML.index("tools:")]
+    source = write_tree({"fetch.yaml": text, "fetch.md": "x"})
+    validated = read_catalog(source)
+    server = validated.catalog.server("fetch")
+    assert not server.tools
+    safe = profile("name: p\nnamespace: ns\ntools: {exclude_annotations: [destructiveHint]}")
+    assert not derived.offers(safe, server)
+    assert derived.offers(profile("name: q\nnamespace: ns2"), server)
+    assert derived.offers(profile("name: r\nnamespace: ns3\ntools: {exclude_names: [x]}"), server)
+
+
+def test_validate_warns_of_a_server_declaring_no_tools_under_a_hint_policy(write_tree):
+    catalog = CATALOG_YAML.replace("    include:\n      tiers: [validated]\n",
+                                   "    include:\n      tiers: [validated]\n    tools:\n      exclude_annotations: [destructiveHint]\n")
+    text = FETCH_YAML[:FETCH_YAML.index("tools:")]
+    source = write_tree({"fetch.yaml": text, "fetch.md": "x"}, catalog=catalog)
+    warnings = [w for w in read_catalog(source).warnings if w.field == "tools"]
+    assert [w.message for w in warnings] == [
+        "registry profile 'production' admits 'fetch' but leaves it out: it withholds tools by destructiveHint and 'fetch' "
+        "declares no tools (it would run with every tool it has); declare its tools"]

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from generator.derived import endpoint_class, left_out_by_image_rule, registry_name
+from generator.derived import admits, endpoint_class, left_out_by_image_rule, registry_name
 from generator.diagnostics import Diagnostic, dotted_path
 from generator.errors import SourceInvalid
 from generator.incremental.memory import cyclic_gc_paused
@@ -108,6 +108,7 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
         if meta is not None and "registries" not in faulty:
             yield from _image_rule_refusals(source, meta)
             yield from _profile_env_values(source, meta)
+            yield from _undeclared_tools_withheld(source, meta)
     yield from _tags_used_once(tree)
     yield from _look_alike_servers(tree)
     yield from _service_names_apart(tree)
@@ -256,6 +257,18 @@ def _image_rule_refusals(source: ServerSource, meta: CatalogMeta) -> Iterator[Di
         reason = left_out_by_image_rule(meta, profile, source.server)
         if reason is not None:
             yield _at(source, ("image",), f"registry profile '{profile.name}' leaves '{source.server.name}' out: image {source.server.image} {reason}", "warning")
+
+
+def _undeclared_tools_withheld(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnostic]:
+    """A server declaring no tools is not offered by a profile that withholds tools by their hints."""
+    server = source.server
+    if server.tools or server.kind == "reference":
+        return
+    for profile in meta.registries:
+        if profile.tools.exclude_annotations and admits(meta, profile, server):
+            yield _at(source, ("tools",), f"registry profile '{profile.name}' admits '{server.name}' but leaves it out: it "
+                      f"withholds tools by {', '.join(profile.tools.exclude_annotations)} and '{server.name}' declares no tools "
+                      "(it would run with every tool it has); declare its tools", "warning")
 
 
 def _profile_env_values(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnostic]:
