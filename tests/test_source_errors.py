@@ -62,6 +62,18 @@ def test_a_raw_control_character_is_one_line_with_its_line_number(write_tree, ru
     assert "position" not in out
 
 
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+def test_a_raw_line_separator_is_reported_on_the_line_an_editor_shows(write_tree, runner, separator):
+    """YAML readers count U+2028, U+2029 and U+0085 as line breaks, editors do not: reported by the
+    reader, it and every later problem would be a line off."""
+    raw = fetch_with("publisher: Stacklok", f"publisher: Stack{separator}lok").replace("tier: validated", "tier: golden")
+    source = write_tree({"fetch.yaml": raw.encode("utf-8")})
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.splitlines()[0].startswith(f"{source}/servers/fetch.yaml:8: holds \\u{ord(separator):04x} ("), out
+    assert "a YAML reader takes it for a line break" in out.splitlines()[0]
+
 def test_non_utf8_file_names_the_line(write_tree, runner):
     raw = FETCH_YAML.replace("Fetches web pages", "Fetches w\xe9b pages").encode("latin-1")
     source = write_tree({"fetch.yaml": raw})

@@ -131,6 +131,7 @@ def load_mapping(raw: bytes, *, track_lines: bool = False, partial: bool = False
     problems in its `problems`; one with a problem in its structure is still refused.
     """
     text = _decode(raw)
+    _refuse_raw_separators(text)
     _refuse_tab_indentation(text)
     if not track_lines and _MAY_HOLD_CONTROL.search(text) is None:
         root = _fast_values(text)
@@ -318,10 +319,25 @@ def _decode(raw: bytes) -> str:
         raise YamlRefused([YamlProblem(line, f"file is not UTF-8 (byte 0x{raw[exc.start]:02x})")]) from None
 
 
+# YAML readers take U+0085, U+2028 and U+2029 for line breaks, editors do not: one raw in a file
+# would put every line number reported after it off by one (and no value may hold one anyway).
+_RAW_SEPARATORS = re.compile("[\x85\u2028\u2029]")
+
+
+def _refuse_raw_separators(text: str) -> None:
+    """Refuse a text holding a raw line separator, on each line (as an editor counts) that holds one."""
+    if _RAW_SEPARATORS.search(text) is None:
+        return
+    raise YamlRefused([
+        YamlProblem(number, f"{control_characters(line, _RAW_SEPARATORS)} (a YAML reader takes it for a line break)")
+        for number, line in enumerate(text.split("\n"), start=1) if _RAW_SEPARATORS.search(line)
+    ])
+
+
 def _refuse_tab_indentation(text: str) -> None:
     if "\t" not in text:
         return
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         indent = line[: len(line) - len(line.lstrip(" \t"))]
         if "\t" in indent:
             raise YamlRefused([YamlProblem(number, "tab character in indentation: indent with spaces")])
