@@ -321,8 +321,8 @@ def offers(profile: RegistryProfile, server: Server) -> bool:
     list it in its registries (a namespace's registry listing it would offer what its admission
     policy refuses). A server that declares no tools would run with every tool it has, and the
     policy cannot tell which of them it would withhold: unknown, each may be destructive (`hinted`)."""
-    if not server.tools:
-        return not profile.tools.exclude_annotations
+    if not server.tools:  # a reference entry runs nothing here: no tool to withhold
+        return server.kind == "reference" or not profile.tools.exclude_annotations
     return bool(profile_tools(profile, server))
 
 

@@ -127,14 +127,16 @@ def _marked(annotation: Any) -> bool:
     return any(isinstance(arg, MultiLine) or _marked(arg) for arg in typing.get_args(annotation))
 
 
-def _strings_in(value: Any) -> list[tuple[tuple[str | int, ...], str]]:
-    """The strings of a field's value with their place in it: itself, a list's items, a mapping's keys and values."""
+def _strings_in(value: Any, at: tuple[str | int, ...] = ()) -> list[tuple[tuple[str | int, ...], str]]:
+    """The strings of a field's value with their place in it, at any depth: itself, a list's items,
+    a mapping's keys and values (an `input_schema` nests them)."""
     if isinstance(value, str):
-        return [((), value)]
+        return [(at, value)]
     if isinstance(value, (list, tuple)):
-        return [((index,), item) for index, item in enumerate(value) if isinstance(item, str)]
+        return [found for index, item in enumerate(value) for found in _strings_in(item, (*at, index))]
     if isinstance(value, dict):
-        return [((key,), text) for key, item in value.items() for text in (key, item) if isinstance(text, str)]
+        return [found for key, item in value.items()
+                for found in ([((*at, key), key)] if isinstance(key, str) else []) + _strings_in(item, (*at, key))]
     return []
 
 

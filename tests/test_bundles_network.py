@@ -363,3 +363,20 @@ def test_the_cluster_dns_setting_names_the_dns_peers(
         for peer, port in refused:
             for protocol in ("UDP", "TCP"):
                 assert not allowed(namespace.policies, pod, peer, port, protocol), (pod.name, peer.name, port, protocol)
+
+
+def test_the_upgrade_step_deletes_the_policies_earlier_releases_shipped_and_no_current_one(
+    namespaces: dict[str, Namespace], default_site: Path
+) -> None:
+    """NetworkPolicies add up and `kubectl apply` deletes nothing: the profile page's upgrade step must
+    delete the earlier releases' wider policies (the namespace open to itself; every proxy to every MCP
+    container), and none the profile ships now."""
+    import html
+    import re
+
+    page = html.unescape((default_site / "registries/production/index.html").read_text())
+    (command,) = re.findall(r"kubectl -n mcp-production delete networkpolicy ([^\n<]+?) --ignore-not-found", page)
+    deleted = set(command.split())
+    assert deleted == {"allow-same-namespace", "mcp-servers"}
+    shipped = {policy["metadata"]["name"] for namespace in namespaces.values() for policy in namespace.policies}
+    assert not deleted & shipped

@@ -430,3 +430,16 @@ def test_control_characters_are_rejected_at_import_as_validate_would(runner, tmp
     assert "Traceback" not in result.output
     assert "holds \\u001b (1 control character): remove it" in result.output, result.output
     assert not (target / "servers" / "notes-js.yaml").exists()
+
+
+def test_control_characters_nested_in_a_tool_schema_are_rejected_at_import(tmp_path):
+    """A tool's input schema nests its strings: a property's description or key is checked at any depth."""
+    from pydantic import ValidationError
+
+    from generator.models import Tool
+    for schema in ({"type": "object", "properties": {"q": {"type": "string", "description": "red \u001b[31m"}}},
+                   {"type": "object", "properties": {"bell\u0007": {"type": "string"}}}):
+        with pytest.raises(ValidationError, match="control character"):
+            Tool.model_validate({"name": "search", "description": "Searches.", "input_schema": schema})
+    Tool.model_validate({"name": "search", "description": "Searches.",
+                         "input_schema": {"type": "object", "properties": {"q": {"description": "line one\nline two"}}}})

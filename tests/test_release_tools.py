@@ -210,7 +210,7 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     forward = runner.invoke(main, ["diff", str(tmp_path / "old"), str(tmp_path / "new")])
     assert forward.exit_code == 0, forward.output
     lines = forward.output.splitlines()
-    assert _group(lines, "  profile: team-a") == ["new profile: namespace team-a", "now admits fetch (tools kept: none)"]
+    assert _group(lines, "  profile: team-a") == ["new profile: namespace team-a", "now admits fetch, withholding every tool (not shipped)"]
     assert _group(lines, "  changed: fetch") == [
         "new env variable: FETCH_PROXY",
         'env FETCH_MODE: default "fast" -> "slow"',
@@ -413,3 +413,17 @@ def test_build_previous_that_is_not_a_release_fails_before_writing(runner, defau
     assert result.exit_code == 1
     assert "is not a built site" in result.output
     assert not out.exists()
+
+
+def test_the_diff_tells_a_server_shipped_with_every_tool_from_one_not_shipped():
+    """Both keep no tool by name: one declares none and runs with all it has, the other has every tool
+    withheld and is not shipped; the review board must not sign two identical lines for them."""
+    from generator.release.diff import _admission_changes
+
+    assert _admission_changes({}, {"bare": [], "gone": None, "fetch": ["fetch"]}, {}) == [
+        "now admits bare (it declares no tools: it runs with every tool it has)",
+        "now admits fetch (tools kept: fetch)",
+        "now admits gone, withholding every tool (not shipped)",
+    ]
+    assert _admission_changes({"fetch": ["fetch"]}, {"fetch": None}, {"fetch": {"fetch"}}) == [
+        "fetch: no longer shipped (every tool withheld)", "fetch: now withholds tool fetch"]

@@ -393,7 +393,8 @@ def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> t
             return None
         results.append({
             profile.name: {
-                server.name: [tool.name for tool in derived.profile_tools(profile, server)]
+                # None: admitted but not shipped (every tool withheld, or none declared under a hint policy).
+                server.name: [tool.name for tool in derived.profile_tools(profile, server)] if derived.offers(profile, server) else None
                 for server in servers
                 if derived.admits(meta, profile, server)
             }
@@ -406,19 +407,33 @@ def _tool_names_by_server(document: dict[str, Any]) -> dict[str, set[str]]:
     return {s["name"]: _names(s.get("tools")) for s in document["servers"]}
 
 
-def _admission_changes(old: dict[str, list[str]], new: dict[str, list[str]], offered: dict[str, set[str]]) -> list[str]:
-    """Servers the profile now admits (with the tools it keeps) or no longer admits, and per server
-    admitted by both releases the tools now kept or withheld (a tool the server no longer offers at
-    all is its own `removed tool` line, not repeated here)."""
-    changes = []
-    for server in sorted(set(new) - set(old)):
-        changes.append(f"now admits {server} (tools kept: {', '.join(new[server]) or 'none'})")
+def _admission_changes(
+    old: dict[str, list[str] | None], new: dict[str, list[str] | None], offered: dict[str, set[str]]
+) -> list[str]:
+    """Servers the profile now admits (with the tools it keeps, or that it does not ship them) or no
+    longer admits, and per server admitted by both releases whether it is now shipped or no longer,
+    and the tools now kept or withheld (a tool the server no longer offers at all is its own
+    `removed tool` line, not repeated here)."""
+    changes = [f"now admits {server}{_kept(new[server])}" for server in sorted(set(new) - set(old))]
     changes += [f"no longer admits {server}" for server in sorted(set(old) - set(new))]
     for server in sorted(set(old) & set(new)):
-        was, now = set(old[server]), set(new[server])
+        if (old[server] is None) != (new[server] is None):
+            changes.append(f"{server}: now shipped{_kept(new[server])}" if new[server] is not None
+                           else f"{server}: no longer shipped (every tool withheld)")
+        was, now = set(old[server] or ()), set(new[server] or ())
         changes += [f"{server}: now keeps tool {tool}" for tool in sorted(now - was)]
         changes += [f"{server}: now withholds tool {tool}" for tool in sorted(was - now) if tool in offered[server]]
     return changes
+
+
+def _kept(tools: list[str] | None) -> str:
+    """What a profile ships of an admitted server, as the diff says it: the same server may run
+    with every tool it has (it declares none) or not at all (every tool withheld)."""
+    if tools is None:
+        return ", withholding every tool (not shipped)"
+    if not tools:
+        return " (it declares no tools: it runs with every tool it has)"
+    return f" (tools kept: {', '.join(tools)})"
 
 
 def _permission_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

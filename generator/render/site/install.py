@@ -185,9 +185,11 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
         text.append("Operators v0.15 to v0.16 (typed MCPRegistry, v1alpha1): apply legacy/ instead.")
         commands.append(f"kubectl apply -k {root}legacy/" + ("   # operators up to v0.16 only" if profile.operator == "both" else ""))
     commands.append(f"kubectl apply -k {root}{'legacy/' if profile.operator == 'legacy' else ''}servers/SERVER/   # each server you deploy")
-    # kubectl apply never deletes: the policy that let every pod reach PostgreSQL would stay.
-    commands.append(f"# upgrading from a release that shipped allow-same-namespace (it opened the namespace to every pod):\n"
-                    f"kubectl -n {ns} delete networkpolicy allow-same-namespace --ignore-not-found")
+    # kubectl apply never deletes: the policy that let every pod reach PostgreSQL would stay, and so
+    # would the one that let every server's proxy reach every MCP container (each server's own
+    # `<name>-ingress` replaces it; NetworkPolicies add up, so the old one must go).
+    commands.append(f"# upgrading from an earlier release: delete the policies it shipped that opened more than this one\n"
+                    f"kubectl -n {ns} delete networkpolicy allow-same-namespace mcp-servers --ignore-not-found")
     files = [("all.yaml", paths.profile_bundle_all(profile.name)), ("tarball", paths.profile_bundle_tarball(profile.name))]
     if profile.operator != "legacy":
         files.append(("registry server values.yaml", f"{paths.registry_server_dir(profile.name)}values.yaml"))

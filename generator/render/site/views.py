@@ -327,6 +327,8 @@ def _kept_tools_label(profile: RegistryProfile, server: Server) -> str:
     the profile's bundle does not ship the server: ToolHive would read an empty filter as every tool)."""
     kept, declared = bundles.kept_tools(profile, server), len(server.tools)
     if kept is None:
+        if declared == 0:
+            return "no tools declared, not shipped"
         return "its 1 tool withheld, not shipped" if declared == 1 else f"all {declared} tools withheld, not shipped"
     return _tools_label(declared) if len(kept) == declared else f"{len(kept)} of {_tools_label(declared)}"
 
