@@ -222,3 +222,19 @@ def test_validate_warns_of_a_server_declaring_no_tools_under_a_hint_policy(write
     assert [w.message for w in warnings] == [
         "registry profile 'production' admits 'fetch' but leaves it out: it withholds tools by destructiveHint and 'fetch' "
         "declares no tools (it would run with every tool it has); declare its tools"]
+
+
+def test_a_reference_entry_declaring_no_tools_stays_listed_under_a_hint_policy(write_tree):
+    """A reference entry runs nothing here: a hint policy has no tool to withhold, and it stays in the registries."""
+    reference = REMOTE_YAML.replace(
+        "remote:\n  url: https://mcp.example.com/mcp\n",
+        "packages:\n  - registry_type: npm\n    identifier: '@example/docs-mcp'\n    version: 2.0.0\n",
+    )
+    reference = reference[:reference.index("tools:")] if "tools:" in reference else reference
+    source = write_tree({"docs-remote.yaml": reference, "docs-remote.md": "x"})
+    validated = read_catalog(source)
+    server = validated.catalog.server("docs-remote")
+    assert server.kind == "reference" and not server.tools
+    safe = profile("name: p\nnamespace: ns\ntools: {exclude_annotations: [destructiveHint]}")
+    assert derived.offers(safe, server)
+    assert not [w for w in validated.warnings if w.field == "tools"]
