@@ -317,6 +317,15 @@ def test_the_deploy_step_says_a_tool_is_withheld_by_mcps_default(write_tree, tmp
     assert "wipe (marked destructiveHint)" in text
     assert "The profile keeps 1 of 3 tools and withholds:" in text
 
+
+def test_a_profile_page_says_a_server_declaring_no_tools_is_not_shipped(write_tree, tmp_path: Path) -> None:
+    catalog = CATALOG_YAML.replace("    include:\n      tiers: [validated]\n",
+                                   "    include:\n      tiers: [validated]\n    tools:\n      exclude_annotations: [destructiveHint]\n")
+    out = tmp_path / "site"
+    build(write_tree({"fetch.yaml": FETCH_YAML[:FETCH_YAML.index("tools:")], "fetch.md": "x"}, catalog=catalog), out)
+    page = html.unescape(re.sub(r"<[^>]+>", "", (out / "registries/production/index.html").read_text()))
+    assert "no tools declared, not shipped" in page and "all 0 tools" not in page
+
 def card_tool_counts(page: Path) -> dict[str, str]:
     """Each card's tool count as the page's reader sees it, by server name."""
     counts = {}
