@@ -82,8 +82,8 @@ class MultiLine:
 
 Text = Annotated[str, MultiLine()]
 """Free text that may span lines: a description, review notes. Every other string is one line."""
-# What a one-line value may not hold; every other control character is refused in any value as
-# the YAML is read (generator.source.yamlsafe).
+# What a one-line value may not hold, beside the control characters no value may hold
+# (`CONTROL`, which the YAML reader refuses too; an importer builds models from JSON).
 _LINE_BREAK_OR_TAB = re.compile(r"[\t\n\r]")
 
 
@@ -99,7 +99,7 @@ class Strict(BaseModel):
 
     @field_validator("*", mode="after")
     @classmethod
-    def _one_line(cls, value: Any, info: ValidationInfo) -> Any:
+    def _plain_text(cls, value: Any, info: ValidationInfo) -> Any:
         if isinstance(value, str):
             if _LINE_BREAK_OR_TAB.search(value) is None and CONTROL.search(value) is None:
                 return value

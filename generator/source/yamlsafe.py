@@ -133,7 +133,8 @@ def load_mapping(raw: bytes, *, track_lines: bool = False, partial: bool = False
     text = _decode(raw)
     _refuse_raw_separators(text)
     _refuse_tab_indentation(text)
-    if not track_lines and _MAY_HOLD_CONTROL.search(text) is None:
+    # A control character in a value needs an escape, hence a backslash (raw separators are refused above).
+    if not track_lines and "\\" not in text:
         root = _fast_values(text)
         if isinstance(root, dict):
             return LoadedYaml(root, raw)
@@ -200,7 +201,6 @@ _REFUSED = object()
 # refuses the other raw ones (as "invalid YAML").
 CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
 _KEY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # a key is a name: no tab or line break either
-_MAY_HOLD_CONTROL = re.compile(r"[\\\x85\u2028\u2029]")
 
 
 def control_characters(text: str, pattern: re.Pattern[str] = CONTROL) -> str | None:

@@ -300,8 +300,6 @@ PROXY_PODS: dict[str, Any] = {
     "matchLabels": {TOOLHIVE_LABEL: "true"},
     "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "In", "values": [REMOTE_PROXY_APP, MCPSERVER_PROXY_APP]}],
 }
-# A remote proxy has no MCP container: only an MCPServer's proxy may reach one.
-MCPSERVER_PROXY_PODS: dict[str, Any] = {"matchLabels": {TOOLHIVE_LABEL: "true", "app.kubernetes.io/name": MCPSERVER_PROXY_APP}}
 MCP_CONTAINER_PODS: dict[str, Any] = {
     "matchLabels": {TOOLHIVE_LABEL: "true"},
     "matchExpressions": [{"key": "app.kubernetes.io/name", "operator": "DoesNotExist"}],

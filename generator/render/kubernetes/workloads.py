@@ -107,7 +107,7 @@ def selected_label_keys() -> list[str]:
     policies' `toolhive-name` and the ingress policies' proxy labels (server.ingress_policy): a pod
     template may set one only to what ToolHive sets."""
     keys = {POD_NAME_LABEL}
-    for selector in (k8s_profile.PROXY_PODS, k8s_profile.MCPSERVER_PROXY_PODS, k8s_profile.MCP_CONTAINER_PODS,
+    for selector in (k8s_profile.PROXY_PODS, k8s_profile.MCP_CONTAINER_PODS,
                      k8s_profile.CLIENT_PODS, k8s_profile.REGISTRY_PODS, own_proxy_pods("server")):
         keys |= set(selector.get("matchLabels", {}))
         keys |= {expression["key"] for expression in selector.get("matchExpressions", [])}
