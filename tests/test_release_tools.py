@@ -196,7 +196,8 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     from conftest import CATALOG_YAML, FETCH_YAML
 
     old_fetch = FETCH_YAML + "env:\n  - name: FETCH_MODE\n    default: fast\n"
-    old_source = write_tree({"fetch.yaml": old_fetch})
+    bare = FETCH_YAML[:FETCH_YAML.index("tools:")].replace("name: fetch", "name: bare")  # declares no tools
+    old_source = write_tree({"fetch.yaml": old_fetch, "bare.yaml": bare})
     new_source = tmp_path / "new-src"
     shutil.copytree(old_source, new_source)
     team = "  - name: team-a\n    namespace: team-a\n    tools:\n      exclude_annotations: [openWorldHint]\n"
@@ -210,7 +211,11 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     forward = runner.invoke(main, ["diff", str(tmp_path / "old"), str(tmp_path / "new")])
     assert forward.exit_code == 0, forward.output
     lines = forward.output.splitlines()
-    assert _group(lines, "  profile: team-a") == ["new profile: namespace team-a", "now admits fetch, withholding every tool (not shipped)"]
+    assert _group(lines, "  profile: team-a") == [
+        "new profile: namespace team-a",
+        "now admits bare, not shipped (it declares no tools, and the profile withholds tools by their hints)",
+        "now admits fetch, withholding every tool (not shipped)",
+    ]
     assert _group(lines, "  changed: fetch") == [
         "new env variable: FETCH_PROXY",
         'env FETCH_MODE: default "fast" -> "slow"',
@@ -420,10 +425,13 @@ def test_the_diff_tells_a_server_shipped_with_every_tool_from_one_not_shipped():
     withheld and is not shipped; the review board must not sign two identical lines for them."""
     from generator.release.diff import _admission_changes
 
-    assert _admission_changes({}, {"bare": [], "gone": None, "fetch": ["fetch"]}, {}) == [
+    assert _admission_changes({}, {"bare": [], "gone": "every-tool-withheld", "hinted": "no-tools-declared", "fetch": ["fetch"]}, {}) == [
         "now admits bare (it declares no tools: it runs with every tool it has)",
         "now admits fetch (tools kept: fetch)",
         "now admits gone, withholding every tool (not shipped)",
+        "now admits hinted, not shipped (it declares no tools, and the profile withholds tools by their hints)",
     ]
-    assert _admission_changes({"fetch": ["fetch"]}, {"fetch": None}, {"fetch": {"fetch"}}) == [
+    assert _admission_changes({"fetch": ["fetch"]}, {"fetch": "every-tool-withheld"}, {"fetch": {"fetch"}}) == [
         "fetch: no longer shipped (every tool withheld)", "fetch: now withholds tool fetch"]
+    assert _admission_changes({"bare": []}, {"bare": "no-tools-declared"}, {"bare": set()}) == [
+        "bare: no longer shipped (it declares no tools, and the profile withholds tools by their hints)"]

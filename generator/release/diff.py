@@ -359,8 +359,8 @@ def _profile_changes(old: dict[str, Any], new: dict[str, Any], catalog_changes: 
 # (`derived.admits` reads the review's expiry against `last_updated`).
 ADMISSION_INPUTS = ("registries", "last_updated")
 
-Admitted = dict[str, dict[str, list[str]]]
-"""Per profile, each admitted server's kept tools."""
+Admitted = dict[str, dict[str, list[str] | derived.NotOffered]]
+"""Per profile, each admitted server's kept tools, or why the profile does not ship it."""
 
 
 def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> tuple[Admitted, Admitted] | None:
@@ -393,8 +393,8 @@ def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> t
             return None
         results.append({
             profile.name: {
-                # None: admitted but not shipped (every tool withheld, or none declared under a hint policy).
-                server.name: [tool.name for tool in derived.profile_tools(profile, server)] if derived.offers(profile, server) else None
+                server.name: derived.not_offered_because(profile, server)
+                or [tool.name for tool in derived.profile_tools(profile, server)]
                 for server in servers
                 if derived.admits(meta, profile, server)
             }
@@ -408,7 +408,7 @@ def _tool_names_by_server(document: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def _admission_changes(
-    old: dict[str, list[str] | None], new: dict[str, list[str] | None], offered: dict[str, set[str]]
+    old: dict[str, list[str] | derived.NotOffered], new: dict[str, list[str] | derived.NotOffered], offered: dict[str, set[str]]
 ) -> list[str]:
     """Servers the profile now admits (with the tools it keeps, or that it does not ship them) or no
     longer admits, and per server admitted by both releases whether it is now shipped or no longer,
@@ -417,20 +417,32 @@ def _admission_changes(
     changes = [f"now admits {server}{_kept(new[server])}" for server in sorted(set(new) - set(old))]
     changes += [f"no longer admits {server}" for server in sorted(set(old) - set(new))]
     for server in sorted(set(old) & set(new)):
-        if (old[server] is None) != (new[server] is None):
-            changes.append(f"{server}: now shipped{_kept(new[server])}" if new[server] is not None
-                           else f"{server}: no longer shipped (every tool withheld)")
-        was, now = set(old[server] or ()), set(new[server] or ())
+        before, after = old[server], new[server]
+        if isinstance(before, list) != isinstance(after, list):
+            changes.append(f"{server}: now shipped{_kept(after)}" if isinstance(after, list)
+                           else f"{server}: no longer shipped ({_NOT_SHIPPED[after]})")
+        was = set(before) if isinstance(before, list) else set()
+        now = set(after) if isinstance(after, list) else set()
         changes += [f"{server}: now keeps tool {tool}" for tool in sorted(now - was)]
         changes += [f"{server}: now withholds tool {tool}" for tool in sorted(was - now) if tool in offered[server]]
     return changes
 
 
-def _kept(tools: list[str] | None) -> str:
+# Why a profile admits a server but does not ship it, as the profile's page says it too.
+_NOT_SHIPPED: dict[derived.NotOffered, str] = {
+    "every-tool-withheld": "every tool withheld",
+    "no-tools-declared": "it declares no tools, and the profile withholds tools by their hints",
+}
+
+
+def _kept(tools: list[str] | derived.NotOffered) -> str:
     """What a profile ships of an admitted server, as the diff says it: the same server may run
-    with every tool it has (it declares none) or not at all (every tool withheld)."""
-    if tools is None:
+    with every tool it has (it declares none) or not at all (every tool withheld, or it declares
+    none under a policy withholding tools by their hints)."""
+    if tools == "every-tool-withheld":
         return ", withholding every tool (not shipped)"
+    if not isinstance(tools, list):
+        return f", not shipped ({_NOT_SHIPPED[tools]})"
     if not tools:
         return " (it declares no tools: it runs with every tool it has)"
     return f" (tools kept: {', '.join(tools)})"
