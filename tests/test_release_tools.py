@@ -83,8 +83,9 @@ def test_diff_gives_the_command_deleting_each_withdrawn_server(runner, two_relea
 
 def test_withdrawn_workloads_are_told_apart_by_namespace_and_kind(write_tree):
     """Every tool withheld withdraws a server as surely as removing it; a profile moved to another
-    namespace leaves every workload of the old one running, the remote proxies among them."""
-    from conftest import CATALOG_YAML
+    namespace leaves every workload of the old one running, the remote proxies among them; a server
+    deployed as another kind leaves its old object."""
+    from conftest import CATALOG_YAML, REMOTE_YAML
     from generator.release.diff import diff_releases
     from generator.render.api.catalog_json import catalog_document
     from generator.source.validate import read_catalog
@@ -106,6 +107,13 @@ def test_withdrawn_workloads_are_told_apart_by_namespace_and_kind(write_tree):
         "kubectl -n mcp-lab delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox",
     ]
     assert diff_releases(old, old).withdrawn == []
+    (source / "catalog.yaml").write_text(CATALOG_YAML)
+    (source / "servers" / "docs-remote.yaml").write_text(
+        REMOTE_YAML.replace("remote:\n  url: https://mcp.example.com/mcp\n", "image: ghcr.io/example/docs:1.0\n"))
+    container = catalog_document(read_catalog(source).catalog)
+    assert diff_releases(old, container).withdrawn_commands == (
+        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, withdrawn from profile "
+        "sandbox"), "now an MCPServer of the same name: the proxy stays unless deleted"
 
 
 def test_the_profile_pages_upgrade_step_prints_what_to_delete(runner, two_releases, monkeypatch):
