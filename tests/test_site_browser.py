@@ -296,6 +296,8 @@ def test_pages_work_without_javascript(browser: object, default_site: Path) -> N
         page.click("#browse >> text=Security")
         assert page.url.endswith("categories/security/index.html")
         assert page.locator("li.card").count() >= 1
+        page.goto(default_site.as_uri() + "/tools/index.html")
+        assert not page.is_visible("#tool-search") and page.locator("#tool-table tbody tr").count() > 0
     finally:
         context.close()
 
@@ -611,6 +613,29 @@ def test_the_phone_filter_panel_leads_to_the_results(browser: object, default_si
         assert page.locator("#results > li.card").first.evaluate(WHOLE_ON_SCREEN)
     finally:
         desktop.close()
+
+
+LAYOUT_SHIFTS = """() => new Promise(resolve => {
+  const shifts = [];
+  new PerformanceObserver(list => { for (const entry of list.getEntries()) { shifts.push(
+    entry.sources.map(source => source.node ? source.node.id || source.node.className : '?').join(' ') + ': ' + entry.value.toFixed(4)); } })
+    .observe({type: 'layout-shift', buffered: true});
+  requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => resolve(shifts), 100)));
+})"""
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (412, 823)])
+@pytest.mark.parametrize("path", ["index.html", "tools/index.html", "reviews/index.html"])
+def test_nothing_moves_when_the_scripts_start(browser: object, default_site: Path, path: str, width: int, height: int) -> None:
+    """The pages are laid out for search.js from the start: its first draw (status lines, the tools
+    filter) moves nothing. Lighthouse counts any such shift against the page (412x823 is its phone)."""
+    watched = Watched(browser, width, height)
+    try:
+        watched.page.goto(f"{default_site.as_uri()}/{path}")
+        assert watched.page.evaluate(LAYOUT_SHIFTS) == []
+        assert watched.problems == []
+    finally:
+        watched.close()
 
 
 def _open_phone_panel(browser: object, url: str) -> Watched:

@@ -582,7 +582,6 @@
     var box = document.getElementById("tool-search");
     var table = document.getElementById("tool-table");
     if (!box || !table) { return; }
-    box.hidden = false;
     var input = document.getElementById("tool-q");
     var status = document.getElementById("tool-status");
     var rows = Array.prototype.slice.call(table.tBodies[0].rows).map(function (row) {
