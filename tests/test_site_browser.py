@@ -296,6 +296,8 @@ def test_pages_work_without_javascript(browser: object, default_site: Path) -> N
         page.click("#browse >> text=Security")
         assert page.url.endswith("categories/security/index.html")
         assert page.locator("li.card").count() >= 1
+        page.goto(default_site.as_uri() + "/tools/index.html")
+        assert not page.is_visible("#tool-search") and page.locator("#tool-table tbody tr").count() > 0
     finally:
         context.close()
 
@@ -611,6 +613,85 @@ def test_the_phone_filter_panel_leads_to_the_results(browser: object, default_si
         assert page.locator("#results > li.card").first.evaluate(WHOLE_ON_SCREEN)
     finally:
         desktop.close()
+
+
+LAYOUT_SHIFTS = """() => new Promise(resolve => {
+  const shifts = [];
+  new PerformanceObserver(list => { for (const entry of list.getEntries()) { shifts.push(
+    entry.sources.map(source => source.node ? source.node.id || source.node.className : '?').join(' ') + ': ' + entry.value.toFixed(4)); } })
+    .observe({type: 'layout-shift', buffered: true});
+  requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => resolve(shifts), 100)));
+})"""
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (412, 823)])
+@pytest.mark.parametrize("path", ["index.html", "tools/index.html", "reviews/index.html"])
+def test_nothing_moves_when_the_scripts_start(browser: object, default_site: Path, path: str, width: int, height: int) -> None:
+    """The pages are laid out for search.js from the start: its first draw (status lines, the tools
+    filter) moves nothing. Lighthouse counts any such shift against the page (412x823 is its phone)."""
+    watched = Watched(browser, width, height)
+    try:
+        watched.page.goto(f"{default_site.as_uri()}/{path}")
+        assert watched.page.evaluate(LAYOUT_SHIFTS) == []
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+def _open_phone_panel(browser: object, url: str) -> Watched:
+    """A phone-sized page at `url` with the search started and the filter panel opened from the keyboard."""
+    watched = Watched(browser, 390, 844)
+    page = watched.page
+    page.goto(url)
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    page.focus("#filters-toggle")
+    page.keyboard.press("Enter")
+    assert page.is_visible("#f-c") and page.get_attribute("#filters-toggle", "aria-expanded") == "true"
+    return watched
+
+
+@pytest.mark.parametrize("start", ["#f-c", "#f-d", "#show-results", "#filters-toggle", "nothing"])
+@pytest.mark.parametrize("listing", ["index.html", "page/2/index.html"])
+def test_escape_closes_the_phone_filter_panel_and_returns_focus(browser: object, many_pages_site: Path, listing: str, start: str) -> None:
+    """Escape closes the open panel from any control in it, or from the button that opened it, and focus
+    goes back to that button: left on a control of the closed panel, it would be on nothing visible.
+    "nothing": a click on the panel's background took focus off every control. Every index page has
+    the panel (the category, tag, tier and tools pages have no filters)."""
+    watched = _open_phone_panel(browser, f"{many_pages_site.as_uri()}/{listing}")
+    try:
+        page = watched.page
+        if start == "nothing":
+            page.evaluate("document.activeElement.blur()")
+        else:
+            page.focus(start)
+        page.keyboard.press("Escape")
+        assert not page.is_visible("#facets"), f"Escape from {start} left the panel open"
+        assert page.get_attribute("#filters-toggle", "aria-expanded") == "false"
+        assert page.evaluate("document.activeElement.id") == "filters-toggle"
+        page.keyboard.press("Enter")
+        assert page.is_visible("#f-c") and page.get_attribute("#filters-toggle", "aria-expanded") == "true"
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+def test_escape_elsewhere_leaves_the_filters_alone(browser: object, default_site: Path) -> None:
+    """Escape in the search box is the box's own (it clears the query); on wide screens the filters
+    are a column beside the results, not a panel, and Escape must not hide them or move focus."""
+    watched = _open_phone_panel(browser, default_site.as_uri() + "/index.html")
+    try:
+        page = watched.page
+        page.focus("#q")
+        page.keyboard.type("git")
+        page.keyboard.press("Escape")
+        assert page.is_visible("#facets") and page.evaluate("document.activeElement.id") == "q"
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.focus("#f-d")
+        page.keyboard.press("Escape")
+        assert page.is_visible("#f-d") and page.evaluate("document.activeElement.id") == "f-d"
+        assert watched.problems == []
+    finally:
+        watched.close()
 
 
 @pytest.fixture(scope="module")

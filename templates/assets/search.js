@@ -514,20 +514,31 @@
 
   /* Phones: the filters are a panel behind a button, above the results; wide screens show them beside
    * the results. The panel ends in "Show N servers", which closes it and moves focus to the results,
-   * so that nobody has to scroll past every filter to see what they chose. */
+   * so that nobody has to scroll past every filter to see what they chose. Escape closes it as it
+   * would a dialog, and focus goes back to the button: the control it was on goes with the panel. */
   function startFiltersToggle() {
     var toggle = document.getElementById("filters-toggle");
     var panel = document.getElementById("facets");
     var show = document.getElementById("show-results");
+    var isOpen = function () { return toggle.getAttribute("aria-expanded") === "true"; };
     var setOpen = function (open) {
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
       panel.classList.toggle("open", open);
     };
-    toggle.addEventListener("click", function () { setOpen(toggle.getAttribute("aria-expanded") !== "true"); });
+    toggle.addEventListener("click", function () { setOpen(!isOpen()); });
     show.hidden = false;
     show.addEventListener("click", function () {
       setOpen(false);
       document.getElementById("results-title").focus();
+    });
+    document.addEventListener("keydown", function (event) {
+      /* Only the panel's own Escape: the search box clears itself on Escape. (On wide screens the
+       * filters are a column whatever the state, and the button is not shown.) */
+      var focused = document.activeElement;
+      var inPanel = focused === toggle || focused === document.body || panel.contains(focused);
+      if (event.key !== "Escape" || !isOpen() || !inPanel) { return; }
+      setOpen(false);
+      toggle.focus();
     });
   }
 
@@ -571,7 +582,6 @@
     var box = document.getElementById("tool-search");
     var table = document.getElementById("tool-table");
     if (!box || !table) { return; }
-    box.hidden = false;
     var input = document.getElementById("tool-q");
     var status = document.getElementById("tool-status");
     var rows = Array.prototype.slice.call(table.tBodies[0].rows).map(function (row) {
