@@ -153,8 +153,26 @@
   }
 
   /* ---- state <-> URL hash: a search can be shared and survives a reload ---- */
+
+  /* The server-rendered page this is (page/N/index.html is N): with no search, filter or other
+   * order in the hash, the results open at that page, as the server-rendered list shows it. */
+  var SERVER_PAGE = (function () {
+    var current = document.querySelector("#index-pages [aria-current=page]");
+    return current ? Math.max(1, parseInt(current.textContent, 10) || 1) : 1;
+  }());
+
+  /* Whether the state asks for anything but the catalog in name order (then page 1 is its start). */
+  function narrowed(state) {
+    return Boolean(state.q) || (state.sort || "name") !== "name" ||
+      FACETS.some(function (key) { return state[key]; }) || FLAG_KEYS.some(function (key) { return state[key]; });
+  }
+
+  function defaultPage(state) {
+    return narrowed(state) ? 1 : SERVER_PAGE;
+  }
+
   function readHash() {
-    var state = { q: "", sort: "name", page: 1 };
+    var state = { q: "", sort: "name", page: 0 };
     location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
       if (!pair) { return; }
       var parts = pair.split("=");
@@ -169,6 +187,7 @@
       if (FLAG_KEYS.indexOf(key) >= 0) { state[key] = value === "1"; }
       if (key === "page") { state.page = Math.max(1, parseInt(value, 10) || 1); }
     });
+    if (!state.page) { state.page = defaultPage(state); }
     return state;
   }
 
@@ -178,7 +197,7 @@
     FACETS.forEach(function (key) { if (state[key]) { parts.push(key + "=" + encodeURIComponent(state[key])); } });
     FLAG_KEYS.forEach(function (key) { if (state[key]) { parts.push(key + "=1"); } });
     if (state.sort && state.sort !== "name") { parts.push("sort=" + state.sort); }
-    if (state.page > 1) { parts.push("page=" + state.page); }
+    if (state.page !== defaultPage(state)) { parts.push("page=" + state.page); }
     var hash = parts.length ? "#" + parts.join("&") : "";
     if (hash !== location.hash && !(hash === "" && location.hash === "#")) {
       history.replaceState(null, "", hash || location.pathname + location.search);
