@@ -677,6 +677,34 @@ def test_a_server_rendered_page_opens_at_its_own_cards(browser: object, many_pag
         watched.close()
 
 
+FOCUSED = "() => document.activeElement.getAttribute('aria-label') || document.activeElement.id"
+
+
+def test_keyboard_focus_stays_in_place_when_chips_and_pager_are_redrawn(browser: object, many_pages_site: Path) -> None:
+    """Removing a chip or turning a page draws the chips or the pager again; focus went to the
+    page's start (body), so a keyboard or screen reader user lost their place."""
+    watched = Watched(browser)
+    try:
+        page = watched.page
+        page.goto(f"{many_pages_site.as_uri()}/index.html#q=git&c=developer-tools&r=validated")
+        page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        page.focus("#chips button[aria-label='Remove Category: Developer tools']")
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "Remove Tier: Validated"  # the chip that took its place
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "Remove Search: git"  # the last one left
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "q" and page.locator("#chips button").count() == 0
+        page.focus("#result-pages button[data-rel=next]")
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "results-title" and "page=2" in page.url
+        page.keyboard.press("Tab")  # on to the first card of the new page
+        assert page.evaluate("document.activeElement.closest('#results > li.card').dataset.name") == watched.cards()[0]
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
 def test_a_search_chunk_that_fails_to_load_says_so(watched: Watched, chunked_http_root: str) -> None:
     page = watched.page
     page.route("**/assets/search-index-2.js", lambda route: route.abort())

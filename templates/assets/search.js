@@ -439,9 +439,16 @@
     var add = function (text, clear) {
       var item = el("li");
       var button = el("button", "", text + " \u00d7");
+      var position = chips.children.length;
       button.type = "button";
       button.setAttribute("aria-label", "Remove " + text);
-      button.addEventListener("click", function () { clear(); self.state.page = 1; self.update(); });
+      button.addEventListener("click", function () {
+        clear(); self.state.page = 1; self.update();
+        /* The chips are drawn again: focus goes to the one that took this one's place, else the
+         * last, else the search box, never to the page's start. */
+        var left = chips.querySelectorAll("button");
+        (left.length ? left[Math.min(position, left.length - 1)] : self.input).focus();
+      });
       item.appendChild(button);
       chips.appendChild(item);
     };
@@ -476,7 +483,11 @@
         var button = el("button", "", label);
         button.type = "button";
         if (rel) { button.setAttribute("data-rel", rel); }
-        button.addEventListener("click", function () { self.state.page = target; self.update(); window.scrollTo(0, 0); });
+        button.addEventListener("click", function () {
+          self.state.page = target; self.update(); window.scrollTo(0, 0);
+          /* The pager is drawn again: focus goes to the results' heading, where reading starts. */
+          document.getElementById("results-title").focus({ preventScroll: true });
+        });
         item.appendChild(button);
       }
       list.appendChild(item);
