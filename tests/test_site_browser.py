@@ -705,6 +705,20 @@ def test_keyboard_focus_stays_in_place_when_chips_and_pager_are_redrawn(browser:
         watched.close()
 
 
+def test_a_crafted_sort_in_a_shared_link_adds_no_filter(watched: Watched, default_site: Path) -> None:
+    """sort= was kept as any text and written back unencoded: a link with sort=x%26c%3Ddata
+    turned into a Category filter once the reader typed (and on reload)."""
+    page = watched.page
+    page.goto(default_site.as_uri() + "/index.html#sort=x%26c%3Ddata")
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    page.fill("#q", "git")
+    assert "c=data" not in page.url and page.input_value("#sort") == "name"
+    page.reload()
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    assert page.input_value("#f-c") == "" and page.locator("#chips button").count() == 1
+    assert watched.problems == []
+
+
 def test_a_search_chunk_that_fails_to_load_says_so(watched: Watched, chunked_http_root: str) -> None:
     page = watched.page
     page.route("**/assets/search-index-2.js", lambda route: route.abort())

@@ -183,7 +183,9 @@
       } catch (malformed) {
         return; /* a mangled link: skip that pair, keep the rest */
       }
-      if (key === "q" || key === "sort" || FACETS.indexOf(key) >= 0) { state[key] = value; }
+      if (key === "q" || FACETS.indexOf(key) >= 0) { state[key] = value; }
+      /* Only the orders the select offers: writeHash writes the value as it is. */
+      if (key === "sort") { state.sort = value === "updated" ? "updated" : "name"; }
       if (FLAG_KEYS.indexOf(key) >= 0) { state[key] = value === "1"; }
       if (key === "page") { state.page = Math.max(1, parseInt(value, 10) || 1); }
     });
