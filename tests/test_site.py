@@ -513,6 +513,30 @@ def test_index_lists_every_server_as_a_card_with_search_data(default_site: Path)
 # --- small fixture catalogs --------------------------------------------------------
 
 
+def test_undeclared_hints_count_as_mcp_defaults_them(write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    """A tool that leaves out destructiveHint or openWorldHint counts as destructive (unless read-only)
+    and open-world, as a profile's tool policy counts it (derived.hinted): the page, the search data
+    and the reviewer's table said "0 destructive" of tools such a profile withholds as destructive."""
+    partial = FETCH_YAML.replace("""      readOnlyHint: true
+      openWorldHint: true
+""", """      readOnlyHint: false
+  - name: poke
+    description: Pokes.
+    annotations: {destructiveHint: false}
+""")
+    out = tmp_path / "site"
+    build(write_tree({"fetch.yaml": partial}), out)
+    page = (out / paths.server_page("fetch")).read_text()
+    assert "2 tools: 0 read-only, 1 destructive, 2 reach the open internet (2 of them by MCP&#39;s defaults" in page
+    assert "destructive (not declared: MCP&#39;s default)" in page and "open-world (not declared: MCP&#39;s default)" in page
+    data = (out / paths.site_asset("search-index.js")).read_text()
+    assert '"b":[2,0,1,2]' in data
+    row = json.loads((out / "reviews/reviews.json").read_text())["servers"][0]
+    assert (row["destructive_tools"], row["open_world_tools"]) == (1, 2)
+    index = (out / paths.SITE_INDEX).read_text()
+    assert re.search(r'Has destructive tools <span class="count" id="n-d">1</span>', index)
+
+
 def test_reference_entry_has_no_deploy_section(small_site: Path) -> None:
     page = (small_site / paths.server_page("left-pad")).read_text()
     assert 'id="deploy"' not in page and "kubectl" not in page

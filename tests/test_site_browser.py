@@ -727,6 +727,79 @@ def test_the_search_pager_shows_the_same_window_as_the_jinja_pager(browser: obje
     assert "…" in expected and len(expected) <= 11
 
 
+def test_a_server_rendered_page_opens_at_its_own_cards(browser: object, many_pages_site: Path) -> None:
+    """page/6/index.html lists the sixth three servers; search.js starts from it and must keep them
+    (it showed the first page's), until a search starts at its own page 1."""
+    static = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        page = static.new_page()
+        page.goto(f"{many_pages_site.as_uri()}/page/6/index.html")
+        expected = page.locator("#results > li.card").evaluate_all("els => els.map(e => e.dataset.name)")
+    finally:
+        static.close()
+    watched = Watched(browser)
+    try:
+        page = watched.page
+        page.goto(f"{many_pages_site.as_uri()}/page/6/index.html")
+        page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        assert watched.cards() == expected and len(expected) == 3
+        assert page.inner_text("#result-pages [aria-current=page]") == "6"
+        assert page.evaluate("location.hash") == ""
+        page.fill("#q", "git")  # a search starts at its first page
+        assert page.inner_text("#result-pages [aria-current=page]") == "1" and "page=" not in page.url
+        page.fill("#q", "")
+        page.click("#result-pages button:text-is('2')")  # page 2 of the whole list, asked for on page/6/
+        assert "page=2" in page.url and watched.cards() != expected
+        page.reload()
+        page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        assert page.inner_text("#result-pages [aria-current=page]") == "2"
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+FOCUSED = "() => document.activeElement.getAttribute('aria-label') || document.activeElement.id"
+
+
+def test_keyboard_focus_stays_in_place_when_chips_and_pager_are_redrawn(browser: object, many_pages_site: Path) -> None:
+    """Removing a chip or turning a page draws the chips or the pager again; focus went to the
+    page's start (body), so a keyboard or screen reader user lost their place."""
+    watched = Watched(browser)
+    try:
+        page = watched.page
+        page.goto(f"{many_pages_site.as_uri()}/index.html#q=git&c=developer-tools&r=validated")
+        page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        page.focus("#chips button[aria-label='Remove Category: Developer tools']")
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "Remove Tier: Validated"  # the chip that took its place
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "Remove Search: git"  # the last one left
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "q" and page.locator("#chips button").count() == 0
+        page.focus("#result-pages button[data-rel=next]")
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "results-title" and "page=2" in page.url
+        page.keyboard.press("Tab")  # on to the first card of the new page
+        assert page.evaluate("document.activeElement.closest('#results > li.card').dataset.name") == watched.cards()[0]
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+def test_a_crafted_sort_in_a_shared_link_adds_no_filter(watched: Watched, default_site: Path) -> None:
+    """sort= was kept as any text and written back unencoded: a link with sort=x%26c%3Ddata
+    turned into a Category filter once the reader typed (and on reload)."""
+    page = watched.page
+    page.goto(default_site.as_uri() + "/index.html#sort=x%26c%3Ddata")
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    page.fill("#q", "git")
+    assert "c=data" not in page.url and page.input_value("#sort") == "name"
+    page.reload()
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    assert page.input_value("#f-c") == "" and page.locator("#chips button").count() == 1
+    assert watched.problems == []
+
+
 def test_a_search_chunk_that_fails_to_load_says_so(watched: Watched, chunked_http_root: str) -> None:
     page = watched.page
     page.route("**/assets/search-index-2.js", lambda route: route.abort())
