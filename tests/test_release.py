@@ -613,7 +613,7 @@ def test_stock_runbook_passes_on_the_genuine_release(release, keys, default_site
     commands = _stock_commands(default_site, "install/index.html")
     for page in RUNBOOK_PAGES[1:]:
         assert _stock_commands(default_site, page) == commands, page
-    assert any(f"minisign -Vm dist/{release.tarball.name} " in command for command in commands), commands
+    assert f"minisign -QVm dist/{release.tarball.name} -p release.pub | grep -F ' file={release.tarball.name}'" in commands
     result = _run_runbook(commands, _far_side(release, keys, tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "index.html").is_file()
@@ -628,6 +628,17 @@ def test_stock_runbook_refuses_a_tampered_tarball_before_unpacking(release, keys
     result = _run_runbook(_stock_commands(default_site, "install/index.html"), folder)
     assert result.returncode != 0, result.stdout + result.stderr
     assert not (folder / "site").exists(), "nothing is unpacked from a tarball whose signature fails"
+
+
+@pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
+def test_stock_runbook_refuses_an_older_release_renamed_to_this_ones_name(release, older_release, keys, default_site,
+                                                                          tmp_path):
+    """Genuinely signed, so `minisign -V` passes it: its trusted comment names the file it signs."""
+    folder = _far_side(release, keys, tmp_path)
+    _renamed(older_release, release.tarball.name, folder / "dist")
+    result = _run_runbook(_stock_commands(default_site, "install/index.html"), folder)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert not (folder / "site").exists(), "nothing is unpacked from another release"
 
 
 @pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
