@@ -314,6 +314,24 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     ]
 
 
+def test_a_multi_line_value_cannot_add_lines_to_the_diff(default_site):
+    """A profile's description may hold line breaks: shown bare, it wrote a line of its own choosing
+    into the report the review board signs."""
+    import copy
+
+    from generator.release.diff import diff_releases, read_release_catalog
+
+    old = read_release_catalog(default_site)
+    new = copy.deepcopy(old)
+    new["catalog"]["registries"][0]["description"] = "Validated only.\n    - tool policy unchanged (checked by the board)"
+    text = diff_releases(old, new).as_text()
+    assert text.splitlines()[1:] == [
+        "  profile: production",
+        "    - description: Validated, approved servers only; tools that destroy data are withheld. -> "
+        '"Validated only.\\n    - tool policy unchanged (checked by the board)"',
+    ]
+
+
 def test_diff_reports_the_registry_manifests_pull_from(runner, default_site, tmp_path):
     mirrored = tmp_path / "mirrored"
     build(DEFAULT_SOURCE, mirrored, image_mirror="attacker.example/x")

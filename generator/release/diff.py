@@ -329,8 +329,9 @@ def _value(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    """A setting as a reviewer reads it: a plain word or reference bare, anything else as JSON."""
-    if isinstance(value, str) and value and value.strip() == value and value != "none":
+    """A setting as a reviewer reads it: a plain word or reference bare, anything else as JSON (so a
+    line break in a description cannot write a line of the report)."""
+    if isinstance(value, str) and value and value.strip() == value and value.isprintable() and value != "none":
         return value
     return json.dumps(value, sort_keys=True)
 
