@@ -41,18 +41,21 @@ def verify_step(meta: CatalogMeta) -> Step:
     """Check the release before anything from it reaches the cluster.
 
     The stock-tools commands name this release's tarball (dist/ may hold several), check its
-    signature before unpacking it, then hold the unpacked folder against the signed lists inside
+    signature, and that the signed trusted comment names that file, before unpacking it (`minisign -V`
+    alone accepts an older release, genuinely signed, renamed to this one's name), then hold the unpacked folder against the signed lists inside
     it: `sha256sum -c` proves the listed files, the comparison with SIZES (every file but SIZES
     and its signature, with its size) finds the files nobody listed, which `sha256sum -c` ignores.
     """
-    tarball = f"dist/{paths.release_name(meta.title)}-{meta.version}.tar.gz"
+    name = f"{paths.release_name(meta.title)}-{meta.version}.tar.gz"
+    tarball = f"dist/{name}"
     return Step("verify", "Verify the release signature",
                 "Before anything from the release crosses into the cluster: check its minisign signatures, checksums "
                 "and file list with the public key you received out of band, and stop at the first command that fails.",
                 f"mcp-catalog verify {tarball} --pubkey release.pub --not-older-than {meta.version}\n"
-                "# or with stock tools: the tarball's signature, then unpack it (the next steps run in the site folder)\n"
+                "# or with stock tools: the tarball's signature and that its trusted comment names this file (an older\n"
+                "# release renamed to this name fails), then unpack it (the next steps run in the site folder)\n"
                 "# and check the signed lists inside it: every listed file intact, no file they do not list\n"
-                f"minisign -Vm {tarball} -p release.pub\n"
+                f"minisign -QVm {tarball} -p release.pub | grep -F ' file={name}'\n"
                 f"mkdir site && tar -xzf {tarball} -C site --strip-components=1 && cd site\n"
                 "minisign -Vm SIZES -p ../release.pub && minisign -Vm SHA256SUMS -p ../release.pub\n"
                 "sha256sum -c --quiet SHA256SUMS\n"
