@@ -1,0 +1,121 @@
+"""What a web server administrator checks after installing the shipped configs, on real nginx and Apache.
+
+The home page at the prefix, with and without its slash; a page's folder asked for without its
+slash redirected to it (where its relative links resolve), the query and the sub-path kept;
+nothing of the document root outside the site served; the site at the root of a host.
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+
+from webservers import PREFIX, apache_serving, nginx_serving
+
+SECRET = b"a file beside the site in the document root"
+LOOKUP = "/v0.1/servers/com.example.mcp%2Ffetch/versions/latest"
+
+
+SERVING = {"nginx": nginx_serving, "apache": apache_serving}
+
+
+@pytest.fixture(scope="module", params=sorted(SERVING))
+def site_url(request: pytest.FixtureRequest, default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with SERVING[request.param](default_site, tmp_path_factory.mktemp(request.param)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def nginx_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("nginx-alone")
+
+
+@pytest.fixture(scope="module")
+def nginx(default_site: Path, nginx_root: Path) -> Iterator[str]:
+    with nginx_serving(default_site, nginx_root) as url:
+        yield url
+
+
+def get(url: str, **headers: str) -> requests.Response:
+    return requests.get(url, headers=headers, allow_redirects=False, timeout=10)
+
+
+def raw_get(url: str, path: str) -> tuple[int, bytes]:
+    """GET `path` exactly as written (no dot-segment or escape clean-up on the client's side)."""
+    connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=10)
+    try:
+        connection.request("GET", path)
+        answer = connection.getresponse()
+        return answer.status, answer.read()
+    finally:
+        connection.close()
+
+
+def test_the_home_page_answers_at_the_prefix(site_url: str, default_site: Path) -> None:
+    answer = get(f"{site_url}/")
+    assert answer.status_code == 200, answer.headers
+    assert answer.content == (default_site / "index.html").read_bytes()
+
+
+@pytest.mark.parametrize(("asked", "moved_to"), [
+    ("", "/"), ("?q=kube", "/?q=kube"), ("/servers/fetch", "/servers/fetch/"), ("/tools?x=1", "/tools/?x=1"),
+    ("/registries/production", "/registries/production/")])
+def test_a_folder_without_its_slash_is_redirected_within_the_prefix(site_url: str, asked: str, moved_to: str) -> None:
+    """Served without the redirect, a page's "../../assets/site.css" would resolve above the prefix."""
+    answer = get(site_url + asked)
+    assert answer.status_code == 301, (asked, answer.status_code)
+    location = urlsplit(answer.headers["Location"])
+    assert (location.path + (f"?{location.query}" if location.query else "")) == PREFIX + moved_to
+
+
+@pytest.mark.parametrize("folder", ["/v0.1/servers", "/api/v1", "/registry/production/v0.1/servers"])
+def test_an_api_folder_answers_without_a_redirect(site_url: str, folder: str) -> None:
+    answer = get(site_url + folder)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith("application/json"), folder
+
+
+def test_nginx_redirects_name_the_path_not_its_own_host(nginx: str) -> None:
+    """Behind a proxy or TLS terminator, nginx's own http://host:port would send clients around it."""
+    answer = get(nginx, Host="intranet.example")
+    assert answer.status_code == 301 and answer.headers["Location"] == f"{PREFIX}/"
+
+
+@pytest.mark.parametrize("path", ["/outside.txt", "/dist/release.key", f"{PREFIX}/../outside.txt",
+                                  f"{PREFIX}/..%2foutside.txt", f"{PREFIX}/api/v1/..%2f..%2f..%2fdist/release.key",
+                                  f"{PREFIX}x/../outside.txt"])
+def test_nginx_serves_nothing_of_the_document_root_outside_the_site(nginx: str, nginx_root: Path, path: str) -> None:
+    """The config's @DOCROOT@ is the site's parent folder (/srv/www for /srv/www/catalog): other files live there."""
+    docroot = nginx_root / "docroot"
+    (docroot / "outside.txt").write_bytes(SECRET)
+    (docroot / "dist").mkdir(exist_ok=True)
+    (docroot / "dist" / "release.key").write_bytes(SECRET)
+    status, body = raw_get(nginx, path)
+    assert status == 404 and SECRET not in body, (path, status)
+
+
+@pytest.fixture(scope="module", params=sorted(SERVING))
+def at_root(request: pytest.FixtureRequest, default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The site served at the root of the host (an empty @PREFIX@)."""
+    with SERVING[request.param](default_site, tmp_path_factory.mktemp(f"{request.param}-root"), prefix="") as url:
+        yield url
+
+
+@pytest.mark.parametrize(("path", "kind"), [("/", "text/html"), ("/servers/fetch/", "text/html"),
+                                            ("/v0.1/servers?limit=2", "application/json"), (LOOKUP, "application/json"),
+                                            ("/v0/servers/com.example.mcp%2Ffetch", "application/json")])
+def test_the_site_at_the_root_of_a_host(at_root: str, path: str, kind: str) -> None:
+    answer = get(at_root + path)
+    assert answer.status_code == 200 and answer.headers["Content-Type"].startswith(kind), (path, answer.status_code)
+
+
+def test_the_site_at_the_root_of_a_host_answers_misses(at_root: str) -> None:
+    page = get(f"{at_root}/nope/")
+    assert page.status_code == 404 and 'href="/assets/site.css"' in page.text
+    assert get(f"{at_root}/api/nope.json").json() == {"error": "Not found"}
+    moved = get(f"{at_root}/servers/fetch")
+    assert moved.status_code == 301 and urlsplit(moved.headers["Location"]).path == "/servers/fetch/"
