@@ -119,3 +119,34 @@ def test_the_site_at_the_root_of_a_host_answers_misses(at_root: str) -> None:
     assert get(f"{at_root}/api/nope.json").json() == {"error": "Not found"}
     moved = get(f"{at_root}/servers/fetch")
     assert moved.status_code == 301 and urlsplit(moved.headers["Location"]).path == "/servers/fetch/"
+
+
+# What a file is and how it travels: (path, types either server may name it by, compressed when asked).
+FILES = [
+    ("/index.html", {"text/html; charset=utf-8"}, True),
+    ("/api/v1/servers.json", {"application/json; charset=utf-8"}, True),
+    ("/openapi.yaml", {"application/yaml; charset=utf-8"}, True),
+    ("/assets/search.js", {"application/javascript; charset=utf-8", "text/javascript; charset=utf-8"}, True),
+    ("/assets/site.css", {"text/css; charset=utf-8"}, True),
+    ("/reviews/reviews.csv", {"text/csv; charset=utf-8"}, True),
+    ("/mirror/skopeo-copy.txt", {"text/plain; charset=utf-8"}, True),
+    ("/bundles/registries/sandbox.tar.gz", {"application/gzip"}, False),
+]
+
+
+@pytest.mark.parametrize(("path", "types", "compressed"), FILES)
+def test_each_kind_of_file_has_its_type_and_compression(site_url: str, default_site: Path, path: str,
+                                                        types: set[str], compressed: bool) -> None:
+    """Every file here is over 1 KB: text goes gzipped to a client accepting it, an archive as it is."""
+    answer = get(site_url + path, **{"Accept-Encoding": "gzip"})
+    assert answer.status_code == 200 and answer.headers["Content-Type"] in types, (path, answer.headers)
+    assert (answer.headers.get("Content-Encoding") == "gzip") == compressed, (path, answer.headers)
+    assert answer.content == (default_site / path.lstrip("/")).read_bytes()
+
+
+def test_a_bundle_is_served_in_ranges(site_url: str, default_site: Path) -> None:
+    """An interrupted download of a bundle resumes (wget -c, curl -C -)."""
+    whole = (default_site / "bundles/registries/sandbox.tar.gz").read_bytes()
+    answer = get(f"{site_url}/bundles/registries/sandbox.tar.gz", Range="bytes=1000-1999")
+    assert answer.status_code == 206 and answer.content == whole[1000:2000]
+    assert answer.headers["Content-Range"] == f"bytes 1000-1999/{len(whole)}"
