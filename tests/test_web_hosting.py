@@ -2,12 +2,14 @@
 
 The home page at the prefix, with and without its slash; a page's folder asked for without its
 slash redirected to it (where its relative links resolve), the query and the sub-path kept;
-nothing of the document root outside the site served; the site at the root of a host.
+nothing of the document root outside the site served; the site at the root of a host; each
+kind of file's type and compression; a rebuild seen at once.
 """
 
 from __future__ import annotations
 
 import http.client
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -15,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 
+from conftest import DEFAULT_SOURCE
 from webservers import PREFIX, apache_serving, nginx_serving
 
 SECRET = b"a file beside the site in the document root"
@@ -150,3 +153,25 @@ def test_a_bundle_is_served_in_ranges(site_url: str, default_site: Path) -> None
     answer = get(f"{site_url}/bundles/registries/sandbox.tar.gz", Range="bytes=1000-1999")
     assert answer.status_code == 206 and answer.content == whole[1000:2000]
     assert answer.headers["Content-Range"] == f"bytes 1000-1999/{len(whole)}"
+
+
+def test_nginx_serves_a_rebuilt_site_at_once_under_an_open_file_cache(tmp_path: Path) -> None:
+    """`build` swaps in a new tree; nginx's open_file_cache, common in an administrator's `http { }`,
+    kept serving the files it had open in the old one (a stale page beside new ones) until it
+    looked again."""
+    from generator.build import build
+
+    source, site = tmp_path / "source", tmp_path / "site"
+    shutil.copytree(DEFAULT_SOURCE, source)
+    build(source, site)
+    tuning = "open_file_cache max=1000 inactive=60s; open_file_cache_valid 60s;"
+    with nginx_serving(site, tmp_path / "nginx", tuning=tuning) as url:
+        before = get(f"{url}/servers/fetch/index.html").content
+        assert get(f"{url}/servers/fetch/index.html").content == before  # now held open
+        server = source / "servers" / "fetch.yaml"
+        server.write_text(server.read_text(encoding="utf-8").replace("\ndescription: ", "\ndescription: Rebuilt. ", 1),
+                          encoding="utf-8")
+        build(source, site)
+        now = (site / "servers" / "fetch" / "index.html").read_bytes()
+        assert now != before and b"Rebuilt." in now
+        assert get(f"{url}/servers/fetch/index.html").content == now

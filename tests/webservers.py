@@ -73,11 +73,12 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def nginx_serving(site: Path, root: Path, prefix: str = PREFIX) -> Iterator[str]:
+def nginx_serving(site: Path, root: Path, prefix: str = PREFIX, tuning: str = "") -> Iterator[str]:
     """Serve `site` with nginx and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog).
 
     The document root is `root`/docroot, holding the site as its sub-folder `prefix`, or (an empty
-    `prefix`: the site at the host's root) the site itself.
+    `prefix`: the site at the host's root) the site itself. `tuning` is what an administrator's
+    own `http { }` adds around mcp-catalog.conf.
     """
     if not NGINX.is_file():
         pytest.skip("nginx not installed: apt-get install nginx")
@@ -97,6 +98,9 @@ def nginx_serving(site: Path, root: Path, prefix: str = PREFIX) -> Iterator[str]
               "LUADIR": str(WEB / "lua")}
     for name in ("nginx.conf", "mcp-catalog.conf", "mcp-registry-query.conf"):
         template(WEB / "nginx" / name, conf / name, values)
+    if tuning:
+        text = (conf / "nginx.conf").read_text(encoding="utf-8")
+        (conf / "nginx.conf").write_text(text.replace("http {\n", f"http {{\n    {tuning}\n", 1), encoding="utf-8")
     with running_nginx(temp, conf / "nginx.conf", port, logs / "error.log", prefix) as url:
         yield url
 
