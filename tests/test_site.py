@@ -355,6 +355,16 @@ def test_a_profile_page_counts_the_tools_the_profile_keeps(default_site: Path) -
     assert card_tool_counts(default_site / paths.category_page("developer-tools"))["github"] == "40 tools"
 
 
+def test_a_profile_page_says_a_hint_policy_also_withholds_tools_that_leave_the_hint_out(default_site: Path) -> None:
+    """The production policy withholds destructive tools by MCP's defaults (a tool not marked
+    read-only that leaves destructiveHint out counts as destructive): the page says so, so that a
+    developer does not expect such a tool in that namespace."""
+    page = html.unescape(re.sub(r"<[^>]+>", "", (default_site / paths.profile_page("production")).read_text()))
+    withheld = re.search(r"Tools withheld\s*(.*?)\n", page)
+    assert withheld is not None
+    assert "every tool with destructiveHint (declared, or left out by a tool not marked readOnlyHint: MCP's default)" in withheld.group(1)
+
+
 def test_a_profile_page_says_it_does_not_ship_a_server_whose_every_tool_it_withholds(write_tree: Callable[..., Path], tmp_path: Path) -> None:
     """A profile withholding every tool of a server gives it no bundle folder (ToolHive reads an empty
     filter as every tool): its card says so rather than "0 of 1 tool"."""
