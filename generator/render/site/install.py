@@ -16,6 +16,7 @@ from generator import derived, paths
 from generator.models import Catalog, CatalogMeta, RegistryProfile
 from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.kubernetes.policy import policy_name
+from generator.render.kubernetes.registry_auth import token_command as registry_token_command
 from generator.render.kubernetes.names import database_secret_name, pgpass_secret_name, registry_resource_name
 
 MIRROR_PLACEHOLDER = "registry.corp.example/mcp"
@@ -143,7 +144,7 @@ def profile_steps(catalog: Catalog, profile: RegistryProfile, mirror: str | None
         operator_step(meta, mirror),
         _prerequisites(meta, profile, mirror),
         _apply(meta, profile),
-        _check(profile),
+        _check(meta, profile),
     ]
 
 
@@ -206,16 +207,22 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
     return Step("apply", "Apply the profile", " ".join(text), "\n".join(commands), files)
 
 
-def _check(profile: RegistryProfile) -> Step:
+def _check(meta: CatalogMeta, profile: RegistryProfile) -> Step:
     ns = profile.namespace
     commands = [f"kubectl get namespace {ns} --show-labels"]
+    text = f"Every object should be Ready; the registry answers at /registry/{profile.name}/v0.1/servers on port 8080."
     if profile.operator != "legacy":
         commands += [f"kubectl -n {ns} get deployment,service {k8s_toolhive.registry_server_name(profile)}   # chart path",
                      f"kubectl -n {ns} get mcpregistry {registry_resource_name(profile)}   # MCPRegistry path",
                      f"kubectl get validatingadmissionpolicy {policy_name(ns)}"]
+        if meta.toolhive.registry_auth.mode == "kubernetes":
+            commands += [f"kubectl get --raw /.well-known/openid-configuration   # its issuer must be {meta.toolhive.registry_auth.issuer}",
+                         f"{registry_token_command(profile)}   # a token for writes (/v1/)"]
+            text += (" Reading needs no token; writing (/v1/) needs a token of the service account registry-admin, checked "
+                     "against the cluster's service-account issuer, which must be the one catalog.yaml names "
+                     "(toolhive.registry_auth.issuer) or every write is refused.")
     else:
         commands.append(f"kubectl -n {ns} get mcpregistry {registry_resource_name(profile)}")
     commands += [f"kubectl -n {ns} get mcpserver,mcpremoteproxy,mcptoolconfig",
                  f"kubectl -n {ns} get events --field-selector reason=Failed   # ImagePullBackOff means an image is missing from the mirror"]
-    return Step("check", "Check it", "Every object should be Ready; the registry answers at /registry/"
-                f"{profile.name}/v0.1/servers on port 8080.", "\n".join(commands))
+    return Step("check", "Check it", text, "\n".join(commands))
