@@ -1,7 +1,9 @@
 """`mcp-catalog diff OLD NEW`: what changed between two releases that a review board must see.
 
-Each release is read from its normalised `api/v1/catalog.json`, out of a tarball (without
-extracting) or a site folder; that document holds catalog.yaml's settings as well as every
+Each release is read from its normalised `api/v1/catalog.json`, out of a site folder or a tarball:
+a tarball is read as `verify` reads it (`verify.read_release_files`: nothing extracted, each member's
+header held against the size list before its bytes are read, nothing read past the two members
+needed), since a reviewer may diff an unverified, hostile release; that document holds catalog.yaml's settings as well as every
 server, and the release's `mirror/mapping.txt` tells which registry its manifests pull from, so
 everything below is decided from the two releases alone. Reported, in four groups:
 
@@ -24,10 +26,8 @@ everything below is decided from the two releases alone. Reported, in four group
 from __future__ import annotations
 
 import json
-import tarfile
-import zlib
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,6 +36,7 @@ from generator import derived
 from generator.errors import UsageError
 from generator.models import IMAGE_REF, CatalogMeta, Server
 from generator.paths import CATALOG_JSON, mirror_list
+from generator.release.verify import read_release_files
 from generator.render.kubernetes.names import ServerNames
 
 
@@ -158,28 +159,12 @@ def read_release_catalog(target: Path) -> dict[str, Any]:
         return result
     if not target.is_file():
         raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
-    found: dict[str, bytes] = {}
-    try:
-        with tarfile.open(target, mode="r:gz") as archive:
-            for member in archive.getmembers():
-                path = "/".join(PurePosixPath(member.name).parts[1:])
-                if member.isfile() and not member.issparse() and path in (CATALOG_JSON, MAPPING) and path not in found:
-                    if member.size > MAX_CATALOG_BYTES:
-                        if path == CATALOG_JSON:
-                            break
-                        continue  # not our mapping: the pull registries are left uncompared
-                    handle = archive.extractfile(member)
-                    assert handle is not None
-                    found[path] = handle.read()
-                    if path == CATALOG_JSON:
-                        where = f"{target}:{member.name}"
-                if len(found) == 2:
-                    break
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise UsageError(f"{target}: cannot read the release ({exc}); run `mcp-catalog verify` on it") from None
+    # The tarball is read as `verify` reads it (unverified, it may be a bomb), the members after
+    # the two needed never decompressed.
+    found = read_release_files(target, {CATALOG_JSON: MAX_CATALOG_BYTES, MAPPING: MAX_CATALOG_BYTES})
     if CATALOG_JSON not in found:
         raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
-    result = _checked_document(found[CATALOG_JSON], where)
+    result = _checked_document(found[CATALOG_JSON], f"{target}:{CATALOG_JSON}")
     if MAPPING in found:
         result[PULLED_FROM] = _pulled_from(found[MAPPING])
     return result
