@@ -206,3 +206,10 @@ def registry_server_dir(profile: str) -> str:
 def mirror_list(file_name: str, profile: str | None = None) -> str:
     """A mirroring list for the whole catalog, or for one profile's servers."""
     return f"mirror/{file_name}" if profile is None else f"mirror/profiles/{profile}/{file_name}"
+
+
+# A release's own lists, beside the site's files (`mcp-catalog package` writes them, `verify` and
+# `diff` read them): the checksums, the sizes every member has, and their signatures.
+CHECKSUMS = "SHA256SUMS"
+SIZES = "SIZES"
+SIGNATURE_SUFFIX = ".minisig"
