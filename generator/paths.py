@@ -23,6 +23,9 @@ REVIEWS_PAGE = "reviews/index.html"
 REVIEWS_CSV = "reviews/reviews.csv"
 REVIEWS_JSON = "reviews/reviews.json"
 
+# Every file of the output, one path a line: what `wget --input-file` copies the site from
+FILE_LIST = "files.txt"
+
 
 def paged(first: str, number: int) -> str:
     """Page `number` (from 1) of a paginated list whose first page is `first` (an `index.html`)."""
