@@ -117,9 +117,10 @@ def running_nginx(folder: Path, conf: Path, port: int, log: Path, prefix: str = 
 
 
 @contextlib.contextmanager
-def apache_serving(site: Path, root: Path, prefix: str = PREFIX) -> Iterator[str]:
+def apache_serving(site: Path, root: Path, prefix: str = PREFIX, in_place: bool = False) -> Iterator[str]:
     """Serve `site` with Apache httpd and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog,
-    or the host's root for an empty `prefix`)."""
+    or the host's root for an empty `prefix`). `in_place`: serve `site` itself even as root (the caller
+    made it readable to every account), so that a rebuild of it is seen."""
     if not APACHE.is_file() or not APACHE_MODULES.is_dir():
         pytest.skip("Apache httpd not installed: apt-get install apache2")
     (root / "conf").mkdir()
@@ -134,9 +135,11 @@ def apache_serving(site: Path, root: Path, prefix: str = PREFIX) -> Iterator[str
         user, group = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
         readable = Path(tempfile.mkdtemp(prefix="mcp-catalog-apache-"))
         readable.chmod(0o755)
-        shutil.copytree(site, readable / "site")
         shutil.copytree(lua, readable / "lua")
-        site, lua = readable / "site", readable / "lua"
+        lua = readable / "lua"
+        if not in_place:
+            shutil.copytree(site, readable / "site")
+            site = readable / "site"
     values = {"LISTEN": f"127.0.0.1:{port}", "SITE": str(site), "PREFIX": prefix, "SERVERROOT": str(root),
               "MODULES": str(APACHE_MODULES), "CONFDIR": str(root / "conf"), "USER": user, "GROUP": group,
               "LUADIR": str(lua)}
