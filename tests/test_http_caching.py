@@ -1,16 +1,19 @@
-"""The query layer's validators, on real nginx and Apache with the shipped configs.
+"""Validators and Cache-Control, on real nginx and Apache with the shipped configs.
 
-The answers the Lua layer writes itself (the list, with or without a query, and Apache's list
-file) have a strong ETag made from the base's index and the query, and a Last-Modified, as files
-do: a client polling the list gets a 304 and no body while it is unchanged. The tag is the same
-after a rebuild that writes the same index, another after one that changes the list, and the same
-under both web servers.
+Every answer carries `Cache-Control: no-cache` (no file name changes with its content, so a browser
+must ask again before it reuses a page, the search data or a stylesheet: it never combines two
+releases) and a validator, so that asking again costs a 304 without body. The answers of the Lua
+query layer (the list, with or without a query, and Apache's list file) have a strong ETag made
+from the base's index and the query: the same after a rebuild that writes the same index, another
+after one that changes the list, and the same under both web servers. An nginx caching proxy in
+front, set as docs/api.md says, stores them and revalidates them with the origin.
 """
 
 from __future__ import annotations
 
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +21,19 @@ import pytest
 import requests
 
 from conftest import DEFAULT_SOURCE
-from webservers import apache_serving, nginx_serving
+from webservers import PREFIX, apache_serving, nginx_serving, small_nginx
+
+FETCH = "com.example.mcp%2Ffetch"
+
+# One request per kind of answer: pages, the assets that change with the catalog and those that
+# change only with the program, our API, the ToolHive and MCP documents, the Lua layer's answers
+# (lists, composed list, lookups it redirects), a bundle.
+KINDS = ["/", "/servers/fetch/", "/assets/search-index.js", "/assets/search.js", "/assets/site.css",
+         "/assets/noscript.css", "/api/v1/servers.json", "/registry.json", "/openapi.yaml",
+         "/v0.1/servers", "/v0.1/servers/", "/v0.1/servers/index.json", "/v0.1/servers?limit=5",
+         "/registry/production/v0.1/servers?search=git", f"/v0.1/servers/{FETCH}/versions",
+         f"/v0.1/servers/{FETCH}/versions/latest", f"/registry/sandbox/v0.1/servers/{FETCH}/versions/latest",
+         f"/v0/servers/{FETCH}", "/v0/servers?search=fetch", "/bundles/registries/sandbox.tar.gz"]
 
 # The answers the query layer writes itself under both servers (on nginx, the list's file is a file).
 LISTS = ["/v0.1/servers", "/v0.1/servers/", "/v0.1/servers?limit=5", "/v0.1/servers?search=GIT&limit=100",
@@ -42,6 +57,23 @@ def get(url: str, method: str = "GET", **headers: str) -> requests.Response:
     """Uncompressed unless asked: compressed, nginx marks a tag weak and Apache suffixes it."""
     return requests.request(method, url, headers={"Accept-Encoding": "identity", **headers}, allow_redirects=False,
                             timeout=10)
+
+
+@pytest.mark.parametrize("path", KINDS)
+def test_every_kind_of_answer_is_revalidated_and_has_a_validator(site_url: str, path: str) -> None:
+    answer = get(site_url + path)
+    assert answer.status_code == 200, (path, answer.status_code)
+    assert answer.headers.get("Cache-Control") == "no-cache", (path, answer.headers)
+    assert answer.headers.get("ETag") and answer.headers.get("Last-Modified"), (path, answer.headers)
+    again = get(site_url + path, **{"If-None-Match": answer.headers["ETag"]})
+    assert (again.status_code, again.content) == (304, b""), (path, again.status_code)
+    assert again.headers.get("Cache-Control") == "no-cache", (path, again.headers)
+
+
+def test_a_missing_page_is_not_reused_either(site_url: str) -> None:
+    for path in ("/nope/", "/api/nope.json", "/v0.1/servers/com.example.mcp%2Fnope/versions/latest"):
+        answer = get(site_url + path)
+        assert answer.status_code == 404 and answer.headers.get("Cache-Control") == "no-cache", (path, answer.headers)
 
 
 @pytest.mark.parametrize("path", LISTS)
@@ -115,3 +147,30 @@ def test_a_rebuild_changes_the_tag_exactly_when_it_changes_the_list(tmp_path: Pa
                 assert get(url + path, **{"If-None-Match": now.headers["ETag"]}).status_code == 304, (url, path)
     finally:
         shutil.rmtree(readable, ignore_errors=True)
+
+
+# What docs/api.md ("Caching") tells an administrator to add; `1s` stands for its lifetime.
+PROXY_SETTINGS = "proxy_ignore_headers Cache-Control; proxy_cache_valid 200 1s; proxy_cache_revalidate on;"
+
+
+@pytest.mark.parametrize("settings", ["", PROXY_SETTINGS], ids=["default", "documented"])
+def test_an_nginx_caching_proxy_in_front(servers: dict[str, str], tmp_path: Path, settings: str) -> None:
+    """nginx's proxy_cache stores no answer marked no-cache, validators or not: by default the
+    proxy passes every request through, and a client's revalidation even becomes a full download
+    (it drops the client's If-None-Match, and answers no 304 for what it did not store). With the
+    documented settings it stores each answer for the lifetime given, then revalidates it with the
+    origin's validators (a 304, no body), the Lua layer's lists as the files; its clients still get
+    no-cache, and their revalidations a 304 from the proxy."""
+    origin = servers["nginx"].removesuffix(PREFIX)
+    location = (f"location / {{ proxy_pass {origin}; proxy_cache catalog; {settings}\n"
+                "add_header X-Cache-Status $upstream_cache_status always; }")
+    with small_nginx(tmp_path, location, http=f"proxy_cache_path {tmp_path}/cache keys_zone=catalog:1m;") as proxy:
+        for path in ("/v0.1/servers?limit=3", "/assets/search-index.js"):
+            statuses = [get(proxy + path).headers["X-Cache-Status"] for _ in range(2)]
+            time.sleep(2.5)  # nginx expires an entry only once the second after its lifetime begins
+            statuses.append(get(proxy + path).headers["X-Cache-Status"])
+            assert statuses == (["MISS", "HIT", "REVALIDATED"] if settings else ["MISS"] * 3), (path, statuses)
+            answer = get(proxy + path)
+            assert answer.headers["Cache-Control"] == "no-cache"
+            revalidated = get(proxy + path, **{"If-None-Match": answer.headers["ETag"]})
+            assert revalidated.status_code == (304 if settings else 200), path
