@@ -56,6 +56,21 @@ def test_unknown_key_suggests_the_close_one(write_tree, runner):
     assert f"{source}/servers/fetch.yaml:26: licence: unknown key 'licence'; did you mean 'license'?" in lines
 
 
+def test_unknown_keys_hide_no_other_problem_of_the_file(write_tree, runner):
+    """A typo in a key is left out after its message: the file's cross-file checks still run."""
+    typos = fetch_with("category: web", "category: webs").replace("license:", "licence:")
+    typos = typos.replace("    annotations:", "    annotatons:") + "  - name: fetch\n    description: Again.\n"
+    source = write_tree({"fetch.yaml": typos, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert lines[:4] == [
+        f"{source}/servers/fetch.yaml:5: category: unknown category 'webs'; declared in catalog.yaml: data, web",
+        f"{source}/servers/fetch.yaml:10: licence: unknown key 'licence'; did you mean 'license'?",
+        f"{source}/servers/fetch.yaml:23: tools[0].annotatons: unknown key 'annotatons'; did you mean 'annotations'?",
+        f"{source}/servers/fetch.yaml:26: tools[1]: duplicate tool name 'fetch'",
+    ], lines
+
+
 def test_unknown_nested_key_suggests_from_its_own_model(write_tree, runner):
     source = write_tree({"fetch.yaml": fetch_with("      allow_port: [443]", "      allow_ports: [443]"), "fetch.md": "x"})
     code, lines = run(runner, source)
@@ -248,7 +263,9 @@ def test_a_trailing_newline_cannot_slip_through_a_pattern(write_tree, runner, re
 
 def test_on_failure_warnings_wait_for_verbose(write_tree, runner):
     undigested = FETCH_YAML.replace("digest: sha256:" + "0" * 63 + "1\n", "")
-    source = write_tree({"fetch.yaml": undigested, "fetch.md": "x", "docs-remote.yaml": REMOTE_YAML + "licence: MIT\n"})
+    source = write_tree({
+        "fetch.yaml": undigested, "fetch.md": "x", "docs-remote.yaml": REMOTE_YAML + "licence: MIT\n", "docs-remote.md": "x",
+    })
     code, lines = run(runner, source)
     assert code == 1
     assert not any("warning:" in line for line in lines)
