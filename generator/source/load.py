@@ -249,9 +249,10 @@ def _parse_server(job: Job) -> ParsedServer:
         raw = _read_bytes(overview_path, root, problems)
         if raw is not None:
             try:
-                text = raw.decode("utf-8")
+                # A byte order mark (Windows editors write one) marks the encoding; it is not text.
+                text = raw.decode("utf-8").removeprefix("\ufeff")
                 overview = text if keep_overview else ""
-                problems += hidden_in_overview(str(overview_path), text)
+                problems += hidden_in_overview(str(overview_path), text) + _unfilled_overview(str(overview_path), text)
             except UnicodeDecodeError as exc:
                 line = raw[: exc.start].count(b"\n") + 1
                 problems.append(Diagnostic(str(overview_path), line, "", "file is not UTF-8"))
@@ -377,6 +378,16 @@ def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tupl
         else:
             diagnostics.append(Diagnostic(str(path), 0, "", "not a server file (<name>.yaml) or overview (<name>.md)", "warning"))
     return yaml_files, overviews
+
+
+def _unfilled_overview(path: str, text: str) -> list[Diagnostic]:
+    """An error per line of an overview still holding the scaffold's FILL-IN marker."""
+    if PLACEHOLDER not in text:
+        return []
+    return [
+        Diagnostic(path, number, "", "placeholder not filled in: describe the server for reviewers here")
+        for number, line in enumerate(text.split("\n"), start=1) if PLACEHOLDER in line
+    ]
 
 
 def _placeholders(value: object, at: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:
