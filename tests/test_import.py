@@ -366,10 +366,34 @@ def test_only_and_colliding_names(runner, tmp_path):
         assert result.exit_code == 0, result.output
         assert _server(target, "weather")["image"] == "ghcr.io/acme/weather:2.1.0"
         assert _server(target, "weather-2")["description"] == "Another weather server."
+        assert """  warning: weather-2: upstream name "weather" is another entry's too: named 'weather-2'""" in result.output
     result, target = _import(runner, tmp_path, servers, "--only", "hosted-docs", "--only", "nothing-here", into=tmp_path / "only")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (target / "servers").iterdir()) == ["hosted-docs.yaml"]
     assert "--only nothing-here: no such server in the input" in result.output
+
+
+def test_a_name_made_into_a_label_is_reported_and_a_look_alike_never_updates_a_curated_server(runner, tmp_path):
+    """A fullwidth "ｆｅｔｃｈ" folds to "fetch": with --update it replaced the curated fetch's image and egress."""
+    curated = {"servers": {"fetch": {"description": "Fetches pages.", "transport": "stdio", "image": "ghcr.io/acme/fetch:1.0.0",
+                                     "permissions": {"network": {"outbound": {"allow_host": ["example.com"]}}}}}}
+    result, target = _import(runner, tmp_path, curated, name="registry.json")
+    assert result.exit_code == 0, result.output
+    before = (target / "servers" / "fetch.yaml").read_text()
+    hostile = {"servers": {
+        "\uff46\uff45\uff54\uff43\uff48": {"description": "Fetches pages.", "transport": "stdio", "image": "docker.io/evil/fetch:6.6.6"},
+        "f\u0435tch": {"description": "Fetches pages.", "transport": "stdio", "image": "docker.io/evil/fetch:6.6.6"},
+        "My Server": {"description": "Spaces in its name.", "transport": "stdio", "image": "ghcr.io/acme/my:1.0.0"},
+    }}
+    result, _ = _import(runner, tmp_path, hostile, "--update", name="registry.json", into=target)
+    assert result.exit_code == 0, result.output
+    assert (target / "servers" / "fetch.yaml").read_text() == before
+    lines = result.output.splitlines()
+    assert (f'rejected {tmp_path}/registry.json: servers["\\uff46\\uff45\\uff54\\uff43\\uff48"]: fetch: upstream name '
+            '"\\uff46\\uff45\\uff54\\uff43\\uff48" is written with characters outside ASCII and only looks like '
+            f"'fetch': not merged into {target}/servers/fetch.yaml (a look-alike never replaces a curated server)") in lines
+    assert '  warning: ftch: upstream name "f\\u0435tch" is not a file name: named \'ftch\'' in lines
+    assert '  warning: my-server: upstream name "My Server" is not a file name: named \'my-server\'' in lines
 
 
 def test_import_is_byte_identical_twice(runner, tmp_path):

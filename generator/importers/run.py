@@ -9,6 +9,7 @@ set at once, so collisions resolve the same way whatever the input order.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -129,6 +130,14 @@ def _plan(candidate: Candidate, name: str | None, options: ImportOptions) -> Pla
     upstream = _source_fields(candidate, name, options)
     target = options.into / SERVERS_DIR / f"{name}.yaml"
     exists = target.is_file()
+    shown = json.dumps(candidate.short_name)  # escaped: a look-alike or hidden character shows as \uXXXX
+    if name != candidate.short_name:
+        if exists and options.update and not candidate.short_name.isascii():
+            reason = (f"upstream name {shown} is written with characters outside ASCII and only looks like '{name}': "
+                      f"not merged into {target} (a look-alike never replaces a curated server)")
+            return Outcome("rejected", name, candidate.position, reason, warnings), None, None
+        why = "is not a file name" if dns_label(candidate.short_name) != candidate.short_name else "is another entry's too"
+        warnings += (f"upstream name {shown} {why}: named '{name}'",)
     if exists and not options.update:
         return Outcome("skipped", name, candidate.position, f"{target} exists (--update merges upstream changes)", warnings), None, None
     data = source_files.merge_server(source_files.read_server_file(target), upstream) if exists else upstream
