@@ -358,6 +358,35 @@ def test_update_merges_upstream_facts_and_keeps_curated_fields(runner, tmp_path)
     read_catalog(target)
 
 
+def test_update_keeps_what_the_curator_added_where_upstream_says_nothing(runner, tmp_path):
+    """A server.json cannot carry egress, args, tools or a pin: --update dropped the curator's."""
+    entry = {"name": "io.github.acme/geo", "description": "Geocoding.", "version": "1.0.0",
+             "packages": [{"registryType": "oci", "identifier": "ghcr.io/acme/geo:1.0.0", "transport": {"type": "stdio"}}]}
+    result, target = _import(runner, tmp_path, entry)
+    assert result.exit_code == 0, result.output
+    path = target / "servers" / "geo.yaml"
+    added = {
+        "digest": "sha256:" + "1" * 64, "args": ["--read-only"],
+        "permissions": {"network": {"outbound": {"allow_host": ["geo.acme.example", "tiles.acme.example"], "allow_port": [443]}}},
+        "tools": [{"name": "geocode", "description": "Finds a place.", "annotations": {"readOnlyHint": True}}],
+        "provenance": {"repository_uri": "https://github.com/acme/geo"},
+    }
+    path.write_text(path.read_text() + yaml.safe_dump(added, sort_keys=False))
+    curated = _server(target, "geo")
+
+    result, _ = _import(runner, tmp_path, {**entry, "description": "Geocoding, both ways."}, "--update")
+    assert result.exit_code == 0, result.output
+    assert f"unchanged geo: {path}" in result.output
+    assert _server(target, "geo") == curated
+
+    entry["version"], entry["packages"][0]["identifier"] = "1.1.0", "ghcr.io/acme/geo:1.1.0"
+    result, _ = _import(runner, tmp_path, entry, "--update")
+    assert f"updated geo: {path}: digest, image, provenance, version" in result.output
+    kept = {key: value for key, value in curated.items() if key not in ("digest", "provenance")}  # the old image's
+    assert _server(target, "geo") == {**kept, "version": "1.1.0", "image": "ghcr.io/acme/geo:1.1.0"}
+    read_catalog(target)
+
+
 def test_only_and_colliding_names(runner, tmp_path):
     servers = _server_json("camel")
     twin = {**servers[2], "name": "io.github.zeta/weather", "description": "Another weather server."}
