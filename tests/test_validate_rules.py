@@ -71,6 +71,21 @@ def test_unknown_keys_hide_no_other_problem_of_the_file(write_tree, runner):
     ], lines
 
 
+@pytest.mark.parametrize(("url", "warned"), [
+    ("http://mcp.example.com/mcp", True),
+    ("https://mcp.example.com/mcp", False),
+    ("http://docs.tools.svc.cluster.local:8080/mcp", False),  # in the cluster: the private-host warning speaks
+])
+def test_a_remote_on_the_internet_over_plain_http_is_warned(write_tree, runner, url, warned):
+    remote = REMOTE_YAML.replace("url: https://mcp.example.com/mcp", f"url: {url}")
+    source = write_tree({"docs-remote.yaml": remote, "docs-remote.md": "x"})
+    code, lines = run(runner, source, "--verbose")
+    assert code == 0, lines
+    expected = (f"{source}/servers/docs-remote.yaml:10: remote.url: warning: plain http:// to a host on the internet: "
+                "requests and their headers, credentials included, cross it unencrypted; use https://")
+    assert (expected in lines) == warned, lines
+
+
 def test_unknown_nested_key_suggests_from_its_own_model(write_tree, runner):
     source = write_tree({"fetch.yaml": fetch_with("      allow_port: [443]", "      allow_ports: [443]"), "fetch.md": "x"})
     code, lines = run(runner, source)
