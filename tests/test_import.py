@@ -425,6 +425,30 @@ def test_a_name_made_into_a_label_is_reported_and_a_look_alike_never_updates_a_c
     assert '  warning: my-server: upstream name "My Server" is not a file name: named \'my-server\'' in lines
 
 
+@pytest.mark.parametrize("fmt", ["toolhive-legacy", "mcp-registry", "docker"])
+def test_a_repository_that_is_not_an_http_url_is_dropped_with_a_warning(runner, tmp_path, fmt):
+    hostile = "javascript:alert(document.cookie)"
+    if fmt == "toolhive-legacy":
+        payload, name = {"servers": {"db": {"description": "A database.", "transport": "stdio",
+                                            "image": "ghcr.io/acme/db:1.0.0", "repository_url": hostile}}}, "registry.json"
+    elif fmt == "mcp-registry":
+        payload, name = {"name": "io.github.acme/db", "description": "A database.", "version": "1.0.0",
+                         "repository": {"url": hostile, "source": "github"},
+                         "remotes": [{"type": "sse", "url": "https://db.acme.example/sse"}]}, "server.json"
+    else:
+        payload, name = textwrap.dedent(f"""\
+            name: db
+            image: ghcr.io/acme/db:1.0.0
+            type: server
+            about: {{title: DB, description: A database.}}
+            source: {{project: "{hostile}"}}
+            """), "server.yaml"
+    result, target = _import(runner, tmp_path, payload, name=name)
+    assert result.exit_code == 0, result.output
+    assert "  warning: db: repository 'javascript:alert(document.cookie)' dropped: not an http(s) URL" in result.output
+    assert "repository" not in _server(target, "db")
+
+
 def test_import_is_byte_identical_twice(runner, tmp_path):
     outputs = []
     for run in ("one", "two"):
