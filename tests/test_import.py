@@ -449,6 +449,33 @@ def test_a_repository_that_is_not_an_http_url_is_dropped_with_a_warning(runner, 
     assert "repository" not in _server(target, "db")
 
 
+def _deep_entry(levels: int, innermost: dict[str, Any]) -> dict[str, Any]:
+    """A server.json whose one tool's input schema nests `levels` objects in one another."""
+    schema = innermost
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"x": schema}}
+    block = {"tools": ["t"], "tool_definitions": [{"name": "t", "description": "Deep.", "inputSchema": schema}]}
+    return {"name": "io.github.acme/deep", "description": "Deep.", "version": "1.0.0",
+            "packages": [{"registryType": "oci", "identifier": "ghcr.io/acme/deep:1.0.0", "transport": {"type": "stdio"}}],
+            "_meta": {"io.modelcontextprotocol.registry/publisher-provided": {"io.github.stacklok": {"ghcr.io/acme/deep:1.0.0": block}}}}
+
+
+def test_an_entry_nested_deeper_than_a_source_file_may_be_is_rejected_and_nothing_written(runner, tmp_path):
+    """The import wrote a file validate refuses (nested deeper than 64 levels), and deeper still it
+    ended in a RecursionError traceback after creating catalog.yaml."""
+    for levels, innermost in [(30, {"type": "string", "enum": ["a"]}), (400, {"type": "string"})]:
+        result, target = _import(runner, tmp_path, _deep_entry(levels, innermost), name="server.json")
+        assert result.exit_code == 1, result.output
+        assert result.output.splitlines()[0] == (
+            f"rejected {tmp_path}/server.json: deep: does not fit the source format: tools[0].input_schema: "
+            "nested deeper than the 64 levels a source file may have"
+        )
+        assert not target.exists()
+    result, target = _import(runner, tmp_path, _deep_entry(30, {"type": "string"}), name="server.json")
+    assert result.exit_code == 0, result.output
+    read_catalog(target)
+
+
 def test_import_is_byte_identical_twice(runner, tmp_path):
     outputs = []
     for run in ("one", "two"):
