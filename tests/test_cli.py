@@ -95,6 +95,11 @@ def test_new_scaffold_fails_until_filled_then_passes(write_tree, runner):
         assert placeholder in text
         text = text.replace(placeholder, value)
     path.write_text(text)
+    result = runner.invoke(main, ["validate", "--source", str(source)])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[0] == (
+        f"{source}/servers/jira.md:3: placeholder not filled in: describe the server for reviewers here"
+    )
     (source / "servers" / "jira.md").write_text("## What it does\n\nTalks to Jira.\n")
     result = runner.invoke(main, ["validate", "--source", str(source)])
     assert result.exit_code == 0, result.output

@@ -358,6 +358,35 @@ def test_update_merges_upstream_facts_and_keeps_curated_fields(runner, tmp_path)
     read_catalog(target)
 
 
+def test_update_keeps_what_the_curator_added_where_upstream_says_nothing(runner, tmp_path):
+    """A server.json cannot carry egress, args, tools or a pin: --update dropped the curator's."""
+    entry = {"name": "io.github.acme/geo", "description": "Geocoding.", "version": "1.0.0",
+             "packages": [{"registryType": "oci", "identifier": "ghcr.io/acme/geo:1.0.0", "transport": {"type": "stdio"}}]}
+    result, target = _import(runner, tmp_path, entry)
+    assert result.exit_code == 0, result.output
+    path = target / "servers" / "geo.yaml"
+    added = {
+        "digest": "sha256:" + "1" * 64, "args": ["--read-only"],
+        "permissions": {"network": {"outbound": {"allow_host": ["geo.acme.example", "tiles.acme.example"], "allow_port": [443]}}},
+        "tools": [{"name": "geocode", "description": "Finds a place.", "annotations": {"readOnlyHint": True}}],
+        "provenance": {"repository_uri": "https://github.com/acme/geo"},
+    }
+    path.write_text(path.read_text() + yaml.safe_dump(added, sort_keys=False))
+    curated = _server(target, "geo")
+
+    result, _ = _import(runner, tmp_path, {**entry, "description": "Geocoding, both ways."}, "--update")
+    assert result.exit_code == 0, result.output
+    assert f"unchanged geo: {path}" in result.output
+    assert _server(target, "geo") == curated
+
+    entry["version"], entry["packages"][0]["identifier"] = "1.1.0", "ghcr.io/acme/geo:1.1.0"
+    result, _ = _import(runner, tmp_path, entry, "--update")
+    assert f"updated geo: {path}: digest, image, provenance, version" in result.output
+    kept = {key: value for key, value in curated.items() if key not in ("digest", "provenance")}  # the old image's
+    assert _server(target, "geo") == {**kept, "version": "1.1.0", "image": "ghcr.io/acme/geo:1.1.0"}
+    read_catalog(target)
+
+
 def test_only_and_colliding_names(runner, tmp_path):
     servers = _server_json("camel")
     twin = {**servers[2], "name": "io.github.zeta/weather", "description": "Another weather server."}
@@ -366,10 +395,85 @@ def test_only_and_colliding_names(runner, tmp_path):
         assert result.exit_code == 0, result.output
         assert _server(target, "weather")["image"] == "ghcr.io/acme/weather:2.1.0"
         assert _server(target, "weather-2")["description"] == "Another weather server."
+        assert """  warning: weather-2: upstream name "weather" is another entry's too: named 'weather-2'""" in result.output
     result, target = _import(runner, tmp_path, servers, "--only", "hosted-docs", "--only", "nothing-here", into=tmp_path / "only")
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in (target / "servers").iterdir()) == ["hosted-docs.yaml"]
     assert "--only nothing-here: no such server in the input" in result.output
+
+
+def test_a_name_made_into_a_label_is_reported_and_a_look_alike_never_updates_a_curated_server(runner, tmp_path):
+    """A fullwidth "ｆｅｔｃｈ" folds to "fetch": with --update it replaced the curated fetch's image and egress."""
+    curated = {"servers": {"fetch": {"description": "Fetches pages.", "transport": "stdio", "image": "ghcr.io/acme/fetch:1.0.0",
+                                     "permissions": {"network": {"outbound": {"allow_host": ["example.com"]}}}}}}
+    result, target = _import(runner, tmp_path, curated, name="registry.json")
+    assert result.exit_code == 0, result.output
+    before = (target / "servers" / "fetch.yaml").read_text()
+    hostile = {"servers": {
+        "\uff46\uff45\uff54\uff43\uff48": {"description": "Fetches pages.", "transport": "stdio", "image": "docker.io/evil/fetch:6.6.6"},
+        "f\u0435tch": {"description": "Fetches pages.", "transport": "stdio", "image": "docker.io/evil/fetch:6.6.6"},
+        "My Server": {"description": "Spaces in its name.", "transport": "stdio", "image": "ghcr.io/acme/my:1.0.0"},
+    }}
+    result, _ = _import(runner, tmp_path, hostile, "--update", name="registry.json", into=target)
+    assert result.exit_code == 0, result.output
+    assert (target / "servers" / "fetch.yaml").read_text() == before
+    lines = result.output.splitlines()
+    assert (f'rejected {tmp_path}/registry.json: servers["\\uff46\\uff45\\uff54\\uff43\\uff48"]: fetch: upstream name '
+            '"\\uff46\\uff45\\uff54\\uff43\\uff48" is written with characters outside ASCII and only looks like '
+            f"'fetch': not merged into {target}/servers/fetch.yaml (a look-alike never replaces a curated server)") in lines
+    assert '  warning: ftch: upstream name "f\\u0435tch" is not a file name: named \'ftch\'' in lines
+    assert '  warning: my-server: upstream name "My Server" is not a file name: named \'my-server\'' in lines
+
+
+@pytest.mark.parametrize("fmt", ["toolhive-legacy", "mcp-registry", "docker"])
+def test_a_repository_that_is_not_an_http_url_is_dropped_with_a_warning(runner, tmp_path, fmt):
+    hostile = "javascript:alert(document.cookie)"
+    if fmt == "toolhive-legacy":
+        payload, name = {"servers": {"db": {"description": "A database.", "transport": "stdio",
+                                            "image": "ghcr.io/acme/db:1.0.0", "repository_url": hostile}}}, "registry.json"
+    elif fmt == "mcp-registry":
+        payload, name = {"name": "io.github.acme/db", "description": "A database.", "version": "1.0.0",
+                         "repository": {"url": hostile, "source": "github"},
+                         "remotes": [{"type": "sse", "url": "https://db.acme.example/sse"}]}, "server.json"
+    else:
+        payload, name = textwrap.dedent(f"""\
+            name: db
+            image: ghcr.io/acme/db:1.0.0
+            type: server
+            about: {{title: DB, description: A database.}}
+            source: {{project: "{hostile}"}}
+            """), "server.yaml"
+    result, target = _import(runner, tmp_path, payload, name=name)
+    assert result.exit_code == 0, result.output
+    assert "  warning: db: repository 'javascript:alert(document.cookie)' dropped: not an http(s) URL" in result.output
+    assert "repository" not in _server(target, "db")
+
+
+def _deep_entry(levels: int, innermost: dict[str, Any]) -> dict[str, Any]:
+    """A server.json whose one tool's input schema nests `levels` objects in one another."""
+    schema = innermost
+    for _ in range(levels):
+        schema = {"type": "object", "properties": {"x": schema}}
+    block = {"tools": ["t"], "tool_definitions": [{"name": "t", "description": "Deep.", "inputSchema": schema}]}
+    return {"name": "io.github.acme/deep", "description": "Deep.", "version": "1.0.0",
+            "packages": [{"registryType": "oci", "identifier": "ghcr.io/acme/deep:1.0.0", "transport": {"type": "stdio"}}],
+            "_meta": {"io.modelcontextprotocol.registry/publisher-provided": {"io.github.stacklok": {"ghcr.io/acme/deep:1.0.0": block}}}}
+
+
+def test_an_entry_nested_deeper_than_a_source_file_may_be_is_rejected_and_nothing_written(runner, tmp_path):
+    """The import wrote a file validate refuses (nested deeper than 64 levels), and deeper still it
+    ended in a RecursionError traceback after creating catalog.yaml."""
+    for levels, innermost in [(30, {"type": "string", "enum": ["a"]}), (400, {"type": "string"})]:
+        result, target = _import(runner, tmp_path, _deep_entry(levels, innermost), name="server.json")
+        assert result.exit_code == 1, result.output
+        assert result.output.splitlines()[0] == (
+            f"rejected {tmp_path}/server.json: deep: does not fit the source format: tools[0].input_schema: "
+            "nested deeper than the 64 levels a source file may have"
+        )
+        assert not target.exists()
+    result, target = _import(runner, tmp_path, _deep_entry(30, {"type": "string"}), name="server.json")
+    assert result.exit_code == 0, result.output
+    read_catalog(target)
 
 
 def test_import_is_byte_identical_twice(runner, tmp_path):

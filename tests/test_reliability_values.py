@@ -91,6 +91,20 @@ def test_hidden_characters_in_a_name_are_errors_and_elsewhere_warnings_shown_esc
     assert character not in result.output
 
 
+def test_an_overview_saved_with_a_byte_order_mark_reads_as_without(write_tree, runner, tmp_path):
+    """Windows editors start UTF-8 with U+FEFF: an encoding mark, not a hidden character of the text."""
+    overview = "## What it does\r\n\r\nFetches.\r\n".encode("utf-8-sig")
+    source = write_tree({"fetch.yaml": FETCH_YAML, "fetch.md": overview})
+    result = runner.invoke(main, ["validate", "--verbose", "--source", str(source)])
+    assert result.exit_code == 0, result.output
+    assert "fetch.md" not in result.output
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(tmp_path / "site"), "--no-cache"])
+    assert result.exit_code == 0, result.output
+    page = (tmp_path / "site" / "servers" / "fetch" / "index.html").read_text(encoding="utf-8")
+    assert '<h3 id="overview-what-it-does">What it does</h3>' in page
+    assert "\ufeff" not in page
+
+
 def test_hidden_characters_written_as_yaml_escapes_are_found_like_raw_ones(write_tree, runner):
     # The file's text holds only backslashes: the characters exist in the parsed values alone.
     text = (FETCH_YAML.replace("title: Fetch", 'title: "Fetch \\u202eesabatad\\u202c"')

@@ -43,6 +43,16 @@ def test_malformed_yaml_reports_its_line(write_tree, runner):
      "2: invalid YAML: while scanning a quoted scalar that starts here: found unexpected end of stream (line 26)"),
     ("tags: [web, http]", "tags: [web, http",
      "7: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence that starts on line 6)"),
+    # The indentation mistakes of a hand-edited file say what to do.
+    ("      allow_port: [443]", "     allow_port: [443]",
+     "19: invalid YAML: did not find expected key (while parsing a block mapping that starts on line 17): "
+     "indent this line with as many spaces as the keys or items beside it"),
+    ("    description: Fetch a URL.", "   description: Fetch a URL.",
+     "22: invalid YAML: did not find expected '-' indicator (while parsing a block collection that starts on line 21): "
+     "indent this line with as many spaces as the keys or items beside it"),
+    ("license: Apache-2.0", " license: Apache-2.0",
+     "10: invalid YAML: mapping values are not allowed in this context: quote a value that holds ': ', "
+     "or indent this line with as many spaces as the keys beside it"),
 ])
 def test_a_syntax_error_names_the_line_to_edit_and_what_was_being_read(write_tree, runner, replace, by, expected):
     source = write_tree({"fetch.yaml": fetch_with(replace, by)})

@@ -56,6 +56,36 @@ def test_unknown_key_suggests_the_close_one(write_tree, runner):
     assert f"{source}/servers/fetch.yaml:26: licence: unknown key 'licence'; did you mean 'license'?" in lines
 
 
+def test_unknown_keys_hide_no_other_problem_of_the_file(write_tree, runner):
+    """A typo in a key is left out after its message: the file's cross-file checks still run."""
+    typos = fetch_with("category: web", "category: webs").replace("license:", "licence:")
+    typos = typos.replace("    annotations:", "    annotatons:") + "  - name: fetch\n    description: Again.\n"
+    source = write_tree({"fetch.yaml": typos, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert lines[:4] == [
+        f"{source}/servers/fetch.yaml:5: category: unknown category 'webs'; declared in catalog.yaml: data, web",
+        f"{source}/servers/fetch.yaml:10: licence: unknown key 'licence'; did you mean 'license'?",
+        f"{source}/servers/fetch.yaml:23: tools[0].annotatons: unknown key 'annotatons'; did you mean 'annotations'?",
+        f"{source}/servers/fetch.yaml:26: tools[1]: duplicate tool name 'fetch'",
+    ], lines
+
+
+@pytest.mark.parametrize(("url", "warned"), [
+    ("http://mcp.example.com/mcp", True),
+    ("https://mcp.example.com/mcp", False),
+    ("http://docs.tools.svc.cluster.local:8080/mcp", False),  # in the cluster: the private-host warning speaks
+])
+def test_a_remote_on_the_internet_over_plain_http_is_warned(write_tree, runner, url, warned):
+    remote = REMOTE_YAML.replace("url: https://mcp.example.com/mcp", f"url: {url}")
+    source = write_tree({"docs-remote.yaml": remote, "docs-remote.md": "x"})
+    code, lines = run(runner, source, "--verbose")
+    assert code == 0, lines
+    expected = (f"{source}/servers/docs-remote.yaml:10: remote.url: warning: plain http:// to a host on the internet: "
+                "requests and their headers, credentials included, cross it unencrypted; use https://")
+    assert (expected in lines) == warned, lines
+
+
 def test_unknown_nested_key_suggests_from_its_own_model(write_tree, runner):
     source = write_tree({"fetch.yaml": fetch_with("      allow_port: [443]", "      allow_ports: [443]"), "fetch.md": "x"})
     code, lines = run(runner, source)
@@ -248,7 +278,9 @@ def test_a_trailing_newline_cannot_slip_through_a_pattern(write_tree, runner, re
 
 def test_on_failure_warnings_wait_for_verbose(write_tree, runner):
     undigested = FETCH_YAML.replace("digest: sha256:" + "0" * 63 + "1\n", "")
-    source = write_tree({"fetch.yaml": undigested, "fetch.md": "x", "docs-remote.yaml": REMOTE_YAML + "licence: MIT\n"})
+    source = write_tree({
+        "fetch.yaml": undigested, "fetch.md": "x", "docs-remote.yaml": REMOTE_YAML + "licence: MIT\n", "docs-remote.md": "x",
+    })
     code, lines = run(runner, source)
     assert code == 1
     assert not any("warning:" in line for line in lines)

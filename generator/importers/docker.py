@@ -49,8 +49,7 @@ def _candidate(folder: DockerServer) -> Candidate:
     fields["title"] = mapping.title_for(about.get("title"), name)
     mapping.describe(result, about.get("description"), about.get("title"))
     fields["tags"] = mapping.tags(_mapping(server.get("meta")).get("tags"), result)
-    if repository := mapping.http_url(_mapping(server.get("source")).get("project")):
-        fields["repository"] = repository
+    mapping.repository(_mapping(server.get("source")).get("project"), result)
     kind = str(server.get("type") or "server")
     if kind == "remote":
         _remote(result, _mapping(server.get("remote")))

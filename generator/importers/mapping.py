@@ -164,6 +164,14 @@ def http_url(value: Any) -> str | None:
     return None
 
 
+def repository(value: Any, candidate: Candidate) -> None:
+    """Set the candidate's `repository` to `value` when it is an http(s) URL; say so when it is dropped."""
+    if url := http_url(value):
+        candidate.fields["repository"] = url
+    elif value not in (None, ""):
+        candidate.warnings.append(f"repository {str(value)[:60]!r} dropped: not an http(s) URL")
+
+
 # --- lifecycle and transport -----------------------------------------------------
 
 

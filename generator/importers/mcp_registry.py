@@ -78,8 +78,8 @@ def server_candidate(server: Mapping[str, Any], position: str, registry_meta: Ma
     official = _official(server, registry_meta)
     fields["status"] = mapping.status(official.get("status", server.get("status")), candidate)
     repository = server.get("repository")
-    if isinstance(repository, Mapping) and (url := mapping.http_url(repository.get("url"))):
-        fields["repository"] = url
+    if isinstance(repository, Mapping):
+        mapping.repository(repository.get("url"), candidate)
     fields["updated"] = mapping.date_of(get(official, "updatedAt") or get(official, "publishedAt"))
     _deployment(candidate, server)
     fields["version"] = mapping.version_for(version, fields.get("image"), candidate)

@@ -9,6 +9,7 @@ set at once, so collisions resolve the same way whatever the input order.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from generator.importers.inputs import Input, read_inputs
 from generator.importers.mapping import Candidate, assign_names, dns_label
 from generator.models import DNS_LABEL, Server
 from generator.source.load import SERVERS_DIR
+from generator.source.yamlsafe import MAX_DEPTH
 
 Action = Literal["imported", "updated", "unchanged", "skipped", "rejected"]
 
@@ -129,9 +131,21 @@ def _plan(candidate: Candidate, name: str | None, options: ImportOptions) -> Pla
     upstream = _source_fields(candidate, name, options)
     target = options.into / SERVERS_DIR / f"{name}.yaml"
     exists = target.is_file()
+    shown = json.dumps(candidate.short_name)  # escaped: a look-alike or hidden character shows as \uXXXX
+    if name != candidate.short_name:
+        if exists and options.update and not candidate.short_name.isascii():
+            reason = (f"upstream name {shown} is written with characters outside ASCII and only looks like '{name}': "
+                      f"not merged into {target} (a look-alike never replaces a curated server)")
+            return Outcome("rejected", name, candidate.position, reason, warnings), None, None
+        why = "is not a file name" if dns_label(candidate.short_name) != candidate.short_name else "is another entry's too"
+        warnings += (f"upstream name {shown} {why}: named '{name}'",)
     if exists and not options.update:
         return Outcome("skipped", name, candidate.position, f"{target} exists (--update merges upstream changes)", warnings), None, None
     data = source_files.merge_server(source_files.read_server_file(target), upstream) if exists else upstream
+    if (deep := _too_deep(data)) is not None:
+        reason = (f"does not fit the source format: {dotted_path(deep[:3])}: "
+                  f"nested deeper than the {MAX_DEPTH} levels a source file may have")
+        return Outcome("rejected", name, candidate.position, reason, warnings), None, None
     try:
         server = Server.model_validate(data)
     except ValidationError as exc:
@@ -145,6 +159,22 @@ def _plan(candidate: Candidate, name: str | None, options: ImportOptions) -> Pla
     if not changed:
         return Outcome("unchanged", name, candidate.position, str(target), warnings), None, None
     return Outcome("updated", name, candidate.position, f"{target}: {', '.join(changed)}", warnings), server, None
+
+
+def _too_deep(data: dict[str, Any]) -> tuple[str | int, ...] | None:
+    """The path of a value nested deeper than our loader reads (an upstream input schema can be), or None.
+
+    Walked without recursion: a schema nested hundreds of levels deep is what it looks for."""
+    stack: list[tuple[Any, tuple[str | int, ...]]] = [(data, ())]
+    while stack:
+        value, at = stack.pop()
+        children = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
+        for key, child in children:
+            if isinstance(child, (dict, list)):
+                if len(at) + 2 > MAX_DEPTH:  # the top-level mapping is the first level
+                    return (*at, key)
+                stack.append((child, (*at, key)))
+    return None
 
 
 def _source_fields(candidate: Candidate, name: str, options: ImportOptions) -> dict[str, Any]:

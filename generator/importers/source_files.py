@@ -28,6 +28,13 @@ UPSTREAM_KEYS = (
     "version", "status", "repository", "updated", "transport", "image", "digest", "port",
     "args", "env", "permissions", "remote", "packages", "tools", "provenance",
 )
+# Facts a format may have no way to say (a server.json carries no tools, egress or arguments
+# without ToolHive's publisher block, and no digest): where upstream says nothing, the curator's
+# value stays; a container's, while upstream still gives an image; one image build's, while it
+# gives the same image.
+KEPT_WHEN_UPSTREAM_SILENT = ("tools",)
+KEPT_FOR_A_CONTAINER = ("args", "permissions")
+KEPT_FOR_THE_SAME_IMAGE = ("digest", "provenance")
 MINIMAL_CATALOG = """\
 # yaml-language-server: $schema=schemas/catalog.schema.json
 # Created by `mcp-catalog import`: set title, description, namespace and publisher before publishing.
@@ -62,14 +69,26 @@ def server_yaml(server: Server) -> str:
 
 
 def merge_server(existing: Mapping[str, Any], upstream: Mapping[str, Any]) -> dict[str, Any]:
-    """The curator's file with upstream facts replaced (UPSTREAM_KEYS); curated text inside tools and env kept."""
+    """The curator's file with upstream facts replaced (UPSTREAM_KEYS); curated text inside tools and env kept,
+    and the curator's facts where upstream says nothing (see KEPT_WHEN_UPSTREAM_SILENT)."""
     merged = {key: value for key, value in existing.items() if key not in UPSTREAM_KEYS}
     for key in UPSTREAM_KEYS:
         if key in upstream:
             merged[key] = upstream[key]
-    merged["tools"] = _merge_named(existing.get("tools"), upstream.get("tools", []), ("description", "annotations", "input_schema"))
+        elif key in existing and _kept_in_silence(key, existing, upstream):
+            merged[key] = existing[key]
+    if "tools" in upstream:
+        merged["tools"] = _merge_named(existing.get("tools"), upstream["tools"], ("description", "annotations", "input_schema"))
     merged["env"] = _merge_named(existing.get("env"), upstream.get("env", []), ("description",))
     return merged
+
+
+def _kept_in_silence(key: str, existing: Mapping[str, Any], upstream: Mapping[str, Any]) -> bool:
+    if key in KEPT_FOR_A_CONTAINER:
+        return "image" in upstream
+    if key in KEPT_FOR_THE_SAME_IMAGE:
+        return "image" in upstream and upstream["image"] == existing.get("image")
+    return key in KEPT_WHEN_UPSTREAM_SILENT
 
 
 def _merge_named(curated: Any, fresh: list[dict[str, Any]], kept_if_missing: tuple[str, ...]) -> list[dict[str, Any]]:

@@ -58,8 +58,7 @@ def server_fields(candidate: Candidate, entry: Mapping[str, Any], *, remote: boo
     fields["status"] = mapping.status(entry.get("status"), candidate)
     if isinstance(custom.get("author"), str) and custom["author"].strip():
         fields["publisher"] = custom["author"].strip()[:120]
-    if repository := mapping.http_url(entry.get("repository_url")):
-        fields["repository"] = repository
+    mapping.repository(entry.get("repository_url"), candidate)
     metadata = entry.get("metadata")
     fields["updated"] = mapping.date_of(metadata.get("last_updated") if isinstance(metadata, Mapping) else None)
     fields["transport"] = mapping.transport(entry.get("transport"), candidate)

@@ -126,7 +126,7 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
                 if packed is not None:
                     tree.parsed[stem] = (identities[stem], packed)
         tree.diagnostics.extend(problems)
-        server = _validate(Server, parsed, str(path), tree.diagnostics)
+        server = _validate(Server, parsed, str(path), tree.diagnostics, unknown_left_out=True)
         if server is None or parsed is None:
             continue
         if server.name != stem:
@@ -249,9 +249,10 @@ def _parse_server(job: Job) -> ParsedServer:
         raw = _read_bytes(overview_path, root, problems)
         if raw is not None:
             try:
-                text = raw.decode("utf-8")
+                # A byte order mark (Windows editors write one) marks the encoding; it is not text.
+                text = raw.decode("utf-8").removeprefix("\ufeff")
                 overview = text if keep_overview else ""
-                problems += hidden_in_overview(str(overview_path), text)
+                problems += hidden_in_overview(str(overview_path), text) + _unfilled_overview(str(overview_path), text)
             except UnicodeDecodeError as exc:
                 line = raw[: exc.start].count(b"\n") + 1
                 problems.append(Diagnostic(str(overview_path), line, "", "file is not UTF-8"))
@@ -313,14 +314,39 @@ def _meta_despite_errors(parsed: LoadedYaml) -> tuple[CatalogMeta | None, frozen
         return None, frozenset()
 
 
-def _validate(model: type[M], parsed: LoadedYaml | None, path: str, diagnostics: list[Diagnostic]) -> M | None:
+def _validate(
+    model: type[M], parsed: LoadedYaml | None, path: str, diagnostics: list[Diagnostic], *, unknown_left_out: bool = False
+) -> M | None:
+    """The model, or None when it is invalid (its problems added to `diagnostics`).
+
+    With `unknown_left_out`, an unknown key (a typo such as `licence`) is reported and then left
+    out, like a value the YAML reading refused: a server file's cross-file checks (an undeclared
+    category, a duplicate tool) still run on the rest, so that one run reports every problem."""
     if parsed is None:
         return None
     try:
         return model.model_validate(parsed.data)
     except ValidationError as exc:
         diagnostics.extend(diagnostics_from(exc, model, parsed, path))
+        unknown = [tuple(e["loc"]) for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden"]
+        if not unknown_left_out or len(unknown) < exc.error_count():
+            return None
+    try:
+        return model.model_validate(_without(parsed.data, unknown))
+    except ValidationError:
         return None
+
+
+def _without(data: Any, paths: list[tuple[str | int, ...]]) -> Any:
+    """`data` copied without the values at `paths` (each the path of a mapping key)."""
+    here = {at[0] for at in paths if len(at) == 1}
+    if isinstance(data, dict):
+        return {key: _without(value, [at[1:] for at in paths if len(at) > 1 and at[0] == key])
+                for key, value in data.items() if key not in here}
+    if isinstance(data, list):
+        return [_without(value, [at[1:] for at in paths if len(at) > 1 and at[0] == index])
+                for index, value in enumerate(data)]
+    return data
 
 
 def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tuple[list[tuple[str, Path]], dict[str, Path]]:
@@ -352,6 +378,16 @@ def _list_server_files(servers_dir: Path, diagnostics: list[Diagnostic]) -> tupl
         else:
             diagnostics.append(Diagnostic(str(path), 0, "", "not a server file (<name>.yaml) or overview (<name>.md)", "warning"))
     return yaml_files, overviews
+
+
+def _unfilled_overview(path: str, text: str) -> list[Diagnostic]:
+    """An error per line of an overview still holding the scaffold's FILL-IN marker."""
+    if PLACEHOLDER not in text:
+        return []
+    return [
+        Diagnostic(path, number, "", "placeholder not filled in: describe the server for reviewers here")
+        for number, line in enumerate(text.split("\n"), start=1) if PLACEHOLDER in line
+    ]
 
 
 def _placeholders(value: object, at: tuple[str | int, ...]) -> Iterator[tuple[str | int, ...]]:

@@ -179,11 +179,24 @@ def _syntax_problem(error: yaml.MarkedYAMLError) -> YamlProblem:
     problem, context = error.problem or error.context, error.context
     line = error.problem_mark.line + 1 if error.problem_mark else 0
     begun = error.context_mark.line + 1 if error.context_mark else 0
+    hint = _HINTS.get(problem, "")
     if not context or not begun or begun == line or problem == context:
-        return YamlProblem(line or begun, f"invalid YAML: {problem}")
+        return YamlProblem(line or begun, f"invalid YAML: {problem}{hint}")
     if context.startswith("while scanning"):
-        return YamlProblem(begun, f"invalid YAML: {context} that starts here: {problem} (line {line})")
-    return YamlProblem(line, f"invalid YAML: {problem} ({context} that starts on line {begun})")
+        return YamlProblem(begun, f"invalid YAML: {context} that starts here: {problem} (line {line}){hint}")
+    return YamlProblem(line, f"invalid YAML: {problem} ({context} that starts on line {begun}){hint}")
+
+
+# What the parser's words usually mean in a hand-edited file: a line indented differently from
+# the keys or items beside it, or a ': ' inside a value.
+_INDENTED = ": indent this line with as many spaces as the keys or items beside it"
+_HINTS = {
+    "did not find expected key": _INDENTED,
+    "did not find expected '-' indicator": _INDENTED,
+    "mapping values are not allowed in this context": (
+        ": quote a value that holds ': ', or indent this line with as many spaces as the keys beside it"
+    ),
+}
 
 
 def _character_problem(error: yaml.reader.ReaderError, text: str) -> YamlProblem:
