@@ -308,9 +308,54 @@ def test_an_older_release_under_a_newer_ones_name_is_refused_without_a_floor(run
     code, out = verify(runner, replayed, "--pubkey", str(keys / "release.pub"))
     assert code == 1, out
     assert (f"{replayed}: its signature was made for {older_release.tarball.name}: another release under this "
-            "file's name") in out
+            "file's name (an older one replayed?), or the file was renamed") in out
     code, out = verify(runner, older_release.tarball, "--pubkey", str(keys / "release.pub"))
     assert code == 0 and f"file={older_release.tarball.name})" in out, out
+
+
+def _signed_anew(tarball: Path, keys: Path, trusted_comment: str) -> None:
+    """Sign `tarball` with the release key under `trusted_comment`, as its signer could."""
+    from generator.release.minisign import read_secret_key, sign
+
+    signature = sign(tarball.read_bytes(), read_secret_key(keys / "release.key"), trusted_comment)
+    tarball.with_name(tarball.name + ".minisig").write_text(signature)
+
+
+def _outer_comment(release) -> str:
+    return release.tarball.with_name(release.tarball.name + ".minisig").read_text().splitlines()[2].removeprefix(
+        "trusted comment: ")
+
+
+def test_a_broken_inner_signature_is_refused_under_a_valid_outer_one(runner, release, keys, tmp_path):
+    """The archive's signature valid (signed anew over the changed tarball), SHA256SUMS.minisig inside
+    it one base64 character off: the folder unpacked from it would fail verify, so the tarball must
+    too. verify checked the inner signature only when the outer one had no trusted comment."""
+    def flip(copy, member, data):
+        if member.name.endswith("/SHA256SUMS.minisig"):
+            lines = data.decode().split("\n")
+            lines[1] = lines[1][:40] + ("B" if lines[1][40] != "B" else "C") + lines[1][41:]  # the signature, not the key id
+            data = "\n".join(lines).encode()
+        _keep(copy, member, data)
+
+    target = tmp_path / release.tarball.name
+    _rewrite(release.tarball, target, flip)
+    _signed_anew(target, keys, _outer_comment(release))
+    code, out = verify(runner, target, "--pubkey", str(keys / "release.pub"))
+    assert code == 1, out
+    assert "SHA256SUMS: signature does not match: the file or its trusted comment was changed" in out
+
+
+def test_a_signature_naming_no_file_is_refused(runner, release, keys, tmp_path):
+    """mcp-catalog always signs `file=<name>`; without it the replay check had nothing to compare and
+    verify said OK: any release of this key, renamed, would pass (the stock commands' grep refuses it)."""
+    target = tmp_path / release.tarball.name
+    shutil.copy(release.tarball, target)
+    comment = _outer_comment(release)
+    assert comment.endswith(f" file={target.name}")
+    _signed_anew(target, keys, comment.removesuffix(f" file={target.name}"))
+    code, out = verify(runner, target, "--pubkey", str(keys / "release.pub"))
+    assert code == 1, out
+    assert f"{target}: its signature's trusted comment names no file (no file=)" in out
 
 
 @pytest.mark.parametrize(("signature", "expected"), [

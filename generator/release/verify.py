@@ -183,8 +183,10 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
     release = _read_tarball(target, key) if target.is_file() else _read_folder(target, key)
     signature_problems: list[str] = []
     if key is not None and release.complete:
-        # The archive's own comment first: it names the file it signs, the one shown.
-        trusted = trusted or _check_inner_signature(target, release, key, signature_problems)
+        # Checked even when the archive's signature holds: a folder unpacked from this release
+        # relies on it alone. The archive's own comment is the one shown: it names the file it signs.
+        inner = _check_inner_signature(target, release, key, signature_problems)
+        trusted = trusted or inner
     _check_checksums(release)
     problems = release.grouped() + signature_problems
     if not_older_than is not None:
@@ -532,7 +534,8 @@ def _check_inner_signature(target: Path, release: Release, key: minisign.PublicK
 def _verify_archive(archive: Path, key: minisign.PublicKey, problems: list[str]) -> str | None:
     """The trusted comment of the archive's signature (`<archive>.minisig`), checked with `key`, over
     the archive read in chunks, never whole; None with `problems` when it fails. The comment must name
-    this file: an older release renamed to a newer one's name carries its own name in its signature."""
+    this file: an older release renamed to a newer one's name carries its own name in its signature,
+    and a comment naming no file could be any release's."""
     signature_path = archive.with_name(archive.name + SIGNATURE_SUFFIX)
     where = _shown(str(signature_path))
     if not signature_path.is_file():
@@ -562,10 +565,17 @@ def _verify_archive(archive: Path, key: minisign.PublicKey, problems: list[str])
     except minisign.SignatureError as exc:
         problems.append(exc.message)
         return None
+    # mcp-catalog has always signed `file=<name>`: a comment without it cannot tell this release
+    # from another one under its name, so it is refused as the stock commands' `grep` refuses it.
     signed = re.search(r" file=(\S+)$", trusted)
-    if signed is not None and signed.group(1) != archive.name:
+    if signed is None:
+        problems.append(f"{_shown(str(archive))}: its signature's trusted comment names no file (no file=): cannot "
+                        "tell it from another release under this name; package the release with `mcp-catalog package`")
+        return None
+    if signed.group(1) != archive.name:
         problems.append(f"{_shown(str(archive))}: its signature was made for {_shown(signed.group(1))}: another release "
-                        "under this file's name (an older one replayed?); verify the file the signature names")
+                        "under this file's name (an older one replayed?), or the file was renamed; verify the file "
+                        "the signature names")
         return None
     return trusted
 
