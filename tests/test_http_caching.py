@@ -174,3 +174,13 @@ def test_an_nginx_caching_proxy_in_front(servers: dict[str, str], tmp_path: Path
             assert answer.headers["Cache-Control"] == "no-cache"
             revalidated = get(proxy + path, **{"If-None-Match": answer.headers["ETag"]})
             assert revalidated.status_code == (304 if settings else 200), path
+
+
+@pytest.mark.parametrize("path", ["", "/servers/%2e%2e/%2e%2e/", "/.git/config", "/servers/fetch"])
+def test_answers_the_web_server_gives_before_the_site_folder_are_not_reused_either(site_url: str, path: str) -> None:
+    """The prefix without its slash (301), a path climbing out of the site or a hidden file (403 or
+    400), a page's folder without its slash (301): answered before any file is read, they carry
+    no-cache too (Apache's headers sat in its <Directory>, which these answers never reach)."""
+    answer = get(site_url + path)
+    assert answer.status_code in (301, 400, 403, 404), (path, answer.status_code)
+    assert answer.headers.get("Cache-Control") == "no-cache", (path, answer.status_code, answer.headers)
