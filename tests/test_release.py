@@ -13,6 +13,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
+import requests
 
 from generator.cli import main
 
@@ -659,6 +660,51 @@ def test_stock_runbook_notices_an_extra_file_in_the_unpacked_tree(release, keys,
     assert (folder / "site" / "servers" / "github" / "extra.yaml").is_file()
     assert result.returncode != 0, result.stdout + result.stderr
     assert "servers/github/extra.yaml" in result.stdout + result.stderr
+
+
+@pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
+def test_a_release_installed_as_documented_is_not_kept_as_the_previous_ones(release, keys, default_site, tmp_path):
+    """Every member of a release tarball is dated `last_updated`, which the next release may keep,
+    and the web servers' validators are a file's date and size: a file changed to bytes of the
+    same length (here the version, 1.0.0 to 1.0.1) kept its ETag and Last-Modified once unpacked
+    with `tar -xzf`, so a browser or proxy revalidating its copy got 304 and kept the old one. The
+    runbook unpacks with `-m`: each install dates its files itself."""
+    import json
+    import time
+
+    from generator.paths import CATALOG_JSON
+    from generator.release.package import package_site
+    from webservers import nginx_serving
+
+    site = tmp_path / "next-site"
+    shutil.copytree(default_site, site)
+    before = (site / CATALOG_JSON).read_text()
+    after = before.replace('"version":"1.0.0"', '"version":"1.0.1"', 1)
+    assert len(after) == len(before) and json.loads(after)["catalog"]["version"] == "1.0.1"
+    (site / CATALOG_JSON).write_text(after)
+    following = package_site(site, tmp_path / "next-dist", keys / "release.key")
+    commands = _stock_commands(default_site, "install/index.html")
+    first = _far_side(release, keys, tmp_path / "first")
+    second = tmp_path / "second"
+    (second / "dist").mkdir(parents=True)
+    for path in (following.tarball, *following.signatures):
+        shutil.copy(path, second / "dist")
+    shutil.copy(keys / "release.pub", second)
+    result = _run_runbook(commands, first)
+    assert result.returncode == 0, result.stdout + result.stderr
+    live = tmp_path / "live"  # the served folder, switched from one install to the next
+    live.symlink_to(first / "site")
+    with nginx_serving(live, tmp_path / "nginx") as url:
+        old = requests.get(f"{url}/{CATALOG_JSON}", headers={"Accept-Encoding": "identity"}, timeout=10)
+        assert old.status_code == 200 and old.text == before, old.status_code
+        time.sleep(1.1)  # nginx dates a file in whole seconds: a second install, a second later
+        result = _run_runbook([command.replace("-1.0.0.", "-1.0.1.") for command in commands], second)
+        assert result.returncode == 0, result.stdout + result.stderr
+        live.unlink()
+        live.symlink_to(second / "site")
+        for condition in ({"If-None-Match": old.headers["ETag"]}, {"If-Modified-Since": old.headers["Last-Modified"]}):
+            answer = requests.get(f"{url}/{CATALOG_JSON}", headers={"Accept-Encoding": "identity", **condition}, timeout=10)
+            assert (answer.status_code, answer.text) == (200, after), (condition, answer.status_code, answer.headers)
 
 
 def test_readme_gives_the_runbook_commands(release, default_site):

@@ -46,6 +46,10 @@ def verify_step(meta: CatalogMeta) -> Step:
     alone accepts an older release, genuinely signed, renamed to this one's name), then hold the unpacked folder against the signed lists inside
     it: `sha256sum -c` proves the listed files, the comparison with SIZES (every file but SIZES
     and its signature, with its size) finds the files nobody listed, which `sha256sum -c` ignores.
+    `tar -m` dates each file as it is unpacked: every member carries the catalog's `last_updated`,
+    which the next release may keep, and nginx's and Apache's ETag and Last-Modified are a file's
+    date and size, so a file changed to bytes of the same length would keep them and a
+    revalidating client its old copy.
     """
     name = f"{paths.release_name(meta.title)}-{meta.version}.tar.gz"
     tarball = f"dist/{name}"
@@ -54,10 +58,11 @@ def verify_step(meta: CatalogMeta) -> Step:
                 "and file list with the public key you received out of band, and stop at the first command that fails.",
                 f"mcp-catalog verify {tarball} --pubkey release.pub --not-older-than {meta.version}\n"
                 "# or with stock tools: the tarball's signature and that its trusted comment names this file (an older\n"
-                "# release renamed to this name fails), then unpack it (the next steps run in the site folder)\n"
+                "# release renamed to this name fails), then unpack it, dating each file now (-m: the tarball dates them all\n"
+                "# last_updated, and web servers tag a file by its date and size), and run the next steps in the site folder\n"
                 "# and check the signed lists inside it: every listed file intact, no file they do not list\n"
                 f"minisign -QVm {tarball} -p release.pub | grep -F ' file={name}'\n"
-                f"mkdir site && tar -xzf {tarball} -C site --strip-components=1 && cd site\n"
+                f"mkdir site && tar -xzmf {tarball} -C site --strip-components=1 && cd site\n"
                 "minisign -Vm SIZES -p ../release.pub && minisign -Vm SHA256SUMS -p ../release.pub\n"
                 "sha256sum -c --quiet SHA256SUMS\n"
                 "find . ! -type d ! -path ./SIZES ! -path ./SIZES.minisig -printf '%s  %P\\n' | LC_ALL=C sort -k 2 | diff SIZES -")
