@@ -225,7 +225,10 @@ def _check(meta: CatalogMeta, profile: RegistryProfile) -> Step:
                          f"{registry_token_command(profile)}   # a token for writes (/v1/)"]
             text += (" Reading needs no token; writing (/v1/) needs a token of the service account registry-admin, checked "
                      "against the cluster's service-account issuer, which must be the one catalog.yaml names "
-                     "(toolhive.registry_auth.issuer) or every write is refused.")
+                     "(toolhive.registry_auth.issuer) or every write is refused. One gap is the registry server's own "
+                     "(v1.5.1): a /v1/registries/ path holding an encoded '..' (%2F..) skips the check, so refuse /v1/ "
+                     "requests whose raw path holds '..' or %2E in a proxy in front of it (the catalog's docs/bundles.md, "
+                     "'Who may write to the registry').")
     else:
         commands.append(f"kubectl -n {ns} get mcpregistry {registry_resource_name(profile)}")
     commands += [f"kubectl -n {ns} get mcpserver,mcpremoteproxy,mcptoolconfig",
