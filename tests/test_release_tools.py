@@ -358,6 +358,45 @@ def test_a_multi_line_value_cannot_add_lines_to_the_diff(default_site):
     ]
 
 
+def test_no_value_of_a_release_reaches_the_report_raw(default_site):
+    """A remote URL, the review's who and when, a file path, a tool's deployed name, a profile and a
+    server name: each printed bare let a right-to-left override (U+202E) into the report the board
+    signs, and a path holding ' -> ' read as a change of its own."""
+    import copy
+
+    from generator.release.diff import diff_releases, read_release_catalog
+
+    old = read_release_catalog(default_site)
+    new = copy.deepcopy(old)
+    servers = {server["name"]: server for server in new["servers"]}
+    servers["context7-remote"]["remote"]["url"] = "https://mcp.context7.com/mcp\u202e/lave"
+    fetch = servers["fetch"]
+    fetch["review"].update({"by": "Security Board\u202e draoB", "date": "2026-04-02\u200b", "expires": "2028-04-02"})
+    fetch["permissions"]["read"] = ["/x -> /etc/shadow", "/srv/data\u202e"]
+    fetch["tools"][0]["override"] = {"name": "fetch\u202e"}
+    fetch["tools"][0]["annotations"]["readOnlyHint"] = "true\u202e"
+    fetch["resources"]["limits"]["memory\u202e"] = "1Gi"
+    new["catalog"]["registries"][0]["name"] = "production\u202e"
+    new["servers"].append({**copy.deepcopy(fetch), "name": "added\u202e"})
+    text = diff_releases(old, new).as_text()
+    assert "\u202e" not in text and "\u200b" not in text
+    lines = text.splitlines()
+    assert _group(lines, "  changed: context7-remote") == [
+        'remote URL: https://mcp.context7.com/mcp -> "https://mcp.context7.com/mcp\\u202e/lave"']
+    changed = _group(lines, "  changed: fetch")
+    assert [line for line in changed if line.startswith(("new read path", "review ", "tool fetch"))] == [
+        'new read path: "/srv/data\\u202e"',
+        'new read path: "/x -> /etc/shadow"',
+        'tool fetch: readOnlyHint true -> "true\\u202e"',
+        'tool fetch: deployed as fetch -> "fetch\\u202e"',
+        'review by: Security Architecture Board -> "Security Board\\u202e draoB"',
+        'review date: 2026-04-02 -> "2026-04-02\\u200b"',
+        "review expires: 2027-04-02 -> 2028-04-02",
+    ]
+    assert 'resources.limits."memory\\u202e": none -> 1Gi' in changed
+    assert '  profile: "production\\u202e"' in lines and '  added: "added\\u202e"' in lines
+
+
 def test_diff_reports_the_registry_manifests_pull_from(runner, default_site, tmp_path):
     mirrored = tmp_path / "mirrored"
     build(DEFAULT_SOURCE, mirrored, image_mirror="attacker.example/x")
