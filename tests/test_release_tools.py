@@ -423,7 +423,8 @@ def test_diff_of_a_release_this_version_cannot_read_says_what_it_left_out(runner
     result = runner.invoke(main, ["diff", str(old), str(default_site)])
     assert result.exit_code == 0, result.output
     assert _group(result.output.splitlines(), "  catalog-wide:") == [
-        f"which servers and tools each profile admits was not compared: release 1.0.0's server "
+        "which servers and tools each profile admits was not compared, nor what to delete in the profiles' namespaces "
+        "worked out (an empty or missing to delete says nothing): release 1.0.0's server "
         f"{document['servers'][0]['name']} does not read as this version's (field_of_a_later_version: "
         "Extra inputs are not permitted)"
     ]

@@ -507,7 +507,8 @@ def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> t
         except ValidationError as exc:
             error = exc.errors()[0]
             notes.append(
-                f"which servers and tools each profile admits was not compared: release "
+                "which servers and tools each profile admits was not compared, nor what to delete in the profiles' "
+                "namespaces worked out (an empty or missing to delete says nothing): release "
                 f"{_shown(document['catalog']['version'])}'s {where} does not read as this version's "
                 f"({'.'.join(_shown(str(part)) for part in error['loc'])}: {_shown(error['msg'])})"
             )
