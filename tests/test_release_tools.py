@@ -335,9 +335,58 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
         'args: [] -> ["--ignore-robots-txt"]',
     ]
     back = runner.invoke(main, ["diff", str(tmp_path / "new"), str(tmp_path / "old")])
-    assert _group(back.output.splitlines(), "  profile: team-a") == [
-        "profile removed: namespace team-a no longer gets its registry or servers"
+    assert _group(back.output.splitlines(), "  profile: team-a")[:2] == [
+        "profile removed: namespace team-a no longer gets its registry or servers",
+        "team-a's registry is shipped no more but keeps serving in namespace team-a until deleted (to delete lists "
+        "only MCP servers): kubectl -n team-a delete mcpregistry/team-a configmap/team-a-data-1 --ignore-not-found, "
+        "and team-a-data-2 on where its registry data was split",
     ]
+
+
+def test_a_profile_renamed_in_its_namespace_is_not_a_namespace_emptied(write_tree):
+    """Renaming `sandbox` (same namespace) read as the namespace losing its registry and servers, then
+    as a new profile admitting each server afresh; what the board must see is the rename, what really
+    changes in what it admits, and the old profile's registry objects, which nothing deletes."""
+    from conftest import CATALOG_YAML
+    from generator.release.diff import diff_releases
+    from generator.render.api.catalog_json import catalog_document
+    from generator.source.validate import read_catalog
+
+    source = write_tree()
+    old = catalog_document(read_catalog(source).catalog)
+    (source / "catalog.yaml").write_text(CATALOG_YAML.replace(
+        "  - name: sandbox\n", "  - name: lab\n") + "    tools:\n      exclude_names: [fetch]\n")
+    new = catalog_document(read_catalog(source).catalog)
+    result = diff_releases(old, new)
+    assert [(profile.name, profile.changes) for profile in result.profiles] == [("lab", [
+        "renamed from sandbox (same namespace mcp-sandbox): its servers and tools are compared with sandbox's",
+        "sandbox's registry is shipped no more but keeps serving in namespace mcp-sandbox until deleted (to delete "
+        "lists only MCP servers): kubectl -n mcp-sandbox delete mcpregistry/sandbox configmap/sandbox-data-1 "
+        "--ignore-not-found, and sandbox-data-2 on where its registry data was split",
+        "sandbox's registry where the registry server chart serves it: helm -n mcp-sandbox uninstall sandbox-api; its "
+        "database Secret, no longer read: sandbox-pgpass (MCPRegistry) or sandbox-db (registry server chart, legacy "
+        "operators)",
+        "tools.exclude_names: new fetch",
+        "fetch: no longer shipped (every tool withheld)",
+        "fetch: now withholds tool fetch",
+    ])]
+    assert result.withdrawn_commands == (
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox")
+    (source / "catalog.yaml").write_text(CATALOG_YAML.replace("  - name: sandbox\n    namespace: mcp-sandbox\n", ""))
+    gone = diff_releases(old, catalog_document(read_catalog(source).catalog))
+    assert [(profile.name, profile.changes[:2]) for profile in gone.profiles] == [("sandbox", [
+        "profile removed: namespace mcp-sandbox no longer gets its registry or servers",
+        "sandbox's registry is shipped no more but keeps serving in namespace mcp-sandbox until deleted (to delete "
+        "lists only MCP servers): kubectl -n mcp-sandbox delete mcpregistry/sandbox configmap/sandbox-data-1 "
+        "--ignore-not-found, and sandbox-data-2 on where its registry data was split",
+    ])]
+    (source / "catalog.yaml").write_text(CATALOG_YAML.replace("  - name: sandbox\n    namespace: mcp-sandbox\n", "")
+                                         .replace("namespace: mcp-prod", "namespace: mcp-sandbox"))
+    taken = diff_releases(old, catalog_document(read_catalog(source).catalog))
+    assert {profile.name: profile.changes[0] for profile in taken.profiles} == {
+        "production": "namespace: mcp-prod -> mcp-sandbox",
+        "sandbox": "profile removed: namespace mcp-sandbox now gets profile production's registry and servers instead",
+    }
 
 
 def test_a_multi_line_value_cannot_add_lines_to_the_diff(default_site):

@@ -10,7 +10,9 @@ everything below is decided from the two releases alone. Reported, in four group
 - catalog-wide: the registry namespace server names default under, the image mirror
   (catalog.yaml's and the one the manifests use), the ToolHive images, charts, pull secrets and
   cluster DNS;
-- per registry profile: new and removed profiles, every changed selection or policy field, and
+- per registry profile: new and removed profiles (a new one taking a removed one's namespace is that
+  profile renamed, compared with it; a removed or renamed one's registry objects, which no release
+  ships any more, named with the commands deleting them), every changed selection or policy field, and
   the effect a reviewer signs: the servers the profile now admits or no longer admits and, per
   server it keeps admitting, the tools it now keeps or withholds (worked out with the same rules
   the build uses, `generator.derived`, from each release's own data);
@@ -37,10 +39,12 @@ from pydantic import ValidationError
 
 from generator import derived
 from generator.errors import UsageError
-from generator.models import IMAGE_REF, CatalogMeta, Server
+from generator.models import IMAGE_REF, CatalogMeta, RegistryProfile, Server
 from generator.paths import CATALOG_JSON, mirror_list
 from generator.release.verify import read_release_files
-from generator.render.kubernetes.names import ServerNames
+from generator.render.kubernetes.names import (
+    ServerNames, database_secret_name, pgpass_secret_name, registry_data_name, registry_resource_name, registry_service_name,
+)
 
 
 @dataclass(frozen=True)
@@ -439,28 +443,85 @@ def _field_changes(label: str, old: Any, new: Any) -> list[str]:
 def _profile_changes(
     old: dict[str, Any], new: dict[str, Any], admissions: tuple[Admissions, Admissions] | None
 ) -> list[ProfileChange]:
-    """Per registry profile: its changed fields, then the servers and tools it now admits or withholds."""
+    """Per registry profile: its changed fields, then the servers and tools it now admits or withholds.
+    A new profile taking a removed one's namespace is that profile renamed: compared with it as an
+    unchanged profile is, and the removed profile's registry objects named for deletion."""
     before = {p["name"]: p for p in old["catalog"].get("registries") or []}
     after = {p["name"]: p for p in new["catalog"].get("registries") or []}
+    renamed = _renamed(before, after)
+    successor = {was: name for name, was in renamed.items()}
     result = []
     for name in [*after, *(n for n in before if n not in after)]:
+        if name in successor:
+            continue
         if name not in after:
-            changes = [f"profile removed: namespace {_either(before[name].get('namespace'))} no longer gets its registry or servers"]
+            changes = [_removed_profile(before[name], after)] + _registry_leftovers(name, admissions)
         else:
-            changes = [] if name in before else [f"new profile: namespace {_either(after[name].get('namespace'))}"]
-            if name in before:
+            was = name if name in before else renamed.get(name)
+            if was is None:
+                changes = [f"new profile: namespace {_either(after[name].get('namespace'))}"]
+            else:
+                changes = [] if was == name else [
+                    f"renamed from {_shown(was)} (same namespace {_either(after[name].get('namespace'))}): "
+                    f"its servers and tools are compared with {_shown(was)}'s",
+                    *_registry_leftovers(was, admissions),
+                ]
                 changes += [
                     item
-                    for key in after[name]
+                    for key in [*after[name], *(k for k in before[was] if k not in after[name])]
                     if key != "name"
-                    for item in _field_changes(_shown(key), before[name].get(key), after[name].get(key))
+                    for item in _field_changes(_shown(key), before[was].get(key), after[name].get(key))
                 ]
             if admissions is not None:
-                changes += _admission_changes(admissions[0].admitted.get(name, {}), admissions[1].admitted[name],
+                changes += _admission_changes(admissions[0].admitted.get(was or name, {}), admissions[1].admitted[name],
                                               _tool_names_by_server(new))
         if changes:
             result.append(ProfileChange(name, changes))
     return result
+
+
+def _renamed(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Each new profile that takes the namespace of a removed one, with the removed one's name (a
+    namespace two removed profiles shared goes to the first; a second new profile there is new)."""
+    removed: dict[Any, str] = {}
+    for name, profile in before.items():
+        if name not in after:
+            removed.setdefault(profile.get("namespace"), name)
+    renamed = {}
+    for name, profile in after.items():
+        was = removed.pop(profile.get("namespace"), None) if name not in before else None
+        if was is not None:
+            renamed[name] = was
+    return renamed
+
+
+def _removed_profile(profile: dict[str, Any], after: dict[str, dict[str, Any]]) -> str:
+    """What the namespace of a removed profile gets now: nothing of the catalog, or another profile's."""
+    namespace = profile.get("namespace")
+    others = [name for name, other in after.items() if other.get("namespace") == namespace]
+    if not others:
+        return f"profile removed: namespace {_either(namespace)} no longer gets its registry or servers"
+    return (f"profile removed: namespace {_either(namespace)} now gets profile {', '.join(map(_shown, others))}'s "
+            "registry and servers instead")
+
+
+def _registry_leftovers(name: str, admissions: tuple[Admissions, Admissions] | None) -> list[str]:
+    """The objects serving a removed profile's registry, which no release ships any more and which
+    keep running until deleted (`to delete` lists only the MCP servers): named from the old release's
+    validated profile, since they are commands to run; not worked out when it does not validate."""
+    if admissions is None:
+        return []
+    profile = admissions[0].profiles[name]
+    namespace, registry = profile.namespace, registry_resource_name(profile)
+    return [
+        f"{name}'s registry is shipped no more but keeps serving in namespace {namespace} until deleted (to delete "
+        f"lists only MCP servers): kubectl -n {namespace} delete mcpregistry/{registry} "
+        f"configmap/{registry_data_name(profile, 1)} --ignore-not-found, and {registry_data_name(profile, 2)} on "
+        "where its registry data was split",
+        f"{name}'s registry where the registry server chart serves it: helm -n {namespace} uninstall "
+        f"{registry_service_name(profile)}; its database Secret, no longer read: {pgpass_secret_name(profile)} "
+        f"(MCPRegistry) or {database_secret_name(profile)} (registry server chart, legacy operators)",
+    ]
 
 
 # What, besides a server's own record, decides which profiles admit it and which tools they keep
@@ -481,6 +542,8 @@ class Admissions:
 
     admitted: Admitted
     running: Running
+    profiles: dict[str, RegistryProfile]
+    """The release's profiles, validated, by name."""
 
 
 def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> tuple[Admissions, Admissions] | None:
@@ -528,7 +591,7 @@ def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> t
             for server in servers
             if server.kind in WORKLOAD_RESOURCES and isinstance(admitted[profile.name].get(server.name), list)
         }
-        results.append(Admissions(admitted, running))
+        results.append(Admissions(admitted, running, {profile.name: profile for profile in meta.registries}))
     return results[0], results[1]
 
 
