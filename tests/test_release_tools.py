@@ -335,9 +335,58 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
         'args: [] -> ["--ignore-robots-txt"]',
     ]
     back = runner.invoke(main, ["diff", str(tmp_path / "new"), str(tmp_path / "old")])
-    assert _group(back.output.splitlines(), "  profile: team-a") == [
-        "profile removed: namespace team-a no longer gets its registry or servers"
+    assert _group(back.output.splitlines(), "  profile: team-a")[:2] == [
+        "profile removed: namespace team-a no longer gets its registry or servers",
+        "team-a's registry is shipped no more but keeps serving in namespace team-a until deleted (to delete lists "
+        "only MCP servers): kubectl -n team-a delete mcpregistry/team-a configmap/team-a-data-1 --ignore-not-found, "
+        "and team-a-data-2 on where its registry data was split",
     ]
+
+
+def test_a_profile_renamed_in_its_namespace_is_not_a_namespace_emptied(write_tree):
+    """Renaming `sandbox` (same namespace) read as the namespace losing its registry and servers, then
+    as a new profile admitting each server afresh; what the board must see is the rename, what really
+    changes in what it admits, and the old profile's registry objects, which nothing deletes."""
+    from conftest import CATALOG_YAML
+    from generator.release.diff import diff_releases
+    from generator.render.api.catalog_json import catalog_document
+    from generator.source.validate import read_catalog
+
+    source = write_tree()
+    old = catalog_document(read_catalog(source).catalog)
+    (source / "catalog.yaml").write_text(CATALOG_YAML.replace(
+        "  - name: sandbox\n", "  - name: lab\n") + "    tools:\n      exclude_names: [fetch]\n")
+    new = catalog_document(read_catalog(source).catalog)
+    result = diff_releases(old, new)
+    assert [(profile.name, profile.changes) for profile in result.profiles] == [("lab", [
+        "renamed from sandbox (same namespace mcp-sandbox): its servers and tools are compared with sandbox's",
+        "sandbox's registry is shipped no more but keeps serving in namespace mcp-sandbox until deleted (to delete "
+        "lists only MCP servers): kubectl -n mcp-sandbox delete mcpregistry/sandbox configmap/sandbox-data-1 "
+        "--ignore-not-found, and sandbox-data-2 on where its registry data was split",
+        "sandbox's registry where the registry server chart serves it: helm -n mcp-sandbox uninstall sandbox-api; its "
+        "database Secret, no longer read: sandbox-pgpass (MCPRegistry) or sandbox-db (registry server chart, legacy "
+        "operators)",
+        "tools.exclude_names: new fetch",
+        "fetch: no longer shipped (every tool withheld)",
+        "fetch: now withholds tool fetch",
+    ])]
+    assert result.withdrawn_commands == (
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox")
+    (source / "catalog.yaml").write_text(CATALOG_YAML.replace("  - name: sandbox\n    namespace: mcp-sandbox\n", ""))
+    gone = diff_releases(old, catalog_document(read_catalog(source).catalog))
+    assert [(profile.name, profile.changes[:2]) for profile in gone.profiles] == [("sandbox", [
+        "profile removed: namespace mcp-sandbox no longer gets its registry or servers",
+        "sandbox's registry is shipped no more but keeps serving in namespace mcp-sandbox until deleted (to delete "
+        "lists only MCP servers): kubectl -n mcp-sandbox delete mcpregistry/sandbox configmap/sandbox-data-1 "
+        "--ignore-not-found, and sandbox-data-2 on where its registry data was split",
+    ])]
+    (source / "catalog.yaml").write_text(CATALOG_YAML.replace("  - name: sandbox\n    namespace: mcp-sandbox\n", "")
+                                         .replace("namespace: mcp-prod", "namespace: mcp-sandbox"))
+    taken = diff_releases(old, catalog_document(read_catalog(source).catalog))
+    assert {profile.name: profile.changes[0] for profile in taken.profiles} == {
+        "production": "namespace: mcp-prod -> mcp-sandbox",
+        "sandbox": "profile removed: namespace mcp-sandbox now gets profile production's registry and servers instead",
+    }
 
 
 def test_a_multi_line_value_cannot_add_lines_to_the_diff(default_site):
@@ -356,6 +405,45 @@ def test_a_multi_line_value_cannot_add_lines_to_the_diff(default_site):
         "    - description: Validated, approved servers only; tools that destroy data are withheld. -> "
         '"Validated only.\\n    - tool policy unchanged (checked by the board)"',
     ]
+
+
+def test_no_value_of_a_release_reaches_the_report_raw(default_site):
+    """A remote URL, the review's who and when, a file path, a tool's deployed name, a profile and a
+    server name: each printed bare let a right-to-left override (U+202E) into the report the board
+    signs, and a path holding ' -> ' read as a change of its own."""
+    import copy
+
+    from generator.release.diff import diff_releases, read_release_catalog
+
+    old = read_release_catalog(default_site)
+    new = copy.deepcopy(old)
+    servers = {server["name"]: server for server in new["servers"]}
+    servers["context7-remote"]["remote"]["url"] = "https://mcp.context7.com/mcp\u202e/lave"
+    fetch = servers["fetch"]
+    fetch["review"].update({"by": "Security Board\u202e draoB", "date": "2026-04-02\u200b", "expires": "2028-04-02"})
+    fetch["permissions"]["read"] = ["/x -> /etc/shadow", "/srv/data\u202e"]
+    fetch["tools"][0]["override"] = {"name": "fetch\u202e"}
+    fetch["tools"][0]["annotations"]["readOnlyHint"] = "true\u202e"
+    fetch["resources"]["limits"]["memory\u202e"] = "1Gi"
+    new["catalog"]["registries"][0]["name"] = "production\u202e"
+    new["servers"].append({**copy.deepcopy(fetch), "name": "added\u202e"})
+    text = diff_releases(old, new).as_text()
+    assert "\u202e" not in text and "\u200b" not in text
+    lines = text.splitlines()
+    assert _group(lines, "  changed: context7-remote") == [
+        'remote URL: https://mcp.context7.com/mcp -> "https://mcp.context7.com/mcp\\u202e/lave"']
+    changed = _group(lines, "  changed: fetch")
+    assert [line for line in changed if line.startswith(("new read path", "review ", "tool fetch"))] == [
+        'new read path: "/srv/data\\u202e"',
+        'new read path: "/x -> /etc/shadow"',
+        'tool fetch: readOnlyHint true -> "true\\u202e"',
+        'tool fetch: deployed as fetch -> "fetch\\u202e"',
+        'review by: Security Architecture Board -> "Security Board\\u202e draoB"',
+        'review date: 2026-04-02 -> "2026-04-02\\u200b"',
+        "review expires: 2027-04-02 -> 2028-04-02",
+    ]
+    assert 'resources.limits."memory\\u202e": none -> 1Gi' in changed
+    assert '  profile: "production\\u202e"' in lines and '  added: "added\\u202e"' in lines
 
 
 def test_diff_reports_the_registry_manifests_pull_from(runner, default_site, tmp_path):
@@ -384,7 +472,8 @@ def test_diff_of_a_release_this_version_cannot_read_says_what_it_left_out(runner
     result = runner.invoke(main, ["diff", str(old), str(default_site)])
     assert result.exit_code == 0, result.output
     assert _group(result.output.splitlines(), "  catalog-wide:") == [
-        f"which servers and tools each profile admits was not compared: release 1.0.0's server "
+        "which servers and tools each profile admits was not compared, nor what to delete in the profiles' namespaces "
+        "worked out (an empty or missing to delete says nothing): release 1.0.0's server "
         f"{document['servers'][0]['name']} does not read as this version's (field_of_a_later_version: "
         "Extra inputs are not permitted)"
     ]

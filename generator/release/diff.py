@@ -10,7 +10,9 @@ everything below is decided from the two releases alone. Reported, in four group
 - catalog-wide: the registry namespace server names default under, the image mirror
   (catalog.yaml's and the one the manifests use), the ToolHive images, charts, pull secrets and
   cluster DNS;
-- per registry profile: new and removed profiles, every changed selection or policy field, and
+- per registry profile: new and removed profiles (a new one taking a removed one's namespace is that
+  profile renamed, compared with it; a removed or renamed one's registry objects, which no release
+  ships any more, named with the commands deleting them), every changed selection or policy field, and
   the effect a reviewer signs: the servers the profile now admits or no longer admits and, per
   server it keeps admitting, the tools it now keeps or withholds (worked out with the same rules
   the build uses, `generator.derived`, from each release's own data);
@@ -37,10 +39,12 @@ from pydantic import ValidationError
 
 from generator import derived
 from generator.errors import UsageError
-from generator.models import IMAGE_REF, CatalogMeta, Server
+from generator.models import IMAGE_REF, CatalogMeta, RegistryProfile, Server
 from generator.paths import CATALOG_JSON, mirror_list
 from generator.release.verify import read_release_files
-from generator.render.kubernetes.names import ServerNames
+from generator.render.kubernetes.names import (
+    ServerNames, database_secret_name, pgpass_secret_name, registry_data_name, registry_resource_name, registry_service_name,
+)
 
 
 @dataclass(frozen=True)
@@ -110,14 +114,14 @@ class ReleaseDiff:
 
     def as_text(self) -> str:
         """The report a reviewer reads."""
-        lines = [f"Changes from {self.old_version} to {self.new_version}"]
+        lines = [f"Changes from {_shown(self.old_version)} to {_shown(self.new_version)}"]
         if self.empty:
             return lines[0] + ": none that need review\n"
         if self.catalog:
             lines.append("  catalog-wide:")
             lines.extend(f"    - {item}" for item in self.catalog)
         for profile in self.profiles:
-            lines.append(f"  profile: {profile.name}")
+            lines.append(f"  profile: {_shown(profile.name)}")
             lines.extend(f"    - {item}" for item in profile.changes)
         if self.withdrawn:
             lines.append("  to delete (no longer shipped to the namespace; admission refuses only new ones, so what a "
@@ -126,10 +130,10 @@ class ReleaseDiff:
         brings = {server.name: server.changes for server in self.introduced}
         for label, names in (("added", self.added), ("removed", self.removed), ("deprecated", self.deprecated)):
             for name in names:
-                lines.append(f"  {label}: {name}")
+                lines.append(f"  {label}: {_shown(name)}")
                 lines.extend(f"    - {item}" for item in brings.get(name, []) if label == "added")
         for change in self.changed:
-            lines.append(f"  changed: {change.name}")
+            lines.append(f"  changed: {_shown(change.name)}")
             lines.extend(f"    - {item}" for item in change.changes)
         return "\n".join(lines) + "\n"
 
@@ -252,12 +256,12 @@ def _server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     changes = []
     for key, label in (("image", "image"), ("digest", "digest"), ("tier", "tier"), ("transport", "transport")):
         if old.get(key) != new.get(key):
-            changes.append(f"{label}: {old.get(key) or 'none'} -> {new.get(key) or 'none'}")
+            changes.append(f"{label}: {_either(old.get(key))} -> {_either(new.get(key))}")
     if old.get("status") != new.get("status") and new.get("status") != "deprecated":
-        changes.append(f"status: {old.get('status') or 'none'} -> {new.get('status') or 'none'}")
+        changes.append(f"status: {_either(old.get('status'))} -> {_either(new.get('status'))}")
     old_remote, new_remote = old.get("remote") or {}, new.get("remote") or {}
     if old_remote.get("url") != new_remote.get("url"):
-        changes.append(f"remote URL: {old_remote.get('url') or 'none'} -> {new_remote.get('url') or 'none'}")
+        changes.append(f"remote URL: {_either(old_remote.get('url'))} -> {_either(new_remote.get('url'))}")
     changes += _permission_changes(old.get("permissions") or {}, new.get("permissions") or {})
     changes += _set_changes("tool", _names(old.get("tools")), _names(new.get("tools")))
     changes += _tool_changes(old.get("tools") or [], new.get("tools") or [])
@@ -269,10 +273,11 @@ def _server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     changes += _other_field_changes(old, new)
     old_review, new_review = old.get("review") or {}, new.get("review") or {}
     if old_review.get("status") != new_review.get("status"):
-        changes.append(f"review: {old_review.get('status') or 'not reviewed'} -> {new_review.get('status') or 'not reviewed'}")
+        changes.append(f"review: {_either(old_review.get('status'), 'not reviewed')} -> "
+                       f"{_either(new_review.get('status'), 'not reviewed')}")
     for key, label in (("by", "review by"), ("date", "review date"), ("expires", "review expires")):
         if old_review.get(key) != new_review.get(key):
-            changes.append(f"{label}: {old_review.get(key) or 'none'} -> {new_review.get(key) or 'none'}")
+            changes.append(f"{label}: {_either(old_review.get(key))} -> {_either(new_review.get(key))}")
     if old_review.get("notes", "") != new_review.get("notes", ""):
         changes.append(f"review notes: {_text(old_review.get('notes'))} -> {_text(new_review.get('notes'))}")
     return changes
@@ -290,7 +295,7 @@ def _other_field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         for empty in ({}, []):
             if type(empty) in (type(was), type(now)):
                 was, now = empty if was is None else was, empty if now is None else now
-        changes += _field_changes(key, was, now)
+        changes += _field_changes(_shown(key), was, now)
     return changes
 
 
@@ -302,15 +307,15 @@ def _tool_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[
     before = {tool["name"]: tool for tool in old}
     changes = []
     for tool in new:
-        name, previous = tool["name"], before.get(tool["name"])
+        name, previous = _shown(tool["name"]), before.get(tool["name"])
         was = previous or {}
         old_hints, new_hints = was.get("annotations") or {}, tool.get("annotations") or {}
         for hint in sorted(set(old_hints) | set(new_hints)):
             if old_hints.get(hint) != new_hints.get(hint):
-                changes.append(f"tool {name}: {hint} {_hint(old_hints.get(hint))} -> {_hint(new_hints.get(hint))}")
+                changes.append(f"tool {name}: {_shown(hint)} {_hint(old_hints.get(hint))} -> {_hint(new_hints.get(hint))}")
         old_as = None if previous is None else _deployed(previous, "name")
-        if old_as != _deployed(tool, "name") and (previous is not None or _deployed(tool, "name") != name):
-            changes.append(f"tool {name}: deployed as {old_as or 'none'} -> {_deployed(tool, 'name')}")
+        if old_as != _deployed(tool, "name") and (previous is not None or _deployed(tool, "name") != tool["name"]):
+            changes.append(f"tool {name}: deployed as {_either(old_as)} -> {_either(_deployed(tool, 'name'))}")
         old_text = None if previous is None else _deployed(previous, "description")
         if old_text != _deployed(tool, "description"):
             changes.append(f"tool {name}: deployed description {_text(old_text)} -> {_text(_deployed(tool, 'description'))}")
@@ -344,8 +349,8 @@ def _input_changes(kind: str, old: list[dict[str, Any]], new: list[dict[str, Any
         {name for name, item in after.items() if not item.get("secret")},
     )
     short = kind.split()[0]
-    for name, now in after.items():
-        was = before.get(name, {})
+    for key_name, now in after.items():
+        name, was = _shown(key_name), before.get(key_name, {})
         for key in ("required", "secret"):
             if bool(was.get(key)) != bool(now.get(key)):
                 changes.append(f"{short} {name}: {key} {_yes(was.get(key))} -> {_yes(now.get(key))}")
@@ -355,7 +360,9 @@ def _input_changes(kind: str, old: list[dict[str, Any]], new: list[dict[str, Any
 
 
 def _hint(value: Any) -> str:
-    return "not declared" if value is None else str(value).lower()
+    if isinstance(value, bool):
+        return str(value).lower()
+    return "not declared" if value is None else _shown(value)
 
 
 def _env_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
@@ -364,14 +371,14 @@ def _env_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[s
     before = {var["name"]: var for var in old}
     changes = _input_changes("env variable", old, new)
     for now in new:
-        name, was = now["name"], before.get(now["name"], {})
+        name, was = _shown(now["name"]), before.get(now["name"], {})
         if was.get("default") != now.get("default"):
             changes.append(f"env {name}: default {_value(was.get('default'))} -> {_value(now.get('default'))}")
         old_values, new_values = was.get("profiles") or {}, now.get("profiles") or {}
         for profile in sorted(set(old_values) | set(new_values)):
             if old_values.get(profile) != new_values.get(profile):
                 changes.append(
-                    f"env {name}: value required in profile {profile} "
+                    f"env {name}: value required in profile {_shown(profile)} "
                     f"{_value(old_values.get(profile))} -> {_value(new_values.get(profile))}"
                 )
     return changes
@@ -386,12 +393,19 @@ def _value(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    """A setting as a reviewer reads it: a plain word or reference bare, anything else as JSON (so a
-    line break in a description cannot write a line of the report, nor an arrow pass for its own)."""
+    """A value from a release as a reviewer reads it: a plain word or reference bare, anything else as
+    JSON, escaped (so a hidden character such as U+202E shows as `\\u202e`, a line break cannot write a
+    line of the report, nor an arrow pass for its own, nor a quoted value for an escaped one). Every
+    value the report prints from a release, a name or set item as much as a setting, goes through it."""
     if (isinstance(value, str) and value and value.strip() == value and value.isprintable() and value != "none"
-            and " -> " not in value):
+            and " -> " not in value and value[0] not in '"[{'):
         return value
     return json.dumps(value, sort_keys=True)
+
+
+def _either(value: Any, absent: str = "none") -> str:
+    """`_shown(value)`, or `absent` when the release has no value (or an empty one) there."""
+    return absent if value is None or value == "" else _shown(value)
 
 
 # catalog.yaml settings whose change alters what crosses the gap, where it runs or what clients look
@@ -405,7 +419,7 @@ def _catalog_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     for key in CATALOG_FIELDS:
         changes += _field_changes(key, old["catalog"].get(key), new["catalog"].get(key))
     if PULLED_FROM in old and PULLED_FROM in new and old[PULLED_FROM] != new[PULLED_FROM]:
-        shown = [", ".join(r or "the images' own registries" for r in d[PULLED_FROM]) for d in (old, new)]
+        shown = [", ".join(_either(r, "the images' own registries") for r in d[PULLED_FROM]) for d in (old, new)]
         changes.append(f"manifests pull images from: {shown[0]} -> {shown[1]}")
     return changes
 
@@ -415,7 +429,7 @@ def _field_changes(label: str, old: Any, new: Any) -> list[str]:
     if isinstance(old, dict) and isinstance(new, dict):
         changes = []
         for key in [*new, *(k for k in old if k not in new)]:
-            changes += _field_changes(f"{label}.{key}", old.get(key), new.get(key))
+            changes += _field_changes(f"{label}.{_shown(key)}", old.get(key), new.get(key))
         return changes
     if isinstance(old, list) and isinstance(new, list):
         return [f"{label}: new {_shown(item)}" for item in new if item not in old] + [
@@ -429,28 +443,85 @@ def _field_changes(label: str, old: Any, new: Any) -> list[str]:
 def _profile_changes(
     old: dict[str, Any], new: dict[str, Any], admissions: tuple[Admissions, Admissions] | None
 ) -> list[ProfileChange]:
-    """Per registry profile: its changed fields, then the servers and tools it now admits or withholds."""
+    """Per registry profile: its changed fields, then the servers and tools it now admits or withholds.
+    A new profile taking a removed one's namespace is that profile renamed: compared with it as an
+    unchanged profile is, and the removed profile's registry objects named for deletion."""
     before = {p["name"]: p for p in old["catalog"].get("registries") or []}
     after = {p["name"]: p for p in new["catalog"].get("registries") or []}
+    renamed = _renamed(before, after)
+    successor = {was: name for name, was in renamed.items()}
     result = []
     for name in [*after, *(n for n in before if n not in after)]:
+        if name in successor:
+            continue
         if name not in after:
-            changes = [f"profile removed: namespace {before[name].get('namespace')} no longer gets its registry or servers"]
+            changes = [_removed_profile(before[name], after)] + _registry_leftovers(name, admissions)
         else:
-            changes = [] if name in before else [f"new profile: namespace {after[name].get('namespace')}"]
-            if name in before:
+            was = name if name in before else renamed.get(name)
+            if was is None:
+                changes = [f"new profile: namespace {_either(after[name].get('namespace'))}"]
+            else:
+                changes = [] if was == name else [
+                    f"renamed from {_shown(was)} (same namespace {_either(after[name].get('namespace'))}): "
+                    f"its servers and tools are compared with {_shown(was)}'s",
+                    *_registry_leftovers(was, admissions),
+                ]
                 changes += [
                     item
-                    for key in after[name]
+                    for key in [*after[name], *(k for k in before[was] if k not in after[name])]
                     if key != "name"
-                    for item in _field_changes(key, before[name].get(key), after[name].get(key))
+                    for item in _field_changes(_shown(key), before[was].get(key), after[name].get(key))
                 ]
             if admissions is not None:
-                changes += _admission_changes(admissions[0].admitted.get(name, {}), admissions[1].admitted[name],
+                changes += _admission_changes(admissions[0].admitted.get(was or name, {}), admissions[1].admitted[name],
                                               _tool_names_by_server(new))
         if changes:
             result.append(ProfileChange(name, changes))
     return result
+
+
+def _renamed(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """Each new profile that takes the namespace of a removed one, with the removed one's name (a
+    namespace two removed profiles shared goes to the first; a second new profile there is new)."""
+    removed: dict[Any, str] = {}
+    for name, profile in before.items():
+        if name not in after:
+            removed.setdefault(profile.get("namespace"), name)
+    renamed = {}
+    for name, profile in after.items():
+        was = removed.pop(profile.get("namespace"), None) if name not in before else None
+        if was is not None:
+            renamed[name] = was
+    return renamed
+
+
+def _removed_profile(profile: dict[str, Any], after: dict[str, dict[str, Any]]) -> str:
+    """What the namespace of a removed profile gets now: nothing of the catalog, or another profile's."""
+    namespace = profile.get("namespace")
+    others = [name for name, other in after.items() if other.get("namespace") == namespace]
+    if not others:
+        return f"profile removed: namespace {_either(namespace)} no longer gets its registry or servers"
+    return (f"profile removed: namespace {_either(namespace)} now gets profile {', '.join(map(_shown, others))}'s "
+            "registry and servers instead")
+
+
+def _registry_leftovers(name: str, admissions: tuple[Admissions, Admissions] | None) -> list[str]:
+    """The objects serving a removed profile's registry, which no release ships any more and which
+    keep running until deleted (`to delete` lists only the MCP servers): named from the old release's
+    validated profile, since they are commands to run; not worked out when it does not validate."""
+    if admissions is None:
+        return []
+    profile = admissions[0].profiles[name]
+    namespace, registry = profile.namespace, registry_resource_name(profile)
+    return [
+        f"{name}'s registry is shipped no more but keeps serving in namespace {namespace} until deleted (to delete "
+        f"lists only MCP servers): kubectl -n {namespace} delete mcpregistry/{registry} "
+        f"configmap/{registry_data_name(profile, 1)} --ignore-not-found, and {registry_data_name(profile, 2)} on "
+        "where its registry data was split",
+        f"{name}'s registry where the registry server chart serves it: helm -n {namespace} uninstall "
+        f"{registry_service_name(profile)}; its database Secret, no longer read: {pgpass_secret_name(profile)} "
+        f"(MCPRegistry) or {database_secret_name(profile)} (registry server chart, legacy operators)",
+    ]
 
 
 # What, besides a server's own record, decides which profiles admit it and which tools they keep
@@ -471,6 +542,8 @@ class Admissions:
 
     admitted: Admitted
     running: Running
+    profiles: dict[str, RegistryProfile]
+    """The release's profiles, validated, by name."""
 
 
 def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> tuple[Admissions, Admissions] | None:
@@ -490,15 +563,17 @@ def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> t
             meta = CatalogMeta.model_validate(document["catalog"])
             servers = []
             for name in sorted(names & set(release)):
-                where = f"server {name}"
+                where = f"server {_shown(name)}"
                 if name not in models or records[0].get(name) != release[name]:
                     models[name] = Server.model_validate({k: v for k, v in release[name].items() if k != "overview"})
                 servers.append(models[name])
         except ValidationError as exc:
             error = exc.errors()[0]
             notes.append(
-                f"which servers and tools each profile admits was not compared: release {document['catalog']['version']}'s "
-                f"{where} does not read as this version's ({'.'.join(map(str, error['loc']))}: {error['msg']})"
+                "which servers and tools each profile admits was not compared, nor what to delete in the profiles' "
+                "namespaces worked out (an empty or missing to delete says nothing): release "
+                f"{_shown(document['catalog']['version'])}'s {where} does not read as this version's "
+                f"({'.'.join(_shown(str(part)) for part in error['loc'])}: {_shown(error['msg'])})"
             )
             return None
         admitted: Admitted = {
@@ -516,7 +591,7 @@ def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> t
             for server in servers
             if server.kind in WORKLOAD_RESOURCES and isinstance(admitted[profile.name].get(server.name), list)
         }
-        results.append(Admissions(admitted, running))
+        results.append(Admissions(admitted, running, {profile.name: profile for profile in meta.registries}))
     return results[0], results[1]
 
 
@@ -543,17 +618,18 @@ def _admission_changes(
     longer admits, and per server admitted by both releases whether it is now shipped or no longer,
     and the tools now kept or withheld (a tool the server no longer offers at all is its own
     `removed tool` line, not repeated here)."""
-    changes = [f"now admits {server}{_kept(new[server])}" for server in sorted(set(new) - set(old))]
-    changes += [f"no longer admits {server}" for server in sorted(set(old) - set(new))]
+    changes = [f"now admits {_shown(server)}{_kept(new[server])}" for server in sorted(set(new) - set(old))]
+    changes += [f"no longer admits {_shown(server)}" for server in sorted(set(old) - set(new))]
     for server in sorted(set(old) & set(new)):
         before, after = old[server], new[server]
         if isinstance(before, list) != isinstance(after, list):
-            changes.append(f"{server}: now shipped{_kept(after)}" if isinstance(after, list)
-                           else f"{server}: no longer shipped ({_NOT_SHIPPED[after]})")
+            changes.append(f"{_shown(server)}: now shipped{_kept(after)}" if isinstance(after, list)
+                           else f"{_shown(server)}: no longer shipped ({_NOT_SHIPPED[after]})")
         was = set(before) if isinstance(before, list) else set()
         now = set(after) if isinstance(after, list) else set()
-        changes += [f"{server}: now keeps tool {tool}" for tool in sorted(now - was)]
-        changes += [f"{server}: now withholds tool {tool}" for tool in sorted(was - now) if tool in offered[server]]
+        changes += [f"{_shown(server)}: now keeps tool {_shown(tool)}" for tool in sorted(now - was)]
+        changes += [f"{_shown(server)}: now withholds tool {_shown(tool)}" for tool in sorted(was - now)
+                    if tool in offered[server]]
     return changes
 
 
@@ -574,7 +650,7 @@ def _kept(tools: list[str] | derived.NotOffered) -> str:
         return f", not shipped ({_NOT_SHIPPED[tools]})"
     if not tools:
         return " (it declares no tools: it runs with every tool it has)"
-    return f" (tools kept: {', '.join(tools)})"
+    return f" (tools kept: {', '.join(map(_shown, tools))})"
 
 
 def _permission_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -593,8 +669,8 @@ def _permission_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def _set_changes(label: str, old: set[str], new: set[str]) -> list[str]:
-    return [f"new {label}: {item}" for item in sorted(new - old)] + [
-        f"removed {label}: {item}" for item in sorted(old - new)
+    return [f"new {label}: {_shown(item)}" for item in sorted(new - old)] + [
+        f"removed {label}: {_shown(item)}" for item in sorted(old - new)
     ]
 
 

@@ -59,6 +59,11 @@ def registry_resource_name(profile: RegistryProfile) -> str:
     return resource_name(profile.name, limit=63 - len("-api"))
 
 
+def registry_data_name(profile: RegistryProfile, part: int) -> str:
+    """The ConfigMap holding part `part` (from 1) of the profile's registry data."""
+    return resource_name(f"{registry_resource_name(profile)}-data", f"-{part}")
+
+
 def registry_service_name(profile: RegistryProfile) -> str:
     """The registry API's Service: `<registry>-api`, the name MCPRegistry's operator gives it and the
     registry server chart's release (`fullnameOverride`) takes, so clients find it either way."""

@@ -36,7 +36,7 @@ from generator.render.encoding import Spliced
 from generator.render.kubernetes.manifests import literal_line, yaml_text
 from generator.render.kubernetes.registry_auth import REGISTRY_API_PORT, auth_config
 from generator.render.kubernetes.names import (
-    MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, pgpass_secret_name, registry_resource_name, resource_name,
+    MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, pgpass_secret_name, registry_data_name, registry_resource_name,
     secret_entries,
 )
 
@@ -83,9 +83,8 @@ def split_registry(
         sizes = [len(document(chunk)) for chunk in chunks]
         largest = max(sizes)
         if largest <= REGISTRY_DATA_BUDGET:
-            base = f"{registry_resource_name(profile)}-data"
             return [
-                RegistryPart(resource_name(base, f"-{index}"), partial(_encoded, partial(document, chunk), sizes[index - 1]))
+                RegistryPart(registry_data_name(profile, index), partial(_encoded, partial(document, chunk), sizes[index - 1]))
                 for index, chunk in enumerate(chunks, 1)
             ]
         if size == 1:
