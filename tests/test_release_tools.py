@@ -626,7 +626,7 @@ def test_build_previous_adds_a_changes_page(runner, two_releases, tmp_path):
     assert '<a href="../servers/added-one/index.html">added-one</a>' in page
     assert "<li>fetch</li>" in page, "a removed server is named without a dead link"
     assert "<li>new egress host: collector.example.net</li>" in page
-    deleting = '<pre id="to-delete-commands" aria-labelledby="to-delete-commands-label"><code>'
+    deleting = '<pre id="to-delete-commands" aria-labelledby="to-delete-commands-label" tabindex="0"><code>'
     assert deleting + "\n".join(WITHDRAWN) + "</code></pre>" in page
     assert 'href="../changes/index.html"' in (out / "about" / "index.html").read_text()
     plain = tmp_path / "plain"
