@@ -174,7 +174,10 @@ def test_the_registry_schema_refuses_an_entry_that_hides_whether_the_server_is_s
     validator = registry_validator()
     document = catalog_api.profile_document(withholding, "production")
     servers = {server["name"]: server for server in document["servers"]}
+    sandbox = {server["name"]: server for server in catalog_api.profile_document(withholding, "sandbox")["servers"]}
     ambiguous = [
+        {**servers["fetch"], "withheld": []},  # "every tool withheld", yet none is
+        {**sandbox["bare"], "withheld": servers["fetch"]["withheld"]},  # "no tools declared", yet one is withheld
         {**servers["fetch"], "offered": True},  # "shipped" with nothing kept and no every_tool: the old reading
         {key: value for key, value in servers["fetch"].items() if key != "not_offered_because"},
         {**servers["bare"], "every_tool": False},

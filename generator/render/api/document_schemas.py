@@ -93,12 +93,16 @@ def _registry() -> dict[str, Any]:
         "tools": _NAMES,
         "withheld": {"type": "array", "items": withheld},
     }, required=["name", "offered", "every_tool", "tools", "withheld"])
-    # The three cases the document exists to tell apart: not offered (and why); offered with every
-    # tool it has (it declares none: nothing to filter); offered with the tools kept.
+    # The cases the document exists to tell apart: not offered, because every tool it declares is
+    # withheld or because it declares none under a hint policy; offered with every tool it has (it
+    # declares none: nothing to filter); offered with the tools kept.
     unexplained = {"not": {"required": ["not_offered_because"]}}
+    not_offered = {"offered": {"const": False}, "every_tool": {"const": False}, "tools": {"maxItems": 0}}
     server["oneOf"] = [
-        {"required": ["not_offered_because"],
-         "properties": {"offered": {"const": False}, "every_tool": {"const": False}, "tools": {"maxItems": 0}}},
+        {"required": ["not_offered_because"], "properties": {
+            **not_offered, "not_offered_because": {"const": "every-tool-withheld"}, "withheld": {"minItems": 1}}},
+        {"required": ["not_offered_because"], "properties": {
+            **not_offered, "not_offered_because": {"const": "no-tools-declared"}, "withheld": {"maxItems": 0}}},
         {**unexplained, "properties": {"offered": {"const": True}, "every_tool": {"const": True},
                                        "tools": {"maxItems": 0}, "withheld": {"maxItems": 0}}},
         {**unexplained, "properties": {"offered": {"const": True}, "every_tool": {"const": False}, "tools": {"minItems": 1}}},
