@@ -550,7 +550,7 @@ def _admission_changes(old: dict[str, Offering], new: dict[str, Offering], offer
         before, after = old[server], new[server]
         if _offering(before) != _offering(after):
             changes.append(f"{server}: now {_offering(after)}{_kept(after)}" if isinstance(after, list) or after == "reference"
-                           else f"{server}: no longer {_offering(before)} ({_NOT_SHIPPED[after]})")
+                           else f"{server}: no longer {_offering(before)} ({derived.NOT_OFFERED_LABELS[after]})")
         if "reference" in (before, after):
             continue  # a reference entry runs nothing, so keeps and withholds no tool
         was = set(before) if isinstance(before, list) else set()
@@ -558,13 +558,6 @@ def _admission_changes(old: dict[str, Offering], new: dict[str, Offering], offer
         changes += [f"{server}: now keeps tool {tool}" for tool in sorted(now - was)]
         changes += [f"{server}: now withholds tool {tool}" for tool in sorted(was - now) if tool in offered[server]]
     return changes
-
-
-# Why a profile admits a server but does not ship it, as the profile's page says it too.
-_NOT_SHIPPED: dict[derived.NotOffered, str] = {
-    "every-tool-withheld": "every tool withheld",
-    "no-tools-declared": "it declares no tools, and the profile withholds tools by their hints",
-}
 
 
 def _offering(offering: Offering) -> str:
@@ -578,10 +571,8 @@ def _kept(tools: Offering) -> str:
     none under a policy withholding tools by their hints); a reference entry runs nothing."""
     if tools == "reference":
         return " (a reference entry: packages only, it runs nothing)"
-    if tools == "every-tool-withheld":
-        return ", withholding every tool (not shipped)"
     if not isinstance(tools, list):
-        return f", not shipped ({_NOT_SHIPPED[tools]})"
+        return f", {derived.not_shipped(tools)}"
     if not tools:
         return " (it declares no tools: it runs with every tool it has)"
     return f" (tools kept: {', '.join(tools)})"
