@@ -327,6 +327,16 @@ def offers(profile: RegistryProfile, server: Server) -> bool:
 
 
 NotOffered = Literal["every-tool-withheld", "no-tools-declared"]
+NOT_OFFERED_LABELS: dict[NotOffered, str] = {
+    "every-tool-withheld": "every tool withheld",
+    "no-tools-declared": "no tools declared, and the profile withholds tools by their hints",
+}
+"""Each reason in a few words: the profile's page, `diff` and docs/api.md all say these."""
+
+
+def not_shipped(reason: NotOffered) -> str:
+    """"not shipped (<reason's label>)": what a profile's page and `diff` say of a server it admits and does not ship."""
+    return f"not shipped ({NOT_OFFERED_LABELS[reason]})"
 
 
 def not_offered_because(profile: RegistryProfile, server: Server) -> NotOffered | None:
@@ -362,7 +372,12 @@ def hinted(tool: Tool, hint: Literal["destructiveHint", "openWorldHint"]) -> boo
     return True
 
 
-def withheld_by(profile: RegistryProfile, tool: Tool) -> list[str]:
+def hinted_by_default(tool: Tool, hint: Literal["destructiveHint", "openWorldHint"]) -> bool:
+    """Whether `tool` counts as `hint` only by MCP's default (see `hinted`): it does not declare the hint."""
+    return hinted(tool, hint) and (tool.annotations is None or getattr(tool.annotations, hint) is None)
+
+
+def withheld_by(profile: RegistryProfile, tool: Tool) -> list[Literal["destructiveHint", "openWorldHint"]]:
     """The hints for which the profile's tool policy withholds `tool` (see `hinted`)."""
     return [hint for hint in profile.tools.exclude_annotations if hinted(tool, hint)]
 
@@ -381,30 +396,25 @@ class Withheld:
 
 
 def withheld_tools(profile: RegistryProfile, server: Server) -> tuple[Withheld, ...]:
-    """The server's tools that the profile's tool policy withholds, in declaration order (the
-    complement of `profile_tools`), each with the rules that withhold it."""
-    names = set(profile.tools.exclude_names)
+    """The server's tools that the profile's tool policy withholds, in declaration order, each with
+    the rules that withhold it: the one test of the policy (`profile_tools` keeps the others)."""
+    policy = profile.tools
+    if not policy.exclude_names and not policy.exclude_annotations:
+        return ()  # the common case, asked for every server by several output kinds
+    names = set(policy.exclude_names)
     found = []
     for tool in server.tools:
         by_name = tool.name in names or tool.deployed_name in names
         hints = tuple(withheld_by(profile, tool))
         if by_name or hints:
-            declared = tool.annotations
-            defaulted = tuple(hint for hint in hints if declared is None or getattr(declared, hint) is None)
-            found.append(Withheld(tool, by_name, hints, defaulted))
+            found.append(Withheld(tool, by_name, hints, tuple(hint for hint in hints if hinted_by_default(tool, hint))))
     return tuple(found)
 
 
 def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:
-    """The server's tools that the profile's tool policy keeps."""
-    policy = profile.tools
-    if not policy.exclude_names and not policy.exclude_annotations:
-        return tuple(server.tools)  # the common case, asked for every server by several output kinds
-    names = set(policy.exclude_names)
-    return tuple(
-        tool for tool in server.tools
-        if tool.name not in names and tool.deployed_name not in names and not withheld_by(profile, tool)
-    )
+    """The server's tools that the profile's tool policy keeps: those `withheld_tools` does not name."""
+    withheld = {held.tool.name for held in withheld_tools(profile, server)}
+    return tuple(tool for tool in server.tools if tool.name not in withheld) if withheld else tuple(server.tools)
 
 
 def profile_named(meta: CatalogMeta, name: str | None) -> RegistryProfile | None:

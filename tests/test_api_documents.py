@@ -125,7 +125,8 @@ def test_openapi_json_describes_each_document_kind(default_site: Path) -> None:
 
 # `production` withholds tools by name: `fetch`'s one tool (so it is not shipped) and `wiper`'s `wipe`;
 # `bare` declares none, so it is shipped with every tool it has. `sandbox` withholds by hint: `wipe`
-# by its undeclared destructiveHint, and `bare` whole (not shipped: any tool it has may be destructive).
+# by its undeclared destructiveHint, and `bare` whole (not shipped: any tool it has may be destructive);
+# it lists `pkg`, a reference entry declaring no tools, which runs nothing (not "with every tool").
 WITHHOLDING_CATALOG = CATALOG_YAML.replace(
     "    include:\n      tiers: [validated]\n",
     "    include:\n      tiers: [validated]\n    tools:\n      exclude_names: [fetch, wipe]\n",
@@ -139,7 +140,9 @@ WIPER_YAML = FETCH_YAML.replace("name: fetch", "name: wiper", 1).replace("- name
 
 @pytest.fixture
 def withholding(write_tree: Callable[..., Path]) -> Any:
-    source = write_tree({"fetch.yaml": FETCH_YAML, "bare.yaml": BARE_YAML, "wiper.yaml": WIPER_YAML}, catalog=WITHHOLDING_CATALOG)
+    pkg = REFERENCE_YAML[:REFERENCE_YAML.index("tools:")].replace("name: everything-ref", "name: pkg")
+    source = write_tree({"fetch.yaml": FETCH_YAML, "bare.yaml": BARE_YAML, "wiper.yaml": WIPER_YAML, "pkg.yaml": pkg},
+                        catalog=WITHHOLDING_CATALOG)
     return read_catalog(source).catalog
 
 
@@ -156,16 +159,21 @@ def test_a_profile_document_tells_a_server_it_does_not_ship_from_one_it_ships_wi
     assert list(registry_validator().iter_errors(document)) == []
     servers = {server["name"]: server for server in document["servers"]}
     assert servers["fetch"] == {
-        "name": "fetch", "offered": False, "not_offered_because": "every-tool-withheld", "every_tool": False, "tools": [],
+        "name": "fetch", "kind": "container", "offered": False, "not_offered_because": "every-tool-withheld",
+        "every_tool": False, "tools": [],
         "withheld": [{"name": "fetch", "source_name": "fetch", "by_name": True, "hints": [], "defaulted_hints": []}],
     }
-    assert servers["bare"] == {"name": "bare", "offered": True, "every_tool": True, "tools": [], "withheld": []}
+    assert servers["bare"] == {"name": "bare", "kind": "container", "offered": True, "every_tool": True, "tools": [], "withheld": []}
     assert servers["wiper"]["offered"] is True and servers["wiper"]["tools"] == ["read"]
     assert servers["wiper"]["withheld"] == [
         {"name": "wipe", "source_name": "wipe", "by_name": True, "hints": [], "defaulted_hints": []}]
-    sandbox = {server["name"]: server for server in catalog_api.profile_document(withholding, "sandbox")["servers"]}
-    assert sandbox["bare"] == {"name": "bare", "offered": False, "not_offered_because": "no-tools-declared",
-                               "every_tool": False, "tools": [], "withheld": []}
+    sandbox_document = catalog_api.profile_document(withholding, "sandbox")
+    assert list(registry_validator().iter_errors(sandbox_document)) == []
+    sandbox = {server["name"]: server for server in sandbox_document["servers"]}
+    assert sandbox["bare"] == {"name": "bare", "kind": "container", "offered": False,
+                               "not_offered_because": "no-tools-declared", "every_tool": False, "tools": [], "withheld": []}
+    assert sandbox["pkg"] == {"name": "pkg", "kind": "reference", "offered": True, "every_tool": False, "tools": [],
+                              "withheld": []}
     assert sandbox["wiper"]["withheld"] == [
         {"name": "wipe", "source_name": "wipe", "by_name": False, "hints": ["destructiveHint"], "defaulted_hints": ["destructiveHint"]}]
 
@@ -174,12 +182,18 @@ def test_the_registry_schema_refuses_an_entry_that_hides_whether_the_server_is_s
     validator = registry_validator()
     document = catalog_api.profile_document(withholding, "production")
     servers = {server["name"]: server for server in document["servers"]}
+    sandbox = {server["name"]: server for server in catalog_api.profile_document(withholding, "sandbox")["servers"]}
     ambiguous = [
+        {**servers["fetch"], "withheld": []},  # "every tool withheld", yet none is
+        {**sandbox["bare"], "withheld": servers["fetch"]["withheld"]},  # "no tools declared", yet one is withheld
         {**servers["fetch"], "offered": True},  # "shipped" with nothing kept and no every_tool: the old reading
         {key: value for key, value in servers["fetch"].items() if key != "not_offered_because"},
         {**servers["bare"], "every_tool": False},
         {**servers["bare"], "not_offered_because": "no-tools-declared"},
         {**servers["wiper"], "every_tool": True},
+        {**sandbox["pkg"], "every_tool": True},  # a reference entry "runs with every tool it has"
+        {**sandbox["pkg"], "kind": "container"},  # offered with no tools kept and no every_tool
+        {**sandbox["bare"], "kind": "reference"},  # a reference entry is never left out for declaring no tools
     ]
     for entry in ambiguous:
         assert not validator.is_valid({**document, "servers": [entry]}), entry

@@ -38,3 +38,13 @@ def test_every_cli_option_is_in_the_readme():
         for param in command.params:
             if isinstance(param, click.Option):
                 assert param.opts[-1] in readme or param.opts[0] in readme, f"README does not mention {name} {param.opts}"
+
+
+def test_docs_api_says_not_shipped_as_the_site_and_diff_do():
+    """Each reason a profile does not ship a server it admits has one label (`derived.not_shipped`):
+    the profile's page and `diff` print it, and docs/api.md must quote the same words."""
+    from generator import derived
+
+    api = " ".join((REPO / "docs" / "api.md").read_text().split())
+    for reason in derived.NOT_OFFERED_LABELS:
+        assert f'`"{reason}"' in api and derived.not_shipped(reason) in api, reason

@@ -359,7 +359,8 @@ def test_update_merges_upstream_facts_and_keeps_curated_fields(runner, tmp_path)
 
 
 def test_update_keeps_what_the_curator_added_where_upstream_says_nothing(runner, tmp_path):
-    """A server.json cannot carry egress, args, tools or a pin: --update dropped the curator's."""
+    """A server.json cannot carry egress, args, tools or a pin, and this one lists no variables:
+    --update dropped the curator's (the whole `env` block too)."""
     entry = {"name": "io.github.acme/geo", "description": "Geocoding.", "version": "1.0.0",
              "packages": [{"registryType": "oci", "identifier": "ghcr.io/acme/geo:1.0.0", "transport": {"type": "stdio"}}]}
     result, target = _import(runner, tmp_path, entry)
@@ -370,6 +371,8 @@ def test_update_keeps_what_the_curator_added_where_upstream_says_nothing(runner,
         "permissions": {"network": {"outbound": {"allow_host": ["geo.acme.example", "tiles.acme.example"], "allow_port": [443]}}},
         "tools": [{"name": "geocode", "description": "Finds a place.", "annotations": {"readOnlyHint": True}}],
         "provenance": {"repository_uri": "https://github.com/acme/geo"},
+        "env": [{"name": "GEO_TOKEN", "description": "API token.", "required": True, "secret": True},
+                {"name": "GEO_REGION", "default": "eu"}],
     }
     path.write_text(path.read_text() + yaml.safe_dump(added, sort_keys=False))
     curated = _server(target, "geo")

@@ -309,7 +309,10 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
 
     old_fetch = FETCH_YAML + "env:\n  - name: FETCH_MODE\n    default: fast\n"
     bare = FETCH_YAML[:FETCH_YAML.index("tools:")].replace("name: fetch", "name: bare")  # declares no tools
-    old_source = write_tree({"fetch.yaml": old_fetch, "bare.yaml": bare})
+    reference = ("name: pkg\ntitle: Pkg\ndescription: Known by its npm package.\nversion: 1.0.0\ncategory: web\n"
+                 "tier: validated\ntransport: stdio\npackages:\n  - registry_type: npm\n    identifier: '@example/pkg'\n"
+                 "    version: 1.0.0\n")  # a reference entry declaring no tools: it runs nothing
+    old_source = write_tree({"fetch.yaml": old_fetch, "bare.yaml": bare, "pkg.yaml": reference})
     new_source = tmp_path / "new-src"
     shutil.copytree(old_source, new_source)
     team = "  - name: team-a\n    namespace: team-a\n    tools:\n      exclude_annotations: [openWorldHint]\n"
@@ -325,8 +328,9 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     lines = forward.output.splitlines()
     assert _group(lines, "  profile: team-a") == [
         "new profile: namespace team-a",
-        "now admits bare, not shipped (it declares no tools, and the profile withholds tools by their hints)",
-        "now admits fetch, withholding every tool (not shipped)",
+        "now admits bare, not shipped (no tools declared, and the profile withholds tools by their hints)",
+        "now admits fetch, not shipped (every tool withheld)",
+        "now admits pkg (a reference entry: packages only, it runs nothing)",
     ]
     assert _group(lines, "  changed: fetch") == [
         "new env variable: FETCH_PROXY",
@@ -650,13 +654,17 @@ def test_the_diff_tells_a_server_shipped_with_every_tool_from_one_not_shipped():
     assert _admission_changes({}, {"bare": [], "gone": "every-tool-withheld", "hinted": "no-tools-declared", "fetch": ["fetch"]}, {}) == [
         "now admits bare (it declares no tools: it runs with every tool it has)",
         "now admits fetch (tools kept: fetch)",
-        "now admits gone, withholding every tool (not shipped)",
-        "now admits hinted, not shipped (it declares no tools, and the profile withholds tools by their hints)",
+        "now admits gone, not shipped (every tool withheld)",
+        "now admits hinted, not shipped (no tools declared, and the profile withholds tools by their hints)",
     ]
     assert _admission_changes({"fetch": ["fetch"]}, {"fetch": "every-tool-withheld"}, {"fetch": {"fetch"}}) == [
         "fetch: no longer shipped (every tool withheld)", "fetch: now withholds tool fetch"]
     assert _admission_changes({"bare": []}, {"bare": "no-tools-declared"}, {"bare": set()}) == [
-        "bare: no longer shipped (it declares no tools, and the profile withholds tools by their hints)"]
+        "bare: no longer shipped (no tools declared, and the profile withholds tools by their hints)"]
+    assert _admission_changes({"pkg": ["echo"]}, {"pkg": "reference"}, {"pkg": {"echo"}}) == [
+        "pkg: now listed (a reference entry: packages only, it runs nothing)"]  # a container became a reference entry
+    assert _admission_changes({"pkg": "reference"}, {"pkg": "every-tool-withheld"}, {"pkg": {"echo"}}) == [
+        "pkg: no longer listed (every tool withheld)"]
 
 
 # --- every field that reaches a workload, a policy or a client ---------------------------------

@@ -326,7 +326,8 @@ def test_a_profile_page_says_a_server_declaring_no_tools_is_not_shipped(write_tr
     out = tmp_path / "site"
     build(write_tree({"fetch.yaml": FETCH_YAML[:FETCH_YAML.index("tools:")], "fetch.md": "x"}, catalog=catalog), out)
     page = html.unescape(re.sub(r"<[^>]+>", "", (out / "registries/production/index.html").read_text()))
-    assert "no tools declared, not shipped" in page and "all 0 tools" not in page
+    assert "not shipped (no tools declared, and the profile withholds tools by their hints)" in page
+    assert "0 tools, not shipped" not in page
 
 def card_tool_counts(page: Path) -> dict[str, str]:
     """Each card's tool count as the page's reader sees it, by server name."""
@@ -376,7 +377,8 @@ def test_a_profile_page_says_it_does_not_ship_a_server_whose_every_tool_it_withh
     context = RenderContext(read_catalog(source).catalog)
     page = tmp_path / "sandbox.html"
     page.write_bytes(next(item.content for item in site.render(context) if item.path == paths.profile_page("sandbox")))
-    assert card_tool_counts(page) == {"docs-remote": "its 1 tool withheld, not shipped", "fetch": "all 2 tools withheld, not shipped"}
+    assert card_tool_counts(page) == {"docs-remote": "1 tool, not shipped (every tool withheld)",
+                                      "fetch": "2 tools, not shipped (every tool withheld)"}
     assert all(bundles.kept_tools(context.catalog.meta.registries[1], server) is None for server in context.catalog.servers)
 
 

@@ -74,15 +74,17 @@ def test_unknown_keys_hide_no_other_problem_of_the_file(write_tree, runner):
 @pytest.mark.parametrize(("url", "warned"), [
     ("http://mcp.example.com/mcp", True),
     ("https://mcp.example.com/mcp", False),
+    ("http://mcp.internal/mcp", True),  # maybe not on the internet: the message must not say it is
     ("http://docs.tools.svc.cluster.local:8080/mcp", False),  # in the cluster: the private-host warning speaks
 ])
-def test_a_remote_on_the_internet_over_plain_http_is_warned(write_tree, runner, url, warned):
+def test_a_remote_outside_the_cluster_over_plain_http_is_warned(write_tree, runner, url, warned):
     remote = REMOTE_YAML.replace("url: https://mcp.example.com/mcp", f"url: {url}")
     source = write_tree({"docs-remote.yaml": remote, "docs-remote.md": "x"})
     code, lines = run(runner, source, "--verbose")
     assert code == 0, lines
-    expected = (f"{source}/servers/docs-remote.yaml:10: remote.url: warning: plain http:// to a host on the internet: "
-                "requests and their headers, credentials included, cross it unencrypted; use https://")
+    expected = (f"{source}/servers/docs-remote.yaml:10: remote.url: warning: plain http:// to a host that is "
+                "neither a private address nor a *.cluster.local name: requests and their headers, credentials "
+                "included, travel to it unencrypted; use https://")
     assert (expected in lines) == warned, lines
 
 

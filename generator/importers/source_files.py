@@ -29,10 +29,10 @@ UPSTREAM_KEYS = (
     "args", "env", "permissions", "remote", "packages", "tools", "provenance",
 )
 # Facts a format may have no way to say (a server.json carries no tools, egress or arguments
-# without ToolHive's publisher block, and no digest): where upstream says nothing, the curator's
-# value stays; a container's, while upstream still gives an image; one image build's, while it
-# gives the same image.
-KEPT_WHEN_UPSTREAM_SILENT = ("tools",)
+# without ToolHive's publisher block, and no digest; many entries list no variables): where
+# upstream says nothing, the curator's value stays; a container's, while upstream still gives an
+# image; one image build's, while it gives the same image.
+KEPT_WHEN_UPSTREAM_SILENT = ("tools", "env")
 KEPT_FOR_A_CONTAINER = ("args", "permissions")
 KEPT_FOR_THE_SAME_IMAGE = ("digest", "provenance")
 MINIMAL_CATALOG = """\
@@ -79,7 +79,8 @@ def merge_server(existing: Mapping[str, Any], upstream: Mapping[str, Any]) -> di
             merged[key] = existing[key]
     if "tools" in upstream:
         merged["tools"] = _merge_named(existing.get("tools"), upstream["tools"], ("description", "annotations", "input_schema"))
-    merged["env"] = _merge_named(existing.get("env"), upstream.get("env", []), ("description",))
+    if "env" in upstream:
+        merged["env"] = _merge_named(existing.get("env"), upstream["env"], ("description",))
     return merged
 
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import ValidationError
 
@@ -528,8 +528,11 @@ def _registry_leftovers(name: str, admissions: tuple[Admissions, Admissions] | N
 # (`derived.admits` reads the review's expiry against `last_updated`).
 ADMISSION_INPUTS = ("registries", "last_updated")
 
-Admitted = dict[str, dict[str, list[str] | derived.NotOffered]]
-"""Per profile, each admitted server's kept tools, or why the profile does not ship it."""
+Offering = list[str] | derived.NotOffered | Literal["reference"]
+"""What a profile does with a server it admits: the tools its bundle runs it with, "reference" for a
+reference entry (its registries list it, nothing runs it), or why it does not ship it."""
+Admitted = dict[str, dict[str, Offering]]
+"""Per profile, each admitted server's `Offering`."""
 Running = dict[tuple[str, str, str], tuple[str, str]]
 """Per workload a profile's namespace is shipped, (namespace, resource, name): (profile, server)."""
 WORKLOAD_RESOURCES = {"container": "mcpserver", "remote": "mcpremoteproxy"}
@@ -579,7 +582,7 @@ def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> t
         admitted: Admitted = {
             profile.name: {
                 server.name: derived.not_offered_because(profile, server)
-                or [tool.name for tool in derived.profile_tools(profile, server)]
+                or ("reference" if server.kind == "reference" else [tool.name for tool in derived.profile_tools(profile, server)])
                 for server in servers
                 if derived.admits(meta, profile, server)
             }
@@ -611,9 +614,7 @@ def _tool_names_by_server(document: dict[str, Any]) -> dict[str, set[str]]:
     return {s["name"]: _names(s.get("tools")) for s in document["servers"]}
 
 
-def _admission_changes(
-    old: dict[str, list[str] | derived.NotOffered], new: dict[str, list[str] | derived.NotOffered], offered: dict[str, set[str]]
-) -> list[str]:
+def _admission_changes(old: dict[str, Offering], new: dict[str, Offering], offered: dict[str, set[str]]) -> list[str]:
     """Servers the profile now admits (with the tools it keeps, or that it does not ship them) or no
     longer admits, and per server admitted by both releases whether it is now shipped or no longer,
     and the tools now kept or withheld (a tool the server no longer offers at all is its own
@@ -622,9 +623,11 @@ def _admission_changes(
     changes += [f"no longer admits {_shown(server)}" for server in sorted(set(old) - set(new))]
     for server in sorted(set(old) & set(new)):
         before, after = old[server], new[server]
-        if isinstance(before, list) != isinstance(after, list):
-            changes.append(f"{_shown(server)}: now shipped{_kept(after)}" if isinstance(after, list)
-                           else f"{_shown(server)}: no longer shipped ({_NOT_SHIPPED[after]})")
+        if _offering(before) != _offering(after):
+            changes.append(f"{_shown(server)}: now {_offering(after)}{_kept(after)}" if isinstance(after, list) or after == "reference"
+                           else f"{_shown(server)}: no longer {_offering(before)} ({derived.NOT_OFFERED_LABELS[after]})")
+        if "reference" in (before, after):
+            continue  # a reference entry runs nothing, so keeps and withholds no tool
         was = set(before) if isinstance(before, list) else set()
         now = set(after) if isinstance(after, list) else set()
         changes += [f"{_shown(server)}: now keeps tool {_shown(tool)}" for tool in sorted(now - was)]
@@ -633,21 +636,19 @@ def _admission_changes(
     return changes
 
 
-# Why a profile admits a server but does not ship it, as the profile's page says it too.
-_NOT_SHIPPED: dict[derived.NotOffered, str] = {
-    "every-tool-withheld": "every tool withheld",
-    "no-tools-declared": "it declares no tools, and the profile withholds tools by their hints",
-}
+def _offering(offering: Offering) -> str:
+    """The profile ships the server (its bundle runs it), lists it (a reference entry) or does not ship it."""
+    return "shipped" if isinstance(offering, list) else "listed" if offering == "reference" else "not shipped"
 
 
-def _kept(tools: list[str] | derived.NotOffered) -> str:
+def _kept(tools: Offering) -> str:
     """What a profile ships of an admitted server, as the diff says it: the same server may run
     with every tool it has (it declares none) or not at all (every tool withheld, or it declares
-    none under a policy withholding tools by their hints)."""
-    if tools == "every-tool-withheld":
-        return ", withholding every tool (not shipped)"
+    none under a policy withholding tools by their hints); a reference entry runs nothing."""
+    if tools == "reference":
+        return " (a reference entry: packages only, it runs nothing)"
     if not isinstance(tools, list):
-        return f", not shipped ({_NOT_SHIPPED[tools]})"
+        return f", {derived.not_shipped(tools)}"
     if not tools:
         return " (it declares no tools: it runs with every tool it has)"
     return f" (tools kept: {', '.join(map(_shown, tools))})"

@@ -339,8 +339,9 @@ def _private_endpoint(source: ServerSource, url: str) -> Iterator[Diagnostic]:
             yield _at(source, where, "the host is loopback, link-local or kubernetes.default: the ToolHive operator "
                       "refuses it even with allowPrivateEndpoint, so its MCPRemoteProxy cannot run", "warning")
         case "public" if url.startswith("http://"):
-            yield _at(source, where, "plain http:// to a host on the internet: requests and their headers, "
-                      "credentials included, cross it unencrypted; use https://", "warning")
+            yield _at(source, where, "plain http:// to a host that is neither a private address nor a "
+                      "*.cluster.local name: requests and their headers, credentials included, travel to it "
+                      "unencrypted; use https://", "warning")
 
 
 def _replacements(tree: SourceTree) -> Iterator[Diagnostic]:

@@ -87,21 +87,31 @@ def _registry() -> dict[str, Any]:
     withheld = _object({"name": _STR, "source_name": _STR, "by_name": {"type": "boolean"}, "hints": hints, "defaulted_hints": hints})
     server = _object({
         "name": _STR,
+        "kind": _KIND,
         "offered": {"type": "boolean"},
         "not_offered_because": {"enum": list(get_args(NotOffered))},
         "every_tool": {"type": "boolean"},
         "tools": _NAMES,
         "withheld": {"type": "array", "items": withheld},
-    }, required=["name", "offered", "every_tool", "tools", "withheld"])
-    # The three cases the document exists to tell apart: not offered (and why); offered with every
-    # tool it has (it declares none: nothing to filter); offered with the tools kept.
+    }, required=["name", "kind", "offered", "every_tool", "tools", "withheld"])
+    # The cases the document exists to tell apart: not offered, because every tool it declares is
+    # withheld or because it declares none under a hint policy; offered with every tool it has (it
+    # declares none: nothing to filter); offered with the tools kept; a reference entry offered
+    # (listed), which runs nothing, so never with "every tool it has".
     unexplained = {"not": {"required": ["not_offered_because"]}}
+    not_offered = {"offered": {"const": False}, "every_tool": {"const": False}, "tools": {"maxItems": 0}}
+    runs = {"enum": ["container", "remote"]}
     server["oneOf"] = [
-        {"required": ["not_offered_because"],
-         "properties": {"offered": {"const": False}, "every_tool": {"const": False}, "tools": {"maxItems": 0}}},
-        {**unexplained, "properties": {"offered": {"const": True}, "every_tool": {"const": True},
+        {"required": ["not_offered_because"], "properties": {
+            **not_offered, "not_offered_because": {"const": "every-tool-withheld"}, "withheld": {"minItems": 1}}},
+        {"required": ["not_offered_because"], "properties": {
+            **not_offered, "kind": runs, "not_offered_because": {"const": "no-tools-declared"}, "withheld": {"maxItems": 0}}},
+        {**unexplained, "properties": {"kind": runs, "offered": {"const": True}, "every_tool": {"const": True},
                                        "tools": {"maxItems": 0}, "withheld": {"maxItems": 0}}},
-        {**unexplained, "properties": {"offered": {"const": True}, "every_tool": {"const": False}, "tools": {"minItems": 1}}},
+        {**unexplained, "properties": {"kind": runs, "offered": {"const": True}, "every_tool": {"const": False},
+                                       "tools": {"minItems": 1}}},
+        {**unexplained, "properties": {"kind": {"const": "reference"}, "offered": {"const": True},
+                                       "every_tool": {"const": False}}},
     ]
     return _object({
         "profile": {"type": "object", "required": ["name", "namespace"]},

@@ -136,17 +136,18 @@ def tool_entries(server: Server) -> list[dict[str, Any]]:
 
 
 def profile_member(profile: RegistryProfile, server: Server) -> dict[str, Any]:
-    """One admitted server of a profile's document: whether the profile offers it (and why not),
-    whether it runs with every tool it has, the tools kept and the tools withheld with their rules.
+    """One admitted server of a profile's document: its kind, whether the profile offers it (and why
+    not), whether it runs with every tool it has, the tools kept and the tools withheld with their rules.
 
     `tools: []` alone cannot tell a server the profile does not ship (every tool withheld) from one
-    it ships with every tool it has (it declares none, so nothing can be filtered): `offered` and
-    `every_tool` say which, as the profile's page and `diff` do."""
+    it ships with every tool it has (it declares none, so nothing can be filtered), nor from a
+    reference entry, which runs nothing: `offered`, `every_tool` and `kind` say which, as the
+    profile's page and `diff` do."""
     because = derived.not_offered_because(profile, server)
-    member: dict[str, Any] = {"name": server.name, "offered": because is None}
+    member: dict[str, Any] = {"name": server.name, "kind": server.kind, "offered": because is None}
     if because is not None:
         member["not_offered_because"] = because
-    member["every_tool"] = because is None and not server.tools
+    member["every_tool"] = because is None and not server.tools and server.kind != "reference"
     member["tools"] = [tool.deployed_name for tool in derived.profile_tools(profile, server)]
     member["withheld"] = [
         {"name": held.tool.deployed_name, "source_name": held.tool.name, "by_name": held.by_name,

@@ -228,8 +228,7 @@ def tool_rows(server: Server) -> list[tuple[Any, list[str]]]:
 
 
 def _withheld_tools(profile: RegistryProfile, server: Server) -> list[str]:
-    kept = {tool.name for tool in derived.profile_tools(profile, server)}
-    return [tool.name for tool in server.tools if tool.name not in kept]
+    return [held.tool.name for held in derived.withheld_tools(profile, server)]
 
 
 def _common(catalog: Catalog) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from urllib.parse import urlsplit
 
 from generator import derived, paths
 from generator.models import CatalogMeta, RegistryProfile, Server, Tool
-from generator.render.kubernetes import bundles
 
 APPROVALS = {"approved": "Approved", "under-review": "Under review", "expired": "Approval expired",
              "rejected": "Rejected", "not-reviewed": "Not reviewed"}
@@ -179,11 +178,6 @@ class Behaviour:
     """Tools counted destructive or open-world without declaring that hint."""
 
 
-def _defaults_to(tool: Tool, hint: Literal["destructiveHint", "openWorldHint"]) -> bool:
-    """Whether `tool` counts as `hint` only by MCP's default (it does not declare the hint)."""
-    return derived.hinted(tool, hint) and (tool.annotations is None or getattr(tool.annotations, hint) is None)
-
-
 def behaviour_counts(server: Server) -> Behaviour:
     """The server's tools counted by behaviour (a tool without annotations counts as unhinted)."""
     tools = server.tools
@@ -193,7 +187,8 @@ def behaviour_counts(server: Server) -> Behaviour:
         destructive=sum(1 for tool in tools if derived.hinted(tool, "destructiveHint")),
         open_world=sum(1 for tool in tools if derived.hinted(tool, "openWorldHint")),
         unhinted=sum(1 for tool in tools if tool.annotations is None),
-        defaulted=sum(1 for tool in tools if _defaults_to(tool, "destructiveHint") or _defaults_to(tool, "openWorldHint")),
+        defaulted=sum(1 for tool in tools
+                      if derived.hinted_by_default(tool, "destructiveHint") or derived.hinted_by_default(tool, "openWorldHint")),
     )
 
 
@@ -255,13 +250,13 @@ def tool_behaviour(tool: Tool) -> list[str]:
         words.append("read-only" if hints.readOnlyHint else "modifies its environment")
     if hints.destructiveHint:
         words.append("destructive")
-    elif _defaults_to(tool, "destructiveHint"):
+    elif derived.hinted_by_default(tool, "destructiveHint"):
         words.append("destructive (not declared: MCP's default)")
     if hints.idempotentHint:
         words.append("idempotent")
     if hints.openWorldHint:
         words.append("open-world")
-    elif _defaults_to(tool, "openWorldHint"):
+    elif derived.hinted_by_default(tool, "openWorldHint"):
         words.append("open-world (not declared: MCP's default)")
     return words or ["no behaviour hints set"]
 
@@ -327,8 +322,9 @@ class Card:
     kept_tools: str
     """On a registry profile's page, how many of them the profile's tool policy keeps (a number); empty elsewhere."""
     kept_tools_label: str
-    """The same in words, "32 of 40 tools" ("40 tools" when it keeps every one, "all 40 tools withheld,
-    not shipped" when it keeps none, as its bundle then has no folder for it); empty off a profile's page."""
+    """The same in words, "32 of 40 tools" ("40 tools" when it keeps every one, "40 tools, not shipped
+    (every tool withheld)" when it keeps none, as its bundle then has no folder for it, see
+    `derived.not_shipped`); empty off a profile's page."""
     updated: str
     status: str
     deprecated: bool
@@ -343,12 +339,12 @@ def _tools_label(count: int) -> str:
 def _kept_tools_label(profile: RegistryProfile, server: Server) -> str:
     """What a profile offers of the server's tools: all of them, "32 of 40 tools", or none (then
     the profile's bundle does not ship the server: ToolHive would read an empty filter as every tool)."""
-    kept, declared = bundles.kept_tools(profile, server), len(server.tools)
-    if kept is None:
-        if declared == 0:
-            return "no tools declared, not shipped"
-        return "its 1 tool withheld, not shipped" if declared == 1 else f"all {declared} tools withheld, not shipped"
-    return _tools_label(declared) if len(kept) == declared else f"{len(kept)} of {_tools_label(declared)}"
+    declared = len(server.tools)
+    because = derived.not_offered_because(profile, server)
+    if because is not None:
+        return f"{_tools_label(declared)}, {derived.not_shipped(because)}" if declared else derived.not_shipped(because)
+    kept = len(derived.profile_tools(profile, server))
+    return _tools_label(declared) if kept == declared else f"{kept} of {_tools_label(declared)}"
 
 
 def card(meta: CatalogMeta, server: Server, profile: RegistryProfile | None = None) -> Card:
