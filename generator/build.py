@@ -185,7 +185,7 @@ def _build(
     use_cache: bool,
 ) -> BuildReport:
     clock = Clock(started)
-    validated = _read(source_dir, cache_dir, strict=strict, use_cache=use_cache)
+    validated = _read(source_dir, cache_dir, strict=strict, image_mirror=image_mirror, use_cache=use_cache)
     # Parsing and validating leave the allocator 90 MB of free pages at 10,000 servers; every worker
     # forked later would count them in its size too.
     release_free_memory()
@@ -234,10 +234,11 @@ def _build(
     )
 
 
-def _read(source_dir: Path, cache_dir: Path, *, strict: bool, use_cache: bool) -> ValidatedCatalog:
+def _read(source_dir: Path, cache_dir: Path, *, strict: bool, image_mirror: str | None, use_cache: bool) -> ValidatedCatalog:
     """The validated source; with the cache, files unchanged since the last build are not parsed again."""
     validated = read_catalog(
-        source_dir, strict=strict, already_parsed=cache.load_parsed(cache_dir, source_dir) if use_cache else None
+        source_dir, strict=strict, already_parsed=cache.load_parsed(cache_dir, source_dir) if use_cache else None,
+        image_mirror=image_mirror,
     )
     if use_cache:
         cache.save_parsed(cache_dir, source_dir, validated.parsed)

@@ -128,7 +128,7 @@ def main() -> None:
 def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     """Check the source and report every problem as path:line: field: message."""
     with _warnings_listed(verbose):
-        validated = read_catalog(source, strict=strict, with_overviews=False)
+        validated = read_catalog(source, strict=strict, keep_parsed=False)
     _report_warnings(validated.warnings, quiet, verbose)
     servers = validated.catalog.servers
     tools = sum(len(s.tools) for s in servers)

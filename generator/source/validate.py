@@ -27,6 +27,7 @@ from generator.render.kubernetes.names import (
     MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, database_secret_name, pgpass_secret_name, secret_entries,
 )
 from generator.source.hostile import escaped, look_alikes
+from generator.source.limits import output_limits
 from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source, unreadable
 
 
@@ -41,11 +42,14 @@ class ValidatedCatalog:
 
 
 def read_catalog(
-    source_dir: Path, *, strict: bool = False, with_overviews: bool = True, already_parsed: ParsedFiles | None = None
+    source_dir: Path, *, strict: bool = False, keep_parsed: bool = True, already_parsed: ParsedFiles | None = None,
+    image_mirror: str | None = None,
 ) -> ValidatedCatalog:
     """Load and validate `source_dir`; raise `SourceInvalid` listing every problem.
 
-    `with_overviews=False` checks the overviews without keeping their text (for `validate`).
+    `keep_parsed=False` does not pack the parsed files for the build cache (for `validate`).
+    `image_mirror` is the build's `--image-mirror` (it lengthens every image reference the
+    outputs carry, so it counts in the outputs' limits).
     `already_parsed` spares parsing unchanged files (see `load_source`); the files parsed
     this time are in the result's `parsed`.
     """
@@ -55,13 +59,13 @@ def read_catalog(
         )
     try:
         with cyclic_gc_paused():
-            tree = load_source(source_dir, with_overviews=with_overviews, already_parsed=already_parsed)
+            tree = load_source(source_dir, keep_parsed=keep_parsed, already_parsed=already_parsed)
     except OSError as error:
         # The loader reports what it can foresee (a missing file, a broken symlink) with the other
         # problems; a file changed while it is read is a source problem too, never the build cache's.
         where = str(error.filename) if error.filename is not None else str(source_dir)
         raise SourceInvalid([Diagnostic(where, 0, "", unreadable(error))], "validation failed: 1 error(s), 0 warning(s)") from None
-    found = tree.diagnostics + list(_cross_file_rules(tree))
+    found = tree.diagnostics + list(_cross_file_rules(tree, image_mirror))
     if strict:
         found = [d.as_error() for d in found]
     errors = sorted(d for d in found if d.severity == "error")
@@ -81,7 +85,7 @@ def read_catalog(
     return ValidatedCatalog(catalog, warnings, tree.parsed)
 
 
-def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
+def _cross_file_rules(tree: SourceTree, image_mirror: str | None) -> Iterator[Diagnostic]:
     # With errors in catalog.yaml the rules run against its valid fields (`checked_meta`): a rule
     # reading a faulty one is skipped rather than reporting what the stand-in value would cause.
     meta, faulty = tree.checked_meta, tree.faulty_meta_fields
@@ -112,6 +116,9 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
     yield from _tags_used_once(tree)
     yield from _look_alike_servers(tree)
     yield from _service_names_apart(tree)
+    if tree.meta is not None and tree.meta_yaml is not None:
+        # The renderers measure their documents against catalog.yaml's limits: only with all of it valid.
+        yield from output_limits(tree, tree.meta, image_mirror)
 
 
 def _catalog_rules(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:

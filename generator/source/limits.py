@@ -1,0 +1,41 @@
+"""What the outputs can carry, checked before anything is rendered, with the renderers' own measures.
+
+A server's registry `_meta` larger than the registry server's `maxMetaSize`, or a registry
+profile whose admission policies the API server could not parse or store, is a problem of the
+source, reported with every other one by `validate` and `build`. Each check calls the function
+the renderer itself uses (`server_json.meta_size_problem`, `bundles.admission_problems`), on the
+catalog and image mirror the build renders, so a source that passes renders within the limits.
+This module decides nothing about the limits: it only places the renderers' reasons in the source.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from generator.diagnostics import Diagnostic, dotted_path
+from generator.models import Catalog, CatalogMeta
+from generator.render.context import RenderContext
+from generator.render.kubernetes.bundles import admission_problems
+from generator.render.registry.server_json import meta_size_problem
+from generator.source.load import SourceTree
+
+
+def output_limits(tree: SourceTree, meta: CatalogMeta, image_mirror: str | None) -> Iterator[Diagnostic]:
+    """Every server whose `_meta` is too large (on its `tools`) and every profile whose admission
+    policies are (on its entry in catalog.yaml)."""
+    lines = tree.meta_yaml
+    assert lines is not None
+    servers = sorted(tree.servers, key=lambda source: source.server.name)
+    catalog = Catalog.model_construct(
+        meta=meta, servers=tuple(source.server for source in servers),
+        overviews={source.server.name: source.overview for source in servers if source.overview},
+    )
+    context = RenderContext(catalog, image_mirror=image_mirror)
+    for source in servers:
+        problem = meta_size_problem(context, source.server)
+        if problem is not None:
+            yield Diagnostic(source.path, source.yaml.line_of(("tools",)), "tools", problem)
+    for index, profile in enumerate(meta.registries):
+        where = ("registries", index)
+        for problem in admission_problems(context, profile):
+            yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where), problem)
