@@ -326,6 +326,18 @@ def offers(profile: RegistryProfile, server: Server) -> bool:
     return bool(profile_tools(profile, server))
 
 
+NotOffered = Literal["every-tool-withheld", "no-tools-declared"]
+
+
+def not_offered_because(profile: RegistryProfile, server: Server) -> NotOffered | None:
+    """Why the profile admits `server` but does not offer it (see `offers`), or None when it offers it:
+    its policy withholds every tool the server declares, or the server declares none and the policy
+    withholds tools by their hints. The profile's page, its API document and `diff` say the same."""
+    if offers(profile, server):
+        return None
+    return "every-tool-withheld" if server.tools else "no-tools-declared"
+
+
 def profile_offered(catalog: Catalog, profile: RegistryProfile) -> tuple[Server, ...]:
     """The servers a registry profile admits and offers (see `offers`), sorted by name: its registries' servers."""
     return tuple(server for server in profile_servers(catalog, profile) if offers(profile, server))
@@ -353,6 +365,34 @@ def hinted(tool: Tool, hint: Literal["destructiveHint", "openWorldHint"]) -> boo
 def withheld_by(profile: RegistryProfile, tool: Tool) -> list[str]:
     """The hints for which the profile's tool policy withholds `tool` (see `hinted`)."""
     return [hint for hint in profile.tools.exclude_annotations if hinted(tool, hint)]
+
+
+@dataclass(frozen=True)
+class Withheld:
+    """A tool a profile's tool policy withholds, and every rule of the policy that withholds it."""
+
+    tool: Tool
+    by_name: bool
+    """`exclude_names` names the tool (by its source or its deployed name)."""
+    hints: tuple[str, ...]
+    """The policy's `exclude_annotations` the tool counts as (see `hinted`)."""
+    defaulted: tuple[str, ...]
+    """Those of `hints` the tool does not declare: it counts as them by MCP's default."""
+
+
+def withheld_tools(profile: RegistryProfile, server: Server) -> tuple[Withheld, ...]:
+    """The server's tools that the profile's tool policy withholds, in declaration order (the
+    complement of `profile_tools`), each with the rules that withhold it."""
+    names = set(profile.tools.exclude_names)
+    found = []
+    for tool in server.tools:
+        by_name = tool.name in names or tool.deployed_name in names
+        hints = tuple(withheld_by(profile, tool))
+        if by_name or hints:
+            declared = tool.annotations
+            defaulted = tuple(hint for hint in hints if declared is None or getattr(declared, hint) is None)
+            found.append(Withheld(tool, by_name, hints, defaulted))
+    return tuple(found)
 
 
 def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:

@@ -25,7 +25,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from generator.source.yamlsafe import CONTROL, control_characters
+from generator.text import CONTROL, control_characters
 
 # Marks a value `mcp-catalog new` left for the user; validation refuses it.
 PLACEHOLDER = "FILL-IN"
@@ -83,7 +83,7 @@ class MultiLine:
 Text = Annotated[str, MultiLine()]
 """Free text that may span lines: a description, review notes. Every other string is one line."""
 # What a one-line value may not hold, beside the control characters no value may hold
-# (`CONTROL`, which the YAML reader refuses too; an importer builds models from JSON).
+# (`generator.text.CONTROL`, which the YAML reader refuses too; an importer builds models from JSON).
 _LINE_BREAK_OR_TAB = re.compile(r"[\t\n\r]")
 
 

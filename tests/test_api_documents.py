@@ -19,7 +19,7 @@ from jsonschema import Draft202012Validator
 
 from api_schemas import LEGACY, MCP_SERVER_SCHEMA, PUBLISHER, UPSTREAM, errors
 from catalog_lists import indexed_responses
-from conftest import DEFAULT_SOURCE, FETCH_YAML
+from conftest import CATALOG_YAML, DEFAULT_SOURCE, FETCH_YAML
 from generator.errors import OutputError, SourceInvalid
 from generator.render.api import documents as catalog_api
 from generator.render.registry import mirror as mcp_registry
@@ -123,6 +123,76 @@ def test_openapi_json_describes_each_document_kind(default_site: Path) -> None:
     assert len(refs) == 7
 
 
+# `production` withholds tools by name: `fetch`'s one tool (so it is not shipped) and `wiper`'s `wipe`;
+# `bare` declares none, so it is shipped with every tool it has. `sandbox` withholds by hint: `wipe`
+# by its undeclared destructiveHint, and `bare` whole (not shipped: any tool it has may be destructive).
+WITHHOLDING_CATALOG = CATALOG_YAML.replace(
+    "    include:\n      tiers: [validated]\n",
+    "    include:\n      tiers: [validated]\n    tools:\n      exclude_names: [fetch, wipe]\n",
+).replace("    namespace: mcp-sandbox\n", "    namespace: mcp-sandbox\n    tools:\n      exclude_annotations: [destructiveHint]\n")
+BARE_YAML = FETCH_YAML[:FETCH_YAML.index("tools:")].replace("name: fetch", "name: bare")
+WIPER_YAML = FETCH_YAML.replace("name: fetch", "name: wiper", 1).replace("- name: fetch", "- name: read") + """\
+  - name: wipe
+    description: Delete everything.
+"""
+
+
+@pytest.fixture
+def withholding(write_tree: Callable[..., Path]) -> Any:
+    source = write_tree({"fetch.yaml": FETCH_YAML, "bare.yaml": BARE_YAML, "wiper.yaml": WIPER_YAML}, catalog=WITHHOLDING_CATALOG)
+    return read_catalog(source).catalog
+
+
+def registry_validator() -> Draft202012Validator:
+    from generator.render.api.document_schemas import document_schema
+
+    schema = document_schema("registry")
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def test_a_profile_document_tells_a_server_it_does_not_ship_from_one_it_ships_with_every_tool(withholding: Any) -> None:
+    document = catalog_api.profile_document(withholding, "production")
+    assert list(registry_validator().iter_errors(document)) == []
+    servers = {server["name"]: server for server in document["servers"]}
+    assert servers["fetch"] == {
+        "name": "fetch", "offered": False, "not_offered_because": "every-tool-withheld", "every_tool": False, "tools": [],
+        "withheld": [{"name": "fetch", "source_name": "fetch", "by_name": True, "hints": [], "defaulted_hints": []}],
+    }
+    assert servers["bare"] == {"name": "bare", "offered": True, "every_tool": True, "tools": [], "withheld": []}
+    assert servers["wiper"]["offered"] is True and servers["wiper"]["tools"] == ["read"]
+    assert servers["wiper"]["withheld"] == [
+        {"name": "wipe", "source_name": "wipe", "by_name": True, "hints": [], "defaulted_hints": []}]
+    sandbox = {server["name"]: server for server in catalog_api.profile_document(withholding, "sandbox")["servers"]}
+    assert sandbox["bare"] == {"name": "bare", "offered": False, "not_offered_because": "no-tools-declared",
+                               "every_tool": False, "tools": [], "withheld": []}
+    assert sandbox["wiper"]["withheld"] == [
+        {"name": "wipe", "source_name": "wipe", "by_name": False, "hints": ["destructiveHint"], "defaulted_hints": ["destructiveHint"]}]
+
+
+def test_the_registry_schema_refuses_an_entry_that_hides_whether_the_server_is_shipped(withholding: Any) -> None:
+    validator = registry_validator()
+    document = catalog_api.profile_document(withholding, "production")
+    servers = {server["name"]: server for server in document["servers"]}
+    ambiguous = [
+        {**servers["fetch"], "offered": True},  # "shipped" with nothing kept and no every_tool: the old reading
+        {key: value for key, value in servers["fetch"].items() if key != "not_offered_because"},
+        {**servers["bare"], "every_tool": False},
+        {**servers["bare"], "not_offered_because": "no-tools-declared"},
+        {**servers["wiper"], "every_tool": True},
+    ]
+    for entry in ambiguous:
+        assert not validator.is_valid({**document, "servers": [entry]}), entry
+
+
+def test_a_server_export_names_the_profiles_offering_it(withholding: Any) -> None:
+    context = RenderContext(withholding)
+    exports = {server.name: catalog_api.server_export(context, server, ["production", "sandbox"]) for server in withholding.servers}
+    assert (exports["fetch"]["profiles"], exports["fetch"]["offered_in"]) == (["production", "sandbox"], ["sandbox"])
+    assert exports["bare"]["offered_in"] == ["production"]
+    assert exports["wiper"]["offered_in"] == ["production", "sandbox"]
+
+
 # --- MCP Registry v0.1 mirror ----------------------------------------------------------
 
 
@@ -158,7 +228,7 @@ def test_profile_mirror_holds_only_the_profile_servers_and_kept_tools(default_si
     production = indexed_responses(default_site, "registry/production/")
     names = {item["server"]["name"].split("/")[1] for item in production}
     profile = load(default_site, "api/v1/registries/production.json")
-    assert names == {s["name"] for s in profile["servers"]}
+    assert names == {s["name"] for s in profile["servers"] if s["offered"]}
     everything = {i["server"]["name"] for i in indexed_responses(default_site, "")}
     assert len(names) < len(everything)
     for item in production:

@@ -35,7 +35,11 @@ from kubernetes_cel import Failed, compile_once, evaluate  # noqa: E402 - after 
 
 PROFILE = "production"
 CRDS = {"mcpservers": "MCPServer", "mcpremoteproxies": "MCPRemoteProxy", "mcptoolconfigs": "MCPToolConfig"}
-RESOURCE_OF = {kind: resource for resource, kind in CRDS.items()}
+# The profile ships no VirtualMCPServer, but the registry server publishes one from its annotations.
+RESOURCE_OF = {**{kind: resource for resource, kind in CRDS.items()}, "VirtualMCPServer": "virtualmcpservers"}
+# The top-level spec defaults of the VirtualMCPServer CRD (v1beta1, operator v0.44.0), which the shared
+# reference does not copy (it is too large): what the API server adds to one before admission.
+VIRTUAL_SERVER_DEFAULTS = {"serviceType": "ClusterIP", "sessionAffinity": "ClientIP"}
 
 
 def render_files(source: Path, **options: Any) -> dict[str, bytes]:
@@ -73,7 +77,7 @@ def load(files: dict[str, bytes], path: str) -> dict[str, Any]:
 
 def crd_defaults(kind: str) -> dict[str, Any]:
     """The top-level spec defaults of the shared reference CRD (what the API server adds before admission)."""
-    return copy.deepcopy(_crd_defaults(kind))
+    return copy.deepcopy(VIRTUAL_SERVER_DEFAULTS if kind == "VirtualMCPServer" else _crd_defaults(kind))
 
 
 @functools.cache
@@ -100,14 +104,19 @@ def constant(expression: str, activation: dict[str, Any]) -> Any:
     return _CONSTANTS[expression]
 
 
+def matches(policy: dict[str, Any], resource: str, operation: str) -> bool:
+    """Whether the policy sees `operation` on `resource` (its matchConstraints)."""
+    rules = policy["spec"]["matchConstraints"]["resourceRules"]
+    return any(resource in rule["resources"] and operation in rule["operations"] for rule in rules)
+
+
 def review(policy: dict[str, Any] | list[dict[str, Any]], document: dict[str, Any]) -> list[str]:
     """The messages of every validation `document` fails in each policy; [] means admitted."""
     if isinstance(policy, list):
         return [message for each in policy for message in review(each, document)]
     spec = policy["spec"]
     resource = RESOURCE_OF[document["kind"]]
-    rules = spec["matchConstraints"]["resourceRules"]
-    if not any(resource in rule["resources"] and "CREATE" in rule["operations"] for rule in rules):
+    if not matches(policy, resource, "CREATE"):
         return []
     seen = copy.deepcopy(document)
     seen["spec"] = {**crd_defaults(document["kind"]), **seen.get("spec", {})}
@@ -121,7 +130,8 @@ def review_update(policy: list[dict[str, Any]], old: dict[str, Any], new: dict[s
     request = {"operation": "UPDATE", "resource": {"group": "toolhive.stacklok.dev", "resource": resource}}
     seen, before = (dict(copy.deepcopy(document), spec={**crd_defaults(document["kind"]), **document.get("spec", {})})
                     for document in (new, old))
-    return [message for each in policy for message in run_policy(each["spec"], request, seen, before)]
+    return [message for each in policy if matches(each, resource, "UPDATE")
+            for message in run_policy(each["spec"], request, seen, before)]
 
 
 def run_policy(spec: dict[str, Any], request: dict[str, Any], seen: dict[str, Any] | None,
@@ -208,7 +218,7 @@ ALLOW_MESSAGE_FALLBACK = False
 def test_every_object_the_profile_ships_is_admitted(files: dict[str, bytes], variant: str) -> None:
     policy = policies(files)[variant]
     objects = shipped(files, variant)
-    assert len(objects) > 15 and {doc["kind"] for _, doc in objects} == set(RESOURCE_OF)
+    assert len(objects) > 15 and {doc["kind"] for _, doc in objects} == set(CRDS.values())
     for path, document in objects:
         assert review(policy, document) == [], path
 
@@ -415,6 +425,72 @@ def test_an_update_that_changes_nothing_pinned_is_left_to_the_operator(files: di
         else:
             changed["metadata"]["annotations"][PUBLISHED + "registry-tier"] = "Official"
         assert review_update(policy, reworded, changed) != [], change
+
+# The annotations the registry server v1.5.1 reads from a VirtualMCPServer, as it does from an MCPServer
+# (internal/kubernetes/builder.go): exact keys, looked up case-sensitively in the object's annotations, so
+# another spelling or prefix publishes nothing.
+REGISTRY_READS = ("registry-export", "registry-url", "registry-description", "registry-title", "registry-icon",
+                  "registry-category", "tool-definitions", "tools", "authz-claims")
+
+
+def virtual_server(annotations: dict[str, str] | None = None) -> dict[str, Any]:
+    """A VirtualMCPServer in the profile's namespace, as someone allowed to create one would apply it."""
+    metadata: dict[str, Any] = {"name": "github", "namespace": "mcp-production"}
+    if annotations is not None:
+        metadata["annotations"] = annotations
+    return {"apiVersion": "toolhive.stacklok.dev/v1beta1", "kind": "VirtualMCPServer", "metadata": metadata,
+            "spec": {"groupRef": {"name": "production"}, "incomingAuth": {"type": "anonymous"}}}
+
+
+def published_as(url: str) -> dict[str, str]:
+    """The annotations with which the registry server would list a VirtualMCPServer as the profile's github."""
+    return {PUBLISHED + "registry-export": "true", PUBLISHED + "registry-url": url,
+            PUBLISHED + "registry-description": "GitHub's official MCP server", PUBLISHED + "registry-title": "GitHub"}
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_virtual_server_carrying_published_annotations_is_refused(files: dict[str, bytes], variant: str) -> None:
+    """The registry server lists a namespace's VirtualMCPServers from the same annotations as its servers,
+    and the profile ships none: whoever may create one (a later Role, an aggregated ClusterRole, another
+    controller) could list it as the profile's github under an attacker's URL. Refused with any of the
+    annotations the registry server reads; without them, or with other prefixes, it is nobody's entry."""
+    policy = policies(files)[variant]
+    messages = expect_refused(policy, virtual_server(published_as("https://mcp.attacker.example/mcp")))
+    assert len(messages) == 1 and "is refused: registry profile production ships no VirtualMCPServer" in messages[0]
+    assert review(policy, virtual_server({PUBLISHED + "registry-url": "https://mcp.attacker.example/mcp"})) == [
+        f"metadata.annotations[{PUBLISHED}registry-url] is refused: registry profile production ships no "
+        "VirtualMCPServer, and its registry would publish this one from its toolhive.stacklok.dev/ annotations "
+        "(another URL would mislead its users); leave them out"
+    ]
+    for key in REGISTRY_READS:
+        expect_refused(policy, virtual_server({PUBLISHED + key: "x"}), f"metadata.annotations[{PUBLISHED}{key}] is refused")
+    assert review(policy, virtual_server()) == []
+    assert review(policy, virtual_server({"example.com/owner": "team-a",
+                                          "vmcp.toolhive.stacklok.dev/restarted-at": "2026-12-01T00:00:00Z"})) == []
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_a_virtual_server_cannot_gain_published_annotations_by_an_update(files: dict[str, bytes], variant: str) -> None:
+    """An update adding or changing a published annotation is checked like a creation; one that changes
+    nothing the policies pin (the operator removing its finalizer from a VirtualMCPServer made before the
+    policy) is left to the operator, so deleting it does not hang."""
+    policy = policies(files)[variant]
+    plain = virtual_server()
+    assert review_update(policy, plain, virtual_server(published_as("https://mcp.attacker.example/mcp"))) != []
+    listed = virtual_server(published_as("http://mcp-github-proxy.mcp-production.svc.cluster.local:8080/mcp"))
+    listed["metadata"]["finalizers"] = ["vmcp.toolhive.stacklok.dev/finalizer"]
+    rewritten = copy.deepcopy(listed)
+    rewritten["metadata"]["annotations"][PUBLISHED + "registry-url"] = "https://mcp.attacker.example/mcp"
+    messages = review_update(policy, listed, rewritten)
+    assert messages and all("is refused: registry profile production ships no VirtualMCPServer" in m for m in messages)
+    released = copy.deepcopy(listed)
+    released["metadata"]["finalizers"] = []
+    released["metadata"]["deletionTimestamp"] = "2026-12-01T00:00:00Z"
+    assert review_update(policy, listed, released) == []
+    stripped = copy.deepcopy(listed)
+    del stripped["metadata"]["annotations"]
+    assert review_update(policy, listed, stripped) == []
+
 
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_a_value_the_profile_requires_cannot_be_dropped_or_changed(files: dict[str, bytes], variant: str) -> None:

@@ -51,6 +51,93 @@ def test_diff_reports_what_a_review_board_needs(runner, two_releases):
     assert lines[osv + 1 : osv + 3] == ["    - new egress host: collector.example.net", "    - new tool: report_usage"]
 
 
+# two_releases removes fetch, and deprecates time, which sandbox (no include_deprecated) then no longer admits.
+WITHDRAWN = [
+    "kubectl -n mcp-production delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile production",
+    "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox",
+    "kubectl -n mcp-sandbox delete mcpserver/time --ignore-not-found   # time, withdrawn from profile sandbox",
+]
+
+
+def test_diff_gives_the_command_deleting_each_withdrawn_server(runner, two_releases):
+    """Admission refuses a withdrawn server anew but stops none that runs: the diff, which alone holds
+    both releases, names each one with the command deleting it, in each namespace that was shipped it."""
+    old, new = two_releases
+    result = runner.invoke(main, ["diff", str(old), str(new)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    start = lines.index("  to delete (no longer shipped to the namespace; admission refuses only new ones, so what a "
+                        "deployer applied earlier keeps running):")
+    assert lines[start + 1 : start + 4] == ["    " + command for command in WITHDRAWN]
+    assert lines[start + 4] == "  added: added-one", "the commands end the section"
+    document = json.loads(runner.invoke(main, ["diff", str(old), str(new), "--json"]).stdout)
+    assert document["withdrawn"] == [
+        {"profile": profile, "server": server, "namespace": f"mcp-{profile}", "resource": "mcpserver", "name": server,
+         "command": f"kubectl -n mcp-{profile} delete mcpserver/{server} --ignore-not-found"}
+        for profile, server in (("production", "fetch"), ("sandbox", "fetch"), ("sandbox", "time"))
+    ]
+    back = json.loads(runner.invoke(main, ["diff", str(new), str(old), "--json"]).stdout)
+    assert [item["command"] for item in back["withdrawn"]] == [
+        "kubectl -n mcp-sandbox delete mcpserver/added-one --ignore-not-found"], "fetch and time shipped again"
+
+
+def test_withdrawn_workloads_are_told_apart_by_namespace_and_kind(write_tree):
+    """Every tool withheld withdraws a server as surely as removing it; a profile moved to another
+    namespace leaves every workload of the old one running, the remote proxies among them; a server
+    deployed as another kind leaves its old object."""
+    from conftest import CATALOG_YAML, REMOTE_YAML
+    from generator.release.diff import diff_releases
+    from generator.render.api.catalog_json import catalog_document
+    from generator.source.validate import read_catalog
+
+    source = write_tree()
+    old = catalog_document(read_catalog(source).catalog)
+    changed = CATALOG_YAML.replace("      tiers: [validated]\n", "      tiers: [validated]\n    tools:\n"
+                                   "      exclude_annotations: [openWorldHint]\n").replace("namespace: mcp-sandbox", "namespace: mcp-lab")
+    assert changed.count("mcp-lab") == 1 and "openWorldHint" in changed
+    (source / "catalog.yaml").write_text(changed)
+    new = catalog_document(read_catalog(source).catalog)
+    assert diff_releases(old, new).withdrawn_commands.splitlines() == [
+        "kubectl -n mcp-prod delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile production",
+        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, withdrawn from profile sandbox",
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox",
+    ]
+    assert diff_releases(new, old).withdrawn_commands.splitlines() == [
+        "kubectl -n mcp-lab delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, withdrawn from profile sandbox",
+        "kubectl -n mcp-lab delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox",
+    ]
+    assert diff_releases(old, old).withdrawn == []
+    (source / "catalog.yaml").write_text(CATALOG_YAML)
+    (source / "servers" / "docs-remote.yaml").write_text(
+        REMOTE_YAML.replace("remote:\n  url: https://mcp.example.com/mcp\n", "image: ghcr.io/example/docs:1.0\n"))
+    container = catalog_document(read_catalog(source).catalog)
+    assert diff_releases(old, container).withdrawn_commands == (
+        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, withdrawn from profile "
+        "sandbox"), "now an MCPServer of the same name: the proxy stays unless deleted"
+
+
+def test_the_profile_pages_upgrade_step_prints_what_to_delete(runner, two_releases, monkeypatch):
+    """The build has no earlier release, so the profile page cannot name the withdrawn servers; its
+    upgrade step gives the diff command that does. Run as written, from the unpacked site folder beside
+    dist/ (as the verify step leaves it), with the deployed version filled in, it prints each command."""
+    import html5lib
+    from generator.release.package import package_site
+
+    old, new = two_releases
+    document = html5lib.parse((new / "registries/production/index.html").read_text(), namespaceHTMLElements=False)
+    apply_step = document.find(".//li[@id='step-apply']")
+    commands = "".join("".join(pre.itertext()) for pre in apply_step.iter("pre")).splitlines()
+    (command,) = [line for line in commands if line.startswith("mcp-catalog diff ")]
+    for site in (old, new):
+        package_site(site, old.parent / "dist", None)
+    monkeypatch.chdir(new)
+    arguments = command.replace("DEPLOYED_VERSION", "1.0.0").split()[1:]
+    assert arguments == ["diff", "../dist/example-corp-mcp-catalog-1.0.0.tar.gz", "../dist/example-corp-mcp-catalog-1.1.0.tar.gz"]
+    result = runner.invoke(main, arguments)
+    assert result.exit_code == 0, result.output
+    assert all(f"    {line}\n" in result.output for line in WITHDRAWN), result.output
+
+
 def test_diff_json_and_tarballs(runner, two_releases, tmp_path):
     from generator.release.package import package_site
 
@@ -196,7 +283,8 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     from conftest import CATALOG_YAML, FETCH_YAML
 
     old_fetch = FETCH_YAML + "env:\n  - name: FETCH_MODE\n    default: fast\n"
-    old_source = write_tree({"fetch.yaml": old_fetch})
+    bare = FETCH_YAML[:FETCH_YAML.index("tools:")].replace("name: fetch", "name: bare")  # declares no tools
+    old_source = write_tree({"fetch.yaml": old_fetch, "bare.yaml": bare})
     new_source = tmp_path / "new-src"
     shutil.copytree(old_source, new_source)
     team = "  - name: team-a\n    namespace: team-a\n    tools:\n      exclude_annotations: [openWorldHint]\n"
@@ -210,7 +298,11 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     forward = runner.invoke(main, ["diff", str(tmp_path / "old"), str(tmp_path / "new")])
     assert forward.exit_code == 0, forward.output
     lines = forward.output.splitlines()
-    assert _group(lines, "  profile: team-a") == ["new profile: namespace team-a", "now admits fetch, withholding every tool (not shipped)"]
+    assert _group(lines, "  profile: team-a") == [
+        "new profile: namespace team-a",
+        "now admits bare, not shipped (it declares no tools, and the profile withholds tools by their hints)",
+        "now admits fetch, withholding every tool (not shipped)",
+    ]
     assert _group(lines, "  changed: fetch") == [
         "new env variable: FETCH_PROXY",
         'env FETCH_MODE: default "fast" -> "slow"',
@@ -401,6 +493,8 @@ def test_build_previous_adds_a_changes_page(runner, two_releases, tmp_path):
     assert '<a href="../servers/added-one/index.html">added-one</a>' in page
     assert "<li>fetch</li>" in page, "a removed server is named without a dead link"
     assert "<li>new egress host: collector.example.net</li>" in page
+    deleting = '<pre id="to-delete-commands" aria-labelledby="to-delete-commands-label"><code>'
+    assert deleting + "\n".join(WITHDRAWN) + "</code></pre>" in page
     assert 'href="../changes/index.html"' in (out / "about" / "index.html").read_text()
     plain = tmp_path / "plain"
     assert runner.invoke(main, ["build", "--source", str(new_source), "--out", str(plain)]).exit_code == 0
@@ -420,10 +514,13 @@ def test_the_diff_tells_a_server_shipped_with_every_tool_from_one_not_shipped():
     withheld and is not shipped; the review board must not sign two identical lines for them."""
     from generator.release.diff import _admission_changes
 
-    assert _admission_changes({}, {"bare": [], "gone": None, "fetch": ["fetch"]}, {}) == [
+    assert _admission_changes({}, {"bare": [], "gone": "every-tool-withheld", "hinted": "no-tools-declared", "fetch": ["fetch"]}, {}) == [
         "now admits bare (it declares no tools: it runs with every tool it has)",
         "now admits fetch (tools kept: fetch)",
         "now admits gone, withholding every tool (not shipped)",
+        "now admits hinted, not shipped (it declares no tools, and the profile withholds tools by their hints)",
     ]
-    assert _admission_changes({"fetch": ["fetch"]}, {"fetch": None}, {"fetch": {"fetch"}}) == [
+    assert _admission_changes({"fetch": ["fetch"]}, {"fetch": "every-tool-withheld"}, {"fetch": {"fetch"}}) == [
         "fetch: no longer shipped (every tool withheld)", "fetch: now withholds tool fetch"]
+    assert _admission_changes({"bare": []}, {"bare": "no-tools-declared"}, {"bare": set()}) == [
+        "bare: no longer shipped (it declares no tools, and the profile withholds tools by their hints)"]

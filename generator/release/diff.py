@@ -3,7 +3,7 @@
 Each release is read from its normalised `api/v1/catalog.json`, out of a tarball (without
 extracting) or a site folder; that document holds catalog.yaml's settings as well as every
 server, and the release's `mirror/mapping.txt` tells which registry its manifests pull from, so
-everything below is decided from the two releases alone. Reported, in three groups:
+everything below is decided from the two releases alone. Reported, in four groups:
 
 - catalog-wide: the image mirror (catalog.yaml's and the one the manifests use), the ToolHive
   images, charts and pull secrets;
@@ -11,6 +11,10 @@ everything below is decided from the two releases alone. Reported, in three grou
   the effect a reviewer signs: the servers the profile now admits or no longer admits and, per
   server it keeps admitting, the tools it now keeps or withholds (worked out with the same rules
   the build uses, `generator.derived`, from each release's own data);
+- what to delete: each MCPServer or MCPRemoteProxy a profile's namespace was shipped and no longer
+  is (the server withdrawn, all its tools withheld, the profile gone or moved), with the command
+  that deletes it. Admission refuses a new one, but what a deployer applied earlier keeps running,
+  and only the diff, holding both releases, knows what that was;
 - per server: added, removed or deprecated servers, and the image or digest, tier, transport,
   status, remote URL, permissions (hosts, ports, open egress, file paths), tools and their
   annotations or deployed names, env variables (per-profile values included), args, secrets and
@@ -32,6 +36,7 @@ from generator import derived
 from generator.errors import UsageError
 from generator.models import IMAGE_REF, CatalogMeta, Server
 from generator.paths import CATALOG_JSON, mirror_list
+from generator.render.kubernetes.names import ServerNames
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,22 @@ class ProfileChange:
     changes: list[str]
 
 
+@dataclass(frozen=True)
+class Withdrawn:
+    """A workload a profile's namespace was shipped by the old release and is not by the new one."""
+
+    profile: str
+    """The profile that shipped it (in the old release)."""
+    server: str
+    namespace: str
+    resource: str
+    """`mcpserver` or `mcpremoteproxy`."""
+    name: str
+    """The object's name (the server's, as the bundles name its workload)."""
+    command: str
+    """The kubectl command deleting it (it may never have been applied: not found is no error)."""
+
+
 @dataclass
 class ReleaseDiff:
     """The difference between two catalog releases."""
@@ -63,11 +84,19 @@ class ReleaseDiff:
     catalog: list[str] = field(default_factory=list)
     """Catalog-wide changes (ToolHive images and charts, pull secrets, the image mirror)."""
     profiles: list[ProfileChange] = field(default_factory=list)
+    withdrawn: list[Withdrawn] = field(default_factory=list)
+    """The workloads to delete where a deployer applied them: admission stops only new ones."""
 
     @property
     def empty(self) -> bool:
         """True when nothing review-relevant changed."""
-        return not (self.added or self.removed or self.deprecated or self.changed or self.catalog or self.profiles)
+        return not (self.added or self.removed or self.deprecated or self.changed or self.catalog or self.profiles
+                    or self.withdrawn)
+
+    @property
+    def withdrawn_commands(self) -> str:
+        """The commands deleting each withdrawn workload, one a line, each saying which server it is."""
+        return "\n".join(f"{item.command}   # {item.server}, withdrawn from profile {item.profile}" for item in self.withdrawn)
 
     def as_json(self) -> dict[str, Any]:
         """A plain, stable JSON form."""
@@ -84,6 +113,10 @@ class ReleaseDiff:
         for profile in self.profiles:
             lines.append(f"  profile: {profile.name}")
             lines.extend(f"    - {item}" for item in profile.changes)
+        if self.withdrawn:
+            lines.append("  to delete (no longer shipped to the namespace; admission refuses only new ones, so what a "
+                         "deployer applied earlier keeps running):")
+            lines.extend(f"    {command}" for command in self.withdrawn_commands.splitlines())
         for label, names in (("added", self.added), ("removed", self.removed), ("deprecated", self.deprecated)):
             for name in names:
                 lines.append(f"  {label}: {name}")
@@ -199,7 +232,10 @@ def diff_releases(old: dict[str, Any], new: dict[str, Any]) -> ReleaseDiff:
     result.added = sorted(set(after) - set(before))
     result.removed = sorted(set(before) - set(after))
     result.catalog = _catalog_changes(old, new)
-    result.profiles = _profile_changes(old, new, result.catalog)
+    admissions = _admissions(old, new, result.catalog)
+    result.profiles = _profile_changes(old, new, admissions)
+    if admissions is not None:
+        result.withdrawn = _withdrawn(admissions[0].running, admissions[1].running)
     for name in sorted(set(before) & set(after)):
         if before[name].get("status") != "deprecated" and after[name].get("status") == "deprecated":
             result.deprecated.append(name)
@@ -330,11 +366,12 @@ def _field_changes(label: str, old: Any, new: Any) -> list[str]:
     return [f"{label}: {'none' if old is None else _shown(old)} -> {'none' if new is None else _shown(new)}"]
 
 
-def _profile_changes(old: dict[str, Any], new: dict[str, Any], catalog_changes: list[str]) -> list[ProfileChange]:
+def _profile_changes(
+    old: dict[str, Any], new: dict[str, Any], admissions: tuple[Admissions, Admissions] | None
+) -> list[ProfileChange]:
     """Per registry profile: its changed fields, then the servers and tools it now admits or withholds."""
     before = {p["name"]: p for p in old["catalog"].get("registries") or []}
     after = {p["name"]: p for p in new["catalog"].get("registries") or []}
-    admitted = _admissions(old, new, catalog_changes)
     result = []
     for name in [*after, *(n for n in before if n not in after)]:
         if name not in after:
@@ -348,8 +385,9 @@ def _profile_changes(old: dict[str, Any], new: dict[str, Any], catalog_changes: 
                     if key != "name"
                     for item in _field_changes(key, before[name].get(key), after[name].get(key))
                 ]
-            if admitted is not None:
-                changes += _admission_changes(admitted[0].get(name, {}), admitted[1][name], _tool_names_by_server(new))
+            if admissions is not None:
+                changes += _admission_changes(admissions[0].admitted.get(name, {}), admissions[1].admitted[name],
+                                              _tool_names_by_server(new))
         if changes:
             result.append(ProfileChange(name, changes))
     return result
@@ -359,11 +397,23 @@ def _profile_changes(old: dict[str, Any], new: dict[str, Any], catalog_changes: 
 # (`derived.admits` reads the review's expiry against `last_updated`).
 ADMISSION_INPUTS = ("registries", "last_updated")
 
-Admitted = dict[str, dict[str, list[str]]]
-"""Per profile, each admitted server's kept tools."""
+Admitted = dict[str, dict[str, list[str] | derived.NotOffered]]
+"""Per profile, each admitted server's kept tools, or why the profile does not ship it."""
+Running = dict[tuple[str, str, str], tuple[str, str]]
+"""Per workload a profile's namespace is shipped, (namespace, resource, name): (profile, server)."""
+WORKLOAD_RESOURCES = {"container": "mcpserver", "remote": "mcpremoteproxy"}
+"""The kind of object the bundles deploy a server as, by its kind (a reference entry runs nothing)."""
 
 
-def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> tuple[Admitted, Admitted] | None:
+@dataclass(frozen=True)
+class Admissions:
+    """One release's profiles by the build's own rules: what each admits, and the workloads they ship."""
+
+    admitted: Admitted
+    running: Running
+
+
+def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> tuple[Admissions, Admissions] | None:
     """Each release's admissions by the build's own rules, for every server whose result may differ
     (all of them when a profile or the catalog date changed, else the servers whose records did);
     None, with a note in `notes`, when a release's document does not read as this version's models.
@@ -391,16 +441,35 @@ def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> t
                 f"{where} does not read as this version's ({'.'.join(map(str, error['loc']))}: {error['msg']})"
             )
             return None
-        results.append({
+        admitted: Admitted = {
             profile.name: {
-                # None: admitted but not shipped (every tool withheld, or none declared under a hint policy).
-                server.name: [tool.name for tool in derived.profile_tools(profile, server)] if derived.offers(profile, server) else None
+                server.name: derived.not_offered_because(profile, server)
+                or [tool.name for tool in derived.profile_tools(profile, server)]
                 for server in servers
                 if derived.admits(meta, profile, server)
             }
             for profile in meta.registries
-        })
+        }
+        running = {
+            (profile.namespace, WORKLOAD_RESOURCES[server.kind], ServerNames.of(server).workload): (profile.name, server.name)
+            for profile in meta.registries
+            for server in servers
+            if server.kind in WORKLOAD_RESOURCES and isinstance(admitted[profile.name].get(server.name), list)
+        }
+        results.append(Admissions(admitted, running))
     return results[0], results[1]
+
+
+def _withdrawn(old: Running, new: Running) -> list[Withdrawn]:
+    """The workloads the old release shipped to a namespace and the new one does not ship there, by
+    namespace, kind and name: a server withdrawn or all its tools withheld, a profile removed or moved
+    to another namespace, a server now deployed as another kind."""
+    return [
+        Withdrawn(profile, server, namespace, resource, name,
+                  f"kubectl -n {namespace} delete {resource}/{name} --ignore-not-found")
+        for (namespace, resource, name), (profile, server) in sorted(old.items())
+        if (namespace, resource, name) not in new
+    ]
 
 
 def _tool_names_by_server(document: dict[str, Any]) -> dict[str, set[str]]:
@@ -408,7 +477,7 @@ def _tool_names_by_server(document: dict[str, Any]) -> dict[str, set[str]]:
 
 
 def _admission_changes(
-    old: dict[str, list[str] | None], new: dict[str, list[str] | None], offered: dict[str, set[str]]
+    old: dict[str, list[str] | derived.NotOffered], new: dict[str, list[str] | derived.NotOffered], offered: dict[str, set[str]]
 ) -> list[str]:
     """Servers the profile now admits (with the tools it keeps, or that it does not ship them) or no
     longer admits, and per server admitted by both releases whether it is now shipped or no longer,
@@ -417,20 +486,32 @@ def _admission_changes(
     changes = [f"now admits {server}{_kept(new[server])}" for server in sorted(set(new) - set(old))]
     changes += [f"no longer admits {server}" for server in sorted(set(old) - set(new))]
     for server in sorted(set(old) & set(new)):
-        if (old[server] is None) != (new[server] is None):
-            changes.append(f"{server}: now shipped{_kept(new[server])}" if new[server] is not None
-                           else f"{server}: no longer shipped (every tool withheld)")
-        was, now = set(old[server] or ()), set(new[server] or ())
+        before, after = old[server], new[server]
+        if isinstance(before, list) != isinstance(after, list):
+            changes.append(f"{server}: now shipped{_kept(after)}" if isinstance(after, list)
+                           else f"{server}: no longer shipped ({_NOT_SHIPPED[after]})")
+        was = set(before) if isinstance(before, list) else set()
+        now = set(after) if isinstance(after, list) else set()
         changes += [f"{server}: now keeps tool {tool}" for tool in sorted(now - was)]
         changes += [f"{server}: now withholds tool {tool}" for tool in sorted(was - now) if tool in offered[server]]
     return changes
 
 
-def _kept(tools: list[str] | None) -> str:
+# Why a profile admits a server but does not ship it, as the profile's page says it too.
+_NOT_SHIPPED: dict[derived.NotOffered, str] = {
+    "every-tool-withheld": "every tool withheld",
+    "no-tools-declared": "it declares no tools, and the profile withholds tools by their hints",
+}
+
+
+def _kept(tools: list[str] | derived.NotOffered) -> str:
     """What a profile ships of an admitted server, as the diff says it: the same server may run
-    with every tool it has (it declares none) or not at all (every tool withheld)."""
-    if tools is None:
+    with every tool it has (it declares none) or not at all (every tool withheld, or it declares
+    none under a policy withholding tools by their hints)."""
+    if tools == "every-tool-withheld":
         return ", withholding every tool (not shipped)"
+    if not isinstance(tools, list):
+        return f", not shipped ({_NOT_SHIPPED[tools]})"
     if not tools:
         return " (it declares no tools: it runs with every tool it has)"
     return f" (tools kept: {', '.join(tools)})"

@@ -31,6 +31,8 @@ from yaml.events import (
     SequenceStartEvent,
 )
 
+from generator.text import KEY_CONTROL, control_characters
+
 try:
     from yaml import CSafeLoader as _Loader
 except ImportError:  # pragma: no cover - libyaml is part of the wheels we install
@@ -193,26 +195,6 @@ def _character_problem(error: yaml.reader.ReaderError, text: str) -> YamlProblem
 
 
 _REFUSED = object()
-
-# Control characters (C0 but tab and line feed, DEL, C1) and the Unicode line and paragraph
-# separators, refused in every value: they move a terminal's cursor, end a line of a shell command
-# or a list file, or hide text (U+0085 is a line break to some readers). A value of a plain text can
-# hold one only from a double-quoted scalar's escape (`"\u001b"`) or a raw separator; the reader
-# refuses the other raw ones (as "invalid YAML").
-CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
-_KEY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")  # a key is a name: no tab or line break either
-
-
-def control_characters(text: str, pattern: re.Pattern[str] = CONTROL) -> str | None:
-    """Why `text` may not be a value (the control characters it holds, shown escaped), or None."""
-    found = sorted(set(pattern.findall(text)))
-    if not found:
-        return None
-    shown = ", ".join(f"\\u{ord(c):04x}" for c in found)
-    separators = sum(c in "\u2028\u2029" for c in found)
-    kinds = [f"{count} {kind}{'s' if count > 1 else ''}" for count, kind in
-             ((len(found) - separators, "control character"), (separators, "line separator")) if count]
-    return f"holds {shown} ({' and '.join(kinds)}): remove it"
 
 
 def _fast_values(text: str) -> Any:
@@ -452,7 +434,7 @@ class _Builder:
             self._refuse(event, _KEY_ANCHOR, at)
         if event.tag is not None:  # read as raw text, a tagged key (`!!binary`, `!!int`) would not mean what it says
             self._refuse(event, f"tag {event.tag} is not allowed on a key: write the key plainly", at)
-        controls = control_characters(key, _KEY_CONTROL)
+        controls = control_characters(key, KEY_CONTROL)
         if controls is not None:
             self._refuse(event, f"key {controls}", at)
         if key in frame.value or (frame.left_out is not None and key in frame.left_out):

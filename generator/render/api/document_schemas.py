@@ -8,11 +8,11 @@ these published schemas.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from generator import paths
-from generator.derived import NOTICE_LABELS
-from generator.models import Server
+from generator.derived import NOTICE_LABELS, NotOffered
+from generator.models import Server, ToolPolicy
 
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 DOCUMENT_KINDS = ("index", "servers", "server", "categories", "tags", "tools", "registry")
@@ -69,7 +69,7 @@ def _server() -> dict[str, Any]:
     schema = _object({
         "server": {"$ref": "#/$defs/Server"}, "registry_name": _STR, "kind": _KIND, "review": _REVIEW,
         "notices": _NOTICES, "updated": {"type": "string", "format": "date-time"}, "deploy_image": {"type": ["string", "null"]},
-        "profiles": _NAMES, "overview": {"type": ["string", "null"]}, "links": _LINKS,
+        "profiles": _NAMES, "offered_in": _NAMES, "overview": {"type": ["string", "null"]}, "links": _LINKS,
     })
     schema["$defs"] = {**definitions, "Server": model}
     return schema
@@ -83,7 +83,26 @@ def _tools() -> dict[str, Any]:
 
 
 def _registry() -> dict[str, Any]:
-    server = _object({"name": _STR, "tools": _NAMES})
+    hints = {"type": "array", "items": ToolPolicy.model_json_schema()["properties"]["exclude_annotations"]["items"]}
+    withheld = _object({"name": _STR, "source_name": _STR, "by_name": {"type": "boolean"}, "hints": hints, "defaulted_hints": hints})
+    server = _object({
+        "name": _STR,
+        "offered": {"type": "boolean"},
+        "not_offered_because": {"enum": list(get_args(NotOffered))},
+        "every_tool": {"type": "boolean"},
+        "tools": _NAMES,
+        "withheld": {"type": "array", "items": withheld},
+    }, required=["name", "offered", "every_tool", "tools", "withheld"])
+    # The three cases the document exists to tell apart: not offered (and why); offered with every
+    # tool it has (it declares none: nothing to filter); offered with the tools kept.
+    unexplained = {"not": {"required": ["not_offered_because"]}}
+    server["oneOf"] = [
+        {"required": ["not_offered_because"],
+         "properties": {"offered": {"const": False}, "every_tool": {"const": False}, "tools": {"maxItems": 0}}},
+        {**unexplained, "properties": {"offered": {"const": True}, "every_tool": {"const": True},
+                                       "tools": {"maxItems": 0}, "withheld": {"maxItems": 0}}},
+        {**unexplained, "properties": {"offered": {"const": True}, "every_tool": {"const": False}, "tools": {"minItems": 1}}},
+    ]
     return _object({
         "profile": {"type": "object", "required": ["name", "namespace"]},
         "servers": {"type": "array", "items": server},

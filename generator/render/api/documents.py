@@ -18,7 +18,7 @@ from functools import partial
 from typing import Any
 
 from generator import derived, paths
-from generator.models import Catalog, Server
+from generator.models import Catalog, RegistryProfile, Server
 from generator.output import OutputFile, WrittenFile
 from generator.render.api.document_schemas import DOCUMENT_KINDS, document_schema, openapi_document
 from generator.render.context import RenderContext
@@ -74,7 +74,8 @@ def server_export(context: RenderContext, server: Server, profiles: Sequence[str
     """`servers/<name>.json`: the validated source entry plus everything derived from it.
 
     `server.image` is the reference to pull (the mirror's, when one is set), so that nothing
-    emitted for deployment names the upstream registry; `profiles` are those admitting it.
+    emitted for deployment names the upstream registry; `profiles` are those admitting it, and
+    `offered_in` those of them that offer it (the others withhold every tool: see `derived.offers`).
     """
     catalog = context.catalog
     meta = catalog.meta
@@ -90,6 +91,7 @@ def server_export(context: RenderContext, server: Server, profiles: Sequence[str
         "updated": updated_at(context, server),
         "deploy_image": derived.deploy_image(meta, server, context.image_mirror),
         "profiles": list(profiles),
+        "offered_in": [profile.name for profile in derived.profiles_offering(meta, server)],
         "overview": catalog.overviews.get(server.name),
         "links": server_links(catalog, server),
     }
@@ -133,15 +135,34 @@ def tool_entries(server: Server) -> list[dict[str, Any]]:
     return entries
 
 
+def profile_member(profile: RegistryProfile, server: Server) -> dict[str, Any]:
+    """One admitted server of a profile's document: whether the profile offers it (and why not),
+    whether it runs with every tool it has, the tools kept and the tools withheld with their rules.
+
+    `tools: []` alone cannot tell a server the profile does not ship (every tool withheld) from one
+    it ships with every tool it has (it declares none, so nothing can be filtered): `offered` and
+    `every_tool` say which, as the profile's page and `diff` do."""
+    because = derived.not_offered_because(profile, server)
+    member: dict[str, Any] = {"name": server.name, "offered": because is None}
+    if because is not None:
+        member["not_offered_because"] = because
+    member["every_tool"] = because is None and not server.tools
+    member["tools"] = [tool.deployed_name for tool in derived.profile_tools(profile, server)]
+    member["withheld"] = [
+        {"name": held.tool.deployed_name, "source_name": held.tool.name, "by_name": held.by_name,
+         "hints": list(held.hints), "defaulted_hints": list(held.defaulted)}
+        for held in derived.withheld_tools(profile, server)
+    ]
+    return member
+
+
 def profile_document(catalog: Catalog, name: str) -> dict[str, Any]:
-    """`registries/<profile>.json`: the profile's settings, its servers with kept tools, its files."""
+    """`registries/<profile>.json`: the profile's settings, the servers it admits (offered or not, with
+    the tools it keeps and withholds), its files."""
     profile = next(p for p in catalog.meta.registries if p.name == name)
     return {
         "profile": profile.model_dump(mode="json", exclude_none=True),
-        "servers": [
-            {"name": s.name, "tools": [t.deployed_name for t in derived.profile_tools(profile, s)]}
-            for s in derived.profile_servers(catalog, profile)
-        ],
+        "servers": [profile_member(profile, server) for server in derived.profile_servers(catalog, profile)],
         "links": {
             "toolhive_registry": paths.profile_toolhive_registry(name),
             "toolhive_legacy_registry": paths.profile_toolhive_registry(name, legacy=True),

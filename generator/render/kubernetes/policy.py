@@ -5,8 +5,9 @@ and that only ever checked the image. The bundles enforce the whole profile
 with a Kubernetes ValidatingAdmissionPolicy (CEL, admissionregistration.k8s.io/v1):
 in the profile's namespace an MCPServer or MCPRemoteProxy is admitted only under
 the name and in the shape the profile ships for its image or URL (its `toolConfigRef`, args,
-env, secrets, permission profile, pod template, ...), and an MCPToolConfig only
-exactly as the profile ships it. The shapes are the shipped objects' specs
+env, secrets, permission profile, pod template, ...), an MCPToolConfig only
+exactly as the profile ships it, and a VirtualMCPServer (which no profile ships) only without the
+annotations the registry server would publish it from. The shapes are the shipped objects' specs
 themselves, so a field the bundles start shipping is pinned with no change here.
 
 A deployer may add only the fields in `FREE_FIELDS` (they change how many pods
@@ -130,6 +131,10 @@ def shape(workload: dict[str, Any]) -> dict[str, Any]:
 # ToolHive's annotation prefix: the registry server's `kubernetes:` source publishes a running
 # server's entry from annotations under it (registry-export, registry-url, registry-title, ...).
 PUBLISHED_PREFIX = f"{TOOLHIVE_API_GROUP}/"
+# The registry server (v1.5.1) publishes a VirtualMCPServer from those annotations too (it lists
+# MCPServers, VirtualMCPServers and MCPRemoteProxies, no other kind), and no profile ships one. Its
+# resource in ToolHive's group (v1alpha1 and v1beta1 in operator v0.44.0):
+VIRTUAL_SERVERS = "virtualmcpservers"
 
 
 def published_annotations(workload: dict[str, Any]) -> dict[str, str]:
@@ -309,6 +314,16 @@ def validations(
 def _membership_rules(profile: str, url_field: str, variables: Mapping[str, Sequence[dict[str, str]]]) -> list[dict[str, str]]:
     return [
         {
+            # The profile ships no VirtualMCPServer: one carrying a published annotation would be listed
+            # by the profile's registry under whatever URL it names. Without them it is not listed.
+            "expression": f"request.resource.resource != '{VIRTUAL_SERVERS}' || size({_published_keys('object')}) == 0",
+            "messageExpression": f"\"metadata.annotations[\" + {_published_keys('object')}[0] + \"] is refused: registry "
+            f"profile {profile} ships no VirtualMCPServer, and its registry would publish this one from its "
+            f"{PUBLISHED_PREFIX} annotations (another URL would mislead its users); leave them out\"",
+            "message": f"a VirtualMCPServer in this namespace may carry no {PUBLISHED_PREFIX} annotation: registry profile "
+            f"{profile} ships none, and its registry would publish it from them",
+        },
+        {
             "expression": "request.resource.resource != 'mcpservers' || "
             f"(has(object.spec.image) && {within('object.spec.image', variables['servers'])})",
             "message": f"this namespace runs only the MCP servers of registry profile {profile}: spec.image must be "
@@ -431,11 +446,7 @@ def policy_variables(entries: Sequence[PolicyEntry], url_field: str, *, shapes: 
     if not shapes:
         return found
     return {**found, "shapes": [
-        {
-            "name": "published",
-            "expression": f"has(object.metadata.annotations) ? object.metadata.annotations.filter(k, "
-            f"k.startsWith({cel_string(PUBLISHED_PREFIX)})) : []",
-        },
+        {"name": "published", "expression": _published_keys("object")},
         {
             "name": "shapes",
             "expression": "request.resource.resource == 'mcpservers' ? "
@@ -518,11 +529,18 @@ def _policy(
             f"at most 1.5 MiB an object: split the profile in two (narrower include selectors), or shorten the image "
             "references (a shorter image_mirror prefix)"
         )
+    # Only the policy that knows every name holds the VirtualMCPServer rule (a profile has one such policy).
+    resources = ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"] + ([VIRTUAL_SERVERS] if membership else [])
     document = validating_policy(
-        name, TOOLHIVE_API_GROUP, ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"], ["CREATE", "UPDATE"], listed, rules,
-        [_CHANGES_WHAT_IS_PINNED],
+        name, TOOLHIVE_API_GROUP, resources, ["CREATE", "UPDATE"], listed, rules, [_CHANGES_WHAT_IS_PINNED],
     )
     return PlannedPolicy(document, tuple(problems))
+
+
+def _published_keys(obj: str) -> str:
+    """CEL: the keys of `obj`'s annotations under ToolHive's prefix (what the registry server publishes from)."""
+    annotations = f"{obj}.metadata.annotations"
+    return f"(has({annotations}) ? {annotations}.filter(k, k.startsWith({cel_string(PUBLISHED_PREFIX)})) : [])"
 
 
 def _published_pairs(obj: str) -> str:

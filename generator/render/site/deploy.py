@@ -159,18 +159,13 @@ def _image_override(server: Server, cluster_image: str | None) -> str | None:
 
 def _withheld(profile: RegistryProfile, server: Server) -> list[WithheldTool]:
     """The tools the profile's policy withholds from the server, each with the rule that withholds it."""
-    kept = {tool.name for tool in derived.profile_tools(profile, server)}
     result = []
-    for tool in server.tools:
-        if tool.name in kept:
-            continue
-        hints = derived.withheld_by(profile, tool)
-        declared = [hint for hint in hints if tool.annotations is not None and getattr(tool.annotations, hint) is not None]
-        defaulted = [hint for hint in hints if hint not in declared]
+    for held in derived.withheld_tools(profile, server):
+        declared = [hint for hint in held.hints if hint not in held.defaulted]
         reasons = ([f"marked {', '.join(declared)}"] if declared else []) + (
-            [f"{', '.join(defaulted)} not declared: MCP's default is true"] if defaulted else [])
+            [f"{', '.join(held.defaulted)} not declared: MCP's default is true"] if held.defaulted else [])
         because = "; ".join(reasons) or "withheld by name"
-        result.append(WithheldTool(tool.name, because))
+        result.append(WithheldTool(held.tool.name, because))
     return result
 
 

@@ -3,7 +3,9 @@
 One list of steps per page, each with its commands (shown with a copy button) and the
 files of the release it uses. The commands name only files this build writes, the
 charts and images `catalog.yaml`'s `toolhive:` targets and names derived from the
-profile, so following them installs exactly what the audit in the tests checked.
+profile, so following them installs exactly what the audit in the tests checked; upgrading,
+also the release being replaced, which only `mcp-catalog diff` reads (the build has no
+earlier release to say which servers it shipped).
 """
 
 from __future__ import annotations
@@ -190,6 +192,11 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
     # `<name>-ingress` replaces it; NetworkPolicies add up, so the old one must go).
     commands.append(f"# upgrading from an earlier release: delete the policies it shipped that opened more than this one\n"
                     f"kubectl -n {ns} delete networkpolicy allow-same-namespace mcp-servers --ignore-not-found")
+    # Which servers the earlier release shipped is in that release alone: the diff, holding both, names them.
+    release = f"../dist/{paths.release_name(meta.title)}"
+    commands.append("# then each server this release no longer ships to the profile: one applied earlier keeps running (admission\n"
+                    "# refuses only new ones); the diff of the release you run and this one prints the command deleting each\n"
+                    f"mcp-catalog diff {release}-DEPLOYED_VERSION.tar.gz {release}-{meta.version}.tar.gz")
     files = [("all.yaml", paths.profile_bundle_all(profile.name)), ("tarball", paths.profile_bundle_tarball(profile.name))]
     if profile.operator != "legacy":
         files.append(("registry server values.yaml", f"{paths.registry_server_dir(profile.name)}values.yaml"))
