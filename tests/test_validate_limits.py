@@ -93,3 +93,49 @@ def test_build_reports_every_output_limit_at_once_and_keeps_the_previous_output(
     assert result.exit_code == 1, result.output
     _assert_three_problems(result.output, source)
     assert {path.relative_to(out): path.read_bytes() for path in sorted(out.rglob("*")) if path.is_file()} == before
+
+
+def _medium(name: str) -> str:
+    """A server whose `_meta` lies between 2048 and 8192 bytes: one tool of a 2,000-character description."""
+    return _big(name).split("  - name: tool_1\n")[0]
+
+
+def _files(folder: Path) -> dict[Path, bytes]:
+    return {path.relative_to(folder): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
+
+
+def test_a_cached_rebuild_reports_a_limit_one_change_brings_and_then_equals_an_uncached_build(
+    write_tree, runner: CliRunner
+) -> None:
+    """A rebuild renders only the changed server and measures it: a server grown past the limit, or a
+    limit lowered in catalog.yaml (which renders every server again), fails like `validate`, output
+    untouched; the next rebuild, the source fixed, is the bytes of a build without the cache."""
+    source = write_tree({"fetch.yaml": FETCH_YAML, "grows.yaml": _medium("grows")}, catalog=LIMITED)
+    out, cache_dir = source.parent / "site", source.parent / "cache"
+    build = ["build", "--source", str(source), "--out", str(out), "--cache-dir", str(cache_dir), "--jobs", "1", "-q"]
+    first = runner.invoke(main, build)
+    assert first.exit_code == 0, first.output
+    before = _files(out)
+    grows = source / "servers" / "grows.yaml"
+    grows.write_text(_big("grows"))
+    grown = runner.invoke(main, build)
+    assert grown.exit_code == 1, grown.output
+    assert f"{grows}:10: tools: the publisher-provided _meta of 'grows' is " in grown.output
+    assert "validation failed: 1 error(s)" in grown.output and "Traceback" not in grown.output
+    assert _files(out) == before
+    grows.write_text(_medium("grows"))
+    lowered = source / "catalog.yaml"
+    lowered.write_text(LIMITED.replace("max_meta_size: 8192", "max_meta_size: 2048"))
+    lowered_result = runner.invoke(main, build)
+    assert lowered_result.exit_code == 1, lowered_result.output
+    assert f"{grows}:10: tools: the publisher-provided _meta of 'grows' is " in lowered_result.output
+    assert "maxMetaSize of 2048 bytes" in lowered_result.output and "'fetch'" not in lowered_result.output
+    assert _files(out) == before
+    lowered.write_text(LIMITED)
+    grows.write_text(_medium("grows").replace("title: Grows", "title: Grows Again"))
+    fixed = runner.invoke(main, build)
+    assert fixed.exit_code == 0, fixed.output
+    uncached = source.parent / "uncached"
+    again = runner.invoke(main, ["build", "--source", str(source), "--out", str(uncached), "--no-cache", "--jobs", "1", "-q"])
+    assert again.exit_code == 0, again.output
+    assert _files(out) == _files(uncached)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,7 +27,6 @@ from generator.render.kubernetes.names import (
     MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, database_secret_name, pgpass_secret_name, secret_entries,
 )
 from generator.source.hostile import escaped, look_alikes
-from generator.source.limits import output_limits
 from generator.source.load import ParsedFiles, ServerSource, SourceTree, load_source, unreadable
 
 
@@ -41,17 +40,22 @@ class ValidatedCatalog:
     """The server files that parsed cleanly (for the build cache)."""
 
 
+OutputLimits = Callable[[SourceTree, CatalogMeta], Iterable[Diagnostic]]
+"""What the outputs cannot carry, as problems on the source's lines (`generator.limits.output_limits`):
+the renderers measure it, so the caller passes it in and this package imports no renderer."""
+
+
 def read_catalog(
     source_dir: Path, *, strict: bool = False, keep_parsed: bool = True, already_parsed: ParsedFiles | None = None,
-    image_mirror: str | None = None,
+    output_limits: OutputLimits | None = None, limits_when_clean: bool = True,
 ) -> ValidatedCatalog:
     """Load and validate `source_dir`; raise `SourceInvalid` listing every problem.
 
     `keep_parsed=False` does not pack the parsed files for the build cache (for `validate`).
-    `image_mirror` is the build's `--image-mirror` (it lengthens every image reference the
-    outputs carry, so it counts in the outputs' limits).
     `already_parsed` spares parsing unchanged files (see `load_source`); the files parsed
-    this time are in the result's `parsed`.
+    this time are in the result's `parsed`. `output_limits` runs once catalog.yaml is valid;
+    with `limits_when_clean=False` only when the source fails anyway, so that its problems come
+    with the others (`build` measures a clean source while it renders).
     """
     if not source_dir.is_dir():
         raise SourceInvalid(
@@ -65,9 +69,13 @@ def read_catalog(
         # problems; a file changed while it is read is a source problem too, never the build cache's.
         where = str(error.filename) if error.filename is not None else str(source_dir)
         raise SourceInvalid([Diagnostic(where, 0, "", unreadable(error))], "validation failed: 1 error(s), 0 warning(s)") from None
-    found = tree.diagnostics + list(_cross_file_rules(tree, image_mirror))
+    found = tree.diagnostics + list(_cross_file_rules(tree))
     if strict:
         found = [d.as_error() for d in found]
+    # The renderers measure their documents against catalog.yaml's limits: only with all of it valid.
+    if output_limits is not None and tree.meta is not None and tree.meta_yaml is not None:
+        if limits_when_clean or any(d.severity == "error" for d in found):
+            found += output_limits(tree, tree.meta)
     errors = sorted(d for d in found if d.severity == "error")
     warnings = sorted(d for d in found if d.severity == "warning")
     if errors or tree.meta is None:
@@ -85,7 +93,7 @@ def read_catalog(
     return ValidatedCatalog(catalog, warnings, tree.parsed)
 
 
-def _cross_file_rules(tree: SourceTree, image_mirror: str | None) -> Iterator[Diagnostic]:
+def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
     # With errors in catalog.yaml the rules run against its valid fields (`checked_meta`): a rule
     # reading a faulty one is skipped rather than reporting what the stand-in value would cause.
     meta, faulty = tree.checked_meta, tree.faulty_meta_fields
@@ -116,9 +124,6 @@ def _cross_file_rules(tree: SourceTree, image_mirror: str | None) -> Iterator[Di
     yield from _tags_used_once(tree)
     yield from _look_alike_servers(tree)
     yield from _service_names_apart(tree)
-    if tree.meta is not None and tree.meta_yaml is not None:
-        # The renderers measure their documents against catalog.yaml's limits: only with all of it valid.
-        yield from output_limits(tree, tree.meta, image_mirror)
 
 
 def _catalog_rules(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:

@@ -29,6 +29,7 @@ from typing import Any
 
 from generator import paths
 from generator import derived
+from generator.errors import LimitExceeded
 from generator.derived import offers, profile_offered, profile_tools
 from generator.models import Catalog, ClusterDns, RegistryProfile, Server, Tool
 from generator.output import OutputFile
@@ -643,14 +644,17 @@ def admission_manifests(
 ) -> list[Manifest]:
     """The admission policies and their bindings, joined from the servers' entries (`admission_entry`), and
     the policies on the StatefulSets and Services the namespace's service accounts make and the pods they
-    attach to (`k8s_workloads`)."""
+    attach to (`k8s_workloads`). Refused (`LimitExceeded`) when the API server would refuse a policy."""
     entries = _admission_entries(context, profile, servers, variant)
     url_field = k8s_server.remote_url_field(dict(_variants(profile))[variant])
     manifests = []
-    for index, policy in enumerate(k8s_policy.admission_policies(profile.name, profile.namespace, entries, url_field)):
+    for index, planned in enumerate(k8s_policy.planned_policies(profile.name, profile.namespace, entries, url_field)):
+        if planned.problems:  # the build then reports every such problem (`generator.limits`)
+            raise LimitExceeded(planned.problems[0])
         suffix = f"-{index}" if index else ""
-        manifests.append(Manifest(f"admission-policy{suffix}", policy))
-        manifests.append(Manifest(f"admission-policy-binding{suffix}", k8s_policy.admission_binding(policy, profile.namespace)))
+        manifests.append(Manifest(f"admission-policy{suffix}", planned.document))
+        manifests.append(Manifest(f"admission-policy-binding{suffix}",
+                                  k8s_policy.admission_binding(planned.document, profile.namespace)))
     secrets = {ServerNames.of(server).workload: k8s_server.mcp_server_secrets(server) for server in servers}
     runs = {entry.server: entry.run for entry in entries if entry.run}
     for index, workloads in enumerate(k8s_workloads.workload_policies(

@@ -480,7 +480,7 @@ def shape_parts(entries: Sequence[PolicyEntry]) -> list[list[PolicyEntry]]:
 @dataclass(frozen=True)
 class PlannedPolicy:
     """One ValidatingAdmissionPolicy of a profile, and why the API server would refuse it (none: it is
-    accepted). Validation refuses a source that plans a policy with problems, so none is ever rendered."""
+    accepted). The bundles refuse to render a policy with problems, and validation reports them."""
 
     document: dict[str, Any]
     problems: tuple[str, ...]
@@ -498,8 +498,8 @@ def admission_policies(
 def planned_policies(
     profile: str, namespace: str, entries: Sequence[PolicyEntry], url_field: str = "remoteUrl"
 ) -> list[PlannedPolicy]:
-    """`admission_policies` with each policy's problems: what validation checks, so that the policies
-    it accepts are the very ones the bundles render."""
+    """`admission_policies` with each policy's problems: what the bundles render and validation
+    measures (`bundles.admission_problems`), so that both judge the very same policies."""
     parts = shape_parts(entries)
     if len(parts) == 1:
         return [_policy(policy_name(namespace), profile, entries, url_field, membership=True, shapes=True)]

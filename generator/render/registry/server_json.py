@@ -177,20 +177,31 @@ def publisher_provided(context: RenderContext, server: Server, tools: Sequence[T
 def meta_size_problem(context: RenderContext, server: Server) -> str | None:
     """Why the registry server would refuse the server's publisher-provided `_meta`, or None.
 
-    One such server makes it reject the whole sync, so validation refuses the source instead of
-    the cluster refusing the registry later. The document listing every tool is the largest the
-    server has: a profile's copy withholds tools and changes nothing else in `_meta`. A server its
-    review rejected is in no registry, so it has no `_meta` to refuse.
+    One such server makes it reject the whole sync, so the source is refused instead of the
+    cluster refusing the registry later. The document listing every tool is the largest the
+    server has: a profile's copy withholds tools and changes nothing else in `_meta`. It is
+    measured in `encoded_server_json`, the piece the registry outputs splice (a build has it
+    already). A server its review rejected is in no registry, so it has no `_meta` to refuse.
     """
     if not derived.installable(context.catalog.meta, server):
         return None
     limit = context.catalog.meta.toolhive.max_meta_size
-    size = len(json_piece(publisher_provided(context, server, server.tools)))
+    size = encoded_meta_size(encoded_server_json(context, server))
     if size <= limit:
         return None
     return (f"the publisher-provided _meta of '{server.name}' is {size} bytes, more than the registry server's "
             f"maxMetaSize of {limit} bytes (toolhive.max_meta_size in catalog.yaml): shorten its tool descriptions, "
             "schemas and overview, or raise the limit to match your registry server")
+
+
+_META_MEMBER = b',"_meta":{' + json_piece(PUBLISHER_PROVIDED) + b":"
+
+
+def encoded_meta_size(document: bytes) -> int:
+    """The length of `json_piece(publisher)` in an encoded server.json, whose last member is
+    `"_meta":{PUBLISHER_PROVIDED: publisher}`. No member before it holds that text: the keys
+    before `_meta` are server.json's own, and a string holds no unescaped quote."""
+    return len(document) - document.index(_META_MEMBER) - len(_META_MEMBER) - len(b"}}")
 
 
 @per_server

@@ -1,11 +1,13 @@
-"""What the outputs can carry, checked before anything is rendered, with the renderers' own measures.
+"""What the outputs can carry, measured by the renderers' own functions and placed on the source's lines.
 
 A server's registry `_meta` larger than the registry server's `maxMetaSize`, or a registry
 profile whose admission policies the API server could not parse or store, is a problem of the
-source, reported with every other one by `validate` and `build`. Each check calls the function
-the renderer itself uses (`server_json.meta_size_problem`, `bundles.admission_problems`), on the
-catalog and image mirror the build renders, so a source that passes renders within the limits.
-This module decides nothing about the limits: it only places the renderers' reasons in the source.
+source, reported with every other one. `validate` measures every limit here, calling the very
+functions the renderers use (`server_json.meta_size_problem`, `bundles.admission_problems`), on the
+catalog and image mirror a build renders. `build` does not measure a clean source here: its
+renderers meet the same limits on the pieces they make anyway (`errors.LimitExceeded`), and only
+then does the build measure here, for the report (see `generator.build`). The source package knows
+no renderer: `read_catalog` takes this check as an argument.
 """
 
 from __future__ import annotations
@@ -20,9 +22,10 @@ from generator.render.registry.server_json import meta_size_problem
 from generator.source.load import SourceTree
 
 
-def output_limits(tree: SourceTree, meta: CatalogMeta, image_mirror: str | None) -> Iterator[Diagnostic]:
+def output_limits(tree: SourceTree, meta: CatalogMeta, *, image_mirror: str | None = None) -> Iterator[Diagnostic]:
     """Every server whose `_meta` is too large (on its `tools`) and every profile whose admission
-    policies are (on its entry in catalog.yaml)."""
+    policies are (on its entry in catalog.yaml); `image_mirror` is the build's `--image-mirror`
+    (it lengthens every image reference the outputs carry)."""
     lines = tree.meta_yaml
     assert lines is not None
     servers = sorted(tree.servers, key=lambda source: source.server.name)
