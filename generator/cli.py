@@ -22,7 +22,6 @@ from generator import __version__
 from generator.diagnostics import Diagnostic
 from generator.errors import SourceInvalid, UsageError
 from generator.importers import FORMAT_NAMES
-from generator.limits import output_limits
 from generator.models import IMAGE_MIRROR
 from generator.source.validate import read_catalog
 
@@ -128,6 +127,8 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     """Check the source and report every problem as path:line: field: message."""
+    from generator.limits import output_limits  # the renderers measure what the outputs can carry
+
     with _warnings_listed(verbose):
         validated = read_catalog(source, strict=strict, keep_parsed=False, output_limits=output_limits)
     _report_warnings(validated.warnings, quiet, verbose)
