@@ -18,6 +18,7 @@ import functools
 import ipaddress
 import re
 import typing
+import urllib.parse
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -376,6 +377,49 @@ class ClusterDns(Strict):
         return self
 
 
+# kubeadm's default `--service-account-issuer`, which k3s and kind keep; managed clusters name their own
+# (EKS an `oidc.eks.<region>.amazonaws.com/id/...` URL, GKE a `container.googleapis.com` one).
+DEFAULT_SERVICE_ACCOUNT_ISSUER = "https://kubernetes.default.svc.cluster.local"
+
+
+def _issuer(value: str) -> str:
+    """The cluster's service-account issuer as tokens carry it in `iss`: an https URL, compared
+    byte for byte, which the registry server (v1.5.1) accepts only with https and a host."""
+    if any(not "!" <= character <= "~" for character in value):
+        raise ValueError(f"{_shown(value)} holds spaces, control or non-ASCII characters: copy the issuer "
+                         "from `kubectl get --raw /.well-known/openid-configuration`")
+    parts = urllib.parse.urlsplit(value)
+    try:
+        parts.port
+    except ValueError:
+        raise ValueError(f"{_shown(value)} has an invalid port") from None
+    if parts.scheme != "https" or not parts.hostname:
+        raise ValueError(f"{_shown(value)} is not an https URL with a host: the registry server refuses any other "
+                         "issuer; `kubectl get --raw /.well-known/openid-configuration` shows the cluster's")
+    if parts.username is not None or parts.query or parts.fragment or value.endswith(("?", "#")):
+        raise ValueError(f"{_shown(value)} carries credentials, a query or a fragment, which no service-account "
+                         "issuer has: copy the issuer from `kubectl get --raw /.well-known/openid-configuration`")
+    return value
+
+
+IssuerUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048), AfterValidator(_issuer)]
+
+
+class RegistryAuth(Strict):
+    """Who may write to every profile's registry server: the read API stays open to every client."""
+
+    mode: Literal["kubernetes", "anonymous"] = Field(
+        default="kubernetes",
+        description="`kubernetes`: writes need a token of the profile's `registry-admin` service account; "
+        "`anonymous` (warned about): every pod that reaches the registry may write.",
+    )
+    issuer: IssuerUrl = Field(
+        default=DEFAULT_SERVICE_ACCOUNT_ISSUER,
+        description="The cluster's service-account token issuer (`iss`), as `kubectl get --raw "
+        "/.well-known/openid-configuration` shows it.",
+    )
+
+
 class ToolHiveRelease(Strict):
     """The ToolHive release the catalog's bundles and Helm values target."""
 
@@ -392,6 +436,10 @@ class ToolHiveRelease(Strict):
     cluster_dns: ClusterDns = Field(
         default_factory=ClusterDns,
         description="The cluster's DNS: every pod's DNS egress goes there only (default: CoreDNS, `k8s-app: kube-dns` in kube-system).",
+    )
+    registry_auth: RegistryAuth = Field(
+        default_factory=RegistryAuth,
+        description="Who may write to the registry servers (default: the profile's `registry-admin` service account).",
     )
     max_meta_size: int = Field(
         default=256 * 1024, ge=1024,

@@ -245,7 +245,7 @@ def test_core_kinds_validate_strictly(site: Path) -> None:
             raise AssertionError(f"{path.relative_to(site)}: {error}") from error
         kinds.add(document["kind"])
     assert kinds == {
-        "Namespace", "ConfigMap", "Secret", "NetworkPolicy", "Role", "RoleBinding",
+        "Namespace", "ConfigMap", "Secret", "NetworkPolicy", "Role", "RoleBinding", "ServiceAccount",
         "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding",
     }
 

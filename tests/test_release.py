@@ -277,6 +277,68 @@ def test_verify_enforces_the_version_floor(runner, release, keys):
 
 
 
+@pytest.fixture(scope="module")
+def older_release(tmp_path_factory, keys, default_site):
+    """A genuine release 0.9.0, signed with the release key: what a replay puts under 1.0.0's name."""
+    import json
+
+    from generator.paths import CATALOG_JSON
+    from generator.release.package import package_site
+
+    site = tmp_path_factory.mktemp("older") / "site"
+    shutil.copytree(default_site, site)
+    document = json.loads((site / CATALOG_JSON).read_text())
+    document["catalog"]["version"] = "0.9.0"
+    (site / CATALOG_JSON).write_text(json.dumps(document))
+    return package_site(site, tmp_path_factory.mktemp("older-dist"), keys / "release.key")
+
+
+def _renamed(older, newer_name: str, folder: Path) -> Path:
+    """The older release and its signature, under the newer release's file names."""
+    target = folder / newer_name
+    shutil.copy(older.tarball, target)
+    shutil.copy(older.tarball.with_name(older.tarball.name + ".minisig"), folder / f"{newer_name}.minisig")
+    return target
+
+
+def test_an_older_release_under_a_newer_ones_name_is_refused_without_a_floor(runner, release, older_release, keys,
+                                                                             tmp_path):
+    """Its signature is genuine, but it signs `...-0.9.0.tar.gz`: verify said OK, 0.9.0 in small print."""
+    replayed = _renamed(older_release, release.tarball.name, tmp_path)
+    code, out = verify(runner, replayed, "--pubkey", str(keys / "release.pub"))
+    assert code == 1, out
+    assert (f"{replayed}: its signature was made for {older_release.tarball.name}: another release under this "
+            "file's name") in out
+    code, out = verify(runner, older_release.tarball, "--pubkey", str(keys / "release.pub"))
+    assert code == 0 and f"file={older_release.tarball.name})" in out, out
+
+
+@pytest.mark.parametrize(("signature", "expected"), [
+    (b"\xff\xfe not text\n", "not a minisign signature file"),
+    (b"x" * ((64 << 10) + 1), "larger than any signature (65536 bytes)"),
+])
+def test_a_signature_file_that_is_no_signature_is_a_message(runner, release, keys, tmp_path, signature, expected):
+    target = tmp_path / release.tarball.name
+    shutil.copy(release.tarball, target)
+    (tmp_path / f"{target.name}.minisig").write_bytes(signature)
+    code, out = verify(runner, target, "--pubkey", str(keys / "release.pub"))
+    assert code == 1 and f"{target}.minisig: {expected}" in out, out
+
+
+def test_the_archive_is_checked_in_chunks_and_refused_past_any_release_size(runner, release, keys, monkeypatch):
+    """A file of many gigabytes beside its signature was read whole (MemoryError, a traceback)."""
+    from generator.release import verify as verifying
+
+    read_whole = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda path: pytest.fail(f"{path} read whole") if path == release.tarball
+                        else read_whole(path))
+    code, out = verify(runner, release.tarball, "--pubkey", str(keys / "release.pub"))
+    assert code == 0, out
+    monkeypatch.setattr(verifying, "MAX_ARCHIVE_BYTES", release.tarball.stat().st_size - 1)
+    code, out = verify(runner, release.tarball, "--pubkey", str(keys / "release.pub"))
+    assert code == 1 and f"{release.tarball}: larger than any release" in out, out
+
+
 @pytest.mark.parametrize("floor", ["v2.0.0", "banana", " 2.0.0", "2.0", "2.0.0.1", ""])
 def test_a_floor_that_is_no_release_version_is_refused(runner, release, keys, floor):
     """Compared anyhow, a mistyped floor let every release through: the rollback check, off without a word."""
@@ -551,7 +613,7 @@ def test_stock_runbook_passes_on_the_genuine_release(release, keys, default_site
     commands = _stock_commands(default_site, "install/index.html")
     for page in RUNBOOK_PAGES[1:]:
         assert _stock_commands(default_site, page) == commands, page
-    assert any(f"minisign -Vm dist/{release.tarball.name} " in command for command in commands), commands
+    assert f"minisign -QVm dist/{release.tarball.name} -p release.pub | grep -F ' file={release.tarball.name}'" in commands
     result = _run_runbook(commands, _far_side(release, keys, tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert (tmp_path / "site" / "index.html").is_file()
@@ -566,6 +628,17 @@ def test_stock_runbook_refuses_a_tampered_tarball_before_unpacking(release, keys
     result = _run_runbook(_stock_commands(default_site, "install/index.html"), folder)
     assert result.returncode != 0, result.stdout + result.stderr
     assert not (folder / "site").exists(), "nothing is unpacked from a tarball whose signature fails"
+
+
+@pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
+def test_stock_runbook_refuses_an_older_release_renamed_to_this_ones_name(release, older_release, keys, default_site,
+                                                                          tmp_path):
+    """Genuinely signed, so `minisign -V` passes it: its trusted comment names the file it signs."""
+    folder = _far_side(release, keys, tmp_path)
+    _renamed(older_release, release.tarball.name, folder / "dist")
+    result = _run_runbook(_stock_commands(default_site, "install/index.html"), folder)
+    assert result.returncode != 0, result.stdout + result.stderr
+    assert not (folder / "site").exists(), "nothing is unpacked from another release"
 
 
 @pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")

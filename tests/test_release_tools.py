@@ -44,7 +44,17 @@ def test_diff_reports_what_a_review_board_needs(runner, two_releases):
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0] == "Changes from 1.0.0 to 1.1.0"
-    assert "  added: added-one" in lines
+    added = lines.index("  added: added-one")
+    assert lines[added + 1 : lines.index("  removed: fetch")] == [  # what it brings, not just its name
+        "    - image: none -> ghcr.io/stackloklabs/gofetch/server:1.0.3",
+        "    - digest: none -> sha256:0000000000000000000000000000000000000000000000000000000000000001",
+        "    - tier: none -> validated",
+        "    - transport: none -> streamable-http",
+        "    - status: none -> active",
+        "    - new egress host: example.com",
+        "    - new egress port: 443",
+        "    - new tool: added-one",  # the fixture renamed its tool too
+    ]
     assert "  removed: fetch" in lines
     assert "  deprecated: time" in lines
     osv = lines.index("  changed: osv")
@@ -148,6 +158,8 @@ def test_diff_json_and_tarballs(runner, two_releases, tmp_path):
     assert result.exit_code == 0, result.output
     document = json.loads(result.stdout)
     assert document["added"] == ["added-one"] and document["removed"] == ["fetch"]
+    (introduced,) = document["introduced"]
+    assert introduced["name"] == "added-one" and "new egress host: example.com" in introduced["changes"]
     assert {c["name"] for c in document["changed"]} >= {"osv"}
 
 
@@ -311,6 +323,24 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     back = runner.invoke(main, ["diff", str(tmp_path / "new"), str(tmp_path / "old")])
     assert _group(back.output.splitlines(), "  profile: team-a") == [
         "profile removed: namespace team-a no longer gets its registry or servers"
+    ]
+
+
+def test_a_multi_line_value_cannot_add_lines_to_the_diff(default_site):
+    """A profile's description may hold line breaks: shown bare, it wrote a line of its own choosing
+    into the report the review board signs."""
+    import copy
+
+    from generator.release.diff import diff_releases, read_release_catalog
+
+    old = read_release_catalog(default_site)
+    new = copy.deepcopy(old)
+    new["catalog"]["registries"][0]["description"] = "Validated only.\n    - tool policy unchanged (checked by the board)"
+    text = diff_releases(old, new).as_text()
+    assert text.splitlines()[1:] == [
+        "  profile: production",
+        "    - description: Validated, approved servers only; tools that destroy data are withheld. -> "
+        '"Validated only.\\n    - tool policy unchanged (checked by the board)"',
     ]
 
 

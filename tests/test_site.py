@@ -355,6 +355,16 @@ def test_a_profile_page_counts_the_tools_the_profile_keeps(default_site: Path) -
     assert card_tool_counts(default_site / paths.category_page("developer-tools"))["github"] == "40 tools"
 
 
+def test_a_profile_page_says_a_hint_policy_also_withholds_tools_that_leave_the_hint_out(default_site: Path) -> None:
+    """The production policy withholds destructive tools by MCP's defaults (a tool not marked
+    read-only that leaves destructiveHint out counts as destructive): the page says so, so that a
+    developer does not expect such a tool in that namespace."""
+    page = html.unescape(re.sub(r"<[^>]+>", "", (default_site / paths.profile_page("production")).read_text()))
+    withheld = re.search(r"Tools withheld\s*(.*?)\n", page)
+    assert withheld is not None
+    assert "every tool with destructiveHint (declared, or left out by a tool not marked readOnlyHint: MCP's default)" in withheld.group(1)
+
+
 def test_a_profile_page_says_it_does_not_ship_a_server_whose_every_tool_it_withholds(write_tree: Callable[..., Path], tmp_path: Path) -> None:
     """A profile withholding every tool of a server gives it no bundle folder (ToolHive reads an empty
     filter as every tool): its card says so rather than "0 of 1 tool"."""
@@ -511,6 +521,30 @@ def test_index_lists_every_server_as_a_card_with_search_data(default_site: Path)
 
 
 # --- small fixture catalogs --------------------------------------------------------
+
+
+def test_undeclared_hints_count_as_mcp_defaults_them(write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    """A tool that leaves out destructiveHint or openWorldHint counts as destructive (unless read-only)
+    and open-world, as a profile's tool policy counts it (derived.hinted): the page, the search data
+    and the reviewer's table said "0 destructive" of tools such a profile withholds as destructive."""
+    partial = FETCH_YAML.replace("""      readOnlyHint: true
+      openWorldHint: true
+""", """      readOnlyHint: false
+  - name: poke
+    description: Pokes.
+    annotations: {destructiveHint: false}
+""")
+    out = tmp_path / "site"
+    build(write_tree({"fetch.yaml": partial}), out)
+    page = (out / paths.server_page("fetch")).read_text()
+    assert "2 tools: 0 read-only, 1 destructive, 2 reach the open internet (2 of them by MCP&#39;s defaults" in page
+    assert "destructive (not declared: MCP&#39;s default)" in page and "open-world (not declared: MCP&#39;s default)" in page
+    data = (out / paths.site_asset("search-index.js")).read_text()
+    assert '"b":[2,0,1,2]' in data
+    row = json.loads((out / "reviews/reviews.json").read_text())["servers"][0]
+    assert (row["destructive_tools"], row["open_world_tools"]) == (1, 2)
+    index = (out / paths.SITE_INDEX).read_text()
+    assert re.search(r'Has destructive tools <span class="count" id="n-d">1</span>', index)
 
 
 def test_reference_entry_has_no_deploy_section(small_site: Path) -> None:

@@ -296,6 +296,8 @@ def test_pages_work_without_javascript(browser: object, default_site: Path) -> N
         page.click("#browse >> text=Security")
         assert page.url.endswith("categories/security/index.html")
         assert page.locator("li.card").count() >= 1
+        page.goto(default_site.as_uri() + "/tools/index.html")
+        assert not page.is_visible("#tool-search") and page.locator("#tool-table tbody tr").count() > 0
     finally:
         context.close()
 
@@ -613,6 +615,85 @@ def test_the_phone_filter_panel_leads_to_the_results(browser: object, default_si
         desktop.close()
 
 
+LAYOUT_SHIFTS = """() => new Promise(resolve => {
+  const shifts = [];
+  new PerformanceObserver(list => { for (const entry of list.getEntries()) { shifts.push(
+    entry.sources.map(source => source.node ? source.node.id || source.node.className : '?').join(' ') + ': ' + entry.value.toFixed(4)); } })
+    .observe({type: 'layout-shift', buffered: true});
+  requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(() => resolve(shifts), 100)));
+})"""
+
+
+@pytest.mark.parametrize("width,height", [(390, 844), (412, 823)])
+@pytest.mark.parametrize("path", ["index.html", "tools/index.html", "reviews/index.html"])
+def test_nothing_moves_when_the_scripts_start(browser: object, default_site: Path, path: str, width: int, height: int) -> None:
+    """The pages are laid out for search.js from the start: its first draw (status lines, the tools
+    filter) moves nothing. Lighthouse counts any such shift against the page (412x823 is its phone)."""
+    watched = Watched(browser, width, height)
+    try:
+        watched.page.goto(f"{default_site.as_uri()}/{path}")
+        assert watched.page.evaluate(LAYOUT_SHIFTS) == []
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+def _open_phone_panel(browser: object, url: str) -> Watched:
+    """A phone-sized page at `url` with the search started and the filter panel opened from the keyboard."""
+    watched = Watched(browser, 390, 844)
+    page = watched.page
+    page.goto(url)
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    page.focus("#filters-toggle")
+    page.keyboard.press("Enter")
+    assert page.is_visible("#f-c") and page.get_attribute("#filters-toggle", "aria-expanded") == "true"
+    return watched
+
+
+@pytest.mark.parametrize("start", ["#f-c", "#f-d", "#show-results", "#filters-toggle", "nothing"])
+@pytest.mark.parametrize("listing", ["index.html", "page/2/index.html"])
+def test_escape_closes_the_phone_filter_panel_and_returns_focus(browser: object, many_pages_site: Path, listing: str, start: str) -> None:
+    """Escape closes the open panel from any control in it, or from the button that opened it, and focus
+    goes back to that button: left on a control of the closed panel, it would be on nothing visible.
+    "nothing": a click on the panel's background took focus off every control. Every index page has
+    the panel (the category, tag, tier and tools pages have no filters)."""
+    watched = _open_phone_panel(browser, f"{many_pages_site.as_uri()}/{listing}")
+    try:
+        page = watched.page
+        if start == "nothing":
+            page.evaluate("document.activeElement.blur()")
+        else:
+            page.focus(start)
+        page.keyboard.press("Escape")
+        assert not page.is_visible("#facets"), f"Escape from {start} left the panel open"
+        assert page.get_attribute("#filters-toggle", "aria-expanded") == "false"
+        assert page.evaluate("document.activeElement.id") == "filters-toggle"
+        page.keyboard.press("Enter")
+        assert page.is_visible("#f-c") and page.get_attribute("#filters-toggle", "aria-expanded") == "true"
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+def test_escape_elsewhere_leaves_the_filters_alone(browser: object, default_site: Path) -> None:
+    """Escape in the search box is the box's own (it clears the query); on wide screens the filters
+    are a column beside the results, not a panel, and Escape must not hide them or move focus."""
+    watched = _open_phone_panel(browser, default_site.as_uri() + "/index.html")
+    try:
+        page = watched.page
+        page.focus("#q")
+        page.keyboard.type("git")
+        page.keyboard.press("Escape")
+        assert page.is_visible("#facets") and page.evaluate("document.activeElement.id") == "q"
+        page.set_viewport_size({"width": 1400, "height": 1000})
+        page.focus("#f-d")
+        page.keyboard.press("Escape")
+        assert page.is_visible("#f-d") and page.evaluate("document.activeElement.id") == "f-d"
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
 @pytest.fixture(scope="module")
 def many_pages_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default catalog three cards a page: twelve pages, so the pager must leave numbers out."""
@@ -644,6 +725,79 @@ def test_the_search_pager_shows_the_same_window_as_the_jinja_pager(browser: obje
     finally:
         watched.close()
     assert "…" in expected and len(expected) <= 11
+
+
+def test_a_server_rendered_page_opens_at_its_own_cards(browser: object, many_pages_site: Path) -> None:
+    """page/6/index.html lists the sixth three servers; search.js starts from it and must keep them
+    (it showed the first page's), until a search starts at its own page 1."""
+    static = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        page = static.new_page()
+        page.goto(f"{many_pages_site.as_uri()}/page/6/index.html")
+        expected = page.locator("#results > li.card").evaluate_all("els => els.map(e => e.dataset.name)")
+    finally:
+        static.close()
+    watched = Watched(browser)
+    try:
+        page = watched.page
+        page.goto(f"{many_pages_site.as_uri()}/page/6/index.html")
+        page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        assert watched.cards() == expected and len(expected) == 3
+        assert page.inner_text("#result-pages [aria-current=page]") == "6"
+        assert page.evaluate("location.hash") == ""
+        page.fill("#q", "git")  # a search starts at its first page
+        assert page.inner_text("#result-pages [aria-current=page]") == "1" and "page=" not in page.url
+        page.fill("#q", "")
+        page.click("#result-pages button:text-is('2')")  # page 2 of the whole list, asked for on page/6/
+        assert "page=2" in page.url and watched.cards() != expected
+        page.reload()
+        page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        assert page.inner_text("#result-pages [aria-current=page]") == "2"
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+FOCUSED = "() => document.activeElement.getAttribute('aria-label') || document.activeElement.id"
+
+
+def test_keyboard_focus_stays_in_place_when_chips_and_pager_are_redrawn(browser: object, many_pages_site: Path) -> None:
+    """Removing a chip or turning a page draws the chips or the pager again; focus went to the
+    page's start (body), so a keyboard or screen reader user lost their place."""
+    watched = Watched(browser)
+    try:
+        page = watched.page
+        page.goto(f"{many_pages_site.as_uri()}/index.html#q=git&c=developer-tools&r=validated")
+        page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+        page.focus("#chips button[aria-label='Remove Category: Developer tools']")
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "Remove Tier: Validated"  # the chip that took its place
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "Remove Search: git"  # the last one left
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "q" and page.locator("#chips button").count() == 0
+        page.focus("#result-pages button[data-rel=next]")
+        page.keyboard.press("Enter")
+        assert page.evaluate(FOCUSED) == "results-title" and "page=2" in page.url
+        page.keyboard.press("Tab")  # on to the first card of the new page
+        assert page.evaluate("document.activeElement.closest('#results > li.card').dataset.name") == watched.cards()[0]
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+def test_a_crafted_sort_in_a_shared_link_adds_no_filter(watched: Watched, default_site: Path) -> None:
+    """sort= was kept as any text and written back unencoded: a link with sort=x%26c%3Ddata
+    turned into a Category filter once the reader typed (and on reload)."""
+    page = watched.page
+    page.goto(default_site.as_uri() + "/index.html#sort=x%26c%3Ddata")
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    page.fill("#q", "git")
+    assert "c=data" not in page.url and page.input_value("#sort") == "name"
+    page.reload()
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    assert page.input_value("#f-c") == "" and page.locator("#chips button").count() == 1
+    assert watched.problems == []
 
 
 def test_a_search_chunk_that_fails_to_load_says_so(watched: Watched, chunked_http_root: str) -> None:

@@ -584,3 +584,71 @@ def test_a_wide_private_cluster_dns_block_is_warned_about(write_tree, runner):
         "DNS ports; name the DNS Service's address or NodeLocal DNSCache's /32 (e.g. 169.254.20.10)"
         for index, block, count in ((3, "10.0.0.0/8", 16777216), (4, "10.96.0.0/23", 512), (5, "fd00::/119", 512))
     ])
+
+
+def with_registry_auth(setting: str) -> str:
+    """The test catalog with `setting` (lines indented for the mapping) as its `toolhive.registry_auth`."""
+    return CATALOG_YAML.replace("categories:", f"toolhive:\n  registry_auth:\n    {setting}\ncategories:")
+
+
+@pytest.mark.parametrize(("issuer", "message"), [
+    ("http://kubernetes.default.svc", "'http://kubernetes.default.svc' is not an https URL with a host: the registry server "
+     "refuses any other issuer; `kubectl get --raw /.well-known/openid-configuration` shows the cluster's"),
+    ("'https:///x'", "'https:///x' is not an https URL with a host: the registry server refuses any other issuer; "
+     "`kubectl get --raw /.well-known/openid-configuration` shows the cluster's"),
+    ("kubernetes.default.svc.cluster.local", "'kubernetes.default.svc.cluster.local' is not an https URL with a host: the "
+     "registry server refuses any other issuer; `kubectl get --raw /.well-known/openid-configuration` shows the cluster's"),
+    *[(value, f"'{value}' carries credentials, a query or a fragment, which no service-account issuer has: copy the issuer "
+       "from `kubectl get --raw /.well-known/openid-configuration`")
+      for value in ("https://admin@k8s.example", "https://k8s.example/x?a=1", "https://k8s.example/x?", "https://k8s.example/#x")],
+    ("https://k8s.example:99999", "'https://k8s.example:99999' has an invalid port"),
+    ("'https://k8s.example/a b'", "'https://k8s.example/a b' holds spaces, control or non-ASCII characters: copy the issuer "
+     "from `kubectl get --raw /.well-known/openid-configuration`"),
+    ("'https://k8s.exämple'", "'https://k8s.ex\\xe4mple' holds spaces, control or non-ASCII characters: copy the issuer "
+     "from `kubectl get --raw /.well-known/openid-configuration`"),
+    ("[https://k8s.example]", "input should be a valid string"),
+])
+def test_a_bad_service_account_issuer_is_refused_on_its_line(write_tree, runner, issuer, message):
+    """The issuer is compared byte for byte with every token's `iss`, and the registry server refuses to
+    start with one that is not an https URL: a wrong one is reported where it is written."""
+    source = write_tree(catalog=with_registry_auth(f"mode: kubernetes\n    issuer: {issuer}"))
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.strip().splitlines() == [f"{source}/catalog.yaml:9: toolhive.registry_auth.issuer: {message}",
+                                        "validation failed: 1 error(s), 0 warning(s)"]
+
+
+def test_another_service_account_issuer_passes_without_a_warning(write_tree, runner):
+    code, out = validate(runner, write_tree(catalog=with_registry_auth("issuer: https://kubernetes.default.svc")))
+    assert (code, out.strip().splitlines()[-1]) == (0, "2 servers, 2 tools, 0 warnings")
+
+
+def test_registry_auth_mode_and_issuer_errors_come_together(write_tree, runner):
+    source = write_tree(catalog=with_registry_auth("mode: oauth\n    issuer: http://x\n    roles: {}"))
+    code, out = validate(runner, source)
+    assert code == 1
+    assert out.strip().splitlines() == [
+        f"{source}/catalog.yaml:8: toolhive.registry_auth.mode: must be one of 'kubernetes' or 'anonymous', not 'oauth'",
+        f"{source}/catalog.yaml:9: toolhive.registry_auth.issuer: 'http://x' is not an https URL with a host: the registry "
+        "server refuses any other issuer; `kubectl get --raw /.well-known/openid-configuration` shows the cluster's",
+        f"{source}/catalog.yaml:10: toolhive.registry_auth.roles: unknown key 'roles'; known keys: issuer, mode",
+        "validation failed: 3 error(s), 0 warning(s)",
+    ]
+
+
+def test_an_anonymous_registry_and_a_legacy_one_are_warned_about(write_tree, runner):
+    """Writes open to every pod: allowed only as a choice the catalog states, warned about (errors under --strict)."""
+    catalog = with_registry_auth("mode: anonymous").replace("    namespace: mcp-sandbox\n", "    namespace: mcp-sandbox\n    operator: both\n")
+    source = write_tree(catalog=catalog)
+    code, out = validate(runner, source, "--verbose")
+    assert code == 0, out
+    assert [line for line in out.splitlines() if "warning:" in line] == [
+        f"{source}/catalog.yaml:8: toolhive.registry_auth.mode: warning: anonymous: every profile's registry server takes "
+        "writes (publishing entries, replacing its sources and registries) from every pod its registry-api NetworkPolicy "
+        "admits, in any namespace; set `kubernetes` (the default) to let only each profile's registry-admin service account write",
+        f"{source}/catalog.yaml:21: registries[1].operator: warning: both: the legacy/ MCPRegistry of operators up to v0.16 "
+        "can name no authorization rule, so its registry API stays anonymous and takes writes from every pod its "
+        "registry-api NetworkPolicy admits; use `current` once the cluster runs operator v0.18 or later",
+    ]
+    code, out = validate(runner, source, "--strict")
+    assert code == 1 and out.strip().splitlines()[-1].startswith("validation failed: 2 error(s)")

@@ -21,7 +21,8 @@ import pytest
 import yaml
 
 from kustomized import with_overlays_rendered
-from conftest import DEFAULT_SOURCE, SHARED, synthetic_catalog
+from registry_server_config import load_problems, struct_problems
+from conftest import CATALOG_YAML, DEFAULT_SOURCE, SHARED, synthetic_catalog
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import mirror_lists
 from generator.render.context import RenderContext
@@ -288,6 +289,44 @@ def test_registry_server_chart_renders_and_mounts_what_the_profile_creates(catal
         assert policy.items() <= labels.items()
         service = next(d for d in objects if d["kind"] == "Service")
         assert service["metadata"]["name"] == f"{profile}-api"
+
+
+def test_registry_server_chart_renders_our_auth(default_output: dict[str, bytes], write_tree: Any) -> None:
+    """The config Helm renders (the chart merges its own defaults into `config:`) refuses writes but from
+    the profile's registry-admin: the auth block checked against the v1.5.1 structs, the audience the
+    address the chart's Service answers at, and the service-account files it reads really mounted."""
+    issuer = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+    source = write_tree(catalog=CATALOG_YAML.replace("categories:", f"toolhive:\n  registry_auth:\n    issuer: {issuer}\ncategories:"))
+    for files, expected_issuer in ((default_output, "https://kubernetes.default.svc.cluster.local"),
+                                   (rendered_output(source, mirror=None), issuer)):
+        assert profile_names(files) == ["production", "sandbox"]
+        for profile in profile_names(files):
+            root = f"bundles/registries/{profile}/"
+            namespace = values(files, f"{root}base/namespace.yaml")["metadata"]["name"]
+            objects = render_chart("toolhive-registry-server", values(files, f"{root}registry-server/values.yaml"), namespace)
+            config = yaml.safe_load(next(d for d in objects if d["kind"] == "ConfigMap")["data"]["config.yaml"])
+            assert struct_problems(config) == [] and load_problems(config) == [], profile
+            auth = config["auth"]
+            service = next(d for d in objects if d["kind"] == "Service")
+            port = next(p["port"] for p in service["spec"]["ports"] if p["name"] == "http")
+            address = f"http://{service['metadata']['name']}.{namespace}.svc.cluster.local:{port}"
+            assert auth == {
+                "mode": "oauth",
+                "publicPaths": ["/registry"],
+                "oauth": {"resourceUrl": address, "providers": [{
+                    "name": "kubernetes", "issuerUrl": expected_issuer, "jwksUrl": "https://kubernetes.default.svc/openid/v1/jwks",
+                    "audience": address, "caCertPath": "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt",
+                    "authTokenFile": "/var/run/secrets/kubernetes.io/serviceaccount/token", "allowPrivateIP": True,
+                }]},
+                "authz": {"roles": {"superAdmin": [{"sub": f"system:serviceaccount:{namespace}:registry-admin"}]}},
+            }, profile
+            # the CA and token paths are the service account's: Kubernetes mounts them unless the pod or account opts out
+            pod = next(d for d in objects if d["kind"] == "Deployment")["spec"]["template"]["spec"]
+            account = next(d for d in objects if d["kind"] == "ServiceAccount")
+            assert pod.get("automountServiceAccountToken", True) and account.get("automountServiceAccountToken", True), profile
+            assert pod["serviceAccountName"] == account["metadata"]["name"], profile
+            assert not [m for m in pod["containers"][0]["volumeMounts"] if m["mountPath"].startswith("/var/run/secrets")], profile
+            assert ("ServiceAccount", "registry-admin") in base_objects(files, profile), profile
 
 
 def test_rendered_chart_objects_validate_strictly(default_output: dict[str, bytes]) -> None:

@@ -73,40 +73,53 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def nginx_serving(site: Path, root: Path) -> Iterator[str]:
-    """Serve `site` with nginx and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog)."""
+def nginx_serving(site: Path, root: Path, prefix: str = PREFIX, tuning: str = "") -> Iterator[str]:
+    """Serve `site` with nginx and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog).
+
+    The document root is `root`/docroot, holding the site as its sub-folder `prefix`, or (an empty
+    `prefix`: the site at the host's root) the site itself. `tuning` is what an administrator's
+    own `http { }` adds around mcp-catalog.conf.
+    """
     if not NGINX.is_file():
         pytest.skip("nginx not installed: apt-get install nginx")
     if not LUA_MODULE.is_file():
         pytest.skip("nginx's Lua module not installed: apt-get install libnginx-mod-http-lua")
     conf, logs, temp, docroot = (root / "conf", root / "logs", root / "tmp", root / "docroot")
-    for folder in (conf, logs, temp, docroot):
+    for folder in (conf, logs, temp):
         folder.mkdir(parents=True)
-    (docroot / PREFIX.strip("/")).symlink_to(site)
+    if prefix:
+        docroot.mkdir()
+        (docroot / prefix.strip("/")).symlink_to(site)
+    else:
+        docroot.symlink_to(site)
     port = free_port()
-    values = {"LISTEN": f"127.0.0.1:{port}", "DOCROOT": str(docroot), "PREFIX": PREFIX, "PIDFILE": str(root / "nginx.pid"),
+    values = {"LISTEN": f"127.0.0.1:{port}", "DOCROOT": str(docroot), "PREFIX": prefix, "PIDFILE": str(root / "nginx.pid"),
               "LOGDIR": str(logs), "TEMPDIR": str(temp), "CONFDIR": str(conf), "USER": account()[0],
               "LUADIR": str(WEB / "lua")}
     for name in ("nginx.conf", "mcp-catalog.conf", "mcp-registry-query.conf"):
         template(WEB / "nginx" / name, conf / name, values)
-    with running_nginx(temp, conf / "nginx.conf", port, logs / "error.log") as url:
+    if tuning:
+        text = (conf / "nginx.conf").read_text(encoding="utf-8")
+        (conf / "nginx.conf").write_text(text.replace("http {\n", f"http {{\n    {tuning}\n", 1), encoding="utf-8")
+    with running_nginx(temp, conf / "nginx.conf", port, logs / "error.log", prefix) as url:
         yield url
 
 
 @contextlib.contextmanager
-def running_nginx(prefix: Path, conf: Path, port: int, log: Path) -> Iterator[str]:
+def running_nginx(folder: Path, conf: Path, port: int, log: Path, prefix: str = PREFIX) -> Iterator[str]:
     """nginx started from `conf`, listening on `port`, always stopped; yields the site's base URL."""
-    process = subprocess.Popen([str(NGINX), "-p", str(prefix), "-c", str(conf)], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen([str(NGINX), "-p", str(folder), "-c", str(conf)], stderr=subprocess.DEVNULL)
     try:
         wait_for(port, process, log)
-        yield f"http://127.0.0.1:{port}{PREFIX}"
+        yield f"http://127.0.0.1:{port}{prefix}"
     finally:
         stop(process)
 
 
 @contextlib.contextmanager
-def apache_serving(site: Path, root: Path) -> Iterator[str]:
-    """Serve `site` with Apache httpd and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog)."""
+def apache_serving(site: Path, root: Path, prefix: str = PREFIX) -> Iterator[str]:
+    """Serve `site` with Apache httpd and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog,
+    or the host's root for an empty `prefix`)."""
     if not APACHE.is_file() or not APACHE_MODULES.is_dir():
         pytest.skip("Apache httpd not installed: apt-get install apache2")
     (root / "conf").mkdir()
@@ -124,7 +137,7 @@ def apache_serving(site: Path, root: Path) -> Iterator[str]:
         shutil.copytree(site, readable / "site")
         shutil.copytree(lua, readable / "lua")
         site, lua = readable / "site", readable / "lua"
-    values = {"LISTEN": f"127.0.0.1:{port}", "SITE": str(site), "PREFIX": PREFIX, "SERVERROOT": str(root),
+    values = {"LISTEN": f"127.0.0.1:{port}", "SITE": str(site), "PREFIX": prefix, "SERVERROOT": str(root),
               "MODULES": str(APACHE_MODULES), "CONFDIR": str(root / "conf"), "USER": user, "GROUP": group,
               "LUADIR": str(lua)}
     for name in ("httpd.conf", "mcp-catalog.conf"):
@@ -133,7 +146,7 @@ def apache_serving(site: Path, root: Path) -> Iterator[str]:
                                stdout=subprocess.DEVNULL, stderr=(root / "stderr.log").open("wb"))
     try:
         wait_for(port, process, root / "stderr.log")
-        yield f"http://127.0.0.1:{port}{PREFIX}"
+        yield f"http://127.0.0.1:{port}{prefix}"
     finally:
         stop(process)
         if readable is not None:

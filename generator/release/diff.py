@@ -86,6 +86,8 @@ class ReleaseDiff:
     profiles: list[ProfileChange] = field(default_factory=list)
     withdrawn: list[Withdrawn] = field(default_factory=list)
     """The workloads to delete where a deployer applied them: admission stops only new ones."""
+    introduced: list[ServerChange] = field(default_factory=list)
+    """What each added server brings, as changes from nothing: its image, egress, secrets, tools..."""
 
     @property
     def empty(self) -> bool:
@@ -117,9 +119,11 @@ class ReleaseDiff:
             lines.append("  to delete (no longer shipped to the namespace; admission refuses only new ones, so what a "
                          "deployer applied earlier keeps running):")
             lines.extend(f"    {command}" for command in self.withdrawn_commands.splitlines())
+        brings = {server.name: server.changes for server in self.introduced}
         for label, names in (("added", self.added), ("removed", self.removed), ("deprecated", self.deprecated)):
             for name in names:
                 lines.append(f"  {label}: {name}")
+                lines.extend(f"    - {item}" for item in brings.get(name, []) if label == "added")
         for change in self.changed:
             lines.append(f"  changed: {change.name}")
             lines.extend(f"    - {item}" for item in change.changes)
@@ -230,6 +234,8 @@ def diff_releases(old: dict[str, Any], new: dict[str, Any]) -> ReleaseDiff:
     after = {s["name"]: s for s in new["servers"]}
     result = ReleaseDiff(old["catalog"]["version"], new["catalog"]["version"])
     result.added = sorted(set(after) - set(before))
+    # A new server is reviewed for what it brings, as a change from nothing: its name alone said nothing.
+    result.introduced = [ServerChange(name, _server_changes({}, after[name])) for name in result.added]
     result.removed = sorted(set(before) - set(after))
     result.catalog = _catalog_changes(old, new)
     admissions = _admissions(old, new, result.catalog)
@@ -329,8 +335,9 @@ def _value(value: Any) -> str:
 
 
 def _shown(value: Any) -> str:
-    """A setting as a reviewer reads it: a plain word or reference bare, anything else as JSON."""
-    if isinstance(value, str) and value and value.strip() == value and value != "none":
+    """A setting as a reviewer reads it: a plain word or reference bare, anything else as JSON (so a
+    line break in a description cannot write a line of the report)."""
+    if isinstance(value, str) and value and value.strip() == value and value.isprintable() and value != "none":
         return value
     return json.dumps(value, sort_keys=True)
 

@@ -153,12 +153,23 @@ def parse_signature(text: str, where: str) -> Signature:
 
 def verify(data: bytes, signature: Signature, key: PublicKey, where: str) -> str:
     """Check `signature` over `data` with `key`; return the verified trusted comment."""
+    return verify_prehashed(prehash(data), signature, key, where)
+
+
+def prehash(data: bytes = b"") -> hashlib._Hash:
+    """The BLAKE2b-512 an "ED" signature signs: update it chunk by chunk to check a file of any size
+    without holding it (`verify_prehashed`)."""
+    return hashlib.blake2b(data, digest_size=64)
+
+
+def verify_prehashed(digest: hashlib._Hash, signature: Signature, key: PublicKey, where: str) -> str:
+    """`verify` for data already hashed with `prehash`."""
     if signature.key_id != key.key_id:
         raise SignatureError(
             f"{where}: signed by key {signature.key_id[::-1].hex().upper()}, not by the given key {key.key_id_hex}"
         )
     try:
-        key.key.verify(signature.signature, hashlib.blake2b(data, digest_size=64).digest())
+        key.key.verify(signature.signature, digest.digest())
         key.key.verify(signature.global_signature, signature.signature + signature.trusted_comment.encode())
     except InvalidSignature:
         raise SignatureError(f"{where}: signature does not match: the file or its trusted comment was changed") from None

@@ -55,6 +55,8 @@ MAX_RELEASE_BYTES = 8 << 30
 # SIZES of a 10,000-server release is about 25 MB; a minisign signature a few hundred bytes.
 MAX_LIST_BYTES = 64 << 20
 MAX_SIGNATURE_BYTES = 64 << 10
+# The compressed archive: at most the listed bytes and their headers, gzip adding a few per thousand.
+MAX_ARCHIVE_BYTES = MAX_RELEASE_BYTES + (1 << 30)
 # One member's headers (ustar, PAX records, a long name): a name of a megabyte still fits.
 MAX_HEADER_BYTES = 2 << 20
 # Header bytes a listed file or folder may take: three blocks and its name twice (PAX records).
@@ -165,13 +167,14 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
     if key is not None and target.is_file():
         # An archive whose signature fails is not opened at all: nothing unsigned is parsed.
         outer: list[str] = []
-        trusted = _verify_file(target.read_bytes(), target.with_name(target.name + SIGNATURE_SUFFIX), key, outer)
+        trusted = _verify_archive(target, key, outer)
         if outer:
             raise VerificationFailed(target, outer)
     release = _read_tarball(target, key) if target.is_file() else _read_folder(target, key)
     signature_problems: list[str] = []
     if key is not None and release.complete:
-        trusted = _check_inner_signature(target, release, key, signature_problems) or trusted
+        # The archive's own comment first: it names the file it signs, the one shown.
+        trusted = trusted or _check_inner_signature(target, release, key, signature_problems)
     _check_checksums(release)
     problems = release.grouped() + signature_problems
     if not_older_than is not None:
@@ -489,16 +492,45 @@ def _check_inner_signature(target: Path, release: Release, key: minisign.PublicK
     return None
 
 
-def _verify_file(data: bytes, signature_path: Path, key: minisign.PublicKey, problems: list[str]) -> str | None:
+def _verify_archive(archive: Path, key: minisign.PublicKey, problems: list[str]) -> str | None:
+    """The trusted comment of the archive's signature (`<archive>.minisig`), checked with `key`, over
+    the archive read in chunks, never whole; None with `problems` when it fails. The comment must name
+    this file: an older release renamed to a newer one's name carries its own name in its signature."""
+    signature_path = archive.with_name(archive.name + SIGNATURE_SUFFIX)
+    where = _shown(str(signature_path))
     if not signature_path.is_file():
-        problems.append(f"{signature_path}: signature file is missing")
+        problems.append(f"{where}: signature file is missing")
         return None
     try:
-        parsed = minisign.parse_signature(signature_path.read_text(), str(signature_path))
-        return minisign.verify(data, parsed, key, str(signature_path))
+        with open(signature_path, "rb") as handle:
+            text = handle.read(MAX_SIGNATURE_BYTES + 1)
+        if len(text) > MAX_SIGNATURE_BYTES:
+            problems.append(f"{where}: larger than any signature ({MAX_SIGNATURE_BYTES} bytes): not a minisign signature file")
+            return None
+        parsed = minisign.parse_signature(text.decode(), where)
+        digest = minisign.prehash()
+        with open(archive, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size > MAX_ARCHIVE_BYTES:
+                problems.append(f"{_shown(str(archive))}: larger than any release ({MAX_ARCHIVE_BYTES} bytes): not read")
+                return None
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+        trusted = minisign.verify_prehashed(digest, parsed, key, where)
+    except UnicodeDecodeError:
+        problems.append(f"{where}: not a minisign signature file")
+        return None
+    except OSError as error:
+        problems.append(f"{where}: cannot be read ({error.strerror}): give the user running mcp-catalog read access")
+        return None
     except minisign.SignatureError as exc:
         problems.append(exc.message)
         return None
+    signed = re.search(r" file=(\S+)$", trusted)
+    if signed is not None and signed.group(1) != archive.name:
+        problems.append(f"{_shown(str(archive))}: its signature was made for {_shown(signed.group(1))}: another release "
+                        "under this file's name (an older one replayed?); verify the file the signature names")
+        return None
+    return trusted
 
 
 def _check_checksums(release: Release) -> None:

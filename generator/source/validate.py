@@ -114,6 +114,8 @@ def _cross_file_rules(tree: SourceTree) -> Iterator[Diagnostic]:
         yield from _dns_beyond_the_cluster(tree, meta)
     if meta is not None and tree.meta_yaml is not None and not {"toolhive", "registries"} & faulty:
         yield from _dns_outside_the_profiles(tree, meta)
+    if meta is not None and tree.meta_yaml is not None:
+        yield from _registry_writes_open(tree, meta, faulty)
     yield from _replacements(tree)
     for source in tree.servers:
         yield from _server_rules(source)
@@ -239,6 +241,31 @@ def _dns_outside_the_profiles(tree: SourceTree, meta: CatalogMeta) -> Iterator[D
                          f"'{pods.namespace}' is registry profile {profile.name}'s namespace: its MCP pods could be labelled "
                          "like the DNS pods and receive every pod's DNS, and DNS pods there would be cut off by the "
                          "profile's default-deny ingress; name the namespace the cluster's DNS runs in")
+
+
+def _registry_writes_open(tree: SourceTree, meta: CatalogMeta, faulty: set[str]) -> Iterator[Diagnostic]:
+    """A registry server that takes writes from anyone: every profile's in `anonymous` mode, and
+    each profile's `legacy/` one, whose typed MCPRegistry (operators v0.15 to v0.16) can name no
+    authorization rule or public path, so any token it accepted could write and readers would
+    need one. Warnings, not errors: both are a deliberate choice the catalog says out loud."""
+    lines = tree.meta_yaml
+    assert lines is not None
+    if "toolhive" not in faulty and meta.toolhive.registry_auth.mode == "anonymous":
+        where = ("toolhive", "registry_auth", "mode")
+        yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where),
+                         "anonymous: every profile's registry server takes writes (publishing entries, replacing its "
+                         "sources and registries) from every pod its registry-api NetworkPolicy admits, in any namespace; "
+                         "set `kubernetes` (the default) to let only each profile's registry-admin service account write", "warning")
+    if "registries" in faulty:
+        return
+    for index, profile in enumerate(meta.registries):
+        if profile.operator == "current":
+            continue
+        where = ("registries", index, "operator")
+        yield Diagnostic(tree.meta_path, lines.line_of(where), dotted_path(where),
+                         f"{profile.operator}: the legacy/ MCPRegistry of operators up to v0.16 can name no authorization "
+                         "rule, so its registry API stays anonymous and takes writes from every pod its registry-api "
+                         "NetworkPolicy admits; use `current` once the cluster runs operator v0.18 or later", "warning")
 
 
 def _server_rules(source: ServerSource) -> Iterator[Diagnostic]:

@@ -153,8 +153,26 @@
   }
 
   /* ---- state <-> URL hash: a search can be shared and survives a reload ---- */
+
+  /* The server-rendered page this is (page/N/index.html is N): with no search, filter or other
+   * order in the hash, the results open at that page, as the server-rendered list shows it. */
+  var SERVER_PAGE = (function () {
+    var current = document.querySelector("#index-pages [aria-current=page]");
+    return current ? Math.max(1, parseInt(current.textContent, 10) || 1) : 1;
+  }());
+
+  /* Whether the state asks for anything but the catalog in name order (then page 1 is its start). */
+  function narrowed(state) {
+    return Boolean(state.q) || (state.sort || "name") !== "name" ||
+      FACETS.some(function (key) { return state[key]; }) || FLAG_KEYS.some(function (key) { return state[key]; });
+  }
+
+  function defaultPage(state) {
+    return narrowed(state) ? 1 : SERVER_PAGE;
+  }
+
   function readHash() {
-    var state = { q: "", sort: "name", page: 1 };
+    var state = { q: "", sort: "name", page: 0 };
     location.hash.replace(/^#/, "").split("&").forEach(function (pair) {
       if (!pair) { return; }
       var parts = pair.split("=");
@@ -165,10 +183,13 @@
       } catch (malformed) {
         return; /* a mangled link: skip that pair, keep the rest */
       }
-      if (key === "q" || key === "sort" || FACETS.indexOf(key) >= 0) { state[key] = value; }
+      if (key === "q" || FACETS.indexOf(key) >= 0) { state[key] = value; }
+      /* Only the orders the select offers: writeHash writes the value as it is. */
+      if (key === "sort") { state.sort = value === "updated" ? "updated" : "name"; }
       if (FLAG_KEYS.indexOf(key) >= 0) { state[key] = value === "1"; }
       if (key === "page") { state.page = Math.max(1, parseInt(value, 10) || 1); }
     });
+    if (!state.page) { state.page = defaultPage(state); }
     return state;
   }
 
@@ -178,7 +199,7 @@
     FACETS.forEach(function (key) { if (state[key]) { parts.push(key + "=" + encodeURIComponent(state[key])); } });
     FLAG_KEYS.forEach(function (key) { if (state[key]) { parts.push(key + "=1"); } });
     if (state.sort && state.sort !== "name") { parts.push("sort=" + state.sort); }
-    if (state.page > 1) { parts.push("page=" + state.page); }
+    if (state.page !== defaultPage(state)) { parts.push("page=" + state.page); }
     var hash = parts.length ? "#" + parts.join("&") : "";
     if (hash !== location.hash && !(hash === "" && location.hash === "#")) {
       history.replaceState(null, "", hash || location.pathname + location.search);
@@ -420,9 +441,16 @@
     var add = function (text, clear) {
       var item = el("li");
       var button = el("button", "", text + " \u00d7");
+      var position = chips.children.length;
       button.type = "button";
       button.setAttribute("aria-label", "Remove " + text);
-      button.addEventListener("click", function () { clear(); self.state.page = 1; self.update(); });
+      button.addEventListener("click", function () {
+        clear(); self.state.page = 1; self.update();
+        /* The chips are drawn again: focus goes to the one that took this one's place, else the
+         * last, else the search box, never to the page's start. */
+        var left = chips.querySelectorAll("button");
+        (left.length ? left[Math.min(position, left.length - 1)] : self.input).focus();
+      });
       item.appendChild(button);
       chips.appendChild(item);
     };
@@ -457,7 +485,11 @@
         var button = el("button", "", label);
         button.type = "button";
         if (rel) { button.setAttribute("data-rel", rel); }
-        button.addEventListener("click", function () { self.state.page = target; self.update(); window.scrollTo(0, 0); });
+        button.addEventListener("click", function () {
+          self.state.page = target; self.update(); window.scrollTo(0, 0);
+          /* The pager is drawn again: focus goes to the results' heading, where reading starts. */
+          document.getElementById("results-title").focus({ preventScroll: true });
+        });
         item.appendChild(button);
       }
       list.appendChild(item);
@@ -514,20 +546,31 @@
 
   /* Phones: the filters are a panel behind a button, above the results; wide screens show them beside
    * the results. The panel ends in "Show N servers", which closes it and moves focus to the results,
-   * so that nobody has to scroll past every filter to see what they chose. */
+   * so that nobody has to scroll past every filter to see what they chose. Escape closes it as it
+   * would a dialog, and focus goes back to the button: the control it was on goes with the panel. */
   function startFiltersToggle() {
     var toggle = document.getElementById("filters-toggle");
     var panel = document.getElementById("facets");
     var show = document.getElementById("show-results");
+    var isOpen = function () { return toggle.getAttribute("aria-expanded") === "true"; };
     var setOpen = function (open) {
       toggle.setAttribute("aria-expanded", open ? "true" : "false");
       panel.classList.toggle("open", open);
     };
-    toggle.addEventListener("click", function () { setOpen(toggle.getAttribute("aria-expanded") !== "true"); });
+    toggle.addEventListener("click", function () { setOpen(!isOpen()); });
     show.hidden = false;
     show.addEventListener("click", function () {
       setOpen(false);
       document.getElementById("results-title").focus();
+    });
+    document.addEventListener("keydown", function (event) {
+      /* Only the panel's own Escape: the search box clears itself on Escape. (On wide screens the
+       * filters are a column whatever the state, and the button is not shown.) */
+      var focused = document.activeElement;
+      var inPanel = focused === toggle || focused === document.body || panel.contains(focused);
+      if (event.key !== "Escape" || !isOpen() || !inPanel) { return; }
+      setOpen(false);
+      toggle.focus();
     });
   }
 
@@ -571,7 +614,6 @@
     var box = document.getElementById("tool-search");
     var table = document.getElementById("tool-table");
     if (!box || !table) { return; }
-    box.hidden = false;
     var input = document.getElementById("tool-q");
     var status = document.getElementById("tool-status");
     var rows = Array.prototype.slice.call(table.tBodies[0].rows).map(function (row) {

@@ -35,6 +35,7 @@ from generator.models import Catalog, ClusterDns, RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render.kubernetes import legacy as k8s_legacy
 from generator.render.kubernetes import policy as k8s_policy
+from generator.render.kubernetes import registry_auth as k8s_registry_auth
 from generator.render.kubernetes import profile as k8s_profile
 from generator.render.kubernetes import server as k8s_server
 from generator.render.kubernetes import workloads as k8s_workloads
@@ -543,6 +544,7 @@ def _base_files(
         Manifest("namespace", k8s_profile.namespace(profile)),
         *_configmap_manifests(profile, parts),
         Manifest("mcpregistry", k8s_profile.mcp_registry(catalog, profile, parts)),
+        *_registry_admin_manifests(catalog, profile),
         *common_manifests(profile, servers, catalog.meta.toolhive.cluster_dns),
         *admission_manifests(context, profile, servers, "current"),
         Manifest("pgpass-secret.example", k8s_profile.pgpass_template(profile), k8s_profile.pgpass_note(profile), applied=False),
@@ -550,6 +552,14 @@ def _base_files(
     all_path = paths.profile_bundle_all(profile.name)
     platform = partial(_platform_documents, context, profile, "current", servers)
     return folder_files(current, catalog.meta.version, all_path=all_path, also_in_all=platform), parts
+
+
+def _registry_admin_manifests(catalog: Catalog, profile: RegistryProfile) -> list[Manifest]:
+    """The service account the registry server takes writes from (none in anonymous mode: nobody needs one)."""
+    if catalog.meta.toolhive.registry_auth.mode == "anonymous":
+        return []
+    return [Manifest("serviceaccount-registry-admin", k8s_registry_auth.admin_service_account(profile),
+                     k8s_registry_auth.admin_note(profile))]
 
 
 def _platform_documents(context: RenderContext, profile: RegistryProfile, variant: str, servers: Sequence[Server]) -> Iterator[bytes]:

@@ -7,7 +7,8 @@ secrets. The registry server chart (`toolhive-registry-server`) is the recommend
 replacement for the deprecated MCPRegistry: its values here serve one profile's
 registry from the ConfigMaps the profile's `base/` creates (`file:` sources), plus a
 `kubernetes:` source listing the servers running in the namespace, with PostgreSQL
-passwords read from a Secret, never from the ConfigMap the chart renders.
+passwords read from a Secret, never from the ConfigMap the chart renders, and the same `auth`
+as the MCPRegistry's (`registry_auth`: reads open, writes only from the profile's registry-admin).
 Builders return plain dicts; they read no files and never run Helm (the tests do).
 """
 
@@ -26,8 +27,9 @@ from generator.render.kubernetes.profile import (
     RegistryPart,
     file_sources,
 )
+from generator.render.kubernetes.registry_auth import auth_config
 from generator.render.kubernetes.server import restricted_container_security, restricted_pod_security, secret_references
-from generator.render.kubernetes.names import database_secret_name, registry_resource_name, resource_name
+from generator.render.kubernetes.names import database_secret_name, registry_resource_name, registry_service_name, resource_name
 
 OPERATOR_CHART = "oci://ghcr.io/stacklok/toolhive/toolhive-operator"
 OPERATOR_CRDS_CHART = "oci://ghcr.io/stacklok/toolhive/toolhive-operator-crds"
@@ -58,12 +60,12 @@ def operator_values(meta: CatalogMeta, mirror: str | None) -> dict[str, Any]:
 def registry_server_name(profile: RegistryProfile) -> str:
     """The chart's full name: `<registry>-api`, the Service name MCPRegistry's operator would create,
     so clients find the API at the same address whichever path the cluster takes."""
-    return resource_name(registry_resource_name(profile), "-api")
+    return registry_service_name(profile)
 
 
 def registry_server_config(catalog: Catalog, profile: RegistryProfile, parts: Sequence[RegistryPart]) -> dict[str, Any]:
     """The registry server's config file (the chart's `config:`): the ConfigMaps as `file:` sources,
-    the namespace's annotated workloads as a `kubernetes:` source, PostgreSQL without passwords."""
+    the namespace's annotated workloads as a `kubernetes:` source, PostgreSQL without passwords, `auth`."""
     sources = file_sources(catalog, profile, parts)
     running = resource_name(profile.name, "-running")
     sources.append({"name": running, "kubernetes": {"namespaces": [profile.namespace]}})
@@ -79,7 +81,7 @@ def registry_server_config(catalog: Catalog, profile: RegistryProfile, parts: Se
             "sslMode": "require",
             "maxMetaSize": catalog.meta.toolhive.max_meta_size,
         },
-        "auth": {"mode": "anonymous"},
+        "auth": auth_config(catalog.meta.toolhive.registry_auth, profile),
     }
 
 

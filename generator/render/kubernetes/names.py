@@ -59,6 +59,17 @@ def registry_resource_name(profile: RegistryProfile) -> str:
     return resource_name(profile.name, limit=63 - len("-api"))
 
 
+def registry_service_name(profile: RegistryProfile) -> str:
+    """The registry API's Service: `<registry>-api`, the name MCPRegistry's operator gives it and the
+    registry server chart's release (`fullnameOverride`) takes, so clients find it either way."""
+    return resource_name(registry_resource_name(profile), "-api")
+
+
+# The profile's service account whose tokens may write to its registry server (docs/bundles.md,
+# "Who may write to the registry"): a fixed name, since one profile owns its namespace.
+REGISTRY_ADMIN_ACCOUNT = "registry-admin"
+
+
 def pgpass_secret_name(profile: RegistryProfile) -> str:
     """The Secret the user creates with the registry's PostgreSQL pgpass file."""
     return resource_name(registry_resource_name(profile), "-pgpass")

@@ -34,6 +34,7 @@ from generator.render.kubernetes.server import (
 )
 from generator.render.encoding import Spliced
 from generator.render.kubernetes.manifests import literal_line, yaml_text
+from generator.render.kubernetes.registry_auth import REGISTRY_API_PORT, auth_config
 from generator.render.kubernetes.names import (
     MCPSERVER_PROXY_APP, REMOTE_PROXY_APP, ServerNames, pgpass_secret_name, registry_resource_name, resource_name,
     secret_entries,
@@ -43,7 +44,6 @@ from generator.render.kubernetes.names import (
 CONFIGMAP_LIMIT = 1024 * 1024
 REGISTRY_DATA_BUDGET = CONFIGMAP_LIMIT - 16 * 1024
 REGISTRY_KEY = "registry.json"
-REGISTRY_API_PORT = 8080
 POSTGRES_PORT = 5432
 REGISTRY_POD_LABEL = {"mcp-catalog/component": "registry-api"}
 MOUNT_ROOT = "/config/registry"
@@ -181,12 +181,13 @@ def file_sources(catalog: Catalog, profile: RegistryProfile, parts: Sequence[Reg
 
 
 def registry_config(catalog: Catalog, profile: RegistryProfile, parts: Sequence[RegistryPart]) -> str:
-    """The registry server's config.yaml: one `file:` source per ConfigMap, PostgreSQL via pgpass."""
+    """The registry server's config.yaml: one `file:` source per ConfigMap, PostgreSQL via pgpass,
+    and the `auth` that leaves writes to the profile's registry-admin (`registry_auth`)."""
     config = {
         "sources": file_sources(catalog, profile, parts),
         "registries": [{"name": profile.name, "sources": [part.configmap for part in parts]}],
         "database": {"host": "postgres", "port": POSTGRES_PORT, "user": "db_app", "database": "registry", "sslMode": "require"},
-        "auth": {"mode": "anonymous"},
+        "auth": auth_config(catalog.meta.toolhive.registry_auth, profile),
     }
     return yaml_text(config)
 

@@ -16,6 +16,7 @@ from generator import derived, paths
 from generator.models import Catalog, CatalogMeta, RegistryProfile
 from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.kubernetes.policy import policy_name
+from generator.render.kubernetes.registry_auth import token_command as registry_token_command
 from generator.render.kubernetes.names import database_secret_name, pgpass_secret_name, registry_resource_name
 
 MIRROR_PLACEHOLDER = "registry.corp.example/mcp"
@@ -41,18 +42,21 @@ def verify_step(meta: CatalogMeta) -> Step:
     """Check the release before anything from it reaches the cluster.
 
     The stock-tools commands name this release's tarball (dist/ may hold several), check its
-    signature before unpacking it, then hold the unpacked folder against the signed lists inside
+    signature, and that the signed trusted comment names that file, before unpacking it (`minisign -V`
+    alone accepts an older release, genuinely signed, renamed to this one's name), then hold the unpacked folder against the signed lists inside
     it: `sha256sum -c` proves the listed files, the comparison with SIZES (every file but SIZES
     and its signature, with its size) finds the files nobody listed, which `sha256sum -c` ignores.
     """
-    tarball = f"dist/{paths.release_name(meta.title)}-{meta.version}.tar.gz"
+    name = f"{paths.release_name(meta.title)}-{meta.version}.tar.gz"
+    tarball = f"dist/{name}"
     return Step("verify", "Verify the release signature",
                 "Before anything from the release crosses into the cluster: check its minisign signatures, checksums "
                 "and file list with the public key you received out of band, and stop at the first command that fails.",
                 f"mcp-catalog verify {tarball} --pubkey release.pub --not-older-than {meta.version}\n"
-                "# or with stock tools: the tarball's signature, then unpack it (the next steps run in the site folder)\n"
+                "# or with stock tools: the tarball's signature and that its trusted comment names this file (an older\n"
+                "# release renamed to this name fails), then unpack it (the next steps run in the site folder)\n"
                 "# and check the signed lists inside it: every listed file intact, no file they do not list\n"
-                f"minisign -Vm {tarball} -p release.pub\n"
+                f"minisign -QVm {tarball} -p release.pub | grep -F ' file={name}'\n"
                 f"mkdir site && tar -xzf {tarball} -C site --strip-components=1 && cd site\n"
                 "minisign -Vm SIZES -p ../release.pub && minisign -Vm SHA256SUMS -p ../release.pub\n"
                 "sha256sum -c --quiet SHA256SUMS\n"
@@ -140,7 +144,7 @@ def profile_steps(catalog: Catalog, profile: RegistryProfile, mirror: str | None
         operator_step(meta, mirror),
         _prerequisites(meta, profile, mirror),
         _apply(meta, profile),
-        _check(profile),
+        _check(meta, profile),
     ]
 
 
@@ -203,16 +207,22 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
     return Step("apply", "Apply the profile", " ".join(text), "\n".join(commands), files)
 
 
-def _check(profile: RegistryProfile) -> Step:
+def _check(meta: CatalogMeta, profile: RegistryProfile) -> Step:
     ns = profile.namespace
     commands = [f"kubectl get namespace {ns} --show-labels"]
+    text = f"Every object should be Ready; the registry answers at /registry/{profile.name}/v0.1/servers on port 8080."
     if profile.operator != "legacy":
         commands += [f"kubectl -n {ns} get deployment,service {k8s_toolhive.registry_server_name(profile)}   # chart path",
                      f"kubectl -n {ns} get mcpregistry {registry_resource_name(profile)}   # MCPRegistry path",
                      f"kubectl get validatingadmissionpolicy {policy_name(ns)}"]
+        if meta.toolhive.registry_auth.mode == "kubernetes":
+            commands += [f"kubectl get --raw /.well-known/openid-configuration   # its issuer must be {meta.toolhive.registry_auth.issuer}",
+                         f"{registry_token_command(profile)}   # a token for writes (/v1/)"]
+            text += (" Reading needs no token; writing (/v1/) needs a token of the service account registry-admin, checked "
+                     "against the cluster's service-account issuer, which must be the one catalog.yaml names "
+                     "(toolhive.registry_auth.issuer) or every write is refused.")
     else:
         commands.append(f"kubectl -n {ns} get mcpregistry {registry_resource_name(profile)}")
     commands += [f"kubectl -n {ns} get mcpserver,mcpremoteproxy,mcptoolconfig",
                  f"kubectl -n {ns} get events --field-selector reason=Failed   # ImagePullBackOff means an image is missing from the mirror"]
-    return Step("check", "Check it", "Every object should be Ready; the registry answers at /registry/"
-                f"{profile.name}/v0.1/servers on port 8080.", "\n".join(commands))
+    return Step("check", "Check it", text, "\n".join(commands))

@@ -194,9 +194,12 @@ def _tools_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
     page_paths = [paths.tools_page(n) for n in range(1, count + 1)]
     spans = _row_spans(catalog.servers)
     for number, path in enumerate(page_paths, 1):
+        rows = next(spans, [])
         yield "tools.html", path, {
             **common,
-            ROW_SPANS: next(spans, []),
+            ROW_SPANS: rows,
+            # The filter's status line as search.js first writes it, so that nothing moves when it does.
+            "page_tools": sum(end - first for _, first, end in rows),
             "total_tools": total, "page": number, "pages": count, "pager": "tools", "page_paths": page_paths,
         }
 

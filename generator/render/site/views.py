@@ -165,24 +165,35 @@ def _runs_fact(server: Server) -> Fact:
 
 @dataclass(frozen=True)
 class Behaviour:
-    """How many of a server's tools declare each behaviour hint."""
+    """How many of a server's tools count as each behaviour: destructive and open-world as a
+    registry profile's tool policy counts them (`derived.hinted`: an undeclared hint takes MCP's
+    default), so a search for destructive servers finds every server a profile trims."""
 
     tools: int
     read_only: int
     destructive: int
     open_world: int
     unhinted: int
+    """Tools without annotations."""
+    defaulted: int
+    """Tools counted destructive or open-world without declaring that hint."""
+
+
+def _defaults_to(tool: Tool, hint: Literal["destructiveHint", "openWorldHint"]) -> bool:
+    """Whether `tool` counts as `hint` only by MCP's default (it does not declare the hint)."""
+    return derived.hinted(tool, hint) and (tool.annotations is None or getattr(tool.annotations, hint) is None)
 
 
 def behaviour_counts(server: Server) -> Behaviour:
-    """The server's tools counted by behaviour hint (a tool without annotations counts as unhinted)."""
+    """The server's tools counted by behaviour (a tool without annotations counts as unhinted)."""
     tools = server.tools
     return Behaviour(
         tools=len(tools),
         read_only=sum(1 for tool in tools if tool.annotations and tool.annotations.readOnlyHint),
-        destructive=sum(1 for tool in tools if tool.annotations and tool.annotations.destructiveHint),
-        open_world=sum(1 for tool in tools if tool.annotations and tool.annotations.openWorldHint),
+        destructive=sum(1 for tool in tools if derived.hinted(tool, "destructiveHint")),
+        open_world=sum(1 for tool in tools if derived.hinted(tool, "openWorldHint")),
         unhinted=sum(1 for tool in tools if tool.annotations is None),
+        defaulted=sum(1 for tool in tools if _defaults_to(tool, "destructiveHint") or _defaults_to(tool, "openWorldHint")),
     )
 
 
@@ -221,6 +232,9 @@ def _tools_fact(server: Server) -> Fact:
     read_only, destructive, open_world, unhinted = counts.read_only, counts.destructive, counts.open_world, counts.unhinted
     text = (f"{len(tools)} tool{'s' if len(tools) != 1 else ''}: {read_only} read-only, {destructive} destructive, "
             f"{open_world} reach the open internet")
+    if counts.defaulted:
+        text += (f" ({counts.defaulted} of them by MCP's defaults: a tool that does not say otherwise "
+                 "counts as destructive, unless read-only, and open-world)")
     if unhinted:
         text += f"; {unhinted} without behaviour hints (not declared)"
     return Fact("Tools", text + ".", undeclared=bool(unhinted))
@@ -235,16 +249,20 @@ def tool_behaviour(tool: Tool) -> list[str]:
     """A tool's annotations in words; an absent hint is said to be not declared."""
     hints = tool.annotations
     if hints is None:
-        return ["behaviour not declared"]
+        return ["behaviour not declared: destructive and open-world by MCP's defaults"]
     words = []
     if hints.readOnlyHint is not None:
         words.append("read-only" if hints.readOnlyHint else "modifies its environment")
     if hints.destructiveHint:
         words.append("destructive")
+    elif _defaults_to(tool, "destructiveHint"):
+        words.append("destructive (not declared: MCP's default)")
     if hints.idempotentHint:
         words.append("idempotent")
     if hints.openWorldHint:
         words.append("open-world")
+    elif _defaults_to(tool, "openWorldHint"):
+        words.append("open-world (not declared: MCP's default)")
     return words or ["no behaviour hints set"]
 
 
