@@ -139,3 +139,26 @@ def test_a_cached_rebuild_reports_a_limit_one_change_brings_and_then_equals_an_u
     again = runner.invoke(main, ["build", "--source", str(source), "--out", str(uncached), "--no-cache", "--jobs", "1", "-q"])
     assert again.exit_code == 0, again.output
     assert _files(out) == _files(uncached)
+
+
+def test_a_build_whose_source_fails_anyway_reports_the_limits_with_the_other_problems(write_tree, runner: CliRunner) -> None:
+    """A build measures a clean source while it renders; a source with other problems never renders,
+    so its limits are measured as it is read, and reported with the rest."""
+    stray = FETCH_YAML.replace("name: fetch\n", "name: stray\n").replace("category: web", "category: nowhere")
+    source = write_tree({"fetch.yaml": FETCH_YAML, "big-one.yaml": _big("big-one"), "stray.yaml": stray}, catalog=LIMITED)
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(source.parent / "site"), "--jobs", "1", "-q"])
+    assert result.exit_code == 1, result.output
+    assert f"{source / 'servers' / 'big-one.yaml'}:10: tools: the publisher-provided _meta of 'big-one' is " in result.output
+    assert "unknown category 'nowhere'" in result.output and "validation failed: 2 error(s)" in result.output
+
+
+def test_a_build_refuses_admission_policies_the_api_server_could_not_parse_alone(write_tree, runner: CliRunner) -> None:
+    """No server's `_meta` is over the limit: the bundles, planning the profile's policies, meet the
+    parser's limit, and the build reports it on the profile's line."""
+    servers = {"fetch.yaml": FETCH_YAML, **{f"runner-{index:02}.yaml": _sharer(index) for index in range(SHARERS)}}
+    source = write_tree(servers, catalog=LIMITED)
+    result = runner.invoke(main, ["build", "--source", str(source), "--out", str(source.parent / "site"), "--jobs", "1", "-q"])
+    assert result.exit_code == 1, result.output
+    assert (f"{source / 'catalog.yaml'}:18: registries[1]: registry profile 'sandbox': its admission policy would hold "
+            in result.output), result.output
+    assert "validation failed: 1 error(s)" in result.output and not (source.parent / "site").exists()
