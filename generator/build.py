@@ -46,7 +46,7 @@ from generator.render.api import catalog_json
 from generator.render.registry import mirror as mcp_registry
 from generator.render.kubernetes import mirror_lists
 from generator.render.api import schemas
-from generator.render import site
+from generator.render import file_list, site
 from generator.render.registry import toolhive
 from generator.render.api.catalog_json import catalog_document
 from generator.render.context import QUERY_LAYER, Hosting, RenderContext
@@ -66,7 +66,8 @@ KINDS: tuple[OutputKind, ...] = (
 Indexer = Callable[[RenderContext, Mapping[str, WrittenFile]], Iterable[OutputFile]]
 # Indexes describe what the renderers wrote (paths, SHA-256, sizes), so they run after them
 # and read the written-file records instead of rendering anything a second time.
-INDEXERS: tuple[Indexer, ...] = (catalog_api.render_index,)
+# The file list comes last: it lists the other indexes too.
+INDEXERS: tuple[Indexer, ...] = (catalog_api.render_index, file_list.render_file_list)
 # Servers per task of the worker pool: large enough to amortise a task, small enough to balance.
 SERVERS_PER_TASK = 64
 

@@ -23,6 +23,9 @@ REVIEWS_PAGE = "reviews/index.html"
 REVIEWS_CSV = "reviews/reviews.csv"
 REVIEWS_JSON = "reviews/reviews.json"
 
+# Every file of the output, one path a line: what `wget --input-file` copies the site from
+FILE_LIST = "files.txt"
+
 
 def paged(first: str, number: int) -> str:
     """Page `number` (from 1) of a paginated list whose first page is `first` (an `index.html`)."""
@@ -206,3 +209,10 @@ def registry_server_dir(profile: str) -> str:
 def mirror_list(file_name: str, profile: str | None = None) -> str:
     """A mirroring list for the whole catalog, or for one profile's servers."""
     return f"mirror/{file_name}" if profile is None else f"mirror/profiles/{profile}/{file_name}"
+
+
+# A release's own lists, beside the site's files (`mcp-catalog package` writes them, `verify` and
+# `diff` read them): the checksums, the sizes every member has, and their signatures.
+CHECKSUMS = "SHA256SUMS"
+SIZES = "SIZES"
+SIGNATURE_SUFFIX = ".minisig"

@@ -388,41 +388,6 @@ def test_package_refuses_a_folder_that_is_not_a_site(runner, tmp_path):
     assert "is not a built site" in result.output
 
 
-WGET = shutil.which("wget")
-
-
-@pytest.mark.skipif(WGET is None, reason="wget is not installed: apt-get install wget")
-def test_air_gap_end_to_end(runner, release, keys, tmp_path):
-    """package -> unpack elsewhere -> verify -> serve with nginx -> wget --mirror -> verify -> identical."""
-    from webservers import PREFIX, nginx_serving
-
-    unpacked = tmp_path / "far-side"
-    unpacked.mkdir()
-    with tarfile.open(release.tarball) as archive:
-        archive.extractall(unpacked, filter="data")
-    (site,) = unpacked.iterdir()
-    code, out = verify(runner, site, "--pubkey", str(keys / "release.pub"))
-    assert code == 0, out
-    site.chmod(0o755)
-    with nginx_serving(site, tmp_path / "nginx") as url:
-        mirror = tmp_path / "mirror"
-        # Start from the pages and from SIZES so that every listed file is fetched.
-        listed = [line.split("  ", 1)[1] for line in (site / "SIZES").read_text().splitlines()]
-        urls = tmp_path / "urls.txt"
-        urls.write_text("".join(f"{url}/{path}\n" for path in ["SIZES", "SIZES.minisig", *listed]))
-        result = subprocess.run(
-            [WGET, "--mirror", "--no-host-directories", f"--cut-dirs={PREFIX.count('/')}", "-e", "robots=off",
-             "--quiet", "-P", str(mirror), "-i", str(urls), f"{url}/index.html"],
-            capture_output=True, text=True, timeout=300,
-        )
-        assert result.returncode in (0, 8), result.stderr  # 8: some server error, e.g. a 404 link; checked below
-    code, out = verify(runner, mirror, "--pubkey", str(keys / "release.pub"))
-    assert code == 0, out
-    mirrored = {p.relative_to(mirror).as_posix(): p.read_bytes() for p in mirror.rglob("*") if p.is_file()}
-    released = {p.relative_to(site).as_posix(): p.read_bytes() for p in site.rglob("*") if p.is_file()}
-    assert mirrored == released
-
-
 TAR = shutil.which("tar")
 
 

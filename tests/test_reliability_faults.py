@@ -125,7 +125,7 @@ def test_read_only_subfolder_of_the_site_is_replaced_whole(place):
 
 
 def test_full_disk(place, mount):
-    disk = mount(place / "disk", 2**20)
+    disk = mount(place / "disk", 2 * 2**20)
     assert run_build("--source", "src", "--out", disk / "site", "--cache-dir", place / "cache", cwd=place).returncode == 0
     disk_space = os.statvfs(disk)
     free = disk_space.f_bavail * disk_space.f_frsize

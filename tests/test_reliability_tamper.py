@@ -12,9 +12,11 @@ from __future__ import annotations
 import functools
 import gzip
 import io
+import os
 import shutil
 import struct
 import subprocess
+import sys
 import tarfile
 import textwrap
 import time
@@ -24,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from conftest import CATALOG_YAML, FETCH_YAML, REMOTE_YAML
+from conftest import CATALOG_YAML, FETCH_YAML, REMOTE_YAML, REPO
 from generator.archive import reproducible_tarball
 from generator.build import build
 from generator.cli import main
@@ -287,9 +289,10 @@ def _times(matrix: list[int], vector: int) -> int:
     return result
 
 
-def _gzip(target: Path, parts: list[bytes | None]) -> Path:
-    """One gzip member holding `parts` in order, None standing for 1 GiB of zeros: a valid gzip
-    file (its CRC and length right) written piece by piece, the zeros never compressed again."""
+def _gzip(target: Path, parts: list[bytes | int | None]) -> Path:
+    """One gzip member holding `parts` in order, None standing for 1 GiB of zeros and a number for
+    that many times 16 MiB of zeros: a valid gzip file (its CRC and length right) written piece by
+    piece, the zeros never compressed again."""
     zeros, zeros_crc, append_zeros = _zero_gib()
     crc = length = 0
     with open(target, "wb") as out:
@@ -298,6 +301,11 @@ def _gzip(target: Path, parts: list[bytes | None]) -> Path:
             if part is None:
                 out.write(zeros)
                 crc, length = _times(append_zeros, crc) ^ zeros_crc, length + GIB
+            elif isinstance(part, int):
+                out.write(zeros[:len(zeros) * part * _ZEROS // GIB])
+                for _ in range(part):
+                    crc = zlib.crc32(bytes(_ZEROS), crc)
+                length += part * _ZEROS
             else:
                 out.write(_deflated(part))
                 crc, length = zlib.crc32(part, crc), length + len(part)
@@ -449,10 +457,15 @@ def test_a_release_without_a_size_list_is_refused_with_advice(runner, small_site
     assert lines == [f"{old}: the archive does not begin with its size list SIZES (an earlier mcp-catalog "
                           "packaged it, or it was changed): re-package the site with `mcp-catalog package`; nothing else was read"]
     assert decompressed[0] < 64 << 10
-    result = runner.invoke(main, ["diff", str(old), str(old)])  # the other readers of releases take both forms
-    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["diff", str(old), str(old)])  # diff reads a tarball as verify does
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output == (f"Error: {old}: not read as a release: the archive does not begin with its size list SIZES "
+                             "(an earlier mcp-catalog packaged it, or it was changed): re-package the site with "
+                             f"`mcp-catalog package`; nothing else was read; `mcp-catalog verify {old}` lists every problem\n")
     with tarfile.open(old) as archive:
         archive.extractall(tmp_path / "unpacked", filter="data")
+    unpacked = runner.invoke(main, ["diff", str(tmp_path / "unpacked" / "old-1.0.0"), str(small_site)])
+    assert unpacked.exit_code == 0, unpacked.output  # such a release is diffed unpacked
     decompressed[0] = 0
     lines = _verify(runner, tmp_path / "unpacked" / "old-1.0.0")
     assert lines == ["SIZES: missing (an earlier mcp-catalog packaged this release, or it was changed): "
@@ -500,3 +513,66 @@ def test_a_top_folder_whose_name_is_not_utf8_is_a_message(runner, small_release,
     # Unsigned, the renamed tree still matches its SHA256SUMS; what matters is a verdict, not a crash.
     assert result.exit_code == 0, result.output
     assert result.output.startswith(f"{target}: OK, ") and "signature NOT checked" in result.output
+
+
+# --- diff and build --previous read a tarball as verify does -----------------------------------
+
+# The child raises its own address-space limit to what it holds once started, plus 256 MiB: a
+# reader holding a bomb's bytes in memory dies (a MemoryError), instead of taking the machine's.
+_LIMITED = """
+import resource, sys
+from generator.cli import main
+room = int(open("/proc/self/statm").read().split()[0]) * resource.getpagesize() + (256 << 20)
+resource.setrlimit(resource.RLIMIT_AS, (room, room))
+sys.argv[0] = "mcp-catalog"
+main()
+"""
+
+
+def _limited(*arguments: object) -> subprocess.CompletedProcess[str]:
+    """The CLI with `arguments`, run in a process of limited memory."""
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run([sys.executable, "-c", _LIMITED, *map(str, arguments)], capture_output=True, text=True,
+                          timeout=300, env=environment, cwd=REPO)
+
+
+def _refused_by_diff_and_build(target: Path, small_site: Path, tmp_path: Path, problem: str) -> None:
+    """`diff` and `build --previous` of `target`: one line naming `problem`, exit 1, nothing built."""
+    unread = f"Error: {target}: not read as a release: {problem}; `mcp-catalog verify {target}` lists every problem\n"
+    for arguments in (["diff", target, small_site], ["diff", small_site, target],
+                      ["build", "--source", small_site.parent / "src", "--out", tmp_path / "out", "--previous", target]):
+        result = _limited(*arguments)
+        assert (result.returncode, result.stderr) == (1, unread), result.stderr[-2000:]
+    assert not (tmp_path / "out").exists()
+
+
+def test_diff_and_build_previous_work_within_the_memory_limit(small_site, small_release, tmp_path):
+    """The limit the bombs are read under leaves room for a genuine release."""
+    diff = _limited("diff", small_release, small_site)
+    assert (diff.returncode, diff.stdout) == (0, "Changes from 1.2.3 to 1.2.3: none that need review\n"), diff.stderr
+    build = _limited("build", "--source", small_site.parent / "src", "--out", tmp_path / "out", "--previous", small_release)
+    assert build.returncode == 0, build.stderr
+
+
+def test_diff_and_build_previous_refuse_a_gzip_bomb_in_a_tar_header(small_site, small_release, tmp_path):
+    """A PAX header of 1 GiB (1 MB of gzip): tarfile reads it whole before it returns the member, as
+    diff's `getmembers` did, in memory."""
+    root = _root(_members(small_release))
+    header = tarfile.TarInfo(f"{root}/././@PaxHeader")
+    header.type, header.size = tarfile.XHDTYPE, GIB
+    target = _gzip(tmp_path / "t.tar.gz", [_head(small_release), header.tobuf(tarfile.USTAR_FORMAT), None,
+                                           bytes(2 * tarfile.BLOCKSIZE)])
+    _refused_by_diff_and_build(target, small_site, tmp_path, "a tar header is larger than any release holds, or than "
+                               "SIZES allows for: nothing after it was read")
+
+
+def test_diff_and_build_previous_refuse_a_catalog_document_lying_about_its_size(small_site, small_release, tmp_path):
+    """SIZES lists catalog.json's real size, its header claims 448 MiB (of zeros): diff read it whole."""
+    root = _root(_members(small_release))
+    document = tarfile.TarInfo(f"{root}/api/v1/catalog.json")
+    document.size = 28 * _ZEROS
+    target = _gzip(tmp_path / "t.tar.gz", [_head(small_release), document.tobuf(tarfile.PAX_FORMAT), 28,
+                                           bytes(2 * tarfile.BLOCKSIZE)])
+    _refused_by_diff_and_build(target, small_site, tmp_path, f"reading stopped at {root}/api/v1/catalog.json, whose "
+                               f"header claims {28 * _ZEROS} bytes that SIZES does not allow: nothing after it was read "
+                               "(and 1 more problem(s))")

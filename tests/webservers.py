@@ -117,9 +117,10 @@ def running_nginx(folder: Path, conf: Path, port: int, log: Path, prefix: str = 
 
 
 @contextlib.contextmanager
-def apache_serving(site: Path, root: Path, prefix: str = PREFIX) -> Iterator[str]:
+def apache_serving(site: Path, root: Path, prefix: str = PREFIX, in_place: bool = False) -> Iterator[str]:
     """Serve `site` with Apache httpd and the shipped config; yield its base URL (http://127.0.0.1:<port>/catalog,
-    or the host's root for an empty `prefix`)."""
+    or the host's root for an empty `prefix`). `in_place`: serve `site` itself even as root (the caller
+    made it readable to every account), so that a rebuild of it is seen."""
     if not APACHE.is_file() or not APACHE_MODULES.is_dir():
         pytest.skip("Apache httpd not installed: apt-get install apache2")
     (root / "conf").mkdir()
@@ -134,9 +135,11 @@ def apache_serving(site: Path, root: Path, prefix: str = PREFIX) -> Iterator[str
         user, group = "nobody", grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name
         readable = Path(tempfile.mkdtemp(prefix="mcp-catalog-apache-"))
         readable.chmod(0o755)
-        shutil.copytree(site, readable / "site")
         shutil.copytree(lua, readable / "lua")
-        site, lua = readable / "site", readable / "lua"
+        lua = readable / "lua"
+        if not in_place:
+            shutil.copytree(site, readable / "site")
+            site = readable / "site"
     values = {"LISTEN": f"127.0.0.1:{port}", "SITE": str(site), "PREFIX": prefix, "SERVERROOT": str(root),
               "MODULES": str(APACHE_MODULES), "CONFDIR": str(root / "conf"), "USER": user, "GROUP": group,
               "LUADIR": str(lua)}
@@ -153,7 +156,7 @@ def apache_serving(site: Path, root: Path, prefix: str = PREFIX) -> Iterator[str
             shutil.rmtree(readable, ignore_errors=True)
 
 
-PLAIN_FILE_SERVER = """\
+SMALL_NGINX = """\
 user {user};
 worker_processes 1;
 daemon off;
@@ -161,27 +164,37 @@ pid {root}/nginx.pid;
 error_log {root}/error.log;
 events {{ worker_connections 64; }}
 http {{
-    include /etc/nginx/mime.types;
     access_log off;
     client_body_temp_path {root}/tmp;
+    proxy_temp_path {root}/tmp;
     server {{
         listen 127.0.0.1:{port};
-        root {docroot};
-        location / {{ try_files $uri $uri/index.json =404; }}
+{server}
     }}
 }}
 """
 
 
 @contextlib.contextmanager
-def plain_file_server(site: Path, root: Path) -> Iterator[str]:
-    """Serve `site` as any static host does (path to file, folder to index.json, the query unseen), with nginx."""
+def small_nginx(root: Path, server: str, http: str = "") -> Iterator[str]:
+    """nginx with one server block of the lines `server` (and `http`, lines for `http { }` before it);
+    yields its base URL with the site's prefix. Its files and logs are in `root`."""
     if not NGINX.is_file():
         pytest.skip("nginx not installed: apt-get install nginx")
+    root.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    conf = SMALL_NGINX.format(root=root, port=port, user=account()[0], server=server)
+    (root / "nginx.conf").write_text(conf.replace("http {\n", f"http {{\n{http}\n", 1), encoding="utf-8")
+    with running_nginx(root, root / "nginx.conf", port, root / "error.log") as url:
+        yield url
+
+
+@contextlib.contextmanager
+def plain_file_server(site: Path, root: Path) -> Iterator[str]:
+    """Serve `site` as any static host does (path to file, folder to index.json, the query unseen), with nginx."""
     docroot = root / "docroot"
     docroot.mkdir(parents=True)
     (docroot / PREFIX.strip("/")).symlink_to(site)
-    port = free_port()
-    (root / "nginx.conf").write_text(PLAIN_FILE_SERVER.format(root=root, port=port, docroot=docroot, user=account()[0]), encoding="utf-8")
-    with running_nginx(root, root / "nginx.conf", port, root / "error.log") as url:
+    server = f"root {docroot};\nlocation / {{ try_files $uri $uri/index.json =404; }}"
+    with small_nginx(root, server, http="include /etc/nginx/mime.types;") as url:
         yield url

@@ -1,12 +1,15 @@
 """`mcp-catalog diff OLD NEW`: what changed between two releases that a review board must see.
 
-Each release is read from its normalised `api/v1/catalog.json`, out of a tarball (without
-extracting) or a site folder; that document holds catalog.yaml's settings as well as every
+Each release is read from its normalised `api/v1/catalog.json`, out of a site folder or a tarball:
+a tarball is read as `verify` reads it (`verify.read_release_files`: nothing extracted, each member's
+header held against the size list before its bytes are read, nothing read past the two members
+needed), since a reviewer may diff an unverified, hostile release; that document holds catalog.yaml's settings as well as every
 server, and the release's `mirror/mapping.txt` tells which registry its manifests pull from, so
 everything below is decided from the two releases alone. Reported, in four groups:
 
-- catalog-wide: the image mirror (catalog.yaml's and the one the manifests use), the ToolHive
-  images, charts and pull secrets;
+- catalog-wide: the registry namespace server names default under, the image mirror
+  (catalog.yaml's and the one the manifests use), the ToolHive images, charts, pull secrets and
+  cluster DNS;
 - per registry profile: new and removed profiles, every changed selection or policy field, and
   the effect a reviewer signs: the servers the profile now admits or no longer admits and, per
   server it keeps admitting, the tools it now keeps or withholds (worked out with the same rules
@@ -15,19 +18,19 @@ everything below is decided from the two releases alone. Reported, in four group
   is (the server withdrawn, all its tools withheld, the profile gone or moved), with the command
   that deletes it. Admission refuses a new one, but what a deployer applied earlier keeps running,
   and only the diff, holding both releases, knows what that was;
-- per server: added, removed or deprecated servers, and the image or digest, tier, transport,
-  status, remote URL, permissions (hosts, ports, open egress, file paths), tools and their
-  annotations or deployed names, env variables (per-profile values included), args, secrets and
-  the review (status, who, when, expiry).
+- per server: added, removed or deprecated servers, and the change of every field a workload, a
+  policy or a client takes: image or digest, tier, transport, status, remote URL and headers,
+  permissions (hosts, ports, open egress, file paths), port, resources, provenance, tools (their
+  annotations, deployed names and descriptions, input schemas), env variables (per-profile values
+  included), args, secrets, packages and the review; every other field of the record by its dotted
+  path, but the prose of NOT_COMPARED.
 """
 
 from __future__ import annotations
 
 import json
-import tarfile
-import zlib
 from dataclasses import asdict, dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
@@ -36,6 +39,7 @@ from generator import derived
 from generator.errors import UsageError
 from generator.models import IMAGE_REF, CatalogMeta, Server
 from generator.paths import CATALOG_JSON, mirror_list
+from generator.release.verify import read_release_files
 from generator.render.kubernetes.names import ServerNames
 
 
@@ -158,28 +162,12 @@ def read_release_catalog(target: Path) -> dict[str, Any]:
         return result
     if not target.is_file():
         raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
-    found: dict[str, bytes] = {}
-    try:
-        with tarfile.open(target, mode="r:gz") as archive:
-            for member in archive.getmembers():
-                path = "/".join(PurePosixPath(member.name).parts[1:])
-                if member.isfile() and not member.issparse() and path in (CATALOG_JSON, MAPPING) and path not in found:
-                    if member.size > MAX_CATALOG_BYTES:
-                        if path == CATALOG_JSON:
-                            break
-                        continue  # not our mapping: the pull registries are left uncompared
-                    handle = archive.extractfile(member)
-                    assert handle is not None
-                    found[path] = handle.read()
-                    if path == CATALOG_JSON:
-                        where = f"{target}:{member.name}"
-                if len(found) == 2:
-                    break
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as exc:
-        raise UsageError(f"{target}: cannot read the release ({exc}); run `mcp-catalog verify` on it") from None
+    # The tarball is read as `verify` reads it (unverified, it may be a bomb), the members after
+    # the two needed never decompressed.
+    found = read_release_files(target, {CATALOG_JSON: MAX_CATALOG_BYTES, MAPPING: MAX_CATALOG_BYTES})
     if CATALOG_JSON not in found:
         raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
-    result = _checked_document(found[CATALOG_JSON], where)
+    result = _checked_document(found[CATALOG_JSON], f"{target}:{CATALOG_JSON}")
     if MAPPING in found:
         result[PULLED_FROM] = _pulled_from(found[MAPPING])
     return result
@@ -251,6 +239,15 @@ def diff_releases(old: dict[str, Any], new: dict[str, Any]) -> ReleaseDiff:
     return result
 
 
+# A server's fields `_server_changes` compares in its own words; every other field of its record is
+# compared leaf by leaf (`_other_field_changes`), but for those of NOT_COMPARED.
+PHRASED = frozenset({"name", "image", "digest", "tier", "transport", "status", "remote", "permissions", "tools", "env",
+                     "args", "review"})
+NOT_COMPARED = frozenset({"overview", "examples", "updated"})
+"""Deliberately left out: the Markdown overview and the example prompts (prose for people, no
+workload, policy or client acts on them) and the date the entry last changed."""
+
+
 def _server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     changes = []
     for key, label in (("image", "image"), ("digest", "digest"), ("tier", "tier"), ("transport", "transport")):
@@ -258,41 +255,102 @@ def _server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
             changes.append(f"{label}: {old.get(key) or 'none'} -> {new.get(key) or 'none'}")
     if old.get("status") != new.get("status") and new.get("status") != "deprecated":
         changes.append(f"status: {old.get('status') or 'none'} -> {new.get('status') or 'none'}")
-    old_url, new_url = (old.get("remote") or {}).get("url"), (new.get("remote") or {}).get("url")
-    if old_url != new_url:
-        changes.append(f"remote URL: {old_url or 'none'} -> {new_url or 'none'}")
+    old_remote, new_remote = old.get("remote") or {}, new.get("remote") or {}
+    if old_remote.get("url") != new_remote.get("url"):
+        changes.append(f"remote URL: {old_remote.get('url') or 'none'} -> {new_remote.get('url') or 'none'}")
     changes += _permission_changes(old.get("permissions") or {}, new.get("permissions") or {})
     changes += _set_changes("tool", _names(old.get("tools")), _names(new.get("tools")))
     changes += _tool_changes(old.get("tools") or [], new.get("tools") or [])
     changes += _set_changes("secret", _secrets(old), _secrets(new))
     changes += _env_changes(old.get("env") or [], new.get("env") or [])
+    changes += _input_changes("header", old_remote.get("headers") or [], new_remote.get("headers") or [])
     if (old.get("args") or []) != (new.get("args") or []):
         changes.append(f"args: {_shown(old.get('args') or [])} -> {_shown(new.get('args') or [])}")
+    changes += _other_field_changes(old, new)
     old_review, new_review = old.get("review") or {}, new.get("review") or {}
     if old_review.get("status") != new_review.get("status"):
         changes.append(f"review: {old_review.get('status') or 'not reviewed'} -> {new_review.get('status') or 'not reviewed'}")
     for key, label in (("by", "review by"), ("date", "review date"), ("expires", "review expires")):
         if old_review.get(key) != new_review.get(key):
             changes.append(f"{label}: {old_review.get(key) or 'none'} -> {new_review.get(key) or 'none'}")
+    if old_review.get("notes", "") != new_review.get("notes", ""):
+        changes.append(f"review notes: {_text(old_review.get('notes'))} -> {_text(new_review.get('notes'))}")
+    return changes
+
+
+def _other_field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """The changes of every field not phrased on its own: port, resources, provenance, packages,
+    registry name, version, repository... by dotted path (`resources.limits.memory: 128Mi -> 1Gi`).
+    A section absent is compared as an empty one: both mean nothing declared."""
+    changes = []
+    for key in [*new, *(k for k in old if k not in new)]:
+        if key in PHRASED or key in NOT_COMPARED:
+            continue
+        was, now = old.get(key), new.get(key)
+        for empty in ({}, []):
+            if type(empty) in (type(was), type(now)):
+                was, now = empty if was is None else was, empty if now is None else now
+        changes += _field_changes(key, was, now)
     return changes
 
 
 def _tool_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
-    """Per tool both releases list: changed annotations and deployed name."""
+    """Per tool: what a deployment or a client takes from it, changed since the old release, or
+    brought by a new tool (as changes from nothing): annotations, deployed name and description
+    (what clients and their LLM read), the description it is known by when an override replaces
+    it, and the input schema."""
     before = {tool["name"]: tool for tool in old}
     changes = []
     for tool in new:
-        previous = before.get(tool["name"])
-        if previous is None:
-            continue
-        old_hints, new_hints = previous.get("annotations") or {}, tool.get("annotations") or {}
+        name, previous = tool["name"], before.get(tool["name"])
+        was = previous or {}
+        old_hints, new_hints = was.get("annotations") or {}, tool.get("annotations") or {}
         for hint in sorted(set(old_hints) | set(new_hints)):
             if old_hints.get(hint) != new_hints.get(hint):
-                changes.append(f"tool {tool['name']}: {hint} {_hint(old_hints.get(hint))} -> {_hint(new_hints.get(hint))}")
-        old_as = (previous.get("override") or {}).get("name") or previous["name"]
-        new_as = (tool.get("override") or {}).get("name") or tool["name"]
-        if old_as != new_as:
-            changes.append(f"tool {tool['name']}: deployed as {old_as} -> {new_as}")
+                changes.append(f"tool {name}: {hint} {_hint(old_hints.get(hint))} -> {_hint(new_hints.get(hint))}")
+        old_as = None if previous is None else _deployed(previous, "name")
+        if old_as != _deployed(tool, "name") and (previous is not None or _deployed(tool, "name") != name):
+            changes.append(f"tool {name}: deployed as {old_as or 'none'} -> {_deployed(tool, 'name')}")
+        old_text = None if previous is None else _deployed(previous, "description")
+        if old_text != _deployed(tool, "description"):
+            changes.append(f"tool {name}: deployed description {_text(old_text)} -> {_text(_deployed(tool, 'description'))}")
+        if was.get("description") != tool.get("description") and (tool.get("override") or {}).get("description"):
+            changes.append(f"tool {name}: description (overridden when deployed) {_text(was.get('description'))} -> "
+                           f"{_text(tool.get('description'))}")
+        changes += _field_changes(f"tool {name}: input_schema", was.get("input_schema"), tool.get("input_schema"))
+    return changes
+
+
+def _deployed(tool: dict[str, Any], key: str) -> Any:
+    """The tool's name or description as clients see it: the override's, else its own."""
+    return (tool.get("override") or {}).get(key) or tool.get(key)
+
+
+def _text(value: str | None) -> str:
+    """Free text (a description, notes) as the diff shows it: quoted and escaped, so that no character
+    hides in it, and no line break or arrow in it can pass for the report's own."""
+    return "none" if value is None else json.dumps(value)
+
+
+def _input_changes(kind: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
+    """New and removed plain inputs of `kind` (`env variable`, `header`; secret ones are reported as
+    secrets), then the fields both kinds have (required, secret, description) changed per input, a
+    new one's as changes from nothing."""
+    before = {item["name"]: item for item in old}
+    after = {item["name"]: item for item in new}
+    changes = _set_changes(
+        kind,
+        {name for name, item in before.items() if not item.get("secret")},
+        {name for name, item in after.items() if not item.get("secret")},
+    )
+    short = kind.split()[0]
+    for name, now in after.items():
+        was = before.get(name, {})
+        for key in ("required", "secret"):
+            if bool(was.get(key)) != bool(now.get(key)):
+                changes.append(f"{short} {name}: {key} {_yes(was.get(key))} -> {_yes(now.get(key))}")
+        if was.get("description", "") != now.get("description", ""):
+            changes.append(f"{short} {name}: description {_text(was.get('description'))} -> {_text(now.get('description'))}")
     return changes
 
 
@@ -301,19 +359,12 @@ def _hint(value: Any) -> str:
 
 
 def _env_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
-    """New and removed plain variables (secrets are reported as secrets), and changed fields of the rest."""
+    """The variables' changes (`_input_changes`), then their defaults and per-profile values, a new
+    variable's too: they reach the workload."""
     before = {var["name"]: var for var in old}
-    after = {var["name"]: var for var in new}
-    changes = _set_changes(
-        "env variable",
-        {name for name, var in before.items() if not var.get("secret")},
-        {name for name, var in after.items() if not var.get("secret")},
-    )
-    for name in [name for name in after if name in before]:
-        was, now = before[name], after[name]
-        for key in ("required", "secret"):
-            if bool(was.get(key)) != bool(now.get(key)):
-                changes.append(f"env {name}: {key} {_yes(was.get(key))} -> {_yes(now.get(key))}")
+    changes = _input_changes("env variable", old, new)
+    for now in new:
+        name, was = now["name"], before.get(now["name"], {})
         if was.get("default") != now.get("default"):
             changes.append(f"env {name}: default {_value(was.get('default'))} -> {_value(now.get('default'))}")
         old_values, new_values = was.get("profiles") or {}, now.get("profiles") or {}
@@ -336,15 +387,17 @@ def _value(value: Any) -> str:
 
 def _shown(value: Any) -> str:
     """A setting as a reviewer reads it: a plain word or reference bare, anything else as JSON (so a
-    line break in a description cannot write a line of the report)."""
-    if isinstance(value, str) and value and value.strip() == value and value.isprintable() and value != "none":
+    line break in a description cannot write a line of the report, nor an arrow pass for its own)."""
+    if (isinstance(value, str) and value and value.strip() == value and value.isprintable() and value != "none"
+            and " -> " not in value):
         return value
     return json.dumps(value, sort_keys=True)
 
 
-# catalog.yaml settings whose change alters what crosses the gap or where it runs (titles,
-# descriptions and categories do not).
-CATALOG_FIELDS = ("image_mirror", "toolhive")
+# catalog.yaml settings whose change alters what crosses the gap, where it runs or what clients look
+# it up by (`namespace`: every server's MCP registry name defaults to <namespace>/<name>); its title,
+# description, publisher and categories do not, and `last_updated` counts through the admissions.
+CATALOG_FIELDS = ("namespace", "image_mirror", "toolhive")
 
 
 def _catalog_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:

@@ -22,13 +22,10 @@ from pathlib import Path
 
 from generator.archive import PieceWriter, join_pieces, path_order
 from generator.errors import UsageError
-from generator.paths import CATALOG_JSON, release_name
+from generator.paths import CATALOG_JSON, CHECKSUMS, SIGNATURE_SUFFIX, SIZES, release_name
 from generator.release import minisign
 from generator.release.diff import read_release_catalog
 
-CHECKSUMS = "SHA256SUMS"
-SIZES = "SIZES"
-SIGNATURE_SUFFIX = ".minisig"
 # Files a release adds to the site: never taken from a site folder being packaged.
 RELEASE_LISTS = (CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX, SIZES, SIZES + SIGNATURE_SUFFIX)
 

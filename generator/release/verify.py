@@ -18,7 +18,8 @@ verify decompress at most the listed bytes plus the tar headers, and the headers
 bounded (by the listed names, plus `EXTRA_HEADER_BYTES` for members the list does not name).
 An archive without the list (packaged before it existed, or changed) is refused: re-package it.
 A site folder is checked the same way without reading: a file's size on disk is compared with
-the list before it is hashed.
+the list before it is hashed. `diff` and `build --previous` read the members they need out of a
+tarball through the same code (`read_release_files`), with the same limits and refusals.
 """
 
 from __future__ import annotations
@@ -36,8 +37,8 @@ from typing import BinaryIO
 
 from generator.archive import folders_above
 from generator.errors import CatalogError
+from generator.paths import CHECKSUMS, SIGNATURE_SUFFIX, SIZES
 from generator.release import minisign
-from generator.release.package import CHECKSUMS, SIGNATURE_SUFFIX, SIZES
 
 
 class VerificationFailed(CatalogError):
@@ -93,6 +94,10 @@ class Release:
     refused: set[str] = field(default_factory=set)
     """Paths present in the release but not hashed (refused on their size, unreadable, a link):
     each already has its problem, so SHA256SUMS does not call them missing too."""
+    keep: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_KEPT, MAX_MEMBER_BYTES))
+    """The files whose bytes are kept (in `kept`), each with the most bytes it may have."""
+    until_kept: bool = False
+    """Stop reading once every file of `keep` is read: what `read_release_files` asks for."""
 
     def flag(self, name: str, problem: str) -> None:
         """Note that the member `name` has `problem` (reported grouped, see `grouped`)."""
@@ -122,16 +127,21 @@ class Release:
         while chunk := stream.read(_CHUNK if size is None else min(_CHUNK, size + 1 - read)):
             read += len(chunk)
             digest.update(chunk)
-            if name in _KEPT:
+            if name in self.keep:
                 data += chunk
             if size is not None and read > size:
                 break
         if size is not None and read != size:
             return False
         self.digests[name] = digest.hexdigest()
-        if name in _KEPT:
+        if name in self.keep:
             self.kept[name] = bytes(data)
         return True
+
+    @property
+    def done(self) -> bool:
+        """Whether reading may stop here: asked to stop once the kept files are read, and they are."""
+        return self.until_kept and self.keep.keys() <= self.kept.keys()
 
 
 @dataclass(frozen=True)
@@ -184,6 +194,24 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
     return VerifiedRelease(len(release.digests), key.key_id_hex if key else None, trusted)
 
 
+def read_release_files(target: Path, limits: dict[str, int]) -> dict[str, bytes]:
+    """The files `limits` names (path in the release: the most bytes it may have) that the release
+    tarball `target` holds, read as `verify` reads a tarball, with its limits and refusals: the size
+    list first, then each member's header checked against it before a byte of the member is read.
+    Reading stops once every file asked for is read. Neither SHA256SUMS nor a signature is checked
+    (that is `verify`'s); a problem verify would report on the way is a CatalogError of one line
+    (the first problem, and how many more): the caller (`diff`, `build --previous`) must not act
+    on part of a tampered release."""
+    release = _read_tarball(target, None, Release(keep=dict(limits), until_kept=True))
+    problems = release.grouped()
+    if problems:
+        shown = _shown(str(target))
+        more = f" (and {len(problems) - 1} more problem(s))" if len(problems) > 1 else ""
+        raise CatalogError(f"{shown}: not read as a release: {problems[0].removeprefix(f'{shown}: ')}{more}; "
+                           f"`mcp-catalog verify {shown}` lists every problem")
+    return release.kept
+
+
 class _OverLimit(Exception):
     """Raised by `_Bounded` when a read would pass what the size list allows."""
 
@@ -213,8 +241,8 @@ class _Bounded:
         return data
 
 
-def _read_tarball(path: Path, key: minisign.PublicKey | None) -> Release:
-    release = Release()
+def _read_tarball(path: Path, key: minisign.PublicKey | None, release: Release | None = None) -> Release:
+    release = Release() if release is None else release
     shown = _shown(str(path))
     try:
         with open(path, "rb") as raw, gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
@@ -233,7 +261,7 @@ def _read_stream(stream: _Bounded, shown: str, key: minisign.PublicKey | None, r
     stream.allow(MAX_HEADER_BYTES)
     archive = tarfile.open(fileobj=stream, mode="r|")  # type: ignore[call-overload]
     while (member := archive.next()) is not None:
-        if not reading.take(archive, member, stream):
+        if not reading.take(archive, member, stream) or reading.release.done:
             return
         stream.allow(min(MAX_HEADER_BYTES, reading.header_budget))
     if reading.listing is None:
@@ -277,7 +305,8 @@ class _Reading:
         if self.listing is None and not self.accept_list():  # the first other file: the head is complete
             return False
         assert self.listing is not None
-        refusal = _refusal(relative, member.size, self.listing, self.release)
+        refusal = _refusal(relative, member.size, self.listing, self.release) or _too_large(relative, member.size,
+                                                                                             self.release)
         if refusal is not None:
             self.release.refuse(relative, refusal, member.name)
             return self._skippable(archive, member)
@@ -365,6 +394,14 @@ def _refusal(relative: str, size: int, listing: SizeList, release: Release) -> s
     if listed != size:
         return OTHER_SIZE
     return None
+
+
+def _too_large(relative: str, size: int, release: Release) -> str | None:
+    """Why a file whose bytes are kept is not read: more bytes than any such file has."""
+    limit = release.keep.get(relative)
+    if limit is None or size <= limit:
+        return None
+    return f"{size} bytes, more than any {relative} holds (at most {limit})"
 
 
 def _accepted_list(head: dict[str, bytes], key: minisign.PublicKey | None, shown: str, release: Release) -> SizeList | None:

@@ -6,8 +6,9 @@
  * b [tools, read-only, destructive, open-world] counts, r tier, a approval, ae approval explanation,
  * v approval expiry (ISO date or ""), x transport, k kind, w egress kind, y egress hosts, s secret names,
  * h pinned, z deprecated, nt notice kinds (derived.notices), u updated, l page path.
- * Cards are clones of the <template id="card-template"> the build renders from _card.html with a slot
- * ⟦field⟧ for every value; slots are filled with textContent and setAttribute only, never as HTML. */
+ * Cards are clones of the card prototype the build renders from _card.html with a slot ⟦field⟧ for
+ * every value, and writes into <template id="card-template"> as escaped text (so that no crawler
+ * follows its slot links); slots are filled with textContent and setAttribute only, never as HTML. */
 (function () {
   "use strict";
 
@@ -237,6 +238,13 @@
     });
   }
 
+  /* The card prototype: the markup the build wrote as the template's text (its own, from _card.html). */
+  function cardPrototype(holder) {
+    var parsed = document.createElement("template");
+    parsed.innerHTML = holder.content.textContent;
+    return parsed.content.firstElementChild;
+  }
+
   /* A clone of the card prototype with every slot filled; elements marked data-when="field" go
    * when the field is empty or false (the server-rendered card leaves them out the same way). */
   function fillCard(prototype, values) {
@@ -282,7 +290,7 @@
     this.input = document.getElementById("q");
     this.list = document.getElementById("results");
     this.status = document.getElementById("status");
-    this.prototype = document.getElementById("card-template").content.firstElementChild;
+    this.prototype = cardPrototype(document.getElementById("card-template"));
     this.size = data.pageSize;
     /* Maps keyed by catalog text have no prototype: a server or tag called "constructor" is just a key. */
     this.cards = Object.create(null);

@@ -27,18 +27,30 @@ function handle(r)
     elseif r.method ~= "GET" and r.method ~= "HEAD" then
         return send(r, query.method_not_allowed())
     end
-    return send(r, query.list(folder .. "/query.idx", query.arguments(r.args)))
+    -- Apache dates a file in microseconds.
+    local index = r:stat(folder .. "/query.idx")
+    local since = r.headers_in["If-Modified-Since"]
+    local status, content_type, body, validators = query.list(folder .. "/query.idx", query.arguments(r.args), {
+        md5 = function(text) return r:md5(text) end, modified = index and index.mtime // 1000000,
+        if_none_match = r.headers_in["If-None-Match"], if_modified_since = since and r.date_parse_rfc(since) or nil})
+    if validators then
+        r.headers_out["ETag"] = validators.etag
+        if validators.modified then
+            r.headers_out["Last-Modified"] = os.date("!%a, %d %b %Y %H:%M:%S GMT", validators.modified)
+        end
+    end
+    if status == 304 then
+        r.status = 304
+        return apache2.OK
+    end
+    return send(r, status, content_type, body)
 end
 
--- Whether a client holding the answer dated `modified` with tag `etag` may keep it, as Apache
--- decides for a file (If-None-Match first; mod_deflate's "-gzip" tag names the same bytes).
+-- Whether a client holding the answer dated `modified` (microseconds) with tag `etag` may keep it.
 local function not_modified(r, etag, modified)
-    local tags = r.headers_in["If-None-Match"]
-    if tags then
-        return tags == "*" or tags:find(etag, 1, true) ~= nil or tags:find(etag:sub(1, -2) .. '-gzip"', 1, true) ~= nil
-    end
     local since = r.headers_in["If-Modified-Since"]
-    return since ~= nil and (r.date_parse_rfc(since) or 0) >= modified // 1000000
+    return query.not_modified(etag, modified // 1000000, r.headers_in["If-None-Match"],
+                              since and r.date_parse_rfc(since) or nil)
 end
 
 -- The one-server versions list the core composed, with the headers Apache gives a file (type,

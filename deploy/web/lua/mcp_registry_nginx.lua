@@ -19,8 +19,16 @@ local function preflight()
     return ngx.exit(204)
 end
 
--- content_by_lua: GET {base}/v0.1/servers?...
-function M.list(index_path)
+-- The index's mtime in Unix seconds, from the Last-Modified nginx gives its file, or nil.
+local function index_modified(index_uri)
+    local file = ngx.location.capture(index_uri, {method = ngx.HTTP_HEAD})
+    local modified = file.status == ngx.HTTP_OK and file.header["Last-Modified"]
+    return modified and ngx.parse_http_time(modified) or nil
+end
+
+-- content_by_lua: GET {base}/v0.1/servers?... `index_path` is the base's index on disk,
+-- `index_uri` its URL (a subrequest for it dates the answer).
+function M.list(index_path, index_uri)
     local method = ngx.req.get_method()
     if method == "OPTIONS" then
         return preflight()
@@ -28,7 +36,21 @@ function M.list(index_path)
     if method ~= "GET" and method ~= "HEAD" then
         return send(query.method_not_allowed())
     end
-    return send(query.list(index_path, query.arguments(ngx.var.args)))
+    local since = ngx.var.http_if_modified_since
+    local status, content_type, body, validators = query.list(index_path, query.arguments(ngx.var.args), {
+        md5 = ngx.md5, modified = index_modified(index_uri), if_none_match = ngx.var.http_if_none_match,
+        if_modified_since = since and ngx.parse_http_time(since) or nil})
+    if validators then
+        ngx.header["ETag"] = validators.etag
+        ngx.header["Last-Modified"] = validators.modified and ngx.http_time(validators.modified) or nil
+    end
+    if status == ngx.HTTP_NOT_MODIFIED then
+        -- Sent as a header alone: ngx.exit(304) would answer nginx's own 304, without the validators.
+        ngx.status = status
+        ngx.send_headers()
+        return ngx.exit(ngx.HTTP_OK)
+    end
+    return send(status, content_type, body)
 end
 
 -- The one-server versions list the core composed: the headers nginx gives a file (type,

@@ -287,9 +287,48 @@ local function open_index(index_path)
     return file, index
 end
 
+-- Whether a client holding the answer tagged `etag` and dated `modified` (Unix seconds, or nil)
+-- may keep it: `if_none_match` decides when sent, else `if_modified_since` (Unix seconds, or nil),
+-- as RFC 9110 orders them. The comparison is the weak one it asks for here: a compressed answer's
+-- tag names the same content, whether nginx marked it weak (W/"...") or Apache's mod_deflate
+-- appended "-gzip" inside the quotes.
+function M.not_modified(etag, modified, if_none_match, if_modified_since)
+    if if_none_match then
+        if if_none_match:match("^%s*%*%s*$") then
+            return true
+        end
+        local gzipped = etag:sub(1, -2) .. '-gzip"'
+        for tag in if_none_match:gmatch('"[^"]*"') do
+            if tag == etag or tag == gzipped then
+                return true
+            end
+        end
+        return false
+    end
+    return if_modified_since ~= nil and modified ~= nil and if_modified_since >= modified
+end
+
+-- The query as the answer depends on it, one way of writing each: `updated_since` as its whole
+-- seconds (the index dates servers in whole seconds, so "after 10.5" is "after 10").
+local function normalised(query)
+    local function text(value)
+        return value == nil and "-" or json_string(value)
+    end
+    local since = query.since and string.format("%d", math.floor(query.since)) or "-"
+    return table.concat({string.format("%d", query.limit), text(query.search), text(query.version), since,
+                         text(query.cursor_name), text(query.cursor_version)}, " ")
+end
+
 -- Answer a list request: returns status, content type, body (a string, or a list of strings
--- to write one after the other).
-function M.list(index_path, args)
+-- to write one after the other) and, for a list, its validators {etag, modified}. `request`
+-- holds what the web server knows: `md5` (text to hexadecimal digest), `modified` (the index
+-- file's mtime in Unix seconds, taken *before* the index is opened, so that a rebuild in between
+-- dates new bytes old, never old bytes new), and the request's `if_none_match` and
+-- `if_modified_since` (Unix seconds). The tag is strong: the index's header holds a digest of
+-- every byte a page is read from, and the normalised query says which page, so the tag changes
+-- when a rebuild changes the index and stays when it writes the same one. A client holding the
+-- answer gets 304 and no body, before any response is read.
+function M.list(index_path, args, request)
     local query, status, content_type, body = parse_query(args)
     if not query then
         return status, content_type, body
@@ -297,6 +336,12 @@ function M.list(index_path, args)
     local file, index = open_index(index_path)
     if not file then
         return index()
+    end
+    local validators = {etag = '"' .. request.md5(index.header .. "\n" .. normalised(query)) .. '"',
+                        modified = request.modified}
+    if M.not_modified(validators.etag, validators.modified, request.if_none_match, request.if_modified_since) then
+        file:close()
+        return 304, JSON, "", validators
     end
     local start = query.cursor_name and first_after(index, query.cursor_name, query.cursor_version) or 1
     local picked = {}
@@ -319,7 +364,7 @@ function M.list(index_path, args)
     end
     table.insert(servers, 1, '{"servers":[')
     servers[#servers + 1] = '],"metadata":{' .. cursor .. '"count":' .. #picked .. "}}\n"
-    return 200, JSON, servers
+    return 200, JSON, servers, validators
 end
 
 -- The position of `name` in the index, or nil: names are sorted and unique.

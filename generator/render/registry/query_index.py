@@ -9,7 +9,8 @@
 - `v0.1/servers/query.idx`, read by the query layer shipped in deploy/web/ (Lua inside
   nginx or Apache): one header line, one line per server, then every ServerResponse.
   The layer keeps only the small lines in memory and reads the responses of a page from
-  the file, so a new build answers at once (the header's digest changes) without a reload.
+  the file, so a new build answers at once (the header's digest changes) without a reload;
+  that header line also makes the ETag of the layer's answers (docs/api.md, "Caching").
 
 The index format (version 1), all ASCII but the responses:
 

@@ -134,7 +134,9 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
         if site_pages.CARD_SERVERS in values:
             values["cards"] = [card_at(server, path, root, profile) for server in values.pop(site_pages.CARD_SERVERS)]
         if values.pop(site_pages.CARD_TEMPLATE, False):  # the prototype search.js fills, at this page's root
-            values["card_template"] = Markup(_rendered(environment, "_card.html", path, card=site_views.CARD_PROTOTYPE, root=root))
+            # Passed as text, so the page holds it escaped: its links are slots (href="⟦page⟧"), which a
+            # crawler (wget --mirror) would follow to a 404 were they markup. search.js parses the text.
+            values["card_template"] = _rendered(environment, "_card.html", path, card=site_views.CARD_PROTOTYPE, root=root)
         if site_pages.ROW_SPANS in values:
             values["rows"] = [rows_at(server, first, end, path, root) for server, first, end in values.pop(site_pages.ROW_SPANS)]
         return render_page(environment, template, path, values).content
