@@ -18,6 +18,7 @@ from generator.diagnostics import Diagnostic, dotted_path
 from generator.models import Catalog, CatalogMeta
 from generator.render.context import RenderContext
 from generator.render.kubernetes.bundles import admission_problems
+from generator.render.memo import Unkept
 from generator.render.registry.server_json import meta_size_problem
 from generator.source.load import SourceTree
 
@@ -33,7 +34,7 @@ def output_limits(tree: SourceTree, meta: CatalogMeta, *, image_mirror: str | No
         meta=meta, servers=tuple(source.server for source in servers),
         overviews={source.server.name: source.overview for source in servers if source.overview},
     )
-    context = RenderContext(catalog, image_mirror=image_mirror)
+    context = RenderContext(catalog, image_mirror=image_mirror, memo=Unkept())  # each piece is asked for once
     for source in servers:
         problem = meta_size_problem(context, source.server)
         if problem is not None:
