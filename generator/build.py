@@ -20,7 +20,8 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
@@ -28,9 +29,10 @@ from typing import TypeVar
 
 from generator.incremental import cache
 from generator.diagnostics import Diagnostic
-from generator.errors import OutputError, os_errors
+from generator.errors import LimitExceeded, OutputError, os_errors
 from generator.incremental.memo import Refs, StoredMemo
 from generator.incremental.store import DamagedStore, FragmentRef, FragmentStore
+from generator.limits import output_limits
 from generator.models import Server
 from generator.output import (
     CHOOSE_OUT, HeldFiles, OutputFile, OutputTree, Spare, WrittenFile, check_output_dir, output_lock, remove_tree, spare_folder,
@@ -186,7 +188,7 @@ def _build(
     use_cache: bool,
 ) -> BuildReport:
     clock = Clock(started)
-    validated = _read(source_dir, cache_dir, strict=strict, use_cache=use_cache)
+    validated = _read(source_dir, cache_dir, strict=strict, image_mirror=image_mirror, use_cache=use_cache)
     # Parsing and validating leave the allocator 90 MB of free pages at 10,000 servers; every worker
     # forked later would count them in its size too.
     release_free_memory()
@@ -199,7 +201,7 @@ def _build(
     clock.lap("load and validate")
     plan = _plan(context, out_dir, cache_dir, templates=templates, use_cache=use_cache)
     clock.lap("read the build cache")
-    with _fragment_store(plan.state, cache_dir, use_cache) as store:
+    with _limits_reported(source_dir, strict=strict, image_mirror=image_mirror), _fragment_store(plan.state, cache_dir, use_cache) as store:
         # The old tree is kept as the next build's spare only when the cache describes it (plan.state).
         old_files = plan.state.every_file() if plan.state is not None else None
         with OutputTree(out_dir, previous=plan.holds, spare=plan.spare, keep_old=old_files) as tree:
@@ -235,14 +237,36 @@ def _build(
     )
 
 
-def _read(source_dir: Path, cache_dir: Path, *, strict: bool, use_cache: bool) -> ValidatedCatalog:
-    """The validated source; with the cache, files unchanged since the last build are not parsed again."""
+def _read(source_dir: Path, cache_dir: Path, *, strict: bool, image_mirror: str | None, use_cache: bool) -> ValidatedCatalog:
+    """The validated source; with the cache, files unchanged since the last build are not parsed again.
+
+    What the outputs cannot carry is measured here only when the source fails anyway (to report it
+    with the rest): a clean source is measured by the renderers, on the pieces they make (`_limits_reported`)."""
     validated = read_catalog(
-        source_dir, strict=strict, already_parsed=cache.load_parsed(cache_dir, source_dir) if use_cache else None
+        source_dir, strict=strict, already_parsed=cache.load_parsed(cache_dir, source_dir) if use_cache else None,
+        output_limits=partial(output_limits, image_mirror=image_mirror), limits_when_clean=False,
     )
     if use_cache:
         cache.save_parsed(cache_dir, source_dir, validated.parsed)
     return replace(validated, parsed={})  # a copy of every parsed file: not needed past this point
+
+
+@contextmanager
+def _limits_reported(source_dir: Path, *, strict: bool, image_mirror: str | None) -> Iterator[None]:
+    """Turn a limit a renderer met (`LimitExceeded`, raised before the switch: the output is untouched)
+    into the report of every problem of the source on its line, as `validate` gives it.
+
+    The renderers meet each limit on what they make anyway (a server's server.json when it is
+    rendered, a profile's admission policies), so a build measures nothing twice and a rebuild
+    only the changed servers: a kept server's pieces passed under the same key. Measuring every
+    server again (`generator.limits`) is paid only by a build that fails.
+    """
+    try:
+        yield
+    except LimitExceeded:
+        read_catalog(source_dir, strict=strict, keep_parsed=False,
+                     output_limits=partial(output_limits, image_mirror=image_mirror))
+        raise  # the source changed since it was read, and no longer passes the limit
 
 
 def _plan(context: RenderContext, out_dir: Path, cache_dir: Path, *, templates: Path | None, use_cache: bool) -> _Plan:

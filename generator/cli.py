@@ -127,8 +127,10 @@ def main() -> None:
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 def validate(source: Path, quiet: bool, verbose: bool, strict: bool) -> None:
     """Check the source and report every problem as path:line: field: message."""
+    from generator.limits import output_limits  # the renderers measure what the outputs can carry
+
     with _warnings_listed(verbose):
-        validated = read_catalog(source, strict=strict, with_overviews=False)
+        validated = read_catalog(source, strict=strict, keep_parsed=False, output_limits=output_limits)
     _report_warnings(validated.warnings, quiet, verbose)
     servers = validated.catalog.servers
     tools = sum(len(s.tools) for s in servers)

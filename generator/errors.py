@@ -48,6 +48,12 @@ class OutputError(CatalogError):
     """Raised by the output layer: unsafe output directory, colliding paths, write failures."""
 
 
+class LimitExceeded(OutputError):
+    """Raised by a renderer whose output would pass a limit of what reads it (the registry server's
+    `maxMetaSize`, the API server's CEL and object sizes). The build answers it by validating the
+    source with every such limit measured, so the user sees each problem on its line, all at once."""
+
+
 class UsageError(CatalogError):
     """Raised by commands for options that do not fit together or targets that do not exist."""
 

@@ -150,25 +150,24 @@ def test_meta_over_the_registry_server_limit_fails_the_build(write_tree, runner)
 
     long_tools = "".join(f"  - name: tool_{n}\n    description: {'x' * 1500}\n" for n in range(2))
     big = FETCH_YAML.replace("name: fetch\n", "name: big\n") + long_tools
-    catalog = CATALOG_YAML.replace("categories:", "toolhive:\n  max_meta_size: 2048\ncategories:")
-    source = write_tree({"fetch.yaml": FETCH_YAML, "big.yaml": big}, catalog=catalog)
+    limited = CATALOG_YAML.replace("categories:", "toolhive:\n  max_meta_size: 2048\ncategories:")
+    source = write_tree({"fetch.yaml": FETCH_YAML, "big.yaml": big}, catalog=limited)
     result = runner.invoke(main, ["build", "--source", str(source), "--out", str(source.parent / "site"), "--jobs", "1", "-q"])
     assert result.exit_code == 1, result.output
     size = len(json.dumps(_publisher(source, "big"), separators=(",", ":"), ensure_ascii=False).encode())
-    assert (f"servers/big.yaml: _meta: the publisher-provided metadata of 'big' is {size} bytes, more than the registry "
+    assert (f"servers/big.yaml:20: tools: the publisher-provided _meta of 'big' is {size} bytes, more than the registry "
             "server's maxMetaSize of 2048 bytes (toolhive.max_meta_size in catalog.yaml)") in result.output
     assert "'fetch'" not in result.output
 
 
 def _publisher(source: Path, name: str) -> dict[str, Any]:
-    """The server's publisher-provided `_meta` as the build makes it (with the limit out of the way)."""
+    """The server's publisher-provided `_meta` as the build makes it (the source read with the default limit)."""
     from generator.render.registry import server_json
     from generator.render.registry.server_json import PUBLISHER_PROVIDED
 
+    (source / "catalog.yaml").write_text(CATALOG_YAML)
     catalog = read_catalog(source).catalog
-    meta = catalog.meta.model_copy(update={"toolhive": catalog.meta.toolhive.model_copy(update={"max_meta_size": 10**9})})
-    context = RenderContext(catalog.model_copy(update={"meta": meta}))
-    return server_json.server_json(context, catalog.server(name))["_meta"][PUBLISHER_PROVIDED]
+    return server_json.server_json(RenderContext(catalog), catalog.server(name))["_meta"][PUBLISHER_PROVIDED]
 
 
 def test_pin_records_toolhive_digests_in_catalog_yaml(default_source_copy: Path, runner) -> None:

@@ -693,13 +693,11 @@ def test_every_expression_of_a_large_catalogs_policies_compiles(tmp_path_factory
     assert 50_000 < longest < 100_000
 
 
-def test_servers_sharing_an_image_past_the_parser_limit_fail_the_build_with_a_clear_message() -> None:
+def test_servers_sharing_an_image_past_the_parser_limit_are_a_problem_with_a_clear_message() -> None:
     """The shapes of servers sharing an image stay in one map entry (a policy refuses an object whose
     image it knows under another name), so that entry alone can pass the parser's 100,000 code points:
-    the build stops naming the profile, the image and its servers, rather than ship a policy the API
-    server cannot parse (which, failing closed, would refuse every MCP object of the namespace)."""
-    from generator.errors import OutputError
-
+    the plan names the profile, the image and its servers (validation refuses the source with it), rather
+    than ship a policy the API server cannot parse (which, failing closed, would refuse every MCP object of the namespace)."""
     def entry(name: str) -> k8s_policy.PolicyEntry:
         workload = {"kind": "MCPServer", "metadata": {"name": name},
                     "spec": {"image": "registry.internal/runners/node:22", "transport": "stdio",
@@ -707,9 +705,9 @@ def test_servers_sharing_an_image_past_the_parser_limit_fail_the_build_with_a_cl
         return k8s_policy.PolicyEntry.of(k8s_policy.ShippedServer(name, workload, None), "remoteUrl")
 
     entries = [entry(f"tool-{index:03}") for index in range(80)]
-    with pytest.raises(OutputError) as raised:
-        k8s_policy.admission_policies("big", "mcp-big", entries)
-    message = str(raised.value)
+    problems = [problem for planned in k8s_policy.planned_policies("big", "mcp-big", entries) for problem in planned.problems]
+    assert len(problems) == 1
+    message = problems[0]
     assert message.startswith("registry profile 'big': its admission policy would hold ")
     assert "80 servers share the image or URL registry.internal/runners/node:22 (tool-000, tool-001, " in message
     assert "give them distinct image references" in message
@@ -718,12 +716,10 @@ def test_servers_sharing_an_image_past_the_parser_limit_fail_the_build_with_a_cl
             compile_once(variable["expression"])
 
 
-def test_a_profile_whose_image_list_passes_what_etcd_stores_fails_with_a_clear_message() -> None:
+def test_a_profile_whose_image_list_passes_what_etcd_stores_is_a_problem_with_a_clear_message() -> None:
     """The policy that knows every image, URL and tool config name of a profile is one object, which
-    etcd stores only up to 1.5 MiB: past about 1.45 million characters of CEL the build stops, naming
-    the profile, rather than ship a policy the API server refuses."""
-    from generator.errors import OutputError
-
+    etcd stores only up to 1.5 MiB: past about 1.45 million characters of CEL the plan names the
+    profile (validation refuses the source with it), rather than ship a policy the API server refuses."""
     def entry(index: int) -> k8s_policy.PolicyEntry:
         name = f"server-{index:05}"
         workload = {"kind": "MCPServer", "metadata": {"name": name},
@@ -731,9 +727,9 @@ def test_a_profile_whose_image_list_passes_what_etcd_stores_fails_with_a_clear_m
         return k8s_policy.PolicyEntry.of(k8s_policy.ShippedServer(name, workload, None), "remoteUrl")
 
     entries = [entry(index) for index in range(12_000)]
-    with pytest.raises(OutputError) as raised:
-        k8s_policy.admission_policies("huge", "mcp-huge", entries)
-    message = str(raised.value)
+    problems = [problem for planned in k8s_policy.planned_policies("huge", "mcp-huge", entries) for problem in planned.problems]
+    assert len(problems) == 1
+    message = problems[0]
     assert message.startswith("registry profile 'huge': its admission policy mcp-catalog-mcp-huge-servers would be ")
     assert "12,000 servers" in message and "split the profile in two" in message
     policies = k8s_policy.admission_policies("huge", "mcp-huge", entries[:6_000])  # half of them fit

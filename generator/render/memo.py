@@ -54,6 +54,17 @@ class InMemory:
         return len(self.piece(owner, name, make))
 
 
+class Unkept:
+    """A memo keeping nothing: for a pass asking each piece once (`validate` measuring the limits,
+    where keeping every server's pieces would double its memory)."""
+
+    def piece(self, owner: str, name: str, make: Callable[[], bytes]) -> bytes:
+        return make()
+
+    def size(self, owner: str, name: str, make: Callable[[], bytes]) -> int:
+        return len(make())
+
+
 PerServerPiece = Callable[..., bytes]
 _NAMES: dict[str, str] = {}  # piece name -> the function's qualified name: two functions must not share one
 

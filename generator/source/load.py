@@ -75,11 +75,12 @@ class SourceTree:
     """The server files that parsed cleanly, for the next run's `already_parsed`."""
 
 
-def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed: ParsedFiles | None = None) -> SourceTree:
+def load_source(source_dir: Path, *, keep_parsed: bool = True, already_parsed: ParsedFiles | None = None) -> SourceTree:
     """Read `catalog.yaml` and every `servers/<name>.yaml` (with its `.md` overview).
 
-    Without `with_overviews` the overviews are still checked, but their text is not kept
-    (an empty string stands for "present"): validation alone does not need it.
+    `keep_parsed` packs every file that parsed cleanly into `parsed`, for the build cache
+    (validation alone does not need it). The overviews' text is always kept: a server's
+    registry `_meta` holds it, and validation measures that `_meta` against `toolhive.max_meta_size`.
     `already_parsed` (from the build cache) spares parsing a file whose identity is unchanged;
     its values are validated again like any other.
     """
@@ -103,7 +104,7 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
         tree.diagnostics.append(Diagnostic(str(servers_dir), 0, "", "symlink points outside the source folder"))
         return tree
     yaml_files, overviews = _list_server_files(servers_dir, tree.diagnostics)
-    keeping = with_overviews  # only a build keeps parsed files for the next run (validate drops overview text)
+    keeping = keep_parsed  # only a build keeps parsed files for the next run
     identities = {
         stem: (_identity(path), _identity(overviews[stem]) if stem in overviews else None) for stem, path in yaml_files
     } if keeping else {}
@@ -114,7 +115,7 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
             if entry is not None and entry[0] == identities[stem]:
                 known.add(stem)
                 tree.parsed[stem] = entry
-    jobs = [(path, overviews.get(stem), root, with_overviews) for stem, path in yaml_files if stem not in known]
+    jobs = [(path, overviews.get(stem), root) for stem, path in yaml_files if stem not in known]
     fresh = _parse_all(jobs)
     for stem, path in yaml_files:
         if stem in known:
@@ -144,7 +145,7 @@ def load_source(source_dir: Path, *, with_overviews: bool = True, already_parsed
 ParsedServer = tuple[LoadedYaml | None, str | None, list[Diagnostic]]
 
 
-Job = tuple[Path, Path | None, Path, bool]
+Job = tuple[Path, Path | None, Path]
 
 
 def _packed(data: dict[str, Any], overview: str | None) -> bytes | None:
@@ -242,7 +243,7 @@ def _opened(result: ParsedServer | _Packed, file: str) -> tuple[ParsedServer, by
 
 
 def _parse_server(job: Job) -> ParsedServer:
-    path, overview_path, root, keep_overview = job
+    path, overview_path, root = job
     parsed, problems = _parse_file(path, root)
     overview = None
     if overview_path is not None:
@@ -251,7 +252,7 @@ def _parse_server(job: Job) -> ParsedServer:
             try:
                 # A byte order mark (Windows editors write one) marks the encoding; it is not text.
                 text = raw.decode("utf-8").removeprefix("\ufeff")
-                overview = text if keep_overview else ""
+                overview = text
                 problems += hidden_in_overview(str(overview_path), text) + _unfilled_overview(str(overview_path), text)
             except UnicodeDecodeError as exc:
                 line = raw[: exc.start].count(b"\n") + 1

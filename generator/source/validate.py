@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,14 +40,22 @@ class ValidatedCatalog:
     """The server files that parsed cleanly (for the build cache)."""
 
 
+OutputLimits = Callable[[SourceTree, CatalogMeta], Iterable[Diagnostic]]
+"""What the outputs cannot carry, as problems on the source's lines (`generator.limits.output_limits`):
+the renderers measure it, so the caller passes it in and this package imports no renderer."""
+
+
 def read_catalog(
-    source_dir: Path, *, strict: bool = False, with_overviews: bool = True, already_parsed: ParsedFiles | None = None
+    source_dir: Path, *, strict: bool = False, keep_parsed: bool = True, already_parsed: ParsedFiles | None = None,
+    output_limits: OutputLimits | None = None, limits_when_clean: bool = True,
 ) -> ValidatedCatalog:
     """Load and validate `source_dir`; raise `SourceInvalid` listing every problem.
 
-    `with_overviews=False` checks the overviews without keeping their text (for `validate`).
+    `keep_parsed=False` does not pack the parsed files for the build cache (for `validate`).
     `already_parsed` spares parsing unchanged files (see `load_source`); the files parsed
-    this time are in the result's `parsed`.
+    this time are in the result's `parsed`. `output_limits` runs once catalog.yaml is valid;
+    with `limits_when_clean=False` only when the source fails anyway, so that its problems come
+    with the others (`build` measures a clean source while it renders).
     """
     if not source_dir.is_dir():
         raise SourceInvalid(
@@ -55,7 +63,7 @@ def read_catalog(
         )
     try:
         with cyclic_gc_paused():
-            tree = load_source(source_dir, with_overviews=with_overviews, already_parsed=already_parsed)
+            tree = load_source(source_dir, keep_parsed=keep_parsed, already_parsed=already_parsed)
     except OSError as error:
         # The loader reports what it can foresee (a missing file, a broken symlink) with the other
         # problems; a file changed while it is read is a source problem too, never the build cache's.
@@ -64,6 +72,10 @@ def read_catalog(
     found = tree.diagnostics + list(_cross_file_rules(tree))
     if strict:
         found = [d.as_error() for d in found]
+    # The renderers measure their documents against catalog.yaml's limits: only with all of it valid.
+    if output_limits is not None and tree.meta is not None and tree.meta_yaml is not None:
+        if limits_when_clean or any(d.severity == "error" for d in found):
+            found += output_limits(tree, tree.meta)
     errors = sorted(d for d in found if d.severity == "error")
     warnings = sorted(d for d in found if d.severity == "warning")
     if errors or tree.meta is None:

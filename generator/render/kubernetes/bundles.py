@@ -29,6 +29,7 @@ from typing import Any
 
 from generator import paths
 from generator import derived
+from generator.errors import LimitExceeded
 from generator.derived import offers, profile_offered, profile_tools
 from generator.models import Catalog, ClusterDns, RegistryProfile, Server, Tool
 from generator.output import OutputFile
@@ -441,6 +442,12 @@ def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | N
     return profile_tools(profile, server) if offers(profile, server) else None
 
 
+def shipped_servers(catalog: Catalog, profile: RegistryProfile) -> list[Server]:
+    """What the profile offers (see derived.offers), reference-only entries aside: the servers of
+    its registry data (ConfigMaps), its folders and its admission policies."""
+    return [server for server in profile_offered(catalog, profile) if server.kind != "reference"]
+
+
 def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[OutputFile]:
     """A profile's whole bundle, its all.yaml, then the tarball of everything written.
 
@@ -451,9 +458,7 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     version = context.catalog.meta.version
     root = paths.profile_bundle_dir(profile.name)
     source = f"catalog.yaml registries/{profile.name}"
-    # What the profile offers (see derived.offers), reference-only entries aside: the servers of
-    # its registry data (ConfigMaps), its folders and its admission policies.
-    servers = [server for server in profile_offered(context.catalog, profile) if server.kind != "reference"]
+    servers = shipped_servers(context.catalog, profile)
     archive = _ProfileArchive(context, profile, servers)
     current = profile.operator in ("current", "both")
     legacy = profile.operator in ("legacy", "both")
@@ -625,19 +630,41 @@ def _profile(context: RenderContext, name: str) -> RegistryProfile:
     return profile
 
 
+def _admission_entries(
+    context: RenderContext, profile: RegistryProfile, servers: Sequence[Server], variant: str
+) -> list[k8s_policy.PolicyEntry]:
+    return [k8s_policy.PolicyEntry.decoded(admission_entry(context, server, profile.name, variant)) for server in servers]
+
+
+def admission_problems(context: RenderContext, profile: RegistryProfile) -> list[str]:
+    """Why the API server would refuse one of the profile's admission policies (CEL it cannot parse, an
+    object etcd cannot store), each reason once: the policies of every variant, planned as they are rendered."""
+    servers = shipped_servers(context.catalog, profile)
+    problems: dict[str, None] = {}
+    for variant, api in _variants(profile):
+        entries = _admission_entries(context, profile, servers, variant)
+        url_field = k8s_server.remote_url_field(api)
+        for planned in k8s_policy.planned_policies(profile.name, profile.namespace, entries, url_field):
+            problems.update(dict.fromkeys(planned.problems))
+    return list(problems)
+
+
 def admission_manifests(
     context: RenderContext, profile: RegistryProfile, servers: Sequence[Server], variant: str
 ) -> list[Manifest]:
     """The admission policies and their bindings, joined from the servers' entries (`admission_entry`), and
     the policies on the StatefulSets and Services the namespace's service accounts make and the pods they
-    attach to (`k8s_workloads`)."""
-    entries = [k8s_policy.PolicyEntry.decoded(admission_entry(context, server, profile.name, variant)) for server in servers]
+    attach to (`k8s_workloads`). Refused (`LimitExceeded`) when the API server would refuse a policy."""
+    entries = _admission_entries(context, profile, servers, variant)
     url_field = k8s_server.remote_url_field(dict(_variants(profile))[variant])
     manifests = []
-    for index, policy in enumerate(k8s_policy.admission_policies(profile.name, profile.namespace, entries, url_field)):
+    for index, planned in enumerate(k8s_policy.planned_policies(profile.name, profile.namespace, entries, url_field)):
+        if planned.problems:  # the build then reports every such problem (`generator.limits`)
+            raise LimitExceeded(planned.problems[0])
         suffix = f"-{index}" if index else ""
-        manifests.append(Manifest(f"admission-policy{suffix}", policy))
-        manifests.append(Manifest(f"admission-policy-binding{suffix}", k8s_policy.admission_binding(policy, profile.namespace)))
+        manifests.append(Manifest(f"admission-policy{suffix}", planned.document))
+        manifests.append(Manifest(f"admission-policy-binding{suffix}",
+                                  k8s_policy.admission_binding(planned.document, profile.namespace)))
     secrets = {ServerNames.of(server).workload: k8s_server.mcp_server_secrets(server) for server in servers}
     runs = {entry.server: entry.run for entry in entries if entry.run}
     for index, workloads in enumerate(k8s_workloads.workload_policies(

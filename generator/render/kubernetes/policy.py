@@ -28,7 +28,6 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from generator.errors import OutputError
 from generator.render.kubernetes.server import TOOLHIVE_API_GROUP
 from generator.render.kubernetes.manifests import MANAGED_BY
 from generator.render.kubernetes.names import resource_name
@@ -478,12 +477,29 @@ def shape_parts(entries: Sequence[PolicyEntry]) -> list[list[PolicyEntry]]:
     return [[entry for group in part for entry in group] for part in grouped]
 
 
+@dataclass(frozen=True)
+class PlannedPolicy:
+    """One ValidatingAdmissionPolicy of a profile, and why the API server would refuse it (none: it is
+    accepted). The bundles refuse to render a policy with problems, and validation reports them."""
+
+    document: dict[str, Any]
+    problems: tuple[str, ...]
+
+
 def admission_policies(
     profile: str, namespace: str, entries: Sequence[PolicyEntry], url_field: str = "remoteUrl"
 ) -> list[dict[str, Any]]:
     """The ValidatingAdmissionPolicies holding the namespace to what the profile ships (`entries`, made
     with the same `url_field`: the remote proxy's URL field in the targeted API version): one, or for a
     large profile one that knows every image, URL and tool config name followed by the parts holding the shapes."""
+    return [planned.document for planned in planned_policies(profile, namespace, entries, url_field)]
+
+
+def planned_policies(
+    profile: str, namespace: str, entries: Sequence[PolicyEntry], url_field: str = "remoteUrl"
+) -> list[PlannedPolicy]:
+    """`admission_policies` with each policy's problems: what the bundles render and validation
+    measures (`bundles.admission_problems`), so that both judge the very same policies."""
     parts = shape_parts(entries)
     if len(parts) == 1:
         return [_policy(policy_name(namespace), profile, entries, url_field, membership=True, shapes=True)]
@@ -495,17 +511,19 @@ def admission_policies(
 
 def _policy(
     name: str, profile: str, entries: Sequence[PolicyEntry], url_field: str, *, membership: bool, shapes: bool
-) -> dict[str, Any]:
+) -> PlannedPolicy:
     variables = policy_variables(entries, url_field, shapes=shapes)
-    for variable in (variable for group in variables.values() for variable in group):
-        if len(variable["expression"]) >= CEL_PARSER_LIMIT:
-            raise OutputError(_too_large(profile, entries, variable))
+    listed = [variable for group in variables.values() for variable in group]
+    problems = []
+    # CEL's parsers take each expression alone: the largest one over the limit says what to change.
+    unparsable = [variable for variable in listed if len(variable["expression"]) >= CEL_PARSER_LIMIT]
+    if unparsable:
+        problems.append(_too_large(profile, entries, max(unparsable, key=lambda variable: len(variable["expression"]))))
     rules = validations(profile, pinned_fields(entries) if shapes else [], url_field, variables,
                         membership=membership, shapes=shapes)
-    listed = [variable for group in variables.values() for variable in group]
     size = sum(len(text) for item in listed + rules for text in item.values())
     if size > OBJECT_BUDGET:
-        raise OutputError(
+        problems.append(
             f"registry profile '{profile}': its admission policy {name} would be {size:,} characters of CEL "
             f"(every image, URL and tool config name of its {len(entries):,} servers), and the API server stores "
             f"at most 1.5 MiB an object: split the profile in two (narrower include selectors), or shorten the image "
@@ -513,9 +531,10 @@ def _policy(
         )
     # Only the policy that knows every name holds the VirtualMCPServer rule (a profile has one such policy).
     resources = ["mcpservers", "mcpremoteproxies", "mcptoolconfigs"] + ([VIRTUAL_SERVERS] if membership else [])
-    return validating_policy(
+    document = validating_policy(
         name, TOOLHIVE_API_GROUP, resources, ["CREATE", "UPDATE"], listed, rules, [_CHANGES_WHAT_IS_PINNED],
     )
+    return PlannedPolicy(document, tuple(problems))
 
 
 def _published_keys(obj: str) -> str:

@@ -88,6 +88,9 @@ def split_registry(
                 for index, chunk in enumerate(chunks, 1)
             ]
         if size == 1:
+            # Still a render-time refusal: validation does not measure registry entries (every profile's
+            # entry of every server in two formats would cost it as much again). With `_meta` held to
+            # toolhive.max_meta_size it needs that limit raised near a ConfigMap's 1 MiB.
             raise OutputError(
                 f"registry profile '{profile.name}': one server's registry entry is {largest} bytes, more than a "
                 f"ConfigMap can hold ({REGISTRY_DATA_BUDGET} bytes of data); shorten that server's tool "

@@ -19,7 +19,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from generator import derived, paths
-from generator.errors import OutputError
 from generator.models import EnvVar, Header, Package, Server, Tool
 from generator.render.context import RenderContext
 from generator.render.encoding import json_piece
@@ -162,26 +161,47 @@ def server_json(
         document["packages"] = [oci_package(context, server, profile_name)]
     else:
         document["packages"] = [language_package(server, package) for package in server.packages]
-    publisher: dict[str, Any] = {context.catalog.meta.namespace: catalog_extensions(context, server)}
-    key = toolhive_key(context, server)
-    if key is not None:
-        publisher[STACKLOK] = {key: stacklok_extensions(context, server, chosen)}
-    document["_meta"] = {PUBLISHER_PROVIDED: publisher}
-    check_meta_size(context, server, publisher)
+    document["_meta"] = {PUBLISHER_PROVIDED: publisher_provided(context, server, chosen)}
     return document
 
 
-def check_meta_size(context: RenderContext, server: Server, publisher: dict[str, Any]) -> None:
-    """Refuse a publisher-provided `_meta` the ToolHive registry server would refuse: one such
-    server makes it reject the whole sync, so the build fails here instead of the cluster later."""
+def publisher_provided(context: RenderContext, server: Server, tools: Sequence[Tool]) -> dict[str, Any]:
+    """The server's publisher-provided `_meta`: our facts under the catalog's namespace, ToolHive's beside them."""
+    publisher: dict[str, Any] = {context.catalog.meta.namespace: catalog_extensions(context, server)}
+    key = toolhive_key(context, server)
+    if key is not None:
+        publisher[STACKLOK] = {key: stacklok_extensions(context, server, tools)}
+    return publisher
+
+
+def meta_size_problem(context: RenderContext, server: Server) -> str | None:
+    """Why the registry server would refuse the server's publisher-provided `_meta`, or None.
+
+    One such server makes it reject the whole sync, so the source is refused instead of the
+    cluster refusing the registry later. The document listing every tool is the largest the
+    server has: a profile's copy withholds tools and changes nothing else in `_meta`. It is
+    measured in `encoded_server_json`, the piece the registry outputs splice (a build has it
+    already). A server its review rejected is in no registry, so it has no `_meta` to refuse.
+    """
+    if not derived.installable(context.catalog.meta, server):
+        return None
     limit = context.catalog.meta.toolhive.max_meta_size
-    size = len(json_piece(publisher))
-    if size > limit:
-        raise OutputError(
-            f"servers/{server.name}.yaml: _meta: the publisher-provided metadata of '{server.name}' is {size} bytes, "
-            f"more than the registry server's maxMetaSize of {limit} bytes (toolhive.max_meta_size in catalog.yaml): "
-            "shorten its tool descriptions and schemas, or raise the limit to match your registry server"
-        )
+    size = encoded_meta_size(encoded_server_json(context, server))
+    if size <= limit:
+        return None
+    return (f"the publisher-provided _meta of '{server.name}' is {size} bytes, more than the registry server's "
+            f"maxMetaSize of {limit} bytes (toolhive.max_meta_size in catalog.yaml): shorten its tool descriptions, "
+            "schemas and overview, or raise the limit to match your registry server")
+
+
+_META_MEMBER = b',"_meta":{' + json_piece(PUBLISHER_PROVIDED) + b":"
+
+
+def encoded_meta_size(document: bytes) -> int:
+    """The length of `json_piece(publisher)` in an encoded server.json, whose last member is
+    `"_meta":{PUBLISHER_PROVIDED: publisher}`. No member before it holds that text: the keys
+    before `_meta` are server.json's own, and a string holds no unescaped quote."""
+    return len(document) - document.index(_META_MEMBER) - len(_META_MEMBER) - len(b"}}")
 
 
 @per_server

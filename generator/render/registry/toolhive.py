@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from generator import derived, paths
+from generator.errors import LimitExceeded
 from generator.models import EnvVar, Header, RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render.context import RenderContext
@@ -31,6 +32,7 @@ from generator.render.memo import per_server
 from generator.render.registry.server_json import (
     TOOLHIVE_TIER,
     last_updated,
+    meta_size_problem,
     permissions,
     encoded_server_json,
     server_json,
@@ -219,7 +221,14 @@ def legacy_registry_spliced(context: RenderContext, servers: Sequence[Server], p
 
 
 def entry_pieces(context: RenderContext, server: Server) -> Iterator[OutputFile]:
-    """No file of its own: the server's entries of every registry file listing it, made now."""
+    """No file of its own: the server's entries of every registry file listing it, made now.
+
+    Refused (`LimitExceeded`) when the registry server would refuse its `_meta`, wherever it reads
+    the server.json from (these files, or the MCP mirror for a reference entry): a build checks here,
+    once per rendered server, what `validate` checks for all (`generator.limits`)."""
+    problem = meta_size_problem(context, server)
+    if problem is not None:
+        raise LimitExceeded(problem)
     if derived.deployable(context.catalog.meta, server):
         for profile in (None, *derived.profiles_offering(context.catalog.meta, server)):
             encoded_server_json(context, server, profile.name if profile else None)
