@@ -443,7 +443,7 @@ class ToolHiveRelease(Strict):
     )
     max_meta_size: int = Field(
         default=256 * 1024, ge=1024,
-        description="The registry server's `database.maxMetaSize`: a server whose publisher-provided `_meta` is larger fails the build.",
+        description="The registry server's `database.maxMetaSize`: a server whose publisher-provided `_meta` is larger is a validation error (its registry server would refuse the whole sync).",
     )
 
 
