@@ -29,7 +29,10 @@ def output_limits(tree: SourceTree, meta: CatalogMeta, *, image_mirror: str | No
     (it lengthens every image reference the outputs carry)."""
     lines = tree.meta_yaml
     assert lines is not None
-    servers = sorted(tree.servers, key=lambda source: source.server.name)
+    # A server file with errors of its own is left out: its values may be ones the renderers cannot
+    # encode (a date in an input schema, reported as such), and its size is moot until it is fixed.
+    faulty = {diagnostic.path for diagnostic in tree.diagnostics if diagnostic.severity == "error"}
+    servers = sorted((source for source in tree.servers if source.path not in faulty), key=lambda source: source.server.name)
     catalog = Catalog.model_construct(
         meta=meta, servers=tuple(source.server for source in servers),
         overviews={source.server.name: source.overview for source in servers if source.overview},

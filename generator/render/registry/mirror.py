@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from generator import derived, paths
+from generator.errors import OutputError
 from generator.models import RegistryProfile, Server
 from generator.output import OutputFile
 from generator.render.context import PLAIN, QUERY_LAYER, RenderContext
@@ -51,15 +52,22 @@ def official_meta(context: RenderContext, server: Server) -> dict[str, Any]:
     }
 
 
+def checked_registry_name(name: str) -> str:
+    """The registry name, refused when a part would be a `.`/`..` folder (a path must not collapse or climb).
+
+    A source read from files cannot hold one (the model refuses it); this guards catalogs built in code."""
+    if any(part in {".", ".."} for part in name.split("/")):
+        raise OutputError(f"registry name {name!r} cannot be served as files: rename it in the source")
+    return name
+
+
 def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
     """The server's lookup documents at every base serving it (its server.json per base is a piece the lists share).
 
     For the query layer, a profile's documents are left out when they are the root's bytes, and
     `versions` and `latest` where `_lookup_documents` says; `--hosting plain` writes every document.
     """
-    # Served as folders, the name has no '.' or '..' part: the model refuses one in `registry_name`,
-    # and a derived name is a reverse-DNS namespace and a DNS label.
-    name = derived.registry_name(context.catalog.meta, server)
+    name = checked_registry_name(derived.registry_name(context.catalog.meta, server))
     meta = json_piece(official_meta(context, server))
     root_response = None  # the site root comes first in _bases
     for base, profile in _bases(context, server):
