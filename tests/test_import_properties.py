@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from generator.importers.mapping import Candidate, assign_names, describe, dns_label, shorten_description
+from generator.importers.mapping import Candidate, assign_names, describe, dns_label, shorten_description, title_for, tool_definition
 from generator.models import DNS_LABEL
 
 names = st.text(min_size=0, max_size=120)
@@ -74,6 +75,20 @@ def test_described_candidate_keeps_full_text_in_the_overview(text):
     if len(" ".join(text.split())) > 100:
         assert candidate.overview == text.strip() + "\n"
         assert any("description shortened" in w for w in candidate.warnings)
+
+
+@pytest.mark.parametrize("words", [1, 10, 20, 400])
+def test_a_title_or_tool_description_cut_on_import_is_reported(words):
+    """What a curator signs off is what upstream said, or a warning saying what was cut: a long
+    title or tool description (what a client's model reads) is never shortened silently."""
+    text = " ".join(["upstream"] * words)
+    candidate = Candidate(key="k", short_name="k", position="p")
+    title = title_for(text, "fallback", candidate)
+    tool = tool_definition({"name": "t", "description": text}, candidate)
+    assert tool is not None
+    assert any(w == f"title shortened from {len(text)} to {len(title)} characters" for w in candidate.warnings) == (title != text)
+    assert any(w.startswith("tool t: description shortened") for w in candidate.warnings) == (tool["description"] != text)
+    assert (title != text, tool["description"] != text) == (words >= 10, words >= 400)
 
 
 @given(st.text(alphabet=" \t\n\r", max_size=20))

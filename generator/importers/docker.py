@@ -46,7 +46,7 @@ def _candidate(folder: DockerServer) -> Candidate:
     result = Candidate(key=name, short_name=name, position=folder.position)
     about = _mapping(server.get("about"))
     fields = result.fields
-    fields["title"] = mapping.title_for(about.get("title"), name)
+    fields["title"] = mapping.title_for(about.get("title"), name, result)
     mapping.describe(result, about.get("description"), about.get("title"))
     fields["tags"] = mapping.tags(_mapping(server.get("meta")).get("tags"), result)
     mapping.repository(_mapping(server.get("source")).get("project"), result)

@@ -118,10 +118,13 @@ def shorten_description(text: str, limit: int = DESCRIPTION_LIMIT) -> str:
     return (cut.rstrip(" ,;:-") or cut) + "…"
 
 
-def title_for(title: Any, fallback: str) -> str:
-    """The upstream title when it is usable text, else `fallback`, within the title limit."""
+def title_for(title: Any, fallback: str, candidate: Candidate) -> str:
+    """The upstream title when it is usable text, else `fallback`, within the title limit (a cut is reported)."""
     text = " ".join(title.split()) if isinstance(title, str) else ""
-    return shorten_description(text or fallback, TITLE_LIMIT)
+    short = shorten_description(text or fallback, TITLE_LIMIT)
+    if text and short != text:
+        candidate.warnings.append(f"title shortened from {len(text)} to {len(short)} characters")
+    return short
 
 
 def describe(candidate: Candidate, text: Any, title: Any = None) -> None:
@@ -355,10 +358,15 @@ def tool_definition(definition: Any, candidate: Candidate) -> dict[str, Any] | N
         candidate.warnings.append(f"tool {str(name)[:60]!r} dropped: not a usable tool name")
         return None
     text = definition.get("description")
+    described = isinstance(text, str) and bool(text.strip())
     tool: dict[str, Any] = {
         "name": name,
-        "description": shorten_description(text, TOOL_DESCRIPTION_LIMIT) if isinstance(text, str) and text.strip() else UNDESCRIBED_TOOL,
+        "description": shorten_description(text, TOOL_DESCRIPTION_LIMIT) if described else UNDESCRIBED_TOOL,
     }
+    if described and tool["description"] != " ".join(text.split()):
+        # What a client's model reads is the curator's call: a cut is never silent.
+        candidate.warnings.append(f"tool {name}: description shortened from {len(text)} to "
+                                  f"{len(tool['description'])} characters; the rest is not imported")
     annotations = definition.get("annotations")
     if isinstance(annotations, Mapping):
         hints = {k: annotations[k] for k in ANNOTATION_KEYS if isinstance(annotations.get(k), bool)}

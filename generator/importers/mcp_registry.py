@@ -72,7 +72,7 @@ def server_candidate(server: Mapping[str, Any], position: str, registry_meta: Ma
     key = str(server.get("name"))
     candidate = Candidate(key=key, short_name=key.rsplit("/", 1)[-1], position=position)
     fields = candidate.fields
-    fields["title"] = mapping.title_for(server.get("title"), candidate.short_name)
+    fields["title"] = mapping.title_for(server.get("title"), candidate.short_name, candidate)
     mapping.describe(candidate, server.get("description"), server.get("title"))
     version = server.get("version") or (get(server, "versionDetail") or {}).get("version")
     official = _official(server, registry_meta)

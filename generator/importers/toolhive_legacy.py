@@ -51,7 +51,7 @@ def server_fields(candidate: Candidate, entry: Mapping[str, Any], *, remote: boo
     """Fill `candidate` from one legacy entry (also used for the publisher extension block)."""
     fields = candidate.fields
     custom = entry.get("custom_metadata") if isinstance(entry.get("custom_metadata"), Mapping) else {}
-    fields["title"] = mapping.title_for(entry.get("title"), candidate.short_name)
+    fields["title"] = mapping.title_for(entry.get("title"), candidate.short_name, candidate)
     mapping.describe(candidate, entry.get("description"), entry.get("title"))
     fields["version"] = mapping.version_for(entry.get("version"), entry.get("image"), candidate)
     fields["tags"] = mapping.tags(entry.get("tags"), candidate)
