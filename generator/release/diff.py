@@ -331,9 +331,10 @@ def _deployed(tool: dict[str, Any], key: str) -> Any:
     return (tool.get("override") or {}).get(key) or tool.get(key)
 
 
-def _text(value: str | None) -> str:
-    """Free text (a description, notes) as the diff shows it: quoted and escaped, so that no character
-    hides in it, and no line break or arrow in it can pass for the report's own."""
+def _text(value: Any) -> str:
+    """Free text (a description, notes) or any other value the diff always quotes (a default, a
+    profile's value): as JSON, escaped, so that no character hides in it, and no line break or arrow
+    in it can pass for the report's own."""
     return "none" if value is None else json.dumps(value)
 
 
@@ -373,23 +374,19 @@ def _env_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[s
     for now in new:
         name, was = _shown(now["name"]), before.get(now["name"], {})
         if was.get("default") != now.get("default"):
-            changes.append(f"env {name}: default {_value(was.get('default'))} -> {_value(now.get('default'))}")
+            changes.append(f"env {name}: default {_text(was.get('default'))} -> {_text(now.get('default'))}")
         old_values, new_values = was.get("profiles") or {}, now.get("profiles") or {}
         for profile in sorted(set(old_values) | set(new_values)):
             if old_values.get(profile) != new_values.get(profile):
                 changes.append(
                     f"env {name}: value required in profile {_shown(profile)} "
-                    f"{_value(old_values.get(profile))} -> {_value(new_values.get(profile))}"
+                    f"{_text(old_values.get(profile))} -> {_text(new_values.get(profile))}"
                 )
     return changes
 
 
 def _yes(value: Any) -> str:
     return "yes" if value else "no"
-
-
-def _value(value: Any) -> str:
-    return "none" if value is None else json.dumps(value)
 
 
 def _shown(value: Any) -> str:

@@ -16,7 +16,7 @@ from generator import derived, paths
 from generator.models import Catalog, CatalogMeta, RegistryProfile
 from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.kubernetes.policy import policy_name
-from generator.render.kubernetes.registry_auth import token_command as registry_token_command
+from generator.render.kubernetes.registry_auth import REGISTRY_API_PORT, token_command as registry_token_command
 from generator.render.kubernetes.names import database_secret_name, pgpass_secret_name, registry_resource_name
 
 MIRROR_PLACEHOLDER = "registry.corp.example/mcp"
@@ -187,7 +187,7 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
         chart = f"toolhive-registry-server-{meta.toolhive.registry_server_chart}.tgz"
         text.append("Recommended: the registry server from its own Helm chart (MCPRegistry is deprecated since operator "
                     "v0.29.2). The kustomization applies the profile without its MCPRegistry; the chart serves the registry "
-                    f"as Service {k8s_toolhive.registry_server_name(profile)}:8080 and also lists the servers running in the namespace. "
+                    f"as Service {k8s_toolhive.registry_server_name(profile)}:{REGISTRY_API_PORT} and also lists the servers running in the namespace. "
                     "Its ClusterRole has a fixed name, so one release of the chart per cluster: use MCPRegistry for a second profile.")
         commands += [f"kubectl apply -k {root}registry-server/",
                      f"helm install {k8s_toolhive.registry_server_name(profile)} {chart} -n {ns} -f {root}registry-server/values.yaml",
@@ -215,7 +215,7 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
 def _check(meta: CatalogMeta, profile: RegistryProfile) -> Step:
     ns = profile.namespace
     commands = [f"kubectl get namespace {ns} --show-labels"]
-    text = f"Every object should be Ready; the registry answers at /registry/{profile.name}/v0.1/servers on port 8080."
+    text = f"Every object should be Ready; the registry answers at /registry/{profile.name}/v0.1/servers on port {REGISTRY_API_PORT}."
     if profile.operator != "legacy":
         commands += [f"kubectl -n {ns} get deployment,service {k8s_toolhive.registry_server_name(profile)}   # chart path",
                      f"kubectl -n {ns} get mcpregistry {registry_resource_name(profile)}   # MCPRegistry path",
