@@ -7,6 +7,9 @@ For each size: a cold build (fresh output folder), a warm rebuild after one serv
 (median of three, each after another server's change), the peak RSS of the build's largest
 process (cold, and over the rebuilds), the output's size and file count, and the time to
 create the same number of files of the same sizes (the filesystem's floor for our output). Files are also given per server.
+For the rebuild, the same floor for what it had to rewrite (the files the last rebuild gave a new
+inode: the changed server's own and every whole-catalog file listing it) and the program's
+start-up (importing the CLI and the build), the two costs no rebuild of this output can avoid.
 When `hugo` or `mkdocs` is on PATH, the same N overviews are built as plain pages by them,
 in the same run and on the same filesystem, and our time is printed as a ratio to theirs.
 It never fails on a slow result: it prints one Markdown table for bench/RESULTS.md.
@@ -48,6 +51,10 @@ class Figures:
     files: int
     megabytes: float
     floor: float
+    rewritten_files: int
+    rewritten_megabytes: float
+    rewrite_floor: float
+    start_up: float
     hugo: float | None
     mkdocs: float | None
 
@@ -104,7 +111,11 @@ def build_command(source: Path, out: Path, jobs: int) -> list[str]:
 
 def file_floor(out: Path, scratch: Path) -> float:
     """Seconds to create files of the same count and sizes as `out` holds, single-threaded."""
-    sizes = [path.stat().st_size for path in out.rglob("*") if path.is_file()]
+    return sizes_floor([path.stat().st_size for path in out.rglob("*") if path.is_file()], scratch)
+
+
+def sizes_floor(sizes: list[int], scratch: Path) -> float:
+    """Seconds to create files of these sizes under `scratch`, single-threaded."""
     shutil.rmtree(scratch, ignore_errors=True)
     started = time.perf_counter()
     for index, size in enumerate(sizes):
@@ -169,18 +180,35 @@ def mkdocs_time(source: Path, work: Path) -> float | None:
 REBUILDS = 3
 
 
-def rebuilds_after_one_change(source: Path, out: Path, jobs: int) -> Iterator[tuple[float, float]]:
-    """Wall time and peak RSS (MB) of REBUILDS rebuilds of `out`, each after one more server's title changed."""
+def rebuilds_after_one_change(source: Path, out: Path, jobs: int, rewritten: list[int]) -> Iterator[tuple[float, float]]:
+    """Wall time and peak RSS (MB) of REBUILDS rebuilds of `out`, each after one more server's title changed.
+
+    `rewritten` receives the sizes of the files the last rebuild wrote (see `inodes`)."""
     originals: dict[Path, str] = {}
     try:
         for number in range(REBUILDS):
             changed = source / "servers" / f"server-{number:06d}.yaml"
             originals[changed] = changed.read_text()
             changed.write_text(originals[changed].replace(f"title: Server {number}\n", f"title: Server {number} (changed)\n"))
+            before = inodes(out)
             yield timed(build_command(source, out, jobs), cwd=REPO)
+            rewritten[:] = [size for path, (inode, size) in inodes(out).items() if before.get(path, (None, 0))[0] != inode]
     finally:
         for path, text in originals.items():
             path.write_text(text)
+
+
+def inodes(out: Path) -> dict[str, tuple[int, int]]:
+    """Path -> (inode, size) of every file of `out`. A rebuild keeps a file it need not change as
+    the same inode (a hard link into the new tree) and writes every other one as a new inode."""
+    return {os.fspath(path.relative_to(out)): (stat.st_ino, stat.st_size)
+            for path in out.rglob("*") if path.is_file() and (stat := path.stat())}
+
+
+def start_up() -> float:
+    """Seconds to start Python and import the CLI and the build (compiled), the least any build costs; median of three."""
+    command = [sys.executable, "-c", "import generator.cli, generator.build"]
+    return statistics.median(timed(command, cwd=REPO)[0] for _ in range(3))
 
 
 def measure(size: int, where: str, jobs: int, compare: bool, mkdocs_up_to: int) -> Figures:
@@ -193,17 +221,20 @@ def measure(size: int, where: str, jobs: int, compare: bool, mkdocs_up_to: int) 
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(base / ".cache", ignore_errors=True)  # the build cache (--cache-dir): a cold build has none
     cold, rss = timed(build_command(source, out, jobs), cwd=REPO)
-    rebuilds = list(rebuilds_after_one_change(source, out, jobs))
+    rewritten: list[int] = []
+    rebuilds = list(rebuilds_after_one_change(source, out, jobs, rewritten))
     warm = statistics.median(seconds for seconds, _ in rebuilds)
     warm_rss = max(rss for _, rss in rebuilds)
     files = [path for path in out.rglob("*") if path.is_file()]
     megabytes = sum(path.stat().st_size for path in files) / 1e6
     floor = file_floor(out, base / "floor")
+    rewrite_floor = sizes_floor(rewritten, base / "floor")
     hugo = hugo_time(source, base) if compare else None
     mkdocs = mkdocs_time(source, base) if compare and size <= mkdocs_up_to else NOT_RUN
     shutil.rmtree(out, ignore_errors=True)
     shutil.rmtree(base / ".cache", ignore_errors=True)
-    return Figures(size, where, cold, warm, rss, warm_rss, len(files), megabytes, floor, hugo, mkdocs)
+    return Figures(size, where, cold, warm, rss, warm_rss, len(files), megabytes, floor,
+                   len(rewritten), sum(rewritten) / 1e6, rewrite_floor, start_up(), hugo, mkdocs)
 
 
 NOT_RUN = -1.0
@@ -235,16 +266,18 @@ def main() -> None:
     print(f"# {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}, --jobs {arguments.jobs}")
     print(
         "| servers | where | cold build | rebuild after 1 change | peak RSS cold / rebuild | files (per server) | output "
-        "| file-creation floor | Hugo | MkDocs |"
+        "| file-creation floor | rewritten by a rebuild | rewrite floor + start-up | Hugo | MkDocs |"
     )
-    print("|---:|---|---:|---:|---:|---:|---:|---:|---|---|")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
     compile_program()
     for size in sizes:
         for where in arguments.where:
             row = measure(size, where, arguments.jobs, compare=not arguments.no_compare, mkdocs_up_to=arguments.mkdocs_up_to)
             print(
                 f"| {row.servers:,} | {row.where} | {row.cold:.1f} s | {row.warm:.1f} s | {row.peak_rss_mb:,.0f} / {row.warm_rss_mb:,.0f} MB "
-                f"| {row.files:,} ({row.files / row.servers:.1f}) | {row.megabytes:.0f} MB | {row.floor:.1f} s | {ratio(row.cold, row.hugo)} "
+                f"| {row.files:,} ({row.files / row.servers:.1f}) | {row.megabytes:.0f} MB | {row.floor:.1f} s "
+                f"| {row.rewritten_files:,} files, {row.rewritten_megabytes:,.0f} MB | {row.rewrite_floor:.2f} + {row.start_up:.2f} s "
+                f"| {ratio(row.cold, row.hugo)} "
                 f"| {ratio(row.cold, row.mkdocs)} |",
                 flush=True,
             )
