@@ -324,8 +324,7 @@ def _untouched_stamps(
     stamps = {}
     for path, found in spare.found.items():
         if path in written and spare.holds.get(path) == written[path]:
-            stamp = (found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
-            stamps[path] = stamp if recorded.get(path) != stamp else recorded[path]
+            stamps[path] = found if recorded.get(path) != found else recorded[path]
     return stamps
 
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from glob import escape as glob_escape
 from pathlib import Path
 from types import TracebackType
-from typing import NamedTuple, Protocol
+from typing import Protocol
 
 from generator.errors import OutputError, os_errors
 from generator.paths import CATALOG_JSON
@@ -72,20 +72,29 @@ class OutputFile:
         return self.body if isinstance(self.body, bytes) else b"".join(self.body.chunks())
 
 
-class FileStat(NamedTuple):
-    """What the build keeps of a file's `lstat`: what the skip rule compares (`cache.OnDisk`). A
-    rebuild at 10,000 servers surveys 110,000 files; an `os.stat_result` with its float times
-    takes 600 bytes, this a third of that."""
+Stamp = int
+"""A file's modification time, change time (ns) and inode packed into one integer (`stamp_of`):
+what the skip rule compares (`cache.OnDisk`). A rebuild at 10,000 servers holds one for each of
+110,000 files, twice (the cache's and the spare's survey); one integer takes a quarter of the
+memory of a tuple of the three, a sixth of an `os.stat_result`."""
+MISFIT: Stamp = -1
+"""What `survey_spare` found where a file is not a regular one of mode 0644 and the recorded size."""
 
-    st_mode: int
-    st_size: int
-    st_mtime_ns: int
-    st_ctime_ns: int
-    st_ino: int
 
-    @classmethod
-    def of(cls, found: os.stat_result) -> FileStat:
-        return cls(found.st_mode, found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
+def stamp_of(status: os.stat_result) -> Stamp:
+    return (status.st_mtime_ns << 128) | (status.st_ctime_ns << 64) | status.st_ino
+
+
+def modified_ns(stamp: Stamp) -> int:
+    """The modification time (ns) in `stamp`."""
+    return stamp >> 128
+
+
+def fitting_stamp(status: os.stat_result, record: WrittenFile) -> Stamp:
+    """`stamp_of(status)`, or MISFIT when it is no regular file of mode 0644 and the size of `record`."""
+    if not stat.S_ISREG(status.st_mode) or stat.S_IMODE(status.st_mode) != 0o644 or status.st_size != record.size:
+        return MISFIT
+    return stamp_of(status)
 
 
 class HeldFiles(Protocol):
@@ -102,8 +111,8 @@ class Spare:
     """Where the spare is now (`spare_folder`); the build renames it into staging."""
     holds: HeldFiles
     """Its files that are on disk as the cache recorded them."""
-    found: Mapping[str, FileStat]
-    """Every file it holds after `survey_spare`, with its `lstat` (those the new output lacks are deleted)."""
+    found: Mapping[str, Stamp]
+    """Every file it holds after `survey_spare`, with its stamp or MISFIT (those the new output lacks are deleted)."""
 
 
 def check_output_dir(out_dir: Path, source_dir: Path) -> None:
@@ -397,8 +406,8 @@ def _make_folder(root: str, folder: str) -> None:
             os.makedirs(path, exist_ok=True)
 
 
-def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, FileStat]:
-    """The `lstat` of every regular file of the spare at `folder` whose path is `expected`.
+def survey_spare(folder: Path, expected: Mapping[str, WrittenFile]) -> dict[str, Stamp]:
+    """The `fitting_stamp` of every regular file of the spare at `folder` whose path is `expected`.
 
     Everything else is deleted on the way: files the cache does not know (an extra file),
     symbolic links, other special files, and folders holding no expected file. After it, the
@@ -406,7 +415,7 @@ def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, FileStat]
     later does to it can reach through a link out of it.
     """
     wanted_folders = _folders_of(expected) | {""}
-    found: dict[str, FileStat] = {}
+    found: dict[str, Stamp] = {}
     _give_owner_rights(os.fspath(folder))
     pending = [""]
     while pending:
@@ -417,8 +426,8 @@ def survey_spare(folder: Path, expected: Collection[str]) -> dict[str, FileStat]
                 if entry.is_dir(follow_symlinks=False) and relative in wanted_folders:
                     _make_traversable(entry)
                     pending.append(relative)
-                elif entry.is_file(follow_symlinks=False) and relative in expected:
-                    found[relative] = FileStat.of(entry.stat(follow_symlinks=False))
+                elif entry.is_file(follow_symlinks=False) and (record := expected.get(relative)) is not None:
+                    found[relative] = fitting_stamp(entry.stat(follow_symlinks=False), record)
                 else:
                     _remove_entry(entry.path)
     # A folder whose expected files are all gone would reach the new output empty: no build makes one.

@@ -37,11 +37,11 @@ from generator.errors import OutputError
 from generator.incremental.store import TEMPORARY_SUFFIX, FragmentRef, FragmentStore
 from generator.incremental.memory import cyclic_gc_paused
 from generator.models import Catalog, Server
-from generator.output import BUILD_MARKER, FileStat, WrittenFile, held_lock
+from generator.output import BUILD_MARKER, MISFIT, Stamp, WrittenFile, fitting_stamp, held_lock, modified_ns, stamp_of
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 12
+CACHE_FORMAT = 13
 STATE_FILE = "state.marshal"
 STORE_FILE = "fragments.bin"
 PARSED_FILE = "parsed.marshal"
@@ -144,8 +144,6 @@ def spare_after_switch(previous: Mapping[str, WrittenFile], live: Mapping[str, W
     return SpareTree(spare_id, frozenset(path for path, record in live.items() if previous.get(path) != record))
 
 
-Stamp = tuple[int, int, int]
-"""A file's modification time, change time (ns) and inode, taken after the build put it in place."""
 NOT_AS_RECORDED = WrittenFile("", -1)
 """What `on_disk` says the output holds at a path whose file no longer matches its record:
 equal to no record, so the file is written again."""
@@ -163,7 +161,7 @@ class OnDisk:
 
     def __init__(
         self, root: Path, records: Mapping[str, WrittenFile], stamps: Mapping[str, Stamp], saved_ns: int,
-        found: Mapping[str, FileStat] | None = None,
+        found: Mapping[str, Stamp] | None = None,
     ) -> None:
         self._root = str(root)
         self._records = records
@@ -183,8 +181,8 @@ class OnDisk:
         if self._found is None:
             seen = _as_recorded(full, record, self._stamps.get(path), self._saved_ns)
         else:
-            status = self._found.get(path)
-            seen = NOT_AS_RECORDED if status is None else _matches(full, status, record, self._stamps.get(path), self._saved_ns)
+            found = self._found.get(path)
+            seen = NOT_AS_RECORDED if found is None else _matches(full, found, record, self._stamps.get(path), self._saved_ns)
         self._seen[path] = seen
         return seen
 
@@ -199,13 +197,14 @@ def _as_recorded(path: str, record: WrittenFile, stamp: Stamp | None, saved_ns: 
         found = os.lstat(path)
     except OSError:
         return NOT_AS_RECORDED
-    return _matches(path, found, record, stamp, saved_ns)
+    return _matches(path, fitting_stamp(found, record), record, stamp, saved_ns)
 
 
-def _matches(path: str, found: FileStat | os.stat_result, record: WrittenFile, stamp: Stamp | None, saved_ns: int) -> WrittenFile:
-    if not stat.S_ISREG(found.st_mode) or stat.S_IMODE(found.st_mode) != 0o644 or found.st_size != record.size:
+def _matches(path: str, found: Stamp, record: WrittenFile, stamp: Stamp | None, saved_ns: int) -> WrittenFile:
+    """`record` when the file at `path`, found with `fitting_stamp`, holds its bytes, else NOT_AS_RECORDED."""
+    if found == MISFIT:
         return NOT_AS_RECORDED
-    if (found.st_mtime_ns, found.st_ctime_ns, found.st_ino) == stamp and found.st_mtime_ns < saved_ns:
+    if found == stamp and modified_ns(found) < saved_ns:
         return record
     return record if _sha256_of(path) == record.sha256 else NOT_AS_RECORDED  # in doubt: the bytes decide
 
@@ -231,7 +230,7 @@ def stamps_of(out_dir: Path, paths: Iterable[str]) -> dict[str, Stamp]:
             found = os.lstat(os.path.join(root, path))
         except OSError:
             continue
-        stamps[path] = (found.st_mtime_ns, found.st_ctime_ns, found.st_ino)
+        stamps[path] = stamp_of(found)
     return stamps
 
 

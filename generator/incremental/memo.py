@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from generator.incremental.store import FragmentRef, FragmentStore
+from generator.incremental.store import FragmentRef, FragmentStore, length_of
 
 Refs = dict[str, dict[str, FragmentRef]]
 """owner (a server's name, "" for the catalog) -> piece name -> where the store holds it."""
@@ -61,8 +61,10 @@ class StoredMemo:
         return made
 
     def size(self, owner: str, name: str, make: Callable[[], bytes]) -> int:
-        ref = self._ref(owner, name) or self._flushed.get((owner, name))
-        return ref[1] if ref is not None else len(self.piece(owner, name, make))
+        ref = self._ref(owner, name)
+        if ref is None:
+            ref = self._flushed.get((owner, name))
+        return length_of(ref) if ref is not None else len(self.piece(owner, name, make))
 
     def stored(self) -> Refs:
         """Append what is still held here to the store; the refs of every piece made and of the

@@ -375,7 +375,7 @@ def folder_files(
             bodies.append(manifest.encoded)
             continue
         body = yaml_text(_document(manifest)).encode("utf-8")
-        files.append(OutputFile(path, head + body))
+        files.append(OutputFile(path, _ManifestFile(head, body)))  # all.yaml holds the body: no second copy with the header
         bodies.append(body)
     files.append(_kustomization(folder, version, component))
     if all_path is not None:
@@ -387,14 +387,14 @@ def folder_files(
 
 @dataclass(frozen=True)
 class _ManifestFile:
-    """An object's file whose YAML is made when it is written (`Stream`): its header, then its body."""
+    """An object's file (`Stream`): its header, then its body, made when it is written when it is a callable."""
 
     head: bytes
-    body: Callable[[], bytes]
+    body: bytes | Callable[[], bytes]
 
     def chunks(self) -> Iterator[bytes]:
         yield self.head
-        yield self.body()
+        yield self.body if isinstance(self.body, bytes) else self.body()
 
 
 @dataclass(frozen=True)
