@@ -267,11 +267,16 @@ def test_no_cache_note_is_printed_and_an_old_cache_beside_the_site_is_named(
     assert "note:" not in result.output
 
 
-def test_only_changed_server_files_are_parsed_again(catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("per_blob", [500, 2])  # the parse cache in one blob, and in several
+def test_only_changed_server_files_are_parsed_again(
+    catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, per_blob: int
+) -> None:
     import os
 
+    from generator.incremental import cache
     from generator.source import load
 
+    monkeypatch.setattr(cache, "_PARSED_PER_BLOB", per_blob)
     site = tmp_path / "site"
     build(catalog, site)
     parsed: list[str] = []
