@@ -141,6 +141,38 @@ def test_a_cached_rebuild_reports_a_limit_one_change_brings_and_then_equals_an_u
     assert _files(out) == _files(uncached)
 
 
+def test_a_cached_rebuild_refuses_admission_policies_one_added_server_takes_past_the_parser_limit(
+    write_tree, runner: CliRunner
+) -> None:
+    """The profile's policies are joined from every server's cached entry and the new one's: the
+    17th server sharing the image takes the shared shapes past what CEL's parser takes (16 fit),
+    which fails the rebuild on the profile's line, output untouched; without it, the next rebuild is
+    the bytes of a build without the cache."""
+    servers = {"fetch.yaml": FETCH_YAML, **{f"runner-{index:02}.yaml": _sharer(index) for index in range(16)}}
+    source = write_tree(servers, catalog=LIMITED)
+    out, cache_dir = source.parent / "site", source.parent / "cache"
+    build = ["build", "--source", str(source), "--out", str(out), "--cache-dir", str(cache_dir), "--jobs", "1", "-q"]
+    first = runner.invoke(main, build)
+    assert first.exit_code == 0, first.output
+    before = _files(out)
+    added = source / "servers" / "runner-16.yaml"
+    added.write_text(_sharer(16))
+    result = runner.invoke(main, build)
+    assert result.exit_code == 1, result.output
+    assert (f"{source / 'catalog.yaml'}:18: registries[1]: registry profile 'sandbox': its admission policy would hold "
+            in result.output), result.output
+    assert "validation failed: 1 error(s)" in result.output and "Traceback" not in result.output
+    assert _files(out) == before
+    added.unlink()
+    (source / "servers" / "runner-00.yaml").write_text(_sharer(0).replace("title: Runner 0", "title: Runner Zero"))
+    fixed = runner.invoke(main, build)
+    assert fixed.exit_code == 0, fixed.output
+    uncached = source.parent / "uncached"
+    again = runner.invoke(main, ["build", "--source", str(source), "--out", str(uncached), "--no-cache", "--jobs", "1", "-q"])
+    assert again.exit_code == 0, again.output
+    assert _files(out) == _files(uncached)
+
+
 def test_a_build_whose_source_fails_anyway_reports_the_limits_with_the_other_problems(write_tree, runner: CliRunner) -> None:
     """A build measures a clean source while it renders; a source with other problems never renders,
     so its limits are measured as it is read, and reported with the rest."""
