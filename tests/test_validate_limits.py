@@ -104,6 +104,14 @@ def _files(folder: Path) -> dict[Path, bytes]:
     return {path.relative_to(folder): path.read_bytes() for path in sorted(folder.rglob("*")) if path.is_file()}
 
 
+def _first_cached_build(runner: CliRunner, source: Path, out: Path) -> tuple[list[str], dict[Path, bytes]]:
+    """The command line of a cached build of `source` into `out`, run once; and the files it made."""
+    build = ["build", "--source", str(source), "--out", str(out), "--cache-dir", str(out.parent / "cache"), "--jobs", "1", "-q"]
+    first = runner.invoke(main, build)
+    assert first.exit_code == 0, first.output
+    return build, _files(out)
+
+
 def test_a_cached_rebuild_reports_a_limit_one_change_brings_and_then_equals_an_uncached_build(
     write_tree, runner: CliRunner
 ) -> None:
@@ -111,11 +119,8 @@ def test_a_cached_rebuild_reports_a_limit_one_change_brings_and_then_equals_an_u
     limit lowered in catalog.yaml (which renders every server again), fails like `validate`, output
     untouched; the next rebuild, the source fixed, is the bytes of a build without the cache."""
     source = write_tree({"fetch.yaml": FETCH_YAML, "grows.yaml": _medium("grows")}, catalog=LIMITED)
-    out, cache_dir = source.parent / "site", source.parent / "cache"
-    build = ["build", "--source", str(source), "--out", str(out), "--cache-dir", str(cache_dir), "--jobs", "1", "-q"]
-    first = runner.invoke(main, build)
-    assert first.exit_code == 0, first.output
-    before = _files(out)
+    out = source.parent / "site"
+    build, before = _first_cached_build(runner, source, out)
     grows = source / "servers" / "grows.yaml"
     grows.write_text(_big("grows"))
     grown = runner.invoke(main, build)
@@ -150,11 +155,8 @@ def test_a_cached_rebuild_refuses_admission_policies_one_added_server_takes_past
     the bytes of a build without the cache."""
     servers = {"fetch.yaml": FETCH_YAML, **{f"runner-{index:02}.yaml": _sharer(index) for index in range(16)}}
     source = write_tree(servers, catalog=LIMITED)
-    out, cache_dir = source.parent / "site", source.parent / "cache"
-    build = ["build", "--source", str(source), "--out", str(out), "--cache-dir", str(cache_dir), "--jobs", "1", "-q"]
-    first = runner.invoke(main, build)
-    assert first.exit_code == 0, first.output
-    before = _files(out)
+    out = source.parent / "site"
+    build, before = _first_cached_build(runner, source, out)
     added = source / "servers" / "runner-16.yaml"
     added.write_text(_sharer(16))
     result = runner.invoke(main, build)
