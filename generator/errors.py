@@ -66,15 +66,18 @@ def os_error(error: OSError, what: str, path: object, fix: str) -> OutputError:
     permissions are fixed by the user, not by choosing another option.
     """
     where = error.filename if error.filename is not None else path
-    reason = error.strerror or str(error)
-    advice = {
+    return OutputError(f"{what} {where}: {error.strerror or error}: {os_advice(error, fix)}")
+
+
+def os_advice(error: OSError, fix: str) -> str:
+    """What to do about `error`: the user's own fix for space, a read-only mount or permissions, else `fix`."""
+    return {
         errno.ENOSPC: f"free space on that disk, or {fix}",
         errno.EDQUOT: f"free space within your disk quota, or {fix}",
         errno.EROFS: f"it is on a read-only file system: {fix}",
         errno.EACCES: f"give the user running mcp-catalog access to it, or {fix}",
         errno.EPERM: f"give the user running mcp-catalog access to it, or {fix}",
     }.get(error.errno or 0, fix)
-    return OutputError(f"{what} {where}: {reason}: {advice}")
 
 
 @contextlib.contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from generator.importers.run import ImportReport
 
 VERBS = {
@@ -16,6 +18,9 @@ VERBS = {
 def format_report(report: ImportReport, *, verbose: bool = True, dry_run: bool = False) -> list[str]:
     """One line per entry (rejections always, the rest when `verbose`), then the summary."""
     lines: list[str] = []
+    if report.removed_leftovers:
+        folder = os.path.commonpath([p.parent for p in report.removed_leftovers])
+        lines.append(f"removed {len(report.removed_leftovers)} temporary file(s) an interrupted import left in {folder}")
     if report.created_catalog:
         lines.append("created catalog.yaml: set its title, description and namespace before publishing")
     for slug in report.added_categories:

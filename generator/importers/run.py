@@ -5,6 +5,9 @@ so an unreadable file stops the import before anything is written; every
 candidate is validated against the same models `mcp-catalog validate` uses, so
 a written file is one the validator accepts; names are assigned over the whole
 set at once, so collisions resolve the same way whatever the input order.
+Every check that can come before writing does; then `write.put_in_place` writes
+all the files or none (see `_new_files` for the order that keeps a killed run's
+source valid).
 """
 
 from __future__ import annotations
@@ -20,9 +23,10 @@ from pydantic import ValidationError
 
 from generator.diagnostics import dotted_path
 from generator.errors import UsageError
-from generator.importers import docker, mcp_registry, source_files, toolhive, toolhive_legacy
+from generator.importers import docker, mcp_registry, source_files, toolhive, toolhive_legacy, write
 from generator.importers.inputs import Input, read_inputs
 from generator.importers.mapping import Candidate, assign_names, dns_label
+from generator.importers.write import NewFile
 from generator.models import DNS_LABEL, Server
 from generator.source.load import SERVERS_DIR
 from generator.source.yamlsafe import MAX_DEPTH
@@ -62,6 +66,7 @@ class ImportReport:
     created_catalog: bool = False
     added_categories: list[str] = field(default_factory=list)
     unmatched_only: list[str] = field(default_factory=list)
+    removed_leftovers: list[Path] = field(default_factory=list)
 
     def count(self, action: Action) -> int:
         """How many entries had `action`."""
@@ -84,10 +89,9 @@ def import_sources(paths: list[Path], options: ImportOptions) -> ImportReport:
     names = assign_names((c.key, c.short_name) for c in candidates if c.problem is None)
     planned = [_plan(c, names.get(c.key), options) for c in candidates]
     written = [p for p in planned if p[0].action in ("imported", "updated")]
-    if not options.dry_run and written:
-        _prepare_catalog(options, new_catalog, [p[1] for p in written if p[1] is not None], report)
-        for outcome, server, overview in written:
-            _write(options.into, server, overview if outcome.action == "imported" else None)
+    if not options.dry_run:
+        files = _new_files(options, new_catalog, written, report) if written else []
+        report.removed_leftovers = write.put_in_place(options.into, files)
     report.outcomes = sorted((p[0] for p in planned), key=lambda o: (o.action, o.name, o.position))
     return report
 
@@ -197,22 +201,34 @@ def _valid(data: dict[str, Any]) -> bool:
     return True
 
 
-def _prepare_catalog(options: ImportOptions, new_catalog: bool, servers: list[Server], report: ImportReport) -> None:
-    """Create catalog.yaml in a new folder, else add the category when it is not declared."""
+def _new_files(options: ImportOptions, new_catalog: bool, written: list[Planned], report: ImportReport) -> list[NewFile]:
+    """Every file the import writes, in the order they are put in place.
+
+    A kill can fall between any two renames, so each prefix of this list must leave a valid
+    source that the same import, run again, completes. catalog.yaml comes before the server
+    files: a server file naming a category catalog.yaml does not declare fails validation, while
+    a category no server uses yet is fine. In a new folder the editor schemas come before
+    catalog.yaml: until catalog.yaml is there the folder is no source, and the next run starts
+    afresh (see `write.holds_only_an_interrupted_import`); after it, the next run imports into
+    an existing catalog, which never writes schemas. Each server's overview comes before its
+    server file: an overview alone is a warning, and the next run writes the server file; the
+    other way round, it would skip the existing server file and never write the overview.
+    Every server file was validated on its own, and none depends on another.
+    """
+    into = options.into
+    files: list[NewFile] = []
     if new_catalog:
-        dates = [s.updated for s in servers if s.updated]
-        source_files.create_catalog(options.into, [options.category], max(dates) if dates else None)
+        dates = [server.updated for _, server, _ in written if server is not None and server.updated]
+        files += source_files.new_catalog(into, [options.category], max(dates) if dates else None)
         report.created_catalog = True
-        return
-    missing = source_files.missing_categories(options.into, [options.category])
-    if missing:
-        source_files.add_categories(options.into, missing)
+    elif missing := source_files.missing_categories(into, [options.category]):
+        files.append(source_files.with_categories(into, missing))
         report.added_categories = missing
-    (options.into / SERVERS_DIR).mkdir(exist_ok=True)
-
-
-def _write(into: Path, server: Server, overview: str | None) -> None:
     folder = into / SERVERS_DIR
-    (folder / f"{server.name}.yaml").write_text(source_files.server_yaml(server), encoding="utf-8")
-    if overview and not (folder / f"{server.name}.md").exists():
-        (folder / f"{server.name}.md").write_text(overview, encoding="utf-8")
+    for outcome, server, overview in sorted(written, key=lambda p: p[0].name):
+        assert server is not None
+        overview_path = folder / f"{server.name}.md"
+        if outcome.action == "imported" and overview and not overview_path.exists():
+            files.append(NewFile(overview_path, overview.encode("utf-8")))
+        files.append(NewFile(folder / f"{server.name}.yaml", source_files.server_yaml(server).encode("utf-8")))
+    return files

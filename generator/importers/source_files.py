@@ -17,9 +17,10 @@ import yaml
 
 from generator.errors import UsageError
 from generator.importers.mapping import UNDESCRIBED_TOOL
+from generator.importers.write import SCHEMA_FILES, NewFile, holds_only_an_interrupted_import
 from generator.models import Server
 from generator.render.api.schemas import schema_bytes
-from generator.source.load import CATALOG_FILE, SERVERS_DIR
+from generator.source.load import CATALOG_FILE
 from generator.source.yamlsafe import YamlRefused, load_mapping
 
 SERVER_HEADER = "# yaml-language-server: $schema=../schemas/server.schema.json\n"
@@ -123,7 +124,7 @@ def check_target(into: Path) -> bool:
     """True when --into needs a new catalog.yaml (missing or empty folder); UsageError when unusable."""
     if (into / CATALOG_FILE).is_file():
         return False
-    if into.exists() and (not into.is_dir() or any(into.iterdir())):
+    if into.exists() and (not into.is_dir() or not holds_only_an_interrupted_import(into)):
         raise UsageError(
             f"{into} has no {CATALOG_FILE}: import into an empty folder (one is created), "
             f"or copy catalog-source/{CATALOG_FILE} into {into} first"
@@ -131,25 +132,22 @@ def check_target(into: Path) -> bool:
     return True
 
 
-def create_catalog(into: Path, categories: list[str], last_updated: dt.date | None) -> None:
-    """A minimal catalog.yaml (and the editor schemas) in a new source folder."""
-    (into / SERVERS_DIR).mkdir(parents=True, exist_ok=True)
+def new_catalog(into: Path, categories: list[str], last_updated: dt.date | None) -> list[NewFile]:
+    """The editor schemas and a minimal catalog.yaml, for a new source folder, in the order they are put in place."""
     stamp = (last_updated or dt.date(1970, 1, 1)).isoformat() + "T00:00:00Z"
     text = MINIMAL_CATALOG.format(last_updated=stamp, categories=_category_items(categories, 2))
-    (into / CATALOG_FILE).write_text(text, encoding="utf-8")
-    (into / "schemas").mkdir(exist_ok=True)
-    for kind in ("server", "catalog"):
-        (into / "schemas" / f"{kind}.schema.json").write_bytes(schema_bytes(kind))  # type: ignore[arg-type]
+    schemas = [NewFile(into / "schemas" / name, schema_bytes(name.partition(".")[0]))  # type: ignore[arg-type]
+               for name in SCHEMA_FILES]
+    return [*schemas, NewFile(into / CATALOG_FILE, text.encode("utf-8"))]
 
 
 def missing_categories(into: Path, wanted: list[str]) -> list[str]:
     """The slugs in `wanted` that catalog.yaml does not declare."""
-    declared = {c.get("slug") for c in _catalog_data(into).get("categories") or [] if isinstance(c, Mapping)}
-    return [slug for slug in wanted if slug not in declared]
+    return _undeclared(_catalog_data(into), wanted)
 
 
-def add_categories(into: Path, slugs: list[str]) -> None:
-    """Insert category entries at the end of catalog.yaml's block `categories` list, as text."""
+def with_categories(into: Path, slugs: list[str]) -> NewFile:
+    """catalog.yaml with category entries inserted, as text, at the end of its block `categories` list."""
     path = into / CATALOG_FILE
     text = path.read_text(encoding="utf-8")
     node = _categories_node(text)
@@ -161,9 +159,19 @@ def add_categories(into: Path, slugs: list[str]) -> None:
     if at >= len(lines) and lines and not lines[-1].endswith("\n"):
         lines[-1] += "\n"
     lines[at:at] = [_category_items(slugs, indent)]
-    path.write_text("".join(lines), encoding="utf-8")
-    if missing_categories(into, slugs):
+    content = "".join(lines).encode("utf-8")
+    try:
+        undeclared = _undeclared(load_mapping(content).data, slugs)
+    except YamlRefused:
+        undeclared = slugs
+    if undeclared:
         raise UsageError(f"{path}: could not add categories {', '.join(slugs)}; add them by hand")
+    return NewFile(path, content)
+
+
+def _undeclared(catalog: Mapping[str, Any], wanted: list[str]) -> list[str]:
+    declared = {c.get("slug") for c in catalog.get("categories") or [] if isinstance(c, Mapping)}
+    return [slug for slug in wanted if slug not in declared]
 
 
 def _categories_node(text: str) -> yaml.SequenceNode | None:

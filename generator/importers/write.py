@@ -1,0 +1,211 @@
+"""The only code of `mcp-catalog import` that changes the source folder: all of an import, or nothing.
+
+Every new file is first written whole to a temporary file beside its target
+(`.<name>.import-tmp`: in the same folder, so that renaming it stays on one file
+system, and a dot file, which the source loader skips). Only when every one is
+written are they renamed into place, one by one in the caller's order. A failure
+before the renames removes the temporaries and the folders this run made, so
+the source is as it was. A rename replaces a whole file: a kill between two
+leaves each file old or new, never cut short, and the caller orders the files so
+that every such mixture is a valid source (see `run._new_files`). What a kill
+leaves behind is temporaries, which the next import into the folder removes.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from generator.errors import OutputError, os_advice
+from generator.source.load import SERVERS_DIR
+
+LEFTOVER_SUFFIX = ".import-tmp"
+WRITTEN_FOLDERS = (SERVERS_DIR, "schemas")
+"""The folders below --into that an import writes into (besides --into itself, for catalog.yaml)."""
+SCHEMA_FILES = ("server.schema.json", "catalog.schema.json")
+"""The editor schemas a new source folder gets, in `schemas/`."""
+# Errors that the next file would meet too: one message says it, not one per file.
+_FOR_EVERY_FILE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
+MOVE_IT = "move it away, then import again"
+ELSEWHERE = "import into another folder"
+
+
+@dataclass(frozen=True)
+class NewFile:
+    """One file an import puts in place: a new one, or the new content of an existing one."""
+
+    path: Path
+    content: bytes
+
+
+def temporary_path(target: Path) -> Path:
+    """Where `target`'s new content is written before it is renamed into place."""
+    return target.with_name(f".{target.name}{LEFTOVER_SUFFIX}")
+
+
+def is_leftover(name: str) -> bool:
+    """True for the name of a temporary file an import writes (and a killed one leaves)."""
+    return name.startswith(".") and name.endswith(LEFTOVER_SUFFIX)
+
+
+def holds_only_an_interrupted_import(into: Path) -> bool:
+    """True when `into` holds nothing but what an import killed before its catalog.yaml was in place
+    leaves: temporaries, the folders it writes, the editor schemas (put in place before catalog.yaml,
+    see `run._new_files`). That is no source yet, and the same import may start it again."""
+    for entry in os.scandir(into):
+        if entry.is_dir(follow_symlinks=False) and entry.name in WRITTEN_FOLDERS:
+            kept = SCHEMA_FILES if entry.name == "schemas" else ()
+            if not all(is_leftover(inner.name) or inner.name in kept for inner in os.scandir(entry.path)):
+                return False
+        elif not is_leftover(entry.name):
+            return False
+    return True
+
+
+def remove_leftovers(into: Path) -> list[Path]:
+    """Delete the temporaries a killed import left in `into` and the folders it writes; the paths deleted.
+
+    Only files and symbolic links are ours: a folder with such a name is reported when it is in the way."""
+    removed: list[Path] = []
+    for folder in (into, *(into / name for name in WRITTEN_FOLDERS)):
+        if not folder.is_dir():
+            continue
+        try:
+            entries = sorted(os.scandir(folder), key=lambda e: e.name)
+        except OSError as error:
+            raise OutputError(_problem(error, folder, "cannot read it")) from None
+        for entry in entries:
+            if is_leftover(entry.name) and not entry.is_dir(follow_symlinks=False):
+                try:
+                    os.unlink(entry.path)
+                except OSError as error:
+                    what = "cannot remove this file an interrupted import left"
+                    raise OutputError(_problem(error, Path(entry.path), what)) from None
+                removed.append(Path(entry.path))
+    return removed
+
+
+def put_in_place(into: Path, files: list[NewFile]) -> list[Path]:
+    """Write `files` under `into`, all of them or none; `OutputError` listing every problem otherwise.
+
+    They are renamed into place in list order: a kill between two renames leaves the first ones new.
+    Once the targets are checked, the temporaries a killed import left are removed (even when there is
+    nothing to write): the paths removed."""
+    _check_targets(into, files)
+    removed = remove_leftovers(into) if into.is_dir() else []
+    made: list[Path] = []
+    staged: list[tuple[Path, Path]] = []
+    try:
+        problems = _make_folders(sorted({f.path.parent for f in files}), made)
+        if not problems:
+            problems = _stage(files, staged)
+        if problems:
+            raise OutputError("\n".join([*problems, f"nothing imported: {into} is as it was"]))
+    except BaseException:  # Ctrl-C too: what is staged is not the source's until it is renamed
+        _discard([temporary for temporary, _ in staged], made)
+        raise
+    _rename_all(into, staged)
+    return removed
+
+
+def _check_targets(into: Path, files: list[NewFile]) -> None:
+    """Refuse, before writing anything, a target a rename could not replace: every problem at once."""
+    problems = []
+    for folder in sorted({f.path.parent for f in files}):
+        if folder.exists() and not folder.is_dir():
+            problems.append(f"{folder}: not a folder, and the import writes files into it: {MOVE_IT}")
+    for item in files:
+        try:
+            mode = item.path.lstat().st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        if stat.S_ISDIR(mode):
+            problems.append(f"{item.path}: a folder stands where the import writes this file: {MOVE_IT}")
+        elif not stat.S_ISREG(mode) and not stat.S_ISLNK(mode):
+            problems.append(f"{item.path}: not a regular file, and the import writes this file: {MOVE_IT}")
+    if problems:
+        raise OutputError("\n".join([*problems, f"nothing imported: {into} is as it was"]))
+
+
+def _make_folders(folders: Iterable[Path], made: list[Path]) -> list[str]:
+    """Create the missing `folders` (and their parents), noting each one made in `made`."""
+    for folder in folders:
+        missing = [f for f in (folder, *folder.parents) if not f.exists()][::-1]
+        for each in missing:
+            try:
+                each.mkdir()
+            except OSError as error:
+                return [_problem(error, each, "cannot create it")]
+            made.append(each)
+    return []
+
+
+def _stage(files: list[NewFile], staged: list[tuple[Path, Path]]) -> list[str]:
+    """Write each file's temporary; the problems met (stopping at one every later file would meet too)."""
+    problems = []
+    for item in files:
+        temporary = temporary_path(item.path)
+        try:
+            _write_temporary(temporary, item.content, item.path, staged)
+        except OSError as error:
+            problems.append(_problem(error, temporary, "cannot write it"))
+            if error.errno in _FOR_EVERY_FILE:
+                break
+    return problems
+
+
+def _write_temporary(temporary: Path, content: bytes, target: Path, staged: list[tuple[Path, Path]]) -> None:
+    """`content` in a new file at `temporary`, noted in `staged` as soon as it exists (to be removed on failure).
+
+    O_EXCL and O_NOFOLLOW: never written through a link or into what stood there (leftovers are gone by now).
+    An existing target's permission bits carry over, as writing into it kept them."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    descriptor = os.open(temporary, flags, 0o666)
+    staged.append((temporary, target))
+    with open(descriptor, "wb") as handle:
+        if target.is_file():
+            os.fchmod(handle.fileno(), stat.S_IMODE(target.stat().st_mode))
+        handle.write(content)
+
+
+def _rename_all(into: Path, staged: list[tuple[Path, Path]]) -> None:
+    done = 0
+    try:
+        for temporary, target in staged:
+            try:
+                _rename(temporary, target)
+            except OSError as error:
+                reason = _problem(error, target, "cannot put it in place")
+                outcome = (f"nothing imported: {into} is as it was" if not done else
+                           f"the import stopped after putting {done} of {len(staged)} files in place; {into} is a valid "
+                           "source as it is: run the same import again to finish it")
+                raise OutputError(f"{reason}\n{outcome}") from None
+            done += 1
+    finally:
+        _discard([temporary for temporary, _ in staged[done:]], [])
+
+
+def _rename(temporary: Path, target: Path) -> None:
+    os.replace(temporary, target)
+
+
+def _discard(temporaries: list[Path], made: list[Path]) -> None:
+    """Remove the temporaries, then the folders made for them (newest first, if they are empty)."""
+    for temporary in temporaries:
+        temporary.unlink(missing_ok=True)
+    for folder in reversed(made):
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty: something else was put there meanwhile, and it is not ours to remove
+
+
+def _problem(error: OSError, path: Path, what: str) -> str:
+    """`path: what: reason: advice` for an error the operating system reported."""
+    if isinstance(error, (FileExistsError, IsADirectoryError)):
+        return f"{path}: {what}: something that is not the import's stands there: {MOVE_IT}"
+    return f"{path}: {what}: {error.strerror or error}: {os_advice(error, ELSEWHERE)}"
