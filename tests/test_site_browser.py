@@ -855,3 +855,35 @@ def test_a_card_search_js_fills_is_the_server_rendered_card(browser: object, man
         assert watched.problems == []
     finally:
         watched.close()
+
+
+def test_back_undoes_a_filter_change_and_a_run_of_typing(watched: Watched, default_site: Path) -> None:
+    page = watched.page
+    start = default_site.as_uri() + "/index.html"
+    page.goto(start)
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    everything = watched.cards()
+    page.select_option("#f-c", "developer-tools")
+    developer = watched.cards()
+    page.select_option("#f-r", "validated")
+    validated = watched.cards()
+    assert len({tuple(everything), tuple(developer), tuple(validated)}) == 3
+    page.type("#q", "hub", delay=50)  # one run of typing: one step back
+    typed = watched.cards()
+    assert typed != validated and "q=hub" in page.url
+    page.wait_for_timeout(1200)  # a pause ends the run: the next keystrokes are a step of their own
+    page.type("#q", " mcp", delay=50)
+    assert "q=hub%20mcp" in page.url
+    steps = [("hub", "developer-tools", "validated", typed), ("", "developer-tools", "validated", validated),
+             ("", "developer-tools", "", developer), ("", "", "", everything)]
+    for query, category, tier, cards in steps:
+        page.go_back()
+        page.wait_for_function(f"() => document.getElementById('q').value === {query!r} && "
+                               f"document.getElementById('f-c').value === {category!r} && document.getElementById('f-r').value === {tier!r}")
+        assert watched.cards() == cards
+    assert page.url == start
+    for _ in range(3):
+        page.go_forward()
+    page.wait_for_function("() => document.getElementById('q').value === 'hub'")
+    assert watched.cards() == typed and page.url.endswith("#q=hub&c=developer-tools&r=validated")
+    assert watched.problems == []

@@ -194,7 +194,11 @@
     return state;
   }
 
-  function writeHash(state) {
+  /* A change the user made is a step Back undoes (pushState); typing is one step per pause, not
+   * per keystroke: the first keystroke after TYPING_PAUSE_MS pushes, the rest replace. */
+  var TYPING_PAUSE_MS = 1000;
+
+  function writeHash(state, push) {
     var parts = [];
     if (state.q) { parts.push("q=" + encodeURIComponent(state.q)); }
     FACETS.forEach(function (key) { if (state[key]) { parts.push(key + "=" + encodeURIComponent(state[key])); } });
@@ -203,7 +207,7 @@
     if (state.page !== defaultPage(state)) { parts.push("page=" + state.page); }
     var hash = parts.length ? "#" + parts.join("&") : "";
     if (hash !== location.hash && !(hash === "" && location.hash === "#")) {
-      history.replaceState(null, "", hash || location.pathname + location.search);
+      history[push ? "pushState" : "replaceState"](null, "", hash || location.pathname + location.search);
     }
   }
 
@@ -292,6 +296,8 @@
     this.status = document.getElementById("status");
     this.prototype = cardPrototype(document.getElementById("card-template"));
     this.size = data.pageSize;
+    this.typing = null;
+    this.drawn = location.hash;
     /* Maps keyed by catalog text have no prototype: a server or tag called "constructor" is just a key. */
     this.cards = Object.create(null);
     /* The server-rendered cards are what fillCard would make (one template): keep them, so the
@@ -453,7 +459,7 @@
       button.type = "button";
       button.setAttribute("aria-label", "Remove " + text);
       button.addEventListener("click", function () {
-        clear(); self.state.page = 1; self.update();
+        clear(); self.state.page = 1; self.update(true);
         /* The chips are drawn again: focus goes to the one that took this one's place, else the
          * last, else the search box, never to the page's start. */
         var left = chips.querySelectorAll("button");
@@ -494,7 +500,7 @@
         button.type = "button";
         if (rel) { button.setAttribute("data-rel", rel); }
         button.addEventListener("click", function () {
-          self.state.page = target; self.update(); window.scrollTo(0, 0);
+          self.state.page = target; self.update(true); window.scrollTo(0, 0);
           /* The pager is drawn again: focus goes to the results' heading, where reading starts. */
           document.getElementById("results-title").focus({ preventScroll: true });
         });
@@ -508,32 +514,67 @@
     nav.appendChild(list);
   };
 
-  SearchPage.prototype.update = function () {
-    writeHash(this.state);
+  /* `push`: the change is a step of its own in the history (a filter, an order, a page); false
+   * only while a typing run goes on, whose first keystroke pushed (see typed). */
+  SearchPage.prototype.update = function (push) {
+    if (push) { this.endTyping(); }
+    writeHash(this.state, push);
+    this.drawn = location.hash;
+    this.syncControls();
+    this.run();
+  };
+
+  SearchPage.prototype.endTyping = function () {
+    clearTimeout(this.typing);
+    this.typing = null;
+  };
+
+  /* What the box holds is the query: a run of typing is one history entry, pushed by its first
+   * keystroke and replaced by the others until the typing pauses. */
+  SearchPage.prototype.typed = function () {
+    var self = this;
+    var first = this.typing === null;
+    clearTimeout(this.typing);
+    this.typing = setTimeout(function () { self.typing = null; }, TYPING_PAUSE_MS);
+    this.state.q = this.input.value;
+    this.state.page = 1;
+    writeHash(this.state, first);
+    this.drawn = location.hash;
+    this.run();
+  };
+
+  /* Back, Forward or an edited hash: the search the address now holds. Going Back between two of
+   * our entries fires both popstate and hashchange: the second finds the search already drawn. */
+  SearchPage.prototype.restore = function () {
+    if (location.hash === this.drawn) { return; }
+    this.endTyping();
+    this.drawn = location.hash;
+    this.state = readHash();
     this.syncControls();
     this.run();
   };
 
   SearchPage.prototype.bind = function () {
     var self = this;
-    this.input.addEventListener("input", function () { self.state.q = self.input.value; self.state.page = 1; self.update(); });
+    this.input.addEventListener("input", function () { self.typed(); });
     FACETS.forEach(function (key) {
       document.getElementById("f-" + key).addEventListener("change", function (event) {
-        self.state[key] = event.target.value; self.state.page = 1; self.update();
+        self.state[key] = event.target.value; self.state.page = 1; self.update(true);
       });
     });
     FLAG_KEYS.forEach(function (key) {
       document.getElementById("f-" + key).addEventListener("change", function (event) {
-        self.state[key] = event.target.checked; self.state.page = 1; self.update();
+        self.state[key] = event.target.checked; self.state.page = 1; self.update(true);
       });
     });
     document.getElementById("sort").addEventListener("change", function (event) {
-      self.state.sort = event.target.value; self.update();
+      self.state.sort = event.target.value; self.update(true);
     });
     document.getElementById("clear").addEventListener("click", function () {
-      self.state = { q: "", sort: self.state.sort, page: 1 }; self.update(); self.input.focus();
+      self.state = { q: "", sort: self.state.sort, page: 1 }; self.update(true); self.input.focus();
     });
-    window.addEventListener("hashchange", function () { self.state = readHash(); self.syncControls(); self.run(); });
+    window.addEventListener("popstate", function () { self.restore(); });
+    window.addEventListener("hashchange", function () { self.restore(); });
   };
 
   /* Chunked data: classic scripts appended one after another (no fetch, so file:// works). */
@@ -595,9 +636,9 @@
       /* At 10,000 servers the data takes a second to load: what was typed meanwhile is the query. */
       var typed = page.input.value;
       if (typed && typed !== (page.state.q || "")) {
-        page.state.q = typed;
-        page.state.page = 1;
-        page.update();
+        page.syncControls();
+        page.input.value = typed;
+        page.typed();
       } else {
         page.syncControls();
         page.run();
