@@ -641,10 +641,13 @@ def test_search_data_is_chunked_above_the_chunk_size(write_tree: Callable[..., P
     catalog = read_catalog(write_tree()).catalog
     template = catalog.servers[0]
     servers = tuple(template.model_copy(update={"name": f"s{i:05d}"}) for i in range(CHUNK_SIZE + 1))
-    made = search_files(Catalog(meta=catalog.meta, servers=servers), {}, InputKeys({}))
+    made = search_files(Catalog(meta=catalog.meta, servers=servers), {}, InputKeys({}), tools_paged=True)
     files = [item.made() if isinstance(item, Deferred) else item for item in made]
-    assert [f.path for f in files] == ["assets/search-index.js", "assets/search-index-1.js", "assets/search-index-2.js"]
+    assert [f.path for f in files] == ["assets/search-index.js", "assets/search-index-1.js", "assets/search-index-2.js",
+                                       "assets/tools-index-1.js", "assets/tools-index-2.js"]
     assert b'"chunks":["search-index-1.js","search-index-2.js"]' in files[0].content
+    assert b'"tools":["tools-index-1.js","tools-index-2.js"]' in files[0].content
+    assert files[4].content.count(template.tools[0].description.encode()) == 1
     assert b'"entries"' not in files[0].content
     assert files[2].content.count(b'"n":"s') == 1
 

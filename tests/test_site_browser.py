@@ -8,6 +8,7 @@ both. Screenshots go to test-artifacts/ (git-ignored) for people to look at.
 from __future__ import annotations
 
 import contextlib
+import re
 import socket
 import subprocess
 import sys
@@ -855,3 +856,108 @@ def test_a_card_search_js_fills_is_the_server_rendered_card(browser: object, man
         assert watched.problems == []
     finally:
         watched.close()
+
+
+@pytest.fixture(scope="module")
+def paged_tools_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default catalog with 40 tools a tools page (twelve pages) and its search data in chunks of
+    ten servers (as above CHUNK_SIZE), so that the tools page must load every chunk to search."""
+    from generator.render.site import pages as site_pages
+    from generator.render.site import search as site_search
+
+    out = tmp_path_factory.mktemp("paged-tools") / "site"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(site_pages, "TOOLS_PER_PAGE", 40)
+        patch.setattr(site_search, "CHUNK_SIZE", 10)
+        build(DEFAULT_SOURCE, out, jobs=1)
+    assert (out / "tools/page/12/index.html").is_file() and (out / "assets/tools-index-4.js").is_file()
+    return out
+
+
+def _tool_rows(page_file: Path) -> list[tuple[str, str]]:
+    """A tools page's rows as the server wrote them: (tool name, the row's words, lower-cased)."""
+    import html
+
+    rows = re.findall(r"<tr><th scope=\"row\"><code>(.*?)</code>(.*?)</tr>", page_file.read_text(), re.S)
+    return [(html.unescape(name), html.unescape(re.sub(r"<[^>]+>", " ", name + " " + rest)).lower()) for name, rest in rows]
+
+
+def _tools_page(site: Path, number: int) -> Path:
+    return site / ("tools/index.html" if number == 1 else f"tools/page/{number}/index.html")
+
+
+@pytest.mark.parametrize("start,wanted", [(1, 12), (12, 1)])
+def test_the_tools_search_finds_a_tool_on_any_page(watched: Watched, paged_tools_site: Path, start: int, wanted: int) -> None:
+    every = [row for number in range(1, 13) for row in _tool_rows(_tools_page(paged_tools_site, number))]
+    shown = " ".join(text for _, text in _tool_rows(_tools_page(paged_tools_site, start)))
+    # A word of a description on page `wanted` that nothing on the opened page holds.
+    word = next(w for _, text in _tool_rows(_tools_page(paged_tools_site, wanted))
+                for w in re.findall(r"[a-z]{7,}", text) if w not in shown)
+    expected = [name for name, text in every if word in text]
+    page = watched.page
+    own = len(_tool_rows(_tools_page(paged_tools_site, start)))
+    page.goto(_tools_page(paged_tools_site, start).as_uri())
+    assert page.locator("#tool-table tbody tr").count() == own and page.is_visible("#tools-pages")
+    page.fill("#tool-q", word)
+    page.wait_for_function("() => /^\\d+ of 453 tools$/.test(document.getElementById('tool-status').textContent)")
+    rows = page.locator("#tool-table tbody tr:not([hidden])")
+    assert rows.locator("th code").all_inner_texts() == expected
+    assert page.inner_text("#tool-status") == f"{len(expected)} of 453 tools"
+    # The live region a screen reader announces the count from, and no pager while every page is searched.
+    status = page.locator("#tool-status")
+    assert status.get_attribute("role") == "status" and status.get_attribute("aria-live") == "polite"
+    assert not page.is_visible("#tools-pages")
+    # Each match links to its tool on its server's page.
+    link = rows.first.locator("a")
+    link.click()
+    assert page.url.endswith(f"/index.html#tool-{expected[0]}") and page.locator(f"[id='tool-{expected[0]}']").count() == 1
+    page.go_back()
+    page.fill("#tool-q", "")
+    assert page.locator("#tool-table tbody tr:not([hidden])").count() == own and page.is_visible("#tools-pages")
+    assert page.inner_text("#tool-status") == f"{own} of {own} tools"
+    assert watched.problems == []
+
+
+def test_the_paged_tools_listing_works_without_javascript(browser: object, paged_tools_site: Path) -> None:
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(_tools_page(paged_tools_site, 1).as_uri())
+        assert not page.is_visible("#tool-search") and page.locator("#tool-table tbody tr").count() == 40
+        page.click("#tools-pages >> text=Next")
+        assert page.url.endswith("tools/page/2/index.html")
+        assert page.locator("#tool-table tbody tr code").first.inner_text() == _tool_rows(_tools_page(paged_tools_site, 2))[0][0]
+    finally:
+        context.close()
+
+
+def test_back_undoes_a_filter_change_and_a_run_of_typing(watched: Watched, default_site: Path) -> None:
+    page = watched.page
+    start = default_site.as_uri() + "/index.html"
+    page.goto(start)
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    everything = watched.cards()
+    page.select_option("#f-c", "developer-tools")
+    developer = watched.cards()
+    page.select_option("#f-r", "validated")
+    validated = watched.cards()
+    assert len({tuple(everything), tuple(developer), tuple(validated)}) == 3
+    page.type("#q", "hub", delay=50)  # one run of typing: one step back
+    typed = watched.cards()
+    assert typed != validated and "q=hub" in page.url
+    page.wait_for_timeout(1200)  # a pause ends the run: the next keystrokes are a step of their own
+    page.type("#q", " mcp", delay=50)
+    assert "q=hub%20mcp" in page.url
+    steps = [("hub", "developer-tools", "validated", typed), ("", "developer-tools", "validated", validated),
+             ("", "developer-tools", "", developer), ("", "", "", everything)]
+    for query, category, tier, cards in steps:
+        page.go_back()
+        page.wait_for_function(f"() => document.getElementById('q').value === {query!r} && "
+                               f"document.getElementById('f-c').value === {category!r} && document.getElementById('f-r').value === {tier!r}")
+        assert watched.cards() == cards
+    assert page.url == start
+    for _ in range(3):
+        page.go_forward()
+    page.wait_for_function("() => document.getElementById('q').value === 'hub'")
+    assert watched.cards() == typed and page.url.endswith("#q=hub&c=developer-tools&r=validated")
+    assert watched.problems == []

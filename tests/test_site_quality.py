@@ -57,13 +57,14 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def quality_site(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The default catalog with a second index page and a changes page, so that every page kind exists.
+    """The default catalog with a second index page, tools pages and a changes page, so that every page kind exists.
 
     The previous release is the shared default build's catalog document without one server: of a
     site folder passed as --previous the build reads api/v1/catalog.json only (a folder built
     here for it cost a whole build)."""
     from conftest import DEFAULT_SOURCE
     from generator.build import build
+    from generator.render.site import pages as site_pages
     from generator.render.site import search as site_search
 
     previous = tmp_path_factory.mktemp("previous") / "site"
@@ -74,6 +75,7 @@ def quality_site(default_site: Path, tmp_path_factory: pytest.TempPathFactory) -
     out = tmp_path_factory.mktemp("quality") / "site"
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(site_search, "PAGE_SIZE", 30)
+        patch.setattr(site_pages, "TOOLS_PER_PAGE", 200)
         build(DEFAULT_SOURCE, out, jobs=1, previous=previous)
     assert "osv" in (out / "changes/index.html").read_text(), "the changes page must show the server added since"
     return out
@@ -159,6 +161,15 @@ def test_axe_finds_no_violation_on_any_page_kind(browser: object, served: str, s
         result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
         if result["violations"]:
             found["index.html (searched, phone)"] = [v["id"] for v in result["violations"]]
+        page.set_viewport_size({"width": 1280, "height": 900})
+        page.goto(served + "tools/index.html")  # a search of every tools page, its rows drawn by search.js
+        page.fill("#tool-q", "delete")
+        # Every page's matches: counted against the catalog's 453 tools, not the page's 200.
+        page.wait_for_function("() => / of 453 tools$/.test(document.getElementById('tool-status').textContent)")
+        page.add_script_tag(content=source)
+        result = page.evaluate("() => axe.run(document, {resultTypes: ['violations']})")
+        if result["violations"]:
+            found["tools/index.html (searched)"] = [v["id"] for v in result["violations"]]
     finally:
         context.close()
     assert found == {}, json.dumps(found, indent=2)

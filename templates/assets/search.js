@@ -194,7 +194,11 @@
     return state;
   }
 
-  function writeHash(state) {
+  /* A change the user made is a step Back undoes (pushState); typing is one step per pause, not
+   * per keystroke: the first keystroke after TYPING_PAUSE_MS pushes, the rest replace. */
+  var TYPING_PAUSE_MS = 1000;
+
+  function writeHash(state, push) {
     var parts = [];
     if (state.q) { parts.push("q=" + encodeURIComponent(state.q)); }
     FACETS.forEach(function (key) { if (state[key]) { parts.push(key + "=" + encodeURIComponent(state[key])); } });
@@ -203,7 +207,7 @@
     if (state.page !== defaultPage(state)) { parts.push("page=" + state.page); }
     var hash = parts.length ? "#" + parts.join("&") : "";
     if (hash !== location.hash && !(hash === "" && location.hash === "#")) {
-      history.replaceState(null, "", hash || location.pathname + location.search);
+      history[push ? "pushState" : "replaceState"](null, "", hash || location.pathname + location.search);
     }
   }
 
@@ -292,6 +296,8 @@
     this.status = document.getElementById("status");
     this.prototype = cardPrototype(document.getElementById("card-template"));
     this.size = data.pageSize;
+    this.typing = null;
+    this.drawn = location.hash;
     /* Maps keyed by catalog text have no prototype: a server or tag called "constructor" is just a key. */
     this.cards = Object.create(null);
     /* The server-rendered cards are what fillCard would make (one template): keep them, so the
@@ -453,7 +459,7 @@
       button.type = "button";
       button.setAttribute("aria-label", "Remove " + text);
       button.addEventListener("click", function () {
-        clear(); self.state.page = 1; self.update();
+        clear(); self.state.page = 1; self.update(true);
         /* The chips are drawn again: focus goes to the one that took this one's place, else the
          * last, else the search box, never to the page's start. */
         var left = chips.querySelectorAll("button");
@@ -494,7 +500,7 @@
         button.type = "button";
         if (rel) { button.setAttribute("data-rel", rel); }
         button.addEventListener("click", function () {
-          self.state.page = target; self.update(); window.scrollTo(0, 0);
+          self.state.page = target; self.update(true); window.scrollTo(0, 0);
           /* The pager is drawn again: focus goes to the results' heading, where reading starts. */
           document.getElementById("results-title").focus({ preventScroll: true });
         });
@@ -508,48 +514,92 @@
     nav.appendChild(list);
   };
 
-  SearchPage.prototype.update = function () {
-    writeHash(this.state);
+  /* `push`: the change is a step of its own in the history (a filter, an order, a page); false
+   * only while a typing run goes on, whose first keystroke pushed (see typed). */
+  SearchPage.prototype.update = function (push) {
+    if (push) { this.endTyping(); }
+    writeHash(this.state, push);
+    this.drawn = location.hash;
+    this.syncControls();
+    this.run();
+  };
+
+  SearchPage.prototype.endTyping = function () {
+    clearTimeout(this.typing);
+    this.typing = null;
+  };
+
+  /* What the box holds is the query: a run of typing is one history entry, pushed by its first
+   * keystroke and replaced by the others until the typing pauses. */
+  SearchPage.prototype.typed = function () {
+    var self = this;
+    var first = this.typing === null;
+    clearTimeout(this.typing);
+    this.typing = setTimeout(function () { self.typing = null; }, TYPING_PAUSE_MS);
+    this.state.q = this.input.value;
+    this.state.page = 1;
+    writeHash(this.state, first);
+    this.drawn = location.hash;
+    this.run();
+  };
+
+  /* Back, Forward or an edited hash: the search the address now holds. Going Back between two of
+   * our entries fires both popstate and hashchange: the second finds the search already drawn. */
+  SearchPage.prototype.restore = function () {
+    if (location.hash === this.drawn) { return; }
+    this.endTyping();
+    this.drawn = location.hash;
+    this.state = readHash();
     this.syncControls();
     this.run();
   };
 
   SearchPage.prototype.bind = function () {
     var self = this;
-    this.input.addEventListener("input", function () { self.state.q = self.input.value; self.state.page = 1; self.update(); });
+    this.input.addEventListener("input", function () { self.typed(); });
     FACETS.forEach(function (key) {
       document.getElementById("f-" + key).addEventListener("change", function (event) {
-        self.state[key] = event.target.value; self.state.page = 1; self.update();
+        self.state[key] = event.target.value; self.state.page = 1; self.update(true);
       });
     });
     FLAG_KEYS.forEach(function (key) {
       document.getElementById("f-" + key).addEventListener("change", function (event) {
-        self.state[key] = event.target.checked; self.state.page = 1; self.update();
+        self.state[key] = event.target.checked; self.state.page = 1; self.update(true);
       });
     });
     document.getElementById("sort").addEventListener("change", function (event) {
-      self.state.sort = event.target.value; self.update();
+      self.state.sort = event.target.value; self.update(true);
     });
     document.getElementById("clear").addEventListener("click", function () {
-      self.state = { q: "", sort: self.state.sort, page: 1 }; self.update(); self.input.focus();
+      self.state = { q: "", sort: self.state.sort, page: 1 }; self.update(true); self.input.focus();
     });
-    window.addEventListener("hashchange", function () { self.state = readHash(); self.syncControls(); self.run(); });
+    window.addEventListener("popstate", function () { self.restore(); });
+    window.addEventListener("hashchange", function () { self.restore(); });
   };
 
-  /* Chunked data: classic scripts appended one after another (no fetch, so file:// works). */
-  function loadChunks(data, done, failed) {
-    var entries = [];
+  /* Data files: classic scripts appended one after another (no fetch, so file:// works). `read(n)`
+   * takes what the n-th (from 1) left in its global; `done` gets them all, `failed` the file's name. */
+  function loadScripts(names, read, done, failed) {
+    var loaded = [];
     var index = 0;
     var next = function () {
-      if (index >= data.chunks.length) { done(entries); return; }
+      if (index >= names.length) { done(loaded); return; }
       index += 1;
       var script = document.createElement("script");
-      script.src = ROOT + "assets/" + data.chunks[index - 1];
-      script.onload = function () { entries = entries.concat(window.MCPCatalogChunks[index]); next(); };
-      script.onerror = function () { failed(data.chunks[index - 1]); };
+      script.src = ROOT + "assets/" + names[index - 1];
+      script.onload = function () { loaded.push(read(index)); next(); };
+      script.onerror = function () { failed(names[index - 1]); };
       document.body.appendChild(script);
     };
     next();
+  }
+
+  /* The search entries of every server: in search-index.js itself, or in its chunks. */
+  function loadEntries(data, done, failed) {
+    if (!data.chunks.length) { done(data.entries); return; }
+    loadScripts(data.chunks, function (n) { return window.MCPCatalogChunks[n]; }, function (chunks) {
+      done([].concat.apply([], chunks));
+    }, failed);
   }
 
   /* Phones: the filters are a panel behind a button, above the results; wide screens show them beside
@@ -595,9 +645,9 @@
       /* At 10,000 servers the data takes a second to load: what was typed meanwhile is the query. */
       var typed = page.input.value;
       if (typed && typed !== (page.state.q || "")) {
-        page.state.q = typed;
-        page.state.page = 1;
-        page.update();
+        page.syncControls();
+        page.input.value = typed;
+        page.typed();
       } else {
         page.syncControls();
         page.run();
@@ -613,31 +663,140 @@
       document.getElementById("q").disabled = true;
       document.getElementById("status").textContent = "Search unavailable";
     };
-    if (!data.chunks.length) { begin(data.entries); return; }
-    loadChunks(data, begin, failed);
+    loadEntries(data, begin, failed);
   }
 
-  /* ---- tools page: narrow the table as you type ---- */
-  function startToolFilter() {
+  /* ---- tools page: find a tool on any page of the table ---- */
+
+  /* Rows the tools page shows for a search of the whole catalog at most: drawing 1,000 new rows
+   * took about 100 ms a keystroke at 10,000 servers, 200 about a fifth of that. */
+  var TOOL_RESULTS = 200;
+
+  /* Every tool of the catalog, in the table's order, from the index's search data (server name,
+   * title, page, tool names) and the tools files (each tool's description and behaviour). */
+  function catalogTools(entries, files) {
+    var tools = [];
+    var at = 0;
+    files.forEach(function (file) {
+      file.e.forEach(function (flat) {
+        var entry = entries[at];
+        var marker = entry.a === "rejected" ? "Rejected" : (entry.z ? "Deprecated" : "");
+        at += 1;
+        entry.o.forEach(function (name, i) {
+          var description = flat[2 * i];
+          var behaviour = file.b[flat[2 * i + 1]];
+          tools.push({
+            entry: entry, name: name, description: description, behaviour: behaviour, marker: marker, row: null,
+            text: (name + " " + entry.t + " " + marker + " " + description + " " + behaviour).toLowerCase()
+          });
+        });
+      });
+    });
+    return tools;
+  }
+
+  /* A row as templates/_tool_rows.html writes it (DOM nodes and textContent only). */
+  function toolRow(tool) {
+    var row = el("tr");
+    var name = el("th");
+    name.setAttribute("scope", "row");
+    name.appendChild(el("code", "", tool.name));
+    var server = el("td");
+    var link = el("a", "", tool.entry.t);
+    link.setAttribute("href", ROOT + tool.entry.l + "#tool-" + tool.name);
+    server.appendChild(link);
+    if (tool.marker) {
+      server.appendChild(document.createTextNode(" "));
+      server.appendChild(el("span", "marker", tool.marker));
+    }
+    row.appendChild(name);
+    row.appendChild(server);
+    row.appendChild(el("td", "", tool.description));
+    row.appendChild(el("td", "", tool.behaviour));
+    return row;
+  }
+
+  /* Typing filters this page's rows at once; the first search also loads every tool (the search
+   * data and the tools files, as scripts), and from then on the table lists the matches of every
+   * page, with links to their servers, and the pager goes while a search is on. Each word must
+   * occur in the tool's name, server, description or behaviour, as on the page's own rows. */
+  function startToolSearch() {
     var box = document.getElementById("tool-search");
     var table = document.getElementById("tool-table");
     if (!box || !table) { return; }
     var input = document.getElementById("tool-q");
     var status = document.getElementById("tool-status");
-    var rows = Array.prototype.slice.call(table.tBodies[0].rows).map(function (row) {
+    var body = table.tBodies[0];
+    var pager = document.getElementById("tools-pages");
+    var own = Array.prototype.slice.call(body.rows).map(function (row) {
       return { row: row, text: row.textContent.toLowerCase() };
     });
+    var everyTool = null;
+    var loading = "";  /* "", "loading", "failed: FILE" */
+    var matching = function (terms) {
+      return function (item) { return terms.every(function (term) { return item.text.indexOf(term) >= 0; }); };
+    };
+    var showRows = function (rows) {
+      if (rows.length === body.rows.length && rows.every(function (row, i) { return body.rows[i] === row; })) { return; }
+      var fragment = document.createDocumentFragment();
+      rows.forEach(function (row) { fragment.appendChild(row); });
+      body.textContent = "";
+      body.appendChild(fragment);
+    };
+    var thisPage = function (terms) {
+      var test = matching(terms);
+      var shown = 0;
+      showRows(own.map(function (item) { return item.row; }));
+      own.forEach(function (item) {
+        item.row.hidden = !test(item);
+        if (!item.row.hidden) { shown += 1; }
+      });
+      if (pager) { pager.hidden = false; }
+      return shown + " of " + own.length + " tools";
+    };
+    var everyPage = function (terms) {
+      var matches = everyTool.filter(matching(terms));
+      showRows(matches.slice(0, TOOL_RESULTS).map(function (tool) {
+        if (!tool.row) { tool.row = toolRow(tool); }
+        tool.row.hidden = false;
+        return tool.row;
+      }));
+      if (pager) { pager.hidden = true; }
+      var text = matches.length + " of " + everyTool.length + " tools";
+      return matches.length > TOOL_RESULTS ? text + ", the first " + TOOL_RESULTS + " shown: add a word to narrow them" : text;
+    };
     var apply = function () {
       var terms = words(input.value);
-      var shown = 0;
-      rows.forEach(function (item) {
-        var visible = terms.every(function (term) { return item.text.indexOf(term) >= 0; });
-        item.row.hidden = !visible;
-        if (visible) { shown += 1; }
-      });
-      status.textContent = shown + " of " + rows.length + " tools";
+      if (!terms.length || !everyTool) {
+        var text = thisPage(terms);
+        if (terms.length && loading === "loading") { text += " on this page; loading every page\u2026"; }
+        if (terms.length && loading.indexOf("failed") === 0) {
+          text += " on this page: the tools of the other pages (" + loading.slice(8) + ") could not be loaded";
+        }
+        status.textContent = text;
+        return;
+      }
+      status.textContent = everyPage(terms);
     };
-    input.addEventListener("input", apply);
+    var load = function () {
+      loading = "loading";
+      var fail = function (name) { loading = "failed: " + name; apply(); };
+      loadScripts(["search-index.js"], function () { return window.MCPCatalogSearch; }, function (header) {
+        var data = header[0];
+        loadEntries(data, function (entries) {
+          loadScripts(data.tools, function (n) { return window.MCPCatalogTools[n]; }, function (files) {
+            everyTool = catalogTools(entries, files);
+            loading = "";
+            apply();
+          }, fail);
+        }, fail);
+      }, fail);
+    };
+    input.addEventListener("input", function () {
+      /* One page (no pager) holds every tool already: nothing to load. */
+      if (pager && !everyTool && !loading && words(input.value).length) { load(); }
+      apply();
+    });
     apply();
   }
 
@@ -726,7 +885,7 @@
   }
 
   startSearch();
-  startToolFilter();
+  startToolSearch();
   startReviewTable();
   startCopyButtons();
 })();

@@ -184,7 +184,7 @@ def _registry_pages(catalog: Catalog, common: dict[str, Any], mirror: str | None
 
 TOP_TAGS = 50
 # The tools table is paginated so that no page grows with the catalog (10,000 servers
-# carry some 200,000 tools); the server search's tool:NAME covers every page at once.
+# carry some 200,000 tools); its search loads every tool (search.search_files) to cover every page at once.
 TOOLS_PER_PAGE = 1000
 
 
@@ -268,8 +268,9 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
 
 
 def search_data(context: RenderContext, keys: InputKeys) -> Iterator[OutputFile | Deferred]:
-    """The search index script files for the index page."""
+    """The search data script files: the index page's, and the tools page's when it has pages to search."""
     catalog = context.catalog
     titles = {category.slug: category.title for category in catalog.meta.categories}
     labels = {key: {value: label for value, label, _ in facet} for key, facet in _facets(catalog, titles).items()}
-    yield from site_search.search_files(catalog, labels, keys)
+    paged = sum(len(server.tools) for server in catalog.servers) > TOOLS_PER_PAGE
+    yield from site_search.search_files(catalog, labels, keys, tools_paged=paged)

@@ -6,6 +6,11 @@ CHUNK_SIZE entries the data is split into chunk files that `search.js` loads
 on demand (on the first keystroke or filter), so the index page stays light
 even at 10,000 servers. Entries use short keys because they are repeated for
 every server; `search.js` documents the same keys.
+
+The tools page searches every tool of the catalog from the same entries (server
+name, title, page, tool names); what only it needs, each tool's description and
+behaviour, is in `tools-index-N.js` files sliced as the search data is, which
+only the tools page loads, on its first search.
 """
 
 from __future__ import annotations
@@ -28,10 +33,12 @@ from generator.render.site.views import (
     egress,
     secret_names,
     tier_badge,
+    tool_behaviour,
 )
 
 CHUNK_SIZE = 5000
 INDEX_FILE = "search-index.js"
+TOOLS_FILE = "tools-index-{number}.js"
 # Cards rendered per page, server-side (no-JS pagination) and by search.js alike.
 # Cards a page, server-rendered and in the search results: keeps index.html under 100 KB.
 PAGE_SIZE = 60
@@ -104,26 +111,50 @@ def _js_data(value: Any) -> str:
     return "JSON.parse('" + quoted + "')"
 
 
-def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys) -> Iterator[OutputFile | Deferred]:
-    """assets/search-index.js, plus assets/search-index-N.js chunks above CHUNK_SIZE servers.
+def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys, *, tools_paged: bool) -> Iterator[OutputFile | Deferred]:
+    """assets/search-index.js, plus assets/search-index-N.js chunks above CHUNK_SIZE servers and,
+    when the tools table has more than one page (`tools_paged`), assets/tools-index-N.js (with one
+    page, the page itself holds every tool, and nothing loads them).
 
     Chunks are deferred (see generator.render.inputs): a rebuild remakes only those holding a changed server.
     """
     servers = catalog.servers
-    slices = [servers[i:i + CHUNK_SIZE] for i in range(0, len(servers), CHUNK_SIZE)]
+    slices = [servers[i:i + CHUNK_SIZE] for i in range(0, len(servers), CHUNK_SIZE)] or [[]]
     header = search_header(catalog, facets)
-    if len(slices) <= 1:
+    header["tools"] = [TOOLS_FILE.format(number=number) for number in range(1, len(slices) + 1)] if tools_paged else []
+    if len(slices) == 1:
         header["entries"] = [search_entry(catalog, server) for server in servers]
         header["chunks"] = []
         yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_js_data(header)};"))
-        return
-    header["chunks"] = [f"search-index-{number}.js" for number in range(1, len(slices) + 1)]
-    yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_js_data(header)};"))
-    for number, chunk in enumerate(slices, start=1):
-        key = keys.of("search chunk", number, catalog.meta, chunk)
-        yield Deferred(paths.site_asset(f"search-index-{number}.js"), key, partial(_chunk_script, catalog, number, chunk))
+    else:
+        header["chunks"] = [f"search-index-{number}.js" for number in range(1, len(slices) + 1)]
+        yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_js_data(header)};"))
+        for number, chunk in enumerate(slices, start=1):
+            key = keys.of("search chunk", number, catalog.meta, chunk)
+            yield Deferred(paths.site_asset(f"search-index-{number}.js"), key, partial(_chunk_script, catalog, number, chunk))
+    for number, chunk in enumerate(slices if tools_paged else [], start=1):
+        key = keys.of("tools chunk", number, chunk)
+        yield Deferred(paths.site_asset(TOOLS_FILE.format(number=number)), key, partial(_tools_script, number, chunk))
 
 
 def _chunk_script(catalog: Catalog, number: int, servers: Sequence[Server]) -> bytes:
     entries = [search_entry(catalog, server) for server in servers]
     return _script(f"window.MCPCatalogChunks=window.MCPCatalogChunks||{{}};window.MCPCatalogChunks[{number}]={_js_data(entries)};")
+
+
+def tools_entry(server: Server, behaviours: dict[str, int]) -> list[str | int]:
+    """A server's tools as the tools page's search adds them to its search entry: for each tool
+    (in the order of the entry's tool names), its description and the number of its behaviour
+    words in the file's list, flat, since the file repeats them for some 200,000 tools."""
+    flat: list[str | int] = []
+    for tool in server.tools:
+        words = ", ".join(tool_behaviour(tool))
+        flat += [tool.description, behaviours.setdefault(words, len(behaviours))]
+    return flat
+
+
+def _tools_script(number: int, servers: Sequence[Server]) -> bytes:
+    behaviours: dict[str, int] = {}
+    entries = [tools_entry(server, behaviours) for server in servers]
+    data = {"b": list(behaviours), "e": entries}
+    return _script(f"window.MCPCatalogTools=window.MCPCatalogTools||{{}};window.MCPCatalogTools[{number}]={_js_data(data)};")
