@@ -961,3 +961,28 @@ def test_back_undoes_a_filter_change_and_a_run_of_typing(watched: Watched, defau
     page.wait_for_function("() => document.getElementById('q').value === 'hub'")
     assert watched.cards() == typed and page.url.endswith("#q=hub&c=developer-tools&r=validated")
     assert watched.problems == []
+
+
+def test_the_skip_link_keeps_the_search_and_back_still_steps_through_it(watched: Watched, default_site: Path) -> None:
+    """"Skip to content" changes the hash to #main: that is a place on the page, not a search, so the
+    search stays as it was (a keyboard user's first Tab + Enter wiped it, cards and box)."""
+    page = watched.page
+    page.goto(default_site.as_uri() + "/index.html")
+    page.wait_for_function("() => window.MCPCatalogPage !== undefined")
+    page.select_option("#f-c", "developer-tools")
+    page.fill("#q", "hub")
+    searched = watched.cards()
+    url = page.url
+    page.focus("a.skip")
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => location.hash === '#main'")
+    page.wait_for_timeout(100)
+    assert page.input_value("#q") == "hub" and page.input_value("#f-c") == "developer-tools"
+    assert watched.cards() == searched
+    page.go_back()
+    page.wait_for_function("() => location.hash !== '#main'")
+    assert page.url == url and watched.cards() == searched
+    page.go_back()
+    page.wait_for_function("() => document.getElementById('q').value === ''")
+    assert page.input_value("#f-c") == "developer-tools"
+    assert watched.problems == []

@@ -543,10 +543,16 @@
     this.run();
   };
 
+  /* A hash without "=" is a place on the page ("Skip to content" goes to #main), not a search:
+   * following it keeps the search drawn, and Back from it finds that search still drawn. */
+  function isSearchHash(hash) {
+    return hash.length <= 1 || hash.indexOf("=") >= 0;
+  }
+
   /* Back, Forward or an edited hash: the search the address now holds. Going Back between two of
    * our entries fires both popstate and hashchange: the second finds the search already drawn. */
   SearchPage.prototype.restore = function () {
-    if (location.hash === this.drawn) { return; }
+    if (location.hash === this.drawn || !isSearchHash(location.hash)) { return; }
     this.endTyping();
     this.drawn = location.hash;
     this.state = readHash();
