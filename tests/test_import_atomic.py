@@ -190,3 +190,31 @@ def test_a_kill_between_any_two_renames_leaves_a_valid_source_that_the_same_run_
     assert result.exit_code == 0, result.output
     assert _leftovers(target) == []
     assert _tree(target) == expected
+
+
+def test_a_symbolic_link_loop_where_the_servers_folder_goes_is_reported_without_a_traceback(runner, tmp_path, imported):
+    """A link that points to itself where the servers folder goes: stat says ELOOP, which the
+    target check let through as a traceback (no `path: message`)."""
+    link = imported / "servers"
+    for path in link.iterdir():
+        path.unlink()
+    link.rmdir()
+    link.symlink_to(link.name)
+    before = _tree_with_links(imported)
+    result = runner.invoke(main, ["import", str(_upstream(tmp_path, "2.0.0", True)), "--into", str(imported), *UPDATE])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert result.output == (f"Error: {link}: cannot look at it: Too many levels of symbolic links: "
+                             f"move it away, then import again\nnothing imported: {imported} is as it was\n")
+    assert _tree_with_links(imported) == before
+
+
+def _tree_with_links(folder: Path) -> dict[str, bytes | str | None]:
+    """`_tree`, a symbolic link given as the text it holds."""
+    found: dict[str, bytes | str | None] = {}
+    for top, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = Path(top, name)
+            relative = os.path.relpath(path, folder)
+            found[relative] = os.readlink(path) if path.is_symlink() else None if name in folders else path.read_bytes()
+    return found

@@ -115,10 +115,20 @@ def put_in_place(into: Path, files: list[NewFile]) -> list[Path]:
 def _check_targets(into: Path, files: list[NewFile]) -> None:
     """Refuse, before writing anything, a target a rename could not replace: every problem at once."""
     problems = []
+    unusable = set()
     for folder in sorted({f.path.parent for f in files}):
-        if folder.exists() and not folder.is_dir():
+        try:
+            if stat.S_ISDIR(folder.stat().st_mode):
+                continue
             problems.append(f"{folder}: not a folder, and the import writes files into it: {MOVE_IT}")
+        except (FileNotFoundError, NotADirectoryError):
+            continue  # made by `_make_folders`, which reports what stands in the way
+        except OSError as error:  # a link loop: ELOOP, not a missing folder
+            problems.append(f"{folder}: cannot look at it: {error.strerror or error}: {MOVE_IT}")
+        unusable.add(folder)
     for item in files:
+        if item.path.parent in unusable:
+            continue
         try:
             mode = item.path.lstat().st_mode
         except (FileNotFoundError, NotADirectoryError):
