@@ -986,3 +986,34 @@ def test_the_skip_link_keeps_the_search_and_back_still_steps_through_it(watched:
     page.wait_for_function("() => document.getElementById('q').value === ''")
     assert page.input_value("#f-c") == "developer-tools"
     assert watched.problems == []
+
+
+def test_the_tools_search_of_every_page_draws_hostile_text_as_text(
+    browser: object, write_tree: Callable[..., Path], tmp_path: Path
+) -> None:
+    """With two tools pages the search's rows are drawn by search.js from the tools files: the
+    hostile server's tool (on page 2) found from page 1 shows its markup as text, runs nothing."""
+    from conftest import FETCH_YAML
+    from generator.render.site import pages as site_pages
+
+    source = write_tree({"fetch.yaml": FETCH_YAML, "hostile.yaml": HOSTILE_YAML.replace("%%", "%"), "hostile.md": HOSTILE_MD})
+    out = tmp_path / "site"
+    total = sum(1 for line in (source / "servers" / "fetch.yaml").read_text().splitlines() if line.startswith("  - name:"))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(site_pages, "TOOLS_PER_PAGE", total)  # fetch's tools fill page 1, hostile's go to page 2
+        build(source, out, jobs=1)
+    assert (out / "tools/page/2/index.html").is_file() and (out / "assets/tools-index-1.js").is_file()
+    watched = Watched(browser)
+    try:
+        page = watched.page
+        page.goto(out.as_uri() + "/tools/index.html")
+        page.fill("#tool-q", "evil")
+        page.wait_for_function("() => /^1 of \\d+ tools$/.test(document.getElementById('tool-status').textContent)")
+        row = page.locator("#tool-table tbody tr:not([hidden])")
+        assert row.locator("th code").inner_text() == "evil_tool"
+        assert row.locator("td").nth(1).inner_text() == '<a id="injected-link" href="javascript:alert(5)">click</a> {{ 6*7 }}'
+        page.mouse.move(200, 200)
+        assert page.evaluate("ids => ids.filter(id => document.getElementById(id))", list(INJECTED_IDS)) == []
+        assert watched.dialogs == [] and watched.problems == []
+    finally:
+        watched.close()
