@@ -15,6 +15,7 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -218,3 +219,35 @@ def _tree_with_links(folder: Path) -> dict[str, bytes | str | None]:
             relative = os.path.relpath(path, folder)
             found[relative] = os.readlink(path) if path.is_symlink() else None if name in folders else path.read_bytes()
     return found
+
+
+@pytest.fixture
+def unwritable_servers(imported: Path) -> Iterator[Path]:
+    """`imported` whose servers folder refuses new files: mode 0555, or for root (whom modes do not
+    stop) the immutable attribute (EPERM); skipped where neither can be set."""
+    servers = imported / "servers"
+    servers.chmod(0o555)
+    immutable = False
+    try:
+        if os.access(servers, os.W_OK):
+            immutable = subprocess.run(["chattr", "+i", str(servers)], capture_output=True).returncode == 0
+            if not immutable:
+                pytest.skip("cannot make a folder refuse new files here")
+        yield servers
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(servers)], check=True)
+        servers.chmod(0o755)
+
+
+def test_a_servers_folder_refusing_new_files_is_one_problem_not_one_per_file(runner, tmp_path, imported, unwritable_servers):
+    """Each server file's temporary met the same refusal of its folder: one line per server (10,000
+    at 10,000 servers) said one thing. The folder is named once; catalog.yaml's folder is fine."""
+    before = _tree(imported)
+    result = runner.invoke(main, ["import", str(_upstream(tmp_path, "2.0.0", True)), "--into", str(imported), *UPDATE])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert len(lines) == 2 and lines[1] == f"nothing imported: {imported} is as it was", result.output
+    assert lines[0].startswith(f"Error: {unwritable_servers}: cannot write files into it: "), result.output
+    assert lines[0].endswith(": give the user running mcp-catalog access to it, or import into another folder"), result.output
+    assert _tree(imported) == before and _leftovers(imported) == []

@@ -30,6 +30,9 @@ SCHEMA_FILES = ("server.schema.json", "catalog.schema.json")
 """The editor schemas a new source folder gets, in `schemas/`."""
 # Errors that the next file would meet too: one message says it, not one per file.
 _FOR_EVERY_FILE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
+# Errors creating a new file that every file of the same folder would meet: the folder's permissions
+# (a temporary never exists beforehand). One message names the folder.
+_FOR_THE_FOLDER = (errno.EACCES, errno.EPERM)
 MOVE_IT = "move it away, then import again"
 ELSEWHERE = "import into another folder"
 
@@ -157,11 +160,18 @@ def _make_folders(folders: Iterable[Path], made: list[Path]) -> list[str]:
 def _stage(files: list[NewFile], staged: list[tuple[Path, Path]]) -> list[str]:
     """Write each file's temporary; the problems met (stopping at one every later file would meet too)."""
     problems = []
+    refused: set[Path] = set()
     for item in files:
+        if item.path.parent in refused:
+            continue
         temporary = temporary_path(item.path)
         try:
             _write_temporary(temporary, item.content, item.path, staged)
         except OSError as error:
+            if error.errno in _FOR_THE_FOLDER:
+                refused.add(item.path.parent)
+                problems.append(_problem(error, item.path.parent, "cannot write files into it"))
+                continue
             problems.append(_problem(error, temporary, "cannot write it"))
             if error.errno in _FOR_EVERY_FILE:
                 break
