@@ -251,3 +251,17 @@ def test_a_servers_folder_refusing_new_files_is_one_problem_not_one_per_file(run
     assert lines[0].startswith(f"Error: {unwritable_servers}: cannot write files into it: "), result.output
     assert lines[0].endswith(": give the user running mcp-catalog access to it, or import into another folder"), result.output
     assert _tree(imported) == before and _leftovers(imported) == []
+
+
+def test_a_dry_run_reports_a_target_the_import_could_not_replace(runner, tmp_path, imported):
+    """--dry-run said "1 would import, 3 would update" and exit 0 where the same run without it
+    stops before writing anything: the target checks write nothing, so the dry run makes them too."""
+    (imported / "servers" / "zeta.yaml").mkdir()
+    before = _tree(imported)
+    args = ["import", str(_upstream(tmp_path, "2.0.0", True)), "--into", str(imported), *UPDATE]
+    dry = runner.invoke(main, [*args, "--dry-run"])
+    real = runner.invoke(main, args)
+    assert real.exit_code == 1 and dry.exit_code == 1, dry.output
+    assert dry.output == real.output == (f"Error: {imported}/servers/zeta.yaml: a folder stands where the import writes "
+                                         f"this file: move it away, then import again\nnothing imported: {imported} is as it was\n")
+    assert _tree(imported) == before

@@ -89,8 +89,11 @@ def import_sources(paths: list[Path], options: ImportOptions) -> ImportReport:
     names = assign_names((c.key, c.short_name) for c in candidates if c.problem is None)
     planned = [_plan(c, names.get(c.key), options) for c in candidates]
     written = [p for p in planned if p[0].action in ("imported", "updated")]
-    if not options.dry_run:
-        files = _new_files(options, new_catalog, written, report) if written else []
+    # A dry run makes every check the run makes before writing (its own report: it creates nothing).
+    files = _new_files(options, new_catalog, written, ImportReport() if options.dry_run else report) if written else []
+    if options.dry_run:
+        write.check_targets(options.into, files)
+    else:
         report.removed_leftovers = write.put_in_place(options.into, files)
     report.outcomes = sorted((p[0] for p in planned), key=lambda o: (o.action, o.name, o.position))
     return report

@@ -98,7 +98,7 @@ def put_in_place(into: Path, files: list[NewFile]) -> list[Path]:
     They are renamed into place in list order: a kill between two renames leaves the first ones new.
     Once the targets are checked, the temporaries a killed import left are removed (even when there is
     nothing to write): the paths removed."""
-    _check_targets(into, files)
+    check_targets(into, files)
     removed = remove_leftovers(into) if into.is_dir() else []
     made: list[Path] = []
     staged: list[tuple[Path, Path]] = []
@@ -115,8 +115,9 @@ def put_in_place(into: Path, files: list[NewFile]) -> list[Path]:
     return removed
 
 
-def _check_targets(into: Path, files: list[NewFile]) -> None:
-    """Refuse, before writing anything, a target a rename could not replace: every problem at once."""
+def check_targets(into: Path, files: list[NewFile]) -> None:
+    """Refuse, before writing anything, a target a rename could not replace: every problem at once.
+    Writes nothing: a dry run makes the same checks."""
     problems = []
     unusable = set()
     for folder in sorted({f.path.parent for f in files}):
