@@ -318,7 +318,7 @@ def _untouched_stamps(
     spare: Spare | None, written: Mapping[str, WrittenFile], recorded: Mapping[str, cache.Stamp]
 ) -> dict[str, cache.Stamp]:
     """The stamps of the files the new output took from the spare as they were (none without one);
-    the `recorded` one where it is unchanged (most are: one tuple per file instead of two)."""
+    the `recorded` one where it is unchanged (most are: one stamp object per file instead of two)."""
     if spare is None:
         return {}
     stamps = {}
