@@ -366,7 +366,7 @@ def folder_files(
     `_ManifestFile`, all.yaml an `_AllYaml`, both streams, so that neither is ever held whole.
     """
     files: list[OutputFile] = []
-    bodies: list[bytes | Callable[[], bytes]] = []  # each object's YAML inside its file, for all.yaml
+    bodies: list[memoryview | Callable[[], bytes]] = []  # each object's YAML inside its file, for all.yaml
     for manifest in folder.manifests:
         head = header(version, folder.source, manifest.note).encode("utf-8")
         path = f"{folder.path}{manifest.stem}.yaml"
@@ -374,9 +374,9 @@ def folder_files(
             files.append(OutputFile(path, _ManifestFile(head, manifest.encoded)))
             bodies.append(manifest.encoded)
             continue
-        body = yaml_text(_document(manifest)).encode("utf-8")
-        files.append(OutputFile(path, _ManifestFile(head, body)))  # all.yaml holds the body: no second copy with the header
-        bodies.append(body)
+        content = head + yaml_text(_document(manifest)).encode("utf-8")
+        files.append(OutputFile(path, content))
+        bodies.append(memoryview(content)[len(head):])  # all.yaml's share of the file: no second copy
     files.append(_kustomization(folder, version, component))
     if all_path is not None:
         head = header(version, folder.source, "Every object of this bundle; secret templates are not included.")
@@ -387,14 +387,14 @@ def folder_files(
 
 @dataclass(frozen=True)
 class _ManifestFile:
-    """An object's file (`Stream`): its header, then its body, made when it is written when it is a callable."""
+    """An object's file whose YAML is made when it is written (`Stream`): its header, then its body."""
 
     head: bytes
-    body: bytes | Callable[[], bytes]
+    body: Callable[[], bytes]
 
     def chunks(self) -> Iterator[bytes]:
         yield self.head
-        yield self.body if isinstance(self.body, bytes) else self.body()
+        yield self.body()
 
 
 @dataclass(frozen=True)
@@ -403,14 +403,14 @@ class _AllYaml:
     one multi-document file in kustomization order (`Stream`): 136 MB at 10,000 servers, never held."""
 
     head: bytes
-    bodies: Sequence[bytes | Callable[[], bytes]]
+    bodies: Sequence[memoryview | Callable[[], bytes]]
     also: Callable[[], Iterable[bytes]]
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self) -> Iterator[bytes | memoryview]:
         yield self.head
         for body in self.bodies:
             yield b"---\n"
-            yield body if isinstance(body, bytes) else body()
+            yield body() if callable(body) else body
         yield from self.also()
 
 
