@@ -183,7 +183,8 @@ def _write_temporary(temporary: Path, content: bytes, target: Path, staged: list
     """`content` in a new file at `temporary`, noted in `staged` as soon as it exists (to be removed on failure).
 
     O_EXCL and O_NOFOLLOW: never written through a link or into what stood there (leftovers are gone by now).
-    An existing target's permission bits carry over, as writing into it kept them."""
+    An existing target's permission bits carry over, as writing into it kept them. The bytes reach
+    the disk before the rename does: otherwise a power cut could leave a renamed file empty."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     descriptor = os.open(temporary, flags, 0o666)
     staged.append((temporary, target))
@@ -191,6 +192,8 @@ def _write_temporary(temporary: Path, content: bytes, target: Path, staged: list
         if target.is_file():
             os.fchmod(handle.fileno(), stat.S_IMODE(target.stat().st_mode))
         handle.write(content)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 def _rename_all(into: Path, staged: list[tuple[Path, Path]]) -> None:
@@ -206,8 +209,24 @@ def _rename_all(into: Path, staged: list[tuple[Path, Path]]) -> None:
                            "source as it is: run the same import again to finish it")
                 raise OutputError(f"{reason}\n{outcome}") from None
             done += 1
+        for folder in sorted({target.parent for _, target in staged}):
+            _sync_folder(folder)
     finally:
         _discard([temporary for temporary, _ in staged[done:]], [])
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the renames into `folder` durable (where the file system lets a folder be synced)."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        os.fsync(descriptor)
+    except OSError:
+        pass  # some file systems refuse to sync a folder: the renames are still made
+    finally:
+        os.close(descriptor)
 
 
 def _rename(temporary: Path, target: Path) -> None:
