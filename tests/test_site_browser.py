@@ -918,6 +918,35 @@ def test_the_tools_search_finds_a_tool_on_any_page(watched: Watched, paged_tools
     assert watched.problems == []
 
 
+def test_the_tools_search_is_in_the_address_and_a_shared_link_opens_it(watched: Watched, paged_tools_site: Path) -> None:
+    """The words typed go to the address (#q=...), replacing the entry; a link holding them opens the
+    search of every page; the skip link's #main is a place, not an empty search."""
+    from urllib.parse import quote
+
+    shown = " ".join(text for _, text in _tool_rows(_tools_page(paged_tools_site, 1)))
+    word = next(w for _, text in _tool_rows(_tools_page(paged_tools_site, 12)) for w in re.findall(r"[a-z]{7,}", text) if w not in shown)
+    every = [row for number in range(1, 13) for row in _tool_rows(_tools_page(paged_tools_site, number))]
+    expected = [name for name, text in every if word in text]
+    page = watched.page
+    start = _tools_page(paged_tools_site, 1).as_uri()
+    every_page = "() => /^\\d+ of 453 tools/.test(document.getElementById('tool-status').textContent)"
+    page.goto(start)
+    page.fill("#tool-q", f"{word} x")
+    page.wait_for_function(every_page)  # every page loaded: leaving sooner would cut the loads short
+    assert page.evaluate("location.href") == f"{start}#q={quote(word + ' x', safe='')}"
+    page.fill("#tool-q", "")
+    assert page.evaluate("location.href") == start
+    page.goto(f"{start}#q={quote(word)}")
+    page.reload()  # a hash-only change of address does not reload: open the shared link for real
+    page.wait_for_function(every_page)
+    assert page.input_value("#tool-q") == word
+    assert page.locator("#tool-table tbody tr:not([hidden])").locator("th code").all_inner_texts() == expected
+    page.evaluate("() => { location.hash = '#main'; }")
+    assert page.input_value("#tool-q") == word
+    assert page.locator("#tool-table tbody tr:not([hidden])").count() == len(expected)
+    assert watched.problems == []
+
+
 def test_the_paged_tools_listing_works_without_javascript(browser: object, paged_tools_site: Path) -> None:
     context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
     try:

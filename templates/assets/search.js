@@ -798,12 +798,36 @@
         }, fail);
       }, fail);
     };
-    input.addEventListener("input", function () {
+    var search = function () {
       /* One page (no pager) holds every tool already: nothing to load. */
       if (pager && !everyTool && !loading && words(input.value).length) { load(); }
       apply();
+    };
+    /* The words searched are in the address (#q=...), as on the index, so that a search can be
+     * shared and outlives a reload; typing replaces the entry (one search, one step Back). A hash
+     * without "=" is a place on the page (the skip link's #main), not a search. */
+    var searched = function () {
+      var found = /^#(?:.*&)?q=([^&]*)/.exec(location.hash);
+      try {
+        return found ? decodeURIComponent(found[1].replace(/\+/g, " ")) : "";
+      } catch (malformed) {
+        return "";
+      }
+    };
+    input.addEventListener("input", function () {
+      var hash = input.value ? "#q=" + encodeURIComponent(input.value) : "";
+      if (hash !== location.hash && !(hash === "" && location.hash === "#")) {
+        history.replaceState(null, "", hash || location.pathname + location.search);
+      }
+      search();
     });
-    apply();
+    window.addEventListener("hashchange", function () {
+      if (!isSearchHash(location.hash) || searched() === input.value) { return; }
+      input.value = searched();
+      search();
+    });
+    if (searched()) { input.value = searched(); }
+    search();
   }
 
   /* ---- reviewer's table: sort by any column, filter by words and by the risk checkboxes ---- */
