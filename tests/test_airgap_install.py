@@ -214,6 +214,37 @@ def test_runbook_pages_name_only_files_the_release_holds(default_site: Path) -> 
     assert 'href="../registries/production/index.html"' in install
 
 
+def test_runbook_pages_apply_whole_profiles_server_side(default_site: Path) -> None:
+    """A profile's registry ConfigMaps (up to 1 MiB) and a large profile's admission policies exceed
+    the 256 KiB of annotations a client-side `kubectl apply` fills with a copy of each object, so
+    every command applying a profile folder (the chart path's `registry-server/`, the MCPRegistry
+    path's profile root, `legacy/`) is server-side, as the README and docs/bundles.md say; a
+    server's folder (one small object, the deployers' part) is not. Each folder a command names
+    renders with the real `kubectl kustomize`."""
+    import shutil
+    import subprocess
+
+    import html5lib
+
+    kubectl = shutil.which("kubectl") or pytest.skip("kubectl not installed")
+    checked = 0
+    for page in ("registries/production/index.html", "registries/sandbox/index.html"):
+        document = html5lib.parse((default_site / page).read_text(), namespaceHTMLElements=False)
+        step = next(li for li in document.iter("li") if li.get("id") == "step-apply")
+        for line in "".join(next(step.iter("pre")).itertext()).splitlines():
+            if not line.startswith("kubectl apply"):
+                continue
+            words = line.split("#")[0].split()
+            target = words[words.index("-k") + 1]
+            server = "/servers/" in target
+            assert ("--server-side" in words) != server, (page, line)
+            if not server:
+                done = subprocess.run([kubectl, "kustomize", target], cwd=default_site, capture_output=True, text=True, timeout=120)
+                assert done.returncode == 0 and "kind: ValidatingAdmissionPolicy" in done.stdout, (page, line, done.stderr)
+            checked += 1
+    assert checked == 7  # production: registry-server/, the root, a server; sandbox: those and legacy/
+
+
 @pytest.mark.parametrize(("url", "expected"), [
     ("https://mcp.linear.app/mcp", "public"),
     ("https://10.1.2.3/mcp", "private"),

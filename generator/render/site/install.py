@@ -189,12 +189,12 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
                     "v0.29.2). The kustomization applies the profile without its MCPRegistry; the chart serves the registry "
                     f"as Service {k8s_toolhive.registry_server_name(profile)}:{REGISTRY_API_PORT} and also lists the servers running in the namespace. "
                     "Its ClusterRole has a fixed name, so one release of the chart per cluster: use MCPRegistry for a second profile.")
-        commands += [f"kubectl apply -k {root}registry-server/",
+        commands += [f"kubectl apply --server-side -k {root}registry-server/",
                      f"helm install {k8s_toolhive.registry_server_name(profile)} {chart} -n {ns} -f {root}registry-server/values.yaml",
-                     f"# or, on clusters that still use the deprecated MCPRegistry:\nkubectl apply -k {root}"]
+                     f"# or, on clusters that still use the deprecated MCPRegistry:\nkubectl apply --server-side -k {root}"]
     if profile.operator in ("legacy", "both"):
         text.append("Operators v0.15 to v0.16 (typed MCPRegistry, v1alpha1): apply legacy/ instead.")
-        commands.append(f"kubectl apply -k {root}legacy/" + ("   # operators up to v0.16 only" if profile.operator == "both" else ""))
+        commands.append(f"kubectl apply --server-side -k {root}legacy/" + ("   # operators up to v0.16 only" if profile.operator == "both" else ""))
     commands.append(f"kubectl apply -k {root}{'legacy/' if profile.operator == 'legacy' else ''}servers/SERVER/   # each server you deploy")
     # kubectl apply never deletes: the policy that let every pod reach PostgreSQL would stay, and so
     # would the one that let every server's proxy reach every MCP container (each server's own
@@ -206,6 +206,8 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
     commands.append("# then each server this release no longer ships to the profile: one applied earlier keeps running (admission\n"
                     "# refuses only new ones); the diff of the release you run and this one prints the command deleting each\n"
                     f"mcp-catalog diff {release}-DEPLOYED_VERSION.tar.gz {release}-{meta.version}.tar.gz")
+    text.append("Apply the profile server-side (--server-side): its registry ConfigMaps (up to 1 MiB) and a large profile's "
+                "admission policies exceed the 256 KiB of annotations a client-side apply fills with a copy of each object.")
     files = [("all.yaml", paths.profile_bundle_all(profile.name)), ("tarball", paths.profile_bundle_tarball(profile.name))]
     if profile.operator != "legacy":
         files.append(("registry server values.yaml", f"{paths.registry_server_dir(profile.name)}values.yaml"))
