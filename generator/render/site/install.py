@@ -53,16 +53,19 @@ def verify_step(meta: CatalogMeta) -> Step:
     """
     name = f"{paths.release_name(meta.title)}-{meta.version}.tar.gz"
     tarball = f"dist/{name}"
+    # A folder of its own per release: the next release's runbook runs where this one's did (`mkdir
+    # site` failed there), and the release deployed stays unpacked beside it until the switch.
+    folder = f"site-{meta.version}"
     return Step("verify", "Verify the release signature",
                 "Before anything from the release crosses into the cluster: check its minisign signatures, checksums "
                 "and file list with the public key you received out of band, and stop at the first command that fails.",
                 f"mcp-catalog verify {tarball} --pubkey release.pub --not-older-than {meta.version}\n"
                 "# or with stock tools: the tarball's signature and that its trusted comment names this file (an older\n"
                 "# release renamed to this name fails), then unpack it, dating each file now (-m: the tarball dates them all\n"
-                "# last_updated, and web servers tag a file by its date and size), and run the next steps in the site folder\n"
+                f"# last_updated, and web servers tag a file by its date and size) into {folder}, and run the next steps there\n"
                 "# and check the signed lists inside it: every listed file intact, no file they do not list\n"
                 f"minisign -QVm {tarball} -p release.pub | grep -F ' file={name}'\n"
-                f"mkdir site && tar -xzmf {tarball} -C site --strip-components=1 && cd site\n"
+                f"mkdir {folder} && tar -xzmf {tarball} -C {folder} --strip-components=1 && cd {folder}\n"
                 "minisign -Vm SIZES -p ../release.pub && minisign -Vm SHA256SUMS -p ../release.pub\n"
                 "sha256sum -c --quiet SHA256SUMS\n"
                 "find . ! -type d ! -path ./SIZES ! -path ./SIZES.minisig -printf '%s  %P\\n' | LC_ALL=C sort -k 2 | diff SIZES -")
