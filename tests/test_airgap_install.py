@@ -245,6 +245,39 @@ def test_runbook_pages_apply_whole_profiles_server_side(default_site: Path) -> N
     assert checked == 7  # production: registry-server/, the root, a server; sandbox: those and legacy/
 
 
+def test_docs_delete_the_policy_parts_a_shrunk_profile_no_longer_ships(default_site: Path) -> None:
+    """docs/bundles.md advised `kubectl apply -k ... --prune -l app.kubernetes.io/managed-by=mcp-catalog`
+    for the admission policy parts a shrunk profile no longer ships. kubectl's default prune list
+    holds neither ValidatingAdmissionPolicy nor its binding, and it prunes only objects a client-side
+    apply annotated (profiles are applied server-side); it does hold Namespaces, which every profile's
+    carries with that label. The documented command instead selects the namespace's parts by name:
+    every policy and binding `kubectl kustomize` renders for the profile, another profile's none,
+    nor those of a namespace whose name starts with this one's."""
+    import shutil
+    import subprocess
+
+    kubectl = shutil.which("kubectl") or pytest.skip("kubectl not installed")
+    docs = (Path(__file__).resolve().parents[1] / "docs/bundles.md").read_text()
+    advised = [docs[m.start() - 4:m.start()] for m in re.finditer(r"`kubectl\s+apply[^`]*--prune", docs)]
+    assert advised == ["Not "], advised  # named only as what not to run
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", docs, re.S) if "validatingadmissionpolicybinding" in b)
+    assert "kubectl kustomize bundles/registries/production/ |" in block and "kubectl delete" in block
+    pattern = re.compile(re.search(r"grep -E '([^']+)'", block).group(1))
+
+    def parts(profile: str) -> set[str]:
+        done = subprocess.run([kubectl, "kustomize", f"bundles/registries/{profile}/"], cwd=default_site,
+                              capture_output=True, text=True, timeout=120, check=True)
+        return {f"{d['kind'].lower()}.admissionregistration.k8s.io/{d['metadata']['name']}"
+                for d in yaml.safe_load_all(done.stdout) if d and d["kind"].startswith("ValidatingAdmissionPolicy")}
+
+    production, sandbox = parts("production"), parts("sandbox")
+    assert len(production) == 8 and all(pattern.search(name) for name in production)
+    later = {name + "-2" for name in production if name.endswith(("-servers", "-workloads"))}  # a larger release's parts
+    assert later and all(pattern.search(name) for name in later)
+    others = sandbox | {name.replace("mcp-production-", "mcp-production-eu-") for name in production}
+    assert not any(pattern.search(name) for name in others)
+
+
 @pytest.mark.parametrize(("url", "expected"), [
     ("https://mcp.linear.app/mcp", "public"),
     ("https://10.1.2.3/mcp", "private"),
