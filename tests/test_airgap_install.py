@@ -348,7 +348,9 @@ def _run_mirror_step(site: Path, source: Path, tmp_path: Path, page: str, fail: 
     tools = tmp_path / "bin"
     tools.mkdir(exist_ok=True)
     (tools / "skopeo").write_text(f"#!{sys.executable}\n{FAKE_SKOPEO}")
-    (tools / "mcp-catalog").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m generator "$@" --source "{source}"\n')
+    # The command as the page gives it: pin names the source beside the site (`../catalog-source`).
+    assert site.parent / "catalog-source" == source
+    (tools / "mcp-catalog").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m generator "$@"\n')
     for tool in tools.iterdir():
         tool.chmod(0o755)
     registry = tmp_path / f"registry-{site.name}.json"
