@@ -214,6 +214,70 @@ def test_runbook_pages_name_only_files_the_release_holds(default_site: Path) -> 
     assert 'href="../registries/production/index.html"' in install
 
 
+def test_runbook_pages_apply_whole_profiles_server_side(default_site: Path) -> None:
+    """A profile's registry ConfigMaps (up to 1 MiB) and a large profile's admission policies exceed
+    the 256 KiB of annotations a client-side `kubectl apply` fills with a copy of each object, so
+    every command applying a profile folder (the chart path's `registry-server/`, the MCPRegistry
+    path's profile root, `legacy/`) is server-side, as the README and docs/bundles.md say; a
+    server's folder (one small object, the deployers' part) is not. Each folder a command names
+    renders with the real `kubectl kustomize`."""
+    import shutil
+    import subprocess
+
+    import html5lib
+
+    kubectl = shutil.which("kubectl") or pytest.skip("kubectl not installed")
+    checked = 0
+    for page in ("registries/production/index.html", "registries/sandbox/index.html"):
+        document = html5lib.parse((default_site / page).read_text(), namespaceHTMLElements=False)
+        step = next(li for li in document.iter("li") if li.get("id") == "step-apply")
+        for line in "".join(next(step.iter("pre")).itertext()).splitlines():
+            if not line.startswith("kubectl apply"):
+                continue
+            words = line.split("#")[0].split()
+            target = words[words.index("-k") + 1]
+            server = "/servers/" in target
+            assert ("--server-side" in words) != server, (page, line)
+            if not server:
+                done = subprocess.run([kubectl, "kustomize", target], cwd=default_site, capture_output=True, text=True, timeout=120)
+                assert done.returncode == 0 and "kind: ValidatingAdmissionPolicy" in done.stdout, (page, line, done.stderr)
+            checked += 1
+    assert checked == 7  # production: registry-server/, the root, a server; sandbox: those and legacy/
+
+
+def test_docs_delete_the_policy_parts_a_shrunk_profile_no_longer_ships(default_site: Path) -> None:
+    """docs/bundles.md advised `kubectl apply -k ... --prune -l app.kubernetes.io/managed-by=mcp-catalog`
+    for the admission policy parts a shrunk profile no longer ships. kubectl's default prune list
+    holds neither ValidatingAdmissionPolicy nor its binding, and it prunes only objects a client-side
+    apply annotated (profiles are applied server-side); it does hold Namespaces, which every profile's
+    carries with that label. The documented command instead selects the namespace's parts by name:
+    every policy and binding `kubectl kustomize` renders for the profile, another profile's none,
+    nor those of a namespace whose name starts with this one's."""
+    import shutil
+    import subprocess
+
+    kubectl = shutil.which("kubectl") or pytest.skip("kubectl not installed")
+    docs = (Path(__file__).resolve().parents[1] / "docs/bundles.md").read_text()
+    advised = [docs[m.start() - 4:m.start()] for m in re.finditer(r"`kubectl\s+apply[^`]*--prune", docs)]
+    assert advised == ["Not "], advised  # named only as what not to run
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", docs, re.S) if "validatingadmissionpolicybinding" in b)
+    assert "kubectl kustomize bundles/registries/production/ |" in block and "kubectl delete" in block
+    pattern = re.compile(re.search(r"grep -E '([^']+)'", block).group(1))
+
+    def parts(profile: str) -> set[str]:
+        done = subprocess.run([kubectl, "kustomize", f"bundles/registries/{profile}/"], cwd=default_site,
+                              capture_output=True, text=True, timeout=120, check=True)
+        return {f"{d['kind'].lower()}.admissionregistration.k8s.io/{d['metadata']['name']}"
+                for d in yaml.safe_load_all(done.stdout) if d and d["kind"].startswith("ValidatingAdmissionPolicy")}
+
+    production, sandbox = parts("production"), parts("sandbox")
+    assert len(production) == 8 and all(pattern.search(name) for name in production)
+    later = {name + "-2" for name in production if name.endswith(("-servers", "-workloads"))}  # a larger release's parts
+    assert later and all(pattern.search(name) for name in later)
+    others = sandbox | {name.replace("mcp-production-", "mcp-production-eu-") for name in production}
+    assert not any(pattern.search(name) for name in others)
+
+
 @pytest.mark.parametrize(("url", "expected"), [
     ("https://mcp.linear.app/mcp", "public"),
     ("https://10.1.2.3/mcp", "private"),
@@ -284,7 +348,9 @@ def _run_mirror_step(site: Path, source: Path, tmp_path: Path, page: str, fail: 
     tools = tmp_path / "bin"
     tools.mkdir(exist_ok=True)
     (tools / "skopeo").write_text(f"#!{sys.executable}\n{FAKE_SKOPEO}")
-    (tools / "mcp-catalog").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m generator "$@" --source "{source}"\n')
+    # The command as the page gives it: pin names the source beside the site (`../catalog-source`).
+    assert site.parent / "catalog-source" == source
+    (tools / "mcp-catalog").write_text(f'#!/bin/sh\nexec "{sys.executable}" -m generator "$@"\n')
     for tool in tools.iterdir():
         tool.chmod(0o755)
     registry = tmp_path / f"registry-{site.name}.json"

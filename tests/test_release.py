@@ -627,7 +627,29 @@ def test_stock_runbook_passes_on_the_genuine_release(release, keys, default_site
     assert f"minisign -QVm dist/{release.tarball.name} -p release.pub | grep -F ' file={release.tarball.name}'" in commands
     result = _run_runbook(commands, _far_side(release, keys, tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
-    assert (tmp_path / "site" / "index.html").is_file()
+    assert (tmp_path / "site-1.0.0" / "index.html").is_file()
+
+
+@pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
+def test_stock_runbook_of_the_next_release_runs_where_the_last_one_did(release, keys, default_site, default_source_copy, tmp_path):
+    """Release after release the far side keeps one working folder (dist/, release.pub): the next
+    release's runbook, as its page shows it, runs there too. It unpacked into `site`, which the
+    last release's run had made, so `mkdir site` failed and the upgrade stopped at the first step;
+    each release now gets its own folder, and the one deployed stays beside it for the switch."""
+    from generator.build import build
+    from generator.release.package import package_site
+
+    folder = _far_side(release, keys, tmp_path / "far")
+    first = _run_runbook(_stock_commands(default_site, "install/index.html"), folder)
+    assert first.returncode == 0, first.stdout + first.stderr
+    catalog = default_source_copy / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("\nversion: 1.0.0\n", "\nversion: 1.1.0\n", 1))
+    build(default_source_copy, tmp_path / "next" / "site")
+    package_site(tmp_path / "next" / "site", folder / "dist", keys / "release.key")
+    second = _run_runbook(_stock_commands(tmp_path / "next" / "site", "install/index.html"), folder)
+    assert second.returncode == 0, second.stdout + second.stderr
+    assert (folder / "site-1.0.0" / "index.html").is_file() and (folder / "site-1.1.0" / "index.html").is_file()
+    assert '"version":"1.1.0"' in (folder / "site-1.1.0" / "api/v1/catalog.json").read_text()
 
 
 @pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
@@ -638,7 +660,7 @@ def test_stock_runbook_refuses_a_tampered_tarball_before_unpacking(release, keys
     _rewrite(release.tarball, folder / "dist" / release.tarball.name, _adding(f"{root}/servers/github/extra.yaml"))
     result = _run_runbook(_stock_commands(default_site, "install/index.html"), folder)
     assert result.returncode != 0, result.stdout + result.stderr
-    assert not (folder / "site").exists(), "nothing is unpacked from a tarball whose signature fails"
+    assert not (folder / "site-1.0.0").exists(), "nothing is unpacked from a tarball whose signature fails"
 
 
 @pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
@@ -649,7 +671,7 @@ def test_stock_runbook_refuses_an_older_release_renamed_to_this_ones_name(releas
     _renamed(older_release, release.tarball.name, folder / "dist")
     result = _run_runbook(_stock_commands(default_site, "install/index.html"), folder)
     assert result.returncode != 0, result.stdout + result.stderr
-    assert not (folder / "site").exists(), "nothing is unpacked from another release"
+    assert not (folder / "site-1.0.0").exists(), "nothing is unpacked from another release"
 
 
 @pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
@@ -657,7 +679,7 @@ def test_stock_runbook_notices_an_extra_file_in_the_unpacked_tree(release, keys,
     folder = _far_side(release, keys, tmp_path)
     result = _run_runbook(_stock_commands(default_site, "install/index.html"), folder,
                           after_unpacking="echo 'x: 1' > servers/github/extra.yaml")  # in the site folder
-    assert (folder / "site" / "servers" / "github" / "extra.yaml").is_file()
+    assert (folder / "site-1.0.0" / "servers" / "github" / "extra.yaml").is_file()
     assert result.returncode != 0, result.stdout + result.stderr
     assert "servers/github/extra.yaml" in result.stdout + result.stderr
 
@@ -693,15 +715,15 @@ def test_a_release_installed_as_documented_is_not_kept_as_the_previous_ones(rele
     result = _run_runbook(commands, first)
     assert result.returncode == 0, result.stdout + result.stderr
     live = tmp_path / "live"  # the served folder, switched from one install to the next
-    live.symlink_to(first / "site")
+    live.symlink_to(first / "site-1.0.0")
     with nginx_serving(live, tmp_path / "nginx") as url:
         old = requests.get(f"{url}/{CATALOG_JSON}", headers={"Accept-Encoding": "identity"}, timeout=10)
         assert old.status_code == 200 and old.text == before, old.status_code
         time.sleep(1.1)  # nginx dates a file in whole seconds: a second install, a second later
-        result = _run_runbook([command.replace("-1.0.0.", "-1.0.1.") for command in commands], second)
+        result = _run_runbook([command.replace("-1.0.0", "-1.0.1") for command in commands], second)
         assert result.returncode == 0, result.stdout + result.stderr
         live.unlink()
-        live.symlink_to(second / "site")
+        live.symlink_to(second / "site-1.0.1")
         for condition in ({"If-None-Match": old.headers["ETag"]}, {"If-Modified-Since": old.headers["Last-Modified"]}):
             answer = requests.get(f"{url}/{CATALOG_JSON}", headers={"Accept-Encoding": "identity", **condition}, timeout=10)
             assert (answer.status_code, answer.text) == (200, after), (condition, answer.status_code, answer.headers)
@@ -711,5 +733,6 @@ def test_readme_gives_the_runbook_commands(release, default_site):
     """README's stock-tools sequence is the runbook's, with `<catalog>-<version>` for the release's name."""
     readme = (Path(__file__).parents[1] / "README.md").read_text()
     root = release.tarball.name.removesuffix(".tar.gz")
-    commands = [command.replace(root, "<catalog>-<version>") for command in _stock_commands(default_site, "install/index.html")]
+    commands = [command.replace(root, "<catalog>-<version>").replace("site-1.0.0", "site-<version>")
+                for command in _stock_commands(default_site, "install/index.html")]
     assert "\n".join(commands) in readme

@@ -53,16 +53,19 @@ def verify_step(meta: CatalogMeta) -> Step:
     """
     name = f"{paths.release_name(meta.title)}-{meta.version}.tar.gz"
     tarball = f"dist/{name}"
+    # A folder of its own per release: the next release's runbook runs where this one's did (`mkdir
+    # site` failed there), and the release deployed stays unpacked beside it until the switch.
+    folder = f"site-{meta.version}"
     return Step("verify", "Verify the release signature",
                 "Before anything from the release crosses into the cluster: check its minisign signatures, checksums "
                 "and file list with the public key you received out of band, and stop at the first command that fails.",
                 f"mcp-catalog verify {tarball} --pubkey release.pub --not-older-than {meta.version}\n"
                 "# or with stock tools: the tarball's signature and that its trusted comment names this file (an older\n"
                 "# release renamed to this name fails), then unpack it, dating each file now (-m: the tarball dates them all\n"
-                "# last_updated, and web servers tag a file by its date and size), and run the next steps in the site folder\n"
+                f"# last_updated, and web servers tag a file by its date and size) into {folder}, and run the next steps there\n"
                 "# and check the signed lists inside it: every listed file intact, no file they do not list\n"
                 f"minisign -QVm {tarball} -p release.pub | grep -F ' file={name}'\n"
-                f"mkdir site && tar -xzmf {tarball} -C site --strip-components=1 && cd site\n"
+                f"mkdir {folder} && tar -xzmf {tarball} -C {folder} --strip-components=1 && cd {folder}\n"
                 "minisign -Vm SIZES -p ../release.pub && minisign -Vm SHA256SUMS -p ../release.pub\n"
                 "sha256sum -c --quiet SHA256SUMS\n"
                 "find . ! -type d ! -path ./SIZES ! -path ./SIZES.minisig -printf '%s  %P\\n' | LC_ALL=C sort -k 2 | diff SIZES -")
@@ -106,7 +109,7 @@ def mirror_commands(target: str, profile: str | None) -> str:
             "    || { echo \"skopeo copy failed: $source\" >&2; copied=no; break; }\n"
             f"  echo \"$(cat digest) docker://{target}/$repository\" >> digests.txt\n"
             f"done < {copy_list}\n"
-            f"[ \"$copied\" = yes ] && mcp-catalog pin --digests digests.txt --image-mirror {target}   # then rebuild: every reference pinned")
+            f"[ \"$copied\" = yes ] && mcp-catalog pin --source ../catalog-source --digests digests.txt --image-mirror {target}   # the source site/ was built from; then rebuild: every reference pinned")
 
 
 def operator_step(meta: CatalogMeta, mirror: str | None) -> Step:
@@ -189,12 +192,12 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
                     "v0.29.2). The kustomization applies the profile without its MCPRegistry; the chart serves the registry "
                     f"as Service {k8s_toolhive.registry_server_name(profile)}:{REGISTRY_API_PORT} and also lists the servers running in the namespace. "
                     "Its ClusterRole has a fixed name, so one release of the chart per cluster: use MCPRegistry for a second profile.")
-        commands += [f"kubectl apply -k {root}registry-server/",
+        commands += [f"kubectl apply --server-side -k {root}registry-server/",
                      f"helm install {k8s_toolhive.registry_server_name(profile)} {chart} -n {ns} -f {root}registry-server/values.yaml",
-                     f"# or, on clusters that still use the deprecated MCPRegistry:\nkubectl apply -k {root}"]
+                     f"# or, on clusters that still use the deprecated MCPRegistry:\nkubectl apply --server-side -k {root}"]
     if profile.operator in ("legacy", "both"):
         text.append("Operators v0.15 to v0.16 (typed MCPRegistry, v1alpha1): apply legacy/ instead.")
-        commands.append(f"kubectl apply -k {root}legacy/" + ("   # operators up to v0.16 only" if profile.operator == "both" else ""))
+        commands.append(f"kubectl apply --server-side -k {root}legacy/" + ("   # operators up to v0.16 only" if profile.operator == "both" else ""))
     commands.append(f"kubectl apply -k {root}{'legacy/' if profile.operator == 'legacy' else ''}servers/SERVER/   # each server you deploy")
     # kubectl apply never deletes: the policy that let every pod reach PostgreSQL would stay, and so
     # would the one that let every server's proxy reach every MCP container (each server's own
@@ -206,6 +209,8 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
     commands.append("# then each server this release no longer ships to the profile: one applied earlier keeps running (admission\n"
                     "# refuses only new ones); the diff of the release you run and this one prints the command deleting each\n"
                     f"mcp-catalog diff {release}-DEPLOYED_VERSION.tar.gz {release}-{meta.version}.tar.gz")
+    text.append("Apply the profile server-side (--server-side): its registry ConfigMaps (up to 1 MiB) and a large profile's "
+                "admission policies exceed the 256 KiB of annotations a client-side apply fills with a copy of each object.")
     files = [("all.yaml", paths.profile_bundle_all(profile.name)), ("tarball", paths.profile_bundle_tarball(profile.name))]
     if profile.operator != "legacy":
         files.append(("registry server values.yaml", f"{paths.registry_server_dir(profile.name)}values.yaml"))
