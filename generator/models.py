@@ -22,7 +22,8 @@ import urllib.parse
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator, model_validator,
+    AfterValidator, BaseModel, ConfigDict, Field, Strict as StrictType, StringConstraints, ValidationError, ValidationInfo,
+    field_validator, model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -74,7 +75,10 @@ DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63), A
 Tag = Annotated[str, StringConstraints(pattern=TAG)]
 OneLine = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\r\n]*$")]
 Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
-Port = Annotated[int, Field(ge=1, le=65535)]
+# A yes/no value or a number is taken only as YAML typed it: `required: "false"` or `port: "8080"` (which
+# the editor's JSON Schema marks) is an error here too, and `true` is no port 1.
+Flag = Annotated[bool, StrictType()]
+Port = Annotated[int, StrictType(), Field(ge=1, le=65535)]
 
 
 class MultiLine:
@@ -229,8 +233,8 @@ class RegistryProfile(Strict):
         default=None, description="Servers admitted; when absent, every server is admitted before `exclude`."
     )
     exclude: Selector = Field(default_factory=Selector, description="Servers removed after `include`.")
-    approved_only: bool = Field(default=False, description="Admit only servers whose review is approved and unexpired.")
-    include_deprecated: bool = Field(default=False, description="Admit servers whose status is deprecated.")
+    approved_only: Flag = Field(default=False, description="Admit only servers whose review is approved and unexpired.")
+    include_deprecated: Flag = Field(default=False, description="Admit servers whose status is deprecated.")
     tools: ToolPolicy = Field(default_factory=ToolPolicy, description="Tools withheld from the admitted servers.")
     deployers_group: str = Field(
         default="mcp-deployers",
@@ -259,7 +263,7 @@ class RegistryProfile(Strict):
         description="`mutable-tags` leaves out (with a warning) every server whose image is `latest` or untagged "
         "and not pinned by digest.",
     )
-    require_digest: bool = Field(
+    require_digest: Flag = Field(
         default=False, description="Leave out (with a warning) every container server not pinned by digest."
     )
 
@@ -441,7 +445,7 @@ class ToolHiveRelease(Strict):
         default_factory=RegistryAuth,
         description="Who may write to the registry servers (default: the profile's `registry-admin` service account).",
     )
-    max_meta_size: int = Field(
+    max_meta_size: Annotated[int, StrictType()] = Field(
         default=256 * 1024, ge=1024,
         description="The registry server's `database.maxMetaSize`: a server whose publisher-provided `_meta` is larger is a validation error (its registry server would refuse the whole sync).",
     )
@@ -493,8 +497,8 @@ class EnvVar(Strict):
 
     name: str = Field(pattern=ENV_NAME, max_length=128, description="Variable name (letters, digits, underscore).")
     description: Text = Field(default="", max_length=500, description="What the variable controls.")
-    required: bool = Field(default=False, description="The server does not work without it.")
-    secret: bool = Field(default=False, description="Holds a credential: delivered from a Kubernetes Secret.")
+    required: Flag = Field(default=False, description="The server does not work without it.")
+    secret: Flag = Field(default=False, description="Holds a credential: delivered from a Kubernetes Secret.")
     default: str | None = Field(default=None, max_length=1000, description="Value used when none is given.")
     profiles: dict[DnsLabel, Annotated[str, StringConstraints(max_length=1000)]] = Field(
         default_factory=dict,
@@ -518,7 +522,7 @@ class Outbound(Strict):
         default_factory=list, description="Hosts it may reach; a leading dot admits every subdomain."
     )
     allow_port: list[Port] = Field(default_factory=list, description="TCP ports it may reach on those hosts.")
-    insecure_allow_all: bool = Field(default=False, description="It may reach any host on any port.")
+    insecure_allow_all: Flag = Field(default=False, description="It may reach any host on any port.")
 
 
 class Network(Strict):
@@ -567,8 +571,8 @@ class Header(Strict):
         pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=128, description="Header name (an HTTP token)."
     )
     description: Text = Field(default="", max_length=500, description="What the header carries.")
-    required: bool = Field(default=False, description="The remote refuses requests without it.")
-    secret: bool = Field(default=False, description="Carries a credential.")
+    required: Flag = Field(default=False, description="The remote refuses requests without it.")
+    secret: Flag = Field(default=False, description="Carries a credential.")
 
 
 class Remote(Strict):
@@ -599,10 +603,10 @@ class Package(Strict):
 class ToolAnnotations(Strict):
     """Behaviour hints, as MCP tool definitions carry them."""
 
-    readOnlyHint: bool | None = Field(default=None, description="The tool does not modify its environment.")
-    destructiveHint: bool | None = Field(default=None, description="The tool may destroy or overwrite data.")
-    idempotentHint: bool | None = Field(default=None, description="Calling it twice has no further effect.")
-    openWorldHint: bool | None = Field(default=None, description="It interacts with the open internet or outside entities.")
+    readOnlyHint: Flag | None = Field(default=None, description="The tool does not modify its environment.")
+    destructiveHint: Flag | None = Field(default=None, description="The tool may destroy or overwrite data.")
+    idempotentHint: Flag | None = Field(default=None, description="Calling it twice has no further effect.")
+    openWorldHint: Flag | None = Field(default=None, description="It interacts with the open internet or outside entities.")
 
 
 class ToolOverride(Strict):
