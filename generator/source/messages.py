@@ -30,6 +30,7 @@ _PATTERN_HINTS = {
     models.QUANTITY: "must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi",
     models.REVERSE_DNS: "must be a reverse-DNS name such as com.example.mcp",
     r"^[^\r\n]*$": "must be a single line",
+    models.HTTP_URL: "must be an http:// or https:// URL",
 }
 
 
