@@ -22,7 +22,8 @@ import urllib.parse
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, ValidationError, ValidationInfo, field_validator, model_validator,
+    AfterValidator, BaseModel, ConfigDict, Field, Strict as StrictType, StringConstraints, ValidationError, ValidationInfo,
+    field_validator, model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -44,12 +45,23 @@ IMAGE_MIRROR = r"^[a-zA-Z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)*$"
 # Kubernetes resource quantity, e.g. 100m, 0.5, 256Mi, 1G.
 QUANTITY = r"^([0-9]+(\.[0-9]+)?)(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?$"
 # An OCI reference: [registry[:port]/]path[:tag][@digest], lower-case path components.
-IMAGE_REF = re.compile(
+_IMAGE_NAME = (
     r"^(?:(?P<registry>[a-zA-Z0-9.-]+(?::[0-9]+)?)/)?"
     r"(?P<path>[a-z0-9]+(?:[._-][a-z0-9]+)*(?:/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
-    r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
+IMAGE_REF = re.compile(_IMAGE_NAME + r"(?:@(?P<digest>sha256:[0-9a-f]{64}))?$")
+
+
+def _for_editors(pattern: str) -> str:
+    """A Python pattern as a JSON Schema (ECMA-262) one: without group names."""
+    return re.sub(r"\(\?P<[a-z]+>", "(?:", pattern)
+
+
+# The reference checks as the editor's schema states them (the validators below say what is wrong).
+IMAGE_REF_SCHEMA = {"pattern": _for_editors(IMAGE_REF.pattern)}
+IMAGE_WITHOUT_DIGEST_SCHEMA = {"pattern": _for_editors(_IMAGE_NAME + "$")}
+HTTP_URL = r"^https?://[^\s/$.?#][^\s]*$"
 
 # Device names Windows refuses as file names, whatever the extension: a release holding
 # servers/con.html or a profile folder com1/ cannot be unpacked there.
@@ -72,9 +84,12 @@ def _not_windows_device(name: str) -> str:
 
 DnsLabel = Annotated[str, StringConstraints(pattern=DNS_LABEL, max_length=63), AfterValidator(_not_windows_device)]
 Tag = Annotated[str, StringConstraints(pattern=TAG)]
-OneLine = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\r\n]*$")]
+OneLine = Annotated[str, StringConstraints(min_length=1, max_length=100)]  # one line: every string but `Text` is
 Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
-Port = Annotated[int, Field(ge=1, le=65535)]
+# A yes/no value or a number is taken only as YAML typed it: `required: "false"` or `port: "8080"` (which
+# the editor's JSON Schema marks) is an error here too, and `true` is no port 1.
+Flag = Annotated[bool, StrictType()]
+Port = Annotated[int, StrictType(), Field(ge=1, le=65535)]
 
 
 class MultiLine:
@@ -116,6 +131,36 @@ class Strict(BaseModel):
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return value
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        # The editor's schema states the one-line rule too: a string of a field not declared `Text`
+        # gets a pattern refusing tabs and line breaks, unless its own pattern already is stricter.
+        schema = handler(core_schema)
+        multi_line = _multi_line_fields(cls)
+        for name, field_schema in handler.resolve_ref_schema(schema).get("properties", {}).items():
+            if name not in multi_line:
+                _one_line_in_schema(field_schema)
+        return schema
+
+
+ONE_LINE = r"^[^\t\n\r]*$"
+
+
+def _one_line_in_schema(schema: dict[str, Any]) -> None:
+    """Give every string of `schema` (in a union, a list, a mapping's keys and values) the one-line
+    pattern, unless it has a pattern or an enum of its own; nested models get theirs from their class."""
+    if schema.get("type") == "string" and "pattern" not in schema and "enum" not in schema:
+        schema["pattern"] = ONE_LINE
+    for branch in schema.get("anyOf", []):
+        _one_line_in_schema(branch)
+    for key in ("items", "additionalProperties", "propertyNames"):
+        if isinstance(schema.get(key), dict):
+            _one_line_in_schema(schema[key])
+    if schema.get("type") == "object" and "propertyNames" not in schema and "$ref" not in schema:
+        schema["propertyNames"] = {"pattern": ONE_LINE}
+    for value_schema in schema.get("patternProperties", {}).values():
+        _one_line_in_schema(value_schema)
+
 
 @functools.cache
 def _multi_line_fields(model: type[BaseModel]) -> frozenset[str]:
@@ -156,13 +201,7 @@ def _not_one_line(found: re.Match[str]) -> str:
     return f"holds {what} ({found.group()!r}): this field is one line of text; remove it"
 
 
-def _http_url(value: str) -> str:
-    if not re.fullmatch(r"^https?://[^\s/$.?#][^\s]*$", value):
-        raise ValueError("must be an http:// or https:// URL")
-    return value
-
-
-HttpUrl = Annotated[str, Field(max_length=2048)]
+HttpUrl = Annotated[str, StringConstraints(max_length=2048, pattern=HTTP_URL)]
 
 # What the official MCP registry's publish validator refuses as a version: a
 # comparator prefix (^1.2, ~1, >=1.0), alternatives (1.2||1.3) and wildcard
@@ -229,8 +268,8 @@ class RegistryProfile(Strict):
         default=None, description="Servers admitted; when absent, every server is admitted before `exclude`."
     )
     exclude: Selector = Field(default_factory=Selector, description="Servers removed after `include`.")
-    approved_only: bool = Field(default=False, description="Admit only servers whose review is approved and unexpired.")
-    include_deprecated: bool = Field(default=False, description="Admit servers whose status is deprecated.")
+    approved_only: Flag = Field(default=False, description="Admit only servers whose review is approved and unexpired.")
+    include_deprecated: Flag = Field(default=False, description="Admit servers whose status is deprecated.")
     tools: ToolPolicy = Field(default_factory=ToolPolicy, description="Tools withheld from the admitted servers.")
     deployers_group: str = Field(
         default="mcp-deployers",
@@ -259,7 +298,7 @@ class RegistryProfile(Strict):
         description="`mutable-tags` leaves out (with a warning) every server whose image is `latest` or untagged "
         "and not pinned by digest.",
     )
-    require_digest: bool = Field(
+    require_digest: Flag = Field(
         default=False, description="Leave out (with a warning) every container server not pinned by digest."
     )
 
@@ -270,7 +309,7 @@ def _image_reference(value: str) -> str:
     return value
 
 
-ImageRef = Annotated[str, Field(max_length=512), AfterValidator(_image_reference)]
+ImageRef = Annotated[str, Field(max_length=512, json_schema_extra=IMAGE_REF_SCHEMA), AfterValidator(_image_reference)]
 
 
 class ToolHiveImages(Strict):
@@ -352,6 +391,8 @@ class DnsPods(Strict):
     namespace: DnsLabel = Field(default="kube-system", description="The namespace the DNS pods run in.")
     labels: Annotated[dict[str, str], AfterValidator(_labels)] = Field(
         default_factory=lambda: {"k8s-app": "kube-dns"},
+        json_schema_extra={"minProperties": 1, "propertyNames": {"pattern": LABEL_KEY.pattern},
+                           "additionalProperties": {"type": "string", "pattern": LABEL_VALUE.pattern}},
         description="Labels every DNS pod carries (an empty set would pick every pod of the namespace).",
     )
 
@@ -402,7 +443,8 @@ def _issuer(value: str) -> str:
     return value
 
 
-IssuerUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048), AfterValidator(_issuer)]
+IssuerUrl = Annotated[str, StringConstraints(min_length=1, max_length=2048),
+                      Field(json_schema_extra={"pattern": r"^https://[^\s/?#@]+(/[^\s?#]*)?$"}), AfterValidator(_issuer)]
 
 
 class RegistryAuth(Strict):
@@ -441,7 +483,7 @@ class ToolHiveRelease(Strict):
         default_factory=RegistryAuth,
         description="Who may write to the registry servers (default: the profile's `registry-admin` service account).",
     )
-    max_meta_size: int = Field(
+    max_meta_size: Annotated[int, StrictType()] = Field(
         default=256 * 1024, ge=1024,
         description="The registry server's `database.maxMetaSize`: a server whose publisher-provided `_meta` is larger is a validation error (its registry server would refuse the whole sync).",
     )
@@ -477,6 +519,14 @@ class CatalogMeta(Strict):
         default_factory=list, description="Namespace-scoped registry profiles built into Kubernetes bundles."
     )
 
+    @field_validator("last_updated", mode="before")
+    @classmethod
+    def _not_a_number(cls, value: Any) -> Any:
+        # pydantic would read a number as seconds since 1970, which the editor's schema refuses.
+        if isinstance(value, (int, float)):
+            raise ValueError(f"must be an RFC 3339 date-time such as 2026-11-01T00:00:00Z, not the number {value!r}")
+        return value
+
     @field_validator("last_updated")
     @classmethod
     def _needs_timezone(cls, value: dt.datetime) -> dt.datetime:
@@ -493,8 +543,8 @@ class EnvVar(Strict):
 
     name: str = Field(pattern=ENV_NAME, max_length=128, description="Variable name (letters, digits, underscore).")
     description: Text = Field(default="", max_length=500, description="What the variable controls.")
-    required: bool = Field(default=False, description="The server does not work without it.")
-    secret: bool = Field(default=False, description="Holds a credential: delivered from a Kubernetes Secret.")
+    required: Flag = Field(default=False, description="The server does not work without it.")
+    secret: Flag = Field(default=False, description="Holds a credential: delivered from a Kubernetes Secret.")
     default: str | None = Field(default=None, max_length=1000, description="Value used when none is given.")
     profiles: dict[DnsLabel, Annotated[str, StringConstraints(max_length=1000)]] = Field(
         default_factory=dict,
@@ -518,7 +568,7 @@ class Outbound(Strict):
         default_factory=list, description="Hosts it may reach; a leading dot admits every subdomain."
     )
     allow_port: list[Port] = Field(default_factory=list, description="TCP ports it may reach on those hosts.")
-    insecure_allow_all: bool = Field(default=False, description="It may reach any host on any port.")
+    insecure_allow_all: Flag = Field(default=False, description="It may reach any host on any port.")
 
 
 class Network(Strict):
@@ -567,8 +617,8 @@ class Header(Strict):
         pattern=r"^[A-Za-z0-9!#$%&'*+.^_`|~-]+$", max_length=128, description="Header name (an HTTP token)."
     )
     description: Text = Field(default="", max_length=500, description="What the header carries.")
-    required: bool = Field(default=False, description="The remote refuses requests without it.")
-    secret: bool = Field(default=False, description="Carries a credential.")
+    required: Flag = Field(default=False, description="The remote refuses requests without it.")
+    secret: Flag = Field(default=False, description="Carries a credential.")
 
 
 class Remote(Strict):
@@ -577,7 +627,6 @@ class Remote(Strict):
     url: HttpUrl = Field(description="Endpoint URL of the remote MCP server.")
     headers: list[Header] = Field(default_factory=list, description="Headers clients must send.")
 
-    _url = field_validator("url")(_http_url)
 
 
 class Package(Strict):
@@ -592,17 +641,16 @@ class Package(Strict):
     version: str | None = Field(default=None, max_length=255, pattern=r"^[^\s]+$", description="Package version.")
     registry_base_url: HttpUrl | None = Field(default=None, description="Registry URL, when not the public default.")
 
-    _base = field_validator("registry_base_url")(lambda v: v if v is None else _http_url(v))
     _version = field_validator("version")(_specific_version)
 
 
 class ToolAnnotations(Strict):
     """Behaviour hints, as MCP tool definitions carry them."""
 
-    readOnlyHint: bool | None = Field(default=None, description="The tool does not modify its environment.")
-    destructiveHint: bool | None = Field(default=None, description="The tool may destroy or overwrite data.")
-    idempotentHint: bool | None = Field(default=None, description="Calling it twice has no further effect.")
-    openWorldHint: bool | None = Field(default=None, description="It interacts with the open internet or outside entities.")
+    readOnlyHint: Flag | None = Field(default=None, description="The tool does not modify its environment.")
+    destructiveHint: Flag | None = Field(default=None, description="The tool may destroy or overwrite data.")
+    idempotentHint: Flag | None = Field(default=None, description="Calling it twice has no further effect.")
+    openWorldHint: Flag | None = Field(default=None, description="It interacts with the open internet or outside entities.")
 
 
 class ToolOverride(Strict):
@@ -703,7 +751,9 @@ class Server(Strict):
     license: str | None = Field(default=None, max_length=100, description="SPDX license identifier.")
     updated: dt.date | None = Field(default=None, description="When this entry last changed; default: catalog last_updated.")
     transport: Literal["stdio", "sse", "streamable-http"] = Field(description="How clients talk to the server.")
-    image: str | None = Field(default=None, max_length=512, description="Container image reference (registry/path:tag).")
+    image: Annotated[str, Field(max_length=512, json_schema_extra=IMAGE_WITHOUT_DIGEST_SCHEMA)] | None = Field(
+        default=None, description="Container image reference (registry/path:tag)."
+    )
     digest: str | None = Field(default=None, pattern=DIGEST, description="Image digest: sha256: and 64 hex digits.")
     port: Port | None = Field(default=None, description="Port the container listens on (HTTP transports).")
     args: list[Annotated[str, StringConstraints(max_length=1000)]] = Field(
@@ -721,8 +771,6 @@ class Server(Strict):
     provenance: Provenance | None = Field(default=None, description="Supply-chain provenance of the image.")
     examples: list[Example] = Field(default_factory=list, description="Example prompts.")
     review: Review | None = Field(default=None, description="The organisation's approval record.")
-
-    _repository = field_validator("repository")(lambda v: v if v is None else _http_url(v))
 
     @field_validator("image")
     @classmethod

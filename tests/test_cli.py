@@ -50,7 +50,7 @@ def test_failed_build_leaves_previous_output_untouched(write_tree, runner, tmp_p
     (source / "servers" / "fetch.yaml").write_text(FETCH_YAML.replace("port: 8080", "port: nope"))
     result = runner.invoke(main, ["build", "--source", str(source), "--out", str(out)])
     assert result.exit_code == 1
-    assert "fetch.yaml:14: port: input should be a valid integer" in result.output
+    assert "fetch.yaml:14: port: must be a whole number, not 'nope'" in result.output
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.lock", "site", "src"], "no staging folder left behind"
 

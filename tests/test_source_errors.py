@@ -180,7 +180,7 @@ def broken_symlinks(source: Path) -> list[str]:
         f"{servers}/dangling.yaml: symlink points to nonexist.yaml, which does not exist: make it point to a file, or remove it",
         f"{servers}/loop1.yaml: symlink loop (it leads back to itself): make it point to a file, or remove it",
         f"{servers}/loop2.yaml: symlink loop (it leads back to itself): make it point to a file, or remove it",
-        f"{servers}/fetch.yaml:14: port: input should be a valid integer, unable to parse string as an integer",
+        f"{servers}/fetch.yaml:14: port: must be a whole number, not 'http'",
     ]
 
 

@@ -40,6 +40,12 @@ def fetch_with(replace: str, by: str) -> str:
         ("tags: [web, http]", "tags: [web, Web_2]", "fetch.yaml:6: tags[1]: must be a tag"),
         ("allow_host: [example.com]", "allow_host: [Example.COM]", "fetch.yaml:18: permissions.network.outbound.allow_host[0]: must be a lower-case host name"),
         ("transport: streamable-http", "transport: websocket", "fetch.yaml:11: transport: must be one of 'stdio', 'sse' or 'streamable-http', not 'websocket'"),
+        # Scalars are taken as YAML typed them, as the editor's JSON Schema takes them: a quoted
+        # number or flag is refused, and `true` is no port 1 (pydantic's lax mode took all three).
+        ("port: 8080", 'port: "8080"', "fetch.yaml:14: port: must be a whole number; YAML read '8080' as text because of its quotes: remove them"),
+        ("allow_port: [443]", "allow_port: [true]", "fetch.yaml:19: permissions.network.outbound.allow_port[0]: must be a whole number, not True"),
+        ("readOnlyHint: true", 'readOnlyHint: "true"', "fetch.yaml:24: tools[0].annotations.readOnlyHint: must be true or false; YAML read 'true' as text because of its quotes: remove them"),
+        ("openWorldHint: true", "openWorldHint: 1", "fetch.yaml:25: tools[0].annotations.openWorldHint: must be true or false, not 1"),
     ],
 )
 def test_field_rules(write_tree, runner, replace, by, expected):
@@ -376,7 +382,7 @@ def test_an_error_in_catalog_yaml_hides_no_other_problem(write_tree, runner):
     assert code == 1
     assert lines == [
         f"{source}/catalog.yaml:9: categories[1]: duplicate category 'web'",
-        f"{source}/catalog.yaml:18: registries[1].approved_only: input should be a valid boolean, unable to interpret input",
+        f"{source}/catalog.yaml:18: registries[1].approved_only: must be true or false, not 'yes please'",
         f"{source}/servers/fetch.yaml:5: category: unknown category 'webs'; declared in catalog.yaml: web",
         "validation failed: 3 error(s), 0 warning(s)",
     ], lines

@@ -30,6 +30,7 @@ _PATTERN_HINTS = {
     models.QUANTITY: "must be a Kubernetes quantity such as 100m, 0.5, 128Mi or 1Gi",
     models.REVERSE_DNS: "must be a reverse-DNS name such as com.example.mcp",
     r"^[^\r\n]*$": "must be a single line",
+    models.HTTP_URL: "must be an http:// or https:// URL",
 }
 
 
@@ -63,9 +64,19 @@ def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int,
         return str(item["ctx"]["error"])
     if kind == "string_type" and not isinstance(item["input"], (list, dict, type(None))):
         return f"must be a string; YAML read {item['input']!r} as {type(item['input']).__name__}: put it in quotes"
+    if kind in ("bool_type", "int_type") and isinstance(item["input"], (str, int, float)):
+        return _scalar_type(kind, item["input"])
     if kind == "literal_error":
         return f"must be one of {item['ctx']['expected']}, not {item['input']!r}"
     return item["msg"][0].lower() + item["msg"][1:]
+
+
+def _scalar_type(kind: str, value: str | int | float) -> str:
+    """A flag or whole number given as another scalar; quotes are the likely cause when the text is one."""
+    wanted, written = ("true or false", ("true", "false")) if kind == "bool_type" else ("a whole number", None)
+    if isinstance(value, str) and (value.lower() in written if written else value.strip().isdigit()):
+        return f"must be {wanted}; YAML read {value!r} as text because of its quotes: remove them"
+    return f"must be {wanted}, not {value!r}"
 
 
 def _unknown_key(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:

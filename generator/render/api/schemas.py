@@ -22,12 +22,26 @@ from generator.render.kind import PROGRAM_ONLY, Deferred, OutputKind, render_kin
 SchemaKind = Literal["server", "catalog"]
 _MODELS: dict[SchemaKind, type[BaseModel]] = {"server": Server, "catalog": CatalogMeta}
 _TITLES = {"server": "mcp-catalog server file (servers/<name>.yaml)", "catalog": "mcp-catalog catalog.yaml"}
+# What `mcp-catalog validate` checks beyond each schema: rules across fields, items or files, which
+# an editor cannot show (tests/test_schema_agreement.py holds the schema and the validator to this).
+_CHECKED_BEYOND = {
+    "server": "`mcp-catalog validate` checks more than this schema: `name` equals the file name; `category` is "
+    "declared in catalog.yaml; `replaced_by` names another server; a server has exactly one of `image`, `remote` "
+    "and `packages`; a remote server has no container fields (digest, port, args, permissions, resources, "
+    "provenance) and is not stdio, a stdio server has no `port`; a secret variable has no `default` or "
+    "`profiles`; an approved review names `by` and `date`; tool and variable names are unique; `version` is "
+    "not `latest` or a range; no value holds a control character. See docs/source-format.md.",
+    "catalog": "`mcp-catalog validate` checks more than this schema: category slugs, profile names and "
+    "namespaces are unique; `cluster_dns` names `pods` or `cidrs`; profiles name declared categories and "
+    "existing servers; no value holds a control character. See docs/source-format.md.",
+}
 
 
 def source_schema(kind: SchemaKind) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of one source file kind."""
     schema = _MODELS[kind].model_json_schema()
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": _TITLES[kind]}
+    description = f"{schema['description']} {_CHECKED_BEYOND[kind]}"
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", **schema, "title": _TITLES[kind], "description": description}
 
 
 def schema_bytes(kind: SchemaKind) -> bytes:
