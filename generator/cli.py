@@ -355,8 +355,8 @@ def verify(source: Path, quiet: bool, verbose: bool, target: Path, pubkey: Path 
 @click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
 def diff(source: Path, quiet: bool, verbose: bool, old: Path, new_release: Path, as_json: bool) -> None:
     """Show what changed between two releases (tarballs or site folders) that needs review."""
-    from generator.release.diff import diff_releases, read_release_catalog
-    result = diff_releases(read_release_catalog(old), read_release_catalog(new_release))
+    from generator.release.diff import diff_release_targets
+    result = diff_release_targets(old, new_release)
     if as_json:
         click.echo(json.dumps(result.as_json(), indent=2, sort_keys=True))
     else:

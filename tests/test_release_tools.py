@@ -82,6 +82,16 @@ WITHDRAWN = [
 ]
 
 
+# What `diff` of two releases prints: everything the old bundles rendered for each server, its workload
+# among them (the changes page of `build --previous`, which has no new bundles yet, names the workload).
+# (time declares no permissions: no ConfigMap of them.)
+OBJECTS = {server: f"{'' if server == 'time' else f'configmap/{server}-permissions '}mcpserver/{server} "
+           f"mcptoolconfig/{server}-tools networkpolicy/{server}-egress networkpolicy/{server}-ingress"
+           for server in ("fetch", "time", "added-one")}
+WITHDRAWN_EVERYTHING = [line.replace(f"mcpserver/{server}", OBJECTS[server])
+                        for line, server in zip(WITHDRAWN, ("fetch", "fetch", "time"))]
+
+
 def test_diff_gives_the_command_deleting_each_withdrawn_server(runner, two_releases):
     """Admission refuses a withdrawn server anew but stops none that runs: the diff, which alone holds
     both releases, names each one with the command deleting it, in each namespace that was shipped it."""
@@ -91,17 +101,19 @@ def test_diff_gives_the_command_deleting_each_withdrawn_server(runner, two_relea
     lines = result.output.splitlines()
     start = lines.index("  to delete (no longer shipped to the namespace; admission refuses only new ones, so what a "
                         "deployer applied earlier keeps running):")
-    assert lines[start + 1 : start + 4] == ["    " + command for command in WITHDRAWN]
+    assert lines[start + 1 : start + 4] == ["    " + command for command in WITHDRAWN_EVERYTHING]
     assert lines[start + 4] == "  added: added-one", "the commands end the section"
     document = json.loads(runner.invoke(main, ["diff", str(old), str(new), "--json"]).stdout)
     assert document["withdrawn"] == [
         {"profile": profile, "server": server, "namespace": f"mcp-{profile}", "resource": "mcpserver", "name": server,
-         "command": f"kubectl -n mcp-{profile} delete mcpserver/{server} --ignore-not-found"}
-        for profile, server in (("production", "fetch"), ("sandbox", "fetch"), ("sandbox", "time"))
+         "command": f"kubectl -n mcp-{profile} delete {OBJECTS[server]} --ignore-not-found",
+         "objects": OBJECTS[server].split(), "variants": variants}
+        for profile, server, variants in (("production", "fetch", ["current"]), ("sandbox", "fetch", ["current", "legacy"]),
+                                          ("sandbox", "time", ["current", "legacy"]))
     ]
     back = json.loads(runner.invoke(main, ["diff", str(new), str(old), "--json"]).stdout)
     assert [item["command"] for item in back["withdrawn"]] == [
-        "kubectl -n mcp-sandbox delete mcpserver/added-one --ignore-not-found"], "fetch and time shipped again"
+        f"kubectl -n mcp-sandbox delete {OBJECTS['added-one']} --ignore-not-found"], "fetch and time shipped again"
 
 
 def test_withdrawn_workloads_are_told_apart_by_namespace_and_kind(write_tree):
@@ -158,7 +170,7 @@ def test_the_profile_pages_upgrade_step_prints_what_to_delete(runner, two_releas
     assert arguments == ["diff", "../dist/example-corp-mcp-catalog-1.0.0.tar.gz", "../dist/example-corp-mcp-catalog-1.1.0.tar.gz"]
     result = runner.invoke(main, arguments)
     assert result.exit_code == 0, result.output
-    assert all(f"    {line}\n" in result.output for line in WITHDRAWN), result.output
+    assert all(f"    {line}\n" in result.output for line in WITHDRAWN_EVERYTHING), result.output
 
 
 def test_diff_json_and_tarballs(runner, two_releases, tmp_path):

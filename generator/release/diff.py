@@ -18,8 +18,11 @@ everything below is decided from the two releases alone. Reported, in four group
   the build uses, `generator.derived`, from each release's own data);
 - what to delete: each MCPServer or MCPRemoteProxy a profile's namespace was shipped and no longer
   is (the server withdrawn, all its tools withheld, the profile gone or moved), with the command
-  that deletes it. Admission refuses a new one, but what a deployer applied earlier keeps running,
-  and only the diff, holding both releases, knows what that was;
+  that deletes it and, when the releases' bundles are at hand (`diff_release_targets`), every other
+  object the old bundle rendered for that server there and the new one no longer renders (its
+  NetworkPolicies keep allowing what the new release no longer grants). Admission refuses a new one,
+  but what a deployer applied earlier keeps running, and only the diff, holding both releases, knows
+  what that was;
 - per server: added, removed or deprecated servers, and the change of every field a workload, a
   policy or a client takes: image or digest, tier, transport, status, remote URL and headers,
   permissions (hosts, ports, open egress, file paths), port, resources, provenance, tools (their
@@ -31,7 +34,8 @@ everything below is decided from the two releases alone. Reported, in four group
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from collections import Counter
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -41,6 +45,7 @@ from generator import derived
 from generator.errors import UsageError
 from generator.models import IMAGE_REF, CatalogMeta, RegistryProfile, Server
 from generator.paths import CATALOG_JSON, mirror_list
+from generator.release.bundle_objects import CLUSTER_SCOPED, NAME, ReleaseBundles, UnreadBundle, read_release_bundles
 from generator.release.verify import read_release_files
 from generator.render.kubernetes.names import (
     ServerNames, database_secret_name, pgpass_secret_name, registry_data_name, registry_resource_name, registry_service_name,
@@ -76,7 +81,13 @@ class Withdrawn:
     name: str
     """The object's name (the server's, as the bundles name its workload)."""
     command: str
-    """The kubectl command deleting it (it may never have been applied: not found is no error)."""
+    """The kubectl command deleting it and, when both releases' bundles were read, every other object
+    of the server `objects` names (it may never have been applied: not found is no error)."""
+    objects: list[str] = field(default_factory=list)
+    """`kind/name` of every object the old release's bundle rendered for the server in the namespace
+    and the new one renders there no more, the workload among them; empty when the bundles were not read."""
+    variants: list[str] = field(default_factory=list)
+    """The old bundle's variants these objects are of ("current", "legacy"), when the bundles were read."""
 
 
 @dataclass
@@ -106,7 +117,10 @@ class ReleaseDiff:
     @property
     def withdrawn_commands(self) -> str:
         """The commands deleting each withdrawn workload, one a line, each saying which server it is."""
-        return "\n".join(f"{item.command}   # {item.server}, withdrawn from profile {item.profile}" for item in self.withdrawn)
+        split = Counter((item.profile, item.server, item.namespace) for item in self.withdrawn)
+        return "\n".join(f"{item.command}   # {item.server}, withdrawn from profile {item.profile}"
+                         + (f" ({' and '.join(item.variants)} operators)" if split[item.profile, item.server, item.namespace] > 1 else "")
+                         for item in self.withdrawn)
 
     def as_json(self) -> dict[str, Any]:
         """A plain, stable JSON form."""
@@ -605,6 +619,60 @@ def _withdrawn(old: Running, new: Running) -> list[Withdrawn]:
         for (namespace, resource, name), (profile, server) in sorted(old.items())
         if (namespace, resource, name) not in new
     ]
+
+
+def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
+    """`diff_releases` of two releases (tarballs or site folders) and, for each workload to delete,
+    every other object the old release's bundle rendered for its server in that namespace and the new
+    one renders there no more, read from the bundles themselves (`bundle_objects`)."""
+    old, new = read_release_catalog(old_target), read_release_catalog(new_target)
+    result = diff_releases(old, new)
+    if not result.withdrawn:
+        return result
+    namespaces = {item.namespace for item in result.withdrawn}
+    old_profiles = {item.profile for item in result.withdrawn} | _profiles_in(old, namespaces)
+    try:
+        bundles = (read_release_bundles(old_target, old_profiles),
+                   read_release_bundles(new_target, _profiles_in(new, namespaces)))
+        result.withdrawn = _with_objects(result.withdrawn, (old, new), bundles)
+    except UnreadBundle as exc:
+        result.catalog.append(f"to delete names each server's workload alone: its other objects were not read from the "
+                              f"bundles ({_shown(str(exc))})")
+    return result
+
+
+def _profiles_in(document: dict[str, Any], namespaces: set[str]) -> set[str]:
+    """The profiles of a release deployed to one of `namespaces`, by names fit for a path."""
+    return {profile["name"] for profile in document["catalog"].get("registries") or []
+            if profile.get("namespace") in namespaces and NAME.match(profile["name"])}
+
+
+def _with_objects(
+    withdrawn: list[Withdrawn], documents: tuple[dict[str, Any], dict[str, Any]], bundles: tuple[ReleaseBundles, ReleaseBundles]
+) -> list[Withdrawn]:
+    """Each withdrawn workload as one command per variant of the old bundle deleting everything of its
+    server there: the objects its folders rendered in the namespace, but any the new release renders in
+    that namespace, any another server's folder or a profile-wide part of the old one rendered there,
+    and any of a kind without a namespace. Variants deleting the same objects share one command."""
+    result = []
+    for item in withdrawn:
+        kept = {(o.kind.lower(), o.name) for profile in _profiles_in(documents[1], {item.namespace})
+                for o in bundles[1].everything(profile) if o.namespace == item.namespace}
+        kept |= {(o.kind.lower(), o.name) for profile in _profiles_in(documents[0], {item.namespace})
+                 for o in bundles[0].everything(profile) if o.namespace == item.namespace and o.server != item.server}
+        by_objects: dict[tuple[str, ...], list[str]] = {}
+        for variant, folder in bundles[0].profile(item.profile) if NAME.match(item.profile) else ():
+            objects = sorted({o.reference for o in bundles[0].server_objects(folder, item.server)
+                              if o.namespace == item.namespace and o.kind.lower() not in CLUSTER_SCOPED
+                              and (o.kind.lower(), o.name) not in kept})
+            if objects:
+                by_objects.setdefault(tuple(objects), []).append(variant)
+        if not by_objects:
+            result.append(item)
+        for objects, variants in by_objects.items():
+            command = f"kubectl -n {item.namespace} delete {' '.join(objects)} --ignore-not-found"
+            result.append(replace(item, command=command, objects=list(objects), variants=variants))
+    return result
 
 
 def _tool_names_by_server(document: dict[str, Any]) -> dict[str, set[str]]:

@@ -31,6 +31,7 @@ import re
 import stat
 import tarfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -98,6 +99,16 @@ class Release:
     """The files whose bytes are kept (in `kept`), each with the most bytes it may have."""
     until_kept: bool = False
     """Stop reading once every file of `keep` is read: what `read_release_files` asks for."""
+    keep_also: Callable[[str], bool] | None = None
+    """Files kept besides those `keep` names, each of at most `keep_also_limit` bytes (the files
+    `read_release_files` is asked for by their folder); reading then goes on to the end."""
+    keep_also_limit: int = 0
+
+    def limit(self, name: str) -> int | None:
+        """The most bytes the file `name` may have when its bytes are kept; None when they are not."""
+        if name in self.keep:
+            return self.keep[name]
+        return self.keep_also_limit if self.keep_also is not None and self.keep_also(name) else None
 
     def flag(self, name: str, problem: str) -> None:
         """Note that the member `name` has `problem` (reported grouped, see `grouped`)."""
@@ -123,25 +134,25 @@ class Release:
         With `size`, read no more than one byte past it, and return False (nothing recorded)
         when the stream holds another number of bytes.
         """
-        digest, data, read = hashlib.sha256(), bytearray(), 0
+        digest, data, read, kept = hashlib.sha256(), bytearray(), 0, self.limit(name) is not None
         while chunk := stream.read(_CHUNK if size is None else min(_CHUNK, size + 1 - read)):
             read += len(chunk)
             digest.update(chunk)
-            if name in self.keep:
+            if kept:
                 data += chunk
             if size is not None and read > size:
                 break
         if size is not None and read != size:
             return False
         self.digests[name] = digest.hexdigest()
-        if name in self.keep:
+        if kept:
             self.kept[name] = bytes(data)
         return True
 
     @property
     def done(self) -> bool:
         """Whether reading may stop here: asked to stop once the kept files are read, and they are."""
-        return self.until_kept and self.keep.keys() <= self.kept.keys()
+        return self.until_kept and self.keep_also is None and self.keep.keys() <= self.kept.keys()
 
 
 @dataclass(frozen=True)
@@ -196,15 +207,19 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
     return VerifiedRelease(len(release.digests), key.key_id_hex if key else None, trusted)
 
 
-def read_release_files(target: Path, limits: dict[str, int]) -> dict[str, bytes]:
+def read_release_files(
+    target: Path, limits: dict[str, int], also: Callable[[str], bool] | None = None, also_limit: int = 0
+) -> dict[str, bytes]:
     """The files `limits` names (path in the release: the most bytes it may have) that the release
     tarball `target` holds, read as `verify` reads a tarball, with its limits and refusals: the size
     list first, then each member's header checked against it before a byte of the member is read.
-    Reading stops once every file asked for is read. Neither SHA256SUMS nor a signature is checked
+    Reading stops once every file asked for is read; with `also`, every file it accepts (of at most
+    `also_limit` bytes) is kept too, and the whole tarball read. Neither SHA256SUMS nor a signature is checked
     (that is `verify`'s); a problem verify would report on the way is a CatalogError of one line
     (the first problem, and how many more): the caller (`diff`, `build --previous`) must not act
     on part of a tampered release."""
-    release = _read_tarball(target, None, Release(keep=dict(limits), until_kept=True))
+    release = _read_tarball(target, None, Release(keep=dict(limits), until_kept=True, keep_also=also,
+                                                  keep_also_limit=also_limit))
     problems = release.grouped()
     if problems:
         shown = _shown(str(target))
@@ -400,7 +415,7 @@ def _refusal(relative: str, size: int, listing: SizeList, release: Release) -> s
 
 def _too_large(relative: str, size: int, release: Release) -> str | None:
     """Why a file whose bytes are kept is not read: more bytes than any such file has."""
-    limit = release.keep.get(relative)
+    limit = release.limit(relative)
     if limit is None or size <= limit:
         return None
     return f"{size} bytes, more than any {relative} holds (at most {limit})"

@@ -1,0 +1,270 @@
+"""The objects a release's profile bundles render, by kind and name, as `kubectl kustomize` renders them.
+
+`diff` names, for each server a profile no longer ships, every object of it to delete; the only
+list of those that cannot drift from the bundles is the bundles themselves. This reads the
+kustomizations of a release (a tarball as `verify` reads it, or a site folder) and follows their
+`resources` and `components` the way kustomize does, keeping of each object its kind, name and
+namespace, and the server folder (`bundles/servers/<name>/` or a profile's `servers/<name>/`) its
+file lies in: no owner for the profile-wide parts. It renders nothing else: a kustomization using
+a feature that could rename an object (a name prefix, a generator, a patch of a name or kind) is
+refused, so that no command is ever made from a name kustomize would not render. It must not
+decide what to delete: `diff` does, from two of these.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from generator.release.verify import read_release_files
+
+BUNDLES = "bundles/"
+PROFILES = "bundles/registries/"
+KUSTOMIZATION = "kustomization.yaml"
+VARIANTS = ("", "legacy/")
+"""A profile's variant folders, as the bundles lay them out: current operators at its root, legacy in `legacy/`."""
+MAX_BUNDLE_FILE = 8 << 20
+"""A ConfigMap holds at most 1 MiB; no bundle file is near this."""
+MAX_DEPTH = 16
+KUSTOMIZATION_KEYS = frozenset({"apiVersion", "kind", "namespace", "resources", "components", "patches"})
+"""What the bundles' kustomizations use; any other key (a name prefix, a generator...) may rename objects."""
+RENAMING_PATHS = re.compile(r"^/(kind|metadata(/(name|namespace))?)?$")
+KIND = re.compile(r"^[A-Za-z][A-Za-z0-9]{0,62}$")
+NAME = re.compile(r"^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+CLUSTER_SCOPED = frozenset({
+    "namespace", "validatingadmissionpolicy", "validatingadmissionpolicybinding", "clusterrole", "clusterrolebinding",
+    "customresourcedefinition", "mutatingwebhookconfiguration", "validatingwebhookconfiguration", "persistentvolume",
+    "storageclass", "priorityclass",
+})
+"""Kinds kustomize gives no namespace; a delete line takes none of them (`-n` would not confine it)."""
+
+
+class UnreadBundle(Exception):
+    """A bundle this version cannot render kinds and names from; the message says which file and why."""
+
+
+@dataclass(frozen=True)
+class RenderedObject:
+    """One object a kustomization renders."""
+
+    kind: str
+    name: str
+    namespace: str
+    server: str | None
+    """The server whose folder holds the object's file; None for a profile-wide part."""
+
+    @property
+    def reference(self) -> str:
+        """`kind/name`, as `kubectl delete` takes it."""
+        return f"{self.kind.lower()}/{self.name}"
+
+
+Reader = Callable[[str], bytes | None]
+
+
+class ReleaseBundles:
+    """The bundle files of one release, rendered on demand (each folder once)."""
+
+    def __init__(self, read: Reader) -> None:
+        self._read = read
+        self._rendered: dict[str, list[RenderedObject]] = {}
+
+    def profile(self, profile: str) -> Iterator[tuple[str, str]]:
+        """(variant, folder) of each variant the release ships of `profile`: "current" and "legacy"."""
+        for variant in VARIANTS:
+            folder = f"{PROFILES}{profile}/{variant}"
+            if self._read(folder + KUSTOMIZATION) is not None:
+                yield ("legacy" if variant else "current"), folder
+
+    def server_objects(self, folder: str, server: str) -> list[RenderedObject]:
+        """What a profile variant's folder renders for `server`: its workload overlay and its platform part."""
+        overlay = f"{folder}servers/{server}/"
+        found = self.render(overlay) if self._read(overlay + KUSTOMIZATION) is not None else []
+        if self._read(f"{folder}platform/{KUSTOMIZATION}") is not None:
+            found = found + self.render(f"{folder}platform/")
+        return [item for item in found if item.server == server]
+
+    def everything(self, profile: str) -> list[RenderedObject]:
+        """Every object any folder of the profile's bundle renders, each server overlay included."""
+        objects: list[RenderedObject] = []
+        for _variant, folder in self.profile(profile):
+            objects += self.render(folder)
+            for extra in ("with-mesh/",):
+                if self._read(folder + extra + KUSTOMIZATION) is not None:
+                    objects += self.render(folder + extra)
+            for server in self._server_folders(folder):
+                objects += self.render(f"{folder}servers/{server}/")
+        return objects
+
+    def _server_folders(self, folder: str) -> list[str]:
+        listing = self._read(f"{folder}servers/") or b""
+        return sorted(set(listing.decode().split("\n")) - {""})
+
+    def render(self, folder: str, depth: int = 0) -> list[RenderedObject]:
+        """The objects `kubectl kustomize folder` renders, by kind, name and namespace."""
+        if folder not in self._rendered:
+            self._rendered[folder] = self._render(folder, depth)
+        return self._rendered[folder]
+
+    def _render(self, folder: str, depth: int) -> list[RenderedObject]:
+        if depth > MAX_DEPTH:
+            raise UnreadBundle(f"{folder}: kustomizations nested deeper than {MAX_DEPTH}")
+        where = folder + KUSTOMIZATION
+        document = _single(self._read(where), where)
+        unknown = sorted(set(document) - KUSTOMIZATION_KEYS)
+        if unknown:
+            raise UnreadBundle(f"{where}: {', '.join(map(str, unknown))} may rename objects; not rendered")
+        _check_patches(document.get("patches") or [], where)
+        objects: list[RenderedObject] = []
+        for entry in [*_strings(document.get("resources"), where), *_strings(document.get("components"), where)]:
+            target = posixpath.normpath(posixpath.join(folder, entry))
+            if not target.startswith(BUNDLES) or ".." in target.split("/"):
+                raise UnreadBundle(f"{where}: {entry!r} is outside the bundles")
+            if self._read(f"{target}/{KUSTOMIZATION}") is not None:
+                objects += self.render(f"{target}/", depth + 1)
+            else:
+                objects += _file_objects(self._read(target), target)
+        namespace = document.get("namespace")
+        if namespace is not None:
+            if not isinstance(namespace, str) or not NAME.match(namespace):
+                raise UnreadBundle(f"{where}: namespace {namespace!r} is no Kubernetes name")
+            objects = [item if item.kind.lower() in CLUSTER_SCOPED else
+                       RenderedObject(item.kind, item.name, namespace, item.server) for item in objects]
+        return objects
+
+
+def _single(raw: bytes | None, where: str) -> dict:
+    if raw is None:
+        raise UnreadBundle(f"{where} is missing")
+    try:
+        document = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as exc:
+        raise UnreadBundle(f"{where}: not YAML ({str(exc).splitlines()[0]})") from None
+    if not isinstance(document, dict):
+        raise UnreadBundle(f"{where}: not a kustomization")
+    return document
+
+
+def _strings(value: object, where: str) -> list[str]:
+    if value is None:
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise UnreadBundle(f"{where}: resources and components must be lists of paths")
+    return value
+
+
+def _check_patches(patches: object, where: str) -> None:
+    """Refuse a patch that could change a name, a namespace or a kind: the bundles patch annotations,
+    tool filters and API versions (JSON patches given inline), nothing else."""
+    if not isinstance(patches, list):
+        raise UnreadBundle(f"{where}: patches must be a list")
+    for patch in patches:
+        text = patch.get("patch") if isinstance(patch, dict) else None
+        if not isinstance(text, str) or set(patch) - {"target", "patch"}:
+            raise UnreadBundle(f"{where}: only inline JSON patches are read")
+        try:
+            operations = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        except yaml.YAMLError:
+            raise UnreadBundle(f"{where}: a patch is not YAML") from None
+        if not isinstance(operations, list) or not all(
+            isinstance(op, dict) and isinstance(op.get("path"), str) and not RENAMING_PATHS.match(op["path"])
+            and "from" not in op for op in operations
+        ):
+            raise UnreadBundle(f"{where}: a patch may change a name, namespace or kind; not rendered")
+
+
+def _file_objects(raw: bytes | None, path: str) -> list[RenderedObject]:
+    """Each object of one manifest file, owned by the server whose folder holds the file."""
+    if raw is None:
+        raise UnreadBundle(f"{path} is missing")
+    try:
+        documents = list(yaml.load_all(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+    except yaml.YAMLError as exc:
+        raise UnreadBundle(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
+    server = _owner(path)
+    objects = []
+    for document in documents:
+        if document is None:
+            continue
+        metadata = document.get("metadata") if isinstance(document, dict) else None
+        kind = document.get("kind") if isinstance(document, dict) else None
+        name = metadata.get("name") if isinstance(metadata, dict) else None
+        namespace = metadata.get("namespace", "") if isinstance(metadata, dict) else ""
+        if not (isinstance(kind, str) and KIND.match(kind) and isinstance(name, str) and NAME.match(name)
+                and isinstance(namespace, str) and (not namespace or NAME.match(namespace))):
+            raise UnreadBundle(f"{path}: an object without a Kubernetes kind and name")
+        objects.append(RenderedObject(kind, name, namespace, server))
+    return objects
+
+
+def _owner(path: str) -> str | None:
+    """The server whose folder holds `path`: `bundles/servers/<name>/...` or `.../servers/<name>/...`
+    inside a profile's bundle; None for a profile-wide file."""
+    parts = path.split("/")
+    if parts[:2] == ["bundles", "servers"] and len(parts) > 3:
+        return parts[2]
+    if parts[:2] == ["bundles", "registries"]:
+        for at in range(3, len(parts) - 2):
+            if parts[at] == "servers":
+                return parts[at + 1]
+    return None
+
+
+def _wanted(profiles: set[str]) -> Callable[[str], bool]:
+    """The bundle files worth reading for `profiles`: their kustomizations and manifests, and the
+    catalog-wide server folders they build on (no all.yaml, tarball or Secret template)."""
+    prefixes = tuple(f"{PROFILES}{profile}/" for profile in sorted(profiles)) + (f"{BUNDLES}servers/",)
+
+    def wanted(path: str) -> bool:
+        name = path.rsplit("/", 1)[-1]
+        return path.startswith(prefixes) and name.endswith(".yaml") and name != "all.yaml" and not name.endswith(
+            ".example.yaml")
+    return wanted
+
+
+def read_release_bundles(target: Path, profiles: set[str]) -> ReleaseBundles:
+    """The bundles of `profiles` in a release tarball (read as `verify` reads it) or site folder."""
+    wanted = _wanted(profiles)
+    if target.is_dir():
+        return ReleaseBundles(_folder_reader(target, wanted))
+    files = read_release_files(target, {}, wanted, MAX_BUNDLE_FILE)
+    return ReleaseBundles(_listing_reader(files))
+
+
+def _listing_reader(files: dict[str, bytes]) -> Reader:
+    """Files by path; a folder path (ending in `/`) reads as the names of its subfolders, one a line."""
+    folders: dict[str, set[str]] = {}
+    for path in files:
+        parts = path.split("/")
+        for at in range(1, len(parts) - 1):
+            folders.setdefault("/".join(parts[:at]) + "/", set()).add(parts[at])
+
+    def read(path: str) -> bytes | None:
+        if path.endswith("/"):
+            return "\n".join(sorted(folders[path])).encode() if path in folders else None
+        return files.get(path)
+    return read
+
+
+def _folder_reader(root: Path, wanted: Callable[[str], bool]) -> Reader:
+    """Files of a site folder, none through a link or past `MAX_BUNDLE_FILE`; folders as `_listing_reader`'s."""
+    def read(path: str) -> bytes | None:
+        if path.startswith("/") or ".." in path.split("/"):
+            return None
+        where = root / path
+        if any(part.is_symlink() for part in [where, *where.parents] if root in part.parents):
+            return None
+        if path.endswith("/"):
+            if not where.is_dir():
+                return None
+            return "\n".join(sorted(child.name for child in where.iterdir() if child.is_dir())).encode()
+        if not wanted(path) or not where.is_file() or where.stat().st_size > MAX_BUNDLE_FILE:
+            return None
+        return where.read_bytes()
+    return read
+

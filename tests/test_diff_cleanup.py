@@ -1,0 +1,156 @@
+"""`diff`'s `to delete`: everything of a server a profile no longer ships, as the bundles render it.
+
+`kubectl apply` of the new release deletes nothing: a withdrawn server's tool config, permission
+ConfigMap and NetworkPolicies stay beside its MCPServer, and the policies keep allowing what the new
+release no longer grants. The expected objects come from the real `kubectl kustomize` of both
+releases' profile folders, never from the diff's own reading of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import DEFAULT_SOURCE
+from generator.build import build
+from generator.cli import main
+from generator.release.package import package_site
+from kustomized import kustomize
+
+WITHDRAWN = "osv"  # removed from the catalog: production and sandbox shipped it
+NOT_SHIPPED = "sqlite"  # every tool now destructive: production withholds them all, sandbox still ships it
+STILL_SHIPPED = ("fetch", "github", "k8s")
+LINE = re.compile(r"^    kubectl -n (?P<namespace>[a-z0-9-]+) delete (?P<objects>[^ ]+( [^ ]+)*) --ignore-not-found"
+                  r"   # (?P<server>[a-z0-9-]+), withdrawn from profile (?P<profile>[a-z0-9-]+)(?P<variant> \(.*\))?$")
+
+
+@pytest.fixture(scope="module")
+def two_tarballs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("cleanup")
+    old_source, new_source = root / "old-src", root / "new-src"
+    shutil.copytree(DEFAULT_SOURCE, old_source)
+    shutil.copytree(DEFAULT_SOURCE, new_source)
+    for suffix in (".yaml", ".md"):
+        (new_source / "servers" / f"{WITHDRAWN}{suffix}").unlink(missing_ok=True)
+    sqlite = new_source / "servers" / f"{NOT_SHIPPED}.yaml"
+    text = sqlite.read_text()
+    assert text.count("destructiveHint: false") >= 3
+    sqlite.write_text(text.replace("destructiveHint: false", "destructiveHint: true"))
+    catalog = new_source / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("version: 1.0.0", "version: 1.1.0"))
+    sites = root / "old", root / "new"
+    build(old_source, sites[0])
+    build(new_source, sites[1])
+    tarballs = tuple(package_site(site, root / f"dist-{site.name}", None).tarball for site in sites)
+    return sites, tarballs
+
+
+def _variant_folders(site: Path, profile: str) -> list[Path]:
+    base = site / "bundles" / "registries" / profile
+    return [folder for folder in (base, base / "legacy") if (folder / "platform").is_dir() or (folder / "servers").is_dir()]
+
+
+def _rendered_for(site: Path, profile: str, server: str) -> set[str]:
+    """What kubectl kustomize of each variant's folders renders for `server`: its overlay, and the objects
+    of the variant's platform part labelled with its name."""
+    objects = set()
+    for folder in _variant_folders(site, profile):
+        if (folder / "servers" / server).is_dir():
+            objects |= {_ref(o) for o in kustomize(folder / "servers" / server)}
+        if (folder / "platform").is_dir():
+            objects |= {_ref(o) for o in kustomize(folder / "platform")
+                        if o["metadata"].get("labels", {}).get("app.kubernetes.io/name") == server}
+    return objects
+
+
+def _rendered_anywhere(site: Path, profile: str) -> set[str]:
+    """Every object kubectl kustomize renders from the profile's folders, each server overlay included."""
+    base = site / "bundles" / "registries" / profile
+    objects = {_ref(o) for o in kustomize(base)}
+    for folder in _variant_folders(site, profile):
+        objects |= {_ref(o) for o in kustomize(folder)}
+        for overlay in sorted((folder / "servers").glob("*/")):
+            objects |= {_ref(o) for o in kustomize(overlay)}
+    return objects
+
+
+def _profile_wide(site: Path, profile: str) -> set[str]:
+    base = site / "bundles" / "registries" / profile
+    return {_ref(o) for folder in (base / "base", base / "legacy") if folder.is_dir() for o in kustomize(folder)
+            if folder.name == "base" or o["metadata"].get("labels", {}).get("app.kubernetes.io/name") is None}
+
+
+def _ref(document: dict) -> str:
+    return f"{document['kind'].lower()}/{document['metadata']['name']}"
+
+
+def _delete_lines(output: str) -> dict[tuple[str, str, str], set[str]]:
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("  to delete ("))
+    found = {}
+    for line in lines[start + 1:]:
+        if not line.startswith("    kubectl"):
+            break
+        match = LINE.match(line)
+        assert match, line
+        key = (match["profile"], match["server"], match["namespace"])
+        assert key not in found, f"one line per server and profile when its variants agree: {line}"
+        found[key] = set(match["objects"].split())
+    return found
+
+
+def test_diff_deletes_every_object_the_old_bundle_rendered_for_a_server_no_longer_shipped(runner, two_tarballs):
+    (old, new), (old_tar, new_tar) = two_tarballs
+    result = runner.invoke(main, ["diff", str(old_tar), str(new_tar)])
+    assert result.exit_code == 0, result.output
+    found = _delete_lines(result.output)
+    assert set(found) == {("production", WITHDRAWN, "mcp-production"), ("sandbox", WITHDRAWN, "mcp-sandbox"),
+                          ("production", NOT_SHIPPED, "mcp-production")}, result.output
+    for (profile, server, _namespace), objects in found.items():
+        expected = _rendered_for(old, profile, server) - _rendered_anywhere(new, profile)
+        assert objects == expected, (profile, server)
+        assert {"networkpolicy/" + server + "-egress", "mcptoolconfig/" + server + "-tools"} <= objects
+        assert not objects & _profile_wide(old, profile)
+        for shipped in STILL_SHIPPED:
+            assert not objects & _rendered_for(old, profile, shipped), shipped
+    assert not any(NOT_SHIPPED == server and profile == "sandbox" for profile, server, _ in found)
+
+
+def test_diff_json_names_each_object_and_the_variants(runner, two_tarballs):
+    (old, new), (old_tar, new_tar) = two_tarballs
+    result = runner.invoke(main, ["diff", str(old_tar), str(new_tar), "--json"])
+    assert result.exit_code == 0, result.output
+    withdrawn = json.loads(result.stdout)["withdrawn"]
+    sandbox = next(item for item in withdrawn if item["profile"] == "sandbox")
+    assert sandbox["variants"] == ["current", "legacy"], "the sandbox ships both operators' folders"
+    assert set(sandbox["objects"]) == _rendered_for(old, "sandbox", WITHDRAWN) - _rendered_anywhere(new, "sandbox")
+    assert sandbox["command"] == f"kubectl -n mcp-sandbox delete {' '.join(sandbox['objects'])} --ignore-not-found"
+    assert sandbox["objects"] == sorted(sandbox["objects"])
+
+
+def test_site_folders_give_the_same_commands_as_tarballs(runner, two_tarballs):
+    (old, new), (old_tar, new_tar) = two_tarballs
+    folders = runner.invoke(main, ["diff", str(old), str(new)])
+    tarballs = runner.invoke(main, ["diff", str(old_tar), str(new_tar)])
+    assert folders.exit_code == 0, folders.output
+    assert folders.output == tarballs.output
+    assert f"networkpolicy/{WITHDRAWN}-egress" in folders.output
+
+
+def test_a_bundle_renaming_objects_is_not_read_and_the_report_says_so(runner, two_tarballs, tmp_path):
+    """A kustomization this version cannot render names from (a name prefix) gives no command built on
+    a name kustomize would not render: the workload's command alone, and a note."""
+    (old, new), _ = two_tarballs
+    copy = tmp_path / "old"
+    shutil.copytree(old, copy)
+    platform = copy / "bundles/registries/production/platform/kustomization.yaml"
+    platform.write_text(platform.read_text() + "namePrefix: x-\n")
+    result = runner.invoke(main, ["diff", str(copy), str(new)])
+    assert result.exit_code == 0, result.output
+    assert f"    kubectl -n mcp-production delete mcpserver/{WITHDRAWN} --ignore-not-found   # {WITHDRAWN}, withdrawn " \
+           "from profile production" in result.output.splitlines()
+    assert "namePrefix may rename objects; not rendered" in result.output
