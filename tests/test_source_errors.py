@@ -40,7 +40,7 @@ def test_malformed_yaml_reports_its_line(write_tree, runner):
 @pytest.mark.parametrize("replace, by, expected", [
     # An unclosed quote is found at the end of the file and reported where it begins.
     ("title: Fetch", 'title: "unclosed',
-     "2: invalid YAML: while scanning a quoted scalar that starts here: found unexpected end of stream (line 26)"),
+     "2: invalid YAML: while scanning a quoted scalar that starts here: found unexpected end of stream (line 26): close the quote this value opens (inside \"...\" write \\\" for a quote, inside '...' write '')"),
     ("tags: [web, http]", "tags: [web, http",
      "7: invalid YAML: did not find expected ',' or ']' (while parsing a flow sequence that starts on line 6)"),
     # The indentation mistakes of a hand-edited file say what to do.

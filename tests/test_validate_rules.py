@@ -36,7 +36,7 @@ def fetch_with(replace: str, by: str) -> str:
         ("tier: validated", "tier: gold", "fetch.yaml:7: tier: must be one of 'validated' or 'community', not 'gold'"),
         ("version: 1.0.3", "version: 1.0", "fetch.yaml:4: version: must be a string; YAML read 1.0 as float: put it in quotes"),
         ("description: Fetches web pages and returns them as Markdown.", "description: " + "x" * 101,
-         "fetch.yaml:3: description: string should have at most 100 characters"),
+         "fetch.yaml:3: description: must be at most 100 characters; it has 101: shorten it"),
         ("tags: [web, http]", "tags: [web, Web_2]", "fetch.yaml:6: tags[1]: must be a tag"),
         ("allow_host: [example.com]", "allow_host: [Example.COM]", "fetch.yaml:18: permissions.network.outbound.allow_host[0]: must be a lower-case host name"),
         ("transport: streamable-http", "transport: websocket", "fetch.yaml:11: transport: must be one of 'stdio', 'sse' or 'streamable-http', not 'websocket'"),

@@ -66,6 +66,8 @@ def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int,
         return f"must be a string; YAML read {item['input']!r} as {type(item['input']).__name__}: put it in quotes"
     if kind in ("bool_type", "int_type") and isinstance(item["input"], (str, int, float)):
         return _scalar_type(kind, item["input"])
+    if kind == "string_too_long" and isinstance(item["input"], str):
+        return f"must be at most {item['ctx']['max_length']} characters; it has {len(item['input'])}: shorten it"
     if kind == "literal_error":
         return f"must be one of {item['ctx']['expected']}, not {item['input']!r}"
     return item["msg"][0].lower() + item["msg"][1:]

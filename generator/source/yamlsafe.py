@@ -179,7 +179,7 @@ def _syntax_problem(error: yaml.MarkedYAMLError) -> YamlProblem:
     problem, context = error.problem or error.context, error.context
     line = error.problem_mark.line + 1 if error.problem_mark else 0
     begun = error.context_mark.line + 1 if error.context_mark else 0
-    hint = _HINTS.get(problem, "")
+    hint = _HINTS.get(problem, "") or _CONTEXT_HINTS.get(context or "", "")
     if not context or not begun or begun == line or problem == context:
         return YamlProblem(line or begun, f"invalid YAML: {problem}{hint}")
     if context.startswith("while scanning"):
@@ -195,6 +195,11 @@ _HINTS = {
     "did not find expected '-' indicator": _INDENTED,
     "mapping values are not allowed in this context": (
         ": quote a value that holds ': ', or indent this line with as many spaces as the keys beside it"
+    ),
+}
+_CONTEXT_HINTS = {
+    "while scanning a quoted scalar": (
+        ": close the quote this value opens (inside \"...\" write \\\" for a quote, inside '...' write '')"
     ),
 }
 
