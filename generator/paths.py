@@ -47,6 +47,11 @@ def site_asset(name: str) -> str:
     return f"assets/{name}"
 
 
+def reviews_page(number: int) -> str:
+    """Page `number` (from 1) of the reviewer's table; page 1 is `REVIEWS_PAGE`."""
+    return paged(REVIEWS_PAGE, number)
+
+
 def server_page(name: str) -> str:
     """The server's HTML page."""
     return f"servers/{name}/index.html"

@@ -1046,3 +1046,121 @@ def test_the_tools_search_of_every_page_draws_hostile_text_as_text(
         assert watched.dialogs == [] and watched.problems == []
     finally:
         watched.close()
+
+
+@pytest.fixture(scope="module")
+def paged_reviews_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default catalog with ten rows a page of the reviewer's table (four pages of 36 servers)."""
+    from generator.render.site import review as site_review
+
+    out = tmp_path_factory.mktemp("paged-reviews") / "site"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(site_review, "ROWS_PER_PAGE", 10, raising=False)  # raising=False: fails on the rows, not here
+        build(DEFAULT_SOURCE, out, jobs=1)
+    return out
+
+
+def _reviews_page(site: Path, number: int) -> Path:
+    return site / ("reviews/index.html" if number == 1 else f"reviews/page/{number}/index.html")
+
+
+# Each drawn row as a comparable string: its links made absolute (a page's depth changes their "../").
+REVIEW_ROWS = """rows => rows.map(row => { const copy = row.cloneNode(true);
+  copy.querySelectorAll('a').forEach(a => a.setAttribute('href', a.href)); copy.removeAttribute('hidden');
+  ['egress', 'destructive', 'unapproved', 'unpinned'].forEach(risk => copy.removeAttribute('data-' + risk));
+  return copy.outerHTML.replace(/>\\s+</g, '><').trim(); })"""
+
+
+def test_the_paged_reviewers_table_sorts_and_filters_every_page(watched: Watched, paged_reviews_site: Path) -> None:
+    """No page holds every row (10,000 on one page took Chromium longer to lay out than Lighthouse
+    waits), yet a filter or a sort covers every page, its rows drawn as the pages write them."""
+    import json
+
+    servers = json.loads((paged_reviews_site / "reviews/reviews.json").read_text())["servers"]
+    assert len(servers) == 36
+    page = watched.page
+    written: dict[str, str] = {}
+    for number in range(1, 5):
+        page.goto(_reviews_page(paged_reviews_site, number).as_uri())
+        rows = page.locator("#review-table tbody tr")
+        names = rows.locator("th code").all_inner_texts()
+        assert names == [server["name"] for server in servers[(number - 1) * 10:number * 10]]
+        written.update(zip(names, rows.evaluate_all(REVIEW_ROWS)))
+    last = servers[-1]["name"]
+    page.goto(_reviews_page(paged_reviews_site, 1).as_uri())
+    assert page.inner_text("#review-status") == "10 of 36 servers" and page.is_visible("#reviews-pages")
+    page.fill("#review-q", last)
+    page.wait_for_function("() => document.getElementById('review-status').textContent === '1 of 36 servers'")
+    shown = page.locator("#review-table tbody tr:not([hidden])")
+    assert shown.evaluate_all(REVIEW_ROWS) == [written[last]] and not page.is_visible("#reviews-pages")
+    page.fill("#review-q", "")
+    assert page.locator("#review-table tbody tr:not([hidden]) th code").all_inner_texts() == [s["name"] for s in servers[:10]]
+    assert page.is_visible("#reviews-pages") and page.inner_text("#review-status") == "10 of 36 servers"
+    page.check("#risk-unapproved")
+    unapproved = [s["name"] for s in servers if s["approval"] != "approved"]
+    assert page.locator("#review-table tbody tr:not([hidden]) th code").all_inner_texts() == unapproved
+    assert page.inner_text("#review-status") == f"{len(unapproved)} of 36 servers"
+    page.uncheck("#risk-unapproved")
+    page.click("#review-table thead th:nth-child(8) button")
+    page.click("#review-table thead th:nth-child(8) button")
+    ordered = sorted(servers, key=lambda s: -s["destructive_tools"])  # stable, as the table's sort
+    drawn = page.locator("#review-table tbody tr:not([hidden])")
+    assert drawn.locator("th code").all_inner_texts() == [s["name"] for s in ordered]
+    assert drawn.evaluate_all(REVIEW_ROWS) == [written[s["name"]] for s in ordered]
+    assert watched.problems == []
+
+
+def test_the_paged_reviewers_table_works_without_javascript(browser: object, paged_reviews_site: Path) -> None:
+    context = browser.new_context(java_script_enabled=False)  # type: ignore[attr-defined]
+    try:
+        page = context.new_page()
+        page.goto(_reviews_page(paged_reviews_site, 1).as_uri())
+        assert page.locator("#review-table tbody tr").count() == 10
+        assert page.inner_text("#review-status") == "10 of 36 servers"
+        page.click("#reviews-pages >> text=4")
+        assert page.url.endswith("reviews/page/4/index.html") and page.locator("#review-table tbody tr").count() == 6
+        page.click("#review-table tbody tr >> nth=0 >> a")
+        assert "/servers/" in page.url
+    finally:
+        context.close()
+
+
+def test_the_paged_reviewers_table_draws_hostile_text_as_text(
+    browser: object, write_tree: Callable[..., Path], tmp_path: Path
+) -> None:
+    """The hostile server's row (on page 2) found from page 1 is drawn by search.js from
+    reviews-index.js: its title shows as text and runs nothing."""
+    from conftest import FETCH_YAML
+    from generator.render.site import review as site_review
+
+    source = write_tree({"fetch.yaml": FETCH_YAML, "hostile.yaml": HOSTILE_YAML.replace("%%", "%"), "hostile.md": HOSTILE_MD})
+    out = tmp_path / "site"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(site_review, "ROWS_PER_PAGE", 1, raising=False)
+        build(source, out, jobs=1)
+    watched = Watched(browser)
+    try:
+        page = watched.page
+        page.goto(out.as_uri() + "/reviews/index.html")
+        assert page.locator("#review-table tbody tr th code").all_inner_texts() == ["fetch"]
+        page.fill("#review-q", "hostile")
+        page.wait_for_function("() => document.getElementById('review-status').textContent === '1 of 2 servers'")
+        row = page.locator("#review-table tbody tr:not([hidden])")
+        assert row.locator("th a").inner_text() == '<b id="injected-title" onmouseover="alert(1)">Hostile</b>'
+        page.mouse.move(200, 200)
+        assert page.evaluate("ids => ids.filter(id => document.getElementById(id))", list(INJECTED_IDS)) == []
+        assert watched.dialogs == [] and watched.problems == []
+    finally:
+        watched.close()
+
+
+def test_a_reviews_data_file_that_fails_to_load_leaves_the_page_filter(watched: Watched, paged_reviews_site: Path) -> None:
+    page = watched.page
+    page.route("**/assets/reviews-index.js", lambda route: route.abort())
+    page.goto(_reviews_page(paged_reviews_site, 1).as_uri())
+    first = page.locator("#review-table tbody tr th code").last.inner_text()
+    page.fill("#review-q", first)
+    page.wait_for_function("() => /could not be loaded/.test(document.getElementById('review-status').textContent)")
+    assert page.inner_text("#review-status") == "1 of 36 servers on this page (reviews-index.js could not be loaded)"
+    assert page.locator("#review-table tbody tr:not([hidden]) th code").all_inner_texts() == [first]
+    assert page.is_visible("#reviews-pages")

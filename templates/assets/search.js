@@ -831,48 +831,163 @@
   }
 
   /* ---- reviewer's table: sort by any column, filter by words and by the risk checkboxes ---- */
+  var REVIEW_RISKS = ["egress", "destructive", "unapproved", "unpinned"];
+  /* Rows drawn from every page's data at most: drawing 10,000 rows would cost what paging saved. */
+  var REVIEW_ROWS_SHOWN = 250;
+
+  function appendText(parent, tag, text, className) {
+    var node = document.createElement(tag);
+    node.textContent = text;
+    if (className) { node.className = className; }
+    parent.appendChild(node);
+    return node;
+  }
+
+  /* One row of assets/reviews-index.js drawn as reviews.html writes it (catalog text as textContent only). */
+  function reviewRow(d) {
+    var row = document.createElement("tr");
+    var head = document.createElement("th");
+    head.setAttribute("scope", "row");
+    appendText(head, "a", d[1]).setAttribute("href", ROOT + d[3]);
+    if (d[2]) { head.appendChild(document.createTextNode(" ")); appendText(head, "span", "Deprecated", "marker"); }
+    head.appendChild(document.createElement("br"));
+    appendText(head, "code", d[0], "small");
+    row.appendChild(head);
+    var cell = function (label, sortKey) {
+      var td = document.createElement("td");
+      td.setAttribute("data-label", label);
+      if (sortKey !== undefined) { td.setAttribute("data-sort", String(sortKey)); }
+      row.appendChild(td);
+      return td;
+    };
+    cell("Tier").textContent = d[4];
+    var approval = cell("Approval");
+    appendText(approval, "span", d[6], "state state-" + d[5]);
+    if (d[7]) { approval.appendChild(document.createElement("br")); appendText(approval, "span", d[7], "small"); }
+    cell("Reviewer").textContent = d[8] || "\u2014";
+    var expires = cell("Expires", d[9] || "9999");
+    if (d[9]) {
+      appendText(expires, "time", d[9]).setAttribute("datetime", d[9]);
+      expires.appendChild(document.createElement("br"));
+      appendText(expires, "span", d[10], "small");
+    } else { expires.textContent = "none"; }
+    var egress = cell("Egress");
+    if (d[11] === "any") { appendText(egress, "strong", d[12]); } else if (d[11] === "not-declared") { appendText(egress, "em", d[12]); } else { egress.textContent = d[12]; }
+    cell("Secrets", d[14]).textContent = d[13] || "none";
+    cell("Destructive", d[15]).textContent = d[15] + " of " + d[17];
+    cell("Open-world", d[16]).textContent = d[16] + " of " + d[17];
+    cell("Pinned").textContent = d[18];
+    return row;
+  }
+
+  /* A data row's sort key of `column`: what the key of the drawn cell would be (its data-sort, else its words). */
+  function reviewKey(d, column) {
+    var keys = [d[1] + (d[2] ? " Deprecated" : "") + d[0], d[4], d[6] + d[7], d[8] || "\u2014", d[9] || "9999", d[12],
+      String(d[14]), String(d[15]), String(d[16]), d[18]];
+    return keys[column].toLowerCase();
+  }
+
+  function compareKeys(x, y) {
+    return /^-?\d+$/.test(x) && /^-?\d+$/.test(y) ? parseInt(x, 10) - parseInt(y, 10) : (x < y ? -1 : (x > y ? 1 : 0));
+  }
+
+  /* A table of more than one page (a pager under it) sorts and filters every page's rows: the first
+   * sort or filter loads assets/reviews-index.js, then draws the first REVIEW_ROWS_SHOWN matches in
+   * place of the page's rows and hides the pager; clearing the filters with no order chosen brings
+   * the page back. A table of one page sorts and filters its own rows. */
   function startReviewTable() {
     var table = document.getElementById("review-table");
     var box = document.getElementById("review-filter");
     if (!table || !box) { return; }
     var body = table.tBodies[0];
-    var rows = Array.prototype.slice.call(body.rows).map(function (row, position) {
-      return { row: row, text: row.textContent.toLowerCase(), position: position };
+    var pager = document.getElementById("reviews-pages");
+    var key = function (row, column) {
+      var cell = row.cells[column];
+      var value = cell.getAttribute("data-sort");
+      return value === null ? cell.textContent.trim().toLowerCase() : value;
+    };
+    var pageRows = Array.prototype.slice.call(body.rows).map(function (row, position) {
+      var risks = REVIEW_RISKS.map(function (risk) { return row.getAttribute("data-" + risk) === "1" ? "1" : "0"; }).join("");
+      return { row: row, text: row.textContent.toLowerCase(), position: position, risks: risks };
     });
+    var total = parseInt(table.getAttribute("data-total"), 10) || pageRows.length; /* an override may leave it out */
+    var every = null;
+    var loading = false;
+    var failed = false;
+    var order = null;
+    var drawn = false; /* every page's rows are in the table in place of this page's */
     var input = document.getElementById("review-q");
     var checks = Array.prototype.slice.call(box.querySelectorAll("input[type=checkbox]"));
     var status = document.getElementById("review-status");
-    var apply = function () {
+    var matches = function (items) {
       var terms = words(input.value);
-      var wanted = checks.filter(function (check) { return check.checked; }).map(function (check) { return check.getAttribute("data-risk"); });
-      var shown = 0;
-      rows.forEach(function (item) {
-        var visible = terms.every(function (term) { return item.text.indexOf(term) >= 0; }) &&
-          wanted.every(function (risk) { return item.row.getAttribute("data-" + risk) === "1"; });
-        item.row.hidden = !visible;
-        if (visible) { shown += 1; }
+      var wanted = checks.filter(function (check) { return check.checked; }).map(function (check) {
+        return REVIEW_RISKS.indexOf(check.getAttribute("data-risk"));
       });
-      status.textContent = shown + " of " + rows.length + " servers";
+      return items.filter(function (item) {
+        return terms.every(function (term) { return item.text.indexOf(term) >= 0; }) &&
+          wanted.every(function (risk) { return item.risks.charAt(risk) === "1"; });
+      });
     };
-    var sortBy = function (header, column) {
-      var ascending = header.getAttribute("aria-sort") !== "ascending";
-      Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell) { cell.removeAttribute("aria-sort"); });
-      header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
-      var key = function (item) {
-        var cell = item.row.cells[column];
-        var value = cell.getAttribute("data-sort");
-        return value === null ? cell.textContent.trim().toLowerCase() : value;
-      };
-      rows.sort(function (a, b) {
-        var x = key(a);
-        var y = key(b);
-        var order = /^-?\d+$/.test(x) && /^-?\d+$/.test(y) ? parseInt(x, 10) - parseInt(y, 10) : (x < y ? -1 : (x > y ? 1 : 0));
-        return (ascending ? order : -order) || a.position - b.position;
+    var sorted = function (items) {
+      if (!order) { return items; }
+      var column = order.column;
+      var sign = order.ascending ? 1 : -1;
+      return items.slice().sort(function (a, b) {
+        if (!a.keys) { a.keys = []; }
+        if (!b.keys) { b.keys = []; }
+        if (a.keys[column] === undefined) { a.keys[column] = a.data ? reviewKey(a.data, column) : key(a.row, column); }
+        if (b.keys[column] === undefined) { b.keys[column] = b.data ? reviewKey(b.data, column) : key(b.row, column); }
+        return sign * compareKeys(a.keys[column], b.keys[column]) || a.position - b.position;
       });
-      rows.forEach(function (item) { body.appendChild(item.row); });
+    };
+    var show = function (items) {
+      var fragment = document.createDocumentFragment();
+      items.forEach(function (item) { fragment.appendChild(item.row || (item.row = reviewRow(item.data))); });
+      body.textContent = "";
+      body.appendChild(fragment);
+    };
+    var load = function () {
+      loading = true;
+      loadScripts(["reviews-index.js"], function () { return window.MCPCatalogReviews; }, function (files) {
+        every = files[0].map(function (d, position) {
+          var text = [d[1], d[2] ? "deprecated" : "", d[0], d[4], d[6], d[7], d[8] || "\u2014", d[9] || "none", d[10], d[12],
+            d[13] || "none", d[15] + " of " + d[17], d[16] + " of " + d[17], d[18]].join(" ").toLowerCase();
+          return { data: d, text: text, position: position, risks: d[19] };
+        });
+        apply();
+      }, function (name) { failed = name; apply(); });
+    };
+    var apply = function () {
+      var everyPage = pager && !failed && (order || words(input.value).length || checks.some(function (check) { return check.checked; }));
+      if (everyPage && every) {
+        var found = sorted(matches(every));
+        show(found.slice(0, REVIEW_ROWS_SHOWN));
+        drawn = true;
+        pager.hidden = true;
+        status.textContent = found.length + " of " + total + " servers" +
+          (found.length > REVIEW_ROWS_SHOWN ? " (the first " + REVIEW_ROWS_SHOWN + " shown: narrow the filter)" : "");
+        return;
+      }
+      if (everyPage && !loading) { load(); }
+      var shown = 0;
+      pageRows.forEach(function (item) { item.shown = false; });
+      matches(pageRows).forEach(function (item) { item.shown = true; shown += 1; });
+      if (drawn || (order && !everyPage)) { show(sorted(pageRows)); }
+      if (pager) { pager.hidden = false; }
+      drawn = false;
+      pageRows.forEach(function (item) { item.row.hidden = !item.shown; });
+      status.textContent = shown + " of " + total + " servers" +
+        (failed ? " on this page (" + failed + " could not be loaded)" : (everyPage ? " on this page; loading every page\u2019s rows\u2026" : ""));
     };
     Array.prototype.forEach.call(table.tHead.rows[0].cells, function (header, column) {
-      header.querySelector("button").addEventListener("click", function () { sortBy(header, column); });
+      header.querySelector("button").addEventListener("click", function () {
+        var ascending = header.getAttribute("aria-sort") !== "ascending";
+        Array.prototype.forEach.call(table.tHead.rows[0].cells, function (cell) { cell.removeAttribute("aria-sort"); });
+        header.setAttribute("aria-sort", ascending ? "ascending" : "descending");
+        order = { column: column, ascending: ascending };
+        apply();
+      });
     });
     input.addEventListener("input", apply);
     checks.forEach(function (check) { check.addEventListener("change", apply); });

@@ -145,7 +145,7 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
     for template, path, values in site_pages.catalog_pages(context):
         yield Deferred(path, keys.of(template, path, values), partial(make, template, path, values))
     yield from site_pages.search_data(context, keys)
-    yield from site_review.review_files(context.catalog, context.changes)
+    yield from site_review.review_files(context.catalog, context.changes, site_pages.TIERS)
 
 
 KIND = OutputKind("site", catalog_files, server_files)

@@ -255,7 +255,8 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
     yield from _tools_pages(catalog, common)
     yield from _registry_pages(catalog, common, context.image_mirror)
     yield "install.html", paths.INSTALL_PAGE, {**common, "steps": site_install.install_steps(catalog, context.image_mirror)}
-    yield "reviews.html", paths.REVIEWS_PAGE, {**common, **site_review.page_values(catalog)}
+    for path, values in site_review.review_pages(catalog):
+        yield "reviews.html", path, {**common, **values}
     yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS, "changes": context.changes}
     if context.changes is not None:
         present = {server.name for server in catalog.servers}

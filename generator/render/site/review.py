@@ -1,8 +1,10 @@
 """The reviewer's view: one table of every server's risk facts, as a page, CSV and JSON, and an Atom feed.
 
 A security reviewer asked "which servers need egress or have destructive tools, with approval and
-expiry" should find the answer on one page (sortable and filterable by search.js, complete without
-it) or in `reviews/reviews.csv` / `reviews/reviews.json`, not by visiting every server page. The
+expiry" should find the answer in one table (sortable and filterable by search.js, complete without
+it; ROWS_PER_PAGE rows a page, the script sorting and filtering every page's rows from
+`assets/reviews-index.js`) or in `reviews/reviews.csv` / `reviews/reviews.json`, not by visiting
+every server page. The
 Atom feed `reviews/changes.atom` lists what the `--previous` diff found, so reviewers subscribe
 instead of checking; without `--previous` it is a valid feed with no entries.
 Dates come from the catalog, never the clock: two builds give identical bytes.
@@ -16,7 +18,7 @@ import io
 import json
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -24,9 +26,16 @@ from generator import derived, paths
 from generator.models import Catalog, Server
 from generator.output import OutputFile
 from generator.release.diff import ReleaseDiff
+from generator.render.site.search import global_script
 from generator.render.site.views import APPROVALS, behaviour_counts, egress, secret_names
 
 ATOM = "http://www.w3.org/2005/Atom"
+# Rows a page of the reviewer's table. All 10,000 rows of a large catalog on one page (8.4 MB, 184,000
+# elements) took Chromium so long to lay out that Lighthouse gave up on it; 1,000 rows cost 1.9 s of
+# style and layout on Lighthouse's phone, and 500 a page still scored 91-92 there. Above one page the
+# script loads every row (REVIEWS_DATA) to sort and filter them all.
+ROWS_PER_PAGE = 250
+REVIEWS_DATA = "reviews-index.js"
 # Spreadsheets run a cell starting with one of these as a formula: such cells get a leading quote.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -88,10 +97,41 @@ def review_rows(catalog: Catalog) -> list[ReviewRow]:
     return [review_row(catalog, server) for server in catalog.servers]
 
 
-def page_values(catalog: Catalog) -> dict[str, Any]:
-    """What reviews.html shows besides the common values."""
-    return {"rows": review_rows(catalog), "approval_labels": APPROVALS,
-            "as_of": catalog.meta.last_updated.date().isoformat()}
+def review_pages(catalog: Catalog) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Each page of the reviewer's table and what reviews.html shows on it besides the common values."""
+    rows = review_rows(catalog)
+    count = max(1, -(-len(rows) // ROWS_PER_PAGE))
+    page_paths = [paths.reviews_page(number) for number in range(1, count + 1)]
+    for number, path in enumerate(page_paths, 1):
+        yield path, {"rows": rows[(number - 1) * ROWS_PER_PAGE:number * ROWS_PER_PAGE], "total": len(rows),
+                     "approval_labels": APPROVALS, "as_of": catalog.meta.last_updated.date().isoformat(),
+                     "page": number, "pages": count, "pager": "reviews", "page_paths": page_paths}
+
+
+def egress_words(row: ReviewRow) -> str:
+    """The Egress cell's words, as reviews.html writes them."""
+    words = {"none": "none", "any": "any host", "not-declared": "not declared"}
+    if row.egress == "remote":
+        return "remote: " + ", ".join(row.egress_hosts)
+    if row.egress == "hosts":
+        return ", ".join(row.egress_hosts)
+    return words.get(row.egress, "n/a")
+
+
+def data_row(row: ReviewRow, tiers: dict[str, str]) -> list[str | int]:
+    """One row of assets/reviews-index.js: each cell's words as reviews.html writes them, the risk flags last."""
+    days = "" if row.days_left is None else (f"{-row.days_left} days ago" if row.days_left < 0 else f"in {row.days_left} days")
+    pinned = "n/a" if row.pinned is None else ("yes" if row.pinned else "no")
+    risks = "".join("1" if flag else "0" for flag in (row.egress in ("hosts", "any", "remote"), row.destructive_tools,
+                                                         row.approval != "approved", row.pinned is False))
+    return [row.name, row.title, int(row.deprecated), paths.server_page(row.name), tiers[row.tier], row.approval,
+            APPROVALS[row.approval], row.decided, row.reviewer, row.expires, days, row.egress, egress_words(row),
+            ", ".join(row.secrets), len(row.secrets), row.destructive_tools, row.open_world_tools, row.tools, pinned, risks]
+
+
+def reviews_data(rows: Sequence[ReviewRow], tiers: dict[str, str]) -> bytes:
+    """assets/reviews-index.js: every row, as a classic script (file:// refuses fetch())."""
+    return global_script("MCPCatalogReviews", [data_row(row, tiers) for row in rows])
 
 
 def _cell(value: object) -> str:
@@ -175,9 +215,12 @@ def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def review_files(catalog: Catalog, changes: ReleaseDiff | None) -> Iterator[OutputFile]:
-    """reviews/reviews.csv, reviews/reviews.json and reviews/changes.atom."""
+def review_files(catalog: Catalog, changes: ReleaseDiff | None, tiers: dict[str, str]) -> Iterator[OutputFile]:
+    """reviews/reviews.csv, reviews/reviews.json, reviews/changes.atom and, when the table has more
+    than one page, assets/reviews-index.js (with one, the page holds every row, and nothing loads them)."""
     rows = review_rows(catalog)
+    if len(rows) > ROWS_PER_PAGE:
+        yield OutputFile(paths.site_asset(REVIEWS_DATA), reviews_data(rows, tiers))
     yield OutputFile(paths.REVIEWS_CSV, reviews_csv(rows))
     yield OutputFile(paths.REVIEWS_JSON, reviews_json(catalog, rows))
     yield OutputFile(paths.CHANGES_FEED, changes_feed(catalog, changes))

@@ -111,6 +111,11 @@ def _js_data(value: Any) -> str:
     return "JSON.parse('" + quoted + "')"
 
 
+def global_script(name: str, value: Any) -> bytes:
+    """A classic script setting `window.<name>` to `value`: data a page loads from file://, where fetch() is refused."""
+    return _script(f"window.{name}={_js_data(value)};")
+
+
 def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys, *, tools_paged: bool) -> Iterator[OutputFile | Deferred]:
     """assets/search-index.js, plus assets/search-index-N.js chunks above CHUNK_SIZE servers and,
     when the tools table has more than one page (`tools_paged`), assets/tools-index-N.js (with one
