@@ -63,6 +63,19 @@ class ReviewRow:
     pinned: bool | None
     deprecated: bool
 
+    @property
+    def risks(self) -> dict[str, bool]:
+        """The flags the table's risk checkboxes filter by: the page's rows and reviews-index.js both take these."""
+        return {"egress": self.egress in ("hosts", "any", "remote"), "destructive": self.destructive_tools > 0,
+                "unapproved": self.approval != "approved", "unpinned": self.pinned is False}
+
+    @property
+    def expires_in(self) -> str:
+        """When the approval expires, counted from the catalog's date ("in 12 days", "3 days ago"); "" without an expiry."""
+        if self.days_left is None:
+            return ""
+        return f"{-self.days_left} days ago" if self.days_left < 0 else f"in {self.days_left} days"
+
 
 def review_row(catalog: Catalog, server: Server) -> ReviewRow:
     """The server's row; `days_left` counts from the catalog's date and is None without an expiry."""
@@ -120,12 +133,10 @@ def egress_words(row: ReviewRow) -> str:
 
 def data_row(row: ReviewRow, tiers: dict[str, str]) -> list[str | int]:
     """One row of assets/reviews-index.js: each cell's words as reviews.html writes them, the risk flags last."""
-    days = "" if row.days_left is None else (f"{-row.days_left} days ago" if row.days_left < 0 else f"in {row.days_left} days")
     pinned = "n/a" if row.pinned is None else ("yes" if row.pinned else "no")
-    risks = "".join("1" if flag else "0" for flag in (row.egress in ("hosts", "any", "remote"), row.destructive_tools,
-                                                         row.approval != "approved", row.pinned is False))
+    risks = "".join("1" if flag else "0" for flag in row.risks.values())
     return [row.name, row.title, int(row.deprecated), paths.server_page(row.name), tiers[row.tier], row.approval,
-            APPROVALS[row.approval], row.decided, row.reviewer, row.expires, days, row.egress, egress_words(row),
+            APPROVALS[row.approval], row.decided, row.reviewer, row.expires, row.expires_in, row.egress, egress_words(row),
             ", ".join(row.secrets), len(row.secrets), row.destructive_tools, row.open_world_tools, row.tools, pinned, risks]
 
 
