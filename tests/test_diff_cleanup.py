@@ -154,3 +154,32 @@ def test_a_bundle_renaming_objects_is_not_read_and_the_report_says_so(runner, tw
     assert f"    kubectl -n mcp-production delete mcpserver/{WITHDRAWN} --ignore-not-found   # {WITHDRAWN}, withdrawn " \
            "from profile production" in result.output.splitlines()
     assert "namePrefix may rename objects; not rendered" in result.output
+
+
+def test_an_object_another_part_of_the_old_profile_renders_too_is_never_in_a_servers_delete_line() -> None:
+    """A kind and name the withdrawn server's folder renders and so does a profile-wide part of the old
+    bundle (or another server's folder) is not the server's to delete, even when the new release renders
+    it no more: deleting it would take the other part's object away. Read from kustomizations laid out as
+    the bundles lay them out."""
+    from generator.release.bundle_objects import ReleaseBundles, _listing_reader
+    from generator.release.diff import Withdrawn, _with_objects
+
+    def manifest(kind: str, name: str) -> bytes:
+        return f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n".encode()
+
+    kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ns\nresources: [{}]\n"
+    old = {
+        "bundles/registries/p/kustomization.yaml": kustomization.format("shared.yaml").encode(),
+        "bundles/registries/p/shared.yaml": manifest("ConfigMap", "shared"),
+        "bundles/registries/p/servers/a/kustomization.yaml": kustomization.format("objects.yaml, other.yaml").encode(),
+        "bundles/registries/p/servers/a/objects.yaml": manifest("MCPServer", "a") + b"---\n" + manifest("ConfigMap", "shared"),
+        "bundles/registries/p/servers/a/other.yaml": manifest("ConfigMap", "b-settings"),
+        "bundles/registries/p/servers/b/kustomization.yaml": kustomization.format("objects.yaml").encode(),
+        "bundles/registries/p/servers/b/objects.yaml": manifest("ConfigMap", "b-settings"),
+    }
+    new = {"bundles/registries/p/kustomization.yaml": kustomization.format("").encode()}  # renders nothing
+    documents = ({"catalog": {"registries": [{"name": "p", "namespace": "ns"}]}},) * 2
+    item = Withdrawn("p", "a", "ns", "mcpserver", "a", "kubectl -n ns delete mcpserver/a --ignore-not-found")
+    [result] = _with_objects([item], documents, (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new))))
+    assert result.objects == ["mcpserver/a"]
+    assert result.command == "kubectl -n ns delete mcpserver/a --ignore-not-found"

@@ -24,7 +24,6 @@ import importlib.metadata
 import marshal
 import os
 import re
-import stat
 import struct
 import sys
 import zlib

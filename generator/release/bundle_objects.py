@@ -31,6 +31,7 @@ VARIANTS = ("", "legacy/")
 MAX_BUNDLE_FILE = 8 << 20
 """A ConfigMap holds at most 1 MiB; no bundle file is near this."""
 MAX_DEPTH = 16
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's when PyYAML has it
 KUSTOMIZATION_KEYS = frozenset({"apiVersion", "kind", "namespace", "resources", "components", "patches"})
 """What the bundles' kustomizations use; any other key (a name prefix, a generator...) may rename objects."""
 RENAMING_PATHS = re.compile(r"^/(kind|metadata(/(name|namespace))?)?$")
@@ -142,7 +143,7 @@ def _single(raw: bytes | None, where: str) -> dict:
     if raw is None:
         raise UnreadBundle(f"{where} is missing")
     try:
-        document = yaml.load(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        document = yaml.load(raw, Loader=_LOADER)
     except yaml.YAMLError as exc:
         raise UnreadBundle(f"{where}: not YAML ({str(exc).splitlines()[0]})") from None
     if not isinstance(document, dict):
@@ -168,7 +169,7 @@ def _check_patches(patches: object, where: str) -> None:
         if not isinstance(text, str) or set(patch) - {"target", "patch"}:
             raise UnreadBundle(f"{where}: only inline JSON patches are read")
         try:
-            operations = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+            operations = yaml.load(text, Loader=_LOADER)
         except yaml.YAMLError:
             raise UnreadBundle(f"{where}: a patch is not YAML") from None
         if not isinstance(operations, list) or not all(
@@ -183,7 +184,7 @@ def _file_objects(raw: bytes | None, path: str) -> list[RenderedObject]:
     if raw is None:
         raise UnreadBundle(f"{path} is missing")
     try:
-        documents = list(yaml.load_all(raw, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)))
+        documents = list(yaml.load_all(raw, Loader=_LOADER))
     except yaml.YAMLError as exc:
         raise UnreadBundle(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
     server = _owner(path)

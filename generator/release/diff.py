@@ -647,6 +647,20 @@ def _profiles_in(document: dict[str, Any], namespaces: set[str]) -> set[str]:
             if profile.get("namespace") in namespaces and NAME.match(profile["name"])}
 
 
+def _owners(
+    document: dict[str, Any], bundles: ReleaseBundles, namespaces: set[str]
+) -> dict[str, dict[tuple[str, str], set[str | None]]]:
+    """Per namespace, each (kind, name) the release's bundles render there and the servers whose folders
+    render it (None: a profile-wide part); made once for every withdrawn server of the namespace."""
+    found: dict[str, dict[tuple[str, str], set[str | None]]] = {namespace: {} for namespace in namespaces}
+    for namespace in namespaces:
+        for profile in _profiles_in(document, {namespace}):
+            for o in bundles.everything(profile):
+                if o.namespace == namespace:
+                    found[namespace].setdefault((o.kind.lower(), o.name), set()).add(o.server)
+    return found
+
+
 def _with_objects(
     withdrawn: list[Withdrawn], documents: tuple[dict[str, Any], dict[str, Any]], bundles: tuple[ReleaseBundles, ReleaseBundles]
 ) -> list[Withdrawn]:
@@ -654,12 +668,12 @@ def _with_objects(
     server there: the objects its folders rendered in the namespace, but any the new release renders in
     that namespace, any another server's folder or a profile-wide part of the old one rendered there,
     and any of a kind without a namespace. Variants deleting the same objects share one command."""
+    namespaces = {item.namespace for item in withdrawn}
+    old_owners, new_owners = (_owners(document, bundle, namespaces) for document, bundle in zip(documents, bundles))
     result = []
     for item in withdrawn:
-        kept = {(o.kind.lower(), o.name) for profile in _profiles_in(documents[1], {item.namespace})
-                for o in bundles[1].everything(profile) if o.namespace == item.namespace}
-        kept |= {(o.kind.lower(), o.name) for profile in _profiles_in(documents[0], {item.namespace})
-                 for o in bundles[0].everything(profile) if o.namespace == item.namespace and o.server != item.server}
+        old_here = old_owners[item.namespace]
+        kept = set(new_owners[item.namespace]) | {key for key, owners in old_here.items() if owners - {item.server}}
         by_objects: dict[tuple[str, ...], list[str]] = {}
         for variant, folder in bundles[0].profile(item.profile) if NAME.match(item.profile) else ():
             objects = sorted({o.reference for o in bundles[0].server_objects(folder, item.server)
