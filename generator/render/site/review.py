@@ -70,6 +70,15 @@ class ReviewRow:
                 "unapproved": self.approval != "approved", "unpinned": self.pinned is False}
 
     @property
+    def egress_words(self) -> str:
+        """The Egress cell's words (reviews.html stresses "any host" and "not declared")."""
+        if self.egress == "remote":
+            return "remote: " + ", ".join(self.egress_hosts)
+        if self.egress == "hosts":
+            return ", ".join(self.egress_hosts)
+        return {"none": "none", "any": "any host", "not-declared": "not declared"}.get(self.egress, "n/a")
+
+    @property
     def expires_in(self) -> str:
         """When the approval expires, counted from the catalog's date ("in 12 days", "3 days ago"); "" without an expiry."""
         if self.days_left is None:
@@ -121,22 +130,12 @@ def review_pages(catalog: Catalog) -> Iterator[tuple[str, dict[str, Any]]]:
                      "page": number, "pages": count, "pager": "reviews", "page_paths": page_paths}
 
 
-def egress_words(row: ReviewRow) -> str:
-    """The Egress cell's words, as reviews.html writes them."""
-    words = {"none": "none", "any": "any host", "not-declared": "not declared"}
-    if row.egress == "remote":
-        return "remote: " + ", ".join(row.egress_hosts)
-    if row.egress == "hosts":
-        return ", ".join(row.egress_hosts)
-    return words.get(row.egress, "n/a")
-
-
 def data_row(row: ReviewRow, tiers: dict[str, str]) -> list[str | int]:
     """One row of assets/reviews-index.js: each cell's words as reviews.html writes them, the risk flags last."""
     pinned = "n/a" if row.pinned is None else ("yes" if row.pinned else "no")
     risks = "".join("1" if flag else "0" for flag in row.risks.values())
     return [row.name, row.title, int(row.deprecated), paths.server_page(row.name), tiers[row.tier], row.approval,
-            APPROVALS[row.approval], row.decided, row.reviewer, row.expires, row.expires_in, row.egress, egress_words(row),
+            APPROVALS[row.approval], row.decided, row.reviewer, row.expires, row.expires_in, row.egress, row.egress_words,
             ", ".join(row.secrets), len(row.secrets), row.destructive_tools, row.open_world_tools, row.tools, pinned, risks]
 
 

@@ -127,16 +127,14 @@ def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys, *, t
     slices = [servers[i:i + CHUNK_SIZE] for i in range(0, len(servers), CHUNK_SIZE)] or [[]]
     header = search_header(catalog, facets)
     header["tools"] = [TOOLS_FILE.format(number=number) for number in range(1, len(slices) + 1)] if tools_paged else []
-    if len(slices) == 1:
+    chunked = len(slices) > 1
+    if not chunked:
         header["entries"] = [search_entry(catalog, server) for server in servers]
-        header["chunks"] = []
-        yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_js_data(header)};"))
-    else:
-        header["chunks"] = [f"search-index-{number}.js" for number in range(1, len(slices) + 1)]
-        yield OutputFile(paths.site_asset(INDEX_FILE), _script(f"window.MCPCatalogSearch={_js_data(header)};"))
-        for number, chunk in enumerate(slices, start=1):
-            key = keys.of("search chunk", number, catalog.meta, chunk)
-            yield Deferred(paths.site_asset(f"search-index-{number}.js"), key, partial(_chunk_script, catalog, number, chunk))
+    header["chunks"] = [f"search-index-{number}.js" for number in range(1, len(slices) + 1)] if chunked else []
+    yield OutputFile(paths.site_asset(INDEX_FILE), global_script("MCPCatalogSearch", header))
+    for number, chunk in enumerate(slices if chunked else [], start=1):
+        key = keys.of("search chunk", number, catalog.meta, chunk)
+        yield Deferred(paths.site_asset(f"search-index-{number}.js"), key, partial(_chunk_script, catalog, number, chunk))
     for number, chunk in enumerate(slices if tools_paged else [], start=1):
         key = keys.of("tools chunk", number, chunk)
         yield Deferred(paths.site_asset(TOOLS_FILE.format(number=number)), key, partial(_tools_script, number, chunk))
