@@ -835,23 +835,15 @@
   /* Rows drawn from every page's data at most: drawing 10,000 rows would cost what paging saved. */
   var REVIEW_ROWS_SHOWN = 250;
 
-  function appendText(parent, tag, text, className) {
-    var node = document.createElement(tag);
-    node.textContent = text;
-    if (className) { node.className = className; }
-    parent.appendChild(node);
-    return node;
-  }
-
   /* One row of assets/reviews-index.js drawn as reviews.html writes it (catalog text as textContent only). */
   function reviewRow(d) {
     var row = document.createElement("tr");
     var head = document.createElement("th");
     head.setAttribute("scope", "row");
-    appendText(head, "a", d[1]).setAttribute("href", ROOT + d[3]);
-    if (d[2]) { head.appendChild(document.createTextNode(" ")); appendText(head, "span", "Deprecated", "marker"); }
+    head.appendChild(el("a", "", d[1])).setAttribute("href", ROOT + d[3]);
+    if (d[2]) { head.appendChild(document.createTextNode(" ")); head.appendChild(el("span", "marker", "Deprecated")); }
     head.appendChild(document.createElement("br"));
-    appendText(head, "code", d[0], "small");
+    head.appendChild(el("code", "small", d[0]));
     row.appendChild(head);
     var cell = function (label, sortKey) {
       var td = document.createElement("td");
@@ -862,17 +854,17 @@
     };
     cell("Tier").textContent = d[4];
     var approval = cell("Approval");
-    appendText(approval, "span", d[6], "state state-" + d[5]);
-    if (d[7]) { approval.appendChild(document.createElement("br")); appendText(approval, "span", d[7], "small"); }
+    approval.appendChild(el("span", "state state-" + d[5], d[6]));
+    if (d[7]) { approval.appendChild(document.createElement("br")); approval.appendChild(el("span", "small", d[7])); }
     cell("Reviewer").textContent = d[8] || "\u2014";
     var expires = cell("Expires", d[9] || "9999");
     if (d[9]) {
-      appendText(expires, "time", d[9]).setAttribute("datetime", d[9]);
+      expires.appendChild(el("time", "", d[9])).setAttribute("datetime", d[9]);
       expires.appendChild(document.createElement("br"));
-      appendText(expires, "span", d[10], "small");
+      expires.appendChild(el("span", "small", d[10]));
     } else { expires.textContent = "none"; }
     var egress = cell("Egress");
-    if (d[11] === "any") { appendText(egress, "strong", d[12]); } else if (d[11] === "not-declared") { appendText(egress, "em", d[12]); } else { egress.textContent = d[12]; }
+    if (d[11] === "any") { egress.appendChild(el("strong", "", d[12])); } else if (d[11] === "not-declared") { egress.appendChild(el("em", "", d[12])); } else { egress.textContent = d[12]; }
     cell("Secrets", d[14]).textContent = d[13] || "none";
     cell("Destructive", d[15]).textContent = d[15] + " of " + d[17];
     cell("Open-world", d[16]).textContent = d[16] + " of " + d[17];
