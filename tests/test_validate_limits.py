@@ -112,6 +112,16 @@ def _first_cached_build(runner: CliRunner, source: Path, out: Path) -> tuple[lis
     return build, _files(out)
 
 
+def _assert_rebuild_equals_uncached(runner: CliRunner, build: list[str], source: Path, out: Path) -> None:
+    """The cached rebuild `build` succeeds and gives the bytes of a build of `source` without the cache."""
+    fixed = runner.invoke(main, build)
+    assert fixed.exit_code == 0, fixed.output
+    uncached = source.parent / "uncached"
+    again = runner.invoke(main, ["build", "--source", str(source), "--out", str(uncached), "--no-cache", "--jobs", "1", "-q"])
+    assert again.exit_code == 0, again.output
+    assert _files(out) == _files(uncached)
+
+
 def test_a_cached_rebuild_reports_a_limit_one_change_brings_and_then_equals_an_uncached_build(
     write_tree, runner: CliRunner
 ) -> None:
@@ -138,12 +148,7 @@ def test_a_cached_rebuild_reports_a_limit_one_change_brings_and_then_equals_an_u
     assert _files(out) == before
     lowered.write_text(LIMITED)
     grows.write_text(_medium("grows").replace("title: Grows", "title: Grows Again"))
-    fixed = runner.invoke(main, build)
-    assert fixed.exit_code == 0, fixed.output
-    uncached = source.parent / "uncached"
-    again = runner.invoke(main, ["build", "--source", str(source), "--out", str(uncached), "--no-cache", "--jobs", "1", "-q"])
-    assert again.exit_code == 0, again.output
-    assert _files(out) == _files(uncached)
+    _assert_rebuild_equals_uncached(runner, build, source, out)
 
 
 def test_a_cached_rebuild_refuses_admission_policies_one_added_server_takes_past_the_parser_limit(
@@ -167,12 +172,7 @@ def test_a_cached_rebuild_refuses_admission_policies_one_added_server_takes_past
     assert _files(out) == before
     added.unlink()
     (source / "servers" / "runner-00.yaml").write_text(_sharer(0).replace("title: Runner 0", "title: Runner Zero"))
-    fixed = runner.invoke(main, build)
-    assert fixed.exit_code == 0, fixed.output
-    uncached = source.parent / "uncached"
-    again = runner.invoke(main, ["build", "--source", str(source), "--out", str(uncached), "--no-cache", "--jobs", "1", "-q"])
-    assert again.exit_code == 0, again.output
-    assert _files(out) == _files(uncached)
+    _assert_rebuild_equals_uncached(runner, build, source, out)
 
 
 def test_a_build_whose_source_fails_anyway_reports_the_limits_with_the_other_problems(write_tree, runner: CliRunner) -> None:
