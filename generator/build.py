@@ -31,7 +31,7 @@ from generator.incremental import cache
 from generator.diagnostics import Diagnostic
 from generator.errors import LimitExceeded, OutputError, os_errors
 from generator.incremental.memo import Refs, StoredMemo
-from generator.incremental.store import DamagedStore, FragmentRef, FragmentStore
+from generator.incremental.store import DamagedStore, FragmentStore
 from generator.limits import output_limits
 from generator.models import Server
 from generator.output import (
@@ -209,7 +209,7 @@ def _build(
                 tree.keep(entry.files)
             servers = _render_servers(context, plan, tree, store, jobs, clock)
             server_files = set(tree.written)
-            catalog_pieces, catalog_keys = _render_catalog_wide(context, plan, servers, tree, store, jobs, clock)
+            catalog_keys = _render_catalog_wide(context, plan, servers, tree, store, jobs, clock)
             _write_indexes(context, tree)
             clock.lap("write indexes")
             if use_cache:
@@ -223,7 +223,7 @@ def _build(
             untouched = _untouched_stamps(plan.spare, tree.written, plan.state.stamps if plan.state else {})
             stamps = untouched | cache.stamps_of(out_dir, (path for path in tree.written if path not in untouched))
             spare = None if old_files is None or tree.spare_id is None else cache.spare_after_switch(old_files, tree.written, tree.spare_id)
-            state = cache.CacheState(plan.build_key, servers, catalog_files, catalog_pieces, catalog_keys, stamps=stamps, spare=spare)
+            state = cache.CacheState(plan.build_key, servers, catalog_files, catalog_keys, stamps=stamps, spare=spare)
             cache.save(cache_dir, out_dir, state, store)
             clock.lap("save the build cache")
     return BuildReport(
@@ -454,28 +454,25 @@ def _server_slice(work: _Work, index: int) -> tuple[dict[str, tuple[dict[str, Wr
 def _render_catalog_wide(
     context: RenderContext, plan: _Plan, servers: dict[str, cache.CachedServer], tree: OutputTree,
     store: FragmentStore, jobs: int, clock: Clock,
-) -> tuple[dict[str, FragmentRef], dict[str, str]]:
+) -> dict[str, str]:
     """Every catalog-wide half, one task per output kind or per part of one (see `OutputKind.catalog_parts`).
 
-    Returns the catalog's pieces they used (each server's are added to `servers`) and the input
-    keys of their deferred files.
+    Returns the input keys of their deferred files (the pieces they made are added to `servers`).
     """
     seconds: dict[str, float] = {}
-    last = plan.state.catalog_pieces if plan.state else {}
-    catalog_pieces: dict[str, FragmentRef] = {}
     keys: dict[str, str] = {}
     tasks = _catalog_tasks(context)
-    known = {"": last, **{name: entry.pieces for name, entry in servers.items()}}
+    known = {name: entry.pieces for name, entry in servers.items()}
     work = _Work(replace(context, server_keys=plan.server_keys), tree, store, known, deferred=plan.deferred, catalog_tasks=tasks)
     for written, staged, pieces, task_keys, (name, spent) in _run(work, len(tasks), _catalog_task, jobs):
         tree.merge(written, staged)
         for owner, refs in pieces.items():
-            (catalog_pieces if not owner else servers[owner].pieces).update(refs)
+            servers[owner].pieces.update(refs)
         keys.update(task_keys)
         seconds[name] = seconds.get(name, 0.0) + spent
     clock.add([(f"render catalog-wide: {kind.name}", seconds.get(kind.name, 0.0)) for kind in KINDS])
     clock.lap(f"render catalog-wide, wall clock, --jobs {jobs}")
-    return catalog_pieces, keys
+    return keys
 
 
 # The catalog-wide halves go to the workers largest first, so that the workers finish together

@@ -195,10 +195,6 @@ def release_name(title: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-") or "catalog"
 
 
-def profile_bundle_tarball(profile: str) -> str:
-    """A profile's bundle as a reproducible tarball."""
-    return f"bundles/registries/{profile}.tar.gz"
-
 
 def operator_values() -> str:
     """Helm values for the official ToolHive operator chart (one operator per cluster)."""

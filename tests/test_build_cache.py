@@ -115,7 +115,7 @@ def test_a_sequence_of_edits_gives_the_bytes_of_a_cold_build(catalog: Path, tmp_
     assert recatalogued.rendered_servers == recatalogued.servers
 
 
-def test_tool_changes_reach_the_lists_tarballs_and_registries(catalog: Path, tmp_path: Path) -> None:
+def test_tool_changes_reach_the_lists_bundles_and_registries(catalog: Path, tmp_path: Path) -> None:
     """A change inside one server must reach every catalog-wide file splicing its fragments."""
     site = tmp_path / "site"
     build(catalog, site)
@@ -128,7 +128,7 @@ def test_tool_changes_reach_the_lists_tarballs_and_registries(catalog: Path, tmp
         "api/v1/tools.json",
         "api/v1/catalog.json",
         "v0.1/servers/index.json",
-        "bundles/registries/sandbox.tar.gz",
+        "bundles/registries/sandbox/all.yaml",
         "registries/sandbox/registry.json",
     ):
         assert before[path] != after[path], path
@@ -628,7 +628,7 @@ def test_pieces_stored_as_soon_as_they_are_made_give_the_same_bytes(
     catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, default_site: Path
 ) -> None:
     """A task stores what it made once it holds `FLUSH_BYTES` and reads it back from the store when
-    asked again (a profile tarball's chunks, 60 MB at 10,000 servers, are read back as it is written).
+    asked again (a catalog-wide half making a changed profile's pieces reads them back as it joins them).
     With every piece stored the moment it is made, cold and warm builds give a normal build's bytes."""
     from generator.incremental import memo
 

@@ -223,7 +223,8 @@ def test_profile_bundle_layout_and_all_yaml(files: dict[str, bytes], shipped: di
     assert not any(path.startswith(f"{root}legacy/") for path in files)
     assert "bundles/registries/sandbox/legacy/mcpregistry.yaml" in files
     assert "bundles/registries/sandbox/legacy/servers/github/kustomization.yaml" in files
-    assert "bundles/registries/production.tar.gz" in files
+    # The profile's folder is not also shipped as a tarball: the release carries it (README, cut 9).
+    assert not any(path.endswith((".tar.gz", ".tgz", ".tar")) for path in files)
 
 
 def test_registry_configmap_holds_the_profile_registry(files: dict[str, bytes]) -> None:
@@ -436,39 +437,9 @@ def test_platform_objects_are_one_file_in_the_order_they_are_built(files: dict[s
     assert [document["kind"] for document in github] == ["ConfigMap", "MCPToolConfig", "NetworkPolicy", "NetworkPolicy"]
 
 
-def test_tarball_is_reproducible_and_complete(files: dict[str, bytes]) -> None:
-    packed = files["bundles/registries/production.tar.gz"]
-    assert packed[4:8] == b"\0\0\0\0"  # gzip MTIME field
-    assert gzip.decompress(packed)  # well-formed
-    with tarfile.open(fileobj=io.BytesIO(packed)) as archive:
-        members = archive.getmembers()
-        names = [member.name for member in members]
-        assert names == sorted(names, key=lambda name: name.split("/"))  # a folder, then what it holds
-        assert {m.uid for m in members} == {0} and {m.gid for m in members} == {0}
-        last_updated = dt.datetime(2026, 11, 20, 9, 0, tzinfo=dt.timezone.utc)  # catalog.yaml
-        assert {m.mtime for m in members} == {int(last_updated.timestamp())}
-        assert {m.mode for m in members if m.isfile()} == {0o644}
-        for member in members:
-            if member.isfile():
-                assert archive.extractfile(member).read() == files[member.name]
-        # Members keep their site paths, and the catalog-wide folders the profile's overlays build
-        # on come along: the unpacked tarball applies on its own.
-        servers = {re.match(r"bundles/registries/production/servers/([^/]+)/", p).group(1)
-                   for p in files if p.startswith("bundles/registries/production/servers/")}
-        expected = {p for p in files if p.startswith("bundles/registries/production/")
-                    or (p.startswith("bundles/servers/") and p.split("/")[2] in servers)}
-        assert {n for n in names if not any(m.name == n and m.isdir() for m in members)} == expected
-        assert servers and not any(p.startswith("bundles/registries/sandbox/") for p in names)
-        with tempfile.TemporaryDirectory() as folder:
-            archive.extractall(folder, filter="data")
-            root = Path(folder) / "bundles/registries/production"
-            assert {d["kind"] for d in kustomize(root / "servers/github")} == {"MCPServer"}
-            assert "MCPToolConfig" in {d["kind"] for d in kustomize(root)}
-
-
 def test_build_writes_bundles_into_the_site(default_site: Path) -> None:
     assert (default_site / "bundles/servers/github/kustomization.yaml").is_file()
-    assert (default_site / "bundles/registries/production.tar.gz").is_file()
+    assert (default_site / "bundles/registries/production/all.yaml").is_file()
 
 
 # --- ConfigMap size ------------------------------------------------------------

@@ -3,9 +3,9 @@
 The HTML pages have their own golden files (`test_site.py::test_golden_pages`); this tree
 holds everything else a build writes for the conftest catalog (fetch, an image server, and
 docs-remote, a remote one): the JSON API, the MCP Registry mirror, the ToolHive registry
-files, the schemas, the Kubernetes bundles, the image-mirror lists, and each tarball as its
-member list (type, mode, owner, time, size, SHA-256, name), so that any change to an output
-shows in review as a readable diff. Regenerate with `make golden` (pytest `--update-golden`)
+files, the schemas, the Kubernetes bundles, the image-mirror lists, and the release tarball
+`package` makes of it as its member list (`dist/<name>.members`: type, mode, owner, time, size,
+SHA-256, name), so that any change to an output shows in review as a readable diff. Regenerate with `make golden` (pytest `--update-golden`)
 and read the diff before committing it.
 """
 
@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from generator.build import build
+from generator.release.package import package_site
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "outputs"
 MEMBERS_SUFFIX = ".members"
@@ -49,17 +50,15 @@ def tarball_members(path: Path) -> bytes:
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
-def golden_view(out: Path) -> dict[str, bytes]:
-    """The build's outputs as the golden tree holds them: path -> bytes (tarballs as member lists)."""
+def golden_view(out: Path, dist: Path) -> dict[str, bytes]:
+    """The build's outputs as the golden tree holds them (path -> bytes), and its release tarball's member list."""
     view: dict[str, bytes] = {}
     for file in sorted(out.rglob("*")):
         relative = file.relative_to(out).as_posix()
-        if not file.is_file() or covered_elsewhere(relative):
-            continue
-        if relative.endswith(".tar.gz"):
-            view[relative + MEMBERS_SUFFIX] = tarball_members(file)
-        else:
+        if file.is_file() and not covered_elsewhere(relative):
             view[relative] = file.read_bytes()
+    tarball = package_site(out, dist, None).tarball
+    view[f"dist/{tarball.name}{MEMBERS_SUFFIX}"] = tarball_members(tarball)
     return view
 
 
@@ -108,8 +107,11 @@ def small_build(write_tree: Callable[..., Path], tmp_path: Path) -> Path:
     return out
 
 
-def test_every_output_kind_matches_its_golden_tree(small_build: Path, request: pytest.FixtureRequest) -> None:
-    built = golden_view(small_build)
+def test_every_output_kind_matches_its_golden_tree(
+    small_build: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)  # the release's times come from the catalog
+    built = golden_view(small_build, small_build.parent / "dist")
     if request.config.getoption("--update-golden"):
         shutil.rmtree(GOLDEN, ignore_errors=True)
         for path, content in built.items():
@@ -134,10 +136,11 @@ def test_the_golden_tree_holds_every_output_kind() -> None:
         "bundles/registries/production/servers/fetch/kustomization.yaml",  # a profile overlay
         "bundles/registries/sandbox/all.yaml",
         "mirror/images.txt",  # image-mirror lists
-        "bundles/registries/sandbox.tar.gz" + MEMBERS_SUFFIX,  # the tarball's member list
     ):
         assert expected in tree, expected
-    assert not [path for path in tree if path.endswith(".tar.gz")]
+    # The release tarball as its member list, never as bytes; the build itself writes no archive.
+    assert [path for path in tree if path.startswith("dist/")] == ["dist/test-catalog-1.2.3.tar.gz" + MEMBERS_SUFFIX]
+    assert not [path for path in tree if path.endswith((".tar.gz", ".tgz"))]
 
 
 def test_a_difference_is_shown_as_a_diff() -> None:

@@ -33,7 +33,7 @@ KINDS = ["/", "/servers/fetch/", "/assets/search-index.js", "/assets/search.js",
          "/v0.1/servers", "/v0.1/servers/", "/v0.1/servers/index.json", "/v0.1/servers?limit=5",
          "/registry/production/v0.1/servers?search=git", f"/v0.1/servers/{FETCH}/versions",
          f"/v0.1/servers/{FETCH}/versions/latest", f"/registry/sandbox/v0.1/servers/{FETCH}/versions/latest",
-         f"/v0/servers/{FETCH}", "/v0/servers?search=fetch", "/bundles/registries/sandbox.tar.gz"]
+         f"/v0/servers/{FETCH}", "/v0/servers?search=fetch", "/bundles/registries/sandbox/all.yaml"]
 
 # The answers the query layer writes itself under both servers (on nginx, the list's file is a file).
 LISTS = ["/v0.1/servers", "/v0.1/servers/", "/v0.1/servers?limit=5", "/v0.1/servers?search=GIT&limit=100",

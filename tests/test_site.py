@@ -259,6 +259,29 @@ def test_deploy_section_uses_placeholders_and_the_bundle(default_site: Path) -> 
     rendered = kustomize(default_site / paths.server_bundle_dir("github"))
     assert sorted(yaml.safe_load_all(embedded), key=key) == sorted(rendered, key=key) and len(rendered) == 5
     assert f"kubectl apply -n &lt;your-namespace&gt; -k {paths.server_bundle_dir('github')}" in page
+    # In each profile, the objects to copy are what `kubectl kustomize` makes of the server's folder there
+    # (a deployer without the release applies them with -f; the profile ships no tarball to unpack).
+    for profile, namespace in (("production", "mcp-production"), ("sandbox", "mcp-sandbox")):
+        embedded = html.unescape(re.search(rf'<pre id="snippet-manifest-{profile}"[^>]*><code>(.*?)</code></pre>', page, re.S).group(1))
+        rendered = kustomize(default_site / paths.profile_bundle_dir(profile) / "servers/github")
+        assert sorted(yaml.safe_load_all(embedded), key=key) == sorted(rendered, key=key), profile
+        assert {d["metadata"]["namespace"] for d in rendered} == {namespace} and "MCPServer" in {d["kind"] for d in rendered}
+    assert ".tar.gz" not in page
+
+
+def test_a_legacy_only_profile_deploys_from_its_legacy_folder(write_tree, tmp_path: Path) -> None:
+    """A profile shipping only the legacy variant has no `servers/<name>/` beside `legacy/`: the page
+    must name the folder that exists, and its objects must be what kustomize makes of that one."""
+    catalog = CATALOG_YAML.replace("    namespace: mcp-prod\n", "    namespace: mcp-prod\n    operator: legacy\n")
+    site_dir = tmp_path / "site"
+    build(write_tree(catalog=catalog), site_dir)
+    page = (site_dir / paths.server_page("fetch")).read_text()
+    folder = "bundles/registries/production/legacy/servers/fetch/"
+    assert (site_dir / folder / "kustomization.yaml").is_file()
+    assert f"kubectl apply -k {folder}" in page and "bundles/registries/production/servers/fetch/" not in page
+    embedded = html.unescape(re.search(r'<pre id="snippet-manifest-production"[^>]*><code>(.*?)</code></pre>', page, re.S).group(1))
+    rendered = kustomize(site_dir / folder)
+    assert list(yaml.safe_load_all(embedded)) == rendered and rendered[0]["apiVersion"].endswith("v1alpha1")
 
 
 def page_text(site: Path, name: str) -> str:

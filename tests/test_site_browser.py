@@ -257,7 +257,7 @@ def test_copy_button_puts_the_manifest_on_the_clipboard(browser: object, site_ur
             watched.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=site_url.split("/site")[0])
         page = watched.page
         page.goto(site_url + "servers/osv/index.html#deploy")
-        page.click("details.manifest summary")
+        page.click("#deploy-apply details.manifest summary")  # the generic bundle's (each profile's section has its own)
         page.click("button[data-copy=snippet-manifest]")
         selected = page.evaluate("() => window.getSelection().toString()")
         assert "kind: MCPServer" in selected

@@ -350,7 +350,7 @@ def kustomize(folder: Path) -> list[dict[str, Any]]:
 def test_chart_path_applies_base_without_mcpregistry(default_output: dict[str, bytes], tmp_path: Path) -> None:
     for path, content in default_output.items():
         # the profile and the catalog-wide server folders its overlays build on
-        if path.startswith(("bundles/registries/production/", "bundles/servers/")) and not path.endswith(".tar.gz"):
+        if path.startswith(("bundles/registries/production/", "bundles/servers/")):
             (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
             (tmp_path / path).write_bytes(content)
     root = tmp_path / "bundles/registries/production"

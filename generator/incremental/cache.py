@@ -40,7 +40,7 @@ from generator.output import BUILD_MARKER, MISFIT, Stamp, WrittenFile, fitting_s
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
-CACHE_FORMAT = 13
+CACHE_FORMAT = 14
 STATE_FILE = "state.marshal"
 STORE_FILE = "fragments.bin"
 PARSED_FILE = "parsed.marshal"
@@ -69,8 +69,6 @@ class CacheState:
     servers: dict[str, CachedServer] = field(default_factory=dict)
     catalog_files: dict[str, WrittenFile] = field(default_factory=dict)
     """Files not owned by one server (lists, indexes, archives), to compare and to delete."""
-    catalog_pieces: dict[str, FragmentRef] = field(default_factory=dict)
-    """The catalog's own memoised pieces (compressed archive chunks) the last build used."""
     catalog_keys: dict[str, str] = field(default_factory=dict)
     """The input key of each deferred catalog-wide file (see generator.render.inputs)."""
     store: FragmentStore | None = None
@@ -362,7 +360,7 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
                 name, key, files, pieces = _load_blob(stream)
                 # Every server has the same piece names: one string each, not one per server (10 MB).
                 servers[name] = CachedServer(key, _records(files), {sys.intern(piece): ref for piece, ref in pieces.items()})
-            catalog_files, catalog_pieces, catalog_keys, stamps = _load_blob(stream)
+            catalog_files, catalog_keys, stamps = _load_blob(stream)
             spare = _spare_from(_load_blob(stream))
             saved_ns = os.fstat(stream.fileno()).st_mtime_ns
             store = FragmentStore.reopen(cache_dir / STORE_FILE, tuple(head["store"]))
@@ -370,7 +368,7 @@ def load(cache_dir: Path, out_dir: Path, build: str) -> CacheState | None:
         return None
     if store is None:
         return None
-    state = CacheState(build, servers, _records(catalog_files), catalog_pieces, catalog_keys, store, {}, saved_ns, spare)
+    state = CacheState(build, servers, _records(catalog_files), catalog_keys, store, {}, saved_ns, spare)
     # The stamps keyed by the records' own path strings: the blob's copies of 110,000 paths go (11 MB).
     state.stamps = {path: stamp for path in state.every_file() if (stamp := stamps.get(path)) is not None}
     return state
@@ -407,7 +405,7 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState, store: FragmentStore
     if marker is None:
         return
     moved = store.compact(_live_refs(state))
-    for refs in (state.catalog_pieces, *(cached.pieces for cached in state.servers.values())) if moved else ():
+    for refs in (cached.pieces for cached in state.servers.values()) if moved else ():
         refs.update({name: moved.get(ref, ref) for name, ref in refs.items()})
     cache_dir.mkdir(parents=True, exist_ok=True)
     temporary = cache_dir / f"{STATE_FILE}.tmp-{os.getpid()}"
@@ -419,13 +417,12 @@ def save(cache_dir: Path, out_dir: Path, state: CacheState, store: FragmentStore
         marshal.dump(head, stream)
         for name, cached in state.servers.items():
             _dump_blob((name, cached.key, _plain(cached.files), cached.pieces), stream)
-        _dump_blob((_plain(state.catalog_files), state.catalog_pieces, state.catalog_keys, state.stamps), stream)
+        _dump_blob((_plain(state.catalog_files), state.catalog_keys, state.stamps), stream)
         _dump_blob(None if state.spare is None else (state.spare.spare_id, state.spare.lacks), stream)
     os.replace(temporary, cache_dir / STATE_FILE)
 
 
 def _live_refs(state: CacheState) -> Iterator[FragmentRef]:
-    yield from state.catalog_pieces.values()
     for cached in state.servers.values():
         yield from cached.pieces.values()
 

@@ -2,8 +2,7 @@
 
 A build gives each task (a slice of servers rendered, a catalog-wide half) a `StoredMemo`
 over what is known: the refs of every piece the last build stored for a server whose key
-is unchanged, of the pieces this build's per-server tasks stored, and of the catalog's
-own pieces (archive chunks). A known piece is read back with one `pread`, measured from
+is unchanged, and of the pieces this build's per-server tasks stored. A known piece is read back with one `pread`, measured from
 its ref alone; anything else is made and kept in memory until the task ends or the pieces made
 come to `FLUSH_BYTES`, then appended to the store in one write (equal pieces of one write once;
 the same piece made again after a write is stored again, which costs store space, never other
@@ -18,10 +17,10 @@ from collections.abc import Callable, Mapping
 from generator.incremental.store import FragmentRef, FragmentStore, length_of
 
 Refs = dict[str, dict[str, FragmentRef]]
-"""owner (a server's name, "" for the catalog) -> piece name -> where the store holds it."""
-# What a task holds of the pieces it made before it stores them: a profile's bundle task at
-# 10,000 servers compresses 60 MB of archive chunks, which would otherwise stay in memory
-# until it ends (a sixth of the build's peak).
+"""a server's name -> piece name -> where the store holds it."""
+# What a task holds of the pieces it made before it stores them: a slice of servers or a
+# catalog-wide half making pieces the per-server tasks did not (a changed profile's) would
+# otherwise keep them all until it ends.
 FLUSH_BYTES = 8 << 20
 
 
@@ -34,15 +33,9 @@ class StoredMemo:
         self._made: dict[tuple[str, str], bytes] = {}
         self._made_bytes = 0
         self._flushed: dict[tuple[str, str], FragmentRef] = {}
-        self._catalog_used: dict[str, FragmentRef] = {}
 
     def _ref(self, owner: str, name: str) -> FragmentRef | None:
-        ref = self._known.get(owner, {}).get(name)
-        if ref is not None and not owner:
-            # A catalog piece lives as long as builds use it: one the last build stored and this one
-            # did not ask for is dropped when the cache is saved.
-            self._catalog_used[name] = ref
-        return ref
+        return self._known.get(owner, {}).get(name)
 
     def piece(self, owner: str, name: str, make: Callable[[], bytes]) -> bytes:
         ref = self._ref(owner, name)
@@ -67,10 +60,9 @@ class StoredMemo:
         return length_of(ref) if ref is not None else len(self.piece(owner, name, make))
 
     def stored(self) -> Refs:
-        """Append what is still held here to the store; the refs of every piece made and of the
-        catalog pieces used, by owner."""
+        """Append what is still held here to the store; the refs of every piece made, by owner."""
         self._flush()
-        found: Refs = {"": dict(self._catalog_used)} if self._catalog_used else {}
+        found: Refs = {}
         for (owner, name), ref in self._flushed.items():
             found.setdefault(owner, {})[name] = ref
         self._flushed.clear()

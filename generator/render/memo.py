@@ -1,7 +1,7 @@
 """One memo for per-server pieces: what a renderer computes once per server and splices elsewhere.
 
 A catalog-wide file often repeats per-server material (a registry document holds every
-server's entry, a profile tarball every server's folders). Such a piece is made by one
+server's entry, a profile's admission policy every server's shape). Such a piece is made by one
 function `(context, server, *args) -> bytes` marked `@per_server`; whoever needs it (the
 per-server half that writes the server's own files, any catalog-wide half, another kind)
 calls that function, and the call is looked up in the memo the build puts in the context:
@@ -18,7 +18,6 @@ them again. Positional arguments must be `str` or None (a profile's name, a vari
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -31,7 +30,7 @@ if TYPE_CHECKING:
 
 
 class Memo(Protocol):
-    """Where pieces are looked up: owner (a server's name, "" for catalog-wide pieces) and name."""
+    """Where pieces are looked up: owner (a server's name) and name."""
 
     def piece(self, owner: str, name: str, make: Callable[[], bytes]) -> bytes: ...
 
@@ -109,18 +108,3 @@ def per_server(function: PerServerPiece) -> Piece:
         functools.partial(memoised, context, server, *args), functools.partial(size, context, server, *args)
     )
     return memoised  # type: ignore[return-value]
-
-
-def by_content(context: RenderContext, function: Callable[[bytes], bytes], data: bytes) -> Callable[[], bytes]:
-    """`function(data)`, memoised for the whole catalog by the SHA-256 of `data` (archive chunks:
-    a rebuild compresses only the chunks that changed), and kept while a build uses it.
-
-    It is made now (unless the memo has it), but read only when the result is called: a
-    profile's tarball holds 60 MB of chunks at 10,000 servers, which the memo stores as they come."""
-    name = f"{function.__name__}:{hashlib.sha256(data).hexdigest()}"
-    context.memo.size("", name, lambda: function(data))
-    return functools.partial(context.memo.piece, "", name, functools.partial(_made_already, name))
-
-
-def _made_already(name: str) -> bytes:
-    raise AssertionError(f"the memo lost the piece {name} it made")

@@ -10,8 +10,7 @@ kustomize refuses an overlay inside the folder it includes) and adds
 patches, no copy of an object), `platform/` (one overlay of every server's platform
 objects: the namespace, the tool policy and the rest as JSON patches), `registry-server/` (Helm
 values for the registry server chart, the recommended path now that MCPRegistry
-is deprecated), `legacy/` (operators up to v0.16) and a reproducible `.tar.gz`;
-its `operator` setting says which of these it ships. `bundles/toolhive/` holds
+is deprecated) and `legacy/` (operators up to v0.16); its `operator` setting says which of these it ships. `bundles/toolhive/` holds
 the operator chart's values for the whole catalog.
 Secret templates are written beside the objects but never listed in a
 kustomization: applying an empty Secret would wipe the user's real one.
@@ -42,10 +41,7 @@ from generator.render.kubernetes import workloads as k8s_workloads
 from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.context import RenderContext
 from generator.render.kind import CatalogWide, OutputKind, render_kind
-from generator.render.memo import by_content, per_server
-from generator.archive import (
-    ArchivePiece, ChunkedMembers, PieceWriter, StreamedMember, archive_piece, compress, joined_pieces, path_order,
-)
+from generator.render.memo import per_server
 from generator.render.kubernetes.manifests import document_bytes, header, yaml_text
 from generator.render.kubernetes.names import ServerNames
 from generator.render.registry.toolhive import legacy_registry_spliced, upstream_registry_spliced
@@ -79,25 +75,18 @@ class Folder:
 
 
 def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
-    """The server's own bundle, its overlays in each profile offering it (see `derived.offers`), and their tarball pieces."""
+    """The server's own bundle and its overlays in each profile offering it (see `derived.offers`)."""
     if server.kind == "reference":
         return
     base = _base_manifests(context, server)
     base_files = base_folder_files(server, base, context.catalog.meta.version)
     yield from base_files
-    shipped_in_a_profile = False
     for profile in derived.profiles_offering(context.catalog.meta, server):
-        shipped_in_a_profile = True
         for variant, _ in _variants(profile):
             shipped = shipped_manifests(context, server, profile, variant)
-            files = _overlay_folder_files(context, server, profile, variant, base, shipped)
-            yield from files
-            tarball_piece(context, server, profile.name, variant, files=files)
+            yield from _overlay_folder_files(context, server, profile, variant, base, shipped)
             profile_wide_pieces(context, server, profile, variant)
             platform_patches(context, server, profile.name, variant, base=base, shipped=shipped)
-    if shipped_in_a_profile:
-        # Each profile's tarball carries the catalog-wide folders its overlays build on.
-        tarball_piece(context, server, None, "base", files=base_files)
 
 
 def _base_manifests(context: RenderContext, server: Server) -> list[Manifest]:
@@ -133,26 +122,6 @@ def platform_patches(
         return b""
     # The entries exactly as the emitter writes them under the key (indented): drop the key's line.
     return yaml_text({PATCHES_KEY: patches}).split("\n", 1)[1].encode("utf-8")
-
-
-@per_server
-def tarball_piece(
-    context: RenderContext, server: Server, profile_name: str | None, variant: str, *,
-    files: Sequence[OutputFile] | None = None,
-) -> bytes:
-    """The server's folder in one variant of the profile (`base`: its catalog-wide folder, which every
-    profile's tarball carries) as tar entries compressed on their own, after their uncompressed
-    length; `files`, when given, are that folder's files (just written)."""
-    if files is None:
-        base = _base_manifests(context, server)
-        profile = derived.profile_named(context.catalog.meta, profile_name)
-        if profile is None:
-            files = base_folder_files(server, base, context.catalog.meta.version)
-        else:
-            files = _overlay_folder_files(context, server, profile, variant, base)
-    piece = _server_piece(context, files)
-    assert isinstance(piece.compressed, bytes)  # one gzip member (`archive_piece`'s default)
-    return b"%d\n" % piece.length + piece.compressed
 
 
 # `bundles/servers/<name>/` applies everything (`kubectl apply -k`); its two sub-folders let a
@@ -449,7 +418,7 @@ def shipped_servers(catalog: Catalog, profile: RegistryProfile) -> list[Server]:
 
 
 def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[OutputFile]:
-    """A profile's whole bundle, its all.yaml, then the tarball of everything written.
+    """A profile's whole bundle and its all.yaml.
 
     `operator: current` ships `base/` (applied with the MCPRegistry, or with the registry
     server's Helm chart through `registry-server/`), `mesh/` and `servers/`; `legacy` ships
@@ -459,39 +428,28 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     root = paths.profile_bundle_dir(profile.name)
     source = f"catalog.yaml registries/{profile.name}"
     servers = shipped_servers(context.catalog, profile)
-    archive = _ProfileArchive(context, profile, servers)
     current = profile.operator in ("current", "both")
     legacy = profile.operator in ("legacy", "both")
-    # Each folder's files go to the output and the tarball as soon as they are made, then are
-    # dropped: a 10,000-server profile's ConfigMaps and all.yaml come to 300 MB. The tarball takes
-    # them in path order: all.yaml, base/, the top kustomization.yaml, legacy/ (its platform/
-    # included), its servers, mesh/, platform/, registry-server/, the servers, with-mesh/.
+    # Each folder's files go to the output as soon as they are made, then are dropped: a
+    # 10,000-server profile's ConfigMaps and all.yaml come to 300 MB, and the current variant's
+    # are written before the legacy ones are made (never both at once).
     top = Folder(root, source, [], subfolders=["base", *platform_folders(servers)] if current else ["legacy"])
-    batch = folder_files(top, version)
+    yield from folder_files(top, version)
     if current:
         base, parts = _base_files(context, profile, servers, source)
-        batch += base
+        yield from base
         del base
-        yield from archive.add(batch)  # before legacy/ is made: never both variants' ConfigMaps at once
-        batch = []
     if legacy:
-        batch += _legacy_files(context, profile, servers, source, all_yaml=not current)
+        yield from _legacy_files(context, profile, servers, source, all_yaml=not current)
         if servers:
-            batch.append(variant_platform_file(context, profile, "legacy", servers, f"{source} (legacy operators)"))
-    yield from archive.add(batch)
-    del batch  # the legacy policies and ConfigMap bodies: 45 MB at 10,000 servers
-    if legacy:
-        archive.servers_run("legacy")
+            yield variant_platform_file(context, profile, "legacy", servers, f"{source} (legacy operators)")
     if current:
         mesh = Folder(f"{root}mesh/", source, [Manifest(stem, doc) for stem, doc in k8s_profile.mesh_objects(profile)])
-        yield from archive.add(folder_files(mesh, version, component=True))
+        yield from folder_files(mesh, version, component=True)
         if servers:
-            yield from archive.add([variant_platform_file(context, profile, "current", servers, source)])
-        yield from archive.add(registry_server_files(context, profile, parts, source, platform_folders(servers, "../")))
-        archive.servers_run("current")
-        yield from archive.add([mesh_overlay(f"{root}with-mesh/", source, version, platform_folders(servers, "../"))])
-    archive.servers_run("base")  # bundles/servers/ sorts after bundles/registries/
-    yield from archive.finish()
+            yield variant_platform_file(context, profile, "current", servers, source)
+        yield from registry_server_files(context, profile, parts, source, platform_folders(servers, "../"))
+        yield mesh_overlay(f"{root}with-mesh/", source, version, platform_folders(servers, "../"))
 
 
 def registry_server_files(
@@ -590,6 +548,17 @@ def profile_wide_pieces(context: RenderContext, server: Server, profile: Registr
     admission_entry(context, server, profile.name, variant, shipped=shipped)
     if variant == _all_yaml_variant(profile):
         platform_documents(context, server, profile.name, variant, shipped=shipped)
+
+
+def deployer_folder(profile: RegistryProfile, server: Server) -> str:
+    """The server's folder in the profile bundle that its deployers apply (the variant all.yaml holds)."""
+    return _profile_server_dir(profile, _all_yaml_variant(profile), server)
+
+
+def deployer_manifests(context: RenderContext, server: Server, profile: RegistryProfile) -> list[Manifest]:
+    """The objects `deployer_folder` applies: the workload part of what the profile ships for the server."""
+    shipped = shipped_manifests(context, server, profile, _all_yaml_variant(profile))
+    return [manifest for manifest in shipped if manifest.applied and manifest.stem not in PLATFORM_STEMS]
 
 
 def _all_yaml_variant(profile: RegistryProfile) -> str:
@@ -733,103 +702,8 @@ def mesh_overlay(folder: str, source: str, version: str, platform: Sequence[str]
     return OutputFile(f"{folder}kustomization.yaml", document_bytes(head, kustomization))
 
 
-# The tarball's entries are in path order. The per-server folders form two runs, one under
-# `legacy/servers/` and one under `servers/`; each server's share of a run is a piece made by
-# its per-server half (so the build cache can reuse it) and the profile's own files fill the gaps.
-
-
-class _ProfileArchive:
-    """The profile's folder as `bundles/registries/<profile>.tar.gz`, entries at their site paths
-    (`bundles/registries/<profile>/...` and the `bundles/servers/<name>/` folders its overlays
-    build on), written as the bundle's files are made.
-
-    The profile's own files (registry ConfigMaps of every server, several MB) are compressed
-    in content-defined chunks, each memoised by its bytes (`by_content`): a rebuild after one
-    change compresses only the chunks that changed.
-    """
-
-    def __init__(self, context: RenderContext, profile: RegistryProfile, servers: Sequence[Server]) -> None:
-        self._context = context
-        self._profile = profile
-        self._servers = sorted(servers, key=lambda server: server.name)
-        self._folders: set[str] = set()  # the archive's folder entries so far, across its pieces
-        # A server's piece is read from the memo only when the tarball is joined: 75 MB of them
-        # at 10,000 servers would otherwise be held beside the tarball they make.
-        self._pieces: list[ArchivePiece | Callable[[], ArchivePiece]] = []
-        self._writer = self._new_piece()
-
-    def add(self, files: Sequence[OutputFile]) -> Iterator[OutputFile]:
-        """Yield `files` (for the output) and put them in the archive, one at a time; they must sort
-        after what it holds. A file made as it is written (`_ManifestFile`, 1 MB) is made once for
-        both; all.yaml is made once for each, so that it is never held (the archive's header needs its
-        size first: the output's writer measures it)."""
-        for item in sorted(files, key=lambda item: path_order(item.path)):
-            if isinstance(item.body, _AllYaml):
-                measured = _Measured(item.body)
-                yield OutputFile(item.path, measured)
-                self._writer.file_with_folders(item.path, StreamedMember(measured.size(), item.body.chunks))
-                continue
-            data = item.content
-            yield OutputFile(item.path, data)
-            self._writer.file_with_folders(item.path, data)
-
-    def servers_run(self, variant: str) -> None:
-        """The folder of the profile's per-server folders of `variant`, then one piece per server."""
-        if self._servers:
-            self._writer.file_with_folders(_servers_run(self._profile, variant).rstrip("/"), None)
-        self._pieces.append(self._writer.finish())
-        profile_name = None if variant == "base" else self._profile.name
-        self._pieces += [partial(self._server_piece, server, profile_name, variant) for server in self._servers]
-        self._writer = self._new_piece()
-
-    def _server_piece(self, server: Server, profile_name: str | None, variant: str) -> ArchivePiece:
-        length, compressed = tarball_piece(self._context, server, profile_name, variant).split(b"\n", 1)
-        return ArchivePiece(compressed, int(length))
-
-    def finish(self) -> Iterator[OutputFile]:
-        """The tarball, written piece by piece (`Stream`): 76 MB at 10,000 servers."""
-        self._pieces.append(self._writer.finish())
-        yield OutputFile(paths.profile_bundle_tarball(self._profile.name), self)
-
-    def chunks(self) -> Iterator[bytes]:
-        return joined_pieces(piece if isinstance(piece, ArchivePiece) else piece() for piece in self._pieces)
-
-    def _new_piece(self) -> PieceWriter:
-        return PieceWriter(_mtime(self._context), ChunkedMembers(partial(by_content, self._context, compress)), self._folders)
-
-
-class _Measured:
-    """A stream that notes its size when written through once; measured again if it was not."""
-
-    def __init__(self, stream: _AllYaml) -> None:
-        self._stream = stream
-        self._size: int | None = None
-
-    def chunks(self) -> Iterator[bytes]:
-        size = 0
-        for chunk in self._stream.chunks():
-            size += len(chunk)
-            yield chunk
-        self._size = size
-
-    def size(self) -> int:
-        return self._size if self._size is not None else sum(len(chunk) for chunk in self._stream.chunks())
-
-
-def _server_piece(context: RenderContext, files: Sequence[OutputFile]) -> ArchivePiece:
-    """A server's folder (in one variant of a profile, or the catalog-wide one) as tar entries, its
-    folder entries included. Entries keep their site paths: the overlays' relative links to
-    `bundles/servers/` resolve in the unpacked tarball as in the site."""
-    entries = {item.path: item.content for item in files}
-    return archive_piece(entries, {name.rsplit("/", 1)[0] for name in entries}, _mtime(context))
-
-
-def _mtime(context: RenderContext) -> int:
-    return int(context.catalog.meta.last_updated.timestamp())
-
-
 def registry_bundles(context: RenderContext) -> Iterator[OutputFile]:
-    """The operator's Helm values, then every profile's bundle: its own objects, overlays, all.yaml and tarball."""
+    """The operator's Helm values, then every profile's bundle: its own objects, overlays and all.yaml."""
     yield from operator_values_file(context)
     for profile in context.catalog.meta.registries:
         yield from profile_files(context, profile)
@@ -844,5 +718,5 @@ KIND = OutputKind("bundles", registry_bundles, server_files, profile_parts)
 
 
 def render(context: RenderContext) -> Iterator[OutputFile]:
-    """Yield bundles/servers/<name>/... and bundles/registries/<profile>/... (with the tarballs)."""
+    """Yield bundles/servers/<name>/... and bundles/registries/<profile>/...."""
     return render_kind(KIND, context)

@@ -10,6 +10,7 @@ same ones the bundles and registry files use.
 from __future__ import annotations
 
 import shlex
+from collections.abc import Sequence
 
 from dataclasses import dataclass, field
 
@@ -47,7 +48,8 @@ class ProfileSteps:
     namespace: str
     folder: str
     """The server's folder in the profile bundle (site path)."""
-    tarball: str
+    manifest: str
+    """What `kubectl kustomize` makes of `folder`: the objects to copy for a reader without the release."""
     withheld: list[WithheldTool]
     kept: int
     secret_command: str | None
@@ -169,14 +171,15 @@ def _withheld(profile: RegistryProfile, server: Server) -> list[WithheldTool]:
     return result
 
 
-def _profile_steps(server: Server, profile: RegistryProfile, secret_name: str) -> ProfileSteps:
+def _profile_steps(context: RenderContext, server: Server, profile: RegistryProfile, secret_name: str) -> ProfileSteps:
     resource = "mcpserver" if server.kind == "container" else "mcpremoteproxy"
-    folder = f"{paths.profile_bundle_dir(profile.name)}servers/{server.name}/"
+    folder = bundles.deployer_folder(profile, server)
     return ProfileSteps(
         profile=profile.name,
         namespace=profile.namespace,
         folder=folder,
-        tarball=paths.profile_bundle_tarball(profile.name),
+        manifest=_objects_text(context, folder, f"servers/{server.name}.yaml (profile {profile.name})",
+                               bundles.deployer_manifests(context, server, profile)),
         withheld=_withheld(profile, server),
         kept=len(derived.profile_tools(profile, server)),
         secret_command=_secret_command(server, secret_name, profile.namespace),
@@ -251,14 +254,15 @@ def _client_config(server: Server, cluster_image: str | None) -> str:
 
 
 def bundle_text(context: RenderContext, server: Server) -> str:
-    """What `kubectl kustomize` makes of the server's bundle, built by the bundles renderer's public
-    functions: the page embeds it to copy (the bundle ships no all.yaml)."""
-    folder = bundles.Folder(
-        paths.server_bundle_dir(server.name),
-        f"servers/{server.name}.yaml",
-        bundles.server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None),
-    )
-    return bundles.all_yaml(paths.server_bundle_dir(server.name) + "all.yaml", folder, context.catalog.meta.version).content.decode()
+    """What `kubectl kustomize` makes of the server's bundle: the page embeds it to copy (the bundle ships no all.yaml)."""
+    manifests = bundles.server_manifests(context, server, server.tools, api=k8s_server.CURRENT_API, namespace=None)
+    return _objects_text(context, paths.server_bundle_dir(server.name), f"servers/{server.name}.yaml", manifests)
+
+
+def _objects_text(context: RenderContext, folder: str, source: str, manifests: Sequence[bundles.Manifest]) -> str:
+    """`manifests` as one multi-document text, as the bundles renderer writes an all.yaml."""
+    objects = bundles.Folder(folder, source, manifests)
+    return bundles.all_yaml(f"{folder}all.yaml", objects, context.catalog.meta.version).content.decode()
 
 
 def deploy_plan(context: RenderContext, server: Server, placements: list[Placement]) -> DeployPlan | None:
@@ -279,7 +283,7 @@ def deploy_plan(context: RenderContext, server: Server, placements: list[Placeme
         mirror_command=_mirror_command(server, mirrored) if cluster_image else None,
         image_override=None if mirrored else _image_override(server, cluster_image),
         secret_name=secret_name,
-        profiles=[_profile_steps(server, profile, secret_name) for profile in deployable_in],
+        profiles=[_profile_steps(context, server, profile, secret_name) for profile in deployable_in],
         all_withheld=[profile.name for profile in admitting if profile not in deployable_in],
         secret_command=_secret_command(server, secret_name, "<your-namespace>"),
         bundle=paths.server_bundle_kustomization(server.name),

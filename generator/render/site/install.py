@@ -211,7 +211,7 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
                     f"mcp-catalog diff {release}-DEPLOYED_VERSION.tar.gz {release}-{meta.version}.tar.gz")
     text.append("Apply the profile server-side (--server-side): its registry ConfigMaps (up to 1 MiB) and a large profile's "
                 "admission policies exceed the 256 KiB of annotations a client-side apply fills with a copy of each object.")
-    files = [("all.yaml", paths.profile_bundle_all(profile.name)), ("tarball", paths.profile_bundle_tarball(profile.name))]
+    files = [("all.yaml", paths.profile_bundle_all(profile.name))]
     if profile.operator != "legacy":
         files.append(("registry server values.yaml", f"{paths.registry_server_dir(profile.name)}values.yaml"))
     return Step("apply", "Apply the profile", " ".join(text), "\n".join(commands), files)
