@@ -157,7 +157,7 @@ def _image_override(server: Server, cluster_image: str | None) -> str | None:
     ])
 
 
-def _withheld(profile: RegistryProfile, server: Server) -> list[WithheldTool]:
+def withheld_reasons(profile: RegistryProfile, server: Server) -> list[WithheldTool]:
     """The tools the profile's policy withholds from the server, each with the rule that withholds it."""
     result = []
     for held in derived.withheld_tools(profile, server):
@@ -177,7 +177,7 @@ def _profile_steps(server: Server, profile: RegistryProfile, secret_name: str) -
         namespace=profile.namespace,
         folder=folder,
         tarball=paths.profile_bundle_tarball(profile.name),
-        withheld=_withheld(profile, server),
+        withheld=withheld_reasons(profile, server),
         kept=len(derived.profile_tools(profile, server)),
         secret_command=_secret_command(server, secret_name, profile.namespace),
         apply_command=f"kubectl apply -k {folder}",
