@@ -77,6 +77,11 @@ def profile_page(profile: str) -> str:
     return f"registries/{profile}/index.html"
 
 
+def profile_withheld_page(profile: str, number: int = 1) -> str:
+    """Page `number` (from 1) of the table of every tool a registry profile withholds."""
+    return paged(f"registries/{profile}/withheld/index.html", number)
+
+
 # Our catalog API (api/v1)
 CATALOG_JSON = "api/v1/catalog.json"
 API_INDEX = "api/v1/index.json"

@@ -160,6 +160,18 @@ def plain_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def large_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """1,000 synthetic servers with the default catalog's profiles (production withholds some 1,100
+    of their tools), built once per session, for the pages that must not grow with the catalog.
+    Its source is `large_site.parent / "src"`."""
+    from generator.build import build
+
+    folder = tmp_path_factory.mktemp("large")
+    build(synthetic_catalog(folder / "src", 1000, default_profiles=True), folder / "site", jobs=1)
+    return folder / "site"
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     """`--update-golden` rewrites tests/golden/ from the current output instead of comparing."""
     parser.addoption("--update-golden", action="store_true", help="regenerate golden files in tests/golden/")

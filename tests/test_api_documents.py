@@ -380,6 +380,34 @@ def test_hostile_text_is_escaped_in_the_browse_page(small_site: Path) -> None:
     assert load(small_site, "api/v1/servers/fetch.json")["server"]["title"] == "<script>alert(1)</script>"
 
 
+def test_the_api_pages_of_links_stay_small_and_link_every_document(large_site: Path) -> None:
+    """api/v1/index.html links to the catalog's documents and the first servers'; its pages link to the
+    rest (one page of every link was 3.3 MB at 10,000 servers). Following the pages' links from the first
+    reaches every document index.json lists, each server's on one page, and nothing else."""
+    site = large_site.resolve()
+    published = {"api/v1/index.json"} | {doc["path"] for doc in load(site, "api/v1/index.json")["documents"]}
+    linked: list[str] = []
+    pages: list[Path] = []
+    waiting = [site / "api/v1/index.html"]
+    while waiting:
+        page = waiting.pop()
+        if page in pages:
+            continue
+        pages.append(page)
+        assert page.stat().st_size < 150_000, page
+        for href in re.findall(r'href="([^"]+)"', page.read_text(encoding="utf-8")):
+            target = (page.parent / href).resolve()
+            if target.suffix == ".html":
+                waiting.append(target)
+            else:
+                linked.append(target.relative_to(site).as_posix())
+    assert sorted(linked) == sorted(published)
+    from generator.render.api.browse import SERVERS_PER_PAGE
+
+    assert len(pages) == -(-1000 // SERVERS_PER_PAGE)
+    assert all(page.parent == site / "api/v1" or page.parent.parent == site / "api/v1/page" for page in pages)
+
+
 def test_digest_pins_the_oci_identifier_and_mirror_rewrites_it(write_tree: Callable[..., Path]) -> None:
     catalog = read_catalog(write_tree({"fetch.yaml": FETCH_YAML})).catalog
     context = RenderContext(catalog, image_mirror="mirror.corp/mcp")

@@ -41,6 +41,7 @@ GOLDEN_PAGES = (
     "tools/index.html",
     "categories/web/index.html",
     "assets/search-index.js",
+    "api/v1/index.html",
 )
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
        "base-uri 'none'; form-action 'none'")
@@ -727,6 +728,45 @@ def test_tools_table_is_paginated_so_no_page_grows_with_the_catalog(tmp_path: Pa
     assert rows == total
     assert 'href="../tools/page/2/index.html"' in pages[0].read_text()
     assert 'href="../../../tools/index.html"' in pages[1].read_text()
+
+
+def withheld_rows(page: Path) -> list[tuple[str, str]]:
+    """The (server, tool) rows of a page of a profile's withheld tools."""
+    rows = re.findall(r'<tr><th scope="row"><code>([^<]*)</code></th><td><a href="[^"]*">([^<]*)</a>', page.read_text())
+    return [(html.unescape(server), html.unescape(tool)) for tool, server in rows]
+
+
+def test_a_profile_page_stays_small_and_links_to_every_tool_it_withholds(large_site: Path) -> None:
+    """A profile's first page counts the tools its policy withholds and links to their table, instead
+    of listing them (636 KB at 10,000 servers); that table's Next links reach every one, and each page
+    stays small too. A profile withholding nothing gets no table."""
+    from generator.render.site.pages import TOOLS_PER_PAGE
+
+    catalog = read_catalog(large_site.parent / "src").catalog
+    (production,) = [profile for profile in catalog.meta.registries if profile.name == "production"]
+    expected = [(server.name, held.tool.name) for server in derived.profile_servers(catalog, production)
+                for held in derived.withheld_tools(production, server)]
+    assert len(expected) > TOOLS_PER_PAGE
+    first = large_site / paths.profile_page("production")
+    assert first.stat().st_size < 100_000
+    words = " ".join(html.unescape(re.sub(r"<[^>]+>", "", first.read_text())).split())
+    servers = len({server for server, _ in expected})
+    assert f"production withholds {len(expected)} tools of {servers} servers: its policy withholds every tool with destructiveHint" in words
+    link = re.search(r'<a href="([^"]+)">Every withheld tool', first.read_text())
+    assert link is not None
+    page: Path | None = (first.parent / link.group(1)).resolve()
+    listed, pages = [], 0
+    while page is not None:
+        html5lib.HTMLParser(strict=True).parse(page.read_bytes())
+        assert page.stat().st_size < 250_000, page
+        listed += withheld_rows(page)
+        pages += 1
+        after = re.search(r'<a href="([^"]+)" rel="next">', page.read_text())
+        page = (page.parent / after.group(1)).resolve() if after else None
+    assert listed == expected
+    assert pages == -(-len(expected) // TOOLS_PER_PAGE)
+    assert not (large_site / paths.profile_withheld_page("sandbox")).parent.exists()
+    assert "Every withheld tool" not in (large_site / paths.profile_page("sandbox")).read_text()
 
 
 def test_index_page_stays_under_100_kb_for_a_large_catalog(tmp_path: Path) -> None:

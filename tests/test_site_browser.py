@@ -1164,3 +1164,85 @@ def test_a_reviews_data_file_that_fails_to_load_leaves_the_page_filter(watched: 
     assert page.inner_text("#review-status") == "1 of 36 servers on this page (reviews-index.js could not be loaded)"
     assert page.locator("#review-table tbody tr:not([hidden]) th code").all_inner_texts() == [first]
     assert page.is_visible("#reviews-pages")
+
+
+@pytest.fixture(scope="module")
+def paged_lists_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default catalog with tables of 5 tools a page (production's 16 withheld tools take four
+    pages) and the API's links to 5 servers' documents a page (eight pages)."""
+    from generator.render.api import browse
+    from generator.render.site import pages as site_pages
+
+    out = tmp_path_factory.mktemp("paged-lists") / "site"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(site_pages, "TOOLS_PER_PAGE", 5)
+        patch.setattr(browse, "SERVERS_PER_PAGE", 5)
+        build(DEFAULT_SOURCE, out, jobs=1)
+    assert (out / "registries/production/withheld/page/4/index.html").is_file() and (out / "api/v1/page/8/index.html").is_file()
+    return out
+
+
+def _fits_the_screen(page: object) -> bool:
+    return bool(page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth"))  # type: ignore[attr-defined]
+
+
+def test_a_phone_reaches_every_withheld_tool_from_the_profile_page(browser: object, paged_lists_site: Path) -> None:
+    """From file://, at a phone's width: the profile page's summary leads to the table of withheld
+    tools, whose Next links show every one (as the policy withholds them) and whose rows lead to the
+    tool on its server's page; no page scrolls sideways."""
+    from generator import derived
+    from generator.source.validate import read_catalog
+
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    (production,) = [profile for profile in catalog.meta.registries if profile.name == "production"]
+    expected = [held.tool.name for server in derived.profile_servers(catalog, production)
+                for held in derived.withheld_tools(production, server)]
+    watched = Watched(browser, 390, 844)
+    try:
+        page = watched.page
+        page.goto((paged_lists_site / "registries/production/index.html").as_uri())
+        page.click("text=Every withheld tool")
+        assert page.url.endswith("/registries/production/withheld/index.html")
+        seen: list[str] = []
+        while True:
+            assert _fits_the_screen(page), page.url
+            seen += page.locator("#withheld-table tbody th code").all_inner_texts()
+            if not page.locator("#withheld-pages a[rel=next]").count():
+                break
+            page.click("#withheld-pages a[rel=next]")
+        assert seen == expected and page.url.endswith("/registries/production/withheld/page/4/index.html")
+        row = page.locator("#withheld-table tbody tr").last
+        tool = row.locator("th code").inner_text()
+        row.locator("a").click()
+        assert page.url.endswith(f"/index.html#tool-{tool}") and page.locator(f"[id='tool-{tool}']").count() == 1
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+def test_a_phone_browses_every_api_document_from_the_api_page(browser: object, paged_lists_site: Path) -> None:
+    """From file://, at a phone's width: api/v1/index.html and its Next links show a link to every
+    document index.json lists, each of which opens; no page scrolls sideways (paths wrap at slashes)."""
+    import json
+
+    published = {"api/v1/index.json"} | {
+        doc["path"] for doc in json.loads((paged_lists_site / "api/v1/index.json").read_text())["documents"]}
+    root = paged_lists_site.as_uri() + "/"
+    watched = Watched(browser, 390, 844)
+    try:
+        page = watched.page
+        page.goto(root + "api/v1/index.html")
+        linked: list[str] = []
+        while True:
+            assert _fits_the_screen(page), page.url
+            hrefs = page.locator("li a").evaluate_all("links => links.map(link => link.href)")
+            linked += [href.removeprefix(root) for href in hrefs]
+            if not page.locator("a[rel=next]").count():
+                break
+            page.click("a[rel=next]")
+        assert sorted(linked) == sorted(published) and page.url.endswith("/api/v1/page/8/index.html")
+        page.locator("li a").last.click()
+        assert page.url == root + linked[-1]
+        assert watched.problems == []
+    finally:
+        watched.close()

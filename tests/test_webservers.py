@@ -161,21 +161,39 @@ def test_docker_v0_alias(site_url: str) -> None:
 # --- wget --mirror --------------------------------------------------------------------
 
 
-def test_wget_mirror_gets_every_api_document(nginx: str, default_site: Path, tmp_path: Path) -> None:
+def wget_mirror_api(url: str, target: Path) -> set[str]:
+    """`wget --mirror` of the API's page of links: the documents it fetched (site paths)."""
     wget = shutil.which("wget")
     if wget is None:
         pytest.skip("wget not installed: apt-get install wget")
-    target = tmp_path / "mirror"
     subprocess.run([wget, "--mirror", "--no-host-directories", "--cut-dirs=1", "--quiet", "-e", "robots=off",
-                    "-P", str(target), f"{nginx}/api/v1/index.html"], check=False, timeout=120)
-    fetched = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.suffix in {".json", ".yaml"}}
-    published = {"api/v1/index.json"} | {d["path"] for d in json.loads(
-        (default_site / "api/v1/index.json").read_text(encoding="utf-8"))["documents"]}
+                    "-P", str(target), f"{url}/api/v1/index.html"], check=False, timeout=300)
+    return {p.relative_to(target).as_posix() for p in target.rglob("*") if p.suffix in {".json", ".yaml"}}
+
+
+def published_documents(site: Path) -> set[str]:
+    return {"api/v1/index.json"} | {d["path"] for d in json.loads((site / "api/v1/index.json").read_text(encoding="utf-8"))["documents"]}
+
+
+def test_wget_mirror_gets_every_api_document(nginx: str, default_site: Path, tmp_path: Path) -> None:
+    fetched = wget_mirror_api(nginx, tmp_path / "mirror")
+    published = published_documents(default_site)
     assert published <= fetched, sorted(published - fetched)[:10]
     built = {p.relative_to(default_site).as_posix() for p in default_site.rglob("*.json")
              if p.relative_to(default_site).parts[0] in {"api", "v0.1", "registry", "registries", "registry.json",
                                                            "registry-legacy.json", "schemas"}}
     assert built <= fetched, sorted(built - fetched)[:10]
+
+
+def test_wget_mirror_follows_the_api_pages_to_every_document(large_site: Path, tmp_path: Path) -> None:
+    """At 1,000 servers the API's links take four pages: the crawl goes through them all."""
+    assert (large_site / "api/v1/page/4/index.html").is_file()
+    with nginx_serving(large_site, tmp_path / "nginx") as url:
+        fetched = wget_mirror_api(url, tmp_path / "mirror")
+    published = published_documents(large_site)
+    assert published <= fetched, sorted(published - fetched)[:10]
+    assert {p.relative_to(tmp_path / "mirror").as_posix() for p in (tmp_path / "mirror").rglob("*.html")} == {
+        "api/v1/index.html", "api/v1/page/2/index.html", "api/v1/page/3/index.html", "api/v1/page/4/index.html"}
 
 
 # --- the official OpenAPI description, run against the nginx-served mirror -------------

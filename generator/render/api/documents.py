@@ -9,7 +9,6 @@ renderer, from the records of what they wrote. Links are paths relative to the s
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from collections import defaultdict
@@ -20,6 +19,7 @@ from typing import Any
 from generator import derived, paths
 from generator.models import Catalog, RegistryProfile, Server
 from generator.output import OutputFile, WrittenFile
+from generator.render.api.browse import browse_pages, is_browse_page
 from generator.render.api.document_schemas import DOCUMENT_KINDS, document_schema, openapi_document
 from generator.render.context import RenderContext
 from generator.render.encoding import Spliced, json_bytes, json_file, json_piece
@@ -256,26 +256,10 @@ def index_document(context: RenderContext, documents: Mapping[str, WrittenFile])
 
 def is_api_document(path: str) -> bool:
     """True for the machine-readable documents the index lists: our API, the MCP mirrors, ToolHive files."""
-    if path in (paths.API_INDEX, paths.API_BROWSE) or path.endswith(paths.mcp_query_index()):
+    if path == paths.API_INDEX or is_browse_page(path) or path.endswith(paths.mcp_query_index()):
         # The query index is what the web server's layer reads, not an answer of any API.
         return False
     return path.startswith(_API_PREFIXES) or path in _API_FILES or bool(_PROFILE_REGISTRY.fullmatch(path))
-
-
-def browse_page(index: dict[str, Any]) -> bytes:
-    """`api/v1/index.html`: a plain list of links to every document, so `wget --mirror` finds them all."""
-    rows = "\n".join(
-        f'<li><a href="../../{html.escape(doc["path"], quote=True)}">{html.escape(doc["path"])}</a></li>'
-        for doc in [{"path": paths.API_INDEX}, *index["documents"]]
-    )
-    title = html.escape(index["catalog"]["title"])
-    page = (
-        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'\">\n"
-        f"<title>{title}: API documents</title>\n</head>\n<body>\n"
-        f"<h1>{title}: API documents</h1>\n<ul>\n{rows}\n</ul>\n</body>\n</html>\n"
-    )
-    return page.encode("utf-8")
 
 
 def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
@@ -294,10 +278,11 @@ def render(context: RenderContext) -> Iterator[OutputFile]:
 
 
 def render_index(context: RenderContext, written: Mapping[str, WrittenFile]) -> Iterator[OutputFile]:
-    """Yield api/v1/index.json and api/v1/index.html from what every renderer wrote."""
+    """Yield api/v1/index.json and the pages of links from api/v1/index.html from what every renderer wrote."""
     index = index_document(context, {path: record for path, record in written.items() if is_api_document(path)})
     yield OutputFile(paths.API_INDEX, index_bytes(index))
-    yield OutputFile(paths.API_BROWSE, browse_page(index))
+    documents = [paths.API_INDEX, *(document["path"] for document in index["documents"])]
+    yield from browse_pages(context.catalog, index["catalog"]["title"], documents)
 
 
 def _hex(digest: str) -> str:

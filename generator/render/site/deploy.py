@@ -159,7 +159,7 @@ def _image_override(server: Server, cluster_image: str | None) -> str | None:
     ])
 
 
-def _withheld(profile: RegistryProfile, server: Server) -> list[WithheldTool]:
+def withheld_reasons(profile: RegistryProfile, server: Server) -> list[WithheldTool]:
     """The tools the profile's policy withholds from the server, each with the rule that withholds it."""
     result = []
     for held in derived.withheld_tools(profile, server):
@@ -180,7 +180,7 @@ def _profile_steps(context: RenderContext, server: Server, profile: RegistryProf
         folder=folder,
         manifest=_objects_text(context, folder, f"servers/{server.name}.yaml (profile {profile.name})",
                                bundles.deployer_manifests(context, server, profile)),
-        withheld=_withheld(profile, server),
+        withheld=withheld_reasons(profile, server),
         kept=len(derived.profile_tools(profile, server)),
         secret_command=_secret_command(server, secret_name, profile.namespace),
         apply_command=f"kubectl apply -k {folder}",

@@ -22,7 +22,7 @@ from generator.render.site import search as site_search
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred
-from generator.render.site.deploy import deploy_plan, placements
+from generator.render.site.deploy import WithheldTool, deploy_plan, placements, withheld_reasons
 from generator.render.site.views import (
     APPROVALS,
     EXPIRY_SOON_DAYS,
@@ -169,23 +169,43 @@ def _registry_pages(catalog: Catalog, common: dict[str, Any], mirror: str | None
     summaries: list[tuple[RegistryProfile, int, int]] = []
     for profile in catalog.meta.registries:
         admitted = derived.profile_servers(catalog, profile)
-        # Only servers losing a tool are listed, on the first page: the rest is in the profile's API document.
-        withheld = {s.name: held for s in admitted if (held := _withheld_tools(profile, s))}
-        summaries.append((profile, len(admitted), sum(len(held) for held in withheld.values())))
+        withheld = [(server, tool) for server in admitted for tool in withheld_reasons(profile, server)]
+        summaries.append((profile, len(admitted), len(withheld)))
         image_refused = {s.name: reason for s in catalog.servers if (reason := derived.left_out_by_image_rule(catalog.meta, profile, s))}
         steps = site_install.profile_steps(catalog, profile, mirror)
-        values = {**common, "profile": profile, "withheld": withheld, "image_refused": image_refused, "pager": "list", "steps": steps,
+        # The first page counts the withheld tools and links to their table: listed there, 10,000
+        # servers' withheld tools made it 636 KB.
+        servers_held = len({server.name for server, _ in withheld})
+        held = {"tools": len(withheld), "servers": servers_held} if withheld else {}
+        values = {**common, "profile": profile, "withheld": held, "image_refused": image_refused, "pager": "list", "steps": steps,
                   CARD_PROFILE: profile}
         for template, path, page in _paged("registry.html", paths.profile_page(profile.name), admitted, values):
             yield template, path, page if page["page"] == 1 else {**page, "withheld": {}, "image_refused": {}, "steps": []}
+        yield from _withheld_pages(common, profile, withheld, servers_held)
     # The page every profile page's breadcrumb leads back to.
     yield "registries.html", paths.PROFILES_PAGE, {**common, "profiles": summaries}
+
+
+def _withheld_pages(common: dict[str, Any], profile: RegistryProfile, rows: list[tuple[Server, WithheldTool]],
+                    servers: int) -> Iterator[Page]:
+    """Every tool the profile withholds, with its server and the rule withholding it, TOOLS_PER_PAGE
+    rows a page as the tools table; none for a profile withholding nothing."""
+    count = -(-len(rows) // TOOLS_PER_PAGE)
+    page_paths = [paths.profile_withheld_page(profile.name, number) for number in range(1, count + 1)]
+    for number, path in enumerate(page_paths, 1):
+        yield "withheld.html", path, {
+            **common, "profile": profile, "withheld_rows": rows[(number - 1) * TOOLS_PER_PAGE:number * TOOLS_PER_PAGE],
+            "total": len(rows), "servers": servers, "page": number, "pages": count, "pager": "withheld", "page_paths": page_paths,
+        }
 
 
 TOP_TAGS = 50
 # The tools table is paginated so that no page grows with the catalog (10,000 servers
 # carry some 200,000 tools); its search loads every tool (search.search_files) to cover every page at once.
-TOOLS_PER_PAGE = 1000
+# 500 rows: at 1,000 Lighthouse's mobile score fell to 89 (78 to 96) with the CPU slowed tenfold, as on a
+# busy machine, where 500 scored 98 (half the DOM, two thirds of the main-thread time). The tables of
+# withheld tools take the same size.
+TOOLS_PER_PAGE = 500
 
 
 def _tools_pages(catalog: Catalog, common: dict[str, Any]) -> Iterator[Page]:
@@ -225,10 +245,6 @@ def _row_spans(servers: Sequence[Server]) -> Iterator[list[tuple[Server, int, in
 def tool_rows(server: Server) -> list[tuple[Any, list[str]]]:
     """What the tools table shows of each of the server's tools: the tool and its behaviour."""
     return [(tool, tool_behaviour(tool)) for tool in server.tools]
-
-
-def _withheld_tools(profile: RegistryProfile, server: Server) -> list[str]:
-    return [held.tool.name for held in derived.withheld_tools(profile, server)]
 
 
 def _common(catalog: Catalog) -> dict[str, Any]:
