@@ -373,6 +373,9 @@ def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path, image_mirro
     from generator.release.pin import pin_digests
     report = pin_digests(source, digest_file, image_mirror)
     if not quiet:
+        if report.removed_leftovers:
+            click.echo(f"removed {len(report.removed_leftovers)} temporary file(s) an interrupted import or pin left "
+                       f"in {source}", err=True)
         for reference in report.unmatched:
             click.echo(f"warning: {reference} matches no server in {source}", err=True)
         if report.hint:
