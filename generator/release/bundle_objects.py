@@ -31,6 +31,8 @@ PROFILES = "bundles/registries/"
 KUSTOMIZATION = "kustomization.yaml"
 VARIANTS = ("", "legacy/")
 """A profile's variant folders, as the bundles lay them out: current operators at its root, legacy in `legacy/`."""
+SECRET_TEMPLATE = "secret.example.yaml"
+"""A server's Secret template, in its catalog-wide folder (`bundles/servers/<name>/`)."""
 MAX_BUNDLE_FILE = 8 << 20
 """A ConfigMap holds at most 1 MiB; no bundle file is near this."""
 MAX_DEPTH = 16
@@ -92,6 +94,13 @@ class ReleaseBundles:
         if self._read(f"{folder}platform/{KUSTOMIZATION}") is not None:
             found = found + self.render(f"{folder}platform/")
         return [item for item in found if item.server == server]
+
+    def secret_template(self, server: str) -> list[RenderedObject]:
+        """The Secret of the template `bundles/servers/<server>/secret.example.yaml`, which no
+        kustomization renders: a deployer makes the Secret from it by hand. Empty without one."""
+        path = f"{BUNDLES}servers/{server}/{SECRET_TEMPLATE}"
+        raw = self._read(path) if NAME.match(server) else None
+        return [] if raw is None else [o for o in _file_objects(raw, path) if o.kind == "Secret"]
 
     def everything(self, profile: str) -> list[RenderedObject]:
         """Every object any folder of the profile's bundle renders, each server overlay included."""
@@ -248,8 +257,11 @@ def _owner(path: str) -> str | None:
 def is_bundle_file(path: str) -> bool:
     """Whether a release's file is one a profile's objects may be rendered from: the profiles'
     kustomizations and manifests, and the catalog-wide server folders they build on (no all.yaml,
-    tarball or Secret template)."""
-    name = path.rsplit("/", 1)[-1]
+    tarball or database Secret template), with each server's Secret template."""
+    parts = path.split("/")
+    if parts[:2] == ["bundles", "servers"] and len(parts) == 4 and parts[3] == SECRET_TEMPLATE:
+        return True
+    name = parts[-1]
     return path.startswith((PROFILES, f"{BUNDLES}servers/")) and name.endswith(".yaml") and name != "all.yaml" \
         and not name.endswith(".example.yaml")
 

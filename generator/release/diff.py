@@ -89,7 +89,9 @@ class Withdrawn:
     of the server `objects` names (it may never have been applied: not found is no error)."""
     objects: list[str] = field(default_factory=list)
     """`kind/name` of every object the old release's bundle rendered for the server in the namespace
-    and the new one renders there no more, the workload among them; empty when the bundles were not read."""
+    and the new one renders there no more, the workload among them, and of the Secret made by hand
+    from the server's template (`secret/<server>-secrets`) where the old release shipped one and the
+    new one deploys the server there no more; empty when the bundles were not read."""
     variants: list[str] = field(default_factory=list)
     """The old bundle's variants these objects are of ("current", "legacy"), when the bundles were read."""
 
@@ -688,18 +690,24 @@ def _with_objects(
     """Each withdrawn workload as one command per variant of the old bundle deleting everything of its
     server there: the objects its folders rendered in the namespace, but any the new release renders in
     that namespace, any another server's folder or a profile-wide part of the old one rendered there,
-    and any of a kind without a namespace. Variants deleting the same objects share one command."""
+    and any of a kind without a namespace; and the Secret made from the server's template where the
+    old release shipped one (by hand: it may be absent), unless the new release still deploys the
+    server in the namespace (as another kind: it reads the same Secret). Variants deleting the same
+    objects share one command."""
     namespaces = {item.namespace for item in withdrawn}
     old_owners, new_owners = (_owners(document, bundle, namespaces) for document, bundle in zip(documents, bundles))
     result = []
     for item in withdrawn:
         old_here = old_owners[item.namespace]
         kept = set(new_owners[item.namespace]) | {key for key, owners in old_here.items() if owners - {item.server}}
+        still_deployed = any(item.server in owners for owners in new_owners[item.namespace].values())
+        secret = set() if still_deployed else {o.reference for o in bundles[0].secret_template(item.server)
+                                               if ("secret", o.name) not in kept}
         by_objects: dict[tuple[str, ...], list[str]] = {}
         for variant, folder in bundles[0].profile(item.profile) if NAME.match(item.profile) else ():
-            objects = sorted({o.reference for o in bundles[0].server_objects(folder, item.server)
-                              if o.namespace == item.namespace and o.kind.lower() not in CLUSTER_SCOPED
-                              and (o.kind.lower(), o.name) not in kept})
+            objects = sorted(secret | {o.reference for o in bundles[0].server_objects(folder, item.server)
+                                       if o.namespace == item.namespace and o.kind.lower() not in CLUSTER_SCOPED
+                                       and (o.kind.lower(), o.name) not in kept})
             if objects:
                 by_objects.setdefault(tuple(objects), []).append(variant)
         if not by_objects:
