@@ -61,15 +61,20 @@ def _parameter_label(param: click.Parameter | None) -> str:
 
 
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Options every command takes: --source, --quiet, --verbose."""
-
-    @click.option(
+    """Options every command reading the catalog source takes: --source, --quiet, --verbose."""
+    return click.option(
         "--source",
         type=_InputPath(path_type=Path, file_okay=False),
         default=Path("catalog-source"),
         show_default=True,
         help="Folder holding catalog.yaml and servers/.",
-    )
+    )(_output_options(command))
+
+
+def _output_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--quiet and --verbose, which every command but import takes: those reading no source take no
+    --source, so that passing one is a usage error, not an option silently unused."""
+
     @click.option("--quiet", "-q", is_flag=True, help="Print only errors.")
     @click.option("--verbose", "-v", is_flag=True, help="Also print every warning in full.")
     @functools.wraps(command)
@@ -77,6 +82,21 @@ def _common(command: Callable[..., Any]) -> Callable[..., Any]:
         return command(*args, **kwargs)
 
     return wrapper
+
+
+class _ReadsNoSource(click.Command):
+    """A command reading no catalog source (it takes `_output_options` alone): `--source` is a usage
+    error saying so, where click alone would suggest another option (`Did you mean '--out'?`)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.NoSuchOption as error:
+            if error.option_name != "--source":
+                raise
+            raise click.NoSuchOption("--source", ctx=ctx, message=(
+                f"No such option '--source': {self.name} reads no catalog source (validate, build, new and pin do)"
+            )) from None
 
 
 def _report_warnings(warnings: list[Diagnostic], quiet: bool, verbose: bool) -> None:
@@ -288,20 +308,20 @@ def import_command(
     raise SystemExit(report.exit_code)
 
 
-@main.command()
-@_common
+@main.command(cls=_ReadsNoSource)
+@_output_options
 @click.option("--kind", type=click.Choice(["server", "catalog"]), default="server", show_default=True)
-def schema(source: Path, quiet: bool, verbose: bool, kind: str) -> None:
+def schema(quiet: bool, verbose: bool, kind: str) -> None:
     """Print the JSON Schema of server files (or of catalog.yaml) for editors."""
     from generator.render.api.schemas import schema_bytes
     click.echo(schema_bytes(kind).decode("utf-8"), nl=False)  # type: ignore[arg-type]
 
 
-@main.command()
-@_common
+@main.command(cls=_ReadsNoSource)
+@_output_options
 @click.option("--out", "prefix", type=_InputPath(path_type=Path, dir_okay=False), required=True, metavar="PREFIX",
               help="Writes PREFIX.key (secret, mode 0600) and PREFIX.pub.")
-def keygen(source: Path, quiet: bool, verbose: bool, prefix: Path) -> None:
+def keygen(quiet: bool, verbose: bool, prefix: Path) -> None:
     """Create an Ed25519 signing key pair in minisign format."""
     from generator.release.minisign import generate_keypair
     secret, public = generate_keypair(prefix)
@@ -309,8 +329,8 @@ def keygen(source: Path, quiet: bool, verbose: bool, prefix: Path) -> None:
         click.echo(f"wrote {secret} (keep it secret, off the site) and {public} (give it to verifiers)", err=True)
 
 
-@main.command()
-@_common
+@main.command(cls=_ReadsNoSource)
+@_output_options
 @click.option("--site", type=_InputPath(path_type=Path, file_okay=False, exists=True), default=Path("site"),
               show_default=True, help="The built site to package.")
 @click.option("--out", type=_InputPath(path_type=Path, file_okay=False), default=Path("dist"), show_default=True,
@@ -319,7 +339,7 @@ def keygen(source: Path, quiet: bool, verbose: bool, prefix: Path) -> None:
               help="Secret key from `mcp-catalog keygen`; without it nothing is signed.")
 @click.option("--replace", is_flag=True,
               help="Overwrite a release of the same version in --out whose content differs (refused without it).")
-def package(source: Path, quiet: bool, verbose: bool, site: Path, out: Path, key: Path | None, replace: bool) -> None:
+def package(quiet: bool, verbose: bool, site: Path, out: Path, key: Path | None, replace: bool) -> None:
     """Pack the site into a reproducible tarball with checksums and signatures."""
     from generator.release.package import package_site
     result = package_site(site, out, key, replace)
@@ -332,13 +352,13 @@ def package(source: Path, quiet: bool, verbose: bool, site: Path, out: Path, key
             click.echo(f"removed {path}: it signed the bytes this package replaced", err=True)
 
 
-@main.command()
-@_common
+@main.command(cls=_ReadsNoSource)
+@_output_options
 @click.argument("target", type=_InputPath(path_type=Path))
 @click.option("--pubkey", type=_InputPath(path_type=Path, dir_okay=False, exists=True), default=None,
               help="Public key the release must be signed with.")
 @click.option("--not-older-than", metavar="VERSION", default=None, help="Refuse releases older than VERSION.")
-def verify(source: Path, quiet: bool, verbose: bool, target: Path, pubkey: Path | None, not_older_than: str | None) -> None:
+def verify(quiet: bool, verbose: bool, target: Path, pubkey: Path | None, not_older_than: str | None) -> None:
     """Check a release tarball or site folder offline: signatures, sizes, checksums, completeness."""
     from generator.release.verify import verify_release
     verified = verify_release(target, pubkey, not_older_than)
@@ -348,12 +368,12 @@ def verify(source: Path, quiet: bool, verbose: bool, target: Path, pubkey: Path 
         click.echo(f"{target}: OK, {verified.files} files match SHA256SUMS; {signed}")
 
 
-@main.command()
-@_common
+@main.command(cls=_ReadsNoSource)
+@_output_options
 @click.argument("old", type=_InputPath(path_type=Path))
 @click.argument("new_release", metavar="NEW", type=_InputPath(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the difference as JSON.")
-def diff(source: Path, quiet: bool, verbose: bool, old: Path, new_release: Path, as_json: bool) -> None:
+def diff(quiet: bool, verbose: bool, old: Path, new_release: Path, as_json: bool) -> None:
     """Show what changed between two releases (tarballs or site folders) that needs review."""
     from generator.release.diff import diff_release_targets
     result = diff_release_targets(old, new_release)
@@ -373,6 +393,9 @@ def pin(source: Path, quiet: bool, verbose: bool, digest_file: Path, image_mirro
     from generator.release.pin import pin_digests
     report = pin_digests(source, digest_file, image_mirror)
     if not quiet:
+        if report.removed_leftovers:
+            click.echo(f"removed {len(report.removed_leftovers)} temporary file(s) an interrupted import or pin left "
+                       f"in {source}", err=True)
         for reference in report.unmatched:
             click.echo(f"warning: {reference} matches no server in {source}", err=True)
         if report.hint:

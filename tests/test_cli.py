@@ -246,3 +246,23 @@ def test_a_missing_or_wrong_kind_of_path_is_one_line_and_exit_1(runner, tmp_path
     result = runner.invoke(main, [a.format(tmp=tmp_path) for a in arguments])
     assert result.exit_code == 1, result.output
     assert result.output == f"Error: {expected.format(tmp=tmp_path)}\n"
+
+
+@pytest.mark.parametrize("command", [
+    ["package", "--site", "{tmp}"],
+    ["verify", "{tmp}"],
+    ["keygen", "--out", "{tmp}/k"],
+    ["diff", "{tmp}", "{tmp}"],
+    ["schema"],
+])
+def test_a_command_reading_no_source_refuses_source(runner, tmp_path, command):
+    """They took --source and never read it: a user passing one believed it mattered."""
+    arguments = [part.format(tmp=tmp_path) for part in command]
+    result = runner.invoke(main, [arguments[0], "--source", "x", *arguments[1:], "--quiet"])
+    assert result.exit_code == 2, result.output
+    assert (f"Error: No such option '--source': {arguments[0]} reads no catalog source (validate, build, new and pin "
+            "do)\n") in result.output
+    assert f"Usage: main {arguments[0]} [OPTIONS]" in result.output
+    assert not (tmp_path / "k.key").exists()
+    kept = runner.invoke(main, [arguments[0], "--quiet", "--verbose", "--help"])
+    assert kept.exit_code == 0, kept.output

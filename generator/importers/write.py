@@ -1,4 +1,4 @@
-"""The only code of `mcp-catalog import` that changes the source folder: all of an import, or nothing.
+"""The only code of `mcp-catalog import` and `pin` that changes the source folder: all of a run, or nothing.
 
 Every new file is first written whole to a temporary file beside its target
 (`.<name>.import-tmp`: in the same folder, so that renaming it stays on one file
@@ -7,8 +7,9 @@ written are they renamed into place, one by one in the caller's order. A failure
 before the renames removes the temporaries and the folders this run made, so
 the source is as it was. A rename replaces a whole file: a kill between two
 leaves each file old or new, never cut short, and the caller orders the files so
-that every such mixture is a valid source (see `run._new_files`). What a kill
-leaves behind is temporaries, which the next import into the folder removes.
+that every such mixture is a valid source (see `run._new_files`; `pin` edits one
+value per file, so any mixture of its files is). What a kill leaves behind is
+temporaries, which the next import or pin into the folder removes.
 """
 
 from __future__ import annotations
@@ -33,8 +34,27 @@ _FOR_EVERY_FILE = (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO)
 # Errors creating a new file that every file of the same folder would meet: the folder's permissions
 # (a temporary never exists beforehand). One message names the folder.
 _FOR_THE_FOLDER = (errno.EACCES, errno.EPERM)
-MOVE_IT = "move it away, then import again"
-ELSEWHERE = "import into another folder"
+
+
+@dataclass(frozen=True)
+class Command:
+    """The command writing through this module, as its messages name it."""
+
+    name: str
+    """`import`, `pin`."""
+    done: str
+    """Its past participle, as in `nothing imported: <folder> is as it was`."""
+    elsewhere: str
+    """What to do when the folder cannot take the files (no space, no access)."""
+
+    @property
+    def move_it(self) -> str:
+        """What to do about something standing where a file goes."""
+        return f"move it away, then {self.name} again"
+
+
+IMPORT = Command("import", "imported", "import into another folder")
+PIN = Command("pin", "pinned", "pin a copy of the source in another folder")
 
 
 @dataclass(frozen=True)
@@ -69,8 +89,8 @@ def holds_only_an_interrupted_import(into: Path) -> bool:
     return True
 
 
-def remove_leftovers(into: Path) -> list[Path]:
-    """Delete the temporaries a killed import left in `into` and the folders it writes; the paths deleted.
+def remove_leftovers(into: Path, command: Command = IMPORT) -> list[Path]:
+    """Delete the temporaries a killed import or pin left in `into` and the folders it writes; the paths deleted.
 
     Only files and symbolic links are ours: a folder with such a name is reported when it is in the way."""
     removed: list[Path] = []
@@ -80,42 +100,43 @@ def remove_leftovers(into: Path) -> list[Path]:
         try:
             entries = sorted(os.scandir(folder), key=lambda e: e.name)
         except OSError as error:
-            raise OutputError(_problem(error, folder, "cannot read it")) from None
+            raise OutputError(_problem(error, folder, "cannot read it", command)) from None
         for entry in entries:
             if is_leftover(entry.name) and not entry.is_dir(follow_symlinks=False):
                 try:
                     os.unlink(entry.path)
                 except OSError as error:
-                    what = "cannot remove this file an interrupted import left"
-                    raise OutputError(_problem(error, Path(entry.path), what)) from None
+                    what = "cannot remove this file an interrupted import or pin left"
+                    raise OutputError(_problem(error, Path(entry.path), what, command)) from None
                 removed.append(Path(entry.path))
     return removed
 
 
-def put_in_place(into: Path, files: list[NewFile]) -> list[Path]:
-    """Write `files` under `into`, all of them or none; `OutputError` listing every problem otherwise.
+def put_in_place(into: Path, files: list[NewFile], command: Command = IMPORT) -> list[Path]:
+    """Write `files` under `into`, all of them or none; `OutputError` listing every problem otherwise,
+    in the words of `command`.
 
     They are renamed into place in list order: a kill between two renames leaves the first ones new.
-    Once the targets are checked, the temporaries a killed import left are removed (even when there is
-    nothing to write): the paths removed."""
-    check_targets(into, files)
-    removed = remove_leftovers(into) if into.is_dir() else []
+    Once the targets are checked, the temporaries a killed import or pin left are removed (even when
+    there is nothing to write): the paths removed."""
+    check_targets(into, files, command)
+    removed = remove_leftovers(into, command) if into.is_dir() else []
     made: list[Path] = []
     staged: list[tuple[Path, Path]] = []
     try:
-        problems = _make_folders(sorted({f.path.parent for f in files}), made)
+        problems = _make_folders(sorted({f.path.parent for f in files}), made, command)
         if not problems:
-            problems = _stage(files, staged)
+            problems = _stage(files, staged, command)
         if problems:
-            raise OutputError("\n".join([*problems, f"nothing imported: {into} is as it was"]))
+            raise OutputError("\n".join([*problems, f"nothing {command.done}: {into} is as it was"]))
     except BaseException:  # Ctrl-C too: what is staged is not the source's until it is renamed
         _discard([temporary for temporary, _ in staged], made)
         raise
-    _rename_all(into, staged)
+    _rename_all(into, staged, command)
     return removed
 
 
-def check_targets(into: Path, files: list[NewFile]) -> None:
+def check_targets(into: Path, files: list[NewFile], command: Command = IMPORT) -> None:
     """Refuse, before writing anything, a target a rename could not replace: every problem at once.
     Writes nothing: a dry run makes the same checks."""
     problems = []
@@ -124,11 +145,11 @@ def check_targets(into: Path, files: list[NewFile]) -> None:
         try:
             if stat.S_ISDIR(folder.stat().st_mode):
                 continue
-            problems.append(f"{folder}: not a folder, and the import writes files into it: {MOVE_IT}")
+            problems.append(f"{folder}: not a folder, and the {command.name} writes files into it: {command.move_it}")
         except (FileNotFoundError, NotADirectoryError):
             continue  # made by `_make_folders`, which reports what stands in the way
         except OSError as error:  # a link loop: ELOOP, not a missing folder
-            problems.append(f"{folder}: cannot look at it: {error.strerror or error}: {MOVE_IT}")
+            problems.append(f"{folder}: cannot look at it: {error.strerror or error}: {command.move_it}")
         unusable.add(folder)
     for item in files:
         if item.path.parent in unusable:
@@ -138,14 +159,14 @@ def check_targets(into: Path, files: list[NewFile]) -> None:
         except (FileNotFoundError, NotADirectoryError):
             continue
         if stat.S_ISDIR(mode):
-            problems.append(f"{item.path}: a folder stands where the import writes this file: {MOVE_IT}")
+            problems.append(f"{item.path}: a folder stands where the {command.name} writes this file: {command.move_it}")
         elif not stat.S_ISREG(mode) and not stat.S_ISLNK(mode):
-            problems.append(f"{item.path}: not a regular file, and the import writes this file: {MOVE_IT}")
+            problems.append(f"{item.path}: not a regular file, and the {command.name} writes this file: {command.move_it}")
     if problems:
-        raise OutputError("\n".join([*problems, f"nothing imported: {into} is as it was"]))
+        raise OutputError("\n".join([*problems, f"nothing {command.done}: {into} is as it was"]))
 
 
-def _make_folders(folders: Iterable[Path], made: list[Path]) -> list[str]:
+def _make_folders(folders: Iterable[Path], made: list[Path], command: Command) -> list[str]:
     """Create the missing `folders` (and their parents), noting each one made in `made`."""
     for folder in folders:
         missing = [f for f in (folder, *folder.parents) if not f.exists()][::-1]
@@ -153,12 +174,12 @@ def _make_folders(folders: Iterable[Path], made: list[Path]) -> list[str]:
             try:
                 each.mkdir()
             except OSError as error:
-                return [_problem(error, each, "cannot create it")]
+                return [_problem(error, each, "cannot create it", command)]
             made.append(each)
     return []
 
 
-def _stage(files: list[NewFile], staged: list[tuple[Path, Path]]) -> list[str]:
+def _stage(files: list[NewFile], staged: list[tuple[Path, Path]], command: Command) -> list[str]:
     """Write each file's temporary; the problems met (stopping at one every later file would meet too)."""
     problems = []
     refused: set[Path] = set()
@@ -171,9 +192,9 @@ def _stage(files: list[NewFile], staged: list[tuple[Path, Path]]) -> list[str]:
         except OSError as error:
             if error.errno in _FOR_THE_FOLDER:
                 refused.add(item.path.parent)
-                problems.append(_problem(error, item.path.parent, "cannot write files into it"))
+                problems.append(_problem(error, item.path.parent, "cannot write files into it", command))
                 continue
-            problems.append(_problem(error, temporary, "cannot write it"))
+            problems.append(_problem(error, temporary, "cannot write it", command))
             if error.errno in _FOR_EVERY_FILE:
                 break
     return problems
@@ -196,17 +217,17 @@ def _write_temporary(temporary: Path, content: bytes, target: Path, staged: list
         os.fsync(handle.fileno())
 
 
-def _rename_all(into: Path, staged: list[tuple[Path, Path]]) -> None:
+def _rename_all(into: Path, staged: list[tuple[Path, Path]], command: Command) -> None:
     done = 0
     try:
         for temporary, target in staged:
             try:
                 _rename(temporary, target)
             except OSError as error:
-                reason = _problem(error, target, "cannot put it in place")
-                outcome = (f"nothing imported: {into} is as it was" if not done else
-                           f"the import stopped after putting {done} of {len(staged)} files in place; {into} is a valid "
-                           "source as it is: run the same import again to finish it")
+                reason = _problem(error, target, "cannot put it in place", command)
+                outcome = (f"nothing {command.done}: {into} is as it was" if not done else
+                           f"the {command.name} stopped after putting {done} of {len(staged)} files in place; {into} is "
+                           f"a valid source as it is: run the same {command.name} again to finish it")
                 raise OutputError(f"{reason}\n{outcome}") from None
             done += 1
         for folder in sorted({target.parent for _, target in staged}):
@@ -244,8 +265,8 @@ def _discard(temporaries: list[Path], made: list[Path]) -> None:
             pass  # not empty: something else was put there meanwhile, and it is not ours to remove
 
 
-def _problem(error: OSError, path: Path, what: str) -> str:
+def _problem(error: OSError, path: Path, what: str, command: Command) -> str:
     """`path: what: reason: advice` for an error the operating system reported."""
     if isinstance(error, (FileExistsError, IsADirectoryError)):
-        return f"{path}: {what}: something that is not the import's stands there: {MOVE_IT}"
-    return f"{path}: {what}: {error.strerror or error}: {os_advice(error, ELSEWHERE)}"
+        return f"{path}: {what}: something that is not the {command.name}'s stands there: {command.move_it}"
+    return f"{path}: {what}: {error.strerror or error}: {os_advice(error, command.elsewhere)}"

@@ -2,13 +2,17 @@
 
 `diff` names, for each server a profile no longer ships, every object of it to delete; the only
 list of those that cannot drift from the bundles is the bundles themselves. This reads the
-kustomizations of a release (a tarball as `verify` reads it, or a site folder) and follows their
+kustomizations of a release (files `diff` read out of a tarball, or a site folder) and follows their
 `resources` and `components` the way kustomize does, keeping of each object its kind, name and
 namespace, and the server folder (`bundles/servers/<name>/` or a profile's `servers/<name>/`) its
 file lies in: no owner for the profile-wide parts. It renders nothing else: a kustomization using
 a feature that could rename an object (a name prefix, a generator, a patch of a name or kind) is
 refused, so that no command is ever made from a name kustomize would not render. It must not
 decide what to delete: `diff` does, from two of these.
+
+Of each manifest only what names its objects is parsed (`_identity_part`): a file's last top-level
+key whose value runs to its end (a registry data ConfigMap's `data`, a policy's `spec`) is left
+unparsed, which cannot change a kind, name or namespace before it.
 """
 
 from __future__ import annotations
@@ -21,13 +25,14 @@ from pathlib import Path
 
 import yaml
 
-from generator.release.verify import read_release_files
 
 BUNDLES = "bundles/"
 PROFILES = "bundles/registries/"
 KUSTOMIZATION = "kustomization.yaml"
 VARIANTS = ("", "legacy/")
 """A profile's variant folders, as the bundles lay them out: current operators at its root, legacy in `legacy/`."""
+SECRET_TEMPLATE = "secret.example.yaml"
+"""A server's Secret template, in its catalog-wide folder (`bundles/servers/<name>/`)."""
 MAX_BUNDLE_FILE = 8 << 20
 """A ConfigMap holds at most 1 MiB; no bundle file is near this."""
 MAX_DEPTH = 16
@@ -89,6 +94,13 @@ class ReleaseBundles:
         if self._read(f"{folder}platform/{KUSTOMIZATION}") is not None:
             found = found + self.render(f"{folder}platform/")
         return [item for item in found if item.server == server]
+
+    def secret_template(self, server: str) -> list[RenderedObject]:
+        """The Secret of the template `bundles/servers/<server>/secret.example.yaml`, which no
+        kustomization renders: a deployer makes the Secret from it by hand. Empty without one."""
+        path = f"{BUNDLES}servers/{server}/{SECRET_TEMPLATE}"
+        raw = self._read(path) if NAME.match(server) else None
+        return [] if raw is None else [o for o in _file_objects(raw, path) if o.kind == "Secret"]
 
     def everything(self, profile: str) -> list[RenderedObject]:
         """Every object any folder of the profile's bundle renders, each server overlay included."""
@@ -184,9 +196,14 @@ def _file_objects(raw: bytes | None, path: str) -> list[RenderedObject]:
     if raw is None:
         raise UnreadBundle(f"{path} is missing")
     try:
-        documents = list(yaml.load_all(raw, Loader=_LOADER))
-    except yaml.YAMLError as exc:
-        raise UnreadBundle(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
+        documents = list(yaml.load_all(_identity_part(raw), Loader=_LOADER))
+    except yaml.YAMLError:
+        documents = []  # the cut fell inside a quoted or flow value: the whole file says what it is
+    if not documents or documents[-1] is None:  # also when the cut left the last document no key
+        try:
+            documents = list(yaml.load_all(raw, Loader=_LOADER))
+        except yaml.YAMLError as exc:
+            raise UnreadBundle(f"{path}: not YAML ({str(exc).splitlines()[0]})") from None
     server = _owner(path)
     objects = []
     for document in documents:
@@ -203,6 +220,27 @@ def _file_objects(raw: bytes | None, path: str) -> list[RenderedObject]:
     return objects
 
 
+# A line beginning in the first column (a tab there is no indentation: YAML refuses it), and a key
+# alone on such a line: its value is on the lines after it.
+_TOP_LEVEL_LINE = re.compile(rb"\n[^ \n]")
+_KEY_LINE = re.compile(rb"([A-Za-z][A-Za-z0-9]*):[ ]*\n")
+IDENTITY_KEYS = frozenset({b"apiVersion", b"kind", b"metadata"})
+
+
+def _identity_part(raw: bytes) -> bytes:
+    """`raw` without the value of its last top-level key, when that key stands alone on the file's last
+    line beginning in the first column and is not one naming the object: every line after it is
+    indented or empty, so it is that key's value to the end of the file (no other key, document or
+    directive follows), and every kind, name and namespace stands before it."""
+    last = 0
+    for match in _TOP_LEVEL_LINE.finditer(raw):
+        last = match.start() + 1
+    key = _KEY_LINE.match(raw, last)
+    if key is None or key.group(1) in IDENTITY_KEYS:
+        return raw
+    return raw[:last]
+
+
 def _owner(path: str) -> str | None:
     """The server whose folder holds `path`: `bundles/servers/<name>/...` or `.../servers/<name>/...`
     inside a profile's bundle; None for a profile-wide file."""
@@ -216,25 +254,26 @@ def _owner(path: str) -> str | None:
     return None
 
 
-def _wanted(profiles: set[str]) -> Callable[[str], bool]:
-    """The bundle files worth reading for `profiles`: their kustomizations and manifests, and the
-    catalog-wide server folders they build on (no all.yaml, tarball or Secret template)."""
-    prefixes = tuple(f"{PROFILES}{profile}/" for profile in sorted(profiles)) + (f"{BUNDLES}servers/",)
+def is_bundle_file(path: str) -> bool:
+    """Whether a release's file is one a profile's objects may be rendered from: the profiles'
+    kustomizations and manifests, and the catalog-wide server folders they build on (no all.yaml,
+    tarball or database Secret template), with each server's Secret template."""
+    parts = path.split("/")
+    if parts[:2] == ["bundles", "servers"] and len(parts) == 4 and parts[3] == SECRET_TEMPLATE:
+        return True
+    name = parts[-1]
+    return path.startswith((PROFILES, f"{BUNDLES}servers/")) and name.endswith(".yaml") and name != "all.yaml" \
+        and not name.endswith(".example.yaml")
 
-    def wanted(path: str) -> bool:
-        name = path.rsplit("/", 1)[-1]
-        return path.startswith(prefixes) and name.endswith(".yaml") and name != "all.yaml" and not name.endswith(
-            ".example.yaml")
-    return wanted
+
+def folder_bundles(root: Path) -> ReleaseBundles:
+    """The bundles of a site folder, each file read when a kustomization first names it."""
+    return ReleaseBundles(_folder_reader(root))
 
 
-def read_release_bundles(target: Path, profiles: set[str]) -> ReleaseBundles:
-    """The bundles of `profiles` in a release tarball (read as `verify` reads it) or site folder."""
-    wanted = _wanted(profiles)
-    if target.is_dir():
-        return ReleaseBundles(_folder_reader(target, wanted))
-    files = read_release_files(target, {}, wanted, MAX_BUNDLE_FILE)
-    return ReleaseBundles(_listing_reader(files))
+def bundles_of(files: dict[str, bytes]) -> ReleaseBundles:
+    """The bundles among the files read out of a release tarball (`is_bundle_file`), its catalog among them."""
+    return ReleaseBundles(_listing_reader({path: data for path, data in files.items() if is_bundle_file(path)}))
 
 
 def _listing_reader(files: dict[str, bytes]) -> Reader:
@@ -252,7 +291,7 @@ def _listing_reader(files: dict[str, bytes]) -> Reader:
     return read
 
 
-def _folder_reader(root: Path, wanted: Callable[[str], bool]) -> Reader:
+def _folder_reader(root: Path) -> Reader:
     """Files of a site folder, none through a link or past `MAX_BUNDLE_FILE`; folders as `_listing_reader`'s."""
     def read(path: str) -> bytes | None:
         if path.startswith("/") or ".." in path.split("/"):
@@ -264,7 +303,7 @@ def _folder_reader(root: Path, wanted: Callable[[str], bool]) -> Reader:
             if not where.is_dir():
                 return None
             return "\n".join(sorted(child.name for child in where.iterdir() if child.is_dir())).encode()
-        if not wanted(path) or not where.is_file() or where.stat().st_size > MAX_BUNDLE_FILE:
+        if not is_bundle_file(path) or not where.is_file() or where.stat().st_size > MAX_BUNDLE_FILE:
             return None
         return where.read_bytes()
     return read

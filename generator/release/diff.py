@@ -1,9 +1,10 @@
 """`mcp-catalog diff OLD NEW`: what changed between two releases that a review board must see.
 
 Each release is read from its normalised `api/v1/catalog.json`, out of a site folder or a tarball:
-a tarball is read as `verify` reads it (`verify.read_release_files`: nothing extracted, each member's
-header held against the size list before its bytes are read, nothing read past the two members
-needed), since a reviewer may diff an unverified, hostile release; that document holds catalog.yaml's settings as well as every
+a tarball is read once, as `verify` reads it (`verify.read_release_files`: nothing extracted, each
+member's header held against the size list before its bytes are read, nothing read past the last
+member needed: the catalog, the mapping and the bundle files), and nothing of it parsed before that
+read has ended without a problem, since a reviewer may diff an unverified, hostile release; that document holds catalog.yaml's settings as well as every
 server, and the release's `mirror/mapping.txt` tells which registry its manifests pull from, so
 everything below is decided from the two releases alone. Reported, in four groups:
 
@@ -36,6 +37,7 @@ from __future__ import annotations
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,7 +47,9 @@ from generator import derived
 from generator.errors import UsageError
 from generator.models import IMAGE_REF, CatalogMeta, RegistryProfile, Server
 from generator.paths import CATALOG_JSON, mirror_list
-from generator.release.bundle_objects import CLUSTER_SCOPED, NAME, ReleaseBundles, UnreadBundle, read_release_bundles
+from generator.release.bundle_objects import (
+    CLUSTER_SCOPED, MAX_BUNDLE_FILE, NAME, ReleaseBundles, UnreadBundle, bundles_of, folder_bundles, is_bundle_file,
+)
 from generator.release.verify import read_release_files
 from generator.render.kubernetes.names import (
     ServerNames, database_secret_name, pgpass_secret_name, registry_data_name, registry_resource_name, registry_service_name,
@@ -85,7 +89,9 @@ class Withdrawn:
     of the server `objects` names (it may never have been applied: not found is no error)."""
     objects: list[str] = field(default_factory=list)
     """`kind/name` of every object the old release's bundle rendered for the server in the namespace
-    and the new one renders there no more, the workload among them; empty when the bundles were not read."""
+    and the new one renders there no more, the workload among them, and of the Secret made by hand
+    from the server's template (`secret/<server>-secrets`) where the old release shipped one and the
+    new one deploys the server there no more; empty when the bundles were not read."""
     variants: list[str] = field(default_factory=list)
     """The old bundle's variants these objects are of ("current", "legacy"), when the bundles were read."""
 
@@ -178,11 +184,32 @@ def read_release_catalog(target: Path) -> dict[str, Any]:
         if mapping.is_file() and not mapping.is_symlink() and mapping.stat().st_size <= MAX_CATALOG_BYTES:
             result[PULLED_FROM] = _pulled_from(mapping.read_bytes())
         return result
-    if not target.is_file():
-        raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
     # The tarball is read as `verify` reads it (unverified, it may be a bomb), the members after
     # the two needed never decompressed.
-    found = read_release_files(target, {CATALOG_JSON: MAX_CATALOG_BYTES, MAPPING: MAX_CATALOG_BYTES})
+    return _catalog_of(_read_tarball(target), target)
+
+
+def read_release(target: Path) -> tuple[dict[str, Any], ReleaseBundles]:
+    """`read_release_catalog` of a release and its bundles (`bundle_objects`), a tarball read once: its
+    catalog and every bundle file a withdrawn server's objects may be rendered from are kept in one
+    read (as `verify` reads it), and nothing of them parsed before that read has ended without a
+    problem; the bundles are then parsed only where a namespace loses a server."""
+    if target.is_dir():
+        return read_release_catalog(target), folder_bundles(target)
+    found = _read_tarball(target, is_bundle_file)
+    return _catalog_of(found, target), bundles_of(found)
+
+
+def _read_tarball(target: Path, also: Callable[[str], bool] | None = None) -> dict[str, bytes]:
+    """The catalog document and image mapping of a release tarball, and the files `also` accepts."""
+    if not target.is_file():
+        raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
+    limits = {CATALOG_JSON: MAX_CATALOG_BYTES, MAPPING: MAX_CATALOG_BYTES}
+    return read_release_files(target, limits, also, MAX_BUNDLE_FILE)
+
+
+def _catalog_of(found: dict[str, bytes], target: Path) -> dict[str, Any]:
+    """`read_release_catalog` of the files read out of the tarball `target`."""
     if CATALOG_JSON not in found:
         raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
     result = _checked_document(found[CATALOG_JSON], f"{target}:{CATALOG_JSON}")
@@ -625,16 +652,12 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
     """`diff_releases` of two releases (tarballs or site folders) and, for each workload to delete,
     every other object the old release's bundle rendered for its server in that namespace and the new
     one renders there no more, read from the bundles themselves (`bundle_objects`)."""
-    old, new = read_release_catalog(old_target), read_release_catalog(new_target)
+    (old, old_bundles), (new, new_bundles) = read_release(old_target), read_release(new_target)
     result = diff_releases(old, new)
     if not result.withdrawn:
         return result
-    namespaces = {item.namespace for item in result.withdrawn}
-    old_profiles = {item.profile for item in result.withdrawn} | _profiles_in(old, namespaces)
     try:
-        bundles = (read_release_bundles(old_target, old_profiles),
-                   read_release_bundles(new_target, _profiles_in(new, namespaces)))
-        result.withdrawn = _with_objects(result.withdrawn, (old, new), bundles)
+        result.withdrawn = _with_objects(result.withdrawn, (old, new), (old_bundles, new_bundles))
     except UnreadBundle as exc:
         result.catalog.append(f"to delete names each server's workload alone: its other objects were not read from the "
                               f"bundles ({_shown(str(exc))})")
@@ -667,18 +690,24 @@ def _with_objects(
     """Each withdrawn workload as one command per variant of the old bundle deleting everything of its
     server there: the objects its folders rendered in the namespace, but any the new release renders in
     that namespace, any another server's folder or a profile-wide part of the old one rendered there,
-    and any of a kind without a namespace. Variants deleting the same objects share one command."""
+    and any of a kind without a namespace; and the Secret made from the server's template where the
+    old release shipped one (by hand: it may be absent), unless the new release still deploys the
+    server in the namespace (as another kind: it reads the same Secret). Variants deleting the same
+    objects share one command."""
     namespaces = {item.namespace for item in withdrawn}
     old_owners, new_owners = (_owners(document, bundle, namespaces) for document, bundle in zip(documents, bundles))
     result = []
     for item in withdrawn:
         old_here = old_owners[item.namespace]
         kept = set(new_owners[item.namespace]) | {key for key, owners in old_here.items() if owners - {item.server}}
+        still_deployed = any(item.server in owners for owners in new_owners[item.namespace].values())
+        secret = set() if still_deployed else {o.reference for o in bundles[0].secret_template(item.server)
+                                               if ("secret", o.name) not in kept}
         by_objects: dict[tuple[str, ...], list[str]] = {}
         for variant, folder in bundles[0].profile(item.profile) if NAME.match(item.profile) else ():
-            objects = sorted({o.reference for o in bundles[0].server_objects(folder, item.server)
-                              if o.namespace == item.namespace and o.kind.lower() not in CLUSTER_SCOPED
-                              and (o.kind.lower(), o.name) not in kept})
+            objects = sorted(secret | {o.reference for o in bundles[0].server_objects(folder, item.server)
+                                       if o.namespace == item.namespace and o.kind.lower() not in CLUSTER_SCOPED
+                                       and (o.kind.lower(), o.name) not in kept})
             if objects:
                 by_objects.setdefault(tuple(objects), []).append(variant)
         if not by_objects:

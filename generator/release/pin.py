@@ -8,6 +8,10 @@ its copy at the catalog's `image_mirror` (the mirror's host and prefix, then the
 path), so digests recorded while pushing to the internal mirror pin the upstream entries too.
 The ToolHive images named under catalog.yaml's `toolhive.images` are pinned the same way
 (`image@digest` on their line). Files are edited line by line: comments and layout survive.
+
+Every edit is made in memory first; `importers.write.put_in_place` then writes the edited files
+all or none, as `import` does (a temporary beside each file, renamed into place once every one is
+written), so a full disk or a kill never leaves a source file cut short.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pathlib import Path
 
 from generator.derived import ImageParts, image_parts, toolhive_images
 from generator.errors import CatalogError
+from generator.importers.write import PIN, NewFile, put_in_place
 from generator.models import DIGEST, IMAGE_REF, CatalogMeta
 from generator.source.validate import read_catalog
 from generator.source.yamlsafe import load_mapping
@@ -32,6 +37,8 @@ class PinReport:
     unmatched: list[str] = field(default_factory=list)
     hint: str = ""
     """What to do about the unmatched digests (empty when every digest matched)."""
+    removed_leftovers: list[Path] = field(default_factory=list)
+    """The temporaries an interrupted import or pin had left, removed before writing."""
 
 
 def read_digest_file(path: Path) -> list[tuple[str, str]]:
@@ -77,6 +84,7 @@ def pin_digests(source_dir: Path, digest_file: Path, mirror: str | None = None) 
     catalog = read_catalog(source_dir).catalog
     report = PinReport()
     matched: set[int] = set()
+    edited: dict[Path, bytes] = {}
     mirror = mirror or catalog.meta.image_mirror
     for server in catalog.servers:
         if server.image is None:
@@ -88,18 +96,30 @@ def pin_digests(source_dir: Path, digest_file: Path, mirror: str | None = None) 
                 if server.digest == digest:
                     report.unchanged.append(server.name)
                 else:
-                    _write_digest(source_dir / "servers" / f"{server.name}.yaml", digest)
+                    path = _written_file(source_dir / "servers" / f"{server.name}.yaml")
+                    edited[path] = _with_digest(path.read_bytes(), digest)
                     report.pinned.append(server.name)
                 break
-    matched |= _pin_toolhive(source_dir, catalog.meta, pairs, mirror, report)
+    catalog_file = _written_file(source_dir / "catalog.yaml")
+    matched |= _pin_toolhive(catalog_file, catalog.meta, pairs, mirror, report, edited)
     report.unmatched = [f"{image}@{digest}" for i, (image, digest) in enumerate(pairs) if i not in matched]
     upstream = [s.image for s in catalog.servers if s.image] + list(toolhive_images(catalog.meta).values())
     report.hint = _mirror_hint([image for i, (image, _) in enumerate(pairs) if i not in matched], upstream, mirror)
     if not matched:
         raise CatalogError(f"{digest_file}: none of its {len(pairs)} digests names an image of the catalog in "
                            f"{source_dir}: {report.hint}")
+    # catalog.yaml first: a file that cannot be replaced (immutable) then fails the first rename, which
+    # leaves everything as it was. Any other mixture of old and new files is a valid source too.
+    order = sorted(edited, key=lambda path: path != catalog_file)
+    report.removed_leftovers = put_in_place(source_dir, [NewFile(path, edited[path]) for path in order], PIN)
     read_catalog(source_dir)  # the edited source must still validate
     return report
+
+
+def _written_file(path: Path) -> Path:
+    """The file an edit of `path` goes into: a symbolic link's target (inside the source, as the loader
+    requires), which writing through the link changed before; the link stays."""
+    return path.resolve() if path.is_symlink() else path
 
 
 def _mirror_hint(unmatched: list[str], upstream: list[str], mirror: str | None) -> str:
@@ -131,12 +151,14 @@ def _mirror_hint(unmatched: list[str], upstream: list[str], mirror: str | None) 
 
 
 def _pin_toolhive(
-    source_dir: Path, meta: CatalogMeta, pairs: list[tuple[str, str]], mirror: str | None, report: PinReport
+    path: Path, meta: CatalogMeta, pairs: list[tuple[str, str]], mirror: str | None, report: PinReport,
+    edited: dict[Path, bytes],
 ) -> set[int]:
     """Pin the ToolHive images catalog.yaml names under `toolhive.images` (a default is not on any
-    line to edit: name the image there to pin it). Returns the indexes of the pairs used."""
-    path = source_dir / "catalog.yaml"
-    lines = load_mapping(path.read_bytes(), track_lines=True).lines
+    line to edit: name the image there to pin it), catalog.yaml's (`path`) new content into `edited`.
+    Returns the indexes of the pairs used."""
+    raw = path.read_bytes()
+    lines = load_mapping(raw, track_lines=True).lines
     matched: set[int] = set()
     for role, reference in toolhive_images(meta).items():
         line = lines.get(("toolhive", "images", role))
@@ -150,18 +172,19 @@ def _pin_toolhive(
                 if current == digest:
                     report.unchanged.append(label)
                 else:
-                    _replace_value(path, line, f"{image}@{digest}")
+                    raw = _replace_value(raw, line, f"{image}@{digest}")
+                    edited[path] = raw
                     report.pinned.append(label)
                 break
     return matched
 
 
-def _replace_value(path: Path, line: int, value: str) -> None:
-    """Replace the scalar value on `line` (1-based) of a `key: value` line, keeping indent and key."""
-    text = path.read_text(encoding="utf-8").splitlines(keepends=True)
+def _replace_value(raw: bytes, line: int, value: str) -> bytes:
+    """`raw` with the scalar value on `line` (1-based) of a `key: value` line replaced, keeping indent and key."""
+    text = raw.decode("utf-8").splitlines(keepends=True)
     key, _, _ = text[line - 1].partition(":")
     text[line - 1] = f"{key}: {value}\n"
-    path.write_text("".join(text), encoding="utf-8")
+    return "".join(text).encode("utf-8")
 
 
 def _same_image(found: ImageParts, wanted: ImageParts, mirror: str | None) -> bool:
@@ -176,8 +199,8 @@ def _same_image(found: ImageParts, wanted: ImageParts, mirror: str | None) -> bo
     return found.registry == host and found.path == "/".join(p for p in (prefix, wanted.path) if p)
 
 
-def _write_digest(path: Path, digest: str) -> None:
-    raw = path.read_bytes()
+def _with_digest(raw: bytes, digest: str) -> bytes:
+    """A server file's bytes with its `digest:` line set to `digest` (added after `image:` when missing)."""
     lines = load_mapping(raw, track_lines=True).lines
     text = raw.decode("utf-8").splitlines(keepends=True)
     if ("digest",) in lines:
@@ -186,4 +209,4 @@ def _write_digest(path: Path, digest: str) -> None:
     else:
         number = lines[("image",)]
         text.insert(number, f"digest: {digest}\n")
-    path.write_text("".join(text), encoding="utf-8")
+    return "".join(text).encode("utf-8")

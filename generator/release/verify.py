@@ -98,11 +98,15 @@ class Release:
     keep: dict[str, int] = field(default_factory=lambda: dict.fromkeys(_KEPT, MAX_MEMBER_BYTES))
     """The files whose bytes are kept (in `kept`), each with the most bytes it may have."""
     until_kept: bool = False
-    """Stop reading once every file of `keep` is read: what `read_release_files` asks for."""
+    """Stop reading once every file whose bytes are kept is read (`awaited`): what `read_release_files`
+    asks for."""
     keep_also: Callable[[str], bool] | None = None
     """Files kept besides those `keep` names, each of at most `keep_also_limit` bytes (the files
-    `read_release_files` is asked for by their folder); reading then goes on to the end."""
+    `read_release_files` is asked for by their folder)."""
     keep_also_limit: int = 0
+    awaited: frozenset[str] | None = None
+    """The files of the size list whose bytes are kept, once the list is accepted: with `until_kept`,
+    reading stops when every one is read (the list names every member, so none can come later)."""
 
     def limit(self, name: str) -> int | None:
         """The most bytes the file `name` may have when its bytes are kept; None when they are not."""
@@ -152,7 +156,7 @@ class Release:
     @property
     def done(self) -> bool:
         """Whether reading may stop here: asked to stop once the kept files are read, and they are."""
-        return self.until_kept and self.keep_also is None and self.keep.keys() <= self.kept.keys()
+        return self.until_kept and self.awaited is not None and self.awaited <= self.kept.keys()
 
 
 @dataclass(frozen=True)
@@ -213,8 +217,8 @@ def read_release_files(
     """The files `limits` names (path in the release: the most bytes it may have) that the release
     tarball `target` holds, read as `verify` reads a tarball, with its limits and refusals: the size
     list first, then each member's header checked against it before a byte of the member is read.
-    Reading stops once every file asked for is read; with `also`, every file it accepts (of at most
-    `also_limit` bytes) is kept too, and the whole tarball read. Neither SHA256SUMS nor a signature is checked
+    With `also`, every file it accepts (of at most `also_limit` bytes) is kept too. Reading stops once
+    every file asked for that the size list names is read. Neither SHA256SUMS nor a signature is checked
     (that is `verify`'s); a problem verify would report on the way is a CatalogError of one line
     (the first problem, and how many more): the caller (`diff`, `build --previous`) must not act
     on part of a tampered release."""
@@ -336,6 +340,7 @@ class _Reading:
         self.listing = _accepted_list(self.head, self.key, self.shown, self.release)
         if self.listing is None:
             return False
+        self.release.awaited = frozenset(name for name in self.listing.sizes if self.release.limit(name) is not None)
         self.unseen = {"", *self.listing.sizes, *folders_above(self.listing.sizes)}
         self.header_budget += self.listing.header_allowance(self.root[0])
         return True
