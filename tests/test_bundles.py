@@ -8,14 +8,9 @@ content is checked against the catalog they came from, and a generated
 
 from __future__ import annotations
 
-import datetime as dt
-import gzip
 import json
-import io
 import re
 import posixpath
-import tarfile
-import tempfile
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
