@@ -256,8 +256,8 @@ def _owner(path: str) -> str | None:
 
 def is_bundle_file(path: str) -> bool:
     """Whether a release's file is one a profile's objects may be rendered from: the profiles'
-    kustomizations and manifests, and the catalog-wide server folders they build on (no all.yaml,
-    tarball or database Secret template), with each server's Secret template."""
+    kustomizations and manifests, and the catalog-wide server folders they build on (no all.yaml or
+    database Secret template), with each server's Secret template."""
     parts = path.split("/")
     if parts[:2] == ["bundles", "servers"] and len(parts) == 4 and parts[3] == SECRET_TEMPLATE:
         return True

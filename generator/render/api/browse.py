@@ -5,7 +5,8 @@ descriptions, each profile's files: a number that does not follow the servers) a
 SERVERS_PER_PAGE servers' own documents; `api/v1/page/N/index.html` lists the next servers', so no
 page grows with the catalog and every document is a few links from the first page (one list of
 every document was 3.3 MB at 10,000 servers). The pager is the site's: first, last, two either
-side, Previous and Next. The pages are plain HTML with no script, style or request of their own.
+side, Previous and Next. The pages are plain HTML with no script or request of their own, and one
+line of style (`_STYLE`).
 """
 
 from __future__ import annotations
