@@ -239,9 +239,20 @@ def image_rule_refusal(profile: RegistryProfile, server: Server) -> str | None:
 def left_out_by_image_rule(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> str | None:
     """Why the profile leaves out a server it would admit but for its image rule, or None."""
     reason = image_rule_refusal(profile, server)
-    if reason is None or not admits(meta, profile.model_copy(update={"refuse": None, "require_digest": False}), server):
+    if reason is None or not admits(meta, _without_image_rule(profile), server):
         return None
     return reason
+
+
+def left_out_by_image_rule_all(catalog: Catalog, profile: RegistryProfile) -> dict[str, str]:
+    """`left_out_by_image_rule` of every server of the catalog, by name (the profile copied once, not per server)."""
+    relaxed = _without_image_rule(profile)
+    return {server.name: reason for server in catalog.servers
+            if (reason := image_rule_refusal(profile, server)) is not None and admits(catalog.meta, relaxed, server)}
+
+
+def _without_image_rule(profile: RegistryProfile) -> RegistryProfile:
+    return profile.model_copy(update={"refuse": None, "require_digest": False})
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,11 @@ def profile_withheld_page(profile: str, number: int = 1) -> str:
     return paged(f"registries/{profile}/withheld/index.html", number)
 
 
+def profile_left_out_page(profile: str, number: int = 1) -> str:
+    """Page `number` (from 1) of the table of the servers a registry profile leaves out by its image rule."""
+    return paged(f"registries/{profile}/left-out/index.html", number)
+
+
 # Our catalog API (api/v1)
 CATALOG_JSON = "api/v1/catalog.json"
 API_INDEX = "api/v1/index.json"

@@ -458,9 +458,47 @@ def test_a_server_left_out_by_an_image_rule_says_so_on_both_pages(default_site: 
     assert "Registry profile sandbox would admit" not in server
     profile = html.unescape(re.sub(r"<[^>]+>", "", (default_site / paths.profile_page("production")).read_text()))
     assert "Imagespinned by digest, or a tag other than latest" in profile
-    assert "Left out by the image rule" in profile and f"time: {reason}" in profile
+    assert "Left out by the image rule 1 server meets every other condition of the profile but not its image rule" in " ".join(profile.split())
+    table = (default_site / paths.profile_left_out_page("production")).read_text()
+    assert left_out_rows(table) == [("time", reason.removeprefix("its image "))]
     sandbox = (default_site / paths.profile_page("sandbox")).read_text()
     assert "Left out by the image rule" not in sandbox and "any reference" in sandbox
+
+
+def left_out_rows(page: str) -> list[tuple[str, str]]:
+    """(server, why) of each row of a table of servers left out by an image rule."""
+    rows = re.findall(r'<tr><th scope="row"><a href="[^"]*">([^<]*)</a></th><td>([^<]*)</td></tr>', page)
+    return [(html.unescape(name), html.unescape(why)) for name, why in rows]
+
+
+def test_the_servers_an_image_rule_leaves_out_are_paged_not_listed_on_the_profile_page(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A profile requiring digests in a catalog of unpinned images leaves out most of it: its first page
+    counts them and links to their table, whose Next links reach every one (the list grew with the catalog)."""
+    from generator.render.site import pages
+
+    monkeypatch.setattr(pages, "TOOLS_PER_PAGE", 3)
+    source = synthetic_catalog(tmp_path / "src", 40, default_profiles=True)
+    catalog_file = source / "catalog.yaml"
+    catalog_file.write_text(catalog_file.read_text().replace("refuse: mutable-tags", "require_digest: true"))
+    for server_file in (source / "servers").glob("*.yaml"):
+        server_file.write_text(re.sub(r"(?m)^digest: .*\n", "", server_file.read_text()))
+    build(source, tmp_path / "site", use_cache=False)
+    catalog = read_catalog(source).catalog
+    (production,) = [profile for profile in catalog.meta.registries if profile.name == "production"]
+    expected = sorted(derived.left_out_by_image_rule_all(catalog, production).items())
+    assert len(expected) > 3
+    first = (tmp_path / "site" / paths.profile_page("production")).read_text()
+    assert "is not pinned by digest" not in first and f"{len(expected)} servers meet every other condition" in first
+    page: Path | None = tmp_path / "site" / paths.profile_left_out_page("production")
+    listed = []
+    while page is not None:
+        html5lib.HTMLParser(strict=True).parse(page.read_bytes())
+        listed += left_out_rows(page.read_text())
+        after = re.search(r'<a href="([^"]+)" rel="next">', page.read_text())
+        page = (page.parent / after.group(1)).resolve() if after else None
+    assert listed == expected
 
 
 def client_configs(site: Path, name: str) -> dict[str, dict]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from typing import Any
 
 from generator import derived, paths
@@ -22,7 +23,7 @@ from generator.render.site import search as site_search
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred
-from generator.render.site.deploy import WithheldTool, deploy_plan, placements, withheld_reasons
+from generator.render.site.deploy import deploy_plan, placements, withheld_reasons
 from generator.render.site.views import (
     APPROVALS,
     EXPIRY_SOON_DAYS,
@@ -171,32 +172,34 @@ def _registry_pages(catalog: Catalog, common: dict[str, Any], mirror: str | None
         admitted = derived.profile_servers(catalog, profile)
         withheld = [(server, tool) for server in admitted for tool in withheld_reasons(profile, server)]
         summaries.append((profile, len(admitted), len(withheld)))
-        image_refused = {s.name: reason for s in catalog.servers if (reason := derived.left_out_by_image_rule(catalog.meta, profile, s))}
+        image_refused = derived.left_out_by_image_rule_all(catalog, profile)
         steps = site_install.profile_steps(catalog, profile, mirror)
-        # The first page counts the withheld tools and links to their table: listed there, 10,000
-        # servers' withheld tools made it 636 KB.
+        # The first page counts the withheld tools and the servers the image rule leaves out, and links
+        # to their tables: listed there, 10,000 servers' withheld tools made it 636 KB.
         servers_held = len({server.name for server, _ in withheld})
         held = {"tools": len(withheld), "servers": servers_held} if withheld else {}
-        values = {**common, "profile": profile, "withheld": held, "image_refused": image_refused, "pager": "list", "steps": steps,
-                  CARD_PROFILE: profile}
+        values = {**common, "profile": profile, "withheld": held, "image_refused": len(image_refused), "pager": "list",
+                  "steps": steps, CARD_PROFILE: profile}
         for template, path, page in _paged("registry.html", paths.profile_page(profile.name), admitted, values):
-            yield template, path, page if page["page"] == 1 else {**page, "withheld": {}, "image_refused": {}, "steps": []}
-        yield from _withheld_pages(common, profile, withheld, servers_held)
+            yield template, path, page if page["page"] == 1 else {**page, "withheld": {}, "image_refused": 0, "steps": []}
+        about = {**common, "profile": profile}
+        yield from _table_pages("withheld.html", partial(paths.profile_withheld_page, profile.name), withheld,
+                                {**about, "servers": servers_held, "pager": "withheld"})
+        yield from _table_pages("left_out.html", partial(paths.profile_left_out_page, profile.name),
+                                sorted(image_refused.items()), {**about, "pager": "left-out"})
     # The page every profile page's breadcrumb leads back to.
     yield "registries.html", paths.PROFILES_PAGE, {**common, "profiles": summaries}
 
 
-def _withheld_pages(common: dict[str, Any], profile: RegistryProfile, rows: list[tuple[Server, WithheldTool]],
-                    servers: int) -> Iterator[Page]:
-    """Every tool the profile withholds, with its server and the rule withholding it, TOOLS_PER_PAGE
-    rows a page as the tools table; none for a profile withholding nothing."""
+def _table_pages(template: str, path_of: Callable[[int], str], rows: Sequence[Any], values: dict[str, Any]) -> Iterator[Page]:
+    """`rows` as a table in `template`, TOOLS_PER_PAGE rows a page as the tools table, page N at
+    `path_of(N)`: a profile's withheld tools (its server, why) or the servers its image rule leaves
+    out (why); no page for no rows."""
     count = -(-len(rows) // TOOLS_PER_PAGE)
-    page_paths = [paths.profile_withheld_page(profile.name, number) for number in range(1, count + 1)]
+    page_paths = [path_of(number) for number in range(1, count + 1)]
     for number, path in enumerate(page_paths, 1):
-        yield "withheld.html", path, {
-            **common, "profile": profile, "withheld_rows": rows[(number - 1) * TOOLS_PER_PAGE:number * TOOLS_PER_PAGE],
-            "total": len(rows), "servers": servers, "page": number, "pages": count, "pager": "withheld", "page_paths": page_paths,
-        }
+        yield template, path, {**values, "rows": rows[(number - 1) * TOOLS_PER_PAGE:number * TOOLS_PER_PAGE],
+                               "total": len(rows), "page": number, "pages": count, "page_paths": page_paths}
 
 
 TOP_TAGS = 50
