@@ -130,3 +130,23 @@ def test_a_server_file_behind_a_symbolic_link_is_pinned_where_it_lies(runner, de
     _assert_pinned(runner, default_source_copy, digests)
     assert link.is_symlink() and os.readlink(link) == f"../shared/{SMALL}.yaml"
     assert f"digest: {DIGESTS[SMALL][1]}\n" in (shared / link.name).read_text()
+
+
+def test_a_file_the_line_edits_would_break_is_left_as_it_was(runner, default_source_copy, digests):
+    """pin adds `digest:` on the line after `image:`. An image written over two lines (a folded scalar)
+    took the digest line into its value's place: pin wrote every file, then found the source invalid,
+    and left it so. Each edited file is now checked as pinning would leave it, before any is written."""
+    github = default_source_copy / "servers" / f"{LARGE}.yaml"
+    image = DIGESTS[LARGE][0]
+    github.write_text(github.read_text().replace(f"image: {image}\n", f"image: >-\n  {image}\n"))
+    assert read_catalog(default_source_copy).catalog.server(LARGE).image == image  # valid as written
+    before = _tree(default_source_copy)
+    result = runner.invoke(main, ["pin", "--source", str(default_source_copy), "--digests", str(digests)])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    lines = result.output.splitlines()
+    # One `path:line: field: message` per problem, at the source's own path, then what to do.
+    assert lines[0].startswith(f"{github}:20: image: is not a valid image reference"), result.output
+    assert lines[-1].startswith("nothing pinned: 2 error(s) in the files as pinning would leave them"), result.output
+    assert lines[-1].endswith("write the digest by hand"), result.output
+    assert _tree(default_source_copy) == before

@@ -9,9 +9,11 @@ path), so digests recorded while pushing to the internal mirror pin the upstream
 The ToolHive images named under catalog.yaml's `toolhive.images` are pinned the same way
 (`image@digest` on their line). Files are edited line by line: comments and layout survive.
 
-Every edit is made in memory first; `importers.write.put_in_place` then writes the edited files
-all or none, as `import` does (a temporary beside each file, renamed into place once every one is
-written), so a full disk or a kill never leaves a source file cut short.
+Every edit is made in memory first and each edited file validated as it would be (the line edits
+assume `image:` and `digest:` each on one line: a file laid out otherwise stays as it was);
+`importers.write.put_in_place` then writes the edited files all or none, as `import` does (a
+temporary beside each file, renamed into place once every one is written), so a full disk or a
+kill never leaves a source file cut short.
 """
 
 from __future__ import annotations
@@ -21,9 +23,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from generator.derived import ImageParts, image_parts, toolhive_images
-from generator.errors import CatalogError
+from generator.errors import CatalogError, SourceInvalid
 from generator.importers.write import PIN, NewFile, put_in_place
-from generator.models import DIGEST, IMAGE_REF, CatalogMeta
+from generator.models import DIGEST, IMAGE_REF, CatalogMeta, Server
+from generator.source.load import problems_with_bytes
 from generator.source.validate import read_catalog
 from generator.source.yamlsafe import load_mapping
 
@@ -110,10 +113,21 @@ def pin_digests(source_dir: Path, digest_file: Path, mirror: str | None = None) 
                            f"{source_dir}: {report.hint}")
     # catalog.yaml first: a file that cannot be replaced (immutable) then fails the first rename, which
     # leaves everything as it was. Any other mixture of old and new files is a valid source too.
+    problems = [problem for path, content in edited.items()
+                for problem in problems_with_bytes(_shown(source_dir, path), content, CatalogMeta if path == catalog_file else Server)]
+    if problems:
+        raise SourceInvalid(problems, f"nothing pinned: {len(problems)} error(s) in the files as pinning would leave "
+                                      f"them (pin edits `image:` and `digest:` lines): write the digest by hand")
     order = sorted(edited, key=lambda path: path != catalog_file)
     report.removed_leftovers = put_in_place(source_dir, [NewFile(path, edited[path]) for path in order], PIN)
-    read_catalog(source_dir)  # the edited source must still validate
+    read_catalog(source_dir)  # the edited source as a whole (its files were checked one by one above)
     return report
+
+
+def _shown(source_dir: Path, path: Path) -> Path:
+    """An edited file (a link's target, resolved) as the source's messages name it."""
+    root = source_dir.resolve()
+    return source_dir / path.relative_to(root) if path.is_relative_to(root) else path
 
 
 def _written_file(path: Path) -> Path:

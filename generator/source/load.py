@@ -315,6 +315,19 @@ def _meta_despite_errors(parsed: LoadedYaml) -> tuple[CatalogMeta | None, frozen
         return None, frozenset()
 
 
+def problems_with_bytes(path: Path, raw: bytes, model: type[CatalogMeta] | type[Server]) -> list[Diagnostic]:
+    """The errors the source file `path` (catalog.yaml or a server file) would have if it held `raw`,
+    read as `load_source` reads it and validated alone: a command editing the source (`pin`) checks its
+    edits before it writes them."""
+    try:
+        parsed = load_mapping(raw, partial=True)
+    except YamlRefused as refused:
+        return [_located(str(path), problem) for problem in refused.problems]
+    problems = [_located(str(path), problem) for problem in parsed.problems]
+    _validate(model, parsed, str(path), problems)
+    return [problem for problem in problems if problem.severity == "error"]
+
+
 def _validate(
     model: type[M], parsed: LoadedYaml | None, path: str, diagnostics: list[Diagnostic], *, unknown_left_out: bool = False
 ) -> M | None:
