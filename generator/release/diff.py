@@ -1,10 +1,11 @@
 """`mcp-catalog diff OLD NEW`: what changed between two releases that a review board must see.
 
 Each release is read from its normalised `api/v1/catalog.json`, out of a site folder or a tarball:
-a tarball is read once, as `verify` reads it (`verify.read_release_files`: nothing extracted, each
+a tarball is read as `verify` reads it (`verify.read_release_files`: nothing extracted, each
 member's header held against the size list before its bytes are read, nothing read past the last
-member needed: the catalog, the mapping and the bundle files), and nothing of it parsed before that
-read has ended without a problem, since a reviewer may diff an unverified, hostile release; that document holds catalog.yaml's settings as well as every
+member needed): first up to its catalog, a few members in, then once through to the mapping,
+keeping the bundle files of the profiles deployed where a namespace loses a server; nothing of it is
+parsed before that read has ended without a problem, since a reviewer may diff an unverified, hostile release; that document holds catalog.yaml's settings as well as every
 server, and the release's `mirror/mapping.txt` tells which registry its manifests pull from, so
 everything below is decided from the two releases alone. Reported, in four groups:
 
@@ -48,7 +49,7 @@ from generator.errors import UsageError
 from generator.models import IMAGE_REF, CatalogMeta, RegistryProfile, Server
 from generator.paths import CATALOG_JSON, mirror_list
 from generator.release.bundle_objects import (
-    CLUSTER_SCOPED, MAX_BUNDLE_FILE, NAME, ReleaseBundles, UnreadBundle, bundles_of, folder_bundles, is_bundle_file,
+    CLUSTER_SCOPED, MAX_BUNDLE_FILE, NAME, PROFILES, ReleaseBundles, UnreadBundle, bundles_of, folder_bundles, is_bundle_file,
 )
 from generator.release.verify import read_release_files
 from generator.render.kubernetes.names import (
@@ -189,22 +190,36 @@ def read_release_catalog(target: Path) -> dict[str, Any]:
     return _catalog_of(_read_tarball(target), target)
 
 
-def read_release(target: Path) -> tuple[dict[str, Any], ReleaseBundles]:
-    """`read_release_catalog` of a release and its bundles (`bundle_objects`), a tarball read once: its
-    catalog and every bundle file a withdrawn server's objects may be rendered from are kept in one
-    read (as `verify` reads it), and nothing of them parsed before that read has ended without a
-    problem; the bundles are then parsed only where a namespace loses a server."""
+def read_release(target: Path, profiles: set[str]) -> tuple[dict[str, Any], ReleaseBundles]:
+    """`read_release_catalog` of a release and the bundles of `profiles` (`bundle_objects`), a tarball
+    read once: its catalog and every file of those profiles' bundles a withdrawn server's objects may be
+    rendered from are kept in one read (as `verify` reads it), and nothing of them parsed before that
+    read has ended without a problem. With no profile, no bundle file is kept."""
     if target.is_dir():
         return read_release_catalog(target), folder_bundles(target)
-    found = _read_tarball(target, is_bundle_file)
+    found = _read_tarball(target, _of_profiles(profiles) if profiles else None)
     return _catalog_of(found, target), bundles_of(found)
 
 
-def _read_tarball(target: Path, also: Callable[[str], bool] | None = None) -> dict[str, bytes]:
+def _early_catalog(target: Path) -> dict[str, Any]:
+    """The catalog document alone (no image mapping), of a tarball read no further than that member
+    (`api/v1/` comes early in path order): enough to tell which namespaces lose a server."""
+    if target.is_dir():
+        return read_release_catalog(target)
+    return _catalog_of(_read_tarball(target, mapping=False), target)
+
+
+def _of_profiles(profiles: set[str]) -> Callable[[str], bool]:
+    """The bundle files of `profiles`' folders and of the catalog-wide server folders their overlays build on."""
+    folders = tuple(f"{PROFILES}{profile}/" for profile in sorted(profiles))
+    return lambda path: is_bundle_file(path) and (path.startswith(folders) or not path.startswith(PROFILES))
+
+
+def _read_tarball(target: Path, also: Callable[[str], bool] | None = None, *, mapping: bool = True) -> dict[str, bytes]:
     """The catalog document and image mapping of a release tarball, and the files `also` accepts."""
     if not target.is_file():
         raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
-    limits = {CATALOG_JSON: MAX_CATALOG_BYTES, MAPPING: MAX_CATALOG_BYTES}
+    limits = {CATALOG_JSON: MAX_CATALOG_BYTES, **({MAPPING: MAX_CATALOG_BYTES} if mapping else {})}
     return read_release_files(target, limits, also, MAX_BUNDLE_FILE)
 
 
@@ -651,8 +666,18 @@ def _withdrawn(old: Running, new: Running) -> list[Withdrawn]:
 def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
     """`diff_releases` of two releases (tarballs or site folders) and, for each workload to delete,
     every other object the old release's bundle rendered for its server in that namespace and the new
-    one renders there no more, read from the bundles themselves (`bundle_objects`)."""
-    (old, old_bundles), (new, new_bundles) = read_release(old_target), read_release(new_target)
+    one renders there no more, read from the bundles themselves (`bundle_objects`).
+
+    A tarball's bundles are kept only for the profiles deployed where a namespace loses a server: its
+    catalog is read first (a read that stops early), then once more with those bundles and the image
+    mapping. Every profile's bundles would cost several hundred MB at 10,000 servers, for a diff that
+    most often withdraws nothing."""
+    early = _early_catalog(old_target), _early_catalog(new_target)
+    withdrawn = diff_releases(*early).withdrawn
+    namespaces = {item.namespace for item in withdrawn}
+    old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | _profiles_in(early[0], namespaces)
+    (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles),
+                                              read_release(new_target, _profiles_in(early[1], namespaces)))
     result = diff_releases(old, new)
     if not result.withdrawn:
         return result
