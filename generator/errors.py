@@ -74,6 +74,7 @@ def os_advice(error: OSError, fix: str) -> str:
     return {
         errno.ENOSPC: f"free space on that disk, or {fix}",
         errno.EDQUOT: f"free space within your disk quota, or {fix}",
+        errno.EFBIG: f"a limit on the size of one file (`ulimit -f`, the file system's) refuses it: lift it, or {fix}",
         errno.EROFS: f"it is on a read-only file system: {fix}",
         errno.EACCES: f"give the user running mcp-catalog access to it, or {fix}",
         errno.EPERM: f"give the user running mcp-catalog access to it, or {fix}",

@@ -151,6 +151,32 @@ def default_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def small_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The test catalog (fetch and docs-remote) built once per session (read-only: copy it before
+    changing it). Its source is `small_site.parent / "src"`."""
+    from generator.build import build
+
+    base = tmp_path_factory.mktemp("small")
+    (base / "src" / "servers").mkdir(parents=True)
+    (base / "src" / "catalog.yaml").write_text(textwrap.dedent(CATALOG_YAML))
+    (base / "src" / "servers" / "fetch.yaml").write_text(FETCH_YAML)
+    (base / "src" / "servers" / "docs-remote.yaml").write_text(REMOTE_YAML)
+    build(base / "src", base / "site")
+    return base / "site"
+
+
+@pytest.fixture(scope="session")
+def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding two minisign key pairs, `release.key`/`.pub` and `other.key`/`.pub`."""
+    from generator.release.minisign import generate_keypair
+
+    folder = tmp_path_factory.mktemp("keys")
+    generate_keypair(folder / "release")
+    generate_keypair(folder / "other")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def plain_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The default catalog built for a plain file server (`--hosting plain`: every document a file)."""
     from generator.build import build

@@ -18,7 +18,6 @@ import struct
 import subprocess
 import sys
 import tarfile
-import textwrap
 import time
 import zlib
 from pathlib import Path
@@ -26,9 +25,8 @@ from typing import Any
 
 import pytest
 
-from conftest import CATALOG_YAML, FETCH_YAML, REMOTE_YAML, REPO
+from conftest import REPO
 from generator.archive import reproducible_tarball
-from generator.build import build
 from generator.cli import main
 from generator.release import minisign
 from generator.release.package import package_site
@@ -36,26 +34,6 @@ from generator.release.package import package_site
 pytestmark = pytest.mark.reliability
 MINISIGN = shutil.which("minisign")
 GIB = 1 << 30
-
-
-@pytest.fixture(scope="module")
-def keys(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("tamper-keys")
-    minisign.generate_keypair(folder / "release")
-    minisign.generate_keypair(folder / "other")
-    return folder
-
-
-@pytest.fixture(scope="module")
-def small_site(tmp_path_factory) -> Path:
-    base = tmp_path_factory.mktemp("tamper")
-    source = base / "src"
-    (source / "servers").mkdir(parents=True)
-    (source / "catalog.yaml").write_text(textwrap.dedent(CATALOG_YAML))
-    (source / "servers" / "fetch.yaml").write_text(FETCH_YAML)
-    (source / "servers" / "docs-remote.yaml").write_text(REMOTE_YAML)
-    build(source, base / "site")
-    return base / "site"
 
 
 @pytest.fixture(scope="module")
@@ -445,11 +423,11 @@ def test_a_pax_header_claiming_a_gigabyte_is_not_read(runner, small_release, tmp
 
 def test_a_release_without_a_size_list_is_refused_with_advice(runner, small_site, tmp_path, decompressed):
     """What `package` wrote before SIZES: the site and SHA256SUMS, in path order."""
-    from generator.release.package import checksums_text, site_files
+    from generator.release.package import checksums_text, site_files, survey_site
 
     files = site_files(small_site)
     contents = {f"old-1.0.0/{path}": (small_site / path).read_bytes() for path in files}
-    contents["old-1.0.0/SHA256SUMS"] = checksums_text(small_site, files).encode()
+    contents["old-1.0.0/SHA256SUMS"] = checksums_text(survey_site(small_site, files)).encode()
     old = tmp_path / "old-1.0.0.tar.gz"
     old.write_bytes(reproducible_tarball(contents, 1_700_000_000))
     decompressed[0] = 0

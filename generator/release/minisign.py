@@ -124,9 +124,15 @@ def read_secret_key(path: Path) -> SecretKey:
 
 def sign(data: bytes, key: SecretKey, trusted_comment: str, untrusted_comment: str = "signature from mcp-catalog") -> str:
     """A detached signature file's text for `data`."""
+    return sign_prehashed(prehash(data), key, trusted_comment, untrusted_comment)
+
+
+def sign_prehashed(digest: hashlib._Hash, key: SecretKey, trusted_comment: str,
+                   untrusted_comment: str = "signature from mcp-catalog") -> str:
+    """`sign` for data hashed with `prehash` as it was written: a file of any size is signed without holding it."""
     if "\n" in trusted_comment or "\n" in untrusted_comment:
         raise SignatureError("signature comments must be one line")
-    signature = key.key.sign(hashlib.blake2b(data, digest_size=64).digest())
+    signature = key.key.sign(digest.digest())
     global_signature = key.key.sign(signature + trusted_comment.encode())
     return (
         f"untrusted comment: {untrusted_comment}\n"

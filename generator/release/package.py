@@ -10,24 +10,35 @@ the site's files, SHA256SUMS and its signature) and is, with its own signature S
 the first thing in the tarball, right after the top-level folder. `verify` reads it, checks its
 signature, and then compares each member's header with it before reading the member: a
 tampered archive cannot make it decompress more than the listed bytes (see `verify`).
+
+Nothing is held whole: the lists need every file's digest and size before the tarball begins,
+so each file is read twice in chunks (`survey_site`, then into the tarball, compressed as it
+goes), and a file whose second reading differs fails the package. The files go into --out all
+together or not at all (`staged`).
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from generator.archive import PieceWriter, join_pieces, path_order
-from generator.errors import UsageError
+from generator.archive import TarballWriter, path_order
+from generator.errors import CatalogError, OutputError, UsageError, os_advice
 from generator.paths import CATALOG_JSON, CHECKSUMS, SIGNATURE_SUFFIX, SIZES, release_name
-from generator.release import minisign
+from generator.release import minisign, staged
 from generator.release.diff import read_release_catalog
 
 # Files a release adds to the site: never taken from a site folder being packaged.
 RELEASE_LISTS = (CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX, SIZES, SIZES + SIGNATURE_SUFFIX)
+# What is read or written at once: a site's largest file (a whole-catalog document) is 100 MB at 10,000 servers.
+_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -61,11 +72,35 @@ def release_info(site: Path) -> ReleaseInfo:
     document = site / CATALOG_JSON
     if not document.is_file():
         raise UsageError(f"{site} is not a built site ({CATALOG_JSON} is missing): run `mcp-catalog build` first")
-    catalog = read_release_catalog(site)["catalog"]
+    try:
+        catalog = _catalog_object(document)
+    except OSError as error:
+        raise UsageError(f"{document}: cannot read it: {error.strerror or error}") from None
+    if catalog is None:
+        catalog = read_release_catalog(site)["catalog"]
     title, last_updated = catalog.get("title"), catalog.get("last_updated")
-    if not isinstance(title, str) or not isinstance(last_updated, str):
-        raise UsageError(f"{site}: {CATALOG_JSON} lacks the catalog title or last_updated: rebuild the site")
+    if not isinstance(title, str) or not isinstance(last_updated, str) or not isinstance(catalog.get("version"), str):
+        raise UsageError(f"{site}: {CATALOG_JSON} lacks the catalog title, version or last_updated: rebuild the site")
     return ReleaseInfo(release_name(title), title, catalog["version"], last_updated)
+
+
+def _catalog_object(document: Path) -> dict[str, Any] | None:
+    """The document's `catalog` object, parsed without its servers (a build writes it first): the
+    whole document is 93 MB at 10,000 servers and took 430 MB to parse. None when it does not begin
+    with that object."""
+    prefix, decoder = b'{"catalog":', json.JSONDecoder()
+    with open(document, "rb") as handle:
+        if handle.read(len(prefix)) != prefix:
+            return None
+        head = b""
+        while chunk := handle.read(_CHUNK):
+            head += chunk
+            try:
+                value, _ = decoder.raw_decode(head.decode())
+            except ValueError:  # the object goes on in the next chunk (or a character does)
+                continue
+            return value if isinstance(value, dict) else None
+    return None
 
 
 def site_files(site: Path) -> list[str]:
@@ -88,31 +123,79 @@ def site_files(site: Path) -> list[str]:
     return sorted(files)
 
 
-def checksums_text(site: Path, files: list[str]) -> str:
-    """`sha256sum` format: one `<hex>  <path>` line per file, sorted by path."""
-    lines = []
+@dataclass(frozen=True, slots=True)  # slots: one per file, 110,000 at 10,000 servers
+class SiteFile:
+    """What the first reading of a site file found: the tarball must carry exactly these bytes."""
+
+    size: int
+    sha256: str
+
+
+class SiteChanged(CatalogError):
+    """Raised by `package` when a site file is not what its first reading found (a build writing the
+    site meanwhile): the tarball would disagree with its own SHA256SUMS and SIZES."""
+
+
+def survey_site(site: Path, files: list[str]) -> dict[str, SiteFile]:
+    """Size and SHA-256 of every file, each read in chunks; every file that cannot be read is named at once."""
+    surveyed, problems = {}, []
     for relative in files:
-        digest = hashlib.sha256((site / relative).read_bytes()).hexdigest()
-        lines.append(f"{digest}  {relative}\n")
-    return "".join(lines)
+        path = site / relative
+        try:
+            with open(path, "rb") as handle:
+                digest = hashlib.file_digest(handle, "sha256")
+                surveyed[relative] = SiteFile(handle.tell(), digest.hexdigest())
+        except OSError as error:
+            problems.append(f"{path}: cannot read it: {error.strerror or error}")
+    if problems:
+        raise UsageError("\n".join([*problems, "nothing was packaged"]))
+    return surveyed
 
 
-def sizes_text(contents: dict[str, bytes]) -> str:
+def checksums_text(files: Mapping[str, SiteFile]) -> str:
+    """`sha256sum` format: one `<hex>  <path>` line per file, sorted by path."""
+    return "".join(f"{files[path].sha256}  {path}\n" for path in sorted(files))
+
+
+def sizes_text(sizes: Mapping[str, int]) -> str:
     """SIZES: one `<bytes>  <path>` line per member, sorted by path (the form of SHA256SUMS, sizes for digests)."""
-    return "".join(f"{len(contents[path])}  {path}\n" for path in sorted(contents))
+    return "".join(f"{sizes[path]}  {path}\n" for path in sorted(sizes))
 
 
-def release_tarball(root: str, head: dict[str, bytes], contents: dict[str, bytes], mtime: int) -> bytes:
-    """The .tar.gz: the folder `root`, then the `head` files (SIZES and its signature) in that
-    order, then `contents` in path order with their folders."""
-    first = PieceWriter(mtime)
-    first.entry(root, None)
+def write_release_tarball(write: Callable[[bytes], object], root: str, head: dict[str, bytes], site: Path,
+                          surveyed: Mapping[str, SiteFile], added: Mapping[str, bytes], mtime: int) -> None:
+    """The .tar.gz, handed to `write` as it is made: the folder `root`, then the `head` files (SIZES
+    and its signature) in that order, in a gzip member of their own, then the site's files (read
+    again, chunk by chunk, and held to `surveyed`) and the `added` ones in path order with their folders."""
+    writer = TarballWriter(write, mtime)
+    writer.entry(root, None)
     for name, data in head.items():
-        first.entry(f"{root}/{name}", data)
-    rest = PieceWriter(mtime, folders=first.folders)
-    for path in sorted(contents, key=path_order):
-        rest.file_with_folders(f"{root}/{path}", contents[path])
-    return join_pieces([first.finish(), rest.finish()])
+        writer.entry(f"{root}/{name}", len(data), [data])
+    writer.end_member()
+    for path in sorted([*surveyed, *added], key=path_order):
+        if path in added:
+            writer.file_with_folders(f"{root}/{path}", len(added[path]), [added[path]])
+        else:
+            writer.file_with_folders(f"{root}/{path}", surveyed[path].size, _as_surveyed(site / path, surveyed[path]))
+    writer.close()
+
+
+def _as_surveyed(path: Path, surveyed: SiteFile) -> Iterator[bytes]:
+    """The file's bytes in chunks, SiteChanged as soon as they are not the ones `survey_site` read."""
+    digest, size = hashlib.sha256(), 0
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                size += len(chunk)
+                if size > surveyed.size:
+                    break
+                digest.update(chunk)
+                yield chunk
+    except OSError as error:
+        raise SiteChanged(f"{path}: cannot read it: {error.strerror or error}") from None
+    if size != surveyed.size or digest.hexdigest() != surveyed.sha256:
+        raise SiteChanged(f"{path}: changed while it was being packaged (a build writing the site?): its bytes are "
+                          "not the ones SHA256SUMS and SIZES were made from; package again once the site is built")
 
 
 def source_date_epoch(info: ReleaseInfo) -> int:
@@ -132,57 +215,137 @@ def source_date_epoch(info: ReleaseInfo) -> int:
 
 def package_site(site: Path, out: Path, key: Path | None, replace: bool = False) -> PackageResult:
     """Write `<name>-<version>.tar.gz` (holding SIZES first, see above), SHA256SUMS and, with a key,
-    both `.minisig` files into `out`.
+    both `.minisig` files into `out`: all of them or, on any error, none (see `staged`).
 
     A tarball of the same name with other bytes is a release of this version already handed out
     (perhaps signed and carried across the gap): two releases with one version cannot be told
     apart, so it is replaced only with `replace`, and nothing is written otherwise. The same
     bytes again are fine (the tarball is reproducible).
+
+    Memory holds the lists and one chunk of a file, never the site or the tarball: each file is
+    read twice, for its digest and size (the lists come first in the tarball), then into the tarball.
     """
     info = release_info(site)
     files = site_files(site)
-    sums = checksums_text(site, files).encode()
     root = f"{info.name}-{info.version}"
-    tarball = out / f"{root}.tar.gz"
+    tarball, checksums = out / f"{root}.tar.gz", out / CHECKSUMS
     secret = minisign.read_secret_key(key) if key is not None else None
-    contents = {relative: (site / relative).read_bytes() for relative in files}
+    mtime = source_date_epoch(info)
+    # Put in place in this order: a kill between two renames leaves a file beside its old signature
+    # (or a stale signature removed first), which `verify` reports; never a file cut short.
+    targets = [checksums, _signature_path(checksums), tarball, _signature_path(tarball)]
+    _refuse_what_is_in_the_way(targets)
+    surveyed = survey_site(site, files)
+    sums = checksums_text(surveyed).encode()
     # The site folder itself is left as built; the release adds its checksums and, when signed,
     # their signature, so that an unpacked or mirrored copy can be verified on its own.
-    contents[CHECKSUMS] = sums
-    sums_signature = _signature(sums, secret, info, CHECKSUMS)
+    added = {CHECKSUMS: sums}
+    sums_signature = _signature(minisign.prehash(sums), secret, info, CHECKSUMS)
     if sums_signature is not None:
-        contents[CHECKSUMS + SIGNATURE_SUFFIX] = sums_signature
-    sizes = sizes_text(contents).encode()
+        added[CHECKSUMS + SIGNATURE_SUFFIX] = sums_signature
+    sizes = sizes_text({**{path: file.size for path, file in surveyed.items()},
+                        **{path: len(data) for path, data in added.items()}}).encode()
     head = {SIZES: sizes}
-    sizes_signature = _signature(sizes, secret, info, SIZES)
+    sizes_signature = _signature(minisign.prehash(sizes), secret, info, SIZES)
     if sizes_signature is not None:
         head[SIZES + SIGNATURE_SUFFIX] = sizes_signature
-    packed = release_tarball(root, head, contents, source_date_epoch(info))
-    if not replace and tarball.is_file() and tarball.read_bytes() != packed:
-        raise UsageError(f"{tarball} already holds release {info.version} with other content: raise the catalog's "
-                         "version for a new release, or pass --replace to overwrite this one (anyone holding the old "
-                         "one must be told)")
-    out.mkdir(parents=True, exist_ok=True)
-    checksums = out / CHECKSUMS
-    signatures: list[Path] = []
-    stale: list[Path] = []
-    for path, data in ((checksums, sums), (tarball, packed)):
-        target = path.with_name(path.name + SIGNATURE_SUFFIX)
-        signature = _signature(data, secret, info, path.name)
-        if signature is None and target.is_file() and (not path.is_file() or path.read_bytes() != data):
+    made_out, unchanged = not out.exists(), f"{out} is as it was"
+    try:
+        with _writing(out, unchanged):
+            out.mkdir(parents=True, exist_ok=True)
+            staged.remove_leftovers(targets)
+        with staged.staging() as staging:
+            with _writing(tarball, unchanged):
+                handle, digest = staging.create(tarball), minisign.prehash()
+
+                def write_and_hash(data: bytes) -> None:  # the hash its signature signs, made on the way
+                    digest.update(data)
+                    handle.write(data)
+
+                write_release_tarball(write_and_hash, root, head, site, surveyed, added, mtime)
+            old_digest = _digest_of(tarball, unchanged)
+            if not replace and old_digest is not None and old_digest != digest.digest():
+                raise UsageError(f"{tarball} already holds release {info.version} with other content: raise the "
+                                 "catalog's version for a new release, or pass --replace to overwrite this one (anyone "
+                                 "holding the old one must be told)")
+            with _writing(checksums, unchanged):
+                staging.create(checksums).write(sums)
+            lists = _stage_signatures(staging, info, secret, [(checksums, minisign.prehash(sums),
+                                                               _digest_of(checksums, unchanged)),
+                                                              (tarball, digest, old_digest)], unchanged)
+            with _writing(out, "the files renamed before it are the new release's: package again"):
+                staging.put_in_place(targets, lists.stale_of)
+    except BaseException:
+        if made_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    return PackageResult(tarball, checksums, tuple(lists.signatures), tuple(lists.stale_of.values()))
+
+
+def _refuse_what_is_in_the_way(targets: list[Path]) -> None:
+    """A folder (or other non-file) where a file of the release goes: refused before any work."""
+    problems = [f"{path}: not a file, and a file of the release goes there: move it away, or package into another --out"
+                for path in targets if (path.exists() or path.is_symlink()) and not path.is_file()]
+    if problems:
+        raise UsageError("\n".join(problems))
+
+
+@dataclass
+class _Lists:
+    """The signatures staged, and those the new bytes make stale."""
+
+    signatures: list[Path]
+    stale_of: dict[Path, Path]
+    """A file -> its signature, which signed the bytes the unsigned new ones replace."""
+
+
+def _stage_signatures(staging: staged.Staging, info: ReleaseInfo, secret: minisign.SecretKey | None,
+                      files: list[tuple[Path, hashlib._Hash, bytes | None]], unchanged: str) -> _Lists:
+    """Stage the signature of each (file, digest of its new bytes, digest of its old ones or None), or
+    with no key find the signatures the new bytes make stale."""
+    lists = _Lists([], {})
+    for path, digest, old_digest in files:
+        target = _signature_path(path)
+        signature = _signature(digest, secret, info, path.name)
+        if signature is None and target.is_file() and old_digest != digest.digest():
             # Unsigned, new bytes replace ones that were signed (an earlier release's SHA256SUMS,
             # or with --replace its tarball) or come beside a signature whose file is gone: a
             # signature must not stay beside bytes it does not sign.
-            target.unlink()
-            stale.append(target)
-        path.write_bytes(data)
+            lists.stale_of[path] = target
         if signature is not None:
-            target.write_bytes(signature)
-            signatures.append(target)
-    return PackageResult(tarball, checksums, tuple(signatures), tuple(stale))
+            with _writing(target, unchanged):
+                staging.create(target).write(signature)
+            lists.signatures.append(target)
+    return lists
 
 
-def _signature(data: bytes, key: minisign.SecretKey | None, info: ReleaseInfo, file_name: str) -> bytes | None:
+def _signature_path(path: Path) -> Path:
+    return path.with_name(path.name + SIGNATURE_SUFFIX)
+
+
+def _digest_of(path: Path, unchanged: str) -> bytes | None:
+    """The BLAKE2b-512 of the file at `path`, read in chunks; None when there is none."""
+    if not path.is_file():
+        return None
+    digest = minisign.prehash()
+    with _writing(path, unchanged), open(path, "rb") as handle:
+        while chunk := handle.read(_CHUNK):
+            digest.update(chunk)
+    return digest.digest()
+
+
+@contextmanager
+def _writing(path: Path, outcome: str) -> Iterator[None]:
+    """An OSError inside as `path: reason: what to do; outcome` (a write to an open file names no path)."""
+    try:
+        yield
+    except OSError as error:
+        where = error.filename if error.filename is not None and not str(error.filename).startswith("/proc/") else path
+        raise OutputError(f"{where}: {error.strerror or error}: {os_advice(error, 'package into another --out')}; "
+                          f"{outcome}") from None
+
+
+def _signature(digest: hashlib._Hash, key: minisign.SecretKey | None, info: ReleaseInfo, file_name: str) -> bytes | None:
     if key is None:
         return None
-    return minisign.sign(data, key, f"{info.trusted_comment} file={file_name}").encode()
+    return minisign.sign_prehashed(digest, key, f"{info.trusted_comment} file={file_name}").encode()
