@@ -116,7 +116,8 @@ def test_a_failure_at_the_last_file_changes_nothing_and_says_why(runner, tmp_pat
                                     "move it away, then import again",
         "folder at the temporary path": f"{servers}/.zeta.yaml.import-tmp: cannot write it: something that is not "
                                         "the import's stands there: move it away, then import again",
-        "file too large": f"{servers}/.zeta.yaml.import-tmp: cannot write it: File too large: import into another folder",
+        "file too large": f"{servers}/.zeta.yaml.import-tmp: cannot write it: File too large: a limit on the "
+                          "size of one file (`ulimit -f`, the file system's) refuses it: lift it, or import into another folder",
     }[failure]
     assert output == f"Error: {reason}\nnothing imported: {imported} is as it was\n"
     assert _tree(imported) == before

@@ -69,7 +69,8 @@ def test_a_full_disk_changes_nothing_and_the_next_run_pins(runner, default_sourc
     servers = default_source_copy / "servers"
     assert done.returncode == 1, done.stdout + done.stderr
     assert done.stdout == ""
-    assert done.stderr == (f"Error: {servers}/.{LARGE}.yaml.import-tmp: cannot write it: File too large: pin a copy of "
+    assert done.stderr == (f"Error: {servers}/.{LARGE}.yaml.import-tmp: cannot write it: File too large: a limit on the size "
+                           f"of one file (`ulimit -f`, the file system's) refuses it: lift it, or pin a copy of "
                            f"the source in another folder\nnothing pinned: {default_source_copy} is as it was\n")
     assert _tree(default_source_copy) == before
 
