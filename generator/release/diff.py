@@ -536,13 +536,13 @@ def _profile_changes(
 def _renamed(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, str]:
     """Each new profile that takes the namespace of a removed one, with the removed one's name (a
     namespace two removed profiles shared goes to the first; a second new profile there is new)."""
-    removed: dict[Any, str] = {}
+    removed: dict[str | None, str] = {}
     for name, profile in before.items():
         if name not in after:
-            removed.setdefault(profile.get("namespace"), name)
+            removed.setdefault(_namespace(profile), name)
     renamed = {}
     for name, profile in after.items():
-        was = removed.pop(profile.get("namespace"), None) if name not in before else None
+        was = removed.pop(_namespace(profile), None) if name not in before else None
         if was is not None:
             renamed[name] = was
     return renamed
@@ -692,7 +692,14 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
 def _profiles_in(document: dict[str, Any], namespaces: set[str]) -> set[str]:
     """The profiles of a release deployed to one of `namespaces`, by names fit for a path."""
     return {profile["name"] for profile in document["catalog"].get("registries") or []
-            if profile.get("namespace") in namespaces and NAME.match(profile["name"])}
+            if _namespace(profile) in namespaces and NAME.match(profile["name"])}
+
+
+def _namespace(profile: dict[str, Any]) -> str | None:
+    """A profile's namespace as a release's document gives it; None when it is no string (an unchecked
+    document may hold a list there, which no set or dict can look up)."""
+    namespace = profile.get("namespace")
+    return namespace if isinstance(namespace, str) else None
 
 
 def _owners(
