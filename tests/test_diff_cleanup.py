@@ -315,3 +315,27 @@ def test_only_what_names_an_object_is_parsed_of_a_manifest(two_tarballs):
         assert [o.name for o in _file_objects(whole, "bundles/registries/p/base/x.yaml")] == expected, whole
     with pytest.raises(UnreadBundle, match="an object without a Kubernetes kind and name"):
         _file_objects(b"# a comment\nspec:\n  x: 1\n", "bundles/registries/p/base/x.yaml")
+
+
+def test_a_tarball_replaced_between_its_two_readings_is_refused(runner, two_tarballs, tmp_path, monkeypatch):
+    """The bundles diff keeps are those its first reading of the catalogs asked for. A tarball replaced
+    before the second reading (a `package --replace` renaming a new one in) could withdraw servers
+    whose bundles were not kept: `to delete` then named their workloads alone, without a word."""
+    from generator.release import diff
+
+    (_old, _new), (old_tar, new_tar) = two_tarballs
+    target = tmp_path / "new.tar.gz"
+    shutil.copyfile(old_tar, target)  # at the first reading: the old release again, nothing withdrawn
+    real = diff._early_catalog
+
+    def then_replaced(path):
+        document = real(path)
+        if path == target:
+            shutil.copyfile(new_tar, tmp_path / "next.tar.gz")
+            (tmp_path / "next.tar.gz").replace(target)
+        return document
+    monkeypatch.setattr(diff, "_early_catalog", then_replaced)
+    result = runner.invoke(main, ["diff", str(old_tar), str(target)])
+    assert result.exit_code == 1, result.output
+    assert result.output == (f"Error: {target}: its catalog changed between two readings (replaced, or still being "
+                             "written?): diff again once it is complete\n")

@@ -670,14 +670,20 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
 
     A tarball's bundles are kept only for the profiles deployed where a namespace loses a server: its
     catalog is read first (a read that stops early), then once more with those bundles and the image
-    mapping. Every profile's bundles would cost several hundred MB at 10,000 servers, for a diff that
-    most often withdraws nothing."""
+    mapping, and must be the same both times. Every profile's bundles would cost several hundred MB
+    at 10,000 servers, for a diff that most often withdraws nothing."""
     early = _early_catalog(old_target), _early_catalog(new_target)
     withdrawn = diff_releases(*early).withdrawn
     namespaces = {item.namespace for item in withdrawn}
     old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | _profiles_in(early[0], namespaces)
     (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles),
                                               read_release(new_target, _profiles_in(early[1], namespaces)))
+    for target, first, document in ((old_target, early[0], old), (new_target, early[1], new)):
+        if {**first, PULLED_FROM: None} != {**document, PULLED_FROM: None}:
+            # The bundles kept are those the first reading asked for: another catalog may withdraw
+            # servers of other profiles, whose objects would be missing from `to delete` unsaid.
+            raise UsageError(f"{target}: its catalog changed between two readings (replaced, or still being "
+                             "written?): diff again once it is complete")
     result = diff_releases(old, new)
     if not result.withdrawn:
         return result
