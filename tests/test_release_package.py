@@ -226,6 +226,9 @@ def test_what_a_killed_package_left_is_removed_and_a_folder_in_the_way_refused(r
     out.mkdir()
     (out / f".{root}.tar.gz.package-tmp").write_bytes(b"half a tarball")
     (out / ".SHA256SUMS.package-tmp").write_bytes(b"half a list")
+    # A killed package of another version: the next one removed only the temporaries of its own
+    # files, and a tarball's worth of bytes stayed in --out under a hidden name for good.
+    (out / f".{info.name}-0.9.0.tar.gz.package-tmp").write_bytes(b"half an older tarball")
     result = runner.invoke(main, ["package", "--site", str(site), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert sorted(snapshot(out)) == ["SHA256SUMS", f"{root}.tar.gz"]

@@ -30,10 +30,12 @@ def temporary_path(target: Path) -> Path:
     return target.with_name(f".{target.name}{LEFTOVER_SUFFIX}")
 
 
-def remove_leftovers(targets: list[Path]) -> None:
-    """Delete the temporaries a killed `package` left for `targets`."""
-    for target in targets:
-        temporary_path(target).unlink(missing_ok=True)
+def remove_leftovers(folder: Path) -> None:
+    """Delete the temporaries a killed `package` left in `folder`: those of any release, not only the
+    one being packaged (a killed 1.1 leaves `.<name>-1.1.tar.gz.package-tmp`, as large as its
+    tarball, and the next release packaged is 1.2)."""
+    for leftover in sorted(folder.glob(f".*{LEFTOVER_SUFFIX}")):
+        leftover.unlink(missing_ok=True)
 
 
 @dataclass
