@@ -35,6 +35,7 @@ everything below is decided from the two releases alone. Reported, in four group
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -190,23 +191,36 @@ def read_release_catalog(target: Path) -> dict[str, Any]:
     return _catalog_of(_read_tarball(target), target)
 
 
-def read_release(target: Path, profiles: set[str]) -> tuple[dict[str, Any], ReleaseBundles]:
+def read_release(
+    target: Path, profiles: set[str], catalog_digest: bytes | None = None
+) -> tuple[dict[str, Any], ReleaseBundles]:
     """`read_release_catalog` of a release and the bundles of `profiles` (`bundle_objects`), a tarball
     read once: its catalog and every file of those profiles' bundles a withdrawn server's objects may be
     rendered from are kept in one read (as `verify` reads it), and nothing of them parsed before that
-    read has ended without a problem. With no profile, no bundle file is kept."""
+    read has ended without a problem. With no profile, no bundle file is kept. With `catalog_digest`
+    (`_early_catalog`'s), a tarball whose catalog is not those bytes is refused: it was replaced
+    since, and `profiles` are not the ones its catalog needs."""
     if target.is_dir():
         return read_release_catalog(target), folder_bundles(target)
     found = _read_tarball(target, _of_profiles(profiles) if profiles else None)
+    if catalog_digest is not None and _catalog_digest(found) != catalog_digest:
+        raise UsageError(f"{target}: its catalog changed between two readings (replaced, or still being written?): "
+                         "diff again once it is complete")
     return _catalog_of(found, target), bundles_of(found)
 
 
-def _early_catalog(target: Path) -> dict[str, Any]:
+def _early_catalog(target: Path) -> tuple[dict[str, Any], bytes | None]:
     """The catalog document alone (no image mapping), of a tarball read no further than that member
-    (`api/v1/` comes early in path order): enough to tell which namespaces lose a server."""
+    (`api/v1/` comes early in path order): enough to tell which namespaces lose a server; and the
+    digest of its bytes (None for a site folder, whose bundles are read as they are needed)."""
     if target.is_dir():
-        return read_release_catalog(target)
-    return _catalog_of(_read_tarball(target, mapping=False), target)
+        return read_release_catalog(target), None
+    found = _read_tarball(target, mapping=False)
+    return _catalog_of(found, target), _catalog_digest(found)
+
+
+def _catalog_digest(found: dict[str, bytes]) -> bytes:
+    return hashlib.sha256(found.get(CATALOG_JSON, b"")).digest()
 
 
 def _of_profiles(profiles: set[str]) -> Callable[[str], bool]:
@@ -672,18 +686,14 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
     catalog is read first (a read that stops early), then once more with those bundles and the image
     mapping, and must be the same both times. Every profile's bundles would cost several hundred MB
     at 10,000 servers, for a diff that most often withdraws nothing."""
-    early = _early_catalog(old_target), _early_catalog(new_target)
-    withdrawn = diff_releases(*early).withdrawn
+    (old, old_digest), (new, new_digest) = _early_catalog(old_target), _early_catalog(new_target)
+    withdrawn = diff_releases(old, new).withdrawn
     namespaces = {item.namespace for item in withdrawn}
-    old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | _profiles_in(early[0], namespaces)
-    (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles),
-                                              read_release(new_target, _profiles_in(early[1], namespaces)))
-    for target, first, document in ((old_target, early[0], old), (new_target, early[1], new)):
-        if {**first, PULLED_FROM: None} != {**document, PULLED_FROM: None}:
-            # The bundles kept are those the first reading asked for: another catalog may withdraw
-            # servers of other profiles, whose objects would be missing from `to delete` unsaid.
-            raise UsageError(f"{target}: its catalog changed between two readings (replaced, or still being "
-                             "written?): diff again once it is complete")
+    old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | _profiles_in(old, namespaces)
+    new_profiles = _profiles_in(new, namespaces)
+    del old, new  # parsed again below: holding both readings' documents at once doubled the memory they take
+    (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles, old_digest),
+                                              read_release(new_target, new_profiles, new_digest))
     result = diff_releases(old, new)
     if not result.withdrawn:
         return result
