@@ -151,3 +151,16 @@ def test_a_file_the_line_edits_would_break_is_left_as_it_was(runner, default_sou
     assert lines[-1].startswith("nothing pinned: 2 error(s) in the files as pinning would leave them"), result.output
     assert lines[-1].endswith("write the digest by hand"), result.output
     assert _tree(default_source_copy) == before
+
+
+def test_an_image_on_the_files_last_line_without_a_line_break_is_pinned(runner, default_source_copy, digests):
+    """pin adds `digest:` after the `image:` line. On a file's last line without a line break, the two
+    ran together (`image: <ref>digest: sha256:...`): the check of the edited files refused it, and pin
+    told the curator to write the digest by hand."""
+    small = default_source_copy / "servers" / f"{SMALL}.yaml"
+    image_line = f"image: {DIGESTS[SMALL][0]}\n"
+    text = small.read_text()
+    assert image_line in text
+    small.write_text(text.replace(image_line, "") + image_line.rstrip("\n"))
+    _assert_pinned(runner, default_source_copy, digests)
+    assert small.read_text().endswith(f"{image_line}digest: {DIGESTS[SMALL][1]}\n")

@@ -226,6 +226,9 @@ def test_what_a_killed_package_left_is_removed_and_a_folder_in_the_way_refused(r
     out.mkdir()
     (out / f".{root}.tar.gz.package-tmp").write_bytes(b"half a tarball")
     (out / ".SHA256SUMS.package-tmp").write_bytes(b"half a list")
+    # A killed package of another version: the next one removed only the temporaries of its own
+    # files, and a tarball's worth of bytes stayed in --out under a hidden name for good.
+    (out / f".{info.name}-0.9.0.tar.gz.package-tmp").write_bytes(b"half an older tarball")
     result = runner.invoke(main, ["package", "--site", str(site), "--out", str(out)])
     assert result.exit_code == 0, result.output
     assert sorted(snapshot(out)) == ["SHA256SUMS", f"{root}.tar.gz"]
@@ -238,3 +241,21 @@ def test_what_a_killed_package_left_is_removed_and_a_folder_in_the_way_refused(r
     assert result.output == (f"Error: {out / 'SHA256SUMS'}: not a file, and a file of the release goes there: move it "
                              "away, or package into another --out\n")
     assert sorted(path.name for path in out.iterdir()) == before
+
+
+def test_without_proc_the_release_is_written_under_temporary_names(small_site, tmp_path):
+    """An unnamed temporary gets its name through /proc/self/fd. Where /proc is not mounted (a sandbox,
+    a chroot), package wrote the whole release, then failed to name its first file and said to package
+    again, which failed the same way. There it now writes the temporaries under names of their own."""
+    unshare = shutil.which("unshare")
+    hide_proc = "mount -t tmpfs none /proc && exec \"$@\""
+    if unshare is None or subprocess.run([unshare, "--mount", "sh", "-c", hide_proc, "sh", "true"]).returncode:
+        pytest.skip("cannot hide /proc in a mount namespace of its own (needs unshare and root)")
+    site = site_copy(small_site, tmp_path)
+    out = tmp_path / "dist"
+    command = [unshare, "--mount", "sh", "-c", hide_proc, "sh",
+               sys.executable, "-m", "generator", "package", "--site", str(site), "--out", str(out)]
+    done = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    package.package_site(site, tmp_path / "with-proc", None)
+    assert snapshot(out) == snapshot(tmp_path / "with-proc")

@@ -499,6 +499,24 @@ def test_diff_of_a_release_this_version_cannot_read_says_what_it_left_out(runner
     assert refused.exit_code == 1 and "catalog.registries[].name" in refused.output
 
 
+@pytest.mark.parametrize("renamed", [False, True])
+def test_a_profile_namespace_that_is_no_string_is_reported_not_a_traceback(runner, default_site, tmp_path, renamed):
+    """An unchecked release's document may hold a list where a profile's namespace goes: looked up in a
+    set of namespaces (every diff, since diff reads the catalogs first to pick the bundles it keeps) or
+    among the removed profiles' namespaces (a new profile), it made diff end in a TypeError traceback."""
+    document = json.loads((default_site / "api/v1/catalog.json").read_text())
+    profile = document["catalog"]["registries"][0]
+    profile["namespace"] = [profile["namespace"]]
+    if renamed:
+        profile["name"] += "-renamed"
+    new = tmp_path / "new" / "api" / "v1"
+    new.mkdir(parents=True)
+    (new / "catalog.json").write_text(json.dumps(document))
+    result = runner.invoke(main, ["diff", str(default_site), str(tmp_path / "new")])
+    assert result.exit_code == 0, result.output
+    assert "release 1.0.0's catalog does not read as this version's (registries.0.namespace: " in result.output
+
+
 def test_pin_records_digests_from_skopeo_digestfile(runner, default_source_copy, tmp_path):
     digests = tmp_path / "digests.txt"
     osv_digest, time_digest = "sha256:" + "a" * 64, "sha256:" + "b" * 64

@@ -35,6 +35,7 @@ everything below is decided from the two releases alone. Reported, in four group
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field, replace
@@ -190,23 +191,36 @@ def read_release_catalog(target: Path) -> dict[str, Any]:
     return _catalog_of(_read_tarball(target), target)
 
 
-def read_release(target: Path, profiles: set[str]) -> tuple[dict[str, Any], ReleaseBundles]:
+def read_release(
+    target: Path, profiles: set[str], catalog_digest: bytes | None = None
+) -> tuple[dict[str, Any], ReleaseBundles]:
     """`read_release_catalog` of a release and the bundles of `profiles` (`bundle_objects`), a tarball
     read once: its catalog and every file of those profiles' bundles a withdrawn server's objects may be
     rendered from are kept in one read (as `verify` reads it), and nothing of them parsed before that
-    read has ended without a problem. With no profile, no bundle file is kept."""
+    read has ended without a problem. With no profile, no bundle file is kept. With `catalog_digest`
+    (`_early_catalog`'s), a tarball whose catalog is not those bytes is refused: it was replaced
+    since, and `profiles` are not the ones its catalog needs."""
     if target.is_dir():
         return read_release_catalog(target), folder_bundles(target)
     found = _read_tarball(target, _of_profiles(profiles) if profiles else None)
+    if catalog_digest is not None and _catalog_digest(found) != catalog_digest:
+        raise UsageError(f"{target}: its catalog changed between two readings (replaced, or still being written?): "
+                         "diff again once it is complete")
     return _catalog_of(found, target), bundles_of(found)
 
 
-def _early_catalog(target: Path) -> dict[str, Any]:
+def _early_catalog(target: Path) -> tuple[dict[str, Any], bytes | None]:
     """The catalog document alone (no image mapping), of a tarball read no further than that member
-    (`api/v1/` comes early in path order): enough to tell which namespaces lose a server."""
+    (`api/v1/` comes early in path order): enough to tell which namespaces lose a server; and the
+    digest of its bytes (None for a site folder, whose bundles are read as they are needed)."""
     if target.is_dir():
-        return read_release_catalog(target)
-    return _catalog_of(_read_tarball(target, mapping=False), target)
+        return read_release_catalog(target), None
+    found = _read_tarball(target, mapping=False)
+    return _catalog_of(found, target), _catalog_digest(found)
+
+
+def _catalog_digest(found: dict[str, bytes]) -> bytes:
+    return hashlib.sha256(found.get(CATALOG_JSON, b"")).digest()
 
 
 def _of_profiles(profiles: set[str]) -> Callable[[str], bool]:
@@ -536,13 +550,13 @@ def _profile_changes(
 def _renamed(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, str]:
     """Each new profile that takes the namespace of a removed one, with the removed one's name (a
     namespace two removed profiles shared goes to the first; a second new profile there is new)."""
-    removed: dict[Any, str] = {}
+    removed: dict[str | None, str] = {}
     for name, profile in before.items():
         if name not in after:
-            removed.setdefault(profile.get("namespace"), name)
+            removed.setdefault(_namespace(profile), name)
     renamed = {}
     for name, profile in after.items():
-        was = removed.pop(profile.get("namespace"), None) if name not in before else None
+        was = removed.pop(_namespace(profile), None) if name not in before else None
         if was is not None:
             renamed[name] = was
     return renamed
@@ -670,14 +684,16 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
 
     A tarball's bundles are kept only for the profiles deployed where a namespace loses a server: its
     catalog is read first (a read that stops early), then once more with those bundles and the image
-    mapping. Every profile's bundles would cost several hundred MB at 10,000 servers, for a diff that
-    most often withdraws nothing."""
-    early = _early_catalog(old_target), _early_catalog(new_target)
-    withdrawn = diff_releases(*early).withdrawn
+    mapping, and must be the same both times. Every profile's bundles would cost several hundred MB
+    at 10,000 servers, for a diff that most often withdraws nothing."""
+    (old, old_digest), (new, new_digest) = _early_catalog(old_target), _early_catalog(new_target)
+    withdrawn = diff_releases(old, new).withdrawn
     namespaces = {item.namespace for item in withdrawn}
-    old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | _profiles_in(early[0], namespaces)
-    (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles),
-                                              read_release(new_target, _profiles_in(early[1], namespaces)))
+    old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | _profiles_in(old, namespaces)
+    new_profiles = _profiles_in(new, namespaces)
+    del old, new  # parsed again below: holding both readings' documents at once doubled the memory they take
+    (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles, old_digest),
+                                              read_release(new_target, new_profiles, new_digest))
     result = diff_releases(old, new)
     if not result.withdrawn:
         return result
@@ -692,7 +708,14 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
 def _profiles_in(document: dict[str, Any], namespaces: set[str]) -> set[str]:
     """The profiles of a release deployed to one of `namespaces`, by names fit for a path."""
     return {profile["name"] for profile in document["catalog"].get("registries") or []
-            if profile.get("namespace") in namespaces and NAME.match(profile["name"])}
+            if _namespace(profile) in namespaces and NAME.match(profile["name"])}
+
+
+def _namespace(profile: dict[str, Any]) -> str | None:
+    """A profile's namespace as a release's document gives it; None when it is no string (an unchecked
+    document may hold a list there, which no set or dict can look up)."""
+    namespace = profile.get("namespace")
+    return namespace if isinstance(namespace, str) else None
 
 
 def _owners(

@@ -253,7 +253,7 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
     try:
         with _writing(out, unchanged):
             out.mkdir(parents=True, exist_ok=True)
-            staged.remove_leftovers(targets)
+            staged.remove_leftovers(out)
         with staged.staging() as staging:
             with _writing(tarball, unchanged):
                 handle, digest = staging.create(tarball), minisign.prehash()

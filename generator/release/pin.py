@@ -222,5 +222,7 @@ def _with_digest(raw: bytes, digest: str) -> bytes:
         text[number] = f"digest: {digest}\n"
     else:
         number = lines[("image",)]
+        if not text[number - 1].endswith(("\n", "\r")):  # the file's last line: no line break to follow
+            text[number - 1] += "\n"
         text.insert(number, f"digest: {digest}\n")
     return "".join(text).encode("utf-8")
