@@ -2,8 +2,9 @@
 
 Each file is written to a temporary in its target's folder (the same file system, so a rename
 moves it): an unnamed one (`O_TMPFILE`) where the file system allows and /proc is mounted (it
-names the file), which vanishes with the process however it ends, else `.<name>.package-tmp`. Only when every file is complete and on
-disk (fsync) is each given its name, by a rename that replaces the old file whole. A full disk,
+names the file), which vanishes with the process however it ends, else `.<name>.package-tmp`.
+Only when every file is complete and on disk (fsync) is each given its name, by a rename that
+replaces the old file whole. A full disk,
 an unreadable site file or a kill before that leaves --out as it was; a kill during the renames
 (microseconds) leaves each file old or new, never cut short, and a signature that no longer
 matches, which `verify` reports. What a kill leaves under a temporary name the next `package`
