@@ -361,3 +361,20 @@ def test_the_first_readings_documents_are_let_go_before_the_second_reading(small
     code, peak = map(int, measured.stdout.split())
     assert code == 0, measured.stderr
     assert peak < 280 << 10, f"peak RSS {peak >> 10} MB"
+
+
+def test_each_tarballs_catalog_is_parsed_once(runner, two_tarballs, monkeypatch):
+    """The early reading parsed each catalog, then the main reading parsed the same bytes again (93 MB
+    at 10,000 servers, about a seventh of a diff's time): the early document is kept instead."""
+    from generator.release import diff
+
+    (_old, _new), tarballs = two_tarballs
+    parsed, real = [], diff._checked_document
+
+    def counted(raw, where):
+        parsed.append(where)
+        return real(raw, where)
+    monkeypatch.setattr(diff, "_checked_document", counted)
+    result = runner.invoke(main, ["diff", *map(str, tarballs)])
+    assert result.exit_code == 0 and f"networkpolicy/{WITHDRAWN}-egress" in result.output, result.output
+    assert sorted(parsed) == sorted(f"{tarball}:api/v1/catalog.json" for tarball in tarballs)
