@@ -11,7 +11,18 @@ from pathlib import Path
 
 import pytest
 
-from generator.archive import COMPRESSION_LEVEL, TarballWriter, _header, folders_above, path_order, reproducible_tarball
+from generator.archive import COMPRESSION_LEVEL, TarballWriter, _header, folders_above, path_order
+
+
+def reproducible_tarball(files: dict[str, bytes], mtime: int) -> bytes:
+    """A .tar.gz holding `files` (relative POSIX path -> bytes) and every folder above them, in one member."""
+    buffer = io.BytesIO()
+    writer = TarballWriter(buffer.write, mtime)
+    for name in sorted(set(files) | folders_above(files), key=path_order):
+        content = files.get(name)
+        writer.entry(name, None if content is None else len(content), [] if content is None else [content])
+    writer.close()
+    return buffer.getvalue()
 
 
 def joined_the_old_way(members: list[list[tuple[str, bytes | None]]], mtime: int) -> bytes:
@@ -111,5 +122,7 @@ def test_entries_added_with_their_folders_are_the_archive_of_the_whole() -> None
     writer.entry("b", None)
     with pytest.raises(ValueError, match="does not sort after"):
         writer.entry("a", None)  # before what the member holds: the caller's order is wrong
-    with pytest.raises(ValueError, match="700 bytes in its header, 699 or more given"):
+    with pytest.raises(ValueError, match="700 bytes in its header, 699 given"):
         writer.entry("zz", 700, [b"x" * 699])  # a file that shrank: its header would lie
+    with pytest.raises(ValueError, match="700 bytes in its header, more given"):
+        writer.entry("zzz", 700, [b"x" * 600, b"x" * 600])  # a file that grew

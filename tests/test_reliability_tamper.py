@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 from conftest import REPO
-from generator.archive import reproducible_tarball
+from test_archive import reproducible_tarball
 from generator.cli import main
 from generator.release import minisign
 from generator.release.package import package_site
