@@ -236,10 +236,13 @@ def image_rule_refusal(profile: RegistryProfile, server: Server) -> str | None:
     return None
 
 
-def left_out_by_image_rule(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> str | None:
-    """Why the profile leaves out a server it would admit but for its image rule, or None."""
+def left_out_by_image_rule(
+    meta: CatalogMeta, profile: RegistryProfile, server: Server, relaxed: RegistryProfile | None = None
+) -> str | None:
+    """Why the profile leaves out a server it would admit but for its image rule, or None; `relaxed`,
+    when given, is the profile without its image rule (`_without_image_rule`), made once for many servers."""
     reason = image_rule_refusal(profile, server)
-    if reason is None or not admits(meta, _without_image_rule(profile), server):
+    if reason is None or not admits(meta, relaxed or _without_image_rule(profile), server):
         return None
     return reason
 
@@ -248,7 +251,7 @@ def left_out_by_image_rule_all(catalog: Catalog, profile: RegistryProfile) -> di
     """`left_out_by_image_rule` of every server of the catalog, by name (the profile copied once, not per server)."""
     relaxed = _without_image_rule(profile)
     return {server.name: reason for server in catalog.servers
-            if (reason := image_rule_refusal(profile, server)) is not None and admits(catalog.meta, relaxed, server)}
+            if (reason := left_out_by_image_rule(catalog.meta, profile, server, relaxed))}
 
 
 def _without_image_rule(profile: RegistryProfile) -> RegistryProfile:

@@ -699,7 +699,6 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
     new_profiles = _profiles_in(early[1][0], namespaces)
     (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles, early[0]),
                                               read_release(new_target, new_profiles, early[1]))
-    del early
     result = diff_releases(old, new)
     if not result.withdrawn:
         return result
