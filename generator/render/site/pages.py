@@ -55,15 +55,18 @@ hold servers, not their HTML, so that a page's input key can be computed without
 
 
 def _paged(template: str, first: str, servers: Sequence[Server], values: dict[str, Any]) -> Iterator[Page]:
-    """A list of servers as pages of PAGE_SIZE cards: `first`, then `.../page/N/index.html`."""
-    size = site_search.PAGE_SIZE
-    count = max(1, -(-len(servers) // size))
-    page_paths = [paths.paged(first, number) for number in range(1, count + 1)]
+    """A list of servers as pages of PAGE_SIZE cards: `first`, then `.../page/N/index.html` (one page when empty)."""
+    return _pages(template, partial(paths.paged, first), servers, CARD_SERVERS, site_search.PAGE_SIZE, values, minimum=1)
+
+
+def _pages(template: str, path_of: Callable[[int], str], items: Sequence[Any], key: str, size: int,
+           values: dict[str, Any], minimum: int = 0) -> Iterator[Page]:
+    """`items` `size` a page under `key`, page N at `path_of(N)`, with what the pager needs; at least `minimum` pages."""
+    count = max(minimum, -(-len(items) // size))
+    page_paths = [path_of(number) for number in range(1, count + 1)]
     for number, path in enumerate(page_paths, 1):
-        yield template, path, {
-            **values, CARD_SERVERS: servers[(number - 1) * size:number * size],
-            "total": len(servers), "page": number, "pages": count, "page_paths": page_paths,
-        }
+        yield template, path, {**values, key: items[(number - 1) * size:number * size],
+                               "total": len(items), "page": number, "pages": count, "page_paths": page_paths}
 
 
 def _facet(values: list[str], labels: dict[str, str]) -> list[tuple[str, str, int]]:
@@ -195,11 +198,7 @@ def _table_pages(template: str, path_of: Callable[[int], str], rows: Sequence[An
     """`rows` as a table in `template`, TOOLS_PER_PAGE rows a page as the tools table, page N at
     `path_of(N)`: a profile's withheld tools (its server, why) or the servers its image rule leaves
     out (why); no page for no rows."""
-    count = -(-len(rows) // TOOLS_PER_PAGE)
-    page_paths = [path_of(number) for number in range(1, count + 1)]
-    for number, path in enumerate(page_paths, 1):
-        yield template, path, {**values, "rows": rows[(number - 1) * TOOLS_PER_PAGE:number * TOOLS_PER_PAGE],
-                               "total": len(rows), "page": number, "pages": count, "page_paths": page_paths}
+    return _pages(template, path_of, rows, "rows", TOOLS_PER_PAGE, values)
 
 
 TOP_TAGS = 50
