@@ -703,7 +703,8 @@ def test_search_data_is_chunked_above_the_chunk_size(write_tree: Callable[..., P
     catalog = read_catalog(write_tree()).catalog
     template = catalog.servers[0]
     servers = tuple(template.model_copy(update={"name": f"s{i:05d}"}) for i in range(CHUNK_SIZE + 1))
-    made = search_files(Catalog(meta=catalog.meta, servers=servers), {}, InputKeys({}), tools_paged=True)
+    cards, rows, _ = site.skeletons(site.template_environment(None))
+    made = search_files(Catalog(meta=catalog.meta, servers=servers), {}, InputKeys({}), tools_paged=True, cards=cards, rows=rows)
     files = [item.made() if isinstance(item, Deferred) else item for item in made]
     assert [f.path for f in files] == ["assets/search-index.js", "assets/search-index-1.js", "assets/search-index-2.js",
                                        "assets/tools-index-1.js", "assets/tools-index-2.js"]

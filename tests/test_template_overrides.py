@@ -7,6 +7,7 @@ rewriting: an absolute link in a card, tool rows that do not end in `</tr>` and 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -80,3 +81,62 @@ def test_a_broken_partial_override_gets_a_message(
     assert "Traceback" not in result.output
     assert f"Error: {expected.format(overrides=folder)}\n" in result.output
     assert not out.exists()
+
+
+# What search.js draws comes from skeletons of these partials (generator/render/site/drawn.py): an
+# override whose items the skeletons cannot carry is refused, so that a search never draws another
+# design than the pages. A filter on a text, and a value the script does not have:
+DERIVED_CARD = """\
+<li class="card" data-name="{{ card.name }}"><a href="{{ url(card.page) }}">{{ card.title | upper }}</a></li>
+"""
+UNKNOWN_ROW_VALUE = """\
+{% for tool, behaviour in rows %}<tr><td>{{ tool.name }}</td><td>{% if server.review %}{{ server.review.by }}{% endif %}</td></tr>{% endfor %}"""
+CARD_TEXTS = ("card.name, card.title, card.description, card.publisher, card.page, card.category, card.category_page, "
+              "card.expires, card.transport, card.tools, card.tools_label, card.updated, card.kept_tools, "
+              "card.kept_tools_label, card.tier.label, card.tier.explanation, card.approval.label, card.approval.explanation")
+
+
+@pytest.mark.parametrize(
+    ("name", "template", "expected"),
+    [
+        ("_card.html", DERIVED_CARD,
+         "_card.html: search.js cannot draw this template as index.html renders it: the page has "
+         """'"card" data-name="fetch"><a href="servers/fetch/index.html">FETCH</a></li>\\n' where the """
+         """script would draw '"card" data-name="fetch"><a href="servers/fetch/index.html">⟦TITLE⟧</a></li>\\n'. """
+         f"It fills in {CARD_TEXTS} as they are; a template may test whether one is empty, and branch on card.status, "
+         "card.deprecated, card.notices, card.tier.tone and card.approval.tone, but not derive anything from a text "
+         '(README, "Templates")'),
+        ("_tool_rows.html", UNKNOWN_ROW_VALUE,
+         "_tool_rows.html: template error while rendering the skeleton search.js draws: 'types.SimpleNamespace object' "
+         "has no attribute 'by'. search.js has the texts server.name, server.title, tool.name, tool.description and "
+         'behaviour (one text: the words joined by ", ") and the state server.status, server.tier and '
+         'server.review.status (server.review is none without a review) only (README, "Templates")'),
+    ],
+)
+def test_an_override_search_js_cannot_draw_is_refused(
+    write_tree: Callable[..., Path], tmp_path: Path, name: str, template: str, expected: str
+) -> None:
+    from conftest import FETCH_YAML
+
+    source = write_tree({"fetch.yaml": FETCH_YAML.replace("tools:", "review:\n  status: approved\n  by: sec-team\n  date: 2026-01-05\ntools:", 1)})
+    out = tmp_path / "site"
+    result = CliRunner().invoke(
+        main, ["build", "-j", "1", "--source", str(source), "--out", str(out), "--templates", str(overrides(tmp_path, {name: template}))]
+    )
+    assert result.exit_code == 1, result.output
+    assert f"Error: {expected}\n" in result.output
+    assert not out.exists()
+
+
+def test_an_override_branching_on_state_and_empty_texts_builds(write_tree: Callable[..., Path], tmp_path: Path) -> None:
+    """What the skeletons do carry: tests of the state (an else branch too) and of an empty text."""
+    card = ('<li data-name="{{ card.name }}">{% if card.deprecated %}old{% else %}{{ card.status }}{% endif %}'
+            '{% if card.approval.tone == "good" %} ok{% endif %}{% if not card.expires %} open{% endif %}</li>\n')
+    out = tmp_path / "site"
+    build(write_tree(), out, templates=overrides(tmp_path, {"_card.html": card}))
+    assert '<li data-name="fetch">active open</li>' in (out / "index.html").read_text(encoding="utf-8")
+    script = (out / "assets/search-index.js").read_text(encoding="utf-8")
+    quoted = script.removeprefix("window.MCPCatalogSearch=JSON.parse('").removesuffix("');\n")
+    data = json.loads(quoted.replace("\\'", "'").replace("\\\\", "\\"))
+    assert '<li data-name="⟦name⟧">active open</li>\n' in data["cards"]
+    assert {entry["n"]: data["cards"][entry["f"]] for entry in data["entries"]}["fetch"].endswith(">active open</li>\n")

@@ -5,10 +5,12 @@
  * Entry keys: n name, t title, d description, p publisher, c category, g tags, o tool names,
  * b [tools, read-only, destructive, open-world] counts, r tier, a approval, ae approval explanation,
  * v approval expiry (ISO date or ""), x transport, k kind, w egress kind, y egress hosts, s secret names,
- * h pinned, z deprecated, nt notice kinds (derived.notices), u updated, l page path.
- * Cards are clones of the card prototype the build renders from _card.html with a slot ⟦field⟧ for
- * every value, and writes into <template id="card-template"> as escaped text (so that no crawler
- * follows its slot links); slots are filled with textContent and setAttribute only, never as HTML. */
+ * h pinned, z deprecated, nt notice kinds (derived.notices), u updated, l page path, f its card's skeleton.
+ * What the script draws (a search's cards, the tools search's rows, the reviewer's rows across pages) are
+ * clones of skeletons: the partial (_card.html, _tool_rows.html, _review_row.html, overrides included)
+ * rendered by the build with every text a slot ⟦name⟧ and the root ⟦root⟧, one per variant (the item's
+ * state), each data file holding the skeletons its items use (render/site/drawn.py). The slots are
+ * filled with textContent and setAttribute only: source text never becomes markup. */
 (function () {
   "use strict";
 
@@ -219,21 +221,17 @@
     return node;
   }
 
-  /* What the card template's slots hold for one entry (the fields of site_views.Card). */
+  /* The texts a card's skeleton holds slots for, of one entry (site_views.CARD_TEXTS). */
   function cardValues(entry, data) {
     var tier = data.badges.r[entry.r];
     var approval = data.badges.a[entry.a];
-    var values = {
+    return {
       name: entry.n, title: entry.t, description: entry.d, publisher: entry.p || "", page: entry.l,
       category: data.facets.c[entry.c] || entry.c, category_page: "categories/" + entry.c + "/index.html",
-      "tier.label": tier[0], "tier.tone": tier[1], "tier.explanation": tier[2],
-      "approval.label": approval[0], "approval.tone": approval[1], "approval.explanation": entry.ae,
-      expires: entry.v, transport: data.facets.x[entry.x] || entry.x,
-      tools: String(entry.o.length), tools_label: entry.o.length === 1 ? "1 tool" : entry.o.length + " tools", updated: entry.u, status: entry.z ? "deprecated" : "active",
-      deprecated: entry.z, notices: entry.nt.length > 0
+      "tier.label": tier[0], "tier.explanation": tier[2], "approval.label": approval[0], "approval.explanation": entry.ae,
+      expires: entry.v, transport: data.facets.x[entry.x] || entry.x, tools: String(entry.o.length),
+      tools_label: entry.o.length === 1 ? "1 tool" : entry.o.length + " tools", updated: entry.u, root: ROOT
     };
-    entry.nt.forEach(function (kind) { values["notice_" + kind] = true; });  /* derived.notices, as on server cards */
-    return values;
   }
 
   function fillSlots(text, values) {
@@ -242,20 +240,20 @@
     });
   }
 
-  /* The card prototype: the markup the build wrote as the template's text (its own, from _card.html). */
-  function cardPrototype(holder) {
-    var parsed = document.createElement("template");
-    parsed.innerHTML = holder.content.textContent;
-    return parsed.content.firstElementChild;
-  }
+  /* Each skeleton parsed once (by its text: data files repeat the few there are). */
+  var parsedSkeletons = Object.create(null);
 
-  /* A clone of the card prototype with every slot filled; elements marked data-when="field" go
-   * when the field is empty or false (the server-rendered card leaves them out the same way). */
-  function fillCard(prototype, values) {
-    var node = prototype.cloneNode(true);
-    var walker = document.createTreeWalker(node, 5 /* elements and text */);
-    var dropped = [];
-    for (var current = node; current; current = walker.nextNode()) {
+  /* The elements of a skeleton (see the head of this file) with every slot filled by `values`, as
+   * text nodes' text and attribute values, never as markup. */
+  function draw(skeleton, values) {
+    if (!parsedSkeletons[skeleton]) {
+      var parsed = document.createElement("template");
+      parsed.innerHTML = skeleton;  /* the build's rendering of a template: no source text in it */
+      parsedSkeletons[skeleton] = parsed.content;
+    }
+    var copy = parsedSkeletons[skeleton].cloneNode(true);
+    var walker = document.createTreeWalker(copy, 5 /* elements and text */);
+    for (var current = walker.nextNode(); current; current = walker.nextNode()) {
       if (current.nodeType === 3) {
         if (current.nodeValue.indexOf("\u27e6") >= 0) { current.nodeValue = fillSlots(current.nodeValue, values); }
         continue;
@@ -264,16 +262,8 @@
         var attribute = current.attributes[i];
         if (attribute.value.indexOf("\u27e6") >= 0) { current.setAttribute(attribute.name, fillSlots(attribute.value, values)); }
       }
-      var when = current.getAttribute("data-when");
-      if (when !== null && !values[when]) { dropped.push(current); }
     }
-    dropped.forEach(function (gone) {
-      /* The space Jinja wrote before an optional element goes with it. */
-      var before = gone.previousSibling;
-      if (before && before.nodeType === 3 && /^\s*$/.test(before.nodeValue) && before.nodeValue.indexOf("\n") < 0) { before.parentNode.removeChild(before); }
-      gone.parentNode.removeChild(gone);
-    });
-    return node;
+    return Array.prototype.slice.call(copy.children);
   }
 
   /* The page numbers a pager shows: the first, the last and two either side of `page`, with a
@@ -294,13 +284,12 @@
     this.input = document.getElementById("q");
     this.list = document.getElementById("results");
     this.status = document.getElementById("status");
-    this.prototype = cardPrototype(document.getElementById("card-template"));
     this.size = data.pageSize;
     this.typing = null;
     this.drawn = location.hash;
     /* Maps keyed by catalog text have no prototype: a server or tag called "constructor" is just a key. */
     this.cards = Object.create(null);
-    /* The server-rendered cards are what fillCard would make (one template): keep them, so the
+    /* The server-rendered cards are what draw would make (the build checks it): keep them, so the
      * first results draw moves nothing it does not have to. */
     var cards = this.cards;
     Array.prototype.forEach.call(this.list.children, function (item) {
@@ -387,7 +376,7 @@
 
   SearchPage.prototype.card = function (entry) {
     /* Cards are built once per server and reused: typing then only moves existing nodes. */
-    if (!this.cards[entry.n]) { this.cards[entry.n] = fillCard(this.prototype, cardValues(entry, this.data)); }
+    if (!this.cards[entry.n]) { this.cards[entry.n] = draw(entry._card, cardValues(entry, this.data))[0]; }
     return this.cards[entry.n];
   };
 
@@ -600,11 +589,17 @@
     next();
   }
 
+  /* A file's entries, each with its card's skeleton (_card: "f" is its number among the file's). */
+  function withCards(part) {
+    part.entries.forEach(function (entry) { entry._card = part.cards[entry.f]; });
+    return part.entries;
+  }
+
   /* The search entries of every server: in search-index.js itself, or in its chunks. */
   function loadEntries(data, done, failed) {
-    if (!data.chunks.length) { done(data.entries); return; }
+    if (!data.chunks.length) { done(withCards(data)); return; }
     loadScripts(data.chunks, function (n) { return window.MCPCatalogChunks[n]; }, function (chunks) {
-      done([].concat.apply([], chunks));
+      done([].concat.apply([], chunks.map(withCards)));
     }, failed);
   }
 
@@ -679,7 +674,8 @@
   var TOOL_RESULTS = 200;
 
   /* Every tool of the catalog, in the table's order, from the index's search data (server name,
-   * title, page, tool names) and the tools files (each tool's description and behaviour). */
+   * title, page, tool names) and the tools files (each server's rows' skeleton, then each tool's
+   * description and behaviour). */
   function catalogTools(entries, files) {
     var tools = [];
     var at = 0;
@@ -687,12 +683,13 @@
       file.e.forEach(function (flat) {
         var entry = entries[at];
         var marker = entry.a === "rejected" ? "Rejected" : (entry.z ? "Deprecated" : "");
+        var skeleton = file.s[flat[0]];
         at += 1;
         entry.o.forEach(function (name, i) {
-          var description = flat[2 * i];
-          var behaviour = file.b[flat[2 * i + 1]];
+          var description = flat[1 + 2 * i];
+          var behaviour = file.b[flat[2 + 2 * i]];
           tools.push({
-            entry: entry, name: name, description: description, behaviour: behaviour, marker: marker, row: null,
+            entry: entry, name: name, description: description, behaviour: behaviour, skeleton: skeleton, rows: null,
             text: (name + " " + entry.t + " " + marker + " " + description + " " + behaviour).toLowerCase()
           });
         });
@@ -701,25 +698,12 @@
     return tools;
   }
 
-  /* A row as templates/_tool_rows.html writes it (DOM nodes and textContent only). */
-  function toolRow(tool) {
-    var row = el("tr");
-    var name = el("th");
-    name.setAttribute("scope", "row");
-    name.appendChild(el("code", "", tool.name));
-    var server = el("td");
-    var link = el("a", "", tool.entry.t);
-    link.setAttribute("href", ROOT + tool.entry.l + "#tool-" + tool.name);
-    server.appendChild(link);
-    if (tool.marker) {
-      server.appendChild(document.createTextNode(" "));
-      server.appendChild(el("span", "marker", tool.marker));
-    }
-    row.appendChild(name);
-    row.appendChild(server);
-    row.appendChild(el("td", "", tool.description));
-    row.appendChild(el("td", "", tool.behaviour));
-    return row;
+  /* A tool's rows as _tool_rows.html draws it (its skeleton filled; search.TOOL_ROWS names the slots). */
+  function toolRows(tool) {
+    return draw(tool.skeleton, {
+      "server.name": tool.entry.n, "server.title": tool.entry.t, "tool.name": tool.name,
+      "tool.description": tool.description, behaviour: tool.behaviour, root: ROOT
+    });
   }
 
   /* Typing filters this page's rows at once; the first search also loads every tool (the search
@@ -762,11 +746,10 @@
     };
     var everyPage = function (terms) {
       var matches = everyTool.filter(matching(terms));
-      showRows(matches.slice(0, TOOL_RESULTS).map(function (tool) {
-        if (!tool.row) { tool.row = toolRow(tool); }
-        tool.row.hidden = false;
-        return tool.row;
-      }));
+      showRows([].concat.apply([], matches.slice(0, TOOL_RESULTS).map(function (tool) {
+        if (!tool.rows) { tool.rows = toolRows(tool); }
+        return tool.rows;
+      })));
       if (pager) { pager.hidden = true; }
       var text = matches.length + " of " + everyTool.length + " tools";
       return matches.length > TOOL_RESULTS ? text + ", the first " + TOOL_RESULTS + " shown: add a word to narrow them" : text;
@@ -835,41 +818,14 @@
   /* Rows drawn from every page's data at most: drawing 10,000 rows would cost what paging saved. */
   var REVIEW_ROWS_SHOWN = 250;
 
-  /* One row of assets/reviews-index.js drawn as reviews.html writes it (catalog text as textContent only). */
-  function reviewRow(d) {
-    var row = document.createElement("tr");
-    var head = document.createElement("th");
-    head.setAttribute("scope", "row");
-    head.appendChild(el("a", "", d[1])).setAttribute("href", ROOT + d[3]);
-    if (d[2]) { head.appendChild(document.createTextNode(" ")); head.appendChild(el("span", "marker", "Deprecated")); }
-    head.appendChild(document.createElement("br"));
-    head.appendChild(el("code", "small", d[0]));
-    row.appendChild(head);
-    var cell = function (label, sortKey) {
-      var td = document.createElement("td");
-      td.setAttribute("data-label", label);
-      if (sortKey !== undefined) { td.setAttribute("data-sort", String(sortKey)); }
-      row.appendChild(td);
-      return td;
-    };
-    cell("Tier").textContent = d[4];
-    var approval = cell("Approval");
-    approval.appendChild(el("span", "state state-" + d[5], d[6]));
-    if (d[7]) { approval.appendChild(document.createElement("br")); approval.appendChild(el("span", "small", d[7])); }
-    cell("Reviewer").textContent = d[8] || "\u2014";
-    var expires = cell("Expires", d[9] || "9999");
-    if (d[9]) {
-      expires.appendChild(el("time", "", d[9])).setAttribute("datetime", d[9]);
-      expires.appendChild(document.createElement("br"));
-      expires.appendChild(el("span", "small", d[10]));
-    } else { expires.textContent = "none"; }
-    var egress = cell("Egress");
-    if (d[11] === "any") { egress.appendChild(el("strong", "", d[12])); } else if (d[11] === "not-declared") { egress.appendChild(el("em", "", d[12])); } else { egress.textContent = d[12]; }
-    cell("Secrets", d[14]).textContent = d[13] || "none";
-    cell("Destructive", d[15]).textContent = d[15] + " of " + d[17];
-    cell("Open-world", d[16]).textContent = d[16] + " of " + d[17];
-    cell("Pinned").textContent = d[18];
-    return row;
+  /* One row of assets/reviews-index.js as _review_row.html draws it: its skeleton (d[3], a number
+   * into the file's) filled (review.REVIEW_TEXTS names the slots). */
+  function reviewRows(d, skeletons) {
+    return draw(skeletons[d[3]], {
+      name: d[0], title: d[1], reviewer: d[8], decided: d[7], expires: d[9], expires_in: d[10], egress_words: d[12],
+      secrets_words: d[13], secrets_count: String(d[14]), destructive_tools: String(d[15]),
+      open_world_tools: String(d[16]), tools: String(d[17]), root: ROOT
+    });
   }
 
   /* A data row's sort key of `column`: what the key of the drawn cell would be (its data-sort, else its words). */
@@ -933,16 +889,21 @@
         return sign * compareKeys(a.keys[column], b.keys[column]) || a.position - b.position;
       });
     };
+    var skeletons = null;
     var show = function (items) {
       var fragment = document.createDocumentFragment();
-      items.forEach(function (item) { fragment.appendChild(item.row || (item.row = reviewRow(item.data))); });
+      items.forEach(function (item) {
+        if (!item.rows) { item.rows = item.row ? [item.row] : reviewRows(item.data, skeletons); }
+        item.rows.forEach(function (row) { fragment.appendChild(row); });
+      });
       body.textContent = "";
       body.appendChild(fragment);
     };
     var load = function () {
       loading = true;
       loadScripts(["reviews-index.js"], function () { return window.MCPCatalogReviews; }, function (files) {
-        every = files[0].map(function (d, position) {
+        skeletons = files[0].s;
+        every = files[0].rows.map(function (d, position) {
           var text = [d[1], d[2] ? "deprecated" : "", d[0], d[4], d[6], d[7], d[8] || "\u2014", d[9] || "none", d[10], d[12],
             d[13] || "none", d[15] + " of " + d[17], d[16] + " of " + d[17], d[18]].join(" ").toLowerCase();
           return { data: d, text: text, position: position, risks: d[19] };

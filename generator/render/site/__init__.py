@@ -21,7 +21,9 @@ from markupsafe import Markup
 from generator import derived, paths
 from generator.errors import OutputError
 from generator.output import OutputFile
+from generator.render.site import drawn
 from generator.render.site import pages as site_pages
+from generator.render.site import search as site_search
 from generator.render.site import review as site_review
 from generator.render.site import views as site_views
 from generator.render.context import RenderContext
@@ -88,6 +90,20 @@ def _rendered(environment: jinja2.Environment, template: str, path: str, **value
         raise OutputError(f"{template}: template error while rendering {path}: {error}") from None
 
 
+# What `_review_row.html` gets besides `row` and `root`.
+REVIEW_ROW_VALUES = {"tiers": site_pages.TIERS, "approval_labels": site_views.APPROVALS}
+
+
+def skeletons(environment: jinja2.Environment) -> tuple[drawn.Skeletons, drawn.Skeletons, drawn.Skeletons]:
+    """The skeletons of what search.js draws (see `drawn`): the index's cards, the tools table's
+    rows and the reviewer's table's rows, rendered by `environment` on first use."""
+    def render(given: dict[str, Any]) -> drawn.Render:
+        return lambda template, path, values: _rendered(environment, template, path, **given, **values)
+
+    return (drawn.Skeletons(site_views.CARD, render({})), drawn.Skeletons(site_search.TOOL_ROWS, render({})),
+            drawn.Skeletons(site_review.REVIEW_ROW, render(REVIEW_ROW_VALUES)))
+
+
 def _environment(context: RenderContext) -> jinja2.Environment:
     """The build's one Jinja environment (it caches compiled templates), made on first use."""
     if "site.environment" not in context.shared:
@@ -115,37 +131,50 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
     # (a server shows on some eight lists, at two or three depths): each is rendered once per depth,
     # and once more per registry profile showing it (its card says how many tools the profile keeps).
     cards: dict[tuple[str, str, str | None], Markup] = {}
+    # What search.js draws, from skeletons of the same partials: each item a page renders is
+    # checked against its skeleton filled, so that the script never draws another design.
+    drawn_cards, drawn_rows, drawn_reviews = skeletons(environment)
 
-    def card_at(server: Server, path: str, root: str, profile: RegistryProfile | None) -> Markup:
+    def card_at(server: Server, path: str, root: str, profile: RegistryProfile | None, checked: bool) -> Markup:
         key = (server.name, root, profile.name if profile else None)
+        # Only the rendered cards are kept: keeping their Cards too cost 80 MB at 10,000 servers.
+        card = site_views.card(context.catalog.meta, server, profile) if checked or key not in cards else None
         if key not in cards:
-            card = site_views.card(context.catalog.meta, server, profile)
             cards[key] = Markup(_rendered(environment, "_card.html", path, card=card, root=root))  # autoescaped
+        if card is not None and checked:
+            drawn_cards.check(cards[key], [site_views.card_drawing(card)], root, path)
         return cards[key]
 
     def rows_at(server: Server, first: int, end: int, path: str, root: str) -> Markup:
         rows = site_pages.tool_rows(server)[first:end]
-        return Markup(_rendered(environment, "_tool_rows.html", path, server=server, rows=rows, root=root))  # autoescaped
+        html = _rendered(environment, "_tool_rows.html", path, server=server, rows=rows, root=root)
+        drawn_rows.check(html, [site_search.tool_row_drawing(server, tool, words) for tool, words in rows], root, path)
+        return Markup(html)  # autoescaped
+
+    def review_row_at(row: site_review.ReviewRow, path: str, root: str) -> Markup:
+        html = _rendered(environment, "_review_row.html", path, row=row, root=root, **REVIEW_ROW_VALUES)
+        drawn_reviews.check(html, [site_review.review_row_drawing(row)], root, path)
+        return Markup(html)  # autoescaped
 
     def make(template: str, path: str, values: dict[str, Any]) -> bytes:
         root = "../" * path.count("/")
         values = dict(values)
         profile = values.pop(site_pages.CARD_PROFILE, None)
+        checked = values.pop(site_pages.CARDS_DRAWN, False)
         if site_pages.CARD_SERVERS in values:
-            values["cards"] = [card_at(server, path, root, profile) for server in values.pop(site_pages.CARD_SERVERS)]
-        if values.pop(site_pages.CARD_TEMPLATE, False):  # the prototype search.js fills, at this page's root
-            # Passed as text, so the page holds it escaped: its links are slots (href="⟦page⟧"), which a
-            # crawler (wget --mirror) would follow to a 404 were they markup. search.js parses the text.
-            values["card_template"] = _rendered(environment, "_card.html", path, card=site_views.CARD_PROTOTYPE, root=root)
+            servers = values.pop(site_pages.CARD_SERVERS)
+            values["cards"] = [card_at(server, path, root, profile, checked) for server in servers]
         if site_pages.ROW_SPANS in values:
             values["rows"] = [rows_at(server, first, end, path, root) for server, first, end in values.pop(site_pages.ROW_SPANS)]
+        if site_pages.REVIEW_ROWS in values:
+            values["review_rows"] = [review_row_at(row, path, root) for row in values.pop(site_pages.REVIEW_ROWS)]
         return render_page(environment, template, path, values).content
 
     keys = InputKeys(context.server_keys)
     for template, path, values in site_pages.catalog_pages(context):
         yield Deferred(path, keys.of(template, path, values), partial(make, template, path, values))
-    yield from site_pages.search_data(context, keys)
-    yield from site_review.review_files(context.catalog, context.changes, site_pages.TIERS)
+    yield from site_pages.search_data(context, keys, cards=drawn_cards, rows=drawn_rows)
+    yield from site_review.review_files(context.catalog, context.changes, site_pages.TIERS, drawn_reviews)
 
 
 KIND = OutputKind("site", catalog_files, server_files)

@@ -15,7 +15,7 @@ from typing import Any
 
 from generator import derived, paths
 
-from generator.models import Catalog, CatalogMeta, RegistryProfile, Server
+from generator.models import Catalog, CatalogMeta, RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render.site import install as site_install
 from generator.render.site import review as site_review
@@ -23,6 +23,7 @@ from generator.render.site import search as site_search
 from generator.render.context import RenderContext
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred
+from generator.render.site.drawn import Skeletons
 from generator.render.site.deploy import deploy_plan, placements, withheld_reasons
 from generator.render.site.views import (
     APPROVALS,
@@ -46,12 +47,15 @@ TIERS = {"validated": "Validated", "community": "Community"}
 KINDS = {"container": "Container in your cluster", "remote": "Remote endpoint", "reference": "Reference (packages)"}
 
 
-CARD_SERVERS, CARD_PROFILE, ROW_SPANS, CARD_TEMPLATE = "card_servers", "card_profile", "row_spans", "card_template_wanted"
+CARD_SERVERS, CARD_PROFILE, ROW_SPANS, CARDS_DRAWN, REVIEW_ROWS = (
+    "card_servers", "card_profile", "row_spans", "cards_drawn", "review_rows")
 """Values naming what site.py turns into HTML before rendering: the servers whose cards a page
 shows, the registry profile whose view of them the cards give (the tools it keeps; absent: the
 whole catalog's view), the rows of the tools table as (server, first tool index, end index)
-spans, and whether the page carries the card prototype for search.js (as `card_template`). Pages
-hold servers, not their HTML, so that a page's input key can be computed without rendering anything."""
+spans, whether search.js draws the page's cards too (each is then checked against its skeleton,
+see `drawn`), and the reviewer's table's rows (`review.ReviewRow`s, drawn by `_review_row.html`
+as `review_rows`). Pages hold servers and rows, not their HTML, so that a page's input key can be
+computed without rendering anything."""
 
 
 def _paged(template: str, first: str, servers: Sequence[Server], values: dict[str, Any]) -> Iterator[Page]:
@@ -115,7 +119,7 @@ def _index_pages(catalog: Catalog, common: dict[str, Any], facets: dict[str, Any
     # the number of tags; every tag stays in the filter and on the server pages.
     top_tags = sorted(sorted(facets["g"], key=lambda facet: (-facet[2], facet[0]))[:TOP_TAGS])
     values = {**common, "facets": facets, "pager": "index", "top_tags": top_tags, "flags": _flags(catalog),
-              "summary": _summary(len(catalog.servers), facets["a"]), CARD_TEMPLATE: True}
+              "summary": _summary(len(catalog.servers), facets["a"]), CARDS_DRAWN: True}
     # Deprecated servers come last: search.js hides them by default, and then only the end of the list goes.
     listed = sorted(catalog.servers, key=lambda server: server.status == "deprecated")
     yield from _paged("index.html", paths.SITE_INDEX, listed, values)
@@ -244,7 +248,7 @@ def _row_spans(servers: Sequence[Server]) -> Iterator[list[tuple[Server, int, in
         yield page
 
 
-def tool_rows(server: Server) -> list[tuple[Any, list[str]]]:
+def tool_rows(server: Server) -> list[tuple[Tool, list[str]]]:
     """What the tools table shows of each of the server's tools: the tool and its behaviour."""
     return [(tool, tool_behaviour(tool)) for tool in server.tools]
 
@@ -274,7 +278,7 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
     yield from _registry_pages(catalog, common, context.image_mirror)
     yield "install.html", paths.INSTALL_PAGE, {**common, "steps": site_install.install_steps(catalog, context.image_mirror)}
     for path, values in site_review.review_pages(catalog):
-        yield "reviews.html", path, {**common, **values}
+        yield "reviews.html", path, {**common, **values, REVIEW_ROWS: values["rows"]}
     yield "about.html", paths.ABOUT_PAGE, {**common, "approvals": APPROVALS, "changes": context.changes}
     if context.changes is not None:
         present = {server.name for server in catalog.servers}
@@ -286,10 +290,11 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
     yield "404.html", paths.NOT_FOUND_PAGE, {**common, "root": NOT_FOUND_ROOT}
 
 
-def search_data(context: RenderContext, keys: InputKeys) -> Iterator[OutputFile | Deferred]:
-    """The search data script files: the index page's, and the tools page's when it has pages to search."""
+def search_data(context: RenderContext, keys: InputKeys, *, cards: Skeletons, rows: Skeletons) -> Iterator[OutputFile | Deferred]:
+    """The search data script files (with the skeletons of their cards and rows): the index page's,
+    and the tools page's when it has pages to search."""
     catalog = context.catalog
     titles = {category.slug: category.title for category in catalog.meta.categories}
     labels = {key: {value: label for value, label, _ in facet} for key, facet in _facets(catalog, titles).items()}
     paged = sum(len(server.tools) for server in catalog.servers) > TOOLS_PER_PAGE
-    yield from site_search.search_files(catalog, labels, keys, tools_paged=paged)
+    yield from site_search.search_files(catalog, labels, keys, tools_paged=paged, cards=cards, rows=rows)

@@ -20,12 +20,14 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
+from types import SimpleNamespace
 from typing import Any
 
 from generator import derived, paths
 from generator.models import Catalog, Server
 from generator.output import OutputFile
 from generator.release.diff import ReleaseDiff
+from generator.render.site.drawn import Drawing, Partial, Skeletons, empty_texts, slot_unless
 from generator.render.site.search import global_script
 from generator.render.site.views import APPROVALS, behaviour_counts, egress, secret_names
 
@@ -79,6 +81,16 @@ class ReviewRow:
         return {"none": "none", "any": "any host", "not-declared": "not declared"}.get(self.egress, "n/a")
 
     @property
+    def secrets_words(self) -> str:
+        """The Secrets cell's words: the names, comma-separated ("" without secrets)."""
+        return ", ".join(self.secrets)
+
+    @property
+    def secrets_count(self) -> int:
+        """How many secrets (the Secrets column sorts by it)."""
+        return len(self.secrets)
+
+    @property
     def expires_in(self) -> str:
         """When the approval expires, counted from the catalog's date ("in 12 days", "3 days ago"); "" without an expiry."""
         if self.days_left is None:
@@ -114,6 +126,35 @@ def review_row(catalog: Catalog, server: Server) -> ReviewRow:
     )
 
 
+# A row's texts a script fills in (slots); the rest (tier, approval, egress, deprecated, pinned, the
+# risk flags) is its variant. reviews-index.js holds the same values (data_row).
+REVIEW_TEXTS = ("name", "title", "reviewer", "decided", "expires", "expires_in", "egress_words", "secrets_words",
+                "secrets_count", "destructive_tools", "open_world_tools", "tools")
+
+
+def review_row_drawing(row: ReviewRow) -> Drawing:
+    """The row as search.js draws it across pages (see `drawn`)."""
+    texts = {name: str(getattr(row, name)) for name in REVIEW_TEXTS}
+    variant = (row.tier, row.approval, row.egress, row.deprecated, row.pinned, tuple(row.risks.items()), empty_texts(texts))
+    return Drawing(variant, texts)
+
+
+def _review_row_skeleton(variant: tuple[Any, ...]) -> dict[str, Any]:
+    tier, approval, egress_kind, deprecated, pinned, risks, empty = variant
+    texts = {name: slot_unless(name, empty) for name in REVIEW_TEXTS}
+    return {"row": SimpleNamespace(**texts, tier=tier, approval=approval, egress=egress_kind, deprecated=deprecated,
+                                   pinned=pinned, risks=dict(risks))}
+
+
+REVIEW_ROW = Partial(
+    "_review_row.html",
+    "row." + ", row.".join(REVIEW_TEXTS),
+    "row.tier, row.approval, row.egress, row.deprecated, row.pinned and row.risks",
+    _review_row_skeleton,
+)
+"""The reviewer's table's rows: search.js draws a sort or filter of every page from `_review_row.html`'s skeletons."""
+
+
 def review_rows(catalog: Catalog) -> list[ReviewRow]:
     """Every server's row, in the catalog's (name) order."""
     return [review_row(catalog, server) for server in catalog.servers]
@@ -130,18 +171,20 @@ def review_pages(catalog: Catalog) -> Iterator[tuple[str, dict[str, Any]]]:
                      "page": number, "pages": count, "pager": "reviews", "page_paths": page_paths}
 
 
-def data_row(row: ReviewRow, tiers: dict[str, str]) -> list[str | int]:
-    """One row of assets/reviews-index.js: each cell's words as reviews.html writes them, the risk flags last."""
+def data_row(row: ReviewRow, tiers: dict[str, str], skeleton: int) -> list[str | int]:
+    """One row of assets/reviews-index.js: the number of its skeleton in the file (fourth), each
+    cell's words as the shipped row writes them (for sorting and filtering), the risk flags last."""
     pinned = "n/a" if row.pinned is None else ("yes" if row.pinned else "no")
     risks = "".join("1" if flag else "0" for flag in row.risks.values())
-    return [row.name, row.title, int(row.deprecated), paths.server_page(row.name), tiers[row.tier], row.approval,
+    return [row.name, row.title, int(row.deprecated), skeleton, tiers[row.tier], row.approval,
             APPROVALS[row.approval], row.decided, row.reviewer, row.expires, row.expires_in, row.egress, row.egress_words,
-            ", ".join(row.secrets), len(row.secrets), row.destructive_tools, row.open_world_tools, row.tools, pinned, risks]
+            row.secrets_words, row.secrets_count, row.destructive_tools, row.open_world_tools, row.tools, pinned, risks]
 
 
-def reviews_data(rows: Sequence[ReviewRow], tiers: dict[str, str]) -> bytes:
-    """assets/reviews-index.js: every row, as a classic script (file:// refuses fetch())."""
-    return global_script("MCPCatalogReviews", [data_row(row, tiers) for row in rows])
+def reviews_data(rows: Sequence[ReviewRow], tiers: dict[str, str], skeletons: Skeletons) -> bytes:
+    """assets/reviews-index.js: every row and their skeletons, as a classic script (file:// refuses fetch())."""
+    listed, numbers = skeletons.listed(review_row_drawing(row) for row in rows)
+    return global_script("MCPCatalogReviews", {"s": listed, "rows": [data_row(row, tiers, n) for row, n in zip(rows, numbers)]})
 
 
 def _cell(value: object) -> str:
@@ -225,12 +268,13 @@ def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def review_files(catalog: Catalog, changes: ReleaseDiff | None, tiers: dict[str, str]) -> Iterator[OutputFile]:
+def review_files(catalog: Catalog, changes: ReleaseDiff | None, tiers: dict[str, str],
+                 skeletons: Skeletons) -> Iterator[OutputFile]:
     """reviews/reviews.csv, reviews/reviews.json, reviews/changes.atom and, when the table has more
     than one page, assets/reviews-index.js (with one, the page holds every row, and nothing loads them)."""
     rows = review_rows(catalog)
     if len(rows) > ROWS_PER_PAGE:
-        yield OutputFile(paths.site_asset(REVIEWS_DATA), reviews_data(rows, tiers))
+        yield OutputFile(paths.site_asset(REVIEWS_DATA), reviews_data(rows, tiers, skeletons))
     yield OutputFile(paths.REVIEWS_CSV, reviews_csv(rows))
     yield OutputFile(paths.REVIEWS_JSON, reviews_json(catalog, rows))
     yield OutputFile(paths.CHANGES_FEED, changes_feed(catalog, changes))

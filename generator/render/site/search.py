@@ -18,18 +18,21 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from functools import partial
+from types import SimpleNamespace
 from typing import Any
 
 from generator import derived, paths
-from generator.models import Catalog, Server
+from generator.models import Catalog, Server, Tool
 from generator.output import OutputFile
 from generator.render.inputs import InputKeys
 from generator.render.kind import Deferred
+from generator.render.site.drawn import Drawing, Partial, Skeletons, empty_texts, slot_unless
 from generator.render.site.views import (
     EXPIRY_SOON_DAYS,
     approval_badge,
     behaviour_counts,
     card as card_of,
+    card_drawing,
     egress,
     secret_names,
     tier_badge,
@@ -45,7 +48,8 @@ PAGE_SIZE = 60
 
 
 def search_entry(catalog: Catalog, server: Server) -> dict[str, Any]:
-    """One server as search.js sees it (short keys: the file repeats them per server)."""
+    """One server as search.js sees it (short keys: the file repeats them per server); its card's
+    skeleton ("f", a number) is given by `entries`."""
     meta = catalog.meta
     reach, hosts = egress(server)
     behaviour = behaviour_counts(server)
@@ -74,6 +78,15 @@ def search_entry(catalog: Catalog, server: Server) -> dict[str, Any]:
         "u": card.updated,
         "l": card.page,
     }
+
+
+def entries(catalog: Catalog, servers: Sequence[Server], cards: Skeletons) -> dict[str, Any]:
+    """`servers`' search entries and the card skeletons they use ("cards"; each entry's "f" is its number there)."""
+    listed = [search_entry(catalog, server) for server in servers]
+    skeletons, numbers = cards.listed(card_drawing(card_of(catalog.meta, server)) for server in servers)
+    for entry, number in zip(listed, numbers):
+        entry["f"] = number
+    return {"cards": skeletons, "entries": listed}
 
 
 def search_header(catalog: Catalog, facets: dict[str, Any]) -> dict[str, Any]:
@@ -116,10 +129,12 @@ def global_script(name: str, value: Any) -> bytes:
     return _script(f"window.{name}={_js_data(value)};")
 
 
-def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys, *, tools_paged: bool) -> Iterator[OutputFile | Deferred]:
+def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys, *, tools_paged: bool,
+                 cards: Skeletons, rows: Skeletons) -> Iterator[OutputFile | Deferred]:
     """assets/search-index.js, plus assets/search-index-N.js chunks above CHUNK_SIZE servers and,
     when the tools table has more than one page (`tools_paged`), assets/tools-index-N.js (with one
-    page, the page itself holds every tool, and nothing loads them).
+    page, the page itself holds every tool, and nothing loads them). Each file holding entries or
+    tools holds the skeletons of their cards (`cards`) or rows (`rows`) it uses: no file depends on another's.
 
     Chunks are deferred (see generator.render.inputs): a rebuild remakes only those holding a changed server.
     """
@@ -129,35 +144,73 @@ def search_files(catalog: Catalog, facets: dict[str, Any], keys: InputKeys, *, t
     header["tools"] = [TOOLS_FILE.format(number=number) for number in range(1, len(slices) + 1)] if tools_paged else []
     chunked = len(slices) > 1
     if not chunked:
-        header["entries"] = [search_entry(catalog, server) for server in servers]
+        header.update(entries(catalog, servers, cards))
     header["chunks"] = [f"search-index-{number}.js" for number in range(1, len(slices) + 1)] if chunked else []
     yield OutputFile(paths.site_asset(INDEX_FILE), global_script("MCPCatalogSearch", header))
     for number, chunk in enumerate(slices if chunked else [], start=1):
         key = keys.of("search chunk", number, catalog.meta, chunk)
-        yield Deferred(paths.site_asset(f"search-index-{number}.js"), key, partial(_chunk_script, catalog, number, chunk))
+        yield Deferred(paths.site_asset(f"search-index-{number}.js"), key, partial(_chunk_script, catalog, number, chunk, cards))
     for number, chunk in enumerate(slices if tools_paged else [], start=1):
         key = keys.of("tools chunk", number, chunk)
-        yield Deferred(paths.site_asset(TOOLS_FILE.format(number=number)), key, partial(_tools_script, number, chunk))
+        yield Deferred(paths.site_asset(TOOLS_FILE.format(number=number)), key, partial(_tools_script, number, chunk, rows))
 
 
-def _chunk_script(catalog: Catalog, number: int, servers: Sequence[Server]) -> bytes:
-    entries = [search_entry(catalog, server) for server in servers]
-    return _script(f"window.MCPCatalogChunks=window.MCPCatalogChunks||{{}};window.MCPCatalogChunks[{number}]={_js_data(entries)};")
+def _chunk_script(catalog: Catalog, number: int, servers: Sequence[Server], cards: Skeletons) -> bytes:
+    data = entries(catalog, servers, cards)
+    return _script(f"window.MCPCatalogChunks=window.MCPCatalogChunks||{{}};window.MCPCatalogChunks[{number}]={_js_data(data)};")
 
 
-def tools_entry(server: Server, behaviours: dict[str, int]) -> list[str | int]:
-    """A server's tools as the tools page's search adds them to its search entry: for each tool
-    (in the order of the entry's tool names), its description and the number of its behaviour
-    words in the file's list, flat, since the file repeats them for some 200,000 tools."""
-    flat: list[str | int] = []
+def tools_entry(server: Server, behaviours: dict[str, int], skeleton: int) -> list[str | int]:
+    """A server's tools as the tools page's search adds them to its search entry: the number of
+    its rows' skeleton in the file, then for each tool (in the order of the entry's tool names),
+    its description and the number of its behaviour words in the file's list, flat, since the
+    file repeats them for some 200,000 tools."""
+    flat: list[str | int] = [skeleton]
     for tool in server.tools:
         words = ", ".join(tool_behaviour(tool))
         flat += [tool.description, behaviours.setdefault(words, len(behaviours))]
     return flat
 
 
-def _tools_script(number: int, servers: Sequence[Server]) -> bytes:
+def _tools_script(number: int, servers: Sequence[Server], rows: Skeletons) -> bytes:
     behaviours: dict[str, int] = {}
-    entries = [tools_entry(server, behaviours) for server in servers]
-    data = {"b": list(behaviours), "e": entries}
+    drawn = [server for server in servers if server.tools]  # a server without tools has no row to draw
+    skeletons, numbers = rows.listed(Drawing(tool_row_variant(server), {}) for server in drawn)
+    number_of = dict(zip((server.name for server in drawn), numbers))
+    flat = [tools_entry(server, behaviours, number_of.get(server.name, -1)) for server in servers]
+    data = {"b": list(behaviours), "s": skeletons, "e": flat}
     return _script(f"window.MCPCatalogTools=window.MCPCatalogTools||{{}};window.MCPCatalogTools[{number}]={_js_data(data)};")
+
+
+def tool_row_variant(server: Server) -> tuple[Any, ...]:
+    """What a row of the server's tools may branch on: the server's state. Every row of a server
+    has the same (a tool's name and description are never empty), so a tools file numbers a
+    skeleton a server, not a tool."""
+    review = server.review.status if server.review else None
+    return server.status, server.tier, review, empty_texts({"server.name": server.name, "server.title": server.title})
+
+
+def tool_row_drawing(server: Server, tool: Tool, behaviour: list[str]) -> Drawing:
+    """A tool's row as the tools search draws it (see `drawn`)."""
+    texts = {"server.name": server.name, "server.title": server.title, "tool.name": tool.name,
+             "tool.description": tool.description, "behaviour": ", ".join(behaviour)}
+    return Drawing(tool_row_variant(server), texts)
+
+
+def _tool_row_skeleton(variant: tuple[str, str, str | None, tuple[str, ...]]) -> dict[str, Any]:
+    status, tier, review, empty = variant
+    text = partial(slot_unless, empty=empty)
+    server = SimpleNamespace(name=text("server.name"), title=text("server.title"), status=status, tier=tier,
+                             review=None if review is None else SimpleNamespace(status=review))
+    tool = SimpleNamespace(name=text("tool.name"), description=text("tool.description"))
+    return {"server": server, "rows": [(tool, [text("behaviour")])]}
+
+
+TOOL_ROWS = Partial(
+    "_tool_rows.html",
+    "server.name, server.title, tool.name, tool.description and behaviour (one text: the words joined by \", \")",
+    "server.status, server.tier and server.review.status (server.review is none without a review)",
+    _tool_row_skeleton,
+)
+"""The tools table's rows: search.js draws a search of every page from `_tool_rows.html`'s skeletons,
+one tool at a time (so the partial must draw each tool of `rows` alone, as the shipped one does)."""

@@ -8,12 +8,13 @@ string is text, and Jinja's autoescape makes it inert on the page.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 from urllib.parse import urlsplit
 
 from generator import derived, paths
 from generator.models import CatalogMeta, RegistryProfile, Server, Tool
+from generator.render.site.drawn import Drawing, Partial, text_or_empty
 
 APPROVALS = {"approved": "Approved", "under-review": "Under review", "expired": "Approval expired",
              "rejected": "Rejected", "not-reviewed": "Not reviewed"}
@@ -297,11 +298,10 @@ def tool_parameters(tool: Tool) -> list[Parameter]:
 
 @dataclass(frozen=True)
 class Card:
-    """A server as one card in a list: text only, so that search.js can fill the same template.
+    """A server as one card in a list: text and state only, so that search.js can draw the same template.
 
-    `_card.html` renders it server-side and, once per index page, as the prototype in a
-    `<template>` (every value a slot, see CARD_PROTOTYPE) that search.js fills from the
-    search data. Elements shown only for some servers (the deprecated marker, each notice kind) carry `data-when`.
+    `_card.html` renders it on the pages and, once per variant, as a skeleton (every text a slot,
+    see `card_drawing`) that search.js fills from the search data.
     """
 
     name: str
@@ -378,20 +378,32 @@ def card(meta: CatalogMeta, server: Server, profile: RegistryProfile | None = No
     )
 
 
-def _slot(name: str) -> str:
-    return f"\u27e6{name}\u27e7"
+# The card's texts a script fills in (slots), beside the badges' label and explanation; the rest of a
+# card (status, deprecated, notices, the badges' tones) is its variant.
+CARD_TEXTS = ("name", "title", "description", "publisher", "page", "category", "category_page", "expires",
+              "transport", "tools", "tools_label", "updated", "kept_tools", "kept_tools_label")
 
 
-CARD_PROTOTYPE = Card(
-    **{name: _slot(name) for name in ("name", "title", "description", "publisher", "page", "category",
-                                      "category_page", "expires", "transport", "tools", "tools_label", "updated", "status")},
-    kept_tools="",  # search.js fills cards on the index only, which shows no profile's view
-    kept_tools_label="",
-    tier=Badge(_slot("tier.label"), _slot("tier.explanation"), _slot("tier.tone"), "glossary-tier"),
-    approval=Badge(_slot("approval.label"), _slot("approval.explanation"), _slot("approval.tone"), "glossary-approval"),
-    deprecated=True,
-    notices=tuple(derived.NOTICE_LABELS),  # every kind, in the order derived.notices gives them
+def card_drawing(card: Card) -> Drawing:
+    """The card as search.js draws it: its variant is the card with each text a slot (or "" when
+    empty), rendered once as a skeleton for every card alike (see generator.render.site.drawn)."""
+    texts = {name: getattr(card, name) for name in CARD_TEXTS}
+    for badge in ("tier", "approval"):
+        texts[f"{badge}.label"] = getattr(card, badge).label
+        texts[f"{badge}.explanation"] = getattr(card, badge).explanation
+    skeleton = replace(
+        card, **{name: text_or_empty(texts, name) for name in CARD_TEXTS},
+        tier=replace(card.tier, label=text_or_empty(texts, "tier.label"), explanation=text_or_empty(texts, "tier.explanation")),
+        approval=replace(card.approval, label=text_or_empty(texts, "approval.label"),
+                         explanation=text_or_empty(texts, "approval.explanation")),
+    )
+    return Drawing(skeleton, texts)
+
+
+CARD = Partial(
+    "_card.html",
+    "card." + ", card.".join(CARD_TEXTS) + ", card.tier.label, card.tier.explanation, card.approval.label, card.approval.explanation",
+    "card.status, card.deprecated, card.notices, card.tier.tone and card.approval.tone",
+    lambda skeleton: {"card": skeleton},
 )
-"""The card every value of which is a slot `⟦field⟧`: search.js replaces each slot with the server's
-value (as text or an attribute value, never markup) and drops the `data-when` elements whose flag
-or value is empty. Rendered from `_card.html`, so an override of it applies to the search results too."""
+"""The index's cards: search.js draws a search's results from `_card.html`'s skeletons."""
