@@ -225,6 +225,7 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
     Memory holds the lists and one chunk of a file, never the site or the tarball: each file is
     read twice, for its digest and size (the lists come first in the tarball), then into the tarball.
     """
+    _refuse_out_inside(site, out)
     info = release_info(site)
     files = site_files(site)
     root = f"{info.name}-{info.version}"
@@ -280,6 +281,15 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
             out.rmdir()
         raise
     return PackageResult(tarball, checksums, tuple(lists.signatures), tuple(lists.stale_of.values()))
+
+
+def _refuse_out_inside(site: Path, out: Path) -> None:
+    """An --out that is the site or lies in it: this release would be packaged into the next one,
+    and the next build of the site (an atomic switch of the whole folder) would take it away."""
+    site_real, out_real = site.resolve(), out.resolve()
+    if out_real == site_real or site_real in out_real.parents:
+        raise UsageError(f"--out {out} is inside --site {site}: the next package would carry this release in "
+                         "its tarball, and the next build would remove it; package into a folder outside the site")
 
 
 def _refuse_what_is_in_the_way(targets: list[Path]) -> None:
