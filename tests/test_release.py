@@ -544,6 +544,36 @@ def test_package_refuses_to_replace_a_release_of_the_same_version_with_other_byt
     assert code == 0, output
 
 
+def test_package_refuses_other_content_before_making_a_tarball_when_the_sizes_tell(runner, default_site, tmp_path,
+                                                                                   monkeypatch):
+    """The old tarball's size list (its first member) differing from the new one's is known in a moment:
+    the refusal comes before the new tarball is made (a minute at 10,000 servers), not after. Sizes
+    alike but bytes not (an edit of the same length) can only be told by the digest, afterwards."""
+    from generator.release import package
+
+    site, out = tmp_path / "site", tmp_path / "dist"
+    shutil.copytree(default_site, site)
+    command = ["package", "--site", str(site), "--out", str(out)]
+    assert runner.invoke(main, command).exit_code == 0
+    released = {path.name: path.read_bytes() for path in out.iterdir()}
+    made = []
+    writer = package.write_release_tarball
+    monkeypatch.setattr(package, "write_release_tarball", lambda *args: made.append(1) or writer(*args))
+    page = site / "index.html"
+    original = page.read_bytes()
+
+    page.write_bytes(original.replace(b"</body>", b"<p>late edit</p></body>", 1))
+    result = runner.invoke(main, command)
+    assert (result.exit_code, made) == (1, []), result.output
+    assert "already holds release 1.0.0 with other content" in result.output
+
+    page.write_bytes(original.replace(b"</body>", b"</BODY>", 1))  # same size, other bytes
+    result = runner.invoke(main, command)
+    assert (result.exit_code, made) == (1, [1]), result.output
+    assert "already holds release 1.0.0 with other content" in result.output
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == released, "nothing was written"
+
+
 def test_an_unsigned_package_leaves_no_signature_beside_bytes_it_does_not_sign(runner, default_site, keys, tmp_path):
     """Packaging without --key over a signed release removes the signatures of the bytes it replaced
     (and says so), and keeps one that still signs the same bytes."""
