@@ -19,6 +19,7 @@ import ipaddress
 import re
 import typing
 import urllib.parse
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -130,6 +131,12 @@ class Strict(BaseModel):
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return value
+
+    @classmethod
+    def problems_despite_errors(cls, data: Mapping[str, Any], faulty: frozenset[str]) -> list[tuple[tuple[str, ...], str]]:
+        """The model's own cross-field problems in `data`, judged although its `faulty` fields are invalid
+        (pydantic runs a model validator only when every field is valid): none unless a model says."""
+        return []
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
@@ -713,6 +720,43 @@ class Example(Strict):
     description: Text = Field(default="", max_length=500, description="What happens.")
 
 
+SHAPE_FIELDS = ("image", "remote", "packages", "transport", "port", "digest", "permissions", "resources", "provenance",
+                "args")
+"""The fields that make a server a container, a remote or a reference entry (see `shape_problems`)."""
+
+
+def shape_problems(values: Mapping[str, Any], faulty: frozenset[str] = frozenset()) -> list[tuple[tuple[str, ...], str]]:
+    """What keeps a server's `SHAPE_FIELDS` from making it exactly one of a container (`image`), a
+    remote (`remote`) or a reference entry (`packages`), each with the field to blame (() for the file).
+
+    Takes plain values, so that the loader can also judge a file whose other fields are invalid (a
+    model validator runs only when every field is valid) and report every problem in one run; a
+    rule reading one of the `faulty` fields (invalid, reported already) is not judged."""
+    def given(name: str) -> bool:
+        return bool(values.get(name))
+
+    def judged(*names: str) -> bool:
+        return faulty.isdisjoint(names)
+
+    image, remote, packages = given("image"), given("remote"), given("packages")
+    if judged("image", "remote") and image and remote:
+        return [(("remote",), "a server has either `image` (container) or `remote`, not both")]
+    if judged("image", "remote", "packages") and not (image or remote or packages):
+        return [((), "a server needs `image` (container) or `remote` (hosted elsewhere)")]
+    if judged("image", "remote", "packages") and packages and (image or remote):
+        return [(("packages",), "`packages` is for reference entries that have neither `image` nor `remote`")]
+    if judged("remote") and remote:
+        problems = [((name,), f"a remote server runs no container, so it has no `{name}` (a container field)")
+                    for name in ("digest", "port", "permissions", "resources", "provenance", "args")
+                    if judged(name) and given(name)]
+        if judged("transport") and values.get("transport") == "stdio":
+            problems.append((("transport",), "a remote server is reached over sse or streamable-http, not stdio"))
+        return problems
+    if judged("image", "transport", "port") and image and values.get("transport") == "stdio" and values.get("port") is not None:
+        return [(("port",), "`port` is for sse and streamable-http servers; a stdio server has none")]
+    return []
+
+
 class Server(Strict):
     """One curated MCP server, read from `servers/<name>.yaml`."""
 
@@ -783,24 +827,19 @@ class Server(Strict):
                 raise ValueError("put the digest in the `digest` field, not in the image reference")
         return value
 
+    @classmethod
+    def problems_despite_errors(cls, data: Mapping[str, Any], faulty: frozenset[str]) -> list[tuple[tuple[str, ...], str]]:
+        return shape_problems(data, faulty)
+
     @model_validator(mode="after")
     def _container_or_remote(self) -> Server:
-        if self.image and self.remote:
-            raise ValueError("a server has either `image` (container) or `remote`, not both")
-        if not self.image and not self.remote and not self.packages:
-            raise ValueError("a server needs `image` (container) or `remote` (hosted elsewhere)")
-        if self.packages and (self.image or self.remote):
-            raise ValueError("`packages` is for reference entries that have neither `image` nor `remote`")
-        if self.remote:
-            container_only = [k for k in ("digest", "port", "permissions", "resources", "provenance") if getattr(self, k)]
-            if self.args:
-                container_only.append("args")
-            if container_only:
-                raise ValueError(f"a remote server cannot have container fields: {', '.join(container_only)}")
-            if self.transport == "stdio":
-                raise ValueError("a remote server is reached over sse or streamable-http, not stdio")
-        if self.image and self.transport == "stdio" and self.port is not None:
-            raise ValueError("`port` is for sse and streamable-http servers; a stdio server has none")
+        problems = shape_problems({name: getattr(self, name) for name in SHAPE_FIELDS})
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, [
+                InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": message}), loc=at,
+                                 input=getattr(self, at[0]) if at else None)
+                for at, message in problems
+            ])
         return self
 
     @model_validator(mode="after")
