@@ -404,3 +404,31 @@ def test_readme_shows_the_runbook_mirror_commands() -> None:
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert mirror_commands(MIRROR_PLACEHOLDER, "production") in readme
+
+
+def _readme_runbook() -> list[str]:
+    """The commands of the README's offline-install block, each continued line joined, comments dropped."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"^```sh\n(.*?)^```", readme, re.S | re.M) if b.startswith("# connected side")]
+    return _commands(block)
+
+
+def _commands(text: str) -> list[str]:
+    joined = re.sub(r"\\\n\s*", "", text)
+    lines = (re.sub(r"\s+#\s.*$", "", line).strip() for line in joined.splitlines())
+    return [re.sub(r"\s+", " ", line) for line in lines if line and not line.startswith("#")]
+
+
+def test_readme_runbook_is_the_profile_pages_runbook() -> None:
+    """Every command the README's offline install runs is one the production page gives, and the README
+    pulls each chart the page pulls: the registry server's chart lives under another OCI path than the
+    operator's, which no reader can guess from 'and toolhive-registry-server'."""
+    from generator.render.site.install import MIRROR_PLACEHOLDER, profile_steps
+
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    production = next(p for p in catalog.meta.registries if p.name == "production")
+    page = [command for step in profile_steps(catalog, production, MIRROR_PLACEHOLDER) for command in _commands(step.commands)]
+    readme = _readme_runbook()
+    assert [command for command in readme if command not in page] == []
+    assert [c for c in readme if c.startswith("helm pull ")] == [c for c in page if c.startswith("helm pull ")]
+
