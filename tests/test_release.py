@@ -766,3 +766,31 @@ def test_readme_gives_the_runbook_commands(release, default_site):
     commands = [command.replace(root, "<catalog>-<version>").replace("site-1.0.0", "site-<version>")
                 for command in _stock_commands(default_site, "install/index.html")]
     assert "\n".join(commands) in readme
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed: apt-get install git")
+def test_what_the_readme_commands_leave_in_a_checkout_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """keygen, build (twice: the lock and the spare beside site/), package and the stock verify's unpack,
+    run as the README runs them at the root of a checkout, leave nothing `git status` offers to commit:
+    above all not release.key."""
+    from click.testing import CliRunner
+
+    repo = Path(__file__).parents[1]
+    checkout = tmp_path / "checkout"
+    shutil.copytree(repo / "catalog-source", checkout / "catalog-source")
+    shutil.copy(repo / ".gitignore", checkout / ".gitignore")
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "source"], check=True)
+    monkeypatch.chdir(checkout)
+    for command in (["keygen", "--out", "release"], ["build"], ["build"],
+                    ["package", "--site", "site", "--out", "dist", "--key", "release.key"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 0, (command, result.output)
+    (tarball,) = (checkout / "dist").glob("*.tar.gz")
+    (checkout / "site-1.0.0").mkdir()
+    subprocess.run(["tar", "-xzmf", str(tarball), "-C", str(checkout / "site-1.0.0"), "--strip-components=1"], check=True)
+    assert {p.name.partition("-")[0] for p in checkout.iterdir() if p.name.startswith(".site.")} == {".site.lock", ".site.spare"}
+    status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=all"], capture_output=True, text=True, check=True)
+    assert status.stdout.splitlines() == ["?? release.pub"]

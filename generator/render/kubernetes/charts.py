@@ -22,6 +22,7 @@ from generator.models import Catalog, CatalogMeta, RegistryProfile
 from generator.render.kubernetes.profile import (
     MOUNT_ROOT,
     POSTGRES_PORT,
+    POSTGRES_SSL_MODE,
     REGISTRY_KEY,
     REGISTRY_POD_LABEL,
     RegistryPart,
@@ -78,7 +79,7 @@ def registry_server_config(catalog: Catalog, profile: RegistryProfile, parts: Se
             "user": "db_app",
             "migrationUser": "db_migrator",
             "database": "registry",
-            "sslMode": "require",
+            "sslMode": POSTGRES_SSL_MODE,
             "maxMetaSize": catalog.meta.toolhive.max_meta_size,
         },
         "auth": auth_config(catalog.meta.toolhive.registry_auth, profile),

@@ -45,6 +45,8 @@ CONFIGMAP_LIMIT = 1024 * 1024
 REGISTRY_DATA_BUDGET = CONFIGMAP_LIMIT - 16 * 1024
 REGISTRY_KEY = "registry.json"
 POSTGRES_PORT = 5432
+# The registry server connects over TLS only; the runbook says so, since the stock postgres image starts without it.
+POSTGRES_SSL_MODE = "require"
 REGISTRY_POD_LABEL = {"mcp-catalog/component": "registry-api"}
 MOUNT_ROOT = "/config/registry"
 TOOLHIVE_KINDS = ["mcpservers", "mcptoolconfigs", "mcpremoteproxies"]
@@ -185,7 +187,7 @@ def registry_config(catalog: Catalog, profile: RegistryProfile, parts: Sequence[
     config = {
         "sources": file_sources(catalog, profile, parts),
         "registries": [{"name": profile.name, "sources": [part.configmap for part in parts]}],
-        "database": {"host": "postgres", "port": POSTGRES_PORT, "user": "db_app", "database": "registry", "sslMode": "require"},
+        "database": {"host": "postgres", "port": POSTGRES_PORT, "user": "db_app", "database": "registry", "sslMode": POSTGRES_SSL_MODE},
         "auth": auth_config(catalog.meta.toolhive.registry_auth, profile),
     }
     return yaml_text(config)

@@ -16,6 +16,7 @@ from generator import derived, paths
 from generator.models import Catalog, CatalogMeta, RegistryProfile
 from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.kubernetes.policy import policy_name
+from generator.render.kubernetes.profile import POSTGRES_SSL_MODE
 from generator.render.kubernetes.registry_auth import REGISTRY_API_PORT, token_command as registry_token_command
 from generator.render.kubernetes.names import database_secret_name, pgpass_secret_name, registry_resource_name
 
@@ -173,7 +174,11 @@ def _prerequisites(meta: CatalogMeta, profile: RegistryProfile, mirror: str | No
                      "  --from-literal=app-password=... --from-literal=migration-password=..."]
     text = (f"The registry needs PostgreSQL reachable as postgres:5432 from namespace {ns} (a Service named postgres), "
             "with database registry, an application user db_app and a migration user db_migrator; run it with the "
-            "database image from the mirror list or your own. Each server that needs credentials needs its Secret "
+            "database image from the mirror list or your own. "
+            + (f"The registry server connects only over TLS (sslMode {POSTGRES_SSL_MODE}), and the stock postgres image "
+               "starts with ssl off: give PostgreSQL a certificate and key (ssl=on, ssl_cert_file, ssl_key_file). "
+               if profile.operator != "legacy" else "")
+            + "Each server that needs credentials needs its Secret "
             "(see its page). The default-deny NetworkPolicies leave out your API server's address: add an egress policy to it. "
             "They let only the registry server reach port 5432 of the namespace's pods: a PostgreSQL that needs more "
             "(replication, its operator) needs a policy of yours selecting its pods.")
