@@ -28,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from generator.schema_rules import exactly_one, given, not_null, null, rule, rules
 from generator.text import CONTROL, control_characters
 
 # Marks a value `mcp-catalog new` left for the user; validation refuses it.
@@ -418,6 +419,12 @@ class ClusterDns(Strict):
         default_factory=lambda: [53], min_length=1, description="The DNS ports, each opened for UDP and TCP."
     )
 
+    model_config = ConfigDict(json_schema_extra=rules(
+        rule("names no DNS server: give `pods` or `cidrs`, or no pod could resolve a name",
+             when={"required": ["pods"], "properties": {"pods": null()}},
+             then={"required": ["cidrs"], "properties": {"cidrs": {"minItems": 1}}}),
+    ))
+
     @model_validator(mode="after")
     def _names_a_server(self) -> ClusterDns:
         if self.pods is None and not self.cidrs:
@@ -558,6 +565,12 @@ class EnvVar(Strict):
         description="Value the variable must have in a registry profile's namespace, by profile name: the "
         "profile's bundle sets it and its admission policy refuses the server without it.",
     )
+
+    model_config = ConfigDict(json_schema_extra=rules(
+        rule("a secret variable carries no default value and no profile values: its value comes from the Secret",
+             when={"required": ["secret"], "properties": {"secret": {"const": True}}},
+             then={"properties": {"default": null(), "profiles": {"maxProperties": 0}}}),
+    ))
 
     @model_validator(mode="after")
     def _secret_has_no_default(self) -> EnvVar:
@@ -704,6 +717,13 @@ class Review(Strict):
     expires: dt.date | None = Field(default=None, description="When the approval must be renewed.")
     notes: Text = Field(default="", max_length=2000, description="Conditions or reasons.")
 
+    # `expires` not before `date` compares two values, which JSON Schema cannot.
+    model_config = ConfigDict(json_schema_extra=rules(
+        rule("an approved review needs `by` and `date`",
+             when={"required": ["status"], "properties": {"status": {"const": "approved"}}},
+             then={"required": ["by", "date"], "properties": {"by": {**not_null(), "minLength": 1}, "date": not_null()}}),
+    ))
+
     @model_validator(mode="after")
     def _approval_is_signed(self) -> Review:
         if self.status == "approved" and not (self.by and self.date):
@@ -732,8 +752,9 @@ def shape_problems(values: Mapping[str, Any], faulty: frozenset[str] = frozenset
     Takes plain values, so that the loader can also judge a file whose other fields are invalid (a
     model validator runs only when every field is valid) and report every problem in one run; a
     rule reading one of the `faulty` fields (invalid, reported already) is not judged."""
-    def given(name: str) -> bool:
-        return bool(values.get(name))
+    def given(name: str) -> bool:  # an empty mapping is given (`permissions: {}` makes an object), an empty list is not
+        value = values.get(name)
+        return value is not None and value != [] and value != ()
 
     def judged(*names: str) -> bool:
         return faulty.isdisjoint(names)
@@ -826,6 +847,30 @@ class Server(Strict):
             if match.group("digest"):
                 raise ValueError("put the digest in the `digest` field, not in the image reference")
         return value
+
+    # `_container_or_remote` as the editor's schema states it, with two rules `validate` applies across
+    # files whose verdict one file settles: a `replaced_by` (which must name another server) is refused
+    # on a server not deprecated, and an env var's `profiles` (which must name declared profiles) on a
+    # server that is not a container.
+    model_config = ConfigDict(json_schema_extra=rules(
+        exactly_one("a server has exactly one of `image` (container), `remote` (hosted elsewhere) and `packages` "
+                    "(a reference entry)",
+                    given("image"), given("remote"), {"required": ["packages"], "properties": {"packages": {"minItems": 1}}}),
+        rule("a remote server has no container fields (digest, port, args, permissions, resources, provenance) "
+             "and is reached over sse or streamable-http, not stdio",
+             when=given("remote"),
+             then={"properties": {**{field: null() for field in ("digest", "port", "permissions", "resources", "provenance")},
+                                  "args": {"maxItems": 0}, "transport": {"enum": ["sse", "streamable-http"]}}}),
+        rule("`port` is for sse and streamable-http servers; a stdio server has none",
+             when={"required": ["image", "transport"], "properties": {"image": not_null(), "transport": {"const": "stdio"}}},
+             then={"properties": {"port": null()}}),
+        rule("only a deprecated server has a replacement: set `status: deprecated` or remove `replaced_by`",
+             when=given("replaced_by"),
+             then={"required": ["status"], "properties": {"status": {"const": "deprecated"}}}),
+        rule("a remote or reference server runs no container of the bundles, so no profile can set its environment",
+             when={"not": given("image")},
+             then={"properties": {"env": {"items": {"properties": {"profiles": {"maxProperties": 0}}}}}}),
+    ))
 
     @classmethod
     def problems_despite_errors(cls, data: Mapping[str, Any], faulty: frozenset[str]) -> list[tuple[tuple[str, ...], str]]:

@@ -144,7 +144,7 @@ def test_a_servers_shape_is_judged_beside_its_other_errors(write_tree, runner):
     # pydantic runs a model validator only when every field is valid: a remote server over stdio was
     # reported only once its version was mended, one more run for the author.
     text = REMOTE_YAML.replace("version: 2.0.0", "version: latest").replace("transport: streamable-http", "transport: stdio")
-    source = write_tree({"docs-remote.yaml": text + "port: 8080\n"})
+    source = write_tree({"docs-remote.yaml": text + "port: 8080\nresources: {}\n"})  # {} makes an object: given
     code, lines = run(runner, source)
     assert code == 1
     prefix = f"{source}/servers/docs-remote.yaml"
@@ -153,6 +153,7 @@ def test_a_servers_shape_is_judged_beside_its_other_errors(write_tree, runner):
         "version the image or package carries, e.g. 1.4.2",
         f"{prefix}:8: transport: a remote server is reached over sse or streamable-http, not stdio",
         f"{prefix}:14: port: a remote server runs no container, so it has no `port` (a container field)",
+        f"{prefix}:15: resources: a remote server runs no container, so it has no `resources` (a container field)",
     ]
 
 
