@@ -451,3 +451,40 @@ def test_runbook_says_the_registry_database_must_take_tls(default_output: dict[s
     must_provide = " ".join((repo / "docs/bundles.md").read_text().partition("### What you must provide")[2].split())
     assert f"`sslMode: {mode}`" in must_provide and "`ssl=on`" in must_provide
     assert f"PostgreSQL as postgres:5432 with TLS on (sslMode {mode})" in (repo / "README.md").read_text()
+
+
+def test_runbook_gives_the_registry_database_sql_and_tls_settings() -> None:
+    """The SQL tests/test_registry_database.py runs on a real PostgreSQL, and the TLS settings it
+    starts that server with, are what each profile page's prerequisites step, the README's install
+    block and docs/bundles.md show (TLS settings not for legacy/, whose operator does not ask for TLS)."""
+    from generator.render.kubernetes.database import database_commands, database_sql, tls_settings
+    from generator.render.kubernetes.names import database_secret_name
+    from generator.render.site.install import profile_steps
+
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    for profile in catalog.meta.registries:
+        for operator in ("current", "both", "legacy"):
+            variant = profile.model_copy(update={"operator": operator})
+            step = next(s for s in profile_steps(catalog, variant, None) if s.anchor == "prerequisites")
+            assert database_commands(profile.namespace, database_secret_name(profile)) in step.commands, (profile.name, operator)
+            shown = {name: lines + "\n" for name, lines in step.settings}
+            assert shown == (tls_settings() if operator != "legacy" else {}), (profile.name, operator)
+    repo = Path(__file__).resolve().parents[1]
+    readme = (repo / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"^```sh\n(.*?)^```", readme, re.S | re.M) if b.startswith("# connected side")]
+    assert database_commands("mcp-production", "production-db") in block
+    docs = (repo / "docs/bundles.md").read_text().partition("### The registry database")[2].partition("\n### ")[0]
+    for text in (readme, docs):
+        assert all(lines in text for lines in tls_settings().values())
+    assert database_sql() in docs
+
+
+def test_the_registry_database_sql_was_checked_against_the_registry_server_the_bundles_install() -> None:
+    """The SQL grants what registry server CHECKED_REGISTRY_SERVER's migrations need: installing
+    another release means reading its migrations (database/migrations/, docs/database.md) again."""
+    from generator.render.kubernetes.database import CHECKED_REGISTRY_SERVER
+
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    assert catalog.meta.toolhive.registry_server_chart == CHECKED_REGISTRY_SERVER, (
+        "the registry server chart changed: check its migrations against generator/render/kubernetes/database.py, "
+        "then move CHECKED_REGISTRY_SERVER")
