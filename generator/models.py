@@ -19,6 +19,7 @@ import ipaddress
 import re
 import typing
 import urllib.parse
+from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,6 +28,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from generator.schema_rules import exactly_one, given, not_null, null, rule, rules
 from generator.text import CONTROL, control_characters
 
 # Marks a value `mcp-catalog new` left for the user; validation refuses it.
@@ -130,6 +132,12 @@ class Strict(BaseModel):
         if errors:
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return value
+
+    @classmethod
+    def problems_despite_errors(cls, data: Mapping[str, Any], faulty: frozenset[str]) -> list[tuple[tuple[str, ...], str]]:
+        """The model's own cross-field problems in `data`, judged although its `faulty` fields are invalid
+        (pydantic runs a model validator only when every field is valid): none unless a model says."""
+        return []
 
     @classmethod
     def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
@@ -411,6 +419,12 @@ class ClusterDns(Strict):
         default_factory=lambda: [53], min_length=1, description="The DNS ports, each opened for UDP and TCP."
     )
 
+    model_config = ConfigDict(json_schema_extra=rules(
+        rule("names no DNS server: give `pods` or `cidrs`, or no pod could resolve a name",
+             when={"required": ["pods"], "properties": {"pods": null()}},
+             then={"required": ["cidrs"], "properties": {"cidrs": {"minItems": 1}}}),
+    ))
+
     @model_validator(mode="after")
     def _names_a_server(self) -> ClusterDns:
         if self.pods is None and not self.cidrs:
@@ -551,6 +565,12 @@ class EnvVar(Strict):
         description="Value the variable must have in a registry profile's namespace, by profile name: the "
         "profile's bundle sets it and its admission policy refuses the server without it.",
     )
+
+    model_config = ConfigDict(json_schema_extra=rules(
+        rule("a secret variable carries no default value and no profile values: its value comes from the Secret",
+             when={"required": ["secret"], "properties": {"secret": {"const": True}}},
+             then={"properties": {"default": null(), "profiles": {"maxProperties": 0}}}),
+    ))
 
     @model_validator(mode="after")
     def _secret_has_no_default(self) -> EnvVar:
@@ -697,6 +717,13 @@ class Review(Strict):
     expires: dt.date | None = Field(default=None, description="When the approval must be renewed.")
     notes: Text = Field(default="", max_length=2000, description="Conditions or reasons.")
 
+    # `expires` not before `date` compares two values, which JSON Schema cannot.
+    model_config = ConfigDict(json_schema_extra=rules(
+        rule("an approved review needs `by` and `date`",
+             when={"required": ["status"], "properties": {"status": {"const": "approved"}}},
+             then={"required": ["by", "date"], "properties": {"by": {**not_null(), "minLength": 1}, "date": not_null()}}),
+    ))
+
     @model_validator(mode="after")
     def _approval_is_signed(self) -> Review:
         if self.status == "approved" and not (self.by and self.date):
@@ -711,6 +738,44 @@ class Example(Strict):
 
     prompt: Text = Field(min_length=1, max_length=500, description="What a user might ask.")
     description: Text = Field(default="", max_length=500, description="What happens.")
+
+
+SHAPE_FIELDS = ("image", "remote", "packages", "transport", "port", "digest", "permissions", "resources", "provenance",
+                "args")
+"""The fields that make a server a container, a remote or a reference entry (see `shape_problems`)."""
+
+
+def shape_problems(values: Mapping[str, Any], faulty: frozenset[str] = frozenset()) -> list[tuple[tuple[str, ...], str]]:
+    """What keeps a server's `SHAPE_FIELDS` from making it exactly one of a container (`image`), a
+    remote (`remote`) or a reference entry (`packages`), each with the field to blame (() for the file).
+
+    Takes plain values, so that the loader can also judge a file whose other fields are invalid (a
+    model validator runs only when every field is valid) and report every problem in one run; a
+    rule reading one of the `faulty` fields (invalid, reported already) is not judged."""
+    def given(name: str) -> bool:  # an empty mapping is given (`permissions: {}` makes an object), an empty list is not
+        value = values.get(name)
+        return value is not None and value != [] and value != ()
+
+    def judged(*names: str) -> bool:
+        return faulty.isdisjoint(names)
+
+    image, remote, packages = given("image"), given("remote"), given("packages")
+    if judged("image", "remote") and image and remote:
+        return [(("remote",), "a server has either `image` (container) or `remote`, not both")]
+    if judged("image", "remote", "packages") and not (image or remote or packages):
+        return [((), "a server needs `image` (container) or `remote` (hosted elsewhere)")]
+    if judged("image", "remote", "packages") and packages and (image or remote):
+        return [(("packages",), "`packages` is for reference entries that have neither `image` nor `remote`")]
+    if judged("remote") and remote:
+        problems = [((name,), f"a remote server runs no container, so it has no `{name}` (a container field)")
+                    for name in ("digest", "port", "permissions", "resources", "provenance", "args")
+                    if judged(name) and given(name)]
+        if judged("transport") and values.get("transport") == "stdio":
+            problems.append((("transport",), "a remote server is reached over sse or streamable-http, not stdio"))
+        return problems
+    if judged("image", "transport", "port") and image and values.get("transport") == "stdio" and values.get("port") is not None:
+        return [(("port",), "`port` is for sse and streamable-http servers; a stdio server has none")]
+    return []
 
 
 class Server(Strict):
@@ -783,24 +848,43 @@ class Server(Strict):
                 raise ValueError("put the digest in the `digest` field, not in the image reference")
         return value
 
+    # `_container_or_remote` as the editor's schema states it, with two rules `validate` applies across
+    # files whose verdict one file settles: a `replaced_by` (which must name another server) is refused
+    # on a server not deprecated, and an env var's `profiles` (which must name declared profiles) on a
+    # server that is not a container.
+    model_config = ConfigDict(json_schema_extra=rules(
+        exactly_one("a server has exactly one of `image` (container), `remote` (hosted elsewhere) and `packages` "
+                    "(a reference entry)",
+                    given("image"), given("remote"), {"required": ["packages"], "properties": {"packages": {"minItems": 1}}}),
+        rule("a remote server has no container fields (digest, port, args, permissions, resources, provenance) "
+             "and is reached over sse or streamable-http, not stdio",
+             when=given("remote"),
+             then={"properties": {**{field: null() for field in ("digest", "port", "permissions", "resources", "provenance")},
+                                  "args": {"maxItems": 0}, "transport": {"enum": ["sse", "streamable-http"]}}}),
+        rule("`port` is for sse and streamable-http servers; a stdio server has none",
+             when={"required": ["image", "transport"], "properties": {"image": not_null(), "transport": {"const": "stdio"}}},
+             then={"properties": {"port": null()}}),
+        rule("only a deprecated server has a replacement: set `status: deprecated` or remove `replaced_by`",
+             when=given("replaced_by"),
+             then={"required": ["status"], "properties": {"status": {"const": "deprecated"}}}),
+        rule("a remote or reference server runs no container of the bundles, so no profile can set its environment",
+             when={"not": given("image")},
+             then={"properties": {"env": {"items": {"properties": {"profiles": {"maxProperties": 0}}}}}}),
+    ))
+
+    @classmethod
+    def problems_despite_errors(cls, data: Mapping[str, Any], faulty: frozenset[str]) -> list[tuple[tuple[str, ...], str]]:
+        return shape_problems(data, faulty)
+
     @model_validator(mode="after")
     def _container_or_remote(self) -> Server:
-        if self.image and self.remote:
-            raise ValueError("a server has either `image` (container) or `remote`, not both")
-        if not self.image and not self.remote and not self.packages:
-            raise ValueError("a server needs `image` (container) or `remote` (hosted elsewhere)")
-        if self.packages and (self.image or self.remote):
-            raise ValueError("`packages` is for reference entries that have neither `image` nor `remote`")
-        if self.remote:
-            container_only = [k for k in ("digest", "port", "permissions", "resources", "provenance") if getattr(self, k)]
-            if self.args:
-                container_only.append("args")
-            if container_only:
-                raise ValueError(f"a remote server cannot have container fields: {', '.join(container_only)}")
-            if self.transport == "stdio":
-                raise ValueError("a remote server is reached over sse or streamable-http, not stdio")
-        if self.image and self.transport == "stdio" and self.port is not None:
-            raise ValueError("`port` is for sse and streamable-http servers; a stdio server has none")
+        problems = shape_problems({name: getattr(self, name) for name in SHAPE_FIELDS})
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, [
+                InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": message}), loc=at,
+                                 input=getattr(self, at[0]) if at else None)
+                for at, message in problems
+            ])
         return self
 
     @model_validator(mode="after")

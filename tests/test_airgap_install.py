@@ -404,3 +404,87 @@ def test_readme_shows_the_runbook_mirror_commands() -> None:
 
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert mirror_commands(MIRROR_PLACEHOLDER, "production") in readme
+
+
+def _readme_runbook() -> list[str]:
+    """The commands of the README's offline-install block, each continued line joined, comments dropped."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"^```sh\n(.*?)^```", readme, re.S | re.M) if b.startswith("# connected side")]
+    return _commands(block)
+
+
+def _commands(text: str) -> list[str]:
+    joined = re.sub(r"\\\n\s*", "", text)
+    lines = (re.sub(r"\s+#\s.*$", "", line).strip() for line in joined.splitlines())
+    return [re.sub(r"\s+", " ", line) for line in lines if line and not line.startswith("#")]
+
+
+def test_readme_runbook_is_the_profile_pages_runbook() -> None:
+    """Every command the README's offline install runs is one the production page gives, and the README
+    pulls each chart the page pulls: the registry server's chart lives under another OCI path than the
+    operator's, which no reader can guess from 'and toolhive-registry-server'."""
+    from generator.render.site.install import MIRROR_PLACEHOLDER, profile_steps
+
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    production = next(p for p in catalog.meta.registries if p.name == "production")
+    page = [command for step in profile_steps(catalog, production, MIRROR_PLACEHOLDER) for command in _commands(step.commands)]
+    readme = _readme_runbook()
+    assert [command for command in readme if command not in page] == []
+    assert [c for c in readme if c.startswith("helm pull ")] == [c for c in page if c.startswith("helm pull ")]
+
+
+def test_runbook_says_the_registry_database_must_take_tls(default_output: dict[str, bytes]) -> None:
+    """The chart's config (and MCPRegistry's) connect with sslMode require, which the stock postgres image
+    the mirror list carries refuses (it starts with ssl off): each profile's prerequisites step and the
+    docs say so; the legacy operator's default (prefer) needs nothing."""
+    from generator.render.site.install import profile_steps
+
+    mode = values(default_output, "bundles/registries/production/registry-server/values.yaml")["config"]["database"]["sslMode"]
+    assert f"sslMode: {mode}" in yaml.safe_dump(values(default_output, "bundles/registries/production/base/mcpregistry.yaml"))
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    profile = catalog.meta.registries[0]
+    for operator, says in (("current", True), ("both", True), ("legacy", False)):
+        step = next(s for s in profile_steps(catalog, profile.model_copy(update={"operator": operator}), None)
+                    if s.anchor == "prerequisites")
+        assert (f"sslMode {mode}" in step.text and "ssl=on" in step.text) is says, (operator, step.text)
+    repo = Path(__file__).resolve().parents[1]
+    must_provide = " ".join((repo / "docs/bundles.md").read_text().partition("### What you must provide")[2].split())
+    assert f"`sslMode: {mode}`" in must_provide and "`ssl=on`" in must_provide
+    assert f"PostgreSQL as postgres:5432 with TLS on (sslMode {mode})" in (repo / "README.md").read_text()
+
+
+def test_runbook_gives_the_registry_database_sql_and_tls_settings() -> None:
+    """The SQL tests/test_registry_database.py runs on a real PostgreSQL, and the TLS settings it
+    starts that server with, are what each profile page's prerequisites step, the README's install
+    block and docs/bundles.md show (TLS settings not for legacy/, whose operator does not ask for TLS)."""
+    from generator.render.kubernetes.database import database_commands, database_sql, tls_settings
+    from generator.render.kubernetes.names import database_secret_name
+    from generator.render.site.install import profile_steps
+
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    for profile in catalog.meta.registries:
+        for operator in ("current", "both", "legacy"):
+            variant = profile.model_copy(update={"operator": operator})
+            step = next(s for s in profile_steps(catalog, variant, None) if s.anchor == "prerequisites")
+            assert database_commands(profile.namespace, database_secret_name(profile)) in step.commands, (profile.name, operator)
+            shown = {name: lines + "\n" for name, lines in step.settings}
+            assert shown == (tls_settings() if operator != "legacy" else {}), (profile.name, operator)
+    repo = Path(__file__).resolve().parents[1]
+    readme = (repo / "README.md").read_text()
+    (block,) = [b for b in re.findall(r"^```sh\n(.*?)^```", readme, re.S | re.M) if b.startswith("# connected side")]
+    assert database_commands("mcp-production", "production-db") in block
+    docs = (repo / "docs/bundles.md").read_text().partition("### The registry database")[2].partition("\n### ")[0]
+    for text in (readme, docs):
+        assert all(lines in text for lines in tls_settings().values())
+    assert database_sql() in docs
+
+
+def test_the_registry_database_sql_was_checked_against_the_registry_server_the_bundles_install() -> None:
+    """The SQL grants what registry server CHECKED_REGISTRY_SERVER's migrations need: installing
+    another release means reading its migrations (database/migrations/, docs/database.md) again."""
+    from generator.render.kubernetes.database import CHECKED_REGISTRY_SERVER
+
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    assert catalog.meta.toolhive.registry_server_chart == CHECKED_REGISTRY_SERVER, (
+        "the registry server chart changed: check its migrations against generator/render/kubernetes/database.py, "
+        "then move CHECKED_REGISTRY_SERVER")

@@ -544,6 +544,36 @@ def test_package_refuses_to_replace_a_release_of_the_same_version_with_other_byt
     assert code == 0, output
 
 
+def test_package_refuses_other_content_before_making_a_tarball_when_the_sizes_tell(runner, default_site, tmp_path,
+                                                                                   monkeypatch):
+    """The old tarball's size list (its first member) differing from the new one's is known in a moment:
+    the refusal comes before the new tarball is made (a minute at 10,000 servers), not after. Sizes
+    alike but bytes not (an edit of the same length) can only be told by the digest, afterwards."""
+    from generator.release import package
+
+    site, out = tmp_path / "site", tmp_path / "dist"
+    shutil.copytree(default_site, site)
+    command = ["package", "--site", str(site), "--out", str(out)]
+    assert runner.invoke(main, command).exit_code == 0
+    released = {path.name: path.read_bytes() for path in out.iterdir()}
+    made = []
+    writer = package.write_release_tarball
+    monkeypatch.setattr(package, "write_release_tarball", lambda *args: made.append(1) or writer(*args))
+    page = site / "index.html"
+    original = page.read_bytes()
+
+    page.write_bytes(original.replace(b"</body>", b"<p>late edit</p></body>", 1))
+    result = runner.invoke(main, command)
+    assert (result.exit_code, made) == (1, []), result.output
+    assert "already holds release 1.0.0 with other content" in result.output
+
+    page.write_bytes(original.replace(b"</body>", b"</BODY>", 1))  # same size, other bytes
+    result = runner.invoke(main, command)
+    assert (result.exit_code, made) == (1, [1]), result.output
+    assert "already holds release 1.0.0 with other content" in result.output
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == released, "nothing was written"
+
+
 def test_an_unsigned_package_leaves_no_signature_beside_bytes_it_does_not_sign(runner, default_site, keys, tmp_path):
     """Packaging without --key over a signed release removes the signatures of the bytes it replaced
     (and says so), and keeps one that still signs the same bytes."""
@@ -736,3 +766,31 @@ def test_readme_gives_the_runbook_commands(release, default_site):
     commands = [command.replace(root, "<catalog>-<version>").replace("site-1.0.0", "site-<version>")
                 for command in _stock_commands(default_site, "install/index.html")]
     assert "\n".join(commands) in readme
+
+
+@pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed: apt-get install git")
+def test_what_the_readme_commands_leave_in_a_checkout_is_ignored(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """keygen, build (twice: the lock and the spare beside site/), package and the stock verify's unpack,
+    run as the README runs them at the root of a checkout, leave nothing `git status` offers to commit:
+    above all not release.key."""
+    from click.testing import CliRunner
+
+    repo = Path(__file__).parents[1]
+    checkout = tmp_path / "checkout"
+    shutil.copytree(repo / "catalog-source", checkout / "catalog-source")
+    shutil.copy(repo / ".gitignore", checkout / ".gitignore")
+    git = ["git", "-C", str(checkout), "-c", "user.name=t", "-c", "user.email=t@t"]
+    subprocess.run(["git", "init", "-q", str(checkout)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "source"], check=True)
+    monkeypatch.chdir(checkout)
+    for command in (["keygen", "--out", "release"], ["build"], ["build"],
+                    ["package", "--site", "site", "--out", "dist", "--key", "release.key"]):
+        result = CliRunner().invoke(main, command)
+        assert result.exit_code == 0, (command, result.output)
+    (tarball,) = (checkout / "dist").glob("*.tar.gz")
+    (checkout / "site-1.0.0").mkdir()
+    subprocess.run(["tar", "-xzmf", str(tarball), "-C", str(checkout / "site-1.0.0"), "--strip-components=1"], check=True)
+    assert {p.name.partition("-")[0] for p in checkout.iterdir() if p.name.startswith(".site.")} == {".site.lock", ".site.spare"}
+    status = subprocess.run([*git, "status", "--porcelain", "--untracked-files=all"], capture_output=True, text=True, check=True)
+    assert status.stdout.splitlines() == ["?? release.pub"]

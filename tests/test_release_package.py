@@ -259,3 +259,18 @@ def test_without_proc_the_release_is_written_under_temporary_names(small_site, t
     assert done.returncode == 0, done.stderr
     package.package_site(site, tmp_path / "with-proc", None)
     assert snapshot(out) == snapshot(tmp_path / "with-proc")
+
+
+@pytest.mark.parametrize("inside", [".", "dist", "dist/deeper"])
+def test_an_out_inside_the_site_is_refused_before_any_work(runner, small_site, tmp_path, inside):
+    # Packaged into the site, a release was carried in the next release's tarball (a copy of the
+    # last tarball at every version), and the next build's switch removed it from the site.
+    site = site_copy(small_site, tmp_path)
+    before = sorted(path for path in site.rglob("*"))
+    out = site / inside
+    result = runner.invoke(main, ["package", "--site", str(site), "--out", str(out)])
+    assert result.exit_code == 1
+    assert result.output == (f"Error: --out {out} is inside --site {site}: the next package would carry this release "
+                             "in its tarball, and the next build would remove it; package into a folder outside the "
+                             "site\n")
+    assert sorted(path for path in site.rglob("*")) == before

@@ -40,15 +40,8 @@ CHECKED_BEYOND: list[tuple[str, str, str]] = [
     (r"name", r".*", "`name` equals the file name"),
     (r"category", r"len=63", "declared in catalog.yaml"),
     (r"replaced_by", r"add", "`replaced_by` names another server"),
-    (r"(image|remote)", r"null", "exactly one of `image`, `remote`"),
-    (r"image", r"add", "exactly one of `image`, `remote`"),
-    (r"(permissions|resources|provenance|digest|args|port)", r"add", "no container fields"),
-    (r"port", r"add", "a stdio server has no `port`"),
-    (r"env\.\d+\.(default|profiles)", r"add", "a secret variable has no `default`"),
-    (r"review\.(by|date)", r"null", "an approved review names `by` and `date`"),
     (r"(tools|env)", r"duplicate", "tool and variable names are unique"),
     (r"(categories|registries)", r"duplicate", "are unique"),
-    (r"toolhive\.cluster_dns\.pods", r"null", "`cluster_dns` names `pods` or `cidrs`"),
 ]
 
 

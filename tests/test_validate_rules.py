@@ -126,21 +126,73 @@ def test_remote_with_image_is_refused(write_tree, runner):
     source = write_tree({"docs-remote.yaml": both})
     code, lines = run(runner, source)
     assert code == 1
-    assert any("docs-remote.yaml:1: a server has either `image` (container) or `remote`, not both" in line for line in lines)
+    assert f"{source}/servers/docs-remote.yaml:9: remote: a server has either `image` (container) or `remote`, not both" in lines
 
 
 def test_remote_with_container_fields_is_refused(write_tree, runner):
     source = write_tree({"docs-remote.yaml": REMOTE_YAML + "port: 8080\nargs: [--x]\n"})
     code, lines = run(runner, source)
     assert code == 1
-    assert any("a remote server cannot have container fields: port, args" in line for line in lines)
+    prefix = f"{source}/servers/docs-remote.yaml"
+    assert [line for line in lines if "container field" in line] == [
+        f"{prefix}:14: port: a remote server runs no container, so it has no `port` (a container field)",
+        f"{prefix}:15: args: a remote server runs no container, so it has no `args` (a container field)",
+    ]
+
+
+def test_a_servers_shape_is_judged_beside_its_other_errors(write_tree, runner):
+    # pydantic runs a model validator only when every field is valid: a remote server over stdio was
+    # reported only once its version was mended, one more run for the author.
+    text = REMOTE_YAML.replace("version: 2.0.0", "version: latest").replace("transport: streamable-http", "transport: stdio")
+    source = write_tree({"docs-remote.yaml": text + "port: 8080\nresources: {}\n"})  # {} makes an object: given
+    code, lines = run(runner, source)
+    assert code == 1
+    prefix = f"{source}/servers/docs-remote.yaml"
+    assert [line for line in lines if line.startswith(prefix)] == [
+        f"{prefix}:4: version: 'latest' is reserved by the MCP registry (it names the newest version): use the real "
+        "version the image or package carries, e.g. 1.4.2",
+        f"{prefix}:8: transport: a remote server is reached over sse or streamable-http, not stdio",
+        f"{prefix}:14: port: a remote server runs no container, so it has no `port` (a container field)",
+        f"{prefix}:15: resources: a remote server runs no container, so it has no `resources` (a container field)",
+    ]
+
+
+def test_a_shape_rule_reading_an_invalid_field_is_not_judged(write_tree, runner):
+    # An invalid remote is reported as such; read as "no remote", it would also give "a server needs
+    # `image` or `remote`", a second problem that is not one.
+    text = REMOTE_YAML.replace("url: https://mcp.example.com/mcp", "url: ftp://mcp.example.com/mcp")
+    source = write_tree({"docs-remote.yaml": text.replace("transport: streamable-http", "transport: stdio")})
+    code, lines = run(runner, source)
+    assert code == 1
+    prefix = f"{source}/servers/docs-remote.yaml"
+    found = [line for line in lines if line.startswith(prefix)]
+    assert len(found) == 1 and found[0].startswith(f"{prefix}:10: remote.url: "), found
+
+
+def test_a_rule_naming_a_server_with_errors_is_not_judged(write_tree, runner):
+    # The named server is there; its own errors are listed. "no other server is called" sent the
+    # author looking for a file that exists.
+    deprecated = FETCH_YAML + "status: deprecated\nreplaced_by: docs-remote\n"
+    catalog = CATALOG_YAML + "  - name: prod\n    namespace: mcp-prod-docs\n    include:\n      names: [docs-remote]\n"
+    broken = REMOTE_YAML.replace("version: 2.0.0", "version: latest")
+    source = write_tree({"fetch.yaml": deprecated, "fetch.md": "x", "docs-remote.yaml": broken}, catalog=catalog)
+    code, lines = run(runner, source)
+    assert code == 1
+    assert [line for line in lines if line.startswith(str(source))] == [
+        f"{source}/servers/docs-remote.yaml:4: version: 'latest' is reserved by the MCP registry (it names the newest "
+        "version): use the real version the image or package carries, e.g. 1.4.2",
+    ]
+    (source / "servers" / "docs-remote.yaml").unlink()
+    code, lines = run(runner, source)
+    assert any(line.endswith("replaced_by: no other server is called 'docs-remote'") for line in lines)
+    assert any(line.endswith("names: no server is called 'docs-remote'") for line in lines)
 
 
 def test_server_needs_image_or_remote(write_tree, runner):
     source = write_tree({"docs-remote.yaml": REMOTE_YAML.replace("remote:\n  url: https://mcp.example.com/mcp\n", "")})
     code, lines = run(runner, source)
     assert code == 1
-    assert any("docs-remote.yaml:1: a server needs `image` (container) or `remote`" in line for line in lines)
+    assert f"{source}/servers/docs-remote.yaml:1: a server needs `image` (container) or `remote` (hosted elsewhere)" in lines
 
 
 def test_duplicate_registry_names(write_tree, runner):

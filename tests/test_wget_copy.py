@@ -53,10 +53,10 @@ def readme_wget(url: str, *, release: bool) -> list[str]:
     return [WGET or "wget", *words[1:]]
 
 
-def readme_verify(pubkey: Path) -> list[str]:
-    """The README's `mcp-catalog verify` line after the copy, as the CLI's arguments."""
+def readme_verify() -> list[str]:
+    """The README's `mcp-catalog verify` line after the copy, as the CLI's arguments (run in the copy)."""
     (line,) = [line for line in readme_copy_block() if line.startswith("mcp-catalog verify ")]
-    return [pubkey.as_posix() if word == "release.pub" else word for word in shlex.split(line)[1:]]
+    return shlex.split(line, comments=True)[1:]
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -99,8 +99,10 @@ def test_the_readme_command_copies_a_served_release_that_verify_accepts(
     released = files(site)
     assert sorted(copy) == sorted(released)
     assert [path for path in released if copy[path] != released[path]] == []
+    # The key where the README's line finds it from the copy: the copy's folder itself is the release.
+    (tmp_path / "release.pub").write_bytes(pubkey.read_bytes())
     monkeypatch.chdir(tmp_path / "copy")
-    verified = CliRunner().invoke(main, readme_verify(pubkey))
+    verified = CliRunner().invoke(main, readme_verify())
     assert verified.exit_code == 0, verified.output
 
 

@@ -23,6 +23,8 @@ import hashlib
 import json
 import os
 import stat
+import tarfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -33,6 +35,7 @@ from generator.archive import TarballWriter, path_order
 from generator.errors import CatalogError, OutputError, UsageError, os_advice
 from generator.paths import CATALOG_JSON, CHECKSUMS, SIGNATURE_SUFFIX, SIZES, release_name
 from generator.release import minisign, staged
+from generator.release.verify import MAX_LIST_BYTES
 from generator.release.diff import read_release_catalog
 
 # Files a release adds to the site: never taken from a site folder being packaged.
@@ -226,6 +229,7 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
     read twice, for its digest and size (the lists come first in the tarball), then into the tarball.
     """
     info = release_info(site)
+    _refuse_out_inside(site, out)
     files = site_files(site)
     root = f"{info.name}-{info.version}"
     tarball, checksums = out / f"{root}.tar.gz", out / CHECKSUMS
@@ -249,6 +253,8 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
     sizes_signature = _signature(minisign.prehash(sizes), secret, info, SIZES)
     if sizes_signature is not None:
         head[SIZES + SIGNATURE_SUFFIX] = sizes_signature
+    if not replace and _head_of(tarball, root) not in (None, sizes):
+        _refuse_other_content(tarball, info)  # known from the old tarball's first member, before a minute of work
     made_out, unchanged = not out.exists(), f"{out} is as it was"
     try:
         with _writing(out, unchanged):
@@ -265,9 +271,7 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
                 write_release_tarball(write_and_hash, root, head, site, surveyed, added, mtime)
             old_digest = _digest_of(tarball, unchanged)
             if not replace and old_digest is not None and old_digest != digest.digest():
-                raise UsageError(f"{tarball} already holds release {info.version} with other content: raise the "
-                                 "catalog's version for a new release, or pass --replace to overwrite this one (anyone "
-                                 "holding the old one must be told)")
+                _refuse_other_content(tarball, info)
             with _writing(checksums, unchanged):
                 staging.create(checksums).write(sums)
             lists = _stage_signatures(staging, info, secret, [(checksums, minisign.prehash(sums),
@@ -280,6 +284,37 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
             out.rmdir()
         raise
     return PackageResult(tarball, checksums, tuple(lists.signatures), tuple(lists.stale_of.values()))
+
+
+def _refuse_out_inside(site: Path, out: Path) -> None:
+    """An --out that is the site or lies in it: this release would be packaged into the next one,
+    and the next build of the site (an atomic switch of the whole folder) would take it away."""
+    site_real, out_real = site.resolve(), out.resolve()
+    if out_real == site_real or site_real in out_real.parents:
+        raise UsageError(f"--out {out} is inside --site {site}: the next package would carry this release in "
+                         "its tarball, and the next build would remove it; package into a folder outside the site")
+
+
+def _head_of(tarball: Path, root: str) -> bytes | None:
+    """The size list an existing release tarball begins with (its first member), None when there is no
+    tarball or its beginning is not one: then only its digest, after the new tarball is made, can tell."""
+    try:
+        with tarfile.open(tarball, "r|gz") as archive:
+            first = archive.next()  # the root folder, then SIZES
+            if first is not None and first.isdir() and first.name == root:
+                first = archive.next()
+            if first is None or first.name != f"{root}/{SIZES}" or not first.isfile() or first.size > MAX_LIST_BYTES:
+                return None
+            member = archive.extractfile(first)
+            return None if member is None else member.read()
+    except (OSError, EOFError, tarfile.TarError, zlib.error):
+        return None
+
+
+def _refuse_other_content(tarball: Path, info: ReleaseInfo) -> None:
+    raise UsageError(f"{tarball} already holds release {info.version} with other content: raise the "
+                     "catalog's version for a new release, or pass --replace to overwrite this one (anyone "
+                     "holding the old one must be told)")
 
 
 def _refuse_what_is_in_the_way(targets: list[Path]) -> None:

@@ -23,13 +23,13 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from generator.diagnostics import Diagnostic, dotted_path
-from generator.models import DNS_LABEL, PLACEHOLDER, CatalogMeta, Server, windows_device_name
+from generator.models import DNS_LABEL, PLACEHOLDER, CatalogMeta, Server, Strict, windows_device_name
 from generator.processes import worker_pool
 from generator.source.hostile import hidden_characters, hidden_in_overview, json_incompatible
 from generator.source.messages import diagnostics_from
 from generator.source.yamlsafe import LoadedYaml, YamlProblem, YamlRefused, load_mapping
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound=Strict)
 MAX_FILE_BYTES = 1 << 20
 PARALLEL_THRESHOLD = 256
 CATALOG_FILE = "catalog.yaml"
@@ -73,6 +73,9 @@ class SourceTree:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     parsed: ParsedFiles = field(default_factory=dict)
     """The server files that parsed cleanly, for the next run's `already_parsed`."""
+    faulty_servers: set[str] = field(default_factory=set)
+    """The names (file names) of server files with errors: a rule of another file that names one is not
+    judged (the server is there, its own problems are reported), as with `faulty_meta_fields`."""
 
 
 def load_source(source_dir: Path, *, keep_parsed: bool = True, already_parsed: ParsedFiles | None = None) -> SourceTree:
@@ -129,10 +132,12 @@ def load_source(source_dir: Path, *, keep_parsed: bool = True, already_parsed: P
         tree.diagnostics.extend(problems)
         server = _validate(Server, parsed, str(path), tree.diagnostics, unknown_left_out=True)
         if server is None or parsed is None:
+            tree.faulty_servers.add(stem)
             continue
         if server.name != stem:
             line = parsed.line_of(("name",))
             tree.diagnostics.append(Diagnostic(str(path), line, "name", f"'{server.name}' must equal the file name '{stem}'"))
+            tree.faulty_servers.add(stem)
             continue
         tree.servers.append(ServerSource(server, str(path), parsed.for_messages(), overview))
     server_stems = {stem for stem, _ in yaml_files}
@@ -342,6 +347,7 @@ def _validate(
         return model.model_validate(parsed.data)
     except ValidationError as exc:
         diagnostics.extend(diagnostics_from(exc, model, parsed, path))
+        diagnostics.extend(_problems_despite_errors(model, exc, parsed, path))
         unknown = [tuple(e["loc"]) for e in exc.errors(include_url=False) if e["type"] == "extra_forbidden"]
         if not unknown_left_out or len(unknown) < exc.error_count():
             return None
@@ -349,6 +355,20 @@ def _validate(
         return model.model_validate(_without(parsed.data, unknown))
     except ValidationError:
         return None
+
+
+def _problems_despite_errors(model: type[M], error: ValidationError, parsed: LoadedYaml, path: str) -> list[Diagnostic]:
+    """The model's cross-field problems that its field errors kept pydantic from finding (see
+    `Strict.problems_despite_errors`), so that one run reports every problem of the file."""
+    if not isinstance(parsed.data, dict):
+        return []
+    errors = error.errors(include_url=False)
+    faulty = frozenset(str(item["loc"][0]) for item in errors if item["loc"])
+    faulty |= frozenset(str(at[0]) for at in parsed.refused)
+    found = {(tuple(item["loc"]), item["msg"]) for item in errors}  # the model validator did run: its own
+    return [Diagnostic(path, parsed.line_of(at), dotted_path(at), message)
+            for at, message in model.problems_despite_errors(parsed.data, faulty)
+            if (at, f"Value error, {message}") not in found and (at, message) not in found]
 
 
 def _without(data: Any, paths: list[tuple[str | int, ...]]) -> Any:

@@ -154,7 +154,7 @@ def _catalog_rules(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
                     where = ("registries", index, part, "categories")
                     yield Diagnostic(path, lines.line_of(where), dotted_path(where), f"unknown category '{slug}'")
             for name in selector.names:
-                if name not in names:
+                if name not in names and name not in tree.faulty_servers:
                     where = ("registries", index, part, "names")
                     yield Diagnostic(path, lines.line_of(where), dotted_path(where), f"no server is called '{name}'")
 
@@ -358,7 +358,7 @@ def _private_endpoint(source: ServerSource, url: str) -> Iterator[Diagnostic]:
 
 def _replacements(tree: SourceTree) -> Iterator[Diagnostic]:
     """`replaced_by` names another server of the catalog, and only a deprecated one has it (pages link it)."""
-    names = {source.server.name for source in tree.servers}
+    names = {source.server.name for source in tree.servers} | tree.faulty_servers  # one with errors is there too
     for source in tree.servers:
         server = source.server
         if server.replaced_by is None:

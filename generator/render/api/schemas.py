@@ -22,18 +22,27 @@ from generator.render.kind import PROGRAM_ONLY, Deferred, OutputKind, render_kin
 SchemaKind = Literal["server", "catalog"]
 _MODELS: dict[SchemaKind, type[BaseModel]] = {"server": Server, "catalog": CatalogMeta}
 _TITLES = {"server": "mcp-catalog server file (servers/<name>.yaml)", "catalog": "mcp-catalog catalog.yaml"}
-# What `mcp-catalog validate` checks beyond each schema: rules across fields, items or files, which
-# an editor cannot show (tests/test_schema_agreement.py holds the schema and the validator to this).
+# What `mcp-catalog validate` checks beyond each schema, which states the rules across the fields of
+# one file that JSON Schema can (each model's `allOf`, see `generator.schema_rules`): rules across
+# files, comparisons of two values and a few single values an editor cannot check exactly
+# (tests/test_schema_agreement.py and tests/test_schema_rules.py hold the schema and the validator to this).
 _CHECKED_BEYOND = {
-    "server": "`mcp-catalog validate` checks more than this schema: `name` equals the file name; `category` is "
-    "declared in catalog.yaml; `replaced_by` names another server; a server has exactly one of `image`, `remote` "
-    "and `packages`; a remote server has no container fields (digest, port, args, permissions, resources, "
-    "provenance) and is not stdio, a stdio server has no `port`; a secret variable has no `default` or "
-    "`profiles`; an approved review names `by` and `date`; tool and variable names are unique; `version` is "
-    "not `latest` or a range; no value holds a control character. See docs/source-format.md.",
-    "catalog": "`mcp-catalog validate` checks more than this schema: category slugs, profile names and "
-    "namespaces are unique; `cluster_dns` names `pods` or `cidrs`; profiles name declared categories and "
-    "existing servers; no value holds a control character. See docs/source-format.md.",
+    "server": "Its `allOf` lists hold the rules across fields: exactly one of `image`, `remote` and `packages`; "
+    "a remote server has no container fields and is not stdio, a stdio server has no `port`; only a deprecated "
+    "server has `replaced_by`; only a container's variables have `profiles`; a secret variable has no `default` "
+    "or `profiles`; an approved review names `by` and `date`. `mcp-catalog validate` checks more than this "
+    "schema: `name` equals the file name; `category` is declared in catalog.yaml; `replaced_by` names another "
+    "server; `profiles` name declared registry profiles; tool and variable names are unique; registry names "
+    "and ToolHive Service names are unique in the catalog, and `mcpserver` and `mcpremoteproxy` are no names; "
+    "a review `expires` on or after its `date`; `version` is not `latest` or a range; a name is no Windows "
+    "device name; `registry_name` and permission paths have no `.` or `..` part; the registry `_meta` fits "
+    "`toolhive.max_meta_size`; no value holds a control character or `FILL-IN`. See docs/source-format.md.",
+    "catalog": "Its `allOf` lists hold the rules across fields: `toolhive.cluster_dns` names `pods` or `cidrs`. "
+    "`mcp-catalog validate` checks more than this schema: category slugs, profile names and namespaces are "
+    "unique; profiles name declared categories and existing servers; an image pull secret is not named like "
+    "another Secret of its namespaces; the DNS pods' namespace is no profile's; each profile's admission "
+    "policies fit the API server's limits; `cidrs` are address blocks, `issuer` a valid https URL and a name no "
+    "Windows device name; no value holds a control character or `FILL-IN`. See docs/source-format.md.",
 }
 
 

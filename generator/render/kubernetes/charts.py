@@ -22,11 +22,13 @@ from generator.models import Catalog, CatalogMeta, RegistryProfile
 from generator.render.kubernetes.profile import (
     MOUNT_ROOT,
     POSTGRES_PORT,
+    POSTGRES_SSL_MODE,
     REGISTRY_KEY,
     REGISTRY_POD_LABEL,
     RegistryPart,
     file_sources,
 )
+from generator.render.kubernetes.database import APP_USER, DATABASE, MIGRATION_USER
 from generator.render.kubernetes.registry_auth import auth_config
 from generator.render.kubernetes.server import restricted_container_security, restricted_pod_security, secret_references
 from generator.render.kubernetes.names import database_secret_name, registry_resource_name, registry_service_name, resource_name
@@ -75,10 +77,10 @@ def registry_server_config(catalog: Catalog, profile: RegistryProfile, parts: Se
         "database": {
             "host": "postgres",
             "port": POSTGRES_PORT,
-            "user": "db_app",
-            "migrationUser": "db_migrator",
-            "database": "registry",
-            "sslMode": "require",
+            "user": APP_USER,
+            "migrationUser": MIGRATION_USER,
+            "database": DATABASE,
+            "sslMode": POSTGRES_SSL_MODE,
             "maxMetaSize": catalog.meta.toolhive.max_meta_size,
         },
         "auth": auth_config(catalog.meta.toolhive.registry_auth, profile),

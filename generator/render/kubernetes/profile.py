@@ -33,6 +33,7 @@ from generator.render.kubernetes.server import (
     dns_egress,
 )
 from generator.render.encoding import Spliced
+from generator.render.kubernetes.database import APP_USER, DATABASE
 from generator.render.kubernetes.manifests import literal_line, yaml_text
 from generator.render.kubernetes.registry_auth import REGISTRY_API_PORT, auth_config
 from generator.render.kubernetes.names import (
@@ -45,6 +46,8 @@ CONFIGMAP_LIMIT = 1024 * 1024
 REGISTRY_DATA_BUDGET = CONFIGMAP_LIMIT - 16 * 1024
 REGISTRY_KEY = "registry.json"
 POSTGRES_PORT = 5432
+# The registry server connects over TLS only; the runbook says so, since the stock postgres image starts without it.
+POSTGRES_SSL_MODE = "require"
 REGISTRY_POD_LABEL = {"mcp-catalog/component": "registry-api"}
 MOUNT_ROOT = "/config/registry"
 TOOLHIVE_KINDS = ["mcpservers", "mcptoolconfigs", "mcpremoteproxies"]
@@ -185,7 +188,7 @@ def registry_config(catalog: Catalog, profile: RegistryProfile, parts: Sequence[
     config = {
         "sources": file_sources(catalog, profile, parts),
         "registries": [{"name": profile.name, "sources": [part.configmap for part in parts]}],
-        "database": {"host": "postgres", "port": POSTGRES_PORT, "user": "db_app", "database": "registry", "sslMode": "require"},
+        "database": {"host": "postgres", "port": POSTGRES_PORT, "user": APP_USER, "database": DATABASE, "sslMode": POSTGRES_SSL_MODE},
         "auth": auth_config(catalog.meta.toolhive.registry_auth, profile),
     }
     return yaml_text(config)

@@ -16,6 +16,13 @@ from generator import derived, paths
 from generator.models import Catalog, CatalogMeta, RegistryProfile
 from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.kubernetes.policy import policy_name
+from generator.render.kubernetes.database import (
+    CHECKED_REGISTRY_SERVER,
+    LEGACY_REGISTRY_API,
+    database_commands,
+    tls_settings,
+)
+from generator.render.kubernetes.profile import POSTGRES_SSL_MODE
 from generator.render.kubernetes.registry_auth import REGISTRY_API_PORT, token_command as registry_token_command
 from generator.render.kubernetes.names import database_secret_name, pgpass_secret_name, registry_resource_name
 
@@ -32,6 +39,8 @@ class Step:
     commands: str = ""
     files: list[tuple[str, str]] = field(default_factory=list)
     """(label, site path) of the files the step uses."""
+    settings: list[tuple[str, str]] = field(default_factory=list)
+    """(file name, lines) of configuration to put in a file of the user's, each a block of its own."""
 
 
 def _mirror(meta: CatalogMeta, mirror: str | None) -> str:
@@ -171,15 +180,29 @@ def _prerequisites(meta: CatalogMeta, profile: RegistryProfile, mirror: str | No
     else:
         commands += [f"kubectl -n {ns} create secret generic {database_secret_name(profile)} \\",
                      "  --from-literal=app-password=... --from-literal=migration-password=..."]
+    current = profile.operator != "legacy"
+    commands += ["# the database, its users and their grants, once, as a PostgreSQL superuser (psql's PGHOST, PGUSER: yours)"
+                 + ("; MCPRegistry alone: your pgpass file's passwords in place of the two $(...)" if current else ""),
+                 database_commands(ns, database_secret_name(profile))]
+    release = CHECKED_REGISTRY_SERVER if current else f"{CHECKED_REGISTRY_SERVER}, and v{LEGACY_REGISTRY_API}, the one operator v0.16 runs"
     text = (f"The registry needs PostgreSQL reachable as postgres:5432 from namespace {ns} (a Service named postgres), "
             "with database registry, an application user db_app and a migration user db_migrator; run it with the "
-            "database image from the mirror list or your own. Each server that needs credentials needs its Secret "
+            "database image from the mirror list or your own, and run the SQL below in it. The registry server (the "
+            f"SQL follows its release {release}) migrates its tables at start-up as db_migrator, which "
+            "grants them to the role toolhive_registry_server and cannot create that role; db_app, a member of it, "
+            "only reads and writes them. "
+            + (f"The registry server connects only over TLS (sslMode {POSTGRES_SSL_MODE}), and the stock postgres image "
+               "starts with ssl off: give PostgreSQL a certificate and key (ssl=on, ssl_cert_file, ssl_key_file below; "
+               "it refuses a key others may read: mode 0600 owned by its user, or 0640 owned by root), and put the "
+               "pg_hba.conf lines above every other host line, so that the registry's users never connect in the clear. "
+               if current else "")
+            + "Each server that needs credentials needs its Secret "
             "(see its page). The default-deny NetworkPolicies leave out your API server's address: add an egress policy to it. "
             "They let only the registry server reach port 5432 of the namespace's pods: a PostgreSQL that needs more "
             "(replication, its operator) needs a policy of yours selecting its pods.")
     return Step("prerequisites", "Create the namespace, the database and the secrets", text, "\n".join(commands),
                 [("database secret template", f"{paths.registry_server_dir(profile.name)}database-secret.example.yaml")]
-                if profile.operator != "legacy" else [])
+                if current else [], [(name, lines.rstrip("\n")) for name, lines in tls_settings().items()] if current else [])
 
 
 def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
