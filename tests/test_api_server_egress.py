@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import yaml
 
-from conftest import DEFAULT_SOURCE
+from conftest import DEFAULT_SOURCE, REPO
 from kustomized import kubectl
 from test_bundles_admission import allowed as rbac_allows
 from test_bundles_network import Namespace, Pod, allowed, namespaces, selects  # noqa: F401 - namespaces is a fixture
@@ -114,7 +114,7 @@ def test_no_address_or_port_writes_and_applies_nothing(tmp_path: Path, shell: st
         api_server_policies(NAMESPACE, [], 6443)
 
 
-def test_the_runbook_gives_the_commands() -> None:
+def test_the_runbook_the_readme_and_the_docs_give_the_commands() -> None:
     from generator.render.site.install import profile_steps
 
     catalog = read_catalog(DEFAULT_SOURCE).catalog
@@ -123,6 +123,9 @@ def test_the_runbook_gives_the_commands() -> None:
             variant = profile.model_copy(update={"operator": operator})
             step = next(s for s in profile_steps(catalog, variant, None) if s.anchor == "prerequisites")
             assert api_server_commands(profile.namespace) in step.commands, (profile.name, operator)
+    assert api_server_commands(NAMESPACE) in (REPO / "README.md").read_text()
+    docs = (REPO / "docs/bundles.md").read_text().partition("### The API server")[2].partition("\n### ")[0]
+    assert api_server_commands(NAMESPACE) in docs
 
 
 # --- whom they let out --------------------------------------------------------------------------
