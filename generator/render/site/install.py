@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from generator import derived, paths
 from generator.models import Catalog, CatalogMeta, RegistryProfile
 from generator.render.kubernetes import charts as k8s_toolhive
+from generator.render.kubernetes.api_server import api_server_commands
 from generator.render.kubernetes.policy import policy_name
 from generator.render.kubernetes.database import (
     CHECKED_REGISTRY_SERVER,
@@ -183,7 +184,8 @@ def _prerequisites(meta: CatalogMeta, profile: RegistryProfile, mirror: str | No
     current = profile.operator != "legacy"
     commands += ["# the database, its users and their grants, once, as a PostgreSQL superuser (psql's PGHOST, PGUSER: yours)"
                  + ("; MCPRegistry alone: your pgpass file's passwords in place of the two $(...)" if current else ""),
-                 database_commands(ns, database_secret_name(profile))]
+                 database_commands(ns, database_secret_name(profile)),
+                 api_server_commands(ns)]
     release = CHECKED_REGISTRY_SERVER if current else f"{CHECKED_REGISTRY_SERVER}, and v{LEGACY_REGISTRY_API}, the one operator v0.16 runs"
     text = (f"The registry needs PostgreSQL reachable as postgres:5432 from namespace {ns} (a Service named postgres), "
             "with database registry, an application user db_app and a migration user db_migrator; run it with the "
@@ -196,11 +198,15 @@ def _prerequisites(meta: CatalogMeta, profile: RegistryProfile, mirror: str | No
                "it refuses a key others may read: mode 0600 owned by its user, or 0640 owned by root), and put the "
                "pg_hba.conf lines above every other host line, so that the registry's users never connect in the clear. "
                if current else "")
-            + "Each server that needs credentials needs its Secret "
-            "(see its page). The default-deny NetworkPolicies leave out your API server's address: add an egress policy to it. "
-            "They let only the registry server reach port 5432 of the namespace's pods: a PostgreSQL that needs more "
-            "(replication, its operator) needs a policy of yours selecting its pods.")
-    return Step("prerequisites", "Create the namespace, the database and the secrets", text, "\n".join(commands),
+            + "Each server that needs credentials needs its Secret (see its page). The default-deny NetworkPolicies let only "
+            "the registry server reach port 5432 of the namespace's pods: a PostgreSQL that needs more (replication, its "
+            "operator) needs a policy of yours selecting its pods. They leave out your API server, whose address differs "
+            "per cluster: the last commands read it from the kubernetes EndpointSlice and let the registry server's pods "
+            "and the proxies' (never the MCP containers') reach it there, a NetworkPolicy each, the platform team's to "
+            "apply (a deployer may not create NetworkPolicies); run them again when the control plane's addresses "
+            "change. With Cilium, whose ipBlocks match no node's address unless its policy-cidr-match-mode includes "
+            "nodes, allow its kube-apiserver entity in a CiliumNetworkPolicy instead.")
+    return Step("prerequisites", "Create the namespace, the database, the secrets and the API server policies", text, "\n".join(commands),
                 [("database secret template", f"{paths.registry_server_dir(profile.name)}database-secret.example.yaml")]
                 if current else [], [(name, lines.rstrip("\n")) for name, lines in tls_settings().items()] if current else [])
 
