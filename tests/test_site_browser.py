@@ -215,6 +215,8 @@ def test_search_data_reads_back_exactly_in_the_browser(watched: Watched) -> None
     value = {"list": nasty, "nested": {"k'": nasty[::-1]}, "n": [1, 2.5, True, None]}
     script = _js_data(value)
     assert "<" not in script and "\u2028" not in script and "\n" not in script
+    # ASCII: a wider character made Python hold each copy of a 10 MB chunk at 2-4 bytes a character
+    assert script.isascii()
     assert watched.page.evaluate(f"() => {script}") == value
     assert watched.problems == []
 
