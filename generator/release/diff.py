@@ -3,8 +3,9 @@
 Each release is read from its normalised `api/v1/catalog.json`, out of a site folder or a tarball:
 a tarball is read as `verify` reads it (`verify.read_release_files`: nothing extracted, each
 member's header held against the size list before its bytes are read, nothing read past the last
-member needed): first up to its catalog, a few members in, then once through to the mapping,
-keeping the bundle files of the profiles deployed where a namespace loses a server; nothing of it is
+member needed): first up to its catalog, a few members in (scanned server by server, not held
+parsed: `catalog_scan`), then once through to the mapping, keeping the bundle files of the profiles
+deployed where a namespace loses a server, of their server folders the withdrawn servers'; nothing of it is
 parsed before that read has ended without a problem, since a reviewer may diff an unverified, hostile release; that document holds catalog.yaml's settings as well as every
 server, and the release's `mirror/mapping.txt` tells which registry its manifests pull from, so
 everything below is decided from the two releases alone. Reported, in four groups:
@@ -49,10 +50,12 @@ from generator import derived
 from generator.errors import UsageError
 from generator.models import IMAGE_REF, CatalogMeta, RegistryProfile, Server
 from generator.paths import CATALOG_JSON, mirror_list
+from generator.release.catalog_scan import ReleaseCatalog, scan_catalog
 from generator.release.bundle_objects import (
-    CLUSTER_SCOPED, MAX_BUNDLE_FILE, NAME, PROFILES, ReleaseBundles, UnreadBundle, bundles_of, folder_bundles, is_bundle_file,
+    CLUSTER_SCOPED, MAX_BUNDLE_FILE, NAME, PROFILES, ReleaseBundles, UnreadBundle, folder_owner, bundles_of, folder_bundles,
+    is_bundle_file, packed,
 )
-from generator.release.verify import read_release_files
+from generator.release.verify import read_release_files, read_release_files_hashed
 from generator.render.kubernetes.names import (
     ServerNames, database_secret_name, pgpass_secret_name, registry_data_name, registry_resource_name, registry_service_name,
 )
@@ -176,49 +179,66 @@ def read_release_catalog(target: Path) -> dict[str, Any]:
     """The normalised catalog document of a release tarball or site folder, with the registries its
     manifests pull from (`PULLED_FROM`) when the release holds its `mirror/mapping.txt`."""
     if target.is_dir():
-        document = target / CATALOG_JSON
-        if not document.is_file() or document.is_symlink():
-            raise UsageError(f"{target} is not a built site ({CATALOG_JSON} is missing)")
-        if document.stat().st_size > MAX_CATALOG_BYTES:
-            raise UsageError(f"{document} is larger than any catalog document: not an mcp-catalog release")
-        result = _checked_document(document.read_bytes(), str(document))
-        mapping = target / MAPPING
-        if mapping.is_file() and not mapping.is_symlink() and mapping.stat().st_size <= MAX_CATALOG_BYTES:
-            result[PULLED_FROM] = _pulled_from(mapping.read_bytes())
+        raw, mapping = _folder_files(target)
+        result = _checked_document(raw, str(target / CATALOG_JSON))
+        if mapping is not None:
+            result[PULLED_FROM] = _pulled_from(mapping)
         return result
     # The tarball is read as `verify` reads it (unverified, it may be a bomb), the members after
     # the two needed never decompressed.
     return _catalog_of(_read_tarball(target), target)
 
 
+def _folder_files(target: Path) -> tuple[bytes, bytes | None]:
+    """The catalog document of a site folder and its image mapping (None without one), neither through a link."""
+    document = target / CATALOG_JSON
+    if not document.is_file() or document.is_symlink():
+        raise UsageError(f"{target} is not a built site ({CATALOG_JSON} is missing)")
+    if document.stat().st_size > MAX_CATALOG_BYTES:
+        raise UsageError(f"{document} is larger than any catalog document: not an mcp-catalog release")
+    mapping = target / MAPPING
+    usable = mapping.is_file() and not mapping.is_symlink() and mapping.stat().st_size <= MAX_CATALOG_BYTES
+    return document.read_bytes(), mapping.read_bytes() if usable else None
+
+
 def read_release(
-    target: Path, profiles: set[str], early: tuple[dict[str, Any], bytes | None]
-) -> tuple[dict[str, Any], ReleaseBundles]:
-    """`read_release_catalog` of a release and the bundles of `profiles` (`bundle_objects`), given its
+    target: Path, profiles: set[str], servers: set[str], early: tuple[ReleaseCatalog, str | None]
+) -> tuple[ReleaseCatalog, ReleaseBundles]:
+    """The catalog of a release and the bundles of `profiles` (`bundle_objects`) as far as the folders
+    of `servers` (those withdrawn somewhere) and the profile-wide parts render them, given its
     `_early_catalog`: a tarball is read once through, its image mapping and every file of those
     profiles' bundles a withdrawn server's objects may be rendered from kept (as `verify` reads it),
     and nothing of them parsed before that read has ended without a problem. With no profile, no
     bundle file is kept. A tarball whose catalog is not the early reading's bytes is refused: it was
     replaced since, and `profiles` are not the ones its catalog needs; otherwise the early reading's
-    document is the catalog (parsed once: 93 MB at 10,000 servers)."""
-    document, digest = early
+    scan is the catalog (its bytes read once, not kept twice: 93 MB at 10,000 servers)."""
+    catalog, digest = early
     if target.is_dir():
-        return document, folder_bundles(target)
-    found = _read_tarball(target, _of_profiles(profiles) if profiles else None)
-    if _catalog_digest(found) != digest:
+        return catalog, folder_bundles(target, servers)
+    found, digests = _read_tarball_hashing(target, _of_profiles(profiles, servers) if profiles else None)
+    if digests.get(CATALOG_JSON) != digest:
         raise UsageError(f"{target}: its catalog changed between two readings (replaced, or still being written?): "
                          "diff again once it is complete")
-    return _with_mapping(document, found), bundles_of(found)
+    if MAPPING in found:
+        catalog.pulled_from = _pulled_from(found[MAPPING])
+    return catalog, bundles_of(found, servers)
 
 
-def _early_catalog(target: Path) -> tuple[dict[str, Any], bytes | None]:
-    """The catalog document alone (no image mapping), of a tarball read no further than that member
-    (`api/v1/` comes early in path order): enough to tell which namespaces lose a server; and the
-    digest of its bytes (None for a site folder, whose bundles are read as they are needed)."""
+def _early_catalog(target: Path) -> tuple[ReleaseCatalog, str | None]:
+    """The catalog alone (no image mapping), scanned (`catalog_scan`), of a tarball read no further than
+    that member (`api/v1/` comes early in path order): enough to tell which namespaces lose a server;
+    and the digest of its bytes (None for a site folder, whose bundles are read as they are needed)."""
     if target.is_dir():
-        return read_release_catalog(target), None
+        raw, mapping = _folder_files(target)
+        catalog = scan_catalog(raw, str(target / CATALOG_JSON))
+        if mapping is not None:
+            catalog.pulled_from = _pulled_from(mapping)
+        return catalog, None
     found = _read_tarball(target, mapping=False)
-    return _catalog_of(found, target), _catalog_digest(found)
+    if CATALOG_JSON not in found:
+        raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
+    raw = found.pop(CATALOG_JSON)
+    return scan_catalog(raw, f"{target}:{CATALOG_JSON}"), hashlib.sha256(raw).hexdigest()
 
 
 def _with_mapping(document: dict[str, Any], found: dict[str, bytes]) -> dict[str, Any]:
@@ -226,14 +246,13 @@ def _with_mapping(document: dict[str, Any], found: dict[str, bytes]) -> dict[str
     return {**document, PULLED_FROM: _pulled_from(found[MAPPING])} if MAPPING in found else document
 
 
-def _catalog_digest(found: dict[str, bytes]) -> bytes:
-    return hashlib.sha256(found.get(CATALOG_JSON, b"")).digest()
-
-
-def _of_profiles(profiles: set[str]) -> Callable[[str], bool]:
-    """The bundle files of `profiles`' folders and of the catalog-wide server folders their overlays build on."""
+def _of_profiles(profiles: set[str], servers: set[str]) -> Callable[[str], bool]:
+    """The bundle files of `profiles`' folders and of the catalog-wide server folders their overlays
+    build on: the profile-wide parts, and of the server folders those of `servers` (other servers'
+    objects, named for them, are not theirs to delete: a tenth of the bytes and of the work)."""
     folders = tuple(f"{PROFILES}{profile}/" for profile in sorted(profiles))
-    return lambda path: is_bundle_file(path) and (path.startswith(folders) or not path.startswith(PROFILES))
+    return lambda path: is_bundle_file(path) and (path.startswith(folders) or not path.startswith(PROFILES)) \
+        and (folder_owner(path) is None or folder_owner(path) in servers)
 
 
 def _read_tarball(target: Path, also: Callable[[str], bool] | None = None, *, mapping: bool = True) -> dict[str, bytes]:
@@ -242,6 +261,16 @@ def _read_tarball(target: Path, also: Callable[[str], bool] | None = None, *, ma
         raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
     limits = {CATALOG_JSON: MAX_CATALOG_BYTES, **({MAPPING: MAX_CATALOG_BYTES} if mapping else {})}
     return read_release_files(target, limits, also, MAX_BUNDLE_FILE)
+
+
+def _read_tarball_hashing(target: Path, also: Callable[[str], bool] | None) -> tuple[dict[str, bytes], dict[str, str]]:
+    """The image mapping of a release tarball and the files `also` accepts, with the SHA-256 of its
+    catalog (read, not kept)."""
+    if not target.is_file():
+        raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
+    found, digests = read_release_files_hashed(target, {MAPPING: MAX_CATALOG_BYTES}, also, MAX_BUNDLE_FILE,
+                                               hashed={CATALOG_JSON}, also_as=packed)
+    return found, digests
 
 
 def _catalog_of(found: dict[str, bytes], target: Path) -> dict[str, Any]:
@@ -296,22 +325,33 @@ def _checked_document(raw: bytes, where: str) -> dict[str, Any]:
 
 def diff_releases(old: dict[str, Any], new: dict[str, Any]) -> ReleaseDiff:
     """Compare two normalised catalog documents."""
-    before = {s["name"]: s for s in old["servers"]}
-    after = {s["name"]: s for s in new["servers"]}
-    result = ReleaseDiff(old["catalog"]["version"], new["catalog"]["version"])
-    result.added = sorted(set(after) - set(before))
+    before, after = ReleaseCatalog.of_document(old, PULLED_FROM), ReleaseCatalog.of_document(new, PULLED_FROM)
+    notes: list[str] = []
+    admissions = _admissions(before, after, notes)
+    return _diff(before, after, admissions, notes)
+
+
+def _diff(
+    old: ReleaseCatalog, new: ReleaseCatalog, admissions: tuple[Admissions, Admissions] | None, notes: list[str]
+) -> ReleaseDiff:
+    """Compare two releases' catalogs, given their `_admissions` (and the notes that made)."""
+    before, after = old.names, new.names
+    result = ReleaseDiff(old.catalog["version"], new.catalog["version"])
+    result.added = sorted(after - before)
     # A new server is reviewed for what it brings, as a change from nothing: its name alone said nothing.
-    result.introduced = [ServerChange(name, _server_changes({}, after[name])) for name in result.added]
-    result.removed = sorted(set(before) - set(after))
-    result.catalog = _catalog_changes(old, new)
-    admissions = _admissions(old, new, result.catalog)
+    result.introduced = [ServerChange(name, _server_changes({}, new.record(name))) for name in result.added]
+    result.removed = sorted(before - after)
+    result.catalog = _catalog_changes(old, new) + notes
     result.profiles = _profile_changes(old, new, admissions)
     if admissions is not None:
         result.withdrawn = _withdrawn(admissions[0].running, admissions[1].running)
-    for name in sorted(set(before) & set(after)):
-        if before[name].get("status") != "deprecated" and after[name].get("status") == "deprecated":
+    for name in sorted(before & after):
+        if old.same(name, new):
+            continue  # equal records: no change and no deprecation
+        was, now = old.record(name), new.record(name)
+        if was.get("status") != "deprecated" and now.get("status") == "deprecated":
             result.deprecated.append(name)
-        changes = _server_changes(before[name], after[name])
+        changes = _server_changes(was, now)
         if changes:
             result.changed.append(ServerChange(name, changes))
     return result
@@ -485,12 +525,12 @@ def _either(value: Any, absent: str = "none") -> str:
 CATALOG_FIELDS = ("namespace", "image_mirror", "toolhive")
 
 
-def _catalog_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+def _catalog_changes(old: ReleaseCatalog, new: ReleaseCatalog) -> list[str]:
     changes = []
     for key in CATALOG_FIELDS:
-        changes += _field_changes(key, old["catalog"].get(key), new["catalog"].get(key))
-    if PULLED_FROM in old and PULLED_FROM in new and old[PULLED_FROM] != new[PULLED_FROM]:
-        shown = [", ".join(_either(r, "the images' own registries") for r in d[PULLED_FROM]) for d in (old, new)]
+        changes += _field_changes(key, old.catalog.get(key), new.catalog.get(key))
+    if old.pulled_from is not None and new.pulled_from is not None and old.pulled_from != new.pulled_from:
+        shown = [", ".join(_either(r, "the images' own registries") for r in pulled) for pulled in (old.pulled_from, new.pulled_from)]
         changes.append(f"manifests pull images from: {shown[0]} -> {shown[1]}")
     return changes
 
@@ -512,13 +552,13 @@ def _field_changes(label: str, old: Any, new: Any) -> list[str]:
 
 
 def _profile_changes(
-    old: dict[str, Any], new: dict[str, Any], admissions: tuple[Admissions, Admissions] | None
+    old: ReleaseCatalog, new: ReleaseCatalog, admissions: tuple[Admissions, Admissions] | None
 ) -> list[ProfileChange]:
     """Per registry profile: its changed fields, then the servers and tools it now admits or withholds.
     A new profile taking a removed one's namespace is that profile renamed: compared with it as an
     unchanged profile is, and the removed profile's registry objects named for deletion."""
-    before = {p["name"]: p for p in old["catalog"].get("registries") or []}
-    after = {p["name"]: p for p in new["catalog"].get("registries") or []}
+    before = {p["name"]: p for p in old.catalog.get("registries") or []}
+    after = {p["name"]: p for p in new.catalog.get("registries") or []}
     renamed = _renamed(before, after)
     successor = {was: name for name, was in renamed.items()}
     result = []
@@ -545,7 +585,7 @@ def _profile_changes(
                 ]
             if admissions is not None:
                 changes += _admission_changes(admissions[0].admitted.get(was or name, {}), admissions[1].admitted[name],
-                                              _tool_names_by_server(new))
+                                              _ToolNames(new))
         if changes:
             result.append(ProfileChange(name, changes))
     return result
@@ -620,53 +660,89 @@ class Admissions:
     """The release's profiles, validated, by name."""
 
 
-def _admissions(old: dict[str, Any], new: dict[str, Any], notes: list[str]) -> tuple[Admissions, Admissions] | None:
+def _admissions(
+    old: ReleaseCatalog, new: ReleaseCatalog, notes: list[str]
+) -> tuple[Admissions, Admissions] | None:
     """Each release's admissions by the build's own rules, for every server whose result may differ
     (all of them when a profile or the catalog date changed, else the servers whose records did);
-    None, with a note in `notes`, when a release's document does not read as this version's models.
-    A record both releases share is validated once (validation is most of the cost)."""
-    records = ({s["name"]: s for s in old["servers"]}, {s["name"]: s for s in new["servers"]})
-    names = set(records[0]) | set(records[1])
-    if all(old["catalog"].get(key) == new["catalog"].get(key) for key in ADMISSION_INPUTS):
-        names = {name for name in names if records[0].get(name) != records[1].get(name)}
-    models: dict[str, Server] = {}
-    results = []
-    for document, release in ((old, records[0]), (new, records[1])):
-        where = "catalog"
+    None, with a note in `notes`, when a release's document does not read as this version's models
+    (the first problem of the old release's catalog settings, then of its servers by name, then the
+    new release's). A record both releases share is validated once (validation is most of the
+    cost), and the servers are taken one at a time: no release is ever held parsed."""
+    names = old.names | new.names
+    if all(old.catalog.get(key) == new.catalog.get(key) for key in ADMISSION_INPUTS):
+        names = {name for name in names if not old.same(name, new)}
+    metas: list[CatalogMeta | ValidationError] = []
+    for release in (old, new):
         try:
-            meta = CatalogMeta.model_validate(document["catalog"])
-            servers = []
-            for name in sorted(names & set(release)):
-                where = f"server {_shown(name)}"
-                if name not in models or records[0].get(name) != release[name]:
-                    models[name] = Server.model_validate({k: v for k, v in release[name].items() if k != "overview"})
-                servers.append(models[name])
+            metas.append(CatalogMeta.model_validate(release.catalog))
         except ValidationError as exc:
-            error = exc.errors()[0]
-            notes.append(
-                "which servers and tools each profile admits was not compared, nor what to delete in the profiles' "
-                "namespaces worked out (an empty or missing to delete says nothing): release "
-                f"{_shown(document['catalog']['version'])}'s {where} does not read as this version's "
-                f"({'.'.join(_shown(str(part)) for part in error['loc'])}: {_shown(error['msg'])})"
-            )
+            metas.append(exc)
+    if isinstance(metas[0], ValidationError):
+        notes.append(_unread_note(old, "catalog", metas[0]))
+        return None
+    admitting = [_Admitting(meta) if isinstance(meta, CatalogMeta) else None for meta in metas]
+    failed: list[tuple[str, ValidationError] | None] = [None, None]
+    for name in sorted(names):
+        model = None
+        for at, release in enumerate((old, new)):
+            state = admitting[at]
+            if name not in release.names or state is None or failed[at] is not None:
+                continue
+            if model is None or not old.same(name, new):
+                try:
+                    model = Server.model_validate({k: v for k, v in release.record(name).items() if k != "overview"})
+                except ValidationError as exc:
+                    failed[at] = (f"server {_shown(name)}", exc)
+                    continue
+            state.add(model)
+        if failed[0] is not None:
+            break  # the old release's first problem is the one reported
+    for release, meta, problem in ((old, metas[0], failed[0]), (new, metas[1], failed[1])):
+        if isinstance(meta, ValidationError):
+            problem = ("catalog", meta)
+        if problem is not None:
+            notes.append(_unread_note(release, *problem))
             return None
-        admitted: Admitted = {
-            profile.name: {
-                server.name: derived.not_offered_because(profile, server)
-                or ("reference" if server.kind == "reference" else [tool.name for tool in derived.profile_tools(profile, server)])
-                for server in servers
-                if derived.admits(meta, profile, server)
-            }
-            for profile in meta.registries
-        }
-        running = {
-            (profile.namespace, WORKLOAD_RESOURCES[server.kind], ServerNames.of(server).workload): (profile.name, server.name)
-            for profile in meta.registries
-            for server in servers
-            if server.kind in WORKLOAD_RESOURCES and isinstance(admitted[profile.name].get(server.name), list)
-        }
-        results.append(Admissions(admitted, running, {profile.name: profile for profile in meta.registries}))
-    return results[0], results[1]
+    return admitting[0].result(), admitting[1].result()  # type: ignore[union-attr]
+
+
+def _unread_note(release: ReleaseCatalog, where: str, exc: ValidationError) -> str:
+    error = exc.errors()[0]
+    return ("which servers and tools each profile admits was not compared, nor what to delete in the profiles' "
+            "namespaces worked out (an empty or missing to delete says nothing): release "
+            f"{_shown(release.catalog['version'])}'s {where} does not read as this version's "
+            f"({'.'.join(_shown(str(part)) for part in error['loc'])}: {_shown(error['msg'])})")
+
+
+class _Admitting:
+    """One release's `Admissions`, its servers added one at a time (in name order)."""
+
+    def __init__(self, meta: CatalogMeta) -> None:
+        self.meta = meta
+        # A profile name given twice is the last profile of that name, as a dict of them keeps it.
+        self.deciding = list({profile.name: profile for profile in meta.registries}.values())
+        self.admitted: Admitted = {profile.name: {} for profile in meta.registries}
+        self.running: list[Running] = [{} for _ in meta.registries]
+
+    def add(self, server: Server) -> None:
+        for profile in self.deciding:
+            if derived.admits(self.meta, profile, server):
+                self.admitted[profile.name][server.name] = derived.not_offered_because(profile, server) or (
+                    "reference" if server.kind == "reference"
+                    else [tool.name for tool in derived.profile_tools(profile, server)])
+        if server.kind not in WORKLOAD_RESOURCES:
+            return
+        for profile, running in zip(self.meta.registries, self.running):
+            if isinstance(self.admitted[profile.name].get(server.name), list):
+                running[profile.namespace, WORKLOAD_RESOURCES[server.kind], ServerNames.of(server).workload] = (
+                    profile.name, server.name)
+
+    def result(self) -> Admissions:
+        running: Running = {}
+        for part in self.running:  # profile by profile, as one dict of them all would be made
+            running.update(part)
+        return Admissions(self.admitted, running, {profile.name: profile for profile in self.meta.registries})
 
 
 def _withdrawn(old: Running, new: Running) -> list[Withdrawn]:
@@ -689,21 +765,28 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
     A tarball's bundles are kept only for the profiles deployed where a namespace loses a server: its
     catalog is read first (a read that stops early), then once more with those bundles and the image
     mapping, and must be the same both times. Every profile's bundles would cost several hundred MB
-    at 10,000 servers, for a diff that most often withdraws nothing. Which namespaces lose a server
-    is the admissions' business alone (no server's fields compared, no mapping needed)."""
+    at 10,000 servers, for a diff that most often withdraws nothing; of those profiles' server
+    folders only the withdrawn servers' are kept and rendered (another server's objects are named
+    for it, the build refusing names that collide: reading the 10,000 folders of a profile shipping
+    every server cost 1 GB and half the time). Which namespaces lose a server is the admissions'
+    business alone (no server's fields compared, no mapping needed), worked out once, from the
+    catalogs as scanned (`catalog_scan`: neither held parsed whole)."""
     early = _early_catalog(old_target), _early_catalog(new_target)
-    admissions = _admissions(early[0][0], early[1][0], [])
+    notes: list[str] = []
+    admissions = _admissions(early[0][0], early[1][0], notes)
     withdrawn = _withdrawn(admissions[0].running, admissions[1].running) if admissions is not None else []
     namespaces = {item.namespace for item in withdrawn}
-    old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | _profiles_in(early[0][0], namespaces)
-    new_profiles = _profiles_in(early[1][0], namespaces)
-    (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles, early[0]),
-                                              read_release(new_target, new_profiles, early[1]))
-    result = diff_releases(old, new)
+    documents = ({"catalog": early[0][0].catalog}, {"catalog": early[1][0].catalog})
+    old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | _profiles_in(documents[0], namespaces)
+    new_profiles = _profiles_in(documents[1], namespaces)
+    servers = {item.server for item in withdrawn}
+    (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles, servers, early[0]),
+                                              read_release(new_target, new_profiles, servers, early[1]))
+    result = _diff(old, new, admissions, notes)
     if not result.withdrawn:
         return result
     try:
-        result.withdrawn = _with_objects(result.withdrawn, (old, new), (old_bundles, new_bundles))
+        result.withdrawn = _with_objects(result.withdrawn, documents, (old_bundles, new_bundles))
     except UnreadBundle as exc:
         result.catalog.append(f"to delete names each server's workload alone: its other objects were not read from the "
                               f"bundles ({_shown(str(exc))})")
@@ -742,8 +825,9 @@ def _with_objects(
 ) -> list[Withdrawn]:
     """Each withdrawn workload as one command per variant of the old bundle deleting everything of its
     server there: the objects its folders rendered in the namespace, but any the new release renders in
-    that namespace, any another server's folder or a profile-wide part of the old one rendered there,
-    and any of a kind without a namespace; and the Secret made from the server's template where the
+    that namespace, any another server's folder (of those `bundles` render: `diff_release_targets`
+    renders only the withdrawn servers') or a profile-wide part of the old one rendered there, and any
+    of a kind without a namespace; and the Secret made from the server's template where the
     old release shipped one (by hand: it may be absent), unless the new release still deploys the
     server in the namespace (as another kind: it reads the same Secret). Variants deleting the same
     objects share one command."""
@@ -771,11 +855,19 @@ def _with_objects(
     return result
 
 
-def _tool_names_by_server(document: dict[str, Any]) -> dict[str, set[str]]:
-    return {s["name"]: _names(s.get("tools")) for s in document["servers"]}
+class _ToolNames(dict[str, set[str]]):
+    """The names of the tools each server of a release offers, its record parsed when first asked for."""
+
+    def __init__(self, release: ReleaseCatalog) -> None:
+        super().__init__()
+        self._release = release
+
+    def __missing__(self, server: str) -> set[str]:
+        self[server] = _names(self._release.record(server).get("tools"))
+        return self[server]
 
 
-def _admission_changes(old: dict[str, Offering], new: dict[str, Offering], offered: dict[str, set[str]]) -> list[str]:
+def _admission_changes(old: dict[str, Offering], new: dict[str, Offering], offered: _ToolNames) -> list[str]:
     """Servers the profile now admits (with the tools it keeps, or that it does not ship them) or no
     longer admits, and per server admitted by both releases whether it is now shipped or no longer,
     and the tools now kept or withheld (a tool the server no longer offers at all is its own
