@@ -110,10 +110,13 @@ def test_a_number_cut_at_the_edge_of_a_window_is_read_whole():
     (b'{"catalog": {"version": "1"}, servers: []}', "at byte 30: expecting a property name in double quotes"),
     (b'{"catalog": {"version": "1"}, "servers": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}",
      "maximum recursion depth exceeded"),
+    (b'{"catalog": {"version": "1"}, "servers": [{"name": "a", "port": ' + b"1" * 5000 + b"}]}",
+     "in the value at byte 42: a number of more than 4300 digits"),
 ])
 def test_a_document_that_is_no_json_is_refused_in_one_line(runner, tmp_path, catalog, text, problem):
     """Truncated, trailing bytes, a missing comma, NaN, bytes that are no UTF-8, a byte order mark, a
-    bare key, nesting past the parser's depth (a traceback before: json.loads raised RecursionError)."""
+    bare key, nesting past the parser's depth (a traceback before: json.loads raised RecursionError), an
+    integer longer than int() takes (a traceback: the json module raised a plain ValueError)."""
     good = _release(tmp_path / "good", json.dumps(catalog))
     bad = _release(tmp_path / "bad", text)
     for old, new in ((good, bad), (bad, good)):

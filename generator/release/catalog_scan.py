@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from collections.abc import Iterator, KeysView
 from dataclasses import dataclass, field
 from typing import Any
@@ -183,6 +184,10 @@ def _value_at(raw: bytes, at: int, window: int = FIRST_WINDOW) -> tuple[Any, int
                 raise _NotJson(f"at byte {at + len(text[:exc.pos].encode())}: {exc.msg}") from None
             window *= 2
             continue
+        except _NotJson:
+            raise
+        except ValueError:  # an integer of more digits than int() takes (sys.get_int_max_str_digits)
+            raise _NotJson(f"in the value at byte {at}: a number of more than {sys.get_int_max_str_digits()} digits") from None
         if used == len(text) and end < len(raw):
             window *= 2
             continue
