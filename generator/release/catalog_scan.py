@@ -171,8 +171,9 @@ def _value_at(raw: bytes, at: int, window: int = FIRST_WINDOW) -> tuple[Any, int
     right at a window's edge may be a number cut short, so that is widened too."""
     while True:
         end = min(len(raw), at + window)
-        while end < len(raw) and raw[end] & 0xC0 == 0x80:
-            end -= 1  # never cut inside a character
+        for _ in range(3):  # never cut inside a character (of at most three continuation bytes)
+            if end < len(raw) and raw[end] & 0xC0 == 0x80:
+                end -= 1
         try:
             text = str(memoryview(raw)[at:end], "utf-8")
         except UnicodeDecodeError as exc:
