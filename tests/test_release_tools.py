@@ -676,6 +676,23 @@ def test_build_previous_that_is_not_a_release_fails_before_writing(runner, defau
     assert not out.exists()
 
 
+@pytest.mark.parametrize(("text", "problem"), [
+    (b'{"catalog": {"version": "1"}, "servers": [' + b"[" * 100_000 + b"]" * 100_000 + b"]}", "maximum recursion depth"),
+    (b'{"catalog": {"version": "1"}, "servers": [{"name": "a", "port": ' + b"1" * 5000 + b"}]}", "4300 digits"),
+])
+def test_build_previous_with_a_hostile_catalog_fails_in_one_line_before_writing(runner, default_site, tmp_path, text, problem):
+    # json.loads raised RecursionError (deep nesting) past the refusal of ValueErrors: a traceback.
+    previous = tmp_path / "previous"
+    shutil.copytree(default_site, previous)
+    (previous / "api/v1/catalog.json").write_bytes(text)
+    out = tmp_path / "out"
+    result = runner.invoke(main, ["build", "--source", str(DEFAULT_SOURCE), "--out", str(out), "--previous", str(previous)])
+    assert result.exit_code == 1, result.output
+    assert result.output.startswith(f"Error: {previous / 'api/v1/catalog.json'}: not a catalog document (")
+    assert problem in result.output and result.output.count("\n") == 1, result.output
+    assert not out.exists()
+
+
 def test_the_diff_tells_a_server_shipped_with_every_tool_from_one_not_shipped():
     """Both keep no tool by name: one declares none and runs with all it has, the other has every tool
     withheld and is not shipped; the review board must not sign two identical lines for them."""

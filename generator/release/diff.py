@@ -305,7 +305,7 @@ def _checked_document(raw: bytes, where: str) -> dict[str, Any]:
     """The parsed catalog document, or a UsageError when it is not one."""
     try:
         document = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # RecursionError: nesting past the parser's depth
         raise UsageError(f"{where}: not a catalog document ({exc})") from None
     servers = document.get("servers") if isinstance(document, dict) else None
     catalog = document.get("catalog") if isinstance(document, dict) else None
