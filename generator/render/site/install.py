@@ -37,6 +37,7 @@ class Step:
     anchor: str
     title: str
     text: str
+    """What to do and why: paragraphs separated by a blank line."""
     commands: str = ""
     files: list[tuple[str, str]] = field(default_factory=list)
     """(label, site path) of the files the step uses."""
@@ -187,25 +188,28 @@ def _prerequisites(meta: CatalogMeta, profile: RegistryProfile, mirror: str | No
                  database_commands(ns, database_secret_name(profile)),
                  api_server_commands(ns)]
     release = CHECKED_REGISTRY_SERVER if current else f"{CHECKED_REGISTRY_SERVER}, and v{LEGACY_REGISTRY_API}, the one operator v0.16 runs"
-    text = (f"The registry needs PostgreSQL reachable as postgres:5432 from namespace {ns} (a Service named postgres), "
-            "with database registry, an application user db_app and a migration user db_migrator; run it with the "
-            "database image from the mirror list or your own, and run the SQL below in it. The registry server (the "
-            f"SQL follows its release {release}) migrates its tables at start-up as db_migrator, which "
-            "grants them to the role toolhive_registry_server and cannot create that role; db_app, a member of it, "
-            "only reads and writes them. "
-            + (f"The registry server connects only over TLS (sslMode {POSTGRES_SSL_MODE}), and the stock postgres image "
-               "starts with ssl off: give PostgreSQL a certificate and key (ssl=on, ssl_cert_file, ssl_key_file below; "
-               "it refuses a key others may read: mode 0600 owned by its user, or 0640 owned by root), and put the "
-               "pg_hba.conf lines above every other host line, so that the registry's users never connect in the clear. "
-               if current else "")
-            + "Each server that needs credentials needs its Secret (see its page). The default-deny NetworkPolicies let only "
-            "the registry server reach port 5432 of the namespace's pods: a PostgreSQL that needs more (replication, its "
-            "operator) needs a policy of yours selecting its pods. They leave out your API server, whose address differs "
-            "per cluster: the last commands read it from the kubernetes EndpointSlice and let the registry server's pods "
-            "and the proxies' (never the MCP containers') reach it there, a NetworkPolicy each, the platform team's to "
-            "apply (a deployer may not create NetworkPolicies); run them again when the control plane's addresses "
-            "change. With Cilium, whose ipBlocks match no node's address unless its policy-cidr-match-mode includes "
-            "nodes, allow its kube-apiserver entity in a CiliumNetworkPolicy instead.")
+    text = "\n\n".join(part for part in (
+        f"The registry needs PostgreSQL reachable as postgres:5432 from namespace {ns} (a Service named postgres), "
+        "with database registry, an application user db_app and a migration user db_migrator; run it with the "
+        "database image from the mirror list or your own, and run the SQL below in it. The registry server (the "
+        f"SQL follows its release {release}) migrates its tables at start-up as db_migrator, which "
+        "grants them to the role toolhive_registry_server and cannot create that role; db_app, a member of it, "
+        "only reads and writes them.",
+        f"The registry server connects only over TLS (sslMode {POSTGRES_SSL_MODE}), and the stock postgres image "
+        "starts with ssl off: give PostgreSQL a certificate and key (ssl=on, ssl_cert_file, ssl_key_file below; "
+        "it refuses a key others may read: mode 0600 owned by its user, or 0640 owned by root), and put the "
+        "pg_hba.conf lines above every other host line, so that the registry's users never connect in the clear."
+        if current else "",
+        "Each server that needs credentials needs its Secret (see its page). The default-deny NetworkPolicies let only "
+        "the registry server reach port 5432 of the namespace's pods: a PostgreSQL that needs more (replication, its "
+        "operator) needs a policy of yours selecting its pods.",
+        "The default-deny NetworkPolicies also leave out your API server, whose address differs "
+        "per cluster: the last commands read it from the kubernetes EndpointSlice and let the registry server's pods "
+        "and the proxies' (never the MCP containers') reach it there, a NetworkPolicy each, the platform team's to "
+        "apply (a deployer may not create NetworkPolicies); run them again when the control plane's addresses "
+        "change. With Cilium, whose ipBlocks match no node's address unless its policy-cidr-match-mode includes "
+        "nodes, allow its kube-apiserver entity in a CiliumNetworkPolicy instead.",
+    ) if part)
     return Step("prerequisites", "Create the namespace, the database, the secrets and the API server policies", text, "\n".join(commands),
                 [("database secret template", f"{paths.registry_server_dir(profile.name)}database-secret.example.yaml")]
                 if current else [], [(name, lines.rstrip("\n")) for name, lines in tls_settings().items()] if current else [])
