@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from generator.diagnostics import Diagnostic, dotted_path
 from generator.models import DNS_LABEL, PLACEHOLDER, CatalogMeta, Server, Strict, windows_device_name
