@@ -140,3 +140,54 @@ def test_an_override_branching_on_state_and_empty_texts_builds(write_tree: Calla
     data = json.loads(quoted.replace("\\'", "'").replace("\\\\", "\\"))
     assert '<li data-name="⟦name⟧">active open</li>\n' in data["cards"]
     assert {entry["n"]: data["cards"][entry["f"]] for entry in data["entries"]}["fetch"].endswith(">active open</li>\n")
+
+
+# search.js keeps one node a card and draws a skeleton's elements only (templates/assets/search.js,
+# `draw`): a card of two elements would lose its second on every search, text outside an element
+# would be missing from every drawn row. Both pass the page check (the page renders them), so the
+# skeleton itself is judged.
+TWO_ELEMENT_CARD = """\
+<li class="card" data-name="{{ card.name }}"><a href="{{ url(card.page) }}">{{ card.title }}</a></li>
+<li class="card-extra">{{ card.description }}</li>
+"""
+LOOSE_TEXT_ROWS = """\
+{% for tool, behaviour in rows %}{{ tool.name }}: <tr><td>{{ tool.name }}</td></tr>{% endfor %}"""
+
+
+@pytest.mark.parametrize(
+    ("name", "template", "expected"),
+    [
+        ("_card.html", TWO_ELEMENT_CARD,
+         "_card.html: search.js lists each item as one element, and this template renders 2 at its top level "
+         "(<li>, <li>). Wrap them in one element, as the shipped template's <li> does (README, \"Templates\")"),
+        ("_card.html", '{% if card.deprecated %}<li data-name="{{ card.name }}">old</li>{% endif %}\n',
+         "_card.html: search.js lists each item as one element, and this template renders 0 at its top level "
+         "(none). Wrap them in one element, as the shipped template's <li> does (README, \"Templates\")"),
+        ("_tool_rows.html", LOOSE_TEXT_ROWS,
+         "_tool_rows.html: search.js draws this template's elements only, and it has text outside them: "
+         "'⟦tool.name⟧:'. Put the text inside an element (README, \"Templates\")"),
+    ],
+)
+def test_an_override_whose_skeleton_the_script_would_draw_short_is_refused(
+    write_tree: Callable[..., Path], tmp_path: Path, name: str, template: str, expected: str
+) -> None:
+    out = tmp_path / "site"
+    result = CliRunner().invoke(
+        main, ["build", "-j", "1", "--source", str(write_tree()), "--out", str(out),
+               "--templates", str(overrides(tmp_path, {name: template}))]
+    )
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert f"Error: {expected}\n" in result.output
+    assert not out.exists()
+
+
+def test_a_card_whose_inner_markup_browsers_close_by_themselves_is_one_element(
+    write_tree: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Unclosed paragraphs, a void element and a self-closed one inside the card: still one element."""
+    card = ('<li class="card" data-name="{{ card.name }}"><p>{{ card.title }}<p>{{ card.description }}<br>'
+            '<img src="x.png" alt=""/></li>\n')
+    out = tmp_path / "site"
+    build(write_tree(), out, templates=overrides(tmp_path, {"_card.html": card}))
+    assert '<li class="card" data-name="fetch"><p>Fetch<p>' in (out / "index.html").read_text(encoding="utf-8")

@@ -16,7 +16,9 @@ What a skeleton cannot carry is refused, not drawn wrong: every item a page rend
 with its skeleton filled as the script fills it, and the first difference stops the build, naming
 the partial, the page and both texts. That catches an override that derives something from a
 text (`{{ card.title | upper }}`, a test on its words) or branches on something the variant does
-not hold; one using a value the script does not have fails as its skeleton renders.
+not hold; one using a value the script does not have fails as its skeleton renders. The script
+draws a skeleton's top-level elements only, so a skeleton with text outside them is refused too, and
+so is a card that is not one element (the script lists one node a card).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from typing import Any
 
 from markupsafe import escape
@@ -82,6 +85,8 @@ class Partial:
     state: str
     """What a variant holds, in the same words ("card.status, card.deprecated, ...")."""
     skeleton_values: Callable[[Any], dict[str, Any]]
+    one_element: bool = False
+    """Whether an item must be one element: a card is (the script keeps one node a card)."""
 
     def offers(self) -> str:
         """What the script has, for messages."""
@@ -108,6 +113,7 @@ class Skeletons:
                 self._rendered[variant] = self._render(self.partial.template, "the skeleton search.js draws", values)
             except OutputError as error:
                 raise OutputError(f"{error}. search.js has {self.partial.offers()} only (README, \"Templates\")") from None
+            _refuse_what_is_not_drawn(self.partial, self._rendered[variant])
         return self._rendered[variant]
 
     def listed(self, drawings: Iterable[Drawing]) -> tuple[list[str], list[int]]:
@@ -130,4 +136,60 @@ class Skeletons:
             f"{rendered[start:at + _QUOTED]!r} where the script would draw {expected[start:at + _QUOTED]!r}. It fills "
             f"in {self.partial.texts} as they are; a template may test whether one is empty, and branch on "
             f"{self.partial.state}, but not derive anything from a text (README, \"Templates\")"
+        )
+
+
+# Elements without content (no end tag), and those a start tag of their own name closes (so that
+# `<li>a<li>b` counts two items, as a browser builds it).
+_VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
+_CLOSED_BY_SIBLING = frozenset("li tr td th p dt dd option".split())
+
+
+class _TopLevel(HTMLParser):
+    """The names of a fragment's top-level elements, and its non-blank text outside them."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[str] = []
+        self.loose_text: list[str] = []
+        self._open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: Any) -> None:
+        if self._open and tag in _CLOSED_BY_SIBLING and self._open[-1] == tag:
+            self._open.pop()
+        if not self._open:
+            self.elements.append(tag)
+        if tag not in _VOID:
+            self._open.append(tag)
+
+    def handle_startendtag(self, tag: str, attrs: Any) -> None:
+        if not self._open:
+            self.elements.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._open:  # an end tag closes what it matches and what is open inside it
+            del self._open[len(self._open) - 1 - self._open[::-1].index(tag):]
+
+    def handle_data(self, data: str) -> None:
+        if not self._open and data.strip():
+            self.loose_text.append(data.strip())
+
+
+def _refuse_what_is_not_drawn(partial: Partial, skeleton: str) -> None:
+    """Refuse a skeleton the script would draw other than the page: text outside its elements (the
+    script takes elements only), or, for a partial whose items are one element each, other than one."""
+    found = _TopLevel()
+    found.feed(skeleton)
+    found.close()
+    if found.loose_text:
+        raise OutputError(
+            f"{partial.template}: search.js draws this template's elements only, and it has text outside "
+            f"them: {found.loose_text[0][:_QUOTED]!r}. Put the text inside an element (README, \"Templates\")"
+        )
+    if partial.one_element and len(found.elements) != 1:
+        which = ", ".join(f"<{name}>" for name in found.elements) or "none"
+        raise OutputError(
+            f"{partial.template}: search.js lists each item as one element, and this template renders "
+            f"{len(found.elements)} at its top level ({which}). Wrap them in one element, as the shipped "
+            f"template's <li> does (README, \"Templates\")"
         )

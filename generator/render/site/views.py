@@ -405,5 +405,6 @@ CARD = Partial(
     "card." + ", card.".join(CARD_TEXTS) + ", card.tier.label, card.tier.explanation, card.approval.label, card.approval.explanation",
     "card.status, card.deprecated, card.notices, card.tier.tone and card.approval.tone",
     lambda skeleton: {"card": skeleton},
+    one_element=True,
 )
 """The index's cards: search.js draws a search's results from `_card.html`'s skeletons."""
