@@ -244,6 +244,43 @@ def test_catalog_yaml_needs_a_time_zone(write_tree, runner):
     assert f"{source}/catalog.yaml:5: last_updated: must carry a time zone, e.g. 2026-11-01T00:00:00Z" in lines
 
 
+@pytest.mark.parametrize(("written", "message"), [
+    # pydantic reads a number, or text of digits, as seconds since 1970: these passed as 1970-01-01
+    # and 2026-01-01 without a word, where the editor's schema (format: date) refuses them.
+    ("0", "must be a date written YYYY-MM-DD, such as 2026-01-10, not the number 0"),
+    ("1767225600", "must be a date written YYYY-MM-DD, such as 2026-01-10, not the number 1767225600"),
+    ('"1767225600"', "must be a date written YYYY-MM-DD, such as 2026-01-10, not '1767225600'"),
+    # Another notation was "input should be a valid date or datetime, invalid character in year".
+    ("10/01/2026", "must be a date written YYYY-MM-DD, such as 2026-01-10, not '10/01/2026'"),
+    ("2026-1-10", "must be a date written YYYY-MM-DD, such as 2026-01-10, not '2026-1-10'"),
+    ("2026-01-10T09:30:00Z", "must be a date without a time: write 2026-01-10"),
+    ("2026-01-10T00:00:00Z", "must be a date without a time: write 2026-01-10"),
+    ('"2026-02-30"', "'2026-02-30' is not a date that exists: correct it"),
+])
+def test_a_date_is_written_as_one_and_never_read_from_a_number(write_tree, runner, written, message):
+    review = f"review:\n  status: approved\n  by: Board\n  date: 2026-01-10\n  expires: {written}\n"
+    source = write_tree({"fetch.yaml": fetch_with("license: Apache-2.0\n", f"license: Apache-2.0\nupdated: {written}\n") + review,
+                         "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert lines[:2] == [f"{source}/servers/fetch.yaml:11: updated: {message}",
+                         f"{source}/servers/fetch.yaml:31: review.expires: {message}"], lines
+
+
+def test_a_quoted_date_is_a_date(write_tree, runner):
+    source = write_tree({"fetch.yaml": FETCH_YAML + 'updated: "2026-01-10"\n', "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 0, lines
+
+
+def test_catalog_last_updated_is_never_read_from_digits(write_tree, runner):
+    source = write_tree(catalog=CATALOG_YAML.replace("2026-11-01T00:00:00Z", '"1793491200"'))
+    code, lines = run(runner, source)
+    assert code == 1
+    assert (f"{source}/catalog.yaml:5: last_updated: must be an RFC 3339 date-time such as 2026-11-01T00:00:00Z, "
+            "not '1793491200'") in lines, lines
+
+
 def test_missing_catalog_yaml(write_tree, runner):
     source = write_tree()
     (source / "catalog.yaml").unlink()
