@@ -414,6 +414,23 @@ def test_an_explicit_registry_name_may_not_take_another_servers_default(write_tr
     assert any("registry_name: a part of the registry name may not be '.' or '..'" in line for line in lines)
 
 
+def test_registry_names_that_differ_only_in_case_are_refused(write_tree, runner):
+    """Each registry name is a folder of the MCP mirror (v0.1/servers/com.example.test/Fetch/): a
+    case-insensitive file system unpacking the release (macOS, Windows) would make these two one."""
+    clash = REMOTE_YAML + "registry_name: com.example.test/Fetch\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML, "fetch.md": "x", "docs-remote.yaml": clash, "docs-remote.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    tail = (": their MCP mirror folders would be one on a case-insensitive file system (macOS, Windows); "
+            "choose names that differ in more than case")
+    assert lines[:2] == [
+        f"{source}/servers/docs-remote.yaml:14: registry_name: registry name 'com.example.test/Fetch' differs only "
+        f"in case from 'com.example.test/fetch'{tail}",
+        f"{source}/servers/fetch.yaml:1: name: registry name 'com.example.test/fetch' differs only "
+        f"in case from 'com.example.test/Fetch'{tail}",
+    ], lines
+
+
 def test_files_parsed_in_parallel_give_the_values_of_files_parsed_in_process(tmp_path, monkeypatch):
     """Workers send values back packed (dates as text); unpacked they must be the very values parsed here."""
     import marshal
