@@ -46,6 +46,15 @@ def fetch_with(replace: str, by: str) -> str:
         ("allow_port: [443]", "allow_port: [true]", "fetch.yaml:19: permissions.network.outbound.allow_port[0]: must be a whole number, not True"),
         ("readOnlyHint: true", 'readOnlyHint: "true"', "fetch.yaml:24: tools[0].annotations.readOnlyHint: must be true or false; YAML read 'true' as text because of its quotes: remove them"),
         ("openWorldHint: true", "openWorldHint: 1", "fetch.yaml:25: tools[0].annotations.openWorldHint: must be true or false, not 1"),
+        # A value where a list or a mapping goes said "input should be a valid list" or "input should be a
+        # valid dictionary or instance of Permissions": pydantic's words, not what to write.
+        ("tags: [web, http]", "tags: web, http",
+         "fetch.yaml:6: tags: must be a list, not the text 'web, http': write [web, http] or one '- item' line per item below it"),
+        ("allow_port: [443]", "allow_port: 443", "fetch.yaml:19: permissions.network.outbound.allow_port: must be a list, "
+         "not the number 443: write [443] or one '- item' line per item below it"),
+        ("permissions:\n  network:\n    outbound:\n      allow_host: [example.com]\n      allow_port: [443]\n",
+         "permissions: none\n", "fetch.yaml:15: permissions: must be a mapping, not the text 'none': write one 'key: value' "
+         "line per field below it, indented"),
     ],
 )
 def test_field_rules(write_tree, runner, replace, by, expected):

@@ -8,6 +8,7 @@ the user read a regular expression.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import types
 import typing
@@ -68,9 +69,35 @@ def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int,
         return _scalar_type(kind, item["input"])
     if kind == "string_too_long" and isinstance(item["input"], str):
         return f"must be at most {item['ctx']['max_length']} characters; it has {len(item['input'])}: shorten it"
+    if kind == "list_type":
+        return f"must be a list, not {_what(item['input'])}: write {_as_list(item['input'])} or one '- item' line per item below it"
+    if kind in ("model_type", "dict_type"):
+        return f"must be a mapping, not {_what(item['input'])}: write one 'key: value' line per field below it, indented"
     if kind == "literal_error":
         return f"must be one of {item['ctx']['expected']}, not {item['input']!r}"
     return item["msg"][0].lower() + item["msg"][1:]
+
+
+def _what(value: Any) -> str:
+    """What YAML made of a value written in the wrong shape, as the author would say it."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {ascii(value[:60])}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"the date {value.isoformat()}"
+    return "nothing" if value is None else f"the number {value!r}"
+
+
+def _as_list(value: Any) -> str:
+    """The list an author who wrote one value (or `a, b`) where a list goes most likely meant."""
+    if isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool) and str(value).isprintable() and len(str(value)) <= 60:
+        return f"[{value}]"
+    return "[a, b]"
 
 
 def _scalar_type(kind: str, value: str | int | float) -> str:
