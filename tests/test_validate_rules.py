@@ -71,6 +71,20 @@ def test_unknown_key_suggests_the_close_one(write_tree, runner):
     assert f"{source}/servers/fetch.yaml:26: licence: unknown key 'licence'; did you mean 'license'?" in lines
 
 
+def test_a_misspelt_required_key_is_one_message_on_its_line(write_tree, runner):
+    """`transprot` also said "transport: required field is missing" on line 1, and `nme` in a tool
+    "tools[0].name: required field is missing": two messages for one typo, one on the wrong line."""
+    typos = fetch_with("transport: streamable-http", "transprot: streamable-http").replace("  - name: fetch", "  - nme: fetch")
+    source = write_tree({"fetch.yaml": typos, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert lines == [
+        f"{source}/servers/fetch.yaml:11: transprot: unknown key 'transprot'; did you mean 'transport'?",
+        f"{source}/servers/fetch.yaml:21: tools[0].nme: unknown key 'nme'; did you mean 'name'?",
+        "validation failed: 2 error(s), 0 warning(s)",
+    ], lines
+
+
 def test_unknown_keys_hide_no_other_problem_of_the_file(write_tree, runner):
     """A typo in a key is left out after its message: the file's cross-file checks still run."""
     typos = fetch_with("category: web", "category: webs").replace("license:", "licence:")
