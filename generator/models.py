@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
-    AfterValidator, BaseModel, ConfigDict, Field, Strict as StrictType, StringConstraints, ValidationError, ValidationInfo,
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, Strict as StrictType, StringConstraints, ValidationError, ValidationInfo,
     field_validator, model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
@@ -92,6 +92,40 @@ Quantity = Annotated[str, StringConstraints(pattern=QUANTITY)]
 # the editor's JSON Schema marks) is an error here too, and `true` is no port 1.
 Flag = Annotated[bool, StrictType()]
 Port = Annotated[int, StrictType(), Field(ge=1, le=65535)]
+
+
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Text pydantic would read as seconds since 1970, as it reads a number: "1767225600" is 2026-01-01.
+_SECONDS = re.compile(r"\s*[-+]?[0-9]+(\.[0-9]*)?\s*")
+
+
+def _as_written(value: Any) -> str:
+    """A refused value as a message names it: a YAML flag or number as written, a text quoted and escaped."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, dict)):
+        return "a list" if isinstance(value, list) else "a mapping"
+    return f"the number {value!r}" if isinstance(value, (int, float)) else _shown(str(value))
+
+
+def _calendar_date(value: Any) -> Any:
+    """A date as YAML reads `2026-01-10`, or that text quoted; anything else is refused here because
+    pydantic would take a number or a text of digits as seconds since 1970 (`date: 0` became
+    1970-01-01 without a word) and a date-time for its day, which the editor's schema refuses."""
+    if isinstance(value, dt.datetime):
+        raise ValueError(f"must be a date without a time: write {value.date().isoformat()}")
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.fullmatch(value):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a date that exists: correct it") from None
+    raise ValueError(f"must be a date written YYYY-MM-DD, such as 2026-01-10, not {_as_written(value)}")
+
+
+Date = Annotated[dt.date, BeforeValidator(_calendar_date)]
+"""A calendar date (`YYYY-MM-DD`): YAML's own date, or the same text in quotes."""
 
 
 class MultiLine:
@@ -536,9 +570,9 @@ class CatalogMeta(Strict):
     @field_validator("last_updated", mode="before")
     @classmethod
     def _not_a_number(cls, value: Any) -> Any:
-        # pydantic would read a number as seconds since 1970, which the editor's schema refuses.
-        if isinstance(value, (int, float)):
-            raise ValueError(f"must be an RFC 3339 date-time such as 2026-11-01T00:00:00Z, not the number {value!r}")
+        # pydantic would read a number, or a text of digits, as seconds since 1970, which the editor's schema refuses.
+        if isinstance(value, (int, float)) or (isinstance(value, str) and _SECONDS.fullmatch(value)):
+            raise ValueError(f"must be an RFC 3339 date-time such as 2026-11-01T00:00:00Z, not {_as_written(value)}")
         return value
 
     @field_validator("last_updated")
@@ -713,8 +747,8 @@ class Review(Strict):
 
     status: Literal["approved", "under-review", "rejected"] = Field(description="Outcome of the review.")
     by: str | None = Field(default=None, max_length=200, description="Who decided (person or board).")
-    date: dt.date | None = Field(default=None, description="When it was decided.")
-    expires: dt.date | None = Field(default=None, description="When the approval must be renewed.")
+    date: Date | None = Field(default=None, description="When it was decided.")
+    expires: Date | None = Field(default=None, description="When the approval must be renewed.")
     notes: Text = Field(default="", max_length=2000, description="Conditions or reasons.")
 
     # `expires` not before `date` compares two values, which JSON Schema cannot.
@@ -814,7 +848,7 @@ class Server(Strict):
         return value
     repository: HttpUrl | None = Field(default=None, description="Source repository URL.")
     license: str | None = Field(default=None, max_length=100, description="SPDX license identifier.")
-    updated: dt.date | None = Field(default=None, description="When this entry last changed; default: catalog last_updated.")
+    updated: Date | None = Field(default=None, description="When this entry last changed; default: catalog last_updated.")
     transport: Literal["stdio", "sse", "streamable-http"] = Field(description="How clients talk to the server.")
     image: Annotated[str, Field(max_length=512, json_schema_extra=IMAGE_WITHOUT_DIGEST_SCHEMA)] | None = Field(
         default=None, description="Container image reference (registry/path:tag)."

@@ -124,6 +124,29 @@ def test_official_server_json_in_every_shape_and_schema(runner, tmp_path, style,
         assert "image" not in notes and "remote" not in notes
 
 
+@pytest.mark.parametrize("style", ["camel", "snake"])
+def test_an_oci_package_keeps_the_registry_its_base_url_names(runner, tmp_path, style):
+    """The 2025-09/10 schemas split an image into registryBaseUrl and identifier: `acme/kb` alone is
+    Docker Hub's docker.io/acme/kb, another image than ghcr.io's (the import wrote that one)."""
+    base = "registryBaseUrl" if style == "camel" else "registry_base_url"
+    kind = "registryType" if style == "camel" else "registry_type"
+    entries = [
+        {"name": "io.github.acme/kb", "description": "Searches the knowledge base.", "version": "3.1.4",
+         "packages": [{kind: "oci", base: "https://ghcr.io", "identifier": "acme/kb-mcp", "version": "3.1.4"}]},
+        {"name": "io.github.acme/named", "description": "Names its registry itself.", "version": "1.0.0",
+         "packages": [{kind: "oci", base: "https://docker.io", "identifier": "quay.io/acme/named:1.0.0"}]},
+        {"name": "io.github.acme/odd", "description": "A base URL naming no registry.", "version": "1.0.0",
+         "packages": [{kind: "oci", base: "file:///srv/images", "identifier": "acme/odd", "version": "1.0.0"}]},
+    ]
+    result, target = _import(runner, tmp_path, entries)
+    assert result.exit_code == 0, result.output
+    assert _server(target, "kb")["image"] == "ghcr.io/acme/kb-mcp:3.1.4"
+    assert _server(target, "named")["image"] == "quay.io/acme/named:1.0.0"
+    assert ("input.json: [2]: odd: has OCI registryBaseUrl 'file:///srv/images', "
+            "which names no registry host") in result.output
+    read_catalog(target)
+
+
 def test_reference_entries_are_listed_but_not_in_toolhive_files(runner, tmp_path):
     result, target = _import(runner, tmp_path, _server_json("camel"))
     assert result.exit_code == 0, result.output

@@ -60,13 +60,17 @@ def test_json_schema_values_json_cannot_carry_are_errors(write_tree, runner, val
             in result.output.splitlines())
 
 
-@pytest.mark.parametrize("value", ["2026-01-01", "1", "true"])
-def test_tools_that_are_not_a_list_are_a_message_not_a_traceback(write_tree, runner, value):
+@pytest.mark.parametrize(("value", "what"), [
+    ("2026-01-01", "the date 2026-01-01: write [2026-01-01]"),
+    ("1", "the number 1: write [1]"),
+    ("true", "true: write [a, b]"),
+])
+def test_tools_that_are_not_a_list_are_a_message_not_a_traceback(write_tree, runner, value, what):
     """The check for values JSON cannot carry looks into a list of tools only; the model says what else is wrong."""
     text = FETCH_YAML.split("tools:")[0] + f"tools: {value}\n"
     source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
     assert result.exit_code == 1
-    assert result.output.splitlines() == [f"{source}/servers/fetch.yaml:20: tools: input should be a valid list",
+    assert result.output.splitlines() == [f"{source}/servers/fetch.yaml:20: tools: must be a list, not {what} or one '- item' line per item below it",
                                           "validation failed: 1 error(s), 0 warning(s)"]
 
 

@@ -46,6 +46,15 @@ def fetch_with(replace: str, by: str) -> str:
         ("allow_port: [443]", "allow_port: [true]", "fetch.yaml:19: permissions.network.outbound.allow_port[0]: must be a whole number, not True"),
         ("readOnlyHint: true", 'readOnlyHint: "true"', "fetch.yaml:24: tools[0].annotations.readOnlyHint: must be true or false; YAML read 'true' as text because of its quotes: remove them"),
         ("openWorldHint: true", "openWorldHint: 1", "fetch.yaml:25: tools[0].annotations.openWorldHint: must be true or false, not 1"),
+        # A value where a list or a mapping goes said "input should be a valid list" or "input should be a
+        # valid dictionary or instance of Permissions": pydantic's words, not what to write.
+        ("tags: [web, http]", "tags: web, http",
+         "fetch.yaml:6: tags: must be a list, not the text 'web, http': write [web, http] or one '- item' line per item below it"),
+        ("allow_port: [443]", "allow_port: 443", "fetch.yaml:19: permissions.network.outbound.allow_port: must be a list, "
+         "not the number 443: write [443] or one '- item' line per item below it"),
+        ("permissions:\n  network:\n    outbound:\n      allow_host: [example.com]\n      allow_port: [443]\n",
+         "permissions: none\n", "fetch.yaml:15: permissions: must be a mapping, not the text 'none': write one 'key: value' "
+         "line per field below it, indented"),
     ],
 )
 def test_field_rules(write_tree, runner, replace, by, expected):
@@ -60,6 +69,20 @@ def test_unknown_key_suggests_the_close_one(write_tree, runner):
     code, lines = run(runner, source)
     assert code == 1
     assert f"{source}/servers/fetch.yaml:26: licence: unknown key 'licence'; did you mean 'license'?" in lines
+
+
+def test_a_misspelt_required_key_is_one_message_on_its_line(write_tree, runner):
+    """`transprot` also said "transport: required field is missing" on line 1, and `nme` in a tool
+    "tools[0].name: required field is missing": two messages for one typo, one on the wrong line."""
+    typos = fetch_with("transport: streamable-http", "transprot: streamable-http").replace("  - name: fetch", "  - nme: fetch")
+    source = write_tree({"fetch.yaml": typos, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert lines == [
+        f"{source}/servers/fetch.yaml:11: transprot: unknown key 'transprot'; did you mean 'transport'?",
+        f"{source}/servers/fetch.yaml:21: tools[0].nme: unknown key 'nme'; did you mean 'name'?",
+        "validation failed: 2 error(s), 0 warning(s)",
+    ], lines
 
 
 def test_unknown_keys_hide_no_other_problem_of_the_file(write_tree, runner):
@@ -244,6 +267,43 @@ def test_catalog_yaml_needs_a_time_zone(write_tree, runner):
     assert f"{source}/catalog.yaml:5: last_updated: must carry a time zone, e.g. 2026-11-01T00:00:00Z" in lines
 
 
+@pytest.mark.parametrize(("written", "message"), [
+    # pydantic reads a number, or text of digits, as seconds since 1970: these passed as 1970-01-01
+    # and 2026-01-01 without a word, where the editor's schema (format: date) refuses them.
+    ("0", "must be a date written YYYY-MM-DD, such as 2026-01-10, not the number 0"),
+    ("1767225600", "must be a date written YYYY-MM-DD, such as 2026-01-10, not the number 1767225600"),
+    ('"1767225600"', "must be a date written YYYY-MM-DD, such as 2026-01-10, not '1767225600'"),
+    # Another notation was "input should be a valid date or datetime, invalid character in year".
+    ("10/01/2026", "must be a date written YYYY-MM-DD, such as 2026-01-10, not '10/01/2026'"),
+    ("2026-1-10", "must be a date written YYYY-MM-DD, such as 2026-01-10, not '2026-1-10'"),
+    ("2026-01-10T09:30:00Z", "must be a date without a time: write 2026-01-10"),
+    ("2026-01-10T00:00:00Z", "must be a date without a time: write 2026-01-10"),
+    ('"2026-02-30"', "'2026-02-30' is not a date that exists: correct it"),
+])
+def test_a_date_is_written_as_one_and_never_read_from_a_number(write_tree, runner, written, message):
+    review = f"review:\n  status: approved\n  by: Board\n  date: 2026-01-10\n  expires: {written}\n"
+    source = write_tree({"fetch.yaml": fetch_with("license: Apache-2.0\n", f"license: Apache-2.0\nupdated: {written}\n") + review,
+                         "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert lines[:2] == [f"{source}/servers/fetch.yaml:11: updated: {message}",
+                         f"{source}/servers/fetch.yaml:31: review.expires: {message}"], lines
+
+
+def test_a_quoted_date_is_a_date(write_tree, runner):
+    source = write_tree({"fetch.yaml": FETCH_YAML + 'updated: "2026-01-10"\n', "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 0, lines
+
+
+def test_catalog_last_updated_is_never_read_from_digits(write_tree, runner):
+    source = write_tree(catalog=CATALOG_YAML.replace("2026-11-01T00:00:00Z", '"1793491200"'))
+    code, lines = run(runner, source)
+    assert code == 1
+    assert (f"{source}/catalog.yaml:5: last_updated: must be an RFC 3339 date-time such as 2026-11-01T00:00:00Z, "
+            "not '1793491200'") in lines, lines
+
+
 def test_missing_catalog_yaml(write_tree, runner):
     source = write_tree()
     (source / "catalog.yaml").unlink()
@@ -375,6 +435,23 @@ def test_an_explicit_registry_name_may_not_take_another_servers_default(write_tr
     code, lines = run(runner, source)
     assert code == 1
     assert any("registry_name: a part of the registry name may not be '.' or '..'" in line for line in lines)
+
+
+def test_registry_names_that_differ_only_in_case_are_refused(write_tree, runner):
+    """Each registry name is a folder of the MCP mirror (v0.1/servers/com.example.test/Fetch/): a
+    case-insensitive file system unpacking the release (macOS, Windows) would make these two one."""
+    clash = REMOTE_YAML + "registry_name: com.example.test/Fetch\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML, "fetch.md": "x", "docs-remote.yaml": clash, "docs-remote.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    tail = (": their MCP mirror folders would be one on a case-insensitive file system (macOS, Windows); "
+            "choose names that differ in more than case")
+    assert lines[:2] == [
+        f"{source}/servers/docs-remote.yaml:14: registry_name: registry name 'com.example.test/Fetch' differs only "
+        f"in case from 'com.example.test/fetch'{tail}",
+        f"{source}/servers/fetch.yaml:1: name: registry name 'com.example.test/fetch' differs only "
+        f"in case from 'com.example.test/Fetch'{tail}",
+    ], lines
 
 
 def test_files_parsed_in_parallel_give_the_values_of_files_parsed_in_process(tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ npm/PyPI/NuGet/MCPB/Cargo packages make a reference entry (not deployable).
 from __future__ import annotations
 
 import re
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -121,12 +122,32 @@ def _container(candidate: Candidate, package: Mapping[str, Any]) -> None:
     tag = package.get("version")
     if isinstance(identifier, str) and isinstance(tag, str) and ":" not in identifier.rsplit("/", 1)[-1]:
         identifier = f"{identifier}:{tag}"
+    if isinstance(identifier, str):
+        identifier = _at_registry(identifier, get(package, "registryBaseUrl"), candidate)
     fields["image"], fields["digest"] = mapping.split_image(identifier, candidate)
     transport = get(package, "transport") if isinstance(get(package, "transport"), Mapping) else {}
     fields["transport"] = mapping.transport(transport.get("type") or "stdio", candidate)
     if fields["transport"] != "stdio":
         fields["port"] = mapping.port_of(transport.get("url"))
     fields["env"] = _env(package, candidate)
+
+
+def _at_registry(identifier: str, base_url: Any, candidate: Candidate) -> str:
+    """The image reference with the registry host of the package's `registryBaseUrl`.
+
+    The 2025-09 and 2025-10 schemas name an OCI image as `registryBaseUrl: https://ghcr.io` and
+    `identifier: acme/kb`; the identifier alone is Docker Hub's `docker.io/acme/kb`, another image
+    (anyone may publish under a free name there), so the host is never left out."""
+    if base_url in (None, ""):
+        return identifier
+    first, slash, _ = identifier.partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return identifier  # the identifier names its registry already
+    host = urllib.parse.urlsplit(base_url).netloc if mapping.http_url(base_url) else ""
+    if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
+        candidate.problem = f"has OCI registryBaseUrl {str(base_url)[:80]!r}, which names no registry host"
+        return identifier
+    return f"{host}/{identifier}"
 
 
 def _remote(candidate: Candidate, remote: Mapping[str, Any]) -> None:

@@ -8,6 +8,7 @@ the user read a regular expression.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import types
 import typing
@@ -42,13 +43,29 @@ def diagnostics_from(error: ValidationError, model: type[BaseModel], source: Loa
     """
     found = []
     refused = source.refused
-    for item in error.errors(include_url=False):
+    items = error.errors(include_url=False)
+    misspelt = _misspelt_required(items, model)
+    for item in items:
         loc = tuple(item["loc"])
         if refused and any(loc[:depth] in refused for depth in range(1, len(loc) + 1)):
             continue  # one set lookup per depth: a file of 300,000 refused aliases made this quadratic
+        if item["type"] == "missing" and loc in misspelt:
+            continue  # the unknown key's "did you mean" names it, on the line to edit
         found.append(Diagnostic(path, source.line_of(loc), dotted_path(loc), _message(item, model, loc)))
     return found
 
+
+
+def _misspelt_required(items: list[Any], model: type[BaseModel]) -> set[tuple[str | int, ...]]:
+    """The paths of required fields that an unknown key beside them is a misspelling of (`transprot`
+    for `transport`): one typo is one message, the unknown key's, not a second one on line 1."""
+    suggested = set()
+    for item in items:
+        if item["type"] == "extra_forbidden":
+            loc = tuple(item["loc"])
+            if close := _closest_key(model, loc):
+                suggested.add((*loc[:-1], close))
+    return suggested
 
 
 def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
@@ -68,9 +85,35 @@ def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int,
         return _scalar_type(kind, item["input"])
     if kind == "string_too_long" and isinstance(item["input"], str):
         return f"must be at most {item['ctx']['max_length']} characters; it has {len(item['input'])}: shorten it"
+    if kind == "list_type":
+        return f"must be a list, not {_what(item['input'])}: write {_as_list(item['input'])} or one '- item' line per item below it"
+    if kind in ("model_type", "dict_type"):
+        return f"must be a mapping, not {_what(item['input'])}: write one 'key: value' line per field below it, indented"
     if kind == "literal_error":
         return f"must be one of {item['ctx']['expected']}, not {item['input']!r}"
     return item["msg"][0].lower() + item["msg"][1:]
+
+
+def _what(value: Any) -> str:
+    """What YAML made of a value written in the wrong shape, as the author would say it."""
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, str):
+        return f"the text {ascii(value[:60])}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dt.date, dt.datetime)):
+        return f"the date {value.isoformat()}"
+    return "nothing" if value is None else f"the number {value!r}"
+
+
+def _as_list(value: Any) -> str:
+    """The list an author who wrote one value (or `a, b`) where a list goes most likely meant."""
+    if isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool) and str(value).isprintable() and len(str(value)) <= 60:
+        return f"[{value}]"
+    return "[a, b]"
 
 
 def _scalar_type(kind: str, value: str | int | float) -> str:
@@ -82,12 +125,18 @@ def _scalar_type(kind: str, value: str | int | float) -> str:
 
 
 def _unknown_key(model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
-    key = str(loc[-1])
     owner = _model_at(model, loc[:-1])
     known = sorted(owner.model_fields) if owner else []
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else (f"; known keys: {', '.join(known)}" if known else "")
-    return f"unknown key '{key}'{hint}"
+    close = _closest_key(model, loc)
+    hint = f"; did you mean '{close}'?" if close else (f"; known keys: {', '.join(known)}" if known else "")
+    return f"unknown key '{loc[-1]}'{hint}"
+
+
+def _closest_key(model: type[BaseModel], loc: tuple[str | int, ...]) -> str | None:
+    """The key allowed at `loc` that the unknown key there most likely misspells, if any."""
+    owner = _model_at(model, loc[:-1])
+    close = difflib.get_close_matches(str(loc[-1]), sorted(owner.model_fields), n=1, cutoff=0.6) if owner else []
+    return close[0] if close else None
 
 
 def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseModel] | None:

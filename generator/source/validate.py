@@ -13,7 +13,7 @@ clock, so that the same source always gives the same verdict and output.
 from __future__ import annotations
 
 import ipaddress
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -379,13 +379,22 @@ def _review_expiry(source: ServerSource, meta: CatalogMeta) -> Iterator[Diagnost
 
 
 def _registry_names_unique(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
-    """Every server's registry name, explicit or derived from the namespace, names one server."""
+    """Every server's registry name, explicit or derived from the namespace, names one server, also
+    without regard to case: each names a folder of the MCP mirror (`v0.1/servers/<name>/`), and a
+    case-insensitive file system (macOS, Windows) unpacking the release would make two folders one."""
     names = [(s, registry_name(meta, s.server)) for s in tree.servers]
     counts = Counter(name for _, name in names)
+    spellings: dict[str, set[str]] = defaultdict(set)
+    for _, name in names:
+        spellings[name.casefold()].add(name)
     for source, name in names:
+        field = ("registry_name",) if source.server.registry_name else ("name",)
         if counts[name] > 1:
-            field = ("registry_name",) if source.server.registry_name else ("name",)
             yield _at(source, field, f"registry name '{name}' is used by {counts[name]} servers")
+        elif others := sorted(spellings[name.casefold()] - {name}):
+            yield _at(source, field, f"registry name '{name}' differs only in case from {', '.join(repr(o) for o in others)}: their "
+                      "MCP mirror folders would be one on a case-insensitive file system (macOS, Windows); "
+                      "choose names that differ in more than case")
 
 
 def _tags_used_once(tree: SourceTree) -> Iterator[Diagnostic]:
