@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import re
 import types
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -51,7 +53,8 @@ def diagnostics_from(error: ValidationError, model: type[BaseModel], source: Loa
             continue  # one set lookup per depth: a file of 300,000 refused aliases made this quadratic
         if item["type"] == "missing" and loc in misspelt:
             continue  # the unknown key's "did you mean" names it, on the line to edit
-        found.append(Diagnostic(path, source.line_of(loc), dotted_path(loc), _message(item, model, loc)))
+        line = source.line_of(loc)
+        found.append(Diagnostic(path, line, dotted_path(loc), _message(item, model, loc, lambda: source.line_text(line))))
     return found
 
 
@@ -68,7 +71,7 @@ def _misspelt_required(items: list[Any], model: type[BaseModel]) -> set[tuple[st
     return suggested
 
 
-def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int, ...]) -> str:
+def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int, ...], line_text: Callable[[], str]) -> str:
     kind = item["type"]
     if kind == "extra_forbidden":
         return _unknown_key(model, loc)
@@ -79,6 +82,8 @@ def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int,
         return _PATTERN_HINTS.get(pattern, f"must match {pattern}")
     if kind == "value_error":
         return str(item["ctx"]["error"])
+    if kind == "string_type" and isinstance(item["input"], (int, float)) and not isinstance(item["input"], bool):
+        return _number_for_text(item["input"], line_text())
     if kind == "string_type" and not isinstance(item["input"], (list, dict, type(None))):
         return f"must be a string; YAML read {item['input']!r} as {type(item['input']).__name__}: put it in quotes"
     if kind in ("bool_type", "int_type") and isinstance(item["input"], (str, int, float)):
@@ -114,6 +119,28 @@ def _as_list(value: Any) -> str:
     if isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool) and str(value).isprintable() and len(str(value)) <= 60:
         return f"[{value}]"
     return "[a, b]"
+
+
+# A number as YAML writes one: what a line may hold where a number was read.
+_YAML_NUMBER = re.compile(r"(?<![^\s:\[{,-])[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?(?![^\s,\]}#])")
+
+
+def _number_for_text(value: int | float, line: str) -> str:
+    """Text that YAML read as a number. The message quotes the value as written on its line, when
+    it can be found there: `1.10` reads as 1.1, and an author told to quote "1.1" gets another version."""
+    written = [token for token in _YAML_NUMBER.findall(line) if _number(token) == value]
+    if len(written) != 1:
+        return f"must be a string; YAML read {value!r} as a number: put it in quotes"
+    shown = f"{written[0]} as the number {value!r}" if written[0] != repr(value) else f"{written[0]} as a number"
+    return f'must be a string; YAML read {shown}: write it in quotes, "{written[0]}"'
+
+
+def _number(token: str) -> int | float | None:
+    try:
+        cleaned = token.replace("_", "")
+        return float(cleaned) if any(mark in cleaned for mark in ".eE") else int(cleaned)
+    except ValueError:
+        return None
 
 
 def _scalar_type(kind: str, value: str | int | float) -> str:

@@ -109,6 +109,17 @@ class LoadedYaml:
             self._lines = load_mapping(raw, track_lines=True, partial=True)._lines or {}
         return self._lines
 
+    def line_text(self, line: int) -> str:
+        """The text of the 1-based `line` as written ("" past the end): for messages that quote it."""
+        raw = self.raw
+        if raw is None:
+            if self.file is None:
+                return ""
+            with open(self.file, "rb") as handle:
+                raw = handle.read()
+        lines = raw.decode("utf-8", "replace").splitlines()
+        return lines[line - 1] if 0 < line <= len(lines) else ""
+
     def line_of(self, path: Path) -> int:
         """The line of `path`, or of its nearest recorded ancestor."""
         lines = self.lines
