@@ -353,7 +353,7 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     back = runner.invoke(main, ["diff", str(tmp_path / "new"), str(tmp_path / "old")])
     assert _group(back.output.splitlines(), "  profile: team-a")[:2] == [
         "profile removed: namespace team-a no longer gets its registry or servers",
-        "team-a's registry is shipped no more but keeps serving in namespace team-a until deleted (to delete lists "
+        "team-a's registry in namespace team-a is shipped no more but keeps serving until deleted (to delete lists "
         "only MCP servers): kubectl -n team-a delete mcpregistry/team-a configmap/team-a-data-1 --ignore-not-found, "
         "and team-a-data-2 on where its registry data was split",
     ]
@@ -376,7 +376,7 @@ def test_a_profile_renamed_in_its_namespace_is_not_a_namespace_emptied(write_tre
     result = diff_releases(old, new)
     assert [(profile.name, profile.changes) for profile in result.profiles] == [("lab", [
         "renamed from sandbox (same namespace mcp-sandbox): its servers and tools are compared with sandbox's",
-        "sandbox's registry is shipped no more but keeps serving in namespace mcp-sandbox until deleted (to delete "
+        "sandbox's registry in namespace mcp-sandbox is shipped no more but keeps serving until deleted (to delete "
         "lists only MCP servers): kubectl -n mcp-sandbox delete mcpregistry/sandbox configmap/sandbox-data-1 "
         "--ignore-not-found, and sandbox-data-2 on where its registry data was split",
         "sandbox's registry where the registry server chart serves it: helm -n mcp-sandbox uninstall sandbox-api; its "
@@ -392,7 +392,7 @@ def test_a_profile_renamed_in_its_namespace_is_not_a_namespace_emptied(write_tre
     gone = diff_releases(old, catalog_document(read_catalog(source).catalog))
     assert [(profile.name, profile.changes[:2]) for profile in gone.profiles] == [("sandbox", [
         "profile removed: namespace mcp-sandbox no longer gets its registry or servers",
-        "sandbox's registry is shipped no more but keeps serving in namespace mcp-sandbox until deleted (to delete "
+        "sandbox's registry in namespace mcp-sandbox is shipped no more but keeps serving until deleted (to delete "
         "lists only MCP servers): kubectl -n mcp-sandbox delete mcpregistry/sandbox configmap/sandbox-data-1 "
         "--ignore-not-found, and sandbox-data-2 on where its registry data was split",
     ])]
