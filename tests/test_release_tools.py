@@ -668,6 +668,42 @@ def test_build_previous_adds_a_changes_page(runner, two_releases, tmp_path):
     assert not (plain / "changes").exists()
 
 
+def test_the_changes_page_and_feed_say_what_an_added_server_brings_and_which_namespaces_are_left(runner, two_releases,
+                                                                                                   tmp_path):
+    """The page and the feed named an added server and nothing more: its unrestricted egress, its
+    secrets and its image were in `mcp-catalog diff` alone, so a board reviewing the site approved a
+    name. Neither said that a namespace no profile is deployed to any more keeps the old release's
+    Role, registry and admission policies; the feed did not carry the delete commands either."""
+    import feedparser
+    import html5lib
+
+    old, _new = two_releases
+    new_source = tmp_path / "new-src"
+    added = (new_source / "servers" / "added-one.yaml").read_text()
+    assert "allow_host:" in added
+    (new_source / "servers" / "added-one.yaml").write_text(added.replace(
+        "port: 8080\n", "port: 8080\nenv:\n  - name: EXFIL_TOKEN\n    description: Token.\n    secret: true\n"))
+    catalog = new_source / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("namespace: mcp-sandbox\n", "namespace: mcp-eval\n"))
+    out = tmp_path / "with-changes"
+    result = runner.invoke(main, ["build", "--source", str(new_source), "--out", str(out), "--previous", str(old)])
+    assert result.exit_code == 0, result.output
+    page = (out / "changes" / "index.html").read_text()
+    html5lib.HTMLParser(strict=True).parse(page)
+    added_item = page[page.index('<h2 id="added">'):page.index("</ul>", page.index("</ul>", page.index('<h2 id="added">')) + 1)]
+    assert '<a href="../servers/added-one/index.html">added-one</a>: what it brings' in added_item
+    for sentence in ("new secret: EXFIL_TOKEN", "new egress host: example.com", "new egress port: 443"):
+        assert f"<li>{sentence}</li>" in added_item, sentence
+    assert '<h2 id="vacated">Namespaces no profile is deployed to any more</h2>' in page
+    assert "<li>mcp-sandbox (profile sandbox of 1.0.0)</li>" in page
+    feed = feedparser.parse((out / "reviews" / "changes.atom").read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    entries = {entry.title: entry for entry in feed.entries}
+    assert "new secret: EXFIL_TOKEN" in entries["Added: added-one"].summary
+    assert "kubectl -n mcp-production delete mcpserver/fetch --ignore-not-found" in entries["To delete in the cluster"].summary
+    assert entries["Namespace no profile is deployed to: mcp-sandbox"].link == "../changes/index.html#vacated"
+
+
 def test_build_previous_that_is_not_a_release_fails_before_writing(runner, default_site, tmp_path):
     out = tmp_path / "out"
     result = runner.invoke(main, ["build", "--source", str(DEFAULT_SOURCE), "--out", str(out), "--previous", str(tmp_path)])
