@@ -107,7 +107,7 @@ def test_diff_gives_the_command_deleting_each_withdrawn_server(runner, two_relea
     assert document["withdrawn"] == [
         {"profile": profile, "server": server, "namespace": f"mcp-{profile}", "resource": "mcpserver", "name": server,
          "command": f"kubectl -n mcp-{profile} delete {OBJECTS[server]} --ignore-not-found",
-         "objects": OBJECTS[server].split(), "variants": variants}
+         "objects": OBJECTS[server].split(), "variants": variants, "why": f"withdrawn from profile {profile}"}
         for profile, server, variants in (("production", "fetch", ["current"]), ("sandbox", "fetch", ["current", "legacy"]),
                                           ("sandbox", "time", ["current", "legacy"]))
     ]
@@ -119,7 +119,8 @@ def test_diff_gives_the_command_deleting_each_withdrawn_server(runner, two_relea
 def test_withdrawn_workloads_are_told_apart_by_namespace_and_kind(write_tree):
     """Every tool withheld withdraws a server as surely as removing it; a profile moved to another
     namespace leaves every workload of the old one running, the remote proxies among them; a server
-    deployed as another kind leaves its old object."""
+    deployed as another kind leaves its old object. Each line says which: every one read "withdrawn
+    from profile", so a board read a moved profile or a kind change as servers leaving it."""
     from conftest import CATALOG_YAML, REMOTE_YAML
     from generator.release.diff import diff_releases
     from generator.render.api.catalog_json import catalog_document
@@ -134,12 +135,14 @@ def test_withdrawn_workloads_are_told_apart_by_namespace_and_kind(write_tree):
     new = catalog_document(read_catalog(source).catalog)
     assert diff_releases(old, new).withdrawn_commands.splitlines() == [
         "kubectl -n mcp-prod delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile production",
-        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, withdrawn from profile sandbox",
-        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox",
+        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, profile sandbox moved "
+        "to namespace mcp-lab",
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox moved to namespace mcp-lab",
     ]
     assert diff_releases(new, old).withdrawn_commands.splitlines() == [
-        "kubectl -n mcp-lab delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, withdrawn from profile sandbox",
-        "kubectl -n mcp-lab delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox",
+        "kubectl -n mcp-lab delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, profile sandbox moved to "
+        "namespace mcp-sandbox",
+        "kubectl -n mcp-lab delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox moved to namespace mcp-sandbox",
     ]
     assert diff_releases(old, old).withdrawn == []
     (source / "catalog.yaml").write_text(CATALOG_YAML)
@@ -147,8 +150,11 @@ def test_withdrawn_workloads_are_told_apart_by_namespace_and_kind(write_tree):
         REMOTE_YAML.replace("remote:\n  url: https://mcp.example.com/mcp\n", "image: ghcr.io/example/docs:1.0\n"))
     container = catalog_document(read_catalog(source).catalog)
     assert diff_releases(old, container).withdrawn_commands == (
-        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, withdrawn from profile "
-        "sandbox"), "now an MCPServer of the same name: the proxy stays unless deleted"
+        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, now an mcpserver of "
+        "profile sandbox"), "now an MCPServer of the same name: the proxy stays unless deleted"
+    (source / "catalog.yaml").write_text(CATALOG_YAML.replace("  - name: sandbox\n    namespace: mcp-sandbox\n", ""))
+    assert diff_releases(old, catalog_document(read_catalog(source).catalog)).withdrawn_commands.splitlines()[-1] == (
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox removed")
 
 
 def test_the_profile_pages_upgrade_step_prints_what_to_delete(runner, two_releases, monkeypatch):
@@ -387,7 +393,8 @@ def test_a_profile_renamed_in_its_namespace_is_not_a_namespace_emptied(write_tre
         "fetch: now withholds tool fetch",
     ])]
     assert result.withdrawn_commands == (
-        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox")
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox removed, and lab deployed "
+        "there does not ship it")
     (source / "catalog.yaml").write_text(CATALOG_YAML.replace("  - name: sandbox\n    namespace: mcp-sandbox\n", ""))
     gone = diff_releases(old, catalog_document(read_catalog(source).catalog))
     assert [(profile.name, profile.changes[:2]) for profile in gone.profiles] == [("sandbox", [

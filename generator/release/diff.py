@@ -99,6 +99,10 @@ class Withdrawn:
     new one deploys the server there no more; empty when the bundles were not read."""
     variants: list[str] = field(default_factory=list)
     """The old bundle's variants these objects are of ("current", "legacy"), when the bundles were read."""
+    why: str = ""
+    """Why the namespace has it no more, as the command's comment says it: `withdrawn from profile p`
+    (no longer admitted or shipped), `now an mcpremoteproxy of profile p` (the server changed kind),
+    `profile p moved to namespace n`, `profile p removed`."""
 
 
 @dataclass(frozen=True)
@@ -151,7 +155,7 @@ class ReleaseDiff:
     def withdrawn_commands(self) -> str:
         """The commands deleting each withdrawn workload, one a line, each saying which server it is."""
         split = Counter((item.profile, item.server, item.namespace) for item in self.withdrawn)
-        return "\n".join(f"{item.command}   # {item.server}, withdrawn from profile {item.profile}"
+        return "\n".join(f"{item.command}   # {item.server}, {item.why}"
                          + (f" ({' and '.join(item.variants)} operators)" if split[item.profile, item.server, item.namespace] > 1 else "")
                          for item in self.withdrawn)
 
@@ -384,7 +388,7 @@ def _diff(
     result.catalog = _catalog_changes(old, new) + notes
     result.profiles = _profile_changes(old, new, admissions)
     if admissions is not None:
-        result.withdrawn = _withdrawn(admissions[0].running, admissions[1].running)
+        result.withdrawn = _withdrawn(*admissions)
         result.vacated = _vacated(*admissions)
     for name in sorted(before & after):
         if old.same(name, new):
@@ -790,16 +794,31 @@ class _Admitting:
         return Admissions(self.admitted, running, {profile.name: profile for profile in self.meta.registries})
 
 
-def _withdrawn(old: Running, new: Running) -> list[Withdrawn]:
+def _withdrawn(old: Admissions, new: Admissions) -> list[Withdrawn]:
     """The workloads the old release shipped to a namespace and the new one does not ship there, by
     namespace, kind and name: a server withdrawn or all its tools withheld, a profile removed or moved
-    to another namespace, a server now deployed as another kind."""
+    to another namespace, a server now deployed as another kind; each saying which."""
     return [
         Withdrawn(profile, server, namespace, resource, name,
-                  f"kubectl -n {namespace} delete {resource}/{name} --ignore-not-found")
-        for (namespace, resource, name), (profile, server) in sorted(old.items())
-        if (namespace, resource, name) not in new
+                  f"kubectl -n {namespace} delete {resource}/{name} --ignore-not-found",
+                  why=_why_withdrawn(profile, namespace, resource, name, new))
+        for (namespace, resource, name), (profile, server) in sorted(old.running.items())
+        if (namespace, resource, name) not in new.running
     ]
+
+
+def _why_withdrawn(profile: str, namespace: str, resource: str, name: str, new: Admissions) -> str:
+    """Why the new release no longer ships a workload to `namespace`: a withdrawal reads as the server
+    leaving the profile, which a kind change or a profile moved is not."""
+    for other in WORKLOAD_RESOURCES.values():
+        if other != resource and (namespace, other, name) in new.running:
+            return f"now an {other} of profile {_shown(new.running[namespace, other, name][0])}"
+    if profile not in new.profiles:
+        there = sorted(other.name for other in new.profiles.values() if other.namespace == namespace)
+        return f"profile {_shown(profile)} removed" + (f", and {', '.join(there)} deployed there does not ship it" if there else "")
+    if new.profiles[profile].namespace != namespace:
+        return f"profile {_shown(profile)} moved to namespace {new.profiles[profile].namespace}"
+    return f"withdrawn from profile {_shown(profile)}"
 
 
 def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
@@ -819,7 +838,7 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
     early = _early_catalog(old_target), _early_catalog(new_target)
     notes: list[str] = []
     admissions = _admissions(early[0][0], early[1][0], notes)
-    withdrawn = _withdrawn(admissions[0].running, admissions[1].running) if admissions is not None else []
+    withdrawn = _withdrawn(*admissions) if admissions is not None else []
     vacated = _vacated(*admissions) if admissions is not None else []
     namespaces = {item.namespace for item in withdrawn} | {item.namespace for item in vacated}
     documents = ({"catalog": early[0][0].catalog}, {"catalog": early[1][0].catalog})
