@@ -421,3 +421,67 @@ def test_large_bundle_files_are_kept_compressed_and_read_whole() -> None:
     assert read("bundles/registries/p/base/large.yaml") == large and read("bundles/registries/p/base/small.yaml") == small
     compressed = zlib.compress(large)  # a release's own bytes are never taken for packed ones
     assert _listing_reader({"bundles/x.yaml": compressed})("bundles/x.yaml") == compressed
+
+
+@pytest.fixture(scope="module")
+def moved_sandbox(tmp_path_factory):
+    """The default catalog, then the same with the sandbox profile moved to another namespace."""
+    root = tmp_path_factory.mktemp("moved")
+    new_source = root / "new-src"
+    shutil.copytree(DEFAULT_SOURCE, new_source)
+    catalog = new_source / "catalog.yaml"
+    text = catalog.read_text()
+    assert text.count("namespace: mcp-sandbox\n") == 1
+    catalog.write_text(text.replace("version: 1.0.0", "version: 1.1.0").replace("namespace: mcp-sandbox\n",
+                                                                                 "namespace: mcp-eval\n"))
+    sites = root / "old", root / "new"
+    build(DEFAULT_SOURCE, sites[0])
+    build(new_source, sites[1])
+    return sites, tuple(package_site(site, root / f"dist-{site.name}", None).tarball for site in sites)
+
+
+def _profile_wide_everywhere(site: Path, profile: str) -> set[tuple[str, str]]:
+    """(kind/name, namespace) of every object kubectl kustomize renders from the profile's folders (each
+    variant, with its mesh) that is no server's (no `app.kubernetes.io/name` label), the Namespace but."""
+    base = site / "bundles" / "registries" / profile
+    found = set()
+    for folder in (base, base / "with-mesh", base / "legacy", base / "legacy" / "with-mesh"):
+        if (folder / "kustomization.yaml").is_file():
+            found |= {(_ref(o), o["metadata"].get("namespace", "")) for o in kustomize(folder)
+                      if o["kind"] != "Namespace" and "app.kubernetes.io/name" not in o["metadata"].get("labels", {})}
+    return found
+
+
+def test_a_namespace_no_profile_is_deployed_to_any_more_gets_every_object_of_the_old_bundle_deleted(runner, moved_sandbox):
+    """A profile moved to another namespace (or removed) left its old namespace as the old release set
+    it, and the diff named only the MCP servers there: the deployers' Role (which still let them create
+    servers), the registry serving the old entries, and the admission policies bound to the namespace
+    kept working, unnamed; a moved profile's registry was not even among its changes."""
+    (old, _new), (old_tar, new_tar) = moved_sandbox
+    result = runner.invoke(main, ["diff", str(old_tar), str(new_tar), "--json"])
+    assert result.exit_code == 0, result.output
+    vacated = json.loads(result.stdout)["vacated"]
+    assert [(item["namespace"], item["profiles"]) for item in vacated] == [("mcp-sandbox", ["sandbox"])]
+    rendered = _profile_wide_everywhere(old, "sandbox")
+    assert {namespace for _ref_, namespace in rendered} == {"mcp-sandbox", ""}
+    namespaced = sorted(ref for ref, namespace in rendered if namespace == "mcp-sandbox")
+    cluster_wide = sorted(ref for ref, namespace in rendered if namespace == "")
+    assert {"role/mcp-deployer", "mcpregistry/sandbox", "networkpolicy/default-deny"} <= set(namespaced)
+    assert "validatingadmissionpolicy/mcp-catalog-mcp-sandbox-servers" in cluster_wide
+    secrets = ["secret/sandbox-db", "secret/sandbox-pgpass"]  # made by hand from the registry's templates
+    confining = [ref for ref in namespaced if ref.split("/")[0] in {"networkpolicy", "peerauthentication", "authorizationpolicy"}]
+    first = sorted(set(namespaced) - set(confining) | set(secrets))
+    assert vacated[0]["objects"] == first + cluster_wide + confining
+    assert [command.split("   # ")[0] for command in vacated[0]["commands"]] == [
+        f"kubectl -n mcp-sandbox delete {' '.join(first)} --ignore-not-found",
+        f"kubectl delete {' '.join(cluster_wide)} --ignore-not-found",
+        f"kubectl -n mcp-sandbox delete {' '.join(confining)} --ignore-not-found",
+    ]
+    text = runner.invoke(main, ["diff", str(old), str(_new)])
+    assert text.exit_code == 0, text.output
+    lines = text.output.splitlines()
+    assert "    - namespace: mcp-sandbox -> mcp-eval" in lines
+    assert any(line.startswith("    - sandbox's registry in namespace mcp-sandbox is shipped no more") for line in lines)
+    header = next(i for i, line in enumerate(lines) if line.startswith("  namespace mcp-sandbox (profile sandbox of 1.0.0): "))
+    assert lines[header + 1:header + 4] == [f"    {command}" for command in vacated[0]["commands"]]
+    assert text.output == runner.invoke(main, ["diff", str(old_tar), str(new_tar)]).output

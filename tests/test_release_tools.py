@@ -107,7 +107,7 @@ def test_diff_gives_the_command_deleting_each_withdrawn_server(runner, two_relea
     assert document["withdrawn"] == [
         {"profile": profile, "server": server, "namespace": f"mcp-{profile}", "resource": "mcpserver", "name": server,
          "command": f"kubectl -n mcp-{profile} delete {OBJECTS[server]} --ignore-not-found",
-         "objects": OBJECTS[server].split(), "variants": variants}
+         "objects": OBJECTS[server].split(), "variants": variants, "why": f"withdrawn from profile {profile}"}
         for profile, server, variants in (("production", "fetch", ["current"]), ("sandbox", "fetch", ["current", "legacy"]),
                                           ("sandbox", "time", ["current", "legacy"]))
     ]
@@ -119,7 +119,8 @@ def test_diff_gives_the_command_deleting_each_withdrawn_server(runner, two_relea
 def test_withdrawn_workloads_are_told_apart_by_namespace_and_kind(write_tree):
     """Every tool withheld withdraws a server as surely as removing it; a profile moved to another
     namespace leaves every workload of the old one running, the remote proxies among them; a server
-    deployed as another kind leaves its old object."""
+    deployed as another kind leaves its old object. Each line says which: every one read "withdrawn
+    from profile", so a board read a moved profile or a kind change as servers leaving it."""
     from conftest import CATALOG_YAML, REMOTE_YAML
     from generator.release.diff import diff_releases
     from generator.render.api.catalog_json import catalog_document
@@ -134,12 +135,14 @@ def test_withdrawn_workloads_are_told_apart_by_namespace_and_kind(write_tree):
     new = catalog_document(read_catalog(source).catalog)
     assert diff_releases(old, new).withdrawn_commands.splitlines() == [
         "kubectl -n mcp-prod delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile production",
-        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, withdrawn from profile sandbox",
-        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox",
+        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, profile sandbox moved "
+        "to namespace mcp-lab",
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox moved to namespace mcp-lab",
     ]
     assert diff_releases(new, old).withdrawn_commands.splitlines() == [
-        "kubectl -n mcp-lab delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, withdrawn from profile sandbox",
-        "kubectl -n mcp-lab delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox",
+        "kubectl -n mcp-lab delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, profile sandbox moved to "
+        "namespace mcp-sandbox",
+        "kubectl -n mcp-lab delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox moved to namespace mcp-sandbox",
     ]
     assert diff_releases(old, old).withdrawn == []
     (source / "catalog.yaml").write_text(CATALOG_YAML)
@@ -147,8 +150,11 @@ def test_withdrawn_workloads_are_told_apart_by_namespace_and_kind(write_tree):
         REMOTE_YAML.replace("remote:\n  url: https://mcp.example.com/mcp\n", "image: ghcr.io/example/docs:1.0\n"))
     container = catalog_document(read_catalog(source).catalog)
     assert diff_releases(old, container).withdrawn_commands == (
-        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, withdrawn from profile "
-        "sandbox"), "now an MCPServer of the same name: the proxy stays unless deleted"
+        "kubectl -n mcp-sandbox delete mcpremoteproxy/docs-remote --ignore-not-found   # docs-remote, now an mcpserver of "
+        "profile sandbox"), "now an MCPServer of the same name: the proxy stays unless deleted"
+    (source / "catalog.yaml").write_text(CATALOG_YAML.replace("  - name: sandbox\n    namespace: mcp-sandbox\n", ""))
+    assert diff_releases(old, catalog_document(read_catalog(source).catalog)).withdrawn_commands.splitlines()[-1] == (
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox removed")
 
 
 def test_the_profile_pages_upgrade_step_prints_what_to_delete(runner, two_releases, monkeypatch):
@@ -353,7 +359,7 @@ def test_diff_reports_profiles_added_and_removed_and_env_and_args(runner, tmp_pa
     back = runner.invoke(main, ["diff", str(tmp_path / "new"), str(tmp_path / "old")])
     assert _group(back.output.splitlines(), "  profile: team-a")[:2] == [
         "profile removed: namespace team-a no longer gets its registry or servers",
-        "team-a's registry is shipped no more but keeps serving in namespace team-a until deleted (to delete lists "
+        "team-a's registry in namespace team-a is shipped no more but keeps serving until deleted (to delete lists "
         "only MCP servers): kubectl -n team-a delete mcpregistry/team-a configmap/team-a-data-1 --ignore-not-found, "
         "and team-a-data-2 on where its registry data was split",
     ]
@@ -376,7 +382,7 @@ def test_a_profile_renamed_in_its_namespace_is_not_a_namespace_emptied(write_tre
     result = diff_releases(old, new)
     assert [(profile.name, profile.changes) for profile in result.profiles] == [("lab", [
         "renamed from sandbox (same namespace mcp-sandbox): its servers and tools are compared with sandbox's",
-        "sandbox's registry is shipped no more but keeps serving in namespace mcp-sandbox until deleted (to delete "
+        "sandbox's registry in namespace mcp-sandbox is shipped no more but keeps serving until deleted (to delete "
         "lists only MCP servers): kubectl -n mcp-sandbox delete mcpregistry/sandbox configmap/sandbox-data-1 "
         "--ignore-not-found, and sandbox-data-2 on where its registry data was split",
         "sandbox's registry where the registry server chart serves it: helm -n mcp-sandbox uninstall sandbox-api; its "
@@ -387,12 +393,13 @@ def test_a_profile_renamed_in_its_namespace_is_not_a_namespace_emptied(write_tre
         "fetch: now withholds tool fetch",
     ])]
     assert result.withdrawn_commands == (
-        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, withdrawn from profile sandbox")
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox removed, and lab deployed "
+        "there does not ship it")
     (source / "catalog.yaml").write_text(CATALOG_YAML.replace("  - name: sandbox\n    namespace: mcp-sandbox\n", ""))
     gone = diff_releases(old, catalog_document(read_catalog(source).catalog))
     assert [(profile.name, profile.changes[:2]) for profile in gone.profiles] == [("sandbox", [
         "profile removed: namespace mcp-sandbox no longer gets its registry or servers",
-        "sandbox's registry is shipped no more but keeps serving in namespace mcp-sandbox until deleted (to delete "
+        "sandbox's registry in namespace mcp-sandbox is shipped no more but keeps serving until deleted (to delete "
         "lists only MCP servers): kubectl -n mcp-sandbox delete mcpregistry/sandbox configmap/sandbox-data-1 "
         "--ignore-not-found, and sandbox-data-2 on where its registry data was split",
     ])]
@@ -666,6 +673,42 @@ def test_build_previous_adds_a_changes_page(runner, two_releases, tmp_path):
     plain = tmp_path / "plain"
     assert runner.invoke(main, ["build", "--source", str(new_source), "--out", str(plain)]).exit_code == 0
     assert not (plain / "changes").exists()
+
+
+def test_the_changes_page_and_feed_say_what_an_added_server_brings_and_which_namespaces_are_left(runner, two_releases,
+                                                                                                   tmp_path):
+    """The page and the feed named an added server and nothing more: its unrestricted egress, its
+    secrets and its image were in `mcp-catalog diff` alone, so a board reviewing the site approved a
+    name. Neither said that a namespace no profile is deployed to any more keeps the old release's
+    Role, registry and admission policies; the feed did not carry the delete commands either."""
+    import feedparser
+    import html5lib
+
+    old, _new = two_releases
+    new_source = tmp_path / "new-src"
+    added = (new_source / "servers" / "added-one.yaml").read_text()
+    assert "allow_host:" in added
+    (new_source / "servers" / "added-one.yaml").write_text(added.replace(
+        "port: 8080\n", "port: 8080\nenv:\n  - name: EXFIL_TOKEN\n    description: Token.\n    secret: true\n"))
+    catalog = new_source / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("namespace: mcp-sandbox\n", "namespace: mcp-eval\n"))
+    out = tmp_path / "with-changes"
+    result = runner.invoke(main, ["build", "--source", str(new_source), "--out", str(out), "--previous", str(old)])
+    assert result.exit_code == 0, result.output
+    page = (out / "changes" / "index.html").read_text()
+    html5lib.HTMLParser(strict=True).parse(page)
+    added_item = page[page.index('<h2 id="added">'):page.index("</ul>", page.index("</ul>", page.index('<h2 id="added">')) + 1)]
+    assert '<a href="../servers/added-one/index.html">added-one</a>: what it brings' in added_item
+    for sentence in ("new secret: EXFIL_TOKEN", "new egress host: example.com", "new egress port: 443"):
+        assert f"<li>{sentence}</li>" in added_item, sentence
+    assert '<h2 id="vacated">Namespaces no profile is deployed to any more</h2>' in page
+    assert "<li>mcp-sandbox (profile sandbox of 1.0.0)</li>" in page
+    feed = feedparser.parse((out / "reviews" / "changes.atom").read_bytes())
+    assert not feed.bozo, feed.get("bozo_exception")
+    entries = {entry.title: entry for entry in feed.entries}
+    assert "new secret: EXFIL_TOKEN" in entries["Added: added-one"].summary
+    assert "kubectl -n mcp-production delete mcpserver/fetch --ignore-not-found" in entries["To delete in the cluster"].summary
+    assert entries["Namespace no profile is deployed to: mcp-sandbox"].link == "../changes/index.html#vacated"
 
 
 def test_build_previous_that_is_not_a_release_fails_before_writing(runner, default_site, tmp_path):

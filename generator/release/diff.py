@@ -99,6 +99,30 @@ class Withdrawn:
     new one deploys the server there no more; empty when the bundles were not read."""
     variants: list[str] = field(default_factory=list)
     """The old bundle's variants these objects are of ("current", "legacy"), when the bundles were read."""
+    why: str = ""
+    """Why the namespace has it no more, as the command's comment says it: `withdrawn from profile p`
+    (no longer admitted or shipped), `now an mcpremoteproxy of profile p` (the server changed kind),
+    `profile p moved to namespace n`, `profile p removed`."""
+
+
+@dataclass(frozen=True)
+class Vacated:
+    """A namespace the old release's profiles were deployed to and no profile of the new one is (a
+    profile removed or moved to another namespace): `kubectl apply` of the new release never touches
+    it, so what the old bundle put there keeps working as that release set it: the deployers' Role
+    (which still lets them create servers there), the registry serving the old entries, the
+    NetworkPolicies, and the admission policies bound to the namespace, which keep admitting what the
+    old release admitted."""
+
+    namespace: str
+    profiles: list[str]
+    """The old release's profiles deployed to it."""
+    commands: list[str] = field(default_factory=list)
+    """The kubectl commands deleting, in this order, every object of the profiles' bundles but the
+    servers' (`to delete` has those) and the Namespace: `_with_namespace_objects`. Empty when the
+    bundles were not read."""
+    objects: list[str] = field(default_factory=list)
+    """`kind/name` of each object the commands delete."""
 
 
 @dataclass
@@ -118,20 +142,27 @@ class ReleaseDiff:
     """The workloads to delete where a deployer applied them: admission stops only new ones."""
     introduced: list[ServerChange] = field(default_factory=list)
     """What each added server brings, as changes from nothing: its image, egress, secrets, tools..."""
+    vacated: list[Vacated] = field(default_factory=list)
+    """The namespaces no profile is deployed to any more, and what of the old release to delete there."""
 
     @property
     def empty(self) -> bool:
         """True when nothing review-relevant changed."""
         return not (self.added or self.removed or self.deprecated or self.changed or self.catalog or self.profiles
-                    or self.withdrawn)
+                    or self.withdrawn or self.vacated)
 
     @property
     def withdrawn_commands(self) -> str:
         """The commands deleting each withdrawn workload, one a line, each saying which server it is."""
         split = Counter((item.profile, item.server, item.namespace) for item in self.withdrawn)
-        return "\n".join(f"{item.command}   # {item.server}, withdrawn from profile {item.profile}"
+        return "\n".join(f"{item.command}   # {item.server}, {item.why}"
                          + (f" ({' and '.join(item.variants)} operators)" if split[item.profile, item.server, item.namespace] > 1 else "")
                          for item in self.withdrawn)
+
+    @property
+    def brings(self) -> dict[str, list[str]]:
+        """What each added server brings (`introduced`), by name."""
+        return {server.name: server.changes for server in self.introduced}
 
     def as_json(self) -> dict[str, Any]:
         """A plain, stable JSON form."""
@@ -152,7 +183,11 @@ class ReleaseDiff:
             lines.append("  to delete (no longer shipped to the namespace; admission refuses only new ones, so what a "
                          "deployer applied earlier keeps running):")
             lines.extend(f"    {command}" for command in self.withdrawn_commands.splitlines())
-        brings = {server.name: server.changes for server in self.introduced}
+        for namespace in self.vacated:
+            lines.append(f"  namespace {namespace.namespace} (profile {', '.join(map(_shown, namespace.profiles))} of "
+                         f"{_shown(self.old_version)}): {VACATED_NOTE}; after the commands above, in this order:")
+            lines.extend(f"    {command}" for command in namespace.commands or [VACATED_UNREAD])
+        brings = self.brings
         for label, names in (("added", self.added), ("removed", self.removed), ("deprecated", self.deprecated)):
             for name in names:
                 lines.append(f"  {label}: {_shown(name)}")
@@ -161,6 +196,15 @@ class ReleaseDiff:
             lines.append(f"  changed: {_shown(change.name)}")
             lines.extend(f"    - {item}" for item in change.changes)
         return "\n".join(lines) + "\n"
+
+
+VACATED_NOTE = ("no profile is deployed here any more, and the new release's kubectl apply never touches it: "
+                "the deployers' Role, the registry and the admission policies bound to it keep working as the old "
+                "release set them until deleted (the namespace itself too, once nothing of yours is left in it)")
+VACATED_STEPS = ("its registry and its database Secret, Roles and service account",
+                 "the admission policies bound to it, once no Role lets deployers create servers there",
+                 "its network and mesh policies, once nothing else runs there (they confine every pod of it)")
+VACATED_UNREAD = "(the bundles were not read: run mcp-catalog diff on the two releases for the commands)"
 
 
 # catalog.json of a 10,000-server catalog is tens of MB; anything far larger is not ours.
@@ -344,7 +388,8 @@ def _diff(
     result.catalog = _catalog_changes(old, new) + notes
     result.profiles = _profile_changes(old, new, admissions)
     if admissions is not None:
-        result.withdrawn = _withdrawn(admissions[0].running, admissions[1].running)
+        result.withdrawn = _withdrawn(*admissions)
+        result.vacated = _vacated(*admissions)
     for name in sorted(before & after):
         if old.same(name, new):
             continue  # equal records: no change and no deprecation
@@ -572,23 +617,27 @@ def _profile_changes(
             if was is None:
                 changes = [f"new profile: namespace {_either(after[name].get('namespace'))}"]
             else:
-                changes = [] if was == name else [
-                    f"renamed from {_shown(was)} (same namespace {_either(after[name].get('namespace'))}): "
-                    f"its servers and tools are compared with {_shown(was)}'s",
-                    *_registry_leftovers(was, admissions),
-                ]
-                changes += [
-                    item
-                    for key in [*after[name], *(k for k in before[was] if k not in after[name])]
-                    if key != "name"
-                    for item in _field_changes(_shown(key), before[was].get(key), after[name].get(key))
-                ]
+                changes = _continued_profile_changes(was, before[was], after[name], admissions)
             if admissions is not None:
                 changes += _admission_changes(admissions[0].admitted.get(was or name, {}), admissions[1].admitted[name],
                                               _ToolNames(new))
         if changes:
             result.append(ProfileChange(name, changes))
     return result
+
+
+def _continued_profile_changes(
+    was: str, old: dict[str, Any], new: dict[str, Any], admissions: tuple[Admissions, Admissions] | None
+) -> list[str]:
+    """The changed fields of a profile both releases have (`was` its old name, when renamed) and, when
+    it was renamed or moved to another namespace, the registry it leaves where it was: the new
+    release's objects have other names or another namespace, so nothing replaces or deletes them."""
+    fields = [item for key in [*new, *(k for k in old if k not in new)] if key != "name"
+              for item in _field_changes(_shown(key), old.get(key), new.get(key))]
+    if was == new["name"]:
+        return fields + (_registry_leftovers(was, admissions) if old.get("namespace") != new.get("namespace") else [])
+    return [f"renamed from {_shown(was)} (same namespace {_either(new.get('namespace'))}): "
+            f"its servers and tools are compared with {_shown(was)}'s", *_registry_leftovers(was, admissions), *fields]
 
 
 def _renamed(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, str]:
@@ -617,7 +666,7 @@ def _removed_profile(profile: dict[str, Any], after: dict[str, dict[str, Any]]) 
 
 
 def _registry_leftovers(name: str, admissions: tuple[Admissions, Admissions] | None) -> list[str]:
-    """The objects serving a removed profile's registry, which no release ships any more and which
+    """The objects serving a removed, renamed or moved profile's registry, which no release ships any more and which
     keep running until deleted (`to delete` lists only the MCP servers): named from the old release's
     validated profile, since they are commands to run; not worked out when it does not validate."""
     if admissions is None:
@@ -625,7 +674,7 @@ def _registry_leftovers(name: str, admissions: tuple[Admissions, Admissions] | N
     profile = admissions[0].profiles[name]
     namespace, registry = profile.namespace, registry_resource_name(profile)
     return [
-        f"{name}'s registry is shipped no more but keeps serving in namespace {namespace} until deleted (to delete "
+        f"{name}'s registry in namespace {namespace} is shipped no more but keeps serving until deleted (to delete "
         f"lists only MCP servers): kubectl -n {namespace} delete mcpregistry/{registry} "
         f"configmap/{registry_data_name(profile, 1)} --ignore-not-found, and {registry_data_name(profile, 2)} on "
         "where its registry data was split",
@@ -745,16 +794,31 @@ class _Admitting:
         return Admissions(self.admitted, running, {profile.name: profile for profile in self.meta.registries})
 
 
-def _withdrawn(old: Running, new: Running) -> list[Withdrawn]:
+def _withdrawn(old: Admissions, new: Admissions) -> list[Withdrawn]:
     """The workloads the old release shipped to a namespace and the new one does not ship there, by
     namespace, kind and name: a server withdrawn or all its tools withheld, a profile removed or moved
-    to another namespace, a server now deployed as another kind."""
+    to another namespace, a server now deployed as another kind; each saying which."""
     return [
         Withdrawn(profile, server, namespace, resource, name,
-                  f"kubectl -n {namespace} delete {resource}/{name} --ignore-not-found")
-        for (namespace, resource, name), (profile, server) in sorted(old.items())
-        if (namespace, resource, name) not in new
+                  f"kubectl -n {namespace} delete {resource}/{name} --ignore-not-found",
+                  why=_why_withdrawn(profile, namespace, resource, name, new))
+        for (namespace, resource, name), (profile, server) in sorted(old.running.items())
+        if (namespace, resource, name) not in new.running
     ]
+
+
+def _why_withdrawn(profile: str, namespace: str, resource: str, name: str, new: Admissions) -> str:
+    """Why the new release no longer ships a workload to `namespace`: a withdrawal reads as the server
+    leaving the profile, which a kind change or a profile moved is not."""
+    for other in WORKLOAD_RESOURCES.values():
+        if other != resource and (namespace, other, name) in new.running:
+            return f"now an {other} of profile {_shown(new.running[namespace, other, name][0])}"
+    if profile not in new.profiles:
+        there = sorted(other.name for other in new.profiles.values() if other.namespace == namespace)
+        return f"profile {_shown(profile)} removed" + (f", and {', '.join(there)} deployed there does not ship it" if there else "")
+    if new.profiles[profile].namespace != namespace:
+        return f"profile {_shown(profile)} moved to namespace {new.profiles[profile].namespace}"
+    return f"withdrawn from profile {_shown(profile)}"
 
 
 def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
@@ -774,8 +838,9 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
     early = _early_catalog(old_target), _early_catalog(new_target)
     notes: list[str] = []
     admissions = _admissions(early[0][0], early[1][0], notes)
-    withdrawn = _withdrawn(admissions[0].running, admissions[1].running) if admissions is not None else []
-    namespaces = {item.namespace for item in withdrawn}
+    withdrawn = _withdrawn(*admissions) if admissions is not None else []
+    vacated = _vacated(*admissions) if admissions is not None else []
+    namespaces = {item.namespace for item in withdrawn} | {item.namespace for item in vacated}
     documents = ({"catalog": early[0][0].catalog}, {"catalog": early[1][0].catalog})
     old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | _profiles_in(documents[0], namespaces)
     new_profiles = _profiles_in(documents[1], namespaces)
@@ -783,14 +848,56 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
     (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles, servers, early[0]),
                                               read_release(new_target, new_profiles, servers, early[1]))
     result = _diff(old, new, admissions, notes)
-    if not result.withdrawn:
+    if not (result.withdrawn or result.vacated):
         return result
     try:
         result.withdrawn = _with_objects(result.withdrawn, documents, (old_bundles, new_bundles))
+        result.vacated = [_with_namespace_objects(item, documents[0], old_bundles, admissions[0].profiles)  # type: ignore[index]
+                          for item in result.vacated]
     except UnreadBundle as exc:
         result.catalog.append(f"to delete names each server's workload alone: its other objects were not read from the "
                               f"bundles ({_shown(str(exc))})")
     return result
+
+
+def _vacated(old: Admissions, new: Admissions) -> list[Vacated]:
+    """The namespaces the old release's profiles were deployed to and none of the new release's is."""
+    kept = {profile.namespace for profile in new.profiles.values()}
+    by_namespace: dict[str, list[str]] = {}
+    for profile in old.profiles.values():
+        if profile.namespace not in kept:
+            by_namespace.setdefault(profile.namespace, []).append(profile.name)
+    return [Vacated(namespace, sorted(profiles)) for namespace, profiles in sorted(by_namespace.items())]
+
+
+# Kinds that confine the namespace's pods (what they may reach, what may reach them): deleted last,
+# once nothing else runs there, since without them a pod left there (the registry's PostgreSQL) is open.
+CONFINING = frozenset({"networkpolicy", "peerauthentication", "authorizationpolicy"})
+
+
+def _with_namespace_objects(
+    item: Vacated, document: dict[str, Any], bundles: ReleaseBundles, profiles: dict[str, RegistryProfile]
+) -> Vacated:
+    """`item` with the commands deleting what its profiles' bundles (every variant) rendered outside the
+    servers' folders, in three steps: in the namespace, what runs or grants (the registry, its data,
+    the Roles, RoleBindings and service account); then the admission policies and bindings, cluster-wide
+    but named for the namespace by the build (so no other namespace's are among them), once no Role lets
+    deployers create what they confine; then the network and mesh policies. Never the Namespace, which
+    may hold what is not the catalog's. The registry's database Secret, made by hand from a template no
+    kustomization renders, is named as `_registry_leftovers` names it, under both operators' names."""
+    steps: tuple[set[str], set[str], set[str]] = (set(), set(), set())
+    for profile in sorted(_profiles_in(document, {item.namespace})):
+        for o in bundles.everything(profile):
+            kind = o.kind.lower()
+            if o.server is not None or kind == "namespace" or (kind not in CLUSTER_SCOPED and o.namespace != item.namespace):
+                continue
+            steps[1 if kind in CLUSTER_SCOPED else 2 if kind in CONFINING else 0].add(o.reference)
+    for name in item.profiles:
+        steps[0].update(f"secret/{secret(profiles[name])}" for secret in (pgpass_secret_name, database_secret_name))
+    scopes = (f"-n {item.namespace} ", "", f"-n {item.namespace} ")
+    commands = [f"kubectl {scope}delete {' '.join(sorted(objects))} --ignore-not-found   # {why}"
+                for scope, objects, why in zip(scopes, steps, VACATED_STEPS) if objects]
+    return replace(item, commands=commands, objects=[o for objects in steps for o in sorted(objects)])
 
 
 def _profiles_in(document: dict[str, Any], namespaces: set[str]) -> set[str]:

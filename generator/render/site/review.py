@@ -233,10 +233,20 @@ def _feed_entries(changes: ReleaseDiff, present: set[str]) -> Iterator[tuple[str
     for profile in changes.profiles:
         link = f"{page}#profile-{profile.name}"
         yield f"Profile: {profile.name}", "Profile", profile.name, link, "; ".join(profile.changes) + "."
+    if changes.withdrawn:
+        yield ("To delete in the cluster", "Delete", "", page + "#to-delete",
+               "; ".join(changes.withdrawn_commands.splitlines()) + ".")
+    for namespace in changes.vacated:
+        yield (f"Namespace no profile is deployed to: {namespace.namespace}", "Vacated", namespace.namespace,
+               page + "#vacated", f"Release {changes.old_version} deployed profile {', '.join(namespace.profiles)} "
+               "there; its Role, registry and admission policies keep working until deleted.")
+    brings = changes.brings
     for what, names in (("Added", changes.added), ("Removed", changes.removed), ("Deprecated", changes.deprecated)):
         for name in names:
             link = "../" + paths.server_page(name) if name in present else page
-            yield f"{what}: {name}", what, name, link, f"{what} in release {changes.new_version}."
+            summary = f"{what} in release {changes.new_version}"
+            yield (f"{what}: {name}", what, name, link,
+                   summary + (": " + "; ".join(brings[name]) if what == "Added" and brings.get(name) else "") + ".")
     for change in changes.changed:
         link = "../" + paths.server_page(change.name) if change.name in present else page
         yield f"Changed: {change.name}", "Changed", change.name, link, "; ".join(change.changes) + "."
