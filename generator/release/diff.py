@@ -591,8 +591,8 @@ def _field_changes(label: str, old: Any, new: Any) -> list[str]:
         return [f"{label}: new {_shown(item)}" for item in new if item not in old] + [
             f"{label}: removed {_shown(item)}" for item in old if item not in new
         ]
-    if old == new:
-        return []
+    if old == new or (old in (None, "") and new in (None, "")):
+        return []  # an empty text and none read the same to a reviewer (an added server's `publisher: ""`)
     return [f"{label}: {'none' if old is None else _shown(old)} -> {'none' if new is None else _shown(new)}"]
 
 
