@@ -167,6 +167,16 @@ class Strict(BaseModel):
             raise ValidationError.from_exception_data(cls.__name__, errors)
         return value
 
+    def _refuse_at(self, problems: list[tuple[tuple[str, ...], str]]) -> None:
+        """Raise `problems` (field path, message) each at its field, so that a message is on the line
+        to edit (`env[0].default`, not `env[0]`); () is the model itself."""
+        if problems:
+            raise ValidationError.from_exception_data(type(self).__name__, [
+                InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": message}), loc=at,
+                                 input=getattr(self, at[0]) if at else None)
+                for at, message in problems
+            ])
+
     @classmethod
     def problems_despite_errors(cls, data: Mapping[str, Any], faulty: frozenset[str]) -> list[tuple[tuple[str, ...], str]]:
         """The model's own cross-field problems in `data`, judged although its `faulty` fields are invalid
@@ -608,10 +618,10 @@ class EnvVar(Strict):
 
     @model_validator(mode="after")
     def _secret_has_no_default(self) -> EnvVar:
-        if self.secret and self.default is not None:
-            raise ValueError("a secret variable must not carry a default value")
-        if self.secret and self.profiles:
-            raise ValueError("a secret variable must not carry profile values: its value comes from the Secret")
+        if self.secret:
+            self._refuse_at([*([(("default",), "a secret variable must not carry a default value")] if self.default is not None else []),
+                         *([(("profiles",), "a secret variable must not carry profile values: its value comes from the Secret")]
+                           if self.profiles else [])])
         return self
 
 
@@ -763,7 +773,7 @@ class Review(Strict):
         if self.status == "approved" and not (self.by and self.date):
             raise ValueError("an approved review needs `by` and `date`")
         if self.expires and self.date and self.expires < self.date:
-            raise ValueError("`expires` is before `date`")
+            self._refuse_at([(("expires",), "`expires` is before `date`")])
         return self
 
 
@@ -912,13 +922,7 @@ class Server(Strict):
 
     @model_validator(mode="after")
     def _container_or_remote(self) -> Server:
-        problems = shape_problems({name: getattr(self, name) for name in SHAPE_FIELDS})
-        if problems:
-            raise ValidationError.from_exception_data(type(self).__name__, [
-                InitErrorDetails(type=PydanticCustomError("value_error", "{error}", {"error": message}), loc=at,
-                                 input=getattr(self, at[0]) if at else None)
-                for at, message in problems
-            ])
+        self._refuse_at(shape_problems({name: getattr(self, name) for name in SHAPE_FIELDS}))
         return self
 
     @model_validator(mode="after")

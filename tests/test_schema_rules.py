@@ -162,9 +162,9 @@ RULES = [
     ], keeps=[("fetch.yaml", fetch_with(added(PROFILE_VALUE))),
               ("docs-remote.yaml", remote_with(("tools:\n", "env:\n  - name: MODE\n    profiles: {}\ntools:\n")))]),
     Rule("a secret variable carries no default", "server", breaks=[
-        ("fetch.yaml", fetch_with(added(SECRET + "    default: x\n")), "fetch.yaml:27: env[0]: a secret variable must not carry a default value"),
+        ("fetch.yaml", fetch_with(added(SECRET + "    default: x\n")), "fetch.yaml:29: env[0].default: a secret variable must not carry a default value"),
         ("fetch.yaml", fetch_with(added(SECRET + "    profiles:\n      production: x\n")),
-         "fetch.yaml:27: env[0]: a secret variable must not carry profile values: its value comes from the Secret"),
+         "fetch.yaml:29: env[0].profiles: a secret variable must not carry profile values: its value comes from the Secret"),
     ], keeps=[("fetch.yaml", fetch_with(added(SECRET + "    default: null\n    profiles: {}\n"))),
               ("fetch.yaml", fetch_with(added(PROFILE_VALUE + "    secret: false\n    default: lax\n")))]),
     Rule("an approved review needs", "server", breaks=[

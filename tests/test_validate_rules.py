@@ -133,7 +133,7 @@ def test_env_names_and_secret_defaults(write_tree, runner):
     code, lines = run(runner, source)
     assert code == 1
     assert f"{source}/servers/fetch.yaml:27: env[0].name: must be an environment variable name: letters, digits and '_', not starting with a digit" in lines
-    assert f"{source}/servers/fetch.yaml:29: env[1]: a secret variable must not carry a default value" in lines
+    assert f"{source}/servers/fetch.yaml:31: env[1].default: a secret variable must not carry a default value" in lines
 
 
 def test_duplicate_tool_and_env_names(write_tree, runner):
@@ -498,7 +498,7 @@ def test_a_secret_takes_no_profile_value(write_tree, runner):
     source = write_tree({"fetch.yaml": FETCH_YAML + env, "fetch.md": "x"})
     code, lines = run(runner, source)
     assert code == 1
-    assert f"{source}/servers/fetch.yaml:27: env[0]: a secret variable must not carry profile values: " \
+    assert f"{source}/servers/fetch.yaml:29: env[0].profiles: a secret variable must not carry profile values: " \
            "its value comes from the Secret" in lines, lines
 
 
@@ -556,3 +556,12 @@ def test_servers_named_alike_but_for_a_service_suffix_pass(write_tree, runner):
     for name in ("fetch-tools", "headless", "proxy"):
         servers.update({f"{name}.yaml": FETCH_YAML.replace("name: fetch\n", f"name: {name}\n", 1), f"{name}.md": "x"})
     assert run(runner, write_tree(servers))[0] == 0
+
+
+def test_a_review_expiring_before_its_date_is_reported_at_expires(write_tree, runner):
+    """The line to edit is `expires`, not `review:` (a model's rule placed at the field it blames)."""
+    review = "review:\n  status: approved\n  by: Board\n  date: 2026-01-10\n  notes: ok\n  expires: 2026-01-09\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML + review, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert f"{source}/servers/fetch.yaml:31: review.expires: `expires` is before `date`" in lines, lines
