@@ -565,3 +565,17 @@ def test_a_review_expiring_before_its_date_is_reported_at_expires(write_tree, ru
     code, lines = run(runner, source)
     assert code == 1
     assert f"{source}/servers/fetch.yaml:31: review.expires: `expires` is before `date`" in lines, lines
+
+
+def test_a_misspelt_server_name_gets_the_closest_one(write_tree, runner):
+    """A profile's names and `replaced_by` suggest the server meant, as an unknown key does."""
+    catalog = CATALOG_YAML + "  - name: sandbox\n    namespace: mcp-other\n    include:\n      names: [fecth, zzz]\n"
+    deprecated = REMOTE_YAML.replace("tier: community\n", "tier: community\nstatus: deprecated\n") + "replaced_by: fetc\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML, "fetch.md": "x", "docs-remote.yaml": deprecated, "docs-remote.md": "x"},
+                        catalog=catalog)
+    code, lines = run(runner, source)
+    assert code == 1
+    names = f"{source}/catalog.yaml:21: registries[2].include.names"
+    assert f"{names}: no server is called 'fecth'; did you mean 'fetch'?" in lines, lines
+    assert f"{names}: no server is called 'zzz'" in lines, lines
+    assert any(line.endswith("replaced_by: no other server is called 'fetc'; did you mean 'fetch'?") for line in lines), lines

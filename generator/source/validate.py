@@ -12,6 +12,7 @@ clock, so that the same source always gives the same verdict and output.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator
@@ -156,7 +157,7 @@ def _catalog_rules(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
             for name in selector.names:
                 if name not in names and name not in tree.faulty_servers:
                     where = ("registries", index, part, "names")
-                    yield Diagnostic(path, lines.line_of(where), dotted_path(where), f"no server is called '{name}'")
+                    yield Diagnostic(path, lines.line_of(where), dotted_path(where), f"no server is called '{name}'{_closest(name, names)}")
 
 
 def _pull_secrets_named_apart(tree: SourceTree, meta: CatalogMeta) -> Iterator[Diagnostic]:
@@ -356,6 +357,12 @@ def _private_endpoint(source: ServerSource, url: str) -> Iterator[Diagnostic]:
                       "unencrypted; use https://", "warning")
 
 
+def _closest(name: str, names: Iterable[str]) -> str:
+    """"; did you mean 'x'?" for the server name `name` most likely misspells, or ""."""
+    close = difflib.get_close_matches(name.lower(), sorted(names), n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
 def _replacements(tree: SourceTree) -> Iterator[Diagnostic]:
     """`replaced_by` names another server of the catalog, and only a deprecated one has it (pages link it)."""
     names = {source.server.name for source in tree.servers} | tree.faulty_servers  # one with errors is there too
@@ -364,7 +371,8 @@ def _replacements(tree: SourceTree) -> Iterator[Diagnostic]:
         if server.replaced_by is None:
             continue
         if server.replaced_by == server.name or server.replaced_by not in names:
-            yield _at(source, ("replaced_by",), f"no other server is called '{server.replaced_by}'")
+            others = names - {server.name}
+            yield _at(source, ("replaced_by",), f"no other server is called '{server.replaced_by}'{_closest(server.replaced_by, others)}")
         elif server.status != "deprecated":
             yield _at(source, ("replaced_by",), "only a deprecated server has a replacement: set `status: deprecated` "
                       "or remove `replaced_by`")
