@@ -573,3 +573,19 @@ def test_control_characters_nested_in_a_tool_schema_are_rejected_at_import(tmp_p
             Tool.model_validate({"name": "search", "description": "Searches.", "input_schema": schema})
     Tool.model_validate({"name": "search", "description": "Searches.",
                          "input_schema": {"type": "object", "properties": {"q": {"description": "line one\nline two"}}}})
+
+
+def test_what_an_oci_package_needs_and_the_import_cannot_map_is_named(runner, tmp_path):
+    """The image's arguments, the runtime's options and a port given as a template variable are not
+    mapped: each is a warning on the entry (docs/import.md: everything not mapped is reported)."""
+    entries = [
+        {"name": "io.github.acme/kb", "description": "Searches the knowledge base.", "version": "3.1.4",
+         "packages": [{"registryType": "oci", "identifier": "ghcr.io/acme/kb-mcp:3.1.4",
+                       "transport": {"type": "streamable-http", "url": "http://localhost:{port}/mcp"},
+                       "runtimeArguments": [{"type": "named", "name": "--mount", "value": "type=bind,src=/data,dst=/data"}],
+                       "packageArguments": [{"type": "positional", "value": "--read-only"}]}]},
+    ]
+    result, _ = _import(runner, tmp_path, entries)
+    assert "names no port the container listens on: set `port`" in result.output, result.output
+    assert "runtime arguments (options of the container runtime) not imported" in result.output
+    assert "package arguments (the image's command-line arguments) not imported: set `args` if it needs them" in result.output

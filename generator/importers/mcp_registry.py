@@ -129,7 +129,15 @@ def _container(candidate: Candidate, package: Mapping[str, Any]) -> None:
     fields["transport"] = mapping.transport(transport.get("type") or "stdio", candidate)
     if fields["transport"] != "stdio":
         fields["port"] = mapping.port_of(transport.get("url"))
+        if fields["port"] is None:
+            candidate.warnings.append(f"transport URL {str(transport.get('url'))[:80]!r} names no port the container "
+                                      "listens on: set `port`")
     fields["env"] = _env(package, candidate)
+    for key, unmapped in (("runtimeArguments", "runtime arguments (options of the container runtime) not imported"),
+                          ("packageArguments", "package arguments (the image's command-line arguments) not imported: "
+                                               "set `args` if it needs them")):
+        if get(package, key):
+            candidate.warnings.append(unmapped)
 
 
 def _at_registry(identifier: str, base_url: Any, candidate: Candidate) -> str:
