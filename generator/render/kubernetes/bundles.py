@@ -85,7 +85,7 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]
         for variant, _ in _variants(profile):
             shipped = shipped_manifests(context, server, profile, variant)
             yield from _overlay_folder_files(context, server, profile, variant, base, shipped)
-            profile_wide_pieces(context, server, profile, variant)
+            profile_wide_pieces(context, server, profile, variant, shipped)
             platform_patches(context, server, profile.name, variant, base=base, shipped=shipped)
 
 
@@ -541,10 +541,12 @@ def shipped_manifests(context: RenderContext, server: Server, profile: RegistryP
     return server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile)
 
 
-def profile_wide_pieces(context: RenderContext, server: Server, profile: RegistryProfile, variant: str) -> None:
+def profile_wide_pieces(
+    context: RenderContext, server: Server, profile: RegistryProfile, variant: str, shipped: Sequence[Manifest]
+) -> None:
     """The server's shares of the profile's own files in `variant` (its admission policies and, where
-    that variant's objects are the profile's all.yaml, its platform objects there), made while it is rendered."""
-    shipped = shipped_manifests(context, server, profile, variant)
+    that variant's objects are the profile's all.yaml, its platform objects there), made while it is
+    rendered from what the variant ships for it (`shipped`)."""
     admission_entry(context, server, profile.name, variant, shipped=shipped)
     if variant == _all_yaml_variant(profile):
         platform_documents(context, server, profile.name, variant, shipped=shipped)
