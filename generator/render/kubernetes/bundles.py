@@ -19,7 +19,6 @@ The object builders live in server.py, profile.py, policy.py and legacy.py besid
 
 from __future__ import annotations
 
-import copy
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -214,8 +213,8 @@ def variant_platform_file(
 def _overlay_patch(base: Manifest, shipped: Manifest) -> dict[str, Any] | None:
     """The kustomize patch (RFC 6902 operations) turning the base object into the shipped one, if they differ."""
     before, after = _document(base), _document(shipped)
-    target = copy.deepcopy(after)
-    target["metadata"].pop("namespace", None)  # the kustomization's `namespace:` sets it
+    # The kustomization's `namespace:` sets it. A shallow copy: json_patch only reads.
+    target = {**after, "metadata": {key: value for key, value in after["metadata"].items() if key != "namespace"}}
     operations = json_patch(before, target)
     if not operations:
         return None
