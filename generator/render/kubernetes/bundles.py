@@ -347,10 +347,13 @@ def folder_files(
         bodies.append(memoryview(content)[len(head):])  # all.yaml's share of the file: no second copy
     files.append(_kustomization(folder, version, component))
     if all_path is not None:
-        head = header(version, folder.source, "Every object of this bundle; secret templates are not included.")
         applied = [body for manifest, body in zip(folder.manifests, bodies) if manifest.applied]
-        files.append(OutputFile(all_path, _AllYaml(head.encode("utf-8"), applied, also_in_all)))
+        files.append(OutputFile(all_path, _AllYaml(_all_yaml_head(folder, version), applied, also_in_all)))
     return files
+
+
+def _all_yaml_head(folder: Folder, version: str) -> bytes:
+    return header(version, folder.source, "Every object of this bundle; secret templates are not included.").encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -371,7 +374,7 @@ class _AllYaml:
     one multi-document file in kustomization order (`Stream`): 136 MB at 10,000 servers, never held."""
 
     head: bytes
-    bodies: Sequence[memoryview | Callable[[], bytes]]
+    bodies: Sequence[bytes | memoryview | Callable[[], bytes]]
     also: Callable[[], Iterable[bytes]]
 
     def chunks(self) -> Iterator[bytes | memoryview]:
@@ -396,9 +399,12 @@ def _kustomization(folder: Folder, version: str, component: bool) -> OutputFile:
     return OutputFile(f"{folder.path}kustomization.yaml", document_bytes(header(version, folder.source), kustomization))
 
 
-def all_yaml(path: str, folder: Folder, version: str) -> OutputFile:
-    """The folder's applied objects as one multi-document file, in kustomization order."""
-    return folder_files(folder, version, all_path=path)[-1]
+def all_yaml_text(folder: Folder, version: str) -> bytes:
+    """The folder's applied objects as one multi-document text, in kustomization order: its all.yaml's
+    bytes, made without its other files (the site shows it; the bundles no longer write it)."""
+    bodies = [manifest.encoded or yaml_text(_document(manifest)).encode("utf-8")
+              for manifest in folder.manifests if manifest.applied]
+    return b"".join(_AllYaml(_all_yaml_head(folder, version), bodies, lambda: ()).chunks())
 
 
 def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | None:
