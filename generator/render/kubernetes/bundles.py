@@ -19,7 +19,6 @@ The object builders live in server.py, profile.py, policy.py and legacy.py besid
 
 from __future__ import annotations
 
-import copy
 import posixpath
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -85,7 +84,7 @@ def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]
         for variant, _ in _variants(profile):
             shipped = shipped_manifests(context, server, profile, variant)
             yield from _overlay_folder_files(context, server, profile, variant, base, shipped)
-            profile_wide_pieces(context, server, profile, variant)
+            profile_wide_pieces(context, server, profile, variant, shipped)
             platform_patches(context, server, profile.name, variant, base=base, shipped=shipped)
 
 
@@ -214,8 +213,8 @@ def variant_platform_file(
 def _overlay_patch(base: Manifest, shipped: Manifest) -> dict[str, Any] | None:
     """The kustomize patch (RFC 6902 operations) turning the base object into the shipped one, if they differ."""
     before, after = _document(base), _document(shipped)
-    target = copy.deepcopy(after)
-    target["metadata"].pop("namespace", None)  # the kustomization's `namespace:` sets it
+    # The kustomization's `namespace:` sets it. A shallow copy: json_patch only reads.
+    target = {**after, "metadata": {key: value for key, value in after["metadata"].items() if key != "namespace"}}
     operations = json_patch(before, target)
     if not operations:
         return None
@@ -348,10 +347,13 @@ def folder_files(
         bodies.append(memoryview(content)[len(head):])  # all.yaml's share of the file: no second copy
     files.append(_kustomization(folder, version, component))
     if all_path is not None:
-        head = header(version, folder.source, "Every object of this bundle; secret templates are not included.")
         applied = [body for manifest, body in zip(folder.manifests, bodies) if manifest.applied]
-        files.append(OutputFile(all_path, _AllYaml(head.encode("utf-8"), applied, also_in_all)))
+        files.append(OutputFile(all_path, _AllYaml(_all_yaml_head(folder, version), applied, also_in_all)))
     return files
+
+
+def _all_yaml_head(folder: Folder, version: str) -> bytes:
+    return header(version, folder.source, "Every object of this bundle; secret templates are not included.").encode("utf-8")
 
 
 @dataclass(frozen=True)
@@ -372,7 +374,7 @@ class _AllYaml:
     one multi-document file in kustomization order (`Stream`): 136 MB at 10,000 servers, never held."""
 
     head: bytes
-    bodies: Sequence[memoryview | Callable[[], bytes]]
+    bodies: Sequence[bytes | memoryview | Callable[[], bytes]]
     also: Callable[[], Iterable[bytes]]
 
     def chunks(self) -> Iterator[bytes | memoryview]:
@@ -397,9 +399,12 @@ def _kustomization(folder: Folder, version: str, component: bool) -> OutputFile:
     return OutputFile(f"{folder.path}kustomization.yaml", document_bytes(header(version, folder.source), kustomization))
 
 
-def all_yaml(path: str, folder: Folder, version: str) -> OutputFile:
-    """The folder's applied objects as one multi-document file, in kustomization order."""
-    return folder_files(folder, version, all_path=path)[-1]
+def all_yaml_text(folder: Folder, version: str) -> bytes:
+    """The folder's applied objects as one multi-document text, in kustomization order: its all.yaml's
+    bytes, made without its other files (the site shows it; the bundles no longer write it)."""
+    bodies = [manifest.encoded or yaml_text(_document(manifest)).encode("utf-8")
+              for manifest in folder.manifests if manifest.applied]
+    return b"".join(_AllYaml(_all_yaml_head(folder, version), bodies, lambda: ()).chunks())
 
 
 def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | None:
@@ -541,10 +546,12 @@ def shipped_manifests(context: RenderContext, server: Server, profile: RegistryP
     return server_manifests(context, server, tools, api=api, namespace=profile.namespace, profile=profile)
 
 
-def profile_wide_pieces(context: RenderContext, server: Server, profile: RegistryProfile, variant: str) -> None:
+def profile_wide_pieces(
+    context: RenderContext, server: Server, profile: RegistryProfile, variant: str, shipped: Sequence[Manifest]
+) -> None:
     """The server's shares of the profile's own files in `variant` (its admission policies and, where
-    that variant's objects are the profile's all.yaml, its platform objects there), made while it is rendered."""
-    shipped = shipped_manifests(context, server, profile, variant)
+    that variant's objects are the profile's all.yaml, its platform objects there), made while it is
+    rendered from what the variant ships for it (`shipped`)."""
     admission_entry(context, server, profile.name, variant, shipped=shipped)
     if variant == _all_yaml_variant(profile):
         platform_documents(context, server, profile.name, variant, shipped=shipped)

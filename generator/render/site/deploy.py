@@ -262,7 +262,7 @@ def bundle_text(context: RenderContext, server: Server) -> str:
 def _objects_text(context: RenderContext, folder: str, source: str, manifests: Sequence[bundles.Manifest]) -> str:
     """`manifests` as one multi-document text, as the bundles renderer writes an all.yaml."""
     objects = bundles.Folder(folder, source, manifests)
-    return bundles.all_yaml(f"{folder}all.yaml", objects, context.catalog.meta.version).content.decode()
+    return bundles.all_yaml_text(objects, context.catalog.meta.version).decode()
 
 
 def deploy_plan(context: RenderContext, server: Server, placements: list[Placement]) -> DeployPlan | None:

@@ -29,6 +29,7 @@ from generator.render.kind import Deferred
 from generator.render.site.drawn import Drawing, Partial, Skeletons, empty_texts, slot_unless
 from generator.render.site.views import (
     EXPIRY_SOON_DAYS,
+    Card,
     approval_badge,
     behaviour_counts,
     card as card_of,
@@ -47,13 +48,12 @@ TOOLS_FILE = "tools-index-{number}.js"
 PAGE_SIZE = 60
 
 
-def search_entry(catalog: Catalog, server: Server) -> dict[str, Any]:
-    """One server as search.js sees it (short keys: the file repeats them per server); its card's
-    skeleton ("f", a number) is given by `entries`."""
+def search_entry(catalog: Catalog, server: Server, card: Card) -> dict[str, Any]:
+    """One server as search.js sees it (short keys: the file repeats them per server), `card` its
+    card; the card's skeleton ("f", a number) is given by `entries`."""
     meta = catalog.meta
     reach, hosts = egress(server)
     behaviour = behaviour_counts(server)
-    card = card_of(meta, server)
     return {
         "n": server.name,
         "t": server.title,
@@ -82,8 +82,16 @@ def search_entry(catalog: Catalog, server: Server) -> dict[str, Any]:
 
 def entries(catalog: Catalog, servers: Sequence[Server], cards: Skeletons) -> dict[str, Any]:
     """`servers`' search entries and the card skeletons they use ("cards"; each entry's "f" is its number there)."""
-    listed = [search_entry(catalog, server) for server in servers]
-    skeletons, numbers = cards.listed(card_drawing(card_of(catalog.meta, server)) for server in servers)
+    listed: list[dict[str, Any]] = []
+
+    def drawings() -> Iterator[Drawing]:
+        # Each card made once, for its entry and its drawing, and not held: 5,000 a chunk.
+        for server in servers:
+            card = card_of(catalog.meta, server)
+            listed.append(search_entry(catalog, server, card))
+            yield card_drawing(card)
+
+    skeletons, numbers = cards.listed(drawings())
     for entry, number in zip(listed, numbers):
         entry["f"] = number
     return {"cards": skeletons, "entries": listed}
