@@ -771,7 +771,9 @@ class Review(Strict):
     @model_validator(mode="after")
     def _approval_is_signed(self) -> Review:
         if self.status == "approved" and not (self.by and self.date):
-            raise ValueError("an approved review needs `by` and `date`")
+            # At the first field missing: a `date` the YAML reading refused (2026-13-10) is reported
+            # already, and this rule's message about it is then left out (no cascade).
+            self._refuse_at([(("by",) if not self.by else ("date",), "an approved review needs `by` and `date`")])
         if self.expires and self.date and self.expires < self.date:
             self._refuse_at([(("expires",), "`expires` is before `date`")])
         return self

@@ -168,8 +168,9 @@ RULES = [
     ], keeps=[("fetch.yaml", fetch_with(added(SECRET + "    default: null\n    profiles: {}\n"))),
               ("fetch.yaml", fetch_with(added(PROFILE_VALUE + "    secret: false\n    default: lax\n")))]),
     Rule("an approved review needs", "server", breaks=[
-        ("fetch.yaml", fetch_with(added(APPROVED + text)), "fetch.yaml:26: review: an approved review needs `by` and `date`")
-        for text in ("  date: 2026-10-01\n", "  by: Board\n", "  by: ''\n  date: 2026-10-01\n", "  by: Board\n  date: null\n")
+        ("fetch.yaml", fetch_with(added(APPROVED + text)), f"fetch.yaml:{at}: an approved review needs `by` and `date`")
+        for text, at in (("  date: 2026-10-01\n", "26: review.by"), ("  by: Board\n", "26: review.date"),
+                         ("  by: ''\n  date: 2026-10-01\n", "28: review.by"), ("  by: Board\n  date: null\n", "29: review.date"))
     ], keeps=[("fetch.yaml", fetch_with(added(APPROVED + "  by: Board\n  date: 2026-10-01\n"))),
               ("fetch.yaml", fetch_with(added("review:\n  status: under-review\n  by: ''\n")))]),
     Rule("names no DNS server", "catalog", breaks=[

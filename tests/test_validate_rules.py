@@ -579,3 +579,13 @@ def test_a_misspelt_server_name_gets_the_closest_one(write_tree, runner):
     assert f"{names}: no server is called 'fecth'; did you mean 'fetch'?" in lines, lines
     assert f"{names}: no server is called 'zzz'" in lines, lines
     assert any(line.endswith("replaced_by: no other server is called 'fetc'; did you mean 'fetch'?") for line in lines), lines
+
+
+def test_an_impossible_review_date_is_one_message(write_tree, runner):
+    """The YAML reading refuses 2026-13-10; the approval rule, which then finds no date, says nothing more."""
+    review = "review:\n  status: approved\n  by: Board\n  date: 2026-13-10\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML + review, "fetch.md": "x"})
+    code, lines = run(runner, source)
+    assert code == 1
+    assert [line.split(": ", 1)[0].rsplit("/", 1)[-1] for line in lines[:-1]] == ["fetch.yaml:29"], lines
+    assert "review.date: '2026-13-10' reads as a date that does not exist" in lines[0], lines
