@@ -321,6 +321,100 @@ def test_screenshots(browser: object, default_site: Path, width: int, height: in
         watched.close()
 
 
+# How far the page reaches past the screen's right edge, and the buttons left past it, with every
+# <details> open (the deploy steps' "Show the objects" among them), those in a box scrolling on its own
+# (a table's header) apart: what a phone user scrolls sideways for.
+SIDEWAYS = """() => {
+  document.querySelectorAll("details").forEach(d => { d.open = true; });
+  const width = document.documentElement.clientWidth;
+  const scrolled = b => { for (let e = b.parentElement; e; e = e.parentElement) { if (getComputedStyle(e).overflowX !== "visible") return true; } return false; };
+  const cut = [...document.querySelectorAll("button")].filter(b => b.offsetParent !== null && !scrolled(b))
+    .filter(b => b.getBoundingClientRect().right > width).map(b => b.textContent + " " + (b.dataset.copy || ""));
+  return [document.documentElement.scrollWidth - width, cut];
+}"""
+
+
+def _pages_of_every_kind(site: Path) -> list[str]:
+    """Every page the site renderer writes but the paged lists' further pages and the API's pages."""
+    return sorted(str(page.relative_to(site)) for page in site.rglob("*.html")
+                  if page.parts[len(site.parts)] not in ("api", "bundles", "page") and "page" not in page.relative_to(site).parts[1:])
+
+
+def test_no_page_of_the_default_catalog_scrolls_sideways_on_a_phone(browser: object, default_site: Path) -> None:
+    watched = Watched(browser, 375, 812)
+    try:
+        wide = {}
+        for path in _pages_of_every_kind(default_site):
+            watched.page.goto(default_site.as_uri() + "/" + path)
+            overflow, cut = watched.page.evaluate(SIDEWAYS)
+            if overflow > 0 or cut:
+                wide[path] = (overflow, cut)
+        assert wide == {}, "pages wider than a 375px phone (px past the edge, buttons cut off)"
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
+LONG_WORD = "x" * 2000
+LONG_WORDS_YAML = f"""\
+name: {"l" * 63}
+title: {"T" * 80}
+description: {"D" * 100}
+version: 1.0.0
+category: web
+tags: [{"t" * 50}]
+tier: validated
+publisher: {"P" * 120}
+transport: stdio
+image: ghcr.io/example/{"i" * 200}:1.0.0
+args: ["{"a" * 1000}"]
+env:
+  - name: {"E" * 128}
+    description: {"e" * 500}
+    secret: true
+tools:
+  - name: {"n" * 128}
+    description: {LONG_WORD}
+    input_schema:
+      type: object
+      properties:
+        {"p" * 200}: {{type: string, description: {LONG_WORD}}}
+review:
+  status: approved
+  by: {"B" * 200}
+  date: 2026-10-01
+  expires: 2027-10-01
+  notes: {LONG_WORD}
+"""
+LONG_WORDS_MD = f"## {LONG_WORD}\n\n{LONG_WORD}\n\n[{LONG_WORD}](https://example.org/{LONG_WORD})\n\n```\n{LONG_WORD}\n```\n"
+
+
+@pytest.mark.parametrize("width", [375, 1280])
+def test_source_text_of_long_words_wraps_instead_of_widening_the_page(
+    browser: object, write_tree: Callable[..., Path], tmp_path: Path, width: int
+) -> None:
+    """A title, description, publisher, tool description, review note or overview of one word of up to
+    2,000 characters (a URL, an identifier) wraps on the screen; a code block scrolls on its own."""
+    from conftest import FETCH_YAML
+
+    name = "l" * 63
+    source = write_tree({"fetch.yaml": FETCH_YAML, f"{name}.yaml": LONG_WORDS_YAML, f"{name}.md": LONG_WORDS_MD})
+    out = tmp_path / "site"
+    build(source, out)
+    watched = Watched(browser, width, 900)
+    try:
+        wide = {}
+        for path in ("index.html", f"servers/{name}/index.html", "tools/index.html", "reviews/index.html",
+                     "categories/web/index.html", f"tags/{'t' * 50}/index.html", "registries/sandbox/index.html"):
+            watched.page.goto(out.as_uri() + "/" + path)
+            overflow, cut = watched.page.evaluate(SIDEWAYS)
+            if overflow > 0 or cut:
+                wide[path] = (overflow, cut)
+        assert wide == {}, f"pages wider than {width}px (px past the edge, buttons cut off)"
+    finally:
+        watched.close()
+
+
 def test_hostile_catalog_does_not_execute(browser: object, write_tree: Callable[..., Path], tmp_path: Path) -> None:
     source = write_tree({"hostile.yaml": HOSTILE_YAML.replace("%%", "%"), "hostile.md": HOSTILE_MD})
     out = tmp_path / "site"
