@@ -1342,3 +1342,73 @@ def test_a_phone_browses_every_api_document_from_the_api_page(browser: object, p
         assert watched.problems == []
     finally:
         watched.close()
+
+
+# Where `first` and `last` are laid out in `selector` ([top, bottom, left] each).
+
+ORDER = """([selector, first, last]) => {
+  const root = document.querySelector(selector);
+  if (!root) { return [null, null]; }
+  const walker = document.createTreeWalker(root, NodeFilter.SHOW_TEXT);
+  const left = (word) => {
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const at = node.nodeValue.indexOf(word);
+      if (at >= 0) {
+        const range = document.createRange(); range.setStart(node, at); range.setEnd(node, at + word.length);
+        const box = range.getBoundingClientRect();
+        return [box.top, box.bottom, box.left];
+      }
+    }
+    return null;
+  };
+  const a = left(first); walker.currentNode = root; const b = left(last);
+  return [a, b];
+}"""
+
+
+def _read_in_order(first: list[float], last: list[float]) -> bool:
+    """In a left-to-right page, `last` is read after `first`: on a later line, or right of it on the same line
+    (a smaller font's box, a marker's, sits inside the line's height: lines are told apart by overlap)."""
+    return last[0] >= first[1] or (last[1] > first[0] and last[2] > first[2])
+
+
+def test_a_name_written_right_to_left_leaves_the_pages_words_in_order(
+    browser: object, write_tree: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A publisher, title or reviewer in Hebrew, or holding an unclosed U+202E (validation warns, the
+    build goes on), is laid out on its own: the words after it on the card, in the heading and in the
+    approval sentence keep their order (<bdi>, and FSI/PDI inside a sentence made as one text)."""
+    from conftest import CATALOG_YAML, FETCH_YAML, REMOTE_YAML
+
+    fetch = (FETCH_YAML.replace("publisher: Stacklok", "publisher: \u05d7\u05d1\u05e8\u05d4 \u202eAcme")
+             + "review:\n  status: approved\n  by: \"\\u202eBoard\"\n  date: 2026-01-10\n")
+    old = REMOTE_YAML.replace("title: Docs (remote)", "title: \u202eDocs").replace("tier: community", "tier: community\nstatus: deprecated")
+    catalog = (CATALOG_YAML.replace("title: Test Catalog", "title: \u202eTeam\npublisher: \u202eSec")
+               .replace("title: Data", "title: \u202eData"))
+    source = write_tree({"fetch.yaml": fetch, "fetch.md": "x", "docs-remote.yaml": old, "docs-remote.md": "x"}, catalog=catalog)
+    out = tmp_path / "site"
+    build(source, out)
+    watched = Watched(browser, 1280, 900)
+    try:
+        page = watched.page
+        checks = {
+            "index.html": [('[data-name="fetch"] .card-facts', "Web", "Streamable")],
+            "tools/index.html": [('td:has(a[href*="docs-remote"])', "Docs", "Deprecated")],
+            "reviews/index.html": [('th:has(a[href*="docs-remote"])', "Docs", "Deprecated")],
+            "servers/fetch/index.html": [(".badge-list", "2026-01-10", "expiry"), ("footer", "curated", "last updated")],
+            "servers/docs-remote/index.html": [("h1", "Docs", "Deprecated"), (".crumbs", "Data", "Docs")],
+        }
+        out_of_order = []
+        for path, places in checks.items():
+            page.goto(out.as_uri() + "/" + path)
+            if path == "index.html":
+                page.fill("#q", "fetch")  # the card drawn by search.js from the skeleton
+                page.wait_for_timeout(300)
+            for selector, first, last in places:
+                before, after = page.evaluate(ORDER, [selector, first, last])
+                assert before is not None and after is not None, (path, selector)
+                if not _read_in_order(before, after):
+                    out_of_order.append(f"{path} {selector}: {last!r} laid out left of {first!r}")
+        assert out_of_order == [], "\n".join(out_of_order)
+    finally:
+        watched.close()
