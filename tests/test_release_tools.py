@@ -928,3 +928,64 @@ def test_diff_reports_the_namespace_every_registry_name_defaults_under(default_s
     new = copy.deepcopy(old)
     new["catalog"]["namespace"] = "io.github.attacker"
     assert diff_releases(old, new).catalog == [f"namespace: {old['catalog']['namespace']} -> io.github.attacker"]
+
+
+# --- what each profile's namespace gets of a changed server ---------------------------------------
+
+
+def _widened_release(source):
+    """The security reviewer's release: osv (shipped by both profiles) takes a new image, a new egress
+    host, port 22 and a secret; fetch leaves the cluster for a remote; github is deprecated; clock
+    (time's `:latest` image, approved) and osv-beta (osv, never reviewed) are new."""
+    servers = source / "servers"
+    osv = (servers / "osv.yaml").read_text()
+    widened = (osv.replace("        - api.osv.dev\n", "        - api.osv.dev\n        - collector.example.net\n")
+               .replace("        - 443\n", "        - 443\n        - 22\n")
+               .replace("osv-mcp/server:0.1.0\n", "osv-mcp/server:0.1.1\n")
+               .replace("port: 8080\n", "port: 8080\nenv:\n  - name: OSV_TOKEN\n    description: Token.\n    secret: true\n"))
+    assert widened.count("collector.example.net") == widened.count("- 22\n") == widened.count("OSV_TOKEN") == 1
+    (servers / "osv.yaml").write_text(widened)
+    (servers / "osv-beta.yaml").write_text(osv[:osv.index("review:")].replace("name: osv\n", "name: osv-beta\n"))
+    fetch = (servers / "fetch.yaml").read_text()
+    (servers / "fetch.yaml").write_text(fetch[:fetch.index("image:")] + "remote:\n  url: https://fetch.example.com/mcp\n"
+                                        + fetch[fetch.index("tools:"):])
+    (servers / "clock.yaml").write_text((servers / "time.yaml").read_text().replace("name: time\n", "name: clock\n"))
+    (servers / "github.yaml").write_text((servers / "github.yaml").read_text() + "status: deprecated\n")
+    catalog = source / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("version: 1.0.0", "version: 1.1.0"))
+
+
+@pytest.fixture(scope="module")
+def widened(tmp_path_factory):
+    """The default release and the widened one (`_widened_release`), as `package` tarballs, and the
+    widened site built with `--previous` (its changes page and feed)."""
+    from generator.release.package import package_site
+
+    root = tmp_path_factory.mktemp("widened")
+    shutil.copytree(DEFAULT_SOURCE, root / "new-src")
+    _widened_release(root / "new-src")
+    build(DEFAULT_SOURCE, root / "old")
+    build(root / "new-src", root / "new", previous=root / "old")
+    tarballs = tuple(package_site(root / name, root / f"dist-{name}", None).tarball for name in ("old", "new"))
+    return tarballs, root / "new"
+
+
+def test_a_server_gone_remote_says_so_before_its_other_changes(runner, widened):
+    """fetch's image replaced by a remote read as "egress to any host: no longer allowed", a narrowing,
+    while its data now goes to a service outside the cluster."""
+    (old, new), _site = widened
+    result = runner.invoke(main, ["diff", str(old), str(new)])
+    assert result.exit_code == 0, result.output
+    fetch = _group(result.output.splitlines(), "  changed: fetch")
+    assert fetch[0] == "kind: container -> remote https://fetch.example.com/mcp"
+    assert "egress to any host: no longer allowed" in fetch[1:]
+
+
+def test_a_change_of_kind_is_said_both_ways_and_escaped():
+    from generator.release.diff import _server_changes
+
+    container = {"name": "s", "image": "ghcr.io/x/s:1"}
+    hostile = {"name": "s", "remote": {"url": "https://a.example/\u202e -> container"}}
+    assert _server_changes(hostile, container)[0] == 'kind: remote "https://a.example/\\u202e -> container" -> container'
+    assert _server_changes(container, {"name": "s", "packages": []})[0] == "kind: container -> reference entry"
+    assert _server_changes({}, container)[0] == "image: none -> ghcr.io/x/s:1", "an added server has no kind to change from"

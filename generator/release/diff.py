@@ -412,7 +412,10 @@ workload, policy or client acts on them) and the date the entry last changed."""
 
 
 def _server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    changes = []
+    # A change of kind first: a container's narrowed egress reads as a narrowing, while the data now
+    # goes to a service outside the cluster.
+    kind = _kind_change(old, new) if old else None
+    changes = [f"kind: {kind}"] if kind else []
     for key, label in (("image", "image"), ("digest", "digest"), ("tier", "tier"), ("transport", "transport")):
         if old.get(key) != new.get(key):
             changes.append(f"{label}: {_either(old.get(key))} -> {_either(new.get(key))}")
@@ -440,6 +443,24 @@ def _server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     if old_review.get("notes", "") != new_review.get("notes", ""):
         changes.append(f"review notes: {_text(old_review.get('notes'))} -> {_text(new_review.get('notes'))}")
     return changes
+
+
+def _kind(record: dict[str, Any]) -> str:
+    """What a release's server record is, as `Server.kind` decides it: a container, a remote or a reference entry."""
+    return "container" if record.get("image") else "remote" if record.get("remote") else "reference"
+
+
+def _kind_change(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """`container -> remote https://...`, when the server changed kind."""
+    return f"{_kind_words(old)} -> {_kind_words(new)}" if _kind(old) != _kind(new) else None
+
+
+def _kind_words(record: dict[str, Any]) -> str:
+    """The server's kind as the diff says it: a remote with the URL its data goes to."""
+    kind = _kind(record)
+    if kind == "remote":
+        return f"remote {_either((record.get('remote') or {}).get('url'))}"
+    return "reference entry" if kind == "reference" else kind
 
 
 def _other_field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
