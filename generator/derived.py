@@ -295,25 +295,38 @@ def _matches(selector: Selector, server: Server) -> bool:
 
 
 def admits(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> bool:
-    """True when the registry profile admits the server.
+    """True when the registry profile admits the server: its selection picks it (`selects`) and no
+    rule of the profile leaves it out (`left_out_because`).
 
-    Admitted: not rejected by its review, matched by `include` (every server when it is absent),
-    not matched by `exclude`, active unless `include_deprecated`, approved-and-unexpired when
-    `approved_only`, and an image the profile's rule accepts (`refuse: mutable-tags`, `require_digest`).
     It depends on the server and catalog.yaml alone, never on other servers.
     """
-    if not installable(meta, server):
-        return False  # "do not deploy": its page shows no recipe, so no namespace may run it either
+    return selects(profile, server) and not left_out_because(meta, profile, server)
+
+
+def selects(profile: RegistryProfile, server: Server) -> bool:
+    """True when the profile's selection picks the server: matched by `include` (every server when it
+    is absent) and not by `exclude`. What it does not pick it never meant to admit: no reason to give."""
+    return (profile.include is None or _matches(profile.include, server)) and not _matches(profile.exclude, server)
+
+
+def left_out_because(meta: CatalogMeta, profile: RegistryProfile, server: Server) -> tuple[str, ...]:
+    """Why the profile leaves out a server its selection picks, each rule refusing it in a few words
+    (none: it admits it): rejected by its review, deprecated unless `include_deprecated`, not
+    approved-and-unexpired under `approved_only`, an image the profile's rule refuses (`refuse:
+    mutable-tags`, `require_digest`). `diff` says them of a new server a profile leaves out."""
+    reasons = []
     state = review_state(meta, server)
-    if profile.include is not None and not _matches(profile.include, server):
-        return False
-    if _matches(profile.exclude, server):
-        return False
+    if not installable(meta, server):
+        # "Do not deploy": its page shows no recipe, so no namespace may run it either.
+        reasons.append("its review rejected it (do not deploy)")
+    elif profile.approved_only and state != "approved":
+        reasons.append(f"not approved (review: {state}), and the profile admits approved servers only")
     if server.status == "deprecated" and not profile.include_deprecated:
-        return False
-    if profile.approved_only and state != "approved":
-        return False
-    return image_rule_refusal(profile, server) is None
+        reasons.append("deprecated, and the profile does not include deprecated servers")
+    image = image_rule_refusal(profile, server)
+    if image is not None:
+        reasons.append(f"its image {image}")
+    return tuple(reasons)
 
 
 def profile_servers(catalog: Catalog, profile: RegistryProfile) -> tuple[Server, ...]:

@@ -739,7 +739,10 @@ def test_build_previous_with_a_hostile_catalog_fails_in_one_line_before_writing(
 def test_the_diff_tells_a_server_shipped_with_every_tool_from_one_not_shipped():
     """Both keep no tool by name: one declares none and runs with all it has, the other has every tool
     withheld and is not shipped; the review board must not sign two identical lines for them."""
-    from generator.release.diff import _admission_changes
+    from generator.release.diff import _ProfileView, _admission_changes as changes_of
+
+    def _admission_changes(old, new, offered):
+        return changes_of(_ProfileView(old, new, {}, set(), {}), offered)
 
     assert _admission_changes({}, {"bare": [], "gone": "every-tool-withheld", "hinted": "no-tools-declared", "fetch": ["fetch"]}, {}) == [
         "now admits bare (it declares no tools: it runs with every tool it has)",
@@ -928,3 +931,157 @@ def test_diff_reports_the_namespace_every_registry_name_defaults_under(default_s
     new = copy.deepcopy(old)
     new["catalog"]["namespace"] = "io.github.attacker"
     assert diff_releases(old, new).catalog == [f"namespace: {old['catalog']['namespace']} -> io.github.attacker"]
+
+
+# --- what each profile's namespace gets of a changed server ---------------------------------------
+
+
+def _widened_release(source):
+    """The security reviewer's release: osv (shipped by both profiles) takes a new image, a new egress
+    host, port 22 and a secret; fetch leaves the cluster for a remote; github is deprecated; clock
+    (time's `:latest` image, approved) and osv-beta (osv, never reviewed) are new."""
+    servers = source / "servers"
+    osv = (servers / "osv.yaml").read_text()
+    widened = (osv.replace("        - api.osv.dev\n", "        - api.osv.dev\n        - collector.example.net\n")
+               .replace("        - 443\n", "        - 443\n        - 22\n")
+               .replace("osv-mcp/server:0.1.0\n", "osv-mcp/server:0.1.1\n")
+               .replace("port: 8080\n", "port: 8080\nenv:\n  - name: OSV_TOKEN\n    description: Token.\n    secret: true\n"))
+    assert widened.count("collector.example.net") == widened.count("- 22\n") == widened.count("OSV_TOKEN") == 1
+    (servers / "osv.yaml").write_text(widened)
+    (servers / "osv-beta.yaml").write_text(osv[:osv.index("review:")].replace("name: osv\n", "name: osv-beta\n"))
+    fetch = (servers / "fetch.yaml").read_text()
+    (servers / "fetch.yaml").write_text(fetch[:fetch.index("image:")] + "remote:\n  url: https://fetch.example.com/mcp\n"
+                                        + fetch[fetch.index("tools:"):])
+    (servers / "clock.yaml").write_text((servers / "time.yaml").read_text().replace("name: time\n", "name: clock\n"))
+    (servers / "github.yaml").write_text((servers / "github.yaml").read_text() + "status: deprecated\n")
+    catalog = source / "catalog.yaml"
+    catalog.write_text(catalog.read_text().replace("version: 1.0.0", "version: 1.1.0"))
+
+
+@pytest.fixture(scope="module")
+def widened(tmp_path_factory):
+    """The default release and the widened one (`_widened_release`), as `package` tarballs, and the
+    widened site built with `--previous` (its changes page and feed)."""
+    from generator.release.package import package_site
+
+    root = tmp_path_factory.mktemp("widened")
+    shutil.copytree(DEFAULT_SOURCE, root / "new-src")
+    _widened_release(root / "new-src")
+    build(DEFAULT_SOURCE, root / "old")
+    build(root / "new-src", root / "new", previous=root / "old")
+    tarballs = tuple(package_site(root / name, root / f"dist-{name}", None).tarball for name in ("old", "new"))
+    return tarballs, root / "new"
+
+
+OSV_SHIPPED = "osv: changed image, egress, secrets (see changed: osv)"
+FETCH_SHIPPED = "fetch: changed kind (container -> remote https://fetch.example.com/mcp), image, egress (see changed: fetch)"
+
+
+def test_each_profile_says_which_servers_it_ships_changed_in_what_its_namespace_runs(runner, widened):
+    """osv's wider egress, new image and secret were said under osv alone: the reviewer signing for
+    production's namespace, which runs osv, had to find by hand which servers it ships."""
+    (old, new), _site = widened
+    result = runner.invoke(main, ["diff", str(old), str(new)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for profile in ("production", "sandbox"):
+        group = _group(lines, f"  profile: {profile}")
+        assert [line for line in group if "(see changed: " in line] == [FETCH_SHIPPED, OSV_SHIPPED], profile
+    assert _group(lines, "  changed: osv")[:4] == [
+        "image: ghcr.io/stackloklabs/osv-mcp/server:0.1.0 -> ghcr.io/stackloklabs/osv-mcp/server:0.1.1",
+        "new egress host: collector.example.net", "new egress port: 22", "new secret: OSV_TOKEN"]
+    document = json.loads(runner.invoke(main, ["diff", str(old), str(new), "--json"]).stdout)
+    production = next(profile for profile in document["profiles"] if profile["name"] == "production")
+    assert production["shipped_changed"] == {"fetch": ["kind", "image", "egress"], "osv": ["image", "egress", "secrets"]}
+    assert OSV_SHIPPED in production["changes"]
+
+
+def test_the_changes_page_and_feed_tie_a_changed_server_to_the_profiles_shipping_it(widened):
+    import feedparser
+    import html5lib
+
+    _tarballs, site = widened
+    page = (site / "changes" / "index.html").read_text()
+    html5lib.HTMLParser(strict=True).parse(page)
+    production = page[page.index('<h3 id="profile-production">'):page.index('<h3 id="profile-sandbox">')]
+    assert f"<li>{OSV_SHIPPED}</li>" in production
+    assert f"<li>{FETCH_SHIPPED.replace('->', '-&gt;')}</li>" in production
+    feed = feedparser.parse((site / "reviews" / "changes.atom").read_bytes())
+    entries = {entry.title: entry for entry in feed.entries}
+    assert OSV_SHIPPED in entries["Profile: production"].summary
+
+
+def test_a_server_gone_remote_says_so_before_its_other_changes(runner, widened):
+    """fetch's image replaced by a remote read as "egress to any host: no longer allowed", a narrowing,
+    while its data now goes to a service outside the cluster."""
+    (old, new), _site = widened
+    result = runner.invoke(main, ["diff", str(old), str(new)])
+    assert result.exit_code == 0, result.output
+    fetch = _group(result.output.splitlines(), "  changed: fetch")
+    assert fetch[0] == "kind: container -> remote https://fetch.example.com/mcp"
+    assert "egress to any host: no longer allowed" in fetch[1:]
+
+
+def test_a_change_of_kind_is_said_both_ways_and_escaped():
+    from generator.release.diff import _server_changes
+
+    container = {"name": "s", "image": "ghcr.io/x/s:1"}
+    hostile = {"name": "s", "remote": {"url": "https://a.example/\u202e -> container"}}
+    assert _server_changes(hostile, container)[0] == 'kind: remote "https://a.example/\\u202e -> container" -> container'
+    assert _server_changes(container, {"name": "s", "packages": []})[0] == "kind: container -> reference entry"
+    assert _server_changes({}, container)[0] == "image: none -> ghcr.io/x/s:1", "an added server has no kind to change from"
+
+
+def test_a_profile_names_a_remotes_url_once_when_the_server_changed_kind():
+    """The change of kind says the URL the server now sends its data to: no `remote URL` beside it."""
+    from generator.release.diff import _workload_changes
+
+    container = {"name": "s", "image": "ghcr.io/x/s:1", "permissions": {"read": ["/data"]}}
+    remote = {"name": "s", "remote": {"url": "https://a.example/mcp"}}
+    assert _workload_changes(container, remote) == ["kind", "image", "file paths"]
+    assert _workload_changes(remote, {"name": "s", "remote": {"url": "https://b.example/mcp"}}) == ["remote URL"]
+
+
+def test_a_profile_says_why_it_leaves_out_a_new_server(runner, widened):
+    """clock's `:latest` image and osv-beta's missing review keep them out of production, which only
+    `validate` said: the diff listed them as added, and production's section said nothing of them."""
+    (old, new), _site = widened
+    result = runner.invoke(main, ["diff", str(old), str(new)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    production = _group(lines, "  profile: production")
+    assert [line for line in production if "admits" in line or "leaves out" in line] == [
+        "no longer admits github: deprecated, and the profile does not include deprecated servers",
+        "leaves out new server clock: its image has a mutable tag (latest or none) and no digest (profile refuses "
+        "mutable tags)",
+        "leaves out new server osv-beta: not approved (review: not-reviewed), and the profile admits approved servers only",
+    ]
+    sandbox = _group(lines, "  profile: sandbox")
+    assert [line for line in sandbox if "admits" in line or "leaves out" in line] == [
+        "now admits clock (tools kept: get_current_time, convert_time)",
+        "now admits osv-beta (tools kept: query_vulnerability, query_vulnerabilities_batch, get_vulnerability)",
+        "no longer admits github: deprecated, and the profile does not include deprecated servers",
+    ]
+    document = json.loads(runner.invoke(main, ["diff", str(old), str(new), "--json"]).stdout)
+    profiles = {profile["name"]: profile for profile in document["profiles"]}
+    assert profiles["production"]["left_out_new"] == {
+        "clock": ["its image has a mutable tag (latest or none) and no digest (profile refuses mutable tags)"],
+        "osv-beta": ["not approved (review: not-reviewed), and the profile admits approved servers only"]}
+    assert profiles["sandbox"]["left_out_new"] == {}
+
+
+def test_a_new_server_the_profile_never_selects_gets_no_reason(default_site):
+    """production includes the validated tier only: a new community server is not left out by a rule,
+    and a line for each would bury the ones that are."""
+    import copy
+
+    from generator.release.diff import diff_releases, read_release_catalog
+
+    old = read_release_catalog(default_site)
+    new = copy.deepcopy(old)
+    osv = next(server for server in new["servers"] if server["name"] == "osv")
+    new["servers"].append({**copy.deepcopy(osv), "name": "osv-community", "tier": "community", "review": None})
+    new["servers"].sort(key=lambda server: server["name"])
+    changes = {profile.name: profile for profile in diff_releases(old, new).profiles}
+    assert "production" not in changes, changes.get("production")
+    assert changes["sandbox"].changes[0].startswith("now admits osv-community")

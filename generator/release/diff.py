@@ -16,9 +16,11 @@ everything below is decided from the two releases alone. Reported, in four group
 - per registry profile: new and removed profiles (a new one taking a removed one's namespace is that
   profile renamed, compared with it; a removed or renamed one's registry objects, which no release
   ships any more, named with the commands deleting them), every changed selection or policy field, and
-  the effect a reviewer signs: the servers the profile now admits or no longer admits and, per
-  server it keeps admitting, the tools it now keeps or withholds (worked out with the same rules
-  the build uses, `generator.derived`, from each release's own data);
+  the effect a reviewer signs: the servers the profile now admits or no longer admits, why it leaves
+  out a new server its selection picks, and, per server it keeps admitting, the tools it now keeps
+  or withholds and, shipped in both releases, which of what its namespace runs changed (kind, image,
+  egress, secrets...: the reviewer signing for a namespace sees every change to what runs there)
+  (worked out with the same rules the build uses, `generator.derived`, from each release's own data);
 - what to delete: each MCPServer or MCPRemoteProxy a profile's namespace was shipped and no longer
   is (the server withdrawn, all its tools withheld, the profile gone or moved), with the command
   that deletes it and, when the releases' bundles are at hand (`diff_release_targets`), every other
@@ -75,6 +77,13 @@ class ProfileChange:
 
     name: str
     changes: list[str]
+    shipped_changed: dict[str, list[str]] = field(default_factory=dict)
+    """Each server the profile ships in both releases whose record changed in what the namespace runs
+    (`WORKLOAD_CHANGES`: kind, image, remote URL, egress, file paths, secrets), by name: the labels of
+    what changed, the server's own `changed` entry giving the detail. `changes` says the same in words."""
+    left_out_new: dict[str, list[str]] = field(default_factory=dict)
+    """Each server new in this release that the profile's selection picks and its rules leave out,
+    by name: why (`derived.left_out_because`). `changes` says the same in words."""
 
 
 @dataclass(frozen=True)
@@ -386,10 +395,8 @@ def _diff(
     result.introduced = [ServerChange(name, _server_changes({}, new.record(name))) for name in result.added]
     result.removed = sorted(before - after)
     result.catalog = _catalog_changes(old, new) + notes
-    result.profiles = _profile_changes(old, new, admissions)
-    if admissions is not None:
-        result.withdrawn = _withdrawn(*admissions)
-        result.vacated = _vacated(*admissions)
+    # The servers first: each profile says which of those it ships changed in what its namespace runs.
+    workload: dict[str, WorkloadChange] = {}
     for name in sorted(before & after):
         if old.same(name, new):
             continue  # equal records: no change and no deprecation
@@ -399,6 +406,12 @@ def _diff(
         changes = _server_changes(was, now)
         if changes:
             result.changed.append(ServerChange(name, changes))
+        if labels := _workload_changes(was, now):
+            workload[name] = WorkloadChange(labels, _kind_change(was, now))
+    result.profiles = _profile_changes(old, new, admissions, workload)
+    if admissions is not None:
+        result.withdrawn = _withdrawn(*admissions)
+        result.vacated = _vacated(*admissions)
     return result
 
 
@@ -412,7 +425,10 @@ workload, policy or client acts on them) and the date the entry last changed."""
 
 
 def _server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    changes = []
+    # A change of kind first: a container's narrowed egress reads as a narrowing, while the data now
+    # goes to a service outside the cluster.
+    kind = _kind_change(old, new) if old else None
+    changes = [f"kind: {kind}"] if kind else []
     for key, label in (("image", "image"), ("digest", "digest"), ("tier", "tier"), ("transport", "transport")):
         if old.get(key) != new.get(key):
             changes.append(f"{label}: {_either(old.get(key))} -> {_either(new.get(key))}")
@@ -440,6 +456,53 @@ def _server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     if old_review.get("notes", "") != new_review.get("notes", ""):
         changes.append(f"review notes: {_text(old_review.get('notes'))} -> {_text(new_review.get('notes'))}")
     return changes
+
+
+def _kind(record: dict[str, Any]) -> str:
+    """What a release's server record is, as `Server.kind` decides it: a container, a remote or a reference entry."""
+    return "container" if record.get("image") else "remote" if record.get("remote") else "reference"
+
+
+def _kind_change(old: dict[str, Any], new: dict[str, Any]) -> str | None:
+    """`container -> remote https://...`, when the server changed kind."""
+    return f"{_kind_words(old)} -> {_kind_words(new)}" if _kind(old) != _kind(new) else None
+
+
+def _kind_words(record: dict[str, Any]) -> str:
+    """The server's kind as the diff says it: a remote with the URL its data goes to."""
+    kind = _kind(record)
+    if kind == "remote":
+        return f"remote {_either((record.get('remote') or {}).get('url'))}"
+    return "reference entry" if kind == "reference" else kind
+
+
+WORKLOAD_CHANGES = ("kind", "image", "remote URL", "egress", "file paths", "secrets")
+"""What a profile's section says changed of a server it ships in both releases, in this order: what
+its namespace runs and what leaves it (its other changes are in the server's own entry)."""
+
+
+@dataclass(frozen=True)
+class WorkloadChange:
+    """Which of `WORKLOAD_CHANGES` a server's two records differ in, and its `_kind_change`."""
+
+    labels: list[str]
+    kind: str | None
+
+
+def _workload_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
+    """Which of `WORKLOAD_CHANGES` differ between two records of a server."""
+    old_permissions, new_permissions = old.get("permissions") or {}, new.get("permissions") or {}
+    differ = {
+        "kind": _kind(old) != _kind(new),
+        "image": (old.get("image"), old.get("digest")) != (new.get("image"), new.get("digest")),
+        # A change of kind names the remote's URL.
+        "remote URL": _kind(old) == _kind(new) and (old.get("remote") or {}).get("url") != (new.get("remote") or {}).get("url"),
+        "egress": _egress(old_permissions) != _egress(new_permissions),
+        "file paths": any(set(old_permissions.get(key) or []) != set(new_permissions.get(key) or [])
+                          for key in ("read", "write")),
+        "secrets": _secrets(old) != _secrets(new),
+    }
+    return [label for label in WORKLOAD_CHANGES if differ[label]]
 
 
 def _other_field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -597,19 +660,24 @@ def _field_changes(label: str, old: Any, new: Any) -> list[str]:
 
 
 def _profile_changes(
-    old: ReleaseCatalog, new: ReleaseCatalog, admissions: tuple[Admissions, Admissions] | None
+    old: ReleaseCatalog, new: ReleaseCatalog, admissions: tuple[Admissions, Admissions] | None,
+    workload: dict[str, WorkloadChange],
 ) -> list[ProfileChange]:
-    """Per registry profile: its changed fields, then the servers and tools it now admits or withholds.
-    A new profile taking a removed one's namespace is that profile renamed: compared with it as an
-    unchanged profile is, and the removed profile's registry objects named for deletion."""
+    """Per registry profile: its changed fields, then the servers and tools it now admits or withholds,
+    the new servers it leaves out and why, and which servers it ships changed in what its namespace
+    runs (`workload`: per server in both releases, its `_workload_changes`). A new profile taking a
+    removed one's namespace is that profile renamed: compared with it as an unchanged profile is, and
+    the removed profile's registry objects named for deletion."""
     before = {p["name"]: p for p in old.catalog.get("registries") or []}
     after = {p["name"]: p for p in new.catalog.get("registries") or []}
     renamed = _renamed(before, after)
     successor = {was: name for name, was in renamed.items()}
+    added = new.names - old.names
     result = []
     for name in [*after, *(n for n in before if n not in after)]:
         if name in successor:
             continue
+        view = NO_VIEW
         if name not in after:
             changes = [_removed_profile(before[name], after)] + _registry_leftovers(name, admissions)
         else:
@@ -619,10 +687,11 @@ def _profile_changes(
             else:
                 changes = _continued_profile_changes(was, before[was], after[name], admissions)
             if admissions is not None:
-                changes += _admission_changes(admissions[0].admitted.get(was or name, {}), admissions[1].admitted[name],
-                                              _ToolNames(new))
+                view = _ProfileView(admissions[0].admitted.get(was or name, {}), admissions[1].admitted[name],
+                                    admissions[1].left_out[name], added, workload)
+                changes += _admission_changes(view, _ToolNames(new))
         if changes:
-            result.append(ProfileChange(name, changes))
+            result.append(ProfileChange(name, changes, view.shipped_changed, view.left_out_new))
     return result
 
 
@@ -707,6 +776,9 @@ class Admissions:
     running: Running
     profiles: dict[str, RegistryProfile]
     """The release's profiles, validated, by name."""
+    left_out: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    """Per profile, each server its selection picks and its rules leave out, with why
+    (`derived.left_out_because`); of the servers `_admissions` decided, as `admitted`."""
 
 
 def _admissions(
@@ -772,14 +844,19 @@ class _Admitting:
         # A profile name given twice is the last profile of that name, as a dict of them keeps it.
         self.deciding = list({profile.name: profile for profile in meta.registries}.values())
         self.admitted: Admitted = {profile.name: {} for profile in meta.registries}
+        self.left_out: dict[str, dict[str, tuple[str, ...]]] = {profile.name: {} for profile in meta.registries}
         self.running: list[Running] = [{} for _ in meta.registries]
 
     def add(self, server: Server) -> None:
         for profile in self.deciding:
-            if derived.admits(self.meta, profile, server):
-                self.admitted[profile.name][server.name] = derived.not_offered_because(profile, server) or (
-                    "reference" if server.kind == "reference"
-                    else [tool.name for tool in derived.profile_tools(profile, server)])
+            if not derived.selects(profile, server):
+                continue  # not what the profile chose: no reason to give
+            if reasons := derived.left_out_because(self.meta, profile, server):
+                self.left_out[profile.name][server.name] = reasons
+                continue
+            self.admitted[profile.name][server.name] = derived.not_offered_because(profile, server) or (
+                "reference" if server.kind == "reference"
+                else [tool.name for tool in derived.profile_tools(profile, server)])
         if server.kind not in WORKLOAD_RESOURCES:
             return
         for profile, running in zip(self.meta.registries, self.running):
@@ -791,7 +868,8 @@ class _Admitting:
         running: Running = {}
         for part in self.running:  # profile by profile, as one dict of them all would be made
             running.update(part)
-        return Admissions(self.admitted, running, {profile.name: profile for profile in self.meta.registries})
+        return Admissions(self.admitted, running, {profile.name: profile for profile in self.meta.registries},
+                          self.left_out)
 
 
 def _withdrawn(old: Admissions, new: Admissions) -> list[Withdrawn]:
@@ -974,15 +1052,53 @@ class _ToolNames(dict[str, set[str]]):
         return self[server]
 
 
-def _admission_changes(old: dict[str, Offering], new: dict[str, Offering], offered: _ToolNames) -> list[str]:
+@dataclass(frozen=True)
+class _ProfileView:
+    """What one profile's section compares: the servers it admits in each release (the old release's
+    under its old name, when renamed), and of the new release the servers its rules leave out and
+    which servers are new; of the servers in both releases, their `_workload_changes`."""
+
+    old: dict[str, Offering]
+    new: dict[str, Offering]
+    left_out: dict[str, tuple[str, ...]]
+    added: set[str]
+    workload: dict[str, WorkloadChange]
+
+    @property
+    def shipped_changed(self) -> dict[str, list[str]]:
+        """The `workload` labels of each server the profile ships in both releases (runs it: a
+        reference entry or a server not shipped runs nothing in the namespace)."""
+        return {server: self.workload[server].labels for server in sorted(set(self.old) & set(self.new) & set(self.workload))
+                if isinstance(self.old[server], list) and isinstance(self.new[server], list)}
+
+    @property
+    def left_out_new(self) -> dict[str, list[str]]:
+        """Why the profile leaves out each new server its selection picks."""
+        return {server: list(reasons) for server, reasons in sorted(self.left_out.items()) if server in self.added}
+
+
+NO_VIEW = _ProfileView({}, {}, {}, set(), {})
+"""A profile whose admissions were not worked out (a release not read as this version's models, or
+a removed profile): nothing to compare."""
+
+
+def _admission_changes(view: _ProfileView, offered: _ToolNames) -> list[str]:
     """Servers the profile now admits (with the tools it keeps, or that it does not ship them) or no
-    longer admits, and per server admitted by both releases whether it is now shipped or no longer,
-    and the tools now kept or withheld (a tool the server no longer offers at all is its own
-    `removed tool` line, not repeated here)."""
+    longer admits (why, when its rules leave it out), the new servers its selection picks and its
+    rules leave out, and why; and per server admitted by both releases: what changed of it in what
+    the namespace runs when it is shipped in both (`_shipped_line`), whether it is now shipped or no
+    longer, and the tools now kept or withheld (a tool the server no longer offers at all is its
+    own `removed tool` line, not repeated here)."""
+    old, new = view.old, view.new
     changes = [f"now admits {_shown(server)}{_kept(new[server])}" for server in sorted(set(new) - set(old))]
-    changes += [f"no longer admits {_shown(server)}" for server in sorted(set(old) - set(new))]
+    changes += [f"no longer admits {_shown(server)}{_because(view.left_out.get(server, ()))}"
+                for server in sorted(set(old) - set(new))]
+    changes += [f"leaves out new server {_shown(server)}{_because(reasons)}" for server, reasons in view.left_out_new.items()]
+    shipped_changed = view.shipped_changed
     for server in sorted(set(old) & set(new)):
         before, after = old[server], new[server]
+        if server in shipped_changed:
+            changes.append(_shipped_line(server, view.workload[server]))
         if _offering(before) != _offering(after):
             changes.append(f"{_shown(server)}: now {_offering(after)}{_kept(after)}" if isinstance(after, list) or after == "reference"
                            else f"{_shown(server)}: no longer {_offering(before)} ({derived.NOT_OFFERED_LABELS[after]})")
@@ -994,6 +1110,20 @@ def _admission_changes(old: dict[str, Offering], new: dict[str, Offering], offer
         changes += [f"{_shown(server)}: now withholds tool {_shown(tool)}" for tool in sorted(was - now)
                     if tool in offered[server]]
     return changes
+
+
+def _because(reasons: tuple[str, ...] | list[str]) -> str:
+    """Why a profile leaves a server out, as its line ends: nothing when the build gives no reason
+    (the server removed, or no longer picked by the profile's selection)."""
+    return f": {'; '.join(reasons)}" if reasons else ""
+
+
+def _shipped_line(server: str, change: WorkloadChange) -> str:
+    """A server the profile ships in both releases changed in what its namespace runs: which kinds of
+    change, a change of kind with what it became (a container gone remote sends its data out), the
+    detail left to the server's own entry."""
+    labels = [f"kind ({change.kind})" if label == "kind" else label for label in change.labels]
+    return f"{_shown(server)}: changed {', '.join(labels)} (see changed: {_shown(server)})"
 
 
 def _offering(offering: Offering) -> str:
@@ -1014,16 +1144,18 @@ def _kept(tools: Offering) -> str:
     return f" (tools kept: {', '.join(map(_shown, tools))})"
 
 
+def _egress(permissions: dict[str, Any]) -> tuple[set[str], set[str], bool]:
+    """A server's egress as its permissions grant it: the hosts, the ports (as text) and any host."""
+    outbound = ((permissions.get("network") or {}).get("outbound")) or {}
+    return (set(outbound.get("allow_host") or []), {str(port) for port in outbound.get("allow_port") or []},
+            bool(outbound.get("insecure_allow_all")))
+
+
 def _permission_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    old_out = ((old.get("network") or {}).get("outbound")) or {}
-    new_out = ((new.get("network") or {}).get("outbound")) or {}
-    changes = _set_changes("egress host", set(old_out.get("allow_host", [])), set(new_out.get("allow_host", [])))
-    changes += _set_changes(
-        "egress port", {str(p) for p in old_out.get("allow_port", [])}, {str(p) for p in new_out.get("allow_port", [])}
-    )
-    if bool(old_out.get("insecure_allow_all")) != bool(new_out.get("insecure_allow_all")):
-        state = "now allowed" if new_out.get("insecure_allow_all") else "no longer allowed"
-        changes.append(f"egress to any host: {state}")
+    (old_hosts, old_ports, old_any), (new_hosts, new_ports, new_any) = _egress(old), _egress(new)
+    changes = _set_changes("egress host", old_hosts, new_hosts) + _set_changes("egress port", old_ports, new_ports)
+    if old_any != new_any:
+        changes.append(f"egress to any host: {'now allowed' if new_any else 'no longer allowed'}")
     for key in ("read", "write"):
         changes += _set_changes(f"{key} path", set(old.get(key, [])), set(new.get(key, [])))
     return changes
