@@ -163,6 +163,9 @@ LOOSE_TEXT_ROWS = """\
         ("_card.html", '{% if card.deprecated %}<li data-name="{{ card.name }}">old</li>{% endif %}\n',
          "_card.html: search.js lists each item as one element, and this template renders 0 at its top level "
          "(none). Wrap them in one element, as the shipped template's <li> does (README, \"Templates\")"),
+        ("_card.html", '<p class="card" data-name="{{ card.name }}"><a href="{{ url(card.page) }}">{{ card.title }}</a><div>{{ card.description }}</div></p>\n',
+         "_card.html: search.js lists each item as one element, and this template renders 3 at its top level "
+         "(<p>, <div>, <p>). Wrap them in one element, as the shipped template's <li> does (README, \"Templates\")"),
         ("_tool_rows.html", LOOSE_TEXT_ROWS,
          "_tool_rows.html: search.js draws this template's elements only, and it has text outside them: "
          "'⟦tool.name⟧:'. Put the text inside an element (README, \"Templates\")"),

@@ -125,12 +125,18 @@ def _as_list(value: Any) -> str:
 _YAML_NUMBER = re.compile(r"(?<![^\s:\[{,-])[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)?(?![^\s,\]}#])")
 
 
+# Past this length a line is not searched for the number as written (a flow list of 100,000 numbers).
+_SEARCHED_LINE = 1000
+
+
 def _number_for_text(value: int | float, line: str) -> str:
-    """Text that YAML read as a number. The message quotes the value as written on its line, when
-    it can be found there: `1.10` reads as 1.1, and an author told to quote "1.1" gets another version."""
-    written = [token for token in _YAML_NUMBER.findall(line) if _number(token) == value]
+    """Text that YAML read as a number. The message quotes the value as written on its line, when it
+    is the one number of that value there (a comment left out): `1.10` reads as 1.1, and an author told
+    to quote "1.1" gets another version. Otherwise it names no value, for the same reason."""
+    code = re.split(r"\s#", line, maxsplit=1)[0] if len(line) <= _SEARCHED_LINE else ""
+    written = [token for token in _YAML_NUMBER.findall(code) if _number(token) == value]
     if len(written) != 1:
-        return f"must be a string; YAML read {value!r} as a number: put it in quotes"
+        return "must be a string; YAML read this value as a number: put it in quotes, as you wrote it"
     shown = f"{written[0]} as the number {value!r}" if written[0] != repr(value) else f"{written[0]} as a number"
     return f'must be a string; YAML read {shown}: write it in quotes, "{written[0]}"'
 

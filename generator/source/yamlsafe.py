@@ -88,6 +88,7 @@ class LoadedYaml:
         self._lines = lines
         self.problems = problems
         self.refused = refused
+        self._text_lines: list[str] | None = None
 
     def without_text(self, file: str) -> LoadedYaml:
         """The same document without its bytes (cheap to send to another process); lines come from `file`."""
@@ -110,15 +111,15 @@ class LoadedYaml:
         return self._lines
 
     def line_text(self, line: int) -> str:
-        """The text of the 1-based `line` as written ("" past the end): for messages that quote it."""
-        raw = self.raw
-        if raw is None:
-            if self.file is None:
-                return ""
-            with open(self.file, "rb") as handle:
-                raw = handle.read()
-        lines = raw.decode("utf-8", "replace").splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
+        """The text of the 1-based `line` as written ("" past the end): for messages that quote it.
+        The file is split into lines once, on the first call (a file may have an error on every line)."""
+        if self._text_lines is None:
+            raw = self.raw
+            if raw is None and self.file is not None:
+                with open(self.file, "rb") as handle:
+                    raw = handle.read()
+            self._text_lines = [] if raw is None else raw.decode("utf-8", "replace").splitlines()
+        return self._text_lines[line - 1] if 0 < line <= len(self._text_lines) else ""
 
     def line_of(self, path: Path) -> int:
         """The line of `path`, or of its nearest recorded ancestor."""

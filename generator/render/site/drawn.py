@@ -143,6 +143,12 @@ class Skeletons:
 # `<li>a<li>b` counts two items, as a browser builds it).
 _VOID = frozenset("area base br col embed hr img input link meta source track wbr".split())
 _CLOSED_BY_SIBLING = frozenset("li tr td th p dt dd option".split())
+# Start tags that close an open <p> first (a browser never nests these in a paragraph: `<p><div>` is
+# two elements side by side).
+_CLOSES_PARAGRAPH = frozenset(
+    "address article aside blockquote details dialog div dl fieldset figcaption figure footer form h1 h2 h3 h4 h5 h6 "
+    "header hgroup hr main menu nav ol p pre section table ul".split()
+)
 
 
 class _TopLevel(HTMLParser):
@@ -157,6 +163,8 @@ class _TopLevel(HTMLParser):
     def handle_starttag(self, tag: str, attrs: Any) -> None:
         if self._open and tag in _CLOSED_BY_SIBLING and self._open[-1] == tag:
             self._open.pop()
+        if tag in _CLOSES_PARAGRAPH and "p" in self._open:
+            del self._open[len(self._open) - 1 - self._open[::-1].index("p"):]
         if not self._open:
             self.elements.append(tag)
         if tag not in _VOID:
@@ -169,6 +177,8 @@ class _TopLevel(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag in self._open:  # an end tag closes what it matches and what is open inside it
             del self._open[len(self._open) - 1 - self._open[::-1].index(tag):]
+        elif tag == "p" and not self._open:  # a browser makes an empty paragraph of a stray </p>
+            self.elements.append(tag)
 
     def handle_data(self, data: str) -> None:
         if not self._open and data.strip():
