@@ -137,13 +137,18 @@ def test_an_oci_package_keeps_the_registry_its_base_url_names(runner, tmp_path, 
          "packages": [{kind: "oci", base: "https://docker.io", "identifier": "quay.io/acme/named:1.0.0"}]},
         {"name": "io.github.acme/odd", "description": "A base URL naming no registry.", "version": "1.0.0",
          "packages": [{kind: "oci", base: "file:///srv/images", "identifier": "acme/odd", "version": "1.0.0"}]},
+        {"name": "io.github.acme/pathed", "description": "A base URL with a path.", "version": "1.0.0",
+         "packages": [{kind: "oci", base: "https://quay.io/acme", "identifier": "pathed", "version": "1.0.0"}]},
     ]
     result, target = _import(runner, tmp_path, entries)
     assert result.exit_code == 0, result.output
     assert _server(target, "kb")["image"] == "ghcr.io/acme/kb-mcp:3.1.4"
     assert _server(target, "named")["image"] == "quay.io/acme/named:1.0.0"
     assert ("input.json: [2]: odd: has OCI registryBaseUrl 'file:///srv/images', "
-            "which names no registry host") in result.output
+            "which names no registry host alone") in result.output
+    assert ("input.json: [3]: pathed: has OCI registryBaseUrl 'https://quay.io/acme', "
+            "which names no registry host alone") in result.output
+    assert "image 'quay.io/acme/named:1.0.0' names registry 'quay.io', its registryBaseUrl 'docker.io'" in result.output
     read_catalog(target)
 
 

@@ -33,7 +33,7 @@ def test_an_impossible_date_is_an_error_with_its_line(write_tree, runner, where,
     source, result = validate(write_tree, runner, {"fetch.yaml": text, "fetch.md": "x\n"})
     assert result.exit_code == 1
     value = "2026-02-30" if where == "updated" else "2026-13-01"
-    assert f"{source}/servers/fetch.yaml:{line}: {where}: '{value}' reads as a date that does not exist: correct it, or quote it to keep it as text" in result.output.splitlines()
+    assert f"{source}/servers/fetch.yaml:{line}: {where}: '{value}' reads as a date that does not exist: correct the date (or, where it is not meant as one, quote it)" in result.output.splitlines()
 
 
 SCHEMA = FETCH_YAML + """\
@@ -61,7 +61,8 @@ def test_json_schema_values_json_cannot_carry_are_errors(write_tree, runner, val
 
 
 @pytest.mark.parametrize(("value", "what"), [
-    ("2026-01-01", "the date 2026-01-01: write [2026-01-01]"),
+    ("2026-01-01", "the date 2026-01-01: write [a, b]"),
+    ("1.10", "the number 1.1: write [a, b]"),
     ("1", "the number 1: write [1]"),
     ("true", "true: write [a, b]"),
 ])

@@ -246,7 +246,7 @@ def test_explicit_python_tag_is_refused(write_tree, runner):
 # A server file with problems besides the refused value: an unknown category (a check across files),
 # a second tool named like the first, and a hidden character in that tool's description (a warning).
 MORE_PROBLEMS = fetch_with("category: web", "category: nowhere") + "  - name: fetch\n    description: Fetch a \u202eURL.\n"
-NO_DATE = "reads as a date that does not exist: correct it, or quote it to keep it as text"
+NO_DATE = "reads as a date that does not exist: correct the date (or, where it is not meant as one, quote it)"
 ANCHOR = "YAML anchors and aliases are not allowed: write the value out"
 KEY_ANCHOR = "YAML anchors and aliases are not allowed on a key: write the key out"
 

@@ -148,13 +148,18 @@ def _at_registry(identifier: str, base_url: Any, candidate: Candidate) -> str:
     (anyone may publish under a free name there), so the host is never left out."""
     if base_url in (None, ""):
         return identifier
+    parts = urllib.parse.urlsplit(base_url) if mapping.http_url(base_url) else None
+    host = parts.netloc if parts else ""
+    if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host) or parts is None or parts.path not in ("", "/"):
+        # A path (https://quay.io/org) leaves open where the image is: guessing could pull another one.
+        candidate.problem = f"has OCI registryBaseUrl {str(base_url)[:80]!r}, which names no registry host alone"
+        return identifier
     first, slash, _ = identifier.partition("/")
     if slash and ("." in first or ":" in first or first == "localhost"):
+        if first.lower() != host.lower():
+            candidate.warnings.append(f"image {identifier[:80]!r} names registry {first[:60]!r}, its registryBaseUrl "
+                                      f"{host!r}: the image's own registry kept, check which is meant")
         return identifier  # the identifier names its registry already
-    host = urllib.parse.urlsplit(base_url).netloc if mapping.http_url(base_url) else ""
-    if not re.fullmatch(r"[A-Za-z0-9.-]+(:[0-9]{1,5})?", host):
-        candidate.problem = f"has OCI registryBaseUrl {str(base_url)[:80]!r}, which names no registry host"
-        return identifier
     return f"{host}/{identifier}"
 
 

@@ -115,8 +115,10 @@ def _what(value: Any) -> str:
 
 
 def _as_list(value: Any) -> str:
-    """The list an author who wrote one value (or `a, b`) where a list goes most likely meant."""
-    if isinstance(value, (str, int, float, dt.date)) and not isinstance(value, bool) and str(value).isprintable() and len(str(value)) <= 60:
+    """The list an author who wrote one text or whole number (or `a, b`) where a list goes most likely
+    meant. Not a fraction or a date: YAML read those from what was written (`1.10` as 1.1), and the
+    list of that value would be read the same way, so the example is a generic one."""
+    if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).isprintable() and len(str(value)) <= 60:
         return f"[{value}]"
     return "[a, b]"
 

@@ -547,8 +547,8 @@ class _Builder:
     def _scalar(self, event: ScalarEvent) -> Any:
         value = _plain_scalar(event)
         if value is _REFUSED and event.tag is None:  # only a date pattern can fail without a tag
-            self._refuse(event, f"{event.value!r} reads as a date that does not exist: correct it, "
-                         "or quote it to keep it as text", self._value_path())
+            self._refuse(event, f"{event.value!r} reads as a date that does not exist: correct the "
+                         "date (or, where it is not meant as one, quote it)", self._value_path())
         elif value is _REFUSED:
             self._refuse(event, f"bad value {event.value!r} for tag {event.tag}", self._value_path())
         elif isinstance(value, str) and (controls := control_characters(value)) is not None:

@@ -55,7 +55,7 @@ def tier_badge(server: Server) -> Badge:
     return Badge("Community", "Listed as published upstream; not vetted by the catalog team.", WARN, "glossary-tier")
 
 
-def isolated(text: str | None) -> str:
+def isolated(text: str) -> str:
     """`text` between FIRST STRONG ISOLATE and POP DIRECTIONAL ISOLATE: inside a sentence of ours, a
     name written right to left (or holding an unclosed U+202E) is laid out on its own and leaves the
     sentence's words in their order, as `<bdi>` does in markup (the sentence is one text here)."""
@@ -67,11 +67,11 @@ def approval_badge(meta: CatalogMeta, server: Server) -> Badge:
     state = derived.review_state(meta, server)
     review = server.review
     if state == "approved" and review is not None:
-        text = f"Approved by {isolated(review.by)} on {_date(review.date)}"
+        text = f"Approved by {isolated(review.by or '')} on {_date(review.date)}"
         text += f", expires {review.expires.isoformat()}." if review.expires else ", no expiry set."
         return Badge("Approved", text, GOOD, "glossary-approval")
     if state == "expired" and review is not None:
-        return Badge("Approval expired", f"Approved by {isolated(review.by)}; the approval expired on {_date(review.expires)}.",
+        return Badge("Approval expired", f"Approved by {isolated(review.by or '')}; the approval expired on {_date(review.expires)}.",
                      BAD, "glossary-approval")
     if state == "rejected" and review is not None:
         who = f" by {isolated(review.by)}" if review.by else ""
