@@ -11,8 +11,8 @@ annotations the registry server would publish it from. The shapes are the shippe
 themselves, so a field the bundles start shipping is pinned with no change here.
 
 A deployer may add only the fields in `FREE_FIELDS` (they change how many pods
-run, how they are observed or who may call them, never what a server may reach
-or which tools it exposes). Every CEL literal comes from `cel_value`, which
+run, how they are observed or who may call them, never what a server may reach,
+which tools it exposes or where the proxy sends a credential). Every CEL literal comes from `cel_value`, which
 escapes every character a hostile source value could use to break out of a
 string and wraps each element in `dyn()` (Kubernetes type-checks aggregate
 literals as homogeneous). Each shipped server is encoded once (`PolicyEntry`, which
@@ -32,9 +32,13 @@ from generator.render.kubernetes.server import TOOLHIVE_API_GROUP
 from generator.render.kubernetes.manifests import MANAGED_BY
 from generator.render.kubernetes.names import resource_name
 
+# Not the inline `oidcConfig` and `telemetry` of operators up to v0.20 (the legacy bundle's v0.16): the
+# proxy sends the Secret an inline OIDC config names (any of the namespace) and a file of its pod (its
+# service account token) to the URLs it names, and its traces, tool arguments included, to the
+# endpoint an inline telemetry names. The references to the platform's own configs stay free.
 FREE_FIELDS = (
-    "audit", "authzConfig", "authzConfigRef", "oidcConfig", "oidcConfigRef", "proxyMode", "rateLimiting",
-    "replicas", "resources", "sessionAffinity", "telemetry", "telemetryConfigRef",
+    "audit", "authzConfig", "authzConfigRef", "oidcConfigRef", "proxyMode", "rateLimiting",
+    "replicas", "resources", "sessionAffinity", "telemetryConfigRef",
 )
 T = TypeVar("T")
 
