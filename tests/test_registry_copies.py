@@ -203,6 +203,8 @@ def test_a_profile_never_answers_for_a_server_it_leaves_out(cut_site_url: str, d
                                  "v0.1/servers/com.example.mcp%2Ffetch/versions/9.9.9/index.json",
                                  "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch/versions/latest/index.json/extra",
                                  "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch/versions/index.json/index.json",
+                                 "v0.1/servers/com.example.mcp%2Ffetch/versions/index.json/",
+                                 "registry/sandbox/v0.1/servers/com.example.mcp%2Ffetch/versions/index.json/",
                                  "registry/no-such/v0.1/servers/com.example.mcp%2Ffetch/versions/latest/index.json"])
 def test_other_versions_and_bases_are_not_found(cut_site_url: str, url: str) -> None:
     answer = requests.get(f"{cut_site_url}/{url}", timeout=10)

@@ -105,7 +105,7 @@ local function lookup(r, profile)
     -- A version document asked for by its file's name: the lookup of that version.
     local version_folder = requested:match("^(.*/versions/[^/]+)/index%.json$")
     local servers, ns, name, version = (version_folder or requested):match("^(.*)/([^/]+)/([^/]+)/versions/?([^/]*)/?$")
-    if version_folder and not query.is_lookup(version, "/index.json") then
+    if not query.is_lookup(version, version_folder and "/index.json" or r.uri:match("/?$")) then
         return 404
     end
     local site, base = servers and servers:match("^(.*/)v0%.1/servers$"), ""
@@ -117,9 +117,6 @@ local function lookup(r, profile)
         return 404
     end
     if query.is_versions_list(version) then
-        if version == "index.json" and r.uri:sub(-1) == "/" then
-            return 404  -- as for the list's file, which Apache does not serve with a slash after it
-        end
         return send_versions(r, site, query.versions(site, base, ns .. "/" .. name))
     end
     local path = query.lookup(site, base, ns .. "/" .. name, version)

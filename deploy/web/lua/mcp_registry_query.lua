@@ -471,8 +471,12 @@ end
 
 -- Whether {base}v0.1/servers/<name>/versions[/<version>]<after> names a lookup, `after` being
 -- what follows the version: "", "/" or the version document's own file name "/index.json".
--- The list has no file inside it (`versions/index.json/index.json` is no document).
+-- The list has no file inside it (`versions/index.json/index.json` is no document), and its own
+-- file takes no slash after it (`versions/index.json/`), as no file does.
 function M.is_lookup(version, after)
+    if version == "index.json" then
+        return after == ""
+    end
     return after ~= "/index.json" or not M.is_versions_list(version)
 end
 
