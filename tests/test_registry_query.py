@@ -189,6 +189,18 @@ def test_the_query_string_is_read_as_go_reads_it(layer, catalog_lists):
     assert names(raw_listing(layer, "limit=1;x&limit=2").json()) == everything[:2]
 
 
+@pytest.mark.parametrize(("sent", "echoed"), [("%ff", "\ufffd"), ("%c0%ae", "\ufffd\ufffd"), ("%ed%a0%80", "\ufffd" * 3),
+                                              ("a%e2%82", "a\ufffd\ufffd"), ("%f4%90%80%80x", "\ufffd" * 4 + "x"),
+                                              ("%e2%80%a8%f0%9f%98%80%00", "\u2028\U0001f600\x00")])
+def test_a_value_echoed_in_an_error_is_valid_json_whatever_its_bytes(layer, sent, echoed):
+    """JSON is UTF-8: a value that is not (a stray %ff, an overlong form, a surrogate) comes back as
+    Go's encoding/json writes it, each byte that starts no valid sequence as U+FFFD; valid text as sent."""
+    for name in ("limit", "include_deleted"):
+        answer = raw_listing(layer, f"{name}={sent}")
+        assert answer.status_code == 422
+        assert json.loads(answer.body.decode("utf-8"))["errors"][0]["value"] == echoed, (name, answer.body)
+
+
 LIMIT = "query.limit"
 
 

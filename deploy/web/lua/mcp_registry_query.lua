@@ -20,18 +20,74 @@ local JSON = "application/json"
 
 local indexes = {}
 
--- A JSON string by the one rule the generator also applies (registry/query_index.py, _json_string).
-local function json_string(text)
-    local escaped = text:gsub('[%c"\\]', function(c)
+-- The inside of a JSON string by the one rule the generator also applies (registry/query_index.py,
+-- _json_string): `"`, `\` and control bytes as \u00XX, every other byte as is.
+local function json_escaped(text)
+    return (text:gsub('[%c"\\]', function(c)
         local byte = c:byte()
         if byte < 32 or c == '"' or c == "\\" then
             return string.format("\\u%04x", byte)
         end
         return c
-    end)
-    return '"' .. escaped .. '"'
+    end))
+end
+
+local function json_string(text)
+    return '"' .. json_escaped(text) .. '"'
 end
 M.json_string = json_string
+
+-- The length of the UTF-8 sequence starting at byte `at` of `text`, or nil when none starts there:
+-- a lead byte, then continuation bytes in the ranges Go's utf8.DecodeRune accepts (no overlong
+-- form, no surrogate, nothing above U+10FFFF).
+local UTF8_LEADS = {}
+for byte = 0xC2, 0xDF do UTF8_LEADS[byte] = {2, 0x80, 0xBF} end
+UTF8_LEADS[0xE0] = {3, 0xA0, 0xBF}
+for byte = 0xE1, 0xEF do UTF8_LEADS[byte] = {3, 0x80, 0xBF} end
+UTF8_LEADS[0xED] = {3, 0x80, 0x9F}
+UTF8_LEADS[0xF0] = {4, 0x90, 0xBF}
+for byte = 0xF1, 0xF3 do UTF8_LEADS[byte] = {4, 0x80, 0xBF} end
+UTF8_LEADS[0xF4] = {4, 0x80, 0x8F}
+
+local function utf8_length(text, at)
+    local lead = UTF8_LEADS[text:byte(at)]
+    if not lead then
+        return nil
+    end
+    local second = text:byte(at + 1)
+    if not second or second < lead[2] or second > lead[3] then
+        return nil
+    end
+    for k = at + 2, at + lead[1] - 1 do
+        local byte = text:byte(k)
+        if not byte or byte < 0x80 or byte > 0xBF then
+            return nil
+        end
+    end
+    return lead[1]
+end
+
+-- A value of the request, echoed in an error, as a JSON string the way Go's encoding/json writes
+-- it: each byte that starts no valid UTF-8 sequence as \ufffd. Sent as is, a byte such as %ff
+-- made the answer invalid JSON (JSON is UTF-8), which a strict client cannot read at all.
+local function echoed(value)
+    if not value:find("[\128-\255]") then
+        return json_string(value)
+    end
+    local parts, at, run = {}, 1, 1
+    while at <= #value do
+        local length = value:byte(at) < 0x80 and 1 or utf8_length(value, at)
+        if length then
+            at = at + length
+        else
+            parts[#parts + 1] = json_escaped(value:sub(run, at - 1)) .. "\\ufffd"
+            at = at + 1
+            run = at
+        end
+    end
+    parts[#parts + 1] = json_escaped(value:sub(run))
+    return '"' .. table.concat(parts) .. '"'
+end
 
 -- One component of a query string as Go's url.QueryUnescape reads it ("+" is a space), or nil
 -- when a "%" is not followed by two hexadecimal digits.
@@ -91,7 +147,7 @@ local function check_limit(raw, errors)
     local sign, digits = raw:match("^([+-]?)(%d+)$")
     local significant = digits and digits:gsub("^0+", "") or nil
     if not digits or #significant > 18 then
-        errors[#errors + 1] = {message = "invalid integer", location = "query.limit", value = json_string(raw)}
+        errors[#errors + 1] = {message = "invalid integer", location = "query.limit", value = echoed(raw)}
         return nil
     end
     local value = tonumber(significant ~= "" and significant or "0")
@@ -113,7 +169,7 @@ local BOOLEANS = {["1"] = true, t = true, T = true, TRUE = true, ["true"] = true
 
 local function check_boolean(raw, name, errors)
     if raw ~= nil and BOOLEANS[raw] == nil then
-        errors[#errors + 1] = {message = "invalid boolean", location = "query." .. name, value = json_string(raw)}
+        errors[#errors + 1] = {message = "invalid boolean", location = "query." .. name, value = echoed(raw)}
     end
 end
 
