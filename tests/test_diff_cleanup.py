@@ -194,7 +194,7 @@ def test_an_object_another_part_of_the_old_profile_renders_too_is_never_in_a_ser
     it no more: deleting it would take the other part's object away. Read from kustomizations laid out as
     the bundles lay them out."""
     from generator.release.bundle_objects import ReleaseBundles, _listing_reader
-    from generator.release.diff import Withdrawn, _with_objects
+    from generator.release.cleanup import Withdrawn, with_server_objects
 
     def manifest(kind: str, name: str) -> bytes:
         return f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n".encode()
@@ -212,7 +212,7 @@ def test_an_object_another_part_of_the_old_profile_renders_too_is_never_in_a_ser
     new = {"bundles/registries/p/kustomization.yaml": kustomization.format("").encode()}  # renders nothing
     documents = ({"catalog": {"registries": [{"name": "p", "namespace": "ns"}]}},) * 2
     item = Withdrawn("p", "a", "ns", "mcpserver", "a", "kubectl -n ns delete mcpserver/a --ignore-not-found")
-    [result] = _with_objects([item], documents, (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new))))
+    [result] = with_server_objects([item], documents, (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new))))
     assert result.objects == ["mcpserver/a"]
     assert result.command == "kubectl -n ns delete mcpserver/a --ignore-not-found"
 
@@ -222,7 +222,7 @@ def test_the_secret_of_a_server_still_deployed_in_the_namespace_is_not_deleted()
     MCPRemoteProxy in the same namespace reads the same Secret: only the MCPServer goes. Withdrawn, the
     Secret goes with it."""
     from generator.release.bundle_objects import ReleaseBundles, _listing_reader
-    from generator.release.diff import Withdrawn, _with_objects
+    from generator.release.cleanup import Withdrawn, with_server_objects
 
     def manifest(kind: str, name: str) -> bytes:
         return f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n".encode()
@@ -245,7 +245,7 @@ def test_the_secret_of_a_server_still_deployed_in_the_namespace_is_not_deleted()
     item = Withdrawn("p", "a", "ns", "mcpserver", "a", "kubectl -n ns delete mcpserver/a --ignore-not-found")
     for new, objects in ((as_remote, ["mcpserver/a"]), (withdrawn, ["mcpserver/a", "secret/a-secrets"])):
         bundles = (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new)))
-        [result] = _with_objects([item], documents, bundles)
+        [result] = with_server_objects([item], documents, bundles)
         assert result.objects == objects
         assert result.command == f"kubectl -n ns delete {' '.join(objects)} --ignore-not-found"
 
