@@ -131,17 +131,17 @@ def with_namespace_objects(
     kustomization renders, is named as `_registry_leftovers` names it, under both operators' names."""
     steps: tuple[set[str], set[str], set[str]] = (set(), set(), set())
     for profile in sorted(profiles_in(document, {item.namespace})):
-        for o in bundles.everything(profile):
-            kind = o.kind.lower()
-            if o.server is not None or kind == "namespace" or (kind not in CLUSTER_SCOPED and o.namespace != item.namespace):
+        for rendered in bundles.everything(profile):
+            kind = rendered.kind.lower()
+            if rendered.server is not None or kind == "namespace" or (kind not in CLUSTER_SCOPED and rendered.namespace != item.namespace):
                 continue
-            steps[1 if kind in CLUSTER_SCOPED else 2 if kind in CONFINING else 0].add(o.reference)
+            steps[1 if kind in CLUSTER_SCOPED else 2 if kind in CONFINING else 0].add(rendered.reference)
     for name in item.profiles:
         steps[0].update(f"secret/{secret(profiles[name])}" for secret in (pgpass_secret_name, database_secret_name))
     scopes = (f"-n {item.namespace} ", "", f"-n {item.namespace} ")
     commands = [f"kubectl {scope}delete {' '.join(sorted(objects))} --ignore-not-found   # {why}"
                 for scope, objects, why in zip(scopes, steps, VACATED_STEPS) if objects]
-    return replace(item, commands=commands, objects=[o for objects in steps for o in sorted(objects)])
+    return replace(item, commands=commands, objects=[reference for objects in steps for reference in sorted(objects)])
 
 
 def profiles_in(document: dict[str, Any], namespaces: set[str]) -> set[str]:
@@ -165,9 +165,9 @@ def _owners(
     found: dict[str, dict[tuple[str, str], set[str | None]]] = {namespace: {} for namespace in namespaces}
     for namespace in namespaces:
         for profile in profiles_in(document, {namespace}):
-            for o in bundles.everything(profile):
-                if o.namespace == namespace:
-                    found[namespace].setdefault((o.kind.lower(), o.name), set()).add(o.server)
+            for rendered in bundles.everything(profile):
+                if rendered.namespace == namespace:
+                    found[namespace].setdefault((rendered.kind.lower(), rendered.name), set()).add(rendered.server)
     return found
 
 
@@ -189,13 +189,13 @@ def with_server_objects(
         old_here = old_owners[item.namespace]
         kept = set(new_owners[item.namespace]) | {key for key, owners in old_here.items() if owners - {item.server}}
         still_deployed = any(item.server in owners for owners in new_owners[item.namespace].values())
-        secret = set() if still_deployed else {o.reference for o in bundles[0].secret_template(item.server)
-                                               if ("secret", o.name) not in kept}
+        secret = set() if still_deployed else {rendered.reference for rendered in bundles[0].secret_template(item.server)
+                                               if ("secret", rendered.name) not in kept}
         by_objects: dict[tuple[str, ...], list[str]] = {}
         for variant, folder in bundles[0].profile(item.profile) if NAME.match(item.profile) else ():
-            objects = sorted(secret | {o.reference for o in bundles[0].server_objects(folder, item.server)
-                                       if o.namespace == item.namespace and o.kind.lower() not in CLUSTER_SCOPED
-                                       and (o.kind.lower(), o.name) not in kept})
+            objects = sorted(secret | {rendered.reference for rendered in bundles[0].server_objects(folder, item.server)
+                                       if rendered.namespace == item.namespace and rendered.kind.lower() not in CLUSTER_SCOPED
+                                       and (rendered.kind.lower(), rendered.name) not in kept})
             if objects:
                 by_objects.setdefault(tuple(objects), []).append(variant)
         if not by_objects:
