@@ -313,7 +313,8 @@ def test_diff_reports_a_destructive_flip_an_env_profile_value_and_the_review(run
     result = runner.invoke(main, ["diff", str(default_site), str(tmp_path / "new")])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert _group(lines, "  profile: production") == ["github: now withholds tool create_branch"]
+    assert _group(lines, "  profile: production") == [
+        "github: changed env (see changed: github)", "github: now withholds tool create_branch"]  # its value there changed
     assert _group(lines, "  changed: github") == [
         "tool create_branch: destructiveHint false -> true",
         'env GITHUB_READ_ONLY: value required in profile production "1" -> "0"',
@@ -974,7 +975,8 @@ def widened(tmp_path_factory):
 
 
 OSV_SHIPPED = "osv: changed image, egress, secrets (see changed: osv)"
-FETCH_SHIPPED = "fetch: changed kind (container -> remote https://fetch.example.com/mcp), image, egress (see changed: fetch)"
+FETCH_SHIPPED = ("fetch: changed kind (container -> remote https://fetch.example.com/mcp), image, port, egress, resources "
+                 "(see changed: fetch)")
 
 
 def test_each_profile_says_which_servers_it_ships_changed_in_what_its_namespace_runs(runner, widened):
@@ -992,7 +994,8 @@ def test_each_profile_says_which_servers_it_ships_changed_in_what_its_namespace_
         "new egress host: collector.example.net", "new egress port: 22", "new secret: OSV_TOKEN"]
     document = json.loads(runner.invoke(main, ["diff", str(old), str(new), "--json"]).stdout)
     production = next(profile for profile in document["profiles"] if profile["name"] == "production")
-    assert production["shipped_changed"] == {"fetch": ["kind", "image", "egress"], "osv": ["image", "egress", "secrets"]}
+    assert production["shipped_changed"] == {"fetch": ["kind", "image", "port", "egress", "resources"],
+                                          "osv": ["image", "egress", "secrets"]}
     assert OSV_SHIPPED in production["changes"]
 
 
@@ -1085,3 +1088,35 @@ def test_a_new_server_the_profile_never_selects_gets_no_reason(default_site):
     changes = {profile.name: profile for profile in diff_releases(old, new).profiles}
     assert "production" not in changes, changes.get("production")
     assert changes["sandbox"].changes[0].startswith("now admits osv-community")
+
+
+def test_each_profile_says_which_servers_it_ships_changed_in_args_env_headers_transport_port_or_resources(default_site):
+    """A profile's section named a server it ships only for its kind, image, remote URL, egress, file
+    paths or secrets: new arguments, variables, a remote's headers, transport, port or resources of a
+    server running in the namespace were under the server alone. A variable's value for one profile
+    reaches that profile's namespace only; its description reaches no namespace."""
+    import copy
+
+    from generator.release.diff import diff_releases, read_release_catalog
+
+    old = read_release_catalog(default_site)
+    new = copy.deepcopy(old)
+    servers = {server["name"]: server for server in new["servers"]}
+    servers["osv"]["args"] = ["--verbose"]
+    servers["osv"]["env"] = [{"name": "OSV_LOG", "description": "", "required": False, "secret": False,
+                              "default": "debug", "profiles": {}}]
+    servers["fetch"].update(transport="sse", port=9090)
+    servers["fetch"]["resources"]["limits"]["memory"] = "4Gi"
+    github_env = {var["name"]: var for var in servers["github"]["env"]}
+    github_env["GITHUB_READ_ONLY"]["profiles"]["production"] = "0"
+    github_env["GITHUB_HOST"]["description"] = "Another description."
+    servers["context7-remote"]["remote"]["headers"].append(
+        {"name": "X-Tenant", "description": "", "required": True, "secret": False})
+    profiles = {profile.name: profile for profile in diff_releases(old, new).profiles}
+    shipped = {name: profile.shipped_changed for name, profile in profiles.items()}
+    assert shipped["production"] == {"fetch": ["transport", "port", "resources"], "github": ["env"],
+                                     "osv": ["args", "env"]}
+    assert shipped["sandbox"] == {"context7-remote": ["headers"], "fetch": ["transport", "port", "resources"],
+                                  "osv": ["args", "env"]}
+    assert "github: changed env (see changed: github)" in profiles["production"].changes
+    assert not any(line.startswith("github:") for line in profiles["sandbox"].changes)

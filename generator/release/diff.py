@@ -19,7 +19,8 @@ everything below is decided from the two releases alone. Reported, in four group
   the effect a reviewer signs: the servers the profile now admits or no longer admits, why it leaves
   out a new server its selection picks, and, per server it keeps admitting, the tools it now keeps
   or withholds and, shipped in both releases, which of what its namespace runs changed (kind, image,
-  egress, secrets...: the reviewer signing for a namespace sees every change to what runs there)
+  args, env values, headers, egress, secrets, resources...: the reviewer signing for a namespace sees
+  every change to what runs there)
   (worked out with the same rules the build uses, `generator.derived`, from each release's own data);
 - what to delete: each MCPServer or MCPRemoteProxy a profile's namespace was shipped and no longer
   is (the server withdrawn, all its tools withheld, the profile gone or moved), with the command
@@ -83,8 +84,10 @@ class ProfileChange:
     changes: list[str]
     shipped_changed: dict[str, list[str]] = field(default_factory=dict)
     """Each server the profile ships in both releases whose record changed in what the namespace runs
-    (`WORKLOAD_CHANGES`: kind, image, remote URL, egress, file paths, secrets), by name: the labels of
-    what changed, the server's own `changed` entry giving the detail. `changes` says the same in words."""
+    (`WORKLOAD_CHANGES`: kind, image, remote URL, transport, port, args, env, headers, egress, file
+    paths, secrets, resources; `env` when the values the profile's namespace gets changed, a variable's
+    per-profile value counting for that profile alone), by name: the labels of what changed, the
+    server's own `changed` entry giving the detail. `changes` says the same in words."""
     left_out_new: dict[str, list[str]] = field(default_factory=dict)
     """Each server new in this release that the profile's selection picks and its rules leave out,
     by name: why (`derived.left_out_because`). `changes` says the same in words."""
@@ -353,8 +356,8 @@ def _diff(
         changes = _server_changes(was, now)
         if changes:
             result.changed.append(ServerChange(name, changes))
-        if labels := _workload_changes(was, now):
-            workload[name] = WorkloadChange(labels, _kind_change(was, now))
+        if (change := _workload_change(was, now)) is not None:
+            workload[name] = change
     result.profiles = _profile_changes(old, new, admissions, workload)
     if admissions is not None:
         result.withdrawn = withdrawn_workloads(*admissions)
@@ -423,33 +426,75 @@ def _kind_words(record: dict[str, Any]) -> str:
     return "reference entry" if kind == "reference" else kind
 
 
-WORKLOAD_CHANGES = ("kind", "image", "remote URL", "egress", "file paths", "secrets")
+WORKLOAD_CHANGES = ("kind", "image", "remote URL", "transport", "port", "args", "env", "headers", "egress",
+                    "file paths", "secrets", "resources")
 """What a profile's section says changed of a server it ships in both releases, in this order: what
 its namespace runs and what leaves it (its other changes are in the server's own entry)."""
 
 
 @dataclass(frozen=True)
 class WorkloadChange:
-    """Which of `WORKLOAD_CHANGES` a server's two records differ in, and its `_kind_change`."""
+    """Which of `WORKLOAD_CHANGES` a server's two records differ in wherever it runs, its `_kind_change`,
+    and each record's `env`: the values a namespace gets depend on its profile (`labels_in`)."""
 
     labels: list[str]
+    """Of `WORKLOAD_CHANGES`, all but `env`."""
     kind: str | None
+    env: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+
+    def labels_in(self, was: str, profile: str) -> list[str]:
+        """The labels of what changed in the namespace of `profile` (`was` its name in the old release):
+        `env` when the values its bundle sets differ (a per-profile value reaches that profile alone)."""
+        env = _env_values(self.env[0], was) != _env_values(self.env[1], profile)
+        return [label for label in WORKLOAD_CHANGES if label in self.labels or (label == "env" and env)]
+
+
+def _workload_change(old: dict[str, Any], new: dict[str, Any]) -> WorkloadChange | None:
+    """What changed between two records of a server in what a namespace running it runs; None when
+    nothing did in any namespace."""
+    labels, env = _workload_changes(old, new), (old.get("env") or [], new.get("env") or [])
+    if not labels and env[0] == env[1]:
+        return None
+    return WorkloadChange(labels, _kind_change(old, new), env)
+
+
+def _env_values(env: list[dict[str, Any]], profile: str) -> list[tuple[str, Any]]:
+    """The (name, value) pairs a profile's bundle sets, as `derived.env_values` makes them: each plain
+    variable's value in the profile, else its default (secrets come from the Secret)."""
+    values = []
+    for var in env:
+        value = (var.get("profiles") or {}).get(profile, var.get("default"))
+        if not var.get("secret") and value is not None:
+            values.append((var.get("name"), value))
+    return values
 
 
 def _workload_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Which of `WORKLOAD_CHANGES` differ between two records of a server."""
+    """Which of `WORKLOAD_CHANGES` but `env` (`WorkloadChange.labels_in`) differ between two records of
+    a server: a remote's headers without their descriptions (what the proxy is configured with)."""
     old_permissions, new_permissions = old.get("permissions") or {}, new.get("permissions") or {}
     differ = {
         "kind": _kind(old) != _kind(new),
         "image": (old.get("image"), old.get("digest")) != (new.get("image"), new.get("digest")),
         # A change of kind names the remote's URL.
         "remote URL": _kind(old) == _kind(new) and (old.get("remote") or {}).get("url") != (new.get("remote") or {}).get("url"),
+        "transport": old.get("transport") != new.get("transport"),
+        "port": old.get("port") != new.get("port"),
+        "args": (old.get("args") or []) != (new.get("args") or []),
+        "headers": _headers(old) != _headers(new),
         "egress": _egress(old_permissions) != _egress(new_permissions),
         "file paths": any(set(old_permissions.get(key) or []) != set(new_permissions.get(key) or [])
                           for key in ("read", "write")),
         "secrets": _secrets(old) != _secrets(new),
+        "resources": (old.get("resources") or {}) != (new.get("resources") or {}),
     }
-    return [label for label in WORKLOAD_CHANGES if differ[label]]
+    return [label for label in WORKLOAD_CHANGES if differ.get(label)]
+
+
+def _headers(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A remote's headers as its proxy takes them: without their descriptions (prose for people)."""
+    return [{key: value for key, value in header.items() if key != "description"}
+            for header in (record.get("remote") or {}).get("headers") or []]
 
 
 def _other_field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -624,7 +669,7 @@ def _profile_changes(
                 changes = _continued_profile_changes(was, before[was], after[name], admissions)
             if admissions is not None:
                 view = _ProfileView(admissions[0].admitted.get(was or name, {}), admissions[1].admitted[name],
-                                    admissions[1].left_out[name], added, workload)
+                                    admissions[1].left_out[name], added, workload, (was or name, name))
                 changes += _admission_changes(view, _ToolNames(new))
         if changes:
             result.append(ProfileChange(name, changes, view.shipped_changed, view.left_out_new))
@@ -744,20 +789,25 @@ class _ToolNames(dict[str, set[str]]):
 class _ProfileView:
     """What one profile's section compares: the servers it admits in each release (the old release's
     under its old name, when renamed), and of the new release the servers its rules leave out and
-    which servers are new; of the servers in both releases, their `_workload_changes`."""
+    which servers are new; of the servers in both releases, their `_workload_change`; and the profile's
+    name in each release."""
 
     old: dict[str, Offering]
     new: dict[str, Offering]
     left_out: dict[str, tuple[str, ...]]
     added: set[str]
     workload: dict[str, WorkloadChange]
+    names: tuple[str, str] = ("", "")
 
     @property
     def shipped_changed(self) -> dict[str, list[str]]:
-        """The `workload` labels of each server the profile ships in both releases (runs it: a
-        reference entry or a server not shipped runs nothing in the namespace)."""
-        return {server: self.workload[server].labels for server in sorted(set(self.old) & set(self.new) & set(self.workload))
-                if isinstance(self.old[server], list) and isinstance(self.new[server], list)}
+        """The `workload` labels in the profile's namespace (`WorkloadChange.labels_in`) of each server
+        it ships in both releases (runs it: a reference entry or a server not shipped runs nothing in
+        the namespace), when any."""
+        shipped = [server for server in sorted(set(self.old) & set(self.new) & set(self.workload))
+                   if isinstance(self.old[server], list) and isinstance(self.new[server], list)]
+        labels = {server: self.workload[server].labels_in(*self.names) for server in shipped}
+        return {server: found for server, found in labels.items() if found}
 
     @property
     def left_out_new(self) -> dict[str, list[str]]:
@@ -786,7 +836,7 @@ def _admission_changes(view: _ProfileView, offered: _ToolNames) -> list[str]:
     for server in sorted(set(old) & set(new)):
         before, after = old[server], new[server]
         if server in shipped_changed:
-            changes.append(_shipped_line(server, view.workload[server]))
+            changes.append(_shipped_line(server, shipped_changed[server], view.workload[server].kind))
         if _offering(before) != _offering(after):
             changes.append(f"{shown(server)}: now {_offering(after)}{_kept(after)}" if isinstance(after, list) or after == "reference"
                            else f"{shown(server)}: no longer {_offering(before)} ({derived.NOT_OFFERED_LABELS[after]})")
@@ -806,11 +856,11 @@ def _because(reasons: tuple[str, ...] | list[str]) -> str:
     return f": {'; '.join(reasons)}" if reasons else ""
 
 
-def _shipped_line(server: str, change: WorkloadChange) -> str:
+def _shipped_line(server: str, found: list[str], kind: str | None) -> str:
     """A server the profile ships in both releases changed in what its namespace runs: which kinds of
     change, a change of kind with what it became (a container gone remote sends its data out), the
     detail left to the server's own entry."""
-    labels = [f"kind ({change.kind})" if label == "kind" else label for label in change.labels]
+    labels = [f"kind ({kind})" if label == "kind" else label for label in found]
     return f"{shown(server)}: changed {', '.join(labels)} (see changed: {shown(server)})"
 
 
