@@ -394,8 +394,8 @@ def test_a_profile_renamed_in_its_namespace_is_not_a_namespace_emptied(write_tre
         "fetch: now withholds tool fetch",
     ])]
     assert result.withdrawn_commands == (
-        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox removed, and lab deployed "
-        "there does not ship it")
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox renamed to lab, which "
+        "does not ship it")
     (source / "catalog.yaml").write_text(CATALOG_YAML.replace("  - name: sandbox\n    namespace: mcp-sandbox\n", ""))
     gone = diff_releases(old, catalog_document(read_catalog(source).catalog))
     assert [(profile.name, profile.changes[:2]) for profile in gone.profiles] == [("sandbox", [

@@ -81,21 +81,44 @@ def withdrawn_workloads(old: Admissions, new: Admissions) -> list[Withdrawn]:
     """The workloads the old release shipped to a namespace and the new one does not ship there, by
     namespace, kind and name: a server withdrawn or all its tools withheld, a profile removed or moved
     to another namespace, a server now deployed as another kind; each saying which."""
+    renamed = renamed_profiles({name: profile.namespace for name, profile in old.profiles.items()},
+                               {name: profile.namespace for name, profile in new.profiles.items()})
+    successors = {was: name for name, was in renamed.items()}
     return [
         Withdrawn(profile, server, namespace, resource, name,
                   f"kubectl -n {namespace} delete {resource}/{name} --ignore-not-found",
-                  why=_why_withdrawn(profile, namespace, resource, name, new))
+                  why=_why_withdrawn(profile, namespace, resource, name, new, successors.get(profile)))
         for (namespace, resource, name), (profile, server) in sorted(old.running.items())
         if (namespace, resource, name) not in new.running
     ]
 
 
-def _why_withdrawn(profile: str, namespace: str, resource: str, name: str, new: Admissions) -> str:
+def renamed_profiles(before: dict[str, str | None], after: dict[str, str | None]) -> dict[str, str]:
+    """Each new profile that takes the namespace of a removed one, with the removed one's name, given
+    each release's profiles' namespaces by name (a namespace two removed profiles shared goes to the
+    first; a second new profile there is new)."""
+    removed: dict[str | None, str] = {}
+    for name, namespace in before.items():
+        if name not in after:
+            removed.setdefault(namespace, name)
+    renamed = {}
+    for name, namespace in after.items():
+        was = removed.pop(namespace, None) if name not in before else None
+        if was is not None:
+            renamed[name] = was
+    return renamed
+
+
+def _why_withdrawn(profile: str, namespace: str, resource: str, name: str, new: Admissions,
+                   successor: str | None) -> str:
     """Why the new release no longer ships a workload to `namespace`: a withdrawal reads as the server
-    leaving the profile, which a kind change or a profile moved is not."""
+    leaving the profile, which a kind change or a profile moved is not; a profile renamed
+    (`renamed_profiles`: `successor` its new name) as the profile section says it."""
     for other in WORKLOAD_RESOURCES.values():
         if other != resource and (namespace, other, name) in new.running:
             return f"now an {other} of profile {shown(new.running[namespace, other, name][0])}"
+    if successor is not None:
+        return f"profile {shown(profile)} renamed to {shown(successor)}, which does not ship it"
     if profile not in new.profiles:
         there = sorted(other.name for other in new.profiles.values() if other.namespace == namespace)
         return f"profile {shown(profile)} removed" + (f", and {', '.join(there)} deployed there does not ship it" if there else "")

@@ -58,7 +58,7 @@ from generator.release.bundle_objects import (
     is_bundle_file, packed,
 )
 from generator.release.cleanup import (
-    VACATED_NOTE, VACATED_UNREAD, Vacated, Withdrawn, profile_namespace, profiles_in, vacated_namespaces,
+    VACATED_NOTE, VACATED_UNREAD, Vacated, Withdrawn, profile_namespace, profiles_in, renamed_profiles, vacated_namespaces,
     with_namespace_objects, with_server_objects, withdrawn_workloads,
 )
 from generator.release.verify import read_release_files, read_release_files_hashed
@@ -691,18 +691,9 @@ def _continued_profile_changes(
 
 
 def _renamed(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Each new profile that takes the namespace of a removed one, with the removed one's name (a
-    namespace two removed profiles shared goes to the first; a second new profile there is new)."""
-    removed: dict[str | None, str] = {}
-    for name, profile in before.items():
-        if name not in after:
-            removed.setdefault(profile_namespace(profile), name)
-    renamed = {}
-    for name, profile in after.items():
-        was = removed.pop(profile_namespace(profile), None) if name not in before else None
-        if was is not None:
-            renamed[name] = was
-    return renamed
+    """`renamed_profiles` of two releases' documents' profiles."""
+    return renamed_profiles({name: profile_namespace(profile) for name, profile in before.items()},
+                            {name: profile_namespace(profile) for name, profile in after.items()})
 
 
 def _removed_profile(profile: dict[str, Any], after: dict[str, dict[str, Any]]) -> str:
