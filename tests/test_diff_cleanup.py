@@ -173,14 +173,21 @@ def test_site_folders_give_the_same_commands_as_tarballs(runner, two_tarballs):
     assert f"networkpolicy/{WITHDRAWN}-egress" in folders.output
 
 
+def _with_name_prefix(site: Path, folder: str, tmp_path: Path) -> Path:
+    """A copy of `site` whose profile folder `folder` (`production/platform`) renames its objects, as an
+    old site's kustomization could: `namePrefix: x-`."""
+    copy = tmp_path / "old"
+    shutil.copytree(site, copy)
+    kustomization = copy / "bundles/registries" / folder / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "namePrefix: x-\n")
+    return copy
+
+
 def test_a_bundle_renaming_objects_is_not_read_and_the_report_says_so(runner, two_tarballs, tmp_path):
     """A kustomization this version cannot render names from (a name prefix) gives no command built on
     a name kustomize would not render: the workload's command alone, and a note."""
     (old, new), _ = two_tarballs
-    copy = tmp_path / "old"
-    shutil.copytree(old, copy)
-    platform = copy / "bundles/registries/production/platform/kustomization.yaml"
-    platform.write_text(platform.read_text() + "namePrefix: x-\n")
+    copy = _with_name_prefix(old, "production/platform", tmp_path)
     result = runner.invoke(main, ["diff", str(copy), str(new)])
     assert result.exit_code == 0, result.output
     assert f"    kubectl -n mcp-production delete mcpserver/{WITHDRAWN} --ignore-not-found   # {WITHDRAWN}, withdrawn " \
@@ -485,3 +492,21 @@ def test_a_namespace_no_profile_is_deployed_to_any_more_gets_every_object_of_the
     header = next(i for i, line in enumerate(lines) if line.startswith("  namespace mcp-sandbox (profile sandbox of 1.0.0): "))
     assert lines[header + 1:header + 4] == [f"    {command}" for command in vacated[0]["commands"]]
     assert text.output == runner.invoke(main, ["diff", str(old_tar), str(new_tar)]).output
+
+
+def test_a_vacated_namespace_whose_bundle_is_not_read_is_left_to_be_cleaned_by_hand(runner, moved_sandbox, tmp_path):
+    """diff told the user to run mcp-catalog diff on the two releases for the commands: the command
+    they had just run, which had read the bundles and failed. It says the objects could not be read
+    and must be found and deleted by hand; the servers' lines keep the objects read elsewhere."""
+    (old, new), _ = moved_sandbox
+    copy = _with_name_prefix(old, "sandbox/base", tmp_path)
+    result = runner.invoke(main, ["diff", str(copy), str(new)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("  namespace mcp-sandbox (profile sandbox of "))
+    assert lines[header + 1] == (
+        "    (its objects could not be read from the old release's bundles, as a catalog-wide note says: find them in the "
+        "namespace and among the admission policies bound to it, and delete them by hand)")
+    assert "run mcp-catalog diff" not in result.output
+    assert any(line.startswith("    - what the old release left in a namespace no profile is deployed to any more was not "
+                               "read from its bundles") and "find it there and delete it by hand" in line for line in lines)

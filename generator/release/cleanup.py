@@ -74,7 +74,10 @@ VACATED_NOTE = ("no profile is deployed here any more, and the new release's kub
 VACATED_STEPS = ("its registry and its database Secret, Roles and service account",
                  "the admission policies bound to it, once no Role lets deployers create servers there",
                  "its network and mesh policies, once nothing else runs there (they confine every pod of it)")
-VACATED_UNREAD = "(the bundles were not read: run mcp-catalog diff on the two releases for the commands)"
+VACATED_UNREAD = ("(its objects could not be read from the old release's bundles, as a catalog-wide note says: find "
+                  "them in the namespace and among the admission policies bound to it, and delete them by hand)")
+"""What `diff` says of a vacated namespace whose objects it could not read; the `--previous` page, which
+has no old bundles, points to `mcp-catalog diff` instead."""
 
 
 def withdrawn_workloads(old: Admissions, new: Admissions) -> list[Withdrawn]:
