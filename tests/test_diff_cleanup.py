@@ -510,3 +510,76 @@ def test_a_vacated_namespace_whose_bundle_is_not_read_is_left_to_be_cleaned_by_h
     assert "run mcp-catalog diff" not in result.output
     assert any(line.startswith("    - what the old release left in a namespace no profile is deployed to any more was not "
                                "read from its bundles") and "find it there and delete it by hand" in line for line in lines)
+
+
+def test_a_crafted_old_bundle_gets_no_delete_line_beyond_what_the_build_renders_for_the_namespace(
+        runner, moved_sandbox, tmp_path):
+    """Every object of a kind without a namespace in the vacated profile's old bundle got a cluster-wide
+    `kubectl delete`: an old release of another version, or a crafted one, holding the MCPServer
+    CustomResourceDefinition would have removed every MCPServer in the cluster. Only the admission
+    policies and bindings the build names for the namespace are deleted cluster-wide, only the kinds it
+    renders there with `-n` (`-n` does not confine a Node); the rest is listed to check by hand."""
+    (old, new), _ = moved_sandbox
+    copy = tmp_path / "old"
+    shutil.copytree(old, copy)
+    base = copy / "bundles/registries/sandbox/base"
+    crafted = {
+        "crd.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+                    "  name: mcpservers.toolhive.stacklok.dev\n",
+        "clusterrole.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: admin\n",
+        "node.yaml": "apiVersion: v1\nkind: Node\nmetadata:\n  name: worker-1\n  namespace: mcp-sandbox\n",
+        "other-policy.yaml": "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n"
+                             "  name: mcp-catalog-mcp-production-servers\n",
+        "other-binding.yaml": "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n"
+                              "metadata:\n  name: mcp-catalog-mcp-production-servers\n",
+    }
+    for name, text in crafted.items():
+        (base / name).write_text(text)
+    kustomization = base / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace("resources:\n", "resources:\n" + "".join(
+        f"  - {name}\n" for name in crafted)))
+    refused = ["clusterrole/admin", "customresourcedefinition/mcpservers.toolhive.stacklok.dev", "node/worker-1",
+               "validatingadmissionpolicy/mcp-catalog-mcp-production-servers",
+               "validatingadmissionpolicybinding/mcp-catalog-mcp-production-servers"]
+    result = runner.invoke(main, ["diff", str(copy), str(new)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert not any(reference in line for line in lines if line.lstrip().startswith("kubectl") for reference in refused)
+    header = next(i for i, line in enumerate(lines) if line.startswith("  namespace mcp-sandbox (profile sandbox of "))
+    commands = lines[header + 1:header + 4]
+    assert [line.split(" delete ")[0] for line in commands] == [
+        "    kubectl -n mcp-sandbox", "    kubectl", "    kubectl -n mcp-sandbox"]
+    assert all(reference.startswith("validatingadmissionpolicy") and "mcp-sandbox" in reference
+               for reference in commands[1].split(" --ignore-not-found")[0].split(" delete ")[1].split())
+    assert not any("--all" in line or "namespace/" in line for line in commands)
+    assert lines[header + 4] == ("    # not deleted, not what this version's bundles render for the namespace: check by hand: "
+                                 + " ".join(refused))
+    as_json = runner.invoke(main, ["diff", str(copy), str(new), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    [vacated] = json.loads(as_json.stdout)["vacated"]
+    assert vacated["unchecked"] == refused
+    assert not set(refused) & set(vacated["objects"])
+    untouched = runner.invoke(main, ["diff", str(old), str(new), "--json"])
+    assert json.loads(untouched.stdout)["vacated"][0]["objects"] == vacated["objects"], "what the build renders: all of it"
+
+
+def test_a_crafted_server_folder_gets_no_delete_line_for_a_kind_the_build_never_renders_there() -> None:
+    """A withdrawn server's folder holding a kind the build never renders in a namespace (a Node the
+    kustomization's `namespace` placed there) got `kubectl -n ns delete node/...`, which `-n` does not
+    confine: listed to check by hand instead."""
+    from generator.release.bundle_objects import ReleaseBundles, _listing_reader
+    from generator.release.cleanup import Withdrawn, with_server_objects
+
+    kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ns\nresources: [{}]\n"
+    old = {
+        "bundles/registries/p/kustomization.yaml": kustomization.format("").encode(),
+        "bundles/registries/p/servers/a/kustomization.yaml": kustomization.format("objects.yaml").encode(),
+        "bundles/registries/p/servers/a/objects.yaml": b"apiVersion: v1\nkind: MCPServer\nmetadata:\n  name: a\n---\n"
+                                                       b"apiVersion: v1\nkind: Node\nmetadata:\n  name: worker-1\n",
+    }
+    new = {"bundles/registries/p/kustomization.yaml": kustomization.format("").encode()}
+    documents = ({"catalog": {"registries": [{"name": "p", "namespace": "ns"}]}},) * 2
+    item = Withdrawn("p", "a", "ns", "mcpserver", "a", "kubectl -n ns delete mcpserver/a --ignore-not-found")
+    [result] = with_server_objects([item], documents, (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new))))
+    assert result.command == "kubectl -n ns delete mcpserver/a --ignore-not-found"
+    assert result.unchecked == ["node/worker-1"]

@@ -107,7 +107,8 @@ def test_diff_gives_the_command_deleting_each_withdrawn_server(runner, two_relea
     assert document["withdrawn"] == [
         {"profile": profile, "server": server, "namespace": f"mcp-{profile}", "resource": "mcpserver", "name": server,
          "command": f"kubectl -n mcp-{profile} delete {OBJECTS[server]} --ignore-not-found",
-         "objects": OBJECTS[server].split(), "variants": variants, "why": f"withdrawn from profile {profile}"}
+         "objects": OBJECTS[server].split(), "variants": variants, "why": f"withdrawn from profile {profile}",
+         "unchecked": []}
         for profile, server, variants in (("production", "fetch", ["current"]), ("sandbox", "fetch", ["current", "legacy"]),
                                           ("sandbox", "time", ["current", "legacy"]))
     ]

@@ -15,9 +15,11 @@ from typing import Any
 
 from generator.models import RegistryProfile
 from generator.release.admissions import WORKLOAD_RESOURCES, Admissions
-from generator.release.bundle_objects import CLUSTER_SCOPED, NAME, ReleaseBundles
+from generator.release.bundle_objects import NAME, ReleaseBundles
 from generator.release.wording import shown
 from generator.render.kubernetes.names import database_secret_name, pgpass_secret_name
+from generator.render.kubernetes.policy import policy_name
+from generator.render.kubernetes.workloads import attach_policy_name, service_policy_name, workload_policy_name
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,10 @@ class Withdrawn:
     """Why the namespace has it no more, as the command's comment says it: `withdrawn from profile p`
     (no longer admitted or shipped), `now an mcpremoteproxy of profile p` (the server changed kind),
     `profile p moved to namespace n`, `profile p removed`."""
+    unchecked: list[str] = field(default_factory=list)
+    """`kind/name` of each object the old bundle rendered for the server there that no command deletes:
+    of a kind the build never renders in a profile's namespace (`NAMESPACED_KINDS`), which `-n` may
+    not confine (a release of another version, or a crafted one); to check by hand."""
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,12 @@ class Vacated:
     bundles were not read."""
     objects: list[str] = field(default_factory=list)
     """`kind/name` of each object the commands delete."""
+    unchecked: list[str] = field(default_factory=list)
+    """`kind/name` of each object of the profiles' bundles that no command deletes: neither of a kind
+    the build renders in a profile's namespace (`NAMESPACED_KINDS`) nor an admission policy or binding
+    under a name the build gives the namespace's (`admission_names`): a release of another version, or
+    a crafted one, could name a CustomResourceDefinition there, whose delete removes every object of
+    it in the cluster; to check by hand."""
 
 
 VACATED_NOTE = ("no profile is deployed here any more, and the new release's kubectl apply never touches it: "
@@ -74,6 +86,8 @@ VACATED_NOTE = ("no profile is deployed here any more, and the new release's kub
 VACATED_STEPS = ("its registry and its database Secret, Roles and service account",
                  "the admission policies bound to it, once no Role lets deployers create servers there",
                  "its network and mesh policies, once nothing else runs there (they confine every pod of it)")
+UNCHECKED = "not deleted, not what this version's bundles render for the namespace: check by hand"
+"""What the report says of the objects `unchecked` names."""
 VACATED_UNREAD = ("(its objects could not be read from the old release's bundles, as a catalog-wide note says: find "
                   "them in the namespace and among the admission policies bound to it, and delete them by hand)")
 """What `diff` says of a vacated namespace whose objects it could not read; the `--previous` page, which
@@ -143,6 +157,23 @@ def vacated_namespaces(old: Admissions, new: Admissions) -> list[Vacated]:
 # Kinds that confine the namespace's pods (what they may reach, what may reach them): deleted last,
 # once nothing else runs there, since without them a pod left there (the registry's PostgreSQL) is open.
 CONFINING = frozenset({"networkpolicy", "peerauthentication", "authorizationpolicy"})
+NAMESPACED_KINDS = frozenset({
+    "configmap", "secret", "serviceaccount", "role", "rolebinding", "mcpregistry", "mcpserver", "mcpremoteproxy",
+    "mcptoolconfig", *CONFINING,
+})
+"""The kinds the build renders in a profile's namespace: the only ones a `kubectl -n` line deletes (`-n`
+does not confine a kind without a namespace, a Node or a ClusterIssuer, which a bundle may place in one)."""
+ADMISSION_KINDS = frozenset({"validatingadmissionpolicy", "validatingadmissionpolicybinding"})
+"""The only cluster-wide kinds the build renders for a profile, deleted only under the names it gives
+the namespace's (`admission_names`)."""
+
+
+def admission_names(namespace: str, parts: int) -> set[str]:
+    """The names the build gives the admission policies of a profile's namespace, and their bindings
+    (named as their policy): the servers' and the workloads' policies in up to `parts` parts, the
+    Services' and the attach policy (`generator.render.kubernetes.policy` and `.workloads`)."""
+    return {service_policy_name(namespace), attach_policy_name(namespace),
+            *(named(namespace, part) for named in (policy_name, workload_policy_name) for part in range(parts))}
 
 
 def with_namespace_objects(
@@ -154,20 +185,30 @@ def with_namespace_objects(
     but named for the namespace by the build (so no other namespace's are among them), once no Role lets
     deployers create what they confine; then the network and mesh policies. Never the Namespace, which
     may hold what is not the catalog's. The registry's database Secret, made by hand from a template no
-    kustomization renders, is named as `_registry_leftovers` names it, under both operators' names."""
+    kustomization renders, is named as `_registry_leftovers` names it, under both operators' names.
+    Only what the build renders is deleted: of `NAMESPACED_KINDS` in the namespace, and admission
+    policies and bindings under `admission_names`; anything else is `unchecked`."""
     steps: tuple[set[str], set[str], set[str]] = (set(), set(), set())
-    for profile in sorted(profiles_in(document, {item.namespace})):
-        for rendered in bundles.everything(profile):
-            kind = rendered.kind.lower()
-            if rendered.server is not None or kind == "namespace" or (kind not in CLUSTER_SCOPED and rendered.namespace != item.namespace):
-                continue
-            steps[1 if kind in CLUSTER_SCOPED else 2 if kind in CONFINING else 0].add(rendered.reference)
+    unchecked: set[str] = set()
+    found = [rendered for profile in sorted(profiles_in(document, {item.namespace}))
+             for rendered in bundles.everything(profile)
+             if rendered.server is None and rendered.kind.lower() != "namespace"]
+    policies = admission_names(item.namespace, len(found) + 1)
+    for rendered in found:
+        kind = rendered.kind.lower()
+        if kind in ADMISSION_KINDS and rendered.name in policies:
+            steps[1].add(rendered.reference)
+        elif kind in NAMESPACED_KINDS and rendered.namespace == item.namespace:
+            steps[2 if kind in CONFINING else 0].add(rendered.reference)
+        elif kind not in NAMESPACED_KINDS:
+            unchecked.add(rendered.reference)
     for name in item.profiles:
         steps[0].update(f"secret/{secret(profiles[name])}" for secret in (pgpass_secret_name, database_secret_name))
     scopes = (f"-n {item.namespace} ", "", f"-n {item.namespace} ")
     commands = [f"kubectl {scope}delete {' '.join(sorted(objects))} --ignore-not-found   # {why}"
                 for scope, objects, why in zip(scopes, steps, VACATED_STEPS) if objects]
-    return replace(item, commands=commands, objects=[reference for objects in steps for reference in sorted(objects)])
+    return replace(item, commands=commands, objects=[reference for objects in steps for reference in sorted(objects)],
+                   unchecked=sorted(unchecked))
 
 
 def profiles_in(document: dict[str, Any], namespaces: set[str]) -> set[str]:
@@ -204,7 +245,8 @@ def with_server_objects(
     server there: the objects its folders rendered in the namespace, but any the new release renders in
     that namespace, any another server's folder (of those `bundles` render: `diff_release_targets`
     renders only the withdrawn servers') or a profile-wide part of the old one rendered there, and any
-    of a kind without a namespace; and the Secret made from the server's template where the
+    of a kind the build never renders in a profile's namespace (`unchecked`: `-n` may not confine
+    it); and the Secret made from the server's template where the
     old release shipped one (by hand: it may be absent), unless the new release still deploys the
     server in the namespace (as another kind: it reads the same Secret). Variants deleting the same
     objects share one command."""
@@ -217,16 +259,21 @@ def with_server_objects(
         still_deployed = any(item.server in owners for owners in new_owners[item.namespace].values())
         secret = set() if still_deployed else {rendered.reference for rendered in bundles[0].secret_template(item.server)
                                                if ("secret", rendered.name) not in kept}
-        by_objects: dict[tuple[str, ...], list[str]] = {}
+        by_objects: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
         for variant, folder in bundles[0].profile(item.profile) if NAME.match(item.profile) else ():
-            objects = sorted(secret | {rendered.reference for rendered in bundles[0].server_objects(folder, item.server)
-                                       if rendered.namespace == item.namespace and rendered.kind.lower() not in CLUSTER_SCOPED
-                                       and (rendered.kind.lower(), rendered.name) not in kept})
+            rendered_here = [rendered for rendered in bundles[0].server_objects(folder, item.server)
+                             if (rendered.kind.lower(), rendered.name) not in kept]
+            objects = sorted(secret | {rendered.reference for rendered in rendered_here
+                                       if rendered.kind.lower() in NAMESPACED_KINDS
+                                       and rendered.namespace == item.namespace})
+            unchecked = sorted({rendered.reference for rendered in rendered_here
+                                if rendered.kind.lower() not in NAMESPACED_KINDS})
             if objects:
-                by_objects.setdefault(tuple(objects), []).append(variant)
+                by_objects.setdefault((tuple(objects), tuple(unchecked)), []).append(variant)
         if not by_objects:
             result.append(item)
-        for objects, variants in by_objects.items():
+        for (objects, unchecked), variants in by_objects.items():
             command = f"kubectl -n {item.namespace} delete {' '.join(objects)} --ignore-not-found"
-            result.append(replace(item, command=command, objects=list(objects), variants=variants))
+            result.append(replace(item, command=command, objects=list(objects), variants=variants,
+                                  unchecked=list(unchecked)))
     return result

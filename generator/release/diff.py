@@ -58,8 +58,8 @@ from generator.release.bundle_objects import (
     is_bundle_file, packed,
 )
 from generator.release.cleanup import (
-    VACATED_NOTE, VACATED_UNREAD, Vacated, Withdrawn, profile_namespace, profiles_in, renamed_profiles, vacated_namespaces,
-    with_namespace_objects, with_server_objects, withdrawn_workloads,
+    UNCHECKED, VACATED_NOTE, VACATED_UNREAD, Vacated, Withdrawn, profile_namespace, profiles_in, renamed_profiles,
+    vacated_namespaces, with_namespace_objects, with_server_objects, withdrawn_workloads,
 )
 from generator.release.verify import read_release_files, read_release_files_hashed
 from generator.release.wording import shown
@@ -125,6 +125,7 @@ class ReleaseDiff:
         split = Counter((item.profile, item.server, item.namespace) for item in self.withdrawn)
         return "\n".join(f"{item.command}   # {item.server}, {item.why}"
                          + (f" ({' and '.join(item.variants)} operators)" if split[item.profile, item.server, item.namespace] > 1 else "")
+                         + (f"; {UNCHECKED}: {' '.join(item.unchecked)}" if item.unchecked else "")
                          for item in self.withdrawn)
 
     @property
@@ -155,6 +156,8 @@ class ReleaseDiff:
             lines.append(f"  namespace {namespace.namespace} (profile {', '.join(map(shown, namespace.profiles))} of "
                          f"{shown(self.old_version)}): {VACATED_NOTE}; after the commands above, in this order:")
             lines.extend(f"    {command}" for command in namespace.commands or [VACATED_UNREAD])
+            if namespace.unchecked:
+                lines.append(f"    # {UNCHECKED}: {' '.join(namespace.unchecked)}")
         brings = self.brings
         for label, names in (("added", self.added), ("removed", self.removed), ("deprecated", self.deprecated)):
             for name in names:
