@@ -173,14 +173,21 @@ def test_site_folders_give_the_same_commands_as_tarballs(runner, two_tarballs):
     assert f"networkpolicy/{WITHDRAWN}-egress" in folders.output
 
 
+def _with_name_prefix(site: Path, folder: str, tmp_path: Path) -> Path:
+    """A copy of `site` whose profile folder `folder` (`production/platform`) renames its objects, as an
+    old site's kustomization could: `namePrefix: x-`."""
+    copy = tmp_path / "old"
+    shutil.copytree(site, copy)
+    kustomization = copy / "bundles/registries" / folder / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text() + "namePrefix: x-\n")
+    return copy
+
+
 def test_a_bundle_renaming_objects_is_not_read_and_the_report_says_so(runner, two_tarballs, tmp_path):
     """A kustomization this version cannot render names from (a name prefix) gives no command built on
     a name kustomize would not render: the workload's command alone, and a note."""
     (old, new), _ = two_tarballs
-    copy = tmp_path / "old"
-    shutil.copytree(old, copy)
-    platform = copy / "bundles/registries/production/platform/kustomization.yaml"
-    platform.write_text(platform.read_text() + "namePrefix: x-\n")
+    copy = _with_name_prefix(old, "production/platform", tmp_path)
     result = runner.invoke(main, ["diff", str(copy), str(new)])
     assert result.exit_code == 0, result.output
     assert f"    kubectl -n mcp-production delete mcpserver/{WITHDRAWN} --ignore-not-found   # {WITHDRAWN}, withdrawn " \
@@ -194,7 +201,7 @@ def test_an_object_another_part_of_the_old_profile_renders_too_is_never_in_a_ser
     it no more: deleting it would take the other part's object away. Read from kustomizations laid out as
     the bundles lay them out."""
     from generator.release.bundle_objects import ReleaseBundles, _listing_reader
-    from generator.release.diff import Withdrawn, _with_objects
+    from generator.release.cleanup import Withdrawn, with_server_objects
 
     def manifest(kind: str, name: str) -> bytes:
         return f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n".encode()
@@ -212,7 +219,7 @@ def test_an_object_another_part_of_the_old_profile_renders_too_is_never_in_a_ser
     new = {"bundles/registries/p/kustomization.yaml": kustomization.format("").encode()}  # renders nothing
     documents = ({"catalog": {"registries": [{"name": "p", "namespace": "ns"}]}},) * 2
     item = Withdrawn("p", "a", "ns", "mcpserver", "a", "kubectl -n ns delete mcpserver/a --ignore-not-found")
-    [result] = _with_objects([item], documents, (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new))))
+    [result] = with_server_objects([item], documents, (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new))))
     assert result.objects == ["mcpserver/a"]
     assert result.command == "kubectl -n ns delete mcpserver/a --ignore-not-found"
 
@@ -222,7 +229,7 @@ def test_the_secret_of_a_server_still_deployed_in_the_namespace_is_not_deleted()
     MCPRemoteProxy in the same namespace reads the same Secret: only the MCPServer goes. Withdrawn, the
     Secret goes with it."""
     from generator.release.bundle_objects import ReleaseBundles, _listing_reader
-    from generator.release.diff import Withdrawn, _with_objects
+    from generator.release.cleanup import Withdrawn, with_server_objects
 
     def manifest(kind: str, name: str) -> bytes:
         return f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n".encode()
@@ -245,7 +252,7 @@ def test_the_secret_of_a_server_still_deployed_in_the_namespace_is_not_deleted()
     item = Withdrawn("p", "a", "ns", "mcpserver", "a", "kubectl -n ns delete mcpserver/a --ignore-not-found")
     for new, objects in ((as_remote, ["mcpserver/a"]), (withdrawn, ["mcpserver/a", "secret/a-secrets"])):
         bundles = (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new)))
-        [result] = _with_objects([item], documents, bundles)
+        [result] = with_server_objects([item], documents, bundles)
         assert result.objects == objects
         assert result.command == f"kubectl -n ns delete {' '.join(objects)} --ignore-not-found"
 
@@ -485,3 +492,94 @@ def test_a_namespace_no_profile_is_deployed_to_any_more_gets_every_object_of_the
     header = next(i for i, line in enumerate(lines) if line.startswith("  namespace mcp-sandbox (profile sandbox of 1.0.0): "))
     assert lines[header + 1:header + 4] == [f"    {command}" for command in vacated[0]["commands"]]
     assert text.output == runner.invoke(main, ["diff", str(old_tar), str(new_tar)]).output
+
+
+def test_a_vacated_namespace_whose_bundle_is_not_read_is_left_to_be_cleaned_by_hand(runner, moved_sandbox, tmp_path):
+    """diff told the user to run mcp-catalog diff on the two releases for the commands: the command
+    they had just run, which had read the bundles and failed. It says the objects could not be read
+    and must be found and deleted by hand; the servers' lines keep the objects read elsewhere."""
+    (old, new), _ = moved_sandbox
+    copy = _with_name_prefix(old, "sandbox/base", tmp_path)
+    result = runner.invoke(main, ["diff", str(copy), str(new)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("  namespace mcp-sandbox (profile sandbox of "))
+    assert lines[header + 1] == (
+        "    (its objects could not be read from the old release's bundles, as a catalog-wide note says: find them in the "
+        "namespace and among the admission policies bound to it, and delete them by hand)")
+    assert "run mcp-catalog diff" not in result.output
+    assert any(line.startswith("    - what the old release left in a namespace no profile is deployed to any more was not "
+                               "read from its bundles") and "find it there and delete it by hand" in line for line in lines)
+
+
+def test_a_crafted_old_bundle_gets_no_delete_line_beyond_what_the_build_renders_for_the_namespace(
+        runner, moved_sandbox, tmp_path):
+    """Every object of a kind without a namespace in the vacated profile's old bundle got a cluster-wide
+    `kubectl delete`: an old release of another version, or a crafted one, holding the MCPServer
+    CustomResourceDefinition would have removed every MCPServer in the cluster. Only the admission
+    policies and bindings the build names for the namespace are deleted cluster-wide, only the kinds it
+    renders there with `-n` (`-n` does not confine a Node); the rest is listed to check by hand."""
+    (old, new), _ = moved_sandbox
+    copy = tmp_path / "old"
+    shutil.copytree(old, copy)
+    base = copy / "bundles/registries/sandbox/base"
+    crafted = {
+        "crd.yaml": "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n"
+                    "  name: mcpservers.toolhive.stacklok.dev\n",
+        "clusterrole.yaml": "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: admin\n",
+        "node.yaml": "apiVersion: v1\nkind: Node\nmetadata:\n  name: worker-1\n  namespace: mcp-sandbox\n",
+        "other-policy.yaml": "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicy\nmetadata:\n"
+                             "  name: mcp-catalog-mcp-production-servers\n",
+        "other-binding.yaml": "apiVersion: admissionregistration.k8s.io/v1\nkind: ValidatingAdmissionPolicyBinding\n"
+                              "metadata:\n  name: mcp-catalog-mcp-production-servers\n",
+    }
+    for name, text in crafted.items():
+        (base / name).write_text(text)
+    kustomization = base / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace("resources:\n", "resources:\n" + "".join(
+        f"  - {name}\n" for name in crafted)))
+    refused = ["clusterrole/admin", "customresourcedefinition/mcpservers.toolhive.stacklok.dev", "node/worker-1",
+               "validatingadmissionpolicy/mcp-catalog-mcp-production-servers",
+               "validatingadmissionpolicybinding/mcp-catalog-mcp-production-servers"]
+    result = runner.invoke(main, ["diff", str(copy), str(new)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert not any(reference in line for line in lines if line.lstrip().startswith("kubectl") for reference in refused)
+    header = next(i for i, line in enumerate(lines) if line.startswith("  namespace mcp-sandbox (profile sandbox of "))
+    commands = lines[header + 1:header + 4]
+    assert [line.split(" delete ")[0] for line in commands] == [
+        "    kubectl -n mcp-sandbox", "    kubectl", "    kubectl -n mcp-sandbox"]
+    assert all(reference.startswith("validatingadmissionpolicy") and "mcp-sandbox" in reference
+               for reference in commands[1].split(" --ignore-not-found")[0].split(" delete ")[1].split())
+    assert not any("--all" in line or "namespace/" in line for line in commands)
+    assert lines[header + 4] == ("    # not deleted, not what this version's bundles render for the namespace: check by hand: "
+                                 + " ".join(refused))
+    as_json = runner.invoke(main, ["diff", str(copy), str(new), "--json"])
+    assert as_json.exit_code == 0, as_json.output
+    [vacated] = json.loads(as_json.stdout)["vacated"]
+    assert vacated["unchecked"] == refused
+    assert not set(refused) & set(vacated["objects"])
+    untouched = runner.invoke(main, ["diff", str(old), str(new), "--json"])
+    assert json.loads(untouched.stdout)["vacated"][0]["objects"] == vacated["objects"], "what the build renders: all of it"
+
+
+def test_a_crafted_server_folder_gets_no_delete_line_for_a_kind_the_build_never_renders_there() -> None:
+    """A withdrawn server's folder holding a kind the build never renders in a namespace (a Node the
+    kustomization's `namespace` placed there) got `kubectl -n ns delete node/...`, which `-n` does not
+    confine: listed to check by hand instead."""
+    from generator.release.bundle_objects import ReleaseBundles, _listing_reader
+    from generator.release.cleanup import Withdrawn, with_server_objects
+
+    kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ns\nresources: [{}]\n"
+    old = {
+        "bundles/registries/p/kustomization.yaml": kustomization.format("").encode(),
+        "bundles/registries/p/servers/a/kustomization.yaml": kustomization.format("objects.yaml").encode(),
+        "bundles/registries/p/servers/a/objects.yaml": b"apiVersion: v1\nkind: MCPServer\nmetadata:\n  name: a\n---\n"
+                                                       b"apiVersion: v1\nkind: Node\nmetadata:\n  name: worker-1\n",
+    }
+    new = {"bundles/registries/p/kustomization.yaml": kustomization.format("").encode()}
+    documents = ({"catalog": {"registries": [{"name": "p", "namespace": "ns"}]}},) * 2
+    item = Withdrawn("p", "a", "ns", "mcpserver", "a", "kubectl -n ns delete mcpserver/a --ignore-not-found")
+    [result] = with_server_objects([item], documents, (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new))))
+    assert result.command == "kubectl -n ns delete mcpserver/a --ignore-not-found"
+    assert result.unchecked == ["node/worker-1"]

@@ -107,7 +107,8 @@ def test_diff_gives_the_command_deleting_each_withdrawn_server(runner, two_relea
     assert document["withdrawn"] == [
         {"profile": profile, "server": server, "namespace": f"mcp-{profile}", "resource": "mcpserver", "name": server,
          "command": f"kubectl -n mcp-{profile} delete {OBJECTS[server]} --ignore-not-found",
-         "objects": OBJECTS[server].split(), "variants": variants, "why": f"withdrawn from profile {profile}"}
+         "objects": OBJECTS[server].split(), "variants": variants, "why": f"withdrawn from profile {profile}",
+         "unchecked": []}
         for profile, server, variants in (("production", "fetch", ["current"]), ("sandbox", "fetch", ["current", "legacy"]),
                                           ("sandbox", "time", ["current", "legacy"]))
     ]
@@ -313,7 +314,8 @@ def test_diff_reports_a_destructive_flip_an_env_profile_value_and_the_review(run
     result = runner.invoke(main, ["diff", str(default_site), str(tmp_path / "new")])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert _group(lines, "  profile: production") == ["github: now withholds tool create_branch"]
+    assert _group(lines, "  profile: production") == [
+        "github: changed env (see changed: github)", "github: now withholds tool create_branch"]  # its value there changed
     assert _group(lines, "  changed: github") == [
         "tool create_branch: destructiveHint false -> true",
         'env GITHUB_READ_ONLY: value required in profile production "1" -> "0"',
@@ -393,8 +395,8 @@ def test_a_profile_renamed_in_its_namespace_is_not_a_namespace_emptied(write_tre
         "fetch: now withholds tool fetch",
     ])]
     assert result.withdrawn_commands == (
-        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox removed, and lab deployed "
-        "there does not ship it")
+        "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox renamed to lab, which "
+        "does not ship it")
     (source / "catalog.yaml").write_text(CATALOG_YAML.replace("  - name: sandbox\n    namespace: mcp-sandbox\n", ""))
     gone = diff_releases(old, catalog_document(read_catalog(source).catalog))
     assert [(profile.name, profile.changes[:2]) for profile in gone.profiles] == [("sandbox", [
@@ -698,15 +700,15 @@ def test_the_changes_page_and_feed_say_what_an_added_server_brings_and_which_nam
     page = (out / "changes" / "index.html").read_text()
     html5lib.HTMLParser(strict=True).parse(page)
     added_item = page[page.index('<h2 id="added">'):page.index("</ul>", page.index("</ul>", page.index('<h2 id="added">')) + 1)]
-    assert '<a href="../servers/added-one/index.html">added-one</a>: what it brings' in added_item
-    for sentence in ("new secret: EXFIL_TOKEN", "new egress host: example.com", "new egress port: 443"):
+    assert '<a href="../servers/added-one/index.html">added-one</a><ul>' in added_item
+    for sentence in ("secrets: EXFIL_TOKEN", "egress: example.com (port 443)"):
         assert f"<li>{sentence}</li>" in added_item, sentence
     assert '<h2 id="vacated">Namespaces no profile is deployed to any more</h2>' in page
     assert "<li>mcp-sandbox (profile sandbox of 1.0.0)</li>" in page
     feed = feedparser.parse((out / "reviews" / "changes.atom").read_bytes())
     assert not feed.bozo, feed.get("bozo_exception")
     entries = {entry.title: entry for entry in feed.entries}
-    assert "new secret: EXFIL_TOKEN" in entries["Added: added-one"].summary
+    assert "secrets: EXFIL_TOKEN" in entries["Added: added-one"].summary
     assert "kubectl -n mcp-production delete mcpserver/fetch --ignore-not-found" in entries["To delete in the cluster"].summary
     assert entries["Namespace no profile is deployed to: mcp-sandbox"].link == "../changes/index.html#vacated"
 
@@ -974,7 +976,8 @@ def widened(tmp_path_factory):
 
 
 OSV_SHIPPED = "osv: changed image, egress, secrets (see changed: osv)"
-FETCH_SHIPPED = "fetch: changed kind (container -> remote https://fetch.example.com/mcp), image, egress (see changed: fetch)"
+FETCH_SHIPPED = ("fetch: changed kind (container -> remote https://fetch.example.com/mcp), image, port, egress, resources "
+                 "(see changed: fetch)")
 
 
 def test_each_profile_says_which_servers_it_ships_changed_in_what_its_namespace_runs(runner, widened):
@@ -992,7 +995,8 @@ def test_each_profile_says_which_servers_it_ships_changed_in_what_its_namespace_
         "new egress host: collector.example.net", "new egress port: 22", "new secret: OSV_TOKEN"]
     document = json.loads(runner.invoke(main, ["diff", str(old), str(new), "--json"]).stdout)
     production = next(profile for profile in document["profiles"] if profile["name"] == "production")
-    assert production["shipped_changed"] == {"fetch": ["kind", "image", "egress"], "osv": ["image", "egress", "secrets"]}
+    assert production["shipped_changed"] == {"fetch": ["kind", "image", "port", "egress", "resources"],
+                                          "osv": ["image", "egress", "secrets"]}
     assert OSV_SHIPPED in production["changes"]
 
 
@@ -1085,3 +1089,92 @@ def test_a_new_server_the_profile_never_selects_gets_no_reason(default_site):
     changes = {profile.name: profile for profile in diff_releases(old, new).profiles}
     assert "production" not in changes, changes.get("production")
     assert changes["sandbox"].changes[0].startswith("now admits osv-community")
+
+
+def test_each_profile_says_which_servers_it_ships_changed_in_args_env_headers_transport_port_or_resources(default_site):
+    """A profile's section named a server it ships only for its kind, image, remote URL, egress, file
+    paths or secrets: new arguments, variables, a remote's headers, transport, port or resources of a
+    server running in the namespace were under the server alone. A variable's value for one profile
+    reaches that profile's namespace only; its description reaches no namespace."""
+    import copy
+
+    from generator.release.diff import diff_releases, read_release_catalog
+
+    old = read_release_catalog(default_site)
+    new = copy.deepcopy(old)
+    servers = {server["name"]: server for server in new["servers"]}
+    servers["osv"]["args"] = ["--verbose"]
+    servers["osv"]["env"] = [{"name": "OSV_LOG", "description": "", "required": False, "secret": False,
+                              "default": "debug", "profiles": {}}]
+    servers["fetch"].update(transport="sse", port=9090)
+    servers["fetch"]["resources"]["limits"]["memory"] = "4Gi"
+    github_env = {var["name"]: var for var in servers["github"]["env"]}
+    github_env["GITHUB_READ_ONLY"]["profiles"]["production"] = "0"
+    github_env["GITHUB_HOST"]["description"] = "Another description."
+    servers["context7-remote"]["remote"]["headers"].append(
+        {"name": "X-Tenant", "description": "", "required": True, "secret": False})
+    profiles = {profile.name: profile for profile in diff_releases(old, new).profiles}
+    shipped = {name: profile.shipped_changed for name, profile in profiles.items()}
+    assert shipped["production"] == {"fetch": ["transport", "port", "resources"], "github": ["env"],
+                                     "osv": ["args", "env"]}
+    assert shipped["sandbox"] == {"context7-remote": ["headers"], "fetch": ["transport", "port", "resources"],
+                                  "osv": ["args", "env"]}
+    assert "github: changed env (see changed: github)" in profiles["production"].changes
+    assert not any(line.startswith("github:") for line in profiles["sandbox"].changes)
+
+
+def test_what_the_added_servers_bring_is_worked_out_once_per_page(tmp_path, monkeypatch):
+    """The changes page asked `ReleaseDiff.brings` twice per added server, and each time it was made
+    again from every added server: 24 s of a build with 10,000 servers added. At most once for the
+    page and once for the feed (which now sum up an added server instead: `added_summaries`)."""
+    from generator.release.diff import ReleaseDiff
+
+    made = []
+    real = ReleaseDiff.brings
+
+    def counted(self):
+        made.append(1)
+        return real.fget(self)
+    monkeypatch.setattr(ReleaseDiff, "brings", property(counted))
+    root = tmp_path / "widened"
+    shutil.copytree(DEFAULT_SOURCE, root / "new-src")
+    _widened_release(root / "new-src")
+    build(DEFAULT_SOURCE, root / "old")
+    build(root / "new-src", root / "new", previous=root / "old")
+    assert "osv-beta" in (root / "new" / "changes" / "index.html").read_text()
+    assert len(made) <= 2, f"brings made {len(made)} times for two added servers"
+
+
+OSV_BETA_SIGNED = [
+    "container image ghcr.io/stackloklabs/osv-mcp/server:0.1.0, no digest",
+    "tier: validated; review: not-reviewed",
+    "egress: api.osv.dev (port 443)",
+    "secrets: none",
+    "tools: 3 (0 destructive, 3 open-world, 3 read-only)",
+]
+
+
+def test_the_changes_page_and_feed_sum_up_an_added_server_as_a_reviewer_signs_it(runner, widened):
+    """Each added server listed every change from nothing on the page and in the feed, every tool's
+    input schema and hints among them: 1,000 added servers made changes/index.html 9.1 MB and
+    changes.atom 8.1 MB, ten times their size. They say what a reviewer signs off on and where the rest
+    is; `diff` itself keeps the full list."""
+    import feedparser
+    import html5lib
+
+    (old, new), site = widened
+    page = (site / "changes" / "index.html").read_text()
+    html5lib.HTMLParser(strict=True).parse(page)
+    added = page[page.index('<h2 id="added">'):page.index('<h2 id="deprecated">')]
+    assert "input_schema" not in added and "Hint" not in added
+    beta = added[added.index(">osv-beta</a>"):]
+    assert re.findall(r"<li>([^<]*)</li>", beta[:beta.index("</ul>")]) == OSV_BETA_SIGNED
+    assert "<code>mcp-catalog diff</code> of the two releases" in added
+    feed = feedparser.parse((site / "reviews" / "changes.atom").read_bytes())
+    summary = {entry.title: entry for entry in feed.entries}["Added: osv-beta"].summary
+    assert summary == ("Added in release 1.1.0: " + "; ".join(OSV_BETA_SIGNED)
+                       + "; the rest (env, resources, each tool's hints and input schema): its page, or mcp-catalog diff.")
+    assert "input_schema" not in summary
+    full = runner.invoke(main, ["diff", str(old), str(new)])
+    assert full.exit_code == 0, full.output
+    assert any("input_schema" in line for line in _group(full.output.splitlines(), "  added: osv-beta"))

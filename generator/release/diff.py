@@ -19,7 +19,8 @@ everything below is decided from the two releases alone. Reported, in four group
   the effect a reviewer signs: the servers the profile now admits or no longer admits, why it leaves
   out a new server its selection picks, and, per server it keeps admitting, the tools it now keeps
   or withholds and, shipped in both releases, which of what its namespace runs changed (kind, image,
-  egress, secrets...: the reviewer signing for a namespace sees every change to what runs there)
+  args, env values, headers, egress, secrets, resources...: the reviewer signing for a namespace sees
+  every change to what runs there)
   (worked out with the same rules the build uses, `generator.derived`, from each release's own data);
 - what to delete: each MCPServer or MCPRemoteProxy a profile's namespace was shipped and no longer
   is (the server withdrawn, all its tools withheld, the profile gone or moved), with the command
@@ -41,25 +42,29 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import ValidationError
+from typing import Any
 
 from generator import derived
 from generator.errors import UsageError
-from generator.models import IMAGE_REF, CatalogMeta, RegistryProfile, Server
+from generator.models import IMAGE_REF
 from generator.paths import CATALOG_JSON, mirror_list
+from generator.release.admissions import Admissions, Offering, release_admissions
 from generator.release.catalog_scan import ReleaseCatalog, scan_catalog
 from generator.release.bundle_objects import (
-    CLUSTER_SCOPED, MAX_BUNDLE_FILE, NAME, PROFILES, ReleaseBundles, UnreadBundle, folder_owner, bundles_of, folder_bundles,
+    MAX_BUNDLE_FILE, NAME, PROFILES, ReleaseBundles, UnreadBundle, folder_owner, bundles_of, folder_bundles,
     is_bundle_file, packed,
 )
+from generator.release.cleanup import (
+    UNCHECKED, VACATED_NOTE, VACATED_UNREAD, Vacated, Withdrawn, profile_namespace, profiles_in, renamed_profiles,
+    vacated_namespaces, with_namespace_objects, with_server_objects, withdrawn_workloads,
+)
 from generator.release.verify import read_release_files, read_release_files_hashed
+from generator.release.wording import shown
 from generator.render.kubernetes.names import (
-    ServerNames, database_secret_name, pgpass_secret_name, registry_data_name, registry_resource_name, registry_service_name,
+    database_secret_name, pgpass_secret_name, registry_data_name, registry_resource_name, registry_service_name,
 )
 
 
@@ -79,59 +84,13 @@ class ProfileChange:
     changes: list[str]
     shipped_changed: dict[str, list[str]] = field(default_factory=dict)
     """Each server the profile ships in both releases whose record changed in what the namespace runs
-    (`WORKLOAD_CHANGES`: kind, image, remote URL, egress, file paths, secrets), by name: the labels of
-    what changed, the server's own `changed` entry giving the detail. `changes` says the same in words."""
+    (`WORKLOAD_CHANGES`: kind, image, remote URL, transport, port, args, env, headers, egress, file
+    paths, secrets, resources; `env` when the values the profile's namespace gets changed, a variable's
+    per-profile value counting for that profile alone), by name: the labels of what changed, the
+    server's own `changed` entry giving the detail. `changes` says the same in words."""
     left_out_new: dict[str, list[str]] = field(default_factory=dict)
     """Each server new in this release that the profile's selection picks and its rules leave out,
     by name: why (`derived.left_out_because`). `changes` says the same in words."""
-
-
-@dataclass(frozen=True)
-class Withdrawn:
-    """A workload a profile's namespace was shipped by the old release and is not by the new one."""
-
-    profile: str
-    """The profile that shipped it (in the old release)."""
-    server: str
-    namespace: str
-    resource: str
-    """`mcpserver` or `mcpremoteproxy`."""
-    name: str
-    """The object's name (the server's, as the bundles name its workload)."""
-    command: str
-    """The kubectl command deleting it and, when both releases' bundles were read, every other object
-    of the server `objects` names (it may never have been applied: not found is no error)."""
-    objects: list[str] = field(default_factory=list)
-    """`kind/name` of every object the old release's bundle rendered for the server in the namespace
-    and the new one renders there no more, the workload among them, and of the Secret made by hand
-    from the server's template (`secret/<server>-secrets`) where the old release shipped one and the
-    new one deploys the server there no more; empty when the bundles were not read."""
-    variants: list[str] = field(default_factory=list)
-    """The old bundle's variants these objects are of ("current", "legacy"), when the bundles were read."""
-    why: str = ""
-    """Why the namespace has it no more, as the command's comment says it: `withdrawn from profile p`
-    (no longer admitted or shipped), `now an mcpremoteproxy of profile p` (the server changed kind),
-    `profile p moved to namespace n`, `profile p removed`."""
-
-
-@dataclass(frozen=True)
-class Vacated:
-    """A namespace the old release's profiles were deployed to and no profile of the new one is (a
-    profile removed or moved to another namespace): `kubectl apply` of the new release never touches
-    it, so what the old bundle put there keeps working as that release set it: the deployers' Role
-    (which still lets them create servers there), the registry serving the old entries, the
-    NetworkPolicies, and the admission policies bound to the namespace, which keep admitting what the
-    old release admitted."""
-
-    namespace: str
-    profiles: list[str]
-    """The old release's profiles deployed to it."""
-    commands: list[str] = field(default_factory=list)
-    """The kubectl commands deleting, in this order, every object of the profiles' bundles but the
-    servers' (`to delete` has those) and the Namespace: `_with_namespace_objects`. Empty when the
-    bundles were not read."""
-    objects: list[str] = field(default_factory=list)
-    """`kind/name` of each object the commands delete."""
 
 
 @dataclass
@@ -166,6 +125,7 @@ class ReleaseDiff:
         split = Counter((item.profile, item.server, item.namespace) for item in self.withdrawn)
         return "\n".join(f"{item.command}   # {item.server}, {item.why}"
                          + (f" ({' and '.join(item.variants)} operators)" if split[item.profile, item.server, item.namespace] > 1 else "")
+                         + (f"; {UNCHECKED}: {' '.join(item.unchecked)}" if item.unchecked else "")
                          for item in self.withdrawn)
 
     @property
@@ -179,41 +139,34 @@ class ReleaseDiff:
 
     def as_text(self) -> str:
         """The report a reviewer reads."""
-        lines = [f"Changes from {_shown(self.old_version)} to {_shown(self.new_version)}"]
+        lines = [f"Changes from {shown(self.old_version)} to {shown(self.new_version)}"]
         if self.empty:
             return lines[0] + ": none that need review\n"
         if self.catalog:
             lines.append("  catalog-wide:")
             lines.extend(f"    - {item}" for item in self.catalog)
         for profile in self.profiles:
-            lines.append(f"  profile: {_shown(profile.name)}")
+            lines.append(f"  profile: {shown(profile.name)}")
             lines.extend(f"    - {item}" for item in profile.changes)
         if self.withdrawn:
             lines.append("  to delete (no longer shipped to the namespace; admission refuses only new ones, so what a "
                          "deployer applied earlier keeps running):")
             lines.extend(f"    {command}" for command in self.withdrawn_commands.splitlines())
         for namespace in self.vacated:
-            lines.append(f"  namespace {namespace.namespace} (profile {', '.join(map(_shown, namespace.profiles))} of "
-                         f"{_shown(self.old_version)}): {VACATED_NOTE}; after the commands above, in this order:")
+            lines.append(f"  namespace {namespace.namespace} (profile {', '.join(map(shown, namespace.profiles))} of "
+                         f"{shown(self.old_version)}): {VACATED_NOTE}; after the commands above, in this order:")
             lines.extend(f"    {command}" for command in namespace.commands or [VACATED_UNREAD])
+            if namespace.unchecked:
+                lines.append(f"    # {UNCHECKED}: {' '.join(namespace.unchecked)}")
         brings = self.brings
         for label, names in (("added", self.added), ("removed", self.removed), ("deprecated", self.deprecated)):
             for name in names:
-                lines.append(f"  {label}: {_shown(name)}")
+                lines.append(f"  {label}: {shown(name)}")
                 lines.extend(f"    - {item}" for item in brings.get(name, []) if label == "added")
         for change in self.changed:
-            lines.append(f"  changed: {_shown(change.name)}")
+            lines.append(f"  changed: {shown(change.name)}")
             lines.extend(f"    - {item}" for item in change.changes)
         return "\n".join(lines) + "\n"
-
-
-VACATED_NOTE = ("no profile is deployed here any more, and the new release's kubectl apply never touches it: "
-                "the deployers' Role, the registry and the admission policies bound to it keep working as the old "
-                "release set them until deleted (the namespace itself too, once nothing of yours is left in it)")
-VACATED_STEPS = ("its registry and its database Secret, Roles and service account",
-                 "the admission policies bound to it, once no Role lets deployers create servers there",
-                 "its network and mesh policies, once nothing else runs there (they confine every pod of it)")
-VACATED_UNREAD = "(the bundles were not read: run mcp-catalog diff on the two releases for the commands)"
 
 
 # catalog.json of a 10,000-server catalog is tens of MB; anything far larger is not ours.
@@ -380,14 +333,14 @@ def diff_releases(old: dict[str, Any], new: dict[str, Any]) -> ReleaseDiff:
     """Compare two normalised catalog documents."""
     before, after = ReleaseCatalog.of_document(old, PULLED_FROM), ReleaseCatalog.of_document(new, PULLED_FROM)
     notes: list[str] = []
-    admissions = _admissions(before, after, notes)
+    admissions = release_admissions(before, after, notes)
     return _diff(before, after, admissions, notes)
 
 
 def _diff(
     old: ReleaseCatalog, new: ReleaseCatalog, admissions: tuple[Admissions, Admissions] | None, notes: list[str]
 ) -> ReleaseDiff:
-    """Compare two releases' catalogs, given their `_admissions` (and the notes that made)."""
+    """Compare two releases' catalogs, given their `release_admissions` (and the notes that made)."""
     before, after = old.names, new.names
     result = ReleaseDiff(old.catalog["version"], new.catalog["version"])
     result.added = sorted(after - before)
@@ -406,12 +359,12 @@ def _diff(
         changes = _server_changes(was, now)
         if changes:
             result.changed.append(ServerChange(name, changes))
-        if labels := _workload_changes(was, now):
-            workload[name] = WorkloadChange(labels, _kind_change(was, now))
+        if (change := _workload_change(was, now)) is not None:
+            workload[name] = change
     result.profiles = _profile_changes(old, new, admissions, workload)
     if admissions is not None:
-        result.withdrawn = _withdrawn(*admissions)
-        result.vacated = _vacated(*admissions)
+        result.withdrawn = withdrawn_workloads(*admissions)
+        result.vacated = vacated_namespaces(*admissions)
     return result
 
 
@@ -444,7 +397,7 @@ def _server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     changes += _env_changes(old.get("env") or [], new.get("env") or [])
     changes += _input_changes("header", old_remote.get("headers") or [], new_remote.get("headers") or [])
     if (old.get("args") or []) != (new.get("args") or []):
-        changes.append(f"args: {_shown(old.get('args') or [])} -> {_shown(new.get('args') or [])}")
+        changes.append(f"args: {shown(old.get('args') or [])} -> {shown(new.get('args') or [])}")
     changes += _other_field_changes(old, new)
     old_review, new_review = old.get("review") or {}, new.get("review") or {}
     if old_review.get("status") != new_review.get("status"):
@@ -476,33 +429,75 @@ def _kind_words(record: dict[str, Any]) -> str:
     return "reference entry" if kind == "reference" else kind
 
 
-WORKLOAD_CHANGES = ("kind", "image", "remote URL", "egress", "file paths", "secrets")
+WORKLOAD_CHANGES = ("kind", "image", "remote URL", "transport", "port", "args", "env", "headers", "egress",
+                    "file paths", "secrets", "resources")
 """What a profile's section says changed of a server it ships in both releases, in this order: what
 its namespace runs and what leaves it (its other changes are in the server's own entry)."""
 
 
 @dataclass(frozen=True)
 class WorkloadChange:
-    """Which of `WORKLOAD_CHANGES` a server's two records differ in, and its `_kind_change`."""
+    """Which of `WORKLOAD_CHANGES` a server's two records differ in wherever it runs, its `_kind_change`,
+    and each record's `env`: the values a namespace gets depend on its profile (`labels_in`)."""
 
     labels: list[str]
+    """Of `WORKLOAD_CHANGES`, all but `env`."""
     kind: str | None
+    env: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+
+    def labels_in(self, was: str, profile: str) -> list[str]:
+        """The labels of what changed in the namespace of `profile` (`was` its name in the old release):
+        `env` when the values its bundle sets differ (a per-profile value reaches that profile alone)."""
+        env = _env_values(self.env[0], was) != _env_values(self.env[1], profile)
+        return [label for label in WORKLOAD_CHANGES if label in self.labels or (label == "env" and env)]
+
+
+def _workload_change(old: dict[str, Any], new: dict[str, Any]) -> WorkloadChange | None:
+    """What changed between two records of a server in what a namespace running it runs; None when
+    nothing did in any namespace."""
+    labels, env = _workload_changes(old, new), (old.get("env") or [], new.get("env") or [])
+    if not labels and env[0] == env[1]:
+        return None
+    return WorkloadChange(labels, _kind_change(old, new), env)
+
+
+def _env_values(env: list[dict[str, Any]], profile: str) -> list[tuple[str, Any]]:
+    """The (name, value) pairs a profile's bundle sets, as `derived.env_values` makes them: each plain
+    variable's value in the profile, else its default (secrets come from the Secret)."""
+    values = []
+    for var in env:
+        value = (var.get("profiles") or {}).get(profile, var.get("default"))
+        if not var.get("secret") and value is not None:
+            values.append((var.get("name"), value))
+    return values
 
 
 def _workload_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
-    """Which of `WORKLOAD_CHANGES` differ between two records of a server."""
+    """Which of `WORKLOAD_CHANGES` but `env` (`WorkloadChange.labels_in`) differ between two records of
+    a server: a remote's headers without their descriptions (what the proxy is configured with)."""
     old_permissions, new_permissions = old.get("permissions") or {}, new.get("permissions") or {}
     differ = {
         "kind": _kind(old) != _kind(new),
         "image": (old.get("image"), old.get("digest")) != (new.get("image"), new.get("digest")),
         # A change of kind names the remote's URL.
         "remote URL": _kind(old) == _kind(new) and (old.get("remote") or {}).get("url") != (new.get("remote") or {}).get("url"),
+        "transport": old.get("transport") != new.get("transport"),
+        "port": old.get("port") != new.get("port"),
+        "args": (old.get("args") or []) != (new.get("args") or []),
+        "headers": _headers(old) != _headers(new),
         "egress": _egress(old_permissions) != _egress(new_permissions),
         "file paths": any(set(old_permissions.get(key) or []) != set(new_permissions.get(key) or [])
                           for key in ("read", "write")),
         "secrets": _secrets(old) != _secrets(new),
+        "resources": (old.get("resources") or {}) != (new.get("resources") or {}),
     }
-    return [label for label in WORKLOAD_CHANGES if differ[label]]
+    return [label for label in WORKLOAD_CHANGES if differ.get(label)]
+
+
+def _headers(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """A remote's headers as its proxy takes them: without their descriptions (prose for people)."""
+    return [{key: value for key, value in header.items() if key != "description"}
+            for header in (record.get("remote") or {}).get("headers") or []]
 
 
 def _other_field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
@@ -517,7 +512,7 @@ def _other_field_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
         for empty in ({}, []):
             if type(empty) in (type(was), type(now)):
                 was, now = empty if was is None else was, empty if now is None else now
-        changes += _field_changes(_shown(key), was, now)
+        changes += _field_changes(shown(key), was, now)
     return changes
 
 
@@ -529,12 +524,12 @@ def _tool_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[
     before = {tool["name"]: tool for tool in old}
     changes = []
     for tool in new:
-        name, previous = _shown(tool["name"]), before.get(tool["name"])
+        name, previous = shown(tool["name"]), before.get(tool["name"])
         was = previous or {}
         old_hints, new_hints = was.get("annotations") or {}, tool.get("annotations") or {}
         for hint in sorted(set(old_hints) | set(new_hints)):
             if old_hints.get(hint) != new_hints.get(hint):
-                changes.append(f"tool {name}: {_shown(hint)} {_hint(old_hints.get(hint))} -> {_hint(new_hints.get(hint))}")
+                changes.append(f"tool {name}: {shown(hint)} {_hint(old_hints.get(hint))} -> {_hint(new_hints.get(hint))}")
         old_as = None if previous is None else _deployed(previous, "name")
         if old_as != _deployed(tool, "name") and (previous is not None or _deployed(tool, "name") != tool["name"]):
             changes.append(f"tool {name}: deployed as {_either(old_as)} -> {_either(_deployed(tool, 'name'))}")
@@ -573,7 +568,7 @@ def _input_changes(kind: str, old: list[dict[str, Any]], new: list[dict[str, Any
     )
     short = kind.split()[0]
     for key_name, now in after.items():
-        name, was = _shown(key_name), before.get(key_name, {})
+        name, was = shown(key_name), before.get(key_name, {})
         for key in ("required", "secret"):
             if bool(was.get(key)) != bool(now.get(key)):
                 changes.append(f"{short} {name}: {key} {_yes(was.get(key))} -> {_yes(now.get(key))}")
@@ -585,7 +580,7 @@ def _input_changes(kind: str, old: list[dict[str, Any]], new: list[dict[str, Any
 def _hint(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
-    return "not declared" if value is None else _shown(value)
+    return "not declared" if value is None else shown(value)
 
 
 def _env_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
@@ -594,14 +589,14 @@ def _env_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[s
     before = {var["name"]: var for var in old}
     changes = _input_changes("env variable", old, new)
     for now in new:
-        name, was = _shown(now["name"]), before.get(now["name"], {})
+        name, was = shown(now["name"]), before.get(now["name"], {})
         if was.get("default") != now.get("default"):
             changes.append(f"env {name}: default {_text(was.get('default'))} -> {_text(now.get('default'))}")
         old_values, new_values = was.get("profiles") or {}, now.get("profiles") or {}
         for profile in sorted(set(old_values) | set(new_values)):
             if old_values.get(profile) != new_values.get(profile):
                 changes.append(
-                    f"env {name}: value required in profile {_shown(profile)} "
+                    f"env {name}: value required in profile {shown(profile)} "
                     f"{_text(old_values.get(profile))} -> {_text(new_values.get(profile))}"
                 )
     return changes
@@ -611,20 +606,9 @@ def _yes(value: Any) -> str:
     return "yes" if value else "no"
 
 
-def _shown(value: Any) -> str:
-    """A value from a release as a reviewer reads it: a plain word or reference bare, anything else as
-    JSON, escaped (so a hidden character such as U+202E shows as `\\u202e`, a line break cannot write a
-    line of the report, nor an arrow pass for its own, nor a quoted value for an escaped one). Every
-    value the report prints from a release, a name or set item as much as a setting, goes through it."""
-    if (isinstance(value, str) and value and value.strip() == value and value.isprintable() and value != "none"
-            and " -> " not in value and value[0] not in '"[{'):
-        return value
-    return json.dumps(value, sort_keys=True)
-
-
 def _either(value: Any, absent: str = "none") -> str:
-    """`_shown(value)`, or `absent` when the release has no value (or an empty one) there."""
-    return absent if value is None or value == "" else _shown(value)
+    """`shown(value)`, or `absent` when the release has no value (or an empty one) there."""
+    return absent if value is None or value == "" else shown(value)
 
 
 # catalog.yaml settings whose change alters what crosses the gap, where it runs or what clients look
@@ -638,8 +622,8 @@ def _catalog_changes(old: ReleaseCatalog, new: ReleaseCatalog) -> list[str]:
     for key in CATALOG_FIELDS:
         changes += _field_changes(key, old.catalog.get(key), new.catalog.get(key))
     if old.pulled_from is not None and new.pulled_from is not None and old.pulled_from != new.pulled_from:
-        shown = [", ".join(_either(r, "the images' own registries") for r in pulled) for pulled in (old.pulled_from, new.pulled_from)]
-        changes.append(f"manifests pull images from: {shown[0]} -> {shown[1]}")
+        words = [", ".join(_either(r, "the images' own registries") for r in pulled) for pulled in (old.pulled_from, new.pulled_from)]
+        changes.append(f"manifests pull images from: {words[0]} -> {words[1]}")
     return changes
 
 
@@ -648,15 +632,15 @@ def _field_changes(label: str, old: Any, new: Any) -> list[str]:
     if isinstance(old, dict) and isinstance(new, dict):
         changes = []
         for key in [*new, *(k for k in old if k not in new)]:
-            changes += _field_changes(f"{label}.{_shown(key)}", old.get(key), new.get(key))
+            changes += _field_changes(f"{label}.{shown(key)}", old.get(key), new.get(key))
         return changes
     if isinstance(old, list) and isinstance(new, list):
-        return [f"{label}: new {_shown(item)}" for item in new if item not in old] + [
-            f"{label}: removed {_shown(item)}" for item in old if item not in new
+        return [f"{label}: new {shown(item)}" for item in new if item not in old] + [
+            f"{label}: removed {shown(item)}" for item in old if item not in new
         ]
     if old == new or (old in (None, "") and new in (None, "")):
         return []  # an empty text and none read the same to a reviewer (an added server's `publisher: ""`)
-    return [f"{label}: {'none' if old is None else _shown(old)} -> {'none' if new is None else _shown(new)}"]
+    return [f"{label}: {'none' if old is None else shown(old)} -> {'none' if new is None else shown(new)}"]
 
 
 def _profile_changes(
@@ -688,7 +672,7 @@ def _profile_changes(
                 changes = _continued_profile_changes(was, before[was], after[name], admissions)
             if admissions is not None:
                 view = _ProfileView(admissions[0].admitted.get(was or name, {}), admissions[1].admitted[name],
-                                    admissions[1].left_out[name], added, workload)
+                                    admissions[1].left_out[name], added, workload, (was or name, name))
                 changes += _admission_changes(view, _ToolNames(new))
         if changes:
             result.append(ProfileChange(name, changes, view.shipped_changed, view.left_out_new))
@@ -702,26 +686,17 @@ def _continued_profile_changes(
     it was renamed or moved to another namespace, the registry it leaves where it was: the new
     release's objects have other names or another namespace, so nothing replaces or deletes them."""
     fields = [item for key in [*new, *(k for k in old if k not in new)] if key != "name"
-              for item in _field_changes(_shown(key), old.get(key), new.get(key))]
+              for item in _field_changes(shown(key), old.get(key), new.get(key))]
     if was == new["name"]:
         return fields + (_registry_leftovers(was, admissions) if old.get("namespace") != new.get("namespace") else [])
-    return [f"renamed from {_shown(was)} (same namespace {_either(new.get('namespace'))}): "
-            f"its servers and tools are compared with {_shown(was)}'s", *_registry_leftovers(was, admissions), *fields]
+    return [f"renamed from {shown(was)} (same namespace {_either(new.get('namespace'))}): "
+            f"its servers and tools are compared with {shown(was)}'s", *_registry_leftovers(was, admissions), *fields]
 
 
 def _renamed(before: dict[str, dict[str, Any]], after: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """Each new profile that takes the namespace of a removed one, with the removed one's name (a
-    namespace two removed profiles shared goes to the first; a second new profile there is new)."""
-    removed: dict[str | None, str] = {}
-    for name, profile in before.items():
-        if name not in after:
-            removed.setdefault(_namespace(profile), name)
-    renamed = {}
-    for name, profile in after.items():
-        was = removed.pop(_namespace(profile), None) if name not in before else None
-        if was is not None:
-            renamed[name] = was
-    return renamed
+    """`renamed_profiles` of two releases' documents' profiles."""
+    return renamed_profiles({name: profile_namespace(profile) for name, profile in before.items()},
+                            {name: profile_namespace(profile) for name, profile in after.items()})
 
 
 def _removed_profile(profile: dict[str, Any], after: dict[str, dict[str, Any]]) -> str:
@@ -730,7 +705,7 @@ def _removed_profile(profile: dict[str, Any], after: dict[str, dict[str, Any]]) 
     others = [name for name, other in after.items() if other.get("namespace") == namespace]
     if not others:
         return f"profile removed: namespace {_either(namespace)} no longer gets its registry or servers"
-    return (f"profile removed: namespace {_either(namespace)} now gets profile {', '.join(map(_shown, others))}'s "
+    return (f"profile removed: namespace {_either(namespace)} now gets profile {', '.join(map(shown, others))}'s "
             "registry and servers instead")
 
 
@@ -753,152 +728,6 @@ def _registry_leftovers(name: str, admissions: tuple[Admissions, Admissions] | N
     ]
 
 
-# What, besides a server's own record, decides which profiles admit it and which tools they keep
-# (`derived.admits` reads the review's expiry against `last_updated`).
-ADMISSION_INPUTS = ("registries", "last_updated")
-
-Offering = list[str] | derived.NotOffered | Literal["reference"]
-"""What a profile does with a server it admits: the tools its bundle runs it with, "reference" for a
-reference entry (its registries list it, nothing runs it), or why it does not ship it."""
-Admitted = dict[str, dict[str, Offering]]
-"""Per profile, each admitted server's `Offering`."""
-Running = dict[tuple[str, str, str], tuple[str, str]]
-"""Per workload a profile's namespace is shipped, (namespace, resource, name): (profile, server)."""
-WORKLOAD_RESOURCES = {"container": "mcpserver", "remote": "mcpremoteproxy"}
-"""The kind of object the bundles deploy a server as, by its kind (a reference entry runs nothing)."""
-
-
-@dataclass(frozen=True)
-class Admissions:
-    """One release's profiles by the build's own rules: what each admits, and the workloads they ship."""
-
-    admitted: Admitted
-    running: Running
-    profiles: dict[str, RegistryProfile]
-    """The release's profiles, validated, by name."""
-    left_out: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
-    """Per profile, each server its selection picks and its rules leave out, with why
-    (`derived.left_out_because`); of the servers `_admissions` decided, as `admitted`."""
-
-
-def _admissions(
-    old: ReleaseCatalog, new: ReleaseCatalog, notes: list[str]
-) -> tuple[Admissions, Admissions] | None:
-    """Each release's admissions by the build's own rules, for every server whose result may differ
-    (all of them when a profile or the catalog date changed, else the servers whose records did);
-    None, with a note in `notes`, when a release's document does not read as this version's models
-    (the first problem of the old release's catalog settings, then of its servers by name, then the
-    new release's). A record both releases share is validated once (validation is most of the
-    cost), and the servers are taken one at a time: no release is ever held parsed."""
-    names = old.names | new.names
-    if all(old.catalog.get(key) == new.catalog.get(key) for key in ADMISSION_INPUTS):
-        names = {name for name in names if not old.same(name, new)}
-    metas: list[CatalogMeta | ValidationError] = []
-    for release in (old, new):
-        try:
-            metas.append(CatalogMeta.model_validate(release.catalog))
-        except ValidationError as exc:
-            metas.append(exc)
-    if isinstance(metas[0], ValidationError):
-        notes.append(_unread_note(old, "catalog", metas[0]))
-        return None
-    admitting = [_Admitting(meta) if isinstance(meta, CatalogMeta) else None for meta in metas]
-    failed: list[tuple[str, ValidationError] | None] = [None, None]
-    for name in sorted(names):
-        model = None
-        for at, release in enumerate((old, new)):
-            state = admitting[at]
-            if name not in release.names or state is None or failed[at] is not None:
-                continue
-            if model is None or not old.same(name, new):
-                try:
-                    model = Server.model_validate({k: v for k, v in release.record(name).items() if k != "overview"})
-                except ValidationError as exc:
-                    failed[at] = (f"server {_shown(name)}", exc)
-                    continue
-            state.add(model)
-        if failed[0] is not None:
-            break  # the old release's first problem is the one reported
-    for release, meta, problem in ((old, metas[0], failed[0]), (new, metas[1], failed[1])):
-        if isinstance(meta, ValidationError):
-            problem = ("catalog", meta)
-        if problem is not None:
-            notes.append(_unread_note(release, *problem))
-            return None
-    return admitting[0].result(), admitting[1].result()  # type: ignore[union-attr]
-
-
-def _unread_note(release: ReleaseCatalog, where: str, exc: ValidationError) -> str:
-    error = exc.errors()[0]
-    return ("which servers and tools each profile admits was not compared, nor what to delete in the profiles' "
-            "namespaces worked out (an empty or missing to delete says nothing): release "
-            f"{_shown(release.catalog['version'])}'s {where} does not read as this version's "
-            f"({'.'.join(_shown(str(part)) for part in error['loc'])}: {_shown(error['msg'])})")
-
-
-class _Admitting:
-    """One release's `Admissions`, its servers added one at a time (in name order)."""
-
-    def __init__(self, meta: CatalogMeta) -> None:
-        self.meta = meta
-        # A profile name given twice is the last profile of that name, as a dict of them keeps it.
-        self.deciding = list({profile.name: profile for profile in meta.registries}.values())
-        self.admitted: Admitted = {profile.name: {} for profile in meta.registries}
-        self.left_out: dict[str, dict[str, tuple[str, ...]]] = {profile.name: {} for profile in meta.registries}
-        self.running: list[Running] = [{} for _ in meta.registries]
-
-    def add(self, server: Server) -> None:
-        for profile in self.deciding:
-            if not derived.selects(profile, server):
-                continue  # not what the profile chose: no reason to give
-            if reasons := derived.left_out_because(self.meta, profile, server):
-                self.left_out[profile.name][server.name] = reasons
-                continue
-            self.admitted[profile.name][server.name] = derived.not_offered_because(profile, server) or (
-                "reference" if server.kind == "reference"
-                else [tool.name for tool in derived.profile_tools(profile, server)])
-        if server.kind not in WORKLOAD_RESOURCES:
-            return
-        for profile, running in zip(self.meta.registries, self.running):
-            if isinstance(self.admitted[profile.name].get(server.name), list):
-                running[profile.namespace, WORKLOAD_RESOURCES[server.kind], ServerNames.of(server).workload] = (
-                    profile.name, server.name)
-
-    def result(self) -> Admissions:
-        running: Running = {}
-        for part in self.running:  # profile by profile, as one dict of them all would be made
-            running.update(part)
-        return Admissions(self.admitted, running, {profile.name: profile for profile in self.meta.registries},
-                          self.left_out)
-
-
-def _withdrawn(old: Admissions, new: Admissions) -> list[Withdrawn]:
-    """The workloads the old release shipped to a namespace and the new one does not ship there, by
-    namespace, kind and name: a server withdrawn or all its tools withheld, a profile removed or moved
-    to another namespace, a server now deployed as another kind; each saying which."""
-    return [
-        Withdrawn(profile, server, namespace, resource, name,
-                  f"kubectl -n {namespace} delete {resource}/{name} --ignore-not-found",
-                  why=_why_withdrawn(profile, namespace, resource, name, new))
-        for (namespace, resource, name), (profile, server) in sorted(old.running.items())
-        if (namespace, resource, name) not in new.running
-    ]
-
-
-def _why_withdrawn(profile: str, namespace: str, resource: str, name: str, new: Admissions) -> str:
-    """Why the new release no longer ships a workload to `namespace`: a withdrawal reads as the server
-    leaving the profile, which a kind change or a profile moved is not."""
-    for other in WORKLOAD_RESOURCES.values():
-        if other != resource and (namespace, other, name) in new.running:
-            return f"now an {other} of profile {_shown(new.running[namespace, other, name][0])}"
-    if profile not in new.profiles:
-        there = sorted(other.name for other in new.profiles.values() if other.namespace == namespace)
-        return f"profile {_shown(profile)} removed" + (f", and {', '.join(there)} deployed there does not ship it" if there else "")
-    if new.profiles[profile].namespace != namespace:
-        return f"profile {_shown(profile)} moved to namespace {new.profiles[profile].namespace}"
-    return f"withdrawn from profile {_shown(profile)}"
-
-
 def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
     """`diff_releases` of two releases (tarballs or site folders) and, for each workload to delete,
     every other object the old release's bundle rendered for its server in that namespace and the new
@@ -915,128 +744,31 @@ def diff_release_targets(old_target: Path, new_target: Path) -> ReleaseDiff:
     catalogs as scanned (`catalog_scan`: neither held parsed whole)."""
     early = _early_catalog(old_target), _early_catalog(new_target)
     notes: list[str] = []
-    admissions = _admissions(early[0][0], early[1][0], notes)
-    withdrawn = _withdrawn(*admissions) if admissions is not None else []
-    vacated = _vacated(*admissions) if admissions is not None else []
+    admissions = release_admissions(early[0][0], early[1][0], notes)
+    withdrawn = withdrawn_workloads(*admissions) if admissions is not None else []
+    vacated = vacated_namespaces(*admissions) if admissions is not None else []
     namespaces = {item.namespace for item in withdrawn} | {item.namespace for item in vacated}
     documents = ({"catalog": early[0][0].catalog}, {"catalog": early[1][0].catalog})
-    old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | _profiles_in(documents[0], namespaces)
-    new_profiles = _profiles_in(documents[1], namespaces)
+    old_profiles = {item.profile for item in withdrawn if NAME.match(item.profile)} | profiles_in(documents[0], namespaces)
+    new_profiles = profiles_in(documents[1], namespaces)
     servers = {item.server for item in withdrawn}
     (old, old_bundles), (new, new_bundles) = (read_release(old_target, old_profiles, servers, early[0]),
                                               read_release(new_target, new_profiles, servers, early[1]))
     result = _diff(old, new, admissions, notes)
     if not (result.withdrawn or result.vacated):
         return result
+    # Each part on its own: a bundle one of them cannot read leaves the other's objects named.
     try:
-        result.withdrawn = _with_objects(result.withdrawn, documents, (old_bundles, new_bundles))
-        result.vacated = [_with_namespace_objects(item, documents[0], old_bundles, admissions[0].profiles)  # type: ignore[index]
-                          for item in result.vacated]
+        result.withdrawn = with_server_objects(result.withdrawn, documents, (old_bundles, new_bundles))
     except UnreadBundle as exc:
         result.catalog.append(f"to delete names each server's workload alone: its other objects were not read from the "
-                              f"bundles ({_shown(str(exc))})")
-    return result
-
-
-def _vacated(old: Admissions, new: Admissions) -> list[Vacated]:
-    """The namespaces the old release's profiles were deployed to and none of the new release's is."""
-    kept = {profile.namespace for profile in new.profiles.values()}
-    by_namespace: dict[str, list[str]] = {}
-    for profile in old.profiles.values():
-        if profile.namespace not in kept:
-            by_namespace.setdefault(profile.namespace, []).append(profile.name)
-    return [Vacated(namespace, sorted(profiles)) for namespace, profiles in sorted(by_namespace.items())]
-
-
-# Kinds that confine the namespace's pods (what they may reach, what may reach them): deleted last,
-# once nothing else runs there, since without them a pod left there (the registry's PostgreSQL) is open.
-CONFINING = frozenset({"networkpolicy", "peerauthentication", "authorizationpolicy"})
-
-
-def _with_namespace_objects(
-    item: Vacated, document: dict[str, Any], bundles: ReleaseBundles, profiles: dict[str, RegistryProfile]
-) -> Vacated:
-    """`item` with the commands deleting what its profiles' bundles (every variant) rendered outside the
-    servers' folders, in three steps: in the namespace, what runs or grants (the registry, its data,
-    the Roles, RoleBindings and service account); then the admission policies and bindings, cluster-wide
-    but named for the namespace by the build (so no other namespace's are among them), once no Role lets
-    deployers create what they confine; then the network and mesh policies. Never the Namespace, which
-    may hold what is not the catalog's. The registry's database Secret, made by hand from a template no
-    kustomization renders, is named as `_registry_leftovers` names it, under both operators' names."""
-    steps: tuple[set[str], set[str], set[str]] = (set(), set(), set())
-    for profile in sorted(_profiles_in(document, {item.namespace})):
-        for o in bundles.everything(profile):
-            kind = o.kind.lower()
-            if o.server is not None or kind == "namespace" or (kind not in CLUSTER_SCOPED and o.namespace != item.namespace):
-                continue
-            steps[1 if kind in CLUSTER_SCOPED else 2 if kind in CONFINING else 0].add(o.reference)
-    for name in item.profiles:
-        steps[0].update(f"secret/{secret(profiles[name])}" for secret in (pgpass_secret_name, database_secret_name))
-    scopes = (f"-n {item.namespace} ", "", f"-n {item.namespace} ")
-    commands = [f"kubectl {scope}delete {' '.join(sorted(objects))} --ignore-not-found   # {why}"
-                for scope, objects, why in zip(scopes, steps, VACATED_STEPS) if objects]
-    return replace(item, commands=commands, objects=[o for objects in steps for o in sorted(objects)])
-
-
-def _profiles_in(document: dict[str, Any], namespaces: set[str]) -> set[str]:
-    """The profiles of a release deployed to one of `namespaces`, by names fit for a path."""
-    return {profile["name"] for profile in document["catalog"].get("registries") or []
-            if _namespace(profile) in namespaces and NAME.match(profile["name"])}
-
-
-def _namespace(profile: dict[str, Any]) -> str | None:
-    """A profile's namespace as a release's document gives it; None when it is no string (an unchecked
-    document may hold a list there, which no set or dict can look up)."""
-    namespace = profile.get("namespace")
-    return namespace if isinstance(namespace, str) else None
-
-
-def _owners(
-    document: dict[str, Any], bundles: ReleaseBundles, namespaces: set[str]
-) -> dict[str, dict[tuple[str, str], set[str | None]]]:
-    """Per namespace, each (kind, name) the release's bundles render there and the servers whose folders
-    render it (None: a profile-wide part); made once for every withdrawn server of the namespace."""
-    found: dict[str, dict[tuple[str, str], set[str | None]]] = {namespace: {} for namespace in namespaces}
-    for namespace in namespaces:
-        for profile in _profiles_in(document, {namespace}):
-            for o in bundles.everything(profile):
-                if o.namespace == namespace:
-                    found[namespace].setdefault((o.kind.lower(), o.name), set()).add(o.server)
-    return found
-
-
-def _with_objects(
-    withdrawn: list[Withdrawn], documents: tuple[dict[str, Any], dict[str, Any]], bundles: tuple[ReleaseBundles, ReleaseBundles]
-) -> list[Withdrawn]:
-    """Each withdrawn workload as one command per variant of the old bundle deleting everything of its
-    server there: the objects its folders rendered in the namespace, but any the new release renders in
-    that namespace, any another server's folder (of those `bundles` render: `diff_release_targets`
-    renders only the withdrawn servers') or a profile-wide part of the old one rendered there, and any
-    of a kind without a namespace; and the Secret made from the server's template where the
-    old release shipped one (by hand: it may be absent), unless the new release still deploys the
-    server in the namespace (as another kind: it reads the same Secret). Variants deleting the same
-    objects share one command."""
-    namespaces = {item.namespace for item in withdrawn}
-    old_owners, new_owners = (_owners(document, bundle, namespaces) for document, bundle in zip(documents, bundles))
-    result = []
-    for item in withdrawn:
-        old_here = old_owners[item.namespace]
-        kept = set(new_owners[item.namespace]) | {key for key, owners in old_here.items() if owners - {item.server}}
-        still_deployed = any(item.server in owners for owners in new_owners[item.namespace].values())
-        secret = set() if still_deployed else {o.reference for o in bundles[0].secret_template(item.server)
-                                               if ("secret", o.name) not in kept}
-        by_objects: dict[tuple[str, ...], list[str]] = {}
-        for variant, folder in bundles[0].profile(item.profile) if NAME.match(item.profile) else ():
-            objects = sorted(secret | {o.reference for o in bundles[0].server_objects(folder, item.server)
-                                       if o.namespace == item.namespace and o.kind.lower() not in CLUSTER_SCOPED
-                                       and (o.kind.lower(), o.name) not in kept})
-            if objects:
-                by_objects.setdefault(tuple(objects), []).append(variant)
-        if not by_objects:
-            result.append(item)
-        for objects, variants in by_objects.items():
-            command = f"kubectl -n {item.namespace} delete {' '.join(objects)} --ignore-not-found"
-            result.append(replace(item, command=command, objects=list(objects), variants=variants))
+                              f"bundles ({shown(str(exc))})")
+    try:
+        result.vacated = [with_namespace_objects(item, documents[0], old_bundles, admissions[0].profiles)  # type: ignore[index]
+                          for item in result.vacated]
+    except UnreadBundle as exc:
+        result.catalog.append(f"what the old release left in a namespace no profile is deployed to any more was not read "
+                              f"from its bundles ({shown(str(exc))}): find it there and delete it by hand")
     return result
 
 
@@ -1056,20 +788,25 @@ class _ToolNames(dict[str, set[str]]):
 class _ProfileView:
     """What one profile's section compares: the servers it admits in each release (the old release's
     under its old name, when renamed), and of the new release the servers its rules leave out and
-    which servers are new; of the servers in both releases, their `_workload_changes`."""
+    which servers are new; of the servers in both releases, their `_workload_change`; and the profile's
+    name in each release."""
 
     old: dict[str, Offering]
     new: dict[str, Offering]
     left_out: dict[str, tuple[str, ...]]
     added: set[str]
     workload: dict[str, WorkloadChange]
+    names: tuple[str, str] = ("", "")
 
     @property
     def shipped_changed(self) -> dict[str, list[str]]:
-        """The `workload` labels of each server the profile ships in both releases (runs it: a
-        reference entry or a server not shipped runs nothing in the namespace)."""
-        return {server: self.workload[server].labels for server in sorted(set(self.old) & set(self.new) & set(self.workload))
-                if isinstance(self.old[server], list) and isinstance(self.new[server], list)}
+        """The `workload` labels in the profile's namespace (`WorkloadChange.labels_in`) of each server
+        it ships in both releases (runs it: a reference entry or a server not shipped runs nothing in
+        the namespace), when any."""
+        shipped = [server for server in sorted(set(self.old) & set(self.new) & set(self.workload))
+                   if isinstance(self.old[server], list) and isinstance(self.new[server], list)]
+        labels = {server: self.workload[server].labels_in(*self.names) for server in shipped}
+        return {server: found for server, found in labels.items() if found}
 
     @property
     def left_out_new(self) -> dict[str, list[str]]:
@@ -1090,24 +827,24 @@ def _admission_changes(view: _ProfileView, offered: _ToolNames) -> list[str]:
     longer, and the tools now kept or withheld (a tool the server no longer offers at all is its
     own `removed tool` line, not repeated here)."""
     old, new = view.old, view.new
-    changes = [f"now admits {_shown(server)}{_kept(new[server])}" for server in sorted(set(new) - set(old))]
-    changes += [f"no longer admits {_shown(server)}{_because(view.left_out.get(server, ()))}"
+    changes = [f"now admits {shown(server)}{_kept(new[server])}" for server in sorted(set(new) - set(old))]
+    changes += [f"no longer admits {shown(server)}{_because(view.left_out.get(server, ()))}"
                 for server in sorted(set(old) - set(new))]
-    changes += [f"leaves out new server {_shown(server)}{_because(reasons)}" for server, reasons in view.left_out_new.items()]
+    changes += [f"leaves out new server {shown(server)}{_because(reasons)}" for server, reasons in view.left_out_new.items()]
     shipped_changed = view.shipped_changed
     for server in sorted(set(old) & set(new)):
         before, after = old[server], new[server]
         if server in shipped_changed:
-            changes.append(_shipped_line(server, view.workload[server]))
+            changes.append(_shipped_line(server, shipped_changed[server], view.workload[server].kind))
         if _offering(before) != _offering(after):
-            changes.append(f"{_shown(server)}: now {_offering(after)}{_kept(after)}" if isinstance(after, list) or after == "reference"
-                           else f"{_shown(server)}: no longer {_offering(before)} ({derived.NOT_OFFERED_LABELS[after]})")
+            changes.append(f"{shown(server)}: now {_offering(after)}{_kept(after)}" if isinstance(after, list) or after == "reference"
+                           else f"{shown(server)}: no longer {_offering(before)} ({derived.NOT_OFFERED_LABELS[after]})")
         if "reference" in (before, after):
             continue  # a reference entry runs nothing, so keeps and withholds no tool
         was = set(before) if isinstance(before, list) else set()
         now = set(after) if isinstance(after, list) else set()
-        changes += [f"{_shown(server)}: now keeps tool {_shown(tool)}" for tool in sorted(now - was)]
-        changes += [f"{_shown(server)}: now withholds tool {_shown(tool)}" for tool in sorted(was - now)
+        changes += [f"{shown(server)}: now keeps tool {shown(tool)}" for tool in sorted(now - was)]
+        changes += [f"{shown(server)}: now withholds tool {shown(tool)}" for tool in sorted(was - now)
                     if tool in offered[server]]
     return changes
 
@@ -1118,12 +855,12 @@ def _because(reasons: tuple[str, ...] | list[str]) -> str:
     return f": {'; '.join(reasons)}" if reasons else ""
 
 
-def _shipped_line(server: str, change: WorkloadChange) -> str:
+def _shipped_line(server: str, found: list[str], kind: str | None) -> str:
     """A server the profile ships in both releases changed in what its namespace runs: which kinds of
     change, a change of kind with what it became (a container gone remote sends its data out), the
     detail left to the server's own entry."""
-    labels = [f"kind ({change.kind})" if label == "kind" else label for label in change.labels]
-    return f"{_shown(server)}: changed {', '.join(labels)} (see changed: {_shown(server)})"
+    labels = [f"kind ({kind})" if label == "kind" else label for label in found]
+    return f"{shown(server)}: changed {', '.join(labels)} (see changed: {shown(server)})"
 
 
 def _offering(offering: Offering) -> str:
@@ -1141,7 +878,7 @@ def _kept(tools: Offering) -> str:
         return f", {derived.not_shipped(tools)}"
     if not tools:
         return " (it declares no tools: it runs with every tool it has)"
-    return f" (tools kept: {', '.join(map(_shown, tools))})"
+    return f" (tools kept: {', '.join(map(shown, tools))})"
 
 
 def _egress(permissions: dict[str, Any]) -> tuple[set[str], set[str], bool]:
@@ -1162,8 +899,8 @@ def _permission_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
 
 
 def _set_changes(label: str, old: set[str], new: set[str]) -> list[str]:
-    return [f"new {label}: {_shown(item)}" for item in sorted(new - old)] + [
-        f"removed {label}: {_shown(item)}" for item in sorted(old - new)
+    return [f"new {label}: {shown(item)}" for item in sorted(new - old)] + [
+        f"removed {label}: {shown(item)}" for item in sorted(old - new)
     ]
 
 

@@ -400,8 +400,11 @@ def _kustomization(folder: Folder, version: str, component: bool) -> OutputFile:
 
 
 def all_yaml_text(folder: Folder, version: str) -> bytes:
-    """The folder's applied objects as one multi-document text, in kustomization order: its all.yaml's
-    bytes, made without its other files (the site shows it; the bundles no longer write it)."""
+    """The folder's applied objects as one multi-document text, in kustomization order: the bytes an
+    all.yaml of the folder would hold, made without its other files. The site shows it for folders
+    that write no all.yaml (a server's catalog-wide bundle `bundles/servers/<name>/`, the server's
+    folder its deployers apply in a profile's bundle); a profile's bundle still writes its own, for the
+    whole profile (`folder_files` with `all_path`)."""
     bodies = [manifest.encoded or yaml_text(_document(manifest)).encode("utf-8")
               for manifest in folder.manifests if manifest.applied]
     return b"".join(_AllYaml(_all_yaml_head(folder, version), bodies, lambda: ()).chunks())

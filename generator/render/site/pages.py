@@ -283,7 +283,8 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
     if context.changes is not None:
         present = {server.name for server in catalog.servers}
         profiles = {profile.name for profile in catalog.meta.registries}
-        values = {**common, "changes": context.changes, "present": present, "profiles": profiles}
+        values = {**common, "changes": context.changes, "present": present, "profiles": profiles,
+                  "added": site_review.added_summaries(catalog, context.changes)}
         yield "changes.html", paths.CHANGES_PAGE, values
     # Web servers answer a missing page at any depth with 404.html: its links start with "./", which the
     # shipped nginx and Apache configs rewrite to the site's sub-path (deploy/web/*; from disk "./" just works).
