@@ -20,6 +20,7 @@ import pytest
 
 from conftest import DEFAULT_SOURCE
 from generator.build import build
+from generator.source.validate import read_catalog
 from test_site import HOSTILE_MD, HOSTILE_YAML, INJECTED_IDS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -974,7 +975,7 @@ def _tool_rows(page_file: Path) -> list[tuple[str, str]]:
     """A tools page's rows as the server wrote them: (tool name, the row's words, lower-cased)."""
     import html
 
-    rows = re.findall(r"<tr><th scope=\"row\"><code>(.*?)</code>(.*?)</tr>", page_file.read_text(), re.S)
+    rows = re.findall(r"<tr[^>]*><th scope=\"row\"><code>(.*?)</code>(.*?)</tr>", page_file.read_text(), re.S)
     return [(html.unescape(name), html.unescape(re.sub(r"<[^>]+>", " ", name + " " + rest)).lower()) for name, rest in rows]
 
 
@@ -1412,3 +1413,18 @@ def test_a_name_written_right_to_left_leaves_the_pages_words_in_order(
         assert out_of_order == [], "\n".join(out_of_order)
     finally:
         watched.close()
+
+
+@pytest.mark.parametrize("start", [1, 12])
+def test_the_tools_search_finds_a_servers_tools_by_its_name(watched: Watched, paged_tools_site: Path, start: int) -> None:
+    """A server's name (atlassian-remote) is in no text of its rows; typed, it finds every tool of the
+    server on the opened page, then on every page."""
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    server = next(s for s in catalog.servers if s.name == "atlassian-remote")
+    page = watched.page
+    page.goto(_tools_page(paged_tools_site, start).as_uri())
+    page.fill("#tool-q", server.name)
+    page.wait_for_function("() => /^\\d+ of 453 tools$/.test(document.getElementById('tool-status').textContent)")
+    rows = page.locator("#tool-table tbody tr:not([hidden])")
+    assert sorted(rows.locator("th code").all_inner_texts()) == sorted(tool.name for tool in server.tools)
+    assert watched.problems == []

@@ -690,7 +690,7 @@
           var behaviour = file.b[flat[2 + 2 * i]];
           tools.push({
             entry: entry, name: name, description: description, behaviour: behaviour, skeleton: skeleton, rows: null,
-            text: (name + " " + entry.t + " " + marker + " " + description + " " + behaviour).toLowerCase()
+            text: (name + " " + entry.n + " " + entry.t + " " + marker + " " + description + " " + behaviour).toLowerCase()
           });
         });
       });
@@ -709,7 +709,8 @@
   /* Typing filters this page's rows at once; the first search also loads every tool (the search
    * data and the tools files, as scripts), and from then on the table lists the matches of every
    * page, with links to their servers, and the pager goes while a search is on. Each word must
-   * occur in the tool's name, server, description or behaviour, as on the page's own rows. */
+   * occur in the tool's name, its server's name or title, description or behaviour, as on the
+   * page's own rows. */
   function startToolSearch() {
     var box = document.getElementById("tool-search");
     var table = document.getElementById("tool-table");
@@ -718,8 +719,9 @@
     var status = document.getElementById("tool-status");
     var body = table.tBodies[0];
     var pager = document.getElementById("tools-pages");
+    /* A row's words, and its server's name (data-server: the name is in no text of the row). */
     var own = Array.prototype.slice.call(body.rows).map(function (row) {
-      return { row: row, text: row.textContent.toLowerCase() };
+      return { row: row, text: ((row.getAttribute("data-server") || "") + " " + row.textContent).toLowerCase() };
     });
     var everyTool = null;
     var loading = "";  /* "", "loading", "failed: FILE" */
