@@ -92,7 +92,7 @@ def _written(static: object, pages: list[Path], rows: str, key: str) -> dict[str
     for page_file in pages:
         static.goto(page_file.as_uri())  # type: ignore[attr-defined]
         elements = static.locator(rows)  # type: ignore[attr-defined]
-        found.update(zip(elements.locator(key).all_inner_texts(), elements.evaluate_all(OUTER)))
+        found.update(zip(elements.locator(key).all_text_contents(), elements.evaluate_all(OUTER)))
     return found
 
 
@@ -109,7 +109,7 @@ def test_the_cards_a_search_draws_are_the_overridden_cards(watched: Watched, sta
     page = watched.page
     page.goto(overridden_site.as_uri() + "/index.html")
     page.wait_for_function("() => window.MCPCatalogPage !== undefined")
-    first_page = set(page.locator("#results > li h3").all_inner_texts())
+    first_page = set(page.locator("#results > li h3").all_text_contents())
     # A server from a later page, found by a search: its card is drawn by the script.
     later = next(title for title in written if title not in first_page and "<ins" in written[title] and "cleared" in written[title])
     page.fill("#q", f'"{later.lower()}"')
@@ -121,7 +121,7 @@ def test_the_cards_a_search_draws_are_the_overridden_cards(watched: Watched, sta
         page.goto(f"{overridden_site.as_uri()}/index.html#z=1&page={number}")
         page.wait_for_function(f"() => document.querySelector('#result-pages [aria-current=page]')?.textContent === '{number}'")
         cards = page.locator("#results > li")
-        for title, card in zip(cards.locator("h3").all_inner_texts(), cards.evaluate_all(OUTER)):
+        for title, card in zip(cards.locator("h3").all_text_contents(), cards.evaluate_all(OUTER)):
             assert card == written[title], title
     assert watched.problems == []
 
