@@ -6,6 +6,9 @@
 -- repeated parameters) and writes its answer. The configuration maps the list folder to its index.json: same base.
 
 local query = require("mcp_registry_query")
+-- One Lua state per worker thread (LuaScope thread): each keeps only the header of an index, not
+-- its lines, so that memory does not grow with the threads (mcp_registry_query.lua, keep_index).
+query.keep_header_only()
 
 local function send(r, status, content_type, body)
     r.status = status

@@ -259,33 +259,41 @@ local function parse_query(args)
     return query
 end
 
-local function read_index(file, header)
-    local count = tonumber(header:sub(#MAGIC + 1):match("^(%d+) %x+$") or "")
-    if not count then
+-- One line of the index: the server's name and version, its date (Unix seconds), and where its
+-- response lies after the lines (offset, length); nil when the line is not one.
+local function line_fields(line)
+    local name, version, stamp, offset, length = (line or ""):match("^([^\t]*)\t([^\t]*)\t(%d+)\t(%d+)\t(%d+)$")
+    if not name then
         return nil
     end
-    local index = {header = header, count = count, names = {}, lowered = {}, versions = {}, updated = {},
-                   offsets = {}, lengths = {}}
-    for i = 1, count do
-        local line = file:read("*l")
-        local name, version, stamp, offset, length = (line or ""):match("^([^\t]*)\t([^\t]*)\t(%d+)\t(%d+)\t(%d+)$")
-        if not name then
-            return nil
-        end
-        index.names[i], index.lowered[i], index.versions[i] = name, name:lower(), version
-        index.updated[i], index.offsets[i], index.lengths[i] = tonumber(stamp), tonumber(offset), tonumber(length)
-    end
-    index.blob = file:seek()
-    return index
+    return name, version, tonumber(stamp), tonumber(offset), tonumber(length)
 end
 
--- The first position after the cursor (`version` nil: after the name): names are sorted, one version each.
+-- Whether the line of `name` and `version` comes before the page that follows the cursor
+-- (`cursor_version` nil: after every version of the name): names are sorted, one version each.
+local function not_after(name, version, cursor_name, cursor_version)
+    return name < cursor_name or (name == cursor_name and (cursor_version == nil or version <= cursor_version))
+end
+
+local function matches(query, lowered, version, updated)
+    return (not query.search or lowered:find(query.search, 1, true) ~= nil)
+        and (not query.version or version == query.version)
+        and (not query.since or updated > query.since)
+end
+
+-- A server a request picked: `number` orders the lines (neighbours' responses are neighbours too).
+local function entry(number, name, version, offset, length)
+    return {number = number, name = name, version = version, offset = offset, length = length}
+end
+
+-- An index kept whole: its lines, parsed, in arrays.
+
+-- The first position after the cursor.
 local function first_after(index, name, version)
     local low, high = 1, index.count + 1
     while low < high do
         local middle = math.floor((low + high) / 2)
-        local here = index.names[middle]
-        if here < name or (here == name and (version == nil or index.versions[middle] <= version)) then
+        if not_after(index.names[middle], index.versions[middle], name, version) then
             low = middle + 1
         else
             high = middle
@@ -294,10 +302,152 @@ local function first_after(index, name, version)
     return low
 end
 
-local function matches(index, i, query)
-    return (not query.search or index.lowered[i]:find(query.search, 1, true) ~= nil)
-        and (not query.version or index.versions[i] == query.version)
-        and (not query.since or index.updated[i] > query.since)
+-- The position of `name` in the index, or nil: names are sorted and unique.
+local function position(index, name)
+    local low, high = 1, index.count
+    while low <= high do
+        local middle = math.floor((low + high) / 2)
+        local here = index.names[middle]
+        if here == name then
+            return middle
+        elseif here < name then
+            low = middle + 1
+        else
+            high = middle - 1
+        end
+    end
+    return nil
+end
+
+local function kept_entry(index, i)
+    return entry(i, index.names[i], index.versions[i], index.offsets[i], index.lengths[i])
+end
+
+-- The servers of the query's page, at most `limit` of them.
+local function kept_page(index, _, query)
+    local first = query.cursor_name and first_after(index, query.cursor_name, query.cursor_version) or 1
+    local picked = {}
+    for i = first, index.count do
+        if #picked == query.limit then
+            break
+        end
+        if matches(query, index.lowered[i], index.versions[i], index.updated[i]) then
+            picked[#picked + 1] = kept_entry(index, i)
+        end
+    end
+    return picked
+end
+
+local function kept_find(index, _, name)
+    local i = position(index, name)
+    return i and kept_entry(index, i) or nil
+end
+
+local function read_index(file, header, count)
+    local index = {header = header, count = count, names = {}, lowered = {}, versions = {}, updated = {},
+                   offsets = {}, lengths = {}, page = kept_page, find = kept_find}
+    for i = 1, count do
+        local name, version, updated, offset, length = line_fields(file:read("*l"))
+        if not name then
+            return nil
+        end
+        index.names[i], index.lowered[i], index.versions[i] = name, name:lower(), version
+        index.updated[i], index.offsets[i], index.lengths[i] = updated, offset, length
+    end
+    index.blob = file:seek()
+    return index
+end
+
+-- An index of which only the header is kept, and where its lines start (`lines`) and end (`blob`):
+-- each request reads the lines it needs from the file it opened. The header's digest covers the
+-- lines, so a file with the same header has the same lines; one that does not parse is answered
+-- as unreadable (nil below).
+
+-- Where the first line for which `before(name, version)` is false starts (index.blob when none):
+-- a bisection of the file's bytes, `before` being true on the first lines and on no later one.
+local function first_line_not(index, file, before)
+    local low, high = index.lines, index.blob  -- each where a line starts, or where the lines end
+    while low < high do
+        -- The first line starting at or after the middle (the byte before `lines` is the header's
+        -- newline); when that is `high`, the line at `low`.
+        file:seek("set", math.floor((low + high) / 2) - 1)
+        file:read("*l")
+        local at = file:seek()
+        if at >= high then
+            at = file:seek("set", low)
+        end
+        local line = file:read("*l")
+        local name, version = line_fields(line)
+        if not name then
+            return nil
+        end
+        if before(name, version) then
+            low = at + #line + 1
+        else
+            high = at
+        end
+    end
+    return low
+end
+
+local function streamed_page(index, file, query)
+    local at = index.lines
+    if query.cursor_name then
+        at = first_line_not(index, file, function(name, version)
+            return not_after(name, version, query.cursor_name, query.cursor_version)
+        end)
+    end
+    if not at then
+        return nil
+    end
+    file:seek("set", at)
+    local picked, number = {}, 0
+    while at < index.blob and #picked < query.limit do
+        local line = file:read("*l")
+        local name, version, updated, offset, length = line_fields(line)
+        if not name then
+            return nil
+        end
+        number, at = number + 1, at + #line + 1
+        if matches(query, query.search and name:lower(), version, updated) then
+            picked[#picked + 1] = entry(number, name, version, offset, length)
+        end
+    end
+    return picked
+end
+
+local function streamed_find(index, file, name)
+    local at = first_line_not(index, file, function(here)
+        return here < name
+    end)
+    if not at or at == index.blob then
+        return nil
+    end
+    file:seek("set", at)
+    local here, version, _, offset, length = line_fields(file:read("*l"))
+    return here == name and entry(1, here, version, offset, length) or nil
+end
+
+-- Reads every line once, to check it, and keeps none.
+local function measure_index(file, header, count)
+    local lines = file:seek()
+    for _ = 1, count do
+        if not line_fields(file:read("*l")) then
+            return nil
+        end
+    end
+    return {header = header, count = count, lines = lines, blob = file:seek(), page = streamed_page, find = streamed_find}
+end
+
+-- What this Lua state keeps of each base's index between requests: its lines (read_index), or
+-- its header alone (measure_index). Keeping the lines spares reading them again per request, and
+-- suits a web server with one state a process (nginx: a few). Apache's mod_lua has one state a
+-- worker thread (LuaScope thread), up to hundreds: kept lines made its memory grow with threads
+-- times catalog size (some 4 MB a base at 10,000 servers), so its adapter asks for the header alone.
+local keep_index = read_index
+
+function M.keep_header_only()
+    keep_index = measure_index
 end
 
 -- The page's responses, read from the open file in one piece per run of neighbours, as
@@ -310,19 +460,23 @@ local function read_responses(file, index, picked)
         end
         local first = picked[k]
         local last = first
-        while picked[k + 1] == last + 1 do
+        while picked[k + 1] and picked[k + 1].number == last.number + 1 do
             k = k + 1
             last = picked[k]
         end
-        file:seek("set", index.blob + index.offsets[first])
-        parts[#parts + 1] = file:read(index.offsets[last] + index.lengths[last] - index.offsets[first])
+        file:seek("set", index.blob + first.offset)
+        parts[#parts + 1] = file:read(last.offset + last.length - first.offset)
         k = k + 1
     end
     return parts
 end
 
--- The base's index, opened: the file (positioned after the lines) and its lines, read again
--- only when the header changed. On failure: nil and the function giving the error answer.
+local function unreadable()
+    return problem(500, "Internal Server Error", "the query index of this base is unreadable: rebuild the site")
+end
+
+-- The base's index, opened: the file and what this state keeps of its index, read again only
+-- when the header changed. On failure: nil and the function giving the error answer.
 local function open_index(index_path)
     local file = io.open(index_path, "rb")
     if not file then
@@ -331,12 +485,11 @@ local function open_index(index_path)
     local header = file:read("*l") or ""
     local index = indexes[index_path]
     if not index or index.header ~= header then
-        index = header:sub(1, #MAGIC) == MAGIC and read_index(file, header) or nil
+        local count = header:sub(1, #MAGIC) == MAGIC and tonumber(header:sub(#MAGIC + 1):match("^(%d+) %x+$") or "")
+        index = count and keep_index(file, header, count) or nil
         if not index then
             file:close()
-            return nil, function()
-                return problem(500, "Internal Server Error", "the query index of this base is unreadable: rebuild the site")
-            end
+            return nil, unreadable
         end
         indexes[index_path] = index
     end
@@ -399,15 +552,10 @@ function M.list(index_path, args, request)
         file:close()
         return 304, JSON, "", validators
     end
-    local start = query.cursor_name and first_after(index, query.cursor_name, query.cursor_version) or 1
-    local picked = {}
-    for i = start, index.count do
-        if #picked == query.limit then
-            break
-        end
-        if matches(index, i, query) then
-            picked[#picked + 1] = i
-        end
+    local picked = index:page(file, query)
+    if not picked then
+        file:close()
+        return unreadable()
     end
     local servers = read_responses(file, index, picked)
     file:close()
@@ -416,28 +564,11 @@ function M.list(index_path, args, request)
     -- (the next page is then empty).
     if #picked == query.limit then
         local last = picked[#picked]
-        cursor = '"nextCursor":' .. json_string(index.names[last] .. ":" .. index.versions[last]) .. ","
+        cursor = '"nextCursor":' .. json_string(last.name .. ":" .. last.version) .. ","
     end
     table.insert(servers, 1, '{"servers":[')
     servers[#servers + 1] = '],"metadata":{' .. cursor .. '"count":' .. #picked .. "}}\n"
     return 200, JSON, servers, validators
-end
-
--- The position of `name` in the index, or nil: names are sorted and unique.
-local function position(index, name)
-    local low, high = 1, index.count
-    while low <= high do
-        local middle = math.floor((low + high) / 2)
-        local here = index.names[middle]
-        if here == name then
-            return middle
-        elseif here < name then
-            low = middle + 1
-        else
-            high = middle - 1
-        end
-    end
-    return nil
 end
 
 -- A version that `build` gives a folder of its own (generator/paths.py, mcp_version_has_folder):
@@ -459,10 +590,10 @@ end
 M.is_file = is_file
 
 -- The site-relative path of the file holding version `version` ("latest" included) of the
--- server at position `i` of the base's index: the base's own, else the site root's copy of it.
-local function version_document(site, base, index, i, version)
-    local listed = index.versions[i]
-    local folder = "v0.1/servers/" .. index.names[i] .. "/versions/"
+-- `server` (an entry of the base's index): the base's own, else the site root's copy of it.
+local function version_document(site, base, server, version)
+    local listed = server.version
+    local folder = "v0.1/servers/" .. server.name .. "/versions/"
     local candidates = {}
     if version == "latest" or version == listed then
         local has_folder = version_folder(listed)
@@ -495,9 +626,9 @@ function M.lookup(site, base, name, version)
     if not file then
         return nil
     end
+    local server = index:find(file, name)
     file:close()
-    local i = position(index, name)
-    return i and version_document(site, base, index, i, version) or nil
+    return server and version_document(site, base, server, version) or nil
 end
 
 -- The one-server list, GET {base}v0.1/servers/<name>/versions, which `build` writes only for
@@ -510,9 +641,9 @@ function M.versions(site, base, name)
     if not file then
         return nil
     end
-    local i = position(index, name)
-    local document = i and version_document(site, base, index, i, "latest")
-    local response = document and read_responses(file, index, {i})[1]
+    local server = index:find(file, name)
+    local document = server and version_document(site, base, server, "latest")
+    local response = document and read_responses(file, index, {server})[1]
     file:close()
     if not response then
         return nil
