@@ -390,9 +390,9 @@ local function first_line_not(index, file, before)
     return low
 end
 
--- The lines from byte `at` to where the lines end, in order, read in 8 KB blocks (small: each state
--- holds its last as garbage until it collects): one read a line was
--- most of what a search of 10,000 lines cost.
+-- The lines from byte `at` to where the lines end, in order, read in blocks: one read a line was
+-- most of what a search of 10,000 lines cost. Small blocks: a state holds its last ones as
+-- garbage until it next collects, and Apache has hundreds of states.
 local BLOCK = 8192
 
 local function lines_from(index, file, at)
