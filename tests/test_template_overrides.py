@@ -188,9 +188,10 @@ def test_an_override_whose_skeleton_the_script_would_draw_short_is_refused(
 def test_a_card_whose_inner_markup_browsers_close_by_themselves_is_one_element(
     write_tree: Callable[..., Path], tmp_path: Path
 ) -> None:
-    """Unclosed paragraphs, a void element and a self-closed one inside the card: still one element."""
-    card = ('<li class="card" data-name="{{ card.name }}"><p>{{ card.title }}<p>{{ card.description }}<br>'
-            '<img src="x.png" alt=""/></li>\n')
+    """Unclosed paragraphs, a void element and a self-closed one inside the card, and a card opened by
+    `<div .../>` (HTML ignores the slash of a non-void element: it holds what follows): one element."""
+    card = ('<div class="wrap"/><li class="card" data-name="{{ card.name }}"><p>{{ card.title }}<p>{{ card.description }}<br>'
+            '<img src="x.png" alt=""/></li></div>\n')
     out = tmp_path / "site"
     build(write_tree(), out, templates=overrides(tmp_path, {"_card.html": card}))
     assert '<li class="card" data-name="fetch"><p>Fetch<p>' in (out / "index.html").read_text(encoding="utf-8")

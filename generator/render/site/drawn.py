@@ -171,8 +171,8 @@ class _TopLevel(HTMLParser):
             self._open.append(tag)
 
     def handle_startendtag(self, tag: str, attrs: Any) -> None:
-        if not self._open:
-            self.elements.append(tag)
+        # HTML ignores the slash: `<div/>` opens a div as `<div>` does; only a void element ends there.
+        self.handle_starttag(tag, attrs)
 
     def handle_endtag(self, tag: str) -> None:
         if tag in self._open:  # an end tag closes what it matches and what is open inside it
