@@ -926,6 +926,23 @@ def test_the_reviewers_table_sorts_and_filters(watched: Watched, site_url: str) 
     assert watched.problems == []
 
 
+def test_the_reviewers_table_shows_every_column_on_a_laptop(browser: object, default_site: Path) -> None:
+    """At 1280 pixels the last columns (open-world tools, pinned) must not hide behind a sideways scroll:
+    a reviewer skimming for "not pinned" would not see it. Dates and tool counts stay on one line."""
+    watched = Watched(browser, 1280, 800)
+    try:
+        page = watched.page
+        page.goto(default_site.as_uri() + "/reviews/index.html")
+        hidden = page.evaluate("() => { const t = document.querySelector('#review-table'); return t.scrollWidth - t.parentElement.clientWidth; }")
+        assert hidden <= 0, f"the reviewer's table scrolls sideways by {hidden}px at 1280px"
+        heights = page.evaluate("""() => [...document.querySelectorAll('#review-table time, #review-table td[data-label=Destructive]')]
+          .map(e => { const r = document.createRange(); r.selectNodeContents(e); return r.getClientRects().length; })""")
+        assert heights and set(heights) == {1}, "a date or a count wraps"
+        assert watched.problems == []
+    finally:
+        watched.close()
+
+
 def test_a_card_search_js_fills_is_the_server_rendered_card(browser: object, many_pages_site: Path) -> None:
     """A server not on the page search.js starts from gets a card filled from the template, which must
     read as the server-rendered one (mermaid declares one tool: "1 tool", not "1 tools")."""
