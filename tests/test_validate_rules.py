@@ -582,6 +582,20 @@ def test_a_misspelt_server_name_gets_the_closest_one(write_tree, runner):
     assert any(line.endswith("replaced_by: no other server is called 'fetc'; did you mean 'fetch'?") for line in lines), lines
 
 
+
+def test_only_the_first_twenty_unknown_names_get_a_guess(write_tree, runner):
+    """Each guess compares with every server's name: a pasted list of thousands of unknown names
+    against a large catalog would take minutes, so the first 20 get one and the rest are still named."""
+    misspelt = [f"fetc{letter}" for letter in "abcdefgijklmnopqrstuvwxyz"]  # 25, each one letter from 'fetch'
+    catalog = CATALOG_YAML + f"  - name: sandbox\n    namespace: mcp-other\n    include:\n      names: [{', '.join(misspelt)}]\n"
+    source = write_tree({"fetch.yaml": FETCH_YAML, "fetch.md": "x"}, catalog=catalog)
+    code, lines = run(runner, source)
+    assert code == 1
+    named = [line for line in lines if "registries[2].include.names: no server is called" in line]
+    assert [line.split("'")[1] for line in named] == misspelt, lines
+    guessed = [line.split("'")[1] for line in named if line.endswith("did you mean 'fetch'?")]
+    assert guessed == misspelt[:20], named
+
 def test_an_impossible_review_date_is_one_message(write_tree, runner):
     """The YAML reading refuses 2026-13-10; the approval rule, which then finds no date, says nothing more."""
     review = "review:\n  status: approved\n  by: Board\n  date: 2026-13-10\n"
