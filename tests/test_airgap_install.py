@@ -433,6 +433,22 @@ def test_readme_runbook_is_the_profile_pages_runbook() -> None:
     assert [c for c in readme if c.startswith("helm pull ")] == [c for c in page if c.startswith("helm pull ")]
 
 
+def test_readme_gives_every_command_of_the_pages_install_steps() -> None:
+    """The README's install block named the pull secret in its comments but created it in neither
+    namespace: copied as written, every pod of a mirror that needs credentials failed to pull. Each
+    command of the page's operator and prerequisites steps is in the README (the MCPRegistry path's
+    pgpass Secret in that path's own block)."""
+    from generator.render.site.install import MIRROR_PLACEHOLDER, profile_steps
+
+    catalog = read_catalog(DEFAULT_SOURCE).catalog
+    production = next(p for p in catalog.meta.registries if p.name == "production")
+    steps = [step for step in profile_steps(catalog, production, MIRROR_PLACEHOLDER) if step.anchor in {"operator", "prerequisites"}]
+    assert len(steps) == 2
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    shown = [command for block in re.findall(r"^```sh\n(.*?)^```", readme, re.S | re.M) for command in _commands(block)]
+    assert [c for step in steps for c in _commands(step.commands) if c not in shown] == []
+
+
 def test_runbook_says_the_registry_database_must_take_tls(default_output: dict[str, bytes]) -> None:
     """The chart's config (and MCPRegistry's) connect with sslMode require, which the stock postgres image
     the mirror list carries refuses (it starts with ssl off): each profile's prerequisites step and the

@@ -942,3 +942,31 @@ def test_attach_policy_literals_are_escaped() -> None:
     assert policy["spec"]["matchConditions"] == [{
         "name": "namespace-service-account",
         "expression": 'request.userInfo.username.startsWith("system:serviceaccount:ns\\" || true || \\"\\U000000e9\\U0001f600:")'}]
+
+
+def test_an_image_change_is_applied_platform_first_then_the_server(files: dict[str, bytes], tmp_path) -> None:
+    """docs/bundles.md, "Upgrading a profile namespace": when a release changes a shipped server's image,
+    the platform team applies the profile first, then the deployers the server's folder again. Before
+    the new profile the new MCPServer is refused; after it, the old one's StatefulSet is (its proxy
+    runner can change it no more) and the new one's admitted."""
+    import shutil
+    from pathlib import Path
+
+    from test_bundles_admission import policies, review as review_server
+
+    source = tmp_path / "source"
+    shutil.copytree(DEFAULT_SOURCE, source)
+    osv = source / "servers/osv.yaml"
+    osv.write_text(osv.read_text().replace("osv-mcp/server:0.1.0", "osv-mcp/server:0.1.1"))
+    new = render_files(source)
+    old_server, new_server = mcp_server(files, "current", "osv"), mcp_server(new, "current", "osv")
+    assert old_server["spec"]["image"] != new_server["spec"]["image"]
+    assert review_server(policies(files)["current"], new_server) != []  # the deployer first: refused
+    assert review_server(policies(new)["current"], new_server) == []
+    policy = workload_policy(new, "current")
+    refused(policy, toolhive_statefulset(old_server), "osv-proxy-runner", "with image ghcr.io/stackloklabs/osv-mcp/server:0.1.1")
+    assert review(policy, toolhive_statefulset(new_server), "osv-proxy-runner", "UPDATE") == []
+    upgrading = " ".join((Path(__file__).resolve().parents[1] / "docs/bundles.md").read_text()
+                         .partition("### Upgrading a profile namespace")[2].partition("\n### ")[0].split())
+    assert "Then apply in this order: the platform team first" in upgrading
+    assert "any change its proxy runner makes to its StatefulSet meanwhile is refused" in upgrading

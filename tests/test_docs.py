@@ -48,3 +48,17 @@ def test_docs_api_says_not_shipped_as_the_site_and_diff_do():
     api = " ".join((REPO / "docs" / "api.md").read_text().split())
     for reason in derived.NOT_OFFERED_LABELS:
         assert f'`"{reason}"' in api and derived.not_shipped(reason) in api, reason
+
+
+def test_the_pinned_rebuild_is_documented_as_a_new_release():
+    """After the mirror step, `pin` changes every manifest, so the rebuild is another release, and
+    `package` refuses a second release of one version (tests/test_release.py): the runbook (the pages'
+    and README's mirror step, one function) and docs/bundles.md's install steps say to raise it, and
+    that the release to install is the pinned one."""
+    from generator.render.site.install import MIRROR_PLACEHOLDER, mirror_commands
+
+    pin = next(line for line in mirror_commands(MIRROR_PLACEHOLDER, "production").splitlines() if "mcp-catalog pin" in line)
+    assert "raise its version and rebuild" in pin
+    steps = " ".join((REPO / "docs" / "bundles.md").read_text().partition("## The whole install, offline")[2].partition("\n### ")[0].split())
+    assert "rebuild so every reference is pinned: that is a new release, so raise `version`" in steps
+    assert "and install that one" in steps

@@ -62,6 +62,18 @@ def test_signed_release_verifies(runner, release, keys):
     assert "OK," in out and "version=1.0.0" in out
 
 
+def test_verify_counts_the_files_sha256sums_lists(runner, release, keys, tmp_path):
+    """The count is the files SHA256SUMS lists (what `wc -l SHA256SUMS` and `build` say), not those
+    plus the list and its signature: a reader comparing 595 with 593 lines looks for two files."""
+    with tarfile.open(release.tarball) as archive:
+        listed = len(archive.extractfile(f"{archive.getnames()[0]}/SHA256SUMS").read().splitlines())
+        archive.extractall(tmp_path, filter="data")
+    (root,) = tmp_path.iterdir()
+    for target in (release.tarball, root):
+        code, out = verify(runner, target, "--pubkey", str(keys / "release.pub"))
+        assert code == 0 and f": OK, {listed} files match SHA256SUMS;" in out, out
+
+
 @pytest.mark.skipif(MINISIGN is None, reason="minisign is not installed: apt-get install minisign")
 def test_stock_minisign_verifies_our_signatures(release, keys, tmp_path):
     with tarfile.open(release.tarball) as archive:

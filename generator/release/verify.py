@@ -219,7 +219,8 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
         problems += _check_version_floor(trusted, not_older_than)
     if problems:
         raise VerificationFailed(target, problems)
-    return VerifiedRelease(len(release.digests), key.key_id_hex if key else None, trusted)
+    # The files SHA256SUMS lists (every one was found to match), not the list and its signature too.
+    return VerifiedRelease(len(release.digests.keys() - _KEPT), key.key_id_hex if key else None, trusted)
 
 
 def read_release_files(

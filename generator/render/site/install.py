@@ -120,7 +120,7 @@ def mirror_commands(target: str, profile: str | None) -> str:
             "    || { echo \"skopeo copy failed: $source\" >&2; copied=no; break; }\n"
             f"  echo \"$(cat digest) docker://{target}/$repository\" >> digests.txt\n"
             f"done < {copy_list}\n"
-            f"[ \"$copied\" = yes ] && mcp-catalog pin --source ../catalog-source --digests digests.txt --image-mirror {target}   # the source site/ was built from; then rebuild: every reference pinned")
+            f"[ \"$copied\" = yes ] && mcp-catalog pin --source ../catalog-source --digests digests.txt --image-mirror {target}   # the source site/ was built from; then raise its version and rebuild: every reference pinned")
 
 
 def operator_step(meta: CatalogMeta, mirror: str | None) -> Step:
