@@ -322,7 +322,9 @@ def test_missing_catalog_yaml(write_tree, runner):
     (source / "catalog.yaml").unlink()
     code, lines = run(runner, source)
     assert code == 1
-    assert f"{source}/catalog.yaml: file is missing" in lines
+    # It says how a new catalog gets one: "file is missing" alone left a newcomer stuck.
+    assert (f"{source}/catalog.yaml: file is missing: `mcp-catalog new NAME --source DIR` starts a catalog with one to "
+            "fill in (and a first server), or pass the --source that holds yours") in lines
 
 
 def test_warnings_and_strict(write_tree, runner):
