@@ -21,7 +21,7 @@ import click
 
 from generator import __version__
 from generator.diagnostics import Diagnostic
-from generator.errors import SourceInvalid, UsageError
+from generator.errors import SourceInvalid, UsageError, os_errors
 from generator.importers import FORMAT_NAMES
 from generator.models import IMAGE_MIRROR
 from generator.source.validate import read_catalog
@@ -274,8 +274,9 @@ def _incremental(report: BuildReport) -> str:
 def new(source: Path, quiet: bool, verbose: bool, name: str) -> None:
     """Scaffold servers/NAME.yaml (and catalog.yaml in a folder without one); fill in every FILL-IN, then validate."""
     from generator.scaffold import scaffold_catalog, scaffold_server
-    target = scaffold_server(source, name)
-    catalog = scaffold_catalog(source)
+    with os_errors("cannot write", source, "choose another --source"):
+        target = scaffold_server(source, name)
+        catalog = scaffold_catalog(source)
     if quiet:
         return
     # The command to run next, as it must be typed: validate's own default is catalog-source.

@@ -146,6 +146,14 @@ def test_new_starts_a_catalog_in_a_folder_without_one(tmp_path, runner, monkeypa
     assert second.output == "wrote my catalog/servers/wiki.yaml: replace every FILL-IN, then run `mcp-catalog validate --source 'my catalog'`\n"
 
 
+def test_new_into_a_folder_it_cannot_make_is_a_message(tmp_path, runner):
+    """`new` under a file (or without permission) ended in a traceback from mkdir."""
+    (tmp_path / "notes.txt").write_text("not a folder")
+    result = runner.invoke(main, ["new", "jira", "--source", str(tmp_path / "notes.txt" / "catalog")])
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot write {tmp_path}/notes.txt/catalog/servers: Not a directory: choose another --source\n"
+
+
 @pytest.mark.parametrize(("name", "message"), [("fetch", "already exists"), ("../x", "is not a valid server name")])
 def test_new_refuses(write_tree, runner, name, message):
     source = write_tree()
