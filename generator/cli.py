@@ -12,6 +12,7 @@ import functools
 import json
 import os
 import re
+import shlex
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,7 +21,7 @@ import click
 
 from generator import __version__
 from generator.diagnostics import Diagnostic
-from generator.errors import SourceInvalid, UsageError
+from generator.errors import SourceInvalid, UsageError, os_errors
 from generator.importers import FORMAT_NAMES
 from generator.models import IMAGE_MIRROR
 from generator.source.validate import read_catalog
@@ -60,12 +61,15 @@ def _parameter_label(param: click.Parameter | None) -> str:
     return param.human_readable_name if param is not None else "argument"
 
 
+DEFAULT_SOURCE = Path("catalog-source")
+
+
 def _common(command: Callable[..., Any]) -> Callable[..., Any]:
     """Options every command reading the catalog source takes: --source, --quiet, --verbose."""
     return click.option(
         "--source",
         type=_InputPath(path_type=Path, file_okay=False),
-        default=Path("catalog-source"),
+        default=DEFAULT_SOURCE,
         show_default=True,
         help="Folder holding catalog.yaml and servers/.",
     )(_output_options(command))
@@ -268,11 +272,17 @@ def _incremental(report: BuildReport) -> str:
 @_common
 @click.argument("name")
 def new(source: Path, quiet: bool, verbose: bool, name: str) -> None:
-    """Scaffold servers/NAME.yaml; fill in every FILL-IN, then validate."""
-    from generator.scaffold import scaffold_server
-    target = scaffold_server(source, name)
-    if not quiet:
-        click.echo(f"wrote {target}: replace every FILL-IN, then run `mcp-catalog validate`", err=True)
+    """Scaffold servers/NAME.yaml (and catalog.yaml in a folder without one); fill in every FILL-IN, then validate."""
+    from generator.scaffold import scaffold_catalog, scaffold_server
+    with os_errors("cannot write", source, "choose another --source"):
+        target = scaffold_server(source, name)
+        catalog = scaffold_catalog(source)
+    if quiet:
+        return
+    # The command to run next, as it must be typed: validate's own default is catalog-source.
+    validate = "mcp-catalog validate" + ("" if source == DEFAULT_SOURCE else f" --source {shlex.quote(str(source))}")
+    written = f"{catalog} (a new catalog) and {target}" if catalog else str(target)
+    click.echo(f"wrote {written}: replace every FILL-IN, then run `{validate}`", err=True)
 
 
 @main.command("import")

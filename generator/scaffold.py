@@ -1,4 +1,4 @@
-"""`mcp-catalog new NAME`: a server file to fill in.
+"""`mcp-catalog new NAME`: a server file to fill in, and a catalog.yaml when the folder has none.
 
 Every value the user must supply carries the FILL-IN marker, and validation
 refuses a file that still holds one, so a half-filled scaffold can never slip
@@ -7,13 +7,14 @@ into a release.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 from generator.errors import UsageError
 from generator.models import DNS_LABEL, PLACEHOLDER
-from generator.source.load import SERVERS_DIR
-
+from generator.render.api.schemas import SchemaKind, schema_bytes
+from generator.source.load import CATALOG_FILE, SERVERS_DIR
 
 
 _TEMPLATE = """\
@@ -31,7 +32,7 @@ publisher: "FILL-IN: who maintains it"
 repository: "FILL-IN: https://..."
 license: "FILL-IN: SPDX identifier, e.g. MIT"
 transport: stdio           # or: streamable-http, sse (then set `port`)
-image: "FILL-IN: registry/path:tag"
+image: "FILL-IN: registry/path:tag"   # hosted elsewhere? `remote: {{url: https://...}}` instead of image, port, permissions
 # digest: sha256:...       # pin the image (recommended)
 env: []
 # A server that needs no network keeps `outbound: {{}}`; list hosts and ports otherwise.
@@ -44,6 +45,39 @@ tools:
     annotations:
       readOnlyHint: true
 """
+
+
+# A new catalog's first catalog.yaml. `last_updated` is the day it is written: the build reads the date
+# from here and never from the clock, and a catalog.yaml is an authored file like any other.
+_CATALOG = """\
+# yaml-language-server: $schema=schemas/catalog.schema.json
+# Field reference: docs/source-format.md ("CatalogMeta"). Replace every FILL-IN, then run `mcp-catalog validate`.
+title: "FILL-IN: the catalog's name, shown on every page"
+description: "FILL-IN: what the catalog is, for the about page"
+version: 0.1.0
+namespace: "FILL-IN: reverse-DNS prefix of the servers' MCP registry names, e.g. com.example.mcp"
+last_updated: {last_updated}T00:00:00Z   # raise it, and `version`, with every release
+publisher: "FILL-IN: the team that curates the catalog"
+categories:
+  - slug: "FILL-IN: a-slug"   # lower-case letters, digits and '-'; servers name it as their `category`
+    title: "FILL-IN: its name"
+"""
+
+
+def scaffold_catalog(source_dir: Path) -> Path | None:
+    """Write catalog.yaml, and the editor schemas its and the server files' first lines name,
+    into a folder without a catalog.yaml; None when it has one."""
+    catalog = source_dir / CATALOG_FILE
+    if catalog.exists() or catalog.is_symlink():
+        return None
+    schemas = source_dir / "schemas"
+    schemas.mkdir(parents=True, exist_ok=True)
+    kinds: tuple[SchemaKind, ...] = ("server", "catalog")
+    for kind in kinds:
+        if not (schemas / f"{kind}.schema.json").exists():
+            (schemas / f"{kind}.schema.json").write_bytes(schema_bytes(kind))
+    catalog.write_text(_CATALOG.format(last_updated=dt.date.today().isoformat()), encoding="utf-8")
+    return catalog
 
 
 def scaffold_server(source_dir: Path, name: str) -> Path:

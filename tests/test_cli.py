@@ -69,6 +69,29 @@ def test_build_refuses_dangerous_output_folders(write_tree, runner, tmp_path, wh
     assert (foreign / "thesis.txt").read_text() == "precious"
 
 
+JIRA_FILLED = {
+    '"FILL-IN: display name"': "Jira",
+    '"FILL-IN: one line, at most 100 characters"': "Search and update Jira issues.",
+    '"FILL-IN: e.g. 1.2.0"': "1.0.0",
+    '"FILL-IN: a category slug from catalog.yaml"': "data",
+    '"FILL-IN: who maintains it"': "Example",
+    '"FILL-IN: https://..."': "https://example.com/jira-mcp",
+    '"FILL-IN: SPDX identifier, e.g. MIT"': "MIT",
+    '"FILL-IN: registry/path:tag"': "registry.example.com/jira-mcp:1.0.0",
+    '"FILL-IN: tool name"': "search_issues",
+    '"FILL-IN: what the tool does"': "Search issues with JQL.",
+}
+
+
+def fill_in(path: Path, values: dict[str, str]) -> None:
+    """Replace each scaffold placeholder (which must be there) by its value, as an author would."""
+    text = path.read_text()
+    for placeholder, value in values.items():
+        assert placeholder in text
+        text = text.replace(placeholder, value)
+    path.write_text(text)
+
+
 def test_new_scaffold_fails_until_filled_then_passes(write_tree, runner):
     source = write_tree()
     result = runner.invoke(main, ["new", "jira", "--source", str(source)])
@@ -78,23 +101,7 @@ def test_new_scaffold_fails_until_filled_then_passes(write_tree, runner):
     assert result.exit_code == 1
     assert f"{path}:4: title: placeholder not filled in" in result.output
     assert f"{path}:23: tools[0].name: placeholder not filled in" in result.output
-    filled = {
-        '"FILL-IN: display name"': "Jira",
-        '"FILL-IN: one line, at most 100 characters"': "Search and update Jira issues.",
-        '"FILL-IN: e.g. 1.2.0"': "1.0.0",
-        '"FILL-IN: a category slug from catalog.yaml"': "data",
-        '"FILL-IN: who maintains it"': "Example",
-        '"FILL-IN: https://..."': "https://example.com/jira-mcp",
-        '"FILL-IN: SPDX identifier, e.g. MIT"': "MIT",
-        '"FILL-IN: registry/path:tag"': "registry.example.com/jira-mcp:1.0.0",
-        '"FILL-IN: tool name"': "search_issues",
-        '"FILL-IN: what the tool does"': "Search issues with JQL.",
-    }
-    text = path.read_text()
-    for placeholder, value in filled.items():
-        assert placeholder in text
-        text = text.replace(placeholder, value)
-    path.write_text(text)
+    fill_in(path, JIRA_FILLED)
     result = runner.invoke(main, ["validate", "--source", str(source)])
     assert result.exit_code == 1
     assert result.output.splitlines()[0] == (
@@ -103,6 +110,48 @@ def test_new_scaffold_fails_until_filled_then_passes(write_tree, runner):
     (source / "servers" / "jira.md").write_text("## What it does\n\nTalks to Jira.\n")
     result = runner.invoke(main, ["validate", "--source", str(source)])
     assert result.exit_code == 0, result.output
+
+
+def test_new_starts_a_catalog_in_a_folder_without_one(tmp_path, runner, monkeypatch):
+    """A newcomer's first `mcp-catalog new` had no catalog.yaml to go with it, and validate said only
+    "catalog.yaml: file is missing", with no word on what the file holds. Now `new` writes one to fill
+    in, with the editor schemas its first lines and the server file's name, and says how to validate it."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(main, ["new", "jira", "--source", "my catalog"])
+    assert result.exit_code == 0, result.output
+    assert result.output == ("wrote my catalog/catalog.yaml (a new catalog) and my catalog/servers/jira.yaml: replace "
+                             "every FILL-IN, then run `mcp-catalog validate --source 'my catalog'`\n")
+    source = tmp_path / "my catalog"
+    for kind in ("server", "catalog"):
+        printed = runner.invoke(main, ["schema", "--kind", kind])
+        assert (source / "schemas" / f"{kind}.schema.json").read_text() == printed.stdout
+    result = runner.invoke(main, ["validate", "--source", str(source)])
+    assert result.exit_code == 1
+    for line, field in [(3, "title"), (4, "description"), (6, "namespace"), (8, "publisher"),
+                        (10, "categories[0].slug"), (11, "categories[0].title")]:
+        assert f"{source}/catalog.yaml:{line}: {field}: placeholder not filled in" in result.output
+    fill_in(source / "catalog.yaml", {
+        '"FILL-IN: the catalog\'s name, shown on every page"': "Example MCP catalog",
+        '"FILL-IN: what the catalog is, for the about page"': "The MCP servers Example may run.",
+        '"FILL-IN: reverse-DNS prefix of the servers\' MCP registry names, e.g. com.example.mcp"': "com.example.mcp",
+        '"FILL-IN: the team that curates the catalog"': "Platform team",
+        '"FILL-IN: a-slug"': "data",
+        '"FILL-IN: its name"': "Data",
+    })
+    fill_in(source / "servers" / "jira.yaml", JIRA_FILLED)
+    (source / "servers" / "jira.md").write_text("## What it does\n\nTalks to Jira.\n")
+    result = runner.invoke(main, ["validate", "--source", str(source)])
+    assert result.exit_code == 0, result.output
+    second = runner.invoke(main, ["new", "wiki", "--source", "my catalog"])
+    assert second.output == "wrote my catalog/servers/wiki.yaml: replace every FILL-IN, then run `mcp-catalog validate --source 'my catalog'`\n"
+
+
+def test_new_into_a_folder_it_cannot_make_is_a_message(tmp_path, runner):
+    """`new` under a file (or without permission) ended in a traceback from mkdir."""
+    (tmp_path / "notes.txt").write_text("not a folder")
+    result = runner.invoke(main, ["new", "jira", "--source", str(tmp_path / "notes.txt" / "catalog")])
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot write {tmp_path}/notes.txt/catalog/servers: Not a directory: choose another --source\n"
 
 
 @pytest.mark.parametrize(("name", "message"), [("fetch", "already exists"), ("../x", "is not a valid server name")])

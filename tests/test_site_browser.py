@@ -591,6 +591,27 @@ def test_fact_and_behaviour_terms(watched: Watched, default_site: Path, query: s
     assert set(watched.cards()) == expected
 
 
+def test_a_tool_is_found_by_the_name_an_override_deploys_it_under(
+    watched: Watched, write_tree: Callable[..., Path], tmp_path: Path
+) -> None:
+    """MCP clients list a renamed tool under its override's name, and a developer searches the catalog
+    for that name: the search knew only the name the server reports, and found nothing."""
+    from conftest import FETCH_YAML
+    renamed = FETCH_YAML.replace("    description: Fetch a URL.\n",
+                                 "    description: Fetch a URL.\n    override:\n      name: get_web_page\n")
+    source = write_tree({"fetch.yaml": renamed, "fetch.md": "## Fetch\n"})
+    out = tmp_path / "site"
+    build(source, out)
+    page = watched.page
+    page.goto(out.as_uri() + "/index.html")
+    for query in ("tool:get_web_page", "get_web_page", '"get_web_page"'):
+        page.fill("#q", query)
+        assert watched.cards() == ["fetch"], query
+    page.fill("#q", "tool:get_web_pages")
+    assert watched.cards() == []
+    assert watched.problems == []
+
+
 @pytest.mark.parametrize("query", ["tool:", "-tool:", "egress:", "secret:", "is:"])
 def test_a_search_key_with_no_value_yet_narrows_nothing(watched: Watched, default_site: Path, query: str) -> None:
     """Typing "tool:" on the way to "tool:query" must not search for the word "tool" meanwhile."""

@@ -616,7 +616,7 @@ def with_registry_auth(setting: str) -> str:
      "from `kubectl get --raw /.well-known/openid-configuration`"),
     ("'https://k8s.exämple'", "'https://k8s.ex\\xe4mple' holds spaces, control or non-ASCII characters: copy the issuer "
      "from `kubectl get --raw /.well-known/openid-configuration`"),
-    ("[https://k8s.example]", "input should be a valid string"),
+    ("[https://k8s.example]", "must be text, not a list: write one value after `issuer:` on this line"),
 ])
 def test_a_bad_service_account_issuer_is_refused_on_its_line(write_tree, runner, issuer, message):
     """The issuer is compared byte for byte with every token's `iss`, and the registry server refuses to

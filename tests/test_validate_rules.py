@@ -58,6 +58,16 @@ def fetch_with(replace: str, by: str) -> str:
         ("permissions:\n  network:\n    outbound:\n      allow_host: [example.com]\n      allow_port: [443]\n",
          "permissions: none\n", "fetch.yaml:15: permissions: must be a mapping, not the text 'none': write one 'key: value' "
          "line per field below it, indented"),
+        # Nothing, a list or a mapping where one text goes said "input should be a valid string":
+        # not that `title:` was left empty, nor that server.json's `repository: {url: ...}` is one URL here.
+        ("title: Fetch", "title:", "fetch.yaml:2: title: is empty: write its value after `title:` on this line"),
+        ("tags: [web, http]", "tags:\n  - web\n  -", "fetch.yaml:8: tags[1]: is empty: write its value as this item"),
+        ("license: Apache-2.0", "license: [MIT, Apache-2.0]",
+         "fetch.yaml:10: license: must be text, not a list: write one value after `license:` on this line"),
+        ("repository: https://github.com/stackloklabs/gofetch",
+         "repository:\n  url: https://github.com/stackloklabs/gofetch\n  source: github",
+         "fetch.yaml:9: repository: must be text, not a mapping: write the URL alone, "
+         "`repository: https://github.com/stackloklabs/gofetch`"),
     ],
 )
 def test_field_rules(write_tree, runner, replace, by, expected):
@@ -312,7 +322,9 @@ def test_missing_catalog_yaml(write_tree, runner):
     (source / "catalog.yaml").unlink()
     code, lines = run(runner, source)
     assert code == 1
-    assert f"{source}/catalog.yaml: file is missing" in lines
+    # It says how a new catalog gets one: "file is missing" alone left a newcomer stuck.
+    assert (f"{source}/catalog.yaml: file is missing: `mcp-catalog new NAME --source DIR` starts a catalog with one to "
+            "fill in (and a first server), or pass the --source that holds yours") in lines
 
 
 def test_warnings_and_strict(write_tree, runner):

@@ -16,7 +16,7 @@ import os
 import re
 import stat
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,7 +91,7 @@ def load_source(source_dir: Path, *, keep_parsed: bool = True, already_parsed: P
     root = source_dir.resolve()
     tree.meta_path = str(source_dir / CATALOG_FILE)
     parsed, problems = _parse_file(source_dir / CATALOG_FILE, root)
-    tree.diagnostics.extend(problems)
+    tree.diagnostics.extend(_catalog_missing(problem) for problem in problems)
     meta = _validate(CatalogMeta, parsed, tree.meta_path, tree.diagnostics)
     if meta is not None and parsed is not None and not parsed.refused:
         tree.meta, tree.meta_yaml = meta, parsed
@@ -288,6 +288,14 @@ def _parse_file(path: Path, root: Path) -> tuple[LoadedYaml | None, list[Diagnos
     return parsed, problems
 
 
+def _catalog_missing(problem: Diagnostic) -> Diagnostic:
+    """A missing catalog.yaml's problem, saying how a new catalog gets one (a server file's is a name it lists)."""
+    if problem.message != _MISSING:
+        return problem
+    return replace(problem, message=f"{_MISSING}: `mcp-catalog new NAME --source DIR` starts a catalog with one to "
+                                                "fill in (and a first server), or pass the --source that holds yours")
+
+
 def _located(path: str, problem: YamlProblem) -> Diagnostic:
     return Diagnostic(path, problem.line, "" if problem.at is None else dotted_path(problem.at), problem.message)
 
@@ -454,13 +462,16 @@ def _broken_symlink(path: Path, error: OSError) -> str:
     return unreadable(error)
 
 
+_MISSING = "file is missing"
+
+
 def _read_bytes(path: Path, root: Path, diagnostics: list[Diagnostic]) -> bytes | None:
     """The file's bytes, or None with a diagnostic when it must not be read."""
     where = str(path)
     try:
         info = os.lstat(path)
     except FileNotFoundError:
-        diagnostics.append(Diagnostic(where, 0, "", "file is missing"))
+        diagnostics.append(Diagnostic(where, 0, "", _MISSING))
         return None
     except OSError as error:
         diagnostics.append(Diagnostic(where, 0, "", unreadable(error)))

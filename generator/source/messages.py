@@ -86,6 +86,8 @@ def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int,
         return _number_for_text(item["input"], line_text())
     if kind == "string_type" and not isinstance(item["input"], (list, dict, type(None))):
         return f"must be a string; YAML read {item['input']!r} as {type(item['input']).__name__}: put it in quotes"
+    if kind == "string_type":
+        return _text_expected(item["input"], loc)
     if kind in ("bool_type", "int_type") and isinstance(item["input"], (str, int, float)):
         return _scalar_type(kind, item["input"])
     if kind == "string_too_long" and isinstance(item["input"], str):
@@ -97,6 +99,20 @@ def _message(item: dict[str, Any], model: type[BaseModel], loc: tuple[str | int,
     if kind == "literal_error":
         return f"must be one of {item['ctx']['expected']}, not {item['input']!r}"
     return item["msg"][0].lower() + item["msg"][1:]
+
+
+def _text_expected(value: list[Any] | dict[str, Any] | None, loc: tuple[str | int, ...]) -> str:
+    """Nothing, a list or a mapping where one text goes: pydantic said "input should be a valid string",
+    which does not tell a newcomer that `title:` was left empty, or that server.json's
+    `repository: {url: ...}` is one URL here."""
+    key = loc[-1] if loc else None
+    where = f"after `{key}:` on this line" if isinstance(key, str) else "as this item"
+    if value is None:
+        return f"is empty: write its value {where}"
+    url = value.get("url") if isinstance(value, dict) else None
+    if isinstance(key, str) and isinstance(url, str) and url.isprintable() and len(url) <= 200:
+        return f"must be text, not {_what(value)}: write the URL alone, `{key}: {url}`"
+    return f"must be text, not {_what(value)}: write one value {where}"
 
 
 def _what(value: Any) -> str:

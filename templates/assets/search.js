@@ -2,7 +2,8 @@
  * Plain ES5-style script, no modules, workers or network calls: it must run from file:// under a strict CSP.
  * Search data comes from assets/search-index.js (window.MCPCatalogSearch); above ~5,000 servers the
  * entries sit in chunk files (window.MCPCatalogChunks[n]) loaded on the first search.
- * Entry keys: n name, t title, d description, p publisher, c category, g tags, o tool names,
+ * Entry keys: n name, t title, d description, p publisher, c category, g tags, o tool names, od the names
+ * tool overrides deploy them under (only when one renames a tool; searched as tool names),
  * b [tools, read-only, destructive, open-world] counts, r tier, a approval, ae approval explanation,
  * v approval expiry (ISO date or ""), x transport, k kind, w egress kind, y egress hosts, s secret names,
  * h pinned, z deprecated, nt notice kinds (derived.notices), u updated, l page path, f its card's skeleton.
@@ -35,18 +36,19 @@
     var toolWords = [];
     var tagWords = [];
     var b = entry.b;
-    entry.o.forEach(function (name) { toolWords = toolWords.concat(words(name)); });
+    var toolNames = entry.o.concat(entry.od || []);
+    toolNames.forEach(function (name) { toolWords = toolWords.concat(words(name)); });
     entry.g.forEach(function (tag) { tagWords = tagWords.concat(words(tag)); });
     var behaviour = (b[1] ? " read-only" : "") + (b[2] ? " destructive" : "") + (b[3] ? " open-world" : "");
     entry._name = " " + words(entry.n + " " + entry.t).join(" ") + " ";
     entry._tools = " " + toolWords.join(" ");
     entry._tags = " " + tagWords.join(" ");
     entry._desc = " " + words(entry.d + " " + entry.p + behaviour + " " + entry.y.join(" ") + " " + entry.s.join(" ")).join(" ");
-    entry._toolNames = " " + entry.o.join(" ").toLowerCase();
+    entry._toolNames = " " + toolNames.join(" ").toLowerCase();
     entry._hosts = " " + entry.y.join(" ").toLowerCase();
     entry._wildcards = entry.y.filter(function (host) { return host.charAt(0) === "."; }).map(function (host) { return host.toLowerCase(); });
     entry._secrets = " " + entry.s.join(" ").toLowerCase();
-    entry._text = (entry.n + " " + entry.t + " " + entry.o.join(" ") + " " + entry.g.join(" ") + " " + entry.d).toLowerCase();
+    entry._text = (entry.n + " " + entry.t + " " + toolNames.join(" ") + " " + entry.g.join(" ") + " " + entry.d).toLowerCase();
     entry._left = entry.v && entry.a === "approved" ? daysBetween(data.asOf, entry.v) : -1;
     /* The checkbox filters, as site_pages.FLAGS defines them. */
     entry.n_ = entry.w === "hosts" || entry.w === "any" || entry.w === "remote";

@@ -77,7 +77,15 @@ def search_entry(catalog: Catalog, server: Server, card: Card) -> dict[str, Any]
         "nt": list(card.notices),
         "u": card.updated,
         "l": card.page,
+        **_deployed_names(server.tools),
     }
+
+
+def _deployed_names(tools: Sequence[Tool]) -> dict[str, list[str]]:
+    """"od": the names an override deploys tools under, which MCP clients list and a developer then
+    searches for; absent when no tool is renamed (most servers: the key would repeat at 10,000)."""
+    renamed = [tool.override.name for tool in tools if tool.override and tool.override.name and tool.override.name != tool.name]
+    return {"od": renamed} if renamed else {}
 
 
 def entries(catalog: Catalog, servers: Sequence[Server], cards: Skeletons) -> dict[str, Any]:
