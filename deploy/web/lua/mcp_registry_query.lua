@@ -18,7 +18,7 @@ local MAGIC = "mcp-catalog-query-index 1 "
 local PROBLEM = "application/problem+json"
 -- With its charset, as both web servers name the type of a JSON file: nginx's charset filter
 -- added it to the layer's answers and Apache's did not, so the same list came with two types.
-local JSON = "application/json"
+local JSON = "application/json; charset=utf-8"
 
 local indexes = {}
 
