@@ -16,7 +16,9 @@ local M = {}
 local DEFAULT_LIMIT, MAX_LIMIT = 30, 100
 local MAGIC = "mcp-catalog-query-index 1 "
 local PROBLEM = "application/problem+json"
-local JSON = "application/json"
+-- With its charset, as both web servers name the type of a JSON file: nginx's charset filter
+-- added it to the layer's answers and Apache's did not, so the same list came with two types.
+local JSON = "application/json; charset=utf-8"
 
 local indexes = {}
 
