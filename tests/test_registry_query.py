@@ -211,6 +211,16 @@ LIMIT = "query.limit"
                              "errors": [{"message": "expected number <= 100", "location": LIMIT, "value": 101}]}),
     ({"limit": "-3"}, 422, {"title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
                             "errors": [{"message": "expected number >= 1", "location": LIMIT, "value": -3}]}),
+    # strconv.ParseInt takes every 64-bit value, so the bounds answer for 19 digits; past them it is no integer.
+    ({"limit": "9223372036854775807"}, 422, {"title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+                                             "errors": [{"message": "expected number <= 100", "location": LIMIT,
+                                                         "value": 9223372036854775807}]}),
+    ({"limit": "-09223372036854775808"}, 422, {"title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+                                               "errors": [{"message": "expected number >= 1", "location": LIMIT,
+                                                           "value": -9223372036854775808}]}),
+    ({"limit": "9223372036854775808"}, 422, {"title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
+                                             "errors": [{"message": "invalid integer", "location": LIMIT,
+                                                         "value": "9223372036854775808"}]}),
     ({"limit": "2.5", "include_deleted": "yes"}, 422, {
         "title": "Unprocessable Entity", "status": 422, "detail": "validation failed",
         "errors": [{"message": "invalid integer", "location": LIMIT, "value": "2.5"},

@@ -140,7 +140,17 @@ local function not_found()
     return 404, JSON, '{"error":"Not found"}\n'
 end
 
--- huma reads an integer with strconv.ParseInt: an optional sign, decimal digits, 64 bits.
+-- Whether the digits (no leading zeros) with their sign fit in 64 bits, as strconv.ParseInt
+-- reads them; compared as text, since Lua's numbers are doubles, exact to 15 digits only.
+local function fits_int64(sign, significant)
+    if #significant ~= 19 then
+        return #significant < 19
+    end
+    return significant <= (sign == "-" and "9223372036854775808" or "9223372036854775807")
+end
+
+-- huma reads an integer with strconv.ParseInt: an optional sign, decimal digits, 64 bits; a
+-- value that fits is then checked against the bounds (and echoed as written, every digit kept).
 -- An empty value is refused too (the official registry takes it for "absent"): it is no integer.
 local function check_limit(raw, errors)
     if raw == nil then
@@ -148,7 +158,7 @@ local function check_limit(raw, errors)
     end
     local sign, digits = raw:match("^([+-]?)(%d+)$")
     local significant = digits and digits:gsub("^0+", "") or nil
-    if not digits or #significant > 18 then
+    if not digits or not fits_int64(sign, significant) then
         errors[#errors + 1] = {message = "invalid integer", location = "query.limit", value = echoed(raw)}
         return nil
     end
