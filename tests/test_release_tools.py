@@ -741,7 +741,7 @@ def test_build_previous_with_a_hostile_catalog_fails_in_one_line_before_writing(
 def test_the_diff_tells_a_server_shipped_with_every_tool_from_one_not_shipped():
     """Both keep no tool by name: one declares none and runs with all it has, the other has every tool
     withheld and is not shipped; the review board must not sign two identical lines for them."""
-    from generator.release.diff import _ProfileView, _admission_changes as changes_of
+    from generator.release.compare_profiles import _ProfileView, _admission_changes as changes_of
 
     def _admission_changes(old, new, offered):
         return changes_of(_ProfileView(old, new, {}, set(), {}), offered)
@@ -845,7 +845,7 @@ def test_diff_reports_what_a_new_tool_brings_and_an_overridden_description(defau
 
 
 def test_diff_reports_a_remote_servers_headers_and_packages():
-    from generator.release.diff import _server_changes
+    from generator.release.compare_records import server_changes as _server_changes
 
     old = {"name": "r", "remote": {"url": "https://a.example/mcp", "headers": [{"name": "X-Team", "description": "Team."}]}}
     new = {"name": "r", "remote": {"url": "https://a.example/mcp", "headers": [
@@ -866,7 +866,8 @@ def test_diff_reports_a_remote_servers_headers_and_packages():
 def test_every_field_of_a_server_is_compared_but_the_prose(default_site):
     """Each value of fetch's record (it has nearly every field), changed alone, is reported, but for
     the fields left out on purpose; a field a later version adds is compared too."""
-    from generator.release.diff import NOT_COMPARED, PHRASED, _server_changes, read_release_catalog
+    from generator.release.compare_records import NOT_COMPARED, PHRASED, server_changes as _server_changes
+    from generator.release.diff import read_release_catalog
     from generator.models import Server
 
     assert PHRASED | NOT_COMPARED <= {*Server.model_fields, "overview"}
@@ -1027,7 +1028,7 @@ def test_a_server_gone_remote_says_so_before_its_other_changes(runner, widened):
 
 
 def test_a_change_of_kind_is_said_both_ways_and_escaped():
-    from generator.release.diff import _server_changes
+    from generator.release.compare_records import server_changes as _server_changes
 
     container = {"name": "s", "image": "ghcr.io/x/s:1"}
     hostile = {"name": "s", "remote": {"url": "https://a.example/\u202e -> container"}}
@@ -1038,7 +1039,7 @@ def test_a_change_of_kind_is_said_both_ways_and_escaped():
 
 def test_a_profile_names_a_remotes_url_once_when_the_server_changed_kind():
     """The change of kind says the URL the server now sends its data to: no `remote URL` beside it."""
-    from generator.release.diff import _workload_changes
+    from generator.release.compare_records import workload_changes as _workload_changes
 
     container = {"name": "s", "image": "ghcr.io/x/s:1", "permissions": {"read": ["/data"]}}
     remote = {"name": "s", "remote": {"url": "https://a.example/mcp"}}

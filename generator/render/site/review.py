@@ -26,7 +26,7 @@ from typing import Any
 from generator import derived, paths
 from generator.models import Catalog, Server
 from generator.output import OutputFile
-from generator.release.diff import ReleaseDiff
+from generator.release.diff_report import ReleaseDiff
 from generator.release.wording import shown
 from generator.render.site.drawn import Drawing, Partial, Skeletons, empty_texts, slot_unless
 from generator.render.site.search import global_script
