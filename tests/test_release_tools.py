@@ -1027,6 +1027,19 @@ def test_a_server_gone_remote_says_so_before_its_other_changes(runner, widened):
     assert "egress to any host: no longer allowed" in fetch[1:]
 
 
+def test_a_missing_value_reads_the_same_in_every_kind_of_change():
+    """Two near-copies of "shown, or none when absent" wrote an empty text two ways: `none` for a phrased
+    field (image, tier...), `""` for a field compared by path (publisher, version...). One helper now."""
+    from generator.release.compare_records import server_changes
+
+    old = {"name": "s", "image": "", "publisher": "", "tools": [{"name": "t", "annotations": {"readOnlyHint": ""}}]}
+    new = {"name": "s", "image": "ghcr.io/x/s:1", "publisher": "Acme",
+           "tools": [{"name": "t", "annotations": {"readOnlyHint": True}}]}
+    changes = server_changes(old, new)
+    assert "image: none -> ghcr.io/x/s:1" in changes and "publisher: none -> Acme" in changes, changes
+    assert "tool t: readOnlyHint not declared -> true" in changes, changes
+
+
 def test_a_change_of_kind_is_said_both_ways_and_escaped():
     from generator.release.compare_records import server_changes as _server_changes
 

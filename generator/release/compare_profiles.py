@@ -16,9 +16,9 @@ from generator import derived
 from generator.release.admissions import Admissions, Offering
 from generator.release.catalog_scan import ReleaseCatalog
 from generator.release.cleanup import profile_namespace, renamed_profiles
-from generator.release.compare_records import WorkloadChange, either, field_changes, tool_names
+from generator.release.compare_records import WorkloadChange, field_changes, tool_names
 from generator.release.diff_report import ProfileChange
-from generator.release.wording import shown
+from generator.release.wording import shown, shown_or
 from generator.render.kubernetes.names import (
     database_secret_name, pgpass_secret_name, registry_data_name, registry_resource_name, registry_service_name,
 )
@@ -48,7 +48,7 @@ def profile_changes(
         else:
             was = name if name in before else renamed.get(name)
             if was is None:
-                changes = [f"new profile: namespace {either(after[name].get('namespace'))}"]
+                changes = [f"new profile: namespace {shown_or(after[name].get('namespace'))}"]
             else:
                 changes = _continued_profile_changes(was, before[was], after[name], admissions)
             if admissions is not None:
@@ -70,7 +70,7 @@ def _continued_profile_changes(
               for item in field_changes(shown(key), old.get(key), new.get(key))]
     if was == new["name"]:
         return fields + (_registry_leftovers(was, admissions) if old.get("namespace") != new.get("namespace") else [])
-    return [f"renamed from {shown(was)} (same namespace {either(new.get('namespace'))}): "
+    return [f"renamed from {shown(was)} (same namespace {shown_or(new.get('namespace'))}): "
             f"its servers and tools are compared with {shown(was)}'s", *_registry_leftovers(was, admissions), *fields]
 
 
@@ -85,8 +85,8 @@ def _removed_profile(profile: dict[str, Any], after: dict[str, dict[str, Any]]) 
     namespace = profile.get("namespace")
     others = [name for name, other in after.items() if other.get("namespace") == namespace]
     if not others:
-        return f"profile removed: namespace {either(namespace)} no longer gets its registry or servers"
-    return (f"profile removed: namespace {either(namespace)} now gets profile {', '.join(map(shown, others))}'s "
+        return f"profile removed: namespace {shown_or(namespace)} no longer gets its registry or servers"
+    return (f"profile removed: namespace {shown_or(namespace)} now gets profile {', '.join(map(shown, others))}'s "
             "registry and servers instead")
 
 

@@ -8,12 +8,11 @@ profiles' admissions: `compare_profiles` and `diff` do.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
 from generator.release.catalog_scan import ReleaseCatalog
-from generator.release.wording import shown
+from generator.release.wording import quoted, shown, shown_or
 
 
 # A server's fields `server_changes` compares in its own words; every other field of its record is
@@ -32,12 +31,12 @@ def server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     changes = [f"kind: {kind}"] if kind else []
     for key, label in (("image", "image"), ("digest", "digest"), ("tier", "tier"), ("transport", "transport")):
         if old.get(key) != new.get(key):
-            changes.append(f"{label}: {either(old.get(key))} -> {either(new.get(key))}")
+            changes.append(f"{label}: {shown_or(old.get(key))} -> {shown_or(new.get(key))}")
     if old.get("status") != new.get("status") and new.get("status") != "deprecated":
-        changes.append(f"status: {either(old.get('status'))} -> {either(new.get('status'))}")
+        changes.append(f"status: {shown_or(old.get('status'))} -> {shown_or(new.get('status'))}")
     old_remote, new_remote = old.get("remote") or {}, new.get("remote") or {}
     if old_remote.get("url") != new_remote.get("url"):
-        changes.append(f"remote URL: {either(old_remote.get('url'))} -> {either(new_remote.get('url'))}")
+        changes.append(f"remote URL: {shown_or(old_remote.get('url'))} -> {shown_or(new_remote.get('url'))}")
     changes += _permission_changes(old.get("permissions") or {}, new.get("permissions") or {})
     changes += _set_changes("tool", tool_names(old.get("tools")), tool_names(new.get("tools")))
     changes += _tool_changes(old.get("tools") or [], new.get("tools") or [])
@@ -49,13 +48,13 @@ def server_changes(old: dict[str, Any], new: dict[str, Any]) -> list[str]:
     changes += _other_field_changes(old, new)
     old_review, new_review = old.get("review") or {}, new.get("review") or {}
     if old_review.get("status") != new_review.get("status"):
-        changes.append(f"review: {either(old_review.get('status'), 'not reviewed')} -> "
-                       f"{either(new_review.get('status'), 'not reviewed')}")
+        changes.append(f"review: {shown_or(old_review.get('status'), 'not reviewed')} -> "
+                       f"{shown_or(new_review.get('status'), 'not reviewed')}")
     for key, label in (("by", "review by"), ("date", "review date"), ("expires", "review expires")):
         if old_review.get(key) != new_review.get(key):
-            changes.append(f"{label}: {either(old_review.get(key))} -> {either(new_review.get(key))}")
+            changes.append(f"{label}: {shown_or(old_review.get(key))} -> {shown_or(new_review.get(key))}")
     if old_review.get("notes", "") != new_review.get("notes", ""):
-        changes.append(f"review notes: {_text(old_review.get('notes'))} -> {_text(new_review.get('notes'))}")
+        changes.append(f"review notes: {quoted(old_review.get('notes'))} -> {quoted(new_review.get('notes'))}")
     return changes
 
 
@@ -73,7 +72,7 @@ def _kind_words(record: dict[str, Any]) -> str:
     """The server's kind as the diff says it: a remote with the URL its data goes to."""
     kind = _kind(record)
     if kind == "remote":
-        return f"remote {either((record.get('remote') or {}).get('url'))}"
+        return f"remote {shown_or((record.get('remote') or {}).get('url'))}"
     return "reference entry" if kind == "reference" else kind
 
 
@@ -177,16 +176,17 @@ def _tool_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[
         old_hints, new_hints = was.get("annotations") or {}, tool.get("annotations") or {}
         for hint in sorted(set(old_hints) | set(new_hints)):
             if old_hints.get(hint) != new_hints.get(hint):
-                changes.append(f"tool {name}: {shown(hint)} {_hint(old_hints.get(hint))} -> {_hint(new_hints.get(hint))}")
+                changes.append(f"tool {name}: {shown(hint)} {shown_or(old_hints.get(hint), 'not declared')} -> "
+                               f"{shown_or(new_hints.get(hint), 'not declared')}")
         old_as = None if previous is None else _deployed(previous, "name")
         if old_as != _deployed(tool, "name") and (previous is not None or _deployed(tool, "name") != tool["name"]):
-            changes.append(f"tool {name}: deployed as {either(old_as)} -> {either(_deployed(tool, 'name'))}")
+            changes.append(f"tool {name}: deployed as {shown_or(old_as)} -> {shown_or(_deployed(tool, 'name'))}")
         old_text = None if previous is None else _deployed(previous, "description")
         if old_text != _deployed(tool, "description"):
-            changes.append(f"tool {name}: deployed description {_text(old_text)} -> {_text(_deployed(tool, 'description'))}")
+            changes.append(f"tool {name}: deployed description {quoted(old_text)} -> {quoted(_deployed(tool, 'description'))}")
         if was.get("description") != tool.get("description") and (tool.get("override") or {}).get("description"):
-            changes.append(f"tool {name}: description (overridden when deployed) {_text(was.get('description'))} -> "
-                           f"{_text(tool.get('description'))}")
+            changes.append(f"tool {name}: description (overridden when deployed) {quoted(was.get('description'))} -> "
+                           f"{quoted(tool.get('description'))}")
         changes += field_changes(f"tool {name}: input_schema", was.get("input_schema"), tool.get("input_schema"))
     return changes
 
@@ -194,13 +194,6 @@ def _tool_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[
 def _deployed(tool: dict[str, Any], key: str) -> Any:
     """The tool's name or description as clients see it: the override's, else its own."""
     return (tool.get("override") or {}).get(key) or tool.get(key)
-
-
-def _text(value: Any) -> str:
-    """Free text (a description, notes) or any other value the diff always quotes (a default, a
-    profile's value): as JSON, escaped, so that no character hides in it, and no line break or arrow
-    in it can pass for the report's own."""
-    return "none" if value is None else json.dumps(value)
 
 
 def _input_changes(kind: str, old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
@@ -221,14 +214,8 @@ def _input_changes(kind: str, old: list[dict[str, Any]], new: list[dict[str, Any
             if bool(was.get(key)) != bool(now.get(key)):
                 changes.append(f"{short} {name}: {key} {_yes(was.get(key))} -> {_yes(now.get(key))}")
         if was.get("description", "") != now.get("description", ""):
-            changes.append(f"{short} {name}: description {_text(was.get('description'))} -> {_text(now.get('description'))}")
+            changes.append(f"{short} {name}: description {quoted(was.get('description'))} -> {quoted(now.get('description'))}")
     return changes
-
-
-def _hint(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    return "not declared" if value is None else shown(value)
 
 
 def _env_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[str]:
@@ -239,24 +226,19 @@ def _env_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> list[s
     for now in new:
         name, was = shown(now["name"]), before.get(now["name"], {})
         if was.get("default") != now.get("default"):
-            changes.append(f"env {name}: default {_text(was.get('default'))} -> {_text(now.get('default'))}")
+            changes.append(f"env {name}: default {quoted(was.get('default'))} -> {quoted(now.get('default'))}")
         old_values, new_values = was.get("profiles") or {}, now.get("profiles") or {}
         for profile in sorted(set(old_values) | set(new_values)):
             if old_values.get(profile) != new_values.get(profile):
                 changes.append(
                     f"env {name}: value required in profile {shown(profile)} "
-                    f"{_text(old_values.get(profile))} -> {_text(new_values.get(profile))}"
+                    f"{quoted(old_values.get(profile))} -> {quoted(new_values.get(profile))}"
                 )
     return changes
 
 
 def _yes(value: Any) -> str:
     return "yes" if value else "no"
-
-
-def either(value: Any, absent: str = "none") -> str:
-    """`shown(value)`, or `absent` when the release has no value (or an empty one) there."""
-    return absent if value is None or value == "" else shown(value)
 
 
 # catalog.yaml settings whose change alters what crosses the gap, where it runs or what clients look
@@ -270,7 +252,7 @@ def catalog_changes(old: ReleaseCatalog, new: ReleaseCatalog) -> list[str]:
     for key in CATALOG_FIELDS:
         changes += field_changes(key, old.catalog.get(key), new.catalog.get(key))
     if old.pulled_from is not None and new.pulled_from is not None and old.pulled_from != new.pulled_from:
-        words = [", ".join(either(r, "the images' own registries") for r in pulled) for pulled in (old.pulled_from, new.pulled_from)]
+        words = [", ".join(shown_or(r, "the images' own registries") for r in pulled) for pulled in (old.pulled_from, new.pulled_from)]
         changes.append(f"manifests pull images from: {words[0]} -> {words[1]}")
     return changes
 
@@ -288,7 +270,7 @@ def field_changes(label: str, old: Any, new: Any) -> list[str]:
         ]
     if old == new or (old in (None, "") and new in (None, "")):
         return []  # an empty text and none read the same to a reviewer (an added server's `publisher: ""`)
-    return [f"{label}: {'none' if old is None else shown(old)} -> {'none' if new is None else shown(new)}"]
+    return [f"{label}: {shown_or(old)} -> {shown_or(new)}"]
 
 
 def _egress(permissions: dict[str, Any]) -> tuple[set[str], set[str], bool]:
