@@ -1140,23 +1140,32 @@ def test_each_profile_says_which_servers_it_ships_changed_in_args_env_headers_tr
 def test_what_the_added_servers_bring_is_worked_out_once_per_page(tmp_path, monkeypatch):
     """The changes page asked `ReleaseDiff.brings` twice per added server, and each time it was made
     again from every added server: 24 s of a build with 10,000 servers added. At most once for the
-    page and once for the feed (which now sum up an added server instead: `added_summaries`)."""
+    page and once for the feed (which now sum up an added server instead: `added_summaries`); and
+    each added server's summary is made once for both (the page and the feed each made them all)."""
     from generator.release.diff import ReleaseDiff
+    from generator.render.site import review
 
-    made = []
-    real = ReleaseDiff.brings
+    made, summed = [], []
+    real, real_summary = ReleaseDiff.brings, review.added_summary
 
     def counted(self):
         made.append(1)
         return real.fget(self)
+
+    def summary_counted(catalog, server):
+        summed.append(server.name)
+        return real_summary(catalog, server)
     monkeypatch.setattr(ReleaseDiff, "brings", property(counted))
+    monkeypatch.setattr(review, "added_summary", summary_counted)
     root = tmp_path / "widened"
     shutil.copytree(DEFAULT_SOURCE, root / "new-src")
     _widened_release(root / "new-src")
     build(DEFAULT_SOURCE, root / "old")
     build(root / "new-src", root / "new", previous=root / "old")
     assert "osv-beta" in (root / "new" / "changes" / "index.html").read_text()
+    assert "osv-beta" in (root / "new" / "reviews" / "changes.atom").read_text()
     assert len(made) <= 2, f"brings made {len(made)} times for two added servers"
+    assert sorted(summed) == ["clock", "osv-beta"], "each added server summed up once for the page and the feed"
 
 
 OSV_BETA_SIGNED = [

@@ -307,8 +307,9 @@ def _feed_entries(changes: ReleaseDiff, present: set[str], added: dict[str, list
         yield f"Changed: {change.name}", "Changed", change.name, link, "; ".join(change.changes) + "."
 
 
-def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
-    """The Atom feed of this release's changes since `--previous` (none without it)."""
+def changes_feed(catalog: Catalog, changes: ReleaseDiff | None, added: dict[str, list[str]]) -> bytes:
+    """The Atom feed of this release's changes since `--previous` (none without it); `added`: each
+    added server's summary (`added_summaries`)."""
     meta = catalog.meta
     updated = meta.last_updated.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     ET.register_namespace("", ATOM)
@@ -322,7 +323,7 @@ def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     _text(author, "name", meta.publisher or meta.title)
     present = {server.name for server in catalog.servers}
-    entries = _feed_entries(changes, present, added_summaries(catalog, changes)) if changes is not None else ()
+    entries = _feed_entries(changes, present, added) if changes is not None else ()
     for title, what, name, target, summary in entries:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         _text(entry, "title", title)
@@ -334,13 +335,14 @@ def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def review_files(catalog: Catalog, changes: ReleaseDiff | None, tiers: dict[str, str],
+def review_files(catalog: Catalog, changes: ReleaseDiff | None, added: dict[str, list[str]], tiers: dict[str, str],
                  skeletons: Skeletons) -> Iterator[OutputFile]:
-    """reviews/reviews.csv, reviews/reviews.json, reviews/changes.atom and, when the table has more
-    than one page, assets/reviews-index.js (with one, the page holds every row, and nothing loads them)."""
+    """reviews/reviews.csv, reviews/reviews.json, reviews/changes.atom (`added`: each added server's
+    summary) and, when the table has more than one page, assets/reviews-index.js (with one, the page
+    holds every row, and nothing loads them)."""
     rows = review_rows(catalog)
     if len(rows) > ROWS_PER_PAGE:
         yield OutputFile(paths.site_asset(REVIEWS_DATA), reviews_data(rows, tiers, skeletons))
     yield OutputFile(paths.REVIEWS_CSV, reviews_csv(rows))
     yield OutputFile(paths.REVIEWS_JSON, reviews_json(catalog, rows))
-    yield OutputFile(paths.CHANGES_FEED, changes_feed(catalog, changes))
+    yield OutputFile(paths.CHANGES_FEED, changes_feed(catalog, changes, added))
