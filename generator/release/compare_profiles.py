@@ -16,7 +16,7 @@ from generator import derived
 from generator.release.admissions import Admissions, Offering
 from generator.release.catalog_scan import ReleaseCatalog
 from generator.release.cleanup import profile_namespace, renamed_profiles
-from generator.release.compare_records import WorkloadChange, field_changes, tool_names
+from generator.release.compare_records import TOOL_CHANGES, WorkloadChange, field_changes, tool_names
 from generator.release.diff_report import ProfileChange
 from generator.release.wording import shown, shown_or
 from generator.render.kubernetes.names import (
@@ -56,7 +56,8 @@ def profile_changes(
                                     admissions[1].left_out[name], added, workload, (was or name, name))
                 changes += _admission_changes(view, _ToolNames(new))
         if changes:
-            result.append(ProfileChange(name, changes, view.shipped_changed, view.left_out_new))
+            entries = {line: server for server, line in view.shipped_lines.items()}
+            result.append(ProfileChange(name, changes, view.shipped_changed, view.left_out_new, entries))
     return result
 
 
@@ -138,12 +139,31 @@ class _ProfileView:
     @property
     def shipped_changed(self) -> dict[str, list[str]]:
         """The `workload` labels in the profile's namespace (`WorkloadChange.labels_in`) of each server
-        it ships in both releases (runs it: a reference entry or a server not shipped runs nothing in
-        the namespace), when any."""
-        shipped = [server for server in sorted(set(self.old) & set(self.new) & set(self.workload))
-                   if isinstance(self.old[server], list) and isinstance(self.new[server], list)]
-        labels = {server: self.workload[server].labels_in(*self.names) for server in shipped}
+        it ships in both releases (`_kept_in_both`), when any."""
+        labels = {server: self.workload[server].labels_in(*self.names, kept) for server, kept in self._kept_in_both.items()}
         return {server: found for server, found in labels.items() if found}
+
+    @property
+    def shipped_lines(self) -> dict[str, str]:
+        """The line of each server of `shipped_changed`: which kinds of change, a change of kind with what
+        it became (a container gone remote sends its data out), a tool's name or description with which
+        tools; the detail is the server's own entry (`ProfileChange.entries`)."""
+        lines = {}
+        for server, found in self.shipped_changed.items():
+            change, kept = self.workload[server], self._kept_in_both[server]
+            labels = [f"kind ({change.kind})" if label == "kind"
+                      else f"{label} ({', '.join(map(shown, change.tools_changed(label, kept)))})" if label in TOOL_CHANGES
+                      else label for label in found]
+            lines[server] = f"{shown(server)}: changed {', '.join(labels)}"
+        return lines
+
+    @property
+    def _kept_in_both(self) -> dict[str, set[str]]:
+        """Each server of `workload` the profile ships in both releases (runs it: a reference entry or a
+        server not shipped runs nothing in the namespace), with the tools it keeps in both."""
+        return {server: set(self.old[server]) & set(self.new[server])  # type: ignore[arg-type]
+                for server in sorted(set(self.old) & set(self.new) & set(self.workload))
+                if isinstance(self.old[server], list) and isinstance(self.new[server], list)}
 
     @property
     def left_out_new(self) -> dict[str, list[str]]:
@@ -160,7 +180,7 @@ def _admission_changes(view: _ProfileView, offered: _ToolNames) -> list[str]:
     """Servers the profile now admits (with the tools it keeps, or that it does not ship them) or no
     longer admits (why, when its rules leave it out), the new servers its selection picks and its
     rules leave out, and why; and per server admitted by both releases: what changed of it in what
-    the namespace runs when it is shipped in both (`_shipped_line`), whether it is now shipped or no
+    the namespace runs or its clients read when it is shipped in both (`shipped_lines`), whether it is now shipped or no
     longer, and the tools now kept or withheld (a tool the server no longer offers at all is its
     own `removed tool` line, not repeated here)."""
     old, new = view.old, view.new
@@ -168,11 +188,11 @@ def _admission_changes(view: _ProfileView, offered: _ToolNames) -> list[str]:
     changes += [f"no longer admits {shown(server)}{_because(view.left_out.get(server, ()))}"
                 for server in sorted(set(old) - set(new))]
     changes += [f"leaves out new server {shown(server)}{_because(reasons)}" for server, reasons in view.left_out_new.items()]
-    shipped_changed = view.shipped_changed
+    shipped_lines = view.shipped_lines
     for server in sorted(set(old) & set(new)):
         before, after = old[server], new[server]
-        if server in shipped_changed:
-            changes.append(_shipped_line(server, shipped_changed[server], view.workload[server].kind))
+        if server in shipped_lines:
+            changes.append(shipped_lines[server])
         if _offering(before) != _offering(after):
             changes.append(f"{shown(server)}: now {_offering(after)}{_kept(after)}" if isinstance(after, list) or after == "reference"
                            else f"{shown(server)}: no longer {_offering(before)} ({derived.NOT_OFFERED_LABELS[after]})")
@@ -190,14 +210,6 @@ def _because(reasons: tuple[str, ...] | list[str]) -> str:
     """Why a profile leaves a server out, as its line ends: nothing when the build gives no reason
     (the server removed, or no longer picked by the profile's selection)."""
     return f": {'; '.join(reasons)}" if reasons else ""
-
-
-def _shipped_line(server: str, found: list[str], kind: str | None) -> str:
-    """A server the profile ships in both releases changed in what its namespace runs: which kinds of
-    change, a change of kind with what it became (a container gone remote sends its data out), the
-    detail left to the server's own entry."""
-    labels = [f"kind ({kind})" if label == "kind" else label for label in found]
-    return f"{shown(server)}: changed {', '.join(labels)} (see changed: {shown(server)})"
 
 
 def _offering(offering: Offering) -> str:

@@ -8,7 +8,7 @@ profiles' admissions: `compare_profiles` and `diff` do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from generator.release.catalog_scan import ReleaseCatalog
@@ -76,36 +76,66 @@ def _kind_words(record: dict[str, Any]) -> str:
     return "reference entry" if kind == "reference" else kind
 
 
+TOOL_CHANGES = ("tool names", "tool descriptions")
+"""What clients in a namespace read of a tool it keeps, as a profile's section names its change: the
+deployed name and description (the override's, else the tool's own: what the LLM is told the tool
+does), for the tools the profile keeps in both releases (`WorkloadChange.labels_in`)."""
 WORKLOAD_CHANGES = ("kind", "image", "remote URL", "transport", "port", "args", "env", "headers", "egress",
-                    "file paths", "secrets", "resources")
+                    "file paths", "secrets", "resources", *TOOL_CHANGES)
 """What a profile's section says changed of a server it ships in both releases, in this order: what
-its namespace runs and what leaves it (its other changes are in the server's own entry)."""
+its namespace runs and what leaves it, then what its clients read of the tools it keeps (its other
+changes are in the server's own entry)."""
 
 
 @dataclass(frozen=True)
 class WorkloadChange:
     """Which of `WORKLOAD_CHANGES` a server's two records differ in wherever it runs, its `_kind_change`,
-    and each record's `env`: the values a namespace gets depend on its profile (`labels_in`)."""
+    each record's `env` (the values a namespace gets depend on its profile) and, per tool in both, which
+    of `TOOL_CHANGES` (they reach a namespace keeping the tool): `labels_in` picks those of a profile."""
 
     labels: list[str]
-    """Of `WORKLOAD_CHANGES`, all but `env`."""
+    """Of `WORKLOAD_CHANGES`, all but `env` and `TOOL_CHANGES`."""
     kind: str | None
     env: tuple[list[dict[str, Any]], list[dict[str, Any]]] = ([], [])
+    tools: dict[str, list[str]] = field(default_factory=dict)
+    """Per tool both records have, by name, which of `TOOL_CHANGES` it changed in, when any."""
 
-    def labels_in(self, was: str, profile: str) -> list[str]:
-        """The labels of what changed in the namespace of `profile` (`was` its name in the old release):
-        `env` when the values its bundle sets differ (a per-profile value reaches that profile alone)."""
+    def labels_in(self, was: str, profile: str, kept: set[str]) -> list[str]:
+        """The labels of what changed in the namespace of `profile` (`was` its name in the old release),
+        which keeps the tools `kept` in both releases: `env` when the values its bundle sets differ (a
+        per-profile value reaches that profile alone), a tool's name or description when it keeps the tool."""
         env = _env_values(self.env[0], was) != _env_values(self.env[1], profile)
-        return [label for label in WORKLOAD_CHANGES if label in self.labels or (label == "env" and env)]
+        tools = {label for tool in kept for label in self.tools.get(tool, ())}
+        return [label for label in WORKLOAD_CHANGES
+                if label in self.labels or (label == "env" and env) or label in tools]
+
+    def tools_changed(self, label: str, kept: set[str]) -> list[str]:
+        """The tools of `kept` whose `label` (one of `TOOL_CHANGES`) changed, by name."""
+        return sorted(tool for tool in kept if label in self.tools.get(tool, ()))
 
 
 def workload_change(old: dict[str, Any], new: dict[str, Any]) -> WorkloadChange | None:
-    """What changed between two records of a server in what a namespace running it runs; None when
-    nothing did in any namespace."""
+    """What changed between two records of a server in what a namespace running it runs, or its
+    clients read of its tools; None when nothing did in any namespace."""
     labels, env = workload_changes(old, new), (old.get("env") or [], new.get("env") or [])
-    if not labels and env[0] == env[1]:
+    tools = _deployed_tool_changes(old.get("tools") or [], new.get("tools") or [])
+    if not labels and env[0] == env[1] and not tools:
         return None
-    return WorkloadChange(labels, _kind_change(old, new), env)
+    return WorkloadChange(labels, _kind_change(old, new), env, tools)
+
+
+def _deployed_tool_changes(old: list[dict[str, Any]], new: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """Per tool both lists have, which of `TOOL_CHANGES` differ, as clients see the tool (`_deployed`)."""
+    before = {tool["name"]: tool for tool in old}
+    changed = {}
+    for tool in new:
+        if (previous := before.get(tool["name"])) is None:
+            continue  # a new tool a profile keeps is its own `now keeps tool` line
+        labels = [label for label, key in zip(TOOL_CHANGES, ("name", "description"))
+                  if _deployed(previous, key) != _deployed(tool, key)]
+        if labels:
+            changed[tool["name"]] = labels
+    return changed
 
 
 def _env_values(env: list[dict[str, Any]], profile: str) -> list[tuple[str, Any]]:

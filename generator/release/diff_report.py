@@ -7,6 +7,7 @@ groups and words the text report (`as_text`) and the JSON (`as_json`). It compar
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,13 +31,23 @@ class ProfileChange:
     changes: list[str]
     shipped_changed: dict[str, list[str]] = field(default_factory=dict)
     """Each server the profile ships in both releases whose record changed in what the namespace runs
-    (`WORKLOAD_CHANGES`: kind, image, remote URL, transport, port, args, env, headers, egress, file
-    paths, secrets, resources; `env` when the values the profile's namespace gets changed, a variable's
-    per-profile value counting for that profile alone), by name: the labels of what changed, the
-    server's own `changed` entry giving the detail. `changes` says the same in words."""
+    or its clients read (`WORKLOAD_CHANGES`: kind, image, remote URL, transport, port, args, env,
+    headers, egress, file paths, secrets, resources, tool names, tool descriptions; `env` when the
+    values the profile's namespace gets changed, a variable's per-profile value counting for that
+    profile alone; a tool's name or description when the profile keeps the tool in both releases), by
+    name: the labels of what changed, the server's own `changed` entry giving the detail. `changes`
+    says the same in words."""
     left_out_new: dict[str, list[str]] = field(default_factory=dict)
     """Each server new in this release that the profile's selection picks and its rules leave out,
     by name: why (`derived.left_out_because`). `changes` says the same in words."""
+    entries: dict[str, str] = field(default_factory=dict)
+    """The server whose own `changed` entry holds the detail of a line of `changes` (those of
+    `shipped_changed`), by the line: each output says where that entry is (`worded`), the changes
+    page as a link. Not in the JSON, whose `shipped_changed` says it."""
+
+    def worded(self, pointer: Callable[[str], str]) -> list[str]:
+        """`changes`, a line with its detail in a server's own entry followed by `pointer(server)`."""
+        return [line + pointer(self.entries[line]) if line in self.entries else line for line in self.changes]
 
 
 @dataclass
@@ -81,7 +92,10 @@ class ReleaseDiff:
 
     def as_json(self) -> dict[str, Any]:
         """A plain, stable JSON form."""
-        return asdict(self)
+        document = asdict(self)
+        for profile in document["profiles"]:
+            del profile["entries"]
+        return document
 
     def as_text(self) -> str:
         """The report a reviewer reads."""
@@ -93,7 +107,7 @@ class ReleaseDiff:
             lines.extend(f"    - {item}" for item in self.catalog)
         for profile in self.profiles:
             lines.append(f"  profile: {shown(profile.name)}")
-            lines.extend(f"    - {item}" for item in profile.changes)
+            lines.extend(f"    - {item}" for item in profile.worded(_entry_below))
         if self.withdrawn:
             lines.append("  to delete (no longer shipped to the namespace; admission refuses only new ones, so what a "
                          "deployer applied earlier keeps running):")
@@ -113,3 +127,8 @@ class ReleaseDiff:
             lines.append(f"  changed: {shown(change.name)}")
             lines.extend(f"    - {item}" for item in change.changes)
         return "\n".join(lines) + "\n"
+
+
+def _entry_below(server: str) -> str:
+    """Where the text report gives the detail of a server a profile's line names: its own entry, below."""
+    return f" (details below, under changed: {shown(server)})"

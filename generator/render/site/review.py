@@ -287,7 +287,8 @@ def _feed_entries(changes: ReleaseDiff, present: set[str], added: dict[str, list
         yield "Catalog-wide changes", "Catalog", "", page + "#catalog-wide", "; ".join(changes.catalog) + "."
     for profile in changes.profiles:
         link = f"{page}#profile-{profile.name}"
-        yield f"Profile: {profile.name}", "Profile", profile.name, link, "; ".join(profile.changes) + "."
+        lines = profile.worded(lambda server: f" (details: the entry Changed: {server})")
+        yield f"Profile: {profile.name}", "Profile", profile.name, link, "; ".join(lines) + "."
     if changes.withdrawn:
         yield ("To delete in the cluster", "Delete", "", page + "#to-delete",
                "; ".join(changes.withdrawn_commands.splitlines()) + ".")
