@@ -392,7 +392,6 @@ def test_a_profile_renamed_in_its_namespace_is_not_a_namespace_emptied(write_tre
         "operators)",
         "tools.exclude_names: new fetch",
         "fetch: no longer shipped (every tool withheld)",
-        "fetch: now withholds tool fetch",
     ])]
     assert result.withdrawn_commands == (
         "kubectl -n mcp-sandbox delete mcpserver/fetch --ignore-not-found   # fetch, profile sandbox renamed to lab, which "
@@ -677,6 +676,29 @@ def test_build_previous_adds_a_changes_page(runner, two_releases, tmp_path):
     assert not (plain / "changes").exists()
 
 
+def test_the_feed_gives_each_change_and_each_command_a_line_of_its_own(runner, two_releases, tmp_path):
+    """The feed joined an entry's changes with "; " into one line: a profile of a large release read as
+    a run of hundreds of clauses, and the commands to delete as one line in which the first `# comment`
+    commented out every later command of a reviewer who pasted it. Now a list, and the commands a block
+    of one command a line, as on the page."""
+    import xml.etree.ElementTree as ET
+
+    old, _new = two_releases
+    out = tmp_path / "with-changes"
+    result = runner.invoke(main, ["build", "--source", str(tmp_path / "new-src"), "--out", str(out), "--previous", str(old)])
+    assert result.exit_code == 0, result.output
+    atom, xhtml = "{http://www.w3.org/2005/Atom}", "{http://www.w3.org/1999/xhtml}"
+    entries = {entry.findtext(f"{atom}title"): entry.find(f"{atom}summary")
+               for entry in ET.parse(out / "reviews" / "changes.atom").getroot().iter(f"{atom}entry")}
+    deleting = entries["To delete in the cluster"]
+    assert deleting.get("type") == "xhtml"
+    assert deleting.find(f"{xhtml}div/{xhtml}pre").text.splitlines() == WITHDRAWN
+    changed = [item.text for item in entries["Changed: osv"].iter(f"{xhtml}li")]
+    assert changed[:2] == ["new egress host: collector.example.net", "new tool: report_usage"], changed
+    production = [item.text for item in entries["Profile: production"].iter(f"{xhtml}li")]
+    assert production and not any("; " in item for item in production), production
+
+
 def test_the_changes_page_and_feed_say_what_an_added_server_brings_and_which_namespaces_are_left(runner, two_releases,
                                                                                                    tmp_path):
     """The page and the feed named an added server and nothing more: its unrestricted egress, its
@@ -752,8 +774,11 @@ def test_the_diff_tells_a_server_shipped_with_every_tool_from_one_not_shipped():
         "now admits gone, not shipped (every tool withheld)",
         "now admits hinted, not shipped (no tools declared, and the profile withholds tools by their hints)",
     ]
+    # One line for a server no longer shipped: a line per tool withheld said it again (20 for atlassian-remote).
     assert _admission_changes({"fetch": ["fetch"]}, {"fetch": "every-tool-withheld"}, {"fetch": {"fetch"}}) == [
-        "fetch: no longer shipped (every tool withheld)", "fetch: now withholds tool fetch"]
+        "fetch: no longer shipped (every tool withheld)"]
+    assert _admission_changes({"fetch": "every-tool-withheld"}, {"fetch": ["fetch"]}, {"fetch": {"fetch"}}) == [
+        "fetch: now shipped (tools kept: fetch)"]
     assert _admission_changes({"bare": []}, {"bare": "no-tools-declared"}, {"bare": set()}) == [
         "bare: no longer shipped (no tools declared, and the profile withholds tools by their hints)"]
     assert _admission_changes({"pkg": ["echo"]}, {"pkg": "reference"}, {"pkg": {"echo"}}) == [
@@ -1234,8 +1259,9 @@ def test_the_changes_page_and_feed_sum_up_an_added_server_as_a_reviewer_signs_it
     assert "<code>mcp-catalog diff</code> of the two releases" in added
     feed = feedparser.parse((site / "reviews" / "changes.atom").read_bytes())
     summary = {entry.title: entry for entry in feed.entries}["Added: osv-beta"].summary
-    assert summary == ("Added in release 1.1.0: " + "; ".join(OSV_BETA_SIGNED)
-                       + "; the rest (env, resources, each tool's hints and input schema): its page, or mcp-catalog diff.")
+    assert summary.startswith("<p>Added in release 1.1.0:</p>"), summary
+    assert re.findall(r"<li>([^<]*)</li>", summary) == [
+        *OSV_BETA_SIGNED, "the rest (env, resources, each tool's hints and input schema): its page, or mcp-catalog diff"]
     assert "input_schema" not in summary
     full = runner.invoke(main, ["diff", str(old), str(new)])
     assert full.exit_code == 0, full.output

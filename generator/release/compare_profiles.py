@@ -181,8 +181,8 @@ def _admission_changes(view: _ProfileView, offered: _ToolNames) -> list[str]:
     longer admits (why, when its rules leave it out), the new servers its selection picks and its
     rules leave out, and why; and per server admitted by both releases: what changed of it in what
     the namespace runs or its clients read when it is shipped in both (`shipped_lines`), whether it is now shipped or no
-    longer, and the tools now kept or withheld (a tool the server no longer offers at all is its
-    own `removed tool` line, not repeated here)."""
+    longer (with the tools it keeps), and, shipped in both, the tools now kept or withheld (a tool the
+    server no longer offers at all is its own `removed tool` line, not repeated here)."""
     old, new = view.old, view.new
     changes = [f"now admits {shown(server)}{_kept(new[server])}" for server in sorted(set(new) - set(old))]
     changes += [f"no longer admits {shown(server)}{_because(view.left_out.get(server, ()))}"
@@ -196,10 +196,11 @@ def _admission_changes(view: _ProfileView, offered: _ToolNames) -> list[str]:
         if _offering(before) != _offering(after):
             changes.append(f"{shown(server)}: now {_offering(after)}{_kept(after)}" if isinstance(after, list) or after == "reference"
                            else f"{shown(server)}: no longer {_offering(before)} ({derived.NOT_OFFERED_LABELS[after]})")
-        if "reference" in (before, after):
-            continue  # a reference entry runs nothing, so keeps and withholds no tool
-        was = set(before) if isinstance(before, list) else set()
-        now = set(after) if isinstance(after, list) else set()
+        if not (isinstance(before, list) and isinstance(after, list)):
+            # Not shipped in one of them: the line above says which tools it now keeps, or that it
+            # keeps none; a line per tool repeated it (20 for a server withdrawn by a tool policy).
+            continue
+        was, now = set(before), set(after)
         changes += [f"{shown(server)}: now keeps tool {shown(tool)}" for tool in sorted(now - was)]
         changes += [f"{shown(server)}: now withholds tool {shown(tool)}" for tool in sorted(was - now)
                     if tool in offered[server]]
