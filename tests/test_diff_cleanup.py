@@ -282,18 +282,18 @@ def test_bundles_are_kept_only_when_a_namespace_loses_a_server(runner, two_tarba
     """Reading each tarball once, diff kept every profile's bundle files, registry data included, even
     when nothing was withdrawn: +76 MB at 1,000 servers, some 800 MB at 10,000. It keeps them only for
     the profiles deployed where a namespace loses a server."""
-    from generator.release import diff
+    from generator.release import read_releases
     from generator.release.bundle_objects import folder_owner
 
     (_old, _new), tarballs = two_tarballs
     kept: list[str] = []
-    real = diff.read_release_files_hashed
+    real = read_releases.read_release_files_hashed
 
     def recorded(*args, **kwargs):
         found, digests = real(*args, **kwargs)
         kept.extend(path for path in found if path.startswith("bundles/"))
         return found, digests
-    monkeypatch.setattr(diff, "read_release_files_hashed", recorded)
+    monkeypatch.setattr(read_releases, "read_release_files_hashed", recorded)
     same = runner.invoke(main, ["diff", str(tarballs[0]), str(tarballs[0])])
     assert same.exit_code == 0 and "none that need review" in same.output, same.output
     assert kept == []
@@ -340,7 +340,7 @@ def test_a_tarball_replaced_between_its_two_readings_is_refused(runner, two_tarb
     (_old, _new), (old_tar, new_tar) = two_tarballs
     target = tmp_path / "new.tar.gz"
     shutil.copyfile(old_tar, target)  # at the first reading: the old release again, nothing withdrawn
-    real = diff._early_catalog
+    real = diff.early_catalog
 
     def then_replaced(path):
         document = real(path)
@@ -348,7 +348,7 @@ def test_a_tarball_replaced_between_its_two_readings_is_refused(runner, two_tarb
             shutil.copyfile(new_tar, tmp_path / "next.tar.gz")
             (tmp_path / "next.tar.gz").replace(target)
         return document
-    monkeypatch.setattr(diff, "_early_catalog", then_replaced)
+    monkeypatch.setattr(diff, "early_catalog", then_replaced)
     result = runner.invoke(main, ["diff", str(old_tar), str(target)])
     assert result.exit_code == 1, result.output
     assert result.output == (f"Error: {target}: its catalog changed between two readings (replaced, or still being "
@@ -378,15 +378,15 @@ def test_the_first_readings_documents_are_let_go_before_the_second_reading(small
 def test_each_tarballs_catalog_is_parsed_once(runner, two_tarballs, monkeypatch):
     """The early reading parsed each catalog, then the main reading parsed the same bytes again (93 MB
     at 10,000 servers, about a seventh of a diff's time): the early document is kept instead."""
-    from generator.release import diff
+    from generator.release import read_releases
 
     (_old, _new), tarballs = two_tarballs
-    parsed, real = [], diff.scan_catalog
+    parsed, real = [], read_releases.scan_catalog
 
     def counted(raw, where):
         parsed.append(where)
         return real(raw, where)
-    monkeypatch.setattr(diff, "scan_catalog", counted)
+    monkeypatch.setattr(read_releases, "scan_catalog", counted)
     result = runner.invoke(main, ["diff", *map(str, tarballs)])
     assert result.exit_code == 0 and f"networkpolicy/{WITHDRAWN}-egress" in result.output, result.output
     assert sorted(parsed) == sorted(f"{tarball}:api/v1/catalog.json" for tarball in tarballs)

@@ -889,7 +889,8 @@ def test_the_changes_feed_is_atom_a_feed_reader_understands(reviewed_site: Path)
         "Profile: production", "Profile: sandbox", "Added: docs-remote", "Added: left-pad", "Changed: fetch"
     ]
     production, sandbox, _, _, changed = feed.entries
-    assert production.summary == "fetch: changed egress (see changed: fetch); fetch: now keeps tool fetch."
+    assert re.findall(r"<li>([^<]*)</li>", production.summary) == [
+        "fetch: changed egress (details: the entry Changed: fetch)", "fetch: now keeps tool fetch"]
     assert production.link == "../changes/index.html#profile-production"
     assert "now admits docs-remote" in sandbox.summary
     assert "example.com" in changed.summary and "fetch_old" in changed.summary

@@ -45,7 +45,7 @@ _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 @dataclass
 class ReleaseCatalog:
     """One release's catalog document: `catalog` (catalog.yaml's settings), its servers by name, and the
-    registries its manifests pull from (`diff.PULLED_FROM`) when known. Built from a parsed document
+    registries its manifests pull from (`read_releases.PULLED_FROM`) when known. Built from a parsed document
     (`of_document`) or from the document's bytes (`scan_catalog`): then a server's record is parsed
     when asked for, and two records are the same when their bytes are."""
 

@@ -36,7 +36,7 @@ from generator.errors import CatalogError, OutputError, UsageError, os_advice
 from generator.paths import CATALOG_JSON, CHECKSUMS, SIGNATURE_SUFFIX, SIZES, release_name
 from generator.release import minisign, staged
 from generator.release.verify import MAX_LIST_BYTES
-from generator.release.diff import read_release_catalog
+from generator.release.read_releases import read_release_catalog
 
 # Files a release adds to the site: never taken from a site folder being packaged.
 RELEASE_LISTS = (CHECKSUMS, CHECKSUMS + SIGNATURE_SUFFIX, SIZES, SIZES + SIGNATURE_SUFFIX)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator.models import Catalog, Server
-from generator.release.diff import ReleaseDiff
+from generator.release.diff_report import ReleaseDiff
 from generator.render.memo import InMemory, Memo
 
 Hosting = Literal["query-layer", "plain"]

@@ -174,10 +174,12 @@ def catalog_files(context: RenderContext) -> Iterator[OutputFile | Deferred]:
         return render_page(environment, template, path, values).content
 
     keys = InputKeys(context.server_keys)
-    for template, path, values in site_pages.catalog_pages(context):
+    # The changes page and the feed show the same summary of each added server: made once for both.
+    added = site_review.added_summaries(context.catalog, context.changes) if context.changes is not None else {}
+    for template, path, values in site_pages.catalog_pages(context, added):
         yield Deferred(path, keys.of(template, path, values), partial(make, template, path, values))
     yield from site_pages.search_data(context, keys, cards=drawn_cards, rows=drawn_rows)
-    yield from site_review.review_files(context.catalog, context.changes, site_pages.TIERS, drawn_reviews)
+    yield from site_review.review_files(context.catalog, context.changes, added, site_pages.TIERS, drawn_reviews)
 
 
 KIND = OutputKind("site", catalog_files, server_files)

@@ -263,8 +263,9 @@ def _common(catalog: Catalog) -> dict[str, Any]:
     }
 
 
-def catalog_pages(context: RenderContext) -> Iterator[Page]:
-    """Every page listing or counting servers (all but the server pages), in a fixed order.
+def catalog_pages(context: RenderContext, added: dict[str, list[str]]) -> Iterator[Page]:
+    """Every page listing or counting servers (all but the server pages), in a fixed order; `added`:
+    each added server's summary (`review.added_summaries`) for the changes page.
 
     Only these show the number of servers: a server page must not change when another
     server is added, or the build cache would have to re-render every one of them.
@@ -284,7 +285,7 @@ def catalog_pages(context: RenderContext) -> Iterator[Page]:
         present = {server.name for server in catalog.servers}
         profiles = {profile.name for profile in catalog.meta.registries}
         values = {**common, "changes": context.changes, "present": present, "profiles": profiles,
-                  "added": site_review.added_summaries(catalog, context.changes)}
+                  "added": added}
         yield "changes.html", paths.CHANGES_PAGE, values
     # Web servers answer a missing page at any depth with 404.html: its links start with "./", which the
     # shipped nginx and Apache configs rewrite to the site's sub-path (deploy/web/*; from disk "./" just works).

@@ -26,13 +26,14 @@ from typing import Any
 from generator import derived, paths
 from generator.models import Catalog, Server
 from generator.output import OutputFile
-from generator.release.diff import ReleaseDiff
+from generator.release.diff_report import ReleaseDiff
 from generator.release.wording import shown
 from generator.render.site.drawn import Drawing, Partial, Skeletons, empty_texts, slot_unless
 from generator.render.site.search import global_script
 from generator.render.site.views import APPROVALS, behaviour_counts, egress, secret_names
 
 ATOM = "http://www.w3.org/2005/Atom"
+XHTML = "http://www.w3.org/1999/xhtml"
 # Rows a page of the reviewer's table. All 10,000 rows of a large catalog on one page (8.4 MB, 184,000
 # elements) took Chromium so long to lay out that Lighthouse gave up on it; 1,000 rows cost 1.9 s of
 # style and layout on Lighthouse's phone, and 500 a page still scored 91-92 there. Above one page the
@@ -279,39 +280,70 @@ def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Elem
     return element
 
 
-def _feed_entries(changes: ReleaseDiff, present: set[str], added: dict[str, list[str]]) -> Iterator[tuple[str, str, str, str, str]]:
+@dataclass(frozen=True)
+class FeedSummary:
+    """An entry's summary as the feed gives it (XHTML): a sentence, then its changes one an item, or
+    commands one a line. Joined into one line, a profile of a large release read as a run of hundreds
+    of clauses, and the commands as one line whose first `#` commented out all the others."""
+
+    lead: str = ""
+    items: tuple[str, ...] = ()
+    commands: str = ""
+
+
+def _feed_entries(changes: ReleaseDiff, present: set[str], added: dict[str, list[str]]) -> Iterator[tuple[str, str, str, str, FeedSummary]]:
     """(title, id kind, id name, link, summary) of each change, in the changes page's order; an added
     server's summary is its `added_summary`."""
     page = "../" + paths.CHANGES_PAGE
     if changes.catalog:
-        yield "Catalog-wide changes", "Catalog", "", page + "#catalog-wide", "; ".join(changes.catalog) + "."
+        yield "Catalog-wide changes", "Catalog", "", page + "#catalog-wide", FeedSummary(items=tuple(changes.catalog))
     for profile in changes.profiles:
         link = f"{page}#profile-{profile.name}"
-        yield f"Profile: {profile.name}", "Profile", profile.name, link, "; ".join(profile.changes) + "."
+        lines = profile.worded(lambda server: f" (details: the entry Changed: {server})")
+        yield f"Profile: {profile.name}", "Profile", profile.name, link, FeedSummary(items=tuple(lines))
     if changes.withdrawn:
         yield ("To delete in the cluster", "Delete", "", page + "#to-delete",
-               "; ".join(changes.withdrawn_commands.splitlines()) + ".")
+               FeedSummary("No longer shipped to these namespaces; what a deployer applied earlier keeps running "
+                           "until deleted: after applying this release, run", commands=changes.withdrawn_commands))
     for namespace in changes.vacated:
         yield (f"Namespace no profile is deployed to: {namespace.namespace}", "Vacated", namespace.namespace,
-               page + "#vacated", f"Release {changes.old_version} deployed profile {', '.join(namespace.profiles)} "
-               "there; its Role, registry and admission policies keep working until deleted.")
+               page + "#vacated", FeedSummary(f"Release {changes.old_version} deployed profile "
+                                              f"{', '.join(namespace.profiles)} there; its Role, registry and admission "
+                                              "policies keep working until deleted."))
     for what, names in (("Added", changes.added), ("Removed", changes.removed), ("Deprecated", changes.deprecated)):
         for name in names:
             link = "../" + paths.server_page(name) if name in present else page
-            summary = f"{what} in release {changes.new_version}"
             if what == "Added" and added.get(name):
-                summary += ": " + "; ".join(added[name]) + f"; {ADDED_REST}"
-            yield f"{what}: {name}", what, name, link, summary + "."
+                summary = FeedSummary(f"Added in release {changes.new_version}:", (*added[name], ADDED_REST))
+            else:
+                summary = FeedSummary(f"{what} in release {changes.new_version}.")
+            yield f"{what}: {name}", what, name, link, summary
     for change in changes.changed:
         link = "../" + paths.server_page(change.name) if change.name in present else page
-        yield f"Changed: {change.name}", "Changed", change.name, link, "; ".join(change.changes) + "."
+        yield f"Changed: {change.name}", "Changed", change.name, link, FeedSummary(items=tuple(change.changes))
 
 
-def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
-    """The Atom feed of this release's changes since `--previous` (none without it)."""
+def _summary(entry: ET.Element, summary: FeedSummary) -> None:
+    """The entry's summary as XHTML: each value is an element's text, escaped once by the serialiser."""
+    element = ET.SubElement(entry, f"{{{ATOM}}}summary", {"type": "xhtml"})
+    div = ET.SubElement(element, f"{{{XHTML}}}div")
+    if summary.lead:
+        ET.SubElement(div, f"{{{XHTML}}}p").text = summary.lead
+    if summary.items:
+        items = ET.SubElement(div, f"{{{XHTML}}}ul")
+        for item in summary.items:
+            ET.SubElement(items, f"{{{XHTML}}}li").text = item
+    if summary.commands:
+        ET.SubElement(div, f"{{{XHTML}}}pre").text = summary.commands
+
+
+def changes_feed(catalog: Catalog, changes: ReleaseDiff | None, added: dict[str, list[str]]) -> bytes:
+    """The Atom feed of this release's changes since `--previous` (none without it); `added`: each
+    added server's summary (`added_summaries`)."""
     meta = catalog.meta
     updated = meta.last_updated.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     ET.register_namespace("", ATOM)
+    ET.register_namespace("xhtml", XHTML)
     feed = ET.Element(f"{{{ATOM}}}feed")
     _text(feed, "title", f"{meta.title}: changes that need review")
     _text(feed, "id", "urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, f"mcp-catalog:{meta.namespace}:changes")))
@@ -322,25 +354,26 @@ def changes_feed(catalog: Catalog, changes: ReleaseDiff | None) -> bytes:
     author = ET.SubElement(feed, f"{{{ATOM}}}author")
     _text(author, "name", meta.publisher or meta.title)
     present = {server.name for server in catalog.servers}
-    entries = _feed_entries(changes, present, added_summaries(catalog, changes)) if changes is not None else ()
+    entries = _feed_entries(changes, present, added) if changes is not None else ()
     for title, what, name, target, summary in entries:
         entry = ET.SubElement(feed, f"{{{ATOM}}}entry")
         _text(entry, "title", title)
         _text(entry, "id", _entry_id(meta.namespace, changes.new_version, what, name))  # type: ignore[union-attr]
         _text(entry, "updated", updated)
         _text(entry, "link", "", rel="alternate", type="text/html", href=target)
-        _text(entry, "summary", summary)
+        _summary(entry, summary)
     ET.indent(feed)
     return ET.tostring(feed, encoding="utf-8", xml_declaration=True) + b"\n"
 
 
-def review_files(catalog: Catalog, changes: ReleaseDiff | None, tiers: dict[str, str],
+def review_files(catalog: Catalog, changes: ReleaseDiff | None, added: dict[str, list[str]], tiers: dict[str, str],
                  skeletons: Skeletons) -> Iterator[OutputFile]:
-    """reviews/reviews.csv, reviews/reviews.json, reviews/changes.atom and, when the table has more
-    than one page, assets/reviews-index.js (with one, the page holds every row, and nothing loads them)."""
+    """reviews/reviews.csv, reviews/reviews.json, reviews/changes.atom (`added`: each added server's
+    summary) and, when the table has more than one page, assets/reviews-index.js (with one, the page
+    holds every row, and nothing loads them)."""
     rows = review_rows(catalog)
     if len(rows) > ROWS_PER_PAGE:
         yield OutputFile(paths.site_asset(REVIEWS_DATA), reviews_data(rows, tiers, skeletons))
     yield OutputFile(paths.REVIEWS_CSV, reviews_csv(rows))
     yield OutputFile(paths.REVIEWS_JSON, reviews_json(catalog, rows))
-    yield OutputFile(paths.CHANGES_FEED, changes_feed(catalog, changes))
+    yield OutputFile(paths.CHANGES_FEED, changes_feed(catalog, changes, added))
