@@ -24,6 +24,7 @@ from generator.errors import OutputError
 from generator.incremental.memo import StoredMemo
 from generator.incremental.store import FragmentStore
 from generator.render.kubernetes import bundles
+from generator.render.kubernetes.kustomize import manifest_document
 from generator.render.kubernetes import profile as k8s_profile
 from generator.render.registry import mirror as mcp_registry
 from generator.render.registry import toolhive
@@ -425,7 +426,7 @@ def test_platform_objects_are_one_file_in_the_order_they_are_built(files: dict[s
         assert sorted(path for path in files if path.startswith(folder)) == [f"{folder}kustomization.yaml", f"{folder}objects.yaml"]
         assert load(files, f"{folder}kustomization.yaml")["resources"] == ["objects.yaml"]
         manifests = bundles.server_manifests(context, server, server.tools, api=bundles.k8s_server.CURRENT_API, namespace=None)
-        built = [bundles._document(manifest) for manifest in manifests if manifest.stem in bundles.PLATFORM_STEMS]
+        built = [manifest_document(manifest) for manifest in manifests if manifest.stem in bundles.PLATFORM_STEMS]
         assert list(yaml.safe_load_all(files[f"{folder}objects.yaml"])) == built, server.name
     assert len(deployable) > 30
     github = yaml.safe_load_all(files["bundles/servers/github/platform/objects.yaml"])

@@ -23,6 +23,7 @@ import yaml
 
 from conftest import DEFAULT_SOURCE, SHARED, synthetic_catalog
 from kustomized import kustomize, with_overlays_rendered, write_tree
+from generator.render.kubernetes import admission
 from generator.render.kubernetes import bundles
 from generator.render.kubernetes import policy as k8s_policy
 from generator.render.kubernetes.manifests import yaml_text
@@ -60,9 +61,9 @@ def files(request: pytest.FixtureRequest) -> dict[str, bytes]:
     if request.param == "one policy":
         return render_files(DEFAULT_SOURCE)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(k8s_policy, "SHAPES_BUDGET", 6000)
+        patch.setattr(admission, "SHAPES_BUDGET", 6000)
         # and every name list, Secret map and shape map split over several variables, as at 10,000 servers
-        patch.setattr(k8s_policy, "EXPRESSION_BUDGET", 150)
+        patch.setattr(admission, "EXPRESSION_BUDGET", 150)
         generated = render_files(DEFAULT_SOURCE)
     assert "bundles/registries/production/base/admission-policy-3.yaml" in generated
     for policy, split in (("admission-policy.yaml", {"servers_2", "toolConfigs_2"}), ("admission-policy-1.yaml", {"proxies_2", "toolConfigs_2"})):
@@ -606,7 +607,7 @@ def test_hostile_url_cannot_break_out_of_the_cel_literal(write_tree) -> None:
 
 def test_cel_literals_are_homogeneous_and_escaped() -> None:
     """Kubernetes type-checks list and map literals as homogeneous: every element of ours is `dyn()`."""
-    from generator.render.kubernetes.policy import cel_value
+    from generator.render.kubernetes.admission import cel_value
 
     assert cel_value({"a": [1, "x", True], "b": {}}) == '{"a": dyn([dyn(1), dyn("x"), dyn(true)]), "b": dyn({})}'
     assert cel_value('"]||true||["\\\u00e9') == '"\\"]||true||[\\"\\\\\\U000000e9"'

@@ -27,6 +27,7 @@ import yaml
 from conftest import DEFAULT_SOURCE, SHARED
 from kustomized import kubectl, render_overlays
 from generator.render.kubernetes import bundles
+from generator.render.kubernetes.kustomize import manifest_document
 from generator.derived import profile_servers
 from generator.render.context import RenderContext
 from generator.source.validate import read_catalog
@@ -343,7 +344,7 @@ def test_profile_overlays_render_exactly_the_objects_the_profile_ships(site: Pat
                 for manifest in bundles.shipped_manifests(context, server, profile, variant):
                     if manifest.applied:
                         sub = "platform/" if manifest.stem in bundles.PLATFORM_STEMS else ""
-                        expected[f"{folder}{sub}{manifest.stem}.yaml"] = bundles._document(manifest)
+                        expected[f"{folder}{sub}{manifest.stem}.yaml"] = manifest_document(manifest)
     rendered = rendered_overlays(site)
     assert len(expected) > 150 and sorted(rendered) == sorted(expected)
     for path, document in expected.items():

@@ -20,7 +20,8 @@ import yaml
 from conftest import DEFAULT_SOURCE
 from test_bundles_admission import render_files, run_policy
 from generator.render.kubernetes import workloads as k8s_workloads
-from generator.render.kubernetes.policy import cel_value
+from generator.render.kubernetes.admission import cel_value
+from generator.render.kubernetes.statefulset_rules import selected_label_keys
 
 NAMESPACE = "mcp-production"
 RUNNER = f"system:serviceaccount:{NAMESPACE}:"
@@ -279,9 +280,9 @@ def test_a_large_profile_pins_every_container_across_its_workload_policies(monke
     """Past the policy size budget the servers' containers are spread over several workload policies
     (each bound like the first): every server is admitted by all of them, and its StatefulSet with
     another image is refused by the one holding it."""
-    from generator.render.kubernetes import policy as k8s_policy
-    monkeypatch.setattr(k8s_policy, "SHAPES_BUDGET", 200)  # two servers a part
-    monkeypatch.setattr(k8s_policy, "EXPRESSION_BUDGET", 40)  # the shipped names over several variables
+    from generator.render.kubernetes import admission
+    monkeypatch.setattr(admission, "SHAPES_BUDGET", 200)  # two servers a part
+    monkeypatch.setattr(admission, "EXPRESSION_BUDGET", 40)  # the shipped names over several variables
     split = render_files(DEFAULT_SOURCE)
     folder = FOLDERS["current"] + "base/"
     extra = sorted(path for path in split if path.startswith(f"{folder}admission-policy-workloads-"))
@@ -312,7 +313,7 @@ def test_every_label_the_network_policies_select_by_is_pinned_or_refused(files: 
                 if document and document.get("kind") == "NetworkPolicy":
                     keys |= _selector_keys(document["spec"], document["metadata"].get("namespace"))
     assert {"toolhive", "toolhive-name", "app.kubernetes.io/name", "mcp-catalog/component"} <= keys
-    assert keys == set(k8s_workloads.selected_label_keys())
+    assert keys == set(selected_label_keys())
     policy = workload_policy(files, "current")
     for key in sorted(keys):
         attack = toolhive_statefulset(mcp_server(files, "current", "fetch"))

@@ -14,14 +14,14 @@ is deprecated) and `legacy/` (operators up to v0.16); its `operator` setting say
 the operator chart's values for the whole catalog.
 Secret templates are written beside the objects but never listed in a
 kustomization: applying an empty Secret would wipe the user's real one.
-The object builders live in server.py, profile.py, policy.py and legacy.py beside it; this one only lays out files.
+The object builders live in server.py, profile.py, policy.py, workloads.py and legacy.py beside it, and
+kustomize.py writes a folder's files; this one decides which folders a bundle has and what each holds.
 """
 
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -32,6 +32,7 @@ from generator.derived import offers, profile_offered, profile_tools
 from generator.models import Catalog, ClusterDns, RegistryProfile, Server, Tool
 from generator.output import OutputFile
 from generator.render.kubernetes import legacy as k8s_legacy
+from generator.render.kubernetes.admission import admission_binding
 from generator.render.kubernetes import policy as k8s_policy
 from generator.render.kubernetes import registry_auth as k8s_registry_auth
 from generator.render.kubernetes import profile as k8s_profile
@@ -41,36 +42,14 @@ from generator.render.kubernetes import charts as k8s_toolhive
 from generator.render.context import RenderContext
 from generator.render.kind import CatalogWide, OutputKind, render_kind
 from generator.render.memo import per_server
+from generator.render.kubernetes.kustomize import KUSTOMIZE_API, Folder, Manifest, folder_files, json_patch, manifest_document
+from generator.render.kubernetes import kustomize
 from generator.render.kubernetes.manifests import document_bytes, header, yaml_text
 from generator.render.kubernetes.names import ServerNames
 from generator.render.registry.toolhive import legacy_registry_spliced, upstream_registry_spliced
 
-KUSTOMIZE_API = "kustomize.config.k8s.io/v1beta1"
-
-
-@dataclass(frozen=True)
-class Manifest:
-    """One object and the file it goes into; `applied` False marks a template kustomize must skip."""
-
-    stem: str
-    document: dict[str, Any] | Callable[[], dict[str, Any]]
-    """The object, or what makes it when its file is written (a registry ConfigMap: its text
-    then exists only while that one file is encoded)."""
-    note: str = ""
-    applied: bool = True
-    encoded: Callable[[], bytes] | None = None
-    """The bytes `yaml_text(document)` gives, when the builder encodes them itself (a registry ConfigMap
-    splices its registry document's bytes in instead of decoding and encoding 1 MB of JSON)."""
-
-
-@dataclass(frozen=True)
-class Folder:
-    """A kustomize folder: its objects, sub-folders it includes and the source named in headers."""
-
-    path: str
-    source: str
-    manifests: Sequence[Manifest]
-    subfolders: Sequence[str] = ()
+# The site's deploy section (render/site/deploy.py) shows a folder's objects through this module.
+all_yaml_text = kustomize.all_yaml_text
 
 
 def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
@@ -148,7 +127,7 @@ def platform_folder_files(folder: Folder, version: str) -> list[OutputFile]:
     only that file. One file, not one per object: a build writes this folder for every server."""
     # A template here would be applied: kustomize applies every document of a listed file.
     assert all(manifest.applied for manifest in folder.manifests), folder.path
-    documents = [header(version, folder.source, manifest.note) + yaml_text(_document(manifest))
+    documents = [header(version, folder.source, manifest.note) + yaml_text(manifest_document(manifest))
                  for manifest in folder.manifests]
     kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization", "resources": [PLATFORM_OBJECTS]}
     return [
@@ -212,37 +191,13 @@ def variant_platform_file(
 
 def _overlay_patch(base: Manifest, shipped: Manifest) -> dict[str, Any] | None:
     """The kustomize patch (RFC 6902 operations) turning the base object into the shipped one, if they differ."""
-    before, after = _document(base), _document(shipped)
+    before, after = manifest_document(base), manifest_document(shipped)
     # The kustomization's `namespace:` sets it. A shallow copy: json_patch only reads.
     target = {**after, "metadata": {key: value for key, value in after["metadata"].items() if key != "namespace"}}
     operations = json_patch(before, target)
     if not operations:
         return None
     return {"target": {"kind": before["kind"], "name": before["metadata"]["name"]}, "patch": yaml_text(operations)}
-
-
-def json_patch(before: Any, after: Any, path: str = "") -> list[dict[str, Any]]:
-    """RFC 6902 operations turning `before` into `after`: mappings compared key by key, anything
-    else (lists included: kustomize patches lists by index only) replaced whole where it differs."""
-    if isinstance(before, dict) and isinstance(after, dict):
-        operations: list[dict[str, Any]] = []
-        for key in before:
-            pointer = f"{path}/{_pointer_escape(key)}"
-            if key not in after:
-                operations.append({"op": "remove", "path": pointer})
-            else:
-                operations += json_patch(before[key], after[key], pointer)
-        operations += [{"op": "add", "path": f"{path}/{_pointer_escape(key)}", "value": after[key]}
-                       for key in after if key not in before]
-        return operations
-    if before == after and type(before) is type(after):
-        return []
-    return [{"op": "replace", "path": path, "value": after}]
-
-
-def _pointer_escape(key: str) -> str:
-    """A JSON Pointer token (RFC 6901): annotation keys hold `/`."""
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 def _variants(profile: RegistryProfile) -> list[tuple[str, str]]:
@@ -319,95 +274,6 @@ def server_manifests(
     if secret is not None:
         manifests.append(Manifest("secret.example", secret, k8s_server.secret_note(server, names), applied=False))
     return manifests
-
-
-def folder_files(
-    folder: Folder, version: str, *, component: bool = False, all_path: str | None = None,
-    also_in_all: Callable[[], Iterable[bytes]] = lambda: (),
-) -> list[OutputFile]:
-    """Every object's file and the folder's kustomization.yaml (a Component for `mesh/`), then,
-    given `all_path`, the all.yaml holding the same applied objects followed by `also_in_all()`
-    (objects the folder's kustomization includes from sub-folders, already encoded, each after `---`).
-
-    A registry ConfigMap (a manifest the builder encodes itself, 1 MB each, 100 MB at 10,000
-    servers) is encoded only when its file is written, and again for all.yaml: its file is a
-    `_ManifestFile`, all.yaml an `_AllYaml`, both streams, so that neither is ever held whole.
-    """
-    files: list[OutputFile] = []
-    bodies: list[memoryview | Callable[[], bytes]] = []  # each object's YAML inside its file, for all.yaml
-    for manifest in folder.manifests:
-        head = header(version, folder.source, manifest.note).encode("utf-8")
-        path = f"{folder.path}{manifest.stem}.yaml"
-        if manifest.encoded is not None:
-            files.append(OutputFile(path, _ManifestFile(head, manifest.encoded)))
-            bodies.append(manifest.encoded)
-            continue
-        content = head + yaml_text(_document(manifest)).encode("utf-8")
-        files.append(OutputFile(path, content))
-        bodies.append(memoryview(content)[len(head):])  # all.yaml's share of the file: no second copy
-    files.append(_kustomization(folder, version, component))
-    if all_path is not None:
-        applied = [body for manifest, body in zip(folder.manifests, bodies) if manifest.applied]
-        files.append(OutputFile(all_path, _AllYaml(_all_yaml_head(folder, version), applied, also_in_all)))
-    return files
-
-
-def _all_yaml_head(folder: Folder, version: str) -> bytes:
-    return header(version, folder.source, "Every object of this bundle; secret templates are not included.").encode("utf-8")
-
-
-@dataclass(frozen=True)
-class _ManifestFile:
-    """An object's file whose YAML is made when it is written (`Stream`): its header, then its body."""
-
-    head: bytes
-    body: Callable[[], bytes]
-
-    def chunks(self) -> Iterator[bytes]:
-        yield self.head
-        yield self.body()
-
-
-@dataclass(frozen=True)
-class _AllYaml:
-    """A folder's applied objects (`bodies`, some made again as they are written), then `also()`, as
-    one multi-document file in kustomization order (`Stream`): 136 MB at 10,000 servers, never held."""
-
-    head: bytes
-    bodies: Sequence[bytes | memoryview | Callable[[], bytes]]
-    also: Callable[[], Iterable[bytes]]
-
-    def chunks(self) -> Iterator[bytes | memoryview]:
-        yield self.head
-        for body in self.bodies:
-            yield b"---\n"
-            yield body() if callable(body) else body
-        yield from self.also()
-
-
-def _document(manifest: Manifest) -> dict[str, Any]:
-    return manifest.document() if callable(manifest.document) else manifest.document
-
-
-def _kustomization(folder: Folder, version: str, component: bool) -> OutputFile:
-    resources = [f"{m.stem}.yaml" for m in folder.manifests if m.applied] + list(folder.subfolders)
-    if component:
-        kustomization: dict[str, Any] = {"apiVersion": "kustomize.config.k8s.io/v1alpha1", "kind": "Component"}
-    else:
-        kustomization = {"apiVersion": KUSTOMIZE_API, "kind": "Kustomization"}
-    kustomization["resources"] = resources
-    return OutputFile(f"{folder.path}kustomization.yaml", document_bytes(header(version, folder.source), kustomization))
-
-
-def all_yaml_text(folder: Folder, version: str) -> bytes:
-    """The folder's applied objects as one multi-document text, in kustomization order: the bytes an
-    all.yaml of the folder would hold, made without its other files. The site shows it for folders
-    that write no all.yaml (a server's catalog-wide bundle `bundles/servers/<name>/`, the server's
-    folder its deployers apply in a profile's bundle); a profile's bundle still writes its own, for the
-    whole profile (`folder_files` with `all_path`)."""
-    bodies = [manifest.encoded or yaml_text(_document(manifest)).encode("utf-8")
-              for manifest in folder.manifests if manifest.applied]
-    return b"".join(_AllYaml(_all_yaml_head(folder, version), bodies, lambda: ()).chunks())
 
 
 def kept_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...] | None:
@@ -585,7 +451,7 @@ def admission_entry(
     profile = _profile(context, profile_name)
     if shipped is None:
         shipped = shipped_manifests(context, server, profile, variant)
-    documents = {manifest.stem: _document(manifest) for manifest in shipped}
+    documents = {manifest.stem: manifest_document(manifest) for manifest in shipped}
     workload = documents.get("mcpserver") or documents["mcpremoteproxy"]
     url_field = k8s_server.remote_url_field(dict(_variants(profile))[variant])
     entry = k8s_policy.PolicyEntry.of(k8s_policy.ShippedServer(server.name, workload, documents.get("mcptoolconfig")), url_field)
@@ -600,7 +466,7 @@ def platform_documents(
     kustomization includes them from the server's `platform/` folder."""
     if shipped is None:
         shipped = shipped_manifests(context, server, _profile(context, profile_name), variant)
-    return b"".join(b"---\n" + yaml_text(_document(m)).encode("utf-8") for m in shipped if m.stem in PLATFORM_STEMS)
+    return b"".join(b"---\n" + yaml_text(manifest_document(m)).encode("utf-8") for m in shipped if m.stem in PLATFORM_STEMS)
 
 
 def _profile(context: RenderContext, name: str) -> RegistryProfile:
@@ -643,7 +509,7 @@ def admission_manifests(
         suffix = f"-{index}" if index else ""
         manifests.append(Manifest(f"admission-policy{suffix}", planned.document))
         manifests.append(Manifest(f"admission-policy-binding{suffix}",
-                                  k8s_policy.admission_binding(planned.document, profile.namespace)))
+                                  admission_binding(planned.document, profile.namespace)))
     secrets = {ServerNames.of(server).workload: k8s_server.mcp_server_secrets(server) for server in servers}
     runs = {entry.server: entry.run for entry in entries if entry.run}
     for index, workloads in enumerate(k8s_workloads.workload_policies(
@@ -652,13 +518,13 @@ def admission_manifests(
         suffix = f"-{index}" if index else ""
         manifests.append(Manifest(f"admission-policy-workloads{suffix}", workloads))
         manifests.append(Manifest(f"admission-policy-binding-workloads{suffix}",
-                                  k8s_policy.admission_binding(workloads, profile.namespace)))
+                                  admission_binding(workloads, profile.namespace)))
     services = k8s_workloads.service_policy(profile.namespace)
     manifests.append(Manifest("admission-policy-services", services))
-    manifests.append(Manifest("admission-policy-binding-services", k8s_policy.admission_binding(services, profile.namespace)))
+    manifests.append(Manifest("admission-policy-binding-services", admission_binding(services, profile.namespace)))
     attach = k8s_workloads.attach_policy(profile.namespace)
     manifests.append(Manifest("admission-policy-attach", attach))
-    manifests.append(Manifest("admission-policy-binding-attach", k8s_policy.admission_binding(attach, profile.namespace)))
+    manifests.append(Manifest("admission-policy-binding-attach", admission_binding(attach, profile.namespace)))
     return manifests
 
 

@@ -23,13 +23,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
+from generator.render.kubernetes import admission
+from generator.render.kubernetes.admission import (
+    CEL_PARSER_LIMIT, OBJECT_BUDGET, budgeted, cel_list, cel_map, cel_string, cel_value, looked_up,
+    map_variables, validating_policy, within,
+)
 from generator.render.kubernetes.server import TOOLHIVE_API_GROUP
-from generator.render.kubernetes.manifests import MANAGED_BY
 from generator.render.kubernetes.names import resource_name
 
 # Not the inline `oidcConfig` and `telemetry` of operators up to v0.20 (the legacy bundle's v0.16): the
@@ -40,22 +43,6 @@ FREE_FIELDS = (
     "audit", "authzConfig", "authzConfigRef", "oidcConfigRef", "proxyMode", "rateLimiting",
     "replicas", "resources", "sessionAffinity", "telemetryConfigRef",
 )
-T = TypeVar("T")
-
-# CEL's parsers refuse an expression of more than 100,000 code points (cel-go's default
-# ExpressionSizeCodePointLimit, which the API server keeps; cel-cpp's alike): no expression we
-# ship may come near it. A variable holding literals is kept under EXPRESSION_BUDGET code points.
-CEL_PARSER_LIMIT = 100_000
-EXPRESSION_BUDGET = 90_000
-# etcd takes at most 1.5 MiB (1,572,864 bytes) a request: a policy's text stays under this many
-# code points, which JSON's escaping of the literals' quotes (about 3 %) keeps below that.
-OBJECT_BUDGET = 1_450_000
-# The API server stores a policy as one object (etcd takes at most 1.5 MiB a request) and parses
-# each expression alone: a large profile's shapes are spread over several policies of at most this
-# many code points of CEL literals (`PolicyEntry.cost`, which counts a shape with its image and its
-# tool config), each checking only the images and URLs it holds, beside one policy that knows every
-# name (its name lists split over variables under EXPRESSION_BUDGET).
-SHAPES_BUDGET = 80_000
 # What the CRDs (v0.44.0) default when a field is left out: an object may carry these values
 # for fields the profile does not ship (the API server adds them), and no other value.
 CRD_DEFAULTS: dict[str, Any] = {"allowPrivateEndpoint": False, "trustProxyHeaders": False}
@@ -72,50 +59,6 @@ PINNED_BECAUSE = {
     "mcpPort": "the proxy reaches the server on this port",
     "proxyPort": "the namespace's network policies admit this port",
 }
-
-
-# Printable ASCII but the quote and the backslash: a string of these is its own literal's body.
-_CEL_VERBATIM = re.compile(r'[ !#-\[\]-~]*')
-
-
-def cel_string(text: str) -> str:
-    """`text` as a double-quoted CEL string literal, non-printable and non-ASCII characters escaped."""
-    if _CEL_VERBATIM.fullmatch(text):
-        return f'"{text}"'
-    out = []
-    for char in text:
-        if char in '"\\':
-            out.append("\\" + char)
-        elif " " <= char <= "~":
-            out.append(char)
-        else:
-            out.append(f"\\U{ord(char):08x}")
-    return '"' + "".join(out) + '"'
-
-
-def cel_value(value: Any) -> str:
-    """A JSON-like value as a CEL literal; list and map elements wrapped in `dyn()`."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return cel_string(value)
-    if isinstance(value, list):
-        return cel_list(cel_value(item) for item in value)
-    if isinstance(value, dict):
-        return cel_map((str(key), cel_value(item)) for key, item in value.items())
-    raise TypeError(f"no CEL literal for {type(value).__name__}")
-
-
-def cel_list(literals: Iterable[str]) -> str:
-    """A CEL list literal of elements already encoded (`cel_value`), each wrapped in `dyn()`."""
-    return "[" + ", ".join(f"dyn({literal})" for literal in literals) + "]"
-
-
-def cel_map(entries: Iterable[tuple[str, str]]) -> str:
-    """A CEL map literal of (key, value already encoded) pairs, each value wrapped in `dyn()`."""
-    return "{" + ", ".join(f"{cel_string(key)}: dyn({literal})" for key, literal in entries) + "}"
 
 
 @dataclass(frozen=True)
@@ -226,44 +169,6 @@ def _shapes_by(entries: Sequence[PolicyEntry], kind: str, *, shapes: bool) -> li
     return [(address, cel_list(literals if shapes else ())) for address, literals in sorted(found.items())]
 
 
-def budgeted(items: Iterable[T], cost: Callable[[T], int], budget: int) -> list[list[T]]:
-    """`items` in order, in consecutive parts whose costs add up to at most `budget` (an item costing
-    more than `budget` alone is a part of its own). Never empty: no items give one empty part."""
-    parts: list[list[T]] = [[]]
-    size = 0
-    for item in items:
-        if parts[-1] and size + cost(item) > budget:
-            parts.append([])
-            size = 0
-        parts[-1].append(item)
-        size += cost(item)
-    return parts
-
-
-def map_variables(name: str, pairs: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
-    """Variables holding the CEL map of `pairs` ((key, value already encoded), in order): `name`
-    alone when it fits in EXPRESSION_BUDGET code points, else `name_1`, `name_2`, ... each under it."""
-    # An entry's share of `cel_map`: `"key": dyn(literal)` and its separator.
-    chunks = budgeted(pairs, lambda pair: len(cel_string(pair[0])) + len(pair[1]) + 9, EXPRESSION_BUDGET)
-    if len(chunks) == 1:
-        return [{"name": name, "expression": cel_map(chunks[0])}]
-    return [{"name": f"{name}_{index}", "expression": cel_map(chunk)} for index, chunk in enumerate(chunks, 1)]
-
-
-def within(value: str, variables: Sequence[dict[str, str]]) -> str:
-    """CEL: `value` is a key of one of the maps `map_variables` gave."""
-    tests = [f"{value} in variables.{variable['name']}" for variable in variables]
-    return tests[0] if len(tests) == 1 else "(" + " || ".join(tests) + ")"
-
-
-def looked_up(value: str, variables: Sequence[dict[str, str]], default: str) -> str:
-    """CEL: what the maps `map_variables` gave hold for `value`, `default` when none has it."""
-    found = default
-    for variable in reversed(variables):
-        found = f"({value} in variables.{variable['name']} ? variables.{variable['name']}[{value}] : {found})"
-    return found
-
-
 def _pinned(field: str) -> str:
     """CEL, with `s` a shape: the object's `field` is the shape's, or absent (or the CRD default) when it has none."""
     name = cel_string(field)
@@ -345,8 +250,18 @@ def _membership_rules(profile: str, url_field: str, variables: Mapping[str, Sequ
 
 
 def _shape_rules(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
-    free = ", ".join(FREE_FIELDS)
-    rules = [
+    """An object whose image or URL the policy knows is one of the shapes shipped for it: under its
+    server's name and tool config, every pinned field as shipped, and nothing added but free fields."""
+    return [
+        *_identity_rules(profile),
+        *(_pinned_field_rule(profile, field) for field in fields),
+        *_nothing_added_rules(profile),
+    ]
+
+
+def _identity_rules(profile: str) -> list[dict[str, str]]:
+    """The object's name and tool config are those the profile ships its shape under."""
+    return [
         {
             # The server's egress NetworkPolicy, permission profile and tool config find its pods by
             # the workload's name (ToolHive labels them toolhive-name=<name>): a shape under another
@@ -369,16 +284,24 @@ def _shape_rules(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
             f"server's folder of the {profile} bundle unchanged",
         },
     ]
-    for field in fields:
-        because = PINNED_BECAUSE.get(field, "the profile's bundle sets it")
-        rules.append({
-            "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, {_pinned(field)})",
-            "messageExpression": f"\"spec.{field} is pinned to what registry profile {profile} ships for \" + "
-            f"variables.shapes[0].server + \" ({because}): {_bundle_hint(profile)}\"",
-            "message": f"spec.{field} is pinned to what registry profile {profile} ships ({because}): apply the "
-            "server's folder of the profile's bundle unchanged",
-        })
-    rules += [
+
+
+def _pinned_field_rule(profile: str, field: str) -> dict[str, str]:
+    """The object's `field` is the shape's, or absent when the shape has none."""
+    because = PINNED_BECAUSE.get(field, "the profile's bundle sets it")
+    return {
+        "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, {_pinned(field)})",
+        "messageExpression": f"\"spec.{field} is pinned to what registry profile {profile} ships for \" + "
+        f"variables.shapes[0].server + \" ({because}): {_bundle_hint(profile)}\"",
+        "message": f"spec.{field} is pinned to what registry profile {profile} ships ({because}): apply the "
+        "server's folder of the profile's bundle unchanged",
+    }
+
+
+def _nothing_added_rules(profile: str) -> list[dict[str, str]]:
+    """No field but the free ones and no published annotation is added, and one shape meets every rule."""
+    free = ", ".join(FREE_FIELDS)
+    return [
         {
             "expression": f"{_NO_SHAPE} || variables.shapes.exists(s, size({_UNSHIPPED}) == 0)",
             "messageExpression": "\"spec.\" + variables.shapes.map(s, " + _UNSHIPPED + ")[0][0] + "
@@ -407,7 +330,6 @@ def _shape_rules(profile: str, fields: Sequence[str]) -> list[dict[str, str]]:
             "server's folder of the profile's bundle unchanged",
         },
     ]
-    return rules
 
 
 def _tool_config_rule(profile: str, tool_configs: Sequence[dict[str, str]], *, membership: bool, shapes: bool) -> dict[str, str]:
@@ -477,7 +399,7 @@ def shape_parts(entries: Sequence[PolicyEntry]) -> list[list[PolicyEntry]]:
     groups: dict[str, list[PolicyEntry]] = {}
     for entry in sorted(entries, key=lambda item: item.server):
         groups.setdefault(entry.address, []).append(entry)
-    grouped = budgeted(groups.values(), lambda group: sum(entry.cost for entry in group), SHAPES_BUDGET)
+    grouped = budgeted(groups.values(), lambda group: sum(entry.cost for entry in group), admission.SHAPES_BUDGET)
     return [[entry for group in part for entry in group] for part in grouped]
 
 
@@ -585,46 +507,3 @@ def _too_large(profile: str, entries: Sequence[PolicyEntry], variable: dict[str,
         f"{', ...' if len(servers) > 5 else ''}) and their shapes stay together; give them distinct image "
         "references (a tag or digest each) or spread them over profiles"
     )
-
-
-def validating_policy(
-    name: str, group: str, resources: list[str], operations: list[str], variables: list[dict[str, str]],
-    rules: list[dict[str, str]], match_conditions: list[dict[str, str]] | None = None,
-    api_versions: Sequence[str] = ("*",),
-) -> dict[str, Any]:
-    """A ValidatingAdmissionPolicy (`failurePolicy: Fail`) on `resources` of API group `group` (in
-    `api_versions`), for `operations`, seeing only requests that meet `match_conditions` (all of them when None)."""
-    spec: dict[str, Any] = {
-        "failurePolicy": "Fail",
-        "matchConstraints": {
-            "resourceRules": [{"apiGroups": [group], "apiVersions": list(api_versions), "operations": operations,
-                               "resources": resources}]
-        },
-    }
-    if match_conditions is not None:
-        spec["matchConditions"] = match_conditions
-    spec["variables"] = variables
-    spec["validations"] = rules
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicy",
-        "metadata": {"name": name, "labels": dict(MANAGED_BY)},
-        "spec": spec,
-    }
-
-
-def admission_binding(policy: dict[str, Any], namespace: str) -> dict[str, Any]:
-    """The binding that applies `policy` to the profile's namespace only, denying violations."""
-    name = policy["metadata"]["name"]
-    return {
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": "ValidatingAdmissionPolicyBinding",
-        "metadata": {"name": name, "labels": dict(MANAGED_BY)},
-        "spec": {
-            "policyName": name,
-            "validationActions": ["Deny"],
-            "matchResources": {
-                "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}
-            },
-        },
-    }

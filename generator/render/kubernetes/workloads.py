@@ -81,43 +81,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from generator.render.kubernetes import profile as k8s_profile
+from generator.render.kubernetes import admission
+from generator.render.kubernetes.admission import (
+    Cel, budgeted, cel_list, cel_message, cel_string, looked_up, map_variables, validating_policy, within,
+)
 from generator.render.kubernetes.names import resource_name
-from generator.render.kubernetes import policy as k8s_policy
-from generator.render.kubernetes.policy import cel_list, cel_string, cel_value, validating_policy
-from generator.render.kubernetes.server import MCP_CONTAINER, POD_NAME_LABEL, TOOLHIVE_LABEL, TRANSPORT_ENV, own_proxy_pods
+from generator.render.kubernetes.statefulset_rules import (
+    MCP_SERVICE_ACCOUNT_SUFFIX, container_rule, container_variables, statefulset_variables, template_rules,
+)
 
 PROXY_RUNNER_SUFFIX = "-proxy-runner"
-MCP_SERVICE_ACCOUNT_SUFFIX = "-sa"
-# The pod labels ToolHive sets on the MCP server's pods, each to the StatefulSet's name but `toolhive`.
-APP_LABEL = "app"
-PINNED_LABELS = (TOOLHIVE_LABEL, POD_NAME_LABEL, APP_LABEL)
-# Our own label prefix: none of ToolHive's pods carries one.
-OWN_LABEL_PREFIX = "mcp-catalog/"
-# The volume types a pod template may use (allow-listed: every other type reaches a Secret, a claim or
-# the node), and the sources a projected volume may take them from: what ToolHive's pods need.
-VOLUME_TYPES = ("emptyDir", "configMap", "downwardAPI", "projected")
-# What the kubelet runs or calls on a container's behalf: none is on the MCP server's container.
-RUN_BY_THE_KUBELET = ("lifecycle", "livenessProbe", "readinessProbe", "startupProbe")
-PROJECTED_SOURCES = ("configMap", "downwardAPI", "serviceAccountToken")
-
-
-def selected_label_keys() -> list[str]:
-    """Every label key the namespace's NetworkPolicies select pods by (profile.py), the egress
-    policies' `toolhive-name` and the ingress policies' proxy labels (server.ingress_policy): a pod
-    template may set one only to what ToolHive sets."""
-    keys = {POD_NAME_LABEL}
-    for selector in (k8s_profile.PROXY_PODS, k8s_profile.MCP_CONTAINER_PODS,
-                     k8s_profile.CLIENT_PODS, k8s_profile.REGISTRY_PODS, own_proxy_pods("server")):
-        keys |= set(selector.get("matchLabels", {}))
-        keys |= {expression["key"] for expression in selector.get("matchExpressions", [])}
-    return sorted(keys)
-
-
-def forbidden_label_keys() -> list[str]:
-    """The selected label keys ToolHive never sets on an MCP server's pods (`app.kubernetes.io/name`
-    makes a proxy pod, `mcp-catalog/component` the registry server)."""
-    return [key for key in selected_label_keys() if key not in PINNED_LABELS]
 
 
 def workload_policy_name(namespace: str, part: int = 0) -> str:
@@ -126,181 +99,19 @@ def workload_policy_name(namespace: str, part: int = 0) -> str:
     return resource_name(f"mcp-catalog-{namespace}", f"-workloads-{part}" if part else "-workloads", limit=253)
 
 
-def _containers_read_only(secrets: str, field: str) -> str:
-    """CEL: every container in `podSpec.<field>` reads Secrets into its environment only from `secrets`."""
-    spec = f"variables.podSpec.{field}"
-    return (
-        f"(!has({spec}) || {spec}.all(c, "
-        f"(!has(c.env) || c.env.all(e, !has(e.valueFrom) || !has(e.valueFrom.secretKeyRef) || "
-        f"(has(e.valueFrom.secretKeyRef.name) && e.valueFrom.secretKeyRef.name in {secrets}))) && "
-        f"(!has(c.envFrom) || c.envFrom.all(f, !has(f.secretRef) || "
-        f"(has(f.secretRef.name) && f.secretRef.name in {secrets})))))"
-    )
-
-
-class _Cel(str):
-    """A CEL expression among the literal text of a message (`_say`)."""
-
-
-def _say(*parts: str) -> str:
-    """CEL: the message joining `parts`, each literal text (made a CEL string by `cel_string`, so a
-    hostile name cannot end it) or a `_Cel` expression."""
-    return " + ".join(part if isinstance(part, _Cel) else cel_string(part) for part in parts)
-
-
-def _and(words: Sequence[str]) -> str:
-    """`a, b and c`."""
-    return ", ".join(words[:-1]) + " and " + words[-1]
-
-
-def _validations(profile: str, namespace: str) -> list[dict[str, str]]:
-    name = _Cel("variables.sts.metadata.name")
-    labels = "variables.labels"
-    forbidden = cel_value(forbidden_label_keys())
-    chosen = f"{labels}.filter(k, k in {forbidden} || k.startsWith({cel_string(OWN_LABEL_PREFIX)}))"
+def _proxy_runner_rule(namespace: str) -> dict[str, str]:
+    """A StatefulSet is created, changed or deleted only by the proxy runner of the MCPServer of its name."""
+    name = Cel("variables.sts.metadata.name")
     runner = "the ToolHive proxy runner of the MCPServer of the same name (service account "
-    rules = [
-        {
-            "expression": "variables.proxyRunner",
-            "messageExpression": _say(
-                _Cel("request.userInfo.username"), " may not create, change or delete StatefulSet ", name,
-                f": in namespace {namespace} a service account creates, changes or deletes a StatefulSet only as {runner}",
-                name,
-                f"{PROXY_RUNNER_SUFFIX}); no other service account of the namespace runs workloads"),
-            "message": f"in namespace {namespace} a service account creates, changes or deletes a StatefulSet only as {runner}"
-            f"<name>{PROXY_RUNNER_SUFFIX})",
-        },
-        {
-            "expression": f"{cel_string(TOOLHIVE_LABEL)} in {labels} && {labels}[{cel_string(TOOLHIVE_LABEL)}] == \"true\"",
-            "messageExpression": _say(
-                "StatefulSet ", name, f"'s pod template must be labelled {TOOLHIVE_LABEL}: \"true\", as ToolHive labels "
-                "every pod it runs (the namespace's network policies would take it for a client of the MCP proxies "
-                "and the registry)"),
-            "message": f"the pod template must be labelled {TOOLHIVE_LABEL}: \"true\", as ToolHive labels every pod it runs",
-        },
-        {
-            "expression": " && ".join(
-                f"{cel_string(key)} in {labels} && {labels}[{cel_string(key)}] == {name}"
-                for key in (POD_NAME_LABEL, APP_LABEL)
-            ),
-            "messageExpression": _say(
-                "StatefulSet ", name, f"'s pod template must be labelled {POD_NAME_LABEL}: ", name, f" and {APP_LABEL}: ",
-                name, ", as ToolHive labels it (the server's egress policy selects its pods by the first, its Services "
-                "by the second: another server's name would get that server's reach or traffic)"),
-            "message": f"the pod template must be labelled {POD_NAME_LABEL} and {APP_LABEL} with the StatefulSet's "
-            "name, as ToolHive labels it",
-        },
-        {
-            "expression": f"size({chosen}) == 0",
-            "messageExpression": _say(
-                "StatefulSet ", name, "'s pod template may not carry the label ", _Cel(f"{chosen}[0]"),
-                f": ToolHive never sets it on an MCP server's pods, and the network policies of registry profile "
-                f"{profile} tell the registry server and the proxies apart by it"),
-            "message": f"the pod template may not carry a label the network policies of registry profile {profile} "
-            f"tell other pods apart by ({', '.join(forbidden_label_keys())}, {OWN_LABEL_PREFIX}*)",
-        },
-        {
-            "expression": "has(variables.podSpec.serviceAccountName) && "
-            "variables.podSpec.serviceAccountName == variables.serviceAccount && "
-            "(!has(variables.podSpec.serviceAccount) || variables.podSpec.serviceAccount == variables.serviceAccount)",
-            "messageExpression": _say(
-                "StatefulSet ", name, "'s pods must run as service account ", _Cel("variables.serviceAccount"),
-                ", the one ToolHive gives the MCP server (not the proxy runner's, the registry's or any other)"),
-            "message": f"the pods must run as the MCP server's service account, <name>{MCP_SERVICE_ACCOUNT_SUFFIX}",
-        },
-        {
-            "expression": " && ".join(
-                _containers_read_only("variables.envSecrets", field)
-                for field in ("containers", "initContainers", "ephemeralContainers")
-            ),
-            "messageExpression": _say(
-                "StatefulSet ", name, "'s containers may read into their environment only the Secret ToolHive passes "
-                "the server (", _Cel("(size(variables.envSecrets) == 0 ? \"none\" : variables.envSecrets[0])"),
-                "), never the registry's database password or another server's credentials"),
-            "message": "the containers may read into their environment only the server's own Secret "
-            "(<name>-secrets), never the registry's database password or another server's credentials",
-        },
-        {
-            "expression": "!has(variables.podSpec.volumes) || variables.podSpec.volumes.all(v, "
-            f"v.all(k, k == \"name\" || k in {cel_value(list(VOLUME_TYPES))}) && "
-            "(!has(v.projected) || !has(v.projected.sources) || v.projected.sources.all(s, "
-            f"s.all(k, k in {cel_value(list(PROJECTED_SOURCES))}))))",
-            "messageExpression": _say(
-                "StatefulSet ", name, f"'s pods may mount only {_and(VOLUME_TYPES)} volumes (projected from "
-                f"{_and(PROJECTED_SOURCES)} sources alone), as ToolHive's pod template does (no Secret: the namespace holds "
-                "the registry's database password and other servers' credentials; no PersistentVolumeClaim, ephemeral "
-                "or host volume: the registry's database disk is a claim of the same namespace)"),
-            "message": f"the pods may mount only {_and(VOLUME_TYPES)} volumes (projected from {_and(PROJECTED_SOURCES)} "
-            "sources alone): no Secret, PersistentVolumeClaim, ephemeral or host volume",
-        },
-        {
-            "expression": "!has(variables.sts.spec.volumeClaimTemplates) || size(variables.sts.spec.volumeClaimTemplates) == 0",
-            "messageExpression": _say(
-                "StatefulSet ", name, " may have no volumeClaimTemplates: ToolHive sets none, and a claim's dataSource "
-                "could clone another claim of the namespace (the registry's database disk)"),
-            "message": "the StatefulSet may have no volumeClaimTemplates: ToolHive sets none",
-        },
-        {
-            "expression": "(!has(variables.podSpec.priorityClassName) || variables.podSpec.priorityClassName == \"\") && "
-            "(!has(variables.podSpec.nodeName) || variables.podSpec.nodeName == \"\")",
-            "messageExpression": _say(
-                "StatefulSet ", name, "'s pods may set no priorityClassName and no nodeName: ToolHive sets neither (a "
-                "priority class would pre-empt other pods cluster-wide, a node name bypasses the scheduler)"),
-            "message": "the pods may set no priorityClassName and no nodeName: ToolHive sets neither",
-        },
-        {
-            "expression": "!has(variables.sts.spec.replicas) || variables.sts.spec.replicas <= 1",
-            "messageExpression": _say(
-                "StatefulSet ", name, " may run at most one replica, as ToolHive runs it (the MCPServer's "
-                "backendReplicas is not shipped, and admission refuses it)"),
-            "message": "the StatefulSet may run at most one replica, as ToolHive runs it",
-        },
-        {
-            "expression": "!has(variables.podSpec.imagePullSecrets) || variables.podSpec.imagePullSecrets.all(s, "
-            "has(s.name) && s.name in variables.pullSecrets)",
-            "messageExpression": _say(
-                "StatefulSet ", name, f"'s imagePullSecrets may name only the pull secrets of registry profile {profile}, "
-                "which its MCPServers ship"),
-            "message": f"imagePullSecrets may name only the pull secrets of registry profile {profile}",
-        },
-    ]
-    # A DELETE carries no new template: only who deletes is checked (the first rule).
-    return rules[:1] + [
-        {**rule, "expression": f"request.operation == \"DELETE\" || ({rule['expression']})"} for rule in rules[1:]
-    ]
-
-
-def _container_rule(profile: str) -> dict[str, str]:
-    """The StatefulSet of a server whose container this policy holds (`variables.runs`) runs it as
-    ToolHive's proxy runner does: one container, `mcp`, with the image and args of the MCPServer the
-    profile ships (configureContainer in pkg/container/kubernetes/client.go sets them from the
-    MCPServer's and sets no command, hook or probe), and no init container (the shipped pod template
-    has none). A hook or an exec probe would run a command in the server's image; an httpGet one
-    makes the node call any host, past the namespace's network policies."""
-    name = "variables.sts.metadata.name"
-    run = f"variables.runs[{name}]"
-    mcp = "variables.mcp[0]"
     return {
-        "expression": f"request.operation == \"DELETE\" || !({name} in variables.runs) || ("
-        f"variables.podSpec.containers.all(c, c.name == {cel_string(MCP_CONTAINER)}) && size(variables.mcp) == 1 && "
-        f"has({mcp}.image) && {mcp}.image == {run}.image && (has({mcp}.args) ? {mcp}.args : []) == {run}.args && "
-        f"(!has({mcp}.command) || size({mcp}.command) == 0) && "
-        + " && ".join(f"!has({mcp}.{field})" for field in RUN_BY_THE_KUBELET) + " && "
-        f"!has({mcp}.envFrom) && (!has({mcp}.env) || {mcp}.env.all(e, "
-        f"(e.name in {run}.env && !has(e.valueFrom) && (has(e.value) ? e.value : \"\") == {run}.env[e.name]) || "
-        f"(e.name in {cel_value(list(TRANSPORT_ENV))} && !has(e.valueFrom)) || "
-        f"(e.name in {run}.secretEnv && !has(e.value) && has(e.valueFrom) && has(e.valueFrom.secretKeyRef)))) && "
-        f"{run}.env.all(n, has({mcp}.env) && {mcp}.env.exists(e, e.name == n)) && "
-        "(!has(variables.podSpec.initContainers) || size(variables.podSpec.initContainers) == 0))",
-        "messageExpression": _say(
-            "StatefulSet ", _Cel(name), f" must run one container, {MCP_CONTAINER}, with image ", _Cel(f"{run}.image"),
-            f", the arguments and the environment registry profile {profile} ships for the server (its env values, its "
-            "Secrets' variables and ToolHive's transport variables), no command, hook, probe, envFrom or init container, as "
-            "ToolHive's proxy runner makes it (another image, command or container would run with the server's "
-            "Secret, service account and network reach)"),
-        "message": f"the StatefulSet must run one container, {MCP_CONTAINER}, with the image, arguments and environment "
-        f"registry profile {profile} ships for the server, no command, hook, probe, envFrom or init container, as "
-        "ToolHive's proxy runner makes it",
+        "expression": "variables.proxyRunner",
+        "messageExpression": cel_message(
+            Cel("request.userInfo.username"), " may not create, change or delete StatefulSet ", name,
+            f": in namespace {namespace} a service account creates, changes or deletes a StatefulSet only as {runner}",
+            name,
+            f"{PROXY_RUNNER_SUFFIX}); no other service account of the namespace runs workloads"),
+        "message": f"in namespace {namespace} a service account creates, changes or deletes a StatefulSet only as {runner}"
+        f"<name>{PROXY_RUNNER_SUFFIX})",
     }
 
 
@@ -308,27 +119,7 @@ def run_parts(runs: Mapping[str, str]) -> list[list[tuple[str, str]]]:
     """`runs` ({server: CEL {image, args, env, secretEnv}}) in name order, in parts of at most
     SHAPES_BUDGET code points of CEL: each part is one expression, which CEL's parsers take only up to
     100,000 code points (and one policy object must stay far below etcd's 1.5 MiB), as the shapes' parts do."""
-    return k8s_policy.budgeted(sorted(runs.items()), lambda run: len(cel_string(run[0])) + len(run[1]) + 4,
-                               k8s_policy.SHAPES_BUDGET)
-
-
-def _statefulset_variables() -> list[dict[str, str]]:
-    """The StatefulSet under review and its pod spec, which every rule reads."""
-    return [
-        # A DELETE has no object: the StatefulSet as it was (every variable reads this one).
-        {"name": "sts", "expression": "request.operation == \"DELETE\" ? oldObject : object"},
-        # spec.template.spec is required: on every operation (oldObject on DELETE) it is there.
-        {"name": "podSpec", "expression": "variables.sts.spec.template.spec"},
-    ]
-
-
-def _container_variables(part: Sequence[tuple[str, str]]) -> list[dict[str, str]]:
-    """What the container rule reads besides the StatefulSet: its `mcp` containers, and the
-    containers of this part's servers."""
-    return [
-        {"name": "mcp", "expression": f"variables.podSpec.containers.filter(c, c.name == {cel_string(MCP_CONTAINER)})"},
-        {"name": "runs", "expression": "{" + ", ".join(f"{cel_string(server)}: {run}" for server, run in part) + "}"},
-    ]
+    return budgeted(sorted(runs.items()), lambda run: len(cel_string(run[0])) + len(run[1]) + 4, admission.SHAPES_BUDGET)
 
 
 def workload_policies(
@@ -350,7 +141,7 @@ def workload_policies(
     first = _workload_policy(profile, namespace, env_secrets, pull_secrets, parts[0], sorted(runs))
     return [first] + [
         _namespace_accounts_policy(workload_policy_name(namespace, index), namespace, "apps", "statefulsets", operations,
-                                   _statefulset_variables() + _container_variables(part), [_container_rule(profile)])
+                                   statefulset_variables() + container_variables(part), [container_rule(profile)])
         for index, part in enumerate(parts[1:], 1)
     ]
 
@@ -361,14 +152,13 @@ def _workload_policy(
 ) -> dict[str, Any]:
     prefix = f"system:serviceaccount:{namespace}:"
     # Every server whose container the profile pins, in any part: a set, as map keys.
-    shipped = k8s_policy.map_variables("containerServers", [(server, "true") for server in every_run])
-    who, *template_rules = _validations(profile, namespace)
-    secrets_by_server = k8s_policy.map_variables("secretsByServer", [
+    shipped = map_variables("containerServers", [(server, "true") for server in every_run])
+    secrets_by_server = map_variables("secretsByServer", [
         (server, cel_list(cel_string(secret) for secret in secrets)) for server, secrets in sorted(env_secrets.items()) if secrets
     ])
     template = "variables.sts.spec.template"
     operations = ["CREATE", "UPDATE", "DELETE"]
-    statefulset, pod_spec = _statefulset_variables()
+    statefulset, pod_spec = statefulset_variables()
     return _namespace_accounts_policy(workload_policy_name(namespace), namespace, "apps", "statefulsets", operations, [
         statefulset,
         {"name": "proxyRunner", "expression": f"request.userInfo.username == {cel_string(prefix)} + "
@@ -379,11 +169,11 @@ def _workload_policy(
          f"{template}.metadata.labels : {{}}"},
         pod_spec,
         *secrets_by_server,
-        {"name": "envSecrets", "expression": k8s_policy.looked_up("variables.sts.metadata.name", secrets_by_server, "[]")},
+        {"name": "envSecrets", "expression": looked_up("variables.sts.metadata.name", secrets_by_server, "[]")},
         {"name": "pullSecrets", "expression": cel_list(cel_string(secret) for secret in pull_secrets)},
         *shipped,
-        *_container_variables(runs),
-    ], [who, _shipped_rule(profile, shipped), *template_rules, _container_rule(profile)])
+        *container_variables(runs),
+    ], [_proxy_runner_rule(namespace), _shipped_rule(profile, shipped), *template_rules(profile), container_rule(profile)])
 
 
 def _shipped_rule(profile: str, shipped: Sequence[dict[str, str]]) -> dict[str, str]:
@@ -394,9 +184,9 @@ def _shipped_rule(profile: str, shipped: Sequence[dict[str, str]]) -> dict[str, 
     stays open to it (the first rule), so the server can be taken down."""
     name = "variables.sts.metadata.name"
     return {
-        "expression": f"request.operation == \"DELETE\" || {k8s_policy.within(name, shipped)}",
-        "messageExpression": _say(
-            "StatefulSet ", _Cel(name), f" runs no server registry profile {profile} ships: its proxy runner may "
+        "expression": f"request.operation == \"DELETE\" || {within(name, shipped)}",
+        "messageExpression": cel_message(
+            "StatefulSet ", Cel(name), f" runs no server registry profile {profile} ships: its proxy runner may "
             "delete it, not create or change it (delete the MCPServer of a server the profile no longer ships)"),
         "message": f"a StatefulSet is created or changed only for a server registry profile {profile} ships",
     }
@@ -423,15 +213,26 @@ def service_policy_name(namespace: str) -> str:
 def service_policy(namespace: str) -> dict[str, Any]:
     """The ValidatingAdmissionPolicy on Services created, changed or deleted by the namespace's service
     accounts: only a proxy runner's own two Services, as ToolHive makes them (see the module's docstring)."""
+    return _namespace_accounts_policy(service_policy_name(namespace), namespace, "", "services", ["CREATE", "UPDATE", "DELETE"], [
+        # A DELETE has no object: the Service as it was.
+        {"name": "service", "expression": "request.operation == \"DELETE\" ? oldObject : object"},
+        {"name": "owner", "expression": "has(variables.service.spec.selector) && \"app\" in "
+         "variables.service.spec.selector ? variables.service.spec.selector[\"app\"] : \"\""},
+    ], _service_rules(namespace))
+
+
+def _service_rules(namespace: str) -> list[dict[str, str]]:
+    """Only the proxy runner of the server a Service selects (`variables.owner`) touches it, under
+    ToolHive's two names, never taking over another's, and with no external IPs."""
     prefix = cel_string(f"system:serviceaccount:{namespace}:")
-    service = _Cel("variables.service.metadata.name")
-    owner = _Cel("variables.owner")
-    rules = [
+    service = Cel("variables.service.metadata.name")
+    owner = Cel("variables.owner")
+    return [
         {
             "expression": f"variables.owner != \"\" && request.userInfo.username == {prefix} + variables.owner + "
             f"{cel_string(PROXY_RUNNER_SUFFIX)}",
-            "messageExpression": _say(
-                _Cel("request.userInfo.username"), " may not create, change or delete Service ", service,
+            "messageExpression": cel_message(
+                Cel("request.userInfo.username"), " may not create, change or delete Service ", service,
                 f": in namespace {namespace} a service account touches a Service only as the ToolHive proxy runner of "
                 "the server the Service selects (app: <name>, service account <name>-proxy-runner)"),
             "message": f"in namespace {namespace} a service account touches a Service only as the ToolHive proxy "
@@ -441,7 +242,7 @@ def service_policy(namespace: str) -> dict[str, Any]:
             "expression": "has(variables.service.spec.selector) && size(variables.service.spec.selector) == 1 && "
             "variables.service.metadata.name in "
             f"[{cel_string('mcp-')} + variables.owner, {cel_string('mcp-')} + variables.owner + {cel_string('-headless')}]",
-            "messageExpression": _say(
+            "messageExpression": cel_message(
                 "Service ", service, " must select app: ", owner, " alone and be named mcp-", owner, " or mcp-", owner,
                 "-headless, as ToolHive's proxy runner makes it"),
             "message": "the Service must select app: <name> alone and be named mcp-<name> or mcp-<name>-headless",
@@ -449,7 +250,7 @@ def service_policy(namespace: str) -> dict[str, Any]:
         {
             "expression": "request.operation != \"UPDATE\" || (has(oldObject.spec.selector) && "
             "oldObject.spec.selector == object.spec.selector)",
-            "messageExpression": _say(
+            "messageExpression": cel_message(
                 "Service ", service, " selected other pods before: a proxy runner changes only the Services it made "
                 "(the operator's and the platform team's are not its own)"),
             "message": "a proxy runner changes only the Services it made",
@@ -457,18 +258,12 @@ def service_policy(namespace: str) -> dict[str, Any]:
         {
             "expression": "(!has(variables.service.spec.externalIPs) || size(variables.service.spec.externalIPs) == 0) && "
             "(!has(variables.service.spec.type) || variables.service.spec.type in [\"ClusterIP\", \"NodePort\"])",
-            "messageExpression": _say(
+            "messageExpression": cel_message(
                 "Service ", service, " may have no external IPs and no type but ClusterIP or NodePort (ToolHive sets "
                 "no other; external IPs take over traffic to those addresses cluster-wide)"),
             "message": "the Service may have no external IPs and no type but ClusterIP or NodePort",
         },
     ]
-    return _namespace_accounts_policy(service_policy_name(namespace), namespace, "", "services", ["CREATE", "UPDATE", "DELETE"], [
-        # A DELETE has no object: the Service as it was.
-        {"name": "service", "expression": "request.operation == \"DELETE\" ? oldObject : object"},
-        {"name": "owner", "expression": "has(variables.service.spec.selector) && \"app\" in "
-         "variables.service.spec.selector ? variables.service.spec.selector[\"app\"] : \"\""},
-    ], rules)
 
 
 def attach_policy_name(namespace: str) -> str:
@@ -518,31 +313,39 @@ def attach_policy(namespace: str) -> dict[str, Any]:
 
     `pods/log` (get) is a GET of a subresource, not a CONNECT: admission never sees it, and no policy
     can narrow it. A proxy runner still reads every pod's logs in the namespace."""
+    return _namespace_accounts_policy(attach_policy_name(namespace), namespace, "", "pods/attach", ["CONNECT"], [
+        {"name": "server", "expression": _requesting_server(namespace)},
+    ], [_own_pod_rule(namespace)], api_versions=["v1"])
+
+
+def _requesting_server(namespace: str) -> str:
+    """CEL: <name> of a requester `system:serviceaccount:<namespace>:<name>-proxy-runner` (the match
+    condition holds the prefix), "" for any other service account. Read from the requester, never from
+    the pod's name: `a-proxy-runner` gets `a`, so `a-b-0` (server a-b's pod) is not its own."""
     prefix = f"system:serviceaccount:{namespace}:"
     username = "request.userInfo.username"
-    server = _Cel("variables.server")
-    pod = _Cel("request.name")
-    refused = _Cel(username)
-    mine = _say(
+    runner = (f"{username}.endsWith({cel_string(PROXY_RUNNER_SUFFIX)}) && size({username}) > "
+              f"size({cel_string(prefix)}) + size({cel_string(PROXY_RUNNER_SUFFIX)})")
+    return (f"{runner} ? {username}.substring(size({cel_string(prefix)}), "
+            f"size({username}) - size({cel_string(PROXY_RUNNER_SUFFIX)})) : \"\"")
+
+
+def _own_pod_rule(namespace: str) -> dict[str, str]:
+    """A proxy runner (`variables.server`) attaches only to its own server's pod; nobody else to any."""
+    server = Cel("variables.server")
+    pod = Cel("request.name")
+    refused = Cel("request.userInfo.username")
+    mine = cel_message(
         refused, " may not attach to pod ", pod, ": the ToolHive proxy runner of ", server,
         " attaches only to its own server's pod ", server, f"{MCP_POD_SUFFIX} (another server's stdin would give it that "
         "server's tools and credentials)")
-    none = _say(
+    none = cel_message(
         refused, " may not attach to pod ", pod, f": in namespace {namespace} a service account attaches to a pod only as "
         f"the ToolHive proxy runner of an MCPServer (service account <name>{PROXY_RUNNER_SUFFIX}), to that server's pod "
         f"<name>{MCP_POD_SUFFIX}")
-    rules = [{
+    return {
         "expression": f"variables.server != \"\" && request.name == variables.server + {cel_string(MCP_POD_SUFFIX)}",
         "messageExpression": f"variables.server == \"\" ? {none} : {mine}",
         "message": f"in namespace {namespace} a service account attaches to a pod only as the ToolHive proxy runner of "
         f"MCPServer <name> (service account <name>{PROXY_RUNNER_SUFFIX}), to its pod <name>{MCP_POD_SUFFIX}",
-    }]
-    runner = (f"{username}.endsWith({cel_string(PROXY_RUNNER_SUFFIX)}) && size({username}) > "
-              f"size({cel_string(prefix)}) + size({cel_string(PROXY_RUNNER_SUFFIX)})")
-    return _namespace_accounts_policy(attach_policy_name(namespace), namespace, "", "pods/attach", ["CONNECT"], [
-        # <name> of a requester `system:serviceaccount:<namespace>:<name>-proxy-runner` (the match condition
-        # holds the prefix), "" for any other service account. Read from the requester, never from the
-        # pod's name: `a-proxy-runner` gets `a`, so `a-b-0` (server a-b's pod) is not its own.
-        {"name": "server", "expression": f"{runner} ? {username}.substring(size({cel_string(prefix)}), "
-         f"size({username}) - size({cel_string(PROXY_RUNNER_SUFFIX)})) : \"\""},
-    ], rules, api_versions=["v1"])
+    }
