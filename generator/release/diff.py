@@ -15,7 +15,8 @@ everything below is decided from the two releases alone. Reported, in four group
   cluster DNS;
 - per registry profile: new and removed profiles (a new one taking a removed one's namespace is that
   profile renamed, compared with it; a removed or renamed one's registry objects, which no release
-  ships any more, named with the commands deleting them), every changed selection or policy field, and
+  ships any more, named with the commands deleting them), every changed selection or policy field (a
+  move from `legacy/` to the current operator with its steps: `operator_move`), and
   the effect a reviewer signs: the servers the profile now admits or no longer admits, why it leaves
   out a new server its selection picks, and, per server it keeps admitting, the tools it now keeps
   or withholds and, shipped in both releases, which of what its namespace runs changed (kind, image,
@@ -61,6 +62,7 @@ from generator.release.cleanup import (
     UNCHECKED, VACATED_NOTE, VACATED_UNREAD, Vacated, Withdrawn, profile_namespace, profiles_in, renamed_profiles,
     vacated_namespaces, with_namespace_objects, with_server_objects, withdrawn_workloads,
 )
+from generator.release.operator_move import legacy_move_lines
 from generator.release.verify import read_release_files, read_release_files_hashed
 from generator.release.wording import shown
 from generator.render.kubernetes.names import (
@@ -688,7 +690,9 @@ def _continued_profile_changes(
     fields = [item for key in [*new, *(k for k in old if k not in new)] if key != "name"
               for item in _field_changes(shown(key), old.get(key), new.get(key))]
     if was == new["name"]:
-        return fields + (_registry_leftovers(was, admissions) if old.get("namespace") != new.get("namespace") else [])
+        if old.get("namespace") != new.get("namespace"):
+            return fields + _registry_leftovers(was, admissions)
+        return fields + (legacy_move_lines(admissions[0].profiles[was], admissions[1].profiles[was]) if admissions else [])
     return [f"renamed from {shown(was)} (same namespace {_either(new.get('namespace'))}): "
             f"its servers and tools are compared with {shown(was)}'s", *_registry_leftovers(was, admissions), *fields]
 
