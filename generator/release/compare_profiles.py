@@ -1,9 +1,9 @@
 """Compare each registry profile of two releases: its fields and what it now admits, ships and withholds.
 
 Per profile: new, removed and renamed profiles (a removed or renamed one's registry objects named
-with the commands deleting them), every changed field, the servers it now admits or no longer
-admits, why it leaves out a new server its selection picks, the tools it now keeps or withholds, and
-which servers it ships in both releases changed in what its namespace runs (`WorkloadChange`, from
+with the commands deleting them), every changed field (a move from `legacy/` to the current
+operator with its steps: `operator_move`), the servers it now admits or no longer admits, why it
+leaves out a new server its selection picks, the tools it now keeps or withholds, and which servers it ships in both releases changed in what its namespace runs (`WorkloadChange`, from
 `compare_records`). Worked out from each release's `release_admissions`; it reads no release.
 """
 
@@ -18,6 +18,7 @@ from generator.release.catalog_scan import ReleaseCatalog
 from generator.release.cleanup import profile_namespace, renamed_profiles
 from generator.release.compare_records import TOOL_CHANGES, WorkloadChange, field_changes, tool_names
 from generator.release.diff_report import ProfileChange
+from generator.release.operator_move import legacy_move_lines
 from generator.release.wording import shown, shown_or
 from generator.render.kubernetes.names import (
     database_secret_name, pgpass_secret_name, registry_data_name, registry_resource_name, registry_service_name,
@@ -70,7 +71,9 @@ def _continued_profile_changes(
     fields = [item for key in [*new, *(k for k in old if k not in new)] if key != "name"
               for item in field_changes(shown(key), old.get(key), new.get(key))]
     if was == new["name"]:
-        return fields + (_registry_leftovers(was, admissions) if old.get("namespace") != new.get("namespace") else [])
+        if old.get("namespace") != new.get("namespace"):
+            return fields + _registry_leftovers(was, admissions)
+        return fields + (legacy_move_lines(admissions[0].profiles[was], admissions[1].profiles[was]) if admissions else [])
     return [f"renamed from {shown(was)} (same namespace {shown_or(new.get('namespace'))}): "
             f"its servers and tools are compared with {shown(was)}'s", *_registry_leftovers(was, admissions), *fields]
 
