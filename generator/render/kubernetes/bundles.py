@@ -43,14 +43,9 @@ from generator.render.context import RenderContext
 from generator.render.kind import CatalogWide, OutputKind, render_kind
 from generator.render.memo import per_server
 from generator.render.kubernetes.kustomize import KUSTOMIZE_API, Folder, Manifest, folder_files, json_patch, manifest_document
-from generator.render.kubernetes import kustomize
 from generator.render.kubernetes.manifests import document_bytes, header, yaml_text
 from generator.render.kubernetes.names import ServerNames
 from generator.render.registry.toolhive import legacy_registry_spliced, upstream_registry_spliced
-
-# The site's deploy section (render/site/deploy.py) shows a folder's objects through this module.
-all_yaml_text = kustomize.all_yaml_text
-
 
 def server_files(context: RenderContext, server: Server) -> Iterator[OutputFile]:
     """The server's own bundle and its overlays in each profile offering it (see `derived.offers`)."""

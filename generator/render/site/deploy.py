@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from generator import derived, paths
 from generator.models import CatalogMeta, RegistryProfile, Server
-from generator.render.kubernetes import bundles
+from generator.render.kubernetes import bundles, kustomize
 from generator.render.kubernetes import server as k8s_server
 from generator.render.kubernetes.mirror_lists import skopeo_copy, source_image
 from generator.render.kubernetes.names import ServerNames, secret_entries
@@ -259,10 +259,10 @@ def bundle_text(context: RenderContext, server: Server) -> str:
     return _objects_text(context, paths.server_bundle_dir(server.name), f"servers/{server.name}.yaml", manifests)
 
 
-def _objects_text(context: RenderContext, folder: str, source: str, manifests: Sequence[bundles.Manifest]) -> str:
+def _objects_text(context: RenderContext, folder: str, source: str, manifests: Sequence[kustomize.Manifest]) -> str:
     """`manifests` as one multi-document text, as the bundles renderer writes an all.yaml."""
-    objects = bundles.Folder(folder, source, manifests)
-    return bundles.all_yaml_text(objects, context.catalog.meta.version).decode()
+    objects = kustomize.Folder(folder, source, manifests)
+    return kustomize.all_yaml_text(objects, context.catalog.meta.version).decode()
 
 
 def deploy_plan(context: RenderContext, server: Server, placements: list[Placement]) -> DeployPlan | None:
