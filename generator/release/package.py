@@ -35,7 +35,7 @@ from generator.archive import TarballWriter, path_order
 from generator.errors import CatalogError, OutputError, UsageError, os_advice
 from generator.paths import CATALOG_JSON, CHECKSUMS, SIGNATURE_SUFFIX, SIZES, release_name
 from generator.release import minisign, staged
-from generator.release.verify import MAX_LIST_BYTES
+from generator.release.reading import MAX_LIST_BYTES
 from generator.release.read_releases import read_release_catalog
 
 # Files a release adds to the site: never taken from a site folder being packaged.
