@@ -440,6 +440,24 @@ def test_verify_a_site_folder_and_its_tampering(runner, release, keys, tmp_path)
     assert "passwd -> /etc/passwd: symlink (releases hold regular files only)" in out
 
 
+@pytest.mark.parametrize("signed", [False, True])
+def test_a_folder_never_packaged_is_named_a_builds_output_not_a_release(runner, default_site, keys, tmp_path, signed):
+    """verify on a site straight from `build` said SIZES was missing because an earlier mcp-catalog
+    packaged it, and SHA256SUMS was missing "from the release": it never was one. Said once now."""
+    pubkey = ["--pubkey", str(keys / "release.pub")] if signed else []
+    code, out = verify(runner, default_site, *pubkey)
+    assert code == 1
+    assert out.splitlines() == [
+        f"Error: {default_site}: the output of `mcp-catalog build`, not a release (it holds neither SHA256SUMS nor "
+        f"SIZES): `mcp-catalog package --site {default_site}` makes a release of it (a tarball in dist/) to verify",
+        f"{default_site}: NOT verified (1 problem(s))"]
+    code, out = verify(runner, tmp_path, *pubkey)
+    assert code == 1
+    assert out.splitlines() == [
+        f"Error: {tmp_path}: not a release (it holds neither SHA256SUMS nor SIZES): pass a release tarball or a "
+        "folder unpacked from one", f"{tmp_path}: NOT verified (1 problem(s))"]
+
+
 def test_package_refuses_a_folder_that_is_not_a_site(runner, tmp_path):
     result = runner.invoke(main, ["package", "--site", str(tmp_path), "--out", str(tmp_path / "d")])
     assert result.exit_code == 1

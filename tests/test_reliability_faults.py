@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -186,13 +187,20 @@ def test_unreadable_source_file(place, unreadable):
 
 
 def test_verify_of_a_folder_with_an_unreadable_file_is_a_message(place):
-    site = place / "site"
-    build(place / "src", site)
+    from generator.release.package import package_site
+
+    build(place / "src", place / "built")
+    tarball = package_site(place / "built", place / "dist", None).tarball
+    with tarfile.open(tarball) as archive:
+        archive.extractall(place / "unpacked", filter="data")
+    (site,) = (place / "unpacked").iterdir()  # a release as unpacked, not a build's output (refused as such)
     (site / "index.html").chmod(0)
     command = [sys.executable, "-m", "generator", "verify", str(site)]
     if os.geteuid() == 0:
         command = ["setpriv", f"--inh-caps={WITHOUT}", f"--bounding-set={WITHOUT}", *command]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 1
-    assert "index.html: cannot be read (Permission denied): give the user running mcp-catalog read access" in result.stderr.splitlines()
+    assert result.stderr.splitlines() == [
+        "Error: index.html: cannot be read (Permission denied): give the user running mcp-catalog read access",
+        f"{site}: NOT verified (1 problem(s))"]
     assert "Traceback" not in result.stderr

@@ -13,11 +13,12 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 
 from generator.errors import CatalogError
-from generator.paths import CHECKSUMS, SIGNATURE_SUFFIX
+from generator.paths import CATALOG_JSON, CHECKSUMS, SIGNATURE_SUFFIX, SIZES
 from generator.release import minisign
 from generator.release.reading import (
     CHECKSUM_LISTS, MAX_RELEASE_BYTES, MAX_SIGNATURE_BYTES, Release, printable, read_folder,
@@ -59,6 +60,8 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
     if not_older_than is not None:
         check_version_floor(not_older_than)
     key = minisign.read_public_key(pubkey) if pubkey else None
+    if target.is_dir():
+        _refuse_unpackaged(target)
     trusted = None
     if key is not None and target.is_file():
         # An archive whose signature fails is not opened at all: nothing unsigned is parsed.
@@ -81,6 +84,22 @@ def verify_release(target: Path, pubkey: Path | None, not_older_than: str | None
         raise VerificationFailed(target, problems)
     # The files SHA256SUMS lists (every one was found to match), not the list and its signature too.
     return VerifiedRelease(len(release.digests.keys() - CHECKSUM_LISTS), key.key_id_hex if key else None, trusted)
+
+
+def _refuse_unpackaged(folder: Path) -> None:
+    """A folder holding neither SHA256SUMS nor SIZES was never packaged (most often a site straight
+    from `build`): said once, where each list reported missing would suggest a release that lost them."""
+    if any(os.path.lexists(folder / name) for name in (CHECKSUMS, SIZES)):
+        return
+    shown = printable(str(folder))
+    if (folder / CATALOG_JSON).is_file():
+        problem = (f"{shown}: the output of `mcp-catalog build`, not a release (it holds neither {CHECKSUMS} nor "
+                   f"{SIZES}): `mcp-catalog package --site {shlex.quote(shown)}` makes a release of it (a tarball in "
+                   "dist/) to verify")
+    else:
+        problem = (f"{shown}: not a release (it holds neither {CHECKSUMS} nor {SIZES}): pass a release tarball "
+                   "or a folder unpacked from one")
+    raise VerificationFailed(folder, [problem])
 
 
 def _check_inner_signature(target: Path, release: Release, key: minisign.PublicKey, problems: list[str]) -> str | None:
