@@ -235,11 +235,29 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
     tarball, checksums = out / f"{root}.tar.gz", out / CHECKSUMS
     secret = minisign.read_secret_key(key) if key is not None else None
     mtime = source_date_epoch(info)
-    # Put in place in this order: a kill between two renames leaves a file beside its old signature
-    # (or a stale signature removed first), which `verify` reports; never a file cut short.
-    targets = [checksums, _signature_path(checksums), tarball, _signature_path(tarball)]
-    _refuse_what_is_in_the_way(targets)
+    _refuse_what_is_in_the_way(_put_in_place_order(checksums, tarball))
     surveyed = survey_site(site, files)
+    added, head = release_lists(surveyed, secret, info)
+    if not replace and _head_of(tarball, root) not in (None, head[SIZES]):
+        _refuse_other_content(tarball, info)  # known from the old tarball's first member, before a minute of work
+
+    def make_tarball(write: Callable[[bytes], object]) -> None:
+        write_release_tarball(write, root, head, site, surveyed, added, mtime)
+
+    made_out = not out.exists()
+    try:
+        lists = _stage_release(out, tarball, make_tarball, added[CHECKSUMS], info, secret, replace)
+    except BaseException:
+        if made_out and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    return PackageResult(tarball, checksums, tuple(lists.signatures), tuple(lists.stale_of.values()))
+
+
+def release_lists(surveyed: Mapping[str, SiteFile], secret: minisign.SecretKey | None,
+                  info: ReleaseInfo) -> tuple[dict[str, bytes], dict[str, bytes]]:
+    """What the release adds to the site's files: SHA256SUMS and, with `secret`, its signature, packed
+    with them; and the tarball's head, SIZES (of those files and the added ones) and its signature."""
     sums = checksums_text(surveyed).encode()
     # The site folder itself is left as built; the release adds its checksums and, when signed,
     # their signature, so that an unpacked or mirrored copy can be verified on its own.
@@ -253,37 +271,52 @@ def package_site(site: Path, out: Path, key: Path | None, replace: bool = False)
     sizes_signature = _signature(minisign.prehash(sizes), secret, info, SIZES)
     if sizes_signature is not None:
         head[SIZES + SIGNATURE_SUFFIX] = sizes_signature
-    if not replace and _head_of(tarball, root) not in (None, sizes):
-        _refuse_other_content(tarball, info)  # known from the old tarball's first member, before a minute of work
-    made_out, unchanged = not out.exists(), f"{out} is as it was"
-    try:
-        with _writing(out, unchanged):
-            out.mkdir(parents=True, exist_ok=True)
-            staged.remove_leftovers(out)
-        with staged.staging() as staging:
-            with _writing(tarball, unchanged):
-                handle, digest = staging.create(tarball), minisign.prehash()
+    return added, head
 
-                def write_and_hash(data: bytes) -> None:  # the hash its signature signs, made on the way
-                    digest.update(data)
-                    handle.write(data)
 
-                write_release_tarball(write_and_hash, root, head, site, surveyed, added, mtime)
-            old_digest = _digest_of(tarball, unchanged)
-            if not replace and old_digest is not None and old_digest != digest.digest():
-                _refuse_other_content(tarball, info)
-            with _writing(checksums, unchanged):
-                staging.create(checksums).write(sums)
-            lists = _stage_signatures(staging, info, secret, [(checksums, minisign.prehash(sums),
-                                                               _digest_of(checksums, unchanged)),
-                                                              (tarball, digest, old_digest)], unchanged)
-            with _writing(out, "the files renamed before it are the new release's: package again"):
-                staging.put_in_place(targets, lists.stale_of)
-    except BaseException:
-        if made_out and out.is_dir() and not any(out.iterdir()):
-            out.rmdir()
-        raise
-    return PackageResult(tarball, checksums, tuple(lists.signatures), tuple(lists.stale_of.values()))
+def _put_in_place_order(checksums: Path, tarball: Path) -> list[Path]:
+    """The release's files in the order they are put in place: a kill between two renames leaves a
+    file beside its old signature (or a stale signature removed first), which `verify` reports;
+    never a file cut short."""
+    return [checksums, _signature_path(checksums), tarball, _signature_path(tarball)]
+
+
+def _stage_release(out: Path, tarball: Path, make_tarball: Callable[[Callable[[bytes], object]], None], sums: bytes,
+                   info: ReleaseInfo, secret: minisign.SecretKey | None, replace: bool) -> _Lists:
+    """Stage the tarball (handed over by `make_tarball` as it is made), SHA256SUMS (`sums`) and their
+    signatures in `out`, then give them their names together; a tarball of that name with other bytes
+    is refused unless `replace`."""
+    checksums, unchanged = out / CHECKSUMS, f"{out} is as it was"
+    with _writing(out, unchanged):
+        out.mkdir(parents=True, exist_ok=True)
+        staged.remove_leftovers(out)
+    with staged.staging() as staging:
+        digest = _stage_tarball(staging, tarball, make_tarball, unchanged)
+        old_digest = _digest_of(tarball, unchanged)
+        if not replace and old_digest is not None and old_digest != digest.digest():
+            _refuse_other_content(tarball, info)
+        with _writing(checksums, unchanged):
+            staging.create(checksums).write(sums)
+        lists = _stage_signatures(staging, info, secret, [(checksums, minisign.prehash(sums),
+                                                           _digest_of(checksums, unchanged)),
+                                                          (tarball, digest, old_digest)], unchanged)
+        with _writing(out, "the files renamed before it are the new release's: package again"):
+            staging.put_in_place(_put_in_place_order(checksums, tarball), lists.stale_of)
+    return lists
+
+
+def _stage_tarball(staging: staged.Staging, tarball: Path, make_tarball: Callable[[Callable[[bytes], object]], None],
+                   unchanged: str) -> hashlib._Hash:
+    """The tarball written to its temporary as `make_tarball` hands it over; the hash its signature signs, made on the way."""
+    with _writing(tarball, unchanged):
+        handle, digest = staging.create(tarball), minisign.prehash()
+
+        def write_and_hash(data: bytes) -> None:
+            digest.update(data)
+            handle.write(data)
+
+        make_tarball(write_and_hash)
+    return digest
 
 
 def _refuse_out_inside(site: Path, out: Path) -> None:
