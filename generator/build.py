@@ -35,9 +35,10 @@ from generator.incremental.store import DamagedStore, FragmentStore
 from generator.limits import output_limits
 from generator.models import Server
 from generator.output import (
-    CHOOSE_OUT, HeldFiles, OutputFile, OutputTree, Spare, WrittenFile, check_output_dir, output_lock, remove_tree, spare_folder,
-    survey_spare,
+    CHOOSE_OUT, HeldFiles, OutputFile, OutputTree, Spare, WrittenFile, check_output_dir, survey_spare,
 )
+from generator.output_lock import output_lock
+from generator.output_switch import remove_tree, spare_folder
 from generator.processes import release_free_memory, worker_pool
 from generator.release.diff import diff_releases, read_release_catalog, with_pulled_from
 from generator.render.kubernetes import bundles

@@ -1,47 +1,45 @@
-"""The only code that touches the output tree.
+"""The only code that writes the output tree (with `output_switch`, which puts it in place, and
+`output_lock`, which keeps a second build out).
 
 A build writes the complete new tree into a staging folder beside the target
 (`.<name>.tmp-*`) and, only when every renderer succeeded, exchanges it with the
-live folder in one `renameat2(RENAME_EXCHANGE)` call. A reader (the web server)
+live folder in one step (`output_switch.switch`). A reader (the web server)
 therefore sees the old tree or the new one, never a mixture, and a build killed
 at any instant leaves one of the two; what an interrupted build left beside the
 folder is removed by the next build. A cached rebuild keeps the tree it replaced
 as a spare (`.<name>.spare-<id>`) and next time renames that spare into staging
 and updates it into the new output: only files whose bytes differ are touched,
 each by a new inode (the spare shares the inodes of unchanged files with the
-live tree, so nothing is ever written into an existing file). One lock file beside the output
-(`.<name>.lock`) keeps two builds from writing the same folder, whatever their
-cache folders. The writer refuses a second write to the same path (two servers
-whose names collide after slugging must fail loudly, not overwrite each other),
-paths that would leave the output folder, and output folders whose replacement
+live tree, so nothing is ever written into an existing file). The writer refuses a second
+write to the same path (two servers whose names collide after slugging must fail loudly, not
+overwrite each other), paths that would leave the output folder, and output folders whose replacement
 would destroy something that is not a build.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
-import fcntl
 import hashlib
 import os
-import re
-import secrets
 import shutil
 import stat
 import tempfile
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from glob import escape as glob_escape
 from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
 from generator.errors import OutputError, os_errors
+from generator.output_switch import (
+    absolute_out_dir, new_spare_id, remove_leftovers, remove_tree, spare_folder, staging_prefix, switch,
+)
 from generator.paths import CATALOG_JSON
 
 # A folder we may replace holds this file, which every build writes.
 BUILD_MARKER = CATALOG_JSON
+CHOOSE_OUT = "choose another --out"
 
 
 @dataclass(frozen=True, slots=True)  # slots: a build keeps one per file, 330,000 at 10,000 servers
@@ -156,7 +154,7 @@ class OutputTree:
         self, out_dir: Path, previous: HeldFiles | None = None, spare: Spare | None = None,
         keep_old: Mapping[str, WrittenFile] | None = None,
     ) -> None:
-        self.out_dir = _absolute(out_dir)
+        self.out_dir = absolute_out_dir(out_dir)
         self.previous = previous
         self.spare = spare
         self.keep_old = keep_old
@@ -172,7 +170,7 @@ class OutputTree:
         with os_errors("cannot create a staging folder", self.out_dir.parent, CHOOSE_OUT):
             self.out_dir.parent.mkdir(parents=True, exist_ok=True)
             remove_leftovers(self.out_dir, keep=self.spare.folder if self.spare else None)
-            self._staging = Path(tempfile.mkdtemp(prefix=_staging_prefix(self.out_dir), dir=self.out_dir.parent))
+            self._staging = Path(tempfile.mkdtemp(prefix=staging_prefix(self.out_dir), dir=self.out_dir.parent))
             if self.spare is not None:
                 # From here on a kill leaves the spare as a staging leftover, which the next build
                 # deletes: it never again looks like a spare the cache describes.
@@ -476,181 +474,6 @@ def _remove_if_empty(folder: str) -> None:
     except OSError as error:
         if error.errno not in (errno.ENOTEMPTY, errno.EEXIST, errno.ENOENT, errno.ENOTDIR):
             raise
-
-
-def output_lock_path(out_dir: Path) -> Path:
-    """The lock file of `out_dir`: beside it, so any build of that folder finds it whatever its cache."""
-    absolute = _absolute(out_dir)
-    return absolute.parent / f".{absolute.name}.lock"
-
-
-# The descriptors of the locks held, by the process that took each. A forked worker inherits
-# them; if the build were killed while a worker lingers, the worker's copy would hold the lock
-# and refuse every later build. Each child closes its copies at once.
-_HELD: dict[int, int] = {}
-
-
-def _drop_inherited_locks() -> None:
-    for descriptor in _HELD:
-        os.close(descriptor)  # the lock stays with the parent's descriptor
-    _HELD.clear()
-
-
-os.register_at_fork(after_in_child=_drop_inherited_locks)
-
-
-@contextlib.contextmanager
-def held_lock(lock: Path, refusal: str) -> Iterator[None]:
-    """Hold an exclusive lock on the file `lock` (made if missing); `OutputError(refusal)` when another process has it."""
-    descriptor = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    owner = os.getpid()
-    try:
-        try:
-            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            raise OutputError(refusal) from None
-        _HELD[descriptor] = owner
-        try:
-            yield
-        finally:
-            if _HELD.pop(descriptor, None) == os.getpid():
-                fcntl.flock(descriptor, fcntl.LOCK_UN)
-    finally:
-        if os.getpid() == owner:  # a forked child closed its copy already
-            os.close(descriptor)
-
-
-@contextlib.contextmanager
-def output_lock(out_dir: Path) -> Iterator[None]:
-    """Hold `out_dir`'s lock for a whole build: two builds must never write one folder."""
-    lock = output_lock_path(out_dir)
-    refusal = f"another mcp-catalog build is writing {out_dir} (it holds {lock}): wait for it to finish, or build into another --out"
-    with contextlib.ExitStack() as held:
-        with os_errors("cannot create the lock file", lock, CHOOSE_OUT):  # only taking it: the build's own errors pass
-            lock.parent.mkdir(parents=True, exist_ok=True)
-            held.enter_context(held_lock(lock, refusal))
-        yield
-
-
-def remove_leftovers(out_dir: Path, keep: Path | None = None) -> None:
-    """Delete what interrupted builds of `out_dir` left beside it, and every spare but `keep` (call with the output lock held)."""
-    _restore_half_switched(out_dir)
-    for prefix in (_staging_prefix(out_dir), _retired_prefix(out_dir), _spare_prefix(out_dir)):
-        for leftover in out_dir.parent.glob(f"{glob_escape(prefix)}*"):
-            if leftover != keep:
-                remove_tree(leftover)
-
-
-def spare_folder(out_dir: Path, spare_id: str) -> Path:
-    """Where the spare `spare_id` of `out_dir` lies (beside it, hidden; the build cache names the id)."""
-    if not _SPARE_ID.fullmatch(spare_id):
-        raise ValueError(f"not a spare id: {spare_id!r}")
-    absolute = _absolute(out_dir)
-    return absolute.parent / f"{_spare_prefix(absolute)}{spare_id}"
-
-
-def new_spare_id() -> str:
-    """A fresh id: a spare left by a build the cache does not describe never matches the state's."""
-    return secrets.token_hex(8)
-
-
-_SPARE_ID = re.compile(r"[0-9a-f]{16}")
-
-
-def remove_tree(folder: Path) -> None:
-    """Delete `folder` as far as possible, its read-only subfolders too (a user may have chmod'ed one)."""
-    top = os.fspath(folder)
-
-    def writable_then_again(function: Callable[[str], object], failed: str, _: object) -> None:
-        try:
-            for path in (os.path.dirname(failed), failed):  # never above `folder`: not ours to change
-                inside = path == top or path.startswith(top + os.sep)
-                if inside and os.path.isdir(path) and not os.path.islink(path):
-                    os.chmod(path, 0o700)
-            function(failed)
-        except OSError:
-            pass  # left for the next build to try again
-
-    if os.path.islink(folder):
-        os.unlink(folder)  # rmtree refuses a link: the link goes, never what it points to
-    elif os.path.lexists(folder):
-        shutil.rmtree(folder, onerror=writable_then_again)
-
-
-def switch(staging: Path, out_dir: Path) -> bool:
-    """Put the tree in `staging` at `out_dir` in one step; the old tree, if any, ends up at `staging`
-    (True) or there was none (False).
-
-    Linux exchanges two folders atomically (renameat2 with RENAME_EXCHANGE). Where the file
-    system cannot, the old folder is first renamed aside into `.<name>.old-*`, then the new
-    one into place: a kill between the two is repaired by the next build (`remove_leftovers`).
-    """
-    if not out_dir.exists():
-        os.rename(staging, out_dir)
-        return False
-    if _exchange(staging, out_dir):
-        return True
-    retired = Path(tempfile.mkdtemp(prefix=_retired_prefix(out_dir), dir=out_dir.parent))
-    os.rename(out_dir, retired / "tree")
-    os.rename(staging, out_dir)
-    os.rename(retired / "tree", staging)
-    os.rmdir(retired)
-    return True
-
-
-def _exchange(first: Path, second: Path) -> bool:
-    """Swap two paths atomically; False when this system or file system cannot."""
-    if _RENAMEAT2 is None:
-        return False
-    if _RENAMEAT2(_AT_FDCWD, os.fsencode(first), _AT_FDCWD, os.fsencode(second), _RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.EINVAL, errno.ENOSYS, errno.ENOTSUP):
-        return False
-    raise OSError(code, os.strerror(code), str(second))
-
-
-def _restore_half_switched(out_dir: Path) -> None:
-    """After a kill between the two renames of a fallback switch, put the old tree back."""
-    if out_dir.exists():
-        return
-    for retired in sorted(out_dir.parent.glob(f"{glob_escape(_retired_prefix(out_dir))}*")):
-        if (retired / "tree").is_dir():
-            os.rename(retired / "tree", out_dir)
-            return
-
-
-def _load_renameat2() -> ctypes._CFuncPtr | None:  # type: ignore[name-defined]
-    try:
-        function = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
-        return None
-    function.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint)
-    function.restype = ctypes.c_int
-    return function
-
-
-_RENAMEAT2 = _load_renameat2()
-_AT_FDCWD = -100
-_RENAME_EXCHANGE = 2
-CHOOSE_OUT = "choose another --out"
-
-
-def _absolute(out_dir: Path) -> Path:
-    """`out_dir` made absolute without following a symlink (".", "a/.." get their real name)."""
-    return Path(os.path.abspath(out_dir))
-
-
-def _staging_prefix(out_dir: Path) -> str:
-    return f".{out_dir.name}.tmp-"
-
-
-def _retired_prefix(out_dir: Path) -> str:
-    return f".{out_dir.name}.old-"
-
-
-def _spare_prefix(out_dir: Path) -> str:
-    return f".{out_dir.name}.spare-"
 
 
 def _safe_relative(path: str) -> str:

@@ -27,7 +27,8 @@ from pathlib import Path
 import pytest
 
 from generator.build import build
-from generator.output import output_lock, remove_leftovers
+from generator.output_lock import output_lock
+from generator.output_switch import remove_leftovers
 from conftest import FETCH_YAML, REMOTE_YAML, REPO, synthetic_catalog
 
 pytestmark = pytest.mark.reliability
@@ -39,7 +40,7 @@ pytestmark = pytest.mark.reliability
 KILLER = textwrap.dedent("""
     import json, os, signal, sys, traceback
     from pathlib import Path
-    import generator.output as output
+    import generator.output_switch as output_switch
     from generator.build import build
 
     def killed_build(source, out, mode, point):
@@ -58,9 +59,9 @@ KILLER = textwrap.dedent("""
             return call
 
         if mode == "fallback":
-            output._RENAMEAT2 = None  # a file system without RENAME_EXCHANGE
-        output._exchange = killing(output._exchange)
-        output.os.rename = killing(os.rename)
+            output_switch._RENAMEAT2 = None  # a file system without RENAME_EXCHANGE
+        output_switch._exchange = killing(output_switch._exchange)
+        os.rename = killing(os.rename)
         build(Path(source), Path(out), jobs=1)
         print("finished", calls[0], flush=True)
 

@@ -36,7 +36,8 @@ from generator.errors import OutputError
 from generator.incremental.store import TEMPORARY_SUFFIX, FragmentRef, FragmentStore
 from generator.incremental.memory import cyclic_gc_paused
 from generator.models import Catalog, Server
-from generator.output import BUILD_MARKER, MISFIT, Stamp, WrittenFile, fitting_stamp, held_lock, modified_ns, stamp_of
+from generator.output import BUILD_MARKER, MISFIT, Stamp, WrittenFile, fitting_stamp, modified_ns, stamp_of
+from generator.output_lock import held_lock
 from generator.source.load import ParsedFiles
 
 # Bump when the meaning of the cached state changes.
@@ -131,7 +132,7 @@ class SpareTree:
     """
 
     spare_id: str
-    """Names its folder (`generator.output.spare_folder`): a folder of another id is no spare of this state."""
+    """Names its folder (`generator.output_switch.spare_folder`): a folder of another id is no spare of this state."""
     lacks: frozenset[str]
     """The paths of live files the spare does not have (the files the last build changed or added)."""
 
