@@ -273,10 +273,9 @@ def _incremental(report: BuildReport) -> str:
 @click.argument("name")
 def new(source: Path, quiet: bool, verbose: bool, name: str) -> None:
     """Scaffold servers/NAME.yaml (and catalog.yaml in a folder without one); fill in every FILL-IN, then validate."""
-    from generator.scaffold import scaffold_catalog, scaffold_server
+    from generator.scaffold import scaffold
     with os_errors("cannot write", source, "choose another --source"):
-        target = scaffold_server(source, name)
-        catalog = scaffold_catalog(source)
+        target, catalog = scaffold(source, name)
     if quiet:
         return
     # The command to run next, as it must be typed: validate's own default is catalog-source.

@@ -64,9 +64,21 @@ categories:
 """
 
 
+def scaffold(source_dir: Path, name: str) -> tuple[Path, Path | None]:
+    """Write `servers/<name>.yaml` and `<name>.md`, and first, into a folder without one, catalog.yaml
+    (`scaffold_catalog`): the server file and catalog.yaml written, or None for a catalog already there.
+
+    The name and the server file's place are checked before anything is written, and catalog.yaml
+    comes first: a failure leaves either nothing or a catalog.yaml that the same command completes."""
+    target = _server_target(source_dir, name)
+    catalog = scaffold_catalog(source_dir)
+    _scaffold_server(target, name)
+    return target, catalog
+
+
 def scaffold_catalog(source_dir: Path) -> Path | None:
-    """Write catalog.yaml, and the editor schemas its and the server files' first lines name,
-    into a folder without a catalog.yaml; None when it has one."""
+    """Write catalog.yaml, and the editor schemas its and the server files' first lines name (those not
+    there yet), into a folder without a catalog.yaml; None when it has one."""
     catalog = source_dir / CATALOG_FILE
     if catalog.exists() or catalog.is_symlink():
         return None
@@ -74,25 +86,37 @@ def scaffold_catalog(source_dir: Path) -> Path | None:
     schemas.mkdir(parents=True, exist_ok=True)
     kinds: tuple[SchemaKind, ...] = ("server", "catalog")
     for kind in kinds:
-        if not (schemas / f"{kind}.schema.json").exists():
-            (schemas / f"{kind}.schema.json").write_bytes(schema_bytes(kind))
-    catalog.write_text(_CATALOG.format(last_updated=dt.date.today().isoformat()), encoding="utf-8")
+        _write_new(schemas / f"{kind}.schema.json", schema_bytes(kind))
+    _write_new(catalog, _CATALOG.format(last_updated=dt.date.today().isoformat()).encode("utf-8"))
     return catalog
 
 
-def scaffold_server(source_dir: Path, name: str) -> Path:
-    """Write `servers/<name>.yaml` and `<name>.md`; refuse bad names and existing files."""
+def _server_target(source_dir: Path, name: str) -> Path:
+    """Where the server file goes; a bad name, or a file or link already there, is refused."""
     if not re.fullmatch(DNS_LABEL, name):
         raise UsageError(
             f"'{name}' is not a valid server name: use lower-case letters, digits and '-' (a DNS-1123 label)"
         )
-    servers = source_dir / SERVERS_DIR
-    target = servers / f"{name}.yaml"
-    if target.exists():
+    target = source_dir / SERVERS_DIR / f"{name}.yaml"
+    if target.exists() or target.is_symlink():
         raise UsageError(f"{target} already exists: edit it, or choose another name")
-    servers.mkdir(parents=True, exist_ok=True)
-    target.write_text(_TEMPLATE.format(name=name), encoding="utf-8")
-    overview = servers / f"{name}.md"
-    if not overview.exists():
-        overview.write_text(f"## What it does\n\n{PLACEHOLDER}: describe the server for reviewers.\n", encoding="utf-8")
     return target
+
+
+def _scaffold_server(target: Path, name: str) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if not _write_new(target, _TEMPLATE.format(name=name).encode("utf-8")):
+        raise UsageError(f"{target} already exists: edit it, or choose another name")
+    overview = target.with_suffix(".md")
+    _write_new(overview, f"## What it does\n\n{PLACEHOLDER}: describe the server for reviewers.\n".encode("utf-8"))
+
+
+def _write_new(path: Path, content: bytes) -> bool:
+    """Create `path` holding `content`; False, writing nothing, when anything is there already. A
+    symbolic link counts, dangling or not (O_EXCL): nothing is ever written where a link points."""
+    try:
+        with open(path, "xb") as stream:
+            stream.write(content)
+    except FileExistsError:
+        return False
+    return True

@@ -151,7 +151,7 @@ def test_new_into_a_folder_it_cannot_make_is_a_message(tmp_path, runner):
     (tmp_path / "notes.txt").write_text("not a folder")
     result = runner.invoke(main, ["new", "jira", "--source", str(tmp_path / "notes.txt" / "catalog")])
     assert result.exit_code == 1
-    assert result.output == f"Error: cannot write {tmp_path}/notes.txt/catalog/servers: Not a directory: choose another --source\n"
+    assert result.output == f"Error: cannot write {tmp_path}/notes.txt/catalog/schemas: Not a directory: choose another --source\n"
 
 
 @pytest.mark.parametrize(("name", "message"), [("fetch", "already exists"), ("../x", "is not a valid server name")])
@@ -315,3 +315,37 @@ def test_a_command_reading_no_source_refuses_source(runner, tmp_path, command):
     assert not (tmp_path / "k.key").exists()
     kept = runner.invoke(main, [arguments[0], "--quiet", "--verbose", "--help"])
     assert kept.exit_code == 0, kept.output
+
+
+def test_new_that_fails_leaves_nothing_it_cannot_finish(tmp_path, runner):
+    """catalog.yaml comes first: a failure before it leaves no server file behind, which made the same
+    `new` say the file already exists while no catalog.yaml was ever written."""
+    source = tmp_path / "catalog"
+    source.mkdir()
+    (source / "schemas").write_text("a file where the editor schemas go")
+    result = runner.invoke(main, ["new", "jira", "--source", str(source)])
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot write {source}/schemas: File exists: choose another --source\n"
+    assert sorted(path.name for path in source.iterdir()) == ["schemas"]
+    (source / "schemas").unlink()
+    result = runner.invoke(main, ["new", "jira", "--source", str(source)])
+    assert result.exit_code == 0, result.output
+    assert (source / "catalog.yaml").is_file() and (source / "servers" / "jira.yaml").is_file()
+
+
+def test_new_writes_nothing_through_a_link(tmp_path, runner):
+    """A dangling link where `new` writes (an editor schema, the server file) is never followed: the
+    file it points to, outside the folder, is not created."""
+    source, outside = tmp_path / "catalog", tmp_path / "outside"
+    (source / "schemas").mkdir(parents=True)
+    (source / "servers").mkdir()
+    outside.mkdir()
+    (source / "schemas" / "server.schema.json").symlink_to(outside / "schema.json")
+    (source / "servers" / "jira.yaml").symlink_to(outside / "jira.yaml")
+    result = runner.invoke(main, ["new", "jira", "--source", str(source)])
+    assert result.exit_code == 1
+    assert "servers/jira.yaml already exists" in result.output
+    result = runner.invoke(main, ["new", "confluence", "--source", str(source)])
+    assert result.exit_code == 0, result.output
+    assert list(outside.iterdir()) == []
+    assert (source / "schemas" / "catalog.schema.json").is_file() and (source / "servers" / "confluence.yaml").is_file()

@@ -103,6 +103,10 @@ PROBES = [
     Probe("/servers/fetch/", conditional="If-Modified-Since"), Probe("/assets/site.css", conditional="If-None-Match"),
     Probe("/", "POST"), Probe("/", "OPTIONS"), Probe("/api/v1/index.json", "OPTIONS"),
     Probe("/api/v1/index.json", "POST"), Probe("/registry.json", "OPTIONS"),
+    # methods a file server answers on its own: TRACE echoes the request (cookies, credentials) back
+    Probe("/", "TRACE"), Probe("/v0.1/servers", "TRACE"), Probe("/registry/production/v0.1/servers", "TRACE"),
+    # a page's folder without its slash is redirected for GET alone
+    Probe("/servers/fetch", "POST"), Probe("/registries/production", "POST"), Probe("/servers/fetch", "HEAD"),
     Probe("/bundles/registries/production/all.yaml", headers=(("Range", "bytes=0-99"),)),
     Probe("/", headers=(("Accept-Encoding", "gzip"),)),
     Probe("/assets/search-index.js", headers=(("Accept-Encoding", "gzip"),)),
