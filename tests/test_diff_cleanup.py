@@ -201,7 +201,7 @@ def test_an_object_another_part_of_the_old_profile_renders_too_is_never_in_a_ser
     it no more: deleting it would take the other part's object away. Read from kustomizations laid out as
     the bundles lay them out."""
     from generator.release.bundle_objects import ReleaseBundles, _listing_reader
-    from generator.release.cleanup import Withdrawn, with_server_objects
+    from generator.release.cleanup import Withdrawn, namespace_objects, with_server_objects
 
     def manifest(kind: str, name: str) -> bytes:
         return f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n".encode()
@@ -219,7 +219,8 @@ def test_an_object_another_part_of_the_old_profile_renders_too_is_never_in_a_ser
     new = {"bundles/registries/p/kustomization.yaml": kustomization.format("").encode()}  # renders nothing
     documents = ({"catalog": {"registries": [{"name": "p", "namespace": "ns"}]}},) * 2
     item = Withdrawn("p", "a", "ns", "mcpserver", "a", "kubectl -n ns delete mcpserver/a --ignore-not-found")
-    [result] = with_server_objects([item], documents, (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new))))
+    [result] = with_server_objects([item], documents[0], ReleaseBundles(_listing_reader(old)),
+                                   namespace_objects(documents[1], ReleaseBundles(_listing_reader(new)), {"ns"}))
     assert result.objects == ["mcpserver/a"]
     assert result.command == "kubectl -n ns delete mcpserver/a --ignore-not-found"
 
@@ -229,7 +230,7 @@ def test_the_secret_of_a_server_still_deployed_in_the_namespace_is_not_deleted()
     MCPRemoteProxy in the same namespace reads the same Secret: only the MCPServer goes. Withdrawn, the
     Secret goes with it."""
     from generator.release.bundle_objects import ReleaseBundles, _listing_reader
-    from generator.release.cleanup import Withdrawn, with_server_objects
+    from generator.release.cleanup import Withdrawn, namespace_objects, with_server_objects
 
     def manifest(kind: str, name: str) -> bytes:
         return f"apiVersion: v1\nkind: {kind}\nmetadata:\n  name: {name}\n".encode()
@@ -251,8 +252,8 @@ def test_the_secret_of_a_server_still_deployed_in_the_namespace_is_not_deleted()
     documents = ({"catalog": {"registries": [{"name": "p", "namespace": "ns"}]}},) * 2
     item = Withdrawn("p", "a", "ns", "mcpserver", "a", "kubectl -n ns delete mcpserver/a --ignore-not-found")
     for new, objects in ((as_remote, ["mcpserver/a"]), (withdrawn, ["mcpserver/a", "secret/a-secrets"])):
-        bundles = (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new)))
-        [result] = with_server_objects([item], documents, bundles)
+        still = namespace_objects(documents[1], ReleaseBundles(_listing_reader(new)), {"ns"})
+        [result] = with_server_objects([item], documents[0], ReleaseBundles(_listing_reader(old)), still)
         assert result.objects == objects
         assert result.command == f"kubectl -n ns delete {' '.join(objects)} --ignore-not-found"
 
@@ -352,7 +353,7 @@ def test_a_tarball_replaced_between_its_two_readings_is_refused(runner, two_tarb
     result = runner.invoke(main, ["diff", str(old_tar), str(target)])
     assert result.exit_code == 1, result.output
     assert result.output == (f"Error: {target}: its catalog changed between two readings (replaced, or still being "
-                             "written?): diff again once it is complete\n")
+                             "written?): try again once it is complete\n")
 
 
 def test_the_first_readings_documents_are_let_go_before_the_second_reading(small_site, tmp_path):
@@ -568,7 +569,7 @@ def test_a_crafted_server_folder_gets_no_delete_line_for_a_kind_the_build_never_
     kustomization's `namespace` placed there) got `kubectl -n ns delete node/...`, which `-n` does not
     confine: listed to check by hand instead."""
     from generator.release.bundle_objects import ReleaseBundles, _listing_reader
-    from generator.release.cleanup import Withdrawn, with_server_objects
+    from generator.release.cleanup import Withdrawn, namespace_objects, with_server_objects
 
     kustomization = "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nnamespace: ns\nresources: [{}]\n"
     old = {
@@ -580,6 +581,7 @@ def test_a_crafted_server_folder_gets_no_delete_line_for_a_kind_the_build_never_
     new = {"bundles/registries/p/kustomization.yaml": kustomization.format("").encode()}
     documents = ({"catalog": {"registries": [{"name": "p", "namespace": "ns"}]}},) * 2
     item = Withdrawn("p", "a", "ns", "mcpserver", "a", "kubectl -n ns delete mcpserver/a --ignore-not-found")
-    [result] = with_server_objects([item], documents, (ReleaseBundles(_listing_reader(old)), ReleaseBundles(_listing_reader(new))))
+    [result] = with_server_objects([item], documents[0], ReleaseBundles(_listing_reader(old)),
+                                   namespace_objects(documents[1], ReleaseBundles(_listing_reader(new)), {"ns"}))
     assert result.command == "kubectl -n ns delete mcpserver/a --ignore-not-found"
     assert result.unchecked == ["node/worker-1"]

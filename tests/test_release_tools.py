@@ -83,7 +83,7 @@ WITHDRAWN = [
 
 
 # What `diff` of two releases prints: everything the old bundles rendered for each server, its workload
-# among them (the changes page of `build --previous`, which has no new bundles yet, names the workload).
+# among them (the changes page of `build --previous` gives the same lines: test_changes_page_deletes.py).
 # (time declares no permissions: no ConfigMap of them.)
 OBJECTS = {server: f"{'' if server == 'time' else f'configmap/{server}-permissions '}mcpserver/{server} "
            f"mcptoolconfig/{server}-tools networkpolicy/{server}-egress networkpolicy/{server}-ingress"
@@ -669,7 +669,7 @@ def test_build_previous_adds_a_changes_page(runner, two_releases, tmp_path):
     assert "<li>fetch</li>" in page, "a removed server is named without a dead link"
     assert "<li>new egress host: collector.example.net</li>" in page
     deleting = '<pre id="to-delete-commands" aria-labelledby="to-delete-commands-label" tabindex="0"><code>'
-    assert deleting + "\n".join(WITHDRAWN) + "</code></pre>" in page
+    assert deleting + "\n".join(WITHDRAWN_EVERYTHING) + "</code></pre>" in page, "the diff's lines, not the workloads alone"
     assert 'href="../changes/index.html"' in (out / "about" / "index.html").read_text()
     plain = tmp_path / "plain"
     assert runner.invoke(main, ["build", "--source", str(new_source), "--out", str(plain)]).exit_code == 0
@@ -692,7 +692,7 @@ def test_the_feed_gives_each_change_and_each_command_a_line_of_its_own(runner, t
                for entry in ET.parse(out / "reviews" / "changes.atom").getroot().iter(f"{atom}entry")}
     deleting = entries["To delete in the cluster"]
     assert deleting.get("type") == "xhtml"
-    assert deleting.find(f"{xhtml}div/{xhtml}pre").text.splitlines() == WITHDRAWN
+    assert deleting.find(f"{xhtml}div/{xhtml}pre").text.splitlines() == WITHDRAWN_EVERYTHING
     changed = [item.text for item in entries["Changed: osv"].iter(f"{xhtml}li")]
     assert changed[:2] == ["new egress host: collector.example.net", "new tool: report_usage"], changed
     production = [item.text for item in entries["Profile: production"].iter(f"{xhtml}li")]
@@ -726,13 +726,15 @@ def test_the_changes_page_and_feed_say_what_an_added_server_brings_and_which_nam
     for sentence in ("secrets: EXFIL_TOKEN", "egress: example.com (port 443)"):
         assert f"<li>{sentence}</li>" in added_item, sentence
     assert '<h2 id="vacated">Namespaces no profile is deployed to any more</h2>' in page
-    assert "<li>mcp-sandbox (profile sandbox of 1.0.0)</li>" in page
+    assert '<h3 id="vacated-mcp-sandbox">mcp-sandbox (profile sandbox of 1.0.0)</h3>' in page
     feed = feedparser.parse((out / "reviews" / "changes.atom").read_bytes())
     assert not feed.bozo, feed.get("bozo_exception")
     entries = {entry.title: entry for entry in feed.entries}
     assert "secrets: EXFIL_TOKEN" in entries["Added: added-one"].summary
-    assert "kubectl -n mcp-production delete mcpserver/fetch --ignore-not-found" in entries["To delete in the cluster"].summary
-    assert entries["Namespace no profile is deployed to: mcp-sandbox"].link == "../changes/index.html#vacated"
+    assert WITHDRAWN_EVERYTHING[0].split("   #")[0] in entries["To delete in the cluster"].summary
+    vacated = entries["Namespace no profile is deployed to: mcp-sandbox"]
+    assert vacated.link == "../changes/index.html#vacated-mcp-sandbox"
+    assert "kubectl delete validatingadmissionpolicy/" in vacated.summary, "the commands, as on the page"
 
 
 def test_build_previous_that_is_not_a_release_fails_before_writing(runner, default_site, tmp_path):

@@ -19,7 +19,7 @@ import hashlib
 import json
 import re
 import sys
-from collections.abc import Iterator, KeysView
+from collections.abc import Iterator, KeysView, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,12 +46,13 @@ _DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
 class ReleaseCatalog:
     """One release's catalog document: `catalog` (catalog.yaml's settings), its servers by name, and the
     registries its manifests pull from (`read_releases.PULLED_FROM`) when known. Built from a parsed document
-    (`of_document`) or from the document's bytes (`scan_catalog`): then a server's record is parsed
-    when asked for, and two records are the same when their bytes are."""
+    (`of_document`), from the document's bytes (`scan_catalog`: a server's record is parsed when asked
+    for) or, for the catalog being built, from its records as made (`of_records`); two records of which
+    both catalogs know the bytes' SHA-256 are the same when their bytes are."""
 
     catalog: dict[str, Any]
     pulled_from: list[str] | None = None
-    _records: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _records: Mapping[str, dict[str, Any]] = field(default_factory=dict)
     _raw: bytes = b""
     _spans: dict[str, tuple[int, int]] = field(default_factory=dict)
     _digests: dict[str, bytes] = field(default_factory=dict)
@@ -60,6 +61,13 @@ class ReleaseCatalog:
     def of_document(cls, document: dict[str, Any], pulled_from_key: str) -> ReleaseCatalog:
         """A parsed catalog document (`read_release_catalog`, or one being built)."""
         return cls(document["catalog"], document.get(pulled_from_key), {s["name"]: s for s in document["servers"]})
+
+    @classmethod
+    def of_records(cls, catalog: dict[str, Any], pulled_from: list[str], records: Mapping[str, dict[str, Any]],
+                   digests: dict[str, bytes]) -> ReleaseCatalog:
+        """A catalog whose records `records` makes as they are asked for (the one being built, none of its
+        records held), given the SHA-256 of each record's bytes as its catalog.json holds them."""
+        return cls(catalog, pulled_from, records, b"", {}, digests)
 
     @property
     def names(self) -> KeysView[str]:
@@ -78,7 +86,7 @@ class ReleaseCatalog:
         parse equal (keys reordered, spaces)."""
         if name not in self.names or name not in other.names:
             return False
-        if self._raw and other._raw and self._digests[name] == other._digests[name]:
+        if self._digests and other._digests and self._digests[name] == other._digests[name]:
             return True
         return self.record(name) == other.record(name)
 

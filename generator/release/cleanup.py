@@ -90,8 +90,8 @@ UNCHECKED = "not deleted, not what this version's bundles render for the namespa
 """What the report says of the objects `unchecked` names."""
 VACATED_UNREAD = ("(its objects could not be read from the old release's bundles, as a catalog-wide note says: find "
                   "them in the namespace and among the admission policies bound to it, and delete them by hand)")
-"""What `diff` says of a vacated namespace whose objects it could not read; the `--previous` page, which
-has no old bundles, points to `mcp-catalog diff` instead."""
+"""What `diff`, and the `--previous` changes page and feed, say of a vacated namespace whose objects
+could not be read."""
 
 
 def withdrawn_workloads(old: Admissions, new: Admissions) -> list[Withdrawn]:
@@ -224,12 +224,15 @@ def profile_namespace(profile: dict[str, Any]) -> str | None:
     return namespace if isinstance(namespace, str) else None
 
 
-def _owners(
-    document: dict[str, Any], bundles: ReleaseBundles, namespaces: set[str]
-) -> dict[str, dict[tuple[str, str], set[str | None]]]:
-    """Per namespace, each (kind, name) the release's bundles render there and the servers whose folders
-    render it (None: a profile-wide part); made once for every withdrawn server of the namespace."""
-    found: dict[str, dict[tuple[str, str], set[str | None]]] = {namespace: {} for namespace in namespaces}
+NamespaceObjects = dict[str, dict[tuple[str, str], set[str | None]]]
+"""Per namespace, each (kind, name) a release's bundles render there and the servers whose folders
+render it (None: a profile-wide part)."""
+
+
+def namespace_objects(document: dict[str, Any], bundles: ReleaseBundles, namespaces: set[str]) -> NamespaceObjects:
+    """What the release's bundles render in each of `namespaces` (`NamespaceObjects`); made once for every
+    withdrawn server of the namespace."""
+    found: NamespaceObjects = {namespace: {} for namespace in namespaces}
     for namespace in namespaces:
         for profile in profiles_in(document, {namespace}):
             for rendered in bundles.everything(profile):
@@ -239,29 +242,29 @@ def _owners(
 
 
 def with_server_objects(
-    withdrawn: list[Withdrawn], documents: tuple[dict[str, Any], dict[str, Any]], bundles: tuple[ReleaseBundles, ReleaseBundles]
+    withdrawn: list[Withdrawn], old_document: dict[str, Any], old_bundles: ReleaseBundles, still_rendered: NamespaceObjects
 ) -> list[Withdrawn]:
     """Each withdrawn workload as one command per variant of the old bundle deleting everything of its
     server there: the objects its folders rendered in the namespace, but any the new release renders in
-    that namespace, any another server's folder (of those `bundles` render: `diff_release_targets`
+    that namespace (`still_rendered`: its `namespace_objects`, which need not keep its bundles), any
+    another server's folder (of those the bundles render: `diff_release_targets`
     renders only the withdrawn servers') or a profile-wide part of the old one rendered there, and any
     of a kind the build never renders in a profile's namespace (`unchecked`: `-n` may not confine
     it); and the Secret made from the server's template where the
     old release shipped one (by hand: it may be absent), unless the new release still deploys the
     server in the namespace (as another kind: it reads the same Secret). Variants deleting the same
     objects share one command."""
-    namespaces = {item.namespace for item in withdrawn}
-    old_owners, new_owners = (_owners(document, bundle, namespaces) for document, bundle in zip(documents, bundles))
+    old_owners, new_owners = namespace_objects(old_document, old_bundles, {item.namespace for item in withdrawn}), still_rendered
     result = []
     for item in withdrawn:
         old_here = old_owners[item.namespace]
         kept = set(new_owners[item.namespace]) | {key for key, owners in old_here.items() if owners - {item.server}}
         still_deployed = any(item.server in owners for owners in new_owners[item.namespace].values())
-        secret = set() if still_deployed else {rendered.reference for rendered in bundles[0].secret_template(item.server)
+        secret = set() if still_deployed else {rendered.reference for rendered in old_bundles.secret_template(item.server)
                                                if ("secret", rendered.name) not in kept}
         by_objects: dict[tuple[tuple[str, ...], tuple[str, ...]], list[str]] = {}
-        for variant, folder in bundles[0].profile(item.profile) if NAME.match(item.profile) else ():
-            rendered_here = [rendered for rendered in bundles[0].server_objects(folder, item.server)
+        for variant, folder in old_bundles.profile(item.profile) if NAME.match(item.profile) else ():
+            rendered_here = [rendered for rendered in old_bundles.server_objects(folder, item.server)
                              if (rendered.kind.lower(), rendered.name) not in kept]
             objects = sorted(secret | {rendered.reference for rendered in rendered_here
                                        if rendered.kind.lower() in NAMESPACED_KINDS

@@ -115,9 +115,7 @@ class ReleaseDiff:
         for namespace in self.vacated:
             lines.append(f"  namespace {namespace.namespace} (profile {', '.join(map(shown, namespace.profiles))} of "
                          f"{shown(self.old_version)}): {VACATED_NOTE}; after the commands above, in this order:")
-            lines.extend(f"    {command}" for command in namespace.commands or [VACATED_UNREAD])
-            if namespace.unchecked:
-                lines.append(f"    # {UNCHECKED}: {' '.join(namespace.unchecked)}")
+            lines.extend(f"    {line}" for line in vacated_commands(namespace).splitlines())
         brings = self.brings
         for label, names in (("added", self.added), ("removed", self.removed), ("deprecated", self.deprecated)):
             for name in names:
@@ -127,6 +125,14 @@ class ReleaseDiff:
             lines.append(f"  changed: {shown(change.name)}")
             lines.extend(f"    - {item}" for item in change.changes)
         return "\n".join(lines) + "\n"
+
+
+def vacated_commands(namespace: Vacated) -> str:
+    """The commands deleting what the old release left in a vacated namespace, one a line, in the order
+    to run them (`VACATED_UNREAD` when its bundles were not read), then the objects none deletes as a
+    comment: what the report, the changes page and its feed give."""
+    unchecked = [f"# {UNCHECKED}: {' '.join(namespace.unchecked)}"] if namespace.unchecked else []
+    return "\n".join((namespace.commands or [VACATED_UNREAD]) + unchecked)
 
 
 def _entry_below(server: str) -> str:

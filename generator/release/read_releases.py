@@ -8,20 +8,25 @@ server, not held parsed, `catalog_scan`), then once through to the mapping (`rea
 keeping the bundle files of the profiles deployed where a namespace loses a server, of their server
 folders the withdrawn servers'; nothing of it is parsed before that read has ended without a
 problem, since a reviewer may diff an unverified, hostile release. The release's
-`mirror/mapping.txt` tells which registry its manifests pull from. It compares nothing: `diff` does.
+`mirror/mapping.txt` tells which registry its manifests pull from. `build --previous` reads its
+previous release once through to the mapping (`read_scanned_release`), and a second time, for the
+same bundles, only when a namespace loses a server (`release_bundles`); the release it builds it
+compares record by record, as made (`built_catalog`) and takes its bundles from the files it renders
+(`rendered_bundles`). It compares nothing: `diff` does.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 from generator import derived
 from generator.errors import UsageError
 from generator.models import IMAGE_REF
+from generator.output import OutputFile
 from generator.paths import CATALOG_JSON, mirror_list
 from generator.release.bundle_objects import (
     MAX_BUNDLE_FILE, PROFILES, ReleaseBundles, bundles_of, folder_bundles, folder_owner, is_bundle_file, packed,
@@ -36,7 +41,7 @@ MAX_CATALOG_BYTES = 512 << 20
 
 MAPPING = mirror_list("mapping.txt")
 PULLED_FROM = "pulled_from"
-"""The document key `read_release_catalog` and `with_pulled_from` add: the registries the release's
+"""The document key `read_release_catalog` adds: the registries the release's
 manifests pull images from (its image mirror, "" for the images' own registries), as the release's
 `mirror/mapping.txt` shows them. catalog.json cannot say it: `build --image-mirror` overrides
 catalog.yaml's `image_mirror` without changing the document."""
@@ -54,6 +59,35 @@ def read_release_catalog(target: Path) -> dict[str, Any]:
     # The tarball is read as `verify` reads it (unverified, it may be a bomb), the members after
     # the two needed never decompressed.
     return _catalog_of(_read_tarball(target), target)
+
+
+def read_scanned_release(target: Path) -> tuple[ReleaseCatalog, str | None]:
+    """The catalog of a release tarball or site folder, scanned (`catalog_scan`: not held parsed), with
+    the registries its manifests pull from, read once (a tarball as `read_release_catalog` reads it);
+    and the SHA-256 of a tarball's catalog (None for a site folder), which `release_bundles` holds the
+    tarball against when it reads it again. The digest costs nothing: a file kept is hashed as it is read."""
+    if target.is_dir():
+        return early_catalog(target)
+    found, digests = _read_tarball_hashing(target, None, catalog_kept=True)
+    if CATALOG_JSON not in found:
+        raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
+    catalog = scan_catalog(found.pop(CATALOG_JSON), f"{target}:{CATALOG_JSON}")
+    if MAPPING in found:
+        catalog.pulled_from = _pulled_from(found[MAPPING])
+    return catalog, digests[CATALOG_JSON]
+
+
+def built_catalog(
+    settings: dict[str, Any], records: Mapping[str, dict[str, Any]], digests: dict[str, bytes], image_mirror: str | None
+) -> ReleaseCatalog:
+    """The catalog being built as `diff` compares it with a release's: its settings, its records made as
+    they are asked for and the SHA-256 of each as its `api/v1/catalog.json` will hold it (the records
+    the previous release holds with the same bytes are not parsed again: its catalog.json, 90 MB at
+    10,000 servers, is not made), with the registry its manifests pull from: the build's
+    `--image-mirror`, else catalog.yaml's `image_mirror` (catalog.json cannot say it: the option
+    overrides the setting without changing the document)."""
+    pulled_from = [(image_mirror or settings.get("image_mirror") or "").rstrip("/")]
+    return ReleaseCatalog.of_records(settings, pulled_from, records, digests)
 
 
 def _folder_files(target: Path) -> tuple[bytes, bytes | None]:
@@ -82,13 +116,38 @@ def read_release(
     catalog, digest = early
     if target.is_dir():
         return catalog, folder_bundles(target, servers)
-    found, digests = _read_tarball_hashing(target, _of_profiles(profiles, servers) if profiles else None)
-    if digests.get(CATALOG_JSON) != digest:
-        raise UsageError(f"{target}: its catalog changed between two readings (replaced, or still being written?): "
-                         "diff again once it is complete")
+    found = _bundle_files(target, profiles, servers, digest)
     if MAPPING in found:
         catalog.pulled_from = _pulled_from(found[MAPPING])
     return catalog, bundles_of(found, servers)
+
+
+def release_bundles(target: Path, profiles: set[str], servers: set[str], digest: str | None) -> ReleaseBundles:
+    """The bundles of `profiles` as `read_release` reads them, of a release whose catalog was read
+    before (`read_scanned_release`, which gave `digest`): `build --previous`, once the diff of its
+    catalog with the one being built found something to delete."""
+    if target.is_dir():
+        return folder_bundles(target, servers)
+    return bundles_of(_bundle_files(target, profiles, servers, digest), servers)
+
+
+def rendered_bundles(files: Iterable[OutputFile], profiles: set[str], servers: set[str]) -> ReleaseBundles:
+    """The bundles of `profiles` among the files of a release being built (`build --previous`: none is
+    on disk before the build ends), kept as `read_release` keeps a tarball's: the same files (`_of_profiles`),
+    large ones packed; a file left out is never made (a profile's all.yaml is written as it is made)."""
+    wanted = _of_profiles(profiles, servers)
+    return bundles_of({file.path: packed(file.content) for file in files if wanted(file.path)}, servers)
+
+
+def _bundle_files(target: Path, profiles: set[str], servers: set[str], digest: str | None) -> dict[str, bytes]:
+    """The image mapping of a release tarball and the files of `profiles`' bundles a withdrawn server's
+    objects may be rendered from, read once through (none with no profile); refused when its catalog
+    is no longer the one whose SHA-256 is `digest`: replaced since, it may need other profiles."""
+    found, digests = _read_tarball_hashing(target, _of_profiles(profiles, servers) if profiles else None)
+    if digests.get(CATALOG_JSON) != digest:
+        raise UsageError(f"{target}: its catalog changed between two readings (replaced, or still being written?): "
+                         "try again once it is complete")
+    return found
 
 
 def early_catalog(target: Path) -> tuple[ReleaseCatalog, str | None]:
@@ -130,12 +189,15 @@ def _read_tarball(target: Path, also: Callable[[str], bool] | None = None, *, ma
     return read_release_files(target, limits, also, MAX_BUNDLE_FILE)
 
 
-def _read_tarball_hashing(target: Path, also: Callable[[str], bool] | None) -> tuple[dict[str, bytes], dict[str, str]]:
+def _read_tarball_hashing(
+    target: Path, also: Callable[[str], bool] | None, *, catalog_kept: bool = False
+) -> tuple[dict[str, bytes], dict[str, str]]:
     """The image mapping of a release tarball and the files `also` accepts, with the SHA-256 of its
-    catalog (read, not kept)."""
+    catalog (read, kept only with `catalog_kept`)."""
     if not target.is_file():
         raise UsageError(f"{target} does not exist: pass a release tarball or a site folder")
-    found, digests = read_release_files_hashed(target, {MAPPING: MAX_CATALOG_BYTES}, also, MAX_BUNDLE_FILE,
+    limits = {MAPPING: MAX_CATALOG_BYTES, **({CATALOG_JSON: MAX_CATALOG_BYTES} if catalog_kept else {})}
+    found, digests = read_release_files_hashed(target, limits, also, MAX_BUNDLE_FILE,
                                                hashed={CATALOG_JSON}, also_as=packed)
     return found, digests
 
@@ -145,12 +207,6 @@ def _catalog_of(found: dict[str, bytes], target: Path) -> dict[str, Any]:
     if CATALOG_JSON not in found:
         raise UsageError(f"{target}: no {CATALOG_JSON} inside: not an mcp-catalog release")
     return _with_mapping(_checked_document(found[CATALOG_JSON], f"{target}:{CATALOG_JSON}"), found)
-
-
-def with_pulled_from(document: dict[str, Any], image_mirror: str | None) -> dict[str, Any]:
-    """A document being built, with the registry its manifests pull from (the build's `--image-mirror`,
-    else catalog.yaml's `image_mirror`), as `read_release_catalog` reads it back from the release."""
-    return {**document, PULLED_FROM: [(image_mirror or document["catalog"].get("image_mirror") or "").rstrip("/")]}
 
 
 def _pulled_from(mapping: bytes) -> list[str]:

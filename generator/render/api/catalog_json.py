@@ -7,7 +7,8 @@ as one written by mcp-catalog (see `generator.output.check_output_dir`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import hashlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from generator.models import Catalog, Server
@@ -30,6 +31,29 @@ def catalog_document(catalog: Catalog) -> dict[str, Any]:
 def server_record(catalog: Catalog, server: Server) -> dict[str, Any]:
     """One server of the normalised catalog: its validated values and its overview."""
     return {**server.model_dump(mode="json", exclude_none=True), "overview": catalog.overviews.get(server.name)}
+
+
+class CatalogRecords(Mapping[str, dict[str, Any]]):
+    """Every server's record (`server_record`) by name, made each time it is asked for and never held:
+    the catalog being built, as `build --previous` compares it with the previous release's."""
+
+    def __init__(self, catalog: Catalog) -> None:
+        self._catalog = catalog
+        self._servers = {server.name: server for server in catalog.servers}
+
+    def __getitem__(self, name: str) -> dict[str, Any]:
+        return server_record(self._catalog, self._servers[name])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._servers)
+
+    def __len__(self) -> int:
+        return len(self._servers)
+
+
+def record_digests(context: RenderContext) -> dict[str, bytes]:
+    """The SHA-256 of each server's record as `api/v1/catalog.json` holds it (`encoded_record`), by name."""
+    return {server.name: hashlib.sha256(encoded_record(context, server)).digest() for server in context.catalog.servers}
 
 
 @per_server

@@ -580,6 +580,19 @@ def registry_bundles(context: RenderContext) -> Iterator[OutputFile]:
         yield from profile_files(context, profile)
 
 
+def bundle_files_of(context: RenderContext, profiles: set[str], servers: set[str]) -> Iterator[OutputFile]:
+    """The files the build writes for some `profiles` (their own: no server's folder) and `servers`
+    (their folders, catalog-wide and in each profile offering them), made alone: `build --previous`
+    reads from them what the release still renders where a namespace loses a server, before the
+    build writes them. Each object file is made only when read (a profile's all.yaml never is)."""
+    for server in context.catalog.servers:
+        if server.name in servers:
+            yield from server_files(context.for_server(server), server)
+    for profile in context.catalog.meta.registries:
+        if profile.name in profiles:
+            yield from profile_files(context, profile)
+
+
 def profile_parts(context: RenderContext) -> list[CatalogWide]:
     """`registry_bundles` cut by profile: a profile's bundle does not depend on another's."""
     return [operator_values_file, *(partial(profile_files, profile=profile) for profile in context.catalog.meta.registries)]

@@ -17,6 +17,7 @@ from generator import derived, paths
 
 from generator.models import Catalog, CatalogMeta, RegistryProfile, Server, Tool
 from generator.output import OutputFile
+from generator.release.diff_report import vacated_commands
 from generator.render.site import install as site_install
 from generator.render.site import review as site_review
 from generator.render.site import search as site_search
@@ -284,8 +285,9 @@ def catalog_pages(context: RenderContext, added: dict[str, list[str]]) -> Iterat
     if context.changes is not None:
         present = {server.name for server in catalog.servers}
         profiles = {profile.name for profile in catalog.meta.registries}
+        cleanup = {item.namespace: vacated_commands(item) for item in context.changes.vacated}
         values = {**common, "changes": context.changes, "present": present, "profiles": profiles,
-                  "added": added}
+                  "added": added, "vacated_commands": cleanup}
         yield "changes.html", paths.CHANGES_PAGE, values
     # Web servers answer a missing page at any depth with 404.html: its links start with "./", which the
     # shipped nginx and Apache configs rewrite to the site's sub-path (deploy/web/*; from disk "./" just works).

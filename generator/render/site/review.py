@@ -26,7 +26,7 @@ from typing import Any
 from generator import derived, paths
 from generator.models import Catalog, Server
 from generator.output import OutputFile
-from generator.release.diff_report import ReleaseDiff
+from generator.release.diff_report import ReleaseDiff, vacated_commands
 from generator.release.wording import shown
 from generator.render.site.drawn import Drawing, Partial, Skeletons, empty_texts, slot_unless
 from generator.render.site.search import global_script
@@ -307,9 +307,10 @@ def _feed_entries(changes: ReleaseDiff, present: set[str], added: dict[str, list
                            "until deleted: after applying this release, run", commands=changes.withdrawn_commands))
     for namespace in changes.vacated:
         yield (f"Namespace no profile is deployed to: {namespace.namespace}", "Vacated", namespace.namespace,
-               page + "#vacated", FeedSummary(f"Release {changes.old_version} deployed profile "
-                                              f"{', '.join(namespace.profiles)} there; its Role, registry and admission "
-                                              "policies keep working until deleted."))
+               f"{page}#vacated-{namespace.namespace}",
+               FeedSummary(f"Release {changes.old_version} deployed profile {', '.join(namespace.profiles)} there; its "
+                           "Role, registry and admission policies keep working until deleted: after the commands "
+                           "of the entry To delete in the cluster, run in this order", commands=vacated_commands(namespace)))
     for what, names in (("Added", changes.added), ("Removed", changes.removed), ("Deprecated", changes.deprecated)):
         for name in names:
             link = "../" + paths.server_page(name) if name in present else page
