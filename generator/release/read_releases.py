@@ -1,7 +1,7 @@
 """Read both releases `diff` compares: each one's catalog document, image mapping and, where needed, bundles.
 
 Each release is read from its normalised `api/v1/catalog.json`, out of a site folder or a tarball:
-a tarball is read as `verify` reads it (`verify.read_release_files`: nothing extracted, each
+a tarball is read as `verify` reads it (`tarball_reading.read_release_files`: nothing extracted, each
 member's header held against the size list before its bytes are read, nothing read past the last
 member needed): first up to its catalog, a few members in (`early_catalog`: scanned server by
 server, not held parsed, `catalog_scan`), then once through to the mapping (`read_release`),
@@ -32,7 +32,7 @@ from generator.release.bundle_objects import (
     MAX_BUNDLE_FILE, PROFILES, ReleaseBundles, bundles_of, folder_bundles, folder_owner, is_bundle_file, packed,
 )
 from generator.release.catalog_scan import ReleaseCatalog, scan_catalog
-from generator.release.verify import read_release_files, read_release_files_hashed
+from generator.release.tarball_reading import read_release_files, read_release_files_hashed
 
 
 # catalog.json of a 10,000-server catalog is tens of MB; anything far larger is not ours.

@@ -23,11 +23,9 @@ from generator.release import minisign
 from generator.release.reading import (
     CHECKSUM_LISTS, MAX_RELEASE_BYTES, MAX_SIGNATURE_BYTES, Release, printable, read_folder,
 )
-# `diff`'s reading of both releases imports these from here, where they were first.
-from generator.release.tarball_reading import read_release_files, read_release_files_hashed, read_tarball
+from generator.release.tarball_reading import read_tarball
 
-__all__ = ["VerificationFailed", "VerifiedRelease", "verify_release", "check_version_floor", "version_order",
-           "read_release_files", "read_release_files_hashed"]
+__all__ = ["VerificationFailed", "VerifiedRelease", "verify_release", "check_version_floor", "version_order"]
 
 
 class VerificationFailed(CatalogError):
