@@ -357,8 +357,12 @@ def _run_mirror_step(site: Path, source: Path, tmp_path: Path, page: str, fail: 
     env = {**os.environ, "PATH": f"{tools}:{os.environ['PATH']}", "FAKE_REGISTRY": str(registry),
            "PYTHONPATH": str(Path(__file__).resolve().parents[1]), "FAKE_SKOPEO_FAIL": fail}
     script = _runbook_mirror_commands(site / page)  # as pasted into a shell: no `set -e`
+    files_before = sorted(site.rglob("*"))
     done = subprocess.run(["bash", "-c", script], cwd=site, env=env, capture_output=True, text=True, timeout=120)
     assert (done.returncode == 0) != bool(fail), done.stdout + done.stderr
+    # The digests are kept beside the site: the rebuild after the pin replaces the site folder.
+    assert sorted(site.rglob("*")) == files_before
+    assert (site.parent / "digests.txt").exists()
     return (json.loads(registry.read_text()) if registry.exists() else {}), done.stdout + done.stderr
 
 

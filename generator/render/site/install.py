@@ -114,13 +114,15 @@ def mirror_commands(target: str, profile: str | None) -> str:
     """
     copy_list = paths.mirror_list("skopeo-copy.txt", profile)
     # A failed copy stops the loop and the pin: pinning what was copied would read as a success.
-    return (": > digests.txt; copied=yes\n"
+    # The digests go beside the site, not into it: the rebuild after the pin replaces the site folder
+    # and would delete their record, and a release packaged before it would carry them.
+    return (": > ../digests.txt; copied=yes\n"
             "while read -r source repository; do\n"
-            f"  skopeo copy --all --preserve-digests --digestfile digest \"docker://$source\" \"docker://{target}/$repository\" </dev/null \\\n"
+            f"  skopeo copy --all --preserve-digests --digestfile ../digest \"docker://$source\" \"docker://{target}/$repository\" </dev/null \\\n"
             "    || { echo \"skopeo copy failed: $source\" >&2; copied=no; break; }\n"
-            f"  echo \"$(cat digest) docker://{target}/$repository\" >> digests.txt\n"
+            f"  echo \"$(cat ../digest) docker://{target}/$repository\" >> ../digests.txt\n"
             f"done < {copy_list}\n"
-            f"[ \"$copied\" = yes ] && mcp-catalog pin --source ../catalog-source --digests digests.txt --image-mirror {target}   # the source site/ was built from; then raise its version and rebuild: every reference pinned")
+            f"[ \"$copied\" = yes ] && mcp-catalog pin --source ../catalog-source --digests ../digests.txt --image-mirror {target}   # the source site/ was built from; then raise its version and rebuild: every reference pinned")
 
 
 def operator_step(meta: CatalogMeta, mirror: str | None) -> Step:
