@@ -447,3 +447,13 @@ def profile_tools(profile: RegistryProfile, server: Server) -> tuple[Tool, ...]:
 def profile_named(meta: CatalogMeta, name: str | None) -> RegistryProfile | None:
     """The registry profile called `name` (None for None: the whole catalog)."""
     return None if name is None else next(profile for profile in meta.registries if profile.name == name)
+
+
+def ships_current(profile: RegistryProfile) -> bool:
+    """Whether the profile's bundle has the current operator's folders (its `operator`: current or both)."""
+    return profile.operator in ("current", "both")
+
+
+def ships_legacy(profile: RegistryProfile) -> bool:
+    """Whether the profile's bundle has a `legacy/` folder, for operators up to v0.16 (legacy or both)."""
+    return profile.operator in ("legacy", "both")

@@ -59,7 +59,7 @@ class ReleaseCatalog:
 
     @classmethod
     def of_document(cls, document: dict[str, Any], pulled_from_key: str) -> ReleaseCatalog:
-        """A parsed catalog document (`read_release_catalog`, or one being built)."""
+        """A parsed catalog document (`read_release_catalog`)."""
         return cls(document["catalog"], document.get(pulled_from_key), {s["name"]: s for s in document["servers"]})
 
     @classmethod

@@ -13,20 +13,11 @@ changed (the caller does).
 
 from __future__ import annotations
 
+from generator.derived import ships_current, ships_legacy
 from generator.models import RegistryProfile
 from generator.render.kubernetes.names import database_secret_name, registry_resource_name, registry_service_name
 
 MOVE_SECTION = 'docs/bundles.md, "Moving from a legacy operator"'
-
-
-def ships_legacy(profile: RegistryProfile) -> bool:
-    """Whether the profile's bundle has a `legacy/` folder."""
-    return profile.operator in ("legacy", "both")
-
-
-def ships_current(profile: RegistryProfile) -> bool:
-    """Whether the profile's bundle has the current operator's folders."""
-    return profile.operator in ("current", "both")
 
 
 def legacy_move_lines(old: RegistryProfile, new: RegistryProfile) -> list[str]:

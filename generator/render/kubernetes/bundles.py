@@ -198,9 +198,9 @@ def _overlay_patch(base: Manifest, shipped: Manifest) -> dict[str, Any] | None:
 def _variants(profile: RegistryProfile) -> list[tuple[str, str]]:
     """(variant, API version) of the server folders the profile ships, as its `operator` setting says."""
     variants = []
-    if profile.operator in ("current", "both"):
+    if derived.ships_current(profile):
         variants.append(("current", k8s_server.CURRENT_API))
-    if profile.operator in ("legacy", "both"):
+    if derived.ships_legacy(profile):
         variants.append(("legacy", k8s_server.LEGACY_API))
     return variants
 
@@ -297,8 +297,7 @@ def profile_files(context: RenderContext, profile: RegistryProfile) -> Iterator[
     root = paths.profile_bundle_dir(profile.name)
     source = f"catalog.yaml registries/{profile.name}"
     servers = shipped_servers(context.catalog, profile)
-    current = profile.operator in ("current", "both")
-    legacy = profile.operator in ("legacy", "both")
+    current, legacy = derived.ships_current(profile), derived.ships_legacy(profile)
     # Each folder's files go to the output as soon as they are made, then are dropped: a
     # 10,000-server profile's ConfigMaps and all.yaml come to 300 MB, and the current variant's
     # are written before the legacy ones are made (never both at once).

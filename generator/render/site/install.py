@@ -230,7 +230,7 @@ def _apply(meta: CatalogMeta, profile: RegistryProfile) -> Step:
         commands += [f"kubectl apply --server-side -k {root}registry-server/",
                      f"helm install {k8s_toolhive.registry_server_name(profile)} {chart} -n {ns} -f {root}registry-server/values.yaml",
                      f"# or, on clusters that still use the deprecated MCPRegistry:\nkubectl apply --server-side -k {root}"]
-    if profile.operator in ("legacy", "both"):
+    if derived.ships_legacy(profile):
         text.append("Operators v0.15 to v0.16 (typed MCPRegistry, v1alpha1): apply legacy/ instead.")
         commands.append(f"kubectl apply --server-side -k {root}legacy/" + ("   # operators up to v0.16 only" if profile.operator == "both" else ""))
     commands.append(f"kubectl apply -k {root}{'legacy/' if profile.operator == 'legacy' else ''}servers/SERVER/   # each server you deploy")
