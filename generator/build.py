@@ -39,7 +39,7 @@ from generator.output import (
 )
 from generator.output_lock import output_lock
 from generator.output_switch import remove_tree, spare_folder
-from generator.processes import release_free_memory, worker_pool
+from generator.processes import in_forked_process, release_free_memory, worker_pool
 from generator.release.catalog_scan import ReleaseCatalog
 from generator.release.diff import ReleaseDiff, diff_previous_release
 from generator.release.read_releases import built_catalog
@@ -244,34 +244,19 @@ def _changes_since(previous: Path, validated: ValidatedCatalog, image_mirror: st
     worked out in a forked process: what comparing leaves to the allocator (the previous catalog's
     90 MB at 10,000 servers, and when a namespace loses a server the bundles read and rendered for
     it) would otherwise stay in this process and count in the size of every worker forked later
-    (a 10,000-server build withdrawing one server peaked at 493 MB instead of 446)."""
-    global _PREVIOUS
-    _PREVIOUS = (previous, validated, image_mirror)
-    try:
-        with worker_pool(1) as pool:
-            return pool.submit(_forked_changes).result()
-    finally:
-        _PREVIOUS = None
+    (a 10,000-server build withdrawing one server peaked at 493 MB instead of 446).
 
-
-# Set just before the process comparing the releases forks, which inherits the catalog instead of unpickling it.
-_PREVIOUS: tuple[Path, ValidatedCatalog, str | None] | None = None
-
-
-def _forked_changes() -> ReleaseDiff:
-    """`_changes_since`, in the forked process. What it compares is made apart from the build's render,
-    which comes later: this build's records and, only when a namespace loses a server, the bundles of
-    the profiles deployed there and of the servers concerned; with a memo keeping no piece (every
-    server's would raise its peak: each is asked for once or twice)."""
-    assert _PREVIOUS is not None
-    previous, validated, image_mirror = _PREVIOUS
+    What it compares is made apart from the build's render, which comes later: this build's records
+    and, only when a namespace loses a server, the bundles of the profiles deployed there and of the
+    servers concerned; with a memo keeping no piece (every server's would raise its peak: each is
+    asked for once or twice)."""
     apart = RenderContext(validated.catalog, image_mirror=image_mirror, memo=Unkept())
 
     def built() -> ReleaseCatalog:
         return built_catalog(validated.catalog.meta.model_dump(mode="json"), catalog_json.CatalogRecords(validated.catalog),
                              catalog_json.record_digests(apart), image_mirror)
 
-    return diff_previous_release(previous, built, partial(bundles.bundle_files_of, apart))
+    return in_forked_process(partial(diff_previous_release, previous, built, partial(bundles.bundle_files_of, apart)))
 
 
 def _read(source_dir: Path, cache_dir: Path, *, strict: bool, image_mirror: str | None, use_cache: bool) -> ValidatedCatalog:

@@ -17,9 +17,12 @@ import ctypes
 import multiprocessing
 import os
 import signal
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any, TypeVar
 
 _PR_SET_PDEATHSIG = 1
+T = TypeVar("T")
 
 
 def worker_pool(workers: int) -> ProcessPoolExecutor:
@@ -30,6 +33,28 @@ def worker_pool(workers: int) -> ProcessPoolExecutor:
         initializer=_die_with_parent,
         initargs=(os.getpid(),),
     )
+
+
+# Set just before `in_forked_process` forks, so the process inherits the call instead of unpickling it.
+_FORKED_CALL: Callable[[], Any] | None = None
+
+
+def in_forked_process(call: Callable[[], T]) -> T:
+    """`call()` run in a forked process, which inherits what it reads (only its result is pickled):
+    whatever it leaves to the allocator goes with that process, instead of counting in the size of
+    every worker this one forks later."""
+    global _FORKED_CALL
+    _FORKED_CALL = call
+    try:
+        with worker_pool(1) as pool:
+            return pool.submit(_forked_call).result()
+    finally:
+        _FORKED_CALL = None
+
+
+def _forked_call() -> Any:
+    assert _FORKED_CALL is not None
+    return _FORKED_CALL()
 
 
 def _die_with_parent(parent: int) -> None:
